@@ -1,0 +1,424 @@
+"""The domain catalog: the one source of truth for stages, touchpoints, survey score
+points, transparency tiers, emotion bands, NPS groups, table schemas and bilingual labels.
+
+Everything here is taken from the raw data contract (``data-contract.md``). Other modules
+import these constants; none of them spells a touchpoint code, a stage order or a label
+of its own.
+
+Example
+-------
+>>> from cxlib import catalog
+>>> [s.code for s in catalog.STAGES][:3]
+['awareness', 'consideration', 'booking']
+>>> catalog.label("waiting", lang="both")
+'等待 Waiting'
+>>> catalog.emotion_band(2).code
+'very_dissatisfied'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import pandas as pd
+
+Lang = Literal["zh", "en", "both"]
+
+DEFAULT_TZ = "Asia/Shanghai"
+
+
+@dataclass(frozen=True)
+class Stage:
+    code: str
+    zh: str
+    en: str
+
+
+@dataclass(frozen=True)
+class Touchpoint:
+    """One kind of contact between the brand and the customer (the event log's ``touchpoint``).
+
+    ``update`` says whether the touchpoint is a proactive progress update: ``"in_progress"``
+    (sent while the car is in the workshop), ``"completion"`` (the ready notice), or ``None``.
+    ``customer_inquiry`` is not an update: the customer had to ask.
+    """
+
+    code: str
+    stage: str
+    zh: str
+    en: str
+    channel: Literal["online", "offline"]
+    update: Literal["in_progress", "completion"] | None = None
+
+
+@dataclass(frozen=True)
+class ScorePoint:
+    """A journey point scored 1-10 in the post-visit survey (column ``score_<code>``)."""
+
+    code: str
+    stage: str
+    zh: str
+    en: str
+    touchpoints: tuple[str, ...]
+
+    @property
+    def column(self) -> str:
+        return f"score_{self.code}"
+
+
+@dataclass(frozen=True)
+class Band:
+    code: str
+    low: int
+    high: int
+    zh: str
+    en: str
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of a raw table: canonical name, Chinese export header, type, required?"""
+
+    name: str
+    zh: str
+    kind: Literal["str", "int", "float", "bool", "timestamp", "date"]
+    required: bool = True
+    aliases: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A data-quality rule of the cleaning step.
+
+    ``action`` is what happens to a row the rule hits: ``repaired`` (kept, value fixed or
+    blanked, the repair recorded) or ``quarantined`` (moved to the quarantine table).
+    """
+
+    code: str
+    table: str
+    action: Literal["repaired", "quarantined"]
+    en: str
+    zh: str
+
+
+# --------------------------------------------------------------------------- journey
+STAGES: tuple[Stage, ...] = (
+    Stage("awareness", "意识", "Awareness"),
+    Stage("consideration", "考虑", "Consideration"),
+    Stage("booking", "预约", "Booking"),
+    Stage("arrival", "到店", "Arrival"),
+    Stage("waiting", "等待", "Waiting"),
+    Stage("delivery", "交付", "Delivery"),
+    Stage("after", "售后", "After-sales"),
+)
+STAGE_ORDER: tuple[str, ...] = tuple(s.code for s in STAGES)
+
+TOUCHPOINTS: tuple[Touchpoint, ...] = (
+    Touchpoint("reminder_push", "awareness", "App推送通知", "App reminder push", "online"),
+    Touchpoint("reminder_sms", "awareness", "短信提醒", "SMS reminder", "online"),
+    Touchpoint("package_view", "consideration", "查看保养套餐", "Package view", "online"),
+    Touchpoint("center_compare", "consideration", "对比服务中心", "Center comparison", "online"),
+    Touchpoint("booking_online", "booking", "在线预约", "Online booking", "online"),
+    Touchpoint("booking_call", "booking", "客服电话", "Booking call", "offline"),
+    Touchpoint("booking_confirm", "booking", "预约确认通知", "Booking confirmation", "online"),
+    Touchpoint("parking", "arrival", "停车场指引", "Parking guidance", "offline"),
+    Touchpoint("reception", "arrival", "前台接待", "Reception", "offline"),
+    Touchpoint("advisor_talk", "arrival", "服务顾问沟通", "Advisor talk", "offline"),
+    Touchpoint("lounge", "waiting", "休息区", "Lounge", "offline"),
+    Touchpoint("progress_push", "waiting", "进度实时推送", "Real-time progress push", "online", "in_progress"),
+    Touchpoint("advisor_update", "waiting", "服务顾问主动告知", "Advisor proactive update", "offline", "in_progress"),
+    Touchpoint("ready_notice", "waiting", "完工通知", "Ready notice", "online", "completion"),
+    Touchpoint("customer_inquiry", "waiting", "客户询问进度", "Customer inquiry", "offline"),
+    Touchpoint("vehicle_check", "delivery", "车辆检查确认", "Vehicle check", "offline"),
+    Touchpoint("payment", "delivery", "支付结算", "Payment", "online"),
+    Touchpoint("service_report", "delivery", "保养报告", "Service report", "online"),
+    Touchpoint("farewell", "delivery", "送别", "Farewell", "offline"),
+    Touchpoint("survey", "after", "满意度调研", "Satisfaction survey", "online"),
+    Touchpoint("follow_up_call", "after", "售后回访", "Follow-up call", "offline"),
+    Touchpoint("next_reminder", "after", "下次保养提醒", "Next service reminder", "online"),
+)
+TOUCHPOINT_CODES: tuple[str, ...] = tuple(t.code for t in TOUCHPOINTS)
+UPDATE_TOUCHPOINTS: tuple[str, ...] = tuple(t.code for t in TOUCHPOINTS if t.update)
+IN_PROGRESS_UPDATES: tuple[str, ...] = tuple(t.code for t in TOUCHPOINTS if t.update == "in_progress")
+COMPLETION_UPDATES: tuple[str, ...] = tuple(t.code for t in TOUCHPOINTS if t.update == "completion")
+INQUIRY_TOUCHPOINT = "customer_inquiry"
+
+SCORE_POINTS: tuple[ScorePoint, ...] = (
+    ScorePoint("reminder", "awareness", "提醒", "Reminder", ("reminder_push", "reminder_sms")),
+    ScorePoint("booking", "booking", "预约", "Booking", ("booking_online", "booking_call", "booking_confirm")),
+    ScorePoint("arrival", "arrival", "到店", "Arrival", ("parking",)),
+    ScorePoint("reception", "arrival", "接待", "Reception", ("reception", "advisor_talk")),
+    ScorePoint("waiting", "waiting", "等待", "Waiting", ("lounge", "customer_inquiry")),
+    ScorePoint("notification", "waiting", "通知", "Notification", ("progress_push", "advisor_update", "ready_notice")),
+    ScorePoint("handover", "delivery", "交车", "Handover", ("vehicle_check", "service_report")),
+    ScorePoint("payment", "delivery", "支付", "Payment", ("payment",)),
+    ScorePoint("departure", "delivery", "离店", "Departure", ("farewell",)),
+)
+SCORE_POINT_ORDER: tuple[str, ...] = tuple(p.code for p in SCORE_POINTS)
+SCORE_COLUMNS: tuple[str, ...] = tuple(p.column for p in SCORE_POINTS)
+
+# ------------------------------------------------------------------- segments / codes
+TIERS: tuple[Stage, ...] = (
+    Stage("none", "无更新", "No update"),
+    Stage("completion_only", "仅完成时通知", "Completion notice only"),
+    Stage("realtime", "实时更新", "Real-time updates"),
+    Stage("realtime_photo", "实时更新+照片", "Real-time with photos"),
+)
+TIER_ORDER: tuple[str, ...] = tuple(t.code for t in TIERS)
+
+SCENARIOS: tuple[Stage, ...] = (
+    Stage("maintenance", "保养", "Maintenance"),
+    Stage("repair", "维修", "Repair"),
+    Stage("accident", "事故维修", "Accident repair"),
+)
+SCENARIO_ORDER: tuple[str, ...] = tuple(s.code for s in SCENARIOS)
+
+CHANNELS: tuple[Stage, ...] = (
+    Stage("online", "线上", "Online"),
+    Stage("offline", "线下", "Offline"),
+)
+
+COMPLAINT_CHANNELS: tuple[Stage, ...] = (
+    Stage("hotline", "热线", "Hotline"),
+    Stage("app", "App", "App"),
+    Stage("social", "社交媒体", "Social media"),
+    Stage("review_site", "点评网站", "Review site"),
+)
+
+EMOTION_BANDS: tuple[Band, ...] = (
+    Band("very_dissatisfied", 1, 3, "非常不满", "Very dissatisfied"),
+    Band("dissatisfied", 4, 5, "不满", "Dissatisfied"),
+    Band("neutral", 6, 7, "一般", "Neutral"),
+    Band("satisfied", 8, 9, "满意", "Satisfied"),
+    Band("delighted", 10, 10, "惊喜", "Delighted"),
+)
+SCORE_MIN, SCORE_MAX = 1, 10
+
+NPS_GROUPS: tuple[Band, ...] = (
+    Band("detractor", 0, 6, "贬损者", "Detractor"),
+    Band("passive", 7, 8, "中立者", "Passive"),
+    Band("promoter", 9, 10, "推荐者", "Promoter"),
+)
+LTR_MIN, LTR_MAX = 0, 10
+
+TRUE_WORDS = frozenset({"true", "t", "1", "yes", "y", "是", "1.0"})
+FALSE_WORDS = frozenset({"false", "f", "0", "no", "n", "否", "0.0"})
+
+# -------------------------------------------------------------------- raw table schemas
+TABLES: dict[str, tuple[Column, ...]] = {
+    "centers": (
+        Column("center_id", "门店编号", "str"),
+        Column("name_zh", "门店名称", "str"),
+        Column("name_en", "英文名称", "str", required=False),
+        Column("city", "城市", "str"),
+        Column("aliases", "别名", "str", required=False),
+        Column("realtime_since", "实时进度上线日期", "date", required=False),
+    ),
+    "visits": (
+        Column("visit_id", "工单号", "str"),
+        Column("customer_id", "客户编号", "str"),
+        Column("center", "服务中心", "str"),
+        Column("scenario", "服务类型", "str"),
+        Column("vehicle_model", "车型", "str", required=False),
+        Column("booked_at", "预约时间", "timestamp", required=False),
+        Column("arrived_at", "到店时间", "timestamp"),
+        Column("started_at", "开工时间", "timestamp", required=False),
+        Column("finished_at", "完工时间", "timestamp", required=False),
+        Column("delivered_at", "交车时间", "timestamp"),
+        Column("warranty", "是否保修", "bool", required=False),
+        Column("amount_cny", "结算金额", "float", required=False),
+    ),
+    "touchpoints": (
+        Column("visit_id", "工单号", "str"),
+        Column("ts", "时间", "timestamp"),
+        Column("touchpoint", "触点", "str"),
+        Column("channel", "渠道", "str", required=False),
+        Column("photo", "含照片", "bool", required=False),
+    ),
+    "surveys": (
+        Column("response_id", "问卷编号", "str"),
+        Column("visit_id", "工单号", "str"),
+        Column("submitted_at", "提交时间", "timestamp"),
+        Column("ltr", "推荐意愿", "int"),
+        *(Column(p.column, f"{p.zh}评分", "int", required=False) for p in SCORE_POINTS),
+        Column("anxiety", "焦虑值", "float", required=False),
+        Column("comment", "评价内容", "str", required=False),
+    ),
+    "complaints": (
+        Column("complaint_id", "投诉编号", "str"),
+        Column("visit_id", "工单号", "str"),
+        Column("filed_at", "投诉时间", "timestamp"),
+        Column("channel", "投诉渠道", "str", required=False),
+        Column("category", "投诉类别", "str", required=False),
+    ),
+}
+TABLE_ORDER: tuple[str, ...] = tuple(TABLES)
+RAW_EXTENSIONS: tuple[str, ...] = (".csv", ".xlsx", ".parquet")
+
+# ------------------------------------------------------------------ data-quality rules
+RULES: tuple[Rule, ...] = (
+    # repairs: the row is kept, the value normalised or blanked, the repair counted
+    Rule("timestamp_format", "*", "repaired", "timestamp in a non-ISO format, Excel serial or other offset normalised",
+         "时间格式不统一（Excel 序列号、其他时区等），已统一"),
+    Rule("center_alias", "visits", "repaired", "center given as name or alias, mapped to its id",
+         "服务中心写成名称或别名，已映射为编号"),
+    Rule("ltr_text", "surveys", "repaired", "LTR written as text (9分, ' 10 ', 十), parsed",
+         "推荐意愿写成文字，已解析"),
+    Rule("ltr_out_of_range", "surveys", "repaired", "LTR outside 0-10 or unreadable, blanked",
+         "推荐意愿超出 0–10 或无法识别，已置空"),
+    Rule("score_out_of_range", "surveys", "repaired", "touchpoint score outside 1-10 or unreadable, blanked",
+         "触点评分超出 1–10 或无法识别，已置空"),
+    Rule("pii_masked", "*", "repaired", "personal data (mobile, ID or plate number) masked in free text",
+         "评价中的个人信息（手机号、身份证号、车牌号）已脱敏"),
+    Rule("touchpoint_zh", "touchpoints", "repaired", "touchpoint given by its Chinese name, mapped to its code",
+         "触点写成中文名称，已映射为编码"),
+    Rule("value_normalised", "*", "repaired", "code written in another case, with spaces or in Chinese, normalised",
+         "编码大小写、空格或中文写法不统一，已规范"),
+    Rule("value_blanked", "*", "repaired", "unreadable optional value (boolean, amount, anxiety) blanked",
+         "无法识别的可选字段（布尔值、金额、焦虑值）已置空"),
+    # quarantine: the row is moved to the quarantine table with its source and reason
+    Rule("missing_required", "*", "quarantined", "a required value is missing or unreadable",
+         "必填字段缺失或无法识别"),
+    Rule("duplicate_id", "*", "quarantined", "the same id appears again: the later row is a duplicate",
+         "编号重复：后出现的行为重复记录"),
+    Rule("impossible_order", "visits", "quarantined", "timestamps in an impossible order (e.g. delivered before arrival)",
+         "时间顺序不可能（如交车早于到店）"),
+    Rule("unknown_center", "visits", "quarantined", "center matches no center id, name or alias",
+         "服务中心无法匹配任何门店"),
+    Rule("internal_record", "visits", "quarantined", "internal record (customer id TEST… or STAFF…)",
+         "内部记录（客户编号以 TEST 或 STAFF 开头）"),
+    Rule("unknown_touchpoint", "touchpoints", "quarantined", "touchpoint code not in the catalog",
+         "触点编码不在目录中"),
+    Rule("orphan_visit", "*", "quarantined", "visit_id matches no visit in the raw data",
+         "工单号在工单表中不存在"),
+    Rule("visit_quarantined", "*", "quarantined", "its visit was quarantined (internal record, impossible order, …)",
+         "所属工单已被隔离"),
+    Rule("superseded", "surveys", "quarantined", "an earlier response for the same visit, superseded by a resubmission",
+         "同一工单的较早问卷，已被重新提交的问卷取代"),
+)
+RULES_BY_CODE: dict[str, Rule] = {r.code: r for r in RULES}
+
+
+# ---------------------------------------------------------------------------- helpers
+_LABELS: dict[str, tuple[str, str]] = {}
+for _group in (STAGES, TOUCHPOINTS, SCORE_POINTS, TIERS, SCENARIOS, CHANNELS, COMPLAINT_CHANNELS,
+               EMOTION_BANDS, NPS_GROUPS):
+    for _item in _group:
+        _LABELS.setdefault(_item.code, (_item.zh, _item.en))
+for _rule in RULES:
+    _LABELS.setdefault(_rule.code, (_rule.zh, _rule.en))
+
+
+def label(code: str, lang: Lang = "both") -> str:
+    """Bilingual label of any catalog code (stage, touchpoint, score point, tier, band, …).
+
+    Unknown codes come back unchanged, so the function is safe on free categories.
+
+    >>> label("realtime_photo", "zh")
+    '实时更新+照片'
+    """
+    if code not in _LABELS:
+        return str(code)
+    zh, en = _LABELS[code]
+    if lang == "zh":
+        return zh
+    if lang == "en":
+        return en
+    return f"{zh} {en}"
+
+
+def labels(codes, lang: Lang = "both") -> list[str]:
+    """:func:`label` for each code in ``codes``.
+
+    >>> labels(["none", "realtime"], "en")
+    ['No update', 'Real-time updates']
+    """
+    return [label(c, lang) for c in codes]
+
+
+def emotion_band(score: float) -> Band:
+    """The emotion band of a 1-10 score (rounded to the nearest whole point).
+
+    >>> emotion_band(7.6).code
+    'satisfied'
+    """
+    s = int(round(float(score)))
+    s = min(max(s, SCORE_MIN), SCORE_MAX)
+    for band in EMOTION_BANDS:
+        if band.low <= s <= band.high:
+            return band
+    raise AssertionError(s)  # pragma: no cover - bands cover 1..10
+
+
+def emotion_bands(scores: pd.Series) -> pd.Series:
+    """Vectorised :func:`emotion_band`: an ordered categorical of band codes (NaN stays NaN).
+
+    >>> emotion_bands(pd.Series([2, 10, None])).tolist()
+    ['very_dissatisfied', 'delighted', nan]
+    """
+    bins = [0.5] + [b.high + 0.5 for b in EMOTION_BANDS]
+    s = pd.to_numeric(scores, errors="coerce").round().clip(SCORE_MIN, SCORE_MAX)
+    return pd.cut(s, bins=bins, labels=[b.code for b in EMOTION_BANDS]).astype(
+        pd.CategoricalDtype([b.code for b in EMOTION_BANDS], ordered=True))
+
+
+def nps_group(ltr: pd.Series) -> pd.Series:
+    """NPS group of each 0-10 likelihood-to-recommend answer, as an ordered categorical.
+
+    >>> nps_group(pd.Series([10, 7, 3])).tolist()
+    ['promoter', 'passive', 'detractor']
+    """
+    bins = [-0.5] + [g.high + 0.5 for g in NPS_GROUPS]
+    s = pd.to_numeric(ltr, errors="coerce")
+    return pd.cut(s, bins=bins, labels=[g.code for g in NPS_GROUPS]).astype(NPS_GROUP_DTYPE)
+
+
+def ordered(codes: tuple[str, ...]) -> pd.CategoricalDtype:
+    """An ordered categorical dtype over ``codes`` (stage, tier, point order…)."""
+    return pd.CategoricalDtype(list(codes), ordered=True)
+
+
+STAGE_DTYPE = ordered(STAGE_ORDER)
+TIER_DTYPE = ordered(TIER_ORDER)
+SCORE_POINT_DTYPE = ordered(SCORE_POINT_ORDER)
+SCENARIO_DTYPE = ordered(SCENARIO_ORDER)
+TOUCHPOINT_DTYPE = ordered(TOUCHPOINT_CODES)
+NPS_GROUP_DTYPE = ordered(tuple(g.code for g in NPS_GROUPS))
+
+
+def touchpoint(code: str) -> Touchpoint:
+    """Look up a touchpoint of the catalog by code."""
+    for t in TOUCHPOINTS:
+        if t.code == code:
+            return t
+    raise KeyError(f"unknown touchpoint {code!r}; known: {', '.join(TOUCHPOINT_CODES)}")
+
+
+def table_frame(name: Literal["stages", "touchpoints", "score_points", "tiers", "bands", "rules"]) -> pd.DataFrame:
+    """A part of the catalog as a tidy, bilingual DataFrame, for display in a notebook.
+
+    >>> table_frame("stages").columns.tolist()
+    ['order', 'code', 'zh', 'en']
+    """
+    if name == "stages":
+        rows = [(i + 1, s.code, s.zh, s.en) for i, s in enumerate(STAGES)]
+        return pd.DataFrame(rows, columns=["order", "code", "zh", "en"])
+    if name == "touchpoints":
+        rows = [(i + 1, t.stage, t.code, t.zh, t.en, t.channel, t.update or "")
+                for i, t in enumerate(TOUCHPOINTS)]
+        return pd.DataFrame(rows, columns=["order", "stage", "code", "zh", "en", "channel", "update"])
+    if name == "score_points":
+        rows = [(i + 1, p.stage, p.code, p.column, p.zh, p.en, ", ".join(p.touchpoints))
+                for i, p in enumerate(SCORE_POINTS)]
+        return pd.DataFrame(rows, columns=["order", "stage", "code", "column", "zh", "en", "touchpoints"])
+    if name == "tiers":
+        rows = [(i + 1, t.code, t.zh, t.en) for i, t in enumerate(TIERS)]
+        return pd.DataFrame(rows, columns=["order", "code", "zh", "en"])
+    if name == "bands":
+        rows = [(b.code, b.low, b.high, b.zh, b.en) for b in EMOTION_BANDS]
+        return pd.DataFrame(rows, columns=["code", "low", "high", "zh", "en"])
+    if name == "rules":
+        rows = [(r.code, r.table, r.action, r.en, r.zh) for r in RULES]
+        return pd.DataFrame(rows, columns=["rule", "table", "action", "en", "zh"])
+    raise ValueError(f"unknown catalog table {name!r}")

@@ -1,0 +1,34 @@
+"""Errors the workbench raises for bad input.
+
+A :class:`DataError` names the file, and where known the column and row, so that the
+command line can print one clear line and the analyst knows where to look.
+
+>>> str(DataError("bad date", file="visits.csv", column="arrived_at", row=12))
+'visits.csv, column arrived_at, row 12: bad date'
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class DataError(ValueError):
+    """Input data that breaks the contract: a broken file, a missing column, a bad value."""
+
+    def __init__(self, message: str, *, file: str | Path | None = None, column: str | None = None,
+                 row: int | None = None) -> None:
+        self.message = message
+        self.file = str(file) if file is not None else None
+        self.column = column
+        self.row = row
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = []
+        if self.file:
+            where.append(self.file)
+        if self.column:
+            where.append(f"column {self.column}")
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        return f"{', '.join(where)}: {self.message}" if where else self.message
