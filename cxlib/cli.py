@@ -2,7 +2,7 @@
 
     cx sample --visits 6000 --seed 20261001 data/raw
     cx clean data/raw data/processed [--tz Asia/Shanghai] [--force]
-    cx report --raw data/raw --processed data/processed --out reports
+    cx report --raw data/raw --period 2026-10 --center SH-JQ --out reports --jobs 2
 
 Bad input ends with one line ``cx: error: <file>, column <c>, row <r>: <what>`` on stderr and
 exit code 2, never a traceback. Programming errors still show their traceback.
@@ -64,10 +64,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="rebuild even if the raw data did not change")
     p.set_defaults(func=_cmd_clean)
 
-    p = sub.add_parser("report", help="run the report notebooks with papermill")
-    p.add_argument("--raw", default="data/raw")
-    p.add_argument("--processed", default="data/processed")
-    p.add_argument("--out", default="reports")
+    p = sub.add_parser("report", help="run the report notebooks with papermill for a period and centers")
+    p.add_argument("--raw", default=None, help="raw data folder (default data/raw)")
+    p.add_argument("--processed", default=None, help="processed data folder (default data/processed)")
+    p.add_argument("--out", default=None, help="reports folder (default reports)")
+    p.add_argument("--period", default=None, help="YYYY-MM, YYYY-MM..YYYY-MM or all (default all)")
+    p.add_argument("--center", default=None, help="a center id, ids separated by commas, or all (default all)")
+    p.add_argument("--jobs", type=int, default=None, help="centers run in parallel (default 1)")
+    p.add_argument("--lang", choices=["zh", "en", "both"], default=None, help="label language of the notebooks")
+    p.add_argument("--params", default=None, help="YAML file with any of these options (command line wins)")
     p.set_defaults(func=_cmd_report)
     return parser
 

@@ -1,31 +1,222 @@
-"""Reports: the numbered notebooks executed with papermill, plus HTML versions with code hidden.
+"""Scheduled reports: the numbered notebooks run with papermill per period and center.
 
-``cx report --raw data/raw --processed data/processed --out reports`` writes
-``reports/latest/``: each executed notebook and its HTML rendering. The run is built in a
-temporary folder and renamed into place, so an interrupted run never leaves a report that
-looks complete. The exit code is non-zero when a notebook fails; its executed copy keeps
-papermill's error cell.
+    cx report --raw data/raw --period 2026-10 --center SH-JQ --out reports --jobs 2
+    cx report --period 2026-08..2026-10 --center all
+    cx report --params run.yaml
 
->>> parameters_for(Path("notebooks/01_cleaning.ipynb"), {"raw_dir": "x", "other": 1})  # doctest: +SKIP
-{'raw_dir': 'x'}
+Each center's run is written to ``reports/<period>/<center>/``: the executed notebooks, their
+HTML versions with code hidden, ``results.json`` (keys in ``docs/results.md``) and
+``manifest.json`` (parameters, raw-data fingerprint, package versions, start, end, duration
+and status per notebook). ``reports/<period>/index.html`` lists every center's report with its
+headline figures, the summary first; ``reports/<period>/run.log`` keeps the log.
+
+Failure semantics: a failing notebook keeps papermill's error cell in its executed copy, the
+center is marked failed in its manifest, the other centers go on, and the exit code is 1.
+Every center is built in a hidden temporary folder and renamed into place when complete, so a
+killed run never leaves a report that looks complete. A lock file refuses a second run on the
+same period folder while the first is alive. Parameters are validated before anything runs:
+center ids must exist, periods must be ``YYYY-MM`` (or ``YYYY-MM..YYYY-MM``, or ``all``).
+
+    >>> parse_period("2026-08..2026-10")
+    Period(start='2026-08', end='2026-10', folder='2026-08_2026-10')
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import html
+import json
+import logging
+import os
+import re
 import shutil
+import socket
 import sys
 import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from cxlib.catalog import DEFAULT_TZ
+from cxlib.errors import DataError
 from cxlib.notebooks import numbered_notebooks, run_notebook
 
 NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
+SUMMARY_NOTEBOOK = "05_summary"
+PACKAGES = ("cxlib", "pandas", "numpy", "pyarrow", "statsmodels", "scipy", "seaborn", "matplotlib",
+            "papermill", "nbconvert")
+RUN_KEYS = {"raw", "processed", "out", "period", "center", "jobs", "lang", "tz", "cases_file",
+            "horizon_years", "discount_rate", "n_sims", "seed", "budget", "controls", "scenario"}
+# parameters handed to the notebooks (each notebook gets the ones its parameters cell declares)
+NOTEBOOK_KEYS = ("lang", "tz", "cases_file", "horizon_years", "discount_rate", "n_sims", "seed", "budget",
+                 "controls", "scenario")
+_PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+_CENTER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
+
+log = logging.getLogger("cxlib.report")
+
+
+@dataclass(frozen=True)
+class Period:
+    """A reporting period of whole months; ``start``/``end`` None means all data."""
+
+    start: str | None
+    end: str | None
+    folder: str
+
+
+def parse_period(text: str) -> Period:
+    """``2026-10``, ``2026-08..2026-10`` or ``all`` → :class:`Period` (DataError otherwise).
+
+        >>> parse_period("2026-10").folder
+        '2026-10'
+    """
+    text = str(text).strip()
+    if text == "all":
+        return Period(None, None, "all")
+    parts = text.split("..")
+    if len(parts) not in (1, 2) or not all(_PERIOD.match(p) for p in parts):
+        raise DataError(f"period {text!r} is not YYYY-MM, YYYY-MM..YYYY-MM or 'all'", column="period")
+    start, end = parts[0], parts[-1]
+    if start > end:
+        raise DataError(f"period {text!r} ends before it starts", column="period")
+    return Period(start, end, start if start == end else f"{start}_{end}")
+
+
+def resolve_centers(spec: str | list[str], known: list[str]) -> list[str]:
+    """Center ids of a ``--center`` value: ``all``, one id, or ids separated by commas.
+
+    Ids are checked against the centers of the processed data, which also rules out path
+    traversal (``../x``) through the parameter.
+
+        >>> resolve_centers("SH-JQ,BJ-CY", ["BJ-CY", "SH-JQ", "GZ-TH"])
+        ['SH-JQ', 'BJ-CY']
+    """
+    items = spec if isinstance(spec, list) else [s for s in str(spec).split(",")]
+    items = [str(s).strip() for s in items if str(s).strip()]
+    if not items:
+        raise DataError("no center given", column="center")
+    if items == ["all"]:
+        return ["all"] + sorted(known)
+    bad = [c for c in items if c != "all" and (c not in known or not _CENTER_ID.match(c))]
+    if bad:
+        raise DataError(f"unknown center {bad[0]!r}; known centers: {', '.join(sorted(known))} or 'all'",
+                        column="center")
+    return list(dict.fromkeys(items))
+
+
+def _check_safe(name: str, value: Any) -> None:
+    """Refuse parameter values that could escape a folder (used on every string parameter)."""
+    if isinstance(value, str) and name not in ("raw", "processed", "out", "cases_file") and (
+            "/" in value or "\\" in value or ".." in value or "\x00" in value):
+        raise DataError(f"parameter {name}={value!r} must not contain a path", column=name)
+
+
+def read_params(path: Path) -> dict[str, Any]:
+    """Run parameters from a YAML file (keys as the command-line options, e.g. ``center: [SH-JQ]``)."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise DataError(f"cannot read run parameters: {exc}", file=str(path)) from None
+    if not isinstance(data, dict):
+        raise DataError("run parameters must be a mapping of option: value", file=str(path))
+    unknown = sorted(set(data) - RUN_KEYS)
+    if unknown:
+        raise DataError(f"unknown parameter {unknown[0]!r}; allowed: {', '.join(sorted(RUN_KEYS))}",
+                        file=str(path), column=unknown[0])
+    return data
+
+
+def package_versions() -> dict[str, str]:
+    """Installed versions of the packages a report depends on."""
+    out = {"python": sys.version.split()[0]}
+    for name in PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+# ------------------------------------------------------------------ lock
+class ReportLock:
+    """An exclusive lock file ``.lock`` in a period folder; a stale lock (dead pid) is taken over."""
+
+    def __init__(self, folder: Path):
+        self.path = Path(folder) / ".lock"
+
+    def __enter__(self) -> ReportLock:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        for _ in range(2):
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                if self._stale():
+                    self.path.unlink(missing_ok=True)
+                    continue
+                raise DataError(f"another report run holds {self.path} ({self.path.read_text().strip()}); "
+                                "wait for it or remove the lock if that run is gone", file=str(self.path)) from None
+            with os.fdopen(fd, "w") as fh:
+                fh.write(f"pid {os.getpid()} on {socket.gethostname()} since {dt.datetime.now().isoformat()}\n")
+            return self
+        raise DataError(f"cannot take the lock {self.path}", file=str(self.path))
+
+    def _stale(self) -> bool:
+        try:
+            words = self.path.read_text().split()
+            pid, host = int(words[1]), words[3]
+        except (OSError, ValueError, IndexError):
+            return False
+        if host != socket.gethostname():
+            return False
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        return False
+
+    def __exit__(self, *exc: object) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+# ------------------------------------------------------------------ one center
+@dataclass
+class NotebookRun:
+    notebook: str
+    status: str = "pending"
+    start: str | None = None
+    end: str | None = None
+    seconds: float | None = None
+    error: str | None = None
+
+
+@dataclass
+class CenterRun:
+    center: str
+    period: str
+    folder: str
+    status: str = "ok"
+    notebooks: list[NotebookRun] = field(default_factory=list)
+
+    @property
+    def failures(self) -> list[str]:
+        return [f"{self.center}/{n.notebook}: {n.error}" for n in self.notebooks if n.status == "failed"]
 
 
 def parameters_for(notebook: Path, candidates: dict[str, Any]) -> dict[str, Any]:
-    """The subset of ``candidates`` that ``notebook`` declares in its ``parameters`` cell."""
+    """The subset of ``candidates`` that ``notebook`` declares in its ``parameters`` cell.
+
+        >>> parameters_for(Path("notebooks/01_cleaning.ipynb"), {"raw_dir": "x", "budget": 1})  # doctest: +SKIP
+        {'raw_dir': 'x'}
+    """
     import papermill as pm
 
     declared = pm.inspect_notebook(str(notebook))
@@ -33,7 +224,7 @@ def parameters_for(notebook: Path, candidates: dict[str, Any]) -> dict[str, Any]
 
 
 def to_html(executed: Path, dst: Path) -> None:
-    """Render an executed notebook to HTML with the code cells hidden."""
+    """Render an executed notebook to HTML with the code cells hidden (outputs are escaped)."""
     import nbformat
     from nbconvert import HTMLExporter
 
@@ -42,38 +233,232 @@ def to_html(executed: Path, dst: Path) -> None:
     dst.write_text(body, encoding="utf-8")
 
 
-def run_reports(raw_dir: Path, processed_dir: Path, out_dir: Path, notebook_dir: Path = NOTEBOOK_DIR,
-                name: str = "latest") -> tuple[Path, list[str]]:
-    """Execute every numbered notebook into ``out_dir/name``; return the folder and failures."""
-    candidates = {"raw_dir": str(Path(raw_dir).resolve()), "processed_dir": str(Path(processed_dir).resolve())}
-    out_dir.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=out_dir))
-    failures: list[str] = []
+def _error_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[-1] if text else ''}"[:500]
+
+
+def run_center(center: str, period: Period, base: dict[str, Any], period_dir: Path,
+               notebook_dir: Path = NOTEBOOK_DIR, progress: bool = False) -> CenterRun:
+    """Run every numbered notebook for one center into ``period_dir/<center>`` (atomically)."""
+    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{center}-", dir=period_dir))
+    run = CenterRun(center=center, period=period.folder, folder=str(period_dir / center))
+    started = dt.datetime.now().astimezone()
+    params = dict(base, center=center, period_start=period.start, period_end=period.end,
+                  results_file=str(tmp / "results.json"))
     try:
         for nb in numbered_notebooks(notebook_dir):
+            rec = NotebookRun(nb.stem, start=dt.datetime.now().astimezone().isoformat(timespec="seconds"))
+            t0 = time.perf_counter()
             executed = tmp / nb.name
             try:
-                run_notebook(nb, executed, parameters_for(nb, candidates))
-            except Exception as exc:  # noqa: BLE001 - recorded, the run is marked failed
-                failures.append(f"{nb.name}: {type(exc).__name__}: {str(exc).strip().splitlines()[-1]}")
+                run_notebook(nb, executed, parameters_for(nb, params), progress_bar=progress)
+                rec.status = "ok"
+            except Exception as exc:  # noqa: BLE001 - recorded in the manifest; the run exits non-zero
+                rec.status, rec.error = "failed", _error_line(exc)
+                run.status = "failed"
+                log.error("%s %s %s failed: %s", period.folder, center, nb.name, rec.error)
+            rec.seconds = round(time.perf_counter() - t0, 2)
+            rec.end = dt.datetime.now().astimezone().isoformat(timespec="seconds")
             if executed.exists():
                 to_html(executed, executed.with_suffix(".html"))
-        final = out_dir / name
-        old = out_dir / f".{name}.old"
+            run.notebooks.append(rec)
+            log.info("%s %s %s %s in %.1f s", period.folder, center, nb.name, rec.status, rec.seconds)
+        manifest = {
+            "center": center, "period": asdict(period), "status": run.status,
+            "parameters": {k: v for k, v in params.items() if k != "results_file"},
+            "raw_fingerprint": base.get("_fingerprint"),
+            "packages": package_versions(),
+            "start": started.isoformat(timespec="seconds"),
+            "end": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+            "notebooks": [asdict(n) for n in run.notebooks],
+        }
+        manifest["parameters"].pop("_fingerprint", None)
+        (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+        final = period_dir / center
+        old = period_dir / f".old-{center}"
+        shutil.rmtree(old, ignore_errors=True)
         if final.exists():
-            shutil.rmtree(old, ignore_errors=True)
             final.rename(old)
         tmp.rename(final)
         shutil.rmtree(old, ignore_errors=True)
-        return final, failures
+        return run
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _run_center_job(args: tuple) -> CenterRun:
+    center, period, base, period_dir, notebook_dir, log_file = args
+    _setup_logging(Path(log_file), console=False)
+    return run_center(center, period, base, Path(period_dir), Path(notebook_dir))
+
+
+# ------------------------------------------------------------------ index
+def _fmt(x: Any, digits: int = 1) -> str:
+    return "–" if x is None else f"{x:.{digits}f}" if isinstance(x, (int, float)) else html.escape(str(x))
+
+
+def headline(results: dict[str, Any]) -> dict[str, str]:
+    """Headline figures of one center's ``results.json`` as display strings.
+
+        >>> headline({"nps": {"value": 12.0, "ci_low": 5.0, "ci_high": 19.0, "n": 300}})["NPS"]
+        '12.0 [5.0, 19.0]'
+    """
+    nps = results.get("nps") or {}
+    rr = results.get("complaint_rate_ratio_per_update") or {}
+    did = results.get("did_realtime_effect") or {}
+    out = {
+        "NPS": f"{_fmt(nps.get('value'))} [{_fmt(nps.get('ci_low'))}, {_fmt(nps.get('ci_high'))}]" if nps else "–",
+        "n": _fmt(nps.get("n"), 0) if nps else "–",
+        "complaint RR / update": (f"{_fmt(rr.get('estimate'), 2)} [{_fmt(rr.get('ci_low'), 2)}, "
+                                  f"{_fmt(rr.get('ci_high'), 2)}]") if rr.get("estimate") is not None else "–",
+        "real-time DiD (LTR)": _fmt((did.get("ltr") or {}).get("estimate"), 2) if did else "–",
+    }
+    pains = results.get("pain_points") or []
+    out["top pain point"] = html.escape(str(pains[0].get("point"))) if pains else "–"
+    return out
+
+
+def write_index(period_dir: Path, runs: list[CenterRun]) -> Path:
+    """``index.html`` for a period: every center's report, summary first, with headline figures."""
+    rows = []
+    for run in sorted(runs, key=lambda r: (r.center != "all", r.center)):
+        folder = period_dir / run.center
+        res_file = folder / "results.json"
+        res = json.loads(res_file.read_text(encoding="utf-8")) if res_file.exists() else {}
+        head = headline(res)
+        links = sorted((p.name for p in folder.glob("*.html")), key=lambda n: (SUMMARY_NOTEBOOK not in n, n))
+        link_html = " · ".join(f'<a href="{html.escape(run.center)}/{html.escape(n)}">{html.escape(n[:-5])}</a>'
+                               for n in links)
+        status = "ok" if run.status == "ok" else '<b class="failed">failed</b>'
+        rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in
+                    [html.escape(run.center), status, *head.values(), link_html]) + "</tr>")
+    cols = ["center 门店", "status 状态", "NPS [95% CI]", "n", "complaint RR / update 投诉率比/次更新",
+            "real-time DiD (LTR) 实时进度效应", "top pain point 首要痛点", "reports 报告"]
+    page = f"""<!DOCTYPE html>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>CX reports {html.escape(period_dir.name)}</title>
+<style>body{{font-family:"Noto Sans SC","Microsoft YaHei",sans-serif;margin:2em}}
+table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:.3em .6em}}.failed{{color:#b00}}</style>
+</head><body><h1>客户体验报告 CX reports — {html.escape(period_dir.name)}</h1>
+<table><thead><tr>{''.join(f'<th>{html.escape(c)}</th>' for c in cols)}</tr></thead>
+<tbody>
+{chr(10).join(rows)}
+</tbody></table></body></html>
+"""
+    tmp = period_dir / ".index.html.tmp"
+    tmp.write_text(page, encoding="utf-8")
+    os.replace(tmp, period_dir / "index.html")
+    return period_dir / "index.html"
+
+
+# ------------------------------------------------------------------ orchestration
+def _setup_logging(log_file: Path, console: bool) -> None:
+    log.setLevel(logging.INFO)
+    for h in list(log.handlers):
+        log.removeHandler(h)
+    fh = logging.FileHandler(log_file, encoding="utf-8")
+    fh.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    log.addHandler(fh)
+    if console:
+        sh = logging.StreamHandler(sys.stderr)
+        sh.setFormatter(logging.Formatter("cx report: %(message)s"))
+        sh.setLevel(logging.WARNING)
+        log.addHandler(sh)
+    log.propagate = False
+
+
+def run_reports(raw_dir: Path, processed_dir: Path, out_dir: Path, period: str = "all",
+                center: str | list[str] = "all", jobs: int = 1, options: dict[str, Any] | None = None,
+                notebook_dir: Path = NOTEBOOK_DIR, tz: str = DEFAULT_TZ) -> tuple[Path, list[CenterRun]]:
+    """Run the report for a period and centers; return the period folder and each center's run.
+
+        >>> run_reports(Path("data/raw"), Path("data/processed"), Path("reports"), "2026-10", "SH-JQ")  # doctest: +SKIP
+    """
+    from cxlib import clean
+
+    options = dict(options or {})
+    for k, v in options.items():
+        _check_safe(k, v)
+    per = parse_period(period)
+    result = clean.clean(Path(raw_dir), Path(processed_dir), tz=tz, force=False)
+    import pandas as pd
+
+    known = pd.read_parquet(Path(processed_dir) / "centers.parquet", columns=["center_id"])["center_id"].tolist()
+    centers = resolve_centers(center, known)
+    fingerprint = getattr(result, "fingerprint", None)
+    if fingerprint is None:
+        manifest = Path(processed_dir) / "manifest.json"
+        fingerprint = json.loads(manifest.read_text())["fingerprint"] if manifest.exists() else None
+    base: dict[str, Any] = {"raw_dir": str(Path(raw_dir).resolve()), "processed_dir": str(Path(processed_dir).resolve()),
+                            "tz": tz, **{k: v for k, v in options.items() if k in NOTEBOOK_KEYS}}
+    if "cases_file" in base:
+        base["cases_file"] = str(Path(base["cases_file"]).resolve())
+    period_dir = Path(out_dir) / per.folder
+    period_dir.mkdir(parents=True, exist_ok=True)
+    with ReportLock(period_dir):
+        for leftover in period_dir.glob(".tmp-*"):  # from a killed run
+            shutil.rmtree(leftover, ignore_errors=True)
+        log_file = period_dir / "run.log"
+        _setup_logging(log_file, console=True)
+        log.info("report %s for %s (jobs=%d)", per.folder, ", ".join(centers), jobs)
+        base["_fingerprint"] = fingerprint
+        runs: list[CenterRun] = []
+        show_bar = sys.stderr.isatty()
+        bar = _progress(len(centers), show_bar)
+        if jobs <= 1 or len(centers) == 1:
+            for c in centers:
+                runs.append(run_center(c, per, base, period_dir, notebook_dir))
+                bar.update(1)
+        else:
+            with ProcessPoolExecutor(max_workers=jobs) as pool:
+                futs = [pool.submit(_run_center_job, (c, per, base, str(period_dir), str(notebook_dir), str(log_file)))
+                        for c in centers]
+                for f in as_completed(futs):
+                    runs.append(f.result())
+                    bar.update(1)
+            _setup_logging(log_file, console=True)
+        bar.close()
+        runs.sort(key=lambda r: (r.center != "all", r.center))
+        write_index(period_dir, runs)
+        log.info("report %s done: %d ok, %d failed", per.folder, sum(r.status == "ok" for r in runs),
+                 sum(r.status != "ok" for r in runs))
+    return period_dir, runs
+
+
+class _NoBar:
+    def update(self, n: int) -> None: ...
+    def close(self) -> None: ...
+
+
+def _progress(total: int, show: bool):
+    if not show:
+        return _NoBar()
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="centers", unit="center")
+
+
 def main(args: argparse.Namespace) -> int:
-    """Entry of ``cx report``."""
-    folder, failures = run_reports(Path(args.raw), Path(args.processed), Path(args.out))
+    """Entry of ``cx report``: exit 0 when every center's report succeeded, 1 otherwise."""
+    opts: dict[str, Any] = {}
+    if getattr(args, "params", None):
+        opts.update(read_params(Path(args.params)))
+    cli = {k: getattr(args, k) for k in ("raw", "processed", "out", "period", "center", "jobs", "lang")
+           if getattr(args, k, None) is not None}
+    opts.update(cli)
+    raw = Path(opts.pop("raw", "data/raw"))
+    processed = Path(opts.pop("processed", "data/processed"))
+    out = Path(opts.pop("out", "reports"))
+    period = str(opts.pop("period", "all"))
+    center = opts.pop("center", "all")
+    jobs = int(opts.pop("jobs", 1))
+    tz = str(opts.pop("tz", DEFAULT_TZ))
+    if jobs < 1:
+        raise DataError("--jobs must be at least 1", column="jobs")
+    period_dir, runs = run_reports(raw, processed, out, period, center, jobs, opts, tz=tz)
+    failures = [f for r in runs for f in r.failures]
     for f in failures:
         print(f"cx: report failed: {f}", file=sys.stderr)
-    print(f"report written to {folder}")
+    print(f"report written to {period_dir} ({len(runs)} center runs, {len(failures)} failed notebooks); "
+          f"index: {period_dir / 'index.html'}")
     return 1 if failures else 0
