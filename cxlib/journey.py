@@ -1,0 +1,805 @@
+"""The customer journey: emotion curves, journey maps, pain points, key drivers, the
+"information black hole" of the repair, moments of truth and the peak-end rule.
+
+Inputs are the processed tables of ``docs/data-model.md``: ``scores`` (long: one row per
+response and journey point), ``visits`` (one row per visit with derived features) and
+``events`` (the touchpoint log). Codes, orders and labels come from :mod:`cxlib.catalog`.
+
+Example
+-------
+>>> curve = emotion_curve(scores, by="tier")            # doctest: +SKIP
+>>> fig = journey_map(emotion_curve(scores), lang="both")  # doctest: +SKIP
+>>> pain_points(scores, comments=surveys).head(3)       # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from scipy import stats
+
+from cxlib import catalog, plotting
+from cxlib.catalog import Lang
+from cxlib.drivers import bootstrap_relative_weights, relative_weights
+from cxlib.errors import DataError
+from cxlib.peak_end import DEFAULT_MODELS, peak_end_models, peak_end_score, peak_end_summary
+
+__all__ = [
+    "emotion_curve", "plot_emotion_curve", "journey_map", "biggest_drops", "score_matrix", "key_drivers",
+    "pain_points", "importance_performance", "plot_importance_performance", "silences", "silence_effects",
+    "plot_silence", "visit_timeline", "Moment", "MOMENTS", "moments_table", "moments_scorecard", "wilson_ci",
+    "relative_weights", "bootstrap_relative_weights", "peak_end_score", "peak_end_summary", "peak_end_models",
+    "DEFAULT_MODELS", "QUADRANTS",
+]
+
+_POINT_STAGE = {p.code: p.stage for p in catalog.SCORE_POINTS}
+_VERY_DISSATISFIED_MAX = catalog.EMOTION_BANDS[0].high  # 3
+#: Bilingual names of the segment columns used in legends.
+_SEGMENT_NAMES = {"center": ("服务中心", "Service center"), "scenario": ("服务类型", "Scenario"),
+                  "tier": ("透明度等级", "Transparency tier"), "month": ("月份", "Month"),
+                  "nps_group": ("NPS 分组", "NPS group")}
+
+
+# ----------------------------------------------------------------------------- helpers
+def _need(df: pd.DataFrame, cols: Sequence[str], table: str) -> None:
+    for c in cols:
+        if c not in df.columns:
+            raise DataError(f"column not found in the {table} table", file=table, column=c)
+
+
+def _as_list(by: str | Sequence[str] | None) -> list[str]:
+    if by is None:
+        return []
+    return [by] if isinstance(by, str) else list(by)
+
+
+def _points(s: pd.Series, column: str) -> pd.Series:
+    """Score-point codes as the catalog's ordered categorical; unknown codes are an error."""
+    vals = s.astype(str)
+    bad = ~vals.isin(catalog.SCORE_POINT_ORDER)
+    if bad.any():
+        first = vals[bad].iloc[0]
+        raise DataError(f"unknown journey point {first!r}; known: {', '.join(catalog.SCORE_POINT_ORDER)}",
+                        file="scores", column=column, row=int(np.flatnonzero(bad.to_numpy())[0]) + 1)
+    return pd.Series(pd.Categorical(vals, dtype=catalog.SCORE_POINT_DTYPE), index=s.index, name=s.name)
+
+
+def _scores_numeric(s: pd.Series, column: str, table: str = "scores") -> pd.Series:
+    num = pd.to_numeric(s, errors="coerce").astype("float64")
+    bad = num.notna() & ((num < catalog.SCORE_MIN) | (num > catalog.SCORE_MAX))
+    if bad.any():
+        pos = int(np.flatnonzero(bad.to_numpy())[0])
+        raise DataError(f"score {num.iloc[pos]:g} outside {catalog.SCORE_MIN}-{catalog.SCORE_MAX}",
+                        file=table, column=column, row=pos + 1)
+    return num
+
+
+def _t_ci(mean: pd.Series, sd: pd.Series, n: pd.Series, ci: float) -> tuple[pd.Series, pd.Series]:
+    n_f = n.astype("float64")
+    half = pd.Series(np.nan, index=mean.index)
+    ok = n_f > 1
+    t = stats.t.ppf((1 + ci) / 2, n_f[ok] - 1)
+    half[ok] = t * sd[ok] / np.sqrt(n_f[ok])
+    return mean - half, mean + half
+
+
+def wilson_ci(successes: float | np.ndarray, n: float | np.ndarray, ci: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval for a proportion (NaN where ``n`` is 0).
+
+    >>> [round(float(x), 4) for x in wilson_ci(3, 10)]
+    [0.1078, 0.6032]
+    """
+    k = np.asarray(successes, dtype=float)
+    m = np.asarray(n, dtype=float)
+    z = stats.norm.ppf((1 + ci) / 2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = k / m
+        denom = 1 + z ** 2 / m
+        centre = (p + z ** 2 / (2 * m)) / denom
+        half = z * np.sqrt(p * (1 - p) / m + z ** 2 / (4 * m ** 2)) / denom
+    lo = np.where(m > 0, centre - half, np.nan)
+    hi = np.where(m > 0, centre + half, np.nan)
+    return np.clip(lo, 0, 1), np.clip(hi, 0, 1)
+
+
+def _seg_label(column: str, lang: Lang) -> str:
+    zh, en = _SEGMENT_NAMES.get(column, (column, column))
+    return plotting.text(zh, en, lang)
+
+
+def _new_figure(figsize: tuple[float, float]) -> Figure:
+    plotting.ensure_theme()
+    return Figure(figsize=figsize, layout="constrained")
+
+
+# ------------------------------------------------------------------------ emotion curve
+def emotion_curve(scores: pd.DataFrame, by: str | Sequence[str] | None = None, point: str = "point",
+                  score: str = "score", ci: float = 0.95) -> pd.DataFrame:
+    """Mean emotion score per journey point (catalog order) with a t-based confidence interval.
+
+    One row per (segment, point): ``by`` columns, ``point`` (ordered categorical), ``stage``,
+    ``n``, ``mean``, ``sd``, ``ci_low``, ``ci_high`` (mean ± t₍n−1₎·sd/√n; NaN when n = 1),
+    ``band`` (catalog emotion band of the mean) and ``band_label`` (bilingual).
+
+    >>> emotion_curve(scores, by="tier")   # doctest: +SKIP
+    """
+    by_cols = _as_list(by)
+    _need(scores, [*by_cols, point, score], "scores")
+    if not 0 < ci < 1:
+        raise DataError(f"ci must be between 0 and 1, not {ci}")
+    d = scores[by_cols].copy()
+    d["point"] = _points(scores[point], point)
+    d["score"] = _scores_numeric(scores[score], score)
+    d = d[d["score"].notna()]
+    if d.empty:
+        raise DataError("no valid scores to average", file="scores", column=score)
+    g = d.groupby([*by_cols, "point"], observed=True, sort=True, dropna=True)["score"]
+    out = g.agg(n="count", mean="mean", sd="std").reset_index()
+    out["ci_low"], out["ci_high"] = _t_ci(out["mean"], out["sd"], out["n"], ci)
+    out.insert(len(by_cols) + 1, "stage",
+               pd.Categorical(out["point"].astype(str).map(_POINT_STAGE), dtype=catalog.STAGE_DTYPE))
+    out["n"] = out["n"].astype("int64")
+    out["band"] = catalog.emotion_bands(out["mean"])
+    out["band_label"] = [catalog.label(b, "both") for b in out["band"].astype(str)]
+    return out
+
+
+def _segments(curve: pd.DataFrame, by: str | Sequence[str] | None) -> tuple[list[str], list[tuple]]:
+    by_cols = _as_list(by)
+    _need(curve, [*by_cols, "point", "mean"], "curve")
+    if not by_cols:
+        if curve["point"].astype(str).duplicated().any():
+            raise DataError("the curve has several rows per point: pass by= the segment column(s)",
+                            file="curve", column="point")
+        return [], [()]
+    keys = curve[by_cols].drop_duplicates()
+    return by_cols, [tuple(r) for r in keys.itertuples(index=False)]
+
+
+def _select(curve: pd.DataFrame, by_cols: list[str], key: tuple) -> pd.DataFrame:
+    mask = pd.Series(True, index=curve.index)
+    for c, v in zip(by_cols, key):
+        mask &= curve[c].astype(str) == str(v)
+    sub = curve[mask].copy()
+    sub["_x"] = [catalog.SCORE_POINT_ORDER.index(p) for p in sub["point"].astype(str)]
+    return sub.sort_values("_x")
+
+
+def _shade_bands(ax: Axes, alpha: float = 0.12) -> None:
+    for band in catalog.EMOTION_BANDS:
+        ax.axhspan(band.low - 0.5, band.high + 0.5, color=plotting.BAND_COLORS[band.code], alpha=alpha, lw=0,
+                   zorder=0)
+
+
+def plot_emotion_curve(curve: pd.DataFrame, by: str | Sequence[str] | None = None, lang: Lang = "zh",
+                       ax: Axes | None = None, show_ci: bool = True) -> Figure:
+    """Emotion curves (one line per segment) with CI bands, on the emotion-band background.
+
+    >>> fig = plot_emotion_curve(emotion_curve(scores, by="tier"), by="tier", lang="both")  # doctest: +SKIP
+    """
+    by_cols, keys = _segments(curve, by)
+    with plotting.quiet():
+        fig = ax.figure if ax is not None else _new_figure((9, 5))
+        ax = ax if ax is not None else fig.add_subplot()
+        _shade_bands(ax)
+        names = [" / ".join(catalog.label(str(v), lang) for v in k) for k in keys]
+        colors = plotting.segment_colors([str(k[0]) if len(k) == 1 else n for k, n in zip(keys, names)],
+                                         by_cols[0] if len(by_cols) == 1 else None)
+        for (k, name), color in zip(zip(keys, names), colors.values()):
+            sub = _select(curve, by_cols, k)
+            ax.plot(sub["_x"], sub["mean"], marker="o", color=color, label=name if by_cols else None, zorder=3)
+            if show_ci and {"ci_low", "ci_high"} <= set(sub.columns):
+                ax.fill_between(sub["_x"], sub["ci_low"].astype(float), sub["ci_high"].astype(float), color=color,
+                                alpha=0.18, lw=0, zorder=2)
+        xs = range(len(catalog.SCORE_POINT_ORDER))
+        ax.set_xticks(list(xs), [plotting.tick_label(p, lang) for p in catalog.SCORE_POINT_ORDER])
+        ax.set_xlim(-0.5, len(catalog.SCORE_POINT_ORDER) - 0.5)
+        ax.set_ylim(catalog.SCORE_MIN - 0.5, catalog.SCORE_MAX + 0.5)
+        ax.set_xlabel(plotting.text("旅程触点", "Journey point", lang))
+        ax.set_ylabel(plotting.text("平均情绪评分（1–10）", "Mean emotion score (1–10)", lang))
+        ax.set_title(plotting.title("客户旅程情绪曲线", "Emotion curve along the service journey", lang))
+        if by_cols:
+            ax.legend(title=" / ".join(_seg_label(c, lang) for c in by_cols), loc="lower left", fontsize="small")
+    return fig
+
+
+def biggest_drops(curve: pd.DataFrame, by: str | Sequence[str] | None = None, only_drops: bool = True) -> pd.DataFrame:
+    """Changes of the mean score between consecutive journey points, biggest drop first.
+
+    ``drop = mean(from_point) − mean(to_point)`` (positive: the mood falls). Consecutive means
+    adjacent among the points present in the curve, in catalog order, within each segment.
+
+    >>> biggest_drops(emotion_curve(scores)).head(3)   # doctest: +SKIP
+    """
+    by_cols, keys = _segments(curve, by)
+    rows = []
+    for k in keys:
+        sub = _select(curve, by_cols, k)
+        pts, means = sub["point"].astype(str).tolist(), sub["mean"].astype(float).tolist()
+        for i in range(len(pts) - 1):
+            rows.append({**dict(zip(by_cols, k)), "from_point": pts[i], "to_point": pts[i + 1],
+                         "from_mean": means[i], "to_mean": means[i + 1], "drop": means[i] - means[i + 1]})
+    out = pd.DataFrame(rows, columns=[*by_cols, "from_point", "to_point", "from_mean", "to_mean", "drop"])
+    if only_drops:
+        out = out[out["drop"] > 0]
+    out = out.assign(_o=out["from_point"].map(catalog.SCORE_POINT_ORDER.index))
+    return (out.sort_values(["drop", *by_cols, "_o"], ascending=[False] + [True] * (len(by_cols) + 1),
+                            kind="mergesort").drop(columns="_o").reset_index(drop=True))
+
+
+# ---------------------------------------------------------------------------- journey map
+def _touchpoint_x() -> tuple[dict[str, float], dict[str, tuple[float, float]]]:
+    tx = {t.code: float(i) for i, t in enumerate(catalog.TOUCHPOINTS)}
+    spans = {}
+    for st in catalog.STAGE_ORDER:
+        xs = [tx[t.code] for t in catalog.TOUCHPOINTS if t.stage == st]
+        spans[st] = (min(xs) - 0.5, max(xs) + 0.5)
+    return tx, spans
+
+
+def _point_x() -> dict[str, float]:
+    """x of each score point: spread evenly within its stage's span of touchpoints."""
+    _, spans = _touchpoint_x()
+    px: dict[str, float] = {}
+    for st in catalog.STAGE_ORDER:
+        pts = [p.code for p in catalog.SCORE_POINTS if p.stage == st]
+        a, b = spans[st]
+        for i, p in enumerate(pts):
+            px[p] = a + (b - a) * (i + 1) / (len(pts) + 1)
+    return px
+
+
+def journey_map(curve: pd.DataFrame, lang: Lang = "zh", pain_below: float = 6.0) -> Figure:
+    """The journey map: the seven stages as coloured bands, the catalog touchpoints under
+    their stage (marker: online ● / offline ■), and the emotion curve with its CI at the score
+    points; the peak and the pain points (the lowest point, and any point with a mean below
+    ``pain_below``) are annotated.
+
+    >>> fig = journey_map(emotion_curve(scores), lang="both")   # doctest: +SKIP
+    """
+    _segments(curve, None)
+    tx, spans = _touchpoint_x()
+    px = _point_x()
+    sub = curve.copy()
+    sub["_x"] = [px[p] for p in sub["point"].astype(str)]
+    sub = sub.sort_values("_x")
+    with plotting.quiet():
+        fig = _new_figure((13, 8.5))
+        top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[2, 3])
+        x_lo, x_hi = -0.5, len(catalog.TOUCHPOINTS) - 0.5
+        for st in catalog.STAGE_ORDER:
+            a, b = spans[st]
+            color = plotting.STAGE_COLORS[st]
+            top.axvspan(a, b, ymin=0.78, ymax=1.0, color=color, lw=0)
+            top.text((a + b) / 2, 0.89, plotting.tick_label(st, lang), ha="center", va="center",
+                     fontsize="small", transform=top.get_xaxis_transform())
+            bottom.axvspan(a, b, color=color, alpha=0.25, lw=0, zorder=0)
+            top.axvline(a, color="white", lw=2)
+        for t in catalog.TOUCHPOINTS:
+            x = tx[t.code]
+            top.scatter([x], [0.70], marker="o" if t.channel == "online" else "s", s=36,
+                        color=plotting.CHANNEL_COLORS[t.channel], transform=top.get_xaxis_transform(), zorder=3)
+            top.text(x, 0.63, plotting.tick_label(t.code, lang), rotation=90, ha="center",
+                     va="top", fontsize="x-small", transform=top.get_xaxis_transform())
+        top.set_ylim(0, 1)
+        top.set_yticks([])
+        top.grid(False)
+        top.set_title(plotting.title("客户旅程地图：阶段、触点与情绪曲线",
+                                     "Customer journey map: stages, touchpoints and emotion curve", lang))
+        handles = [Line2D([], [], marker="o", ls="", color=plotting.CHANNEL_COLORS["online"],
+                          label=catalog.label("online", lang)),
+                   Line2D([], [], marker="s", ls="", color=plotting.CHANNEL_COLORS["offline"],
+                          label=catalog.label("offline", lang))]
+        top.legend(handles=handles, loc="lower right", fontsize="x-small", title=plotting.text("渠道", "Channel", lang),
+                   title_fontsize="x-small")
+
+        bottom.plot(sub["_x"], sub["mean"], marker="o", color="#08519c", zorder=3)
+        if {"ci_low", "ci_high"} <= set(sub.columns):
+            bottom.fill_between(sub["_x"], sub["ci_low"].astype(float), sub["ci_high"].astype(float),
+                                color="#08519c", alpha=0.18, lw=0, zorder=2)
+        means = sub["mean"].astype(float).to_numpy()
+        if len(means):
+            i_peak, i_low = int(np.argmax(means)), int(np.argmin(means))
+            pains = {i_low} | {i for i, m in enumerate(means) if m < pain_below}
+            xs = sub["_x"].to_numpy()
+            bottom.annotate(plotting.text("峰值", "Peak", lang) + f" {means[i_peak]:.1f}", (xs[i_peak], means[i_peak]),
+                            xytext=(0, 14), textcoords="offset points", ha="center", fontsize="small",
+                            color=plotting.BAND_COLORS["delighted"],
+                            arrowprops={"arrowstyle": "-", "color": "#666666"})
+            for i in sorted(pains - {i_peak}):
+                bottom.annotate(plotting.text("痛点", "Pain point", lang) + f" {means[i]:.1f}", (xs[i], means[i]),
+                                xytext=(0, -22), textcoords="offset points", ha="center", fontsize="small",
+                                color=plotting.BAND_COLORS["very_dissatisfied"],
+                                arrowprops={"arrowstyle": "-", "color": "#666666"})
+        bottom.set_xticks(list(px.values()), [plotting.tick_label(p, lang) for p in px], fontsize="small")
+        for i, tick in enumerate(bottom.xaxis.get_major_ticks()):  # stagger: neighbours sit close
+            tick.set_pad(3 + (22 if lang == "both" else 12) * (i % 2))
+        bottom.set_xlim(x_lo, x_hi)
+        bottom.set_ylim(catalog.SCORE_MIN - 0.5, catalog.SCORE_MAX + 0.5)
+        bottom.set_xlabel(plotting.text("评分触点（问卷）", "Scored journey point (survey)", lang))
+        bottom.set_ylabel(plotting.text("平均情绪评分（1–10）", "Mean emotion score (1–10)", lang))
+        bottom.legend(handles=[Line2D([], [], color="#08519c", marker="o", label=plotting.text("均值", "Mean", lang)),
+                               Patch(color="#08519c", alpha=0.18, label=plotting.text("95% 置信区间", "95% CI", lang))],
+                      loc="lower left", fontsize="x-small")
+    return fig
+
+
+# -------------------------------------------------------------------- drivers, pain points
+def score_matrix(scores: pd.DataFrame, outcome: str | None = "ltr", id: str = "response_id", point: str = "point",
+                 score: str = "score") -> pd.DataFrame:
+    """Wide table: one row per response, one column per journey point (catalog order), plus ``outcome``.
+
+    >>> score_matrix(scores).columns[:3].tolist()   # doctest: +SKIP
+    ['reminder', 'booking', 'arrival']
+    """
+    _need(scores, [id, point, score] + ([outcome] if outcome else []), "scores")
+    d = pd.DataFrame({"id": scores[id].astype(str), "point": _points(scores[point], point).astype(str),
+                      "score": _scores_numeric(scores[score], score)})
+    if d.duplicated(["id", "point"]).any():
+        dup = d[d.duplicated(["id", "point"])].iloc[0]
+        raise DataError(f"response {dup['id']} scores point {dup['point']} twice", file="scores", column=point)
+    wide = d.pivot(index="id", columns="point", values="score")
+    wide = wide[[p for p in catalog.SCORE_POINT_ORDER if p in wide.columns]]
+    wide.index.name = id
+    wide.columns.name = None
+    if outcome:
+        y = pd.to_numeric(scores[outcome], errors="coerce").groupby(scores[id].astype(str)).first()
+        wide[outcome] = y.astype("float64")
+    return wide.reset_index()
+
+
+def key_drivers(scores: pd.DataFrame, outcome: str = "ltr", points: Sequence[str] | None = None,
+                n_boot: int = 0, seed: int = 0) -> pd.DataFrame:
+    """Relative weights of the journey points for ``outcome`` (LTR), from complete responses.
+
+    ``n_boot > 0`` adds bootstrap intervals. Adds ``stage`` and a bilingual ``label``.
+
+    >>> key_drivers(scores, n_boot=500, seed=1)   # doctest: +SKIP
+    """
+    wide = score_matrix(scores, outcome)
+    pts = list(points) if points is not None else [p for p in catalog.SCORE_POINT_ORDER if p in wide.columns]
+    if n_boot:
+        rw = bootstrap_relative_weights(wide, outcome, pts, n_boot=n_boot, seed=seed)
+    else:
+        rw = relative_weights(wide, outcome, pts)
+    rw.insert(1, "stage", rw["predictor"].map(_POINT_STAGE))
+    rw.insert(2, "label", [catalog.label(p, "both") for p in rw["predictor"]])
+    return rw
+
+
+def _importance(weights: pd.DataFrame | pd.Series) -> pd.Series:
+    if isinstance(weights, pd.DataFrame):
+        _need(weights, ["predictor", "rescaled_pct"], "weights")
+        return pd.Series(weights["rescaled_pct"].to_numpy(dtype=float) / 100,
+                         index=weights["predictor"].astype(str))
+    if isinstance(weights, pd.Series):
+        s = pd.to_numeric(weights, errors="coerce").astype("float64")
+        s.index = s.index.astype(str)
+        if (s < 0).any():
+            raise DataError("importance weights must be non-negative")
+        return s
+    raise DataError("weights must be a relative_weights() table or a Series indexed by point")
+
+
+def pain_points(scores: pd.DataFrame, weights: pd.DataFrame | pd.Series | None = None, target: float = 8.0,
+                outcome: str = "ltr", comments: pd.DataFrame | None = None, n_comments: int = 3,
+                comment: str = "comment", point: str = "point", score: str = "score",
+                id: str = "response_id") -> pd.DataFrame:
+    """Journey points ranked by ``priority = max(target − mean, 0) × importance``.
+
+    ``importance`` is the point's share of explained LTR variance (relative weight / R²) from
+    :func:`key_drivers`, or the ``weights`` given (a :func:`relative_weights` table, or a Series
+    indexed by point). Also: ``share_very_dissatisfied`` (scores 1–3) and up to ``n_comments``
+    comments (``comments``: a table with ``id`` and ``comment``, personal data already masked)
+    of respondents who scored that point ≤ 3, lowest score first, then by response id.
+
+    >>> pain_points(scores, target=8, comments=surveys).head()   # doctest: +SKIP
+    """
+    _need(scores, [id, point, score], "scores")
+    d = pd.DataFrame({"id": scores[id].astype(str), "point": _points(scores[point], point),
+                      "score": _scores_numeric(scores[score], score)}).dropna(subset=["score"])
+    g = d.groupby("point", observed=True)["score"]
+    stats_ = pd.DataFrame({"n": g.count(), "mean": g.mean(),
+                           "share_very_dissatisfied": g.apply(lambda s: float((s <= _VERY_DISSATISFIED_MAX).mean()))})
+    stats_.index = stats_.index.astype(str)
+    imp = _importance(key_drivers(scores, outcome) if weights is None else weights)
+    out = stats_.reset_index(names="point")
+    out["gap"] = (target - out["mean"]).clip(lower=0)
+    out["importance"] = out["point"].map(imp).astype("float64")
+    out["priority"] = out["gap"] * out["importance"]
+    out.insert(1, "stage", out["point"].map(_POINT_STAGE))
+    out.insert(2, "label", [catalog.label(p, "both") for p in out["point"]])
+    out["n"] = out["n"].astype("int64")
+    if comments is not None:
+        _need(comments, [id, comment], "comments")
+        c = pd.DataFrame({"id": comments[id].astype(str), "comment": comments[comment]})
+        c = c[c["comment"].notna()]
+        c["comment"] = c["comment"].astype(str).str.strip()
+        c = c[c["comment"] != ""].drop_duplicates("id")
+        bad = d[d["score"] <= _VERY_DISSATISFIED_MAX].merge(c, on="id", how="inner")
+        bad = bad.sort_values(["point", "score", "id"], kind="mergesort")
+        picked = bad.groupby("point", observed=True)["comment"].apply(lambda s: list(s.head(n_comments)))
+        picked.index = picked.index.astype(str)
+        out["sample_comments"] = [picked.get(p, []) for p in out["point"]]
+    out["_o"] = out["point"].map(catalog.SCORE_POINT_ORDER.index)
+    out = out.sort_values(["priority", "mean", "_o"], ascending=[False, True, True], na_position="last",
+                          kind="mergesort").drop(columns="_o").reset_index(drop=True)
+    out.insert(0, "rank", np.arange(1, len(out) + 1))
+    return out
+
+
+@dataclass(frozen=True)
+class Quadrant:
+    code: str
+    zh: str
+    en: str
+
+
+#: Quadrants of the importance-performance chart.
+QUADRANTS: tuple[Quadrant, ...] = (
+    Quadrant("concentrate", "重点改进", "Concentrate here"),
+    Quadrant("keep_up", "继续保持", "Keep up the good work"),
+    Quadrant("low_priority", "次要改进", "Low priority"),
+    Quadrant("overkill", "可能过度投入", "Possible overkill"),
+)
+_QUAD = {q.code: q for q in QUADRANTS}
+
+
+def importance_performance(curve: pd.DataFrame, weights: pd.DataFrame | pd.Series,
+                           cut: str = "mean") -> pd.DataFrame:
+    """Importance-performance table: ``performance`` (mean score), ``importance`` (share of R²)
+    and the quadrant, split at the ``cut`` (``"mean"`` or ``"median"``) of both axes over the points.
+
+    >>> importance_performance(emotion_curve(scores), key_drivers(scores))   # doctest: +SKIP
+    """
+    _segments(curve, None)
+    imp = _importance(weights)
+    out = pd.DataFrame({"point": curve["point"].astype(str).to_numpy(),
+                        "performance": curve["mean"].astype(float).to_numpy()})
+    out["importance"] = out["point"].map(imp).astype("float64")
+    out = out.dropna(subset=["importance", "performance"])
+    if out.empty:
+        raise DataError("no journey point has both a mean score and an importance weight")
+    if cut not in ("mean", "median"):
+        raise DataError(f"cut must be 'mean' or 'median', not {cut!r}")
+    imp_cut = getattr(out["importance"], cut)()
+    perf_cut = getattr(out["performance"], cut)()
+    hi_imp, hi_perf = out["importance"] >= imp_cut, out["performance"] >= perf_cut
+    out["quadrant"] = np.select([hi_imp & ~hi_perf, hi_imp & hi_perf, ~hi_imp & ~hi_perf],
+                                ["concentrate", "keep_up", "low_priority"], "overkill")
+    out["quadrant_label"] = [f"{_QUAD[q].zh} {_QUAD[q].en}" for q in out["quadrant"]]
+    out["importance_cut"], out["performance_cut"] = imp_cut, perf_cut
+    out.insert(1, "stage", out["point"].map(_POINT_STAGE))
+    out["_o"] = out["point"].map(catalog.SCORE_POINT_ORDER.index)
+    return out.sort_values("_o").drop(columns="_o").reset_index(drop=True)
+
+
+def plot_importance_performance(ip: pd.DataFrame, lang: Lang = "zh", ax: Axes | None = None) -> Figure:
+    """Quadrant chart of :func:`importance_performance`: performance across, importance up.
+
+    >>> fig = plot_importance_performance(importance_performance(curve, drivers), lang="both")  # doctest: +SKIP
+    """
+    _need(ip, ["point", "performance", "importance", "quadrant", "importance_cut", "performance_cut"],
+          "importance_performance")
+    quad_colors = {"concentrate": plotting.BAND_COLORS["very_dissatisfied"], "keep_up": plotting.BAND_COLORS["delighted"],
+                   "low_priority": "#9e9e9e", "overkill": plotting.TIER_COLORS["realtime"]}
+    with plotting.quiet():
+        fig = ax.figure if ax is not None else _new_figure((8, 6))
+        ax = ax if ax is not None else fig.add_subplot()
+        x, y = ip["performance"].astype(float), 100 * ip["importance"].astype(float)
+        ax.scatter(x, y, c=[quad_colors[q] for q in ip["quadrant"]], s=60, zorder=3)
+        for xi, yi, p in zip(x, y, ip["point"]):
+            ax.annotate(catalog.label(p, lang), (xi, yi), xytext=(5, 4), textcoords="offset points", fontsize="small")
+        xc, yc = float(ip["performance_cut"].iloc[0]), 100 * float(ip["importance_cut"].iloc[0])
+        ax.axvline(xc, color="#666666", ls="--", lw=1)
+        ax.axhline(yc, color="#666666", ls="--", lw=1)
+        dx = max(float(x.max() - x.min()), 0.5) * 0.15
+        dy = max(float(y.max() - y.min()), 1.0) * 0.15
+        ax.set_xlim(float(x.min()) - dx, float(x.max()) + dx)
+        ax.set_ylim(max(float(y.min()) - dy, 0), float(y.max()) + dy)
+        corners = {"concentrate": (0.02, 0.98, "left", "top"), "keep_up": (0.98, 0.98, "right", "top"),
+                   "low_priority": (0.02, 0.02, "left", "bottom"), "overkill": (0.98, 0.02, "right", "bottom")}
+        for code, (cx, cy, ha, va) in corners.items():
+            ax.text(cx, cy, plotting.text(_QUAD[code].zh, _QUAD[code].en, lang), transform=ax.transAxes, ha=ha, va=va,
+                    fontsize="small", color=quad_colors[code])
+        ax.set_xlabel(plotting.text("表现：平均评分（1–10）", "Performance: mean score (1–10)", lang))
+        ax.set_ylabel(plotting.text("重要性：对推荐意愿 R² 的贡献（%）", "Importance: share of LTR R² (%)", lang))
+        ax.set_title(plotting.title("重要性-表现矩阵", "Importance-performance matrix", lang))
+    return fig
+
+
+# ------------------------------------------------------------------ information black hole
+def silences(events: pd.DataFrame, visits: pd.DataFrame) -> pd.DataFrame:
+    """Per visit, the longest stretch of the repair (``started_at`` → ``finished_at``) without a
+    proactive update (``catalog.UPDATE_TOUCHPOINTS``), as in ``visits.longest_silence_minutes``:
+    the whole repair when no update falls inside it; NaN when start or finish is missing.
+    Also ``n_inquiries``: ``customer_inquiry`` events from arrival to delivery (inclusive).
+
+    Columns: ``visit_id``, ``repair_minutes``, ``n_updates_in_repair``, ``longest_silence_minutes``,
+    ``silence_start``, ``silence_end``, ``n_inquiries``.
+
+    >>> silences(events, visits).head()   # doctest: +SKIP
+    """
+    _need(events, ["visit_id", "ts", "touchpoint"], "events")
+    _need(visits, ["visit_id", "arrived_at", "started_at", "finished_at", "delivered_at"], "visits")
+    ev = pd.DataFrame({"visit_id": events["visit_id"].astype(str), "ts": events["ts"],
+                       "touchpoint": events["touchpoint"].astype(str)})
+    if ev["ts"].isna().any():
+        raise DataError("event without a timestamp", file="events", column="ts",
+                        row=int(np.flatnonzero(ev["ts"].isna().to_numpy())[0]) + 1)
+    upd = ev[ev["touchpoint"].isin(catalog.UPDATE_TOUCHPOINTS)].sort_values(["visit_id", "ts"], kind="mergesort")
+    inq = ev[ev["touchpoint"] == catalog.INQUIRY_TOUCHPOINT]
+    upd_by = {k: g["ts"].tolist() for k, g in upd.groupby("visit_id", sort=False)}
+    inq_by = {k: g["ts"].tolist() for k, g in inq.groupby("visit_id", sort=False)}
+    rows = []
+    try:
+        for v in visits[["visit_id", "arrived_at", "started_at", "finished_at", "delivered_at"]].itertuples(index=False):
+            vid = str(v.visit_id)
+            n_inq = sum(1 for t in inq_by.get(vid, []) if v.arrived_at <= t <= v.delivered_at) \
+                if not (pd.isna(v.arrived_at) or pd.isna(v.delivered_at)) else 0
+            row = {"visit_id": vid, "repair_minutes": np.nan, "n_updates_in_repair": 0,
+                   "longest_silence_minutes": np.nan, "silence_start": pd.NaT, "silence_end": pd.NaT,
+                   "n_inquiries": n_inq}
+            if not (pd.isna(v.started_at) or pd.isna(v.finished_at)) and v.finished_at >= v.started_at:
+                inside = [t for t in upd_by.get(vid, []) if v.started_at <= t <= v.finished_at]
+                marks = [v.started_at, *inside, v.finished_at]
+                gaps = [(marks[i + 1] - marks[i]).total_seconds() / 60 for i in range(len(marks) - 1)]
+                j = int(np.argmax(gaps))
+                row.update(repair_minutes=(v.finished_at - v.started_at).total_seconds() / 60,
+                           n_updates_in_repair=len(inside), longest_silence_minutes=gaps[j],
+                           silence_start=marks[j], silence_end=marks[j + 1])
+            rows.append(row)
+    except TypeError as exc:  # tz-aware vs naive timestamps
+        raise DataError(f"event and visit timestamps cannot be compared ({exc}); use timezone-aware "
+                        "timestamps in both tables", file="events", column="ts") from exc
+    out = pd.DataFrame(rows, columns=["visit_id", "repair_minutes", "n_updates_in_repair", "longest_silence_minutes",
+                                      "silence_start", "silence_end", "n_inquiries"])
+    return out.astype({"n_updates_in_repair": "int64", "n_inquiries": "int64",
+                       "repair_minutes": "float64", "longest_silence_minutes": "float64"})
+
+
+DEFAULT_SILENCE_BINS: tuple[float, ...] = (0, 30, 60, 120, 240, math.inf)
+
+
+def _bin_labels(bins: Sequence[float]) -> list[str]:
+    labs = []
+    for a, b in zip(bins[:-1], bins[1:]):
+        labs.append(f"{a:g}+" if math.isinf(b) else f"{a:g}–{b:g}")
+    return labs
+
+
+def silence_effects(visits: pd.DataFrame, bins: Sequence[float] = DEFAULT_SILENCE_BINS,
+                    silence: str = "longest_silence_minutes", anxiety: str = "anxiety", ltr: str = "ltr",
+                    inquiries: str = "n_inquiries", ci: float = 0.95) -> pd.DataFrame:
+    """Anxiety, LTR and inquiries by length of the longest silence (minutes, bins ``[a, b)``).
+
+    Per bin: ``n_visits``; ``anxiety_mean/ci_low/ci_high/n`` and ``ltr_mean/ci_low/ci_high/n``
+    (t intervals, over visits with an answer); ``inquiry_rate`` (share of visits with at least
+    one inquiry) with a Wilson interval, and ``mean_inquiries``. Empty bins are kept (NaN).
+
+    >>> silence_effects(visits)   # doctest: +SKIP
+    """
+    _need(visits, [silence], "visits")
+    b = [float(x) for x in bins]
+    if len(b) < 2 or any(x >= y for x, y in zip(b[:-1], b[1:])):
+        raise DataError(f"bins must be increasing, got {list(bins)}")
+    labels = _bin_labels(b)
+    s = pd.to_numeric(visits[silence], errors="coerce").astype("float64")
+    binned = pd.cut(s, bins=b, right=False, labels=labels)
+    rows = []
+    for i, lab in enumerate(labels):
+        mask = (binned == lab).to_numpy()
+        row: dict[str, object] = {"silence_bin": lab, "bin_low": b[i], "bin_high": b[i + 1], "n_visits": int(mask.sum())}
+        for name, col in (("anxiety", anxiety), ("ltr", ltr)):
+            if col in visits.columns:
+                v = pd.to_numeric(visits.loc[mask, col], errors="coerce").astype("float64").dropna()
+                m, sd, n = (v.mean(), v.std(), len(v)) if len(v) else (np.nan, np.nan, 0)
+                lo, hi = _t_ci(pd.Series([m]), pd.Series([sd]), pd.Series([n]), ci)
+                row.update({f"{name}_mean": m, f"{name}_ci_low": lo.iloc[0], f"{name}_ci_high": hi.iloc[0],
+                            f"{name}_n": n})
+        if inquiries in visits.columns:
+            q = pd.to_numeric(visits.loc[mask, inquiries], errors="coerce").astype("float64").dropna()
+            k, n = int((q > 0).sum()), len(q)
+            lo, hi = wilson_ci(k, n, ci)
+            row.update({"inquiry_rate": k / n if n else np.nan, "inquiry_ci_low": float(lo), "inquiry_ci_high": float(hi),
+                        "mean_inquiries": q.mean() if n else np.nan})
+        rows.append(row)
+    out = pd.DataFrame(rows)
+    out["silence_bin"] = pd.Categorical(out["silence_bin"], categories=labels, ordered=True)
+    return out
+
+
+def plot_silence(effects: pd.DataFrame, lang: Lang = "zh") -> Figure:
+    """Three panels by silence bin: anxiety, LTR (means with CI) and inquiry rate (Wilson CI).
+
+    >>> fig = plot_silence(silence_effects(visits), lang="both")   # doctest: +SKIP
+    """
+    _need(effects, ["silence_bin"], "silence_effects")
+    panels = [(p, zh, en) for p, zh, en in (("anxiety", "焦虑值（0–100）", "Anxiety (0–100)"),
+                                            ("ltr", "推荐意愿（0–10）", "Likelihood to recommend (0–10)"),
+                                            ("inquiry", "主动询问进度的比例（%）", "Visits with a progress inquiry (%)"))
+              if f"{p}_mean" in effects.columns or (p == "inquiry" and "inquiry_rate" in effects.columns)]
+    if not panels:
+        raise DataError("silence_effects table has no anxiety, LTR or inquiry columns")
+    with plotting.quiet():
+        fig = _new_figure((4.2 * len(panels), 4.5))
+        axes = fig.subplots(1, len(panels), squeeze=False)[0]
+        x = np.arange(len(effects))
+        for ax, (p, zh, en) in zip(axes, panels):
+            if p == "inquiry":
+                m, lo, hi = (100 * effects["inquiry_rate"], 100 * effects["inquiry_ci_low"],
+                             100 * effects["inquiry_ci_high"])
+            else:
+                m, lo, hi = effects[f"{p}_mean"], effects[f"{p}_ci_low"], effects[f"{p}_ci_high"]
+            m, lo, hi = (np.asarray(v, dtype=float) for v in (m, lo, hi))
+            yerr = np.vstack([np.where(np.isnan(lo), 0, m - lo), np.where(np.isnan(hi), 0, hi - m)])
+            ax.errorbar(x, m, yerr=yerr, marker="o", capsize=4, color=plotting.BAND_COLORS["very_dissatisfied"]
+                        if p != "ltr" else plotting.TIER_COLORS["realtime"])
+            ax.set_xticks(x, effects["silence_bin"].astype(str).tolist())
+            ax.set_xlabel(plotting.text("最长无更新时长（分钟）", "Longest silence (minutes)", lang))
+            ax.set_ylabel(plotting.text(zh, en, lang))
+            ax.set_title(plotting.title(zh.split("（")[0], en.split(" (")[0], lang), fontsize="medium")
+        fig.suptitle(plotting.title("信息黑洞：按维修中最长无更新时长分组",
+                                    "Information black hole: by the longest silence during the repair", lang))
+    return fig
+
+
+def visit_timeline(events: pd.DataFrame, visits: pd.DataFrame, visit_id: str, lang: Lang = "zh") -> Figure:
+    """One visit on a time axis (minutes since arrival): arrival, repair start and finish and
+    delivery as milestones; proactive updates, customer inquiries and other touchpoints as
+    markers; the longest silence of the repair highlighted.
+
+    >>> fig = visit_timeline(events, visits, "WO-000123", lang="both")   # doctest: +SKIP
+    """
+    _need(visits, ["visit_id", "arrived_at", "delivered_at"], "visits")
+    v = visits[visits["visit_id"].astype(str) == str(visit_id)]
+    if v.empty:
+        raise DataError(f"visit {visit_id!r} not found", file="visits", column="visit_id")
+    v = v.iloc[0]
+    ev = events[events["visit_id"].astype(str) == str(visit_id)].sort_values("ts", kind="mergesort")
+    sil = silences(ev, visits[visits["visit_id"].astype(str) == str(visit_id)]).iloc[0]
+    t0, t1 = v["arrived_at"], v["delivered_at"]
+    ev = ev[(ev["ts"] >= t0) & (ev["ts"] <= t1)]
+
+    def minutes(t: pd.Timestamp) -> float:
+        return (t - t0).total_seconds() / 60
+
+    lanes = {"other": 0, "update": 1, "inquiry": 2}
+    lane_names = {"other": ("其他触点", "Other touchpoints"), "update": ("主动更新", "Proactive updates"),
+                  "inquiry": ("客户询问", "Customer inquiries")}
+    with plotting.quiet():
+        fig = _new_figure((11, 4.2))
+        ax = fig.add_subplot()
+        if pd.notna(sil["silence_start"]):
+            a, b = minutes(sil["silence_start"]), minutes(sil["silence_end"])
+            ax.axvspan(a, b, color=plotting.BAND_COLORS["very_dissatisfied"], alpha=0.15, lw=0)
+            ax.text((a + b) / 2, 2.55, plotting.text("信息黑洞", "Information black hole", lang)
+                    + f" {sil['longest_silence_minutes']:.0f} min", ha="center", va="bottom", fontsize="small",
+                    color=plotting.BAND_COLORS["very_dissatisfied"])
+        for col, zh, en in (("arrived_at", "到店", "Arrival"), ("started_at", "开工", "Repair start"),
+                            ("finished_at", "完工", "Repair end"), ("delivered_at", "交车", "Delivery")):
+            if col in v.index and pd.notna(v[col]):
+                x = minutes(v[col])
+                ax.axvline(x, color="#555555", ls="--", lw=1)
+                ax.text(x, -0.62, plotting.text(zh, en, lang), rotation=90, ha="right", va="bottom",
+                        fontsize="x-small", color="#333333")
+        span = max(minutes(t1), 1.0)
+        last_label_x = -math.inf
+        for t in ev.itertuples(index=False):
+            code = str(t.touchpoint)
+            kind = ("update" if code in catalog.UPDATE_TOUCHPOINTS else
+                    "inquiry" if code == catalog.INQUIRY_TOUCHPOINT else "other")
+            photo = bool(getattr(t, "photo", False)) if pd.notna(getattr(t, "photo", False)) else False
+            marker = {"update": "*" if photo else "^", "inquiry": "X", "other": "o"}[kind]
+            color = {"update": plotting.BAND_COLORS["delighted"], "inquiry": plotting.BAND_COLORS["very_dissatisfied"],
+                     "other": "#777777"}[kind]
+            x = minutes(t.ts)
+            ax.scatter([x], [lanes[kind]], marker=marker, s=90 if marker == "*" else 50, color=color, zorder=3)
+            if kind == "other" and x - last_label_x > 0.04 * span:  # lanes name updates and inquiries
+                ax.annotate(catalog.label(code, lang), (x, lanes[kind]), xytext=(0, 7), textcoords="offset points",
+                            rotation=40, fontsize="x-small", ha="left")
+                last_label_x = x
+        ax.set_yticks(list(lanes.values()), [plotting.text(*lane_names[k], lang) for k in lanes])
+        ax.set_ylim(-0.7, 3.1)
+        ax.set_xlim(-0.03 * span, 1.03 * span)
+        ax.set_xlabel(plotting.text("到店后分钟数", "Minutes since arrival", lang))
+        ax.set_ylabel(plotting.text("触点类型", "Kind of touchpoint", lang))
+        ax.set_title(plotting.title(f"工单 {visit_id} 的时间线", f"Timeline of visit {visit_id}", lang))
+    return fig
+
+
+# -------------------------------------------------------------------------- moments of truth
+@dataclass(frozen=True)
+class Moment:
+    """A moment of truth and the survey score point that measures it.
+
+    ``proxy`` is True when the survey has no point dedicated to the moment and ``point``
+    stands in for it (``note`` says why).
+    """
+
+    code: str
+    zh: str
+    en: str
+    point: str
+    proxy: bool
+    note: str
+
+
+#: The eight moments of truth of an after-sales visit, mapped to catalog score points.
+MOMENTS: tuple[Moment, ...] = (
+    Moment("first_call", "首次联系", "First call", "booking", True,
+           "no dedicated point: 'booking' covers the booking call, online booking and confirmation"),
+    Moment("parking", "停车", "Parking", "arrival", False,
+           "'arrival' is scored on the parking guidance touchpoint"),
+    Moment("reception_wait", "接待等候", "Reception wait", "reception", True,
+           "no dedicated point: 'reception' covers reception and the advisor talk"),
+    Moment("advisor_talk", "顾问沟通", "Advisor talk", "reception", True,
+           "no dedicated point: shares 'reception' with the reception wait"),
+    Moment("quote", "报价", "Quote", "payment", True,
+           "no dedicated point: the price is felt at 'payment' (settlement)"),
+    Moment("care_while_waiting", "等待关怀", "Care while waiting", "waiting", False,
+           "'waiting' covers the lounge and having to ask for progress"),
+    Moment("pick_up", "取车", "Pick-up", "handover", False,
+           "'handover' covers the vehicle check and the service report"),
+    Moment("follow_up", "售后回访", "Follow-up", "departure", True,
+           "no after-sales point in the survey: 'departure', the last scored moment, is a weak proxy"),
+)
+
+
+def moments_table() -> pd.DataFrame:
+    """The :data:`MOMENTS` mapping as a bilingual table for a notebook.
+
+    >>> moments_table()["point"].tolist()[:2]
+    ['booking', 'arrival']
+    """
+    rows = [(i + 1, m.code, m.zh, m.en, m.point, catalog.label(m.point, "both"), m.proxy, m.note)
+            for i, m in enumerate(MOMENTS)]
+    return pd.DataFrame(rows, columns=["order", "moment", "zh", "en", "point", "point_label", "proxy", "note"])
+
+
+def moments_scorecard(scores: pd.DataFrame, by: str | Sequence[str] | None = "center", bad_at: int = 3,
+                      point: str = "point", score: str = "score", ci: float = 0.95) -> pd.DataFrame:
+    """Share of bad moments (score ≤ ``bad_at``) per segment × moment of truth, with a Wilson interval.
+
+    Columns: ``by`` columns, ``moment``, ``moment_label`` (bilingual), ``point``, ``proxy``, ``n``
+    (answers at the point), ``n_bad``, ``share_bad``, ``ci_low``, ``ci_high``. Moments in
+    :data:`MOMENTS` order; segments sorted.
+
+    >>> moments_scorecard(scores, by="center").head()   # doctest: +SKIP
+    """
+    by_cols = _as_list(by)
+    _need(scores, [*by_cols, point, score], "scores")
+    d = scores[by_cols].copy()
+    d["point"] = _points(scores[point], point).astype(str)
+    d["score"] = _scores_numeric(scores[score], score)
+    d = d[d["score"].notna()]
+    d["bad"] = d["score"] <= bad_at
+    if by_cols:
+        agg = d.groupby([*by_cols, "point"], observed=True, sort=True)["bad"].agg(n="count", n_bad="sum").reset_index()
+        segs = d[by_cols].drop_duplicates().sort_values(by_cols).itertuples(index=False)
+        segs = [tuple(s) for s in segs]
+    else:
+        agg = d.groupby("point", sort=True)["bad"].agg(n="count", n_bad="sum").reset_index()
+        segs = [()]
+    rows = []
+    for seg in segs:
+        sub = agg
+        for c, v in zip(by_cols, seg):
+            sub = sub[sub[c] == v]
+        cnt = dict(zip(sub["point"], zip(sub["n"], sub["n_bad"])))
+        for m in MOMENTS:
+            n, k = cnt.get(m.point, (0, 0))
+            rows.append({**dict(zip(by_cols, seg)), "moment": m.code, "moment_label": f"{m.zh} {m.en}",
+                         "point": m.point, "proxy": m.proxy, "n": int(n), "n_bad": int(k)})
+    out = pd.DataFrame(rows)
+    out["share_bad"] = np.where(out["n"] > 0, out["n_bad"] / out["n"].where(out["n"] > 0, 1), np.nan)
+    out["ci_low"], out["ci_high"] = wilson_ci(out["n_bad"].to_numpy(), out["n"].to_numpy(), ci)
+    return out

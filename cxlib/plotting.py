@@ -1,0 +1,235 @@
+"""Figure style for the workbench: seaborn theme, a CJK font that works on a fresh machine,
+catalog-driven palettes and bilingual titles.
+
+Chinese text needs a font with CJK glyphs. The default DejaVu Sans has none, so matplotlib
+draws boxes and warns "Glyph … missing from font(s)". :func:`set_theme` registers Noto Sans SC
+(SIL Open Font License), which ships inside the installed package ``pylopdf_fonts_zh_cn``,
+so no system font and no root rights are needed. It then sets a fallback list
+(``DejaVu Sans`` first for Latin text and the minus sign, ``Noto Sans SC`` for every CJK glyph),
+which matplotlib (>= 3.6) applies glyph by glyph.
+
+``seaborn.set_theme`` / ``set_style`` reset ``font.family`` and ``font.sans-serif``: call
+**this** ``set_theme`` (it calls seaborn's first, then sets the fonts), and call it again if
+other code has re-themed seaborn since.
+
+Example
+-------
+>>> from cxlib import plotting
+>>> plotting.set_theme()
+>>> plotting.title("情绪曲线", "Emotion curve", "both")
+'情绪曲线\\nEmotion curve'
+"""
+
+from __future__ import annotations
+
+import textwrap
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+from matplotlib import font_manager
+from matplotlib.figure import Figure
+
+from cxlib import catalog
+from cxlib.catalog import Lang
+
+CJK_FONT_FAMILY = "Noto Sans SC"
+#: Font fallback list: Latin glyphs (and the minus sign) from DejaVu Sans, CJK from Noto Sans SC,
+#: then system CJK fonts when installed. Families that are not installed are left out of the
+#: rcParams (matplotlib logs "findfont: Font family … not found" for each one, on stderr).
+FONT_FALLBACK: tuple[str, ...] = ("DejaVu Sans", CJK_FONT_FAMILY, "Noto Sans CJK SC",
+                                  "Noto Sans CJK JP", "sans-serif")
+_GENERIC = {"sans-serif", "serif", "monospace", "cursive", "fantasy"}
+
+# ------------------------------------------------------------------------------ palettes
+#: Transparency tiers, light grey (no update) to deep teal (real-time with photos).
+TIER_COLORS: dict[str, str] = dict(zip(catalog.TIER_ORDER, ("#9e9e9e", "#9ecae1", "#3182bd", "#08519c")))
+#: Emotion bands, red (very dissatisfied) to green (delighted).
+BAND_COLORS: dict[str, str] = dict(zip((b.code for b in catalog.EMOTION_BANDS),
+                                       ("#d7301f", "#fc8d59", "#e0e0a0", "#91cf60", "#1a9850")))
+#: Journey stages, a light qualitative palette for background bands.
+STAGE_COLORS: dict[str, str] = dict(zip(catalog.STAGE_ORDER, ("#c6dbef", "#dadaeb", "#fdd0a2", "#c7e9c0",
+                                                              "#fcbba1", "#d9d9d9", "#f2e3b3")))
+#: Channels of a touchpoint.
+CHANNEL_COLORS: dict[str, str] = {"online": "#3182bd", "offline": "#e6550d"}
+#: NPS groups.
+NPS_COLORS: dict[str, str] = dict(zip((g.code for g in catalog.NPS_GROUPS), ("#d7301f", "#bdbdbd", "#1a9850")))
+#: Service scenarios.
+SCENARIO_COLORS: dict[str, str] = dict(zip(catalog.SCENARIO_ORDER, ("#1b9e77", "#7570b3", "#d95f02")))
+
+_PALETTES = {"tier": TIER_COLORS, "band": BAND_COLORS, "stage": STAGE_COLORS, "channel": CHANNEL_COLORS,
+             "nps_group": NPS_COLORS, "scenario": SCENARIO_COLORS}
+
+
+def palette(kind: str) -> dict[str, str]:
+    """Colours of a catalog dimension, code -> hex, in catalog order (for seaborn's ``palette=``).
+
+    ``kind`` is one of ``tier``, ``band``, ``stage``, ``channel``, ``nps_group``, ``scenario``.
+
+    >>> list(palette("tier"))[:2]
+    ['none', 'completion_only']
+    """
+    try:
+        return dict(_PALETTES[kind])
+    except KeyError:
+        raise ValueError(f"unknown palette {kind!r}; known: {', '.join(_PALETTES)}") from None
+
+
+def segment_colors(values: list[str], column: str | None = None) -> dict[str, str]:
+    """Colours for the segments of a comparison plot: the catalog palette of ``column`` when
+    there is one (tier, scenario…), otherwise seaborn's ``colorblind`` palette in the given order.
+
+    >>> segment_colors(["b", "a"])["b"]
+    '#0173b2'
+    """
+    known = _PALETTES.get(column or "")
+    if known is not None and all(v in known for v in values):
+        return {v: known[v] for v in values}
+    import seaborn as sns
+
+    cols = sns.color_palette("colorblind", max(len(values), 1)).as_hex()
+    return {v: cols[i % len(cols)] for i, v in enumerate(values)}
+
+
+# --------------------------------------------------------------------------------- fonts
+def cjk_font_path() -> Path:
+    """Path of the bundled Noto Sans SC font file (SIL OFL), from ``pylopdf_fonts_zh_cn``.
+
+    >>> cjk_font_path().name
+    'NotoSansSC-Regular.otf'
+    """
+    import pylopdf_fonts_zh_cn
+
+    return Path(pylopdf_fonts_zh_cn.sans_path())
+
+
+def register_cjk_font() -> str:
+    """Register the bundled CJK font with matplotlib (idempotent) and return its family name.
+
+    >>> register_cjk_font()
+    'Noto Sans SC'
+    """
+    path = cjk_font_path()
+    if not any(Path(f.fname) == path for f in font_manager.fontManager.ttflist):
+        font_manager.fontManager.addfont(str(path))
+    return font_manager.FontProperties(fname=str(path)).get_name()
+
+
+def set_cjk_font() -> None:
+    """Set the font fallback list (Latin from DejaVu Sans, CJK from Noto Sans SC) in rcParams,
+    without touching the rest of the style.
+
+    >>> set_cjk_font(); mpl.rcParams["font.family"][:2]
+    ['DejaVu Sans', 'Noto Sans SC']
+    """
+    register_cjk_font()
+    installed = {f.name for f in font_manager.fontManager.ttflist}
+    family = [f for f in FONT_FALLBACK if f in installed or f in _GENERIC]
+    mpl.rcParams["font.family"] = family
+    sans = [f for f in family if f != "sans-serif"]
+    mpl.rcParams["font.sans-serif"] = sans + [f for f in mpl.rcParams["font.sans-serif"] if f not in sans]
+    mpl.rcParams["axes.unicode_minus"] = True  # DejaVu Sans has U+2212
+
+
+def set_theme(context: str = "notebook", style: str = "whitegrid", **kwargs) -> None:
+    """The workbench look: ``seaborn.set_theme`` then the CJK font fallback (which seaborn resets).
+
+    Call this instead of ``sns.set_theme``; if something calls ``sns.set_theme`` afterwards,
+    call it again. Extra keyword arguments go to ``seaborn.set_theme``.
+
+    >>> set_theme("paper")
+    """
+    import seaborn as sns
+
+    sns.set_theme(context=context, style=style, **kwargs)
+    set_cjk_font()
+    mpl.rcParams["savefig.bbox"] = "tight"  # keeps captions placed under the axes
+
+
+def fonts_ok() -> bool:
+    """True when the current rcParams would draw Chinese text with a CJK font.
+
+    >>> set_theme(); fonts_ok()
+    True
+    """
+    fam = mpl.rcParams["font.family"]
+    fam = [fam] if isinstance(fam, str) else list(fam)
+    if "sans-serif" in fam and CJK_FONT_FAMILY in mpl.rcParams["font.sans-serif"]:
+        return True
+    return CJK_FONT_FAMILY in fam
+
+
+def ensure_theme() -> None:
+    """Restore the CJK font fallback when something (e.g. ``sns.set_theme``) has reset it,
+    keeping the rest of the style. Every figure function of the workbench calls it.
+
+    >>> ensure_theme()
+    """
+    if not fonts_ok():
+        set_cjk_font()
+
+
+@contextmanager
+def quiet() -> Iterator[None]:
+    """Silence the known harmless seaborn / matplotlib deprecation warnings while drawing.
+
+    >>> with quiet():
+    ...     pass
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=mpl.MatplotlibDeprecationWarning)
+        warnings.filterwarnings("ignore", category=PendingDeprecationWarning, module="seaborn")
+        warnings.filterwarnings("ignore", category=FutureWarning, module="seaborn")
+        yield
+
+
+# ------------------------------------------------------------------------------ text
+def title(zh: str, en: str, lang: Lang = "both") -> str:
+    """A bilingual title: Chinese, English, or both on two lines.
+
+    >>> title("痛点", "Pain points", "en")
+    'Pain points'
+    """
+    if lang == "zh":
+        return zh
+    if lang == "en":
+        return en
+    if lang == "both":
+        return f"{zh}\n{en}"
+    raise ValueError(f"lang must be 'zh', 'en' or 'both', not {lang!r}")
+
+
+def text(zh: str, en: str, lang: Lang = "both") -> str:
+    """Bilingual inline text (one line): ``"中文 English"`` for ``both``.
+
+    >>> text("评分", "Score", "both")
+    '评分 Score'
+    """
+    return title(zh, en, lang).replace("\n", " ")
+
+
+def tick_label(code: str, lang: Lang = "both") -> str:
+    """A catalog label for a tick: ``both`` puts Chinese and English on two lines.
+
+    >>> tick_label("waiting", "both")
+    '等待\\nWaiting'
+    """
+    if lang == "both":
+        zh, en = catalog.label(code, "zh"), catalog.label(code, "en")
+        return zh if zh == en else f"{zh}\n{en}"
+    return catalog.label(code, lang)
+
+
+def caption(fig: Figure, text: str, width: int = 110) -> Figure:
+    """Put a one-sentence finding under the figure (kept by ``savefig(bbox_inches="tight")``
+    and by Jupyter's inline display).
+
+    >>> fig = plt.figure(); caption(fig, "Waiting is the low point.") is fig
+    True
+    """
+    wrapped = "\n".join(textwrap.wrap(str(text), width=width)) or str(text)
+    fig.text(0.01, -0.01, wrapped, ha="left", va="top", fontsize="small", style="italic", color="#444444")
+    return fig

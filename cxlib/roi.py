@@ -1,0 +1,1163 @@
+"""What an intervention is worth: customer value, revenue at risk, ROI cases with their
+uncertainty, and the budget portfolio.
+
+The flow of notebook 04:
+
+1. :class:`Assumptions` holds the benchmark figures (retention, repurchase and referral for a
+   great vs a bad experience, spend, margin), each with its provenance; override any of them.
+2. :func:`load_cases` reads the intervention cases (``data/raw/cases_interventions.yaml``,
+   schema in ``docs/roi-cases.md``): every numeric input is a ``{low, mode, high}`` range.
+3. :func:`seed_point_roi` reproduces each case's original point claim by its own arithmetic;
+   :func:`evaluate` / :func:`cases_table` give NPV, ROI and payback at the modes;
+   :func:`simulate` + :func:`roi_summary` propagate the ranges (Monte Carlo);
+   :func:`tornado` ranks the inputs by their swing in NPV.
+4. :func:`best_portfolio` picks the best set of cases within a budget (exact 0/1 knapsack with
+   mutually exclusive groups and combination cases).
+5. :func:`update_program_value` carries the effect of proactive progress updates measured in
+   notebook 03 (complaint rate ratio, LTR slope) through retention and referrals to money.
+
+Formulas (also in ``docs/roi-cases.md``)
+----------------------------------------
+* ``lifetime_value = Σ_{t=1..H} spend · margin · retention^(t−1) / (1+r)^t``
+* ``revenue_at_risk = ltv + referrals · value_per_referral``
+* Cash flows are monthly over ``horizon_years``: the one-off cost at month 0, then each month
+  one twelfth of the year's gain minus the year's running cost (``yearly_cost +
+  cost_per_customer · reach``). The year-``j`` gain is
+  ``margin · yearly_spend · (active_j + reach · spend_gain)`` where the program's extra active
+  customers are ``active_j = won · S(j) + kept · S(j−1)``, ``S(k) = Σ_{i<k} r^i`` with ``r`` the
+  retention of a customer with a great experience, ``won = extra_customers + reach ·
+  referral_gain · new_customers_per_referrer`` (new customers a year) and ``kept = reach ·
+  retention_gain`` (customers a year who return the next year instead of leaving).
+* ``NPV = Σ_m CF_m / (1+d)^(m/12)``; ``ROI = NPV / PV(costs)``; payback = the month (linear
+  within the month) from which the undiscounted cumulative cash flow is ≥ 0 until the end of
+  the horizon; 0 if it is never negative, ``inf`` if it is still negative at the end.
+
+Example
+-------
+>>> from cxlib import roi
+>>> roi.revenue_at_risk(15_000, 3, 15_000)
+60000.0
+>>> cases = roi.load_cases("data/raw/cases_interventions.yaml")      # doctest: +SKIP
+>>> roi.best_portfolio(roi.cases_table(cases), budget=50_000)         # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from cxlib.catalog import Lang
+from cxlib.errors import DataError
+
+Distribution = Literal["triangular", "pert"]
+
+DEFAULT_HORIZON_YEARS = 3
+DEFAULT_DISCOUNT_RATE = 0.08
+
+
+# ============================================================================ assumptions
+_PROVENANCE: dict[str, str] = {
+    "yearly_spend": "Seed: a family spends 3000元 a year at the center (kids' corner case).",
+    "margin": "Assumption: gross margin of after-sales revenue. The seed counts revenue (margin 1); "
+              "set margin=1.0 to reproduce its revenue-based figures.",
+    "retention_great": "Seed benchmark table: yearly retention 85% after a great experience.",
+    "retention_bad": "Seed benchmark table: yearly retention 52% after a bad experience.",
+    "repurchase_3y_great": "Seed benchmark table: 3-year repurchase 68% after a great experience "
+                           "(kept for reference; the cash-flow model uses yearly retention).",
+    "repurchase_3y_bad": "Seed benchmark table: 3-year repurchase 28% after a bad experience "
+                         "(kept for reference).",
+    "referral_great": "Seed benchmark table: 45% of customers with a great experience refer a friend.",
+    "referral_bad": "Seed benchmark table: 8% of customers with a bad experience refer a friend.",
+    "new_customers_per_referrer": "Assumption: 3 in 10 recommending customers bring in a new customer in the "
+                                  "year (the seed's 3 referred friends per loyal customer are over a lifetime).",
+    "customer_ltv": "Seed: lifetime value of a customer 1.5万 (15,000元), revenue basis.",
+    "referrals_per_customer": "Seed: a loyal customer refers 3 friends over the lifetime.",
+    "ltr_great": "Assumption: typical LTR (0-10) after a great experience; places the seed's referral "
+                 "rates on the LTR scale for the proactive-update value.",
+    "ltr_bad": "Assumption: typical LTR (0-10) after a bad experience.",
+    "complaint_rate": "Assumption: share of visits with a complaint before the update program; "
+                      "replace by the rate measured in notebook 03.",
+}
+
+
+@dataclass(frozen=True)
+class Assumptions:
+    """Benchmark figures the money model rests on, each with a provenance note.
+
+    Override with keyword arguments or :meth:`override`; :meth:`table` shows them all.
+
+        >>> Assumptions().override(margin=1.0).margin
+        1.0
+    """
+
+    yearly_spend: float = 3000.0
+    margin: float = 0.35
+    retention_great: float = 0.85
+    retention_bad: float = 0.52
+    repurchase_3y_great: float = 0.68
+    repurchase_3y_bad: float = 0.28
+    referral_great: float = 0.45
+    referral_bad: float = 0.08
+    new_customers_per_referrer: float = 0.3
+    customer_ltv: float = 15_000.0
+    referrals_per_customer: float = 3.0
+    ltr_great: float = 9.0
+    ltr_bad: float = 4.0
+    complaint_rate: float = 0.05
+    provenance: Mapping[str, str] = field(default_factory=lambda: dict(_PROVENANCE), compare=False)
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            if f.name == "provenance":
+                continue
+            v = getattr(self, f.name)
+            if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v):
+                raise DataError(f"assumption {f.name} must be a finite number, got {v!r}", column=f.name)
+            if v < 0:
+                raise DataError(f"assumption {f.name} must not be negative, got {v!r}", column=f.name)
+        for name in ("margin", "retention_great", "retention_bad", "repurchase_3y_great", "repurchase_3y_bad",
+                     "referral_great", "referral_bad", "complaint_rate"):
+            if getattr(self, name) > 1:
+                raise DataError(f"assumption {name} is a share and must be ≤ 1, got {getattr(self, name)!r}",
+                                column=name)
+        if self.ltr_great <= self.ltr_bad:
+            raise DataError("ltr_great must exceed ltr_bad", column="ltr_great")
+
+    def override(self, **changes: float) -> Assumptions:
+        """A copy with some figures changed (provenance marked "overridden").
+
+            >>> Assumptions().override(retention_great=0.8).retention_great
+            0.8
+        """
+        names = {f.name for f in dataclasses.fields(self)} - {"provenance"}
+        unknown = sorted(set(changes) - names)
+        if unknown:
+            raise DataError(f"unknown assumption(s) {', '.join(unknown)}; known: {', '.join(sorted(names))}",
+                            column=unknown[0])
+        prov = dict(self.provenance)
+        for k, v in changes.items():
+            prov[k] = f"Overridden by the analyst: {v!r} (default {getattr(Assumptions(), k)!r})."
+        return dataclasses.replace(self, provenance=prov, **changes)
+
+    @property
+    def referral_per_ltr_point(self) -> float:
+        """Referral probability gained per LTR point: (referral_great − referral_bad)/(ltr_great − ltr_bad)."""
+        return (self.referral_great - self.referral_bad) / (self.ltr_great - self.ltr_bad)
+
+    def table(self) -> pd.DataFrame:
+        """The assumptions as a tidy table (name, value, provenance).
+
+            >>> Assumptions().table().loc[0, "name"]
+            'yearly_spend'
+        """
+        rows = [(f.name, float(getattr(self, f.name)), self.provenance.get(f.name, ""))
+                for f in dataclasses.fields(self) if f.name != "provenance"]
+        return pd.DataFrame(rows, columns=["name", "value", "provenance"])
+
+
+def experience_table(assumptions: Assumptions | None = None) -> pd.DataFrame:
+    """Retention, 3-year repurchase and referral by experience level (the seed's benchmark).
+
+        >>> float(experience_table().set_index("level").loc["great", "retention"])
+        0.85
+    """
+    a = assumptions or Assumptions()
+    return pd.DataFrame({
+        "level": ["great", "bad"],
+        "level_zh": ["体验好", "体验差"],
+        "level_en": ["Great experience", "Bad experience"],
+        "retention": [a.retention_great, a.retention_bad],
+        "repurchase_3y": [a.repurchase_3y_great, a.repurchase_3y_bad],
+        "referral": [a.referral_great, a.referral_bad],
+    })
+
+
+# ========================================================================= customer value
+def lifetime_value(yearly_spend: float, margin: float = 1.0, retention: float = 1.0,
+                   horizon_years: int = 5, discount_rate: float = 0.0) -> float:
+    """Discounted value of one customer: Σ_{t=1..H} spend·margin·retention^(t−1)/(1+r)^t.
+
+    Year 1 is always earned (the customer is here now); later years are earned with the
+    probability of still being a customer; cash of year ``t`` is discounted ``t`` years.
+
+        >>> lifetime_value(3000, 1.0, 1.0, 5, 0.0)   # the seed's 1.5万, read as 3000元 × 5 years
+        15000.0
+    """
+    h = int(horizon_years)
+    if h != horizon_years or h < 1:
+        raise DataError(f"horizon_years must be a whole number ≥ 1, got {horizon_years!r}", column="horizon_years")
+    if not 0 <= retention <= 1:
+        raise DataError(f"retention must be within 0..1, got {retention!r}", column="retention")
+    if discount_rate <= -1:
+        raise DataError(f"discount_rate must exceed -1, got {discount_rate!r}", column="discount_rate")
+    t = np.arange(1, h + 1, dtype=float)
+    return float(np.sum(yearly_spend * margin * retention ** (t - 1) / (1 + discount_rate) ** t))
+
+
+def revenue_at_risk(ltv: float, referrals: float = 0.0, value_per_referral: float | None = None) -> float:
+    """What losing one customer costs: own lifetime value + the referrals they would have brought.
+
+    ``value_per_referral`` defaults to ``ltv`` (a referred friend is worth a customer).
+
+        >>> revenue_at_risk(15_000, 3, 15_000)    # the seed: 1.5万 + 3 × 1.5万 = 6万
+        60000.0
+    """
+    vpr = ltv if value_per_referral is None else value_per_referral
+    for name, v in (("ltv", ltv), ("referrals", referrals), ("value_per_referral", vpr)):
+        if v is None or not math.isfinite(float(v)) or float(v) < 0:
+            raise DataError(f"{name} must be a finite number ≥ 0, got {v!r}", column=name)
+    return float(ltv) + float(referrals) * float(vpr)
+
+
+# ================================================================================= cases
+@dataclass(frozen=True)
+class Quantity:
+    """An uncertain input: ``low ≤ mode ≤ high`` (a fixed number has all three equal).
+
+        >>> Quantity(1, 2, 6).mean()
+        3.0
+    """
+
+    low: float
+    mode: float
+    high: float
+
+    @classmethod
+    def fixed(cls, value: float) -> Quantity:
+        """A number without uncertainty.  ``Quantity.fixed(5).is_fixed`` → True"""
+        return cls(float(value), float(value), float(value))
+
+    @property
+    def is_fixed(self) -> bool:
+        return self.low == self.high
+
+    def mean(self, distribution: Distribution = "triangular") -> float:
+        """Mean of the distribution: (a+m+b)/3 triangular, (a+4m+b)/6 PERT."""
+        if distribution == "triangular":
+            return (self.low + self.mode + self.high) / 3
+        if distribution == "pert":
+            return (self.low + 4 * self.mode + self.high) / 6
+        raise ValueError(f"distribution must be 'triangular' or 'pert', not {distribution!r}")
+
+    def draw(self, rng: np.random.Generator, n: int, distribution: Distribution = "triangular") -> np.ndarray:
+        """``n`` random draws (triangular, or PERT = scaled Beta(1+4(m−a)/(b−a), 1+4(b−m)/(b−a)))."""
+        if self.is_fixed:
+            return np.full(n, self.mode, dtype=float)
+        a, m, b = self.low, self.mode, self.high
+        if distribution == "triangular":
+            return rng.triangular(a, m, b, size=n)
+        if distribution == "pert":
+            alpha = 1 + 4 * (m - a) / (b - a)
+            beta = 1 + 4 * (b - m) / (b - a)
+            return a + (b - a) * rng.beta(alpha, beta, size=n)
+        raise ValueError(f"distribution must be 'triangular' or 'pert', not {distribution!r}")
+
+
+#: Cost inputs of a case (CNY), all ≥ 0.
+COST_FIELDS: tuple[str, ...] = ("one_off_cost", "yearly_cost", "cost_per_customer")
+#: Effects a case may declare (missing ones are 0), with their unit and bilingual label.
+EFFECTS: dict[str, tuple[str, str, str]] = {
+    "retention_gain": ("share", "留存率提升", "Retention gain (pp of reached customers)"),
+    "referral_gain": ("share", "推荐率提升", "Referral-rate gain (pp of reached customers)"),
+    "spend_gain": ("share", "消费提升", "Spend gain (share of reached customers' spend)"),
+    "extra_customers": ("customers/year", "新增客户", "Extra customers a year"),
+    "satisfaction_gain": ("NPS points", "满意度提升(NPS)", "Satisfaction gain (NPS points)"),
+    "complaint_reduction": ("share", "投诉减少", "Complaint reduction (share)"),
+}
+_INPUT_LABELS: dict[str, tuple[str, str]] = {
+    "one_off_cost": ("一次性投入", "One-off cost"),
+    "yearly_cost": ("年度费用", "Yearly cost"),
+    "cost_per_customer": ("每客成本", "Cost per customer"),
+    "reach": ("覆盖客户数/年", "Customers reached a year"),
+    **{k: (zh, en) for k, (_, zh, en) in EFFECTS.items()},
+}
+INPUTS: tuple[str, ...] = (*COST_FIELDS, "reach", *EFFECTS)
+#: Inputs that enter the cash flows (satisfaction and complaints are reported, not monetised:
+#: their money effect runs through retention and referrals, which would otherwise count twice).
+MONETARY_INPUTS: tuple[str, ...] = (*COST_FIELDS, "reach", "retention_gain", "referral_gain", "spend_gain",
+                                    "extra_customers")
+_CASE_FIELDS = {"id", "name_zh", "name_en", *COST_FIELDS, "reach", "effects", "group", "combines",
+                "seed_claim", "attribution", "provenance"}
+_REQUIRED = ("id", "name_zh", "name_en", *COST_FIELDS, "reach", "effects", "provenance")
+_CLAIM_FIELDS = {"text_zh", "text_en", "roi", "formula", "gain", "cost", "gain_note", "cost_note", "values"}
+_FORMULAS = ("net_over_cost", "gain_over_cost")
+
+
+@dataclass(frozen=True)
+class Case:
+    """One intervention case: costs, reach and effects as :class:`Quantity` ranges.
+
+        >>> Case("x", "例", "Example", reach=Quantity.fixed(10)).inputs()["reach"].mode
+        10.0
+    """
+
+    id: str
+    name_zh: str
+    name_en: str
+    one_off_cost: Quantity = Quantity.fixed(0)
+    yearly_cost: Quantity = Quantity.fixed(0)
+    cost_per_customer: Quantity = Quantity.fixed(0)
+    reach: Quantity = Quantity.fixed(0)
+    effects: Mapping[str, Quantity] = field(default_factory=dict)
+    group: str | None = None
+    combines: tuple[str, ...] = ()
+    seed_claim: Mapping[str, Any] | None = None
+    attribution: str | None = None
+    provenance: str = ""
+
+    def inputs(self) -> dict[str, Quantity]:
+        """All numeric inputs by name (effects not declared are fixed at 0)."""
+        out = {k: getattr(self, k) for k in (*COST_FIELDS, "reach")}
+        for k in EFFECTS:
+            out[k] = self.effects.get(k, Quantity.fixed(0))
+        return out
+
+    def name(self, lang: Lang = "both") -> str:
+        """Bilingual display name."""
+        return {"zh": self.name_zh, "en": self.name_en}.get(lang, f"{self.name_zh} {self.name_en}")
+
+
+def input_label(name: str, lang: Lang = "both") -> str:
+    """Bilingual label of a case input.
+
+        >>> input_label("reach", "en")
+        'Customers reached a year'
+    """
+    zh, en = _INPUT_LABELS.get(name, (name, name))
+    return {"zh": zh, "en": en}.get(lang, f"{zh} {en}")
+
+
+# ------------------------------------------------------------------------------ loading
+class _UniqueKeyLoader:
+    """A YAML SafeLoader that refuses duplicate keys (PyYAML silently keeps the last one)."""
+
+    @staticmethod
+    def make():
+        import yaml
+
+        class Loader(yaml.SafeLoader):
+            pass
+
+        def construct_mapping(loader, node, deep=False):
+            seen: dict[Any, int] = {}
+            for key_node, _ in node.value:
+                key = loader.construct_object(key_node, deep=deep)
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"duplicate key {key!r}", key_node.start_mark)
+                seen[key] = 1
+            return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
+
+        Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
+        return Loader
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(float(v))
+
+
+def _quantity(raw: Any, where: str, err) -> Quantity:
+    if _is_number(raw):
+        return Quantity.fixed(float(raw))
+    if isinstance(raw, Mapping):
+        keys = set(raw)
+        if keys - {"low", "mode", "high"}:
+            bad = sorted(map(str, keys - {"low", "mode", "high"}))[0]
+            raise err(f"unknown key {bad!r} in a range (allowed: low, mode, high)", f"{where}.{bad}")
+        for k in ("low", "mode", "high"):
+            if k not in raw:
+                raise err(f"missing {k!r} in a range (give low, mode and high, or one number)", f"{where}.{k}")
+            if not _is_number(raw[k]):
+                raise err(f"{k} must be a number, got {raw[k]!r}", f"{where}.{k}")
+        lo, mo, hi = (float(raw[k]) for k in ("low", "mode", "high"))
+        if not lo <= mo <= hi:
+            raise err(f"range out of order: need low ≤ mode ≤ high, got {lo:g}, {mo:g}, {hi:g}", where)
+        return Quantity(lo, mo, hi)
+    raise err(f"must be a number or {{low, mode, high}}, got {raw!r}", where)
+
+
+def _parse_case(raw: Any, pos: int, path: str, ids: set[str]) -> Case:
+    label = f"#{pos + 1}"
+
+    def err(msg: str, fld: str) -> DataError:
+        return DataError(f"case {label}: field {fld}: {msg}", file=path, column=fld)
+
+    if not isinstance(raw, Mapping):
+        raise err(f"a case must be a mapping of fields, got {type(raw).__name__}", "(case)")
+    if isinstance(raw.get("id"), str) and raw["id"].strip():
+        label = repr(raw["id"])
+    unknown = sorted(map(str, set(raw) - _CASE_FIELDS))
+    if unknown:
+        raise err(f"unknown field (allowed: {', '.join(sorted(_CASE_FIELDS))})", unknown[0])
+    for f in _REQUIRED:
+        if f not in raw or raw[f] is None:
+            raise err("missing required field", f)
+    for f in ("id", "name_zh", "name_en", "provenance"):
+        if not isinstance(raw[f], str) or not raw[f].strip():
+            raise err(f"must be a non-empty text, got {raw[f]!r}", f)
+    cid = raw["id"].strip()
+    if cid in ids:
+        raise err("duplicate id: every case needs its own id", "id")
+    q = {}
+    for f in (*COST_FIELDS, "reach"):
+        q[f] = _quantity(raw[f], f, err)
+        if q[f].low < 0:
+            raise err(f"must not be negative, got low = {q[f].low:g}", f)
+    effects_raw = raw["effects"]
+    if not isinstance(effects_raw, Mapping):
+        raise err("must be a mapping of effect name to a number or range", "effects")
+    effects = {}
+    for k, v in effects_raw.items():
+        if k not in EFFECTS:
+            raise err(f"unknown effect (allowed: {', '.join(EFFECTS)})", f"effects.{k}")
+        qq = _quantity(v, f"effects.{k}", err)
+        if EFFECTS[k][0] == "share" and not (-1 <= qq.low and qq.high <= 1):
+            raise err("a share must lie within -1..1 (0.05 = 5 percentage points)", f"effects.{k}")
+        if k == "extra_customers" and qq.low < 0:
+            raise err("must not be negative", f"effects.{k}")
+        effects[k] = qq
+    group = raw.get("group")
+    if group is not None and (not isinstance(group, str) or not group.strip()):
+        raise err(f"must be a text naming a mutually exclusive group, got {group!r}", "group")
+    combines = raw.get("combines") or []
+    if not isinstance(combines, list) or not all(isinstance(c, str) for c in combines):
+        raise err(f"must be a list of case ids, got {combines!r}", "combines")
+    if combines and len(combines) < 2:
+        raise err("a combination names at least two cases", "combines")
+    attribution = raw.get("attribution")
+    if attribution is not None and not isinstance(attribution, str):
+        raise err("must be a text", "attribution")
+    claim = raw.get("seed_claim")
+    if claim is not None:
+        if not isinstance(claim, Mapping):
+            raise err("must be a mapping", "seed_claim")
+        bad = sorted(map(str, set(claim) - _CLAIM_FIELDS))
+        if bad:
+            raise err(f"unknown field (allowed: {', '.join(sorted(_CLAIM_FIELDS))})", f"seed_claim.{bad[0]}")
+        for k in ("roi",):
+            if k in claim and not _is_number(claim[k]):
+                raise err(f"must be a number, got {claim[k]!r}", f"seed_claim.{k}")
+        for k in ("gain", "cost"):
+            if k in claim and not (_is_number(claim[k]) or claim[k] in ("first_year_revenue", "first_year_cost")):
+                raise err(f"must be a number, 'first_year_revenue' or 'first_year_cost', got {claim[k]!r}",
+                          f"seed_claim.{k}")
+            if k in claim and _is_number(claim[k]) and claim[k] < 0:
+                raise err("must not be negative", f"seed_claim.{k}")
+        if "roi" in claim:
+            for k in ("gain", "cost", "formula"):
+                if k not in claim:
+                    raise err("missing: a claimed ROI needs gain, cost and formula", f"seed_claim.{k}")
+            if claim["formula"] not in _FORMULAS:
+                raise err(f"must be one of {', '.join(_FORMULAS)}, got {claim['formula']!r}", "seed_claim.formula")
+        if "values" in claim and not (isinstance(claim["values"], Mapping)
+                                      and all(_is_number(v) for v in claim["values"].values())):
+            raise err("must be a mapping of names to numbers", "seed_claim.values")
+        claim = dict(claim)
+    return Case(id=cid, name_zh=raw["name_zh"].strip(), name_en=raw["name_en"].strip(), **q, effects=effects,
+                group=group.strip() if group else None, combines=tuple(combines), seed_claim=claim,
+                attribution=attribution.strip() if attribution else None, provenance=raw["provenance"].strip())
+
+
+def parse_cases(data: Any, path: str = "<cases>") -> list[Case]:
+    """Validate already-parsed YAML data (``{"cases": [...]}``) into cases; see :func:`load_cases`.
+
+        >>> parse_cases({"cases": [{"id": "x", "name_zh": "例", "name_en": "Ex", "one_off_cost": 0,
+        ...   "yearly_cost": 0, "cost_per_customer": 0, "reach": 10, "effects": {}, "provenance": "test"}]})[0].id
+        'x'
+    """
+    if not isinstance(data, Mapping) or "cases" not in data:
+        raise DataError("the file must be a mapping with a top-level 'cases:' list", file=path, column="cases")
+    extra = sorted(map(str, set(data) - {"cases", "version", "currency"}))
+    if extra:
+        raise DataError(f"unknown top-level field {extra[0]!r} (allowed: version, currency, cases)",
+                        file=path, column=extra[0])
+    raw_cases = data["cases"]
+    if not isinstance(raw_cases, list) or not raw_cases:
+        raise DataError("'cases' must be a non-empty list", file=path, column="cases")
+    cases: list[Case] = []
+    ids: set[str] = set()
+    for i, raw in enumerate(raw_cases):
+        c = _parse_case(raw, i, path, ids)
+        ids.add(c.id)
+        cases.append(c)
+    for c in cases:
+        for other in c.combines:
+            if other == c.id:
+                raise DataError(f"case {c.id!r}: field combines: a case cannot combine itself",
+                                file=path, column="combines")
+            if other not in ids:
+                raise DataError(f"case {c.id!r}: field combines: {other!r} is not another case of the file",
+                                file=path, column="combines")
+    return cases
+
+
+def load_cases(path: str | os.PathLike[str]) -> list[Case]:
+    """Read and validate the intervention cases file (schema: ``docs/roi-cases.md``).
+
+    A bad file raises :class:`DataError` naming the file, the case and the field.
+
+        >>> cases = load_cases("data/raw/cases_interventions.yaml")   # doctest: +SKIP
+    """
+    import yaml
+
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DataError("cases file not found", file=str(p)) from None
+    except UnicodeDecodeError as e:
+        raise DataError(f"not UTF-8 text ({e.reason})", file=str(p)) from None
+    try:
+        data = yaml.load(text, Loader=_UniqueKeyLoader.make())  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(e, "problem", None) or str(e)
+        where = f"YAML syntax error at line {line}" if line else "YAML syntax error"
+        raise DataError(f"{where}: {problem}", file=str(p)) from None
+    return parse_cases(data, str(p))
+
+
+def _case_by_id(cases: Sequence[Case], case_id: str) -> Case:
+    for c in cases:
+        if c.id == case_id:
+            return c
+    raise KeyError(f"no case {case_id!r}; known: {', '.join(c.id for c in cases)}")
+
+
+# ============================================================================ cash flows
+def _as_arrays(values: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    return {k: np.atleast_1d(np.asarray(v, dtype=float)) for k, v in values.items()}
+
+
+def _cash_flows(v: Mapping[str, np.ndarray], a: Assumptions, horizon_years: int) -> tuple[np.ndarray, np.ndarray]:
+    """Monthly gains and costs, shape (n, 12·H + 1), month 0 first (see the module docstring)."""
+    h = int(horizon_years)
+    if h != horizon_years or h < 1:
+        raise DataError(f"horizon_years must be a whole number ≥ 1, got {horizon_years!r}", column="horizon_years")
+    n = max(len(x) for x in v.values())
+    r = a.retention_great
+    won = v["extra_customers"] + v["reach"] * v["referral_gain"] * a.new_customers_per_referrer
+    kept = v["reach"] * v["retention_gain"]
+    s = np.concatenate([[0.0], np.cumsum(r ** np.arange(h))])  # s[k] = Σ_{i<k} r^i
+    years = np.arange(1, h + 1)
+    active = won[:, None] * s[years][None, :] + kept[:, None] * s[years - 1][None, :]
+    gain_y = a.margin * a.yearly_spend * (active + (v["reach"] * v["spend_gain"])[:, None])
+    cost_y = np.broadcast_to((v["yearly_cost"] + v["cost_per_customer"] * v["reach"])[:, None], (n, h))
+    gains = np.zeros((n, 12 * h + 1))
+    costs = np.zeros((n, 12 * h + 1))
+    gains[:, 1:] = np.repeat(gain_y / 12, 12, axis=1)
+    costs[:, 1:] = np.repeat(cost_y / 12, 12, axis=1)
+    costs[:, 0] = v["one_off_cost"]
+    return gains, costs
+
+
+def _payback(net: np.ndarray) -> np.ndarray:
+    """Months until the undiscounted cumulative cash flow reaches 0 and stays ≥ 0 to the end of the
+    horizon (linear within the month of the crossing); 0 if it is never negative, inf if it ends < 0."""
+    cum = np.cumsum(net, axis=1)
+    tol = 1e-9 * np.maximum(1.0, np.abs(net).max(axis=1, keepdims=True))
+    ok = cum >= -tol
+    stays = np.flip(np.logical_and.accumulate(np.flip(ok, axis=1), axis=1), axis=1)
+    out = np.full(net.shape[0], np.inf)
+    for i in np.flatnonzero(stays[:, -1]):
+        m = int(stays[i].argmax())
+        if m == 0:
+            out[i] = 0.0
+        else:
+            prev, step = cum[i, m - 1], net[i, m]
+            out[i] = (m - 1) + (min(1.0, -prev / step) if step > 0 else 1.0)
+    return out
+
+
+def _metrics(v: Mapping[str, np.ndarray], a: Assumptions, horizon_years: int, discount_rate: float
+             ) -> dict[str, np.ndarray]:
+    if discount_rate <= -1:
+        raise DataError(f"discount_rate must exceed -1, got {discount_rate!r}", column="discount_rate")
+    gains, costs = _cash_flows(v, a, horizon_years)
+    disc = (1 + discount_rate) ** (-np.arange(gains.shape[1]) / 12)
+    pv_gain = gains @ disc
+    pv_cost = costs @ disc
+    npv = pv_gain - pv_cost
+    with np.errstate(divide="ignore", invalid="ignore"):
+        roi = np.where(pv_cost > 0, npv / np.where(pv_cost > 0, pv_cost, 1.0),
+                       np.where(npv > 0, np.inf, np.where(npv < 0, -np.inf, np.nan)))
+    first_cost = v["one_off_cost"] + v["yearly_cost"] + v["cost_per_customer"] * v["reach"]
+    return {"first_year_cost": np.broadcast_to(first_cost, npv.shape).astype(float),
+            "pv_gain": pv_gain, "pv_cost": pv_cost, "npv": npv, "roi": roi,
+            "payback_months": _payback(gains - costs)}
+
+
+def cash_flows(case: Case, assumptions: Assumptions | None = None, horizon_years: int = DEFAULT_HORIZON_YEARS,
+               at: Literal["mode", "low", "high", "mean"] = "mode") -> pd.DataFrame:
+    """Monthly cash flows of a case with every input at its mode (or low / high / mean).
+
+    One row per month 0..12·H: ``year``, ``gain``, ``cost``, ``net``, ``cumulative``.
+
+        >>> cf = cash_flows(Case("x", "例", "Ex", one_off_cost=Quantity.fixed(120)), horizon_years=1)
+        >>> float(cf["cumulative"].iloc[-1])
+        -120.0
+    """
+    a = assumptions or Assumptions()
+    vals = _point_inputs(case, at)
+    gains, costs = _cash_flows(_as_arrays(vals), a, horizon_years)
+    months = np.arange(gains.shape[1])
+    net = gains[0] - costs[0]
+    return pd.DataFrame({"month": months, "year": np.ceil(months / 12).astype(int), "gain": gains[0],
+                         "cost": costs[0], "net": net, "cumulative": np.cumsum(net)})
+
+
+def _point_inputs(case: Case, at: str) -> dict[str, float]:
+    if at not in ("mode", "low", "high", "mean"):
+        raise ValueError(f"at must be 'mode', 'low', 'high' or 'mean', not {at!r}")
+    return {k: (q.mean() if at == "mean" else getattr(q, at)) for k, q in case.inputs().items()}
+
+
+# ============================================================================ evaluation
+def attribution_note(case: Case) -> str:
+    """Plain words on whether the case's claim rests on attribution assumptions ("" if none).
+
+        >>> attribution_note(Case("x", "例", "Ex", attribution="Credits a lifetime to a gift."))
+        'Credits a lifetime to a gift.'
+    """
+    return case.attribution or ""
+
+
+def evaluate(case: Case, assumptions: Assumptions | None = None, horizon_years: int = DEFAULT_HORIZON_YEARS,
+             discount_rate: float = DEFAULT_DISCOUNT_RATE, at: Literal["mode", "low", "high", "mean"] = "mode"
+             ) -> dict[str, Any]:
+    """NPV, ROI and payback of a case with its inputs at their modes (or ``at``).
+
+    Keys: id, name_zh, name_en, group, combines, first_year_cost, pv_gain, pv_cost, npv, roi,
+    payback_months (``inf``: not within the horizon), satisfaction_gain, satisfaction (gain × reach),
+    attribution_note.
+
+        >>> evaluate(case, horizon_years=3, discount_rate=0.08)["npv"]      # doctest: +SKIP
+    """
+    a = assumptions or Assumptions()
+    vals = _point_inputs(case, at)
+    m = _metrics(_as_arrays(vals), a, horizon_years, discount_rate)
+    return {"id": case.id, "name_zh": case.name_zh, "name_en": case.name_en, "group": case.group,
+            "combines": ",".join(case.combines),
+            **{k: float(x[0]) for k, x in m.items()},
+            "satisfaction_gain": vals["satisfaction_gain"],
+            "satisfaction": vals["satisfaction_gain"] * vals["reach"],
+            "attribution_note": attribution_note(case)}
+
+
+def cases_table(cases: Sequence[Case], assumptions: Assumptions | None = None,
+                horizon_years: int = DEFAULT_HORIZON_YEARS, discount_rate: float = DEFAULT_DISCOUNT_RATE,
+                at: Literal["mode", "low", "high", "mean"] = "mode") -> pd.DataFrame:
+    """:func:`evaluate` for every case: one row per case, in file order (input of :func:`best_portfolio`).
+
+        >>> cases_table(load_cases("data/raw/cases_interventions.yaml"))   # doctest: +SKIP
+    """
+    return pd.DataFrame([evaluate(c, assumptions, horizon_years, discount_rate, at) for c in cases])
+
+
+def seed_point_roi(case: Case, assumptions: Assumptions | None = None) -> dict[str, Any] | None:
+    """Reproduce the case's original point ROI claim by the claim's own arithmetic.
+
+    ``formula`` ``net_over_cost``: (gain − cost)/cost; ``gain_over_cost``: gain/cost. ``gain`` /
+    ``cost`` are the claim's numbers, or ``first_year_revenue`` (revenue at margin 1 in year 1:
+    ``yearly_spend · (extra_customers + reach·(retention_gain + referral_gain + spend_gain))``) /
+    ``first_year_cost`` (one-off + yearly + per-customer · reach) computed from the modes.
+    Returns None when the case makes no ROI claim.
+
+        >>> seed_point_roi(kids_corner)["roi"]      # doctest: +SKIP
+        6.5
+    """
+    claim = case.seed_claim or {}
+    if "roi" not in claim:
+        return None
+    a = assumptions or Assumptions()
+    mode = _point_inputs(case, "mode")
+
+    def value(v: Any) -> float:
+        if v == "first_year_revenue":
+            per = mode["retention_gain"] + mode["referral_gain"] * a.new_customers_per_referrer + mode["spend_gain"]
+            return a.yearly_spend * (mode["extra_customers"] + mode["reach"] * per)
+        if v == "first_year_cost":
+            return mode["one_off_cost"] + mode["yearly_cost"] + mode["cost_per_customer"] * mode["reach"]
+        return float(v)
+
+    gain, cost = value(claim["gain"]), value(claim["cost"])
+    if cost <= 0:
+        raise DataError(f"case {case.id!r}: the claimed ROI has no cost to divide by", column="seed_claim.cost")
+    roi = (gain - cost) / cost if claim["formula"] == "net_over_cost" else gain / cost
+    claimed = float(claim["roi"])
+    return {"id": case.id, "claimed_roi": claimed, "roi": roi, "gain": gain, "cost": cost,
+            "formula": claim["formula"], "reproduced": math.isclose(roi, claimed, rel_tol=1e-9, abs_tol=1e-12),
+            "attribution_note": attribution_note(case)}
+
+
+# =========================================================================== Monte Carlo
+def simulate(cases: Case | Sequence[Case], n_sims: int = 10_000, seed: int = 20261001,
+             assumptions: Assumptions | None = None, horizon_years: int = DEFAULT_HORIZON_YEARS,
+             discount_rate: float = DEFAULT_DISCOUNT_RATE, distribution: Distribution = "triangular"
+             ) -> pd.DataFrame:
+    """Monte Carlo draws of every uncertain input and the resulting NPV, ROI and payback.
+
+    Each input is drawn independently from a triangular (default) or PERT distribution over its
+    ``{low, mode, high}``; one ``numpy.random.default_rng(seed)`` stream, cases in the given
+    order, inputs in :data:`INPUTS` order, so the same seed gives the same draws.
+    One row per (case, draw): ``id``, ``name_zh``, ``name_en``, ``sim``, the inputs, ``first_year_cost``, ``pv_gain``,
+    ``pv_cost``, ``npv``, ``roi``, ``payback_months``.
+
+        >>> sims = simulate(cases, n_sims=5000, seed=1)                     # doctest: +SKIP
+    """
+    if isinstance(cases, Case):
+        cases = [cases]
+    if int(n_sims) != n_sims or n_sims < 1:
+        raise DataError(f"n_sims must be a whole number ≥ 1, got {n_sims!r}", column="n_sims")
+    n = int(n_sims)
+    a = assumptions or Assumptions()
+    rng = np.random.default_rng(seed)
+    frames = []
+    for c in cases:
+        draws = {k: q.draw(rng, n, distribution) for k, q in c.inputs().items()}
+        m = _metrics(draws, a, horizon_years, discount_rate)
+        df = pd.DataFrame({"id": c.id, "name_zh": c.name_zh, "name_en": c.name_en, "sim": np.arange(n),
+                           **draws, **m})
+        frames.append(df)
+    return pd.concat(frames, ignore_index=True)
+
+
+def roi_summary(sims: pd.DataFrame, by: str = "id") -> pd.DataFrame:
+    """Per case: mean, P5, P50, P95 of NPV and ROI, P(ROI > 0), P(NPV > 0), median payback.
+
+        >>> roi_summary(simulate(cases, 2000, seed=1))                     # doctest: +SKIP
+    """
+    need = [by, "npv", "roi", "payback_months"]
+    missing = [c for c in need if c not in sims.columns]
+    if missing:
+        raise DataError(f"simulation table lacks column(s) {', '.join(missing)}", column=missing[0])
+    rows = []
+    for key, g in sims.groupby(by, sort=False):
+        row: dict[str, Any] = {by: key, "n_sims": len(g)}
+        for col in ("npv", "roi"):
+            x = g[col].to_numpy(dtype=float)
+            with np.errstate(invalid="ignore"):
+                row[f"{col}_mean"] = float(np.mean(x))  # inf when some ROI is unbounded (no cost)
+            for p in (5, 50, 95):
+                row[f"{col}_p{p}"] = float(np.quantile(x, p / 100, method="inverted_cdf"))
+        row["p_roi_positive"] = float(np.mean(g["roi"].to_numpy(dtype=float) > 0))
+        row["p_npv_positive"] = float(np.mean(g["npv"].to_numpy(dtype=float) > 0))
+        row["payback_months_p50"] = float(np.quantile(g["payback_months"].to_numpy(dtype=float), 0.5,
+                                                      method="inverted_cdf"))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def tornado(case: Case, assumptions: Assumptions | None = None, horizon_years: int = DEFAULT_HORIZON_YEARS,
+            discount_rate: float = DEFAULT_DISCOUNT_RATE) -> pd.DataFrame:
+    """One-at-a-time sensitivity: each uncertain input at its low and high, the others at their modes.
+
+    One row per uncertain money input (:data:`MONETARY_INPUTS`), largest ``swing`` (|NPV at high − NPV at low|) first:
+    ``id``, ``name_zh``, ``name_en``, ``input``, ``label_zh``, ``label_en``, ``low``, ``mode``, ``high``, ``npv_low``, ``npv_high``,
+    ``npv_base``, ``swing``.
+
+        >>> tornado(kids_corner).iloc[0]["input"]                          # doctest: +SKIP
+    """
+    a = assumptions or Assumptions()
+    base = _point_inputs(case, "mode")
+    npv_base = float(_metrics(_as_arrays(base), a, horizon_years, discount_rate)["npv"][0])
+    rows = []
+    for k, q in case.inputs().items():
+        if q.is_fixed or k not in MONETARY_INPUTS:
+            continue
+        res = []
+        for x in (q.low, q.high):
+            vals = dict(base, **{k: x})
+            res.append(float(_metrics(_as_arrays(vals), a, horizon_years, discount_rate)["npv"][0]))
+        zh, en = _INPUT_LABELS[k]
+        rows.append({"id": case.id, "name_zh": case.name_zh, "name_en": case.name_en, "input": k, "label_zh": zh, "label_en": en, "low": q.low, "mode": q.mode, "high": q.high,
+                     "npv_low": res[0], "npv_high": res[1], "npv_base": npv_base, "swing": abs(res[1] - res[0])})
+    cols = ["id", "name_zh", "name_en", "input", "label_zh", "label_en", "low", "mode", "high", "npv_low", "npv_high", "npv_base", "swing"]
+    out = pd.DataFrame(rows, columns=cols)
+    return out.sort_values(["swing", "input"], ascending=[False, True], kind="stable").reset_index(drop=True)
+
+
+def claims_table(cases: Sequence[Case], assumptions: Assumptions | None = None,
+                 horizon_years: int = DEFAULT_HORIZON_YEARS, discount_rate: float = DEFAULT_DISCOUNT_RATE,
+                 n_sims: int = 10_000, seed: int = 20261001) -> pd.DataFrame:
+    """The original claims next to their re-examination: one row per case with an ROI claim.
+
+    Columns: id, name_zh, name_en, claimed_roi, seed_roi (reproduced by the claim's arithmetic),
+    reproduced, model_roi (modes), roi_p5, roi_p50, roi_p95, p_roi_positive, attribution_note.
+
+        >>> claims_table(cases, n_sims=2000, seed=1)                       # doctest: +SKIP
+    """
+    rows = []
+    for c in cases:
+        sp = seed_point_roi(c, assumptions)
+        if sp is None:
+            continue
+        ev = evaluate(c, assumptions, horizon_years, discount_rate)
+        summ = roi_summary(simulate(c, n_sims, seed, assumptions, horizon_years, discount_rate)).iloc[0]
+        rows.append({"id": c.id, "name_zh": c.name_zh, "name_en": c.name_en, "claimed_roi": sp["claimed_roi"],
+                     "seed_roi": sp["roi"], "reproduced": sp["reproduced"], "model_roi": ev["roi"],
+                     "roi_p5": summ["roi_p5"], "roi_p50": summ["roi_p50"], "roi_p95": summ["roi_p95"],
+                     "p_roi_positive": summ["p_roi_positive"], "attribution_note": attribution_note(c)})
+    return pd.DataFrame(rows, columns=["id", "name_zh", "name_en", "claimed_roi", "seed_roi", "reproduced",
+                                       "model_roi", "roi_p5", "roi_p50", "roi_p95", "p_roi_positive",
+                                       "attribution_note"])
+
+
+# ============================================================================= portfolio
+def _conflict_components(ids: list[str], groups: list[set[str]], combos: dict[str, tuple[str, ...]]
+                         ) -> list[list[str]]:
+    parent = {i: i for i in ids}
+
+    def find(x: str) -> str:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    def union(x: str, y: str) -> None:
+        parent[find(x)] = find(y)
+
+    for g in groups:
+        members = [m for m in g if m in parent]
+        for m in members[1:]:
+            union(members[0], m)
+    for c, parts in combos.items():
+        members = [m for m in (c, *parts) if m in parent]  # the parts stay linked without the combination
+        for m in members[1:]:
+            union(members[0], m)
+    comps: dict[str, list[str]] = {}
+    for i in ids:
+        comps.setdefault(find(i), []).append(i)
+    return list(comps.values())
+
+
+def _valid(sel: set[str], groups: list[set[str]], combos: dict[str, tuple[str, ...]]) -> bool:
+    for g in groups:
+        if len(sel & g) > 1:
+            return False
+    for c, parts in combos.items():
+        if c in sel and sel & set(parts):
+            return False  # a combination and one of its parts: double counting
+        if set(parts) <= sel:
+            return False  # all parts chosen one by one: choose the combination case instead
+    return True
+
+
+def best_portfolio(cases_table: pd.DataFrame, budget: float, objective: str = "npv",
+                   exclusive_groups: Iterable[Iterable[str]] | None = None, cost: str = "first_year_cost",
+                   id_col: str = "id") -> pd.DataFrame:
+    """The set of cases with the highest total ``objective`` whose total ``cost`` fits the budget.
+
+    Exact 0/1 knapsack: cases are split into independent blocks (linked by a mutually
+    exclusive group or by a combination), every valid choice within a block is enumerated,
+    and blocks are combined by dynamic programming over (cost, value) Pareto states, so real
+    costs need no rounding. Constraints: at most one case per ``exclusive_groups`` set (default:
+    the ``group`` column, e.g. farewell levels 1–3); a combination case (``combines`` column,
+    e.g. A+C) is never chosen with one of its parts, nor are all its parts chosen one by one
+    (its effects already count their overlap). Cases whose value is ≤ 0 are never chosen.
+    ``objective``: ``"npv"``, ``"satisfaction"`` (NPS points × customers reached) or any numeric
+    column. Returns the chosen rows (id, names, cost, value), highest value first;
+    ``attrs["total_cost"]`` / ``attrs["total_value"]`` hold the totals.
+
+        >>> best_portfolio(cases_table(cases), budget=50_000, objective="satisfaction")  # doctest: +SKIP
+    """
+    df = cases_table
+    for col in (id_col, objective, cost):
+        if col not in df.columns:
+            raise DataError(f"cases table lacks column {col!r}", column=col)
+    if not _is_number(budget) or budget < 0:
+        raise DataError(f"budget must be a number ≥ 0, got {budget!r}", column="budget")
+    ids = [str(i) for i in df[id_col]]
+    if len(set(ids)) != len(ids):
+        raise DataError("cases table has duplicate ids", column=id_col)
+    values = dict(zip(ids, pd.to_numeric(df[objective]).astype(float)))
+    costs = dict(zip(ids, pd.to_numeric(df[cost]).astype(float)))
+    for i in ids:
+        if not math.isfinite(values[i]):
+            raise DataError(f"{objective} of case {i!r} is not a finite number", column=objective)
+        if not math.isfinite(costs[i]) or costs[i] < 0:
+            raise DataError(f"{cost} of case {i!r} must be a finite number ≥ 0", column=cost)
+    groups: list[set[str]] = []
+    if exclusive_groups is not None:
+        groups = [set(map(str, g)) for g in exclusive_groups]
+    elif "group" in df.columns:
+        by: dict[str, set[str]] = {}
+        for i, g in zip(ids, df["group"]):
+            if isinstance(g, str) and g:
+                by.setdefault(g, set()).add(i)
+        groups = list(by.values())
+    combos: dict[str, tuple[str, ...]] = {}
+    if "combines" in df.columns:
+        for i, c in zip(ids, df["combines"]):
+            parts = tuple(p for p in (c.split(",") if isinstance(c, str) else (c or ())) if p)
+            if parts:
+                combos[i] = parts
+    cand = [i for i in ids if values[i] > 0]
+    tol = 1e-9 * max(1.0, float(budget))
+    # states: (cost, value, chosen ids), Pareto-optimal: cost ascending, value strictly ascending
+    states: list[tuple[float, float, tuple[str, ...]]] = [(0.0, 0.0, ())]
+    for comp in _conflict_components(cand, groups, combos):
+        comp = sorted(comp)
+        if len(comp) > 20:
+            raise DataError(f"{len(comp)} cases are linked by exclusive groups / combinations; at most 20",
+                            column="group")
+        alts = []
+        for k in range(len(comp) + 1):
+            for sub in itertools.combinations(comp, k):
+                if _valid(set(sub), groups, combos):
+                    alts.append((sum(costs[s] for s in sub), sum(values[s] for s in sub), sub))
+        new = [(c0 + c1, v0 + v1, s0 + s1) for (c0, v0, s0) in states for (c1, v1, s1) in alts
+               if c0 + c1 <= budget + tol]
+        new.sort(key=lambda t: (t[0], -t[1], len(t[2]), sorted(t[2])))
+        states = []
+        for st in new:
+            if not states or st[1] > states[-1][1] + 1e-12 * max(1.0, abs(st[1])):
+                states.append(st)
+    best = max(states, key=lambda t: (t[1], -t[0]))
+    chosen = set(best[2])
+    name_cols = [c for c in ("name_zh", "name_en", "group") if c in df.columns]
+    out = df.loc[[i in chosen for i in ids], [id_col, *name_cols]].copy()
+    out["cost"] = [costs[i] for i in out[id_col].astype(str)]
+    out["value"] = [values[i] for i in out[id_col].astype(str)]
+    out["objective"] = objective
+    out = out.sort_values(["value", id_col], ascending=[False, True], kind="stable").reset_index(drop=True)
+    out.attrs["total_cost"] = float(best[0])
+    out.attrs["total_value"] = float(best[1])
+    out.attrs["budget"] = float(budget)
+    return out
+
+
+# ======================================================================= proactive updates
+_UPDATE_DEFAULTS = {
+    "complaint_rate_ratio_per_update": {"estimate": 0.85, "ci_low": 0.75, "ci_high": 0.95},
+    "ltr_slope_per_update": {"estimate": 0.30, "ci_low": 0.15, "ci_high": 0.45},
+}
+
+
+def _effect_input(arg: Any, key: str, results: Mapping[str, Any]) -> tuple[dict[str, float], str]:
+    if arg is not None:
+        if _is_number(arg):
+            return {"estimate": float(arg), "ci_low": float(arg), "ci_high": float(arg)}, "argument"
+        src = "argument"
+        raw = arg
+    elif key in results and results[key] is not None:
+        src, raw = "results.json", results[key]
+    else:
+        return dict(_UPDATE_DEFAULTS[key]), "default"
+    if not isinstance(raw, Mapping) or not all(_is_number(raw.get(k)) for k in ("estimate", "ci_low", "ci_high")):
+        raise DataError(f"{key} needs numeric estimate, ci_low and ci_high, got {raw!r}", column=key)
+    out = {k: float(raw[k]) for k in ("estimate", "ci_low", "ci_high")}
+    if not out["ci_low"] <= out["estimate"] <= out["ci_high"]:
+        raise DataError(f"{key}: need ci_low ≤ estimate ≤ ci_high, got {out}", column=key)
+    return out, src
+
+
+def update_program_value(rate_ratio_per_update: float | Mapping[str, float] | None = None,
+                         ltr_slope_per_update: float | Mapping[str, float] | None = None, *,
+                         results_path: str | os.PathLike[str] | None = None, extra_updates: float = 2.0,
+                         visits_per_year: float = 6000.0, cost_per_update: float = 0.5,
+                         one_off_cost: float = 0.0, assumptions: Assumptions | None = None,
+                         horizon_years: int = DEFAULT_HORIZON_YEARS, discount_rate: float = DEFAULT_DISCOUNT_RATE
+                         ) -> dict[str, Any]:
+    """Money value of sending ``extra_updates`` more proactive updates per visit.
+
+    Effects per update come from the argument, else from ``results_path`` (keys
+    ``complaint_rate_ratio_per_update`` and ``ltr_slope_per_update``, each
+    ``{estimate, ci_low, ci_high}``, recorded by notebook 03; a folder means its ``results.json``),
+    else from documented defaults.
+    Two channels, kept apart so nothing is counted twice:
+
+    * complaints → retention: ``retention_gain = complaint_rate · (1 − RR^n) ·
+      (retention_great − retention_bad)`` (an avoided complaint turns a bad experience into a great one);
+    * LTR → referrals: ``referral_gain = slope · n · referral_per_ltr_point``.
+
+    The CI bounds become the ``{low, high}`` of the case's ranges (the estimate its mode), so the
+    returned case can go to :func:`simulate` / :func:`tornado`. Returns ``{"case", "evaluation",
+    "inputs", "source"}``; ``source`` says per key where the effect came from
+    (``argument`` / ``results.json`` / ``default``).
+
+        >>> update_program_value(results_path="data/processed/results.json")["source"]   # doctest: +SKIP
+    """
+    from cxlib import results as _results
+
+    a = assumptions or Assumptions()
+    rp = Path(results_path) if results_path else None
+    if rp is not None and rp.is_dir():
+        rp = rp / "results.json"  # a processed-data folder
+    res = _results.read(rp) if rp is not None else {}
+    rr, rr_src = _effect_input(rate_ratio_per_update, "complaint_rate_ratio_per_update", res)
+    slope, slope_src = _effect_input(ltr_slope_per_update, "ltr_slope_per_update", res)
+    if rr["ci_low"] <= 0:
+        raise DataError("complaint rate ratio must be > 0", column="complaint_rate_ratio_per_update")
+    n = float(extra_updates)
+
+    def ret_gain(ratio: float) -> float:
+        return a.complaint_rate * (1 - ratio ** n) * (a.retention_great - a.retention_bad)
+
+    def ref_gain(s: float) -> float:
+        return s * n * a.referral_per_ltr_point
+
+    ret = Quantity(*sorted((ret_gain(rr["ci_high"]), ret_gain(rr["estimate"]), ret_gain(rr["ci_low"]))))
+    ref = Quantity(*sorted((ref_gain(slope["ci_low"]), ref_gain(slope["estimate"]), ref_gain(slope["ci_high"]))))
+    ref = Quantity(*(min(max(x, -1.0), 1.0) for x in (ref.low, ref.mode, ref.high)))
+    case = Case(id="proactive_updates", name_zh="主动进度更新", name_en="Proactive progress updates",
+                one_off_cost=Quantity.fixed(one_off_cost), cost_per_customer=Quantity.fixed(cost_per_update * n),
+                reach=Quantity.fixed(visits_per_year),
+                effects={"retention_gain": ret, "referral_gain": ref},
+                provenance=f"Complaint rate ratio per update from {rr_src}; LTR slope per update from {slope_src}.")
+    ev = evaluate(case, a, horizon_years, discount_rate)
+    return {"case": case, "evaluation": ev,
+            "inputs": {"complaint_rate_ratio_per_update": rr, "ltr_slope_per_update": slope,
+                       "extra_updates": n, "retention_gain": ret.mode, "referral_gain": ref.mode},
+            "source": {"complaint_rate_ratio_per_update": rr_src, "ltr_slope_per_update": slope_src}}
+
+
+# ================================================================================ figures
+def _quiet():
+    from cxlib import plotting
+
+    plotting.ensure_theme()
+    return plotting.quiet()
+
+
+def _names(sims: pd.DataFrame, case_id: str, names: Mapping[str, str]) -> tuple[str, str]:
+    if case_id in names:
+        return names[case_id].replace("\n", " "), names[case_id].replace("\n", " ")
+    if {"name_zh", "name_en"} <= set(sims.columns):
+        row = sims.loc[sims["id"] == case_id].iloc[0]
+        return str(row["name_zh"]), str(row["name_en"])
+    return case_id, case_id
+
+
+def _money_axis(axis) -> None:
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+    def fmt(x: float, _pos: int) -> str:
+        ax_ = abs(x)
+        if ax_ >= 1e6:
+            return f"{x / 1e6:g}M"
+        if ax_ >= 1e3:
+            return f"{x / 1e3:g}k"
+        return f"{x:g}"
+
+    axis.set_major_locator(MaxNLocator(7))
+    axis.set_major_formatter(FuncFormatter(fmt))
+
+
+def _bi(zh: str, en: str, lang: Lang) -> str:
+    return {"zh": zh, "en": en}.get(lang, f"{zh} {en}")
+
+
+def plot_roi_distribution(sims: pd.DataFrame, metric: Literal["npv", "roi"] = "npv", lang: Lang = "both",
+                          names: Mapping[str, str] | None = None, title: str | None = None):
+    """Distribution of simulated NPV (or ROI): a histogram with P5/P50/P95 for one case, an
+    interval plot (P5–P95 bar, P50 dot) for several. Returns the figure.
+
+        >>> fig = plot_roi_distribution(simulate(cases, 2000, seed=1), "npv")   # doctest: +SKIP
+    """
+    import matplotlib.pyplot as plt
+
+    if metric not in ("npv", "roi"):
+        raise ValueError(f"metric must be 'npv' or 'roi', not {metric!r}")
+    for col in ("id", metric):
+        if col not in sims.columns:
+            raise DataError(f"simulation table lacks column {col!r}", column=col)
+    xlabel = (_bi("净现值（元）", "NPV (CNY)", lang) if metric == "npv"
+              else _bi("投资回报率 (ROI, ×)", "ROI (×)", lang))
+    ids = list(dict.fromkeys(sims["id"]))
+    explicit = dict(names or {})
+    if names is None:
+        names = {}
+        if {"name_zh", "name_en"} <= set(sims.columns):
+            first = sims.drop_duplicates("id").set_index("id")
+            names = {i: {"zh": first.loc[i, "name_zh"], "en": first.loc[i, "name_en"]}.get(
+                lang, f"{first.loc[i, 'name_zh']}\n{first.loc[i, 'name_en']}") for i in ids}
+    names = dict(names)
+    with _quiet():
+        if len(ids) == 1:
+            x = sims[metric].to_numpy(dtype=float)
+            fin = x[np.isfinite(x)]
+            fig, ax = plt.subplots(figsize=(8, 4.5), layout="constrained")
+            ax.hist(fin, bins=50, color="#3182bd", alpha=0.8)
+            for p, ls in ((5, ":"), (50, "-"), (95, ":")):
+                if len(fin):
+                    q = np.quantile(fin, p / 100)
+                    ax.axvline(q, color="#333333", ls=ls, lw=1)
+                    ax.text(q, 0.98, f" P{p}", transform=ax.get_xaxis_transform(), ha="left", va="top",
+                            fontsize="small")
+            ax.axvline(0, color="#d7301f", lw=1)
+            ax.set_xlabel(xlabel)
+            ax.set_ylabel(_bi("模拟次数", "Simulations", lang))
+            share = float(np.mean(x > 0))
+            zh_name, en_name = _names(sims, ids[0], explicit)
+            zh_t, en_t = f"{zh_name}：{metric.upper()} 分布（大于0的概率 {share:.0%}）", \
+                f"{en_name}: {metric.upper()} distribution (P > 0 = {share:.0%})"
+        else:
+            summ = roi_summary(sims)
+            per = 0.8 if lang == "both" else 0.45
+            fig, ax = plt.subplots(figsize=(10, per * len(ids) + 1.8), layout="constrained")
+            ypos = np.arange(len(ids))[::-1]
+            for y, (_, r) in zip(ypos, summ.iterrows()):
+                lo, mid, hi = r[f"{metric}_p5"], r[f"{metric}_p50"], r[f"{metric}_p95"]
+                if np.isfinite(lo) and np.isfinite(hi):
+                    ax.plot([lo, hi], [y, y], color="#3182bd", lw=4, solid_capstyle="butt")
+                if np.isfinite(mid):
+                    ax.plot([mid], [y], "o", color="#08519c")
+            ax.axvline(0, color="#d7301f", lw=1)
+            ax.set_yticks(ypos)
+            ax.set_yticklabels([names.get(i, i) for i in summ["id"]])
+            ax.set_xlabel(f"{xlabel}    P5–P95, ● P50")
+            zh_t, en_t = "各方案的不确定性", "Uncertainty by case"
+        if title is None:
+            title = {"zh": zh_t, "en": en_t}.get(lang, f"{zh_t}\n{en_t}")
+        ax.set_title(title)
+        if metric == "npv":
+            _money_axis(ax.xaxis)
+    return fig
+
+
+def plot_tornado(table: pd.DataFrame, lang: Lang = "both", title: str | None = None):
+    """Tornado chart of a :func:`tornado` table: NPV at each input's low and high around the base.
+
+        >>> fig = plot_tornado(tornado(kids_corner))                        # doctest: +SKIP
+    """
+    import matplotlib.pyplot as plt
+
+    need = ["input", "npv_low", "npv_high", "npv_base"]
+    missing = [c for c in need if c not in table.columns]
+    if missing:
+        raise DataError(f"tornado table lacks column(s) {', '.join(missing)}", column=missing[0])
+    with _quiet():
+        fig, ax = plt.subplots(figsize=(8, 0.45 * max(len(table), 1) + 1.8), layout="constrained")
+        base = float(table["npv_base"].iloc[0]) if len(table) else 0.0
+        ypos = np.arange(len(table))[::-1]
+        for y, (_, r) in zip(ypos, table.iterrows()):
+            ax.barh(y, r["npv_low"] - base, left=base, color="#fc8d59", height=0.6)
+            ax.barh(y, r["npv_high"] - base, left=base, color="#3182bd", height=0.6)
+        ax.axvline(base, color="#333333", lw=1)
+        ax.set_yticks(ypos)
+        ax.set_yticklabels([input_label(i, lang) for i in table["input"]])
+        ax.set_xlabel(_bi("净现值（元）", "NPV (CNY)", lang))
+        _money_axis(ax.xaxis)
+        from matplotlib.patches import Patch
+
+        ax.legend(handles=[Patch(color="#fc8d59", label=_bi("取低值", "input at low", lang)),
+                           Patch(color="#3182bd", label=_bi("取高值", "input at high", lang))],
+                  loc="best", fontsize="small")
+        if title is None:
+            zh_n = f"{table['name_zh'].iloc[0]}：" if "name_zh" in table.columns and len(table) else ""
+            en_n = f"{table['name_en'].iloc[0]}: " if "name_en" in table.columns and len(table) else ""
+            title = {"zh": f"{zh_n}敏感性分析（龙卷风图）", "en": f"{en_n}sensitivity (tornado)"}.get(
+                lang, f"{zh_n}敏感性分析（龙卷风图）\n{en_n}sensitivity (tornado)")
+        ax.set_title(title)
+    return fig

@@ -1,0 +1,429 @@
+"""cxlib.roi: the seed's point figures, hand-computed LTV / NPV / payback, Monte Carlo against
+analytic means, the knapsack against brute force, and the cases file's error messages."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import warnings
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cxlib import roi
+from cxlib.errors import DataError
+from cxlib.roi import Assumptions, Case, Quantity
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+CASES_FILE = ROOT / "data" / "raw" / "cases_interventions.yaml"
+
+
+@pytest.fixture(scope="module")
+def cases() -> list[Case]:
+    return roi.load_cases(CASES_FILE)
+
+
+def by_id(cases, cid):
+    return next(c for c in cases if c.id == cid)
+
+
+# ------------------------------------------------------------------ the seed's point figures
+def test_revenue_at_risk_reproduces_seed_6wan():
+    assert roi.revenue_at_risk(15_000, 3, 15_000) == 60_000.0
+    assert roi.revenue_at_risk(15_000, 3) == 60_000.0  # a referral is worth a customer by default
+    a = Assumptions()
+    assert roi.revenue_at_risk(a.customer_ltv, a.referrals_per_customer) == 60_000.0
+
+
+def test_seed_ltv_reading_and_benchmarks():
+    assert roi.lifetime_value(3000, 1.0, 1.0, 5, 0.0) == 15_000.0
+    exp = roi.experience_table().set_index("level")
+    assert exp.loc["great", ["retention", "repurchase_3y", "referral"]].tolist() == [0.85, 0.68, 0.45]
+    assert exp.loc["bad", ["retention", "repurchase_3y", "referral"]].tolist() == [0.52, 0.28, 0.08]
+
+
+def test_kids_corner_650_percent_by_the_seeds_arithmetic(cases):
+    sp = roi.seed_point_roi(by_id(cases, "kids_corner"))
+    assert sp["gain"] == 200 * 3000 == 600_000
+    assert sp["cost"] == 50_000 + 3000 * 10 == 80_000
+    assert sp["roi"] == 6.5 and sp["claimed_roi"] == 6.5 and sp["reproduced"]
+
+
+def test_birthday_claim_reproduced_and_flagged_as_attribution(cases):
+    c = by_id(cases, "birthday_surprise")
+    sp = roi.seed_point_roi(c)
+    assert sp["roi"] == 20_000 and sp["reproduced"]
+    assert c.cost_per_customer.high <= 50  # "under 50元"
+    assert "attributes a whole customer lifetime" in roi.attribution_note(c)
+    row = roi.cases_table([c]).iloc[0]
+    assert row["attribution_note"] == roi.attribution_note(c)
+    assert row["roi"] < 20_000  # the modelled return is nowhere near the claim
+
+
+def test_hard_sell_and_abc_inputs_match_the_seed(cases):
+    hs = by_id(cases, "drop_hard_sell")
+    vals = hs.seed_claim["values"]
+    assert hs.effects["referral_gain"].mode == pytest.approx(vals["referral_rate_after"] - vals["referral_rate_before"])
+    assert hs.effects["spend_gain"].mode == vals["revenue_gain"] == 0.18
+    assert roi.seed_point_roi(hs) is None  # no ROI claim
+    t = roi.cases_table(cases).set_index("id")
+    assert t.loc["realtime_push", "first_year_cost"] == 50_000
+    assert t.loc["workshop_screen", "first_year_cost"] == 30_000
+    assert t.loc["advisor_checkins", "first_year_cost"] == 0
+    assert t.loc["push_plus_checkins", "first_year_cost"] == 50_000
+
+
+@pytest.mark.parametrize("objective", ["npv", "satisfaction"])
+def test_seed_budget_example_a_plus_c_is_best(cases, objective):
+    t = roi.cases_table(cases)
+    abc = t[t["id"].isin(["realtime_push", "workshop_screen", "advisor_checkins", "push_plus_checkins"])]
+    best = roi.best_portfolio(abc, budget=50_000, objective=objective)
+    assert best["id"].tolist() == ["push_plus_checkins"]
+    assert best.attrs["total_cost"] == 50_000
+
+
+def test_full_portfolio_respects_groups_and_combinations(cases):
+    t = roi.cases_table(cases)
+    best = roi.best_portfolio(t, budget=10_000_000)
+    ids = set(best["id"])
+    assert len(ids & {"farewell_level1", "farewell_level2", "farewell_level3"}) <= 1
+    assert not ({"push_plus_checkins"} & ids and ids & {"realtime_push", "advisor_checkins"})
+    assert not {"realtime_push", "advisor_checkins"} <= ids
+    assert (best["value"] > 0).all()
+    assert best.attrs["total_value"] == pytest.approx(best["value"].sum())
+
+
+# ------------------------------------------------------------------------- hand computations
+def test_lifetime_value_by_hand():
+    # 1000 × 0.5 = 500 a year; retention 0.8; 10% discount; 3 years
+    expected = 500 / 1.1 + 500 * 0.8 / 1.1**2 + 500 * 0.64 / 1.1**3
+    assert roi.lifetime_value(1000, 0.5, 0.8, 3, 0.10) == pytest.approx(expected, rel=1e-12)
+    assert expected == pytest.approx(1025.544703, rel=1e-9)
+
+
+def _flat_case(**kw) -> Case:
+    q = {k: Quantity.fixed(v) for k, v in kw.items() if k in roi.INPUTS and k not in roi.EFFECTS}
+    eff = {k: Quantity.fixed(v) for k, v in kw.items() if k in roi.EFFECTS}
+    return Case("t", "测试", "Test", **q, effects=eff)
+
+
+def test_npv_roi_payback_by_hand():
+    a = Assumptions(margin=1.0, yearly_spend=1200.0)
+    # 10 customers × 10% more spend × 1200元 = 1200元 a year = 100元 a month; 1000元 up front
+    c = _flat_case(one_off_cost=1000, reach=10, spend_gain=0.1)
+    ev = roi.evaluate(c, a, horizon_years=1, discount_rate=0.0)
+    assert ev["npv"] == pytest.approx(200.0)
+    assert ev["roi"] == pytest.approx(0.2)
+    assert ev["payback_months"] == pytest.approx(10.0)
+    ev = roi.evaluate(c, a, horizon_years=1, discount_rate=0.12)
+    pv = sum(100 / 1.12 ** (m / 12) for m in range(1, 13))
+    assert ev["npv"] == pytest.approx(pv - 1000, rel=1e-12)
+    assert ev["roi"] == pytest.approx((pv - 1000) / 1000, rel=1e-12)
+
+
+def test_retention_and_won_customers_by_hand():
+    a = Assumptions(margin=1.0, yearly_spend=1000.0, retention_great=0.5)
+    # kept: 100 × 0.1 = 10 a year, active next year then retained at 0.5: years 0, 10, 15
+    # won: 2 a year, retained at 0.5: years 2, 3, 3.5
+    c = _flat_case(reach=100, retention_gain=0.1, extra_customers=2)
+    cf = roi.cash_flows(c, a, horizon_years=3)
+    per_year = cf[cf["month"] > 0].groupby("year")["gain"].sum()
+    assert per_year.tolist() == pytest.approx([2000.0, 13000.0, 18500.0])
+    assert roi.evaluate(c, a, 3, 0.0)["npv"] == pytest.approx(33_500.0)
+
+
+def test_referrals_use_new_customers_per_referrer():
+    a = Assumptions(margin=1.0, yearly_spend=1000.0, new_customers_per_referrer=0.5)
+    c = _flat_case(reach=100, referral_gain=0.2)  # 100 × 0.2 × 0.5 = 10 new customers in year 1
+    assert roi.evaluate(c, a, 1, 0.0)["pv_gain"] == pytest.approx(10_000.0)
+
+
+def test_payback_with_dip_never_and_free():
+    a = Assumptions(margin=1.0, yearly_spend=1000.0, retention_great=0.5)
+    # costs 100/month from month 1; the kept customers pay only from year 2 (10000/12 a month)
+    dip = _flat_case(reach=100, cost_per_customer=12, retention_gain=0.1)
+    expected = 12 + 1200 / (10_000 / 12 - 100)
+    assert roi.evaluate(dip, a, 3, 0.0)["payback_months"] == pytest.approx(expected)
+    never = _flat_case(one_off_cost=500)
+    ev = roi.evaluate(never, a, 3, 0.0)
+    assert math.isinf(ev["payback_months"]) and ev["roi"] == -1.0
+    free = _flat_case(reach=100, extra_customers=1)
+    ev = roi.evaluate(free, a, 1, 0.0)
+    assert ev["payback_months"] == 0.0 and math.isinf(ev["roi"])
+
+
+# ---------------------------------------------------------------------------- Monte Carlo
+def test_simulation_reproducible_by_seed(cases):
+    kc = by_id(cases, "kids_corner")
+    s1 = roi.simulate(kc, 500, seed=7)
+    s2 = roi.simulate(kc, 500, seed=7)
+    s3 = roi.simulate(kc, 500, seed=8)
+    pd.testing.assert_frame_equal(s1, s2)
+    assert not np.allclose(s1["npv"], s3["npv"])
+    assert len(roi.simulate(cases[:3], 100, seed=1)) == 300
+
+
+def test_triangular_mean_through_linear_npv():
+    # only the one-off cost is uncertain: NPV is linear in it, E[NPV] = NPV(mode) − (E[cost] − mode)
+    a = Assumptions(margin=1.0, yearly_spend=1200.0)
+    c = Case("t", "测试", "Test", one_off_cost=Quantity(500, 1000, 3000), reach=Quantity.fixed(10),
+             effects={"spend_gain": Quantity.fixed(0.1)})
+    n = 40_000
+    sims = roi.simulate(c, n, seed=3, assumptions=a, horizon_years=1, discount_rate=0.0)
+    tri_mean = (500 + 1000 + 3000) / 3
+    assert c.one_off_cost.mean() == tri_mean
+    analytic = 1200 - tri_mean
+    se = sims["npv"].std() / math.sqrt(n)
+    assert abs(sims["npv"].mean() - analytic) < 4 * se
+    assert abs(sims["one_off_cost"].mean() - tri_mean) < 4 * sims["one_off_cost"].std() / math.sqrt(n)
+
+
+@pytest.mark.parametrize("distribution", ["triangular", "pert"])
+def test_mc_mean_converges_to_npv_at_the_means(cases, distribution):
+    # NPV is multilinear in independent inputs (reach × cost_per_customer, …), so E[NPV] = NPV(E[inputs])
+    kc = by_id(cases, "kids_corner")
+    n = 40_000
+    sims = roi.simulate(kc, n, seed=11, distribution=distribution)
+    means = {k: q.mean(distribution) for k, q in kc.inputs().items()}
+    at_means = Case(kc.id, kc.name_zh, kc.name_en,
+                    **{k: Quantity.fixed(means[k]) for k in (*roi.COST_FIELDS, "reach")},
+                    effects={k: Quantity.fixed(means[k]) for k in roi.EFFECTS})
+    analytic = roi.evaluate(at_means)["npv"]
+    se = sims["npv"].std() / math.sqrt(n)
+    assert abs(sims["npv"].mean() - analytic) < 4 * se
+    if distribution == "triangular":
+        assert roi.evaluate(kc, at="mean")["npv"] == pytest.approx(analytic)
+
+
+def test_pert_mean():
+    q = Quantity(0, 1, 10)
+    x = q.draw(np.random.default_rng(0), 50_000, "pert")
+    assert q.mean("pert") == pytest.approx(14 / 6)
+    assert abs(x.mean() - 14 / 6) < 4 * x.std() / math.sqrt(len(x))
+    assert x.min() >= 0 and x.max() <= 10
+
+
+def test_roi_summary_columns_and_values():
+    sims = pd.DataFrame({"id": ["a"] * 4, "npv": [-1.0, 1.0, 2.0, 3.0], "roi": [-0.5, 0.5, 1.0, np.inf],
+                         "payback_months": [np.inf, 3.0, 2.0, 1.0]})
+    s = roi.roi_summary(sims).iloc[0]
+    assert s["npv_mean"] == 1.25 and s["p_npv_positive"] == 0.75 and s["p_roi_positive"] == 0.75
+    assert s["npv_p50"] == 1.0 and s["npv_p95"] == 3.0 and s["npv_p5"] == -1.0
+    assert s["payback_months_p50"] == 2.0
+
+
+def test_tornado_linear_swing(cases):
+    kc = by_id(cases, "kids_corner")
+    t = roi.tornado(kc)
+    assert t["swing"].is_monotonic_decreasing
+    row = t.set_index("input").loc["one_off_cost"]
+    assert row["swing"] == pytest.approx(70_000 - 40_000)  # a cost paid at month 0: NPV moves 1:1
+    assert row["npv_low"] > row["npv_base"] > row["npv_high"]
+    assert set(t["input"]) == {k for k, q in kc.inputs().items() if not q.is_fixed and k in roi.MONETARY_INPUTS}
+    assert "satisfaction_gain" not in set(t["input"])  # reported, not monetised
+
+
+def test_claims_table(cases):
+    t = roi.claims_table(cases, n_sims=300, seed=1)
+    assert t["id"].tolist() == ["kids_corner", "birthday_surprise"]
+    assert t["reproduced"].all()
+    assert (t["roi_p5"] <= t["roi_p50"]).all() and (t["roi_p50"] <= t["roi_p95"]).all()
+
+
+# ------------------------------------------------------------------------------ optimiser
+def _brute_force(costs, values, budget, groups, combos):
+    n = len(costs)
+    best = 0.0
+    for k in range(n + 1):
+        for sub in itertools.combinations(range(n), k):
+            s = set(sub)
+            if sum(costs[i] for i in s) > budget:
+                continue
+            if any(len(s & g) > 1 for g in groups):
+                continue
+            if any(c in s and s & set(p) for c, p in combos.items()) or any(set(p) <= s for p in combos.values()):
+                continue
+            best = max(best, sum(values[i] for i in s))
+    return best
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_knapsack_matches_brute_force(data):
+    n = data.draw(st.integers(1, 7))
+    costs = data.draw(st.lists(st.integers(0, 100), min_size=n, max_size=n))
+    values = data.draw(st.lists(st.floats(-50, 200, allow_nan=False), min_size=n, max_size=n))
+    labels = data.draw(st.lists(st.sampled_from([None, "g1", "g2"]), min_size=n, max_size=n))
+    budget = data.draw(st.integers(0, 300))
+    combos = {}
+    if n >= 3 and data.draw(st.booleans()):
+        combos = {0: (1, 2)}
+        labels[0] = labels[1] = labels[2] = None
+    ids = [f"c{i}" for i in range(n)]
+    table = pd.DataFrame({"id": ids, "first_year_cost": [float(c) for c in costs], "npv": values,
+                          "group": labels,
+                          "combines": [",".join(ids[j] for j in combos.get(i, ())) for i in range(n)]})
+    groups = [{i for i in range(n) if labels[i] == g} for g in ("g1", "g2")]
+    expected = _brute_force(costs, values, budget, groups, combos)
+    best = roi.best_portfolio(table, budget)
+    assert best.attrs["total_value"] == pytest.approx(expected, abs=1e-9)
+    assert best["cost"].sum() <= budget
+    assert best["value"].sum() == pytest.approx(expected, abs=1e-9)
+
+
+def test_explicit_exclusive_groups_override_the_column():
+    t = pd.DataFrame({"id": ["a", "b"], "first_year_cost": [1.0, 1.0], "npv": [5.0, 4.0]})
+    assert set(roi.best_portfolio(t, 10)["id"]) == {"a", "b"}
+    assert roi.best_portfolio(t, 10, exclusive_groups=[["a", "b"]])["id"].tolist() == ["a"]
+    with pytest.raises(DataError, match="lacks column 'satisfaction'"):
+        roi.best_portfolio(t, 10, objective="satisfaction")
+
+
+# ------------------------------------------------------------------------- cases file errors
+GOOD_CASE = """\
+cases:
+  - id: a
+    name_zh: 甲
+    name_en: A
+    one_off_cost: {low: 1, mode: 2, high: 3}
+    yearly_cost: 0
+    cost_per_customer: 0
+    reach: 10
+    effects: {retention_gain: 0.01}
+    provenance: test
+"""
+
+
+def _write(tmp_path, text) -> Path:
+    p = tmp_path / "cases.yaml"
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+def test_good_minimal_file(tmp_path):
+    (c,) = roi.load_cases(_write(tmp_path, GOOD_CASE))
+    assert c.one_off_cost == Quantity(1, 2, 3) and c.reach.is_fixed
+
+
+@pytest.mark.parametrize("old, new, field, words", [
+    ("    provenance: test\n", "    provenance: test\n    colour: red\n", "colour", "unknown field"),
+    ("    reach: 10\n", "", "reach", "missing required field"),
+    ("{low: 1, mode: 2, high: 3}", "{low: 3, mode: 2, high: 1}", "one_off_cost", "low ≤ mode ≤ high"),
+    ("    yearly_cost: 0\n", "    yearly_cost: -5\n", "yearly_cost", "must not be negative"),
+    ("    reach: 10\n", "    reach: many\n", "reach", "must be a number"),
+    ("{low: 1, mode: 2, high: 3}", "{low: 1, mode: two, high: 3}", "one_off_cost.mode", "must be a number"),
+    ("{low: 1, mode: 2, high: 3}", "{low: 1, high: 3}", "one_off_cost.mode", "missing"),
+    ("{retention_gain: 0.01}", "{happiness: 0.01}", "effects.happiness", "unknown effect"),
+    ("{retention_gain: 0.01}", "{retention_gain: 5}", "effects.retention_gain", "within -1..1"),
+])
+def test_case_errors_name_file_case_and_field(tmp_path, old, new, field, words):
+    assert old in GOOD_CASE
+    p = _write(tmp_path, GOOD_CASE.replace(old, new, 1))
+    with pytest.raises(DataError) as e:
+        roi.load_cases(p)
+    msg = str(e.value)
+    assert str(p) in msg and "case 'a'" in msg and f"field {field}" in msg and words in msg
+    assert e.value.file == str(p) and e.value.column == field
+
+
+def test_duplicate_id(tmp_path):
+    second = GOOD_CASE.split("cases:\n", 1)[1]
+    p = _write(tmp_path, GOOD_CASE + second)
+    with pytest.raises(DataError, match=r"case 'a': field id: duplicate id"):
+        roi.load_cases(p)
+
+
+def test_yaml_syntax_error_names_the_line(tmp_path):
+    p = _write(tmp_path, GOOD_CASE.replace("    name_en: A\n", "    name_en: A: B\n"))
+    with pytest.raises(DataError, match=r"YAML syntax error at line 4") as e:
+        roi.load_cases(p)
+    assert str(p) in str(e.value)
+
+
+def test_duplicate_yaml_key_and_unknown_combination(tmp_path):
+    p = _write(tmp_path, GOOD_CASE.replace("    reach: 10\n", "    reach: 10\n    reach: 20\n"))
+    with pytest.raises(DataError, match=r"line 9: duplicate key 'reach'"):
+        roi.load_cases(p)
+    p = _write(tmp_path, GOOD_CASE + "    combines: [zz, a]\n")
+    with pytest.raises(DataError, match=r"case 'a': field combines: 'zz' is not another case"):
+        roi.load_cases(p)
+
+
+def test_case_without_id_is_named_by_position(tmp_path):
+    p = _write(tmp_path, GOOD_CASE.replace("  - id: a\n    name_zh", "  - name_zh"))
+    with pytest.raises(DataError, match=r"case #1: field id: missing required field"):
+        roi.load_cases(p)
+
+
+def test_shipped_file_is_complete(cases):
+    ids = [c.id for c in cases]
+    assert len(ids) == len(set(ids)) >= 11
+    assert all(c.provenance for c in cases)
+    assert {c.id for c in cases if c.group == "farewell"} == {"farewell_level1", "farewell_level2", "farewell_level3"}
+
+
+# ------------------------------------------------------------------------ assumptions
+def test_assumptions_override_and_table():
+    a = Assumptions().override(margin=1.0)
+    assert a.margin == 1.0 and "Overridden" in a.provenance["margin"]
+    t = Assumptions().table()
+    assert (t["provenance"].str.len() > 0).all()
+    with pytest.raises(DataError, match="unknown assumption"):
+        Assumptions().override(margn=1.0)
+    with pytest.raises(DataError, match="share"):
+        Assumptions(retention_great=1.5)
+
+
+# ------------------------------------------------------------------- proactive updates
+def test_update_program_value_sources(tmp_path):
+    a = Assumptions()
+    out = roi.update_program_value(extra_updates=2)
+    assert out["source"] == {"complaint_rate_ratio_per_update": "default", "ltr_slope_per_update": "default"}
+    assert out["inputs"]["retention_gain"] == pytest.approx(0.05 * (1 - 0.85**2) * (0.85 - 0.52))
+    assert out["inputs"]["referral_gain"] == pytest.approx(0.30 * 2 * (0.45 - 0.08) / (9 - 4))
+    res = tmp_path / "results.json"
+    res.write_text(json.dumps({"complaint_rate_ratio_per_update": {"estimate": 0.7, "ci_low": 0.6, "ci_high": 0.8}}))
+    out = roi.update_program_value(results_path=res, extra_updates=1, assumptions=a)
+    assert out["source"]["complaint_rate_ratio_per_update"] == "results.json"
+    assert out["source"]["ltr_slope_per_update"] == "default"
+    ret = out["case"].effects["retention_gain"]
+    g = lambda rr: 0.05 * (1 - rr) * 0.33  # noqa: E731
+    assert (ret.low, ret.mode, ret.high) == pytest.approx((g(0.8), g(0.7), g(0.6)))
+    out = roi.update_program_value(0.9, 0.2, results_path=res)
+    assert set(out["source"].values()) == {"argument"}
+    assert out["evaluation"]["npv"] == pytest.approx(roi.evaluate(out["case"])["npv"])
+    res.write_text(json.dumps({"ltr_slope_per_update": {"estimate": 0.3}}))
+    with pytest.raises(DataError, match="ltr_slope_per_update"):
+        roi.update_program_value(results_path=res)
+
+
+# --------------------------------------------------------------------------------- figures
+def test_figures_draw_without_warnings(cases):
+    sims = roi.simulate(cases[:3], 300, seed=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        f1 = roi.plot_roi_distribution(sims, "npv")
+        f2 = roi.plot_roi_distribution(sims[sims["id"] == "realtime_push"], "roi", lang="zh")
+        f3 = roi.plot_tornado(roi.tornado(by_id(cases, "kids_corner")))
+        for f in (f1, f2, f3):
+            f.canvas.draw()
+    assert "NPV" in f1.axes[0].get_xlabel() and "净现值" in f1.axes[0].get_xlabel()
+    assert f3.axes[0].get_yticklabels()[0].get_text()
+    plt.close("all")
+
+
+def test_parts_of_a_worthless_combination_still_not_counted_twice():
+    # the combination itself is never worth choosing, but its parts still overlap
+    t = pd.DataFrame({"id": ["ac", "a", "c"], "first_year_cost": [0.0, 0.0, 0.0], "npv": [0.0, 1.0, 1.0],
+                      "combines": ["a,c", "", ""]})
+    best = roi.best_portfolio(t, 0)
+    assert best.attrs["total_value"] == 1.0 and len(best) == 1
