@@ -1,0 +1,1256 @@
+"""Cleaning: raw tables of the data contract -> processed Parquet tables, quality report.
+
+Every raw row ends up either kept (possibly repaired, the repair counted under its catalog
+rule) or in the quarantine table with its source file, source row, rule and reason, so that
+``rows read == rows kept + rows quarantined`` for every table. Personal data in free text is
+masked before anything is written. The build happens in a temporary folder next to the
+processed folder and is swapped into place at the end: a failed run leaves the old processed
+data untouched.
+
+Example
+-------
+>>> from cxlib import clean
+>>> result = clean.clean(Path("data/raw"), Path("data/processed"))   # doctest: +SKIP
+>>> data = clean.load("data/processed", raw_dir="data/raw")           # doctest: +SKIP
+>>> data.subset(center="SH-JQ", period_start="2026-10").visits.shape   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import os
+import re
+import shutil
+import threading
+import time
+import unicodedata
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from cxlib import catalog, io
+from cxlib.catalog import DEFAULT_TZ
+from cxlib.errors import DataError
+
+#: bump when the cleaning logic changes, so old processed data is rebuilt
+CLEAN_VERSION = 1
+
+OUTPUT_TABLES = ("visits", "scores", "events", "surveys", "complaints", "centers", "quarantine")
+OUTPUT_FILES = tuple(f"{t}.parquet" for t in OUTPUT_TABLES) + ("quality.json", "manifest.json")
+
+_RULE_ORDER = {r.code: i for i, r in enumerate(catalog.RULES)}
+_TS_NAIVE = pa.timestamp("us")
+_TS_UTC = pa.timestamp("us", tz="UTC")
+_NAT = np.iinfo(np.int64).min
+_US_PER_MIN = 60_000_000
+
+
+# =============================================================================== helpers
+def _arrow(values: pd.Series | pa.Array | pa.ChunkedArray) -> pa.Array:
+    """A pandas text column as one (not chunked) Arrow string array, nulls for NA."""
+    arr = values if isinstance(values, (pa.Array, pa.ChunkedArray)) else pa.array(values, from_pandas=True)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
+    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        arr = arr.cast(pa.string())
+    return arr
+
+
+def _strip(values: pd.Series | pa.Array) -> pa.Array:
+    """Trim whitespace; empty text becomes null."""
+    arr = pc.utf8_trim_whitespace(_arrow(values))
+    return pc.if_else(pc.equal(pc.utf8_length(arr), 0), pa.scalar(None, arr.type), arr)
+
+
+def _np_bool(arr: pa.Array | pa.ChunkedArray, null: bool = False) -> np.ndarray:
+    return np.asarray(pc.fill_null(arr, null).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _encode(arr: pa.Array) -> tuple[np.ndarray, list]:
+    """Dictionary-encode: (codes with -1 for null, list of distinct values)."""
+    d = pc.dictionary_encode(arr)
+    if isinstance(d, pa.ChunkedArray):
+        d = d.combine_chunks()
+    codes = pc.fill_null(d.indices, -1).to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
+    return codes, d.dictionary.to_pylist()
+
+
+def _map_unique(arr: pa.Array, func, out_dtype=object, missing=None) -> np.ndarray:
+    """Apply ``func`` to each distinct non-null value and spread the results (vectorised)."""
+    codes, uniques = _encode(arr)
+    table = np.empty(len(uniques) + 1, dtype=out_dtype)
+    for i, u in enumerate(uniques):
+        table[i] = func(u)
+    table[-1] = missing
+    return table[codes]
+
+
+def _map_unique_multi(arr: pa.Array, func, dtypes: tuple, missing: tuple) -> tuple[np.ndarray, ...]:
+    """Like :func:`_map_unique` for a ``func`` returning a tuple: one array per output."""
+    codes, uniques = _encode(arr)
+    tables = [np.empty(len(uniques) + 1, dtype=d) for d in dtypes]
+    for i, u in enumerate(uniques):
+        for tab, val in zip(tables, func(u)):
+            tab[i] = val
+    for tab, val in zip(tables, missing):
+        tab[-1] = val
+    return tuple(tab[codes] for tab in tables)
+
+
+def _norm_key(text: str) -> str:
+    """Comparison key for codes and names: NFKC, lower case, no whitespace, no '-'/'_' noise."""
+    t = unicodedata.normalize("NFKC", str(text)).strip().lower()
+    return re.sub(r"\s+", "", t)
+
+
+def _series_ts(utc_us: np.ndarray, tz: str) -> pd.Series:
+    idx = pd.DatetimeIndex(utc_us.view("datetime64[us]")).tz_localize("UTC").tz_convert(tz)
+    return pd.Series(idx)
+
+
+# ============================================================================ timestamps
+_FALLBACK_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%Y-%m-%dT%H:%M",
+                     "%Y%m%d %H:%M:%S", "%Y%m%d %H:%M", "%Y%m%d", "%Y-%m-%d %H:%M:%S.%f",
+                     "%m-%d-%Y %H:%M", "%d.%m.%Y %H:%M")
+_EXCEL_EPOCH = _dt.datetime(1899, 12, 30)
+_EPOCH = _dt.datetime(1970, 1, 1)
+_EPOCH_UTC = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
+
+
+def _parse_text_timestamp(text: str) -> tuple[str, int] | None:
+    """('naive'|'aware', microseconds) for one odd timestamp text, or None if unreadable."""
+    t = unicodedata.normalize("NFKC", text).strip()
+    if not t:
+        return None
+    if re.fullmatch(r"\d{5}(\.\d+)?", t):  # Excel serial day number (1954 … 2173)
+        days = float(t)
+        if 20000 <= days <= 100000:
+            moment = _EXCEL_EPOCH + _dt.timedelta(days=days)
+            moment = moment.replace(microsecond=0) + _dt.timedelta(seconds=round(moment.microsecond / 1e6))
+            return "naive", (moment - _EPOCH) // _dt.timedelta(microseconds=1)
+        return None
+    t = t.replace("/", "-").replace("年", "-").replace("月", "-").replace("日", " ").strip()
+    t = re.sub(r"\s+", " ", t)
+    if t.endswith(("Z", "z")):
+        t = t[:-1] + "+00:00"
+    t = re.sub(r"\s*(UTC|GMT)\s*([+-])", r"\2", t)
+    t = re.sub(r"([+-]\d{2})(\d{2})$", r"\1:\2", t)
+    if re.search(r"[+-]\d{2}$", t) and re.search(r"\d{2}:\d{2}", t):
+        t = t + ":00"
+    try:
+        moment = _dt.datetime.fromisoformat(t)
+    except ValueError:
+        moment = None
+        for fmt in _FALLBACK_FORMATS:
+            try:
+                moment = _dt.datetime.strptime(t, fmt)
+                break
+            except ValueError:
+                continue
+        if moment is None:
+            return None
+    if not 1900 <= moment.year <= 2200:
+        return None
+    if moment.tzinfo is not None:
+        return "aware", (moment - _EPOCH_UTC) // _dt.timedelta(microseconds=1)
+    return "naive", (moment - _EPOCH) // _dt.timedelta(microseconds=1)
+
+
+_ISO_LOCAL_MINUTES = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}")
+
+
+def parse_timestamps(values: pd.Series, tz: str = DEFAULT_TZ) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+    """Parse a text column of timestamps into timezone-aware times in ``tz``.
+
+    Returns ``(times, repaired, unreadable)``: ``repaired`` marks values that were not ISO 8601
+    in local time (other formats, Excel serials, another offset), ``unreadable`` marks
+    non-blank values that could not be read (they become NaT). Timestamps without an offset
+    are local time in ``tz``. The fast path parses ISO text in Arrow; only the rows it
+    cannot read go through the per-value fallback.
+
+    >>> parse_timestamps(pd.Series(["2026/10/03 09:05"]))[0].iloc[0]
+    Timestamp('2026-10-03 09:05:00+0800', tz='Asia/Shanghai')
+    """
+    arr = _strip(values)
+    n = len(arr)
+    present = _np_bool(pc.is_valid(arr))
+    utc = np.full(n, _NAT, dtype=np.int64)
+    repaired = np.zeros(n, dtype=bool)
+    naive = aware = None
+    try:
+        naive = pc.cast(arr, _TS_NAIVE)
+    except pa.ArrowInvalid:
+        try:
+            aware = pc.cast(arr, _TS_UTC)
+        except pa.ArrowInvalid:
+            t_arr = pc.replace_substring(arr, " ", "T", max_replacements=1)
+            naive = pc.strptime(t_arr, format="%Y-%m-%dT%H:%M:%S", unit="us", error_is_null=True)
+            aware = pc.strptime(t_arr, format="%Y-%m-%dT%H:%M:%S%z", unit="us", error_is_null=True)
+            del t_arr
+    if naive is not None:
+        local = pc.assume_timezone(naive, timezone=tz, ambiguous="earliest", nonexistent="earliest")
+        vals = pc.fill_null(local.cast(pa.int64()), _NAT).to_numpy(zero_copy_only=False)
+        ok = vals != _NAT
+        utc[ok] = vals[ok]
+    if aware is not None:
+        vals = pc.fill_null(aware.cast(pa.int64()), _NAT).to_numpy(zero_copy_only=False)
+        ok = (vals != _NAT) & (utc == _NAT)
+        if ok.any():
+            utc[ok] = vals[ok]
+            # an offset other than the local one is a repair
+            idx = np.flatnonzero(ok)
+            sub = arr.take(pa.array(idx))
+            wall = pc.strptime(pc.replace_substring(pc.utf8_slice_codeunits(sub, 0, 19), " ", "T"),
+                               format="%Y-%m-%dT%H:%M:%S", unit="us", error_is_null=True)
+            local_wall = pc.local_timestamp(aware.take(pa.array(idx)).cast(pa.timestamp("us", tz=tz)))
+            same = _np_bool(pc.equal(pc.floor_temporal(wall, unit="second"),
+                                     pc.floor_temporal(local_wall, unit="second")))
+            repaired[idx[~same]] = True
+    rest = np.flatnonzero(present & (utc == _NAT))
+    unreadable = np.zeros(n, dtype=bool)
+    if len(rest):
+        texts = arr.take(pa.array(rest)).to_pylist()
+        cache: dict[str, tuple[str, int] | None] = {}
+        naive_idx, naive_val = [], []
+        for i, t in zip(rest, texts):
+            if t not in cache:
+                cache[t] = _parse_text_timestamp(t)
+            parsed = cache[t]
+            if parsed is None:
+                unreadable[i] = True
+            elif parsed[0] == "aware":
+                utc[i] = parsed[1]
+                repaired[i] = True
+            else:
+                naive_idx.append(i)
+                naive_val.append(parsed[1])
+                # ISO 8601 local time to the minute is a regular format, not a repair
+                repaired[i] = not _ISO_LOCAL_MINUTES.fullmatch(t)
+        if naive_idx:
+            loc = pc.assume_timezone(pa.array(np.array(naive_val, dtype=np.int64), type=pa.int64()).cast(_TS_NAIVE),
+                                     timezone=tz, ambiguous="earliest", nonexistent="earliest")
+            utc[np.array(naive_idx)] = loc.cast(pa.int64()).to_numpy(zero_copy_only=False)
+    return _series_ts(utc, tz), repaired, unreadable
+
+
+# ========================================================================= small parsers
+_ZH_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7,
+              "八": 8, "九": 9, "十": 10}
+
+
+def _parse_int_text(text: str) -> tuple[float | None, bool]:
+    """(number, was_text) for an answer like '9', ' 10 ', '9分', '十', '9.0'; None if unreadable."""
+    raw = str(text)
+    t = unicodedata.normalize("NFKC", raw).strip()
+    if re.fullmatch(r"-?\d+", t):
+        return float(int(t)), t != raw
+    t2 = re.sub(r"\s+", "", t)
+    t2 = re.sub(r"(分|points?|pts?|/10)$", "", t2, flags=re.I)
+    if re.fullmatch(r"-?\d+(\.0+)?", t2):
+        return float(int(float(t2))), True
+    if re.fullmatch(r"-?\d+\.\d+", t2):
+        return None, True
+    if t2 and all(ch in _ZH_DIGITS for ch in t2):
+        if len(t2) == 1:
+            return float(_ZH_DIGITS[t2]), True
+        if len(t2) == 2 and t2[0] == "十":
+            return float(10 + _ZH_DIGITS[t2[1]]), True
+        if len(t2) == 2 and t2[1] == "十":
+            return float(_ZH_DIGITS[t2[0]] * 10), True
+    return None, True
+
+
+def _parse_bool(text: str) -> float:
+    t = unicodedata.normalize("NFKC", str(text)).strip().lower()
+    if t in catalog.TRUE_WORDS:
+        return 1.0
+    if t in catalog.FALSE_WORDS:
+        return 0.0
+    return np.nan
+
+
+def _bool_column(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Nullable boolean from any contract spelling; (values, unreadable mask)."""
+    arr = _strip(values)
+    out = _map_unique(arr, _parse_bool, out_dtype=float, missing=np.nan)
+    present = _np_bool(pc.is_valid(arr))
+    bad = present & np.isnan(out)
+    res = pd.array(np.where(np.isnan(out), False, out == 1.0), dtype="boolean")
+    res[np.isnan(out)] = pd.NA
+    return pd.Series(res), bad
+
+
+def _float_column(values: pd.Series, low: float = -np.inf, high: float = np.inf,
+                  percent: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(floats, reformatted mask, unreadable-or-out-of-range mask)."""
+    arr = _strip(values)
+    present = _np_bool(pc.is_valid(arr))
+    num = pd.to_numeric(pd.Series(arr.to_pandas(), dtype="str"), errors="coerce").to_numpy(dtype=float, copy=True)
+    odd = np.flatnonzero(present & np.isnan(num))
+    fixed = np.zeros(len(num), dtype=bool)
+    if len(odd):
+        texts = arr.take(pa.array(odd)).to_pylist()
+        for i, t in zip(odd, texts):
+            t2 = unicodedata.normalize("NFKC", t).replace(",", "").replace("¥", "").replace("元", "")
+            t2 = t2.replace("RMB", "").replace("CNY", "").strip()
+            if percent:
+                t2 = t2.rstrip("%").strip()
+            try:
+                num[i] = float(t2)
+                fixed[i] = True
+            except ValueError:
+                pass
+    bad = present & (np.isnan(num) | (num < low) | (num > high))
+    num[bad] = np.nan
+    return num, fixed & ~bad, bad
+
+
+# ============================================================================ PII masking
+_ID_RE = re.compile(r"(?<![0-9A-Za-z])\d{6}(?:19|20)\d{2}[01]\d[0-3]\d\d{3}[\dXx](?![0-9A-Za-z])|"
+                    r"(?<!\d)\d{17}[\dXx](?![0-9A-Za-z])")
+_MOBILE_RE = re.compile(r"(?<!\d)(?:(?:\+|00)?86[-\s]?)?1[3-9]\d(?:[-\s]?\d){8}(?!\d)")
+_PLATE_RE = re.compile(r"[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼使领]"
+                       r"\s*[A-HJ-NP-Za-hj-np-z]\s*[·•・.\-\s]?\s*[A-HJ-NP-Za-hj-np-z0-9]{5,6}(?![A-Za-z0-9])")
+_PII_HINT = r"\d{5}|[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼使领]"
+
+
+def mask_pii(text: str) -> str:
+    """Mask mobile numbers, 18-digit ID numbers and Chinese plate numbers in free text.
+
+    >>> mask_pii("车牌沪A·12345，电话139 1234 5678")
+    '车牌[车牌号]，电话[手机号]'
+    """
+    text = _ID_RE.sub("[身份证号]", text)
+    text = _MOBILE_RE.sub("[手机号]", text)
+    return _PLATE_RE.sub("[车牌号]", text)
+
+
+def _mask_column(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Masked text column and the mask of rows that changed (regex only on candidate rows)."""
+    arr = _arrow(values)
+    hint = _np_bool(pc.match_substring_regex(arr, _PII_HINT))
+    changed = np.zeros(len(arr), dtype=bool)
+    out = pd.Series(arr.to_pandas(), dtype="str").reset_index(drop=True)
+    idx = np.flatnonzero(hint)
+    if len(idx):
+        old = out.iloc[idx].tolist()
+        new = [mask_pii(t) for t in old]
+        diff = np.array([a != b for a, b in zip(old, new)], dtype=bool)
+        changed[idx[diff]] = True
+        out.iloc[idx] = new
+    return out, changed
+
+
+# ================================================================================ audit
+class _Audit:
+    """Per-table record of which raw row went where, and which repairs touched it."""
+
+    def __init__(self, table: str, raw: pd.DataFrame) -> None:
+        self.table = table
+        self.raw = raw
+        self.n = len(raw)
+        self.qrule = np.full(self.n, -1, dtype=np.int16)
+        self.pieces: list[tuple[np.ndarray, str, object]] = []
+        self.repairs: dict[str, np.ndarray] = {}
+
+    def quarantine(self, mask: np.ndarray, rule: str, reason: str | np.ndarray) -> None:
+        hit = mask & (self.qrule < 0)
+        if not hit.any():
+            return
+        idx = np.flatnonzero(hit)
+        self.qrule[idx] = _RULE_ORDER[rule]
+        if isinstance(reason, np.ndarray):
+            reason = reason[idx]
+        self.pieces.append((idx, rule, reason))
+
+    def repair(self, mask: np.ndarray, rule: str) -> None:
+        if rule in self.repairs:
+            self.repairs[rule] |= mask
+        else:
+            self.repairs[rule] = np.asarray(mask, dtype=bool).copy()
+
+    @property
+    def kept(self) -> np.ndarray:
+        return self.qrule < 0
+
+    def quality(self) -> dict:
+        kept = self.kept
+        rules = {}
+        any_repair = np.zeros(self.n, dtype=bool)
+        for r in catalog.RULES:
+            if r.table not in ("*", self.table):
+                continue
+            if r.action == "repaired":
+                m = self.repairs.get(r.code, np.zeros(self.n, dtype=bool)) & kept
+                any_repair |= m
+                rows = int(m.sum())
+            else:
+                rows = int((self.qrule == _RULE_ORDER[r.code]).sum())
+            rules[r.code] = {"action": r.action, "rows": rows}
+        return {"read": self.n, "kept": int(kept.sum()), "repaired": int(any_repair.sum()),
+                "quarantined": int((~kept).sum()), "rules": rules}
+
+    def quarantine_frame(self) -> pd.DataFrame:
+        cols = ["table", "source_file", "source_row", "rule", "reason", "raw"]
+        if not self.pieces:
+            return pd.DataFrame({c: pd.Series([], dtype="int64" if c == "source_row" else "str") for c in cols})
+        idx = np.concatenate([p[0] for p in self.pieces])
+        rules = np.concatenate([np.full(len(p[0]), p[1], dtype=object) for p in self.pieces])
+        reasons = np.concatenate([p[2] if isinstance(p[2], np.ndarray) else np.full(len(p[0]), p[2], dtype=object)
+                                  for p in self.pieces])
+        order = np.argsort(idx, kind="stable")
+        idx, rules, reasons = idx[order], rules[order], reasons[order]
+        value_cols = [c.name for c in catalog.TABLES[self.table]]
+        sub = self.raw.iloc[idx]
+        records = sub[value_cols].astype(object).where(sub[value_cols].notna(), None).to_dict(orient="records")
+        raw_json = [mask_pii(json.dumps({k: v for k, v in r.items() if v is not None}, ensure_ascii=False))
+                    for r in records]
+        return pd.DataFrame({
+            "table": self.table,
+            "source_file": sub[io.SOURCE_FILE].astype(str).to_numpy(),
+            "source_row": sub[io.SOURCE_ROW].to_numpy(dtype=np.int64),
+            "rule": rules.astype(str),
+            "reason": [mask_pii(str(r)) for r in reasons],
+            "raw": raw_json,
+        })
+
+
+def _missing_required(audit: _Audit, present: dict[str, np.ndarray]) -> None:
+    """Quarantine rows with a missing or unreadable required value, naming the first such column."""
+    for col, ok in present.items():
+        audit.quarantine(~ok, "missing_required", f"required value {col} is missing or unreadable")
+
+
+def _duplicates(audit: _Audit, key: pa.Array, what: str) -> None:
+    """Later rows repeating an id (among rows with an id) are duplicates."""
+    codes, _ = _encode(key)
+    valid = codes >= 0
+    dup = np.zeros(len(codes), dtype=bool)
+    dup[valid] = pd.Series(codes[valid]).duplicated(keep="first").to_numpy()
+    if dup.any():
+        ids = np.asarray(key.to_pandas(), dtype=object)
+        reasons = np.array([f"{what} {v} appears again (first occurrence kept)" if d else ""
+                            for v, d in zip(ids, dup)], dtype=object) if dup.sum() < 1_000_000 else None
+        audit.quarantine(dup, "duplicate_id", reasons if reasons is not None else f"{what} appears again")
+
+
+# ================================================================================ tables
+@dataclass
+class _Centers:
+    frame: pd.DataFrame
+    lookup: dict[str, str]
+
+
+def _clean_centers(raw: pd.DataFrame, tz: str) -> tuple[_Centers, _Audit]:
+    a = _Audit("centers", raw)
+    cid = _strip(raw["center_id"])
+    name_zh, city = _strip(raw["name_zh"]), _strip(raw["city"])
+    _missing_required(a, {"center_id": _np_bool(pc.is_valid(cid)), "name_zh": _np_bool(pc.is_valid(name_zh)),
+                          "city": _np_bool(pc.is_valid(city))})
+    _duplicates(a, cid, "center_id")
+    since_txt = _strip(raw["realtime_since"])
+    since, rep, bad = parse_timestamps(pd.Series(since_txt.to_pandas(), dtype="str"), tz)
+    is_date = _np_bool(pc.match_substring_regex(since_txt, r"^\d{4}-\d{2}-\d{2}$"))
+    a.repair(rep & ~is_date, "timestamp_format")
+    a.repair(bad, "value_blanked")
+    kept = a.kept
+    frame = pd.DataFrame({
+        "center_id": pd.Series(cid.to_pandas(), dtype="str"),
+        "name_zh": pd.Series(name_zh.to_pandas(), dtype="str"),
+        "name_en": pd.Series(_strip(raw["name_en"]).to_pandas(), dtype="str"),
+        "city": pd.Series(city.to_pandas(), dtype="str"),
+        "aliases": pd.Series(_strip(raw["aliases"]).to_pandas(), dtype="str"),
+        "realtime_since": since.dt.tz_localize(None).dt.normalize(),
+    })[kept].reset_index(drop=True)
+    frame["realtime_since"] = frame["realtime_since"].dt.date.astype(object).where(frame["realtime_since"].notna(), None)
+    lookup: dict[str, str] = {}
+    for row in frame.itertuples(index=False):
+        names = [row.center_id, row.name_zh, row.name_en]
+        if isinstance(row.aliases, str):
+            names += re.split(r"[;；,，|]", row.aliases)
+        for nm in names:
+            if isinstance(nm, str) and nm.strip():
+                lookup.setdefault(_norm_key(nm), row.center_id)
+    return _Centers(frame, lookup), a
+
+
+def _code_mapper(items, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """Normalised spelling (code, Chinese name, English name) -> code."""
+    out = {}
+    for it in items:
+        for nm in (it.code, it.zh, it.en):
+            out.setdefault(_norm_key(nm), it.code)
+    for k, v in (extra or {}).items():
+        out.setdefault(_norm_key(k), v)
+    return out
+
+
+def _map_codes(arr: pa.Array, codes: tuple[str, ...], mapper: dict[str, str]
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(code index or -1, normalised mask, unknown mask) for a text column of codes."""
+    pos = {c: i for i, c in enumerate(codes)}
+
+    def one(v: str) -> tuple[int, bool]:
+        if v in pos:
+            return pos[v], False
+        c = mapper.get(_norm_key(v))
+        return (pos[c], True) if c is not None else (-1, False)
+
+    idx, norm = _map_unique_multi(arr, one, (np.int16, bool), (-1, False))
+    present = _np_bool(pc.is_valid(arr))
+    return idx, norm, present & (idx < 0)
+
+
+def _clean_visits(raw: pd.DataFrame, centers: _Centers, tz: str) -> tuple[pd.DataFrame, _Audit, pa.Array]:
+    a = _Audit("visits", raw)
+    vid = _strip(raw["visit_id"])
+    cust = _strip(raw["customer_id"])
+    center_txt = _strip(raw["center"])
+    scen_txt = _strip(raw["scenario"])
+    scen_idx, scen_norm, scen_bad = _map_codes(scen_txt, catalog.SCENARIO_ORDER, _code_mapper(catalog.SCENARIOS))
+    ts = {}
+    for col in ("booked_at", "arrived_at", "started_at", "finished_at", "delivered_at"):
+        ts[col] = parse_timestamps(raw[col], tz)
+    _missing_required(a, {
+        "visit_id": _np_bool(pc.is_valid(vid)),
+        "customer_id": _np_bool(pc.is_valid(cust)),
+        "center": _np_bool(pc.is_valid(center_txt)),
+        "scenario": scen_idx >= 0,
+        "arrived_at": ts["arrived_at"][0].notna().to_numpy(),
+        "delivered_at": ts["delivered_at"][0].notna().to_numpy(),
+    })
+    _duplicates(a, vid, "visit_id")
+    internal = _np_bool(pc.match_substring_regex(cust, r"^(?i)(TEST|STAFF)"))
+    a.quarantine(internal, "internal_record", "internal record: customer_id starts with TEST or STAFF")
+
+    ids = centers.frame["center_id"].tolist()
+    id_set = set(ids)
+
+    def resolve(v: str) -> tuple[str | None, bool]:
+        if v in id_set:
+            return v, False
+        c = centers.lookup.get(_norm_key(v))
+        return c, c is not None
+
+    center, alias = _map_unique_multi(center_txt, resolve, (object, bool), (None, False))
+    unknown = _np_bool(pc.is_valid(center_txt)) & pd.isna(center)
+    center_raw = np.asarray(center_txt.to_pandas(), dtype=object)
+    a.quarantine(unknown, "unknown_center",
+                 np.array([f"center {c!r} matches no center id, name or alias" if u else "" for c, u in
+                           zip(center_raw, unknown)], dtype=object))
+
+    us = {k: v[0].to_numpy(dtype="datetime64[us]", na_value=np.datetime64("NaT")).view(np.int64)
+          for k, v in ts.items()}
+    nat = {k: v == _NAT for k, v in us.items()}
+    checks = (
+        ("delivered_at", "arrived_at", "delivered_at is before arrived_at"),
+        ("started_at", "arrived_at", "started_at is before arrived_at"),
+        ("finished_at", "started_at", "finished_at is before started_at"),
+        ("delivered_at", "finished_at", "finished_at is after delivered_at"),
+        ("delivered_at", "started_at", "started_at is after delivered_at"),
+    )
+    for later, earlier, why in checks:
+        bad = ~nat[later] & ~nat[earlier] & (us[later] < us[earlier])
+        a.quarantine(bad, "impossible_order", why)
+
+    for col, (_, rep, bad) in ts.items():
+        a.repair(rep, "timestamp_format")
+        if col in ("booked_at", "started_at", "finished_at"):
+            a.repair(bad, "value_blanked")
+    a.repair(alias, "center_alias")
+    a.repair(scen_norm, "value_normalised")
+    warranty, w_bad = _bool_column(raw["warranty"])
+    a.repair(w_bad, "value_blanked")
+    amount, amount_fixed, amount_bad = _float_column(raw["amount_cny"], low=0.0)
+    a.repair(amount_bad, "value_blanked")
+    a.repair(amount_fixed, "value_normalised")
+
+    kept = a.kept
+    k = np.flatnonzero(kept)
+    frame = pd.DataFrame({
+        "visit_id": pd.Series(vid.take(pa.array(k)).to_pandas(), dtype="str"),
+        "customer_id": pd.Series(cust.take(pa.array(k)).to_pandas(), dtype="str"),
+        "center": pd.Series(center[k].astype(str), dtype="str"),
+        "scenario": pd.Categorical.from_codes(scen_idx[k], dtype=catalog.SCENARIO_DTYPE),
+        "vehicle_model": pd.Series(_strip(raw["vehicle_model"]).take(pa.array(k)).to_pandas(), dtype="str"),
+        **{c: ts[c][0].iloc[k].reset_index(drop=True) for c in ts},
+        "warranty": warranty.iloc[k].reset_index(drop=True),
+        "amount_cny": amount[k],
+    })
+    return frame, a, vid
+
+
+def _clean_events(raw: pd.DataFrame, raw_visit_ids: pa.Array, kept_visit_ids: pa.Array, tz: str
+                  ) -> tuple[pd.DataFrame, _Audit, np.ndarray]:
+    a = _Audit("touchpoints", raw)
+    vid = _strip(raw["visit_id"])
+    ts, ts_rep, _ = parse_timestamps(raw["ts"], tz)
+    tp_txt = _strip(raw["touchpoint"])
+    pos = {c: i for i, c in enumerate(catalog.TOUCHPOINT_CODES)}
+    zh = {t.zh: t.code for t in catalog.TOUCHPOINTS}
+    norm_map = _code_mapper(catalog.TOUCHPOINTS)
+    zh_keys = {_norm_key(k) for k in zh}
+
+    def one(v: str) -> tuple[int, int]:  # (code index, 0 exact / 1 normalised / 2 Chinese)
+        if v in pos:
+            return pos[v], 0
+        key = _norm_key(v)
+        c = norm_map.get(key)
+        if c is None:
+            return -1, 0
+        return pos[c], 2 if key in zh_keys else 1
+
+    tp, how = _map_unique_multi(tp_txt, one, (np.int16, np.int8), (-1, 0))
+    ts_ok = ts.notna().to_numpy()
+    _missing_required(a, {"visit_id": _np_bool(pc.is_valid(vid)), "ts": ts_ok,
+                          "touchpoint": _np_bool(pc.is_valid(tp_txt))})
+    unknown = (tp < 0)
+    if unknown.any():
+        tp_raw = np.asarray(tp_txt.to_pandas(), dtype=object)
+        a.quarantine(unknown, "unknown_touchpoint",
+                     np.array([f"touchpoint {t!r} is not in the catalog" if u else "" for t, u in zip(tp_raw, unknown)],
+                              dtype=object))
+    in_raw = _np_bool(pc.is_in(vid, value_set=raw_visit_ids))
+    a.quarantine(~in_raw, "orphan_visit", "visit_id matches no visit in the raw data")
+    vpos = pc.index_in(vid, value_set=kept_visit_ids)
+    vpos = pc.fill_null(vpos, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    a.quarantine(vpos < 0, "visit_quarantined", "its visit was quarantined")
+
+    ch_txt = _strip(raw["channel"])
+    ch_codes = tuple(c.code for c in catalog.CHANNELS)
+    ch_idx, ch_norm, ch_bad = _map_codes(ch_txt, ch_codes, _code_mapper(catalog.CHANNELS))
+    photo, photo_bad = _bool_column(raw["photo"])
+
+    ts_us = ts.to_numpy(dtype="datetime64[us]", na_value=np.datetime64("NaT")).view(np.int64)
+    # the same event exported twice (same visit, time, touchpoint) is a duplicate
+    cand = np.flatnonzero(a.kept)
+    if len(cand):
+        v_c, t_c, p_c = vpos[cand], ts_us[cand], tp[cand].astype(np.int64)
+        t_min = int(t_c.min())
+        t_span = (int(t_c.max()) - t_min) // 1_000_000 + 1
+        whole_seconds = not ((t_c - t_min) % 1_000_000).any()
+        if whole_seconds and int(v_c.max()) < 2 ** 24 and t_span < 2 ** 33:
+            # one exact int64 key: seconds (33 bits) | visit (24 bits) | touchpoint (5 bits)
+            key = (((t_c - t_min) // 1_000_000) << 29) | (v_c << 5) | p_c
+            dup = pd.Series(key).duplicated(keep="first").to_numpy()
+        else:
+            dup = pd.DataFrame({"v": v_c, "t": t_c, "p": p_c}).duplicated(keep="first").to_numpy()
+        del v_c, t_c, p_c
+        if dup.any():
+            m = np.zeros(a.n, dtype=bool)
+            m[cand[dup]] = True
+            a.quarantine(m, "duplicate_id", "the same event (visit, time, touchpoint) appears again")
+        del key
+
+    a.repair(ts_rep, "timestamp_format")
+    a.repair(how == 2, "touchpoint_zh")
+    a.repair((how == 1) | ch_norm, "value_normalised")
+    a.repair(ch_bad | photo_bad, "value_blanked")
+
+    kept = a.kept
+    k = np.flatnonzero(kept)
+    tp_k = tp[k]
+    default_ch = np.array([ch_codes.index(t.channel) for t in catalog.TOUCHPOINTS], dtype=np.int16)
+    ch_k = ch_idx[k]
+    ch_k = np.where(ch_k < 0, default_ch[tp_k], ch_k)
+    stage_of = np.array([catalog.STAGE_ORDER.index(t.stage) for t in catalog.TOUCHPOINTS], dtype=np.int16)
+    is_update = np.isin(np.arange(len(catalog.TOUCHPOINT_CODES)),
+                        [pos[c] for c in catalog.UPDATE_TOUCHPOINTS])
+    frame = pd.DataFrame({
+        "visit_id": pd.Series(vid.take(pa.array(k)).to_pandas(), dtype="str"),
+        "ts": ts.iloc[k].reset_index(drop=True),
+        "touchpoint": pd.Categorical.from_codes(tp_k, dtype=catalog.TOUCHPOINT_DTYPE),
+        "stage": pd.Categorical.from_codes(stage_of[tp_k], dtype=catalog.STAGE_DTYPE),
+        "channel": pd.Series(pa.array(ch_codes).take(pa.array(ch_k)).to_pandas(), dtype="str"),
+        "photo": photo.iloc[k].reset_index(drop=True),
+        "is_update": is_update[tp_k],
+    })
+    return frame, a, vpos[k]
+
+
+def _clean_surveys(raw: pd.DataFrame, raw_visit_ids: pa.Array, kept_visit_ids: pa.Array, tz: str
+                   ) -> tuple[pd.DataFrame, _Audit]:
+    a = _Audit("surveys", raw)
+    rid = _strip(raw["response_id"])
+    vid = _strip(raw["visit_id"])
+    sub, sub_rep, _ = parse_timestamps(raw["submitted_at"], tz)
+    _missing_required(a, {"response_id": _np_bool(pc.is_valid(rid)), "visit_id": _np_bool(pc.is_valid(vid)),
+                          "submitted_at": sub.notna().to_numpy()})
+    _duplicates(a, rid, "response_id")
+    in_raw = _np_bool(pc.is_in(vid, value_set=raw_visit_ids))
+    a.quarantine(~in_raw, "orphan_visit", "visit_id matches no visit in the raw data")
+    vpos = pc.fill_null(pc.index_in(vid, value_set=kept_visit_ids), -1).to_numpy(zero_copy_only=False)
+    a.quarantine(vpos < 0, "visit_quarantined", "its visit was quarantined")
+    # resubmissions: keep the latest (by submitted_at, then by position) per visit
+    cand = np.flatnonzero(a.kept)
+    sub_us = sub.to_numpy(dtype="datetime64[us]", na_value=np.datetime64("NaT")).view(np.int64)
+    order = cand[np.lexsort((cand, sub_us[cand], vpos[cand]))]
+    last = np.ones(len(order), dtype=bool)
+    last[:-1] = vpos[order][1:] != vpos[order][:-1]
+    superseded = np.zeros(a.n, dtype=bool)
+    superseded[order[~last]] = True
+    a.quarantine(superseded, "superseded", "an earlier response for the same visit, superseded by a resubmission")
+
+    def ints(col: str, low: int, high: int):
+        arr = _arrow(raw[col])  # not trimmed: ' 10 ' is an answer written as text
+        arr = pc.if_else(pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(arr)), 0), pa.scalar(None, arr.type), arr)
+        val, texty = _map_unique_multi(arr, lambda u: (lambda r: (np.nan if r[0] is None else r[0], r[1]))(
+            _parse_int_text(u)), (float, bool), (np.nan, False))
+        present = _np_bool(pc.is_valid(arr))
+        bad = present & (np.isnan(val) | (val < low) | (val > high))
+        val[bad] = np.nan
+        return val, texty & ~bad, bad
+
+    ltr, ltr_text, ltr_bad = ints("ltr", catalog.LTR_MIN, catalog.LTR_MAX)
+    a.repair(ltr_text, "ltr_text")
+    a.repair(ltr_bad, "ltr_out_of_range")
+    scores = {}
+    for col in catalog.SCORE_COLUMNS:
+        val, texty, bad = ints(col, catalog.SCORE_MIN, catalog.SCORE_MAX)
+        a.repair(bad, "score_out_of_range")
+        a.repair(texty, "value_normalised")
+        scores[col] = val
+    anxiety, anx_fixed, anx_bad = _float_column(raw["anxiety"], low=0.0, high=100.0, percent=True)
+    a.repair(anx_bad, "value_blanked")
+    a.repair(anx_fixed, "value_normalised")
+    comment, masked = _mask_column(_strip(raw["comment"]))
+    a.repair(masked, "pii_masked")
+    a.repair(sub_rep, "timestamp_format")
+
+    k = np.flatnonzero(a.kept)
+    frame = pd.DataFrame({
+        "response_id": pd.Series(rid.take(pa.array(k)).to_pandas(), dtype="str"),
+        "visit_id": pd.Series(vid.take(pa.array(k)).to_pandas(), dtype="str"),
+        "submitted_at": sub.iloc[k].reset_index(drop=True),
+        "ltr": pd.array(ltr[k], dtype="Int64"),
+        **{c: pd.array(scores[c][k], dtype="Int64") for c in catalog.SCORE_COLUMNS},
+        "anxiety": anxiety[k],
+        "comment": comment.iloc[k].reset_index(drop=True),
+    })
+    frame["nps_group"] = catalog.nps_group(frame["ltr"].astype("float"))
+    return frame, a
+
+
+def _clean_complaints(raw: pd.DataFrame, raw_visit_ids: pa.Array, kept_visit_ids: pa.Array, tz: str
+                      ) -> tuple[pd.DataFrame, _Audit]:
+    a = _Audit("complaints", raw)
+    cid = _strip(raw["complaint_id"])
+    vid = _strip(raw["visit_id"])
+    filed, rep, _ = parse_timestamps(raw["filed_at"], tz)
+    _missing_required(a, {"complaint_id": _np_bool(pc.is_valid(cid)), "visit_id": _np_bool(pc.is_valid(vid)),
+                          "filed_at": filed.notna().to_numpy()})
+    _duplicates(a, cid, "complaint_id")
+    in_raw = _np_bool(pc.is_in(vid, value_set=raw_visit_ids))
+    a.quarantine(~in_raw, "orphan_visit", "visit_id matches no visit in the raw data")
+    in_kept = _np_bool(pc.is_in(vid, value_set=kept_visit_ids))
+    a.quarantine(~in_kept, "visit_quarantined", "its visit was quarantined")
+    ch_txt = _strip(raw["channel"])
+    codes = tuple(c.code for c in catalog.COMPLAINT_CHANNELS)
+    ch_idx, ch_norm, ch_bad = _map_codes(ch_txt, codes, _code_mapper(catalog.COMPLAINT_CHANNELS,
+                                                                      {"热线电话": "hotline", "社交": "social",
+                                                                       "点评": "review_site"}))
+    category, masked = _mask_column(_strip(raw["category"]))
+    a.repair(rep, "timestamp_format")
+    a.repair(ch_norm, "value_normalised")
+    a.repair(ch_bad, "value_blanked")
+    a.repair(masked, "pii_masked")
+    k = np.flatnonzero(a.kept)
+    frame = pd.DataFrame({
+        "complaint_id": pd.Series(cid.take(pa.array(k)).to_pandas(), dtype="str"),
+        "visit_id": pd.Series(vid.take(pa.array(k)).to_pandas(), dtype="str"),
+        "filed_at": filed.iloc[k].reset_index(drop=True),
+        "channel": pd.Categorical.from_codes(ch_idx[k], categories=list(codes)),
+        "category": category.iloc[k].reset_index(drop=True),
+    })
+    return frame, a
+
+
+# ====================================================================== derived features
+def visit_features(visits: pd.DataFrame, events: pd.DataFrame, event_visit: np.ndarray | None = None
+                   ) -> pd.DataFrame:
+    """Per-visit update features from the event log (vectorised, one pass over the events).
+
+    Returns one row per visit (same order as ``visits``) with ``n_proactive_updates``,
+    ``n_inprogress_updates``, ``has_photo_update``, ``tier``, ``longest_silence_minutes``
+    and ``n_inquiries``. ``event_visit`` (row position of each event's visit) is computed from
+    ``visit_id`` when not given.
+
+    >>> visit_features(visits, events)[["visit_id", "tier"]].head(1)  # doctest: +SKIP
+    """
+    nv = len(visits)
+    if event_visit is None:
+        event_visit = pc.fill_null(pc.index_in(_arrow(events["visit_id"]), value_set=_arrow(visits["visit_id"])),
+                                   -1).to_numpy(zero_copy_only=False)
+    ev = np.asarray(event_visit, dtype=np.int64)
+    ok = ev >= 0
+
+    def us(s: pd.Series) -> np.ndarray:
+        return s.to_numpy(dtype="datetime64[us]", na_value=np.datetime64("NaT")).view(np.int64)
+
+    arr, dlv, st, fin = (us(visits[c]) for c in ("arrived_at", "delivered_at", "started_at", "finished_at"))
+    t = us(events["ts"])
+    tp = events["touchpoint"].cat.codes.to_numpy()
+    codes = list(catalog.TOUCHPOINT_DTYPE.categories)
+    upd = np.isin(tp, [codes.index(c) for c in catalog.UPDATE_TOUCHPOINTS])
+    inprog = np.isin(tp, [codes.index(c) for c in catalog.IN_PROGRESS_UPDATES])
+    inquiry = tp == codes.index(catalog.INQUIRY_TOUCHPOINT)
+    photo = events["photo"].fillna(False).to_numpy(dtype=bool)
+    evs = np.where(ok, ev, 0)
+    win = ok & (t >= arr[evs]) & (t <= dlv[evs]) & (t != _NAT)
+    n_upd = np.bincount(ev[win & upd], minlength=nv)
+    n_inp = np.bincount(ev[win & inprog], minlength=nv)
+    n_photo = np.bincount(ev[win & inprog & photo], minlength=nv)
+    n_inq = np.bincount(ev[win & inquiry], minlength=nv)
+    tier = np.where(n_photo > 0, 3, np.where(n_inp > 0, 2, np.where(n_upd > 0, 1, 0)))
+
+    # longest silence during the repair: gaps between start, updates, finish
+    has_rep = (st != _NAT) & (fin != _NAT)
+    sel = ok & upd & has_rep[evs] & (t >= st[evs]) & (t <= fin[evs])
+    rv = np.flatnonzero(has_rep)
+    v_all = np.concatenate([rv, ev[sel], rv])
+    t_all = np.concatenate([st[rv], t[sel], fin[rv]])
+    order = np.lexsort((t_all, v_all))
+    v_all, t_all = v_all[order], t_all[order]
+    silence = np.full(nv, np.nan)
+    if len(v_all) > 1:
+        gaps = np.diff(t_all).astype(float)
+        gaps[v_all[1:] != v_all[:-1]] = -np.inf
+        starts = np.flatnonzero(np.r_[True, v_all[1:] != v_all[:-1]])
+        # each group has >= 2 points (start and finish): its gaps are gaps[start : end-1]
+        g = np.maximum.reduceat(np.r_[gaps, -np.inf], starts)
+        silence[v_all[starts]] = g / _US_PER_MIN
+    return pd.DataFrame({
+        "visit_id": visits["visit_id"].to_numpy(),
+        "n_proactive_updates": n_upd.astype(np.int64),
+        "n_inprogress_updates": n_inp.astype(np.int64),
+        "has_photo_update": n_photo > 0,
+        "tier": pd.Categorical.from_codes(tier, dtype=catalog.TIER_DTYPE),
+        "longest_silence_minutes": silence,
+        "n_inquiries": n_inq.astype(np.int64),
+    })
+
+
+def _minutes(later: pd.Series, earlier: pd.Series) -> np.ndarray:
+    return ((later - earlier).dt.total_seconds() / 60.0).to_numpy(dtype=float, na_value=np.nan)
+
+
+def _enrich_visits(visits: pd.DataFrame, events: pd.DataFrame, event_visit: np.ndarray,
+                   surveys: pd.DataFrame, complaints: pd.DataFrame, centers: pd.DataFrame) -> pd.DataFrame:
+    v = visits
+    local = v["arrived_at"].dt.tz_localize(None)
+    ym = (local.dt.year * 12 + local.dt.month - 1).to_numpy()
+    uniq, inv = np.unique(ym, return_inverse=True)
+    labels = np.array([f"{u // 12:04d}-{u % 12 + 1:02d}" for u in uniq], dtype=object)
+    v["month"] = pd.Series(labels[inv] if len(uniq) else np.array([], dtype=object), dtype="str")
+    v["wait_minutes"] = _minutes(v["started_at"], v["arrived_at"])
+    v["repair_minutes"] = _minutes(v["finished_at"], v["started_at"])
+    v["visit_minutes"] = _minutes(v["delivered_at"], v["arrived_at"])
+    feats = visit_features(v, events, event_visit)
+    for c in feats.columns[1:]:
+        v[c] = feats[c].to_numpy() if c != "tier" else feats[c]
+    since = dict(zip(centers["center_id"], pd.to_datetime(centers["realtime_since"])))
+    since_v = pd.to_datetime(v["center"].map(since))
+    v["realtime_live"] = (since_v.notna() & (local.dt.normalize() >= since_v)).to_numpy(dtype=bool)
+    vids = _arrow(v["visit_id"])
+    spos = pc.fill_null(pc.index_in(vids, value_set=_arrow(surveys["visit_id"])), -1).to_numpy(
+        zero_copy_only=False)
+    has = spos >= 0
+    take = np.where(has, spos, 0)
+    rid = surveys["response_id"].to_numpy(dtype=object) if len(surveys) else np.array([None], dtype=object)
+    v["response_id"] = pd.Series(np.where(has, rid[take], None), dtype="str")
+    ltr = surveys["ltr"].to_numpy(dtype=float, na_value=np.nan) if len(surveys) else np.array([np.nan])
+    v["ltr"] = pd.array(np.where(has, ltr[take], np.nan), dtype="Int64")
+    v["nps_group"] = catalog.nps_group(v["ltr"].astype("float"))
+    anx = surveys["anxiety"].to_numpy(dtype=float) if len(surveys) else np.array([np.nan])
+    v["anxiety"] = np.where(has, anx[take], np.nan)
+    cpos = pc.fill_null(pc.index_in(_arrow(complaints["visit_id"]), value_set=vids), -1).to_numpy(
+        zero_copy_only=False)
+    v["n_complaints"] = np.bincount(cpos[cpos >= 0], minlength=len(v)).astype(np.int64)
+    v["complained"] = v["n_complaints"] > 0
+    return v
+
+
+def scores_long(surveys: pd.DataFrame, visits: pd.DataFrame) -> pd.DataFrame:
+    """Touchpoint scores in long form: one row per (response, score point) with a valid score.
+
+    >>> scores_long(surveys, visits).columns.tolist()[:4]  # doctest: +SKIP
+    ['response_id', 'visit_id', 'point', 'stage']
+    """
+    parts = []
+    for i, p in enumerate(catalog.SCORE_POINTS):
+        col = surveys[p.column]
+        m = col.notna().to_numpy()
+        parts.append(pd.DataFrame({"row": np.flatnonzero(m), "point_i": i,
+                                   "score": col[m].astype("int64").to_numpy()}))
+    long = pd.concat(parts, ignore_index=True).sort_values(["row", "point_i"], kind="stable")
+    rows = long["row"].to_numpy()
+    pidx = long["point_i"].to_numpy()
+    vinfo = visits.set_index("visit_id")
+    vis = surveys["visit_id"].to_numpy()[rows]
+    stage_codes = np.array([catalog.STAGE_ORDER.index(p.stage) for p in catalog.SCORE_POINTS])
+    out = pd.DataFrame({
+        "response_id": pd.Series(surveys["response_id"].to_numpy()[rows], dtype="str"),
+        "visit_id": pd.Series(vis, dtype="str"),
+        "point": pd.Categorical.from_codes(pidx, dtype=catalog.SCORE_POINT_DTYPE),
+        "stage": pd.Categorical.from_codes(stage_codes[pidx], dtype=catalog.STAGE_DTYPE),
+        "score": long["score"].to_numpy(dtype=np.int64),
+    })
+    vpos = vinfo.index.get_indexer(pd.Index(surveys["visit_id"]))[rows]
+    for c in ("center", "scenario", "tier", "month"):
+        col = vinfo[c]
+        out[c] = col.iloc[np.where(vpos < 0, 0, vpos)].reset_index(drop=True) if len(col) else col.reindex(vis)
+        if (vpos < 0).any():
+            out.loc[vpos < 0, c] = None
+    out["ltr"] = pd.array(surveys["ltr"].to_numpy()[rows], dtype="Int64")
+    return out
+
+
+# ============================================================================ fingerprint
+def raw_files(raw_dir: str | Path) -> list[Path]:
+    """The files of ``raw_dir`` that belong to the raw tables (others are ignored).
+
+    >>> [p.name for p in raw_files("data/raw")][:1]  # doctest: +SKIP
+    ['centers.csv']
+    """
+    out = []
+    for t in catalog.TABLES:
+        out.extend(io.table_files(raw_dir, t))
+    return sorted(set(out), key=lambda p: p.name)
+
+
+def fingerprint(raw_dir: str | Path, tz: str = DEFAULT_TZ) -> tuple[str, list[dict]]:
+    """Fingerprint of the raw data: file names, sizes, SHA-256 of contents, the time zone and
+    the cleaning version. Returns ``(hex digest, per-file list)``.
+
+    >>> fingerprint("data/raw")[0][:8]  # doctest: +SKIP
+    """
+    files = []
+    total = hashlib.sha256(f"cx-clean-v{CLEAN_VERSION}|tz={tz}".encode())
+    for p in raw_files(raw_dir):
+        h = hashlib.sha256()
+        with open(p, "rb") as fh:
+            while chunk := fh.read(1 << 24):
+                h.update(chunk)
+        entry = {"name": p.name, "size": p.stat().st_size, "sha256": h.hexdigest()}
+        files.append(entry)
+        total.update(f"|{entry['name']}|{entry['size']}|{entry['sha256']}".encode())
+    return total.hexdigest(), files
+
+
+class _Background(threading.Thread):
+    """Compute the fingerprint while the tables are read (hashlib releases the GIL)."""
+
+    def __init__(self, raw_dir: Path, tz: str) -> None:
+        super().__init__(daemon=True)
+        self.raw_dir, self.tz = raw_dir, tz
+        self.value: tuple[str, list[dict]] | None = None
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self.value = fingerprint(self.raw_dir, self.tz)
+        except BaseException as exc:  # re-raised in the main thread
+            self.error = exc
+
+    def result(self) -> tuple[str, list[dict]]:
+        self.join()
+        if self.error is not None:
+            raise self.error
+        assert self.value is not None
+        return self.value
+
+
+# ================================================================================ clean
+@dataclass
+class CleanResult:
+    """What :func:`clean` did: where, whether it rebuilt, the fingerprint and the quality report."""
+
+    processed_dir: Path
+    rebuilt: bool
+    fingerprint: str
+    quality: dict
+    seconds: float = 0.0
+
+
+def _read_manifest(processed_dir: Path) -> dict | None:
+    try:
+        return json.loads((processed_dir / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _is_complete(processed_dir: Path) -> bool:
+    return all((processed_dir / f).is_file() for f in OUTPUT_FILES)
+
+
+def _write_parquet(df: pd.DataFrame, path: Path) -> None:
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    pq.write_table(table, path, compression="snappy")
+
+
+def _build(raw_dir: Path, out: Path, tz: str, fp_thread: _Background) -> dict:
+    """Clean every table of ``raw_dir`` into ``out`` (an empty folder); return the quality dict."""
+    audits: list[_Audit] = []
+    quarantine_parts: list[pd.DataFrame] = []
+
+    def done(audit: _Audit) -> None:
+        audits.append(audit)
+        quarantine_parts.append(audit.quarantine_frame())
+        audit.raw = None  # free the raw text
+
+    centers, a = _clean_centers(io.read_table(raw_dir, "centers"), tz)
+    done(a)
+    visits, a, vid_all = _clean_visits(io.read_table(raw_dir, "visits"), centers, tz)
+    raw_visit_ids = pc.unique(pc.drop_null(vid_all))
+    kept_ids = _arrow(visits["visit_id"])
+    done(a)
+    del vid_all
+    surveys, a = _clean_surveys(io.read_table(raw_dir, "surveys"), raw_visit_ids, kept_ids, tz)
+    done(a)
+    complaints, a = _clean_complaints(io.read_table(raw_dir, "complaints"), raw_visit_ids, kept_ids, tz)
+    done(a)
+    events, a, event_visit = _clean_events(io.read_table(raw_dir, "touchpoints"), raw_visit_ids, kept_ids, tz)
+    done(a)
+
+    visits = _enrich_visits(visits, events, event_visit, surveys, complaints, centers.frame)
+    del event_visit
+    _write_parquet(events, out / "events.parquet")
+    del events
+    scores = scores_long(surveys, visits)
+    _write_parquet(visits, out / "visits.parquet")
+    _write_parquet(scores, out / "scores.parquet")
+    _write_parquet(surveys, out / "surveys.parquet")
+    _write_parquet(complaints, out / "complaints.parquet")
+    _write_parquet(centers.frame, out / "centers.parquet")
+    order = {t: i for i, t in enumerate(catalog.TABLE_ORDER)}
+    quarantine = pd.concat(quarantine_parts, ignore_index=True)
+    if len(quarantine):
+        quarantine = quarantine.assign(_t=quarantine["table"].map(order)).sort_values(
+            ["_t", "source_file", "source_row"], kind="stable").drop(columns="_t").reset_index(drop=True)
+    for c in ("table", "source_file", "rule", "reason", "raw"):
+        quarantine[c] = quarantine[c].astype("str")
+    quarantine["source_row"] = quarantine["source_row"].astype("int64")
+    _write_parquet(quarantine, out / "quarantine.parquet")
+
+    tables = {a.table: a.quality() for a in audits}
+    tables = {t: tables[t] for t in catalog.TABLE_ORDER}
+    totals = {k: sum(q[k] for q in tables.values()) for k in ("read", "kept", "repaired", "quarantined")}
+    fp, files = fp_thread.result()
+    quality = {"tz": tz, "fingerprint": fp, "tables": tables, "totals": totals}
+    (out / "quality.json").write_text(json.dumps(quality, indent=2, ensure_ascii=False), encoding="utf-8")
+    manifest = {"fingerprint": fp, "tz": tz, "clean_version": CLEAN_VERSION, "raw_files": files,
+                "outputs": list(OUTPUT_FILES[:-1])}
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
+    return quality
+
+
+def _swap_into_place(tmp: Path, processed_dir: Path) -> None:
+    """Move ``tmp`` to ``processed_dir``, carrying over files the cleaning step does not own."""
+    if processed_dir.exists():
+        for p in processed_dir.iterdir():
+            if p.name not in OUTPUT_FILES and not (tmp / p.name).exists():
+                os.replace(p, tmp / p.name)
+        old = processed_dir.with_name(f".{processed_dir.name}.old-{os.getpid()}")
+        os.replace(processed_dir, old)
+        os.replace(tmp, processed_dir)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, processed_dir)
+
+
+def clean(raw_dir: str | Path, processed_dir: str | Path, tz: str = DEFAULT_TZ, force: bool = False
+          ) -> CleanResult:
+    """Clean the raw tables in ``raw_dir`` into Parquet files in ``processed_dir``.
+
+    Skips the work when ``processed_dir/manifest.json`` already has the fingerprint of the
+    current raw files and ``tz`` (unless ``force``). Builds in a temporary folder next to
+    ``processed_dir`` and swaps it into place; on a :class:`DataError` nothing changes.
+
+    >>> clean("data/raw", "data/processed").rebuilt  # doctest: +SKIP
+    True
+    """
+    started = time.perf_counter()
+    raw_dir, processed_dir = Path(raw_dir), Path(processed_dir)
+    if not raw_dir.is_dir():
+        raise DataError("raw data folder not found", file=str(raw_dir))
+    try:
+        _dt_tz = pd.Timestamp("2026-01-01").tz_localize(tz)
+    except Exception:
+        raise DataError(f"unknown time zone {tz!r}; use an IANA name such as {DEFAULT_TZ}") from None
+    del _dt_tz
+    if not force:
+        manifest = _read_manifest(processed_dir)
+        if manifest and _is_complete(processed_dir):
+            fp, _ = fingerprint(raw_dir, tz)
+            if manifest.get("fingerprint") == fp:
+                quality = json.loads((processed_dir / "quality.json").read_text(encoding="utf-8"))
+                return CleanResult(processed_dir, False, fp, quality, time.perf_counter() - started)
+    fp_thread = _Background(raw_dir, tz)
+    fp_thread.start()
+    processed_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = processed_dir.with_name(f".{processed_dir.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        quality = _build(raw_dir, tmp, tz, fp_thread)
+        _swap_into_place(tmp, processed_dir)
+    except BaseException:
+        fp_thread.join()
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return CleanResult(processed_dir, True, quality["fingerprint"], quality, time.perf_counter() - started)
+
+
+def summary_line(result: CleanResult) -> str:
+    """One line for the command line: what was kept, repaired and quarantined, and where.
+
+    >>> summary_line(result)  # doctest: +SKIP
+    'cleaned 6,000 visits: 5,890 kept, 412 rows repaired, 167 quarantined -> data/processed (2.1 s)'
+    """
+    tot = result.quality.get("totals", {})
+    v = result.quality.get("tables", {}).get("visits", {})
+    body = (f"{tot.get('read', 0):,} rows read, {tot.get('kept', 0):,} kept "
+            f"({tot.get('repaired', 0):,} repaired), {tot.get('quarantined', 0):,} quarantined; "
+            f"visits {v.get('kept', 0):,} of {v.get('read', 0):,} kept")
+    if result.rebuilt:
+        return f"cleaned: {body} -> {result.processed_dir} ({result.seconds:.1f} s)"
+    return f"up to date (raw data unchanged, use --force to rebuild): {body} in {result.processed_dir}"
+
+
+# ================================================================================= load
+@dataclass
+class ProcessedData:
+    """The processed tables, as read by every analysis notebook."""
+
+    visits: pd.DataFrame
+    scores: pd.DataFrame
+    events: pd.DataFrame
+    surveys: pd.DataFrame
+    complaints: pd.DataFrame
+    centers: pd.DataFrame
+    quarantine: pd.DataFrame
+    quality: dict = field(default_factory=dict)
+
+    def subset(self, center: str = "all", period_start: str | None = None, period_end: str | None = None,
+               scenario: str = "all") -> ProcessedData:
+        """The same data restricted to the matching visits (every table filtered to them).
+
+        ``period_start`` / ``period_end`` are months ``'YYYY-MM'`` (inclusive) of the visit's
+        arrival. Quarantine and quality stay whole.
+
+        >>> data.subset(center="SH-JQ", period_start="2026-07").visits["center"].unique()  # doctest: +SKIP
+        """
+        v = self.visits
+        mask = np.ones(len(v), dtype=bool)
+        if center != "all":
+            valid = sorted(self.centers["center_id"].astype(str))
+            if center not in valid:
+                raise DataError(f"unknown center {center!r}; valid: all, {', '.join(valid)}", column="center")
+            mask &= (v["center"] == center).to_numpy()
+        if scenario != "all":
+            if scenario not in catalog.SCENARIO_ORDER:
+                raise DataError(f"unknown scenario {scenario!r}; valid: all, {', '.join(catalog.SCENARIO_ORDER)}",
+                                column="scenario")
+            mask &= (v["scenario"].astype(str) == scenario).to_numpy()
+        for name, p in (("period_start", period_start), ("period_end", period_end)):
+            if p is not None and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", str(p)):
+                raise DataError(f"{name} must be a month 'YYYY-MM', got {p!r}", column="month")
+        if period_start is not None:
+            mask &= (v["month"] >= str(period_start)).to_numpy()
+        if period_end is not None:
+            mask &= (v["month"] <= str(period_end)).to_numpy()
+        visits = v[mask].reset_index(drop=True)
+        keep = set(visits["visit_id"])
+
+        def f(df: pd.DataFrame) -> pd.DataFrame:
+            return df[df["visit_id"].isin(keep).to_numpy()].reset_index(drop=True)
+
+        centers = self.centers if center == "all" else self.centers[
+            (self.centers["center_id"] == center).to_numpy()].reset_index(drop=True)
+        return replace(self, visits=visits, scores=f(self.scores), events=f(self.events),
+                       surveys=f(self.surveys), complaints=f(self.complaints), centers=centers)
+
+
+def read_processed(processed_dir: str | Path) -> ProcessedData:
+    """Read the processed Parquet tables and ``quality.json`` (no rebuild).
+
+    >>> read_processed("data/processed").visits.shape  # doctest: +SKIP
+    """
+    processed_dir = Path(processed_dir)
+    if not _is_complete(processed_dir):
+        missing = [f for f in OUTPUT_FILES if not (processed_dir / f).is_file()]
+        raise DataError(f"processed data incomplete (missing {', '.join(missing)}); run `cx clean`",
+                        file=str(processed_dir))
+    tables = {t: pd.read_parquet(processed_dir / f"{t}.parquet") for t in OUTPUT_TABLES}
+    quality = json.loads((processed_dir / "quality.json").read_text(encoding="utf-8"))
+    return ProcessedData(**tables, quality=quality)
+
+
+def load(processed_dir: str | Path = "../data/processed", raw_dir: str | Path | None = "../data/raw",
+         tz: str = DEFAULT_TZ) -> ProcessedData:
+    """Load the processed data, (re)building it from ``raw_dir`` first when missing or stale.
+
+    With ``raw_dir=None`` the processed folder is read as it is.
+
+    >>> data = load("../data/processed", raw_dir="../data/raw")  # doctest: +SKIP
+    """
+    processed_dir = Path(processed_dir)
+    if raw_dir is not None:
+        raw_dir = Path(raw_dir)
+        if raw_dir.is_dir() or not _is_complete(processed_dir):
+            clean(raw_dir, processed_dir, tz=tz)
+    return read_processed(processed_dir)
+
+
+# ============================================================================ reporting
+def quality_table(quality: dict, lang: catalog.Lang = "both") -> pd.DataFrame:
+    """One row per table x rule: action, rows touched, rule description (bilingual by default).
+
+    >>> quality_table(data.quality, lang="en").columns.tolist()  # doctest: +SKIP
+    ['table', 'rule', 'action', 'rows', 'description']
+    """
+    rows = []
+    for t, q in quality.get("tables", {}).items():
+        for code, r in q.get("rules", {}).items():
+            rows.append((t, code, r["action"], int(r["rows"]), catalog.label(code, lang)))
+    return pd.DataFrame(rows, columns=["table", "rule", "action", "rows", "description"]).astype(
+        {"table": "str", "rule": "str", "action": "str", "description": "str", "rows": "int64"})
+
+
+def quality_overview(quality: dict) -> pd.DataFrame:
+    """Per table: rows read, kept, repaired and quarantined, plus a total row.
+
+    >>> quality_overview(data.quality).columns.tolist()  # doctest: +SKIP
+    ['table', 'read', 'kept', 'repaired', 'quarantined']
+    """
+    cols = ["read", "kept", "repaired", "quarantined"]
+    rows = [(t, *(int(q[c]) for c in cols)) for t, q in quality.get("tables", {}).items()]
+    tot = quality.get("totals") or {c: sum(r[i + 1] for r in rows) for i, c in enumerate(cols)}
+    rows.append(("total", *(int(tot[c]) for c in cols)))
+    return pd.DataFrame(rows, columns=["table", *cols]).astype({"table": "str"})
+
+
+def quarantine_examples(quarantine: pd.DataFrame, n: int = 2) -> pd.DataFrame:
+    """Up to ``n`` example rows per (table, rule), in table order, rule order, file and row.
+
+    >>> quarantine_examples(data.quarantine, n=1)[["table", "rule", "source_row"]]  # doctest: +SKIP
+    """
+    if quarantine.empty:
+        return quarantine.copy()
+    q = quarantine.assign(
+        _t=quarantine["table"].map({t: i for i, t in enumerate(catalog.TABLE_ORDER)}).fillna(99),
+        _r=quarantine["rule"].map(_RULE_ORDER).fillna(99))
+    q = q.sort_values(["_t", "_r", "source_file", "source_row"], kind="stable")
+    return q.groupby(["_t", "_r"], sort=False).head(n).drop(columns=["_t", "_r"]).reset_index(drop=True)
+
+
+__all__ = ["CleanResult", "ProcessedData", "clean", "load", "read_processed", "summary_line", "quality_table",
+           "quality_overview", "quarantine_examples", "parse_timestamps", "mask_pii", "visit_features",
+           "scores_long", "fingerprint", "raw_files", "DEFAULT_TZ", "CLEAN_VERSION"]

@@ -1,0 +1,362 @@
+"""Readers for the raw tables of the data contract.
+
+Every raw file is read with all columns as text (the cleaning step decides what a value
+means), its headers mapped to canonical names (Chinese export headers included), and every
+row tagged with where it came from: ``_source_file`` (the file name) and ``_source_row``
+(1-based data row in that file, header excluded).
+
+CSV files may be UTF-8, UTF-8 with BOM or GB18030/GBK (detected); XLSX and Parquet are read
+too. A table may be split over several files whose names start with the table name
+(``visits.csv``, ``visits_2026-10.csv``, …): they are read in sorted order and stacked.
+
+A file that breaks the contract raises :class:`cxlib.errors.DataError` naming the file and,
+where it applies, the column.
+
+Example
+-------
+>>> from cxlib import io
+>>> visits = io.read_table("data/raw", "visits")        # doctest: +SKIP
+>>> visits[["visit_id", "_source_file", "_source_row"]].head(1)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as _dt
+import io as _io
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from cxlib import catalog
+from cxlib.errors import DataError
+
+SOURCE_FILE = "_source_file"
+SOURCE_ROW = "_source_row"
+
+_HEAD_BYTES = 1 << 16
+_BINARY_MAGIC = {
+    b"\x89PNG": "a PNG image",
+    b"\xff\xd8\xff": "a JPEG image",
+    b"GIF8": "a GIF image",
+    b"%PDF": "a PDF document",
+    b"PK\x03\x04": "a zip archive (an XLSX workbook?)",
+    b"PAR1": "a Parquet file",
+    b"\xd0\xcf\x11\xe0": "an old binary Excel (.xls) file",
+}
+
+
+# --------------------------------------------------------------------------- headers
+def _header_map(table: str) -> dict[str, str]:
+    """Lower-cased header spelling -> canonical column name, for one table."""
+    out: dict[str, str] = {}
+    for col in catalog.TABLES[table]:
+        for spelling in (col.name, col.zh, *col.aliases):
+            out[spelling.strip().lower()] = col.name
+    return out
+
+
+def canonical_columns(columns: list[str], table: str, file: str | Path) -> list[str]:
+    """Map raw headers (English, Chinese, any case, stray spaces) to canonical names.
+
+    Unknown headers are kept as they are (and ignored later). Raises :class:`DataError` when
+    a required column is missing, or when the header looks like it was split with another
+    delimiter than the comma.
+
+    >>> canonical_columns(["工单号", " Visit_ID "], "surveys", "s.csv")  # doctest: +SKIP
+    """
+    mapping = _header_map(table)
+    name = Path(file).name
+    out = []
+    for c in columns:
+        key = str(c).replace("\ufeff", "").strip().lower()
+        out.append(mapping.get(key, str(c).strip()))
+    seen = set(out)
+    missing = [col.name for col in catalog.TABLES[table] if col.required and col.name not in seen]
+    if missing:
+        # a header that holds several canonical names joined by another delimiter
+        for raw in columns:
+            for delim, label in ((";", "semicolon ';'"), ("\t", "tab"), ("|", "pipe '|'")):
+                parts = [p.strip().lower() for p in str(raw).replace("\ufeff", "").split(delim)]
+                if len(parts) > 1 and sum(p in mapping for p in parts) >= 2:
+                    raise DataError(
+                        f"the header is one cell {str(raw)[:60]!r}: the file is separated by {label}, "
+                        f"not by commas; export it as comma-separated CSV",
+                        file=name, column=str(raw)[:60])
+        zh = catalog.TABLES[table]
+        labels = ", ".join(f"{m} ({next(c.zh for c in zh if c.name == m)})" for m in missing)
+        raise DataError(f"required column missing from table {table}: {labels}; found columns "
+                        f"{', '.join(map(str, columns)) or 'none'}", file=name, column=missing[0])
+    dupes = sorted({c for c in out if out.count(c) > 1})
+    if dupes:
+        raise DataError(f"column {dupes[0]} appears more than once (English and Chinese header?)",
+                        file=name, column=dupes[0])
+    return out
+
+
+# --------------------------------------------------------------------------- sniffing
+def _sniff_binary(head: bytes, name: str) -> None:
+    for magic, what in _BINARY_MAGIC.items():
+        if head.startswith(magic):
+            raise DataError(f"not a CSV table: the file is {what}", file=name)
+    if b"\x00" in head[:4096]:
+        raise DataError("not a CSV table: the file holds binary data (NUL bytes)", file=name)
+
+
+def _detect_encoding(path: Path, head: bytes) -> str:
+    """'utf-8-sig', 'utf-8' or 'gb18030', judged from the first bytes of the file."""
+    if head.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    try:
+        # a multi-byte character may be cut at the end of the sample
+        head.decode("utf-8") if len(head) < _HEAD_BYTES else head[:-4].decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        head.decode("gb18030") if len(head) < _HEAD_BYTES else head[:-4].decode("gb18030", errors="strict")
+        return "gb18030"
+    except UnicodeDecodeError as exc:
+        raise DataError(f"undecodable bytes at byte {exc.start}: the file is neither UTF-8 nor "
+                        "GB18030/GBK text", file=path.name) from None
+
+
+def _csv_header(head_text: str) -> list[str]:
+    first = head_text.splitlines()[0] if head_text.strip() else ""
+    return next(csv.reader([first]), [])
+
+
+def _read_csv(path: Path, multiline: bool = True) -> pa.Table:
+    name = path.name
+    with open(path, "rb") as fh:
+        head = fh.read(_HEAD_BYTES)
+    if not head.strip(b"\xef\xbb\xbf \t\r\n"):
+        raise DataError("empty file: no header and no rows", file=name)
+    _sniff_binary(head, name)
+    encoding = _detect_encoding(path, head)
+    text = head.decode(encoding, errors="ignore")
+    header = _csv_header(text.lstrip("\ufeff"))
+    if not header or all(not h.strip() for h in header):
+        raise DataError("empty header line", file=name)
+    header = [h if h.strip() else f"_unnamed_{i}" for i, h in enumerate(header)]
+    if len(set(header)) != len(header):
+        dup = next(h for h in header if header.count(h) > 1)
+        raise DataError(f"column {dup} appears more than once in the header", file=name, column=dup)
+    read_opts = pacsv.ReadOptions(column_names=header, skip_rows=1, block_size=1 << 24,
+                                  encoding="utf8" if encoding.startswith("utf-8") else "gb18030")
+    conv = pacsv.ConvertOptions(column_types={h: pa.string() for h in header}, strings_can_be_null=True,
+                                quoted_strings_can_be_null=True, null_values=[""])
+    # quoted line breaks only occur in free-text tables; allowing them costs parallel parsing
+    parse = pacsv.ParseOptions(newlines_in_values=multiline)
+    try:
+        if encoding == "utf-8-sig":
+            # pyarrow skips a UTF-8 BOM itself; the header was given explicitly
+            read_opts.encoding = "utf8"
+        table = pacsv.read_csv(path, read_options=read_opts, parse_options=parse, convert_options=conv)
+    except pa.ArrowInvalid as exc:
+        msg = str(exc)
+        if "invalid UTF8" in msg or "UTF8" in msg and "invalid" in msg.lower():
+            if encoding.startswith("utf-8"):
+                # the sample was UTF-8 but a later part is not: try the Chinese Windows code page
+                read_opts.encoding = "gb18030"
+                try:
+                    return pacsv.read_csv(path, read_options=read_opts, parse_options=parse,
+                                          convert_options=conv)
+                except (pa.ArrowInvalid, UnicodeDecodeError):
+                    pass
+            raise DataError("undecodable bytes: the file is neither UTF-8 nor GB18030/GBK text",
+                            file=name) from None
+        if "Expected" in msg and "columns" in msg:
+            raise DataError(f"rows do not have as many fields as the header ({len(header)}): "
+                            f"{msg.splitlines()[0]}", file=name) from None
+        raise DataError(f"cannot read as CSV: {msg.splitlines()[0]}", file=name) from None
+    except UnicodeDecodeError:
+        raise DataError("undecodable bytes: the file is neither UTF-8 nor GB18030/GBK text",
+                        file=name) from None
+    return table
+
+
+def _cell_text(v: object) -> str | None:
+    """One XLSX cell as text, keeping dates and Excel serial numbers recoverable."""
+    if v is None:
+        return None
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, _dt.datetime):
+        return v.isoformat(timespec="seconds") if v.microsecond == 0 else v.isoformat()
+    if isinstance(v, _dt.date):
+        return v.isoformat()
+    if isinstance(v, _dt.time):
+        return v.isoformat()
+    if isinstance(v, float):
+        if v.is_integer() and abs(v) < 1e15:
+            return str(int(v))
+        return repr(v)
+    s = str(v)
+    return s if s.strip() else None
+
+
+def _read_xlsx(path: Path) -> pa.Table:
+    name = path.name
+    if not zipfile.is_zipfile(path):
+        with open(path, "rb") as fh:
+            head = fh.read(64)
+        if not head.strip():
+            raise DataError("empty file: not an XLSX workbook", file=name)
+        raise DataError("not an XLSX workbook (the file is not a zip archive)", file=name)
+    import openpyxl
+
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds on a broken workbook
+        raise DataError(f"not a readable XLSX workbook: {exc}", file=name) from None
+    try:
+        ws = wb.worksheets[0]
+        rows = ws.iter_rows(values_only=True)
+        header_row = next(rows, None)
+        if header_row is None or all(v is None for v in header_row):
+            raise DataError("empty workbook: no header and no rows", file=name)
+        header = [str(h).strip() if h is not None else f"_unnamed_{i}" for i, h in enumerate(header_row)]
+        width = len(header)
+        cols: list[list[str | None]] = [[] for _ in range(width)]
+        for r in rows:
+            if r is None or all(v is None for v in r):
+                # keep row numbering: an empty row is still a row of the sheet
+                vals = (None,) * width
+            else:
+                vals = tuple(r[:width]) + (None,) * (width - len(r))
+            for i in range(width):
+                cols[i].append(_cell_text(vals[i]))
+        # trailing blank rows of a sheet are not data
+        n = len(cols[0]) if cols else 0
+        while n and all(c[n - 1] is None for c in cols):
+            n -= 1
+    finally:
+        wb.close()
+    return pa.table({h: pa.array(c[:n], type=pa.string()) for h, c in zip(header, cols)})
+
+
+def _read_parquet(path: Path) -> pa.Table:
+    name = path.name
+    try:
+        table = pq.read_table(path)
+    except Exception as exc:  # pyarrow raises ArrowInvalid / OSError on non-Parquet bytes
+        raise DataError(f"not a readable Parquet file: {str(exc).splitlines()[0]}", file=name) from None
+    arrays = []
+    for field, col in zip(table.schema, table.columns):
+        t = field.type
+        if pa.types.is_string(t) or pa.types.is_large_string(t):
+            arrays.append(col.cast(pa.string()))
+        elif pa.types.is_timestamp(t):
+            s = col.to_pandas()
+            fmt = "%Y-%m-%dT%H:%M:%S%z" if t.tz else "%Y-%m-%dT%H:%M:%S"
+            txt = s.dt.strftime(fmt)
+            arrays.append(pa.array(txt.astype(object).where(s.notna(), None).tolist(), type=pa.string()))
+        elif pa.types.is_floating(t):
+            vals = col.to_numpy(zero_copy_only=False)
+            arrays.append(pa.array([_cell_text(float(v)) if v == v else None for v in vals], type=pa.string()))
+        elif pa.types.is_boolean(t):
+            arrays.append(pc.if_else(col, "true", "false").cast(pa.string()))
+        else:
+            arrays.append(col.cast(pa.string()))
+    return pa.table(arrays, names=[str(n) for n in table.column_names])
+
+
+# --------------------------------------------------------------------------- public
+def read_file(path: str | Path, table: str | None = None) -> pd.DataFrame:
+    """Read one raw file (CSV, XLSX or Parquet) with all values as text.
+
+    ``table`` (inferred from the file name when omitted) selects the header mapping and the
+    required columns. The result has canonical column names plus ``_source_file`` and
+    ``_source_row``.
+
+    >>> read_file("data/raw/visits_2026-10.csv").columns[:2].tolist()  # doctest: +SKIP
+    ['visit_id', 'customer_id']
+    """
+    path = Path(path)
+    if table is None:
+        table = next((t for t in sorted(catalog.TABLES, key=len, reverse=True)
+                      if path.name.lower().startswith(t)), None)
+        if table is None:
+            raise DataError(f"the file name does not start with a table name ({', '.join(catalog.TABLES)})",
+                            file=path.name)
+    if not path.is_file():
+        raise DataError("file not found", file=str(path))
+    if path.stat().st_size == 0:
+        raise DataError("empty file: no header and no rows", file=path.name)
+    ext = path.suffix.lower()
+    if ext == ".csv":
+        at = _read_csv(path, multiline=table not in ("touchpoints", "visits"))
+    elif ext == ".xlsx":
+        at = _read_xlsx(path)
+    elif ext == ".parquet":
+        at = _read_parquet(path)
+    else:
+        raise DataError(f"unsupported file type {ext!r}; use .csv, .xlsx or .parquet", file=path.name)
+    names = canonical_columns(at.column_names, table, path)
+    at = at.rename_columns(names)
+    n = at.num_rows
+    wanted = [c.name for c in catalog.TABLES[table] if c.name in names]
+    at = at.select(wanted)
+    df = at.to_pandas(split_blocks=True, self_destruct=True)
+    del at
+    for c in catalog.TABLES[table]:
+        if c.name not in df.columns:
+            df[c.name] = pd.Series(pd.NA, index=df.index, dtype="str")
+        elif df[c.name].dtype != "str":
+            df[c.name] = df[c.name].astype("str")
+    df = df[[c.name for c in catalog.TABLES[table]]]
+    df[SOURCE_FILE] = pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=[path.name])
+    df[SOURCE_ROW] = np.arange(1, n + 1, dtype=np.int64)
+    return df
+
+
+def table_files(raw_dir: str | Path, table: str) -> list[Path]:
+    """The raw files of one table: every ``.csv``/``.xlsx``/``.parquet`` whose name starts
+    with the table name, sorted by name.
+
+    >>> [p.name for p in table_files("data/raw", "visits")]  # doctest: +SKIP
+    ['visits_2026-10.csv', 'visits_2026-11.csv']
+    """
+    raw_dir = Path(raw_dir)
+    others = [t for t in catalog.TABLES if t != table and t.startswith(table)]
+    out = []
+    for p in sorted(raw_dir.iterdir(), key=lambda p: p.name):
+        low = p.name.lower()
+        if (p.is_file() and low.startswith(table) and p.suffix.lower() in catalog.RAW_EXTENSIONS
+                and not low.startswith(("~$", ".")) and not any(low.startswith(o) for o in others)):
+            out.append(p)
+    return out
+
+
+def read_table(raw_dir: str | Path, table: str) -> pd.DataFrame:
+    """Read every file of one raw table from ``raw_dir`` and stack them.
+
+    Raises :class:`DataError` naming the table and folder when no file is found.
+
+    >>> read_table("data/raw", "centers").shape[1]  # doctest: +SKIP
+    8
+    """
+    if table not in catalog.TABLES:
+        raise DataError(f"unknown table {table!r}; tables are {', '.join(catalog.TABLES)}")
+    raw_dir = Path(raw_dir)
+    if not raw_dir.is_dir():
+        raise DataError("raw data folder not found", file=str(raw_dir))
+    files = table_files(raw_dir, table)
+    if not files:
+        raise DataError(f"table {table} is missing: no {table}.csv, {table}.xlsx or {table}.parquet "
+                        f"(or {table}_*.csv …) in {raw_dir}", file=str(raw_dir))
+    parts = [read_file(p, table) for p in files]
+    if len(parts) == 1:
+        return parts[0]
+    names = [p.name for p in files]
+    for part in parts:
+        part[SOURCE_FILE] = part[SOURCE_FILE].cat.set_categories(names)
+    out = pd.concat(parts, ignore_index=True)
+    return out

@@ -1,0 +1,79 @@
+"""Small raw data sets written on the fly for the io and clean tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+CENTERS = pd.DataFrame({
+    "center_id": ["SH-JQ", "BJ-WJ"],
+    "name_zh": ["上海金桥服务中心", "北京望京服务中心"],
+    "name_en": ["Shanghai Jinqiao", "Beijing Wangjing"],
+    "city": ["上海", "北京"],
+    "aliases": ["上海金桥;sh-jq;Jinqiao", "北京望京;Wangjing"],
+    "realtime_since": ["2026-10-01", ""],
+})
+
+VISITS = pd.DataFrame({
+    "visit_id": ["V1", "V2"],
+    "customer_id": ["C1", "C2"],
+    "center": ["SH-JQ", "BJ-WJ"],
+    "scenario": ["maintenance", "repair"],
+    "vehicle_model": ["ES6", "ET5"],
+    "booked_at": ["2026-10-02T10:00:00", "2026-09-20T10:00:00"],
+    "arrived_at": ["2026-10-03T09:00:00", "2026-09-21T09:00:00"],
+    "started_at": ["2026-10-03T09:30:00", "2026-09-21T10:00:00"],
+    "finished_at": ["2026-10-03T11:30:00", "2026-09-21T12:00:00"],
+    "delivered_at": ["2026-10-03T12:00:00", "2026-09-21T12:30:00"],
+    "warranty": ["true", "false"],
+    "amount_cny": ["480.5", "1200"],
+})
+
+# V1: arrival 09:00, start 09:30, finish 11:30, delivery 12:00
+EVENTS = pd.DataFrame({
+    "visit_id": ["V1", "V1", "V1", "V1", "V1", "V1", "V2", "V2"],
+    "ts": ["2026-10-03T09:00:00", "2026-10-03T10:00:00", "2026-10-03T10:10:00", "2026-10-03T10:40:00",
+           "2026-10-03T11:30:00", "2026-10-03T12:05:00", "2026-09-21T09:05:00", "2026-09-21T12:10:00"],
+    "touchpoint": ["reception", "progress_push", "customer_inquiry", "advisor_update", "ready_notice",
+                   "farewell", "reception", "ready_notice"],
+    "channel": ["offline", "online", "offline", "offline", "online", "offline", "offline", "online"],
+    "photo": ["false", "true", "false", "false", "false", "false", "false", "false"],
+})
+
+SURVEYS = pd.DataFrame({
+    "response_id": ["R1", "R2"],
+    "visit_id": ["V1", "V2"],
+    "submitted_at": ["2026-10-04T10:00:00", "2026-09-22T10:00:00"],
+    "ltr": ["9", "6"],
+    **{c: ["8", "5"] for c in ("score_reminder", "score_booking", "score_arrival", "score_reception",
+                                "score_waiting", "score_notification", "score_handover", "score_payment",
+                                "score_departure")},
+    "anxiety": ["20", "70"],
+    "comment": ["很好", "等太久"],
+})
+
+COMPLAINTS = pd.DataFrame({
+    "complaint_id": ["K1"],
+    "visit_id": ["V2"],
+    "filed_at": ["2026-09-22T11:00:00"],
+    "channel": ["hotline"],
+    "category": ["等待时间"],
+})
+
+TABLES = {"centers": CENTERS, "visits": VISITS, "touchpoints": EVENTS, "surveys": SURVEYS,
+          "complaints": COMPLAINTS}
+
+
+def write_raw(folder: Path, **overrides: pd.DataFrame) -> Path:
+    """Write the small canonical data set as UTF-8 CSVs, replacing any table given by name."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, df in {**TABLES, **overrides}.items():
+        df.to_csv(folder / f"{name}.csv", index=False)
+    return folder
+
+
+@pytest.fixture
+def raw_dir(tmp_path: Path) -> Path:
+    return write_raw(tmp_path / "raw")
