@@ -795,7 +795,10 @@ def _dirty(tables: dict[str, pa.Table], seed: int) -> tuple[dict[str, pa.Table],
     s_protect = (s_vid == example) | pc.is_in(_arr(s["visit_id"]), value_set=pa.array(sorted(bad_visits),
                                                                                    type=pa.string())).to_numpy(
         zero_copy_only=False)
-    script_row = int(rng.choice(np.flatnonzero(~s_protect)))
+    # the HTML-escaping probe goes on the latest submission, so that a report listing the
+    # latest comments shows it
+    candidates = np.flatnonzero(~s_protect & sub_v)
+    script_row = int(candidates[np.argmax(sub_s[candidates])])
     s_protect[script_row] = True
     s_protect |= s_vid == example
     ltr = s["ltr"].to_numpy(zero_copy_only=False).astype(object)

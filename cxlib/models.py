@@ -1,0 +1,1044 @@
+"""Models of what proactive updates do to LTR, promoters, detractors and complaints.
+
+Every function takes the processed ``visits`` table (see ``docs/data-model.md``) plus column
+names, fits a statsmodels formula model and returns a :class:`ModelResult`: a tidy
+coefficient table (``term, estimate, std_error, ci_low, ci_high, p_value, model`` plus
+``kind``, ``n``, ``n_clusters``, ``converged``, ``note``), a ``headline`` table with the
+quantity a report quotes, and the fitted statsmodels result.
+
+Guards, so that a report never quotes a number it should not:
+
+* rows with a missing value in any model column **or in the cluster column** are dropped
+  before fitting, and cluster labels are re-coded after the drop;
+* too few rows or clusters, or no variation in the regressor of interest, give a
+  "cannot fit: reason" row (or a :class:`~cxlib.errors.DataError` with ``strict=True``);
+* a fit that does not converge, or whose standard errors are not finite, is flagged
+  ``converged=False`` with the reason in ``note``;
+* the ordinal LTR model drops LTR points that never occur (an unused category would give a
+  coefficient of exactly 0 with NaN standard errors);
+* the mixed model falls back to OLS with cluster-robust errors at the variance boundary.
+
+Cluster-robust standard errors by service center use the small-cluster correction
+(``G/(G-1)·(N-1)/(N-K)``) and t quantiles with ``G-1`` degrees of freedom (``use_t=True``).
+
+    >>> from cxlib import models
+    >>> res = models.ltr_ols(visits)                     # doctest: +SKIP
+    >>> res.headline[["term", "estimate", "ci_low", "ci_high"]]  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+import statsmodels.formula.api as smf
+from scipy import stats
+from statsmodels.tools.sm_exceptions import ModelWarning
+
+from cxlib import catalog
+from cxlib.errors import DataError
+
+Form = Literal["linear", "categorical", "log"]
+
+#: Controls of the adjusted models: repair duration (log), scenario, warranty, center effects.
+DEFAULT_CONTROLS: tuple[str, ...] = ("repair_minutes", "scenario", "warranty", "center")
+#: Controls that enter as ``log1p``.
+DEFAULT_LOG_CONTROLS: tuple[str, ...] = ("repair_minutes",)
+#: Columns of every tidy coefficient table.
+TABLE_COLUMNS: tuple[str, ...] = ("term", "estimate", "std_error", "ci_low", "ci_high", "p_value", "model",
+                                  "kind", "n", "n_clusters", "converged", "note")
+
+_PROMOTER_LOW = next(g.low for g in catalog.NPS_GROUPS if g.code == "promoter")
+_DETRACTOR_HIGH = next(g.high for g in catalog.NPS_GROUPS if g.code == "detractor")
+_FIT_WARNINGS = (ModelWarning,)  # convergence, separation, singular matrix, Hessian, …
+#: Categorical controls reported as fixed effects (kind ``"fixed_effect"``) rather than controls.
+_FE_COLUMNS = ("center", "month")
+
+
+# ============================================================================ result object
+@dataclass
+class ModelResult:
+    """What a model function returns.
+
+    ``table`` has one row per coefficient (see :data:`TABLE_COLUMNS`); ``headline`` the few
+    rows a report quotes; ``fit`` the statsmodels result (``None`` when it could not be fitted).
+
+        >>> ModelResult("ltr_ols_linear", pd.DataFrame(), n=0, note="cannot fit: only 3 rows").ok
+        False
+    """
+
+    model: str
+    table: pd.DataFrame
+    n: int = 0
+    n_clusters: int | None = None
+    converged: bool = False
+    note: str = ""
+    headline: pd.DataFrame | None = None
+    fit: Any = field(default=None, repr=False)
+
+    @property
+    def ok(self) -> bool:
+        """Fitted and converged: its numbers may be quoted."""
+        return self.converged and not self.note.startswith("cannot fit")
+
+    def summary(self) -> pd.DataFrame:
+        """One row: model, n, n_clusters, converged, note.
+
+            >>> ModelResult("ols", pd.DataFrame(), n=10).summary().n.tolist()
+            [10]
+        """
+        return pd.DataFrame([{"model": self.model, "n": self.n, "n_clusters": self.n_clusters,
+                              "converged": self.converged, "note": self.note}])
+
+    def estimate(self, term: str) -> pd.Series:
+        """The table row of ``term`` (exact name as in ``table.term``)."""
+        rows = self.table.loc[self.table["term"] == term]
+        if rows.empty:
+            raise KeyError(f"no term {term!r}; terms: {', '.join(map(str, self.table['term']))}")
+        return rows.iloc[0]
+
+
+def _cannot_fit(model: str, reason: str, n: int, n_clusters: int | None, strict: bool) -> ModelResult:
+    if strict:
+        raise DataError(f"{model}: cannot fit: {reason}")
+    note = f"cannot fit: {reason}"
+    row = {"term": "(cannot fit)", "estimate": np.nan, "std_error": np.nan, "ci_low": np.nan,
+           "ci_high": np.nan, "p_value": np.nan, "model": model, "kind": "none", "n": n,
+           "n_clusters": n_clusters, "converged": False, "note": note}
+    table = _finish_table(pd.DataFrame([row]))
+    return ModelResult(model, table, n=n, n_clusters=n_clusters, converged=False, note=note,
+                       headline=table.copy())
+
+
+def _finish_table(df: pd.DataFrame) -> pd.DataFrame:
+    for col in TABLE_COLUMNS:
+        if col not in df.columns:
+            df[col] = np.nan
+    extra = [c for c in df.columns if c not in TABLE_COLUMNS]
+    out = df[[*TABLE_COLUMNS, *extra]].reset_index(drop=True)
+    out["n_clusters"] = out["n_clusters"].astype("Int64")
+    out["converged"] = out["converged"].astype(bool)
+    return out
+
+
+# ============================================================================ data handling
+def _require(df: pd.DataFrame, cols: Sequence[str], what: str = "visits") -> None:
+    missing = [c for c in dict.fromkeys(cols) if c not in df.columns]
+    if missing:
+        raise DataError(f"missing column(s) {', '.join(missing)}", file=what, column=missing[0])
+
+
+def _is_numeric(s: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)
+
+
+def _q(col: str) -> str:
+    return f"Q('{col}')"
+
+
+def _pretty(term: str) -> str:
+    return re.sub(r"Q\('([^']*)'\)", r"\1", term)
+
+
+@dataclass
+class _Prepared:
+    data: pd.DataFrame
+    groups: np.ndarray | None
+    n_clusters: int | None
+    notes: list[str]
+    rhs: list[str]           # formula terms of the controls
+    fe_prefixes: tuple[str, ...]
+
+
+def _prepare(df: pd.DataFrame, outcome_cols: Sequence[str], key_cols: Sequence[str],
+             controls: Sequence[str], log_controls: Sequence[str], cluster: str | None,
+             fe: Sequence[str] = ()) -> _Prepared:
+    """Select, drop missing rows (model columns AND cluster), clean dtypes, re-code clusters."""
+    controls = [c for c in controls if c not in key_cols]
+    cols = list(dict.fromkeys([*outcome_cols, *key_cols, *controls, *fe, *([cluster] if cluster else [])]))
+    _require(df, cols)
+    data = df[cols].copy()
+    n_in = len(data)
+    data = data.dropna().reset_index(drop=True)
+    notes = []
+    if len(data) < n_in:
+        notes.append(f"dropped {n_in - len(data)} of {n_in} rows with missing values")
+    rhs: list[str] = []
+    fe_prefixes: list[str] = []
+    for c in dict.fromkeys([*controls, *fe]):
+        s = data[c]
+        if c in log_controls:
+            x = pd.to_numeric(s, errors="coerce")
+            if (x < 0).any():
+                row = int(np.flatnonzero((x < 0).to_numpy())[0])
+                raise DataError(f"negative value {x.iloc[row]} cannot enter as log(1 + x)", column=c)
+            data[c] = x.astype(float)
+            if data[c].nunique() > 1:
+                rhs.append(f"np.log1p({_q(c)})")
+            else:
+                notes.append(f"{c} is constant and was left out")
+        elif _is_numeric(s) and c not in fe:
+            data[c] = s.astype(float)
+            if data[c].nunique() > 1:
+                rhs.append(_q(c))
+            else:
+                notes.append(f"{c} is constant and was left out")
+        else:
+            if isinstance(s.dtype, pd.CategoricalDtype):
+                data[c] = s.cat.remove_unused_categories()
+            else:
+                data[c] = s.astype(str)
+            if data[c].nunique() > 1:
+                rhs.append(f"C({_q(c)})")
+                if c == cluster or c in fe or c in _FE_COLUMNS:
+                    fe_prefixes.append(f"C({c})")
+            else:
+                notes.append(f"{c} has a single value and was left out")
+    groups = None
+    n_clusters = None
+    if cluster:
+        codes, uniques = pd.factorize(data[cluster].astype(str), sort=True)
+        groups = codes.astype(np.int64)
+        n_clusters = len(uniques)
+    return _Prepared(data, groups, n_clusters, notes, rhs, tuple(fe_prefixes))
+
+
+def _check_size(prep: _Prepared, model: str, key: str | None, min_n: int, min_clusters: int,
+                strict: bool) -> ModelResult | None:
+    n, g = len(prep.data), prep.n_clusters
+    if n < min_n:
+        return _cannot_fit(model, f"only {n} complete rows (need at least {min_n})", n, g, strict)
+    if g is not None and g < min_clusters:
+        return _cannot_fit(model, f"only {g} cluster(s) after dropping missing rows; cluster-robust "
+                                  f"inference needs at least {min_clusters}", n, g, strict)
+    if key is not None and prep.data[key].nunique() < 2:
+        return _cannot_fit(model, f"no variation in {key}", n, g, strict)
+    k = 2 + sum(prep.data[re.search(r"Q\('([^']*)'\)", t).group(1)].nunique() - 1 if t.startswith("C(") else 1
+                for t in prep.rhs)
+    if n < k + 10:
+        return _cannot_fit(model, f"only {n} complete rows for about {k} parameters", n, g, strict)
+    return None
+
+
+def _fit_kwargs(prep: _Prepared, cov_type: str = "cluster") -> dict[str, Any]:
+    if prep.groups is None:
+        return {"cov_type": "HC1"}
+    return {"cov_type": cov_type, "cov_kwds": {"groups": prep.groups}, "use_t": True}
+
+
+def _run(fn, *args, **kwargs) -> tuple[Any, list[str], list[str]]:
+    """Call a fit, collecting statsmodels fit warnings (and numeric RuntimeWarnings) as notes."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = fn(*args, **kwargs)
+    fit_msgs, numeric = [], []
+    for w in caught:
+        if issubclass(w.category, _FIT_WARNINGS):
+            fit_msgs.append(f"{w.category.__name__}: {str(w.message).strip().splitlines()[0]}")
+        elif issubclass(w.category, RuntimeWarning):
+            numeric.append(str(w.message).strip().splitlines()[0])
+        else:  # not ours to judge: pass it on
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return res, list(dict.fromkeys(fit_msgs)), list(dict.fromkeys(numeric))
+
+
+def _convergence(res: Any, fit_msgs: list[str], numeric: list[str], key_terms: Sequence[str]) -> tuple[bool, list[str]]:
+    notes = []
+    retvals = getattr(res, "mle_retvals", None) or {}
+    conv = bool(retvals.get("converged", True))
+    if hasattr(res, "converged") and not isinstance(res.converged, (np.ndarray, list)):
+        conv = conv and bool(res.converged)
+    if not conv:
+        notes.append("did not converge" + (f" after {retvals['iterations']} iterations"
+                                           if "iterations" in retvals else ""))
+    params = pd.Series(res.params)
+    bse = pd.Series(res.bse)
+    keys = [t for t in key_terms if t in params.index]
+    if not np.all(np.isfinite(params.to_numpy(dtype=float))):
+        conv = False
+        notes.append("some estimates are not finite")
+    if keys and not np.all(np.isfinite(bse[keys].to_numpy(dtype=float))):
+        conv = False
+        notes.append("standard errors of the effect are not finite (Hessian not invertible)")
+    if fit_msgs:
+        if any(m.startswith(("ConvergenceWarning", "PerfectSeparationWarning")) for m in fit_msgs):
+            conv = False
+        notes.extend(fit_msgs)
+    if not conv and numeric:
+        notes.append("numerical warnings: " + "; ".join(numeric[:2]))
+    return conv, notes
+
+
+def _kind(term: str, key_terms: Sequence[str], fe_prefixes: Sequence[str]) -> str:
+    if term in key_terms:
+        return "effect"
+    if term in ("Intercept", "const"):
+        return "intercept"
+    if any(_pretty(term).startswith(p) for p in fe_prefixes):
+        return "fixed_effect"
+    return "control"
+
+
+def _tidy(res: Any, model: str, prep: _Prepared, key_terms: Sequence[str], conv: bool, note: str,
+          conf: float, params: pd.Series | None = None, bse: pd.Series | None = None,
+          df: float | None = None) -> pd.DataFrame:
+    """Tidy table from a results object (or from params/bse/df given explicitly)."""
+    if params is None:
+        params = pd.Series(res.params)
+        bse = pd.Series(res.bse)
+        ci = pd.DataFrame(np.asarray(res.conf_int(alpha=1 - conf)), index=params.index)
+        pv = pd.Series(np.asarray(res.pvalues), index=params.index)
+        lo, hi = ci[0], ci[1]
+    else:
+        q = stats.t.ppf(1 - (1 - conf) / 2, df) if df else stats.norm.ppf(1 - (1 - conf) / 2)
+        lo, hi = params - q * bse, params + q * bse
+        tstat = params / bse
+        pv = pd.Series(2 * (stats.t.sf(np.abs(tstat), df) if df else stats.norm.sf(np.abs(tstat))),
+                       index=params.index)
+    out = pd.DataFrame({
+        "term": [_pretty(str(t)) for t in params.index],
+        "estimate": params.to_numpy(dtype=float), "std_error": bse.to_numpy(dtype=float),
+        "ci_low": np.asarray(lo, dtype=float), "ci_high": np.asarray(hi, dtype=float),
+        "p_value": np.asarray(pv, dtype=float), "model": model,
+        "kind": [_kind(str(t), key_terms, prep.fe_prefixes) for t in params.index],
+        "n": len(prep.data), "n_clusters": prep.n_clusters, "converged": conv, "note": note,
+    })
+    return _finish_table(out)
+
+
+def _df_inference(res: Any) -> float | None:
+    if not getattr(res, "use_t", False):
+        return None
+    return float(getattr(res, "df_resid_inference", None) or res.df_resid)
+
+
+# ============================================================================ regressor forms
+def _updates_terms(prep: _Prepared, updates: str, form: Form, cap: int) -> tuple[str, list[str]]:
+    """Formula piece for the updates regressor and the (raw patsy) names of its terms."""
+    if form == "linear":
+        prep.data[updates] = pd.to_numeric(prep.data[updates]).astype(float)
+        return _q(updates), [_q(updates)]
+    if form == "log":
+        prep.data[updates] = pd.to_numeric(prep.data[updates]).astype(float)
+        t = f"np.log1p({_q(updates)})"
+        return t, [t]
+    if form == "categorical":
+        u = pd.to_numeric(prep.data[updates]).astype(int)
+        levels = [str(i) for i in range(cap)] + [f"{cap}+"]
+        lev = np.where(u >= cap, f"{cap}+", u.astype(str))
+        present = [v for v in levels if v in set(lev)]
+        col = f"{updates}_level"
+        prep.data[col] = pd.Categorical(lev, categories=present, ordered=False)
+        t = f"C({_q(col)}, Treatment('{present[0]}'))"
+        return t, [f"{t}[T.{v}]" for v in present[1:]]
+    raise ValueError(f"form must be 'linear', 'categorical' or 'log', not {form!r}")
+
+
+def _rename_updates(table: pd.DataFrame, updates: str, form: Form) -> pd.DataFrame:
+    if form == "categorical":
+        table["term"] = table["term"].str.replace(
+            rf"C\({re.escape(updates)}_level, Treatment\('[^']*'\)\)\[T\.([^\]]+)\]", rf"{updates}[\1]", regex=True)
+    elif form == "log":
+        table["term"] = table["term"].str.replace(f"np.log1p({updates})", f"log1p({updates})", regex=False)
+    return table
+
+
+# ============================================================================ LTR models
+def _ols_crv3(res: Any, prep: _Prepared, cluster: str) -> tuple[pd.Series, str]:
+    """CRV3 (leave-one-cluster-out jackknife) standard errors of an OLS fit.
+
+    statsmodels' ``cov_type="cluster-crv3"`` needs every leave-one-cluster-out design to be of
+    full rank, which cluster fixed effects break. By Frisch-Waugh-Lovell, the estimates equal
+    those of the within-cluster demeaned regression, whose leave-one-cluster-out fits are the
+    fixed-effect fits without that cluster: CRV3 is computed there.
+    """
+    try:
+        r = res.model.fit(cov_type="cluster-crv3", cov_kwds={"groups": prep.groups}, use_t=True)
+        return pd.Series(r.bse, index=res.params.index), "CRV3 cluster-jackknife SEs"
+    except ValueError:
+        pass
+    X = pd.DataFrame(res.model.exog, columns=res.model.exog_names)
+    y = pd.Series(res.model.endog)
+    fe_cols = [c for c in X.columns if c == "Intercept" or _pretty(c).startswith(f"C({cluster})")]
+    keep = [c for c in X.columns if c not in fe_cols]
+    g = pd.Series(prep.groups)
+    Xw = X[keep] - X[keep].groupby(g).transform("mean")
+    yw = y - y.groupby(g).transform("mean")
+    rw = sm.OLS(yw.to_numpy(), Xw.to_numpy()).fit(cov_type="cluster-crv3", cov_kwds={"groups": prep.groups},
+                                                   use_t=True)
+    bse = pd.Series(np.nan, index=res.params.index)
+    bse[keep] = rw.bse
+    return bse, "CRV3 cluster-jackknife SEs (center effects absorbed by within-center demeaning)"
+
+
+def ltr_ols(visits: pd.DataFrame, updates: str = "n_proactive_updates", form: Form = "linear",
+            ltr: str = "ltr", controls: Sequence[str] = DEFAULT_CONTROLS,
+            log_controls: Sequence[str] = DEFAULT_LOG_CONTROLS, cluster: str | None = "center",
+            cov_type: Literal["cluster", "cluster-crv3"] = "cluster", cap: int = 4, conf: float = 0.95,
+            min_n: int = 30, min_clusters: int = 4, strict: bool = False) -> ModelResult:
+    """OLS of LTR (0-10) on the number of proactive updates, adjusted for repair duration (log),
+    scenario, warranty and center fixed effects; cluster-robust SEs by center (t, G-1 df).
+
+    ``form``: ``"linear"`` (one slope per update), ``"categorical"`` (0, 1, …, ``cap``+ vs. 0)
+    or ``"log"`` (``log1p(updates)``). ``cov_type="cluster-crv3"`` gives the jackknife (CRV3)
+    errors of statsmodels 0.15, better with few centers.
+
+        >>> ltr_ols(visits, form="categorical").headline  # doctest: +SKIP
+    """
+    name = f"ltr_ols_{form}"
+    _require(visits, [ltr, updates])
+    prep = _prepare(visits, [ltr], [updates], controls, log_controls, cluster)
+    bad = _check_size(prep, name, updates, min_n, min_clusters if cluster else 0, strict)
+    if bad:
+        return bad
+    prep.data[ltr] = pd.to_numeric(prep.data[ltr]).astype(float)
+    term, key_raw = _updates_terms(prep, updates, form, cap)
+    formula = " + ".join([f"{_q(ltr)} ~ {term}", *prep.rhs])
+    res, msgs, numeric = _run(lambda: smf.ols(formula, prep.data).fit(**_fit_kwargs(prep)))
+    conv, notes = _convergence(res, msgs, numeric, key_raw)
+    notes = prep.notes + notes
+    if cov_type == "cluster-crv3" and cluster:
+        bse, how = _ols_crv3(res, prep, cluster)
+        notes.append(how)
+        table = _tidy(res, name, prep, key_raw, conv, "; ".join(notes), conf,
+                      params=pd.Series(res.params), bse=bse, df=prep.n_clusters - 1)
+    else:
+        if cluster:
+            notes.append(f"cluster-robust SEs by {cluster} (t with {prep.n_clusters - 1} df)")
+        table = _tidy(res, name, prep, key_raw, conv, "; ".join(notes), conf)
+    table = _rename_updates(table, updates, form)
+    note = "; ".join(notes)
+    return ModelResult(name, table, n=len(prep.data), n_clusters=prep.n_clusters, converged=conv,
+                       note=note, headline=table.loc[table["kind"] == "effect"].reset_index(drop=True), fit=res)
+
+
+def _mixed_degenerate(res: Any) -> str | None:
+    """Reason a MixedLM fit must not be used (variance boundary bug), or None."""
+    if not np.isfinite(res.llf):
+        return "log-likelihood is not finite"
+    fe = np.asarray(res.fe_params, dtype=float)
+    if np.any(np.abs(fe) < 1e-12):
+        return "fixed effects came back as 0"
+    if not getattr(res, "converged", True):
+        return "did not converge"
+    return None
+
+
+def ltr_mixed(visits: pd.DataFrame, updates: str = "n_proactive_updates", ltr: str = "ltr",
+              controls: Sequence[str] = ("repair_minutes", "scenario", "warranty"),
+              log_controls: Sequence[str] = DEFAULT_LOG_CONTROLS, center: str = "center",
+              conf: float = 0.95, min_n: int = 30, min_clusters: int = 4, strict: bool = False) -> ModelResult:
+    """Linear mixed model of LTR with a random intercept by center.
+
+    At the variance boundary (center variance about 0) statsmodels can return fixed effects
+    of exactly 0 with an infinite log-likelihood while claiming convergence: then the OLS
+    model with center effects and cluster-robust SEs is returned instead, and ``note`` says so.
+
+        >>> ltr_mixed(visits).note  # doctest: +SKIP
+    """
+    name = "ltr_mixed"
+    _require(visits, [ltr, updates, center])
+    prep = _prepare(visits, [ltr], [updates], [c for c in controls if c != center], log_controls, center)
+    bad = _check_size(prep, name, updates, min_n, min_clusters, strict)
+    if bad:
+        return bad
+    prep.data[ltr] = pd.to_numeric(prep.data[ltr]).astype(float)
+    term, key_raw = _updates_terms(prep, updates, "linear", 4)
+    formula = " + ".join([f"{_q(ltr)} ~ {term}", *prep.rhs])
+    msgs: list[str] = []
+    try:
+        res, msgs, numeric = _run(lambda: smf.mixedlm(formula, prep.data, groups=prep.groups).fit(reml=True))
+        reason = _mixed_degenerate(res)
+    except np.linalg.LinAlgError as exc:  # singular covariance at the boundary
+        res, reason = None, f"singular matrix ({exc})"
+    if reason is not None:
+        ols = ltr_ols(visits, updates=updates, ltr=ltr, controls=[*controls, center],
+                      log_controls=log_controls, cluster=center, conf=conf, min_n=min_n,
+                      min_clusters=min_clusters, strict=strict)
+        note = f"mixed model unusable ({reason}); OLS with {center} effects and cluster-robust SEs instead"
+        ols.note = "; ".join([note, ols.note]) if ols.note else note
+        ols.table["note"] = ols.note
+        if ols.headline is not None:
+            ols.headline["note"] = ols.note
+        return ols
+    k = len(res.fe_params)
+    params = pd.Series(res.fe_params)
+    bse = pd.Series(np.asarray(res.bse)[:k], index=params.index)
+    var_c = float(np.asarray(res.cov_re)[0, 0])
+    notes = prep.notes + [f"random intercept by {center}: variance {var_c:.3g}, "
+                          f"residual variance {res.scale:.3g}"] + msgs
+    table = _tidy(res, name, prep, key_raw, True, "; ".join(notes), conf, params=params, bse=bse, df=None)
+    return ModelResult(name, table, n=len(prep.data), n_clusters=prep.n_clusters, converged=True,
+                       note="; ".join(notes), headline=table.loc[table["kind"] == "effect"].reset_index(drop=True),
+                       fit=res)
+
+
+def ltr_ordinal(visits: pd.DataFrame, updates: str = "n_proactive_updates", ltr: str = "ltr",
+                controls: Sequence[str] = DEFAULT_CONTROLS, log_controls: Sequence[str] = DEFAULT_LOG_CONTROLS,
+                cluster: str | None = "center", collapse_below: int | None = None, conf: float = 0.95,
+                min_n: int = 30, min_clusters: int = 4, maxiter: int = 2000, strict: bool = False) -> ModelResult:
+    """Proportional-odds (ordinal logit) model of LTR 0-10 on the number of updates.
+
+    The outcome is an ordered categorical of the LTR points that occur (unused points are
+    removed, and listed in ``note``); ``collapse_below`` merges sparse low scores into one
+    category. Thresholds (cut-points, via ``transform_threshold_params``) come back as rows of
+    kind ``"threshold"`` with delta-method intervals. Coefficients are log odds of a higher LTR.
+
+        >>> ltr_ordinal(visits).headline  # doctest: +SKIP
+    """
+    from statsmodels.miscmodels.ordinal_model import OrderedModel
+
+    name = "ltr_ordinal"
+    _require(visits, [ltr, updates])
+    prep = _prepare(visits, [ltr], [updates], controls, log_controls, cluster)
+    bad = _check_size(prep, name, updates, min_n, min_clusters if cluster else 0, strict)
+    if bad:
+        return bad
+    y = prep.data[ltr]
+    declared = list(y.cat.categories) if isinstance(y.dtype, pd.CategoricalDtype) else \
+        list(range(catalog.LTR_MIN, catalog.LTR_MAX + 1))
+    vals = pd.to_numeric(y.astype(object)).astype(int)
+    if collapse_below is not None:
+        vals = vals.clip(lower=collapse_below)
+    used = sorted(vals.unique())
+    notes = list(prep.notes)
+    unused = [v for v in declared if pd.to_numeric(v) not in used
+              and (collapse_below is None or pd.to_numeric(v) >= collapse_below)]
+    if unused:
+        notes.append("LTR points never used, removed from the outcome: " + ", ".join(map(str, unused)))
+    if collapse_below is not None:
+        notes.append(f"LTR below {collapse_below} merged into {collapse_below}")
+    if len(used) < 3:
+        return _cannot_fit(name, f"only {len(used)} distinct LTR values", len(prep.data), prep.n_clusters, strict)
+    prep.data["_ltr_ord"] = pd.Categorical(vals, categories=used, ordered=True)
+    term, key_raw = _updates_terms(prep, updates, "linear", 4)
+    formula = " + ".join([f"_ltr_ord ~ {term}", *prep.rhs])
+    mod = OrderedModel.from_formula(formula, prep.data, distr="logit")
+    kw = _fit_kwargs(prep)
+    res, msgs, numeric = _run(mod.fit, method="bfgs", maxiter=maxiter, disp=0, **kw)
+    conv, cnotes = _convergence(res, msgs, numeric, key_raw)
+    notes += cnotes
+    if cluster:
+        notes.append(f"cluster-robust SEs by {cluster} (t with {prep.n_clusters - 1} df)")
+    k_thr = len(used) - 1
+    params = pd.Series(res.params)
+    table = _tidy(res, name, prep, key_raw, conv, "; ".join(notes), conf)
+    table = table.iloc[: len(params) - k_thr].copy()
+    # thresholds: first cut + cumulative exp(increments); delta method for their SEs
+    raw = params.to_numpy()[-k_thr:]
+    cuts = mod.transform_threshold_params(params.to_numpy())[1:-1]
+    cov = np.asarray(res.cov_params())[-k_thr:, -k_thr:]
+    jac = np.zeros((k_thr, k_thr))
+    for j in range(k_thr):
+        jac[j, 0] = 1.0
+        jac[j, 1: j + 1] = np.exp(raw[1: j + 1])
+    se = np.sqrt(np.clip(np.diag(jac @ cov @ jac.T), 0, None))
+    df = _df_inference(res)
+    q = stats.t.ppf(1 - (1 - conf) / 2, df) if df else stats.norm.ppf(1 - (1 - conf) / 2)
+    thr = pd.DataFrame({
+        "term": [f"threshold {a}|{b}" for a, b in zip(used[:-1], used[1:])], "estimate": cuts,
+        "std_error": se, "ci_low": cuts - q * se, "ci_high": cuts + q * se, "p_value": np.nan,
+        "model": name, "kind": "threshold", "n": len(prep.data), "n_clusters": prep.n_clusters,
+        "converged": conv, "note": "; ".join(notes)})
+    table = _finish_table(pd.concat([table, thr], ignore_index=True))
+    return ModelResult(name, table, n=len(prep.data), n_clusters=prep.n_clusters, converged=conv,
+                       note="; ".join(notes), headline=table.loc[table["kind"] == "effect"].reset_index(drop=True),
+                       fit=res)
+
+
+def _binary_logit(visits: pd.DataFrame, name: str, outcome: pd.Series, updates: str, ltr: str,
+                  controls: Sequence[str], log_controls: Sequence[str], cluster: str | None, conf: float,
+                  min_n: int, min_clusters: int, maxiter: int, strict: bool) -> ModelResult:
+    _require(visits, [ltr, updates])
+    df = visits.assign(**{f"_{name}_y": outcome})
+    prep = _prepare(df, [f"_{name}_y"], [updates], controls, log_controls, cluster)
+    bad = _check_size(prep, name, updates, min_n, min_clusters if cluster else 0, strict)
+    if bad:
+        return bad
+    y = prep.data[f"_{name}_y"].astype(float)
+    if y.nunique() < 2:
+        return _cannot_fit(name, "the outcome takes a single value", len(prep.data), prep.n_clusters, strict)
+    prep.data[f"_{name}_y"] = y
+    term, key_raw = _updates_terms(prep, updates, "linear", 4)
+    formula = " + ".join([f"_{name}_y ~ {term}", *prep.rhs])
+    res, msgs, numeric = _run(lambda: smf.logit(formula, prep.data).fit(
+        disp=0, maxiter=maxiter, **_fit_kwargs(prep)))
+    conv, notes = _convergence(res, msgs, numeric, key_raw)
+    notes = prep.notes + notes
+    if cluster:
+        notes.append(f"cluster-robust SEs by {cluster} (t with {prep.n_clusters - 1} df)")
+    table = _tidy(res, name, prep, key_raw, conv, "; ".join(notes), conf)
+    # average marginal effects (probability points per update)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        me = res.get_margeff(at="overall").summary_frame(alpha=1 - conf)
+    me = me.loc[[k for k in key_raw if k in me.index]]
+    head = pd.DataFrame({
+        "term": [_pretty(k) for k in me.index], "estimate": me["dy/dx"].to_numpy(),
+        "std_error": me["Std. Err."].to_numpy(), "ci_low": me.iloc[:, 4].to_numpy(),
+        "ci_high": me.iloc[:, 5].to_numpy(), "p_value": me.iloc[:, 3].to_numpy(),
+        "model": name, "kind": "average_marginal_effect", "n": len(prep.data),
+        "n_clusters": prep.n_clusters, "converged": conv, "note": "; ".join(notes),
+        "odds_ratio": np.exp(table.loc[table["kind"] == "effect", "estimate"].to_numpy()),
+    })
+    return ModelResult(name, table, n=len(prep.data), n_clusters=prep.n_clusters, converged=conv,
+                       note="; ".join(notes), headline=_finish_table(head), fit=res)
+
+
+def promoter_logit(visits: pd.DataFrame, updates: str = "n_proactive_updates", ltr: str = "ltr",
+                   controls: Sequence[str] = DEFAULT_CONTROLS, log_controls: Sequence[str] = DEFAULT_LOG_CONTROLS,
+                   cluster: str | None = "center", conf: float = 0.95, min_n: int = 30, min_clusters: int = 4,
+                   maxiter: int = 100, strict: bool = False) -> ModelResult:
+    """Logit of being a promoter (LTR 9-10) on updates; ``headline`` holds the average marginal
+    effect (``get_margeff(at="overall")``: probability points per extra update) and odds ratio.
+
+        >>> promoter_logit(visits).headline[["estimate", "ci_low", "ci_high"]]  # doctest: +SKIP
+    """
+    _require(visits, [ltr])
+    v = pd.to_numeric(visits[ltr], errors="coerce")
+    y = (v >= _PROMOTER_LOW).astype("Float64").where(v.notna())
+    return _binary_logit(visits, "promoter_logit", y, updates, ltr, controls, log_controls, cluster, conf,
+                         min_n, min_clusters, maxiter, strict)
+
+
+def detractor_logit(visits: pd.DataFrame, updates: str = "n_proactive_updates", ltr: str = "ltr",
+                    controls: Sequence[str] = DEFAULT_CONTROLS, log_controls: Sequence[str] = DEFAULT_LOG_CONTROLS,
+                    cluster: str | None = "center", conf: float = 0.95, min_n: int = 30, min_clusters: int = 4,
+                    maxiter: int = 100, strict: bool = False) -> ModelResult:
+    """Logit of being a detractor (LTR 0-6) on updates, with average marginal effects.
+
+        >>> detractor_logit(visits).headline  # doctest: +SKIP
+    """
+    _require(visits, [ltr])
+    v = pd.to_numeric(visits[ltr], errors="coerce")
+    y = (v <= _DETRACTOR_HIGH).astype("Float64").where(v.notna())
+    return _binary_logit(visits, "detractor_logit", y, updates, ltr, controls, log_controls, cluster, conf,
+                         min_n, min_clusters, maxiter, strict)
+
+
+# ============================================================================ complaints
+def _rate_ratio_row(res: Any, model: str, key: str, h0: float, conf: float, prep: _Prepared, conv: bool,
+                    note: str, alpha: float | None) -> dict[str, Any]:
+    b = float(res.params[key])
+    se = float(res.bse[key])
+    df = _df_inference(res)
+    q = stats.t.ppf(1 - (1 - conf) / 2, df) if df else stats.norm.ppf(1 - (1 - conf) / 2)
+
+    def p_of(stat: float) -> float:
+        return float(2 * (stats.t.sf(abs(stat), df) if df else stats.norm.sf(abs(stat))))
+
+    return {"model": model, "term": _pretty(key), "rate_ratio": math.exp(b),
+            "ci_low": math.exp(b - q * se), "ci_high": math.exp(b + q * se), "log_rate_ratio": b,
+            "std_error": se, "p_value": p_of(b / se), "h0_rate_ratio": h0,
+            "p_value_h0": p_of((b - math.log(h0)) / se), "alpha": alpha, "df": df, "n": len(prep.data),
+            "n_clusters": prep.n_clusters, "converged": conv, "note": note}
+
+
+def complaint_models(visits: pd.DataFrame, updates: str = "n_proactive_updates",
+                     complaints: str = "n_complaints", controls: Sequence[str] = DEFAULT_CONTROLS,
+                     log_controls: Sequence[str] = DEFAULT_LOG_CONTROLS, cluster: str | None = "center",
+                     exposure: str | None = None, h0_rate_ratio: float = 0.5, conf: float = 0.95,
+                     min_n: int = 30, min_clusters: int = 4, maxiter: int = 500, strict: bool = False) -> ModelResult:
+    """Complaint counts per visit on updates: Poisson and NB2 (``smf.negativebinomial``, alpha
+    estimated), both with cluster-robust SEs by center.
+
+    ``headline`` has one row per model with the rate ratio per extra update, its interval, the
+    p-value against 1 and the Wald test of ``H0: rate ratio = h0_rate_ratio`` (default 0.5,
+    "each extra update halves complaints": ``p_value_h0``); NB2 adds the estimated ``alpha``.
+
+        >>> complaint_models(visits).headline[["model", "rate_ratio", "p_value_h0"]]  # doctest: +SKIP
+    """
+    name = "complaints"
+    _require(visits, [complaints, updates])
+    prep = _prepare(visits, [complaints, *([exposure] if exposure else [])], [updates], controls, log_controls,
+                    cluster)
+    bad = _check_size(prep, name, updates, min_n, min_clusters if cluster else 0, strict)
+    if bad:
+        return bad
+    yv = pd.to_numeric(prep.data[complaints])
+    if (yv < 0).any() or (yv != yv.round()).any():
+        raise DataError("complaint counts must be whole numbers >= 0", column=complaints)
+    prep.data[complaints] = yv.astype(float)
+    if prep.data[complaints].sum() == 0:
+        return _cannot_fit(name, "no complaints in the data", len(prep.data), prep.n_clusters, strict)
+    term, key_raw = _updates_terms(prep, updates, "linear", 4)
+    key = key_raw[0]
+    formula = " + ".join([f"{_q(complaints)} ~ {term}", *prep.rhs])
+    extra = {}
+    if exposure:
+        ex = pd.to_numeric(prep.data[exposure]).astype(float)
+        if (ex <= 0).any():
+            raise DataError("exposure must be > 0", column=exposure)
+        extra["exposure"] = ex.to_numpy()
+    kw = _fit_kwargs(prep)
+    tables, rows, fits = [], [], {}
+    for model, fitter in (
+        ("poisson", lambda: smf.poisson(formula, prep.data, **extra).fit(disp=0, maxiter=maxiter, **kw)),
+        ("nb2", lambda: smf.negativebinomial(formula, prep.data, loglike_method="nb2", **extra).fit(
+            disp=0, maxiter=maxiter, **kw)),
+    ):
+        res, msgs, numeric = _run(fitter)
+        conv, notes = _convergence(res, msgs, numeric, key_raw)
+        notes = prep.notes + notes
+        alpha = float(res.params["alpha"]) if "alpha" in res.params.index else None
+        if alpha is not None:
+            notes.append(f"alpha estimated = {alpha:.3g}")
+        if cluster:
+            notes.append(f"cluster-robust SEs by {cluster} (t with {prep.n_clusters - 1} df)")
+        note = "; ".join(notes)
+        t = _tidy(res, model, prep, key_raw, conv, note, conf)
+        t.loc[t["term"] == "alpha", "kind"] = "dispersion"
+        tables.append(t)
+        rows.append(_rate_ratio_row(res, model, key, h0_rate_ratio, conf, prep, conv, note, alpha))
+        fits[model] = res
+    table = _finish_table(pd.concat(tables, ignore_index=True))
+    head = pd.DataFrame(rows)
+    conv = bool(head["converged"].all())
+    note = " | ".join(f"{r['model']}: {r['note']}" for r in rows)
+    return ModelResult(name, table, n=len(prep.data), n_clusters=prep.n_clusters, converged=conv, note=note,
+                       headline=head, fit=fits)
+
+
+def naive_vs_adjusted(visits: pd.DataFrame, outcome: Literal["n_complaints", "ltr"] = "n_complaints",
+                      updates: str = "n_proactive_updates", duration: str = "repair_minutes",
+                      controls: Sequence[str] = DEFAULT_CONTROLS, log_controls: Sequence[str] = DEFAULT_LOG_CONTROLS,
+                      cluster: str | None = "center", conf: float = 0.95, min_n: int = 30, min_clusters: int = 4,
+                      strict: bool = False) -> ModelResult:
+    """The naive estimate (without the repair-duration control) next to the adjusted one.
+
+    For complaints the estimates are Poisson rate ratios per update; for LTR, OLS slopes.
+    ``headline`` has the rows ``naive`` and ``adjusted``; ``note`` is one sentence, written
+    from the numbers, saying how far controlling for duration moves the estimate and why.
+
+        >>> naive_vs_adjusted(visits).note  # doctest: +SKIP
+    """
+    naive_controls = [c for c in controls if c != duration]
+    rows, fits = [], {}
+    for label, ctrl in (("naive", naive_controls), ("adjusted", list(controls))):
+        if outcome == "ltr":
+            r = ltr_ols(visits, updates=updates, ltr=outcome, controls=ctrl, log_controls=log_controls,
+                        cluster=cluster, conf=conf, min_n=min_n, min_clusters=min_clusters, strict=strict)
+            h = r.headline.iloc[0]
+            rows.append({"estimate_type": label, "scale": "LTR points per update", "estimate": h["estimate"],
+                         "ci_low": h["ci_low"], "ci_high": h["ci_high"], "p_value": h["p_value"],
+                         "controls": ", ".join(ctrl), "n": r.n, "n_clusters": r.n_clusters,
+                         "converged": r.converged, "note": r.note})
+        else:
+            r = complaint_models(visits, updates=updates, complaints=outcome, controls=ctrl,
+                                 log_controls=log_controls, cluster=cluster, conf=conf, min_n=min_n,
+                                 min_clusters=min_clusters, strict=strict)
+            if "rate_ratio" not in r.headline.columns:  # cannot fit
+                h = r.headline.iloc[0]
+                rows.append({"estimate_type": label, "scale": "rate ratio per update", "estimate": np.nan,
+                             "ci_low": np.nan, "ci_high": np.nan, "p_value": np.nan, "controls": ", ".join(ctrl),
+                             "n": r.n, "n_clusters": r.n_clusters, "converged": False, "note": r.note})
+            else:
+                h = r.headline.set_index("model").loc["poisson"]
+                rows.append({"estimate_type": label, "scale": "rate ratio per update", "estimate": h["rate_ratio"],
+                             "ci_low": h["ci_low"], "ci_high": h["ci_high"], "p_value": h["p_value"],
+                             "controls": ", ".join(ctrl), "n": r.n, "n_clusters": r.n_clusters,
+                             "converged": bool(h["converged"]), "note": h["note"]})
+        fits[label] = r
+    head = pd.DataFrame(rows)
+    sentence = _explain(head, visits, updates, duration, outcome, conf)
+    conv = bool(head["converged"].all())
+    table = pd.concat([fits["naive"].table.assign(estimate_type="naive"),
+                       fits["adjusted"].table.assign(estimate_type="adjusted")], ignore_index=True)
+    return ModelResult("naive_vs_adjusted", table, n=int(head["n"].max()),
+                       n_clusters=fits["adjusted"].n_clusters, converged=conv, note=sentence, headline=head,
+                       fit=fits)
+
+
+def _explain(head: pd.DataFrame, visits: pd.DataFrame, updates: str, duration: str, outcome: str,
+             conf: float) -> str:
+    nv, ad = head.iloc[0], head.iloc[1]
+    if not (np.isfinite(nv["estimate"]) and np.isfinite(ad["estimate"])):
+        return "The comparison could not be made: " + (nv["note"] if not np.isfinite(nv["estimate"]) else ad["note"])
+    u = pd.to_numeric(visits[updates], errors="coerce")
+    d = np.log1p(pd.to_numeric(visits[duration], errors="coerce"))
+    ok = u.notna() & d.notna()
+    r = float(np.corrcoef(u[ok], d[ok])[0, 1]) if ok.sum() > 2 else float("nan")
+    link = (f"visits with longer repairs get {'more' if r > 0 else 'fewer'} updates (r = {r:.2f})"
+            if np.isfinite(r) else "repair duration is linked to the number of updates")
+    fmt = "{:+.2f} LTR points" if outcome == "ltr" else "×{:.2f} complaints"
+    ci = f"{conf:.0%} CI "
+    naive_txt = f"{fmt.format(nv['estimate'])} ({ci}{nv['ci_low']:.2f} to {nv['ci_high']:.2f})"
+    adj_txt = f"{fmt.format(ad['estimate'])} ({ad['ci_low']:.2f} to {ad['ci_high']:.2f})"
+    similar = (ad["ci_low"] <= nv["estimate"] <= ad["ci_high"]) and (nv["ci_low"] <= ad["estimate"] <= nv["ci_high"])
+    if similar:
+        return (f"Controlling for repair duration barely moves the estimate: each extra update goes with "
+                f"{naive_txt} without it and {adj_txt} with it, so duration does not confound the effect of "
+                f"updates much in these data.")
+    # benefit of updates: fewer complaints (lower rate ratio) or higher LTR (higher slope)
+    understates = nv["estimate"] > ad["estimate"] if outcome != "ltr" else nv["estimate"] < ad["estimate"]
+    return (f"Without controlling for repair duration each extra update goes with {naive_txt}; holding duration "
+            f"and the other controls fixed it is {adj_txt}: {link} and duration itself drives the outcome, so "
+            f"the naive estimate {'understates' if understates else 'overstates'} the benefit of updates.")
+
+
+# ============================================================================ rollout study
+def _rollout(visits: pd.DataFrame, centers: pd.DataFrame, center: str, month: str, arrived_at: str,
+             center_id: str, realtime_since: str) -> pd.DataFrame:
+    """Per visit: treated (center ever switched), post (arrived on/after the switch date),
+    month index and month relative to the rollout month."""
+    _require(visits, [center, month, arrived_at])
+    _require(centers, [center_id, realtime_since], what="centers")
+    c = centers.drop_duplicates(center_id)
+    since = pd.Series(pd.to_datetime(c[realtime_since], errors="coerce").to_numpy(),
+                      index=c[center_id].astype(str).to_numpy())
+    vc = visits[center].astype("string")
+    unknown = sorted(set(vc.dropna()) - set(since.index))
+    if unknown:
+        raise DataError(f"center(s) {', '.join(unknown[:5])} not in the centers table", file="centers",
+                        column=center_id)
+    s = pd.to_datetime(vc.map(since))
+    arr = pd.to_datetime(visits[arrived_at])
+    if isinstance(arr.dtype, pd.DatetimeTZDtype):
+        arr = arr.dt.tz_localize(None)  # local wall-clock time of the center
+    if isinstance(s.dtype, pd.DatetimeTZDtype):
+        s = s.dt.tz_localize(None)
+    m = visits[month].astype("string")
+    parsed = pd.to_datetime(m, format="%Y-%m", errors="coerce")
+    if parsed[m.notna()].isna().any():
+        row = int(np.flatnonzero((parsed.isna() & m.notna()).to_numpy())[0])
+        raise DataError(f"month {m.iloc[row]!r} is not YYYY-MM", column=month, row=row)
+    midx = parsed.dt.year * 12 + parsed.dt.month
+    ridx = s.dt.year * 12 + s.dt.month
+    out = pd.DataFrame({
+        "treated": s.notna().to_numpy(),
+        "post": (s.notna() & (arr.dt.normalize() >= s.dt.normalize())).astype(float).to_numpy(),
+        "month_index": midx.to_numpy(dtype=float),
+        "rel_month": (midx - ridx).to_numpy(dtype=float),
+    }, index=visits.index)
+    return out
+
+
+def _outcome_numeric(visits: pd.DataFrame, outcome: str) -> pd.Series:
+    s = visits[outcome]
+    if pd.api.types.is_bool_dtype(s) or isinstance(s.dtype, pd.BooleanDtype):
+        return s.astype("Float64").astype(float)
+    return pd.to_numeric(s, errors="coerce").astype(float)
+
+
+def did_rollout(visits: pd.DataFrame, centers: pd.DataFrame, outcome: str = "ltr", center: str = "center",
+                month: str = "month", arrived_at: str = "arrived_at", center_id: str = "center_id",
+                realtime_since: str = "realtime_since", controls: Sequence[str] = (),
+                log_controls: Sequence[str] = DEFAULT_LOG_CONTROLS, conf: float = 0.95, min_n: int = 30,
+                min_clusters: int = 4, strict: bool = False) -> ModelResult:
+    """Difference-in-differences of the switch to real-time updates (``centers.realtime_since``):
+    two-way fixed effects (center + month) with a post indicator, cluster-robust by center (t, G-1 df).
+
+    ``outcome`` ``"ltr"`` (points) or ``"complained"`` (linear probability, points of share).
+    With staggered switch dates and effects that grow over time the TWFE estimate is a
+    weighted average that can mislead: read it next to :func:`event_study`.
+
+        >>> did_rollout(visits, centers, outcome="complained").headline  # doctest: +SKIP
+    """
+    name = f"did_{outcome}"
+    _require(visits, [outcome, center])
+    ro = _rollout(visits, centers, center, month, arrived_at, center_id, realtime_since)
+    df = pd.DataFrame({"_y": _outcome_numeric(visits, outcome), "post": ro["post"],
+                       center: visits[center], month: visits[month], "_treated": ro["treated"]})
+    for c in controls:
+        df[c] = visits[c]
+    prep = _prepare(df, ["_y"], ["post"], controls, log_controls, center, fe=[month])
+    bad = _check_size(prep, name, None, min_n, min_clusters, strict)
+    if bad:
+        return bad
+    d = prep.data
+    g = df.loc[df["_y"].notna()].assign(_c=lambda x: x[center].astype(str))
+    switchers = g.loc[g["_treated"]].groupby("_c")["post"].agg(["min", "max"])
+    identified = switchers[(switchers["min"] == 0) & (switchers["max"] == 1)]
+    if d["post"].nunique() < 2 or identified.empty:
+        return _cannot_fit(name, "no center has data both before and after its switch to real-time updates",
+                           len(d), prep.n_clusters, strict)
+    notes = list(prep.notes)
+    n_never = int((~g.groupby("_c")["_treated"].first()).sum())
+    notes.append(f"{len(identified)} switching center(s) observed before and after, {n_never} never switched")
+    if n_never == 0:
+        notes.append("no never-switched centers: identified from differences in switch timing only")
+    formula = " + ".join(["_y ~ post", *prep.rhs])
+    if f"C({_q(center)})" not in prep.rhs:
+        formula += f" + C({_q(center)})"
+    res, msgs, numeric = _run(lambda: smf.ols(formula, d).fit(**_fit_kwargs(prep)))
+    conv, cn = _convergence(res, msgs, numeric, ["post"])
+    notes += cn + [f"center and {month} fixed effects; cluster-robust SEs by {center} "
+                   f"(t with {prep.n_clusters - 1} df)"]
+    prep.fe_prefixes = (f"C({center})", f"C({month})")
+    table = _tidy(res, name, prep, ["post"], conv, "; ".join(notes), conf)
+    return ModelResult(name, table, n=len(d), n_clusters=prep.n_clusters, converged=conv, note="; ".join(notes),
+                       headline=table.loc[table["kind"] == "effect"].reset_index(drop=True), fit=res)
+
+
+def _ev_name(k: int) -> str:
+    return f"ev_m{-k}" if k < 0 else f"ev_p{k}"
+
+
+def event_study(visits: pd.DataFrame, centers: pd.DataFrame, outcome: str = "ltr",
+                window: tuple[int, int] = (-4, 4), ref: int = -1, center: str = "center", month: str = "month",
+                arrived_at: str = "arrived_at", center_id: str = "center_id",
+                realtime_since: str = "realtime_since", conf: float = 0.95, min_n: int = 30,
+                min_clusters: int = 4, strict: bool = False) -> ModelResult:
+    """Event study of the switch to real-time updates: one coefficient per month relative to the
+    switch month (``window``, end bins collect months beyond it), ``ref`` month fixed at 0;
+    center + month fixed effects, cluster-robust CIs by center.
+
+    ``table`` rows of kind ``"effect"`` carry ``rel_month``; the reference month is a row
+    with estimate 0 and kind ``"reference"``.
+
+        >>> event_study(visits, centers, "ltr").headline[["rel_month", "estimate"]]  # doctest: +SKIP
+    """
+    lo, hi = window
+    if not lo <= ref <= hi:
+        raise ValueError(f"ref {ref} is outside the window {window}")
+    name = f"event_study_{outcome}"
+    _require(visits, [outcome, center])
+    ro = _rollout(visits, centers, center, month, arrived_at, center_id, realtime_since)
+    rel = ro["rel_month"].clip(lower=lo, upper=hi)
+    df = pd.DataFrame({"_y": _outcome_numeric(visits, outcome), center: visits[center], month: visits[month]})
+    notes: list[str] = []
+    if ro["rel_month"].notna().any():
+        n_binned = int(((ro["rel_month"] < lo) | (ro["rel_month"] > hi)).sum())
+        if n_binned:
+            notes.append(f"{n_binned} visits outside the window binned into its end months")
+    ks = [k for k in range(lo, hi + 1) if k != ref]
+    n_never = int((~ro.groupby(visits[center].astype(str))["treated"].first()).sum())
+    if n_never == 0 and lo in ks:
+        ks.remove(lo)
+        notes.append(f"no never-switched centers: month {lo} (end bin) also held at 0 to identify the model")
+    keys = []
+    for k in ks:
+        col = _ev_name(k)
+        df[col] = (rel == k).astype(float).to_numpy()
+        keys.append(col)
+    prep = _prepare(df, ["_y"], keys, [], (), center, fe=[month])
+    bad = _check_size(prep, name, None, min_n, min_clusters, strict)
+    if bad:
+        return bad
+    d = prep.data
+    empty = [c for c in keys if d[c].sum() == 0]
+    if empty:
+        notes.append("no data for relative month(s) " + ", ".join(c.replace("ev_m", "-").replace("ev_p", "")
+                                                                   for c in empty))
+        keys = [c for c in keys if c not in empty]
+    if not keys:
+        return _cannot_fit(name, "no visits of switching centers inside the window", len(d), prep.n_clusters, strict)
+    formula = " + ".join(["_y ~ " + " + ".join(keys), *prep.rhs])
+    if f"C({_q(center)})" not in prep.rhs:
+        formula += f" + C({_q(center)})"
+    res, msgs, numeric = _run(lambda: smf.ols(formula, d).fit(**_fit_kwargs(prep)))
+    conv, cn = _convergence(res, msgs, numeric, keys)
+    notes = prep.notes + notes + cn + [f"reference month {ref}; center and {month} fixed effects; "
+                                       f"cluster-robust SEs by {center} (t with {prep.n_clusters - 1} df)"]
+    prep.fe_prefixes = (f"C({center})", f"C({month})")
+    table = _tidy(res, name, prep, keys, conv, "; ".join(notes), conf)
+    kmap = {_ev_name(k): k for k in range(lo, hi + 1)}
+    table["rel_month"] = table["term"].map(kmap).astype("Int64")
+    ref_row = {"term": _ev_name(ref), "estimate": 0.0, "std_error": np.nan, "ci_low": np.nan, "ci_high": np.nan,
+               "p_value": np.nan, "model": name, "kind": "reference", "n": len(d), "n_clusters": prep.n_clusters,
+               "converged": conv, "note": "; ".join(notes), "rel_month": ref}
+    table = _finish_table(pd.concat([table, pd.DataFrame([ref_row])], ignore_index=True))
+    table["rel_month"] = table["rel_month"].astype("Int64")
+    head = table.loc[table["kind"].isin(["effect", "reference"])].sort_values("rel_month").reset_index(drop=True)
+    return ModelResult(name, table, n=len(d), n_clusters=prep.n_clusters, converged=conv, note="; ".join(notes),
+                       headline=head, fit=res)
+
+
+# ============================================================================ figures
+_TEXT = {
+    "estimate": ("估计值（95% 置信区间）", "Estimate (95% CI)"),
+    "rel_month": ("相对上线月份", "Months relative to rollout"),
+    "event_title": ("实时进度上线前后", "Before and after the real-time rollout"),
+    "coef_title": ("模型系数", "Model coefficients"),
+}
+
+
+def _text(key: str, lang: catalog.Lang, two_lines: bool = False) -> str:
+    from cxlib import plotting
+
+    return (plotting.title if two_lines else plotting.text)(*_TEXT[key], lang=lang)
+
+
+
+
+def plot_coefficients(table: pd.DataFrame, terms: Sequence[str] | None = None,
+                      kinds: Sequence[str] = ("effect", "average_marginal_effect", "control"),
+                      lang: catalog.Lang = "both", title: str | None = None):
+    """Forest plot of coefficients with intervals, one row per term (and model).
+
+    ``table`` is a tidy table (``ModelResult.table`` / ``headline``, or several concatenated);
+    by default fixed effects, intercepts and thresholds are left out. Returns the Figure.
+
+        >>> fig = plot_coefficients(ltr_ols(visits).table)  # doctest: +SKIP
+    """
+    import matplotlib.pyplot as plt
+
+    from cxlib import plotting
+
+    t = table.copy()
+    if terms is not None:
+        t = t.loc[t["term"].isin(terms)]
+    elif "kind" in t.columns:
+        t = t.loc[t["kind"].isin(kinds)]
+    t = t.loc[t["estimate"].notna()]
+    if t.empty:
+        raise DataError("no coefficients to plot")
+    with plotting.quiet():
+        plotting.ensure_theme()
+        models = list(dict.fromkeys(t["model"]))
+        labels = list(dict.fromkeys(t["term"]))
+        fig, ax = plt.subplots(figsize=(7, 0.45 * len(labels) * max(1, len(models)) + 1.5))
+        step = 0.8 / max(1, len(models))
+        for i, m in enumerate(models):
+            part = t.loc[t["model"] == m].set_index("term").reindex(labels)
+            y = np.arange(len(labels)) + (i - (len(models) - 1) / 2) * step
+            est = part["estimate"].to_numpy(dtype=float)
+            err = np.vstack([est - part["ci_low"].to_numpy(dtype=float), part["ci_high"].to_numpy(dtype=float) - est])
+            ax.errorbar(est, y, xerr=err, fmt="o", capsize=3, label=str(m))
+        ax.axvline(0, color="grey", lw=0.8, ls="--")
+        ax.set_yticks(np.arange(len(labels)), labels)
+        ax.invert_yaxis()
+        ax.set_xlabel(_text("estimate", lang))
+        ax.set_title(title or _text("coef_title", lang, two_lines=True))
+        if len(models) > 1:
+            ax.legend(frameon=False)
+        fig.tight_layout()
+    return fig
+
+
+def plot_event_study(result: ModelResult | pd.DataFrame, lang: catalog.Lang = "both", title: str | None = None):
+    """Event-study coefficients with intervals by month relative to the rollout.
+
+        >>> fig = plot_event_study(event_study(visits, centers, "ltr"))  # doctest: +SKIP
+    """
+    import matplotlib.pyplot as plt
+
+    from cxlib import plotting
+
+    t = result.headline if isinstance(result, ModelResult) else result
+    if "rel_month" not in t.columns or t["estimate"].notna().sum() == 0:
+        raise DataError("no event-study coefficients to plot")
+    t = t.loc[t["rel_month"].notna()].sort_values("rel_month")
+    with plotting.quiet():
+        plotting.ensure_theme()
+        fig, ax = plt.subplots(figsize=(7, 4))
+        x = t["rel_month"].to_numpy(dtype=float)
+        est = t["estimate"].to_numpy(dtype=float)
+        lo = np.where(np.isnan(t["ci_low"].to_numpy(dtype=float)), est, t["ci_low"].to_numpy(dtype=float))
+        hi = np.where(np.isnan(t["ci_high"].to_numpy(dtype=float)), est, t["ci_high"].to_numpy(dtype=float))
+        ax.errorbar(x, est, yerr=np.vstack([est - lo, hi - est]), fmt="o-", capsize=3)
+        ax.axhline(0, color="grey", lw=0.8)
+        ax.axvline(-0.5, color="grey", lw=0.8, ls="--")
+        ax.set_xticks(x, [str(int(v)) for v in x])
+        ax.set_xlabel(_text("rel_month", lang))
+        ax.set_ylabel(_text("estimate", lang))
+        ax.set_title(title or _text("event_title", lang, two_lines=True))
+        fig.tight_layout()
+    return fig

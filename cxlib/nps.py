@@ -1,0 +1,362 @@
+"""Net Promoter Score with honest uncertainty, by segment, by tier and by number of updates.
+
+The NPS is the share of promoters (LTR 9-10) minus the share of detractors (0-6). Its
+sampling variance follows from the multinomial distribution of the three groups::
+
+    var = (p_P + p_D - (p_P - p_D) ** 2) / n
+
+which is the formula of the R package ``NPS`` (Brendan Rocks: ``nps_var``, ``nps_se``,
+``nps_test``). The adjusted-Wald interval adds pseudo-counts before computing the same
+formula: 0.75 promoters, 1.5 passives and 0.75 detractors (``n + 3``), the variant that
+Rocks (2016, *The American Statistician* 70(4), "Interval Estimation for the Net Promoter
+Score") found to keep its coverage in small samples.
+
+Scores are reported on the -100..100 scale by default (``scale=100``); pass ``scale=1`` for
+the -1..1 scale of the R package. Group shares are always proportions (0-1).
+
+    >>> from cxlib import nps as npsmod
+    >>> round(npsmod.nps([10, 9, 8, 3], scale=100)["nps"], 1)
+    25.0
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from cxlib import catalog
+from cxlib.errors import DataError
+
+Method = Literal["adjusted_wald", "wald"]
+
+#: Pseudo-counts of the adjusted-Wald interval (detractors, passives, promoters): n + 3.
+ADJUSTED_WALD_PSEUDO = (0.75, 1.5, 0.75)
+
+_GROUPS = {g.code: g for g in catalog.NPS_GROUPS}
+_DET, _PAS, _PRO = _GROUPS["detractor"], _GROUPS["passive"], _GROUPS["promoter"]
+
+_TEXT = {
+    "updates": ("主动进度更新次数", "Proactive updates"),
+    "nps": ("净推荐值", "NPS"),
+    "complaint_rate": ("投诉率", "Complaint rate"),
+    "dose_title": ("主动更新次数与 NPS、投诉率", "Proactive updates vs. NPS and complaints"),
+}
+
+
+def _text(key: str, lang: catalog.Lang) -> str:
+    zh, en = _TEXT[key]
+    if lang == "zh":
+        return zh
+    return en if lang == "en" else f"{zh} {en}"
+
+
+# --------------------------------------------------------------------------- core maths
+def _valid_ltr(ltr: Any, *, column: str | None = None) -> np.ndarray:
+    """LTR answers as a float array without missing values; bad values raise DataError."""
+    s = pd.Series(ltr) if not isinstance(ltr, pd.Series) else ltr
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        s = s.astype(object)
+    num = pd.to_numeric(s, errors="coerce")
+    unreadable = num.isna() & s.notna()
+    if unreadable.any():
+        pos = int(np.flatnonzero(unreadable.to_numpy())[0])
+        raise DataError(f"LTR value {s.iloc[pos]!r} is not a number", column=column, row=pos)
+    vals = num.dropna().to_numpy(dtype=float)
+    bad = (vals < catalog.LTR_MIN) | (vals > catalog.LTR_MAX) | (vals != np.round(vals))
+    if bad.any():
+        raise DataError(
+            f"LTR value {vals[bad][0]!r} is outside the whole points "
+            f"{catalog.LTR_MIN}-{catalog.LTR_MAX}", column=column)
+    return vals
+
+
+def _counts(vals: np.ndarray) -> tuple[int, int, int]:
+    """(detractors, passives, promoters) counts of valid LTR answers."""
+    det = int(((vals >= _DET.low) & (vals <= _DET.high)).sum())
+    pas = int(((vals >= _PAS.low) & (vals <= _PAS.high)).sum())
+    pro = int(((vals >= _PRO.low) & (vals <= _PRO.high)).sum())
+    return det, pas, pro
+
+
+def _nps_var(p_pro: float, p_det: float) -> float:
+    """Per-response variance of the promoter(+1)/passive(0)/detractor(-1) score."""
+    return p_pro + p_det - (p_pro - p_det) ** 2
+
+
+def _from_counts(det: float, pas: float, pro: float, *, conf: float, scale: float) -> dict[str, float]:
+    n = det + pas + pro
+    z = float(stats.norm.ppf(1 - (1 - conf) / 2))
+    out: dict[str, float] = {"n": int(n)}
+    if n == 0:
+        nan = float("nan")
+        out.update(promoters=nan, passives=nan, detractors=nan, nps=nan, se=nan, wald_low=nan,
+                   wald_high=nan, adjusted_nps=nan, adjusted_se=nan, adjusted_low=nan,
+                   adjusted_high=nan)
+        return out
+    p_pro, p_pas, p_det = pro / n, pas / n, det / n
+    value = p_pro - p_det
+    se = math.sqrt(_nps_var(p_pro, p_det) / n)
+    a_det, a_pas, a_pro = ADJUSTED_WALD_PSEUDO
+    n_adj = n + a_det + a_pas + a_pro
+    q_pro, q_det = (pro + a_pro) / n_adj, (det + a_det) / n_adj
+    adj = q_pro - q_det
+    adj_se = math.sqrt(_nps_var(q_pro, q_det) / n_adj)
+
+    def clip(x: float) -> float:
+        return min(max(x, -1.0), 1.0) * scale
+
+    out.update(
+        promoters=p_pro, passives=p_pas, detractors=p_det,
+        nps=value * scale, se=se * scale,
+        wald_low=clip(value - z * se), wald_high=clip(value + z * se),
+        adjusted_nps=adj * scale, adjusted_se=adj_se * scale,
+        adjusted_low=clip(adj - z * adj_se), adjusted_high=clip(adj + z * adj_se),
+    )
+    return out
+
+
+# --------------------------------------------------------------------------- public API
+def nps(ltr: Sequence[float] | pd.Series | np.ndarray, scale: float = 100, conf: float = 0.95) -> pd.Series:
+    """Net Promoter Score of LTR answers (0-10) with group shares, SE, Wald and adjusted-Wald CIs.
+
+    Missing answers are left out. Returns a Series with ``n``, ``promoters``, ``passives``,
+    ``detractors`` (shares 0-1), ``nps``, ``se``, ``wald_low``/``wald_high``,
+    ``adjusted_nps``, ``adjusted_se``, ``adjusted_low``/``adjusted_high`` (all on ``scale``;
+    intervals clipped to [-scale, scale]).
+
+        >>> nps([10, 9, 8, 3, None], scale=1)["nps"]
+        0.25
+    """
+    vals = _valid_ltr(ltr, column=getattr(ltr, "name", None))
+    if vals.size == 0:
+        raise DataError("no valid LTR answers: the NPS is undefined", column=getattr(ltr, "name", None))
+    return pd.Series(_from_counts(*_counts(vals), conf=conf, scale=scale), dtype=object)
+
+
+def nps_test(ltr_a: Sequence[float] | pd.Series | np.ndarray,
+             ltr_b: Sequence[float] | pd.Series | np.ndarray | None = None,
+             conf: float = 0.95, scale: float = 100) -> pd.Series:
+    """z test of the difference of two independent NPS (``a - b``), or of one NPS against 0.
+
+    Standard error ``sqrt(var_a / n_a + var_b / n_b)``, as in ``NPS::nps_test`` (which
+    reports the absolute difference; here the difference keeps its sign).
+
+        >>> round(nps_test([10] * 6 + [3] * 4, [10] * 2 + [3] * 8, scale=1)["difference"], 2)
+        0.8
+    """
+    z = float(stats.norm.ppf(1 - (1 - conf) / 2))
+    a = nps(ltr_a, scale=1, conf=conf)
+    if ltr_b is None:
+        diff, se, nps_b, n_b = a["nps"], a["se"], float("nan"), 0
+    else:
+        b = nps(ltr_b, scale=1, conf=conf)
+        diff = a["nps"] - b["nps"]
+        se = math.sqrt(a["se"] ** 2 + b["se"] ** 2)
+        nps_b, n_b = b["nps"], int(b["n"])
+    stat = diff / se if se > 0 else (float("nan") if diff == 0 else math.copysign(float("inf"), diff))
+    p = float(2 * stats.norm.sf(abs(stat))) if not math.isnan(stat) else float("nan")
+    return pd.Series({
+        "nps_a": a["nps"] * scale, "nps_b": nps_b * scale, "difference": diff * scale,
+        "se": se * scale, "ci_low": (diff - z * se) * scale, "ci_high": (diff + z * se) * scale,
+        "z": stat, "p_value": p, "n_a": int(a["n"]), "n_b": n_b, "conf": conf,
+    }, dtype=object)
+
+
+def _require(df: pd.DataFrame, cols: Sequence[str]) -> None:
+    missing = [c for c in cols if c not in df.columns]
+    if missing:
+        raise DataError(f"missing column(s) {', '.join(missing)}; have {', '.join(map(str, df.columns))}",
+                        column=missing[0])
+
+
+def by_segment(df: pd.DataFrame, by: str | Sequence[str], ltr: str = "ltr",
+               method: Method = "adjusted_wald", min_n: int = 30, scale: float = 100,
+               conf: float = 0.95) -> pd.DataFrame:
+    """NPS with a confidence interval per segment, one row per segment (sorted; catalog order
+    for categorical segments), with a ``warning`` where fewer than ``min_n`` answers back it.
+
+    ``nps`` is the observed score; ``se``, ``ci_low``, ``ci_high`` follow ``method``
+    (``"adjusted_wald"``: pseudo-counts, n + 3; ``"wald"``: plain multinomial Wald).
+
+        >>> by_segment(pd.DataFrame({"center": ["A", "A", "B"], "ltr": [10, 3, 9]}), "center").warning.tolist()
+        ['n < 30', 'n < 30']
+    """
+    keys = [by] if isinstance(by, str) else list(by)
+    _require(df, [*keys, ltr])
+    if method not in ("adjusted_wald", "wald"):
+        raise ValueError(f"method must be 'adjusted_wald' or 'wald', not {method!r}")
+    vals = df[ltr]
+    _valid_ltr(vals, column=ltr)  # validates the whole column once
+    rows = []
+    for key, part in df.groupby(keys, observed=True, sort=True, dropna=True):
+        key = key if isinstance(key, tuple) else (key,)
+        r = _from_counts(*_counts(_valid_ltr(part[ltr], column=ltr)), conf=conf, scale=scale)
+        if method == "wald":
+            se, lo, hi = r["se"], r["wald_low"], r["wald_high"]
+        else:
+            se, lo, hi = r["adjusted_se"], r["adjusted_low"], r["adjusted_high"]
+        n = r["n"]
+        warning = "no responses" if n == 0 else (f"n < {min_n}" if n < min_n else "")
+        rows.append({**dict(zip(keys, key)), "n": n, "promoters": r["promoters"],
+                     "passives": r["passives"], "detractors": r["detractors"], "nps": r["nps"],
+                     "se": se, "ci_low": lo, "ci_high": hi, "method": method, "warning": warning})
+    cols = [*keys, "n", "promoters", "passives", "detractors", "nps", "se", "ci_low", "ci_high",
+            "method", "warning"]
+    out = pd.DataFrame(rows, columns=cols)
+    for k in keys:
+        if isinstance(df[k].dtype, pd.CategoricalDtype):
+            out[k] = out[k].astype(df[k].dtype)
+    out["n"] = out["n"].astype("int64")
+    return out.reset_index(drop=True)
+
+
+# --------------------------------------------------------------------- tier / dose tables
+def _mean_ci(x: pd.Series, conf: float) -> tuple[float, float, float]:
+    v = pd.to_numeric(x, errors="coerce").dropna().to_numpy(dtype=float)
+    if v.size == 0:
+        return (float("nan"),) * 3
+    m = float(v.mean())
+    if v.size < 2:
+        return m, float("nan"), float("nan")
+    half = float(stats.t.ppf(1 - (1 - conf) / 2, v.size - 1) * v.std(ddof=1) / math.sqrt(v.size))
+    return m, m - half, m + half
+
+
+def wilson_ci(count: int, n: int, conf: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval of a proportion ``count / n``.
+
+        >>> [round(x, 4) for x in wilson_ci(2, 10)]
+        [0.0567, 0.5098]
+    """
+    if n == 0:
+        return float("nan"), float("nan")
+    z = float(stats.norm.ppf(1 - (1 - conf) / 2))
+    p = count / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def _metrics(part: pd.DataFrame, ltr: str, anxiety: str | None, complained: str | None,
+             conf: float, scale: float) -> dict[str, float]:
+    vals = _valid_ltr(part[ltr], column=ltr)
+    r = _from_counts(*_counts(vals), conf=conf, scale=scale)
+    m, lo, hi = _mean_ci(pd.Series(vals), conf)
+    out = {"n_visits": len(part), "n_responses": int(vals.size),
+           "anxiety_mean": float(pd.to_numeric(part[anxiety], errors="coerce").mean())
+           if anxiety else float("nan"),
+           "ltr_mean": m, "ltr_ci_low": lo, "ltr_ci_high": hi,
+           "nps": r["nps"], "nps_ci_low": r["adjusted_low"], "nps_ci_high": r["adjusted_high"]}
+    if complained:
+        c = part[complained]
+        c = c.astype("boolean") if not isinstance(c.dtype, pd.BooleanDtype) else c
+        c = c.dropna()
+        k, n = int(c.sum()), int(c.size)
+        lo_c, hi_c = wilson_ci(k, n, conf)
+        out.update(complaint_rate=k / n if n else float("nan"), complaint_ci_low=lo_c,
+                   complaint_ci_high=hi_c)
+    return out
+
+
+def tier_table(visits: pd.DataFrame, ltr: str = "ltr", tier: str = "tier", anxiety: str = "anxiety",
+               complained: str = "complained", lang: catalog.Lang = "both", conf: float = 0.95,
+               scale: float = 100) -> pd.DataFrame:
+    """Per transparency tier (catalog order): visits, responses, mean anxiety, mean LTR with a
+    t interval, NPS with an adjusted-Wald interval, complaint rate with a Wilson interval.
+
+        >>> tier_table(visits).loc[:, ["tier", "n_visits", "nps"]]  # doctest: +SKIP
+    """
+    _require(visits, [ltr, tier, anxiety, complained])
+    t = visits[tier].astype("string")
+    unknown = sorted(set(t.dropna()) - set(catalog.TIER_ORDER))
+    if unknown:
+        raise DataError(f"unknown tier code(s) {', '.join(unknown)}; known: {', '.join(catalog.TIER_ORDER)}",
+                        column=tier)
+    rows = []
+    for code in catalog.TIER_ORDER:
+        part = visits.loc[(t == code).fillna(False).to_numpy()]
+        if len(part) == 0:
+            continue
+        rows.append({"tier": code, "label": catalog.label(code, lang),
+                     **_metrics(part, ltr, anxiety, complained, conf, scale)})
+    out = pd.DataFrame(rows)
+    if len(out):
+        out["tier"] = out["tier"].astype(catalog.TIER_DTYPE)
+    return out
+
+
+def dose_levels(cap: int = 4) -> list[str]:
+    """Labels of the update-count levels: ``["0", "1", …, f"{cap}+"]``.
+
+        >>> dose_levels(3)
+        ['0', '1', '2', '3+']
+    """
+    return [str(i) for i in range(cap)] + [f"{cap}+"]
+
+
+def dose_response(visits: pd.DataFrame, updates: str = "n_proactive_updates", cap: int = 4,
+                  ltr: str = "ltr", anxiety: str = "anxiety", complained: str = "complained",
+                  conf: float = 0.95, scale: float = 100) -> pd.DataFrame:
+    """The :func:`tier_table` metrics by number of proactive updates 0, 1, …, ``cap``+.
+
+        >>> dose_response(visits, cap=4).updates.tolist()  # doctest: +SKIP
+        ['0', '1', '2', '3', '4+']
+    """
+    _require(visits, [updates, ltr, anxiety, complained])
+    u = pd.to_numeric(visits[updates], errors="coerce")
+    if (u.dropna() < 0).any() or (u.dropna() != u.dropna().round()).any():
+        raise DataError("update counts must be whole numbers >= 0", column=updates)
+    levels = dose_levels(cap)
+    rows = []
+    for i, lev in enumerate(levels):
+        mask = (u >= cap) if i == cap else (u == i)
+        part = visits.loc[mask.fillna(False).to_numpy()]
+        if len(part) == 0:
+            continue
+        rows.append({"updates": lev, **_metrics(part, ltr, anxiety, complained, conf, scale)})
+    out = pd.DataFrame(rows)
+    if len(out):
+        out["updates"] = out["updates"].astype(pd.CategoricalDtype(levels, ordered=True))
+    return out
+
+
+def plot_dose_response(table: pd.DataFrame, lang: catalog.Lang = "both", title: str | None = None):
+    """Two panels: NPS and complaint rate (with intervals) by number of updates.
+
+    ``table`` is the output of :func:`dose_response`. Returns the matplotlib Figure.
+
+        >>> fig = plot_dose_response(dose_response(visits))  # doctest: +SKIP
+    """
+    import matplotlib.pyplot as plt
+
+    from cxlib import plotting
+
+    _require(table, ["updates", "nps", "nps_ci_low", "nps_ci_high"])
+    with plotting.quiet():
+        plotting.ensure_theme()
+        has_complaints = "complaint_rate" in table.columns
+        fig, axes = plt.subplots(1, 2 if has_complaints else 1, figsize=(10 if has_complaints else 5.5, 4),
+                                 squeeze=False)
+        x = np.arange(len(table))
+        labels = [str(v) for v in table["updates"]]
+        panels = [("nps", "nps_ci_low", "nps_ci_high", "nps", "#3182bd")]
+        if has_complaints:
+            panels.append(("complaint_rate", "complaint_ci_low", "complaint_ci_high", "complaint_rate",
+                           "#d7301f"))
+        for ax, (col, lo, hi, key, colour) in zip(axes[0], panels):
+            y = table[col].to_numpy(dtype=float)
+            err = np.vstack([y - table[lo].to_numpy(dtype=float), table[hi].to_numpy(dtype=float) - y])
+            ax.errorbar(x, y, yerr=err, marker="o", capsize=4, color=colour)
+            ax.set_xticks(x, labels)
+            ax.set_xlabel(_text("updates", lang))
+            ax.set_ylabel(_text(key, lang))
+            ax.set_title(_text(key, lang))
+            ax.grid(axis="y", alpha=0.3)
+        fig.suptitle(title or plotting.title(*_TEXT["dose_title"], lang=lang))
+        fig.tight_layout()
+    return fig

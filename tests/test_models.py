@@ -1,0 +1,358 @@
+"""cxlib.models on simulated visits with known effects, plus the guards on crafted data.
+
+Each model must recover the effect it was simulated with inside its 95% interval; cluster-robust
+errors are checked against direct numpy computations (CR1 sandwich, leave-one-center-out CRV3).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+import statsmodels.formula.api as smf  # noqa: E402
+from scipy import stats  # noqa: E402
+
+from cxlib import catalog  # noqa: E402
+from cxlib import models as M  # noqa: E402
+from cxlib.errors import DataError  # noqa: E402
+
+BETA_LTR = 0.4   # LTR points (normal model) / log odds (ordinal model) per update
+RATE_RATIO = 0.6  # complaints per extra update
+ALPHA_NB = 0.5   # NB2 dispersion
+DID = 0.8        # LTR points after the switch to real-time updates
+CUTS = np.array([-6, -5.2, -4.5, -3.8, -3.0, -2.2, -1.3, -0.3, 0.8, 2.0])  # ordinal cut-points 0|1 … 9|10
+
+
+def simulate(seed: int = 11, n: int = 3000, n_centers: int = 12, ltr_kind: str = "normal", beta: float = BETA_LTR,
+             rr: float = RATE_RATIO, did: float = 0.0, switch: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Visits whose repair duration drives both the number of updates and complaints."""
+    rng = np.random.default_rng(seed)
+    names = np.array([f"C{i:02d}" for i in range(n_centers)])
+    c = rng.integers(0, n_centers, n)
+    center_ltr, center_rate = rng.normal(0, 0.5, n_centers), rng.normal(0, 0.2, n_centers)
+    scen = rng.choice(list(catalog.SCENARIO_ORDER), n, p=[0.5, 0.35, 0.15])
+    logdur = np.select([scen == "repair", scen == "accident"], [4.8, 5.6], 4.0) + rng.normal(0, 0.6, n)
+    dur = np.exp(logdur)
+    warranty = rng.random(n) < 0.4
+    u = rng.poisson(np.exp(-2.2 + 0.55 * np.log1p(dur)))  # longer repairs get more updates
+    mi = rng.integers(0, 12, n)
+    month = np.array([f"2024-{m + 1:02d}" for m in mi])
+    switch_m = {i: 3 + i for i in range(min(8, n_centers - 2))} if switch else {}
+    since = [pd.Timestamp(2024, switch_m[i] + 1, 1).date() if i in switch_m else None for i in range(n_centers)]
+    post = np.array([(ci in switch_m) and (m >= switch_m[ci]) for ci, m in zip(c, mi)])
+    day = rng.integers(1, 28, n)
+    arrived = pd.to_datetime([f"{m}-{d:02d} 10:00" for m, d in zip(month, day)]).tz_localize("Asia/Shanghai")
+    ctrl = (-0.5 * (np.log1p(dur) - 4.5) + 0.3 * warranty
+            + np.select([scen == "repair", scen == "accident"], [-0.2, -0.5], 0))
+    eta = beta * u + ctrl + center_ltr[c]
+    if ltr_kind == "normal":
+        ltr = np.clip(np.round(6.0 + eta + rng.normal(0, 0.3, 12)[mi] + did * post + rng.normal(0, 1.0, n)), 0, 10)
+    else:
+        ltr = ((eta + rng.logistic(0, 1, n))[:, None] > CUTS[None, :]).sum(1).astype(float)
+    mu = np.exp(-3.2 + np.log(rr) * u + 1.3 * (np.log1p(dur) - 4.5) + center_rate[c])
+    ncomp = rng.poisson(rng.gamma(1 / ALPHA_NB, ALPHA_NB * mu))
+    visits = pd.DataFrame({
+        "visit_id": [f"V{i:05d}" for i in range(n)], "center": names[c],
+        "scenario": pd.Categorical(scen, dtype=catalog.SCENARIO_DTYPE), "arrived_at": arrived, "month": month,
+        "repair_minutes": dur, "warranty": pd.array(warranty, dtype="boolean"), "n_proactive_updates": u,
+        "ltr": pd.array(ltr, dtype="Int64"), "anxiety": rng.uniform(0, 100, n), "n_complaints": ncomp,
+        "complained": ncomp > 0, "true_eta": eta,
+    })
+    centers = pd.DataFrame({"center_id": names, "realtime_since": since})
+    return visits, centers
+
+
+@pytest.fixture(scope="module")
+def normal():
+    return simulate()
+
+
+@pytest.fixture(scope="module")
+def ordinal():
+    return simulate(seed=5, n=2000, ltr_kind="ordinal")
+
+
+def covers(row, value) -> bool:
+    return bool(row["ci_low"] <= value <= row["ci_high"])
+
+
+# ------------------------------------------------------------------------------------ OLS
+def test_ltr_ols_recovers_slope_with_cluster_robust_t_intervals(normal):
+    v, _ = normal
+    r = M.ltr_ols(v)
+    h = r.headline.iloc[0]
+    assert h["term"] == "n_proactive_updates" and covers(h, BETA_LTR)
+    assert (r.n, r.n_clusters, r.converged) == (3000, 12, True)
+    assert set(M.TABLE_COLUMNS) <= set(r.table.columns)
+    assert set(r.table["kind"]) == {"effect", "intercept", "control", "fixed_effect"}
+    # independent CR1 sandwich with G/(G-1)·(N-1)/(N-K), and t quantile with G-1 df
+    X, y = r.fit.model.exog, r.fit.model.endog
+    b = np.linalg.lstsq(X, y, rcond=None)[0]
+    e = y - X @ b
+    bread = np.linalg.inv(X.T @ X)
+    g = pd.factorize(v["center"], sort=True)[0]
+    meat = sum(np.outer(X[g == k].T @ e[g == k], X[g == k].T @ e[g == k]) for k in range(12))
+    n, k = X.shape
+    V = bread @ meat @ bread * 12 / 11 * (n - 1) / (n - k)
+    j = r.fit.model.exog_names.index("Q('n_proactive_updates')")
+    assert h["std_error"] == pytest.approx(math.sqrt(V[j, j]), rel=1e-8)
+    assert h["ci_high"] - h["estimate"] == pytest.approx(stats.t.ppf(0.975, 11) * h["std_error"], rel=1e-10)
+
+
+def test_ltr_ols_crv3_equals_leave_one_center_out_jackknife(normal):
+    v, _ = normal
+    r = M.ltr_ols(v, cov_type="cluster-crv3")
+    h = r.headline.iloc[0]
+    assert "CRV3" in r.note and covers(h, BETA_LTR)
+    full = M.ltr_ols(v).headline.iloc[0]["estimate"]
+    assert h["estimate"] == pytest.approx(full)
+    X, y = r.fit.model.exog, r.fit.model.endog
+    j = r.fit.model.exog_names.index("Q('n_proactive_updates')")
+    g = pd.factorize(v["center"], sort=True)[0]
+    betas = []
+    for k in range(12):  # refit without center k (its dummy column becomes all zero and is dropped)
+        keep = g != k
+        cols = np.flatnonzero(np.abs(X[keep]).sum(axis=0) > 0)
+        b = np.linalg.lstsq(X[keep][:, cols], y[keep], rcond=None)[0]
+        betas.append(b[np.flatnonzero(cols == j)[0]])
+    betas = np.array(betas)
+    crv3 = math.sqrt(11 / 12 * ((betas - full) ** 2).sum())
+    assert h["std_error"] == pytest.approx(crv3, rel=1e-8)
+
+
+def test_ltr_ols_categorical_and_log_forms(normal):
+    v, _ = normal
+    cat = M.ltr_ols(v, form="categorical").headline.set_index("term")
+    assert cat.index.tolist() == ["n_proactive_updates[1]", "n_proactive_updates[2]", "n_proactive_updates[3]",
+                                  "n_proactive_updates[4+]"]
+    for k in (1, 2, 3):
+        assert covers(cat.loc[f"n_proactive_updates[{k}]"], BETA_LTR * k)
+    mean_4plus = v.loc[v.n_proactive_updates >= 4, "n_proactive_updates"].mean()
+    assert covers(cat.loc["n_proactive_updates[4+]"], BETA_LTR * mean_4plus)
+    log = M.ltr_ols(v, form="log").headline
+    assert log["term"].tolist() == ["log1p(n_proactive_updates)"] and log["estimate"].iloc[0] > 0
+
+
+# ------------------------------------------------------------------------------ ordinal / logit
+def test_ltr_ordinal_recovers_log_odds_and_reports_thresholds(ordinal):
+    v, _ = ordinal
+    r = M.ltr_ordinal(v)
+    assert r.converged and covers(r.headline.iloc[0], BETA_LTR)
+    assert r.fit.model.distr.__class__.__name__ == "logistic_gen"
+    assert "Intercept" not in r.table["term"].tolist()
+    thr = r.table.loc[r.table["kind"] == "threshold"]
+    used = sorted(v["ltr"].dropna().astype(int).unique())
+    assert len(thr) == len(used) - 1 and thr["estimate"].is_monotonic_increasing
+    cuts = r.fit.model.transform_threshold_params(r.fit.params.to_numpy())
+    assert thr["estimate"].to_numpy() == pytest.approx(cuts[1:-1])
+    # thresholds are shifted by the omitted reference levels, their spacing is not
+    spacing = np.diff(thr["estimate"].to_numpy())
+    true_spacing = np.diff(CUTS)[used[0]: used[-1] - 1]
+    assert np.abs(spacing - true_spacing).max() < 0.5
+
+
+def test_promoter_and_detractor_logits_with_average_marginal_effects(ordinal):
+    v, _ = ordinal
+    pro, det = M.promoter_logit(v), M.detractor_logit(v)
+    # proportional odds: P(LTR >= 9) and P(LTR <= 6) are logits in the same linear predictor
+    assert covers(pro.table.loc[pro.table["kind"] == "effect"].iloc[0], BETA_LTR)
+    assert covers(det.table.loc[det.table["kind"] == "effect"].iloc[0], -BETA_LTR)
+    p = 1 / (1 + np.exp(-(v["true_eta"] - CUTS[8])))
+    true_ame = float((BETA_LTR * p * (1 - p)).mean())
+    h = pro.headline.iloc[0]
+    assert h["kind"] == "average_marginal_effect" and covers(h, true_ame)
+    me = pro.fit.get_margeff(at="overall")
+    assert h["estimate"] == pytest.approx(me.summary_frame().loc["Q('n_proactive_updates')", "dy/dx"])
+    assert h["odds_ratio"] == pytest.approx(math.exp(pro.table.loc[pro.table["kind"] == "effect", "estimate"].iloc[0]))
+
+
+# ----------------------------------------------------------------------------------- complaints
+def test_complaint_models_recover_rate_ratio_and_alpha(normal):
+    v, _ = normal
+    r = M.complaint_models(v)
+    h = r.headline.set_index("model")
+    for model in ("poisson", "nb2"):
+        assert covers(h.loc[model], RATE_RATIO), model
+        assert h.loc[model, "converged"]
+    nb = r.fit["nb2"]
+    assert type(nb.model).__name__ == "NegativeBinomial" and nb.model.loglike_method == "nb2"
+    alpha = r.table.query("model == 'nb2' and term == 'alpha'").iloc[0]
+    assert alpha["kind"] == "dispersion" and covers(alpha, ALPHA_NB)
+    assert h.loc["nb2", "alpha"] == pytest.approx(alpha["estimate"])
+    # Wald test of H0: rate ratio = 0.5, recomputed from the coefficient and its SE (t, G-1 df)
+    b, se = nb.params["Q('n_proactive_updates')"], nb.bse["Q('n_proactive_updates')"]
+    p_h0 = 2 * stats.t.sf(abs((b - math.log(0.5)) / se), 11)
+    assert h.loc["nb2", "p_value_h0"] == pytest.approx(p_h0, rel=1e-10)
+    assert h.loc["nb2", "rate_ratio"] == pytest.approx(math.exp(b))
+    assert h.loc["nb2", "ci_low"] == pytest.approx(math.exp(b - stats.t.ppf(0.975, 11) * se))
+
+
+def test_halving_hypothesis_not_rejected_when_true():
+    v, _ = simulate(seed=21, rr=0.5)
+    h = M.complaint_models(v).headline.set_index("model")
+    assert h.loc["poisson", "p_value_h0"] > 0.05 and covers(h.loc["poisson"], 0.5)
+
+
+def test_naive_estimate_is_confounded_by_repair_duration(normal):
+    v, _ = normal
+    r = M.naive_vs_adjusted(v)
+    naive, adjusted = r.headline.iloc[0], r.headline.iloc[1]
+    assert (naive["estimate_type"], adjusted["estimate_type"]) == ("naive", "adjusted")
+    assert covers(adjusted, RATE_RATIO) and not covers(naive, RATE_RATIO)
+    assert naive["estimate"] > adjusted["estimate"]
+    assert "repair_minutes" not in naive["controls"] and "repair_minutes" in adjusted["controls"]
+    assert f"×{naive['estimate']:.2f}" in r.note and f"×{adjusted['estimate']:.2f}" in r.note
+    assert "more updates" in r.note and "understates the benefit" in r.note
+    # break the link between duration and updates: the two estimates agree and the sentence says so
+    rng = np.random.default_rng(1)
+    shuffled = v.assign(repair_minutes=rng.permutation(v["repair_minutes"].to_numpy()))
+    assert "barely moves the estimate" in M.naive_vs_adjusted(shuffled).note
+    ltr = M.naive_vs_adjusted(v, outcome="ltr")
+    assert covers(ltr.headline.iloc[1], BETA_LTR) and "LTR points" in ltr.note
+
+
+# ---------------------------------------------------------------------------------- rollout
+def test_did_and_event_study_recover_the_rollout_effect():
+    v, c = simulate(seed=3, did=DID)
+    r = M.did_rollout(v, c, outcome="ltr")
+    h = r.headline.iloc[0]
+    assert h["term"] == "post" and covers(h, DID) and r.n_clusters == 12
+    assert "8 switching center(s)" in r.note and "4 never switched" in r.note
+    ev = M.event_study(v, c, "ltr", window=(-4, 4), ref=-1)
+    e = ev.headline.set_index("rel_month")
+    assert e.index.tolist() == list(range(-4, 5))
+    assert e.loc[-1, "estimate"] == 0 and e.loc[-1, "kind"] == "reference"
+    for k in (-4, -3, -2):
+        assert covers(e.loc[k], 0.0), k
+    for k in range(0, 5):
+        assert covers(e.loc[k], DID), k
+    comp = M.did_rollout(v, c, outcome="complained")
+    assert comp.converged and abs(comp.headline.iloc[0]["estimate"]) < 0.2  # no complaint effect simulated
+
+
+def test_did_without_any_switch_cannot_fit():
+    v, c = simulate(seed=3, n=500, switch=False)
+    r = M.did_rollout(v, c)
+    assert not r.ok and r.note.startswith("cannot fit") and r.table["term"].tolist() == ["(cannot fit)"]
+    with pytest.raises(DataError, match="before and after"):
+        M.did_rollout(v, c, strict=True)
+
+
+def test_unknown_center_in_rollout_raises():
+    v, c = simulate(seed=3, n=300)
+    with pytest.raises(DataError, match="not in the centers table"):
+        M.did_rollout(v, c.iloc[1:])
+
+
+# ---------------------------------------------------------------------------------- guards
+def test_unused_ordinal_categories_are_removed(ordinal):
+    v, _ = ordinal
+    v = v.iloc[:1200]
+    v = v.assign(ltr=pd.Categorical(v["ltr"].astype(int).clip(lower=3), categories=list(range(11)), ordered=True))
+    r = M.ltr_ordinal(v, controls=("repair_minutes",))
+    assert "never used, removed from the outcome: 0, 1, 2" in r.note
+    assert r.converged and np.isfinite(r.table["std_error"]).all()
+    assert r.table.loc[r.table["kind"] == "threshold", "term"].iloc[0] == "threshold 3|4"
+    # without the guard statsmodels returns 0 / NaN for the declared-but-unused categories
+    from statsmodels.miscmodels.ordinal_model import OrderedModel
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        raw = OrderedModel(v["ltr"], v[["n_proactive_updates"]].astype(float), distr="logit").fit(
+            method="bfgs", disp=0)
+    assert not np.isfinite(raw.bse).all()
+
+
+def test_missing_values_in_model_and_cluster_columns_are_dropped_first(normal):
+    v, _ = normal
+    v = v.copy()
+    v.loc[v.index[:100], "ltr"] = pd.NA
+    v.loc[v.index[100:150], "center"] = None
+    v.loc[v.index[150:160], "repair_minutes"] = np.nan
+    v.loc[v["center"] == "C11", "ltr"] = pd.NA  # a whole center drops out
+    r = M.ltr_ols(v)
+    expected = v.dropna(subset=["ltr", "center", "repair_minutes", "n_proactive_updates", "scenario", "warranty"])
+    assert r.n == len(expected) and r.n_clusters == 11 == expected["center"].nunique()
+    assert "rows with missing values" in r.note and r.converged
+    assert M.promoter_logit(v).n_clusters == 11
+    assert M.complaint_models(v).n_clusters == 12  # complaints do not need an LTR answer
+
+
+def test_non_convergence_is_flagged(ordinal):
+    v, _ = ordinal
+    r = M.promoter_logit(v, maxiter=1)
+    assert not r.converged and not r.ok and "did not converge" in r.note
+    assert not r.table["converged"].any()
+    sep = v.assign(ltr=pd.array(np.where(v["n_proactive_updates"] >= 2, 10, 5), dtype="Int64"))
+    s = M.promoter_logit(sep)
+    assert not s.converged and "PerfectSeparation" in s.note
+
+
+def test_too_few_clusters_or_rows_give_a_cannot_fit_row(normal):
+    v, _ = normal
+    two = v.loc[v["center"].isin(["C00", "C01"])]
+    r = M.ltr_ols(two)
+    assert r.note.startswith("cannot fit: only 2 cluster(s)") and r.n_clusters == 2 and not r.converged
+    assert r.table.iloc[0]["term"] == "(cannot fit)" and np.isnan(r.table.iloc[0]["estimate"])
+    with pytest.raises(DataError, match="cannot fit"):
+        M.ltr_ols(two, strict=True)
+    cell = v.loc[(v["center"] == "C03") & (v["month"] == "2024-05")]
+    for fn in (M.ltr_ols, M.complaint_models, M.promoter_logit, M.ltr_ordinal):
+        res = fn(cell, cluster=None)
+        assert res.note.startswith(f"cannot fit: only {len(cell)} complete rows"), fn.__name__
+        assert res.summary()["converged"].tolist() == [False]
+    assert M.ltr_ols(v.assign(n_proactive_updates=1)).note == "cannot fit: no variation in n_proactive_updates"
+    few = v.groupby("center").head(2)  # 24 rows for 17 parameters (12 centers)
+    assert M.ltr_ols(few, min_n=10).note == "cannot fit: only 24 complete rows for about 17 parameters"
+
+
+def test_mixed_model_falls_back_to_ols_at_the_variance_boundary():
+    rng = np.random.default_rng(0)
+    n = 400
+    d = pd.DataFrame({"center": rng.choice([f"C{i}" for i in range(6)], n), "n_proactive_updates": rng.poisson(2, n),
+                      "repair_minutes": rng.uniform(30, 300, n), "scenario": "repair", "warranty": True})
+    d["ltr"] = pd.array(np.clip(np.round(7 + 0.3 * d.n_proactive_updates + rng.normal(0, 1, n)), 0, 10),
+                        dtype="Int64")  # no center effect at all
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        raw = smf.mixedlm("ltr ~ n_proactive_updates + np.log1p(repair_minutes)", d.astype({"ltr": float}),
+                          groups=d["center"]).fit(reml=True)
+    assert M._mixed_degenerate(raw) is not None  # the statsmodels boundary failure
+    r = M.ltr_mixed(d)
+    assert r.model == "ltr_ols_linear" and "mixed model unusable" in r.note and "OLS" in r.note
+    assert covers(r.headline.iloc[0], 0.3)
+
+
+def test_mixed_model_when_identified(normal):
+    v, _ = normal
+    r = M.ltr_mixed(v)
+    assert r.model == "ltr_mixed" and r.converged and covers(r.headline.iloc[0], BETA_LTR)
+    assert np.isfinite(r.fit.llf) and "random intercept by center" in r.note
+
+
+def test_missing_column_raises(normal):
+    v, _ = normal
+    with pytest.raises(DataError, match="repair_minutes"):
+        M.ltr_ols(v.drop(columns="repair_minutes"))
+
+
+# ---------------------------------------------------------------------------------- figures
+def test_figures_draw_without_warnings():
+    v, c = simulate(seed=3, n=1200, did=DID)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        table = pd.concat([M.ltr_ols(v).table, M.ltr_ols(v, cov_type="cluster-crv3").table.assign(model="crv3")])
+        fig = M.plot_coefficients(table, lang="en")
+        assert "Estimate" in fig.axes[0].get_xlabel()
+        assert "C(center)" not in " ".join(t.get_text() for t in fig.axes[0].get_yticklabels())
+        plt.close(fig)
+        fig = M.plot_event_study(M.event_study(v, c, "ltr"), lang="zh")
+        assert fig.axes[0].get_xlabel() == "相对上线月份"
+        plt.close(fig)

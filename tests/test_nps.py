@@ -1,0 +1,210 @@
+"""cxlib.nps against the formulas and worked values of the R package NPS (Brendan Rocks).
+
+Reference: CRAN package ``NPS`` (github.com/brendan-r/NPS, ``R/nps.R``, ``R/nps_tests.R``):
+
+    nps(x)      = mean(as.numeric(npc(x)) - 2)            # promoters - detractors, on -1..1
+    npvar(x)    = (p_pro + p_det) - (p_pro - p_det)^2
+    nps.se(x)   = sqrt(nps.var(x) / n)
+    nps.test(x, y): delta = |nps.x - nps.y|, se = sqrt(var.x/n.x + var.y/n.y),
+                    int = delta -/+ qnorm(0.975) * se, p = 1 - (2 * pnorm(delta / se) - 1)
+
+The package's own testthat file checks only warnings and errors (no numeric values), so the
+values below are the package formulas worked by hand with exact fractions for typed-in data
+(noted next to each number). The adjusted-Wald values follow Rocks (2016, The American
+Statistician 70(4): 365-372) as described by Sauro & Lewis (MeasuringU): add 3/4 promoter,
+3/4 detractor (3/2 passive), n + 3.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from cxlib import catalog
+from cxlib import nps as N
+from cxlib.errors import DataError
+
+Z975 = 1.9599639845400536  # qnorm(0.975)
+
+# Example A: one answer at each point 0..10 -> 7 detractors, 2 passives, 2 promoters (n = 11)
+A = list(range(11))
+A_NPS = -5 / 11                     # (2 - 7) / 11
+A_VAR = 74 / 121                    # 9/11 - (5/11)^2
+A_SE = 0.23579078706920836          # sqrt(74/121 / 11)
+A_P = 0.05388635376643758           # 1 - (2 * pnorm(|nps| / se) - 1)
+A_ADJ = -0.35714285714285715        # (2.75 - 7.75) / 14
+A_ADJ_SE = 0.21085692163032474      # sqrt((10.5/14 - (5/14)^2) / 14)
+
+# Example B: x = 30 tens, 20 eights, 10 threes; y = 15 nines, 25 sevens, 20 fives (n = 60 each)
+B_X = [10] * 30 + [8] * 20 + [3] * 10
+B_Y = [9] * 15 + [7] * 25 + [5] * 20
+B_DELTA = 5 / 12                    # 1/3 - (-1/12)
+B_SE = 0.13735261461195686          # sqrt(5/9/60 + 83/144/60) = sqrt(163/8640)
+B_P = 0.002416909080920515
+B_INT = (0.14746048884482132, 0.685872844488512)
+
+
+def test_npc_groups_follow_the_catalog():
+    # npc(0:10): 7 Detractor, 2 Passive, 2 Promoter
+    r = N.nps(A, scale=1)
+    assert (r["detractors"], r["passives"], r["promoters"]) == pytest.approx((7 / 11, 2 / 11, 2 / 11))
+    assert catalog.nps_group(pd.Series(A)).value_counts().to_dict() == {"detractor": 7, "passive": 2, "promoter": 2}
+
+
+def test_nps_var_se_one_sample_match_r_package():
+    r = N.nps(A, scale=1)
+    assert r["n"] == 11
+    assert r["nps"] == pytest.approx(A_NPS, abs=1e-15)
+    assert r["se"] == pytest.approx(A_SE, rel=1e-12)
+    assert r["se"] ** 2 * 11 == pytest.approx(A_VAR, rel=1e-12)  # nps_var
+    # one-sample nps_test: Wald interval and p-value against 0
+    t = N.nps_test(A, scale=1)
+    assert t["p_value"] == pytest.approx(A_P, rel=1e-9)
+    assert (t["ci_low"], t["ci_high"]) == pytest.approx((A_NPS - Z975 * A_SE, A_NPS + Z975 * A_SE), rel=1e-12)
+    assert (r["wald_low"], r["wald_high"]) == pytest.approx((-0.9166869050874555, 0.007595995996546423), rel=1e-12)
+
+
+def test_two_sample_test_matches_r_package():
+    t = N.nps_test(B_X, B_Y, scale=1)
+    assert t["nps_a"] == pytest.approx(1 / 3) and t["nps_b"] == pytest.approx(-1 / 12)
+    assert t["difference"] == pytest.approx(B_DELTA, rel=1e-12)
+    assert t["se"] == pytest.approx(B_SE, rel=1e-12)
+    assert t["se"] ** 2 == pytest.approx(163 / 8640, rel=1e-12)
+    assert (t["ci_low"], t["ci_high"]) == pytest.approx(B_INT, rel=1e-12)
+    assert t["p_value"] == pytest.approx(B_P, rel=1e-9)
+    assert (t["n_a"], t["n_b"]) == (60, 60)
+    # the R function reports |delta|: swapping the samples flips only the sign here
+    s = N.nps_test(B_Y, B_X, scale=1)
+    assert s["difference"] == pytest.approx(-B_DELTA) and s["p_value"] == pytest.approx(B_P, rel=1e-9)
+
+
+def test_adjusted_wald_pseudo_counts():
+    r = N.nps(A, scale=1)
+    assert r["adjusted_nps"] == pytest.approx(A_ADJ, rel=1e-12)
+    assert r["adjusted_se"] == pytest.approx(A_ADJ_SE, rel=1e-12)
+    assert (r["adjusted_low"], r["adjusted_high"]) == pytest.approx(
+        (-0.7704148294292783, 0.056129115143563946), rel=1e-12)
+
+
+def test_scale_100_is_scale_1_times_100_and_missing_are_ignored():
+    one, hundred = N.nps(A + [None, pd.NA], scale=1), N.nps(pd.Series(A, dtype="Int64"), scale=100)
+    for k in ("nps", "se", "wald_low", "wald_high", "adjusted_nps", "adjusted_low", "adjusted_high"):
+        assert hundred[k] == pytest.approx(100 * one[k])
+    assert one["n"] == 11
+    assert hundred["promoters"] == pytest.approx(2 / 11)  # shares stay proportions
+
+
+def test_intervals_are_clipped_to_the_scale():
+    r = N.nps([10] * 5, scale=100)
+    assert r["nps"] == 100 and r["se"] == 0 and r["wald_high"] == 100
+    assert r["adjusted_high"] <= 100 and r["adjusted_low"] < 100  # pseudo-counts open the interval
+
+
+@pytest.mark.parametrize("bad", [[11, 5], [-1], [7.5], ["ten"]])
+def test_bad_ltr_raises(bad):
+    with pytest.raises(DataError):
+        N.nps(bad)
+
+
+def test_no_answers_raises():
+    with pytest.raises(DataError, match="no valid LTR"):
+        N.nps([None, None])
+
+
+def test_by_segment_matches_nps_and_flags_small_segments():
+    rng = np.random.default_rng(7)
+    df = pd.DataFrame({"center": rng.choice(["SH01", "SH02", "BJ01"], 400, p=[0.6, 0.35, 0.05]),
+                       "ltr": rng.integers(0, 11, 400)})
+    out = N.by_segment(df, "center", method="adjusted_wald", min_n=30, scale=100)
+    assert out["center"].tolist() == ["BJ01", "SH01", "SH02"]
+    for _, row in out.iterrows():
+        ref = N.nps(df.loc[df.center == row.center, "ltr"], scale=100)
+        assert row["nps"] == pytest.approx(ref["nps"])
+        assert (row["ci_low"], row["ci_high"]) == pytest.approx((ref["adjusted_low"], ref["adjusted_high"]))
+        assert row["warning"] == ("n < 30" if ref["n"] < 30 else "")
+    wald = N.by_segment(df, "center", method="wald", scale=1)
+    ref = N.nps(df.loc[df.center == "SH01", "ltr"], scale=1)
+    assert wald.set_index("center").loc["SH01", "ci_low"] == pytest.approx(ref["wald_low"])
+    assert out["n"].sum() == 400
+
+
+def test_by_segment_keeps_catalog_order_of_categorical_segments():
+    df = pd.DataFrame({"tier": pd.Categorical(["realtime", "none", "realtime", "none"], dtype=catalog.TIER_DTYPE),
+                       "ltr": [9, 3, 10, 8]})
+    out = N.by_segment(df, "tier")
+    assert out["tier"].astype(str).tolist() == ["none", "realtime"]
+    assert out["nps"].tolist() == [-50.0, 100.0]
+
+
+def test_wilson_matches_the_closed_form_and_statsmodels():
+    from statsmodels.stats.proportion import proportion_confint
+
+    lo, hi = N.wilson_ci(7, 40)
+    assert (lo, hi) == pytest.approx(proportion_confint(7, 40, method="wilson"), rel=1e-10)
+    assert N.wilson_ci(2, 10) == pytest.approx((0.05668215145437519, 0.5098375284633583), rel=1e-9)
+
+
+def _visits(seed: int = 3, n: int = 600) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    u = rng.poisson(1.8, n)
+    ltr = np.clip(np.round(6 + 0.6 * u + rng.normal(0, 2, n)), 0, 10)
+    tiers = np.array(catalog.TIER_ORDER)[np.minimum(u, 3)]
+    df = pd.DataFrame({
+        "tier": pd.Categorical(tiers, dtype=catalog.TIER_DTYPE),
+        "n_proactive_updates": u,
+        "ltr": pd.array(np.where(rng.random(n) < 0.3, np.nan, ltr), dtype="Int64"),
+        "anxiety": rng.uniform(0, 100, n),
+        "complained": rng.random(n) < 0.2 / (1 + u),
+    })
+    return df
+
+
+def test_tier_table_from_data():
+    v = _visits()
+    t = N.tier_table(v, lang="en")
+    assert t["tier"].astype(str).tolist() == list(catalog.TIER_ORDER)
+    assert t["label"].tolist() == catalog.labels(catalog.TIER_ORDER, "en")
+    assert t["n_visits"].sum() == len(v)
+    for _, row in t.iterrows():
+        part = v.loc[v["tier"] == row["tier"]]
+        answered = part["ltr"].dropna().astype(float)
+        assert row["n_responses"] == len(answered)
+        assert row["ltr_mean"] == pytest.approx(answered.mean())
+        tq = stats.t.ppf(0.975, len(answered) - 1)
+        assert row["ltr_ci_high"] - row["ltr_mean"] == pytest.approx(tq * answered.std() / math.sqrt(len(answered)))
+        assert row["anxiety_mean"] == pytest.approx(part["anxiety"].mean())
+        assert row["nps"] == pytest.approx(N.nps(part["ltr"])["nps"])
+        k = int(part["complained"].sum())
+        assert row["complaint_rate"] == pytest.approx(k / len(part))
+        assert (row["complaint_ci_low"], row["complaint_ci_high"]) == pytest.approx(N.wilson_ci(k, len(part)))
+
+
+def test_tier_table_rejects_unknown_tiers():
+    v = _visits().assign(tier=lambda d: d["tier"].astype(str).replace({"none": "nothing"}))
+    with pytest.raises(DataError, match="nothing"):
+        N.tier_table(v)
+
+
+def test_dose_response_levels_and_plot():
+    v = _visits()
+    d = N.dose_response(v, cap=4)
+    assert d["updates"].astype(str).tolist() == ["0", "1", "2", "3", "4+"]
+    assert d["n_visits"].tolist() == [int((v.n_proactive_updates == i).sum()) for i in range(4)] + [
+        int((v.n_proactive_updates >= 4).sum())]
+    assert d["nps"].iloc[-1] > d["nps"].iloc[0]  # simulated: LTR rises with updates
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fig = N.plot_dose_response(d, lang="en")
+    assert [ax.get_xlabel() for ax in fig.axes] == ["Proactive updates", "Proactive updates"]
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
