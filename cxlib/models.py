@@ -978,8 +978,6 @@ def plot_coefficients(table: pd.DataFrame, terms: Sequence[str] | None = None,
 
         >>> fig = plot_coefficients(ltr_ols(visits).table)  # doctest: +SKIP
     """
-    import matplotlib.pyplot as plt
-
     from cxlib import plotting
 
     t = table.copy()
@@ -994,7 +992,7 @@ def plot_coefficients(table: pd.DataFrame, terms: Sequence[str] | None = None,
         plotting.ensure_theme()
         models = list(dict.fromkeys(t["model"]))
         labels = list(dict.fromkeys(t["term"]))
-        fig, ax = plt.subplots(figsize=(7, 0.45 * len(labels) * max(1, len(models)) + 1.5))
+        fig, ax = plotting.subplots(figsize=(7, 0.45 * len(labels) * max(1, len(models)) + 1.5))
         step = 0.8 / max(1, len(models))
         for i, m in enumerate(models):
             part = t.loc[t["model"] == m].set_index("term").reindex(labels)
@@ -1018,8 +1016,6 @@ def plot_event_study(result: ModelResult | pd.DataFrame, lang: catalog.Lang = "b
 
         >>> fig = plot_event_study(event_study(visits, centers, "ltr"))  # doctest: +SKIP
     """
-    import matplotlib.pyplot as plt
-
     from cxlib import plotting
 
     t = result.headline if isinstance(result, ModelResult) else result
@@ -1028,7 +1024,7 @@ def plot_event_study(result: ModelResult | pd.DataFrame, lang: catalog.Lang = "b
     t = t.loc[t["rel_month"].notna()].sort_values("rel_month")
     with plotting.quiet():
         plotting.ensure_theme()
-        fig, ax = plt.subplots(figsize=(7, 4))
+        fig, ax = plotting.subplots(figsize=(7, 4))
         x = t["rel_month"].to_numpy(dtype=float)
         est = t["estimate"].to_numpy(dtype=float)
         lo = np.where(np.isnan(t["ci_low"].to_numpy(dtype=float)), est, t["ci_low"].to_numpy(dtype=float))

@@ -332,15 +332,13 @@ def plot_dose_response(table: pd.DataFrame, lang: catalog.Lang = "both", title: 
 
         >>> fig = plot_dose_response(dose_response(visits))  # doctest: +SKIP
     """
-    import matplotlib.pyplot as plt
-
     from cxlib import plotting
 
     _require(table, ["updates", "nps", "nps_ci_low", "nps_ci_high"])
     with plotting.quiet():
         plotting.ensure_theme()
         has_complaints = "complaint_rate" in table.columns
-        fig, axes = plt.subplots(1, 2 if has_complaints else 1, figsize=(10 if has_complaints else 5.5, 4),
+        fig, axes = plotting.subplots(1, 2 if has_complaints else 1, figsize=(10 if has_complaints else 5.5, 4),
                                  squeeze=False)
         x = np.arange(len(table))
         labels = [str(v) for v in table["updates"]]

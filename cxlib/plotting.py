@@ -146,7 +146,36 @@ def set_theme(context: str = "notebook", style: str = "whitegrid", **kwargs) -> 
 
     sns.set_theme(context=context, style=style, **kwargs)
     set_cjk_font()
+    _inline_in_notebooks()
     mpl.rcParams["savefig.bbox"] = "tight"  # keeps captions placed under the axes
+
+
+
+def subplots(nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float] | None = None,
+             layout: str | None = None, **kwargs):
+    """A new figure and its axes, outside pyplot's registry (so a notebook shows it exactly once,
+    when it is returned, and batch runs do not accumulate open figures).
+
+    >>> fig, ax = subplots(figsize=(4, 3)); type(fig).__name__
+    'Figure'
+    """
+    from matplotlib.figure import Figure
+
+    ensure_theme()
+    fig = Figure(figsize=figsize, layout=layout)
+    return fig, fig.subplots(nrows, ncols, **kwargs)
+
+
+def _inline_in_notebooks() -> None:
+    """In a Jupyter kernel, draw figures inline even when MPLBACKEND points elsewhere (e.g. Agg
+    set for a batch run), so executed notebooks and their HTML reports carry the figures."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # IPython is not needed outside notebooks
+        return
+    shell = get_ipython()
+    if shell is not None and "inline" not in mpl.get_backend():
+        shell.run_line_magic("matplotlib", "inline")
 
 
 def fonts_ok() -> bool:

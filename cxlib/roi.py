@@ -55,6 +55,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from cxlib import plotting
 from cxlib.catalog import Lang
 from cxlib.errors import DataError
 
@@ -1024,8 +1025,6 @@ def update_program_value(rate_ratio_per_update: float | Mapping[str, float] | No
 
 # ================================================================================ figures
 def _quiet():
-    from cxlib import plotting
-
     plotting.ensure_theme()
     return plotting.quiet()
 
@@ -1065,8 +1064,6 @@ def plot_roi_distribution(sims: pd.DataFrame, metric: Literal["npv", "roi"] = "n
 
         >>> fig = plot_roi_distribution(simulate(cases, 2000, seed=1), "npv")   # doctest: +SKIP
     """
-    import matplotlib.pyplot as plt
-
     if metric not in ("npv", "roi"):
         raise ValueError(f"metric must be 'npv' or 'roi', not {metric!r}")
     for col in ("id", metric):
@@ -1087,7 +1084,7 @@ def plot_roi_distribution(sims: pd.DataFrame, metric: Literal["npv", "roi"] = "n
         if len(ids) == 1:
             x = sims[metric].to_numpy(dtype=float)
             fin = x[np.isfinite(x)]
-            fig, ax = plt.subplots(figsize=(8, 4.5), layout="constrained")
+            fig, ax = plotting.subplots(figsize=(8, 4.5), layout="constrained")
             ax.hist(fin, bins=50, color="#3182bd", alpha=0.8)
             for p, ls in ((5, ":"), (50, "-"), (95, ":")):
                 if len(fin):
@@ -1105,7 +1102,7 @@ def plot_roi_distribution(sims: pd.DataFrame, metric: Literal["npv", "roi"] = "n
         else:
             summ = roi_summary(sims)
             per = 0.8 if lang == "both" else 0.45
-            fig, ax = plt.subplots(figsize=(10, per * len(ids) + 1.8), layout="constrained")
+            fig, ax = plotting.subplots(figsize=(10, per * len(ids) + 1.8), layout="constrained")
             ypos = np.arange(len(ids))[::-1]
             for y, (_, r) in zip(ypos, summ.iterrows()):
                 lo, mid, hi = r[f"{metric}_p5"], r[f"{metric}_p50"], r[f"{metric}_p95"]
@@ -1131,14 +1128,12 @@ def plot_tornado(table: pd.DataFrame, lang: Lang = "both", title: str | None = N
 
         >>> fig = plot_tornado(tornado(kids_corner))                        # doctest: +SKIP
     """
-    import matplotlib.pyplot as plt
-
     need = ["input", "npv_low", "npv_high", "npv_base"]
     missing = [c for c in need if c not in table.columns]
     if missing:
         raise DataError(f"tornado table lacks column(s) {', '.join(missing)}", column=missing[0])
     with _quiet():
-        fig, ax = plt.subplots(figsize=(8, 0.45 * max(len(table), 1) + 1.8), layout="constrained")
+        fig, ax = plotting.subplots(figsize=(8, 0.45 * max(len(table), 1) + 1.8), layout="constrained")
         base = float(table["npv_base"].iloc[0]) if len(table) else 0.0
         ypos = np.arange(len(table))[::-1]
         for y, (_, r) in zip(ypos, table.iterrows()):
