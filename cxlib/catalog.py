@@ -256,6 +256,45 @@ TABLES: dict[str, tuple[Column, ...]] = {
 TABLE_ORDER: tuple[str, ...] = tuple(TABLES)
 RAW_EXTENSIONS: tuple[str, ...] = (".csv", ".xlsx", ".parquet")
 
+# ------------------------------------------------------------------ moments of truth
+@dataclass(frozen=True)
+class Moment:
+    """A moment of truth and the survey score point that measures it.
+
+    ``proxy`` is True when the survey has no point dedicated to the moment and ``point``
+    stands in for it (``note`` says why).
+    """
+
+    code: str
+    zh: str
+    en: str
+    point: str
+    proxy: bool
+    note: str
+
+
+#: The eight moments of truth of an after-sales visit, mapped to the survey score points above.
+MOMENTS: tuple[Moment, ...] = (
+    Moment("first_call", "首次联系", "First call", "booking", True,
+           "no dedicated point: 'booking' covers the booking call, online booking and confirmation"),
+    Moment("parking", "停车", "Parking", "arrival", False,
+           "'arrival' is scored on the parking guidance touchpoint"),
+    Moment("reception_wait", "接待等候", "Reception wait", "reception", True,
+           "no dedicated point: 'reception' covers reception and the advisor talk"),
+    Moment("advisor_talk", "顾问沟通", "Advisor talk", "reception", True,
+           "no dedicated point: shares 'reception' with the reception wait"),
+    Moment("quote", "报价", "Quote", "payment", True,
+           "no dedicated point: the price is felt at 'payment' (settlement)"),
+    Moment("care_while_waiting", "等待关怀", "Care while waiting", "waiting", False,
+           "'waiting' covers the lounge and having to ask for progress"),
+    Moment("pick_up", "取车", "Pick-up", "handover", False,
+           "'handover' covers the vehicle check and the service report"),
+    Moment("follow_up", "售后回访", "Follow-up", "departure", True,
+           "no after-sales point in the survey: 'departure', the last scored moment, is a weak proxy"),
+)
+
+
+
 # ------------------------------------------------------------------ data-quality rules
 RULES: tuple[Rule, ...] = (
     # repairs: the row is kept, the value normalised or blanked, the repair counted

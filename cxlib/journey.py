@@ -27,7 +27,7 @@ from matplotlib.patches import Patch
 from scipy import stats
 
 from cxlib import catalog, plotting
-from cxlib.catalog import Lang
+from cxlib.catalog import MOMENTS, Lang, Moment  # the moments of truth live in the catalog
 from cxlib.drivers import bootstrap_relative_weights, relative_weights
 from cxlib.errors import DataError
 from cxlib.peak_end import DEFAULT_MODELS, peak_end_models, peak_end_score, peak_end_summary
@@ -37,7 +37,7 @@ __all__ = [
     "pain_points", "importance_performance", "plot_importance_performance", "silences", "silence_effects",
     "plot_silence", "visit_timeline", "Moment", "MOMENTS", "moments_table", "moments_scorecard", "wilson_ci",
     "relative_weights", "bootstrap_relative_weights", "peak_end_score", "peak_end_summary", "peak_end_models",
-    "DEFAULT_MODELS", "QUADRANTS",
+    "DEFAULT_MODELS", "QUADRANTS", "verbatims", "example_visit",
 ]
 
 _POINT_STAGE = {p.code: p.stage for p in catalog.SCORE_POINTS}
@@ -644,9 +644,8 @@ def plot_silence(effects: pd.DataFrame, lang: Lang = "zh") -> Figure:
             ax.errorbar(x, m, yerr=yerr, marker="o", capsize=4, color=plotting.BAND_COLORS["very_dissatisfied"]
                         if p != "ltr" else plotting.TIER_COLORS["realtime"])
             ax.set_xticks(x, effects["silence_bin"].astype(str).tolist())
-            ax.set_xlabel(plotting.text("最长无更新时长（分钟）", "Longest silence (minutes)", lang))
-            ax.set_ylabel(plotting.text(zh, en, lang))
-            ax.set_title(plotting.title(zh.split("（")[0], en.split(" (")[0], lang), fontsize="medium")
+            ax.set_title(plotting.title(zh, en, lang), fontsize="medium")
+        fig.supxlabel(plotting.text("维修中最长无更新时长（分钟）", "Longest silence during the repair (minutes)", lang))
         fig.suptitle(plotting.title("信息黑洞：按维修中最长无更新时长分组",
                                     "Information black hole: by the longest silence during the repair", lang))
     return fig
@@ -717,43 +716,6 @@ def visit_timeline(events: pd.DataFrame, visits: pd.DataFrame, visit_id: str, la
 
 
 # -------------------------------------------------------------------------- moments of truth
-@dataclass(frozen=True)
-class Moment:
-    """A moment of truth and the survey score point that measures it.
-
-    ``proxy`` is True when the survey has no point dedicated to the moment and ``point``
-    stands in for it (``note`` says why).
-    """
-
-    code: str
-    zh: str
-    en: str
-    point: str
-    proxy: bool
-    note: str
-
-
-#: The eight moments of truth of an after-sales visit, mapped to catalog score points.
-MOMENTS: tuple[Moment, ...] = (
-    Moment("first_call", "首次联系", "First call", "booking", True,
-           "no dedicated point: 'booking' covers the booking call, online booking and confirmation"),
-    Moment("parking", "停车", "Parking", "arrival", False,
-           "'arrival' is scored on the parking guidance touchpoint"),
-    Moment("reception_wait", "接待等候", "Reception wait", "reception", True,
-           "no dedicated point: 'reception' covers reception and the advisor talk"),
-    Moment("advisor_talk", "顾问沟通", "Advisor talk", "reception", True,
-           "no dedicated point: shares 'reception' with the reception wait"),
-    Moment("quote", "报价", "Quote", "payment", True,
-           "no dedicated point: the price is felt at 'payment' (settlement)"),
-    Moment("care_while_waiting", "等待关怀", "Care while waiting", "waiting", False,
-           "'waiting' covers the lounge and having to ask for progress"),
-    Moment("pick_up", "取车", "Pick-up", "handover", False,
-           "'handover' covers the vehicle check and the service report"),
-    Moment("follow_up", "售后回访", "Follow-up", "departure", True,
-           "no after-sales point in the survey: 'departure', the last scored moment, is a weak proxy"),
-)
-
-
 def moments_table() -> pd.DataFrame:
     """The :data:`MOMENTS` mapping as a bilingual table for a notebook.
 
@@ -803,3 +765,49 @@ def moments_scorecard(scores: pd.DataFrame, by: str | Sequence[str] | None = "ce
     out["share_bad"] = np.where(out["n"] > 0, out["n_bad"] / out["n"].where(out["n"] > 0, 1), np.nan)
     out["ci_low"], out["ci_high"] = wilson_ci(out["n_bad"].to_numpy(), out["n"].to_numpy(), ci)
     return out
+
+
+# ------------------------------------------------------------------------ voice of the customer
+def verbatims(surveys: pd.DataFrame, n: int = 8, by: str | None = None, comment: str = "comment",
+              submitted: str = "submitted_at") -> pd.DataFrame:
+    """The latest ``n`` non-empty comments (per ``by`` group when given), newest first.
+
+    Comments are shown as written (personal data was masked by the cleaning step); a report
+    renders them as text, never as markup.
+
+    >>> s = pd.DataFrame({"response_id": ["R1", "R2"], "comment": ["太慢了", None], "ltr": [3, 9],
+    ...                   "submitted_at": pd.to_datetime(["2026-10-02", "2026-10-03"])})
+    >>> verbatims(s)["comment"].tolist()
+    ['太慢了']
+    """
+    _need(surveys, ["response_id", comment, submitted], "surveys")
+    s = surveys[surveys[comment].notna() & (surveys[comment].astype(str).str.strip() != "")]
+    keep = [c for c in ["response_id", "visit_id", submitted, "ltr", "nps_group", comment] if c in s.columns]
+    s = s.sort_values([submitted, "response_id"], ascending=[False, True], kind="stable")
+    if by is not None:
+        _need(surveys, [by], "surveys")
+        s = s.groupby(by, observed=True, sort=True).head(n).sort_values(
+            [by, submitted, "response_id"], ascending=[True, False, True], kind="stable")
+        keep = [by] + keep
+    else:
+        s = s.head(n)
+    return s[keep].reset_index(drop=True)
+
+
+def example_visit(visits: pd.DataFrame, preferred: str | None = None,
+                  silence: str = "longest_silence_minutes") -> str:
+    """The visit to show as a timeline: ``preferred`` when it is in ``visits``, otherwise the
+    visit with the longest silence during the repair (ties broken by visit id).
+
+    >>> v = pd.DataFrame({"visit_id": ["A", "B"], "longest_silence_minutes": [30.0, 200.0]})
+    >>> example_visit(v), example_visit(v, preferred="A"), example_visit(v, preferred="Z")
+    ('B', 'A', 'B')
+    """
+    _need(visits, ["visit_id", silence], "visits")
+    if preferred and (visits["visit_id"] == preferred).any():
+        return str(preferred)
+    v = visits.dropna(subset=[silence])
+    if v.empty:
+        raise DataError("no visit with a repair to show as an example", column=silence)
+    v = v.sort_values([silence, "visit_id"], ascending=[False, True], kind="stable")
+    return str(v["visit_id"].iloc[0])

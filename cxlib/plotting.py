@@ -167,14 +167,15 @@ def subplots(nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float] | N
 
 
 def _inline_in_notebooks() -> None:
-    """In a Jupyter kernel, draw figures inline even when MPLBACKEND points elsewhere (e.g. Agg
+    """In a Jupyter kernel, show figures inline even when MPLBACKEND points elsewhere (e.g. Agg
     set for a batch run), so executed notebooks and their HTML reports carry the figures."""
     try:
         from IPython import get_ipython
     except ImportError:  # IPython is not needed outside notebooks
         return
     shell = get_ipython()
-    if shell is not None and "inline" not in mpl.get_backend():
+    if shell is not None and type(shell).__name__ == "ZMQInteractiveShell":
+        # activating the inline backend also registers the PNG display of Figure objects
         shell.run_line_magic("matplotlib", "inline")
 
 

@@ -230,7 +230,49 @@ def to_html(executed: Path, dst: Path) -> None:
 
     exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
     body, _ = exporter.from_notebook_node(nbformat.read(executed, as_version=4))
-    dst.write_text(body, encoding="utf-8")
+    dst.write_text(embed_cjk_font(body), encoding="utf-8")
+
+
+_EMBED_FAMILY = "CX Noto Sans SC"
+_CJK_RANGES = "U+2E80-2FDF,U+3000-33FF,U+3400-4DBF,U+4E00-9FFF,U+F900-FAFF,U+FE30-FE4F,U+FF00-FFEF"
+
+
+def embed_cjk_font(page: str) -> str:
+    """Make a report page show its Chinese text on any machine, with no system fonts.
+
+    The bundled Noto Sans SC (SIL OFL) is cut down to the characters the page uses (tens of
+    kilobytes) and embedded as a ``data:`` URI with ``@font-face``, limited to CJK code points
+    so that Latin text keeps the reader's own fonts. A page without non-ASCII text is returned unchanged.
+
+        >>> "@font-face" in embed_cjk_font("<html><head></head><body>等待</body></html>")
+        True
+    """
+    import base64
+    import io
+
+    from fontTools import subset
+
+    from cxlib.plotting import cjk_font_path
+
+    chars = sorted({ch for ch in page if ord(ch) > 127})
+    if not chars or "</head>" not in page:
+        return page
+    opts = subset.Options()
+    opts.layout_features = []  # no GSUB/GPOS: CJK needs no shaping here, and a subset keeps it simple
+    opts.name_IDs = ["*"]
+    font = subset.load_font(str(cjk_font_path()), opts)
+    sub = subset.Subsetter(opts)
+    sub.populate(unicodes=[ord(ch) for ch in chars])
+    sub.subset(font)
+    buf = io.BytesIO()
+    font.save(buf)
+    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    # listed first but limited to CJK code points, so Latin text keeps the reader's own font
+    style = (f'<style>@font-face{{font-family:"{_EMBED_FAMILY}";src:url(data:font/otf;base64,{data}) format("opentype");'
+             f'unicode-range:{_CJK_RANGES};}}'
+             f'body,table,td,th,p,h1,h2,h3,li,.jp-RenderedHTMLCommon{{font-family:"{_EMBED_FAMILY}",system-ui,'
+             f'"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif}}</style>')
+    return page.replace("</head>", style + "</head>", 1)
 
 
 def _error_line(exc: BaseException) -> str:
@@ -346,7 +388,7 @@ table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:.3em .6em}
 </tbody></table></body></html>
 """
     tmp = period_dir / ".index.html.tmp"
-    tmp.write_text(page, encoding="utf-8")
+    tmp.write_text(embed_cjk_font(page), encoding="utf-8")
     os.replace(tmp, period_dir / "index.html")
     return period_dir / "index.html"
 

@@ -7,8 +7,8 @@ read earlier results from the same file (notebook 04 reads the complaint rate ra
 notebook 03 measured).
 
     >>> from cxlib import results
-    >>> results.record("nps", {"value": 12.5, "ci_low": 8.1, "ci_high": 16.9, "n": 900}, "results.json")
-    >>> results.read("results.json")["nps"]["value"]
+    >>> results.record("nps", {"value": 12.5, "ci_low": 8.1, "ci_high": 16.9, "n": 900}, "results.json")  # doctest: +SKIP
+    >>> results.read("results.json")["nps"]["value"]  # doctest: +SKIP
     12.5
 """
 
@@ -68,18 +68,18 @@ def read(path: str | os.PathLike[str]) -> dict[str, Any]:
     return json.loads(p.read_text(encoding="utf-8"))
 
 
-def record(key: str, value: Any, path: str | os.PathLike[str] | None) -> dict[str, Any]:
-    """Store ``value`` under ``key`` in the results file (merged, written atomically).
+def record(key: str, value: Any, path: str | os.PathLike[str] | None) -> None:
+    """Store ``value`` (made JSON-able by :func:`jsonable`) under ``key`` in the results file,
+    merged with what is there and written atomically.
 
-    ``path`` None or ``""`` records nothing (a notebook run without a results file).
-    Returns the JSON value stored.
+    ``path`` None or ``""`` records nothing (a notebook run without a results file). Returns
+    nothing, so a notebook cell that records shows no output.
 
         >>> record("nps", {"value": 10.0}, None)
-        {'value': 10.0}
     """
     value = jsonable(value)
     if not path:
-        return value
+        return None
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     data = read(p)
@@ -88,4 +88,4 @@ def record(key: str, value: Any, path: str | os.PathLike[str] | None) -> dict[st
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         json.dump(data, fh, ensure_ascii=False, indent=2, sort_keys=True)
     os.replace(tmp, p)
-    return value
+    return None

@@ -293,3 +293,23 @@ def test_journey_map_needs_one_curve(synthetic_scores):
         journey.visit_timeline(pd.DataFrame(columns=["visit_id", "ts", "touchpoint"]),
                                pd.DataFrame({"visit_id": ["V1"], "arrived_at": [T("09:00")],
                                              "delivered_at": [T("10:00")]}), "V9")
+
+
+def test_verbatims_latest_first_and_by_group():
+    s = pd.DataFrame({
+        "response_id": ["R1", "R2", "R3", "R4"],
+        "comment": ["慢", "", "<script>x</script>", "好"],
+        "nps_group": ["detractor", "passive", "passive", "promoter"],
+        "submitted_at": pd.to_datetime(["2026-10-01", "2026-10-04", "2026-10-03", "2026-10-02"]),
+    })
+    assert journey.verbatims(s, n=2)["response_id"].tolist() == ["R3", "R4"]
+    g = journey.verbatims(s, n=1, by="nps_group")
+    assert g["response_id"].tolist() == ["R1", "R3", "R4"]
+    assert g["comment"].tolist()[1] == "<script>x</script>"
+
+
+def test_example_visit_prefers_given_id_else_longest_silence():
+    v = pd.DataFrame({"visit_id": ["A", "B", "C"], "longest_silence_minutes": [30.0, 200.0, 200.0]})
+    assert journey.example_visit(v) == "B"
+    assert journey.example_visit(v, preferred="A") == "A"
+    assert journey.example_visit(v, preferred="nope") == "B"

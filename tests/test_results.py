@@ -32,5 +32,5 @@ def test_record_merges_and_reads_back(tmp_path):
 
 
 def test_record_without_path_writes_nothing(tmp_path):
-    assert results.record("x", np.float64(2.0), "") == 2.0
+    assert results.record("x", np.float64(2.0), "") is None
     assert results.read(tmp_path / "missing.json") == {}

@@ -1,0 +1,107 @@
+"""The one-page management summary (notebook 05): headline figures, trend and ROI table.
+
+The summary recomputes its figures with the same functions and parameters as notebooks 02–04,
+so it reads the same numbers whether or not those notebooks ran before it.
+
+    >>> import pandas as pd
+    >>> v = pd.DataFrame({"ltr": pd.array([10, 9, 3, 7], dtype="Int64"), "complained": [False, False, True, False]})
+    >>> headline_table(v, lang="en")["value"].tolist()[:2]
+    ['25.0', '[-44.2, 72.7]']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from cxlib import nps as nps_stats
+from cxlib import plotting
+from cxlib.catalog import Lang
+from cxlib.errors import DataError
+
+
+def headline_table(visits: pd.DataFrame, ltr: str = "ltr", complained: str = "complained",
+                   lang: Lang = "both") -> pd.DataFrame:
+    """Headline figures of a center and period as a two-column table (figure, value).
+
+    NPS on the −100…100 scale with its adjusted-Wald 95% interval, the number of responses,
+    promoter and detractor shares, mean LTR and the share of visits with a complaint.
+
+        >>> headline_table(visits)   # doctest: +SKIP
+    """
+    for col in (ltr, complained):
+        if col not in visits.columns:
+            raise DataError(f"visits table lacks column {col!r}", column=col)
+    s = nps_stats.nps(visits[ltr])
+    answered = pd.to_numeric(visits[ltr], errors="coerce").dropna()
+    rows = [
+        ("净推荐值 NPS", "NPS", f"{s['nps']:.1f}"),
+        ("95% 置信区间", "95% CI (adjusted Wald)", f"[{s['adjusted_low']:.1f}, {s['adjusted_high']:.1f}]"),
+        ("有效问卷数", "Survey responses", f"{int(s['n']):,}"),
+        ("推荐者占比", "Promoters", f"{100 * s['promoters']:.1f}%"),
+        ("贬损者占比", "Detractors", f"{100 * s['detractors']:.1f}%"),
+        ("平均推荐意愿", "Mean LTR (0–10)", f"{answered.mean():.2f}" if len(answered) else "–"),
+        ("服务工单数", "Visits", f"{len(visits):,}"),
+        ("有投诉的工单占比", "Visits with a complaint", f"{100 * visits[complained].mean():.1f}%" if len(visits) else "–"),
+    ]
+    label = {"zh": lambda zh, en: zh, "en": lambda zh, en: en, "both": lambda zh, en: f"{zh} {en}"}[lang]
+    return pd.DataFrame({"figure": [label(zh, en) for zh, en, _ in rows], "value": [v for *_, v in rows]})
+
+
+def plot_nps_trend(by_month: pd.DataFrame, month: str = "month", lang: Lang = "zh") -> Figure:
+    """NPS per month with its 95% interval (a table from ``nps.by_segment(visits, "month")``).
+
+        >>> plot_nps_trend(nps.by_segment(visits, "month"))   # doctest: +SKIP
+    """
+    need = [month, "nps", "ci_low", "ci_high", "n"]
+    missing = [c for c in need if c not in by_month.columns]
+    if missing:
+        raise DataError(f"NPS-by-month table lacks column {missing[0]!r}", column=missing[0])
+    t = by_month.sort_values(month)
+    with plotting.quiet():
+        fig, ax = plotting.subplots(figsize=(7, 3.6), layout="constrained")
+        x = np.arange(len(t))
+        m = t["nps"].to_numpy(float)
+        ax.fill_between(x, t["ci_low"].to_numpy(float), t["ci_high"].to_numpy(float), alpha=0.2,
+                        color=plotting.TIER_COLORS["realtime"], label=plotting.text("95% 置信区间", "95% CI", lang))
+        ax.plot(x, m, marker="o", color=plotting.TIER_COLORS["realtime_photo"], label="NPS")
+        for xi, yi, n in zip(x, m, t["n"]):
+            ax.annotate(f"{yi:.0f}", (xi, yi), textcoords="offset points", xytext=(0, 7), ha="center",
+                        fontsize="small")
+        ax.axhline(0, color="0.5", lw=0.8)
+        ax.set_xticks(x, [str(v) for v in t[month]])
+        ax.set_ylim(-100, 100)
+        ax.set_xlabel(plotting.text("月份", "Month", lang))
+        ax.set_ylabel(plotting.text("净推荐值", "NPS (−100…100)", lang))
+        ax.set_title(plotting.title("净推荐值月度趋势", "NPS by month", lang))
+        ax.legend(loc="lower right", fontsize="small")
+    return fig
+
+
+def roi_table(summary: pd.DataFrame, cases: Sequence, lang: Lang = "both") -> pd.DataFrame:
+    """The ROI table of the summary: one row per intervention, money in 万元 (10,000 CNY).
+
+    ``summary`` comes from ``roi.roi_summary(roi.simulate(cases, ...))``; ``cases`` from
+    ``roi.load_cases``. ROI is the Monte Carlo median; a case that costs nothing has no ROI
+    (shown as "no cost") and is judged by its NPV.
+
+        >>> roi_table(roi.roi_summary(sims), cases)   # doctest: +SKIP
+    """
+    names = {c.id: c.name(lang) for c in cases}
+    t = summary.copy()
+    missing = [c for c in ("id", "npv_mean", "npv_p5", "npv_p95", "roi_p50", "p_roi_positive") if c not in t.columns]
+    if missing:
+        raise DataError(f"ROI summary lacks column {missing[0]!r}", column=missing[0])
+    no_cost = {"zh": "无成本", "en": "no cost", "both": "无成本 no cost"}[lang]
+    out = pd.DataFrame({
+        "intervention": [names.get(i, i) for i in t["id"]],
+        "NPV mean (万元)": (t["npv_mean"] / 1e4).round(1),
+        "NPV P5–P95 (万元)": [f"{a / 1e4:.1f} – {b / 1e4:.1f}" for a, b in zip(t["npv_p5"], t["npv_p95"])],
+        "ROI median": [no_cost if not np.isfinite(r) else f"{100 * r:.0f}%" for r in t["roi_p50"]],
+        "P(ROI > 0)": [f"{100 * p:.0f}%" for p in t["p_roi_positive"]],
+    })
+    order = np.argsort(-t["npv_mean"].to_numpy(float), kind="stable")
+    return out.iloc[order].reset_index(drop=True)
