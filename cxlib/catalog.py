@@ -256,6 +256,15 @@ TABLES: dict[str, tuple[Column, ...]] = {
 TABLE_ORDER: tuple[str, ...] = tuple(TABLES)
 RAW_EXTENSIONS: tuple[str, ...] = (".csv", ".xlsx", ".parquet")
 
+# ------------------------------------------------------------------ importance-performance quadrants
+#: Quadrants of the importance-performance chart of the key-driver analysis.
+QUADRANTS: tuple[Stage, ...] = (
+    Stage("concentrate", "重点改进", "Concentrate here"),
+    Stage("keep_up", "继续保持", "Keep up the good work"),
+    Stage("low_priority", "次要改进", "Low priority"),
+    Stage("overkill", "可能过度投入", "Possible overkill"),
+)
+
 # ------------------------------------------------------------------ moments of truth
 @dataclass(frozen=True)
 class Moment:

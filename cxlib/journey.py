@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -27,7 +26,7 @@ from matplotlib.patches import Patch
 from scipy import stats
 
 from cxlib import catalog, plotting
-from cxlib.catalog import MOMENTS, Lang, Moment  # the moments of truth live in the catalog
+from cxlib.catalog import MOMENTS, QUADRANTS, Lang, Moment  # domain constants live in the catalog
 from cxlib.drivers import bootstrap_relative_weights, relative_weights
 from cxlib.errors import DataError
 from cxlib.peak_end import DEFAULT_MODELS, peak_end_models, peak_end_score, peak_end_summary
@@ -436,20 +435,6 @@ def pain_points(scores: pd.DataFrame, weights: pd.DataFrame | pd.Series | None =
     return out
 
 
-@dataclass(frozen=True)
-class Quadrant:
-    code: str
-    zh: str
-    en: str
-
-
-#: Quadrants of the importance-performance chart.
-QUADRANTS: tuple[Quadrant, ...] = (
-    Quadrant("concentrate", "重点改进", "Concentrate here"),
-    Quadrant("keep_up", "继续保持", "Keep up the good work"),
-    Quadrant("low_priority", "次要改进", "Low priority"),
-    Quadrant("overkill", "可能过度投入", "Possible overkill"),
-)
 _QUAD = {q.code: q for q in QUADRANTS}
 
 
