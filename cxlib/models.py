@@ -10,8 +10,13 @@ Guards, so that a report never quotes a number it should not:
 
 * rows with a missing value in any model column **or in the cluster column** are dropped
   before fitting, and cluster labels are re-coded after the drop;
-* too few rows or clusters, or no variation in the regressor of interest, give a
-  "cannot fit: reason" row (or a :class:`~cxlib.errors.DataError` with ``strict=True``);
+* too few rows, or no variation in the regressor of interest, give a "cannot fit: reason"
+  row (or a :class:`~cxlib.errors.DataError` with ``strict=True``);
+* too few clusters (a per-center report holds one center): the per-visit models fall back to
+  heteroskedasticity-robust HC1 errors without clustering, leave the center fixed effect out
+  when there is one center, and say so in ``note`` and ``ModelResult.fallback``
+  (``strict=True`` raises instead); the rollout models (DiD, event study) are not identified
+  within one center and say why;
 * a fit that does not converge, or whose standard errors are not finite, is flagged
   ``converged=False`` with the reason in ``note``;
 * the ordinal LTR model drops LTR points that never occur (an unused category would give a
@@ -20,6 +25,9 @@ Guards, so that a report never quotes a number it should not:
 
 Cluster-robust standard errors by service center use the small-cluster correction
 (``G/(G-1)·(N-1)/(N-K)``) and t quantiles with ``G-1`` degrees of freedom (``use_t=True``).
+HC1 errors (``N/(N-K)`` times the White sandwich) are the same formula with every visit its own
+cluster, which gives true HC1 for the likelihood models too (statsmodels' ``cov_type="HC1"``
+leaves the ``N/(N-K)`` factor out for them), with t quantiles on ``N-1`` degrees of freedom.
 
     >>> from cxlib import models
     >>> res = models.ltr_ols(visits)                     # doctest: +SKIP
@@ -68,7 +76,9 @@ class ModelResult:
     """What a model function returns.
 
     ``table`` has one row per coefficient (see :data:`TABLE_COLUMNS`); ``headline`` the few
-    rows a report quotes; ``fit`` the statsmodels result (``None`` when it could not be fitted).
+    rows a report quotes; ``fit`` the statsmodels result (``None`` when it could not be fitted);
+    ``fallback`` the sentence saying that HC1 errors replaced cluster-robust ones (too few
+    clusters), ``""`` otherwise.
 
         >>> ModelResult("ltr_ols_linear", pd.DataFrame(), n=0, note="cannot fit: only 3 rows").ok
         False
@@ -82,6 +92,7 @@ class ModelResult:
     note: str = ""
     headline: pd.DataFrame | None = None
     fit: Any = field(default=None, repr=False)
+    fallback: str = ""
 
     @property
     def ok(self) -> bool:
@@ -155,6 +166,8 @@ class _Prepared:
     notes: list[str]
     rhs: list[str]           # formula terms of the controls
     fe_prefixes: tuple[str, ...]
+    cluster: str | None = None
+    fallback: str = ""       # why HC1 errors replace cluster-robust ones ("" when clustered)
 
 
 def _prepare(df: pd.DataFrame, outcome_cols: Sequence[str], key_cols: Sequence[str],
@@ -207,17 +220,36 @@ def _prepare(df: pd.DataFrame, outcome_cols: Sequence[str], key_cols: Sequence[s
         codes, uniques = pd.factorize(data[cluster].astype(str), sort=True)
         groups = codes.astype(np.int64)
         n_clusters = len(uniques)
-    return _Prepared(data, groups, n_clusters, notes, rhs, tuple(fe_prefixes))
+    return _Prepared(data, groups, n_clusters, notes, rhs, tuple(fe_prefixes), cluster)
+
+
+def _fallback_note(prep: _Prepared, min_clusters: int) -> str:
+    """The sentence for HC1 errors in place of cluster-robust ones (and the fixed effect left out)."""
+    c, g = prep.cluster, prep.n_clusters
+    if g == 1:
+        label = str(prep.data[c].iloc[0]) if len(prep.data) else ""
+        fe = f", no {c} fixed effect" if f"{c} has a single value and was left out" in prep.notes else ""
+        return (f"one {c}{f' ({label})' if label else ''}: HC1 errors, no clustering{fe}; the network estimate "
+                f"with cluster-robust errors is in the all-centers report")
+    return (f"only {g} {c} clusters (cluster-robust errors need at least {min_clusters}): HC1 errors, "
+            f"no clustering")
 
 
 def _check_size(prep: _Prepared, model: str, key: str | None, min_n: int, min_clusters: int,
-                strict: bool) -> ModelResult | None:
+                strict: bool, fallback: bool = True) -> ModelResult | None:
+    """A cannot-fit result when the data are too small, else None. With too few clusters and
+    ``fallback`` (not ``strict``), switch ``prep`` to HC1 errors without clustering."""
     n, g = len(prep.data), prep.n_clusters
     if n < min_n:
         return _cannot_fit(model, f"only {n} complete rows (need at least {min_n})", n, g, strict)
     if g is not None and g < min_clusters:
-        return _cannot_fit(model, f"only {g} cluster(s) after dropping missing rows; cluster-robust "
-                                  f"inference needs at least {min_clusters}", n, g, strict)
+        if strict or not fallback:
+            return _cannot_fit(model, f"only {g} cluster(s) after dropping missing rows; cluster-robust "
+                                      f"inference needs at least {min_clusters}", n, g, strict)
+        if not prep.fallback:  # (checked again after rows were left out: keep the first wording)
+            prep.fallback = _fallback_note(prep, min_clusters)
+        prep.notes = [m for m in prep.notes if m != f"{prep.cluster} has a single value and was left out"]
+        prep.groups = None
     if key is not None and prep.data[key].nunique() < 2:
         return _cannot_fit(model, f"no variation in {key}", n, g, strict)
     k = 2 + sum(prep.data[re.search(r"Q\('([^']*)'\)", t).group(1)].nunique() - 1 if t.startswith("C(") else 1
@@ -227,10 +259,67 @@ def _check_size(prep: _Prepared, model: str, key: str | None, min_n: int, min_cl
     return None
 
 
+def _drop_separated(prep: _Prepared, y: str, kind: Literal["binary", "count"]) -> bool:
+    """Leave out the rows of a categorical control level that predicts the outcome perfectly.
+
+    In a logit, a level whose visits are all 0 (or all 1) has no finite estimate (quasi-complete
+    separation); in a count model, a level without a single complaint likewise. The maximum of
+    the likelihood for every other coefficient is the fit without those rows, so they are left
+    out (as Stata's ``logit`` does) and ``note`` says so; a control left with one level drops out.
+    Repeats until no level separates. Returns whether rows were left out.
+    """
+    dropped = False
+    while True:
+        yv = pd.to_numeric(prep.data[y]).astype(float)
+        hit = None
+        for t in prep.rhs:
+            m = re.fullmatch(r"C\(Q\('([^']*)'\)\)", t)
+            if not m:
+                continue
+            c = m.group(1)
+            agg = yv.groupby(prep.data[c].astype(str).to_numpy()).agg(["min", "max", "size"])
+            sep = (agg["max"] == 0) if kind == "count" else (agg["min"] == agg["max"])
+            if sep.any():
+                lvl = str(sep[sep].index[0])
+                hit = (t, c, lvl, int(agg.loc[lvl, "size"]), float(agg.loc[lvl, "min"]))
+                break
+        if hit is None:
+            return dropped
+        t, c, lvl, k, val = hit
+        keep = (prep.data[c].astype(str) != lvl).to_numpy()
+        prep.data = prep.data.loc[keep].reset_index(drop=True)
+        what = "no visit has one" if kind == "count" else f"the outcome is {val:g} in all of them"
+        prep.notes.append(f"{c} = {lvl} predicts the outcome perfectly ({what}): its {k} rows left out")
+        if isinstance(prep.data[c].dtype, pd.CategoricalDtype):
+            prep.data[c] = prep.data[c].cat.remove_unused_categories()
+        if prep.data[c].nunique() < 2:
+            prep.rhs = [r for r in prep.rhs if r != t]
+            prep.notes.append(f"{c} has a single value and was left out")
+        if prep.cluster:
+            codes, uniques = pd.factorize(prep.data[prep.cluster].astype(str), sort=True)
+            prep.n_clusters = len(uniques)
+            if prep.groups is not None:
+                prep.groups = codes.astype(np.int64)
+        dropped = True
+
+
 def _fit_kwargs(prep: _Prepared, cov_type: str = "cluster") -> dict[str, Any]:
+    """Cluster-robust errors by the cluster column; without clusters HC1 errors, computed as the
+    cluster formula with one visit per cluster (``N/(N-1)·(N-1)/(N-K) = N/(N-K)``), which is HC1
+    for OLS and for the likelihood models alike (t with N-1 df)."""
     if prep.groups is None:
-        return {"cov_type": "HC1"}
+        return {"cov_type": "cluster", "cov_kwds": {"groups": np.arange(len(prep.data), dtype=np.int64)},
+                "use_t": True}
     return {"cov_type": cov_type, "cov_kwds": {"groups": prep.groups}, "use_t": True}
+
+
+def _se_note(prep: _Prepared) -> list[str]:
+    """The note on the standard errors: cluster-robust, or the HC1 fallback."""
+    if prep.groups is not None:
+        return [f"cluster-robust SEs by {prep.cluster} (t with {prep.n_clusters - 1} df)"]
+    if prep.fallback:
+        return [prep.fallback]
+    return []
 
 
 def _run(fn, *args, **kwargs) -> tuple[Any, list[str], list[str]]:
@@ -388,7 +477,10 @@ def ltr_ols(visits: pd.DataFrame, updates: str = "n_proactive_updates", form: Fo
 
     ``form``: ``"linear"`` (one slope per update), ``"categorical"`` (0, 1, …, ``cap``+ vs. 0)
     or ``"log"`` (``log1p(updates)``). ``cov_type="cluster-crv3"`` gives the jackknife (CRV3)
-    errors of statsmodels 0.15, better with few centers.
+    errors of statsmodels 0.15, better with few centers. With fewer than ``min_clusters``
+    centers (one center in a per-center report) the errors are HC1 without clustering and the
+    center effect is left out when there is one center; ``note`` and ``fallback`` say so
+    (``strict=True`` raises instead). The same holds for the other per-visit models.
 
         >>> ltr_ols(visits, form="categorical").headline  # doctest: +SKIP
     """
@@ -404,19 +496,19 @@ def ltr_ols(visits: pd.DataFrame, updates: str = "n_proactive_updates", form: Fo
     res, msgs, numeric = _run(lambda: smf.ols(formula, prep.data).fit(**_fit_kwargs(prep)))
     conv, notes = _convergence(res, msgs, numeric, key_raw)
     notes = prep.notes + notes
-    if cov_type == "cluster-crv3" and cluster:
+    if cov_type == "cluster-crv3" and prep.groups is not None:
         bse, how = _ols_crv3(res, prep, cluster)
         notes.append(how)
         table = _tidy(res, name, prep, key_raw, conv, "; ".join(notes), conf,
                       params=pd.Series(res.params), bse=bse, df=prep.n_clusters - 1)
     else:
-        if cluster:
-            notes.append(f"cluster-robust SEs by {cluster} (t with {prep.n_clusters - 1} df)")
+        notes += _se_note(prep)
         table = _tidy(res, name, prep, key_raw, conv, "; ".join(notes), conf)
     table = _rename_updates(table, updates, form)
     note = "; ".join(notes)
     return ModelResult(name, table, n=len(prep.data), n_clusters=prep.n_clusters, converged=conv,
-                       note=note, headline=table.loc[table["kind"] == "effect"].reset_index(drop=True), fit=res)
+                       note=note, headline=table.loc[table["kind"] == "effect"].reset_index(drop=True), fit=res,
+                       fallback=prep.fallback)
 
 
 def _mixed_degenerate(res: Any) -> str | None:
@@ -446,7 +538,7 @@ def ltr_mixed(visits: pd.DataFrame, updates: str = "n_proactive_updates", ltr: s
     name = "ltr_mixed"
     _require(visits, [ltr, updates, center])
     prep = _prepare(visits, [ltr], [updates], [c for c in controls if c != center], log_controls, center)
-    bad = _check_size(prep, name, updates, min_n, min_clusters, strict)
+    bad = _check_size(prep, name, updates, min_n, min_clusters, strict, fallback=False)
     if bad:
         return bad
     prep.data[ltr] = pd.to_numeric(prep.data[ltr]).astype(float)
@@ -524,9 +616,7 @@ def ltr_ordinal(visits: pd.DataFrame, updates: str = "n_proactive_updates", ltr:
     kw = _fit_kwargs(prep)
     res, msgs, numeric = _run(mod.fit, method="bfgs", maxiter=maxiter, disp=0, **kw)
     conv, cnotes = _convergence(res, msgs, numeric, key_raw)
-    notes += cnotes
-    if cluster:
-        notes.append(f"cluster-robust SEs by {cluster} (t with {prep.n_clusters - 1} df)")
+    notes += cnotes + _se_note(prep)
     k_thr = len(used) - 1
     params = pd.Series(res.params)
     table = _tidy(res, name, prep, key_raw, conv, "; ".join(notes), conf)
@@ -550,7 +640,7 @@ def ltr_ordinal(visits: pd.DataFrame, updates: str = "n_proactive_updates", ltr:
     table = _finish_table(pd.concat([table, thr], ignore_index=True))
     return ModelResult(name, table, n=len(prep.data), n_clusters=prep.n_clusters, converged=conv,
                        note="; ".join(notes), headline=table.loc[table["kind"] == "effect"].reset_index(drop=True),
-                       fit=res)
+                       fit=res, fallback=prep.fallback)
 
 
 def _binary_logit(visits: pd.DataFrame, name: str, outcome: pd.Series, updates: str, ltr: str,
@@ -566,14 +656,20 @@ def _binary_logit(visits: pd.DataFrame, name: str, outcome: pd.Series, updates: 
     if y.nunique() < 2:
         return _cannot_fit(name, "the outcome takes a single value", len(prep.data), prep.n_clusters, strict)
     prep.data[f"_{name}_y"] = y
+    if _drop_separated(prep, f"_{name}_y", "binary"):
+        bad = _check_size(prep, name, updates, min_n, min_clusters if cluster else 0, strict)
+        if bad:
+            return bad
+        y = prep.data[f"_{name}_y"]
+        if y.nunique() < 2:
+            return _cannot_fit(name, "the outcome takes a single value", len(prep.data), prep.n_clusters, strict)
+    prep.data[f"_{name}_y"] = y
     term, key_raw = _updates_terms(prep, updates, "linear", 4)
     formula = " + ".join([f"_{name}_y ~ {term}", *prep.rhs])
     res, msgs, numeric = _run(lambda: smf.logit(formula, prep.data).fit(
         disp=0, maxiter=maxiter, **_fit_kwargs(prep)))
     conv, notes = _convergence(res, msgs, numeric, key_raw)
-    notes = prep.notes + notes
-    if cluster:
-        notes.append(f"cluster-robust SEs by {cluster} (t with {prep.n_clusters - 1} df)")
+    notes = prep.notes + notes + _se_note(prep)
     table = _tidy(res, name, prep, key_raw, conv, "; ".join(notes), conf)
     # average marginal effects (probability points per update)
     with warnings.catch_warnings():
@@ -589,7 +685,7 @@ def _binary_logit(visits: pd.DataFrame, name: str, outcome: pd.Series, updates: 
         "odds_ratio": np.exp(table.loc[table["kind"] == "effect", "estimate"].to_numpy()),
     })
     return ModelResult(name, table, n=len(prep.data), n_clusters=prep.n_clusters, converged=conv,
-                       note="; ".join(notes), headline=_finish_table(head), fit=res)
+                       note="; ".join(notes), headline=_finish_table(head), fit=res, fallback=prep.fallback)
 
 
 def promoter_logit(visits: pd.DataFrame, updates: str = "n_proactive_updates", ltr: str = "ltr",
@@ -668,6 +764,10 @@ def complaint_models(visits: pd.DataFrame, updates: str = "n_proactive_updates",
     prep.data[complaints] = yv.astype(float)
     if prep.data[complaints].sum() == 0:
         return _cannot_fit(name, "no complaints in the data", len(prep.data), prep.n_clusters, strict)
+    if _drop_separated(prep, complaints, "count"):
+        bad = _check_size(prep, name, updates, min_n, min_clusters if cluster else 0, strict)
+        if bad:
+            return bad
     term, key_raw = _updates_terms(prep, updates, "linear", 4)
     key = key_raw[0]
     formula = " + ".join([f"{_q(complaints)} ~ {term}", *prep.rhs])
@@ -690,8 +790,9 @@ def complaint_models(visits: pd.DataFrame, updates: str = "n_proactive_updates",
         alpha = float(res.params["alpha"]) if "alpha" in res.params.index else None
         if alpha is not None:
             notes.append(f"alpha estimated = {alpha:.3g}")
-        if cluster:
-            notes.append(f"cluster-robust SEs by {cluster} (t with {prep.n_clusters - 1} df)")
+            if alpha < 1e-3:
+                notes.append("alpha about 0: no overdispersion, the NB2 model equals the Poisson model")
+        notes += _se_note(prep)
         note = "; ".join(notes)
         t = _tidy(res, model, prep, key_raw, conv, note, conf)
         t.loc[t["term"] == "alpha", "kind"] = "dispersion"
@@ -703,7 +804,7 @@ def complaint_models(visits: pd.DataFrame, updates: str = "n_proactive_updates",
     conv = bool(head["converged"].all())
     note = " | ".join(f"{r['model']}: {r['note']}" for r in rows)
     return ModelResult(name, table, n=len(prep.data), n_clusters=prep.n_clusters, converged=conv, note=note,
-                       headline=head, fit=fits)
+                       headline=head, fit=fits, fallback=prep.fallback)
 
 
 def naive_vs_adjusted(visits: pd.DataFrame, outcome: Literal["n_complaints", "ltr"] = "n_complaints",
@@ -728,8 +829,8 @@ def naive_vs_adjusted(visits: pd.DataFrame, outcome: Literal["n_complaints", "lt
             h = r.headline.iloc[0]
             rows.append({"estimate_type": label, "scale": "LTR points per update", "estimate": h["estimate"],
                          "ci_low": h["ci_low"], "ci_high": h["ci_high"], "p_value": h["p_value"],
-                         "controls": ", ".join(ctrl), "n": r.n, "n_clusters": r.n_clusters,
-                         "converged": r.converged, "note": r.note})
+                         "controls": ", ".join(_used(r.table, ctrl) if r.ok else ctrl), "n": r.n,
+                         "n_clusters": r.n_clusters, "converged": r.converged, "note": r.note})
         else:
             r = complaint_models(visits, updates=updates, complaints=outcome, controls=ctrl,
                                  log_controls=log_controls, cluster=cluster, conf=conf, min_n=min_n,
@@ -743,17 +844,54 @@ def naive_vs_adjusted(visits: pd.DataFrame, outcome: Literal["n_complaints", "lt
                 h = r.headline.set_index("model").loc["poisson"]
                 rows.append({"estimate_type": label, "scale": "rate ratio per update", "estimate": h["rate_ratio"],
                              "ci_low": h["ci_low"], "ci_high": h["ci_high"], "p_value": h["p_value"],
-                             "controls": ", ".join(ctrl), "n": r.n, "n_clusters": r.n_clusters,
-                             "converged": bool(h["converged"]), "note": h["note"]})
+                             "controls": ", ".join(_used(r.table.loc[r.table["model"] == "poisson"], ctrl)),
+                             "n": r.n, "n_clusters": r.n_clusters, "converged": bool(h["converged"]),
+                             "note": h["note"]})
         fits[label] = r
     head = pd.DataFrame(rows)
     sentence = _explain(head, visits, updates, duration, outcome, conf)
+    fallback = fits["adjusted"].fallback or fits["naive"].fallback
+    if fallback and np.isfinite(head["estimate"]).all():
+        sentence += " " + _sentence(fallback)
     conv = bool(head["converged"].all())
     table = pd.concat([fits["naive"].table.assign(estimate_type="naive"),
                        fits["adjusted"].table.assign(estimate_type="adjusted")], ignore_index=True)
     return ModelResult("naive_vs_adjusted", table, n=int(head["n"].max()),
                        n_clusters=fits["adjusted"].n_clusters, converged=conv, note=sentence, headline=head,
-                       fit=fits)
+                       fit=fits, fallback=fallback)
+
+
+def _sentence(note: str) -> str:
+    """A note as a sentence: capital first letter, full stop."""
+    return note[:1].upper() + note[1:] + ("" if note.endswith(".") else ".")
+
+
+def duration_confounding(visits: pd.DataFrame, updates: str = "n_proactive_updates",
+                         duration: str = "repair_minutes", controls: Sequence[str] = DEFAULT_CONTROLS,
+                         log_controls: Sequence[str] = DEFAULT_LOG_CONTROLS, cluster: str | None = "center",
+                         conf: float = 0.95, min_n: int = 30, min_clusters: int = 4,
+                         strict: bool = False) -> ModelResult:
+    """:func:`naive_vs_adjusted` for complaints and for LTR at once: ``headline`` has the naive and
+    adjusted rows of both outcomes (column ``outcome``), ``note`` the two sentences, one per line
+    (and, with too few centers for cluster-robust errors, a third line saying HC1 errors were used).
+
+        >>> print(duration_confounding(visits).note)  # doctest: +SKIP
+    """
+    parts = [naive_vs_adjusted(visits, outcome=o, updates=updates, duration=duration, controls=controls,
+                               log_controls=log_controls, cluster=cluster, conf=conf, min_n=min_n,
+                               min_clusters=min_clusters, strict=strict) for o in ("n_complaints", "ltr")]
+    head = pd.concat([r.headline.assign(outcome=o) for r, o in zip(parts, ("n_complaints", "ltr"))],
+                     ignore_index=True)
+    head = head[["outcome", *[c for c in head.columns if c != "outcome"]]]
+    table = pd.concat([r.table.assign(outcome=o) for r, o in zip(parts, ("n_complaints", "ltr"))], ignore_index=True)
+    fallback = next((r.fallback for r in parts if r.fallback), "")
+    lines = [r.note.removesuffix(" " + _sentence(r.fallback)) if r.fallback else r.note for r in parts]
+    if fallback:
+        lines.append(_sentence(fallback))
+    return ModelResult("duration_confounding", table, n=max(r.n for r in parts), n_clusters=parts[0].n_clusters,
+                       converged=all(r.converged for r in parts), note="\n".join(lines),
+                       headline=head, fit={r.model + "_" + o: r for r, o in zip(parts, ("n_complaints", "ltr"))},
+                       fallback=fallback)
 
 
 def _explain(head: pd.DataFrame, visits: pd.DataFrame, updates: str, duration: str, outcome: str,
@@ -820,6 +958,19 @@ def _rollout(visits: pd.DataFrame, centers: pd.DataFrame, center: str, month: st
     return out
 
 
+def _one_center_reason(what: str, prep: _Prepared, centers: pd.DataFrame, center_id: str,
+                       realtime_since: str) -> str:
+    """Why a rollout model is not identified when the data hold a single center."""
+    cid = str(prep.data[prep.cluster].iloc[0])
+    c = centers.drop_duplicates(center_id)
+    since = pd.to_datetime(c.loc[c[center_id].astype(str) == cid, realtime_since], errors="coerce")
+    base = (f"{what} needs switching and non-switching centers; this selection has one center — see the "
+            f"all-centers report")
+    if since.empty or since.isna().all():
+        return f"this center never switched to real-time updates; {base}"
+    return f"{base} ({cid} switched to real-time updates on {pd.Timestamp(since.iloc[0]):%Y-%m-%d})"
+
+
 def _outcome_numeric(visits: pd.DataFrame, outcome: str) -> pd.Series:
     s = visits[outcome]
     if pd.api.types.is_bool_dtype(s) or isinstance(s.dtype, pd.BooleanDtype):
@@ -837,7 +988,9 @@ def did_rollout(visits: pd.DataFrame, centers: pd.DataFrame, outcome: str = "ltr
 
     ``outcome`` ``"ltr"`` (points) or ``"complained"`` (linear probability, points of share).
     With staggered switch dates and effects that grow over time the TWFE estimate is a
-    weighted average that can mislead: read it next to :func:`event_study`.
+    weighted average that can mislead: read it next to :func:`event_study`. Within one center
+    (a per-center report) the model is not identified: the result says so ("cannot fit: DiD
+    needs switching and non-switching centers; …", or "this center never switched …").
 
         >>> did_rollout(visits, centers, outcome="complained").headline  # doctest: +SKIP
     """
@@ -849,7 +1002,10 @@ def did_rollout(visits: pd.DataFrame, centers: pd.DataFrame, outcome: str = "ltr
     for c in controls:
         df[c] = visits[c]
     prep = _prepare(df, ["_y"], ["post"], controls, log_controls, center, fe=[month])
-    bad = _check_size(prep, name, None, min_n, min_clusters, strict)
+    if prep.n_clusters == 1:
+        return _cannot_fit(name, _one_center_reason("DiD", prep, centers, center_id, realtime_since), len(prep.data),
+                           1, strict)
+    bad = _check_size(prep, name, None, min_n, min_clusters, strict, fallback=False)
     if bad:
         return bad
     d = prep.data
@@ -891,7 +1047,8 @@ def event_study(visits: pd.DataFrame, centers: pd.DataFrame, outcome: str = "ltr
     center + month fixed effects, cluster-robust CIs by center.
 
     ``table`` rows of kind ``"effect"`` carry ``rel_month``; the reference month is a row
-    with estimate 0 and kind ``"reference"``.
+    with estimate 0 and kind ``"reference"``. Within one center it is not identified (see
+    :func:`did_rollout`).
 
         >>> event_study(visits, centers, "ltr").headline[["rel_month", "estimate"]]  # doctest: +SKIP
     """
@@ -919,7 +1076,10 @@ def event_study(visits: pd.DataFrame, centers: pd.DataFrame, outcome: str = "ltr
         df[col] = (rel == k).astype(float).to_numpy()
         keys.append(col)
     prep = _prepare(df, ["_y"], keys, [], (), center, fe=[month])
-    bad = _check_size(prep, name, None, min_n, min_clusters, strict)
+    if prep.n_clusters == 1:
+        return _cannot_fit(name, _one_center_reason("the event study", prep, centers, center_id, realtime_since),
+                           len(prep.data), 1, strict)
+    bad = _check_size(prep, name, None, min_n, min_clusters, strict, fallback=False)
     if bad:
         return bad
     d = prep.data
@@ -951,6 +1111,193 @@ def event_study(visits: pd.DataFrame, centers: pd.DataFrame, outcome: str = "ltr
                        headline=head, fit=res)
 
 
+# ============================================================================ key results
+#: Tiers whose visits get in-progress updates (catalog order: none < completion_only < realtime < realtime_photo).
+REALTIME_TIERS: tuple[str, ...] = catalog.TIER_ORDER[catalog.TIER_ORDER.index("realtime"):]
+#: Parts of the update programme held fixed when one more in-progress update is valued: whether a
+#: ready notice was sent (derived by :func:`with_update_parts`) and whether an update carried a photo.
+UPDATE_PARTS: tuple[str, ...] = ("ready_notice", "has_photo_update")
+
+
+def with_update_parts(visits: pd.DataFrame, updates: str = "n_proactive_updates",
+                      in_progress: str = "n_inprogress_updates") -> pd.DataFrame:
+    """The visits with a ``ready_notice`` column (nullable boolean): a completion notice was sent,
+    i.e. there were more proactive updates than in-progress ones.
+
+        >>> with_update_parts(pd.DataFrame({"n_proactive_updates": [0, 3], "n_inprogress_updates": [0, 2]})).ready_notice.tolist()
+        [False, True]
+    """
+    _require(visits, [updates, in_progress])
+    a = pd.to_numeric(visits[updates], errors="coerce")
+    b = pd.to_numeric(visits[in_progress], errors="coerce")
+    bad = (a < b).fillna(False).to_numpy()
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise DataError(f"{in_progress} ({b.iloc[row]}) exceeds {updates} ({a.iloc[row]})", column=in_progress,
+                        row=row)
+    ready = (a - b).gt(0).astype("boolean")
+    ready[(a.isna() | b.isna()).to_numpy()] = pd.NA
+    return visits.assign(ready_notice=ready)
+
+
+def realtime_visits(visits: pd.DataFrame, tier: str = "tier") -> pd.DataFrame:
+    """The visits of the real-time tiers (:data:`REALTIME_TIERS`), where the number of in-progress
+    updates follows the repair duration most closely.
+
+        >>> realtime_visits(pd.DataFrame({"tier": ["none", "realtime", "realtime_photo"]})).tier.tolist()
+        ['realtime', 'realtime_photo']
+    """
+    _require(visits, [tier])
+    return visits.loc[visits[tier].astype("string").isin(REALTIME_TIERS).fillna(False).to_numpy()].reset_index(
+        drop=True)
+
+
+def _used(table: pd.DataFrame, names: Sequence[str]) -> list[str]:
+    """The names that appear in a term of the fitted model (controls left out for being constant drop out)."""
+    terms = " ".join(map(str, table["term"]))
+    return [c for c in names if re.search(rf"(?<![\w]){re.escape(c)}(?![\w])", terms)]
+
+
+def update_effects(visits: pd.DataFrame, controls: Sequence[str] = DEFAULT_CONTROLS,
+                   updates: str = "n_inprogress_updates", parts: Sequence[str] = UPDATE_PARTS,
+                   log_controls: Sequence[str] = (), cluster: str | None = "center", h0_rate_ratio: float = 0.5,
+                   conf: float = 0.95, min_n: int = 30, min_clusters: int = 4,
+                   strict: bool = False) -> dict[str, dict[str, Any]]:
+    """The two per-update effects of ``results.json``: ``ltr_slope_per_update`` (OLS, LTR points per
+    update) and ``complaint_rate_ratio_per_update`` (NB2 rate ratio per update, with the p-value of
+    H0 ratio = ``h0_rate_ratio``), both with cluster-robust intervals by center.
+
+    The effect is that of one more in-progress update, holding fixed ``controls`` and the other
+    ``parts`` of the programme (ready notice, photo): they come in bundles, and without holding
+    them fixed the bundle would be credited to the count. Repair duration enters linearly
+    (``log_controls=()``): the LTR penalty and the log complaint rate grow per hour of repair,
+    which fits the sample better than ``log1p(minutes)``. A model that cannot be fitted gives
+    ``{"estimate": None, "note": why}``. With fewer than ``min_clusters`` centers (a per-center
+    report) the models use HC1 errors without clustering, ``adjusted_for`` lists only the
+    controls that entered (no ``center`` when there is one center) and ``note`` says so
+    (``strict=True`` raises instead).
+
+        >>> update_effects(visits)["complaint_rate_ratio_per_update"]["estimate"]  # doctest: +SKIP
+        0.80
+    """
+    v = visits if all(p in visits.columns for p in parts) else with_update_parts(visits)
+    ctrl = [c for c in dict.fromkeys([*controls, *parts]) if c != updates]
+    kw = dict(updates=updates, controls=ctrl, log_controls=log_controls, cluster=cluster, conf=conf, min_n=min_n,
+              min_clusters=min_clusters, strict=strict)
+    ltr = ltr_ols(v, form="linear", **kw)
+    if ltr.ok:
+        h = ltr.headline.iloc[0]
+        slope = {"estimate": float(h["estimate"]), "ci_low": float(h["ci_low"]), "ci_high": float(h["ci_high"]),
+                 "adjusted_for": _used(ltr.table, ctrl)}
+        if ltr.fallback:
+            slope["note"] = ltr.fallback
+    else:
+        slope = {"estimate": None, "note": ltr.note or "the LTR model did not converge"}
+    comp = complaint_models(v, h0_rate_ratio=h0_rate_ratio, **kw)
+    nb = comp.headline.set_index("model") if "model" in comp.headline.columns else None
+    if comp.note.startswith("cannot fit") or nb is None or "nb2" not in nb.index:
+        rr = {"estimate": None, "note": comp.note}
+    elif not bool(nb.loc["nb2", "converged"]):
+        rr = {"estimate": None, "note": f"negative binomial model: {nb.loc['nb2', 'note']}"}
+    else:
+        h = nb.loc["nb2"]
+        rr = {"estimate": float(h["rate_ratio"]), "ci_low": float(h["ci_low"]), "ci_high": float(h["ci_high"]),
+              "p_value_vs_half": float(h["p_value_h0"]),
+              "adjusted_for": _used(comp.table.loc[comp.table["model"] == "nb2"], ctrl)}
+        if comp.fallback:
+            rr["note"] = comp.fallback
+    return {"ltr_slope_per_update": slope, "complaint_rate_ratio_per_update": rr}
+
+
+def _did_entry(res: ModelResult) -> dict[str, Any]:
+    if not res.ok:
+        return {"estimate": None, "note": res.note or "did not converge"}
+    h = res.headline.iloc[0]
+    return {"estimate": float(h["estimate"]), "ci_low": float(h["ci_low"]), "ci_high": float(h["ci_high"]),
+            "p_value": float(h["p_value"]), "n_clusters": int(res.n_clusters)}
+
+
+def rollout_effects(did_ltr: ModelResult, did_complained: ModelResult) -> dict[str, dict[str, Any]]:
+    """The ``did_realtime_effect`` entry of ``results.json`` from the two :func:`did_rollout` results:
+    ``{ltr: {estimate, ci_low, ci_high, p_value, n_clusters}, complained: {…}}``, or
+    ``{"estimate": None, "note": why}`` for a model that could not be fitted.
+
+        >>> rollout_effects(did_rollout(visits, centers), did_rollout(visits, centers, "complained"))  # doctest: +SKIP
+    """
+    return {"ltr": _did_entry(did_ltr), "complained": _did_entry(did_complained)}
+
+
+def rollout_overview(visits: pd.DataFrame, centers: pd.DataFrame, center: str = "center", month: str = "month",
+                     arrived_at: str = "arrived_at", center_id: str = "center_id",
+                     realtime_since: str = "realtime_since", in_progress: str = "n_inprogress_updates") -> pd.DataFrame:
+    """Per center (sorted): the date it switched to real-time updates (``None`` if never), its visits
+    before and after the switch in the data, and the share of visits with an in-progress update
+    before and after, so that one sees who switched, when, and whether practice changed.
+
+        >>> rollout_overview(visits, centers).columns.tolist()[:3]  # doctest: +SKIP
+        ['center', 'realtime_since', 'visits_before']
+    """
+    _require(visits, [in_progress])
+    ro = _rollout(visits, centers, center, month, arrived_at, center_id, realtime_since)
+    c = centers.drop_duplicates(center_id)
+    since = pd.Series(pd.to_datetime(c[realtime_since], errors="coerce").to_numpy(),
+                      index=c[center_id].astype(str).to_numpy())
+    upd = pd.to_numeric(visits[in_progress], errors="coerce").gt(0)
+    d = pd.DataFrame({"center": visits[center].astype(str).to_numpy(), "post": ro["post"].to_numpy() == 1,
+                      "upd": upd.to_numpy()})
+    rows = []
+    for cid in sorted(since.index):
+        part = d.loc[d["center"] == cid]
+        pre, post = part.loc[~part["post"]], part.loc[part["post"]]
+        s = since[cid]
+        rows.append({"center": cid, "realtime_since": None if pd.isna(s) else pd.Timestamp(s).strftime("%Y-%m-%d"),
+                     "visits_before": len(pre), "visits_after": len(post),
+                     "share_updated_before": float(pre["upd"].mean()) if len(pre) else np.nan,
+                     "share_updated_after": float(post["upd"].mean()) if len(post) else np.nan})
+    out = pd.DataFrame(rows, columns=["center", "realtime_since", "visits_before", "visits_after",
+                                      "share_updated_before", "share_updated_after"])
+    return out.astype({"visits_before": "int64", "visits_after": "int64"})
+
+
+def _scale_of(model: str) -> str:
+    if model.startswith(("promoter_logit", "detractor_logit")):
+        return "probability per update (AME)"
+    if model == "ltr_ordinal":
+        return "log odds of a higher LTR"
+    if model in ("poisson", "nb2"):
+        return "rate ratio"
+    if model == "did_complained" or model == "event_study_complained":
+        return "share of visits"
+    return "LTR points"
+
+
+def report_table(*results: ModelResult, digits: int = 3) -> pd.DataFrame:
+    """The headline rows of several model results in one tidy, rounded table: ``model, term,
+    scale, estimate, ci_low, ci_high, p_value`` (plus ``p_value_vs_half`` for complaint models),
+    ``n, n_clusters, note``. A result that could not be fitted shows its reason in ``note``.
+
+        >>> report_table(ltr_ols(visits), complaint_models(visits))  # doctest: +SKIP
+    """
+    frames = []
+    for r in results:
+        h = r.headline if r.headline is not None else r.table
+        h = h.copy()
+        if "rate_ratio" in h.columns:
+            h = h.rename(columns={"rate_ratio": "estimate", "p_value_h0": "p_value_vs_half"})
+        if "model" not in h.columns:
+            h["model"] = r.model
+        frames.append(h)
+    out = pd.concat(frames, ignore_index=True)
+    out["scale"] = [("" if str(t) == "(cannot fit)" else _scale_of(str(m))) for m, t in zip(out["model"], out["term"])]
+    cols = ["model", "term", "scale", "estimate", "ci_low", "ci_high", "p_value",
+            *(["p_value_vs_half"] if "p_value_vs_half" in out.columns else []), "n", "n_clusters", "note"]
+    out = out[cols]
+    num = [c for c in ("estimate", "ci_low", "ci_high", "p_value", "p_value_vs_half") if c in out.columns]
+    out[num] = out[num].astype(float).round(digits)
+    out["n_clusters"] = out["n_clusters"].astype("Int64")
+    return out.reset_index(drop=True)
+
+
 # ============================================================================ figures
 _TEXT = {
     "estimate": ("估计值（95% 置信区间）", "Estimate (95% CI)"),
@@ -968,13 +1315,30 @@ def _text(key: str, lang: catalog.Lang, two_lines: bool = False) -> str:
 
 
 
+def _note_figure(note: str, title: str):
+    """A small figure that says why there is nothing to draw (a model that could not be fitted)."""
+    import textwrap
+
+    from cxlib import plotting
+
+    with plotting.quiet():
+        fig, ax = plotting.subplots(figsize=(7, 2.2))
+        ax.axis("off")
+        ax.text(0.5, 0.5, "\n".join(textwrap.wrap(note, 80)), ha="center", va="center", fontsize="small",
+                color="#444444", transform=ax.transAxes)
+        ax.set_title(title)
+        fig.tight_layout()
+    return fig
+
+
 def plot_coefficients(table: pd.DataFrame, terms: Sequence[str] | None = None,
                       kinds: Sequence[str] = ("effect", "average_marginal_effect", "control"),
                       lang: catalog.Lang = "both", title: str | None = None):
     """Forest plot of coefficients with intervals, one row per term (and model).
 
     ``table`` is a tidy table (``ModelResult.table`` / ``headline``, or several concatenated);
-    by default fixed effects, intercepts and thresholds are left out. Returns the Figure.
+    by default fixed effects, intercepts and thresholds are left out. Returns the Figure; when no
+    coefficient could be estimated, a figure that states the models' notes (why not).
 
         >>> fig = plot_coefficients(ltr_ols(visits).table)  # doctest: +SKIP
     """
@@ -987,7 +1351,10 @@ def plot_coefficients(table: pd.DataFrame, terms: Sequence[str] | None = None,
         t = t.loc[t["kind"].isin(kinds)]
     t = t.loc[t["estimate"].notna()]
     if t.empty:
-        raise DataError("no coefficients to plot")
+        notes = [str(n) for n in table.get("note", pd.Series(dtype=str)).dropna() if str(n)]
+        if not notes:
+            raise DataError("no coefficients to plot")
+        return _note_figure("; ".join(dict.fromkeys(notes)), title or _text("coef_title", lang, two_lines=True))
     with plotting.quiet():
         plotting.ensure_theme()
         models = list(dict.fromkeys(t["model"]))
@@ -1012,7 +1379,8 @@ def plot_coefficients(table: pd.DataFrame, terms: Sequence[str] | None = None,
 
 
 def plot_event_study(result: ModelResult | pd.DataFrame, lang: catalog.Lang = "both", title: str | None = None):
-    """Event-study coefficients with intervals by month relative to the rollout.
+    """Event-study coefficients with intervals by month relative to the rollout (for a result
+    that could not be fitted, a figure stating its note).
 
         >>> fig = plot_event_study(event_study(visits, centers, "ltr"))  # doctest: +SKIP
     """
@@ -1020,6 +1388,8 @@ def plot_event_study(result: ModelResult | pd.DataFrame, lang: catalog.Lang = "b
 
     t = result.headline if isinstance(result, ModelResult) else result
     if "rel_month" not in t.columns or t["estimate"].notna().sum() == 0:
+        if isinstance(result, ModelResult) and result.note:
+            return _note_figure(result.note, title or _text("event_title", lang, two_lines=True))
         raise DataError("no event-study coefficients to plot")
     t = t.loc[t["rel_month"].notna()].sort_values("rel_month")
     with plotting.quiet():

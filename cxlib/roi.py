@@ -790,21 +790,32 @@ def tornado(case: Case, assumptions: Assumptions | None = None, horizon_years: i
 
 def claims_table(cases: Sequence[Case], assumptions: Assumptions | None = None,
                  horizon_years: int = DEFAULT_HORIZON_YEARS, discount_rate: float = DEFAULT_DISCOUNT_RATE,
-                 n_sims: int = 10_000, seed: int = 20261001) -> pd.DataFrame:
+                 n_sims: int = 10_000, seed: int = 20261001, summary: pd.DataFrame | None = None
+                 ) -> pd.DataFrame:
     """The original claims next to their re-examination: one row per case with an ROI claim.
 
     Columns: id, name_zh, name_en, claimed_roi, seed_roi (reproduced by the claim's arithmetic),
     reproduced, model_roi (modes), roi_p5, roi_p50, roi_p95, p_roi_positive, attribution_note.
+    The Monte Carlo columns come from ``summary`` (a :func:`roi_summary` of all cases, so the
+    figures match the other tables) when given, else from a simulation of each claimed case alone.
 
         >>> claims_table(cases, n_sims=2000, seed=1)                       # doctest: +SKIP
     """
+    if summary is not None and "id" not in summary.columns:
+        raise DataError("summary table lacks column 'id'", column="id")
     rows = []
     for c in cases:
         sp = seed_point_roi(c, assumptions)
         if sp is None:
             continue
         ev = evaluate(c, assumptions, horizon_years, discount_rate)
-        summ = roi_summary(simulate(c, n_sims, seed, assumptions, horizon_years, discount_rate)).iloc[0]
+        if summary is not None:
+            hit = summary.loc[summary["id"] == c.id]
+            if hit.empty:
+                raise DataError(f"summary has no row for case {c.id!r}", column="id")
+            summ = hit.iloc[0]
+        else:
+            summ = roi_summary(simulate(c, n_sims, seed, assumptions, horizon_years, discount_rate)).iloc[0]
         rows.append({"id": c.id, "name_zh": c.name_zh, "name_en": c.name_en, "claimed_roi": sp["claimed_roi"],
                      "seed_roi": sp["roi"], "reproduced": sp["reproduced"], "model_roi": ev["roi"],
                      "roi_p5": summ["roi_p5"], "roi_p50": summ["roi_p50"], "roi_p95": summ["roi_p95"],
@@ -1023,6 +1034,413 @@ def update_program_value(rate_ratio_per_update: float | Mapping[str, float] | No
             "source": {"complaint_rate_ratio_per_update": rr_src, "ltr_slope_per_update": slope_src}}
 
 
+# ============================================================ notebook 04: tables and records
+def get_case(cases: Sequence[Case], case_id: str) -> Case:
+    """The case with id ``case_id`` (KeyError naming the known ids otherwise).
+
+        >>> get_case([Case("x", "例", "Ex")], "x").name_en
+        'Ex'
+    """
+    return _case_by_id(cases, case_id)
+
+
+def _col(zh: str, en: str, lang: Lang) -> str:
+    return {"zh": zh, "en": en}.get(lang, en if zh == en else f"{en} {zh}")
+
+
+def _wan(x: Any) -> float:
+    """CNY → 万元 (10,000元), NaN for missing or non-finite values."""
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return float("nan")
+    return v / 1e4 if math.isfinite(v) else float("nan")
+
+
+def customer_value_table(assumptions: Assumptions | None = None, horizon_years: int = DEFAULT_HORIZON_YEARS,
+                         discount_rate: float = DEFAULT_DISCOUNT_RATE, lang: Lang = "both") -> pd.DataFrame:
+    """What one customer is worth and what one bad visit puts at risk, three readings side by side.
+
+    1. the seed's: LTV ``customer_ltv`` (1.5万) + ``referrals_per_customer`` (3) friends each worth as much;
+    2. the model's revenue LTV: ``lifetime_value(yearly_spend, 1, retention_great, H, r)``, same 3 referrals;
+    3. the model's margin LTV: as 2. at ``margin`` (what the ROI cases count).
+
+    Columns: reading, LTV, referrals, value per referral, revenue at risk (元 and 万元).
+
+        >>> float(customer_value_table(lang="en").iloc[0]["Revenue at risk (CNY)"])
+        60000.0
+    """
+    a = assumptions or Assumptions()
+    h, d = horizon_years, discount_rate
+    rows = [
+        ("种子案例：1.5万 × (1 + 3位推荐朋友)", "Seed: 1.5万 × (1 + 3 referred friends)", a.customer_ltv),
+        (f"模型：营收口径，留存{a.retention_great:.0%}，{h}年，折现{d:.0%}",
+         f"Model: revenue, retention {a.retention_great:.0%}, {h} years, discount {d:.0%}",
+         lifetime_value(a.yearly_spend, 1.0, a.retention_great, h, d)),
+        (f"模型：毛利口径（毛利率{a.margin:.0%}），留存{a.retention_great:.0%}，{h}年，折现{d:.0%}",
+         f"Model: gross margin {a.margin:.0%}, retention {a.retention_great:.0%}, {h} years, discount {d:.0%}",
+         lifetime_value(a.yearly_spend, a.margin, a.retention_great, h, d)),
+    ]
+    out = []
+    for zh, en, ltv in rows:
+        risk = revenue_at_risk(ltv, a.referrals_per_customer, ltv)
+        out.append({_col("口径", "Reading", lang): {"zh": zh, "en": en}.get(lang, f"{en} {zh}"),
+                    _col("客户终身价值（元）", "LTV (CNY)", lang): round(ltv, 0),
+                    _col("推荐朋友数", "Referred friends", lang): a.referrals_per_customer,
+                    _col("每位朋友价值（元）", "Value per friend (CNY)", lang): round(ltv, 0),
+                    _col("一次差评的风险收入（元）", "Revenue at risk (CNY)", lang): round(risk, 0),
+                    _col("风险收入（万元）", "Revenue at risk (万元)", lang): round(risk / 1e4, 2)})
+    return pd.DataFrame(out)
+
+
+def _fmt_range(q: Quantity, unit: str) -> str:
+    def one(v: float) -> str:
+        if unit == "share":
+            return f"{v * 100:.3g}%"
+        if unit == "CNY" and abs(v) >= 1e4:
+            return f"{v / 1e4:.3g}万"
+        return f"{v:,.4g}" if abs(v) < 1e4 else f"{v:,.0f}"
+    return one(q.mode) if q.is_fixed else f"{one(q.low)} / {one(q.mode)} / {one(q.high)}"
+
+
+def inputs_table(cases: Sequence[Case], lang: Lang = "both") -> pd.DataFrame:
+    """Every case's costs, reach and effects as ``low / mode / high`` (one number when fixed):
+    one row per case, one column per input that some case uses ("—" where a case has no such effect).
+
+    Money in 元 (``5万`` = 50,000元), shares in percent (of the customers reached), satisfaction in
+    NPS points.
+
+        >>> inputs_table([Case("x", "例", "Ex", reach=Quantity(1000, 2000, 3000))], lang="en").iloc[0, 4]
+        '1,000 / 2,000 / 3,000'
+    """
+    used = [k for k in EFFECTS if any(k in c.effects for c in cases)]
+    units = {**{k: "CNY" for k in COST_FIELDS}, "reach": "customers", **{k: EFFECTS[k][0] for k in EFFECTS}}
+    rows = []
+    for c in cases:
+        row = {_col("方案", "Case", lang): c.name(lang)}
+        inp = c.inputs()
+        for k in (*COST_FIELDS, "reach", *used):
+            row[input_label(k, lang)] = ("—" if k in EFFECTS and k not in c.effects else _fmt_range(inp[k], units[k]))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def claims_review_table(claims: pd.DataFrame, lang: Lang = "both") -> pd.DataFrame:
+    """A :func:`claims_table` for the reader: claimed ROI, modelled ROI at the modes, Monte Carlo
+    P5 / P50 / P95 and P(ROI > 0), and what the claim rests on; bilingual headers, rounded.
+
+        >>> claims_review_table(claims_table(cases, n_sims=2000, seed=1))   # doctest: +SKIP
+    """
+    need = ["name_zh", "name_en", "claimed_roi", "model_roi", "roi_p5", "roi_p50", "roi_p95", "p_roi_positive",
+            "attribution_note"]
+    missing = [c for c in need if c not in claims.columns]
+    if missing:
+        raise DataError(f"claims table lacks column(s) {', '.join(missing)}", column=missing[0])
+    name = [{"zh": z, "en": e}.get(lang, f"{z} {e}") for z, e in zip(claims["name_zh"], claims["name_en"])]
+    return pd.DataFrame({
+        _col("方案", "Case", lang): name,
+        _col("声称ROI（倍）", "Claimed ROI (×)", lang): claims["claimed_roi"].astype(float).round(2),
+        _col("模型ROI@众数（倍）", "Model ROI at modes (×)", lang): claims["model_roi"].astype(float).round(2),
+        _col("ROI P5", "ROI P5", lang): claims["roi_p5"].astype(float).round(2),
+        _col("ROI P50", "ROI P50", lang): claims["roi_p50"].astype(float).round(2),
+        _col("ROI P95", "ROI P95", lang): claims["roi_p95"].astype(float).round(2),
+        _col("ROI>0的概率", "P(ROI > 0)", lang): claims["p_roi_positive"].astype(float).round(3),
+        _col("归因假设", "Rests on (attribution)", lang): claims["attribution_note"].astype(str),
+    })
+
+
+def seed_claims_table(cases: Sequence[Case], assumptions: Assumptions | None = None, lang: Lang = "both"
+                      ) -> pd.DataFrame:
+    """The seed's point ROI claims reproduced by their own arithmetic: claim, gain, cost, ROI, reproduced.
+
+        >>> seed_claims_table(load_cases("data/raw/cases_interventions.yaml"), lang="en")  # doctest: +SKIP
+    """
+    rows = []
+    for c in cases:
+        sp = seed_point_roi(c, assumptions)
+        if sp is None:
+            continue
+        claim = c.seed_claim or {}
+        arithmetic = "(gain − cost) / cost" if sp["formula"] == "net_over_cost" else "gain / cost"
+        rows.append({_col("方案", "Case", lang): c.name(lang),
+                     _col("原始说法", "Claim", lang): {"zh": claim.get("text_zh", ""), "en": claim.get("text_en", "")}
+                     .get(lang, f"{claim.get('text_en', '')} / {claim.get('text_zh', '')}"),
+                     _col("收益（元）", "Gain (CNY)", lang): round(sp["gain"], 0),
+                     _col("成本（元）", "Cost (CNY)", lang): round(sp["cost"], 0),
+                     _col("算法", "Arithmetic", lang): arithmetic,
+                     _col("复算ROI（倍）", "Recomputed ROI (×)", lang): round(sp["roi"], 2),
+                     _col("是否复现", "Reproduced", lang): bool(sp["reproduced"])})
+    return pd.DataFrame(rows)
+
+
+def case_results_table(table: pd.DataFrame, summary: pd.DataFrame, lang: Lang = "both") -> pd.DataFrame:
+    """Per case, for a finance reader: first-year cost, NPV / ROI / payback at the modes, and the
+    Monte Carlo mean NPV, P5 / P50 / P95 of NPV, median ROI and P(ROI > 0). Money in 万元.
+
+    ``table`` is :func:`cases_table`, ``summary`` :func:`roi_summary` (joined on ``id``). ROI is a
+    multiple (1.0 = 100%); it is empty (NaN) for a case that costs nothing; payback is empty when
+    it is not reached within the horizon.
+
+        >>> case_results_table(cases_table(cases), roi_summary(simulate(cases, 2000, seed=1)))  # doctest: +SKIP
+    """
+    for col in ("id", "name_zh", "name_en", "first_year_cost", "npv", "roi", "payback_months"):
+        if col not in table.columns:
+            raise DataError(f"cases table lacks column {col!r}", column=col)
+    for col in ("id", "npv_mean", "npv_p5", "npv_p50", "npv_p95", "roi_p50", "p_roi_positive"):
+        if col not in summary.columns:
+            raise DataError(f"summary table lacks column {col!r}", column=col)
+    m = table.merge(summary, on="id", how="left", validate="one_to_one")
+
+    def fin(s: pd.Series, digits: int) -> pd.Series:
+        x = pd.to_numeric(s).astype(float)
+        return x.where(np.isfinite(x)).round(digits)
+
+    name = [{"zh": z, "en": e}.get(lang, f"{z} {e}") for z, e in zip(m["name_zh"], m["name_en"])]
+    out = pd.DataFrame({
+        _col("方案", "Case", lang): name,
+        _col("首年投入（万元）", "First-year cost (万元)", lang): fin(m["first_year_cost"] / 1e4, 2),
+        _col("净现值@众数（万元）", "NPV at modes (万元)", lang): fin(m["npv"] / 1e4, 2),
+        _col("ROI@众数（倍）", "ROI at modes (×)", lang): fin(m["roi"], 2),
+        _col("回收期@众数（月）", "Payback at modes (months)", lang): fin(m["payback_months"], 1),
+        _col("模拟净现值均值（万元）", "MC mean NPV (万元)", lang): fin(m["npv_mean"] / 1e4, 2),
+        _col("净现值P5（万元）", "NPV P5 (万元)", lang): fin(m["npv_p5"] / 1e4, 2),
+        _col("净现值P50（万元）", "NPV P50 (万元)", lang): fin(m["npv_p50"] / 1e4, 2),
+        _col("净现值P95（万元）", "NPV P95 (万元)", lang): fin(m["npv_p95"] / 1e4, 2),
+        _col("ROI中位数（倍）", "Median ROI (×)", lang): fin(m["roi_p50"], 2),
+        _col("ROI>0的概率", "P(ROI > 0)", lang): fin(m["p_roi_positive"], 3),
+    })
+    return out
+
+
+def roi_record(summary: pd.DataFrame) -> dict[str, dict[str, float | None]]:
+    """The ``roi`` entry of ``results.json``: ``{case: {roi, p_roi_positive, npv, payback_months}}``
+    with the median ROI, P(ROI > 0), the mean NPV and the median payback (non-finite → None).
+
+        >>> roi_record(pd.DataFrame({"id": ["x"], "roi_p50": [1.5], "p_roi_positive": [0.9],
+        ...     "npv_mean": [1000.0], "payback_months_p50": [float("inf")]}))
+        {'x': {'roi': 1.5, 'p_roi_positive': 0.9, 'npv': 1000.0, 'payback_months': None}}
+    """
+    need = ["id", "roi_p50", "p_roi_positive", "npv_mean", "payback_months_p50"]
+    missing = [c for c in need if c not in summary.columns]
+    if missing:
+        raise DataError(f"summary table lacks column(s) {', '.join(missing)}", column=missing[0])
+
+    def num(v: Any) -> float | None:
+        v = float(v)
+        return v if math.isfinite(v) else None
+
+    return {str(r["id"]): {"roi": num(r["roi_p50"]), "p_roi_positive": num(r["p_roi_positive"]),
+                           "npv": num(r["npv_mean"]), "payback_months": num(r["payback_months_p50"])}
+            for _, r in summary.sort_values("id", kind="stable").iterrows()}
+
+
+def portfolio_sentence(portfolio: pd.DataFrame, lang: Lang = "both") -> str:
+    """One sentence on a :func:`best_portfolio` result: the chosen cases, total cost and value.
+
+        >>> p = pd.DataFrame({"id": ["a"], "name_zh": ["甲"], "name_en": ["A"], "cost": [5e4], "value": [2e5],
+        ...     "objective": ["npv"]}); p.attrs.update(total_cost=5e4, total_value=2e5, budget=5e4)
+        >>> portfolio_sentence(p, "en")
+        'Budget 5.00万元: choose A; cost 5.00万元; expected NPV 20.00万元.'
+    """
+    for k in ("total_cost", "total_value", "budget"):
+        if k not in portfolio.attrs:
+            raise DataError(f"portfolio lacks attrs[{k!r}]: pass the result of best_portfolio", column=k)
+    obj = str(portfolio["objective"].iloc[0]) if len(portfolio) else ""
+    at = portfolio.attrs
+    names_zh = "、".join(portfolio["name_zh"]) if len(portfolio) else "无"
+    names_en = " + ".join(portfolio["name_en"]) if len(portfolio) else "nothing"
+    if obj == "satisfaction":
+        val_en = f"satisfaction gain {at['total_value']:,.0f} NPS points × customers"
+        val_zh = f"满意度提升 {at['total_value']:,.0f}（NPS点 × 客户数）"
+    else:
+        val_en = f"expected NPV {at['total_value'] / 1e4:.2f}万元"
+        val_zh = f"预期净现值 {at['total_value'] / 1e4:.2f}万元"
+    en = (f"Budget {at['budget'] / 1e4:.2f}万元: choose {names_en}; cost {at['total_cost'] / 1e4:.2f}万元; "
+          f"{val_en}.")
+    zh = f"预算 {at['budget'] / 1e4:.2f}万元：选择 {names_zh}；投入 {at['total_cost'] / 1e4:.2f}万元；{val_zh}。"
+    return {"zh": zh, "en": en}.get(lang, f"{en}\n{zh}")
+
+
+def tornado_sentence(table: pd.DataFrame, lang: Lang = "both") -> str:
+    """The finding of a :func:`tornado` table in one sentence: base NPV and the input that moves it most.
+
+        >>> t = pd.DataFrame({"name_zh": ["例"], "name_en": ["Ex"], "input": ["reach"], "npv_low": [-1e4],
+        ...     "npv_high": [3e4], "npv_base": [1e4], "swing": [4e4]})
+        >>> tornado_sentence(t, "en")
+        'Ex: NPV at the modes 1.00万元; it moves most with Customers reached a year (-1.00 to 3.00万元 between its low and high).'
+    """
+    need = ["input", "npv_low", "npv_high", "npv_base"]
+    missing = [c for c in need if c not in table.columns]
+    if missing:
+        raise DataError(f"tornado table lacks column(s) {', '.join(missing)}", column=missing[0])
+    if table.empty:
+        return {"zh": "没有不确定的输入。", "en": "No uncertain inputs."}.get(lang, "No uncertain inputs. 没有不确定的输入。")
+    r = table.iloc[0]
+    zh_n = str(r["name_zh"]) if "name_zh" in table.columns else ""
+    en_n = str(r["name_en"]) if "name_en" in table.columns else ""
+    lo, hi = sorted((float(r["npv_low"]), float(r["npv_high"])))
+    en = (f"{en_n}: NPV at the modes {float(r['npv_base']) / 1e4:.2f}万元; it moves most with "
+          f"{input_label(str(r['input']), 'en')} ({lo / 1e4:.2f} to {hi / 1e4:.2f}万元 between its low and high).")
+    zh = (f"{zh_n}：众数下净现值 {float(r['npv_base']) / 1e4:.2f}万元；对其影响最大的是"
+          f"{input_label(str(r['input']), 'zh')}（取低值到高值时净现值在 {lo / 1e4:.2f} 至 {hi / 1e4:.2f}万元之间）。")
+    return {"zh": zh, "en": en}.get(lang, f"{en}\n{zh}")
+
+
+# --------------------------------------------------------------- measured update effects
+UPDATE_EFFECT_KEYS: tuple[str, str] = ("complaint_rate_ratio_per_update", "ltr_slope_per_update")
+#: Where an update effect came from (the ``source`` of :func:`measured_update_effects`).
+UPDATE_SOURCES: dict[str, tuple[str, str]] = {
+    # read from notebook 03's results or recomputed with its model: the same figures, one label
+    "results.json": ("实测：第03本笔记本的模型（同一范围）", "measured: notebook 03's model, same scope"),
+    "computed": ("实测：第03本笔记本的模型（同一范围）", "measured: notebook 03's model, same scope"),
+    "default": ("文档默认值", "documented default"),
+}
+
+
+def _scope(scope: Mapping[str, Any] | None) -> dict[str, str | None] | None:
+    if not isinstance(scope, Mapping):
+        return None
+    return {k: (None if scope.get(k) is None else str(scope.get(k))) for k in ("center", "period_start", "period_end")}
+
+
+def _usable_effect(raw: Any) -> dict[str, float] | None:
+    if not isinstance(raw, Mapping) or not all(_is_number(raw.get(k)) for k in ("estimate", "ci_low", "ci_high")):
+        return None
+    out = {k: float(raw[k]) for k in ("estimate", "ci_low", "ci_high")}
+    return out if out["ci_low"] <= out["estimate"] <= out["ci_high"] else None
+
+
+def measured_update_effects(results_file: str | os.PathLike[str] | Mapping[str, Any] | None,
+                            scope: Mapping[str, Any], visits: pd.DataFrame | None = None,
+                            estimator: Any = None) -> dict[str, Any]:
+    """The complaint rate ratio and the LTR slope per proactive update, and where each came from.
+
+    For each of :data:`UPDATE_EFFECT_KEYS`, in this order:
+
+    1. ``"results.json"``: the value notebook 03 recorded in ``results_file`` (a path or the
+       already-read mapping), **only if** the file's ``scope`` (or a ``scope`` stored in the
+       entry itself) equals ``scope`` = ``{center, period_start, period_end}``;
+    2. ``"computed"``: ``estimator(visits)`` (the function notebook 03 uses, returning
+       ``{key: {estimate, ci_low, ci_high, …}}``), rounded as ``results.json`` stores numbers so
+       that both routes give the same figures;
+    3. ``"default"``: the documented defaults (rate ratio 0.85 [0.75, 0.95], slope 0.30 [0.15, 0.45]),
+       when the other routes give nothing usable (not recorded, different scope, not fitted).
+
+    Read the results file *before* the notebook records its own scope. Returns
+    ``{key: {estimate, ci_low, ci_high}, "source": {key: label}, "note": {key: text}}``; the note
+    says why a default was used (the model's own reason, e.g. too few centers), "" otherwise.
+
+        >>> measured_update_effects({}, {"center": "all"})["source"]["ltr_slope_per_update"]
+        'default'
+    """
+    from cxlib import results as _results
+
+    if results_file is None or results_file == "":
+        res: Mapping[str, Any] = {}
+    elif isinstance(results_file, Mapping):
+        res = results_file
+    else:
+        res = _results.read(results_file)
+    want = _scope(scope)
+    if want is None:
+        raise DataError("scope must be a mapping {center, period_start, period_end}", column="scope")
+    file_scope = _scope(res.get("scope"))
+    computed: Mapping[str, Any] | None = None
+    out: dict[str, Any] = {"source": {}, "note": {}}
+    for key in UPDATE_EFFECT_KEYS:
+        entry = res.get(key)
+        entry_scope = _scope(entry.get("scope")) if isinstance(entry, Mapping) else None
+        same = (entry_scope or file_scope) == want
+        value = _usable_effect(entry) if same else None
+        if value is not None:
+            out[key], out["source"][key], out["note"][key] = value, "results.json", ""
+            continue
+        why = ""
+        if same and isinstance(entry, Mapping) and entry.get("note"):
+            why = str(entry["note"])
+        if estimator is not None and visits is not None:
+            if computed is None:
+                computed = estimator(visits)
+                if not isinstance(computed, Mapping):
+                    raise DataError(f"the estimator must return a mapping of {', '.join(UPDATE_EFFECT_KEYS)}",
+                                    column=key)
+            value = _usable_effect(_results.jsonable(computed.get(key)))
+            if value is not None:
+                out[key], out["source"][key], out["note"][key] = value, "computed", ""
+                continue
+            c = computed.get(key)
+            why = str(c.get("note")) if isinstance(c, Mapping) and c.get("note") else "no usable estimate"
+        elif not why:
+            why = "not measured for this scope (no recorded result, no data to compute it from)"
+        out[key], out["source"][key] = dict(_UPDATE_DEFAULTS[key]), "default"
+        out["note"][key] = why
+    return out
+
+
+def update_effects_table(measured: Mapping[str, Any], lang: Lang = "both") -> pd.DataFrame:
+    """The update effects of :func:`measured_update_effects` as a table: effect, estimate, CI, source, note.
+
+        >>> float(update_effects_table(measured_update_effects({}, {"center": "all"}), "en").iloc[0]["Estimate"])
+        0.85
+    """
+    labels = {"complaint_rate_ratio_per_update": ("每次更新的投诉率比", "Complaint rate ratio per update"),
+              "ltr_slope_per_update": ("每次更新的LTR变化（分）", "LTR points per update")}
+    rows = []
+    for key in UPDATE_EFFECT_KEYS:
+        if key not in measured or key not in measured.get("source", {}):
+            raise DataError(f"measured effects lack {key!r}: pass the result of measured_update_effects", column=key)
+        v, src = measured[key], measured["source"][key]
+        zh_s, en_s = UPDATE_SOURCES.get(src, (src, src))
+        rows.append({_col("效应", "Effect", lang): {"zh": labels[key][0], "en": labels[key][1]}.get(
+                         lang, f"{labels[key][1]} {labels[key][0]}"),
+                     _col("估计值", "Estimate", lang): round(v["estimate"], 3),
+                     _col("95%下限", "CI low", lang): round(v["ci_low"], 3),
+                     _col("95%上限", "CI high", lang): round(v["ci_high"], 3),
+                     _col("来源", "Source", lang): {"zh": zh_s, "en": en_s}.get(lang, f"{en_s} / {zh_s}"),
+                     _col("说明", "Note", lang): str(measured.get("note", {}).get(key, ""))})
+    return pd.DataFrame(rows)
+
+
+def update_program_record(summary: pd.DataFrame, measured: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``update_program`` entry of ``results.json``: ``{npv, roi, source}`` (mean NPV, median
+    ROI of the program's Monte Carlo; ``source`` one label of :data:`UPDATE_SOURCES` when both
+    effects share it, else ``"key: label; key: label"``).
+
+        >>> update_program_record(pd.DataFrame({"id": ["p"], "npv_mean": [1e5], "roi_p50": [3.0]}),
+        ...     {"source": {"complaint_rate_ratio_per_update": "default", "ltr_slope_per_update": "default"}})
+        {'npv': 100000.0, 'roi': 3.0, 'source': 'default'}
+    """
+    for col in ("npv_mean", "roi_p50"):
+        if col not in summary.columns:
+            raise DataError(f"summary table lacks column {col!r}", column=col)
+    if len(summary) != 1:
+        raise DataError(f"need the summary of one program, got {len(summary)} rows", column="id")
+    src = dict(measured.get("source", {}))
+    labels = sorted(set(src.values()))
+    source = labels[0] if len(labels) == 1 else "; ".join(f"{k}: {src[k]}" for k in UPDATE_EFFECT_KEYS if k in src)
+
+    def num(v: Any) -> float | None:
+        v = float(v)
+        return v if math.isfinite(v) else None
+
+    r = summary.iloc[0]
+    return {"npv": num(r["npv_mean"]), "roi": num(r["roi_p50"]), "source": source}
+
+
+def observed_complaint_rate(visits: pd.DataFrame, complaints: str = "n_complaints") -> float:
+    """Share of visits with at least one complaint (the baseline of the update program's value).
+
+        >>> observed_complaint_rate(pd.DataFrame({"n_complaints": [0, 2, 0, 0]}))
+        0.25
+    """
+    if complaints not in visits.columns:
+        raise DataError(f"visits lack column {complaints!r}", column=complaints)
+    x = pd.to_numeric(visits[complaints]).dropna()
+    if len(x) == 0:
+        raise DataError("no visits with a complaint count: cannot compute the complaint rate", column=complaints)
+    return float((x > 0).mean())
+
+
 # ================================================================================ figures
 def _quiet():
     plotting.ensure_theme()
@@ -1041,13 +1459,8 @@ def _names(sims: pd.DataFrame, case_id: str, names: Mapping[str, str]) -> tuple[
 def _money_axis(axis) -> None:
     from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-    def fmt(x: float, _pos: int) -> str:
-        ax_ = abs(x)
-        if ax_ >= 1e6:
-            return f"{x / 1e6:g}M"
-        if ax_ >= 1e3:
-            return f"{x / 1e3:g}k"
-        return f"{x:g}"
+    def fmt(x: float, _pos: int) -> str:  # ticks in 万元 (10,000元)
+        return f"{x / 1e4:,.4g}"
 
     axis.set_major_locator(MaxNLocator(7))
     axis.set_major_formatter(FuncFormatter(fmt))
@@ -1069,8 +1482,8 @@ def plot_roi_distribution(sims: pd.DataFrame, metric: Literal["npv", "roi"] = "n
     for col in ("id", metric):
         if col not in sims.columns:
             raise DataError(f"simulation table lacks column {col!r}", column=col)
-    xlabel = (_bi("净现值（元）", "NPV (CNY)", lang) if metric == "npv"
-              else _bi("投资回报率 (ROI, ×)", "ROI (×)", lang))
+    xlabel = (_bi("净现值（万元）", "NPV (万元)", lang) if metric == "npv"
+              else _bi("投资回报率（倍）", "ROI (×)", lang))
     ids = list(dict.fromkeys(sims["id"]))
     explicit = dict(names or {})
     if names is None:
@@ -1133,7 +1546,7 @@ def plot_tornado(table: pd.DataFrame, lang: Lang = "both", title: str | None = N
     if missing:
         raise DataError(f"tornado table lacks column(s) {', '.join(missing)}", column=missing[0])
     with _quiet():
-        fig, ax = plotting.subplots(figsize=(8, 0.45 * max(len(table), 1) + 1.8), layout="constrained")
+        fig, ax = plotting.subplots(figsize=(10, 0.45 * max(len(table), 1) + 1.8), layout="constrained")
         base = float(table["npv_base"].iloc[0]) if len(table) else 0.0
         ypos = np.arange(len(table))[::-1]
         for y, (_, r) in zip(ypos, table.iterrows()):
@@ -1142,7 +1555,7 @@ def plot_tornado(table: pd.DataFrame, lang: Lang = "both", title: str | None = N
         ax.axvline(base, color="#333333", lw=1)
         ax.set_yticks(ypos)
         ax.set_yticklabels([input_label(i, lang) for i in table["input"]])
-        ax.set_xlabel(_bi("净现值（元）", "NPV (CNY)", lang))
+        ax.set_xlabel(_bi("净现值（万元）", "NPV (万元)", lang))
         _money_axis(ax.xaxis)
         from matplotlib.patches import Patch
 

@@ -281,7 +281,9 @@ def test_missing_values_in_model_and_cluster_columns_are_dropped_first(normal):
     expected = v.dropna(subset=["ltr", "center", "repair_minutes", "n_proactive_updates", "scenario", "warranty"])
     assert r.n == len(expected) and r.n_clusters == 11 == expected["center"].nunique()
     assert "rows with missing values" in r.note and r.converged
-    assert M.promoter_logit(v).n_clusters == 11
+    p = M.promoter_logit(v)  # C03 has no promoter at all: its fixed effect would run off to -inf
+    assert p.n_clusters == 10 and "center = C03 predicts the outcome perfectly" in p.note and p.converged
+    assert p.n == len(expected) - (expected["center"] == "C03").sum()
     assert M.complaint_models(v).n_clusters == 12  # complaints do not need an LTR answer
 
 
@@ -298,11 +300,9 @@ def test_non_convergence_is_flagged(ordinal):
 def test_too_few_clusters_or_rows_give_a_cannot_fit_row(normal):
     v, _ = normal
     two = v.loc[v["center"].isin(["C00", "C01"])]
-    r = M.ltr_ols(two)
-    assert r.note.startswith("cannot fit: only 2 cluster(s)") and r.n_clusters == 2 and not r.converged
-    assert r.table.iloc[0]["term"] == "(cannot fit)" and np.isnan(r.table.iloc[0]["estimate"])
-    with pytest.raises(DataError, match="cannot fit"):
+    with pytest.raises(DataError, match="cannot fit: only 2 cluster"):
         M.ltr_ols(two, strict=True)
+    assert M.ltr_mixed(two).note.startswith("cannot fit: only 2 cluster")  # a random center intercept needs centers
     cell = v.loc[(v["center"] == "C03") & (v["month"] == "2024-05")]
     for fn in (M.ltr_ols, M.complaint_models, M.promoter_logit, M.ltr_ordinal):
         res = fn(cell, cluster=None)
@@ -356,3 +356,220 @@ def test_figures_draw_without_warnings():
         fig = M.plot_event_study(M.event_study(v, c, "ltr"), lang="zh")
         assert fig.axes[0].get_xlabel() == "相对上线月份"
         plt.close(fig)
+
+
+# ---------------------------------------------------------------------------------- key results
+def _with_parts(v: pd.DataFrame) -> pd.DataFrame:
+    """Split the simulated updates into in-progress ones plus a ready notice on every other visit."""
+    ready = (np.arange(len(v)) % 2 == 0) & (v["n_proactive_updates"].to_numpy() > 0)
+    return v.assign(n_inprogress_updates=v["n_proactive_updates"] - ready.astype(int),
+                    has_photo_update=np.arange(len(v)) % 3 == 0)
+
+
+def test_with_update_parts_derives_the_ready_notice():
+    v = pd.DataFrame({"n_proactive_updates": [0, 3, 2, None], "n_inprogress_updates": [0, 2, 2, 1]})
+    assert M.with_update_parts(v)["ready_notice"].tolist() == [False, True, False, pd.NA]
+    with pytest.raises(DataError, match="exceeds"):
+        M.with_update_parts(pd.DataFrame({"n_proactive_updates": [1], "n_inprogress_updates": [2]}))
+    t = pd.DataFrame({"tier": pd.Categorical(list(catalog.TIER_ORDER), dtype=catalog.TIER_DTYPE)})
+    assert M.realtime_visits(t)["tier"].astype(str).tolist() == ["realtime", "realtime_photo"]
+
+
+def test_update_effects_match_the_models_and_have_the_results_shape(normal):
+    v = _with_parts(normal[0])
+    e = M.update_effects(v, controls=M.DEFAULT_CONTROLS, log_controls=("repair_minutes",))
+    slope, rr = e["ltr_slope_per_update"], e["complaint_rate_ratio_per_update"]
+    assert set(slope) == {"estimate", "ci_low", "ci_high", "adjusted_for"}
+    assert set(rr) == {"estimate", "ci_low", "ci_high", "p_value_vs_half", "adjusted_for"}
+    # independent fit of the same NB2 model: same rate ratio and the same Wald test of log(0.5)
+    d = M.with_update_parts(v).dropna(subset=["repair_minutes", "scenario", "warranty", "center"])
+    d = d.assign(ready_notice=d["ready_notice"].astype(str), has_photo_update=d["has_photo_update"].astype(str),
+                 warranty=d["warranty"].astype(str), y=d["n_complaints"].astype(float),
+                 u=d["n_inprogress_updates"].astype(float))
+    g = pd.factorize(d["center"], sort=True)[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        nb = smf.negativebinomial("y ~ u + np.log1p(repair_minutes) + C(scenario) + C(warranty) + C(center)"
+                                  " + C(ready_notice) + C(has_photo_update)", d, loglike_method="nb2").fit(
+            disp=0, maxiter=500, cov_type="cluster", cov_kwds={"groups": g}, use_t=True)
+    b, se = nb.params["u"], nb.bse["u"]
+    assert rr["estimate"] == pytest.approx(math.exp(b), rel=1e-4)
+    t = (b - math.log(0.5)) / se
+    assert rr["p_value_vs_half"] == pytest.approx(2 * stats.t.sf(abs(t), 11), rel=1e-3)
+    assert covers(rr, RATE_RATIO) and covers(slope, BETA_LTR)
+    assert rr["adjusted_for"] == ["repair_minutes", "scenario", "warranty", "center", "ready_notice",
+                                  "has_photo_update"]
+    ols = M.ltr_ols(v.assign(ready_notice=M.with_update_parts(v)["ready_notice"]), updates="n_inprogress_updates",
+                    controls=[*M.DEFAULT_CONTROLS, *M.UPDATE_PARTS])
+    assert slope["estimate"] == pytest.approx(ols.headline.iloc[0]["estimate"])
+
+
+def test_update_effects_and_rollout_effects_say_why_when_they_cannot_fit(normal):
+    v = _with_parts(normal[0])
+    e = M.update_effects(v.iloc[:20])
+    for key in ("ltr_slope_per_update", "complaint_rate_ratio_per_update"):
+        assert e[key]["estimate"] is None and e[key]["note"].startswith("cannot fit: only 20 complete rows")
+    vv, c = simulate(seed=3, n=1200, did=DID)
+    r = M.rollout_effects(M.did_rollout(vv, c), M.did_rollout(vv.loc[vv["center"] == "C00"], c, "complained"))
+    assert set(r["ltr"]) == {"estimate", "ci_low", "ci_high", "p_value", "n_clusters"}
+    assert r["ltr"]["n_clusters"] == 12 and covers(r["ltr"], DID)
+    assert r["complained"]["estimate"] is None and "cannot fit" in r["complained"]["note"]
+
+
+def test_rollout_overview_counts_visits_around_the_switch():
+    v, c = simulate(seed=3, n=600, did=DID)
+    v = v.assign(n_inprogress_updates=v["n_proactive_updates"])
+    o = M.rollout_overview(v, c).set_index("center")
+    assert o.index.tolist() == sorted(c["center_id"])
+    since = pd.to_datetime(c.set_index("center_id")["realtime_since"])
+    for cid in ("C00", "C05", "C11"):
+        part = v.loc[v["center"] == cid]
+        s = since[cid]
+        after = 0 if pd.isna(s) else int((part["arrived_at"].dt.tz_localize(None).dt.normalize() >= s).sum())
+        assert (o.loc[cid, "visits_before"], o.loc[cid, "visits_after"]) == (len(part) - after, after)
+    assert pd.isna(o.loc["C11", "realtime_since"]) and o.loc["C00", "realtime_since"] == "2024-04-01"
+
+
+def test_report_table_and_duration_confounding(normal):
+    v = normal[0].iloc[:1200]
+    comp = M.complaint_models(v)
+    t = M.report_table(M.ltr_ols(v), comp, M.ltr_ols(v.iloc[:20]))
+    assert t["model"].tolist() == ["ltr_ols_linear", "poisson", "nb2", "ltr_ols_linear"]
+    assert t["scale"].tolist() == ["LTR points", "rate ratio", "rate ratio", ""]
+    assert t.loc[1, "estimate"] == round(comp.headline.loc[0, "rate_ratio"], 3)
+    assert t.loc[3, "note"].startswith("cannot fit")
+    d = M.duration_confounding(v)
+    assert d.headline["outcome"].tolist() == ["n_complaints", "n_complaints", "ltr", "ltr"]
+    assert d.note.split("\n")[0] == M.naive_vs_adjusted(v).note
+
+
+def test_figures_of_models_that_cannot_fit_state_why():
+    v, c = simulate(seed=3, n=300, switch=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fig = M.plot_event_study(M.event_study(v.loc[v["center"] == "C00"], c))
+        assert "cannot fit" in " ".join(t.get_text() for t in fig.axes[0].texts)
+        plt.close(fig)
+        fig = M.plot_coefficients(M.ltr_ols(v.loc[v["center"] == "C00"]).table)
+        assert "cannot fit" in " ".join(t.get_text() for t in fig.axes[0].texts)
+        plt.close(fig)
+    with pytest.raises(DataError, match="no coefficients"):
+        M.plot_coefficients(pd.DataFrame(columns=["term", "estimate", "ci_low", "ci_high", "model"]))
+
+
+# ---------------------------------------------------------------------------------- one center
+ONE_CENTER_NOTE = ("one center (C00): HC1 errors, no clustering, no center fixed effect; the network estimate "
+                   "with cluster-robust errors is in the all-centers report")
+
+
+@pytest.fixture(scope="module")
+def one_center():
+    return simulate(seed=21, n=2500, n_centers=1)[0]
+
+
+def _hc1(X: np.ndarray, e: np.ndarray, w: np.ndarray | None = None) -> np.ndarray:
+    """HC1 sandwich N/(N-K) · B⁻¹ (Σ e²xx') B⁻¹, B = X'WX (W = 1 for OLS, the GLM weights otherwise)."""
+    n, k = X.shape
+    bread = np.linalg.inv(X.T @ (X * (np.ones(n) if w is None else w)[:, None]))
+    meat = (X * e[:, None]).T @ (X * e[:, None])
+    return bread @ meat @ bread * n / (n - k)
+
+
+def test_one_center_ols_falls_back_to_hc1_errors(one_center):
+    v = one_center
+    r = M.ltr_ols(v)
+    h = r.headline.iloc[0]
+    assert r.ok and r.fallback == ONE_CENTER_NOTE and r.note.endswith(ONE_CENTER_NOTE)
+    assert "center has a single value" not in r.note and not r.table["term"].str.contains("center").any()
+    assert r.n_clusters == 1 and covers(h, BETA_LTR)
+    X, y = r.fit.model.exog, r.fit.model.endog
+    b = np.linalg.lstsq(X, y, rcond=None)[0]
+    V = _hc1(X, y - X @ b)
+    j = r.fit.model.exog_names.index("Q('n_proactive_updates')")
+    assert h["estimate"] == pytest.approx(b[j], rel=1e-10)
+    assert h["std_error"] == pytest.approx(math.sqrt(V[j, j]), rel=1e-8)
+    assert h["ci_high"] - h["estimate"] == pytest.approx(stats.t.ppf(0.975, len(y) - 1) * h["std_error"], rel=1e-8)
+    with pytest.raises(DataError, match="cannot fit: only 1 cluster"):
+        M.ltr_ols(v, strict=True)
+
+
+def test_one_center_likelihood_models_use_true_hc1(one_center):
+    v = one_center
+    comp = M.complaint_models(v)
+    assert comp.ok and comp.fallback == ONE_CENTER_NOTE
+    res = comp.fit["poisson"]
+    X, y = res.model.exog, res.model.endog
+    mu = res.predict()
+    V = _hc1(X, y - mu, mu)  # statsmodels' own cov_type="HC1" leaves N/(N-K) out for this model
+    j = res.model.exog_names.index("Q('n_proactive_updates')")
+    pois = comp.headline.set_index("model").loc["poisson"]
+    assert pois["std_error"] == pytest.approx(math.sqrt(V[j, j]), rel=1e-6)
+    for model in ("poisson", "nb2"):
+        assert covers(comp.headline.set_index("model").loc[model], RATE_RATIO), model
+    p = M.promoter_logit(v)
+    lr = p.fit
+    X, y = lr.model.exog, lr.model.endog
+    pr = lr.predict()
+    V = _hc1(X, y - pr, pr * (1 - pr))
+    j = lr.model.exog_names.index("Q('n_proactive_updates')")
+    assert p.table.loc[p.table["kind"] == "effect", "std_error"].iloc[0] == pytest.approx(math.sqrt(V[j, j]), rel=1e-6)
+    assert p.ok and p.fallback == ONE_CENTER_NOTE
+    o = M.ltr_ordinal(simulate(seed=5, n=1500, n_centers=1, ltr_kind="ordinal")[0])
+    assert o.ok and o.fallback == ONE_CENTER_NOTE and covers(o.headline.iloc[0], BETA_LTR)
+
+
+def test_one_center_update_effects_and_confounding_say_so(one_center):
+    v = _with_parts(one_center)
+    e = M.update_effects(v, log_controls=("repair_minutes",))
+    slope, rr = e["ltr_slope_per_update"], e["complaint_rate_ratio_per_update"]
+    for entry in (slope, rr):
+        assert entry["note"] == ONE_CENTER_NOTE
+        assert entry["adjusted_for"] == ["repair_minutes", "scenario", "warranty", "ready_notice",
+                                         "has_photo_update"]  # no center effect: there is one center
+    assert covers(slope, BETA_LTR) and covers(rr, RATE_RATIO)
+    d = M.duration_confounding(v)
+    lines = d.note.split("\n")
+    assert len(lines) == 3 and lines[2] == "One center (C00): HC1 errors, no clustering, no center fixed effect; " \
+        "the network estimate with cluster-robust errors is in the all-centers report."
+    assert d.headline["controls"].tolist() == ["scenario, warranty", "repair_minutes, scenario, warranty"] * 2
+    with pytest.raises(DataError, match="only 1 cluster"):
+        M.update_effects(v, strict=True)
+
+
+def test_few_centers_keep_the_center_effect_with_hc1_errors(normal):
+    v = normal[0]
+    two = v.loc[v["center"].isin(["C00", "C01"])]
+    r = M.ltr_ols(two)
+    assert r.ok and r.n_clusters == 2 and r.note.endswith(
+        "only 2 center clusters (cluster-robust errors need at least 4): HC1 errors, no clustering")
+    assert "C(center)[T.C01]" in r.table["term"].tolist()
+    assert M.update_effects(_with_parts(two))["ltr_slope_per_update"]["adjusted_for"][3] == "center"
+
+
+def test_one_center_rollout_models_say_why_not():
+    v, c = simulate(seed=3, n=1200, did=DID)  # C00 switched on 2024-04-01, C11 never did
+    sw = M.did_rollout(v.loc[v["center"] == "C00"], c)
+    assert not sw.ok and sw.note == ("cannot fit: DiD needs switching and non-switching centers; this selection has "
+                                     "one center — see the all-centers report (C00 switched to real-time updates "
+                                     "on 2024-04-01)")
+    never = M.did_rollout(v.loc[v["center"] == "C11"], c, "complained")
+    assert never.note.startswith("cannot fit: this center never switched to real-time updates; DiD needs")
+    ev = M.event_study(v.loc[v["center"] == "C11"], c)
+    assert ev.note.startswith("cannot fit: this center never switched to real-time updates; the event study needs")
+    with pytest.raises(DataError, match="DiD needs switching and non-switching centers"):
+        M.did_rollout(v.loc[v["center"] == "C00"], c, strict=True)
+
+
+def test_separated_control_levels_are_left_out_with_a_note(one_center):
+    v = one_center.copy()
+    acc = (v["scenario"] == "accident").to_numpy()
+    v.loc[acc, "n_complaints"] = 0  # no accident visit has a complaint: its effect has no finite estimate
+    v.loc[acc, "ltr"] = 10          # and every one is a promoter
+    comp = M.complaint_models(v)
+    assert comp.ok and f"scenario = accident predicts the outcome perfectly (no visit has one): its {acc.sum()} " \
+        "rows left out" in comp.note
+    same = M.complaint_models(v.loc[~acc])  # the fit without those rows: the same estimates
+    assert comp.headline["rate_ratio"].to_numpy() == pytest.approx(same.headline["rate_ratio"].to_numpy(), rel=1e-6)
+    p = M.promoter_logit(v)
+    assert p.ok and "scenario = accident predicts the outcome perfectly (the outcome is 1 in all of them)" in p.note
+    assert p.n == int((~acc).sum())

@@ -208,3 +208,28 @@ def test_dose_response_levels_and_plot():
     import matplotlib.pyplot as plt
 
     plt.close(fig)
+
+
+def test_summary_record_and_headline_table():
+    rec = N.summary_record(A)
+    assert rec["value"] == pytest.approx(A_NPS * 100) and rec["n"] == 11
+    assert rec["ci_low"] == pytest.approx(max(A_ADJ - Z975 * A_ADJ_SE, -1) * 100)
+    assert (rec["promoters"], rec["passives"], rec["detractors"]) == pytest.approx((2 / 11, 2 / 11, 7 / 11))
+    h = N.headline_table(A, lang="en")
+    assert h["measure"].tolist() == ["NPS (−100…100)", "NPS (share, −1…1)", "Promoter", "Passive", "Detractor"]
+    assert h.loc[1, "estimate"] == pytest.approx(A_NPS) and h.loc[0, "ci_high"] == pytest.approx(
+        (A_ADJ + Z975 * A_ADJ_SE) * 100)
+    assert (h.loc[4, "ci_low"], h.loc[4, "ci_high"]) == pytest.approx(N.wilson_ci(7, 11))
+
+
+def test_tier_record_and_folklore_sentence():
+    t = N.tier_table(_visits(), lang="en")
+    rec = N.tier_record(t)
+    assert list(rec) == list(catalog.TIER_ORDER)
+    row = t.iloc[-1]
+    assert rec["realtime_photo"] == {"n": int(row["n_responses"]), "nps": row["nps"], "ci_low": row["nps_ci_low"],
+                                     "ci_high": row["nps_ci_high"], "mean_ltr": row["ltr_mean"],
+                                     "complaint_rate": row["complaint_rate"], "mean_anxiety": row["anxiety_mean"]}
+    s = N.folklore_comparison(t)
+    assert "0–10" in s and f"{t.iloc[0]['ltr_mean']:.1f}" in s and f"{row['nps']:+.0f}" in s
+    assert "cannot be checked" in N.folklore_comparison(t.iloc[1:])

@@ -427,3 +427,211 @@ def test_parts_of_a_worthless_combination_still_not_counted_twice():
                       "combines": ["a,c", "", ""]})
     best = roi.best_portfolio(t, 0)
     assert best.attrs["total_value"] == 1.0 and len(best) == 1
+
+
+# ------------------------------------------------------------- notebook 04: tables and records
+def test_customer_value_table_seed_row_and_model_ltv():
+    a = Assumptions()
+    t = roi.customer_value_table(a, horizon_years=3, discount_rate=0.08, lang="en")
+    risk = t["Revenue at risk (CNY)"].tolist()
+    assert risk[0] == 60_000.0 and t["Revenue at risk (万元)"].iloc[0] == 6.0
+    # independent: Σ_{t=1..3} 3000·m·0.85^(t−1)/1.08^t, times (1 + 3 referrals)
+    for row, m in ((1, 1.0), (2, 0.35)):
+        ltv = sum(3000 * m * 0.85 ** (k - 1) / 1.08 ** k for k in (1, 2, 3))
+        assert t["LTV (CNY)"].iloc[row] == round(ltv, 0)
+        assert t["Revenue at risk (CNY)"].iloc[row] == round(4 * ltv, 0)
+    both = roi.customer_value_table(a, 3, 0.08, lang="both")
+    assert "Revenue at risk (CNY) 一次差评的风险收入（元）" in both.columns
+
+
+def test_inputs_table_wide_ranges(cases):
+    t = roi.inputs_table(cases, lang="en").set_index("Case")
+    kids = t.loc["Kids' corner"]
+    assert kids["One-off cost"] == "4万 / 5万 / 7万"
+    assert kids["Cost per customer"] == "8 / 10 / 15"
+    assert kids["Customers reached a year"] == "2,000 / 3,000 / 4,000"
+    assert kids[roi.input_label("retention_gain", "en")] == "—"
+    push = t.loc["Real-time progress push (option A)"]
+    assert push[roi.input_label("retention_gain", "en")] == "0.5% / 1.5% / 3%"
+    assert push["Yearly cost"] == "0"
+    assert len(t) == len(cases)
+
+
+def test_seed_claims_table_reproduces_650_and_20000(cases):
+    t = roi.seed_claims_table(cases, lang="en").set_index("Case")
+    assert t.loc["Kids' corner", ["Gain (CNY)", "Cost (CNY)", "Recomputed ROI (×)"]].tolist() == [600_000, 80_000, 6.5]
+    assert t.loc["Birthday surprise", "Recomputed ROI (×)"] == 20_000
+    assert t["Reproduced"].all()
+
+
+def test_claims_table_uses_the_given_summary(cases):
+    sims = roi.simulate(cases, 500, seed=3)
+    summ = roi.roi_summary(sims)
+    ct = roi.claims_table(cases, summary=summ).set_index("id")
+    s = summ.set_index("id")
+    for cid in ("kids_corner", "birthday_surprise"):
+        assert ct.loc[cid, "roi_p50"] == s.loc[cid, "roi_p50"]
+        assert ct.loc[cid, "p_roi_positive"] == s.loc[cid, "p_roi_positive"]
+    review = roi.claims_review_table(ct.reset_index(), lang="en")
+    assert review["Claimed ROI (×)"].tolist() == [6.5, 20000.0]
+    assert "attribut" in review["Rests on (attribution)"].iloc[1]
+    with pytest.raises(DataError, match="no row"):
+        roi.claims_table(cases, summary=summ[summ["id"] != "kids_corner"])
+
+
+def test_case_results_table_and_roi_record(cases):
+    table = roi.cases_table(cases)
+    sims = roi.simulate(cases, 400, seed=5)
+    summ = roi.roi_summary(sims)
+    out = roi.case_results_table(table, summ, lang="en").set_index("Case")
+    kids = table.set_index("id").loc["kids_corner"]
+    assert out.loc["Kids' corner", "NPV at modes (万元)"] == round(kids["npv"] / 1e4, 2)
+    assert out.loc["Kids' corner", "First-year cost (万元)"] == 8.0
+    assert np.isnan(out.loc["Advisor check-in every 30 minutes (option C)", "ROI at modes (×)"])  # costs nothing
+    assert np.isnan(out.loc["Birthday surprise", "Payback at modes (months)"])  # never pays back
+    rec = roi.roi_record(summ)
+    assert sorted(rec) == sorted(c.id for c in cases)
+    k = summ.set_index("id").loc["kids_corner"]
+    assert rec["kids_corner"] == {"roi": k["roi_p50"], "p_roi_positive": k["p_roi_positive"],
+                                  "npv": k["npv_mean"], "payback_months": k["payback_months_p50"]}
+    assert rec["advisor_checkins"]["roi"] is None and rec["birthday_surprise"]["payback_months"] is None
+    json.dumps(rec)  # plain JSON
+
+
+def test_portfolio_sentence_seed_example(cases):
+    table = roi.cases_table(cases)
+    abc = roi.best_portfolio(table[table["id"].isin(["realtime_push", "workshop_screen", "advisor_checkins",
+                                                     "push_plus_checkins"])], 50_000)
+    en = roi.portfolio_sentence(abc, "en")
+    assert en.startswith("Budget 5.00万元: choose Real-time push + advisor check-ins (A+C); cost 5.00万元;")
+    npv = table.set_index("id").loc["push_plus_checkins", "npv"]
+    assert f"expected NPV {npv / 1e4:.2f}万元" in en
+    sat = roi.best_portfolio(table, 50_000, "satisfaction")
+    assert "NPS points" in roi.portfolio_sentence(sat, "en") and "满意度" in roi.portfolio_sentence(sat, "zh")
+    with pytest.raises(DataError, match="attrs"):
+        roi.portfolio_sentence(table.head(1), "en")
+
+
+def test_tornado_sentence_names_the_top_input(cases):
+    t = roi.tornado(by_id(cases, "kids_corner"))
+    s = roi.tornado_sentence(t, "en")
+    top = t.iloc[0]
+    assert top["input"] == "extra_customers"
+    assert s.startswith(f"Kids' corner: NPV at the modes {top['npv_base'] / 1e4:.2f}万元")
+    assert "Extra customers a year" in s
+    assert "新增客户" in roi.tornado_sentence(t, "zh")
+
+
+# ------------------------------------------------------------- measured update effects
+SCOPE = {"center": "all", "period_start": None, "period_end": None}
+RR = {"estimate": 0.8, "ci_low": 0.7, "ci_high": 0.9, "p_value_vs_half": 0.001}
+SLOPE = {"estimate": 0.4, "ci_low": 0.3, "ci_high": 0.5}
+
+
+class _Estimator:
+    """Stands in for models.update_effects: counts calls, returns fixed long decimals."""
+
+    def __init__(self, out):
+        self.out, self.calls = out, 0
+
+    def __call__(self, visits):
+        self.calls += 1
+        return self.out
+
+
+def test_update_effects_from_results_of_the_same_scope(tmp_path):
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps({"scope": SCOPE, "complaint_rate_ratio_per_update": RR,
+                                "ltr_slope_per_update": SLOPE}), encoding="utf-8")
+    est = _Estimator({})
+    m = roi.measured_update_effects(path, SCOPE, visits=pd.DataFrame(), estimator=est)
+    assert m["source"] == {"complaint_rate_ratio_per_update": "results.json", "ltr_slope_per_update": "results.json"}
+    assert m["complaint_rate_ratio_per_update"] == {"estimate": 0.8, "ci_low": 0.7, "ci_high": 0.9}
+    assert est.calls == 0  # nothing recomputed
+
+
+def test_update_effects_other_scope_are_recomputed_and_match_the_recorded_route():
+    computed = {"complaint_rate_ratio_per_update": {"estimate": 0.812345678, "ci_low": 0.7123456789,
+                                                     "ci_high": 0.9012345678, "adjusted_for": ["center"]},
+                "ltr_slope_per_update": {"estimate": 0.41234567891, "ci_low": 0.3, "ci_high": 0.5}}
+    other = {"scope": {"center": "SZ-NS", "period_start": "2026-10", "period_end": "2026-10"},
+             "complaint_rate_ratio_per_update": RR, "ltr_slope_per_update": SLOPE}
+    est = _Estimator(computed)
+    m = roi.measured_update_effects(other, SCOPE, visits=pd.DataFrame(), estimator=est)
+    assert est.calls == 1
+    assert set(m["source"].values()) == {"computed"}
+    assert m["complaint_rate_ratio_per_update"]["estimate"] == 0.812346  # stored as results.json stores it
+    assert m["note"]["ltr_slope_per_update"] == ""
+    # the same figures when notebook 03 recorded them for this scope first
+    from cxlib import results
+    recorded = {"scope": SCOPE, **results.jsonable(computed)}
+    m2 = roi.measured_update_effects(recorded, SCOPE, visits=pd.DataFrame(), estimator=est)
+    assert set(m2["source"].values()) == {"results.json"}
+    for k in roi.UPDATE_EFFECT_KEYS:
+        assert m2[k] == m[k]
+
+
+def test_update_effects_scope_values_compared_as_text_and_per_entry_scope_wins():
+    res = {"scope": {"center": "all", "period_start": None, "period_end": None},
+           "complaint_rate_ratio_per_update": {**RR, "scope": {"center": "SH-JQ", "period_start": None,
+                                                               "period_end": None}},
+           "ltr_slope_per_update": SLOPE}
+    m = roi.measured_update_effects(res, SCOPE)
+    assert m["source"] == {"complaint_rate_ratio_per_update": "default", "ltr_slope_per_update": "results.json"}
+    res2 = {"scope": {"center": "SZ-NS", "period_start": "2026-10", "period_end": "2026-10"},
+            "ltr_slope_per_update": SLOPE}
+    m2 = roi.measured_update_effects(res2, {"center": "SZ-NS", "period_start": "2026-10", "period_end": "2026-10"})
+    assert m2["source"]["ltr_slope_per_update"] == "results.json"
+
+
+def test_update_effects_fall_back_to_defaults_when_not_fitted():
+    est = _Estimator({"complaint_rate_ratio_per_update": {"estimate": None, "note": "cannot fit: 1 cluster"},
+                      "ltr_slope_per_update": {"estimate": 0.35, "ci_low": 0.2, "ci_high": 0.5}})
+    m = roi.measured_update_effects({}, SCOPE, visits=pd.DataFrame(), estimator=est)
+    assert m["source"] == {"complaint_rate_ratio_per_update": "default", "ltr_slope_per_update": "computed"}
+    assert m["complaint_rate_ratio_per_update"] == {"estimate": 0.85, "ci_low": 0.75, "ci_high": 0.95}
+    assert m["note"]["complaint_rate_ratio_per_update"] == "cannot fit: 1 cluster"
+    # recorded by notebook 03 as not fitted for this scope: recompute, then default
+    m2 = roi.measured_update_effects({"scope": SCOPE, "complaint_rate_ratio_per_update":
+                                      {"estimate": None, "note": "cannot fit"}}, SCOPE)
+    assert m2["source"]["complaint_rate_ratio_per_update"] == "default"
+    assert m2["note"]["complaint_rate_ratio_per_update"] == "cannot fit"
+    assert m2["note"]["ltr_slope_per_update"].startswith("not measured for this scope")
+    assert roi.measured_update_effects("", SCOPE)["source"]["ltr_slope_per_update"] == "default"
+    with pytest.raises(DataError, match="scope"):
+        roi.measured_update_effects({}, None)
+
+
+def test_update_effects_table_and_program_record():
+    m = roi.measured_update_effects({"scope": SCOPE, "ltr_slope_per_update": SLOPE}, SCOPE)
+    t = roi.update_effects_table(m, lang="en")
+    assert t["Estimate"].tolist() == [0.85, 0.4]
+    assert t["Source"].tolist() == ["documented default", "measured: notebook 03's model, same scope"]
+    summ = pd.DataFrame({"id": ["proactive_updates"], "npv_mean": [123.4], "roi_p50": [float("inf")]})
+    rec = roi.update_program_record(summ, m)
+    assert rec == {"npv": 123.4, "roi": None,
+                   "source": "complaint_rate_ratio_per_update: default; ltr_slope_per_update: results.json"}
+    with pytest.raises(DataError, match="measured effects lack"):
+        roi.update_effects_table({"source": {}}, "en")
+
+
+def test_update_program_from_measured_effects_by_hand():
+    m = roi.measured_update_effects({"scope": SCOPE, "complaint_rate_ratio_per_update": RR,
+                                     "ltr_slope_per_update": SLOPE}, SCOPE)
+    a = Assumptions().override(complaint_rate=roi.observed_complaint_rate(pd.DataFrame({"n_complaints": [0, 1, 0, 3]})))
+    assert a.complaint_rate == 0.5
+    p = roi.update_program_value(m["complaint_rate_ratio_per_update"], m["ltr_slope_per_update"], assumptions=a)
+    ret = p["case"].effects["retention_gain"]
+    assert ret.mode == pytest.approx(0.5 * (1 - 0.8 ** 2) * (0.85 - 0.52))
+    assert ret.low == pytest.approx(0.5 * (1 - 0.9 ** 2) * 0.33) and ret.high == pytest.approx(0.5 * (1 - 0.7 ** 2) * 0.33)
+    assert p["case"].effects["referral_gain"].mode == pytest.approx(0.4 * 2 * (0.45 - 0.08) / 5)
+    with pytest.raises(DataError, match="n_complaints"):
+        roi.observed_complaint_rate(pd.DataFrame({"x": [1]}))
+    with pytest.raises(DataError, match="no visits"):
+        roi.observed_complaint_rate(pd.DataFrame({"n_complaints": pd.Series([], dtype=float)}))
+
+
+def test_get_case(cases):
+    assert roi.get_case(cases, "kids_corner").name_en == "Kids' corner"
+    with pytest.raises(KeyError, match="known"):
+        roi.get_case(cases, "nope")
