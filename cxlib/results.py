@@ -86,6 +86,6 @@ def record(key: str, value: Any, path: str | os.PathLike[str] | None) -> None:
     data[key] = value
     fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=".results-", suffix=".json")
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, ensure_ascii=False, indent=2, sort_keys=True)
+        json.dump(data, fh, ensure_ascii=False, indent=2)  # keeps catalog order of points
     os.replace(tmp, p)
     return None
