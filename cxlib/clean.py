@@ -50,6 +50,8 @@ _TS_NAIVE = pa.timestamp("us")
 _TS_UTC = pa.timestamp("us", tz="UTC")
 _NAT = np.iinfo(np.int64).min
 _US_PER_MIN = 60_000_000
+#: bytes of touchpoint CSV read and cleaned at a time (the event log is streamed in such blocks)
+EVENT_BLOCK_BYTES = 1 << 25
 
 
 # =============================================================================== helpers
@@ -66,7 +68,7 @@ def _arrow(values: pd.Series | pa.Array | pa.ChunkedArray) -> pa.Array:
 def _strip(values: pd.Series | pa.Array) -> pa.Array:
     """Trim whitespace; empty text becomes null."""
     arr = pc.utf8_trim_whitespace(_arrow(values))
-    return pc.if_else(pc.equal(pc.utf8_length(arr), 0), pa.scalar(None, arr.type), arr)
+    return pc.if_else(pc.equal(pc.binary_length(arr), 0), pa.scalar(None, arr.type), arr)
 
 
 def _np_bool(arr: pa.Array | pa.ChunkedArray, null: bool = False) -> np.ndarray:
@@ -166,54 +168,113 @@ def _parse_text_timestamp(text: str) -> tuple[str, int] | None:
 _ISO_LOCAL_MINUTES = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}")
 
 
-def parse_timestamps(values: pd.Series, tz: str = DEFAULT_TZ) -> tuple[pd.Series, np.ndarray, np.ndarray]:
-    """Parse a text column of timestamps into timezone-aware times in ``tz``.
+_OFFSET_RE = re.compile(r"([+-])(\d{2}):?(\d{2})?")
 
-    Returns ``(times, repaired, unreadable)``: ``repaired`` marks values that were not ISO 8601
-    in local time (other formats, Excel serials, another offset), ``unreadable`` marks
-    non-blank values that could not be read (they become NaT). Timestamps without an offset
-    are local time in ``tz``. The fast path parses ISO text in Arrow; only the rows it
-    cannot read go through the per-value fallback.
 
-    >>> parse_timestamps(pd.Series(["2026/10/03 09:05"]))[0].iloc[0]
-    Timestamp('2026-10-03 09:05:00+0800', tz='Asia/Shanghai')
+def _suffix_offset_us(suffix: str) -> int:
+    """UTC offset in microseconds written by a strict suffix ('+08:00', '+0800', '+08', 'Z'); _NAT if not strict."""
+    if suffix in ("Z", "z"):
+        return 0
+    m = _OFFSET_RE.fullmatch(suffix)
+    if m is None:
+        return _NAT
+    minutes = int(m.group(2)) * 60 + int(m.group(3) or 0)
+    return (-1 if m.group(1) == "-" else 1) * minutes * _US_PER_MIN
+
+
+def _zone_offset_us(utc: np.ndarray, tz: str) -> np.ndarray:
+    """Offset of ``tz`` from UTC (microseconds) at each instant (``utc`` without NaT)."""
+    idx = pd.DatetimeIndex(utc.view("datetime64[us]")).tz_localize("UTC").tz_convert(tz).tz_localize(None)
+    return idx.asi8 - utc
+
+
+def _other_offset(texts: pa.Array, utc: np.ndarray, tz: str) -> np.ndarray:
+    """For texts read with an offset: True where the written offset is not the local one at that instant.
+
+    Texts of the shape ``YYYY-MM-DD?HH:MM:SS<offset>`` compare the written offset with the zone's
+    offset; any other text compares its written wall-clock time with the local wall-clock time.
     """
-    arr = _strip(values)
+    n = len(texts)
+    out = np.zeros(n, dtype=bool)
+    if not n:
+        return out
+    written = _map_unique(pc.utf8_slice_codeunits(texts, 19), _suffix_offset_us, out_dtype=np.int64,
+                          missing=_NAT)
+    strict = written != _NAT
+    if strict.any():
+        out[strict] = written[strict] != _zone_offset_us(utc[strict], tz)
+    other = np.flatnonzero(~strict)
+    if len(other):
+        sub = texts.take(pa.array(other))
+        wall = pc.strptime(pc.replace_substring(pc.utf8_slice_codeunits(sub, 0, 19), " ", "T"),
+                           format="%Y-%m-%dT%H:%M:%S", unit="us", error_is_null=True)
+        aware = pa.array(utc[other], type=pa.int64()).cast(_TS_UTC)
+        local_wall = pc.local_timestamp(aware.cast(pa.timestamp("us", tz=tz)))
+        same = _np_bool(pc.equal(pc.floor_temporal(wall, unit="second"),
+                                 pc.floor_temporal(local_wall, unit="second")))
+        out[other[~same]] = True
+    return out
+
+
+def _naive_to_utc(naive: pa.Array | pa.ChunkedArray, tz: str) -> np.ndarray:
+    local = pc.assume_timezone(naive, timezone=tz, ambiguous="earliest", nonexistent="earliest")
+    return pc.fill_null(local.cast(pa.int64()), _NAT).to_numpy(zero_copy_only=False)
+
+
+def _exact_mask(parsed: pa.Array, head: pa.Array) -> pa.Array:
+    """True where a parsed naive timestamp prints back as ``head`` ('YYYY-MM-DDTHH:MM')."""
+    return pc.fill_null(pc.equal(pc.strftime(parsed, format="%Y-%m-%dT%H:%M"), head), False)
+
+
+def _only_exact(parsed: pa.Array, head: pa.Array) -> pa.Array:
+    """``parsed`` with the values that do not print back as ``head`` set to null."""
+    return pc.if_else(_exact_mask(parsed, head), parsed, pa.scalar(None, parsed.type))
+
+
+def _parse_ts_rowwise(arr: pa.Array, tz: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mixed formats: ISO patterns in Arrow, then the per-value fallback for the remaining rows."""
     n = len(arr)
     present = _np_bool(pc.is_valid(arr))
     utc = np.full(n, _NAT, dtype=np.int64)
     repaired = np.zeros(n, dtype=bool)
-    naive = aware = None
-    try:
-        naive = pc.cast(arr, _TS_NAIVE)
-    except pa.ArrowInvalid:
-        try:
-            aware = pc.cast(arr, _TS_UTC)
-        except pa.ArrowInvalid:
-            t_arr = pc.replace_substring(arr, " ", "T", max_replacements=1)
-            naive = pc.strptime(t_arr, format="%Y-%m-%dT%H:%M:%S", unit="us", error_is_null=True)
-            aware = pc.strptime(t_arr, format="%Y-%m-%dT%H:%M:%S%z", unit="us", error_is_null=True)
-            del t_arr
-    if naive is not None:
-        local = pc.assume_timezone(naive, timezone=tz, ambiguous="earliest", nonexistent="earliest")
-        vals = pc.fill_null(local.cast(pa.int64()), _NAT).to_numpy(zero_copy_only=False)
-        ok = vals != _NAT
+    t_arr = pc.replace_substring(arr, " ", "T", max_replacements=1)
+    naive = pc.strptime(t_arr, format="%Y-%m-%dT%H:%M:%S", unit="us", error_is_null=True)
+    aware = pc.strptime(t_arr, format="%Y-%m-%dT%H:%M:%S%z", unit="us", error_is_null=True)
+    # Arrow's strptime rolls impossible dates over (02-30 -> 03-02): keep only values whose
+    # date, hour and minute read back as written; the others go to the strict per-value reader
+    head = pc.utf8_slice_codeunits(t_arr, 0, 16)
+    naive = _only_exact(naive, head)
+    wall = pc.strptime(pc.utf8_slice_codeunits(t_arr, 0, 19), format="%Y-%m-%dT%H:%M:%S", unit="us",
+                       error_is_null=True)
+    aware = pc.if_else(_exact_mask(wall, head), aware, pa.scalar(None, aware.type))
+    del t_arr, head, wall
+    vals = _naive_to_utc(naive, tz)
+    ok = vals != _NAT
+    utc[ok] = vals[ok]
+    vals = pc.fill_null(aware.cast(pa.int64()), _NAT).to_numpy(zero_copy_only=False)
+    ok = (vals != _NAT) & (utc == _NAT)
+    if ok.any():
         utc[ok] = vals[ok]
-    if aware is not None:
-        vals = pc.fill_null(aware.cast(pa.int64()), _NAT).to_numpy(zero_copy_only=False)
-        ok = (vals != _NAT) & (utc == _NAT)
-        if ok.any():
-            utc[ok] = vals[ok]
-            # an offset other than the local one is a repair
-            idx = np.flatnonzero(ok)
-            sub = arr.take(pa.array(idx))
-            wall = pc.strptime(pc.replace_substring(pc.utf8_slice_codeunits(sub, 0, 19), " ", "T"),
-                               format="%Y-%m-%dT%H:%M:%S", unit="us", error_is_null=True)
-            local_wall = pc.local_timestamp(aware.take(pa.array(idx)).cast(pa.timestamp("us", tz=tz)))
-            same = _np_bool(pc.equal(pc.floor_temporal(wall, unit="second"),
-                                     pc.floor_temporal(local_wall, unit="second")))
-            repaired[idx[~same]] = True
+        idx = np.flatnonzero(ok)
+        # an offset other than the local one is a repair
+        repaired[idx] = _other_offset(arr.take(pa.array(idx)), vals[idx], tz)
     rest = np.flatnonzero(present & (utc == _NAT))
+    if len(rest) >= 1000:
+        # 'YYYY/MM/DD HH:MM' (a common export format) in Arrow, as the per-value reader reads it
+        sub = arr.take(pa.array(rest))
+        shape = _np_bool(pc.match_substring_regex(sub, r"^\d{4}/\d{2}/\d{2} \d{2}:\d{2}$"))
+        if shape.any():
+            texts = sub.filter(pa.array(shape))
+            parsed = pc.strptime(texts, format="%Y/%m/%d %H:%M", unit="us", error_is_null=True)
+            year = pc.fill_null(pc.year(parsed), 0).to_numpy(zero_copy_only=False)
+            # Arrow rolls impossible dates over (02/30 -> 03/02): keep only exact round trips
+            same = _np_bool(pc.equal(pc.strftime(parsed, format="%Y/%m/%d %H:%M"), texts))
+            good = (year >= 1900) & (year <= 2200) & same
+            idx = rest[shape][good]
+            utc[idx] = _naive_to_utc(parsed.filter(pa.array(good)), tz)
+            repaired[idx] = True
+            rest = np.setdiff1d(rest, idx, assume_unique=True)
+        del sub
     unreadable = np.zeros(n, dtype=bool)
     if len(rest):
         texts = arr.take(pa.array(rest)).to_pylist()
@@ -237,6 +298,87 @@ def parse_timestamps(values: pd.Series, tz: str = DEFAULT_TZ) -> tuple[pd.Series
             loc = pc.assume_timezone(pa.array(np.array(naive_val, dtype=np.int64), type=pa.int64()).cast(_TS_NAIVE),
                                      timezone=tz, ambiguous="earliest", nonexistent="earliest")
             utc[np.array(naive_idx)] = loc.cast(pa.int64()).to_numpy(zero_copy_only=False)
+    return utc, repaired, unreadable
+
+
+def _parse_ts_array(arr: pa.Array, tz: str, mixed: bool = False
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
+    """(UTC microseconds with _NAT for missing, repaired, unreadable, kind) for a trimmed text array.
+
+    ``kind`` is 'naive' or 'aware' when the whole array is ISO 8601 text that Arrow reads at
+    once, else 'mixed'. ``mixed=True`` reads the array the way a mixed column is read (so that
+    batches of one column can be read alike).
+    """
+    n = len(arr)
+
+    def whole(target: pa.DataType) -> pa.Array | None:
+        # a failing cast of a long column is slow: try the first rows first
+        try:
+            if n > 4096:
+                pc.cast(arr.slice(0, 4096), target)
+            return pc.cast(arr, target)
+        except pa.ArrowInvalid:
+            return None
+
+    naive = None if mixed else whole(_TS_NAIVE)
+    if naive is not None:
+        return _naive_to_utc(naive, tz), np.zeros(n, dtype=bool), np.zeros(n, dtype=bool), "naive"
+    aware = None if mixed else whole(_TS_UTC)
+    if aware is not None:
+        utc = pc.fill_null(aware.cast(pa.int64()), _NAT).to_numpy(zero_copy_only=False)
+        ok = np.flatnonzero(utc != _NAT)
+        repaired = np.zeros(n, dtype=bool)
+        repaired[ok] = _other_offset(arr.take(pa.array(ok)), utc[ok], tz)
+        return utc, repaired, np.zeros(n, dtype=bool), "aware"
+    # mixed formats: the canonical shapes (19 characters 'YYYY-MM-DD HH:MM:SS' local, 25 characters
+    # with a '+HH:MM' offset) are read by Arrow's strict ISO parser group by group; everything
+    # else goes row by row
+    utc = np.full(n, _NAT, dtype=np.int64)
+    repaired = np.zeros(n, dtype=bool)
+    done = np.zeros(n, dtype=bool)
+    length = pc.fill_null(pc.binary_length(arr), -1).to_numpy(zero_copy_only=False)
+    for size, target in ((19, _TS_NAIVE), (25, _TS_UTC)):
+        idx = np.flatnonzero(length == size)
+        if len(idx) < 1000:
+            continue
+        sub = arr.take(pa.array(idx))
+        if size == 25:
+            written = _map_unique(pc.utf8_slice_codeunits(sub, 19), _suffix_offset_us, out_dtype=np.int64,
+                                  missing=_NAT)
+            keep = written != _NAT
+            idx, sub, written = idx[keep], sub.filter(pa.array(keep)), written[keep]
+        try:
+            parsed = pc.cast(sub, target)
+        except pa.ArrowInvalid:
+            continue
+        if size == 19:
+            utc[idx] = _naive_to_utc(parsed, tz)
+        else:
+            vals = parsed.cast(pa.int64()).to_numpy(zero_copy_only=False)
+            utc[idx] = vals
+            repaired[idx] = written != _zone_offset_us(vals, tz)
+        done[idx] = True
+    rest = np.flatnonzero(~done)
+    unreadable = np.zeros(n, dtype=bool)
+    if len(rest):
+        u, r, b = _parse_ts_rowwise(arr.take(pa.array(rest)) if len(rest) < n else arr, tz)
+        utc[rest], repaired[rest], unreadable[rest] = u, r, b
+    return utc, repaired, unreadable, "mixed"
+
+
+def parse_timestamps(values: pd.Series, tz: str = DEFAULT_TZ) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+    """Parse a text column of timestamps into timezone-aware times in ``tz``.
+
+    Returns ``(times, repaired, unreadable)``: ``repaired`` marks values that were not ISO 8601
+    in local time (other formats, Excel serials, another offset), ``unreadable`` marks
+    non-blank values that could not be read (they become NaT). Timestamps without an offset
+    are local time in ``tz``. The fast path parses ISO text in Arrow; only the rows it
+    cannot read go through the per-value fallback.
+
+    >>> parse_timestamps(pd.Series(["2026/10/03 09:05"]))[0].iloc[0]
+    Timestamp('2026-10-03 09:05:00+0800', tz='Asia/Shanghai')
+    """
+    utc, repaired, unreadable, _ = _parse_ts_array(_strip(values), tz)
     return _series_ts(utc, tz), repaired, unreadable
 
 
@@ -274,6 +416,15 @@ def _parse_bool(text: str) -> float:
     if t in catalog.FALSE_WORDS:
         return 0.0
     return np.nan
+
+
+def _bool_codes(values: pd.Series | pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Booleans in any contract spelling as int8 codes (1 true, 0 false, -1 missing); (codes, unreadable)."""
+    arr = _strip(values)
+    out = _map_unique(arr, _parse_bool, out_dtype=float, missing=np.nan)
+    present = _np_bool(pc.is_valid(arr))
+    codes = np.where(np.isnan(out), -1, out).astype(np.int8)
+    return codes, present & (codes < 0)
 
 
 def _bool_column(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
@@ -318,7 +469,9 @@ _ID_RE = re.compile(r"(?<![0-9A-Za-z])\d{6}(?:19|20)\d{2}[01]\d[0-3]\d\d{3}[\dXx
 _MOBILE_RE = re.compile(r"(?<!\d)(?:(?:\+|00)?86[-\s]?)?1[3-9]\d(?:[-\s]?\d){8}(?!\d)")
 _PLATE_RE = re.compile(r"[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼使领]"
                        r"\s*[A-HJ-NP-Za-hj-np-z]\s*[·•・.\-\s]?\s*[A-HJ-NP-Za-hj-np-z0-9]{5,6}(?![A-Za-z0-9])")
-_PII_HINT = r"\d{5}|[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼使领]"
+# what any of the three patterns needs in order to match (RE2 syntax, Unicode digits like Python's \d)
+_PII_NEED = (r"\p{Nd}{17}|1[3-9]\p{Nd}(?:(?s:.)?\p{Nd}){8}|"
+             r"[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼使领]")
 
 
 def mask_pii(text: str) -> str:
@@ -335,7 +488,7 @@ def mask_pii(text: str) -> str:
 def _mask_column(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
     """Masked text column and the mask of rows that changed (regex only on candidate rows)."""
     arr = _arrow(values)
-    hint = _np_bool(pc.match_substring_regex(arr, _PII_HINT))
+    hint = _np_bool(pc.match_substring_regex(arr, _PII_NEED))
     changed = np.zeros(len(arr), dtype=bool)
     out = pd.Series(arr.to_pandas(), dtype="str").reset_index(drop=True)
     idx = np.flatnonzero(hint)
@@ -352,10 +505,11 @@ def _mask_column(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
 class _Audit:
     """Per-table record of which raw row went where, and which repairs touched it."""
 
-    def __init__(self, table: str, raw: pd.DataFrame) -> None:
+    def __init__(self, table: str, raw, n: int | None = None) -> None:
+        # raw: the raw DataFrame, or a function giving the raw rows at given positions
         self.table = table
         self.raw = raw
-        self.n = len(raw)
+        self.n = len(raw) if n is None else n
         self.qrule = np.full(self.n, -1, dtype=np.int16)
         self.pieces: list[tuple[np.ndarray, str, object]] = []
         self.repairs: dict[str, np.ndarray] = {}
@@ -368,6 +522,8 @@ class _Audit:
         self.qrule[idx] = _RULE_ORDER[rule]
         if isinstance(reason, np.ndarray):
             reason = reason[idx]
+        elif callable(reason):
+            reason = reason(idx)
         self.pieces.append((idx, rule, reason))
 
     def repair(self, mask: np.ndarray, rule: str) -> None:
@@ -408,16 +564,28 @@ class _Audit:
         order = np.argsort(idx, kind="stable")
         idx, rules, reasons = idx[order], rules[order], reasons[order]
         value_cols = [c.name for c in catalog.TABLES[self.table]]
-        sub = self.raw.iloc[idx]
-        records = sub[value_cols].astype(object).where(sub[value_cols].notna(), None).to_dict(orient="records")
-        raw_json = [mask_pii(json.dumps({k: v for k, v in r.items() if v is not None}, ensure_ascii=False))
-                    for r in records]
+        sub = self.raw(idx) if callable(self.raw) else self.raw.iloc[idx]
+        # the JSON json.dumps(..., ensure_ascii=False) writes for {column: text}, without its per-call overhead
+        enc = json.encoder.encode_basestring
+
+        def text(v: object) -> str:
+            return enc(v) if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
+
+        keys = [enc(c) for c in value_cols]
+        columns = [sub[c].astype(object).where(sub[c].notna(), None).tolist() for c in value_cols]
+        raw_json = ["{" + ", ".join(f"{k}: {text(v)}" for k, v in zip(keys, row) if v is not None) + "}"
+                    for row in zip(*columns)]
+        del columns
+        # mask only where a pattern can match at all (the regexes are costly on many rows)
+        need = _np_bool(pc.match_substring_regex(pa.array(raw_json, type=pa.string()), _PII_NEED))
+        raw_json = [mask_pii(t) if m else t for t, m in zip(raw_json, need)]
+        masked_reason = {r: mask_pii(r) for r in set(map(str, reasons))}
         return pd.DataFrame({
             "table": self.table,
             "source_file": sub[io.SOURCE_FILE].astype(str).to_numpy(),
             "source_row": sub[io.SOURCE_ROW].to_numpy(dtype=np.int64),
             "rule": rules.astype(str),
-            "reason": [mask_pii(str(r)) for r in reasons],
+            "reason": [masked_reason[str(r)] for r in reasons],
             "raw": raw_json,
         })
 
@@ -587,16 +755,87 @@ def _clean_visits(raw: pd.DataFrame, centers: _Centers, tz: str) -> tuple[pd.Dat
     return frame, a, vid
 
 
-def _clean_events(raw: pd.DataFrame, raw_visit_ids: pa.Array, kept_visit_ids: pa.Array, tz: str
+class _Lookup:
+    """Position of each text in a fixed set of distinct texts; the hash table is built once and
+    probed batch after batch (Arrow's ``index_in`` would rebuild it on every call)."""
+
+    def __init__(self, values: pa.Array) -> None:
+        self.index = pd.Index(np.asarray(values.to_numpy(zero_copy_only=False), dtype=object))
+
+    def positions(self, arr: pa.Array) -> np.ndarray:
+        """Positions (int64, -1 for a missing or unknown text)."""
+        codes, uniques = _encode(arr)
+        table = np.append(self.index.get_indexer(pd.Index(np.asarray(uniques, dtype=object))), -1)
+        return table[codes].astype(np.int64, copy=False)
+
+
+class _EventBatches:
+    """Typed columns of the touchpoint log, read and cleaned batch by batch.
+
+    Only the parsed values stay (codes, integer timestamps, flags); of the raw text just what the
+    quarantine table may need: the raw values of each batch, the low-cardinality columns
+    dictionary-encoded.
+    """
+
+    def __init__(self) -> None:
+        self.cols: dict[str, list[np.ndarray]] = {}
+        self.raw: list[pa.Table] = []
+        self.files: list[tuple[str, int]] = []  # (file name, first source row) per batch
+        self.kinds: list[str] = []
+        self.unknown: dict[int, str] = {}  # row -> unknown touchpoint text
+        self.n = 0
+
+    def add(self, **cols: np.ndarray) -> None:
+        for k, v in cols.items():
+            self.cols.setdefault(k, []).append(v)
+
+    def truncate(self, n_batches: int) -> None:
+        """Forget the batches from ``n_batches`` on (a file that has to be read again)."""
+        for v in self.cols.values():
+            del v[n_batches:]
+        start = sum(len(t) for t in self.raw[:n_batches])
+        self.unknown = {i: t for i, t in self.unknown.items() if i < start}
+        del self.raw[n_batches:], self.files[n_batches:], self.kinds[n_batches:]
+        self.n = start
+
+    def column(self, name: str, dtype) -> np.ndarray:
+        """One column over all batches (taken out: the batch pieces are freed)."""
+        parts = self.cols.pop(name, [])
+        out = np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
+        parts.clear()
+        return out
+
+    def raw_rows(self, idx: np.ndarray) -> pd.DataFrame:
+        """The raw values (as read) of rows ``idx`` with their source file and row."""
+        starts = np.cumsum([0] + [len(t) for t in self.raw])
+        which = np.searchsorted(starts, idx, side="right") - 1
+        parts, files, rows = [], [], []
+        for b in np.unique(which):
+            local = idx[which == b] - starts[b]
+            t = self.raw[b].take(pa.array(local))
+            parts.append(pa.table([c.cast(pa.string()) for c in t.columns], names=t.column_names))
+            name, first = self.files[b]
+            files.append(np.full(len(local), name, dtype=object))
+            rows.append(first + local)
+        value_cols = [c.name for c in catalog.TABLES["touchpoints"]]
+        if parts:
+            df = pa.concat_tables(parts).to_pandas()
+        else:
+            df = pd.DataFrame({c: pd.Series([], dtype="str") for c in value_cols})
+        df[io.SOURCE_FILE] = np.concatenate(files) if files else np.array([], dtype=object)
+        df[io.SOURCE_ROW] = np.concatenate(rows).astype(np.int64) if rows else np.array([], dtype=np.int64)
+        return df
+
+
+def _clean_events(raw_dir: Path, raw_visit_ids: pa.Array, kept_visit_ids: pa.Array, tz: str
                   ) -> tuple[pd.DataFrame, _Audit, np.ndarray]:
-    a = _Audit("touchpoints", raw)
-    vid = _strip(raw["visit_id"])
-    ts, ts_rep, _ = parse_timestamps(raw["ts"], tz)
-    tp_txt = _strip(raw["touchpoint"])
+    """Clean the touchpoint log, streaming its files batch by batch (see :class:`_EventBatches`)."""
     pos = {c: i for i, c in enumerate(catalog.TOUCHPOINT_CODES)}
     zh = {t.zh: t.code for t in catalog.TOUCHPOINTS}
     norm_map = _code_mapper(catalog.TOUCHPOINTS)
     zh_keys = {_norm_key(k) for k in zh}
+    ch_codes = tuple(c.code for c in catalog.CHANNELS)
+    ch_mapper = _code_mapper(catalog.CHANNELS)
 
     def one(v: str) -> tuple[int, int]:  # (code index, 0 exact / 1 normalised / 2 Chinese)
         if v in pos:
@@ -607,28 +846,65 @@ def _clean_events(raw: pd.DataFrame, raw_visit_ids: pa.Array, kept_visit_ids: pa
             return -1, 0
         return pos[c], 2 if key in zh_keys else 1
 
-    tp, how = _map_unique_multi(tp_txt, one, (np.int16, np.int8), (-1, 0))
-    ts_ok = ts.notna().to_numpy()
-    _missing_required(a, {"visit_id": _np_bool(pc.is_valid(vid)), "ts": ts_ok,
-                          "touchpoint": _np_bool(pc.is_valid(tp_txt))})
-    unknown = (tp < 0)
+    ev = _EventBatches()
+    raw_lookup, kept_lookup = _Lookup(raw_visit_ids), _Lookup(kept_visit_ids)
+
+    def add_batch(batch: pa.Table, file_name: str, first_row: int) -> None:
+        n = batch.num_rows
+        vid = _strip(batch["visit_id"])
+        utc, ts_rep, _, kind = _parse_ts_array(_strip(batch["ts"]), tz)
+        tp_txt = _strip(batch["touchpoint"])
+        tp, how = _map_unique_multi(tp_txt, one, (np.int16, np.int8), (-1, 0))
+        tp_present = _np_bool(pc.is_valid(tp_txt))
+        bad = np.flatnonzero((tp < 0) & tp_present)
+        if len(bad):
+            ev.unknown.update(zip((ev.n + bad).tolist(), tp_txt.take(pa.array(bad)).to_pylist()))
+        ch_idx, ch_norm, ch_bad = _map_codes(_strip(batch["channel"]), ch_codes, ch_mapper)
+        photo, photo_bad = _bool_codes(batch["photo"])
+        vpos = kept_lookup.positions(vid)
+        ev.add(vid_ok=_np_bool(pc.is_valid(vid)), tp_present=tp_present,
+               in_raw=raw_lookup.positions(vid) >= 0, vpos=vpos.astype(np.int32),
+               utc=utc, ts_rep=ts_rep, tp=tp.astype(np.int8), how=how, ch=ch_idx.astype(np.int8),
+               ch_norm=ch_norm, ch_bad=ch_bad, photo=photo, photo_bad=photo_bad)
+        keep = {c: batch[c] for c in ("visit_id", "ts")}
+        keep.update({c: pc.dictionary_encode(batch[c]) for c in ("touchpoint", "channel", "photo")})
+        ev.raw.append(pa.table(keep))
+        ev.files.append((file_name, first_row))
+        ev.kinds.append(kind)
+        ev.n += n
+
+    for path in io.existing_table_files(raw_dir, "touchpoints"):
+        n_before = len(ev.raw)
+        first = 1
+        try:
+            for batch in io.iter_file_batches(path, "touchpoints", block_size=EVENT_BLOCK_BYTES):
+                add_batch(batch, path.name, first)
+                first += batch.num_rows
+        except io.RestartFile:
+            ev.truncate(n_before)
+            add_batch(io.read_file_arrow(path, "touchpoints"), path.name, 1)
+    if len(set(ev.kinds)) > 1:
+        # a column read whole would be mixed: read the batches that were uniform the same way
+        for b, kind in enumerate(ev.kinds):
+            if kind != "mixed":
+                utc, rep, _, _ = _parse_ts_array(_strip(ev.raw[b]["ts"]), tz, mixed=True)
+                ev.cols["utc"][b], ev.cols["ts_rep"][b] = utc, rep
+
+    a = _Audit("touchpoints", ev.raw_rows, n=ev.n)
+    utc = ev.column("utc", np.int64)
+    tp = ev.column("tp", np.int8).astype(np.int16)
+    _missing_required(a, {"visit_id": ev.column("vid_ok", bool), "ts": utc != _NAT,
+                          "touchpoint": ev.column("tp_present", bool)})
+    unknown = tp < 0
     if unknown.any():
-        tp_raw = np.asarray(tp_txt.to_pandas(), dtype=object)
         a.quarantine(unknown, "unknown_touchpoint",
-                     np.array([f"touchpoint {t!r} is not in the catalog" if u else "" for t, u in zip(tp_raw, unknown)],
-                              dtype=object))
-    in_raw = _np_bool(pc.is_in(vid, value_set=raw_visit_ids))
-    a.quarantine(~in_raw, "orphan_visit", "visit_id matches no visit in the raw data")
-    vpos = pc.index_in(vid, value_set=kept_visit_ids)
-    vpos = pc.fill_null(vpos, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+                     lambda idx: np.array([f"touchpoint {ev.unknown.get(i)!r} is not in the catalog"
+                                           for i in idx.tolist()], dtype=object))
+    a.quarantine(~ev.column("in_raw", bool), "orphan_visit", "visit_id matches no visit in the raw data")
+    vpos = ev.column("vpos", np.int32).astype(np.int64)
     a.quarantine(vpos < 0, "visit_quarantined", "its visit was quarantined")
 
-    ch_txt = _strip(raw["channel"])
-    ch_codes = tuple(c.code for c in catalog.CHANNELS)
-    ch_idx, ch_norm, ch_bad = _map_codes(ch_txt, ch_codes, _code_mapper(catalog.CHANNELS))
-    photo, photo_bad = _bool_column(raw["photo"])
-
-    ts_us = ts.to_numpy(dtype="datetime64[us]", na_value=np.datetime64("NaT")).view(np.int64)
+    ts_us = utc
     # the same event exported twice (same visit, time, touchpoint) is a duplicate
     cand = np.flatnonzero(a.kept)
     if len(cand):
@@ -640,6 +916,7 @@ def _clean_events(raw: pd.DataFrame, raw_visit_ids: pa.Array, kept_visit_ids: pa
             # one exact int64 key: seconds (33 bits) | visit (24 bits) | touchpoint (5 bits)
             key = (((t_c - t_min) // 1_000_000) << 29) | (v_c << 5) | p_c
             dup = pd.Series(key).duplicated(keep="first").to_numpy()
+            del key
         else:
             dup = pd.DataFrame({"v": v_c, "t": t_c, "p": p_c}).duplicated(keep="first").to_numpy()
         del v_c, t_c, p_c
@@ -647,32 +924,35 @@ def _clean_events(raw: pd.DataFrame, raw_visit_ids: pa.Array, kept_visit_ids: pa
             m = np.zeros(a.n, dtype=bool)
             m[cand[dup]] = True
             a.quarantine(m, "duplicate_id", "the same event (visit, time, touchpoint) appears again")
-        del key
 
-    a.repair(ts_rep, "timestamp_format")
+    how = ev.column("how", np.int8)
+    a.repair(ev.column("ts_rep", bool), "timestamp_format")
     a.repair(how == 2, "touchpoint_zh")
-    a.repair((how == 1) | ch_norm, "value_normalised")
-    a.repair(ch_bad | photo_bad, "value_blanked")
+    a.repair((how == 1) | ev.column("ch_norm", bool), "value_normalised")
+    a.repair(ev.column("ch_bad", bool) | ev.column("photo_bad", bool), "value_blanked")
+    del how
 
     kept = a.kept
     k = np.flatnonzero(kept)
     tp_k = tp[k]
     default_ch = np.array([ch_codes.index(t.channel) for t in catalog.TOUCHPOINTS], dtype=np.int16)
-    ch_k = ch_idx[k]
+    ch_k = ev.column("ch", np.int8).astype(np.int16)[k]
     ch_k = np.where(ch_k < 0, default_ch[tp_k], ch_k)
     stage_of = np.array([catalog.STAGE_ORDER.index(t.stage) for t in catalog.TOUCHPOINTS], dtype=np.int16)
     is_update = np.isin(np.arange(len(catalog.TOUCHPOINT_CODES)),
                         [pos[c] for c in catalog.UPDATE_TOUCHPOINTS])
+    photo_k = ev.column("photo", np.int8)[k]
+    vpos_k = vpos[k]
     frame = pd.DataFrame({
-        "visit_id": pd.Series(vid.take(pa.array(k)).to_pandas(), dtype="str"),
-        "ts": ts.iloc[k].reset_index(drop=True),
+        "visit_id": pd.Series(kept_visit_ids.take(pa.array(vpos_k)).to_pandas(), dtype="str"),
+        "ts": _series_ts(utc[k], tz),
         "touchpoint": pd.Categorical.from_codes(tp_k, dtype=catalog.TOUCHPOINT_DTYPE),
         "stage": pd.Categorical.from_codes(stage_of[tp_k], dtype=catalog.STAGE_DTYPE),
         "channel": pd.Series(pa.array(ch_codes).take(pa.array(ch_k)).to_pandas(), dtype="str"),
-        "photo": photo.iloc[k].reset_index(drop=True),
+        "photo": pd.Series(pd.arrays.BooleanArray(photo_k == 1, photo_k < 0)),
         "is_update": is_update[tp_k],
     })
-    return frame, a, vpos[k]
+    return frame, a, vpos_k
 
 
 def _clean_surveys(raw: pd.DataFrame, raw_visit_ids: pa.Array, kept_visit_ids: pa.Array, tz: str
@@ -995,6 +1275,28 @@ def _write_parquet(df: pd.DataFrame, path: Path) -> None:
     pq.write_table(table, path, compression="snappy")
 
 
+class _Writer(threading.Thread):
+    """Write one table to Parquet in the background (Arrow releases the GIL while it writes)."""
+
+    def __init__(self, df: pd.DataFrame, path: Path) -> None:
+        super().__init__(daemon=True)
+        self.df, self.path = df, path
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            _write_parquet(self.df, self.path)
+        except BaseException as exc:  # re-raised in the main thread
+            self.error = exc
+        finally:
+            self.df = None
+
+    def result(self) -> None:
+        self.join()
+        if self.error is not None:
+            raise self.error
+
+
 def _build(raw_dir: Path, out: Path, tz: str, fp_thread: _Background) -> dict:
     """Clean every table of ``raw_dir`` into ``out`` (an empty folder); return the quality dict."""
     audits: list[_Audit] = []
@@ -1016,28 +1318,35 @@ def _build(raw_dir: Path, out: Path, tz: str, fp_thread: _Background) -> dict:
     done(a)
     complaints, a = _clean_complaints(io.read_table(raw_dir, "complaints"), raw_visit_ids, kept_ids, tz)
     done(a)
-    events, a, event_visit = _clean_events(io.read_table(raw_dir, "touchpoints"), raw_visit_ids, kept_ids, tz)
+    events, a, event_visit = _clean_events(raw_dir, raw_visit_ids, kept_ids, tz)
     done(a)
 
     visits = _enrich_visits(visits, events, event_visit, surveys, complaints, centers.frame)
     del event_visit
-    _write_parquet(events, out / "events.parquet")
+    # the event log is the largest file: write it on the other core while the rest is built
+    events_writer = _Writer(events, out / "events.parquet")
+    events_writer.start()
     del events
-    scores = scores_long(surveys, visits)
-    _write_parquet(visits, out / "visits.parquet")
-    _write_parquet(scores, out / "scores.parquet")
-    _write_parquet(surveys, out / "surveys.parquet")
-    _write_parquet(complaints, out / "complaints.parquet")
-    _write_parquet(centers.frame, out / "centers.parquet")
-    order = {t: i for i, t in enumerate(catalog.TABLE_ORDER)}
-    quarantine = pd.concat(quarantine_parts, ignore_index=True)
-    if len(quarantine):
-        quarantine = quarantine.assign(_t=quarantine["table"].map(order)).sort_values(
-            ["_t", "source_file", "source_row"], kind="stable").drop(columns="_t").reset_index(drop=True)
-    for c in ("table", "source_file", "rule", "reason", "raw"):
-        quarantine[c] = quarantine[c].astype("str")
-    quarantine["source_row"] = quarantine["source_row"].astype("int64")
-    _write_parquet(quarantine, out / "quarantine.parquet")
+    try:
+        scores = scores_long(surveys, visits)
+        _write_parquet(visits, out / "visits.parquet")
+        _write_parquet(scores, out / "scores.parquet")
+        _write_parquet(surveys, out / "surveys.parquet")
+        _write_parquet(complaints, out / "complaints.parquet")
+        _write_parquet(centers.frame, out / "centers.parquet")
+        order = {t: i for i, t in enumerate(catalog.TABLE_ORDER)}
+        quarantine = pd.concat(quarantine_parts, ignore_index=True)
+        if len(quarantine):
+            quarantine = quarantine.assign(_t=quarantine["table"].map(order)).sort_values(
+                ["_t", "source_file", "source_row"], kind="stable").drop(columns="_t").reset_index(drop=True)
+        for c in ("table", "source_file", "rule", "reason", "raw"):
+            quarantine[c] = quarantine[c].astype("str")
+        quarantine["source_row"] = quarantine["source_row"].astype("int64")
+        _write_parquet(quarantine, out / "quarantine.parquet")
+    except BaseException:
+        events_writer.join()  # never leave a writer behind in a folder about to be removed
+        raise
+    events_writer.result()
 
     tables = {a.table: a.quality() for a in audits}
     tables = {t: tables[t] for t in catalog.TABLE_ORDER}
@@ -1137,6 +1446,16 @@ class ProcessedData:
     centers: pd.DataFrame
     quarantine: pd.DataFrame
     quality: dict = field(default_factory=dict)
+
+    def sizes(self) -> pd.DataFrame:
+        """Rows per processed table, in the order visits, scores, events, surveys, complaints,
+        centers, quarantine.
+
+        >>> data.sizes().set_index("table").loc["visits", "rows"]  # doctest: +SKIP
+        5940
+        """
+        return pd.DataFrame({"table": pd.Series(OUTPUT_TABLES, dtype="str"),
+                             "rows": np.array([len(getattr(self, t)) for t in OUTPUT_TABLES], dtype=np.int64)})
 
     def subset(self, center: str = "all", period_start: str | None = None, period_end: str | None = None,
                scenario: str = "all") -> ProcessedData:

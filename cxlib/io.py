@@ -132,7 +132,9 @@ def _csv_header(head_text: str) -> list[str]:
     return next(csv.reader([first]), [])
 
 
-def _read_csv(path: Path, multiline: bool = True) -> pa.Table:
+def _csv_options(path: Path, multiline: bool) -> tuple[pacsv.ReadOptions, pacsv.ParseOptions,
+                                                        pacsv.ConvertOptions, str]:
+    """Check the head of a CSV file and return the Arrow options to read it, and its encoding."""
     name = path.name
     with open(path, "rb") as fh:
         head = fh.read(_HEAD_BYTES)
@@ -154,10 +156,17 @@ def _read_csv(path: Path, multiline: bool = True) -> pa.Table:
                                 quoted_strings_can_be_null=True, null_values=[""])
     # quoted line breaks only occur in free-text tables; allowing them costs parallel parsing
     parse = pacsv.ParseOptions(newlines_in_values=multiline)
+    if encoding == "utf-8-sig":
+        # pyarrow skips a UTF-8 BOM itself; the header was given explicitly
+        read_opts.encoding = "utf8"
+    return read_opts, parse, conv, encoding
+
+
+def _read_csv(path: Path, multiline: bool = True) -> pa.Table:
+    name = path.name
+    read_opts, parse, conv, encoding = _csv_options(path, multiline)
+    header = read_opts.column_names
     try:
-        if encoding == "utf-8-sig":
-            # pyarrow skips a UTF-8 BOM itself; the header was given explicitly
-            read_opts.encoding = "utf8"
         table = pacsv.read_csv(path, read_options=read_opts, parse_options=parse, convert_options=conv)
     except pa.ArrowInvalid as exc:
         msg = str(exc)
@@ -317,6 +326,81 @@ def read_file(path: str | Path, table: str | None = None) -> pd.DataFrame:
     return df
 
 
+def _canonical_table(at: pa.Table, names: list[str], table: str) -> pa.Table:
+    """The canonical text columns of ``table`` in catalog order (absent optional ones all null)."""
+    at = at.rename_columns(names)
+    cols = []
+    for c in catalog.TABLES[table]:
+        if c.name in names:
+            col = at[c.name]
+            cols.append(col if col.type == pa.string() else col.cast(pa.string()))
+        else:
+            cols.append(pa.nulls(at.num_rows, type=pa.string()))
+    return pa.table(cols, names=[c.name for c in catalog.TABLES[table]])
+
+
+class RestartFile(Exception):
+    """Raised by :func:`iter_file_batches` when a file must be read again as a whole."""
+
+
+def iter_file_batches(path: str | Path, table: str, block_size: int = 1 << 24):
+    """Read one raw file in batches: yields Arrow tables of the canonical text columns.
+
+    CSV files are streamed block by block, so a large event log never sits in memory as a
+    whole; other formats come as one batch. The values are those :func:`read_file` gives.
+    When a CSV turns out to need another text encoding after some batches were yielded,
+    :class:`RestartFile` is raised: read the file again with :func:`read_file_arrow`.
+
+    >>> sum(b.num_rows for b in iter_file_batches("data/raw/touchpoints.csv", "touchpoints"))  # doctest: +SKIP
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError("file not found", file=str(path))
+    if path.stat().st_size == 0:
+        raise DataError("empty file: no header and no rows", file=path.name)
+    if path.suffix.lower() != ".csv":
+        yield read_file_arrow(path, table)
+        return
+    multiline = table not in ("touchpoints", "visits")
+    read_opts, parse, conv, _ = _csv_options(path, multiline)
+    names = canonical_columns(read_opts.column_names, table, path)
+    read_opts.block_size = block_size
+    yielded = False
+    try:
+        reader = pacsv.open_csv(path, read_options=read_opts, parse_options=parse, convert_options=conv)
+        for batch in reader:
+            yielded = True
+            yield _canonical_table(pa.Table.from_batches([batch]), names, table)
+    except (pa.ArrowInvalid, UnicodeDecodeError):
+        if yielded:
+            raise RestartFile(path.name) from None
+        # the whole-file reader gives the precise error (or reads another encoding)
+        yield read_file_arrow(path, table)
+
+
+def read_file_arrow(path: str | Path, table: str) -> pa.Table:
+    """One raw file as an Arrow table of the canonical text columns of ``table`` (catalog order).
+
+    >>> read_file_arrow("data/raw/touchpoints.parquet", "touchpoints").column_names[:2]  # doctest: +SKIP
+    ['visit_id', 'ts']
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError("file not found", file=str(path))
+    if path.stat().st_size == 0:
+        raise DataError("empty file: no header and no rows", file=path.name)
+    ext = path.suffix.lower()
+    if ext == ".csv":
+        at = _read_csv(path, multiline=table not in ("touchpoints", "visits"))
+    elif ext == ".xlsx":
+        at = _read_xlsx(path)
+    elif ext == ".parquet":
+        at = _read_parquet(path)
+    else:
+        raise DataError(f"unsupported file type {ext!r}; use .csv, .xlsx or .parquet", file=path.name)
+    return _canonical_table(at, canonical_columns(at.column_names, table, path), table)
+
+
 def table_files(raw_dir: str | Path, table: str) -> list[Path]:
     """The raw files of one table: every ``.csv``/``.xlsx``/``.parquet`` whose name starts
     with the table name, sorted by name.
@@ -335,13 +419,11 @@ def table_files(raw_dir: str | Path, table: str) -> list[Path]:
     return out
 
 
-def read_table(raw_dir: str | Path, table: str) -> pd.DataFrame:
-    """Read every file of one raw table from ``raw_dir`` and stack them.
+def existing_table_files(raw_dir: str | Path, table: str) -> list[Path]:
+    """Like :func:`table_files`, but a clear :class:`DataError` when the folder or the table is missing.
 
-    Raises :class:`DataError` naming the table and folder when no file is found.
-
-    >>> read_table("data/raw", "centers").shape[1]  # doctest: +SKIP
-    8
+    >>> [p.name for p in existing_table_files("data/raw", "touchpoints")]  # doctest: +SKIP
+    ['touchpoints.parquet']
     """
     if table not in catalog.TABLES:
         raise DataError(f"unknown table {table!r}; tables are {', '.join(catalog.TABLES)}")
@@ -352,6 +434,18 @@ def read_table(raw_dir: str | Path, table: str) -> pd.DataFrame:
     if not files:
         raise DataError(f"table {table} is missing: no {table}.csv, {table}.xlsx or {table}.parquet "
                         f"(or {table}_*.csv …) in {raw_dir}", file=str(raw_dir))
+    return files
+
+
+def read_table(raw_dir: str | Path, table: str) -> pd.DataFrame:
+    """Read every file of one raw table from ``raw_dir`` and stack them.
+
+    Raises :class:`DataError` naming the table and folder when no file is found.
+
+    >>> read_table("data/raw", "centers").shape[1]  # doctest: +SKIP
+    8
+    """
+    files = existing_table_files(raw_dir, table)
     parts = [read_file(p, table) for p in files]
     if len(parts) == 1:
         return parts[0]

@@ -14,7 +14,7 @@ from conftest import CENTERS, COMPLAINTS, EVENTS, SURVEYS, VISITS, write_raw
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cxlib import catalog, clean, cli
+from cxlib import catalog, clean, cli, io
 from cxlib.errors import DataError
 
 
@@ -149,6 +149,44 @@ def test_event_rules(tmp_path):
     assert data.visits.set_index("visit_id").loc["V1", "n_inprogress_updates"] == 3
 
 
+def test_event_log_read_in_small_blocks_cleans_the_same(tmp_path, monkeypatch):
+    e = with_rows(EVENTS,
+                  {"visit_id": "V1", "ts": "2026-10-03T10:20:00+08:00", "touchpoint": "进度实时推送", "channel": "线上",
+                   "photo": "是"},
+                  {"visit_id": "V1", "ts": "2026/10/03 10:21", "touchpoint": "teleport", "channel": "online"},
+                  {"visit_id": "V99", "ts": "2026-10-03T02:23:00Z", "touchpoint": "lounge"},
+                  {"visit_id": "V1", "ts": "2026-10-03T10:00:00", "touchpoint": "progress_push", "channel": "online",
+                   "photo": "true"})
+    whole = run(tmp_path / "whole", touchpoints=e)
+    # blocks of 160 bytes: a few rows per batch, so rules, duplicates and row numbers cross batches
+    monkeypatch.setattr(clean, "EVENT_BLOCK_BYTES", 160)
+    small = run(tmp_path / "small", touchpoints=e)
+    for t in clean.OUTPUT_TABLES:
+        pd.testing.assert_frame_equal(getattr(whole, t), getattr(small, t))
+    assert q_rows(small, "touchpoints") == [("unknown_touchpoint", 10), ("orphan_visit", 11), ("duplicate_id", 12)]
+    assert small.quality["tables"]["touchpoints"] == whole.quality["tables"]["touchpoints"]
+
+
+def test_event_log_that_turns_gbk_after_the_first_block_is_read_again(tmp_path, monkeypatch):
+    # 2,000 plain ASCII rows (more than the 64 KiB the encoding is judged from), then GBK text
+    lounge = [{"visit_id": "V2", "ts": f"2026-09-21T{9 + s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}",
+               "touchpoint": "lounge", "channel": "offline", "photo": "false"} for s in range(1000, 3000)]
+    pushes = [{"visit_id": "V1", "ts": f"2026-10-03T10:{m:02d}:00", "touchpoint": "进度实时推送",
+               "channel": "线上", "photo": "是"} for m in range(11, 14)]
+    e = with_rows(EVENTS, *lounge, *pushes)
+    raw = write_raw(tmp_path / "raw")
+    (raw / "touchpoints.csv").write_bytes(e.to_csv(index=False).encode("gb18030"))
+    monkeypatch.setattr(clean, "EVENT_BLOCK_BYTES", 1 << 15)  # the first blocks are ASCII
+    with pytest.raises(io.RestartFile):
+        list(io.iter_file_batches(raw / "touchpoints.csv", "touchpoints", block_size=1 << 15))
+    clean.clean(raw, tmp_path / "out", force=True)
+    data = clean.read_processed(tmp_path / "out")
+    assert len(data.events) == 8 + 2000 + 3
+    assert rule_rows(data, "touchpoints", "touchpoint_zh") == 3
+    assert data.quality["tables"]["touchpoints"]["quarantined"] == 0
+    assert data.visits.set_index("visit_id").loc["V1", "n_inprogress_updates"] == 5
+
+
 def test_rows_of_quarantined_visits_follow_them(tmp_path):
     v = VISITS.copy()
     v.loc[1, "customer_id"] = "TEST-2"
@@ -226,14 +264,16 @@ def test_pii_never_reaches_processed_files(tmp_path):
     s = with_rows(SURVEYS, {**SURVEYS.iloc[0].to_dict(), "response_id": "R3", "visit_id": "V404",
                             "comment": "打13800138000找我"})
     s.loc[0, "comment"] = "顾问很好，我的车沪B·98765，电话 13912345678"
+    s.loc[1, "comment"] = "有事打139 8765 4321"  # separators: no five digits in a row
     data = run(tmp_path, surveys=s)
     assert data.surveys.set_index("response_id").loc["R1", "comment"] == "顾问很好，我的车[车牌号]，电话 [手机号]"
-    assert rule_rows(data, "surveys", "pii_masked") == 1
+    assert data.surveys.set_index("response_id").loc["R2", "comment"] == "有事打[手机号]"
+    assert rule_rows(data, "surveys", "pii_masked") == 2
     raw = data.quarantine.set_index("source_row").loc[3, "raw"]
     assert "[手机号]" in raw and "13800138000" not in raw
     for f in (tmp_path / "out").iterdir():
         blob = f.read_bytes()
-        for secret in ("13912345678", "13800138000", "98765"):
+        for secret in ("13912345678", "13800138000", "98765", "139 8765 4321"):
             assert secret.encode() not in blob, (f.name, secret)
 
 
@@ -323,6 +363,23 @@ def test_load_builds_then_subsets(raw_dir, tmp_path):
     assert len(clean.load(tmp_path / "out", raw_dir=None).visits) == 2
 
 
+def test_sizes_count_rows_per_table_in_order(raw_dir, tmp_path):
+    data = clean.load(tmp_path / "out", raw_dir=raw_dir)
+    sizes = data.sizes()
+    assert sizes.columns.tolist() == ["table", "rows"]
+    assert sizes["table"].tolist() == ["visits", "scores", "events", "surveys", "complaints", "centers", "quarantine"]
+    rows = dict(zip(sizes["table"], sizes["rows"].tolist()))
+    assert rows["visits"] == 2
+    # kept rows of the raw tables and the quarantined rows, as counted by the quality report
+    q = data.quality["tables"]
+    assert rows["events"] == q["touchpoints"]["kept"] and rows["surveys"] == q["surveys"]["kept"]
+    assert rows["centers"] == q["centers"]["kept"] and rows["complaints"] == q["complaints"]["kept"]
+    assert rows["quarantine"] == data.quality["totals"]["quarantined"]
+    # one score row per answered score column of the kept surveys
+    assert rows["scores"] == int(data.surveys[list(catalog.SCORE_COLUMNS)].notna().to_numpy().sum())
+    assert data.subset(center="SH-JQ").sizes().set_index("table").loc["visits", "rows"] == 1
+
+
 def test_quality_tables(tmp_path):
     v = VISITS.copy()
     v.loc[1, "customer_id"] = "STAFF1"
@@ -391,3 +448,12 @@ def test_rows_read_equal_kept_plus_quarantined(tmp_path_factory, v, e, s, c):
     assert data.visits["visit_id"].is_unique and data.surveys["visit_id"].is_unique
     assert set(data.events["visit_id"]) <= set(data.visits["visit_id"])
     assert "13912345678" not in "".join(data.quarantine["raw"]) + "".join(data.surveys["comment"].fillna(""))
+
+
+def test_impossible_calendar_dates_are_unreadable_not_rolled_over():
+    values = pd.Series(["2026-02-30T10:00:00", "2026-02-30 10:00:00+00:00", "2026/02/30 10:00",
+                        "2026-02-28 23:59", "2026-02-28T10:00:00+00:00"])
+    times, repaired, unreadable = clean.parse_timestamps(values)
+    assert unreadable.tolist() == [True, True, True, False, False]
+    assert times.iloc[3] == pd.Timestamp("2026-02-28 23:59", tz="Asia/Shanghai")
+    assert times.iloc[4] == pd.Timestamp("2026-02-28 18:00", tz="Asia/Shanghai") and repaired[4]

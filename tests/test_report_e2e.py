@@ -1,0 +1,213 @@
+"""`cx report` end to end: on the shipped sample, and on tiny notebooks for failure semantics."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+from cxlib import cli, report
+
+ROOT = Path(__file__).resolve().parents[1]
+RAW = ROOT / "data" / "raw"
+CX = [sys.executable, "-m", "cxlib.cli"]
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="session")
+def processed(tmp_path_factory) -> Path:
+    from cxlib import clean
+
+    out = tmp_path_factory.mktemp("processed")
+    clean.clean(RAW, out)
+    return out
+
+
+def _notebook(path: Path, body: str) -> None:
+    nb = new_notebook()
+    params = new_code_cell('center = "all"\nperiod_start = None\nperiod_end = None\nresults_file = ""')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, new_code_cell(body)]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, path)
+
+
+@pytest.fixture()
+def tiny_notebooks(tmp_path) -> Path:
+    d = tmp_path / "nbs"
+    d.mkdir()
+    _notebook(d / "01_first.ipynb",
+              "from cxlib import results\n"
+              "if center == 'BJ-CY':\n    raise RuntimeError('no data for ' + center)\n"
+              "results.record('nps', {'value': 1.0, 'ci_low': 0.0, 'ci_high': 2.0, 'n': 10}, results_file)")
+    _notebook(d / "02_second.ipynb", "import time, os\ntime.sleep(float(os.environ.get('CX_TEST_SLEEP', '0')))")
+    return d
+
+
+def test_failing_center_is_marked_and_others_go_on(processed, tiny_notebooks, tmp_path):
+    out = tmp_path / "reports"
+    period_dir, runs = report.run_reports(RAW, processed, out, "2026-10", "BJ-CY,SH-JQ", jobs=2,
+                                          notebook_dir=tiny_notebooks)
+    status = {r.center: r.status for r in runs}
+    assert status == {"BJ-CY": "failed", "SH-JQ": "ok"}
+    bj = json.loads((period_dir / "BJ-CY" / "manifest.json").read_text())
+    assert bj["status"] == "failed"
+    assert [n["status"] for n in bj["notebooks"]] == ["failed", "ok"]
+    assert "no data for BJ-CY" in bj["notebooks"][0]["error"]
+    executed = nbformat.read(period_dir / "BJ-CY" / "01_first.ipynb", as_version=4)
+    assert any(o.get("output_type") == "error" for c in executed.cells for o in c.get("outputs", []))
+    sh = json.loads((period_dir / "SH-JQ" / "results.json").read_text())
+    assert sh["nps"]["value"] == 1.0
+    index = (period_dir / "index.html").read_text(encoding="utf-8")
+    assert "BJ-CY" in index and "SH-JQ" in index and 'class="failed"' in index
+    assert "failed" in (period_dir / "run.log").read_text()
+    man = json.loads((period_dir / "SH-JQ" / "manifest.json").read_text())
+    assert man["parameters"]["period_start"] == "2026-10" and man["raw_fingerprint"]
+    assert set(man["packages"]) >= {"python", "pandas", "statsmodels", "papermill"}
+    assert all(n["seconds"] >= 0 for n in man["notebooks"])
+
+
+def test_killed_run_leaves_no_complete_looking_report(processed, tiny_notebooks, tmp_path):
+    out = tmp_path / "reports"
+    code = ("import sys; from pathlib import Path; from cxlib import report;"
+            f"report.run_reports(Path({str(RAW)!r}), Path({str(processed)!r}), Path({str(out)!r}), '2026-10', 'SH-JQ',"
+            f" notebook_dir=Path({str(tiny_notebooks)!r}))")
+    env = dict(os.environ, CX_TEST_SLEEP="60")
+    proc = subprocess.Popen([sys.executable, "-c", code], env=env, start_new_session=True)
+    period_dir = out / "2026-10"
+    deadline = time.time() + 120
+    while time.time() < deadline and not list(period_dir.glob(".tmp-SH-JQ-*/01_first.ipynb")):
+        time.sleep(0.5)
+    assert list(period_dir.glob(".tmp-SH-JQ-*/01_first.ipynb")), "the run did not get going"
+    # a second run on the same output is refused while the first is alive
+    second = subprocess.run(CX + ["report", "--raw", str(RAW), "--processed", str(processed), "--out", str(out),
+                                  "--period", "2026-10", "--center", "SH-JQ"], capture_output=True, text=True)
+    assert second.returncode == 2 and "another report run" in second.stderr
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (period_dir / "SH-JQ").exists()
+    assert not (period_dir / "index.html").exists()
+    # the next run takes over the stale lock, clears the leftovers and completes
+    _, runs = report.run_reports(RAW, processed, out, "2026-10", "SH-JQ", notebook_dir=tiny_notebooks)
+    assert runs[0].status == "ok"
+    assert (period_dir / "SH-JQ" / "manifest.json").exists()
+    assert not list(period_dir.glob(".tmp-*"))
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--center", "XX-99"], "unknown center 'XX-99'"),
+    (["--center", "../../etc"], "unknown center"),
+    (["--period", "2026-13"], "period '2026-13'"),
+    (["--period", "../x"], "period"),
+    (["--jobs", "0"], "--jobs"),
+])
+def test_bad_parameters(processed, tmp_path, capsys, args, message):
+    code = cli.main(["report", "--raw", str(RAW), "--processed", str(processed), "--out", str(tmp_path), *args])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and err.count("\n") == 1
+    assert not any(tmp_path.iterdir()) or not list(tmp_path.glob("*/*/manifest.json"))
+
+
+# ---------------------------------------------------------------------- the real notebooks
+CENTER, PERIOD = "SZ-NS", "2026-10"
+
+
+@pytest.fixture(scope="session")
+def sample_report(processed, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("reports")
+    code = cli.main(["report", "--raw", str(RAW), "--processed", str(processed), "--out", str(out),
+                     "--period", PERIOD, "--center", CENTER])
+    assert code == 0, (out / PERIOD / "run.log").read_text()
+    return out / PERIOD / CENTER
+
+
+def test_report_writes_every_notebook_html_results_and_manifest(sample_report):
+    names = [p.stem for p in report.numbered_notebooks(report.NOTEBOOK_DIR)]
+    assert len(names) == 5
+    for n in names:
+        assert (sample_report / f"{n}.ipynb").exists() and (sample_report / f"{n}.html").exists()
+    man = json.loads((sample_report / "manifest.json").read_text())
+    assert man["status"] == "ok" and [n["notebook"] for n in man["notebooks"]] == names
+    assert man["parameters"]["center"] == CENTER and man["period"]["start"] == PERIOD
+    index = (sample_report.parent / "index.html").read_text(encoding="utf-8")
+    assert f'{CENTER}/05_summary.html' in index
+    assert index.index("05_summary") < index.index("01_cleaning")
+
+
+def test_results_json_schema(sample_report):
+    res = json.loads((sample_report / "results.json").read_text())
+    assert res["scope"] == {"center": CENTER, "period_start": PERIOD, "period_end": PERIOD}
+    assert set(res["nps"]) >= {"value", "ci_low", "ci_high", "n"}
+    assert res["nps"]["ci_low"] <= res["nps"]["value"] <= res["nps"]["ci_high"]
+    assert set(res["nps_by_tier"]) <= {"none", "completion_only", "realtime", "realtime_photo"}
+    for key in ("complaint_rate_ratio_per_update", "ltr_slope_per_update"):
+        assert "estimate" in res[key]
+        if res[key]["estimate"] is not None:
+            assert res[key]["ci_low"] <= res[key]["estimate"] <= res[key]["ci_high"]
+            assert isinstance(res[key]["adjusted_for"], list)
+    assert "p_value_vs_half" in res["complaint_rate_ratio_per_update"]
+    assert set(res["did_realtime_effect"]) >= {"ltr", "complained"}
+    assert list(res["emotion_curve"])[:2] == ["reminder", "booking"]
+    assert set(res["emotion_curve"]["waiting"]) == {"mean", "ci_low", "ci_high", "n"}
+    assert {"point", "priority"} <= set(res["pain_points"][0])
+    assert {"predictor", "cv_r2", "ci_low", "ci_high"} <= set(res["peak_end"][0])
+    assert "kids_corner" in res["roi"] and {"roi", "p_roi_positive", "npv"} <= set(res["roi"]["kids_corner"])
+    q = res["quality"]["tables"]
+    assert all(t["read"] == t["kept"] + t["quarantined"] for t in q.values())
+
+
+def test_plain_papermill_gives_the_same_results(sample_report, processed, tmp_path):
+    import papermill as pm
+
+    results_file = tmp_path / "results.json"
+    nb = report.NOTEBOOK_DIR / "03_nps_proactive_updates.ipynb"
+    pm.execute_notebook(str(nb), str(tmp_path / "03.ipynb"), kernel_name="python3", cwd=str(nb.parent),
+                        progress_bar=False,
+                        parameters={"center": CENTER, "period_start": PERIOD, "period_end": PERIOD,
+                                    "processed_dir": str(processed), "raw_dir": str(RAW),
+                                    "results_file": str(results_file)})
+    plain = json.loads(results_file.read_text())
+    via_report = json.loads((sample_report / "results.json").read_text())
+    for key in ("nps", "nps_by_tier", "complaint_rate_ratio_per_update", "ltr_slope_per_update"):
+        assert plain[key] == via_report[key], key
+
+
+def _chromium() -> str:
+    import shutil
+
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert path, "Debian's chromium is needed for the browser test (.ci/run installs it)"
+    return path
+
+
+def test_report_in_headless_chromium(sample_report, tmp_path):
+    """The HTML report in a real browser: figures and Chinese text are there, and a survey comment
+    that contains <script> is shown as text and never becomes a script."""
+    from cxlib.synth import SCRIPT_COMMENT
+
+    page = sample_report / "02_emotion_curves.html"
+    html_text = page.read_text(encoding="utf-8")
+    assert "&lt;script&gt;alert(" in html_text  # escaped by the exporter
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=5000"]
+    dom = subprocess.run([_chromium(), *flags, "--dump-dom", page.as_uri()], capture_output=True, text=True,
+                         timeout=120).stdout
+    assert dom.count('src="data:image/png') >= 5
+    for text in ("情绪曲线", "旅程地图", "信息黑洞", "客户原声"):
+        assert text in dom, text
+    escaped = SCRIPT_COMMENT.replace("<", "&lt;").replace(">", "&gt;")
+    assert escaped in dom, "the survey comment is shown as text"
+    assert "<script>alert(" not in dom, "the survey comment never becomes a script element"
+    # the page renders with the embedded CJK font: a screenshot is taken without errors
+    shot = tmp_path / "page.png"
+    subprocess.run([_chromium(), *flags, "--window-size=1200,1600", f"--screenshot={shot}", page.as_uri()],
+                   capture_output=True, timeout=120)
+    assert shot.exists() and shot.stat().st_size > 10_000
