@@ -1,5 +1,6 @@
 # The front door of the workbench.
 #   make report   build processed data from data/raw and run the report notebooks
+#                 (PERIOD=2026-10 CENTER=SH-JQ to narrow it; default: all data, network and every center)
 #   make test     unit tests and notebook regression checks (nbval)
 #   make lab      JupyterLab with the project's environment as kernel
 PYTHON  ?= python3
@@ -9,6 +10,8 @@ CX      := $(VENV)/bin/cx
 RAW     ?= data/raw
 PROCESSED ?= data/processed
 REPORTS ?= reports
+PERIOD  ?= all
+CENTER  ?= all
 export MPLBACKEND ?= Agg
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
@@ -40,12 +43,11 @@ install-dev: $(VENV)/.installed-dev
 
 report: $(VENV)/.installed
 	$(CX) clean $(RAW) $(PROCESSED)
-	$(CX) report --raw $(RAW) --processed $(PROCESSED) --out $(REPORTS)
+	$(CX) report --raw $(RAW) --processed $(PROCESSED) --out $(REPORTS) --period $(PERIOD) --center $(CENTER) --jobs 2
 
 test: $(VENV)/.installed-dev
 	$(PY) -m pytest tests
-	if ls notebooks/*.ipynb >/dev/null 2>&1; then \
-	  $(PY) -m pytest --nbval notebooks --nbval-sanitize-with notebooks/sanitize.cfg -p no:randomly; fi
+	$(PY) -m pytest --nbval notebooks --nbval-sanitize-with notebooks/sanitize.cfg -p no:randomly
 
 lab: $(VENV)/.installed-lab
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
@@ -55,6 +57,7 @@ sample: $(VENV)/.installed
 
 bench: $(VENV)/.installed-dev
 	$(PY) benchmarks/bench_clean.py
+	$(PY) benchmarks/bench_report.py
 
 refresh-notebooks: $(VENV)/.installed-dev
 	$(PY) -m cxlib.notebooks refresh notebooks

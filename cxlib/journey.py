@@ -29,6 +29,7 @@ from cxlib import catalog, plotting
 from cxlib.catalog import MOMENTS, QUADRANTS, Lang, Moment  # domain constants live in the catalog
 from cxlib.drivers import bootstrap_relative_weights, relative_weights
 from cxlib.errors import DataError
+from cxlib.stats import error_bars, wilson_ci
 from cxlib.peak_end import DEFAULT_MODELS, peak_end_models, peak_end_score, peak_end_summary
 
 __all__ = [
@@ -88,25 +89,6 @@ def _t_ci(mean: pd.Series, sd: pd.Series, n: pd.Series, ci: float) -> tuple[pd.S
     t = stats.t.ppf((1 + ci) / 2, n_f[ok] - 1)
     half[ok] = t * sd[ok] / np.sqrt(n_f[ok])
     return mean - half, mean + half
-
-
-def wilson_ci(successes: float | np.ndarray, n: float | np.ndarray, ci: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval for a proportion (NaN where ``n`` is 0).
-
-    >>> [round(float(x), 4) for x in wilson_ci(3, 10)]
-    [0.1078, 0.6032]
-    """
-    k = np.asarray(successes, dtype=float)
-    m = np.asarray(n, dtype=float)
-    z = stats.norm.ppf((1 + ci) / 2)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p = k / m
-        denom = 1 + z ** 2 / m
-        centre = (p + z ** 2 / (2 * m)) / denom
-        half = z * np.sqrt(p * (1 - p) / m + z ** 2 / (4 * m ** 2)) / denom
-    lo = np.where(m > 0, centre - half, np.nan)
-    hi = np.where(m > 0, centre + half, np.nan)
-    return np.clip(lo, 0, 1), np.clip(hi, 0, 1)
 
 
 def _seg_label(column: str, lang: Lang) -> str:
@@ -625,7 +607,7 @@ def plot_silence(effects: pd.DataFrame, lang: Lang = "zh") -> Figure:
             else:
                 m, lo, hi = effects[f"{p}_mean"], effects[f"{p}_ci_low"], effects[f"{p}_ci_high"]
             m, lo, hi = (np.asarray(v, dtype=float) for v in (m, lo, hi))
-            yerr = np.vstack([np.where(np.isnan(lo), 0, m - lo), np.where(np.isnan(hi), 0, hi - m)])
+            yerr = error_bars(m, lo, hi)
             ax.errorbar(x, m, yerr=yerr, marker="o", capsize=4, color=plotting.BAND_COLORS["very_dissatisfied"]
                         if p != "ltr" else plotting.TIER_COLORS["realtime"])
             ax.set_xticks(x, effects["silence_bin"].astype(str).tolist())

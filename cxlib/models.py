@@ -52,6 +52,7 @@ from statsmodels.tools.sm_exceptions import ModelWarning
 
 from cxlib import catalog
 from cxlib.errors import DataError
+from cxlib.stats import error_bars
 
 Form = Literal["linear", "categorical", "log"]
 
@@ -1399,7 +1400,7 @@ def plot_event_study(result: ModelResult | pd.DataFrame, lang: catalog.Lang = "b
         est = t["estimate"].to_numpy(dtype=float)
         lo = np.where(np.isnan(t["ci_low"].to_numpy(dtype=float)), est, t["ci_low"].to_numpy(dtype=float))
         hi = np.where(np.isnan(t["ci_high"].to_numpy(dtype=float)), est, t["ci_high"].to_numpy(dtype=float))
-        ax.errorbar(x, est, yerr=np.vstack([est - lo, hi - est]), fmt="o-", capsize=3)
+        ax.errorbar(x, est, yerr=error_bars(est, lo, hi), fmt="o-", capsize=3)
         ax.axhline(0, color="grey", lw=0.8)
         ax.axvline(-0.5, color="grey", lw=0.8, ls="--")
         ax.set_xticks(x, [str(int(v)) for v in x])

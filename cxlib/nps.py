@@ -31,6 +31,8 @@ from scipy import stats
 
 from cxlib import catalog
 from cxlib.errors import DataError
+from cxlib.stats import error_bars
+from cxlib.stats import wilson_ci as _wilson
 
 Method = Literal["adjusted_wald", "wald"]
 
@@ -228,18 +230,13 @@ def _mean_ci(x: pd.Series, conf: float) -> tuple[float, float, float]:
 
 
 def wilson_ci(count: int, n: int, conf: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval of a proportion ``count / n``.
+    """Wilson score interval of a proportion ``count / n`` (scalars; see :func:`cxlib.stats.wilson_ci`).
 
         >>> [round(x, 4) for x in wilson_ci(2, 10)]
         [0.0567, 0.5098]
     """
-    if n == 0:
-        return float("nan"), float("nan")
-    z = float(stats.norm.ppf(1 - (1 - conf) / 2))
-    p = count / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return max(0.0, centre - half), min(1.0, centre + half)
+    lo, hi = _wilson(count, n, conf)
+    return float(lo), float(hi)
 
 
 def _metrics(part: pd.DataFrame, ltr: str, anxiety: str | None, complained: str | None,
@@ -348,7 +345,7 @@ def plot_dose_response(table: pd.DataFrame, lang: catalog.Lang = "both", title: 
                            "#d7301f"))
         for ax, (col, lo, hi, key, colour) in zip(axes[0], panels):
             y = table[col].to_numpy(dtype=float)
-            err = np.vstack([y - table[lo].to_numpy(dtype=float), table[hi].to_numpy(dtype=float) - y])
+            err = error_bars(y, table[lo].to_numpy(dtype=float), table[hi].to_numpy(dtype=float))
             ax.errorbar(x, y, yerr=err, marker="o", capsize=4, color=colour)
             ax.set_xticks(x, labels)
             ax.set_xlabel(_text("updates", lang))

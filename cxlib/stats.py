@@ -1,0 +1,46 @@
+"""Interval estimates shared by the analysis modules.
+
+    >>> [round(float(x), 4) for x in wilson_ci(3, 10)]
+    [0.1078, 0.6032]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+
+def wilson_ci(successes: float | np.ndarray, n: float | np.ndarray, ci: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval of a proportion ``successes / n`` (vectorised; NaN where ``n`` is 0).
+
+    The bounds are exactly 0 when there is no success and exactly 1 when all are successes, so
+    the interval always contains the observed share (no rounding residue below 0 or above p).
+
+        >>> [float(x) for x in wilson_ci(0, 5)][0]
+        0.0
+    """
+    k = np.asarray(successes, dtype=float)
+    m = np.asarray(n, dtype=float)
+    z = stats.norm.ppf((1 + ci) / 2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = k / m
+        denom = 1 + z ** 2 / m
+        centre = (p + z ** 2 / (2 * m)) / denom
+        half = z * np.sqrt(p * (1 - p) / m + z ** 2 / (4 * m ** 2)) / denom
+        lo = np.where(k <= 0, 0.0, np.minimum(centre - half, p))
+        hi = np.where(k >= m, 1.0, np.maximum(centre + half, p))
+    lo = np.where(m > 0, np.clip(lo, 0, 1), np.nan)
+    hi = np.where(m > 0, np.clip(hi, 0, 1), np.nan)
+    return lo, hi
+
+
+def error_bars(estimate: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """``yerr`` for ``Axes.errorbar``: distances to the bounds, never negative, 0 where a bound is missing.
+
+        >>> error_bars(np.array([0.0, 2.0]), np.array([1e-17, np.nan]), np.array([0.3, 3.0])).tolist()
+        [[0.0, 0.0], [0.3, 1.0]]
+    """
+    est = np.asarray(estimate, dtype=float)
+    below = np.nan_to_num(est - np.asarray(low, dtype=float), nan=0.0)
+    above = np.nan_to_num(np.asarray(high, dtype=float) - est, nan=0.0)
+    return np.vstack([np.clip(below, 0, None), np.clip(above, 0, None)])
