@@ -407,6 +407,8 @@ def pain_points(scores: pd.DataFrame, weights: pd.DataFrame | pd.Series | None =
         c = c[c["comment"] != ""].drop_duplicates("id")
         bad = d[d["score"] <= _VERY_DISSATISFIED_MAX].merge(c, on="id", how="inner")
         bad = bad.sort_values(["point", "score", "id"], kind="mergesort")
+        # distinct texts: the same complaint written twice says nothing new
+        bad = bad.drop_duplicates(["point", "comment"])
         picked = bad.groupby("point", observed=True)["comment"].apply(lambda s: list(s.head(n_comments)))
         picked.index = picked.index.astype(str)
         out["sample_comments"] = [picked.get(p, []) for p in out["point"]]

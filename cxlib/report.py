@@ -35,7 +35,7 @@ import socket
 import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -43,7 +43,7 @@ from typing import Any
 
 from cxlib.catalog import DEFAULT_TZ
 from cxlib.errors import DataError
-from cxlib.notebooks import numbered_notebooks, run_notebook
+from cxlib.notebooks import WarmKernel, numbered_notebooks, run_notebook
 
 NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 SUMMARY_NOTEBOOK = "05_summary"
@@ -289,23 +289,29 @@ def run_center(center: str, period: Period, base: dict[str, Any], period_dir: Pa
     params = dict(base, center=center, period_start=period.start, period_end=period.end,
                   results_file=str(tmp / "results.json"))
     try:
-        for nb in numbered_notebooks(notebook_dir):
-            rec = NotebookRun(nb.stem, start=dt.datetime.now().astimezone().isoformat(timespec="seconds"))
-            t0 = time.perf_counter()
-            executed = tmp / nb.name
-            try:
-                run_notebook(nb, executed, parameters_for(nb, params), progress_bar=progress)
-                rec.status = "ok"
-            except Exception as exc:  # noqa: BLE001 - recorded in the manifest; the run exits non-zero
-                rec.status, rec.error = "failed", _error_line(exc)
-                run.status = "failed"
-                log.error("%s %s %s failed: %s", period.folder, center, nb.name, rec.error)
-            rec.seconds = round(time.perf_counter() - t0, 2)
-            rec.end = dt.datetime.now().astimezone().isoformat(timespec="seconds")
-            if executed.exists():
-                to_html(executed, executed.with_suffix(".html"))
-            run.notebooks.append(rec)
-            log.info("%s %s %s %s in %.1f s", period.folder, center, nb.name, rec.status, rec.seconds)
+        # one warm kernel per center (namespace emptied between notebooks); the HTML of a
+        # notebook is rendered while the next one runs
+        with WarmKernel(notebook_dir) as kernel, ThreadPoolExecutor(max_workers=1) as html_pool:
+            renders = []
+            for nb in numbered_notebooks(notebook_dir):
+                rec = NotebookRun(nb.stem, start=dt.datetime.now().astimezone().isoformat(timespec="seconds"))
+                t0 = time.perf_counter()
+                executed = tmp / nb.name
+                try:
+                    run_notebook(nb, executed, parameters_for(nb, params), progress_bar=progress, kernel=kernel)
+                    rec.status = "ok"
+                except Exception as exc:  # noqa: BLE001 - recorded in the manifest; the run exits non-zero
+                    rec.status, rec.error = "failed", _error_line(exc)
+                    run.status = "failed"
+                    log.error("%s %s %s failed: %s", period.folder, center, nb.name, rec.error)
+                rec.seconds = round(time.perf_counter() - t0, 2)
+                rec.end = dt.datetime.now().astimezone().isoformat(timespec="seconds")
+                if executed.exists():
+                    renders.append(html_pool.submit(to_html, executed, executed.with_suffix(".html")))
+                run.notebooks.append(rec)
+                log.info("%s %s %s %s in %.1f s", period.folder, center, nb.name, rec.status, rec.seconds)
+            for r in renders:
+                r.result()
         manifest = {
             "center": center, "period": asdict(period), "status": run.status,
             "parameters": {k: v for k, v in params.items() if k != "results_file"},
@@ -380,7 +386,7 @@ def write_index(period_dir: Path, runs: list[CenterRun]) -> Path:
     page = f"""<!DOCTYPE html>
 <html lang="zh-CN"><head><meta charset="utf-8"><title>CX reports {html.escape(period_dir.name)}</title>
 <style>body{{font-family:"Noto Sans SC","Microsoft YaHei",sans-serif;margin:2em}}
-table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:.3em .6em}}.failed{{color:#b00}}</style>
+table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:.3em .6em}}td{{white-space:nowrap}}.failed{{color:#b00}}</style>
 </head><body><h1>客户体验报告 CX reports — {html.escape(period_dir.name)}</h1>
 <table><thead><tr>{''.join(f'<th>{html.escape(c)}</th>' for c in cols)}</tr></thead>
 <tbody>

@@ -313,3 +313,10 @@ def test_example_visit_prefers_given_id_else_longest_silence():
     assert journey.example_visit(v) == "B"
     assert journey.example_visit(v, preferred="A") == "A"
     assert journey.example_visit(v, preferred="nope") == "B"
+
+
+def test_pain_point_comments_are_distinct():
+    scores = pd.DataFrame({"response_id": ["R1", "R2", "R3"], "point": ["waiting"] * 3, "score": [1, 1, 2]})
+    comments = pd.DataFrame({"response_id": ["R1", "R2", "R3"], "comment": ["太慢", "太慢", "没人通知"]})
+    pp = journey.pain_points(scores, weights=pd.Series({"waiting": 1.0}), comments=comments, n_comments=3)
+    assert pp.loc[0, "sample_comments"] == ["太慢", "没人通知"]

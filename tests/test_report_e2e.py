@@ -46,8 +46,11 @@ def tiny_notebooks(tmp_path) -> Path:
     _notebook(d / "01_first.ipynb",
               "from cxlib import results\n"
               "if center == 'BJ-CY':\n    raise RuntimeError('no data for ' + center)\n"
-              "results.record('nps', {'value': 1.0, 'ci_low': 0.0, 'ci_high': 2.0, 'n': 10}, results_file)")
-    _notebook(d / "02_second.ipynb", "import time, os\ntime.sleep(float(os.environ.get('CX_TEST_SLEEP', '0')))")
+              "results.record('nps', {'value': 1.0, 'ci_low': 0.0, 'ci_high': 2.0, 'n': 10}, results_file)\n"
+              "leak = 'from the first notebook'")
+    # notebooks of a center share a warm kernel: the second must not see the first one's variables
+    _notebook(d / "02_second.ipynb", "assert 'leak' not in globals() and 'results' not in globals()\n"
+                                     "import time, os\ntime.sleep(float(os.environ.get('CX_TEST_SLEEP', '0')))")
     return d
 
 
