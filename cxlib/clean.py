@@ -955,19 +955,29 @@ def _clean_events(raw_dir: Path, raw_visit_ids: pa.Array, kept_visit_ids: pa.Arr
     return frame, a, vpos_k
 
 
-def _clean_surveys(raw: pd.DataFrame, raw_visit_ids: pa.Array, kept_visit_ids: pa.Array, tz: str
-                   ) -> tuple[pd.DataFrame, _Audit]:
-    a = _Audit("surveys", raw)
-    rid = _strip(raw["response_id"])
+def _linked_rows(a: _Audit, raw: pd.DataFrame, id_col: str, ts_col: str, raw_visit_ids: pa.Array,
+                 kept_visit_ids: pa.Array, tz: str) -> tuple[pa.Array, pa.Array, pd.Series, np.ndarray, np.ndarray]:
+    """The rules every table linked to a visit shares: required id, visit and time; duplicate
+    ids; orphan visit ids; rows of quarantined visits. Returns (ids, visit ids, times, times
+    repaired, position of the visit among the kept visits or -1)."""
+    ids = _strip(raw[id_col])
     vid = _strip(raw["visit_id"])
-    sub, sub_rep, _ = parse_timestamps(raw["submitted_at"], tz)
-    _missing_required(a, {"response_id": _np_bool(pc.is_valid(rid)), "visit_id": _np_bool(pc.is_valid(vid)),
-                          "submitted_at": sub.notna().to_numpy()})
-    _duplicates(a, rid, "response_id")
+    ts, ts_rep, _ = parse_timestamps(raw[ts_col], tz)
+    _missing_required(a, {id_col: _np_bool(pc.is_valid(ids)), "visit_id": _np_bool(pc.is_valid(vid)),
+                          ts_col: ts.notna().to_numpy()})
+    _duplicates(a, ids, id_col)
     in_raw = _np_bool(pc.is_in(vid, value_set=raw_visit_ids))
     a.quarantine(~in_raw, "orphan_visit", "visit_id matches no visit in the raw data")
     vpos = pc.fill_null(pc.index_in(vid, value_set=kept_visit_ids), -1).to_numpy(zero_copy_only=False)
     a.quarantine(vpos < 0, "visit_quarantined", "its visit was quarantined")
+    return ids, vid, ts, ts_rep, vpos
+
+
+def _clean_surveys(raw: pd.DataFrame, raw_visit_ids: pa.Array, kept_visit_ids: pa.Array, tz: str
+                   ) -> tuple[pd.DataFrame, _Audit]:
+    a = _Audit("surveys", raw)
+    rid, vid, sub, sub_rep, vpos = _linked_rows(a, raw, "response_id", "submitted_at", raw_visit_ids,
+                                                kept_visit_ids, tz)
     # resubmissions: keep the latest (by submitted_at, then by position) per visit
     cand = np.flatnonzero(a.kept)
     sub_us = sub.to_numpy(dtype="datetime64[us]", na_value=np.datetime64("NaT")).view(np.int64)
@@ -1021,16 +1031,7 @@ def _clean_surveys(raw: pd.DataFrame, raw_visit_ids: pa.Array, kept_visit_ids: p
 def _clean_complaints(raw: pd.DataFrame, raw_visit_ids: pa.Array, kept_visit_ids: pa.Array, tz: str
                       ) -> tuple[pd.DataFrame, _Audit]:
     a = _Audit("complaints", raw)
-    cid = _strip(raw["complaint_id"])
-    vid = _strip(raw["visit_id"])
-    filed, rep, _ = parse_timestamps(raw["filed_at"], tz)
-    _missing_required(a, {"complaint_id": _np_bool(pc.is_valid(cid)), "visit_id": _np_bool(pc.is_valid(vid)),
-                          "filed_at": filed.notna().to_numpy()})
-    _duplicates(a, cid, "complaint_id")
-    in_raw = _np_bool(pc.is_in(vid, value_set=raw_visit_ids))
-    a.quarantine(~in_raw, "orphan_visit", "visit_id matches no visit in the raw data")
-    in_kept = _np_bool(pc.is_in(vid, value_set=kept_visit_ids))
-    a.quarantine(~in_kept, "visit_quarantined", "its visit was quarantined")
+    cid, vid, filed, rep, _ = _linked_rows(a, raw, "complaint_id", "filed_at", raw_visit_ids, kept_visit_ids, tz)
     ch_txt = _strip(raw["channel"])
     codes = tuple(c.code for c in catalog.COMPLAINT_CHANNELS)
     ch_idx, ch_norm, ch_bad = _map_codes(ch_txt, codes, _code_mapper(catalog.COMPLAINT_CHANNELS,

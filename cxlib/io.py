@@ -295,19 +295,7 @@ def read_file(path: str | Path, table: str | None = None) -> pd.DataFrame:
         if table is None:
             raise DataError(f"the file name does not start with a table name ({', '.join(catalog.TABLES)})",
                             file=path.name)
-    if not path.is_file():
-        raise DataError("file not found", file=str(path))
-    if path.stat().st_size == 0:
-        raise DataError("empty file: no header and no rows", file=path.name)
-    ext = path.suffix.lower()
-    if ext == ".csv":
-        at = _read_csv(path, multiline=table not in ("touchpoints", "visits"))
-    elif ext == ".xlsx":
-        at = _read_xlsx(path)
-    elif ext == ".parquet":
-        at = _read_parquet(path)
-    else:
-        raise DataError(f"unsupported file type {ext!r}; use .csv, .xlsx or .parquet", file=path.name)
+    at = _read_any(path, table)
     names = canonical_columns(at.column_names, table, path)
     at = at.rename_columns(names)
     n = at.num_rows
@@ -378,13 +366,8 @@ def iter_file_batches(path: str | Path, table: str, block_size: int = 1 << 24):
         yield read_file_arrow(path, table)
 
 
-def read_file_arrow(path: str | Path, table: str) -> pa.Table:
-    """One raw file as an Arrow table of the canonical text columns of ``table`` (catalog order).
-
-    >>> read_file_arrow("data/raw/touchpoints.parquet", "touchpoints").column_names[:2]  # doctest: +SKIP
-    ['visit_id', 'ts']
-    """
-    path = Path(path)
+def _read_any(path: Path, table: str) -> pa.Table:
+    """The file's cells as text columns with its own headers, whatever its format."""
     if not path.is_file():
         raise DataError("file not found", file=str(path))
     if path.stat().st_size == 0:
@@ -398,6 +381,17 @@ def read_file_arrow(path: str | Path, table: str) -> pa.Table:
         at = _read_parquet(path)
     else:
         raise DataError(f"unsupported file type {ext!r}; use .csv, .xlsx or .parquet", file=path.name)
+    return at
+
+
+def read_file_arrow(path: str | Path, table: str) -> pa.Table:
+    """One raw file as an Arrow table of the canonical text columns of ``table`` (catalog order).
+
+    >>> read_file_arrow("data/raw/touchpoints.parquet", "touchpoints").column_names[:2]  # doctest: +SKIP
+    ['visit_id', 'ts']
+    """
+    path = Path(path)
+    at = _read_any(path, table)
     return _canonical_table(at, canonical_columns(at.column_names, table, path), table)
 
 
