@@ -69,7 +69,8 @@ class WarmKernel:
         from jupyter_client.manager import KernelManager
 
         self.km = KernelManager(kernel_name=self.kernel_name)
-        self.km.start_kernel(cwd=str(self.cwd))
+        # the kernel's own log (not the notebooks' output) only for errors: no transport notices
+        self.km.start_kernel(cwd=str(self.cwd), extra_arguments=["--IPKernelApp.log_level=ERROR"])
         return self
 
     def fresh(self):

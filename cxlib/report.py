@@ -24,6 +24,7 @@ center ids must exist, periods must be ``YYYY-MM`` (or ``YYYY-MM..YYYY-MM``, or 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import html
 import json
@@ -281,8 +282,12 @@ def _error_line(exc: BaseException) -> str:
 
 
 def run_center(center: str, period: Period, base: dict[str, Any], period_dir: Path,
-               notebook_dir: Path = NOTEBOOK_DIR, progress: bool = False) -> CenterRun:
-    """Run every numbered notebook for one center into ``period_dir/<center>`` (atomically)."""
+               notebook_dir: Path = NOTEBOOK_DIR, progress: bool = False,
+               kernel: WarmKernel | None = None) -> CenterRun:
+    """Run every numbered notebook for one center into ``period_dir/<center>`` (atomically).
+
+    The notebooks run in ``kernel`` when given (a started :class:`WarmKernel`, shared by the
+    centers of a sequential run), otherwise in a warm kernel of their own."""
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{center}-", dir=period_dir))
     run = CenterRun(center=center, period=period.folder, folder=str(period_dir / center))
     started = dt.datetime.now().astimezone()
@@ -291,7 +296,10 @@ def run_center(center: str, period: Period, base: dict[str, Any], period_dir: Pa
     try:
         # one warm kernel per center (namespace emptied between notebooks); the HTML of a
         # notebook is rendered while the next one runs
-        with WarmKernel(notebook_dir) as kernel, ThreadPoolExecutor(max_workers=1) as html_pool:
+        with contextlib.ExitStack() as stack:
+            if kernel is None:
+                kernel = stack.enter_context(WarmKernel(notebook_dir))
+            html_pool = stack.enter_context(ThreadPoolExecutor(max_workers=1))
             renders = []
             for nb in numbered_notebooks(notebook_dir):
                 rec = NotebookRun(nb.stem, start=dt.datetime.now().astimezone().isoformat(timespec="seconds"))
@@ -422,12 +430,21 @@ def run_reports(raw_dir: Path, processed_dir: Path, out_dir: Path, period: str =
 
         >>> run_reports(Path("data/raw"), Path("data/processed"), Path("reports"), "2026-10", "SH-JQ")  # doctest: +SKIP
     """
-    from cxlib import clean
-
     options = dict(options or {})
     for k, v in options.items():
         _check_safe(k, v)
     per = parse_period(period)
+    with contextlib.ExitStack() as stack:
+        # a sequential run shares one kernel, started while the processed data are checked
+        kernel = stack.enter_context(WarmKernel(notebook_dir)) if jobs <= 1 else None
+        return _run_reports(raw_dir, processed_dir, out_dir, per, center, jobs, options, notebook_dir, tz, kernel)
+
+
+def _run_reports(raw_dir: Path, processed_dir: Path, out_dir: Path, per: Period, center: str | list[str],
+                 jobs: int, options: dict[str, Any], notebook_dir: Path, tz: str,
+                 kernel: WarmKernel | None) -> tuple[Path, list[CenterRun]]:
+    from cxlib import clean
+
     result = clean.clean(Path(raw_dir), Path(processed_dir), tz=tz, force=False)
     import pandas as pd
 
@@ -455,7 +472,7 @@ def run_reports(raw_dir: Path, processed_dir: Path, out_dir: Path, period: str =
         bar = _progress(len(centers), show_bar)
         if jobs <= 1 or len(centers) == 1:
             for c in centers:
-                runs.append(run_center(c, per, base, period_dir, notebook_dir))
+                runs.append(run_center(c, per, base, period_dir, notebook_dir, kernel=kernel))
                 bar.update(1)
         else:
             with ProcessPoolExecutor(max_workers=jobs) as pool:
