@@ -106,6 +106,23 @@ def _map_unique_multi(arr: pa.Array, func, dtypes: tuple, missing: tuple) -> tup
     return tuple(tab[codes] for tab in tables)
 
 
+def _repeated(key: np.ndarray) -> np.ndarray:
+    """True where an integer key repeats an earlier one (``duplicated(keep="first")``).
+
+    A sort finds the few repeated values first; only the rows holding one of them are hashed.
+    """
+    out = np.zeros(len(key), dtype=bool)
+    if len(key) < 2:
+        return out
+    s = np.sort(key)
+    values = np.unique(s[1:][s[1:] == s[:-1]])
+    del s
+    if len(values):
+        cand = np.flatnonzero(pd.Index(values).get_indexer(key) >= 0)
+        out[cand] = pd.Series(key[cand]).duplicated(keep="first").to_numpy()
+    return out
+
+
 def _norm_key(text: str) -> str:
     """Comparison key for codes and names: NFKC, lower case, no whitespace, no '-'/'_' noise."""
     t = unicodedata.normalize("NFKC", str(text)).strip().lower()
@@ -231,6 +248,26 @@ def _only_exact(parsed: pa.Array, head: pa.Array) -> pa.Array:
     return pc.if_else(_exact_mask(parsed, head), parsed, pa.scalar(None, parsed.type))
 
 
+_EXCEL_EPOCH_US = (_EXCEL_EPOCH - _EPOCH) // _dt.timedelta(microseconds=1)
+
+
+def _excel_serials(texts: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """(positions, local microseconds) of the Excel serial day numbers in ``texts`` that read
+    the same as :func:`_parse_text_timestamp` reads them, rounded to the second, vectorised.
+    Values within a millisecond of a half second are left to the per-value reader."""
+    shape = _np_bool(pc.match_substring_regex(texts, r"^\d{5}(\.\d+)?$"))
+    idx = np.flatnonzero(shape)
+    if not len(idx):
+        return idx, np.zeros(0, dtype=np.int64)
+    days = pc.cast(texts.take(pa.array(idx)), pa.float64()).to_numpy(zero_copy_only=False)
+    seconds = days * 86400.0
+    whole = np.floor(seconds)
+    frac = seconds - whole
+    ok = (days >= 20000) & (days <= 100000) & (np.abs(frac - 0.5) > 1e-3)
+    local = _EXCEL_EPOCH_US + (whole[ok].astype(np.int64) + (frac[ok] > 0.5)) * 1_000_000
+    return idx[ok], local
+
+
 def _parse_ts_rowwise(arr: pa.Array, tz: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mixed formats: ISO patterns in Arrow, then the per-value fallback for the remaining rows."""
     n = len(arr)
@@ -275,6 +312,13 @@ def _parse_ts_rowwise(arr: pa.Array, tz: str) -> tuple[np.ndarray, np.ndarray, n
             repaired[idx] = True
             rest = np.setdiff1d(rest, idx, assume_unique=True)
         del sub
+    if len(rest) >= 1000:
+        idx, local = _excel_serials(arr.take(pa.array(rest)))
+        if len(idx):
+            idx = rest[idx]
+            utc[idx] = _naive_to_utc(pa.array(local, type=pa.int64()).cast(_TS_NAIVE), tz)
+            repaired[idx] = True
+            rest = np.setdiff1d(rest, idx, assume_unique=True)
     unreadable = np.zeros(n, dtype=bool)
     if len(rest):
         texts = arr.take(pa.array(rest)).to_pylist()
@@ -601,12 +645,16 @@ def _duplicates(audit: _Audit, key: pa.Array, what: str) -> None:
     codes, _ = _encode(key)
     valid = codes >= 0
     dup = np.zeros(len(codes), dtype=bool)
-    dup[valid] = pd.Series(codes[valid]).duplicated(keep="first").to_numpy()
+    dup[valid] = _repeated(codes[valid])
     if dup.any():
-        ids = np.asarray(key.to_pandas(), dtype=object)
-        reasons = np.array([f"{what} {v} appears again (first occurrence kept)" if d else ""
-                            for v, d in zip(ids, dup)], dtype=object) if dup.sum() < 1_000_000 else None
-        audit.quarantine(dup, "duplicate_id", reasons if reasons is not None else f"{what} appears again")
+        if dup.sum() < 1_000_000:
+            # the reasons are written only for the rows that are quarantined here
+            def reasons(idx: np.ndarray) -> np.ndarray:
+                return np.array([f"{what} {v} appears again (first occurrence kept)"
+                                 for v in key.take(pa.array(idx)).to_pylist()], dtype=object)
+            audit.quarantine(dup, "duplicate_id", reasons)
+        else:
+            audit.quarantine(dup, "duplicate_id", f"{what} appears again")
 
 
 # ================================================================================ tables
@@ -709,10 +757,9 @@ def _clean_visits(raw: pd.DataFrame, centers: _Centers, tz: str) -> tuple[pd.Dat
 
     center, alias = _map_unique_multi(center_txt, resolve, (object, bool), (None, False))
     unknown = _np_bool(pc.is_valid(center_txt)) & pd.isna(center)
-    center_raw = np.asarray(center_txt.to_pandas(), dtype=object)
     a.quarantine(unknown, "unknown_center",
-                 np.array([f"center {c!r} matches no center id, name or alias" if u else "" for c, u in
-                           zip(center_raw, unknown)], dtype=object))
+                 lambda idx: np.array([f"center {c!r} matches no center id, name or alias"
+                                       for c in center_txt.take(pa.array(idx)).to_pylist()], dtype=object))
 
     us = {k: v[0].to_numpy(dtype="datetime64[us]", na_value=np.datetime64("NaT")).view(np.int64)
           for k, v in ts.items()}
@@ -755,20 +802,6 @@ def _clean_visits(raw: pd.DataFrame, centers: _Centers, tz: str) -> tuple[pd.Dat
     return frame, a, vid
 
 
-class _Lookup:
-    """Position of each text in a fixed set of distinct texts; the hash table is built once and
-    probed batch after batch (Arrow's ``index_in`` would rebuild it on every call)."""
-
-    def __init__(self, values: pa.Array) -> None:
-        self.index = pd.Index(np.asarray(values.to_numpy(zero_copy_only=False), dtype=object))
-
-    def positions(self, arr: pa.Array) -> np.ndarray:
-        """Positions (int64, -1 for a missing or unknown text)."""
-        codes, uniques = _encode(arr)
-        table = np.append(self.index.get_indexer(pd.Index(np.asarray(uniques, dtype=object))), -1)
-        return table[codes].astype(np.int64, copy=False)
-
-
 class _EventBatches:
     """Typed columns of the touchpoint log, read and cleaned batch by batch.
 
@@ -780,6 +813,7 @@ class _EventBatches:
     def __init__(self) -> None:
         self.cols: dict[str, list[np.ndarray]] = {}
         self.raw: list[pa.Table] = []
+        self.vids: list[pa.Array] = []  # trimmed visit ids per batch
         self.files: list[tuple[str, int]] = []  # (file name, first source row) per batch
         self.kinds: list[str] = []
         self.unknown: dict[int, str] = {}  # row -> unknown touchpoint text
@@ -795,7 +829,7 @@ class _EventBatches:
             del v[n_batches:]
         start = sum(len(t) for t in self.raw[:n_batches])
         self.unknown = {i: t for i, t in self.unknown.items() if i < start}
-        del self.raw[n_batches:], self.files[n_batches:], self.kinds[n_batches:]
+        del self.raw[n_batches:], self.vids[n_batches:], self.files[n_batches:], self.kinds[n_batches:]
         self.n = start
 
     def column(self, name: str, dtype) -> np.ndarray:
@@ -847,11 +881,11 @@ def _clean_events(raw_dir: Path, raw_visit_ids: pa.Array, kept_visit_ids: pa.Arr
         return pos[c], 2 if key in zh_keys else 1
 
     ev = _EventBatches()
-    raw_lookup, kept_lookup = _Lookup(raw_visit_ids), _Lookup(kept_visit_ids)
 
     def add_batch(batch: pa.Table, file_name: str, first_row: int) -> None:
         n = batch.num_rows
-        vid = _strip(batch["visit_id"])
+        raw_vid = _arrow(batch["visit_id"])
+        vid = _strip(raw_vid)
         utc, ts_rep, _, kind = _parse_ts_array(_strip(batch["ts"]), tz)
         tp_txt = _strip(batch["touchpoint"])
         tp, how = _map_unique_multi(tp_txt, one, (np.int16, np.int8), (-1, 0))
@@ -861,14 +895,14 @@ def _clean_events(raw_dir: Path, raw_visit_ids: pa.Array, kept_visit_ids: pa.Arr
             ev.unknown.update(zip((ev.n + bad).tolist(), tp_txt.take(pa.array(bad)).to_pylist()))
         ch_idx, ch_norm, ch_bad = _map_codes(_strip(batch["channel"]), ch_codes, ch_mapper)
         photo, photo_bad = _bool_codes(batch["photo"])
-        vpos = kept_lookup.positions(vid)
-        ev.add(vid_ok=_np_bool(pc.is_valid(vid)), tp_present=tp_present,
-               in_raw=raw_lookup.positions(vid) >= 0, vpos=vpos.astype(np.int32),
-               utc=utc, ts_rep=ts_rep, tp=tp.astype(np.int8), how=how, ch=ch_idx.astype(np.int8),
+        ev.add(vid_ok=_np_bool(pc.is_valid(vid)), tp_present=tp_present, utc=utc, ts_rep=ts_rep, tp=tp.astype(np.int8), how=how, ch=ch_idx.astype(np.int8),
                ch_norm=ch_norm, ch_bad=ch_bad, photo=photo, photo_bad=photo_bad)
-        keep = {c: batch[c] for c in ("visit_id", "ts")}
+        # the raw visit ids are kept for the quarantine table; mostly they are the trimmed ones
+        same = raw_vid.null_count == vid.null_count and pc.all(pc.equal(raw_vid, vid)).as_py() is not False
+        keep = {"visit_id": vid if same else raw_vid, "ts": batch["ts"]}
         keep.update({c: pc.dictionary_encode(batch[c]) for c in ("touchpoint", "channel", "photo")})
         ev.raw.append(pa.table(keep))
+        ev.vids.append(vid)
         ev.files.append((file_name, first_row))
         ev.kinds.append(kind)
         ev.n += n
@@ -900,8 +934,15 @@ def _clean_events(raw_dir: Path, raw_visit_ids: pa.Array, kept_visit_ids: pa.Arr
         a.quarantine(unknown, "unknown_touchpoint",
                      lambda idx: np.array([f"touchpoint {ev.unknown.get(i)!r} is not in the catalog"
                                            for i in idx.tolist()], dtype=object))
-    a.quarantine(~ev.column("in_raw", bool), "orphan_visit", "visit_id matches no visit in the raw data")
-    vpos = ev.column("vpos", np.int32).astype(np.int64)
+    # one set lookup over the whole log (the hash table of the visit ids is built once)
+    raw_pos = pc.fill_null(pc.index_in(pa.chunked_array(ev.vids, type=pa.string()), value_set=raw_visit_ids),
+                           -1).to_numpy().astype(np.int64, copy=False) if ev.n else np.zeros(0, dtype=np.int64)
+    ev.vids.clear()
+    raw_to_kept = np.append(pc.fill_null(pc.index_in(raw_visit_ids, value_set=kept_visit_ids), -1).to_numpy(
+        zero_copy_only=False).astype(np.int64), -1)
+    vpos = raw_to_kept[raw_pos]
+    a.quarantine(raw_pos < 0, "orphan_visit", "visit_id matches no visit in the raw data")
+    del raw_pos
     a.quarantine(vpos < 0, "visit_quarantined", "its visit was quarantined")
 
     ts_us = utc
@@ -915,7 +956,7 @@ def _clean_events(raw_dir: Path, raw_visit_ids: pa.Array, kept_visit_ids: pa.Arr
         if whole_seconds and int(v_c.max()) < 2 ** 24 and t_span < 2 ** 33:
             # one exact int64 key: seconds (33 bits) | visit (24 bits) | touchpoint (5 bits)
             key = (((t_c - t_min) // 1_000_000) << 29) | (v_c << 5) | p_c
-            dup = pd.Series(key).duplicated(keep="first").to_numpy()
+            dup = _repeated(key)
             del key
         else:
             dup = pd.DataFrame({"v": v_c, "t": t_c, "p": p_c}).duplicated(keep="first").to_numpy()
@@ -1164,29 +1205,29 @@ def scores_long(surveys: pd.DataFrame, visits: pd.DataFrame) -> pd.DataFrame:
     >>> scores_long(surveys, visits).columns.tolist()[:4]  # doctest: +SKIP
     ['response_id', 'visit_id', 'point', 'stage']
     """
-    parts = []
-    for i, p in enumerate(catalog.SCORE_POINTS):
-        col = surveys[p.column]
-        m = col.notna().to_numpy()
-        parts.append(pd.DataFrame({"row": np.flatnonzero(m), "point_i": i,
-                                   "score": col[m].astype("int64").to_numpy()}))
-    long = pd.concat(parts, ignore_index=True).sort_values(["row", "point_i"], kind="stable")
-    rows = long["row"].to_numpy()
-    pidx = long["point_i"].to_numpy()
+    # one row per (response, point) with a score, by response then point (row-major order)
+    values = np.column_stack([surveys[p.column].to_numpy(dtype=float, na_value=np.nan)
+                              for p in catalog.SCORE_POINTS]).reshape(len(surveys), len(catalog.SCORE_POINTS))
+    rows, pidx = np.nonzero(~np.isnan(values))
+    score = values[rows, pidx].astype(np.int64)
+    del values
     vinfo = visits.set_index("visit_id")
-    vis = surveys["visit_id"].to_numpy()[rows]
+    take = pa.array(rows)
+    vis = _arrow(surveys["visit_id"]).take(take)
     stage_codes = np.array([catalog.STAGE_ORDER.index(p.stage) for p in catalog.SCORE_POINTS])
     out = pd.DataFrame({
-        "response_id": pd.Series(surveys["response_id"].to_numpy()[rows], dtype="str"),
-        "visit_id": pd.Series(vis, dtype="str"),
+        "response_id": pd.Series(pd.array(_arrow(surveys["response_id"]).take(take), dtype="str")),
+        "visit_id": pd.Series(pd.array(vis, dtype="str")),
         "point": pd.Categorical.from_codes(pidx, dtype=catalog.SCORE_POINT_DTYPE),
         "stage": pd.Categorical.from_codes(stage_codes[pidx], dtype=catalog.STAGE_DTYPE),
-        "score": long["score"].to_numpy(dtype=np.int64),
+        "score": score,
     })
-    vpos = vinfo.index.get_indexer(pd.Index(surveys["visit_id"]))[rows]
+    vpos = pc.fill_null(pc.index_in(vis, value_set=_arrow(visits["visit_id"])), -1).to_numpy(
+        zero_copy_only=False).astype(np.int64)
     for c in ("center", "scenario", "tier", "month"):
         col = vinfo[c]
-        out[c] = col.iloc[np.where(vpos < 0, 0, vpos)].reset_index(drop=True) if len(col) else col.reindex(vis)
+        out[c] = col.iloc[np.where(vpos < 0, 0, vpos)].reset_index(drop=True) if len(col) else col.reindex(
+            vis.to_pandas())
         if (vpos < 0).any():
             out.loc[vpos < 0, c] = None
     out["ltr"] = pd.array(surveys["ltr"].to_numpy()[rows], dtype="Int64")

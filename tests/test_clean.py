@@ -457,3 +457,31 @@ def test_impossible_calendar_dates_are_unreadable_not_rolled_over():
     assert unreadable.tolist() == [True, True, True, False, False]
     assert times.iloc[3] == pd.Timestamp("2026-02-28 23:59", tz="Asia/Shanghai")
     assert times.iloc[4] == pd.Timestamp("2026-02-28 18:00", tz="Asia/Shanghai") and repaired[4]
+
+
+def test_many_excel_serials_read_like_the_per_value_reader():
+    # >= 1000 leftover values take the vectorised serial reader; each must match the per-value one
+    rng = np.random.default_rng(11)
+    days = rng.uniform(20000, 100000, 3000)
+    texts = [f"{d:.{k}f}" for d, k in zip(days, rng.integers(0, 8, 3000))]
+    texts += ["46298.375", "46298.5", "19999.5", "100000", "2026-10-04 10:00:00", "46298.00000578703"]
+    times, repaired, unreadable = clean.parse_timestamps(pd.Series(texts))
+    for i, t in enumerate(texts):
+        one = clean._parse_text_timestamp(t)
+        if one is None:
+            assert unreadable[i] and pd.isna(times.iloc[i])
+            continue
+        local = pd.Timestamp(one[1], unit="us")
+        assert times.iloc[i] == local.tz_localize("Asia/Shanghai"), t
+        assert not unreadable[i]
+    assert times.iloc[3000] == pd.Timestamp("2026-10-03 09:00", tz="Asia/Shanghai")
+    assert unreadable[3002] and repaired[:3000].all()
+
+
+@given(st.lists(st.integers(min_value=-3, max_value=3), max_size=40),
+       st.lists(st.integers(min_value=-(2 ** 62), max_value=2 ** 62), max_size=40))
+@settings(max_examples=60, deadline=None)
+def test_repeated_keys_match_pandas_duplicated(small, large):
+    for values in (small, large, small + large + small):
+        key = np.array(values, dtype=np.int64)
+        assert clean._repeated(key).tolist() == pd.Series(key, dtype="int64").duplicated(keep="first").tolist()
