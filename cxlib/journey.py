@@ -279,8 +279,6 @@ def journey_map(curve: pd.DataFrame, lang: Lang = "zh", pain_below: float = 6.0)
                           label=catalog.label("online", lang)),
                    Line2D([], [], marker="s", ls="", color=plotting.CHANNEL_COLORS["offline"],
                           label=catalog.label("offline", lang))]
-        top.legend(handles=handles, loc="lower right", fontsize="x-small", title=plotting.text("渠道", "Channel", lang),
-                   title_fontsize="x-small")
 
         bottom.plot(sub["_x"], sub["mean"], marker="o", color="#08519c", zorder=3)
         if {"ci_low", "ci_high"} <= set(sub.columns):
@@ -307,9 +305,12 @@ def journey_map(curve: pd.DataFrame, lang: Lang = "zh", pain_below: float = 6.0)
         bottom.set_ylim(catalog.SCORE_MIN - 0.5, catalog.SCORE_MAX + 0.5)
         bottom.set_xlabel(plotting.text("评分触点（问卷）", "Scored journey point (survey)", lang))
         bottom.set_ylabel(plotting.text("平均情绪评分（1–10）", "Mean emotion score (1–10)", lang))
+        # one legend, in the curve panel, so that no touchpoint label of the top panel is covered
         bottom.legend(handles=[Line2D([], [], color="#08519c", marker="o", label=plotting.text("均值", "Mean", lang)),
-                               Patch(color="#08519c", alpha=0.18, label=plotting.text("95% 置信区间", "95% CI", lang))],
-                      loc="lower left", fontsize="x-small")
+                               Patch(color="#08519c", alpha=0.18, label=plotting.text("95% 置信区间", "95% CI", lang)),
+                               *handles],
+                      loc="lower left", fontsize="x-small", ncols=2,
+                      title=plotting.text("曲线与触点渠道", "Curve and touchpoint channel", lang), title_fontsize="x-small")
     return fig
 
 
