@@ -358,6 +358,24 @@ for _rule in RULES:
     _LABELS.setdefault(_rule.code, (_rule.zh, _rule.en))
 
 
+def bilingual(zh: str, en: str, lang: Lang = "both", sep: str = " ", en_first: bool = False) -> str:
+    """``zh``, ``en`` or both joined by ``sep`` (Chinese first unless ``en_first``); one copy
+    when the two are the same. The one place where the workbench picks a label language.
+
+    >>> bilingual("等待", "Waiting"), bilingual("等待", "Waiting", "en"), bilingual("NPS", "NPS")
+    ('等待 Waiting', 'Waiting', 'NPS')
+    """
+    if lang == "zh":
+        return zh
+    if lang == "en":
+        return en
+    if lang != "both":
+        raise ValueError(f"lang must be 'zh', 'en' or 'both', not {lang!r}")
+    if zh == en:
+        return zh
+    return f"{en}{sep}{zh}" if en_first else f"{zh}{sep}{en}"
+
+
 def label(code: str, lang: Lang = "both") -> str:
     """Bilingual label of any catalog code (stage, touchpoint, score point, tier, band, …).
 
@@ -368,12 +386,7 @@ def label(code: str, lang: Lang = "both") -> str:
     """
     if code not in _LABELS:
         return str(code)
-    zh, en = _LABELS[code]
-    if lang == "zh":
-        return zh
-    if lang == "en":
-        return en
-    return f"{zh} {en}"
+    return bilingual(*_LABELS[code], lang=lang)
 
 
 def labels(codes, lang: Lang = "both") -> list[str]:

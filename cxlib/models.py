@@ -1309,9 +1309,7 @@ _TEXT = {
 
 
 def _text(key: str, lang: catalog.Lang, two_lines: bool = False) -> str:
-    from cxlib import plotting
-
-    return (plotting.title if two_lines else plotting.text)(*_TEXT[key], lang=lang)
+    return catalog.bilingual(*_TEXT[key], lang=lang, sep="\n" if two_lines else " ")
 
 
 

@@ -51,10 +51,7 @@ _TEXT = {
 
 
 def _text(key: str, lang: catalog.Lang) -> str:
-    zh, en = _TEXT[key]
-    if lang == "zh":
-        return zh
-    return en if lang == "en" else f"{zh} {en}"
+    return catalog.bilingual(*_TEXT[key], lang=lang)
 
 
 # --------------------------------------------------------------------------- core maths

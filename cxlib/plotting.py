@@ -223,13 +223,7 @@ def title(zh: str, en: str, lang: Lang = "both") -> str:
     >>> title("痛点", "Pain points", "en")
     'Pain points'
     """
-    if lang == "zh":
-        return zh
-    if lang == "en":
-        return en
-    if lang == "both":
-        return f"{zh}\n{en}"
-    raise ValueError(f"lang must be 'zh', 'en' or 'both', not {lang!r}")
+    return catalog.bilingual(zh, en, lang, sep="\n")
 
 
 def text(zh: str, en: str, lang: Lang = "both") -> str:
@@ -238,7 +232,7 @@ def text(zh: str, en: str, lang: Lang = "both") -> str:
     >>> text("评分", "Score", "both")
     '评分 Score'
     """
-    return title(zh, en, lang).replace("\n", " ")
+    return catalog.bilingual(zh, en, lang)
 
 
 def tick_label(code: str, lang: Lang = "both") -> str:
@@ -247,10 +241,7 @@ def tick_label(code: str, lang: Lang = "both") -> str:
     >>> tick_label("waiting", "both")
     '等待\\nWaiting'
     """
-    if lang == "both":
-        zh, en = catalog.label(code, "zh"), catalog.label(code, "en")
-        return zh if zh == en else f"{zh}\n{en}"
-    return catalog.label(code, lang)
+    return catalog.bilingual(catalog.label(code, "zh"), catalog.label(code, "en"), lang, sep="\n")
 
 
 def caption(fig: Figure, text: str, width: int = 110) -> Figure:

@@ -56,7 +56,7 @@ import numpy as np
 import pandas as pd
 
 from cxlib import plotting
-from cxlib.catalog import Lang
+from cxlib.catalog import Lang, bilingual
 from cxlib.errors import DataError
 
 Distribution = Literal["triangular", "pert"]
@@ -324,7 +324,7 @@ class Case:
 
     def name(self, lang: Lang = "both") -> str:
         """Bilingual display name."""
-        return {"zh": self.name_zh, "en": self.name_en}.get(lang, f"{self.name_zh} {self.name_en}")
+        return bilingual(self.name_zh, self.name_en, lang)
 
 
 def input_label(name: str, lang: Lang = "both") -> str:
@@ -333,8 +333,7 @@ def input_label(name: str, lang: Lang = "both") -> str:
         >>> input_label("reach", "en")
         'Customers reached a year'
     """
-    zh, en = _INPUT_LABELS.get(name, (name, name))
-    return {"zh": zh, "en": en}.get(lang, f"{zh} {en}")
+    return bilingual(*_INPUT_LABELS.get(name, (name, name)), lang=lang)
 
 
 # ------------------------------------------------------------------------------ loading
@@ -1045,7 +1044,7 @@ def get_case(cases: Sequence[Case], case_id: str) -> Case:
 
 
 def _col(zh: str, en: str, lang: Lang) -> str:
-    return {"zh": zh, "en": en}.get(lang, en if zh == en else f"{en} {zh}")
+    return bilingual(zh, en, lang, en_first=True)
 
 
 def _wan(x: Any) -> float:
@@ -1084,7 +1083,7 @@ def customer_value_table(assumptions: Assumptions | None = None, horizon_years: 
     out = []
     for zh, en, ltv in rows:
         risk = revenue_at_risk(ltv, a.referrals_per_customer, ltv)
-        out.append({_col("口径", "Reading", lang): {"zh": zh, "en": en}.get(lang, f"{en} {zh}"),
+        out.append({_col("口径", "Reading", lang): bilingual(zh, en, lang, en_first=True),
                     _col("客户终身价值（元）", "LTV (CNY)", lang): round(ltv, 0),
                     _col("推荐朋友数", "Referred friends", lang): a.referrals_per_customer,
                     _col("每位朋友价值（元）", "Value per friend (CNY)", lang): round(ltv, 0),
@@ -1136,7 +1135,7 @@ def claims_review_table(claims: pd.DataFrame, lang: Lang = "both") -> pd.DataFra
     missing = [c for c in need if c not in claims.columns]
     if missing:
         raise DataError(f"claims table lacks column(s) {', '.join(missing)}", column=missing[0])
-    name = [{"zh": z, "en": e}.get(lang, f"{z} {e}") for z, e in zip(claims["name_zh"], claims["name_en"])]
+    name = [bilingual(z, e, lang) for z, e in zip(claims["name_zh"], claims["name_en"])]
     return pd.DataFrame({
         _col("方案", "Case", lang): name,
         _col("声称ROI（倍）", "Claimed ROI (×)", lang): claims["claimed_roi"].astype(float).round(2),
@@ -1163,8 +1162,8 @@ def seed_claims_table(cases: Sequence[Case], assumptions: Assumptions | None = N
         claim = c.seed_claim or {}
         arithmetic = "(gain − cost) / cost" if sp["formula"] == "net_over_cost" else "gain / cost"
         rows.append({_col("方案", "Case", lang): c.name(lang),
-                     _col("原始说法", "Claim", lang): {"zh": claim.get("text_zh", ""), "en": claim.get("text_en", "")}
-                     .get(lang, f"{claim.get('text_en', '')} / {claim.get('text_zh', '')}"),
+                     _col("原始说法", "Claim", lang): bilingual(claim.get("text_zh", ""), claim.get("text_en", ""), lang,
+                                                    sep=" / ", en_first=True),
                      _col("收益（元）", "Gain (CNY)", lang): round(sp["gain"], 0),
                      _col("成本（元）", "Cost (CNY)", lang): round(sp["cost"], 0),
                      _col("算法", "Arithmetic", lang): arithmetic,
@@ -1195,7 +1194,7 @@ def case_results_table(table: pd.DataFrame, summary: pd.DataFrame, lang: Lang = 
         x = pd.to_numeric(s).astype(float)
         return x.where(np.isfinite(x)).round(digits)
 
-    name = [{"zh": z, "en": e}.get(lang, f"{z} {e}") for z, e in zip(m["name_zh"], m["name_en"])]
+    name = [bilingual(z, e, lang) for z, e in zip(m["name_zh"], m["name_en"])]
     out = pd.DataFrame({
         _col("方案", "Case", lang): name,
         _col("首年投入（万元）", "First-year cost (万元)", lang): fin(m["first_year_cost"] / 1e4, 2),
@@ -1258,7 +1257,7 @@ def portfolio_sentence(portfolio: pd.DataFrame, lang: Lang = "both") -> str:
     en = (f"Budget {at['budget'] / 1e4:.2f}万元: choose {names_en}; cost {at['total_cost'] / 1e4:.2f}万元; "
           f"{val_en}.")
     zh = f"预算 {at['budget'] / 1e4:.2f}万元：选择 {names_zh}；投入 {at['total_cost'] / 1e4:.2f}万元；{val_zh}。"
-    return {"zh": zh, "en": en}.get(lang, f"{en}\n{zh}")
+    return bilingual(zh, en, lang, sep="\n", en_first=True)
 
 
 def tornado_sentence(table: pd.DataFrame, lang: Lang = "both") -> str:
@@ -1274,7 +1273,7 @@ def tornado_sentence(table: pd.DataFrame, lang: Lang = "both") -> str:
     if missing:
         raise DataError(f"tornado table lacks column(s) {', '.join(missing)}", column=missing[0])
     if table.empty:
-        return {"zh": "没有不确定的输入。", "en": "No uncertain inputs."}.get(lang, "No uncertain inputs. 没有不确定的输入。")
+        return bilingual("没有不确定的输入。", "No uncertain inputs.", lang, en_first=True)
     r = table.iloc[0]
     zh_n = str(r["name_zh"]) if "name_zh" in table.columns else ""
     en_n = str(r["name_en"]) if "name_en" in table.columns else ""
@@ -1283,7 +1282,7 @@ def tornado_sentence(table: pd.DataFrame, lang: Lang = "both") -> str:
           f"{input_label(str(r['input']), 'en')} ({lo / 1e4:.2f} to {hi / 1e4:.2f}万元 between its low and high).")
     zh = (f"{zh_n}：众数下净现值 {float(r['npv_base']) / 1e4:.2f}万元；对其影响最大的是"
           f"{input_label(str(r['input']), 'zh')}（取低值到高值时净现值在 {lo / 1e4:.2f} 至 {hi / 1e4:.2f}万元之间）。")
-    return {"zh": zh, "en": en}.get(lang, f"{en}\n{zh}")
+    return bilingual(zh, en, lang, sep="\n", en_first=True)
 
 
 # --------------------------------------------------------------- measured update effects
@@ -1391,12 +1390,11 @@ def update_effects_table(measured: Mapping[str, Any], lang: Lang = "both") -> pd
             raise DataError(f"measured effects lack {key!r}: pass the result of measured_update_effects", column=key)
         v, src = measured[key], measured["source"][key]
         zh_s, en_s = UPDATE_SOURCES.get(src, (src, src))
-        rows.append({_col("效应", "Effect", lang): {"zh": labels[key][0], "en": labels[key][1]}.get(
-                         lang, f"{labels[key][1]} {labels[key][0]}"),
+        rows.append({_col("效应", "Effect", lang): bilingual(*labels[key], lang=lang, en_first=True),
                      _col("估计值", "Estimate", lang): round(v["estimate"], 3),
                      _col("95%下限", "CI low", lang): round(v["ci_low"], 3),
                      _col("95%上限", "CI high", lang): round(v["ci_high"], 3),
-                     _col("来源", "Source", lang): {"zh": zh_s, "en": en_s}.get(lang, f"{en_s} / {zh_s}"),
+                     _col("来源", "Source", lang): bilingual(zh_s, en_s, lang, sep=" / ", en_first=True),
                      _col("说明", "Note", lang): str(measured.get("note", {}).get(key, ""))})
     return pd.DataFrame(rows)
 
@@ -1467,7 +1465,7 @@ def _money_axis(axis) -> None:
 
 
 def _bi(zh: str, en: str, lang: Lang) -> str:
-    return {"zh": zh, "en": en}.get(lang, f"{zh} {en}")
+    return bilingual(zh, en, lang)
 
 
 def plot_roi_distribution(sims: pd.DataFrame, metric: Literal["npv", "roi"] = "npv", lang: Lang = "both",
@@ -1490,8 +1488,7 @@ def plot_roi_distribution(sims: pd.DataFrame, metric: Literal["npv", "roi"] = "n
         names = {}
         if {"name_zh", "name_en"} <= set(sims.columns):
             first = sims.drop_duplicates("id").set_index("id")
-            names = {i: {"zh": first.loc[i, "name_zh"], "en": first.loc[i, "name_en"]}.get(
-                lang, f"{first.loc[i, 'name_zh']}\n{first.loc[i, 'name_en']}") for i in ids}
+            names = {i: bilingual(first.loc[i, "name_zh"], first.loc[i, "name_en"], lang, sep="\n") for i in ids}
     names = dict(names)
     with _quiet():
         if len(ids) == 1:
@@ -1529,7 +1526,7 @@ def plot_roi_distribution(sims: pd.DataFrame, metric: Literal["npv", "roi"] = "n
             ax.set_xlabel(f"{xlabel}    P5–P95, ● P50")
             zh_t, en_t = "各方案的不确定性", "Uncertainty by case"
         if title is None:
-            title = {"zh": zh_t, "en": en_t}.get(lang, f"{zh_t}\n{en_t}")
+            title = bilingual(zh_t, en_t, lang, sep="\n")
         ax.set_title(title)
         if metric == "npv":
             _money_axis(ax.xaxis)
@@ -1565,7 +1562,6 @@ def plot_tornado(table: pd.DataFrame, lang: Lang = "both", title: str | None = N
         if title is None:
             zh_n = f"{table['name_zh'].iloc[0]}：" if "name_zh" in table.columns and len(table) else ""
             en_n = f"{table['name_en'].iloc[0]}: " if "name_en" in table.columns and len(table) else ""
-            title = {"zh": f"{zh_n}敏感性分析（龙卷风图）", "en": f"{en_n}sensitivity (tornado)"}.get(
-                lang, f"{zh_n}敏感性分析（龙卷风图）\n{en_n}sensitivity (tornado)")
+            title = bilingual(f"{zh_n}敏感性分析（龙卷风图）", f"{en_n}sensitivity (tornado)", lang, sep="\n")
         ax.set_title(title)
     return fig

@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 
 from cxlib import nps as nps_stats
 from cxlib import plotting
-from cxlib.catalog import Lang
+from cxlib.catalog import Lang, bilingual
 from cxlib.errors import DataError
 
 
@@ -47,8 +47,7 @@ def headline_table(visits: pd.DataFrame, ltr: str = "ltr", complained: str = "co
         ("服务工单数", "Visits", f"{len(visits):,}"),
         ("有投诉的工单占比", "Visits with a complaint", f"{100 * visits[complained].mean():.1f}%" if len(visits) else "–"),
     ]
-    label = {"zh": lambda zh, en: zh, "en": lambda zh, en: en, "both": lambda zh, en: f"{zh} {en}"}[lang]
-    return pd.DataFrame({"figure": [label(zh, en) for zh, en, _ in rows], "value": [v for *_, v in rows]})
+    return pd.DataFrame({"figure": [bilingual(zh, en, lang) for zh, en, _ in rows], "value": [v for *_, v in rows]})
 
 
 def plot_nps_trend(by_month: pd.DataFrame, month: str = "month", lang: Lang = "zh") -> Figure:
@@ -95,7 +94,7 @@ def roi_table(summary: pd.DataFrame, cases: Sequence, lang: Lang = "both") -> pd
     missing = [c for c in ("id", "npv_mean", "npv_p5", "npv_p95", "roi_p50", "p_roi_positive") if c not in t.columns]
     if missing:
         raise DataError(f"ROI summary lacks column {missing[0]!r}", column=missing[0])
-    no_cost = {"zh": "无成本", "en": "no cost", "both": "无成本 no cost"}[lang]
+    no_cost = bilingual("无成本", "no cost", lang)
     out = pd.DataFrame({
         "intervention": [names.get(i, i) for i in t["id"]],
         "NPV mean (万元)": (t["npv_mean"] / 1e4).round(1),

@@ -100,3 +100,13 @@ def test_ordered_dtypes():
     s = pd.Series(["realtime", "none"], dtype=catalog.TIER_DTYPE)
     assert s.sort_values().tolist() == ["none", "realtime"]
     assert list(catalog.SCORE_POINT_DTYPE.categories) == list(catalog.SCORE_POINT_ORDER)
+
+
+def test_bilingual_is_the_one_language_switch():
+    assert catalog.bilingual("等待", "Waiting") == "等待 Waiting"
+    assert catalog.bilingual("等待", "Waiting", "zh") == "等待"
+    assert catalog.bilingual("等待", "Waiting", "en") == "Waiting"
+    assert catalog.bilingual("等待", "Waiting", sep="\n", en_first=True) == "Waiting\n等待"
+    assert catalog.bilingual("NPS", "NPS") == "NPS"
+    with pytest.raises(ValueError, match="lang"):
+        catalog.bilingual("等待", "Waiting", "fr")
