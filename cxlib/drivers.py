@@ -26,7 +26,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from cxlib.errors import DataError
+from cxlib.errors import DataError, require_columns
 
 __all__ = ["relative_weights", "bootstrap_relative_weights"]
 
@@ -39,9 +39,7 @@ def _model_frame(df: pd.DataFrame, outcome: str, predictors: Sequence[str]) -> p
         raise DataError("the outcome is also listed as a predictor", column=outcome)
     if len(set(predictors)) != len(predictors):
         raise DataError("a predictor is listed twice: " + ", ".join(predictors))
-    for col in [outcome, *predictors]:
-        if col not in df.columns:
-            raise DataError("column not found for the key-driver analysis", column=col)
+    require_columns(df, [outcome, *predictors], "key-driver")
     d = pd.DataFrame({c: pd.to_numeric(df[c], errors="coerce") for c in [outcome, *predictors]})
     d = d.astype("float64").dropna()
     if len(d) < len(predictors) + 2:

@@ -32,3 +32,22 @@ class DataError(ValueError):
         if self.row is not None:
             where.append(f"row {self.row}")
         return f"{', '.join(where)}: {self.message}" if where else self.message
+
+
+def require_columns(df, columns, table: str) -> None:
+    """Raise a :class:`DataError` naming the first of ``columns`` that ``df`` lacks.
+
+    ``table`` says which table the caller expected (``visits``, ``scores``, ``the ROI summary``).
+
+    >>> import pandas as pd
+    >>> try:
+    ...     require_columns(pd.DataFrame({"ltr": [9]}), ["ltr", "tier"], "visits")
+    ... except DataError as e:
+    ...     print(e)
+    column tier: column not found: the visits table lacks column 'tier'
+    """
+    missing = [c for c in dict.fromkeys(columns) if c not in df.columns]
+    if missing:
+        more = f" (and {', '.join(map(repr, missing[1:]))})" if len(missing) > 1 else ""
+        raise DataError(f"column not found: the {table} table lacks column {missing[0]!r}{more}",
+                        column=missing[0])

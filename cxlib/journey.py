@@ -28,7 +28,7 @@ from scipy import stats
 from cxlib import catalog, plotting
 from cxlib.catalog import MOMENTS, QUADRANTS, Lang, Moment  # domain constants live in the catalog
 from cxlib.drivers import bootstrap_relative_weights, relative_weights
-from cxlib.errors import DataError
+from cxlib.errors import DataError, require_columns
 from cxlib.stats import error_bars, wilson_ci
 from cxlib.peak_end import DEFAULT_MODELS, peak_end_models, peak_end_score, peak_end_summary
 
@@ -49,12 +49,6 @@ _SEGMENT_NAMES = {"center": ("服务中心", "Service center"), "scenario": ("�
 
 
 # ----------------------------------------------------------------------------- helpers
-def _need(df: pd.DataFrame, cols: Sequence[str], table: str) -> None:
-    for c in cols:
-        if c not in df.columns:
-            raise DataError(f"column not found in the {table} table", file=table, column=c)
-
-
 def _as_list(by: str | Sequence[str] | None) -> list[str]:
     if by is None:
         return []
@@ -113,7 +107,7 @@ def emotion_curve(scores: pd.DataFrame, by: str | Sequence[str] | None = None, p
     >>> emotion_curve(scores, by="tier")   # doctest: +SKIP
     """
     by_cols = _as_list(by)
-    _need(scores, [*by_cols, point, score], "scores")
+    require_columns(scores, [*by_cols, point, score], "scores")
     if not 0 < ci < 1:
         raise DataError(f"ci must be between 0 and 1, not {ci}")
     d = scores[by_cols].copy()
@@ -135,7 +129,7 @@ def emotion_curve(scores: pd.DataFrame, by: str | Sequence[str] | None = None, p
 
 def _segments(curve: pd.DataFrame, by: str | Sequence[str] | None) -> tuple[list[str], list[tuple]]:
     by_cols = _as_list(by)
-    _need(curve, [*by_cols, "point", "mean"], "curve")
+    require_columns(curve, [*by_cols, "point", "mean"], "curve")
     if not by_cols:
         if curve["point"].astype(str).duplicated().any():
             raise DataError("the curve has several rows per point: pass by= the segment column(s)",
@@ -322,7 +316,7 @@ def score_matrix(scores: pd.DataFrame, outcome: str | None = "ltr", id: str = "r
     >>> score_matrix(scores).columns[:3].tolist()   # doctest: +SKIP
     ['reminder', 'booking', 'arrival']
     """
-    _need(scores, [id, point, score] + ([outcome] if outcome else []), "scores")
+    require_columns(scores, [id, point, score] + ([outcome] if outcome else []), "scores")
     d = pd.DataFrame({"id": scores[id].astype(str), "point": _points(scores[point], point).astype(str),
                       "score": _scores_numeric(scores[score], score)})
     if d.duplicated(["id", "point"]).any():
@@ -359,7 +353,7 @@ def key_drivers(scores: pd.DataFrame, outcome: str = "ltr", points: Sequence[str
 
 def _importance(weights: pd.DataFrame | pd.Series) -> pd.Series:
     if isinstance(weights, pd.DataFrame):
-        _need(weights, ["predictor", "rescaled_pct"], "weights")
+        require_columns(weights, ["predictor", "rescaled_pct"], "weights")
         return pd.Series(weights["rescaled_pct"].to_numpy(dtype=float) / 100,
                          index=weights["predictor"].astype(str))
     if isinstance(weights, pd.Series):
@@ -385,7 +379,7 @@ def pain_points(scores: pd.DataFrame, weights: pd.DataFrame | pd.Series | None =
 
     >>> pain_points(scores, target=8, comments=surveys).head()   # doctest: +SKIP
     """
-    _need(scores, [id, point, score], "scores")
+    require_columns(scores, [id, point, score], "scores")
     d = pd.DataFrame({"id": scores[id].astype(str), "point": _points(scores[point], point),
                       "score": _scores_numeric(scores[score], score)}).dropna(subset=["score"])
     g = d.groupby("point", observed=True)["score"]
@@ -401,7 +395,7 @@ def pain_points(scores: pd.DataFrame, weights: pd.DataFrame | pd.Series | None =
     out.insert(2, "label", [catalog.label(p, "both") for p in out["point"]])
     out["n"] = out["n"].astype("int64")
     if comments is not None:
-        _need(comments, [id, comment], "comments")
+        require_columns(comments, [id, comment], "comments")
         c = pd.DataFrame({"id": comments[id].astype(str), "comment": comments[comment]})
         c = c[c["comment"].notna()]
         c["comment"] = c["comment"].astype(str).str.strip()
@@ -457,7 +451,7 @@ def plot_importance_performance(ip: pd.DataFrame, lang: Lang = "zh", ax: Axes | 
 
     >>> fig = plot_importance_performance(importance_performance(curve, drivers), lang="both")  # doctest: +SKIP
     """
-    _need(ip, ["point", "performance", "importance", "quadrant", "importance_cut", "performance_cut"],
+    require_columns(ip, ["point", "performance", "importance", "quadrant", "importance_cut", "performance_cut"],
           "importance_performance")
     quad_colors = {"concentrate": plotting.BAND_COLORS["very_dissatisfied"], "keep_up": plotting.BAND_COLORS["delighted"],
                    "low_priority": "#9e9e9e", "overkill": plotting.TIER_COLORS["realtime"]}
@@ -498,8 +492,8 @@ def silences(events: pd.DataFrame, visits: pd.DataFrame) -> pd.DataFrame:
 
     >>> silences(events, visits).head()   # doctest: +SKIP
     """
-    _need(events, ["visit_id", "ts", "touchpoint"], "events")
-    _need(visits, ["visit_id", "arrived_at", "started_at", "finished_at", "delivered_at"], "visits")
+    require_columns(events, ["visit_id", "ts", "touchpoint"], "events")
+    require_columns(visits, ["visit_id", "arrived_at", "started_at", "finished_at", "delivered_at"], "visits")
     ev = pd.DataFrame({"visit_id": events["visit_id"].astype(str), "ts": events["ts"],
                        "touchpoint": events["touchpoint"].astype(str)})
     if ev["ts"].isna().any():
@@ -557,7 +551,7 @@ def silence_effects(visits: pd.DataFrame, bins: Sequence[float] = DEFAULT_SILENC
 
     >>> silence_effects(visits)   # doctest: +SKIP
     """
-    _need(visits, [silence], "visits")
+    require_columns(visits, [silence], "visits")
     b = [float(x) for x in bins]
     if len(b) < 2 or any(x >= y for x, y in zip(b[:-1], b[1:])):
         raise DataError(f"bins must be increasing, got {list(bins)}")
@@ -592,7 +586,7 @@ def plot_silence(effects: pd.DataFrame, lang: Lang = "zh") -> Figure:
 
     >>> fig = plot_silence(silence_effects(visits), lang="both")   # doctest: +SKIP
     """
-    _need(effects, ["silence_bin"], "silence_effects")
+    require_columns(effects, ["silence_bin"], "silence_effects")
     panels = [(p, zh, en) for p, zh, en in (("anxiety", "焦虑值（0–100）", "Anxiety (0–100)"),
                                             ("ltr", "推荐意愿（0–10）", "Likelihood to recommend (0–10)"),
                                             ("inquiry", "主动询问进度的比例（%）", "Visits with a progress inquiry (%)"))
@@ -628,7 +622,7 @@ def visit_timeline(events: pd.DataFrame, visits: pd.DataFrame, visit_id: str, la
 
     >>> fig = visit_timeline(events, visits, "WO-000123", lang="both")   # doctest: +SKIP
     """
-    _need(visits, ["visit_id", "arrived_at", "delivered_at"], "visits")
+    require_columns(visits, ["visit_id", "arrived_at", "delivered_at"], "visits")
     v = visits[visits["visit_id"].astype(str) == str(visit_id)]
     if v.empty:
         raise DataError(f"visit {visit_id!r} not found", file="visits", column="visit_id")
@@ -708,7 +702,7 @@ def moments_scorecard(scores: pd.DataFrame, by: str | Sequence[str] | None = "ce
     >>> moments_scorecard(scores, by="center").head()   # doctest: +SKIP
     """
     by_cols = _as_list(by)
-    _need(scores, [*by_cols, point, score], "scores")
+    require_columns(scores, [*by_cols, point, score], "scores")
     d = scores[by_cols].copy()
     d["point"] = _points(scores[point], point).astype(str)
     d["score"] = _scores_numeric(scores[score], score)
@@ -750,12 +744,12 @@ def verbatims(surveys: pd.DataFrame, n: int = 8, by: str | None = None, comment:
     >>> verbatims(s)["comment"].tolist()
     ['太慢了']
     """
-    _need(surveys, ["response_id", comment, submitted], "surveys")
+    require_columns(surveys, ["response_id", comment, submitted], "surveys")
     s = surveys[surveys[comment].notna() & (surveys[comment].astype(str).str.strip() != "")]
     keep = [c for c in ["response_id", "visit_id", submitted, "ltr", "nps_group", comment] if c in s.columns]
     s = s.sort_values([submitted, "response_id"], ascending=[False, True], kind="stable")
     if by is not None:
-        _need(surveys, [by], "surveys")
+        require_columns(surveys, [by], "surveys")
         s = s.groupby(by, observed=True, sort=True).head(n).sort_values(
             [by, submitted, "response_id"], ascending=[True, False, True], kind="stable")
         keep = [by] + keep
@@ -773,7 +767,7 @@ def example_visit(visits: pd.DataFrame, preferred: str | None = None,
     >>> example_visit(v), example_visit(v, preferred="A"), example_visit(v, preferred="Z")
     ('B', 'A', 'B')
     """
-    _need(visits, ["visit_id", silence], "visits")
+    require_columns(visits, ["visit_id", silence], "visits")
     if preferred and (visits["visit_id"] == preferred).any():
         return str(preferred)
     v = visits.dropna(subset=[silence])

@@ -51,7 +51,7 @@ from scipy import stats
 from statsmodels.tools.sm_exceptions import ModelWarning
 
 from cxlib import catalog
-from cxlib.errors import DataError
+from cxlib.errors import DataError, require_columns
 from cxlib.stats import error_bars
 
 Form = Literal["linear", "categorical", "log"]
@@ -141,12 +141,6 @@ def _finish_table(df: pd.DataFrame) -> pd.DataFrame:
 
 
 # ============================================================================ data handling
-def _require(df: pd.DataFrame, cols: Sequence[str], what: str = "visits") -> None:
-    missing = [c for c in dict.fromkeys(cols) if c not in df.columns]
-    if missing:
-        raise DataError(f"missing column(s) {', '.join(missing)}", file=what, column=missing[0])
-
-
 def _is_numeric(s: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)
 
@@ -177,7 +171,7 @@ def _prepare(df: pd.DataFrame, outcome_cols: Sequence[str], key_cols: Sequence[s
     """Select, drop missing rows (model columns AND cluster), clean dtypes, re-code clusters."""
     controls = [c for c in controls if c not in key_cols]
     cols = list(dict.fromkeys([*outcome_cols, *key_cols, *controls, *fe, *([cluster] if cluster else [])]))
-    _require(df, cols)
+    require_columns(df, cols, "visits")
     data = df[cols].copy()
     n_in = len(data)
     data = data.dropna().reset_index(drop=True)
@@ -486,7 +480,7 @@ def ltr_ols(visits: pd.DataFrame, updates: str = "n_proactive_updates", form: Fo
         >>> ltr_ols(visits, form="categorical").headline  # doctest: +SKIP
     """
     name = f"ltr_ols_{form}"
-    _require(visits, [ltr, updates])
+    require_columns(visits, [ltr, updates], "visits")
     prep = _prepare(visits, [ltr], [updates], controls, log_controls, cluster)
     bad = _check_size(prep, name, updates, min_n, min_clusters if cluster else 0, strict)
     if bad:
@@ -537,7 +531,7 @@ def ltr_mixed(visits: pd.DataFrame, updates: str = "n_proactive_updates", ltr: s
         >>> ltr_mixed(visits).note  # doctest: +SKIP
     """
     name = "ltr_mixed"
-    _require(visits, [ltr, updates, center])
+    require_columns(visits, [ltr, updates, center], "visits")
     prep = _prepare(visits, [ltr], [updates], [c for c in controls if c != center], log_controls, center)
     bad = _check_size(prep, name, updates, min_n, min_clusters, strict, fallback=False)
     if bad:
@@ -589,7 +583,7 @@ def ltr_ordinal(visits: pd.DataFrame, updates: str = "n_proactive_updates", ltr:
     from statsmodels.miscmodels.ordinal_model import OrderedModel
 
     name = "ltr_ordinal"
-    _require(visits, [ltr, updates])
+    require_columns(visits, [ltr, updates], "visits")
     prep = _prepare(visits, [ltr], [updates], controls, log_controls, cluster)
     bad = _check_size(prep, name, updates, min_n, min_clusters if cluster else 0, strict)
     if bad:
@@ -647,7 +641,7 @@ def ltr_ordinal(visits: pd.DataFrame, updates: str = "n_proactive_updates", ltr:
 def _binary_logit(visits: pd.DataFrame, name: str, outcome: pd.Series, updates: str, ltr: str,
                   controls: Sequence[str], log_controls: Sequence[str], cluster: str | None, conf: float,
                   min_n: int, min_clusters: int, maxiter: int, strict: bool) -> ModelResult:
-    _require(visits, [ltr, updates])
+    require_columns(visits, [ltr, updates], "visits")
     df = visits.assign(**{f"_{name}_y": outcome})
     prep = _prepare(df, [f"_{name}_y"], [updates], controls, log_controls, cluster)
     bad = _check_size(prep, name, updates, min_n, min_clusters if cluster else 0, strict)
@@ -698,7 +692,7 @@ def promoter_logit(visits: pd.DataFrame, updates: str = "n_proactive_updates", l
 
         >>> promoter_logit(visits).headline[["estimate", "ci_low", "ci_high"]]  # doctest: +SKIP
     """
-    _require(visits, [ltr])
+    require_columns(visits, [ltr], "visits")
     v = pd.to_numeric(visits[ltr], errors="coerce")
     y = (v >= _PROMOTER_LOW).astype("Float64").where(v.notna())
     return _binary_logit(visits, "promoter_logit", y, updates, ltr, controls, log_controls, cluster, conf,
@@ -713,7 +707,7 @@ def detractor_logit(visits: pd.DataFrame, updates: str = "n_proactive_updates", 
 
         >>> detractor_logit(visits).headline  # doctest: +SKIP
     """
-    _require(visits, [ltr])
+    require_columns(visits, [ltr], "visits")
     v = pd.to_numeric(visits[ltr], errors="coerce")
     y = (v <= _DETRACTOR_HIGH).astype("Float64").where(v.notna())
     return _binary_logit(visits, "detractor_logit", y, updates, ltr, controls, log_controls, cluster, conf,
@@ -753,7 +747,7 @@ def complaint_models(visits: pd.DataFrame, updates: str = "n_proactive_updates",
         >>> complaint_models(visits).headline[["model", "rate_ratio", "p_value_h0"]]  # doctest: +SKIP
     """
     name = "complaints"
-    _require(visits, [complaints, updates])
+    require_columns(visits, [complaints, updates], "visits")
     prep = _prepare(visits, [complaints, *([exposure] if exposure else [])], [updates], controls, log_controls,
                     cluster)
     bad = _check_size(prep, name, updates, min_n, min_clusters if cluster else 0, strict)
@@ -927,8 +921,8 @@ def _rollout(visits: pd.DataFrame, centers: pd.DataFrame, center: str, month: st
              center_id: str, realtime_since: str) -> pd.DataFrame:
     """Per visit: treated (center ever switched), post (arrived on/after the switch date),
     month index and month relative to the rollout month."""
-    _require(visits, [center, month, arrived_at])
-    _require(centers, [center_id, realtime_since], what="centers")
+    require_columns(visits, [center, month, arrived_at], "visits")
+    require_columns(centers, [center_id, realtime_since], "centers")
     c = centers.drop_duplicates(center_id)
     since = pd.Series(pd.to_datetime(c[realtime_since], errors="coerce").to_numpy(),
                       index=c[center_id].astype(str).to_numpy())
@@ -996,7 +990,7 @@ def did_rollout(visits: pd.DataFrame, centers: pd.DataFrame, outcome: str = "ltr
         >>> did_rollout(visits, centers, outcome="complained").headline  # doctest: +SKIP
     """
     name = f"did_{outcome}"
-    _require(visits, [outcome, center])
+    require_columns(visits, [outcome, center], "visits")
     ro = _rollout(visits, centers, center, month, arrived_at, center_id, realtime_since)
     df = pd.DataFrame({"_y": _outcome_numeric(visits, outcome), "post": ro["post"],
                        center: visits[center], month: visits[month], "_treated": ro["treated"]})
@@ -1057,7 +1051,7 @@ def event_study(visits: pd.DataFrame, centers: pd.DataFrame, outcome: str = "ltr
     if not lo <= ref <= hi:
         raise ValueError(f"ref {ref} is outside the window {window}")
     name = f"event_study_{outcome}"
-    _require(visits, [outcome, center])
+    require_columns(visits, [outcome, center], "visits")
     ro = _rollout(visits, centers, center, month, arrived_at, center_id, realtime_since)
     rel = ro["rel_month"].clip(lower=lo, upper=hi)
     df = pd.DataFrame({"_y": _outcome_numeric(visits, outcome), center: visits[center], month: visits[month]})
@@ -1128,7 +1122,7 @@ def with_update_parts(visits: pd.DataFrame, updates: str = "n_proactive_updates"
         >>> with_update_parts(pd.DataFrame({"n_proactive_updates": [0, 3], "n_inprogress_updates": [0, 2]})).ready_notice.tolist()
         [False, True]
     """
-    _require(visits, [updates, in_progress])
+    require_columns(visits, [updates, in_progress], "visits")
     a = pd.to_numeric(visits[updates], errors="coerce")
     b = pd.to_numeric(visits[in_progress], errors="coerce")
     bad = (a < b).fillna(False).to_numpy()
@@ -1148,7 +1142,7 @@ def realtime_visits(visits: pd.DataFrame, tier: str = "tier") -> pd.DataFrame:
         >>> realtime_visits(pd.DataFrame({"tier": ["none", "realtime", "realtime_photo"]})).tier.tolist()
         ['realtime', 'realtime_photo']
     """
-    _require(visits, [tier])
+    require_columns(visits, [tier], "visits")
     return visits.loc[visits[tier].astype("string").isin(REALTIME_TIERS).fillna(False).to_numpy()].reset_index(
         drop=True)
 
@@ -1238,7 +1232,7 @@ def rollout_overview(visits: pd.DataFrame, centers: pd.DataFrame, center: str = 
         >>> rollout_overview(visits, centers).columns.tolist()[:3]  # doctest: +SKIP
         ['center', 'realtime_since', 'visits_before']
     """
-    _require(visits, [in_progress])
+    require_columns(visits, [in_progress], "visits")
     ro = _rollout(visits, centers, center, month, arrived_at, center_id, realtime_since)
     c = centers.drop_duplicates(center_id)
     since = pd.Series(pd.to_datetime(c[realtime_since], errors="coerce").to_numpy(),

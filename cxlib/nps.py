@@ -30,7 +30,7 @@ import pandas as pd
 from scipy import stats
 
 from cxlib import catalog
-from cxlib.errors import DataError
+from cxlib.errors import DataError, require_columns
 from cxlib.stats import error_bars
 from cxlib.stats import wilson_ci as _wilson
 
@@ -166,12 +166,6 @@ def nps_test(ltr_a: Sequence[float] | pd.Series | np.ndarray,
     }, dtype=object)
 
 
-def _require(df: pd.DataFrame, cols: Sequence[str]) -> None:
-    missing = [c for c in cols if c not in df.columns]
-    if missing:
-        raise DataError(f"missing column(s) {', '.join(missing)}; have {', '.join(map(str, df.columns))}",
-                        column=missing[0])
-
 
 def by_segment(df: pd.DataFrame, by: str | Sequence[str], ltr: str = "ltr",
                method: Method = "adjusted_wald", min_n: int = 30, scale: float = 100,
@@ -186,7 +180,7 @@ def by_segment(df: pd.DataFrame, by: str | Sequence[str], ltr: str = "ltr",
         ['n < 30', 'n < 30']
     """
     keys = [by] if isinstance(by, str) else list(by)
-    _require(df, [*keys, ltr])
+    require_columns(df, [*keys, ltr], "survey")
     if method not in ("adjusted_wald", "wald"):
         raise ValueError(f"method must be 'adjusted_wald' or 'wald', not {method!r}")
     vals = df[ltr]
@@ -265,7 +259,7 @@ def tier_table(visits: pd.DataFrame, ltr: str = "ltr", tier: str = "tier", anxie
 
         >>> tier_table(visits).loc[:, ["tier", "n_visits", "nps"]]  # doctest: +SKIP
     """
-    _require(visits, [ltr, tier, anxiety, complained])
+    require_columns(visits, [ltr, tier, anxiety, complained], "visits")
     t = visits[tier].astype("string")
     unknown = sorted(set(t.dropna()) - set(catalog.TIER_ORDER))
     if unknown:
@@ -301,7 +295,7 @@ def dose_response(visits: pd.DataFrame, updates: str = "n_proactive_updates", ca
         >>> dose_response(visits, cap=4).updates.tolist()  # doctest: +SKIP
         ['0', '1', '2', '3', '4+']
     """
-    _require(visits, [updates, ltr, anxiety, complained])
+    require_columns(visits, [updates, ltr, anxiety, complained], "visits")
     u = pd.to_numeric(visits[updates], errors="coerce")
     if (u.dropna() < 0).any() or (u.dropna() != u.dropna().round()).any():
         raise DataError("update counts must be whole numbers >= 0", column=updates)
@@ -328,7 +322,7 @@ def plot_dose_response(table: pd.DataFrame, lang: catalog.Lang = "both", title: 
     """
     from cxlib import plotting
 
-    _require(table, ["updates", "nps", "nps_ci_low", "nps_ci_high"])
+    require_columns(table, ["updates", "nps", "nps_ci_low", "nps_ci_high"], "dose-response")
     with plotting.quiet():
         plotting.ensure_theme()
         has_complaints = "complaint_rate" in table.columns
@@ -396,8 +390,8 @@ def tier_record(table: pd.DataFrame) -> dict[str, dict[str, float]]:
 
         >>> tier_record(tier_table(visits))["none"]["nps"]  # doctest: +SKIP
     """
-    _require(table, ["tier", "n_responses", "nps", "nps_ci_low", "nps_ci_high", "ltr_mean", "complaint_rate",
-                     "anxiety_mean"])
+    require_columns(table, ["tier", "n_responses", "nps", "nps_ci_low", "nps_ci_high", "ltr_mean",
+                            "complaint_rate", "anxiety_mean"], "tier")
     return {str(r["tier"]): {"n": int(r["n_responses"]), "nps": r["nps"], "ci_low": r["nps_ci_low"],
                              "ci_high": r["nps_ci_high"], "mean_ltr": r["ltr_mean"],
                              "complaint_rate": r["complaint_rate"], "mean_anxiety": r["anxiety_mean"]}
@@ -415,8 +409,8 @@ def folklore_comparison(table: pd.DataFrame, low: str = "none", high: str = "rea
         >>> folklore_comparison(t).split(". ")[1][:60]
         'Here mean LTR is 4.4 (95% CI 4.2–4.6) without updates and 8.'
     """
-    _require(table, ["tier", "ltr_mean", "ltr_ci_low", "ltr_ci_high", "nps", "nps_ci_low", "nps_ci_high",
-                     "n_responses"])
+    require_columns(table, ["tier", "ltr_mean", "ltr_ci_low", "ltr_ci_high", "nps", "nps_ci_low", "nps_ci_high",
+                            "n_responses"], "tier")
     t = table.assign(tier=table["tier"].astype(str)).set_index("tier")
     lead = ('The folklore "real-time updates with photos lift NPS from 3–5 to 8–9" quotes numbers on the 0–10 '
             "likelihood-to-recommend (LTR) scale; an NPS lives on −100…100 and a mean LTR of 8–9 is no NPS of 8–9.")

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from cxlib import catalog
-from cxlib.errors import DataError
+from cxlib.errors import DataError, require_columns
 
 __all__ = ["peak_end_score", "peak_end_summary", "peak_end_models", "DEFAULT_MODELS"]
 
@@ -85,9 +85,7 @@ def peak_end_summary(scores: pd.DataFrame, visits: pd.DataFrame | None = None, *
     """
     if worse not in ("lower", "higher"):
         raise DataError(f"worse must be 'lower' or 'higher', not {worse!r}")
-    for col in (id, order, value):
-        if col not in scores.columns:
-            raise DataError("column not found in the scores table", column=col)
+    require_columns(scores, [id, order, value], "scores")
     d = scores.copy()
     d["_value"] = pd.to_numeric(d[value], errors="coerce")
     d = d[d["_value"].notna()]
@@ -156,9 +154,7 @@ def peak_end_models(summary: pd.DataFrame, outcome: str = "ltr",
     specs = [(m,) if isinstance(m, str) else tuple(m) for m in models]
     names = [" + ".join(s) for s in specs]
     cols = sorted({c for s in specs for c in s} | {outcome})
-    for c in cols:
-        if c not in summary.columns:
-            raise DataError("column not found in the peak-end summary", column=c)
+    require_columns(summary, cols, "peak-end summary")
     d = pd.DataFrame({c: pd.to_numeric(summary[c], errors="coerce") for c in cols}).astype("float64").dropna()
     n = len(d)
     if folds < 2 or n < 2 * folds:

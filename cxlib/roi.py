@@ -57,7 +57,7 @@ import pandas as pd
 
 from cxlib import plotting
 from cxlib.catalog import Lang, bilingual
-from cxlib.errors import DataError
+from cxlib.errors import DataError, require_columns
 
 Distribution = Literal["triangular", "pert"]
 
@@ -738,9 +738,7 @@ def roi_summary(sims: pd.DataFrame, by: str = "id") -> pd.DataFrame:
         >>> roi_summary(simulate(cases, 2000, seed=1))                     # doctest: +SKIP
     """
     need = [by, "npv", "roi", "payback_months"]
-    missing = [c for c in need if c not in sims.columns]
-    if missing:
-        raise DataError(f"simulation table lacks column(s) {', '.join(missing)}", column=missing[0])
+    require_columns(sims, need, "simulation")
     rows = []
     for key, g in sims.groupby(by, sort=False):
         row: dict[str, Any] = {by: key, "n_sims": len(g)}
@@ -800,8 +798,8 @@ def claims_table(cases: Sequence[Case], assumptions: Assumptions | None = None,
 
         >>> claims_table(cases, n_sims=2000, seed=1)                       # doctest: +SKIP
     """
-    if summary is not None and "id" not in summary.columns:
-        raise DataError("summary table lacks column 'id'", column="id")
+    if summary is not None:
+        require_columns(summary, ["id"], "summary")
     rows = []
     for c in cases:
         sp = seed_point_roi(c, assumptions)
@@ -883,9 +881,7 @@ def best_portfolio(cases_table: pd.DataFrame, budget: float, objective: str = "n
         >>> best_portfolio(cases_table(cases), budget=50_000, objective="satisfaction")  # doctest: +SKIP
     """
     df = cases_table
-    for col in (id_col, objective, cost):
-        if col not in df.columns:
-            raise DataError(f"cases table lacks column {col!r}", column=col)
+    require_columns(df, [id_col, objective, cost], "cases")
     if not _is_number(budget) or budget < 0:
         raise DataError(f"budget must be a number ≥ 0, got {budget!r}", column="budget")
     ids = [str(i) for i in df[id_col]]
@@ -1132,9 +1128,7 @@ def claims_review_table(claims: pd.DataFrame, lang: Lang = "both") -> pd.DataFra
     """
     need = ["name_zh", "name_en", "claimed_roi", "model_roi", "roi_p5", "roi_p50", "roi_p95", "p_roi_positive",
             "attribution_note"]
-    missing = [c for c in need if c not in claims.columns]
-    if missing:
-        raise DataError(f"claims table lacks column(s) {', '.join(missing)}", column=missing[0])
+    require_columns(claims, need, "claims")
     name = [bilingual(z, e, lang) for z, e in zip(claims["name_zh"], claims["name_en"])]
     return pd.DataFrame({
         _col("方案", "Case", lang): name,
@@ -1182,12 +1176,9 @@ def case_results_table(table: pd.DataFrame, summary: pd.DataFrame, lang: Lang = 
 
         >>> case_results_table(cases_table(cases), roi_summary(simulate(cases, 2000, seed=1)))  # doctest: +SKIP
     """
-    for col in ("id", "name_zh", "name_en", "first_year_cost", "npv", "roi", "payback_months"):
-        if col not in table.columns:
-            raise DataError(f"cases table lacks column {col!r}", column=col)
-    for col in ("id", "npv_mean", "npv_p5", "npv_p50", "npv_p95", "roi_p50", "p_roi_positive"):
-        if col not in summary.columns:
-            raise DataError(f"summary table lacks column {col!r}", column=col)
+    require_columns(table, ["id", "name_zh", "name_en", "first_year_cost", "npv", "roi", "payback_months"], "cases")
+    require_columns(summary, ["id", "npv_mean", "npv_p5", "npv_p50", "npv_p95", "roi_p50", "p_roi_positive"],
+                    "summary")
     m = table.merge(summary, on="id", how="left", validate="one_to_one")
 
     def fin(s: pd.Series, digits: int) -> pd.Series:
@@ -1220,9 +1211,7 @@ def roi_record(summary: pd.DataFrame) -> dict[str, dict[str, float | None]]:
         {'x': {'roi': 1.5, 'p_roi_positive': 0.9, 'npv': 1000.0, 'payback_months': None}}
     """
     need = ["id", "roi_p50", "p_roi_positive", "npv_mean", "payback_months_p50"]
-    missing = [c for c in need if c not in summary.columns]
-    if missing:
-        raise DataError(f"summary table lacks column(s) {', '.join(missing)}", column=missing[0])
+    require_columns(summary, need, "summary")
 
     def num(v: Any) -> float | None:
         v = float(v)
@@ -1269,9 +1258,7 @@ def tornado_sentence(table: pd.DataFrame, lang: Lang = "both") -> str:
         'Ex: NPV at the modes 1.00万元; it moves most with Customers reached a year (-1.00 to 3.00万元 between its low and high).'
     """
     need = ["input", "npv_low", "npv_high", "npv_base"]
-    missing = [c for c in need if c not in table.columns]
-    if missing:
-        raise DataError(f"tornado table lacks column(s) {', '.join(missing)}", column=missing[0])
+    require_columns(table, need, "tornado")
     if table.empty:
         return bilingual("没有不确定的输入。", "No uncertain inputs.", lang, en_first=True)
     r = table.iloc[0]
@@ -1408,9 +1395,7 @@ def update_program_record(summary: pd.DataFrame, measured: Mapping[str, Any]) ->
         ...     {"source": {"complaint_rate_ratio_per_update": "default", "ltr_slope_per_update": "default"}})
         {'npv': 100000.0, 'roi': 3.0, 'source': 'default'}
     """
-    for col in ("npv_mean", "roi_p50"):
-        if col not in summary.columns:
-            raise DataError(f"summary table lacks column {col!r}", column=col)
+    require_columns(summary, ["npv_mean", "roi_p50"], "summary")
     if len(summary) != 1:
         raise DataError(f"need the summary of one program, got {len(summary)} rows", column="id")
     src = dict(measured.get("source", {}))
@@ -1477,9 +1462,7 @@ def plot_roi_distribution(sims: pd.DataFrame, metric: Literal["npv", "roi"] = "n
     """
     if metric not in ("npv", "roi"):
         raise ValueError(f"metric must be 'npv' or 'roi', not {metric!r}")
-    for col in ("id", metric):
-        if col not in sims.columns:
-            raise DataError(f"simulation table lacks column {col!r}", column=col)
+    require_columns(sims, ["id", metric], "simulation")
     xlabel = (_bi("净现值（万元）", "NPV (万元)", lang) if metric == "npv"
               else _bi("投资回报率（倍）", "ROI (×)", lang))
     ids = list(dict.fromkeys(sims["id"]))
@@ -1539,9 +1522,7 @@ def plot_tornado(table: pd.DataFrame, lang: Lang = "both", title: str | None = N
         >>> fig = plot_tornado(tornado(kids_corner))                        # doctest: +SKIP
     """
     need = ["input", "npv_low", "npv_high", "npv_base"]
-    missing = [c for c in need if c not in table.columns]
-    if missing:
-        raise DataError(f"tornado table lacks column(s) {', '.join(missing)}", column=missing[0])
+    require_columns(table, need, "tornado")
     with _quiet():
         fig, ax = plotting.subplots(figsize=(10, 0.45 * max(len(table), 1) + 1.8), layout="constrained")
         base = float(table["npv_base"].iloc[0]) if len(table) else 0.0

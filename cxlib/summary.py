@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 from cxlib import nps as nps_stats
 from cxlib import plotting
 from cxlib.catalog import Lang, bilingual
-from cxlib.errors import DataError
+from cxlib.errors import require_columns
 
 
 def headline_table(visits: pd.DataFrame, ltr: str = "ltr", complained: str = "complained",
@@ -32,9 +32,7 @@ def headline_table(visits: pd.DataFrame, ltr: str = "ltr", complained: str = "co
 
         >>> headline_table(visits)   # doctest: +SKIP
     """
-    for col in (ltr, complained):
-        if col not in visits.columns:
-            raise DataError(f"visits table lacks column {col!r}", column=col)
+    require_columns(visits, [ltr, complained], "visits")
     s = nps_stats.nps(visits[ltr])
     answered = pd.to_numeric(visits[ltr], errors="coerce").dropna()
     rows = [
@@ -56,9 +54,7 @@ def plot_nps_trend(by_month: pd.DataFrame, month: str = "month", lang: Lang = "z
         >>> plot_nps_trend(nps.by_segment(visits, "month"))   # doctest: +SKIP
     """
     need = [month, "nps", "ci_low", "ci_high", "n"]
-    missing = [c for c in need if c not in by_month.columns]
-    if missing:
-        raise DataError(f"NPS-by-month table lacks column {missing[0]!r}", column=missing[0])
+    require_columns(by_month, need, "NPS-by-month")
     t = by_month.sort_values(month)
     with plotting.quiet():
         fig, ax = plotting.subplots(figsize=(7, 3.6), layout="constrained")
@@ -91,9 +87,7 @@ def roi_table(summary: pd.DataFrame, cases: Sequence, lang: Lang = "both") -> pd
     """
     names = {c.id: c.name(lang) for c in cases}
     t = summary.copy()
-    missing = [c for c in ("id", "npv_mean", "npv_p5", "npv_p95", "roi_p50", "p_roi_positive") if c not in t.columns]
-    if missing:
-        raise DataError(f"ROI summary lacks column {missing[0]!r}", column=missing[0])
+    require_columns(t, ["id", "npv_mean", "npv_p5", "npv_p95", "roi_p50", "p_roi_positive"], "ROI summary")
     no_cost = bilingual("无成本", "no cost", lang)
     out = pd.DataFrame({
         "intervention": [names.get(i, i) for i in t["id"]],
