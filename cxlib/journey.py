@@ -23,13 +23,12 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
-from scipy import stats
 
 from cxlib import catalog, plotting
 from cxlib.catalog import MOMENTS, QUADRANTS, Lang, Moment  # domain constants live in the catalog
 from cxlib.drivers import bootstrap_relative_weights, relative_weights
 from cxlib.errors import DataError, require_columns
-from cxlib.stats import error_bars, wilson_ci
+from cxlib.stats import error_bars, mean_ci, t_interval, wilson_ci
 from cxlib.peak_end import DEFAULT_MODELS, peak_end_models, peak_end_score, peak_end_summary
 
 __all__ = [
@@ -76,15 +75,6 @@ def _scores_numeric(s: pd.Series, column: str, table: str = "scores") -> pd.Seri
     return num
 
 
-def _t_ci(mean: pd.Series, sd: pd.Series, n: pd.Series, ci: float) -> tuple[pd.Series, pd.Series]:
-    n_f = n.astype("float64")
-    half = pd.Series(np.nan, index=mean.index)
-    ok = n_f > 1
-    t = stats.t.ppf((1 + ci) / 2, n_f[ok] - 1)
-    half[ok] = t * sd[ok] / np.sqrt(n_f[ok])
-    return mean - half, mean + half
-
-
 def _seg_label(column: str, lang: Lang) -> str:
     zh, en = _SEGMENT_NAMES.get(column, (column, column))
     return plotting.text(zh, en, lang)
@@ -118,7 +108,7 @@ def emotion_curve(scores: pd.DataFrame, by: str | Sequence[str] | None = None, p
         raise DataError("no valid scores to average", file="scores", column=score)
     g = d.groupby([*by_cols, "point"], observed=True, sort=True, dropna=True)["score"]
     out = g.agg(n="count", mean="mean", sd="std").reset_index()
-    out["ci_low"], out["ci_high"] = _t_ci(out["mean"], out["sd"], out["n"], ci)
+    out["ci_low"], out["ci_high"] = t_interval(out["mean"], out["sd"], out["n"], ci)
     out.insert(len(by_cols) + 1, "stage",
                pd.Categorical(out["point"].astype(str).map(_POINT_STAGE), dtype=catalog.STAGE_DTYPE))
     out["n"] = out["n"].astype("int64")
@@ -564,11 +554,9 @@ def silence_effects(visits: pd.DataFrame, bins: Sequence[float] = DEFAULT_SILENC
         row: dict[str, object] = {"silence_bin": lab, "bin_low": b[i], "bin_high": b[i + 1], "n_visits": int(mask.sum())}
         for name, col in (("anxiety", anxiety), ("ltr", ltr)):
             if col in visits.columns:
-                v = pd.to_numeric(visits.loc[mask, col], errors="coerce").astype("float64").dropna()
-                m, sd, n = (v.mean(), v.std(), len(v)) if len(v) else (np.nan, np.nan, 0)
-                lo, hi = _t_ci(pd.Series([m]), pd.Series([sd]), pd.Series([n]), ci)
-                row.update({f"{name}_mean": m, f"{name}_ci_low": lo.iloc[0], f"{name}_ci_high": hi.iloc[0],
-                            f"{name}_n": n})
+                m, lo, hi = mean_ci(visits.loc[mask, col], ci)
+                row.update({f"{name}_mean": m, f"{name}_ci_low": lo, f"{name}_ci_high": hi,
+                            f"{name}_n": int(pd.to_numeric(visits.loc[mask, col], errors="coerce").notna().sum())})
         if inquiries in visits.columns:
             q = pd.to_numeric(visits.loc[mask, inquiries], errors="coerce").astype("float64").dropna()
             k, n = int((q > 0).sum()), len(q)

@@ -31,7 +31,7 @@ from scipy import stats
 
 from cxlib import catalog
 from cxlib.errors import DataError, require_columns
-from cxlib.stats import error_bars
+from cxlib.stats import error_bars, mean_ci
 from cxlib.stats import wilson_ci as _wilson
 
 Method = Literal["adjusted_wald", "wald"]
@@ -209,17 +209,6 @@ def by_segment(df: pd.DataFrame, by: str | Sequence[str], ltr: str = "ltr",
 
 
 # --------------------------------------------------------------------- tier / dose tables
-def _mean_ci(x: pd.Series, conf: float) -> tuple[float, float, float]:
-    v = pd.to_numeric(x, errors="coerce").dropna().to_numpy(dtype=float)
-    if v.size == 0:
-        return (float("nan"),) * 3
-    m = float(v.mean())
-    if v.size < 2:
-        return m, float("nan"), float("nan")
-    half = float(stats.t.ppf(1 - (1 - conf) / 2, v.size - 1) * v.std(ddof=1) / math.sqrt(v.size))
-    return m, m - half, m + half
-
-
 def wilson_ci(count: int, n: int, conf: float = 0.95) -> tuple[float, float]:
     """Wilson score interval of a proportion ``count / n`` (scalars; see :func:`cxlib.stats.wilson_ci`).
 
@@ -234,7 +223,7 @@ def _metrics(part: pd.DataFrame, ltr: str, anxiety: str | None, complained: str 
              conf: float, scale: float) -> dict[str, float]:
     vals = _valid_ltr(part[ltr], column=ltr)
     r = _from_counts(*_counts(vals), conf=conf, scale=scale)
-    m, lo, hi = _mean_ci(pd.Series(vals), conf)
+    m, lo, hi = mean_ci(vals, conf)
     out = {"n_visits": len(part), "n_responses": int(vals.size),
            "anxiety_mean": float(pd.to_numeric(part[anxiety], errors="coerce").mean())
            if anxiety else float("nan"),

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from scipy import stats
 
 
@@ -32,6 +33,34 @@ def wilson_ci(successes: float | np.ndarray, n: float | np.ndarray, ci: float = 
     lo = np.where(m > 0, np.clip(lo, 0, 1), np.nan)
     hi = np.where(m > 0, np.clip(hi, 0, 1), np.nan)
     return lo, hi
+
+
+def t_interval(mean, sd, n, ci: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """t-based interval of a mean from its summary (vectorised; NaN where ``n`` < 2).
+
+        >>> [round(float(x), 4) for x in t_interval(5.0, 2.0, 10)]
+        [3.5693, 6.4307]
+    """
+    m = np.asarray(mean, dtype=float)
+    s = np.asarray(sd, dtype=float)
+    k = np.asarray(n, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        half = np.where(k > 1, stats.t.ppf((1 + ci) / 2, np.maximum(k - 1, 1)) * s / np.sqrt(k), np.nan)
+    return m - half, m + half
+
+
+def mean_ci(values, ci: float = 0.95) -> tuple[float, float, float]:
+    """Mean of the numeric ``values`` (missing ones left out) and its t-based interval.
+
+        >>> [round(x, 4) for x in mean_ci([4, 6, 5, 7, 3])]
+        [5.0, 3.0368, 6.9632]
+    """
+    v = pd.to_numeric(pd.Series(values), errors="coerce").dropna().to_numpy(dtype=float)
+    if v.size == 0:
+        return (float("nan"),) * 3
+    m = float(v.mean())
+    lo, hi = t_interval(m, v.std(ddof=1) if v.size > 1 else np.nan, v.size, ci)
+    return m, float(lo), float(hi)
 
 
 def error_bars(estimate: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:

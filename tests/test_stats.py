@@ -25,3 +25,18 @@ def test_error_bars_never_negative():
     yerr = error_bars(np.array([0.0, 0.5, 1.0]), np.array([2.8e-17, 0.4, np.nan]), np.array([0.2, 0.6, 1.0]))
     np.testing.assert_allclose(yerr, [[0.0, 0.1, 0.0], [0.2, 0.1, 0.0]])
     assert (yerr >= 0).all()
+
+
+def test_t_interval_and_mean_ci_match_scipy():
+    from scipy import stats as st
+
+    x = np.array([4.0, 6.0, 5.0, 7.0, 3.0, 8.0])
+    expected = st.t.interval(0.95, len(x) - 1, loc=x.mean(), scale=st.sem(x))
+    from cxlib.stats import mean_ci, t_interval
+
+    m, lo, hi = mean_ci(list(x) + [None])
+    assert m == pytest.approx(x.mean()) and (lo, hi) == pytest.approx(expected, rel=1e-12)
+    lo2, hi2 = t_interval(np.array([x.mean(), 1.0]), np.array([x.std(ddof=1), 1.0]), np.array([6, 1]))
+    assert (lo2[0], hi2[0]) == pytest.approx(expected, rel=1e-12)
+    assert np.isnan(lo2[1]) and np.isnan(hi2[1])
+    assert all(np.isnan(v) for v in mean_ci([]))
