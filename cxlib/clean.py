@@ -182,7 +182,6 @@ def _parse_text_timestamp(text: str) -> tuple[str, int] | None:
     return "naive", (moment - _EPOCH) // _dt.timedelta(microseconds=1)
 
 
-_ISO_LOCAL_MINUTES = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}")
 
 
 _OFFSET_RE = re.compile(r"([+-])(\d{2}):?(\d{2})?")
@@ -276,6 +275,10 @@ def _parse_ts_rowwise(arr: pa.Array, tz: str) -> tuple[np.ndarray, np.ndarray, n
     repaired = np.zeros(n, dtype=bool)
     t_arr = pc.replace_substring(arr, " ", "T", max_replacements=1)
     naive = pc.strptime(t_arr, format="%Y-%m-%dT%H:%M:%S", unit="us", error_is_null=True)
+    # ISO 8601 local time to the minute is a regular format too (not a repair)
+    to_minute = pc.strptime(t_arr, format="%Y-%m-%dT%H:%M", unit="us", error_is_null=True)
+    naive = pc.coalesce(naive, pc.if_else(pc.equal(pc.utf8_length(t_arr), 16), to_minute,
+                                          pa.scalar(None, to_minute.type)))
     aware = pc.strptime(t_arr, format="%Y-%m-%dT%H:%M:%S%z", unit="us", error_is_null=True)
     # Arrow's strptime rolls impossible dates over (02-30 -> 03-02): keep only values whose
     # date, hour and minute read back as written; the others go to the strict per-value reader
@@ -336,8 +339,7 @@ def _parse_ts_rowwise(arr: pa.Array, tz: str) -> tuple[np.ndarray, np.ndarray, n
             else:
                 naive_idx.append(i)
                 naive_val.append(parsed[1])
-                # ISO 8601 local time to the minute is a regular format, not a repair
-                repaired[i] = not _ISO_LOCAL_MINUTES.fullmatch(t)
+                repaired[i] = True
         if naive_idx:
             loc = pc.assume_timezone(pa.array(np.array(naive_val, dtype=np.int64), type=pa.int64()).cast(_TS_NAIVE),
                                      timezone=tz, ambiguous="earliest", nonexistent="earliest")

@@ -485,3 +485,10 @@ def test_repeated_keys_match_pandas_duplicated(small, large):
     for values in (small, large, small + large + small):
         key = np.array(values, dtype=np.int64)
         assert clean._repeated(key).tolist() == pd.Series(key, dtype="int64").duplicated(keep="first").tolist()
+
+
+def test_iso_to_the_minute_is_a_regular_format_not_a_repair():
+    times, repaired, unreadable = clean.parse_timestamps(pd.Series(["2026-05-02 10:42", "2026-05-02T10:42",
+                                                                    "2026/05/02 10:42"]))
+    assert repaired.tolist() == [False, False, True] and not unreadable.any()
+    assert times.nunique() == 1 and times.iloc[0] == pd.Timestamp("2026-05-02 10:42", tz="Asia/Shanghai")
