@@ -185,6 +185,8 @@ COMPLAINT_CHANNELS: tuple[Stage, ...] = (
     Stage("social", "社交媒体", "Social media"),
     Stage("review_site", "点评网站", "Review site"),
 )
+#: Other spellings of complaint channels seen in exports, mapped to their codes.
+COMPLAINT_CHANNEL_ALIASES: dict[str, str] = {"热线电话": "hotline", "社交": "social", "点评": "review_site"}
 
 EMOTION_BANDS: tuple[Band, ...] = (
     Band("very_dissatisfied", 1, 3, "非常不满", "Very dissatisfied"),

@@ -1078,8 +1078,7 @@ def _clean_complaints(raw: pd.DataFrame, raw_visit_ids: pa.Array, kept_visit_ids
     ch_txt = _strip(raw["channel"])
     codes = tuple(c.code for c in catalog.COMPLAINT_CHANNELS)
     ch_idx, ch_norm, ch_bad = _map_codes(ch_txt, codes, _code_mapper(catalog.COMPLAINT_CHANNELS,
-                                                                      {"热线电话": "hotline", "社交": "social",
-                                                                       "点评": "review_site"}))
+                                                                      catalog.COMPLAINT_CHANNEL_ALIASES))
     category, masked = _mask_column(_strip(raw["category"]))
     a.repair(rep, "timestamp_format")
     a.repair(ch_norm, "value_normalised")
