@@ -36,7 +36,7 @@ __all__ = [
     "pain_points", "importance_performance", "plot_importance_performance", "silences", "silence_effects",
     "plot_silence", "visit_timeline", "Moment", "MOMENTS", "moments_table", "moments_scorecard", "wilson_ci",
     "relative_weights", "bootstrap_relative_weights", "peak_end_score", "peak_end_summary", "peak_end_models",
-    "DEFAULT_MODELS", "QUADRANTS", "verbatims", "example_visit",
+    "DEFAULT_MODELS", "QUADRANTS", "verbatims", "example_visit", "results_entries",
 ]
 
 _POINT_STAGE = {p.code: p.stage for p in catalog.SCORE_POINTS}
@@ -763,3 +763,29 @@ def example_visit(visits: pd.DataFrame, preferred: str | None = None,
         raise DataError("no visit with a repair to show as an example", column=silence)
     v = v.sort_values([silence, "visit_id"], ascending=[False, True], kind="stable")
     return str(v["visit_id"].iloc[0])
+
+
+# ------------------------------------------------------------------------ results for reports
+def results_entries(curve: pd.DataFrame, pains: pd.DataFrame, peak_end_fit: pd.DataFrame) -> dict[str, object]:
+    """The ``emotion_curve``, ``pain_points`` and ``peak_end`` entries of ``results.json``
+    (shapes in ``docs/results.md``) from :func:`emotion_curve`, :func:`pain_points` and
+    :func:`peak_end_models`.
+
+        >>> c = pd.DataFrame({"point": ["waiting"], "mean": [5.1], "ci_low": [5.0], "ci_high": [5.2], "n": [9]})
+        >>> p = pd.DataFrame({"point": ["waiting"], "mean": [5.1], "gap": [2.9], "importance": [0.3],
+        ...                   "priority": [0.87], "share_very_dissatisfied": [0.2]})
+        >>> m = pd.DataFrame({"model": ["mean"], "r2_cv": [0.4], "ci_low": [0.3], "ci_high": [0.5]})
+        >>> results_entries(c, p, m)["peak_end"]
+        [{'predictor': 'mean', 'cv_r2': 0.4, 'ci_low': 0.3, 'ci_high': 0.5}]
+    """
+    require_columns(curve, ["point", "mean", "ci_low", "ci_high", "n"], "emotion curve")
+    pain_cols = ["point", "mean", "gap", "importance", "priority", "share_very_dissatisfied"]
+    require_columns(pains, pain_cols, "pain points")
+    require_columns(peak_end_fit, ["model", "r2_cv", "ci_low", "ci_high"], "peak-end models")
+    return {
+        "emotion_curve": curve.assign(point=curve["point"].astype(str)).set_index("point")[
+            ["mean", "ci_low", "ci_high", "n"]].to_dict(orient="index"),
+        "pain_points": pains.assign(point=pains["point"].astype(str))[pain_cols].to_dict(orient="records"),
+        "peak_end": peak_end_fit[["model", "r2_cv", "ci_low", "ci_high"]].rename(
+            columns={"model": "predictor", "r2_cv": "cv_r2"}).to_dict(orient="records"),
+    }
