@@ -1179,7 +1179,17 @@ def update_effects(visits: pd.DataFrame, controls: Sequence[str] = DEFAULT_CONTR
     ctrl = [c for c in dict.fromkeys([*controls, *parts]) if c != updates]
     kw = dict(updates=updates, controls=ctrl, log_controls=log_controls, cluster=cluster, conf=conf, min_n=min_n,
               min_clusters=min_clusters, strict=strict)
-    ltr = ltr_ols(v, form="linear", **kw)
+    return update_effects_from(ltr_ols(v, form="linear", **kw), complaint_models(v, h0_rate_ratio=h0_rate_ratio, **kw),
+                               ctrl)
+
+
+def update_effects_from(ltr: ModelResult, comp: ModelResult, controls: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The entries of :func:`update_effects` from models already fitted: the linear
+    :func:`ltr_ols` and the :func:`complaint_models` of the same visits and ``controls``.
+
+        >>> update_effects_from(ltr_linear, complaints, controls)["ltr_slope_per_update"]  # doctest: +SKIP
+    """
+    ctrl = list(controls)
     if ltr.ok:
         h = ltr.headline.iloc[0]
         slope = {"estimate": float(h["estimate"]), "ci_low": float(h["ci_low"]), "ci_high": float(h["ci_high"]),
@@ -1188,7 +1198,6 @@ def update_effects(visits: pd.DataFrame, controls: Sequence[str] = DEFAULT_CONTR
             slope["note"] = ltr.fallback
     else:
         slope = {"estimate": None, "note": ltr.note or "the LTR model did not converge"}
-    comp = complaint_models(v, h0_rate_ratio=h0_rate_ratio, **kw)
     nb = comp.headline.set_index("model") if "model" in comp.headline.columns else None
     if comp.note.startswith("cannot fit") or nb is None or "nb2" not in nb.index:
         rr = {"estimate": None, "note": comp.note}

@@ -573,3 +573,11 @@ def test_separated_control_levels_are_left_out_with_a_note(one_center):
     p = M.promoter_logit(v)
     assert p.ok and "scenario = accident predicts the outcome perfectly (the outcome is 1 in all of them)" in p.note
     assert p.n == int((~acc).sum())
+
+
+def test_update_effects_from_fitted_models_equal_a_fresh_fit(normal):
+    v = M.with_update_parts(_with_parts(normal[0]))
+    adjust = [*M.DEFAULT_CONTROLS, *M.UPDATE_PARTS]
+    ltr = M.ltr_ols(v, updates="n_inprogress_updates", form="linear", controls=adjust, log_controls=[])
+    comp = M.complaint_models(v, updates="n_inprogress_updates", controls=adjust, log_controls=[])
+    assert M.update_effects_from(ltr, comp, adjust) == M.update_effects(v, controls=M.DEFAULT_CONTROLS)
