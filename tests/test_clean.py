@@ -492,3 +492,16 @@ def test_iso_to_the_minute_is_a_regular_format_not_a_repair():
                                                                     "2026/05/02 10:42"]))
     assert repaired.tolist() == [False, False, True] and not unreadable.any()
     assert times.nunique() == 1 and times.iloc[0] == pd.Timestamp("2026-05-02 10:42", tz="Asia/Shanghai")
+
+
+def test_fingerprint_reuses_recorded_digests_of_unchanged_files(raw_dir):
+    full, files = clean.fingerprint(raw_dir)
+    assert all("mtime_ns" in f for f in files)
+    # unchanged files are not read again: a recorded digest is taken as it is
+    faked = [dict(f, sha256="0" * 64) if i == 0 else f for i, f in enumerate(files)]
+    assert clean.fingerprint(raw_dir, known=faked)[0] != full
+    assert clean.fingerprint(raw_dir, known=files)[0] == full
+    # a file touched since (new mtime) is read again
+    target = raw_dir / files[0]["name"]
+    os.utime(target, ns=(files[0]["mtime_ns"] + 10**9, files[0]["mtime_ns"] + 10**9))
+    assert clean.fingerprint(raw_dir, known=faked)[0] == full
