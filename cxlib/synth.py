@@ -771,7 +771,8 @@ def _dirty(tables: dict[str, pa.Table], seed: int) -> tuple[dict[str, pa.Table],
     tp_col = pc.replace_with_mask(tp_col, pa.array(zh_mask), pc.take(zh_names, pc.filter(code_idx, pa.array(zh_mask))))
     ch_col = _str_col(t["channel"])
     ch_mask = rng.random(ne) < DIRT_RATES["touchpoints.channel_chinese"]
-    ch_zh = _arr(pc.if_else(pc.equal(pc.filter(ch_col, pa.array(ch_mask)), "online"), "线上", "线下"))
+    ch_zh = _arr(pc.if_else(pc.equal(pc.filter(ch_col, pa.array(ch_mask)), "online"),
+                          catalog.label("online", "zh"), catalog.label("offline", "zh")))
     ch_col = pc.replace_with_mask(ch_col, pa.array(ch_mask), ch_zh)
     events = pa.table({"visit_id": t["visit_id"], "ts": _format_ts(ts_s, ts_v, _TS_BASE["touchpoints"], rng),
                        "touchpoint": tp_col, "channel": ch_col, "photo": _format_bool(t["photo"], rng)})
