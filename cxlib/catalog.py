@@ -19,9 +19,10 @@ Example
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas is imported on first use: commands such as `cx report` start without it
+    import pandas as pd
 
 Lang = Literal["zh", "en", "both"]
 
@@ -417,9 +418,12 @@ def emotion_band(score: float) -> Band:
 def emotion_bands(scores: pd.Series) -> pd.Series:
     """Vectorised :func:`emotion_band`: an ordered categorical of band codes (NaN stays NaN).
 
+    >>> import pandas as pd
     >>> emotion_bands(pd.Series([2, 10, None])).tolist()
     ['very_dissatisfied', 'delighted', nan]
     """
+    import pandas as pd
+
     bins = [0.5] + [b.high + 0.5 for b in EMOTION_BANDS]
     s = pd.to_numeric(scores, errors="coerce").round().clip(SCORE_MIN, SCORE_MAX)
     return pd.cut(s, bins=bins, labels=[b.code for b in EMOTION_BANDS]).astype(
@@ -429,25 +433,46 @@ def emotion_bands(scores: pd.Series) -> pd.Series:
 def nps_group(ltr: pd.Series) -> pd.Series:
     """NPS group of each 0-10 likelihood-to-recommend answer, as an ordered categorical.
 
+    >>> import pandas as pd
     >>> nps_group(pd.Series([10, 7, 3])).tolist()
     ['promoter', 'passive', 'detractor']
     """
+    import pandas as pd
+
     bins = [-0.5] + [g.high + 0.5 for g in NPS_GROUPS]
     s = pd.to_numeric(ltr, errors="coerce")
-    return pd.cut(s, bins=bins, labels=[g.code for g in NPS_GROUPS]).astype(NPS_GROUP_DTYPE)
+    return pd.cut(s, bins=bins, labels=[g.code for g in NPS_GROUPS]).astype(_dtype("NPS_GROUP_DTYPE"))
 
 
 def ordered(codes: tuple[str, ...]) -> pd.CategoricalDtype:
     """An ordered categorical dtype over ``codes`` (stage, tier, point order…)."""
+    import pandas as pd
+
     return pd.CategoricalDtype(list(codes), ordered=True)
 
 
-STAGE_DTYPE = ordered(STAGE_ORDER)
-TIER_DTYPE = ordered(TIER_ORDER)
-SCORE_POINT_DTYPE = ordered(SCORE_POINT_ORDER)
-SCENARIO_DTYPE = ordered(SCENARIO_ORDER)
-TOUCHPOINT_DTYPE = ordered(TOUCHPOINT_CODES)
-NPS_GROUP_DTYPE = ordered(tuple(g.code for g in NPS_GROUPS))
+# the ordered categorical dtypes STAGE_DTYPE … NPS_GROUP_DTYPE, built on first access (PEP 562)
+_DTYPE_CODES: dict[str, tuple[str, ...]] = {
+    "STAGE_DTYPE": STAGE_ORDER,
+    "TIER_DTYPE": TIER_ORDER,
+    "SCORE_POINT_DTYPE": SCORE_POINT_ORDER,
+    "SCENARIO_DTYPE": SCENARIO_ORDER,
+    "TOUCHPOINT_DTYPE": TOUCHPOINT_CODES,
+    "NPS_GROUP_DTYPE": tuple(g.code for g in NPS_GROUPS),
+}
+
+
+def _dtype(name: str) -> pd.CategoricalDtype:
+    """The dtype ``name`` of ``_DTYPE_CODES``, built once and then kept as a module attribute."""
+    if name not in globals():
+        globals()[name] = ordered(_DTYPE_CODES[name])
+    return globals()[name]
+
+
+def __getattr__(name: str) -> pd.CategoricalDtype:
+    if name in _DTYPE_CODES:
+        return _dtype(name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def touchpoint(code: str) -> Touchpoint:
@@ -464,6 +489,8 @@ def table_frame(name: Literal["stages", "touchpoints", "score_points", "tiers", 
     >>> table_frame("stages").columns.tolist()
     ['order', 'code', 'zh', 'en']
     """
+    import pandas as pd
+
     if name == "stages":
         rows = [(i + 1, s.code, s.zh, s.en) for i, s in enumerate(STAGES)]
         return pd.DataFrame(rows, columns=["order", "code", "zh", "en"])

@@ -13,8 +13,13 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+import threading
+import time
 from pathlib import Path
+from queue import Empty
 from typing import Any
+
+from jupyter_client.blocking import BlockingKernelClient
 
 KERNEL = "python3"
 _NUMBERED = re.compile(r"^\d\d_.+\.ipynb$")
@@ -23,6 +28,41 @@ _NUMBERED = re.compile(r"^\d\d_.+\.ipynb$")
 def numbered_notebooks(folder: Path) -> list[Path]:
     """The numbered notebooks (``01_…ipynb``) of ``folder``, in reading order."""
     return sorted(p for p in Path(folder).iterdir() if _NUMBERED.match(p.name))
+
+
+def import_statements(notebooks: list[Path]) -> tuple[str, ...]:
+    """The import statements of the notebooks' code cells, each once, in order of appearance.
+
+    ``from m import *`` becomes ``import m`` (a star import is not allowed inside a function).
+
+        >>> import_statements([Path("notebooks/02_emotion_curves.ipynb")])  # doctest: +SKIP
+        ('from cxlib import clean, journey, plotting, results',)
+    """
+    import ast
+
+    import nbformat
+
+    out: dict[str, None] = {}
+    for path in notebooks:
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type != "code":
+                continue
+            # IPython magics and shell escapes are not Python
+            src = "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in cell.source.splitlines())
+            try:
+                tree = ast.parse(src)
+            except SyntaxError:
+                continue
+            for node in ast.walk(tree):
+                if isinstance(node, ast.ImportFrom) and node.level == 0:
+                    stmt = (f"import {node.module}" if any(a.name == "*" for a in node.names)
+                            else ast.unparse(node))
+                elif isinstance(node, ast.Import):
+                    stmt = ast.unparse(node)
+                else:
+                    continue
+                out.setdefault(stmt, None)
+    return tuple(out)
 
 
 def run_notebook(src: Path, dst: Path, parameters: dict[str, Any] | None = None, *,
@@ -46,40 +86,143 @@ def run_notebook(src: Path, dst: Path, parameters: dict[str, Any] | None = None,
                         request_save_on_cell_execute=False, **extra)
 
 
+class ReadyClient(BlockingKernelClient):
+    """A kernel client whose readiness check ends as soon as the kernel has answered.
+
+    jupyter_client's own ``wait_for_ready`` ends by draining the IOPub channel until it stays
+    silent for 0.2 s, twice per notebook (once for the namespace reset, once for papermill):
+    most of the per-notebook overhead of a warm kernel. Here the check sends ``kernel_info``
+    and returns once both its reply (shell) and the kernel's matching ``idle`` status (IOPub)
+    have arrived, which also proves that IOPub is subscribed; a status lost to a socket still
+    connecting is retried with a new request.
+    """
+
+    def wait_for_ready(self, timeout: float | None = None) -> None:  # type: ignore[override]
+        deadline = time.monotonic() + (60.0 if timeout is None else timeout)
+        while True:
+            msg_id = self.kernel_info()
+            reply = self._reply_to(msg_id, deadline)
+            if reply is not None and self._idle_after(msg_id, wait=0.25):
+                self._handle_kernel_info_reply(reply)
+                return
+            if not self.is_alive():
+                raise RuntimeError("Kernel died before replying to kernel_info")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Kernel didn't respond in {timeout} seconds")
+
+    def _reply_to(self, msg_id: str, deadline: float, wait: float = 1.0) -> dict | None:
+        """The shell reply to ``msg_id``, or None if none came within ``wait`` seconds."""
+        end = min(deadline, time.monotonic() + wait)
+        while (left := end - time.monotonic()) > 0:
+            try:
+                msg = self.shell_channel.get_msg(timeout=left)
+            except Empty:
+                return None
+            if msg["parent_header"].get("msg_id") == msg_id:
+                return msg
+        return None
+
+    def _idle_after(self, msg_id: str, wait: float) -> bool:
+        """Whether IOPub shows the kernel going idle after ``msg_id`` within ``wait`` seconds."""
+        end = time.monotonic() + wait
+        while (left := end - time.monotonic()) > 0:
+            try:
+                msg = self.iopub_channel.get_msg(timeout=left)
+            except Empty:
+                return False
+            if (msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "status"
+                    and msg["content"].get("execution_state") == "idle"):
+                return True
+        return False
+
+
 class WarmKernel:
     """One kernel that runs several notebooks in turn, so that each does not pay for starting
     Python and importing pandas, statsmodels and matplotlib again.
 
     Before each notebook the kernel's namespace is emptied (``%reset -f``) and open figures are
     closed, so a notebook sees no variable of the one before; a kernel that died is restarted.
+    Its clients are :class:`ReadyClient`, which start in milliseconds on a running kernel.
+    ``preload`` holds import statements (e.g. from :func:`import_statements`) that the kernel
+    runs as soon as it has started, while the caller goes on; the first notebook waits for them.
 
         >>> with WarmKernel(Path("notebooks")) as k:  # doctest: +SKIP
         ...     run_notebook(Path("notebooks/01_cleaning.ipynb"), Path("/tmp/01.ipynb"), kernel=k)
     """
 
-    RESET = "%reset -f\nimport matplotlib.pyplot as _plt\n_plt.close('all')\ndel _plt"
+    # the execution count restarts too, so the executed copy numbers its cells as a new kernel would
+    RESET = ("%reset -f\nimport matplotlib.pyplot as _plt\n_plt.close('all')\ndel _plt\n"
+             "get_ipython().execution_count = 1")
 
-    def __init__(self, cwd: Path, kernel_name: str = KERNEL):
+    def __init__(self, cwd: Path, kernel_name: str = KERNEL, preload: tuple[str, ...] = ()):
         self.cwd = Path(cwd).resolve()
         self.kernel_name = kernel_name
+        self.preload = tuple(preload)
         self.km = None
         self.used = False
+        self._preloading: tuple[Any, str] | None = None
+        self._closing: threading.Thread | None = None
+        self._clients: list[BlockingKernelClient] = []
 
     def __enter__(self) -> WarmKernel:
         from jupyter_client.manager import KernelManager
 
-        self.km = KernelManager(kernel_name=self.kernel_name)
+        self.km = KernelManager(kernel_name=self.kernel_name, client_class=f"{__name__}.ReadyClient")
+        # papermill leaves the channels of its client open when the kernel is not its own (a
+        # heartbeat thread and sockets per notebook): they are closed before the next notebook
+        make_client = self.km.client
+
+        def client(**kw: Any) -> BlockingKernelClient:
+            kc = make_client(**kw)
+            self._clients.append(kc)
+            return kc
+
+        self.km.client = client
         # the kernel's own log (not the notebooks' output) only for errors: no transport notices
-        self.km.start_kernel(cwd=str(self.cwd), extra_arguments=["--IPKernelApp.log_level=ERROR"])
+        self.km.start_kernel(cwd=str(self.cwd), extra_arguments=[
+            "--IPKernelApp.log_level=ERROR",
+            "--HistoryManager.enabled=False",  # no history database: nothing to keep between report runs
+        ])
+        if self.preload:
+            # imported while the caller goes on (e.g. checks the data), inside a function so that
+            # no name is left in the namespace
+            kc = self.km.client()
+            kc.start_channels()
+            body = "".join(f"        {line}\n" for line in self.preload)
+            # the garbage collector is off while importing (a fifth faster), and gc.freeze() keeps
+            # it from scanning the imported modules' objects (millions) afterwards, which makes
+            # each later collection, and the reset between notebooks, cheap
+            code = (f"def _cx_preload():\n    import gc\n    gc.disable()\n    try:\n{body}"
+                    "    finally:\n        gc.freeze()\n        gc.enable()\n"
+                    "try:\n    _cx_preload()\nfinally:\n    del _cx_preload\n")
+            self._preloading = (kc, kc.execute(code, silent=True, store_history=False))
         return self
+
+    def _end_preload(self) -> None:
+        """Wait until the preloading imports are done (a failed import shows in the notebook that needs it)."""
+        kc, msg_id = self._preloading
+        self._preloading = None
+        try:
+            kc._reply_to(msg_id, deadline=time.monotonic() + 300, wait=300)
+        finally:
+            kc.stop_channels()
+
+    def _close_clients(self) -> None:
+        while self._clients:
+            kc = self._clients.pop()
+            if kc.channels_running:
+                kc.stop_channels()
 
     def fresh(self):
         """The kernel manager, with the kernel alive and its namespace empty."""
+        if self._preloading is not None:
+            self._end_preload()
+        self._close_clients()
         if not self.km.is_alive():
             self.km.restart_kernel(now=True)
             self.used = False
         if self.used:
-            kc = self.km.blocking_client()
+            kc = self.km.client()
             kc.start_channels()
             try:
                 kc.wait_for_ready(timeout=60)
@@ -91,9 +234,24 @@ class WarmKernel:
         self.used = True
         return self.km
 
-    def __exit__(self, *exc: object) -> None:
+    def release(self) -> None:
+        """Shut the kernel down in the background, once no notebook will run in it any more
+        (the caller goes on, e.g. rendering HTML; leaving the context waits for the shutdown)."""
+        if self._closing is None:
+            self._closing = threading.Thread(target=self._shutdown, name="kernel-shutdown")
+            self._closing.start()
+
+    def _shutdown(self) -> None:
+        self._preloading = None
+        self._close_clients()
         if self.km is not None and self.km.is_alive():
             self.km.shutdown_kernel(now=True)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._closing is not None:
+            self._closing.join()
+        else:
+            self._shutdown()
 
 
 def refresh(path: Path, timeout: int = 1200) -> None:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import functools
 import html
 import json
 import logging
@@ -44,7 +45,7 @@ from typing import Any
 
 from cxlib.catalog import DEFAULT_TZ
 from cxlib.errors import DataError
-from cxlib.notebooks import WarmKernel, numbered_notebooks, run_notebook
+from cxlib.notebooks import WarmKernel, import_statements, numbered_notebooks, run_notebook
 
 NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 SUMMARY_NOTEBOOK = "05_summary"
@@ -55,6 +56,10 @@ RUN_KEYS = {"raw", "processed", "out", "period", "center", "jobs", "lang", "tz",
 # parameters handed to the notebooks (each notebook gets the ones its parameters cell declares)
 NOTEBOOK_KEYS = ("lang", "tz", "cases_file", "horizon_years", "discount_rate", "n_sims", "seed", "budget",
                  "controls", "scenario")
+# imports that cxlib makes on first use inside its functions, preloaded with the notebooks' own
+FIRST_USE_IMPORTS = ("import seaborn", "import statsmodels.api",
+                     "from statsmodels.miscmodels.ordinal_model import OrderedModel",
+                     "import matplotlib_inline.backend_inline")
 _PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 _CENTER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
 
@@ -108,6 +113,13 @@ def resolve_centers(spec: str | list[str], known: list[str]) -> list[str]:
         raise DataError(f"unknown center {bad[0]!r}; known centers: {', '.join(sorted(known))} or 'all'",
                         column="center")
     return list(dict.fromkeys(items))
+
+
+def _one_center(spec: str | list[str]) -> bool:
+    """Whether a ``--center`` value names exactly one center (before the ids are checked)."""
+    items = spec if isinstance(spec, list) else str(spec).split(",")
+    items = [str(s).strip() for s in items if str(s).strip()]
+    return len(items) == 1 and items[0] != "all"
 
 
 def _check_safe(name: str, value: Any) -> None:
@@ -227,47 +239,66 @@ def parameters_for(notebook: Path, candidates: dict[str, Any]) -> dict[str, Any]
 def to_html(executed: Path, dst: Path) -> None:
     """Render an executed notebook to HTML with the code cells hidden (outputs are escaped)."""
     import nbformat
+
+    body, _ = _exporter().from_notebook_node(nbformat.read(executed, as_version=4))
+    dst.write_text(embed_cjk_font(body), encoding="utf-8")
+
+
+@functools.cache
+def _exporter():
     from nbconvert import HTMLExporter
 
-    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
-    body, _ = exporter.from_notebook_node(nbformat.read(executed, as_version=4))
-    dst.write_text(embed_cjk_font(body), encoding="utf-8")
+    return HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+
+
+def _warm_html() -> None:
+    """Prepare the HTML export (nbconvert and its templates, the font) ahead of the first page."""
+    import nbformat
+
+    _exporter().from_notebook_node(nbformat.v4.new_notebook())
+    _cjk_face()
 
 
 _EMBED_FAMILY = "CX Noto Sans SC"
 _CJK_RANGES = "U+2E80-2FDF,U+3000-33FF,U+3400-4DBF,U+4E00-9FFF,U+F900-FAFF,U+FE30-FE4F,U+FF00-FFEF"
 
 
+@functools.cache
+def _cjk_face():
+    """The bundled CJK font, read once and prepared by HarfBuzz for repeated subsetting."""
+    import uharfbuzz as hb
+
+    from cxlib.plotting import cjk_font_path
+
+    return hb.subset_preprocess(hb.Face(hb.Blob.from_file_path(str(cjk_font_path()))))
+
+
 def embed_cjk_font(page: str) -> str:
     """Make a report page show its Chinese text on any machine, with no system fonts.
 
-    The bundled Noto Sans SC (SIL OFL) is cut down to the characters the page uses (tens of
-    kilobytes) and embedded as a ``data:`` URI with ``@font-face``, limited to CJK code points
-    so that Latin text keeps the reader's own fonts. A page without non-ASCII text is returned unchanged.
+    The bundled Noto Sans SC (SIL OFL) is cut down by HarfBuzz's subsetter (milliseconds) to
+    the characters the page uses (tens of kilobytes) and embedded as a ``data:`` URI with
+    ``@font-face``, limited to CJK code points so that Latin text keeps the reader's own fonts.
+    A page without non-ASCII text is returned unchanged.
 
         >>> "@font-face" in embed_cjk_font("<html><head></head><body>等待</body></html>")
         True
     """
     import base64
-    import io
 
-    from fontTools import subset
-
-    from cxlib.plotting import cjk_font_path
+    import uharfbuzz as hb
 
     chars = sorted({ch for ch in page if ord(ch) > 127})
     if not chars or "</head>" not in page:
         return page
-    opts = subset.Options()
-    opts.layout_features = []  # no GSUB/GPOS: CJK needs no shaping here, and a subset keeps it simple
-    opts.name_IDs = ["*"]
-    font = subset.load_font(str(cjk_font_path()), opts)
-    sub = subset.Subsetter(opts)
-    sub.populate(unicodes=[ord(ch) for ch in chars])
-    sub.subset(font)
-    buf = io.BytesIO()
-    font.save(buf)
-    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    spec = hb.SubsetInput()
+    for ch in chars:
+        spec.unicode_set.add(ord(ch))
+    spec.layout_feature_tag_set.clear()  # no GSUB/GPOS: CJK text needs no shaping here
+    subset = hb.subset(_cjk_face(), spec)
+    if subset is None:  # pragma: no cover - HarfBuzz returns no face only on a broken font file
+        raise RuntimeError("HarfBuzz could not cut the bundled CJK font down to the page's characters")
+    data = base64.b64encode(subset.blob.data).decode("ascii")
     # listed first but limited to CJK code points, so Latin text keeps the reader's own font
     style = (f'<style>@font-face{{font-family:"{_EMBED_FAMILY}";src:url(data:font/otf;base64,{data}) format("opentype");'
              f'unicode-range:{_CJK_RANGES};}}'
@@ -279,6 +310,12 @@ def embed_cjk_font(page: str) -> str:
 def _error_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[-1] if text else ''}"[:500]
+
+
+def warm_kernel(notebook_dir: Path = NOTEBOOK_DIR) -> WarmKernel:
+    """A :class:`WarmKernel` for the numbered notebooks that preloads their imports."""
+    preload = import_statements(numbered_notebooks(notebook_dir)) + FIRST_USE_IMPORTS
+    return WarmKernel(notebook_dir, preload=preload)
 
 
 def run_center(center: str, period: Period, base: dict[str, Any], period_dir: Path,
@@ -297,10 +334,12 @@ def run_center(center: str, period: Period, base: dict[str, Any], period_dir: Pa
         # one warm kernel per center (namespace emptied between notebooks); the HTML of a
         # notebook is rendered while the next one runs
         with contextlib.ExitStack() as stack:
-            if kernel is None:
-                kernel = stack.enter_context(WarmKernel(notebook_dir))
+            own_kernel = kernel is None
+            if own_kernel:
+                kernel = stack.enter_context(warm_kernel(notebook_dir))
             html_pool = stack.enter_context(ThreadPoolExecutor(max_workers=1))
-            renders = []
+            # done while the kernel starts or the first notebook runs
+            renders = [html_pool.submit(_warm_html)]
             for nb in numbered_notebooks(notebook_dir):
                 rec = NotebookRun(nb.stem, start=dt.datetime.now().astimezone().isoformat(timespec="seconds"))
                 t0 = time.perf_counter()
@@ -318,6 +357,8 @@ def run_center(center: str, period: Period, base: dict[str, Any], period_dir: Pa
                     renders.append(html_pool.submit(to_html, executed, executed.with_suffix(".html")))
                 run.notebooks.append(rec)
                 log.info("%s %s %s %s in %.1f s", period.folder, center, nb.name, rec.status, rec.seconds)
+            if own_kernel:
+                kernel.release()
             for r in renders:
                 r.result()
         manifest = {
@@ -436,7 +477,7 @@ def run_reports(raw_dir: Path, processed_dir: Path, out_dir: Path, period: str =
     per = parse_period(period)
     with contextlib.ExitStack() as stack:
         # a sequential run shares one kernel, started while the processed data are checked
-        kernel = stack.enter_context(WarmKernel(notebook_dir)) if jobs <= 1 else None
+        kernel = stack.enter_context(warm_kernel(notebook_dir)) if jobs <= 1 or _one_center(center) else None
         return _run_reports(raw_dir, processed_dir, out_dir, per, center, jobs, options, notebook_dir, tz, kernel)
 
 
@@ -474,6 +515,8 @@ def _run_reports(raw_dir: Path, processed_dir: Path, out_dir: Path, per: Period,
             for c in centers:
                 runs.append(run_center(c, per, base, period_dir, notebook_dir, kernel=kernel))
                 bar.update(1)
+            if kernel is not None:
+                kernel.release()
         else:
             with ProcessPoolExecutor(max_workers=jobs) as pool:
                 futs = [pool.submit(_run_center_job, (c, per, base, str(period_dir), str(notebook_dir), str(log_file)))
