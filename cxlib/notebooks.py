@@ -20,6 +20,7 @@ from queue import Empty
 from typing import Any
 
 from jupyter_client.blocking import BlockingKernelClient
+from jupyter_client.manager import KernelManager
 
 KERNEL = "python3"
 _NUMBERED = re.compile(r"^\d\d_.+\.ipynb$")
@@ -136,6 +137,27 @@ class ReadyClient(BlockingKernelClient):
         return False
 
 
+class _TrackingKernelManager(KernelManager):
+    """A kernel manager that remembers the clients it made, so that they can be closed:
+    papermill leaves the channels of its client open when the kernel is not its own (a
+    heartbeat thread and sockets per notebook)."""
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.clients: list[BlockingKernelClient] = []
+
+    def client(self, **kwargs: Any) -> BlockingKernelClient:
+        kc = super().client(**kwargs)
+        self.clients.append(kc)
+        return kc
+
+    def close_clients(self) -> None:
+        while self.clients:
+            kc = self.clients.pop()
+            if kc.channels_running:
+                kc.stop_channels()
+
+
 class WarmKernel:
     """One kernel that runs several notebooks in turn, so that each does not pay for starting
     Python and importing pandas, statsmodels and matplotlib again.
@@ -162,22 +184,9 @@ class WarmKernel:
         self.used = False
         self._preloading: tuple[Any, str] | None = None
         self._closing: threading.Thread | None = None
-        self._clients: list[BlockingKernelClient] = []
 
     def __enter__(self) -> WarmKernel:
-        from jupyter_client.manager import KernelManager
-
-        self.km = KernelManager(kernel_name=self.kernel_name, client_class=f"{__name__}.ReadyClient")
-        # papermill leaves the channels of its client open when the kernel is not its own (a
-        # heartbeat thread and sockets per notebook): they are closed before the next notebook
-        make_client = self.km.client
-
-        def client(**kw: Any) -> BlockingKernelClient:
-            kc = make_client(**kw)
-            self._clients.append(kc)
-            return kc
-
-        self.km.client = client
+        self.km = _TrackingKernelManager(kernel_name=self.kernel_name, client_class=f"{__name__}.ReadyClient")
         # the kernel's own log (not the notebooks' output) only for errors: no transport notices
         self.km.start_kernel(cwd=str(self.cwd), extra_arguments=[
             "--IPKernelApp.log_level=ERROR",
@@ -199,25 +208,19 @@ class WarmKernel:
         return self
 
     def _end_preload(self) -> None:
-        """Wait until the preloading imports are done (a failed import shows in the notebook that needs it)."""
+        """Wait until the preloading imports are done or the kernel died (a failed import
+        shows in the notebook that needs it; a dead kernel is restarted by :meth:`fresh`)."""
         kc, msg_id = self._preloading
         self._preloading = None
-        try:
-            kc._reply_to(msg_id, deadline=time.monotonic() + 300, wait=300)
-        finally:
-            kc.stop_channels()
-
-    def _close_clients(self) -> None:
-        while self._clients:
-            kc = self._clients.pop()
-            if kc.channels_running:
-                kc.stop_channels()
+        deadline = time.monotonic() + 300
+        while kc._reply_to(msg_id, deadline) is None and self.km.is_alive() and time.monotonic() < deadline:
+            pass
 
     def fresh(self):
         """The kernel manager, with the kernel alive and its namespace empty."""
         if self._preloading is not None:
             self._end_preload()
-        self._close_clients()
+        self.km.close_clients()
         if not self.km.is_alive():
             self.km.restart_kernel(now=True)
             self.used = False
@@ -243,7 +246,8 @@ class WarmKernel:
 
     def _shutdown(self) -> None:
         self._preloading = None
-        self._close_clients()
+        if self.km is not None:
+            self.km.close_clients()
         if self.km is not None and self.km.is_alive():
             self.km.shutdown_kernel(now=True)
 

@@ -35,6 +35,7 @@ from matplotlib.figure import Figure
 
 from cxlib import catalog
 from cxlib.catalog import Lang
+from cxlib.fonts import cjk_font_path
 
 CJK_FONT_FAMILY = "Noto Sans SC"
 #: Font fallback list: Latin glyphs (and the minus sign) from DejaVu Sans, CJK from Noto Sans SC,
@@ -95,16 +96,6 @@ def segment_colors(values: list[str], column: str | None = None) -> dict[str, st
 
 
 # --------------------------------------------------------------------------------- fonts
-def cjk_font_path() -> Path:
-    """Path of the bundled Noto Sans SC font file (SIL OFL), from ``pylopdf_fonts_zh_cn``.
-
-    >>> cjk_font_path().name
-    'NotoSansSC-Regular.otf'
-    """
-    import pylopdf_fonts_zh_cn
-
-    return Path(pylopdf_fonts_zh_cn.sans_path())
-
 
 def register_cjk_font() -> str:
     """Register the bundled CJK font with matplotlib (idempotent) and return its family name.

@@ -268,7 +268,7 @@ def _cjk_face():
     """The bundled CJK font, read once and prepared by HarfBuzz for repeated subsetting."""
     import uharfbuzz as hb
 
-    from cxlib.plotting import cjk_font_path
+    from cxlib.fonts import cjk_font_path
 
     return hb.subset_preprocess(hb.Face(hb.Blob.from_file_path(str(cjk_font_path()))))
 
@@ -384,10 +384,27 @@ def run_center(center: str, period: Period, base: dict[str, Any], period_dir: Pa
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+_WORKER_KERNELS: dict[str, WarmKernel] = {}
+
+
+def _worker_kernel(notebook_dir: Path) -> WarmKernel:
+    """The warm kernel of a worker process of a parallel run: started for its first center,
+    kept for the next ones, shut down when the worker exits."""
+    import multiprocessing.util
+
+    key = str(notebook_dir)
+    if key not in _WORKER_KERNELS:
+        kernel = warm_kernel(notebook_dir).__enter__()
+        multiprocessing.util.Finalize(kernel, kernel.__exit__, args=(None, None, None), exitpriority=10)
+        _WORKER_KERNELS[key] = kernel
+    return _WORKER_KERNELS[key]
+
+
 def _run_center_job(args: tuple) -> CenterRun:
     center, period, base, period_dir, notebook_dir, log_file = args
     _setup_logging(Path(log_file), console=False)
-    return run_center(center, period, base, Path(period_dir), Path(notebook_dir))
+    return run_center(center, period, base, Path(period_dir), Path(notebook_dir),
+                      kernel=_worker_kernel(Path(notebook_dir)))
 
 
 # ------------------------------------------------------------------ index
