@@ -492,6 +492,9 @@ def run_reports(raw_dir: Path, processed_dir: Path, out_dir: Path, period: str =
     for k, v in options.items():
         _check_safe(k, v)
     per = parse_period(period)
+    # absolute: the notebooks run in their own folder, and papermill moves this process there
+    # while a notebook runs (the HTML of the one before is rendered meanwhile)
+    raw_dir, processed_dir, out_dir = (Path(p).resolve() for p in (raw_dir, processed_dir, out_dir))
     with contextlib.ExitStack() as stack:
         # a sequential run shares one kernel, started while the processed data are checked
         kernel = stack.enter_context(warm_kernel(notebook_dir)) if jobs <= 1 or _one_center(center) else None

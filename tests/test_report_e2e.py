@@ -104,6 +104,26 @@ def test_killed_run_leaves_no_complete_looking_report(processed, tiny_notebooks,
     assert not list(period_dir.glob(".tmp-*"))
 
 
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_relative_paths_from_any_working_directory(processed, tiny_notebooks, tmp_path, monkeypatch, jobs):
+    # `make report` passes folders relative to the project, while the notebooks run in their own
+    # folder (and papermill moves the calling process there during each notebook)
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    rel_processed = os.path.relpath(processed, work)
+    period_dir, runs = report.run_reports(Path(os.path.relpath(RAW, work)), Path(rel_processed), Path("reports"),
+                                          "2026-10", "SH-JQ,SZ-NS", jobs=jobs, notebook_dir=tiny_notebooks)
+    assert [r.status for r in runs] == ["ok", "ok"]
+    for center in ("SH-JQ", "SZ-NS"):
+        folder = work / "reports" / "2026-10" / center
+        assert json.loads((folder / "results.json").read_text())["nps"]["value"] == 1.0
+        assert sorted(p.name for p in folder.glob("*.html")) == ["01_first.html", "02_second.html"]
+    assert "1.0 [0.0, 2.0]" in (work / "reports" / "2026-10" / "index.html").read_text(encoding="utf-8")
+    # nothing was written beside the notebooks
+    assert sorted(p.name for p in tiny_notebooks.iterdir()) == ["01_first.ipynb", "02_second.ipynb"]
+
+
 @pytest.mark.parametrize("args, message", [
     (["--center", "XX-99"], "unknown center 'XX-99'"),
     (["--center", "../../etc"], "unknown center"),
