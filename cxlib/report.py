@@ -43,7 +43,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from cxlib.catalog import DEFAULT_TZ
+from cxlib.catalog import DEFAULT_TZ, label
 from cxlib.errors import DataError
 from cxlib.notebooks import WarmKernel, import_statements, numbered_notebooks, run_notebook
 
@@ -412,6 +412,14 @@ def _fmt(x: Any, digits: int = 1) -> str:
     return "–" if x is None else f"{x:.{digits}f}" if isinstance(x, (int, float)) else html.escape(str(x))
 
 
+def _estimate_ci(entry: dict[str, Any], digits: int = 2) -> str:
+    """``estimate [ci_low, ci_high]`` of a results entry, or a dash when it has no estimate."""
+    if entry.get("estimate") is None:
+        return "–"
+    return (f"{_fmt(entry['estimate'], digits)} [{_fmt(entry.get('ci_low'), digits)}, "
+            f"{_fmt(entry.get('ci_high'), digits)}]")
+
+
 def headline(results: dict[str, Any]) -> dict[str, str]:
     """Headline figures of one center's ``results.json`` as display strings.
 
@@ -424,12 +432,11 @@ def headline(results: dict[str, Any]) -> dict[str, str]:
     out = {
         "NPS": f"{_fmt(nps.get('value'))} [{_fmt(nps.get('ci_low'))}, {_fmt(nps.get('ci_high'))}]" if nps else "–",
         "n": _fmt(nps.get("n"), 0) if nps else "–",
-        "complaint RR / update": (f"{_fmt(rr.get('estimate'), 2)} [{_fmt(rr.get('ci_low'), 2)}, "
-                                  f"{_fmt(rr.get('ci_high'), 2)}]") if rr.get("estimate") is not None else "–",
-        "real-time DiD (LTR)": _fmt((did.get("ltr") or {}).get("estimate"), 2) if did else "–",
+        "complaint RR / update": _estimate_ci(rr),
+        "real-time DiD (LTR)": _estimate_ci(did.get("ltr") or {}),
     }
     pains = results.get("pain_points") or []
-    out["top pain point"] = html.escape(str(pains[0].get("point"))) if pains else "–"
+    out["top pain point"] = html.escape(label(str(pains[0].get("point")))) if pains else "–"
     return out
 
 

@@ -81,6 +81,11 @@ def test_headline_and_index_escape(tmp_path):
     assert h["complaint RR / update"] == "0.81 [0.70, 0.94]"
     assert h["top pain point"] == "&lt;b&gt;waiting&lt;/b&gt;"
     assert report.headline({})["NPS"] == "–"
+    h = report.headline({"did_realtime_effect": {"ltr": {"estimate": 2.006, "ci_low": 1.68, "ci_high": 2.335}},
+                         "pain_points": [{"point": "waiting"}]})
+    assert h["real-time DiD (LTR)"] == "2.01 [1.68, 2.33]"
+    assert h["top pain point"] == "等待 Waiting"
+    assert report.headline({"did_realtime_effect": {"ltr": None}})["real-time DiD (LTR)"] == "–"
     (tmp_path / "SH-JQ").mkdir()
     (tmp_path / "SH-JQ" / "results.json").write_text(json.dumps(res))
     for name in ["02_emotion_curves.html", "05_summary.html"]:
