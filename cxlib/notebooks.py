@@ -19,8 +19,9 @@ from pathlib import Path
 from queue import Empty
 from typing import Any
 
-from jupyter_client.blocking import BlockingKernelClient
+from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import KernelManager
+from jupyter_core.utils import run_sync
 
 KERNEL = "python3"
 _NUMBERED = re.compile(r"^\d\d_.+\.ipynb$")
@@ -87,8 +88,10 @@ def run_notebook(src: Path, dst: Path, parameters: dict[str, Any] | None = None,
                         request_save_on_cell_execute=False, **extra)
 
 
-class ReadyClient(BlockingKernelClient):
-    """A kernel client whose readiness check ends as soon as the kernel has answered.
+class ReadyClient(AsyncKernelClient):
+    """The kernel client of a :class:`WarmKernel`: asynchronous, as nbclient expects (a blocking
+    client would block its event loop, so that a kernel dying in a cell went unnoticed), and
+    ready as soon as the kernel has answered.
 
     jupyter_client's own ``wait_for_ready`` ends by draining the IOPub channel until it stays
     silent for 0.2 s, twice per notebook (once for the namespace reset, once for papermill):
@@ -98,37 +101,37 @@ class ReadyClient(BlockingKernelClient):
     connecting is retried with a new request.
     """
 
-    def wait_for_ready(self, timeout: float | None = None) -> None:  # type: ignore[override]
+    async def wait_for_ready(self, timeout: float | None = None) -> None:  # type: ignore[override]
         deadline = time.monotonic() + (60.0 if timeout is None else timeout)
         while True:
             msg_id = self.kernel_info()
-            reply = self._reply_to(msg_id, deadline)
-            if reply is not None and self._idle_after(msg_id, wait=0.25):
+            reply = await self.reply_to(msg_id, deadline)
+            if reply is not None and await self._idle_after(msg_id, wait=0.25):
                 self._handle_kernel_info_reply(reply)
                 return
-            if not self.is_alive():
+            if not await self._async_is_alive():
                 raise RuntimeError("Kernel died before replying to kernel_info")
             if time.monotonic() > deadline:
                 raise RuntimeError(f"Kernel didn't respond in {timeout} seconds")
 
-    def _reply_to(self, msg_id: str, deadline: float, wait: float = 1.0) -> dict | None:
+    async def reply_to(self, msg_id: str, deadline: float, wait: float = 1.0) -> dict | None:
         """The shell reply to ``msg_id``, or None if none came within ``wait`` seconds."""
         end = min(deadline, time.monotonic() + wait)
         while (left := end - time.monotonic()) > 0:
             try:
-                msg = self.shell_channel.get_msg(timeout=left)
+                msg = await self.shell_channel.get_msg(timeout=left)
             except Empty:
                 return None
             if msg["parent_header"].get("msg_id") == msg_id:
                 return msg
         return None
 
-    def _idle_after(self, msg_id: str, wait: float) -> bool:
+    async def _idle_after(self, msg_id: str, wait: float) -> bool:
         """Whether IOPub shows the kernel going idle after ``msg_id`` within ``wait`` seconds."""
         end = time.monotonic() + wait
         while (left := end - time.monotonic()) > 0:
             try:
-                msg = self.iopub_channel.get_msg(timeout=left)
+                msg = await self.iopub_channel.get_msg(timeout=left)
             except Empty:
                 return False
             if (msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "status"
@@ -144,9 +147,9 @@ class _TrackingKernelManager(KernelManager):
 
     def __init__(self, **kwargs: Any):
         super().__init__(**kwargs)
-        self.clients: list[BlockingKernelClient] = []
+        self.clients: list[AsyncKernelClient] = []
 
-    def client(self, **kwargs: Any) -> BlockingKernelClient:
+    def client(self, **kwargs: Any) -> AsyncKernelClient:
         kc = super().client(**kwargs)
         self.clients.append(kc)
         return kc
@@ -212,9 +215,14 @@ class WarmKernel:
         shows in the notebook that needs it; a dead kernel is restarted by :meth:`fresh`)."""
         kc, msg_id = self._preloading
         self._preloading = None
-        deadline = time.monotonic() + 300
-        while kc._reply_to(msg_id, deadline) is None and self.km.is_alive() and time.monotonic() < deadline:
-            pass
+
+        async def wait() -> None:
+            deadline = time.monotonic() + 300
+            while (await kc.reply_to(msg_id, deadline) is None and await kc._async_is_alive()
+                   and time.monotonic() < deadline):
+                pass
+
+        run_sync(wait)()
 
     def fresh(self):
         """The kernel manager, with the kernel alive and its namespace empty."""
@@ -228,8 +236,8 @@ class WarmKernel:
             kc = self.km.client()
             kc.start_channels()
             try:
-                kc.wait_for_ready(timeout=60)
-                reply = kc.execute_interactive(self.RESET, timeout=60, store_history=False)
+                run_sync(kc.wait_for_ready)(timeout=60)
+                reply = run_sync(kc.execute_interactive)(self.RESET, timeout=60, store_history=False)
                 if reply["content"]["status"] != "ok":
                     self.km.restart_kernel(now=True)
             finally:

@@ -104,6 +104,29 @@ def test_killed_run_leaves_no_complete_looking_report(processed, tiny_notebooks,
     assert not list(period_dir.glob(".tmp-*"))
 
 
+def test_kernel_dying_in_a_cell_fails_that_notebook_only(processed, tmp_path):
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    _notebook(nbs / "01_first.ipynb", "import os\nif center == 'SH-JQ':\n    os._exit(1)  # as an out-of-memory kill would")
+    _notebook(nbs / "02_second.ipynb", "print('second ran for', center)")
+    out = tmp_path / "reports"
+    code = ("import json; from pathlib import Path; from cxlib import report;"
+            f"_, runs = report.run_reports(Path({str(RAW)!r}), Path({str(processed)!r}), Path({str(out)!r}), "
+            f"'2026-10', 'SH-JQ,SZ-NS', notebook_dir=Path({str(nbs)!r}));"
+            "print(json.dumps([[r.center, r.status, [[n.notebook, n.status, n.error] for n in r.notebooks]] for r in runs]))")
+    # in a child process with a time limit: a dead kernel must never leave the run waiting
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr
+    runs = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert runs == [
+        ["SH-JQ", "failed", [["01_first", "failed", "DeadKernelError: Kernel died"], ["02_second", "ok", None]]],
+        ["SZ-NS", "ok", [["01_first", "ok", None], ["02_second", "ok", None]]],
+    ]
+    # the kernel was restarted for the next notebook
+    second = nbformat.read(out / "2026-10" / "SH-JQ" / "02_second.ipynb", as_version=4)
+    assert second.cells[-1].outputs[0]["text"] == "second ran for SH-JQ\n"
+
+
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_relative_paths_from_any_working_directory(processed, tiny_notebooks, tmp_path, monkeypatch, jobs):
     # `make report` passes folders relative to the project, while the notebooks run in their own
