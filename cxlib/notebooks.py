@@ -11,6 +11,7 @@ the nbval check (``pytest --nbval notebooks``) compares against the new results.
 from __future__ import annotations
 
 import argparse
+import logging
 import re
 import sys
 import threading
@@ -24,6 +25,7 @@ from jupyter_client.manager import KernelManager
 from jupyter_core.utils import run_sync
 
 KERNEL = "python3"
+log = logging.getLogger(__name__)
 _NUMBERED = re.compile(r"^\d\d_.+\.ipynb$")
 
 
@@ -216,13 +218,19 @@ class WarmKernel:
         kc, msg_id = self._preloading
         self._preloading = None
 
-        async def wait() -> None:
+        async def wait() -> dict | None:
             deadline = time.monotonic() + 300
-            while (await kc.reply_to(msg_id, deadline) is None and await kc._async_is_alive()
-                   and time.monotonic() < deadline):
-                pass
+            while time.monotonic() < deadline:
+                reply = await kc.reply_to(msg_id, deadline)
+                if reply is not None or not await kc._async_is_alive():
+                    return reply
+            return None
 
-        run_sync(wait)()
+        reply = run_sync(wait)()
+        content = (reply or {}).get("content", {})
+        if content.get("status") == "error":
+            log.warning("preloading the notebooks' imports stopped at %s: %s (each notebook imports "
+                        "what it needs itself)", content.get("ename"), content.get("evalue"))
 
     def fresh(self):
         """The kernel manager, with the kernel alive and its namespace empty."""

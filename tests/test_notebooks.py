@@ -102,3 +102,12 @@ def test_embedded_font_covers_every_character_of_the_page():
     assert len(data) < 20_000  # a few dozen glyphs, not the 8 MB font
     assert report.embed_cjk_font("<html><head></head><body>ascii</body></html>") == \
         "<html><head></head><body>ascii</body></html>"
+
+
+def test_failed_preload_is_reported_and_the_notebook_still_runs(tmp_path, caplog):
+    nb = _write(tmp_path / "01_a.ipynb", "import json\nprint(json.dumps([1]))")
+    with caplog.at_level("WARNING", logger="cxlib.notebooks"):
+        with WarmKernel(tmp_path, preload=("import json", "import no_such_module_here")) as k:
+            run_notebook(nb, tmp_path / "o.ipynb", kernel=k)
+    assert "ModuleNotFoundError" in caplog.text and "no_such_module_here" in caplog.text
+    assert _outputs(tmp_path / "o.ipynb") == ["[1]\n"]
