@@ -11,6 +11,7 @@ the nbval check (``pytest --nbval notebooks``) compares against the new results.
 from __future__ import annotations
 
 import argparse
+import html
 import logging
 import re
 import sys
@@ -80,14 +81,39 @@ def run_notebook(src: Path, dst: Path, parameters: dict[str, Any] | None = None,
     >>> run_notebook(Path("notebooks/01_cleaning.ipynb"), Path("/tmp/01.ipynb"))  # doctest: +SKIP
     """
     import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
 
     dst.parent.mkdir(parents=True, exist_ok=True)
     extra: dict[str, Any] = {}
     if kernel is not None:
         extra["km"] = kernel.fresh()
-    pm.execute_notebook(str(src), str(dst), parameters=parameters or {}, kernel_name=KERNEL,
-                        cwd=str(Path(src).resolve().parent), progress_bar=progress_bar,
-                        request_save_on_cell_execute=False, **extra)
+    try:
+        pm.execute_notebook(str(src), str(dst), parameters=parameters or {}, kernel_name=KERNEL,
+                            cwd=str(Path(src).resolve().parent), progress_bar=progress_bar,
+                            request_save_on_cell_execute=False, **extra)
+    except PapermillExecutionError:
+        raise  # papermill wrote the executed copy with its error banner
+    except Exception as exc:
+        # e.g. the kernel died (out of memory): papermill writes nothing, so the copy says why
+        _write_unfinished(src, dst, parameters or {}, exc)
+        raise
+
+
+def _write_unfinished(src: Path, dst: Path, parameters: dict[str, Any], exc: BaseException) -> None:
+    """The parameterized notebook, not run, under a banner naming the error that stopped it."""
+    import nbformat
+    import papermill as pm
+
+    pm.execute_notebook(str(src), str(dst), parameters=parameters, kernel_name=KERNEL, prepare_only=True)
+    nb = nbformat.read(dst, as_version=4)
+    what = f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1] if str(exc).strip() else ''}"
+    banner = nbformat.v4.new_markdown_cell(
+        '<span style="color:red; font-size:2em;">This notebook did not finish: '
+        f"{html.escape(what)}</span><br>Its cells were not run (or their outputs were lost); "
+        "the run log and the manifest of this report say more.")
+    banner.metadata["tags"] = ["papermill-error-cell-tag"]
+    nb.cells.insert(0, banner)
+    nbformat.write(nb, dst)
 
 
 class ReadyClient(AsyncKernelClient):

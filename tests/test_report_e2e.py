@@ -123,8 +123,14 @@ def test_kernel_dying_in_a_cell_fails_that_notebook_only(processed, tmp_path):
         ["SZ-NS", "ok", [["01_first", "ok", None], ["02_second", "ok", None]]],
     ]
     # the kernel was restarted for the next notebook
-    second = nbformat.read(out / "2026-10" / "SH-JQ" / "02_second.ipynb", as_version=4)
+    folder = out / "2026-10" / "SH-JQ"
+    second = nbformat.read(folder / "02_second.ipynb", as_version=4)
     assert second.cells[-1].outputs[0]["text"] == "second ran for SH-JQ\n"
+    # the notebook that stopped still has its copy (parameters filled in) saying why, and a page
+    first = nbformat.read(folder / "01_first.ipynb", as_version=4)
+    assert "did not finish: DeadKernelError: Kernel died" in first.cells[0].source
+    assert any('center = "SH-JQ"' in c.source for c in first.cells if c.cell_type == "code")
+    assert "did not finish" in (folder / "01_first.html").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
