@@ -71,6 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--period", default=None, help="YYYY-MM, YYYY-MM..YYYY-MM or all (default all)")
     p.add_argument("--center", default=None, help="a center id, ids separated by commas, or all (default all)")
     p.add_argument("--jobs", type=int, default=None, help="centers run in parallel (default 1)")
+    p.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+                   help="a notebook cell running longer fails its notebook (default: no limit)")
     p.add_argument("--lang", choices=["zh", "en", "both"], default=None, help="label language of the notebooks")
     p.add_argument("--params", default=None, help="YAML file with any of these options (command line wins)")
     p.set_defaults(func=_cmd_report)

@@ -71,12 +71,15 @@ def import_statements(notebooks: list[Path]) -> tuple[str, ...]:
 
 
 def run_notebook(src: Path, dst: Path, parameters: dict[str, Any] | None = None, *,
-                 progress_bar: bool = False, kernel: WarmKernel | None = None) -> None:
+                 progress_bar: bool = False, kernel: WarmKernel | None = None,
+                 timeout: float | None = None) -> None:
     """Execute ``src`` with papermill into ``dst``, running in the notebook's own folder.
 
     Raises papermill's ``PapermillExecutionError`` when a cell fails; the executed copy with
     the error banner is still written to ``dst``. With ``kernel`` (a :class:`WarmKernel`) the
-    notebook runs in that already started kernel, its namespace emptied first.
+    notebook runs in that already started kernel, its namespace emptied first. A cell that
+    runs longer than ``timeout`` seconds fails the notebook (no limit when None); a kernel
+    left in an unknown state (timed out, died) is restarted before its next notebook.
 
     >>> run_notebook(Path("notebooks/01_cleaning.ipynb"), Path("/tmp/01.ipynb"))  # doctest: +SKIP
     """
@@ -90,11 +93,14 @@ def run_notebook(src: Path, dst: Path, parameters: dict[str, Any] | None = None,
     try:
         pm.execute_notebook(str(src), str(dst), parameters=parameters or {}, kernel_name=KERNEL,
                             cwd=str(Path(src).resolve().parent), progress_bar=progress_bar,
-                            request_save_on_cell_execute=False, **extra)
+                            request_save_on_cell_execute=False, execution_timeout=timeout, **extra)
     except PapermillExecutionError:
         raise  # papermill wrote the executed copy with its error banner
     except Exception as exc:
-        # e.g. the kernel died (out of memory): papermill writes nothing, so the copy says why
+        # a cell timed out or the kernel died (out of memory): papermill writes nothing, so
+        # the copy says why; the kernel may still be busy, so the next notebook gets a new one
+        if kernel is not None:
+            kernel.discard()
         _write_unfinished(src, dst, parameters or {}, exc)
         raise
 
@@ -213,6 +219,7 @@ class WarmKernel:
         self.preload = tuple(preload)
         self.km = None
         self.used = False
+        self.broken = False
         self._preloading: tuple[Any, str] | None = None
         self._closing: threading.Thread | None = None
 
@@ -263,9 +270,9 @@ class WarmKernel:
         if self._preloading is not None:
             self._end_preload()
         self.km.close_clients()
-        if not self.km.is_alive():
+        if self.broken or not self.km.is_alive():
             self.km.restart_kernel(now=True)
-            self.used = False
+            self.used = self.broken = False
         if self.used:
             kc = self.km.client()
             kc.start_channels()
@@ -278,6 +285,11 @@ class WarmKernel:
                 kc.stop_channels()
         self.used = True
         return self.km
+
+    def discard(self) -> None:
+        """Mark the kernel as unusable (e.g. still busy with a timed-out cell): :meth:`fresh`
+        restarts it."""
+        self.broken = True
 
     def release(self) -> None:
         """Shut the kernel down in the background, once no notebook will run in it any more

@@ -3,6 +3,7 @@
     cx report --raw data/raw --period 2026-10 --center SH-JQ --out reports --jobs 2
     cx report --period 2026-08..2026-10 --center all
     cx report --params run.yaml
+    cx report --period 2026-10 --center all --timeout 1800
 
 Each center's run is written to ``reports/<period>/<center>/``: the executed notebooks, their
 HTML versions with code hidden, ``results.json`` (keys in ``docs/results.md``) and
@@ -11,7 +12,9 @@ and status per notebook). ``reports/<period>/index.html`` lists every center's r
 headline figures, the summary first; ``reports/<period>/run.log`` keeps the log.
 
 Failure semantics: a failing notebook keeps papermill's error cell in its executed copy, the
-center is marked failed in its manifest, the other centers go on, and the exit code is 1.
+center is marked failed in its manifest, the other centers go on, and the exit code is 1. A
+cell running past ``--timeout`` seconds or a dying kernel fails its notebook the same way (its
+copy carries a banner naming the error) and the next notebook gets a new kernel.
 Every center is built in a hidden temporary folder and renamed into place when complete, so a
 killed run never leaves a report that looks complete. A lock file refuses a second run on the
 same period folder while the first is alive. Parameters are validated before anything runs:
@@ -51,7 +54,7 @@ NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 SUMMARY_NOTEBOOK = "05_summary"
 PACKAGES = ("cxlib", "pandas", "numpy", "pyarrow", "statsmodels", "scipy", "seaborn", "matplotlib",
             "papermill", "nbconvert")
-RUN_KEYS = {"raw", "processed", "out", "period", "center", "jobs", "lang", "tz", "cases_file",
+RUN_KEYS = {"raw", "processed", "out", "period", "center", "jobs", "timeout", "lang", "tz", "cases_file",
             "horizon_years", "discount_rate", "n_sims", "seed", "budget", "controls", "scenario"}
 # parameters handed to the notebooks (each notebook gets the ones its parameters cell declares)
 NOTEBOOK_KEYS = ("lang", "tz", "cases_file", "horizon_years", "discount_rate", "n_sims", "seed", "budget",
@@ -320,11 +323,12 @@ def warm_kernel(notebook_dir: Path = NOTEBOOK_DIR) -> WarmKernel:
 
 def run_center(center: str, period: Period, base: dict[str, Any], period_dir: Path,
                notebook_dir: Path = NOTEBOOK_DIR, progress: bool = False,
-               kernel: WarmKernel | None = None) -> CenterRun:
+               kernel: WarmKernel | None = None, timeout: float | None = None) -> CenterRun:
     """Run every numbered notebook for one center into ``period_dir/<center>`` (atomically).
 
     The notebooks run in ``kernel`` when given (a started :class:`WarmKernel`, shared by the
-    centers of a sequential run), otherwise in a warm kernel of their own."""
+    centers of a sequential run), otherwise in a warm kernel of their own. A cell running
+    longer than ``timeout`` seconds fails its notebook."""
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{center}-", dir=period_dir))
     run = CenterRun(center=center, period=period.folder, folder=str(period_dir / center))
     started = dt.datetime.now().astimezone()
@@ -345,7 +349,8 @@ def run_center(center: str, period: Period, base: dict[str, Any], period_dir: Pa
                 t0 = time.perf_counter()
                 executed = tmp / nb.name
                 try:
-                    run_notebook(nb, executed, parameters_for(nb, params), progress_bar=progress, kernel=kernel)
+                    run_notebook(nb, executed, parameters_for(nb, params), progress_bar=progress, kernel=kernel,
+                                 timeout=timeout)
                     rec.status = "ok"
                 except Exception as exc:  # noqa: BLE001 - recorded in the manifest; the run exits non-zero
                     rec.status, rec.error = "failed", _error_line(exc)
@@ -364,6 +369,7 @@ def run_center(center: str, period: Period, base: dict[str, Any], period_dir: Pa
         manifest = {
             "center": center, "period": asdict(period), "status": run.status,
             "parameters": {k: v for k, v in params.items() if k != "results_file"},
+            "cell_timeout_s": timeout,
             "raw_fingerprint": base.get("_fingerprint"),
             "packages": package_versions(),
             "start": started.isoformat(timespec="seconds"),
@@ -401,10 +407,10 @@ def _worker_kernel(notebook_dir: Path) -> WarmKernel:
 
 
 def _run_center_job(args: tuple) -> CenterRun:
-    center, period, base, period_dir, notebook_dir, log_file = args
+    center, period, base, period_dir, notebook_dir, log_file, timeout = args
     _setup_logging(Path(log_file), console=False)
     return run_center(center, period, base, Path(period_dir), Path(notebook_dir),
-                      kernel=_worker_kernel(Path(notebook_dir)))
+                      kernel=_worker_kernel(Path(notebook_dir)), timeout=timeout)
 
 
 # ------------------------------------------------------------------ index
@@ -490,7 +496,8 @@ def _setup_logging(log_file: Path, console: bool) -> None:
 
 def run_reports(raw_dir: Path, processed_dir: Path, out_dir: Path, period: str = "all",
                 center: str | list[str] = "all", jobs: int = 1, options: dict[str, Any] | None = None,
-                notebook_dir: Path = NOTEBOOK_DIR, tz: str = DEFAULT_TZ) -> tuple[Path, list[CenterRun]]:
+                notebook_dir: Path = NOTEBOOK_DIR, tz: str = DEFAULT_TZ,
+                timeout: float | None = None) -> tuple[Path, list[CenterRun]]:
     """Run the report for a period and centers; return the period folder and each center's run.
 
         >>> run_reports(Path("data/raw"), Path("data/processed"), Path("reports"), "2026-10", "SH-JQ")  # doctest: +SKIP
@@ -505,12 +512,13 @@ def run_reports(raw_dir: Path, processed_dir: Path, out_dir: Path, period: str =
     with contextlib.ExitStack() as stack:
         # a sequential run shares one kernel, started while the processed data are checked
         kernel = stack.enter_context(warm_kernel(notebook_dir)) if jobs <= 1 or _one_center(center) else None
-        return _run_reports(raw_dir, processed_dir, out_dir, per, center, jobs, options, notebook_dir, tz, kernel)
+        return _run_reports(raw_dir, processed_dir, out_dir, per, center, jobs, options, notebook_dir, tz, kernel,
+                            timeout)
 
 
 def _run_reports(raw_dir: Path, processed_dir: Path, out_dir: Path, per: Period, center: str | list[str],
                  jobs: int, options: dict[str, Any], notebook_dir: Path, tz: str,
-                 kernel: WarmKernel | None) -> tuple[Path, list[CenterRun]]:
+                 kernel: WarmKernel | None, timeout: float | None) -> tuple[Path, list[CenterRun]]:
     from cxlib import clean
 
     result = clean.clean(Path(raw_dir), Path(processed_dir), tz=tz, force=False)
@@ -540,13 +548,14 @@ def _run_reports(raw_dir: Path, processed_dir: Path, out_dir: Path, per: Period,
         bar = _progress(len(centers), show_bar)
         if jobs <= 1 or len(centers) == 1:
             for c in centers:
-                runs.append(run_center(c, per, base, period_dir, notebook_dir, kernel=kernel))
+                runs.append(run_center(c, per, base, period_dir, notebook_dir, kernel=kernel, timeout=timeout))
                 bar.update(1)
             if kernel is not None:
                 kernel.release()
         else:
             with ProcessPoolExecutor(max_workers=jobs) as pool:
-                futs = [pool.submit(_run_center_job, (c, per, base, str(period_dir), str(notebook_dir), str(log_file)))
+                futs = [pool.submit(_run_center_job, (c, per, base, str(period_dir), str(notebook_dir), str(log_file),
+                                                      timeout))
                         for c in centers]
                 for f in as_completed(futs):
                     runs.append(f.result())
@@ -578,7 +587,7 @@ def main(args: argparse.Namespace) -> int:
     opts: dict[str, Any] = {}
     if getattr(args, "params", None):
         opts.update(read_params(Path(args.params)))
-    cli = {k: getattr(args, k) for k in ("raw", "processed", "out", "period", "center", "jobs", "lang")
+    cli = {k: getattr(args, k) for k in ("raw", "processed", "out", "period", "center", "jobs", "timeout", "lang")
            if getattr(args, k, None) is not None}
     opts.update(cli)
     raw = Path(opts.pop("raw", "data/raw"))
@@ -590,7 +599,15 @@ def main(args: argparse.Namespace) -> int:
     tz = str(opts.pop("tz", DEFAULT_TZ))
     if jobs < 1:
         raise DataError("--jobs must be at least 1", column="jobs")
-    period_dir, runs = run_reports(raw, processed, out, period, center, jobs, opts, tz=tz)
+    timeout = opts.pop("timeout", None)
+    if timeout is not None:
+        try:
+            timeout = float(timeout)
+        except (TypeError, ValueError):
+            raise DataError(f"--timeout {timeout!r} is not a number of seconds", column="timeout") from None
+        if not timeout > 0:
+            raise DataError("--timeout must be a positive number of seconds", column="timeout")
+    period_dir, runs = run_reports(raw, processed, out, period, center, jobs, opts, tz=tz, timeout=timeout)
     failures = [f for r in runs for f in r.failures]
     for f in failures:
         print(f"cx: report failed: {f}", file=sys.stderr)

@@ -133,6 +133,29 @@ def test_kernel_dying_in_a_cell_fails_that_notebook_only(processed, tmp_path):
     assert "did not finish" in (folder / "01_first.html").read_text(encoding="utf-8")
 
 
+def test_cell_over_the_time_limit_fails_its_notebook_and_the_run_goes_on(processed, tmp_path):
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    _notebook(nbs / "01_first.ipynb", "import time\nif center == 'SH-JQ':\n    time.sleep(120)")
+    _notebook(nbs / "02_second.ipynb", "print('second ran for', center)")
+    out = tmp_path / "reports"
+    code = ("from pathlib import Path; from cxlib import report;"
+            f"report.run_reports(Path({str(RAW)!r}), Path({str(processed)!r}), Path({str(out)!r}), "
+            f"'2026-10', 'SH-JQ,SZ-NS', notebook_dir=Path({str(nbs)!r}), timeout=2)")
+    t0 = time.monotonic()
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=100)
+    assert proc.returncode == 0, proc.stderr
+    assert time.monotonic() - t0 < 90  # not the 120 s of the sleeping cell
+    manifest = json.loads((out / "2026-10" / "SH-JQ" / "manifest.json").read_text())
+    assert manifest["cell_timeout_s"] == 2.0
+    assert [(n["notebook"], n["status"]) for n in manifest["notebooks"]] == [("01_first", "failed"), ("02_second", "ok")]
+    assert "Timeout" in manifest["notebooks"][0]["error"]
+    # the busy kernel was replaced: the next notebook and the next center ran
+    second = nbformat.read(out / "2026-10" / "SH-JQ" / "02_second.ipynb", as_version=4)
+    assert second.cells[-1].outputs[0]["text"] == "second ran for SH-JQ\n"
+    assert json.loads((out / "2026-10" / "SZ-NS" / "manifest.json").read_text())["status"] == "ok"
+
+
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_relative_paths_from_any_working_directory(processed, tiny_notebooks, tmp_path, monkeypatch, jobs):
     # `make report` passes folders relative to the project, while the notebooks run in their own
@@ -159,6 +182,7 @@ def test_relative_paths_from_any_working_directory(processed, tiny_notebooks, tm
     (["--period", "2026-13"], "period '2026-13'"),
     (["--period", "../x"], "period"),
     (["--jobs", "0"], "--jobs"),
+    (["--timeout", "0"], "--timeout must be a positive number"),
 ])
 def test_bad_parameters(processed, tmp_path, capsys, args, message):
     code = cli.main(["report", "--raw", str(RAW), "--processed", str(processed), "--out", str(tmp_path), *args])
@@ -175,7 +199,7 @@ CENTER, PERIOD = "SZ-NS", "2026-10"
 def sample_report(processed, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("reports")
     code = cli.main(["report", "--raw", str(RAW), "--processed", str(processed), "--out", str(out),
-                     "--period", PERIOD, "--center", CENTER])
+                     "--period", PERIOD, "--center", CENTER, "--timeout", "600"])
     assert code == 0, (out / PERIOD / "run.log").read_text()
     return out / PERIOD / CENTER
 
@@ -188,6 +212,7 @@ def test_report_writes_every_notebook_html_results_and_manifest(sample_report):
     man = json.loads((sample_report / "manifest.json").read_text())
     assert man["status"] == "ok" and [n["notebook"] for n in man["notebooks"]] == names
     assert man["parameters"]["center"] == CENTER and man["period"]["start"] == PERIOD
+    assert man["cell_timeout_s"] == 600.0
     index = (sample_report.parent / "index.html").read_text(encoding="utf-8")
     assert f'{CENTER}/05_summary.html' in index
     assert index.index("05_summary") < index.index("01_cleaning")
