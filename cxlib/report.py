@@ -40,6 +40,7 @@ import socket
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
@@ -323,12 +324,14 @@ def warm_kernel(notebook_dir: Path = NOTEBOOK_DIR) -> WarmKernel:
 
 def run_center(center: str, period: Period, base: dict[str, Any], period_dir: Path,
                notebook_dir: Path = NOTEBOOK_DIR, progress: bool = False,
-               kernel: WarmKernel | None = None, timeout: float | None = None) -> CenterRun:
+               kernel: WarmKernel | None = None, timeout: float | None = None,
+               on_notebook: Callable[[str, str], None] | None = None) -> CenterRun:
     """Run every numbered notebook for one center into ``period_dir/<center>`` (atomically).
 
     The notebooks run in ``kernel`` when given (a started :class:`WarmKernel`, shared by the
     centers of a sequential run), otherwise in a warm kernel of their own. A cell running
-    longer than ``timeout`` seconds fails its notebook."""
+    longer than ``timeout`` seconds fails its notebook. ``on_notebook(center, notebook)`` is
+    called after each notebook (for a progress bar)."""
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{center}-", dir=period_dir))
     run = CenterRun(center=center, period=period.folder, folder=str(period_dir / center))
     started = dt.datetime.now().astimezone()
@@ -362,6 +365,8 @@ def run_center(center: str, period: Period, base: dict[str, Any], period_dir: Pa
                     renders.append(html_pool.submit(to_html, executed, executed.with_suffix(".html")))
                 run.notebooks.append(rec)
                 log.info("%s %s %s %s in %.1f s", period.folder, center, nb.name, rec.status, rec.seconds)
+                if on_notebook is not None:
+                    on_notebook(center, nb.stem)
             if own_kernel:
                 kernel.release()
             for r in renders:
@@ -544,22 +549,28 @@ def _run_reports(raw_dir: Path, processed_dir: Path, out_dir: Path, per: Period,
         log.info("report %s for %s (jobs=%d)", per.folder, ", ".join(centers), jobs)
         base["_fingerprint"] = fingerprint
         runs: list[CenterRun] = []
-        show_bar = sys.stderr.isatty()
-        bar = _progress(len(centers), show_bar)
+        n_notebooks = len(numbered_notebooks(notebook_dir))
+        bar = _progress(len(centers) * n_notebooks, sys.stderr.isatty())
+
+        def step(center: str, notebook: str, n: int = 1) -> None:
+            bar.set_postfix_str(f"{center} {notebook}", refresh=False)
+            bar.update(n)
+
         if jobs <= 1 or len(centers) == 1:
             for c in centers:
-                runs.append(run_center(c, per, base, period_dir, notebook_dir, kernel=kernel, timeout=timeout))
-                bar.update(1)
+                runs.append(run_center(c, per, base, period_dir, notebook_dir, kernel=kernel, timeout=timeout,
+                                       on_notebook=step))
             if kernel is not None:
                 kernel.release()
         else:
+            # the workers report back per center
             with ProcessPoolExecutor(max_workers=jobs) as pool:
                 futs = [pool.submit(_run_center_job, (c, per, base, str(period_dir), str(notebook_dir), str(log_file),
                                                       timeout))
                         for c in centers]
                 for f in as_completed(futs):
                     runs.append(f.result())
-                    bar.update(1)
+                    step(runs[-1].center, "done", n_notebooks)
             _setup_logging(log_file, console=True)
         bar.close()
         runs.sort(key=lambda r: (r.center != "all", r.center))
@@ -571,15 +582,17 @@ def _run_reports(raw_dir: Path, processed_dir: Path, out_dir: Path, per: Period,
 
 class _NoBar:
     def update(self, n: int) -> None: ...
+    def set_postfix_str(self, text: str, refresh: bool = True) -> None: ...
     def close(self) -> None: ...
 
 
 def _progress(total: int, show: bool):
+    """A progress bar over the notebooks of a run (on a terminal only: cron logs stay clean)."""
     if not show:
         return _NoBar()
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc="centers", unit="center")
+    return tqdm(total=total, desc="report", unit="notebook")
 
 
 def main(args: argparse.Namespace) -> int:

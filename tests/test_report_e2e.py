@@ -288,3 +288,27 @@ def test_report_in_headless_chromium(sample_report, tmp_path):
     subprocess.run([_chromium(), *flags, "--window-size=1200,1600", f"--screenshot={shot}", page.as_uri()],
                    capture_output=True, timeout=120)
     assert shot.exists() and shot.stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("jobs, steps", [
+    (1, [("SH-JQ 01_first", 1), ("SH-JQ 02_second", 1), ("SZ-NS 01_first", 1), ("SZ-NS 02_second", 1)]),
+    (2, [("SH-JQ done", 2), ("SZ-NS done", 2)]),
+])
+def test_progress_bar_counts_notebooks(processed, tiny_notebooks, tmp_path, monkeypatch, jobs, steps):
+    seen: dict = {"steps": []}
+
+    class Bar:
+        def set_postfix_str(self, text, refresh=True):
+            seen["label"] = text
+
+        def update(self, n):
+            seen["steps"].append((seen["label"], n))
+
+        def close(self):
+            seen["closed"] = True
+
+    monkeypatch.setattr(report, "_progress", lambda total, show: seen.update(total=total) or Bar())
+    report.run_reports(RAW, processed, tmp_path / "out", "2026-10", "SH-JQ,SZ-NS", jobs=jobs,
+                       notebook_dir=tiny_notebooks)
+    assert seen["total"] == 4 and seen["closed"]
+    assert sorted(seen["steps"]) == steps
