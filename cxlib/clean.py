@@ -71,6 +71,11 @@ def _strip(values: pd.Series | pa.Array) -> pa.Array:
     return pc.if_else(pc.equal(pc.binary_length(arr), 0), pa.scalar(None, arr.type), arr)
 
 
+def _take_str(arr: pa.Array, rows: np.ndarray) -> pd.Series:
+    """The text values at positions ``rows`` as a pandas string column (the kept rows of a table)."""
+    return pd.Series(arr.take(pa.array(rows)).to_pandas(), dtype="str")
+
+
 def _np_bool(arr: pa.Array | pa.ChunkedArray, null: bool = False) -> np.ndarray:
     return np.asarray(pc.fill_null(arr, null).to_numpy(zero_copy_only=False), dtype=bool)
 
@@ -792,11 +797,11 @@ def _clean_visits(raw: pd.DataFrame, centers: _Centers, tz: str) -> tuple[pd.Dat
     kept = a.kept
     k = np.flatnonzero(kept)
     frame = pd.DataFrame({
-        "visit_id": pd.Series(vid.take(pa.array(k)).to_pandas(), dtype="str"),
-        "customer_id": pd.Series(cust.take(pa.array(k)).to_pandas(), dtype="str"),
+        "visit_id": _take_str(vid, k),
+        "customer_id": _take_str(cust, k),
         "center": pd.Series(center[k].astype(str), dtype="str"),
         "scenario": pd.Categorical.from_codes(scen_idx[k], dtype=catalog.SCENARIO_DTYPE),
-        "vehicle_model": pd.Series(_strip(raw["vehicle_model"]).take(pa.array(k)).to_pandas(), dtype="str"),
+        "vehicle_model": _take_str(_strip(raw["vehicle_model"]), k),
         **{c: ts[c][0].iloc[k].reset_index(drop=True) for c in ts},
         "warranty": warranty.iloc[k].reset_index(drop=True),
         "amount_cny": amount[k],
@@ -1059,8 +1064,8 @@ def _clean_surveys(raw: pd.DataFrame, raw_visit_ids: pa.Array, kept_visit_ids: p
 
     k = np.flatnonzero(a.kept)
     frame = pd.DataFrame({
-        "response_id": pd.Series(rid.take(pa.array(k)).to_pandas(), dtype="str"),
-        "visit_id": pd.Series(vid.take(pa.array(k)).to_pandas(), dtype="str"),
+        "response_id": _take_str(rid, k),
+        "visit_id": _take_str(vid, k),
         "submitted_at": sub.iloc[k].reset_index(drop=True),
         "ltr": pd.array(ltr[k], dtype="Int64"),
         **{c: pd.array(scores[c][k], dtype="Int64") for c in catalog.SCORE_COLUMNS},
@@ -1086,8 +1091,8 @@ def _clean_complaints(raw: pd.DataFrame, raw_visit_ids: pa.Array, kept_visit_ids
     a.repair(masked, "pii_masked")
     k = np.flatnonzero(a.kept)
     frame = pd.DataFrame({
-        "complaint_id": pd.Series(cid.take(pa.array(k)).to_pandas(), dtype="str"),
-        "visit_id": pd.Series(vid.take(pa.array(k)).to_pandas(), dtype="str"),
+        "complaint_id": _take_str(cid, k),
+        "visit_id": _take_str(vid, k),
         "filed_at": filed.iloc[k].reset_index(drop=True),
         "channel": pd.Categorical.from_codes(ch_idx[k], categories=list(codes)),
         "category": category.iloc[k].reset_index(drop=True),
