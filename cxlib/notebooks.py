@@ -105,6 +105,16 @@ def run_notebook(src: Path, dst: Path, parameters: dict[str, Any] | None = None,
         raise
 
 
+def error_line(exc: BaseException) -> str:
+    """One line for a log or a manifest: the exception's type and the last line of its message.
+
+        >>> error_line(RuntimeError("cell failed\\nKeyError: 'ltr'"))
+        "RuntimeError: KeyError: 'ltr'"
+    """
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[-1] if text else ''}"[:500]
+
+
 def _write_unfinished(src: Path, dst: Path, parameters: dict[str, Any], exc: BaseException) -> None:
     """The parameterized notebook, not run, under a banner naming the error that stopped it."""
     import nbformat
@@ -112,10 +122,9 @@ def _write_unfinished(src: Path, dst: Path, parameters: dict[str, Any], exc: Bas
 
     pm.execute_notebook(str(src), str(dst), parameters=parameters, kernel_name=KERNEL, prepare_only=True)
     nb = nbformat.read(dst, as_version=4)
-    what = f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1] if str(exc).strip() else ''}"
     banner = nbformat.v4.new_markdown_cell(
         '<span style="color:red; font-size:2em;">This notebook did not finish: '
-        f"{html.escape(what)}</span><br>Its cells were not run (or their outputs were lost); "
+        f"{html.escape(error_line(exc))}</span><br>Its cells were not run (or their outputs were lost); "
         "the run log and the manifest of this report say more.")
     banner.metadata["tags"] = ["papermill-error-cell-tag"]
     nb.cells.insert(0, banner)

@@ -49,7 +49,7 @@ from typing import Any
 
 from cxlib.catalog import DEFAULT_TZ, label
 from cxlib.errors import DataError
-from cxlib.notebooks import WarmKernel, import_statements, numbered_notebooks, run_notebook
+from cxlib.notebooks import WarmKernel, error_line, import_statements, numbered_notebooks, run_notebook
 
 NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 SUMMARY_NOTEBOOK = "05_summary"
@@ -106,8 +106,7 @@ def resolve_centers(spec: str | list[str], known: list[str]) -> list[str]:
         >>> resolve_centers("SH-JQ,BJ-CY", ["BJ-CY", "SH-JQ", "GZ-TH"])
         ['SH-JQ', 'BJ-CY']
     """
-    items = spec if isinstance(spec, list) else [s for s in str(spec).split(",")]
-    items = [str(s).strip() for s in items if str(s).strip()]
+    items = _center_items(spec)
     if not items:
         raise DataError("no center given", column="center")
     if items == ["all"]:
@@ -119,10 +118,15 @@ def resolve_centers(spec: str | list[str], known: list[str]) -> list[str]:
     return list(dict.fromkeys(items))
 
 
+def _center_items(spec: str | list[str]) -> list[str]:
+    """The items of a ``--center`` value (a list, or ids separated by commas), trimmed, none empty."""
+    items = spec if isinstance(spec, list) else str(spec).split(",")
+    return [str(s).strip() for s in items if str(s).strip()]
+
+
 def _one_center(spec: str | list[str]) -> bool:
     """Whether a ``--center`` value names exactly one center (before the ids are checked)."""
-    items = spec if isinstance(spec, list) else str(spec).split(",")
-    items = [str(s).strip() for s in items if str(s).strip()]
+    items = _center_items(spec)
     return len(items) == 1 and items[0] != "all"
 
 
@@ -311,11 +315,6 @@ def embed_cjk_font(page: str) -> str:
     return page.replace("</head>", style + "</head>", 1)
 
 
-def _error_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[-1] if text else ''}"[:500]
-
-
 def warm_kernel(notebook_dir: Path = NOTEBOOK_DIR) -> WarmKernel:
     """A :class:`WarmKernel` for the numbered notebooks that preloads their imports."""
     preload = import_statements(numbered_notebooks(notebook_dir)) + FIRST_USE_IMPORTS
@@ -356,7 +355,7 @@ def run_center(center: str, period: Period, base: dict[str, Any], period_dir: Pa
                                  timeout=timeout)
                     rec.status = "ok"
                 except Exception as exc:  # noqa: BLE001 - recorded in the manifest; the run exits non-zero
-                    rec.status, rec.error = "failed", _error_line(exc)
+                    rec.status, rec.error = "failed", error_line(exc)
                     run.status = "failed"
                     log.error("%s %s %s failed: %s", period.folder, center, nb.name, rec.error)
                 rec.seconds = round(time.perf_counter() - t0, 2)
@@ -423,12 +422,11 @@ def _fmt(x: Any, digits: int = 1) -> str:
     return "–" if x is None else f"{x:.{digits}f}" if isinstance(x, (int, float)) else html.escape(str(x))
 
 
-def _estimate_ci(entry: dict[str, Any], digits: int = 2) -> str:
-    """``estimate [ci_low, ci_high]`` of a results entry, or a dash when it has no estimate."""
-    if entry.get("estimate") is None:
+def _estimate_ci(entry: dict[str, Any], key: str = "estimate", digits: int = 2) -> str:
+    """``value [ci_low, ci_high]`` of a results entry (its ``key``), or a dash when it has none."""
+    if entry.get(key) is None:
         return "–"
-    return (f"{_fmt(entry['estimate'], digits)} [{_fmt(entry.get('ci_low'), digits)}, "
-            f"{_fmt(entry.get('ci_high'), digits)}]")
+    return f"{_fmt(entry[key], digits)} [{_fmt(entry.get('ci_low'), digits)}, {_fmt(entry.get('ci_high'), digits)}]"
 
 
 def headline(results: dict[str, Any]) -> dict[str, str]:
@@ -441,7 +439,7 @@ def headline(results: dict[str, Any]) -> dict[str, str]:
     rr = results.get("complaint_rate_ratio_per_update") or {}
     did = results.get("did_realtime_effect") or {}
     out = {
-        "NPS": f"{_fmt(nps.get('value'))} [{_fmt(nps.get('ci_low'))}, {_fmt(nps.get('ci_high'))}]" if nps else "–",
+        "NPS": _estimate_ci(nps, key="value", digits=1),
         "n": _fmt(nps.get("n"), 0) if nps else "–",
         "complaint RR / update": _estimate_ci(rr),
         "real-time DiD (LTR)": _estimate_ci(did.get("ltr") or {}),
