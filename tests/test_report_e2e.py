@@ -54,6 +54,24 @@ def tiny_notebooks(tmp_path) -> Path:
     return d
 
 
+def _report_code(processed: Path, out: Path, notebook_dir: Path, centers: str, extra: str = "") -> str:
+    """Python code that runs ``report.run_reports`` in a child process and prints each center's
+    run as JSON: [center, status, [[notebook, status, error], …]]."""
+    return ("import json; from pathlib import Path; from cxlib import report;"
+            f"_, runs = report.run_reports(Path({str(RAW)!r}), Path({str(processed)!r}), Path({str(out)!r}), "
+            f"'2026-10', {centers!r}, notebook_dir=Path({str(notebook_dir)!r}){extra});"
+            "print(json.dumps([[r.center, r.status, [[n.notebook, n.status, n.error] for n in r.notebooks]]"
+            " for r in runs]))")
+
+
+def _first_then_second(folder: Path, first_body: str) -> Path:
+    """Two tiny notebooks: ``first_body``, then one that prints that it ran."""
+    folder.mkdir()
+    _notebook(folder / "01_first.ipynb", first_body)
+    _notebook(folder / "02_second.ipynb", "print('second ran for', center)")
+    return folder
+
+
 def test_failing_center_is_marked_and_others_go_on(processed, tiny_notebooks, tmp_path):
     out = tmp_path / "reports"
     period_dir, runs = report.run_reports(RAW, processed, out, "2026-10", "BJ-CY,SH-JQ", jobs=2,
@@ -79,9 +97,7 @@ def test_failing_center_is_marked_and_others_go_on(processed, tiny_notebooks, tm
 
 def test_killed_run_leaves_no_complete_looking_report(processed, tiny_notebooks, tmp_path):
     out = tmp_path / "reports"
-    code = ("import sys; from pathlib import Path; from cxlib import report;"
-            f"report.run_reports(Path({str(RAW)!r}), Path({str(processed)!r}), Path({str(out)!r}), '2026-10', 'SH-JQ',"
-            f" notebook_dir=Path({str(tiny_notebooks)!r}))")
+    code = _report_code(processed, out, tiny_notebooks, "SH-JQ")
     env = dict(os.environ, CX_TEST_SLEEP="60")
     proc = subprocess.Popen([sys.executable, "-c", code], env=env, start_new_session=True)
     period_dir = out / "2026-10"
@@ -105,15 +121,10 @@ def test_killed_run_leaves_no_complete_looking_report(processed, tiny_notebooks,
 
 
 def test_kernel_dying_in_a_cell_fails_that_notebook_only(processed, tmp_path):
-    nbs = tmp_path / "nbs"
-    nbs.mkdir()
-    _notebook(nbs / "01_first.ipynb", "import os\nif center == 'SH-JQ':\n    os._exit(1)  # as an out-of-memory kill would")
-    _notebook(nbs / "02_second.ipynb", "print('second ran for', center)")
+    nbs = _first_then_second(tmp_path / "nbs",
+                             "import os\nif center == 'SH-JQ':\n    os._exit(1)  # as an out-of-memory kill would")
     out = tmp_path / "reports"
-    code = ("import json; from pathlib import Path; from cxlib import report;"
-            f"_, runs = report.run_reports(Path({str(RAW)!r}), Path({str(processed)!r}), Path({str(out)!r}), "
-            f"'2026-10', 'SH-JQ,SZ-NS', notebook_dir=Path({str(nbs)!r}));"
-            "print(json.dumps([[r.center, r.status, [[n.notebook, n.status, n.error] for n in r.notebooks]] for r in runs]))")
+    code = _report_code(processed, out, nbs, "SH-JQ,SZ-NS")
     # in a child process with a time limit: a dead kernel must never leave the run waiting
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180)
     assert proc.returncode == 0, proc.stderr
@@ -134,14 +145,9 @@ def test_kernel_dying_in_a_cell_fails_that_notebook_only(processed, tmp_path):
 
 
 def test_cell_over_the_time_limit_fails_its_notebook_and_the_run_goes_on(processed, tmp_path):
-    nbs = tmp_path / "nbs"
-    nbs.mkdir()
-    _notebook(nbs / "01_first.ipynb", "import time\nif center == 'SH-JQ':\n    time.sleep(120)")
-    _notebook(nbs / "02_second.ipynb", "print('second ran for', center)")
+    nbs = _first_then_second(tmp_path / "nbs", "import time\nif center == 'SH-JQ':\n    time.sleep(120)")
     out = tmp_path / "reports"
-    code = ("from pathlib import Path; from cxlib import report;"
-            f"report.run_reports(Path({str(RAW)!r}), Path({str(processed)!r}), Path({str(out)!r}), "
-            f"'2026-10', 'SH-JQ,SZ-NS', notebook_dir=Path({str(nbs)!r}), timeout=2)")
+    code = _report_code(processed, out, nbs, "SH-JQ,SZ-NS", extra=", timeout=2")
     t0 = time.monotonic()
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=100)
     assert proc.returncode == 0, proc.stderr
