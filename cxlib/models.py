@@ -48,6 +48,7 @@ import pandas as pd
 import statsmodels.api as sm
 import statsmodels.formula.api as smf
 from scipy import stats
+from statsmodels.miscmodels.ordinal_model import OrderedModel
 from statsmodels.tools.sm_exceptions import ModelWarning
 
 from cxlib import catalog
@@ -580,8 +581,6 @@ def ltr_ordinal(visits: pd.DataFrame, updates: str = "n_proactive_updates", ltr:
 
         >>> ltr_ordinal(visits).headline  # doctest: +SKIP
     """
-    from statsmodels.miscmodels.ordinal_model import OrderedModel
-
     name = "ltr_ordinal"
     require_columns(visits, [ltr, updates], "visits")
     prep = _prepare(visits, [ltr], [updates], controls, log_controls, cluster)

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import matplotlib as mpl
 import matplotlib.pyplot as plt
+import seaborn as sns
 from matplotlib import font_manager
 from matplotlib.figure import Figure
 
@@ -89,8 +90,6 @@ def segment_colors(values: list[str], column: str | None = None) -> dict[str, st
     known = _PALETTES.get(column or "")
     if known is not None and all(v in known for v in values):
         return {v: known[v] for v in values}
-    import seaborn as sns
-
     cols = sns.color_palette("colorblind", max(len(values), 1)).as_hex()
     return {v: cols[i % len(cols)] for i, v in enumerate(values)}
 
@@ -133,8 +132,6 @@ def set_theme(context: str = "notebook", style: str = "whitegrid", **kwargs) -> 
 
     >>> set_theme("paper")
     """
-    import seaborn as sns
-
     sns.set_theme(context=context, style=style, **kwargs)
     set_cjk_font()
     _inline_in_notebooks()
@@ -150,8 +147,6 @@ def subplots(nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float] | N
     >>> fig, ax = subplots(figsize=(4, 3)); type(fig).__name__
     'Figure'
     """
-    from matplotlib.figure import Figure
-
     ensure_theme()
     fig = Figure(figsize=figsize, layout=layout)
     return fig, fig.subplots(nrows, ncols, **kwargs)

@@ -60,10 +60,6 @@ RUN_KEYS = {"raw", "processed", "out", "period", "center", "jobs", "timeout", "l
 # parameters handed to the notebooks (each notebook gets the ones its parameters cell declares)
 NOTEBOOK_KEYS = ("lang", "tz", "cases_file", "horizon_years", "discount_rate", "n_sims", "seed", "budget",
                  "controls", "scenario")
-# imports that cxlib makes on first use inside its functions, preloaded with the notebooks' own
-FIRST_USE_IMPORTS = ("import seaborn", "import statsmodels.api",
-                     "from statsmodels.miscmodels.ordinal_model import OrderedModel",
-                     "import matplotlib_inline.backend_inline")
 _PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 _CENTER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
 
@@ -317,8 +313,7 @@ def embed_cjk_font(page: str) -> str:
 
 def warm_kernel(notebook_dir: Path = NOTEBOOK_DIR) -> WarmKernel:
     """A :class:`WarmKernel` for the numbered notebooks that preloads their imports."""
-    preload = import_statements(numbered_notebooks(notebook_dir)) + FIRST_USE_IMPORTS
-    return WarmKernel(notebook_dir, preload=preload)
+    return WarmKernel(notebook_dir, preload=import_statements(numbered_notebooks(notebook_dir)))
 
 
 def run_center(center: str, period: Period, base: dict[str, Any], period_dir: Path,
