@@ -15,7 +15,7 @@ CENTER  ?= all
 export MPLBACKEND ?= Agg
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: report test lab sample clean-data bench refresh-notebooks install install-dev help
+.PHONY: report test browser lab sample clean-data bench refresh-notebooks install install-dev help
 
 help:
 	@echo "make report | make test | make lab | make sample | make bench | make refresh-notebooks"
@@ -45,7 +45,18 @@ report: $(VENV)/.installed
 	$(CX) clean $(RAW) $(PROCESSED)
 	$(CX) report --raw $(RAW) --processed $(PROCESSED) --out $(REPORTS) --period $(PERIOD) --center $(CENTER) --jobs 2
 
-test: $(VENV)/.installed-dev
+# Debian's chromium for the browser test of the HTML reports, installed when missing and this
+# machine can (apt-get as root); otherwise the browser test fails with a message saying so.
+browser:
+	@if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then \
+	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	    echo "installing chromium for the browser test of the reports"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	      || echo "chromium could not be installed: the browser test will fail"; \
+	  else echo "chromium is missing and needs apt-get as root to install: the browser test will fail"; fi; \
+	fi
+
+test: $(VENV)/.installed-dev browser
 	$(PY) -m pytest tests
 	$(PY) -m pytest --nbval notebooks --nbval-sanitize-with notebooks/sanitize.cfg -p no:randomly
 

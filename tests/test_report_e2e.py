@@ -266,7 +266,7 @@ def _chromium() -> str:
     import shutil
 
     path = shutil.which("chromium") or shutil.which("chromium-browser")
-    assert path, "Debian's chromium is needed for the browser test (.ci/run installs it)"
+    assert path, "Debian's chromium is needed for the browser test (make test installs it)"
     return path
 
 
