@@ -1,7 +1,7 @@
 """The domain catalog: the one source of truth for stages, touchpoints, survey score
 points, transparency tiers, emotion bands, NPS groups, table schemas and bilingual labels.
 
-Everything here is taken from the raw data contract (``data-contract.md``). Other modules
+Everything here is taken from the raw data contract (``docs/data-contract.md``). Other modules
 import these constants; none of them spells a touchpoint code, a stage order or a label
 of its own.
 
