@@ -1366,6 +1366,15 @@ def _lock(processed_dir: Path, shared: bool = False) -> folders.FolderLock:
                               wait=LOCK_WAIT_S, shared=shared, read_only_ok=True)
 
 
+def reading(processed_dir: str | Path) -> folders.FolderLock:
+    """The processed folder's lock held shared: no cleaning run commits files while it is held.
+
+    >>> with reading("data/processed"):  # doctest: +SKIP
+    ...     centers = pd.read_parquet("data/processed/centers.parquet")
+    """
+    return _lock(Path(processed_dir), shared=True)
+
+
 def _write_parquet(df: pd.DataFrame, path: Path) -> None:
     table = pa.Table.from_pandas(df, preserve_index=False)
     try:
@@ -1626,7 +1635,7 @@ def read_processed(processed_dir: str | Path) -> ProcessedData:
             with _lock(processed_dir) as lock:
                 if lock.writable:
                     folders.recover(processed_dir, OUTPUT_FILES)
-        with _lock(processed_dir, shared=True):
+        with reading(processed_dir):
             why = _incomplete(processed_dir)
             if why is not None:
                 raise DataError(f"processed data incomplete ({why}); run `cx clean`", file=str(processed_dir))
@@ -1696,6 +1705,6 @@ def quarantine_examples(quarantine: pd.DataFrame, n: int = 2) -> pd.DataFrame:
     return q.groupby(["_t", "_r"], sort=False).head(n).drop(columns=["_t", "_r"]).reset_index(drop=True)
 
 
-__all__ = ["CleanResult", "ProcessedData", "clean", "load", "read_processed", "summary_line", "quality_table",
+__all__ = ["CleanResult", "ProcessedData", "clean", "load", "read_processed", "reading", "summary_line", "quality_table",
            "quality_overview", "quarantine_examples", "parse_timestamps", "mask_pii", "visit_features",
            "scores_long", "fingerprint", "raw_files", "DEFAULT_TZ", "CLEAN_VERSION"]
