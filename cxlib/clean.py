@@ -1501,7 +1501,7 @@ def clean(raw_dir: str | Path, processed_dir: str | Path, tz: str = DEFAULT_TZ, 
     """
     started = time.perf_counter()
     raw_dir, processed_dir = Path(raw_dir), Path(processed_dir)
-    folders.check_clean_folders(raw_dir, processed_dir, _MANIFEST_KEYS)
+    folders.check_clean_folders(raw_dir, processed_dir, _MANIFEST_KEYS, OUTPUT_FILES)
     try:
         _dt_tz = pd.Timestamp("2026-01-01").tz_localize(tz)
     except Exception:

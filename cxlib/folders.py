@@ -9,10 +9,12 @@ notebooks' loader and ``cx report`` before anything is written; paths are compar
   is recorded in the processed ``manifest.json`` with its target, and later runs (the
   loader, ``cx report``) accept that same link to that same target;
 - the processed folder must not be the raw folder, lie inside it or hold it, must not be
-  the root folder, a file or a symbolic link to nothing, and must be new, empty (a
-  ``.gitkeep`` aside) or a folder the workbench wrote before (its ``manifest.json``). A
-  folder with other content that the workbench did not write (the project root, a home
-  folder) is refused. Files the analyst keeps in the processed folder are never moved;
+  the root folder, a file or a symbolic link to nothing, and must be new, empty, a folder the
+  workbench wrote before (its ``manifest.json`` or lock file), or a folder set aside for
+  outputs by a ``.gitkeep`` (as the shipped ``data/processed``) that holds no file of an
+  output's name. A folder with other content that the workbench did not write (the project
+  root, a home folder) is refused. Files the analyst keeps in the processed folder are never
+  moved;
 - the reports folder (``cx report --out``) must not be, lie inside or hold the raw or the
   processed folder, nor be the root folder or a file.
 
@@ -89,7 +91,7 @@ def _folder_shape(path: Path, what: str) -> Path:
 
 def _is_workbench_folder(path: Path, manifest_keys: Iterable[str]) -> bool:
     """Whether ``path`` holds a manifest with ``manifest_keys`` or a pending commit journal."""
-    if (path / JOURNAL_NAME).is_file():
+    if (path / JOURNAL_NAME).is_file() or (path / LOCK_NAME).is_file():
         return True
     try:
         manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
@@ -109,9 +111,12 @@ def other_content(path: Path) -> list[str]:
                   and not p.name.startswith(BUILD_PREFIX))
 
 
-def check_clean_folders(raw_dir: Path, processed_dir: Path, manifest_keys: Iterable[str] = ("fingerprint",)
-                        ) -> tuple[Path, Path]:
+def check_clean_folders(raw_dir: Path, processed_dir: Path, manifest_keys: Iterable[str] = ("fingerprint",),
+                        outputs: Iterable[str] = ()) -> tuple[Path, Path]:
     """Refuse folder mistakes of a cleaning run; return the resolved ``(raw, processed)`` folders.
+
+    ``manifest_keys`` tell a manifest of the cleaning step; ``outputs`` are the names it
+    writes (a folder marked by ``.gitkeep`` may hold other files, but none of these).
 
         >>> check_clean_folders(Path("data/raw"), Path("data/raw"))  # doctest: +SKIP
         Traceback (most recent call last):
@@ -133,6 +138,8 @@ def check_clean_folders(raw_dir: Path, processed_dir: Path, manifest_keys: Itera
                         "data/processed", file=str(processed_dir))
     if processed.is_dir() and not _is_workbench_folder(processed, manifest_keys):
         others = other_content(processed)
+        if (processed / ".gitkeep").exists():  # a folder set aside for outputs, as the shipped data/processed
+            others = [n for n in others if n in set(outputs)]
         if others:
             shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
             raise DataError(f"the processed folder holds other files ({shown}) and was not written by cx clean "

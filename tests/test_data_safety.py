@@ -157,6 +157,17 @@ def test_accepted_processed_folders(project, tmp_path):
     assert clean.clean(raw, tmp_path / "empty").rebuilt
 
 
+def test_a_folder_set_aside_by_gitkeep_may_hold_analyst_files_but_no_output_names(project, capsys):
+    raw, out = project / "data" / "raw", project / "data" / "processed"
+    (out / "notes.md").write_text("mine")
+    (out / "visits.parquet").write_bytes(b"the analyst's own")
+    _one_error_line(capsys, cli.main(["clean", str(raw), str(out)]), "holds other files (visits.parquet)")
+    assert (out / "visits.parquet").read_bytes() == b"the analyst's own"
+    (out / "visits.parquet").unlink()
+    assert cli.main(["clean", str(raw), str(out)]) == 0
+    assert (out / "notes.md").read_text() == "mine"
+
+
 def test_processed_written_by_the_workbench_keeps_analyst_files(project):
     raw, out = project / "data" / "raw", project / "data" / "processed"
     clean.clean(raw, out)
