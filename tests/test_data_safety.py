@@ -11,6 +11,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -18,6 +19,8 @@ import nbformat
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from nbformat.v4 import new_code_cell, new_notebook
 
 from cxlib import cli, clean, folders
@@ -127,6 +130,32 @@ def test_clean_refuses_dot_in_the_project_root_and_in_a_folder_of_other_files(pr
     monkeypatch.chdir(home)
     _one_error_line(capsys, cli.main(["clean", str(project / "data" / "raw"), "."]), "holds other files (.bashrc)")
     assert {k: v for k, v in _snapshot(project).items() if not k.startswith("home")} == before
+
+
+_SEGMENTS = st.lists(st.sampled_from(["a", "b", "raw"]), min_size=1, max_size=3)
+
+
+@given(raw_segs=_SEGMENTS, processed_segs=st.lists(st.sampled_from(["a", "b", "raw"]), max_size=3),
+       through_raw=st.booleans())
+@settings(max_examples=80, deadline=None)
+def test_processed_is_refused_exactly_when_nested_with_raw(raw_segs, processed_segs, through_raw):
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp)
+        raw = base.joinpath(*raw_segs)
+        raw.mkdir(parents=True)
+        (raw / "visits.csv").write_text("visit_id\n")
+        target = base.joinpath(*processed_segs)
+        # the same folder spelled through the raw folder and '..'
+        given = raw.joinpath(*[".."] * len(raw_segs), *processed_segs) if through_raw else target
+        nested = raw_segs[:len(processed_segs)] == processed_segs or processed_segs[:len(raw_segs)] == raw_segs
+        if nested:
+            with pytest.raises(DataError, match="raw folder"):
+                folders.check_clean_folders(raw, given)
+        elif target.exists() and folders.other_content(target):
+            with pytest.raises(DataError, match="holds other files"):
+                folders.check_clean_folders(raw, given)
+        else:
+            assert folders.check_clean_folders(raw, given)[1] == target.resolve()
 
 
 def test_processed_equal_to_raw_in_a_real_process_is_one_line_and_raw_untouched(project):
