@@ -1,7 +1,7 @@
 """The ``cx`` command line.
 
     cx sample --visits 6000 --seed 20261001 data/raw
-    cx clean data/raw data/processed [--tz Asia/Shanghai] [--force]
+    cx clean data/raw data/processed [--tz Asia/Shanghai] [--force] [--allow-outside-links]
     cx report --raw data/raw --period 2026-10 --center SH-JQ --out reports --jobs 2
 
 Bad input ends with one line ``cx: error: <file>, column <c>, row <r>: <what>`` on stderr and
@@ -31,7 +31,8 @@ def _cmd_sample(args: argparse.Namespace) -> int:
 def _cmd_clean(args: argparse.Namespace) -> int:
     from cxlib import clean
 
-    result = clean.clean(Path(args.raw_dir), Path(args.processed_dir), tz=args.tz, force=args.force)
+    result = clean.clean(Path(args.raw_dir), Path(args.processed_dir), tz=args.tz, force=args.force,
+                         allow_outside_links=args.allow_outside_links)
     print(clean.summary_line(result))
     return 0
 
@@ -62,6 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("processed_dir")
     p.add_argument("--tz", default=DEFAULT_TZ, help=f"time zone of timestamps without offset (default {DEFAULT_TZ})")
     p.add_argument("--force", action="store_true", help="rebuild even if the raw data did not change")
+    p.add_argument("--allow-outside-links", action="store_true",
+                   help="read raw files that are symbolic links to places outside the raw folder (recorded in "
+                        "the manifest, so later runs accept the same links)")
     p.set_defaults(func=_cmd_clean)
 
     p = sub.add_parser("report", help="run the report notebooks with papermill for a period and centers")

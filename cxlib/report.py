@@ -16,8 +16,12 @@ center is marked failed in its manifest, the other centers go on, and the exit c
 cell running past ``--timeout`` seconds or a dying kernel fails its notebook the same way (its
 copy carries a banner naming the error) and the next notebook gets a new kernel.
 Every center is built in a hidden temporary folder and renamed into place when complete, so a
-killed run never leaves a report that looks complete. A lock file refuses a second run on the
-same period folder while the first is alive. Parameters are validated before anything runs:
+killed run never leaves a report that looks complete. A lock (``fcntl.flock`` on
+``<period>/.lock``, released by the OS when its holder dies) refuses a second run on the same
+period folder while the first is alive. The workers of a parallel run die with it, even when
+it is killed with SIGKILL (``PR_SET_PDEATHSIG`` and a watchdog on the parent), and check that
+it lives before they rename a report into place. The reports folder must not be, hold or lie
+inside the raw or processed folder (:func:`cxlib.folders.check_report_folders`). Parameters are validated before anything runs:
 center ids must exist, periods must be ``YYYY-MM`` (or ``YYYY-MM..YYYY-MM``, or ``all``).
 
     >>> parse_period("2026-08..2026-10")
@@ -36,9 +40,9 @@ import logging
 import os
 import re
 import shutil
-import socket
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
@@ -49,6 +53,7 @@ from typing import Any
 
 from cxlib.catalog import DEFAULT_TZ, label
 from cxlib.errors import DataError
+from cxlib.folders import FolderLock, check_report_folders
 from cxlib.notebooks import WarmKernel, error_line, import_statements, numbered_notebooks, run_notebook
 
 NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
@@ -162,46 +167,22 @@ def package_versions() -> dict[str, str]:
 
 
 # ------------------------------------------------------------------ lock
-class ReportLock:
-    """An exclusive lock file ``.lock`` in a period folder; a stale lock (dead pid) is taken over."""
+class ReportLock(FolderLock):
+    """The lock of a period folder, ``.lock``: an ``flock`` that the OS releases when the run
+    holding it dies (the file stays; its pid text is informative only). A second run on the
+    same period folder is refused with one error line while the first is alive.
+
+        >>> with ReportLock(Path("reports/2026-10")):  # doctest: +SKIP
+        ...     pass
+    """
 
     def __init__(self, folder: Path):
-        self.path = Path(folder) / ".lock"
+        super().__init__(Path(folder) / ".lock", "report run", wait=0.0)
 
     def __enter__(self) -> ReportLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        for _ in range(2):
-            try:
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            except FileExistsError:
-                if self._stale():
-                    self.path.unlink(missing_ok=True)
-                    continue
-                raise DataError(f"another report run holds {self.path} ({self.path.read_text().strip()}); "
-                                "wait for it or remove the lock if that run is gone", file=str(self.path)) from None
-            with os.fdopen(fd, "w") as fh:
-                fh.write(f"pid {os.getpid()} on {socket.gethostname()} since {dt.datetime.now().isoformat()}\n")
-            return self
-        raise DataError(f"cannot take the lock {self.path}", file=str(self.path))
-
-    def _stale(self) -> bool:
-        try:
-            words = self.path.read_text().split()
-            pid, host = int(words[1]), words[3]
-        except (OSError, ValueError, IndexError):
-            return False
-        if host != socket.gethostname():
-            return False
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return True
-        except PermissionError:
-            return False
-        return False
-
-    def __exit__(self, *exc: object) -> None:
-        self.path.unlink(missing_ok=True)
+        super().__enter__()
+        return self
 
 
 # ------------------------------------------------------------------ one center
@@ -377,6 +358,8 @@ def run_center(center: str, period: Period, base: dict[str, Any], period_dir: Pa
         }
         manifest["parameters"].pop("_fingerprint", None)
         (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+        if not _parent_alive():
+            os._exit(1)  # the run was killed: no report may appear after it
         final = period_dir / center
         old = period_dir / f".old-{center}"
         shutil.rmtree(old, ignore_errors=True)
@@ -390,6 +373,43 @@ def run_center(center: str, period: Period, base: dict[str, Any], period_dir: Pa
 
 
 _WORKER_KERNELS: dict[str, WarmKernel] = {}
+#: pid of the run that started this worker process (None outside a worker)
+_PARENT_PID: int | None = None
+
+
+def _parent_alive() -> bool:
+    """Whether the run that started this worker still lives (always True outside a worker)."""
+    return _PARENT_PID is None or os.getppid() == _PARENT_PID
+
+
+def _init_worker(parent: int) -> None:
+    """Make a worker of a parallel run die with the run, however the run dies (kill -9 too).
+
+    On Linux the kernel sends the worker SIGKILL when the run dies (``PR_SET_PDEATHSIG``); a
+    watchdog thread also exits the worker within a fifth of a second once its parent changed
+    (any system). The notebooks' kernels end themselves when their worker is gone (ipykernel
+    watches its parent), and :func:`run_center` checks the parent before renaming a report
+    into place.
+    """
+    global _PARENT_PID
+    _PARENT_PID = parent
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):  # pragma: no cover - no prctl: the watchdog remains
+            pass
+    if not _parent_alive():  # died before the death signal was set
+        os._exit(1)
+
+    def watch() -> None:
+        while _parent_alive():
+            time.sleep(0.2)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
 
 
 def _worker_kernel(notebook_dir: Path) -> WarmKernel:
@@ -506,6 +526,7 @@ def run_reports(raw_dir: Path, processed_dir: Path, out_dir: Path, period: str =
     per = parse_period(period)
     # absolute: the notebooks run in their own folder, and papermill moves this process there
     # while a notebook runs (the HTML of the one before is rendered meanwhile)
+    check_report_folders(Path(raw_dir), Path(processed_dir), Path(out_dir))
     raw_dir, processed_dir, out_dir = (Path(p).resolve() for p in (raw_dir, processed_dir, out_dir))
     with contextlib.ExitStack() as stack:
         # a sequential run shares one kernel, started while the processed data are checked
@@ -522,7 +543,8 @@ def _run_reports(raw_dir: Path, processed_dir: Path, out_dir: Path, per: Period,
     result = clean.clean(Path(raw_dir), Path(processed_dir), tz=tz, force=False)
     import pandas as pd
 
-    known = pd.read_parquet(Path(processed_dir) / "centers.parquet", columns=["center_id"])["center_id"].tolist()
+    with clean.reading(Path(processed_dir)):  # no cleaning run swaps files meanwhile
+        known = pd.read_parquet(Path(processed_dir) / "centers.parquet", columns=["center_id"])["center_id"].tolist()
     centers = resolve_centers(center, known)
     fingerprint = getattr(result, "fingerprint", None)
     if fingerprint is None:
@@ -557,7 +579,7 @@ def _run_reports(raw_dir: Path, processed_dir: Path, out_dir: Path, per: Period,
                 kernel.release()
         else:
             # the workers report back per center
-            with ProcessPoolExecutor(max_workers=jobs) as pool:
+            with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(os.getpid(),)) as pool:
                 futs = [pool.submit(_run_center_job, (c, per, base, str(period_dir), str(notebook_dir), str(log_file),
                                                       timeout))
                         for c in centers]

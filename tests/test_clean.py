@@ -494,14 +494,17 @@ def test_iso_to_the_minute_is_a_regular_format_not_a_repair():
     assert times.nunique() == 1 and times.iloc[0] == pd.Timestamp("2026-05-02 10:42", tz="Asia/Shanghai")
 
 
-def test_fingerprint_reuses_recorded_digests_of_unchanged_files(raw_dir):
+def test_fingerprint_hashes_the_bytes_of_every_file(raw_dir):
     full, files = clean.fingerprint(raw_dir)
-    assert all("mtime_ns" in f for f in files)
-    # unchanged files are not read again: a recorded digest is taken as it is
-    faked = [dict(f, sha256="0" * 64) if i == 0 else f for i, f in enumerate(files)]
-    assert clean.fingerprint(raw_dir, known=faked)[0] != full
-    assert clean.fingerprint(raw_dir, known=files)[0] == full
-    # a file touched since (new mtime) is read again
-    target = raw_dir / files[0]["name"]
-    os.utime(target, ns=(files[0]["mtime_ns"] + 10**9, files[0]["mtime_ns"] + 10**9))
-    assert clean.fingerprint(raw_dir, known=faked)[0] == full
+    assert [f["name"] for f in files] == sorted(f"{t}.csv" for t in catalog.TABLES)
+    assert all(len(f["xxh3_128"]) == 32 and f["size"] == (raw_dir / f["name"]).stat().st_size for f in files)
+    # one byte changed, same size and modification time: another fingerprint
+    target = raw_dir / "surveys.csv"
+    st = target.stat()
+    data = target.read_bytes()
+    target.write_bytes(data.replace(b"R2,V2", b"R3,V2"))
+    os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert target.stat().st_size == st.st_size and target.stat().st_mtime_ns == st.st_mtime_ns
+    assert clean.fingerprint(raw_dir)[0] != full
+    target.write_bytes(data)
+    assert clean.fingerprint(raw_dir)[0] == full

@@ -107,6 +107,7 @@ def test_broken_file_errors_name_file_and_column(tmp_path, case, capsys):
         assert needle in str(info.value)
     out = tmp_path / "processed"
     out.mkdir()
+    (out / ".gitkeep").touch()  # a folder set aside for processed data may hold the analyst's files
     (out / "keep.txt").write_text("old")
     capsys.readouterr()
     assert cli.main(["clean", str(raw), str(out)]) == 2
@@ -114,7 +115,7 @@ def test_broken_file_errors_name_file_and_column(tmp_path, case, capsys):
     assert err.count("\n") == 1 and err.startswith("cx: error: ") and "Traceback" not in err
     for needle in needles:
         assert needle in err
-    assert [p.name for p in out.iterdir()] == ["keep.txt"]
+    assert sorted(p.name for p in out.iterdir() if p.name != ".cx-lock") == [".gitkeep", "keep.txt"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["processed", "raw"]
 
 
