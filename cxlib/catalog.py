@@ -257,7 +257,15 @@ TABLES: dict[str, tuple[Column, ...]] = {
     ),
 }
 TABLE_ORDER: tuple[str, ...] = tuple(TABLES)
-RAW_EXTENSIONS: tuple[str, ...] = (".csv", ".xlsx", ".parquet")
+RAW_EXTENSIONS: tuple[str, ...] = (".csv", ".xlsx", ".xls", ".parquet")
+#: Columns the cleaning step adds to a processed table: an extra raw column never takes one of these names.
+DERIVED_COLUMNS: dict[str, tuple[str, ...]] = {
+    "visits": ("month", "wait_minutes", "repair_minutes", "visit_minutes", "n_proactive_updates",
+               "n_inprogress_updates", "has_photo_update", "tier", "longest_silence_minutes", "n_inquiries",
+               "realtime_live", "response_id", "ltr", "nps_group", "anxiety", "n_complaints", "complained"),
+    "surveys": ("nps_group",),
+    "touchpoints": ("stage", "is_update"),
+}
 
 # ------------------------------------------------------------------ importance-performance quadrants
 #: Quadrants of the importance-performance chart of the key-driver analysis.
