@@ -166,6 +166,7 @@ def plan_columns(columns: list[str], table: str, file: str | Path, source=None) 
     targets: list[str | None] = []
     kinds: list[str] = []
     problems: list[DataError] = []
+    claimed: set[str] = set()
     for raw in headers:
         h = raw.replace("\ufeff", "").strip()
         bare = strip_numbering(h) if numbered else h
@@ -175,7 +176,11 @@ def plan_columns(columns: list[str], table: str, file: str | Path, source=None) 
         target = rename.get(h, rename.get(bare))
         kind = "renamed"
         if target is None:
-            target = next((t for rx, t in patterns if rx.search(h)), None)
+            # a pattern is a guess: the first header it matches takes the column, later ones stay extra
+            target = next((t for rx, t in patterns if rx.search(h) and t not in claimed and t not in rename.values()),
+                          None)
+            if target is not None:
+                claimed.add(target)
         if target is None:
             kind = "contract"
             target = next((mapping[k] for k in (*_key_variants(h), *_key_variants(bare)) if k in mapping), None)
