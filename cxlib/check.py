@@ -144,7 +144,7 @@ def suggest(header: str, table: str, wanted: list[str] | None = None) -> tuple[s
                                                      if v == c.name)):
             score = _similarity(key, _norm(spelling))
             rank = (score, int(c.name in (wanted or [])), c.name, spelling)
-            if score >= 0.6 and (best is None or rank[:2] > best[:2]):
+            if score >= 0.5 and (best is None or rank[:2] > best[:2]):
                 best = rank
     if best is None:
         return None
@@ -191,12 +191,9 @@ def _check_table(raw_dir: Path, tc: TableCheck, paths: list[Path], tz: str) -> N
         for label, at in parts:
             plan = io.plan_columns(at.column_names, tc.table, label, tc.spec)
             fc = FileCheck(label, at.num_rows, plan)
-            err = plan.error()
+            fc.problems.extend(str(e) for e in plan.problems)
             if plan.missing:
-                fc.problems.append(str(err))
-            fc.problems.extend(str(e) for e in plan.problems if e is not err)
-            if err is not None and not plan.missing:
-                fc.problems.insert(0, str(err))
+                fc.problems.append("required column missing")
             tc.files.append(fc)
             if col is not None and col in plan.targets:
                 dates.append(at.column(plan.targets.index(col)).cast("string"))

@@ -135,13 +135,16 @@ class ColumnPlan:
         return [(t, h) for h, t, k in zip(self.headers, self.targets, self.kinds) if k == "extra" and t]
 
     def error(self) -> DataError | None:
-        """The first problem, or one error listing every missing required column."""
+        """The first problem (a profile naming a column the file lacks, two columns mapped to
+        one), else one error listing every missing required column."""
+        if self.problems:
+            return self.problems[0]
         if self.missing:
             zh = {c.name: c.zh for c in catalog.TABLES[self.table]}
             labels = ", ".join(f"{m} ({zh[m]})" for m in self.missing)
             return DataError(f"required column missing from table {self.table}: {labels}; found columns "
                              f"{', '.join(map(str, self.headers)) or 'none'}", file=self.file, column=self.missing[0])
-        return self.problems[0] if self.problems else None
+        return None
 
 
 def plan_columns(columns: list[str], table: str, file: str | Path, source=None) -> ColumnPlan:
