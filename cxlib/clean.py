@@ -1803,6 +1803,24 @@ def quality_table(quality: dict, lang: catalog.Lang = "both") -> pd.DataFrame:
         {"table": "str", "rule": "str", "action": "str", "description": "str", "rows": "int64"})
 
 
+def sources_overview(quality: dict) -> pd.DataFrame:
+    """Per table: whether it was given (or derived), its files and the extra columns carried
+    (processed name and raw header), for the cleaning notebook. Old processed data without
+    these keys counts as given.
+
+    >>> sources_overview(data.quality).columns.tolist()  # doctest: +SKIP
+    ['table', 'given', 'files', 'extra_columns']
+    """
+    rows = []
+    extras = quality.get("extra_columns", {})
+    for t, q in quality.get("tables", {}).items():
+        given = "derived from visits" if q.get("derived") else ("yes" if q.get("given", True) else "not provided")
+        cols = ", ".join(e["name"] if e["name"] == e["header"] else f"{e['name']} ({e['header']})"
+                         for e in extras.get(t, []))
+        rows.append((t, given, ", ".join(q.get("files", [])), cols))
+    return pd.DataFrame(rows, columns=["table", "given", "files", "extra_columns"]).astype("str")
+
+
 def quality_overview(quality: dict) -> pd.DataFrame:
     """Per table: rows read, kept, repaired and quarantined, plus a total row.
 
@@ -1831,5 +1849,6 @@ def quarantine_examples(quarantine: pd.DataFrame, n: int = 2) -> pd.DataFrame:
 
 
 __all__ = ["CleanResult", "ProcessedData", "clean", "load", "read_processed", "summary_line", "quality_table",
+           "sources_overview", "timestamp_options", "REQUIRED_TABLES",
            "quality_overview", "quarantine_examples", "parse_timestamps", "mask_pii", "visit_features",
            "scores_long", "fingerprint", "raw_files", "DEFAULT_TZ", "CLEAN_VERSION"]
