@@ -257,7 +257,38 @@ TABLES: dict[str, tuple[Column, ...]] = {
     ),
 }
 TABLE_ORDER: tuple[str, ...] = tuple(TABLES)
-RAW_EXTENSIONS: tuple[str, ...] = (".csv", ".xlsx", ".parquet")
+RAW_EXTENSIONS: tuple[str, ...] = (".csv", ".xlsx", ".xls", ".parquet")
+#: Headers seen in real exports that resemble a contract column. They are never mapped on their
+#: own (the same word means different things in different systems): ``cx check`` suggests them
+#: as mapping lines for sources.yaml.
+HEADER_HINTS: dict[str, dict[str, str]] = {
+    "centers": {"门店代码": "center_id", "网点编号": "center_id", "门店": "name_zh", "网点名称": "name_zh",
+                "所在城市": "city", "city name": "city"},
+    "visits": {"门店": "center", "网点": "center", "经销商": "center", "服务站": "center", "dealer": "center",
+               "业务类型": "scenario", "维修类型": "scenario", "工单类型": "scenario", "service type": "scenario",
+               "进厂时间": "arrived_at", "入厂时间": "arrived_at", "接车时间": "arrived_at", "check-in": "arrived_at",
+               "出厂时间": "delivered_at", "交付时间": "delivered_at", "取车时间": "delivered_at",
+               "check-out": "delivered_at", "派工时间": "started_at", "竣工时间": "finished_at",
+               "车主编号": "customer_id", "客户id": "customer_id", "会员号": "customer_id", "customer": "customer_id",
+               "委托书号": "visit_id", "维修单号": "visit_id", "order no": "visit_id", "ro number": "visit_id",
+               "结算金额": "amount_cny", "实收金额": "amount_cny", "金额": "amount_cny", "三包": "warranty"},
+    "touchpoints": {"事件时间": "ts", "发生时间": "ts", "事件": "touchpoint", "event": "touchpoint",
+                    "timestamp": "ts"},
+    "surveys": {"序号": "response_id", "答卷编号": "response_id", "responseid": "response_id",
+                "提交答卷时间": "submitted_at", "recordeddate": "submitted_at", "enddate": "submitted_at",
+                "推荐": "ltr", "nps": "ltr", "recommend": "ltr", "您的工单号": "visit_id"},
+    "complaints": {"工单编号": "complaint_id", "投诉单号": "complaint_id", "来电时间": "filed_at",
+                   "受理时间": "filed_at", "关联工单": "visit_id", "维修单号": "visit_id", "来源渠道": "channel",
+                   "问题分类": "category", "投诉类型": "category"},
+}
+#: Columns the cleaning step adds to a processed table: an extra raw column never takes one of these names.
+DERIVED_COLUMNS: dict[str, tuple[str, ...]] = {
+    "visits": ("month", "wait_minutes", "repair_minutes", "visit_minutes", "n_proactive_updates",
+               "n_inprogress_updates", "has_photo_update", "tier", "longest_silence_minutes", "n_inquiries",
+               "realtime_live", "response_id", "ltr", "nps_group", "anxiety", "n_complaints", "complained"),
+    "surveys": ("nps_group",),
+    "touchpoints": ("stage", "is_update"),
+}
 
 # ------------------------------------------------------------------ importance-performance quadrants
 #: Quadrants of the importance-performance chart of the key-driver analysis.

@@ -25,6 +25,8 @@ Example
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime as _dt
 import json
 import os
@@ -150,7 +152,33 @@ def _series_ts(utc_us: np.ndarray, tz: str) -> pd.Series:
 # ============================================================================ timestamps
 _FALLBACK_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%Y-%m-%dT%H:%M",
                      "%Y%m%d %H:%M:%S", "%Y%m%d %H:%M", "%Y%m%d", "%Y-%m-%d %H:%M:%S.%f",
-                     "%m-%d-%Y %H:%M", "%d.%m.%Y %H:%M")
+                     "%Y.%m.%d %H:%M:%S", "%Y.%m.%d %H:%M", "%Y.%m.%d")
+#: day-month-year and month-day-year dates (10/3/2026) are read only when a source profile
+#: declares which comes first (``dayfirst``): the same text is 10 March or 3 October
+_DMY_FORMATS = ("%d-%m-%Y %H:%M:%S", "%d-%m-%Y %H:%M", "%d-%m-%Y")
+_MDY_FORMATS = ("%m-%d-%Y %H:%M:%S", "%m-%d-%Y %H:%M", "%m-%d-%Y")
+#: (extra strptime formats, dayfirst) of the table being cleaned, from its source profile
+_TS_OPTIONS: contextvars.ContextVar[tuple[tuple[str, ...], bool | None]] = contextvars.ContextVar(
+    "cx_ts_options", default=((), None))
+
+
+@contextlib.contextmanager
+def timestamp_options(formats: tuple[str, ...] = (), dayfirst: bool | None = None):
+    """Within the block, timestamps are also read with ``formats`` (strptime, tried first on
+    the text as written) and, when ``dayfirst`` is declared, as day-month-year (True) or
+    month-day-year (False) dates.
+
+    >>> with timestamp_options(("%Y.%m.%d %Hh%M",), dayfirst=True):
+    ...     parse_timestamps(pd.Series(["2026.10.03 09h05", "3/10/2026 09:05"]))[0].dt.day.tolist()
+    [3, 3]
+    """
+    token = _TS_OPTIONS.set((tuple(formats), dayfirst))
+    try:
+        yield
+    finally:
+        _TS_OPTIONS.reset(token)
+
+
 _EXCEL_EPOCH = _dt.datetime(1899, 12, 30)
 _EPOCH = _dt.datetime(1970, 1, 1)
 _EPOCH_UTC = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
@@ -161,6 +189,16 @@ def _parse_text_timestamp(text: str) -> tuple[str, int] | None:
     t = unicodedata.normalize("NFKC", text).strip()
     if not t:
         return None
+    own, dayfirst = _TS_OPTIONS.get()
+    for fmt in own:
+        try:
+            moment = _dt.datetime.strptime(t, fmt)
+        except ValueError:
+            continue
+        if 1900 <= moment.year <= 2200:
+            if moment.tzinfo is not None:
+                return "aware", (moment - _EPOCH_UTC) // _dt.timedelta(microseconds=1)
+            return "naive", (moment - _EPOCH) // _dt.timedelta(microseconds=1)
     if re.fullmatch(r"\d{5}(\.\d+)?", t):  # Excel serial day number (1954 … 2173)
         days = float(t)
         if 20000 <= days <= 100000:
@@ -170,6 +208,18 @@ def _parse_text_timestamp(text: str) -> tuple[str, int] | None:
         return None
     t = t.replace("/", "-").replace("年", "-").replace("月", "-").replace("日", " ").strip()
     t = re.sub(r"\s+", " ", t)
+    if re.match(r"\d{1,2}[-.]\d{1,2}[-.]\d{4}(\s|$)", t):
+        # 10/3/2026: 10 March or 3 October, only as the source declares
+        if dayfirst is None:
+            return None
+        t = re.sub(r"^(\d{1,2})[-.](\d{1,2})[-.](\d{4})", r"\1-\2-\3", t)
+        for fmt in _DMY_FORMATS if dayfirst else _MDY_FORMATS:
+            try:
+                moment = _dt.datetime.strptime(t, fmt)
+            except ValueError:
+                continue
+            return "naive", (moment - _EPOCH) // _dt.timedelta(microseconds=1)
+        return None
     if t.endswith(("Z", "z")):
         t = t[:-1] + "+00:00"
     t = re.sub(r"\s*(UTC|GMT)\s*([+-])", r"\2", t)
@@ -832,6 +882,8 @@ class _EventBatches:
         self.files: list[tuple[str, int]] = []  # (file name, first source row) per batch
         self.kinds: list[str] = []
         self.unknown: dict[int, str] = {}  # row -> unknown touchpoint text
+        self.extras: list[dict[str, pa.ChunkedArray]] = []  # extra raw columns per batch
+        self.headers: dict[str, dict] = {}  # extra column -> its raw header and first file
         self.n = 0
 
     def add(self, **cols: np.ndarray) -> None:
@@ -845,6 +897,7 @@ class _EventBatches:
         start = sum(len(t) for t in self.raw[:n_batches])
         self.unknown = {i: t for i, t in self.unknown.items() if i < start}
         del self.raw[n_batches:], self.vids[n_batches:], self.files[n_batches:], self.kinds[n_batches:]
+        del self.extras[n_batches:]
         self.n = start
 
     def column(self, name: str, dtype) -> np.ndarray:
@@ -876,9 +929,13 @@ class _EventBatches:
         return df
 
 
-def _clean_events(raw_dir: Path, raw_visit_ids: pa.Array, kept_visit_ids: pa.Array, tz: str
-                  ) -> tuple[pd.DataFrame, _Audit, np.ndarray]:
-    """Clean the touchpoint log, streaming its files batch by batch (see :class:`_EventBatches`)."""
+def _clean_events(raw_dir: Path, raw_visit_ids: pa.Array, kept_visit_ids: pa.Array, tz: str,
+                  files: list[Path] | None = None, source=None) -> tuple[pd.DataFrame, _Audit, np.ndarray]:
+    """Clean the touchpoint log, streaming its files batch by batch (see :class:`_EventBatches`).
+
+    ``files`` (default: the table's files in ``raw_dir``) may be empty: the log is optional.
+    Extra columns of the log are carried (``frame.attrs["extra_columns"]``).
+    """
     pos = {c: i for i, c in enumerate(catalog.TOUCHPOINT_CODES)}
     zh = {t.zh: t.code for t in catalog.TOUCHPOINTS}
     norm_map = _code_mapper(catalog.TOUCHPOINTS)
@@ -917,21 +974,27 @@ def _clean_events(raw_dir: Path, raw_visit_ids: pa.Array, kept_visit_ids: pa.Arr
         keep = {"visit_id": vid if same else raw_vid, "ts": batch["ts"]}
         keep.update({c: pc.dictionary_encode(batch[c]) for c in ("touchpoint", "channel", "photo")})
         ev.raw.append(pa.table(keep))
+        ev.extras.append({c: batch[c] for c in batch.column_names[len(catalog.TABLES["touchpoints"]):]})
+        meta = (batch.schema.metadata or {}).get(b"cx_extras")
+        for name, header in json.loads(meta) if meta else []:
+            ev.headers.setdefault(name, {"name": name, "header": header, "file": file_name})
         ev.vids.append(vid)
         ev.files.append((file_name, first_row))
         ev.kinds.append(kind)
         ev.n += n
 
-    for path in io.existing_table_files(raw_dir, "touchpoints"):
+    if files is None:
+        files = io.existing_table_files(raw_dir, "touchpoints")
+    for path in files:
         n_before = len(ev.raw)
         first = 1
         try:
-            for batch in io.iter_file_batches(path, "touchpoints", block_size=EVENT_BLOCK_BYTES):
+            for batch in io.iter_file_batches(path, "touchpoints", block_size=EVENT_BLOCK_BYTES, source=source):
                 add_batch(batch, path.name, first)
                 first += batch.num_rows
         except io.RestartFile:
             ev.truncate(n_before)
-            add_batch(io.read_file_arrow(path, "touchpoints"), path.name, 1)
+            add_batch(io.read_file_arrow(path, "touchpoints", source), path.name, 1)
     if len(set(ev.kinds)) > 1:
         # a column read whole would be mixed: read the batches that were uniform the same way
         for b, kind in enumerate(ev.kinds):
@@ -1008,7 +1071,23 @@ def _clean_events(raw_dir: Path, raw_visit_ids: pa.Array, kept_visit_ids: pa.Arr
         "photo": pd.Series(pd.arrays.BooleanArray(photo_k == 1, photo_k < 0)),
         "is_update": is_update[tp_k],
     })
+    frame.attrs["extra_columns"] = _event_extras(ev, k, frame)
     return frame, a, vpos_k
+
+
+def _event_extras(ev: _EventBatches, kept: np.ndarray, frame: pd.DataFrame) -> list[dict]:
+    """Add the extra raw columns of the event batches (kept rows, personal data masked) to
+    ``frame``; their descriptions for quality.json."""
+    names = list(dict.fromkeys(c for b in ev.extras for c in b))
+    for name in names:
+        parts = [b[name] if name in b else pa.nulls(len(r), type=pa.string())
+                 for b, r in zip(ev.extras, ev.raw)]
+        chunks = [c for p in parts for c in (p.chunks if isinstance(p, pa.ChunkedArray) else [p])]
+        col = pa.chunked_array([c.cast(pa.string()) for c in chunks], type=pa.string())
+        values, _ = _mask_column(_strip(col.take(pa.array(kept))))
+        frame[name] = pd.Series(values.to_numpy(), dtype="str")
+    ev.extras.clear()
+    return [ev.headers.get(n, {"name": n, "header": n, "file": None}) for n in names]
 
 
 def _linked_rows(a: _Audit, raw: pd.DataFrame, id_col: str, ts_col: str, raw_visit_ids: pa.Array,
@@ -1250,14 +1329,27 @@ def scores_long(surveys: pd.DataFrame, visits: pd.DataFrame) -> pd.DataFrame:
 
 # ============================================================================ fingerprint
 def raw_files(raw_dir: str | Path) -> list[Path]:
-    """The files of ``raw_dir`` that belong to the raw tables (others are ignored).
+    """The files of ``raw_dir`` that belong to the raw tables (others are ignored), plus the
+    source profile ``sources.yaml``: the files it names count, so that editing the profile or
+    one of its files rebuilds the processed data.
 
     >>> [p.name for p in raw_files("data/raw")][:1]  # doctest: +SKIP
     ['centers.csv']
     """
-    out = []
-    for t in catalog.TABLES:
-        out.extend(io.table_files(raw_dir, t))
+    from cxlib import sources
+
+    raw_dir = Path(raw_dir)
+    out: list[Path] = []
+    try:
+        _, files = sources.resolve(raw_dir, check_copies=False)
+        for paths in files.values():
+            out.extend(paths)
+    except DataError:
+        # a broken profile is reported by the cleaning itself; fingerprint what is there
+        for t in catalog.TABLES:
+            out.extend(sources.table_files(raw_dir, sources.SourceSpec(t), check_copies=False))
+    if (raw_dir / sources.SOURCES_FILE).is_file():
+        out.append(raw_dir / sources.SOURCES_FILE)
     return sorted(set(out), key=lambda p: p.name)
 
 
@@ -1409,34 +1501,139 @@ class _Writer(threading.Thread):
             raise self.error
 
 
+#: tables the cleaning step cannot do without; the others are optional
+REQUIRED_TABLES = ("visits", "surveys")
+
+
+def _derived_centers(raw_visits: pd.DataFrame) -> _Centers:
+    """The centers as the visits name them, when no centers table was given: one center per
+    distinct spelling (compared without case and spaces), no city, no rollout date."""
+    seen: dict[str, str] = {}
+    for v in _strip(raw_visits["center"]).drop_null().unique().to_pylist():
+        seen.setdefault(_norm_key(v), v)
+    ids = sorted(seen.values())
+    frame = pd.DataFrame({
+        "center_id": pd.Series(ids, dtype="str"),
+        "name_zh": pd.Series(ids, dtype="str"),
+        "name_en": pd.Series([None] * len(ids), dtype="str"),
+        "city": pd.Series([None] * len(ids), dtype="str"),
+        "aliases": pd.Series([None] * len(ids), dtype="str"),
+        "realtime_since": pd.Series([None] * len(ids), dtype=object),
+    })
+    return _Centers(frame, dict(seen))
+
+
+def _carry_extras(frame: pd.DataFrame, raw: pd.DataFrame, audit: _Audit) -> list[dict]:
+    """Append the extra raw columns (``raw.attrs["extra_columns"]``) of the kept rows to ``frame``,
+    personal data masked like free text; returns their descriptions for quality.json."""
+    extras = [e for e in raw.attrs.get("extra_columns", []) if e["name"] in raw.columns]
+    k = np.flatnonzero(audit.kept)
+    masked_any = np.zeros(audit.n, dtype=bool)
+    for e in extras:
+        values, masked = _mask_column(_strip(raw[e["name"]].iloc[k]))
+        frame[e["name"]] = pd.Series(values.to_numpy(), index=frame.index, dtype="str")
+        masked_any[k[masked]] = True
+    if masked_any.any():
+        audit.repair(masked_any, "pii_masked")
+    return extras
+
+
+def _in_tz(frame: pd.DataFrame, tz: str) -> pd.DataFrame:
+    """Every timezone-aware column of ``frame`` shown in ``tz``."""
+    for c in frame.columns:
+        if isinstance(frame[c].dtype, pd.DatetimeTZDtype) and str(frame[c].dtype.tz) != tz:
+            frame[c] = frame[c].dt.tz_convert(tz)
+    return frame
+
+
+def _missing_tables(src, files: dict[str, list[Path]]) -> DataError | None:
+    """One error naming every required table that has no file."""
+    missing = [t for t in REQUIRED_TABLES if not files[t]]
+    if not missing:
+        return None
+    where = str(src.raw_dir)
+    parts = []
+    for t in missing:
+        spec = src.tables[t]
+        parts.append(f"{t} (files {', '.join(spec.files)})" if spec.files else
+                     f"{t} (no {t}.csv, {t}.xlsx, {t}.xls or {t}.parquet, or {t}_*.csv …)")
+    return DataError(f"required table{'s' if len(missing) > 1 else ''} missing: {'; '.join(parts)} in {where}; "
+                     f"a sources.yaml can name other files", file=where)
+
+
 def _build(raw_dir: Path, out: Path, tz: str, fp_thread: _Background, links: dict[str, str]) -> dict:
     """Clean every table of ``raw_dir`` into ``out`` (an empty folder); return the quality dict.
 
     ``links`` (the allowed symbolic links to outside the raw folder) is recorded in the manifest."""
+    from cxlib import sources as _sources
+
     audits: list[_Audit] = []
     quarantine_parts: list[pd.DataFrame] = []
+    src, files = _sources.resolve(raw_dir)
+    err = _missing_tables(src, files)
+    if err is not None:
+        raise err
+    given = {t: bool(files[t]) for t in catalog.TABLES}
+    extra_columns: dict[str, list[dict]] = {}
 
     def done(audit: _Audit) -> None:
         audits.append(audit)
         quarantine_parts.append(audit.quarantine_frame())
         audit.raw = None  # free the raw text
 
-    centers, a = _clean_centers(io.read_table(raw_dir, "centers"), tz)
+    def raw_table(t: str) -> pd.DataFrame:
+        return io.read_table(raw_dir, t, src.tables[t], files[t]) if given[t] else io.empty_table(t)
+
+    def opts(t: str):
+        spec = src.tables[t]
+        return spec.tz or tz, timestamp_options(spec.date_formats, spec.dayfirst)
+
+    raw_visits = raw_table("visits")
+    if given["centers"]:
+        raw = raw_table("centers")
+        ttz, ctx = opts("centers")
+        with ctx:
+            centers, a = _clean_centers(raw, ttz)
+        extra_columns["centers"] = _carry_extras(centers.frame, raw, a)
+        del raw
+    else:
+        centers, a = _derived_centers(raw_visits), _Audit("centers", io.empty_table("centers"))
+        extra_columns["centers"] = []
     done(a)
-    visits, a, vid_all = _clean_visits(io.read_table(raw_dir, "visits"), centers, tz)
+    ttz, ctx = opts("visits")
+    with ctx:
+        visits, a, vid_all = _clean_visits(raw_visits, centers, ttz)
+    visits = _in_tz(visits, tz)
+    # the visits' extra columns go after the derived ones (added below)
+    visit_extras = pd.DataFrame(index=visits.index)
+    extra_columns["visits"] = _carry_extras(visit_extras, raw_visits, a)
     raw_visit_ids = pc.unique(pc.drop_null(vid_all))
     kept_ids = _arrow(visits["visit_id"])
     done(a)
-    del vid_all
-    surveys, a = _clean_surveys(io.read_table(raw_dir, "surveys"), raw_visit_ids, kept_ids, tz)
-    done(a)
-    complaints, a = _clean_complaints(io.read_table(raw_dir, "complaints"), raw_visit_ids, kept_ids, tz)
-    done(a)
-    events, a, event_visit = _clean_events(raw_dir, raw_visit_ids, kept_ids, tz)
+    del vid_all, raw_visits
+    linked = {}
+    for t, func in (("surveys", _clean_surveys), ("complaints", _clean_complaints)):
+        raw = raw_table(t)
+        ttz, ctx = opts(t)
+        with ctx:
+            frame, a = func(raw, raw_visit_ids, kept_ids, ttz)
+        linked[t] = _in_tz(frame, tz)
+        extra_columns[t] = _carry_extras(linked[t], raw, a)
+        done(a)
+        del raw
+    surveys, complaints = linked["surveys"], linked["complaints"]
+    ttz, ctx = opts("touchpoints")
+    with ctx:
+        events, a, event_visit = _clean_events(raw_dir, raw_visit_ids, kept_ids, ttz, files["touchpoints"],
+                                               src.tables["touchpoints"])
+    extra_columns["touchpoints"] = events.attrs.pop("extra_columns", [])
+    events = _in_tz(events, tz)
     done(a)
 
     visits = _enrich_visits(visits, events, event_visit, surveys, complaints, centers.frame)
-    del event_visit
+    for c in visit_extras.columns:
+        visits[c] = visit_extras[c].to_numpy()
+    del event_visit, visit_extras
     # the event log is the largest file: write it on the other core while the rest is built
     events_writer = _Writer(events, out / "events.parquet")
     events_writer.start()
@@ -1465,10 +1662,16 @@ def _build(raw_dir: Path, out: Path, tz: str, fp_thread: _Background, links: dic
     tables = {a.table: a.quality() for a in audits}
     tables = {t: tables[t] for t in catalog.TABLE_ORDER}
     totals = {k: sum(q[k] for q in tables.values()) for k in ("read", "kept", "repaired", "quarantined")}
-    fp, files = fp_thread.result()
-    quality = {"tz": tz, "fingerprint": fp, "tables": tables, "totals": totals}
+    fp, fp_files = fp_thread.result()
+    for t, q in tables.items():
+        q["given"] = given[t]
+        q["files"] = [p.name for p in files[t]]
+        if t == "centers" and not given[t]:
+            q["derived"] = True
+    quality = {"tz": tz, "fingerprint": fp, "tables": tables, "totals": totals,
+               "extra_columns": {t: extra_columns.get(t, []) for t in catalog.TABLE_ORDER}}
     (out / "quality.json").write_text(json.dumps(quality, indent=2, ensure_ascii=False), encoding="utf-8")
-    manifest = {"fingerprint": fp, "tz": tz, "clean_version": CLEAN_VERSION, "raw_files": files,
+    manifest = {"fingerprint": fp, "tz": tz, "clean_version": CLEAN_VERSION, "raw_files": fp_files,
                 "outside_links": links, "outputs": {f: (out / f).stat().st_size for f in OUTPUT_FILES[:-1]}}
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
     return quality
@@ -1507,6 +1710,7 @@ def clean(raw_dir: str | Path, processed_dir: str | Path, tz: str = DEFAULT_TZ, 
     except Exception:
         raise DataError(f"unknown time zone {tz!r}; use an IANA name such as {DEFAULT_TZ}") from None
     del _dt_tz
+    created = not processed_dir.exists() and not processed_dir.is_symlink()
     try:
         processed_dir.mkdir(parents=True, exist_ok=True)
         with _lock(processed_dir) as lock:
@@ -1535,8 +1739,24 @@ def clean(raw_dir: str | Path, processed_dir: str | Path, tz: str = DEFAULT_TZ, 
                     shutil.rmtree(build, ignore_errors=True)
                 raise
     except OSError as exc:
+        _remove_if_only_lock(processed_dir, created)
         raise _fs_error(exc, raw_dir, processed_dir) from None
+    except BaseException:
+        _remove_if_only_lock(processed_dir, created)
+        raise
     return CleanResult(processed_dir, True, quality["fingerprint"], quality, time.perf_counter() - started)
+
+
+def _remove_if_only_lock(processed_dir: Path, created: bool) -> None:
+    """A failed first run leaves no processed folder behind: remove the folder this run created
+    when it holds nothing but its lock file."""
+    if not created:
+        return
+    try:
+        if {p.name for p in processed_dir.iterdir()} <= {folders.LOCK_NAME}:
+            shutil.rmtree(processed_dir)
+    except OSError:
+        pass
 
 
 def summary_line(result: CleanResult) -> str:
@@ -1678,6 +1898,24 @@ def quality_table(quality: dict, lang: catalog.Lang = "both") -> pd.DataFrame:
         {"table": "str", "rule": "str", "action": "str", "description": "str", "rows": "int64"})
 
 
+def sources_overview(quality: dict) -> pd.DataFrame:
+    """Per table: whether it was given (or derived), its files and the extra columns carried
+    (processed name and raw header), for the cleaning notebook. Old processed data without
+    these keys counts as given.
+
+    >>> sources_overview(data.quality).columns.tolist()  # doctest: +SKIP
+    ['table', 'given', 'files', 'extra_columns']
+    """
+    rows = []
+    extras = quality.get("extra_columns", {})
+    for t, q in quality.get("tables", {}).items():
+        given = "derived from visits" if q.get("derived") else ("yes" if q.get("given", True) else "not provided")
+        cols = ", ".join(e["name"] if e["name"] == e["header"] else f"{e['name']} ({e['header']})"
+                         for e in extras.get(t, []))
+        rows.append((t, given, ", ".join(q.get("files", [])), cols))
+    return pd.DataFrame(rows, columns=["table", "given", "files", "extra_columns"]).astype("str")
+
+
 def quality_overview(quality: dict) -> pd.DataFrame:
     """Per table: rows read, kept, repaired and quarantined, plus a total row.
 
@@ -1706,5 +1944,6 @@ def quarantine_examples(quarantine: pd.DataFrame, n: int = 2) -> pd.DataFrame:
 
 
 __all__ = ["CleanResult", "ProcessedData", "clean", "load", "read_processed", "reading", "summary_line", "quality_table",
+           "sources_overview", "timestamp_options", "REQUIRED_TABLES",
            "quality_overview", "quarantine_examples", "parse_timestamps", "mask_pii", "visit_features",
            "scores_long", "fingerprint", "raw_files", "DEFAULT_TZ", "CLEAN_VERSION"]

@@ -1,6 +1,7 @@
 """The ``cx`` command line.
 
     cx sample --visits 6000 --seed 20261001 data/raw
+    cx check data/raw [--tz Asia/Shanghai]
     cx clean data/raw data/processed [--tz Asia/Shanghai] [--force] [--allow-outside-links]
     cx report --raw data/raw --period 2026-10 --center SH-JQ --out reports --jobs 2
 
@@ -28,11 +29,23 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_check(args: argparse.Namespace) -> int:
+    from cxlib import check
+
+    report = check.check(Path(args.raw_dir), tz=args.tz)
+    print(report.text())
+    return 0 if report.ok else 2
+
+
 def _cmd_clean(args: argparse.Namespace) -> int:
     from cxlib import clean
 
-    result = clean.clean(Path(args.raw_dir), Path(args.processed_dir), tz=args.tz, force=args.force,
-                         allow_outside_links=args.allow_outside_links)
+    try:
+        result = clean.clean(Path(args.raw_dir), Path(args.processed_dir), tz=args.tz, force=args.force,
+                             allow_outside_links=args.allow_outside_links)
+    except DataError as exc:
+        exc.message = f"{exc.message}; run `cx check {args.raw_dir}` for the full list"
+        raise
     print(clean.summary_line(result))
     return 0
 
@@ -57,6 +70,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="mixed: the formats real exports come in (XLSX, GBK, BOM, split files, Chinese "
                         "headers); csv: one UTF-8 CSV per table (for benchmarks)")
     p.set_defaults(func=_cmd_sample)
+
+    p = sub.add_parser("check", help="dry run: how the raw folder maps onto the data contract, every problem at once")
+    p.add_argument("raw_dir")
+    p.add_argument("--tz", default=DEFAULT_TZ, help=f"time zone of timestamps without offset (default {DEFAULT_TZ})")
+    p.set_defaults(func=_cmd_check)
 
     p = sub.add_parser("clean", help="clean raw tables into processed Parquet with a quality report")
     p.add_argument("raw_dir")

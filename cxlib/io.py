@@ -21,10 +21,15 @@ Example
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as _dt
 import io as _io
+import json
+import re
+import unicodedata
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -53,51 +58,199 @@ _BINARY_MAGIC = {
 
 
 # --------------------------------------------------------------------------- headers
+def _header_key(text: object) -> str:
+    """Comparison key of a header: NFKC, no BOM, trimmed, lower case, spaces and '-' as '_'."""
+    t = unicodedata.normalize("NFKC", str(text)).replace("\ufeff", "").strip().lower()
+    return re.sub(r"[\s\-]+", "_", t)
+
+
+def _key_variants(text: object) -> list[str]:
+    """The header's key, then the key without a trailing unit in brackets (结算金额(元) -> 结算金额)."""
+    key = _header_key(text)
+    bare = re.sub(r"_?[(\[（【][^()\[\]（）【】]*[)\]）】]$", "", key).strip("_")
+    return [key, bare] if bare and bare != key else [key]
+
+
 def _header_map(table: str) -> dict[str, str]:
-    """Lower-cased header spelling -> canonical column name, for one table."""
+    """Header key (see :func:`_header_key`) -> canonical column name, for one table."""
     out: dict[str, str] = {}
     for col in catalog.TABLES[table]:
         for spelling in (col.name, col.zh, *col.aliases):
-            out[spelling.strip().lower()] = col.name
+            out.setdefault(_header_key(spelling), col.name)
     return out
 
 
-def canonical_columns(columns: list[str], table: str, file: str | Path) -> list[str]:
-    """Map raw headers (English, Chinese, any case, stray spaces) to canonical names.
+_NUMBERING_RE = re.compile(r"^\s*(?:第\s*\d+\s*题|[Qq]?\d+(?:[._-]\d+)*)\s*[、.．:：)）]?\s*(?=\S)")
 
-    Unknown headers are kept as they are (and ignored later). Raises :class:`DataError` when
-    a required column is missing, or when the header looks like it was split with another
-    delimiter than the comma.
 
-    >>> canonical_columns(["工单号", " Visit_ID "], "surveys", "s.csv")  # doctest: +SKIP
+def strip_numbering(header: str) -> str:
+    """A survey question header without its number and trailing question mark.
+
+    >>> strip_numbering("2、您向亲友推荐我们的可能性有多大？"), strip_numbering("Q3. Visit ID")
+    ('您向亲友推荐我们的可能性有多大', 'Visit ID')
+    """
+    t = _NUMBERING_RE.sub("", str(header).strip(), count=1)
+    return re.sub(r"[?？:：\s]+$", "", t) or str(header).strip()
+
+
+def extra_name(header: str, taken: set[str]) -> str:
+    """The processed column name of a raw column outside the contract: trimmed, spaces and
+    punctuation as ``_``, ASCII letters in lower case, Chinese kept; ``_2``, ``_3`` … on a clash.
+
+    >>> extra_name("Service Advisor", set()), extra_name(" 服务 顾问 ", set()), extra_name("center", {"center"})
+    ('service_advisor', '服务_顾问', 'center_2')
+    """
+    t = unicodedata.normalize("NFKC", str(header)).replace("\ufeff", "").strip()
+    t = "".join(ch.lower() if ch.isascii() else ch for ch in t)
+    t = re.sub(r"[^\w]+", "_", t).strip("_") or "column"
+    if t[0].isdigit():
+        t = f"c_{t}"
+    name, i = t, 2
+    while name in taken:
+        name, i = f"{t}_{i}", i + 1
+    return name
+
+
+@dataclass
+class ColumnPlan:
+    """How the raw headers of one file map onto a table: contract column, extra column or dropped.
+
+    ``targets[i]`` is the processed name of raw column ``headers[i]`` (None: dropped), ``kinds[i]``
+    one of ``contract``, ``renamed``, ``extra``, ``dropped``; ``missing`` lists every required
+    contract column the file lacks; ``problems`` the other errors (all of them, for ``cx check``).
+    """
+
+    file: str
+    table: str
+    headers: list[str]
+    targets: list[str | None]
+    kinds: list[str]
+    missing: list[str]
+    problems: list[DataError]
+    values: dict[str, dict[str, str]]
+
+    @property
+    def extras(self) -> list[tuple[str, str]]:
+        """(processed name, raw header) of the extra columns, in file order."""
+        return [(t, h) for h, t, k in zip(self.headers, self.targets, self.kinds) if k == "extra" and t]
+
+    def error(self) -> DataError | None:
+        """The first problem (a profile naming a column the file lacks, two columns mapped to
+        one), else one error listing every missing required column."""
+        if self.problems:
+            return self.problems[0]
+        if self.missing:
+            zh = {c.name: c.zh for c in catalog.TABLES[self.table]}
+            labels = ", ".join(f"{m} ({zh[m]})" for m in self.missing)
+            return DataError(f"required column missing from table {self.table}: {labels}; found columns "
+                             f"{', '.join(map(str, self.headers)) or 'none'}", file=self.file, column=self.missing[0])
+        return None
+
+
+def plan_columns(columns: list[str], table: str, file: str | Path, source=None) -> ColumnPlan:
+    """Map the raw headers of one file onto ``table`` (never raises: see :attr:`ColumnPlan.problems`).
+
+    Order of precedence: the source's ``drop``, ``rename`` (exact header), ``patterns``
+    (regular expression), then the contract's names, Chinese headers and aliases (any case,
+    stray spaces, a unit in brackets such as ``结算金额(元)``). Anything else is an extra column.
+
+    >>> plan_columns(["工单号", "服务顾问"], "surveys", "s.csv").kinds
+    ['contract', 'extra']
     """
     mapping = _header_map(table)
     name = Path(file).name
-    out = []
-    for c in columns:
-        key = str(c).replace("\ufeff", "").strip().lower()
-        out.append(mapping.get(key, str(c).strip()))
-    seen = set(out)
-    missing = [col.name for col in catalog.TABLES[table] if col.required and col.name not in seen]
+    contract = {c.name for c in catalog.TABLES[table]}
+    rename = dict(getattr(source, "rename", {}) or {})
+    drop = set(getattr(source, "drop", ()) or ())
+    patterns = [(re.compile(p), t) for p, t in (getattr(source, "patterns", ()) or ())]
+    numbered = bool(getattr(source, "strip_numbering", False))
+    own = set(getattr(source, "own", ()) or ())
+    headers = [str(c) for c in columns]
+    targets: list[str | None] = []
+    kinds: list[str] = []
+    problems: list[DataError] = []
+    claimed: set[str] = set()
+    for raw in headers:
+        h = raw.replace("\ufeff", "").strip()
+        bare = strip_numbering(h) if numbered else h
+        if h in drop or bare in drop:
+            targets.append(None), kinds.append("dropped")
+            continue
+        target = rename.get(h, rename.get(bare))
+        kind = "renamed"
+        if target is None:
+            # a pattern is a guess: the first header it matches takes the column, later ones stay extra
+            target = next((t for rx, t in patterns if rx.search(h) and t not in claimed and t not in rename.values()),
+                          None)
+            if target is not None:
+                claimed.add(target)
+        if target is None:
+            kind = "contract"
+            target = next((mapping[k] for k in (*_key_variants(h), *_key_variants(bare)) if k in mapping), None)
+        if target is None:
+            targets.append(""), kinds.append("extra")
+        else:
+            targets.append(target), kinds.append(kind if target in contract or kind == "contract" else "extra")
+    # extra names after the contract names are known, so that they never clash with one
+    taken = set(contract) | set(catalog.DERIVED_COLUMNS.get(table, ())) | {SOURCE_FILE, SOURCE_ROW}
+    taken |= {t for t, k in zip(targets, kinds) if k in ("contract", "renamed") and t}
+    for i, (raw, t, k) in enumerate(zip(headers, targets, kinds)):
+        if k == "extra":
+            targets[i] = extra_name(t or raw, taken)
+            taken.add(targets[i])
+    seen: dict[str, str] = {}
+    for raw, t, k in zip(headers, targets, kinds):
+        if t is None or k == "extra":
+            continue
+        if t in seen:
+            problems.append(DataError(f"two raw columns map to column {t}: {seen[t]!r} and {raw!r}; keep one "
+                                      f"(drop: the other in sources.yaml)", file=name, column=t))
+        seen.setdefault(t, raw)
+    present = {h.replace("\ufeff", "").strip() for h in headers}
+    present |= {strip_numbering(h) for h in present} if numbered else set()
+    for key in sorted(own):
+        if key not in present and key not in contract and key not in {t for t in targets if t}:
+            problems.append(DataError(f"sources.yaml names column {key!r}, which the file does not have; its "
+                                      f"columns are {', '.join(headers)}", file=name, column=key))
+    values: dict[str, dict[str, str]] = {}
+    by_raw = {h.replace("\ufeff", "").strip(): t for h, t in zip(headers, targets) if t}
+    names = {t for t in targets if t}
+    for col, m in (getattr(source, "values", {}) or {}).items():
+        target = col if col in names else by_raw.get(col)
+        if target is not None:
+            values[target] = m
+    missing = [c.name for c in catalog.TABLES[table] if c.required and c.name not in seen]
     if missing:
         # a header that holds several canonical names joined by another delimiter
-        for raw in columns:
+        for raw in headers:
             for delim, label in ((";", "semicolon ';'"), ("\t", "tab"), ("|", "pipe '|'")):
-                parts = [p.strip().lower() for p in str(raw).replace("\ufeff", "").split(delim)]
+                parts = [_header_key(p) for p in raw.split(delim)]
                 if len(parts) > 1 and sum(p in mapping for p in parts) >= 2:
-                    raise DataError(
-                        f"the header is one cell {str(raw)[:60]!r}: the file is separated by {label}, "
-                        f"not by commas; export it as comma-separated CSV",
-                        file=name, column=str(raw)[:60])
-        zh = catalog.TABLES[table]
-        labels = ", ".join(f"{m} ({next(c.zh for c in zh if c.name == m)})" for m in missing)
-        raise DataError(f"required column missing from table {table}: {labels}; found columns "
-                        f"{', '.join(map(str, columns)) or 'none'}", file=name, column=missing[0])
-    dupes = sorted({c for c in out if out.count(c) > 1})
-    if dupes:
-        raise DataError(f"column {dupes[0]} appears more than once (English and Chinese header?)",
-                        file=name, column=dupes[0])
-    return out
+                    problems.insert(0, DataError(
+                        f"the header is one cell {raw[:60]!r}: the file is separated by {label}, "
+                        f"not by commas; export it as comma-separated CSV", file=name, column=raw[:60]))
+                    missing = []
+                    break
+            if not missing:
+                break
+    return ColumnPlan(name, table, headers, targets, kinds, missing, problems, values)
+
+
+def canonical_columns(columns: list[str], table: str, file: str | Path, source=None) -> list[str]:
+    """Map raw headers (English, Chinese, any case, stray spaces) to canonical names.
+
+    Unknown headers come back as their extra-column names (see :func:`extra_name`), dropped
+    ones as they are. Raises :class:`DataError` when a required column is missing (naming all
+    of them), when two raw columns map to one column, or when the header looks like it was
+    split with another delimiter than the comma.
+
+    >>> canonical_columns(["工单号", " Visit_ID "], "surveys", "s.csv")  # doctest: +SKIP
+    """
+    plan = plan_columns(columns, table, file, source)
+    err = plan.error()
+    if err is not None:
+        raise err
+    return [t if t is not None else h for h, t in zip(plan.headers, plan.targets)]
 
 
 # --------------------------------------------------------------------------- sniffing
@@ -109,62 +262,161 @@ def _sniff_binary(head: bytes, name: str) -> None:
         raise DataError("not a CSV table: the file holds binary data (NUL bytes)", file=name)
 
 
-def _detect_encoding(path: Path, head: bytes) -> str:
-    """'utf-8-sig', 'utf-8' or 'gb18030', judged from the first bytes of the file."""
+def _decode_sample(head: bytes, codec: str, complete: bool) -> str:
+    """Decode ``head`` strictly; unless it is the whole file, a character cut at its end is left out."""
+    dec = codecs.getincrementaldecoder(codec)(errors="strict")
+    return dec.decode(head, final=complete)
+
+
+def _gb2312_share(text: str) -> tuple[float, int]:
+    """(share of the non-ASCII characters that GB2312 has, their number)."""
+    chars = [c for c in text if ord(c) > 127]
+    if not chars:
+        return 1.0, 0
+    common = 0
+    for c in set(chars):
+        try:
+            c.encode("gb2312")
+            common += chars.count(c)
+        except UnicodeEncodeError:
+            pass
+    return common / len(chars), len(chars)
+
+
+def _common_share(text: str, codec: str) -> float:
+    """Share of the non-ASCII characters that are everyday text in ``codec``'s own script:
+    Big5 level-1 characters and punctuation, or Shift-JIS kana, punctuation and level-1 kanji."""
+    chars = [c for c in text if ord(c) > 127]
+    if not chars:
+        return 0.0
+    good = 0
+    for c in chars:
+        try:
+            b = c.encode(codec)
+        except UnicodeEncodeError:
+            continue
+        if codec == "cp950":
+            good += len(b) == 2 and 0xA1 <= b[0] <= 0xC6
+        else:
+            good += len(b) == 1 or (len(b) == 2 and 0x81 <= b[0] <= 0x9F)
+    return good / len(chars)
+
+
+_OTHER_CODECS = (("cp950", "Big5 (Traditional Chinese)"), ("cp932", "Shift-JIS (Japanese)"))
+
+
+def _refuse_other_codecs(head: bytes, text: str, complete: bool, name: str) -> None:
+    """GB18030 decodes almost any bytes: refuse text that reads far better as Big5 or Shift-JIS."""
+    share, n = _gb2312_share(text)
+    if n < 4 or share >= 0.8:
+        return
+    for codec, label in _OTHER_CODECS:
+        try:
+            other = _decode_sample(head, codec, complete)
+        except UnicodeDecodeError:
+            continue
+        if _common_share(other, codec) > max(share, 0.6):
+            sample = "".join(c for c in other if ord(c) > 127)[:12]
+            raise DataError(f"the text is {label}, not GB18030/GBK or UTF-8 (it reads as {sample!r}); "
+                            "save the file as UTF-8 and read it again", file=name)
+
+
+def _detect_encoding(path: Path, head: bytes, complete: bool | None = None) -> str:
+    """'utf-8-sig', 'utf-8' or 'gb18030', judged from the first bytes of the file.
+
+    ``complete`` says whether ``head`` is the whole file (default: shorter than the sample);
+    otherwise a multi-byte character cut at the end of the sample is not held against it.
+    Big5 or Shift-JIS text, which GB18030 would decode into nonsense, is refused.
+    """
+    if complete is None:
+        complete = len(head) < _HEAD_BYTES
     if head.startswith(b"\xef\xbb\xbf"):
         return "utf-8-sig"
     try:
-        # a multi-byte character may be cut at the end of the sample
-        head.decode("utf-8") if len(head) < _HEAD_BYTES else head[:-4].decode("utf-8")
+        _decode_sample(head, "utf-8", complete)
         return "utf-8"
     except UnicodeDecodeError:
         pass
     try:
-        head.decode("gb18030") if len(head) < _HEAD_BYTES else head[:-4].decode("gb18030", errors="strict")
-        return "gb18030"
+        text = _decode_sample(head, "gb18030", complete)
     except UnicodeDecodeError as exc:
+        for codec, label in _OTHER_CODECS:
+            try:
+                _decode_sample(head, codec, complete)
+            except UnicodeDecodeError:
+                continue
+            raise DataError(f"the text is {label}, not GB18030/GBK or UTF-8; save the file as UTF-8 and read it "
+                            "again", file=path.name) from None
         raise DataError(f"undecodable bytes at byte {exc.start}: the file is neither UTF-8 nor "
                         "GB18030/GBK text", file=path.name) from None
+    _refuse_other_codecs(head, text, complete, path.name)
+    return "gb18030"
 
 
-def _csv_header(head_text: str) -> list[str]:
-    first = head_text.splitlines()[0] if head_text.strip() else ""
-    return next(csv.reader([first]), [])
+def _csv_rows(head_text: str, n: int) -> list[list[str]]:
+    """The first ``n`` CSV rows of a text (quoted line breaks respected)."""
+    out = []
+    for row in csv.reader(_io.StringIO(head_text, newline="")):
+        out.append(row)
+        if len(out) >= n:
+            break
+    return out
 
 
-def _csv_options(path: Path, multiline: bool) -> tuple[pacsv.ReadOptions, pacsv.ParseOptions,
-                                                        pacsv.ConvertOptions, str]:
-    """Check the head of a CSV file and return the Arrow options to read it, and its encoding."""
-    name = path.name
+def _read_head(path: Path, rows: int) -> tuple[bytes, bool]:
+    """The first bytes of a file, enough to hold its first ``rows`` CSV rows (quoted line
+    breaks included) and the start of the next; (bytes, whole file?)."""
     with open(path, "rb") as fh:
         head = fh.read(_HEAD_BYTES)
+        # a header longer than the sample (hundreds of survey questions): read on to its end
+        while len(_csv_rows(head.decode("latin-1"), rows + 1)) <= rows:
+            more = fh.read(max(len(head), _HEAD_BYTES))
+            if not more:
+                break
+            head += more
+        complete = not fh.read(1)
+    return head, complete
+
+
+def _csv_options(path: Path, multiline: bool, header_row: int = 1, skip_rows: int = 0
+                 ) -> tuple[pacsv.ReadOptions, pacsv.ParseOptions, pacsv.ConvertOptions, str]:
+    """Check the head of a CSV file and return the Arrow options to read it, and its encoding.
+
+    ``header_row`` is the 1-based row of the header (rows above it are titles, skipped),
+    ``skip_rows`` the rows under it that are not data (Qualtrics' extra header rows).
+    """
+    name = path.name
+    head, complete = _read_head(path, header_row)
     if not head.strip(b"\xef\xbb\xbf \t\r\n"):
         raise DataError("empty file: no header and no rows", file=name)
     _sniff_binary(head, name)
-    encoding = _detect_encoding(path, head)
-    text = head.decode(encoding, errors="ignore")
-    header = _csv_header(text.lstrip("\ufeff"))
+    encoding = _detect_encoding(path, head, complete)
+    text = head.decode(encoding, errors="ignore").lstrip("\ufeff")
+    rows = _csv_rows(text, header_row)
+    header = rows[header_row - 1] if len(rows) >= header_row else []
     if not header or all(not h.strip() for h in header):
-        raise DataError("empty header line", file=name)
+        where = f"row {header_row} (the header row)" if header_row > 1 else "the header line"
+        raise DataError(f"empty header: {where} has no column names", file=name)
     header = [h if h.strip() else f"_unnamed_{i}" for i, h in enumerate(header)]
     if len(set(header)) != len(header):
         dup = next(h for h in header if header.count(h) > 1)
         raise DataError(f"column {dup} appears more than once in the header", file=name, column=dup)
-    read_opts = pacsv.ReadOptions(column_names=header, skip_rows=1, block_size=1 << 24,
+    read_opts = pacsv.ReadOptions(column_names=header, skip_rows=header_row, skip_rows_after_names=skip_rows,
+                                  block_size=1 << 24,
                                   encoding="utf8" if encoding.startswith("utf-8") else "gb18030")
     conv = pacsv.ConvertOptions(column_types={h: pa.string() for h in header}, strings_can_be_null=True,
                                 quoted_strings_can_be_null=True, null_values=[""])
-    # quoted line breaks only occur in free-text tables; allowing them costs parallel parsing
-    parse = pacsv.ParseOptions(newlines_in_values=multiline)
+    # quoted line breaks only occur in free-text tables (and in title or question rows above the data)
+    parse = pacsv.ParseOptions(newlines_in_values=multiline or header_row > 1 or skip_rows > 0)
     if encoding == "utf-8-sig":
         # pyarrow skips a UTF-8 BOM itself; the header was given explicitly
         read_opts.encoding = "utf8"
     return read_opts, parse, conv, encoding
 
 
-def _read_csv(path: Path, multiline: bool = True) -> pa.Table:
+def _read_csv(path: Path, multiline: bool = True, header_row: int = 1, skip_rows: int = 0) -> pa.Table:
     name = path.name
-    read_opts, parse, conv, encoding = _csv_options(path, multiline)
+    read_opts, parse, conv, encoding = _csv_options(path, multiline, header_row, skip_rows)
     header = read_opts.column_names
     try:
         table = pacsv.read_csv(path, read_options=read_opts, parse_options=parse, convert_options=conv)
@@ -211,13 +463,84 @@ def _cell_text(v: object) -> str | None:
     return s if s.strip() else None
 
 
-def _read_xlsx(path: Path) -> pa.Table:
+def _rows_table(rows, name: str, header_row: int = 1, skip_rows: int = 0, sheet: str | None = None) -> pa.Table:
+    """The cells of a sheet (an iterator of row tuples) as text columns under the header of row
+    ``header_row`` (rows above it are titles), leaving out ``skip_rows`` rows under the header."""
+    where = f"sheet {sheet!r}" if sheet is not None else "the workbook"
+    header_row_values = None
+    for i, r in enumerate(rows, start=1):
+        if i == header_row:
+            header_row_values = r
+            break
+    if header_row_values is None or all(v is None or not str(v).strip() for v in header_row_values):
+        if header_row > 1:
+            raise DataError(f"empty header: row {header_row} of {where} (the header row) has no column names",
+                            file=name)
+        raise DataError(f"empty {where}: no header and no rows", file=name)
+    header = [str(h).strip() if h is not None and str(h).strip() else f"_unnamed_{i}"
+              for i, h in enumerate(header_row_values)]
+    if len(set(header)) != len(header):
+        dup = next(h for h in header if header.count(h) > 1)
+        raise DataError(f"column {dup} appears more than once in the header of {where}", file=name, column=dup)
+    width = len(header)
+    cols: list[list[str | None]] = [[] for _ in range(width)]
+    for k, r in enumerate(rows):
+        if k < skip_rows:
+            continue
+        if r is None or all(v is None for v in r):
+            # keep row numbering: an empty row is still a row of the sheet
+            vals = (None,) * width
+        else:
+            vals = tuple(r[:width]) + (None,) * (width - len(r))
+        for i in range(width):
+            cols[i].append(_cell_text(vals[i]))
+    # trailing blank rows of a sheet are not data
+    n = len(cols[0]) if cols else 0
+    while n and all(c[n - 1] is None for c in cols):
+        n -= 1
+    return pa.table({h: pa.array(c[:n], type=pa.string()) for h, c in zip(header, cols)})
+
+
+def _pick_sheets(names: list[str], filled: list[bool], path: Path, sheet, sheets) -> list[str]:
+    """The sheets to read: the one named, the ones to stack, or the only sheet with cells."""
+    listing = ", ".join(repr(n) for n in names)
+    if sheet is not None:
+        if isinstance(sheet, int) and not isinstance(sheet, bool):
+            if not 1 <= sheet <= len(names):
+                raise DataError(f"the workbook has no sheet number {sheet}; its sheets are {listing}",
+                                file=path.name, column="sheet")
+            return [names[sheet - 1]]
+        if sheet not in names:
+            raise DataError(f"the workbook has no sheet {sheet!r}; its sheets are {listing}", file=path.name,
+                            column="sheet")
+        return [sheet]
+    if sheets == "all":
+        return [n for n, f in zip(names, filled) if f]
+    if sheets:
+        absent = [s for s in sheets if s not in names]
+        if absent:
+            raise DataError(f"the workbook has no sheet {absent[0]!r}; its sheets are {listing}", file=path.name,
+                            column="sheets")
+        return list(sheets)
+    used = [n for n, f in zip(names, filled) if f]
+    if len(used) > 1:
+        raise DataError(f"the workbook has several sheets with data ({', '.join(repr(n) for n in used)}): name "
+                        "the one to read (sheet:) or the same-shaped ones to stack (sheets:) in sources.yaml",
+                        file=path.name)
+    return used or names[:1]
+
+
+def _read_xlsx(path: Path, header_row: int = 1, skip_rows: int = 0, sheet=None, sheets=None
+               ) -> list[tuple[str, pa.Table]]:
     name = path.name
     if not zipfile.is_zipfile(path):
         with open(path, "rb") as fh:
             head = fh.read(64)
         if not head.strip():
             raise DataError("empty file: not an XLSX workbook", file=name)
+        if head.startswith(b"\xd0\xcf\x11\xe0"):
+            raise DataError("not an XLSX workbook: the file is a legacy Excel (.xls) workbook; name it .xls",
+                            file=name)
         raise DataError("not an XLSX workbook (the file is not a zip archive)", file=name)
     import openpyxl
 
@@ -226,29 +549,68 @@ def _read_xlsx(path: Path) -> pa.Table:
     except Exception as exc:  # openpyxl raises many kinds on a broken workbook
         raise DataError(f"not a readable XLSX workbook: {exc}", file=name) from None
     try:
-        ws = wb.worksheets[0]
-        rows = ws.iter_rows(values_only=True)
-        header_row = next(rows, None)
-        if header_row is None or all(v is None for v in header_row):
-            raise DataError("empty workbook: no header and no rows", file=name)
-        header = [str(h).strip() if h is not None else f"_unnamed_{i}" for i, h in enumerate(header_row)]
-        width = len(header)
-        cols: list[list[str | None]] = [[] for _ in range(width)]
-        for r in rows:
-            if r is None or all(v is None for v in r):
-                # keep row numbering: an empty row is still a row of the sheet
-                vals = (None,) * width
-            else:
-                vals = tuple(r[:width]) + (None,) * (width - len(r))
-            for i in range(width):
-                cols[i].append(_cell_text(vals[i]))
-        # trailing blank rows of a sheet are not data
-        n = len(cols[0]) if cols else 0
-        while n and all(c[n - 1] is None for c in cols):
-            n -= 1
+        names = list(wb.sheetnames)
+        filled = [any(v is not None for r in wb[n].iter_rows(max_row=50, values_only=True) for v in r)
+                  for n in names] if len(names) > 1 else [True] * len(names)
+        chosen = _pick_sheets(names, filled, path, sheet, sheets)
+        label = len(chosen) > 1
+        return [(f"{name}[{n}]" if label else name,
+                 _rows_table(wb[n].iter_rows(values_only=True), name, header_row, skip_rows,
+                             n if (label or sheet is not None) else None)) for n in chosen]
     finally:
         wb.close()
-    return pa.table({h: pa.array(c[:n], type=pa.string()) for h, c in zip(header, cols)})
+
+
+def _read_xls(path: Path, header_row: int = 1, skip_rows: int = 0, sheet=None, sheets=None
+              ) -> list[tuple[str, pa.Table]]:
+    """A legacy Excel 97-2003 workbook (BIFF, read by xlrd), sheets chosen as for XLSX."""
+    name = path.name
+    with open(path, "rb") as fh:
+        head = fh.read(512)
+    if not head.strip():
+        raise DataError("empty file: not an Excel workbook", file=name)
+    if not head.startswith(b"\xd0\xcf\x11\xe0"):
+        if head.startswith(b"PK\x03\x04"):
+            raise DataError("not a legacy .xls workbook: the file is an XLSX workbook; name it .xlsx", file=name)
+        if head.lstrip(b"\xef\xbb\xbf \t\r\n").lower().startswith((b"<", b"<!doctype", b"<html", b"<table")):
+            raise DataError("not an Excel workbook: the file is a web page (HTML) saved as .xls; open it in "
+                            "Excel and save it as .xlsx", file=name)
+        raise DataError("not an Excel workbook: the file is text or another format saved as .xls; export it "
+                        "as .xlsx or CSV", file=name)
+    import xlrd
+
+    try:
+        book = xlrd.open_workbook(path, on_demand=True)
+    except Exception as exc:  # xlrd raises its own XLRDError and others on broken files
+        raise DataError(f"not a readable .xls workbook: {str(exc).splitlines()[0]}", file=name) from None
+    try:
+        names = book.sheet_names()
+        filled = [book.sheet_by_name(n).nrows > 0 for n in names]
+        chosen = _pick_sheets(names, filled, path, sheet, sheets)
+
+        def rows(sh):
+            for i in range(sh.nrows):
+                out = []
+                for cell in sh.row(i):
+                    if cell.ctype == xlrd.XL_CELL_DATE:
+                        try:
+                            out.append(xlrd.xldate_as_datetime(cell.value, book.datemode))
+                        except Exception:
+                            out.append(cell.value)
+                    elif cell.ctype == xlrd.XL_CELL_BOOLEAN:
+                        out.append(bool(cell.value))
+                    elif cell.ctype in (xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK, xlrd.XL_CELL_ERROR):
+                        out.append(None)
+                    else:
+                        out.append(cell.value)
+                yield tuple(out)
+
+        label = len(chosen) > 1
+        return [(f"{name}[{n}]" if label else name,
+                 _rows_table(rows(book.sheet_by_name(n)), name, header_row, skip_rows,
+                             n if (label or sheet is not None) else None)) for n in chosen]
+    finally:
+        book.release_resources()
 
 
 def _read_parquet(path: Path) -> pa.Table:
@@ -278,40 +640,150 @@ def _read_parquet(path: Path) -> pa.Table:
 
 
 # --------------------------------------------------------------------------- public
-def read_file(path: str | Path, table: str | None = None) -> pd.DataFrame:
-    """Read one raw file (CSV, XLSX or Parquet) with all values as text.
+def _layout(source) -> dict:
+    """The reader options of a source spec (defaults without one)."""
+    return {"header_row": getattr(source, "header_row", 1) or 1, "skip_rows": getattr(source, "skip_rows", 0) or 0,
+            "sheet": getattr(source, "sheet", None), "sheets": getattr(source, "sheets", None)}
+
+
+def _read_parts(path: Path, table: str, source=None) -> list[tuple[str, pa.Table]]:
+    """The file's cells as text columns with its own headers: one part per sheet read."""
+    if not path.is_file():
+        raise DataError("file not found", file=str(path))
+    if path.stat().st_size == 0:
+        raise DataError("empty file: no header and no rows", file=path.name)
+    ext = path.suffix.lower()
+    lay = _layout(source)
+    if ext == ".csv":
+        return [(path.name, _read_csv(path, multiline=table not in ("touchpoints", "visits"),
+                                      header_row=lay["header_row"], skip_rows=lay["skip_rows"]))]
+    if ext == ".xlsx":
+        return _read_xlsx(path, **lay)
+    if ext == ".xls":
+        return _read_xls(path, **lay)
+    if ext == ".parquet":
+        return [(path.name, _read_parquet(path))]
+    raise DataError(f"unsupported file type {ext!r}; use .csv, .xlsx, .xls or .parquet", file=path.name)
+
+
+def _read_any(path: Path, table: str, source=None) -> pa.Table:
+    """The file's cells as text columns with its own headers, whatever its format (one sheet)."""
+    parts = _read_parts(path, table, source)
+    return parts[0][1] if len(parts) == 1 else pa.concat_tables([t for _, t in parts])
+
+
+def _map_values(arr: pa.Array | pa.ChunkedArray, mapping: dict[str, str]) -> pa.Array:
+    """Replace whole (trimmed) values by the source's value map; other values stay as they are."""
+    keys = pa.array(list(mapping), type=pa.string())
+    vals = pa.array(list(mapping.values()), type=pa.string())
+    trimmed = pc.utf8_trim_whitespace(arr)
+    pos = pc.index_in(trimmed, value_set=keys)
+    return pc.if_else(pc.is_valid(pos), pc.take(vals, pc.fill_null(pos, 0)), arr)
+
+
+def _apply_plan(at: pa.Table, plan: ColumnPlan, table: str) -> tuple[pa.Table, list[tuple[str, str]]]:
+    """The canonical text columns of ``table`` in catalog order (absent optional ones all null),
+    then the extra columns; value maps applied. Returns (table, [(extra name, raw header)])."""
+    by_target = {t: at.column(i) for i, t in enumerate(plan.targets) if t is not None}
+    cols, names = [], []
+    for c in catalog.TABLES[table]:
+        col = by_target.get(c.name)
+        if col is None:
+            col = pa.nulls(at.num_rows, type=pa.string())
+        elif col.type != pa.string():
+            col = col.cast(pa.string())
+        if c.name in plan.values:
+            col = _map_values(col, plan.values[c.name])
+        cols.append(col)
+        names.append(c.name)
+    extras = []
+    for name, header in plan.extras:
+        col = by_target[name]
+        if header.startswith("_unnamed_") and col.null_count == len(col):
+            continue  # an empty column without a header is formatting, not data
+        if col.type != pa.string():
+            col = col.cast(pa.string())
+        if name in plan.values:
+            col = _map_values(col, plan.values[name])
+        cols.append(col)
+        names.append(name)
+        extras.append((name, header))
+    out = pa.table(cols, names=names)
+    if extras:
+        out = out.replace_schema_metadata({b"cx_extras": json.dumps(extras, ensure_ascii=False).encode()})
+    return out, extras
+
+
+def _infer_table(path: Path) -> str:
+    table = next((t for t in sorted(catalog.TABLES, key=len, reverse=True) if path.name.lower().startswith(t)), None)
+    if table is None:
+        raise DataError(f"the file name does not start with a table name ({', '.join(catalog.TABLES)})",
+                        file=path.name)
+    return table
+
+
+def _frame(at: pa.Table, label: str, table: str) -> pd.DataFrame:
+    n = at.num_rows
+    df = at.to_pandas(split_blocks=True, self_destruct=True)
+    del at
+    for c in df.columns:
+        if df[c].dtype != "str":
+            df[c] = df[c].astype("str")
+    df[SOURCE_FILE] = pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=[label])
+    df[SOURCE_ROW] = np.arange(1, n + 1, dtype=np.int64)
+    return df
+
+
+def read_file(path: str | Path, table: str | None = None, source=None) -> pd.DataFrame:
+    """Read one raw file (CSV, XLSX, XLS or Parquet) with all values as text.
 
     ``table`` (inferred from the file name when omitted) selects the header mapping and the
-    required columns. The result has canonical column names plus ``_source_file`` and
-    ``_source_row``.
+    required columns; ``source`` (a :class:`cxlib.sources.SourceSpec`) the sheet, header row,
+    renames and value maps. The result has the canonical columns in catalog order, then the
+    extra columns of the file (``df.attrs["extra_columns"]``: name, raw header, file), then
+    ``_source_file`` (``file[sheet]`` when sheets are stacked) and ``_source_row``.
 
     >>> read_file("data/raw/visits_2026-10.csv").columns[:2].tolist()  # doctest: +SKIP
     ['visit_id', 'customer_id']
     """
     path = Path(path)
     if table is None:
-        table = next((t for t in sorted(catalog.TABLES, key=len, reverse=True)
-                      if path.name.lower().startswith(t)), None)
-        if table is None:
-            raise DataError(f"the file name does not start with a table name ({', '.join(catalog.TABLES)})",
-                            file=path.name)
-    at = _read_any(path, table)
-    names = canonical_columns(at.column_names, table, path)
-    at = at.rename_columns(names)
-    n = at.num_rows
-    wanted = [c.name for c in catalog.TABLES[table] if c.name in names]
-    at = at.select(wanted)
-    df = at.to_pandas(split_blocks=True, self_destruct=True)
-    del at
-    for c in catalog.TABLES[table]:
-        if c.name not in df.columns:
-            df[c.name] = pd.Series(pd.NA, index=df.index, dtype="str")
-        elif df[c.name].dtype != "str":
-            df[c.name] = df[c.name].astype("str")
-    df = df[[c.name for c in catalog.TABLES[table]]]
-    df[SOURCE_FILE] = pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=[path.name])
-    df[SOURCE_ROW] = np.arange(1, n + 1, dtype=np.int64)
+        table = _infer_table(path)
+    parts = _read_parts(path, table, source)
+    frames, extras = [], []
+    shape = None
+    for label, at in parts:
+        plan = plan_columns(at.column_names, table, label, source)
+        err = plan.error()
+        if err is not None:
+            raise err
+        if shape is not None and plan.targets != shape[1]:
+            raise DataError(f"the sheets to stack differ in their columns: {shape[0]} has "
+                            f"{', '.join(t for t in shape[1] if t)}, {label} has "
+                            f"{', '.join(t for t in plan.targets if t)}", file=path.name, column="sheets")
+        shape = (label, plan.targets)
+        at, ex = _apply_plan(at, plan, table)
+        extras.extend({"name": n, "header": h, "file": path.name} for n, h in ex if n not in
+                      {e["name"] for e in extras})
+        frames.append(_frame(at, label, table))
+    df = frames[0] if len(frames) == 1 else _stack(frames, [lbl for lbl, _ in parts])
+    df.attrs["extra_columns"] = extras
     return df
+
+
+def _stack(frames: list[pd.DataFrame], labels: list[str]) -> pd.DataFrame:
+    for part in frames:
+        part[SOURCE_FILE] = part[SOURCE_FILE].cat.set_categories(labels)
+    out = pd.concat(frames, ignore_index=True)
+    for c in out.columns:
+        if c not in (SOURCE_FILE, SOURCE_ROW) and out[c].dtype != "str":
+            out[c] = out[c].astype("str")
+    return _ordered(out)
+
+
+def _ordered(df: pd.DataFrame) -> pd.DataFrame:
+    rest = [c for c in df.columns if c not in (SOURCE_FILE, SOURCE_ROW)]
+    return df[[*rest, SOURCE_FILE, SOURCE_ROW]]
 
 
 def _canonical_table(at: pa.Table, names: list[str], table: str) -> pa.Table:
@@ -331,8 +803,9 @@ class RestartFile(Exception):
     """Raised by :func:`iter_file_batches` when a file must be read again as a whole."""
 
 
-def iter_file_batches(path: str | Path, table: str, block_size: int = 1 << 24):
-    """Read one raw file in batches: yields Arrow tables of the canonical text columns.
+def iter_file_batches(path: str | Path, table: str, block_size: int = 1 << 24, source=None):
+    """Read one raw file in batches: yields Arrow tables of the canonical text columns (then
+    the extra columns).
 
     CSV files are streamed block by block, so a large event log never sits in memory as a
     whole; other formats come as one batch. The values are those :func:`read_file` gives.
@@ -347,73 +820,61 @@ def iter_file_batches(path: str | Path, table: str, block_size: int = 1 << 24):
     if path.stat().st_size == 0:
         raise DataError("empty file: no header and no rows", file=path.name)
     if path.suffix.lower() != ".csv":
-        yield read_file_arrow(path, table)
+        yield read_file_arrow(path, table, source)
         return
     multiline = table not in ("touchpoints", "visits")
-    read_opts, parse, conv, _ = _csv_options(path, multiline)
-    names = canonical_columns(read_opts.column_names, table, path)
+    lay = _layout(source)
+    read_opts, parse, conv, _ = _csv_options(path, multiline, lay["header_row"], lay["skip_rows"])
+    plan = plan_columns(read_opts.column_names, table, path, source)
+    if plan.error() is not None:
+        raise plan.error()
     read_opts.block_size = block_size
     yielded = False
     try:
         reader = pacsv.open_csv(path, read_options=read_opts, parse_options=parse, convert_options=conv)
         for batch in reader:
             yielded = True
-            yield _canonical_table(pa.Table.from_batches([batch]), names, table)
+            yield _apply_plan(pa.Table.from_batches([batch]), plan, table)[0]
     except (pa.ArrowInvalid, UnicodeDecodeError):
         if yielded:
             raise RestartFile(path.name) from None
         # the whole-file reader gives the precise error (or reads another encoding)
-        yield read_file_arrow(path, table)
+        yield read_file_arrow(path, table, source)
 
 
-def _read_any(path: Path, table: str) -> pa.Table:
-    """The file's cells as text columns with its own headers, whatever its format."""
-    if not path.is_file():
-        raise DataError("file not found", file=str(path))
-    if path.stat().st_size == 0:
-        raise DataError("empty file: no header and no rows", file=path.name)
-    ext = path.suffix.lower()
-    if ext == ".csv":
-        at = _read_csv(path, multiline=table not in ("touchpoints", "visits"))
-    elif ext == ".xlsx":
-        at = _read_xlsx(path)
-    elif ext == ".parquet":
-        at = _read_parquet(path)
-    else:
-        raise DataError(f"unsupported file type {ext!r}; use .csv, .xlsx or .parquet", file=path.name)
-    return at
-
-
-def read_file_arrow(path: str | Path, table: str) -> pa.Table:
-    """One raw file as an Arrow table of the canonical text columns of ``table`` (catalog order).
+def read_file_arrow(path: str | Path, table: str, source=None) -> pa.Table:
+    """One raw file as an Arrow table of the canonical text columns of ``table`` (catalog
+    order), then its extra columns.
 
     >>> read_file_arrow("data/raw/touchpoints.parquet", "touchpoints").column_names[:2]  # doctest: +SKIP
     ['visit_id', 'ts']
     """
     path = Path(path)
-    at = _read_any(path, table)
-    return _canonical_table(at, canonical_columns(at.column_names, table, path), table)
+    out = []
+    for label, at in _read_parts(path, table, source):
+        plan = plan_columns(at.column_names, table, label, source)
+        if plan.error() is not None:
+            raise plan.error()
+        out.append(_apply_plan(at, plan, table)[0])
+    return out[0] if len(out) == 1 else pa.concat_tables(out, promote_options="permissive")
 
 
-def table_files(raw_dir: str | Path, table: str) -> list[Path]:
-    """The raw files of one table: every ``.csv``/``.xlsx``/``.parquet`` whose name starts
-    with the table name, sorted by name.
+def table_files(raw_dir: str | Path, table: str, source=None) -> list[Path]:
+    """The raw files of one table, sorted by name: those the source spec's ``files`` globs
+    match, or (without a spec) every ``.csv``/``.xlsx``/``.xls``/``.parquet`` whose name starts
+    with the table name. A second download (``surveys (1).csv``) is refused (see
+    :func:`cxlib.sources.table_files`).
 
     >>> [p.name for p in table_files("data/raw", "visits")]  # doctest: +SKIP
     ['visits_2026-10.csv', 'visits_2026-11.csv']
     """
-    raw_dir = Path(raw_dir)
-    others = [t for t in catalog.TABLES if t != table and t.startswith(table)]
-    out = []
-    for p in sorted(raw_dir.iterdir(), key=lambda p: p.name):
-        low = p.name.lower()
-        if (p.is_file() and low.startswith(table) and p.suffix.lower() in catalog.RAW_EXTENSIONS
-                and not low.startswith(("~$", ".")) and not any(low.startswith(o) for o in others)):
-            out.append(p)
-    return out
+    from cxlib import sources
+
+    spec = source if source is not None else sources.load_sources(raw_dir).tables[table]
+    return sources.table_files(raw_dir, spec)
 
 
-def existing_table_files(raw_dir: str | Path, table: str) -> list[Path]:
+def existing_table_files(raw_dir: str | Path, table: str, source=None) -> list[Path]:
     """Like :func:`table_files`, but a clear :class:`DataError` when the folder or the table is missing.
 
     >>> [p.name for p in existing_table_files("data/raw", "touchpoints")]  # doctest: +SKIP
@@ -424,27 +885,49 @@ def existing_table_files(raw_dir: str | Path, table: str) -> list[Path]:
     raw_dir = Path(raw_dir)
     if not raw_dir.is_dir():
         raise DataError("raw data folder not found", file=str(raw_dir))
-    files = table_files(raw_dir, table)
+    files = table_files(raw_dir, table, source)
     if not files:
         raise DataError(f"table {table} is missing: no {table}.csv, {table}.xlsx or {table}.parquet "
                         f"(or {table}_*.csv …) in {raw_dir}", file=str(raw_dir))
     return files
 
 
-def read_table(raw_dir: str | Path, table: str) -> pd.DataFrame:
+def empty_table(table: str) -> pd.DataFrame:
+    """A raw table with no rows: the canonical text columns and the provenance columns.
+
+    >>> empty_table("complaints").shape
+    (0, 7)
+    """
+    df = pd.DataFrame({c.name: pd.Series([], dtype="str") for c in catalog.TABLES[table]})
+    df[SOURCE_FILE] = pd.Categorical([], categories=[])
+    df[SOURCE_ROW] = np.zeros(0, dtype=np.int64)
+    df.attrs["extra_columns"] = []
+    return df
+
+
+def read_table(raw_dir: str | Path, table: str, source=None, files: list[Path] | None = None) -> pd.DataFrame:
     """Read every file of one raw table from ``raw_dir`` and stack them.
 
-    Raises :class:`DataError` naming the table and folder when no file is found.
+    ``source`` defaults to the table's entry in ``raw_dir/sources.yaml`` (or the default rule),
+    ``files`` to the files it names. Raises :class:`DataError` naming the table and folder
+    when no file is found. Extra columns of the files are kept (``df.attrs["extra_columns"]``).
 
     >>> read_table("data/raw", "centers").shape[1]  # doctest: +SKIP
     8
     """
-    files = existing_table_files(raw_dir, table)
-    parts = [read_file(p, table) for p in files]
+    if source is None:
+        from cxlib import sources
+
+        source = sources.load_sources(raw_dir).tables[table]
+    if files is None:
+        files = existing_table_files(raw_dir, table, source)
+    parts = [read_file(p, table, source) for p in files]
     if len(parts) == 1:
         return parts[0]
-    names = [p.name for p in files]
+    extras: list[dict] = []
     for part in parts:
-        part[SOURCE_FILE] = part[SOURCE_FILE].cat.set_categories(names)
-    out = pd.concat(parts, ignore_index=True)
+        extras.extend(e for e in part.attrs.get("extra_columns", []) if e["name"] not in {x["name"] for x in extras})
+    labels = [lbl for part in parts for lbl in part[SOURCE_FILE].cat.categories]
+    out = _stack(parts, labels)
+    out.attrs["extra_columns"] = extras
     return out
