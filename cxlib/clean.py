@@ -1788,6 +1788,26 @@ class ProcessedData:
     centers: pd.DataFrame
     quarantine: pd.DataFrame
     quality: dict = field(default_factory=dict)
+    #: table of the data contract -> whether the raw folder held it (``quality.json``
+    #: ``tables.<t>.given``; True when absent, as in processed data of older versions)
+    given: dict[str, bool] = field(default_factory=lambda: {t: True for t in catalog.TABLE_ORDER})
+
+    def segment_columns(self) -> list[str]:
+        """The visits' columns a report can be segmented by (see :func:`segment_columns`).
+
+        >>> data.segment_columns()[:3]  # doctest: +SKIP
+        ['center', 'scenario', 'vehicle_model']
+        """
+        return segment_columns(self.visits, self.given)
+
+    def check_segment(self, segment: str) -> str:
+        """``segment`` when it is one of :meth:`segment_columns`, else a :class:`DataError`
+        listing them (see :func:`check_segment`).
+
+        >>> data.check_segment("vehicle_model")  # doctest: +SKIP
+        'vehicle_model'
+        """
+        return check_segment(self.visits, segment, self.given)
 
     def sizes(self) -> pd.DataFrame:
         """Rows per processed table, in the order visits, scores, events, surveys, complaints,
@@ -1836,7 +1856,8 @@ class ProcessedData:
         centers = self.centers if center == "all" else self.centers[
             (self.centers["center_id"] == center).to_numpy()].reset_index(drop=True)
         return replace(self, visits=visits, scores=f(self.scores), events=f(self.events),
-                       surveys=f(self.surveys), complaints=f(self.complaints), centers=centers)
+                       surveys=f(self.surveys), complaints=f(self.complaints), centers=centers,
+                       given=dict(self.given))
 
 
 def read_processed(processed_dir: str | Path) -> ProcessedData:
@@ -1863,7 +1884,96 @@ def read_processed(processed_dir: str | Path) -> ProcessedData:
             quality = json.loads((processed_dir / "quality.json").read_text(encoding="utf-8"))
     except OSError as exc:
         raise folders.disk_error(exc, processed_dir, "cannot read the processed data") from None
-    return ProcessedData(**tables, quality=quality)
+    given = given_tables(quality)
+    for name, frame in tables.items():
+        tables[name] = unknown_when_not_given(frame, given)
+    return ProcessedData(**tables, quality=quality, given=given)
+
+
+#: Columns of the processed tables derived from an optional raw table: unknown (missing), not
+#: zero, when that table was not given.
+DERIVED_FROM: dict[str, tuple[str, ...]] = {
+    "touchpoints": ("n_proactive_updates", "n_inprogress_updates", "has_photo_update", "tier",
+                    "longest_silence_minutes", "n_inquiries"),
+    "complaints": ("n_complaints", "complained"),
+}
+#: Visits columns that are never a segment: identifiers and the LTR answer itself.
+_NOT_SEGMENTS = ("visit_id", "customer_id", "response_id", "nps_group")
+
+
+def given_tables(quality: dict) -> dict[str, bool]:
+    """Table -> whether the raw folder held it, from ``quality.json`` (True when not stated).
+
+        >>> given_tables({"tables": {"complaints": {"given": False}}})["complaints"], given_tables({})["visits"]
+        (False, True)
+    """
+    tables = quality.get("tables", {}) if isinstance(quality, dict) else {}
+    return {t: bool((tables.get(t) or {}).get("given", True)) for t in (*catalog.TABLE_ORDER, *tables)}
+
+
+def unknown_when_not_given(frame: pd.DataFrame, given: dict[str, bool]) -> pd.DataFrame:
+    """``frame`` with the columns of :data:`DERIVED_FROM` set to missing for each table not given.
+
+    A visit of a raw folder without a touchpoint log has no known number of updates and no
+    tier; without a complaints table no known complaint count. Zeros there would read as
+    "no update" tiers and 0 % complaints.
+
+        >>> v = pd.DataFrame({"n_complaints": [0, 0], "complained": [False, False]})
+        >>> unknown_when_not_given(v, {"complaints": False})["complained"].isna().all()
+        np.True_
+    """
+    out = frame
+    for table, cols in DERIVED_FROM.items():
+        if given.get(table, True):
+            continue
+        for c in cols:
+            if c not in out.columns:
+                continue
+            if out is frame:
+                out = frame.copy()
+            col = out[c]
+            if isinstance(col.dtype, pd.CategoricalDtype):
+                out[c] = pd.Categorical([None] * len(out), dtype=col.dtype)
+            elif pd.api.types.is_bool_dtype(col.dtype):
+                out[c] = pd.array([pd.NA] * len(out), dtype="boolean")
+            elif pd.api.types.is_integer_dtype(col.dtype):
+                out[c] = pd.array([pd.NA] * len(out), dtype="Int64")
+            else:
+                out[c] = np.full(len(out), np.nan)
+    return out
+
+
+def segment_columns(visits: pd.DataFrame, given: dict[str, bool] | None = None) -> list[str]:
+    """The visits' columns a report can be segmented by: text, categorical and yes/no columns
+    (center, scenario, vehicle model, carried extra columns of the raw files, …), without
+    identifiers and without the columns of a table that was not given.
+
+        >>> segment_columns(pd.DataFrame({"visit_id": ["V1"], "vehicle_model": ["ES6"], "ltr": [9]}))
+        ['vehicle_model']
+    """
+    absent = {c for t, cols in DERIVED_FROM.items() if not (given or {}).get(t, True) for c in cols}
+    out = []
+    for c in visits.columns:
+        dt = visits[c].dtype
+        if c in _NOT_SEGMENTS or c in absent:
+            continue
+        if (isinstance(dt, pd.CategoricalDtype) or pd.api.types.is_bool_dtype(dt)
+                or pd.api.types.is_string_dtype(dt) or dt == object):
+            out.append(str(c))
+    return out
+
+
+def check_segment(visits: pd.DataFrame, segment: str, given: dict[str, bool] | None = None) -> str:
+    """``segment`` when the visits can be segmented by it, else one :class:`DataError` that
+    lists the columns that can.
+
+        >>> check_segment(pd.DataFrame({"advisor": ["王"]}), "advisor")
+        'advisor'
+    """
+    valid = segment_columns(visits, given)
+    if not isinstance(segment, str) or segment not in valid:
+        raise DataError(f"unknown segment column {segment!r}; available: {', '.join(valid)}", column="segment")
+    return segment
 
 
 def load(processed_dir: str | Path = "../data/processed", raw_dir: str | Path | None = "../data/raw",
@@ -1946,4 +2056,5 @@ def quarantine_examples(quarantine: pd.DataFrame, n: int = 2) -> pd.DataFrame:
 __all__ = ["CleanResult", "ProcessedData", "clean", "load", "read_processed", "reading", "summary_line", "quality_table",
            "sources_overview", "timestamp_options", "REQUIRED_TABLES",
            "quality_overview", "quarantine_examples", "parse_timestamps", "mask_pii", "visit_features",
-           "scores_long", "fingerprint", "raw_files", "DEFAULT_TZ", "CLEAN_VERSION"]
+           "scores_long", "fingerprint", "raw_files", "DEFAULT_TZ", "CLEAN_VERSION", "DERIVED_FROM", "given_tables",
+           "unknown_when_not_given", "segment_columns", "check_segment"]

@@ -36,7 +36,7 @@ __all__ = [
     "pain_points", "importance_performance", "plot_importance_performance", "silences", "silence_effects",
     "plot_silence", "visit_timeline", "Moment", "MOMENTS", "moments_table", "moments_scorecard", "wilson_ci",
     "relative_weights", "bootstrap_relative_weights", "peak_end_score", "peak_end_summary", "peak_end_models",
-    "DEFAULT_MODELS", "QUADRANTS", "verbatims", "example_visit", "results_entries",
+    "DEFAULT_MODELS", "QUADRANTS", "verbatims", "example_visit", "results_entries", "with_visit_columns",
 ]
 
 _POINT_STAGE = {p.code: p.stage for p in catalog.SCORE_POINTS}
@@ -87,16 +87,21 @@ def _new_figure(figsize: tuple[float, float]) -> Figure:
 
 # ------------------------------------------------------------------------ emotion curve
 def emotion_curve(scores: pd.DataFrame, by: str | Sequence[str] | None = None, point: str = "point",
-                  score: str = "score", ci: float = 0.95) -> pd.DataFrame:
+                  score: str = "score", ci: float = 0.95, visits: pd.DataFrame | None = None) -> pd.DataFrame:
     """Mean emotion score per journey point (catalog order) with a t-based confidence interval.
 
     One row per (segment, point): ``by`` columns, ``point`` (ordered categorical), ``stage``,
     ``n``, ``mean``, ``sd``, ``ci_low``, ``ci_high`` (mean ± t₍n−1₎·sd/√n; NaN when n = 1),
-    ``band`` (catalog emotion band of the mean) and ``band_label`` (bilingual).
+    ``band`` (catalog emotion band of the mean) and ``band_label`` (bilingual). A ``by`` column
+    that ``scores`` lacks is taken from ``visits`` by ``visit_id`` (any segment column of the
+    visits: vehicle model, advisor, a carried column of the raw files); answers of visits
+    without a value there are left out.
 
     >>> emotion_curve(scores, by="tier")   # doctest: +SKIP
+    >>> emotion_curve(scores, by="vehicle_model", visits=visits)   # doctest: +SKIP
     """
     by_cols = _as_list(by)
+    scores = with_visit_columns(scores, visits, by_cols)
     require_columns(scores, [*by_cols, point, score], "scores")
     if not 0 < ci < 1:
         raise DataError(f"ci must be between 0 and 1, not {ci}")
@@ -115,6 +120,22 @@ def emotion_curve(scores: pd.DataFrame, by: str | Sequence[str] | None = None, p
     out["band"] = catalog.emotion_bands(out["mean"])
     out["band_label"] = [catalog.label(b, "both") for b in out["band"].astype(str)]
     return out
+
+
+def with_visit_columns(scores: pd.DataFrame, visits: pd.DataFrame | None, columns: Sequence[str]) -> pd.DataFrame:
+    """``scores`` with those of ``columns`` it lacks taken from ``visits`` (matched by ``visit_id``).
+
+        >>> s = pd.DataFrame({"visit_id": ["V1", "V2"], "score": [8, 5]})
+        >>> with_visit_columns(s, pd.DataFrame({"visit_id": ["V2", "V1"], "advisor": ["王", "李"]}), ["advisor"]).advisor.tolist()
+        ['李', '王']
+    """
+    need = [c for c in columns if c not in scores.columns]
+    if not need or visits is None:
+        return scores
+    require_columns(visits, ["visit_id", *need], "visits")
+    v = visits.drop_duplicates("visit_id").set_index("visit_id")
+    extra = {c: v[c].reindex(scores["visit_id"].to_numpy()).reset_index(drop=True) for c in need}
+    return scores.reset_index(drop=True).assign(**extra)
 
 
 def _segments(curve: pd.DataFrame, by: str | Sequence[str] | None) -> tuple[list[str], list[tuple]]:

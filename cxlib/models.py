@@ -53,6 +53,7 @@ from statsmodels.tools.sm_exceptions import ModelWarning
 
 from cxlib import catalog
 from cxlib.errors import DataError, require_columns
+from cxlib.results import NotProvided
 from cxlib.stats import error_bars
 
 Form = Literal["linear", "categorical", "log"]
@@ -1182,14 +1183,19 @@ def update_effects(visits: pd.DataFrame, controls: Sequence[str] = DEFAULT_CONTR
                                ctrl)
 
 
-def update_effects_from(ltr: ModelResult, comp: ModelResult, controls: Sequence[str]) -> dict[str, dict[str, Any]]:
+def update_effects_from(ltr: ModelResult | NotProvided, comp: ModelResult | NotProvided, controls: Sequence[str]
+                        ) -> dict[str, dict[str, Any]]:
     """The entries of :func:`update_effects` from models already fitted: the linear
     :func:`ltr_ols` and the :func:`complaint_models` of the same visits and ``controls``.
+    A model given as a :class:`~cxlib.results.NotProvided` (its input table was not given)
+    gives the "not provided" marker instead of an estimate.
 
         >>> update_effects_from(ltr_linear, complaints, controls)["ltr_slope_per_update"]  # doctest: +SKIP
     """
     ctrl = list(controls)
-    if ltr.ok:
+    if isinstance(ltr, NotProvided):
+        slope: dict[str, Any] = ltr.record()
+    elif ltr.ok:
         h = ltr.headline.iloc[0]
         slope = {"estimate": float(h["estimate"]), "ci_low": float(h["ci_low"]), "ci_high": float(h["ci_high"]),
                  "adjusted_for": _used(ltr.table, ctrl)}
@@ -1197,8 +1203,11 @@ def update_effects_from(ltr: ModelResult, comp: ModelResult, controls: Sequence[
             slope["note"] = ltr.fallback
     else:
         slope = {"estimate": None, "note": ltr.note or "the LTR model did not converge"}
-    nb = comp.headline.set_index("model") if "model" in comp.headline.columns else None
-    if comp.note.startswith("cannot fit") or nb is None or "nb2" not in nb.index:
+    nb = None if isinstance(comp, NotProvided) or "model" not in comp.headline.columns else \
+        comp.headline.set_index("model")
+    if isinstance(comp, NotProvided):
+        rr: dict[str, Any] = comp.record()
+    elif comp.note.startswith("cannot fit") or nb is None or "nb2" not in nb.index:
         rr = {"estimate": None, "note": comp.note}
     elif not bool(nb.loc["nb2", "converged"]):
         rr = {"estimate": None, "note": f"negative binomial model: {nb.loc['nb2', 'note']}"}
@@ -1212,7 +1221,9 @@ def update_effects_from(ltr: ModelResult, comp: ModelResult, controls: Sequence[
     return {"ltr_slope_per_update": slope, "complaint_rate_ratio_per_update": rr}
 
 
-def _did_entry(res: ModelResult) -> dict[str, Any]:
+def _did_entry(res: ModelResult | NotProvided) -> dict[str, Any]:
+    if isinstance(res, NotProvided):
+        return res.record()
     if not res.ok:
         return {"estimate": None, "note": res.note or "did not converge"}
     h = res.headline.iloc[0]
@@ -1220,10 +1231,12 @@ def _did_entry(res: ModelResult) -> dict[str, Any]:
             "p_value": float(h["p_value"]), "n_clusters": int(res.n_clusters)}
 
 
-def rollout_effects(did_ltr: ModelResult, did_complained: ModelResult) -> dict[str, dict[str, Any]]:
+def rollout_effects(did_ltr: ModelResult | NotProvided, did_complained: ModelResult | NotProvided
+                    ) -> dict[str, dict[str, Any]]:
     """The ``did_realtime_effect`` entry of ``results.json`` from the two :func:`did_rollout` results:
     ``{ltr: {estimate, ci_low, ci_high, p_value, n_clusters}, complained: {…}}``, or
-    ``{"estimate": None, "note": why}`` for a model that could not be fitted.
+    ``{"estimate": None, "note": why}`` for a model that could not be fitted and the "not
+    provided" marker for one whose table was not given (a :class:`~cxlib.results.NotProvided`).
 
         >>> rollout_effects(did_rollout(visits, centers), did_rollout(visits, centers, "complained"))  # doctest: +SKIP
     """
@@ -1235,7 +1248,8 @@ def rollout_overview(visits: pd.DataFrame, centers: pd.DataFrame, center: str = 
                      realtime_since: str = "realtime_since", in_progress: str = "n_inprogress_updates") -> pd.DataFrame:
     """Per center (sorted): the date it switched to real-time updates (``None`` if never), its visits
     before and after the switch in the data, and the share of visits with an in-progress update
-    before and after, so that one sees who switched, when, and whether practice changed.
+    before and after, so that one sees who switched, when, and whether practice changed. Without
+    a touchpoint log (``in_progress`` unknown for every visit) the two share columns are left out.
 
         >>> rollout_overview(visits, centers).columns.tolist()[:3]  # doctest: +SKIP
         ['center', 'realtime_since', 'visits_before']
@@ -1245,9 +1259,9 @@ def rollout_overview(visits: pd.DataFrame, centers: pd.DataFrame, center: str = 
     c = centers.drop_duplicates(center_id)
     since = pd.Series(pd.to_datetime(c[realtime_since], errors="coerce").to_numpy(),
                       index=c[center_id].astype(str).to_numpy())
-    upd = pd.to_numeric(visits[in_progress], errors="coerce").gt(0)
+    upd = pd.to_numeric(visits[in_progress], errors="coerce").astype("float64").gt(0)
     d = pd.DataFrame({"center": visits[center].astype(str).to_numpy(), "post": ro["post"].to_numpy() == 1,
-                      "upd": upd.to_numpy()})
+                      "upd": upd.to_numpy(dtype=bool)})
     rows = []
     for cid in sorted(since.index):
         part = d.loc[d["center"] == cid]
@@ -1259,6 +1273,8 @@ def rollout_overview(visits: pd.DataFrame, centers: pd.DataFrame, center: str = 
                      "share_updated_after": float(post["upd"].mean()) if len(post) else np.nan})
     out = pd.DataFrame(rows, columns=["center", "realtime_since", "visits_before", "visits_after",
                                       "share_updated_before", "share_updated_after"])
+    if len(visits) and visits[in_progress].isna().all():
+        out = out.drop(columns=["share_updated_before", "share_updated_after"])
     return out.astype({"visits_before": "int64", "visits_after": "int64"})
 
 
@@ -1274,15 +1290,21 @@ def _scale_of(model: str) -> str:
     return "LTR points"
 
 
-def report_table(*results: ModelResult, digits: int = 3) -> pd.DataFrame:
+def report_table(*results: ModelResult | NotProvided, digits: int = 3) -> pd.DataFrame:
     """The headline rows of several model results in one tidy, rounded table: ``model, term,
     scale, estimate, ci_low, ci_high, p_value`` (plus ``p_value_vs_half`` for complaint models),
-    ``n, n_clusters, note``. A result that could not be fitted shows its reason in ``note``.
+    ``n, n_clusters, note``. A result that could not be fitted shows its reason in ``note``; a
+    :class:`~cxlib.results.NotProvided` (the model's table was not given) a row without numbers
+    whose ``note`` says "未提供数据 / not provided".
 
         >>> report_table(ltr_ols(visits), complaint_models(visits))  # doctest: +SKIP
     """
     frames = []
     for r in results:
+        if isinstance(r, NotProvided):
+            frames.append(pd.DataFrame({"model": [""], "term": ["(not provided)"], "note": [r.short()],
+                                        "n": [pd.NA], "n_clusters": [pd.NA]}))
+            continue
         h = r.headline if r.headline is not None else r.table
         h = h.copy()
         if "rate_ratio" in h.columns:
@@ -1291,7 +1313,11 @@ def report_table(*results: ModelResult, digits: int = 3) -> pd.DataFrame:
             h["model"] = r.model
         frames.append(h)
     out = pd.concat(frames, ignore_index=True)
-    out["scale"] = [("" if str(t) == "(cannot fit)" else _scale_of(str(m))) for m, t in zip(out["model"], out["term"])]
+    out["scale"] = [("" if str(t) in ("(cannot fit)", "(not provided)") else _scale_of(str(m)))
+                    for m, t in zip(out["model"], out["term"])]
+    for c in ("estimate", "ci_low", "ci_high", "p_value"):
+        if c not in out.columns:
+            out[c] = np.nan
     cols = ["model", "term", "scale", "estimate", "ci_low", "ci_high", "p_value",
             *(["p_value_vs_half"] if "p_value_vs_half" in out.columns else []), "n", "n_clusters", "note"]
     out = out[cols]

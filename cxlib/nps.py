@@ -31,6 +31,7 @@ from scipy import stats
 
 from cxlib import catalog
 from cxlib.errors import DataError, require_columns
+from cxlib.results import not_provided
 from cxlib.stats import error_bars, mean_ci
 from cxlib.stats import wilson_ci as _wilson
 
@@ -220,7 +221,7 @@ def wilson_ci(count: int, n: int, conf: float = 0.95) -> tuple[float, float]:
 
 
 def _metrics(part: pd.DataFrame, ltr: str, anxiety: str | None, complained: str | None,
-             conf: float, scale: float) -> dict[str, float]:
+             conf: float, scale: float, known_complaints: bool = True) -> dict[str, float]:
     vals = _valid_ltr(part[ltr], column=ltr)
     r = _from_counts(*_counts(vals), conf=conf, scale=scale)
     m, lo, hi = mean_ci(vals, conf)
@@ -229,7 +230,7 @@ def _metrics(part: pd.DataFrame, ltr: str, anxiety: str | None, complained: str 
            if anxiety else float("nan"),
            "ltr_mean": m, "ltr_ci_low": lo, "ltr_ci_high": hi,
            "nps": r["nps"], "nps_ci_low": r["adjusted_low"], "nps_ci_high": r["adjusted_high"]}
-    if complained:
+    if complained and known_complaints is not False:
         c = part[complained]
         c = c.astype("boolean") if not isinstance(c.dtype, pd.BooleanDtype) else c
         c = c.dropna()
@@ -240,11 +241,19 @@ def _metrics(part: pd.DataFrame, ltr: str, anxiety: str | None, complained: str 
     return out
 
 
+def _complaints_known(visits: pd.DataFrame, complained: str | None) -> bool:
+    """Whether any visit has a known complaint status (none has when no complaints table was given)."""
+    return bool(complained) and bool(visits[complained].notna().any()) if len(visits) else True
+
+
 def tier_table(visits: pd.DataFrame, ltr: str = "ltr", tier: str = "tier", anxiety: str = "anxiety",
                complained: str = "complained", lang: catalog.Lang = "both", conf: float = 0.95,
                scale: float = 100) -> pd.DataFrame:
     """Per transparency tier (catalog order): visits, responses, mean anxiety, mean LTR with a
     t interval, NPS with an adjusted-Wald interval, complaint rate with a Wilson interval.
+
+    The complaint columns are left out when no visit has a known complaint status (the raw
+    folder held no complaints table), never shown as 0 %.
 
         >>> tier_table(visits).loc[:, ["tier", "n_visits", "nps"]]  # doctest: +SKIP
     """
@@ -254,13 +263,14 @@ def tier_table(visits: pd.DataFrame, ltr: str = "ltr", tier: str = "tier", anxie
     if unknown:
         raise DataError(f"unknown tier code(s) {', '.join(unknown)}; known: {', '.join(catalog.TIER_ORDER)}",
                         column=tier)
+    known = _complaints_known(visits, complained)
     rows = []
     for code in catalog.TIER_ORDER:
         part = visits.loc[(t == code).fillna(False).to_numpy()]
         if len(part) == 0:
             continue
         rows.append({"tier": code, "label": catalog.label(code, lang),
-                     **_metrics(part, ltr, anxiety, complained, conf, scale)})
+                     **_metrics(part, ltr, anxiety, complained, conf, scale, known)})
     out = pd.DataFrame(rows)
     if len(out):
         out["tier"] = out["tier"].astype(catalog.TIER_DTYPE)
@@ -289,13 +299,14 @@ def dose_response(visits: pd.DataFrame, updates: str = "n_proactive_updates", ca
     if (u.dropna() < 0).any() or (u.dropna() != u.dropna().round()).any():
         raise DataError("update counts must be whole numbers >= 0", column=updates)
     levels = dose_levels(cap)
+    known = _complaints_known(visits, complained)
     rows = []
     for i, lev in enumerate(levels):
         mask = (u >= cap) if i == cap else (u == i)
         part = visits.loc[mask.fillna(False).to_numpy()]
         if len(part) == 0:
             continue
-        rows.append({"updates": lev, **_metrics(part, ltr, anxiety, complained, conf, scale)})
+        rows.append({"updates": lev, **_metrics(part, ltr, anxiety, complained, conf, scale, known)})
     out = pd.DataFrame(rows)
     if len(out):
         out["updates"] = out["updates"].astype(pd.CategoricalDtype(levels, ordered=True))
@@ -373,17 +384,33 @@ def headline_table(ltr: Sequence[float] | pd.Series | np.ndarray, conf: float = 
     return out
 
 
+def segment_record(table: pd.DataFrame, segment: str) -> dict[str, Any]:
+    """The ``nps_by_segment`` entry of ``results.json`` from :func:`by_segment` of one column:
+    ``{segment, groups: {value: {n, nps, ci_low, ci_high, promoters, detractors}}}``.
+
+        >>> segment_record(by_segment(pd.DataFrame({"m": ["A", "A", "B"], "ltr": [10, 3, 9]}), "m"), "m")["groups"]["B"]["n"]
+        1
+    """
+    require_columns(table, [segment, "n", "nps", "ci_low", "ci_high", "promoters", "detractors"], "segment")
+    return {"segment": segment,
+            "groups": {str(r[segment]): {"n": int(r["n"]), "nps": r["nps"], "ci_low": r["ci_low"],
+                                         "ci_high": r["ci_high"], "promoters": r["promoters"],
+                                         "detractors": r["detractors"]} for _, r in table.iterrows()}}
+
+
 def tier_record(table: pd.DataFrame) -> dict[str, dict[str, float]]:
     """The ``nps_by_tier`` entry of ``results.json`` from a :func:`tier_table`:
-    ``{tier: {n, nps, ci_low, ci_high, mean_ltr, complaint_rate, mean_anxiety}}`` (``n`` = survey answers).
+    ``{tier: {n, nps, ci_low, ci_high, mean_ltr, complaint_rate, mean_anxiety}}`` (``n`` = survey answers;
+    ``complaint_rate`` is the "not provided" marker when the table has no complaint columns).
 
         >>> tier_record(tier_table(visits))["none"]["nps"]  # doctest: +SKIP
     """
     require_columns(table, ["tier", "n_responses", "nps", "nps_ci_low", "nps_ci_high", "ltr_mean",
-                            "complaint_rate", "anxiety_mean"], "tier")
+                            "anxiety_mean"], "tier")
+    no_complaints = None if "complaint_rate" in table.columns else not_provided("complaints")
     return {str(r["tier"]): {"n": int(r["n_responses"]), "nps": r["nps"], "ci_low": r["nps_ci_low"],
                              "ci_high": r["nps_ci_high"], "mean_ltr": r["ltr_mean"],
-                             "complaint_rate": r["complaint_rate"], "mean_anxiety": r["anxiety_mean"]}
+                             "complaint_rate": no_complaints or r["complaint_rate"], "mean_anxiety": r["anxiety_mean"]}
             for _, r in table.iterrows()}
 
 

@@ -61,10 +61,10 @@ SUMMARY_NOTEBOOK = "05_summary"
 PACKAGES = ("cxlib", "pandas", "numpy", "pyarrow", "statsmodels", "scipy", "seaborn", "matplotlib",
             "papermill", "nbconvert")
 RUN_KEYS = {"raw", "processed", "out", "period", "center", "jobs", "timeout", "lang", "tz", "cases_file",
-            "horizon_years", "discount_rate", "n_sims", "seed", "budget", "controls", "scenario"}
+            "horizon_years", "discount_rate", "n_sims", "seed", "budget", "controls", "scenario", "segment"}
 # parameters handed to the notebooks (each notebook gets the ones its parameters cell declares)
 NOTEBOOK_KEYS = ("lang", "tz", "cases_file", "horizon_years", "discount_rate", "n_sims", "seed", "budget",
-                 "controls", "scenario")
+                 "controls", "scenario", "segment")
 _PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 _CENTER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
 
@@ -432,13 +432,33 @@ def _run_center_job(args: tuple) -> CenterRun:
                       kernel=_worker_kernel(Path(notebook_dir)), timeout=timeout)
 
 
+def check_segment_option(processed_dir: Path, segment: Any) -> str:
+    """The ``segment`` run option checked against the processed visits' columns (their schema
+    only, nothing is loaded) before any notebook runs: one :class:`DataError` listing the
+    columns a report can be segmented by otherwise.
+
+        >>> check_segment_option(Path("data/processed"), "vehicle_model")  # doctest: +SKIP
+        'vehicle_model'
+    """
+    import pyarrow.parquet as pq
+
+    from cxlib import clean
+
+    visits = pq.read_schema(Path(processed_dir) / "visits.parquet").empty_table().to_pandas()
+    quality = json.loads((Path(processed_dir) / "quality.json").read_text(encoding="utf-8"))
+    return clean.check_segment(visits, segment, clean.given_tables(quality))
+
+
 # ------------------------------------------------------------------ index
 def _fmt(x: Any, digits: int = 1) -> str:
     return "–" if x is None else f"{x:.{digits}f}" if isinstance(x, (int, float)) else html.escape(str(x))
 
 
 def _estimate_ci(entry: dict[str, Any], key: str = "estimate", digits: int = 2) -> str:
-    """``value [ci_low, ci_high]`` of a results entry (its ``key``), or a dash when it has none."""
+    """``value [ci_low, ci_high]`` of a results entry (its ``key``), or a dash when it has none,
+    "not provided" when its table was not given."""
+    if entry.get("provided") is False:
+        return "not provided 未提供"
     if entry.get(key) is None:
         return "–"
     return f"{_fmt(entry[key], digits)} [{_fmt(entry.get('ci_low'), digits)}, {_fmt(entry.get('ci_high'), digits)}]"
@@ -552,8 +572,14 @@ def _run_reports(raw_dir: Path, processed_dir: Path, out_dir: Path, per: Period,
         fingerprint = json.loads(manifest.read_text())["fingerprint"] if manifest.exists() else None
     base: dict[str, Any] = {"raw_dir": str(Path(raw_dir).resolve()), "processed_dir": str(Path(processed_dir).resolve()),
                             "tz": tz, **{k: v for k, v in options.items() if k in NOTEBOOK_KEYS}}
-    if "cases_file" in base:
+    if base.get("cases_file"):
+        # named explicitly: it must exist (without it the notebooks take RAW/cases_interventions.yaml
+        # and say so when the raw folder has none)
         base["cases_file"] = str(Path(base["cases_file"]).resolve())
+        if not Path(base["cases_file"]).is_file():
+            raise DataError("cases file not found", file=base["cases_file"], column="cases_file")
+    if "segment" in base:
+        check_segment_option(Path(processed_dir), base["segment"])
     period_dir = Path(out_dir) / per.folder
     period_dir.mkdir(parents=True, exist_ok=True)
     with ReportLock(period_dir):

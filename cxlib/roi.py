@@ -500,6 +500,22 @@ def parse_cases(data: Any, path: str = "<cases>") -> list[Case]:
     return cases
 
 
+CASES_FILE = "cases_interventions.yaml"
+
+
+def cases_path(cases_file: str | os.PathLike[str] | None, raw_dir: str | os.PathLike[str] | None) -> Path | None:
+    """The cases file of a run: ``cases_file`` when given, else ``cases_interventions.yaml`` of
+    the raw folder (the raw folder is the unit: never the shipped sample's file). None when
+    neither is given. Whether the file exists is :func:`cxlib.results.missing_file`'s question.
+
+        >>> cases_path(None, "data/raw").as_posix(), cases_path("my/cases.yaml", "data/raw").as_posix()
+        ('data/raw/cases_interventions.yaml', 'my/cases.yaml')
+    """
+    if cases_file not in (None, ""):
+        return Path(cases_file)
+    return None if raw_dir in (None, "") else Path(raw_dir) / CASES_FILE
+
+
 def load_cases(path: str | os.PathLike[str]) -> list[Case]:
     """Read and validate the intervention cases file (schema: ``docs/roi-cases.md``).
 

@@ -21,6 +21,7 @@ from cxlib import nps as nps_stats
 from cxlib import plotting
 from cxlib.catalog import Lang, bilingual
 from cxlib.errors import require_columns
+from cxlib.results import not_provided
 
 
 def headline_table(visits: pd.DataFrame, ltr: str = "ltr", complained: str = "complained",
@@ -28,13 +29,19 @@ def headline_table(visits: pd.DataFrame, ltr: str = "ltr", complained: str = "co
     """Headline figures of a center and period as a two-column table (figure, value).
 
     NPS on the −100…100 scale with its adjusted-Wald 95% interval, the number of responses,
-    promoter and detractor shares, mean LTR and the share of visits with a complaint.
+    promoter and detractor shares, mean LTR and the share of visits with a complaint ("未提供数据 /
+    not provided" when no visit has a known complaint status: the raw folder held no complaints).
 
         >>> headline_table(visits)   # doctest: +SKIP
     """
     require_columns(visits, [ltr, complained], "visits")
     s = nps_stats.nps(visits[ltr])
     answered = pd.to_numeric(visits[ltr], errors="coerce").dropna()
+    known = visits[complained].dropna().astype(bool)
+    if len(visits) and known.empty:
+        complaint_share = not_provided("complaints", lang).short()
+    else:
+        complaint_share = f"{100 * known.mean():.1f}%" if len(known) else "–"
     rows = [
         ("净推荐值 NPS", "NPS", f"{s['nps']:.1f}"),
         ("95% 置信区间", "95% CI (adjusted Wald)", f"[{s['adjusted_low']:.1f}, {s['adjusted_high']:.1f}]"),
@@ -43,7 +50,7 @@ def headline_table(visits: pd.DataFrame, ltr: str = "ltr", complained: str = "co
         ("贬损者占比", "Detractors", f"{100 * s['detractors']:.1f}%"),
         ("平均推荐意愿", "Mean LTR (0–10)", f"{answered.mean():.2f}" if len(answered) else "–"),
         ("服务工单数", "Visits", f"{len(visits):,}"),
-        ("有投诉的工单占比", "Visits with a complaint", f"{100 * visits[complained].mean():.1f}%" if len(visits) else "–"),
+        ("有投诉的工单占比", "Visits with a complaint", complaint_share),
     ]
     return pd.DataFrame({"figure": [bilingual(zh, en, lang) for zh, en, _ in rows], "value": [v for *_, v in rows]})
 
