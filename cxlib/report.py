@@ -112,14 +112,15 @@ def resolve_centers(spec: str | list[str], known: list[str]) -> list[str]:
     if not items:
         raise DataError("no center given", column="center")
     if items == [safe.NETWORK]:
-        centers = [safe.NETWORK] + sorted(known)
+        ids = sorted(known)
+        centers = [safe.NETWORK] + ids
     else:
         bad = [c for c in items if c != safe.NETWORK and c not in known]
         if bad:
             raise DataError(f"unknown center {bad[0]!r}; known centers: {', '.join(sorted(known))} or 'all'",
                             column="center")
         centers = list(dict.fromkeys(items))
-    ids = [c for c in centers if c != safe.NETWORK]
+        ids = [c for c in centers if c != safe.NETWORK]
     for c in ids:
         safe.check_center_id(c, column="center")
     safe.center_folders(ids)
