@@ -11,7 +11,7 @@ rules here are shared by the cleaning step, the report runner and the figure fun
   it to every row of the centers table, ``cx report`` to every center it runs.
 * :func:`center_folder`: the folder of a center's report inside the period folder. An id that
   is a plain ASCII slug is its own folder (``SH-JQ``); any other id gets an ASCII form with a
-  short hash (``center--3f2a9c1b0d`` for ``上海-金桥``). A folder never starts with ``.``, never
+  short hash (``center--e5c90ea8c9`` for ``上海-金桥``). A folder never starts with ``.``, never
   holds a separator, and is unique per id (:func:`center_folders` checks a whole set).
 * :func:`literal_html` and :func:`show_tables_literally`: tables shown in a notebook are marked
   so that MathJax (JupyterLab, the classic notebook) leaves ``$…$`` in data as it is.

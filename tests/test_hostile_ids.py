@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import re
 import string
+import subprocess
+import sys
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -176,6 +178,27 @@ def test_a_centers_own_spellings_may_repeat_its_id(tmp_path, capsys):
     # SH-JQ lists 'sh-jq' among its aliases: the same center, no conflict
     code, err, _ = _cx_clean(tmp_path, capsys, _centers({"center_id": "HZ", "aliases": "hz;Ｈ Ｚ;杭州"}))
     assert code == 0, err
+
+
+@pytest.mark.slow
+def test_cx_processes_end_with_one_error_line_never_a_traceback(tmp_path):
+    cx = [sys.executable, "-m", "cxlib.cli"]
+    raw = write_raw(tmp_path / "raw", centers=_centers({"center_id": ".old-SH-JQ"}))
+    proc = subprocess.run([*cx, "clean", str(raw), str(tmp_path / "processed")], capture_output=True, text=True)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+    assert proc.stderr.startswith("cx: error: centers.csv, column center_id, row 3: center id '.old-SH-JQ' starts")
+    # processed data that did not come through cx clean: cx report --center all refuses it too
+    raw = write_raw(tmp_path / "raw2")
+    processed = tmp_path / "processed2"
+    clean.clean(raw, processed)
+    centers = pd.read_parquet(processed / "centers.parquet")
+    centers.loc[1, "center_id"] = "../../x"
+    centers.to_parquet(processed / "centers.parquet")
+    proc = subprocess.run([*cx, "report", "--raw", str(raw), "--processed", str(processed), "--out",
+                           str(tmp_path / "reports"), "--center", "all"], capture_output=True, text=True)
+    assert proc.returncode == 2 and proc.stderr == ("cx: error: column center: center id '../../x' contains a path "
+                                                     "separator (/ or \\)\n"), proc.stderr
+    assert not (tmp_path / "x").exists() and not list((tmp_path / "reports").rglob("manifest.json"))
 
 
 # ------------------------------------------------------------------- through cx report
