@@ -45,12 +45,12 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import xxhash
 
-from cxlib import catalog, folders, io
+from cxlib import catalog, folders, io, safe
 from cxlib.catalog import DEFAULT_TZ
 from cxlib.errors import DataError
 
 #: bump when the cleaning logic changes, so old processed data is rebuilt
-CLEAN_VERSION = 1
+CLEAN_VERSION = 2
 
 OUTPUT_TABLES = ("visits", "scores", "events", "surveys", "complaints", "centers", "quarantine")
 OUTPUT_FILES = tuple(f"{t}.parquet" for t in OUTPUT_TABLES) + ("quality.json", "manifest.json")
@@ -139,8 +139,9 @@ def _repeated(key: np.ndarray) -> np.ndarray:
 
 
 def _norm_key(text: str) -> str:
-    """Comparison key for codes and names: NFKC, lower case, no whitespace, no '-'/'_' noise."""
-    t = unicodedata.normalize("NFKC", str(text)).strip().lower()
+    """Comparison key for codes and names: NFKC (full-width forms become ASCII), case folded,
+    no whitespace."""
+    t = unicodedata.normalize("NFKC", str(text)).strip().casefold()
     return re.sub(r"\s+", "", t)
 
 
@@ -751,15 +752,49 @@ def _clean_centers(raw: pd.DataFrame, tz: str) -> tuple[_Centers, _Audit]:
         "realtime_since": since.dt.tz_localize(None).dt.normalize(),
     })[kept].reset_index(drop=True)
     frame["realtime_since"] = frame["realtime_since"].dt.date.astype(object).where(frame["realtime_since"].notna(), None)
-    lookup: dict[str, str] = {}
-    for row in frame.itertuples(index=False):
-        names = [row.center_id, row.name_zh, row.name_en]
-        if isinstance(row.aliases, str):
-            names += re.split(r"[;；,，|]", row.aliases)
-        for nm in names:
-            if isinstance(nm, str) and nm.strip():
-                lookup.setdefault(_norm_key(nm), row.center_id)
-    return _Centers(frame, lookup), a
+    where = list(zip(raw[io.SOURCE_FILE].astype(str).to_numpy()[kept], raw[io.SOURCE_ROW].to_numpy()[kept].tolist()))
+    return _Centers(frame, _center_lookup(frame, where)), a
+
+
+_SPELLING_KIND = {"center_id": "id", "name_zh": "Chinese name", "name_en": "English name", "aliases": "alias"}
+
+
+def _center_lookup(frame: pd.DataFrame, where: list[tuple[str, int]]) -> dict[str, str]:
+    """Normalised spelling (id, Chinese or English name, alias) -> center id, for the kept
+    centers (``where``: the source file and row of each).
+
+    Every id must pass :func:`cxlib.safe.check_center_id` and get a report folder of its own.
+    Spellings are compared by :func:`_norm_key` (width, case and spaces ignored): two ids that
+    are the same once normalised, or a name or alias that two centers share (an alias equal
+    to another center's id included), is a :class:`DataError` naming both rows, because a
+    visit written that way could mean either center.
+    """
+    ids = frame["center_id"].tolist()
+    for cid, (file, row) in zip(ids, where):
+        safe.check_center_id(cid, file=file, row=row)
+    safe.center_folders(ids, where=where)
+    owner: dict[str, tuple[int, str]] = {}  # normalised spelling -> (center index, column)
+    columns = [c for c in _SPELLING_KIND if c in frame.columns]
+    for col in columns:  # ids first, so that an alias equal to a later center's id is caught too
+        for i, row in enumerate(frame[col].tolist()):
+            spellings = re.split(r"[;；,，|]", row) if col == "aliases" and isinstance(row, str) else [row]
+            for nm in spellings:
+                if not isinstance(nm, str) or not nm.strip():
+                    continue
+                key = _norm_key(nm)
+                j, col_j = owner.setdefault(key, (i, col))
+                if j == i:
+                    continue
+                file, line = where[i]
+                if col == "center_id":
+                    why = (f"center ids {ids[j]!r} ({where[j][0]} row {where[j][1]}) and {nm!r} are the same "
+                           "once width, case and spaces are ignored: give each center one id")
+                else:
+                    why = (f"{_SPELLING_KIND[col]} {nm.strip()!r} of center {ids[i]!r} is also the "
+                           f"{_SPELLING_KIND[col_j]} of center {ids[j]!r} ({where[j][0]} row {where[j][1]}): "
+                           "a visit written that way could mean either center")
+                raise DataError(why, file=file, column=col, row=line)
+    return {key: ids[i] for key, (i, _) in owner.items()}
 
 
 def _code_mapper(items, extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -1507,11 +1542,23 @@ REQUIRED_TABLES = ("visits", "surveys")
 
 def _derived_centers(raw_visits: pd.DataFrame) -> _Centers:
     """The centers as the visits name them, when no centers table was given: one center per
-    distinct spelling (compared without case and spaces), no city, no rollout date."""
+    distinct spelling (compared without case, width and spaces), no city, no rollout date.
+
+    Each id is checked like an id of a centers table (:func:`cxlib.safe.check_center_id`, a
+    report folder of its own); an error names the first visits row that spells it."""
+    spelled = pd.Series(_strip(raw_visits["center"]).to_pandas(), dtype="str").dropna().drop_duplicates()
+    files = raw_visits[io.SOURCE_FILE].astype(str).to_numpy()
+    rows = raw_visits[io.SOURCE_ROW].to_numpy()
     seen: dict[str, str] = {}
-    for v in _strip(raw_visits["center"]).drop_null().unique().to_pylist():
-        seen.setdefault(_norm_key(v), v)
+    first: dict[str, tuple[str, int]] = {}
+    for i, v in zip(spelled.index, spelled.tolist()):
+        first[v] = (files[i], int(rows[i]))
+        key = _norm_key(v)
+        if key not in seen:
+            seen[key] = v
+            safe.check_center_id(v, file=files[i], row=int(rows[i]), column="center")
     ids = sorted(seen.values())
+    safe.center_folders(ids, where=[first[c] for c in ids])
     frame = pd.DataFrame({
         "center_id": pd.Series(ids, dtype="str"),
         "name_zh": pd.Series(ids, dtype="str"),

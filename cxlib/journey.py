@@ -172,7 +172,7 @@ def plot_emotion_curve(curve: pd.DataFrame, by: str | Sequence[str] | None = Non
     >>> fig = plot_emotion_curve(emotion_curve(scores, by="tier"), by="tier", lang="both")  # doctest: +SKIP
     """
     by_cols, keys = _segments(curve, by)
-    with plotting.quiet():
+    with plotting.drawing():
         fig = ax.figure if ax is not None else _new_figure((9, 5))
         ax = ax if ax is not None else fig.add_subplot()
         _shade_bands(ax)
@@ -257,7 +257,7 @@ def journey_map(curve: pd.DataFrame, lang: Lang = "zh", pain_below: float = 6.0)
     sub = curve.copy()
     sub["_x"] = [px[p] for p in sub["point"].astype(str)]
     sub = sub.sort_values("_x")
-    with plotting.quiet():
+    with plotting.drawing():
         fig = _new_figure((13, 8.5))
         top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[2, 3])
         x_lo, x_hi = -0.5, len(catalog.TOUCHPOINTS) - 0.5
@@ -466,7 +466,7 @@ def plot_importance_performance(ip: pd.DataFrame, lang: Lang = "zh", ax: Axes | 
           "importance_performance")
     quad_colors = {"concentrate": plotting.BAND_COLORS["very_dissatisfied"], "keep_up": plotting.BAND_COLORS["delighted"],
                    "low_priority": "#9e9e9e", "overkill": plotting.TIER_COLORS["realtime"]}
-    with plotting.quiet():
+    with plotting.drawing():
         fig = ax.figure if ax is not None else _new_figure((8, 6))
         ax = ax if ax is not None else fig.add_subplot()
         x, y = ip["performance"].astype(float), 100 * ip["importance"].astype(float)
@@ -602,7 +602,7 @@ def plot_silence(effects: pd.DataFrame, lang: Lang = "zh") -> Figure:
               if f"{p}_mean" in effects.columns or (p == "inquiry" and "inquiry_rate" in effects.columns)]
     if not panels:
         raise DataError("silence_effects table has no anxiety, LTR or inquiry columns")
-    with plotting.quiet():
+    with plotting.drawing():
         fig = _new_figure((4.2 * len(panels), 4.5))
         axes = fig.subplots(1, len(panels), squeeze=False)[0]
         x = np.arange(len(effects))
@@ -647,7 +647,7 @@ def visit_timeline(events: pd.DataFrame, visits: pd.DataFrame, visit_id: str, la
     lanes = {"other": 0, "update": 1, "inquiry": 2}
     lane_names = {"other": ("其他触点", "Other touchpoints"), "update": ("主动更新", "Proactive updates"),
                   "inquiry": ("客户询问", "Customer inquiries")}
-    with plotting.quiet():
+    with plotting.drawing():
         fig = _new_figure((11, 4.2))
         ax = fig.add_subplot()
         if pd.notna(sil["silence_start"]):

@@ -1348,7 +1348,7 @@ def _note_figure(note: str, title: str):
 
     from cxlib import plotting
 
-    with plotting.quiet():
+    with plotting.drawing():
         fig, ax = plotting.subplots(figsize=(7, 2.2))
         ax.axis("off")
         ax.text(0.5, 0.5, "\n".join(textwrap.wrap(note, 80)), ha="center", va="center", fontsize="small",
@@ -1382,7 +1382,7 @@ def plot_coefficients(table: pd.DataFrame, terms: Sequence[str] | None = None,
         if not notes:
             raise DataError("no coefficients to plot")
         return _note_figure("; ".join(dict.fromkeys(notes)), title or _text("coef_title", lang, two_lines=True))
-    with plotting.quiet():
+    with plotting.drawing():
         plotting.ensure_theme()
         models = list(dict.fromkeys(t["model"]))
         labels = list(dict.fromkeys(t["term"]))
@@ -1419,7 +1419,7 @@ def plot_event_study(result: ModelResult | pd.DataFrame, lang: catalog.Lang = "b
             return _note_figure(result.note, title or _text("event_title", lang, two_lines=True))
         raise DataError("no event-study coefficients to plot")
     t = t.loc[t["rel_month"].notna()].sort_values("rel_month")
-    with plotting.quiet():
+    with plotting.drawing():
         plotting.ensure_theme()
         fig, ax = plotting.subplots(figsize=(7, 4))
         x = t["rel_month"].to_numpy(dtype=float)

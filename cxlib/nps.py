@@ -323,7 +323,7 @@ def plot_dose_response(table: pd.DataFrame, lang: catalog.Lang = "both", title: 
     from cxlib import plotting
 
     require_columns(table, ["updates", "nps", "nps_ci_low", "nps_ci_high"], "dose-response")
-    with plotting.quiet():
+    with plotting.drawing():
         plotting.ensure_theme()
         has_complaints = "complaint_rate" in table.columns
         fig, axes = plotting.subplots(1, 2 if has_complaints else 1, figsize=(10 if has_complaints else 5.5, 4),

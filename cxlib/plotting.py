@@ -12,6 +12,10 @@ which matplotlib (>= 3.6) applies glyph by glyph.
 **this** ``set_theme`` (it calls seaborn's first, then sets the fonts), and call it again if
 other code has re-themed seaborn since.
 
+Text from the data (center and case names, visit ids, model terms) is always drawn as written:
+the figure functions build their figures inside :func:`drawing`, which turns mathtext and
+LaTeX off for every text they create, so ``$…$`` in a name is never typeset (nor fails).
+
 Example
 -------
 >>> from cxlib import plotting
@@ -136,6 +140,7 @@ def set_theme(context: str = "notebook", style: str = "whitegrid", **kwargs) -> 
     set_cjk_font()
     _inline_in_notebooks()
     mpl.rcParams["savefig.bbox"] = "tight"  # keeps captions placed under the axes
+    mpl.rcParams["text.usetex"] = False  # text from data never goes to LaTeX (see drawing())
 
 
 
@@ -188,18 +193,38 @@ def ensure_theme() -> None:
         set_cjk_font()
 
 
-@contextmanager
-def quiet() -> Iterator[None]:
-    """Silence the known harmless seaborn / matplotlib deprecation warnings while drawing.
+#: rcParams under which the workbench builds its figures: every text is drawn as written
+LITERAL_TEXT: dict[str, bool] = {"text.parse_math": False, "text.usetex": False}
 
-    >>> with quiet():
-    ...     pass
+
+@contextmanager
+def drawing() -> Iterator[None]:
+    """The context every figure function of the workbench draws in: text is literal, and the
+    known harmless seaborn / matplotlib deprecation warnings are silenced.
+
+    Every text created inside (titles, axis and tick labels, legends, annotations, captions)
+    gets ``parse_math=False`` and ``usetex=False``: a center name, case name or comment holding
+    ``$…$`` is drawn exactly as written and never goes to mathtext (where a malformed one such
+    as ``$x^$`` would fail the figure, and so the notebook). The workbench draws no math on
+    purpose. Only these two rcParams are set, and restored on leaving.
+
+    >>> with drawing():
+    ...     fig, ax = subplots()
+    ...     _ = ax.set_title("5$ off $x^$")
+    ...     fig.canvas.draw()
+    >>> ax.title.get_parse_math()
+    False
     """
+    saved = {k: mpl.rcParams[k] for k in LITERAL_TEXT}
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=mpl.MatplotlibDeprecationWarning)
         warnings.filterwarnings("ignore", category=PendingDeprecationWarning, module="seaborn")
         warnings.filterwarnings("ignore", category=FutureWarning, module="seaborn")
-        yield
+        mpl.rcParams.update(LITERAL_TEXT)
+        try:
+            yield
+        finally:
+            mpl.rcParams.update(saved)
 
 
 # ------------------------------------------------------------------------------ text
@@ -238,5 +263,6 @@ def caption(fig: Figure, text: str, width: int = 110) -> Figure:
     True
     """
     wrapped = "\n".join(textwrap.wrap(str(text), width=width)) or str(text)
-    fig.text(0.01, -0.01, wrapped, ha="left", va="top", fontsize="small", style="italic", color="#444444")
+    with drawing():
+        fig.text(0.01, -0.01, wrapped, ha="left", va="top", fontsize="small", style="italic", color="#444444")
     return fig

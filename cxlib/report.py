@@ -5,11 +5,13 @@
     cx report --params run.yaml
     cx report --period 2026-10 --center all --timeout 1800
 
-Each center's run is written to ``reports/<period>/<center>/``: the executed notebooks, their
+Each center's run is written to ``reports/<period>/<folder>/``: the executed notebooks, their
 HTML versions with code hidden, ``results.json`` (keys in ``docs/results.md``) and
 ``manifest.json`` (parameters, raw-data fingerprint, package versions, start, end, duration
 and status per notebook). ``reports/<period>/index.html`` lists every center's report with its
-headline figures, the summary first; ``reports/<period>/run.log`` keeps the log.
+headline figures, the summary first; ``reports/<period>/run.log`` keeps the log. The folder
+is the center id when the id is a plain ASCII slug (``SH-JQ``), otherwise an ASCII form of it
+with a short hash (:func:`cxlib.safe.center_folder`); the network report is ``all``.
 
 Failure semantics: a failing notebook keeps papermill's error cell in its executed copy, the
 center is marked failed in its manifest, the other centers go on, and the exit code is 1. A
@@ -22,7 +24,9 @@ period folder while the first is alive. The workers of a parallel run die with i
 it is killed with SIGKILL (``PR_SET_PDEATHSIG`` and a watchdog on the parent), and check that
 it lives before they rename a report into place. The reports folder must not be, hold or lie
 inside the raw or processed folder (:func:`cxlib.folders.check_report_folders`). Parameters are validated before anything runs:
-center ids must exist, periods must be ``YYYY-MM`` (or ``YYYY-MM..YYYY-MM``, or ``all``).
+center ids must exist and pass :func:`cxlib.safe.check_center_id` (for ``--center all`` too),
+periods must be ``YYYY-MM`` (or ``YYYY-MM..YYYY-MM``, or ``all``). The pages show data as
+text: HTML escaped, links relative and percent-encoded, no MathJax to typeset ``$…$``.
 
     >>> parse_period("2026-08..2026-10")
     Period(start='2026-08', end='2026-10', folder='2026-08_2026-10')
@@ -44,6 +48,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
@@ -51,6 +56,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from cxlib import safe
 from cxlib.catalog import DEFAULT_TZ, label
 from cxlib.errors import DataError
 from cxlib.folders import FolderLock, check_report_folders
@@ -66,7 +72,6 @@ RUN_KEYS = {"raw", "processed", "out", "period", "center", "jobs", "timeout", "l
 NOTEBOOK_KEYS = ("lang", "tz", "cases_file", "horizon_years", "discount_rate", "n_sims", "seed", "budget",
                  "controls", "scenario", "segment")
 _PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
-_CENTER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
 
 log = logging.getLogger("cxlib.report")
 
@@ -101,8 +106,9 @@ def parse_period(text: str) -> Period:
 def resolve_centers(spec: str | list[str], known: list[str]) -> list[str]:
     """Center ids of a ``--center`` value: ``all``, one id, or ids separated by commas.
 
-    Ids are checked against the centers of the processed data, which also rules out path
-    traversal (``../x``) through the parameter.
+    Ids are checked against the centers of the processed data, and every id that will run
+    (each center of ``all`` included) by :func:`cxlib.safe.check_center_id`, with a report
+    folder of its own (:func:`report_folder`).
 
         >>> resolve_centers("SH-JQ,BJ-CY", ["BJ-CY", "SH-JQ", "GZ-TH"])
         ['SH-JQ', 'BJ-CY']
@@ -110,13 +116,30 @@ def resolve_centers(spec: str | list[str], known: list[str]) -> list[str]:
     items = _center_items(spec)
     if not items:
         raise DataError("no center given", column="center")
-    if items == ["all"]:
-        return ["all"] + sorted(known)
-    bad = [c for c in items if c != "all" and (c not in known or not _CENTER_ID.match(c))]
-    if bad:
-        raise DataError(f"unknown center {bad[0]!r}; known centers: {', '.join(sorted(known))} or 'all'",
-                        column="center")
-    return list(dict.fromkeys(items))
+    if items == [safe.NETWORK]:
+        ids = sorted(known)
+        centers = [safe.NETWORK] + ids
+    else:
+        bad = [c for c in items if c != safe.NETWORK and c not in known]
+        if bad:
+            raise DataError(f"unknown center {bad[0]!r}; known centers: {', '.join(sorted(known))} or 'all'",
+                            column="center")
+        centers = list(dict.fromkeys(items))
+        ids = [c for c in centers if c != safe.NETWORK]
+    for c in ids:
+        safe.check_center_id(c, column="center")
+    safe.center_folders(ids)
+    return centers
+
+
+def report_folder(center: str) -> str:
+    """The folder of a run inside the period folder: ``all`` for the network report, otherwise
+    the center's :func:`cxlib.safe.center_folder` (never ``all``, never starting with ``.``).
+
+        >>> report_folder("all"), report_folder("SH-JQ"), report_folder("上海-金桥")
+        ('all', 'SH-JQ', 'center--e5c90ea8c9')
+    """
+    return safe.NETWORK if center == safe.NETWORK else safe.center_folder(center)
 
 
 def _center_items(spec: str | list[str]) -> list[str]:
@@ -222,18 +245,27 @@ def parameters_for(notebook: Path, candidates: dict[str, Any]) -> dict[str, Any]
 
 
 def to_html(executed: Path, dst: Path) -> None:
-    """Render an executed notebook to HTML with the code cells hidden (outputs are escaped)."""
+    """Render an executed notebook to HTML with the code cells hidden (outputs are escaped).
+
+    The page loads no MathJax (:data:`REPORT_TEMPLATE`): the report has no math to show, and
+    ``$…$`` in a comment or a name is shown as written."""
     import nbformat
 
     body, _ = _exporter().from_notebook_node(nbformat.read(executed, as_version=4))
     dst.write_text(embed_cjk_font(body), encoding="utf-8")
 
 
+#: nbconvert's lab template without its MathJax block (data text is never typeset as math)
+REPORT_TEMPLATE = ("{%- extends 'lab/index.html.j2' -%}\n"
+                   "{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}\n")
+
+
 @functools.cache
 def _exporter():
     from nbconvert import HTMLExporter
 
-    return HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+    return HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True,
+                        raw_template=REPORT_TEMPLATE)
 
 
 def _warm_html() -> None:
@@ -301,14 +333,16 @@ def run_center(center: str, period: Period, base: dict[str, Any], period_dir: Pa
                notebook_dir: Path = NOTEBOOK_DIR, progress: bool = False,
                kernel: WarmKernel | None = None, timeout: float | None = None,
                on_notebook: Callable[[str, str], None] | None = None) -> CenterRun:
-    """Run every numbered notebook for one center into ``period_dir/<center>`` (atomically).
+    """Run every numbered notebook for one center into ``period_dir/<folder>`` (atomically;
+    the folder is :func:`report_folder` of the center).
 
     The notebooks run in ``kernel`` when given (a started :class:`WarmKernel`, shared by the
     centers of a sequential run), otherwise in a warm kernel of their own. A cell running
     longer than ``timeout`` seconds fails its notebook. ``on_notebook(center, notebook)`` is
     called after each notebook (for a progress bar)."""
-    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{center}-", dir=period_dir))
-    run = CenterRun(center=center, period=period.folder, folder=str(period_dir / center))
+    folder = report_folder(center)
+    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{folder}-", dir=period_dir))
+    run = CenterRun(center=center, period=period.folder, folder=str(period_dir / folder))
     started = dt.datetime.now().astimezone()
     params = dict(base, center=center, period_start=period.start, period_end=period.end,
                   results_file=str(tmp / "results.json"))
@@ -360,8 +394,8 @@ def run_center(center: str, period: Period, base: dict[str, Any], period_dir: Pa
         (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
         if not _parent_alive():
             os._exit(1)  # the run was killed: no report may appear after it
-        final = period_dir / center
-        old = period_dir / f".old-{center}"
+        final = period_dir / folder
+        old = period_dir / f".old-{folder}"
         shutil.rmtree(old, ignore_errors=True)
         if final.exists():
             final.rename(old)
@@ -485,16 +519,18 @@ def headline(results: dict[str, Any]) -> dict[str, str]:
 
 
 def write_index(period_dir: Path, runs: list[CenterRun]) -> Path:
-    """``index.html`` for a period: every center's report, summary first, with headline figures."""
+    """``index.html`` for a period: every center's report, summary first, with headline figures.
+
+    Links are relative to the period folder, their path segments percent-encoded, and every
+    text from the data is HTML-escaped: a center id is only ever shown as text."""
     rows = []
     for run in sorted(runs, key=lambda r: (r.center != "all", r.center)):
-        folder = period_dir / run.center
+        folder = period_dir / Path(run.folder).name
         res_file = folder / "results.json"
         res = json.loads(res_file.read_text(encoding="utf-8")) if res_file.exists() else {}
         head = headline(res)
         links = sorted((p.name for p in folder.glob("*.html")), key=lambda n: (SUMMARY_NOTEBOOK not in n, n))
-        link_html = " · ".join(f'<a href="{html.escape(run.center)}/{html.escape(n)}">{html.escape(n[:-5])}</a>'
-                               for n in links)
+        link_html = " · ".join(f'<a href="{_href(folder.name, n)}">{html.escape(n[:-5])}</a>' for n in links)
         status = "ok" if run.status == "ok" else '<b class="failed">failed</b>'
         rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in
                     [html.escape(run.center), status, *head.values(), link_html]) + "</tr>")
@@ -514,6 +550,15 @@ table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:.3em .6em}
     tmp.write_text(embed_cjk_font(page), encoding="utf-8")
     os.replace(tmp, period_dir / "index.html")
     return period_dir / "index.html"
+
+
+def _href(*segments: str) -> str:
+    """A relative link from the period folder, each path segment percent-encoded, for an attribute.
+
+        >>> _href("SH-JQ", "05_summary.html"), _href("a b", "x?y.html")
+        ('SH-JQ/05_summary.html', 'a%20b/x%3Fy.html')
+    """
+    return html.escape("/".join(urllib.parse.quote(s, safe="") for s in segments), quote=True)
 
 
 # ------------------------------------------------------------------ orchestration

@@ -1441,9 +1441,9 @@ def observed_complaint_rate(visits: pd.DataFrame, complaints: str = "n_complaint
 
 
 # ================================================================================ figures
-def _quiet():
+def _drawing():
     plotting.ensure_theme()
-    return plotting.quiet()
+    return plotting.drawing()
 
 
 def _names(sims: pd.DataFrame, case_id: str, names: Mapping[str, str]) -> tuple[str, str]:
@@ -1489,7 +1489,7 @@ def plot_roi_distribution(sims: pd.DataFrame, metric: Literal["npv", "roi"] = "n
             first = sims.drop_duplicates("id").set_index("id")
             names = {i: bilingual(first.loc[i, "name_zh"], first.loc[i, "name_en"], lang, sep="\n") for i in ids}
     names = dict(names)
-    with _quiet():
+    with _drawing():
         if len(ids) == 1:
             x = sims[metric].to_numpy(dtype=float)
             fin = x[np.isfinite(x)]
@@ -1539,7 +1539,7 @@ def plot_tornado(table: pd.DataFrame, lang: Lang = "both", title: str | None = N
     """
     need = ["input", "npv_low", "npv_high", "npv_base"]
     require_columns(table, need, "tornado")
-    with _quiet():
+    with _drawing():
         fig, ax = plotting.subplots(figsize=(10, 0.45 * max(len(table), 1) + 1.8), layout="constrained")
         base = float(table["npv_base"].iloc[0]) if len(table) else 0.0
         ypos = np.arange(len(table))[::-1]

@@ -63,7 +63,7 @@ def plot_nps_trend(by_month: pd.DataFrame, month: str = "month", lang: Lang = "z
     need = [month, "nps", "ci_low", "ci_high", "n"]
     require_columns(by_month, need, "NPS-by-month")
     t = by_month.sort_values(month)
-    with plotting.quiet():
+    with plotting.drawing():
         fig, ax = plotting.subplots(figsize=(7, 3.6), layout="constrained")
         x = np.arange(len(t))
         m = t["nps"].to_numpy(float)

@@ -1,11 +1,14 @@
-"""Small raw data sets written on the fly for the io and clean tests."""
+"""Small raw data sets written on the fly for the io and clean tests, and tiny notebooks for
+the report runs."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import nbformat
 import pandas as pd
 import pytest
+from nbformat.v4 import new_code_cell, new_notebook
 
 CENTERS = pd.DataFrame({
     "center_id": ["SH-JQ", "BJ-WJ"],
@@ -77,3 +80,29 @@ def write_raw(folder: Path, **overrides: pd.DataFrame) -> Path:
 @pytest.fixture
 def raw_dir(tmp_path: Path) -> Path:
     return write_raw(tmp_path / "raw")
+
+
+def write_notebook(path: Path, body: str) -> None:
+    """A notebook with the report's parameters cell (center, period, results file) and ``body``."""
+    nb = new_notebook()
+    params = new_code_cell('center = "all"\nperiod_start = None\nperiod_end = None\nresults_file = ""')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, new_code_cell(body)]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, path)
+
+
+@pytest.fixture()
+def tiny_notebooks(tmp_path) -> Path:
+    """Two quick notebooks for report runs: the first records an NPS (and fails for BJ-CY)."""
+    d = tmp_path / "nbs"
+    d.mkdir()
+    write_notebook(d / "01_first.ipynb",
+                   "from cxlib import results\n"
+                   "if center == 'BJ-CY':\n    raise RuntimeError('no data for ' + center)\n"
+                   "results.record('nps', {'value': 1.0, 'ci_low': 0.0, 'ci_high': 2.0, 'n': 10}, results_file)\n"
+                   "leak = 'from the first notebook'")
+    # notebooks of a center share a warm kernel: the second must not see the first one's variables
+    write_notebook(d / "02_second.ipynb", "assert 'leak' not in globals() and 'results' not in globals()\n"
+                                          "import time, os\ntime.sleep(float(os.environ.get('CX_TEST_SLEEP', '0')))")
+    return d

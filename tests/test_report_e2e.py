@@ -11,7 +11,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_notebook
+from conftest import write_notebook
 
 from cxlib import cli, report
 
@@ -30,30 +30,6 @@ def processed(tmp_path_factory) -> Path:
     return out
 
 
-def _notebook(path: Path, body: str) -> None:
-    nb = new_notebook()
-    params = new_code_cell('center = "all"\nperiod_start = None\nperiod_end = None\nresults_file = ""')
-    params.metadata["tags"] = ["parameters"]
-    nb.cells = [params, new_code_cell(body)]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(nb, path)
-
-
-@pytest.fixture()
-def tiny_notebooks(tmp_path) -> Path:
-    d = tmp_path / "nbs"
-    d.mkdir()
-    _notebook(d / "01_first.ipynb",
-              "from cxlib import results\n"
-              "if center == 'BJ-CY':\n    raise RuntimeError('no data for ' + center)\n"
-              "results.record('nps', {'value': 1.0, 'ci_low': 0.0, 'ci_high': 2.0, 'n': 10}, results_file)\n"
-              "leak = 'from the first notebook'")
-    # notebooks of a center share a warm kernel: the second must not see the first one's variables
-    _notebook(d / "02_second.ipynb", "assert 'leak' not in globals() and 'results' not in globals()\n"
-                                     "import time, os\ntime.sleep(float(os.environ.get('CX_TEST_SLEEP', '0')))")
-    return d
-
-
 def _report_code(processed: Path, out: Path, notebook_dir: Path, centers: str, extra: str = "") -> str:
     """Python code that runs ``report.run_reports`` in a child process and prints each center's
     run as JSON: [center, status, [[notebook, status, error], …]]."""
@@ -67,8 +43,8 @@ def _report_code(processed: Path, out: Path, notebook_dir: Path, centers: str, e
 def _first_then_second(folder: Path, first_body: str) -> Path:
     """Two tiny notebooks: ``first_body``, then one that prints that it ran."""
     folder.mkdir()
-    _notebook(folder / "01_first.ipynb", first_body)
-    _notebook(folder / "02_second.ipynb", "print('second ran for', center)")
+    write_notebook(folder / "01_first.ipynb", first_body)
+    write_notebook(folder / "02_second.ipynb", "print('second ran for', center)")
     return folder
 
 
