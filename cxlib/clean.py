@@ -45,7 +45,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import xxhash
 
-from cxlib import catalog, folders, io, safe
+from cxlib import catalog, folders, io, privacy, safe
 from cxlib.catalog import DEFAULT_TZ
 from cxlib.errors import DataError
 
@@ -574,41 +574,14 @@ def _float_column(values: pd.Series, low: float = -np.inf, high: float = np.inf,
 
 
 # ============================================================================ PII masking
-_ID_RE = re.compile(r"(?<![0-9A-Za-z])\d{6}(?:19|20)\d{2}[01]\d[0-3]\d\d{3}[\dXx](?![0-9A-Za-z])|"
-                    r"(?<!\d)\d{17}[\dXx](?![0-9A-Za-z])")
-_MOBILE_RE = re.compile(r"(?<!\d)(?:(?:\+|00)?86[-\s]?)?1[3-9]\d(?:[-\s]?\d){8}(?!\d)")
-_PLATE_RE = re.compile(r"[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼使领]"
-                       r"\s*[A-HJ-NP-Za-hj-np-z]\s*[·•・.\-\s]?\s*[A-HJ-NP-Za-hj-np-z0-9]{5,6}(?![A-Za-z0-9])")
-# what any of the three patterns needs in order to match (RE2 syntax, Unicode digits like Python's \d)
-_PII_NEED = (r"\p{Nd}{17}|1[3-9]\p{Nd}(?:(?s:.)?\p{Nd}){8}|"
-             r"[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼使领]")
+#: the one masking of personal data (:mod:`cxlib.privacy`), under its older name
+mask_pii = privacy.mask
 
 
-def mask_pii(text: str) -> str:
-    """Mask mobile numbers, 18-digit ID numbers and Chinese plate numbers in free text.
-
-    >>> mask_pii("车牌沪A·12345，电话139 1234 5678")
-    '车牌[车牌号]，电话[手机号]'
-    """
-    text = _ID_RE.sub("[身份证号]", text)
-    text = _MOBILE_RE.sub("[手机号]", text)
-    return _PLATE_RE.sub("[车牌号]", text)
-
-
-def _mask_column(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
-    """Masked text column and the mask of rows that changed (regex only on candidate rows)."""
-    arr = _arrow(values)
-    hint = _np_bool(pc.match_substring_regex(arr, _PII_NEED))
-    changed = np.zeros(len(arr), dtype=bool)
-    out = pd.Series(arr.to_pandas(), dtype="str").reset_index(drop=True)
-    idx = np.flatnonzero(hint)
-    if len(idx):
-        old = out.iloc[idx].tolist()
-        new = [mask_pii(t) for t in old]
-        diff = np.array([a != b for a, b in zip(old, new)], dtype=bool)
-        changed[idx[diff]] = True
-        out.iloc[idx] = new
-    return out, changed
+def _mask_column(values: pd.Series | pa.Array) -> tuple[pd.Series, np.ndarray]:
+    """Masked text column (:func:`cxlib.privacy.mask_array`) and the mask of rows that changed."""
+    out, changed = privacy.mask_array(_arrow(values))
+    return pd.Series(out.to_pandas(), dtype="str").reset_index(drop=True), changed
 
 
 # ================================================================================ audit
@@ -682,14 +655,14 @@ class _Audit:
             return enc(v) if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
 
         keys = [enc(c) for c in value_cols]
-        columns = [sub[c].astype(object).where(sub[c].notna(), None).tolist() for c in value_cols]
+        # personal data is masked value by value, before the values are encoded (so that JSON
+        # escapes such as \n inside a phone number cannot hide it from the masking)
+        columns = [privacy.mask_values(sub[c].astype(object).where(sub[c].notna(), None).tolist())
+                   for c in value_cols]
         raw_json = ["{" + ", ".join(f"{k}: {text(v)}" for k, v in zip(keys, row) if v is not None) + "}"
                     for row in zip(*columns)]
         del columns
-        # mask only where a pattern can match at all (the regexes are costly on many rows)
-        need = _np_bool(pc.match_substring_regex(pa.array(raw_json, type=pa.string()), _PII_NEED))
-        raw_json = [mask_pii(t) if m else t for t, m in zip(raw_json, need)]
-        masked_reason = {r: mask_pii(r) for r in set(map(str, reasons))}
+        masked_reason = {r: privacy.mask(r) for r in set(map(str, reasons))}
         return pd.DataFrame({
             "table": self.table,
             "source_file": sub[io.SOURCE_FILE].astype(str).to_numpy(),
@@ -743,17 +716,22 @@ def _clean_centers(raw: pd.DataFrame, tz: str) -> tuple[_Centers, _Audit]:
     a.repair(rep & ~is_date, "timestamp_format")
     a.repair(bad, "value_blanked")
     kept = a.kept
+    text = {"name_zh": name_zh, "name_en": _strip(raw["name_en"]), "city": city, "aliases": _strip(raw["aliases"])}
     frame = pd.DataFrame({
         "center_id": pd.Series(cid.to_pandas(), dtype="str"),
-        "name_zh": pd.Series(name_zh.to_pandas(), dtype="str"),
-        "name_en": pd.Series(_strip(raw["name_en"]).to_pandas(), dtype="str"),
-        "city": pd.Series(city.to_pandas(), dtype="str"),
-        "aliases": pd.Series(_strip(raw["aliases"]).to_pandas(), dtype="str"),
+        **{c: pd.Series(v.to_pandas(), dtype="str") for c, v in text.items()},
         "realtime_since": since.dt.tz_localize(None).dt.normalize(),
     })[kept].reset_index(drop=True)
     frame["realtime_since"] = frame["realtime_since"].dt.date.astype(object).where(frame["realtime_since"].notna(), None)
     where = list(zip(raw[io.SOURCE_FILE].astype(str).to_numpy()[kept], raw[io.SOURCE_ROW].to_numpy()[kept].tolist()))
-    return _Centers(frame, _center_lookup(frame, where)), a
+    lookup = _center_lookup(frame, where)
+    # the names are matched as written (above) and written masked
+    k = np.flatnonzero(kept)
+    for c, v in text.items():
+        masked, changed = privacy.mask_array(v)
+        a.repair(changed, "pii_masked")
+        frame[c] = _take_str(masked, k)
+    return _Centers(frame, lookup), a
 
 
 _SPELLING_KIND = {"center_id": "id", "name_zh": "Chinese name", "name_en": "English name", "aliases": "alias"}
@@ -887,6 +865,9 @@ def _clean_visits(raw: pd.DataFrame, centers: _Centers, tz: str) -> tuple[pd.Dat
     a.repair(amount_bad, "value_blanked")
     a.repair(amount_fixed, "value_normalised")
 
+    model, model_masked = privacy.mask_array(_strip(raw["vehicle_model"]))
+    a.repair(model_masked, "pii_masked")
+
     kept = a.kept
     k = np.flatnonzero(kept)
     frame = pd.DataFrame({
@@ -894,7 +875,7 @@ def _clean_visits(raw: pd.DataFrame, centers: _Centers, tz: str) -> tuple[pd.Dat
         "customer_id": _take_str(cust, k),
         "center": pd.Series(center[k].astype(str), dtype="str"),
         "scenario": pd.Categorical.from_codes(scen_idx[k], dtype=catalog.SCENARIO_DTYPE),
-        "vehicle_model": _take_str(_strip(raw["vehicle_model"]), k),
+        "vehicle_model": _take_str(model, k),
         **{c: ts[c][0].iloc[k].reset_index(drop=True) for c in ts},
         "warranty": warranty.iloc[k].reset_index(drop=True),
         "amount_cny": amount[k],

@@ -1,15 +1,21 @@
 """Errors the workbench raises for bad input.
 
 A :class:`DataError` names the file, and where known the column and row, so that the
-command line can print one clear line and the analyst knows where to look.
+command line can print one clear line and the analyst knows where to look. Its text has
+personal data masked (:func:`cxlib.privacy.mask`): a bad value quoted in the message cannot
+leak a phone number into a terminal or a log.
 
 >>> str(DataError("bad date", file="visits.csv", column="arrived_at", row=12))
 'visits.csv, column arrived_at, row 12: bad date'
+>>> str(DataError("ltr '13912345678' is not a score", file="surveys.csv", column="ltr"))
+"surveys.csv, column ltr: ltr '[手机号]' is not a score"
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+
+from cxlib.privacy import mask
 
 
 class DataError(ValueError):
@@ -31,7 +37,7 @@ class DataError(ValueError):
             where.append(f"column {self.column}")
         if self.row is not None:
             where.append(f"row {self.row}")
-        return f"{', '.join(where)}: {self.message}" if where else self.message
+        return mask(f"{', '.join(where)}: {self.message}" if where else self.message)
 
 
 def require_columns(df, columns, table: str) -> None:

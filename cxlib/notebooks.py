@@ -25,8 +25,11 @@ from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import KernelManager
 from jupyter_core.utils import run_sync
 
+from cxlib.privacy import MaskingFilter, mask
+
 KERNEL = "python3"
 log = logging.getLogger(__name__)
+log.addFilter(MaskingFilter())
 _NUMBERED = re.compile(r"^\d\d_.+\.ipynb$")
 
 
@@ -106,13 +109,16 @@ def run_notebook(src: Path, dst: Path, parameters: dict[str, Any] | None = None,
 
 
 def error_line(exc: BaseException) -> str:
-    """One line for a log or a manifest: the exception's type and the last line of its message.
+    """One line for a log, a manifest or the banner of an unfinished notebook: the exception's
+    type and the last line of its message, personal data masked.
 
         >>> error_line(RuntimeError("cell failed\\nKeyError: 'ltr'"))
         "RuntimeError: KeyError: 'ltr'"
+        >>> error_line(ValueError("no visit for 13912345678"))
+        'ValueError: no visit for [手机号]'
     """
     text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[-1] if text else ''}"[:500]
+    return mask(f"{type(exc).__name__}: {text[-1] if text else ''}")[:500]
 
 
 def _write_unfinished(src: Path, dst: Path, parameters: dict[str, Any], exc: BaseException) -> None:

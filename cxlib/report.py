@@ -61,6 +61,7 @@ from cxlib.catalog import DEFAULT_TZ, label
 from cxlib.errors import DataError
 from cxlib.folders import FolderLock, check_report_folders
 from cxlib.notebooks import WarmKernel, error_line, import_statements, numbered_notebooks, run_notebook
+from cxlib.privacy import MaskingFilter
 
 NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 SUMMARY_NOTEBOOK = "05_summary"
@@ -563,16 +564,19 @@ def _href(*segments: str) -> str:
 
 # ------------------------------------------------------------------ orchestration
 def _setup_logging(log_file: Path, console: bool) -> None:
+    """The run log (file) and, with ``console``, warnings on stderr; every line personal data masked."""
     log.setLevel(logging.INFO)
     for h in list(log.handlers):
         log.removeHandler(h)
     fh = logging.FileHandler(log_file, encoding="utf-8")
     fh.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    fh.addFilter(MaskingFilter())
     log.addHandler(fh)
     if console:
         sh = logging.StreamHandler(sys.stderr)
         sh.setFormatter(logging.Formatter("cx report: %(message)s"))
         sh.setLevel(logging.WARNING)
+        sh.addFilter(MaskingFilter())
         log.addHandler(sh)
     log.propagate = False
 
