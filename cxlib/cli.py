@@ -14,6 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from cxlib import options as run_options
 from cxlib.catalog import DEFAULT_TZ
 from cxlib.errors import DataError
 
@@ -42,8 +43,21 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return report.main(args)
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line ``cx: error: ...`` with exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        print(f"cx: error: {message} (see {self.prog} --help)", file=sys.stderr)
+        sys.exit(2)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="cx", description="CX research workbench")
+    """The ``cx`` parser with its subcommands ``sample``, ``clean`` and ``report``.
+
+        >>> build_parser().parse_args(["report", "--jobs", "2"]).jobs
+        '2'
+    """
+    parser = _Parser(prog="cx", description="CX research workbench")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("sample", help="write a synthetic raw data set that follows the data contract")
@@ -65,16 +79,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_clean)
 
     p = sub.add_parser("report", help="run the report notebooks with papermill for a period and centers")
-    p.add_argument("--raw", default=None, help="raw data folder (default data/raw)")
-    p.add_argument("--processed", default=None, help="processed data folder (default data/processed)")
-    p.add_argument("--out", default=None, help="reports folder (default reports)")
-    p.add_argument("--period", default=None, help="YYYY-MM, YYYY-MM..YYYY-MM or all (default all)")
-    p.add_argument("--center", default=None, help="a center id, ids separated by commas, or all (default all)")
-    p.add_argument("--jobs", type=int, default=None, help="centers run in parallel (default 1)")
-    p.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
-                   help="a notebook cell running longer fails its notebook (default: no limit)")
-    p.add_argument("--lang", choices=["zh", "en", "both"], default=None, help="label language of the notebooks")
-    p.add_argument("--params", default=None, help="YAML file with any of these options (command line wins)")
+    # one table of options for the command line and the params file (cxlib.options); values are
+    # taken as text here and checked there, so both give the same one-line errors
+    for opt in run_options.OPTIONS:
+        default = "no limit" if opt.default is None else (
+            ",".join(opt.default) if isinstance(opt.default, list) else opt.default)
+        p.add_argument(opt.flag, dest=opt.name, default=None, metavar=opt.metavar,
+                       help=f"{opt.help}: {opt.allowed} (default {default})".replace("%", "%%"))
+    p.add_argument("--params", default=None, metavar="FILE",
+                   help="YAML file with any of these options (command line wins)")
     p.set_defaults(func=_cmd_report)
     return parser
 
