@@ -211,7 +211,9 @@ def _period(opt: Option, value: Any) -> str:
     try:
         parse_period(text)
     except DataError as exc:
-        raise _Bad(f"must be YYYY-MM, YYYY-MM..YYYY-MM or all: {exc.message}") from None
+        if "ends before" in exc.message:
+            raise _Bad(f"ends before it starts, got {_shown(value)}") from None
+        raise _Bad(f"must be YYYY-MM, YYYY-MM..YYYY-MM or all, got {_shown(value)}") from None
     return text
 
 
@@ -236,7 +238,7 @@ def _path(opt: Option, value: Any) -> str:
 def _file(opt: Option, value: Any) -> str:
     text = _path(opt, value)
     if not Path(text).is_file():
-        raise _Bad(f"names no file: {text!r} not found")
+        raise _Bad(f"must name an existing file, got {_shown(value)}")
     return text
 
 
@@ -389,6 +391,8 @@ def _loader():
                 self.depth -= 1
 
         def construct_mapping(self, node, deep=False):  # type: ignore[override]
+            if isinstance(node, yaml.MappingNode):
+                self.flatten_mapping(node)  # merge keys (<<) first, so a merged key counts too
             seen: dict[Any, int] = {}
             for key_node, _ in node.value:
                 key = self.construct_object(key_node, deep=True)
