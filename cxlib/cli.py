@@ -43,11 +43,23 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return report.main(args)
 
 
+def one_line(text: str) -> str:
+    r"""``text`` with line breaks and other unprintable characters escaped, so that an error
+    quoting a raw header or value stays one line on the terminal.
+
+        >>> print(one_line("found columns a\nb, c\x1b[31m"))
+        found columns a\nb, c\x1b[31m
+    """
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
+
+
 class _Parser(argparse.ArgumentParser):
     """An argument parser whose errors are one line ``cx: error: ...`` with exit code 2."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        print(f"cx: error: {message} (see {self.prog} --help)", file=sys.stderr)
+        print(f"cx: error: {one_line(message)} (see {self.prog} --help)", file=sys.stderr)
         sys.exit(2)
 
 
@@ -97,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except DataError as exc:
-        print(f"cx: error: {exc}", file=sys.stderr)
+        print(f"cx: error: {one_line(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("cx: interrupted", file=sys.stderr)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import csv
 import datetime as _dt
 import io as _io
+import re
 import zipfile
 from pathlib import Path
 
@@ -105,8 +106,13 @@ def _sniff_binary(head: bytes, name: str) -> None:
     for magic, what in _BINARY_MAGIC.items():
         if head.startswith(magic):
             raise DataError(f"not a CSV table: the file is {what}", file=name)
-    if b"\x00" in head[:4096]:
-        raise DataError("not a CSV table: the file holds binary data (NUL bytes)", file=name)
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise DataError("the file is UTF-16 text (Excel's 'Unicode text'); save it as CSV UTF-8", file=name)
+    nul = head.find(b"\x00", 0, 4096)
+    if nul >= 0:
+        line = head.count(b"\n", 0, nul) + head.count(b"\r", 0, nul) - head.count(b"\r\n", 0, nul)
+        raise DataError(f"not a CSV table: the file holds binary data (a NUL byte on line {line + 1})",
+                        file=name)
 
 
 def _detect_encoding(path: Path, head: bytes) -> str:
@@ -128,8 +134,23 @@ def _detect_encoding(path: Path, head: bytes) -> str:
 
 
 def _csv_header(head_text: str) -> list[str]:
-    first = head_text.splitlines()[0] if head_text.strip() else ""
+    # only CR / LF end a CSV line (str.splitlines also splits at form feeds and other separators)
+    first = re.split(r"\r\n|\r|\n", head_text, maxsplit=1)[0] if head_text.strip() else ""
     return next(csv.reader([first]), [])
+
+
+def _ragged_row(path: Path, encoding: str, width: int) -> tuple[int, int] | None:
+    """(1-based data row, number of fields) of the first row whose width is not the header's."""
+    with open(path, encoding=encoding, errors="replace", newline="") as fh:
+        reader = csv.reader(fh)
+        next(reader, None)
+        try:
+            for i, row in enumerate(reader, start=1):
+                if len(row) != width:
+                    return i, len(row)
+        except csv.Error:
+            return None
+    return None
 
 
 def _csv_options(path: Path, multiline: bool) -> tuple[pacsv.ReadOptions, pacsv.ParseOptions,
@@ -182,9 +203,13 @@ def _read_csv(path: Path, multiline: bool = True) -> pa.Table:
             raise DataError("undecodable bytes: the file is neither UTF-8 nor GB18030/GBK text",
                             file=name) from None
         if "Expected" in msg and "columns" in msg:
-            raise DataError(f"rows do not have as many fields as the header ({len(header)}): "
-                            f"{msg.splitlines()[0]}", file=name) from None
-        raise DataError(f"cannot read as CSV: {msg.splitlines()[0]}", file=name) from None
+            # the row itself is not quoted: it may hold personal data
+            where = _ragged_row(path, encoding, len(header))
+            if where is not None:
+                raise DataError(f"rows do not have as many fields as the header ({len(header)}): this row has "
+                                f"{where[1]}", file=name, row=where[0]) from None
+            raise DataError(f"rows do not have as many fields as the header ({len(header)})", file=name) from None
+        raise DataError(f"cannot read as CSV: {msg.splitlines()[0][:160]}", file=name) from None
     except UnicodeDecodeError:
         raise DataError("undecodable bytes: the file is neither UTF-8 nor GB18030/GBK text",
                         file=name) from None
@@ -212,6 +237,8 @@ def _cell_text(v: object) -> str | None:
 
 
 def _read_xlsx(path: Path) -> pa.Table:
+    """The first sheet of a workbook as text columns (cached values of formulas; error cells such
+    as ``#DIV/0!`` as their text). Other sheets must be empty: a table is one sheet."""
     name = path.name
     if not zipfile.is_zipfile(path):
         with open(path, "rb") as fh:
@@ -224,57 +251,136 @@ def _read_xlsx(path: Path) -> pa.Table:
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds on a broken workbook
-        raise DataError(f"not a readable XLSX workbook: {exc}", file=name) from None
+        raise DataError(f"not a readable XLSX workbook: {_first_line(exc)}", file=name) from None
     try:
-        ws = wb.worksheets[0]
-        rows = ws.iter_rows(values_only=True)
-        header_row = next(rows, None)
-        if header_row is None or all(v is None for v in header_row):
-            raise DataError("empty workbook: no header and no rows", file=name)
-        header = [str(h).strip() if h is not None else f"_unnamed_{i}" for i, h in enumerate(header_row)]
-        width = len(header)
-        cols: list[list[str | None]] = [[] for _ in range(width)]
-        for r in rows:
-            if r is None or all(v is None for v in r):
-                # keep row numbering: an empty row is still a row of the sheet
-                vals = (None,) * width
-            else:
-                vals = tuple(r[:width]) + (None,) * (width - len(r))
-            for i in range(width):
-                cols[i].append(_cell_text(vals[i]))
-        # trailing blank rows of a sheet are not data
-        n = len(cols[0]) if cols else 0
-        while n and all(c[n - 1] is None for c in cols):
-            n -= 1
+        return _sheet_table(wb, name)
+    except DataError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a broken part of the zip shows only while reading
+        raise DataError(f"not a readable XLSX workbook: {_first_line(exc)}", file=name) from None
     finally:
         wb.close()
-    return pa.table({h: pa.array(c[:n], type=pa.string()) for h, c in zip(header, cols)})
 
 
-def _read_parquet(path: Path) -> pa.Table:
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:200]
+
+
+def _sheet_table(wb, name: str) -> pa.Table:
+    if not wb.worksheets:
+        raise DataError("the workbook has no worksheet", file=name)
+    ws = wb.worksheets[0]
+    others = [o.title for o in wb.worksheets[1:]
+              if any(v is not None and str(v).strip() for r in o.iter_rows(values_only=True) for v in r)]
+    if others:
+        raise DataError(f"the workbook has data on more than one sheet ({ws.title}, {', '.join(others)}): "
+                        "a table must be the only sheet with data; save each table to a file of its own",
+                        file=name)
+    rows = ws.iter_rows(values_only=True)
+    header_row = next(rows, None)
+    if header_row is None or all(v is None for v in header_row):
+        raise DataError("empty workbook: no header and no rows", file=name)
+    header = [_cell_text(h) or f"_unnamed_{i}" for i, h in enumerate(header_row)]
+    header = [h.strip() for h in header]
+    width = len(header)
+    cols: list[list[str | None]] = [[] for _ in range(width)]
+    for r in rows:
+        if r is None or all(v is None for v in r):
+            # keep row numbering: an empty row is still a row of the sheet
+            vals = (None,) * width
+        else:
+            vals = tuple(r[:width]) + (None,) * (width - len(r))
+        for i in range(width):
+            cols[i].append(_cell_text(vals[i]))
+    # trailing blank rows of a sheet are not data
+    n = len(cols[0]) if cols else 0
+    while n and all(c[n - 1] is None for c in cols):
+        n -= 1
+    # a list of names, not a dict: two columns with one header must not fold into one
+    return pa.table([pa.array(c[:n], type=pa.string()) for c in cols], names=header)
+
+
+_NESTED = (pa.types.is_list, pa.types.is_large_list, pa.types.is_fixed_size_list, pa.types.is_struct,
+           pa.types.is_map, pa.types.is_union, getattr(pa.types, "is_list_view", lambda t: False),
+           getattr(pa.types, "is_large_list_view", lambda t: False))
+
+
+def _first_bad_utf8(col: pa.ChunkedArray) -> int:
+    """0-based row of the first value of a binary or string column that is not valid UTF-8."""
+    row = 0
+    for chunk in col.chunks:
+        for v in chunk.cast(pa.large_binary()).to_pylist():
+            if v is not None:
+                try:
+                    v.decode("utf-8")
+                except UnicodeDecodeError:
+                    return row
+            row += 1
+    return 0
+
+
+def arrow_text(col: pa.ChunkedArray | pa.Array, file: str, column: str) -> pa.ChunkedArray:
+    """A typed Arrow column as the text a CSV export of it would hold (one shared rule for
+    every typed source): dates and timestamps in ISO 8601, numbers as written, booleans as
+    ``true``/``false``, dictionary values decoded. Nested values (lists, structs, maps) and
+    bytes that are not UTF-8 text raise a :class:`DataError` naming the file, column and row.
+
+    >>> arrow_text(pa.array([1.0, 2.5, None]), "x.parquet", "ltr").to_pylist()
+    ['1', '2.5', None]
+    """
+    if isinstance(col, pa.Array):
+        col = pa.chunked_array([col], type=col.type)
+    t = col.type
+    if pa.types.is_dictionary(t):
+        return arrow_text(col.cast(t.value_type), file, column)
+    if any(test(t) for test in _NESTED):
+        raise DataError(f"the column holds nested values ({t}), not one value per cell", file=file, column=column)
+    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_binary(t) or pa.types.is_large_binary(t) \
+            or pa.types.is_fixed_size_binary(t) or getattr(pa.types, "is_string_view", lambda t: False)(t) \
+            or getattr(pa.types, "is_binary_view", lambda t: False)(t):
+        try:
+            if pa.types.is_string(t) or pa.types.is_large_string(t):
+                for chunk in col.chunks:
+                    chunk.validate(full=True)
+            return col.cast(pa.string())
+        except pa.ArrowInvalid:
+            raise DataError("the column holds bytes that are not UTF-8 text", file=file, column=column,
+                            row=_first_bad_utf8(col) + 1) from None
+    if pa.types.is_timestamp(t):
+        try:
+            s = col.to_pandas()
+        except Exception:  # noqa: BLE001 - pandas refuses time zones it does not know
+            raise DataError(f"the column holds timestamps in an unknown time zone {t.tz!r}", file=file,
+                            column=column) from None
+        fmt = "%Y-%m-%dT%H:%M:%S%z" if t.tz else "%Y-%m-%dT%H:%M:%S"
+        txt = s.dt.strftime(fmt)
+        return pa.chunked_array([pa.array(txt.astype(object).where(s.notna(), None).tolist(), type=pa.string())])
+    if pa.types.is_floating(t):
+        vals = col.to_numpy(zero_copy_only=False)
+        return pa.chunked_array([pa.array([_cell_text(float(v)) if v == v else None for v in vals],
+                                          type=pa.string())])
+    if pa.types.is_boolean(t):
+        return pc.if_else(col, "true", "false").cast(pa.string())
+    try:
+        return col.cast(pa.string())
+    except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
+        raise DataError(f"the column holds values of type {t} that have no text form", file=file,
+                        column=column) from None
+
+
+def _read_parquet(path: Path, table: str) -> pa.Table:
+    """The contract columns of a Parquet file as text (other columns are left out unread)."""
     name = path.name
     try:
-        table = pq.read_table(path)
+        at = pq.ParquetFile(path).read()
     except Exception as exc:  # pyarrow raises ArrowInvalid / OSError on non-Parquet bytes
         raise DataError(f"not a readable Parquet file: {str(exc).splitlines()[0]}", file=name) from None
-    arrays = []
-    for field, col in zip(table.schema, table.columns):
-        t = field.type
-        if pa.types.is_string(t) or pa.types.is_large_string(t):
-            arrays.append(col.cast(pa.string()))
-        elif pa.types.is_timestamp(t):
-            s = col.to_pandas()
-            fmt = "%Y-%m-%dT%H:%M:%S%z" if t.tz else "%Y-%m-%dT%H:%M:%S"
-            txt = s.dt.strftime(fmt)
-            arrays.append(pa.array(txt.astype(object).where(s.notna(), None).tolist(), type=pa.string()))
-        elif pa.types.is_floating(t):
-            vals = col.to_numpy(zero_copy_only=False)
-            arrays.append(pa.array([_cell_text(float(v)) if v == v else None for v in vals], type=pa.string()))
-        elif pa.types.is_boolean(t):
-            arrays.append(pc.if_else(col, "true", "false").cast(pa.string()))
-        else:
-            arrays.append(col.cast(pa.string()))
-    return pa.table(arrays, names=[str(n) for n in table.column_names])
+    names = canonical_columns(at.column_names, table, path)
+    wanted = {c.name for c in catalog.TABLES[table]}
+    keep = [i for i, n in enumerate(names) if n in wanted]
+    arrays = [arrow_text(at.column(i), name, at.column_names[i]) for i in keep]
+    return pa.table(arrays, names=[at.column_names[i] for i in keep])
 
 
 # --------------------------------------------------------------------------- public
@@ -378,7 +484,7 @@ def _read_any(path: Path, table: str) -> pa.Table:
     elif ext == ".xlsx":
         at = _read_xlsx(path)
     elif ext == ".parquet":
-        at = _read_parquet(path)
+        at = _read_parquet(path, table)
     else:
         raise DataError(f"unsupported file type {ext!r}; use .csv, .xlsx or .parquet", file=path.name)
     return at
