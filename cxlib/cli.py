@@ -32,7 +32,8 @@ def _cmd_sample(args: argparse.Namespace) -> int:
 def _cmd_clean(args: argparse.Namespace) -> int:
     from cxlib import clean
 
-    result = clean.clean(Path(args.raw_dir), Path(args.processed_dir), tz=args.tz, force=args.force)
+    tz = run_options.check({"tz": args.tz})["tz"]  # the same check as cx report's --tz
+    result = clean.clean(Path(args.raw_dir), Path(args.processed_dir), tz=tz, force=args.force)
     print(clean.summary_line(result))
     return 0
 

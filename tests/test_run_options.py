@@ -326,3 +326,11 @@ def test_bounds_are_sane():
     assert options.check({"timeout": 1e-3}) == {"timeout": 1e-3}
     assert math.ceil(1e-3) == 1  # what the kernel client gets
     assert yaml.safe_load("n_sims: 1e9") == {"n_sims": "1e9"}  # YAML 1.1 reads it as text: still refused
+
+
+def test_cx_clean_checks_its_time_zone_as_cx_report_does(no_run, capsys):
+    capsys.readouterr()
+    assert cli.main(["clean", str(no_run / "raw"), str(no_run / "out"), "--tz", "Mars/Olympus"]) == 2
+    err = capsys.readouterr().err
+    assert err == "cx: error: --tz must be an IANA time zone such as Asia/Shanghai, got 'Mars/Olympus'\n"
+    assert _cli_error(capsys, "--tz", "Mars/Olympus") == err.strip()[len("cx: error: "):]
