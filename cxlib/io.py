@@ -348,14 +348,18 @@ def arrow_text(col: pa.ChunkedArray | pa.Array, file: str, column: str) -> pa.Ch
             raise DataError("the column holds bytes that are not UTF-8 text", file=file, column=column,
                             row=_first_bad_utf8(col) + 1) from None
     if pa.types.is_timestamp(t):
+        # Arrow formats any year (pandas' strftime fails beyond 9999); whole seconds when no
+        # value has a fraction, local time with its offset when the column has a time zone
+        if t.unit != "s":
+            try:
+                col = col.cast(pa.timestamp("s", tz=t.tz))  # a safe cast: refused if a fraction is lost
+            except pa.ArrowInvalid:
+                pass
         try:
-            s = col.to_pandas()
-        except Exception:  # noqa: BLE001 - pandas refuses time zones it does not know
+            return pc.strftime(col, format="%Y-%m-%dT%H:%M:%S%z" if t.tz else "%Y-%m-%dT%H:%M:%S")
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             raise DataError(f"the column holds timestamps in an unknown time zone {t.tz!r}", file=file,
                             column=column) from None
-        fmt = "%Y-%m-%dT%H:%M:%S%z" if t.tz else "%Y-%m-%dT%H:%M:%S"
-        txt = s.dt.strftime(fmt)
-        return pa.chunked_array([pa.array(txt.astype(object).where(s.notna(), None).tolist(), type=pa.string())])
     if pa.types.is_floating(t):
         vals = col.to_numpy(zero_copy_only=False)
         return pa.chunked_array([pa.array([_cell_text(float(v)) if v == v else None for v in vals],

@@ -30,6 +30,8 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from cxlib import catalog, cli
 
+pytestmark = pytest.mark.slow  # about a minute in all (run by make test)
+
 # deterministic in CI; CX_FUZZ_EXAMPLES=2000 runs a longer, random search
 _LONG = int(os.environ.get("CX_FUZZ_EXAMPLES", "0"))
 FUZZ = settings(max_examples=_LONG or 60, deadline=None, derandomize=not _LONG, database=None,
@@ -272,11 +274,14 @@ def _arrow_column(values: list[str | None], kind: str, draw) -> pa.Array:
     if kind == "bool":
         return pa.array(draw(st.lists(st.one_of(st.booleans(), st.none()), min_size=n, max_size=n)), type=pa.bool_())
     if kind in ("timestamp", "timestamp_tz"):
-        ts = draw(st.lists(st.one_of(st.none(), st.datetimes(min_value=dt.datetime(1970, 1, 2),
-                                                            max_value=dt.datetime(2100, 1, 1))),
+        unit = draw(st.sampled_from(["s", "ms", "us", "ns"]))
+        lo, hi = (dt.datetime(1678, 1, 1), dt.datetime(2261, 12, 31)) if unit == "ns" else (dt.datetime.min,
+                                                                                           dt.datetime.max)
+        ts = draw(st.lists(st.one_of(st.none(), st.datetimes(min_value=lo, max_value=hi), st.sampled_from([lo, hi]),
+                                     st.datetimes(min_value=dt.datetime(2026, 1, 1), max_value=dt.datetime(2027, 1, 1))),
                            min_size=n, max_size=n))
-        tz = draw(st.sampled_from(["Asia/Shanghai", "UTC", "+05:30"])) if kind == "timestamp_tz" else None
-        return pa.array(ts, type=pa.timestamp(draw(st.sampled_from(["s", "ms", "us", "ns"])), tz=tz))
+        tz = draw(st.sampled_from(["Asia/Shanghai", "UTC", "+05:30", "-11:00"])) if kind == "timestamp_tz" else None
+        return pa.array(ts, type=pa.timestamp(unit, tz=tz))
     if kind == "date":
         return pa.array(draw(st.lists(st.one_of(st.none(), st.dates()), min_size=n, max_size=n)), type=pa.date32())
     if kind == "null":
@@ -317,7 +322,6 @@ REAL = [
 ]
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("name, write", REAL, ids=[r[0] for r in REAL])
 def test_broken_files_in_a_real_process_print_one_line(tmp_path, name, write):
     raw = write_raw(tmp_path / "raw")
@@ -329,3 +333,72 @@ def test_broken_files_in_a_real_process_print_one_line(tmp_path, name, write):
     assert proc.stderr.count("\n") == 1 and proc.stderr.startswith(f"cx: error: {name}") and \
         "Traceback" not in proc.stderr, proc.stderr
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+# ------------------------------------------------------------------ a table split over files
+@contextlib.contextmanager
+def _event_blocks(size: int):
+    """Stream the event log in blocks of ``size`` bytes (many blocks even for a small file)."""
+    from cxlib import clean
+
+    old = clean.EVENT_BLOCK_BYTES
+    clean.EVENT_BLOCK_BYTES = size
+    try:
+        yield
+    finally:
+        clean.EVENT_BLOCK_BYTES = old
+
+
+@settings(FUZZ, max_examples=_LONG or 40)
+@given(table=TABLE_NAMES, data=st.data(), block=st.sampled_from([1 << 25, 4096, 300]),
+       formats=st.lists(st.sampled_from(["csv", "csv", "xlsx", "parquet"]), min_size=2, max_size=3))
+def test_fuzzed_split_tables_clean_or_fail_in_one_line(table, data, block, formats):
+    """A table split over files of different formats and encodings (visits_2026-10.csv,
+    visits_2026-11.xlsx, ...), read together; the event log streamed in small blocks."""
+    with _raw_folder(table) as raw, _event_blocks(block):
+        expected: int | None = 0
+        for k, fmt in enumerate(formats):
+            n = _write_file(raw / f"{table}_2026-{10 + k}.{fmt}", data.draw(raw_table(table)), data.draw)
+            expected = None if expected is None or n is None else expected + n
+        _check(raw, table, expected)
+
+
+def _write_file(path: Path, table: tuple[list[str], list[list[str | None]]], draw) -> int | None:
+    """Write generated headers and rows as ``path`` (format by its extension); return the
+    number of data rows a reader must find (None when a line break in a value blurs it)."""
+    headers, rows = table
+    rows = [[None if v is None else ILLEGAL_CHARACTERS_RE.sub("", v) for v in r] for r in rows]
+    if path.suffix == ".csv":
+        path.write_bytes(_csv_bytes(headers, rows, draw(st.sampled_from(["utf-8", "utf-8-sig", "gbk"])), "\n",
+                                    csv.QUOTE_MINIMAL))
+        return None if any(v and ("\n" in v or "\r" in v) for r in rows for v in r) else len(rows)
+    if path.suffix == ".xlsx":
+        wb = openpyxl.Workbook()
+        wb.active.append([ILLEGAL_CHARACTERS_RE.sub("", h) for h in headers])
+        for r in rows:
+            wb.active.append(r)
+        wb.save(path)
+        return _expect_rows([[None if v is None or not v.strip() else v for v in r] for r in rows])
+    kinds = [draw(st.sampled_from(PARQUET_KINDS)) for _ in headers]
+    pq.write_table(pa.table([_arrow_column([r[j] for r in rows], kind, draw) for j, kind in enumerate(kinds)],
+                            names=headers), path)
+    return len(rows)
+
+
+@settings(FUZZ, max_examples=_LONG or 4)
+@given(table=TABLE_NAMES, data=st.data(), fmt=st.sampled_from(["csv", "xlsx", "parquet"]))
+def test_fuzzed_files_in_a_real_process(table, data, fmt):
+    """Generated files through ``cx clean`` in a child process: its stderr holds no traceback."""
+    with _raw_folder(table) as raw:
+        n = _write_file(raw / f"{table}.{fmt}", data.draw(raw_table(table)), data.draw)
+        out = raw.parent / "processed"
+        proc = subprocess.run([sys.executable, "-m", "cxlib.cli", "clean", str(raw), str(out)],
+                              capture_output=True, text=True, timeout=120)
+        assert "Traceback" not in proc.stderr
+        if proc.returncode == 2:
+            assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("cx: error: "), proc.stderr
+            return
+        assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+        quality = json.loads((out / "quality.json").read_text(encoding="utf-8"))["tables"]
+        assert all(q["read"] == q["kept"] + q["quarantined"] for q in quality.values())
+        assert n is None or quality[table]["read"] == n

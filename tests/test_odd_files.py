@@ -67,6 +67,9 @@ TEXT_OF_TYPE = [  # Arrow value, the text it is read as
     (pa.array([dt.datetime(2026, 9, 22, 11, 0)], pa.timestamp("ns")), "2026-09-22T11:00:00"),
     (pa.array([dt.datetime(2026, 9, 22, 3, 0)], pa.timestamp("ms", tz="UTC")), "2026-09-22T03:00:00+0000"),
     (pa.array([dt.datetime(2026, 9, 22, 3, 0)], pa.timestamp("s", tz="Asia/Shanghai")), "2026-09-22T11:00:00+0800"),
+    (pa.array([dt.datetime(2026, 9, 22, 11, 0, 0, 250000)], pa.timestamp("ms")), "2026-09-22T11:00:00.250"),
+    (pa.array([dt.datetime(9999, 12, 31, 23, 0)], pa.timestamp("s", tz="+05:30")), "10000-01-01T04:30:00+0530"),
+    (pa.array([dt.datetime(1, 1, 1)], pa.timestamp("us")), "0001-01-01T00:00:00"),
     (pa.nulls(1), None),
 ]
 
@@ -144,8 +147,22 @@ def test_parquet_duplicate_and_non_text_column_names(tmp_path, capsys):
     del pd
 
 
+def test_parquet_timestamps_beyond_the_calendar_are_quarantined_not_a_crash(tmp_path, capsys):
+    raw = _raw(tmp_path)
+    cols = {c: pa.array(COMPLAINTS[c].tolist() * 3) for c in COMPLAINTS}
+    cols["complaint_id"] = pa.array(["K1", "K2", "K3"])
+    cols["filed_at"] = pa.array([dt.datetime(2026, 9, 22, 3), dt.datetime(9999, 12, 31, 23), dt.datetime(1, 1, 1)],
+                                pa.timestamp("s", tz="+05:30"))
+    pq.write_table(pa.table(cols), raw / "complaints.parquet")
+    code, _, quality = _clean(raw, capsys)
+    assert code == 0 and quality["complaints"]["read"] == 3 and quality["complaints"]["kept"] >= 1
+
+
 def test_parquet_unknown_time_zone_and_broken_files(tmp_path, capsys):
     raw = _raw(tmp_path)
+    _complaints_parquet(raw, "filed_at", pa.array([dt.datetime(2026, 9, 22)], pa.timestamp("s", tz="Mars/Olympus")))
+    code, err, _ = _clean(raw, capsys)
+    assert code == 2 and "column filed_at: the column holds timestamps in an unknown time zone 'Mars/Olympus'" in err
     path = raw / "complaints.parquet"
     path.write_bytes(b"PAR1" + b"\x00" * 100 + b"PAR1")
     code, err, _ = _clean(raw, capsys)
