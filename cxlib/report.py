@@ -128,7 +128,7 @@ def _one_center(spec: str | list[str]) -> bool:
 
 def _check_safe(name: str, value: Any) -> None:
     """Refuse parameter values that could escape a folder (used on every string parameter)."""
-    if name not in ("raw", "processed", "out", "cases_file", "tz"):
+    if name not in ("raw", "processed", "out", "cases_file", "tz"):  # paths, and tz (an IANA name)
         run_options.refuse_path(name, value)
 
 
@@ -495,6 +495,7 @@ def run_reports(raw_dir: Path, processed_dir: Path, out_dir: Path, period: str =
     """
     # the same checks as the command line's (a caller may pass values as text or as YAML gives them)
     options = run_options.check(dict(options or {}))
+    tz = options.pop("tz", tz)  # one time zone for the cleaning and the notebooks
     for k, v in options.items():
         _check_safe(k, v)
     per = parse_period(period)

@@ -192,6 +192,8 @@ def test_run_reports_checks_options_given_in_python(no_run):
         report.run_reports(no_run / "raw", no_run / "p", no_run / "o", options={"n_sims": "two"})
     with pytest.raises(DataError, match="lang must not contain a path"):
         report.run_reports(no_run / "raw", no_run / "p", no_run / "o", options={"lang": "../../etc"})
+    with pytest.raises(DataError, match="--tz must be an IANA time zone"):
+        report.run_reports(no_run / "raw", no_run / "p", no_run / "o", options={"tz": "Mars/Olympus"})
 
 
 @settings(max_examples=150, deadline=None, derandomize=True)
