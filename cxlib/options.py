@@ -115,9 +115,10 @@ def _int(opt: Option, value: Any) -> int:
         x = _number(value)
     except (ValueError, OverflowError):
         x = None
-    if x is None or not x.is_integer() or not _in_range(opt, x):
+    if x is None or not x.is_integer() or not _in_range(opt, x) or (
+            isinstance(value, int) and not _in_range(opt, value)):
         raise _Bad(f"must be {_range_text(opt, True)}, got {_shown(value)}")
-    return int(x)
+    return value if isinstance(value, int) and not isinstance(value, bool) else int(x)
 
 
 def _float(opt: Option, value: Any) -> int | float:
