@@ -15,6 +15,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from cxlib import options as run_options
 from cxlib.catalog import DEFAULT_TZ
 from cxlib.errors import DataError
 
@@ -40,8 +41,9 @@ def _cmd_check(args: argparse.Namespace) -> int:
 def _cmd_clean(args: argparse.Namespace) -> int:
     from cxlib import clean
 
+    tz = run_options.check({"tz": args.tz})["tz"]  # the same check as cx report's --tz
     try:
-        result = clean.clean(Path(args.raw_dir), Path(args.processed_dir), tz=args.tz, force=args.force,
+        result = clean.clean(Path(args.raw_dir), Path(args.processed_dir), tz=tz, force=args.force,
                              allow_outside_links=args.allow_outside_links)
     except DataError as exc:
         exc.message = f"{exc.message}; run `cx check {args.raw_dir}` for the full list"
@@ -56,8 +58,33 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return report.main(args)
 
 
+def one_line(text: str) -> str:
+    r"""``text`` with line breaks and other unprintable characters escaped, so that an error
+    quoting a raw header or value stays one line on the terminal.
+
+        >>> print(one_line("found columns a\nb, c\x1b[31m"))
+        found columns a\nb, c\x1b[31m
+    """
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line ``cx: error: ...`` with exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        print(f"cx: error: {one_line(message)} (see {self.prog} --help)", file=sys.stderr)
+        sys.exit(2)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="cx", description="CX research workbench")
+    """The ``cx`` parser with its subcommands ``sample``, ``clean`` and ``report``.
+
+        >>> build_parser().parse_args(["report", "--jobs", "2"]).jobs
+        '2'
+    """
+    parser = _Parser(prog="cx", description="CX research workbench")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("sample", help="write a synthetic raw data set that follows the data contract")
@@ -87,16 +114,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_clean)
 
     p = sub.add_parser("report", help="run the report notebooks with papermill for a period and centers")
-    p.add_argument("--raw", default=None, help="raw data folder (default data/raw)")
-    p.add_argument("--processed", default=None, help="processed data folder (default data/processed)")
-    p.add_argument("--out", default=None, help="reports folder (default reports)")
-    p.add_argument("--period", default=None, help="YYYY-MM, YYYY-MM..YYYY-MM or all (default all)")
-    p.add_argument("--center", default=None, help="a center id, ids separated by commas, or all (default all)")
-    p.add_argument("--jobs", type=int, default=None, help="centers run in parallel (default 1)")
-    p.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
-                   help="a notebook cell running longer fails its notebook (default: no limit)")
-    p.add_argument("--lang", choices=["zh", "en", "both"], default=None, help="label language of the notebooks")
-    p.add_argument("--params", default=None, help="YAML file with any of these options (command line wins)")
+    # one table of options for the command line and the params file (cxlib.options); values are
+    # taken as text here and checked there, so both give the same one-line errors
+    for opt in run_options.OPTIONS:
+        default = "no limit" if opt.default is None else (
+            ",".join(opt.default) if isinstance(opt.default, list) else opt.default)
+        p.add_argument(opt.flag, dest=opt.name, default=None, metavar=opt.metavar,
+                       help=f"{opt.help}: {opt.allowed} (default {default})".replace("%", "%%"))
+    p.add_argument("--params", default=None, metavar="FILE",
+                   help="YAML file with any of these options (command line wins)")
     p.set_defaults(func=_cmd_report)
     return parser
 
@@ -106,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except DataError as exc:
-        print(f"cx: error: {exc}", file=sys.stderr)
+        print(f"cx: error: {one_line(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("cx: interrupted", file=sys.stderr)

@@ -258,8 +258,13 @@ def _sniff_binary(head: bytes, name: str) -> None:
     for magic, what in _BINARY_MAGIC.items():
         if head.startswith(magic):
             raise DataError(f"not a CSV table: the file is {what}", file=name)
-    if b"\x00" in head[:4096]:
-        raise DataError("not a CSV table: the file holds binary data (NUL bytes)", file=name)
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise DataError("the file is UTF-16 text (Excel's 'Unicode text'); save it as CSV UTF-8", file=name)
+    nul = head.find(b"\x00", 0, 4096)
+    if nul >= 0:
+        line = head.count(b"\n", 0, nul) + head.count(b"\r", 0, nul) - head.count(b"\r\n", 0, nul)
+        raise DataError(f"not a CSV table: the file holds binary data (a NUL byte on line {line + 1})",
+                        file=name)
 
 
 def _decode_sample(head: bytes, codec: str, complete: bool) -> str:
@@ -414,6 +419,24 @@ def _csv_options(path: Path, multiline: bool, header_row: int = 1, skip_rows: in
     return read_opts, parse, conv, encoding
 
 
+def _ragged_row(path: Path, encoding: str, width: int, skip: int = 1) -> tuple[int, int] | None:
+    """(1-based data row, number of fields) of the first row whose width is not the header's;
+    ``skip``: the CSV rows before the data (title rows, the header, extra header rows)."""
+    with open(path, encoding=encoding, errors="replace", newline="") as fh:
+        reader = csv.reader(fh)
+        for _ in range(skip):
+            next(reader, None)
+        try:
+            for i, row in enumerate(reader, start=1):
+                if len(row) != width:
+                    return i, len(row)
+        except csv.Error:
+            return None
+    return None
+
+
+
+
 def _read_csv(path: Path, multiline: bool = True, header_row: int = 1, skip_rows: int = 0) -> pa.Table:
     name = path.name
     read_opts, parse, conv, encoding = _csv_options(path, multiline, header_row, skip_rows)
@@ -434,9 +457,13 @@ def _read_csv(path: Path, multiline: bool = True, header_row: int = 1, skip_rows
             raise DataError("undecodable bytes: the file is neither UTF-8 nor GB18030/GBK text",
                             file=name) from None
         if "Expected" in msg and "columns" in msg:
-            raise DataError(f"rows do not have as many fields as the header ({len(header)}): "
-                            f"{msg.splitlines()[0]}", file=name) from None
-        raise DataError(f"cannot read as CSV: {msg.splitlines()[0]}", file=name) from None
+            # the row itself is not quoted: it may hold personal data
+            where = _ragged_row(path, encoding, len(header), skip=header_row + skip_rows)
+            if where is not None:
+                raise DataError(f"rows do not have as many fields as the header ({len(header)}): this row has "
+                                f"{where[1]}", file=name, row=where[0]) from None
+            raise DataError(f"rows do not have as many fields as the header ({len(header)})", file=name) from None
+        raise DataError(f"cannot read as CSV: {msg.splitlines()[0][:160]}", file=name) from None
     except UnicodeDecodeError:
         raise DataError("undecodable bytes: the file is neither UTF-8 nor GB18030/GBK text",
                         file=name) from None
@@ -476,9 +503,8 @@ def _rows_table(rows, name: str, header_row: int = 1, skip_rows: int = 0, sheet:
         if header_row > 1:
             raise DataError(f"empty header: row {header_row} of {where} (the header row) has no column names",
                             file=name)
-        raise DataError(f"empty {where}: no header and no rows", file=name)
-    header = [str(h).strip() if h is not None and str(h).strip() else f"_unnamed_{i}"
-              for i, h in enumerate(header_row_values)]
+        raise DataError(f"empty {where.removeprefix('the ')}: no header and no rows", file=name)
+    header = [(_cell_text(h) or f"_unnamed_{i}").strip() for i, h in enumerate(header_row_values)]
     if len(set(header)) != len(header):
         dup = next(h for h in header if header.count(h) > 1)
         raise DataError(f"column {dup} appears more than once in the header of {where}", file=name, column=dup)
@@ -547,7 +573,7 @@ def _read_xlsx(path: Path, header_row: int = 1, skip_rows: int = 0, sheet=None, 
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds on a broken workbook
-        raise DataError(f"not a readable XLSX workbook: {exc}", file=name) from None
+        raise DataError(f"not a readable XLSX workbook: {_first_line(exc)}", file=name) from None
     try:
         names = list(wb.sheetnames)
         filled = [any(v is not None for r in wb[n].iter_rows(max_row=50, values_only=True) for v in r)
@@ -557,8 +583,17 @@ def _read_xlsx(path: Path, header_row: int = 1, skip_rows: int = 0, sheet=None, 
         return [(f"{name}[{n}]" if label else name,
                  _rows_table(wb[n].iter_rows(values_only=True), name, header_row, skip_rows,
                              n if (label or sheet is not None) else None)) for n in chosen]
+    except DataError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a broken part of the zip shows only while reading
+        raise DataError(f"not a readable XLSX workbook: {_first_line(exc)}", file=name) from None
     finally:
         wb.close()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:200]
 
 
 def _read_xls(path: Path, header_row: int = 1, skip_rows: int = 0, sheet=None, sheets=None
@@ -613,30 +648,117 @@ def _read_xls(path: Path, header_row: int = 1, skip_rows: int = 0, sheet=None, s
         book.release_resources()
 
 
-def _read_parquet(path: Path) -> pa.Table:
+_NESTED = (pa.types.is_list, pa.types.is_large_list, pa.types.is_fixed_size_list, pa.types.is_struct,
+           pa.types.is_map, pa.types.is_union, getattr(pa.types, "is_list_view", lambda t: False),
+           getattr(pa.types, "is_large_list_view", lambda t: False))
+
+
+def _first_bad_utf8(col: pa.ChunkedArray) -> int:
+    """0-based row of the first value of a binary or string column that is not valid UTF-8."""
+    row = 0
+    for chunk in col.chunks:
+        for v in chunk.cast(pa.large_binary()).to_pylist():
+            if v is not None:
+                try:
+                    v.decode("utf-8")
+                except UnicodeDecodeError:
+                    return row
+            row += 1
+    return 0
+
+
+def arrow_text(col: pa.ChunkedArray | pa.Array, file: str, column: str) -> pa.ChunkedArray:
+    """A typed Arrow column as the text a CSV export of it would hold (one shared rule for
+    every typed source): dates and timestamps in ISO 8601, numbers as written, booleans as
+    ``true``/``false``, dictionary values decoded. Nested values (lists, structs, maps) and
+    bytes that are not UTF-8 text raise a :class:`DataError` naming the file, column and row.
+
+    >>> arrow_text(pa.array([1.0, 2.5, None]), "x.parquet", "ltr").to_pylist()
+    ['1', '2.5', None]
+    """
+    if isinstance(col, pa.Array):
+        col = pa.chunked_array([col], type=col.type)
+    t = col.type
+    if pa.types.is_dictionary(t):
+        return arrow_text(col.cast(t.value_type), file, column)
+    if any(test(t) for test in _NESTED):
+        raise DataError(f"the column holds nested values ({t}), not one value per cell", file=file, column=column)
+    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_binary(t) or pa.types.is_large_binary(t) \
+            or pa.types.is_fixed_size_binary(t) or getattr(pa.types, "is_string_view", lambda t: False)(t) \
+            or getattr(pa.types, "is_binary_view", lambda t: False)(t):
+        try:
+            if pa.types.is_string(t) or pa.types.is_large_string(t):
+                for chunk in col.chunks:
+                    chunk.validate(full=True)
+            return col.cast(pa.string())
+        except pa.ArrowInvalid:
+            raise DataError("the column holds bytes that are not UTF-8 text", file=file, column=column,
+                            row=_first_bad_utf8(col) + 1) from None
+    if pa.types.is_timestamp(t):
+        # Arrow formats any year (pandas' strftime fails beyond 9999); whole seconds when no
+        # value has a fraction, local time with its offset when the column has a time zone
+        if t.unit != "s":
+            try:
+                col = col.cast(pa.timestamp("s", tz=t.tz))  # a safe cast: refused if a fraction is lost
+            except pa.ArrowInvalid:
+                pass
+        try:
+            return pc.strftime(col, format="%Y-%m-%dT%H:%M:%S%z" if t.tz else "%Y-%m-%dT%H:%M:%S")
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            raise DataError(f"the column holds timestamps in an unknown time zone {t.tz!r}", file=file,
+                            column=column) from None
+    if pa.types.is_floating(t):
+        vals = col.to_numpy(zero_copy_only=False)
+        return pa.chunked_array([pa.array([_cell_text(float(v)) if v == v else None for v in vals],
+                                          type=pa.string())])
+    if pa.types.is_boolean(t):
+        return pc.if_else(col, "true", "false").cast(pa.string())
+    try:
+        return col.cast(pa.string())
+    except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
+        raise DataError(f"the column holds values of type {t} that have no text form", file=file,
+                        column=column) from None
+
+
+def _read_parquet(path: Path, table: str, source=None) -> pa.Table:
+    """Every column of a Parquet file as text (:func:`arrow_text`); columns the source drops are
+    left unread (all null). A column with no text form names itself: drop it in sources.yaml
+    if it is not needed."""
     name = path.name
     try:
-        table = pq.read_table(path)
+        at = pq.ParquetFile(path).read()
     except Exception as exc:  # pyarrow raises ArrowInvalid / OSError on non-Parquet bytes
         raise DataError(f"not a readable Parquet file: {str(exc).splitlines()[0]}", file=name) from None
+    headers = [str(n) for n in at.column_names]
+    if len(set(headers)) != len(headers):
+        dup = next(h for h in headers if headers.count(h) > 1)
+        raise DataError(f"column {dup} appears more than once", file=name, column=dup)
+    plan = plan_columns(headers, table, name, source)
     arrays = []
-    for field, col in zip(table.schema, table.columns):
-        t = field.type
-        if pa.types.is_string(t) or pa.types.is_large_string(t):
-            arrays.append(col.cast(pa.string()))
-        elif pa.types.is_timestamp(t):
-            s = col.to_pandas()
-            fmt = "%Y-%m-%dT%H:%M:%S%z" if t.tz else "%Y-%m-%dT%H:%M:%S"
-            txt = s.dt.strftime(fmt)
-            arrays.append(pa.array(txt.astype(object).where(s.notna(), None).tolist(), type=pa.string()))
-        elif pa.types.is_floating(t):
-            vals = col.to_numpy(zero_copy_only=False)
-            arrays.append(pa.array([_cell_text(float(v)) if v == v else None for v in vals], type=pa.string()))
-        elif pa.types.is_boolean(t):
-            arrays.append(pc.if_else(col, "true", "false").cast(pa.string()))
-        else:
-            arrays.append(col.cast(pa.string()))
-    return pa.table(arrays, names=[str(n) for n in table.column_names])
+    for i, (h, kind) in enumerate(zip(headers, plan.kinds)):
+        if kind == "dropped":
+            arrays.append(pa.chunked_array([pa.nulls(at.num_rows, type=pa.string())]))
+            continue
+        try:
+            arrays.append(arrow_text(at.column(i), name, h))
+        except DataError:
+            if kind != "extra":
+                raise
+            # an extra column is carried whatever it holds: nested values as JSON, bytes escaped
+            arrays.append(_json_text(at.column(i)))
+    return pa.table(arrays, names=headers)
+
+
+def _json_text(col: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Any Arrow column as text: each value as JSON (bytes that are not UTF-8 escaped)."""
+    def text(v: object) -> str | None:
+        if v is None:
+            return None
+        if isinstance(v, bytes):
+            return v.decode("utf-8", errors="backslashreplace")
+        return json.dumps(v, ensure_ascii=False, default=lambda x: x.decode("utf-8", errors="backslashreplace")
+                          if isinstance(x, bytes) else str(x))
+    return pa.chunked_array([pa.array([text(v) for v in col.to_pylist()], type=pa.string())])
 
 
 # --------------------------------------------------------------------------- public
@@ -662,7 +784,7 @@ def _read_parts(path: Path, table: str, source=None) -> list[tuple[str, pa.Table
     if ext == ".xls":
         return _read_xls(path, **lay)
     if ext == ".parquet":
-        return [(path.name, _read_parquet(path))]
+        return [(path.name, _read_parquet(path, table, source))]
     raise DataError(f"unsupported file type {ext!r}; use .csv, .xlsx, .xls or .parquet", file=path.name)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import html
 import logging
+import math
 import re
 import sys
 import threading
@@ -81,8 +82,9 @@ def run_notebook(src: Path, dst: Path, parameters: dict[str, Any] | None = None,
     Raises papermill's ``PapermillExecutionError`` when a cell fails; the executed copy with
     the error banner is still written to ``dst``. With ``kernel`` (a :class:`WarmKernel`) the
     notebook runs in that already started kernel, its namespace emptied first. A cell that
-    runs longer than ``timeout`` seconds fails the notebook (no limit when None); a kernel
-    left in an unknown state (timed out, died) is restarted before its next notebook.
+    runs longer than ``timeout`` seconds fails the notebook (no limit when None; fractions are
+    rounded up, as the kernel client counts whole seconds); a kernel left in an unknown state
+    (timed out, died) is restarted before its next notebook.
 
     >>> run_notebook(Path("notebooks/01_cleaning.ipynb"), Path("/tmp/01.ipynb"))  # doctest: +SKIP
     """
@@ -96,7 +98,8 @@ def run_notebook(src: Path, dst: Path, parameters: dict[str, Any] | None = None,
     try:
         pm.execute_notebook(str(src), str(dst), parameters=parameters or {}, kernel_name=KERNEL,
                             cwd=str(Path(src).resolve().parent), progress_bar=progress_bar,
-                            request_save_on_cell_execute=False, execution_timeout=timeout, **extra)
+                            request_save_on_cell_execute=False,
+                            execution_timeout=math.ceil(timeout) if timeout is not None else None, **extra)
     except PapermillExecutionError:
         raise  # papermill wrote the executed copy with its error banner
     except Exception as exc:

@@ -56,6 +56,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from cxlib import options as run_options
 from cxlib import safe
 from cxlib.catalog import DEFAULT_TZ, label
 from cxlib.errors import DataError
@@ -67,11 +68,10 @@ NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 SUMMARY_NOTEBOOK = "05_summary"
 PACKAGES = ("cxlib", "pandas", "numpy", "pyarrow", "statsmodels", "scipy", "seaborn", "matplotlib",
             "papermill", "nbconvert")
-RUN_KEYS = {"raw", "processed", "out", "period", "center", "jobs", "timeout", "lang", "tz", "cases_file",
-            "horizon_years", "discount_rate", "n_sims", "seed", "budget", "controls", "scenario", "segment"}
+# the options of a run, from the one table of options (command line and params file alike)
+RUN_KEYS = frozenset(run_options.BY_NAME)
 # parameters handed to the notebooks (each notebook gets the ones its parameters cell declares)
-NOTEBOOK_KEYS = ("lang", "tz", "cases_file", "horizon_years", "discount_rate", "n_sims", "seed", "budget",
-                 "controls", "scenario", "segment")
+NOTEBOOK_KEYS = run_options.NOTEBOOK_KEYS
 _PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 log = logging.getLogger("cxlib.report")
@@ -157,26 +157,19 @@ def _one_center(spec: str | list[str]) -> bool:
 
 def _check_safe(name: str, value: Any) -> None:
     """Refuse parameter values that could escape a folder (used on every string parameter)."""
-    if isinstance(value, str) and name not in ("raw", "processed", "out", "cases_file") and (
-            "/" in value or "\\" in value or ".." in value or "\x00" in value):
-        raise DataError(f"parameter {name}={value!r} must not contain a path", column=name)
+    if name not in ("raw", "processed", "out", "cases_file", "tz"):  # paths, and tz (an IANA name)
+        run_options.refuse_path(name, value)
 
 
 def read_params(path: Path) -> dict[str, Any]:
-    """Run parameters from a YAML file (keys as the command-line options, e.g. ``center: [SH-JQ]``)."""
-    import yaml
+    """Run parameters from a YAML file (keys as the command-line options, e.g. ``center: [SH-JQ]``),
+    checked against the table of options (:mod:`cxlib.options`): one error line naming the file
+    and the option.
 
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise DataError(f"cannot read run parameters: {exc}", file=str(path)) from None
-    if not isinstance(data, dict):
-        raise DataError("run parameters must be a mapping of option: value", file=str(path))
-    unknown = sorted(set(data) - RUN_KEYS)
-    if unknown:
-        raise DataError(f"unknown parameter {unknown[0]!r}; allowed: {', '.join(sorted(RUN_KEYS))}",
-                        file=str(path), column=unknown[0])
-    return data
+        >>> read_params(Path("run.yaml"))  # doctest: +SKIP
+        {'period': '2026-10', 'center': ['SH-JQ', 'BJ-CY'], 'jobs': 2}
+    """
+    return run_options.check(run_options.load_params(Path(path)), file=str(path))
 
 
 def package_versions() -> dict[str, str]:
@@ -589,7 +582,9 @@ def run_reports(raw_dir: Path, processed_dir: Path, out_dir: Path, period: str =
 
         >>> run_reports(Path("data/raw"), Path("data/processed"), Path("reports"), "2026-10", "SH-JQ")  # doctest: +SKIP
     """
-    options = dict(options or {})
+    # the same checks as the command line's (a caller may pass values as text or as YAML gives them)
+    options = run_options.check(dict(options or {}))
+    tz = options.pop("tz", tz)  # one time zone for the cleaning and the notebooks
     for k, v in options.items():
         _check_safe(k, v)
     per = parse_period(period)
@@ -686,30 +681,20 @@ def _progress(total: int, show: bool):
 
 
 def main(args: argparse.Namespace) -> int:
-    """Entry of ``cx report``: exit 0 when every center's report succeeded, 1 otherwise."""
-    opts: dict[str, Any] = {}
-    if getattr(args, "params", None):
-        opts.update(read_params(Path(args.params)))
-    cli = {k: getattr(args, k) for k in ("raw", "processed", "out", "period", "center", "jobs", "timeout", "lang")
-           if getattr(args, k, None) is not None}
-    opts.update(cli)
-    raw = Path(opts.pop("raw", "data/raw"))
-    processed = Path(opts.pop("processed", "data/processed"))
-    out = Path(opts.pop("out", "reports"))
-    period = str(opts.pop("period", "all"))
-    center = opts.pop("center", "all")
-    jobs = int(opts.pop("jobs", 1))
-    tz = str(opts.pop("tz", DEFAULT_TZ))
-    if jobs < 1:
-        raise DataError("--jobs must be at least 1", column="jobs")
-    timeout = opts.pop("timeout", None)
-    if timeout is not None:
-        try:
-            timeout = float(timeout)
-        except (TypeError, ValueError):
-            raise DataError(f"--timeout {timeout!r} is not a number of seconds", column="timeout") from None
-        if not timeout > 0:
-            raise DataError("--timeout must be a positive number of seconds", column="timeout")
+    """Entry of ``cx report``: exit 0 when every center's report succeeded, 1 otherwise.
+
+    Every option, from the command line and the params file, is checked before anything runs.
+    """
+    cli = {o.name: getattr(args, o.name) for o in run_options.OPTIONS if getattr(args, o.name, None) is not None}
+    opts = run_options.resolve(cli, getattr(args, "params", None))
+    raw = Path(opts.pop("raw"))
+    processed = Path(opts.pop("processed"))
+    out = Path(opts.pop("out"))
+    period = opts.pop("period")
+    center = opts.pop("center")
+    jobs = opts.pop("jobs")
+    timeout = opts.pop("timeout")
+    tz = opts.pop("tz", DEFAULT_TZ)
     period_dir, runs = run_reports(raw, processed, out, period, center, jobs, opts, tz=tz, timeout=timeout)
     failures = [f for r in runs for f in r.failures]
     for f in failures:

@@ -143,7 +143,7 @@ def test_report_refuses_an_unknown_segment_and_a_missing_cases_file(raw_dir, tmp
     params.write_text(f"cases_file: {tmp_path / 'missing.yaml'}\n")
     assert cli.main(args) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "missing.yaml" in err and "cases file not found" in err
+    assert err.count("\n") == 1 and "cases_file must name an existing file" in err and "missing.yaml" in err
     assert not (tmp_path / "out").exists() or not list((tmp_path / "out").glob("*/*/manifest.json"))
     assert report.check_segment_option(tmp_path / "p", "vehicle_model") == "vehicle_model"
 

@@ -161,7 +161,7 @@ def test_relative_paths_from_any_working_directory(processed, tiny_notebooks, tm
 @pytest.mark.parametrize("args, message", [
     (["--center", "XX-99"], "unknown center 'XX-99'"),
     (["--center", "../../etc"], "unknown center"),
-    (["--period", "2026-13"], "period '2026-13'"),
+    (["--period", "2026-13"], "--period must be YYYY-MM, YYYY-MM..YYYY-MM or all, got '2026-13'"),
     (["--period", "../x"], "period"),
     (["--jobs", "0"], "--jobs"),
     (["--timeout", "0"], "--timeout must be a positive number"),
