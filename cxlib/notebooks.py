@@ -80,7 +80,8 @@ def run_notebook(src: Path, dst: Path, parameters: dict[str, Any] | None = None,
     """Execute ``src`` with papermill into ``dst``, running in the notebook's own folder.
 
     Raises papermill's ``PapermillExecutionError`` when a cell fails; the executed copy with
-    the error banner is still written to ``dst``. With ``kernel`` (a :class:`WarmKernel`) the
+    the error banner is still written to ``dst``. Personal data in the copy's error and stderr
+    outputs are masked (:func:`mask_error_outputs`). With ``kernel`` (a :class:`WarmKernel`) the
     notebook runs in that already started kernel, its namespace emptied first. A cell that
     runs longer than ``timeout`` seconds fails the notebook (no limit when None; fractions are
     rounded up, as the kernel client counts whole seconds); a kernel left in an unknown state
@@ -100,7 +101,9 @@ def run_notebook(src: Path, dst: Path, parameters: dict[str, Any] | None = None,
                             cwd=str(Path(src).resolve().parent), progress_bar=progress_bar,
                             request_save_on_cell_execute=False,
                             execution_timeout=math.ceil(timeout) if timeout is not None else None, **extra)
+        mask_error_outputs(dst)
     except PapermillExecutionError:
+        mask_error_outputs(dst)
         raise  # papermill wrote the executed copy with its error banner
     except Exception as exc:
         # a cell timed out or the kernel died (out of memory): papermill writes nothing, so
@@ -109,6 +112,37 @@ def run_notebook(src: Path, dst: Path, parameters: dict[str, Any] | None = None,
             kernel.discard()
         _write_unfinished(src, dst, parameters or {}, exc)
         raise
+
+
+def mask_error_outputs(path: Path) -> int:
+    """Mask personal data in the error and stderr outputs of an executed notebook, in place,
+    and return how many outputs changed.
+
+    A traceback or warning may quote a value of the data (``KeyError: '13912345678'``); the
+    outputs the notebooks show from the processed data are masked already, these are not.
+
+        >>> mask_error_outputs(Path("reports/2026-10/SH-JQ/02_emotion_curves.ipynb"))  # doctest: +SKIP
+        0
+    """
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    changed = 0
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                new = {"evalue": mask(out.get("evalue", "")), "traceback": [mask(t) for t in out.get("traceback", [])]}
+                if new["evalue"] != out.get("evalue") or new["traceback"] != out.get("traceback"):
+                    out.update(new)
+                    changed += 1
+            elif out.get("output_type") == "stream" and out.get("name") == "stderr":
+                text = mask(out.get("text", ""))
+                if text != out.get("text"):
+                    out["text"] = text
+                    changed += 1
+    if changed:
+        nbformat.write(nb, path)
+    return changed
 
 
 def error_line(exc: BaseException) -> str:

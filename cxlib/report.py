@@ -627,7 +627,7 @@ def _run_reports(raw_dir: Path, processed_dir: Path, out_dir: Path, per: Period,
     period_dir = Path(out_dir) / per.folder
     period_dir.mkdir(parents=True, exist_ok=True)
     with ReportLock(period_dir):
-        for leftover in period_dir.glob(".tmp-*"):  # from a killed run
+        for leftover in [*period_dir.glob(".tmp-*"), *period_dir.glob(".old-*")]:  # from a killed run
             shutil.rmtree(leftover, ignore_errors=True)
         log_file = period_dir / "run.log"
         _setup_logging(log_file, console=True)

@@ -469,3 +469,28 @@ def test_the_report_log_is_masked(tmp_path, capsys):
 def test_masking_filter_leaves_other_records_alone():
     record = logging.LogRecord("cxlib.report", logging.INFO, __file__, 1, "%d notebooks in %s", (5, "SH-JQ"), None)
     assert privacy.MaskingFilter().filter(record) and record.getMessage() == "5 notebooks in SH-JQ"
+
+
+@pytest.mark.slow
+def test_tracebacks_and_warnings_in_executed_notebooks_are_masked(tmp_path):
+    """A cell that fails on a value of the data, or warns about it, quotes the value: the
+    executed copy (and so its HTML page) carries it masked."""
+    import nbformat
+    from conftest import write_notebook
+    from papermill.exceptions import PapermillExecutionError
+
+    src = tmp_path / "01_leak.ipynb"
+    # the values are put together at run time, as values of the data would be
+    write_notebook(src, "import sys\nphone, plate = '139' + '1234' + '5678', '沪' + 'A12345'\n"
+                        "print('客户', phone[:3], phone[3:7], phone[7:], '未找到', file=sys.stderr)\n"
+                        "raise KeyError(plate + ' / ' + phone)")
+    dst = tmp_path / "out" / "01_leak.ipynb"
+    with pytest.raises(PapermillExecutionError):
+        notebooks.run_notebook(src, dst)
+    text = dst.read_text(encoding="utf-8")
+    assert "[手机号]" in text and "[车牌号]" in text
+    for secret in ("13912345678", "139 1234 5678", "沪A12345"):
+        assert secret not in text
+    outputs = [o for c in nbformat.read(dst, as_version=4).cells for o in c.get("outputs", [])]
+    assert any(o["output_type"] == "error" and o["evalue"] == "'[车牌号] / [手机号]'" for o in outputs)
+    assert any(o.get("name") == "stderr" and o["text"] == "客户 [手机号] 未找到\n" for o in outputs)

@@ -89,11 +89,13 @@ def test_killed_run_leaves_no_complete_looking_report(processed, tiny_notebooks,
     proc.wait()
     assert not (period_dir / "SH-JQ").exists()
     assert not (period_dir / "index.html").exists()
+    # a run killed while it swapped a report into place leaves an .old-* folder behind
+    (period_dir / ".old-BJ-CY").mkdir()
     # the next run takes over the stale lock, clears the leftovers and completes
     _, runs = report.run_reports(RAW, processed, out, "2026-10", "SH-JQ", notebook_dir=tiny_notebooks)
     assert runs[0].status == "ok"
     assert (period_dir / "SH-JQ" / "manifest.json").exists()
-    assert not list(period_dir.glob(".tmp-*"))
+    assert not list(period_dir.glob(".tmp-*")) and not list(period_dir.glob(".old-*"))
 
 
 def test_kernel_dying_in_a_cell_fails_that_notebook_only(processed, tmp_path):
