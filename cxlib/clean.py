@@ -47,7 +47,7 @@ import xxhash
 
 from cxlib import catalog, folders, io, privacy, safe
 from cxlib.catalog import DEFAULT_TZ
-from cxlib.errors import DataError
+from cxlib.errors import DataError, FolderError
 
 #: bump when the cleaning logic changes, so old processed data is rebuilt
 CLEAN_VERSION = 2
@@ -1752,7 +1752,7 @@ def clean(raw_dir: str | Path, processed_dir: str | Path, tz: str = DEFAULT_TZ, 
                     quality = json.loads((processed_dir / "quality.json").read_text(encoding="utf-8"))
                     return CleanResult(processed_dir, False, fp, quality, time.perf_counter() - started)
             if not lock.writable:
-                raise DataError("the processed folder is read-only, and its data are missing or older than the raw "
+                raise FolderError("the processed folder is read-only, and its data are missing or older than the raw "
                                 "data: give a folder that can be written", file=str(processed_dir))
             fp_thread = _Background(raw_dir, tz)
             fp_thread.start()

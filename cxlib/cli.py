@@ -17,7 +17,7 @@ from pathlib import Path
 
 from cxlib import options as run_options
 from cxlib.catalog import DEFAULT_TZ
-from cxlib.errors import DataError
+from cxlib.errors import DataError, FolderError
 
 
 def _cmd_sample(args: argparse.Namespace) -> int:
@@ -45,7 +45,10 @@ def _cmd_clean(args: argparse.Namespace) -> int:
     try:
         result = clean.clean(Path(args.raw_dir), Path(args.processed_dir), tz=tz, force=args.force,
                              allow_outside_links=args.allow_outside_links)
+    except FolderError:
+        raise
     except DataError as exc:
+        # a problem of the raw data: the dry run lists all of them at once
         exc.message = f"{exc.message}; run `cx check {args.raw_dir}` for the full list"
         raise
     print(clean.summary_line(result))

@@ -40,6 +40,11 @@ class DataError(ValueError):
         return mask(f"{', '.join(where)}: {self.message}" if where else self.message)
 
 
+class FolderError(DataError):
+    """A folder that cannot be used as given (the processed folder inside the raw one, a
+    read-only or full disk, a run holding its lock): about where to write, not about the data."""
+
+
 def require_columns(df, columns, table: str) -> None:
     """Raise a :class:`DataError` naming the first of ``columns`` that ``df`` lacks.
 

@@ -53,7 +53,7 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
-from cxlib.errors import DataError
+from cxlib.errors import FolderError
 
 LOCK_NAME = ".cx-lock"
 JOURNAL_NAME = ".cx-commit.json"
@@ -79,12 +79,12 @@ def _within(inner: Path, outer: Path) -> bool:
 def _folder_shape(path: Path, what: str) -> Path:
     """``path`` resolved, after refusing a link to nothing, a non-folder and the root folder."""
     if path.is_symlink() and not path.exists():
-        raise DataError(f"the {what} folder is a symbolic link to nothing ({os.readlink(path)})", file=str(path))
+        raise FolderError(f"the {what} folder is a symbolic link to nothing ({os.readlink(path)})", file=str(path))
     if path.exists() and not path.is_dir():
-        raise DataError(f"the {what} folder is a file, not a folder", file=str(path))
+        raise FolderError(f"the {what} folder is a file, not a folder", file=str(path))
     resolved = _resolved(path)
     if resolved == Path(resolved.anchor):
-        raise DataError(f"the root folder cannot be the {what} folder: give a folder of its own such as "
+        raise FolderError(f"the root folder cannot be the {what} folder: give a folder of its own such as "
                         f"data/{what}", file=str(path))
     return resolved
 
@@ -120,21 +120,21 @@ def check_clean_folders(raw_dir: Path, processed_dir: Path, manifest_keys: Itera
 
         >>> check_clean_folders(Path("data/raw"), Path("data/raw"))  # doctest: +SKIP
         Traceback (most recent call last):
-        cxlib.errors.DataError: data/raw: the processed folder is the raw folder: …
+        cxlib.errors.FolderError: data/raw: the processed folder is the raw folder: …
     """
     raw_dir, processed_dir = Path(raw_dir), Path(processed_dir)
     if not raw_dir.is_dir():
-        raise DataError("raw data folder not found", file=str(raw_dir))
+        raise FolderError("raw data folder not found", file=str(raw_dir))
     raw = _resolved(raw_dir)
     processed = _folder_shape(processed_dir, "processed")
     if processed == raw:
-        raise DataError("the processed folder is the raw folder: cleaning would overwrite the raw data; "
+        raise FolderError("the processed folder is the raw folder: cleaning would overwrite the raw data; "
                         "give another folder such as data/processed", file=str(processed_dir))
     if _within(processed, raw):
-        raise DataError(f"the processed folder lies inside the raw folder {raw_dir}; give a folder outside it "
+        raise FolderError(f"the processed folder lies inside the raw folder {raw_dir}; give a folder outside it "
                         "such as data/processed", file=str(processed_dir))
     if _within(raw, processed):
-        raise DataError(f"the processed folder holds the raw folder {raw_dir}; give a folder of its own such as "
+        raise FolderError(f"the processed folder holds the raw folder {raw_dir}; give a folder of its own such as "
                         "data/processed", file=str(processed_dir))
     if processed.is_dir() and not _is_workbench_folder(processed, manifest_keys):
         others = other_content(processed)
@@ -142,7 +142,7 @@ def check_clean_folders(raw_dir: Path, processed_dir: Path, manifest_keys: Itera
             others = [n for n in others if n in set(outputs)]
         if others:
             shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
-            raise DataError(f"the processed folder holds other files ({shown}) and was not written by cx clean "
+            raise FolderError(f"the processed folder holds other files ({shown}) and was not written by cx clean "
                             "(no manifest.json of it): give an empty or new folder such as data/processed",
                             file=str(processed_dir))
     return raw, processed
@@ -153,19 +153,19 @@ def check_report_folders(raw_dir: Path, processed_dir: Path, out_dir: Path) -> N
 
         >>> check_report_folders(Path("data/raw"), Path("data/processed"), Path("data/raw/r"))  # doctest: +SKIP
         Traceback (most recent call last):
-        cxlib.errors.DataError: data/raw/r: the reports folder lies inside the raw folder data/raw …
+        cxlib.errors.FolderError: data/raw/r: the reports folder lies inside the raw folder data/raw …
     """
     out = _folder_shape(Path(out_dir), "reports")
     for given, what in ((Path(raw_dir), "raw"), (Path(processed_dir), "processed")):
         other = _resolved(given)
         if out == other:
-            raise DataError(f"the reports folder is the {what} folder; give a folder of its own such as reports",
+            raise FolderError(f"the reports folder is the {what} folder; give a folder of its own such as reports",
                             file=str(out_dir))
         if _within(out, other):
-            raise DataError(f"the reports folder lies inside the {what} folder {given}; give a folder outside it "
+            raise FolderError(f"the reports folder lies inside the {what} folder {given}; give a folder outside it "
                             "such as reports", file=str(out_dir))
         if _within(other, out):
-            raise DataError(f"the reports folder holds the {what} folder {given}; give a folder of its own such "
+            raise FolderError(f"the reports folder holds the {what} folder {given}; give a folder of its own such "
                             "as reports", file=str(out_dir))
 
 
@@ -198,7 +198,7 @@ def check_raw_links(raw_dir: Path, allow: bool = False, recorded: dict[str, str]
         recorded = recorded if isinstance(recorded, dict) else {}
         for name, target in links.items():
             if recorded.get(name) != target:
-                raise DataError(f"a symbolic link to {target}, outside the raw folder: copy the file into the "
+                raise FolderError(f"a symbolic link to {target}, outside the raw folder: copy the file into the "
                                 "raw folder, or allow such links with cx clean --allow-outside-links",
                                 file=str(Path(raw_dir) / name))
     return links
@@ -241,7 +241,7 @@ class FolderLock:
                     holder = self.holder()
                     os.close(self.fd)
                     self.fd = None
-                    raise DataError(f"another {self.what} holds {self.path}{f' ({holder})' if holder else ''}; "
+                    raise FolderError(f"another {self.what} holds {self.path}{f' ({holder})' if holder else ''}; "
                                     "wait for it to finish", file=str(self.path)) from None
                 time.sleep(0.02)
         if not self.shared:
@@ -270,8 +270,8 @@ class FolderLock:
 
 
 # ------------------------------------------------------------------ errors
-def disk_error(exc: OSError, folder: Path, doing: str = "cannot write to the folder", hint: str = "") -> DataError:
-    """One :class:`DataError` line naming ``folder`` for a file-system error (read-only, full
+def disk_error(exc: OSError, folder: Path, doing: str = "cannot write to the folder", hint: str = "") -> FolderError:
+    """One :class:`FolderError` line naming ``folder`` for a file-system error (read-only, full
     disk, permissions): what was being done, the file it happened on, the reason, a ``hint``.
 
         >>> str(disk_error(OSError(28, "No space left on device", "x/.cx-build-1-ab/visits.parquet"),
@@ -287,7 +287,7 @@ def disk_error(exc: OSError, folder: Path, doing: str = "cannot write to the fol
     if code == errno.EROFS:
         reason = "the folder is read-only (Read-only file system)"
     what = f" ({Path(exc.filename).name})" if exc.filename and Path(exc.filename) != Path(folder) else ""
-    return DataError(f"{doing}{what}: {reason}{f'; {hint}' if hint else ''}", file=str(folder))
+    return FolderError(f"{doing}{what}: {reason}{f'; {hint}' if hint else ''}", file=str(folder))
 
 
 def is_within(path: Path, folder: Path) -> bool:

@@ -608,3 +608,20 @@ def test_killing_a_parallel_report_run_kills_its_workers_and_kernels(tmp_path):
         for p in seen:
             if _alive(p):
                 os.kill(p, signal.SIGKILL)
+
+
+def test_only_errors_of_the_raw_data_point_to_cx_check(tmp_path, capsys):
+    """A folder mistake says what to do with the folder; a problem of the raw data adds the
+    hint to the dry run, which lists every problem at once."""
+    from conftest import write_raw
+
+    from cxlib import cli
+
+    raw = write_raw(tmp_path / "raw")
+    assert cli.main(["clean", str(raw), str(raw)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "the processed folder is the raw folder" in err and "cx check" not in err
+    (raw / "surveys.csv").write_text("visit_id\nV1\n", encoding="utf-8")
+    assert cli.main(["clean", str(raw), str(tmp_path / "processed")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.rstrip().endswith(f"run `cx check {raw}` for the full list")
