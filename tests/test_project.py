@@ -51,3 +51,32 @@ def test_readme_opens_with_the_two_commands():
 
 def test_ci_runs_the_readme_test_command():
     assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_every_package_cxlib_imports_is_a_declared_dependency():
+    """A module imported by cxlib (at the top or inside a function) comes from the standard
+    library or from a distribution that pyproject.toml's runtime dependencies declare."""
+    import ast
+    import sys
+    from importlib import metadata
+
+    declared = {Requirement(r).name.lower().replace("_", "-")
+                for r in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]}
+    dists = metadata.packages_distributions()
+    missing = {}
+    for path in sorted((ROOT / "cxlib").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                top = name.split(".")[0]
+                if top in sys.stdlib_module_names or top == "cxlib":
+                    continue
+                owners = {d.lower().replace("_", "-") for d in dists.get(top, [top])}
+                if not owners & declared:
+                    missing.setdefault(top, path.name)
+    assert not missing, f"imported but not declared in pyproject.toml: {missing}"
