@@ -63,6 +63,7 @@ from cxlib.errors import DataError
 from cxlib.folders import FolderLock, check_report_folders
 from cxlib.notebooks import WarmKernel, error_line, import_statements, numbered_notebooks, run_notebook
 from cxlib.privacy import MaskingFilter
+from cxlib.share import add_print_stylesheet
 
 NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 SUMMARY_NOTEBOOK = "05_summary"
@@ -241,17 +242,26 @@ def parameters_for(notebook: Path, candidates: dict[str, Any]) -> dict[str, Any]
 def to_html(executed: Path, dst: Path) -> None:
     """Render an executed notebook to HTML with the code cells hidden (outputs are escaped).
 
-    The page loads no MathJax (:data:`REPORT_TEMPLATE`): the report has no math to show, and
-    ``$…$`` in a comment or a name is shown as written."""
+    The page loads nothing from the internet (:data:`REPORT_TEMPLATE`): no MathJax (the report
+    has no math to show, and ``$…$`` in a comment or a name is shown as written), no require.js;
+    it carries the print stylesheet (A4, no table cut across pages) and its CJK font.
+
+        >>> to_html(Path("reports/2026-10/SH-JQ/05_summary.ipynb"), Path("05_summary.html"))  # doctest: +SKIP
+    """
     import nbformat
 
     body, _ = _exporter().from_notebook_node(nbformat.read(executed, as_version=4))
-    dst.write_text(embed_cjk_font(body), encoding="utf-8")
+    dst.write_text(embed_cjk_font(add_print_stylesheet(body)), encoding="utf-8")
 
 
-#: nbconvert's lab template without its MathJax block (data text is never typeset as math)
+#: nbconvert's lab template without anything it would load from the internet: no MathJax (data
+#: text is never typeset as math), no require.js, no Mermaid, no widget manager (all from CDNs);
+#: the print stylesheet (:data:`cxlib.share.PRINT_CSS`) is added by :func:`to_html`
 REPORT_TEMPLATE = ("{%- extends 'lab/index.html.j2' -%}\n"
-                   "{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}\n")
+                   "{%- block html_head_js -%}{%- endblock html_head_js -%}\n"
+                   "{%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}\n"
+                   "{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}\n"
+                   "{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}\n")
 
 
 @functools.cache
