@@ -60,8 +60,11 @@ test: $(VENV)/.installed-dev browser
 	$(PY) -m pytest tests
 	$(PY) -m pytest --nbval notebooks --nbval-sanitize-with notebooks/sanitize.cfg -p no:randomly
 
+# as root (a container) JupyterLab needs --allow-root; LAB_ARGS="--port 9999 --no-browser" passes options on
+LAB_ARGS ?=
+LAB_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 lab: $(VENV)/.installed-lab
-	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks $(LAB_ROOT) $(LAB_ARGS)
 
 sample: $(VENV)/.installed
 	$(CX) sample --visits 6000 --seed 20261001 $(RAW)
