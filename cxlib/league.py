@@ -286,18 +286,21 @@ def alerts(visits: pd.DataFrame, start: str | None, end: str | None, alpha: floa
         "alpha": alpha,
         "funnel_level": FUNNEL_LEVELS[1],
         "network": {k: _plain(net[k]) for k in ("n_visits", "n_responses", "nps", "complaint_share")},
-        "alerts": [{k: _plain(v) for k, v in a.items()} for a in found],
+        "alerts": [{k: _plain(v, significant=k.startswith("p_")) for k, v in a.items()} for a in found],
     }
 
 
-def _plain(x: Any) -> Any:
-    """A JSON-ready value: numpy scalars as Python numbers, NaN as None, floats to 6 decimals."""
+def _plain(x: Any, significant: bool = False) -> Any:
+    """A JSON-ready value: numpy scalars as Python numbers, NaN as None, floats to 6 decimals
+    (to 6 significant digits with ``significant``, so that a small p-value is not 0)."""
     if x is None:
         return None
     if isinstance(x, (np.integer,)):
         return int(x)
     if isinstance(x, (float, np.floating)):
-        return None if x != x else round(float(x), 6)
+        if x != x:
+            return None
+        return float(f"{float(x):.6g}") if significant else round(float(x), 6)
     return x
 
 
