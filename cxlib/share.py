@@ -202,6 +202,7 @@ def _write_sheet(ws, title_zh: str, title_en: str, headers: Sequence[tuple[str, 
                  note: str | None = None) -> None:
     """A sheet with a title line, a Chinese and an English header row, then the rows."""
     from openpyxl.styles import Font, PatternFill
+    from openpyxl.utils import get_column_letter
 
     ws.append([f"{title_zh} {title_en}"])
     ws["A1"].font = Font(bold=True, size=12)
@@ -215,7 +216,7 @@ def _write_sheet(ws, title_zh: str, title_en: str, headers: Sequence[tuple[str, 
         for cell in ws[r]:
             cell.font = Font(bold=r == head_rows[0])
             cell.fill = fill
-    ws.freeze_panes = ws.cell(row=head_rows[1] + 1, column=1)
+    ws.freeze_panes = f"A{head_rows[1] + 1}"  # a coordinate: ws.cell() would create the row
     n = 0
     for row in rows:
         ws.append([_cell(v) for v in row])
@@ -227,7 +228,7 @@ def _write_sheet(ws, title_zh: str, title_en: str, headers: Sequence[tuple[str, 
         ws.append(["无数据 no data"])
     for i, (zh, en) in enumerate(headers, start=1):
         width = max(len(zh) * 2, len(en), 8) + 2
-        ws.column_dimensions[ws.cell(row=1, column=i).column_letter].width = min(width, 40)
+        ws.column_dimensions[get_column_letter(i)].width = min(width, 40)
 
 
 def _num(x: Any, digits: int = 1) -> float | None:
