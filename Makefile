@@ -2,7 +2,7 @@
 #   make report   build processed data from data/raw and run the report notebooks
 #                 (PERIOD=2026-10 CENTER=SH-JQ to narrow it; default: all data, network and every center)
 #   make test     unit tests and notebook regression checks (nbval)
-#   make lab      JupyterLab with the project's environment as kernel
+#   make lab      JupyterLab with the project's environment as kernel (LAB_ARGS="--port 9999" passes options on)
 PYTHON  ?= python3
 VENV    := .venv
 PY      := $(VENV)/bin/python

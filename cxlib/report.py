@@ -8,8 +8,12 @@
 Each center's run is written to ``reports/<period>/<folder>/``: the executed notebooks, their
 HTML versions with code hidden, ``results.json`` (keys in ``docs/results.md``) and
 ``manifest.json`` (parameters, raw-data fingerprint, package versions, start, end, duration
-and status per notebook). ``reports/<period>/index.html`` lists every center's report with its
-headline figures, the summary first; ``reports/<period>/run.log`` keeps the log. The folder
+and status per notebook), ``summary.xlsx`` (unless ``--xlsx no``) and with ``--pdf`` every page
+as PDF (:mod:`cxlib.share`). ``reports/<period>/index.html`` lists every report in the period
+folder (earlier runs' too), the network first, with its headline figures, the summary first;
+above them the period's alerts, below a league table and funnel plot of the centers against
+the network (:mod:`cxlib.league`, from the processed data); ``alerts.json`` holds the alerts,
+``quarantine.xlsx`` the quarantined rows and ``reports/<period>/run.log`` the log. The folder
 is the center id when the id is a plain ASCII slug (``SH-JQ``), otherwise an ASCII form of it
 with a short hash (:func:`cxlib.safe.center_folder`); the network report is ``all``.
 
@@ -25,7 +29,7 @@ it is killed with SIGKILL (``PR_SET_PDEATHSIG`` and a watchdog on the parent), a
 it lives before they rename a report into place. The reports folder must not be, hold or lie
 inside the raw or processed folder (:func:`cxlib.folders.check_report_folders`). Parameters are validated before anything runs:
 center ids must exist and pass :func:`cxlib.safe.check_center_id` (for ``--center all`` too),
-periods must be ``YYYY-MM`` (or ``YYYY-MM..YYYY-MM``, or ``all``). The pages show data as
+periods must be ``YYYY-MM`` (or ``YYYY-MM..YYYY-MM``, or ``all``) and hold visits. The pages show data as
 text: HTML escaped, links relative and percent-encoded, no MathJax to typeset ``$…$``.
 
     >>> parse_period("2026-08..2026-10")
@@ -681,7 +685,8 @@ def write_index(period_dir: Path, runs: list[CenterRun] | None = None, league: A
     if league is not None:
         from cxlib import league as league_mod
 
-        have = {e["center"]: e["folder"] for e in entries}
+        have = {e["center"]: e["folder"] for e in entries
+                if (period_dir / e["folder"] / f"{SUMMARY_NOTEBOOK}.html").is_file()}
         league_html = (
             "<h2>门店排名 Centers against the network</h2>"
             "<p>本期全部场景的处理后数据 · processed data of the period, all scenarios; NPS with adjusted-Wald 95% CI, "

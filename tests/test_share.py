@@ -250,6 +250,15 @@ def test_each_failure_is_printed_once(processed, tmp_path, capsys, monkeypatch, 
     assert not (tmp_path / "r" / "2026-10" / "quarantine.xlsx").exists()
 
 
+def test_make_lab_runs_as_root_and_passes_options_on():
+    done = subprocess.run(["make", "-n", "lab", 'LAB_ARGS=--port 9999 --no-browser'], capture_output=True, text=True,
+                          cwd=ROOT, timeout=60)
+    assert done.returncode == 0, done.stderr
+    line = [ln for ln in done.stdout.splitlines() if "jupyter lab" in ln][-1]
+    assert line.endswith("--port 9999 --no-browser") and "--notebook-dir=notebooks" in line
+    assert ("--allow-root" in line) == (os.getuid() == 0)
+
+
 # ---------------------------------------------------------------- the real notebooks
 CENTER, PERIOD = "SH-JQ", "2026-10"
 
