@@ -115,7 +115,7 @@ def funnel_limits(p0: float, var: float, n: float | np.ndarray, level: float) ->
     """Control limits ``p0 ± z·sqrt(var / n)`` of a funnel plot at coverage ``level`` (on the
     scale of ``p0``; NPS as a share −1…1, clipped to it, complaint share clipped to 0…1 by the caller).
 
-        >>> [round(x, 3) for x in funnel_limits(0.1, 0.25, 100, 0.95)]
+        >>> [round(float(x), 3) for x in funnel_limits(0.1, 0.25, 100, 0.95)]
         [0.002, 0.198]
     """
     z = float(stats.norm.ppf(1 - (1 - level) / 2))
