@@ -2,7 +2,7 @@
 #   make report   build processed data from data/raw and run the report notebooks
 #                 (PERIOD=2026-10 CENTER=SH-JQ to narrow it; default: all data, network and every center)
 #   make test     unit tests and notebook regression checks (nbval)
-#   make lab      JupyterLab with the project's environment as kernel
+#   make lab      JupyterLab with the project's environment as kernel (LAB_ARGS="--port 9999" passes options on)
 PYTHON  ?= python3
 VENV    := .venv
 PY      := $(VENV)/bin/python
@@ -60,8 +60,11 @@ test: $(VENV)/.installed-dev browser
 	$(PY) -m pytest tests
 	$(PY) -m pytest --nbval notebooks --nbval-sanitize-with notebooks/sanitize.cfg -p no:randomly
 
+# as root (a container) JupyterLab needs --allow-root; LAB_ARGS="--port 9999 --no-browser" passes options on
+LAB_ARGS ?=
+LAB_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 lab: $(VENV)/.installed-lab
-	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks $(LAB_ROOT) $(LAB_ARGS)
 
 sample: $(VENV)/.installed
 	$(CX) sample --visits 6000 --seed 20261001 $(RAW)

@@ -122,8 +122,12 @@ def build_parser() -> argparse.ArgumentParser:
     for opt in run_options.OPTIONS:
         default = "no limit" if opt.default is None else (
             ",".join(opt.default) if isinstance(opt.default, list) else opt.default)
-        p.add_argument(opt.flag, dest=opt.name, default=None, metavar=opt.metavar,
-                       help=f"{opt.help}: {opt.allowed} (default {default})".replace("%", "%%"))
+        # a yes/no option may be given alone (--pdf) or with its value (--xlsx no)
+        flag_only = {"nargs": "?", "const": "yes"} if opt.parse is run_options._bool else {}
+        if flag_only:
+            default = "yes" if opt.default else "no"
+        p.add_argument(opt.flag, dest=opt.name, default=None, metavar=opt.metavar or ("yes|no" if flag_only else None),
+                       help=f"{opt.help}: {opt.allowed} (default {default})".replace("%", "%%"), **flag_only)
     p.add_argument("--params", default=None, metavar="FILE",
                    help="YAML file with any of these options (command line wins)")
     p.set_defaults(func=_cmd_report)

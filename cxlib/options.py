@@ -160,6 +160,21 @@ def _safe_text(opt: Option, value: Any) -> str:
     return text
 
 
+_YES = frozenset({"yes", "y", "true", "on", "1"})
+_NO = frozenset({"no", "n", "false", "off", "0"})
+
+
+def _bool(opt: Option, value: Any) -> bool:
+    """A yes/no option: a YAML boolean, or text yes/no, true/false, on/off, 1/0 (any case)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in _YES | _NO:
+        return value.strip().lower() in _YES
+    raise _Bad(f"must be yes or no, got {_shown(value) if not isinstance(value, bool) else value}")
+
+
 def _choice(opt: Option, value: Any) -> str:
     text = _safe_text(opt, value)
     key = text.lower()
@@ -286,7 +301,7 @@ class Option:
             return _range_text(self, self.parse is _int)
         return {_period: "YYYY-MM, YYYY-MM..YYYY-MM or all", _center: "center ids (list or commas) or all",
                 _tz: "IANA time zone", _path: "a path", _file: "an existing file",
-                _column: "a column of the visits"}[self.parse]
+                _column: "a column of the visits", _bool: "yes or no"}[self.parse]
 
     def value(self, raw: Any) -> Any:
         """``raw`` parsed and checked (``_Bad`` with the message after the option's name)."""
@@ -313,6 +328,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("jobs", _int, "centers run in parallel", 1, low=1, high=64, metavar="N"),
     Option("timeout", _float, "seconds a notebook cell may run before it fails its notebook (fractions "
            "are rounded up to whole seconds)", None, low=0, high=7 * 24 * 3600, open_low=True, metavar="SECONDS"),
+    Option("pdf", _bool, "also print every report page to PDF with headless Chromium (05_summary.pdf, …)", False),
+    Option("xlsx", _bool, "write summary.xlsx per center and quarantine.xlsx per period", True),
     Option("tz", _tz, "time zone of raw timestamps without offset", catalog.DEFAULT_TZ, notebook=True),
     Option("lang", _choice, "label language of tables and figures", "both", choices=_plain("zh", "en", "both"),
            notebook=True),
@@ -468,6 +485,8 @@ def _default_text(o: Option) -> str:
     """An option's default as the README table shows it."""
     if o.default is None:
         return {"timeout": "no limit", "cases_file": "RAW/cases_interventions.yaml"}.get(o.name, "–")
+    if isinstance(o.default, bool):
+        return "yes" if o.default else "no"
     return ", ".join(o.default) if isinstance(o.default, list) else str(o.default)
 
 

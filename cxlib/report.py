@@ -8,8 +8,12 @@
 Each center's run is written to ``reports/<period>/<folder>/``: the executed notebooks, their
 HTML versions with code hidden, ``results.json`` (keys in ``docs/results.md``) and
 ``manifest.json`` (parameters, raw-data fingerprint, package versions, start, end, duration
-and status per notebook). ``reports/<period>/index.html`` lists every center's report with its
-headline figures, the summary first; ``reports/<period>/run.log`` keeps the log. The folder
+and status per notebook), ``summary.xlsx`` (unless ``--xlsx no``) and with ``--pdf`` every page
+as PDF (:mod:`cxlib.share`). ``reports/<period>/index.html`` lists every report in the period
+folder (earlier runs' too), the network first, with its headline figures, the summary first;
+above them the period's alerts, below a league table and funnel plot of the centers against
+the network (:mod:`cxlib.league`, from the processed data); ``alerts.json`` holds the alerts,
+``quarantine.xlsx`` the quarantined rows and ``reports/<period>/run.log`` the log. The folder
 is the center id when the id is a plain ASCII slug (``SH-JQ``), otherwise an ASCII form of it
 with a short hash (:func:`cxlib.safe.center_folder`); the network report is ``all``.
 
@@ -25,7 +29,7 @@ it is killed with SIGKILL (``PR_SET_PDEATHSIG`` and a watchdog on the parent), a
 it lives before they rename a report into place. The reports folder must not be, hold or lie
 inside the raw or processed folder (:func:`cxlib.folders.check_report_folders`). Parameters are validated before anything runs:
 center ids must exist and pass :func:`cxlib.safe.check_center_id` (for ``--center all`` too),
-periods must be ``YYYY-MM`` (or ``YYYY-MM..YYYY-MM``, or ``all``). The pages show data as
+periods must be ``YYYY-MM`` (or ``YYYY-MM..YYYY-MM``, or ``all``) and hold visits. The pages show data as
 text: HTML escaped, links relative and percent-encoded, no MathJax to typeset ``$…$``.
 
     >>> parse_period("2026-08..2026-10")
@@ -50,7 +54,7 @@ import threading
 import time
 import urllib.parse
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -63,6 +67,7 @@ from cxlib.errors import DataError
 from cxlib.folders import FolderLock, check_report_folders
 from cxlib.notebooks import WarmKernel, error_line, import_statements, numbered_notebooks, run_notebook
 from cxlib.privacy import MaskingFilter
+from cxlib.share import add_print_stylesheet
 
 NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 SUMMARY_NOTEBOOK = "05_summary"
@@ -220,10 +225,14 @@ class CenterRun:
     folder: str
     status: str = "ok"
     notebooks: list[NotebookRun] = field(default_factory=list)
+    #: files written beside the notebooks (PDFs, summary.xlsx) and the errors of those that failed
+    exports: list[str] = field(default_factory=list)
+    export_errors: list[str] = field(default_factory=list)
 
     @property
     def failures(self) -> list[str]:
-        return [f"{self.center}/{n.notebook}: {n.error}" for n in self.notebooks if n.status == "failed"]
+        return ([f"{self.center}/{n.notebook}: {n.error}" for n in self.notebooks if n.status == "failed"]
+                + [f"{self.center}/{e}" for e in self.export_errors])
 
 
 def parameters_for(notebook: Path, candidates: dict[str, Any]) -> dict[str, Any]:
@@ -241,17 +250,26 @@ def parameters_for(notebook: Path, candidates: dict[str, Any]) -> dict[str, Any]
 def to_html(executed: Path, dst: Path) -> None:
     """Render an executed notebook to HTML with the code cells hidden (outputs are escaped).
 
-    The page loads no MathJax (:data:`REPORT_TEMPLATE`): the report has no math to show, and
-    ``$…$`` in a comment or a name is shown as written."""
+    The page loads nothing from the internet (:data:`REPORT_TEMPLATE`): no MathJax (the report
+    has no math to show, and ``$…$`` in a comment or a name is shown as written), no require.js;
+    it carries the print stylesheet (A4, no table cut across pages) and its CJK font.
+
+        >>> to_html(Path("reports/2026-10/SH-JQ/05_summary.ipynb"), Path("05_summary.html"))  # doctest: +SKIP
+    """
     import nbformat
 
     body, _ = _exporter().from_notebook_node(nbformat.read(executed, as_version=4))
-    dst.write_text(embed_cjk_font(body), encoding="utf-8")
+    dst.write_text(embed_cjk_font(add_print_stylesheet(body)), encoding="utf-8")
 
 
-#: nbconvert's lab template without its MathJax block (data text is never typeset as math)
+#: nbconvert's lab template without anything it would load from the internet: no MathJax (data
+#: text is never typeset as math), no require.js, no Mermaid, no widget manager (all from CDNs);
+#: the print stylesheet (:data:`cxlib.share.PRINT_CSS`) is added by :func:`to_html`
 REPORT_TEMPLATE = ("{%- extends 'lab/index.html.j2' -%}\n"
-                   "{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}\n")
+                   "{%- block html_head_js -%}{%- endblock html_head_js -%}\n"
+                   "{%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}\n"
+                   "{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}\n"
+                   "{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}\n")
 
 
 @functools.cache
@@ -326,14 +344,21 @@ def warm_kernel(notebook_dir: Path = NOTEBOOK_DIR) -> WarmKernel:
 def run_center(center: str, period: Period, base: dict[str, Any], period_dir: Path,
                notebook_dir: Path = NOTEBOOK_DIR, progress: bool = False,
                kernel: WarmKernel | None = None, timeout: float | None = None,
-               on_notebook: Callable[[str, str], None] | None = None) -> CenterRun:
+               on_notebook: Callable[..., None] | None = None,
+               exports: tuple[str, ...] = ()) -> CenterRun:
     """Run every numbered notebook for one center into ``period_dir/<folder>`` (atomically;
     the folder is :func:`report_folder` of the center).
 
     The notebooks run in ``kernel`` when given (a started :class:`WarmKernel`, shared by the
     centers of a sequential run), otherwise in a warm kernel of their own. A cell running
-    longer than ``timeout`` seconds fails its notebook. ``on_notebook(center, notebook)`` is
-    called after each notebook (for a progress bar)."""
+    longer than ``timeout`` seconds fails its notebook. ``on_notebook(center, notebook, status,
+    error)`` is called after each notebook (for a progress bar and the failure line).
+    ``exports`` may hold ``"pdf"`` (every page printed by :func:`cxlib.share.print_pdf`) and
+    ``"xlsx"`` (``summary.xlsx`` from ``results.json``, :func:`cxlib.share.summary_workbook`),
+    written before the folder is renamed into place; an export that fails fails the center.
+
+        >>> run_center("SH-JQ", parse_period("2026-10"), {}, Path("reports/2026-10"))  # doctest: +SKIP
+    """
     folder = report_folder(center)
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{folder}-", dir=period_dir))
     run = CenterRun(center=center, period=period.folder, folder=str(period_dir / folder))
@@ -361,7 +386,7 @@ def run_center(center: str, period: Period, base: dict[str, Any], period_dir: Pa
                 except Exception as exc:  # noqa: BLE001 - recorded in the manifest; the run exits non-zero
                     rec.status, rec.error = "failed", error_line(exc)
                     run.status = "failed"
-                    log.error("%s %s %s failed: %s", period.folder, center, nb.name, rec.error)
+                    log.error("%s %s %s failed: %s", period.folder, center, nb.stem, rec.error)
                 rec.seconds = round(time.perf_counter() - t0, 2)
                 rec.end = dt.datetime.now().astimezone().isoformat(timespec="seconds")
                 if executed.exists():
@@ -369,11 +394,12 @@ def run_center(center: str, period: Period, base: dict[str, Any], period_dir: Pa
                 run.notebooks.append(rec)
                 log.info("%s %s %s %s in %.1f s", period.folder, center, nb.name, rec.status, rec.seconds)
                 if on_notebook is not None:
-                    on_notebook(center, nb.stem)
+                    on_notebook(center, nb.stem, rec.status, rec.error)
             if own_kernel:
                 kernel.release()
             for r in renders:
                 r.result()
+        _write_exports(run, tmp, exports, period)
         manifest = {
             "center": center, "period": asdict(period), "status": run.status,
             "parameters": {k: v for k, v in params.items() if k != "results_file"},
@@ -383,6 +409,8 @@ def run_center(center: str, period: Period, base: dict[str, Any], period_dir: Pa
             "start": started.isoformat(timespec="seconds"),
             "end": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
             "notebooks": [asdict(n) for n in run.notebooks],
+            "exports": run.exports,
+            "export_errors": run.export_errors,
         }
         manifest["parameters"].pop("_fingerprint", None)
         (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
@@ -400,7 +428,31 @@ def run_center(center: str, period: Period, base: dict[str, Any], period_dir: Pa
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _write_exports(run: CenterRun, folder: Path, exports: tuple[str, ...], period: Period) -> None:
+    """The PDFs and ``summary.xlsx`` of a center's report, written into its (temporary) folder."""
+    from cxlib import share
+
+    if "xlsx" in exports and (folder / "results.json").exists():
+        try:
+            results = json.loads((folder / "results.json").read_text(encoding="utf-8"))
+            share.summary_workbook(results, folder / "summary.xlsx")
+            run.exports.append("summary.xlsx")
+        except (OSError, ValueError) as exc:
+            run.export_errors.append(f"summary.xlsx: {error_line(exc)}")
+    if "pdf" in exports:
+        pages = sorted(folder.glob("*.html"), key=lambda p: (SUMMARY_NOTEBOOK not in p.name, p.name))
+        try:
+            run.exports += [p.name for p in share.print_pdf(pages)]
+        except DataError as exc:
+            run.export_errors.append(f"pdf: {exc.message}")
+    for e in run.export_errors:
+        run.status = "failed"
+        log.error("%s %s export failed: %s", period.folder, run.center, e)
+
+
 _WORKER_KERNELS: dict[str, WarmKernel] = {}
+#: the queue through which a worker of a parallel run reports each notebook back (None outside)
+_PROGRESS: Any = None
 #: pid of the run that started this worker process (None outside a worker)
 _PARENT_PID: int | None = None
 
@@ -410,7 +462,7 @@ def _parent_alive() -> bool:
     return _PARENT_PID is None or os.getppid() == _PARENT_PID
 
 
-def _init_worker(parent: int) -> None:
+def _init_worker(parent: int, progress: Any = None) -> None:
     """Make a worker of a parallel run die with the run, however the run dies (kill -9 too).
 
     On Linux the kernel sends the worker SIGKILL when the run dies (``PR_SET_PDEATHSIG``); a
@@ -419,8 +471,9 @@ def _init_worker(parent: int) -> None:
     watches its parent), and :func:`run_center` checks the parent before renaming a report
     into place.
     """
-    global _PARENT_PID
+    global _PARENT_PID, _PROGRESS
     _PARENT_PID = parent
+    _PROGRESS = progress
     if sys.platform.startswith("linux"):
         import ctypes
         import signal
@@ -453,11 +506,18 @@ def _worker_kernel(notebook_dir: Path) -> WarmKernel:
     return _WORKER_KERNELS[key]
 
 
+def _report_back(center: str, notebook: str, status: str = "ok", error: str | None = None) -> None:
+    """Send one finished notebook of a worker back to the run (its progress bar and failure line)."""
+    if _PROGRESS is not None:
+        _PROGRESS.put((center, notebook, status, error))
+
+
 def _run_center_job(args: tuple) -> CenterRun:
-    center, period, base, period_dir, notebook_dir, log_file, timeout = args
+    center, period, base, period_dir, notebook_dir, log_file, timeout, exports = args
     _setup_logging(Path(log_file), console=False)
     return run_center(center, period, base, Path(period_dir), Path(notebook_dir),
-                      kernel=_worker_kernel(Path(notebook_dir)), timeout=timeout)
+                      kernel=_worker_kernel(Path(notebook_dir)), timeout=timeout, on_notebook=_report_back,
+                      exports=exports)
 
 
 def check_segment_option(processed_dir: Path, segment: Any) -> str:
@@ -512,36 +572,152 @@ def headline(results: dict[str, Any]) -> dict[str, str]:
     return out
 
 
-def write_index(period_dir: Path, runs: list[CenterRun]) -> Path:
-    """``index.html`` for a period: every center's report, summary first, with headline figures.
+def report_folders(period_dir: Path) -> list[dict[str, Any]]:
+    """Every center's report in a period folder, from earlier runs too: its folder, center id,
+    manifest and results (empty when unreadable), the network (``all``) first, then by center id.
+    Hidden folders (runs in progress, leftovers) are not reports.
+
+        >>> [r["center"] for r in report_folders(Path("reports/2026-10"))]  # doctest: +SKIP
+        ['all', 'BJ-CY', 'SH-JQ']
+    """
+    out = []
+    for folder in sorted(p for p in Path(period_dir).iterdir() if p.is_dir() and not p.name.startswith(".")):
+        man_file = folder / "manifest.json"
+        if not man_file.is_file():
+            continue
+        entry: dict[str, Any] = {"folder": folder.name, "manifest": {}, "results": {}}
+        for key, name in (("manifest", "manifest.json"), ("results", "results.json")):
+            try:
+                entry[key] = json.loads((folder / name).read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                pass
+        entry["center"] = str(entry["manifest"].get("center") or folder.name)
+        out.append(entry)
+    return sorted(out, key=lambda e: (e["center"] != safe.NETWORK, e["center"]))
+
+
+def _ci_text(value: Any, low: Any, high: Any, digits: int = 0, scale: float = 1, unit: str = "") -> str:
+    if value is None or value != value:
+        return "–"
+    return (f"{value * scale:.{digits}f}{unit} [{low * scale:.{digits}f}, {high * scale:.{digits}f}]"
+            if low is not None and low == low else f"{value * scale:.{digits}f}{unit}")
+
+
+def _league_rows(league: Any, have: dict[str, str]) -> str:
+    """Rows of the league table (network first); a center with a report links to its summary."""
+    rows = []
+    flags = {"above": "▲ 高于控制限 above limit", "below": "▼ 低于控制限 below limit", "inside": "", None: ""}
+    for r in league.to_dict("records"):
+        name = "全网络 network" if r["center"] == safe.NETWORK else r["center"]
+        cell = html.escape(name)
+        if r["center"] in have:
+            cell = f'<a href="{_href(have[r["center"]], SUMMARY_NOTEBOOK + ".html")}">{cell}</a>'
+        small = r["n_responses"] < 30
+        flag_n = flags.get(r.get("nps_funnel") if r.get("nps_funnel") == r.get("nps_funnel") else None, "")
+        flag_c = flags.get(r.get("complaint_funnel") if r.get("complaint_funnel") == r.get("complaint_funnel") else None,
+                           "")
+        cls = ' class="small"' if small else ""
+        rows.append(f"<tr{cls}><td>{cell}</td>"
+                    f"<td>{_ci_text(r['nps'], r['nps_ci_low'], r['nps_ci_high'])}</td><td>{r['n_responses']}"
+                    f"{' ⚠ n &lt; 30' if small else ''}</td><td>{html.escape(flag_n)}</td>"
+                    f"<td>{_ci_text(r['complaint_share'], r['complaint_ci_low'], r['complaint_ci_high'], 1, 100, ' %')}"
+                    f"</td><td>{r['complaints_n']}</td><td>{html.escape(flag_c)}</td></tr>")
+    return "\n".join(rows)
+
+
+def write_index(period_dir: Path, runs: list[CenterRun] | None = None, league: Any = None,
+                alerts: dict[str, Any] | None = None) -> Path:
+    """``index.html`` of a period: the alerts first, then every report in the period folder
+    (:func:`report_folders`: this run's and earlier runs', the network first) with its filters,
+    headline figures and pages, then the league table of the centers against the network with
+    its funnel plot (:mod:`cxlib.league`) when ``league`` is given.
 
     Links are relative to the period folder, their path segments percent-encoded, and every
-    text from the data is HTML-escaped: a center id is only ever shown as text."""
+    text from the data is HTML-escaped: a center id is only ever shown as text. ``runs`` (this
+    run's centers) only mark a center failed whose folder has no manifest yet.
+
+        >>> write_index(Path("reports/2026-10"))  # doctest: +SKIP
+        PosixPath('reports/2026-10/index.html')
+    """
+    period_dir = Path(period_dir)
+    entries = report_folders(period_dir)
+    listed = {e["folder"] for e in entries}
+    for run in runs or []:
+        if Path(run.folder).name not in listed:  # a run whose folder has no manifest
+            res_file = period_dir / Path(run.folder).name / "results.json"
+            res = json.loads(res_file.read_text(encoding="utf-8")) if res_file.is_file() else {}
+            entries.append({"folder": Path(run.folder).name, "center": run.center, "results": res,
+                            "manifest": {"status": run.status}})
     rows = []
-    for run in sorted(runs, key=lambda r: (r.center != "all", r.center)):
-        folder = period_dir / Path(run.folder).name
-        res_file = folder / "results.json"
-        res = json.loads(res_file.read_text(encoding="utf-8")) if res_file.exists() else {}
-        head = headline(res)
-        links = sorted((p.name for p in folder.glob("*.html")), key=lambda n: (SUMMARY_NOTEBOOK not in n, n))
-        link_html = " · ".join(f'<a href="{_href(folder.name, n)}">{html.escape(n[:-5])}</a>' for n in links)
-        status = "ok" if run.status == "ok" else '<b class="failed">failed</b>'
+    for e in entries:
+        folder = period_dir / e["folder"]
+        man = e["manifest"]
+        head = headline(e["results"])
+        files = [p.name for p in folder.glob("*") if p.suffix in (".html", ".pdf", ".xlsx")] if folder.is_dir() else []
+        files.sort(key=lambda n: (SUMMARY_NOTEBOOK not in n, n.endswith(".xlsx"), n))
+        link_html = " · ".join(f'<a href="{_href(folder.name, n)}">{html.escape(n)}</a>' for n in files)
+        status = "ok" if man.get("status", "ok") == "ok" else '<b class="failed">failed 失败</b>'
+        params = man.get("parameters") or {}
+        filters = ", ".join(f"{k}={params[k]}" for k in ("scenario", "segment", "lang") if k in params) or "–"
+        when = str(man.get("end") or "–")[:16].replace("T", " ")
+        name = "全网络 network" if e["center"] == safe.NETWORK else e["center"]
         rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in
-                    [html.escape(run.center), status, *head.values(), link_html]) + "</tr>")
-    cols = ["center 门店", "status 状态", "NPS [95% CI]", "n", "complaint RR / update 投诉率比/次更新",
-            "real-time DiD (LTR) 实时进度效应", "top pain point 首要痛点", "reports 报告"]
+                    [html.escape(name), status, html.escape(filters), html.escape(when), *head.values(), link_html])
+                    + "</tr>")
+    cols = ["center 门店", "status 状态", "filters 筛选", "run 运行时间", "NPS [95% CI]", "n",
+            "complaint RR / update 投诉率比/次更新", "real-time DiD (LTR) 实时进度效应", "top pain point 首要痛点",
+            "reports 报告"]
+    alert_html = ""
+    if alerts is not None:
+        items = alerts.get("alerts") or []
+        lis = "".join(f'<li class="{html.escape(a.get("direction", ""))}">{html.escape(a["message"])}</li>'
+                      for a in items)
+        prev = alerts.get("previous_period")
+        against = (f"对比上期 against {html.escape(prev['start'])}"
+                   + (f"..{html.escape(prev['end'])}" if prev["end"] != prev["start"] else "")) if prev else ""
+        note = f'<p class="note">{html.escape(alerts["note"])}</p>' if alerts.get("note") else ""
+        body = f"<ul>{lis}</ul>" if items else "<p>无预警 no alerts</p>"
+        alert_html = (f'<section class="alerts"><h2>预警 Alerts ({len(items)})</h2>'
+                      f"<p>显著变化（Holm 校正，α = {alerts.get('alpha')}）{against}，或超出 99.8% 漏斗控制限 · "
+                      f"significant change (Holm-corrected) or outside the 99.8% funnel limits · "
+                      f'<a href="alerts.json">alerts.json</a></p>{note}{body}</section>')
+    league_html = ""
+    if league is not None:
+        from cxlib import league as league_mod
+
+        have = {e["center"]: e["folder"] for e in entries
+                if (period_dir / e["folder"] / f"{SUMMARY_NOTEBOOK}.html").is_file()}
+        league_html = (
+            "<h2>门店排名 Centers against the network</h2>"
+            "<p>本期全部场景的处理后数据 · processed data of the period, all scenarios; NPS with adjusted-Wald 95% CI, "
+            "complaint share with Wilson 95% CI; rows with n &lt; 30 responses greyed.</p>"
+            "<table><thead><tr><th>门店 center</th><th>NPS [95% CI]</th><th>回复数 n responses</th>"
+            "<th>NPS 漏斗 funnel</th><th>投诉占比 complaint share [95% CI]</th><th>工单数 n visits</th>"
+            "<th>投诉漏斗 funnel</th></tr></thead><tbody>" + _league_rows(league, have) + "</tbody></table>"
+            f'<figure><img alt="funnel plot 漏斗图" src="{league_mod.funnel_png(league)}">'
+            "<figcaption>漏斗图：各门店相对全网络的 NPS 与投诉占比，虚线 95%、点线 99.8% 控制限 · funnel plot: "
+            "centers against the network value with 95% (dashed) and 99.8% (dotted) control limits by n; red points "
+            "lie outside the 99.8% limits.</figcaption></figure>")
+    extra = ' · <a href="quarantine.xlsx">quarantine.xlsx 隔离行</a>' if (period_dir / "quarantine.xlsx").exists() else ""
     page = f"""<!DOCTYPE html>
-<html lang="zh-CN"><head><meta charset="utf-8"><title>CX reports {html.escape(period_dir.name)}</title>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>客户体验报告 CX reports {html.escape(period_dir.name)}</title>
 <style>body{{font-family:"Noto Sans SC","Microsoft YaHei",sans-serif;margin:2em}}
-table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:.3em .6em}}td{{white-space:nowrap}}.failed{{color:#b00}}</style>
+table{{border-collapse:collapse;margin:.5em 0 1.5em}}td,th{{border:1px solid #ccc;padding:.3em .6em}}td{{white-space:nowrap}}
+.failed{{color:#b00}}.alerts{{border:2px solid #c0392b;padding:.2em 1em;margin-bottom:1.5em}}.alerts li.worse{{color:#b00}}
+.alerts li.better{{color:#1a6b2f}}tr.small td{{color:#888}}.note{{color:#555}}img{{max-width:100%}}
+figcaption{{font-size:.9em;color:#444}}</style>
 </head><body><h1>客户体验报告 CX reports — {html.escape(period_dir.name)}</h1>
+{alert_html}
+<h2>报告 Reports</h2>
 <table><thead><tr>{''.join(f'<th>{html.escape(c)}</th>' for c in cols)}</tr></thead>
 <tbody>
 {chr(10).join(rows)}
-</tbody></table></body></html>
+</tbody></table>{extra}
+{league_html}
+</body></html>
 """
     tmp = period_dir / ".index.html.tmp"
-    tmp.write_text(embed_cjk_font(page), encoding="utf-8")
+    tmp.write_text(embed_cjk_font(add_print_stylesheet(page)), encoding="utf-8")
     os.replace(tmp, period_dir / "index.html")
     return period_dir / "index.html"
 
@@ -564,6 +740,8 @@ def _setup_logging(log_file: Path, console: bool) -> None:
     fh = logging.FileHandler(log_file, encoding="utf-8")
     fh.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     fh.addFilter(MaskingFilter())
+    # a worker's failure, already in the log file, shown on the terminal by the run
+    fh.addFilter(lambda record: not getattr(record, "console_only", False))
     log.addHandler(fh)
     if console:
         sh = logging.StreamHandler(sys.stderr)
@@ -585,6 +763,11 @@ def run_reports(raw_dir: Path, processed_dir: Path, out_dir: Path, period: str =
     # the same checks as the command line's (a caller may pass values as text or as YAML gives them)
     options = run_options.check(dict(options or {}))
     tz = options.pop("tz", tz)  # one time zone for the cleaning and the notebooks
+    exports = tuple(name for name in ("pdf", "xlsx") if options.pop(name, run_options.BY_NAME[name].default))
+    if "pdf" in exports:
+        from cxlib.share import chromium_path
+
+        chromium_path()  # refused before anything runs when no browser can print
     for k, v in options.items():
         _check_safe(k, v)
     per = parse_period(period)
@@ -596,12 +779,38 @@ def run_reports(raw_dir: Path, processed_dir: Path, out_dir: Path, period: str =
         # a sequential run shares one kernel, started while the processed data are checked
         kernel = stack.enter_context(warm_kernel(notebook_dir)) if jobs <= 1 or _one_center(center) else None
         return _run_reports(raw_dir, processed_dir, out_dir, per, center, jobs, options, notebook_dir, tz, kernel,
-                            timeout)
+                            timeout, exports)
+
+
+def check_period_has_data(processed_dir: Path, period: Period) -> None:
+    """Refuse a period without visits before anything runs, naming the dates the data cover.
+
+        >>> check_period_has_data(Path("data/processed"), parse_period("2027-01"))  # doctest: +SKIP
+        Traceback (most recent call last):
+        cxlib.errors.DataError: column period: no visits in 2027-01; the data cover 2026-05-01 – 2026-10-31
+    """
+    import pandas as pd
+
+    from cxlib import clean
+
+    if period.start is None:
+        return
+    with clean.reading(Path(processed_dir)):
+        v = pd.read_parquet(Path(processed_dir) / "visits.parquet", columns=["month", "arrived_at"])
+    months = v["month"].astype(str)
+    if ((months >= period.start) & (months <= period.end)).any():
+        return
+    shown = period.start if period.start == period.end else f"{period.start}..{period.end}"
+    if v.empty:
+        raise DataError(f"no visits in {shown}; the processed data hold no visits", column="period")
+    first, last = v["arrived_at"].min(), v["arrived_at"].max()
+    raise DataError(f"no visits in {shown}; the data cover {first:%Y-%m-%d} – {last:%Y-%m-%d}", column="period")
 
 
 def _run_reports(raw_dir: Path, processed_dir: Path, out_dir: Path, per: Period, center: str | list[str],
                  jobs: int, options: dict[str, Any], notebook_dir: Path, tz: str,
-                 kernel: WarmKernel | None, timeout: float | None) -> tuple[Path, list[CenterRun]]:
+                 kernel: WarmKernel | None, timeout: float | None,
+                 exports: tuple[str, ...] = ()) -> tuple[Path, list[CenterRun]]:
     from cxlib import clean
 
     result = clean.clean(Path(raw_dir), Path(processed_dir), tz=tz, force=False)
@@ -610,6 +819,7 @@ def _run_reports(raw_dir: Path, processed_dir: Path, out_dir: Path, per: Period,
     with clean.reading(Path(processed_dir)):  # no cleaning run swaps files meanwhile
         known = pd.read_parquet(Path(processed_dir) / "centers.parquet", columns=["center_id"])["center_id"].tolist()
     centers = resolve_centers(center, known)
+    check_period_has_data(Path(processed_dir), per)
     fingerprint = getattr(result, "fingerprint", None)
     if fingerprint is None:
         manifest = Path(processed_dir) / "manifest.json"
@@ -637,32 +847,99 @@ def _run_reports(raw_dir: Path, processed_dir: Path, out_dir: Path, per: Period,
         n_notebooks = len(numbered_notebooks(notebook_dir))
         bar = _progress(len(centers) * n_notebooks, sys.stderr.isatty())
 
-        def step(center: str, notebook: str, n: int = 1) -> None:
+        def step(center: str, notebook: str, status: str = "ok", error: str | None = None) -> None:
             bar.set_postfix_str(f"{center} {notebook}", refresh=False)
-            bar.update(n)
+            bar.update(1)
 
         if jobs <= 1 or len(centers) == 1:
             for c in centers:
                 runs.append(run_center(c, per, base, period_dir, notebook_dir, kernel=kernel, timeout=timeout,
-                                       on_notebook=step))
+                                       on_notebook=step, exports=exports))
             if kernel is not None:
                 kernel.release()
         else:
-            # the workers report back per center
-            with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(os.getpid(),)) as pool:
-                futs = [pool.submit(_run_center_job, (c, per, base, str(period_dir), str(notebook_dir), str(log_file),
-                                                      timeout))
-                        for c in centers]
-                for f in as_completed(futs):
-                    runs.append(f.result())
-                    step(runs[-1].center, "done", n_notebooks)
+            runs += _run_parallel(centers, per, base, period_dir, notebook_dir, log_file, timeout, exports, jobs,
+                                  n_notebooks, step)
             _setup_logging(log_file, console=True)
         bar.close()
         runs.sort(key=lambda r: (r.center != "all", r.center))
-        write_index(period_dir, runs)
+        write_period_files(period_dir, per, Path(processed_dir), exports)
         log.info("report %s done: %d ok, %d failed", per.folder, sum(r.status == "ok" for r in runs),
                  sum(r.status != "ok" for r in runs))
     return period_dir, runs
+
+
+def _run_parallel(centers: list[str], per: Period, base: dict[str, Any], period_dir: Path, notebook_dir: Path,
+                  log_file: Path, timeout: float | None, exports: tuple[str, ...], jobs: int, n_notebooks: int,
+                  step: Callable[..., None]) -> list[CenterRun]:
+    """Centers in ``jobs`` worker processes; each worker reports every finished notebook back
+    through a queue (progress bar, and a failure line on the terminal as it happens)."""
+    import multiprocessing
+    import queue as queue_mod
+    from concurrent.futures import FIRST_COMPLETED, wait
+
+    progress = multiprocessing.get_context().Queue()
+    expected = len(centers) * n_notebooks
+    seen = 0
+
+    def drain(block_s: float) -> None:
+        nonlocal seen
+        while seen < expected:
+            try:
+                center, notebook, status, error = progress.get(timeout=block_s)
+            except queue_mod.Empty:
+                return
+            seen += 1
+            if status == "failed":  # the worker logged it to the file; the terminal hears it here, once
+                log.error("%s %s %s failed: %s", per.folder, center, notebook, error, extra={"console_only": True})
+            step(center, notebook, status, error)
+
+    runs: list[CenterRun] = []
+    try:
+        with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker,
+                                 initargs=(os.getpid(), progress)) as pool:
+            pending = {pool.submit(_run_center_job, (c, per, base, str(period_dir), str(notebook_dir), str(log_file),
+                                                     timeout, exports))
+                       for c in centers}
+            while pending:
+                done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+                drain(0.01)
+                for f in done:
+                    run = f.result()
+                    runs.append(run)
+                    for e in run.export_errors:
+                        log.error("%s %s export failed: %s", per.folder, run.center, e, extra={"console_only": True})
+        drain(1.0)  # notebooks reported just before their worker returned
+    finally:
+        progress.close()
+        progress.join_thread()
+    return runs
+
+
+def write_period_files(period_dir: Path, period: Period, processed_dir: Path, exports: tuple[str, ...] = ()) -> Path:
+    """The files of a period folder beside the centers' reports: ``alerts.json`` and the league
+    table (:mod:`cxlib.league`, from the processed data), ``index.html`` over every report in the
+    folder, and with ``xlsx`` among ``exports`` ``quarantine.xlsx`` for the data owners.
+
+        >>> write_period_files(Path("reports/2026-10"), parse_period("2026-10"), Path("data/processed"))  # doctest: +SKIP
+        PosixPath('reports/2026-10/index.html')
+    """
+    import pandas as pd
+
+    from cxlib import clean, league, share
+
+    visits = league.period_visits(processed_dir)
+    table = league.league_table(visits, period.start, period.end)
+    found = league.alerts(visits, period.start, period.end)
+    found["league"] = [{k: league._plain(v) for k, v in r.items()} for r in table.to_dict("records")]
+    tmp = period_dir / ".alerts.json.tmp"
+    tmp.write_text(json.dumps(found, ensure_ascii=False, indent=2), encoding="utf-8")
+    os.replace(tmp, period_dir / "alerts.json")
+    if "xlsx" in exports:
+        with clean.reading(processed_dir):
+            quarantine = pd.read_parquet(processed_dir / "quarantine.parquet")
+        share.quarantine_workbook(quarantine, period_dir / "quarantine.xlsx")
+    return write_index(period_dir, league=table, alerts=found)
 
 
 class _NoBar:
@@ -696,9 +973,8 @@ def main(args: argparse.Namespace) -> int:
     timeout = opts.pop("timeout")
     tz = opts.pop("tz", DEFAULT_TZ)
     period_dir, runs = run_reports(raw, processed, out, period, center, jobs, opts, tz=tz, timeout=timeout)
+    # each failure was printed once on stderr as it happened (the run log keeps it too)
     failures = [f for r in runs for f in r.failures]
-    for f in failures:
-        print(f"cx: report failed: {f}", file=sys.stderr)
     print(f"report written to {period_dir} ({len(runs)} center runs, {len(failures)} failed notebooks); "
           f"index: {period_dir / 'index.html'}")
     return 1 if failures else 0

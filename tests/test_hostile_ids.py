@@ -266,10 +266,11 @@ def test_report_over_hostile_ids_stays_inside_the_period_folder(tmp_path, capsys
     # the index: ids shown as text, every link relative, without scheme, inside the period folder
     page = _Page()
     page.feed((period_dir / "index.html").read_text(encoding="utf-8"))
-    assert page.tags <= {"html", "head", "meta", "title", "style", "body", "h1", "table", "thead", "tbody", "tr",
-                         "th", "td", "a", "b"}
+    assert page.tags <= {"html", "head", "meta", "title", "style", "body", "h1", "h2", "p", "section", "ul", "li",
+                         "table", "thead", "tbody", "tr", "th", "td", "a", "b", "figure", "img", "figcaption"}
     assert set(HOSTILE_RUN) <= set(page.cells)
-    assert len(page.hrefs) == 2 * len(runs)
+    # per run its two pages and summary.xlsx; alerts.json and quarantine.xlsx of the period
+    assert len(page.hrefs) == 3 * len(runs) + 2
     root = period_dir.resolve()
     for href in page.hrefs:
         parts = urlsplit(href)

@@ -1,0 +1,368 @@
+"""Reports a service manager can forward: print stylesheet, PDF through headless Chromium, XLSX.
+
+    cx report --period 2026-10 --center SH-JQ --pdf          # 05_summary.pdf and the others
+    cx report --period 2026-10 --center SH-JQ --xlsx         # summary.xlsx per center
+
+Every report page carries :data:`PRINT_CSS` (A4, headings kept with what follows, no table or
+figure cut across pages, images scaled to the page, no prompts or interactive chrome), so a
+page printed from any browser looks like the PDF that :func:`print_pdf` writes with headless
+Chromium (off the network, with a fresh profile). :func:`summary_workbook` writes a center's
+``results.json`` as an Excel workbook under Chinese headers with English in the second header
+row; :func:`quarantine_workbook` writes the processed quarantine table (personal data already
+masked by the cleaning step) with one sheet per source file for the data owners.
+
+    >>> excel_sheet_names(["visits_2026-10.csv", "a/b:c?.csv"])
+    ['visits_2026-10.csv', 'a_b_c_.csv']
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from cxlib.catalog import label
+from cxlib.errors import DataError
+
+#: The print stylesheet embedded in every report page (and the index).
+PRINT_CSS = """
+@page { size: A4; margin: 12mm 11mm 12mm 11mm; }
+@media print {
+  html, body { background: #fff !important; }
+  body { font-size: 9pt; line-height: 1.3; margin: 0 !important; padding: 0 !important; }
+  main, .jp-Notebook { padding: 0 !important; margin: 0 !important; }
+  /* no code, prompts or interactive chrome on paper */
+  .jp-CodeCell > .jp-Cell-inputWrapper, .jp-InputPrompt, .jp-OutputPrompt, .jp-Collapser,
+  .jp-InputCollapser, .jp-OutputCollapser, .jp-Toolbar, a.anchor-link, .jp-OutputArea-prompt,
+  script, button, nav, .cx-screen-only { display: none !important; }
+  .jp-Cell { padding: 0 !important; margin: 0 0 2mm 0 !important; }
+  .jp-OutputArea-output, .jp-RenderedHTMLCommon { overflow: visible !important; padding: 0 !important; }
+  /* headings stay with what follows them */
+  h1, h2, h3, h4, h5, h6 { break-after: avoid; page-break-after: avoid; break-inside: avoid; margin: 2.5mm 0 1.5mm 0 !important; }
+  .jp-MarkdownCell { break-after: avoid; page-break-after: avoid; }
+  h1 { font-size: 15pt !important; } h2 { font-size: 12.5pt !important; } h3 { font-size: 11pt !important; }
+  /* no table, figure or list cut across pages */
+  table, figure, img, svg, pre, li, tr, .jp-RenderedImage, .jp-OutputArea-child {
+    break-inside: avoid; page-break-inside: avoid; }
+  table { max-width: 100% !important; font-size: 7.5pt !important; border-collapse: collapse; }
+  .jp-RenderedHTMLCommon td, .jp-RenderedHTMLCommon th { padding: 0.4mm 1.4mm !important; line-height: 1.2; }
+  img, svg { max-width: 100% !important; height: auto !important; }
+  .jp-RenderedImage img { max-height: 68mm; width: auto; }
+  a { color: inherit; text-decoration: none; }
+  * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+}
+"""
+
+#: Chromium flags that keep a print off the network and free of state from earlier runs.
+CHROMIUM_FLAGS: tuple[str, ...] = ("--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
+                                   "--disable-background-networking", "--disable-component-update",
+                                   "--disable-sync", "--no-first-run", "--disable-extensions",
+                                   "--disable-default-apps", "--mute-audio")
+#: Seconds a print of one page may take.
+PRINT_TIMEOUT = 120
+
+
+def print_stylesheet() -> str:
+    """The ``<style>`` element of :data:`PRINT_CSS`, for a page's ``<head>``.
+
+        >>> print_stylesheet().startswith('<style media="all" id="cx-print">')
+        True
+    """
+    return f'<style media="all" id="cx-print">{PRINT_CSS}</style>'
+
+
+def add_print_stylesheet(page: str) -> str:
+    """``page`` with the print stylesheet at the end of its ``<head>`` (once).
+
+        >>> "@page" in add_print_stylesheet("<html><head></head><body></body></html>")
+        True
+    """
+    if 'id="cx-print"' in page or "</head>" not in page:
+        return page
+    return page.replace("</head>", print_stylesheet() + "</head>", 1)
+
+
+def chromium_path() -> str:
+    """The headless browser that prints the PDFs: ``$CX_CHROMIUM``, else ``chromium`` or
+    ``chromium-browser`` on the PATH; one :class:`DataError` saying how to get it otherwise.
+
+        >>> chromium_path()  # doctest: +SKIP
+        '/usr/bin/chromium'
+    """
+    given = os.environ.get("CX_CHROMIUM")
+    if given:
+        if shutil.which(given) is None:
+            raise DataError(f"CX_CHROMIUM={given!r} is not an executable browser", column="pdf")
+        return str(shutil.which(given))
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        found = shutil.which(name)
+        if found:
+            return found
+    raise DataError("--pdf needs Chromium to print the pages, and none was found: install it (Debian: "
+                    "apt-get install chromium; or `make browser`) or set CX_CHROMIUM to its path", column="pdf")
+
+
+def print_pdf(pages: Sequence[Path], browser: str | None = None, timeout: float = PRINT_TIMEOUT) -> list[Path]:
+    """Print each HTML page to a PDF beside it (``05_summary.html`` → ``05_summary.pdf``) with
+    headless Chromium, off the network and with a fresh profile; return the PDFs.
+
+    The PDF is written under a temporary name and renamed into place, so a failed print
+    leaves no half file; a browser that fails or writes nothing raises a :class:`DataError`
+    naming the page.
+
+        >>> print_pdf([Path("reports/2026-10/SH-JQ/05_summary.html")])  # doctest: +SKIP
+        [PosixPath('reports/2026-10/SH-JQ/05_summary.pdf')]
+    """
+    browser = browser or chromium_path()
+    out: list[Path] = []
+    with tempfile.TemporaryDirectory(prefix="cx-chromium-") as profile:
+        for page in pages:
+            page = Path(page).resolve()
+            dst = page.with_suffix(".pdf")
+            tmp = dst.with_name(f".{dst.name}.tmp")
+            cmd = [browser, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", f"--print-to-pdf={tmp}",
+                   page.as_uri()]
+            try:
+                done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                                      stdin=subprocess.DEVNULL)
+            except subprocess.TimeoutExpired:
+                tmp.unlink(missing_ok=True)
+                raise DataError(f"Chromium did not print the page within {timeout:g} s", file=str(page)) from None
+            if done.returncode != 0 or not tmp.exists() or tmp.stat().st_size == 0:
+                tmp.unlink(missing_ok=True)
+                last = (done.stderr.strip().splitlines() or ["no output"])[-1][:200]
+                raise DataError(f"Chromium could not print the page (exit {done.returncode}: {last})",
+                                file=str(page))
+            os.replace(tmp, dst)
+            out.append(dst)
+    return out
+
+
+def pdf_page_count(pdf: Path) -> int:
+    """Pages of a PDF written by Chromium (its ``/Type /Page`` objects).
+
+        >>> pdf_page_count(Path("reports/2026-10/SH-JQ/05_summary.pdf"))  # doctest: +SKIP
+        2
+    """
+    data = Path(pdf).read_bytes()
+    return len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", data))
+
+
+# ------------------------------------------------------------------ Excel
+_SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
+
+
+def excel_sheet_names(names: Iterable[str]) -> list[str]:
+    """Excel-safe, distinct sheet names for ``names``: no ``[]:*?/\\``, no leading or trailing
+    apostrophe, at most 31 characters, never empty, never ``History``; a repeated name gets
+    ``~2``, ``~3``, … within the 31 characters.
+
+        >>> excel_sheet_names(["x" * 40, "x" * 40, "History", ""])
+        ['xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx', 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxx~2', 'History_', 'sheet']
+    """
+    out: list[str] = []
+    taken: set[str] = set()
+    for raw in names:
+        name = _SHEET_BAD.sub("_", "".join(ch if ch.isprintable() else "_" for ch in str(raw))).strip().strip("'")
+        name = name or "sheet"
+        if name.lower() == "history":
+            name += "_"
+        name = name[:31]
+        base, k = name, 1
+        while name.lower() in taken:
+            k += 1
+            tail = f"~{k}"
+            name = base[:31 - len(tail)] + tail
+        taken.add(name.lower())
+        out.append(name)
+    return out
+
+
+def _cell(value: Any) -> Any:
+    """A value as an Excel cell: numbers stay numbers, missing values empty, lists and mappings
+    as text (text starting with ``=`` is kept as text by :func:`_write_sheet`, never a formula)."""
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False)
+    return value
+
+
+def _write_sheet(ws, title_zh: str, title_en: str, headers: Sequence[tuple[str, str]], rows: Iterable[Sequence[Any]],
+                 note: str | None = None) -> None:
+    """A sheet with a title line, a Chinese and an English header row, then the rows."""
+    from openpyxl.styles import Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    ws.append([f"{title_zh} {title_en}"])
+    ws["A1"].font = Font(bold=True, size=12)
+    if note:
+        ws.append([note])
+    ws.append([zh for zh, _ in headers])
+    ws.append([en for _, en in headers])
+    head_rows = (ws.max_row - 1, ws.max_row)
+    fill = PatternFill("solid", fgColor="E8EEF4")
+    for r in head_rows:
+        for cell in ws[r]:
+            cell.font = Font(bold=r == head_rows[0])
+            cell.fill = fill
+    ws.freeze_panes = f"A{head_rows[1] + 1}"  # a coordinate: ws.cell() would create the row
+    n = 0
+    for row in rows:
+        ws.append([_cell(v) for v in row])
+        for cell in ws[ws.max_row]:
+            if cell.data_type == "f":  # data text such as "=HYPERLINK(…)" is shown, never run
+                cell.data_type = "s"
+        n += 1
+    if n == 0:
+        ws.append(["无数据 no data"])
+    for i, (zh, en) in enumerate(headers, start=1):
+        width = max(len(zh) * 2, len(en), 8) + 2
+        ws.column_dimensions[get_column_letter(i)].width = min(width, 40)
+
+
+def _num(x: Any, digits: int = 1) -> float | None:
+    return None if not isinstance(x, (int, float)) or isinstance(x, bool) or x != x else round(float(x), digits)
+
+
+def summary_workbook(results: dict[str, Any], dst: Path, scope_line: str | None = None) -> Path:
+    """``summary.xlsx`` of one center's ``results.json``: sheets 核心指标 Headline, 透明度等级 Tiers,
+    分群 Segments, 痛点 Pain points and 投资回报 ROI, each under Chinese headers with English in the
+    second header row. Entries that were not provided or not computed say so in their sheet.
+
+        >>> summary_workbook(json.loads(Path("results.json").read_text()), Path("summary.xlsx"))  # doctest: +SKIP
+        PosixPath('summary.xlsx')
+    """
+    from openpyxl import Workbook
+
+    scope = results.get("scope") or {}
+    where = scope_line or (f"{scope.get('center', 'all')} · {scope.get('period_start') or '…'}–"
+                           f"{scope.get('period_end') or '…'}")
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "核心指标 Headline"
+    nps = results.get("nps") or {}
+    rr = results.get("complaint_rate_ratio_per_update") or {}
+    slope = results.get("ltr_slope_per_update") or {}
+    did = (results.get("did_realtime_effect") or {}).get("ltr") or {}
+    pains = results.get("pain_points") or []
+
+    def est(entry: dict, key: str = "estimate", digits: int = 3) -> list[Any]:
+        if entry.get("provided") is False:
+            return ["未提供 not provided", None, None, None]
+        return [_num(entry.get(key), digits), _num(entry.get("ci_low"), digits), _num(entry.get("ci_high"), digits),
+                entry.get("n") if key == "value" else entry.get("note")]
+
+    rows = [
+        ["NPS 净推荐值", "分 points", *est(nps, "value", 1)],
+        ["每次主动更新的投诉率比 complaint rate ratio per update", "倍 ratio", *est(rr)],
+        ["每次主动更新的推荐意愿变化 LTR change per update", "分 points", *est(slope)],
+        ["实时进度的效应（双重差分）real-time DiD on LTR", "分 points", *est(did)],
+        ["首要痛点 top pain point", "", label(str(pains[0].get("point"))) if pains else None, None, None, None],
+    ]
+    _write_sheet(ws, "核心指标", "Headline", [("指标", "measure"), ("单位", "unit"), ("数值", "value"),
+                                            ("95% 置信下限", "95% CI low"), ("95% 置信上限", "95% CI high"),
+                                            ("样本量 / 说明", "n / note")], rows, note=where)
+
+    tiers = results.get("nps_by_tier") or {}
+    ws = wb.create_sheet("透明度等级 Tiers")
+    if tiers.get("provided") is False:
+        tier_rows: list[list[Any]] = [["未提供（无触点日志）not provided (no touchpoint log)"]]
+    else:
+        tier_rows = [[label(t), v.get("n"), _num(v.get("nps")), _num(v.get("ci_low")), _num(v.get("ci_high")),
+                      _num(v.get("mean_ltr"), 2),
+                      _num(v.get("complaint_rate"), 4) if not isinstance(v.get("complaint_rate"), dict) else None,
+                      _num(v.get("mean_anxiety"))] for t, v in tiers.items() if isinstance(v, dict)]
+    _write_sheet(ws, "透明度等级", "Transparency tiers",
+                 [("等级", "tier"), ("样本量", "n"), ("NPS（分）", "NPS (points)"), ("95% 置信下限", "CI low"),
+                  ("95% 置信上限", "CI high"), ("平均推荐意愿（0–10）", "mean LTR (0-10)"),
+                  ("投诉率（比例）", "complaint rate (share)"), ("平均焦虑（0–100）", "mean anxiety (0-100)")],
+                 tier_rows, note=where)
+
+    seg = results.get("nps_by_segment") or {}
+    ws = wb.create_sheet("分群 Segments")
+    seg_rows = [[label(str(k)), v.get("n"), _num(v.get("nps")), _num(v.get("ci_low")), _num(v.get("ci_high")),
+                 v.get("promoters"), v.get("detractors")]
+                for k, v in (seg.get("groups") or {}).items() if isinstance(v, dict)]
+    _write_sheet(ws, "分群", f"Segments ({seg.get('segment', '–')})",
+                 [("分群", "segment"), ("样本量", "n"), ("NPS（分）", "NPS (points)"), ("95% 置信下限", "CI low"),
+                  ("95% 置信上限", "CI high"), ("推荐者", "promoters"), ("贬损者", "detractors")], seg_rows, note=where)
+
+    ws = wb.create_sheet("痛点 Pain points")
+    pain_rows = [[i, label(str(p.get("point"))), _num(p.get("mean"), 2), _num(p.get("gap"), 2),
+                  _num(p.get("importance"), 3), _num(p.get("priority"), 3), _num(p.get("share_very_dissatisfied"), 4)]
+                 for i, p in enumerate(pains, start=1)]
+    _write_sheet(ws, "痛点", "Pain points",
+                 [("排名", "rank"), ("旅程节点", "journey point"), ("平均分（1–10）", "mean score (1-10)"),
+                  ("差距（分）", "gap (points)"), ("重要性", "importance"), ("优先级", "priority"),
+                  ("非常不满意占比", "share very dissatisfied")], pain_rows, note=where)
+
+    roi = results.get("roi") or {}
+    ws = wb.create_sheet("投资回报 ROI")
+    if roi.get("provided") is False:
+        roi_rows: list[list[Any]] = [["未提供（无案例文件）not provided (no cases file)"]]
+    else:
+        roi_rows = [[label(str(k)), _num(v.get("roi"), 3), _num(v.get("p_roi_positive"), 3), _num(v.get("npv"), 0),
+                     _num(v.get("payback_months"), 1)] for k, v in roi.items() if isinstance(v, dict)]
+    _write_sheet(ws, "投资回报", "ROI of the intervention cases",
+                 [("措施", "case"), ("投资回报率（中位数，倍）", "ROI (median, ratio)"),
+                  ("回报为正的概率", "P(ROI > 0)"), ("净现值（元）", "NPV (CNY)"), ("回收期（月）", "payback (months)")],
+                 roi_rows, note=where)
+    return _save(wb, dst)
+
+
+def _save(wb, dst: Path) -> Path:
+    dst = Path(dst)
+    tmp = dst.with_name(f".{dst.name}.tmp")
+    wb.save(tmp)
+    os.replace(tmp, dst)
+    return dst
+
+
+#: Columns of the quarantine export, Chinese and English.
+QUARANTINE_HEADERS: tuple[tuple[str, str, str], ...] = (
+    ("table", "数据表", "table"), ("source_file", "源文件", "source file"), ("source_row", "源文件行号", "row in file"),
+    ("rule", "规则", "rule"), ("reason", "原因", "reason"), ("raw", "原始内容（已脱敏）", "raw content (masked)"),
+)
+
+
+def quarantine_workbook(quarantine: pd.DataFrame, dst: Path) -> Path:
+    """``quarantine.xlsx``: the processed quarantine table (personal data already masked by the
+    cleaning step), one sheet per source file (Excel-safe names, :func:`excel_sheet_names`),
+    rows in file order, under Chinese headers with English in the second header row. With no
+    quarantined row the workbook has one sheet saying so.
+
+        >>> quarantine_workbook(pd.read_parquet("data/processed/quarantine.parquet"), Path("q.xlsx"))  # doctest: +SKIP
+        PosixPath('q.xlsx')
+    """
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    cols = [c for c, _, _ in QUARANTINE_HEADERS if c in quarantine.columns]
+    headers = [(zh, en) for c, zh, en in QUARANTINE_HEADERS if c in quarantine.columns]
+    if quarantine.empty:
+        ws = wb.active
+        ws.title = "无隔离行 none"
+        _write_sheet(ws, "隔离行", "Quarantined rows", headers, [])
+        return _save(wb, dst)
+    files = sorted(quarantine["source_file"].astype(str).unique())
+    names = excel_sheet_names(files)
+    wb.remove(wb.active)
+    for file, name in zip(files, names, strict=True):
+        part = quarantine[(quarantine["source_file"].astype(str) == file).to_numpy()]
+        if "source_row" in part.columns:
+            part = part.sort_values("source_row", kind="stable")
+        ws = wb.create_sheet(name)
+        _write_sheet(ws, "隔离行", f"Quarantined rows of {file}", headers,
+                     part[cols].itertuples(index=False, name=None), note=f"源文件 source file: {file}")
+    return _save(wb, dst)
