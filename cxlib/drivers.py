@@ -72,7 +72,8 @@ def _weights(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
 
     None when the predictor correlation matrix is singular (perfectly collinear predictors).
     """
-    corr = np.corrcoef(values, rowvar=False)
+    with np.errstate(invalid="ignore", divide="ignore"):  # a constant column: NaN, handled below
+        corr = np.corrcoef(values, rowvar=False)
     if not np.all(np.isfinite(corr)):
         return None
     rxx, rxy = corr[1:, 1:], corr[1:, 0]
@@ -136,13 +137,19 @@ def bootstrap_relative_weights(df: pd.DataFrame, outcome: str, predictors: Seque
     Intervals of rescaled weights describe the split of R², not significance: for "is this
     driver non-zero?" read the raw-weight interval (Tonidandel, LeBreton & Johnson, 2009).
 
+    ``strict=False``: the data conditions of :func:`relative_weights`, and fewer than half the
+    resamples fitted, give a :class:`~cxlib.results.NotComputed` note instead of an error (a bad
+    ``n_boot`` or ``ci`` is always an error).
+
     >>> bootstrap_relative_weights(mtcars, "mpg", ["cyl", "wt"], n_boot=200, seed=1)  # doctest: +SKIP
     """
     if n_boot < 10:
         raise DataError(f"n_boot={n_boot} is too small for a percentile interval (use >= 10)")
     if not 0 < ci < 1:
         raise DataError(f"ci must be between 0 and 1, not {ci}")
-    point = relative_weights(df, outcome, predictors, sort=False)
+    point = relative_weights(df, outcome, predictors, sort=False, strict=strict)
+    if isinstance(point, NotComputed):
+        return point
     d = _model_frame(df, outcome, predictors).to_numpy(dtype=float, copy=True)
     rng = np.random.default_rng(seed)
     n = len(d)
