@@ -191,3 +191,12 @@ def test_the_cleaning_records_which_journey_points_the_surveys_answer(tmp_path):
     manifest["outputs"]["quality.json"] = (old / "quality.json").stat().st_size
     (old / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     assert clean.read_processed(old).given["scores"] is False
+
+
+def test_the_report_index_shows_a_marker_as_no_pain_point():
+    from cxlib import report
+
+    assert report.headline({"pain_points": {"provided": False, "missing": ["scores"]}})["top pain point"] == \
+        "not provided 未提供"
+    assert report.headline({"pain_points": results.too_few(4, 5, ("x", "x")).record()})["top pain point"] == "–"
+    assert report.headline({"pain_points": [{"point": "waiting"}]})["top pain point"] == catalog.label("waiting")
