@@ -137,21 +137,23 @@ def scores_unavailable(data: object, lang: Lang = "both") -> NotProvided | NotCo
 
     ``data`` is a :class:`cxlib.clean.ProcessedData` (or its selection): "未提供数据 / not
     provided: touchpoint scores" when the surveys of the raw folder held no ``score_*`` answer
-    (``data.given["scores"]``), and "n = 0 touchpoint scores: too few for the emotion curve"
-    when they did but the selected center and period hold none.
+    (``data.given["scores"]``), and "n = 0 touchpoint scores: too few for the touchpoint-score
+    analyses" when they did but the selected center and period hold none.
 
         >>> from types import SimpleNamespace
         >>> scores_unavailable(SimpleNamespace(given={"scores": False}, scores=pd.DataFrame()), lang="en")
         not provided: touchpoint scores (scores)
         >>> scores_unavailable(SimpleNamespace(given={}, scores=pd.DataFrame({"score": []})), lang="en")
-        n = 0 touchpoint scores: too few for the emotion curve, need ≥ 1
+        n = 0 touchpoint scores: too few for the touchpoint-score analyses, need ≥ 1
     """
     note = missing(data, "scores", lang=lang)
     if note is not None:
         return note
     scores = getattr(data, "scores")
     n = int(pd.to_numeric(scores["score"], errors="coerce").notna().sum()) if "score" in scores.columns else 0
-    return too_few(0, 1, ("情绪曲线", "the emotion curve"), unit=_SCORE_UNIT, lang=lang) if n == 0 else None
+    if n:
+        return None
+    return too_few(0, 1, ("触点评分分析", "the touchpoint-score analyses"), unit=_SCORE_UNIT, lang=lang)
 
 
 def with_visit_columns(scores: pd.DataFrame, visits: pd.DataFrame | None, columns: Sequence[str]) -> pd.DataFrame:

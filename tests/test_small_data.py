@@ -161,7 +161,7 @@ def test_scores_unavailable_not_provided_or_none_in_the_selection():
     assert journey.scores_unavailable(given_none, "en").text() == "not provided: touchpoint scores (scores)"
     empty = SimpleNamespace(given={"scores": True}, scores=long_scores(3).iloc[:0])
     assert journey.scores_unavailable(empty, "en").text() == (
-        "n = 0 touchpoint scores: too few for the emotion curve, need ≥ 1")
+        "n = 0 touchpoint scores: too few for the touchpoint-score analyses, need ≥ 1")
     assert journey.scores_unavailable(SimpleNamespace(given={}, scores=long_scores(3))) is None
 
 
