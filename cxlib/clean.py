@@ -1650,6 +1650,8 @@ def _build(raw_dir: Path, out: Path, tz: str, fp_thread: _Background, links: dic
         done(a)
         del raw
     surveys, complaints = linked["surveys"], linked["complaints"]
+    # the journey points the surveys answer (an export with only the LTR question answers none)
+    score_columns = [c for c in catalog.SCORE_COLUMNS if c in surveys.columns and bool(surveys[c].notna().any())]
     ttz, ctx = opts("touchpoints")
     with ctx:
         events, a, event_visit = _clean_events(raw_dir, raw_visit_ids, kept_ids, ttz, files["touchpoints"],
@@ -1696,6 +1698,7 @@ def _build(raw_dir: Path, out: Path, tz: str, fp_thread: _Background, links: dic
         q["files"] = [p.name for p in files[t]]
         if t == "centers" and not given[t]:
             q["derived"] = True
+    tables["surveys"]["score_columns"] = score_columns
     quality = {"tz": tz, "fingerprint": fp, "tables": tables, "totals": totals,
                "extra_columns": {t: extra_columns.get(t, []) for t in catalog.TABLE_ORDER}}
     (out / "quality.json").write_text(json.dumps(quality, indent=2, ensure_ascii=False), encoding="utf-8")
@@ -1817,8 +1820,9 @@ class ProcessedData:
     quarantine: pd.DataFrame
     quality: dict = field(default_factory=dict)
     #: table of the data contract -> whether the raw folder held it (``quality.json``
-    #: ``tables.<t>.given``; True when absent, as in processed data of older versions)
-    given: dict[str, bool] = field(default_factory=lambda: {t: True for t in catalog.TABLE_ORDER})
+    #: ``tables.<t>.given``; True when absent, as in processed data of older versions), and
+    #: ``"scores"``: whether the surveys answered any journey point (``score_*`` column)
+    given: dict[str, bool] = field(default_factory=lambda: {t: True for t in (*catalog.TABLE_ORDER, "scores")})
 
     def segment_columns(self) -> list[str]:
         """The visits' columns a report can be segmented by (see :func:`segment_columns`).
@@ -1913,6 +1917,8 @@ def read_processed(processed_dir: str | Path) -> ProcessedData:
     except OSError as exc:
         raise folders.disk_error(exc, processed_dir, "cannot read the processed data") from None
     given = given_tables(quality)
+    if "score_columns" not in (quality.get("tables", {}).get("surveys") or {}):
+        given["scores"] = given["surveys"] and len(tables["scores"]) > 0  # processed by an older version
     for name, frame in tables.items():
         tables[name] = unknown_when_not_given(frame, given)
     return ProcessedData(**tables, quality=quality, given=given)
@@ -1930,13 +1936,20 @@ _NOT_SEGMENTS = ("visit_id", "customer_id", "response_id", "nps_group")
 
 
 def given_tables(quality: dict) -> dict[str, bool]:
-    """Table -> whether the raw folder held it, from ``quality.json`` (True when not stated).
+    """Table -> whether the raw folder held it, from ``quality.json`` (True when not stated),
+    plus ``"scores"``: whether the surveys answered any journey point (``tables.surveys.
+    score_columns`` not empty; True when not stated).
 
         >>> given_tables({"tables": {"complaints": {"given": False}}})["complaints"], given_tables({})["visits"]
         (False, True)
+        >>> given_tables({"tables": {"surveys": {"given": True, "score_columns": []}}})["scores"]
+        False
     """
     tables = quality.get("tables", {}) if isinstance(quality, dict) else {}
-    return {t: bool((tables.get(t) or {}).get("given", True)) for t in (*catalog.TABLE_ORDER, *tables)}
+    given = {t: bool((tables.get(t) or {}).get("given", True)) for t in (*catalog.TABLE_ORDER, *tables)}
+    surveys = tables.get("surveys") or {}
+    given["scores"] = given["surveys"] and bool(surveys.get("score_columns", True))
+    return given
 
 
 def unknown_when_not_given(frame: pd.DataFrame, given: dict[str, bool]) -> pd.DataFrame:

@@ -27,11 +27,23 @@ import numpy as np
 import pandas as pd
 
 from cxlib.errors import DataError, require_columns
+from cxlib.results import NotComputed, too_few
 
-__all__ = ["relative_weights", "bootstrap_relative_weights"]
+__all__ = ["relative_weights", "bootstrap_relative_weights", "WHAT"]
+
+#: The method, as a "not computed" note names it.
+WHAT = ("关键驱动因素（相对权重）", "key drivers (relative weights)")
 
 
-def _model_frame(df: pd.DataFrame, outcome: str, predictors: Sequence[str]) -> pd.DataFrame:
+def _short(strict: bool, message: str, note: NotComputed, column: str | None = None) -> NotComputed:
+    """``note`` (``strict=False``) or a :class:`DataError` with ``message``."""
+    if strict:
+        raise DataError(message, column=column)
+    return note
+
+
+def _model_frame(df: pd.DataFrame, outcome: str, predictors: Sequence[str],
+                 strict: bool = True) -> pd.DataFrame | NotComputed:
     predictors = list(predictors)
     if not predictors:
         raise DataError("relative weights need at least one predictor")
@@ -42,13 +54,16 @@ def _model_frame(df: pd.DataFrame, outcome: str, predictors: Sequence[str]) -> p
     require_columns(df, [outcome, *predictors], "key-driver")
     d = pd.DataFrame({c: pd.to_numeric(df[c], errors="coerce") for c in [outcome, *predictors]})
     d = d.astype("float64").dropna()
-    if len(d) < len(predictors) + 2:
-        raise DataError(f"only {len(d)} complete rows for {len(predictors)} predictors: "
-                        f"need at least {len(predictors) + 2}")
+    need = len(predictors) + 2
+    if len(d) < need:
+        what = (f"{len(predictors)} 个触点的{WHAT[0]}", f"{WHAT[1]} of {len(predictors)} predictors")
+        return _short(strict, f"only {len(d)} complete rows for {len(predictors)} predictors: need at least {need}",
+                      too_few(len(d), need, what))
     for col in [outcome, *predictors]:
         if d[col].std() == 0:
-            raise DataError("column is constant over the complete rows: no correlation can be computed",
-                            column=col)
+            return _short(strict, "column is constant over the complete rows: no correlation can be computed",
+                          NotComputed(len(d), WHAT, why=(f"{col} 在所有答卷中取值相同",
+                                                         f"{col} is the same in every response")), column=col)
     return d
 
 
@@ -57,7 +72,8 @@ def _weights(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
 
     None when the predictor correlation matrix is singular (perfectly collinear predictors).
     """
-    corr = np.corrcoef(values, rowvar=False)
+    with np.errstate(invalid="ignore", divide="ignore"):  # a constant column: NaN, handled below
+        corr = np.corrcoef(values, rowvar=False)
     if not np.all(np.isfinite(corr)):
         return None
     rxx, rxy = corr[1:, 1:], corr[1:, 0]
@@ -70,7 +86,8 @@ def _weights(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     return raw, rxy
 
 
-def relative_weights(df: pd.DataFrame, outcome: str, predictors: Sequence[str], sort: bool = True) -> pd.DataFrame:
+def relative_weights(df: pd.DataFrame, outcome: str, predictors: Sequence[str], sort: bool = True,
+                     strict: bool = True) -> pd.DataFrame | NotComputed:
     """Johnson's relative weights of ``predictors`` for ``outcome`` (rows with a missing value dropped).
 
     Returns one row per predictor: ``raw_weight`` (share of variance of the outcome; the raw
@@ -78,13 +95,22 @@ def relative_weights(df: pd.DataFrame, outcome: str, predictors: Sequence[str], 
     predictor's correlation with the outcome, ``r2`` of the OLS model and ``n`` rows used;
     sorted by weight (largest first) unless ``sort=False``.
 
+    Too few complete rows (fewer than predictors + 2), a constant column or perfectly collinear
+    predictors are a :class:`~cxlib.errors.DataError`; with ``strict=False`` (what a report
+    calls) the function returns a :class:`~cxlib.results.NotComputed` note saying why, with n.
+
     >>> relative_weights(mtcars, "mpg", ["cyl", "disp", "hp", "gear"])  # doctest: +SKIP
+    >>> print(relative_weights(pd.DataFrame({"y": [1, 2], "x": [3, 4]}), "y", ["x"], strict=False).in_lang("en"))
+    n = 2 complete responses: too few for key drivers (relative weights) of 1 predictors, need ≥ 3
     """
-    d = _model_frame(df, outcome, predictors)
+    d = _model_frame(df, outcome, predictors, strict)
+    if isinstance(d, NotComputed):
+        return d
     res = _weights(d.to_numpy(dtype=float, copy=True))
     if res is None:
-        raise DataError("the predictors are perfectly collinear (singular correlation matrix): "
-                        "drop one of " + ", ".join(predictors))
+        return _short(strict, "the predictors are perfectly collinear (singular correlation matrix): "
+                              "drop one of " + ", ".join(predictors),
+                      NotComputed(len(d), WHAT, why=("各触点评分完全共线", "the predictors are perfectly collinear")))
     raw, rxy = res
     r2 = float(raw.sum())
     out = pd.DataFrame({
@@ -101,7 +127,8 @@ def relative_weights(df: pd.DataFrame, outcome: str, predictors: Sequence[str], 
 
 
 def bootstrap_relative_weights(df: pd.DataFrame, outcome: str, predictors: Sequence[str], n_boot: int = 1000,
-                               seed: int = 0, ci: float = 0.95, sort: bool = True) -> pd.DataFrame:
+                               seed: int = 0, ci: float = 0.95, sort: bool = True,
+                               strict: bool = True) -> pd.DataFrame | NotComputed:
     """:func:`relative_weights` with percentile bootstrap confidence intervals.
 
     Rows are resampled with replacement ``n_boot`` times (``numpy.random.default_rng(seed)``);
@@ -110,13 +137,19 @@ def bootstrap_relative_weights(df: pd.DataFrame, outcome: str, predictors: Seque
     Intervals of rescaled weights describe the split of R², not significance: for "is this
     driver non-zero?" read the raw-weight interval (Tonidandel, LeBreton & Johnson, 2009).
 
+    ``strict=False``: the data conditions of :func:`relative_weights`, and fewer than half the
+    resamples fitted, give a :class:`~cxlib.results.NotComputed` note instead of an error (a bad
+    ``n_boot`` or ``ci`` is always an error).
+
     >>> bootstrap_relative_weights(mtcars, "mpg", ["cyl", "wt"], n_boot=200, seed=1)  # doctest: +SKIP
     """
     if n_boot < 10:
         raise DataError(f"n_boot={n_boot} is too small for a percentile interval (use >= 10)")
     if not 0 < ci < 1:
         raise DataError(f"ci must be between 0 and 1, not {ci}")
-    point = relative_weights(df, outcome, predictors, sort=False)
+    point = relative_weights(df, outcome, predictors, sort=False, strict=strict)
+    if isinstance(point, NotComputed):
+        return point
     d = _model_frame(df, outcome, predictors).to_numpy(dtype=float, copy=True)
     rng = np.random.default_rng(seed)
     n = len(d)
@@ -128,11 +161,15 @@ def bootstrap_relative_weights(df: pd.DataFrame, outcome: str, predictors: Seque
         raws.append(res[0])
         r2s.append(res[0].sum())
     if len(raws) < n_boot / 2:
-        raise DataError(f"only {len(raws)} of {n_boot} bootstrap resamples could be fitted: too few rows "
-                        "or nearly constant predictors")
+        return _short(strict, f"only {len(raws)} of {n_boot} bootstrap resamples could be fitted: too few rows "
+                              "or nearly constant predictors",
+                      NotComputed(n, ("关键驱动因素的自助抽样区间", "bootstrap intervals of the key drivers"),
+                                  why=(f"{n_boot} 次重抽样中仅 {len(raws)} 次可拟合（至少需要一半）",
+                                       f"only {len(raws)} of {n_boot} resamples could be fitted (need half)")))
     raws_a = np.array(raws)
     r2_a = np.array(r2s)
-    resc = 100 * raws_a / r2_a[:, None]
+    with np.errstate(invalid="ignore", divide="ignore"):  # a resample with R² = 0 has no split of R²
+        resc = 100 * raws_a / r2_a[:, None]
     q = [(1 - ci) / 2 * 100, (1 + ci) / 2 * 100]
     raw_q = np.percentile(raws_a, q, axis=0)
     res_q = np.percentile(resc, q, axis=0)

@@ -26,8 +26,10 @@ from matplotlib.patches import Patch
 
 from cxlib import catalog, plotting
 from cxlib.catalog import MOMENTS, QUADRANTS, Lang, Moment  # domain constants live in the catalog
+from cxlib.drivers import WHAT as _DRIVERS
 from cxlib.drivers import bootstrap_relative_weights, relative_weights
 from cxlib.errors import DataError, require_columns
+from cxlib.results import NotComputed, NotProvided, missing, too_few
 from cxlib.stats import error_bars, mean_ci, t_interval, wilson_ci
 from cxlib.peak_end import DEFAULT_MODELS, peak_end_models, peak_end_score, peak_end_summary
 
@@ -37,7 +39,15 @@ __all__ = [
     "plot_silence", "visit_timeline", "Moment", "MOMENTS", "moments_table", "moments_scorecard", "wilson_ci",
     "relative_weights", "bootstrap_relative_weights", "peak_end_score", "peak_end_summary", "peak_end_models",
     "DEFAULT_MODELS", "QUADRANTS", "verbatims", "example_visit", "results_entries", "with_visit_columns",
+    "scores_unavailable",
 ]
+
+#: What a "not computed" note counts when a selection holds no touchpoint score at all.
+_SCORE_UNIT = ("条触点评分", "touchpoint scores")
+_Note = (NotProvided, NotComputed)
+#: What the "not computed" notes of the information black hole count and name.
+_REPAIR_UNIT = ("个已知维修完成时间的工单", "visits with a known repair end")
+_BLACK_HOLE = ("信息黑洞分析", "the information black hole")
 
 _POINT_STAGE = {p.code: p.stage for p in catalog.SCORE_POINTS}
 _VERY_DISSATISFIED_MAX = catalog.EMOTION_BANDS[0].high  # 3
@@ -120,6 +130,30 @@ def emotion_curve(scores: pd.DataFrame, by: str | Sequence[str] | None = None, p
     out["band"] = catalog.emotion_bands(out["mean"])
     out["band_label"] = [catalog.label(b, "both") for b in out["band"].astype(str)]
     return out
+
+
+def scores_unavailable(data: object, lang: Lang = "both") -> NotProvided | NotComputed | None:
+    """Why the touchpoint-score sections of a report have no input, or None when they have one.
+
+    ``data`` is a :class:`cxlib.clean.ProcessedData` (or its selection): "未提供数据 / not
+    provided: touchpoint scores" when the surveys of the raw folder held no ``score_*`` answer
+    (``data.given["scores"]``), and "n = 0 touchpoint scores: too few for the touchpoint-score
+    analyses" when they did but the selected center and period hold none.
+
+        >>> from types import SimpleNamespace
+        >>> scores_unavailable(SimpleNamespace(given={"scores": False}, scores=pd.DataFrame()), lang="en")
+        not provided: touchpoint scores (scores)
+        >>> scores_unavailable(SimpleNamespace(given={}, scores=pd.DataFrame({"score": []})), lang="en")
+        n = 0 touchpoint scores: too few for the touchpoint-score analyses, need ≥ 1
+    """
+    note = missing(data, "scores", lang=lang)
+    if note is not None:
+        return note
+    scores = getattr(data, "scores")
+    n = int(pd.to_numeric(scores["score"], errors="coerce").notna().sum()) if "score" in scores.columns else 0
+    if n:
+        return None
+    return too_few(0, 1, ("触点评分分析", "the touchpoint-score analyses"), unit=_SCORE_UNIT, lang=lang)
 
 
 def with_visit_columns(scores: pd.DataFrame, visits: pd.DataFrame | None, columns: Sequence[str]) -> pd.DataFrame:
@@ -344,19 +378,28 @@ def score_matrix(scores: pd.DataFrame, outcome: str | None = "ltr", id: str = "r
 
 
 def key_drivers(scores: pd.DataFrame, outcome: str = "ltr", points: Sequence[str] | None = None,
-                n_boot: int = 0, seed: int = 0) -> pd.DataFrame:
+                n_boot: int = 0, seed: int = 0, strict: bool = True) -> pd.DataFrame | NotComputed:
     """Relative weights of the journey points for ``outcome`` (LTR), from complete responses.
 
     ``n_boot > 0`` adds bootstrap intervals. Adds ``stage`` and a bilingual ``label``.
+    Too few complete responses (fewer than points + 2), a constant point or LTR, or too few
+    bootstrap resamples that fit are an error; with ``strict=False`` (what a report calls) a
+    :class:`~cxlib.results.NotComputed` note that states n and the need.
 
     >>> key_drivers(scores, n_boot=500, seed=1)   # doctest: +SKIP
+    >>> key_drivers(scores.head(5), strict=False)   # doctest: +SKIP
+    n = 3 complete responses: too few for key drivers (relative weights) of 9 predictors, need ≥ 11
     """
     wide = score_matrix(scores, outcome)
     pts = list(points) if points is not None else [p for p in catalog.SCORE_POINT_ORDER if p in wide.columns]
+    if not pts and not strict:
+        return too_few(0, 1, _DRIVERS, unit=_SCORE_UNIT)
     if n_boot:
-        rw = bootstrap_relative_weights(wide, outcome, pts, n_boot=n_boot, seed=seed)
+        rw = bootstrap_relative_weights(wide, outcome, pts, n_boot=n_boot, seed=seed, strict=strict)
     else:
-        rw = relative_weights(wide, outcome, pts)
+        rw = relative_weights(wide, outcome, pts, strict=strict)
+    if isinstance(rw, NotComputed):
+        return rw
     rw.insert(1, "stage", rw["predictor"].map(_POINT_STAGE))
     rw.insert(2, "label", [catalog.label(p, "both") for p in rw["predictor"]])
     return rw
@@ -379,7 +422,7 @@ def _importance(weights: pd.DataFrame | pd.Series) -> pd.Series:
 def pain_points(scores: pd.DataFrame, weights: pd.DataFrame | pd.Series | None = None, target: float = 8.0,
                 outcome: str = "ltr", comments: pd.DataFrame | None = None, n_comments: int = 3,
                 comment: str = "comment", point: str = "point", score: str = "score",
-                id: str = "response_id") -> pd.DataFrame:
+                id: str = "response_id", strict: bool = True) -> pd.DataFrame | NotComputed | NotProvided:
     """Journey points ranked by ``priority = max(target − mean, 0) × importance``.
 
     ``importance`` is the point's share of explained LTR variance (relative weight / R²) from
@@ -388,8 +431,14 @@ def pain_points(scores: pd.DataFrame, weights: pd.DataFrame | pd.Series | None =
     comments (``comments``: a table with ``id`` and ``comment``, personal data already masked)
     of respondents who scored that point ≤ 3, lowest score first, then by response id.
 
+    Without importance there is no ranking: ``weights`` that are a "not computed" or "not
+    provided" note (too few responses for the key drivers) are returned as they are, and so is
+    the note of :func:`key_drivers` with ``strict=False``.
+
     >>> pain_points(scores, target=8, comments=surveys).head()   # doctest: +SKIP
     """
+    if isinstance(weights, _Note):
+        return weights
     require_columns(scores, [id, point, score], "scores")
     d = pd.DataFrame({"id": scores[id].astype(str), "point": _points(scores[point], point),
                       "score": _scores_numeric(scores[score], score)}).dropna(subset=["score"])
@@ -397,7 +446,10 @@ def pain_points(scores: pd.DataFrame, weights: pd.DataFrame | pd.Series | None =
     stats_ = pd.DataFrame({"n": g.count(), "mean": g.mean(),
                            "share_very_dissatisfied": g.apply(lambda s: float((s <= _VERY_DISSATISFIED_MAX).mean()))})
     stats_.index = stats_.index.astype(str)
-    imp = _importance(key_drivers(scores, outcome) if weights is None else weights)
+    drivers = key_drivers(scores, outcome, strict=strict) if weights is None else weights
+    if isinstance(drivers, NotComputed):
+        return drivers
+    imp = _importance(drivers)
     out = stats_.reset_index(names="point")
     out["gap"] = (target - out["mean"]).clip(lower=0)
     out["importance"] = out["point"].map(imp).astype("float64")
@@ -428,13 +480,18 @@ def pain_points(scores: pd.DataFrame, weights: pd.DataFrame | pd.Series | None =
 _QUAD = {q.code: q for q in QUADRANTS}
 
 
-def importance_performance(curve: pd.DataFrame, weights: pd.DataFrame | pd.Series,
-                           cut: str = "mean") -> pd.DataFrame:
+def importance_performance(curve: pd.DataFrame | NotProvided | NotComputed,
+                           weights: pd.DataFrame | pd.Series | NotProvided | NotComputed,
+                           cut: str = "mean") -> pd.DataFrame | NotProvided | NotComputed:
     """Importance-performance table: ``performance`` (mean score), ``importance`` (share of R²)
     and the quadrant, split at the ``cut`` (``"mean"`` or ``"median"``) of both axes over the points.
+    A ``curve`` or ``weights`` that is a "not provided" / "not computed" note is returned as it is.
 
     >>> importance_performance(emotion_curve(scores), key_drivers(scores))   # doctest: +SKIP
     """
+    for given in (curve, weights):
+        if isinstance(given, _Note):
+            return given
     _segments(curve, None)
     imp = _importance(weights)
     out = pd.DataFrame({"point": curve["point"].astype(str).to_numpy(),
@@ -553,14 +610,20 @@ def _bin_labels(bins: Sequence[float]) -> list[str]:
 
 def silence_effects(visits: pd.DataFrame, bins: Sequence[float] = DEFAULT_SILENCE_BINS,
                     silence: str = "longest_silence_minutes", anxiety: str = "anxiety", ltr: str = "ltr",
-                    inquiries: str = "n_inquiries", ci: float = 0.95) -> pd.DataFrame:
+                    inquiries: str = "n_inquiries", ci: float = 0.95, strict: bool = True
+                    ) -> pd.DataFrame | NotComputed:
     """Anxiety, LTR and inquiries by length of the longest silence (minutes, bins ``[a, b)``).
 
     Per bin: ``n_visits``; ``anxiety_mean/ci_low/ci_high/n`` and ``ltr_mean/ci_low/ci_high/n``
     (t intervals, over visits with an answer); ``inquiry_rate`` (share of visits with at least
     one inquiry) with a Wilson interval, and ``mean_inquiries``. Empty bins are kept (NaN).
+    With ``strict=False`` (what a report calls), no visit with a known silence (no repair end
+    in the visits, or none in the selection) gives a :class:`~cxlib.results.NotComputed` note
+    instead of a table of empty bins.
 
     >>> silence_effects(visits)   # doctest: +SKIP
+    >>> print(silence_effects(pd.DataFrame({"longest_silence_minutes": [None]}), strict=False).in_lang("en"))
+    n = 0 visits with a known repair end: too few for the information black hole, need ≥ 1
     """
     require_columns(visits, [silence], "visits")
     b = [float(x) for x in bins]
@@ -568,6 +631,8 @@ def silence_effects(visits: pd.DataFrame, bins: Sequence[float] = DEFAULT_SILENC
         raise DataError(f"bins must be increasing, got {list(bins)}")
     labels = _bin_labels(b)
     s = pd.to_numeric(visits[silence], errors="coerce").astype("float64")
+    if not strict and not s.notna().any():
+        return too_few(0, 1, _BLACK_HOLE, unit=_REPAIR_UNIT)
     binned = pd.cut(s, bins=b, right=False, labels=labels)
     rows = []
     for i, lab in enumerate(labels):
@@ -768,29 +833,40 @@ def verbatims(surveys: pd.DataFrame, n: int = 8, by: str | None = None, comment:
 
 
 def example_visit(visits: pd.DataFrame, preferred: str | None = None,
-                  silence: str = "longest_silence_minutes") -> str:
+                  silence: str = "longest_silence_minutes", strict: bool = True) -> str | NotComputed:
     """The visit to show as a timeline: ``preferred`` when it is in ``visits``, otherwise the
     visit with the longest silence during the repair (ties broken by visit id).
 
     >>> v = pd.DataFrame({"visit_id": ["A", "B"], "longest_silence_minutes": [30.0, 200.0]})
     >>> example_visit(v), example_visit(v, preferred="A"), example_visit(v, preferred="Z")
     ('B', 'A', 'B')
+
+    No such visit is a :class:`~cxlib.errors.DataError`, or with ``strict=False`` (what a report
+    calls) a :class:`~cxlib.results.NotComputed` note.
     """
     require_columns(visits, ["visit_id", silence], "visits")
     if preferred and (visits["visit_id"] == preferred).any():
         return str(preferred)
     v = visits.dropna(subset=[silence])
     if v.empty:
+        if not strict:
+            return too_few(0, 1, ("示例工单时间线", "an example visit's time line"), unit=_REPAIR_UNIT)
         raise DataError("no visit with a repair to show as an example", column=silence)
     v = v.sort_values([silence, "visit_id"], ascending=[False, True], kind="stable")
     return str(v["visit_id"].iloc[0])
 
 
 # ------------------------------------------------------------------------ results for reports
-def results_entries(curve: pd.DataFrame, pains: pd.DataFrame, peak_end_fit: pd.DataFrame) -> dict[str, object]:
+def results_entries(curve: pd.DataFrame | NotProvided | NotComputed, pains: pd.DataFrame | NotProvided | NotComputed,
+                    peak_end_fit: pd.DataFrame | NotProvided | NotComputed) -> dict[str, object]:
     """The ``emotion_curve``, ``pain_points`` and ``peak_end`` entries of ``results.json``
     (shapes in ``docs/results.md``) from :func:`emotion_curve`, :func:`pain_points` and
-    :func:`peak_end_models`.
+    :func:`peak_end_models`. An input that is a "not provided" / "not computed" note is its
+    entry as it is (recorded as its marker, never a number).
+
+        >>> from cxlib.results import jsonable, not_provided
+        >>> jsonable(results_entries(not_provided("scores"), not_provided("scores"), not_provided("scores")))["peak_end"]
+        {'provided': False, 'missing': ['scores']}
 
         >>> c = pd.DataFrame({"point": ["waiting"], "mean": [5.1], "ci_low": [5.0], "ci_high": [5.2], "n": [9]})
         >>> p = pd.DataFrame({"point": ["waiting"], "mean": [5.1], "gap": [2.9], "importance": [0.3],
@@ -799,14 +875,23 @@ def results_entries(curve: pd.DataFrame, pains: pd.DataFrame, peak_end_fit: pd.D
         >>> results_entries(c, p, m)["peak_end"]
         [{'predictor': 'mean', 'cv_r2': 0.4, 'ci_low': 0.3, 'ci_high': 0.5}]
     """
-    require_columns(curve, ["point", "mean", "ci_low", "ci_high", "n"], "emotion curve")
     pain_cols = ["point", "mean", "gap", "importance", "priority", "share_very_dissatisfied"]
-    require_columns(pains, pain_cols, "pain points")
-    require_columns(peak_end_fit, ["model", "r2_cv", "ci_low", "ci_high"], "peak-end models")
-    return {
-        "emotion_curve": curve.assign(point=curve["point"].astype(str)).set_index("point")[
-            ["mean", "ci_low", "ci_high", "n"]].to_dict(orient="index"),
-        "pain_points": pains.assign(point=pains["point"].astype(str))[pain_cols].to_dict(orient="records"),
-        "peak_end": peak_end_fit[["model", "r2_cv", "ci_low", "ci_high"]].rename(
-            columns={"model": "predictor", "r2_cv": "cv_r2"}).to_dict(orient="records"),
-    }
+    out: dict[str, object] = {}
+    if isinstance(curve, _Note):
+        out["emotion_curve"] = curve
+    else:
+        require_columns(curve, ["point", "mean", "ci_low", "ci_high", "n"], "emotion curve")
+        out["emotion_curve"] = curve.assign(point=curve["point"].astype(str)).set_index("point")[
+            ["mean", "ci_low", "ci_high", "n"]].to_dict(orient="index")
+    if isinstance(pains, _Note):
+        out["pain_points"] = pains
+    else:
+        require_columns(pains, pain_cols, "pain points")
+        out["pain_points"] = pains.assign(point=pains["point"].astype(str))[pain_cols].to_dict(orient="records")
+    if isinstance(peak_end_fit, _Note):
+        out["peak_end"] = peak_end_fit
+    else:
+        require_columns(peak_end_fit, ["model", "r2_cv", "ci_low", "ci_high"], "peak-end models")
+        out["peak_end"] = peak_end_fit[["model", "r2_cv", "ci_low", "ci_high"]].rename(
+            columns={"model": "predictor", "r2_cv": "cv_r2"}).to_dict(orient="records")
+    return out

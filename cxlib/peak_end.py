@@ -29,6 +29,7 @@ import pandas as pd
 
 from cxlib import catalog
 from cxlib.errors import DataError, require_columns
+from cxlib.results import NotComputed, too_few
 
 __all__ = ["peak_end_score", "peak_end_summary", "peak_end_models", "DEFAULT_MODELS"]
 
@@ -138,7 +139,8 @@ def _r2(y: np.ndarray, yhat: np.ndarray) -> float:
 
 def peak_end_models(summary: pd.DataFrame, outcome: str = "ltr",
                     models: Sequence[str | Sequence[str]] = DEFAULT_MODELS, folds: int = 10, n_boot: int = 200,
-                    seed: int = 0, ci: float = 0.95, baseline: str = "mean") -> pd.DataFrame:
+                    seed: int = 0, ci: float = 0.95, baseline: str = "mean",
+                    strict: bool = True) -> pd.DataFrame | NotComputed:
     """Cross-validated R² of linear models of ``outcome`` on peak-end features, side by side.
 
     Each entry of ``models`` is a column of ``summary`` (one predictor) or a tuple of columns.
@@ -149,7 +151,14 @@ def peak_end_models(summary: pd.DataFrame, outcome: str = "ltr",
     ``delta_vs_baseline`` (default baseline: the ``mean`` model) with a paired bootstrap
     interval, from the same resamples. Sorted by ``r2_cv``.
 
+    Fewer than ``2 × folds`` complete rows, or an outcome that is the same in all of them, is a
+    :class:`~cxlib.errors.DataError`; with ``strict=False`` (what a report calls) the function
+    returns a :class:`~cxlib.results.NotComputed` note stating n and the need instead.
+
     >>> peak_end_models(summary, outcome="ltr", folds=5, n_boot=200, seed=1)   # doctest: +SKIP
+    >>> print(peak_end_models(pd.DataFrame({"mean": [5.0] * 14, "ltr": [7.0] * 14}), models=["mean"],
+    ...                       strict=False).in_lang("en"))
+    n = 14 complete responses: too few for 10-fold cross-validation of the peak-end models, need ≥ 20
     """
     specs = [(m,) if isinstance(m, str) else tuple(m) for m in models]
     names = [" + ".join(s) for s in specs]
@@ -157,8 +166,17 @@ def peak_end_models(summary: pd.DataFrame, outcome: str = "ltr",
     require_columns(summary, cols, "peak-end summary")
     d = pd.DataFrame({c: pd.to_numeric(summary[c], errors="coerce") for c in cols}).astype("float64").dropna()
     n = len(d)
-    if folds < 2 or n < 2 * folds:
-        raise DataError(f"{n} complete rows are too few for {folds}-fold cross-validation")
+    if folds < 2:
+        raise DataError(f"folds={folds}: cross-validation needs at least 2 folds")
+    what = (f"峰终模型的 {folds} 折交叉验证", f"{folds}-fold cross-validation of the peak-end models")
+    if n < 2 * folds:
+        if strict:
+            raise DataError(f"{n} complete rows are too few for {folds}-fold cross-validation")
+        return too_few(n, 2 * folds, what)
+    if d[outcome].nunique() < 2:
+        if strict:
+            raise DataError(f"{outcome} is the same in every complete row: no variance to explain", column=outcome)
+        return NotComputed(n, what, why=(f"{outcome} 在所有答卷中取值相同", f"{outcome} is the same in every response"))
     rng = np.random.default_rng(seed)
     fold = rng.permutation(n) % folds
     y = d[outcome].to_numpy()

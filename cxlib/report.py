@@ -568,7 +568,10 @@ def headline(results: dict[str, Any]) -> dict[str, str]:
         "real-time DiD (LTR)": _estimate_ci(did.get("ltr") or {}),
     }
     pains = results.get("pain_points") or []
-    out["top pain point"] = html.escape(label(str(pains[0].get("point")))) if pains else "–"
+    if isinstance(pains, dict):  # a "not provided" / "not computed" marker, not a ranking
+        out["top pain point"] = "not provided 未提供" if pains.get("provided") is False else "–"
+    else:
+        out["top pain point"] = html.escape(label(str(pains[0].get("point")))) if pains else "–"
     return out
 
 

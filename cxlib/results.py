@@ -18,6 +18,15 @@ shows :func:`not_provided` ("未提供数据 / not provided") and ``results.json
 
     >>> missing({"touchpoints": False, "complaints": True}, "touchpoints", lang="en")
     not provided: touchpoint log (touchpoints)
+
+A result that the selection holds too little data for (a small center-month: too few complete
+responses for cross-validation, relative weights or a bootstrap) is likewise no number: the
+function called with ``strict=False`` returns a :class:`NotComputed` that states the n and the
+threshold, the notebook shows that sentence and ``results.json`` holds the marker
+``{"computed": false, "n": ..., "need": ..., "reason": "..."}``.
+
+    >>> too_few(14, 20, ("10 折交叉验证", "10-fold cross-validation"), lang="en")
+    n = 14 complete responses: too few for 10-fold cross-validation, need ≥ 20
 """
 
 from __future__ import annotations
@@ -41,6 +50,7 @@ INPUT_NAMES: dict[str, tuple[str, str]] = {
     "complaints": ("投诉记录", "complaints"),
     "centers": ("服务中心表", "centers table"),
     "cases": ("干预方案文件", "cases file"),
+    "scores": ("触点评分", "touchpoint scores"),
 }
 NOT_PROVIDED = ("未提供数据", "not provided")
 
@@ -178,6 +188,118 @@ def missing_file(path: str | os.PathLike[str] | None, what: str = "cases", lang:
     return NotProvided((what,), lang, detail)
 
 
+#: What a :class:`NotComputed` counts, by default: responses complete on every column used.
+RESPONSES = ("份完整答卷", "complete responses")
+
+
+@dataclass(frozen=True)
+class NotComputed:
+    """A result the selection holds too little data for: the reason, with the n it has and the
+    n a method needs.
+
+    Shown as one line ("n = 14 complete responses: too few for 10-fold cross-validation, need ≥
+    20", in the notebook's ``lang``), never a number; recorded in ``results.json`` as
+    ``{"computed": false, "n": 14, "need": 20, "reason": "<the English sentence>"}``. Truthy,
+    like :class:`NotProvided`, so that ``unavailable(x) or x[...]`` shows the note or the table.
+
+        >>> NotComputed(14, ("10 折交叉验证", "10-fold cross-validation"), need=20).record()["need"]
+        20
+        >>> NotComputed(9, ("关键驱动因素", "key drivers"), why=("推荐意愿全部相同", "LTR is the same in every response"),
+        ...             lang="en")
+        n = 9 complete responses: key drivers not computed: LTR is the same in every response
+    """
+
+    n: int
+    what: tuple[str, str]
+    need: int | None = None
+    why: tuple[str, str] | None = None
+    unit: tuple[str, str] = RESPONSES
+    lang: str = "both"
+
+    def _en(self) -> str:
+        head = f"n = {self.n} {self.unit[1]}: "
+        if self.why is not None:
+            return f"{head}{self.what[1]} not computed: {self.why[1]}"
+        return f"{head}too few for {self.what[1]}, need ≥ {self.need}"
+
+    def _zh(self) -> str:
+        head = f"样本不足：n = {self.n} {self.unit[0]}，"
+        if self.why is not None:
+            return f"{head}无法计算{self.what[0]}：{self.why[0]}"
+        return f"{head}{self.what[0]}至少需要 {self.need}"
+
+    def text(self) -> str:
+        """The note as plain text, in ``lang`` (``both``: Chinese, then English).
+
+            >>> print(NotComputed(3, ("自助抽样区间", "bootstrap intervals"), need=10).text())
+            样本不足：n = 3 份完整答卷，自助抽样区间至少需要 10 / n = 3 complete responses: too few for bootstrap intervals, need ≥ 10
+        """
+        if self.lang == "zh":
+            return self._zh()
+        if self.lang == "en":
+            return self._en()
+        return f"{self._zh()} / {self._en()}"
+
+    def short(self) -> str:
+        """The note for a table cell (the full sentence: it is short already)."""
+        return self.text()
+
+    def in_lang(self, lang: str) -> NotComputed:
+        """The same note in another language.
+
+            >>> NotComputed(3, ("x", "x"), need=4).in_lang("en").lang
+            'en'
+        """
+        return NotComputed(self.n, self.what, self.need, self.why, self.unit, lang)
+
+    def record(self) -> dict[str, Any]:
+        """The marker stored in ``results.json`` in place of the numbers.
+
+            >>> NotComputed(14, ("10 折交叉验证", "10-fold cross-validation"), need=20).record()
+            {'computed': False, 'n': 14, 'need': 20, 'reason': 'n = 14 complete responses: too few for 10-fold cross-validation, need ≥ 20'}
+        """
+        return {"computed": False, "n": int(self.n), "need": None if self.need is None else int(self.need),
+                "reason": self._en()}
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __repr__(self) -> str:
+        return self.text()
+
+    def _repr_html_(self) -> str:
+        import html
+
+        return f'<p class="cx-not-computed"><b>{html.escape(self.text())}</b></p>'
+
+
+def too_few(n: int, need: int, what: tuple[str, str], unit: tuple[str, str] = RESPONSES,
+            lang: str = "both") -> NotComputed:
+    """The :class:`NotComputed` note of a method that needs ``need`` and has ``n``.
+
+        >>> too_few(14, 20, ("10 折交叉验证", "10-fold cross-validation"), lang="en").text()
+        'n = 14 complete responses: too few for 10-fold cross-validation, need ≥ 20'
+    """
+    return NotComputed(int(n), what, need=int(need), unit=unit, lang=lang)
+
+
+def unavailable(*values: Any, lang: str | None = None) -> NotProvided | NotComputed | None:
+    """The first of ``values`` that is a "not provided" or "not computed" note (in ``lang``
+    when given), else None: ``unavailable(drivers) or drivers[[...]]`` shows the note or the table.
+
+        >>> unavailable("a table", too_few(3, 20, ("x", "x")), lang="en")
+        n = 3 complete responses: too few for x, need ≥ 20
+        >>> unavailable("a table") is None
+        True
+    """
+    for v in values:
+        if isinstance(v, NotComputed):
+            return v if lang is None else v.in_lang(lang)
+        if isinstance(v, NotProvided):
+            return v if lang is None else NotProvided(v.missing, lang, v.detail)
+    return None
+
+
 def jsonable(obj: Any, digits: int = 6) -> Any:
     """Turn numpy / pandas values into plain JSON values; NaN and NA become ``None``.
 
@@ -186,7 +308,7 @@ def jsonable(obj: Any, digits: int = 6) -> Any:
         >>> jsonable({"a": np.float64(0.1234567891), "b": pd.NA, "c": np.int64(3)})
         {'a': 0.123457, 'b': None, 'c': 3}
     """
-    if isinstance(obj, NotProvided):
+    if isinstance(obj, (NotProvided, NotComputed)):
         return obj.record()
     if isinstance(obj, pd.DataFrame):
         return [jsonable(r, digits) for r in obj.to_dict(orient="records")]

@@ -356,3 +356,28 @@ def test_the_committed_worked_example_checks_and_cleans(tmp_path, capsys):
     assert len(data.visits) == 60 and len(data.surveys) == 40 and len(data.complaints) == 7
     assert "[手机号]" in " ".join(data.surveys["comment"].dropna())
     assert data.quality["tables"]["touchpoints"]["given"] is False
+
+
+@pytest.mark.slow
+def test_the_committed_worked_example_runs_to_a_finished_report(tmp_path):
+    """README "Use your own data": from the committed example folder to a finished report, as
+    the README runs it (the network and every center), every notebook ok."""
+    import subprocess
+    import sys
+
+    raw = tmp_path / "own-data"
+    shutil.copytree(EXAMPLE, raw)
+    proc = subprocess.run([sys.executable, "-m", "cxlib.cli", "report", "--raw", str(raw), "--processed",
+                           str(tmp_path / "processed"), "--out", str(tmp_path / "reports"), "--jobs", "1"],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    period = tmp_path / "reports" / "all"
+    manifests = [json.loads(m.read_text(encoding="utf-8")) for m in sorted(period.glob("*/manifest.json"))]
+    assert len(manifests) == 4  # the network and the three centers of the DMS export
+    for m in manifests:
+        assert m["status"] == "ok" and {n["status"] for n in m["notebooks"]} == {"ok"}, m
+    summary = (period / "all" / "05_summary.html").read_text(encoding="utf-8")
+    assert "未提供数据 / not provided: 干预方案文件 cases file (cases)" in summary  # the example has no cases file
+    assert "未提供数据 / not provided: 触点日志 touchpoint log (touchpoints)" in summary
+    index = (period / "index.html").read_text(encoding="utf-8")
+    assert index.count('<td>ok</td>') == 4
