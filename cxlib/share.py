@@ -25,12 +25,13 @@ import subprocess
 import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from cxlib.catalog import label
 from cxlib.errors import DataError
+
+if TYPE_CHECKING:  # pandas is imported by the functions that need it: cx report starts without it
+    import pandas as pd
 
 #: The print stylesheet embedded in every report page (and the index).
 PRINT_CSS = """
@@ -235,6 +236,26 @@ def _num(x: Any, digits: int = 1) -> float | None:
     return None if not isinstance(x, (int, float)) or isinstance(x, bool) or x != x else round(float(x), digits)
 
 
+def _marker(entry: Any) -> str | None:
+    """The words for a results entry that holds a marker instead of numbers (see
+    docs/results.md): not provided (an input missing) or not computed (too little data)."""
+    if not isinstance(entry, dict):
+        return None
+    if entry.get("provided") is False:
+        missing = ", ".join(map(str, entry.get("missing") or []))
+        return f"未提供 not provided{f' ({missing})' if missing else ''}"
+    if entry.get("computed") is False:
+        return f"样本不足 too few (n = {entry.get('n')}, need ≥ {entry.get('need')})"
+    return None
+
+
+def _top_pain(pains: Any) -> str | None:
+    """The top pain point of a results entry: its label, or the marker's words."""
+    if isinstance(pains, dict):
+        return _marker(pains) or "–"
+    return label(str(pains[0].get("point"))) if pains else None
+
+
 def summary_workbook(results: dict[str, Any], dst: Path, scope_line: str | None = None) -> Path:
     """``summary.xlsx`` of one center's ``results.json``: sheets 核心指标 Headline, 透明度等级 Tiers,
     分群 Segments, 痛点 Pain points and 投资回报 ROI, each under Chinese headers with English in the
@@ -258,8 +279,8 @@ def summary_workbook(results: dict[str, Any], dst: Path, scope_line: str | None 
     pains = results.get("pain_points") or []
 
     def est(entry: dict, key: str = "estimate", digits: int = 3) -> list[Any]:
-        if entry.get("provided") is False:
-            return ["未提供 not provided", None, None, None]
+        if _marker(entry):
+            return [_marker(entry), None, None, None]
         return [_num(entry.get(key), digits), _num(entry.get("ci_low"), digits), _num(entry.get("ci_high"), digits),
                 entry.get("n") if key == "value" else entry.get("note")]
 
@@ -268,7 +289,7 @@ def summary_workbook(results: dict[str, Any], dst: Path, scope_line: str | None 
         ["每次主动更新的投诉率比 complaint rate ratio per update", "倍 ratio", *est(rr)],
         ["每次主动更新的推荐意愿变化 LTR change per update", "分 points", *est(slope)],
         ["实时进度的效应（双重差分）real-time DiD on LTR", "分 points", *est(did)],
-        ["首要痛点 top pain point", "", label(str(pains[0].get("point"))) if pains else None, None, None, None],
+        ["首要痛点 top pain point", "", _top_pain(pains), None, None, None],
     ]
     _write_sheet(ws, "核心指标", "Headline", [("指标", "measure"), ("单位", "unit"), ("数值", "value"),
                                             ("95% 置信下限", "95% CI low"), ("95% 置信上限", "95% CI high"),
@@ -276,8 +297,8 @@ def summary_workbook(results: dict[str, Any], dst: Path, scope_line: str | None 
 
     tiers = results.get("nps_by_tier") or {}
     ws = wb.create_sheet("透明度等级 Tiers")
-    if tiers.get("provided") is False:
-        tier_rows: list[list[Any]] = [["未提供（无触点日志）not provided (no touchpoint log)"]]
+    if _marker(tiers):
+        tier_rows: list[list[Any]] = [[_marker(tiers)]]
     else:
         tier_rows = [[label(t), v.get("n"), _num(v.get("nps")), _num(v.get("ci_low")), _num(v.get("ci_high")),
                       _num(v.get("mean_ltr"), 2),
@@ -291,17 +312,19 @@ def summary_workbook(results: dict[str, Any], dst: Path, scope_line: str | None 
 
     seg = results.get("nps_by_segment") or {}
     ws = wb.create_sheet("分群 Segments")
-    seg_rows = [[label(str(k)), v.get("n"), _num(v.get("nps")), _num(v.get("ci_low")), _num(v.get("ci_high")),
-                 v.get("promoters"), v.get("detractors")]
-                for k, v in (seg.get("groups") or {}).items() if isinstance(v, dict)]
+    seg_rows: list[list[Any]] = [[_marker(seg)]] if _marker(seg) else [
+        [label(str(k)), v.get("n"), _num(v.get("nps")), _num(v.get("ci_low")), _num(v.get("ci_high")),
+         v.get("promoters"), v.get("detractors")]
+        for k, v in (seg.get("groups") or {}).items() if isinstance(v, dict)]
     _write_sheet(ws, "分群", f"Segments ({seg.get('segment', '–')})",
                  [("分群", "segment"), ("样本量", "n"), ("NPS（分）", "NPS (points)"), ("95% 置信下限", "CI low"),
                   ("95% 置信上限", "CI high"), ("推荐者", "promoters"), ("贬损者", "detractors")], seg_rows, note=where)
 
     ws = wb.create_sheet("痛点 Pain points")
-    pain_rows = [[i, label(str(p.get("point"))), _num(p.get("mean"), 2), _num(p.get("gap"), 2),
-                  _num(p.get("importance"), 3), _num(p.get("priority"), 3), _num(p.get("share_very_dissatisfied"), 4)]
-                 for i, p in enumerate(pains, start=1)]
+    pain_rows: list[list[Any]] = [[_marker(pains)]] if isinstance(pains, dict) else [
+        [i, label(str(p.get("point"))), _num(p.get("mean"), 2), _num(p.get("gap"), 2),
+         _num(p.get("importance"), 3), _num(p.get("priority"), 3), _num(p.get("share_very_dissatisfied"), 4)]
+        for i, p in enumerate(pains, start=1) if isinstance(p, dict)]
     _write_sheet(ws, "痛点", "Pain points",
                  [("排名", "rank"), ("旅程节点", "journey point"), ("平均分（1–10）", "mean score (1-10)"),
                   ("差距（分）", "gap (points)"), ("重要性", "importance"), ("优先级", "priority"),
@@ -309,8 +332,8 @@ def summary_workbook(results: dict[str, Any], dst: Path, scope_line: str | None 
 
     roi = results.get("roi") or {}
     ws = wb.create_sheet("投资回报 ROI")
-    if roi.get("provided") is False:
-        roi_rows: list[list[Any]] = [["未提供（无案例文件）not provided (no cases file)"]]
+    if _marker(roi):
+        roi_rows: list[list[Any]] = [[_marker(roi)]]
     else:
         roi_rows = [[label(str(k)), _num(v.get("roi"), 3), _num(v.get("p_roi_positive"), 3), _num(v.get("npv"), 0),
                      _num(v.get("payback_months"), 1)] for k, v in roi.items() if isinstance(v, dict)]

@@ -327,3 +327,24 @@ def test_screenshots_of_the_index_and_the_summary(shared_report, tmp_path):
     index = (shared_report / "index.html").read_text(encoding="utf-8")
     assert 'href="SH-JQ/05_summary.pdf"' in index and 'href="SH-JQ/summary.xlsx"' in index
     assert 'src="data:image/png;base64,' in index and "门店排名" in index
+
+
+def test_summary_workbook_writes_the_markers_of_entries_without_numbers(tmp_path):
+    """Every table of the workbook takes a 'not provided' or 'too few' marker in place of its
+    numbers (results.json of an export without touchpoint scores, log or cases file)."""
+    from openpyxl import load_workbook
+
+    not_given = {"provided": False, "missing": ["scores"]}
+    results = {"nps": {"value": 12.0, "ci_low": 1.0, "ci_high": 23.0, "n": 40},
+               "pain_points": not_given, "nps_by_tier": {"provided": False, "missing": ["touchpoints"]},
+               "nps_by_segment": {"computed": False, "n": 3, "need": 30, "reason": "too few"},
+               "roi": {"provided": False, "missing": ["cases"]}}
+    wb = load_workbook(share.summary_workbook(results, tmp_path / "summary.xlsx"))
+    cells = {ws.title: [c for row in ws.iter_rows(values_only=True) for c in row if c is not None]
+             for ws in wb.worksheets}
+    assert "未提供 not provided (scores)" in cells["核心指标 Headline"]
+    assert "未提供 not provided (scores)" in cells["痛点 Pain points"]
+    assert "未提供 not provided (touchpoints)" in cells["透明度等级 Tiers"]
+    assert "样本不足 too few (n = 3, need ≥ 30)" in cells["分群 Segments"]
+    assert "未提供 not provided (cases)" in cells["投资回报 ROI"]
+    assert 12.0 in cells["核心指标 Headline"]
