@@ -1302,7 +1302,9 @@ UPDATE_SOURCES: dict[str, tuple[str, str]] = {
 def _scope(scope: Mapping[str, Any] | None) -> dict[str, str | None] | None:
     if not isinstance(scope, Mapping):
         return None
-    return {k: (None if scope.get(k) is None else str(scope.get(k))) for k in ("center", "period_start", "period_end")}
+    out = {k: (None if scope.get(k) is None else str(scope.get(k))) for k in ("center", "period_start", "period_end")}
+    out["scenario"] = str(scope.get("scenario") or "all")  # a scope recorded without one covers every scenario
+    return out
 
 
 def _usable_effect(raw: Any) -> dict[str, float] | None:
@@ -1321,7 +1323,7 @@ def measured_update_effects(results_file: str | os.PathLike[str] | Mapping[str, 
 
     1. ``"results.json"``: the value notebook 03 recorded in ``results_file`` (a path or the
        already-read mapping), **only if** the file's ``scope`` (or a ``scope`` stored in the
-       entry itself) equals ``scope`` = ``{center, period_start, period_end}``;
+       entry itself) equals ``scope`` = ``{center, period_start, period_end, scenario}`` (a missing scenario is ``all``);
     2. ``"computed"``: ``estimator(visits)`` (the function notebook 03 uses, returning
        ``{key: {estimate, ci_low, ci_high, …}}``), rounded as ``results.json`` stores numbers so
        that both routes give the same figures;
