@@ -446,6 +446,8 @@ class Scope:
     scenario: str = "all"
     segment: str | None = None
     lang: str = "both"
+    #: the center's English name (the English line uses it after the Chinese one), when known
+    center_name_en: str | None = None
 
     def _parts(self, lang: str) -> list[str]:
         from cxlib.catalog import SCENARIOS
@@ -454,7 +456,8 @@ class Scope:
         if self.center == NETWORK_CENTER:
             where = "全网络" if zh else "network"
         elif self.center_name and self.center_name != self.center:
-            where = f"{self.center_name}（{self.center}）" if zh else f"{self.center_name} ({self.center})"
+            en_name = f" {self.center_name_en}" if self.center_name_en else ""
+            where = f"{self.center_name}（{self.center}）" if zh else f"{self.center_name}{en_name} ({self.center})"
         else:
             where = self.center
         cut = "–" if self.cutoff is None else pd.Timestamp(self.cutoff).strftime("%Y-%m-%d %H:%M")
@@ -524,18 +527,19 @@ def scope(data: Any, center: str = NETWORK_CENTER, period_start: str | None = No
         ...       center="SH-JQ", period_start="2026-10", period_end="2026-10").title()   # doctest: +SKIP
         '上海金桥中心（SH-JQ） · 2026年10月 · 数据截至 2026-10-31 19:05 · 到访 312 次 · 有效问卷 111 份 / …'
     """
-    name: str | None = None
+    names: dict[str, str | None] = {"name_zh": None, "name_en": None}
     centers = getattr(data, "centers", None)
     if center != NETWORK_CENTER and isinstance(centers, pd.DataFrame) and "center_id" in centers.columns:
         row = centers[centers["center_id"].astype(str) == str(center)]
-        if len(row) and "name_zh" in row.columns and not pd.isna(row["name_zh"].iloc[0]):
-            name = str(row["name_zh"].iloc[0])
+        for col in names:
+            if len(row) and col in row.columns and not pd.isna(row[col].iloc[0]) and str(row[col].iloc[0]).strip():
+                names[col] = str(row[col].iloc[0]).strip()
     visits = data.visits
     n_resp = int(pd.to_numeric(visits["ltr"], errors="coerce").notna().sum()) if "ltr" in visits.columns else 0
     from cxlib.catalog import SCENARIOS
 
     spell = {k.lower(): s.code for s in SCENARIOS for k in (s.code, s.zh, s.en)}
     scen = "all" if scenario in (None, "all") else spell.get(str(scenario).lower(), str(scenario))
-    return Scope(str(center), name, None if period_start is None else str(period_start),
+    return Scope(str(center), names["name_zh"], None if period_start is None else str(period_start),
                  None if period_end is None else str(period_end), data_cutoff(data), int(len(visits)), n_resp,
-                 scen, segment, lang)
+                 scen, segment, lang, names["name_en"])
