@@ -20,10 +20,15 @@ NOTEBOOKS = ROOT / "notebooks"
 
 
 @pytest.fixture(scope="module")
-def data(tmp_path_factory) -> clean.ProcessedData:
+def processed(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("processed")
     clean.clean(RAW, out)
-    return clean.read_processed(out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def data(processed) -> clean.ProcessedData:
+    return clean.read_processed(processed)
 
 
 def _latest(d: clean.ProcessedData) -> pd.Timestamp:
@@ -105,6 +110,44 @@ def test_subset_accepts_chinese_and_english_scenario_names(data):
     assert len(set(n.values())) == 1 and 0 < n["repair"] < len(data.visits)
     with pytest.raises(DataError, match="unknown scenario"):
         data.subset(scenario="洗车")
+
+
+def _scope_output(executed: Path) -> dict:
+    nb = nbformat.read(executed, as_version=4)
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            if results.SCOPE_METADATA in (out.get("metadata") or {}):
+                return {"title": out["metadata"][results.SCOPE_METADATA]["title"],
+                        "html": out["data"]["text/html"], "outputs": nb.cells}
+    raise AssertionError(f"no scope block in {executed}")
+
+
+@pytest.mark.slow
+def test_scenario_filter_changes_n_in_notebooks_03_and_05(processed, data, tmp_path):
+    import papermill as pm
+
+    sel = data.subset(center="SH-JQ", period_start="2026-10", period_end="2026-10", scenario="repair")
+    whole = data.subset(center="SH-JQ", period_start="2026-10", period_end="2026-10")
+    n_visits, n_resp = len(sel.visits), int(sel.visits["ltr"].notna().sum())
+    assert n_visits < len(whole.visits)
+    params = {"center": "SH-JQ", "period_start": "2026-10", "period_end": "2026-10", "scenario": "维修",
+              "processed_dir": str(processed), "raw_dir": str(RAW)}
+    res_file = tmp_path / "results.json"
+    for name, extra in (("03_nps_proactive_updates", {"results_file": str(res_file)}), ("05_summary", {"n_sims": 200})):
+        pm.execute_notebook(str(NOTEBOOKS / f"{name}.ipynb"), str(tmp_path / f"{name}.ipynb"), kernel_name="python3",
+                            cwd=str(NOTEBOOKS), progress_bar=False, parameters={**params, **extra})
+        shown = _scope_output(tmp_path / f"{name}.ipynb")
+        assert f"到访 {n_visits:,} 次" in shown["title"] and f"有效问卷 {n_resp:,} 份" in shown["title"], name
+        assert "场景：维修" in shown["title"] and "scenario: Repair" in shown["title"]
+    recorded = json.loads(res_file.read_text(encoding="utf-8"))
+    assert recorded["nps"]["n"] == n_resp and recorded["scope"]["scenario"] == "repair"
+    assert recorded["scope"]["n_visits"] == n_visits
+    # 05's headline counts the filtered visits too
+    nb05 = nbformat.read(tmp_path / "05_summary.ipynb", as_version=4)
+    headline = next(o["data"]["text/plain"] for c in nb05.cells if c.cell_type == "code"
+                    and c.source.startswith("summary.headline_table") for o in c.outputs if "data" in o)
+    line = next(ln for ln in headline.splitlines() if "服务工单数" in ln)
+    assert line.split()[-1] == f"{n_visits:,}"
 
 
 # ------------------------------------------------------------------------ ROI scoped to the reader
