@@ -500,10 +500,10 @@ class Scope:
         from cxlib.safe import literal_html
 
         langs = ("zh", "en") if self.lang == "both" else (self.lang,)
-        lines = "".join(f'<p class="cx-scope-line" lang="{"zh-CN" if lg == "zh" else "en"}">'
+        lines = "".join(f'<p class="cx-scope-line" style="margin:0.15em 0" lang="{"zh-CN" if lg == "zh" else "en"}">'
                         + " · ".join(f"<span>{html.escape(p)}</span>" for p in self._parts(lg)) + "</p>"
                         for lg in langs)
-        return literal_html(f'<div class="cx-scope">{lines}</div>')
+        return literal_html(f'<div class="cx-scope" style="font-size:0.9em;line-height:1.3">{lines}</div>')
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> tuple[dict[str, str], dict[str, Any]]:
         return ({"text/plain": self.title(), "text/html": self._repr_html_()},

@@ -1219,6 +1219,81 @@ def scope_assumptions(volume: VisitVolume, cases: Sequence[Case] | None = None, 
     return pd.DataFrame(rows)
 
 
+@dataclass(frozen=True)
+class ScopeNote:
+    """:func:`scope_assumptions` as one short paragraph (for the one-page summary): shown as
+    escaped HTML in a notebook, as the plain sentence elsewhere."""
+
+    text: str
+
+    def __repr__(self) -> str:
+        return self.text
+
+    def __str__(self) -> str:
+        return self.text
+
+    def _repr_html_(self) -> str:
+        import html
+
+        from cxlib.safe import literal_html
+
+        return literal_html(f'<p class="cx-roi-scope" style="margin:0.1em 0;font-size:0.8em;line-height:1.25">'
+                            f'{html.escape(self.text)}</p>')
+
+
+def scope_note(volume: VisitVolume, cases: Sequence[Case] | None = None, lang: Lang = "both") -> ScopeNote:
+    """What the ROI table rests on for this scope, in one short sentence per language: the visits
+    a year (with n, days and dates) and, for a center, how many cases carry its own figures.
+
+        >>> scope_note(VisitVolume("SH-JQ", 310, 31, "2026-10-01", "2026-10-31"), [], "en").text
+        'ROI assumes 3,650 visits a year (SH-JQ: 310 in 31 days 2026-10-01 – 2026-10-31, annualised); cases with own figures: 0 of 0'
+    """
+    own = [c.id for c in (cases or []) if c.center is not None]
+    network = volume.center == "all"
+    n_cases = len(cases or [])
+
+    def one(lg: Lang) -> str:
+        if volume.source != "data":
+            return volume.sentence(lg)
+        if lg == "zh":
+            who = "全网络" if network else volume.center
+            which = "" if network else f"；采用本中心数据的方案 {len(own)}/{n_cases}"
+            return (f"投资回报假设年到访量 {volume.per_year:,.0f}（{who}：{volume.first} – {volume.last} 共 "
+                    f"{volume.days} 天 {volume.n_visits:,} 次，年化）{which}")
+        who = "network" if network else volume.center
+        which = "" if network else f"; cases with own figures: {len(own)} of {n_cases}"
+        return (f"ROI assumes {volume.per_year:,.0f} visits a year ({who}: {volume.n_visits:,} in {volume.days} days "
+                f"{volume.first} – {volume.last}, annualised){which}")
+
+    return ScopeNote(" / ".join(one(lg) for lg in (("zh", "en") if lang == "both" else (lang,))))
+
+
+class WithNote:
+    """A table shown with a :class:`ScopeNote` under it, in one output (so a print keeps them together)."""
+
+    def __init__(self, table: pd.DataFrame, note: ScopeNote) -> None:
+        self.table, self.note = table, note
+
+    def __repr__(self) -> str:
+        return f"{self.table!r}\n{self.note.text}"
+
+    def _repr_html_(self) -> str:
+        from cxlib.safe import literal_html
+
+        return literal_html(self.table._repr_html_()) + self.note._repr_html_()
+
+
+def with_note(table: pd.DataFrame, note: ScopeNote) -> WithNote:
+    """``table`` shown with ``note`` (what its figures rest on) directly under it.
+
+        >>> print(repr(with_note(pd.DataFrame({"a": [1]}), ScopeNote("ROI assumes 10 visits a year"))))
+           a
+        0  1
+        ROI assumes 10 visits a year
+    """
+    return WithNote(table, note)
+
+
 # ============================================================ notebook 04: tables and records
 def get_case(cases: Sequence[Case], case_id: str) -> Case:
     """The case with id ``case_id`` (KeyError naming the known ids otherwise).

@@ -223,3 +223,20 @@ def test_bad_per_center_figures_name_file_case_and_field(tmp_path, centers, fiel
         roi.load_cases(path)
     msg = str(e.value)
     assert str(path) in msg and "'kids_corner'" in msg and f"field {field}" in msg
+
+
+def test_scope_note_under_the_summary_roi_table(tmp_path, data):
+    path = _cases_with_centers(tmp_path, {"SH-JQ": {"reach": 800}})
+    cases = roi.load_cases(path, center="SH-JQ")
+    sel = data.subset(center="SH-JQ", period_start="2026-10", period_end="2026-10").visits
+    v = roi.yearly_visits(sel, "SH-JQ")
+    note = roi.scope_note(v, cases, "both")
+    zh, en = note.text.split(" / ")
+    assert f"年到访量 {v.per_year:,.0f}" in zh and f"共 {v.days} 天 {len(sel):,} 次" in zh
+    assert f"采用本中心数据的方案 1/{len(cases)}" in zh
+    assert en.startswith(f"ROI assumes {v.per_year:,.0f} visits a year (SH-JQ: {len(sel):,} in {v.days} days ")
+    network = roi.yearly_visits(data.visits)
+    assert roi.scope_note(network, cases, "en").text.startswith(f"ROI assumes {network.per_year:,.0f} visits a year (network: ")
+    assert "own figures" not in roi.scope_note(roi.yearly_visits(data.visits), cases, "en").text
+    shown = roi.with_note(pd.DataFrame({"x": ["<b>"]}), roi.ScopeNote("a <i> note"))._repr_html_()
+    assert "&lt;b&gt;" in shown and shown.endswith("a &lt;i&gt; note</p>")
