@@ -1856,7 +1856,8 @@ class ProcessedData:
         """The same data restricted to the matching visits (every table filtered to them).
 
         ``period_start`` / ``period_end`` are months ``'YYYY-MM'`` (inclusive) of the visit's
-        arrival. Quarantine and quality stay whole.
+        arrival. ``scenario`` is a scenario code or its Chinese or English name (``维修`` = ``repair``).
+        Quarantine and quality stay whole.
 
         >>> data.subset(center="SH-JQ", period_start="2026-07").visits["center"].unique()  # doctest: +SKIP
         """
@@ -1868,6 +1869,8 @@ class ProcessedData:
                 raise DataError(f"unknown center {center!r}; valid: all, {', '.join(valid)}", column="center")
             mask &= (v["center"] == center).to_numpy()
         if scenario != "all":
+            spell = {k.lower(): sc.code for sc in catalog.SCENARIOS for k in (sc.code, sc.zh, sc.en)}
+            scenario = spell.get(str(scenario).strip().lower(), scenario)
             if scenario not in catalog.SCENARIO_ORDER:
                 raise DataError(f"unknown scenario {scenario!r}; valid: all, {', '.join(catalog.SCENARIO_ORDER)}",
                                 column="scenario")

@@ -250,7 +250,8 @@ def parameters_for(notebook: Path, candidates: dict[str, Any]) -> dict[str, Any]
 def to_html(executed: Path, dst: Path) -> None:
     """Render an executed notebook to HTML with the code cells hidden (outputs are escaped).
 
-    The page loads nothing from the internet (:data:`REPORT_TEMPLATE`): no MathJax (the report
+    The page's ``<title>`` is its scope line (:func:`page_title`), the same text as the scope
+    block at its top. The page loads nothing from the internet (:data:`REPORT_TEMPLATE`): no MathJax (the report
     has no math to show, and ``$…$`` in a comment or a name is shown as written), no require.js;
     it carries the print stylesheet (A4, no table cut across pages) and its CJK font.
 
@@ -258,8 +259,30 @@ def to_html(executed: Path, dst: Path) -> None:
     """
     import nbformat
 
-    body, _ = _exporter().from_notebook_node(nbformat.read(executed, as_version=4))
+    nb = nbformat.read(executed, as_version=4)
+    title = page_title(nb)
+    if title is not None:
+        nb.metadata["title"] = title  # the lab template's <title> (escaped by the template)
+    body, _ = _exporter().from_notebook_node(nb)
     dst.write_text(embed_cjk_font(add_print_stylesheet(body)), encoding="utf-8")
+
+
+def page_title(nb: Any) -> str | None:
+    """The scope line a notebook showed (:class:`cxlib.results.Scope`, found by the metadata of
+    its first output that carries :data:`cxlib.results.SCOPE_METADATA`), or None when it showed none.
+
+        >>> import nbformat
+        >>> page_title(nbformat.v4.new_notebook()) is None
+        True
+    """
+    from cxlib.results import SCOPE_METADATA
+
+    for cell in nb.get("cells", []):
+        for out in cell.get("outputs", []) if cell.get("cell_type") == "code" else []:
+            entry = (out.get("metadata") or {}).get(SCOPE_METADATA)
+            if isinstance(entry, dict) and isinstance(entry.get("title"), str):
+                return entry["title"]
+    return None
 
 
 #: nbconvert's lab template without anything it would load from the internet: no MathJax (data

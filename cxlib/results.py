@@ -308,7 +308,7 @@ def jsonable(obj: Any, digits: int = 6) -> Any:
         >>> jsonable({"a": np.float64(0.1234567891), "b": pd.NA, "c": np.int64(3)})
         {'a': 0.123457, 'b': None, 'c': 3}
     """
-    if isinstance(obj, (NotProvided, NotComputed)):
+    if isinstance(obj, (NotProvided, NotComputed, Scope)):
         return obj.record()
     if isinstance(obj, pd.DataFrame):
         return [jsonable(r, digits) for r in obj.to_dict(orient="records")]
@@ -365,3 +365,181 @@ def record(key: str, value: Any, path: str | os.PathLike[str] | None) -> None:
         json.dump(data, fh, ensure_ascii=False, indent=2)  # keeps catalog order of points
     os.replace(tmp, p)
     return None
+
+
+# ================================================================================== scope
+#: the value of ``center`` that means the whole network
+NETWORK_CENTER = "all"
+_MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+              "October", "November", "December")
+
+
+def period_label(period_start: str | None, period_end: str | None, lang: str = "both") -> str:
+    """The period of a report in words: one month, a range of months, or all data.
+
+        >>> period_label("2026-10", "2026-10", "both")
+        '2026年10月 / October 2026'
+        >>> period_label("2026-08", "2026-10", "en")
+        '2026-08 – 2026-10'
+        >>> period_label(None, None, "zh")
+        '全部数据'
+    """
+    from cxlib.catalog import bilingual
+
+    s, e = (None if p is None else str(p) for p in (period_start, period_end))
+    if s is not None and s == e:
+        y, m = s.split("-")
+        zh, en = f"{y}年{int(m)}月", f"{_MONTHS_EN[int(m) - 1]} {y}"
+    elif s is not None and e is not None:
+        zh = en = f"{s} – {e}"
+    elif s is not None:
+        zh, en = f"{s} 起", f"from {s}"
+    elif e is not None:
+        zh, en = f"截至 {e}", f"up to {e}"
+    else:
+        zh, en = "全部数据", "all data"
+    return bilingual(zh, en, lang, sep=" / ")  # type: ignore[arg-type]
+
+
+def data_cutoff(data: Any) -> pd.Timestamp | None:
+    """The latest timestamp in the selected data (every timestamp column of the visits, the
+    touchpoint events, the surveys and the complaints), or None when they hold none.
+
+        >>> data_cutoff(data.subset(center="SH-JQ"))   # doctest: +SKIP
+        Timestamp('2026-10-31 19:05:00+0800', tz='Asia/Shanghai')
+    """
+    latest: pd.Timestamp | None = None
+    for name in ("visits", "events", "surveys", "complaints"):
+        frame = getattr(data, name, None)
+        if not isinstance(frame, pd.DataFrame) or frame.empty:
+            continue
+        for col in frame.columns:
+            if pd.api.types.is_datetime64_any_dtype(frame[col].dtype):
+                m = frame[col].max()
+                if m is not pd.NaT and not pd.isna(m) and (latest is None or m > latest):
+                    latest = pd.Timestamp(m)
+    return latest
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a report page covers: the center (or the network), the period, the data cut-off,
+    the n of visits and of survey responses, and every filter in force.
+
+    Shown in a notebook as a block of HTML (text from the data escaped, never typeset as math);
+    :meth:`title` is the same line as plain text, which the report page also carries as its
+    HTML ``<title>`` (kept in the output's metadata under :data:`SCOPE_METADATA`).
+
+        >>> s = Scope("SH-JQ", "上海金桥中心", "2026-10", "2026-10", pd.Timestamp("2026-10-31 18:20"), 312, 111,
+        ...           scenario="repair", segment="scenario", lang="en")
+        >>> s.title()
+        '上海金桥中心 (SH-JQ) · October 2026 · data up to 2026-10-31 18:20 · 312 visits · 111 survey responses · scenario: Repair · segment: scenario'
+    """
+
+    center: str
+    center_name: str | None
+    period_start: str | None
+    period_end: str | None
+    cutoff: pd.Timestamp | None
+    n_visits: int
+    n_responses: int
+    scenario: str = "all"
+    segment: str | None = None
+    lang: str = "both"
+    #: the center's English name (the English line uses it after the Chinese one), when known
+    center_name_en: str | None = None
+
+    def _parts(self, lang: str) -> list[str]:
+        from cxlib.catalog import SCENARIOS
+
+        zh = lang == "zh"
+        if self.center == NETWORK_CENTER:
+            where = "全网络" if zh else "network"
+        elif self.center_name and self.center_name != self.center:
+            en_name = f" {self.center_name_en}" if self.center_name_en else ""
+            where = f"{self.center_name}（{self.center}）" if zh else f"{self.center_name}{en_name} ({self.center})"
+        else:
+            where = self.center
+        cut = "–" if self.cutoff is None else pd.Timestamp(self.cutoff).strftime("%Y-%m-%d %H:%M")
+        parts = [where, period_label(self.period_start, self.period_end, lang),
+                 f"数据截至 {cut}" if zh else f"data up to {cut}",
+                 f"到访 {self.n_visits:,} 次" if zh else f"{self.n_visits:,} visits",
+                 f"有效问卷 {self.n_responses:,} 份" if zh else f"{self.n_responses:,} survey responses"]
+        if self.scenario not in (None, "all"):
+            names = {s.code: (s.zh, s.en) for s in SCENARIOS}
+            z, e = names.get(self.scenario, (self.scenario, self.scenario))
+            parts.append(f"场景：{z}" if zh else f"scenario: {e}")
+        if self.segment:
+            parts.append(f"分群：{self.segment}" if zh else f"segment: {self.segment}")
+        return parts
+
+    def title(self) -> str:
+        """The scope as one line of plain text (``both``: the Chinese line, then the English one)."""
+        if self.lang in ("zh", "en"):
+            return " · ".join(self._parts(self.lang))
+        return " · ".join(self._parts("zh")) + " / " + " · ".join(self._parts("en"))
+
+    def record(self) -> dict[str, Any]:
+        """The scope as stored in ``results.json`` (``center``, ``period_start``, ``period_end``
+        first, as notebook 04 compares them, then the rest).
+
+            >>> Scope("all", None, None, None, None, 0, 0).record()["title"]
+            '全网络 · 全部数据 · 数据截至 – · 到访 0 次 · 有效问卷 0 份 / network · all data · data up to – · 0 visits · 0 survey responses'
+        """
+        return {"center": self.center, "period_start": self.period_start, "period_end": self.period_end,
+                "scenario": self.scenario, "segment": self.segment,
+                "cutoff": None if self.cutoff is None else pd.Timestamp(self.cutoff).isoformat(),
+                "n_visits": int(self.n_visits), "n_responses": int(self.n_responses), "title": self.title()}
+
+    def __repr__(self) -> str:
+        return self.title()
+
+    def _repr_html_(self) -> str:
+        import html
+
+        from cxlib.safe import literal_html
+
+        langs = ("zh", "en") if self.lang == "both" else (self.lang,)
+        lines = "".join(f'<p class="cx-scope-line" style="margin:0.15em 0" lang="{"zh-CN" if lg == "zh" else "en"}">'
+                        + " · ".join(f"<span>{html.escape(p)}</span>" for p in self._parts(lg)) + "</p>"
+                        for lg in langs)
+        return literal_html(f'<div class="cx-scope" style="font-size:0.9em;line-height:1.3">{lines}</div>')
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> tuple[dict[str, str], dict[str, Any]]:
+        return ({"text/plain": self.title(), "text/html": self._repr_html_()},
+                {SCOPE_METADATA: {"title": self.title()}})
+
+
+#: key of an output's metadata that holds the scope of the page (read by ``cxlib.report.to_html``)
+SCOPE_METADATA = "cxlib_scope"
+
+
+def scope(data: Any, center: str = NETWORK_CENTER, period_start: str | None = None, period_end: str | None = None,
+          scenario: str = "all", segment: str | None = None, lang: str = "both") -> Scope:
+    """The scope block of a notebook: what the selected ``data`` (a :class:`cxlib.clean.ProcessedData`
+    after ``subset``) covers, with the run's parameters.
+
+    The center's Chinese name comes from the centers table (the network: 全网络 / network); the
+    cut-off is :func:`data_cutoff`; n visits are the selected visits, n responses the visits with
+    an answered LTR question (the n of the NPS).
+
+        >>> scope(data.subset(center="SH-JQ", period_start="2026-10", period_end="2026-10"),
+        ...       center="SH-JQ", period_start="2026-10", period_end="2026-10").title()   # doctest: +SKIP
+        '上海金桥中心（SH-JQ） · 2026年10月 · 数据截至 2026-10-31 19:05 · 到访 312 次 · 有效问卷 111 份 / …'
+    """
+    names: dict[str, str | None] = {"name_zh": None, "name_en": None}
+    centers = getattr(data, "centers", None)
+    if center != NETWORK_CENTER and isinstance(centers, pd.DataFrame) and "center_id" in centers.columns:
+        row = centers[centers["center_id"].astype(str) == str(center)]
+        for col in names:
+            if len(row) and col in row.columns and not pd.isna(row[col].iloc[0]) and str(row[col].iloc[0]).strip():
+                names[col] = str(row[col].iloc[0]).strip()
+    visits = data.visits
+    n_resp = int(pd.to_numeric(visits["ltr"], errors="coerce").notna().sum()) if "ltr" in visits.columns else 0
+    from cxlib.catalog import SCENARIOS
+
+    spell = {k.lower(): s.code for s in SCENARIOS for k in (s.code, s.zh, s.en)}
+    scen = "all" if scenario in (None, "all") else spell.get(str(scenario).lower(), str(scenario))
+    return Scope(str(center), names["name_zh"], None if period_start is None else str(period_start),
+                 None if period_end is None else str(period_end), data_cutoff(data), int(len(visits)), n_resp,
+                 scen, segment, lang, names["name_en"])

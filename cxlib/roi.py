@@ -63,6 +63,8 @@ Distribution = Literal["triangular", "pert"]
 
 DEFAULT_HORIZON_YEARS = 3
 DEFAULT_DISCOUNT_RATE = 0.08
+#: visits a year assumed when the selection holds no visits to annualise (the former network figure)
+DEFAULT_VISITS_PER_YEAR = 6000.0
 
 
 # ============================================================================ assumptions
@@ -287,7 +289,9 @@ INPUTS: tuple[str, ...] = (*COST_FIELDS, "reach", *EFFECTS)
 MONETARY_INPUTS: tuple[str, ...] = (*COST_FIELDS, "reach", "retention_gain", "referral_gain", "spend_gain",
                                     "extra_customers")
 _CASE_FIELDS = {"id", "name_zh", "name_en", *COST_FIELDS, "reach", "effects", "group", "combines",
-                "seed_claim", "attribution", "provenance"}
+                "seed_claim", "attribution", "provenance", "centers"}
+#: fields a case may give per center (under ``centers: {<center_id>: {...}}``)
+_CENTER_FIELDS = {*COST_FIELDS, "reach", "effects", "provenance"}
 _REQUIRED = ("id", "name_zh", "name_en", *COST_FIELDS, "reach", "effects", "provenance")
 _CLAIM_FIELDS = {"text_zh", "text_en", "roi", "formula", "gain", "cost", "gain_note", "cost_note", "values"}
 _FORMULAS = ("net_over_cost", "gain_over_cost")
@@ -314,6 +318,10 @@ class Case:
     seed_claim: Mapping[str, Any] | None = None
     attribution: str | None = None
     provenance: str = ""
+    #: per-center figures of the cases file: center id -> {field: Quantity, "effects": {...}, "provenance": text}
+    centers: Mapping[str, Mapping[str, Any]] = field(default_factory=dict, compare=False)
+    #: the center whose figures replaced the file's network figures (:func:`for_center`), else None
+    center: str | None = None
 
     def inputs(self) -> dict[str, Quantity]:
         """All numeric inputs by name (effects not declared are fixed at 0)."""
@@ -462,9 +470,83 @@ def _parse_case(raw: Any, pos: int, path: str, ids: set[str]) -> Case:
                                       and all(_is_number(v) for v in claim["values"].values())):
             raise err("must be a mapping of names to numbers", "seed_claim.values")
         claim = dict(claim)
+    centers = _parse_centers(raw.get("centers"), err)
     return Case(id=cid, name_zh=raw["name_zh"].strip(), name_en=raw["name_en"].strip(), **q, effects=effects,
                 group=group.strip() if group else None, combines=tuple(combines), seed_claim=claim,
-                attribution=attribution.strip() if attribution else None, provenance=raw["provenance"].strip())
+                attribution=attribution.strip() if attribution else None, provenance=raw["provenance"].strip(),
+                centers=centers)
+
+
+def _parse_centers(raw: Any, err) -> dict[str, dict[str, Any]]:
+    """The optional ``centers:`` block of a case: per center id, figures that replace the case's own."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping) or not raw:
+        raise err("must be a mapping of center id to the figures of that center", "centers")
+    out: dict[str, dict[str, Any]] = {}
+    for cid, fields in raw.items():
+        where = f"centers.{cid}"
+        if not isinstance(cid, str) or not cid.strip():
+            raise err(f"a center id must be a non-empty text, got {cid!r}", "centers")
+        if not isinstance(fields, Mapping) or not fields:
+            raise err(f"must be a mapping of fields (allowed: {', '.join(sorted(_CENTER_FIELDS))})", where)
+        bad = sorted(map(str, set(fields) - _CENTER_FIELDS))
+        if bad:
+            raise err(f"unknown field (allowed: {', '.join(sorted(_CENTER_FIELDS))})", f"{where}.{bad[0]}")
+        got: dict[str, Any] = {}
+        for f in (*COST_FIELDS, "reach"):
+            if f in fields:
+                got[f] = _quantity(fields[f], f"{where}.{f}", err)
+                if got[f].low < 0:
+                    raise err(f"must not be negative, got low = {got[f].low:g}", f"{where}.{f}")
+        if "effects" in fields:
+            if not isinstance(fields["effects"], Mapping):
+                raise err("must be a mapping of effect name to a number or range", f"{where}.effects")
+            eff = {}
+            for k, v in fields["effects"].items():
+                if k not in EFFECTS:
+                    raise err(f"unknown effect (allowed: {', '.join(EFFECTS)})", f"{where}.effects.{k}")
+                qq = _quantity(v, f"{where}.effects.{k}", err)
+                if EFFECTS[k][0] == "share" and not (-1 <= qq.low and qq.high <= 1):
+                    raise err("a share must lie within -1..1 (0.05 = 5 percentage points)", f"{where}.effects.{k}")
+                if k == "extra_customers" and qq.low < 0:
+                    raise err("must not be negative", f"{where}.effects.{k}")
+                eff[k] = qq
+            got["effects"] = eff
+        if "provenance" in fields:
+            if not isinstance(fields["provenance"], str) or not fields["provenance"].strip():
+                raise err(f"must be a non-empty text, got {fields['provenance']!r}", f"{where}.provenance")
+            got["provenance"] = fields["provenance"].strip()
+        out[cid.strip()] = got
+    return out
+
+
+def for_center(cases: Sequence[Case], center: str) -> list[Case]:
+    """The cases as they apply to one center: a case whose ``centers:`` block names ``center``
+    takes that center's figures (costs, reach, the effects it lists; other effects stay the
+    case's own) and says so in its ``center`` and provenance; every other case, and every case
+    for the network (``"all"``), is the file's own.
+
+        >>> c = Case("x", "例", "Ex", reach=Quantity.fixed(3000), centers={"SH-JQ": {"reach": Quantity.fixed(800)}})
+        >>> [k.reach.mode for k in for_center([c], "SH-JQ")], for_center([c], "SH-JQ")[0].center
+        ([800.0], 'SH-JQ')
+        >>> for_center([c], "all")[0].reach.mode
+        3000.0
+    """
+    out = []
+    for c in cases:
+        figures = c.centers.get(center) if center != "all" else None
+        if not figures:
+            out.append(c)
+            continue
+        changes: dict[str, Any] = {k: v for k, v in figures.items() if k in (*COST_FIELDS, "reach")}
+        if "effects" in figures:
+            changes["effects"] = {**c.effects, **figures["effects"]}
+        named = ", ".join(sorted(k for k in figures if k != "provenance"))
+        note = f" Figures for center {center} ({named}) from the cases file"
+        note += f": {figures['provenance']}" if figures.get("provenance") else "."
+        out.append(dataclasses.replace(c, center=center, provenance=c.provenance + note, **changes))
+    return out
 
 
 def parse_cases(data: Any, path: str = "<cases>") -> list[Case]:
@@ -516,8 +598,9 @@ def cases_path(cases_file: str | os.PathLike[str] | None, raw_dir: str | os.Path
     return None if raw_dir in (None, "") else Path(raw_dir) / CASES_FILE
 
 
-def load_cases(path: str | os.PathLike[str]) -> list[Case]:
-    """Read and validate the intervention cases file (schema: ``docs/roi-cases.md``).
+def load_cases(path: str | os.PathLike[str], center: str | None = None) -> list[Case]:
+    """Read and validate the intervention cases file (schema: ``docs/roi-cases.md``); with
+    ``center``, the cases as they apply to that center (:func:`for_center`).
 
     A bad file raises :class:`DataError` naming the file, the case and the field.
 
@@ -540,7 +623,8 @@ def load_cases(path: str | os.PathLike[str]) -> list[Case]:
         problem = getattr(e, "problem", None) or str(e)
         where = f"YAML syntax error at line {line}" if line else "YAML syntax error"
         raise DataError(f"{where}: {problem}", file=str(p)) from None
-    return parse_cases(data, str(p))
+    cases = parse_cases(data, str(p))
+    return cases if center is None else for_center(cases, center)
 
 
 def _case_by_id(cases: Sequence[Case], case_id: str) -> Case:
@@ -988,7 +1072,7 @@ def _effect_input(arg: Any, key: str, results: Mapping[str, Any]) -> tuple[dict[
 def update_program_value(rate_ratio_per_update: float | Mapping[str, float] | None = None,
                          ltr_slope_per_update: float | Mapping[str, float] | None = None, *,
                          results_path: str | os.PathLike[str] | None = None, extra_updates: float = 2.0,
-                         visits_per_year: float = 6000.0, cost_per_update: float = 0.5,
+                         visits_per_year: float = DEFAULT_VISITS_PER_YEAR, cost_per_update: float = 0.5,
                          one_off_cost: float = 0.0, assumptions: Assumptions | None = None,
                          horizon_years: int = DEFAULT_HORIZON_YEARS, discount_rate: float = DEFAULT_DISCOUNT_RATE
                          ) -> dict[str, Any]:
@@ -1043,6 +1127,171 @@ def update_program_value(rate_ratio_per_update: float | Mapping[str, float] | No
             "inputs": {"complaint_rate_ratio_per_update": rr, "ltr_slope_per_update": slope,
                        "extra_updates": n, "retention_gain": ret.mode, "referral_gain": ref.mode},
             "source": {"complaint_rate_ratio_per_update": rr_src, "ltr_slope_per_update": slope_src}}
+
+
+# ============================================================= the reader's visit volume
+
+
+@dataclass(frozen=True)
+class VisitVolume:
+    """Visits a year of a report's scope: the selected visits annualised by the days they cover.
+
+    ``per_year = n_visits · 365 / days``, ``days`` from the first to the last arrival day
+    (inclusive); ``source`` is ``"data"``, or ``"default"`` (:data:`DEFAULT_VISITS_PER_YEAR`) when
+    the selection holds no visit.
+
+        >>> VisitVolume(center="SH-JQ", n_visits=310, days=31, first="2026-10-01", last="2026-10-31").per_year
+        3650.0
+    """
+
+    center: str
+    n_visits: int
+    days: int
+    first: str | None
+    last: str | None
+    source: str = "data"
+
+    @property
+    def per_year(self) -> float:
+        if self.source != "data" or self.days <= 0:
+            return DEFAULT_VISITS_PER_YEAR
+        return round(self.n_visits * 365 / self.days, 1)
+
+    def sentence(self, lang: Lang = "both") -> str:
+        """How the volume was found, in one line.
+
+            >>> VisitVolume("SH-JQ", 310, 31, "2026-10-01", "2026-10-31").sentence("en")
+            'SH-JQ: 3,650 visits a year = 310 visits in 31 days (2026-10-01 – 2026-10-31) × 365 / 31'
+        """
+        who_zh = "全网络" if self.center == "all" else self.center
+        who_en = "network" if self.center == "all" else self.center
+        if self.source != "data" or self.days <= 0:
+            zh = f"{who_zh}：所选数据中无到访记录，采用默认值每年 {DEFAULT_VISITS_PER_YEAR:,.0f} 次"
+            en = f"{who_en}: no visits in the selection, default {DEFAULT_VISITS_PER_YEAR:,.0f} visits a year"
+        else:
+            zh = (f"{who_zh}：每年 {self.per_year:,.0f} 次到访 = {self.first} – {self.last} 共 {self.days} 天内 "
+                  f"{self.n_visits:,} 次到访 × 365 / {self.days}")
+            en = (f"{who_en}: {self.per_year:,.0f} visits a year = {self.n_visits:,} visits in {self.days} days "
+                  f"({self.first} – {self.last}) × 365 / {self.days}")
+        return bilingual(zh, en, lang, sep=" / ")
+
+
+def yearly_visits(visits: pd.DataFrame, center: str = "all", arrived: str = "arrived_at") -> VisitVolume:
+    """The yearly visit volume of a report's scope, from its selected visits (:class:`VisitVolume`).
+
+    A center's report uses its own visits, the network report all visits; the days are those
+    the data cover (first to last arrival day, local time), not the calendar of the period.
+
+        >>> yearly_visits(data.subset(center="SH-JQ", period_start="2026-10", period_end="2026-10").visits,
+        ...               "SH-JQ").per_year   # doctest: +SKIP
+    """
+    require_columns(visits, [arrived], "visits")
+    days_seen = pd.Series(visits[arrived]).dropna()
+    if days_seen.empty:
+        return VisitVolume(str(center), 0, 0, None, None, source="default")
+    first, last = days_seen.min().date(), days_seen.max().date()
+    return VisitVolume(str(center), int(len(visits)), (last - first).days + 1, first.isoformat(), last.isoformat())
+
+
+def scope_assumptions(volume: VisitVolume, cases: Sequence[Case] | None = None, lang: Lang = "both") -> pd.DataFrame:
+    """What the ROI figures of a report rest on, for the reader's scope: the yearly visit volume
+    (with its n, days and period) and, when ``cases`` are given, which cases carry this
+    center's own figures from the cases file and which the file's network figures.
+
+        >>> scope_assumptions(VisitVolume("SH-JQ", 310, 31, "2026-10-01", "2026-10-31"), lang="en").iloc[0, 1]
+        '3,650'
+    """
+    item, value, source = _col("项目", "Item", lang), _col("数值", "Value", lang), _col("来源", "Source", lang)
+    rows = [{item: bilingual("年到访量（主动进度更新的覆盖量）", "Visits a year (reach of the update program)", lang),
+             value: f"{volume.per_year:,.0f}",
+             source: volume.sentence(lang)}]
+    if cases is not None and not isinstance(cases, str):
+        own = [c.name(lang) for c in cases if c.center is not None]
+        rest = [c.name(lang) for c in cases if c.center is None]
+        if volume.center != "all":
+            rows.append({item: bilingual("采用本中心数据的方案", "Cases with this center's figures", lang),
+                         value: f"{len(own)} / {len(cases)}",
+                         source: "、".join(own) if own else bilingual("无（方案文件未给出本中心数据）",
+                                                                     "none (the cases file gives none)", lang)})
+        rows.append({item: bilingual("采用方案文件总体数据的方案", "Cases with the file's network figures", lang),
+                     value: f"{len(rest)} / {len(cases)}",
+                     source: bilingual("方案文件中的覆盖客户数与效果", "reach and effects as in the cases file", lang)})
+    return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class ScopeNote:
+    """:func:`scope_assumptions` as one short paragraph (for the one-page summary): shown as
+    escaped HTML in a notebook, as the plain sentence elsewhere."""
+
+    text: str
+
+    def __repr__(self) -> str:
+        return self.text
+
+    def __str__(self) -> str:
+        return self.text
+
+    def _repr_html_(self) -> str:
+        import html
+
+        from cxlib.safe import literal_html
+
+        return literal_html(f'<p class="cx-roi-scope" style="margin:0.1em 0;font-size:0.8em;line-height:1.25">'
+                            f'{html.escape(self.text)}</p>')
+
+
+def scope_note(volume: VisitVolume, cases: Sequence[Case] | None = None, lang: Lang = "both") -> ScopeNote:
+    """What the ROI table rests on for this scope, in one short sentence per language: the visits
+    a year (with n, days and dates) and, for a center, how many cases carry its own figures.
+
+        >>> scope_note(VisitVolume("SH-JQ", 310, 31, "2026-10-01", "2026-10-31"), [], "en").text
+        'ROI assumes 3,650 visits a year (SH-JQ: 310 in 31 days 2026-10-01 – 2026-10-31, annualised); cases with own figures: 0 of 0'
+    """
+    own = [c.id for c in (cases or []) if c.center is not None]
+    network = volume.center == "all"
+    n_cases = len(cases or [])
+
+    def one(lg: Lang) -> str:
+        if volume.source != "data":
+            return volume.sentence(lg)
+        if lg == "zh":
+            who = "全网络" if network else volume.center
+            which = "" if network else f"；采用本中心数据的方案 {len(own)}/{n_cases}"
+            return (f"投资回报假设年到访量 {volume.per_year:,.0f}（{who}：{volume.first} – {volume.last} 共 "
+                    f"{volume.days} 天 {volume.n_visits:,} 次，年化）{which}")
+        who = "network" if network else volume.center
+        which = "" if network else f"; cases with own figures: {len(own)} of {n_cases}"
+        return (f"ROI assumes {volume.per_year:,.0f} visits a year ({who}: {volume.n_visits:,} in {volume.days} days "
+                f"{volume.first} – {volume.last}, annualised){which}")
+
+    return ScopeNote(" / ".join(one(lg) for lg in (("zh", "en") if lang == "both" else (lang,))))
+
+
+class WithNote:
+    """A table shown with a :class:`ScopeNote` under it, in one output (so a print keeps them together)."""
+
+    def __init__(self, table: pd.DataFrame, note: ScopeNote) -> None:
+        self.table, self.note = table, note
+
+    def __repr__(self) -> str:
+        return f"{self.table!r}\n{self.note.text}"
+
+    def _repr_html_(self) -> str:
+        from cxlib.safe import literal_html
+
+        return literal_html(self.table._repr_html_()) + self.note._repr_html_()
+
+
+def with_note(table: pd.DataFrame, note: ScopeNote) -> WithNote:
+    """``table`` shown with ``note`` (what its figures rest on) directly under it.
+
+        >>> print(repr(with_note(pd.DataFrame({"a": [1]}), ScopeNote("ROI assumes 10 visits a year"))))
+           a
+        0  1
+        ROI assumes 10 visits a year
+    """
+    return WithNote(table, note)
 
 
 # ============================================================ notebook 04: tables and records
@@ -1302,7 +1551,9 @@ UPDATE_SOURCES: dict[str, tuple[str, str]] = {
 def _scope(scope: Mapping[str, Any] | None) -> dict[str, str | None] | None:
     if not isinstance(scope, Mapping):
         return None
-    return {k: (None if scope.get(k) is None else str(scope.get(k))) for k in ("center", "period_start", "period_end")}
+    out = {k: (None if scope.get(k) is None else str(scope.get(k))) for k in ("center", "period_start", "period_end")}
+    out["scenario"] = str(scope.get("scenario") or "all")  # a scope recorded without one covers every scenario
+    return out
 
 
 def _usable_effect(raw: Any) -> dict[str, float] | None:
@@ -1321,7 +1572,7 @@ def measured_update_effects(results_file: str | os.PathLike[str] | Mapping[str, 
 
     1. ``"results.json"``: the value notebook 03 recorded in ``results_file`` (a path or the
        already-read mapping), **only if** the file's ``scope`` (or a ``scope`` stored in the
-       entry itself) equals ``scope`` = ``{center, period_start, period_end}``;
+       entry itself) equals ``scope`` = ``{center, period_start, period_end, scenario}`` (a missing scenario is ``all``);
     2. ``"computed"``: ``estimator(visits)`` (the function notebook 03 uses, returning
        ``{key: {estimate, ci_low, ci_high, …}}``), rounded as ``results.json`` stores numbers so
        that both routes give the same figures;

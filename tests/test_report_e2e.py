@@ -204,7 +204,9 @@ def test_report_writes_every_notebook_html_results_and_manifest(sample_report):
 
 def test_results_json_schema(sample_report):
     res = json.loads((sample_report / "results.json").read_text())
-    assert res["scope"] == {"center": CENTER, "period_start": PERIOD, "period_end": PERIOD}
+    assert {k: res["scope"][k] for k in ("center", "period_start", "period_end", "scenario")} == {
+        "center": CENTER, "period_start": PERIOD, "period_end": PERIOD, "scenario": "all"}
+    assert res["scope"]["n_visits"] > 0 and res["scope"]["n_responses"] > 0 and res["scope"]["title"]
     assert set(res["nps"]) >= {"value", "ci_low", "ci_high", "n"}
     assert res["nps"]["ci_low"] <= res["nps"]["value"] <= res["nps"]["ci_high"]
     assert set(res["nps_by_tier"]) <= {"none", "completion_only", "realtime", "realtime_photo"}
@@ -222,6 +224,26 @@ def test_results_json_schema(sample_report):
     assert "kids_corner" in res["roi"] and {"roi", "p_roi_positive", "npv"} <= set(res["roi"]["kids_corner"])
     q = res["quality"]["tables"]
     assert all(t["read"] == t["kept"] + t["quarantined"] for t in q.values())
+
+
+def test_every_page_title_is_its_scope_line(sample_report, processed):
+    import html as html_lib
+    import re
+
+    from cxlib import clean, results
+
+    data = clean.read_processed(processed).subset(center=CENTER, period_start=PERIOD, period_end=PERIOD)
+    expected = results.scope(data, center=CENTER, period_start=PERIOD, period_end=PERIOD, segment="scenario").title()
+    assert CENTER in expected and "2026年10月" in expected and "October 2026" in expected
+    for name in ("02_emotion_curves", "03_nps_proactive_updates", "05_summary"):
+        page = (sample_report / f"{name}.html").read_text(encoding="utf-8")
+        title = html_lib.unescape(re.search(r"<title>(.*?)</title>", page, re.S).group(1))
+        assert title == expected, name
+        assert 'class="cx-scope"' in page and html_lib.escape(f"到访 {len(data.visits):,} 次") in page
+    # 04 has no segment parameter, so its line names none
+    page = (sample_report / "04_roi_cases.html").read_text(encoding="utf-8")
+    title = html_lib.unescape(re.search(r"<title>(.*?)</title>", page, re.S).group(1))
+    assert title == results.scope(data, center=CENTER, period_start=PERIOD, period_end=PERIOD).title()
 
 
 def test_plain_papermill_gives_the_same_results(sample_report, processed, tmp_path):
