@@ -127,15 +127,8 @@ def check_clean_folders(raw_dir: Path, processed_dir: Path, manifest_keys: Itera
         raise FolderError("raw data folder not found", file=str(raw_dir))
     raw = _resolved(raw_dir)
     processed = _folder_shape(processed_dir, "processed")
-    if processed == raw:
-        raise FolderError("the processed folder is the raw folder: cleaning would overwrite the raw data; "
-                        "give another folder such as data/processed", file=str(processed_dir))
-    if _within(processed, raw):
-        raise FolderError(f"the processed folder lies inside the raw folder {raw_dir}; give a folder outside it "
-                        "such as data/processed", file=str(processed_dir))
-    if _within(raw, processed):
-        raise FolderError(f"the processed folder holds the raw folder {raw_dir}; give a folder of its own such as "
-                        "data/processed", file=str(processed_dir))
+    _refuse_nesting(processed, processed_dir, "processed", raw, raw_dir, "raw", "data/processed",
+                    same="cleaning would overwrite the raw data")
     if processed.is_dir() and not _is_workbench_folder(processed, manifest_keys):
         others = other_content(processed)
         if (processed / ".gitkeep").exists():  # a folder set aside for outputs, as the shipped data/processed
@@ -157,16 +150,22 @@ def check_report_folders(raw_dir: Path, processed_dir: Path, out_dir: Path) -> N
     """
     out = _folder_shape(Path(out_dir), "reports")
     for given, what in ((Path(raw_dir), "raw"), (Path(processed_dir), "processed")):
-        other = _resolved(given)
-        if out == other:
-            raise FolderError(f"the reports folder is the {what} folder; give a folder of its own such as reports",
-                            file=str(out_dir))
-        if _within(out, other):
-            raise FolderError(f"the reports folder lies inside the {what} folder {given}; give a folder outside it "
-                            "such as reports", file=str(out_dir))
-        if _within(other, out):
-            raise FolderError(f"the reports folder holds the {what} folder {given}; give a folder of its own such "
-                            "as reports", file=str(out_dir))
+        _refuse_nesting(out, Path(out_dir), "reports", _resolved(given), given, what, "reports")
+
+
+def _refuse_nesting(folder: Path, given: Path, role: str, other: Path, other_given: Path, other_role: str,
+                    example: str, same: str = "") -> None:
+    """Refuse ``folder`` (the ``role`` folder, resolved; ``given`` as the user wrote it) when it
+    is, lies inside or holds ``other`` (the ``other_role`` folder)."""
+    if folder == other:
+        why = f": {same}; give another folder" if same else "; give a folder of its own"
+        raise FolderError(f"the {role} folder is the {other_role} folder{why} such as {example}", file=str(given))
+    if _within(folder, other):
+        raise FolderError(f"the {role} folder lies inside the {other_role} folder {other_given}; give a folder "
+                          f"outside it such as {example}", file=str(given))
+    if _within(other, folder):
+        raise FolderError(f"the {role} folder holds the {other_role} folder {other_given}; give a folder of its own "
+                          f"such as {example}", file=str(given))
 
 
 def outside_links(raw_dir: Path) -> dict[str, str]:

@@ -15,18 +15,16 @@ import tempfile
 import time
 from pathlib import Path
 
-import nbformat
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from nbformat.v4 import new_code_cell, new_notebook
 
 from cxlib import cli, clean, folders
 from cxlib.errors import DataError
 
-from conftest import VISITS, write_raw
+from conftest import VISITS, write_notebook, write_raw
 
 ROOT = Path(__file__).resolve().parents[1]
 CX = [sys.executable, "-m", "cxlib.cli"]
@@ -532,15 +530,6 @@ def test_symlinks_in_raw_pointing_outside_are_refused_unless_allowed(tmp_path, c
 
 
 # ============================================================ report workers of a killed run
-def _notebook(path: Path, body: str) -> None:
-    nb = new_notebook()
-    params = new_code_cell('center = "all"\nperiod_start = None\nperiod_end = None\nresults_file = ""')
-    params.metadata["tags"] = ["parameters"]
-    nb.cells = [params, new_code_cell(body)]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(nb, path)
-
-
 def _descendants(pid: int) -> set[int]:
     children: dict[int, list[int]] = {}
     for d in Path("/proc").iterdir():
@@ -574,8 +563,8 @@ def test_killing_a_parallel_report_run_kills_its_workers_and_kernels(tmp_path):
     clean.clean(raw, processed)
     nbs = tmp_path / "nbs"
     nbs.mkdir()
-    _notebook(nbs / "01_first.ipynb", "import time\ntime.sleep(4)")
-    _notebook(nbs / "02_second.ipynb", "print('done', center)")
+    write_notebook(nbs / "01_first.ipynb", "import time\ntime.sleep(4)")
+    write_notebook(nbs / "02_second.ipynb", "print('done', center)")
     out = tmp_path / "reports"
     code = ("from pathlib import Path; from cxlib import report;"
             f"report.run_reports(Path({str(raw)!r}), Path({str(processed)!r}), Path({str(out)!r}), '2026-10', "
