@@ -55,8 +55,27 @@ INPUT_NAMES: dict[str, tuple[str, str]] = {
 NOT_PROVIDED = ("未提供数据", "not provided")
 
 
-@dataclass(frozen=True)
-class NotProvided:
+class _Note:
+    """What :class:`NotProvided` and :class:`NotComputed` share: truthy (``note or table``
+    shows either), shown as their one line of text, in HTML as a bold paragraph of class
+    ``css``."""
+
+    css = "cx-note"
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __repr__(self) -> str:
+        return self.text()
+
+    def _repr_html_(self) -> str:
+        import html
+
+        return f'<p class="{self.css}"><b>{html.escape(self.text())}</b></p>'
+
+
+@dataclass(frozen=True, repr=False)
+class NotProvided(_Note):
     """A result that cannot be given because an input was not provided.
 
     Shown in a notebook as one line, "未提供数据 / not provided: <what>" in the notebook's
@@ -70,6 +89,7 @@ class NotProvided:
         {'complained': {'provided': False, 'missing': ['complaints']}}
     """
 
+    css = "cx-not-provided"
     missing: tuple[str, ...]
     lang: str = "both"
     detail: str = ""
@@ -109,16 +129,6 @@ class NotProvided:
         """
         return {"provided": False, "missing": list(self.missing)}
 
-    def __bool__(self) -> bool:
-        return True
-
-    def __repr__(self) -> str:
-        return self.text()
-
-    def _repr_html_(self) -> str:
-        import html
-
-        return f'<p class="cx-not-provided"><b>{html.escape(self.text())}</b></p>'
 
 
 def not_provided(table: str | Sequence[str], lang: str = "both", detail: str = "") -> NotProvided:
@@ -192,8 +202,8 @@ def missing_file(path: str | os.PathLike[str] | None, what: str = "cases", lang:
 RESPONSES = ("份完整答卷", "complete responses")
 
 
-@dataclass(frozen=True)
-class NotComputed:
+@dataclass(frozen=True, repr=False)
+class NotComputed(_Note):
     """A result the selection holds too little data for: the reason, with the n it has and the
     n a method needs.
 
@@ -209,6 +219,7 @@ class NotComputed:
         n = 9 complete responses: key drivers not computed: LTR is the same in every response
     """
 
+    css = "cx-not-computed"
     n: int
     what: tuple[str, str]
     need: int | None = None
@@ -261,16 +272,6 @@ class NotComputed:
         return {"computed": False, "n": int(self.n), "need": None if self.need is None else int(self.need),
                 "reason": self._en()}
 
-    def __bool__(self) -> bool:
-        return True
-
-    def __repr__(self) -> str:
-        return self.text()
-
-    def _repr_html_(self) -> str:
-        import html
-
-        return f'<p class="cx-not-computed"><b>{html.escape(self.text())}</b></p>'
 
 
 def too_few(n: int, need: int, what: tuple[str, str], unit: tuple[str, str] = RESPONSES,
