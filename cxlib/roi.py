@@ -373,6 +373,24 @@ def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(float(v))
 
 
+def _effects(raw: Any, where: str, err) -> dict[str, Quantity]:
+    """The ``effects`` mapping of a case (or of a center's figures of it), checked: known
+    effect names, shares within -1..1, no negative extra customers; ``where`` names it in errors."""
+    if not isinstance(raw, Mapping):
+        raise err("must be a mapping of effect name to a number or range", where)
+    effects = {}
+    for k, v in raw.items():
+        if k not in EFFECTS:
+            raise err(f"unknown effect (allowed: {', '.join(EFFECTS)})", f"{where}.{k}")
+        qq = _quantity(v, f"{where}.{k}", err)
+        if EFFECTS[k][0] == "share" and not (-1 <= qq.low and qq.high <= 1):
+            raise err("a share must lie within -1..1 (0.05 = 5 percentage points)", f"{where}.{k}")
+        if k == "extra_customers" and qq.low < 0:
+            raise err("must not be negative", f"{where}.{k}")
+        effects[k] = qq
+    return effects
+
+
 def _quantity(raw: Any, where: str, err) -> Quantity:
     if _is_number(raw):
         return Quantity.fixed(float(raw))
@@ -421,18 +439,7 @@ def _parse_case(raw: Any, pos: int, path: str, ids: set[str]) -> Case:
         if q[f].low < 0:
             raise err(f"must not be negative, got low = {q[f].low:g}", f)
     effects_raw = raw["effects"]
-    if not isinstance(effects_raw, Mapping):
-        raise err("must be a mapping of effect name to a number or range", "effects")
-    effects = {}
-    for k, v in effects_raw.items():
-        if k not in EFFECTS:
-            raise err(f"unknown effect (allowed: {', '.join(EFFECTS)})", f"effects.{k}")
-        qq = _quantity(v, f"effects.{k}", err)
-        if EFFECTS[k][0] == "share" and not (-1 <= qq.low and qq.high <= 1):
-            raise err("a share must lie within -1..1 (0.05 = 5 percentage points)", f"effects.{k}")
-        if k == "extra_customers" and qq.low < 0:
-            raise err("must not be negative", f"effects.{k}")
-        effects[k] = qq
+    effects = _effects(effects_raw, "effects", err)
     group = raw.get("group")
     if group is not None and (not isinstance(group, str) or not group.strip()):
         raise err(f"must be a text naming a mutually exclusive group, got {group!r}", "group")
@@ -500,19 +507,7 @@ def _parse_centers(raw: Any, err) -> dict[str, dict[str, Any]]:
                 if got[f].low < 0:
                     raise err(f"must not be negative, got low = {got[f].low:g}", f"{where}.{f}")
         if "effects" in fields:
-            if not isinstance(fields["effects"], Mapping):
-                raise err("must be a mapping of effect name to a number or range", f"{where}.effects")
-            eff = {}
-            for k, v in fields["effects"].items():
-                if k not in EFFECTS:
-                    raise err(f"unknown effect (allowed: {', '.join(EFFECTS)})", f"{where}.effects.{k}")
-                qq = _quantity(v, f"{where}.effects.{k}", err)
-                if EFFECTS[k][0] == "share" and not (-1 <= qq.low and qq.high <= 1):
-                    raise err("a share must lie within -1..1 (0.05 = 5 percentage points)", f"{where}.effects.{k}")
-                if k == "extra_customers" and qq.low < 0:
-                    raise err("must not be negative", f"{where}.effects.{k}")
-                eff[k] = qq
-            got["effects"] = eff
+            got["effects"] = _effects(fields["effects"], f"{where}.effects", err)
         if "provenance" in fields:
             if not isinstance(fields["provenance"], str) or not fields["provenance"].strip():
                 raise err(f"must be a non-empty text, got {fields['provenance']!r}", f"{where}.provenance")
