@@ -53,7 +53,7 @@ from statsmodels.tools.sm_exceptions import ModelWarning
 
 from cxlib import catalog
 from cxlib.errors import DataError, require_columns
-from cxlib.results import NotProvided
+from cxlib.results import NotComputed, NotProvided, too_few
 from cxlib.stats import error_bars
 
 Form = Literal["linear", "categorical", "log"]
@@ -96,6 +96,8 @@ class ModelResult:
     headline: pd.DataFrame | None = None
     fit: Any = field(default=None, repr=False)
     fallback: str = ""
+    #: the "样本不足（n = …）" note when the data were too few to fit the model, else None
+    shortage: NotComputed | None = None
 
     @property
     def ok(self) -> bool:
@@ -119,7 +121,15 @@ class ModelResult:
         return rows.iloc[0]
 
 
-def _cannot_fit(model: str, reason: str, n: int, n_clusters: int | None, strict: bool) -> ModelResult:
+#: what a model the data are too few for is called in its "样本不足" note, and what the note counts
+MODEL_NOTE = ("该模型", "this model")
+ROWS = ("行完整数据", "complete rows")
+
+
+def _cannot_fit(model: str, reason: str, n: int, n_clusters: int | None, strict: bool,
+                need: int | None = None) -> ModelResult:
+    """The result of a model that cannot be fitted; with ``need`` (the rows it would need: the
+    reason is too few rows) it carries the :class:`~cxlib.results.NotComputed` note as ``shortage``."""
     if strict:
         raise DataError(f"{model}: cannot fit: {reason}")
     note = f"cannot fit: {reason}"
@@ -128,7 +138,8 @@ def _cannot_fit(model: str, reason: str, n: int, n_clusters: int | None, strict:
            "n_clusters": n_clusters, "converged": False, "note": note}
     table = _finish_table(pd.DataFrame([row]))
     return ModelResult(model, table, n=n, n_clusters=n_clusters, converged=False, note=note,
-                       headline=table.copy())
+                       headline=table.copy(),
+                       shortage=None if need is None else too_few(n, need, MODEL_NOTE, unit=ROWS))
 
 
 def _finish_table(df: pd.DataFrame) -> pd.DataFrame:
@@ -238,7 +249,7 @@ def _check_size(prep: _Prepared, model: str, key: str | None, min_n: int, min_cl
     ``fallback`` (not ``strict``), switch ``prep`` to HC1 errors without clustering."""
     n, g = len(prep.data), prep.n_clusters
     if n < min_n:
-        return _cannot_fit(model, f"only {n} complete rows (need at least {min_n})", n, g, strict)
+        return _cannot_fit(model, f"only {n} complete rows (need at least {min_n})", n, g, strict, need=min_n)
     if g is not None and g < min_clusters:
         if strict or not fallback:
             return _cannot_fit(model, f"only {g} cluster(s) after dropping missing rows; cluster-robust "
@@ -252,7 +263,7 @@ def _check_size(prep: _Prepared, model: str, key: str | None, min_n: int, min_cl
     k = 2 + sum(prep.data[re.search(r"Q\('([^']*)'\)", t).group(1)].nunique() - 1 if t.startswith("C(") else 1
                 for t in prep.rhs)
     if n < k + 10:
-        return _cannot_fit(model, f"only {n} complete rows for about {k} parameters", n, g, strict)
+        return _cannot_fit(model, f"only {n} complete rows for about {k} parameters", n, g, strict, need=k + 10)
     return None
 
 
@@ -1201,12 +1212,16 @@ def update_effects_from(ltr: ModelResult | NotProvided, comp: ModelResult | NotP
                  "adjusted_for": _used(ltr.table, ctrl)}
         if ltr.fallback:
             slope["note"] = ltr.fallback
+    elif ltr.shortage is not None:
+        slope = ltr.shortage.record()
     else:
         slope = {"estimate": None, "note": ltr.note or "the LTR model did not converge"}
     nb = None if isinstance(comp, NotProvided) or "model" not in comp.headline.columns else \
         comp.headline.set_index("model")
     if isinstance(comp, NotProvided):
         rr: dict[str, Any] = comp.record()
+    elif comp.shortage is not None:
+        rr = comp.shortage.record()
     elif comp.note.startswith("cannot fit") or nb is None or "nb2" not in nb.index:
         rr = {"estimate": None, "note": comp.note}
     elif not bool(nb.loc["nb2", "converged"]):
@@ -1290,15 +1305,22 @@ def _scale_of(model: str) -> str:
     return "LTR points"
 
 
-def report_table(*results: ModelResult | NotProvided, digits: int = 3) -> pd.DataFrame:
+def report_table(*results: ModelResult | NotProvided, digits: int = 3, lang: catalog.Lang = "both"
+                 ) -> pd.DataFrame | NotComputed:
     """The headline rows of several model results in one tidy, rounded table: ``model, term,
     scale, estimate, ci_low, ci_high, p_value`` (plus ``p_value_vs_half`` for complaint models),
     ``n, n_clusters, note``. A result that could not be fitted shows its reason in ``note``; a
     :class:`~cxlib.results.NotProvided` (the model's table was not given) a row without numbers
     whose ``note`` says "未提供数据 / not provided".
 
+    When every model was too few rows to fit, the table is the first one's "样本不足（n = …）" note
+    (in ``lang``) instead.
+
         >>> report_table(ltr_ols(visits), complaint_models(visits))  # doctest: +SKIP
     """
+    shortages = [r.shortage for r in results if isinstance(r, ModelResult)]
+    if results and len(shortages) == len(results) and all(s is not None for s in shortages):
+        return shortages[0].in_lang(lang)
     frames = []
     for r in results:
         if isinstance(r, NotProvided):

@@ -1604,8 +1604,8 @@ def measured_update_effects(results_file: str | os.PathLike[str] | Mapping[str, 
             out[key], out["source"][key], out["note"][key] = value, "results.json", ""
             continue
         why = ""
-        if same and isinstance(entry, Mapping) and entry.get("note"):
-            why = str(entry["note"])
+        if same and isinstance(entry, Mapping) and (entry.get("note") or entry.get("reason")):
+            why = str(entry.get("note") or entry["reason"])  # a model's note, or why it was not computed
         if estimator is not None and visits is not None:
             if computed is None:
                 computed = estimator(visits)
@@ -1617,7 +1617,8 @@ def measured_update_effects(results_file: str | os.PathLike[str] | Mapping[str, 
                 out[key], out["source"][key], out["note"][key] = value, "computed", ""
                 continue
             c = computed.get(key)
-            why = str(c.get("note")) if isinstance(c, Mapping) and c.get("note") else "no usable estimate"
+            why = (str(c.get("note") or c.get("reason")) if isinstance(c, Mapping) and (c.get("note") or c.get("reason"))
+                   else "no usable estimate")
         elif not why:
             why = "not measured for this scope (no recorded result, no data to compute it from)"
         out[key], out["source"][key] = dict(_UPDATE_DEFAULTS[key]), "default"

@@ -408,7 +408,8 @@ def test_update_effects_and_rollout_effects_say_why_when_they_cannot_fit(normal)
     v = _with_parts(normal[0])
     e = M.update_effects(v.iloc[:20])
     for key in ("ltr_slope_per_update", "complaint_rate_ratio_per_update"):
-        assert e[key]["estimate"] is None and e[key]["note"].startswith("cannot fit: only 20 complete rows")
+        assert e[key] == {"computed": False, "n": 20, "need": 30,
+                          "reason": "n = 20 complete rows: too few for this model, need ≥ 30"}
     vv, c = simulate(seed=3, n=1200, did=DID)
     r = M.rollout_effects(M.did_rollout(vv, c), M.did_rollout(vv.loc[vv["center"] == "C00"], c, "complained"))
     assert set(r["ltr"]) == {"estimate", "ci_low", "ci_high", "p_value", "n_clusters"}
@@ -581,3 +582,15 @@ def test_update_effects_from_fitted_models_equal_a_fresh_fit(normal):
     ltr = M.ltr_ols(v, updates="n_inprogress_updates", form="linear", controls=adjust, log_controls=[])
     comp = M.complaint_models(v, updates="n_inprogress_updates", controls=adjust, log_controls=[])
     assert M.update_effects_from(ltr, comp, adjust) == M.update_effects(v, controls=M.DEFAULT_CONTROLS)
+
+
+def test_models_too_few_rows_carry_a_too_few_note_and_the_table_becomes_it(normal):
+    v = _with_parts(normal[0]).iloc[:12]
+    ols = M.ltr_ols(v, updates="n_inprogress_updates")
+    assert not ols.ok and ols.shortage is not None and ols.shortage.record()["need"] == 30
+    note = M.report_table(ols, M.ltr_ols(v, updates="n_inprogress_updates", form="categorical"), lang="zh")
+    assert note.text() == "样本不足：n = 12 行完整数据，该模型至少需要 30"
+    # one model fitted, one not: the table, with the reason in the note column
+    full = _with_parts(normal[0])
+    table = M.report_table(M.ltr_ols(full, updates="n_inprogress_updates"), ols)
+    assert list(table["term"])[-1] == "(cannot fit)" and "only 12 complete rows" in table["note"].iloc[-1]
