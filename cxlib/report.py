@@ -247,11 +247,14 @@ def parameters_for(notebook: Path, candidates: dict[str, Any]) -> dict[str, Any]
     return {k: v for k, v in candidates.items() if k in declared}
 
 
-def to_html(executed: Path, dst: Path) -> None:
+def to_html(executed: Path, dst: Path, lang: str | None = None) -> None:
     """Render an executed notebook to HTML with the code cells hidden (outputs are escaped).
 
-    The page's ``<title>`` is its scope line (:func:`page_title`), the same text as the scope
-    block at its top. The page loads nothing from the internet (:data:`REPORT_TEMPLATE`): no MathJax (the report
+    The prose is in the run's language: every markdown cell keeps the blocks of ``lang``
+    (:func:`cxlib.lang.pick`; Chinese first for "both"); without ``lang``, the ``lang`` the
+    notebook was executed with (papermill's parameters), else "both". The executed notebook
+    itself keeps every block. The page's ``<title>`` is its scope line (:func:`page_title`), the
+    same text as the scope block at its top, in whatever language. The page loads nothing from the internet (:data:`REPORT_TEMPLATE`): no MathJax (the report
     has no math to show, and ``$…$`` in a comment or a name is shown as written), no require.js;
     it carries the print stylesheet (A4, no table cut across pages) and its CJK font.
 
@@ -259,7 +262,10 @@ def to_html(executed: Path, dst: Path) -> None:
     """
     import nbformat
 
+    from cxlib.lang import notebook_lang, pick_cells
+
     nb = nbformat.read(executed, as_version=4)
+    pick_cells(nb, lang or notebook_lang(nb))
     title = page_title(nb)
     if title is not None:
         nb.metadata["title"] = title  # the lab template's <title> (escaped by the template)
@@ -413,7 +419,8 @@ def run_center(center: str, period: Period, base: dict[str, Any], period_dir: Pa
                 rec.seconds = round(time.perf_counter() - t0, 2)
                 rec.end = dt.datetime.now().astimezone().isoformat(timespec="seconds")
                 if executed.exists():
-                    renders.append(html_pool.submit(to_html, executed, executed.with_suffix(".html")))
+                    renders.append(html_pool.submit(to_html, executed, executed.with_suffix(".html"),
+                                                   params.get("lang")))
                 run.notebooks.append(rec)
                 log.info("%s %s %s %s in %.1f s", period.folder, center, nb.name, rec.status, rec.seconds)
                 if on_notebook is not None:
