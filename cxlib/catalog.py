@@ -409,14 +409,14 @@ COLUMN_LABELS: dict[str, ColumnLabel] = {
     "figure": _c("指标", "Figure", "text"),
     "value": _c("数值", "Value", "number"),
     "term": _c("变量", "Term", "category"),
-    "scale": _c("尺度", "Scale", "text"),
+    "scale": _c("尺度", "Scale", "category"),
     "interval": _c("区间方法", "Interval", "category"),
     "note": _c("说明", "Note", "text"),
     "table": _c("数据表", "Table", "category"),
     "rule": _c("规则", "Rule", "category"),
     "action": _c("处理", "Action", "category"),
     "description": _c("说明", "Description", "text"),
-    "given": _c("是否提供", "Given", "text"),
+    "given": _c("是否提供", "Given", "category"),
     "files": _c("文件", "Files", "text"),
     "extra_columns": _c("附加字段", "Extra columns", "text"),
     "source_file": _c("来源文件", "Source file", "text"),
@@ -486,7 +486,7 @@ COLUMN_LABELS: dict[str, ColumnLabel] = {
     # money
     "cost": _c("首年投入", "First-year cost", "money", ("元", "CNY")),
     "npv": _c("净现值", "NPV", "money", ("元", "CNY")),
-    "satisfaction": _c("满意度提升", "Satisfaction gain", "number", ("NPS 分", "NPS points")),
+    "satisfaction": _c("满意度提升", "Satisfaction gain", "number"),
     "npv_mean": _c("模拟净现值均值", "NPV mean", "money", ("元", "CNY")),
     "roi_p50": _c("ROI 中位数", "ROI median", "pct", _PCT),
     "npv_p5_p95": _c("净现值 P5–P95", "NPV P5–P95", "text", ("元", "CNY")),
@@ -494,7 +494,7 @@ COLUMN_LABELS: dict[str, ColumnLabel] = {
     "mean_value": _c("均值", "Mean", "number"),
     "sd_value": _c("标准差", "SD", "number"),
     "kind": _c("类型", "Kind", "text"),
-    "adjusted_for": _c("调整变量", "Adjusted for", "text"),
+    "adjusted_for": _c("调整变量", "Adjusted for", "category"),
     "provided": _c("是否提供", "Provided", "bool"),
     "missing": _c("缺失数据", "Missing", "text"),
     "p_roi_positive": _c("ROI>0 的概率", "P(ROI > 0)", "share", _PCT),
@@ -538,6 +538,20 @@ VALUE_LABELS: dict[str, dict[str, tuple[str, str]]] = {
              "ltr_great": ("推荐意愿（体验好，0–10）", "LTR after a great visit (0–10)"),
              "ltr_bad": ("推荐意愿（体验差，0–10）", "LTR after a bad visit (0–10)"),
              "complaint_rate": ("投诉率（更新计划前）", "Complaint rate before the program")},
+    "scale": {"LTR points": ("推荐意愿分", "LTR points"), "rate ratio": ("率比", "rate ratio"),
+              "probability per update (AME)": ("每次更新的概率变化（平均边际效应）", "probability per update (AME)"),
+              "log odds of a higher LTR": ("更高推荐意愿的对数优势", "log odds of a higher LTR"),
+              "share of visits": ("工单占比", "share of visits"),
+              "LTR points per update": ("每次更新的推荐意愿分", "LTR points per update"),
+              "rate ratio per update": ("每次更新的率比", "rate ratio per update")},
+    "given": {"yes": ("已提供", "yes"), "not provided": ("未提供", "not provided"),
+              "derived from visits": ("由工单表导出", "derived from visits")},
+    "term": {"n_inprogress_updates": ("进行中更新次数", "In-progress updates"),
+             "n_proactive_updates": ("主动更新次数", "Proactive updates"), "post": ("上线后", "after the switch"),
+             "repair_minutes": ("维修时长", "repair duration"), "scenario": ("服务类型", "scenario"),
+             "warranty": ("是否保修", "warranty"), "center": ("服务中心", "center"),
+             "ready_notice": ("完工通知", "ready notice"), "has_photo_update": ("含照片更新", "photo update"),
+             "(cannot fit)": ("（无法拟合）", "(cannot fit)"), "(not provided)": ("（未提供）", "(not provided)")},
     "measure": {"worst": ("最低点", "Worst point"), "best": ("最高点", "Best point"), "last": ("最后一点", "Last point"),
                 "peak_end": ("峰终均值", "Peak-end mean"), "mean": ("全程均值", "Mean of all points"),
                 "visit_minutes": ("到店时长（分钟）", "Visit duration (min)"), "ltr": ("推荐意愿（0–10）", "LTR (0–10)")},
@@ -606,9 +620,15 @@ def value_label(column: str, value: object, lang: Lang = "both") -> str:
         return month_label(v, lang)
     if column == "silence_bin":  # the minutes are said in the header
         return f"≥ {v[:-1]}" if v.endswith("+") else v
+    if column == "adjusted_for":
+        column = "term"
     own = VALUE_LABELS.get(column, {})
     if v in own:
         return bilingual(*own[v], lang=lang)
+    if column == "term" and v.endswith("]") and "[" in v:  # a level of a categorical term: updates[2]
+        base, level = v[:-1].split("[", 1)
+        if base in own:
+            return f"{value_label('term', base, lang)} = {level}"
     return label(v, lang)
 
 

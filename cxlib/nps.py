@@ -378,13 +378,14 @@ def headline_table(ltr: Sequence[float] | pd.Series | np.ndarray, conf: float = 
     """
     r = nps(ltr, scale=100, conf=conf)
     n = int(r["n"])
-    rows = [(_text("nps", lang) + " (−100…100)", r["nps"], r["adjusted_low"], r["adjusted_high"], "adjusted Wald"),
-            (_text("nps", lang) + " (share, −1…1)", r["nps"] / 100, r["adjusted_low"] / 100, r["adjusted_high"] / 100,
-             "adjusted Wald")]
+    rows = [(catalog.bilingual("净推荐值（−100…100）", "NPS (−100…100)", lang), r["nps"], r["adjusted_low"],
+             r["adjusted_high"], "adjusted Wald"),
+            (catalog.bilingual("净推荐值（比例，−1…1）", "NPS (share, −1…1)", lang), r["nps"] / 100, r["adjusted_low"] / 100,
+             r["adjusted_high"] / 100, "adjusted Wald")]
     for g in reversed(catalog.NPS_GROUPS):
         share = r[f"{g.code}s"]
         lo, hi = wilson_ci(int(round(share * n)), n, conf)
-        rows.append((catalog.label(g.code, lang), share, lo, hi, "Wilson"))
+        rows.append((catalog.bilingual(f"{g.zh}占比（%）", f"{g.en}s (%)", lang), share, lo, hi, "Wilson"))
     out = pd.DataFrame(rows, columns=["measure", "estimate", "ci_low", "ci_high", "interval"])
     out["n"] = n
     out["kind"] = ["nps", "nps_share", "share", "share", "share"]  # how cxlib.present writes each row

@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import html
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -108,13 +109,14 @@ def format_value(value: Any, kind: str | None, lang: Lang = "both", *, column: s
         ('12.50', '<0.001', '实时更新')
     """
     if isinstance(value, (list, tuple, np.ndarray)):
-        return ("；" if lang == "zh" else "; ").join(str(v) for v in value) if len(value) else MISSING
+        items = [catalog.value_label(column, v, lang) if kind == "category" else str(v) for v in value]
+        return ("；" if lang == "zh" else "; ").join(items) if len(items) else MISSING
     if _is_missing(value):
         return MISSING
     if isinstance(value, pd.Timestamp):
         return value.strftime("%Y-%m-%d %H:%M")
-    if kind in (None, "text") or (isinstance(value, str) and kind != "bool"):
-        return str(value) if kind != "category" else catalog.value_label(column, value, lang)
+    if kind in (None, "text") or (isinstance(value, str) and kind not in ("bool", "category")):
+        return str(value)
     if kind == "category":
         return catalog.value_label(column, value, lang)
     if kind == "bool":
@@ -144,6 +146,8 @@ def format_value(value: Any, kind: str | None, lang: Lang = "both", *, column: s
         return _num(x, 0)
     if kind in ("coef", "r2"):
         return _num(x, 3)
+    if kind is not None and kind.startswith("fixed"):  # fixed2: as many decimals as the column was rounded to
+        return _num(x, int(kind[5:]))
     if kind == "p":
         return "<0.001" if x < 0.001 else _num(x, 3)
     return _num(x, 0) if abs(x) >= 1000 else f"{x:.4g}".replace("-", _MINUS)  # number
@@ -167,7 +171,8 @@ class _Col:
     header: str
     cells: list[str]
     numeric: bool
-    css: str = ""
+    header_zh: str = ""
+    header_en: str = ""
 
 
 @dataclass
@@ -184,6 +189,8 @@ class Table:
     numeric: list[bool] = field(default_factory=list)
     #: small-sample flags per cell (a pivot), None when whole rows are flagged
     small_cells: list[list[bool]] | None = None
+    #: the headers as the HTML shows them ("both": Chinese and English on two lines), None: as ``frame``
+    html_headers: list[str] | None = None
 
     @property
     def flagged(self) -> bool:
@@ -210,10 +217,13 @@ class Table:
                                  for num, s in zip(self.numeric, row)] for row in cells],
                                index=f.index, columns=f.columns)
         st = st.set_td_classes(classes.map(str.strip))
+        if self.html_headers is not None and len(self.html_headers) == len(f.columns):
+            st = st.relabel_index(self.html_headers, axis=1)
         st = st.set_table_attributes(f'class="cx-table" lang="{_html_lang(self.lang)}"')
         st = st.set_table_styles([
             {"selector": "td.cx-num", "props": "text-align: right; white-space: nowrap;"},
-            {"selector": "th", "props": "text-align: left;"},
+            {"selector": "th", "props": "text-align: left; white-space: pre-line; vertical-align: bottom;"},
+            {"selector": "td", "props": "text-align: left;"},
             {"selector": f"td.{SMALL_CLASS}", "props": "color: #8a8a8a; background-color: #f4f4f4;"},
         ])
         if self.caption:
@@ -355,7 +365,8 @@ def table(df: pd.DataFrame, columns: Sequence[str] | None = None, lang: Lang = "
             unit = money_unit(used)
             wan = unit[0] == "万元"
         head = _bound_header(c, lang) or catalog.header(c, lang, unit=unit)
-        col = _Col(c, head, cells(c, kind, wan), kind not in (None, "text", "category", "bool"))
+        col = _Col(c, head, cells(c, kind, wan), kind not in (None, "text", "category", "bool"),
+                   *(_bound_header(c, lg) or catalog.header(c, lg, unit=unit) for lg in ("zh", "en")))
         if c == n_col:
             col.cells = [f"{t} {SMALL_MARK}" if s else t for t, s in zip(col.cells, small)]
         out.append(col)
@@ -366,13 +377,19 @@ def table(df: pd.DataFrame, columns: Sequence[str] | None = None, lang: Lang = "
                 short = _short(c, lang)
                 ci_head = f"{short} {ci_head}"
             lows, highs = cells(lo, kind, wan), cells(hi, kind, wan)
-            out.append(_Col(lo, ci_head, [interval_text(a, b) for a, b in zip(lows, highs)], True))
+            ci_langs = [bilingual(*_CI, lang=lg) if n_ci == 1 else f"{_short(c, lg)} {bilingual(*_CI, lang=lg)}"
+                        for lg in ("zh", "en")]
+            out.append(_Col(lo, ci_head, [interval_text(a, b) for a, b in zip(lows, highs)], True, *ci_langs))
     heads = _unique([c.header for c in out])
+    two_lines = None
+    if lang == "both":
+        two_lines = [f"{zh}\n{en}" if zh != en else _split_both(h) for h, zh, en in
+                     zip(heads, _unique([c.header_zh for c in out]), _unique([c.header_en for c in out]))]
     frame = pd.DataFrame({h: c.cells for h, c in zip(heads, out)}, index=range(len(data)))
     if not out:
         frame = pd.DataFrame(index=range(len(data)))
     return Table(data=df, frame=frame, small=small, lang=lang, min_n=min_n, caption=caption,
-                 numeric=[c.numeric for c in out])
+                 numeric=[c.numeric for c in out], html_headers=two_lines)
 
 
 def pivot(df: pd.DataFrame, index: str, columns: str, values: str, lang: Lang = "both", n: str = "n",
@@ -417,6 +434,23 @@ def pivot(df: pd.DataFrame, index: str, columns: str, values: str, lang: Lang = 
                  numeric=[False] + [True] * len(cols), small_cells=flags)
 
 
+_ZH_THEN_EN = re.compile(r"^(.*[\u3000-\u9fff\uff00-\uffef][^A-Za-z]*?)\s+([A-Za-z(].*)$")
+_EN_THEN_ZH = re.compile(r"^([A-Za-z(][\x00-\x7f]*?)\s+([\u3000-\u9fff].*)$")
+
+
+def _split_both(head: str) -> str:
+    r"""A bilingual header a builder wrote on one line ("方案 Case", "Case 方案") on two lines.
+
+        >>> _split_both("模拟净现值均值 NPV mean (万元)"), _split_both("Case 方案"), _split_both("NPS")
+        ('模拟净现值均值\nNPV mean (万元)', 'Case\n方案', 'NPS')
+    """
+    for pattern in (_ZH_THEN_EN, _EN_THEN_ZH):
+        m = pattern.match(head)
+        if m:
+            return f"{m.group(1)}\n{m.group(2)}"
+    return head
+
+
 def _bound_header(column: str, lang: Lang) -> str | None:
     """The header of an interval bound shown on its own (``nps_ci_low`` → "净推荐值 95% 置信下限")."""
     for end, (zh, en) in (("_ci_low", ("95% 置信下限", "95% CI low")), ("_ci_high", ("95% 置信上限", "95% CI high"))):
@@ -452,8 +486,18 @@ def _guess_kind(s: pd.Series) -> str | None:
     if pd.api.types.is_integer_dtype(s.dtype):
         return "count"
     if pd.api.types.is_float_dtype(s.dtype):
-        return "number"
+        return f"fixed{_decimals(s)}"
     return None
+
+
+def _decimals(s: pd.Series, most: int = 3) -> int:
+    """The fewest decimals that write every value of a float column exactly (a builder's rounding)."""
+    x = pd.to_numeric(s, errors="coerce").astype(float)
+    x = x[np.isfinite(x)].to_numpy()
+    for d in range(most + 1):
+        if np.allclose(np.round(x, d), x, rtol=0, atol=1e-9):
+            return d
+    return most
 
 
 def long_means(wide: pd.DataFrame, columns: Sequence[str], name: str = "measure") -> pd.DataFrame:

@@ -45,13 +45,13 @@ def headline_table(visits: pd.DataFrame, ltr: str = "ltr", complained: str = "co
     else:
         complaint_share = f"{100 * known.mean():.1f}%" if len(known) else "–"
     rows = [
-        ("净推荐值 NPS", "NPS", f"{s['nps']:.1f}"),
+        ("净推荐值 NPS", "NPS", fixed(s["nps"], 1)),
         ("95% 置信区间（调整 Wald）", "95% CI (adjusted Wald)",
          interval_text(fixed(s["adjusted_low"], 1), fixed(s["adjusted_high"], 1))),
         ("有效问卷数", "Survey responses", f"{int(s['n']):,}"),
         ("推荐者占比", "Promoters", f"{100 * s['promoters']:.1f}%"),
         ("贬损者占比", "Detractors", f"{100 * s['detractors']:.1f}%"),
-        ("平均推荐意愿", "Mean LTR (0–10)", f"{answered.mean():.2f}" if len(answered) else "–"),
+        ("平均推荐意愿（0–10）", "Mean LTR (0–10)", fixed(answered.mean(), 2) if len(answered) else "–"),
         ("服务工单数", "Visits", f"{len(visits):,}"),
         ("有投诉的工单占比", "Visits with a complaint", complaint_share),
     ]
@@ -110,7 +110,7 @@ def roi_table(summary: pd.DataFrame, cases: Sequence, lang: Lang = "both") -> pd
         header("npv_mean", lang, unit=wan): (t["npv_mean"] / 1e4).round(1),
         header("npv_p5_p95", lang, unit=wan): [interval_text(fixed(a / 1e4, 1), fixed(b / 1e4, 1))
                                                for a, b in zip(t["npv_p5"], t["npv_p95"])],
-        header("roi_p50", lang): [no_cost if not np.isfinite(r) else f"{100 * r:.0f}" for r in t["roi_p50"]],
+        header("roi_p50", lang): [no_cost if not np.isfinite(r) else fixed(100 * r, 0) for r in t["roi_p50"]],
         header("p_roi_positive", lang): [f"{100 * p:.0f}" for p in t["p_roi_positive"]],
     })
     order = np.argsort(-t["npv_mean"].to_numpy(float), kind="stable")
