@@ -338,6 +338,300 @@ MOMENTS: tuple[Moment, ...] = (
 
 
 
+# ------------------------------------------------------------------ table columns: labels and units
+#: How a column's numbers are written (see :func:`cxlib.present.table`): ``count`` whole numbers
+#: with thousands separators; ``score`` a 1-10 mean (2 decimals); ``ltr`` a 0-10 mean; ``anxiety``
+#: 0-100 (1 decimal); ``share`` a 0-1 share shown in % (1 decimal); ``pct`` a value already in %;
+#: ``nps`` -100..100 (whole points); ``nps_share`` -1..1; ``money`` 元, or 万元 when a column reaches
+#: 10,000; ``minutes``; ``ratio`` (2 decimals); ``coef`` (3 decimals); ``p`` a p-value; ``r2``;
+#: ``number`` (4 significant digits); ``int``; ``bool``; ``category`` (values labelled by
+#: :func:`value_label`); ``text``.
+ColumnKind = Literal["count", "score", "ltr", "anxiety", "share", "pct", "nps", "nps_share", "money", "minutes",
+                     "ratio", "coef", "p", "r2", "number", "int", "bool", "category", "text"]
+
+
+@dataclass(frozen=True)
+class ColumnLabel:
+    """How a column of a result table is headed and written: Chinese and English label, the unit
+    (Chinese, English; said once, in the header) and the :data:`ColumnKind` of its numbers."""
+
+    zh: str
+    en: str
+    kind: ColumnKind = "text"
+    unit: tuple[str, str] | None = None
+
+
+def _c(zh: str, en: str, kind: ColumnKind = "text", unit: tuple[str, str] | str | None = None) -> ColumnLabel:
+    return ColumnLabel(zh, en, kind, (unit, unit) if isinstance(unit, str) else unit)
+
+
+_PCT, _MIN, _SCORE, _LTR, _ANX = "%", ("分钟", "min"), "1–10", "0–10", "0–100"
+#: The one registry of column labels and units of every table a notebook shows (column name → label).
+COLUMN_LABELS: dict[str, ColumnLabel] = {
+    # counts and segments
+    "n": _c("样本量", "n", "count"),
+    "n_visits": _c("工单数", "Visits", "count"),
+    "n_responses": _c("有效问卷数", "Responses", "count"),
+    "n_clusters": _c("门店数", "Centers", "count"),
+    "n_bad": _c("差评数", "Bad scores", "count"),
+    "rows": _c("行数", "Rows", "count"),
+    "read": _c("读入", "Read", "count"),
+    "kept": _c("保留", "Kept", "count"),
+    "repaired": _c("已修复", "Repaired", "count"),
+    "quarantined": _c("已隔离", "Quarantined", "count"),
+    "visits_before": _c("上线前工单数", "Visits before", "count"),
+    "visits_after": _c("上线后工单数", "Visits after", "count"),
+    "order": _c("序号", "#", "int"),
+    "rank": _c("排名", "Rank", "int"),
+    "center": _c("服务中心", "Service center", "category"),
+    "month": _c("月份", "Month", "category"),
+    "scenario": _c("服务类型", "Scenario", "category"),
+    "tier": _c("透明度等级", "Transparency tier", "category"),
+    "stage": _c("阶段", "Stage", "category"),
+    "point": _c("旅程触点", "Journey point", "category"),
+    "predictor": _c("旅程触点", "Journey point", "category"),
+    "from_point": _c("从", "From", "category"),
+    "to_point": _c("到", "To", "category"),
+    "band": _c("情绪区间", "Emotion band", "category"),
+    "nps_group": _c("NPS 分组", "NPS group", "category"),
+    "moment": _c("关键时刻", "Moment of truth", "category"),
+    "quadrant": _c("象限", "Quadrant", "category"),
+    "silence_bin": _c("最长无更新时长", "Longest silence", "category", _MIN),
+    "updates": _c("主动更新次数", "Proactive updates", "category"),
+    "vehicle_model": _c("车型", "Vehicle model", "category"),
+    "channel": _c("渠道", "Channel", "category"),
+    "level": _c("体验", "Experience", "category"),
+    "model": _c("模型", "Model", "category"),
+    "outcome": _c("结果变量", "Outcome", "category"),
+    "estimate_type": _c("估计方式", "Estimate", "category"),
+    "effect": _c("效应", "Effect", "category"),
+    "measure": _c("指标", "Measure", "category"),
+    "figure": _c("指标", "Figure", "text"),
+    "value": _c("数值", "Value", "number"),
+    "term": _c("变量", "Term", "category"),
+    "scale": _c("尺度", "Scale", "category"),
+    "interval": _c("区间方法", "Interval", "category"),
+    "note": _c("说明", "Note", "text"),
+    "table": _c("数据表", "Table", "category"),
+    "rule": _c("规则", "Rule", "category"),
+    "action": _c("处理", "Action", "category"),
+    "description": _c("说明", "Description", "text"),
+    "given": _c("是否提供", "Given", "category"),
+    "files": _c("文件", "Files", "text"),
+    "extra_columns": _c("附加字段", "Extra columns", "text"),
+    "source_file": _c("来源文件", "Source file", "text"),
+    "source_row": _c("行号", "Row", "int"),
+    "reason": _c("原因", "Reason", "text"),
+    "raw": _c("原始内容", "Raw row", "text"),
+    "response_id": _c("问卷编号", "Response", "text"),
+    "visit_id": _c("工单号", "Visit", "text"),
+    "submitted_at": _c("提交时间", "Submitted", "text"),
+    "comment": _c("评价内容", "Comment", "text"),
+    "sample_comments": _c("客户原声", "Sample comments", "text"),
+    "realtime_since": _c("实时更新上线日期", "Real-time since", "text"),
+    "zh": _c("中文", "Chinese", "text"),
+    "en": _c("英文", "English", "text"),
+    "proxy": _c("替代指标", "Proxy", "bool"),
+    "name": _c("假设", "Assumption", "category"),
+    "provenance": _c("来源", "Provenance", "text"),
+    "case": _c("方案", "Case", "text"),
+    "source": _c("来源", "Source", "text"),
+    # scores, LTR, anxiety
+    "mean": _c("平均分", "Mean score", "score", _SCORE),
+    "sd": _c("标准差", "SD", "score"),
+    "from_mean": _c("起点平均分", "From mean", "score", _SCORE),
+    "to_mean": _c("终点平均分", "To mean", "score", _SCORE),
+    "drop": _c("落差", "Drop", "score", ("分", "points")),
+    "gap": _c("距目标差距", "Gap to target", "score", ("分", "points")),
+    "performance": _c("表现", "Performance", "score", _SCORE),
+    "worst": _c("最低点", "Worst point", "score", _SCORE),
+    "best": _c("最高点", "Best point", "score", _SCORE),
+    "last": _c("最后一点", "Last point", "score", _SCORE),
+    "peak_end": _c("峰终均值", "Peak-end mean", "score", _SCORE),
+    "ltr": _c("推荐意愿", "LTR", "int", _LTR),
+    "ltr_mean": _c("平均推荐意愿", "Mean LTR", "ltr", _LTR),
+    "anxiety_mean": _c("平均焦虑值", "Mean anxiety", "anxiety", _ANX),
+    "anxiety": _c("焦虑值", "Anxiety", "anxiety", _ANX),
+    "visit_minutes": _c("到店时长", "Visit duration", "minutes", _MIN),
+    "repair_minutes": _c("维修时长", "Repair duration", "minutes", _MIN),
+    "longest_silence_minutes": _c("最长无更新时长", "Longest silence", "minutes", _MIN),
+    "mean_inquiries": _c("平均询问次数", "Inquiries per visit", "ratio"),
+    # shares and NPS
+    "promoters": _c("推荐者占比", "Promoters", "share", _PCT),
+    "passives": _c("中立者占比", "Passives", "share", _PCT),
+    "detractors": _c("贬损者占比", "Detractors", "share", _PCT),
+    "nps": _c("净推荐值", "NPS", "nps", "−100…100"),
+    "complaint_rate": _c("投诉率", "Complaint rate", "share", _PCT),
+    "inquiry_rate": _c("询问进度比例", "Visits with an inquiry", "share", _PCT),
+    "share_bad": _c("差评占比（≤3分）", "Bad scores (≤ 3)", "share", _PCT),
+    "share_very_dissatisfied": _c("非常不满占比", "Very dissatisfied", "share", _PCT),
+    "share_updated_before": _c("上线前有更新占比", "Updated before", "share", _PCT),
+    "share_updated_after": _c("上线后有更新占比", "Updated after", "share", _PCT),
+    "retention": _c("年留存率", "Yearly retention", "share", _PCT),
+    "repurchase_3y": _c("三年复购率", "3-year repurchase", "share", _PCT),
+    "referral": _c("推荐率", "Refers a friend", "share", _PCT),
+    # drivers and models
+    "raw_weight": _c("相对权重", "Relative weight", "r2"),
+    "rescaled_pct": _c("重要性占比", "Share of R²", "pct", _PCT),
+    "importance": _c("重要性", "Importance", "share", _PCT),
+    "priority": _c("优先级", "Priority", "coef"),
+    "r2": _c("R²", "R²", "r2"),
+    "r2_cv": _c("交叉验证 R²", "Cross-validated R²", "r2"),
+    "delta_vs_baseline": _c("较全程均值的 R² 差", "R² vs. the mean", "r2"),
+    "estimate": _c("估计值", "Estimate", "coef"),
+    "ci_low": _c("95% 置信下限", "CI low", "coef"),
+    "ci_high": _c("95% 置信上限", "CI high", "coef"),
+    "p_value": _c("p 值", "p", "p"),
+    "p_value_vs_half": _c("p 值（对 0.5）", "p vs. 0.5", "p"),
+    # money
+    "cost": _c("首年投入", "First-year cost", "money", ("元", "CNY")),
+    "npv": _c("净现值", "NPV", "money", ("元", "CNY")),
+    "satisfaction": _c("满意度提升", "Satisfaction gain", "number"),
+    "npv_mean": _c("模拟净现值均值", "NPV mean", "money", ("元", "CNY")),
+    "roi_p50": _c("ROI 中位数", "ROI median", "pct", _PCT),
+    "npv_p5_p95": _c("净现值 P5–P95", "NPV P5–P95", "text", ("元", "CNY")),
+    "intervention": _c("改进措施", "Intervention", "text"),
+    "mean_value": _c("均值", "Mean", "number"),
+    "sd_value": _c("标准差", "SD", "number"),
+    "kind": _c("类型", "Kind", "text"),
+    "adjusted_for": _c("调整变量", "Adjusted for", "category"),
+    "provided": _c("是否提供", "Provided", "bool"),
+    "missing": _c("缺失数据", "Missing", "text"),
+    "p_roi_positive": _c("ROI>0 的概率", "P(ROI > 0)", "share", _PCT),
+}
+
+#: Labels of the values of categorical columns that are not catalog codes (column → value → (zh, en)).
+VALUE_LABELS: dict[str, dict[str, tuple[str, str]]] = {
+    "moment": {m.code: (m.zh, m.en) for m in MOMENTS},
+    "quadrant": {q.code: (q.zh, q.en) for q in QUADRANTS},
+    "level": {"great": ("体验好", "Great experience"), "bad": ("体验差", "Bad experience")},
+    "action": {"repaired": ("修复后保留", "repaired"), "quarantined": ("隔离", "quarantined")},
+    "table": {"centers": ("门店表", "centers"), "visits": ("工单表", "visits"), "touchpoints": ("触点日志", "touchpoints"),
+              "surveys": ("问卷表", "surveys"), "complaints": ("投诉表", "complaints"), "scores": ("触点评分", "scores"),
+              "events": ("触点事件", "events"), "quarantine": ("隔离表", "quarantine"), "total": ("合计", "total")},
+    "outcome": {"ltr": ("推荐意愿", "LTR"), "n_complaints": ("投诉次数", "Complaints"),
+                "complained": ("是否投诉", "Complained")},
+    "estimate_type": {"naive": ("未调整", "naive"), "adjusted": ("调整后", "adjusted")},
+    "interval": {"adjusted Wald": ("调整 Wald", "adjusted Wald"), "Wilson": ("Wilson", "Wilson")},
+    "effect": {"ltr_slope_per_update": ("每次更新的推荐意愿变化（分）", "LTR points per update"),
+               "complaint_rate_ratio_per_update": ("每次更新的投诉率比", "Complaint rate ratio per update")},
+    "model": {"ltr_ols_linear": ("推荐意愿线性回归（更新次数）", "LTR OLS, linear in updates"),
+              "ltr_ols_categorical": ("推荐意愿线性回归（分次数）", "LTR OLS, by number of updates"),
+              "ltr_ordinal": ("有序 logit", "ordinal logit"), "promoter_logit": ("推荐者 logit", "promoter logit"),
+              "detractor_logit": ("贬损者 logit", "detractor logit"), "poisson": ("泊松回归", "Poisson"),
+              "nb2": ("负二项回归", "negative binomial"), "did_ltr": ("双重差分：推荐意愿", "DiD: LTR"),
+              "did_complained": ("双重差分：投诉", "DiD: complaints"),
+              "mean": ("全程均值", "mean of all points"), "peak_end": ("峰终均值", "peak-end mean"),
+              "worst": ("最低点", "worst point"), "last": ("最后一点", "last point"), "best": ("最高点", "best point"),
+              "worst + last": ("最低点 + 最后一点", "worst + last"),
+              "worst + last + visit_minutes": ("最低点 + 最后一点 + 到店时长", "worst + last + visit duration")},
+    "name": {"yearly_spend": ("每年消费（元）", "Yearly spend (CNY)"), "margin": ("毛利率", "Gross margin"),
+             "retention_great": ("年留存率（体验好）", "Yearly retention, great"),
+             "retention_bad": ("年留存率（体验差）", "Yearly retention, bad"),
+             "repurchase_3y_great": ("三年复购率（体验好）", "3-year repurchase, great"),
+             "repurchase_3y_bad": ("三年复购率（体验差）", "3-year repurchase, bad"),
+             "referral_great": ("推荐率（体验好）", "Refers a friend, great"),
+             "referral_bad": ("推荐率（体验差）", "Refers a friend, bad"),
+             "new_customers_per_referrer": ("每位推荐者带来的新客户", "New customers per referrer"),
+             "customer_ltv": ("客户终身价值（元）", "Customer lifetime value (CNY)"),
+             "referrals_per_customer": ("每位客户推荐朋友数", "Referrals per customer"),
+             "ltr_great": ("推荐意愿（体验好，0–10）", "LTR after a great visit (0–10)"),
+             "ltr_bad": ("推荐意愿（体验差，0–10）", "LTR after a bad visit (0–10)"),
+             "complaint_rate": ("投诉率（更新计划前）", "Complaint rate before the program")},
+    "scale": {"LTR points": ("推荐意愿分", "LTR points"), "rate ratio": ("率比", "rate ratio"),
+              "probability per update (AME)": ("每次更新的概率变化（平均边际效应）", "probability per update (AME)"),
+              "log odds of a higher LTR": ("更高推荐意愿的对数优势", "log odds of a higher LTR"),
+              "share of visits": ("工单占比", "share of visits"),
+              "LTR points per update": ("每次更新的推荐意愿分", "LTR points per update"),
+              "rate ratio per update": ("每次更新的率比", "rate ratio per update")},
+    "given": {"yes": ("已提供", "yes"), "not provided": ("未提供", "not provided"),
+              "derived from visits": ("由工单表导出", "derived from visits")},
+    "term": {"n_inprogress_updates": ("进行中更新次数", "In-progress updates"),
+             "n_proactive_updates": ("主动更新次数", "Proactive updates"), "post": ("上线后", "after the switch"),
+             "repair_minutes": ("维修时长", "repair duration"), "scenario": ("服务类型", "scenario"),
+             "warranty": ("是否保修", "warranty"), "center": ("服务中心", "center"),
+             "ready_notice": ("完工通知", "ready notice"), "has_photo_update": ("含照片更新", "photo update"),
+             "(cannot fit)": ("（无法拟合）", "(cannot fit)"), "(not provided)": ("（未提供）", "(not provided)")},
+    "measure": {"worst": ("最低点", "Worst point"), "best": ("最高点", "Best point"), "last": ("最后一点", "Last point"),
+                "peak_end": ("峰终均值", "Peak-end mean"), "mean": ("全程均值", "Mean of all points"),
+                "visit_minutes": ("到店时长（分钟）", "Visit duration (min)"), "ltr": ("推荐意愿（0–10）", "LTR (0–10)")},
+}
+_MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def header(column: str, lang: Lang = "both", unit: tuple[str, str] | None = None) -> str:
+    """The header of a result column in ``lang``: its label with the unit once, in brackets
+    (``unit`` overrides the registry's, e.g. 万元 for a money column). A column the registry
+    does not know keeps its name (tables whose builders label their own columns).
+
+    >>> header("ltr_mean", "zh"), header("ltr_mean", "en"), header("complaint_rate", "both")
+    ('平均推荐意愿（0–10）', 'Mean LTR (0–10)', '投诉率 Complaint rate (%)')
+    >>> header("Case", "zh")
+    'Case'
+    """
+    c = COLUMN_LABELS.get(column)
+    if c is None:
+        return str(column)
+    uz, ue = unit or c.unit or ("", "")
+    zh = f"{c.zh}（{uz}）" if uz else c.zh
+    en = f"{c.en} ({ue})" if ue else c.en
+    if lang == "both":
+        if c.zh == c.en:
+            return en
+        both = f"{c.zh} {c.en}"
+        return both if not ue else (f"{both} ({ue})" if uz == ue else f"{both} ({uz} / {ue})")
+    return bilingual(zh, en, lang)
+
+
+def column_kind(column: str) -> ColumnKind | None:
+    """The :data:`ColumnKind` of a registered column, None for one the registry does not know.
+
+    >>> column_kind("nps"), column_kind("whatever")
+    ('nps', None)
+    """
+    c = COLUMN_LABELS.get(column)
+    return None if c is None else c.kind
+
+
+def month_label(month: str, lang: Lang = "both") -> str:
+    """A month ``YYYY-MM`` in words; anything else comes back unchanged.
+
+    >>> month_label("2026-10", "zh"), month_label("2026-10", "en"), month_label("Q4")
+    ('2026年10月', 'Oct 2026', 'Q4')
+    """
+    m = str(month)
+    if len(m) == 7 and m[4] == "-" and m[:4].isdigit() and m[5:].isdigit() and 1 <= int(m[5:]) <= 12:
+        return bilingual(f"{m[:4]}年{int(m[5:])}月", f"{_MONTHS_EN[int(m[5:]) - 1]} {m[:4]}", lang)
+    return m
+
+
+def value_label(column: str, value: object, lang: Lang = "both") -> str:
+    """The label of one value of a categorical column: months in words, silence bins in
+    minutes, moments, quadrants and other values of :data:`VALUE_LABELS`, any catalog code by
+    :func:`label`; other values (center ids, free categories) unchanged.
+
+    >>> value_label("tier", "realtime_photo", "zh"), value_label("month", "2026-10", "en")
+    ('实时更新+照片', 'Oct 2026')
+    >>> value_label("silence_bin", "240+", "zh"), value_label("moment", "parking", "en")
+    ('≥ 240', 'Parking')
+    """
+    v = str(value)
+    if column == "month":
+        return month_label(v, lang)
+    if column == "silence_bin":  # the minutes are said in the header
+        return f"≥ {v[:-1]}" if v.endswith("+") else v
+    if column == "adjusted_for":
+        column = "term"
+    own = VALUE_LABELS.get(column, {})
+    if v in own:
+        return bilingual(*own[v], lang=lang)
+    if column == "term" and v.endswith("]") and "[" in v:  # a level of a categorical term: updates[2]
+        base, level = v[:-1].split("[", 1)
+        if base in own:
+            return f"{value_label('term', base, lang)} = {level}"
+    return label(v, lang)
+
+
 # ------------------------------------------------------------------ data-quality rules
 RULES: tuple[Rule, ...] = (
     # repairs: the row is kept, the value normalised or blanked, the repair counted
@@ -381,6 +675,7 @@ RULES: tuple[Rule, ...] = (
          "同一工单的较早问卷，已被重新提交的问卷取代"),
 )
 RULES_BY_CODE: dict[str, Rule] = {r.code: r for r in RULES}
+MIN_N: int = 30  # fewer answers than this: flagged as a small sample
 
 
 # ---------------------------------------------------------------------------- helpers

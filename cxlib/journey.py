@@ -123,7 +123,7 @@ def emotion_curve(scores: pd.DataFrame, by: str | Sequence[str] | None = None, p
         raise DataError("no valid scores to average", file="scores", column=score)
     g = d.groupby([*by_cols, "point"], observed=True, sort=True, dropna=True)["score"]
     out = g.agg(n="count", mean="mean", sd="std").reset_index()
-    out["ci_low"], out["ci_high"] = t_interval(out["mean"], out["sd"], out["n"], ci)
+    out["ci_low"], out["ci_high"] = t_interval(out["mean"], out["sd"], out["n"], ci, bounds="score")
     out.insert(len(by_cols) + 1, "stage",
                pd.Categorical(out["point"].astype(str).map(_POINT_STAGE), dtype=catalog.STAGE_DTYPE))
     out["n"] = out["n"].astype("int64")
@@ -213,14 +213,22 @@ def plot_emotion_curve(curve: pd.DataFrame, by: str | Sequence[str] | None = Non
         names = [" / ".join(catalog.label(str(v), lang) for v in k) for k in keys]
         colors = plotting.segment_colors([str(k[0]) if len(k) == 1 else n for k, n in zip(keys, names)],
                                          by_cols[0] if len(by_cols) == 1 else None)
+        has_n = "n" in curve.columns
         for (k, name), color in zip(zip(keys, names), colors.values()):
             sub = _select(curve, by_cols, k)
-            ax.plot(sub["_x"], sub["mean"], marker="o", color=color, label=name if by_cols else None, zorder=3)
+            shown = f"{name} ({plotting.n_range(sub['n'])})" if has_n else name
+            ax.plot(sub["_x"], sub["mean"], marker="o", color=color, label=shown if by_cols else None, zorder=3)
+            if has_n:  # points resting on fewer than MIN_N answers are hollow
+                plotting.mark_small(ax, sub["_x"], sub["mean"], sub["n"], color, lang=lang)
             if show_ci and {"ci_low", "ci_high"} <= set(sub.columns):
                 ax.fill_between(sub["_x"], sub["ci_low"].astype(float), sub["ci_high"].astype(float), color=color,
                                 alpha=0.18, lw=0, zorder=2)
         xs = range(len(catalog.SCORE_POINT_ORDER))
-        ax.set_xticks(list(xs), [plotting.tick_label(p, lang) for p in catalog.SCORE_POINT_ORDER])
+        ticks = [plotting.tick_label(p, lang) for p in catalog.SCORE_POINT_ORDER]
+        if has_n and not by_cols:  # one curve: the n of each point under its name
+            n_of = dict(zip(curve["point"].astype(str), curve["n"]))
+            ticks = [plotting.with_n(t, n_of[p]) if p in n_of else t for t, p in zip(ticks, catalog.SCORE_POINT_ORDER)]
+        ax.set_xticks(list(xs), ticks)
         ax.set_xlim(-0.5, len(catalog.SCORE_POINT_ORDER) - 0.5)
         ax.set_ylim(catalog.SCORE_MIN - 0.5, catalog.SCORE_MAX + 0.5)
         ax.set_xlabel(plotting.text("旅程触点", "Journey point", lang))
@@ -496,6 +504,8 @@ def importance_performance(curve: pd.DataFrame | NotProvided | NotComputed,
     imp = _importance(weights)
     out = pd.DataFrame({"point": curve["point"].astype(str).to_numpy(),
                         "performance": curve["mean"].astype(float).to_numpy()})
+    if "n" in curve.columns:
+        out["n"] = curve["n"].to_numpy()
     out["importance"] = out["point"].map(imp).astype("float64")
     out = out.dropna(subset=["importance", "performance"])
     if out.empty:
@@ -528,8 +538,12 @@ def plot_importance_performance(ip: pd.DataFrame, lang: Lang = "zh", ax: Axes | 
         ax = ax if ax is not None else fig.add_subplot()
         x, y = ip["performance"].astype(float), 100 * ip["importance"].astype(float)
         ax.scatter(x, y, c=[quad_colors[q] for q in ip["quadrant"]], s=60, zorder=3)
-        for xi, yi, p in zip(x, y, ip["point"]):
-            ax.annotate(catalog.label(p, lang), (xi, yi), xytext=(5, 4), textcoords="offset points", fontsize="small")
+        ns = ip["n"] if "n" in ip.columns else [None] * len(ip)
+        for xi, yi, p, n in zip(x, y, ip["point"], ns):
+            name = catalog.label(p, lang) if n is None else f"{catalog.label(p, lang)} (n={int(n):,})"
+            ax.annotate(name, (xi, yi), xytext=(5, 4), textcoords="offset points", fontsize="small")
+        if "n" in ip.columns:
+            plotting.mark_small(ax, x, y, ip["n"], "#444444", size=60, lang=lang)
         xc, yc = float(ip["performance_cut"].iloc[0]), 100 * float(ip["importance_cut"].iloc[0])
         ax.axvline(xc, color="#666666", ls="--", lw=1)
         ax.axhline(yc, color="#666666", ls="--", lw=1)
@@ -640,7 +654,7 @@ def silence_effects(visits: pd.DataFrame, bins: Sequence[float] = DEFAULT_SILENC
         row: dict[str, object] = {"silence_bin": lab, "bin_low": b[i], "bin_high": b[i + 1], "n_visits": int(mask.sum())}
         for name, col in (("anxiety", anxiety), ("ltr", ltr)):
             if col in visits.columns:
-                m, lo, hi = mean_ci(visits.loc[mask, col], ci)
+                m, lo, hi = mean_ci(visits.loc[mask, col], ci, bounds=name)
                 row.update({f"{name}_mean": m, f"{name}_ci_low": lo, f"{name}_ci_high": hi,
                             f"{name}_n": int(pd.to_numeric(visits.loc[mask, col], errors="coerce").notna().sum())})
         if inquiries in visits.columns:
@@ -679,9 +693,14 @@ def plot_silence(effects: pd.DataFrame, lang: Lang = "zh") -> Figure:
                 m, lo, hi = effects[f"{p}_mean"], effects[f"{p}_ci_low"], effects[f"{p}_ci_high"]
             m, lo, hi = (np.asarray(v, dtype=float) for v in (m, lo, hi))
             yerr = error_bars(m, lo, hi)
-            ax.errorbar(x, m, yerr=yerr, marker="o", capsize=4, color=plotting.BAND_COLORS["very_dissatisfied"]
-                        if p != "ltr" else plotting.TIER_COLORS["realtime"])
-            ax.set_xticks(x, effects["silence_bin"].astype(str).tolist())
+            color = plotting.BAND_COLORS["very_dissatisfied"] if p != "ltr" else plotting.TIER_COLORS["realtime"]
+            ax.errorbar(x, m, yerr=yerr, marker="o", capsize=4, color=color)
+            n = effects[f"{p}_n"] if f"{p}_n" in effects.columns else effects.get("n_visits")
+            bins = [catalog.value_label("silence_bin", b, lang) for b in effects["silence_bin"].astype(str)]
+            if n is not None:  # the n of each bin under it; bins with fewer than MIN_N answers hollow
+                plotting.mark_small(ax, x, m, n, color, lang=lang)
+                bins = [plotting.with_n(b, k) for b, k in zip(bins, n)]
+            ax.set_xticks(x, bins)
             ax.set_title(plotting.title(zh, en, lang), fontsize="medium")
         fig.supxlabel(plotting.text("维修中最长无更新时长（分钟）", "Longest silence during the repair (minutes)", lang))
         fig.suptitle(plotting.title("信息黑洞：按维修中最长无更新时长分组",

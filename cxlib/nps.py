@@ -32,7 +32,7 @@ from scipy import stats
 from cxlib import catalog
 from cxlib.errors import DataError, require_columns
 from cxlib.results import not_provided
-from cxlib.stats import error_bars, mean_ci
+from cxlib.stats import clip_interval, error_bars, mean_ci
 from cxlib.stats import wilson_ci as _wilson
 
 Method = Literal["adjusted_wald", "wald"]
@@ -108,7 +108,7 @@ def _from_counts(det: float, pas: float, pro: float, *, conf: float, scale: floa
     adj_se = math.sqrt(_nps_var(q_pro, q_det) / n_adj)
 
     def clip(x: float) -> float:
-        return min(max(x, -1.0), 1.0) * scale
+        return float(clip_interval(x, x, "nps_share")[0]) * scale
 
     out.update(
         promoters=p_pro, passives=p_pas, detractors=p_det,
@@ -224,7 +224,7 @@ def _metrics(part: pd.DataFrame, ltr: str, anxiety: str | None, complained: str 
              conf: float, scale: float, known_complaints: bool = True) -> dict[str, float]:
     vals = _valid_ltr(part[ltr], column=ltr)
     r = _from_counts(*_counts(vals), conf=conf, scale=scale)
-    m, lo, hi = mean_ci(vals, conf)
+    m, lo, hi = mean_ci(vals, conf, bounds="ltr")
     out = {"n_visits": len(part), "n_responses": int(vals.size),
            "anxiety_mean": float(pd.to_numeric(part[anxiety], errors="coerce").mean())
            if anxiety else float("nan"),
@@ -329,7 +329,9 @@ def plot_dose_response(table: pd.DataFrame, lang: catalog.Lang = "both", title: 
         fig, axes = plotting.subplots(1, 2 if has_complaints else 1, figsize=(10 if has_complaints else 5.5, 4),
                                  squeeze=False)
         x = np.arange(len(table))
-        labels = [str(v) for v in table["updates"]]
+        n = table["n_responses"] if "n_responses" in table.columns else None
+        labels = [str(v) if n is None else plotting.with_n(str(v), k) for v, k in
+                  zip(table["updates"], n if n is not None else [None] * len(table))]
         panels = [("nps", "nps_ci_low", "nps_ci_high", "nps", "#3182bd")]
         if has_complaints:
             panels.append(("complaint_rate", "complaint_ci_low", "complaint_ci_high", "complaint_rate",
@@ -338,6 +340,10 @@ def plot_dose_response(table: pd.DataFrame, lang: catalog.Lang = "both", title: 
             y = table[col].to_numpy(dtype=float)
             err = error_bars(y, table[lo].to_numpy(dtype=float), table[hi].to_numpy(dtype=float))
             ax.errorbar(x, y, yerr=err, marker="o", capsize=4, color=colour)
+            n_pt = table["n_responses" if col == "nps" else "n_visits"] if {"n_responses", "n_visits"} <= set(
+                table.columns) else None
+            if n_pt is not None:  # fewer than MIN_N answers: a hollow point
+                plotting.mark_small(ax, x, y, n_pt, colour, lang=lang)
             ax.set_xticks(x, labels)
             ax.set_xlabel(_text("updates", lang))
             ax.set_ylabel(_text(key, lang))
@@ -372,15 +378,17 @@ def headline_table(ltr: Sequence[float] | pd.Series | np.ndarray, conf: float = 
     """
     r = nps(ltr, scale=100, conf=conf)
     n = int(r["n"])
-    rows = [(_text("nps", lang) + " (−100…100)", r["nps"], r["adjusted_low"], r["adjusted_high"], "adjusted Wald"),
-            (_text("nps", lang) + " (share, −1…1)", r["nps"] / 100, r["adjusted_low"] / 100, r["adjusted_high"] / 100,
-             "adjusted Wald")]
+    rows = [(catalog.bilingual("净推荐值（−100…100）", "NPS (−100…100)", lang), r["nps"], r["adjusted_low"],
+             r["adjusted_high"], "adjusted Wald"),
+            (catalog.bilingual("净推荐值（比例，−1…1）", "NPS (share, −1…1)", lang), r["nps"] / 100, r["adjusted_low"] / 100,
+             r["adjusted_high"] / 100, "adjusted Wald")]
     for g in reversed(catalog.NPS_GROUPS):
         share = r[f"{g.code}s"]
         lo, hi = wilson_ci(int(round(share * n)), n, conf)
-        rows.append((catalog.label(g.code, lang), share, lo, hi, "Wilson"))
+        rows.append((catalog.bilingual(f"{g.zh}占比（%）", f"{g.en}s (%)", lang), share, lo, hi, "Wilson"))
     out = pd.DataFrame(rows, columns=["measure", "estimate", "ci_low", "ci_high", "interval"])
     out["n"] = n
+    out["kind"] = ["nps", "nps_share", "share", "share", "share"]  # how cxlib.present writes each row
     return out
 
 

@@ -266,3 +266,68 @@ def caption(fig: Figure, text: str, width: int = 110) -> Figure:
     with drawing():
         fig.text(0.01, -0.01, wrapped, ha="left", va="top", fontsize="small", style="italic", color="#444444")
     return fig
+
+
+# ------------------------------------------------------------------------------ n on the points
+def with_n(label: str, n: object) -> str:
+    """A tick label with the n behind the point under it.
+
+    >>> with_n("实时更新+照片", 42)
+    '实时更新+照片\\nn=42'
+    """
+    try:
+        k = int(n)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return str(label)
+    return f"{label}\nn={k:,}"
+
+
+def small_mask(n: object, min_n: int = catalog.MIN_N):
+    """Which points rest on fewer than ``min_n`` answers (a missing n counts as none).
+
+    >>> small_mask([29, 30, None]).tolist()
+    [True, False, True]
+    """
+    import numpy as np
+    import pandas as pd
+
+    k = pd.to_numeric(pd.Series(list(n) if not isinstance(n, pd.Series) else n.to_numpy()), errors="coerce")
+    return np.asarray(k.fillna(0).to_numpy(dtype=float) < min_n)
+
+
+def mark_small(ax, x, y, n, color: str, min_n: int = catalog.MIN_N, size: float = 46, lang: Lang = "both",
+               note: bool = True) -> bool:
+    """Draw the points with n < ``min_n`` hollow (white inside, ``color`` edge) over the plotted
+    ones, and say once in the corner of ``ax`` what a hollow point means. Returns whether any was.
+
+        >>> fig, ax = plt.subplots(); mark_small(ax, [0, 1], [5, 6], [12, 80], "#333333")
+        True
+    """
+    import numpy as np
+
+    small = small_mask(n, min_n)
+    xs, ys = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if not small.any():
+        return False
+    with drawing():
+        ax.scatter(xs[small], ys[small], s=size, facecolors="white", edgecolors=color, linewidths=1.5, zorder=5)
+        if note and not getattr(ax, "_cx_small_note", False):
+            ax.text(0.99, 0.01, text(f"空心点：n < {min_n}，仅供参考", f"hollow: n < {min_n}, read with care", lang),
+                    transform=ax.transAxes, ha="right", va="bottom", fontsize="x-small", color="#666666")
+            ax._cx_small_note = True
+    return True
+
+
+def n_range(n) -> str:
+    """The n of a series of points: one number, or the smallest and largest.
+
+    >>> n_range([40, 38, 41]), n_range([12, 12])
+    ('n=38–41', 'n=12')
+    """
+    import pandas as pd
+
+    k = pd.to_numeric(pd.Series(list(n)), errors="coerce").dropna().astype(int)
+    if k.empty:
+        return "n=0"
+    lo, hi = int(k.min()), int(k.max())
+    return f"n={lo:,}" if lo == hi else f"n={lo:,}–{hi:,}"

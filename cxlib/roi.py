@@ -1482,6 +1482,21 @@ def roi_record(summary: pd.DataFrame) -> dict[str, dict[str, float | None]]:
             for _, r in summary.sort_values("id", kind="stable").iterrows()}
 
 
+def portfolio_table(portfolio: pd.DataFrame, objective: str = "npv", lang: Lang = "both") -> pd.DataFrame:
+    """The cases a :func:`best_portfolio` chose, tidy for :func:`cxlib.present.table`: ``case``
+    (its name in ``lang``), ``cost`` (first-year, 元) and the objective's value (``npv`` in 元, or
+    ``satisfaction``: the satisfaction gain in NPS points).
+
+        >>> portfolio_table(pd.DataFrame({"name_zh": ["例"], "name_en": ["Ex"], "cost": [5e4], "value": [1e5]}),
+        ...                 "npv", "en").columns.tolist()
+        ['case', 'cost', 'npv']
+    """
+    require_columns(portfolio, ["name_zh", "name_en", "cost", "value"], "portfolio")
+    return pd.DataFrame({"case": [bilingual(z, e, lang) for z, e in zip(portfolio["name_zh"], portfolio["name_en"])],
+                         "cost": portfolio["cost"].astype(float).to_numpy(),
+                         "npv" if objective == "npv" else "satisfaction": portfolio["value"].astype(float).to_numpy()})
+
+
 def portfolio_sentence(portfolio: pd.DataFrame, lang: Lang = "both") -> str:
     """One sentence on a :func:`best_portfolio` result: the chosen cases, total cost and value.
 

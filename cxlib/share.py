@@ -54,9 +54,18 @@ PRINT_CSS = """
   table, figure, img, svg, pre, li, tr, .jp-RenderedImage, .jp-OutputArea-child {
     break-inside: avoid; page-break-inside: avoid; }
   table { max-width: 100% !important; font-size: 7.5pt !important; border-collapse: collapse; }
+  /* a result table, its caption and its small-sample footnote stay on one page; small rows stay grey */
+  .cx-table-wrap { break-inside: avoid; page-break-inside: avoid; }
+  .cx-table caption { font-size: 8pt; text-align: left; caption-side: top; }
+  .jp-RenderedHTMLCommon .cx-table td, .jp-RenderedHTMLCommon .cx-table th { padding: 0.25mm 1.2mm !important; }
+  table.cx-table { font-size: 7pt !important; }
+  .jp-RenderedHTMLCommon .cx-table td { text-align: left; } .jp-RenderedHTMLCommon .cx-table td.cx-num { text-align: right; }
+  .jp-RenderedHTMLCommon .cx-table th { white-space: pre-line; text-align: left; vertical-align: bottom; }
+  td.cx-small { color: #7a7a7a !important; background: #f2f2f2 !important; }
+  .cx-footnote { font-size: 7pt !important; margin: 0.5mm 0 1mm 0 !important; }
   .jp-RenderedHTMLCommon td, .jp-RenderedHTMLCommon th { padding: 0.4mm 1.4mm !important; line-height: 1.2; }
   img, svg { max-width: 100% !important; height: auto !important; }
-  .jp-RenderedImage img { max-height: 68mm; width: auto; }
+  .jp-RenderedImage img { max-height: 56mm; width: auto; }
   a { color: inherit; text-decoration: none; }
   * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
 }

@@ -6,7 +6,7 @@ so it reads the same numbers whether or not those notebooks ran before it.
     >>> import pandas as pd
     >>> v = pd.DataFrame({"ltr": pd.array([10, 9, 3, 7], dtype="Int64"), "complained": [False, False, True, False]})
     >>> headline_table(v, lang="en")["value"].tolist()[:2]
-    ['25.0', '[-44.2, 72.7]']
+    ['25.0', '−44.2–72.7']
 """
 
 from __future__ import annotations
@@ -20,7 +20,9 @@ from matplotlib.figure import Figure
 from cxlib import nps as nps_stats
 from cxlib import plotting
 from cxlib.catalog import Lang, bilingual
+from cxlib.catalog import MIN_N, header
 from cxlib.errors import require_columns
+from cxlib.present import fixed, interval_text
 from cxlib.results import not_provided
 
 
@@ -43,12 +45,13 @@ def headline_table(visits: pd.DataFrame, ltr: str = "ltr", complained: str = "co
     else:
         complaint_share = f"{100 * known.mean():.1f}%" if len(known) else "–"
     rows = [
-        ("净推荐值 NPS", "NPS", f"{s['nps']:.1f}"),
-        ("95% 置信区间", "95% CI (adjusted Wald)", f"[{s['adjusted_low']:.1f}, {s['adjusted_high']:.1f}]"),
+        ("净推荐值 NPS", "NPS", fixed(s["nps"], 1)),
+        ("95% 置信区间（调整 Wald）", "95% CI (adjusted Wald)",
+         interval_text(fixed(s["adjusted_low"], 1), fixed(s["adjusted_high"], 1))),
         ("有效问卷数", "Survey responses", f"{int(s['n']):,}"),
         ("推荐者占比", "Promoters", f"{100 * s['promoters']:.1f}%"),
         ("贬损者占比", "Detractors", f"{100 * s['detractors']:.1f}%"),
-        ("平均推荐意愿", "Mean LTR (0–10)", f"{answered.mean():.2f}" if len(answered) else "–"),
+        ("平均推荐意愿（0–10）", "Mean LTR (0–10)", fixed(answered.mean(), 2) if len(answered) else "–"),
         ("服务工单数", "Visits", f"{len(visits):,}"),
         ("有投诉的工单占比", "Visits with a complaint", complaint_share),
     ]
@@ -73,8 +76,12 @@ def plot_nps_trend(by_month: pd.DataFrame, month: str = "month", lang: Lang = "z
         for xi, yi, n in zip(x, m, t["n"]):
             ax.annotate(f"{yi:.0f}", (xi, yi), textcoords="offset points", xytext=(0, 7), ha="center",
                         fontsize="small")
+        plotting.mark_small(ax, x, m, t["n"], plotting.TIER_COLORS["realtime_photo"], lang=lang, note=False)
+        if plotting.small_mask(t["n"]).any():
+            ax.text(0.01, 0.01, plotting.text(f"空心点：n < {MIN_N}，仅供参考", f"hollow: n < {MIN_N}, read with care", lang),
+                    transform=ax.transAxes, ha="left", va="bottom", fontsize="x-small", color="#666666")
         ax.axhline(0, color="0.5", lw=0.8)
-        ax.set_xticks(x, [str(v) for v in t[month]])
+        ax.set_xticks(x, [plotting.with_n(str(v), n) for v, n in zip(t[month], t["n"])])
         ax.set_ylim(-100, 100)
         ax.set_xlabel(plotting.text("月份", "Month", lang))
         ax.set_ylabel(plotting.text("净推荐值", "NPS (−100…100)", lang))
@@ -84,7 +91,8 @@ def plot_nps_trend(by_month: pd.DataFrame, month: str = "month", lang: Lang = "z
 
 
 def roi_table(summary: pd.DataFrame, cases: Sequence, lang: Lang = "both") -> pd.DataFrame:
-    """The ROI table of the summary: one row per intervention, money in 万元 (10,000 CNY).
+    """The ROI table of the summary: one row per intervention, money in 万元 (10,000 CNY), ROI and
+    P(ROI > 0) in %, headers from the catalog's registry in ``lang`` (the units said there).
 
     ``summary`` comes from ``roi.roi_summary(roi.simulate(cases, ...))``; ``cases`` from
     ``roi.load_cases``. ROI is the Monte Carlo median; a case that costs nothing has no ROI
@@ -96,12 +104,14 @@ def roi_table(summary: pd.DataFrame, cases: Sequence, lang: Lang = "both") -> pd
     t = summary.copy()
     require_columns(t, ["id", "npv_mean", "npv_p5", "npv_p95", "roi_p50", "p_roi_positive"], "ROI summary")
     no_cost = bilingual("无成本", "no cost", lang)
+    wan = ("万元", "万元")
     out = pd.DataFrame({
-        "intervention": [names.get(i, i) for i in t["id"]],
-        "NPV mean (万元)": (t["npv_mean"] / 1e4).round(1),
-        "NPV P5–P95 (万元)": [f"{a / 1e4:.1f} – {b / 1e4:.1f}" for a, b in zip(t["npv_p5"], t["npv_p95"])],
-        "ROI median": [no_cost if not np.isfinite(r) else f"{100 * r:.0f}%" for r in t["roi_p50"]],
-        "P(ROI > 0)": [f"{100 * p:.0f}%" for p in t["p_roi_positive"]],
+        header("intervention", lang): [names.get(i, i) for i in t["id"]],
+        header("npv_mean", lang, unit=wan): (t["npv_mean"] / 1e4).round(1),
+        header("npv_p5_p95", lang, unit=wan): [interval_text(fixed(a / 1e4, 1), fixed(b / 1e4, 1))
+                                               for a, b in zip(t["npv_p5"], t["npv_p95"])],
+        header("roi_p50", lang): [no_cost if not np.isfinite(r) else fixed(100 * r, 0) for r in t["roi_p50"]],
+        header("p_roi_positive", lang): [f"{100 * p:.0f}" for p in t["p_roi_positive"]],
     })
     order = np.argsort(-t["npv_mean"].to_numpy(float), kind="stable")
     return out.iloc[order].reset_index(drop=True)

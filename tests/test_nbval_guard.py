@@ -33,11 +33,11 @@ def test_nbval_fails_when_a_stored_number_changes(tmp_path):
     nb = nbformat.read(nb_path, as_version=4)
     cell = next(c for c in nb.cells if c.cell_type == "code" and "quality_overview" in c.source)
     out = cell.outputs[0]["data"]
-    assert "6018" in out["text/plain"]  # visits read from the shipped sample
-    out["text/plain"] = out["text/plain"].replace("6018", "6019", 1)
-    out["text/html"] = out["text/html"].replace("6018", "6019", 1)
+    assert "6,018" in out["text/plain"]  # visits read from the shipped sample
+    out["text/plain"] = out["text/plain"].replace("6,018", "6,019", 1)
+    out["text/html"] = out["text/html"].replace("6,018", "6,019", 1)
     nbformat.write(nb, nb_path)
 
     changed = _nbval(tmp_path)
     assert changed.returncode != 0
-    assert "01_cleaning.ipynb::Cell" in changed.stdout and "6019" in changed.stdout
+    assert "01_cleaning.ipynb::Cell" in changed.stdout and "6,019" in changed.stdout

@@ -216,7 +216,10 @@ def test_summary_record_and_headline_table():
     assert rec["ci_low"] == pytest.approx(max(A_ADJ - Z975 * A_ADJ_SE, -1) * 100)
     assert (rec["promoters"], rec["passives"], rec["detractors"]) == pytest.approx((2 / 11, 2 / 11, 7 / 11))
     h = N.headline_table(A, lang="en")
-    assert h["measure"].tolist() == ["NPS (−100…100)", "NPS (share, −1…1)", "Promoter", "Passive", "Detractor"]
+    assert h["measure"].tolist() == ["NPS (−100…100)", "NPS (share, −1…1)", "Promoters (%)", "Passives (%)",
+                                     "Detractors (%)"]
+    assert N.headline_table(A, lang="zh")["measure"].tolist()[:3] == ["净推荐值（−100…100）", "净推荐值（比例，−1…1）",
+                                                                     "推荐者占比（%）"]
     assert h.loc[1, "estimate"] == pytest.approx(A_NPS) and h.loc[0, "ci_high"] == pytest.approx(
         (A_ADJ + Z975 * A_ADJ_SE) * 100)
     assert (h.loc[4, "ci_low"], h.loc[4, "ci_high"]) == pytest.approx(N.wilson_ci(7, 11))

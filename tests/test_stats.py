@@ -1,5 +1,10 @@
+import math
+
 import numpy as np
+import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from statsmodels.stats.proportion import proportion_confint
 
 from cxlib.stats import error_bars, wilson_ci
@@ -40,3 +45,57 @@ def test_t_interval_and_mean_ci_match_scipy():
     assert (lo2[0], hi2[0]) == pytest.approx(expected, rel=1e-12)
     assert np.isnan(lo2[1]) and np.isnan(hi2[1])
     assert all(np.isnan(v) for v in mean_ci([]))
+
+
+# ------------------------------------------------------------------ intervals clipped to their scale
+def test_clip_interval_to_named_scales():
+    from cxlib.stats import SCALES, clip_interval
+
+    assert SCALES["nps"] == (-100.0, 100.0) and SCALES["score"] == (1.0, 10.0) and SCALES["anxiety"] == (0.0, 100.0)
+    lo, hi = clip_interval([-130.0, 5.0], [40.0, 120.0], "nps")
+    assert lo.tolist() == [-100.0, 5.0] and hi.tolist() == [40.0, 100.0]
+    assert [float(x) for x in clip_interval(-1.4, 0.3, "nps_share")] == [-1.0, 0.3]
+    with pytest.raises(ValueError, match="unknown scale"):
+        clip_interval(0, 1, "kelvin")
+
+
+def test_a_mean_of_three_answers_stays_on_its_scale():
+    from cxlib.stats import mean_ci
+
+    m, lo, hi = mean_ci([1, 1, 4], bounds="score")  # unclipped: 2 ± 7.45
+    assert m == 2.0 and lo == 1.0 and hi == pytest.approx(2 + 4.302653 * math.sqrt(3) / math.sqrt(3), abs=1e-5)
+    assert mean_ci([9, 10], bounds="ltr")[2] == 10.0
+    assert mean_ci([5.0, 95.0], bounds="anxiety")[1:] == (0.0, 100.0)
+    assert mean_ci([9, 10])[2] > 10  # without bounds the t interval runs off the scale
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(0, 10), min_size=1, max_size=3))
+def test_tier_and_segment_intervals_of_one_to_three_answers_stay_on_their_scales(ltrs):
+    from cxlib import nps as N
+
+    n = len(ltrs)
+    v = pd.DataFrame({"ltr": ltrs, "tier": ["none"] * n, "anxiety": [50.0] * n, "complained": [True] * n,
+                      "center": ["A"] * n})
+    t = N.tier_table(v).iloc[0]
+    if n > 1:
+        assert 0 <= t["ltr_ci_low"] <= t["ltr_mean"] <= t["ltr_ci_high"] <= 10
+    assert -100 <= t["nps_ci_low"] <= t["nps_ci_high"] <= 100
+    assert 0 <= t["complaint_ci_low"] <= t["complaint_ci_high"] <= 1
+    s = N.by_segment(v, "center").iloc[0]
+    assert -100 <= s["ci_low"] <= s["ci_high"] <= 100
+    h = N.headline_table(ltrs)
+    assert -1 <= h.loc[1, "ci_low"] <= h.loc[1, "ci_high"] <= 1
+
+
+def test_emotion_curve_and_silence_intervals_with_few_answers():
+    from cxlib import journey
+
+    scores = pd.DataFrame({"response_id": ["R1", "R2", "R3"], "point": ["waiting"] * 3, "score": [1, 1, 3]})
+    c = journey.emotion_curve(scores).iloc[0]
+    assert c["ci_low"] == 1.0 and c["ci_high"] <= 10.0
+    visits = pd.DataFrame({"longest_silence_minutes": [10.0, 20.0], "anxiety": [2.0, 98.0], "ltr": [0, 10],
+                           "n_inquiries": [0, 1]})
+    e = journey.silence_effects(visits).iloc[0]
+    assert (e["anxiety_ci_low"], e["anxiety_ci_high"]) == (0.0, 100.0)
+    assert (e["ltr_ci_low"], e["ltr_ci_high"]) == (0.0, 10.0)

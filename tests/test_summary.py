@@ -18,7 +18,7 @@ def test_headline_table_hand_computed():
     se = np.sqrt((p + d - (p - d) ** 2) / 7)
     lo, hi = 100 * (p - d - 1.959964 * se), 100 * (p - d + 1.959964 * se)
     assert t["NPS"] == "25.0"
-    assert t["95% CI (adjusted Wald)"] == f"[{lo:.1f}, {hi:.1f}]"
+    assert t["95% CI (adjusted Wald)"] == f"{lo:.1f}–{hi:.1f}".replace("-", "−")
     assert t["Survey responses"] == "4"
     assert t["Mean LTR (0–10)"] == "7.25"
     assert t["Visits with a complaint"] == "40.0%"
@@ -38,7 +38,7 @@ def test_nps_trend_figure_draws_without_warnings():
         fig = summary.plot_nps_trend(t, lang="both")
         fig.savefig(__import__("io").BytesIO(), format="png")
     ax = fig.axes[0]
-    assert [tick.get_text() for tick in ax.get_xticklabels()] == ["2026-09", "2026-10"]
+    assert [tick.get_text() for tick in ax.get_xticklabels()] == ["2026-09\nn=90", "2026-10\nn=100"]
 
 
 def test_roi_table_orders_by_npv_and_handles_no_cost():
@@ -47,6 +47,9 @@ def test_roi_table_orders_by_npv_and_handles_no_cost():
                       "npv_p95": [1.7e5, 1.2e6], "roi_p50": [np.inf, 5.49], "p_roi_positive": [1.0, 0.999]})
     t = summary.roi_table(s, cases, lang="en")
     assert t["NPV mean (万元)"].tolist() == [75.0, 10.0]
-    assert t["ROI median"].tolist() == ["549%", "no cost"]
-    assert t["NPV P5–P95 (万元)"].iloc[0] == "30.0 – 120.0"
-    assert t["P(ROI > 0)"].tolist() == ["100%", "100%"]
+    assert t["ROI median (%)"].tolist() == ["549", "no cost"]
+    assert t["NPV P5–P95 (万元)"].iloc[0] == "30.0–120.0"
+    assert t["P(ROI > 0) (%)"].tolist() == ["100", "100"]
+    zh = summary.roi_table(s, cases, lang="zh")
+    assert zh.columns.tolist() == ["改进措施", "模拟净现值均值（万元）", "净现值 P5–P95（万元）", "ROI 中位数（%）",
+                                   "ROI>0 的概率（%）"]
