@@ -35,6 +35,7 @@ import pandas as pd
 
 from cxlib import catalog
 from cxlib.catalog import Lang, bilingual
+from cxlib.results import NotComputed, NotProvided, unavailable
 
 #: The mark beside the n of a row backed by fewer than ``min_n`` answers.
 SMALL_MARK = "⚠"
@@ -287,7 +288,7 @@ def _value_of(columns: list[str], lo: str, taken: set[str]) -> str | None:
 def table(df: pd.DataFrame, columns: Sequence[str] | None = None, lang: Lang = "both", n: str | None = "n",
           min_n: int = catalog.MIN_N, caption: str | None = None, merge_intervals: bool = True,
           kinds: Mapping[str, str] | None = None, row_kind: str | None = None,
-          labels: Mapping[str, Mapping[Any, str]] | None = None) -> Table:
+          labels: Mapping[str, Mapping[Any, str]] | None = None) -> Table | NotProvided | NotComputed:
     """``df`` as a :class:`Table` for the reader, in ``lang`` ("zh", "en", "both").
 
     ``columns`` picks and orders the columns (default: all); ``n`` names the column of the
@@ -299,6 +300,7 @@ def table(df: pd.DataFrame, columns: Sequence[str] | None = None, lang: Lang = "
     column whose value gives the kind of the ``estimate`` and interval cells of each row (a
     table mixing NPS and shares); ``labels`` gives labels of the values of a column (e.g. a
     center's name).
+    A "not provided" or "too few" note given in place of ``df`` is returned as it is (in ``lang``).
 
         >>> t = table(pd.DataFrame({"point": ["waiting"], "n": [3], "mean": [5.5], "ci_low": [1.0],
         ...                         "ci_high": [10.0]}), lang="zh")
@@ -307,6 +309,9 @@ def table(df: pd.DataFrame, columns: Sequence[str] | None = None, lang: Lang = "
         >>> t.frame.iloc[0].tolist(), t.flagged
         (['等待', '3 ⚠', '5.50', '1.00–10.00'], True)
     """
+    note = unavailable(df, lang=lang)
+    if note is not None:  # a section's "未提供数据" / "样本不足" note instead of a table: shown as it is
+        return note
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"table() needs a DataFrame, got {type(df).__name__}")
     cols = [str(c) for c in (columns if columns is not None else df.columns)]

@@ -173,3 +173,12 @@ def test_plain_text_is_deterministic_and_flags_exactly_the_small_rows(rows):
     assert repr(t) == repr(present.table(df, ["tier", "n", "nps"], lang="zh"))
     assert t.small == [k < catalog.MIN_N for k, _ in rows]
     assert t.flagged == (t.footnote() is not None)
+
+
+def test_a_note_given_in_place_of_a_table_is_shown_as_it_is_in_the_language():
+    from cxlib import results
+
+    note = results.too_few(5, 30, ("该模型", "this model"), unit=("行完整数据", "complete rows"))
+    assert present.table(note, lang="zh").text() == "样本不足：n = 5 行完整数据，该模型至少需要 30"
+    missing = results.not_provided("complaints")
+    assert present.table(missing, lang="en").text().startswith("not provided")
