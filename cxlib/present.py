@@ -14,9 +14,9 @@ the tidy frame.
     >>> t = table(pd.DataFrame({"tier": ["none", "realtime"], "n": [29, 30], "nps": [-12.4, 20.0],
     ...                         "ci_low": [-40.0, 2.0], "ci_high": [18.0, 36.0]}), lang="en")
     >>> print(t)
-    Transparency tier    n NPS (−100…100) 95% CI
-            No update 29 ⚠            −12 −40–18
-    Real-time updates   30             20   2–36
+    Transparency tier    n NPS (−100…100)   95% CI
+            No update 29 ⚠            −12 −40 ~ 18
+    Real-time updates   30             20   2 ~ 36
     ⚠ n < 30: small sample, read with care
 """
 
@@ -154,15 +154,23 @@ def format_value(value: Any, kind: str | None, lang: Lang = "both", *, column: s
     return _num(x, 0) if abs(x) >= 1000 else f"{x:.4g}".replace("-", _MINUS)  # number
 
 
-def interval_text(low: str, high: str) -> str:
-    """An interval from its two formatted bounds: "2–30" (en dash), "–" when a bound is missing.
+#: the separator of an interval whose bounds may be negative ("−40 ~ 18", not "−40–18")
+SIGNED_SEP = " ~ "
+
+
+def interval_text(low: str, high: str, sep: str | None = None) -> str:
+    """An interval from its two formatted bounds: "2–30" (en dash), "−40 ~ 18" when a bound is
+    negative (a dash next to a minus sign misreads), "–" when a bound is missing. ``sep`` forces
+    the separator (a table column uses one for all its rows).
 
         >>> interval_text("2", "30"), interval_text("−40", "18"), interval_text("–", "3")
-        ('2–30', '−40–18', '–')
+        ('2–30', '−40 ~ 18', '–')
     """
     if MISSING in (low, high):
         return MISSING
-    return f"{low}–{high}"
+    if sep is None:
+        sep = SIGNED_SEP if _MINUS in low + high else "–"
+    return f"{low}{sep}{high}"
 
 
 # ------------------------------------------------------------------------------ the table
@@ -384,7 +392,8 @@ def table(df: pd.DataFrame, columns: Sequence[str] | None = None, lang: Lang = "
             lows, highs = cells(lo, kind, wan), cells(hi, kind, wan)
             ci_langs = [bilingual(*_CI, lang=lg) if n_ci == 1 else f"{_short(c, lg)} {bilingual(*_CI, lang=lg)}"
                         for lg in ("zh", "en")]
-            out.append(_Col(lo, ci_head, [interval_text(a, b) for a, b in zip(lows, highs)], True, *ci_langs))
+            sep = SIGNED_SEP if any(_MINUS in a + b for a, b in zip(lows, highs) if MISSING not in (a, b)) else "–"
+            out.append(_Col(lo, ci_head, [interval_text(a, b, sep) for a, b in zip(lows, highs)], True, *ci_langs))
     heads = _unique([c.header for c in out])
     two_lines = None
     if lang == "both":

@@ -84,7 +84,7 @@ def test_flag_on_29_not_on_30():
 def test_intervals_merged_and_numbers_written_by_kind():
     t = present.table(_tiers(), lang="en", n="n_responses")
     row = t.frame.iloc[0].tolist()
-    assert row == ["No update", "40", "29 ⚠", "5.12", "4.20–6.00", "−12", "−40–18", "12.5", "5.0–26.0"]
+    assert row == ["No update", "40", "29 ⚠", "5.12", "4.20–6.00", "−12", "−40 ~ 18", "12.5", "5.0–26.0"]
     kept = present.table(_tiers(), ["tier", "nps", "nps_ci_low", "nps_ci_high"], lang="en", merge_intervals=False,
                          n=None)
     assert kept.frame.columns.tolist() == ["Transparency tier", "NPS (−100…100)", "NPS 95% CI low",

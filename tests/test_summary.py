@@ -18,7 +18,7 @@ def test_headline_table_hand_computed():
     se = np.sqrt((p + d - (p - d) ** 2) / 7)
     lo, hi = 100 * (p - d - 1.959964 * se), 100 * (p - d + 1.959964 * se)
     assert t["NPS"] == "25.0"
-    assert t["95% CI (adjusted Wald)"] == f"{lo:.1f}–{hi:.1f}".replace("-", "−")
+    assert t["95% CI (adjusted Wald)"] == f"{lo:.1f} ~ {hi:.1f}".replace("-", "−")
     assert t["Survey responses"] == "4"
     assert t["Mean LTR (0–10)"] == "7.25"
     assert t["Visits with a complaint"] == "40.0%"
