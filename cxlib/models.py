@@ -405,6 +405,18 @@ def _df_inference(res: Any) -> float | None:
     return float(getattr(res, "df_resid_inference", None) or res.df_resid)
 
 
+def _t_inference(estimate: np.ndarray, se: np.ndarray, df: float | None, conf: float
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """(ci_low, ci_high, p_value, df) of estimates with standard errors: t quantiles with ``df``
+    degrees of freedom (normal ones when ``df`` is None, reported as NaN)."""
+    est, s = np.asarray(estimate, dtype=float), np.asarray(se, dtype=float)
+    dist = stats.t(df) if df else stats.norm()
+    q = dist.ppf(1 - (1 - conf) / 2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = 2 * dist.sf(np.abs(est / s))
+    return est - q * s, est + q * s, p, float(df) if df else float("nan")
+
+
 # ============================================================================ regressor forms
 def _updates_terms(prep: _Prepared, updates: str, form: Form, cap: int) -> tuple[str, list[str]]:
     """Formula piece for the updates regressor and the (raw patsy) names of its terms."""
@@ -666,18 +678,22 @@ def _binary_logit(visits: pd.DataFrame, name: str, outcome: pd.Series, updates: 
     conv, notes = _convergence(res, msgs, numeric, key_raw)
     notes = prep.notes + notes + _se_note(prep)
     table = _tidy(res, name, prep, key_raw, conv, "; ".join(notes), conf)
-    # average marginal effects (probability points per update)
+    # average marginal effects (probability points per update): the delta-method SE of statsmodels'
+    # margins (from the cluster-robust covariance), but its intervals and p-values are always normal:
+    # they are taken from t with the fit's inference df (G-1 clustered, N-1 HC1), like the coefficients
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         me = res.get_margeff(at="overall").summary_frame(alpha=1 - conf)
     me = me.loc[[k for k in key_raw if k in me.index]]
+    ame, ame_se = me["dy/dx"].to_numpy(dtype=float), me["Std. Err."].to_numpy(dtype=float)
+    lo, hi, pv, df_inf = _t_inference(ame, ame_se, _df_inference(res), conf)
     head = pd.DataFrame({
-        "term": [_pretty(k) for k in me.index], "estimate": me["dy/dx"].to_numpy(),
-        "std_error": me["Std. Err."].to_numpy(), "ci_low": me.iloc[:, 4].to_numpy(),
-        "ci_high": me.iloc[:, 5].to_numpy(), "p_value": me.iloc[:, 3].to_numpy(),
+        "term": [_pretty(k) for k in me.index], "estimate": ame,
+        "std_error": ame_se, "ci_low": lo, "ci_high": hi, "p_value": pv,
         "model": name, "kind": "average_marginal_effect", "n": len(prep.data),
         "n_clusters": prep.n_clusters, "converged": conv, "note": "; ".join(notes),
         "odds_ratio": np.exp(table.loc[table["kind"] == "effect", "estimate"].to_numpy()),
+        "df": df_inf,
     })
     return ModelResult(name, table, n=len(prep.data), n_clusters=prep.n_clusters, converged=conv,
                        note="; ".join(notes), headline=_finish_table(head), fit=res, fallback=prep.fallback)
@@ -689,6 +705,10 @@ def promoter_logit(visits: pd.DataFrame, updates: str = "n_proactive_updates", l
                    maxiter: int = 100, strict: bool = False) -> ModelResult:
     """Logit of being a promoter (LTR 9-10) on updates; ``headline`` holds the average marginal
     effect (``get_margeff(at="overall")``: probability points per extra update) and odds ratio.
+
+    The AME's standard error is the delta-method one of statsmodels (from the cluster-robust
+    covariance); its interval and p-value use t with ``df`` degrees of freedom (G-1 by center, N-1
+    with HC1 errors), as the coefficients do, not the normal quantiles of statsmodels' margins.
 
         >>> promoter_logit(visits).headline[["estimate", "ci_low", "ci_high"]]  # doctest: +SKIP
     """

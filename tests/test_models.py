@@ -173,6 +173,50 @@ def test_promoter_and_detractor_logits_with_average_marginal_effects(ordinal):
     assert h["odds_ratio"] == pytest.approx(math.exp(pro.table.loc[pro.table["kind"] == "effect", "estimate"].iloc[0]))
 
 
+def _ame_by_hand(fit, key: str) -> tuple[float, float]:
+    """AME of ``key`` in a fitted logit and its delta-method SE, from the design matrix and the
+    fit's (cluster-robust) covariance: AME = mean(b_k p (1 - p)), gradient
+    mean(1{j = k} p (1 - p) + b_k p (1 - p) (1 - 2 p) x_j)."""
+    X = np.asarray(fit.model.exog)
+    b = np.asarray(fit.params)
+    k = list(fit.model.exog_names).index(key)
+    p = 1 / (1 + np.exp(-X @ b))
+    w = p * (1 - p)
+    ame = float(np.mean(b[k] * w))
+    grad = (b[k] * w * (1 - 2 * p)) @ X / len(p)
+    grad[k] += w.mean()
+    return ame, float(np.sqrt(grad @ np.asarray(fit.cov_params()) @ grad))
+
+
+@pytest.mark.parametrize("fn", [M.promoter_logit, M.detractor_logit])
+def test_marginal_effects_take_t_with_clusters_minus_one_df(ordinal, fn):
+    v, _ = ordinal
+    r = fn(v)
+    h = r.headline.iloc[0]
+    key = "Q('n_proactive_updates')"
+    ame, se = _ame_by_hand(r.fit, key)
+    assert h["estimate"] == pytest.approx(ame, rel=1e-8) and h["std_error"] == pytest.approx(se, rel=1e-6)
+    g = r.n_clusters
+    assert g == 12 and h["df"] == g - 1
+    q = stats.t.ppf(0.975, g - 1)
+    assert (h["ci_low"], h["ci_high"]) == pytest.approx((h["estimate"] - q * se, h["estimate"] + q * se), rel=1e-6)
+    assert h["p_value"] == pytest.approx(2 * stats.t.sf(abs(h["estimate"] / h["std_error"]), g - 1), rel=1e-9)
+    # wider than the normal interval statsmodels' margins give (z 1.96 against t_11 2.20)
+    z = r.fit.get_margeff(at="overall").summary_frame().loc[key]
+    assert h["ci_high"] - h["ci_low"] > z["Cont. Int. Hi."] - z["Conf. Int. Low"]
+    assert "t with 11 df" in h["note"]
+
+
+def test_marginal_effects_of_a_few_centers_take_t_with_visits_minus_one_df(normal):
+    v, _ = normal
+    few = v.loc[v["center"].isin(["C00", "C01", "C02"])].reset_index(drop=True)
+    r = M.promoter_logit(few.assign(ltr=few["ltr"]))
+    h = r.headline.iloc[0]
+    assert r.fallback and h["df"] == r.n - 1
+    q = stats.t.ppf(0.975, r.n - 1)
+    assert h["ci_high"] - h["estimate"] == pytest.approx(q * h["std_error"], rel=1e-9)
+
+
 # ----------------------------------------------------------------------------------- complaints
 def test_complaint_models_recover_rate_ratio_and_alpha(normal):
     v, _ = normal
