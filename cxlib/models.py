@@ -779,6 +779,12 @@ def _nb_boundary(poisson: Any, alpha: float, nb_msgs: Sequence[str]) -> str:
     return ""
 
 
+def _poisson_quoted(boundary: str, errors: str, what: str = "rate ratio") -> str:
+    """The clause saying that the Poisson ``what`` is quoted in place of NB2, and why it may be."""
+    lead = "NB2 reduces to Poisson; " if boundary.startswith("overdispersion estimated at 0") else ""
+    return f"{lead}the Poisson {what} with {errors} errors is quoted"
+
+
 def complaint_models(visits: pd.DataFrame, updates: str = "n_proactive_updates",
                      complaints: str = "n_complaints", controls: Sequence[str] = DEFAULT_CONTROLS,
                      log_controls: Sequence[str] = DEFAULT_LOG_CONTROLS, cluster: str | None = "center",
@@ -791,10 +797,9 @@ def complaint_models(visits: pd.DataFrame, updates: str = "n_proactive_updates",
     p-value against 1 and the Wald test of ``H0: rate ratio = h0_rate_ratio`` (default 0.5,
     "each extra update halves complaints": ``p_value_h0``); NB2 adds the estimated ``alpha``.
     ``quoted`` marks the model a report quotes: NB2, unless it sits at its boundary (``boundary``,
-    ``boundary_reason``; see :func:`_nb_boundary`: overdispersion estimated at 0, or a Hessian /
-    convergence warning),
-    where NB2 reduces to the Poisson model and the Poisson model with cluster-robust (HC1 without
-    clusters) errors is quoted instead; both notes say why. A Hessian that could not be inverted
+    ``boundary_reason``; see :func:`_nb_boundary`: overdispersion estimated at 0, where NB2 reduces
+    to the Poisson model, or a Hessian / convergence warning): then the Poisson model with
+    cluster-robust (HC1 without clusters) errors is quoted instead, and both notes say why. A Hessian that could not be inverted
     marks NB2 ``converged=False``; ``ModelResult.converged`` is that of the models quoted and of Poisson.
 
         >>> complaint_models(visits).headline[["model", "rate_ratio", "p_value_h0"]]  # doctest: +SKIP
@@ -843,10 +848,9 @@ def complaint_models(visits: pd.DataFrame, updates: str = "n_proactive_updates",
             if boundary:
                 # a Hessian that could not be inverted: the NB2 errors are not those of a maximum
                 conv = conv and not any(m.startswith("HessianInversionWarning") for m in msgs)
-                notes.append(f"at its boundary: {boundary}; NB2 reduces to Poisson, the Poisson model with "
-                             f"{'cluster-robust' if prep.groups is not None else 'HC1'} errors is quoted")
-        elif model == "poisson":
-            fits[model] = res  # the boundary check of NB2 needs the Poisson fit
+                notes.append(f"at its boundary: {boundary}; "
+                             + _poisson_quoted(boundary, "cluster-robust" if prep.groups is not None else "HC1",
+                                               "model"))
         notes += _se_note(prep)
         note = "; ".join(notes)
         t = _tidy(res, model, prep, key_raw, conv, note, conf)
@@ -1290,9 +1294,9 @@ def update_effects_from(ltr: ModelResult | NotProvided, comp: ModelResult | NotP
                   "adjusted_for": _used(comp.table.loc[comp.table["model"] == model], ctrl)}
             why = []
             if model == "poisson":
-                reason = nb.loc["nb2", "boundary_reason"]
-                why.append(f"negative binomial at its boundary, {reason}: NB2 reduces to Poisson; the Poisson "
-                           f"rate ratio with {'HC1' if comp.fallback else 'cluster-robust'} errors is quoted")
+                reason = str(nb.loc["nb2", "boundary_reason"])
+                why.append(f"negative binomial at its boundary, {reason}: "
+                           + _poisson_quoted(reason, "HC1" if comp.fallback else "cluster-robust"))
             if comp.fallback:
                 why.append(comp.fallback)
             if why:

@@ -258,7 +258,7 @@ def test_negative_binomial_at_its_boundary_quotes_the_poisson_model(seed):
     assert h.loc["nb2", "boundary"] and not h.loc["poisson", "boundary"]
     assert h.loc["poisson", "quoted"] and not h.loc["nb2", "quoted"]
     assert "overdispersion estimated at 0" in h.loc["nb2", "boundary_reason"]
-    assert "NB2 reduces to Poisson, the Poisson model with cluster-robust errors is quoted" in h.loc["nb2", "note"]
+    assert "NB2 reduces to Poisson; the Poisson model with cluster-robust errors is quoted" in h.loc["nb2", "note"]
     assert "quoted, NB2 being at its boundary" in h.loc["poisson", "note"]
     if seed == 3:  # the Hessian could not be inverted: NB2 is not reported as converged
         assert "HessianInversionWarning" in h.loc["nb2", "note"] and not h.loc["nb2", "converged"]
@@ -298,6 +298,11 @@ def test_nb_boundary_reasons():
             .startswith("the fit is unreliable (ConvergenceWarning")
     else:
         assert "the likelihood falls as alpha leaves 0" in M._nb_boundary(pois, 0.3, [])
+    # only an overdispersion of 0 makes NB2 the Poisson model; a warning alone just switches the model quoted
+    assert M._poisson_quoted("the fit is unreliable (HessianInversionWarning: …)", "HC1") == \
+        "the Poisson rate ratio with HC1 errors is quoted"
+    assert M._poisson_quoted("overdispersion estimated at 0 (alpha = 1e-05)", "cluster-robust").startswith(
+        "NB2 reduces to Poisson; the Poisson rate ratio")
 
 
 def test_halving_hypothesis_not_rejected_when_true():

@@ -22,6 +22,8 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
 from cxlib import catalog
@@ -384,3 +386,17 @@ def test_score_interval_on_the_100_scale_and_its_one_sample_test():
     seg = N.by_segment(pd.DataFrame({"g": ["a"] * 11, "ltr": A}), "g", method="score", scale=1).iloc[0]
     assert (seg["ci_low"], seg["ci_high"]) == pytest.approx((one["score_low"], one["score_high"]))
     assert math.isnan(seg["se"]) and seg["method"] == "score"
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 60), st.integers(0, 60), st.integers(0, 60))
+def test_score_interval_holds_the_score_and_stays_in_range(det, pas, pro):
+    n = det + pas + pro
+    if n == 0:
+        return
+    lo, hi = N.score_interval(det, pro, n)
+    d = (pro - det) / n
+    assert -1 <= lo <= d <= hi <= 1 and lo < hi
+    for bound, target, edge in ((lo, Z975, -1.0), (hi, -Z975, 1.0)):
+        if bound != edge:
+            assert N._score_stat(bound, det, pro, n) == pytest.approx(target, abs=1e-6)
