@@ -15,9 +15,9 @@ on which centers were run before, and the previous period needs no report of its
   variance of the −1/0/+1 promoter score (NPS) or ``p0(1 − p0)`` (complaint share), for 95 %
   (z = 1.96) and 99.8 % (z = 3.09).
 - Alerts: a center whose NPS or complaint share changed against the previous period
-  (:func:`previous_period`; z test of two independent NPS, :func:`cxlib.nps.nps_test`, or of two
-  proportions), Holm-corrected across the centers per measure at ``alpha`` = 0.05, or that lies
-  outside the 99.8 % funnel limits. Schema in ``docs/results.md``.
+  (:func:`previous_period`; adjusted-Wald z test of two independent NPS, :func:`cxlib.nps.nps_test`,
+  or pooled z test of two proportions), Holm-corrected across the centers per measure at ``alpha`` =
+  0.05 (:func:`cxlib.stats.adjust_pvalues`), or that lies outside the 99.8 % funnel limits. Schema in ``docs/results.md``.
 
     >>> previous_period("2026-08", "2026-10")
     ('2026-05', '2026-07')
@@ -37,6 +37,7 @@ import pandas as pd
 from scipy import stats
 
 from cxlib import nps as nps_mod
+from cxlib.stats import adjust_pvalues
 
 #: Version of the ``alerts.json`` layout (raised only when a key changes meaning or goes away).
 ALERTS_SCHEMA = 1
@@ -173,22 +174,6 @@ def _two_proportions(k1: int, n1: int, k2: int, n2: int) -> tuple[float, float]:
     return p1 - p2, float(2 * stats.norm.sf(abs((p1 - p2) / se)))
 
 
-def holm(p_values: list[float]) -> list[float]:
-    """Holm's step-down adjusted p-values (same order as given).
-
-        >>> holm([0.01, 0.04, 0.03])
-        [0.03, 0.06, 0.06]
-    """
-    m = len(p_values)
-    order = sorted(range(m), key=lambda i: p_values[i])
-    out = [0.0] * m
-    running = 0.0
-    for rank, i in enumerate(order):
-        running = max(running, min(1.0, (m - rank) * p_values[i]))
-        out[i] = round(running, 12)
-    return out
-
-
 def _changes(visits: pd.DataFrame, now: pd.DataFrame, before: pd.DataFrame) -> list[dict[str, Any]]:
     """Change tests per center and measure (unadjusted p), both periods' figures included."""
     tests: list[dict[str, Any]] = []
@@ -211,8 +196,8 @@ def _changes(visits: pd.DataFrame, now: pd.DataFrame, before: pd.DataFrame) -> l
                           "p_value": p})
     for measure in ("nps", "complaint_share"):
         group = [t for t in tests if t["measure"] == measure]
-        for t, adj in zip(group, holm([t["p_value"] for t in group]), strict=True):
-            t["p_holm"] = adj
+        for t, adj in zip(group, adjust_pvalues([t["p_value"] for t in group], "holm"), strict=True):
+            t["p_holm"] = float(adj)
     return tests
 
 

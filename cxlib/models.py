@@ -416,6 +416,18 @@ def _df_inference(res: Any) -> float | None:
     return float(getattr(res, "df_resid_inference", None) or res.df_resid)
 
 
+def _t_inference(estimate: np.ndarray, se: np.ndarray, df: float | None, conf: float
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """(ci_low, ci_high, p_value, df) of estimates with standard errors: t quantiles with ``df``
+    degrees of freedom (normal ones when ``df`` is None, reported as NaN)."""
+    est, s = np.asarray(estimate, dtype=float), np.asarray(se, dtype=float)
+    dist = stats.t(df) if df else stats.norm()
+    q = dist.ppf(1 - (1 - conf) / 2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = 2 * dist.sf(np.abs(est / s))
+    return est - q * s, est + q * s, p, float(df) if df else float("nan")
+
+
 # ============================================================================ regressor forms
 def _updates_terms(prep: _Prepared, updates: str, form: Form, cap: int) -> tuple[str, list[str]]:
     """Formula piece for the updates regressor and the (raw patsy) names of its terms."""
@@ -677,18 +689,22 @@ def _binary_logit(visits: pd.DataFrame, name: str, outcome: pd.Series, updates: 
     conv, notes = _convergence(res, msgs, numeric, key_raw)
     notes = prep.notes + notes + _se_note(prep)
     table = _tidy(res, name, prep, key_raw, conv, "; ".join(notes), conf)
-    # average marginal effects (probability points per update)
+    # average marginal effects (probability points per update): the delta-method SE of statsmodels'
+    # margins (from the cluster-robust covariance), but its intervals and p-values are always normal:
+    # they are taken from t with the fit's inference df (G-1 clustered, N-1 HC1), like the coefficients
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         me = res.get_margeff(at="overall").summary_frame(alpha=1 - conf)
     me = me.loc[[k for k in key_raw if k in me.index]]
+    ame, ame_se = me["dy/dx"].to_numpy(dtype=float), me["Std. Err."].to_numpy(dtype=float)
+    lo, hi, pv, df_inf = _t_inference(ame, ame_se, _df_inference(res), conf)
     head = pd.DataFrame({
-        "term": [_pretty(k) for k in me.index], "estimate": me["dy/dx"].to_numpy(),
-        "std_error": me["Std. Err."].to_numpy(), "ci_low": me.iloc[:, 4].to_numpy(),
-        "ci_high": me.iloc[:, 5].to_numpy(), "p_value": me.iloc[:, 3].to_numpy(),
+        "term": [_pretty(k) for k in me.index], "estimate": ame,
+        "std_error": ame_se, "ci_low": lo, "ci_high": hi, "p_value": pv,
         "model": name, "kind": "average_marginal_effect", "n": len(prep.data),
         "n_clusters": prep.n_clusters, "converged": conv, "note": "; ".join(notes),
         "odds_ratio": np.exp(table.loc[table["kind"] == "effect", "estimate"].to_numpy()),
+        "df": df_inf,
     })
     return ModelResult(name, table, n=len(prep.data), n_clusters=prep.n_clusters, converged=conv,
                        note="; ".join(notes), headline=_finish_table(head), fit=res, fallback=prep.fallback)
@@ -700,6 +716,10 @@ def promoter_logit(visits: pd.DataFrame, updates: str = "n_proactive_updates", l
                    maxiter: int = 100, strict: bool = False) -> ModelResult:
     """Logit of being a promoter (LTR 9-10) on updates; ``headline`` holds the average marginal
     effect (``get_margeff(at="overall")``: probability points per extra update) and odds ratio.
+
+    The AME's standard error is the delta-method one of statsmodels (from the cluster-robust
+    covariance); its interval and p-value use t with ``df`` degrees of freedom (G-1 by center, N-1
+    with HC1 errors), as the coefficients do, not the normal quantiles of statsmodels' margins.
 
         >>> promoter_logit(visits).headline[["estimate", "ci_low", "ci_high"]]  # doctest: +SKIP
     """
@@ -743,6 +763,39 @@ def _rate_ratio_row(res: Any, model: str, key: str, h0: float, conf: float, prep
             "n_clusters": prep.n_clusters, "converged": conv, "note": note}
 
 
+#: NB2 dispersion below which overdispersion counts as estimated at 0 (the variance ``mu + alpha mu²``
+#: then exceeds the Poisson one by less than 0.1 % of ``mu²``).
+NB_ALPHA_BOUNDARY = 1e-3
+
+
+def _nb_boundary(poisson: Any, alpha: float, nb_msgs: Sequence[str]) -> str:
+    """Why an NB2 fit sits at its boundary (alpha = 0, where it is the Poisson model), or "".
+
+    * ``alpha`` below :data:`NB_ALPHA_BOUNDARY`;
+    * the score of alpha at 0 is not positive: ``Σ[(y - μ)² - y] ≤ 0`` with ``μ`` the Poisson fit
+      (Cameron & Trivedi 1990: the NB2 log-likelihood falls as soon as alpha leaves 0, so its maximum
+      over alpha ≥ 0 is at 0, wherever the optimiser stopped);
+    * the NB2 fit warned that its Hessian could not be inverted or that it did not converge.
+    """
+    if not np.isfinite(alpha) or alpha < NB_ALPHA_BOUNDARY:
+        return f"overdispersion estimated at 0 (alpha = {alpha:.3g})"
+    y = np.asarray(poisson.model.endog, dtype=float)
+    mu = np.asarray(poisson.predict(), dtype=float)  # the model's own exog and exposure
+    if float(np.sum((y - mu) ** 2 - y)) <= 0:
+        return (f"overdispersion estimated at 0 (the likelihood falls as alpha leaves 0; the fit stopped at "
+                f"alpha = {alpha:.3g})")
+    warned = [m for m in nb_msgs if m.startswith(("HessianInversionWarning", "ConvergenceWarning"))]
+    if warned:
+        return f"the fit is unreliable ({warned[0]})"
+    return ""
+
+
+def _poisson_quoted(boundary: str, errors: str, what: str = "rate ratio") -> str:
+    """The clause saying that the Poisson ``what`` is quoted in place of NB2, and why it may be."""
+    lead = "NB2 reduces to Poisson; " if boundary.startswith("overdispersion estimated at 0") else ""
+    return f"{lead}the Poisson {what} with {errors} errors is quoted"
+
+
 def complaint_models(visits: pd.DataFrame, updates: str = "n_proactive_updates",
                      complaints: str = "n_complaints", controls: Sequence[str] = DEFAULT_CONTROLS,
                      log_controls: Sequence[str] = DEFAULT_LOG_CONTROLS, cluster: str | None = "center",
@@ -754,6 +807,11 @@ def complaint_models(visits: pd.DataFrame, updates: str = "n_proactive_updates",
     ``headline`` has one row per model with the rate ratio per extra update, its interval, the
     p-value against 1 and the Wald test of ``H0: rate ratio = h0_rate_ratio`` (default 0.5,
     "each extra update halves complaints": ``p_value_h0``); NB2 adds the estimated ``alpha``.
+    ``quoted`` marks the model a report quotes: NB2, unless it sits at its boundary (``boundary``,
+    ``boundary_reason``; see :func:`_nb_boundary`: overdispersion estimated at 0, where NB2 reduces
+    to the Poisson model, or a Hessian / convergence warning): then the Poisson model with
+    cluster-robust (HC1 without clusters) errors is quoted instead, and both notes say why. A Hessian that could not be inverted
+    marks NB2 ``converged=False``; ``ModelResult.converged`` is that of the models quoted and of Poisson.
 
         >>> complaint_models(visits).headline[["model", "rate_ratio", "p_value_h0"]]  # doctest: +SKIP
     """
@@ -785,6 +843,7 @@ def complaint_models(visits: pd.DataFrame, updates: str = "n_proactive_updates",
         extra["exposure"] = ex.to_numpy()
     kw = _fit_kwargs(prep)
     tables, rows, fits = [], [], {}
+    boundary = ""
     for model, fitter in (
         ("poisson", lambda: smf.poisson(formula, prep.data, **extra).fit(disp=0, maxiter=maxiter, **kw)),
         ("nb2", lambda: smf.negativebinomial(formula, prep.data, loglike_method="nb2", **extra).fit(
@@ -796,8 +855,13 @@ def complaint_models(visits: pd.DataFrame, updates: str = "n_proactive_updates",
         alpha = float(res.params["alpha"]) if "alpha" in res.params.index else None
         if alpha is not None:
             notes.append(f"alpha estimated = {alpha:.3g}")
-            if alpha < 1e-3:
-                notes.append("alpha about 0: no overdispersion, the NB2 model equals the Poisson model")
+            boundary = _nb_boundary(fits["poisson"], alpha, msgs)
+            if boundary:
+                # a Hessian that could not be inverted: the NB2 errors are not those of a maximum
+                conv = conv and not any(m.startswith("HessianInversionWarning") for m in msgs)
+                notes.append(f"at its boundary: {boundary}; "
+                             + _poisson_quoted(boundary, "cluster-robust" if prep.groups is not None else "HC1",
+                                               "model"))
         notes += _se_note(prep)
         note = "; ".join(notes)
         t = _tidy(res, model, prep, key_raw, conv, note, conf)
@@ -805,9 +869,17 @@ def complaint_models(visits: pd.DataFrame, updates: str = "n_proactive_updates",
         tables.append(t)
         rows.append(_rate_ratio_row(res, model, key, h0_rate_ratio, conf, prep, conv, note, alpha))
         fits[model] = res
+    quoted = "poisson" if boundary else "nb2"
+    for r in rows:
+        r["quoted"] = r["model"] == quoted
+        r["boundary"] = bool(boundary) if r["model"] == "nb2" else False
+        r["boundary_reason"] = boundary if r["model"] == "nb2" else ""
+        if boundary and r["model"] == "poisson":
+            r["note"] = "; ".join([r["note"], f"quoted, NB2 being at its boundary: {boundary}"])
     table = _finish_table(pd.concat(tables, ignore_index=True))
     head = pd.DataFrame(rows)
-    conv = bool(head["converged"].all())
+    # the Poisson model is always reported; NB2 must hold up only when it is the one quoted
+    conv = bool(head.loc[head["quoted"] | (head["model"] == "poisson"), "converged"].all())
     note = " | ".join(f"{r['model']}: {r['note']}" for r in rows)
     return ModelResult(name, table, n=len(prep.data), n_clusters=prep.n_clusters, converged=conv, note=note,
                        headline=head, fit=fits, fallback=prep.fallback)
@@ -1171,7 +1243,8 @@ def update_effects(visits: pd.DataFrame, controls: Sequence[str] = DEFAULT_CONTR
                    strict: bool = False) -> dict[str, dict[str, Any]]:
     """The two per-update effects of ``results.json``: ``ltr_slope_per_update`` (OLS, LTR points per
     update) and ``complaint_rate_ratio_per_update`` (NB2 rate ratio per update, with the p-value of
-    H0 ratio = ``h0_rate_ratio``), both with cluster-robust intervals by center.
+    H0 ratio = ``h0_rate_ratio``; the Poisson one when NB2 sits at its boundary, ``model`` says
+    which and ``note`` why), both with cluster-robust intervals by center.
 
     The effect is that of one more in-progress update, holding fixed ``controls`` and the other
     ``parts`` of the programme (ready notice, photo): they come in bundles, and without holding
@@ -1224,15 +1297,25 @@ def update_effects_from(ltr: ModelResult | NotProvided, comp: ModelResult | NotP
         rr = comp.shortage.record()
     elif comp.note.startswith("cannot fit") or nb is None or "nb2" not in nb.index:
         rr = {"estimate": None, "note": comp.note}
-    elif not bool(nb.loc["nb2", "converged"]):
-        rr = {"estimate": None, "note": f"negative binomial model: {nb.loc['nb2', 'note']}"}
     else:
-        h = nb.loc["nb2"]
-        rr = {"estimate": float(h["rate_ratio"]), "ci_low": float(h["ci_low"]), "ci_high": float(h["ci_high"]),
-              "p_value_vs_half": float(h["p_value_h0"]),
-              "adjusted_for": _used(comp.table.loc[comp.table["model"] == "nb2"], ctrl)}
-        if comp.fallback:
-            rr["note"] = comp.fallback
+        model = "poisson" if "quoted" in nb.columns and bool(nb.loc["poisson", "quoted"]) else "nb2"
+        h = nb.loc[model]
+        what = "negative binomial model" if model == "nb2" else "Poisson model"
+        if not bool(h["converged"]):
+            rr = {"estimate": None, "note": f"{what}: {h['note']}"}
+        else:
+            rr = {"estimate": float(h["rate_ratio"]), "ci_low": float(h["ci_low"]), "ci_high": float(h["ci_high"]),
+                  "p_value_vs_half": float(h["p_value_h0"]), "model": model,
+                  "adjusted_for": _used(comp.table.loc[comp.table["model"] == model], ctrl)}
+            why = []
+            if model == "poisson":
+                reason = str(nb.loc["nb2", "boundary_reason"])
+                why.append(f"negative binomial at its boundary, {reason}: "
+                           + _poisson_quoted(reason, "HC1" if comp.fallback else "cluster-robust"))
+            if comp.fallback:
+                why.append(comp.fallback)
+            if why:
+                rr["note"] = "; ".join(why)
     return {"ltr_slope_per_update": slope, "complaint_rate_ratio_per_update": rr}
 
 

@@ -9,7 +9,15 @@ which is the formula of the R package ``NPS`` (Brendan Rocks: ``nps_var``, ``nps
 ``nps_test``). The adjusted-Wald interval adds pseudo-counts before computing the same
 formula: 0.75 promoters, 1.5 passives and 0.75 detractors (``n + 3``), the variant that
 Rocks (2016, *The American Statistician* 70(4), "Interval Estimation for the Net Promoter
-Score") found to keep its coverage in small samples.
+Score") found to keep its coverage in small samples. The score interval (``method="score"``,
+the package's ``"iterative"`` test) inverts the score test of the trinomial: the set of values
+``d`` for which ``|p_P - p_D - d| / se_d < z``, with ``se_d`` from the shares re-estimated under
+``p_P - p_D = d`` (Tango's 1998 interval for a difference of paired proportions); it never leaves
+-1..1 and keeps a width where every answer falls into one group.
+
+Two NPS are compared by :func:`nps_test`: the adjusted-Wald test (the default) adds the same
+pseudo-counts to each sample, so that a promoters-only sample against a detractors-only one still
+has a standard error above 0 and a p-value above 0; ``method="wald"`` is the plain test.
 
 Scores are reported on the -100..100 scale by default (``scale=100``); pass ``scale=1`` for
 the -1..1 scale of the R package. Group shares are always proportions (0-1).
@@ -35,7 +43,9 @@ from cxlib.results import not_provided
 from cxlib.stats import clip_interval, error_bars, mean_ci
 from cxlib.stats import wilson_ci as _wilson
 
-Method = Literal["adjusted_wald", "wald"]
+Method = Literal["adjusted_wald", "wald", "score"]
+#: The interval methods of :func:`nps` and :func:`by_segment`.
+METHODS: tuple[str, ...] = ("adjusted_wald", "wald", "score")
 
 #: Pseudo-counts of the adjusted-Wald interval (detractors, passives, promoters): n + 3.
 ADJUSTED_WALD_PSEUDO = (0.75, 1.5, 0.75)
@@ -88,6 +98,46 @@ def _nps_var(p_pro: float, p_det: float) -> float:
     return p_pro + p_det - (p_pro - p_det) ** 2
 
 
+def _score_stat(d: float, det: float, pro: float, n: float) -> float:
+    """Score statistic of H0: NPS = ``d`` (share scale) for ``det`` detractors and ``pro`` promoters of ``n``.
+
+    Under H0 the detractor share is re-estimated by maximum likelihood (the root of a quadratic:
+    ``2n q² + (2n d - (det + pro) - d (pro - det)) q - det d (1 - d) = 0``, written as in the R
+    package), and the variance of the score is ``(2 q + d (1 - d)) / n``.
+    """
+    pa = 2 * n
+    pb = -det - pro + (2 * n - pro + det) * d
+    pc = -det * d * (1 - d)
+    q = (math.sqrt(max(pb * pb - 4 * pa * pc, 0.0)) - pb) / (2 * pa)
+    var = max(2 * q + d * (1 - d), 0.0)
+    num = pro - det - n * d
+    if var == 0:
+        return 0.0 if num == 0 else math.copysign(math.inf, num)
+    return num / math.sqrt(n * var)
+
+
+def score_interval(det: float, pro: float, n: float, conf: float = 0.95) -> tuple[float, float]:
+    """Score interval of the NPS (share scale, -1..1) from counts of detractors and promoters of ``n``.
+
+    The two values ``d`` where the score statistic (:func:`_score_stat`) equals ``∓z``, found by
+    Brent's method to 1e-12; -1 (1) when every answer is a detractor (promoter). Rocks (2016) and
+    the R package ``NPS`` (``nps_test(x, test = "iterative")``, found there by bisection).
+
+        >>> [round(x, 4) for x in score_interval(7, 2, 11)]
+        [-0.7769, 0.0808]
+    """
+    from scipy.optimize import brentq
+
+    if n <= 0:
+        return float("nan"), float("nan")
+    z = float(stats.norm.ppf(1 - (1 - conf) / 2))
+    eps = 1e-12
+    mid = min(max((pro - det) / n, -1 + eps), 1 - eps)
+    lo = -1.0 if det >= n else brentq(lambda d: _score_stat(d, det, pro, n) - z, -1 + eps, mid, xtol=1e-14)
+    hi = 1.0 if pro >= n else brentq(lambda d: _score_stat(d, det, pro, n) + z, mid, 1 - eps, xtol=1e-14)
+    return float(lo), float(hi)
+
+
 def _from_counts(det: float, pas: float, pro: float, *, conf: float, scale: float) -> dict[str, float]:
     n = det + pas + pro
     z = float(stats.norm.ppf(1 - (1 - conf) / 2))
@@ -96,7 +146,7 @@ def _from_counts(det: float, pas: float, pro: float, *, conf: float, scale: floa
         nan = float("nan")
         out.update(promoters=nan, passives=nan, detractors=nan, nps=nan, se=nan, wald_low=nan,
                    wald_high=nan, adjusted_nps=nan, adjusted_se=nan, adjusted_low=nan,
-                   adjusted_high=nan)
+                   adjusted_high=nan, score_low=nan, score_high=nan)
         return out
     p_pro, p_pas, p_det = pro / n, pas / n, det / n
     value = p_pro - p_det
@@ -117,55 +167,113 @@ def _from_counts(det: float, pas: float, pro: float, *, conf: float, scale: floa
         adjusted_nps=adj * scale, adjusted_se=adj_se * scale,
         adjusted_low=clip(adj - z * adj_se), adjusted_high=clip(adj + z * adj_se),
     )
+    s_lo, s_hi = score_interval(det, pro, n, conf)
+    out.update(score_low=s_lo * scale, score_high=s_hi * scale)
     return out
 
 
+def _method_ci(r: dict[str, float], method: str) -> tuple[float, float, float]:
+    """(se, ci_low, ci_high) of ``method`` from a :func:`_from_counts` record (no SE for the score interval)."""
+    if method == "wald":
+        return r["se"], r["wald_low"], r["wald_high"]
+    if method == "adjusted_wald":
+        return r["adjusted_se"], r["adjusted_low"], r["adjusted_high"]
+    if method == "score":
+        return float("nan"), r["score_low"], r["score_high"]
+    raise ValueError(f"method must be one of {', '.join(map(repr, METHODS))}, not {method!r}")
+
+
 # --------------------------------------------------------------------------- public API
-def nps(ltr: Sequence[float] | pd.Series | np.ndarray, scale: float = 100, conf: float = 0.95) -> pd.Series:
-    """Net Promoter Score of LTR answers (0-10) with group shares, SE, Wald and adjusted-Wald CIs.
+def nps(ltr: Sequence[float] | pd.Series | np.ndarray, scale: float = 100, conf: float = 0.95,
+        method: Method = "adjusted_wald") -> pd.Series:
+    """Net Promoter Score of LTR answers (0-10) with group shares, SE, Wald, adjusted-Wald and score CIs.
 
     Missing answers are left out. Returns a Series with ``n``, ``promoters``, ``passives``,
     ``detractors`` (shares 0-1), ``nps``, ``se``, ``wald_low``/``wald_high``,
-    ``adjusted_nps``, ``adjusted_se``, ``adjusted_low``/``adjusted_high`` (all on ``scale``;
-    intervals clipped to [-scale, scale]).
+    ``adjusted_nps``, ``adjusted_se``, ``adjusted_low``/``adjusted_high``,
+    ``score_low``/``score_high`` (all on ``scale``; intervals clipped to [-scale, scale]), and
+    ``ci_low``/``ci_high`` of the interval ``method`` names (``"adjusted_wald"``, the default;
+    ``"wald"``; ``"score"``), with ``method``.
 
         >>> nps([10, 9, 8, 3, None], scale=1)["nps"]
         0.25
+        >>> round(nps([10] * 5, method="score")["ci_low"], 1)
+        13.1
     """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(map(repr, METHODS))}, not {method!r}")
     vals = _valid_ltr(ltr, column=getattr(ltr, "name", None))
     if vals.size == 0:
         raise DataError("no valid LTR answers: the NPS is undefined", column=getattr(ltr, "name", None))
-    return pd.Series(_from_counts(*_counts(vals), conf=conf, scale=scale), dtype=object)
+    r = _from_counts(*_counts(vals), conf=conf, scale=scale)
+    _, lo, hi = _method_ci(r, method)
+    return pd.Series({**r, "ci_low": lo, "ci_high": hi, "method": method}, dtype=object)
 
 
 def nps_test(ltr_a: Sequence[float] | pd.Series | np.ndarray,
              ltr_b: Sequence[float] | pd.Series | np.ndarray | None = None,
-             conf: float = 0.95, scale: float = 100) -> pd.Series:
-    """z test of the difference of two independent NPS (``a - b``), or of one NPS against 0.
+             conf: float = 0.95, scale: float = 100,
+             method: Method = "adjusted_wald") -> pd.Series:
+    """Test of the difference of two independent NPS (``a - b``), or of one NPS against 0.
 
-    Standard error ``sqrt(var_a / n_a + var_b / n_b)``, as in ``NPS::nps_test`` (which
-    reports the absolute difference; here the difference keeps its sign).
+    ``method="adjusted_wald"`` (the default, what the reports use): 0.75 promoter, 1.5 passive and
+    0.75 detractor are added to each sample (:data:`ADJUSTED_WALD_PSEUDO`) before the Wald formula,
+    as ``NPS::nps_test(x, y, test = "adjusted.wald")`` does; the interval is centred on the
+    difference of the adjusted scores (``adjusted_difference``) and the z test is of that difference.
+    A promoters-only sample against a detractors-only one thus keeps a standard error above 0 and a
+    p-value above 0. ``method="wald"``: ``se = sqrt(var_a / n_a + var_b / n_b)`` of the observed
+    shares, as ``NPS::nps_test`` by default. ``method="score"`` (one sample only): the score
+    interval (:func:`score_interval`) and the score test of NPS = 0. The R function reports
+    ``|difference|``; here the difference keeps its sign. ``nps_a``, ``nps_b`` and ``difference``
+    are always the observed scores.
 
-        >>> round(nps_test([10] * 6 + [3] * 4, [10] * 2 + [3] * 8, scale=1)["difference"], 2)
+        >>> round(nps_test([10] * 6 + [3] * 4, [10] * 2 + [3] * 8, scale=1, method="wald")["difference"], 2)
         0.8
+        >>> t = nps_test([10] * 20, [0] * 20, scale=1)
+        >>> round(t["se"], 3), t["p_value"] > 0
+        (0.125, True)
     """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(map(repr, METHODS))}, not {method!r}")
+    if method == "score" and ltr_b is not None:
+        raise ValueError("the score method tests one sample only: use 'adjusted_wald' or 'wald' for two")
     z = float(stats.norm.ppf(1 - (1 - conf) / 2))
     a = nps(ltr_a, scale=1, conf=conf)
+    nan = float("nan")
+    adj_diff = nan
     if ltr_b is None:
-        diff, se, nps_b, n_b = a["nps"], a["se"], float("nan"), 0
+        diff, nps_b, n_b = a["nps"], nan, 0
+        if method == "score":
+            det, pro, n = round(a["detractors"] * a["n"]), round(a["promoters"] * a["n"]), a["n"]
+            stat = _score_stat(0.0, det, pro, n)
+            lo, hi = a["score_low"], a["score_high"]
+            se = nan
+        else:
+            centre = a["adjusted_nps"] if method == "adjusted_wald" else a["nps"]
+            se = a["adjusted_se"] if method == "adjusted_wald" else a["se"]
+            adj_diff = a["adjusted_nps"] if method == "adjusted_wald" else nan
+            lo, hi = centre - z * se, centre + z * se
+            stat = centre / se if se > 0 else (nan if centre == 0 else math.copysign(math.inf, centre))
     else:
         b = nps(ltr_b, scale=1, conf=conf)
         diff = a["nps"] - b["nps"]
-        se = math.sqrt(a["se"] ** 2 + b["se"] ** 2)
         nps_b, n_b = b["nps"], int(b["n"])
-    stat = diff / se if se > 0 else (float("nan") if diff == 0 else math.copysign(float("inf"), diff))
-    p = float(2 * stats.norm.sf(abs(stat))) if not math.isnan(stat) else float("nan")
+        if method == "adjusted_wald":
+            centre = a["adjusted_nps"] - b["adjusted_nps"]
+            se = math.sqrt(a["adjusted_se"] ** 2 + b["adjusted_se"] ** 2)
+            adj_diff = centre
+        else:
+            centre = diff
+            se = math.sqrt(a["se"] ** 2 + b["se"] ** 2)
+        lo, hi = centre - z * se, centre + z * se
+        stat = centre / se if se > 0 else (nan if centre == 0 else math.copysign(math.inf, centre))
+    p = float(2 * stats.norm.sf(abs(stat))) if not math.isnan(stat) else nan
     return pd.Series({
         "nps_a": a["nps"] * scale, "nps_b": nps_b * scale, "difference": diff * scale,
-        "se": se * scale, "ci_low": (diff - z * se) * scale, "ci_high": (diff + z * se) * scale,
-        "z": stat, "p_value": p, "n_a": int(a["n"]), "n_b": n_b, "conf": conf,
+        "adjusted_difference": adj_diff * scale, "se": se * scale, "ci_low": lo * scale,
+        "ci_high": hi * scale, "z": stat, "p_value": p, "n_a": int(a["n"]), "n_b": n_b, "conf": conf,
+        "method": method,
     }, dtype=object)
-
 
 
 def by_segment(df: pd.DataFrame, by: str | Sequence[str], ltr: str = "ltr",
@@ -175,25 +283,23 @@ def by_segment(df: pd.DataFrame, by: str | Sequence[str], ltr: str = "ltr",
     for categorical segments), with a ``warning`` where fewer than ``min_n`` answers back it.
 
     ``nps`` is the observed score; ``se``, ``ci_low``, ``ci_high`` follow ``method``
-    (``"adjusted_wald"``: pseudo-counts, n + 3; ``"wald"``: plain multinomial Wald).
+    (``"adjusted_wald"``: pseudo-counts, n + 3; ``"wald"``: plain multinomial Wald; ``"score"``:
+    the score interval, which has no standard error: ``se`` is NaN).
 
         >>> by_segment(pd.DataFrame({"center": ["A", "A", "B"], "ltr": [10, 3, 9]}), "center").warning.tolist()
         ['n < 30', 'n < 30']
     """
     keys = [by] if isinstance(by, str) else list(by)
     require_columns(df, [*keys, ltr], "survey")
-    if method not in ("adjusted_wald", "wald"):
-        raise ValueError(f"method must be 'adjusted_wald' or 'wald', not {method!r}")
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(map(repr, METHODS))}, not {method!r}")
     vals = df[ltr]
     _valid_ltr(vals, column=ltr)  # validates the whole column once
     rows = []
     for key, part in df.groupby(keys, observed=True, sort=True, dropna=True):
         key = key if isinstance(key, tuple) else (key,)
         r = _from_counts(*_counts(_valid_ltr(part[ltr], column=ltr)), conf=conf, scale=scale)
-        if method == "wald":
-            se, lo, hi = r["se"], r["wald_low"], r["wald_high"]
-        else:
-            se, lo, hi = r["adjusted_se"], r["adjusted_low"], r["adjusted_high"]
+        se, lo, hi = _method_ci(r, method)
         n = r["n"]
         warning = "no responses" if n == 0 else (f"n < {min_n}" if n < min_n else "")
         rows.append({**dict(zip(keys, key)), "n": n, "promoters": r["promoters"],

@@ -75,6 +75,28 @@ def test_single_and_orthogonal_predictors_reduce_to_squared_correlations():
     assert out.loc["x2", "raw_weight"] == pytest.approx(np.corrcoef(x2, y)[0, 1] ** 2)
 
 
+def _by_hand(d: np.ndarray, seed: int, n_boot: int):
+    """The resamples of :func:`bootstrap_relative_weights` redrawn from the same seed (the random
+    predictor from the first spawned stream, one block of row indices from the second), each
+    weighed by ``np.corrcoef`` row by row."""
+    from cxlib.drivers import _weights
+
+    rand_rng, rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
+    n = len(d)
+    data = np.column_stack([d, rand_rng.standard_normal(n)])
+    idx = rng.integers(0, n, (n_boot, n))
+    p = d.shape[1] - 1
+
+    def stats_of(rows):
+        raw = _weights(data[rows][:, :-1])[0]
+        with_rand = _weights(data[rows])[0]
+        return np.concatenate([raw, 100 * raw / raw.sum(), [raw.sum()], with_rand[:p] - with_rand[p]])
+
+    boot = np.array([stats_of(i) for i in idx])
+    jack = np.array([stats_of(np.delete(np.arange(n), i)) for i in range(n)])
+    return stats_of(np.arange(n)), boot, jack
+
+
 def test_bootstrap_intervals_are_seeded_and_bracket_the_estimate():
     xs = ["cyl", "disp", "hp", "gear"]
     a = bootstrap_relative_weights(MTCARS, "mpg", xs, n_boot=300, seed=7)
@@ -83,14 +105,106 @@ def test_bootstrap_intervals_are_seeded_and_bracket_the_estimate():
     assert (a["raw_ci_low"] <= a["raw_weight"]).all() and (a["raw_weight"] <= a["raw_ci_high"]).all()
     assert (a["r2_ci_low"] <= RWA_GEAR_R2).all() and (RWA_GEAR_R2 <= a["r2_ci_high"]).all()
     assert a["n_boot_used"].iloc[0] == 300
-    # an independent percentile computation for one predictor
-    rng = np.random.default_rng(7)
-    d = MTCARS[["mpg", *xs]].to_numpy(float)
+
+
+def test_bca_intervals_equal_scipy_on_the_same_resamples():
+    from types import SimpleNamespace
+
+    from scipy import stats
+
+    xs = ["cyl", "disp", "hp", "gear"]
+    a = bootstrap_relative_weights(MTCARS, "mpg", xs, n_boot=300, seed=7, sort=False).set_index("predictor")
+    full, boot, jack = _by_hand(MTCARS[["mpg", *xs]].to_numpy(float), seed=7, n_boot=300)
+    p = len(xs)
+    assert a["vs_random"].to_numpy() == pytest.approx(full[2 * p + 1:], rel=1e-9)
+    cols = {"raw": 0, "rescaled": p, "vs_random": 2 * p + 1}
+    for j, x in enumerate(xs):
+        for name, off in cols.items():
+            col = off + j
+            # scipy's BCa on the same bootstrap distribution; its jackknife leaves out each row index
+            ref = stats.bootstrap(
+                (np.arange(32),), lambda i, axis=-1: np.apply_along_axis(
+                    lambda r: _by_hand_stat(r, col), axis, i), n_resamples=0, method="BCa",
+                bootstrap_result=SimpleNamespace(bootstrap_distribution=boot[:, col])).confidence_interval
+            assert a.loc[x, f"{name}_ci_low"] == pytest.approx(ref.low, rel=1e-7), (x, name)
+            assert a.loc[x, f"{name}_ci_high"] == pytest.approx(ref.high, rel=1e-7), (x, name)
+            # and ours on the resamples redrawn by hand, each weighed by np.corrcoef
+            from cxlib.stats import bca_interval
+            lo, hi = bca_interval(full[col], boot[:, col], jack[:, col])
+            assert (a.loc[x, f"{name}_ci_low"], a.loc[x, f"{name}_ci_high"]) == pytest.approx((lo, hi), rel=1e-7)
+
+
+_HAND: dict = {}
+
+
+def _by_hand_stat(rows: np.ndarray, col: int) -> float:
+    """One statistic of :func:`_by_hand` (mtcars, seed 7) for the rows given (scipy's jackknife)."""
     from cxlib.drivers import _weights
-    draws = [_weights(d[rng.integers(0, 32, 32)])[0][3] for _ in range(300)]
-    gear = a.set_index("predictor").loc["gear"]
-    assert gear["raw_ci_low"] == pytest.approx(np.percentile(draws, 2.5))
-    assert gear["raw_ci_high"] == pytest.approx(np.percentile(draws, 97.5))
+
+    if "data" not in _HAND:
+        d = MTCARS[["mpg", "cyl", "disp", "hp", "gear"]].to_numpy(float)
+        rand_rng = np.random.default_rng(np.random.SeedSequence(7).spawn(2)[0])
+        _HAND["data"] = np.column_stack([d, rand_rng.standard_normal(32)])
+    data, p = _HAND["data"], 4
+    rows = np.asarray(rows, dtype=int)
+    raw = _weights(data[rows][:, :-1])[0]
+    with_rand = _weights(data[rows])[0]
+    return float(np.concatenate([raw, 100 * raw / raw.sum(), [raw.sum()], with_rand[:p] - with_rand[p]])[col])
+
+
+def _noise_case(seed: int, n: int = 300) -> pd.DataFrame:
+    """y = 0.6 x_strong + 0.25 x_weak + e, x_weak correlated with x_strong; x_noise is pure noise.
+
+    (A column correlated with a driver is no noise for relative weights: it shares that driver's
+    variance and rightly gets part of its weight.)"""
+    rng = np.random.default_rng(seed)
+    strong = rng.standard_normal(n)
+    weak = 0.3 * strong + rng.standard_normal(n)
+    noise = rng.standard_normal(n)
+    y = 0.6 * strong + 0.25 * weak + rng.standard_normal(n)
+    return pd.DataFrame({"y": y, "strong": strong, "weak": weak, "noise": noise})
+
+
+def test_random_variable_test_rejects_noise_and_keeps_real_drivers():
+    # Tonidandel, LeBreton & Johnson (2009): a predictor matters when its raw weight beats that of
+    # a random predictor. The raw-weight interval of the noise predictor lies above 0 in every run
+    # (raw weights are never negative), the random-variable comparison flags it in few.
+    runs = [bootstrap_relative_weights(_noise_case(s), "y", ["strong", "weak", "noise"], n_boot=400, seed=s)
+            .set_index("predictor") for s in range(20)]
+    noise_raw = sum(bool(r.loc["noise", "raw_ci_low"] > 0) for r in runs)
+    noise_beats = sum(bool(r.loc["noise", "beats_random"]) for r in runs)
+    assert noise_raw == 20  # what reading the raw-weight interval concluded
+    assert noise_beats <= 3
+    assert all(r.loc["strong", "beats_random"] for r in runs)
+    assert sum(bool(r.loc["weak", "beats_random"]) for r in runs) >= 15
+    for r in runs:
+        assert (r["vs_random_ci_low"] <= r["vs_random"]).all() and (r["vs_random"] <= r["vs_random_ci_high"]).all()
+        assert r["beats_random"].dtype == bool
+
+
+def test_random_variable_comparison_on_a_constructed_case():
+    # two predictors of equal strength and one orthogonal noise column, n = 2000: the two drivers'
+    # differences from the random predictor are close to their squared correlations with y, noise's to 0
+    rng = np.random.default_rng(3)
+    n = 2000
+    x1, x2, x3 = rng.standard_normal((3, n))
+    y = 0.5 * x1 + 0.5 * x2 + rng.standard_normal(n)
+    out = bootstrap_relative_weights(pd.DataFrame({"y": y, "x1": x1, "x2": x2, "x3": x3}), "y", ["x1", "x2", "x3"],
+                                     n_boot=300, seed=1).set_index("predictor")
+    assert out.loc[["x1", "x2"], "beats_random"].all() and not out.loc["x3", "beats_random"]
+    for x in ("x1", "x2"):  # R² of each about 0.25 / 1.5 = 1/6 when orthogonal
+        assert out.loc[x, "vs_random"] == pytest.approx(1 / 6, abs=0.04)
+        assert out.loc[x, "vs_random_ci_low"] < 1 / 6 < out.loc[x, "vs_random_ci_high"]
+    assert out.loc["x3", "vs_random_ci_low"] < 0 < out.loc["x3", "vs_random_ci_high"]
+
+
+def test_bootstrap_is_fast_on_a_survey_sized_table():
+    import time
+
+    df = _noise_case(0, n=5000).assign(**{f"p{i}": np.random.default_rng(100 + i).standard_normal(5000) for i in range(7)})
+    t0 = time.perf_counter()
+    out = bootstrap_relative_weights(df, "y", [c for c in df.columns if c != "y"], n_boot=1000, seed=0)
+    assert time.perf_counter() - t0 < 10 and out["n_boot_used"].iloc[0] == 1000
 
 
 def test_bad_input_raises_data_error():

@@ -31,8 +31,10 @@ CUTS = np.array([-6, -5.2, -4.5, -3.8, -3.0, -2.2, -1.3, -0.3, 0.8, 2.0])  # ord
 
 
 def simulate(seed: int = 11, n: int = 3000, n_centers: int = 12, ltr_kind: str = "normal", beta: float = BETA_LTR,
-             rr: float = RATE_RATIO, did: float = 0.0, switch: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Visits whose repair duration drives both the number of updates and complaints."""
+             rr: float = RATE_RATIO, did: float = 0.0, switch: bool = True,
+             alpha_nb: float = ALPHA_NB) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Visits whose repair duration drives both the number of updates and complaints (NB2 counts with
+    dispersion ``alpha_nb``; Poisson counts with ``alpha_nb=0``)."""
     rng = np.random.default_rng(seed)
     names = np.array([f"C{i:02d}" for i in range(n_centers)])
     c = rng.integers(0, n_centers, n)
@@ -57,7 +59,7 @@ def simulate(seed: int = 11, n: int = 3000, n_centers: int = 12, ltr_kind: str =
     else:
         ltr = ((eta + rng.logistic(0, 1, n))[:, None] > CUTS[None, :]).sum(1).astype(float)
     mu = np.exp(-3.2 + np.log(rr) * u + 1.3 * (np.log1p(dur) - 4.5) + center_rate[c])
-    ncomp = rng.poisson(rng.gamma(1 / ALPHA_NB, ALPHA_NB * mu))
+    ncomp = rng.poisson(rng.gamma(1 / alpha_nb, alpha_nb * mu) if alpha_nb > 0 else mu)
     visits = pd.DataFrame({
         "visit_id": [f"V{i:05d}" for i in range(n)], "center": names[c],
         "scenario": pd.Categorical(scen, dtype=catalog.SCENARIO_DTYPE), "arrived_at": arrived, "month": month,
@@ -173,6 +175,50 @@ def test_promoter_and_detractor_logits_with_average_marginal_effects(ordinal):
     assert h["odds_ratio"] == pytest.approx(math.exp(pro.table.loc[pro.table["kind"] == "effect", "estimate"].iloc[0]))
 
 
+def _ame_by_hand(fit, key: str) -> tuple[float, float]:
+    """AME of ``key`` in a fitted logit and its delta-method SE, from the design matrix and the
+    fit's (cluster-robust) covariance: AME = mean(b_k p (1 - p)), gradient
+    mean(1{j = k} p (1 - p) + b_k p (1 - p) (1 - 2 p) x_j)."""
+    X = np.asarray(fit.model.exog)
+    b = np.asarray(fit.params)
+    k = list(fit.model.exog_names).index(key)
+    p = 1 / (1 + np.exp(-X @ b))
+    w = p * (1 - p)
+    ame = float(np.mean(b[k] * w))
+    grad = (b[k] * w * (1 - 2 * p)) @ X / len(p)
+    grad[k] += w.mean()
+    return ame, float(np.sqrt(grad @ np.asarray(fit.cov_params()) @ grad))
+
+
+@pytest.mark.parametrize("fn", [M.promoter_logit, M.detractor_logit])
+def test_marginal_effects_take_t_with_clusters_minus_one_df(ordinal, fn):
+    v, _ = ordinal
+    r = fn(v)
+    h = r.headline.iloc[0]
+    key = "Q('n_proactive_updates')"
+    ame, se = _ame_by_hand(r.fit, key)
+    assert h["estimate"] == pytest.approx(ame, rel=1e-8) and h["std_error"] == pytest.approx(se, rel=1e-6)
+    g = r.n_clusters
+    assert g == 12 and h["df"] == g - 1
+    q = stats.t.ppf(0.975, g - 1)
+    assert (h["ci_low"], h["ci_high"]) == pytest.approx((h["estimate"] - q * se, h["estimate"] + q * se), rel=1e-6)
+    assert h["p_value"] == pytest.approx(2 * stats.t.sf(abs(h["estimate"] / h["std_error"]), g - 1), rel=1e-9)
+    # wider than the normal interval statsmodels' margins give (z 1.96 against t_11 2.20)
+    z = r.fit.get_margeff(at="overall").summary_frame().loc[key]
+    assert h["ci_high"] - h["ci_low"] > z["Cont. Int. Hi."] - z["Conf. Int. Low"]
+    assert "t with 11 df" in h["note"]
+
+
+def test_marginal_effects_of_a_few_centers_take_t_with_visits_minus_one_df(normal):
+    v, _ = normal
+    few = v.loc[v["center"].isin(["C00", "C01", "C02"])].reset_index(drop=True)
+    r = M.promoter_logit(few.assign(ltr=few["ltr"]))
+    h = r.headline.iloc[0]
+    assert r.fallback and h["df"] == r.n - 1
+    q = stats.t.ppf(0.975, r.n - 1)
+    assert h["ci_high"] - h["estimate"] == pytest.approx(q * h["std_error"], rel=1e-9)
+
+
 # ----------------------------------------------------------------------------------- complaints
 def test_complaint_models_recover_rate_ratio_and_alpha(normal):
     v, _ = normal
@@ -192,6 +238,72 @@ def test_complaint_models_recover_rate_ratio_and_alpha(normal):
     assert h.loc["nb2", "p_value_h0"] == pytest.approx(p_h0, rel=1e-10)
     assert h.loc["nb2", "rate_ratio"] == pytest.approx(math.exp(b))
     assert h.loc["nb2", "ci_low"] == pytest.approx(math.exp(b - stats.t.ppf(0.975, 11) * se))
+
+
+def _alpha_score_at_0(r) -> float:
+    """Numerator of the Cameron-Trivedi score test of alpha = 0, from the Poisson fit: sum((y - mu)^2 - y)."""
+    pois = r.fit["poisson"]
+    y, mu = np.asarray(pois.model.endog), np.asarray(pois.predict())
+    return float(((y - mu) ** 2 - y).sum())
+
+
+@pytest.mark.parametrize("seed", [1, 3])
+def test_negative_binomial_at_its_boundary_quotes_the_poisson_model(seed):
+    # Poisson counts: seed 3 drives alpha to 3e-05 with a Hessian warning, seed 1 stops at alpha 0.009
+    # although the likelihood falls as alpha leaves 0 (score of alpha at 0 negative)
+    v, _ = simulate(seed=seed, alpha_nb=0)
+    r = M.complaint_models(v)
+    h = r.headline.set_index("model")
+    assert _alpha_score_at_0(r) < 0  # independent check: the maximum over alpha >= 0 is at 0
+    assert h.loc["nb2", "boundary"] and not h.loc["poisson", "boundary"]
+    assert h.loc["poisson", "quoted"] and not h.loc["nb2", "quoted"]
+    assert "overdispersion estimated at 0" in h.loc["nb2", "boundary_reason"]
+    assert "NB2 reduces to Poisson; the Poisson model with cluster-robust errors is quoted" in h.loc["nb2", "note"]
+    assert "quoted, NB2 being at its boundary" in h.loc["poisson", "note"]
+    if seed == 3:  # the Hessian could not be inverted: NB2 is not reported as converged
+        assert "HessianInversionWarning" in h.loc["nb2", "note"] and not h.loc["nb2", "converged"]
+    assert r.converged and r.ok and h.loc["poisson", "converged"]
+    assert covers(h.loc["poisson"], RATE_RATIO)
+    # the key result quotes the Poisson rate ratio with its cluster-robust (t, G-1) interval and says why
+    ltr = M.ltr_ols(v, form="linear", controls=M.DEFAULT_CONTROLS)
+    rr = M.update_effects_from(ltr, r, M.DEFAULT_CONTROLS)["complaint_rate_ratio_per_update"]
+    assert rr["model"] == "poisson" and rr["estimate"] == pytest.approx(h.loc["poisson", "rate_ratio"])
+    pois = r.fit["poisson"]
+    b, se = pois.params["Q('n_proactive_updates')"], pois.bse["Q('n_proactive_updates')"]
+    assert rr["ci_high"] == pytest.approx(math.exp(b + stats.t.ppf(0.975, 11) * se), rel=1e-10)
+    assert rr["p_value_vs_half"] == pytest.approx(h.loc["poisson", "p_value_h0"])
+    assert rr["note"].startswith("negative binomial at its boundary, overdispersion estimated at 0")
+    assert "NB2 reduces to Poisson; the Poisson rate ratio with cluster-robust errors is quoted" in rr["note"]
+
+
+def test_overdispersed_counts_keep_the_negative_binomial_model(normal):
+    v, _ = normal
+    r = M.complaint_models(v)
+    h = r.headline.set_index("model")
+    assert _alpha_score_at_0(r) > 0 and h.loc["nb2", "alpha"] > 0.1
+    assert h.loc["nb2", "quoted"] and not h.loc["nb2", "boundary"] and h.loc["nb2", "boundary_reason"] == ""
+    assert not h.loc["poisson", "quoted"] and "boundary" not in h.loc["nb2", "note"]
+    rr = M.update_effects_from(M.ltr_ols(v), r, M.DEFAULT_CONTROLS)["complaint_rate_ratio_per_update"]
+    assert rr["model"] == "nb2" and rr["estimate"] == pytest.approx(h.loc["nb2", "rate_ratio"]) and "note" not in rr
+
+
+def test_nb_boundary_reasons():
+    v, _ = simulate(seed=7, n=600, alpha_nb=0)
+    r = M.complaint_models(v)
+    pois = r.fit["poisson"]
+    assert M._nb_boundary(pois, 1e-5, []).startswith("overdispersion estimated at 0 (alpha = 1e-05)")
+    over = _alpha_score_at_0(r) > 0
+    if over:  # a positive score: only a warning puts this fit at its boundary
+        assert M._nb_boundary(pois, 0.3, []) == ""
+        assert M._nb_boundary(pois, 0.3, ["ConvergenceWarning: Maximum Likelihood optimization failed"]) \
+            .startswith("the fit is unreliable (ConvergenceWarning")
+    else:
+        assert "the likelihood falls as alpha leaves 0" in M._nb_boundary(pois, 0.3, [])
+    # only an overdispersion of 0 makes NB2 the Poisson model; a warning alone just switches the model quoted
+    assert M._poisson_quoted("the fit is unreliable (HessianInversionWarning: …)", "HC1") == \
+        "the Poisson rate ratio with HC1 errors is quoted"
+    assert M._poisson_quoted("overdispersion estimated at 0 (alpha = 1e-05)", "cluster-robust").startswith(
+        "NB2 reduces to Poisson; the Poisson rate ratio")
 
 
 def test_halving_hypothesis_not_rejected_when_true():
@@ -380,7 +492,7 @@ def test_update_effects_match_the_models_and_have_the_results_shape(normal):
     e = M.update_effects(v, controls=M.DEFAULT_CONTROLS, log_controls=("repair_minutes",))
     slope, rr = e["ltr_slope_per_update"], e["complaint_rate_ratio_per_update"]
     assert set(slope) == {"estimate", "ci_low", "ci_high", "adjusted_for"}
-    assert set(rr) == {"estimate", "ci_low", "ci_high", "p_value_vs_half", "adjusted_for"}
+    assert set(rr) == {"estimate", "ci_low", "ci_high", "p_value_vs_half", "model", "adjusted_for"}
     # independent fit of the same NB2 model: same rate ratio and the same Wald test of log(0.5)
     d = M.with_update_parts(v).dropna(subset=["repair_minutes", "scenario", "warranty", "center"])
     d = d.assign(ready_notice=d["ready_notice"].astype(str), has_photo_update=d["has_photo_update"].astype(str),
@@ -523,8 +635,11 @@ def test_one_center_update_effects_and_confounding_say_so(one_center):
     v = _with_parts(one_center)
     e = M.update_effects(v, log_controls=("repair_minutes",))
     slope, rr = e["ltr_slope_per_update"], e["complaint_rate_ratio_per_update"]
+    assert slope["note"] == ONE_CENTER_NOTE
+    # these counts show no overdispersion (mean 0.042, variance 0.043): the Poisson model is quoted, with HC1 errors
+    assert rr["model"] == "poisson" and rr["note"].endswith("; " + ONE_CENTER_NOTE)
+    assert "the Poisson rate ratio with HC1 errors is quoted" in rr["note"]
     for entry in (slope, rr):
-        assert entry["note"] == ONE_CENTER_NOTE
         assert entry["adjusted_for"] == ["repair_minutes", "scenario", "warranty", "ready_notice",
                                          "has_photo_update"]  # no center effect: there is one center
     assert covers(slope, BETA_LTR) and covers(rr, RATE_RATIO)

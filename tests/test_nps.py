@@ -22,6 +22,8 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
 from cxlib import catalog
@@ -62,14 +64,14 @@ def test_nps_var_se_one_sample_match_r_package():
     assert r["se"] == pytest.approx(A_SE, rel=1e-12)
     assert r["se"] ** 2 * 11 == pytest.approx(A_VAR, rel=1e-12)  # nps_var
     # one-sample nps_test: Wald interval and p-value against 0
-    t = N.nps_test(A, scale=1)
+    t = N.nps_test(A, scale=1, method="wald")
     assert t["p_value"] == pytest.approx(A_P, rel=1e-9)
     assert (t["ci_low"], t["ci_high"]) == pytest.approx((A_NPS - Z975 * A_SE, A_NPS + Z975 * A_SE), rel=1e-12)
     assert (r["wald_low"], r["wald_high"]) == pytest.approx((-0.9166869050874555, 0.007595995996546423), rel=1e-12)
 
 
 def test_two_sample_test_matches_r_package():
-    t = N.nps_test(B_X, B_Y, scale=1)
+    t = N.nps_test(B_X, B_Y, scale=1, method="wald")
     assert t["nps_a"] == pytest.approx(1 / 3) and t["nps_b"] == pytest.approx(-1 / 12)
     assert t["difference"] == pytest.approx(B_DELTA, rel=1e-12)
     assert t["se"] == pytest.approx(B_SE, rel=1e-12)
@@ -78,7 +80,7 @@ def test_two_sample_test_matches_r_package():
     assert t["p_value"] == pytest.approx(B_P, rel=1e-9)
     assert (t["n_a"], t["n_b"]) == (60, 60)
     # the R function reports |delta|: swapping the samples flips only the sign here
-    s = N.nps_test(B_Y, B_X, scale=1)
+    s = N.nps_test(B_Y, B_X, scale=1, method="wald")
     assert s["difference"] == pytest.approx(-B_DELTA) and s["p_value"] == pytest.approx(B_P, rel=1e-9)
 
 
@@ -236,3 +238,168 @@ def test_tier_record_and_folklore_sentence():
     s = N.folklore_comparison(t)
     assert "0–10" in s and f"{t.iloc[0]['ltr_mean']:.1f}" in s and f"{row['nps']:+.0f}" in s
     assert "cannot be checked" in N.folklore_comparison(t.iloc[1:])
+
+
+# ------------------------------------------------------------ adjusted-Wald two-sample test
+def test_two_sample_adjusted_wald_matches_the_r_package_formula():
+    # NPS::nps_test(x, y, test = "adjusted.wald"): 0.75 / 1.5 / 0.75 added to each sample.
+    # x: 10.75 det, 21.5 pas, 30.75 pro of 63 -> 20/63, var 41.5/63 - (20/63)^2
+    # y: 20.75 det, 26.5 pas, 15.75 pro of 63 -> -5/63, var 36.5/63 - (5/63)^2
+    # se^2 = (78 * 63 - 425) / 63^3 = 4489 / 250047 = (67 / 63^1.5)^2
+    t = N.nps_test(B_X, B_Y, scale=1)
+    assert t["method"] == "adjusted_wald"
+    assert t["difference"] == pytest.approx(B_DELTA, rel=1e-12)  # the observed difference is kept
+    assert t["adjusted_difference"] == pytest.approx(25 / 63, rel=1e-12)
+    se = 67 / 63 ** 1.5
+    assert t["se"] == pytest.approx(se, rel=1e-12)
+    assert (t["ci_low"], t["ci_high"]) == pytest.approx((25 / 63 - Z975 * se, 25 / 63 + Z975 * se), rel=1e-12)
+    assert t["z"] == pytest.approx(25 * math.sqrt(63) / 67, rel=1e-12)
+    assert t["p_value"] == pytest.approx(2 * stats.norm.sf(25 * math.sqrt(63) / 67), rel=1e-9)
+    assert N.nps_test(B_X, B_Y, scale=100)["ci_low"] == pytest.approx(100 * t["ci_low"])
+
+
+def test_all_promoters_against_all_detractors_keep_a_finite_se_and_p_above_0():
+    pro, det = [10] * 20, [0] * 20
+    wald = N.nps_test(pro, det, scale=1, method="wald")
+    assert wald["se"] == 0 and wald["p_value"] == 0  # the plain test's degenerate answer
+    t = N.nps_test(pro, det, scale=1)
+    # 20.75 pro, 0.75 det of 23: NPS 20/23, var 94.5/529 each; se^2 = 189/12167
+    assert t["adjusted_difference"] == pytest.approx(40 / 23, rel=1e-12)
+    assert t["se"] == pytest.approx(math.sqrt(189 / 12167), rel=1e-12)
+    assert 0 < t["p_value"] < 1e-40 and math.isfinite(t["z"])
+    assert t["z"] == pytest.approx(40 * math.sqrt(23 / 189), rel=1e-12)
+    same = N.nps_test([10] * 5, [10] * 8, scale=1)
+    assert same["adjusted_difference"] == pytest.approx(5 / 8 - 8 / 11) and 0 < same["p_value"] < 1
+
+
+def test_one_sample_adjusted_wald_test_is_the_adjusted_interval():
+    t, r = N.nps_test(A, scale=1), N.nps(A, scale=1)
+    assert (t["ci_low"], t["ci_high"]) == pytest.approx((A_ADJ - Z975 * A_ADJ_SE, A_ADJ + Z975 * A_ADJ_SE))
+    assert t["se"] == pytest.approx(A_ADJ_SE) and t["adjusted_difference"] == pytest.approx(A_ADJ)
+    assert t["p_value"] == pytest.approx(2 * stats.norm.sf(abs(A_ADJ) / A_ADJ_SE), rel=1e-12)
+    assert (r["adjusted_low"], r["adjusted_high"]) == pytest.approx((t["ci_low"], t["ci_high"]))
+
+
+def test_unknown_method_and_two_sample_score_are_refused():
+    with pytest.raises(ValueError, match="method"):
+        N.nps_test(A, method="bootstrap")
+    with pytest.raises(ValueError, match="one sample"):
+        N.nps_test(A, A, method="score")
+    with pytest.raises(ValueError, match="method"):
+        N.nps(A, method="exact")
+
+
+# ------------------------------------------------------------------ one-sample score interval
+def _r_iterative(det: int, pas: int, pro: int, alpha: float = 0.05) -> tuple[float, float]:
+    """``iterative()`` of R/nps_interval_estimators.R (NPS 2.0.999, github.com/brendan-r/NPS), line by
+    line: bisection on the score statistic, stopping at a step below 1e-7."""
+    n = det + pas + pro
+    pa, z, c, b = 2 * n, stats.norm.ppf(1 - alpha / 2), pro, det
+    nps = (c - b) / n
+
+    def score(d):
+        pb = -b - c + (2 * n - c + b) * d
+        pc = -b * d * (1 - d)
+        q21 = (math.sqrt(pb ** 2 - 4 * pa * pc) - pb) / (2 * pa)
+        return (c - b - n * d) / math.sqrt(n * (2 * q21 + d * (1 - d)))
+
+    ul = ll = None
+    if c == n:
+        ul = 1.0
+    else:
+        dp = 1 - nps
+        for _ in range(50):
+            dp *= 0.5
+            up2 = nps + dp
+            s = score(up2)
+            if abs(s) < z:
+                nps = up2
+            if dp < 1e-7 or abs(z - s) < 1e-6:
+                ul = up2
+                break
+    if b == n:
+        ll = -1.0
+    else:
+        dp = 1 + nps
+        for _ in range(50):
+            dp *= 0.5
+            low2 = nps - dp
+            s = score(low2)
+            if abs(s) < z:
+                nps = low2
+            if dp < 1e-7 or abs(z - s) < 1e-6:
+                ll = low2
+                break
+    return ll, ul
+
+
+def _restricted_score(det: int, pas: int, pro: int, d: float) -> float:
+    """The score statistic of H0: NPS = d from first principles: the trinomial likelihood maximised
+    numerically over the detractor share q under p_pro = q + d, then (p_pro - p_det - d) / se(q)."""
+    from scipy.optimize import minimize_scalar
+
+    n = det + pas + pro
+
+    def nll(q):
+        terms = [(det, q), (pro, q + d), (pas, 1 - 2 * q - d)]
+        return -sum(k * math.log(p) for k, p in terms if k > 0)
+
+    lo, hi = max(0.0, -d) + 1e-15, (1 - d) / 2 - 1e-15
+    q = minimize_scalar(nll, bounds=(lo, hi), method="bounded", options={"xatol": 1e-14}).x
+    var = (q + (q + d) - d ** 2) / n
+    return ((pro - det) / n - d) / math.sqrt(var)
+
+
+@pytest.mark.parametrize("counts", [(7, 2, 2), (10, 20, 30), (30, 20, 10), (1, 98, 1), (0, 3, 0), (3, 10, 40),
+                                    (100, 300, 600), (0, 0, 5), (5, 0, 0), (2, 0, 9)])
+def test_score_interval_matches_the_r_package_and_inverts_the_score_test(counts):
+    det, pas, pro = counts
+    ltr = [0] * det + [7] * pas + [10] * pro
+    r = N.nps(ltr, scale=1, method="score")
+    lo, hi = r["score_low"], r["score_high"]
+    assert (r["ci_low"], r["ci_high"], r["method"]) == (lo, hi, "score")
+    ref = _r_iterative(det, pas, pro)
+    assert (lo, hi) == pytest.approx(ref, abs=5e-7)  # the R bisection stops at steps below 1e-7
+    for bound, sign, edge in ((lo, 1, -1.0), (hi, -1, 1.0)):
+        if bound == edge:  # every answer in one group: the interval reaches the end of the scale
+            continue
+        assert _restricted_score(det, pas, pro, bound) == pytest.approx(sign * Z975, abs=1e-5)
+        inside = bound + sign * 1e-4  # just inside the interval the test does not reject
+        assert abs(_restricted_score(det, pas, pro, inside)) < Z975
+    assert -1 <= lo < r["nps"] < hi <= 1 or r["nps"] in (lo, hi)
+
+
+def test_score_interval_of_promoters_only_has_a_closed_form():
+    # det = 0: q = (1 - d) / 2, var = (1 - d)(1 + d), score = sqrt(n (1 - d) / (1 + d)) = z
+    for n in (5, 20, 200):
+        r = N.nps([10] * n, scale=1, method="score")
+        assert r["ci_high"] == 1 and r["ci_low"] == pytest.approx((n - Z975 ** 2) / (n + Z975 ** 2), rel=1e-10)
+        assert N.nps([0] * n, scale=1, method="score")["ci_high"] == pytest.approx(-r["ci_low"], rel=1e-10)
+
+
+def test_score_interval_on_the_100_scale_and_its_one_sample_test():
+    one, hundred = N.nps(A, scale=1), N.nps(A, scale=100, method="score")
+    assert hundred["ci_low"] == pytest.approx(100 * one["score_low"])
+    t = N.nps_test(A, scale=1, method="score")
+    assert (t["ci_low"], t["ci_high"]) == pytest.approx((one["score_low"], one["score_high"]))
+    # score test of NPS = 0: restricted share q from 2n q^2 - 9 q = 0 -> q = 9/22, se^2 = 9/11 / 11
+    assert t["z"] == pytest.approx((-5 / 11) / math.sqrt(9 / 11 / 11), rel=1e-12)
+    assert t["z"] == pytest.approx(_restricted_score(7, 2, 2, 0.0), rel=1e-6)
+    assert t["p_value"] == pytest.approx(2 * stats.norm.sf(abs(t["z"])), rel=1e-12)
+    seg = N.by_segment(pd.DataFrame({"g": ["a"] * 11, "ltr": A}), "g", method="score", scale=1).iloc[0]
+    assert (seg["ci_low"], seg["ci_high"]) == pytest.approx((one["score_low"], one["score_high"]))
+    assert math.isnan(seg["se"]) and seg["method"] == "score"
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 60), st.integers(0, 60), st.integers(0, 60))
+def test_score_interval_holds_the_score_and_stays_in_range(det, pas, pro):
+    n = det + pas + pro
+    if n == 0:
+        return
+    lo, hi = N.score_interval(det, pro, n)
+    d = (pro - det) / n
+    assert -1 <= lo <= d <= hi <= 1 and lo < hi
+    for bound, target, edge in ((lo, Z975, -1.0), (hi, -Z975, 1.0)):
+        if bound != edge:
+            assert N._score_stat(bound, det, pro, n) == pytest.approx(target, abs=1e-6)

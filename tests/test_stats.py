@@ -99,3 +99,84 @@ def test_emotion_curve_and_silence_intervals_with_few_answers():
     e = journey.silence_effects(visits).iloc[0]
     assert (e["anxiety_ci_low"], e["anxiety_ci_high"]) == (0.0, 100.0)
     assert (e["ltr_ci_low"], e["ltr_ci_high"]) == (0.0, 10.0)
+
+
+# ------------------------------------------------------------------------------ multiplicity
+def test_holm_matches_the_hand_computed_steps():
+    from cxlib.stats import adjust_pvalues
+
+    # sorted 0.01, 0.03, 0.04: 3*0.01 = 0.03, 2*0.03 = 0.06, max(0.06, 1*0.04) = 0.06
+    assert adjust_pvalues([0.01, 0.04, 0.03]).tolist() == pytest.approx([0.03, 0.06, 0.06], abs=1e-15)
+    assert adjust_pvalues([0.5]).tolist() == [0.5]
+    assert adjust_pvalues([0.9, 0.8]).tolist() == [1.0, 1.0]
+    # BH: sorted 0.01, 0.03, 0.04 -> min over j >= i of 3/j p_(j): 0.03, 0.04, 0.04
+    assert adjust_pvalues([0.01, 0.04, 0.03], "bh").tolist() == pytest.approx([0.03, 0.04, 0.04], abs=1e-15)
+
+
+def test_adjust_pvalues_leaves_missing_out_and_rejects_bad_input():
+    from cxlib.stats import adjust_pvalues
+
+    out = adjust_pvalues([0.01, np.nan, 0.04])
+    assert np.isnan(out[1]) and out[[0, 2]].tolist() == pytest.approx([0.02, 0.04])
+    assert adjust_pvalues([]).size == 0
+    with pytest.raises(ValueError):
+        adjust_pvalues([0.1], method="bonferroni")
+    with pytest.raises(ValueError):
+        adjust_pvalues([1.5])
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.floats(0, 1), min_size=1, max_size=15), st.sampled_from(["holm", "bh"]))
+def test_adjust_pvalues_equals_statsmodels_multipletests(ps, method):
+    from statsmodels.stats.multitest import multipletests
+
+    from cxlib.stats import adjust_pvalues
+
+    ref = multipletests(ps, method={"holm": "holm", "bh": "fdr_bh"}[method])[1]
+    adj = adjust_pvalues(ps, method)
+    assert adj == pytest.approx(ref, abs=1e-12)
+    assert np.all(adj >= np.asarray(ps) - 1e-12) and np.all(adj <= 1)
+
+
+def test_league_alerts_use_the_shared_holm_adjustment():
+    import inspect
+
+    from cxlib import league
+
+    assert not hasattr(league, "holm") and "adjust_pvalues" in inspect.getsource(league._changes)
+
+
+# ------------------------------------------------------------------------------ BCa
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_bca_interval_equals_scipy_on_the_same_resamples(seed):
+    from types import SimpleNamespace
+
+    from scipy import stats
+
+    from cxlib.stats import bca_interval
+
+    rng = np.random.default_rng(seed)
+    x = rng.lognormal(size=40)
+    idx = rng.integers(0, x.size, (1500, x.size))
+
+    def stat(v, axis=-1):
+        return np.std(v, axis=axis, ddof=1) / np.mean(v, axis=axis)  # a skewed, biased statistic
+
+    boot = stat(x[idx])
+    jack = np.array([stat(np.delete(x, i)) for i in range(x.size)])
+    lo, hi = bca_interval(stat(x), boot, jack, ci=0.9)
+    ref = stats.bootstrap((x,), stat, n_resamples=0, confidence_level=0.9, method="BCa",
+                          bootstrap_result=SimpleNamespace(bootstrap_distribution=boot)).confidence_interval
+    assert (lo, hi) == pytest.approx((ref.low, ref.high), rel=1e-12)
+    # several statistics at once give the same as one by one
+    both = bca_interval([stat(x), x.mean()], np.column_stack([boot, x[idx].mean(1)]),
+                        np.column_stack([jack, [np.delete(x, i).mean() for i in range(x.size)]]), ci=0.9)
+    assert (both[0][0], both[1][0]) == pytest.approx((lo, hi), rel=1e-12)
+
+
+def test_bca_interval_of_a_degenerate_side_is_still_an_interval():
+    from cxlib.stats import bca_interval
+
+    boot = np.linspace(1.0, 2.0, 200)  # every resample above the estimate 0.5
+    lo, hi = bca_interval(0.5, boot, np.zeros(10))
+    assert 1.0 <= lo <= hi <= 2.0
