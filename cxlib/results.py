@@ -471,7 +471,10 @@ class Scope:
             z, e = names.get(self.scenario, (self.scenario, self.scenario))
             parts.append(f"场景：{z}" if zh else f"scenario: {e}")
         if self.segment:
-            parts.append(f"分群：{self.segment}" if zh else f"segment: {self.segment}")
+            from cxlib.catalog import header
+
+            name = header(self.segment, "zh" if zh else "en")  # a column the catalog knows by its label
+            parts.append(f"分群：{name}" if zh else f"segment: {name}")
         return parts
 
     def title(self) -> str:
