@@ -51,7 +51,7 @@ def test_scope_of_a_center_month(data):
     assert (s.n_visits, s.n_responses, s.scenario) == (n_visits, n_resp, "repair")
     assert s.cutoff == _latest(sel)
     assert s.title() == (f"上海金桥服务中心（SH-JQ） · 2026年10月 · 数据截至 {_latest(sel):%Y-%m-%d %H:%M} · "
-                         f"到访 {n_visits:,} 次 · 有效问卷 {n_resp:,} 份 · 场景：维修 · 分群：vehicle_model")
+                         f"到访 {n_visits:,} 次 · 有效问卷 {n_resp:,} 份 · 场景：维修 · 分群：车型")
     en = results.scope(sel, center="SH-JQ", period_start="2026-10", period_end="2026-10", scenario="repair",
                        lang="en").title()
     assert en.startswith("上海金桥服务中心 Shanghai Jinqiao Service Center (SH-JQ) · October 2026 · data up to ")
