@@ -1388,7 +1388,7 @@ def _scale_of(model: str) -> str:
     return "LTR points"
 
 
-def report_table(*results: ModelResult | NotProvided, digits: int = 3, lang: catalog.Lang = "both"
+def report_table(*results: ModelResult | NotProvided, digits: int = 3, lang: catalog.Lang | None = None
                  ) -> pd.DataFrame | NotComputed:
     """The headline rows of several model results in one tidy, rounded table: ``model, term,
     scale, estimate, ci_low, ci_high, p_value`` (plus ``p_value_vs_half`` for complaint models),
@@ -1397,13 +1397,13 @@ def report_table(*results: ModelResult | NotProvided, digits: int = 3, lang: cat
     whose ``note`` says "未提供数据 / not provided".
 
     When every model was too few rows to fit, the table is the first one's "样本不足（n = …）" note
-    (in ``lang``) instead.
+    instead. With ``lang``, the notes are in that language (:func:`note_text`).
 
         >>> report_table(ltr_ols(visits), complaint_models(visits))  # doctest: +SKIP
     """
     shortages = [r.shortage for r in results if isinstance(r, ModelResult)]
     if results and len(shortages) == len(results) and all(s is not None for s in shortages):
-        return shortages[0].in_lang(lang)
+        return shortages[0].in_lang(lang or "both")
     frames = []
     for r in results:
         if isinstance(r, NotProvided):
@@ -1429,6 +1429,8 @@ def report_table(*results: ModelResult | NotProvided, digits: int = 3, lang: cat
     num = [c for c in ("estimate", "ci_low", "ci_high", "p_value", "p_value_vs_half") if c in out.columns]
     out[num] = out[num].astype(float).round(digits)
     out["n_clusters"] = out["n_clusters"].astype("Int64")
+    if lang is not None:
+        out["note"] = [n if pd.isna(n) else note_text(str(n), lang) for n in out["note"]]
     return out.reset_index(drop=True)
 
 
@@ -1540,3 +1542,104 @@ def plot_event_study(result: ModelResult | pd.DataFrame, lang: catalog.Lang = "b
         ax.set_title(title or _text("event_title", lang, two_lines=True))
         fig.tight_layout()
     return fig
+
+
+# ============================================================================ notes in Chinese
+def _var(name: str) -> str:
+    """A model variable by its Chinese label (the catalog's term labels), else as written."""
+    return catalog.value_label("term", name, "zh")
+
+
+def _lvl(column: str, value: str) -> str:
+    return {"True": "是", "False": "否"}.get(value) or catalog.value_label(column, value, "zh")
+
+
+#: the clauses of a model note in Chinese: (pattern of the English clause, its Chinese)
+_NOTE_ZH: tuple[tuple[re.Pattern[str], Any], ...] = tuple((re.compile(p + r"(?=;\s|\.?$)", re.I), z) for p, z in (
+    (r"cannot fit: (?P<r>.+)", lambda m: "无法拟合：" + note_text(m["r"], "zh")),
+    (r"only (?P<n>\d+) complete rows \(need at least (?P<k>\d+)\)",
+     lambda m: f"只有 {m['n']} 行完整数据（至少需要 {m['k']}）"),
+    (r"only (?P<n>\d+) complete rows for about (?P<k>\d+) parameters",
+     lambda m: f"只有 {m['n']} 行完整数据，参数约 {m['k']} 个"),
+    (r"only (?P<g>\d+) cluster\(s\) after dropping missing rows; cluster-robust inference needs at least (?P<k>\d+)",
+     lambda m: f"剔除缺失行后只剩 {m['g']} 个聚类，聚类稳健推断至少需要 {m['k']} 个"),
+    (r"no variation in (?P<c>\S+)", lambda m: f"{_var(m['c'])}没有变化"),
+    (r"no complaints in the data", lambda m: "数据中没有投诉"),
+    (r"(?P<c>\S+) is constant and was left out", lambda m: f"{_var(m['c'])}为常数，已剔除"),
+    (r"(?P<c>\S+) has a single value and was left out", lambda m: f"{_var(m['c'])}只有一个取值，已剔除"),
+    (r"(?P<c>\S+) = (?P<v>.+?) predicts the outcome perfectly \((?P<w>[^)]*)\): its (?P<k>\d+) rows left out",
+     lambda m: (f"{_var(m['c'])} = {_lvl(m['c'], m['v'])} 完全预测了结果（"
+                + ("没有一次到店发生" if m["w"].startswith("no visit") else "每次到店都发生")
+                + f"）：其 {m['k']} 行已剔除")),
+    (r"one (?P<c>\S+)(?: \((?P<id>[^)]*)\))?: HC1 errors, no clustering(?P<fe>, no \S+ fixed effect)?(?P<net>; the "
+     r"network estimate with cluster-robust errors is in the all-centers report)?",
+     lambda m: ("只有一个" + _var(m["c"]) + ("（" + m["id"] + "）" if m["id"] else "") + "：使用 HC1 标准误，不聚类"
+                + ("，不含" + _var(m["c"]) + "固定效应" if m["fe"] else "")
+                + ("；聚类稳健的全网络估计见全网络报告" if m["net"] else ""))),
+    (r"HC1 errors, no clustering(?P<fe>, no (?P<c>\S+) fixed effect)?(?P<net>; the network estimate with "
+     r"cluster-robust errors is in the all-centers report)?",
+     lambda m: ("使用 HC1 标准误，不聚类" + ("，不含" + _var(m["c"]) + "固定效应" if m["fe"] else "")
+                + ("；聚类稳健的全网络估计见全网络报告" if m["net"] else ""))),
+    (r"HessianInversionWarning: .*?(?=;\s|$)", lambda m: "Hessian 矩阵求逆失败（HessianInversionWarning）"),
+    (r"ConvergenceWarning: .*?(?=;\s|$)", lambda m: "最大似然优化未收敛（ConvergenceWarning）"),
+    (r"only (?P<g>\d+) (?P<c>\S+) clusters \(cluster-robust errors need at least (?P<k>\d+)\): HC1 errors, no clustering",
+     lambda m: f"只有 {m['g']} 个{_var(m['c'])}聚类（聚类稳健标准误至少需要 {m['k']} 个）：使用 HC1 标准误，不聚类"),
+    (r"cluster-robust SEs by (?P<c>\S+) \(t with (?P<df>\d+) df\)",
+     lambda m: f"按{_var(m['c'])}聚类的稳健标准误（t 分布，自由度 {m['df']}）"),
+    (r"alpha estimated = (?P<a>\S+)", lambda m: f"离散参数 alpha 估计为 {m['a']}"),
+    (r"did not converge(?: after (?P<k>\d+) iterations)?",
+     lambda m: "未收敛" + (f"（迭代 {m['k']} 次后）" if m["k"] else "")),
+    (r"some estimates are not finite", lambda m: "部分估计值不是有限数"),
+    (r"standard errors of the effect are not finite \(Hessian not invertible\)",
+     lambda m: "效应的标准误不是有限数（Hessian 矩阵不可逆）"),
+    (r"(?:at its boundary: |quoted, NB2 being at its boundary: |negative binomial at its boundary, )"
+     r"(?P<b>overdispersion estimated at 0|the fit is unreliable) \((?P<d>[^)]*)\)(?:: (?P<r>.+))?",
+     lambda m: ("负二项模型处于参数边界：" + ("过度离散估计为 0" if m["b"].startswith("over") else "拟合不可靠")
+                + "（" + (f"alpha = {m['d'].split('alpha = ')[-1]}" if "alpha = " in m["d"] else m["d"].split(":")[0])
+                + "）" + ("：" + note_text(m["r"], "zh") if m["r"] else ""))),
+    (r"NB2 reduces to Poisson", lambda m: "NB2 退化为泊松模型"),
+    (r"the Poisson (?P<w>model|rate ratio) with (?P<e>cluster-robust|HC1) errors is quoted",
+     lambda m: ("引用采用" + ("聚类稳健" if m["e"] == "cluster-robust" else " HC1 ") + "标准误的泊松模型"
+                + ("" if m["w"] == "model" else "率比"))),
+    (r"this center never switched to real-time updates", lambda m: "该门店从未切换到实时更新"),
+    (r"(?P<w>.+?) needs switching and non-switching centers; this selection has one center — see the all-centers "
+     r"report(?: \((?P<c>\S+) switched to real-time updates on (?P<d>[\d-]+)\))?",
+     lambda m: ("双重差分需要既有切换门店也有未切换门店；本范围只有一家门店，请看全网络报告"
+                + (f"（{m['c']} 于 {m['d']} 切换到实时更新）" if m["c"] else ""))),
+    (r"(?P<k>\d+) switching center\(s\) observed before and after, (?P<n>\d+) never switched",
+     lambda m: f"{m['k']} 家切换门店在切换前后都有数据，{m['n']} 家从未切换"),
+    (r"no never-switched centers: month (?P<m>\S+) \(end bin\) also held at 0 to identify the model",
+     lambda m: f"没有从未切换的门店：端点月份 {m['m']} 也固定为 0 以识别模型"),
+))
+
+
+def note_text(note: str, lang: catalog.Lang = "zh") -> str:
+    """A model's note (clauses joined by "; ") in ``lang``: each clause in Chinese where it is one
+    of the notes this module writes (others, such as a statsmodels warning, stay as written);
+    ``both`` gives the Chinese, then the English.
+
+        >>> note_text("one center (SH-JQ): HC1 errors, no clustering; cannot fit: only 5 complete rows (need at least 30)")
+        '只有一个服务中心（SH-JQ）：使用 HC1 标准误，不聚类；无法拟合：只有 5 行完整数据（至少需要 30）'
+    """
+    text = str(note or "").strip()
+    if lang == "en" or not text:
+        return text
+    clauses: list[str] = []
+    pos = 0
+    while pos < len(text):
+        for pattern, zh in _NOTE_ZH:
+            m = pattern.match(text, pos)
+            if m:
+                clauses.append(zh(m))
+                pos = m.end()
+                break
+        else:  # a clause this module did not write (a statsmodels warning): as written
+            end = text.find("; ", pos)
+            end = len(text) if end < 0 else end
+            clauses.append(text[pos:end])
+            pos = end
+        pos = len(text) if text.startswith(".", pos) and pos == len(text) - 1 else pos
+        while text.startswith("; ", pos):
+            pos += 2
+    out = "；".join(c for i, c in enumerate(clauses) if c not in clauses[:i])
+    return out if lang == "zh" else f"{out} / {text}"

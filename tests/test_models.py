@@ -6,6 +6,7 @@ errors are checked against direct numpy computations (CR1 sandwich, leave-one-ce
 
 from __future__ import annotations
 
+import re
 import math
 import warnings
 
@@ -709,3 +710,42 @@ def test_models_too_few_rows_carry_a_too_few_note_and_the_table_becomes_it(norma
     full = _with_parts(normal[0])
     table = M.report_table(M.ltr_ols(full, updates="n_inprogress_updates"), ols)
     assert list(table["term"])[-1] == "(cannot fit)" and "only 12 complete rows" in table["note"].iloc[-1]
+
+
+NOTES_SEEN = [  # notes the models wrote on the sample and on a center-month with 1, 5 and 20 responses
+    "cannot fit: DiD needs switching and non-switching centers; this selection has one center — see the "
+    "all-centers report (BJ-CY switched to real-time updates on 2026-06-16)",
+    "cannot fit: this center never switched to real-time updates; DiD needs switching and non-switching centers; "
+    "this selection has one center — see the all-centers report",
+    "cannot fit: only 5 complete rows (need at least 30)",
+    "cannot fit: only 12 complete rows for about 9 parameters",
+    "scenario = accident predicts the outcome perfectly (no visit has one): its 8 rows left out; has_photo_update = "
+    "True predicts the outcome perfectly (no visit has one): its 1 rows left out; has_photo_update has a single value "
+    "and was left out; alpha estimated = 5.56e-06; one center (CD-GX): HC1 errors, no clustering, no center fixed "
+    "effect; the network estimate with cluster-robust errors is in the all-centers report",
+    "did not converge; HessianInversionWarning: Inverting hessian failed, no bse or cov_params available; "
+    "ConvergenceWarning: Maximum Likelihood optimization failed to converge. Check mle_retvals",
+    "alpha estimated = 2.96e-05; at its boundary: overdispersion estimated at 0 (alpha = 2.96e-05); NB2 reduces to "
+    "Poisson; the Poisson model with cluster-robust errors is quoted; cluster-robust SEs by center (t with 6 df)",
+    "negative binomial at its boundary, overdispersion estimated at 0 (alpha = 2.96e-05): NB2 reduces to Poisson; "
+    "the Poisson rate ratio with cluster-robust errors is quoted",
+    "only 3 center clusters (cluster-robust errors need at least 4): HC1 errors, no clustering",
+    "4 switching center(s) observed before and after, 3 never switched; cluster-robust SEs by center (t with 6 df)",
+]
+
+
+@pytest.mark.parametrize("note", NOTES_SEEN)
+def test_model_notes_read_in_chinese(note):
+    zh = M.note_text(note, "zh")
+    words = set(re.findall(r"[A-Za-z][A-Za-z_]{2,}", zh)) - {"alpha", "HessianInversionWarning", "ConvergenceWarning",
+                                                               "Hessian"}
+    assert not words, (zh, words)
+    assert M.note_text(note, "en") == note
+    assert M.note_text(note, "both") == f"{zh} / {note}"
+
+
+def test_report_table_writes_its_notes_in_the_language(normal):
+    v = _with_parts(normal[0])
+    comp = M.complaint_models(v.loc[v["center"] == v["center"].iloc[0]], updates="n_inprogress_updates")
+    zh, en = M.report_table(comp, lang="zh"), M.report_table(comp)
+    assert all("只有一个服务中心" in n for n in zh["note"]) and all("one center" in n for n in en["note"])
