@@ -6,8 +6,8 @@ errors are checked against direct numpy computations (CR1 sandwich, leave-one-ce
 
 from __future__ import annotations
 
-import re
 import math
+import re
 import warnings
 
 import matplotlib
