@@ -381,6 +381,7 @@ RULES: tuple[Rule, ...] = (
          "同一工单的较早问卷，已被重新提交的问卷取代"),
 )
 RULES_BY_CODE: dict[str, Rule] = {r.code: r for r in RULES}
+MIN_N: int = 30  # fewer answers than this: flagged as a small sample
 
 
 # ---------------------------------------------------------------------------- helpers
