@@ -470,7 +470,8 @@ def black_hole(silence: pd.DataFrame | NotProvided | NotComputed, lang: Lang = "
         d = pd.DataFrame({"bin": silence["silence_bin"].astype(str), "y": pd.to_numeric(silence[col], errors="coerce"),
                           "lo": pd.to_numeric(silence[lo], errors="coerce"),
                           "hi": pd.to_numeric(silence[hi], errors="coerce"), "n": n})
-        d = d[d["y"].notna() & d["lo"].notna() & d["hi"].notna() & (d["n"] >= 2)].reset_index(drop=True)
+        total = int(d["n"].fillna(0).sum())
+        d = d[d["y"].notna() & d["lo"].notna() & d["hi"].notna() & (d["n"] >= MIN_N)].reset_index(drop=True)
         if pct:
             q = np.full(len(d), float(stats.norm.ppf(0.975)))
         else:
@@ -485,6 +486,7 @@ def black_hole(silence: pd.DataFrame | NotProvided | NotComputed, lang: Lang = "
         if len(d) < 3:
             facts[f"{name}_direction"] = None
             facts[f"{name}_significant"] = None
+            facts["n"] = max(int(facts.get("n", 0)), total)
             continue
         tested += 1
         slope, p = _trend(d["y"].to_numpy(dtype=float), se)
@@ -499,9 +501,10 @@ def black_hole(silence: pd.DataFrame | NotProvided | NotComputed, lang: Lang = "
             return f"{_num(r['y'], dig)}（{_ci(r['lo'], r['hi'], dig, lg)}，{_n(r['n'])}）" if lg == "zh" else \
                 f"{_num(r['y'], dig)} ({_ci(r['lo'], r['hi'], dig, lg)}, {_n(r['n'])})"
 
-        verb_zh = {"up": "上升", "down": "下降", "flat": "持平"}[direction or "flat"]
-        verb_en = {"up": "rises", "down": "falls", "flat": "stays flat"}[direction or "flat"]
+        verb_zh = {"up": "上升", "down": "下降", "flat": "持平"}[direction or "flat"] if sig else ""
+        verb_en = {"up": "rises", "down": "falls", "flat": "stays flat"}[direction or "flat"] if sig else "goes"
         szh, sen = _sig_words(sig, p)
+        szh = szh.replace("差异", "")
         zh_parts.append(f"{zh_name}{verb_zh}：{first['bin']} 分钟 {val(first, 'zh')} → {last['bin']} 分钟 "
                         f"{val(last, 'zh')}，趋势{szh}")
         en_parts.append(f"{en_name} {verb_en} from {val(first, 'en')} at {first['bin']} min to {val(last, 'en')} at "
@@ -514,9 +517,10 @@ def black_hole(silence: pd.DataFrame | NotProvided | NotComputed, lang: Lang = "
             else:
                 against += 1
     if tested == 0:
-        zh = "有数据的沉默时长分段少于 3 个，无法检验趋势：样本不足。"
-        en = "Fewer than three silence bins hold data: too few to test a trend."
-        return _make(key, zh, en, lang, status="too_few", verdict="too_few")
+        n_all = int(facts.get("n", 0))
+        zh = f"样本不足（n = {n_all:,}）：有至少 {MIN_N} 份回答的沉默时长分段少于 3 个，无法检验趋势。"
+        en = f"Too few answers (n = {n_all:,}): fewer than three silence bins hold at least {MIN_N}, so no trend can be tested."
+        return _make(key, zh, en, lang, status="too_few", verdict="too_few", n=n_all)
     if towards >= 2 and against == 0:
         verdict = "supported"
         vz, ve = ("信息黑洞在本数据中成立：沉默越长，客户越焦虑、越不愿推荐，在合适的时点主动告知进度是对策。",
@@ -534,15 +538,15 @@ def black_hole(silence: pd.DataFrame | NotProvided | NotComputed, lang: Lang = "
         verdict = "mixed"
         vz, ve = ("各项指标方向不一致，本数据对信息黑洞的证据不一致。",
                   "The measures disagree: the evidence for an information black hole is mixed in these data.")
-    zh = "随最长沉默时长：" + "；".join(zh_parts) + "。" + vz
-    en = "With the longest silence, " + "; ".join(en_parts) + ". " + ve
+    zh = "随最长沉默时长：" + "；".join(zh_parts) + "。" + vz + f"（只计入至少 {MIN_N} 份回答的分段。）"
+    en = "With the longest silence, " + "; ".join(en_parts) + ". " + ve + f" (Bins with at least {MIN_N} answers only.)"
     facts["verdict"] = verdict
     return Finding(key, zh, en, lang, facts)
 
 
 _PE_NAMES = {"peak_end": ("峰终平均", "the peak-end average"), "mean": ("平均分", "the plain mean"),
              "worst": ("最差点", "the worst point"), "last": ("最后一点", "the last point"),
-             "best": ("最好点", "the best point"), "worst + last": ("最差点与最后一点", "the worst and the last point")}
+             "best": ("最好点", "the best point"), "worst + last": ("最差点与最后一点", "the worst and last point together")}
 
 
 def _pe_name(model: str, lang: str) -> str:
@@ -834,6 +838,10 @@ def folklore(table: pd.DataFrame | NotProvided | NotComputed, lang: Lang = "both
     zh = (f"{lead_zh}本数据中无更新的平均推荐意愿为 {ltr(lo, 'zh')}，实时更新+照片为 {ltr(hi, 'zh')}，"
           f"{'在推荐意愿尺度上这一说法的范围成立' if ltr_in else '即使在推荐意愿尺度上这一说法的范围也不完全成立'}；"
           f"NPS 从 {npsz(lo)} 变为 {npsz(hi)}。这是层级间的原始差异，层级在维修时长和门店上也不同，因果部分见下文的估计。")
+    n_min = int(min(lo["n_responses"], hi["n_responses"]))
+    if n_min < MIN_N:
+        z, e = _small(n_min)
+        zh, en = zh + z + "。", en + " " + e[:1].upper() + e[1:] + "."
     return _make(key, zh, en, lang, status="ok", holds=ltr_in, ltr_low=lo["ltr_mean"], ltr_high=hi["ltr_mean"],
                  n_low=int(lo["n_responses"]), n_high=int(hi["n_responses"]))
 
@@ -842,7 +850,7 @@ _ZH_REASONS: tuple[tuple[str, str], ...] = (
     (r"this center never switched to real-time updates; ", "该门店从未上线实时进度；"),
     (r"(DiD|the event study) needs switching and non-switching centers; this selection has one center — see the "
      r"all-centers report", "本报告只含一家门店，需要已上线与未上线的门店作对比，见全网络报告"),
-    (r"\((\S+) switched to real-time updates on (\S+)\)", r"（\1 于 \2 上线实时进度）"),
+    (r" ?\((\S+) switched to real-time updates on (\S+)\)", r"（\1 于 \2 上线实时进度）"),
     (r"no center has data both before and after its switch to real-time updates", "没有门店在上线前后都有数据"),
     (r"only (\d+) complete rows \(need at least (\d+)\)", r"样本不足（n = \1），至少需要 \2 条完整记录"),
     (r"only (\d+) complete rows for about (\d+) parameters", r"样本不足（n = \1），不够估计约 \2 个参数"),
@@ -921,6 +929,12 @@ def rollout(did_ltr: Any, did_complained: Any = None, lang: Lang = "both") -> Fi
                       "n": int(res.n), "n_clusters": res.n_clusters})
     if all(facts.get(f"{k}_direction") is None for k in ("ltr", "complained")) and facts.get("ltr_reason"):
         facts["status"] = "cannot_fit"
+    reasons = [facts.get(f"{k}_reason") for k in ("ltr", "complained") if facts.get(f"{k}_direction") is None]
+    if len(reasons) == len(zh_parts) and len(set(reasons)) == 1 and reasons[0]:
+        zr, er = _reason(reasons[0])
+        return Finding(key, f"上线实时进度的效果（双重差分）无法估计：{zr}。",
+                       f"The effect of the switch to real-time updates (difference-in-differences) is not estimated: "
+                       f"{er}.", lang, {**facts, "status": "cannot_fit"})
     zh = "上线实时进度后（双重差分）：" + "；".join(zh_parts) + "。"
     en = "After the switch to real-time updates (difference-in-differences), " + "; ".join(en_parts) + "."
     return Finding(key, zh, en, lang, facts)
@@ -949,12 +963,12 @@ def update_effects(ltr_model: Any, complaint_model: Any = None, lang: Lang = "bo
         sig = _significant(h["p_value"])
         d = _direction(h["estimate"])
         szh, sen = _sig_words(sig, h["p_value"])
-        word_zh = {"up": "提高", "down": "降低", "flat": "不变"}[d or "flat"] if sig else "无显著变化"
-        word_en = {"up": "raises", "down": "lowers", "flat": "leaves"}[d or "flat"] if sig else "does not move"
+        wz = f"即更新{'提高' if d == 'up' else '降低'}推荐意愿" if sig else "更新与推荐意愿没有显著关系"
+        we = f"an update {'raises' if d == 'up' else 'lowers'} LTR" if sig else "no significant link between updates and LTR"
         zh_parts.append(f"推荐意愿 {_num(h['estimate'], 2, True)} 分（95% 置信区间 {_ci(h['ci_low'], h['ci_high'], 2, 'zh')}，"
-                        f"{_n(ltr_model.n)}），{szh}，即更新{word_zh}推荐意愿")
+                        f"{_n(ltr_model.n)}），{szh}，{wz}")
         en_parts.append(f"LTR {_num(h['estimate'], 2, True)} points (95% CI {_ci(h['ci_low'], h['ci_high'], 2, 'en')}, "
-                        f"{_n(ltr_model.n)}), {sen}: an update {word_en} LTR" + ("" if sig else " significantly"))
+                        f"{_n(ltr_model.n)}), {sen}: {we}")
         facts.update(ltr_slope=h["estimate"], ltr_ci_low=h["ci_low"], ltr_ci_high=h["ci_high"], ltr_p_value=h["p_value"],
                      ltr_significant=sig, ltr_direction=d, ltr_n=int(ltr_model.n))
     if isinstance(complaint_model, _Note):
@@ -962,14 +976,23 @@ def update_effects(ltr_model: Any, complaint_model: Any = None, lang: Lang = "bo
         en_parts.append(f"complaints: {from_note('x', complaint_model, 'en').en}")
     elif complaint_model is not None:
         head = complaint_model.headline
-        nb = None if head is None or "model" not in head.columns else head.set_index("model")
-        if nb is None or "nb2" not in nb.index or not bool(nb.loc["nb2", "converged"]) or \
-                not _finite(nb.loc["nb2", "rate_ratio"]):
+        nb = None if head is None or "rate_ratio" not in head.columns else head.set_index("model")
+
+        def usable(m: str) -> bool:
+            return nb is not None and m in nb.index and bool(nb.loc[m, "converged"]) and _finite(nb.loc[m, "rate_ratio"])
+
+        model = "nb2" if usable("nb2") else ("poisson" if usable("poisson") else None)
+        if model is None:
             zr, er = _reason(complaint_model.note)
             zh_parts.append(f"投诉模型无法估计（{zr}）")
             en_parts.append(f"the complaint model was not estimated ({er})")
         else:
-            h = nb.loc["nb2"]
+            h = nb.loc[model]
+            facts["complaint_model"] = model
+            if model == "poisson":
+                zh_parts.append("负二项模型未收敛（无过度离散），投诉按泊松模型（门店聚类稳健标准误）")
+                en_parts.append("the negative-binomial model did not converge (no overdispersion), so complaints "
+                                "come from the Poisson model with cluster-robust errors")
             rr = float(h["rate_ratio"])
             sig = _significant(h["p_value"])
             d = _direction(rr, 1.0)
@@ -1046,11 +1069,12 @@ def duration_confounding(result: Any, lang: Lang = "both", key: str = "duration_
         similar = (ad["ci_low"] <= nv["estimate"] <= ad["ci_high"]) and (nv["ci_low"] <= ad["estimate"] <= nv["ci_high"])
         understates = nv["estimate"] > ad["estimate"] if outcome != "ltr" else nv["estimate"] < ad["estimate"]
         if similar:
-            vz, ve, how = "几乎不变", "barely moves", "similar"
+            vz, ve, how = "估计几乎不变", "the estimate barely moves", "similar"
         else:
-            vz = "朴素估计低估了更新的好处" if understates else "朴素估计高估了更新的好处"
-            ve = "the naive estimate understates the benefit of updates" if understates else \
-                "the naive estimate overstates the benefit of updates"
+            vz = "不控制时长的估计对更新更不利（长时间维修的影响被算到了更新上）" if understates else \
+                "不控制时长的估计对更新更有利"
+            ve = ("without the control the estimate is less favourable to updates (the harm of long repairs is "
+                  "charged to them)" if understates else "without the control the estimate is more favourable to updates")
             how = "understates" if understates else "overstates"
         zh_parts.append(f"{zh_o}：不控制维修时长时每次更新 {fmt(nv, 'zh')}，控制后 {fmt(ad, 'zh')}（{_n(ad['n'])}），{vz}")
         en_parts.append(f"{en_o}: {fmt(nv, 'en')} per update without the duration control, {fmt(ad, 'en')} with it "
