@@ -724,7 +724,7 @@ def nps_trend(by_month: pd.DataFrame, change: pd.Series | NotComputed | None = N
     return Finding(key, zh, en, lang, facts)
 
 
-def tiers(table: pd.DataFrame | NotProvided | NotComputed, contrast: pd.Series | None = None,
+def tiers(table: pd.DataFrame | NotProvided | NotComputed, contrast: pd.Series | NotProvided | None = None,
           lang: Lang = "both") -> Finding:
     """Do NPS and the complaint rate differ between visits without updates and visits with
     real-time updates and photos? From ``nps.tier_contrast`` (NPS: z test; complaints: z test of two
@@ -742,7 +742,7 @@ def tiers(table: pd.DataFrame | NotProvided | NotComputed, contrast: pd.Series |
     key = "tiers"
     if isinstance(table, _Note):
         return from_note(key, table, lang)
-    if contrast is None:
+    if not isinstance(contrast, pd.Series):
         raise ValueError("tiers() needs the contrast of nps.tier_contrast(visits)")
     c = contrast
     hz, he = _label(c["high"], "zh"), _label(c["high"], "en")
@@ -1193,8 +1193,9 @@ def claims(table: pd.DataFrame | NotProvided | NotComputed, lang: Lang = "both",
                  claim_in_range=in_range)
 
 
-def tornado(table: pd.DataFrame | NotProvided | NotComputed, lang: Lang = "both") -> Finding:
-    """The finding of a ``roi.tornado`` table: the NPV at the modes and the input that moves it most.
+def tornado(table: pd.DataFrame | NotProvided | NotComputed, lang: Lang = "both", key: str | None = None) -> Finding:
+    """The finding of a ``roi.tornado`` table: the NPV at the modes and the input that moves it most
+    (``key``: default ``tornado_<case id>``).
 
         >>> t = pd.DataFrame({"id": ["x"], "name_zh": ["例"], "name_en": ["Ex"], "input": ["reach"], "npv_low": [-1e4],
         ...     "npv_high": [3e4], "npv_base": [1e4], "swing": [4e4]})
@@ -1204,8 +1205,8 @@ def tornado(table: pd.DataFrame | NotProvided | NotComputed, lang: Lang = "both"
     from cxlib.roi import input_label
 
     if isinstance(table, _Note):
-        return from_note("tornado", table, lang)
-    key = f"tornado_{table['id'].iloc[0]}" if "id" in table.columns and len(table) else "tornado"
+        return from_note(key or "tornado", table, lang)
+    key = key or (f"tornado_{table['id'].iloc[0]}" if "id" in table.columns and len(table) else "tornado")
     if table.empty:
         return _make(key, "没有不确定的输入。", "No uncertain inputs.", lang, status="ok", top_input=None)
     r = table.iloc[0]
@@ -1220,8 +1221,9 @@ def tornado(table: pd.DataFrame | NotProvided | NotComputed, lang: Lang = "both"
                  npv_high=hi, crosses_zero=bool(lo < 0 < hi))
 
 
-def portfolio(table: pd.DataFrame | NotProvided | NotComputed, lang: Lang = "both") -> Finding:
-    """One sentence on a ``roi.best_portfolio`` result: the chosen cases, total cost and value.
+def portfolio(table: pd.DataFrame | NotProvided | NotComputed, lang: Lang = "both", key: str | None = None) -> Finding:
+    """One sentence on a ``roi.best_portfolio`` result: the chosen cases, total cost and value
+    (``key``: default ``portfolio_<objective>``).
 
         >>> p = pd.DataFrame({"id": ["a"], "name_zh": ["甲"], "name_en": ["A"], "cost": [5e4], "value": [2e5],
         ...     "objective": ["npv"]}); p.attrs.update(total_cost=5e4, total_value=2e5, budget=5e4)
@@ -1231,7 +1233,7 @@ def portfolio(table: pd.DataFrame | NotProvided | NotComputed, lang: Lang = "bot
     from cxlib.errors import DataError
 
     if isinstance(table, _Note):
-        return from_note("portfolio", table, lang)
+        return from_note(key or "portfolio", table, lang)
     for k in ("total_cost", "total_value", "budget"):
         if k not in table.attrs:
             raise DataError(f"portfolio lacks attrs[{k!r}]: pass the result of best_portfolio", column=k)
@@ -1247,5 +1249,5 @@ def portfolio(table: pd.DataFrame | NotProvided | NotComputed, lang: Lang = "bot
         val_zh = f"预期净现值 {at['total_value'] / 1e4:.2f}万元"
     en = f"Budget {at['budget'] / 1e4:.2f}万元: choose {names_en}; cost {at['total_cost'] / 1e4:.2f}万元; {val_en}."
     zh = f"预算 {at['budget'] / 1e4:.2f}万元：选择 {names_zh}；投入 {at['total_cost'] / 1e4:.2f}万元；{val_zh}。"
-    return _make(f"portfolio_{obj or 'none'}", zh, en, lang, status="ok", chosen=[str(i) for i in table.get("id", [])],
+    return _make(key or f"portfolio_{obj or 'none'}", zh, en, lang, status="ok", chosen=[str(i) for i in table.get("id", [])],
                  total_cost=at["total_cost"], total_value=at["total_value"], budget=at["budget"], objective=obj)
