@@ -381,3 +381,28 @@ def test_bad_arguments():
         synth.generate(10, seed=1)
     with pytest.raises(ValueError, match="layout"):
         synth.write_sample(Path("/nonexistent"), n_visits=100, seed=1, layout="json")
+
+
+# ------------------------------------------------------------------------ effects option
+def test_default_effects_write_the_shipped_sample_byte_for_byte(tmp_path):
+    shipped = Path(__file__).resolve().parents[1] / "data" / "raw"
+    meta = json.loads((shipped / "sample_manifest.json").read_text(encoding="utf-8"))
+    synth.write_sample(tmp_path, n_visits=meta["n_visits"], seed=meta["seed"], layout=meta["layout"],
+                       start=meta["start"], months=meta["months"])
+    made = _digest(tmp_path)
+    assert made == {name: digest for name, digest in _digest(shipped).items() if name in made}
+    assert synth.Effects().summary() == synth.TRUE_EFFECTS == meta["true_effects"]
+
+
+def test_reversed_effects_turn_the_findings_round(tmp_path):
+    tables = synth.generate(4000, seed=5, effects=synth.REVERSED_EFFECTS)
+    by_tier = tables["truth"].groupby("tier")[["ltr", "n_complaints", "anxiety"]].mean()
+    assert by_tier.loc["none", "ltr"] > by_tier.loc["realtime_photo", "ltr"] + 2
+    assert by_tier.loc["none", "n_complaints"] < by_tier.loc["realtime_photo", "n_complaints"]
+    means = tables["surveys"][[f"score_{p}" for p in catalog.SCORE_POINT_ORDER]].mean()
+    assert means.idxmax() == "score_waiting"
+    synth.write_sample(tmp_path, n_visits=300, seed=1, layout="csv", effects="reversed")
+    meta = json.loads((tmp_path / "sample_manifest.json").read_text(encoding="utf-8"))
+    assert meta["effects"]["name"] == "reversed" and meta["true_effects"]["ltr_per_inprogress_update"] == -0.6
+    with pytest.raises(ValueError, match="effects must be one of"):
+        synth.write_sample(tmp_path, n_visits=300, seed=1, effects="backwards")
