@@ -1,6 +1,6 @@
 """The ``cx`` command line.
 
-    cx sample --visits 6000 --seed 20261001 data/raw
+    cx sample --visits 6000 --seed 20261001 data/raw [--effects reversed]
     cx check data/raw [--tz Asia/Shanghai]
     cx clean data/raw data/processed [--tz Asia/Shanghai] [--force] [--allow-outside-links]
     cx report --raw data/raw --period 2026-10 --center SH-JQ --out reports --jobs 2
@@ -24,7 +24,7 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     from cxlib import synth
 
     paths = synth.write_sample(Path(args.out_dir), n_visits=args.visits, seed=args.seed,
-                               layout=args.layout, start=args.start, months=args.months)
+                               layout=args.layout, start=args.start, months=args.months, effects=args.effects)
     total = sum(p.stat().st_size for p in paths)
     print(f"wrote {len(paths)} files, {total / 1e6:.1f} MB, to {args.out_dir}")
     return 0
@@ -99,6 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--layout", choices=["mixed", "csv"], default="mixed",
                    help="mixed: the formats real exports come in (XLSX, GBK, BOM, split files, Chinese "
                         "headers); csv: one UTF-8 CSV per table (for benchmarks)")
+    p.add_argument("--effects", choices=["default", "reversed"], default="default",
+                   help="default: the shipped sample's effects; reversed: every effect turned round (updates "
+                        "raise complaints and lower LTR, waiting is the best point), to test the findings")
     p.set_defaults(func=_cmd_sample)
 
     p = sub.add_parser("check", help="dry run: how the raw folder maps onto the data contract, every problem at once")

@@ -539,26 +539,120 @@ def folklore_comparison(table: pd.DataFrame, low: str = "none", high: str = "rea
         >>> folklore_comparison(t).split(". ")[1][:60]
         'Here mean LTR is 4.4 (95% CI 4.2–4.6) without updates and 8.'
     """
+    from cxlib import findings
+
     require_columns(table, ["tier", "ltr_mean", "ltr_ci_low", "ltr_ci_high", "nps", "nps_ci_low", "nps_ci_high",
                             "n_responses"], "tier")
-    t = table.assign(tier=table["tier"].astype(str)).set_index("tier")
-    lead = ('The folklore "real-time updates with photos lift NPS from 3–5 to 8–9" quotes numbers on the 0–10 '
-            "likelihood-to-recommend (LTR) scale; an NPS lives on −100…100 and a mean LTR of 8–9 is no NPS of 8–9.")
-    missing = [c for c in (low, high) if c not in t.index or not t.loc[c, "n_responses"]]
-    if missing:
-        return (f"{lead} These data have no survey answers for {', '.join(catalog.label(c, 'en') for c in missing)}, "
-                "so the claim cannot be checked here.")
-    lo, hi = t.loc[low], t.loc[high]
+    return findings.folklore(table, "en", low=low, high=high).en
 
-    def ltr(r: pd.Series) -> str:
-        return f"{r['ltr_mean']:.1f} (95% CI {r['ltr_ci_low']:.1f}–{r['ltr_ci_high']:.1f})"
 
-    def npsv(r: pd.Series) -> str:
-        return f"{r['nps']:+.0f} ({r['nps_ci_low']:+.0f} to {r['nps_ci_high']:+.0f})"
+# --------------------------------------------------------------------- comparisons for findings
+def proportion_difference(k_a: int, n_a: int, k_b: int, n_b: int, conf: float = 0.95) -> dict[str, float]:
+    """Difference of two independent proportions ``k_a/n_a - k_b/n_b``: Wald interval (unpooled)
+    and the two-sided p-value of the pooled z test (NaN when a group is empty).
 
-    ltr_in = 3 <= lo["ltr_mean"] <= 5 and 8 <= hi["ltr_mean"] <= 9
-    verdict = ("so on the LTR scale the folklore's range holds" if ltr_in else
-               "so even on the LTR scale the folklore's ranges do not quite hold")
-    return (f"{lead} Here mean LTR is {ltr(lo)} without updates and {ltr(hi)} with real-time updates and photos, "
-            f"{verdict}; the NPS moves from {npsv(lo)} to {npsv(hi)}. These are raw differences between tiers, "
-            "which also differ in repair duration and center: the causal share is estimated below.")
+        >>> r = proportion_difference(30, 100, 10, 100)
+        >>> round(r["difference"], 2), r["p_value"] < 0.001
+        (0.2, True)
+    """
+    nan = float("nan")
+    if n_a <= 0 or n_b <= 0:
+        return {"share_a": nan, "share_b": nan, "difference": nan, "ci_low": nan, "ci_high": nan, "p_value": nan,
+                "n_a": int(n_a), "n_b": int(n_b)}
+    pa, pb = k_a / n_a, k_b / n_b
+    z = float(stats.norm.ppf(1 - (1 - conf) / 2))
+    se = math.sqrt(pa * (1 - pa) / n_a + pb * (1 - pb) / n_b)
+    pool = (k_a + k_b) / (n_a + n_b)
+    se0 = math.sqrt(pool * (1 - pool) * (1 / n_a + 1 / n_b))
+    diff = pa - pb
+    p = float(2 * stats.norm.sf(abs(diff) / se0)) if se0 > 0 else (1.0 if diff == 0 else 0.0)
+    return {"share_a": pa, "share_b": pb, "difference": diff, "ci_low": diff - z * se, "ci_high": diff + z * se,
+            "p_value": p, "n_a": int(n_a), "n_b": int(n_b)}
+
+
+def tier_contrast(visits: pd.DataFrame, high: str = "realtime_photo", low: str = "none", ltr: str = "ltr",
+                  tier: str = "tier", complained: str = "complained", conf: float = 0.95) -> pd.Series:
+    """Two transparency tiers compared (``high`` minus ``low``): the NPS difference with the z test
+    of :func:`nps_test` and the difference of the shares of visits with a complaint
+    (:func:`proportion_difference`; NaN when no complaint status is known). ``n_*`` are the
+    survey answers (NPS) and the visits with a known complaint status (complaints) of each tier.
+
+        >>> v = pd.DataFrame({"tier": ["none"] * 4 + ["realtime_photo"] * 4, "ltr": [3, 4, 9, 6, 10, 9, 9, 8],
+        ...                   "complained": [True, True, False, False, False, False, False, True]})
+        >>> c = tier_contrast(v)
+        >>> c["nps_difference"], c["complaint_difference"]
+        (125.0, -0.25)
+    """
+    require_columns(visits, [ltr, tier], "visits")
+    t = visits[tier].astype("string")
+    out: dict[str, Any] = {"high": high, "low": low}
+    parts = {}
+    for name, code in (("high", high), ("low", low)):
+        part = visits.loc[(t == code).fillna(False).to_numpy()]
+        parts[name] = part
+        out[f"n_{name}"] = int(_valid_ltr(part[ltr], column=ltr).size)
+    nan = float("nan")
+    if out["n_high"] and out["n_low"]:
+        r = nps_test(parts["high"][ltr], parts["low"][ltr], conf=conf)
+        out.update(nps_high=float(r["nps_a"]), nps_low=float(r["nps_b"]), nps_difference=float(r["difference"]),
+                   nps_ci_low=float(r["ci_low"]), nps_ci_high=float(r["ci_high"]), nps_p_value=float(r["p_value"]))
+    else:
+        out.update(nps_high=nan, nps_low=nan, nps_difference=nan, nps_ci_low=nan, nps_ci_high=nan, nps_p_value=nan)
+    known = {k: (p[complained].astype("boolean").dropna() if complained in p.columns else pd.Series([], dtype="boolean"))
+             for k, p in parts.items()}
+    d = proportion_difference(int(known["high"].sum()), int(known["high"].size), int(known["low"].sum()),
+                              int(known["low"].size), conf)
+    out.update(complaint_high=d["share_a"], complaint_low=d["share_b"], complaint_difference=d["difference"],
+               complaint_ci_low=d["ci_low"], complaint_ci_high=d["ci_high"], complaint_p_value=d["p_value"],
+               complaint_n_high=d["n_a"], complaint_n_low=d["n_b"])
+    return pd.Series(out, dtype=object)
+
+
+def _months_between(start: str, end: str) -> str:
+    return start if start == end else f"{start} – {end}"
+
+
+def previous_change(data: Any, center: str = "all", period_start: str | None = None, period_end: str | None = None,
+                    scenario: str = "all", ltr: str = "ltr", conf: float = 0.95) -> pd.Series | Any:
+    """The NPS of a report's period against the period just before it, from the whole processed
+    ``data`` (a :class:`cxlib.clean.ProcessedData` before ``subset``): :func:`nps_test` of now
+    minus before, with ``now`` and ``before`` (the months compared) and ``basis``.
+
+    A report for given months (``period_start`` and ``period_end``) is compared with the same
+    number of months just before (``basis = "period"``); a report on all data (or an open period)
+    compares its last month with the month before (``basis = "last_month"``). When the data hold
+    no survey answer for one of the two, the result is a :class:`~cxlib.results.NotComputed` note.
+
+        >>> previous_change(clean.load("data/processed"), "SH-JQ", "2026-10", "2026-10")["before"]  # doctest: +SKIP
+        '2026-09'
+    """
+    from cxlib.league import previous_period
+    from cxlib.results import NotComputed
+
+    what = ("与上期的比较", "the comparison with the previous period")
+    if period_start is not None and period_end is not None:
+        now_span = (str(period_start), str(period_end))
+        basis = "period"
+    else:
+        sel = data.subset(center=center, period_start=period_start, period_end=period_end, scenario=scenario)
+        months = sorted(set(sel.visits["month"].dropna().astype(str))) if len(sel.visits) else []
+        if not months:
+            return NotComputed(0, what, why=("所选数据中没有到访", "no visits in the selection"))
+        now_span = (months[-1], months[-1])
+        basis = "last_month"
+    before_span = previous_period(*now_span)
+    assert before_span is not None
+    now = data.subset(center=center, period_start=now_span[0], period_end=now_span[1], scenario=scenario)
+    before = data.subset(center=center, period_start=before_span[0], period_end=before_span[1], scenario=scenario)
+    a = _valid_ltr(now.visits[ltr], column=ltr)
+    b = _valid_ltr(before.visits[ltr], column=ltr)
+    label = _months_between(*before_span)
+    if a.size == 0 or b.size == 0:
+        which = ("上期", "previous period") if b.size == 0 else ("本期", "period")
+        return NotComputed(int(min(a.size, b.size)), what,
+                           why=(f"数据中没有{which[0]}（{label if b.size == 0 else _months_between(*now_span)}）的问卷",
+                                f"the data hold no survey answer for the {which[1]} "
+                                f"({label if b.size == 0 else _months_between(*now_span)})"))
+    r = nps_test(a, b, conf=conf)
+    r["now"], r["before"], r["basis"] = _months_between(*now_span), label, basis
+    return r

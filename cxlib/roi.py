@@ -1498,53 +1498,31 @@ def portfolio_table(portfolio: pd.DataFrame, objective: str = "npv", lang: Lang 
 
 
 def portfolio_sentence(portfolio: pd.DataFrame, lang: Lang = "both") -> str:
-    """One sentence on a :func:`best_portfolio` result: the chosen cases, total cost and value.
+    """One sentence on a :func:`best_portfolio` result: the chosen cases, total cost and value
+    (the text of :func:`cxlib.findings.portfolio`).
 
         >>> p = pd.DataFrame({"id": ["a"], "name_zh": ["甲"], "name_en": ["A"], "cost": [5e4], "value": [2e5],
         ...     "objective": ["npv"]}); p.attrs.update(total_cost=5e4, total_value=2e5, budget=5e4)
         >>> portfolio_sentence(p, "en")
         'Budget 5.00万元: choose A; cost 5.00万元; expected NPV 20.00万元.'
     """
-    for k in ("total_cost", "total_value", "budget"):
-        if k not in portfolio.attrs:
-            raise DataError(f"portfolio lacks attrs[{k!r}]: pass the result of best_portfolio", column=k)
-    obj = str(portfolio["objective"].iloc[0]) if len(portfolio) else ""
-    at = portfolio.attrs
-    names_zh = "、".join(portfolio["name_zh"]) if len(portfolio) else "无"
-    names_en = " + ".join(portfolio["name_en"]) if len(portfolio) else "nothing"
-    if obj == "satisfaction":
-        val_en = f"satisfaction gain {at['total_value']:,.0f} NPS points × customers"
-        val_zh = f"满意度提升 {at['total_value']:,.0f}（NPS点 × 客户数）"
-    else:
-        val_en = f"expected NPV {at['total_value'] / 1e4:.2f}万元"
-        val_zh = f"预期净现值 {at['total_value'] / 1e4:.2f}万元"
-    en = (f"Budget {at['budget'] / 1e4:.2f}万元: choose {names_en}; cost {at['total_cost'] / 1e4:.2f}万元; "
-          f"{val_en}.")
-    zh = f"预算 {at['budget'] / 1e4:.2f}万元：选择 {names_zh}；投入 {at['total_cost'] / 1e4:.2f}万元；{val_zh}。"
-    return bilingual(zh, en, lang, sep="\n", en_first=True)
+    from cxlib import findings
+
+    return findings.portfolio(portfolio, lang).text()
 
 
 def tornado_sentence(table: pd.DataFrame, lang: Lang = "both") -> str:
-    """The finding of a :func:`tornado` table in one sentence: base NPV and the input that moves it most.
+    """The finding of a :func:`tornado` table in one sentence: base NPV and the input that moves it most
+    (the text of :func:`cxlib.findings.tornado`).
 
         >>> t = pd.DataFrame({"name_zh": ["例"], "name_en": ["Ex"], "input": ["reach"], "npv_low": [-1e4],
         ...     "npv_high": [3e4], "npv_base": [1e4], "swing": [4e4]})
         >>> tornado_sentence(t, "en")
         'Ex: NPV at the modes 1.00万元; it moves most with Customers reached a year (-1.00 to 3.00万元 between its low and high).'
     """
-    need = ["input", "npv_low", "npv_high", "npv_base"]
-    require_columns(table, need, "tornado")
-    if table.empty:
-        return bilingual("没有不确定的输入。", "No uncertain inputs.", lang, en_first=True)
-    r = table.iloc[0]
-    zh_n = str(r["name_zh"]) if "name_zh" in table.columns else ""
-    en_n = str(r["name_en"]) if "name_en" in table.columns else ""
-    lo, hi = sorted((float(r["npv_low"]), float(r["npv_high"])))
-    en = (f"{en_n}: NPV at the modes {float(r['npv_base']) / 1e4:.2f}万元; it moves most with "
-          f"{input_label(str(r['input']), 'en')} ({lo / 1e4:.2f} to {hi / 1e4:.2f}万元 between its low and high).")
-    zh = (f"{zh_n}：众数下净现值 {float(r['npv_base']) / 1e4:.2f}万元；对其影响最大的是"
-          f"{input_label(str(r['input']), 'zh')}（取低值到高值时净现值在 {lo / 1e4:.2f} 至 {hi / 1e4:.2f}万元之间）。")
-    return bilingual(zh, en, lang, sep="\n", en_first=True)
+    from cxlib import findings
+
+    return findings.tornado(table, lang).text()
 
 
 # --------------------------------------------------------------- measured update effects

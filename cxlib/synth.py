@@ -69,6 +69,7 @@ import math
 import re
 import zipfile
 from datetime import date, datetime, timedelta
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -165,6 +166,86 @@ _POINT_MEAN = {"reminder": 7.7, "booking": 8.4, "arrival": 7.4, "reception": 7.6
 _POINT_SENS = {"reminder": 0.05, "booking": 0.05, "arrival": 0.1, "reception": 0.2, "waiting": 0.5,
                "notification": 0.8, "handover": 0.35, "payment": 0.1, "departure": 0.2}
 
+
+@dataclass(frozen=True)
+class Effects:
+    """The effects the simulation builds into the data (latent scale; see the module docstring).
+
+    The defaults are the shipped sample's effects: with them the same seed writes the same bytes
+    as before this option existed. :data:`REVERSED_EFFECTS` turns every finding round (updates
+    raise complaints and lower LTR, waiting is the best-scored point, the no-update tier comes
+    out best, anxiety falls with the silence), so that a test can check that the computed
+    findings follow the data rather than a fixed story.
+
+        >>> Effects().ltr_per_update, REVERSED_EFFECTS.ltr_per_update
+        (0.6, -0.6)
+        >>> Effects().summary() == TRUE_EFFECTS
+        True
+    """
+
+    #: LTR (0-10, latent): intercept, per in-progress update (saturating), ready notice, photo, per repair hour
+    ltr_base: float = 4.9
+    ltr_ready: float = 2.2
+    ltr_per_update: float = 0.6
+    ltr_saturation: int = 3
+    ltr_photo: float = 0.9
+    ltr_per_hour: float = -0.35
+    #: complaints per visit (Poisson, log scale): intercept and per repair hour; rate ratios of the programme
+    complaint_base: float = -2.15
+    complaint_per_hour: float = 0.25
+    complaint_rr_per_update: float = 0.75
+    complaint_rr_ready: float = 0.5
+    complaint_rr_photo: float = 0.4
+    #: self-reported anxiety (0-100): intercept, per silent hour (up to 6), no update, no ready notice, photo
+    anxiety_base: float = 19.0
+    anxiety_per_silent_hour: float = 9.0
+    anxiety_no_update: float = 12.0
+    anxiety_not_ready: float = 20.0
+    anxiety_photo: float = -12.0
+    #: customer inquiries per silent hour beyond 40 minutes
+    inquiries_per_silent_hour: float = 0.55
+    #: journey points: mean score and sensitivity to the visit's quality; waiting score per silent hour
+    point_mean: dict[str, float] = field(default_factory=lambda: dict(_POINT_MEAN))
+    point_sensitivity: dict[str, float] = field(default_factory=lambda: dict(_POINT_SENS))
+    waiting_per_silent_hour: float = -0.5
+    #: a name for the manifest ("" for the default effects, which the manifest does not name)
+    name: str = ""
+
+    def summary(self) -> dict[str, float]:
+        """The headline effects as ``sample_manifest.json`` records them (``true_effects``)."""
+        return {
+            "ltr_per_inprogress_update": self.ltr_per_update,
+            "ltr_update_saturation": self.ltr_saturation,
+            "ltr_ready_notice": self.ltr_ready,
+            "ltr_photo": self.ltr_photo,
+            "ltr_per_repair_hour": self.ltr_per_hour,
+            "complaint_rr_per_inprogress_update": self.complaint_rr_per_update,
+            "complaint_rr_ready_notice": self.complaint_rr_ready,
+            "complaint_rr_photo": self.complaint_rr_photo,
+            "complaint_log_rate_per_repair_hour": self.complaint_per_hour,
+            "inquiries_per_silent_hour_over_40min": self.inquiries_per_silent_hour,
+            "anxiety_per_silent_hour": self.anxiety_per_silent_hour,
+        }
+
+    def as_dict(self) -> dict[str, object]:
+        """Every field, for the manifest of a data set made with other than the default effects."""
+        return asdict(self)
+
+
+#: The shipped sample's effects.
+DEFAULT_EFFECTS = Effects()
+#: Every effect turned round: proactive updates, the ready notice and photos lower LTR and raise
+#: complaints, waiting is the best-scored point and booking a low one, anxiety falls with the silence.
+REVERSED_EFFECTS = replace(
+    DEFAULT_EFFECTS, name="reversed",
+    ltr_base=9.4, ltr_ready=-2.2, ltr_per_update=-0.6, ltr_photo=-0.9,
+    complaint_base=-4.2, complaint_rr_per_update=1 / 0.75, complaint_rr_ready=2.0, complaint_rr_photo=2.5,
+    anxiety_base=75.0, anxiety_per_silent_hour=-9.0, anxiety_no_update=-12.0, anxiety_not_ready=-20.0,
+    anxiety_photo=12.0,
+    point_mean={**_POINT_MEAN, "waiting": 9.3, "booking": 5.9}, waiting_per_silent_hour=0.3)
+#: Named effect sets (``cx sample --effects NAME``).
+EFFECT_SETS: dict[str, Effects] = {"default": DEFAULT_EFFECTS, "reversed": REVERSED_EFFECTS}
+
 _COMPLAINT_CHANNELS = np.array([c.code for c in catalog.COMPLAINT_CHANNELS], dtype=object)
 _COMPLAINT_CATEGORIES = np.array(["等待时间过长", "进度不透明", "维修质量", "价格争议", "服务态度", "交车延误",
                                   "配件缺货"], dtype=object)
@@ -229,7 +310,9 @@ def _centers_frame(start: str, months: int) -> pd.DataFrame:
 
 
 # ------------------------------------------------------------------------ simulation
-def _simulate(n_visits: int, seed: int, start: str, months: int) -> dict[str, pa.Table]:
+def _simulate(n_visits: int, seed: int, start: str, months: int,
+              effects: Effects = DEFAULT_EFFECTS) -> dict[str, pa.Table]:
+    e = effects
     if n_visits < 50:
         raise ValueError(f"n_visits must be at least 50, got {n_visits}")
     if months < 1:
@@ -326,27 +409,30 @@ def _simulate(n_visits: int, seed: int, start: str, months: int) -> dict[str, pa
         gap_lo, gap_hi = np.zeros(n), repair.copy()
     silence_h = silence / 60.0
 
-    n_inq = np.minimum(rng.poisson(0.55 * np.maximum(silence - 40, 0) / 60.0), 6)
+    n_inq = np.minimum(rng.poisson(e.inquiries_per_silent_hour * np.maximum(silence - 40, 0) / 60.0), 6)
     n_inq[ex] = 3
 
     # -- experience
     mood = rng.standard_normal(n)
-    mu = (4.9 + 2.2 * ready + 0.6 * np.minimum(n_upd, 3) + 0.9 * photo - 0.35 * hours
+    mu = (e.ltr_base + e.ltr_ready * ready + e.ltr_per_update * np.minimum(n_upd, e.ltr_saturation)
+          + e.ltr_photo * photo + e.ltr_per_hour * hours
           + _CENTER_LTR[center] + _SCENARIO_LTR[scenario] + 0.06 * month_index)
     eps = rng.standard_normal((n, len(SCORE_POINT_ORDER))) * 1.1
     shock = 0.8 * mood[:, None] + eps
     latent = np.empty_like(eps)
     for j, p in enumerate(SCORE_POINT_ORDER):
-        latent[:, j] = _POINT_MEAN[p] + _POINT_SENS[p] * (mu - 6.5) + shock[:, j]
+        latent[:, j] = e.point_mean[p] + e.point_sensitivity[p] * (mu - 6.5) + shock[:, j]
         if p == "waiting":
-            latent[:, j] -= 0.5 * np.minimum(silence_h, 6)
+            latent[:, j] += e.waiting_per_silent_hour * np.minimum(silence_h, 6)
     scores = np.clip(np.round(latent), 1, 10)
     worst_shock = shock.min(axis=1)
     worst_shock -= worst_shock.mean()
     ltr = np.clip(np.round(mu + 0.6 * worst_shock + 0.35 * shock[:, -1] + rng.standard_normal(n) * 0.9), 0, 10)
-    anxiety = np.clip(np.round(19 + 9 * np.minimum(silence_h, 6) + 12 * (n_upd == 0) + 20 * (~ready)
-                               - 12 * photo + rng.standard_normal(n) * 8), 0, 100)
-    lam = np.exp(-2.15 + 0.25 * hours + math.log(0.75) * n_upd + math.log(0.5) * ready + math.log(0.4) * photo
+    anxiety = np.clip(np.round(e.anxiety_base + e.anxiety_per_silent_hour * np.minimum(silence_h, 6)
+                               + e.anxiety_no_update * (n_upd == 0) + e.anxiety_not_ready * (~ready)
+                               + e.anxiety_photo * photo + rng.standard_normal(n) * 8), 0, 100)
+    lam = np.exp(e.complaint_base + e.complaint_per_hour * hours + math.log(e.complaint_rr_per_update) * n_upd
+                 + math.log(e.complaint_rr_ready) * ready + math.log(e.complaint_rr_photo) * photo
                  + _CENTER_COMPLAINT[center] + _SCENARIO_COMPLAINT[scenario] - 0.3 * mood)
     n_compl = np.minimum(rng.poisson(lam), 3)
     # the example: unhappy, anxious, complained once
@@ -538,16 +624,18 @@ def _simulate(n_visits: int, seed: int, start: str, months: int) -> dict[str, pa
             "complaints": complaints, "truth": truth}
 
 
-def generate(n_visits: int, seed: int, start: str = "2026-05-01", months: int = 6) -> dict[str, pd.DataFrame]:
+def generate(n_visits: int, seed: int, start: str = "2026-05-01", months: int = 6,
+             effects: Effects = DEFAULT_EFFECTS) -> dict[str, pd.DataFrame]:
     """The clean "truth" tables, with canonical columns and proper types, before any dirt.
 
     Keys: the five raw tables of the contract plus ``truth``, one row per visit with what the
     simulation decided (tier, updates, silence, latent LTR, anxiety, complaints, …).
+    ``effects`` (default: the shipped sample's) sets the effects built into the data.
 
     >>> generate(1000, seed=7)["visits"].shape[0]
     1000
     """
-    return {name: tbl.to_pandas() for name, tbl in _simulate(n_visits, seed, start, months).items()}
+    return {name: tbl.to_pandas() for name, tbl in _simulate(n_visits, seed, start, months, effects).items()}
 
 
 def example_visit_id(start: str = "2026-05-01", months: int = 6) -> str:
@@ -972,22 +1060,31 @@ def _clear_old(out_dir: Path) -> None:
 
 
 def write_sample(out_dir: Path, n_visits: int, seed: int, layout: Layout = "mixed",
-                 start: str = "2026-05-01", months: int = 6) -> list[Path]:
+                 start: str = "2026-05-01", months: int = 6, effects: Effects | str = DEFAULT_EFFECTS
+                 ) -> list[Path]:
     """Write a synthetic raw data set (all five tables, with dirt) and ``sample_manifest.json``.
 
     ``layout="mixed"``: the formats real exports come in (centers.xlsx and surveys.xlsx with
     Chinese headers, visits split by month into UTF-8-with-BOM / GB18030 / Chinese-header CSVs,
     touchpoints.parquet, complaints.csv in GB18030). ``layout="csv"``: one UTF-8 CSV per table
     with canonical headers. Earlier table files in ``out_dir`` are replaced; other files stay.
+    ``effects`` is an :class:`Effects` or the name of one in :data:`EFFECT_SETS` (``"reversed"``:
+    the data set whose effects are turned round); a data set made with other than the default
+    effects says so in its manifest (``effects``: every field).
 
     >>> paths = write_sample(Path("/tmp/raw"), n_visits=2000, seed=1, layout="csv")  # doctest: +SKIP
+    >>> paths = write_sample(Path("/tmp/rev"), n_visits=2000, seed=1, effects="reversed")  # doctest: +SKIP
     """
     if layout not in ("mixed", "csv"):
         raise ValueError(f"layout must be 'mixed' or 'csv', got {layout!r}")
+    if isinstance(effects, str):
+        if effects not in EFFECT_SETS:
+            raise ValueError(f"effects must be one of {', '.join(EFFECT_SETS)}, got {effects!r}")
+        effects = EFFECT_SETS[effects]
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     _clear_old(out_dir)
-    truth = _simulate(n_visits, seed, start, months)
+    truth = _simulate(n_visits, seed, start, months, effects)
     raw, meta = _dirty(truth, seed)
     paths: list[Path] = []
     if layout == "csv":
@@ -1022,7 +1119,9 @@ def write_sample(out_dir: Path, n_visits: int, seed: int, layout: Layout = "mixe
         paths.append(p)
     manifest = {"n_visits": n_visits, "seed": seed, "layout": layout, "start": start, "months": months,
                 "generated_by": "cxlib.synth", "example_visit_id": meta["example_visit_id"],
-                "files": [p.name for p in paths], "true_effects": TRUE_EFFECTS, "dirt_rates": DIRT_RATES}
+                "files": [p.name for p in paths], "true_effects": effects.summary(), "dirt_rates": DIRT_RATES}
+    if effects != DEFAULT_EFFECTS:
+        manifest["effects"] = effects.as_dict()
     p = out_dir / "sample_manifest.json"
     p.write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     paths.append(p)

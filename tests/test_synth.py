@@ -395,12 +395,11 @@ def test_default_effects_write_the_shipped_sample_byte_for_byte(tmp_path):
 
 
 def test_reversed_effects_turn_the_findings_round(tmp_path):
-    t = synth.generate(4000, seed=5, effects=synth.REVERSED_EFFECTS)["truth"]
-    by_tier = t.groupby("tier")[["ltr", "n_complaints", "anxiety"]].mean()
+    tables = synth.generate(4000, seed=5, effects=synth.REVERSED_EFFECTS)
+    by_tier = tables["truth"].groupby("tier")[["ltr", "n_complaints", "anxiety"]].mean()
     assert by_tier.loc["none", "ltr"] > by_tier.loc["realtime_photo", "ltr"] + 2
     assert by_tier.loc["none", "n_complaints"] < by_tier.loc["realtime_photo", "n_complaints"]
-    scores = synth.generate(4000, seed=5, effects=synth.REVERSED_EFFECTS)["surveys"]
-    means = scores[[f"score_{p}" for p in catalog.SCORE_POINT_ORDER]].mean()
+    means = tables["surveys"][[f"score_{p}" for p in catalog.SCORE_POINT_ORDER]].mean()
     assert means.idxmax() == "score_waiting"
     synth.write_sample(tmp_path, n_visits=300, seed=1, layout="csv", effects="reversed")
     meta = json.loads((tmp_path / "sample_manifest.json").read_text(encoding="utf-8"))
