@@ -846,29 +846,13 @@ def folklore(table: pd.DataFrame | NotProvided | NotComputed, lang: Lang = "both
                  n_low=int(lo["n_responses"]), n_high=int(hi["n_responses"]))
 
 
-_ZH_REASONS: tuple[tuple[str, str], ...] = (
-    (r"this center never switched to real-time updates; ", "该门店从未上线实时进度；"),
-    (r"(DiD|the event study) needs switching and non-switching centers; this selection has one center — see the "
-     r"all-centers report", "本报告只含一家门店，需要已上线与未上线的门店作对比，见全网络报告"),
-    (r" ?\((\S+) switched to real-time updates on (\S+)\)", r"（\1 于 \2 上线实时进度）"),
-    (r"no center has data both before and after its switch to real-time updates", "没有门店在上线前后都有数据"),
-    (r"only (\d+) complete rows \(need at least (\d+)\)", r"样本不足（n = \1），至少需要 \2 条完整记录"),
-    (r"only (\d+) complete rows for about (\d+) parameters", r"样本不足（n = \1），不够估计约 \2 个参数"),
-    (r"only (\d+) cluster\(s\) after dropping missing rows; cluster-robust inference needs at least (\d+)",
-     r"只有 \1 家门店，聚类稳健推断至少需要 \2 家"),
-    (r"no complaints in the data", "数据中没有投诉"),
-    (r"no variation in (\S+)", r"\1 没有变化"),
-    (r"did not converge", "模型未收敛"),
-)
-
-
 def _reason(note: str) -> tuple[str, str]:
     """A model's "cannot fit" reason in Chinese (known phrasings) and English."""
+    from cxlib.models import note_text
+
     en = re.sub(r"^cannot fit: ", "", note.split(" | ")[0]).strip()
-    zh = en
-    for pat, rep in _ZH_REASONS:
-        zh = re.sub(pat, rep, zh)
-    if re.search(r"[A-Za-z]{4,}", zh):  # a phrasing without translation: say so and quote it
+    zh = note_text(en, "zh")
+    if re.search(r"[A-Za-z]{4,}", re.sub(r"alpha|Hessian\w*|ConvergenceWarning", "", zh)):  # a phrasing without translation: say so and quote it
         zh = f"原因（英文）：{en}"
     return zh, en
 

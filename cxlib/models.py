@@ -1558,7 +1558,7 @@ def _lvl(column: str, value: str) -> str:
 _NOTE_ZH: tuple[tuple[re.Pattern[str], Any], ...] = tuple((re.compile(p + r"(?=;\s|\.?$)", re.I), z) for p, z in (
     (r"cannot fit: (?P<r>.+)", lambda m: "无法拟合：" + note_text(m["r"], "zh")),
     (r"only (?P<n>\d+) complete rows \(need at least (?P<k>\d+)\)",
-     lambda m: f"只有 {m['n']} 行完整数据（至少需要 {m['k']}）"),
+     lambda m: f"样本不足（n = {m['n']}），至少需要 {m['k']} 条完整记录"),
     (r"only (?P<n>\d+) complete rows for about (?P<k>\d+) parameters",
      lambda m: f"只有 {m['n']} 行完整数据，参数约 {m['k']} 个"),
     (r"only (?P<g>\d+) cluster\(s\) after dropping missing rows; cluster-robust inference needs at least (?P<k>\d+)",
@@ -1601,11 +1601,11 @@ _NOTE_ZH: tuple[tuple[re.Pattern[str], Any], ...] = tuple((re.compile(p + r"(?=;
     (r"the Poisson (?P<w>model|rate ratio) with (?P<e>cluster-robust|HC1) errors is quoted",
      lambda m: ("引用采用" + ("聚类稳健" if m["e"] == "cluster-robust" else " HC1 ") + "标准误的泊松模型"
                 + ("" if m["w"] == "model" else "率比"))),
-    (r"this center never switched to real-time updates", lambda m: "该门店从未切换到实时更新"),
+    (r"this center never switched to real-time updates", lambda m: "该门店从未上线实时进度"),
     (r"(?P<w>.+?) needs switching and non-switching centers; this selection has one center — see the all-centers "
      r"report(?: \((?P<c>\S+) switched to real-time updates on (?P<d>[\d-]+)\))?",
-     lambda m: ("双重差分需要既有切换门店也有未切换门店；本范围只有一家门店，请看全网络报告"
-                + (f"（{m['c']} 于 {m['d']} 切换到实时更新）" if m["c"] else ""))),
+     lambda m: ("本报告只含一家门店，需要已上线与未上线的门店作对比，见全网络报告"
+                + (f"（{m['c']} 于 {m['d']} 上线实时进度）" if m["c"] else ""))),
     (r"(?P<k>\d+) switching center\(s\) observed before and after, (?P<n>\d+) never switched",
      lambda m: f"{m['k']} 家切换门店在切换前后都有数据，{m['n']} 家从未切换"),
     (r"no never-switched centers: month (?P<m>\S+) \(end bin\) also held at 0 to identify the model",
@@ -1619,7 +1619,7 @@ def note_text(note: str, lang: catalog.Lang = "zh") -> str:
     ``both`` gives the Chinese, then the English.
 
         >>> note_text("one center (SH-JQ): HC1 errors, no clustering; cannot fit: only 5 complete rows (need at least 30)")
-        '只有一个服务中心（SH-JQ）：使用 HC1 标准误，不聚类；无法拟合：只有 5 行完整数据（至少需要 30）'
+        '只有一个服务中心（SH-JQ）：使用 HC1 标准误，不聚类；无法拟合：样本不足（n = 5），至少需要 30 条完整记录'
     """
     text = str(note or "").strip()
     if lang == "en" or not text:
