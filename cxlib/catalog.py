@@ -473,6 +473,8 @@ COLUMN_LABELS: dict[str, ColumnLabel] = {
     # drivers and models
     "raw_weight": _c("相对权重", "Relative weight", "r2"),
     "rescaled_pct": _c("重要性占比", "Share of R²", "pct", _PCT),
+    "vs_random": _c("较随机变量的权重差", "Weight above a random variable", "r2"),
+    "beats_random": _c("显著高于随机变量", "Beats a random variable", "bool"),
     "importance": _c("重要性", "Importance", "share", _PCT),
     "priority": _c("优先级", "Priority", "coef"),
     "r2": _c("R²", "R²", "r2"),

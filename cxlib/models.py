@@ -1319,6 +1319,32 @@ def update_effects_from(ltr: ModelResult | NotProvided, comp: ModelResult | NotP
     return {"ltr_slope_per_update": slope, "complaint_rate_ratio_per_update": rr}
 
 
+def effects_table(effects: dict[str, dict[str, Any]], lang: catalog.Lang = "both") -> pd.DataFrame:
+    """The entries of :func:`update_effects_from` as a table for the reader: one row per effect
+    (``effect, estimate, ci_low, ci_high, p_value_vs_half, model, adjusted_for, note``); an effect
+    the data were too few for, or whose table was not given, has no numbers and its note says why
+    in ``lang``.
+
+        >>> effects_table({"ltr_slope_per_update": {"computed": False, "n": 5, "need": 30, "reason": "…"}},
+        ...               lang="zh").note.iloc[0]
+        '样本不足：n = 5 行完整数据，该模型至少需要 30'
+    """
+    rows = []
+    for key, e in effects.items():
+        note = e.get("note") or ""
+        if e.get("computed") is False:
+            note = too_few(e["n"], e["need"], MODEL_NOTE, unit=ROWS, lang=lang).text()
+        elif e.get("provided") is False:
+            note = NotProvided(tuple(e.get("missing") or ()), lang).text()
+        else:
+            note = note_text(note, lang) if lang != "en" else note
+        rows.append({"effect": key, "estimate": e.get("estimate"), "ci_low": e.get("ci_low"),
+                     "ci_high": e.get("ci_high"), "p_value_vs_half": e.get("p_value_vs_half"),
+                     "model": e.get("model"), "adjusted_for": e.get("adjusted_for"), "note": note})
+    return pd.DataFrame(rows, columns=["effect", "estimate", "ci_low", "ci_high", "p_value_vs_half", "model",
+                                       "adjusted_for", "note"])
+
+
 def _did_entry(res: ModelResult | NotProvided) -> dict[str, Any]:
     if isinstance(res, NotProvided):
         return res.record()

@@ -749,3 +749,13 @@ def test_report_table_writes_its_notes_in_the_language(normal):
     comp = M.complaint_models(v.loc[v["center"] == v["center"].iloc[0]], updates="n_inprogress_updates")
     zh, en = M.report_table(comp, lang="zh"), M.report_table(comp)
     assert all("只有一个服务中心" in n for n in zh["note"]) and all("one center" in n for n in en["note"])
+
+
+def test_effects_table_says_why_an_effect_has_no_number(normal):
+    v = _with_parts(normal[0])
+    e = M.update_effects(v.iloc[:20])
+    t = M.effects_table(e, lang="zh")
+    assert t["effect"].tolist() == ["ltr_slope_per_update", "complaint_rate_ratio_per_update"]
+    assert t["estimate"].isna().all() and (t["note"] == "样本不足：n = 20 行完整数据，该模型至少需要 30").all()
+    full = M.effects_table(M.update_effects(v), lang="en")
+    assert full["estimate"].notna().all() and full.loc[0, "ci_low"] < full.loc[0, "estimate"] < full.loc[0, "ci_high"]
