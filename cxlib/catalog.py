@@ -314,26 +314,35 @@ class Moment:
     point: str
     proxy: bool
     note: str
+    note_zh: str = ""
 
 
 #: The eight moments of truth of an after-sales visit, mapped to the survey score points above.
 MOMENTS: tuple[Moment, ...] = (
     Moment("first_call", "首次联系", "First call", "booking", True,
-           "no dedicated point: 'booking' covers the booking call, online booking and confirmation"),
+           "no dedicated point: 'booking' covers the booking call, online booking and confirmation",
+           "问卷没有专门的题目：“预约”涵盖预约电话、线上预约与确认"),
     Moment("parking", "停车", "Parking", "arrival", False,
-           "'arrival' is scored on the parking guidance touchpoint"),
+           "'arrival' is scored on the parking guidance touchpoint",
+           "“到店”按停车引导触点打分"),
     Moment("reception_wait", "接待等候", "Reception wait", "reception", True,
-           "no dedicated point: 'reception' covers reception and the advisor talk"),
+           "no dedicated point: 'reception' covers reception and the advisor talk",
+           "问卷没有专门的题目：“前台接待”涵盖接待与顾问沟通"),
     Moment("advisor_talk", "顾问沟通", "Advisor talk", "reception", True,
-           "no dedicated point: shares 'reception' with the reception wait"),
+           "no dedicated point: shares 'reception' with the reception wait",
+           "问卷没有专门的题目：与接待等候共用“前台接待”"),
     Moment("quote", "报价", "Quote", "payment", True,
-           "no dedicated point: the price is felt at 'payment' (settlement)"),
+           "no dedicated point: the price is felt at 'payment' (settlement)",
+           "问卷没有专门的题目：价格在“支付结算”时被感知"),
     Moment("care_while_waiting", "等待关怀", "Care while waiting", "waiting", False,
-           "'waiting' covers the lounge and having to ask for progress"),
+           "'waiting' covers the lounge and having to ask for progress",
+           "“等待”涵盖休息区以及需要自己询问进度"),
     Moment("pick_up", "取车", "Pick-up", "handover", False,
-           "'handover' covers the vehicle check and the service report"),
+           "'handover' covers the vehicle check and the service report",
+           "“交车”涵盖验车与服务报告"),
     Moment("follow_up", "售后回访", "Follow-up", "departure", True,
-           "no after-sales point in the survey: 'departure', the last scored moment, is a weak proxy"),
+           "no after-sales point in the survey: 'departure', the last scored moment, is a weak proxy",
+           "问卷没有售后回访题目：最后一个打分时刻“离店”只是较弱的替代"),
 )
 
 

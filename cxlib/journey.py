@@ -773,14 +773,16 @@ def visit_timeline(events: pd.DataFrame, visits: pd.DataFrame, visit_id: str, la
 
 
 # -------------------------------------------------------------------------- moments of truth
-def moments_table() -> pd.DataFrame:
-    """The :data:`MOMENTS` mapping as a bilingual table for a notebook.
+def moments_table(lang: catalog.Lang = "en") -> pd.DataFrame:
+    """The :data:`MOMENTS` mapping as a bilingual table for a notebook; ``note`` in ``lang``.
 
     >>> moments_table()["point"].tolist()[:2]
     ['booking', 'arrival']
+    >>> moments_table("zh")["note"].iloc[1]
+    '“到店”按停车引导触点打分'
     """
-    rows = [(i + 1, m.code, m.zh, m.en, m.point, catalog.label(m.point, "both"), m.proxy, m.note)
-            for i, m in enumerate(MOMENTS)]
+    rows = [(i + 1, m.code, m.zh, m.en, m.point, catalog.label(m.point, "both"), m.proxy,
+             catalog.bilingual(m.note_zh or m.note, m.note, lang, sep=" / ")) for i, m in enumerate(MOMENTS)]
     return pd.DataFrame(rows, columns=["order", "moment", "zh", "en", "point", "point_label", "proxy", "note"])
 
 

@@ -92,6 +92,25 @@ _PROVENANCE: dict[str, str] = {
 }
 
 
+#: the provenance notes in Chinese, for a Chinese page
+_PROVENANCE_ZH: dict[str, str] = {
+    "yearly_spend": "种子研究：一个家庭每年在门店消费 3000 元（儿童游乐角案例）。",
+    "margin": "假设：售后收入的毛利率。种子研究按收入计算（毛利率 1）；设 margin=1.0 可复现其按收入计算的数字。",
+    "retention_great": "种子研究基准表：体验好之后的年留存率 85%。",
+    "retention_bad": "种子研究基准表：体验差之后的年留存率 52%。",
+    "repurchase_3y_great": "种子研究基准表：体验好之后的三年复购率 68%（仅供参考；现金流模型使用年留存率）。",
+    "repurchase_3y_bad": "种子研究基准表：体验差之后的三年复购率 28%（仅供参考）。",
+    "referral_great": "种子研究基准表：体验好的客户中 45% 会推荐朋友。",
+    "referral_bad": "种子研究基准表：体验差的客户中 8% 会推荐朋友。",
+    "new_customers_per_referrer": "假设：每 10 位推荐的客户中有 3 位在当年带来一位新客户（种子研究的“忠实客户推荐 3 位朋友”是整个生命周期的数字）。",
+    "customer_ltv": "种子研究：一位客户的生命周期价值 1.5万（15,000 元），按收入计算。",
+    "referrals_per_customer": "种子研究：一位忠实客户在生命周期内推荐 3 位朋友。",
+    "ltr_great": "假设：体验好之后典型的推荐意愿（0–10）；用于把种子研究的推荐率放到推荐意愿尺度上，计算主动更新的价值。",
+    "ltr_bad": "假设：体验差之后典型的推荐意愿（0–10）。",
+    "complaint_rate": "假设：更新计划前有投诉的工单占比；可替换为笔记本 03 实测的投诉率。",
+}
+
+
 @dataclass(frozen=True)
 class Assumptions:
     """Benchmark figures the money model rests on, each with a provenance note.
@@ -156,13 +175,26 @@ class Assumptions:
         """Referral probability gained per LTR point: (referral_great − referral_bad)/(ltr_great − ltr_bad)."""
         return (self.referral_great - self.referral_bad) / (self.ltr_great - self.ltr_bad)
 
-    def table(self) -> pd.DataFrame:
-        """The assumptions as a tidy table (name, value, provenance).
+    def table(self, lang: Lang = "en") -> pd.DataFrame:
+        """The assumptions as a tidy table (name, value, provenance); the provenance in ``lang``
+        (a figure the analyst overrode says so in that language).
 
             >>> Assumptions().table().loc[0, "name"]
             'yearly_spend'
+            >>> Assumptions().override(margin=0.4).table("zh").set_index("name").loc["margin", "provenance"]
+            '分析师已改写：0.4（默认 0.35）。'
         """
-        rows = [(f.name, float(getattr(self, f.name)), self.provenance.get(f.name, ""))
+        def prov(name: str) -> str:
+            en = self.provenance.get(name, "")
+            if lang == "en":
+                return en
+            if en.startswith("Overridden by the analyst"):
+                zh = f"分析师已改写：{getattr(self, name)!r}（默认 {getattr(Assumptions(), name)!r}）。"
+            else:
+                zh = _PROVENANCE_ZH.get(name, en) if en == _PROVENANCE.get(name) else en
+            return bilingual(zh, en, lang, sep=" / ")
+
+        rows = [(f.name, float(getattr(self, f.name)), prov(f.name))
                 for f in dataclasses.fields(self) if f.name != "provenance"]
         return pd.DataFrame(rows, columns=["name", "value", "provenance"])
 
