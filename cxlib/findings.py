@@ -1090,6 +1090,19 @@ def _wan(x: Any) -> str:
     return "–" if not _finite(x) else f"{_num(float(x) / 1e4, 1)}万元"
 
 
+def _cny(x: Any) -> str:
+    """Money in an English sentence: "CNY 2.32 m", "CNY 86k", "CNY 500" (万元 in a Chinese one)."""
+    if not _finite(x):
+        return "–"
+    v = float(x)
+    sign, a = ("−" if v < 0 else ""), abs(v)
+    if a >= 1e6:
+        return f"{sign}CNY {a / 1e6:.2f} m"
+    if a >= 1e4:
+        return f"{sign}CNY {a / 1e3:,.0f}k"
+    return f"{sign}CNY {a:,.0f}"
+
+
 def roi_cases(summary: pd.DataFrame | NotProvided | NotComputed, cases: Any = None, lang: Lang = "both",
               sure: float = 0.95) -> Finding:
     """Which cases pay: from the Monte Carlo ``roi.roi_summary``, the cases that pay in at least
@@ -1132,7 +1145,7 @@ def roi_cases(summary: pd.DataFrame | NotProvided | NotComputed, cases: Any = No
     if best is not None:
         bz, be = names.get(str(best["id"]), (best["id"], best["id"]))
         zh += f"平均净现值最高的是{bz}：{_wan(best['npv_mean'])}（P5–P95 {_wan(best['npv_p5'])} 至 {_wan(best['npv_p95'])}）。"
-        en += f" Highest mean NPV: {be}, {_wan(best['npv_mean'])} (P5–P95 {_wan(best['npv_p5'])} to {_wan(best['npv_p95'])})."
+        en += f" Highest mean NPV: {be}, {_cny(best['npv_mean'])} (P5–P95 {_cny(best['npv_p5'])} to {_cny(best['npv_p95'])})."
     return _make(key, zh, en, lang, status="ok", n_sims=n_sims, pays=[i for i, *_ in pays], bets=[i for i, *_ in bets],
                  loses=[i for i, *_ in loses], p_positive={i: p for i, p, _ in rows},
                  best_npv=None if best is None else str(best["id"]))
@@ -1184,7 +1197,7 @@ def tornado(table: pd.DataFrame | NotProvided | NotComputed, lang: Lang = "both"
         >>> t = pd.DataFrame({"id": ["x"], "name_zh": ["例"], "name_en": ["Ex"], "input": ["reach"], "npv_low": [-1e4],
         ...     "npv_high": [3e4], "npv_base": [1e4], "swing": [4e4]})
         >>> tornado(t, "en").en
-        'Ex: NPV at the modes 1.00万元; it moves most with Customers reached a year (-1.00 to 3.00万元 between its low and high).'
+        'Ex: NPV at the modes CNY 10k; it moves most with Customers reached a year (−CNY 10k to CNY 30k between its low and high).'
     """
     from cxlib.roi import input_label
 
@@ -1197,8 +1210,8 @@ def tornado(table: pd.DataFrame | NotProvided | NotComputed, lang: Lang = "both"
     zh_n = str(r["name_zh"]) if "name_zh" in table.columns else ""
     en_n = str(r["name_en"]) if "name_en" in table.columns else ""
     lo, hi = sorted((float(r["npv_low"]), float(r["npv_high"])))
-    en = (f"{en_n}: NPV at the modes {float(r['npv_base']) / 1e4:.2f}万元; it moves most with "
-          f"{input_label(str(r['input']), 'en')} ({lo / 1e4:.2f} to {hi / 1e4:.2f}万元 between its low and high).")
+    en = (f"{en_n}: NPV at the modes {_cny(r['npv_base'])}; it moves most with "
+          f"{input_label(str(r['input']), 'en')} ({_cny(lo)} to {_cny(hi)} between its low and high).")
     zh = (f"{zh_n}：众数下净现值 {float(r['npv_base']) / 1e4:.2f}万元；对其影响最大的是"
           f"{input_label(str(r['input']), 'zh')}（取低值到高值时净现值在 {lo / 1e4:.2f} 至 {hi / 1e4:.2f}万元之间）。")
     return _make(key, zh, en, lang, status="ok", top_input=str(r["input"]), npv_base=r["npv_base"], npv_low=lo,
@@ -1212,7 +1225,7 @@ def portfolio(table: pd.DataFrame | NotProvided | NotComputed, lang: Lang = "bot
         >>> p = pd.DataFrame({"id": ["a"], "name_zh": ["甲"], "name_en": ["A"], "cost": [5e4], "value": [2e5],
         ...     "objective": ["npv"]}); p.attrs.update(total_cost=5e4, total_value=2e5, budget=5e4)
         >>> portfolio(p, "en").en
-        'Budget 5.00万元: choose A; cost 5.00万元; expected NPV 20.00万元.'
+        'Budget CNY 50k: choose A; cost CNY 50k; expected NPV CNY 200k.'
     """
     from cxlib.errors import DataError
 
@@ -1229,9 +1242,9 @@ def portfolio(table: pd.DataFrame | NotProvided | NotComputed, lang: Lang = "bot
         val_en = f"satisfaction gain {at['total_value']:,.0f} NPS points × customers"
         val_zh = f"满意度提升 {at['total_value']:,.0f}（NPS点 × 客户数）"
     else:
-        val_en = f"expected NPV {at['total_value'] / 1e4:.2f}万元"
+        val_en = f"expected NPV {_cny(at['total_value'])}"
         val_zh = f"预期净现值 {at['total_value'] / 1e4:.2f}万元"
-    en = f"Budget {at['budget'] / 1e4:.2f}万元: choose {names_en}; cost {at['total_cost'] / 1e4:.2f}万元; {val_en}."
+    en = f"Budget {_cny(at['budget'])}: choose {names_en}; cost {_cny(at['total_cost'])}; {val_en}."
     zh = f"预算 {at['budget'] / 1e4:.2f}万元：选择 {names_zh}；投入 {at['total_cost'] / 1e4:.2f}万元；{val_zh}。"
     return _make(key or f"portfolio_{obj or 'none'}", zh, en, lang, status="ok", chosen=[str(i) for i in table.get("id", [])],
                  total_cost=at["total_cost"], total_value=at["total_value"], budget=at["budget"], objective=obj)

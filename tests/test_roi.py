@@ -503,7 +503,7 @@ def test_portfolio_sentence_seed_example(cases):
     abc = roi.best_portfolio(table[table["id"].isin(["realtime_push", "workshop_screen", "advisor_checkins",
                                                      "push_plus_checkins"])], 50_000)
     en = roi.portfolio_sentence(abc, "en")
-    assert en.startswith("Budget 5.00万元: choose Real-time push + advisor check-ins (A+C); cost 5.00万元;")
+    assert en.startswith("Budget CNY 50k: choose Real-time push + advisor check-ins (A+C); cost CNY 50k;")
     npv = table.set_index("id").loc["push_plus_checkins", "npv"]
     assert f"expected NPV {npv / 1e4:.2f}万元" in en
     sat = roi.best_portfolio(table, 50_000, "satisfaction")
@@ -517,7 +517,7 @@ def test_tornado_sentence_names_the_top_input(cases):
     s = roi.tornado_sentence(t, "en")
     top = t.iloc[0]
     assert top["input"] == "extra_customers"
-    assert s.startswith(f"Kids' corner: NPV at the modes {top['npv_base'] / 1e4:.2f}万元")
+    assert s.startswith(f"Kids' corner: NPV at the modes CNY {top['npv_base'] / 1e3:,.0f}k")
     assert "Extra customers a year" in s
     assert "新增客户" in roi.tornado_sentence(t, "zh")
 
