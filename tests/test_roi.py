@@ -505,7 +505,7 @@ def test_portfolio_sentence_seed_example(cases):
     en = roi.portfolio_sentence(abc, "en")
     assert en.startswith("Budget CNY 50k: choose Real-time push + advisor check-ins (A+C); cost CNY 50k;")
     npv = table.set_index("id").loc["push_plus_checkins", "npv"]
-    assert f"expected NPV {npv / 1e4:.2f}万元" in en
+    assert f"expected NPV CNY {npv / 1e3:,.0f}k" in en
     sat = roi.best_portfolio(table, 50_000, "satisfaction")
     assert "NPS points" in roi.portfolio_sentence(sat, "en") and "满意度" in roi.portfolio_sentence(sat, "zh")
     with pytest.raises(DataError, match="attrs"):
