@@ -1129,19 +1129,23 @@ def roi_cases(summary: pd.DataFrame | NotProvided | NotComputed, cases: Any = No
     bets = [(i, p, f) for i, p, f in rows if 1 - sure < p < sure]
     n_sims = int(summary["n_sims"].iloc[0]) if "n_sims" in summary.columns and len(summary) else 0
 
-    def lst(items: list, lg: str) -> str:
+    def lst(items: list, lg: str, with_p: bool = False) -> str:
+        """The cases' names (with their P(ROI > 0) for the bets, whose share is the point)."""
         if not items:
             return "无" if lg == "zh" else "none"
-        sep = "、" if lg == "zh" else ", "
-        return sep.join(f"{names.get(i, (i, i))[0 if lg == 'zh' else 1]}（{_pct(p)}{'，无成本' if f else ''}）" if lg == "zh"
-                        else f"{names.get(i, (i, i))[1]} ({_pct(p)}{', no cost' if f else ''})" for i, p, f in items)
+        k = 0 if lg == "zh" else 1
+        return ("、" if lg == "zh" else ", ").join(
+            names.get(i, (i, i))[k] + ((f"（{_pct(p)}）" if lg == "zh" else f" ({_pct(p)})") if with_p else "")
+            for i, p, _ in items)
 
     best = summary.loc[summary["npv_mean"].astype(float).idxmax()] if len(summary) else None
-    zh = (f"在 {n_sims:,} 次蒙特卡洛模拟中（括号内为 P(ROI>0)，无成本的方案为 P(净现值>0)）：几乎肯定回本（≥ {_pct(sure)}）："
-          f"{lst(pays, 'zh')}；结果不确定：{lst(bets, 'zh')}；几乎肯定亏损（≤ {_pct(1 - sure)}）：{lst(loses, 'zh')}。")
-    en = (f"Over {n_sims:,} Monte Carlo draws (in brackets P(ROI > 0), for a case without cost P(NPV > 0)): pays in at "
-          f"least {_pct(sure)} of them: {lst(pays, 'en')}; a bet: {lst(bets, 'en')}; loses in at least {_pct(sure)}: "
-          f"{lst(loses, 'en')}.")
+    zh = (f"{n_sims:,} 次蒙特卡洛模拟（P(ROI>0)；无成本的方案看 P(净现值>0)）：{len(pays)} 个方案几乎肯定回本"
+          f"（≥ {_pct(sure)}）：{lst(pays, 'zh')}；{len(bets)} 个结果不确定：{lst(bets, 'zh', True)}；"
+          f"{len(loses)} 个几乎肯定亏损（≤ {_pct(1 - sure)}）：{lst(loses, 'zh')}。")
+    en = (f"Over {n_sims:,} Monte Carlo draws (P(ROI > 0); P(NPV > 0) for a case without cost), {len(pays)} "
+          f"case{'s' if len(pays) != 1 else ''} pay in at least {_pct(sure)}: {lst(pays, 'en')}; {len(bets)} "
+          f"{'are bets' if len(bets) != 1 else 'is a bet'}: {lst(bets, 'en', True)}; {len(loses)} lose in at least "
+          f"{_pct(sure)}: {lst(loses, 'en')}.")
     if best is not None:
         bz, be = names.get(str(best["id"]), (best["id"], best["id"]))
         zh += f"平均净现值最高的是{bz}：{_wan(best['npv_mean'])}（P5–P95 {_wan(best['npv_p5'])} 至 {_wan(best['npv_p95'])}）。"

@@ -43,7 +43,11 @@ PRINT_CSS = """
   /* no code, prompts or interactive chrome on paper */
   .jp-CodeCell > .jp-Cell-inputWrapper, .jp-InputPrompt, .jp-OutputPrompt, .jp-Collapser,
   .jp-InputCollapser, .jp-OutputCollapser, .jp-Toolbar, a.anchor-link, .jp-OutputArea-prompt,
-  script, button, nav, .cx-screen-only { display: none !important; }
+  script, button, nav, .cx-screen-only, .celltag_screen-only { display: none !important; }
+  /* a section whose explanation stays on screen: on paper its heading only (the summary's sections) */
+  .celltag_print-heading-only p, .celltag_print-heading-only ul { display: none !important; }
+  /* a bilingual page prints its findings in Chinese (the English ones stay on screen; print --lang en for them) */
+  .cx-finding p[lang="zh-CN"] + p[lang="en"] { display: none !important; }
   .jp-Cell { padding: 0 !important; margin: 0 0 2mm 0 !important; }
   .jp-OutputArea-output, .jp-RenderedHTMLCommon { overflow: visible !important; padding: 0 !important; }
   /* headings stay with what follows them */
@@ -65,7 +69,7 @@ PRINT_CSS = """
   .cx-footnote { font-size: 7pt !important; margin: 0.5mm 0 1mm 0 !important; }
   .jp-RenderedHTMLCommon td, .jp-RenderedHTMLCommon th { padding: 0.4mm 1.4mm !important; line-height: 1.2; }
   img, svg { max-width: 100% !important; height: auto !important; }
-  .jp-RenderedImage img { max-height: 56mm; width: auto; }
+  .jp-RenderedImage img { max-height: 46mm; width: auto; }
   a { color: inherit; text-decoration: none; }
   * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
 }

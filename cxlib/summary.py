@@ -27,8 +27,9 @@ from cxlib.results import not_provided
 
 
 def headline_table(visits: pd.DataFrame, ltr: str = "ltr", complained: str = "complained",
-                   lang: Lang = "both") -> pd.DataFrame:
-    """Headline figures of a center and period as a two-column table (figure, value).
+                   lang: Lang = "both", *, wide: bool = False) -> pd.DataFrame:
+    """Headline figures of a center and period as a two-column table (figure, value); ``wide``:
+    one row with a column per figure (the summary's compact form).
 
     NPS on the −100…100 scale with its adjusted-Wald 95% interval, the number of responses,
     promoter and detractor shares, mean LTR and the share of visits with a complaint ("未提供数据 /
@@ -55,7 +56,8 @@ def headline_table(visits: pd.DataFrame, ltr: str = "ltr", complained: str = "co
         ("服务工单数", "Visits", f"{len(visits):,}"),
         ("有投诉的工单占比", "Visits with a complaint", complaint_share),
     ]
-    return pd.DataFrame({"figure": [bilingual(zh, en, lang) for zh, en, _ in rows], "value": [v for *_, v in rows]})
+    long = pd.DataFrame({"figure": [bilingual(zh, en, lang) for zh, en, _ in rows], "value": [v for *_, v in rows]})
+    return pd.DataFrame([long["value"].tolist()], columns=long["figure"].tolist()) if wide else long
 
 
 def plot_nps_trend(by_month: pd.DataFrame, month: str = "month", lang: Lang = "zh") -> Figure:
