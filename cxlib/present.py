@@ -93,11 +93,11 @@ def money_unit(values: Sequence[Any] | pd.Series) -> tuple[str, str]:
     """元 for a money column whose amounts stay below 10,000, 万元 when one reaches it.
 
         >>> money_unit([500.0, 9000.0]), money_unit([500.0, 25000.0])
-        (('元', 'CNY'), ('万元', '万元'))
+        (('元', 'CNY'), ('万元', '10k CNY'))
     """
     x = pd.to_numeric(pd.Series(list(values), dtype=object), errors="coerce").astype(float)
     x = x[np.isfinite(x)]
-    return ("万元", "万元") if len(x) and float(x.abs().max()) >= 1e4 else ("元", "CNY")
+    return ("万元", "10k CNY") if len(x) and float(x.abs().max()) >= 1e4 else ("元", "CNY")
 
 
 def format_value(value: Any, kind: str | None, lang: Lang = "both", *, column: str = "", wan: bool = False) -> str:

@@ -434,7 +434,7 @@ class Scope:
         >>> s = Scope("SH-JQ", "上海金桥中心", "2026-10", "2026-10", pd.Timestamp("2026-10-31 18:20"), 312, 111,
         ...           scenario="repair", segment="scenario", lang="en")
         >>> s.title()
-        '上海金桥中心 (SH-JQ) · October 2026 · data up to 2026-10-31 18:20 · 312 visits · 111 survey responses · scenario: Repair · segment: scenario'
+        '上海金桥中心 (SH-JQ) · October 2026 · data up to 2026-10-31 18:20 · 312 visits · 111 survey responses · scenario: Repair · segment: Scenario'
     """
 
     center: str

@@ -1376,7 +1376,7 @@ def customer_value_table(assumptions: Assumptions | None = None, horizon_years: 
                     _col("推荐朋友数", "Referred friends", lang): a.referrals_per_customer,
                     _col("每位朋友价值（元）", "Value per friend (CNY)", lang): round(ltv, 0),
                     _col("一次差评的风险收入（元）", "Revenue at risk (CNY)", lang): round(risk, 0),
-                    _col("风险收入（万元）", "Revenue at risk (万元)", lang): round(risk / 1e4, 2)})
+                    _col("风险收入（万元）", "Revenue at risk (10k CNY)", lang): round(risk / 1e4, 2)})
     return pd.DataFrame(out)
 
 
@@ -1480,14 +1480,14 @@ def case_results_table(table: pd.DataFrame, summary: pd.DataFrame, lang: Lang = 
     name = [bilingual(z, e, lang) for z, e in zip(m["name_zh"], m["name_en"])]
     out = pd.DataFrame({
         _col("方案", "Case", lang): name,
-        _col("首年投入（万元）", "First-year cost (万元)", lang): fin(m["first_year_cost"] / 1e4, 2),
-        _col("净现值@众数（万元）", "NPV at modes (万元)", lang): fin(m["npv"] / 1e4, 2),
+        _col("首年投入（万元）", "First-year cost (10k CNY)", lang): fin(m["first_year_cost"] / 1e4, 2),
+        _col("净现值@众数（万元）", "NPV at modes (10k CNY)", lang): fin(m["npv"] / 1e4, 2),
         _col("ROI@众数（倍）", "ROI at modes (×)", lang): fin(m["roi"], 2),
         _col("回收期@众数（月）", "Payback at modes (months)", lang): fin(m["payback_months"], 1),
-        _col("模拟净现值均值（万元）", "MC mean NPV (万元)", lang): fin(m["npv_mean"] / 1e4, 2),
-        _col("净现值P5（万元）", "NPV P5 (万元)", lang): fin(m["npv_p5"] / 1e4, 2),
-        _col("净现值P50（万元）", "NPV P50 (万元)", lang): fin(m["npv_p50"] / 1e4, 2),
-        _col("净现值P95（万元）", "NPV P95 (万元)", lang): fin(m["npv_p95"] / 1e4, 2),
+        _col("模拟净现值均值（万元）", "MC mean NPV (10k CNY)", lang): fin(m["npv_mean"] / 1e4, 2),
+        _col("净现值P5（万元）", "NPV P5 (10k CNY)", lang): fin(m["npv_p5"] / 1e4, 2),
+        _col("净现值P50（万元）", "NPV P50 (10k CNY)", lang): fin(m["npv_p50"] / 1e4, 2),
+        _col("净现值P95（万元）", "NPV P95 (10k CNY)", lang): fin(m["npv_p95"] / 1e4, 2),
         _col("ROI中位数（倍）", "Median ROI (×)", lang): fin(m["roi_p50"], 2),
         _col("ROI>0的概率", "P(ROI > 0)", lang): fin(m["p_roi_positive"], 3),
     })
@@ -1536,7 +1536,7 @@ def portfolio_sentence(portfolio: pd.DataFrame, lang: Lang = "both") -> str:
         >>> p = pd.DataFrame({"id": ["a"], "name_zh": ["甲"], "name_en": ["A"], "cost": [5e4], "value": [2e5],
         ...     "objective": ["npv"]}); p.attrs.update(total_cost=5e4, total_value=2e5, budget=5e4)
         >>> portfolio_sentence(p, "en")
-        'Budget 5.00万元: choose A; cost 5.00万元; expected NPV 20.00万元.'
+        'Budget CNY 50k: choose A; cost CNY 50k; expected NPV CNY 200k.'
     """
     from cxlib import findings
 
@@ -1550,7 +1550,7 @@ def tornado_sentence(table: pd.DataFrame, lang: Lang = "both") -> str:
         >>> t = pd.DataFrame({"name_zh": ["例"], "name_en": ["Ex"], "input": ["reach"], "npv_low": [-1e4],
         ...     "npv_high": [3e4], "npv_base": [1e4], "swing": [4e4]})
         >>> tornado_sentence(t, "en")
-        'Ex: NPV at the modes 1.00万元; it moves most with Customers reached a year (-1.00 to 3.00万元 between its low and high).'
+        'Ex: NPV at the modes CNY 10k; it moves most with Customers reached a year (−CNY 10k to CNY 30k between its low and high).'
     """
     from cxlib import findings
 
@@ -1751,7 +1751,7 @@ def plot_roi_distribution(sims: pd.DataFrame, metric: Literal["npv", "roi"] = "n
     if metric not in ("npv", "roi"):
         raise ValueError(f"metric must be 'npv' or 'roi', not {metric!r}")
     require_columns(sims, ["id", metric], "simulation")
-    xlabel = (_bi("净现值（万元）", "NPV (万元)", lang) if metric == "npv"
+    xlabel = (_bi("净现值（万元）", "NPV (10k CNY)", lang) if metric == "npv"
               else _bi("投资回报率（倍）", "ROI (×)", lang))
     ids = list(dict.fromkeys(sims["id"]))
     explicit = dict(names or {})
@@ -1821,7 +1821,7 @@ def plot_tornado(table: pd.DataFrame, lang: Lang = "both", title: str | None = N
         ax.axvline(base, color="#333333", lw=1)
         ax.set_yticks(ypos)
         ax.set_yticklabels([input_label(i, lang) for i in table["input"]])
-        ax.set_xlabel(_bi("净现值（万元）", "NPV (万元)", lang))
+        ax.set_xlabel(_bi("净现值（万元）", "NPV (10k CNY)", lang))
         _money_axis(ax.xaxis)
         from matplotlib.patches import Patch
 

@@ -6,7 +6,7 @@ so it reads the same numbers whether or not those notebooks ran before it.
     >>> import pandas as pd
     >>> v = pd.DataFrame({"ltr": pd.array([10, 9, 3, 7], dtype="Int64"), "complained": [False, False, True, False]})
     >>> headline_table(v, lang="en")["value"].tolist()[:2]
-    ['25.0', '−44.2–72.7']
+    ['25.0', '−44.2 ~ 72.7']
 """
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ def roi_table(summary: pd.DataFrame, cases: Sequence, lang: Lang = "both") -> pd
     t = summary.copy()
     require_columns(t, ["id", "npv_mean", "npv_p5", "npv_p95", "roi_p50", "p_roi_positive"], "ROI summary")
     no_cost = bilingual("无成本", "no cost", lang)
-    wan = ("万元", "万元")
+    wan = ("万元", "10k CNY")
     out = pd.DataFrame({
         header("intervention", lang): [names.get(i, i) for i in t["id"]],
         header("npv_mean", lang, unit=wan): (t["npv_mean"] / 1e4).round(1),

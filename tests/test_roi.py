@@ -434,7 +434,7 @@ def test_customer_value_table_seed_row_and_model_ltv():
     a = Assumptions()
     t = roi.customer_value_table(a, horizon_years=3, discount_rate=0.08, lang="en")
     risk = t["Revenue at risk (CNY)"].tolist()
-    assert risk[0] == 60_000.0 and t["Revenue at risk (万元)"].iloc[0] == 6.0
+    assert risk[0] == 60_000.0 and t["Revenue at risk (10k CNY)"].iloc[0] == 6.0
     # independent: Σ_{t=1..3} 3000·m·0.85^(t−1)/1.08^t, times (1 + 3 referrals)
     for row, m in ((1, 1.0), (2, 0.35)):
         ltv = sum(3000 * m * 0.85 ** (k - 1) / 1.08 ** k for k in (1, 2, 3))
@@ -485,8 +485,8 @@ def test_case_results_table_and_roi_record(cases):
     summ = roi.roi_summary(sims)
     out = roi.case_results_table(table, summ, lang="en").set_index("Case")
     kids = table.set_index("id").loc["kids_corner"]
-    assert out.loc["Kids' corner", "NPV at modes (万元)"] == round(kids["npv"] / 1e4, 2)
-    assert out.loc["Kids' corner", "First-year cost (万元)"] == 8.0
+    assert out.loc["Kids' corner", "NPV at modes (10k CNY)"] == round(kids["npv"] / 1e4, 2)
+    assert out.loc["Kids' corner", "First-year cost (10k CNY)"] == 8.0
     assert np.isnan(out.loc["Advisor check-in every 30 minutes (option C)", "ROI at modes (×)"])  # costs nothing
     assert np.isnan(out.loc["Birthday surprise", "Payback at modes (months)"])  # never pays back
     rec = roi.roi_record(summ)

@@ -46,9 +46,9 @@ def test_roi_table_orders_by_npv_and_handles_no_cost():
     s = pd.DataFrame({"id": ["advisor_checkins", "kids_corner"], "npv_mean": [1e5, 7.5e5], "npv_p5": [3e4, 3e5],
                       "npv_p95": [1.7e5, 1.2e6], "roi_p50": [np.inf, 5.49], "p_roi_positive": [1.0, 0.999]})
     t = summary.roi_table(s, cases, lang="en")
-    assert t["NPV mean (万元)"].tolist() == [75.0, 10.0]
+    assert t["NPV mean (10k CNY)"].tolist() == [75.0, 10.0]
     assert t["ROI median (%)"].tolist() == ["549", "no cost"]
-    assert t["NPV P5–P95 (万元)"].iloc[0] == "30.0–120.0"
+    assert t["NPV P5–P95 (10k CNY)"].iloc[0] == "30.0–120.0"
     assert t["P(ROI > 0) (%)"].tolist() == ["100", "100"]
     zh = summary.roi_table(s, cases, lang="zh")
     assert zh.columns.tolist() == ["改进措施", "模拟净现值均值（万元）", "净现值 P5–P95（万元）", "ROI 中位数（%）",
