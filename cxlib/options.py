@@ -331,7 +331,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("pdf", _bool, "also print every report page to PDF with headless Chromium (05_summary.pdf, …)", False),
     Option("xlsx", _bool, "write summary.xlsx per center and quarantine.xlsx per period", True),
     Option("tz", _tz, "time zone of raw timestamps without offset", catalog.DEFAULT_TZ, notebook=True),
-    Option("lang", _choice, "label language of tables and figures", "both", choices=_plain("zh", "en", "both"),
+    Option("lang", _choice, "language of the pages: prose, tables, figures, findings", "both", choices=_plain("zh", "en", "both"),
            notebook=True),
     Option("scenario", _choice, "service scenario the notebooks 02–05 analyse (code, Chinese or English name)", "all",
            choices=_codes(catalog.SCENARIOS, ("all",)), notebook=True),
