@@ -243,7 +243,9 @@ def biggest_drops(curve: pd.DataFrame, by: str | Sequence[str] | None = None, on
     """Changes of the mean score between consecutive journey points, biggest drop first.
 
     ``drop = mean(from_point) − mean(to_point)`` (positive: the mood falls). Consecutive means
-    adjacent among the points present in the curve, in catalog order, within each segment.
+    adjacent among the points present in the curve, in catalog order, within each segment. ``n``
+    is the smaller of the two points' numbers of answers (when the curve has them): the drop rests
+    on no more.
 
     >>> biggest_drops(emotion_curve(scores)).head(3)   # doctest: +SKIP
     """
@@ -252,10 +254,12 @@ def biggest_drops(curve: pd.DataFrame, by: str | Sequence[str] | None = None, on
     for k in keys:
         sub = _select(curve, by_cols, k)
         pts, means = sub["point"].astype(str).tolist(), sub["mean"].astype(float).tolist()
+        ns = sub["n"].tolist() if "n" in sub.columns else [pd.NA] * len(pts)
         for i in range(len(pts) - 1):
             rows.append({**dict(zip(by_cols, k)), "from_point": pts[i], "to_point": pts[i + 1],
-                         "from_mean": means[i], "to_mean": means[i + 1], "drop": means[i] - means[i + 1]})
-    out = pd.DataFrame(rows, columns=[*by_cols, "from_point", "to_point", "from_mean", "to_mean", "drop"])
+                         "from_mean": means[i], "to_mean": means[i + 1], "drop": means[i] - means[i + 1],
+                         "n": pd.NA if pd.isna(ns[i]) or pd.isna(ns[i + 1]) else int(min(ns[i], ns[i + 1]))})
+    out = pd.DataFrame(rows, columns=[*by_cols, "from_point", "to_point", "from_mean", "to_mean", "drop", "n"])
     if only_drops:
         out = out[out["drop"] > 0]
     out = out.assign(_o=out["from_point"].map(catalog.SCORE_POINT_ORDER.index))
@@ -345,9 +349,13 @@ def journey_map(curve: pd.DataFrame, lang: Lang = "zh", pain_below: float = 6.0)
                                 xytext=(0, -22), textcoords="offset points", ha="center", fontsize="small",
                                 color=plotting.BAND_COLORS["very_dissatisfied"],
                                 arrowprops={"arrowstyle": "-", "color": "#666666"})
-        bottom.set_xticks(list(px.values()), [plotting.tick_label(p, lang) for p in px], fontsize="small")
+        n_at = dict(zip(sub["point"].astype(str), sub["n"])) if "n" in sub.columns else {}
+        if n_at:
+            plotting.mark_small(bottom, sub["_x"], sub["mean"].astype(float), sub["n"], "#08519c", lang=lang)
+        bottom.set_xticks(list(px.values()), [plotting.with_n(plotting.tick_label(p, lang), n_at.get(p))
+                                              for p in px], fontsize="small")
         for i, tick in enumerate(bottom.xaxis.get_major_ticks()):  # stagger: neighbours sit close
-            tick.set_pad(3 + (22 if lang == "both" else 12) * (i % 2))
+            tick.set_pad(3 + (30 if lang == "both" else 20) * (i % 2))
         bottom.set_xlim(x_lo, x_hi)
         bottom.set_ylim(catalog.SCORE_MIN - 0.5, catalog.SCORE_MAX + 0.5)
         bottom.set_xlabel(plotting.text("评分触点（问卷）", "Scored journey point (survey)", lang))

@@ -87,6 +87,8 @@ def test_biggest_drops(small_scores):
     c = journey.emotion_curve(small_scores)
     d = journey.biggest_drops(c)
     assert d[["from_point", "to_point", "drop"]].values.tolist() == [["booking", "waiting", 5.0]]
+    n = c.set_index("point")["n"]
+    assert d["n"].tolist() == [min(n["booking"], n["waiting"])]  # the drop rests on the smaller point
     all_ = journey.biggest_drops(c, only_drops=False)
     assert all_["drop"].tolist() == [5.0, -4.0]
     by = journey.biggest_drops(journey.emotion_curve(small_scores, by="tier"), by="tier")
