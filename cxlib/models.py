@@ -1185,6 +1185,9 @@ def event_study(visits: pd.DataFrame, centers: pd.DataFrame, outcome: str = "ltr
     table = _finish_table(pd.concat([table, pd.DataFrame([ref_row])], ignore_index=True))
     table["rel_month"] = table["rel_month"].astype("Int64")
     head = table.loc[table["kind"].isin(["effect", "reference"])].sort_values("rel_month").reset_index(drop=True)
+    # the switching centers' visits behind each month's coefficient (the reference month's too)
+    rel_d = rel.reindex(d.index)
+    head["n_month"] = [int((rel_d == k).sum()) if pd.notna(k) else pd.NA for k in head["rel_month"]]
     return ModelResult(name, table, n=len(d), n_clusters=prep.n_clusters, converged=conv, note="; ".join(notes),
                        headline=head, fit=res)
 
@@ -1562,7 +1565,10 @@ def plot_event_study(result: ModelResult | pd.DataFrame, lang: catalog.Lang = "b
         ax.errorbar(x, est, yerr=error_bars(est, lo, hi), fmt="o-", capsize=3)
         ax.axhline(0, color="grey", lw=0.8)
         ax.axvline(-0.5, color="grey", lw=0.8, ls="--")
-        ax.set_xticks(x, [str(int(v)) for v in x])
+        n_month = t["n_month"].tolist() if "n_month" in t.columns else [None] * len(x)
+        if "n_month" in t.columns:
+            plotting.mark_small(ax, x, est, t["n_month"], plotting.TIER_COLORS["realtime"], lang=lang)
+        ax.set_xticks(x, [plotting.with_n(str(int(v)), k) for v, k in zip(x, n_month)])
         ax.set_xlabel(_text("rel_month", lang))
         ax.set_ylabel(_text("estimate", lang))
         ax.set_title(title or _text("event_title", lang, two_lines=True))

@@ -346,6 +346,13 @@ def test_did_and_event_study_recover_the_rollout_effect():
         assert covers(e.loc[k], 0.0), k
     for k in range(0, 5):
         assert covers(e.loc[k], DID), k
+    # the n behind each month: the switching centers' visits at that month (window ends binned)
+    v_ltr = v[v["ltr"].notna()]
+    since = pd.to_datetime(c.set_index("center_id")["realtime_since"])
+    start = pd.to_datetime(v_ltr["center"].map(since))
+    rel = ((v_ltr["month"].str[:4].astype(int) - start.dt.year) * 12
+           + v_ltr["month"].str[5:7].astype(int) - start.dt.month).clip(-4, 4)
+    assert e["n_month"].tolist() == [int((rel == k).sum()) for k in range(-4, 5)]
     comp = M.did_rollout(v, c, outcome="complained")
     assert comp.converged and abs(comp.headline.iloc[0]["estimate"]) < 0.2  # no complaint effect simulated
 
