@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from pathlib import Path
 
 import nbformat
@@ -144,10 +145,12 @@ def test_scenario_filter_changes_n_in_notebooks_03_and_05(processed, data, tmp_p
     assert recorded["scope"]["n_visits"] == n_visits
     # 05's headline counts the filtered visits too
     nb05 = nbformat.read(tmp_path / "05_summary.ipynb", as_version=4)
-    headline = next(o["data"]["text/plain"] for c in nb05.cells if c.cell_type == "code"
+    headline = next(o["data"]["text/html"] for c in nb05.cells if c.cell_type == "code"
                     and "summary.headline_table" in c.source for o in c.outputs if "data" in o)
-    line = next(ln for ln in headline.splitlines() if "服务工单数" in ln)
-    assert line.split()[-1] == f"{n_visits:,}"
+    heads = [re.sub(r"<[^>]+>", "", h) for h in re.findall(r"<th\b[^>]*>(.*?)</th>", headline, flags=re.S)]
+    cells = [re.sub(r"<[^>]+>", "", c) for c in re.findall(r"<td\b[^>]*>(.*?)</td>", headline, flags=re.S)]
+    visits_at = next(i for i, h in enumerate(heads) if "服务工单数" in h)  # the summary's one-row headline
+    assert cells[visits_at] == f"{n_visits:,}"
 
 
 # ------------------------------------------------------------------------ ROI scoped to the reader
