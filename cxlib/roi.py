@@ -47,9 +47,10 @@ import dataclasses
 import itertools
 import math
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from statistics import NormalDist
 from typing import Any, Literal
 
 import numpy as np
@@ -297,6 +298,43 @@ class Quantity:
         raise ValueError(f"distribution must be 'triangular' or 'pert', not {distribution!r}")
 
 
+@dataclass(frozen=True)
+class JointNormal:
+    """The estimated sampling distribution of measured effects: a multivariate normal on the models'
+    own scales (``mean``, ``cov``, one entry per ``names``) and, for each case input it drives, a
+    function of the drawn matrix (``n × k``, columns in ``names`` order) giving that input's draws.
+    :func:`simulate` draws these inputs from it instead of their ``{low, mode, high}`` range.
+
+        >>> j = JointNormal(("x",), (1.0,), ((4.0,),), {"reach": lambda z: 100 + z[:, 0]})
+        >>> j.draw(np.random.default_rng(1), 3)["reach"].shape
+        (3,)
+    """
+
+    names: tuple[str, ...]
+    mean: tuple[float, ...]
+    cov: tuple[tuple[float, ...], ...]
+    inputs: Mapping[str, Callable[[np.ndarray], np.ndarray]] = field(default_factory=dict, compare=False)
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        k = len(self.names)
+        cov = np.asarray(self.cov, dtype=float)
+        if len(self.mean) != k or cov.shape != (k, k):
+            raise DataError(f"need a mean and a {k}×{k} covariance for {self.names}", column="cov")
+        if not np.allclose(cov, cov.T) or np.linalg.eigvalsh(cov).min() < -1e-12 * max(1.0, float(np.abs(cov).max())):
+            raise DataError(f"the covariance of {self.names} must be symmetric positive semi-definite", column="cov")
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """``n`` draws of the effects on their models' scales (an ``n × k`` array)."""
+        return rng.multivariate_normal(np.asarray(self.mean, dtype=float), np.asarray(self.cov, dtype=float),
+                                       size=n, method="eigh")
+
+    def draw(self, rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
+        """``n`` draws of each driven case input, from one :meth:`sample`."""
+        z = self.sample(rng, n)
+        return {k: np.asarray(f(z), dtype=float).reshape(n) for k, f in self.inputs.items()}
+
+
 #: Cost inputs of a case (CNY), all ≥ 0.
 COST_FIELDS: tuple[str, ...] = ("one_off_cost", "yearly_cost", "cost_per_customer")
 #: Effects a case may declare (missing ones are 0), with their unit and bilingual label.
@@ -354,6 +392,9 @@ class Case:
     centers: Mapping[str, Mapping[str, Any]] = field(default_factory=dict, compare=False)
     #: the center whose figures replaced the file's network figures (:func:`for_center`), else None
     center: str | None = None
+    #: measured effects drawn from their estimated sampling distribution (:func:`update_program_value`);
+    #: the inputs it drives are drawn from it by :func:`simulate`, their ranges serve :func:`tornado`
+    sampling: JointNormal | None = field(default=None, compare=False)
 
     def inputs(self) -> dict[str, Quantity]:
         """All numeric inputs by name (effects not declared are fixed at 0)."""
@@ -835,8 +876,10 @@ def simulate(cases: Case | Sequence[Case], n_sims: int = 10_000, seed: int = 202
     """Monte Carlo draws of every uncertain input and the resulting NPV, ROI and payback.
 
     Each input is drawn independently from a triangular (default) or PERT distribution over its
-    ``{low, mode, high}``; one ``numpy.random.default_rng(seed)`` stream, cases in the given
-    order, inputs in :data:`INPUTS` order, so the same seed gives the same draws.
+    ``{low, mode, high}``, except those a case's ``sampling`` (:class:`JointNormal`) drives: these
+    come from the measured effects' estimated sampling distribution (normal on the models' scales,
+    with their covariance), drawn first. One ``numpy.random.default_rng(seed)`` stream, cases in
+    the given order, inputs in :data:`INPUTS` order, so the same seed gives the same draws.
     One row per (case, draw): ``id``, ``name_zh``, ``name_en``, ``sim``, the inputs, ``first_year_cost``, ``pv_gain``,
     ``pv_cost``, ``npv``, ``roi``, ``payback_months``.
 
@@ -851,7 +894,8 @@ def simulate(cases: Case | Sequence[Case], n_sims: int = 10_000, seed: int = 202
     rng = np.random.default_rng(seed)
     frames = []
     for c in cases:
-        draws = {k: q.draw(rng, n, distribution) for k, q in c.inputs().items()}
+        joint = c.sampling.draw(rng, n) if c.sampling is not None else {}
+        draws = {k: joint[k] if k in joint else q.draw(rng, n, distribution) for k, q in c.inputs().items()}
         m = _metrics(draws, a, horizon_years, discount_rate)
         df = pd.DataFrame({"id": c.id, "name_zh": c.name_zh, "name_en": c.name_en, "sim": np.arange(n),
                            **draws, **m})
@@ -1096,13 +1140,50 @@ def _effect_input(arg: Any, key: str, results: Mapping[str, Any]) -> tuple[dict[
     return out, src
 
 
+#: the two-sided level of the recorded effect intervals (notebook 03 records 95 % intervals)
+EFFECT_CI_LEVEL = 0.95
+#: Why the two update effects are drawn independently unless a correlation is given.
+INDEPENDENCE_NOTE = ("The LTR slope (OLS) and the complaint rate ratio (negative binomial or Poisson) come from "
+                     "separate models fitted on the same visits; no joint covariance of the two estimates is "
+                     "recorded, so they are drawn independently (correlation 0).")
+
+
+def effect_sampling(key: str, entry: Mapping[str, float], level: float = EFFECT_CI_LEVEL) -> dict[str, Any]:
+    """The normal sampling distribution of one measured update effect on its model's scale.
+
+    The complaint rate ratio is normal on the log scale (the model's coefficient), the LTR slope
+    in LTR points. ``mean`` is the estimate on that scale; ``sd`` the standard error implied by
+    the ``level`` interval: ``(g(ci_high) − g(ci_low)) / (2 z)``, ``z`` the normal quantile, so
+    the central ``level`` of the draws is the recorded interval (for a t interval with G − 1 df
+    this is the model's SE times t/z: the few-cluster width is kept). A point (``ci_low =
+    ci_high``) has ``sd`` 0.
+
+        >>> d = effect_sampling("ltr_slope_per_update", {"estimate": 0.3, "ci_low": 0.1, "ci_high": 0.5})
+        >>> d["scale"], round(d["sd"], 4)
+        ('LTR points', 0.102)
+    """
+    if key not in UPDATE_EFFECT_KEYS:
+        raise DataError(f"unknown update effect {key!r}: one of {', '.join(UPDATE_EFFECT_KEYS)}", column=key)
+    if not 0 < level < 1:
+        raise DataError(f"level must lie between 0 and 1, got {level!r}", column="level")
+    est, lo, hi = (float(entry[k]) for k in ("estimate", "ci_low", "ci_high"))
+    if key == "complaint_rate_ratio_per_update":
+        if lo <= 0:
+            raise DataError("complaint rate ratio must be > 0", column=key)
+        scale, g = "log rate ratio", math.log
+    else:
+        scale, g = "LTR points", float
+    z = NormalDist().inv_cdf(0.5 + level / 2)
+    return {"scale": scale, "mean": g(est), "sd": (g(hi) - g(lo)) / (2 * z)}
+
+
 def update_program_value(rate_ratio_per_update: float | Mapping[str, float] | None = None,
                          ltr_slope_per_update: float | Mapping[str, float] | None = None, *,
                          results_path: str | os.PathLike[str] | None = None, extra_updates: float = 2.0,
                          visits_per_year: float = DEFAULT_VISITS_PER_YEAR, cost_per_update: float = 0.5,
                          one_off_cost: float = 0.0, assumptions: Assumptions | None = None,
-                         horizon_years: int = DEFAULT_HORIZON_YEARS, discount_rate: float = DEFAULT_DISCOUNT_RATE
-                         ) -> dict[str, Any]:
+                         horizon_years: int = DEFAULT_HORIZON_YEARS, discount_rate: float = DEFAULT_DISCOUNT_RATE,
+                         correlation: float | None = None) -> dict[str, Any]:
     """Money value of sending ``extra_updates`` more proactive updates per visit.
 
     Effects per update come from the argument, else from ``results_path`` (keys
@@ -1115,10 +1196,15 @@ def update_program_value(rate_ratio_per_update: float | Mapping[str, float] | No
       (retention_great − retention_bad)`` (an avoided complaint turns a bad experience into a great one);
     * LTR → referrals: ``referral_gain = slope · n · referral_per_ltr_point``.
 
-    The CI bounds become the ``{low, high}`` of the case's ranges (the estimate its mode), so the
-    returned case can go to :func:`simulate` / :func:`tornado`. Returns ``{"case", "evaluation",
-    "inputs", "source"}``; ``source`` says per key where the effect came from
-    (``argument`` / ``results.json`` / ``default``).
+    :func:`simulate` draws the two effects from their estimated sampling distribution
+    (:func:`effect_sampling`: normal on the log rate ratio and on LTR points, SEs implied by the
+    95 % intervals) and carries each draw through the two channels (the case's ``sampling``).
+    ``correlation`` is that of the two estimates on these scales, when a joint fit gives it; by
+    default they are drawn independently (:data:`INDEPENDENCE_NOTE`). The CI bounds remain the
+    ``{low, high}`` of the case's ranges (the estimate its mode) for :func:`tornado` and the
+    inputs table. Returns ``{"case", "evaluation", "inputs", "source"}``; ``inputs["sampling"]``
+    holds the two normals, the correlation and its note; ``source`` says per key where the
+    effect came from (``argument`` / ``results.json`` / ``default``).
 
         >>> update_program_value(results_path="data/processed/results.json")["source"]   # doctest: +SKIP
     """
@@ -1144,15 +1230,34 @@ def update_program_value(rate_ratio_per_update: float | Mapping[str, float] | No
     ret = Quantity(*sorted((ret_gain(rr["ci_high"]), ret_gain(rr["estimate"]), ret_gain(rr["ci_low"]))))
     ref = Quantity(*sorted((ref_gain(slope["ci_low"]), ref_gain(slope["estimate"]), ref_gain(slope["ci_high"]))))
     ref = Quantity(*(min(max(x, -1.0), 1.0) for x in (ref.low, ref.mode, ref.high)))
+    d_rr = effect_sampling("complaint_rate_ratio_per_update", rr)
+    d_slope = effect_sampling("ltr_slope_per_update", slope)
+    if correlation is None:
+        rho, rho_note = 0.0, INDEPENDENCE_NOTE
+    elif _is_number(correlation) and -1 <= float(correlation) <= 1:
+        rho, rho_note = float(correlation), "Correlation of the two estimates as given."
+    else:
+        raise DataError(f"correlation must be a number from -1 to 1, got {correlation!r}", column="correlation")
+    cov = rho * d_rr["sd"] * d_slope["sd"]
+    sampling = JointNormal(
+        names=("log_complaint_rate_ratio_per_update", "ltr_slope_per_update"),
+        mean=(d_rr["mean"], d_slope["mean"]), cov=((d_rr["sd"] ** 2, cov), (cov, d_slope["sd"] ** 2)),
+        inputs={"retention_gain": lambda z: a.complaint_rate * (1 - np.exp(n * z[:, 0]))
+                * (a.retention_great - a.retention_bad),
+                "referral_gain": lambda z: np.clip(z[:, 1] * n * a.referral_per_ltr_point, -1.0, 1.0)},
+        note=rho_note)
     case = Case(id="proactive_updates", name_zh="主动进度更新", name_en="Proactive progress updates",
                 one_off_cost=Quantity.fixed(one_off_cost), cost_per_customer=Quantity.fixed(cost_per_update * n),
                 reach=Quantity.fixed(visits_per_year),
                 effects={"retention_gain": ret, "referral_gain": ref},
-                provenance=f"Complaint rate ratio per update from {rr_src}; LTR slope per update from {slope_src}.")
+                provenance=f"Complaint rate ratio per update from {rr_src}; LTR slope per update from {slope_src}.",
+                sampling=sampling)
     ev = evaluate(case, a, horizon_years, discount_rate)
     return {"case": case, "evaluation": ev,
             "inputs": {"complaint_rate_ratio_per_update": rr, "ltr_slope_per_update": slope,
-                       "extra_updates": n, "retention_gain": ret.mode, "referral_gain": ref.mode},
+                       "extra_updates": n, "retention_gain": ret.mode, "referral_gain": ref.mode,
+                       "sampling": {"complaint_rate_ratio_per_update": d_rr, "ltr_slope_per_update": d_slope,
+                                    "correlation": rho, "note": rho_note}},
             "source": {"complaint_rate_ratio_per_update": rr_src, "ltr_slope_per_update": slope_src}}
 
 
@@ -1652,7 +1757,8 @@ def measured_update_effects(results_file: str | os.PathLike[str] | Mapping[str, 
 
 
 def update_effects_table(measured: Mapping[str, Any], lang: Lang = "both") -> pd.DataFrame:
-    """The update effects of :func:`measured_update_effects` as a table: effect, estimate, CI, source, note.
+    """The update effects of :func:`measured_update_effects` as a table: effect, estimate, CI, the
+    sampling distribution the Monte Carlo draws it from (:func:`effect_sampling`), source, note.
 
         >>> float(update_effects_table(measured_update_effects({}, {"center": "all"}), "en").iloc[0]["Estimate"])
         0.85
@@ -1665,10 +1771,15 @@ def update_effects_table(measured: Mapping[str, Any], lang: Lang = "both") -> pd
             raise DataError(f"measured effects lack {key!r}: pass the result of measured_update_effects", column=key)
         v, src = measured[key], measured["source"][key]
         zh_s, en_s = UPDATE_SOURCES.get(src, (src, src))
+        d = effect_sampling(key, v)
+        zh_d, en_d = (("正态（对数率比），标准差", "normal (log rate ratio), SD") if d["scale"] == "log rate ratio"
+                      else ("正态（LTR分），标准差", "normal (LTR points), SD"))
         rows.append({_col("效应", "Effect", lang): bilingual(*labels[key], lang=lang, en_first=True),
                      _col("估计值", "Estimate", lang): round(v["estimate"], 3),
                      _col("95%下限", "CI low", lang): round(v["ci_low"], 3),
                      _col("95%上限", "CI high", lang): round(v["ci_high"], 3),
+                     _col("模拟抽样", "Drawn as", lang): bilingual(f"{zh_d} {d['sd']:.3f}", f"{en_d} {d['sd']:.3f}",
+                                                               lang, sep=" / ", en_first=True),
                      _col("来源", "Source", lang): bilingual(zh_s, en_s, lang, sep=" / ", en_first=True),
                      _col("说明", "Note", lang): str(measured.get("note", {}).get(key, ""))})
     return pd.DataFrame(rows)
