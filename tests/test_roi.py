@@ -635,3 +635,116 @@ def test_get_case(cases):
     assert roi.get_case(cases, "kids_corner").name_en == "Kids' corner"
     with pytest.raises(KeyError, match="known"):
         roi.get_case(cases, "nope")
+
+
+# ------------------------------------------- update effects from their sampling distribution
+Z95 = 1.959963984540054
+#: a rate ratio with a log-symmetric 95 % interval (as the models give it) and a t(6) slope interval
+RR_LOG = {"estimate": 0.8, "ci_low": math.exp(math.log(0.8) - Z95 * 0.1), "ci_high": math.exp(math.log(0.8) + Z95 * 0.1)}
+SLOPE_T = {"estimate": 0.3, "ci_low": 0.3 - 2.446912 * 0.05, "ci_high": 0.3 + 2.446912 * 0.05}
+
+
+def _effect_draws(p: dict, n_draws: int = 40_000, seed: int = 7) -> pd.DataFrame:
+    """The two effects behind each Monte Carlo draw, recovered from the drawn retention and referral gains."""
+    a, n = Assumptions(), p["inputs"]["extra_updates"]
+    sims = roi.simulate(p["case"], n_draws, seed=seed)
+    rr = 1 - sims["retention_gain"] / (a.complaint_rate * (a.retention_great - a.retention_bad))
+    return pd.DataFrame({"log_rr": np.log(rr.to_numpy() ** (1 / n)),
+                         "slope": sims["referral_gain"].to_numpy() / (n * a.referral_per_ltr_point)})
+
+
+def test_effect_sampling_sd_is_the_one_the_interval_implies():
+    d = roi.effect_sampling("complaint_rate_ratio_per_update", RR_LOG)
+    assert d["scale"] == "log rate ratio"
+    assert d["mean"] == pytest.approx(math.log(0.8)) and d["sd"] == pytest.approx(0.1)
+    d = roi.effect_sampling("ltr_slope_per_update", SLOPE_T)
+    # a t(6) interval: the implied SD is the SE times t/z (the few-cluster width is kept)
+    assert d["scale"] == "LTR points" and d["sd"] == pytest.approx(0.05 * 2.446912 / Z95)
+    assert roi.effect_sampling("ltr_slope_per_update", {"estimate": 1, "ci_low": 1, "ci_high": 1})["sd"] == 0
+    with pytest.raises(DataError, match="> 0"):
+        roi.effect_sampling("complaint_rate_ratio_per_update", {"estimate": 0.5, "ci_low": 0, "ci_high": 1})
+    with pytest.raises(DataError, match="unknown update effect"):
+        roi.effect_sampling("nps", SLOPE)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.floats(-3, 3), st.floats(1e-3, 2))
+def test_effect_sampling_recovers_the_standard_error(b, se):
+    rr = {"estimate": math.exp(b), "ci_low": math.exp(b - Z95 * se), "ci_high": math.exp(b + Z95 * se)}
+    d = roi.effect_sampling("complaint_rate_ratio_per_update", rr)
+    assert d["mean"] == pytest.approx(b, abs=1e-12) and d["sd"] == pytest.approx(se, rel=1e-9)
+
+
+def test_update_effect_draws_have_the_mean_and_sd_of_the_normal():
+    p = roi.update_program_value(RR_LOG, SLOPE_T, extra_updates=1)
+    e = _effect_draws(p)
+    n = len(e)
+    for col, mu, sd in (("log_rr", math.log(0.8), 0.1), ("slope", 0.3, 0.05 * 2.446912 / Z95)):
+        assert abs(e[col].mean() - mu) < 4 * sd / math.sqrt(n)          # Monte-Carlo error of the mean
+        assert abs(e[col].std() / sd - 1) < 4 / math.sqrt(2 * n)         # … and of the SD
+    assert abs(np.corrcoef(e["log_rr"], e["slope"])[0, 1]) < 4 / math.sqrt(n)  # independent by default
+    assert p["inputs"]["sampling"]["correlation"] == 0 and "no joint covariance" in p["inputs"]["sampling"]["note"]
+
+
+def test_central_95_percent_of_draws_is_the_interval():
+    """The normal covers the CI with 95 % of its draws; the old triangular over the CI bounds put 100 %
+    of the draws inside and only its central 78 % within the middle of the sampling distribution."""
+    p = roi.update_program_value(RR_LOG, SLOPE_T, extra_updates=1)
+    e = _effect_draws(p)
+    rr = np.exp(e["log_rr"])
+    inside_rr = float(((rr >= RR_LOG["ci_low"]) & (rr <= RR_LOG["ci_high"])).mean())
+    inside_slope = float(((e["slope"] >= SLOPE_T["ci_low"]) & (e["slope"] <= SLOPE_T["ci_high"])).mean())
+    mc = 4 * math.sqrt(0.95 * 0.05 / len(e))
+    assert abs(inside_rr - 0.95) < mc and abs(inside_slope - 0.95) < mc
+    # the draws' own central 95 % reproduces the interval
+    lo, hi = np.quantile(e["slope"], [0.025, 0.975])
+    assert lo == pytest.approx(SLOPE_T["ci_low"], abs=0.005) and hi == pytest.approx(SLOPE_T["ci_high"], abs=0.005)
+    # the triangular over the same bounds: its central 95 % is only 78 % of the interval's width
+    tri = np.quantile(np.random.default_rng(1).triangular(-1, 0, 1, 200_000), [0.025, 0.975])
+    assert (tri[1] - tri[0]) / 2 == pytest.approx(0.776, abs=0.005)
+
+
+def test_update_effect_correlation_when_a_joint_fit_gives_it():
+    p = roi.update_program_value(RR_LOG, SLOPE_T, extra_updates=2, correlation=-0.6)
+    e = _effect_draws(p)
+    assert np.corrcoef(e["log_rr"], e["slope"])[0, 1] == pytest.approx(-0.6, abs=0.02)
+    assert p["inputs"]["sampling"]["correlation"] == -0.6
+    for bad in (1.5, "high", float("nan")):
+        with pytest.raises(DataError, match="correlation"):
+            roi.update_program_value(RR_LOG, SLOPE_T, correlation=bad)
+
+
+def test_update_program_draws_repeat_with_the_seed_and_leave_other_cases_alone(cases):
+    p = roi.update_program_value(RR_LOG, SLOPE_T)
+    s1, s2 = roi.simulate(p["case"], 2000, seed=11), roi.simulate(p["case"], 2000, seed=11)
+    pd.testing.assert_frame_equal(s1, s2)
+    assert not np.allclose(s1["npv"], roi.simulate(p["case"], 2000, seed=12)["npv"])
+    assert roi.roi_summary(s1).equals(roi.roi_summary(s2))
+    # the measured effects are normal draws: they leave the triangle's bounds in about 5 % of the draws
+    ret = p["case"].effects["retention_gain"]
+    outside = float(((s1["retention_gain"] < ret.low) | (s1["retention_gain"] > ret.high)).mean())
+    assert 0.03 < outside < 0.07
+    # cases without a sampling distribution draw exactly as before (triangular over their ranges)
+    plain = roi.simulate(cases[:2], 500, seed=3)
+    rng = np.random.default_rng(3)
+    first = {k: q.draw(rng, 500) for k, q in cases[0].inputs().items()}
+    for k, x in first.items():
+        np.testing.assert_array_equal(plain.loc[plain["id"] == cases[0].id, k].to_numpy(), x)
+    # a point effect (a number) has no spread
+    pts = roi.simulate(roi.update_program_value(0.85, 0.3)["case"], 50, seed=1)
+    assert pts["retention_gain"].nunique() == 1 and pts["referral_gain"].nunique() == 1
+
+
+def test_joint_normal_checks_its_covariance():
+    with pytest.raises(DataError, match="positive semi-definite"):
+        roi.JointNormal(("a", "b"), (0.0, 0.0), ((1.0, 2.0), (2.0, 1.0)))
+    with pytest.raises(DataError, match="2×2"):
+        roi.JointNormal(("a", "b"), (0.0,), ((1.0, 0.0), (0.0, 1.0)))
+
+
+def test_update_effects_table_says_how_each_effect_is_drawn():
+    m = roi.measured_update_effects({"scope": SCOPE, "complaint_rate_ratio_per_update": RR_LOG,
+                                     "ltr_slope_per_update": SLOPE}, SCOPE)
+    t = roi.update_effects_table(m, lang="en")
+    assert t["Drawn as"].tolist() == ["normal (log rate ratio), SD 0.100", "normal (LTR points), SD 0.051"]
+    assert roi.update_effects_table(m, lang="zh")["模拟抽样"].iloc[0] == "正态（对数率比），标准差 0.100"
