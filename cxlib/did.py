@@ -1,0 +1,591 @@
+"""Heterogeneity-robust difference-in-differences for a staggered rollout.
+
+With staggered switch dates and effects that grow with time since the switch, the two-way
+fixed-effects (TWFE) coefficient of :func:`cxlib.models.did_rollout` is a weighted average whose
+weights can be negative, and :func:`cxlib.models.event_study` is the same regression with the same
+problem. This module estimates what TWFE is meant to estimate without that bias:
+
+* :func:`callaway_santanna`: group-time effects ATT(g, t) of Callaway & Sant'Anna (2021) for
+  repeated cross-sections under unconditional parallel trends, each a 2×2 difference of cell means
+  (cohort ``g`` at ``t`` and at its base period against the never-treated or the not-yet-treated),
+  aggregated like R ``did::aggte``: ``simple`` (post-treatment cells weighted by cohort size) and
+  ``dynamic`` (event study by periods since adoption), with the Wald pre-trend test of R ``did``.
+* :func:`sun_abraham`: the interaction-weighted event study of Sun & Abraham (2021), a regression
+  with cohort × relative-period interactions and unit + period fixed effects, the never-treated (or
+  the last-treated cohort) as control, aggregated like ``fixest::sunab``.
+* :func:`rollout_att`, :func:`rollout_sun_abraham`: both on the visits and ``centers.realtime_since``,
+  with the switch timing of :func:`cxlib.models.did_rollout`.
+* :func:`randomization_test`: the p-value of the overall ATT and of TWFE over every assignment of the
+  switch dates to the centers (7 centers, 4 dates: 840 assignments).
+* :func:`twfe_weights` and :func:`verdict`: whether TWFE can be trusted here (negative weights, the
+  gap between TWFE and the robust ATT against its interval, the pre-trend test), in words.
+
+Inference. Every estimate is linear in the outcomes, so its influence function (IF) per row is
+exact: ``estimate − truth = Σ IF``. Standard errors sum the IF within clusters (``cluster``) or use
+one row per cluster (``cluster=None``). With clusters, intervals and p-values come from a wild
+(multiplier) bootstrap of the cluster sums with Webb's six-point weights; when ``6**G`` is at most
+:data:`ENUMERATE_MAX` every weight vector is enumerated, so the result has no simulation noise
+(else :data:`DRAWS` vectors are drawn with ``seed``). Without clusters, intervals are normal.
+
+In the rollout every switch date has a single center, so the cluster sum of a switching center's
+IF is exactly zero (its cohort's cell means come from that center alone): clustering by center
+would leave out the switching centers' own sampling variation and give intervals far too narrow.
+The rollout functions therefore treat visits as independent (each visit its own cluster), and
+:func:`randomization_test` supplies the design-based check that does not assume it.
+
+    >>> from cxlib import did
+    >>> res = did.rollout_att(visits, centers, "ltr", control_group="not_yet_treated")  # doctest: +SKIP
+    >>> res.headline[["estimate", "ci_low", "ci_high"]]                                 # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from cxlib import catalog
+from cxlib.errors import DataError, require_columns
+from cxlib.models import ModelResult, _finish_table, _outcome_numeric, _rollout
+
+ControlGroup = Literal["never_treated", "not_yet_treated"]
+
+#: Webb's six-point weights (mean 0, variance 1, symmetric).
+WEBB = np.array([-math.sqrt(1.5), -1.0, -math.sqrt(0.5), math.sqrt(0.5), 1.0, math.sqrt(1.5)])
+#: Enumerate all ``6**G`` Webb weight vectors up to this many (G ≤ 7), else draw :data:`DRAWS`.
+ENUMERATE_MAX = 6 ** 7
+DRAWS = 9999
+#: Columns of :attr:`StaggeredResult.cells` and of the event-study table.
+CELL_COLUMNS = ("group", "time", "base_time", "rel_period", "post", "estimate", "std_error", "ci_low", "ci_high",
+                "p_value", "n_treated", "n_control")
+EVENT_COLUMNS = ("rel_period", "estimate", "std_error", "ci_low", "ci_high", "p_value", "n", "n_cohorts")
+
+
+# ============================================================================ result object
+@dataclass
+class StaggeredResult(ModelResult):
+    """A heterogeneity-robust DiD: a :class:`~cxlib.models.ModelResult` (``headline`` holds the
+    overall ATT, so reports and findings read it like the TWFE result) plus
+
+    ``estimator`` ("callaway_santanna" / "sun_abraham"), ``control_group``, ``cells`` (one row per
+    ATT(g, t) or cohort × relative period: :data:`CELL_COLUMNS`), ``event`` (the dynamic
+    aggregation: :data:`EVENT_COLUMNS`), ``pretest`` (``statistic, df, p_value, method``) and
+    ``inference`` (which interval is quoted, in words).
+
+        >>> StaggeredResult("cs_ltr", pd.DataFrame(), note="cannot fit: one center").ok
+        False
+    """
+
+    estimator: str = ""
+    control_group: str = ""
+    cells: pd.DataFrame = field(default_factory=pd.DataFrame)
+    event: pd.DataFrame = field(default_factory=pd.DataFrame)
+    pretest: dict[str, Any] = field(default_factory=dict)
+    inference: str = ""
+
+    def record(self) -> dict[str, Any]:
+        """The entry of ``results.json``: overall estimate, interval, p, n, centers, estimator,
+        control group, inference, pre-trend p-value; ``{"estimate": None, "note": why}`` when not fitted.
+
+            >>> StaggeredResult("cs_ltr", pd.DataFrame(), note="cannot fit: one center").record()
+            {'estimate': None, 'note': 'cannot fit: one center'}
+        """
+        if not self.ok:
+            return {"estimate": None, "note": self.note or "not estimated"}
+        h = self.headline.iloc[0]
+        return {"estimate": float(h["estimate"]), "ci_low": float(h["ci_low"]), "ci_high": float(h["ci_high"]),
+                "p_value": float(h["p_value"]), "n": int(self.n), "n_clusters": self.n_clusters,
+                "estimator": self.estimator, "control_group": self.control_group, "inference": self.inference,
+                "pretrend_p_value": _float_or_none(self.pretest.get("p_value"))}
+
+
+def _float_or_none(x: Any) -> float | None:
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
+
+
+def _cannot(name: str, estimator: str, control_group: str, reason: str, n: int, n_clusters: int | None
+            ) -> StaggeredResult:
+    note = f"cannot fit: {reason}"
+    row = {"term": "(cannot fit)", "estimate": np.nan, "std_error": np.nan, "ci_low": np.nan, "ci_high": np.nan,
+           "p_value": np.nan, "model": name, "kind": "none", "n": n, "n_clusters": n_clusters, "converged": False,
+           "note": note}
+    table = _finish_table(pd.DataFrame([row]))
+    return StaggeredResult(name, table, n=n, n_clusters=n_clusters, converged=False, note=note,
+                           headline=table.copy(), estimator=estimator, control_group=control_group)
+
+
+# ============================================================================ inference
+def webb_weights(n_clusters: int, draws: int = DRAWS, seed: int = 0) -> tuple[np.ndarray, bool]:
+    """Webb weight vectors for ``n_clusters`` clusters (one row per bootstrap replicate) and
+    whether they are all ``6**G`` of them (enumerated) rather than ``draws`` random ones.
+
+        >>> w, full = webb_weights(2)
+        >>> w.shape, full
+        ((36, 2), True)
+    """
+    if 6 ** n_clusters <= ENUMERATE_MAX:
+        return np.array(list(itertools.product(WEBB, repeat=n_clusters))), True
+    rng = np.random.default_rng(seed)
+    return WEBB[rng.integers(0, 6, size=(draws, n_clusters))], False
+
+
+@dataclass
+class _Inference:
+    se: np.ndarray
+    ci_low: np.ndarray
+    ci_high: np.ndarray
+    p: np.ndarray
+    vcov: np.ndarray
+    n_clusters: int
+    text: str
+
+
+def _infer(est: np.ndarray, IF: np.ndarray, clusters: np.ndarray | None, conf: float, seed: int = 0) -> _Inference:
+    """Standard errors, intervals and p-values of ``est`` (K) from its influence functions
+    ``IF`` (n × K), clustered by ``clusters`` (n labels) or one row per cluster."""
+    if clusters is None:
+        S = IF
+        G = IF.shape[0]
+    else:
+        codes, _ = pd.factorize(pd.Series(clusters), sort=True)
+        G = int(codes.max()) + 1 if len(codes) else 0
+        S = np.zeros((G, IF.shape[1]))
+        np.add.at(S, codes, IF)
+    V = S.T @ S
+    se = np.sqrt(np.clip(np.diag(V), 0, None))
+    if clusters is None or G > 50:
+        z = stats.norm.ppf(0.5 + conf / 2)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            p = 2 * stats.norm.sf(np.abs(est / se))
+        what = ("visits treated as independent (influence-function standard errors, normal intervals)"
+                if clusters is None else f"influence-function standard errors clustered by {G} clusters, normal "
+                                         f"intervals")
+        return _Inference(se, est - z * se, est + z * se, p, V, G, what)
+    W, full = webb_weights(G, seed=seed)
+    boot = np.abs(W @ S)  # |θ* − θ̂| for every weight vector, per statistic
+    q = np.quantile(boot, conf, axis=0, method="higher")
+    p = (boot >= np.abs(est)[None, :] - 1e-12).mean(axis=0)
+    how = f"all {len(W):,} Webb weight vectors" if full else f"{len(W):,} Webb weight vectors drawn (seed {seed})"
+    what = f"wild cluster bootstrap of the influence functions over {G} clusters ({how})"
+    return _Inference(se, est - q, est + q, p, V, G, what)
+
+
+def _pretest(est: np.ndarray, V: np.ndarray) -> dict[str, Any]:
+    """Wald test that the pre-period estimates are all zero (χ² with as many df as estimates)."""
+    k = len(est)
+    if k == 0:
+        return {"statistic": None, "df": 0, "p_value": None, "method": "no pre-period estimates"}
+    try:
+        stat = float(est @ np.linalg.solve(V, est))
+        method = "Wald test, chi-squared"
+    except np.linalg.LinAlgError:
+        stat = float(est @ np.linalg.pinv(V) @ est)
+        method = "Wald test, chi-squared (pseudo-inverse: singular covariance)"
+    return {"statistic": stat, "df": k, "p_value": float(stats.chi2.sf(stat, k)), "method": method}
+
+
+# ============================================================================ Callaway–Sant'Anna
+@dataclass
+class _CS:
+    cells: pd.DataFrame   # one row per ATT(g, t) (estimated)
+    IF: np.ndarray        # n × K influence functions of the cells
+    pg: dict[float, float]
+    G: np.ndarray
+    n: int
+    notes: list[str]
+
+
+def _cell_if(y: np.ndarray, mask: np.ndarray) -> tuple[float, np.ndarray, int]:
+    k = int(mask.sum())
+    if k == 0:
+        return np.nan, np.zeros_like(y), 0
+    m = float(y[mask].mean())
+    out = np.zeros_like(y)
+    out[mask] = (y[mask] - m) / k
+    return m, out, k
+
+
+def _cs_cells(y: np.ndarray, T: np.ndarray, G: np.ndarray, control_group: ControlGroup) -> _CS:
+    """ATT(g, t) with R ``did``'s ``base_period="varying"``: a post period (t ≥ g) against the last
+    period before g, a pre period against the period before it; never-treated cohort coded ``inf``."""
+    notes: list[str] = []
+    periods = np.sort(np.unique(T))
+    groups = np.sort(np.unique(G[np.isfinite(G)]))
+    n = len(y)
+    rows, ifs = [], []
+    pg = {float(g): float((G == g).mean()) for g in groups}
+    for g in groups:
+        for i in range(1, len(periods)):
+            t = periods[i]
+            post = t >= g
+            if post:
+                before = periods[periods < g]
+                if len(before) == 0:
+                    continue
+                b = before[-1]
+            else:
+                b = periods[i - 1]
+            if control_group == "never_treated":
+                ctrl = ~np.isfinite(G)
+            else:
+                ctrl = ~np.isfinite(G) | ((G > max(t, b)) & (G != g))
+            tr = G == g
+            m1, f1, k1 = _cell_if(y, tr & (T == t))
+            m0, f0, k0 = _cell_if(y, tr & (T == b))
+            c1, h1, j1 = _cell_if(y, ctrl & (T == t))
+            c0, h0, j0 = _cell_if(y, ctrl & (T == b))
+            if min(k1, k0, j1, j0) == 0:
+                notes.append(f"ATT({g:g}, {t:g}) not estimated: an empty cell")
+                continue
+            rows.append({"group": float(g), "time": float(t), "base_time": float(b), "rel_period": float(t - g),
+                         "post": bool(post), "estimate": (m1 - m0) - (c1 - c0), "n_treated": k1 + k0,
+                         "n_control": j1 + j0})
+            ifs.append(f1 - f0 - h1 + h0)
+    cells = pd.DataFrame(rows, columns=["group", "time", "base_time", "rel_period", "post", "estimate", "n_treated",
+                                        "n_control"])
+    IF = np.column_stack(ifs) if ifs else np.zeros((n, 0))
+    return _CS(cells, IF, pg, G, n, notes)
+
+
+def _weighted(cs: _CS, keep: np.ndarray) -> tuple[float, np.ndarray]:
+    """Cohort-size weighted average of the kept cells and its influence function (with the
+    estimation of the weights, as ``did::aggte``)."""
+    idx = np.flatnonzero(keep)
+    att = cs.cells["estimate"].to_numpy()[idx]
+    gk = cs.cells["group"].to_numpy()[idx]
+    p = np.array([cs.pg[g] for g in gk])
+    sp = p.sum()
+    w = p / sp
+    est = float(w @ att)
+    ind = np.column_stack([(cs.G == g).astype(float) for g in gk])  # n × k
+    if1 = (ind - p[None, :]) / sp
+    if2 = (ind - p[None, :]).sum(axis=1, keepdims=True) * (p / sp ** 2)[None, :]
+    wif = (if1 - if2) / cs.n
+    return est, cs.IF[:, idx] @ w + wif @ att
+
+
+def callaway_santanna(data: pd.DataFrame, outcome: str, time: str, group: str, cluster: str | None = None,
+                      control_group: ControlGroup = "never_treated", conf: float = 0.95, seed: int = 0,
+                      name: str | None = None) -> StaggeredResult:
+    """Callaway–Sant'Anna group-time ATTs for repeated cross-sections (a balanced panel is a
+    special case), unconditional parallel trends, aggregated to the overall ATT (``simple``: the
+    post-treatment ATT(g, t) weighted by cohort size, as ``did::aggte(type="simple")``) and to an
+    event study (``dynamic``), with the pre-trend Wald test.
+
+    ``time`` holds integer periods; ``group`` the first treated period, ``0`` / missing / ``inf`` for
+    never treated (cohorts treated in the first period or after the last are dropped, as in R
+    ``did``: none of their periods can be compared). ``control_group`` ``"never_treated"`` or
+    ``"not_yet_treated"`` (the never-treated and cohorts not treated by ``max(t, base)``).
+    ``cluster``: influence functions summed by cluster; with at most 50 clusters the intervals come
+    from the Webb wild bootstrap (see the module). ``headline`` holds the overall ATT; ``event`` the
+    dynamic aggregation; ``cells`` every ATT(g, t).
+
+        >>> res = callaway_santanna(mpdta, "lemp", "year", "first.treat", cluster="countyreal")  # doctest: +SKIP
+        >>> round(res.headline.estimate.iloc[0], 4)                                              # doctest: +SKIP
+        -0.04
+    """
+    require_columns(data, [outcome, time, group] + ([cluster] if cluster else []), "data")
+    estimator = "callaway_santanna"
+    name = name or f"cs_{outcome}"
+    d = pd.DataFrame({"y": pd.to_numeric(data[outcome], errors="coerce").astype(float),
+                      "t": pd.to_numeric(data[time], errors="coerce").astype(float),
+                      "g": pd.to_numeric(data[group], errors="coerce").astype(float)})
+    if cluster:
+        d["c"] = data[cluster].to_numpy()
+    bad_t = d["t"].isna() & data[time].notna().to_numpy()
+    if bad_t.any():
+        row = int(np.flatnonzero(bad_t.to_numpy())[0])
+        raise DataError(f"period {data[time].iloc[row]!r} is not a number", column=time, row=row)
+    d = d.dropna(subset=["y", "t"] + (["c"] if cluster else []))
+    d.loc[d["g"].isna() | (d["g"] <= 0), "g"] = np.inf
+    notes: list[str] = []
+    first, last = d["t"].min(), d["t"].max()
+    late = np.isfinite(d["g"]) & (d["g"] > last)
+    if late.any():
+        d.loc[late, "g"] = np.inf
+        notes.append("cohorts treated after the last period counted as not (yet) treated")
+    always = d["g"] <= first
+    if always.any():
+        notes.append(f"{int(always.sum())} rows of cohorts treated in the first period dropped")
+        d = d.loc[~always]
+    n = len(d)
+    n_cl = int(d["c"].nunique()) if cluster else None
+    if n == 0 or not np.isfinite(d["g"]).any():
+        return _cannot(name, estimator, control_group, "no treated cohort with a period before its treatment", n, n_cl)
+    if control_group == "never_treated" and np.isfinite(d["g"]).all():
+        return _cannot(name, estimator, control_group, "no never-treated units: use control_group='not_yet_treated'",
+                       n, n_cl)
+    cs = _cs_cells(d["y"].to_numpy(), d["t"].to_numpy(), d["g"].to_numpy(), control_group)
+    notes += cs.notes
+    cells = cs.cells
+    if cells.empty or not cells["post"].any():
+        return _cannot(name, estimator, control_group, "no post-treatment cell with both a treated and a control "
+                                                       "group on both sides", n, n_cl)
+    post = cells["post"].to_numpy(dtype=bool)
+    overall, if_overall = _weighted(cs, post)
+    rels = np.sort(cells["rel_period"].unique())
+    ev_est, ev_if = [], []
+    for e in rels:
+        est_e, if_e = _weighted(cs, cells["rel_period"].to_numpy() == e)
+        ev_est.append(est_e)
+        ev_if.append(if_e)
+    ests = np.concatenate([[overall], cells["estimate"].to_numpy(), ev_est])
+    IF = np.column_stack([if_overall, cs.IF, *ev_if])
+    inf = _infer(ests, IF, d["c"].to_numpy() if cluster else None, conf, seed)
+    k = len(cells)
+    cells = cells.assign(std_error=inf.se[1:1 + k], ci_low=inf.ci_low[1:1 + k], ci_high=inf.ci_high[1:1 + k],
+                         p_value=inf.p[1:1 + k])[list(CELL_COLUMNS)]
+    pre = ~post
+    pre_idx = 1 + np.flatnonzero(pre)
+    pretest = _pretest(ests[pre_idx], inf.vcov[np.ix_(pre_idx, pre_idx)])
+    sl = slice(1 + k, None)
+    n_by_e = [int(cells.loc[cells["rel_period"] == e, "n_treated"].sum()) for e in rels]
+    event = pd.DataFrame({"rel_period": rels, "estimate": ev_est, "std_error": inf.se[sl], "ci_low": inf.ci_low[sl],
+                          "ci_high": inf.ci_high[sl], "p_value": inf.p[sl], "n": n_by_e,
+                          "n_cohorts": [int((cells["rel_period"] == e).sum()) for e in rels]})
+    ctrl_txt = "not-yet-treated" if control_group == "not_yet_treated" else "never-treated"
+    notes += [f"Callaway-Sant'Anna, {ctrl_txt} controls, {int(post.sum())} post-treatment ATT(g,t) averaged by "
+              f"cohort size", inf.text]
+    note = "; ".join(notes)
+    head = _finish_table(pd.DataFrame([{
+        "term": "ATT", "estimate": overall, "std_error": inf.se[0], "ci_low": inf.ci_low[0],
+        "ci_high": inf.ci_high[0], "p_value": inf.p[0], "model": name, "kind": "effect", "n": n,
+        "n_clusters": inf.n_clusters if cluster else n_cl, "converged": True, "note": note}]))
+    return StaggeredResult(name, head.copy(), n=n, n_clusters=n_cl, converged=True, note=note, headline=head,
+                           estimator=estimator, control_group=control_group, cells=cells, event=event,
+                           pretest=pretest, inference=inf.text)
+
+
+# ============================================================================ Sun–Abraham
+def _ols(X: np.ndarray, y: np.ndarray, clusters: np.ndarray | None, k_nested: int = 0
+         ) -> tuple[np.ndarray, np.ndarray]:
+    """OLS coefficients and CR1 (clusters) or HC1 covariance; ``k_nested`` columns (fixed effects
+    nested in the clusters) are not counted in the small-sample factor, as in ``fixest``."""
+    XtX_inv = np.linalg.pinv(X.T @ X)
+    beta = XtX_inv @ (X.T @ y)
+    e = y - X @ beta
+    n = len(y)
+    k = int(np.linalg.matrix_rank(X))
+    if clusters is None:
+        meat = (X * (e ** 2)[:, None]).T @ X
+        adj = n / (n - k)
+    else:
+        codes, _ = pd.factorize(pd.Series(clusters), sort=True)
+        G = int(codes.max()) + 1
+        S = np.zeros((G, X.shape[1]))
+        np.add.at(S, codes, X * e[:, None])
+        meat = S.T @ S
+        k -= k_nested
+        adj = G / (G - 1) * (n - 1) / (n - k)
+    return beta, adj * XtX_inv @ meat @ XtX_inv
+
+
+def sun_abraham(data: pd.DataFrame, outcome: str, time: str, group: str, unit: str,
+                cluster: str | None = None, conf: float = 0.95, ref: int = -1,
+                name: str | None = None) -> StaggeredResult:
+    """Sun–Abraham interaction-weighted event study: OLS of the outcome on cohort × relative-period
+    indicators (every relative period but ``ref``) with ``unit`` and ``time`` fixed effects, the
+    never-treated cohort as control (the last-treated cohort, from its treatment on dropped, when
+    there is none); the cohort effects are averaged per relative period with the cohorts' shares
+    of the rows there, and the overall ATT over the post-treatment cells with their rows, as
+    ``fixest::sunab`` (``agg="ATT"``).
+
+    ``cluster``: CR1 standard errors by cluster, t with G − 1 df; otherwise HC1 with normal
+    intervals. ``pretest``: Wald test of the pre-period event-time effects (F with G − 1 denominator
+    df when clustered).
+
+        >>> sun_abraham(mpdta, "lemp", "year", "first.treat", "countyreal").event  # doctest: +SKIP
+    """
+    require_columns(data, [outcome, time, group, unit] + ([cluster] if cluster else []), "data")
+    name = name or f"sa_{outcome}"
+    d = pd.DataFrame({"y": pd.to_numeric(data[outcome], errors="coerce").astype(float),
+                      "t": pd.to_numeric(data[time], errors="coerce").astype(float),
+                      "g": pd.to_numeric(data[group], errors="coerce").astype(float),
+                      "u": data[unit].astype(str).to_numpy()})
+    if cluster:
+        d["c"] = data[cluster].to_numpy()
+    d = d.dropna(subset=["y", "t"] + (["c"] if cluster else []))
+    d.loc[d["g"].isna() | (d["g"] <= 0) | (d["g"] > d["t"].max()), "g"] = np.inf
+    d = d.loc[d["g"] > d["t"].min()]
+    notes: list[str] = []
+    control = "never_treated"
+    if np.isfinite(d["g"]).all():
+        g_last = d["g"].max()
+        d = d.loc[~((d["g"] == g_last) & (d["t"] >= g_last))].copy()
+        d.loc[d["g"] == g_last, "g"] = np.inf
+        control = "last_treated"
+        notes.append(f"no never-treated units: the last-treated cohort ({g_last:g}) is the control, its periods "
+                     f"from its treatment on dropped")
+    n = len(d)
+    n_cl = int(d["c"].nunique()) if cluster else None
+    if n == 0 or not np.isfinite(d["g"]).any() or np.isfinite(d["g"]).all():
+        return _cannot(name, "sun_abraham", control, "needs treated and control cohorts", n, n_cl)
+    d["e"] = d["t"] - d["g"]
+    treated = np.isfinite(d["g"]).to_numpy()
+    keys = sorted({(g, e) for g, e in zip(d.loc[treated, "g"], d.loc[treated, "e"]) if e != ref})
+    cols = [((d["g"] == g) & (d["e"] == e)).to_numpy(dtype=float) for g, e in keys]
+    U = pd.get_dummies(d["u"], drop_first=False, dtype=float).to_numpy()
+    Tm = pd.get_dummies(d["t"], drop_first=True, dtype=float).to_numpy()
+    X = np.column_stack([*cols, U, Tm])
+    nested = bool(cluster) and bool((d.groupby("u")["c"].nunique() == 1).all())
+    beta, V = _ols(X, d["y"].to_numpy(), d["c"].to_numpy() if cluster else None,
+                   k_nested=U.shape[1] - 1 if nested else 0)
+    k = len(keys)
+    b, Vb = beta[:k], V[:k, :k]
+    counts = np.array([c.sum() for c in cols])
+    cells = pd.DataFrame({"group": [g for g, _ in keys], "time": [g + e for g, e in keys],
+                          "base_time": [g + ref for g, _ in keys], "rel_period": [e for _, e in keys],
+                          "post": [e >= 0 for _, e in keys], "estimate": b, "std_error": np.sqrt(np.diag(Vb)),
+                          "n_treated": counts.astype(int), "n_control": int((~treated).sum())})
+    if cluster:
+        dfree = n_cl - 1
+        crit = stats.t.ppf(0.5 + conf / 2, dfree)
+        pfun = lambda z: 2 * stats.t.sf(np.abs(z), dfree)  # noqa: E731
+        how = f"cluster-robust (CR1) by {cluster}, t with {dfree} df"
+    else:
+        crit = stats.norm.ppf(0.5 + conf / 2)
+        pfun = lambda z: 2 * stats.norm.sf(np.abs(z))  # noqa: E731
+        how = "heteroskedasticity-robust (HC1), visits treated as independent, normal intervals"
+
+    def agg(mask: np.ndarray) -> tuple[float, float]:
+        w = np.where(mask, counts, 0.0)
+        w = w / w.sum()
+        return float(w @ b), float(math.sqrt(max(w @ Vb @ w, 0.0)))
+
+    rels = np.sort(cells["rel_period"].unique())
+    ev = [agg(cells["rel_period"].to_numpy() == e) for e in rels]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z_cells = cells["estimate"] / cells["std_error"]
+    cells = cells.assign(ci_low=cells["estimate"] - crit * cells["std_error"],
+                         ci_high=cells["estimate"] + crit * cells["std_error"], p_value=pfun(z_cells))
+    cells = cells[list(CELL_COLUMNS)]
+    event = pd.DataFrame({"rel_period": rels, "estimate": [a for a, _ in ev], "std_error": [s for _, s in ev]})
+    event["ci_low"] = event["estimate"] - crit * event["std_error"]
+    event["ci_high"] = event["estimate"] + crit * event["std_error"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        event["p_value"] = pfun(event["estimate"] / event["std_error"])
+    event["n"] = [int(counts[cells["rel_period"].to_numpy() == e].sum()) for e in rels]
+    event["n_cohorts"] = [int((cells["rel_period"] == e).sum()) for e in rels]
+    event = event[list(EVENT_COLUMNS)]
+    # pre-trend test: pre-period event-time effects jointly zero
+    pre_rel = [e for e in rels if e < 0]
+    if pre_rel:
+        Wm = np.vstack([np.where(cells["rel_period"].to_numpy() == e, counts, 0.0) for e in pre_rel])
+        Wm = Wm / Wm.sum(axis=1, keepdims=True)
+        est_pre, V_pre = Wm @ b, Wm @ Vb @ Wm.T
+        pt = _pretest(est_pre, V_pre)
+        if cluster and pt["statistic"] is not None:
+            q = len(pre_rel)
+            pt["p_value"] = float(stats.f.sf(pt["statistic"] / q, q, n_cl - 1))
+            pt["method"] = f"Wald test, F({q}, {n_cl - 1})"
+    else:
+        pt = _pretest(np.zeros(0), np.zeros((0, 0)))
+    overall, se_o = agg(cells["post"].to_numpy(dtype=bool))
+    ctrl_txt = "never-treated" if control == "never_treated" else "last-treated cohort as"
+    notes += [f"Sun-Abraham interaction-weighted, {ctrl_txt} controls, unit and period fixed effects, reference "
+              f"period {ref}", how]
+    note = "; ".join(notes)
+    head = _finish_table(pd.DataFrame([{
+        "term": "ATT", "estimate": overall, "std_error": se_o, "ci_low": overall - crit * se_o,
+        "ci_high": overall + crit * se_o, "p_value": float(pfun(overall / se_o)) if se_o > 0 else np.nan,
+        "model": name, "kind": "effect", "n": n, "n_clusters": n_cl, "converged": True, "note": note}]))
+    return StaggeredResult(name, head.copy(), n=n, n_clusters=n_cl, converged=True, note=note, headline=head,
+                           estimator="sun_abraham", control_group=control, cells=cells, event=event, pretest=pt,
+                           inference=how)
+
+
+# ============================================================================ the rollout
+def _rollout_frame(visits: pd.DataFrame, centers: pd.DataFrame, outcome: str, center: str, month: str,
+                   arrived_at: str, center_id: str, realtime_since: str) -> tuple[pd.DataFrame, list[str]]:
+    """One row per visit with the outcome: ``y, period`` (month index), ``cohort`` (month index of
+    the switch, ``inf`` never), ``center``, ``post``, ``arrived``. Visits of a switching center in its
+    switch month but before the switch date are left out: untreated visits in a treated cell."""
+    require_columns(visits, [outcome, center], "visits")
+    ro = _rollout(visits, centers, center, month, arrived_at, center_id, realtime_since)
+    cohort = (ro["month_index"] - ro["rel_month"]).where(ro["treated"], np.inf)
+    d = pd.DataFrame({"y": _outcome_numeric(visits, outcome), "period": ro["month_index"], "cohort": cohort,
+                      "center": visits[center].astype("string"), "post": ro["post"]}, index=visits.index)
+    d = d.dropna(subset=["y", "period", "center"])
+    early = (d["period"] == d["cohort"]) & (d["post"] == 0)
+    notes = []
+    if early.any():
+        notes.append(f"{int(early.sum())} visits in a switch month before the switch date left out")
+    return d.loc[~early], notes
+
+
+def _one_center(d: pd.DataFrame, centers: pd.DataFrame, center_id: str, realtime_since: str, what: str) -> str:
+    cid = str(d["center"].iloc[0]) if len(d) else "?"
+    c = centers.drop_duplicates(center_id)
+    since = pd.to_datetime(c.loc[c[center_id].astype(str) == cid, realtime_since], errors="coerce")
+    base = (f"{what} needs switching and non-switching centers; this selection has one center — see the "
+            f"all-centers report")
+    if since.empty or since.isna().all():
+        return f"this center never switched to real-time updates; {base}"
+    return f"{base} ({cid} switched to real-time updates on {pd.Timestamp(since.iloc[0]):%Y-%m-%d})"
+
+
+def rollout_att(visits: pd.DataFrame, centers: pd.DataFrame, outcome: str = "ltr",
+                control_group: ControlGroup = "not_yet_treated", center: str = "center", month: str = "month",
+                arrived_at: str = "arrived_at", center_id: str = "center_id", realtime_since: str = "realtime_since",
+                conf: float = 0.95) -> StaggeredResult:
+    """Callaway–Sant'Anna ATT of the switch to real-time updates (``outcome`` ``"ltr"`` in points or
+    ``"complained"``, a share): cohorts are switch months, periods months, visits independent (see
+    the module for why not clustered by center). ``n_clusters`` counts the centers. Within one
+    center the result says why it cannot be estimated, as :func:`cxlib.models.did_rollout` does.
+
+        >>> rollout_att(visits, centers, "ltr").record()["estimator"]  # doctest: +SKIP
+        'callaway_santanna'
+    """
+    name = f"cs_{outcome}"
+    d, notes = _rollout_frame(visits, centers, outcome, center, month, arrived_at, center_id, realtime_since)
+    n_centers = int(d["center"].nunique())
+    if n_centers <= 1:
+        return _cannot(name, "callaway_santanna", control_group,
+                       _one_center(d, centers, center_id, realtime_since, "DiD"), len(d), n_centers)
+    res = callaway_santanna(d, "y", "period", "cohort", None, control_group, conf, name=name)
+    res.n_clusters = n_centers
+    if res.ok:
+        res.headline["n_clusters"] = pd.array([n_centers], dtype="Int64")
+        n_sw = int(d.loc[np.isfinite(d["cohort"]), "center"].nunique())
+        n_never = n_centers - n_sw
+        extra = [f"{n_sw} switching center(s), {n_never} never switched, {n_centers} centers"]
+        if d.loc[np.isfinite(d["cohort"])].groupby("cohort")["center"].nunique().max() == 1:
+            extra.append("each switch month has one center, so its visits are not clustered by center (the "
+                         "randomisation test over switch dates is the check that does not assume independence)")
+        res.note = "; ".join([*notes, *extra, res.note])
+        res.headline["note"] = res.note
+        res.table = res.headline.copy()
+    elif res.note.startswith("cannot fit: no post-treatment cell"):
+        res.note = "cannot fit: no center has data both before and after its switch to real-time updates"
+        res.headline["note"] = res.note
+    return res
+
+
+def rollout_sun_abraham(visits: pd.DataFrame, centers: pd.DataFrame, outcome: str = "ltr", center: str = "center",
+                        month: str = "month", arrived_at: str = "arrived_at", center_id: str = "center_id",
+                        realtime_since: str = "realtime_since", conf: float = 0.95) -> StaggeredResult:
+    """Sun–Abraham event study of the switch to real-time updates, center and month fixed effects,
+    never-treated centers as control, HC1 errors (visits independent, as :func:`rollout_att`).
+
+        >>> rollout_sun_abraham(visits, centers, "ltr").event[["rel_period", "estimate"]]  # doctest: +SKIP
+    """
+    name = f"sa_{outcome}"
+    d, notes = _rollout_frame(visits, centers, outcome, center, month, arrived_at, center_id, realtime_since)
+    n_centers = int(d["center"].nunique())
+    if n_centers <= 1:
+        return _cannot(name, "sun_abraham", "never_treated",
+                       _one_center(d, centers, center_id, realtime_since, "the event study"), len(d), n_centers)
+    res = sun_abraham(d, "y", "period", "cohort", "center", None, conf, name=name)
+    res.n_clusters = n_centers
+    res.note = "; ".join([*notes, res.note])
+    return res
