@@ -589,3 +589,163 @@ def rollout_sun_abraham(visits: pd.DataFrame, centers: pd.DataFrame, outcome: st
     res.n_clusters = n_centers
     res.note = "; ".join([*notes, res.note])
     return res
+
+
+# ============================================================================ randomisation inference
+def _twfe_coef(y: np.ndarray, D: np.ndarray, Q: np.ndarray) -> float:
+    e = D - Q @ (Q.T @ D)
+    den = float(e @ D)
+    return float(e @ y) / den if abs(den) > 1e-12 else np.nan
+
+
+def randomization_test(visits: pd.DataFrame, centers: pd.DataFrame, outcome: str = "ltr",
+                       control_group: ControlGroup = "not_yet_treated", center: str = "center", month: str = "month",
+                       arrived_at: str = "arrived_at", center_id: str = "center_id",
+                       realtime_since: str = "realtime_since", max_assignments: int = 5000,
+                       seed: int = 0) -> pd.DataFrame:
+    """Randomisation inference for the rollout: the switch dates observed are reassigned to the
+    centers in every possible way (7 centers, 4 dates: 840 assignments; more than
+    ``max_assignments`` are drawn at random with ``seed``), and the Callaway–Sant'Anna overall ATT
+    and the TWFE coefficient are recomputed under each. The p-value is the share of assignments
+    whose estimate is at least as far from 0 as the observed one (the observed one included): a test
+    of "the switch changed nothing at any center" that assumes nothing about how visits or centers
+    are correlated, only that any center could have received any of the dates.
+
+    One row per estimator: ``estimator, estimate, p_value, n_assignments, enumerated, method``.
+
+        >>> randomization_test(visits, centers, "ltr")[["estimator", "p_value"]]  # doctest: +SKIP
+    """
+    require_columns(visits, [outcome, center, month, arrived_at], "visits")
+    require_columns(centers, [center_id, realtime_since], "centers")
+    base = _rollout(visits, centers, center, month, arrived_at, center_id, realtime_since)
+    y_all = _outcome_numeric(visits, outcome)
+    ok = y_all.notna() & visits[center].notna() & base["month_index"].notna()
+    y = y_all[ok].to_numpy(dtype=float)
+    cen = visits.loc[ok, center].astype(str).to_numpy()
+    midx = base.loc[ok, "month_index"].to_numpy(dtype=float)
+    arr = pd.to_datetime(visits.loc[ok, arrived_at])
+    if isinstance(arr.dtype, pd.DatetimeTZDtype):
+        arr = arr.dt.tz_localize(None)
+    day = arr.dt.normalize().to_numpy()
+    c = centers.drop_duplicates(center_id)
+    since = pd.Series(pd.to_datetime(c[realtime_since], errors="coerce").to_numpy(), index=c[center_id].astype(str))
+    names = sorted(set(cen))
+    dates = [pd.Timestamp(since[k]) for k in names if k in since.index and pd.notna(since[k])]
+    if len(names) < 2 or not dates:
+        raise DataError("randomisation test needs two or more centers and at least one switch date", file="centers",
+                        column=realtime_since)
+    actual = tuple(pd.Timestamp(since[k]) if pd.notna(since.get(k)) else None for k in names)
+    code = pd.Series(range(len(names)), index=names)[cen].to_numpy()
+    # center + month dummies for TWFE (orthonormal basis)
+    X = np.column_stack([pd.get_dummies(cen, dtype=float).to_numpy(),
+                         pd.get_dummies(midx, drop_first=True, dtype=float).to_numpy()])
+    Q, _ = np.linalg.qr(X)
+    slots = list(range(len(names)))
+    assignments = [p for p in itertools.permutations(slots, len(dates))]
+    enumerated = len(assignments) <= max_assignments
+    if not enumerated:
+        rng = np.random.default_rng(seed)
+        assignments = [tuple(rng.permutation(slots)[:len(dates)]) for _ in range(max_assignments - 1)]
+
+    def stats_for(date_of: Sequence[pd.Timestamp | None]) -> tuple[float, float]:
+        dt = np.array([np.datetime64(d) if d is not None else np.datetime64("NaT") for d in date_of],
+                      dtype="datetime64[ns]")[code]
+        treated = ~np.isnat(dt)
+        post = treated & (day >= dt)
+        gm = np.full(len(y), np.inf)
+        dts = pd.DatetimeIndex(dt[treated])
+        gm[treated] = (dts.year * 12 + dts.month).to_numpy(dtype=float)
+        twfe = _twfe_coef(y, post.astype(float), Q)
+        keep = ~((midx == gm) & ~post)
+        cs = _cs_cells(y[keep], midx[keep], gm[keep], control_group)
+        if cs.cells.empty or not cs.cells["post"].any():
+            return np.nan, twfe
+        att, _ = _weighted(cs, cs.cells["post"].to_numpy(dtype=bool))
+        return att, twfe
+
+    obs_cs, obs_tw = stats_for(actual)
+    draws = []
+    for a in assignments:
+        date_of: list[pd.Timestamp | None] = [None] * len(names)
+        for slot, d in zip(a, dates):
+            date_of[slot] = d
+        draws.append(stats_for(date_of))
+    if not enumerated:
+        draws.append((obs_cs, obs_tw))
+    arr_d = np.array(draws, dtype=float)
+    rows = []
+    how = (f"all {len(arr_d):,} assignments of the {len(dates)} switch dates to the {len(names)} centers"
+           if enumerated else f"{len(arr_d):,} random assignments (seed {seed}) of the {len(dates)} switch dates")
+    for i, (est_name, obs) in enumerate((("callaway_santanna", obs_cs), ("twfe", obs_tw))):
+        col = arr_d[:, i]
+        col = col[np.isfinite(col)]
+        p = float((np.abs(col) >= abs(obs) - 1e-12).mean()) if len(col) and np.isfinite(obs) else np.nan
+        rows.append({"estimator": est_name, "estimate": obs, "p_value": p, "n_assignments": int(len(col)),
+                     "enumerated": enumerated, "method": f"randomisation test over {how}"})
+    return pd.DataFrame(rows)
+
+
+# ============================================================================ can TWFE be trusted?
+def twfe_weights(visits: pd.DataFrame, centers: pd.DataFrame, outcome: str = "ltr", center: str = "center",
+                 month: str = "month", arrived_at: str = "arrived_at", center_id: str = "center_id",
+                 realtime_since: str = "realtime_since") -> dict[str, Any]:
+    """The weights that the TWFE coefficient of :func:`cxlib.models.did_rollout` puts on the
+    effects of the treated center-months (de Chaisemartin & D'Haultfœuille 2020): each treated
+    visit's residual from regressing the switch indicator on center and month fixed effects,
+    scaled to sum to 1. A negative weight means that an effect enters TWFE with the wrong sign (an
+    early switcher serving as control after its switch); with effects that change over time this
+    biases TWFE. Returns ``n_treated_cells`` (center-months after a switch), ``n_negative_cells``,
+    ``negative_weight_sum`` (≤ 0), ``share_negative`` (share of the weight mass that is negative).
+
+        >>> twfe_weights(visits, centers)["n_negative_cells"]  # doctest: +SKIP
+    """
+    require_columns(visits, [outcome, center], "visits")
+    ro = _rollout(visits, centers, center, month, arrived_at, center_id, realtime_since)
+    y = _outcome_numeric(visits, outcome)
+    ok = (y.notna() & visits[center].notna() & ro["month_index"].notna()).to_numpy()
+    cen = visits.loc[ok, center].astype(str).to_numpy()
+    midx = ro.loc[ok, "month_index"].to_numpy(dtype=float)
+    D = ro.loc[ok, "post"].to_numpy(dtype=float)
+    X = np.column_stack([pd.get_dummies(cen, dtype=float).to_numpy(),
+                         pd.get_dummies(midx, drop_first=True, dtype=float).to_numpy()])
+    Q, _ = np.linalg.qr(X)
+    e = D - Q @ (Q.T @ D)
+    tr = D == 1
+    if not tr.any() or abs(float(e[tr].sum())) < 1e-12:
+        return {"n_treated_cells": 0, "n_negative_cells": 0, "negative_weight_sum": 0.0, "share_negative": 0.0}
+    w = e[tr] / e[tr].sum()
+    cells = pd.DataFrame({"c": cen[tr], "m": midx[tr], "w": w}).groupby(["c", "m"])["w"].sum()
+    neg = cells[cells < 0]
+    return {"n_treated_cells": int(len(cells)), "n_negative_cells": int(len(neg)),
+            "negative_weight_sum": float(neg.sum()), "share_negative": float(-neg.sum() / np.abs(cells).sum())}
+
+
+def verdict(twfe: ModelResult, robust: StaggeredResult, weights: dict[str, Any]) -> dict[str, Any]:
+    """Whether the TWFE estimate can be read as the effect here, computed from the data: the gap
+    between TWFE and the robust overall ATT in units of the robust interval's half-width, the
+    negative TWFE weights (:func:`twfe_weights`) and the robust pre-trend test. ``trust`` is True
+    when the gap is under half the half-width, the negative weights carry under 5 % of the weight
+    and the pre-trend test does not reject at 5 %; ``reasons`` lists what failed.
+
+        >>> verdict(twfe, cs, twfe_weights(visits, centers))["trust"]  # doctest: +SKIP
+    """
+    if not (twfe.ok and robust.ok):
+        return {"trust": None, "reasons": ["not estimated"], "note": twfe.note if not twfe.ok else robust.note}
+    t = twfe.headline.iloc[0]
+    r = robust.headline.iloc[0]
+    gap = float(t["estimate"]) - float(r["estimate"])
+    half = (float(r["ci_high"]) - float(r["ci_low"])) / 2
+    ratio = abs(gap) / half if half > 0 else np.inf
+    pre_p = _float_or_none(robust.pretest.get("p_value"))
+    reasons = []
+    if ratio >= 0.5:
+        reasons.append("gap")
+    if weights.get("share_negative", 0.0) >= 0.05:
+        reasons.append("negative_weights")
+    if pre_p is not None and pre_p < 0.05:
+        reasons.append("pretrends")
+    return {"trust": not reasons, "reasons": reasons, "twfe": float(t["estimate"]), "robust": float(r["estimate"]),
+            "robust_ci_low": float(r["ci_low"]), "robust_ci_high": float(r["ci_high"]), "gap": gap,
+            "gap_in_half_widths": ratio, "pretrend_p_value": pre_p, "n": int(robust.n),
+            "n_clusters": robust.n_clusters, "estimator": robust.estimator, "control_group": robust.control_group,
+            "inference": robust.inference, **{f"twfe_{k}": v for k, v in weights.items()}}
