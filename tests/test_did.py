@@ -1,0 +1,222 @@
+"""Heterogeneity-robust staggered DiD (cxlib.did): R `did` reference values on mpdta, Sun–Abraham
+against fixest-parity values, a hand-computed 2×2 on visits, the Webb bootstrap, randomisation
+inference and the single-center case."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cxlib import did, models
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(scope="module")
+def mpdta() -> pd.DataFrame:
+    return pd.read_csv(DATA / "mpdta.csv")
+
+
+def _ref(name: str) -> pd.DataFrame:
+    return pd.read_csv(DATA / name)
+
+
+SCENARIOS = {"never_treated": "mpdta_nev_dr", "not_yet_treated": "mpdta_nyt_dr"}
+
+
+@pytest.mark.parametrize("control", list(SCENARIOS))
+def test_group_time_atts_and_errors_match_r_did(mpdta, control):
+    res = did.callaway_santanna(mpdta, "lemp", "year", "first.treat", cluster="countyreal", control_group=control)
+    ref = _ref("mpdta_did_attgt.csv").query("scenario == @SCENARIOS[@control]")
+    got = res.cells.set_index(["group", "time"])
+    for r in ref.itertuples():
+        row = got.loc[(float(r.group), float(r.t))]
+        assert row["estimate"] == pytest.approx(r.att, abs=1e-10)
+        assert row["std_error"] == pytest.approx(r.se, rel=1e-6)
+
+
+def test_published_vignette_values(mpdta):
+    res = did.callaway_santanna(mpdta, "lemp", "year", "first.treat", cluster="countyreal")
+    got = res.cells.set_index(["group", "time"])["estimate"].round(4)
+    published = {(2004, 2004): -0.0105, (2004, 2005): -0.0704, (2004, 2006): -0.1373, (2004, 2007): -0.1008,
+                 (2006, 2006): -0.0046, (2006, 2007): -0.0412, (2007, 2007): -0.0261}
+    for k, v in published.items():
+        assert got.loc[k] == v
+    assert round(res.headline["estimate"].iloc[0], 4) == -0.0400
+    assert round(res.pretest["p_value"], 5) == 0.16812
+
+
+@pytest.mark.parametrize("control", list(SCENARIOS))
+def test_simple_and_dynamic_aggregation_match_r_did(mpdta, control):
+    res = did.callaway_santanna(mpdta, "lemp", "year", "first.treat", cluster="countyreal", control_group=control)
+    agg = _ref("mpdta_did_aggte.csv").query("scenario == @SCENARIOS[@control]")
+    simple = agg.query("type == 'simple'").iloc[0]
+    assert res.headline["estimate"].iloc[0] == pytest.approx(simple.overall_att, abs=1e-10)
+    assert res.headline["std_error"].iloc[0] == pytest.approx(simple.overall_se, rel=1e-6)
+    dyn = agg.query("type == 'dynamic'").set_index("egt")
+    ev = res.event.set_index("rel_period")
+    for e, r in dyn.iterrows():
+        assert ev.loc[float(e), "estimate"] == pytest.approx(r.att_egt, abs=1e-10)
+        assert ev.loc[float(e), "std_error"] == pytest.approx(r.se_egt, rel=1e-6)
+    pre = _ref("mpdta_did_pretest.csv").query("scenario == @SCENARIOS[@control]").iloc[0]
+    assert res.pretest["statistic"] == pytest.approx(pre.W, rel=1e-6)
+    assert res.pretest["p_value"] == pytest.approx(pre.Wpval, abs=1e-5)
+    assert res.pretest["df"] == 5
+
+
+# Sun–Abraham on mpdta, clustered by county (see tests/data/README.md for where these come from)
+SA_EVENT = {-4: (0.003306356692512408, 0.024555095531863646), -3: (0.02502182959755504, 0.018154344410048512),
+            -2: (0.02445874497116954, 0.014266792154618242), 0: (-0.01993181678925932, 0.011857538963453297),
+            1: (-0.05095736706519374, 0.016870678384610097), 2: (-0.13725873888940313, 0.03658947596376605),
+            3: (-0.10081136308540405, 0.034504271910207884)}
+
+
+def test_sun_abraham_matches_fixest_parity_values(mpdta):
+    res = did.sun_abraham(mpdta, "lemp", "year", "first.treat", "countyreal", cluster="countyreal")
+    ev = res.event.set_index("rel_period")
+    for e, (est, se) in SA_EVENT.items():
+        assert ev.loc[float(e), "estimate"] == pytest.approx(est, abs=1e-9)
+        assert ev.loc[float(e), "std_error"] == pytest.approx(se, rel=1e-6)
+    assert res.headline["estimate"].iloc[0] == pytest.approx(-0.03995127515517632, abs=1e-9)
+    assert res.headline["std_error"].iloc[0] == pytest.approx(0.011796277441754287, rel=1e-6)
+    # post periods coincide with R did's dynamic aggregation (balanced panel, never-treated controls)
+    dyn = _ref("mpdta_did_aggte.csv").query("scenario == 'mpdta_nev_dr' and type == 'dynamic'").set_index("egt")
+    for e in (0, 1, 2, 3):
+        assert ev.loc[float(e), "estimate"] == pytest.approx(dyn.loc[e, "att_egt"], abs=1e-10)
+
+
+# ---------------------------------------------------------------------------- our visit data
+def _toy(seed: int = 1, effect: float = 1.0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Five centers, months 2026-01 … 2026-06; A switches 2026-03-01, B 2026-04-15, C/D/E never."""
+    rng = np.random.default_rng(seed)
+    centers = pd.DataFrame({"center_id": list("ABCDE"),
+                            "realtime_since": ["2026-03-01", "2026-04-15", None, None, None]})
+    rows = []
+    for ci, cid in enumerate("ABCDE"):
+        for m in range(1, 7):
+            for k in range(12):
+                day = 1 + (k * 2) % 28
+                arrived = pd.Timestamp(2026, m, day, 10)
+                since = centers.loc[ci, "realtime_since"]
+                post = since is not None and arrived >= pd.Timestamp(since)
+                ltr = 5 + ci * 0.5 + 0.2 * m + (effect * (1 + 0.5 * (m - 3)) if post else 0) + rng.normal(0, 1)
+                rows.append({"center": cid, "month": f"2026-{m:02d}", "arrived_at": arrived, "ltr": ltr,
+                             "complained": bool(rng.random() < 0.2)})
+    return pd.DataFrame(rows), centers
+
+
+def test_att_gt_is_the_hand_computed_difference_of_cell_means():
+    visits, centers = _toy()
+    res = did.rollout_att(visits, centers, "ltr", control_group="never_treated")
+    v = visits.assign(arrived_at=pd.to_datetime(visits["arrived_at"]))
+
+    def mean(center_ids, month, since=None):
+        s = v.loc[v["center"].isin(center_ids) & (v["month"] == month)]
+        if since is not None:
+            s = s.loc[s["arrived_at"] >= pd.Timestamp(since)]
+        return s["ltr"].mean()
+
+    cells = res.cells.set_index(["group", "time"])
+    g_a, g_b = 2026 * 12 + 3, 2026 * 12 + 4
+    never = ["C", "D", "E"]
+    # A (switch 1 March), month 5 against base February
+    hand = (mean(["A"], "2026-05") - mean(["A"], "2026-02")) - (mean(never, "2026-05") - mean(never, "2026-02"))
+    assert cells.loc[(g_a, g_a + 2), "estimate"] == pytest.approx(hand, abs=1e-12)
+    # B (switch 15 April): its April cell holds only the visits on/after the 15th; base March
+    hand_b = (mean(["B"], "2026-04", since="2026-04-15") - mean(["B"], "2026-03")) - (
+        mean(never, "2026-04") - mean(never, "2026-03"))
+    assert cells.loc[(g_b, g_b), "estimate"] == pytest.approx(hand_b, abs=1e-12)
+    # a pre period of B: February against January
+    pre = (mean(["B"], "2026-02") - mean(["B"], "2026-01")) - (mean(never, "2026-02") - mean(never, "2026-01"))
+    assert cells.loc[(g_b, 2026 * 12 + 2), "estimate"] == pytest.approx(pre, abs=1e-12)
+    assert "switch month before the switch date left out" in res.note
+
+
+def test_not_yet_treated_uses_the_later_switcher_before_its_switch():
+    visits, centers = _toy()
+    nyt = did.rollout_att(visits, centers, "ltr", control_group="not_yet_treated").cells.set_index(["group", "time"])
+    nev = did.rollout_att(visits, centers, "ltr", control_group="never_treated").cells.set_index(["group", "time"])
+    g_a = 2026 * 12 + 3
+    assert nyt.loc[(g_a, g_a), "n_control"] > nev.loc[(g_a, g_a), "n_control"]  # B is a control for A in March
+    assert nyt.loc[(g_a, g_a + 3), "n_control"] == nev.loc[(g_a, g_a + 3), "n_control"]  # not in June
+
+
+def test_record_names_the_estimator_and_inference():
+    visits, centers = _toy()
+    rec = did.rollout_att(visits, centers, "ltr").record()
+    assert rec["estimator"] == "callaway_santanna" and rec["control_group"] == "not_yet_treated"
+    assert rec["ci_low"] < rec["estimate"] < rec["ci_high"] and rec["n_clusters"] == 5
+    assert "independent" in rec["inference"]
+
+
+def test_one_center_cannot_fit_and_says_why():
+    visits, centers = _toy()
+    one = visits.loc[visits["center"] == "A"]
+    res = did.rollout_att(one, centers, "ltr")
+    assert not res.ok and "one center" in res.note and "switched to real-time updates on 2026-03-01" in res.note
+    assert res.record()["estimate"] is None
+    never = did.rollout_sun_abraham(visits.loc[visits["center"] == "C"], centers, "ltr")
+    assert not never.ok and never.note.startswith("cannot fit: this center never switched")
+
+
+# ---------------------------------------------------------------------------- inference
+def test_webb_weights_are_enumerated_for_few_clusters():
+    w, full = did.webb_weights(3)
+    assert full and w.shape == (216, 3)
+    assert np.allclose(w.mean(axis=0), 0) and np.allclose((w ** 2).mean(axis=0), 1)
+    w8, full8 = did.webb_weights(8, draws=99, seed=3)
+    assert not full8 and w8.shape == (99, 8)
+
+
+def test_wild_bootstrap_with_one_cluster_per_unit_pair_is_exact():
+    """Three clusters with cluster sums s: the enumerated bootstrap p-value is the exact share of
+    Webb sign vectors v with |v·s| ≥ |θ|."""
+    IF = np.array([[0.5], [-0.2], [0.1], [-0.4]])
+    clusters = np.array(["a", "a", "b", "c"])  # sums 0.3, 0.1, -0.4
+    s = np.array([0.3, 0.1, -0.4])
+    inf = did._infer(np.array([0.5]), IF, clusters, 0.95)
+    w, _ = did.webb_weights(3)
+    assert inf.p[0] == pytest.approx(np.mean(np.abs(w @ s) >= 0.5 - 1e-12))
+    assert inf.se[0] == pytest.approx(np.sqrt((s ** 2).sum()))
+    assert inf.n_clusters == 3 and "all 216 Webb" in inf.text
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.floats(-3, 3), st.floats(0.1, 5))
+def test_att_moves_with_the_treated_post_outcomes(shift, scale):
+    """Adding c to the outcomes of the switching centers' visits after their switch moves the
+    overall ATT by exactly c; rescaling all outcomes rescales it."""
+    visits, centers = _toy(seed=2)
+    base = did.rollout_att(visits, centers, "ltr", control_group="never_treated").headline["estimate"].iloc[0]
+    since = visits["center"].map({"A": pd.Timestamp("2026-03-01"), "B": pd.Timestamp("2026-04-15")})
+    post = (pd.to_datetime(visits["arrived_at"]) >= since).fillna(False).to_numpy()
+    moved = visits.assign(ltr=visits["ltr"] + shift * post)
+    got = did.rollout_att(moved, centers, "ltr", control_group="never_treated").headline["estimate"].iloc[0]
+    assert got == pytest.approx(base + shift, abs=1e-9)
+    scaled = visits.assign(ltr=visits["ltr"] * scale)
+    got2 = did.rollout_att(scaled, centers, "ltr", control_group="never_treated").headline["estimate"].iloc[0]
+    assert got2 == pytest.approx(base * scale, rel=1e-9)
+
+
+def test_randomization_test_enumerates_every_assignment():
+    visits, centers = _toy(effect=2.0)
+    ri = did.randomization_test(visits, centers, "ltr").set_index("estimator")
+    assert (ri["n_assignments"] == 20).all() and ri["enumerated"].all()  # 5 centers, 2 dates: 5·4
+    assert ri.loc["callaway_santanna", "p_value"] == pytest.approx(1 / 20)  # the true assignment is the extreme
+    tw = models.did_rollout(visits, centers, "ltr").headline["estimate"].iloc[0]
+    assert ri.loc["twfe", "estimate"] == pytest.approx(tw, abs=1e-9)
+
+
+def test_twfe_weights_and_verdict_on_growing_effects():
+    visits, centers = _toy(effect=1.0)
+    w = did.twfe_weights(visits, centers, "ltr")
+    assert w["n_treated_cells"] == 7  # A: March–June, B: April–June
+    assert w["negative_weight_sum"] <= 0
+    v = did.verdict(models.did_rollout(visits, centers, "ltr"), did.rollout_att(visits, centers, "ltr"), w)
+    assert v["trust"] in (True, False) and v["gap"] == pytest.approx(v["twfe"] - v["robust"])
+    assert v["n_clusters"] == 5 and v["estimator"] == "callaway_santanna"
