@@ -37,7 +37,7 @@ from cxlib.results import NotComputed, NotProvided, jsonable
 
 __all__ = [
     "Finding", "ALPHA", "records", "from_note", "headline", "nps_trend", "emotion_curve", "tier_curves", "drivers",
-    "pain_points", "black_hole", "peak_end", "tiers", "folklore", "rollout", "update_effects",
+    "pain_points", "black_hole", "peak_end", "tiers", "folklore", "rollout", "twfe_verdict", "update_effects",
     "duration_confounding", "roi_cases", "claims", "tornado", "portfolio",
 ]
 
@@ -921,6 +921,85 @@ def rollout(did_ltr: Any, did_complained: Any = None, lang: Lang = "both") -> Fi
                        f"{er}.", lang, {**facts, "status": "cannot_fit"})
     zh = "上线实时进度后（双重差分）：" + "；".join(zh_parts) + "。"
     en = "After the switch to real-time updates (difference-in-differences), " + "; ".join(en_parts) + "."
+    return Finding(key, zh, en, lang, facts)
+
+
+_ESTIMATOR_NAMES = {"callaway_santanna": ("Callaway–Sant'Anna", "Callaway–Sant'Anna"),
+                    "sun_abraham": ("Sun–Abraham", "Sun–Abraham")}
+_CONTROL_NAMES = {"not_yet_treated": ("以尚未切换的门店为对照", "not-yet-treated controls"),
+                  "never_treated": ("以从未切换的门店为对照", "never-treated controls")}
+
+
+def twfe_verdict(verdict: Mapping[str, Any] | NotProvided | NotComputed, randomization: pd.DataFrame | None = None,
+                 lang: Lang = "both", unit: tuple[str, str] = ("分", "points"), scale: float = 1.0,
+                 digits: int = 2) -> Finding:
+    """Whether the two-way fixed-effects (TWFE) estimate of the rollout can be trusted, from
+    :func:`cxlib.did.verdict` (and the :func:`cxlib.did.randomization_test` table): the robust
+    estimate with its interval, n, centers and the inference quoted, the TWFE estimate and the gap in
+    units of the robust half-width, TWFE's negative weights, the pre-trend test and the
+    randomisation p-values.
+
+        >>> twfe_verdict({"trust": None, "reasons": ["not estimated"], "note": "cannot fit: one center"},
+        ...              lang="en").en
+        'Whether TWFE can be trusted is not assessed: one center.'
+    """
+    key = "twfe_verdict"
+    if isinstance(verdict, _Note):
+        return from_note(key, verdict, lang)
+    if verdict.get("trust") is None:
+        zr, er = _reason(str(verdict.get("note") or "not estimated"))
+        return Finding(key, f"未评估双向固定效应估计是否可信：{zr}。", f"Whether TWFE can be trusted is not assessed: {er}.",
+                       lang, {"status": "cannot_fit", "trust": None})
+    v = verdict
+    est_zh, est_en = _ESTIMATOR_NAMES.get(str(v["estimator"]), (str(v["estimator"]),) * 2)
+    ctl_zh, ctl_en = _CONTROL_NAMES.get(str(v["control_group"]), (str(v["control_group"]),) * 2)
+    r, lo, hi, tw, gap = (scale * float(v[k]) for k in ("robust", "robust_ci_low", "robust_ci_high", "twfe", "gap"))
+    half = float(v["gap_in_half_widths"])
+    neg = float(v.get("twfe_share_negative") or 0.0)
+    pre = v.get("pretrend_p_value")
+    ri = {} if randomization is None or len(randomization) == 0 else randomization.set_index("estimator")
+    ri_zh = ri_en = ""
+    if len(ri):
+        k = int(ri["n_assignments"].max())
+        ri_zh = (f"；在切换日期的全部 {k} 种分配下做随机化检验，稳健估计 {_p(ri.loc['callaway_santanna', 'p_value'])}，"
+                 f"TWFE {_p(ri.loc['twfe', 'p_value'])}")
+        ri_en = (f"; a randomisation test over {k} assignments of the switch dates gives "
+                 f"{_p(ri.loc['callaway_santanna', 'p_value'])} for the robust estimate and "
+                 f"{_p(ri.loc['twfe', 'p_value'])} for TWFE")
+    indep = "independent" in str(v.get("inference"))
+    inf_zh = "工单视为相互独立" if indep else "按门店的野自助法"
+    inf_en = "visits treated as independent" if indep else "wild cluster bootstrap by center"
+    why_zh = {"gap": "两者之差超过稳健区间半宽的一半", "negative_weights": "TWFE 对部分已处理门店月给了负权重",
+              "pretrends": "上线前的趋势检验拒绝了平行趋势"}
+    why_en = {"gap": "the two differ by more than half the robust interval's half-width",
+              "negative_weights": "TWFE puts negative weight on some treated center-months",
+              "pretrends": "the pre-trend test rejects parallel trends"}
+    if v["trust"]:
+        head_zh = "双向固定效应（TWFE）估计在这里可以采信"
+        head_en = "The two-way fixed-effects (TWFE) estimate can be trusted here"
+    else:
+        reasons = list(v.get("reasons") or [])
+        head_zh = "双向固定效应（TWFE）估计在这里不宜采信（" + "；".join(why_zh[x] for x in reasons) + "）"
+        head_en = "The two-way fixed-effects (TWFE) estimate should not be read as the effect here (" + "; ".join(
+            why_en[x] for x in reasons) + ")"
+    pre_zh = f"上线前趋势检验 {_p(pre)}" if pre is not None else "没有上线前的估计可供检验"
+    pre_en = f"pre-trend test {_p(pre)}" if pre is not None else "no pre-period estimate to test"
+    zh = (f"{head_zh}：稳健估计（{est_zh}，{ctl_zh}）为 {_num(r, digits, sign=True)} {unit[0]}（95% 置信区间 "
+          f"{_ci(lo, hi, digits, 'zh')}，{_n(v['n'])}，{v['n_clusters']} 家门店，{inf_zh}），TWFE 为 "
+          f"{_num(tw, digits, sign=True)} {unit[0]}，相差 {_num(gap, digits, sign=True)}，为稳健区间半宽的 "
+          f"{_num(half, 2)} 倍；TWFE 的负权重占权重总量的 {_pct(neg, 1)}；{pre_zh}{ri_zh}。")
+    en = (f"{head_en}: the robust estimate ({est_en}, {ctl_en}) is {_num(r, digits, sign=True)} {unit[1]} (95% CI "
+          f"{_ci(lo, hi, digits, 'en')}, {_n(v['n'])}, {v['n_clusters']} centers, {inf_en}) and TWFE gives "
+          f"{_num(tw, digits, sign=True)}, a gap of {_num(gap, digits, sign=True)} or {_num(half, 2)} of the robust "
+          f"half-width; TWFE's negative weights carry {_pct(neg, 1)} of its weight; {pre_en}{ri_en}.")
+    facts = {"status": "ok", **{k: v[k] for k in ("trust", "reasons", "twfe", "robust", "robust_ci_low",
+                                                   "robust_ci_high", "gap", "gap_in_half_widths", "pretrend_p_value",
+                                                   "n", "n_clusters", "estimator", "control_group", "inference")},
+             "twfe_share_negative": neg}
+    if len(ri):
+        facts["randomization_p_value"] = float(ri.loc["callaway_santanna", "p_value"])
+        facts["randomization_p_value_twfe"] = float(ri.loc["twfe", "p_value"])
+        facts["randomization_assignments"] = int(ri["n_assignments"].max())
     return Finding(key, zh, en, lang, facts)
 
 

@@ -220,3 +220,19 @@ def test_twfe_weights_and_verdict_on_growing_effects():
     v = did.verdict(models.did_rollout(visits, centers, "ltr"), did.rollout_att(visits, centers, "ltr"), w)
     assert v["trust"] in (True, False) and v["gap"] == pytest.approx(v["twfe"] - v["robust"])
     assert v["n_clusters"] == 5 and v["estimator"] == "callaway_santanna"
+
+
+def test_the_verdict_finding_quotes_estimate_interval_n_and_inference():
+    from cxlib import findings
+
+    visits, centers = _toy(effect=1.0)
+    v = did.verdict(models.did_rollout(visits, centers, "ltr"), did.rollout_att(visits, centers, "ltr"),
+                    did.twfe_weights(visits, centers, "ltr"))
+    ri = did.randomization_test(visits, centers, "ltr")
+    f = findings.twfe_verdict(v, ri, lang="both")
+    assert "Callaway–Sant'Anna" in f.en and "95% CI" in f.en and "n = 360" not in f.en
+    assert f"n = {v['n']:,}" in f.en and "5 centers" in f.en and "20 assignments" in f.en
+    assert "95% 置信区间" in f.zh and "5 家门店" in f.zh and "p = p" not in f.zh
+    assert f.facts["trust"] == v["trust"] and f.facts["randomization_assignments"] == 20
+    none = findings.twfe_verdict({"trust": None, "note": "cannot fit: one center"}, lang="zh")
+    assert none.facts["status"] == "cannot_fit"
