@@ -565,7 +565,7 @@ def rollout_att(visits: pd.DataFrame, centers: pd.DataFrame, outcome: str = "ltr
         res.note = "; ".join([*notes, *extra, res.note])
         res.headline["note"] = res.note
         res.table = res.headline.copy()
-    elif res.note.startswith("cannot fit: no post-treatment cell"):
+    elif res.note.startswith(("cannot fit: no post-treatment cell", "cannot fit: no treated cohort")):
         res.note = "cannot fit: no center has data both before and after its switch to real-time updates"
         res.headline["note"] = res.note
     return res
@@ -749,3 +749,69 @@ def verdict(twfe: ModelResult, robust: StaggeredResult, weights: dict[str, Any])
             "gap_in_half_widths": ratio, "pretrend_p_value": pre_p, "n": int(robust.n),
             "n_clusters": robust.n_clusters, "estimator": robust.estimator, "control_group": robust.control_group,
             "inference": robust.inference, **{f"twfe_{k}": v for k, v in weights.items()}}
+
+
+# ============================================================================ results and figure
+def rollout_record(ltr: StaggeredResult | Any, complained: StaggeredResult | Any) -> dict[str, dict[str, Any]]:
+    """The ``did_realtime_effect`` entry of ``results.json`` from two :func:`rollout_att` results:
+    ``{ltr: {estimate, ci_low, ci_high, p_value, n, n_clusters, estimator, control_group, inference,
+    pretrend_p_value}, complained: {…}}``; a result whose table was not given (a
+    :class:`~cxlib.results.NotProvided`) gives its marker.
+
+        >>> rollout_record(rollout_att(visits, centers), rollout_att(visits, centers, "complained"))  # doctest: +SKIP
+    """
+    return {k: (r.record() if isinstance(r, StaggeredResult) else r.record()) for k, r in
+            (("ltr", ltr), ("complained", complained))}
+
+
+_TEXT = {"title": ("实时进度上线的事件研究：稳健估计与 TWFE", "Event study of the switch to real-time updates: robust and TWFE"),
+         "rel": ("相对切换月份的月数", "months relative to the switch"),
+         "est": ("效应（相对切换前）", "effect (against before the switch)"),
+         "cs": ("Callaway–Sant'Anna（稳健）", "Callaway–Sant'Anna (robust)"),
+         "twfe": ("TWFE 事件研究", "TWFE event study")}
+
+
+def plot_event_study(robust: StaggeredResult, twfe: ModelResult | None = None, lang: catalog.Lang = "both"):
+    """The robust event study (estimate and 95 % interval per month since the switch, n of the
+    switching centers' visits under each tick) with the TWFE event study of
+    :func:`cxlib.models.event_study` beside it; a result that could not be fitted gives the figure
+    of its note.
+
+        >>> fig = plot_event_study(rollout_att(visits, centers), models.event_study(visits, centers))  # doctest: +SKIP
+    """
+    from cxlib import plotting
+    from cxlib.models import _note_figure
+
+    def text(k: str, two: bool = False) -> str:
+        return catalog.bilingual(*_TEXT[k], lang, sep="\n" if two else " / ")
+
+    if not robust.ok or robust.event.empty:
+        return _note_figure(robust.note, text("title", True))
+    ev = robust.event.sort_values("rel_period")
+    with plotting.drawing():
+        plotting.ensure_theme()
+        fig, ax = plotting.subplots(figsize=(7.5, 4.2))
+        x = ev["rel_period"].to_numpy(dtype=float)
+        est = ev["estimate"].to_numpy(dtype=float)
+        from cxlib.stats import error_bars
+
+        ax.errorbar(x - 0.12, est, yerr=error_bars(est, ev["ci_low"].to_numpy(dtype=float),
+                                                   ev["ci_high"].to_numpy(dtype=float)),
+                    fmt="o-", capsize=3, label=text("cs"), color=plotting.TIER_COLORS["realtime"])
+        if twfe is not None and twfe.ok and twfe.headline is not None and "rel_month" in twfe.headline.columns:
+            t = twfe.headline.loc[twfe.headline["rel_month"].notna()].sort_values("rel_month")
+            tx = t["rel_month"].to_numpy(dtype=float)
+            te = t["estimate"].to_numpy(dtype=float)
+            lo = np.where(np.isnan(t["ci_low"].to_numpy(dtype=float)), te, t["ci_low"].to_numpy(dtype=float))
+            hi = np.where(np.isnan(t["ci_high"].to_numpy(dtype=float)), te, t["ci_high"].to_numpy(dtype=float))
+            ax.errorbar(tx + 0.12, te, yerr=error_bars(te, lo, hi), fmt="s--", capsize=3, color="grey", alpha=0.8,
+                        label=text("twfe"))
+        ax.axhline(0, color="grey", lw=0.8)
+        ax.axvline(-0.5, color="grey", lw=0.8, ls="--")
+        ax.set_xticks(x, [plotting.with_n(str(int(v)), k) for v, k in zip(x, ev["n"])])
+        ax.set_xlabel(text("rel"))
+        ax.set_ylabel(text("est"))
+        ax.set_title(text("title", True))
+        ax.legend(loc="best", fontsize="small")
+        fig.tight_layout()
+    return fig

@@ -1412,7 +1412,7 @@ def _scale_of(model: str) -> str:
         return "log odds of a higher LTR"
     if model in ("poisson", "nb2"):
         return "rate ratio"
-    if model == "did_complained" or model == "event_study_complained":
+    if model.endswith("_complained"):
         return "share of visits"
     return "LTR points"
 
