@@ -815,3 +815,36 @@ def plot_event_study(robust: StaggeredResult, twfe: ModelResult | None = None, l
         ax.legend(loc="best", fontsize="small")
         fig.tight_layout()
     return fig
+
+
+def event_table(*results: StaggeredResult, lang: catalog.Lang = "both", digits: int = 3) -> pd.DataFrame:
+    """The event studies of robust results side by side, one row per estimator and month since the
+    switch: ``estimator`` (with its pre-trend test), ``rel_period, estimate, ci_low, ci_high,
+    p_value, n``; a result that could not be fitted gives one row with its note.
+
+        >>> event_table(rollout_att(visits, centers), rollout_sun_abraham(visits, centers))  # doctest: +SKIP
+    """
+    rows = []
+    for r in results:
+        zh, en = _ESTIMATOR_LABELS.get(r.estimator, (r.estimator, r.estimator))
+        if not r.ok:
+            rows.append({"estimator": catalog.bilingual(zh, en, lang), "rel_period": pd.NA, "estimate": np.nan,
+                         "ci_low": np.nan, "ci_high": np.nan, "p_value": np.nan, "n": pd.NA, "note": r.note})
+            continue
+        p = _float_or_none(r.pretest.get("p_value"))
+        pz = f"（上线前趋势检验 p = {p:.3f}）" if p is not None else ""
+        pe = f" (pre-trend test p = {p:.3f})" if p is not None else ""
+        label = catalog.bilingual(zh + pz, en + pe, lang)
+        for e in r.event.itertuples():
+            rows.append({"estimator": label, "rel_period": int(e.rel_period), "estimate": round(e.estimate, digits),
+                         "ci_low": round(e.ci_low, digits), "ci_high": round(e.ci_high, digits),
+                         "p_value": e.p_value, "n": int(e.n), "note": ""})
+    out = pd.DataFrame(rows, columns=["estimator", "rel_period", "estimate", "ci_low", "ci_high", "p_value", "n",
+                                      "note"])
+    out["rel_period"] = out["rel_period"].astype("Int64")
+    out["n"] = out["n"].astype("Int64")
+    return out
+
+
+_ESTIMATOR_LABELS = {"callaway_santanna": ("Callaway–Sant'Anna", "Callaway–Sant'Anna"),
+                     "sun_abraham": ("Sun–Abraham", "Sun–Abraham")}
