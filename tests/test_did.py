@@ -236,3 +236,16 @@ def test_the_verdict_finding_quotes_estimate_interval_n_and_inference():
     assert f.facts["trust"] == v["trust"] and f.facts["randomization_assignments"] == 20
     none = findings.twfe_verdict({"trust": None, "note": "cannot fit: one center"}, lang="zh")
     assert none.facts["status"] == "cannot_fit"
+
+
+def test_the_staggered_simulation_runs_and_twfe_is_biased_down():
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "sim_staggered.py"
+    spec = importlib.util.spec_from_file_location("sim_staggered", path)
+    sim = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sim)
+    table = sim.run(reps=3, seed=5)
+    assert table["twfe"]["bias"] < 0  # growing effects: early switchers' growth is subtracted
+    for k in ("cs_never", "cs_not_yet", "sun_abraham"):
+        assert abs(table[k]["bias"]) < abs(table["twfe"]["bias"])
