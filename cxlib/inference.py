@@ -43,6 +43,7 @@ any other bootstrap that needs them.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -130,12 +131,19 @@ def bootstrap_weights(G: int, kind: WeightKind = "webb", B: int = 9999,
         raise ValueError(f"G must be at least 1, got {G}")
     if B < 1:
         raise ValueError(f"B must be at least 1, got {B}")
-    vals = _values(kind)
     if enumerates(G, kind, B):
-        idx = np.indices((len(vals),) * G).reshape(G, -1).T
-        return vals[idx]
+        return _enumerated(G, kind).copy()
+    vals = _values(kind)
     gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
     return vals[gen.integers(0, len(vals), size=(B, G))]
+
+
+@functools.lru_cache(maxsize=4)
+def _enumerated(G: int, kind: WeightKind) -> np.ndarray:
+    vals = _values(kind)
+    out = vals[np.indices((len(vals),) * G).reshape(G, -1).T]
+    out.setflags(write=False)
+    return out
 
 
 # ============================================================================ inputs
@@ -219,13 +227,13 @@ class WildBootstrapResult:
         """The method in words, for a model's note.
 
             >>> WildBootstrapResult("x", 0.4, 0.1, 0.0, 4.0, 0.01, 0.2, 0.6, 0.95, "webb", 279936, True, 7).describe()
-            'wild cluster bootstrap (restricted, Webb weights, all 6^7 = 279,936 weight vectors enumerated; interval by test inversion)'
+            'wild cluster bootstrap (restricted, Webb weights, all 6^7 = 279,936 weight vectors enumerated, interval by test inversion)'
         """
         w = "Webb" if self.weights == "webb" else "Rademacher"
         base = len(_values(self.weights))  # type: ignore[arg-type]
         how = (f"all {base}^{self.n_clusters} = {self.replications:,} weight vectors enumerated" if self.enumerated
                else f"{self.replications:,} weight vectors drawn")
-        return f"wild cluster bootstrap (restricted, {w} weights, {how}; interval by test inversion)"
+        return f"wild cluster bootstrap (restricted, {w} weights, {how}, interval by test inversion)"
 
 
 class _WCR:
@@ -376,7 +384,7 @@ def wild_cluster_bootstrap(X: np.ndarray | pd.DataFrame, y: np.ndarray | pd.Seri
             raise ValueError("an absorbed fixed effect must be nested within the clusters (each level in one "
                              "cluster); enter a crossing factor (such as month) as dummy columns of X")
     enum = enumerates(G, weights, B)
-    W = bootstrap_weights(G, weights, B, rng)
+    W = _enumerated(G, weights) if enum else bootstrap_weights(G, weights, B, rng)
     wcr = _WCR(Xa, ya, codes, k, (W[i:i + _CHUNK] for i in range(0, len(W), _CHUNK)))
     N, K = Xa.shape
     K_eff = K + (int(fe.max()) + 1 if fe is not None else 0)
@@ -509,22 +517,38 @@ def cr2_coef_test(X: np.ndarray | pd.DataFrame, y: np.ndarray | pd.Series, clust
         >>> round(r.estimate, 3), r.df > 1
         (0.103, True)
     """
+    return cr2_coef_tests(X, y, clusters, [term], null, conf=conf, absorb=absorb)[0]
+
+
+def cr2_coef_tests(X: np.ndarray | pd.DataFrame, y: np.ndarray | pd.Series, clusters: Sequence | np.ndarray,
+                   terms: Sequence[int | str], null: float = 0.0, *, conf: float = 0.95,
+                   absorb: Sequence | np.ndarray | None = None) -> list[CR2Test]:
+    """:func:`cr2_coef_test` of several coefficients of one model (the adjustment matrices are
+    computed once).
+
+        >>> g = np.repeat(np.arange(5), 8)
+        >>> X = np.column_stack([np.ones(40), np.arange(40.0) % 7, np.arange(40.0) % 3])
+        >>> [t.term for t in cr2_coef_tests(X, np.cos(np.arange(40.0)), g, [1, 2])]
+        ['1', '2']
+    """
     if not 0 < conf < 1:
         raise ValueError(f"conf must lie between 0 and 1, got {conf!r}")
     Xa, ya, codes, names, fe = _design(X, y, clusters, absorb)
-    k = _term_index(term, names)
     cr = _CR2(Xa, ya, codes, fe)
     if cr.G < 2:
         raise ValueError("CR2 needs at least 2 clusters")
     V = cr.vcov()
-    c = np.zeros(Xa.shape[1])
-    c[k] = 1.0
-    se = math.sqrt(max(float(V[k, k]), 0.0))
-    df = cr.satterthwaite(c)
-    est = float(cr.beta[k])
-    with np.errstate(divide="ignore", invalid="ignore"):
+    out = []
+    for term in terms:
+        k = _term_index(term, names)
+        c = np.zeros(Xa.shape[1])
+        c[k] = 1.0
+        se = math.sqrt(max(float(V[k, k]), 0.0))
+        df = cr.satterthwaite(c)
+        est = float(cr.beta[k])
         t = (est - null) / se if se > 0 else math.nan
-    p = float(2 * stats.t.sf(abs(t), df)) if np.isfinite(t) else math.nan
-    q = float(stats.t.ppf(1 - (1 - conf) / 2, df))
-    return CR2Test(term=names[k], estimate=est, std_error=se, df=df, null=float(null), t_stat=float(t), p_value=p,
-                   ci_low=est - q * se, ci_high=est + q * se, conf=conf)
+        p = float(2 * stats.t.sf(abs(t), df)) if np.isfinite(t) else math.nan
+        q = float(stats.t.ppf(1 - (1 - conf) / 2, df))
+        out.append(CR2Test(term=names[k], estimate=est, std_error=se, df=df, null=float(null), t_stat=float(t),
+                           p_value=p, ci_low=est - q * se, ci_high=est + q * se, conf=conf))
+    return out

@@ -103,7 +103,7 @@ def test_absorbed_center_effects_give_the_dummies_bootstrap():
     assert absorbed.t_stat == pytest.approx(full.t_stat, rel=1e-9)
     assert (absorbed.ci_low, absorbed.ci_high) == pytest.approx((full.ci_low, full.ci_high), rel=1e-5)
     assert full.describe() == ("wild cluster bootstrap (restricted, Webb weights, all 6^7 = 279,936 weight "
-                               "vectors enumerated; interval by test inversion)")
+                               "vectors enumerated, interval by test inversion)")
     with pytest.raises(ValueError, match="nested within the clusters"):
         inf.wild_cluster_bootstrap(X.drop(columns=[c for c in X.columns if c.startswith("month_")]), df["y"],
                                    df["center"], "post", absorb=df["month"])
