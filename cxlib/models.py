@@ -1710,7 +1710,7 @@ _NOTE_ZH: tuple[tuple[re.Pattern[str], Any], ...] = tuple((re.compile(p + r"(?=;
     (r"few clusters \((?P<g>\d+)\): p-value and (?P<c>\d+%) interval of the effect from the wild cluster "
      r"bootstrap \(restricted, (?P<w>Webb|Rademacher) weights, (?:all (?P<b>\d+)\^(?P<e>\d+) = (?P<n>[\d,]+) weight "
      r"vectors enumerated|(?P<d>[\d,]+) weight vectors drawn), interval by test inversion\)",
-     lambda m: (f"聚类较少（{m['g']} 个）：效应的 p 值与 {m['c']} 置信区间取自野聚类自助法（wild cluster bootstrap，"
+     lambda m: (f"聚类较少（{m['g']} 个）：效应的 p 值与 {m['c']} 置信区间取自野聚类自助法（"
                 f"施加原假设，{m['w']} 权重，"
                 + (f"穷举全部 {m['b']}^{m['e']} = {m['n']} 个权重向量" if m["n"] else f"随机抽取 {m['d']} 个权重向量")
                 + "，区间由检验反演求得）")),
