@@ -29,6 +29,13 @@ HC1 errors (``N/(N-K)`` times the White sandwich) are the same formula with ever
 cluster, which gives true HC1 for the likelihood models too (statsmodels' ``cov_type="HC1"``
 leaves the ``N/(N-K)`` factor out for them), with t quantiles on ``N-1`` degrees of freedom.
 
+Few clusters: the OLS models (:func:`ltr_ols`, :func:`did_rollout`, :func:`event_study`) quote, with
+fewer than 30 centers, the p-value and interval of the restricted wild cluster bootstrap (Webb
+weights, all ``6**G`` vectors enumerated up to 7 centers; :mod:`cxlib.inference`), with the CR1
+(``*_cr1``) and CR2 / Satterthwaite (``*_cr2``, ``df_cr2``) ones alongside and ``inference`` naming
+the method quoted; ``std_error`` is CR1. The logit, ordinal and count models keep CR1 with t(G-1)
+(a score bootstrap would be their counterpart).
+
     >>> from cxlib import models
     >>> res = models.ltr_ols(visits)                     # doctest: +SKIP
     >>> res.headline[["term", "estimate", "ci_low", "ci_high"]]  # doctest: +SKIP
