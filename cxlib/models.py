@@ -29,6 +29,13 @@ HC1 errors (``N/(N-K)`` times the White sandwich) are the same formula with ever
 cluster, which gives true HC1 for the likelihood models too (statsmodels' ``cov_type="HC1"``
 leaves the ``N/(N-K)`` factor out for them), with t quantiles on ``N-1`` degrees of freedom.
 
+Few clusters: the OLS models (:func:`ltr_ols`, :func:`did_rollout`, :func:`event_study`) quote, with
+fewer than 30 centers, the p-value and interval of the restricted wild cluster bootstrap (Webb
+weights, all ``6**G`` vectors enumerated up to 7 centers; :mod:`cxlib.inference`), with the CR1
+(``*_cr1``) and CR2 / Satterthwaite (``*_cr2``, ``df_cr2``) ones alongside and ``inference`` naming
+the method quoted; ``std_error`` is CR1. The logit, ordinal and count models keep CR1 with t(G-1)
+(a score bootstrap would be their counterpart).
+
     >>> from cxlib import models
     >>> res = models.ltr_ols(visits)                     # doctest: +SKIP
     >>> res.headline[["term", "estimate", "ci_low", "ci_high"]]  # doctest: +SKIP
@@ -51,7 +58,7 @@ from scipy import stats
 from statsmodels.miscmodels.ordinal_model import OrderedModel
 from statsmodels.tools.sm_exceptions import ModelWarning
 
-from cxlib import catalog
+from cxlib import catalog, inference
 from cxlib.errors import DataError, require_columns
 from cxlib.results import NotComputed, NotProvided, too_few
 from cxlib.stats import error_bars
@@ -428,6 +435,69 @@ def _t_inference(estimate: np.ndarray, se: np.ndarray, df: float | None, conf: f
     return est - q * s, est + q * s, p, float(df) if df else float("nan")
 
 
+# ============================================================================ few-cluster inference
+#: Up to this many Webb weight vectors (``6**G``) the linear models enumerate all of them (G <= 7).
+WILD_ENUMERATE_UP_TO = 1_000_000
+#: Weight vectors drawn (seed :data:`WILD_SEED`) when there are more than that.
+WILD_DRAWS = 9999
+WILD_SEED = 20260
+#: Columns that the effect rows of the linear models gain (:func:`_few_cluster_inference`).
+FEW_CLUSTER_COLUMNS: tuple[str, ...] = ("inference", "ci_low_cr1", "ci_high_cr1", "p_cr1", "p_wild", "ci_low_wild",
+                                        "ci_high_wild", "se_cr2", "df_cr2", "p_cr2", "ci_low_cr2", "ci_high_cr2")
+
+
+def _few_cluster_inference(res: Any, prep: _Prepared, table: pd.DataFrame, key_raw: Sequence[str],
+                           conf: float) -> tuple[pd.DataFrame, list[str]]:
+    """Few-cluster inference for the effect rows of an OLS fit, and the note's clause on it.
+
+    Every row gains :data:`FEW_CLUSTER_COLUMNS` (NaN but on the effect rows): the CR1 interval and
+    p-value (t with G-1 df) as ``*_cr1``; CR2 with Satterthwaite df (``se_cr2``, ``df_cr2``,
+    ``p_cr2``, ``ci_*_cr2``); with few clusters (:func:`cxlib.inference.few_clusters`: fewer than
+    30) the restricted wild cluster bootstrap with Webb weights (``p_wild``, ``ci_*_wild``), all
+    ``6**G`` vectors enumerated up to G = 7. ``ci_low``, ``ci_high`` and ``p_value`` hold the
+    method quoted, named in ``inference``: ``"wild_bootstrap"`` with few clusters, ``"cr1"`` with
+    30 or more, ``"hc1"`` without clustering (a per-center report); ``estimate`` and ``std_error``
+    (CR1) do not change.
+    """
+    table = table.copy()
+    for c in FEW_CLUSTER_COLUMNS[1:]:
+        table[c] = np.nan
+    table["inference"] = pd.Series([None] * len(table), dtype="object")
+    names = [str(t) for t in res.params.index]
+    rows = [names.index(k) for k in key_raw if k in names]
+    if not rows:
+        return table, []
+    table.loc[rows, "ci_low_cr1"] = table.loc[rows, "ci_low"]
+    table.loc[rows, "ci_high_cr1"] = table.loc[rows, "ci_high"]
+    table.loc[rows, "p_cr1"] = table.loc[rows, "p_value"]
+    if prep.groups is None:
+        table.loc[rows, "inference"] = "hc1"
+        return table, []
+    table.loc[rows, "inference"] = "cr1"
+    X, y, g = np.asarray(res.model.exog, dtype=float), np.asarray(res.model.endog, dtype=float), prep.groups
+    finite = np.isfinite(table.loc[rows, "std_error"].to_numpy(dtype=float))
+    if not finite.all():
+        return table, []
+    for r, t in zip(rows, inference.cr2_coef_tests(X, y, g, rows, conf=conf)):
+        table.loc[r, ["se_cr2", "df_cr2", "p_cr2", "ci_low_cr2", "ci_high_cr2"]] = [
+            t.std_error, t.df, t.p_value, t.ci_low, t.ci_high]
+    G = int(prep.n_clusters or 0)
+    if not inference.few_clusters(G):
+        return table, [f"CR1 quoted ({G} clusters); CR2 with Satterthwaite df alongside"]
+    B = WILD_ENUMERATE_UP_TO if inference.enumerates(G, "webb", WILD_ENUMERATE_UP_TO) else WILD_DRAWS
+    how = ""
+    for r in rows:
+        w = inference.wild_cluster_bootstrap(X, y, g, r, weights="webb", B=B, rng=WILD_SEED, conf=conf)
+        table.loc[r, ["p_wild", "ci_low_wild", "ci_high_wild"]] = [w.p_value, w.ci_low, w.ci_high]
+        how = w.describe()
+    table.loc[rows, "ci_low"] = table.loc[rows, "ci_low_wild"]
+    table.loc[rows, "ci_high"] = table.loc[rows, "ci_high_wild"]
+    table.loc[rows, "p_value"] = table.loc[rows, "p_wild"]
+    table.loc[rows, "inference"] = "wild_bootstrap"
+    return table, [f"few clusters ({G}): p-value and {conf:.0%} interval of the effect from the {how}; "
+                   f"CR1 and CR2 (Satterthwaite df) alongside"]
+
+
 # ============================================================================ regressor forms
 def _updates_terms(prep: _Prepared, updates: str, form: Form, cap: int) -> tuple[str, list[str]]:
     """Formula piece for the updates regressor and the (raw patsy) names of its terms."""
@@ -491,9 +561,15 @@ def ltr_ols(visits: pd.DataFrame, updates: str = "n_proactive_updates", form: Fo
             ltr: str = "ltr", controls: Sequence[str] = DEFAULT_CONTROLS,
             log_controls: Sequence[str] = DEFAULT_LOG_CONTROLS, cluster: str | None = "center",
             cov_type: Literal["cluster", "cluster-crv3"] = "cluster", cap: int = 4, conf: float = 0.95,
-            min_n: int = 30, min_clusters: int = 4, strict: bool = False) -> ModelResult:
+            min_n: int = 30, min_clusters: int = 4, strict: bool = False, few_cluster: bool = True) -> ModelResult:
     """OLS of LTR (0-10) on the number of proactive updates, adjusted for repair duration (log),
     scenario, warranty and center fixed effects; cluster-robust SEs by center (t, G-1 df).
+
+    With ``few_cluster`` (the default) the effect rows also carry CR2 with Satterthwaite df and,
+    with fewer than 30 centers, the restricted wild cluster bootstrap (Webb weights, all ``6**G``
+    vectors enumerated up to 7 centers), whose p-value and interval are then the ones quoted in
+    ``ci_low``, ``ci_high``, ``p_value`` (column ``inference`` names the method; the CR1 ones stay
+    in ``ci_low_cr1``, ``ci_high_cr1``, ``p_cr1``; see :func:`_few_cluster_inference`).
 
     ``form``: ``"linear"`` (one slope per update), ``"categorical"`` (0, 1, …, ``cap``+ vs. 0)
     or ``"log"`` (``log1p(updates)``). ``cov_type="cluster-crv3"`` gives the jackknife (CRV3)
@@ -524,8 +600,12 @@ def ltr_ols(visits: pd.DataFrame, updates: str = "n_proactive_updates", form: Fo
     else:
         notes += _se_note(prep)
         table = _tidy(res, name, prep, key_raw, conv, "; ".join(notes), conf)
+        if few_cluster:
+            table, how = _few_cluster_inference(res, prep, table, key_raw, conf)
+            notes += how
     table = _rename_updates(table, updates, form)
     note = "; ".join(notes)
+    table["note"] = note
     return ModelResult(name, table, n=len(prep.data), n_clusters=prep.n_clusters, converged=conv,
                        note=note, headline=table.loc[table["kind"] == "effect"].reset_index(drop=True), fit=res,
                        fallback=prep.fallback)
@@ -1060,13 +1140,15 @@ def did_rollout(visits: pd.DataFrame, centers: pd.DataFrame, outcome: str = "ltr
                 month: str = "month", arrived_at: str = "arrived_at", center_id: str = "center_id",
                 realtime_since: str = "realtime_since", controls: Sequence[str] = (),
                 log_controls: Sequence[str] = DEFAULT_LOG_CONTROLS, conf: float = 0.95, min_n: int = 30,
-                min_clusters: int = 4, strict: bool = False) -> ModelResult:
+                min_clusters: int = 4, strict: bool = False, few_cluster: bool = True) -> ModelResult:
     """Difference-in-differences of the switch to real-time updates (``centers.realtime_since``):
     two-way fixed effects (center + month) with a post indicator, cluster-robust by center (t, G-1 df).
 
     ``outcome`` ``"ltr"`` (points) or ``"complained"`` (linear probability, points of share).
     With staggered switch dates and effects that grow over time the TWFE estimate is a
-    weighted average that can mislead: read it next to :func:`event_study`. Within one center
+    weighted average that can mislead: read it next to :func:`event_study`. With fewer than 30
+    centers the quoted p-value and interval are those of the wild cluster bootstrap, with CR1 and
+    CR2 (Satterthwaite df) alongside (``few_cluster``, as in :func:`ltr_ols`). Within one center
     (a per-center report) the model is not identified: the result says so ("cannot fit: DiD
     needs switching and non-switching centers; …", or "this center never switched …").
 
@@ -1107,6 +1189,10 @@ def did_rollout(visits: pd.DataFrame, centers: pd.DataFrame, outcome: str = "ltr
                    f"(t with {prep.n_clusters - 1} df)"]
     prep.fe_prefixes = (f"C({center})", f"C({month})")
     table = _tidy(res, name, prep, ["post"], conv, "; ".join(notes), conf)
+    if few_cluster:
+        table, how = _few_cluster_inference(res, prep, table, ["post"], conf)
+        notes += how
+        table["note"] = "; ".join(notes)
     return ModelResult(name, table, n=len(d), n_clusters=prep.n_clusters, converged=conv, note="; ".join(notes),
                        headline=table.loc[table["kind"] == "effect"].reset_index(drop=True), fit=res)
 
@@ -1119,14 +1205,15 @@ def event_study(visits: pd.DataFrame, centers: pd.DataFrame, outcome: str = "ltr
                 window: tuple[int, int] = (-4, 4), ref: int = -1, center: str = "center", month: str = "month",
                 arrived_at: str = "arrived_at", center_id: str = "center_id",
                 realtime_since: str = "realtime_since", conf: float = 0.95, min_n: int = 30,
-                min_clusters: int = 4, strict: bool = False) -> ModelResult:
+                min_clusters: int = 4, strict: bool = False, few_cluster: bool = True) -> ModelResult:
     """Event study of the switch to real-time updates: one coefficient per month relative to the
     switch month (``window``, end bins collect months beyond it), ``ref`` month fixed at 0;
     center + month fixed effects, cluster-robust CIs by center.
 
     ``table`` rows of kind ``"effect"`` carry ``rel_month``; the reference month is a row
-    with estimate 0 and kind ``"reference"``. Within one center it is not identified (see
-    :func:`did_rollout`).
+    with estimate 0 and kind ``"reference"``. Each month's interval and p-value are those of the
+    wild cluster bootstrap with fewer than 30 centers (see :func:`did_rollout`). Within one center
+    it is not identified (see :func:`did_rollout`).
 
         >>> event_study(visits, centers, "ltr").headline[["rel_month", "estimate"]]  # doctest: +SKIP
     """
@@ -1177,6 +1264,10 @@ def event_study(visits: pd.DataFrame, centers: pd.DataFrame, outcome: str = "ltr
                                        f"cluster-robust SEs by {center} (t with {prep.n_clusters - 1} df)"]
     prep.fe_prefixes = (f"C({center})", f"C({month})")
     table = _tidy(res, name, prep, keys, conv, "; ".join(notes), conf)
+    if few_cluster:
+        table, how = _few_cluster_inference(res, prep, table, keys, conf)
+        notes += how
+        table["note"] = "; ".join(notes)
     kmap = {_ev_name(k): k for k in range(lo, hi + 1)}
     table["rel_month"] = table["term"].map(kmap).astype("Int64")
     ref_row = {"term": _ev_name(ref), "estimate": 0.0, "std_error": np.nan, "ci_low": np.nan, "ci_high": np.nan,
@@ -1286,6 +1377,8 @@ def update_effects_from(ltr: ModelResult | NotProvided, comp: ModelResult | NotP
         h = ltr.headline.iloc[0]
         slope = {"estimate": float(h["estimate"]), "ci_low": float(h["ci_low"]), "ci_high": float(h["ci_high"]),
                  "adjusted_for": _used(ltr.table, ctrl)}
+        if isinstance(h.get("inference"), str):
+            slope["inference"] = h["inference"]
         if ltr.fallback:
             slope["note"] = ltr.fallback
     elif ltr.shortage is not None:
@@ -1354,8 +1447,11 @@ def _did_entry(res: ModelResult | NotProvided) -> dict[str, Any]:
     if not res.ok:
         return {"estimate": None, "note": res.note or "did not converge"}
     h = res.headline.iloc[0]
-    return {"estimate": float(h["estimate"]), "ci_low": float(h["ci_low"]), "ci_high": float(h["ci_high"]),
-            "p_value": float(h["p_value"]), "n_clusters": int(res.n_clusters)}
+    out = {"estimate": float(h["estimate"]), "ci_low": float(h["ci_low"]), "ci_high": float(h["ci_high"]),
+           "p_value": float(h["p_value"]), "n_clusters": int(res.n_clusters)}
+    if isinstance(h.get("inference"), str):
+        out["inference"] = h["inference"]
+    return out
 
 
 def rollout_effects(did_ltr: ModelResult | NotProvided, did_complained: ModelResult | NotProvided
@@ -1618,6 +1714,16 @@ _NOTE_ZH: tuple[tuple[re.Pattern[str], Any], ...] = tuple((re.compile(p + r"(?=;
      lambda m: f"只有 {m['g']} 个{_var(m['c'])}聚类（聚类稳健标准误至少需要 {m['k']} 个）：使用 HC1 标准误，不聚类"),
     (r"cluster-robust SEs by (?P<c>\S+) \(t with (?P<df>\d+) df\)",
      lambda m: f"按{_var(m['c'])}聚类的稳健标准误（t 分布，自由度 {m['df']}）"),
+    (r"few clusters \((?P<g>\d+)\): p-value and (?P<c>\d+%) interval of the effect from the wild cluster "
+     r"bootstrap \(restricted, (?P<w>Webb|Rademacher) weights, (?:all (?P<b>\d+)\^(?P<e>\d+) = (?P<n>[\d,]+) weight "
+     r"vectors enumerated|(?P<d>[\d,]+) weight vectors drawn), interval by test inversion\)",
+     lambda m: (f"聚类较少（{m['g']} 个）：效应的 p 值与 {m['c']} 置信区间取自野聚类自助法（"
+                f"施加原假设，{m['w']} 权重，"
+                + (f"穷举全部 {m['b']}^{m['e']} = {m['n']} 个权重向量" if m["n"] else f"随机抽取 {m['d']} 个权重向量")
+                + "，区间由检验反演求得）")),
+    (r"CR1 and CR2 \(Satterthwaite df\) alongside", lambda m: "CR1 与 CR2（Satterthwaite 自由度）的结果并列给出"),
+    (r"CR1 quoted \((?P<g>\d+) clusters\)", lambda m: f"引用 CR1 结果（{m['g']} 个聚类）"),
+    (r"CR2 with Satterthwaite df alongside", lambda m: "CR2（Satterthwaite 自由度）的结果并列给出"),
     (r"alpha estimated = (?P<a>\S+)", lambda m: f"离散参数 alpha 估计为 {m['a']}"),
     (r"did not converge(?: after (?P<k>\d+) iterations)?",
      lambda m: "未收敛" + (f"（迭代 {m['k']} 次后）" if m["k"] else "")),

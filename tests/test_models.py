@@ -106,7 +106,60 @@ def test_ltr_ols_recovers_slope_with_cluster_robust_t_intervals(normal):
     V = bread @ meat @ bread * 12 / 11 * (n - 1) / (n - k)
     j = r.fit.model.exog_names.index("Q('n_proactive_updates')")
     assert h["std_error"] == pytest.approx(math.sqrt(V[j, j]), rel=1e-8)
-    assert h["ci_high"] - h["estimate"] == pytest.approx(stats.t.ppf(0.975, 11) * h["std_error"], rel=1e-10)
+    assert h["ci_high_cr1"] - h["estimate"] == pytest.approx(stats.t.ppf(0.975, 11) * h["std_error"], rel=1e-10)
+    assert h["p_cr1"] == pytest.approx(2 * stats.t.sf(abs(h["estimate"] / h["std_error"]), 11), rel=1e-8)
+    # 12 centers are few: the quoted interval and p-value are the wild cluster bootstrap's (6^12
+    # Webb vectors are too many to enumerate: 9,999 drawn with a fixed seed)
+    assert h["inference"] == "wild_bootstrap"
+    assert (h["ci_low"], h["ci_high"], h["p_value"]) == (h["ci_low_wild"], h["ci_high_wild"], h["p_wild"])
+    assert "Webb weights, 9,999 weight vectors drawn" in r.note
+
+
+def test_seven_centers_quote_the_enumerated_wild_bootstrap():
+    """As in the sample: 7 centers, all 6^7 Webb vectors enumerated; the extra columns are those of
+    cxlib.inference on the fitted design, the CR1 ones those of statsmodels, the note says which
+    method is quoted (in Chinese too)."""
+    from cxlib import inference
+
+    v, _ = simulate(seed=5, n=1400, n_centers=7)
+    r = M.ltr_ols(v)
+    h = r.headline.iloc[0]
+    assert r.n_clusters == 7 and h["inference"] == "wild_bootstrap"
+    X, y = r.fit.model.exog, r.fit.model.endog
+    g = pd.factorize(r.fit.model.data.frame["center"].astype(str), sort=True)[0]
+    j = r.fit.model.exog_names.index("Q('n_proactive_updates')")
+    w = inference.wild_cluster_bootstrap(X, y, g, j, B=10**6)
+    assert w.enumerated and w.replications == 279_936
+    assert (h["p_value"], h["ci_low"], h["ci_high"]) == pytest.approx((w.p_value, w.ci_low, w.ci_high), rel=1e-9)
+    c2 = inference.cr2_coef_test(X, y, g, j)
+    assert (h["se_cr2"], h["df_cr2"], h["p_cr2"]) == pytest.approx((c2.std_error, c2.df, c2.p_value), rel=1e-9)
+    assert h["p_cr1"] == pytest.approx(float(r.fit.pvalues.iloc[j]), rel=1e-9)
+    assert h["ci_low_cr1"] == pytest.approx(float(r.fit.conf_int().iloc[j, 0]), rel=1e-9)
+    assert covers(h, BETA_LTR) and h["ci_low"] < h["estimate"] < h["ci_high"]
+    assert "all 6^7 = 279,936 weight vectors enumerated" in r.note and "CR1 and CR2" in r.note
+    assert "穷举全部 6^7 = 279,936 个权重向量" in M.note_text(r.note, "zh")
+    # the table for the reader shows the quoted interval; non-effect rows carry no few-cluster numbers
+    t = M.report_table(r)
+    assert t.loc[0, "ci_low"] == round(h["ci_low"], 3) and t.loc[0, "p_value"] == round(h["p_value"], 3)
+    assert r.table.loc[r.table["kind"] != "effect", "p_wild"].isna().all()
+    # the DiD of a 7-center rollout: the same method, on the post indicator
+    vv, c = simulate(seed=3, n=1400, n_centers=7, did=DID)
+    d = M.did_rollout(vv, c).headline.iloc[0]
+    assert d["inference"] == "wild_bootstrap" and covers(d, DID) and 1 < d["df_cr2"] < 6
+
+
+def test_many_centers_quote_cr1_and_one_center_hc1(normal, monkeypatch):
+    from cxlib import inference
+
+    v, _ = normal
+    monkeypatch.setattr(inference, "FEW_CLUSTERS", 10)  # as if 12 centers were many
+    h = M.ltr_ols(v).headline.iloc[0]
+    assert h["inference"] == "cr1" and np.isnan(h["p_wild"]) and np.isfinite(h["df_cr2"])
+    assert (h["ci_low"], h["p_value"]) == (h["ci_low_cr1"], h["p_cr1"])
+    one = M.ltr_ols(v.loc[v["center"] == "C00"])
+    assert one.headline.iloc[0]["inference"] == "hc1" and np.isnan(one.headline.iloc[0]["df_cr2"])
+    plain = M.ltr_ols(v, few_cluster=False).headline.iloc[0]
+    assert "inference" not in plain.index and plain["ci_low"] == pytest.approx(h["ci_low"])
 
 
 def test_ltr_ols_crv3_equals_leave_one_center_out_jackknife(normal):
@@ -499,7 +552,8 @@ def test_update_effects_match_the_models_and_have_the_results_shape(normal):
     v = _with_parts(normal[0])
     e = M.update_effects(v, controls=M.DEFAULT_CONTROLS, log_controls=("repair_minutes",))
     slope, rr = e["ltr_slope_per_update"], e["complaint_rate_ratio_per_update"]
-    assert set(slope) == {"estimate", "ci_low", "ci_high", "adjusted_for"}
+    assert set(slope) == {"estimate", "ci_low", "ci_high", "adjusted_for", "inference"}
+    assert slope["inference"] == "wild_bootstrap"
     assert set(rr) == {"estimate", "ci_low", "ci_high", "p_value_vs_half", "model", "adjusted_for"}
     # independent fit of the same NB2 model: same rate ratio and the same Wald test of log(0.5)
     d = M.with_update_parts(v).dropna(subset=["repair_minutes", "scenario", "warranty", "center"])
@@ -532,7 +586,7 @@ def test_update_effects_and_rollout_effects_say_why_when_they_cannot_fit(normal)
                           "reason": "n = 20 complete rows: too few for this model, need ≥ 30"}
     vv, c = simulate(seed=3, n=1200, did=DID)
     r = M.rollout_effects(M.did_rollout(vv, c), M.did_rollout(vv.loc[vv["center"] == "C00"], c, "complained"))
-    assert set(r["ltr"]) == {"estimate", "ci_low", "ci_high", "p_value", "n_clusters"}
+    assert set(r["ltr"]) == {"estimate", "ci_low", "ci_high", "p_value", "n_clusters", "inference"}
     assert r["ltr"]["n_clusters"] == 12 and covers(r["ltr"], DID)
     assert r["complained"]["estimate"] is None and "cannot fit" in r["complained"]["note"]
 
