@@ -50,14 +50,14 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from cxlib import catalog
+from cxlib import catalog, inference
 from cxlib.errors import DataError, require_columns
 from cxlib.models import ModelResult, _finish_table, _outcome_numeric, _rollout
 
 ControlGroup = Literal["never_treated", "not_yet_treated"]
 
 #: Webb's six-point weights (mean 0, variance 1, symmetric).
-WEBB = np.array([-math.sqrt(1.5), -1.0, -math.sqrt(0.5), math.sqrt(0.5), 1.0, math.sqrt(1.5)])
+WEBB = inference.WEBB_VALUES
 #: Enumerate all ``6**G`` Webb weight vectors up to this many (G ≤ 7), else draw :data:`DRAWS`.
 ENUMERATE_MAX = 6 ** 7
 DRAWS = 9999
@@ -127,16 +127,15 @@ def _cannot(name: str, estimator: str, control_group: str, reason: str, n: int, 
 # ============================================================================ inference
 def webb_weights(n_clusters: int, draws: int = DRAWS, seed: int = 0) -> tuple[np.ndarray, bool]:
     """Webb weight vectors for ``n_clusters`` clusters (one row per bootstrap replicate) and
-    whether they are all ``6**G`` of them (enumerated) rather than ``draws`` random ones.
+    whether they are all ``6**G`` of them (enumerated, up to :data:`ENUMERATE_MAX`) rather than
+    ``draws`` random ones; the matrix comes from :func:`cxlib.inference.bootstrap_weights`.
 
         >>> w, full = webb_weights(2)
         >>> w.shape, full
         ((36, 2), True)
     """
-    if 6 ** n_clusters <= ENUMERATE_MAX:
-        return np.array(list(itertools.product(WEBB, repeat=n_clusters))), True
-    rng = np.random.default_rng(seed)
-    return WEBB[rng.integers(0, 6, size=(draws, n_clusters))], False
+    full = inference.n_weight_vectors(n_clusters, "webb") <= ENUMERATE_MAX
+    return inference.bootstrap_weights(n_clusters, "webb", B=ENUMERATE_MAX if full else draws, rng=seed), full
 
 
 @dataclass
