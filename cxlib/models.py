@@ -1748,6 +1748,46 @@ _NOTE_ZH: tuple[tuple[re.Pattern[str], Any], ...] = tuple((re.compile(p + r"(?=;
      lambda m: f"{m['k']} 家切换门店在切换前后都有数据，{m['n']} 家从未切换"),
     (r"no never-switched centers: month (?P<m>\S+) \(end bin\) also held at 0 to identify the model",
      lambda m: f"没有从未切换的门店：端点月份 {m['m']} 也固定为 0 以识别模型"),
+    (r"no center has data both before and after its switch to real-time updates",
+     lambda m: "没有门店在切换到实时进度前后都有数据"),
+    # the staggered-DiD notes of cxlib.did
+    (r"(?P<k>\d+) visits in a switch month before the switch date left out",
+     lambda m: f"切换当月、切换日期之前的 {m['k']} 次到店已剔除"),
+    (r"(?P<s>\d+) switching center\(s\), (?P<n>\d+) never switched, (?P<c>\d+) centers",
+     lambda m: f"{m['s']} 家门店切换，{m['n']} 家从未切换，共 {m['c']} 家"),
+    (r"each switch month has one center, so its visits are not clustered by center \(the randomisation test over "
+     r"switch dates is the check that does not assume independence\)",
+     lambda m: "每个切换月份只有一家门店，因此不按门店聚类（不依赖独立性假设的检验是对切换日期的随机化检验）"),
+    (r"Callaway-Sant'Anna, (?P<c>not-yet-treated|never-treated) controls, (?P<k>\d+) post-treatment ATT\(g,t\) "
+     r"averaged by cohort size",
+     lambda m: (f"Callaway–Sant'Anna 估计，以{'尚未切换' if m['c'].startswith('not') else '从未切换'}的门店为对照，"
+                f"{m['k']} 个切换后的 ATT(g,t) 按组规模加权平均")),
+    (r"visits treated as independent \(influence-function standard errors, normal intervals\)",
+     lambda m: "到店视为相互独立（影响函数标准误，正态区间）"),
+    (r"influence-function standard errors clustered by (?P<g>\d+) clusters, normal intervals",
+     lambda m: f"影响函数标准误按 {m['g']} 个聚类计算，正态区间"),
+    (r"wild cluster bootstrap of the influence functions over (?P<g>\d+) clusters \((?:all (?P<n>[\d,]+) Webb weight "
+     r"vectors|(?P<d>[\d,]+) Webb weight vectors drawn \(seed (?P<s>\d+)\))\)",
+     lambda m: (f"对 {m['g']} 个聚类的影响函数做野聚类自助法（"
+                + (f"穷举全部 {m['n']} 个 Webb 权重向量" if m["n"] else f"随机抽取 {m['d']} 个 Webb 权重向量，种子 {m['s']}")
+                + "）")),
+    (r"Sun-Abraham interaction-weighted, (?P<c>never-treated|last-treated cohort as) controls, unit and period fixed "
+     r"effects, reference period (?P<r>-?\d+)",
+     lambda m: (f"Sun–Abraham 交互加权估计，以{'从未切换的门店' if m['c'].startswith('never') else '最后切换的一组'}为对照，"
+                f"含个体与时期固定效应，参照期 {m['r']}")),
+    (r"heteroskedasticity-robust \(HC1\), visits treated as independent, normal intervals",
+     lambda m: "异方差稳健标准误（HC1），到店视为相互独立，正态区间"),
+    (r"cluster-robust \(CR1\) by (?P<c>\S+), t with (?P<df>\d+) df",
+     lambda m: f"按{_var(m['c'])}聚类的稳健标准误（CR1，t 分布，自由度 {m['df']}）"),
+    (r"no never-treated units: the last-treated cohort \((?P<g>[^)]*)\) is the control, its periods from its "
+     r"treatment on dropped",
+     lambda m: f"没有从未切换的个体：以最后切换的一组（{m['g']}）为对照，其切换后的时期已剔除"),
+    (r"cohorts treated after the last period counted as not \(yet\) treated",
+     lambda m: "在最后一期之后才切换的组视为尚未切换"),
+    (r"(?P<k>\d+) rows of cohorts treated in the first period dropped",
+     lambda m: f"第一期就已切换的组的 {m['k']} 行已剔除"),
+    (r"ATT\((?P<g>[^,]+), (?P<t>[^)]+)\) not estimated: an empty cell",
+     lambda m: f"ATT({m['g']}, {m['t']}) 无法估计：单元格无数据"),
 ))
 
 

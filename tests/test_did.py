@@ -164,6 +164,24 @@ def test_one_center_cannot_fit_and_says_why():
     assert not never.ok and never.note.startswith("cannot fit: this center never switched")
 
 
+def test_the_rollout_notes_read_in_chinese_on_a_chinese_page():
+    """Every clause the staggered estimators write has its Chinese (models.note_text)."""
+    import re
+
+    from cxlib import models
+
+    visits, centers = _toy()
+    for res in (did.rollout_att(visits, centers, "ltr"), did.rollout_att(visits, centers, "ltr", "never_treated"),
+                did.rollout_sun_abraham(visits, centers, "ltr"),
+                did.rollout_att(visits.loc[visits["center"] == "A"], centers, "ltr")):
+        zh = models.note_text(res.note, "zh")
+        english = re.findall(r"[A-Za-z]{4,}", zh.replace("Callaway", "").replace("Sant'Anna", "")
+                             .replace("Abraham", "").replace("Webb", ""))
+        assert not english, (res.note, zh)
+    zh = models.note_text(did.rollout_att(visits, centers, "ltr").note, "zh")
+    assert "以尚未切换的门店为对照" in zh and "到店视为相互独立" in zh
+
+
 # ---------------------------------------------------------------------------- inference
 def test_webb_weights_are_enumerated_for_few_clusters():
     w, full = did.webb_weights(3)
