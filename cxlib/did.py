@@ -825,25 +825,20 @@ def event_table(*results: StaggeredResult, lang: catalog.Lang = "both", digits: 
     """
     rows = []
     for r in results:
-        zh, en = _ESTIMATOR_LABELS.get(r.estimator, (r.estimator, r.estimator))
+        label = catalog.value_label("estimator", r.estimator, lang)
         if not r.ok:
-            rows.append({"estimator": catalog.bilingual(zh, en, lang), "rel_period": pd.NA, "estimate": np.nan,
-                         "ci_low": np.nan, "ci_high": np.nan, "p_value": np.nan, "n": pd.NA, "note": r.note})
+            rows.append({"estimator": label, "rel_period": pd.NA, "estimate": np.nan, "ci_low": np.nan,
+                         "ci_high": np.nan, "p_value": np.nan, "n": pd.NA, "note": r.note})
             continue
         p = _float_or_none(r.pretest.get("p_value"))
-        pz = f"（上线前趋势检验 p = {p:.3f}）" if p is not None else ""
-        pe = f" (pre-trend test p = {p:.3f})" if p is not None else ""
-        label = catalog.bilingual(zh + pz, en + pe, lang)
-        for e in r.event.itertuples():
+        pre = catalog.bilingual(f"上线前各月联合为 0 的检验 p = {p:.3f}", f"pre-switch months jointly 0: p = {p:.3f}",
+                                lang) if p is not None else ""
+        for i, e in enumerate(r.event.itertuples()):
             rows.append({"estimator": label, "rel_period": int(e.rel_period), "estimate": round(e.estimate, digits),
                          "ci_low": round(e.ci_low, digits), "ci_high": round(e.ci_high, digits),
-                         "p_value": e.p_value, "n": int(e.n), "note": ""})
+                         "p_value": e.p_value, "n": int(e.n), "note": pre if i == 0 else ""})
     out = pd.DataFrame(rows, columns=["estimator", "rel_period", "estimate", "ci_low", "ci_high", "p_value", "n",
                                       "note"])
     out["rel_period"] = out["rel_period"].astype("Int64")
     out["n"] = out["n"].astype("Int64")
     return out
-
-
-_ESTIMATOR_LABELS = {"callaway_santanna": ("Callaway–Sant'Anna", "Callaway–Sant'Anna"),
-                     "sun_abraham": ("Sun–Abraham", "Sun–Abraham")}

@@ -1678,6 +1678,12 @@ def _var(name: str) -> str:
     return catalog.value_label("term", name, "zh")
 
 
+def _column(name: str) -> str:
+    """A data column by its Chinese label (the catalog's column labels), else as a model variable."""
+    label = catalog.COLUMN_LABELS.get(name)
+    return label.zh if label is not None else _var(name)
+
+
 def _lvl(column: str, value: str) -> str:
     return {"True": "是", "False": "否"}.get(value) or catalog.value_label(column, value, "zh")
 
@@ -1750,6 +1756,10 @@ _NOTE_ZH: tuple[tuple[re.Pattern[str], Any], ...] = tuple((re.compile(p + r"(?=;
      lambda m: f"没有从未切换的门店：端点月份 {m['m']} 也固定为 0 以识别模型"),
     (r"no center has data both before and after its switch to real-time updates",
      lambda m: "没有门店在切换到实时进度前后都有数据"),
+    (r"dropped (?P<k>\d+) of (?P<n>\d+) rows with missing values",
+     lambda m: f"{m['n']} 行中有 {m['k']} 行含缺失值，已剔除"),
+    (r"center and (?P<m>\S+) fixed effects", lambda m: f"含服务中心与{_column(m['m'])}固定效应"),
+    (r"reference month (?P<r>-?\d+)", lambda m: f"参照月 {m['r']}"),
     # the staggered-DiD notes of cxlib.did
     (r"(?P<k>\d+) visits in a switch month before the switch date left out",
      lambda m: f"切换当月、切换日期之前的 {m['k']} 次到店已剔除"),
