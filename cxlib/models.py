@@ -613,6 +613,19 @@ def _merge_sparse_ends(codes: np.ndarray, min_events: int) -> tuple[np.ndarray, 
     return new, [(g[0], g[-1]) for g in groups]
 
 
+def _binary_logit_fit(z: np.ndarray, X: np.ndarray) -> tuple[Any, str]:
+    """A binary logit by Newton's method, or ``(None, reason)`` when it does not converge (separation)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        try:
+            fit = sm.Logit(z, X).fit(disp=0, method="newton", maxiter=100)
+        except (Warning, np.linalg.LinAlgError, ValueError) as e:
+            return None, type(e).__name__
+    if not fit.mle_retvals.get("converged", False) or not np.all(np.isfinite(fit.params)):
+        return None, "did not converge"
+    return fit, ""
+
+
 def brant_test(y: pd.Series | np.ndarray, exog: pd.DataFrame, min_events: int | None = None) -> pd.DataFrame:
     """Brant (1990) test of proportional odds (parallel slopes) of an ordinal logit.
 
@@ -629,12 +642,15 @@ def brant_test(y: pd.Series | np.ndarray, exog: pd.DataFrame, min_events: int | 
 
     ``min_events``: merge the sparse lowest (and highest) outcome categories first, until each
     side of every cut-point holds at least that many observations (the binary logits need events
-    to estimate K + 1 coefficients: ten per coefficient is the usual rule, Peduzzi et al. 1996);
+    to estimate K + 1 coefficients: ten per coefficient is the usual rule, Peduzzi et al. 1996),
+    and further while a binary logit at the low (high) end does not converge (a term that
+    separates there, such as photo updates that never meet the lowest scores);
     ``attrs["categories"]`` lists the categories tested, as ``(first, last)`` of the original
     levels (for integer codes) or their labels.
 
     Fewer than three outcome categories, a predictor that does not vary, or a binary logit that
-    does not converge (separation at a sparse cut-point): a :class:`~cxlib.errors.DataError`.
+    does not converge (separation at a sparse cut-point; with ``min_events``: once fewer than
+    three categories are left): a :class:`~cxlib.errors.DataError`.
 
         >>> rng = np.random.default_rng(0)
         >>> x = pd.DataFrame({"x": rng.normal(size=300)})
@@ -661,24 +677,32 @@ def brant_test(y: pd.Series | np.ndarray, exog: pd.DataFrame, min_events: int | 
     X = np.column_stack([np.ones(len(x)), x])
     n, k1 = X.shape
     k = k1 - 1
-    cuts = levels[:-1]
-    m = cuts.size
-    beta = np.empty((m, k1))
-    pi = np.empty((n, m))
-    for j, c in enumerate(cuts):
-        z = (codes > c).astype(float)
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")
-            try:
-                fit = sm.Logit(z, X).fit(disp=0, method="newton", maxiter=100)
-            except (Warning, np.linalg.LinAlgError, ValueError) as e:
-                raise DataError(f"the binary logit of y > {c} for the Brant test cannot be fitted "
-                                f"({type(e).__name__}), merge sparse outcome categories") from None
-        if not fit.mle_retvals.get("converged", False) or not np.all(np.isfinite(fit.params)):
-            raise DataError(f"the binary logit of y > {c} for the Brant test did not converge, "
+    while True:
+        cuts = np.unique(codes)[:-1]
+        m = cuts.size
+        failed = None
+        beta = np.empty((m, k1))
+        pi = np.empty((n, m))
+        for j, c in enumerate(cuts):
+            fit, why = _binary_logit_fit((codes > c).astype(float), X)
+            if fit is None:
+                failed = (j, c, why)
+                break
+            beta[j] = fit.params
+            pi[:, j] = fit.predict(X)
+        if failed is None:
+            break
+        j, c, why = failed
+        if min_events is None or m < 3:
+            raise DataError(f"the binary logit of y > {c} for the Brant test cannot be fitted ({why}), "
                             "merge sparse outcome categories")
-        beta[j] = fit.params
-        pi[:, j] = fit.predict(X)
+        # merge the end nearer to the failing cut-point inwards and try again
+        groups = sorted(set(codes.tolist()))
+        low = j < m / 2
+        a, b = (groups[0], groups[1]) if low else (groups[-2], groups[-1])
+        codes = np.where(codes == (a if low else b), b if low else a, codes)
+        spans = ([(spans[0][0], spans[1][1])] + spans[2:]) if low else (spans[:-2] + [(spans[-2][0], spans[-1][1])])
+        codes = np.searchsorted(np.unique(codes), codes)
     inv = [np.linalg.inv(X.T @ (X * (pi[:, j] * (1 - pi[:, j]))[:, None])) for j in range(m)]
     v = np.empty((m * k1, m * k1))
     for j in range(m):
