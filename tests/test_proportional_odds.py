@@ -152,3 +152,19 @@ def test_proportional_odds_note():
                     " — outcome categories 0–2 merged for the test")
     assert M.note_text(note, "zh") == ("比例优势检验：Brant χ² = 40.0，自由度 6，p < 0.001，比例优势假设不成立"
                                        "（斜率不平行：updates）；检验时合并了结果类别 0–2")
+
+
+def test_a_term_that_separates_at_the_low_end_merges_that_end_further():
+    rng = np.random.default_rng(12)
+    n = 1200
+    photo = rng.uniform(size=n) < 0.3
+    y = np.clip(np.round(rng.normal(5, 2, n) + 0.8 * photo), 0, 10).astype(int)
+    y[photo & (y <= 2)] = 3                  # no visit with a photo has LTR 2 or less: separation
+    x = pd.DataFrame({"photo": photo.astype(float), "u": rng.normal(size=n)})
+    with pytest.raises(DataError, match="cannot be fitted"):
+        M.brant_test(y, x)
+    t = M.brant_test(y, x, min_events=30)
+    first = t.attrs["categories"][0]
+    assert first[0] == 0 and first[1] >= 2          # merged at least up to LTR 2
+    assert t.loc["omnibus", "df"] == 2 * (len(t.attrs["categories"]) - 2)
+    assert np.isfinite(t["chi2"]).all()
