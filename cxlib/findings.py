@@ -37,8 +37,8 @@ from cxlib.results import NotComputed, NotProvided, jsonable
 
 __all__ = [
     "Finding", "ALPHA", "records", "from_note", "headline", "nps_trend", "emotion_curve", "tier_curves", "drivers",
-    "pain_points", "black_hole", "peak_end", "tiers", "folklore", "rollout", "twfe_verdict", "update_effects",
-    "duration_confounding", "roi_cases", "claims", "tornado", "portfolio",
+    "pain_points", "black_hole", "peak_end", "duration_neglect", "tiers", "folklore", "rollout", "twfe_verdict",
+    "update_effects", "duration_confounding", "roi_cases", "claims", "tornado", "portfolio",
 ]
 
 #: Two-sided level of every test a finding reports.
@@ -546,7 +546,12 @@ def black_hole(silence: pd.DataFrame | NotProvided | NotComputed, lang: Lang = "
 
 _PE_NAMES = {"peak_end": ("峰终平均", "the peak-end average"), "mean": ("平均分", "the plain mean"),
              "worst": ("最差点", "the worst point"), "last": ("最后一点", "the last point"),
-             "best": ("最好点", "the best point"), "worst + last": ("最差点与最后一点", "the worst and last point together")}
+             "best": ("最好点", "the best point"), "worst + last": ("最差点与最后一点", "the worst and last point together"),
+             "time_weighted_mean": ("按时长加权的平均分", "the time-weighted mean"),
+             "log_visit_minutes": ("到店时长（对数）", "the visit's (log) duration"),
+             "peak_end + log_visit_minutes": ("峰终平均加到店时长", "the peak-end average with the visit's duration"),
+             "worst + last + log_visit_minutes": ("最差点、最后一点加到店时长",
+                                                  "the worst and last point with the visit's duration")}
 
 
 def _pe_name(model: str, lang: str) -> str:
@@ -554,10 +559,13 @@ def _pe_name(model: str, lang: str) -> str:
     return zh if lang == "zh" else en
 
 
-def peak_end(models: pd.DataFrame | NotProvided | NotComputed, lang: Lang = "both", baseline: str = "mean") -> Finding:
+def peak_end(models: pd.DataFrame | NotProvided | NotComputed, lang: Lang = "both", baseline: str = "mean",
+             neglect: pd.DataFrame | NotProvided | NotComputed | None = None) -> Finding:
     """Which summary of the journey predicts LTR best out of sample (cross-validated R² with its
     bootstrap interval, n) and whether the difference from the plain mean is significant (its
-    paired bootstrap interval excludes 0).
+    paired bootstrap interval excludes 0). With ``neglect`` (:func:`cxlib.peak_end.duration_neglect`)
+    the sentence of :func:`duration_neglect` follows, and its facts are kept under
+    ``duration_neglect``.
 
         >>> m = pd.DataFrame({"model": ["peak_end", "mean"], "r2_cv": [0.52, 0.49], "ci_low": [0.48, 0.45],
         ...     "ci_high": [0.56, 0.53], "delta_vs_baseline": [0.03, 0.0], "delta_ci_low": [0.01, 0.0],
@@ -590,9 +598,63 @@ def peak_end(models: pd.DataFrame | NotProvided | NotComputed, lang: Lang = "bot
     else:
         zh += "。"
         en += "."
+    extra: dict[str, Any] = {}
+    if neglect is not None:
+        dn = duration_neglect(neglect, lang)
+        zh, en = zh + dn.zh, f"{en} {dn.en}"
+        extra["duration_neglect"] = {k: v for k, v in dn.facts.items()}
     return _make(key, zh, en, lang, status="ok", best=str(best["model"]), best_r2=best["r2_cv"],
                  best_ci_low=best["ci_low"], best_ci_high=best["ci_high"], n=n, compared=str(other["model"]),
-                 delta_vs_mean=delta, delta_ci_low=dlo, delta_ci_high=dhi, significant=sig)
+                 delta_vs_mean=delta, delta_ci_low=dlo, delta_ci_high=dhi, significant=sig, **extra)
+
+
+def duration_neglect(result: pd.DataFrame | NotProvided | NotComputed, lang: Lang = "both") -> Finding:
+    """Duration neglect as a tested result (from :func:`cxlib.peak_end.duration_neglect`): the
+    change in LTR for a visit twice as long once peak and end are known, with its 95% CI, p and
+    n, whether duration neglect holds here (the interval covers 0) or not, and the
+    cross-validated R² that duration adds.
+
+        >>> r = pd.DataFrame([{"given": "worst + last", "term": "log_visit_minutes", "estimate": 0.02,
+        ...     "ci_low": -0.1, "ci_high": 0.14, "p_value": 0.74, "per_doubling": 0.014, "per_doubling_ci_low": -0.07,
+        ...     "per_doubling_ci_high": 0.1, "r2_cv_gain": -0.0004, "r2_cv_gain_ci_low": -0.001,
+        ...     "r2_cv_gain_ci_high": 0.0003, "n": 800, "neglected": True}])
+        >>> duration_neglect(r, "en")["holds"]
+        True
+    """
+    key = "duration_neglect"
+    if isinstance(result, _Note):
+        return from_note(key, result, lang)
+    r = result.iloc[0]
+    holds = bool(r["neglected"])
+    per_log = str(r["term"]).startswith("log_")
+    given = _pe_name(str(r["given"]), "zh"), _pe_name(str(r["given"]), "en")
+    b, lo, hi = (r["per_doubling"], r["per_doubling_ci_low"], r["per_doubling_ci_high"]) if per_log else         (r["estimate"], r["ci_low"], r["ci_high"])
+    what_zh = "到店时长每翻一倍" if per_log else "到店时长每增加一分钟"
+    what_en = "a visit twice as long" if per_log else "each further minute of the visit"
+    stats_zh = f"{_num(b, 2, sign=True)} 分（95% 置信区间 {_ci(lo, hi, 2, 'zh')}，{_p(r['p_value'])}，{_n(r['n'])}）"
+    stats_en = f"{_num(b, 2, sign=True)} points (95% CI {_ci(lo, hi, 2, 'en')}, {_p(r['p_value'])}, {_n(r['n'])})"
+    gain_zh = (f"加入时长后交叉验证 R² 变化 {_num(r['r2_cv_gain'], 3, sign=True)}"
+               f"（95% 置信区间 {_ci(r['r2_cv_gain_ci_low'], r['r2_cv_gain_ci_high'], 3, 'zh')}）")
+    gain_en = (f"adding duration changes the cross-validated R² by {_num(r['r2_cv_gain'], 3, sign=True)} "
+               f"(95% CI {_ci(r['r2_cv_gain_ci_low'], r['r2_cv_gain_ci_high'], 3, 'en')})")
+    gain_sig = _ci_excludes(r["r2_cv_gain_ci_low"], r["r2_cv_gain_ci_high"])
+    gz, ge = ("，增量显著", ", a significant gain") if gain_sig else (("，增量不显著", ", not a significant gain")
+                                                                  if gain_sig is not None else ("", ""))
+    gain_zh, gain_en = gain_zh + gz, gain_en + ge
+    if holds:
+        vz, ve = ("区间包含 0：本数据中时长忽视成立（客户评价不取决于到店时长）",
+                  "the interval covers 0: duration neglect holds here (the rating does not depend on how long the "
+                  "visit took)")
+    else:
+        vz = ("区间不含 0：本数据中时长忽视不成立，到店越久推荐意愿越" + ("低" if float(b) < 0 else "高"))
+        ve = ("the interval excludes 0: duration neglect does not hold here; longer visits get "
+              + ("lower" if float(b) < 0 else "higher") + " LTR")
+    zh = f"时长忽视检验：已知{given[0]}时，{what_zh}，推荐意愿变化 {stats_zh}，{vz}；{gain_zh}。"
+    en = (f"Duration neglect, tested: given {given[1]}, {what_en} moves LTR by {stats_en}; {ve}; {gain_en}.")
+    return _make(key, zh, en, lang, status="ok", holds=holds, given=str(r["given"]), term=str(r["term"]),
+                 estimate=r["estimate"], ci_low=r["ci_low"], ci_high=r["ci_high"], p_value=r["p_value"],
+                 per_doubling=r["per_doubling"] if per_log else None, r2_cv_gain=r["r2_cv_gain"], gain_significant=gain_sig,
+                 r2_cv_gain_ci_low=r["r2_cv_gain_ci_low"], r2_cv_gain_ci_high=r["r2_cv_gain_ci_high"], n=int(r["n"]))
 
 
 # ================================================================================= 03

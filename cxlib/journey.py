@@ -31,14 +31,15 @@ from cxlib.drivers import bootstrap_relative_weights, relative_weights
 from cxlib.errors import DataError, require_columns
 from cxlib.results import NotComputed, NotProvided, missing, too_few
 from cxlib.stats import error_bars, mean_ci, t_interval, wilson_ci
-from cxlib.peak_end import DEFAULT_MODELS, peak_end_models, peak_end_score, peak_end_summary
+from cxlib.peak_end import (DEFAULT_MODELS, DURATION_MODELS, duration_neglect, peak_end_models, peak_end_score,
+                             peak_end_summary, time_weighted_mean)
 
 __all__ = [
     "emotion_curve", "plot_emotion_curve", "journey_map", "biggest_drops", "score_matrix", "key_drivers",
     "pain_points", "importance_performance", "plot_importance_performance", "silences", "silence_effects",
     "plot_silence", "visit_timeline", "Moment", "MOMENTS", "moments_table", "moments_scorecard", "wilson_ci",
     "relative_weights", "bootstrap_relative_weights", "peak_end_score", "peak_end_summary", "peak_end_models",
-    "DEFAULT_MODELS", "QUADRANTS", "verbatims", "example_visit", "results_entries", "with_visit_columns",
+    "duration_neglect", "time_weighted_mean", "DEFAULT_MODELS", "DURATION_MODELS", "QUADRANTS", "verbatims", "example_visit", "results_entries", "with_visit_columns",
     "scores_unavailable",
 ]
 

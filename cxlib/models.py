@@ -105,6 +105,8 @@ class ModelResult:
     fallback: str = ""
     #: the "样本不足（n = …）" note when the data were too few to fit the model, else None
     shortage: NotComputed | None = None
+    #: ordinal models: the Brant test of proportional odds (:func:`brant_test`), else None
+    proportional_odds: pd.DataFrame | None = None
 
     @property
     def ok(self) -> bool:
@@ -672,6 +674,199 @@ def ltr_mixed(visits: pd.DataFrame, updates: str = "n_proactive_updates", ltr: s
                        fit=res)
 
 
+def _merge_sparse_ends(codes: np.ndarray, min_events: int) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """Merge the lowest and the highest outcome categories inwards until every binary split
+    ``y > j`` has at least ``min_events`` observations on each side; returns the new codes
+    (0, 1, …) and the original code ranges ``(first, last)`` of the kept categories."""
+    levels, counts = np.unique(codes, return_counts=True)
+    groups = [[int(v)] for v in levels]
+    sizes = [int(c) for c in counts]
+    while len(groups) > 2 and sizes[0] < min_events:
+        groups[1], sizes[1] = groups[0] + groups[1], sizes[0] + sizes[1]
+        del groups[0], sizes[0]
+    while len(groups) > 2 and sizes[-1] < min_events:
+        groups[-2], sizes[-2] = groups[-2] + groups[-1], sizes[-2] + sizes[-1]
+        del groups[-1], sizes[-1]
+    new = np.empty_like(codes)
+    for i, g in enumerate(groups):
+        new[np.isin(codes, g)] = i
+    return new, [(g[0], g[-1]) for g in groups]
+
+
+def _binary_logit_fit(z: np.ndarray, X: np.ndarray) -> tuple[Any, str]:
+    """A binary logit by Newton's method, or ``(None, reason)`` when it does not converge (separation)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        try:
+            fit = sm.Logit(z, X).fit(disp=0, method="newton", maxiter=100)
+        except (Warning, np.linalg.LinAlgError, ValueError) as e:
+            return None, type(e).__name__
+    if not fit.mle_retvals.get("converged", False) or not np.all(np.isfinite(fit.params)):
+        return None, "did not converge"
+    return fit, ""
+
+
+def brant_test(y: pd.Series | np.ndarray, exog: pd.DataFrame, min_events: int | None = None) -> pd.DataFrame:
+    """Brant (1990) test of proportional odds (parallel slopes) of an ordinal logit.
+
+    ``y`` holds the ordered outcome (an ordered categorical, or integers in their order) and
+    ``exog`` the predictors of the ordinal model, without a constant. For each of the J − 1
+    cut-points j a binary logit of ``y > j`` on ``exog`` (with intercept) is fitted; under
+    proportional odds their slopes are equal. The Wald statistic of equal slopes uses Brant's
+    covariance of the binary estimates, ``Var(β̂_j) = (X'W_jj X)⁻¹`` and, for j < l,
+    ``Cov(β̂_j, β̂_l) = (X'W_jj X)⁻¹ X'W_jl X (X'W_ll X)⁻¹`` with ``W_jl = diag(π̂_l − π̂_j π̂_l)``,
+    as the R package ``brant`` computes it. One row ``"omnibus"`` (all slopes, df = K(J − 2)) and
+    one per predictor (df = J − 2): ``chi2``, ``df``, ``p_value``; the binary slopes themselves
+    are in ``attrs["binary_slopes"]`` (predictor × cut-point). Observations are taken as
+    independent (the binary fits are not clustered).
+
+    ``min_events``: merge the sparse lowest (and highest) outcome categories first, until each
+    side of every cut-point holds at least that many observations (the binary logits need events
+    to estimate K + 1 coefficients: ten per coefficient is the usual rule, Peduzzi et al. 1996),
+    and further while a binary logit at the low (high) end does not converge (a term that
+    separates there, such as photo updates that never meet the lowest scores);
+    ``attrs["categories"]`` lists the categories tested, as ``(first, last)`` of the original
+    levels (for integer codes) or their labels.
+
+    Fewer than three outcome categories, a predictor that does not vary, or a binary logit that
+    does not converge (separation at a sparse cut-point; with ``min_events``: once fewer than
+    three categories are left): a :class:`~cxlib.errors.DataError`.
+
+        >>> rng = np.random.default_rng(0)
+        >>> x = pd.DataFrame({"x": rng.normal(size=300)})
+        >>> y = np.digitize(x["x"] + rng.logistic(size=300), [-1, 0, 1])
+        >>> round(float(brant_test(y, x).loc["omnibus", "p_value"]), 2) > 0.05
+        True
+    """
+    is_cat = isinstance(getattr(y, "dtype", None), pd.CategoricalDtype)
+    codes = pd.Series(y).cat.codes.to_numpy() if is_cat else np.asarray(y)
+    labels = list(pd.Series(y).cat.categories) if is_cat else None
+    spans = [(int(v), int(v)) for v in np.unique(codes)]
+    if min_events is not None:
+        codes, spans = _merge_sparse_ends(codes, int(min_events))
+    levels = np.unique(codes)
+    if levels.size < 3:
+        raise DataError(f"the Brant test needs at least 3 outcome categories, found {levels.size}")
+    x = np.asarray(exog, dtype=float)
+    names = [str(c) for c in exog.columns]
+    if x.ndim != 2 or x.shape[0] != codes.size:
+        raise DataError(f"{codes.size} outcomes but {x.shape[0]} rows of predictors")
+    if np.any(np.ptp(x, axis=0) == 0):
+        raise DataError("a predictor of the Brant test does not vary: " + ", ".join(
+            n for n, c in zip(names, np.ptp(x, axis=0)) if c == 0))
+    X = np.column_stack([np.ones(len(x)), x])
+    n, k1 = X.shape
+    k = k1 - 1
+    while True:
+        cuts = np.unique(codes)[:-1]
+        m = cuts.size
+        failed = None
+        beta = np.empty((m, k1))
+        pi = np.empty((n, m))
+        for j, c in enumerate(cuts):
+            fit, why = _binary_logit_fit((codes > c).astype(float), X)
+            if fit is None:
+                failed = (j, c, why)
+                break
+            beta[j] = fit.params
+            pi[:, j] = fit.predict(X)
+        if failed is None:
+            break
+        j, c, why = failed
+        if min_events is None or m < 3:
+            raise DataError(f"the binary logit of y > {c} for the Brant test cannot be fitted ({why}), "
+                            "merge sparse outcome categories")
+        # merge the end nearer to the failing cut-point inwards and try again
+        groups = sorted(set(codes.tolist()))
+        low = j < m / 2
+        a, b = (groups[0], groups[1]) if low else (groups[-2], groups[-1])
+        codes = np.where(codes == (a if low else b), b if low else a, codes)
+        spans = ([(spans[0][0], spans[1][1])] + spans[2:]) if low else (spans[:-2] + [(spans[-2][0], spans[-1][1])])
+        codes = np.searchsorted(np.unique(codes), codes)
+    inv = [np.linalg.inv(X.T @ (X * (pi[:, j] * (1 - pi[:, j]))[:, None])) for j in range(m)]
+    v = np.empty((m * k1, m * k1))
+    for j in range(m):
+        v[j * k1:(j + 1) * k1, j * k1:(j + 1) * k1] = inv[j]
+        for l in range(j + 1, m):
+            w = pi[:, l] - pi[:, j] * pi[:, l]
+            c = inv[j] @ (X.T @ (X * w[:, None])) @ inv[l]
+            v[j * k1:(j + 1) * k1, l * k1:(l + 1) * k1] = c
+            v[l * k1:(l + 1) * k1, j * k1:(j + 1) * k1] = c.T
+    slope = np.concatenate([np.arange(j * k1 + 1, (j + 1) * k1) for j in range(m)])   # drop the intercepts
+    b = beta[:, 1:].reshape(-1)
+    vs = v[np.ix_(slope, slope)]
+
+    def wald(d: np.ndarray) -> tuple[float, int]:
+        db = d @ b
+        return float(db @ np.linalg.solve(d @ vs @ d.T, db)), d.shape[0]
+
+    # first cut-point's slopes minus each later one's
+    d_all = np.zeros(((m - 1) * k, m * k))
+    for j in range(1, m):
+        d_all[(j - 1) * k:j * k, :k] = np.eye(k)
+        d_all[(j - 1) * k:j * k, j * k:(j + 1) * k] = -np.eye(k)
+    rows = [("omnibus", *wald(d_all))]
+    for i, name in enumerate(names):
+        pick = [r for r in range(d_all.shape[0]) if r % k == i]
+        rows.append((name, *wald(d_all[pick])))
+    out = pd.DataFrame(rows, columns=["test", "chi2", "df"]).set_index("test")
+    out["p_value"] = stats.chi2.sf(out["chi2"], out["df"])
+    out.attrs["binary_slopes"] = pd.DataFrame(beta[:, 1:].T, index=names, columns=[f"y>{c}" for c in cuts])
+    out.attrs["categories"] = [(labels[a], labels[b]) if labels is not None else (a, b) for a, b in spans]
+    return out
+
+
+def proportional_odds_note(brant: pd.DataFrame | None, alpha: float = 0.05) -> str:
+    """One clause on the Brant test for a model's ``note``: ``"proportional odds: Brant χ² =
+    31.2, df = 27, p = 0.26, holds"``, then the predictors whose own test rejects at ``alpha``
+    (``" — not parallel: …"``) and the outcome categories merged for the test.
+
+        >>> t = pd.DataFrame({"chi2": [31.2, 3.0], "df": [27, 9], "p_value": [0.26, 0.96]},
+        ...                  index=pd.Index(["omnibus", "x"], name="test"))
+        >>> proportional_odds_note(t)
+        'proportional odds: Brant χ² = 31.2, df = 27, p = 0.26, holds'
+    """
+    if brant is None or brant.empty:
+        return ""
+    o = brant.loc["omnibus"]
+    p = float(o["p_value"])
+    ptxt = "p < 0.001" if p < 0.001 else f"p = {p:.3f}" if p < 0.01 else f"p = {p:.2f}"
+    verdict = "rejected" if p < alpha else "holds"
+    bad = [str(t) for t, r in brant.drop(index="omnibus").iterrows() if r["p_value"] < alpha]
+    merged = [f"{a}–{b}" for a, b in brant.attrs.get("categories", []) if a != b]
+    return (f"proportional odds: Brant χ² = {float(o['chi2']):.1f}, df = {int(o['df'])}, {ptxt}, {verdict}"
+            + (f" — not parallel: {', '.join(bad)}" if bad else "")
+            + (f" — outcome categories {', '.join(merged)} merged for the test" if merged else ""))
+
+
+def _brant_term(term: str) -> str:
+    """A design column's name as the Brant table shows it: ``C(Q('center'))[T.SH-JQ]`` →
+    ``center[SH-JQ]``, ``np.log1p(Q('repair_minutes'))`` → ``log1p(repair_minutes)``."""
+    t = _pretty(term)
+    t = re.sub(r"^C\(([^)]*)\)\[T\.(.*)\]$", r"\1[\2]", t)
+    return re.sub(r"^np\.", "", t)
+
+
+def proportional_odds(result: ModelResult, alpha: float = 0.05) -> pd.DataFrame | NotComputed:
+    """The Brant test of an ordinal model (``ltr_ordinal(...)``) as a tidy table: one row per
+    ``term`` (``"omnibus"`` first) with ``chi2``, ``df``, ``p_value`` and ``parallel`` (the
+    test does not reject at ``alpha``); a :class:`~cxlib.results.NotComputed` note when the model
+    was not fitted or the test could not be computed.
+
+        >>> proportional_odds(ltr_ordinal(visits))  # doctest: +SKIP
+    """
+    what = ("比例优势（Brant）检验", "the proportional-odds (Brant) test")
+    t = result.proportional_odds
+    if t is None:
+        why = next((c for c in result.note.split("; ") if c.startswith("proportional odds not tested")),
+                   result.note or "the ordinal model was not fitted")
+        return NotComputed(result.n, what, why=(note_text(why, "zh"), why))
+    out = t.reset_index().rename(columns={"test": "term"})
+    out["parallel"] = out["p_value"] >= alpha
+    out["n"] = result.n
+    return out[["term", "chi2", "df", "p_value", "parallel", "n"]]
+
+
 def ltr_ordinal(visits: pd.DataFrame, updates: str = "n_proactive_updates", ltr: str = "ltr",
                 controls: Sequence[str] = DEFAULT_CONTROLS, log_controls: Sequence[str] = DEFAULT_LOG_CONTROLS,
                 cluster: str | None = "center", collapse_below: int | None = None, conf: float = 0.95,
@@ -682,6 +877,9 @@ def ltr_ordinal(visits: pd.DataFrame, updates: str = "n_proactive_updates", ltr:
     removed, and listed in ``note``); ``collapse_below`` merges sparse low scores into one
     category. Thresholds (cut-points, via ``transform_threshold_params``) come back as rows of
     kind ``"threshold"`` with delta-method intervals. Coefficients are log odds of a higher LTR.
+    ``proportional_odds`` holds the Brant test of the proportional-odds assumption
+    (:func:`brant_test`, omnibus and per predictor) and ``note`` its one-line summary; when it
+    cannot be computed (a sparse cut-point) the note says why and ``proportional_odds`` is None.
 
         >>> ltr_ordinal(visits).headline  # doctest: +SKIP
     """
@@ -736,9 +934,16 @@ def ltr_ordinal(visits: pd.DataFrame, updates: str = "n_proactive_updates", ltr:
         "model": name, "kind": "threshold", "n": len(prep.data), "n_clusters": prep.n_clusters,
         "converged": conv, "note": "; ".join(notes)})
     table = _finish_table(pd.concat([table, thr], ignore_index=True))
+    try:
+        exog = pd.DataFrame(mod.exog, columns=[_brant_term(str(c)) for c in mod.exog_names[: mod.exog.shape[1]]])
+        brant = brant_test(prep.data["_ltr_ord"], exog, min_events=10 * (exog.shape[1] + 1))
+        brant_note = proportional_odds_note(brant)
+    except DataError as e:
+        brant, brant_note = None, f"proportional odds not tested: {e}"
+    notes.append(brant_note)
     return ModelResult(name, table, n=len(prep.data), n_clusters=prep.n_clusters, converged=conv,
                        note="; ".join(notes), headline=table.loc[table["kind"] == "effect"].reset_index(drop=True),
-                       fit=res, fallback=prep.fallback)
+                       fit=res, fallback=prep.fallback, proportional_odds=brant)
 
 
 def _binary_logit(visits: pd.DataFrame, name: str, outcome: pd.Series, updates: str, ltr: str,
@@ -1745,6 +1950,13 @@ _NOTE_ZH: tuple[tuple[re.Pattern[str], Any], ...] = tuple((re.compile(p + r"(?=;
     (r"the Poisson (?P<w>model|rate ratio) with (?P<e>cluster-robust|HC1) errors is quoted",
      lambda m: ("引用采用" + ("聚类稳健" if m["e"] == "cluster-robust" else " HC1 ") + "标准误的泊松模型"
                 + ("" if m["w"] == "model" else "率比"))),
+    (r"proportional odds: Brant χ² = (?P<x>[\d.]+), df = (?P<df>\d+), (?P<p>p [<=] [\d.]+), (?P<v>holds|rejected)"
+     r"(?: — not parallel: (?P<bad>.+?))?(?: — outcome categories (?P<m>.+?) merged for the test)?(?=;\s|$)",
+     lambda m: (f"比例优势检验：Brant χ² = {m['x']}，自由度 {m['df']}，{m['p']}，"
+                + ("比例优势假设成立" if m["v"] == "holds" else "比例优势假设不成立")
+                + (f"（斜率不平行：{m['bad']}）" if m["bad"] else "")
+                + (f"；检验时合并了结果类别 {m['m']}" if m["m"] else ""))),
+    (r"proportional odds not tested: (?P<e>.+?)(?=;\s|$)", lambda m: f"未能检验比例优势假设（{m['e']}）"),
     (r"this center never switched to real-time updates", lambda m: "该门店从未上线实时进度"),
     (r"(?P<w>.+?) needs switching and non-switching centers; this selection has one center — see the all-centers "
      r"report(?: \((?P<c>\S+) switched to real-time updates on (?P<d>[\d-]+)\))?",

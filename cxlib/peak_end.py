@@ -7,6 +7,26 @@ intense negative moment. Here the episode is a service visit, the moments are th
 points scored 1-10 (higher is better), so the peak is the **worst** (lowest) score and the end
 is the last answered point in journey order (``departure`` when answered).
 
+Duration is not assumed away. The summary carries the visit's duration (``visit_minutes``,
+arrival to delivery, and its log ``log_visit_minutes``) and a **time-weighted** profile
+(``time_weighted_mean``, ``area``): every score weighted by the time it stands for. For the
+journey points of a service visit that time comes from the visit's timestamps of the data
+contract: the points of one stage share the minutes of that stage of the visit,
+
+* ``arrival`` and ``reception`` (stage *arrival*): ``arrived_at`` to ``started_at``,
+* ``waiting`` and ``notification`` (stage *waiting*): ``started_at`` to ``finished_at``,
+* ``handover``, ``payment``, ``departure`` (stage *delivery*): ``finished_at`` to ``delivered_at``,
+
+split equally between the points of the stage that the response answered; ``reminder`` and
+``booking`` happen days before the visit and stand for no time at the center (weight 0). The
+touchpoint log's own events are not used for the split: inside a stage they overlap (a customer
+waits while being notified) or bunch into the last minutes (hand-over, payment, farewell), so
+they would not say how long each score lasted. For a profile whose order is a time (seconds,
+minutes: moment-by-moment ratings) each rating stands for the time nearer to it than to the
+ratings before and after (the trapezoid rule over the profile). *Duration neglect* is then a
+tested result (:func:`duration_neglect`): the coefficient of log duration given peak and end,
+and the cross-validated R² it adds.
+
 Classic evidence: Kahneman, Fredrickson, Schreiber & Redelmeier (1993), "When more pain is
 preferred to less: adding a better end", *Psychological Science* 4(6), 401-405 (cold-water
 trials: 69 % chose to repeat the longer trial that ended less painfully); Redelmeier &
@@ -17,6 +37,7 @@ Example
 -------
 >>> summary = peak_end_summary(scores, visits)            # doctest: +SKIP
 >>> peak_end_models(summary, outcome="ltr", seed=1)        # doctest: +SKIP
+>>> duration_neglect(summary, outcome="ltr", seed=1)       # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -31,11 +52,21 @@ from cxlib import catalog
 from cxlib.errors import DataError, require_columns
 from cxlib.results import NotComputed, too_few
 
-__all__ = ["peak_end_score", "peak_end_summary", "peak_end_models", "DEFAULT_MODELS"]
+__all__ = ["peak_end_score", "time_weighted_mean", "peak_end_summary", "peak_end_models", "duration_neglect",
+           "DEFAULT_MODELS", "DURATION_MODELS", "STAGE_SPANS"]
 
 #: Models compared by :func:`peak_end_models`: one predictor each, plus worst and last together.
-DEFAULT_MODELS: tuple[str | tuple[str, ...], ...] = ("peak_end", "mean", "worst", "last", "best",
-                                                     ("worst", "last"))
+DEFAULT_MODELS: tuple[str | tuple[str, ...], ...] = ("peak_end", "mean", "time_weighted_mean", "worst", "last",
+                                                     "best", ("worst", "last"))
+#: Added to :data:`DEFAULT_MODELS` when the summary carries the visit duration: duration alone,
+#: and peak and end with and without it (the models of :func:`duration_neglect`).
+DURATION_MODELS: tuple[str | tuple[str, ...], ...] = ("log_visit_minutes", ("peak_end", "log_visit_minutes"),
+                                                      ("worst", "last", "log_visit_minutes"))
+#: The time a journey stage of a visit stands for: from one timestamp of ``visits`` to the next.
+#: Stages not listed (awareness, booking, after-sales) are not time spent at the center.
+STAGE_SPANS: dict[str, tuple[str, str]] = {"arrival": ("arrived_at", "started_at"),
+                                           "waiting": ("started_at", "finished_at"),
+                                           "delivery": ("finished_at", "delivered_at")}
 
 
 def peak_end_score(values: Sequence[float], worse: Literal["lower", "higher"] = "lower") -> float:
@@ -53,6 +84,65 @@ def peak_end_score(values: Sequence[float], worse: Literal["lower", "higher"] = 
         return float("nan")
     peak = v.min() if worse == "lower" else v.max()
     return float((peak + v[-1]) / 2)
+
+
+def time_weighted_mean(values: Sequence[float], times: Sequence[float]) -> float:
+    """Mean of a profile weighted by the time each rating stands for: ``times`` are the moments
+    of the ratings (any unit, increasing), each rating stands for the time nearer to it than to
+    its neighbours, so the result is the trapezoid area under the profile divided by its
+    duration. One rating (no duration): NaN.
+
+    >>> time_weighted_mean([2, 8, 2], [0, 1, 5])      # (0.5·2 + 2.5·8 + 2·2) / 5
+    5.0
+    >>> time_weighted_mean([2, 8, 2], [0, 1, 2])      # evenly spaced: (0.5·2 + 1·8 + 0.5·2) / 2
+    5.0
+    """
+    v = np.asarray(values, dtype=float)
+    t = np.asarray(times, dtype=float)
+    if v.shape != t.shape:
+        raise DataError(f"{v.size} values but {t.size} times: one time per rating is needed")
+    keep = ~(np.isnan(v) | np.isnan(t))
+    v, t = v[keep], t[keep]
+    order = np.argsort(t, kind="mergesort")
+    w = _midpoint_weights(t[order])
+    span = w.sum()
+    return float((w * v[order]).sum() / span) if span > 0 else float("nan")
+
+
+def _midpoint_weights(t: np.ndarray) -> np.ndarray:
+    """Weights of sorted times ``t``: half the gap to each neighbour (the trapezoid rule)."""
+    if t.size < 2:
+        return np.zeros(t.size)
+    gaps = np.diff(t)
+    return np.r_[gaps, 0.0] / 2 + np.r_[0.0, gaps] / 2
+
+
+def _stage_minutes(d: pd.DataFrame, visits: pd.DataFrame, id: str, order: str) -> pd.Series | None:
+    """Minutes each row of ``d`` (one journey point of a response) stands for, from the stage
+    spans of its visit (:data:`STAGE_SPANS`) shared equally by the answered points of the stage.
+    None when the points are not catalog score points or ``visits`` lacks the timestamps."""
+    stamps = sorted({c for span in STAGE_SPANS.values() for c in span})
+    if visits is None or "visit_id" not in d.columns or not set(stamps) <= set(visits.columns):
+        return None
+    codes = d[order].astype(str)
+    if not codes.isin(catalog.SCORE_POINT_ORDER).all():
+        return None
+    stage_of = {p.code: p.stage for p in catalog.SCORE_POINTS}
+    stage = codes.map(stage_of)
+    v = visits[["visit_id", *stamps]].drop_duplicates("visit_id")
+    v = v.set_index(v["visit_id"].astype(str))
+    vid = d["visit_id"].astype(str)
+    minutes = pd.Series(0.0, index=d.index)
+    known = vid.isin(v.index)
+    for st, (a, b) in STAGE_SPANS.items():
+        rows = (stage == st) & known
+        if not rows.any():
+            continue
+        span = (pd.to_datetime(vid[rows].map(v[b])) - pd.to_datetime(vid[rows].map(v[a]))).dt.total_seconds() / 60
+        share = d.loc[rows].groupby([id], sort=False, observed=True)[order].transform("size")
+        minutes.loc[rows] = (span.clip(lower=0) / share).to_numpy(dtype=float, na_value=np.nan)
+    minutes[~known] = np.nan
+    return minutes
 
 
 def _order_key(s: pd.Series) -> pd.Series:
@@ -75,9 +165,18 @@ def peak_end_summary(scores: pd.DataFrame, visits: pd.DataFrame | None = None, *
                      outcome: str = "ltr", duration: str = "visit_minutes") -> pd.DataFrame:
     """One row per response (``id``): ``worst``, ``best``, ``last`` (last answered point in
     journey order; ``last_point`` says which), ``peak_end = (worst + last) / 2``, ``mean``,
-    ``total`` (sum over the points: the area under an evenly spaced profile), ``n_points``,
-    and, when available, ``visit_id``, the visit duration (``visit_minutes``, from ``visits``) and
-    the outcome (``ltr``, from ``scores`` or else ``visits``).
+    ``n_points``, the time-weighted profile (``span``: the time the weighted points stand for;
+    ``area``: Σ score × time, the area under the profile over time; ``time_weighted_mean =
+    area / span``), and, when available, ``visit_id``, the visit duration (``visit_minutes``
+    from ``visits``, and ``log_visit_minutes``) and the outcome (``ltr``, from ``scores`` or
+    else ``visits``).
+
+    The weights (module docstring): journey points share the minutes of their stage of the
+    visit (:data:`STAGE_SPANS`, from the timestamps of ``visits``; without them ``span``,
+    ``area`` and ``time_weighted_mean`` are NaN); a numeric ``order`` is itself the time, and
+    each rating stands for the time nearer to it than to its neighbours (trapezoid rule).
+    ``area`` replaces the former ``total`` (a plain sum, which treated the points as evenly
+    spaced whatever their timing).
 
     Works on any long profile: ``order`` may be score-point codes (catalog order) or numbers
     (seconds, minutes); ``worse="higher"`` for pain ratings.
@@ -106,8 +205,29 @@ def peak_end_summary(scores: pd.DataFrame, visits: pd.DataFrame | None = None, *
         "last_point": g[order].last().astype(str),
         "peak_end": (worst + last) / 2,
         "mean": g["_value"].mean(),
-        "total": g["_value"].sum(),
     })
+    weights = _stage_minutes(d, visits, id, order)
+    if weights is None and not isinstance(d[order].dtype, pd.CategoricalDtype) and \
+            pd.to_numeric(d[order], errors="coerce").notna().all() and not d[order].astype(str).isin(
+                catalog.SCORE_POINT_ORDER).all():
+        t = d["_key"].to_numpy(dtype=float)
+        w = np.zeros(len(d))
+        ids = d[id].to_numpy()
+        starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
+        for a, b in zip(starts, np.r_[starts[1:], len(d)]):
+            w[a:b] = _midpoint_weights(t[a:b])
+        weights = pd.Series(w, index=d.index)
+    if weights is None:
+        out["span"] = out["area"] = out["time_weighted_mean"] = np.nan
+    else:
+        tw = pd.DataFrame({id: d[id], "_w": weights, "_wv": weights * d["_value"]})
+        gw = tw.groupby(id, sort=True, observed=True)
+        span = gw["_w"].sum(min_count=1)
+        area = gw["_wv"].sum(min_count=1)
+        has = span > 0
+        out["span"] = span.where(has)
+        out["area"] = area.where(has)
+        out["time_weighted_mean"] = (area / span).where(has)
     out.index.name = id
     if "visit_id" in d.columns and id != "visit_id":
         out.insert(0, "visit_id", g["visit_id"].first().astype(str))
@@ -123,6 +243,9 @@ def peak_end_summary(scores: pd.DataFrame, visits: pd.DataFrame | None = None, *
             v = visits[["visit_id", *extra]].drop_duplicates("visit_id")
             v = v.assign(visit_id=v["visit_id"].astype(str))
             out = out.merge(v, on="visit_id", how="left", validate="many_to_one")
+    if duration in out.columns:
+        minutes = pd.to_numeric(out[duration], errors="coerce").astype("float64")
+        out[f"log_{duration}"] = np.log(minutes.where(minutes > 0))
     return out
 
 
@@ -137,14 +260,27 @@ def _r2(y: np.ndarray, yhat: np.ndarray) -> float:
     return float(1 - ((y - yhat) ** 2).sum() / sst) if sst > 0 else float("nan")
 
 
+def _default_models(summary: pd.DataFrame) -> list[str | tuple[str, ...]]:
+    """:data:`DEFAULT_MODELS` whose columns hold data, plus :data:`DURATION_MODELS` when the
+    summary carries the visit duration."""
+    def has(c: str) -> bool:
+        return c in summary.columns and pd.to_numeric(summary[c], errors="coerce").notna().any()
+
+    optional = ("time_weighted_mean", "log_visit_minutes")   # kept only where the summary holds them
+    specs = [(m,) if isinstance(m, str) else tuple(m) for m in (*DEFAULT_MODELS, *DURATION_MODELS)]
+    return [s[0] if len(s) == 1 else s for s in specs if all(has(c) for c in s if c in optional)]
+
+
 def peak_end_models(summary: pd.DataFrame, outcome: str = "ltr",
-                    models: Sequence[str | Sequence[str]] = DEFAULT_MODELS, folds: int = 10, n_boot: int = 200,
+                    models: Sequence[str | Sequence[str]] | None = None, folds: int = 10, n_boot: int = 200,
                     seed: int = 0, ci: float = 0.95, baseline: str = "mean",
                     strict: bool = True) -> pd.DataFrame | NotComputed:
     """Cross-validated R² of linear models of ``outcome`` on peak-end features, side by side.
 
-    Each entry of ``models`` is a column of ``summary`` (one predictor) or a tuple of columns.
-    All models use the same rows (complete on every column involved) and the same ``folds``
+    Each entry of ``models`` is a column of ``summary`` (one predictor) or a tuple of columns;
+    the default is :data:`DEFAULT_MODELS` (the time-weighted mean only when the summary has it)
+    and, when the summary carries the visit duration, :data:`DURATION_MODELS` (log visit
+    minutes alone, and peak and end with it). All models use the same rows (complete on every column involved) and the same ``folds``
     (seeded shuffle). ``r2_cv`` is the out-of-fold R², ``1 - Σ(y - ŷ_oof)² / Σ(y - ȳ)²``.
     ``ci_low/ci_high``: percentile bootstrap over respondents of the out-of-fold R² (the
     out-of-fold predictions are held fixed, so refitting variability is not included).
@@ -160,6 +296,8 @@ def peak_end_models(summary: pd.DataFrame, outcome: str = "ltr",
     ...                       strict=False).in_lang("en"))
     n = 14 complete responses: too few for 10-fold cross-validation of the peak-end models, need ≥ 20
     """
+    if models is None:
+        models = _default_models(summary)
     specs = [(m,) if isinstance(m, str) else tuple(m) for m in models]
     names = [" + ".join(s) for s in specs]
     cols = sorted({c for s in specs for c in s} | {outcome})
@@ -209,3 +347,66 @@ def peak_end_models(summary: pd.DataFrame, outcome: str = "ltr",
     out = out.sort_values(["r2_cv", "model"], ascending=[False, True], kind="mergesort").reset_index(drop=True)
     first = ["model", "predictors", "r2_cv", "ci_low", "ci_high"]
     return out[first + [c for c in out.columns if c not in first]]
+
+
+def duration_neglect(summary: pd.DataFrame, outcome: str = "ltr", duration: str = "log_visit_minutes",
+                     given: Sequence[str] = ("worst", "last"), folds: int = 10, n_boot: int = 200, seed: int = 0,
+                     ci: float = 0.95, strict: bool = True) -> pd.DataFrame | NotComputed:
+    """Duration neglect as a test: does the visit's duration predict ``outcome`` once the peak
+    and the end are known?
+
+    One row. ``estimate`` is the coefficient of ``duration`` (default: log visit minutes) in the
+    OLS of ``outcome`` on ``given`` (peak and end) plus ``duration``, with heteroskedasticity-
+    robust (HC3) standard error ``std_error``, t interval ``ci_low``/``ci_high`` and ``p_value``
+    on ``df`` residual degrees of freedom; ``per_doubling`` (with ``per_doubling_ci_low/high``)
+    is the change in ``outcome`` for a visit twice as long (coefficient × ln 2, for a log
+    duration). ``r2_cv_without`` / ``r2_cv_with`` are the cross-validated R² of the models
+    without and with duration (:func:`peak_end_models`, same rows and folds) and ``r2_cv_gain``
+    their difference with its paired bootstrap interval ``r2_cv_gain_ci_low``/``_high``; ``model``
+    names the model with duration, ``given`` the one without.
+    ``neglected`` is True when the coefficient's interval covers 0 (duration adds nothing
+    detectable given peak and end: the rule holds here), False when it excludes 0 (duration
+    matters: the rule does not hold here). "Holds" is a failure to reject; the interval bounds
+    how large a neglected effect can be.
+
+    Too few complete rows (fewer than ``2 × folds``) or an outcome / duration that never varies:
+    a :class:`~cxlib.errors.DataError`, or with ``strict=False`` a
+    :class:`~cxlib.results.NotComputed` note.
+
+    >>> duration_neglect(summary, outcome="ltr", seed=1)[["estimate", "ci_low", "ci_high", "neglected"]]  # doctest: +SKIP
+    """
+    import statsmodels.api as sm
+
+    given = list(given)
+    require_columns(summary, [*given, duration, outcome], "peak-end summary")
+    name_without, name_with = " + ".join(given), " + ".join([*given, duration])
+    fit = peak_end_models(summary, outcome=outcome, models=[tuple(given), (*given, duration)], folds=folds,
+                          n_boot=n_boot, seed=seed, ci=ci, baseline=name_without, strict=strict)
+    if isinstance(fit, NotComputed):
+        return fit
+    cols = [*given, duration, outcome]
+    d = pd.DataFrame({c: pd.to_numeric(summary[c], errors="coerce") for c in cols}).astype("float64").dropna()
+    n = len(d)
+    if d[duration].nunique() < 2:
+        what = ("时长忽视检验", "the test of duration neglect")
+        if strict:
+            raise DataError(f"{duration} is the same in every complete row: its effect cannot be estimated",
+                            column=duration)
+        return NotComputed(n, what, why=("到店时长在所有答卷中相同", "visit duration is the same in every response"))
+    x = sm.add_constant(d[[*given, duration]], has_constant="add")
+    res = sm.OLS(d[outcome], x).fit(cov_type="HC3", use_t=True)
+    lo, hi = res.conf_int(alpha=1 - ci).loc[duration]
+    b = float(res.params[duration])
+    scale = np.log(2) if duration.startswith("log_") else 1.0
+    m = fit.set_index("model")
+    row = {
+        "model": name_with, "given": name_without, "term": duration, "estimate": b, "std_error": float(res.bse[duration]),
+        "ci_low": float(lo), "ci_high": float(hi), "p_value": float(res.pvalues[duration]), "df": float(res.df_resid),
+        "per_doubling": b * scale, "per_doubling_ci_low": float(lo) * scale, "per_doubling_ci_high": float(hi) * scale,
+        "r2_cv_without": float(m.loc[name_without, "r2_cv"]), "r2_cv_with": float(m.loc[name_with, "r2_cv"]),
+        "r2_cv_gain": float(m.loc[name_with, "delta_vs_baseline"]),
+        "r2_cv_gain_ci_low": float(m.loc[name_with, "delta_ci_low"]),
+        "r2_cv_gain_ci_high": float(m.loc[name_with, "delta_ci_high"]),
+        "n": n, "folds": folds, "se_type": "HC3", "neglected": bool(lo <= 0 <= hi),
+    }
+    return pd.DataFrame([row])

@@ -711,8 +711,10 @@ def write_index(period_dir: Path, runs: list[CenterRun] | None = None, league: A
         note = f'<p class="note">{html.escape(alerts["note"])}</p>' if alerts.get("note") else ""
         body = f"<ul>{lis}</ul>" if items else "<p>无预警 no alerts</p>"
         alert_html = (f'<section class="alerts"><h2>预警 Alerts ({len(items)})</h2>'
-                      f"<p>显著变化（Holm 校正，α = {alerts.get('alpha')}）{against}，或超出 99.8% 漏斗控制限 · "
-                      f"significant change (Holm-corrected) or outside the 99.8% funnel limits · "
+                      f"<p>显著变化（Holm 校正，α = {alerts.get('alpha')}）{against}，或超出 99.8% 漏斗控制限"
+                      f"（已计入门店间的过度离散，Spiegelhalter 2005）· "
+                      f"significant change (Holm-corrected) or outside the 99.8% funnel limits (allowing for "
+                      f"between-center overdispersion, Spiegelhalter 2005) · "
                       f'<a href="alerts.json">alerts.json</a></p>{note}{body}</section>')
     league_html = ""
     if league is not None:
@@ -728,9 +730,13 @@ def write_index(period_dir: Path, runs: list[CenterRun] | None = None, league: A
             "<th>NPS 漏斗 funnel</th><th>投诉占比 complaint share [95% CI]</th><th>工单数 n visits</th>"
             "<th>投诉漏斗 funnel</th></tr></thead><tbody>" + _league_rows(league, have) + "</tbody></table>"
             f'<figure><img alt="funnel plot 漏斗图" src="{league_mod.funnel_png(league)}">'
-            "<figcaption>漏斗图：各门店相对全网络的 NPS 与投诉占比，虚线 95%、点线 99.8% 控制限 · funnel plot: "
-            "centers against the network value with 95% (dashed) and 99.8% (dotted) control limits by n; red points "
-            "lie outside the 99.8% limits.</figcaption></figure>")
+            "<figcaption>漏斗图：各门店相对全网络的 NPS 与投诉占比，虚线 95%、点线 99.8% 控制限；门店间差异超出抽样误差时，"
+            "控制限按门店间标准差加宽（加性随机效应，Spiegelhalter 2005），红点在 99.8% 控制限之外 · funnel plot: "
+            "centers against the network value with 95% (dashed) and 99.8% (dotted) control limits by n, widened by "
+            "the between-center SD when the centers differ beyond sampling noise (additive random effects, "
+            "Spiegelhalter 2005); red points lie outside the 99.8% limits.</figcaption></figure>"
+            + "".join(f'<p class="note">{html.escape(line)}</p>'
+                      for line in league_mod.overdispersion_text(league).splitlines()))
     extra = ' · <a href="quarantine.xlsx">quarantine.xlsx 隔离行</a>' if (period_dir / "quarantine.xlsx").exists() else ""
     page = f"""<!DOCTYPE html>
 <html lang="zh-CN"><head><meta charset="utf-8"><title>客户体验报告 CX reports {html.escape(period_dir.name)}</title>

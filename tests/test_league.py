@@ -7,9 +7,11 @@ import math
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from conftest import write_notebook
+from scipy import stats
 
 from cxlib import league, report
 
@@ -169,8 +171,12 @@ def test_two_runs_leave_an_index_with_both_and_alerts_flag_the_planted_drop(tmp_
     assert not [c for c in changes if c[0] != "SH-JQ"], changes
     drop = next(a for a in alerts["alerts"] if a["kind"] == "change" and a["center"] == "SH-JQ")
     assert drop["value"] < -90 < 0 < drop["previous_value"] and drop["p_holm"] < 1e-6
+    # between-center variation beyond sampling noise widens the funnel (Spiegelhalter 2005): the
+    # planted month is caught by the change test; the funnel judges it by its adjusted z
+    od = alerts["overdispersion"]["nps"]
+    assert od["overdispersed"] and od["tau2"] > 0 and od["df"] == 6
     funnel = [a for a in alerts["alerts"] if a["kind"] == "funnel" and a["center"] == "SH-JQ"]
-    assert funnel and funnel[0]["side"] == "below"
+    assert all(a["side"] == "below" and a["z"] < -3.09 for a in funnel)
     # the alerts come first on the index page, the drop among them
     assert index.index("预警 Alerts") < index.index("报告 Reports")
     assert "SH-JQ: NPS 下降 fell" in index
@@ -191,3 +197,97 @@ def test_league_of_the_unmodified_sample_has_no_change_alert_for_sh_jq(tmp_path)
     assert net["n_visits"] == 980 and net["n_responses"] == 640 and -100 <= net["nps"] <= 100
     t = league.league_table(league.period_visits(processed), "2026-10", "2026-10")
     assert t["n_visits"].iloc[1:].sum() == 980
+
+
+# ------------------------------------------------------------------ overdispersion (Spiegelhalter 2005)
+def test_overdispersion_without_winsorising_is_dersimonian_laird():
+    from statsmodels.stats.meta_analysis import combine_effects
+
+    y = np.array([0.05, 0.10, 0.20, 0.08, 0.12, 0.03])
+    n = np.array([400, 250, 300, 500, 120, 380])
+    p0 = float((y * n).sum() / n.sum())          # the network share: the fixed-effect mean
+    var = p0 * (1 - p0)
+    r = league.overdispersion(y, n, p0, var, winsor=0.0)
+    ref = combine_effects(y, var / n, method_re="dl")
+    assert r["chi2"] == pytest.approx(ref.q, rel=1e-10) and r["phi"] == pytest.approx(ref.q / 6, rel=1e-10)
+    assert r["tau2"] == pytest.approx(ref.tau2, rel=1e-10) and r["df"] == 5
+    assert r["p_value"] == pytest.approx(stats.chi2.sf(ref.q, 5))
+
+
+def test_overdispersion_winsorises_the_extreme_centers_by_hand():
+    y = np.array([0.03, 0.06, 0.09, 0.12, 0.15, 0.18, 0.45])
+    n = np.full(7, 200.0)
+    p0 = float(y.mean())
+    var = p0 * (1 - p0)
+    z = (y - p0) / np.sqrt(var / n)
+    zs = np.sort(z)
+    zw = np.clip(z, zs[1], zs[5])                 # ceil(10 % of 7) = 1 center pulled in at each end
+    phi = float(np.mean(zw ** 2))
+    w = n / var
+    tau2 = (7 * phi - 6) / (w.sum() - (w ** 2).sum() / w.sum())
+    r = league.overdispersion(y, n, p0, var)
+    assert r["phi"] == pytest.approx(phi) and r["chi2"] == pytest.approx(7 * phi)
+    assert r["overdispersed"] and r["tau2"] == pytest.approx(tau2) and r["p_value"] < 0.001
+    # the outlier stays an outlier once the limits are widened, the others fall inside
+    zadj = league.adjusted_z(y, n, p0, var, r["tau2"])
+    assert zadj[6] == pytest.approx((0.45 - p0) / np.sqrt(var / 200 + tau2))
+    assert zadj[6] > 3.09 and (abs(zadj[:6]) < 3.09).all() and (abs(z[:6]) > 3.09).sum() >= 1
+
+
+def test_two_outliers_do_not_widen_their_own_limits():
+    # five centers alike, one far below, one far above: winsorised, no overdispersion is left
+    y = np.array([0.02, 0.08, 0.09, 0.10, 0.11, 0.12, 0.30])
+    n = np.full(7, 200.0)
+    r = league.overdispersion(y, n, 0.11, 0.11 * 0.89)
+    assert not r["overdispersed"] and r["tau2"] == 0.0 and r["p_value"] > 0.05
+    assert league.overdispersion(y, n, 0.11, 0.11 * 0.89, winsor=0.0)["overdispersed"]   # unwinsorised: it is
+    z = league.adjusted_z(y, n, 0.11, 0.11 * 0.89, r["tau2"])
+    assert z[0] < -3.09 and z[6] > 3.09
+
+
+def _binomial_centers(seed: int, spread: float) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    spec = {}
+    for i in range(7):
+        rate = float(np.clip(0.1 + spread * rng.normal(), 0.01, 0.6))
+        m = int(rng.integers(150, 400))
+        answers = rng.choice([10, 7, 2], size=m, p=[0.45, 0.3, 0.25]).tolist()
+        spec[(f"C{i}", "2026-10")] = (answers, (rng.uniform(size=m) < rate).tolist())
+    return _visits(spec)
+
+
+def test_no_overdispersion_changes_nothing():
+    for seed in range(5):
+        v = _binomial_centers(seed, spread=0.0)
+        t = league.league_table(v, "2026-10", "2026-10")
+        od = t.attrs["overdispersion"]
+        net = t.iloc[0]
+        for measure, key, n_key, zkey, scale in (("nps", "nps", "n_responses", "nps_z", 100),
+                                                 ("complaint_share", "complaint_share", "complaints_n", "complaint_z", 1)):
+            if od[measure]["overdispersed"]:
+                continue                       # a 5 % false alarm of the test: nothing to compare
+            assert od[measure]["tau2"] == 0.0
+            ref = league._network_var(net.to_dict(), measure)
+            for _, r in t.iloc[1:].iterrows():
+                lo, hi = league.funnel_limits(ref[0], ref[1], r[n_key], 0.998)
+                plain = "above" if r[key] / scale > hi else "below" if r[key] / scale < lo else "inside"
+                assert r["nps_funnel" if measure == "nps" else "complaint_funnel"] == plain
+                assert r[zkey] == pytest.approx((r[key] / scale - ref[0]) / math.sqrt(ref[1] / r[n_key]))
+
+
+def test_overdispersed_centers_are_not_all_flagged():
+    v = _binomial_centers(11, spread=0.08)
+    t = league.league_table(v, "2026-10", "2026-10")
+    od = t.attrs["overdispersion"]["complaint_share"]
+    assert od["overdispersed"] and od["tau2"] > 0 and od["p_value"] < 0.05
+    net = t.iloc[0].to_dict()
+    ref = league._network_var(net, "complaint_share")
+    plain = sum(1 for _, r in t.iloc[1:].iterrows()
+                if not league.funnel_limits(ref[0], ref[1], r["complaints_n"], 0.998)[0] <= r["complaint_share"]
+                <= league.funnel_limits(ref[0], ref[1], r["complaints_n"], 0.998)[1])
+    adjusted = int((t["complaint_funnel"].iloc[1:] != "inside").sum())
+    assert plain >= 3 and adjusted < plain
+    found = league.alerts(v, "2026-10", "2026-10")
+    assert found["overdispersion"]["complaint_share"]["overdispersed"] is True
+    assert {a["center"] for a in found["alerts"] if a["kind"] == "funnel" and a["measure"] == "complaint_share"} == \
+        set(t.loc[t["complaint_funnel"].isin(["above", "below"]), "center"])

@@ -5,9 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from cxlib import findings
 from cxlib.errors import DataError
-from cxlib.peak_end import peak_end_models, peak_end_score, peak_end_summary
+from cxlib.peak_end import duration_neglect, peak_end_models, peak_end_score, peak_end_summary, time_weighted_mean
 
 # Kahneman, Fredrickson, Schreiber & Redelmeier (1993), Psychological Science 4(6): short trial
 # 60 s with one hand in water at 14 °C; long trial the same 60 s, then 30 s more while the water
@@ -34,9 +37,11 @@ def _long(profiles: dict[str, list[float]], step: float) -> pd.DataFrame:
 def test_more_total_pain_but_better_peak_end(profiles, step):
     s = peak_end_summary(_long(profiles, step), id="episode", order="t", value="pain", worse="higher")
     s = s.set_index("episode")
-    duration_weighted = {k: step * sum(v) for k, v in profiles.items()}
-    assert duration_weighted["long"] > duration_weighted["short"]
-    assert s.loc["long", "total"] > s.loc["short", "total"]
+    # the area under the profile over time (trapezoid rule, in rating x seconds / minutes)
+    area = {k: float(np.trapezoid(v, dx=step)) for k, v in profiles.items()}
+    assert area["long"] > area["short"]
+    assert s.loc["long", "area"] == pytest.approx(area["long"]) and s.loc["short", "area"] == pytest.approx(area["short"])
+    assert s.loc["long", "span"] == step * (len(profiles["long"]) - 1)
     assert s.loc["long", "worst"] == s.loc["short", "worst"]          # same peak
     assert s.loc["long", "last"] < s.loc["short", "last"]             # milder end
     assert s.loc["long", "peak_end"] < s.loc["short", "peak_end"]     # remembered as less bad
@@ -110,3 +115,128 @@ def test_bad_input():
         peak_end_models(pd.DataFrame({"mean": [1.0, 2.0], "ltr": [3.0, 4.0]}), models=["mean"])
     with pytest.raises(DataError, match="neither"):
         peak_end_summary(pd.DataFrame({"response_id": ["a"], "point": ["x"], "score": [3]}))
+
+
+# ----------------------------------------------------------------------- time weighting, duration
+def _ts(s: str) -> pd.Timestamp:
+    return pd.Timestamp(s, tz="Asia/Shanghai")
+
+
+def _visits_with_stages() -> pd.DataFrame:
+    return pd.DataFrame({
+        "visit_id": ["V1", "V2"], "visit_minutes": [180.0, 95.0],
+        "arrived_at": [_ts("2026-10-01 09:00"), _ts("2026-10-02 10:00")],
+        "started_at": [_ts("2026-10-01 09:30"), _ts("2026-10-02 10:15")],
+        "finished_at": [_ts("2026-10-01 11:30"), _ts("2026-10-02 11:15")],
+        "delivered_at": [_ts("2026-10-01 12:00"), _ts("2026-10-02 11:35")]})
+
+
+def test_time_weighted_mean_of_journey_points_by_hand():
+    scores = pd.DataFrame({
+        "response_id": ["R1"] * 5 + ["R2"] * 3,
+        "visit_id": ["V1"] * 5 + ["V2"] * 3,
+        "point": ["departure", "reception", "waiting", "booking", "payment", "payment", "booking", "waiting"],
+        "score": [7, 9, 3, 8, 5, 6, 10, 4]})
+    s = peak_end_summary(scores, _visits_with_stages()).set_index("response_id")
+    # R1: reception 30 min (arrival 9:00 - start 9:30), waiting 120 min (the repair), payment and
+    # departure share the 30 min from finish to delivery (15 each); booking is before the visit: 0
+    area1 = 9 * 30 + 3 * 120 + 5 * 15 + 7 * 15
+    assert s.loc["R1", "span"] == 180.0 and s.loc["R1", "area"] == pytest.approx(area1)
+    assert s.loc["R1", "time_weighted_mean"] == pytest.approx(area1 / 180)          # 4.5, the plain mean 6.4
+    assert s.loc["R1", "mean"] == pytest.approx(32 / 5)
+    # R2 did not answer the arrival stage: its 15 minutes are not covered
+    assert s.loc["R2", "span"] == 80.0 and s.loc["R2", "time_weighted_mean"] == pytest.approx((4 * 60 + 6 * 20) / 80)
+    assert s.loc["R1", "log_visit_minutes"] == pytest.approx(np.log(180.0))
+    # without the visit's timestamps there is no time to weight by: NaN, never the plain mean
+    bare = peak_end_summary(scores, _visits_with_stages()[["visit_id", "visit_minutes"]])
+    assert bare[["span", "area", "time_weighted_mean"]].isna().all().all()
+
+
+def test_time_weighted_mean_of_a_timed_profile():
+    # ratings at 0, 1 and 5 s: each stands for the time nearer to it than to its neighbours
+    assert time_weighted_mean([2, 8, 2], [0, 1, 5]) == pytest.approx((0.5 * 2 + 2.5 * 8 + 2 * 2) / 5)
+    assert time_weighted_mean([4, 6], [3, 1]) == 5.0          # order of the input does not matter
+    assert np.isnan(time_weighted_mean([7], [0]))
+    s = peak_end_summary(pd.DataFrame({"episode": ["a"] * 3, "t": [0, 1, 5], "pain": [2, 8, 2]}),
+                         id="episode", order="t", value="pain", worse="higher").iloc[0]
+    assert s["area"] == pytest.approx(25.0) and s["span"] == 5.0 and s["time_weighted_mean"] == 5.0
+    with pytest.raises(DataError, match="one time per rating"):
+        time_weighted_mean([1, 2], [0])
+
+
+@given(st.lists(st.tuples(st.floats(0, 100), st.integers(1, 10)), min_size=2, max_size=12,
+                unique_by=lambda x: x[0]))
+@settings(max_examples=60, deadline=None)
+def test_time_weighted_mean_is_the_trapezoid_area_over_the_duration(points):
+    t = np.array([p[0] for p in points])
+    v = np.array([p[1] for p in points], dtype=float)
+    o = np.argsort(t)
+    if t[o][-1] - t[o][0] <= 0:
+        return
+    expected = np.trapezoid(v[o], t[o]) / (t[o][-1] - t[o][0])
+    got = time_weighted_mean(v, t)
+    assert got == pytest.approx(expected, rel=1e-9, abs=1e-9)
+    assert v.min() - 1e-9 <= got <= v.max() + 1e-9
+
+
+def _neglect_data(beta: float, seed: int, n: int = 400) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    worst = rng.integers(1, 8, n).astype(float)
+    last = np.clip(worst + rng.integers(0, 5, n), 1, 10)
+    minutes = rng.uniform(60, 480, n)
+    ltr = 0.5 * worst + 0.4 * last + beta * np.log(minutes) + rng.normal(0, 1, n)
+    return pd.DataFrame({"worst": worst, "last": last, "peak_end": (worst + last) / 2, "visit_minutes": minutes,
+                         "log_visit_minutes": np.log(minutes), "ltr": ltr})
+
+
+def test_duration_that_matters_is_not_neglected():
+    d = _neglect_data(beta=-1.0, seed=7)
+    r = duration_neglect(d, folds=5, n_boot=100, seed=1).iloc[0]
+    assert not r["neglected"] and r["ci_high"] < 0 and r["p_value"] < 0.001
+    assert r["ci_low"] < -1.0 < r["ci_high"]                                  # covers the true slope
+    assert r["per_doubling"] == pytest.approx(r["estimate"] * np.log(2))
+    assert r["r2_cv_gain"] > 0 and r["r2_cv_gain_ci_low"] > 0                  # and it predicts out of sample
+    assert r["r2_cv_with"] == pytest.approx(r["r2_cv_without"] + r["r2_cv_gain"])
+    f = findings.duration_neglect(duration_neglect(d, folds=5, n_boot=100, seed=1), "both")
+    assert f["holds"] is False and "duration neglect does not hold here" in f.en and "时长忽视不成立" in f.zh
+    assert "longer visits get lower LTR" in f.en and "n = 400" in f.en
+
+
+def test_duration_that_does_not_matter_is_neglected():
+    d = _neglect_data(beta=0.0, seed=8)
+    r = duration_neglect(d, folds=5, n_boot=100, seed=1).iloc[0]
+    assert r["neglected"] and r["ci_low"] < 0 < r["ci_high"] and r["p_value"] > 0.05
+    assert r["r2_cv_gain_ci_low"] < 0 < r["r2_cv_gain_ci_high"] or abs(r["r2_cv_gain"]) < 0.01
+    f = findings.duration_neglect(duration_neglect(d, folds=5, n_boot=100, seed=1), "en")
+    assert f["holds"] is True and "duration neglect holds here" in f.en
+
+
+def test_duration_coefficient_matches_statsmodels_hc3():
+    import statsmodels.formula.api as smf
+
+    d = _neglect_data(beta=-0.4, seed=9, n=200)
+    r = duration_neglect(d, folds=5, n_boot=20, seed=1).iloc[0]
+    ref = smf.ols("ltr ~ worst + last + log_visit_minutes", d).fit(cov_type="HC3", use_t=True)
+    assert r["estimate"] == pytest.approx(ref.params["log_visit_minutes"], rel=1e-10)
+    assert r["std_error"] == pytest.approx(ref.bse["log_visit_minutes"], rel=1e-10)
+    assert (r["ci_low"], r["ci_high"]) == pytest.approx(tuple(ref.conf_int().loc["log_visit_minutes"]), rel=1e-10)
+    assert r["df"] == 196 and r["se_type"] == "HC3"
+
+
+def test_duration_neglect_small_or_constant():
+    d = _neglect_data(beta=0.0, seed=1, n=14)
+    assert duration_neglect(d, strict=False).n == 14
+    flat = _neglect_data(beta=0.0, seed=1, n=60).assign(log_visit_minutes=5.0)
+    with pytest.raises(DataError, match="the same in every complete row"):
+        duration_neglect(flat, folds=5, n_boot=10)
+    assert "visit duration is the same" in duration_neglect(flat, folds=5, n_boot=10, strict=False).in_lang("en").text()
+
+
+def test_default_models_add_duration_only_when_the_summary_has_it():
+    d = _neglect_data(beta=0.0, seed=2, n=80)
+    with_duration = set(peak_end_models(d.assign(mean=d["peak_end"], best=d["last"]), folds=5, n_boot=10)["model"])
+    assert {"log_visit_minutes", "worst + last + log_visit_minutes", "peak_end + log_visit_minutes"} <= with_duration
+    assert "time_weighted_mean" not in with_duration            # not in this summary: left out, not an error
+    without = peak_end_models(d.drop(columns=["visit_minutes", "log_visit_minutes"]).assign(
+        mean=d["peak_end"], best=d["last"]), folds=5, n_boot=10)
+    assert not any("log_visit_minutes" in m for m in without["model"])
