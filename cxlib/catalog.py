@@ -352,11 +352,11 @@ MOMENTS: tuple[Moment, ...] = (
 #: with thousands separators; ``score`` a 1-10 mean (2 decimals); ``ltr`` a 0-10 mean; ``anxiety``
 #: 0-100 (1 decimal); ``share`` a 0-1 share shown in % (1 decimal); ``pct`` a value already in %;
 #: ``nps`` -100..100 (whole points); ``nps_share`` -1..1; ``money`` 元, or 万元 when a column reaches
-#: 10,000; ``minutes``; ``ratio`` (2 decimals); ``coef`` (3 decimals); ``p`` a p-value; ``r2``;
+#: 10,000; ``minutes``; ``ratio`` (2 decimals); ``coef`` (3 decimals); ``stat`` a test statistic (2 decimals); ``p`` a p-value; ``r2``;
 #: ``number`` (4 significant digits); ``int``; ``bool``; ``category`` (values labelled by
 #: :func:`value_label`); ``text``.
 ColumnKind = Literal["count", "score", "ltr", "anxiety", "share", "pct", "nps", "nps_share", "money", "minutes",
-                     "ratio", "coef", "p", "r2", "number", "int", "bool", "category", "text"]
+                     "ratio", "coef", "stat", "p", "r2", "number", "int", "bool", "category", "text"]
 
 
 @dataclass(frozen=True)
@@ -502,7 +502,7 @@ COLUMN_LABELS: dict[str, ColumnLabel] = {
     "ci_low": _c("95% 置信下限", "CI low", "coef"),
     "ci_high": _c("95% 置信上限", "CI high", "coef"),
     "p_value": _c("p 值", "p", "p"),
-    "chi2": _c("χ²", "χ²", "number"),
+    "chi2": _c("χ²", "χ²", "stat"),
     "df": _c("自由度", "df", "number"),
     "parallel": _c("斜率平行", "Slopes parallel", "bool"),
     "p_value_vs_half": _c("p 值（对 0.5）", "p vs. 0.5", "p"),

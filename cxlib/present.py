@@ -65,8 +65,8 @@ def small_sample_note(min_n: int = catalog.MIN_N, lang: Lang = "both") -> str:
 
 # ------------------------------------------------------------------------- number formats
 def _num(x: float, digits: int, sep: bool = True) -> str:
-    if digits == 0 and abs(x) < 0.5:
-        x = 0.0  # no "−0"
+    if abs(x) < 0.5 * 10 ** -digits:
+        x = 0.0  # no "−0" nor "−0.000"
     text = f"{x:,.{digits}f}" if sep else f"{x:.{digits}f}"
     return text.replace("-", _MINUS)
 
@@ -74,8 +74,8 @@ def _num(x: float, digits: int, sep: bool = True) -> str:
 def fixed(x: float, digits: int = 1) -> str:
     """``x`` with ``digits`` decimals, thousands separators and a true minus sign.
 
-        >>> fixed(-1234.56, 1), fixed(0.004, 0)
-        ('−1,234.6', '0')
+        >>> fixed(-1234.56, 1), fixed(0.004, 0), fixed(-0.0004, 3)
+        ('−1,234.6', '0', '0.000')
     """
     return _num(float(x), digits) if not _is_missing(x) and math.isfinite(float(x)) else MISSING
 
@@ -131,7 +131,7 @@ def format_value(value: Any, kind: str | None, lang: Lang = "both", *, column: s
         return MISSING if math.isnan(x) else ("∞" if x > 0 else f"{_MINUS}∞")
     if kind in ("count", "int"):
         return _num(x, 0, sep=kind == "count")
-    if kind in ("score", "ltr", "ratio", "nps_share"):
+    if kind in ("score", "ltr", "ratio", "nps_share", "stat"):
         return _num(x, 2)
     if kind == "anxiety":
         return _num(x, 1)
