@@ -40,6 +40,7 @@ The rollout functions therefore treat visits as independent (each visit its own 
 
 from __future__ import annotations
 
+import copy
 import itertools
 import math
 from collections.abc import Sequence
@@ -597,11 +598,109 @@ def _twfe_coef(y: np.ndarray, D: np.ndarray, Q: np.ndarray) -> float:
     return float(e @ y) / den if abs(den) > 1e-12 else np.nan
 
 
+class _RolloutCells:
+    """The rollout's outcomes summed by center and month, so that the Callaway–Sant'Anna overall ATT
+    and the TWFE coefficient of any assignment of switch dates to centers come from cell sums
+    instead of a pass over the visits (what the randomisation test repeats hundreds of times).
+
+    ``Y`` (n × k) holds k outcome columns; ``code`` the center (0 … C−1), ``midx`` the month index,
+    ``day`` the arrival day of every visit; ``dates`` the switch dates that can be assigned. A
+    center with date ``d`` is switched from ``d`` on; its visits in the month of ``d`` before ``d``
+    are left out of the Callaway–Sant'Anna cells (as :func:`rollout_att` does) and enter TWFE as
+    not switched.
+    """
+
+    def __init__(self, Y: np.ndarray, code: np.ndarray, midx: np.ndarray, day: np.ndarray,
+                 dates: Sequence[pd.Timestamp], n_centers: int) -> None:
+        Y = Y.reshape(len(code), -1)
+        self.months = np.unique(midx)
+        t = np.searchsorted(self.months, midx)
+        C, T, K = n_centers, len(self.months), Y.shape[1]
+        self.C, self.T, self.K = C, T, K
+        self.S = np.zeros((C, T, K))
+        np.add.at(self.S, (code, t), Y)
+        self.N = np.zeros((C, T))
+        np.add.at(self.N, (code, t), 1.0)
+        self.date_month = np.array([np.searchsorted(self.months, d.year * 12 + d.month) for d in dates])
+        # per date k: the sums of each center's visits in the month of d_k on or after d_k
+        self.S_on = np.zeros((C, len(dates), K))
+        self.N_on = np.zeros((C, len(dates)))
+        for k, d in enumerate(dates):
+            m = (t == self.date_month[k]) & (day >= np.datetime64(d))
+            np.add.at(self.S_on[:, k], code[m], Y[m])
+            np.add.at(self.N_on[:, k], code[m], 1.0)
+        self.code, self.t, self.day, self.dates = code, t, day, list(dates)
+        # TWFE: center dummies and month dummies (first month dropped)
+        self._XtX = np.zeros((C + T - 1, C + T - 1))
+        self._XtX[:C, :C] = np.diag(self.N.sum(axis=1))
+        self._XtX[C:, C:] = np.diag(self.N.sum(axis=0)[1:])
+        self._XtX[:C, C:] = self.N[:, 1:]
+        self._XtX[C:, :C] = self.N[:, 1:].T
+        self._XtY = np.concatenate([self.S.sum(axis=1), self.S.sum(axis=0)[1:]], axis=0)  # (C+T-1) × K
+
+    def post_of(self, a: Sequence[int]) -> np.ndarray:
+        """The switch indicator of every visit under assignment ``a`` (date index per center, −1 none)."""
+        k = np.asarray(a)[self.code]
+        dm = np.where(k >= 0, self.date_month[np.maximum(k, 0)], np.iinfo(np.int64).max)
+        dd = np.array([np.datetime64(d, "ns") for d in self.dates] or [np.datetime64("NaT", "ns")])
+        on = (k >= 0) & ((self.t > dm) | ((self.t == dm) & (self.day >= dd[np.maximum(k, 0)])))
+        return on.astype(float)
+
+    def statistics(self, a: Sequence[int], control_group: ControlGroup) -> tuple[np.ndarray, np.ndarray]:
+        """(Callaway–Sant'Anna overall ATT, TWFE coefficient) of every outcome column under ``a``."""
+        C, T = self.C, self.T
+        a = np.asarray(a)
+        g_idx = np.where(a >= 0, self.date_month[np.maximum(a, 0)], T + 1)  # cohort month index; T+1: never
+        # kept sums: a switching center's switch month holds only its visits on/after the date
+        S, N = self.S.copy(), self.N.copy()
+        Dc = np.zeros((C, T))  # switched visits per center-month
+        DY = np.zeros(self.K)
+        for c in np.flatnonzero((a >= 0) & (g_idx < T)):  # a date after the data's last month: not switched yet
+            g = g_idx[c]
+            S[c, g], N[c, g] = self.S_on[c, a[c]], self.N_on[c, a[c]]
+            Dc[c, g] = self.N_on[c, a[c]]
+            Dc[c, g + 1:] = self.N[c, g + 1:]
+            DY += self.S_on[c, a[c]] + self.S[c, g + 1:].sum(axis=0)
+        return self._cs(S, N, g_idx, control_group), self._twfe(Dc, DY)
+
+    def _cs(self, S: np.ndarray, N: np.ndarray, g_idx: np.ndarray, control_group: ControlGroup) -> np.ndarray:
+        T = self.T
+        periods = np.flatnonzero(N.sum(axis=0) > 0)
+        total = N.sum()
+        cohorts = np.unique(g_idx[(g_idx <= T) & (N.sum(axis=1) > 0)])
+        num, den = np.zeros(self.K), 0.0
+        for g in cohorts:
+            in_g = g_idx == g
+            p_g = N[in_g].sum() / total
+            before = periods[periods < g]
+            if len(before) == 0:
+                continue
+            b = before[-1]
+            for t in periods[periods >= g]:
+                ctrl = (g_idx > T) if control_group == "never_treated" else \
+                    (g_idx > T) | ((g_idx > max(t, b)) & (g_idx != g))
+                n1, n0 = N[in_g, t].sum(), N[in_g, b].sum()
+                c1, c0 = N[ctrl, t].sum(), N[ctrl, b].sum()
+                if min(n1, n0, c1, c0) == 0:
+                    continue
+                att = (S[in_g, t].sum(axis=0) / n1 - S[in_g, b].sum(axis=0) / n0) - (
+                    S[ctrl, t].sum(axis=0) / c1 - S[ctrl, b].sum(axis=0) / c0)
+                num += p_g * att
+                den += p_g
+        return num / den if den > 0 else np.full(self.K, np.nan)
+
+    def _twfe(self, Dc: np.ndarray, DY: np.ndarray) -> np.ndarray:
+        XtD = np.concatenate([Dc.sum(axis=1), Dc.sum(axis=0)[1:]])
+        beta = np.linalg.lstsq(self._XtX, XtD, rcond=None)[0]
+        den = Dc.sum() - beta @ XtD
+        return (DY - beta @ self._XtY) / den if abs(den) > 1e-12 else np.full(self.K, np.nan)
+
+
 def randomization_test(visits: pd.DataFrame, centers: pd.DataFrame, outcome: str = "ltr",
                        control_group: ControlGroup = "not_yet_treated", center: str = "center", month: str = "month",
                        arrived_at: str = "arrived_at", center_id: str = "center_id",
                        realtime_since: str = "realtime_since", max_assignments: int = 5000,
-                       seed: int = 0) -> pd.DataFrame:
+                       seed: int = 0, conf: float = 0.95) -> pd.DataFrame:
     """Randomisation inference for the rollout: the switch dates observed are reassigned to the
     centers in every possible way (7 centers, 4 dates: 840 assignments; more than
     ``max_assignments`` are drawn at random with ``seed``), and the Callaway–Sant'Anna overall ATT
@@ -610,7 +709,13 @@ def randomization_test(visits: pd.DataFrame, centers: pd.DataFrame, outcome: str
     of "the switch changed nothing at any center" that assumes nothing about how visits or centers
     are correlated, only that any center could have received any of the dates.
 
-    One row per estimator: ``estimator, estimate, p_value, n_assignments, enumerated, method``.
+    ``ci_low, ci_high``: the randomisation (Fisher) interval of a constant effect, the effects τ
+    whose sharp null "every switched visit gained exactly τ" the same test does not reject at
+    ``1 − conf`` (see :func:`_fisher_interval`); like the test, it does not assume that visits or
+    centers are independent, but it does assume one effect for all switched visits.
+
+    One row per estimator: ``outcome, estimator, scale, estimate, ci_low, ci_high, p_value,
+    n_assignments, enumerated, method``.
 
         >>> randomization_test(visits, centers, "ltr")[["estimator", "p_value"]]  # doctest: +SKIP
     """
@@ -635,53 +740,136 @@ def randomization_test(visits: pd.DataFrame, centers: pd.DataFrame, outcome: str
                         column=realtime_since)
     actual = tuple(pd.Timestamp(since[k]) if pd.notna(since.get(k)) else None for k in names)
     code = pd.Series(range(len(names)), index=names)[cen].to_numpy()
-    # center + month dummies for TWFE (orthonormal basis)
-    X = np.column_stack([pd.get_dummies(cen, dtype=float).to_numpy(),
-                         pd.get_dummies(midx, drop_first=True, dtype=float).to_numpy()])
-    Q, _ = np.linalg.qr(X)
     slots = list(range(len(names)))
     assignments = [p for p in itertools.permutations(slots, len(dates))]
     enumerated = len(assignments) <= max_assignments
     if not enumerated:
         rng = np.random.default_rng(seed)
         assignments = [tuple(rng.permutation(slots)[:len(dates)]) for _ in range(max_assignments - 1)]
+    date_index = {d: k for k, d in enumerate(dates)}
+    actual_slots = tuple(date_index[actual[c]] if actual[c] is not None else -1 for c in slots)
+    d_obs = _RolloutCells(np.zeros(len(y)), code, midx, day, dates, len(names)).post_of(actual_slots)
+    cells = _RolloutCells(np.column_stack([y, d_obs]), code, midx, day, dates, len(names))
 
-    def stats_for(date_of: Sequence[pd.Timestamp | None]) -> tuple[float, float]:
-        dt = np.array([np.datetime64(d) if d is not None else np.datetime64("NaT") for d in date_of],
-                      dtype="datetime64[ns]")[code]
-        treated = ~np.isnat(dt)
-        post = treated & (day >= dt)
-        gm = np.full(len(y), np.inf)
-        dts = pd.DatetimeIndex(dt[treated])
-        gm[treated] = (dts.year * 12 + dts.month).to_numpy(dtype=float)
-        twfe = _twfe_coef(y, post.astype(float), Q)
-        keep = ~((midx == gm) & ~post)
-        cs = _cs_cells(y[keep], midx[keep], gm[keep], control_group)
-        if cs.cells.empty or not cs.cells["post"].any():
-            return np.nan, twfe
-        att, _ = _weighted(cs, cs.cells["post"].to_numpy(dtype=bool))
-        return att, twfe
+    def of(a: Sequence[int]) -> list[int]:
+        """Date index per center (−1: never switched) of an assignment of the dates to centers."""
+        out = [-1] * len(names)
+        for slot, k in zip(a, range(len(dates))):
+            out[slot] = k
+        return out
 
-    obs_cs, obs_tw = stats_for(actual)
-    draws = []
-    for a in assignments:
-        date_of: list[pd.Timestamp | None] = [None] * len(names)
-        for slot, d in zip(a, dates):
-            date_of[slot] = d
-        draws.append(stats_for(date_of))
-    if not enumerated:
-        draws.append((obs_cs, obs_tw))
+    # both statistics for (y, D) under every assignment; D = the observed switch indicator, for the interval
+    obs_cs, obs_tw = (v[0] for v in cells.statistics(actual_slots, control_group))
+    stats_y, stats_d = [], []
+    for a in [*assignments, *([] if enumerated else [actual_slots])]:
+        (cs_y, cs_d), (tw_y, tw_d) = cells.statistics(of(a) if a is not actual_slots else a, control_group)
+        stats_y.append((cs_y, tw_y))
+        stats_d.append((cs_d, tw_d))
+    draws, d_draws = stats_y, stats_d
     arr_d = np.array(draws, dtype=float)
+    arr_dd = np.array(d_draws, dtype=float)
     rows = []
     how = (f"all {len(arr_d):,} assignments of the {len(dates)} switch dates to the {len(names)} centers"
            if enumerated else f"{len(arr_d):,} random assignments (seed {seed}) of the {len(dates)} switch dates")
     for i, (est_name, obs) in enumerate((("callaway_santanna", obs_cs), ("twfe", obs_tw))):
-        col = arr_d[:, i]
-        col = col[np.isfinite(col)]
+        fin = np.isfinite(arr_d[:, i]) & np.isfinite(arr_dd[:, i])
+        col, dcol = arr_d[fin, i], arr_dd[fin, i]
         p = float((np.abs(col) >= abs(obs) - 1e-12).mean()) if len(col) and np.isfinite(obs) else np.nan
-        rows.append({"estimator": est_name, "estimate": obs, "p_value": p, "n_assignments": int(len(col)),
-                     "enumerated": enumerated, "method": f"randomisation test over {how}"})
+        lo, hi = _fisher_interval(obs, col, dcol, conf) if len(col) and np.isfinite(obs) else (np.nan, np.nan)
+        rows.append({"outcome": outcome, "estimator": est_name,
+                     "scale": "share of visits" if outcome == "complained" else "LTR points",
+                     "estimate": obs, "ci_low": lo, "ci_high": hi, "p_value": p,
+                     "n_assignments": int(len(col)), "enumerated": enumerated,
+                     "method": f"randomisation test over {how}"})
     return pd.DataFrame(rows)
+
+
+def _fisher_interval(obs: float, stat: np.ndarray, stat_of_d: np.ndarray, conf: float = 0.95
+                     ) -> tuple[float, float]:
+    """The randomisation interval of a constant effect τ: the τ whose sharp null ("every switched
+    visit gained exactly τ") the randomisation test does not reject at ``1 − conf``.
+
+    Under that null the untreated outcomes are ``y − τ·D`` (``D`` the observed switch indicator);
+    both statistics are linear in the outcome, so under assignment ``a`` the statistic of the adjusted
+    outcomes is ``stat[a] − τ·stat_of_d[a]`` and the observed one is ``obs − τ`` (the statistic of ``D``
+    under its own assignment is 1). The p-value of τ is the share of assignments at least as far
+    from 0; the interval is found on a grid and its ends refined by bisection. An end that no τ
+    reaches within 20 × the spread of the assignments' statistics comes back infinite.
+
+        >>> [round(x, 6) for x in _fisher_interval(2.0, np.array([2.0, 0.1, -0.2, 0.3]), np.array([1.0, 0, 0, 0]), 0.5)]
+        [1.8, 2.2]
+    """
+    alpha = 1 - conf + 1e-9  # 1 − 0.9 is 0.0999…: a p-value of exactly 0.1 rejects at the 10 % level
+
+    def p(tau: np.ndarray) -> np.ndarray:
+        t = np.atleast_1d(tau)[:, None]
+        return (np.abs(stat[None, :] - t * stat_of_d[None, :]) >= np.abs(obs - t) - 1e-12).mean(axis=1)
+
+    spread = float(np.nanmax(np.abs(stat - obs))) or 1.0
+    grid = obs + np.linspace(-20 * spread, 20 * spread, 8001)
+    accept = p(grid) > alpha
+    if not accept.any():
+        return float(obs), float(obs)
+    first, last = int(np.argmax(accept)), int(len(grid) - 1 - np.argmax(accept[::-1]))
+
+    def edge(inside: float, outside: float) -> float:
+        for _ in range(60):
+            mid = (inside + outside) / 2
+            inside, outside = (mid, outside) if p(np.array([mid]))[0] > alpha else (inside, mid)
+        return inside
+
+    lo = -np.inf if first == 0 else edge(grid[first], grid[first - 1])
+    hi = np.inf if last == len(grid) - 1 else edge(grid[last], grid[last + 1])
+    return float(lo), float(hi)
+
+
+def randomization_table(*tables: pd.DataFrame | Any) -> pd.DataFrame:
+    """The :func:`randomization_test` tables of several outcomes as one (anything that is not a
+    table, such as a "not provided" note or None, left out).
+
+        >>> randomization_table(randomization_test(visits, centers, "ltr"), None)  # doctest: +SKIP
+    """
+    frames = [t for t in tables if isinstance(t, pd.DataFrame) and len(t)]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=[
+        "outcome", "estimator", "scale", "estimate", "ci_low", "ci_high", "p_value", "n_assignments", "enumerated",
+        "method"])
+
+
+def with_randomization(result: StaggeredResult | Any, randomization: pd.DataFrame | None) -> StaggeredResult | Any:
+    """``result`` (a :func:`rollout_att` ATT) quoting the randomisation interval and p-value of
+    :func:`randomization_test` instead of the independent-visits ones, which stay in the headline as
+    ``ci_low_independent, ci_high_independent, p_independent``; ``inference`` and the note say so.
+    Anything else (a note, a result that could not be fitted, no randomisation table) comes back as
+    it was.
+
+    With one center per switch month, clustering by center cannot see the switching centers' own
+    noise, and treating visits as independent ignores what they share within a center-month; the
+    randomisation interval assumes neither, only that any center could have received any of the
+    dates and that the effect is one number: the most defensible interval here.
+
+        >>> with_randomization(rollout_att(visits, centers), randomization_test(visits, centers)).inference  # doctest: +SKIP
+        'randomisation interval: all 840 assignments of the 4 switch dates to the 7 centers, one effect for all'
+    """
+    if not isinstance(result, StaggeredResult) or not result.ok or randomization is None or len(randomization) == 0:
+        return result
+    rows = randomization.loc[randomization["estimator"] == result.estimator]
+    if rows.empty or not np.isfinite(float(rows["ci_low"].iloc[0])):
+        return result
+    ri = rows.iloc[0]
+    out = copy.deepcopy(result)
+    head = out.headline
+    head["ci_low_independent"], head["ci_high_independent"] = head["ci_low"], head["ci_high"]
+    head["p_independent"] = head["p_value"]
+    head["ci_low"], head["ci_high"], head["p_value"] = float(ri["ci_low"]), float(ri["ci_high"]), float(ri["p_value"])
+    how = str(ri["method"]).removeprefix("randomisation test over ")
+    out.inference = f"randomisation interval: {how}, one effect for all"
+    clause = (f"quoted: the randomisation interval and p-value ({how}; one effect for all switched visits); the "
+              f"independent-visits interval alongside")
+    out.note = "; ".join([out.note, clause]) if out.note else clause
+    head["note"] = out.note
+    head["inference"] = out.inference
+    out.table = head.copy()
+    return out
 
 
 # ============================================================================ can TWFE be trusted?

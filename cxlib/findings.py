@@ -966,10 +966,11 @@ def rollout(did_ltr: Any, did_complained: Any = None, lang: Lang = "both") -> Fi
         ve = {"up": "rises by", "down": "falls by", "flat": "changes by"}[d or "flat"]
         est, lo, hi = scale * float(h["estimate"]), scale * float(h["ci_low"]), scale * float(h["ci_high"])
         dig = 2 if scale == 1 else 1
+        iz, ie = _inference_words(getattr(res, "inference", ""), quoted_only=True)
         zh_parts.append(f"{zh_what}{vz} {_num(abs(est), dig)} {unit_zh}（95% 置信区间 {_ci(lo, hi, dig, 'zh')}，"
-                        f"{_n(res.n)}，{res.n_clusters} 家门店），{szh}")
+                        f"{_n(res.n)}，{res.n_clusters} 家门店{'，' + iz if iz else ''}），{szh}")
         en_parts.append(f"{en_what} {ve} {_num(abs(est), dig)} {unit_en} (95% CI {_ci(lo, hi, dig, 'en')}, {_n(res.n)}, "
-                        f"{res.n_clusters} centers), {sen}")
+                        f"{res.n_clusters} centers{', ' + ie if ie else ''}), {sen}")
         facts.update({f"{name}_estimate": h["estimate"], f"{name}_ci_low": h["ci_low"], f"{name}_ci_high": h["ci_high"],
                       f"{name}_p_value": h["p_value"], f"{name}_significant": sig, f"{name}_direction": d,
                       "n": int(res.n), "n_clusters": res.n_clusters})
@@ -984,6 +985,19 @@ def rollout(did_ltr: Any, did_complained: Any = None, lang: Lang = "both") -> Fi
     zh = "上线实时进度后（双重差分）：" + "；".join(zh_parts) + "。"
     en = "After the switch to real-time updates (difference-in-differences), " + "; ".join(en_parts) + "."
     return Finding(key, zh, en, lang, facts)
+
+
+def _inference_words(inference: Any, quoted_only: bool = False) -> tuple[str, str]:
+    """How a rollout interval was made, in a few words (zh, en); with ``quoted_only`` only a
+    randomisation interval is named (the other intervals are the usual ones of the table)."""
+    text = str(inference or "")
+    if text.startswith("randomisation interval"):
+        return "随机化区间，不假设工单相互独立", "randomisation interval, no independence assumed"
+    if quoted_only:
+        return "", ""
+    if "independent" in text:
+        return "工单视为相互独立", "visits treated as independent"
+    return "按门店的野自助法", "wild cluster bootstrap by center"
 
 
 _ESTIMATOR_NAMES = {"callaway_santanna": ("Callaway–Sant'Anna", "Callaway–Sant'Anna"),
@@ -1028,9 +1042,7 @@ def twfe_verdict(verdict: Mapping[str, Any] | NotProvided | NotComputed, randomi
         ri_en = (f"; a randomisation test over {k} assignments of the switch dates gives "
                  f"{_p(ri.loc['callaway_santanna', 'p_value'])} for the robust estimate and "
                  f"{_p(ri.loc['twfe', 'p_value'])} for TWFE")
-    indep = "independent" in str(v.get("inference"))
-    inf_zh = "工单视为相互独立" if indep else "按门店的野自助法"
-    inf_en = "visits treated as independent" if indep else "wild cluster bootstrap by center"
+    inf_zh, inf_en = _inference_words(v.get("inference"))
     why_zh = {"gap": "两者之差超过稳健区间半宽的一半", "negative_weights": "TWFE 对部分已处理门店月给了负权重",
               "pretrends": "上线前的趋势检验拒绝了平行趋势"}
     why_en = {"gap": "the two differ by more than half the robust interval's half-width",
