@@ -995,9 +995,14 @@ def plot_event_study(robust: StaggeredResult, twfe: ModelResult | None = None, l
                         label=text("twfe"))
         ax.axhline(0, color="grey", lw=0.8)
         ax.axvline(-0.5, color="grey", lw=0.8, ls="--")
-        ax.set_xticks(x, [plotting.with_n(str(int(v)), k) for v, k in zip(x, ev["n"])])
+        ticks = {int(v): plotting.with_n(str(int(v)), k) for v, k in zip(x, ev["n"])}
+        if twfe is not None and twfe.ok and twfe.headline is not None and "n_month" in twfe.headline.columns:
+            for v, k in zip(twfe.headline["rel_month"], twfe.headline["n_month"]):  # months only TWFE shows
+                if pd.notna(v) and int(v) not in ticks:
+                    ticks[int(v)] = plotting.with_n(str(int(v)), k) if pd.notna(k) else str(int(v))
+        ax.set_xticks(sorted(ticks), [ticks[v] for v in sorted(ticks)])
         ax.set_xlabel(text("rel"))
-        ax.set_ylabel(text("est"))
+        ax.set_ylabel(text("est", True))
         ax.set_title(text("title", True))
         ax.legend(loc="best", fontsize="small")
         fig.tight_layout()
