@@ -921,7 +921,7 @@ COLUMN_LABELS.update({
     "n_texts": _c("文本条数", "Texts", "count"),
     "hits": _c("提及条数", "Mentions", "count"),
     "theme_share": _c("提及占比", "Share mentioning", "share", _PCT),
-    "theme_share_ci": _c("提及占比（95% 置信区间）", "Share mentioning (95% CI)", "text", _PCT),
+    "theme_share_ci": _c("提及占比及 95% 置信区间", "Share mentioning, 95% CI", "text", _PCT),
     "n_with": _c("提及者样本量", "n with", "count"),
     "n_without": _c("未提及者样本量", "n without", "count"),
     "ltr_with": _c("提及者平均推荐意愿", "Mean LTR with", "ltr", _LTR),
@@ -929,6 +929,8 @@ COLUMN_LABELS.update({
     "ltr_gap": _c("推荐意愿差", "LTR gap", "ltr", ("分", "points")),
     "topic": _c("候选主题", "Proposed topic", "int"),
     "top_words": _c("高权重词", "Top words", "text"),
+    "touchpoints": _c("触点", "Touchpoints", "text"),
+    "triggers": _c("触发词（示例）", "Trigger words (examples)", "text"),
     "complaint_channel": _c("投诉渠道", "Complaint channel", "category"),
     "verbatims": _c("客户原声", "Verbatims", "text"),
 })

@@ -56,7 +56,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CACHE_FILE", "SEGMENTATION_VERSION", "normalise", "segment", "cached_tokens", "tag", "themes_of", "explain",
-    "comment_themes", "complaint_themes", "theme_share", "share_cells", "ltr_gap", "top_themes", "verbatims",
+    "comment_themes", "complaint_themes", "theme_share", "coverage", "share_cells", "ltr_gap", "top_themes", "verbatims",
     "quotable", "propose_themes", "plot_theme_map", "lexicon_table", "finding_themes", "finding_ltr_gap",
     "finding_complaints", "finding_top_detractor_themes", "results_entries",
 ]
@@ -77,7 +77,7 @@ STOPWORDS: frozenset[str] = frozenset((
     "啊", "呢", "吗", "呀", "哦", "嗯", "这", "那", "这个", "那个", "一个", "一下", "一点", "什么", "怎么", "可以", "能", "会",
     "要", "把", "被", "给", "让", "对", "说", "去", "来", "到", "又", "再", "才", "而且", "但是", "但", "不过", "因为", "所以",
     "然后", "还是", "非常", "比较", "有点", "太", "真", "挺", "特别", "已经", "时候", "今天", "这次", "一次", "次", "个", "车",
-    "手机号", "车牌号", "身份证号", "身份证", "银行卡号", "银行卡", "电话", "邮箱", "先生", "女士", "小姐",
+    "手机号", "车牌号", "车牌", "身份证号", "身份证", "银行卡号", "银行卡", "电话", "邮箱", "先生", "女士", "小姐",
 ))
 log = logging.getLogger(__name__)
 
@@ -385,19 +385,22 @@ def _frame(df: pd.DataFrame, id_col: str, text_col: str, data: Any, processed_di
     return out
 
 
-def comment_themes(data: Any, processed_dir: str | os.PathLike[str] | None = None) -> pd.DataFrame:
+def comment_themes(data: Any, processed_dir: str | os.PathLike[str] | None = None,
+                   lang: Lang = "both") -> pd.DataFrame | NotComputed:
     """One row per survey response with a comment: ``response_id``, ``visit_id``, the visit's
     ``center``, ``month``, ``scenario``, ``tier``, the response's ``nps_group`` and ``ltr``,
     ``text`` (masked by the cleaning step), ``tokens``, ``n_themes`` and one yes/no column per
     theme. ``data`` is :func:`cxlib.clean.load`'s; the tokens are cached in ``processed_dir``.
+    A selection without a single comment (a survey export without the comment question, a
+    small center-month) gives the :class:`~cxlib.results.NotComputed` note "n = 0 comments".
 
         >>> comments = comment_themes(data, "../data/processed")  # doctest: +SKIP
     """
     s = data.surveys
     col = _text_column(s, "surveys")
-    if col is None:
-        raise DataError("the surveys have no comment column", column="comment")
     require_columns(s, ["response_id", "visit_id"], "surveys")
+    if col is None or not (s[col].notna() & (s[col].astype("str").str.strip() != "")).any():
+        return too_few(0, 1, ("评价主题分析", "the theme analysis"), unit=("条评价", "comments"), lang=lang)
     return _frame(s, "response_id", col, data, processed_dir)
 
 
@@ -463,6 +466,25 @@ def theme_share(comments: pd.DataFrame, by: str | None = None, themes: Sequence[
     if by and isinstance(comments[by].dtype, pd.CategoricalDtype):
         out[by] = pd.Categorical(out[by], categories=comments[by].cat.categories, ordered=comments[by].cat.ordered)
     return out[cols]
+
+
+def coverage(comments: pd.DataFrame, by: str | None = None, ci: float = 0.95) -> pd.DataFrame:
+    """How many comments the lexicon reads: ``n_comments``, ``hits`` (comments with at least one
+    theme), their ``theme_share`` with its Wilson interval (per ``by`` group when given).
+
+        >>> coverage(pd.DataFrame({"n_themes": [0, 1, 2, 0]}))[["n_comments", "hits", "theme_share"]].values.tolist()
+        [[4.0, 2.0, 0.5]]
+    """
+    require_columns(comments, ["n_themes"] + ([by] if by else []), "comments")
+    groups = [(None, comments)] if by is None else list(comments.groupby(by, observed=True, sort=True))
+    rows = [{**({by: g} if by else {}), "n_comments": len(sub), "hits": int((sub["n_themes"] > 0).sum())}
+            for g, sub in groups]
+    out = pd.DataFrame(rows, columns=([by] if by else []) + ["n_comments", "hits"])
+    out["n_comments"] = out["n_comments"].astype("int64")
+    out["hits"] = out["hits"].astype("int64")
+    out["theme_share"] = out["hits"] / out["n_comments"].where(out["n_comments"] > 0)
+    out["ci_low"], out["ci_high"] = wilson_ci(out["hits"].to_numpy(), out["n_comments"].to_numpy(), ci)
+    return out
 
 
 def share_cells(shares: pd.DataFrame, lang: Lang = "both") -> pd.DataFrame:
@@ -533,18 +555,26 @@ def ltr_gap(comments: pd.DataFrame, themes: Sequence[str] | None = None, ci: flo
     return out.astype({"n_with": "int64", "n_without": "int64"})
 
 
-def top_themes(comments: pd.DataFrame, group: str | None = "detractor", k: int = 3, by: str = "nps_group",
-               polarity: str | None = "negative") -> pd.DataFrame:
+def top_themes(comments: pd.DataFrame | NotComputed, group: str | None = "detractor", k: int = 3, by: str = "nps_group",
+               polarity: str | None = "negative") -> pd.DataFrame | NotComputed:
     """The ``k`` themes most often mentioned in the comments of ``group`` (a value of ``by``; None:
     all comments), of ``polarity`` (None: both), most mentioned first (ties in catalog order); rows
-    with no mention are left out. Columns as :func:`theme_share`, plus ``rank``.
+    with no mention are left out. Columns as :func:`theme_share`, plus ``rank``. A note given for
+    ``comments``, or a group without a comment, gives a :class:`~cxlib.results.NotComputed` note.
 
         >>> c = pd.DataFrame({"nps_group": ["detractor"] * 3, **{t: [False] * 3 for t in catalog.THEME_CODES}})
         >>> c.loc[:1, "hard_sell"] = True; c.loc[0, "long_wait"] = True
         >>> top_themes(c)["theme"].tolist()
         ['hard_sell', 'long_wait']
     """
+    note = unavailable(comments)
+    if note is not None:
+        return note
     sub = comments if group is None else comments[(comments[by].astype("str") == str(group)).to_numpy()]
+    if sub.empty:
+        what = catalog.label(str(group), "zh") if group is not None else "全部", \
+            catalog.label(str(group), "en").lower() + "s" if group is not None else "all"
+        return too_few(0, 1, (f"{what[0]}的评价主题", f"the themes of {what[1]}' comments"), unit=("条评价", "comments"))
     codes = [t.code for t in catalog.THEMES if polarity is None or t.polarity == polarity]
     s = theme_share(sub, themes=codes)
     if s.empty:
@@ -753,7 +783,7 @@ def plot_theme_map(shares: pd.DataFrame, lang: Lang = "both", min_share: float =
         ax.set_ylim(-1.9 * peak, 1.9 * peak)
         ax.set_xlim(-0.5, len(catalog.TOUCHPOINTS) - 0.5)
         ax.set_xticks([])
-        ax.set_ylabel(plotting.text("提及该主题的评价占比（%，负面向下）", "Comments mentioning the theme (%, pain downwards)", lang))
+        ax.set_ylabel(plotting.text("提及占比（%）", "Share of comments (%)", lang))
         n = int(shares["n"].max()) if "n" in shares.columns and len(shares) else 0
         plotting.caption(fig, plotting.text(f"n = {n:,} 条评价；误差线为 Wilson 95% 置信区间。",
                                             f"n = {n:,} comments; error bars: Wilson 95% intervals.", lang))
@@ -761,18 +791,22 @@ def plot_theme_map(shares: pd.DataFrame, lang: Lang = "both", min_share: float =
 
 
 # ================================================================================ display
-def lexicon_table(lang: Lang = "both") -> pd.DataFrame:
-    """The theme lexicon as a table: theme, stage, polarity, touchpoints and its first trigger
-    words (regular expressions shortened), for the notebook.
+def lexicon_table(lang: Lang = "both", n_words: int = 5) -> pd.DataFrame:
+    """The theme lexicon as a table: theme, stage, polarity, touchpoints and its first ``n_words``
+    trigger words written out (the triggers that are plain words; patterns are left out), for the
+    notebook.
 
         >>> lexicon_table("en").columns.tolist()
         ['theme', 'stage', 'polarity', 'touchpoints', 'triggers']
+        >>> lexicon_table("zh").iloc[0]["triggers"]
+        '约不上、约不到、很难约、排不上、排不到'
     """
+    plain = re.compile(r"^[^()\[\]?*+|\\{}.^$]+$")
     rows = []
     for t in catalog.THEMES:
-        words = [re.sub(r"\(\?:[^()]*\)\??|[\\^$|?*+()\[\]{}]", "", p) for p in t.triggers[:4]]
-        rows.append((t.code, t.stage, t.polarity, ", ".join(catalog.label(p, lang) for p in t.touchpoints),
-                     "、".join(w for w in words if w)))
+        words = [p for p in t.triggers if plain.match(p)][:n_words]
+        rows.append((t.code, t.stage, t.polarity, "、".join(catalog.label(p, lang) for p in t.touchpoints)
+                     if lang == "zh" else ", ".join(catalog.label(p, lang) for p in t.touchpoints), "、".join(words)))
     return pd.DataFrame(rows, columns=["theme", "stage", "polarity", "touchpoints", "triggers"]).astype("str")
 
 
@@ -923,12 +957,13 @@ def finding_complaints(by_channel: pd.DataFrame | NotProvided | NotComputed, lan
 
 
 # ================================================================================ results
-def results_entries(shares_by_group: pd.DataFrame, gap: pd.DataFrame, complaints_by_channel: Any,
-                    proposals: Any = None) -> dict[str, Any]:
+def results_entries(shares_by_group: pd.DataFrame | NotComputed, gap: pd.DataFrame | NotComputed,
+                    complaints_by_channel: Any, proposals: Any = None) -> dict[str, Any]:
     """What notebook 06 records in ``results.json`` (see ``docs/results.md``): ``themes``
     (per theme and NPS group: n, hits, share and Wilson interval), ``theme_ltr_gap`` (per theme:
     gap, interval, p, both n), ``complaint_themes`` (per channel and theme, or the "not provided"
-    marker) and ``theme_proposals`` (top words per proposed topic, or the "not computed" marker).
+    marker) and ``theme_proposals`` (top words per proposed topic, or the "not computed" marker); a
+    selection without comments records the "not computed" marker under each key.
 
         >>> results_entries(theme_share(comments, by="nps_group"), ltr_gap(comments), note)  # doctest: +SKIP
     """
@@ -940,11 +975,12 @@ def results_entries(shares_by_group: pd.DataFrame, gap: pd.DataFrame, complaints
                 "ci_high": float(r.ci_high)}
         return out
 
+    notes = (NotProvided, NotComputed)
     entries: dict[str, Any] = {
-        "themes": nested(shares_by_group, "nps_group"),
-        "theme_ltr_gap": {r.theme: {"gap": r.ltr_gap, "ci_low": r.ltr_gap_ci_low, "ci_high": r.ltr_gap_ci_high,
-                                    "p_value": r.p_value, "n_with": int(r.n_with), "n_without": int(r.n_without)}
-                          for r in gap.itertuples(index=False)},
+        "themes": shares_by_group if isinstance(shares_by_group, notes) else nested(shares_by_group, "nps_group"),
+        "theme_ltr_gap": gap if isinstance(gap, notes) else {
+            r.theme: {"gap": r.ltr_gap, "ci_low": r.ltr_gap_ci_low, "ci_high": r.ltr_gap_ci_high, "p_value": r.p_value,
+                      "n_with": int(r.n_with), "n_without": int(r.n_without)} for r in gap.itertuples(index=False)},
     }
     entries["complaint_themes"] = (complaints_by_channel if isinstance(complaints_by_channel, (NotProvided, NotComputed))
                                    else nested(complaints_by_channel, "channel"))

@@ -390,3 +390,17 @@ def test_the_lexicon_table_lists_every_theme():
 
 def test_the_doctests_of_the_module():
     assert doctest.testmod(themes, optionflags=doctest.ELLIPSIS).failed == 0
+
+
+def test_a_selection_without_comments_is_a_note_everywhere(tmp_path):
+    data = clean.load(tmp_path / "processed", raw_dir=write_raw(tmp_path / "raw", surveys=SURVEYS.drop(columns="comment")))
+    comments = themes.comment_themes(data, tmp_path / "processed", lang="en")
+    assert isinstance(comments, NotComputed) and comments.text() == (
+        "n = 0 comments: too few for the theme analysis, need ≥ 1")
+    assert themes.top_themes(comments) is comments
+    assert themes.finding_themes(comments, lang="en").record()["status"] == "not_computed"
+    entries = themes.results_entries(comments, comments, themes.complaint_themes(data), comments)
+    assert entries["themes"] is comments and entries["complaint_themes"].missing == ("complaint_text",)
+    few = _comments(long_wait=[True]).assign(nps_group=["promoter"])
+    note = themes.top_themes(few, "detractor")
+    assert isinstance(note, NotComputed) and "detractors' comments" in note.in_lang("en").text()
