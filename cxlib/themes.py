@@ -68,7 +68,8 @@ SEGMENTATION_VERSION = 1
 #: Between the tokens of a text in the cache (a character no text holds after normalisation).
 SEP = "\x1f"
 _PUNCT = re.compile(r"^[\s\W_]+$")
-_CLAUSE_END = frozenset("，,。.！!？?；;、~～…:：()（）[]【】\"'“”‘’\n\t ") | set()
+_CLAUSE_END = frozenset("，,。.！!？?；;、~～…:：()（）[]【】\"'“”‘’\n\t ")
+_ALL_PUNCT = re.compile("^[" + re.escape("".join(sorted(_CLAUSE_END))) + "]+$")
 _SCOPE_BREAK = frozenset(("就", "才", "又", "却", "还是", "结果", "然后", "之后", "以后", "后来", "所以"))
 _NEG_CHARS = ("不", "没", "无", "未", "别")
 #: Tokens left out of the unsupervised pass (function words, the masking placeholders).
@@ -222,7 +223,7 @@ class _Text:
         for tok in tokens:
             self.starts.append(pos)
             pos += len(tok)
-            end = tok in catalog.CONTRAST_WORDS or all(ch in _CLAUSE_END for ch in tok)
+            end = tok in _CLAUSE_END or tok in catalog.CONTRAST_WORDS or (len(tok) > 1 and _ALL_PUNCT.match(tok) is not None)
             if end:
                 c += 1
             self.clause.append(c)
@@ -317,9 +318,10 @@ def tag(texts: Sequence[Any] | pd.Series, tokens: pd.Series | None = None) -> pd
     for i, c in enumerate(codes):
         first.setdefault(c, i)
     tv = toks.tolist()
-    rows = np.zeros((len(uniq), len(catalog.THEMES)), dtype=bool)
-    for c in range(len(uniq)):
-        rows[c] = _tag_one(uniq[c], tv[first[c]])
+    texts = uniq.tolist()
+    rows = np.zeros((len(texts), len(catalog.THEMES)), dtype=bool)
+    for c, text in enumerate(texts):
+        rows[c] = _tag_one(text, tv[first[c]])
     out = rows[codes] if len(codes) else np.zeros((0, len(catalog.THEMES)), dtype=bool)
     return pd.DataFrame(out, index=s.index, columns=list(catalog.THEME_CODES))
 
