@@ -46,7 +46,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from cxlib import catalog, privacy
-from cxlib.catalog import Lang, bilingual
+from cxlib.catalog import Lang
 from cxlib.errors import DataError, require_columns
 from cxlib.results import NotComputed, NotProvided, missing, not_provided, too_few, unavailable
 from cxlib.stats import wilson_ci
@@ -735,11 +735,15 @@ def plot_theme_map(shares: pd.DataFrame, lang: Lang = "both", min_share: float =
 
         >>> plot_theme_map(theme_share(comments), lang="en")  # doctest: +SKIP
     """
+    from matplotlib.figure import Figure
+
     from cxlib import plotting
-    from cxlib.journey import _new_figure, _touchpoint_x
 
     require_columns(shares, ["theme", "theme_share", "ci_low", "ci_high"], "theme shares")
-    tx, spans = _touchpoint_x()
+    # the touchpoints in catalog order, each stage spanning its own (the layout of the journey map)
+    tx = {t.code: float(i) for i, t in enumerate(catalog.TOUCHPOINTS)}
+    spans = {st: (min(tx[t.code] for t in catalog.TOUCHPOINTS if t.stage == st) - 0.5,
+                  max(tx[t.code] for t in catalog.TOUCHPOINTS if t.stage == st) + 0.5) for st in catalog.STAGE_ORDER}
     s = shares[shares["theme_share"].astype(float) >= min_share].copy()
     # each theme at the mean x of its touchpoints, themes sharing a place side by side
     s["_x"] = [float(np.mean([tx[p] for p in catalog.THEMES_BY_CODE[t].touchpoints])) for t in s["theme"]]
@@ -751,7 +755,8 @@ def plot_theme_map(shares: pd.DataFrame, lang: Lang = "both", min_share: float =
             xs[p] = _x + (j - (len(pos) - 1) / 2) * 0.42
     s["_x"] = xs
     with plotting.drawing():
-        fig = _new_figure((13, 8.5))
+        plotting.ensure_theme()
+        fig = Figure(figsize=(13, 8.5), layout="constrained")
         top, ax = fig.subplots(2, 1, sharex=True, height_ratios=[1, 3])
         for st in catalog.STAGE_ORDER:
             a, b = spans[st]
