@@ -55,11 +55,11 @@ import pandas as pd
 import statsmodels.api as sm
 import statsmodels.formula.api as smf
 from scipy import stats
-from statsmodels.miscmodels.ordinal_model import OrderedModel
 from statsmodels.tools.sm_exceptions import ModelWarning
 
 from cxlib import catalog, inference
 from cxlib.errors import DataError, require_columns
+from cxlib.ordinal import AnalyticOrderedModel
 from cxlib.results import NotComputed, NotProvided, too_few
 from cxlib.stats import error_bars
 
@@ -870,7 +870,7 @@ def proportional_odds(result: ModelResult, alpha: float = 0.05) -> pd.DataFrame 
 def ltr_ordinal(visits: pd.DataFrame, updates: str = "n_proactive_updates", ltr: str = "ltr",
                 controls: Sequence[str] = DEFAULT_CONTROLS, log_controls: Sequence[str] = DEFAULT_LOG_CONTROLS,
                 cluster: str | None = "center", collapse_below: int | None = None, conf: float = 0.95,
-                min_n: int = 30, min_clusters: int = 4, maxiter: int = 2000, strict: bool = False) -> ModelResult:
+                min_n: int = 30, min_clusters: int = 4, maxiter: int = 100, strict: bool = False) -> ModelResult:
     """Proportional-odds (ordinal logit) model of LTR 0-10 on the number of updates.
 
     The outcome is an ordered categorical of the LTR points that occur (unused points are
@@ -908,9 +908,9 @@ def ltr_ordinal(visits: pd.DataFrame, updates: str = "n_proactive_updates", ltr:
     prep.data["_ltr_ord"] = pd.Categorical(vals, categories=used, ordered=True)
     term, key_raw = _updates_terms(prep, updates, "linear", 4)
     formula = " + ".join([f"_ltr_ord ~ {term}", *prep.rhs])
-    mod = OrderedModel.from_formula(formula, prep.data, distr="logit")
+    mod = AnalyticOrderedModel.from_formula(formula, prep.data, distr="logit")
     kw = _fit_kwargs(prep)
-    res, msgs, numeric = _run(mod.fit, method="bfgs", maxiter=maxiter, disp=0, **kw)
+    res, msgs, numeric = _run(mod.fit_mle, maxiter=maxiter, **kw)
     conv, cnotes = _convergence(res, msgs, numeric, key_raw)
     notes += cnotes + _se_note(prep)
     k_thr = len(used) - 1

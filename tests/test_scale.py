@@ -1,0 +1,140 @@
+"""The computations that make the report scale to a national network give the numbers they
+replace: the ordinal model with analytic derivatives against statsmodels' numerical ones, the
+randomisation test on center × month cells against the visit-level computation."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from statsmodels.miscmodels.ordinal_model import OrderedModel
+from statsmodels.tools.numdiff import approx_fprime, approx_hess3
+
+from cxlib import did, models
+from cxlib.errors import DataError
+from cxlib.ordinal import AnalyticOrderedModel
+
+ROOT = Path(__file__).resolve().parents[1]
+ADJUST = ["repair_minutes", "scenario", "warranty", "center"]
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory):
+    from cxlib import clean
+
+    out = tmp_path_factory.mktemp("processed")
+    clean.clean(ROOT / "data" / "raw", out)
+    return clean.load(out)
+
+
+def _ordinal_case(seed: int = 3, n: int = 2500, distr: str = "logit") -> tuple[pd.Series, pd.DataFrame]:
+    rng = np.random.default_rng(seed)
+    x = pd.DataFrame({"a": rng.normal(size=n), "b": rng.integers(0, 2, n).astype(float),
+                      "c": rng.gamma(2.0, 50.0, n)})
+    noise = rng.logistic(size=n) if distr == "logit" else rng.normal(size=n)
+    latent = x @ np.array([0.8, -0.5, 0.004]) + noise
+    y = pd.Series(pd.Categorical(np.digitize(latent, [-1.5, -0.5, 0.2, 0.9, 1.6]), ordered=True))
+    return y, x
+
+
+@pytest.mark.parametrize("distr", ["logit", "probit"])
+def test_analytic_derivatives_equal_numerical_ones(distr):
+    y, x = _ordinal_case(distr=distr)
+    num, ana = OrderedModel(y, x, distr=distr), AnalyticOrderedModel(y, x, distr=distr)
+    p = num.start_params + np.random.default_rng(0).normal(scale=0.05, size=len(num.start_params))
+    p[2] = 0.003
+    assert ana.score(p) == pytest.approx(approx_fprime(p, num.loglike, centered=True), rel=1e-6, abs=1e-4)
+    so = approx_fprime(p, num.loglikeobs, centered=True)
+    assert np.abs(ana.score_obs(p) - so).max() < 1e-5 * max(1.0, np.abs(so).max())
+    assert ana.score_obs(p).sum(axis=0) == pytest.approx(ana.score(p), rel=1e-10, abs=1e-8)
+    H = approx_hess3(p, num.loglike)
+    assert np.abs(ana.hessian(p) - H).max() < 1e-5 * np.abs(H).max()
+
+
+@pytest.mark.parametrize("distr", ["logit", "probit"])
+def test_analytic_fit_equals_statsmodels_numerical_fit(distr):
+    # statsmodels' own fit (BFGS on numerical gradients) driven to a tight gradient: the same maximum
+    y, x = _ordinal_case(seed=5, distr=distr)
+    g = np.random.default_rng(1).integers(0, 12, len(y))
+    kw = {"cov_type": "cluster", "cov_kwds": {"groups": g}, "use_t": True}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = OrderedModel(y, x, distr=distr).fit(method="bfgs", maxiter=5000, gtol=1e-9, disp=0, **kw)
+    res = AnalyticOrderedModel(y, x, distr=distr).fit_mle(**kw)
+    assert res.mle_retvals["converged"] and res.mle_retvals["newton_iterations"] < 30
+    assert np.abs(np.asarray(res.params) - np.asarray(ref.params)).max() < 1e-6
+    assert np.asarray(res.bse) == pytest.approx(np.asarray(ref.bse), rel=1e-4)
+
+
+@pytest.mark.slow
+def test_ltr_ordinal_equals_todays_statsmodels_fit_on_the_sample(sample):
+    """Notebook 03's ordinal model: coefficients within 1e-6, standard errors within 1e-4 relative of
+    statsmodels' OrderedModel (numerical derivatives) converged to the same maximum."""
+    r = models.ltr_ordinal(sample.visits, updates="n_inprogress_updates", controls=ADJUST, log_controls=[])
+    assert r.ok and r.fit.mle_retvals["converged"]
+    mod = r.fit.model
+    k = mod.exog.shape[1]
+    groups = pd.factorize(mod.data.frame["center"].astype(str), sort=True)[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = OrderedModel(mod.endog, pd.DataFrame(mod.exog, columns=mod.exog_names[:k]), distr="logit").fit(
+            method="bfgs", maxiter=5000, gtol=1e-9, disp=0, cov_type="cluster", cov_kwds={"groups": groups},
+            use_t=True)
+    assert np.abs(np.asarray(r.fit.params) - np.asarray(ref.params)).max() < 1e-6
+    assert np.asarray(r.fit.bse) == pytest.approx(np.asarray(ref.bse), rel=1e-4)
+    # the table's thresholds are the cumulated cut-points of those parameters
+    thr = r.table.loc[r.table["kind"] == "threshold", "estimate"].to_numpy()
+    assert thr == pytest.approx(ref.model.transform_threshold_params(np.asarray(ref.params))[1:-1], abs=1e-6)
+
+
+def test_analytic_model_refuses_other_distributions():
+    y, x = _ordinal_case()
+    from scipy import stats
+
+    with pytest.raises(DataError, match="logit and the probit"):
+        AnalyticOrderedModel(y, x, distr=stats.cauchy)
+
+
+# ---------------------------------------------------------------------------- randomisation test
+def _rollout_inputs(visits: pd.DataFrame, centers: pd.DataFrame):
+    base = models._rollout(visits, centers, "center", "month", "arrived_at", "center_id", "realtime_since")
+    y_all = models._outcome_numeric(visits, "ltr")
+    ok = y_all.notna() & visits["center"].notna() & base["month_index"].notna()
+    cen = visits.loc[ok, "center"].astype(str).to_numpy()
+    names = sorted(set(cen))
+    code = pd.Series(range(len(names)), index=names)[cen].to_numpy()
+    arr = pd.to_datetime(visits.loc[ok, "arrived_at"])
+    if isinstance(arr.dtype, pd.DatetimeTZDtype):
+        arr = arr.dt.tz_localize(None)
+    since = centers.set_index("center_id")["realtime_since"]
+    dates = [pd.Timestamp(since[k]) for k in names if pd.notna(since.get(k))]
+    return (y_all[ok].to_numpy(float), code, base.loc[ok, "month_index"].to_numpy(float),
+            arr.dt.normalize().to_numpy(), names, dates)
+
+
+@pytest.mark.parametrize("control_group", ["not_yet_treated", "never_treated"])
+def test_randomization_cells_equal_the_visit_level_statistics(sample, control_group):
+    import itertools
+
+    y, code, midx, day, names, dates = _rollout_inputs(sample.visits, sample.centers)
+    cells = did._AssignmentCells(y, code, midx, day, len(names), dates)
+    perms = list(itertools.permutations(range(len(names)), len(dates)))
+    for a in perms[::97] + [perms[-1]]:  # a spread of the 840 assignments
+        date_of = [None] * len(names)
+        for slot, d in zip(a, dates):
+            date_of[slot] = d
+        got = cells.stats(date_of, control_group)
+        ref = did._assignment_stats_rows(y, code, midx, day, date_of, control_group)
+        assert got == pytest.approx(ref, rel=1e-10, abs=1e-12, nan_ok=True)
+
+
+def test_randomization_test_observed_statistics_are_the_estimators_own(sample):
+    ri = did.randomization_test(sample.visits, sample.centers, "ltr").set_index("estimator")
+    assert (ri["n_assignments"] == 840).all() and ri["enumerated"].all()
+    tw = models.did_rollout(sample.visits, sample.centers, "ltr").headline["estimate"].iloc[0]
+    assert ri.loc["twfe", "estimate"] == pytest.approx(tw, rel=1e-9)
+    cs = did.rollout_att(sample.visits, sample.centers, "ltr").headline["estimate"].iloc[0]
+    assert ri.loc["callaway_santanna", "estimate"] == pytest.approx(cs, rel=1e-9)
