@@ -40,6 +40,7 @@ The rollout functions therefore treat visits as independent (each visit its own 
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from collections.abc import Sequence
@@ -597,6 +598,124 @@ def _twfe_coef(y: np.ndarray, D: np.ndarray, Q: np.ndarray) -> float:
     return float(e @ y) / den if abs(den) > 1e-12 else np.nan
 
 
+class _AssignmentCells:
+    """The statistics of the randomisation test from center × month cells, not from the visits.
+
+    Under an assignment of switch dates to centers, the TWFE coefficient and the Callaway–Sant'Anna
+    overall ATT depend on the visits only through, per center and month, the count and sum of the
+    outcome, and the same for the visits on or after each switch date (whether a visit is treated,
+    and whether it is left out as an early visit of its center's switch month, depend only on its
+    center, month and day against the date). These are computed once (one pass over the visits
+    per switch date); each of the 840 assignments then costs arithmetic on a 7 × 6 table instead of
+    two passes over every visit. :func:`_assignment_stats_rows` is the same computation on the
+    visits (the reference of the tests: equal to rounding).
+    """
+
+    def __init__(self, y: np.ndarray, code: np.ndarray, midx: np.ndarray, day: np.ndarray, n_centers: int,
+                 dates: Sequence[pd.Timestamp]) -> None:
+        self.months = np.sort(np.unique(midx))
+        mpos = np.searchsorted(self.months, midx)
+        C, M = n_centers, len(self.months)
+        flat = code * M + mpos
+        self.N = np.bincount(flat, minlength=C * M).reshape(C, M).astype(float)
+        self.S = np.bincount(flat, weights=y, minlength=C * M).reshape(C, M)
+        self.dates = sorted(set(pd.Timestamp(d) for d in dates))
+        self.A, self.B = {}, {}  # per date: count and sum of the visits on or after it
+        for d in self.dates:
+            on = day >= np.datetime64(d.to_datetime64(), "ns")
+            self.A[d] = np.bincount(flat[on], minlength=C * M).reshape(C, M).astype(float)
+            self.B[d] = np.bincount(flat[on], weights=y[on], minlength=C * M).reshape(C, M)
+        self.C, self.M = C, M
+        # two-way fixed effects design aggregated: centers (all) and months (the first left out)
+        self.XtX = np.zeros((C + M - 1, C + M - 1))
+        self.XtX[:C, :C] = np.diag(self.N.sum(axis=1))
+        self.XtX[:C, C:] = self.N[:, 1:]
+        self.XtX[C:, :C] = self.N[:, 1:].T
+        self.XtX[C:, C:] = np.diag(self.N[:, 1:].sum(axis=0))
+        self.XtX_pinv = np.linalg.pinv(self.XtX)
+        self.Xty = np.concatenate([self.S.sum(axis=1), self.S[:, 1:].sum(axis=0)])
+
+    def _xt(self, T: np.ndarray) -> np.ndarray:
+        return np.concatenate([T.sum(axis=1), T[:, 1:].sum(axis=0)])
+
+    def stats(self, date_of: Sequence[pd.Timestamp | None], control_group: ControlGroup) -> tuple[float, float]:
+        """(Callaway–Sant'Anna overall ATT, TWFE coefficient) when center ``i`` switched on ``date_of[i]``."""
+        C, M = self.C, self.M
+        Npost, Spost = np.zeros((C, M)), np.zeros((C, M))
+        cohort = np.full(C, np.inf)
+        n, s = self.N.copy(), self.S.copy()
+        for c, d in enumerate(date_of):
+            if d is None:
+                continue
+            d = pd.Timestamp(d)
+            Npost[c], Spost[c] = self.A[d][c], self.B[d][c]
+            cohort[c] = float(d.year * 12 + d.month)
+            j = np.flatnonzero(self.months == cohort[c])
+            if j.size:  # the switch month keeps only its visits on or after the switch
+                n[c, j], s[c, j] = Npost[c, j], Spost[c, j]
+        # TWFE: e = D - P D, coefficient e'y / e'D, from the aggregated design
+        xd = self._xt(Npost)
+        den = float(Npost.sum() - xd @ self.XtX_pinv @ xd)
+        twfe = (float(Spost.sum() - xd @ self.XtX_pinv @ self.Xty) / den) if abs(den) > 1e-12 else np.nan
+        return self._cs_att(n, s, cohort, control_group), twfe
+
+    def _cs_att(self, n: np.ndarray, s: np.ndarray, cohort: np.ndarray, control_group: ControlGroup) -> float:
+        """:func:`_cs_cells` and :func:`_weighted` over the post cells, on the cell table."""
+        present = n.sum(axis=0) > 0
+        periods = self.months[present]
+        n, s = n[:, present], s[:, present]
+        total = n.sum()
+        has = n.sum(axis=1) > 0
+        groups = np.sort(np.unique(cohort[has & np.isfinite(cohort)]))
+        ests, ps = [], []
+        for g in groups:
+            tr = cohort == g
+            pg = float(n[tr].sum() / total)
+            for i in range(1, len(periods)):
+                t = periods[i]
+                if t < g:
+                    continue  # a pre period: not in the overall ATT
+                before = np.flatnonzero(periods < g)
+                if before.size == 0:
+                    continue
+                b = before[-1]
+                ctrl = ~np.isfinite(cohort) if control_group == "never_treated" else \
+                    (~np.isfinite(cohort) | ((cohort > max(t, periods[b])) & (cohort != g)))
+                k1, k0, j1, j0 = n[tr, i].sum(), n[tr, b].sum(), n[ctrl, i].sum(), n[ctrl, b].sum()
+                if min(k1, k0, j1, j0) == 0:
+                    continue
+                ests.append((s[tr, i].sum() / k1 - s[tr, b].sum() / k0) - (s[ctrl, i].sum() / j1 - s[ctrl, b].sum() / j0))
+                ps.append(pg)
+        if not ests:
+            return np.nan
+        p = np.asarray(ps)
+        return float((p / p.sum()) @ np.asarray(ests))
+
+
+def _assignment_stats_rows(y: np.ndarray, code: np.ndarray, midx: np.ndarray, day: np.ndarray,
+                           date_of: Sequence[pd.Timestamp | None], control_group: ControlGroup) -> tuple[float, float]:
+    """:meth:`_AssignmentCells.stats` computed on the visits (two passes over every visit): the
+    reference the tests hold the cell computation to."""
+    names = np.unique(code)
+    X = np.column_stack([pd.get_dummies(code, dtype=float).to_numpy(),
+                         pd.get_dummies(midx, drop_first=True, dtype=float).to_numpy()])
+    Q, _ = np.linalg.qr(X)
+    dt = np.array([np.datetime64(d) if d is not None else np.datetime64("NaT") for d in date_of],
+                  dtype="datetime64[ns]")[np.searchsorted(names, code)]
+    treated = ~np.isnat(dt)
+    post = treated & (day >= dt)
+    gm = np.full(len(y), np.inf)
+    dts = pd.DatetimeIndex(dt[treated])
+    gm[treated] = (dts.year * 12 + dts.month).to_numpy(dtype=float)
+    twfe = _twfe_coef(y, post.astype(float), Q)
+    keep = ~((midx == gm) & ~post)
+    cs = _cs_cells(y[keep], midx[keep], gm[keep], control_group)
+    if cs.cells.empty or not cs.cells["post"].any():
+        return np.nan, twfe
+    att, _ = _weighted(cs, cs.cells["post"].to_numpy(dtype=bool))
+    return att, twfe
+
+
 def randomization_test(visits: pd.DataFrame, centers: pd.DataFrame, outcome: str = "ltr",
                        control_group: ControlGroup = "not_yet_treated", center: str = "center", month: str = "month",
                        arrived_at: str = "arrived_at", center_id: str = "center_id",
@@ -635,32 +754,14 @@ def randomization_test(visits: pd.DataFrame, centers: pd.DataFrame, outcome: str
                         column=realtime_since)
     actual = tuple(pd.Timestamp(since[k]) if pd.notna(since.get(k)) else None for k in names)
     code = pd.Series(range(len(names)), index=names)[cen].to_numpy()
-    # center + month dummies for TWFE (orthonormal basis)
-    X = np.column_stack([pd.get_dummies(cen, dtype=float).to_numpy(),
-                         pd.get_dummies(midx, drop_first=True, dtype=float).to_numpy()])
-    Q, _ = np.linalg.qr(X)
     slots = list(range(len(names)))
     assignments = [p for p in itertools.permutations(slots, len(dates))]
     enumerated = len(assignments) <= max_assignments
     if not enumerated:
         rng = np.random.default_rng(seed)
         assignments = [tuple(rng.permutation(slots)[:len(dates)]) for _ in range(max_assignments - 1)]
-
-    def stats_for(date_of: Sequence[pd.Timestamp | None]) -> tuple[float, float]:
-        dt = np.array([np.datetime64(d) if d is not None else np.datetime64("NaT") for d in date_of],
-                      dtype="datetime64[ns]")[code]
-        treated = ~np.isnat(dt)
-        post = treated & (day >= dt)
-        gm = np.full(len(y), np.inf)
-        dts = pd.DatetimeIndex(dt[treated])
-        gm[treated] = (dts.year * 12 + dts.month).to_numpy(dtype=float)
-        twfe = _twfe_coef(y, post.astype(float), Q)
-        keep = ~((midx == gm) & ~post)
-        cs = _cs_cells(y[keep], midx[keep], gm[keep], control_group)
-        if cs.cells.empty or not cs.cells["post"].any():
-            return np.nan, twfe
-        att, _ = _weighted(cs, cs.cells["post"].to_numpy(dtype=bool))
-        return att, twfe
+    cells = _AssignmentCells(y, code, midx, day, len(names), dates)
+    stats_for = functools.partial(cells.stats, control_group=control_group)
 
     obs_cs, obs_tw = stats_for(actual)
     draws = []
