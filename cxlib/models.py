@@ -52,6 +52,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+import patsy
 import statsmodels.api as sm
 import statsmodels.formula.api as smf
 from scipy import stats
@@ -163,6 +164,21 @@ def _finish_table(df: pd.DataFrame) -> pd.DataFrame:
 
 
 # ============================================================================ data handling
+def _categorical(data: Any, contrast: Any = None, levels: Any = None) -> Any:
+    """patsy's ``C()`` for the formulas of this module: a pandas categorical without contrast or
+    levels is handed to patsy as it is, which reads its codes directly (patsy's own ``C()`` boxes it
+    and then looks up every value in Python, seconds per model on a large network). The levels are
+    the categories, in the order :func:`_prepare` sorted them, which is patsy's order: the design
+    matrix and the term names (``C(Q('center'))[T.SH-JQ]``) are the same."""
+    if contrast is None and levels is None and isinstance(getattr(data, "dtype", None), pd.CategoricalDtype):
+        return data
+    return patsy.builtins.C(data, contrast, levels) if levels is not None else patsy.builtins.C(data, contrast)
+
+
+#: The names the model formulas see besides the data's columns (``np.log1p``, ``C``).
+_FORMULA_ENV: dict[str, Any] = {"np": np, "C": _categorical}
+
+
 def _is_numeric(s: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)
 
@@ -221,10 +237,12 @@ def _prepare(df: pd.DataFrame, outcome_cols: Sequence[str], key_cols: Sequence[s
             else:
                 notes.append(f"{c} is constant and was left out")
         else:
+            # categorical codes, sorted like patsy sorts the strings (same levels, same reference),
+            # which patsy reads directly instead of testing every value for missingness in Python
             if isinstance(s.dtype, pd.CategoricalDtype):
                 data[c] = s.cat.remove_unused_categories()
             else:
-                data[c] = s.astype(str)
+                data[c] = s.astype(str).astype("category")
             if data[c].nunique() > 1:
                 rhs.append(f"C({_q(c)})")
                 if c == cluster or c in fe or c in _FE_COLUMNS:
@@ -591,7 +609,7 @@ def ltr_ols(visits: pd.DataFrame, updates: str = "n_proactive_updates", form: Fo
     prep.data[ltr] = pd.to_numeric(prep.data[ltr]).astype(float)
     term, key_raw = _updates_terms(prep, updates, form, cap)
     formula = " + ".join([f"{_q(ltr)} ~ {term}", *prep.rhs])
-    res, msgs, numeric = _run(lambda: smf.ols(formula, prep.data).fit(**_fit_kwargs(prep)))
+    res, msgs, numeric = _run(lambda: smf.ols(formula, prep.data, eval_env=_FORMULA_ENV).fit(**_fit_kwargs(prep)))
     conv, notes = _convergence(res, msgs, numeric, key_raw)
     notes = prep.notes + notes
     if cov_type == "cluster-crv3" and prep.groups is not None:
@@ -648,7 +666,7 @@ def ltr_mixed(visits: pd.DataFrame, updates: str = "n_proactive_updates", ltr: s
     formula = " + ".join([f"{_q(ltr)} ~ {term}", *prep.rhs])
     msgs: list[str] = []
     try:
-        res, msgs, numeric = _run(lambda: smf.mixedlm(formula, prep.data, groups=prep.groups).fit(reml=True))
+        res, msgs, numeric = _run(lambda: smf.mixedlm(formula, prep.data, groups=prep.groups, eval_env=_FORMULA_ENV).fit(reml=True))
         reason = _mixed_degenerate(res)
     except np.linalg.LinAlgError as exc:  # singular covariance at the boundary
         res, reason = None, f"singular matrix ({exc})"
@@ -908,7 +926,7 @@ def ltr_ordinal(visits: pd.DataFrame, updates: str = "n_proactive_updates", ltr:
     prep.data["_ltr_ord"] = pd.Categorical(vals, categories=used, ordered=True)
     term, key_raw = _updates_terms(prep, updates, "linear", 4)
     formula = " + ".join([f"_ltr_ord ~ {term}", *prep.rhs])
-    mod = AnalyticOrderedModel.from_formula(formula, prep.data, distr="logit")
+    mod = AnalyticOrderedModel.from_formula(formula, prep.data, distr="logit", eval_env=_FORMULA_ENV)
     kw = _fit_kwargs(prep)
     res, msgs, numeric = _run(mod.fit_mle, maxiter=maxiter, **kw)
     conv, cnotes = _convergence(res, msgs, numeric, key_raw)
@@ -969,7 +987,7 @@ def _binary_logit(visits: pd.DataFrame, name: str, outcome: pd.Series, updates: 
     prep.data[f"_{name}_y"] = y
     term, key_raw = _updates_terms(prep, updates, "linear", 4)
     formula = " + ".join([f"_{name}_y ~ {term}", *prep.rhs])
-    res, msgs, numeric = _run(lambda: smf.logit(formula, prep.data).fit(
+    res, msgs, numeric = _run(lambda: smf.logit(formula, prep.data, eval_env=_FORMULA_ENV).fit(
         disp=0, maxiter=maxiter, **_fit_kwargs(prep)))
     conv, notes = _convergence(res, msgs, numeric, key_raw)
     notes = prep.notes + notes + _se_note(prep)
@@ -1130,8 +1148,8 @@ def complaint_models(visits: pd.DataFrame, updates: str = "n_proactive_updates",
     tables, rows, fits = [], [], {}
     boundary = ""
     for model, fitter in (
-        ("poisson", lambda: smf.poisson(formula, prep.data, **extra).fit(disp=0, maxiter=maxiter, **kw)),
-        ("nb2", lambda: smf.negativebinomial(formula, prep.data, loglike_method="nb2", **extra).fit(
+        ("poisson", lambda: smf.poisson(formula, prep.data, eval_env=_FORMULA_ENV, **extra).fit(disp=0, maxiter=maxiter, **kw)),
+        ("nb2", lambda: smf.negativebinomial(formula, prep.data, loglike_method="nb2", eval_env=_FORMULA_ENV, **extra).fit(
             disp=0, maxiter=maxiter, **kw)),
     ):
         res, msgs, numeric = _run(fitter)
@@ -1388,7 +1406,7 @@ def did_rollout(visits: pd.DataFrame, centers: pd.DataFrame, outcome: str = "ltr
     formula = " + ".join(["_y ~ post", *prep.rhs])
     if f"C({_q(center)})" not in prep.rhs:
         formula += f" + C({_q(center)})"
-    res, msgs, numeric = _run(lambda: smf.ols(formula, d).fit(**_fit_kwargs(prep)))
+    res, msgs, numeric = _run(lambda: smf.ols(formula, d, eval_env=_FORMULA_ENV).fit(**_fit_kwargs(prep)))
     conv, cn = _convergence(res, msgs, numeric, ["post"])
     notes += cn + [f"center and {month} fixed effects; cluster-robust SEs by {center} "
                    f"(t with {prep.n_clusters - 1} df)"]
@@ -1463,7 +1481,7 @@ def event_study(visits: pd.DataFrame, centers: pd.DataFrame, outcome: str = "ltr
     formula = " + ".join(["_y ~ " + " + ".join(keys), *prep.rhs])
     if f"C({_q(center)})" not in prep.rhs:
         formula += f" + C({_q(center)})"
-    res, msgs, numeric = _run(lambda: smf.ols(formula, d).fit(**_fit_kwargs(prep)))
+    res, msgs, numeric = _run(lambda: smf.ols(formula, d, eval_env=_FORMULA_ENV).fit(**_fit_kwargs(prep)))
     conv, cn = _convergence(res, msgs, numeric, keys)
     notes = prep.notes + notes + cn + [f"reference month {ref}; center and {month} fixed effects; "
                                        f"cluster-robust SEs by {center} (t with {prep.n_clusters - 1} df)"]
