@@ -138,3 +138,36 @@ def test_randomization_test_observed_statistics_are_the_estimators_own(sample):
     assert ri.loc["twfe", "estimate"] == pytest.approx(tw, rel=1e-9)
     cs = did.rollout_att(sample.visits, sample.centers, "ltr").headline["estimate"].iloc[0]
     assert ri.loc["callaway_santanna", "estimate"] == pytest.approx(cs, rel=1e-9)
+
+
+# ---------------------------------------------------------------------------- formulas and the Brant test
+def test_categorical_controls_give_patsys_own_design(sample):
+    """Controls handed to patsy as pandas categoricals: the same design matrix and term names as
+    patsy's own C() on the strings."""
+    import statsmodels.formula.api as smf
+
+    for form in ("linear", "categorical"):
+        r = models.ltr_ols(sample.visits, updates="n_inprogress_updates", form=form, controls=ADJUST,
+                           log_controls=[], few_cluster=False)
+        frame = r.fit.model.data.frame.copy()
+        for c in ("scenario", "warranty", "center"):
+            if not isinstance(sample.visits[c].dtype, pd.CategoricalDtype):  # (scenario is, in catalog order)
+                frame[c] = frame[c].astype(str)
+        ref = smf.ols(r.fit.model.formula, frame).fit()
+        assert r.fit.model.exog_names == ref.model.exog_names
+        assert np.array_equal(r.fit.model.exog, ref.model.exog)
+        assert np.asarray(r.fit.params) == pytest.approx(np.asarray(ref.params), rel=1e-12, abs=1e-12)
+
+
+def test_brant_binary_logits_equal_statsmodels_logit(sample):
+    import statsmodels.api as sm
+
+    r = models.ltr_ordinal(sample.visits, updates="n_inprogress_updates", controls=ADJUST, log_controls=[])
+    slopes = r.proportional_odds.attrs["binary_slopes"]
+    mod = r.fit.model
+    X = np.column_stack([np.ones(mod.nobs), mod.exog])
+    codes = np.asarray(mod.endog)
+    merged = np.searchsorted([b for _, b in r.proportional_odds.attrs["categories"]], codes)
+    for j, col in enumerate(slopes.columns):
+        ref = sm.Logit((merged > j).astype(float), X).fit(disp=0, method="newton", maxiter=100)
+        assert slopes[col].to_numpy() == pytest.approx(np.asarray(ref.params)[1:], rel=1e-8, abs=1e-10)
