@@ -385,6 +385,8 @@ def run_center(center: str, period: Period, base: dict[str, Any], period_dir: Pa
     ``exports`` may hold ``"pdf"`` (every page printed by :func:`cxlib.share.print_pdf`) and
     ``"xlsx"`` (``summary.xlsx`` from ``results.json``, :func:`cxlib.share.summary_workbook`),
     written before the folder is renamed into place; an export that fails fails the center.
+    A long step of a notebook (a bootstrap, a large fit) writes its progress to
+    ``period_dir/run.log`` (:mod:`cxlib.progress`), not into the executed notebook.
 
         >>> run_center("SH-JQ", parse_period("2026-10"), {}, Path("reports/2026-10"))  # doctest: +SKIP
     """
@@ -410,7 +412,8 @@ def run_center(center: str, period: Period, base: dict[str, Any], period_dir: Pa
                 executed = tmp / nb.name
                 try:
                     run_notebook(nb, executed, parameters_for(nb, params), progress_bar=progress, kernel=kernel,
-                                 timeout=timeout)
+                                 timeout=timeout, progress_log=period_dir / "run.log",
+                                 progress_label=f"{center} {nb.stem}")
                     rec.status = "ok"
                 except Exception as exc:  # noqa: BLE001 - recorded in the manifest; the run exits non-zero
                     rec.status, rec.error = "failed", error_line(exc)
