@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from cxlib.errors import DataError, require_columns
+from cxlib.progress import Progress
 from cxlib.results import NotComputed, too_few
 from cxlib.stats import bca_interval
 
@@ -216,15 +217,18 @@ def bootstrap_relative_weights(df: pd.DataFrame, outcome: str, predictors: Seque
     full = _replicate_stats(_corr_from_moments(z.mean(axis=0)[None], (zz.mean(axis=0)).reshape(1, k, k)), p)[0]
     chunk = max(1, min(n_boot, 2_000_000 // max(n, 1)))
     boots = []
+    bar = Progress(n_boot + n, "key drivers, bootstrap and jackknife of the relative weights", "replicates")
     for start in range(0, n_boot, chunk):
         b = min(chunk, n_boot - start)
         idx = rng.integers(0, n, (b, n)) + (np.arange(b) * n)[:, None]
         w = np.bincount(idx.ravel(), minlength=b * n).reshape(b, n) / n  # resample weights of the rows
         boots.append(_replicate_stats(_corr_from_moments(w @ z, (w @ zz).reshape(b, k, k)), p))
+        bar.update(b)
     boot = np.vstack(boots)
     fitted = np.all(np.isfinite(boot[:, :p]), axis=1) & np.all(np.isfinite(boot[:, 2 * p + 1:]), axis=1)
     n_used = int(fitted.sum())
     if n_used < n_boot / 2:
+        bar.close()
         return _short(strict, f"only {n_used} of {n_boot} bootstrap resamples could be fitted: too few rows "
                               "or nearly constant predictors",
                       NotComputed(n, ("关键驱动因素的自助抽样区间", "bootstrap intervals of the key drivers"),
@@ -239,6 +243,8 @@ def bootstrap_relative_weights(df: pd.DataFrame, outcome: str, predictors: Seque
         m1 = (s1 - z[rows]) / (n - 1)
         m2 = ((s2 - zz[rows]) / (n - 1)).reshape(-1, k, k)
         jacks.append(_replicate_stats(_corr_from_moments(m1, m2), p))
+        bar.update(rows.stop - rows.start)
+    bar.close()
     jack = np.vstack(jacks)
     lo, hi = bca_interval(full, boot, jack, ci)
     raw_s, res_s, r2_s, diff_s = slice(0, p), slice(p, 2 * p), 2 * p, slice(2 * p + 1, 3 * p + 1)

@@ -61,6 +61,7 @@ from statsmodels.tools.sm_exceptions import ModelWarning
 from cxlib import catalog, inference
 from cxlib.errors import DataError, require_columns
 from cxlib.ordinal import AnalyticOrderedModel
+from cxlib.progress import track
 from cxlib.results import NotComputed, NotProvided, too_few
 from cxlib.stats import error_bars
 
@@ -504,9 +505,11 @@ def _few_cluster_inference(res: Any, prep: _Prepared, table: pd.DataFrame, key_r
     G = int(prep.n_clusters or 0)
     if not inference.few_clusters(G):
         return table, [f"CR1 quoted ({G} clusters); CR2 with Satterthwaite df alongside"]
-    B = WILD_ENUMERATE_UP_TO if inference.enumerates(G, "webb", WILD_ENUMERATE_UP_TO) else WILD_DRAWS
+    enum = inference.enumerates(G, "webb", WILD_ENUMERATE_UP_TO)
+    B = WILD_ENUMERATE_UP_TO if enum else WILD_DRAWS
     how = ""
-    for r in rows:
+    n_vec = inference.n_weight_vectors(G, "webb") if enum else B
+    for r in track(rows, f"wild cluster bootstrap ({n_vec:,} weight vectors)", unit="terms"):
         w = inference.wild_cluster_bootstrap(X, y, g, r, weights="webb", B=B, rng=WILD_SEED, conf=conf)
         table.loc[r, ["p_wild", "ci_low_wild", "ci_high_wild"]] = [w.p_value, w.ci_low, w.ci_high]
         how = w.describe()
@@ -806,7 +809,7 @@ def brant_test(y: pd.Series | np.ndarray, exog: pd.DataFrame, min_events: int | 
         failed = None
         beta = np.empty((m, k1))
         pi = np.empty((n, m))
-        for j, c in enumerate(cuts):
+        for j, c in enumerate(track(cuts, "Brant test, binary logits", unit="cut-points")):
             fit, why = _binary_logit_fit((codes > c).astype(float), X)
             if fit is None:
                 failed = (j, c, why)

@@ -260,6 +260,34 @@ def _r2(y: np.ndarray, yhat: np.ndarray) -> float:
     return float(1 - ((y - yhat) ** 2).sum() / sst) if sst > 0 else float("nan")
 
 
+#: Resamples whose row counts are held at once (bounds the memory: 20 × n counts).
+_BOOT_CHUNK = 20
+
+
+def _boot_r2(y: np.ndarray, pred: np.ndarray, rng: np.random.Generator, n_boot: int) -> np.ndarray:
+    """``_r2(y[idx], pred[idx, j])`` for ``n_boot`` resamples ``idx = rng.integers(0, n, n)`` drawn
+    in turn (the same draws as one at a time), from each resample's row counts ``w``:
+    ``SSE = w·(y − ŷ)²`` and ``SST = w·y² − (w·y)²/n``, a product of the counts with a few columns
+    instead of a gather of every row per model and resample."""
+    from cxlib.progress import Progress
+
+    n = len(y)
+    cols = np.column_stack([(y[:, None] - pred) ** 2, y, y ** 2])  # n × (models + 2)
+    m = pred.shape[1]
+    out = np.full((n_boot, m), np.nan)
+    with Progress(n_boot, "peak-end models, bootstrap of the cross-validated R²", "resamples") as bar:
+        for start in range(0, n_boot, _BOOT_CHUNK):
+            b = min(_BOOT_CHUNK, n_boot - start)
+            w = np.stack([np.bincount(rng.integers(0, n, n), minlength=n) for _ in range(b)]).astype(float)
+            sums = w @ cols
+            sst = sums[:, m + 1] - sums[:, m] ** 2 / n
+            with np.errstate(invalid="ignore", divide="ignore"):
+                r2 = 1 - sums[:, :m] / sst[:, None]
+            out[start:start + b] = np.where((sst > 0)[:, None], r2, np.nan)
+            bar.update(b)
+    return out
+
+
 def _default_models(summary: pd.DataFrame) -> list[str | tuple[str, ...]]:
     """:data:`DEFAULT_MODELS` whose columns hold data, plus :data:`DURATION_MODELS` when the
     summary carries the visit duration."""
@@ -330,11 +358,7 @@ def peak_end_models(summary: pd.DataFrame, outcome: str = "ltr",
         rows.append({"model": name, "predictors": list(spec), "n": n, "folds": folds,
                      "r2_cv": _r2(y, pred), "r2_in_sample": _r2(y, _ols_predict(x, y, x))})
     out = pd.DataFrame(rows)
-    boot = np.full((n_boot, len(names)), np.nan)
-    for b in range(n_boot):
-        idx = rng.integers(0, n, n)
-        for j, name in enumerate(names):
-            boot[b, j] = _r2(y[idx], oof[name][idx])
+    boot = _boot_r2(y, np.column_stack([oof[name] for name in names]), rng, n_boot)
     q = [(1 - ci) / 2 * 100, (1 + ci) / 2 * 100]
     lo, hi = np.nanpercentile(boot, q, axis=0)
     out["ci_low"], out["ci_high"] = lo, hi
