@@ -78,7 +78,7 @@ def import_statements(notebooks: list[Path]) -> tuple[str, ...]:
 def run_notebook(src: Path, dst: Path, parameters: dict[str, Any] | None = None, *,
                  progress_bar: bool = False, kernel: WarmKernel | None = None,
                  timeout: float | None = None, progress_log: Path | None = None,
-                 progress_label: str = "") -> None:
+                 progress_label: str = "", run_cache: Path | None = None) -> None:
     """Execute ``src`` with papermill into ``dst``, running in the notebook's own folder.
 
     Raises papermill's ``PapermillExecutionError`` when a cell fails; the executed copy with
@@ -89,18 +89,21 @@ def run_notebook(src: Path, dst: Path, parameters: dict[str, Any] | None = None,
     rounded up, as the kernel client counts whole seconds); a kernel left in an unknown state
     (timed out, died) is restarted before its next notebook. With ``progress_log`` the long
     steps of the notebook's code append their progress to that file (lines labelled
-    ``progress_label``; :mod:`cxlib.progress`) instead of drawing a bar in the executed copy.
+    ``progress_label``; :mod:`cxlib.progress`) instead of drawing a bar in the executed copy;
+    with ``run_cache`` the notebook shares that folder's aggregations with the other notebooks of
+    the run (:mod:`cxlib.runcache`).
 
     >>> run_notebook(Path("notebooks/01_cleaning.ipynb"), Path("/tmp/01.ipynb"))  # doctest: +SKIP
     """
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
-    from cxlib import progress
+    from cxlib import progress, runcache
 
     dst.parent.mkdir(parents=True, exist_ok=True)
     extra: dict[str, Any] = {}
     env = {} if progress_log is None else {progress.LOG_ENV: str(progress_log), progress.LABEL_ENV: progress_label}
+    env[runcache.ENV] = "" if run_cache is None else str(run_cache)  # never a cache left from an earlier run
     if kernel is not None:
         extra["km"] = kernel.fresh(env=env)
     saved = {k: os.environ.get(k) for k in env}
