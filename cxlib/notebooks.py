@@ -75,6 +75,24 @@ def import_statements(notebooks: list[Path]) -> tuple[str, ...]:
     return tuple(out)
 
 
+#: Threads of the numerical libraries in a report's kernel, unless the environment sets them: one.
+#: A kernel's linear algebra runs on tall, narrow matrices (600,000 visits × 25 columns) whose
+#: products gain little from a second thread, and on a machine whose cores are busy (a parallel
+#: run's other kernel, other work) OpenBLAS's spinning threads made ``X'X`` 30-50 times slower
+#: (measured: 6.5-10 s instead of 0.19 s for 600,000 × 20 on two shared cores).
+KERNEL_THREADS: dict[str, str] = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+def kernel_env() -> dict[str, str]:
+    """The environment of a report's kernel: this process's, with :data:`KERNEL_THREADS` where
+    it does not set them itself.
+
+        >>> kernel_env()["OPENBLAS_NUM_THREADS"] in ("1", os.environ.get("OPENBLAS_NUM_THREADS"))
+        True
+    """
+    return {**KERNEL_THREADS, **os.environ}
+
+
 def run_notebook(src: Path, dst: Path, parameters: dict[str, Any] | None = None, *,
                  progress_bar: bool = False, kernel: WarmKernel | None = None,
                  timeout: float | None = None, progress_log: Path | None = None,
@@ -106,8 +124,10 @@ def run_notebook(src: Path, dst: Path, parameters: dict[str, Any] | None = None,
     env[runcache.ENV] = "" if run_cache is None else str(run_cache)  # never a cache left from an earlier run
     if kernel is not None:
         extra["km"] = kernel.fresh(env=env)
+    if kernel is None:  # a kernel papermill starts itself inherits these
+        env.update({k: v for k, v in KERNEL_THREADS.items() if k not in os.environ})
     saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)  # a kernel papermill starts itself inherits them
+    os.environ.update(env)
     try:
         pm.execute_notebook(str(src), str(dst), parameters=parameters or {}, kernel_name=KERNEL,
                             cwd=str(Path(src).resolve().parent), progress_bar=progress_bar,
@@ -296,7 +316,7 @@ class WarmKernel:
     def __enter__(self) -> WarmKernel:
         self.km = _TrackingKernelManager(kernel_name=self.kernel_name, client_class=f"{__name__}.ReadyClient")
         # the kernel's own log (not the notebooks' output) only for errors: no transport notices
-        self.km.start_kernel(cwd=str(self.cwd), extra_arguments=[
+        self.km.start_kernel(cwd=str(self.cwd), env=kernel_env(), extra_arguments=[
             "--IPKernelApp.log_level=ERROR",
             "--HistoryManager.enabled=False",  # no history database: nothing to keep between report runs
         ])

@@ -83,3 +83,21 @@ def test_a_report_notebook_writes_progress_to_the_run_log_not_its_outputs(tmp_pa
 def test_the_notebook_regression_run_switches_progress_off():
     make = (Path(__file__).resolve().parents[1] / "Makefile").read_text()
     assert "CX_PROGRESS=off $(PY) -m pytest --nbval" in make
+
+
+def test_report_kernels_run_the_numerical_libraries_on_one_thread(tmp_path, monkeypatch):
+    """A warm kernel and a kernel papermill starts both get OPENBLAS_NUM_THREADS=1 (unless the
+    environment sets it): spinning BLAS threads on busy cores made X'X 30-50 times slower."""
+    from cxlib.notebooks import WarmKernel
+
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    nb = new_notebook(cells=[new_code_cell("import os\nos.environ.get('OPENBLAS_NUM_THREADS')")])
+    src = tmp_path / "nb.ipynb"
+    nbformat.write(nb, src)
+    with WarmKernel(tmp_path) as k:
+        run_notebook(src, tmp_path / "warm.ipynb", {}, kernel=k)
+    run_notebook(src, tmp_path / "own.ipynb", {})
+    for name in ("warm", "own"):
+        out = nbformat.read(tmp_path / f"{name}.ipynb", as_version=4).cells[0].outputs
+        assert out[0]["data"]["text/plain"] == "'1'"
+    assert "OPENBLAS_NUM_THREADS" not in __import__("os").environ  # this process is left as it was
