@@ -59,6 +59,7 @@ class Progress:
         self.done = 0
         self.t0 = time.monotonic()
         self._last_line: float | None = None
+        self._written = -1  # units done at the last line written
         self._bar: Any = None
         self._log = None
         if os.environ.get(SWITCH_ENV, "").lower() == "off":
@@ -85,7 +86,7 @@ class Progress:
                 self._write(now)
 
     def _write(self, now: float) -> None:
-        self._last_line = now
+        self._last_line, self._written = now, self.done
         label = os.environ.get(LABEL_ENV, "")
         share = f" ({100 * self.done / self.total:.0f}%)" if self.total else ""
         of = f"/{self.total}" if self.total else ""
@@ -101,7 +102,8 @@ class Progress:
         """End the step: the bar disappears; the run log gets a last line if it got any."""
         if self.mode == "bar" and self._bar is not None:
             self._bar.close()
-        elif self.mode == "log" and (self._last_line is not None or time.monotonic() - self.t0 >= DELAY):
+        elif self.mode == "log" and self._written != self.done and (
+                self._last_line is not None or time.monotonic() - self.t0 >= DELAY):
             self._write(time.monotonic())
         self.mode = "closed"
 

@@ -26,7 +26,7 @@ def test_log_mode_appends_labelled_lines(tmp_path, monkeypatch, quick):
     monkeypatch.setenv(progress.LABEL_ENV, "all 02_emotion_curves")
     assert list(progress.track(range(3), desc="key drivers, bootstrap", unit="resamples")) == [0, 1, 2]
     lines = log.read_text(encoding="utf-8").splitlines()
-    assert len(lines) == 4  # one per step (no interval) and the last on closing
+    assert len(lines) == 3  # one per step (no interval); closing repeats no line
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d INFO all 02_emotion_curves: key drivers, bootstrap "
                         r"3/3 \(100%\), 0 s", lines[-1])
     assert "1/3 (33%)" in lines[0]
