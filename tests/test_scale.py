@@ -210,3 +210,28 @@ def test_linear_jackknife_gives_the_exact_jackknifes_bca_intervals():
     assert linear[num].to_numpy() == pytest.approx(exact[num].to_numpy(), rel=1e-5, abs=1e-9)
     assert (linear["beats_random"] == exact["beats_random"]).all()
     assert drivers.EXACT_JACKKNIFE_UP_TO == 50_000  # the sample and one center's month stay exact
+
+
+def test_stage_minutes_by_position_equal_the_string_lookup(sample):
+    """The time weights of the peak-end summary, looked up by position, equal the per-stage map of
+    visit ids they replace (computed here as before)."""
+    from cxlib import catalog, peak_end
+
+    d = sample.scores.copy()
+    d["_value"] = pd.to_numeric(d["score"], errors="coerce")
+    d = d[d["_value"].notna()]
+    got = peak_end._stage_minutes(d, sample.visits, "response_id", "point")
+    stamps = sorted({c for span in peak_end.STAGE_SPANS.values() for c in span})
+    stage = d["point"].astype(str).map({p.code: p.stage for p in catalog.SCORE_POINTS})
+    v = sample.visits[["visit_id", *stamps]].drop_duplicates("visit_id")
+    v = v.set_index(v["visit_id"].astype(str))
+    vid = d["visit_id"].astype(str)
+    ref = pd.Series(0.0, index=d.index)
+    for st, (a, b) in peak_end.STAGE_SPANS.items():
+        rows = (stage == st) & vid.isin(v.index)
+        span = (pd.to_datetime(vid[rows].map(v[b])) - pd.to_datetime(vid[rows].map(v[a]))).dt.total_seconds() / 60
+        share = d.loc[rows].groupby(["response_id"], sort=False, observed=True)["point"].transform("size")
+        ref.loc[rows] = (span.clip(lower=0) / share).to_numpy(dtype=float, na_value=np.nan)
+    ref[~vid.isin(v.index)] = np.nan
+    assert got.to_numpy() == pytest.approx(ref.to_numpy(), rel=1e-12, nan_ok=True)
+    assert got.notna().sum() > 0.9 * len(got)
