@@ -93,3 +93,49 @@ def test_the_summary_asks_for_what_notebooks_02_and_03_stored():
     for name in ("emotion_curve", "nps_by_segment", "tier_table", "tier_contrast", "previous_change"):
         assert f'runcache.cached("{name}"' in earlier and f'runcache.cached("{name}"' in summary
     assert summary.count("run_key = runcache.selection(data, center, period_start, period_end, scenario)") == 1
+
+
+# ---------------------------------------------------------------------------- cxlib.selection
+@pytest.fixture(scope="module")
+def sample_data(tmp_path_factory):
+    from cxlib import clean
+
+    out = tmp_path_factory.mktemp("processed")
+    clean.clean(ROOT / "data" / "raw", out)
+    return clean.load(out)
+
+
+def test_select_is_subset_and_the_data_themselves_for_everything(sample_data):
+    from cxlib import selection
+
+    assert selection.select(sample_data) is sample_data
+    whole = sample_data.subset()
+    for t in ("visits", "scores", "events", "surveys", "complaints", "centers"):
+        pd.testing.assert_frame_equal(getattr(selection.select(sample_data), t), getattr(whole, t))
+    one = selection.select(sample_data, center="SH-JQ", period_start="2026-10", period_end="2026-10")
+    ref = sample_data.subset(center="SH-JQ", period_start="2026-10", period_end="2026-10")
+    for t in ("visits", "scores", "events", "surveys", "complaints", "centers"):
+        pd.testing.assert_frame_equal(getattr(one, t), getattr(ref, t))
+
+
+@pytest.mark.parametrize("kw", [{}, {"center": "SH-JQ"}, {"period_end": "2026-08"},
+                                {"center": "BJ-CY", "period_start": "2026-09", "period_end": "2026-10",
+                                 "scenario": "repair"}])
+def test_visits_of_a_selection_are_subsets_visits(sample_data, kw):
+    from cxlib import selection
+
+    pd.testing.assert_frame_equal(selection.visits_of(sample_data, **kw), sample_data.subset(**kw).visits)
+
+
+def test_previous_change_is_unchanged_by_filtering_only_the_visits(sample_data):
+    from cxlib import selection
+
+    got = nps.previous_change(sample_data, center="SH-JQ", period_start="2026-10", period_end="2026-10")
+    now = sample_data.subset(center="SH-JQ", period_start="2026-10", period_end="2026-10").visits["ltr"]
+    before = sample_data.subset(center="SH-JQ", period_start="2026-09", period_end="2026-09").visits["ltr"]
+    ref = nps.nps_test(pd.to_numeric(now, errors="coerce").dropna().to_numpy(),
+                       pd.to_numeric(before, errors="coerce").dropna().to_numpy())
+    for k in ("nps_a", "nps_b", "difference", "ci_low", "ci_high", "p_value", "n_a", "n_b"):
+        assert got[k] == pytest.approx(ref[k], rel=1e-12)
+    assert got["now"] == "2026-10" and got["before"] == "2026-09"
+    assert selection.everything() and not selection.everything(scenario="repair")
