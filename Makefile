@@ -58,7 +58,7 @@ browser:
 
 test: $(VENV)/.installed-dev browser
 	$(PY) -m pytest tests
-	$(PY) -m pytest --nbval notebooks --nbval-sanitize-with notebooks/sanitize.cfg -p no:randomly
+	CX_PROGRESS=off $(PY) -m pytest --nbval notebooks --nbval-sanitize-with notebooks/sanitize.cfg -p no:randomly
 
 # as root (a container) JupyterLab needs --allow-root; LAB_ARGS="--port 9999 --no-browser" passes options on
 LAB_ARGS ?=

@@ -17,6 +17,25 @@ In the same run, on the shipped sample:
 
 Each command runs in a fresh process; times are wall-clock seconds, CPU is user + system time of
 the process and its children (``wait4``). Results go to ``benchmarks/_work/report_results.json``.
+
+The scale benchmark, ``--visits 100000 1000000``, generates each size once (``cx sample --visits N
+--seed 7 --layout csv`` into ``benchmarks/_work/raw_N``, cleaned into ``processed_N``; both reused
+while ``sample_manifest.json`` matches and the processed fingerprint is current, as
+``bench_clean.py`` does, so the two benchmarks share the data) and times, per size:
+
+1. the network report (the five notebooks for all centers, all months), run by
+   :func:`cxlib.report.run_center` in a fresh process with one warm kernel, as ``cx report`` runs
+   it;
+2. one center's report for one month (``cx report --center SH-JQ --period <last month>``, the
+   whole command: data check, notebooks, HTML, index and league table).
+
+For each: wall time per notebook, the peak memory of the whole process tree (the sum over the
+process and all its descendants, the kernel included, of the proportional set size, PSS, so
+shared library pages count once; sampled every 0.2 s from ``/proc``) and the slowest cells of
+each notebook (papermill records each cell's duration in the executed notebook's metadata). The
+targets (:data:`SCALE_TARGETS`) are checked at the largest size; the cost ratio between the
+largest and the smallest size is the network report's wall time ratio. Results go to
+``benchmarks/_work/report_scale_results.json``; exit code 1 when a target is not met.
 """
 
 from __future__ import annotations
@@ -114,8 +133,15 @@ def main() -> int:
     ap.add_argument("--center", default="SH-JQ")
     ap.add_argument("--period", default="all")
     ap.add_argument("--repeat", type=int, default=3, help="runs of each side for the one-center ratio (median)")
+    ap.add_argument("--visits", type=int, nargs="+", default=None,
+                    help="scale benchmark at these network sizes (e.g. 100000 1000000) instead of the sample")
+    ap.add_argument("--seed", type=int, default=7, help="seed of the generated networks (that of bench_clean.py)")
+    ap.add_argument("--top", type=int, default=5, help="slowest cells shown per notebook")
+    ap.add_argument("--timeout", type=float, default=1800, help="seconds a cell may run in the scale benchmark")
     args = ap.parse_args()
     sys.path.insert(0, str(ROOT))
+    if args.visits:
+        return scale_main(sorted(set(args.visits)), args.center, args.seed, args.top, args.timeout)
     from cxlib.report import parse_period
 
     per = parse_period(args.period)
@@ -162,6 +188,219 @@ def main() -> int:
     print(f"all centers: --jobs 1 {batch1['wall_s']:.1f} s, --jobs 2 {batch2['wall_s']:.1f} s "
           f"(speed-up {out['batch_speedup']:.2f}×, {out['batch_jobs2_cores_used']:.2f} cores busy on average)")
     return 0
+
+
+# ============================================================================ the scale benchmark
+#: Targets at the largest size (seconds, bytes) and for the cost ratio largest / smallest.
+SCALE_TARGETS = {"network_s": 300.0, "cell_s": 60.0, "center_month_s": 30.0, "peak_bytes": 4 * 1024 ** 3,
+                 "cost_ratio_per_10x": 10.0}
+CASES = ROOT / "data" / "raw" / "cases_interventions.yaml"
+
+# the network report as cx report runs it: one warm kernel, the five notebooks, HTML pages
+NETWORK_RUNNER = r"""
+import json, sys
+from pathlib import Path
+from cxlib import report
+raw, processed, out, cases, timeout = sys.argv[1:6]
+period = report.parse_period("all")
+base = {"raw_dir": raw, "processed_dir": processed, "tz": "Asia/Shanghai", "cases_file": cases}
+Path(out).mkdir(parents=True, exist_ok=True)
+run = report.run_center("all", period, base, Path(out), timeout=float(timeout))
+print(json.dumps({"status": run.status, "failures": run.failures}))
+"""
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children", encoding="ascii") as fh:
+            return [int(c) for c in fh.read().split()]
+    except OSError:
+        return []
+
+
+def _tree(pid: int) -> list[int]:
+    """``pid`` and all its descendants alive now."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(_children(p))
+    return out
+
+
+def _pss(pid: int) -> int:
+    """Proportional set size of a process in bytes (its RSS where smaps_rollup is not readable)."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        with open(f"/proc/{pid}/statm", encoding="ascii") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except OSError:
+        return 0
+
+
+def run_tree(cmd: list[str], cwd: Path = ROOT, interval: float = 0.2) -> dict[str, Any]:
+    """Run ``cmd`` and sample the memory of its whole process tree: wall and CPU seconds, the peak
+    of the summed PSS (``peak_bytes``) and the most processes seen at once."""
+    import threading
+
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    peak = {"bytes": 0, "procs": 0}
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            pids = _tree(proc.pid)
+            peak["bytes"] = max(peak["bytes"], sum(_pss(p) for p in pids))
+            peak["procs"] = max(peak["procs"], len(pids))
+            done.wait(interval)
+
+    th = threading.Thread(target=sample, daemon=True)
+    th.start()
+    out, err = proc.communicate()
+    done.set()
+    th.join()
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{err[-3000:]}")
+    return {"wall_s": round(wall, 2), "peak_bytes": peak["bytes"], "max_processes": peak["procs"],
+            "stdout": out}
+
+
+def ensure_network(n: int, seed: int) -> tuple[Path, Path]:
+    """Raw and processed folders of an ``n``-visit network, generated and cleaned once and reused."""
+    raw, processed = WORK / f"raw_{n}", WORK / f"processed_{n}"
+    manifest = raw / "sample_manifest.json"
+    meta = json.loads(manifest.read_text()) if manifest.exists() else {}
+    cx = [sys.executable, "-m", "cxlib.cli"]
+    if not (meta.get("n_visits") == n and meta.get("seed") == seed and meta.get("layout") == "csv"):
+        shutil.rmtree(raw, ignore_errors=True)
+        print(f"generating {n:,} visits …", flush=True)
+        subprocess.run(cx + ["sample", "--visits", str(n), "--seed", str(seed), "--layout", "csv", str(raw)],
+                       cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    print(f"cleaning {n:,} visits (skipped when up to date) …", flush=True)
+    subprocess.run(cx + ["clean", str(raw), str(processed)], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    return raw, processed
+
+
+def cell_times(executed: Path, top: int) -> dict[str, Any]:
+    """Seconds of each code cell of an executed notebook (papermill's metadata): total and the
+    ``top`` slowest as ``[cell id, seconds, first line]``."""
+    import nbformat
+
+    nb = nbformat.read(executed, as_version=4)
+    cells = []
+    for c in nb.cells:
+        d = (c.get("metadata", {}).get("papermill") or {}).get("duration")
+        if c.cell_type == "code" and d is not None:
+            first = next((ln for ln in c.source.splitlines() if ln.strip() and not ln.startswith("#")), "")
+            cells.append([c.get("id", "?"), round(float(d), 2), first[:70]])
+    cells.sort(key=lambda r: -r[1])
+    return {"cells_s": round(sum(r[1] for r in cells), 2), "max_cell_s": cells[0][1] if cells else 0.0,
+            "slowest": cells[:top]}
+
+
+def notebook_times(folder: Path, top: int) -> dict[str, Any]:
+    """Per notebook of a report folder: wall seconds (manifest), status, and its cells' times."""
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    out = {}
+    for rec in manifest["notebooks"]:
+        executed = folder / f"{rec['notebook']}.ipynb"
+        cells = cell_times(executed, top) if executed.exists() else {"cells_s": 0.0, "max_cell_s": 0.0,
+                                                                      "slowest": []}
+        out[rec["notebook"]] = {"seconds": rec["seconds"], "status": rec["status"], "error": rec.get("error"),
+                                **cells}
+    return out
+
+
+def last_month(processed: Path) -> str:
+    import pandas as pd
+
+    months = pd.read_parquet(processed / "visits.parquet", columns=["month"])["month"].astype(str)
+    return str(months.max())
+
+
+def scale_size(n: int, center: str, seed: int, top: int, timeout: float) -> dict[str, Any]:
+    raw, processed = ensure_network(n, seed)
+    out = WORK / f"reports_{n}"
+    shutil.rmtree(out, ignore_errors=True)
+    (out / "network").mkdir(parents=True)
+    (WORK / "network_runner.py").write_text(NETWORK_RUNNER, encoding="utf-8")
+    print(f"{n:,} visits: network report …", flush=True)
+    net = run_tree([sys.executable, str(WORK / "network_runner.py"), str(raw), str(processed), str(out / "network"),
+                    str(CASES), str(timeout)])
+    net_status = json.loads(net.pop("stdout").strip().splitlines()[-1])
+    net["status"], net["failures"] = net_status["status"], net_status["failures"]
+    net["notebooks"] = notebook_times(out / "network" / "all", top)
+    month = last_month(processed)
+    print(f"{n:,} visits: {center} {month} …", flush=True)
+    one = run_tree([sys.executable, "-m", "cxlib.cli", "report", "--raw", str(raw), "--processed", str(processed),
+                    "--out", str(out / "center"), "--center", center, "--period", month,
+                    "--cases-file", str(CASES), "--timeout", str(int(timeout))])
+    one.pop("stdout")
+    from cxlib.report import report_folder
+
+    one["notebooks"] = notebook_times(out / "center" / month / report_folder(center), top)
+    one["period"] = month
+    return {"visits": n, "network": net, "center_month": one}
+
+
+def _gb(b: float) -> str:
+    return f"{b / 1024 ** 3:.2f} GB"
+
+
+def print_size(r: dict[str, Any]) -> None:
+    for what, label in (("network", "network report"), ("center_month", "one center, one month")):
+        run = r[what]
+        print(f"\n{r['visits']:,} visits, {label}: {run['wall_s']:.1f} s, peak memory of the process tree "
+              f"{_gb(run['peak_bytes'])} ({run['max_processes']} processes)")
+        for nb, t in run["notebooks"].items():
+            slow = "; ".join(f"{cid} {s:.1f} s" for cid, s, _ in t["slowest"])
+            print(f"  {nb:<28} {t['seconds']:>7.1f} s  {t['status']:<6} slowest cells: {slow}")
+
+
+def scale_main(sizes: list[int], center: str, seed: int, top: int, timeout: float) -> int:
+    """The scale benchmark of the reports over ``sizes`` (see the module's docstring)."""
+    WORK.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for n in sizes:
+        rows.append(scale_size(n, center, seed, top, timeout))
+        print_size(rows[-1])
+    big, small = rows[-1], rows[0]
+    net, one = big["network"], big["center_month"]
+    max_cell = max((t["max_cell_s"], f"{nb} {t['slowest'][0][0]}" if t["slowest"] else nb)
+                   for run in (net, one) for nb, t in run["notebooks"].items())
+    checks = [
+        (f"network report {net['wall_s']:.1f} s", net["wall_s"] <= SCALE_TARGETS["network_s"] and net["status"] == "ok",
+         f"<= {SCALE_TARGETS['network_s']:.0f} s"),
+        (f"slowest cell {max_cell[0]:.1f} s ({max_cell[1]})", max_cell[0] <= SCALE_TARGETS["cell_s"],
+         f"<= {SCALE_TARGETS['cell_s']:.0f} s"),
+        (f"one center one month {one['wall_s']:.1f} s", one["wall_s"] <= SCALE_TARGETS["center_month_s"],
+         f"<= {SCALE_TARGETS['center_month_s']:.0f} s"),
+        (f"peak memory {_gb(max(net['peak_bytes'], one['peak_bytes']))}",
+         max(net["peak_bytes"], one["peak_bytes"]) <= SCALE_TARGETS["peak_bytes"], "<= 4 GB"),
+    ]
+    ratio = None
+    if len(rows) > 1:
+        ratio = net["wall_s"] / small["network"]["wall_s"]
+        limit = SCALE_TARGETS["cost_ratio_per_10x"] * big["visits"] / small["visits"] / 10
+        checks.append((f"network cost {big['visits']:,} / {small['visits']:,} visits {ratio:.1f}×", ratio <= limit,
+                       f"<= {limit:.0f}×"))
+    print(f"\ntargets at {big['visits']:,} visits:")
+    for text, ok, target in checks:
+        print(f"{'PASS' if ok else 'FAIL'} {text} (target {target})")
+    result = {"sizes": rows, "targets": SCALE_TARGETS, "cost_ratio": ratio,
+              "checks": [{"measure": t, "met": ok, "target": tg} for t, ok, tg in checks],
+              "machine": {"cpus": os.cpu_count(), "load_average_at_end": os.getloadavg()}}
+    (WORK / "report_scale_results.json").write_text(json.dumps(result, indent=2, ensure_ascii=False),
+                                                    encoding="utf-8")
+    return 0 if all(ok for _, ok, _ in checks) else 1
 
 
 if __name__ == "__main__":

@@ -52,14 +52,16 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+import patsy
 import statsmodels.api as sm
 import statsmodels.formula.api as smf
 from scipy import stats
-from statsmodels.miscmodels.ordinal_model import OrderedModel
 from statsmodels.tools.sm_exceptions import ModelWarning
 
 from cxlib import catalog, inference
 from cxlib.errors import DataError, require_columns
+from cxlib.ordinal import AnalyticOrderedModel
+from cxlib.progress import track
 from cxlib.results import NotComputed, NotProvided, too_few
 from cxlib.stats import error_bars
 
@@ -163,6 +165,21 @@ def _finish_table(df: pd.DataFrame) -> pd.DataFrame:
 
 
 # ============================================================================ data handling
+def _categorical(data: Any, contrast: Any = None, levels: Any = None) -> Any:
+    """patsy's ``C()`` for the formulas of this module: a pandas categorical without contrast or
+    levels is handed to patsy as it is, which reads its codes directly (patsy's own ``C()`` boxes it
+    and then looks up every value in Python, seconds per model on a large network). The levels are
+    the categories, in the order :func:`_prepare` sorted them, which is patsy's order: the design
+    matrix and the term names (``C(Q('center'))[T.SH-JQ]``) are the same."""
+    if contrast is None and levels is None and isinstance(getattr(data, "dtype", None), pd.CategoricalDtype):
+        return data
+    return patsy.builtins.C(data, contrast, levels) if levels is not None else patsy.builtins.C(data, contrast)
+
+
+#: The names the model formulas see besides the data's columns (``np.log1p``, ``C``).
+_FORMULA_ENV: dict[str, Any] = {"np": np, "C": _categorical}
+
+
 def _is_numeric(s: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)
 
@@ -221,10 +238,12 @@ def _prepare(df: pd.DataFrame, outcome_cols: Sequence[str], key_cols: Sequence[s
             else:
                 notes.append(f"{c} is constant and was left out")
         else:
+            # categorical codes, sorted like patsy sorts the strings (same levels, same reference),
+            # which patsy reads directly instead of testing every value for missingness in Python
             if isinstance(s.dtype, pd.CategoricalDtype):
                 data[c] = s.cat.remove_unused_categories()
             else:
-                data[c] = s.astype(str)
+                data[c] = s.astype(str).astype("category")
             if data[c].nunique() > 1:
                 rhs.append(f"C({_q(c)})")
                 if c == cluster or c in fe or c in _FE_COLUMNS:
@@ -486,9 +505,11 @@ def _few_cluster_inference(res: Any, prep: _Prepared, table: pd.DataFrame, key_r
     G = int(prep.n_clusters or 0)
     if not inference.few_clusters(G):
         return table, [f"CR1 quoted ({G} clusters); CR2 with Satterthwaite df alongside"]
-    B = WILD_ENUMERATE_UP_TO if inference.enumerates(G, "webb", WILD_ENUMERATE_UP_TO) else WILD_DRAWS
+    enum = inference.enumerates(G, "webb", WILD_ENUMERATE_UP_TO)
+    B = WILD_ENUMERATE_UP_TO if enum else WILD_DRAWS
     how = ""
-    for r in rows:
+    n_vec = inference.n_weight_vectors(G, "webb") if enum else B
+    for r in track(rows, f"wild cluster bootstrap ({n_vec:,} weight vectors)", unit="terms"):
         w = inference.wild_cluster_bootstrap(X, y, g, r, weights="webb", B=B, rng=WILD_SEED, conf=conf)
         table.loc[r, ["p_wild", "ci_low_wild", "ci_high_wild"]] = [w.p_value, w.ci_low, w.ci_high]
         how = w.describe()
@@ -591,7 +612,7 @@ def ltr_ols(visits: pd.DataFrame, updates: str = "n_proactive_updates", form: Fo
     prep.data[ltr] = pd.to_numeric(prep.data[ltr]).astype(float)
     term, key_raw = _updates_terms(prep, updates, form, cap)
     formula = " + ".join([f"{_q(ltr)} ~ {term}", *prep.rhs])
-    res, msgs, numeric = _run(lambda: smf.ols(formula, prep.data).fit(**_fit_kwargs(prep)))
+    res, msgs, numeric = _run(lambda: smf.ols(formula, prep.data, eval_env=_FORMULA_ENV).fit(**_fit_kwargs(prep)))
     conv, notes = _convergence(res, msgs, numeric, key_raw)
     notes = prep.notes + notes
     if cov_type == "cluster-crv3" and prep.groups is not None:
@@ -648,7 +669,7 @@ def ltr_mixed(visits: pd.DataFrame, updates: str = "n_proactive_updates", ltr: s
     formula = " + ".join([f"{_q(ltr)} ~ {term}", *prep.rhs])
     msgs: list[str] = []
     try:
-        res, msgs, numeric = _run(lambda: smf.mixedlm(formula, prep.data, groups=prep.groups).fit(reml=True))
+        res, msgs, numeric = _run(lambda: smf.mixedlm(formula, prep.data, groups=prep.groups, eval_env=_FORMULA_ENV).fit(reml=True))
         reason = _mixed_degenerate(res)
     except np.linalg.LinAlgError as exc:  # singular covariance at the boundary
         res, reason = None, f"singular matrix ({exc})"
@@ -693,17 +714,42 @@ def _merge_sparse_ends(codes: np.ndarray, min_events: int) -> tuple[np.ndarray, 
     return new, [(g[0], g[-1]) for g in groups]
 
 
-def _binary_logit_fit(z: np.ndarray, X: np.ndarray) -> tuple[Any, str]:
-    """A binary logit by Newton's method, or ``(None, reason)`` when it does not converge (separation)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        try:
-            fit = sm.Logit(z, X).fit(disp=0, method="newton", maxiter=100)
-        except (Warning, np.linalg.LinAlgError, ValueError) as e:
-            return None, type(e).__name__
-    if not fit.mle_retvals.get("converged", False) or not np.all(np.isfinite(fit.params)):
-        return None, "did not converge"
-    return fit, ""
+@dataclass
+class _LogitFit:
+    params: np.ndarray
+    fitted: np.ndarray   # predicted probabilities of the rows fitted
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return 1.0 / (1.0 + np.exp(-(X @ self.params)))
+
+
+def _binary_logit_fit(z: np.ndarray, X: np.ndarray, maxiter: int = 100, tol: float = 1e-8) -> tuple[Any, str]:
+    """A binary logit by Newton's method, or ``(None, reason)`` when it does not converge (separation).
+
+    The iterations of ``statsmodels``' ``Logit.fit(method="newton")`` (start at 0, full Newton
+    steps, converged when no coefficient moves by ``tol``), written on the arrays: statsmodels'
+    results object, its checks and its prediction passes cost more than the fit on a network's
+    600,000 responses (the Brant test fits one logit per cut-point)."""
+    b = np.zeros(X.shape[1])
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for _ in range(maxiter):
+            p = 1.0 / (1.0 + np.exp(-(X @ b)))
+            w = p * (1.0 - p)
+            if not np.all(np.isfinite(p)) or np.all((p < 1e-12) | (p > 1 - 1e-12)):
+                return None, "PerfectSeparationWarning"
+            try:
+                step = np.linalg.solve(X.T @ (X * w[:, None]), X.T @ (z - p))
+            except np.linalg.LinAlgError:
+                return None, "LinAlgError"
+            b = b + step
+            if not np.all(np.isfinite(b)):
+                return None, "did not converge"
+            if np.abs(step).max() < tol:
+                fit = _LogitFit(b, 1.0 / (1.0 + np.exp(-(X @ b))))
+                if np.all(np.isfinite(fit.fitted)):
+                    return fit, ""
+                break
+    return None, "did not converge"
 
 
 def brant_test(y: pd.Series | np.ndarray, exog: pd.DataFrame, min_events: int | None = None) -> pd.DataFrame:
@@ -763,13 +809,13 @@ def brant_test(y: pd.Series | np.ndarray, exog: pd.DataFrame, min_events: int | 
         failed = None
         beta = np.empty((m, k1))
         pi = np.empty((n, m))
-        for j, c in enumerate(cuts):
+        for j, c in enumerate(track(cuts, "Brant test, binary logits", unit="cut-points")):
             fit, why = _binary_logit_fit((codes > c).astype(float), X)
             if fit is None:
                 failed = (j, c, why)
                 break
             beta[j] = fit.params
-            pi[:, j] = fit.predict(X)
+            pi[:, j] = fit.fitted
         if failed is None:
             break
         j, c, why = failed
@@ -870,7 +916,7 @@ def proportional_odds(result: ModelResult, alpha: float = 0.05) -> pd.DataFrame 
 def ltr_ordinal(visits: pd.DataFrame, updates: str = "n_proactive_updates", ltr: str = "ltr",
                 controls: Sequence[str] = DEFAULT_CONTROLS, log_controls: Sequence[str] = DEFAULT_LOG_CONTROLS,
                 cluster: str | None = "center", collapse_below: int | None = None, conf: float = 0.95,
-                min_n: int = 30, min_clusters: int = 4, maxiter: int = 2000, strict: bool = False) -> ModelResult:
+                min_n: int = 30, min_clusters: int = 4, maxiter: int = 100, strict: bool = False) -> ModelResult:
     """Proportional-odds (ordinal logit) model of LTR 0-10 on the number of updates.
 
     The outcome is an ordered categorical of the LTR points that occur (unused points are
@@ -908,9 +954,9 @@ def ltr_ordinal(visits: pd.DataFrame, updates: str = "n_proactive_updates", ltr:
     prep.data["_ltr_ord"] = pd.Categorical(vals, categories=used, ordered=True)
     term, key_raw = _updates_terms(prep, updates, "linear", 4)
     formula = " + ".join([f"_ltr_ord ~ {term}", *prep.rhs])
-    mod = OrderedModel.from_formula(formula, prep.data, distr="logit")
+    mod = AnalyticOrderedModel.from_formula(formula, prep.data, distr="logit", eval_env=_FORMULA_ENV)
     kw = _fit_kwargs(prep)
-    res, msgs, numeric = _run(mod.fit, method="bfgs", maxiter=maxiter, disp=0, **kw)
+    res, msgs, numeric = _run(mod.fit_mle, maxiter=maxiter, **kw)
     conv, cnotes = _convergence(res, msgs, numeric, key_raw)
     notes += cnotes + _se_note(prep)
     k_thr = len(used) - 1
@@ -969,7 +1015,7 @@ def _binary_logit(visits: pd.DataFrame, name: str, outcome: pd.Series, updates: 
     prep.data[f"_{name}_y"] = y
     term, key_raw = _updates_terms(prep, updates, "linear", 4)
     formula = " + ".join([f"_{name}_y ~ {term}", *prep.rhs])
-    res, msgs, numeric = _run(lambda: smf.logit(formula, prep.data).fit(
+    res, msgs, numeric = _run(lambda: smf.logit(formula, prep.data, eval_env=_FORMULA_ENV).fit(
         disp=0, maxiter=maxiter, **_fit_kwargs(prep)))
     conv, notes = _convergence(res, msgs, numeric, key_raw)
     notes = prep.notes + notes + _se_note(prep)
@@ -1130,8 +1176,8 @@ def complaint_models(visits: pd.DataFrame, updates: str = "n_proactive_updates",
     tables, rows, fits = [], [], {}
     boundary = ""
     for model, fitter in (
-        ("poisson", lambda: smf.poisson(formula, prep.data, **extra).fit(disp=0, maxiter=maxiter, **kw)),
-        ("nb2", lambda: smf.negativebinomial(formula, prep.data, loglike_method="nb2", **extra).fit(
+        ("poisson", lambda: smf.poisson(formula, prep.data, eval_env=_FORMULA_ENV, **extra).fit(disp=0, maxiter=maxiter, **kw)),
+        ("nb2", lambda: smf.negativebinomial(formula, prep.data, loglike_method="nb2", eval_env=_FORMULA_ENV, **extra).fit(
             disp=0, maxiter=maxiter, **kw)),
     ):
         res, msgs, numeric = _run(fitter)
@@ -1388,7 +1434,7 @@ def did_rollout(visits: pd.DataFrame, centers: pd.DataFrame, outcome: str = "ltr
     formula = " + ".join(["_y ~ post", *prep.rhs])
     if f"C({_q(center)})" not in prep.rhs:
         formula += f" + C({_q(center)})"
-    res, msgs, numeric = _run(lambda: smf.ols(formula, d).fit(**_fit_kwargs(prep)))
+    res, msgs, numeric = _run(lambda: smf.ols(formula, d, eval_env=_FORMULA_ENV).fit(**_fit_kwargs(prep)))
     conv, cn = _convergence(res, msgs, numeric, ["post"])
     notes += cn + [f"center and {month} fixed effects; cluster-robust SEs by {center} "
                    f"(t with {prep.n_clusters - 1} df)"]
@@ -1463,7 +1509,7 @@ def event_study(visits: pd.DataFrame, centers: pd.DataFrame, outcome: str = "ltr
     formula = " + ".join(["_y ~ " + " + ".join(keys), *prep.rhs])
     if f"C({_q(center)})" not in prep.rhs:
         formula += f" + C({_q(center)})"
-    res, msgs, numeric = _run(lambda: smf.ols(formula, d).fit(**_fit_kwargs(prep)))
+    res, msgs, numeric = _run(lambda: smf.ols(formula, d, eval_env=_FORMULA_ENV).fit(**_fit_kwargs(prep)))
     conv, cn = _convergence(res, msgs, numeric, keys)
     notes = prep.notes + notes + cn + [f"reference month {ref}; center and {month} fixed effects; "
                                        f"cluster-robust SEs by {center} (t with {prep.n_clusters - 1} df)"]

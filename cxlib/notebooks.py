@@ -14,6 +14,7 @@ import argparse
 import html
 import logging
 import math
+import os
 import re
 import sys
 import threading
@@ -74,9 +75,28 @@ def import_statements(notebooks: list[Path]) -> tuple[str, ...]:
     return tuple(out)
 
 
+#: Threads of the numerical libraries in a report's kernel, unless the environment sets them: one.
+#: A kernel's linear algebra runs on tall, narrow matrices (600,000 visits × 25 columns) whose
+#: products gain little from a second thread, and on a machine whose cores are busy (a parallel
+#: run's other kernel, other work) OpenBLAS's spinning threads made ``X'X`` 30-50 times slower
+#: (measured: 6.5-10 s instead of 0.19 s for 600,000 × 20 on two shared cores).
+KERNEL_THREADS: dict[str, str] = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+def kernel_env() -> dict[str, str]:
+    """The environment of a report's kernel: this process's, with :data:`KERNEL_THREADS` where
+    it does not set them itself.
+
+        >>> kernel_env()["OPENBLAS_NUM_THREADS"] in ("1", os.environ.get("OPENBLAS_NUM_THREADS"))
+        True
+    """
+    return {**KERNEL_THREADS, **os.environ}
+
+
 def run_notebook(src: Path, dst: Path, parameters: dict[str, Any] | None = None, *,
                  progress_bar: bool = False, kernel: WarmKernel | None = None,
-                 timeout: float | None = None) -> None:
+                 timeout: float | None = None, progress_log: Path | None = None,
+                 progress_label: str = "", run_cache: Path | None = None) -> None:
     """Execute ``src`` with papermill into ``dst``, running in the notebook's own folder.
 
     Raises papermill's ``PapermillExecutionError`` when a cell fails; the executed copy with
@@ -85,17 +105,29 @@ def run_notebook(src: Path, dst: Path, parameters: dict[str, Any] | None = None,
     notebook runs in that already started kernel, its namespace emptied first. A cell that
     runs longer than ``timeout`` seconds fails the notebook (no limit when None; fractions are
     rounded up, as the kernel client counts whole seconds); a kernel left in an unknown state
-    (timed out, died) is restarted before its next notebook.
+    (timed out, died) is restarted before its next notebook. With ``progress_log`` the long
+    steps of the notebook's code append their progress to that file (lines labelled
+    ``progress_label``; :mod:`cxlib.progress`) instead of drawing a bar in the executed copy;
+    with ``run_cache`` the notebook shares that folder's aggregations with the other notebooks of
+    the run (:mod:`cxlib.runcache`).
 
     >>> run_notebook(Path("notebooks/01_cleaning.ipynb"), Path("/tmp/01.ipynb"))  # doctest: +SKIP
     """
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
+    from cxlib import progress, runcache
+
     dst.parent.mkdir(parents=True, exist_ok=True)
     extra: dict[str, Any] = {}
+    env = {} if progress_log is None else {progress.LOG_ENV: str(progress_log), progress.LABEL_ENV: progress_label}
+    env[runcache.ENV] = "" if run_cache is None else str(run_cache)  # never a cache left from an earlier run
     if kernel is not None:
-        extra["km"] = kernel.fresh()
+        extra["km"] = kernel.fresh(env=env)
+    if kernel is None:  # a kernel papermill starts itself inherits these
+        env.update({k: v for k, v in KERNEL_THREADS.items() if k not in os.environ})
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
     try:
         pm.execute_notebook(str(src), str(dst), parameters=parameters or {}, kernel_name=KERNEL,
                             cwd=str(Path(src).resolve().parent), progress_bar=progress_bar,
@@ -112,6 +144,12 @@ def run_notebook(src: Path, dst: Path, parameters: dict[str, Any] | None = None,
             kernel.discard()
         _write_unfinished(src, dst, parameters or {}, exc)
         raise
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def mask_error_outputs(path: Path) -> int:
@@ -278,7 +316,7 @@ class WarmKernel:
     def __enter__(self) -> WarmKernel:
         self.km = _TrackingKernelManager(kernel_name=self.kernel_name, client_class=f"{__name__}.ReadyClient")
         # the kernel's own log (not the notebooks' output) only for errors: no transport notices
-        self.km.start_kernel(cwd=str(self.cwd), extra_arguments=[
+        self.km.start_kernel(cwd=str(self.cwd), env=kernel_env(), extra_arguments=[
             "--IPKernelApp.log_level=ERROR",
             "--HistoryManager.enabled=False",  # no history database: nothing to keep between report runs
         ])
@@ -317,20 +355,24 @@ class WarmKernel:
             log.warning("preloading the notebooks' imports stopped at %s: %s (each notebook imports "
                         "what it needs itself)", content.get("ename"), content.get("evalue"))
 
-    def fresh(self):
-        """The kernel manager, with the kernel alive and its namespace empty."""
+    def fresh(self, env: dict[str, str] | None = None):
+        """The kernel manager, with the kernel alive and its namespace empty; ``env`` is set in the
+        kernel's environment (e.g. where :mod:`cxlib.progress` writes, for this notebook)."""
         if self._preloading is not None:
             self._end_preload()
         self.km.close_clients()
         if self.broken or not self.km.is_alive():
             self.km.restart_kernel(now=True)
             self.used = self.broken = False
-        if self.used:
+        code = self.RESET if self.used else ""
+        if env:
+            code += f"\nimport os as _os\n_os.environ.update({dict(env)!r})\ndel _os"
+        if code:
             kc = self.km.client()
             kc.start_channels()
             try:
                 run_sync(kc.wait_for_ready)(timeout=60)
-                reply = run_sync(kc.execute_interactive)(self.RESET, timeout=60, store_history=False)
+                reply = run_sync(kc.execute_interactive)(code, timeout=60, store_history=False)
                 if reply["content"]["status"] != "ok":
                     self.km.restart_kernel(now=True)
             finally:
@@ -368,10 +410,15 @@ def refresh(path: Path, timeout: int = 1200) -> None:
     """Re-execute ``path`` in place (its folder as working directory) and store the outputs.
 
     Uses nbclient directly so that the stored notebook carries no run-specific metadata
-    beyond what the kernel prints.
+    beyond what the kernel prints. Progress bars are off in the kernel (``CX_PROGRESS=off``,
+    :mod:`cxlib.progress`): a slow machine must not store one in an output.
     """
     import nbformat
     from nbclient import NotebookClient
+
+    from cxlib import progress
+
+    os.environ[progress.SWITCH_ENV] = "off"  # inherited by the kernel nbclient starts
 
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, kernel_name=KERNEL, timeout=timeout,

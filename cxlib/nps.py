@@ -628,24 +628,26 @@ def previous_change(data: Any, center: str = "all", period_start: str | None = N
     """
     from cxlib.league import previous_period
     from cxlib.results import NotComputed
+    from cxlib.selection import visits_of
 
     what = ("与上期的比较", "the comparison with the previous period")
     if period_start is not None and period_end is not None:
         now_span = (str(period_start), str(period_end))
         basis = "period"
     else:
-        sel = data.subset(center=center, period_start=period_start, period_end=period_end, scenario=scenario)
-        months = sorted(set(sel.visits["month"].dropna().astype(str))) if len(sel.visits) else []
+        sel = visits_of(data, center=center, period_start=period_start, period_end=period_end, scenario=scenario)
+        months = sorted(set(sel["month"].dropna().astype(str))) if len(sel) else []
         if not months:
             return NotComputed(0, what, why=("所选数据中没有到访", "no visits in the selection"))
         now_span = (months[-1], months[-1])
         basis = "last_month"
     before_span = previous_period(*now_span)
     assert before_span is not None
-    now = data.subset(center=center, period_start=now_span[0], period_end=now_span[1], scenario=scenario)
-    before = data.subset(center=center, period_start=before_span[0], period_end=before_span[1], scenario=scenario)
-    a = _valid_ltr(now.visits[ltr], column=ltr)
-    b = _valid_ltr(before.visits[ltr], column=ltr)
+    # only the visits are compared: the other tables need not be filtered (cxlib.selection)
+    now = visits_of(data, center=center, period_start=now_span[0], period_end=now_span[1], scenario=scenario)
+    before = visits_of(data, center=center, period_start=before_span[0], period_end=before_span[1], scenario=scenario)
+    a = _valid_ltr(now[ltr], column=ltr)
+    b = _valid_ltr(before[ltr], column=ltr)
     label = _months_between(*before_span)
     if a.size == 0 or b.size == 0:
         which = ("上期", "previous period") if b.size == 0 else ("本期", "period")

@@ -120,29 +120,46 @@ def _midpoint_weights(t: np.ndarray) -> np.ndarray:
 def _stage_minutes(d: pd.DataFrame, visits: pd.DataFrame, id: str, order: str) -> pd.Series | None:
     """Minutes each row of ``d`` (one journey point of a response) stands for, from the stage
     spans of its visit (:data:`STAGE_SPANS`) shared equally by the answered points of the stage.
-    None when the points are not catalog score points or ``visits`` lacks the timestamps."""
+    None when the points are not catalog score points or ``visits`` lacks the timestamps.
+
+    The visits are looked up once by position (one index look-up of the visit ids, the points'
+    stages from their codes), not by a map of strings per stage: on a network's six million
+    answered points that was a minute."""
     stamps = sorted({c for span in STAGE_SPANS.values() for c in span})
     if visits is None or "visit_id" not in d.columns or not set(stamps) <= set(visits.columns):
         return None
-    codes = d[order].astype(str)
-    if not codes.isin(catalog.SCORE_POINT_ORDER).all():
-        return None
     stage_of = {p.code: p.stage for p in catalog.SCORE_POINTS}
-    stage = codes.map(stage_of)
+    col = d[order]
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        cats = [str(c) for c in col.cat.categories]
+        used = np.unique(col.cat.codes.to_numpy())
+        if (used < 0).any() or not all(cats[i] in stage_of for i in used):
+            return None
+        stage = np.array([stage_of.get(c, "") for c in cats], dtype=object)[col.cat.codes.to_numpy()]
+    else:
+        codes = col.astype(str)
+        if not codes.isin(catalog.SCORE_POINT_ORDER).all():
+            return None
+        stage = codes.map(stage_of).to_numpy(dtype=object)
     v = visits[["visit_id", *stamps]].drop_duplicates("visit_id")
-    v = v.set_index(v["visit_id"].astype(str))
-    vid = d["visit_id"].astype(str)
-    minutes = pd.Series(0.0, index=d.index)
-    known = vid.isin(v.index)
+    pos = pd.Index(v["visit_id"].astype(str)).get_indexer(d["visit_id"].astype(str))
+    known = pos >= 0
+    ns = {c: pd.to_datetime(v[c]).to_numpy(dtype="datetime64[ns]").astype("int64") for c in stamps}
+    nat = np.iinfo(np.int64).min
+    resp = pd.factorize(d[id])[0]
+    known &= resp >= 0  # (a response without an id has no stage shares, as a groupby leaves it out)
+    resp = np.maximum(resp, 0)
+    minutes = np.zeros(len(d))
     for st, (a, b) in STAGE_SPANS.items():
-        rows = (stage == st) & known
-        if not rows.any():
+        rows = np.flatnonzero((stage == st) & known)
+        if rows.size == 0:
             continue
-        span = (pd.to_datetime(vid[rows].map(v[b])) - pd.to_datetime(vid[rows].map(v[a]))).dt.total_seconds() / 60
-        share = d.loc[rows].groupby([id], sort=False, observed=True)[order].transform("size")
-        minutes.loc[rows] = (span.clip(lower=0) / share).to_numpy(dtype=float, na_value=np.nan)
+        ta, tb = ns[a][pos[rows]], ns[b][pos[rows]]
+        span = np.where((ta == nat) | (tb == nat), np.nan, (tb - ta) / 6e10)
+        share = np.bincount(resp[rows], minlength=resp.max() + 1)[resp[rows]]  # the stage's points answered
+        minutes[rows] = np.clip(span, 0, None) / share
     minutes[~known] = np.nan
-    return minutes
+    return pd.Series(minutes, index=d.index)
 
 
 def _order_key(s: pd.Series) -> pd.Series:
@@ -260,6 +277,34 @@ def _r2(y: np.ndarray, yhat: np.ndarray) -> float:
     return float(1 - ((y - yhat) ** 2).sum() / sst) if sst > 0 else float("nan")
 
 
+#: Resamples whose row counts are held at once (bounds the memory: 20 × n counts).
+_BOOT_CHUNK = 20
+
+
+def _boot_r2(y: np.ndarray, pred: np.ndarray, rng: np.random.Generator, n_boot: int) -> np.ndarray:
+    """``_r2(y[idx], pred[idx, j])`` for ``n_boot`` resamples ``idx = rng.integers(0, n, n)`` drawn
+    in turn (the same draws as one at a time), from each resample's row counts ``w``:
+    ``SSE = w·(y − ŷ)²`` and ``SST = w·y² − (w·y)²/n``, a product of the counts with a few columns
+    instead of a gather of every row per model and resample."""
+    from cxlib.progress import Progress
+
+    n = len(y)
+    cols = np.column_stack([(y[:, None] - pred) ** 2, y, y ** 2])  # n × (models + 2)
+    m = pred.shape[1]
+    out = np.full((n_boot, m), np.nan)
+    with Progress(n_boot, "peak-end models, bootstrap of the cross-validated R²", "resamples") as bar:
+        for start in range(0, n_boot, _BOOT_CHUNK):
+            b = min(_BOOT_CHUNK, n_boot - start)
+            w = np.stack([np.bincount(rng.integers(0, n, n), minlength=n) for _ in range(b)]).astype(float)
+            sums = w @ cols
+            sst = sums[:, m + 1] - sums[:, m] ** 2 / n
+            with np.errstate(invalid="ignore", divide="ignore"):
+                r2 = 1 - sums[:, :m] / sst[:, None]
+            out[start:start + b] = np.where((sst > 0)[:, None], r2, np.nan)
+            bar.update(b)
+    return out
+
+
 def _default_models(summary: pd.DataFrame) -> list[str | tuple[str, ...]]:
     """:data:`DEFAULT_MODELS` whose columns hold data, plus :data:`DURATION_MODELS` when the
     summary carries the visit duration."""
@@ -330,11 +375,7 @@ def peak_end_models(summary: pd.DataFrame, outcome: str = "ltr",
         rows.append({"model": name, "predictors": list(spec), "n": n, "folds": folds,
                      "r2_cv": _r2(y, pred), "r2_in_sample": _r2(y, _ols_predict(x, y, x))})
     out = pd.DataFrame(rows)
-    boot = np.full((n_boot, len(names)), np.nan)
-    for b in range(n_boot):
-        idx = rng.integers(0, n, n)
-        for j, name in enumerate(names):
-            boot[b, j] = _r2(y[idx], oof[name][idx])
+    boot = _boot_r2(y, np.column_stack([oof[name] for name in names]), rng, n_boot)
     q = [(1 - ci) / 2 * 100, (1 + ci) / 2 * 100]
     lo, hi = np.nanpercentile(boot, q, axis=0)
     out["ci_low"], out["ci_high"] = lo, hi

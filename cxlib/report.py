@@ -385,6 +385,9 @@ def run_center(center: str, period: Period, base: dict[str, Any], period_dir: Pa
     ``exports`` may hold ``"pdf"`` (every page printed by :func:`cxlib.share.print_pdf`) and
     ``"xlsx"`` (``summary.xlsx`` from ``results.json``, :func:`cxlib.share.summary_workbook`),
     written before the folder is renamed into place; an export that fails fails the center.
+    A long step of a notebook (a bootstrap, a large fit) writes its progress to
+    ``period_dir/run.log`` (:mod:`cxlib.progress`), not into the executed notebook; aggregations
+    the summary shows again are computed once per center's run (:mod:`cxlib.runcache`).
 
         >>> run_center("SH-JQ", parse_period("2026-10"), {}, Path("reports/2026-10"))  # doctest: +SKIP
     """
@@ -410,7 +413,8 @@ def run_center(center: str, period: Period, base: dict[str, Any], period_dir: Pa
                 executed = tmp / nb.name
                 try:
                     run_notebook(nb, executed, parameters_for(nb, params), progress_bar=progress, kernel=kernel,
-                                 timeout=timeout)
+                                 timeout=timeout, progress_log=period_dir / "run.log",
+                                 progress_label=f"{center} {nb.stem}", run_cache=tmp / ".cx-cache")
                     rec.status = "ok"
                 except Exception as exc:  # noqa: BLE001 - recorded in the manifest; the run exits non-zero
                     rec.status, rec.error = "failed", error_line(exc)
@@ -427,6 +431,7 @@ def run_center(center: str, period: Period, base: dict[str, Any], period_dir: Pa
                     on_notebook(center, nb.stem, rec.status, rec.error)
             if own_kernel:
                 kernel.release()
+            shutil.rmtree(tmp / ".cx-cache", ignore_errors=True)  # the run's shared aggregations
             for r in renders:
                 r.result()
         _write_exports(run, tmp, exports, period)

@@ -1,0 +1,244 @@
+"""The computations that make the report scale to a national network give the numbers they
+replace: the ordinal model with analytic derivatives against statsmodels' numerical ones, the
+randomisation test on center × month cells against the visit-level computation."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from statsmodels.miscmodels.ordinal_model import OrderedModel
+from statsmodels.tools.numdiff import approx_fprime, approx_hess3
+
+from cxlib import did, models
+from cxlib.errors import DataError
+from cxlib.ordinal import AnalyticOrderedModel
+
+ROOT = Path(__file__).resolve().parents[1]
+ADJUST = ["repair_minutes", "scenario", "warranty", "center"]
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory):
+    from cxlib import clean
+
+    out = tmp_path_factory.mktemp("processed")
+    clean.clean(ROOT / "data" / "raw", out)
+    return clean.load(out)
+
+
+def _ordinal_case(seed: int = 3, n: int = 2500, distr: str = "logit") -> tuple[pd.Series, pd.DataFrame]:
+    rng = np.random.default_rng(seed)
+    x = pd.DataFrame({"a": rng.normal(size=n), "b": rng.integers(0, 2, n).astype(float),
+                      "c": rng.gamma(2.0, 50.0, n)})
+    noise = rng.logistic(size=n) if distr == "logit" else rng.normal(size=n)
+    latent = x @ np.array([0.8, -0.5, 0.004]) + noise
+    y = pd.Series(pd.Categorical(np.digitize(latent, [-1.5, -0.5, 0.2, 0.9, 1.6]), ordered=True))
+    return y, x
+
+
+@pytest.mark.parametrize("distr", ["logit", "probit"])
+def test_analytic_derivatives_equal_numerical_ones(distr):
+    y, x = _ordinal_case(distr=distr)
+    num, ana = OrderedModel(y, x, distr=distr), AnalyticOrderedModel(y, x, distr=distr)
+    p = num.start_params + np.random.default_rng(0).normal(scale=0.05, size=len(num.start_params))
+    p[2] = 0.003
+    assert ana.score(p) == pytest.approx(approx_fprime(p, num.loglike, centered=True), rel=1e-6, abs=1e-4)
+    so = approx_fprime(p, num.loglikeobs, centered=True)
+    assert np.abs(ana.score_obs(p) - so).max() < 1e-5 * max(1.0, np.abs(so).max())
+    assert ana.score_obs(p).sum(axis=0) == pytest.approx(ana.score(p), rel=1e-10, abs=1e-8)
+    H = approx_hess3(p, num.loglike)
+    assert np.abs(ana.hessian(p) - H).max() < 1e-5 * np.abs(H).max()
+
+
+@pytest.mark.parametrize("distr", ["logit", "probit"])
+def test_analytic_fit_equals_statsmodels_numerical_fit(distr):
+    # statsmodels' own fit (BFGS on numerical gradients) driven to a tight gradient: the same maximum
+    y, x = _ordinal_case(seed=5, distr=distr)
+    g = np.random.default_rng(1).integers(0, 12, len(y))
+    kw = {"cov_type": "cluster", "cov_kwds": {"groups": g}, "use_t": True}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = OrderedModel(y, x, distr=distr).fit(method="bfgs", maxiter=5000, gtol=1e-9, disp=0, **kw)
+    res = AnalyticOrderedModel(y, x, distr=distr).fit_mle(**kw)
+    assert res.mle_retvals["converged"] and res.mle_retvals["newton_iterations"] < 30
+    assert np.abs(np.asarray(res.params) - np.asarray(ref.params)).max() < 1e-6
+    assert np.asarray(res.bse) == pytest.approx(np.asarray(ref.bse), rel=1e-4)
+
+
+@pytest.mark.slow
+def test_ltr_ordinal_equals_todays_statsmodels_fit_on_the_sample(sample):
+    """Notebook 03's ordinal model: coefficients within 1e-6, standard errors within 1e-4 relative of
+    statsmodels' OrderedModel (numerical derivatives) converged to the same maximum."""
+    r = models.ltr_ordinal(sample.visits, updates="n_inprogress_updates", controls=ADJUST, log_controls=[])
+    assert r.ok and r.fit.mle_retvals["converged"]
+    mod = r.fit.model
+    k = mod.exog.shape[1]
+    groups = pd.factorize(mod.data.frame["center"].astype(str), sort=True)[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = OrderedModel(mod.endog, pd.DataFrame(mod.exog, columns=mod.exog_names[:k]), distr="logit").fit(
+            method="bfgs", maxiter=5000, gtol=1e-9, disp=0, cov_type="cluster", cov_kwds={"groups": groups},
+            use_t=True)
+    assert np.abs(np.asarray(r.fit.params) - np.asarray(ref.params)).max() < 1e-6
+    assert np.asarray(r.fit.bse) == pytest.approx(np.asarray(ref.bse), rel=1e-4)
+    # the table's thresholds are the cumulated cut-points of those parameters
+    thr = r.table.loc[r.table["kind"] == "threshold", "estimate"].to_numpy()
+    assert thr == pytest.approx(ref.model.transform_threshold_params(np.asarray(ref.params))[1:-1], abs=1e-6)
+
+
+def test_analytic_model_refuses_other_distributions():
+    y, x = _ordinal_case()
+    from scipy import stats
+
+    with pytest.raises(DataError, match="logit and the probit"):
+        AnalyticOrderedModel(y, x, distr=stats.cauchy)
+
+
+# ---------------------------------------------------------------------------- randomisation test
+def _rollout_inputs(visits: pd.DataFrame, centers: pd.DataFrame):
+    base = models._rollout(visits, centers, "center", "month", "arrived_at", "center_id", "realtime_since")
+    y_all = models._outcome_numeric(visits, "ltr")
+    ok = y_all.notna() & visits["center"].notna() & base["month_index"].notna()
+    cen = visits.loc[ok, "center"].astype(str).to_numpy()
+    names = sorted(set(cen))
+    code = pd.Series(range(len(names)), index=names)[cen].to_numpy()
+    arr = pd.to_datetime(visits.loc[ok, "arrived_at"])
+    if isinstance(arr.dtype, pd.DatetimeTZDtype):
+        arr = arr.dt.tz_localize(None)
+    since = centers.set_index("center_id")["realtime_since"]
+    dates = [pd.Timestamp(since[k]) for k in names if pd.notna(since.get(k))]
+    return (y_all[ok].to_numpy(float), code, base.loc[ok, "month_index"].to_numpy(float),
+            arr.dt.normalize().to_numpy(), names, dates)
+
+
+@pytest.mark.parametrize("control_group", ["not_yet_treated", "never_treated"])
+def test_randomization_cells_equal_the_visit_level_statistics(sample, control_group):
+    """On the sample, the center × month computation of an assignment's statistics equals the
+    visit-level estimators run on the centers re-dated by that assignment."""
+    import itertools
+
+    y, code, midx, day, names, dates = _rollout_inputs(sample.visits, sample.centers)
+    cells = did._RolloutCells(y, code, midx, day, dates, len(names))
+    perms = list(itertools.permutations(range(len(names)), len(dates)))
+    for a in perms[::211] + [perms[-1]]:  # a spread of the 840 assignments
+        slots = [-1] * len(names)
+        for k, slot in enumerate(a):
+            slots[slot] = k
+        (cs,), (tw,) = cells.statistics(slots, control_group)
+        moved = sample.centers.assign(realtime_since=[
+            dates[slots[names.index(c)]] if c in names and slots[names.index(c)] >= 0 else None
+            for c in sample.centers["center_id"]])
+        ref_cs = did.rollout_att(sample.visits, moved, "ltr", control_group=control_group).headline["estimate"].iloc[0]
+        ref_tw = models.did_rollout(sample.visits, moved, "ltr").headline["estimate"].iloc[0]
+        assert cs == pytest.approx(ref_cs, rel=1e-10, abs=1e-12)
+        assert tw == pytest.approx(ref_tw, rel=1e-9, abs=1e-12)
+
+
+def test_randomization_test_observed_statistics_are_the_estimators_own(sample):
+    ri = did.randomization_test(sample.visits, sample.centers, "ltr").set_index("estimator")
+    assert (ri["n_assignments"] == 840).all() and ri["enumerated"].all()
+    tw = models.did_rollout(sample.visits, sample.centers, "ltr").headline["estimate"].iloc[0]
+    assert ri.loc["twfe", "estimate"] == pytest.approx(tw, rel=1e-9)
+    cs = did.rollout_att(sample.visits, sample.centers, "ltr").headline["estimate"].iloc[0]
+    assert ri.loc["callaway_santanna", "estimate"] == pytest.approx(cs, rel=1e-9)
+
+
+# ---------------------------------------------------------------------------- formulas and the Brant test
+def test_categorical_controls_give_patsys_own_design(sample):
+    """Controls handed to patsy as pandas categoricals: the same design matrix and term names as
+    patsy's own C() on the strings."""
+    import statsmodels.formula.api as smf
+
+    for form in ("linear", "categorical"):
+        r = models.ltr_ols(sample.visits, updates="n_inprogress_updates", form=form, controls=ADJUST,
+                           log_controls=[], few_cluster=False)
+        frame = r.fit.model.data.frame.copy()
+        for c in ("scenario", "warranty", "center"):
+            if not isinstance(sample.visits[c].dtype, pd.CategoricalDtype):  # (scenario is, in catalog order)
+                frame[c] = frame[c].astype(str)
+        ref = smf.ols(r.fit.model.formula, frame).fit()
+        assert r.fit.model.exog_names == ref.model.exog_names
+        assert np.array_equal(r.fit.model.exog, ref.model.exog)
+        assert np.asarray(r.fit.params) == pytest.approx(np.asarray(ref.params), rel=1e-12, abs=1e-12)
+
+
+def test_brant_binary_logits_equal_statsmodels_logit(sample):
+    import statsmodels.api as sm
+
+    r = models.ltr_ordinal(sample.visits, updates="n_inprogress_updates", controls=ADJUST, log_controls=[])
+    slopes = r.proportional_odds.attrs["binary_slopes"]
+    mod = r.fit.model
+    X = np.column_stack([np.ones(mod.nobs), mod.exog])
+    codes = np.asarray(mod.endog)
+    merged = np.searchsorted([b for _, b in r.proportional_odds.attrs["categories"]], codes)
+    for j, col in enumerate(slopes.columns):
+        ref = sm.Logit((merged > j).astype(float), X).fit(disp=0, method="newton", maxiter=100)
+        assert slopes[col].to_numpy() == pytest.approx(np.asarray(ref.params)[1:], rel=1e-8, abs=1e-10)
+
+
+# ---------------------------------------------------------------------------- peak-end bootstrap
+def test_peak_end_bootstrap_from_row_counts_equals_the_resample_loop():
+    from cxlib import peak_end
+
+    rng = np.random.default_rng(4)
+    n = 700
+    y = rng.normal(size=n)
+    pred = np.column_stack([y + rng.normal(scale=s, size=n) for s in (0.5, 1.0, 2.0)])
+    got = peak_end._boot_r2(y, pred, np.random.default_rng(9), 45)  # over two chunks and a part
+    ref_rng = np.random.default_rng(9)
+    ref = np.empty((45, 3))
+    for b in range(45):  # the loop it replaces: one resample at a time, every model
+        idx = ref_rng.integers(0, n, n)
+        ref[b] = [peak_end._r2(y[idx], pred[idx, j]) for j in range(3)]
+    assert got == pytest.approx(ref, rel=1e-10, abs=1e-12)
+
+
+# ---------------------------------------------------------------------------- key-driver jackknife
+@pytest.mark.slow
+def test_linear_jackknife_gives_the_exact_jackknifes_bca_intervals():
+    """Above 50,000 responses the BCa acceleration comes from the first-order jackknife: on 20,000
+    generated responses every column (weights, BCa intervals, the random-variable test) equals the
+    exact jackknife's within 1e-5 (relative)."""
+    from cxlib import drivers
+
+    rng = np.random.default_rng(3)
+    n, p = 20_000, 9
+    X = np.round(np.clip(7 + 1.5 * (rng.normal(size=(n, p)) + rng.normal(size=(n, 1))), 1, 10))
+    y = np.clip(np.round(X @ rng.uniform(0.05, 0.3, p) * 0.6 + rng.normal(size=n)), 0, 10)
+    df = pd.DataFrame(X, columns=[f"x{i}" for i in range(p)]).assign(ltr=y)
+    pts = [f"x{i}" for i in range(p)]
+    exact = drivers.bootstrap_relative_weights(df, "ltr", pts, n_boot=200, seed=1, jackknife="exact")
+    linear = drivers.bootstrap_relative_weights(df, "ltr", pts, n_boot=200, seed=1, jackknife="linear")
+    num = exact.select_dtypes("number").columns
+    assert linear[num].to_numpy() == pytest.approx(exact[num].to_numpy(), rel=1e-5, abs=1e-9)
+    assert (linear["beats_random"] == exact["beats_random"]).all()
+    assert drivers.EXACT_JACKKNIFE_UP_TO == 50_000  # the sample and one center's month stay exact
+
+
+def test_stage_minutes_by_position_equal_the_string_lookup(sample):
+    """The time weights of the peak-end summary, looked up by position, equal the per-stage map of
+    visit ids they replace (computed here as before)."""
+    from cxlib import catalog, peak_end
+
+    d = sample.scores.copy()
+    d["_value"] = pd.to_numeric(d["score"], errors="coerce")
+    d = d[d["_value"].notna()]
+    got = peak_end._stage_minutes(d, sample.visits, "response_id", "point")
+    stamps = sorted({c for span in peak_end.STAGE_SPANS.values() for c in span})
+    stage = d["point"].astype(str).map({p.code: p.stage for p in catalog.SCORE_POINTS})
+    v = sample.visits[["visit_id", *stamps]].drop_duplicates("visit_id")
+    v = v.set_index(v["visit_id"].astype(str))
+    vid = d["visit_id"].astype(str)
+    ref = pd.Series(0.0, index=d.index)
+    for st, (a, b) in peak_end.STAGE_SPANS.items():
+        rows = (stage == st) & vid.isin(v.index)
+        span = (pd.to_datetime(vid[rows].map(v[b])) - pd.to_datetime(vid[rows].map(v[a]))).dt.total_seconds() / 60
+        share = d.loc[rows].groupby(["response_id"], sort=False, observed=True)["point"].transform("size")
+        ref.loc[rows] = (span.clip(lower=0) / share).to_numpy(dtype=float, na_value=np.nan)
+    ref[~vid.isin(v.index)] = np.nan
+    assert got.to_numpy() == pytest.approx(ref.to_numpy(), rel=1e-12, nan_ok=True)
+    assert got.notna().sum() > 0.9 * len(got)
