@@ -58,14 +58,14 @@ from cxlib.clean.readers import CLEAN_VERSION, REQUIRED_TABLES, fingerprint, raw
 from cxlib.clean.swap import (  # noqa: E402
     OUTPUT_FILES, OUTPUT_TABLES, _MANIFEST_KEYS, _incomplete, _is_complete, _lock, _read_manifest,
     _write_parquet, reading)
-from cxlib.clean.build import CleanResult, _build, clean, summary_line  # noqa: E402
+from cxlib.clean.build import ENGINES, CleanResult, _build, clean, summary_line  # noqa: E402
 from cxlib.clean.processed import (  # noqa: E402
     DERIVED_FROM, ProcessedData, check_segment, given_tables, load, read_processed, segment_columns,
     unknown_when_not_given)
 from cxlib.clean.reporting import (  # noqa: E402
     quality_overview, quality_table, quarantine_examples, sources_overview)
 
-__all__ = ["CleanResult", "ProcessedData", "clean", "load", "read_processed", "reading", "summary_line", "quality_table",
+__all__ = ["ENGINES", "CleanResult", "ProcessedData", "clean", "load", "read_processed", "reading", "summary_line", "quality_table",
            "sources_overview", "timestamp_options", "REQUIRED_TABLES",
            "quality_overview", "quarantine_examples", "parse_timestamps", "mask_pii", "visit_features",
            "scores_long", "fingerprint", "raw_files", "DEFAULT_TZ", "CLEAN_VERSION", "DERIVED_FROM", "given_tables",

@@ -10,15 +10,21 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from cxlib import catalog, folders, io
+from cxlib import clean as _package  # settings read at call time (EVENT_BLOCK_BYTES)
 from cxlib.catalog import DEFAULT_TZ
 from cxlib.errors import DataError, FolderError
 from cxlib.clean.features import _enrich_visits, scores_long
 from cxlib.clean.ledger import _Audit
+from cxlib.clean.plan import db as plan_db
+from cxlib.clean.plan import features as plan_features
+from cxlib.clean.plan import touchpoints as plan_events
 from cxlib.clean.readers import CLEAN_VERSION, _Background, _missing_tables, fingerprint
 from cxlib.clean.rules.centers import _clean_centers, _derived_centers
 from cxlib.clean.rules.complaints import _clean_complaints
@@ -26,6 +32,8 @@ from cxlib.clean.rules.surveys import _clean_surveys
 from cxlib.clean.rules.touchpoints import _clean_events
 from cxlib.clean.rules.visits import _clean_visits
 from cxlib.clean.swap import (
+
+
     OUTPUT_FILES, _MANIFEST_KEYS, _Writer, _fs_error, _is_complete, _lock, _read_manifest,
     _remove_if_only_lock, _write_parquet)
 from cxlib.clean.timestamps import timestamp_options
@@ -66,13 +74,31 @@ def _in_tz(frame: pd.DataFrame, tz: str) -> pd.DataFrame:
     return frame
 
 
-def _build(raw_dir: Path, out: Path, tz: str, fp_thread: _Background, links: dict[str, str]) -> dict:
+#: the engines that run the cleaning: the relational plan on DuckDB (default), and the
+#: reference rules in pandas/Arrow (one core, memory grows with the data)
+ENGINES = ("duckdb", "pandas")
+
+
+def _build(raw_dir: Path, out: Path, tz: str, fp_thread: _Background, links: dict[str, str],
+           engine: str = "duckdb") -> dict:
+    """Clean every table of ``raw_dir`` into ``out`` with ``engine`` (see :data:`ENGINES`)."""
+    if engine == "pandas":
+        return _build_tables(raw_dir, out, tz, fp_thread, links, None)
+    with plan_db.database(out / ".plan") as con:
+        return _build_tables(raw_dir, out, tz, fp_thread, links, con)
+
+
+def _build_tables(raw_dir: Path, out: Path, tz: str, fp_thread: _Background, links: dict[str, str],
+                  plan: duckdb.DuckDBPyConnection | None) -> dict:
     """Clean every table of ``raw_dir`` into ``out`` (an empty folder); return the quality dict.
+    With ``plan`` (the run's DuckDB database) the event log and the features go through the
+    relational plan (:mod:`cxlib.clean.plan`).
 
     ``links`` (the allowed symbolic links to outside the raw folder) is recorded in the manifest."""
     from cxlib import sources as _sources
 
     audits: list[_Audit] = []
+    tables_q: dict[str, dict] = {}  # quality entries counted by the plan
     quarantine_parts: list[pd.DataFrame] = []
     src, files = _sources.resolve(raw_dir)
     err = _missing_tables(src, files)
@@ -130,21 +156,36 @@ def _build(raw_dir: Path, out: Path, tz: str, fp_thread: _Background, links: dic
     # the journey points the surveys answer (an export with only the LTR question answers none)
     score_columns = [c for c in catalog.SCORE_COLUMNS if c in surveys.columns and bool(surveys[c].notna().any())]
     ttz, ctx = opts("touchpoints")
-    with ctx:
-        events, a, event_visit = _clean_events(raw_dir, raw_visit_ids, kept_ids, ttz, files["touchpoints"],
-                                               src.tables["touchpoints"])
-    extra_columns["touchpoints"] = events.attrs.pop("extra_columns", [])
-    events = _in_tz(events, tz)
-    done(a)
-
-    visits = _enrich_visits(visits, events, event_visit, surveys, complaints, centers.frame)
+    if plan is not None:
+        # the event log in the relational plan: loaded, ruled, featured and written by DuckDB
+        con = plan
+        con.register("cx_raw_visits", pa.table({"vid": raw_visit_ids}))
+        con.register("cx_kept_visits", pa.table({"vid": kept_ids, "pos": pa.array(np.arange(len(kept_ids)))}))
+        loaded = plan_events.load(con, files["touchpoints"], src.tables["touchpoints"], _package.EVENT_BLOCK_BYTES)
+        with ctx:
+            plan_events.rules(con, ttz)
+        tables_q["touchpoints"] = plan_events.quality(con)
+        quarantine_parts.append(plan_events.quarantine(con, loaded))
+        feats = plan_features.visit_features(con, visits)
+        extra_columns["touchpoints"] = plan_events.write(con, loaded, out / "events.parquet", tz)
+        visits = _enrich_visits(visits, None, None, surveys, complaints, centers.frame, feats=feats)
+        events_writer = None
+    else:
+        with ctx:
+            events, a, event_visit = _clean_events(raw_dir, raw_visit_ids, kept_ids, ttz, files["touchpoints"],
+                                                   src.tables["touchpoints"])
+        extra_columns["touchpoints"] = events.attrs.pop("extra_columns", [])
+        events = _in_tz(events, tz)
+        done(a)
+        visits = _enrich_visits(visits, events, event_visit, surveys, complaints, centers.frame)
+        del event_visit
+        # the event log is the largest file: write it on the other core while the rest is built
+        events_writer = _Writer(events, out / "events.parquet")
+        events_writer.start()
+        del events
     for c in visit_extras.columns:
         visits[c] = visit_extras[c].to_numpy()
-    del event_visit, visit_extras
-    # the event log is the largest file: write it on the other core while the rest is built
-    events_writer = _Writer(events, out / "events.parquet")
-    events_writer.start()
-    del events
+    del visit_extras
     try:
         scores = scores_long(surveys, visits)
         _write_parquet(visits, out / "visits.parquet")
@@ -162,11 +203,14 @@ def _build(raw_dir: Path, out: Path, tz: str, fp_thread: _Background, links: dic
         quarantine["source_row"] = quarantine["source_row"].astype("int64")
         _write_parquet(quarantine, out / "quarantine.parquet")
     except BaseException:
-        events_writer.join()  # never leave a writer behind in a folder about to be removed
+        if events_writer is not None:
+            events_writer.join()  # never leave a writer behind in a folder about to be removed
         raise
-    events_writer.result()
+    if events_writer is not None:
+        events_writer.result()
 
     tables = {a.table: a.quality() for a in audits}
+    tables.update(tables_q)
     tables = {t: tables[t] for t in catalog.TABLE_ORDER}
     totals = {k: sum(q[k] for q in tables.values()) for k in ("read", "kept", "repaired", "quarantined")}
     fp, fp_files = fp_thread.result()
@@ -186,7 +230,7 @@ def _build(raw_dir: Path, out: Path, tz: str, fp_thread: _Background, links: dic
 
 
 def clean(raw_dir: str | Path, processed_dir: str | Path, tz: str = DEFAULT_TZ, force: bool = False,
-          allow_outside_links: bool = False) -> CleanResult:
+          allow_outside_links: bool = False, engine: str = "duckdb") -> CleanResult:
     """Clean the raw tables in ``raw_dir`` into Parquet files in ``processed_dir``.
 
     Skips the work when ``processed_dir/manifest.json`` already has the fingerprint of the
@@ -196,12 +240,16 @@ def clean(raw_dir: str | Path, processed_dir: str | Path, tz: str = DEFAULT_TZ, 
     manifest and accepted with the same target). Holds the processed folder's lock, builds in
     a hidden folder inside it and commits crash-safely; on a :class:`DataError` (bad input, full
     disk, read-only folder) the processed data stay as they were. Files of the analyst in
-    ``processed_dir`` are never moved.
+    ``processed_dir`` are never moved. ``engine`` runs the cleaning as the relational plan on
+    DuckDB (``"duckdb"``, the default) or with the reference rules (``"pandas"``); both give
+    the same tables.
 
     >>> clean("data/raw", "data/processed").rebuilt  # doctest: +SKIP
     True
     """
     started = time.perf_counter()
+    if engine not in ENGINES:
+        raise DataError(f"unknown engine {engine!r}; valid: {', '.join(ENGINES)}")
     raw_dir, processed_dir = Path(raw_dir), Path(processed_dir)
     folders.check_clean_folders(raw_dir, processed_dir, _MANIFEST_KEYS, OUTPUT_FILES)
     try:
@@ -230,7 +278,7 @@ def clean(raw_dir: str | Path, processed_dir: str | Path, tz: str = DEFAULT_TZ, 
             build = None
             try:
                 build = folders.new_build_folder(processed_dir)
-                quality = _build(raw_dir, build, tz, fp_thread, links)
+                quality = _build(raw_dir, build, tz, fp_thread, links, engine)
                 folders.commit(build, processed_dir, list(OUTPUT_FILES))
             except BaseException:
                 fp_thread.join()

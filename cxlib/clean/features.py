@@ -81,8 +81,11 @@ def _minutes(later: pd.Series, earlier: pd.Series) -> np.ndarray:
     return ((later - earlier).dt.total_seconds() / 60.0).to_numpy(dtype=float, na_value=np.nan)
 
 
-def _enrich_visits(visits: pd.DataFrame, events: pd.DataFrame, event_visit: np.ndarray,
-                   surveys: pd.DataFrame, complaints: pd.DataFrame, centers: pd.DataFrame) -> pd.DataFrame:
+def _enrich_visits(visits: pd.DataFrame, events: pd.DataFrame | None, event_visit: np.ndarray | None,
+                   surveys: pd.DataFrame, complaints: pd.DataFrame, centers: pd.DataFrame,
+                   feats: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The visits with their derived columns; ``feats`` (the :func:`visit_features` columns)
+    computed here from ``events`` when not given."""
     v = visits
     local = v["arrived_at"].dt.tz_localize(None)
     ym = (local.dt.year * 12 + local.dt.month - 1).to_numpy()
@@ -92,7 +95,8 @@ def _enrich_visits(visits: pd.DataFrame, events: pd.DataFrame, event_visit: np.n
     v["wait_minutes"] = _minutes(v["started_at"], v["arrived_at"])
     v["repair_minutes"] = _minutes(v["finished_at"], v["started_at"])
     v["visit_minutes"] = _minutes(v["delivered_at"], v["arrived_at"])
-    feats = visit_features(v, events, event_visit)
+    if feats is None:
+        feats = visit_features(v, events, event_visit)
     for c in feats.columns[1:]:
         v[c] = feats[c].to_numpy() if c != "tier" else feats[c]
     since = dict(zip(centers["center_id"], pd.to_datetime(centers["realtime_since"])))

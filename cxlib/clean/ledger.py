@@ -78,31 +78,59 @@ class _Audit:
                                   for p in self.pieces])
         order = np.argsort(idx, kind="stable")
         idx, rules, reasons = idx[order], rules[order], reasons[order]
-        value_cols = [c.name for c in catalog.TABLES[self.table]]
         sub = self.raw(idx) if callable(self.raw) else self.raw.iloc[idx]
-        # the JSON json.dumps(..., ensure_ascii=False) writes for {column: text}, without its per-call overhead
-        enc = json.encoder.encode_basestring
+        return quarantine_frame(self.table, sub, rules, reasons)
 
-        def text(v: object) -> str:
-            return enc(v) if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
 
-        keys = [enc(c) for c in value_cols]
-        # personal data is masked value by value, before the values are encoded (so that JSON
-        # escapes such as \n inside a phone number cannot hide it from the masking)
-        columns = [privacy.mask_values(sub[c].astype(object).where(sub[c].notna(), None).tolist())
-                   for c in value_cols]
-        raw_json = ["{" + ", ".join(f"{k}: {text(v)}" for k, v in zip(keys, row) if v is not None) + "}"
-                    for row in zip(*columns)]
-        del columns
-        masked_reason = {r: privacy.mask(r) for r in set(map(str, reasons))}
-        return pd.DataFrame({
-            "table": self.table,
-            "source_file": sub[io.SOURCE_FILE].astype(str).to_numpy(),
-            "source_row": sub[io.SOURCE_ROW].to_numpy(dtype=np.int64),
-            "rule": rules.astype(str),
-            "reason": [masked_reason[str(r)] for r in reasons],
-            "raw": raw_json,
-        })
+def quality_from_counts(table: str, read: int, kept: int, repaired: int, quarantined: dict[str, int],
+                        repairs: dict[str, int]) -> dict:
+    """The quality entry of ``table`` (as :meth:`_Audit.quality` gives it) from counts: rows read,
+    kept, kept with any repair, rows per quarantine rule and kept rows per repair rule.
+
+    >>> quality_from_counts("complaints", 3, 2, 1, {"orphan_visit": 1}, {"pii_masked": 1})["rules"]["orphan_visit"]
+    {'action': 'quarantined', 'rows': 1}
+    """
+    rules = {}
+    for r in catalog.RULES:
+        if r.table not in ("*", table):
+            continue
+        rows = repairs.get(r.code, 0) if r.action == "repaired" else quarantined.get(r.code, 0)
+        rules[r.code] = {"action": r.action, "rows": int(rows)}
+    return {"read": int(read), "kept": int(kept), "repaired": int(repaired), "quarantined": int(read - kept),
+            "rules": rules}
+
+
+def quarantine_frame(table: str, sub: pd.DataFrame, rules: np.ndarray, reasons: np.ndarray) -> pd.DataFrame:
+    """The quarantine rows of ``table``: the raw rows ``sub`` (values as read, with their source
+    file and row) under their ``rules`` and ``reasons``; raw values as JSON, personal data masked.
+
+    >>> quarantine_frame("centers", io.empty_table("centers"), np.array([]), np.array([])).shape
+    (0, 6)
+    """
+    value_cols = [c.name for c in catalog.TABLES[table]]
+    # the JSON json.dumps(..., ensure_ascii=False) writes for {column: text}, without its per-call overhead
+    enc = json.encoder.encode_basestring
+
+    def text(v: object) -> str:
+        return enc(v) if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
+
+    keys = [enc(c) for c in value_cols]
+    # personal data is masked value by value, before the values are encoded (so that JSON
+    # escapes such as \n inside a phone number cannot hide it from the masking)
+    columns = [privacy.mask_values(sub[c].astype(object).where(sub[c].notna(), None).tolist())
+               for c in value_cols]
+    raw_json = ["{" + ", ".join(f"{k}: {text(v)}" for k, v in zip(keys, row) if v is not None) + "}"
+                for row in zip(*columns)]
+    del columns
+    masked_reason = {r: privacy.mask(r) for r in set(map(str, reasons))}
+    return pd.DataFrame({
+        "table": table,
+        "source_file": sub[io.SOURCE_FILE].astype(str).to_numpy(),
+        "source_row": sub[io.SOURCE_ROW].to_numpy(dtype=np.int64),
+        "rule": np.asarray(rules).astype(str),
+        "reason": [masked_reason[str(r)] for r in reasons],
+        "raw": raw_json,
+    })
 
 
 def _missing_required(audit: _Audit, present: dict[str, np.ndarray]) -> None:

@@ -10,11 +10,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from cxlib import clean as _package  # settings (LOCK_WAIT_S, EVENT_BLOCK_BYTES, clean) read at call time
 from cxlib import catalog, io
+from cxlib import clean as _package  # settings (LOCK_WAIT_S, EVENT_BLOCK_BYTES, clean) read at call time
 from cxlib.clean.ledger import _Audit, _missing_required
 from cxlib.clean.timestamps import _parse_ts_array
 from cxlib.clean.values import (
+
+
     _NAT, _arrow, _bool_codes, _code_mapper, _map_codes, _map_unique_multi, _mask_column, _norm_key,
     _np_bool, _repeated, _series_ts, _strip)
 
@@ -81,6 +83,26 @@ class _EventBatches:
         return df
 
 
+_TP_POS = {c: i for i, c in enumerate(catalog.TOUCHPOINT_CODES)}
+_TP_NORM = _code_mapper(catalog.TOUCHPOINTS)
+_TP_ZH_KEYS = {_norm_key(t.zh) for t in catalog.TOUCHPOINTS}
+
+
+def touchpoint_code(v: str) -> tuple[int, int]:
+    """(index in the catalog or -1, 0 exact / 1 normalised / 2 Chinese name) of one touchpoint text.
+
+    >>> touchpoint_code("进度实时推送")[1], touchpoint_code("nope")
+    (2, (-1, 0))
+    """
+    if v in _TP_POS:
+        return _TP_POS[v], 0
+    key = _norm_key(v)
+    c = _TP_NORM.get(key)
+    if c is None:
+        return -1, 0
+    return _TP_POS[c], 2 if key in _TP_ZH_KEYS else 1
+
+
 def _clean_events(raw_dir: Path, raw_visit_ids: pa.Array, kept_visit_ids: pa.Array, tz: str,
                   files: list[Path] | None = None, source=None) -> tuple[pd.DataFrame, _Audit, np.ndarray]:
     """Clean the touchpoint log, streaming its files batch by batch (see :class:`_EventBatches`).
@@ -89,20 +111,9 @@ def _clean_events(raw_dir: Path, raw_visit_ids: pa.Array, kept_visit_ids: pa.Arr
     Extra columns of the log are carried (``frame.attrs["extra_columns"]``).
     """
     pos = {c: i for i, c in enumerate(catalog.TOUCHPOINT_CODES)}
-    zh = {t.zh: t.code for t in catalog.TOUCHPOINTS}
-    norm_map = _code_mapper(catalog.TOUCHPOINTS)
-    zh_keys = {_norm_key(k) for k in zh}
     ch_codes = tuple(c.code for c in catalog.CHANNELS)
     ch_mapper = _code_mapper(catalog.CHANNELS)
-
-    def one(v: str) -> tuple[int, int]:  # (code index, 0 exact / 1 normalised / 2 Chinese)
-        if v in pos:
-            return pos[v], 0
-        key = _norm_key(v)
-        c = norm_map.get(key)
-        if c is None:
-            return -1, 0
-        return pos[c], 2 if key in zh_keys else 1
+    one = touchpoint_code
 
     ev = _EventBatches()
 

@@ -1,0 +1,14 @@
+"""The cleaning as one relational plan executed by DuckDB.
+
+The raw tables are loaded as text into a DuckDB database of the run (on disk, so that large
+tables spill instead of filling memory); every rule of the data contract is a SQL step over
+them (trimming, codes, timestamps, duplicates, orphans, the quarantine with its rule and the
+repairs counted); the per-visit features are SQL aggregates; the kept rows stream out to
+Parquet in batches. Python orchestrates and reads per value only the rare shapes: the few
+distinct spellings of codes and booleans, and the timestamps, numbers and free texts that are
+not in a common format, through the same readers as the reference rules of
+:mod:`cxlib.clean.rules`, whose outputs this plan reproduces table by table.
+
+Modules: :mod:`.db` (the connection, errors), :mod:`.values` (value readers as SQL and lookup
+tables), :mod:`.touchpoints` (the event log), :mod:`.features` (per-visit features).
+"""
