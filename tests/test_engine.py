@@ -97,6 +97,46 @@ def test_engines_agree_on_codes_duplicates_orphans_and_extra_columns(tmp_path):
     assert "13912345678" not in " ".join(events_out["advisor"])
 
 
+def test_engines_agree_on_dirty_visits_surveys_and_complaints(tmp_path):
+    from tests.conftest import COMPLAINTS, SURVEYS, VISITS
+
+    n = 12
+    visits = pd.DataFrame({c: [VISITS[c][i % 2] for i in range(n)] for c in VISITS.columns})
+    visits["visit_id"] = [f"V{i}" for i in range(1, n + 1)]
+    visits.loc[1, "visit_id"] = "V1"                           # duplicate id
+    visits.loc[2, "customer_id"] = "test-7"                    # internal record
+    visits.loc[3, "center"] = " 上海金桥 "                      # alias
+    visits.loc[4, "center"] = "nowhere"                        # unknown center
+    visits.loc[5, "scenario"] = "维修"
+    visits.loc[6, "scenario"] = "REPAIR "
+    visits.loc[7, "delivered_at"] = "2026-09-01T00:00:00"      # impossible order
+    visits.loc[8, "amount_cny"] = "1,200"
+    visits.loc[9, "amount_cny"] = "-5"
+    visits.loc[10, "warranty"] = "是"
+    visits.loc[11, "warranty"] = "maybe"
+    visits.loc[11, "vehicle_model"] = "ES6 沪A12345"
+    visits.loc[10, "booked_at"] = "yesterday"
+    surveys = pd.DataFrame({c: [SURVEYS[c][i % 2] for i in range(10)] for c in SURVEYS.columns})
+    surveys["response_id"] = [f"R{i}" for i in range(10)]
+    surveys["visit_id"] = ["V1", "V1", "V3", "V4", "V5", "V6", "V99", "V8", "V9", "V10"]
+    surveys["submitted_at"] = ["2026-10-04T10:00:00", "2026-10-05T10:00:00", *surveys["submitted_at"][2:]]
+    surveys["ltr"] = ["9分", " 10 ", "十", "11", "-1", "", "7", "9.0", "8.5", "六"]
+    surveys["score_waiting"] = ["0", "3", "十", " 8", "", "11", "5", "5", "5", "5"]
+    surveys["anxiety"] = ["35%", "120", "", "abc", "20", "20", "20", "20", "20", "20"]
+    surveys.loc[3, "comment"] = "请打13912345678"
+    surveys.loc[9, "response_id"] = "R0"                        # duplicate id
+    complaints = pd.DataFrame({
+        "complaint_id": ["K1", "K2", "K3", "K4", "K4"], "visit_id": ["V2", "V3", "V77", "V5", "V6"],
+        "filed_at": ["2026-09-22T11:00:00", "2026/09/22 11:00", "2026-09-22T11:00:00", "", "2026-09-22T11:00:00"],
+        "channel": ["热线", "APP", "??", "social", "hotline"], "category": ["等待", "139 1234 5678", "x", "y", "z"]})
+    raw = write_raw(tmp_path / "raw", visits=visits, surveys=surveys, complaints=complaints)
+    ref, plan = _both(raw, tmp_path)
+    assert_same_outputs(ref, plan)
+    q = pd.read_parquet(plan / "quarantine.parquet")
+    assert set(q["rule"]) >= {"duplicate_id", "internal_record", "unknown_center", "impossible_order",
+                              "orphan_visit", "superseded", "visit_quarantined", "missing_required"}
+
+
 _TS = st.one_of(
     st.sampled_from(["2026-10-03 10:00:00", "2026-10-03T10:20", "2026/10/03 10:30", "46298.45",
                      "2026-10-03T10:40:00+08:00", "2026-10-03T02:50:00Z", "", "soon", "2026-13-01 00:00:00"]),

@@ -24,7 +24,9 @@ from cxlib.clean.features import _enrich_visits, scores_long
 from cxlib.clean.ledger import _Audit
 from cxlib.clean.plan import db as plan_db
 from cxlib.clean.plan import features as plan_features
+from cxlib.clean.plan import linked as plan_linked
 from cxlib.clean.plan import touchpoints as plan_events
+from cxlib.clean.plan import visits as plan_visits
 from cxlib.clean.readers import CLEAN_VERSION, _Background, _missing_tables, fingerprint
 from cxlib.clean.rules.centers import _clean_centers, _derived_centers
 from cxlib.clean.rules.complaints import _clean_complaints
@@ -133,7 +135,10 @@ def _build_tables(raw_dir: Path, out: Path, tz: str, fp_thread: _Background, lin
     done(a)
     ttz, ctx = opts("visits")
     with ctx:
-        visits, a, vid_all = _clean_visits(raw_visits, centers, ttz)
+        if plan is not None:
+            visits, a, vid_all = plan_visits.clean_visits(plan, raw_visits, centers, ttz)
+        else:
+            visits, a, vid_all = _clean_visits(raw_visits, centers, ttz)
     visits = _in_tz(visits, tz)
     # the visits' extra columns go after the derived ones (added below)
     visit_extras = pd.DataFrame(index=visits.index)
@@ -143,11 +148,18 @@ def _build_tables(raw_dir: Path, out: Path, tz: str, fp_thread: _Background, lin
     done(a)
     del vid_all, raw_visits
     linked = {}
+    if plan is not None:
+        plan.register("cx_raw_visits", pa.table({"vid": raw_visit_ids}))
+        plan.register("cx_kept_visits", pa.table({"vid": kept_ids, "pos": pa.array(np.arange(len(kept_ids)))}))
     for t, func in (("surveys", _clean_surveys), ("complaints", _clean_complaints)):
         raw = raw_table(t)
         ttz, ctx = opts(t)
         with ctx:
-            frame, a = func(raw, raw_visit_ids, kept_ids, ttz)
+            if plan is not None:
+                frame, a = (plan_linked.clean_surveys if t == "surveys" else plan_linked.clean_complaints)(
+                    plan, raw, ttz)
+            else:
+                frame, a = func(raw, raw_visit_ids, kept_ids, ttz)
         linked[t] = _in_tz(frame, tz)
         extra_columns[t] = _carry_extras(linked[t], raw, a)
         done(a)
@@ -159,8 +171,6 @@ def _build_tables(raw_dir: Path, out: Path, tz: str, fp_thread: _Background, lin
     if plan is not None:
         # the event log in the relational plan: loaded, ruled, featured and written by DuckDB
         con = plan
-        con.register("cx_raw_visits", pa.table({"vid": raw_visit_ids}))
-        con.register("cx_kept_visits", pa.table({"vid": kept_ids, "pos": pa.array(np.arange(len(kept_ids)))}))
         loaded = plan_events.load(con, files["touchpoints"], src.tables["touchpoints"], _package.EVENT_BLOCK_BYTES)
         with ctx:
             plan_events.rules(con, ttz)

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cxlib import clean as _package  # settings (LOCK_WAIT_S, EVENT_BLOCK_BYTES, clean) read at call time
 from cxlib import catalog, folders
+from cxlib import clean as _package  # settings (LOCK_WAIT_S, EVENT_BLOCK_BYTES, clean) read at call time
 from cxlib.catalog import DEFAULT_TZ
 from cxlib.errors import DataError
 from cxlib.clean.swap import OUTPUT_FILES, OUTPUT_TABLES, _incomplete, _is_complete, _lock, reading

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import errno
+import os
 import shutil
 from pathlib import Path
 
@@ -55,17 +57,33 @@ def database(work: Path, threads: int | None = None):
     try:
         con = connect(work, threads)
         yield con
-    except duckdb.IOException as exc:
-        raise OSError(28 if "space" in str(exc).lower() else 5, _first_line(exc), str(work)) from None
-    except duckdb.OutOfMemoryException as exc:
-        raise DataError(f"the cleaning ran out of memory ({_first_line(exc)}); free memory or disk space "
-                        "for DuckDB's spill files and run again") from None
     except duckdb.Error as exc:
+        err = _os_error(exc, work)
+        if err is not None:
+            raise err from None
+        if isinstance(exc, duckdb.OutOfMemoryException):
+            raise DataError(f"the cleaning ran out of memory ({_first_line(exc)}); free memory or disk space "
+                            "for DuckDB's spill files and run again") from None
         raise DataError(f"the cleaning plan failed: {_first_line(exc)}") from None
     finally:
         if con is not None:
             con.close()
         shutil.rmtree(work, ignore_errors=True)
+
+
+#: file-system failures as DuckDB words them, and the error number each is
+_OS_ERRORS = (("no space left", errno.ENOSPC), ("disk full", errno.ENOSPC), ("read-only file system", errno.EROFS),
+              ("permission denied", errno.EACCES))
+
+
+def _os_error(exc: BaseException, work: Path) -> OSError | None:
+    """The :class:`OSError` a DuckDB error is when it is a file-system failure of the run's
+    database (full disk, read-only, permissions), reported like any other write error."""
+    text = str(exc).lower()
+    for words, code in _OS_ERRORS:
+        if words in text:
+            return OSError(code, os.strerror(code), str(work / "plan.duckdb"))
+    return None
 
 
 def _first_line(exc: BaseException) -> str:
