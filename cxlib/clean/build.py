@@ -34,8 +34,6 @@ from cxlib.clean.rules.surveys import _clean_surveys
 from cxlib.clean.rules.touchpoints import _clean_events
 from cxlib.clean.rules.visits import _clean_visits
 from cxlib.clean.swap import (
-
-
     OUTPUT_FILES, _MANIFEST_KEYS, _Writer, _fs_error, _is_complete, _lock, _read_manifest,
     _remove_if_only_lock, _write_parquet)
 from cxlib.clean.timestamps import timestamp_options

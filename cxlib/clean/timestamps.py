@@ -15,8 +15,6 @@ import pyarrow.compute as pc
 
 from cxlib.catalog import DEFAULT_TZ
 from cxlib.clean.values import (
-
-
     _NAT, _TS_NAIVE, _TS_UTC, _US_PER_MIN, _map_unique, _np_bool, _series_ts, _strip)
 
 

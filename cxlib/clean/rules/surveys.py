@@ -11,8 +11,6 @@ from cxlib import catalog
 from cxlib.clean.ledger import _Audit
 from cxlib.clean.rules.linked import _linked_rows
 from cxlib.clean.values import (
-
-
     _arrow, _float_column, _map_unique_multi, _mask_column, _np_bool, _parse_int_text, _strip, _take_str)
 
 

@@ -15,8 +15,6 @@ from cxlib import clean as _package  # settings (LOCK_WAIT_S, EVENT_BLOCK_BYTES,
 from cxlib.clean.ledger import _Audit, _missing_required
 from cxlib.clean.timestamps import _parse_ts_array
 from cxlib.clean.values import (
-
-
     _NAT, _arrow, _bool_codes, _code_mapper, _map_codes, _map_unique_multi, _mask_column, _norm_key,
     _np_bool, _repeated, _series_ts, _strip)
 

@@ -12,8 +12,6 @@ from cxlib.clean.ledger import _Audit, _duplicates, _missing_required
 from cxlib.clean.rules.centers import _Centers
 from cxlib.clean.timestamps import parse_timestamps
 from cxlib.clean.values import (
-
-
     _NAT, _bool_column, _code_mapper, _float_column, _map_codes, _map_unique_multi, _norm_key, _np_bool,
     _strip, _take_str)
 
