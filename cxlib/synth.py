@@ -1060,7 +1060,7 @@ def _clear_old(out_dir: Path) -> None:
 
 
 #: visits generated (and dirtied) at a time by :func:`write_sample` for the CSV layout
-CHUNK_VISITS = 250_000
+CHUNK_VISITS = 200_000
 _ID_COLUMNS = {"visit_id": "WO", "response_id": "R", "complaint_id": "CP"}
 
 
