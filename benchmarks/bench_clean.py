@@ -87,11 +87,11 @@ def bench_size(work: Path, n: int, seed: int, repeat: int, engines: list[str]) -
     raw_bytes = sum(f.stat().st_size for f in raw.glob("*.csv"))
     with open(raw / "touchpoints.csv", "rb") as fh:
         events = sum(1 for _ in fh) - 1
-    runs: dict[str, list[tuple[float, int]]] = {"duckdb": [], **{e: [] for e in engines}}
+    runs: dict[str, list[tuple[float, int]]] = {"baseline": [], **{e: [] for e in engines}}
     for _ in range(repeat):
         out = work / f"duck_{n}"
         shutil.rmtree(out, ignore_errors=True)
-        runs["duckdb"].append(run_measured([sys.executable, "-c", DUCKDB_SCRIPT, str(raw), str(out)]))
+        runs["baseline"].append(run_measured([sys.executable, "-c", DUCKDB_SCRIPT, str(raw), str(out)]))
         shutil.rmtree(out, ignore_errors=True)
         for engine in engines:
             out = work / f"processed_{n}_{engine}"
@@ -105,7 +105,7 @@ def bench_size(work: Path, n: int, seed: int, repeat: int, engines: list[str]) -
         t, m = _median(r)
         row[f"{name}_s"], row[f"{name}_peak_mb"] = t, m / 1e6
     for engine in engines:
-        row[f"{engine}_ratio"] = row[f"{engine}_s"] / row["duckdb_s"]
+        row[f"{engine}_ratio"] = row[f"{engine}_s"] / row["baseline_s"]
     return row
 
 
@@ -120,12 +120,12 @@ def main(argv: list[str] | None = None) -> int:
     args.work.mkdir(parents=True, exist_ok=True)
 
     rows = [bench_size(args.work, n, args.seed, args.repeat, args.engines) for n in args.sizes]
-    head = f"\n{'visits':>11} {'events':>12} {'raw MB':>7} {'duckdb s':>8}"
+    head = f"\n{'visits':>11} {'events':>12} {'raw MB':>7} {'DuckDB CSV->Parquet s':>21}"
     for e in args.engines:
         head += f" {'cx ' + e + ' s':>12} {'ratio':>6} {'peak MB':>8}"
     print(head + f" {'gen s':>7} {'gen MB':>7}")
     for r in rows:
-        line = f"{r['visits']:>11,} {r['events']:>12,} {r['raw_mb']:>7.0f} {r['duckdb_s']:>8.1f}"
+        line = f"{r['visits']:>11,} {r['events']:>12,} {r['raw_mb']:>7.0f} {r['baseline_s']:>21.1f}"
         for e in args.engines:
             line += f" {r[e + '_s']:>12.1f} {r[e + '_ratio']:>6.2f} {r[e + '_peak_mb']:>8.0f}"
         line += f" {r.get('generate_s', float('nan')):>7.0f} {r.get('generate_peak_mb', float('nan')):>7.0f}"

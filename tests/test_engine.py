@@ -137,6 +137,22 @@ def test_engines_agree_on_dirty_visits_surveys_and_complaints(tmp_path):
                               "orphan_visit", "superseded", "visit_quarantined", "missing_required"}
 
 
+def test_engines_agree_without_optional_tables_and_with_extra_columns(tmp_path):
+    from tests.conftest import SURVEYS, VISITS
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    VISITS.assign(advisor=["王师傅 13912345678", "李"], center=["上海金桥服务中心", " SH-JQ"]).to_csv(
+        raw / "visits.csv", index=False)
+    SURVEYS.assign(source=["app", "sms 13812345678"]).to_csv(raw / "surveys.csv", index=False)
+    ref, plan = _both(raw, tmp_path)
+    assert_same_outputs(ref, plan)
+    visits = pd.read_parquet(plan / "visits.parquet")
+    assert "13912345678" not in " ".join(visits["advisor"]) and visits.columns[-1] == "advisor"
+    quality = json.loads((plan / "quality.json").read_text(encoding="utf-8"))
+    assert quality["tables"]["centers"]["derived"] and not quality["tables"]["touchpoints"]["given"]
+
+
 _TS = st.one_of(
     st.sampled_from(["2026-10-03 10:00:00", "2026-10-03T10:20", "2026/10/03 10:30", "46298.45",
                      "2026-10-03T10:40:00+08:00", "2026-10-03T02:50:00Z", "", "soon", "2026-13-01 00:00:00"]),

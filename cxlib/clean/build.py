@@ -13,7 +13,6 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pyarrow.compute as pc
 
 from cxlib import catalog, folders, io
@@ -23,10 +22,7 @@ from cxlib.errors import DataError, FolderError
 from cxlib.clean.features import _enrich_visits, scores_long
 from cxlib.clean.ledger import _Audit
 from cxlib.clean.plan import db as plan_db
-from cxlib.clean.plan import features as plan_features
-from cxlib.clean.plan import linked as plan_linked
-from cxlib.clean.plan import touchpoints as plan_events
-from cxlib.clean.plan import visits as plan_visits
+from cxlib.clean.plan import run as plan_run
 from cxlib.clean.readers import CLEAN_VERSION, _Background, _missing_tables, fingerprint
 from cxlib.clean.rules.centers import _clean_centers, _derived_centers
 from cxlib.clean.rules.complaints import _clean_complaints
@@ -91,14 +87,13 @@ def _build(raw_dir: Path, out: Path, tz: str, fp_thread: _Background, links: dic
 def _build_tables(raw_dir: Path, out: Path, tz: str, fp_thread: _Background, links: dict[str, str],
                   plan: duckdb.DuckDBPyConnection | None) -> dict:
     """Clean every table of ``raw_dir`` into ``out`` (an empty folder); return the quality dict.
-    With ``plan`` (the run's DuckDB database) the event log and the features go through the
-    relational plan (:mod:`cxlib.clean.plan`).
+    With ``plan`` (the run's DuckDB database) every table goes through the relational plan
+    (:mod:`cxlib.clean.plan.run`); without, through the reference rules (:mod:`cxlib.clean.rules`).
 
     ``links`` (the allowed symbolic links to outside the raw folder) is recorded in the manifest."""
     from cxlib import sources as _sources
 
     audits: list[_Audit] = []
-    tables_q: dict[str, dict] = {}  # quality entries counted by the plan
     quarantine_parts: list[pd.DataFrame] = []
     src, files = _sources.resolve(raw_dir)
     err = _missing_tables(src, files)
@@ -119,6 +114,12 @@ def _build_tables(raw_dir: Path, out: Path, tz: str, fp_thread: _Background, lin
         spec = src.tables[t]
         return spec.tz or tz, timestamp_options(spec.date_formats, spec.dayfirst)
 
+    if plan is not None:
+        audits, tables_q, extra_columns, score_columns, quarantine_parts = plan_run.build(
+            plan, raw_dir, out, tz, src, files, given, opts, _package.EVENT_BLOCK_BYTES)
+        return _finish(out, tz, fp_thread, links, files, given, audits, tables_q, extra_columns, score_columns,
+                       quarantine_parts)
+
     raw_visits = raw_table("visits")
     if given["centers"]:
         raw = raw_table("centers")
@@ -133,10 +134,7 @@ def _build_tables(raw_dir: Path, out: Path, tz: str, fp_thread: _Background, lin
     done(a)
     ttz, ctx = opts("visits")
     with ctx:
-        if plan is not None:
-            visits, a, vid_all = plan_visits.clean_visits(plan, raw_visits, centers, ttz)
-        else:
-            visits, a, vid_all = _clean_visits(raw_visits, centers, ttz)
+        visits, a, vid_all = _clean_visits(raw_visits, centers, ttz)
     visits = _in_tz(visits, tz)
     # the visits' extra columns go after the derived ones (added below)
     visit_extras = pd.DataFrame(index=visits.index)
@@ -146,18 +144,11 @@ def _build_tables(raw_dir: Path, out: Path, tz: str, fp_thread: _Background, lin
     done(a)
     del vid_all, raw_visits
     linked = {}
-    if plan is not None:
-        plan.register("cx_raw_visits", pa.table({"vid": raw_visit_ids}))
-        plan.register("cx_kept_visits", pa.table({"vid": kept_ids, "pos": pa.array(np.arange(len(kept_ids)))}))
     for t, func in (("surveys", _clean_surveys), ("complaints", _clean_complaints)):
         raw = raw_table(t)
         ttz, ctx = opts(t)
         with ctx:
-            if plan is not None:
-                frame, a = (plan_linked.clean_surveys if t == "surveys" else plan_linked.clean_complaints)(
-                    plan, raw, ttz)
-            else:
-                frame, a = func(raw, raw_visit_ids, kept_ids, ttz)
+            frame, a = func(raw, raw_visit_ids, kept_ids, ttz)
         linked[t] = _in_tz(frame, tz)
         extra_columns[t] = _carry_extras(linked[t], raw, a)
         done(a)
@@ -166,31 +157,18 @@ def _build_tables(raw_dir: Path, out: Path, tz: str, fp_thread: _Background, lin
     # the journey points the surveys answer (an export with only the LTR question answers none)
     score_columns = [c for c in catalog.SCORE_COLUMNS if c in surveys.columns and bool(surveys[c].notna().any())]
     ttz, ctx = opts("touchpoints")
-    if plan is not None:
-        # the event log in the relational plan: loaded, ruled, featured and written by DuckDB
-        con = plan
-        loaded = plan_events.load(con, files["touchpoints"], src.tables["touchpoints"], _package.EVENT_BLOCK_BYTES)
-        with ctx:
-            plan_events.rules(con, ttz)
-        tables_q["touchpoints"] = plan_events.quality(con)
-        quarantine_parts.append(plan_events.quarantine(con, loaded))
-        feats = plan_features.visit_features(con, visits)
-        extra_columns["touchpoints"] = plan_events.write(con, loaded, out / "events.parquet", tz)
-        visits = _enrich_visits(visits, None, None, surveys, complaints, centers.frame, feats=feats)
-        events_writer = None
-    else:
-        with ctx:
-            events, a, event_visit = _clean_events(raw_dir, raw_visit_ids, kept_ids, ttz, files["touchpoints"],
-                                                   src.tables["touchpoints"])
-        extra_columns["touchpoints"] = events.attrs.pop("extra_columns", [])
-        events = _in_tz(events, tz)
-        done(a)
-        visits = _enrich_visits(visits, events, event_visit, surveys, complaints, centers.frame)
-        del event_visit
-        # the event log is the largest file: write it on the other core while the rest is built
-        events_writer = _Writer(events, out / "events.parquet")
-        events_writer.start()
-        del events
+    with ctx:
+        events, a, event_visit = _clean_events(raw_dir, raw_visit_ids, kept_ids, ttz, files["touchpoints"],
+                                               src.tables["touchpoints"])
+    extra_columns["touchpoints"] = events.attrs.pop("extra_columns", [])
+    events = _in_tz(events, tz)
+    done(a)
+    visits = _enrich_visits(visits, events, event_visit, surveys, complaints, centers.frame)
+    del event_visit
+    # the event log is the largest file: write it on the other core while the rest is built
+    events_writer = _Writer(events, out / "events.parquet")
+    events_writer.start()
+    del events
     for c in visit_extras.columns:
         visits[c] = visit_extras[c].to_numpy()
     del visit_extras
@@ -201,21 +179,28 @@ def _build_tables(raw_dir: Path, out: Path, tz: str, fp_thread: _Background, lin
         _write_parquet(surveys, out / "surveys.parquet")
         _write_parquet(complaints, out / "complaints.parquet")
         _write_parquet(centers.frame, out / "centers.parquet")
-        order = {t: i for i, t in enumerate(catalog.TABLE_ORDER)}
-        quarantine = pd.concat(quarantine_parts, ignore_index=True)
-        if len(quarantine):
-            quarantine = quarantine.assign(_t=quarantine["table"].map(order)).sort_values(
-                ["_t", "source_file", "source_row"], kind="stable").drop(columns="_t").reset_index(drop=True)
-        for c in ("table", "source_file", "rule", "reason", "raw"):
-            quarantine[c] = quarantine[c].astype("str")
-        quarantine["source_row"] = quarantine["source_row"].astype("int64")
-        _write_parquet(quarantine, out / "quarantine.parquet")
     except BaseException:
-        if events_writer is not None:
-            events_writer.join()  # never leave a writer behind in a folder about to be removed
+        events_writer.join()  # never leave a writer behind in a folder about to be removed
         raise
-    if events_writer is not None:
-        events_writer.result()
+    events_writer.result()
+    return _finish(out, tz, fp_thread, links, files, given, audits, {}, extra_columns, score_columns,
+                   quarantine_parts)
+
+
+def _finish(out: Path, tz: str, fp_thread: _Background, links: dict[str, str], files: dict[str, list[Path]],
+            given: dict[str, bool], audits: list[_Audit], tables_q: dict[str, dict], extra_columns: dict[str, list],
+            score_columns: list[str], quarantine_parts: list[pd.DataFrame]) -> dict:
+    """Write the quarantine table, ``quality.json`` and the manifest (last); return the quality."""
+    order = {t: i for i, t in enumerate(catalog.TABLE_ORDER)}
+    quarantine = pd.concat(quarantine_parts, ignore_index=True)
+    if len(quarantine):
+        quarantine = quarantine.assign(_t=quarantine["table"].map(order)).sort_values(
+            ["_t", "source_file", "source_row"], kind="stable").drop(columns="_t").reset_index(drop=True)
+    for c in ("table", "source_file", "rule", "reason", "raw"):
+        quarantine[c] = quarantine[c].astype("str")
+    quarantine["source_row"] = quarantine["source_row"].astype("int64")
+    _write_parquet(quarantine, out / "quarantine.parquet")
+    del quarantine, quarantine_parts
 
     tables = {a.table: a.quality() for a in audits}
     tables.update(tables_q)

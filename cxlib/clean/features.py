@@ -87,6 +87,43 @@ def _enrich_visits(visits: pd.DataFrame, events: pd.DataFrame | None, event_visi
     """The visits with their derived columns; ``feats`` (the :func:`visit_features` columns)
     computed here from ``events`` when not given."""
     v = visits
+    local = _time_columns(v)
+    if feats is None:
+        feats = visit_features(v, events, event_visit)
+    for c in feats.columns[1:]:
+        v[c] = feats[c].to_numpy() if c != "tier" else feats[c]
+    vids = _arrow(v["visit_id"])
+    spos = pc.fill_null(pc.index_in(vids, value_set=_arrow(surveys["visit_id"])), -1).to_numpy(
+        zero_copy_only=False)
+    has = spos >= 0
+    take = np.where(has, spos, 0)
+    rid = surveys["response_id"].to_numpy(dtype=object) if len(surveys) else np.array([None], dtype=object)
+    ltr = surveys["ltr"].to_numpy(dtype=float, na_value=np.nan) if len(surveys) else np.array([np.nan])
+    anx = surveys["anxiety"].to_numpy(dtype=float) if len(surveys) else np.array([np.nan])
+    cpos = pc.fill_null(pc.index_in(_arrow(complaints["visit_id"]), value_set=vids), -1).to_numpy(
+        zero_copy_only=False)
+    n_complaints = np.bincount(cpos[cpos >= 0], minlength=len(v))
+    return _survey_columns(v, local, centers, np.where(has, rid[take], None), np.where(has, ltr[take], np.nan),
+                           np.where(has, anx[take], np.nan), n_complaints)
+
+
+def _survey_columns(v: pd.DataFrame, local: pd.Series, centers: pd.DataFrame, response_id: np.ndarray,
+                    ltr: np.ndarray, anxiety: np.ndarray, n_complaints: np.ndarray) -> pd.DataFrame:
+    """The visits' columns after the features: rollout, the visit's survey answer and complaints."""
+    since = dict(zip(centers["center_id"], pd.to_datetime(centers["realtime_since"])))
+    since_v = pd.to_datetime(v["center"].map(since))
+    v["realtime_live"] = (since_v.notna() & (local.dt.normalize() >= since_v)).to_numpy(dtype=bool)
+    v["response_id"] = pd.Series(response_id, dtype="str")
+    v["ltr"] = pd.array(ltr, dtype="Int64")
+    v["nps_group"] = catalog.nps_group(v["ltr"].astype("float"))
+    v["anxiety"] = anxiety
+    v["n_complaints"] = np.asarray(n_complaints).astype(np.int64)
+    v["complained"] = v["n_complaints"] > 0
+    return v
+
+
+def _time_columns(v: pd.DataFrame) -> pd.Series:
+    """Add month and the minutes of waiting, repair and the whole visit; the local arrival times."""
     local = v["arrived_at"].dt.tz_localize(None)
     ym = (local.dt.year * 12 + local.dt.month - 1).to_numpy()
     uniq, inv = np.unique(ym, return_inverse=True)
@@ -95,30 +132,7 @@ def _enrich_visits(visits: pd.DataFrame, events: pd.DataFrame | None, event_visi
     v["wait_minutes"] = _minutes(v["started_at"], v["arrived_at"])
     v["repair_minutes"] = _minutes(v["finished_at"], v["started_at"])
     v["visit_minutes"] = _minutes(v["delivered_at"], v["arrived_at"])
-    if feats is None:
-        feats = visit_features(v, events, event_visit)
-    for c in feats.columns[1:]:
-        v[c] = feats[c].to_numpy() if c != "tier" else feats[c]
-    since = dict(zip(centers["center_id"], pd.to_datetime(centers["realtime_since"])))
-    since_v = pd.to_datetime(v["center"].map(since))
-    v["realtime_live"] = (since_v.notna() & (local.dt.normalize() >= since_v)).to_numpy(dtype=bool)
-    vids = _arrow(v["visit_id"])
-    spos = pc.fill_null(pc.index_in(vids, value_set=_arrow(surveys["visit_id"])), -1).to_numpy(
-        zero_copy_only=False)
-    has = spos >= 0
-    take = np.where(has, spos, 0)
-    rid = surveys["response_id"].to_numpy(dtype=object) if len(surveys) else np.array([None], dtype=object)
-    v["response_id"] = pd.Series(np.where(has, rid[take], None), dtype="str")
-    ltr = surveys["ltr"].to_numpy(dtype=float, na_value=np.nan) if len(surveys) else np.array([np.nan])
-    v["ltr"] = pd.array(np.where(has, ltr[take], np.nan), dtype="Int64")
-    v["nps_group"] = catalog.nps_group(v["ltr"].astype("float"))
-    anx = surveys["anxiety"].to_numpy(dtype=float) if len(surveys) else np.array([np.nan])
-    v["anxiety"] = np.where(has, anx[take], np.nan)
-    cpos = pc.fill_null(pc.index_in(_arrow(complaints["visit_id"]), value_set=vids), -1).to_numpy(
-        zero_copy_only=False)
-    v["n_complaints"] = np.bincount(cpos[cpos >= 0], minlength=len(v)).astype(np.int64)
-    v["complained"] = v["n_complaints"] > 0
-    return v
+    return local
 
 
 def scores_long(surveys: pd.DataFrame, visits: pd.DataFrame) -> pd.DataFrame:

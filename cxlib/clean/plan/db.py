@@ -32,7 +32,7 @@ def connect(work: Path, threads: int | None = None) -> duckdb.DuckDBPyConnection
     ('a',)
     """
     work.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(work / "plan.duckdb"), config={"memory_limit": MEMORY_LIMIT,
+    con = duckdb.connect(":memory:", config={"memory_limit": MEMORY_LIMIT,
                                                               "temp_directory": str(work / "spill")})
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SET preserve_insertion_order = true")

@@ -18,21 +18,22 @@ import pyarrow as pa
 from cxlib import catalog
 from cxlib.clean.ledger import _Audit
 from cxlib.clean.plan import ledger
+from cxlib.clean.plan.raw import RawTable, extras_sql
 from cxlib.clean.plan.values import (
     code_lookup, float_lookup, mask_lookup, quote, text_table, timestamp_lookup, timestamp_parts)
 from cxlib.clean.plan.visits import _ints
-from cxlib.clean.values import _code_mapper, _parse_int_text
+from cxlib.clean.values import _code_mapper, _parse_int_text, _series_ts
 
 
-def _linked(con: duckdb.DuckDBPyConnection, table: str, raw: pd.DataFrame, id_col: str, ts_col: str, tz: str,
+def _linked(con: duckdb.DuckDBPyConnection, table: str, raw: RawTable, id_col: str, ts_col: str, tz: str,
             extra_sql: str, extra_joins: str) -> None:
     """``{table}_parsed``: row, id, visit id, time (with repair), visit position (or -1) and the
-    rule of the shared linked rules as ``q0``, plus the table's own columns ``extra_sql``."""
-    cols = [c.name for c in catalog.TABLES[table]]
-    text_table(con, f"{table}_text", raw, cols)
+    rule of the shared linked rules as ``q0``, plus the table's own columns ``extra_sql`` and
+    the carried extra columns of the raw table (masked; ``extras_masked``)."""
     con.execute(f"CREATE OR REPLACE TEMP TABLE {table}_ts AS SELECT r, {ts_col}_t, "
                 f"{timestamp_parts(f'{ts_col}_t', tz, 'ts')} FROM {table}_text")
     ts = timestamp_lookup(con, f"{table}_ts", f"{ts_col}_t", "ts", tz, alias="s")
+    ex_sel, ex_joins, ex_changed = extras_sql(con, raw)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE {table}_parsed AS
         SELECT p.*, d.first IS NOT NULL AND p.r > d.first AS dup,
@@ -43,8 +44,10 @@ def _linked(con: duckdb.DuckDBPyConnection, table: str, raw: pd.DataFrame, id_co
                     WHEN rv.vid IS NULL THEN 'orphan_visit'
                     WHEN kv.pos IS NULL THEN 'visit_quarantined' END AS q0,
                coalesce(kv.pos, -1) AS vpos
-        FROM (SELECT x.r, x.{id_col}_t AS id, x.visit_id_t AS vid, {ts.utc} AS utc, {ts.rep} AS ts_rep, {extra_sql}
-              FROM {table}_text x JOIN {table}_ts s ON s.r = x.r {ts.join} {extra_joins}) p
+        FROM (SELECT x.r, x.{id_col}_t AS id, x.visit_id_t AS vid, {ts.utc} AS utc, {ts.rep} AS ts_rep, {extra_sql},
+                     {ex_changed} AS extras_masked {ex_sel}
+              FROM {table}_text x JOIN {table}_ts s ON s.r = x.r JOIN {raw.name} w ON w.cx__r = x.r
+              {ts.join} {extra_joins} {ex_joins}) p
         LEFT JOIN (SELECT {id_col}_t AS id, min(r) AS first FROM {table}_text WHERE {id_col}_t IS NOT NULL
                    GROUP BY 1 HAVING count(*) > 1) d ON d.id = p.id
         LEFT JOIN cx_raw_visits rv ON rv.vid = p.vid
@@ -91,16 +94,17 @@ def _int_lookup(con: duckdb.DuckDBPyConnection, table: str, col: str, low: int, 
     return name, f"LEFT JOIN {name} ON {name}.text = x.{quote(col)} AND x.{quote(col + '_t')} IS NOT NULL"
 
 
-def clean_surveys(con: duckdb.DuckDBPyConnection, raw: pd.DataFrame, tz: str) -> tuple[pd.DataFrame, _Audit]:
-    """The kept survey responses and their audit (as :func:`cxlib.clean.rules.surveys._clean_surveys`),
-    ruled by DuckDB. Needs ``cx_raw_visits`` and ``cx_kept_visits``.
+def clean_surveys(con: duckdb.DuckDBPyConnection, raw: RawTable, tz: str) -> _Audit:
+    """Rule the raw survey responses as :func:`cxlib.clean.rules.surveys._clean_surveys` does:
+    the table ``surveys_ruled`` (rule ``q``, NULL for the kept rows); returns the audit. Needs
+    ``cx_raw_visits`` and ``cx_kept_visits``.
 
-    >>> surveys, audit = clean_surveys(con, raw_surveys, "Asia/Shanghai")  # doctest: +SKIP
+    >>> audit = clean_surveys(con, raw_surveys, "Asia/Shanghai")  # doctest: +SKIP
     """
-    a = _Audit("surveys", raw)
+    a = _Audit("surveys", raw.rows(con), n=raw.n)
     points = {"ltr": (catalog.LTR_MIN, catalog.LTR_MAX), **{c: (catalog.SCORE_MIN, catalog.SCORE_MAX)
                                                             for c in catalog.SCORE_COLUMNS}}
-    text_table(con, "surveys_text", raw, [c.name for c in catalog.TABLES["surveys"]])
+    text_table(con, "surveys_text", raw.name, [c.name for c in catalog.TABLES["surveys"]])
     extra, joins = [], []
     for c, (low, high) in points.items():
         name, join = _int_lookup(con, "surveys_text", c, low, high)
@@ -123,34 +127,39 @@ def clean_surveys(con: duckdb.DuckDBPyConnection, raw: pd.DataFrame, tz: str) ->
     texty = " OR ".join(f"{c}_texty" for c in catalog.SCORE_COLUMNS)
     ledger.fill(con, a, "surveys_ruled", _reasons(con, "surveys", "response_id"), {
         "ltr_text": "ltr_texty", "ltr_out_of_range": "ltr_bad", "score_out_of_range": scores,
-        "value_normalised": f"{texty} OR anx_fixed", "value_blanked": "anx_bad", "pii_masked": "comment_masked",
+        "value_normalised": f"{texty} OR anx_fixed", "value_blanked": "anx_bad",
+        "pii_masked": "comment_masked OR extras_masked",
         "timestamp_format": "ts_rep"})
-    kept = con.sql(f"""
-        SELECT id, vid, utc, {', '.join(points)}, anxiety, comment
-        FROM surveys_ruled WHERE q IS NULL ORDER BY r""").to_arrow_table()
-    from cxlib.clean.values import _series_ts
+    return a
 
+
+POINTS = ("ltr", *catalog.SCORE_COLUMNS)
+
+
+def surveys_frame(b: pa.RecordBatch | pa.Table, tz: str) -> pd.DataFrame:
+    """The processed columns of a batch of kept survey responses (times in ``tz``)."""
     frame = pd.DataFrame({
-        "response_id": pd.Series(kept["id"].to_pandas(), dtype="str"),
-        "visit_id": pd.Series(kept["vid"].to_pandas(), dtype="str"),
-        "submitted_at": _series_ts(_ints(kept["utc"]), tz),
-        **{c: pd.array(kept[c].to_numpy(zero_copy_only=False).astype(float), dtype="Int64") for c in points},
-        "anxiety": kept["anxiety"].to_numpy(zero_copy_only=False).astype(float),
-        "comment": pd.Series(kept["comment"].to_pandas(), dtype="str"),
+        "response_id": pd.Series(b["id"].to_pandas(), dtype="str"),
+        "visit_id": pd.Series(b["vid"].to_pandas(), dtype="str"),
+        "submitted_at": _series_ts(_ints(b["utc"]), tz),
+        **{c: pd.array(b[c].to_numpy(zero_copy_only=False).astype(float), dtype="Int64") for c in POINTS},
+        "anxiety": b["anxiety"].to_numpy(zero_copy_only=False).astype(float),
+        "comment": pd.Series(b["comment"].to_pandas(), dtype="str"),
     })
     frame["nps_group"] = catalog.nps_group(frame["ltr"].astype("float"))
-    return frame, a
+    return frame
 
 
-def clean_complaints(con: duckdb.DuckDBPyConnection, raw: pd.DataFrame, tz: str) -> tuple[pd.DataFrame, _Audit]:
-    """The kept complaints and their audit (as :func:`cxlib.clean.rules.complaints._clean_complaints`),
-    ruled by DuckDB. Needs ``cx_raw_visits`` and ``cx_kept_visits``.
+def clean_complaints(con: duckdb.DuckDBPyConnection, raw: RawTable, tz: str) -> _Audit:
+    """Rule the raw complaints as :func:`cxlib.clean.rules.complaints._clean_complaints` does:
+    the table ``complaints_ruled`` (rule ``q``); returns the audit. Needs ``cx_raw_visits`` and
+    ``cx_kept_visits``.
 
-    >>> complaints, audit = clean_complaints(con, raw_complaints, "Asia/Shanghai")  # doctest: +SKIP
+    >>> audit = clean_complaints(con, raw_complaints, "Asia/Shanghai")  # doctest: +SKIP
     """
-    a = _Audit("complaints", raw)
+    a = _Audit("complaints", raw.rows(con), n=raw.n)
     codes = tuple(c.code for c in catalog.COMPLAINT_CHANNELS)
-    text_table(con, "complaints_text", raw, [c.name for c in catalog.TABLES["complaints"]])
+    text_table(con, "complaints_text", raw.name, [c.name for c in catalog.TABLES["complaints"]])
     ch = code_lookup(con, "complaints_text", "channel_t", codes,
                      _code_mapper(catalog.COMPLAINT_CHANNELS, catalog.COMPLAINT_CHANNEL_ALIASES))
     cat = mask_lookup(con, "complaints_text", "category_t")
@@ -162,16 +171,20 @@ def clean_complaints(con: duckdb.DuckDBPyConnection, raw: pd.DataFrame, tz: str)
     con.execute("CREATE OR REPLACE TEMP TABLE complaints_ruled AS SELECT * EXCLUDE (q0), q0 AS q FROM complaints_parsed")
     ledger.fill(con, a, "complaints_ruled", _reasons(con, "complaints", "complaint_id"), {
         "timestamp_format": "ts_rep", "value_normalised": "ch_norm", "value_blanked": "ch_bad",
-        "pii_masked": "category_masked"})
-    kept = con.sql("SELECT id, vid, utc, ch, category FROM complaints_ruled WHERE q IS NULL ORDER BY r").to_arrow_table()
-    from cxlib.clean.values import _series_ts
+        "pii_masked": "category_masked OR extras_masked"})
+    return a
 
-    frame = pd.DataFrame({
-        "complaint_id": pd.Series(kept["id"].to_pandas(), dtype="str"),
-        "visit_id": pd.Series(kept["vid"].to_pandas(), dtype="str"),
-        "filed_at": _series_ts(_ints(kept["utc"]), tz),
-        "channel": pd.Categorical.from_codes(kept["ch"].to_numpy(zero_copy_only=False).astype(np.int16),
-                                             categories=list(codes)),
-        "category": pd.Series(kept["category"].to_pandas(), dtype="str"),
+
+_COMPLAINT_CHANNELS = [c.code for c in catalog.COMPLAINT_CHANNELS]
+
+
+def complaints_frame(b: pa.RecordBatch | pa.Table, tz: str) -> pd.DataFrame:
+    """The processed columns of a batch of kept complaints (times in ``tz``)."""
+    return pd.DataFrame({
+        "complaint_id": pd.Series(b["id"].to_pandas(), dtype="str"),
+        "visit_id": pd.Series(b["vid"].to_pandas(), dtype="str"),
+        "filed_at": _series_ts(_ints(b["utc"]), tz),
+        "channel": pd.Categorical.from_codes(b["ch"].to_numpy(zero_copy_only=False).astype(np.int16),
+                                             categories=_COMPLAINT_CHANNELS),
+        "category": pd.Series(b["category"].to_pandas(), dtype="str"),
     })
-    return frame, a

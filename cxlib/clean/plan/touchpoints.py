@@ -9,8 +9,6 @@ touchpoints by Chinese name, codes normalised, unreadable channel or photo blank
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -21,6 +19,7 @@ import pyarrow as pa
 from cxlib import catalog, io
 from cxlib.clean.ledger import quality_from_counts, quarantine_frame
 from cxlib.clean.plan.output import BATCH_ROWS, write_frames
+from cxlib.clean.plan.raw import RawTable
 from cxlib.clean.plan.values import lookup, sql_text, timestamp_lookup, timestamp_parts
 from cxlib.clean.rules.touchpoints import touchpoint_code
 from cxlib.clean.values import _code_mapper, _mask_column, _norm_key, _parse_bool, _series_ts, _strip
@@ -40,61 +39,6 @@ def ident(name: str) -> str:
     '"a""b"'
     """
     return '"' + name.replace('"', '""') + '"'
-
-
-@dataclass
-class LoadedEvents:
-    """What loading the log recorded: file names (by index), extra columns in order of first
-    appearance with their headers, rows read."""
-
-    files: list[str] = field(default_factory=list)
-    extras: list[str] = field(default_factory=list)
-    headers: dict[str, dict] = field(default_factory=dict)
-    n: int = 0
-
-
-def load(con: duckdb.DuckDBPyConnection, files: list[Path], source, block_bytes: int) -> LoadedEvents:
-    """Read the log's files with the reference readers (:func:`cxlib.io.iter_file_batches`:
-    encodings, headers, profiles, errors) and append each block to the table ``raw_touchpoints``
-    (text as read, plus row number, file and source row).
-
-    >>> load(con, [Path("data/raw/touchpoints.csv")], None, 1 << 25).n  # doctest: +SKIP
-    """
-    cols = ", ".join(f"{ident(c)} VARCHAR" for c in _VALUE_COLS)
-    con.execute(f"CREATE TABLE {RAW} ({_R} BIGINT, {_F} INTEGER, {_ROW} BIGINT, {cols})")
-    ev = LoadedEvents()
-
-    def add(batch: pa.Table, f: int, first: int) -> None:
-        k = batch.num_rows
-        data = {_R: pa.array(np.arange(ev.n, ev.n + k, dtype=np.int64)),
-                _F: pa.array(np.full(k, f, dtype=np.int32)),
-                _ROW: pa.array(np.arange(first, first + k, dtype=np.int64))}
-        for c in batch.column_names:
-            data[c] = batch[c].cast(pa.string())
-            if c not in _VALUE_COLS and c not in ev.extras:
-                ev.extras.append(c)
-                con.execute(f"ALTER TABLE {RAW} ADD COLUMN {ident(c)} VARCHAR")
-        meta = (batch.schema.metadata or {}).get(b"cx_extras")
-        for name, header in json.loads(meta) if meta else []:
-            ev.headers.setdefault(name, {"name": name, "header": header, "file": ev.files[f]})
-        con.register("cx_batch", pa.table(data))
-        con.execute(f"INSERT INTO {RAW} BY NAME SELECT * FROM cx_batch")
-        con.unregister("cx_batch")
-        ev.n += k
-
-    for f, path in enumerate(files):
-        ev.files.append(path.name)
-        start = ev.n
-        first = 1
-        try:
-            for batch in io.iter_file_batches(path, "touchpoints", block_size=block_bytes, source=source):
-                add(batch, f, first)
-                first += batch.num_rows
-        except io.RestartFile:
-            con.execute(f"DELETE FROM {RAW} WHERE {_F} = {f}")
-            ev.n = start
-            add(io.read_file_arrow(path, "touchpoints", source), f, 1)
-    return ev
 
 
 def _channel(v: str) -> tuple[int, bool]:
@@ -153,14 +97,13 @@ def rules(con: duckdb.DuckDBPyConnection, tz: str) -> None:
         CREATE TEMP TABLE events_repeated AS
         SELECT vpos, utc, tp, min(r) AS first FROM events_linked WHERE q0 IS NULL
         GROUP BY vpos, utc, tp HAVING count(*) > 1""")
+    # a view: the few repeated keys are joined again by each reader instead of copying the log
     con.execute("""
-        CREATE TABLE events_ruled AS
+        CREATE OR REPLACE TEMP VIEW events_ruled AS
         SELECT e.* EXCLUDE (q0),
                CASE WHEN e.q0 IS NULL AND d.first IS NOT NULL AND e.r > d.first THEN 'duplicate_id' ELSE e.q0 END AS q
         FROM events_linked e
         LEFT JOIN events_repeated d ON d.vpos = e.vpos AND d.utc = e.utc AND d.tp = e.tp AND e.q0 IS NULL""")
-    con.execute("DROP TABLE events_linked")
-    con.execute("DROP TABLE events_repeated")
 
 
 def quality(con: duckdb.DuckDBPyConnection) -> dict:
@@ -186,7 +129,7 @@ _REASONS = {"orphan_visit": "visit_id matches no visit in the raw data",
             "duplicate_id": "the same event (visit, time, touchpoint) appears again"}
 
 
-def quarantine(con: duckdb.DuckDBPyConnection, ev: LoadedEvents) -> pd.DataFrame:
+def quarantine(con: duckdb.DuckDBPyConnection, ev: RawTable) -> pd.DataFrame:
     """The quarantined events with their raw values, rule and reason (row order).
 
     >>> quarantine(con, loaded).columns.tolist()  # doctest: +SKIP
@@ -206,7 +149,7 @@ def quarantine(con: duckdb.DuckDBPyConnection, ev: LoadedEvents) -> pd.DataFrame
     return quarantine_frame("touchpoints", sub, df["q"].to_numpy(dtype=object), np.array(reasons, dtype=object))
 
 
-def write(con: duckdb.DuckDBPyConnection, ev: LoadedEvents, path: Path, tz: str) -> list[dict]:
+def write(con: duckdb.DuckDBPyConnection, ev: RawTable, path: Path, tz: str) -> list[dict]:
     """Write the kept events to ``path`` in batches (the processed ``events`` table, times in
     ``tz``); returns the descriptions of the extra columns carried (masked like free text).
 
@@ -258,4 +201,4 @@ def write(con: duckdb.DuckDBPyConnection, ev: LoadedEvents, path: Path, tz: str)
     return [ev.headers.get(n, {"name": n, "header": n, "file": None}) for n in ev.extras]
 
 
-__all__ = ["load", "rules", "quality", "quarantine", "write", "sql_text"]
+__all__ = ["rules", "quality", "quarantine", "write", "sql_text"]

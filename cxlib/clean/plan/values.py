@@ -144,20 +144,16 @@ def _cast(arr: pa.Array, target: pa.DataType) -> pa.Array | None:
         return None
 
 
-def text_table(con: duckdb.DuckDBPyConnection, name: str, raw, columns: list[str]) -> None:
-    """Create ``name`` from the raw DataFrame ``raw``: row number ``r``, and per column its
-    text as read (``c``) and trimmed (``c_t``: Unicode whitespace trimmed, empty text NULL).
+def text_table(con: duckdb.DuckDBPyConnection, name: str, raw: str, columns: list[str]) -> None:
+    """Create ``name`` from the raw table ``raw`` (see :mod:`cxlib.clean.plan.raw`): row number
+    ``r``, and per column its text as read (``c``) and trimmed (``c_t``: Unicode whitespace
+    trimmed, empty text NULL).
 
-    >>> text_table(con, "visits_text", raw_visits, ["visit_id"])  # doctest: +SKIP
+    >>> text_table(con, "visits_text", "raw_visits", ["visit_id"])  # doctest: +SKIP
     """
-    from cxlib.clean.values import _arrow
-
-    data = {"r": pa.array(np.arange(len(raw), dtype=np.int64))}
-    data.update({c: _arrow(raw[c]) for c in columns})
-    con.register("cx_raw_frame", pa.table(data))
+    cols = ", ".join(quote(c) for c in columns)
     trimmed = ", ".join(f"cx_trim({quote(c)}) AS {quote(c + '_t')}" for c in columns)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT *, {trimmed} FROM cx_raw_frame")
-    con.unregister("cx_raw_frame")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT cx__r AS r, {cols}, {trimmed} FROM {raw}")
 
 
 def quote(name: str) -> str:
@@ -203,16 +199,18 @@ def bool_lookup(con: duckdb.DuckDBPyConnection, table: str, column: str) -> str:
     return lookup(con, f"SELECT DISTINCT {quote(column)} AS t FROM {table}", one, {"code": pa.int8()})
 
 
-def mask_lookup(con: duckdb.DuckDBPyConnection, table: str, column: str) -> str:
-    """Lookup ``text -> masked`` of the distinct values of a trimmed free-text column that
-    :func:`cxlib.privacy.mask_array` changes (the others are written as they are).
+def mask_lookup(con: duckdb.DuckDBPyConnection, table: str, column: str, expr: str | None = None) -> str:
+    """Lookup ``text -> masked`` of the distinct values of a trimmed free-text column (or the SQL
+    ``expr`` over ``table``) that :func:`cxlib.privacy.mask_array` changes (the others are
+    written as they are).
 
     >>> mask_lookup(con, "surveys_text", "comment_t")  # doctest: +SKIP
     """
     from cxlib import privacy
 
+    e = expr or quote(column)
     texts = pa.array([t for (t,) in con.execute(
-        f"SELECT DISTINCT {quote(column)} FROM {table} WHERE {quote(column)} IS NOT NULL").fetchall()], pa.string())
+        f"SELECT DISTINCT {e} AS t FROM {table} WHERE {e} IS NOT NULL").fetchall()], pa.string())
     masked, changed = privacy.mask_array(texts)
     keep = pa.array(changed)
     name = f"cx_mask_{next(_names)}"

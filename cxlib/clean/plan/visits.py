@@ -18,10 +18,12 @@ import pyarrow as pa
 from cxlib import catalog
 from cxlib.clean.ledger import _Audit
 from cxlib.clean.plan import ledger
+from cxlib.clean.plan.raw import EXTRA, RawTable, extras_sql
 from cxlib.clean.plan.values import (
-    bool_lookup, code_lookup, float_lookup, lookup, mask_lookup, text_table, timestamp_lookup, timestamp_parts)
+    bool_lookup, code_lookup, float_lookup, lookup, mask_lookup, quote, text_table, timestamp_lookup,
+    timestamp_parts)
 from cxlib.clean.rules.centers import _Centers
-from cxlib.clean.values import _code_mapper, _norm_key, _series_ts, _strip
+from cxlib.clean.values import _code_mapper, _norm_key, _series_ts
 
 TIMES = ("booked_at", "arrived_at", "started_at", "finished_at", "delivered_at")
 _ORDER = (
@@ -33,16 +35,17 @@ _ORDER = (
 )
 
 
-def clean_visits(con: duckdb.DuckDBPyConnection, raw: pd.DataFrame, centers: _Centers, tz: str
-                 ) -> tuple[pd.DataFrame, _Audit, pa.Array]:
-    """The kept visits, their audit and the trimmed raw visit ids (as the reference
-    :func:`cxlib.clean.rules.visits._clean_visits` returns them), ruled by DuckDB.
+def clean_visits(con: duckdb.DuckDBPyConnection, raw: RawTable, centers: _Centers, tz: str) -> _Audit:
+    """Rule the raw visits (``raw_visits``) as :func:`cxlib.clean.rules.visits._clean_visits`
+    does: the table ``visits_ruled`` (one row per raw row, rule ``q``), the kept visits in
+    ``visits_kept`` (position ``pos``, times in UTC microseconds), the raw and kept visit ids
+    in ``cx_raw_visits`` and ``cx_kept_visits``; returns the audit.
 
-    >>> visits, audit, ids = clean_visits(con, raw_visits, centers, "Asia/Shanghai")  # doctest: +SKIP
+    >>> audit = clean_visits(con, raw_visits, centers, "Asia/Shanghai")  # doctest: +SKIP
     """
-    a = _Audit("visits", raw)
+    a = _Audit("visits", raw.rows(con), n=raw.n)
     cols = [c.name for c in catalog.TABLES["visits"]]
-    text_table(con, "visits_text", raw, cols)
+    text_table(con, "visits_text", raw.name, cols)
     parts = ", ".join(timestamp_parts(f"{c}_t", tz, c) for c in TIMES)
     con.execute(f"CREATE OR REPLACE TEMP TABLE visits_ts AS SELECT r, {', '.join(c + '_t' for c in TIMES)}, "
                 f"{parts} FROM visits_text")
@@ -75,7 +78,10 @@ def clean_visits(con: duckdb.DuckDBPyConnection, raw: pd.DataFrame, centers: _Ce
         LEFT JOIN {ce} ce ON ce.text = x.center_t
         LEFT JOIN {wa} wa ON wa.text = x.warranty_t
         LEFT JOIN {model} m ON m.text = x.vehicle_model_t""")
+    con.execute("DROP TABLE visits_text")
+    con.execute("DROP TABLE visits_ts")
     order = "\n".join(f"WHEN v.{later} < v.{earlier} THEN 'impossible_order:{why}'" for later, earlier, why in _ORDER)
+    ex_sel, ex_joins, ex_changed = extras_sql(con, raw)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE visits_ruled AS
         SELECT v.*, d.first IS NOT NULL AND v.r > d.first AS dup,
@@ -88,10 +94,13 @@ def clean_visits(con: duckdb.DuckDBPyConnection, raw: pd.DataFrame, centers: _Ce
                     WHEN d.first IS NOT NULL AND v.r > d.first THEN 'duplicate_id'
                     WHEN v.internal THEN 'internal_record'
                     WHEN v.center IS NULL THEN 'unknown_center'
-                    {order} END AS q
+                    {order} END AS q,
+               {ex_changed} AS extras_masked {ex_sel}
         FROM visits_parsed v
+        JOIN {raw.name} w ON w.cx__r = v.r {ex_joins}
         LEFT JOIN (SELECT vid, min(r) AS first FROM visits_parsed WHERE vid IS NOT NULL
                    GROUP BY vid HAVING count(*) > 1) d ON d.vid = v.vid""")
+    con.execute("DROP TABLE visits_parsed")
     n_dup = con.execute("SELECT count(*) FROM visits_ruled WHERE dup").fetchone()[0]
 
     def reasons(rule: str, detail: str, rows: np.ndarray):
@@ -114,28 +123,41 @@ def clean_visits(con: duckdb.DuckDBPyConnection, raw: pd.DataFrame, centers: _Ce
         "value_blanked": "booked_at_bad OR started_at_bad OR finished_at_bad OR w_bad OR amount_bad",
         "center_alias": "alias",
         "value_normalised": "scen_norm OR amount_fixed",
-        "pii_masked": "model_masked",
+        "pii_masked": "model_masked OR extras_masked",
     })
-    kept = con.sql(f"""
-        SELECT vid, cust, center, scen, model, {', '.join(TIMES)}, warranty, amount
-        FROM visits_ruled WHERE q IS NULL ORDER BY r""").to_arrow_table()
-    w = kept["warranty"].to_numpy().astype(np.int8) if kept.num_rows else np.zeros(0, dtype=np.int8)
-    frame = pd.DataFrame({
-        "visit_id": pd.Series(kept["vid"].to_pandas(), dtype="str"),
-        "customer_id": pd.Series(kept["cust"].to_pandas(), dtype="str"),
-        "center": pd.Series(kept["center"].to_pandas(), dtype="str"),
-        "scenario": pd.Categorical.from_codes(kept["scen"].to_numpy().astype(np.int16), dtype=catalog.SCENARIO_DTYPE),
-        "vehicle_model": pd.Series(kept["model"].to_pandas(), dtype="str"),
-        **{c: _series_ts(_ints(kept[c]), tz) for c in TIMES},
+    extras = "".join(f", {quote(EXTRA + c)}" for c in raw.extras)
+    con.execute(f"""
+        CREATE OR REPLACE TABLE visits_kept AS
+        SELECT row_number() OVER (ORDER BY r) - 1 AS pos, r, vid, cust, center, scen, model, {', '.join(TIMES)},
+               warranty, amount {extras}
+        FROM visits_ruled WHERE q IS NULL""")
+    con.execute("CREATE OR REPLACE TABLE cx_kept_visits AS SELECT vid, pos FROM visits_kept")
+    con.execute("CREATE OR REPLACE TABLE cx_raw_visits AS SELECT DISTINCT vid FROM visits_ruled WHERE vid IS NOT NULL")
+    return a
+
+
+def visits_frame(b: pa.RecordBatch | pa.Table, tz: str) -> pd.DataFrame:
+    """The columns of the kept visits (as the reference rules give them, times in ``tz``) from a
+    batch of ``visits_kept``."""
+    w = b["warranty"].to_numpy(zero_copy_only=False).astype(np.int8)
+    return pd.DataFrame({
+        "visit_id": pd.Series(b["vid"].to_pandas(), dtype="str"),
+        "customer_id": pd.Series(b["cust"].to_pandas(), dtype="str"),
+        "center": pd.Series(b["center"].to_pandas(), dtype="str"),
+        "scenario": pd.Categorical.from_codes(b["scen"].to_numpy(zero_copy_only=False).astype(np.int16),
+                                              dtype=catalog.SCENARIO_DTYPE),
+        "vehicle_model": pd.Series(b["model"].to_pandas(), dtype="str"),
+        **{c: _series_ts(_ints(b[c]), tz) for c in TIMES},
         "warranty": pd.Series(pd.arrays.BooleanArray(w == 1, w < 0)),
-        "amount_cny": kept["amount"].to_numpy(zero_copy_only=False).astype(float),
+        "amount_cny": b["amount"].to_numpy(zero_copy_only=False).astype(float),
     })
-    return frame, a, _strip(raw["visit_id"])
 
 
-def _ints(col: pa.ChunkedArray) -> np.ndarray:
-    from cxlib.clean.values import _NAT
+def _ints(col) -> np.ndarray:
+    """int64 microseconds with the missing marker for NULL."""
     import pyarrow.compute as pc
+
+    from cxlib.clean.values import _NAT
 
     return pc.fill_null(col, _NAT).to_numpy(zero_copy_only=False).astype(np.int64)
 

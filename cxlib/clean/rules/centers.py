@@ -103,14 +103,24 @@ def _derived_centers(raw_visits: pd.DataFrame) -> _Centers:
     spelled = pd.Series(_strip(raw_visits["center"]).to_pandas(), dtype="str").dropna().drop_duplicates()
     files = raw_visits[io.SOURCE_FILE].astype(str).to_numpy()
     rows = raw_visits[io.SOURCE_ROW].to_numpy()
+    return centers_from_spellings([(v, files[i], int(rows[i])) for i, v in zip(spelled.index, spelled.tolist())])
+
+
+def centers_from_spellings(spellings: list[tuple[str, str, int]]) -> _Centers:
+    """The derived centers (see :func:`_derived_centers`) from the distinct trimmed spellings of
+    the visits' center, in order of first appearance, each with its first file and row.
+
+    >>> centers_from_spellings([("SH-JQ", "visits.csv", 2)]).frame["center_id"].tolist()
+    ['SH-JQ']
+    """
     seen: dict[str, str] = {}
     first: dict[str, tuple[str, int]] = {}
-    for i, v in zip(spelled.index, spelled.tolist()):
-        first[v] = (files[i], int(rows[i]))
+    for v, file, row in spellings:
+        first[v] = (file, row)
         key = _norm_key(v)
         if key not in seen:
             seen[key] = v
-            safe.check_center_id(v, file=files[i], row=int(rows[i]), column="center")
+            safe.check_center_id(v, file=file, row=row, column="center")
     ids = sorted(seen.values())
     safe.center_folders(ids, where=[first[c] for c in ids])
     frame = pd.DataFrame({
