@@ -13,7 +13,7 @@ import duckdb
 from cxlib.errors import DataError
 
 #: memory DuckDB may use for one cleaning run (it spills to the run's folder beyond that)
-MEMORY_LIMIT = "1GB"
+MEMORY_LIMIT = "768MB"
 #: Unicode whitespace trimmed around every value (what Arrow's utf8_trim_whitespace trims)
 WHITESPACE = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
               "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")

@@ -41,17 +41,16 @@ def _linked(con: duckdb.DuckDBPyConnection, table: str, raw: RawTable, id_col: s
                     WHEN p.vid IS NULL THEN 'missing_required:visit_id'
                     WHEN p.utc IS NULL THEN 'missing_required:{ts_col}'
                     WHEN d.first IS NOT NULL AND p.r > d.first THEN 'duplicate_id'
-                    WHEN rv.vid IS NULL THEN 'orphan_visit'
-                    WHEN kv.pos IS NULL THEN 'visit_quarantined' END AS q0,
-               coalesce(kv.pos, -1) AS vpos
+                    WHEN vi.vid IS NULL THEN 'orphan_visit'
+                    WHEN vi.pos < 0 THEN 'visit_quarantined' END AS q0,
+               coalesce(vi.pos, -1) AS vpos
         FROM (SELECT x.r, x.{id_col}_t AS id, x.visit_id_t AS vid, {ts.utc} AS utc, {ts.rep} AS ts_rep, {extra_sql},
                      {ex_changed} AS extras_masked {ex_sel}
               FROM {table}_text x JOIN {table}_ts s ON s.r = x.r JOIN {raw.name} w ON w.cx__r = x.r
               {ts.join} {extra_joins} {ex_joins}) p
         LEFT JOIN (SELECT {id_col}_t AS id, min(r) AS first FROM {table}_text WHERE {id_col}_t IS NOT NULL
                    GROUP BY 1 HAVING count(*) > 1) d ON d.id = p.id
-        LEFT JOIN cx_raw_visits rv ON rv.vid = p.vid
-        LEFT JOIN cx_kept_visits kv ON kv.vid = p.vid""")
+        LEFT JOIN cx_visit_ids vi ON vi.vid = p.vid""")
 
 
 def _reasons(con: duckdb.DuckDBPyConnection, table: str, id_col: str):
@@ -97,7 +96,7 @@ def _int_lookup(con: duckdb.DuckDBPyConnection, table: str, col: str, low: int, 
 def clean_surveys(con: duckdb.DuckDBPyConnection, raw: RawTable, tz: str) -> _Audit:
     """Rule the raw survey responses as :func:`cxlib.clean.rules.surveys._clean_surveys` does:
     the table ``surveys_ruled`` (rule ``q``, NULL for the kept rows); returns the audit. Needs
-    ``cx_raw_visits`` and ``cx_kept_visits``.
+    ``cx_visit_ids``.
 
     >>> audit = clean_surveys(con, raw_surveys, "Asia/Shanghai")  # doctest: +SKIP
     """
@@ -152,8 +151,7 @@ def surveys_frame(b: pa.RecordBatch | pa.Table, tz: str) -> pd.DataFrame:
 
 def clean_complaints(con: duckdb.DuckDBPyConnection, raw: RawTable, tz: str) -> _Audit:
     """Rule the raw complaints as :func:`cxlib.clean.rules.complaints._clean_complaints` does:
-    the table ``complaints_ruled`` (rule ``q``); returns the audit. Needs ``cx_raw_visits`` and
-    ``cx_kept_visits``.
+    the table ``complaints_ruled`` (rule ``q``); returns the audit. Needs ``cx_visit_ids``.
 
     >>> audit = clean_complaints(con, raw_complaints, "Asia/Shanghai")  # doctest: +SKIP
     """

@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 #: rows fetched from DuckDB and written at a time
-BATCH_ROWS = 1 << 20
+BATCH_ROWS = 1 << 19
 
 
 def write_frames(frames: Iterable[pd.DataFrame], path: Path) -> int:
@@ -51,4 +51,5 @@ def write_frames(frames: Iterable[pd.DataFrame], path: Path) -> int:
     finally:
         if writer is not None:
             writer.close()
+        pa.default_memory_pool().release_unused()
     return rows

@@ -122,6 +122,7 @@ def load(con: duckdb.DuckDBPyConnection, table: str, files: list[Path], source, 
         batch = pa.table({c: pa.array(body[c], from_pandas=True, type=pa.string()) for c in body.columns})
         del df, body
         add(batch, codes, rows, path.name)
+    pa.default_memory_pool().release_unused()  # the blocks read are in the database now
     return raw
 
 

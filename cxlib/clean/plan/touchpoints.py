@@ -57,8 +57,8 @@ def _photo(v: str) -> tuple[int]:
 def rules(con: duckdb.DuckDBPyConnection, tz: str) -> None:
     """Apply the rules to ``raw_touchpoints``: the table ``events_ruled`` has, per raw row, its
     parsed values, repairs and quarantine rule ``q`` (NULL: kept) with the column ``qcol``
-    that a missing required value names. Needs ``cx_raw_visits(vid)`` (the raw visit ids)
-    and ``cx_kept_visits(vid, pos)`` (the kept visits and their position).
+    that a missing required value names. Needs ``cx_visit_ids(vid, pos)`` (the raw visit
+    ids, with the position of the kept visit or -1).
 
     >>> rules(con, "Asia/Shanghai")  # doctest: +SKIP
     """
@@ -83,13 +83,12 @@ def rules(con: duckdb.DuckDBPyConnection, tz: str) -> None:
                    coalesce(tp.how, 0) AS how, coalesce(ch.idx, -1) AS ch, coalesce(ch.norm, false) AS ch_norm,
                    (x.ch_t IS NOT NULL AND coalesce(ch.idx, -1) < 0) AS ch_bad,
                    coalesce(ph.code, -1) AS photo, (x.ph_t IS NOT NULL AND coalesce(ph.code, -1) < 0) AS photo_bad,
-                   rv.vid IS NOT NULL AS in_raw, coalesce(kv.pos, -1) AS vpos
+                   vi.vid IS NOT NULL AS in_raw, coalesce(vi.pos, -1) AS vpos
             FROM events_text x {ts.join}
             LEFT JOIN {tp} tp ON tp.text = x.tp_t
             LEFT JOIN {ch} ch ON ch.text = x.ch_t
             LEFT JOIN {ph} ph ON ph.text = x.ph_t
-            LEFT JOIN cx_raw_visits rv ON rv.vid = x.vid
-            LEFT JOIN cx_kept_visits kv ON kv.vid = x.vid)""")
+            LEFT JOIN cx_visit_ids vi ON vi.vid = x.vid)""")
     con.execute("DROP TABLE events_text")
     # the same event exported twice (same visit, time, touchpoint) among the rows still kept:
     # the few repeated keys first, then the later rows of each

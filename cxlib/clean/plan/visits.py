@@ -39,7 +39,7 @@ def clean_visits(con: duckdb.DuckDBPyConnection, raw: RawTable, centers: _Center
     """Rule the raw visits (``raw_visits``) as :func:`cxlib.clean.rules.visits._clean_visits`
     does: the table ``visits_ruled`` (one row per raw row, rule ``q``), the kept visits in
     ``visits_kept`` (position ``pos``, times in UTC microseconds), the raw and kept visit ids
-    in ``cx_raw_visits`` and ``cx_kept_visits``; returns the audit.
+    with the position of their kept visit in ``cx_visit_ids`` (-1: quarantined); returns the audit.
 
     >>> audit = clean_visits(con, raw_visits, centers, "Asia/Shanghai")  # doctest: +SKIP
     """
@@ -131,8 +131,11 @@ def clean_visits(con: duckdb.DuckDBPyConnection, raw: RawTable, centers: _Center
         SELECT row_number() OVER (ORDER BY r) - 1 AS pos, r, vid, cust, center, scen, model, {', '.join(TIMES)},
                warranty, amount {extras}
         FROM visits_ruled WHERE q IS NULL""")
-    con.execute("CREATE OR REPLACE TABLE cx_kept_visits AS SELECT vid, pos FROM visits_kept")
-    con.execute("CREATE OR REPLACE TABLE cx_raw_visits AS SELECT DISTINCT vid FROM visits_ruled WHERE vid IS NOT NULL")
+    # every raw visit id once, with the position of its kept visit (-1: the visit was quarantined)
+    con.execute("""
+        CREATE OR REPLACE TABLE cx_visit_ids AS
+        SELECT i.vid, coalesce(k.pos, -1) AS pos
+        FROM (SELECT DISTINCT vid FROM visits_ruled WHERE vid IS NOT NULL) i LEFT JOIN visits_kept k ON k.vid = i.vid""")
     return a
 
 
