@@ -20,9 +20,9 @@ from cxlib import catalog, io
 from cxlib.clean.ledger import quality_from_counts, quarantine_frame
 from cxlib.clean.plan.output import BATCH_ROWS, write_frames
 from cxlib.clean.plan.raw import RawTable
-from cxlib.clean.plan.values import lookup, sql_text, timestamp_lookup, timestamp_parts
+from cxlib.clean.plan.values import code_lookup, lookup, quote, timestamp_lookup, timestamp_parts
 from cxlib.clean.rules.touchpoints import touchpoint_code
-from cxlib.clean.values import _code_mapper, _mask_column, _norm_key, _parse_bool, _series_ts, _strip
+from cxlib.clean.values import _code_mapper, _mask_column, _parse_bool, _series_ts, _strip
 
 RAW = "raw_touchpoints"
 #: the row number, file and source row of every raw event (names no raw header takes)
@@ -30,23 +30,6 @@ _R, _F, _ROW = "cx__r", "cx__f", "cx__row"
 _VALUE_COLS = [c.name for c in catalog.TABLES["touchpoints"]]
 _CH_CODES = tuple(c.code for c in catalog.CHANNELS)
 _CH_MAPPER = _code_mapper(catalog.CHANNELS)
-
-
-def ident(name: str) -> str:
-    """A quoted SQL identifier.
-
-    >>> ident('a"b')
-    '"a""b"'
-    """
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _channel(v: str) -> tuple[int, bool]:
-    pos = _CH_CODES.index(v) if v in _CH_CODES else -1
-    if pos >= 0:
-        return pos, False
-    c = _CH_MAPPER.get(_norm_key(v))
-    return (_CH_CODES.index(c), True) if c is not None else (-1, False)
 
 
 def _photo(v: str) -> tuple[int]:
@@ -68,7 +51,7 @@ def rules(con: duckdb.DuckDBPyConnection, tz: str) -> None:
         FROM (SELECT {_R} AS r, cx_trim(visit_id) AS vid, cx_trim(ts) AS ts_t, cx_trim(touchpoint) AS tp_t,
                      cx_trim(channel) AS ch_t, cx_trim(photo) AS ph_t FROM {RAW})""")
     tp = lookup(con, "SELECT DISTINCT tp_t AS t FROM events_text", touchpoint_code, {"idx": pa.int16(), "how": pa.int8()})
-    ch = lookup(con, "SELECT DISTINCT ch_t AS t FROM events_text", _channel, {"idx": pa.int16(), "norm": pa.bool_()})
+    ch = code_lookup(con, "events_text", "ch_t", _CH_CODES, _CH_MAPPER)
     ph = lookup(con, "SELECT DISTINCT ph_t AS t FROM events_text", _photo, {"code": pa.int8()})
     ts = timestamp_lookup(con, "events_text", "ts_t", "ts", tz, alias="x")
     con.execute(f"""
@@ -134,7 +117,7 @@ def quarantine(con: duckdb.DuckDBPyConnection, ev: RawTable) -> pd.DataFrame:
     >>> quarantine(con, loaded).columns.tolist()  # doctest: +SKIP
     ['table', 'source_file', 'source_row', 'rule', 'reason', 'raw']
     """
-    raw_cols = ", ".join(f"w.{ident(c)}" for c in _VALUE_COLS)
+    raw_cols = ", ".join(f"w.{quote(c)}" for c in _VALUE_COLS)
     df = con.execute(f"""
         SELECT e.q, e.qcol, e.tp_t, {raw_cols}, w.{_F} AS f, w.{_ROW} AS source_row
         FROM events_ruled e JOIN {RAW} w ON w.{_R} = e.r WHERE e.q IS NOT NULL ORDER BY e.r""").fetch_df()
@@ -156,7 +139,7 @@ def write(con: duckdb.DuckDBPyConnection, ev: RawTable, path: Path, tz: str) -> 
     []
     """
     default_ch = [_CH_CODES.index(t.channel) for t in catalog.TOUCHPOINTS]
-    extras = "".join(f", w.{ident(c)}" for c in ev.extras)
+    extras = "".join(f", w.{quote(c)}" for c in ev.extras)
     join = f"JOIN {RAW} w ON w.{_R} = e.r" if ev.extras else ""
     rel = con.sql(f"""
         SELECT e.vid, e.utc, e.tp,
@@ -200,4 +183,4 @@ def write(con: duckdb.DuckDBPyConnection, ev: RawTable, path: Path, tz: str) -> 
     return [ev.headers.get(n, {"name": n, "header": n, "file": None}) for n in ev.extras]
 
 
-__all__ = ["rules", "quality", "quarantine", "write", "sql_text"]
+__all__ = ["rules", "quality", "quarantine", "write"]
