@@ -198,3 +198,11 @@ def test_unknown_engine_is_refused(raw_dir, tmp_path):
     with pytest.raises(DataError, match="unknown engine 'sparkle'; valid: duckdb, pandas"):
         clean.clean(raw_dir, tmp_path / "out", engine="sparkle")
     assert not (tmp_path / "out").exists()
+
+
+def test_cx_clean_refuses_an_unknown_engine_in_one_line(raw_dir, tmp_path, capsys):
+    capsys.readouterr()
+    assert cli.main(["clean", str(raw_dir), str(tmp_path / "out"), "--engine", "spark"]) == 2
+    err = capsys.readouterr().err
+    assert err == "cx: error: unknown engine 'spark'; valid: duckdb, pandas\n"
+    assert not (tmp_path / "out").exists()
