@@ -1197,6 +1197,34 @@ def _clear_old(out_dir: Path) -> None:
     (out_dir / "sample_manifest.json").unlink(missing_ok=True)
 
 
+#: visits generated (and dirtied) at a time by :func:`write_sample` for the CSV layout
+CHUNK_VISITS = 200_000
+_ID_COLUMNS = {"visit_id": "WO", "response_id": "R", "complaint_id": "CP"}
+
+
+def _chunks(n_visits: int, seed: int, start: str, months: int, effects: Effects):
+    """The raw tables of ``n_visits`` in chunks of at most :data:`CHUNK_VISITS` visits: ``(raw
+    tables, writer facts)`` per chunk. The first chunk is the data set of its own size and
+    seed; each later one is an independent one (seed ``seed * 1000 + i``) whose ids carry the
+    chunk number (``WO001…``, ``R001…``, ``CP001…``), so ids never repeat across chunks."""
+    k = max(1, math.ceil(n_visits / CHUNK_VISITS))
+    base, extra = divmod(n_visits, k)
+    for i in range(k):
+        n_i = base + (1 if i < extra else 0)
+        seed_i = seed if i == 0 else seed * 1000 + i
+        raw, meta = _dirty(_simulate(n_i, seed_i, start, months, effects), seed_i)
+        if i > 0:
+            for name in ("visits", "touchpoints", "surveys", "complaints"):
+                tbl = raw[name]
+                for col, prefix in _ID_COLUMNS.items():
+                    if col in tbl.column_names:
+                        j = tbl.column_names.index(col)
+                        tbl = tbl.set_column(j, col, pc.replace_substring_regex(
+                            tbl[col], pattern=f"^{prefix}", replacement=f"{prefix}{i:03d}"))
+                raw[name] = tbl
+        yield raw, meta
+
+
 def write_sample(out_dir: Path, n_visits: int, seed: int, layout: Layout = "mixed",
                  start: str = "2026-05-01", months: int = 6, effects: Effects | str = DEFAULT_EFFECTS
                  ) -> list[Path]:
@@ -1222,16 +1250,30 @@ def write_sample(out_dir: Path, n_visits: int, seed: int, layout: Layout = "mixe
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     _clear_old(out_dir)
-    truth = _simulate(n_visits, seed, start, months, effects)
-    raw, meta = _dirty(truth, seed)
     paths: list[Path] = []
     if layout == "csv":
+        # written in chunks of visits, so that any size is generated in bounded memory
         opts = pacsv.WriteOptions(include_header=True, batch_size=1 << 16)
-        for name in catalog.TABLE_ORDER:
-            p = out_dir / f"{name}.csv"
-            pacsv.write_csv(raw[name], p, opts)
-            paths.append(p)
+        writers: dict[str, pacsv.CSVWriter] = {}
+        try:
+            for i, (raw, meta_i) in enumerate(_chunks(n_visits, seed, start, months, effects)):
+                if i == 0:
+                    meta = meta_i
+                for name in catalog.TABLE_ORDER:
+                    if name == "centers" and i > 0:
+                        continue
+                    if name not in writers:
+                        writers[name] = pacsv.CSVWriter(out_dir / f"{name}.csv", raw[name].schema, write_options=opts)
+                    writers[name].write_table(raw[name])
+                del raw
+        finally:
+            for w in writers.values():
+                w.close()
+        paths.extend(out_dir / f"{name}.csv" for name in catalog.TABLE_ORDER)
     else:
+        truth = _simulate(n_visits, seed, start, months, effects)
+        raw, meta = _dirty(truth, seed)
+        del truth
         p = out_dir / "centers.xlsx"
         _write_xlsx(p, _zh_headers(raw["centers"], "centers"), "门店")
         paths.append(p)
