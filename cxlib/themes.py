@@ -856,8 +856,10 @@ def finding_themes(shares: pd.DataFrame | NotProvided | NotComputed, lang: Lang 
     prom = shares[(shares[by].astype("str") == "promoter") & (shares["theme"] == first)]
     pz = pe = ""
     if len(prom) and int(prom["n"].iloc[0]) > 0:
-        pv = float(prom["theme_share"].iloc[0])
-        pz, pe = f"；推荐者中提到“{_name(first, 'zh')}”的只有 {_pct(pv)}", f"; among promoters only {_pct(pv)} do"
+        pv, pn = float(prom["theme_share"].iloc[0]), int(prom["n"].iloc[0])
+        plo, phi = float(prom["ci_low"].iloc[0]), float(prom["ci_high"].iloc[0])
+        pz = f"；推荐者（n = {pn:,}）中提到“{_name(first, 'zh')}”的占 {_pct(pv)}（95% 置信区间 {_pct(plo)}–{_pct(phi)}）"
+        pe = f"; among promoters (n = {pn:,}), {_pct(pv)} do (95% CI {_pct(plo)}–{_pct(phi)})"
     small_zh, small_en = ("（样本小，仅供参考）", " (small sample, read with care)") if n < catalog.MIN_N else ("", "")
     zh = f"{gz}的评价（n = {n:,}）最常提到：" + "、".join(parts_zh) + pz + "。" + small_zh
     en = f"The comments of {ge}s (n = {n:,}) most often mention " + ", ".join(parts_en) + pe + "." + small_en
