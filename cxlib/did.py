@@ -64,7 +64,7 @@ ENUMERATE_MAX = 6 ** 7
 DRAWS = 9999
 #: Columns of :attr:`StaggeredResult.cells` and of the event-study table.
 CELL_COLUMNS = ("group", "time", "base_time", "rel_period", "post", "estimate", "std_error", "ci_low", "ci_high",
-                "p_value", "n_treated", "n_control")
+                "p_value", "n_treated", "n_control", "weight")
 EVENT_COLUMNS = ("rel_period", "estimate", "std_error", "ci_low", "ci_high", "p_value", "n", "n_cohorts")
 
 
@@ -343,8 +343,9 @@ def callaway_santanna(data: pd.DataFrame, outcome: str, time: str, group: str, c
     IF = np.column_stack([if_overall, cs.IF, *ev_if])
     inf = _infer(ests, IF, d["c"].to_numpy() if cluster else None, conf, seed)
     k = len(cells)
+    pw = np.where(post, [cs.pg[g] for g in cells["group"]], 0.0)  # the overall ATT's weight of each post cell
     cells = cells.assign(std_error=inf.se[1:1 + k], ci_low=inf.ci_low[1:1 + k], ci_high=inf.ci_high[1:1 + k],
-                         p_value=inf.p[1:1 + k])[list(CELL_COLUMNS)]
+                         p_value=inf.p[1:1 + k], weight=np.where(post, pw / pw.sum(), np.nan))[list(CELL_COLUMNS)]
     pre = ~post
     pre_idx = 1 + np.flatnonzero(pre)
     pretest = _pretest(ests[pre_idx], inf.vcov[np.ix_(pre_idx, pre_idx)])
@@ -466,8 +467,10 @@ def sun_abraham(data: pd.DataFrame, outcome: str, time: str, group: str, unit: s
     ev = [agg(cells["rel_period"].to_numpy() == e) for e in rels]
     with np.errstate(divide="ignore", invalid="ignore"):
         z_cells = cells["estimate"] / cells["std_error"]
+    post_w = np.where(cells["post"].to_numpy(dtype=bool), counts, 0.0)  # the overall ATT's weights (row shares)
     cells = cells.assign(ci_low=cells["estimate"] - crit * cells["std_error"],
-                         ci_high=cells["estimate"] + crit * cells["std_error"], p_value=pfun(z_cells))
+                         ci_high=cells["estimate"] + crit * cells["std_error"], p_value=pfun(z_cells),
+                         weight=np.where(post_w > 0, post_w / max(post_w.sum(), 1.0), np.nan))
     cells = cells[list(CELL_COLUMNS)]
     event = pd.DataFrame({"rel_period": rels, "estimate": [a for a, _ in ev], "std_error": [s for _, s in ev]})
     event["ci_low"] = event["estimate"] - crit * event["std_error"]
@@ -869,6 +872,64 @@ def with_randomization(result: StaggeredResult | Any, randomization: pd.DataFram
     head["note"] = out.note
     head["inference"] = out.inference
     out.table = head.copy()
+    return out
+
+
+#: the multiples of the largest pre-switch departure shown by :func:`sensitivity`
+SENSITIVITY_MBAR: tuple[float, ...] = (0.0, 0.5, 1.0, 1.5, 2.0)
+
+
+def sensitivity(result: StaggeredResult | Any, mbar: Sequence[float] = SENSITIVITY_MBAR) -> pd.DataFrame | Any:
+    """How far parallel trends may fail after the switch before the overall ATT is no longer
+    distinguishable from 0: a relative-magnitudes bound in the spirit of Rambachan & Roth (2023).
+
+    The pre-switch cells of a Callaway–Sant'Anna result (base period "varying") estimate the
+    month-to-month departures from parallel trends before the switch; ``Δ`` is the largest of them
+    in absolute value (the pre-switch points of the event study). If after the switch the departure
+    may change by up to ``M̄ · Δ`` per month, a post cell ``e`` months after the switch carries a bias
+    of at most ``(e + 1) · M̄ · Δ``, and the overall ATT at most ``B = M̄ · Δ · Σ w (e + 1)`` (``w`` the
+    cells' weights in the ATT). Per ``M̄``: the bounds of the estimate (``estimate ± B``) and of its
+    interval (``ci_low − B``, ``ci_high + B``), and whether that interval excludes 0. The
+    ``breakdown`` row holds the ``M̄`` at which it stops doing so. Simpler than HonestDiD's optimal
+    confidence sets (``Δ`` is taken as estimated, and the bias bound is the worst case per cell), so
+    it is conservative. A result without pre-switch cells, or one that could not be fitted, gives a
+    :class:`~cxlib.results.NotComputed` note; a "not provided" note comes back as it is.
+
+        >>> sensitivity(rollout_att(visits, centers))  # doctest: +SKIP
+    """
+    from cxlib.results import NotComputed
+
+    if not isinstance(result, StaggeredResult):
+        return result  # a "not provided" note
+    if not result.ok:
+        return NotComputed(int(result.n or 0), ("敏感性分析", "the sensitivity analysis"),
+                           why=("稳健估计无法计算", "the robust estimate could not be computed"))
+    if result.estimator != "callaway_santanna":
+        raise ValueError("sensitivity() reads the consecutive-month pre-switch cells of a Callaway–Sant'Anna result")
+    pre = result.event.loc[result.event["rel_period"] < 0, "estimate"].to_numpy(dtype=float)
+    pre = pre[np.isfinite(pre)]
+    if len(pre) == 0:
+        return NotComputed(int(result.n), ("敏感性分析", "the sensitivity analysis"),
+                           why=("没有切换前的月份可用来衡量偏离平行趋势的幅度",
+                                "no month before the switch to measure departures from parallel trends"))
+    delta = float(np.abs(pre).max())
+    c = result.cells.loc[result.cells["post"].astype(bool)]
+    reach = float((c["weight"].to_numpy(dtype=float) * (c["rel_period"].to_numpy(dtype=float) + 1)).sum())
+    h = result.headline.iloc[0]
+    est, lo, hi = float(h["estimate"]), float(h["ci_low"]), float(h["ci_high"])
+    unit = delta * reach
+    rows = []
+    for m in mbar:
+        b = float(m) * unit
+        rows.append({"mbar": float(m), "bias_bound": b, "estimate_low": est - b, "estimate_high": est + b,
+                     "ci_low": lo - b, "ci_high": hi + b, "excludes_zero": bool(lo - b > 0 or hi + b < 0)})
+    if lo > 0 or hi < 0:
+        brk = (lo if lo > 0 else -hi) / unit if unit > 0 else np.inf
+    else:
+        brk = 0.0
+    out = pd.DataFrame(rows)
+    out.attrs.update({"delta": delta, "reach": reach, "breakdown": float(brk), "n": int(result.n),
+                      "estimator": result.estimator})
     return out
 
 

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cxlib import did, models
+from cxlib import did, findings, models
 
 DATA = Path(__file__).parent / "data"
 
@@ -314,3 +314,34 @@ def test_the_staggered_simulation_runs_and_twfe_is_biased_down():
     shocked = sim.run(reps=1, seed=5, shock=0.5)
     assert set(shocked) == set(sim.ESTIMATORS)
     assert shocked["cs_not_yet_ri"]["bias"] == pytest.approx(shocked["cs_not_yet"]["bias"], abs=1e-9)  # same estimate
+
+
+def test_sensitivity_bounds_follow_the_largest_pre_switch_departure():
+    """Relative magnitudes: the bias bound is M̄ · Δ · Σ w (e + 1) over the ATT's post cells, Δ the
+    largest |pre-switch| event-study point; at the breakdown M̄ the interval touches 0."""
+    visits, centers = _toy(seed=2, effect=1.0)
+    res = did.rollout_att(visits, centers, "ltr")
+    sens = did.sensitivity(res, mbar=(0.0, 1.0, 2.0))
+    ev = res.event
+    delta = ev.loc[ev["rel_period"] < 0, "estimate"].abs().max()
+    post = res.cells.loc[res.cells["post"]]
+    w = post["weight"].to_numpy()
+    assert w.sum() == pytest.approx(1.0)
+    reach = (w * (post["rel_period"].to_numpy() + 1)).sum()
+    h = res.headline.iloc[0]
+    for r in sens.itertuples():
+        assert r.bias_bound == pytest.approx(r.mbar * delta * reach)
+        assert r.ci_low == pytest.approx(h["ci_low"] - r.bias_bound)
+        assert r.ci_high == pytest.approx(h["ci_high"] + r.bias_bound)
+    assert sens.loc[0, "ci_low"] == pytest.approx(h["ci_low"])
+    brk = sens.attrs["breakdown"]
+    at = did.sensitivity(res, mbar=(brk - 1e-9, brk + 1e-9))
+    assert at["excludes_zero"].tolist() == [True, False]
+    # the weights are the overall ATT's: the weighted post cells give the headline estimate
+    assert (w * post["estimate"].to_numpy()).sum() == pytest.approx(h["estimate"])
+    f = findings.rollout_sensitivity(sens, lang="both")
+    assert f"{brk:.2f}" in f.zh and f"{brk:.2f}" in f.en and "n = " in f.en
+    one = did.sensitivity(did.rollout_att(visits.loc[visits["center"] == "A"], centers, "ltr"))
+    assert one.in_lang("zh") and findings.rollout_sensitivity(one, lang="zh").facts["status"] != "ok"
+    with pytest.raises(ValueError):
+        did.sensitivity(did.rollout_sun_abraham(visits, centers, "ltr"))
