@@ -53,7 +53,7 @@ from scipy import stats
 
 from cxlib import catalog, inference
 from cxlib.errors import DataError, require_columns
-from cxlib.models import ModelResult, _finish_table, _outcome_numeric, _rollout
+from cxlib.models import ModelResult, _finish_table, _outcome_numeric, _rollout, one_center_reason
 
 ControlGroup = Literal["never_treated", "not_yet_treated"]
 
@@ -527,14 +527,7 @@ def _rollout_frame(visits: pd.DataFrame, centers: pd.DataFrame, outcome: str, ce
 
 
 def _one_center(d: pd.DataFrame, centers: pd.DataFrame, center_id: str, realtime_since: str, what: str) -> str:
-    cid = str(d["center"].iloc[0]) if len(d) else "?"
-    c = centers.drop_duplicates(center_id)
-    since = pd.to_datetime(c.loc[c[center_id].astype(str) == cid, realtime_since], errors="coerce")
-    base = (f"{what} needs switching and non-switching centers; this selection has one center — see the "
-            f"all-centers report")
-    if since.empty or since.isna().all():
-        return f"this center never switched to real-time updates; {base}"
-    return f"{base} ({cid} switched to real-time updates on {pd.Timestamp(since.iloc[0]):%Y-%m-%d})"
+    return one_center_reason(what, str(d["center"].iloc[0]) if len(d) else "?", centers, center_id, realtime_since)
 
 
 def rollout_att(visits: pd.DataFrame, centers: pd.DataFrame, outcome: str = "ltr",

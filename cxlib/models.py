@@ -1370,7 +1370,19 @@ def _rollout(visits: pd.DataFrame, centers: pd.DataFrame, center: str, month: st
 def _one_center_reason(what: str, prep: _Prepared, centers: pd.DataFrame, center_id: str,
                        realtime_since: str) -> str:
     """Why a rollout model is not identified when the data hold a single center."""
-    cid = str(prep.data[prep.cluster].iloc[0])
+    return one_center_reason(what, str(prep.data[prep.cluster].iloc[0]), centers, center_id, realtime_since)
+
+
+def one_center_reason(what: str, center_id_value: str, centers: pd.DataFrame, center_id: str = "center_id",
+                      realtime_since: str = "realtime_since") -> str:
+    """Why ``what`` (a rollout estimator) is not identified in a selection that holds the single
+    center ``center_id_value``: it needs switching and non-switching centers; says whether and
+    when this center switched (``centers[realtime_since]``).
+
+        >>> one_center_reason("DiD", "A", pd.DataFrame({"center_id": ["A"], "realtime_since": [None]}))
+        'this center never switched to real-time updates; DiD needs switching and non-switching centers; this selection has one center — see the all-centers report'
+    """
+    cid = center_id_value
     c = centers.drop_duplicates(center_id)
     since = pd.to_datetime(c.loc[c[center_id].astype(str) == cid, realtime_since], errors="coerce")
     base = (f"{what} needs switching and non-switching centers; this selection has one center — see the "
