@@ -4,6 +4,8 @@ swap of the result into the processed folder.
 
 from __future__ import annotations
 
+from typing import Any
+
 import json
 import shutil
 import time
@@ -45,6 +47,15 @@ class CleanResult:
     fingerprint: str
     quality: dict
     seconds: float = 0.0
+
+
+def _given_centers(raw: Any, opts: Any) -> tuple[Any, Any, list]:
+    """The centers table as given, cleaned by its rules (the table is a few rows: both engines use
+    this), its audit and its carried extra columns."""
+    ttz, ctx = opts("centers")
+    with ctx:
+        centers, a = _clean_centers(raw, ttz)
+    return centers, a, _carry_extras(centers.frame, raw, a)
 
 
 def _carry_extras(frame: pd.DataFrame, raw: pd.DataFrame, audit: _Audit) -> list[dict]:
@@ -123,12 +134,7 @@ def _build_tables(raw_dir: Path, out: Path, tz: str, fp_thread: _Background, lin
 
     raw_visits = raw_table("visits")
     if given["centers"]:
-        raw = raw_table("centers")
-        ttz, ctx = opts("centers")
-        with ctx:
-            centers, a = _clean_centers(raw, ttz)
-        extra_columns["centers"] = _carry_extras(centers.frame, raw, a)
-        del raw
+        centers, a, extra_columns["centers"] = _given_centers(raw_table("centers"), opts)
     else:
         centers, a = _derived_centers(raw_visits), _Audit("centers", io.empty_table("centers"))
         extra_columns["centers"] = []

@@ -23,7 +23,7 @@ from cxlib.clean.plan import linked, raw as plan_raw, touchpoints, visits as pla
 from cxlib.clean.plan.output import BATCH_ROWS, write_frames
 from cxlib.clean.plan.raw import EXTRA, RawTable
 from cxlib.clean.plan.values import quote, sql_text
-from cxlib.clean.rules.centers import _clean_centers, centers_from_spellings
+from cxlib.clean.rules.centers import centers_from_spellings
 
 _POINTS = [p.column for p in catalog.SCORE_POINTS]
 
@@ -73,14 +73,10 @@ def build(con: duckdb.DuckDBPyConnection, raw_dir: Path, out: Path, tz: str, src
 
     raw_visits = load("visits")
     if given["centers"]:
-        from cxlib.clean.build import _carry_extras
+        from cxlib.clean.build import _given_centers
 
-        raw = io.read_table(raw_dir, "centers", src.tables["centers"], files["centers"])
-        ttz, ctx = opts("centers")
-        with ctx:
-            centers, a = _clean_centers(raw, ttz)
-        extra_columns["centers"] = _carry_extras(centers.frame, raw, a)
-        del raw
+        centers, a, extra_columns["centers"] = _given_centers(
+            io.read_table(raw_dir, "centers", src.tables["centers"], files["centers"]), opts)
     else:
         spelled = con.execute(f"""
             SELECT c, f, row FROM (SELECT cx_trim(center) AS c, arg_min(cx__f, cx__r) AS f, arg_min(cx__row, cx__r) AS row,
