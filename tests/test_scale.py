@@ -235,3 +235,19 @@ def test_stage_minutes_by_position_equal_the_string_lookup(sample):
     ref[~vid.isin(v.index)] = np.nan
     assert got.to_numpy() == pytest.approx(ref.to_numpy(), rel=1e-12, nan_ok=True)
     assert got.notna().sum() > 0.9 * len(got)
+
+
+def test_naive_vs_adjusted_needs_no_negative_binomial(sample):
+    """duration_confounding quotes the Poisson rows: fitting NB2 beside them (the slowest fit at
+    scale) changed nothing it shows; the Poisson estimates equal complaint_models' own."""
+    v = models.with_update_parts(sample.visits)
+    adjust = [*ADJUST, *models.UPDATE_PARTS]
+    r = models.naive_vs_adjusted(v, updates="n_inprogress_updates", controls=adjust, log_controls=[])
+    full = models.complaint_models(v, updates="n_inprogress_updates", controls=adjust, log_controls=[])
+    pois = full.headline.set_index("model").loc["poisson"]
+    adj = r.headline.set_index("estimate_type").loc["adjusted"]
+    for k, ref in (("estimate", "rate_ratio"), ("ci_low", "ci_low"), ("ci_high", "ci_high"), ("p_value", "p_value")):
+        assert adj[k] == pytest.approx(pois[ref], rel=1e-12)
+    assert set(r.table["model"]) == {"poisson"}
+    only = models.complaint_models(v, updates="n_inprogress_updates", controls=adjust, log_controls=[], nb2=False)
+    assert only.headline["model"].tolist() == ["poisson"]
