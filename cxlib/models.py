@@ -171,8 +171,13 @@ def _categorical(data: Any, contrast: Any = None, levels: Any = None) -> Any:
     and then looks up every value in Python, seconds per model on a large network). The levels are
     the categories, in the order :func:`_prepare` sorted them, which is patsy's order: the design
     matrix and the term names (``C(Q('center'))[T.SH-JQ]``) are the same."""
-    if contrast is None and levels is None and isinstance(getattr(data, "dtype", None), pd.CategoricalDtype):
-        return data
+    if contrast is None and levels is None and isinstance(data, pd.Series):
+        if isinstance(data.dtype, pd.CategoricalDtype):
+            return data
+        if pd.api.types.is_object_dtype(data.dtype) or pd.api.types.is_string_dtype(data.dtype):
+            # text (the rollout models' month and center): the same sorted levels as patsy's own
+            if pd.api.types.infer_dtype(data, skipna=True) == "string":
+                return data.astype("category")
     return patsy.builtins.C(data, contrast, levels) if levels is not None else patsy.builtins.C(data, contrast)
 
 

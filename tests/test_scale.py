@@ -251,3 +251,14 @@ def test_naive_vs_adjusted_needs_no_negative_binomial(sample):
     assert set(r.table["model"]) == {"poisson"}
     only = models.complaint_models(v, updates="n_inprogress_updates", controls=adjust, log_controls=[], nb2=False)
     assert only.headline["model"].tolist() == ["poisson"]
+
+
+def test_rollout_models_text_factors_give_patsys_own_design(sample):
+    """The rollout regressions' text factors (month, center) as categoricals: patsy's design."""
+    import statsmodels.formula.api as smf
+
+    r = models.did_rollout(sample.visits, sample.centers, outcome="ltr")
+    ref = smf.ols(r.fit.model.formula, r.fit.model.data.frame).fit()  # patsy's own C() on the same frame
+    assert r.fit.model.exog_names == ref.model.exog_names
+    assert np.array_equal(r.fit.model.exog, ref.model.exog)
+    assert np.asarray(r.fit.params) == pytest.approx(np.asarray(ref.params), rel=1e-10, abs=1e-12)
