@@ -262,3 +262,20 @@ def test_rollout_models_text_factors_give_patsys_own_design(sample):
     assert r.fit.model.exog_names == ref.model.exog_names
     assert np.array_equal(r.fit.model.exog, ref.model.exog)
     assert np.asarray(r.fit.params) == pytest.approx(np.asarray(ref.params), rel=1e-10, abs=1e-12)
+
+
+# ---------------------------------------------------------------------------- the scale benchmark
+def test_the_benchmark_measures_the_memory_of_the_whole_process_tree():
+    """A parent whose child holds 300 MB: the tree's peak counts the child (a real process)."""
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location("bench_report", ROOT / "benchmarks" / "bench_report.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    child = "import time, numpy as np; a = np.ones(300 * 2**20 // 8); time.sleep(1.5)"
+    parent = f"import subprocess, sys; subprocess.run([sys.executable, '-c', {child!r}], check=True)"
+    r = bench.run_tree([sys.executable, "-c", parent], interval=0.1)
+    assert r["max_processes"] >= 2
+    assert r["peak_bytes"] > 300 * 2**20
+    assert r["wall_s"] >= 1.5
