@@ -72,6 +72,7 @@ sample: $(VENV)/.installed
 bench: $(VENV)/.installed-dev
 	$(PY) benchmarks/bench_clean.py
 	$(PY) benchmarks/bench_report.py
+	$(PY) benchmarks/bench_themes.py
 
 refresh-notebooks: $(VENV)/.installed-dev
 	$(PY) -m cxlib.notebooks refresh notebooks

@@ -421,6 +421,11 @@ COLUMN_LABELS: dict[str, ColumnLabel] = {
     "scale": _c("尺度", "Scale", "category"),
     "interval": _c("区间方法", "Interval", "category"),
     "estimator": _c("估计方法", "Estimator", "category"),
+    "mbar": _c("M̄（切换后每月偏离变化 ÷ 切换前最大偏离）", "M̄ (change of departure after ÷ largest before)", "stat"),
+    "bias_bound": _c("偏差上限", "Bias bound", "coef"),
+    "estimate_low": _c("估计下界", "Estimate, low bound", "coef"),
+    "estimate_high": _c("估计上界", "Estimate, high bound", "coef"),
+    "excludes_zero": _c("区间不含 0", "Interval excludes 0", "bool"),
     "rel_period": _c("距上线月数", "Months since the switch", "int"),
     "n_assignments": _c("分配方案数", "Assignments", "count"),
     "enumerated": _c("全部穷举", "All enumerated", "bool"),
@@ -717,6 +722,227 @@ RULES_BY_CODE: dict[str, Rule] = {r.code: r for r in RULES}
 MIN_N: int = 30  # fewer answers than this: flagged as a small sample
 
 
+# ------------------------------------------------------------------ what customers write: themes
+@dataclass(frozen=True)
+class Theme:
+    """A theme of what customers write in a survey comment or a complaint, tied to the journey.
+
+    ``stage`` and ``touchpoints`` place the theme on the journey map; ``polarity`` is
+    ``"negative"`` (a pain point) or ``"positive"`` (praise). A comment carries the theme when
+    one of its ``triggers`` (regular expressions on the normalised text: NFKC, lower case) is
+    found and is not negated, or when one of its ``negated`` cue words is negated (没人 *通知*,
+    通知 *没有*). A negated trigger signals the ``opposite`` theme instead (没有 *乱收费* is clear
+    pricing), or nothing when the theme has no opposite (没有 *推销*). Negation is read on the
+    jieba tokens: a word of :data:`NEGATORS` among the :data:`NEGATION_WINDOW` tokens before the
+    match in the same clause (clauses end at punctuation and at :data:`CONTRAST_WORDS`), or,
+    for a cue word, one of :data:`POST_NEGATORS` among the three tokens after it (通知不及时).
+    """
+
+    code: str
+    zh: str
+    en: str
+    stage: str
+    touchpoints: tuple[str, ...]
+    polarity: Literal["negative", "positive"]
+    triggers: tuple[str, ...]
+    negated: tuple[str, ...] = ()
+    opposite: str | None = None
+
+
+_N = "[0-9一二两三四五六七八九十几半]+"  # a number of hours, days, times, as customers write it
+_DEG = "(?:很|太|好|非常|特别|超|挺|有点|有些|比较|略|稍|偏|十分|都|也|还|真|完全|实在|根本|并|这么|那么)?"  # an optional degree word
+
+#: The theme lexicon: the one source of truth for the themes of survey comments and complaint
+#: texts. An analyst promotes a theme that :func:`cxlib.themes.propose_themes` found by adding a
+#: :class:`Theme` here (code, labels, stage, touchpoints, polarity, triggers), and a labelled
+#: example per new trigger to ``tests/data/themes_labelled.csv``; see ``docs/methods.md``.
+THEMES: tuple[Theme, ...] = (
+    Theme("booking_hassle", "预约困难", "Hard to book", "booking", ("booking_online", "booking_call", "booking_confirm"),
+          "negative", (
+              "预约(?:很|太|比较|有点|非常)?(?:难|麻烦)", "约不上", "约不到", "很难约", "排不上", "排不到",
+              "(?:电话|客服|热线)(?:一直|老是|总是|根本)?(?:打不通|没人接|占线)", "打不通",
+              "(?:预约|app|小程序|系统)(?:老是|总是|一直)?(?:失败|出错|闪退|卡死|报错|登不上)",
+              "预约(?:了|好的|好)?(?:时间)?(?:还|也)(?:要|得)(?:排队|等)",
+              "(?:店里|到店|前台)(?:说)?(?:没有|查不到|没)(?:我的)?预约", "预约(?:信息|时间)(?:对不上|错了|不对)",
+              "(?:确认|预约)(?:短信|通知)(?:一直|根本|都|也)?没(?:有)?(?:收到|发)",
+          )),
+    Theme("advisor_attitude", "顾问态度或沟通差", "Poor advisor attitude or communication", "arrival",
+          ("reception", "advisor_talk"), "negative", (
+              "态度" + _DEG + "(?:差|恶劣|不好|冷淡|生硬|傲慢|敷衍|一般)", "爱答不理", "爱理不理", "不耐烦",
+              "没人(?:理|搭理|招呼|接待)", "不理人", "冷冰冰", "(?:甩|摆)脸色", "脸色" + _DEG + "难看", "一问三不知",
+              "推卸责任", "踢皮球", "(?:服务|顾问|接待|前台|回答|回复)" + _DEG + "敷衍",
+              "态度(?:不太|不怎么|不够|不是很)(?:好|行|友好|热情)", "(?:说话|语气|口气)" + _DEG + "(?:冲|差|不好|生硬|不耐烦)",
+              "(?:解释|说|讲)(?:得|的)?不(?:清楚|明白)", "不专业", "答非所问",
+          ), opposite="advisor_professional"),
+    Theme("advisor_professional", "顾问专业热情", "Professional, friendly advisor", "arrival",
+          ("reception", "advisor_talk"), "positive", (
+              "专业", "耐心", "热情", "态度" + _DEG + "(?:好|不错|nice|亲切|和蔼)",
+              "(?:解释|讲解|介绍|说明|讲)(?:得|的)?" + _DEG + "(?:清楚|详细|明白|到位|细致|透彻)",
+              "有问必答", "细心", "贴心", "靠谱", "礼貌", "周到", "(?:顾问|小哥|小姐姐|师傅)" + _DEG + "(?:好|棒|赞|给力|负责)",
+          ), opposite="advisor_attitude"),
+    Theme("long_wait", "等待时间长", "Long wait", "waiting", ("lounge",), "negative", (
+        "等(?:了|得)?" + _DEG + "(?:大)?(?:久|长时间|半天)", "等(?:了|得)?(?:快|将近|差不多|足足|整整)?" + _N + "(?:个)?(?:多)?(?:小时|钟头|天)",
+        "等到(?:了)?(?:中午|下午|晚上|天黑|关门|" + _N + "点)", "等待(?:的)?时间" + _DEG + "(?:长|久)",
+        "(?:时间|时长)" + _DEG + "(?:过|太)长", "效率" + _DEG + "(?:低|差|慢)", "(?:太|很|好|特别|超|非常|真)慢",
+        "慢(?:死|吞吞)", "磨蹭", "拖拖拉拉", "耗(?:了)?(?:一整天|一天|半天)", "浪费(?:了)?(?:我)?(?:一整天|一天|半天|很多时间|时间)",
+        "排(?:了)?(?:很久|半天|好久|长)(?:的)?队",
+    ), opposite="quick_service"),
+    Theme("quick_service", "效率高", "Quick service", "waiting", ("lounge",), "positive", (
+        "效率" + _DEG + "(?:高|快|不错)", "很快", "速度" + _DEG + "快", "快速", "高效", "没等(?:多久|多长时间|很久|太久|几分钟)",
+        "(?:不用|无需|不需要)(?:怎么)?(?:等|排队)", "(?:一|两|半|" + _N + ")个?(?:多)?小时(?:左右)?(?:就)?(?:搞定|好了|弄完|完成|修好|做完)",
+        "利索", "麻利", "(?:这么|那么|蛮|挺|超|特别|非常|真)快", "(?:等待|等候)(?:的)?时间(?:不长|很短|短)",
+        "等(?:了|得)?(?:不|没)(?:久|多久|太久|很久)",
+    ), opposite="long_wait"),
+    Theme("no_progress_info", "不知道维修进度", "No progress information", "waiting",
+          ("progress_push", "advisor_update", "customer_inquiry"), "negative", (
+              "不知道(?:车)?(?:修|弄|做|进行|保养)到(?:哪|什么)", "不知道(?:进度|要等多久|还要多久|还要等多久)",
+              "不知道(?:车|车子)?(?:什么时候|啥时候|几点)(?:能|可以|才能)?(?:好|修好|取|提车|交车)",
+              "进度" + _DEG + "(?:不透明|不清楚|不明|完全不知道|看不到)", "看不到进度",
+              "(?:一直|完全|都)?没(?:有)?(?:任何)?(?:消息|音信|动静|回音|反馈)", "杳无音信", "石沉大海", "信息黑洞",
+              "问了(?:好|很)?(?:" + _N + "|多)(?:次|遍)", "(?:只能|还得|得|要|全靠)自己(?:去|打电话)?(?:问|催|找人)",
+              "(?:一直|反复|多次|不停|三番五次)(?:地)?(?:催|问|打电话)", "打了?(?:好几|" + _N + ")(?:个|次|通)电话",
+              "催了(?:好|很)?(?:" + _N + "|多)?次", "(?<!钱就)(?<!钱)(?<!车就)(?<!车)(?:就)?没人管", "不闻不问",
+              "(?:才|总算)(?:告诉|通知)", "没(?:有)?人(?:过来)?(?:说|讲)(?:一声|一下)",
+              "(?:修|弄|做)到(?:哪|哪一步|什么程度)(?:了)?(?:都|也)?不知道", "(?:一个|一通|一条)(?:电话|消息|短信|通知)?(?:都|也)没",
+              "不知道车(?:子)?(?:好没好|修好没|好了没)", "没(?:有)?(?:提前|事先)(?:说|通知|告知|告诉)(?:一声)?(?!明?(?:要收费|价格|费用|收费|多少钱|价钱))",
+          ), negated=("通知", "告知", "告诉(?!我?(?:换了|做了|修了|用了))", "联系", "推送", "消息", "更新", "反馈", "同步", "进度"),
+          opposite="progress_informed"),
+    Theme("progress_informed", "进度通知及时", "Kept informed of progress", "waiting",
+          ("progress_push", "advisor_update", "ready_notice"), "positive", (
+              "(?:通知|推送|告知|反馈|更新|消息|回复|沟通)(?:得|的)?" + _DEG + "(?:及时|到位|准时|迅速|很快|主动)",
+              "及时(?:地)?(?:通知|告知|推送|反馈|更新|告诉|联系|沟通|汇报)", "主动(?:地)?(?:通知|告知|告诉|联系|推送|推|汇报|更新|反馈|沟通|发)",
+              "第一时间(?:就)?(?:通知|告知|告诉|联系|推送)", "(?:随时|实时)(?:都)?(?:能|可以)(?:查|看)",
+              "(?:每一步|每个步骤|每个环节|每个进度|全程|随时)(?:都)?(?:有)?(?:通知|推送|更新|告知|知道|照片|消息|同步|汇报)",
+              "(?:实时|随时)(?:的)?(?:推送|更新|同步|看到|查看|知道|了解|通知|进度)", "进度" + _DEG + "(?:一目了然|清楚|清晰|透明|可查|实时)",
+              "(?:发|拍|传)(?:了)?(?:照片|视频|图片)", "照片", "视频",
+          ), opposite="no_progress_info"),
+    Theme("environment_poor", "休息区环境差", "Poor lounge environment", "waiting", ("lounge",), "negative", (
+        "(?:休息区|休息室|等候区|环境|店里|大厅|卫生间|厕所|洗手间)(?:的)?(?:人)?" + _DEG + "(?:吵|脏|乱|挤|差|小|闷|热|冷|简陋|难闻|臭)",
+        "(?<![让叫使令])人" + _DEG + "多(?![等花付收])", "没(?:有)?(?:地方|位置|座位|椅子)(?:坐|休息)?", "站着等", "空调(?:不|没|太)", "异味", "烟味", "嘈杂",
+        "吵闹", "没(?:有)?(?:水喝|饮料|热水|wifi|充电)", "wifi(?:连不上|太慢|不能用|很差)",
+        "(?:热水|饮用水|茶水|饮料|wifi)(?:都|也)?没(?:有)?", "环境" + _DEG + "一般", "简陋",
+        "环境(?:不太|不怎么|不够|不是很)(?:好|行|舒服|干净)",
+    ), opposite="environment_good"),
+    Theme("environment_good", "休息区舒适", "Comfortable lounge", "waiting", ("lounge",), "positive", (
+        "(?:休息区|休息室|等候区|环境|店里|大厅)(?:的)?" + _DEG + "(?:舒服|舒适|干净|整洁|好|不错|棒|安静|宽敞|温馨|漂亮)",
+        "有(?:咖啡|零食|水果|按摩椅|茶水|饮料|点心|儿童区|儿童乐园|游乐区|wifi)", "咖啡", "按摩椅", "零食", "儿童(?:区|乐园|游乐区)",
+        "舒适",
+    ), opposite="environment_poor"),
+    Theme("delivery_delay", "交车延误", "Late handover", "delivery", ("vehicle_check",), "negative", (
+        "一拖再拖", "一再(?:推迟|拖延|延期)", "(?:延期|推迟|延误|延迟|拖延)", "说好(?:的)?(?:时间|" + _N + "点|今天|下午|中午|上午|当天)", "说好(?:的)?" + _N + "(?:个)?(?:多)?(?:小时|分钟|天)",
+        "比(?:约定|承诺|说好|预计|预约|当初说)(?:的)?(?:时间)?(?:晚|迟|多等)", "超(?:过)?(?:了)?(?:约定|承诺|预计|说好)(?:的)?时间",
+        "(?:配件|零件|备件)(?:缺货|没货|没到|要等|要订|要调)", "(?:配件|零件|备件)(?:要|得|需要)(?:从\\S{1,4})?(?:调|订|等)", "缺(?:配件|零件|货)", "等配件",
+        "交车(?:时间)?" + _DEG + "(?:晚|拖|迟)",
+    ), opposite="on_time"),
+    Theme("on_time", "按时交车", "On-time handover", "delivery", ("vehicle_check",), "positive", (
+        "(?:按时|准时|如期|提前)(?:地)?(?:交车|取车|提车|完工|完成|修好|交付|交给我|拿到车|拿车)", "准时", "按时", "准点", "守时",
+        "说(?:好)?(?:几点|什么时候)(?:好|完|修好|弄好|取车|交车|提车)?(?:就)?(?:是)?(?:几点|什么时候)",
+        "(?:承诺|约定|说好|预计)(?:的)?时间(?:内|之前|以前)(?:就)?(?:交车|完成|完工|修好|好了|交付)",
+        "(?:没有|没|不)(?:拖|拖延|延误|推迟|延期)(?!了)",
+        "提前(?:了)?(?:" + _N + ")?(?:个)?(?:多)?(?:小时|分钟|天)?(?:就)?(?:完成|交车|好了|修好|完工|弄好)",
+    ), opposite="delivery_delay"),
+    Theme("hard_sell", "交车时被推销", "Hard sell at handover", "delivery", ("vehicle_check", "payment"), "negative", (
+        "推销", "强行(?:推荐|推|卖|加|让)", "强制(?:消费|购买|加装)", "硬(?:塞|推|卖)",
+        "(?:一直|不停|反复|拼命|死命|使劲|老是|总是)(?:地)?(?:推荐|劝我?|让我(?:买|办|充|加装|升级))",
+        "让我(?:办|充|买|加装|升级)(?:卡|会员|套餐|延保|保险|值|精品|贴膜|镀晶)", "被(?:忽悠|套路|推销)", "套路", "忽悠", "捆绑",
+        "推荐(?:这个|那个|各种)?(?:套餐|会员|保险|延保|贴膜|镀晶|装饰|精品|充值|储值)",
+        "(?:套餐|会员|保险|延保|贴膜|镀晶|精品|充值|办卡)(?:推荐|推)(?:个)?(?:没完|不停|半天)",
+    )),
+    Theme("price_opaque", "收费不透明", "Unclear or surprise charges", "delivery", ("payment",), "negative", (
+        "(?:收费|价格|费用|报价|账单|结算|价钱|工时费|配件费|材料费)(?:也)?" + _DEG + "(?:不透明|不清楚|不明|混乱|乱|离谱|虚高|太高|高|贵)",
+        "乱收费", "多收(?:了)?", "额外(?:收费|收钱|加钱|费用|项目)", "加(?:了)?(?:钱|价|项目)", "隐形(?:消费|收费)",
+        "没(?:有)?(?:提前|事先|事前)(?:说明|告知|告诉|说|确认)(?:一下)?(?:要收费|价格|费用|收费|多少钱|价钱|报价)",
+        "没(?:有)?(?:提前|事先|事前)报价", "(?:说是|说好)(?:的)?免费.{0,8}(?:收|要)(?:了)?(?:钱|费)", "(?:账单|收费单|明细)(?:都)?看不懂", "(?:比|跟|和)(?:报价|预估|预算|说好的|之前说的)(?:的)?(?:多|高|贵|不一样)",
+        "坑(?:人|钱|爹|了)?", "宰(?:客|人)", "太贵", "贵(?:了|得离谱|死了)", "不值",
+    ), opposite="price_clear"),
+    Theme("price_clear", "收费透明", "Clear pricing", "delivery", ("payment",), "positive", (
+        "(?:收费|价格|费用|报价|账单|明细|价钱)" + _DEG + "(?:透明|清楚|清晰|合理|公道|实惠|明白|明确|清清楚楚)", "明码标价",
+        "(?:提前|事先|事前|先)(?:报价|说明(?:了)?(?:价格|费用|收费)|告知(?:了)?(?:价格|费用|收费)|确认(?:了)?(?:价格|费用|项目))",
+        "不贵", "便宜", "性价比", "价格实惠",
+    ), opposite="price_opaque"),
+    Theme("handover_rushed", "交车讲解敷衍", "Rushed handover", "delivery", ("vehicle_check", "service_report"), "negative", (
+        "(?:交车|检查|验车|讲解|交付|交接)(?:流程|环节|的时候|时)?(?:也)?" + _DEG + "(?:敷衍|马虎|草率|随便|走过场|匆忙|仓促|潦草)",
+        "走过场", "匆匆", "没(?:有)?(?:人)?(?:讲解|解释|交代|介绍)(?:一下)?(?:换了|做了|修了)", "(?:没|没有|也没)(?:给)?(?:保养|维修|检测)?报告",
+        "(?:没|没有|也没)(?:讲|说|告诉我)(?:换了|做了|修了)(?:什么|哪些|啥)", "报告(?:也|都)?没(?:有)?(?:给|发)",
+        "(?:换了|做了|修了)(?:什么|哪些|啥)(?:都|也)?不(?:清楚|知道)", "没(?:有)?人(?:陪同|陪着|带着)?(?:验车|检查|交车)",
+        "草率", "马虎",
+    )),
+    Theme("repair_quality", "没修好或车辆受损", "Not fixed or car damaged", "delivery", ("vehicle_check",), "negative", (
+        "没(?:有)?修好", "还是(?:有)?(?:异响|响|漏|问题|老样子|一样|没好)", "问题(?:依旧|依然|还在|没解决|没有解决)",
+        "(?:又|再次|第二次|二次)(?:坏|出现|返厂|进店|来修|返修)", "返修", "返工", "修了(?:好几|" + _N + ")次", "越修越",
+        "划痕", "刮花", "刮伤", "(?:弄|搞)脏", "油渍", "异响",
+    )),
+    Theme("no_farewell", "没有送别", "No farewell", "delivery", ("farewell",), "negative", (
+        "没(?:有)?人送", "拿(?:了|到)?(?:钥匙|车)(?:就|直接)(?:走|让我走|自己走)", "自己(?:去)?(?:找车|开走|取车|把车开出来)",
+        "交(?:完|了)?(?:车|钥匙)(?:人)?(?:就)?(?:走了|不见了|没人了|没影了)", "付(?:完|了)钱(?:就)?没人(?:管|理)",
+        "连(?:句|声)?(?:再见|谢谢)都?没", "人走茶凉", "(?:离开|走|出门|离店)(?:的)?(?:时候)?(?:也)?没(?:有)?人(?:理|管|送|招呼)",
+        "(?:结账|付款|付完钱|交车)(?:后|之后|以后)?(?:就)?(?:被)?晾在一边", "(?:送|管|理)(?:我)?的人(?:都|也)?没(?:有)?",
+    ), negated=("送别", "送", "道别", "告别", "再见"), opposite="farewell_warm"),
+    Theme("farewell_warm", "热情送别", "Warm farewell", "delivery", ("farewell",), "positive", (
+        "送(?:我|我们)?(?:到)?(?:门口|出门|出来|上车|到路口|离开)", "送别", "目送", "挥手", "道别", "告别", "说(?:了)?(?:再见|慢走|一路平安)",
+        "慢走", "(?:开到|停到|送到)门口",
+    ), opposite="no_farewell"),
+)
+THEME_CODES: tuple[str, ...] = tuple(t.code for t in THEMES)
+THEMES_BY_CODE: dict[str, Theme] = {t.code: t for t in THEMES}
+#: Words that negate what follows them (a jieba token, or the start of one: 不及时).
+NEGATORS: frozenset[str] = frozenset((
+    "不", "没", "没有", "没人", "无", "未", "别", "从不", "从没", "从没有", "从来不", "从来没", "从来没有", "毫无", "并未",
+    "并不", "并没", "并没有", "不是", "没能", "未能", "不够", "不太", "不怎么", "没怎么", "缺乏", "缺少", "无人", "没法", "无法",
+    "不用", "不必", "不需要", "用不着", "都没", "也没", "也没有", "都没有", "还没", "还没有", "不会", "一点也不", "一点都不",
+    "根本不", "根本没", "根本没有", "完全不", "完全没有", "谈不上", "算不上", "称不上", "没什么",
+))
+#: Words that negate a cue word before them (通知 *不及时*, 消息 *都没有*).
+POST_NEGATORS: frozenset[str] = frozenset((
+    "没", "没有", "不", "不是", "不够", "不太", "不怎么", "没人", "都没有", "也没有", "都没", "也没", "一直没", "一直没有",
+    "从来没有", "根本没有", "完全没有",
+))
+#: How many tokens before a match a negator reaches.
+NEGATION_WINDOW: int = 3
+#: Words that end a clause like punctuation (the negation of one clause does not reach the next).
+CONTRAST_WORDS: frozenset[str] = frozenset(("但", "但是", "不过", "可是", "然而", "就是", "只是", "而且", "并且", "结果"))
+#: The CX user dictionary of the segmentation (jieba): words of the after-sales service that a general
+#: dictionary splits, so that a negator and the word it negates are two tokens and topics read well.
+USER_WORDS: tuple[str, ...] = (
+    "没人", "修到", "修到哪", "交车", "取车", "提车", "验车", "送别", "道别", "休息区", "等候区", "推销", "乱收费", "明码标价",
+    "进度", "进度推送", "实时推送", "服务顾问", "顾问", "保养报告", "一拖再拖", "爱答不理", "爱理不理", "不耐烦", "售后", "工单",
+    "完工", "开工", "充电桩", "按摩椅", "儿童区", "配件", "缺货", "返修", "异响", "过场", "走过场", "隐形消费", "性价比",
+    "延保", "镀晶", "贴膜", "套餐", "会员卡", "小程序", "预约", "客服", "热线", "前台", "接待", "洗车", "四个小时", "三个小时",
+    "两个小时", "一个小时", "半个小时", "好几次", "打不通", "约不上", "看不到", "信息黑洞", "不透明", "一目了然", "目送",
+)
+#: Word sequences the segmentation keeps apart (jieba would read 没收到 as 没收 "confiscate" + 到).
+USER_SPLITS: tuple[tuple[str, ...], ...] = (("没", "收到"), ("没", "收"), ("不", "准时"))
+#: The free-text columns the theme analysis reads, per processed table; the first present is used.
+#: The complaints' text (投诉内容) is optional in the data contract: the cleaning step carries it like
+#: any extra raw column (under its normalised header, personal data masked).
+TEXT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "surveys": ("comment",),
+    "complaints": ("text", "投诉内容", "complaint_text", "description", "投诉描述", "内容"),
+}
+COLUMN_LABELS.update({
+    "theme": _c("主题", "Theme", "category"),
+    "polarity": _c("倾向", "Polarity", "category"),
+    "n_comments": _c("评价条数", "Comments", "count"),
+    "n_texts": _c("文本条数", "Texts", "count"),
+    "hits": _c("提及条数", "Mentions", "count"),
+    "theme_share": _c("提及占比", "Share mentioning", "share", _PCT),
+    "theme_share_ci": _c("提及占比及 95% 置信区间", "Share mentioning, 95% CI", "text", _PCT),
+    "n_with": _c("提及者样本量", "n with", "count"),
+    "n_without": _c("未提及者样本量", "n without", "count"),
+    "ltr_with": _c("提及者平均推荐意愿", "Mean LTR with", "ltr", _LTR),
+    "ltr_without": _c("未提及者平均推荐意愿", "Mean LTR without", "ltr", _LTR),
+    "ltr_gap": _c("推荐意愿差", "LTR gap", "ltr", ("分", "points")),
+    "topic": _c("候选主题", "Proposed topic", "int"),
+    "top_words": _c("高权重词", "Top words", "text"),
+    "touchpoints": _c("触点", "Touchpoints", "text"),
+    "triggers": _c("触发词（示例）", "Trigger words (examples)", "text"),
+    "complaint_channel": _c("投诉渠道", "Complaint channel", "category"),
+    "verbatims": _c("客户原声", "Verbatims", "text"),
+})
+VALUE_LABELS["theme"] = {t.code: (t.zh, t.en) for t in THEMES}
+VALUE_LABELS["polarity"] = {"negative": ("负面", "negative"), "positive": ("正面", "positive")}
+
+
 # ---------------------------------------------------------------------------- helpers
 _LABELS: dict[str, tuple[str, str]] = {}
 for _group in (STAGES, TOUCHPOINTS, SCORE_POINTS, TIERS, SCENARIOS, CHANNELS, COMPLAINT_CHANNELS,
@@ -725,6 +951,8 @@ for _group in (STAGES, TOUCHPOINTS, SCORE_POINTS, TIERS, SCENARIOS, CHANNELS, CO
         _LABELS.setdefault(_item.code, (_item.zh, _item.en))
 for _rule in RULES:
     _LABELS.setdefault(_rule.code, (_rule.zh, _rule.en))
+for _theme in THEMES:
+    _LABELS.setdefault(_theme.code, (_theme.zh, _theme.en))
 
 
 def bilingual(zh: str, en: str, lang: Lang = "both", sep: str = " ", en_first: bool = False) -> str:

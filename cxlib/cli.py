@@ -2,7 +2,7 @@
 
     cx sample --visits 6000 --seed 20261001 data/raw [--effects reversed]
     cx check data/raw [--tz Asia/Shanghai]
-    cx clean data/raw data/processed [--tz Asia/Shanghai] [--force] [--allow-outside-links]
+    cx clean data/raw data/processed [--tz Asia/Shanghai] [--force] [--allow-outside-links] [--engine duckdb]
     cx report --raw data/raw --period 2026-10 --center SH-JQ --out reports --jobs 2
 
 Bad input ends with one line ``cx: error: <file>, column <c>, row <r>: <what>`` on stderr and
@@ -42,9 +42,11 @@ def _cmd_clean(args: argparse.Namespace) -> int:
     from cxlib import clean
 
     tz = run_options.check({"tz": args.tz})["tz"]  # the same check as cx report's --tz
+    if args.engine not in clean.ENGINES:
+        raise DataError(f"unknown engine {args.engine!r}; valid: {', '.join(clean.ENGINES)}")
     try:
         result = clean.clean(Path(args.raw_dir), Path(args.processed_dir), tz=tz, force=args.force,
-                             allow_outside_links=args.allow_outside_links)
+                             allow_outside_links=args.allow_outside_links, engine=args.engine)
     except FolderError:
         raise
     except DataError as exc:
@@ -117,6 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--allow-outside-links", action="store_true",
                    help="read raw files that are symbolic links to places outside the raw folder (recorded in "
                         "the manifest, so later runs accept the same links)")
+    p.add_argument("--engine", default="duckdb",
+                   help="duckdb: the cleaning as one relational plan on DuckDB (default: all cores, bounded "
+                        "memory); pandas: the reference rules (one core, memory grows with the data)")
     p.set_defaults(func=_cmd_clean)
 
     p = sub.add_parser("report", help="run the report notebooks with papermill for a period and centers")

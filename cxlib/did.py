@@ -40,7 +40,7 @@ The rollout functions therefore treat visits as independent (each visit its own 
 
 from __future__ import annotations
 
-import functools
+import copy
 import itertools
 import math
 from collections.abc import Sequence
@@ -64,7 +64,7 @@ ENUMERATE_MAX = 6 ** 7
 DRAWS = 9999
 #: Columns of :attr:`StaggeredResult.cells` and of the event-study table.
 CELL_COLUMNS = ("group", "time", "base_time", "rel_period", "post", "estimate", "std_error", "ci_low", "ci_high",
-                "p_value", "n_treated", "n_control")
+                "p_value", "n_treated", "n_control", "weight")
 EVENT_COLUMNS = ("rel_period", "estimate", "std_error", "ci_low", "ci_high", "p_value", "n", "n_cohorts")
 
 
@@ -343,8 +343,9 @@ def callaway_santanna(data: pd.DataFrame, outcome: str, time: str, group: str, c
     IF = np.column_stack([if_overall, cs.IF, *ev_if])
     inf = _infer(ests, IF, d["c"].to_numpy() if cluster else None, conf, seed)
     k = len(cells)
+    pw = np.where(post, [cs.pg[g] for g in cells["group"]], 0.0)  # the overall ATT's weight of each post cell
     cells = cells.assign(std_error=inf.se[1:1 + k], ci_low=inf.ci_low[1:1 + k], ci_high=inf.ci_high[1:1 + k],
-                         p_value=inf.p[1:1 + k])[list(CELL_COLUMNS)]
+                         p_value=inf.p[1:1 + k], weight=np.where(post, pw / pw.sum(), np.nan))[list(CELL_COLUMNS)]
     pre = ~post
     pre_idx = 1 + np.flatnonzero(pre)
     pretest = _pretest(ests[pre_idx], inf.vcov[np.ix_(pre_idx, pre_idx)])
@@ -466,8 +467,10 @@ def sun_abraham(data: pd.DataFrame, outcome: str, time: str, group: str, unit: s
     ev = [agg(cells["rel_period"].to_numpy() == e) for e in rels]
     with np.errstate(divide="ignore", invalid="ignore"):
         z_cells = cells["estimate"] / cells["std_error"]
+    post_w = np.where(cells["post"].to_numpy(dtype=bool), counts, 0.0)  # the overall ATT's weights (row shares)
     cells = cells.assign(ci_low=cells["estimate"] - crit * cells["std_error"],
-                         ci_high=cells["estimate"] + crit * cells["std_error"], p_value=pfun(z_cells))
+                         ci_high=cells["estimate"] + crit * cells["std_error"], p_value=pfun(z_cells),
+                         weight=np.where(post_w > 0, post_w / max(post_w.sum(), 1.0), np.nan))
     cells = cells[list(CELL_COLUMNS)]
     event = pd.DataFrame({"rel_period": rels, "estimate": [a for a, _ in ev], "std_error": [s for _, s in ev]})
     event["ci_low"] = event["estimate"] - crit * event["std_error"]
@@ -598,129 +601,109 @@ def _twfe_coef(y: np.ndarray, D: np.ndarray, Q: np.ndarray) -> float:
     return float(e @ y) / den if abs(den) > 1e-12 else np.nan
 
 
-class _AssignmentCells:
-    """The statistics of the randomisation test from center × month cells, not from the visits.
+class _RolloutCells:
+    """The rollout's outcomes summed by center and month, so that the Callaway–Sant'Anna overall ATT
+    and the TWFE coefficient of any assignment of switch dates to centers come from cell sums
+    instead of a pass over the visits (what the randomisation test repeats hundreds of times).
 
-    Under an assignment of switch dates to centers, the TWFE coefficient and the Callaway–Sant'Anna
-    overall ATT depend on the visits only through, per center and month, the count and sum of the
-    outcome, and the same for the visits on or after each switch date (whether a visit is treated,
-    and whether it is left out as an early visit of its center's switch month, depend only on its
-    center, month and day against the date). These are computed once (one pass over the visits
-    per switch date); each of the 840 assignments then costs arithmetic on a 7 × 6 table instead of
-    two passes over every visit. :func:`_assignment_stats_rows` is the same computation on the
-    visits (the reference of the tests: equal to rounding).
+    ``Y`` (n × k) holds k outcome columns; ``code`` the center (0 … C−1), ``midx`` the month index,
+    ``day`` the arrival day of every visit; ``dates`` the switch dates that can be assigned. A
+    center with date ``d`` is switched from ``d`` on; its visits in the month of ``d`` before ``d``
+    are left out of the Callaway–Sant'Anna cells (as :func:`rollout_att` does) and enter TWFE as
+    not switched.
     """
 
-    def __init__(self, y: np.ndarray, code: np.ndarray, midx: np.ndarray, day: np.ndarray, n_centers: int,
-                 dates: Sequence[pd.Timestamp]) -> None:
-        self.months = np.sort(np.unique(midx))
-        mpos = np.searchsorted(self.months, midx)
-        C, M = n_centers, len(self.months)
-        flat = code * M + mpos
-        self.N = np.bincount(flat, minlength=C * M).reshape(C, M).astype(float)
-        self.S = np.bincount(flat, weights=y, minlength=C * M).reshape(C, M)
-        self.dates = sorted(set(pd.Timestamp(d) for d in dates))
-        self.A, self.B = {}, {}  # per date: count and sum of the visits on or after it
-        for d in self.dates:
-            on = day >= np.datetime64(d.to_datetime64(), "ns")
-            self.A[d] = np.bincount(flat[on], minlength=C * M).reshape(C, M).astype(float)
-            self.B[d] = np.bincount(flat[on], weights=y[on], minlength=C * M).reshape(C, M)
-        self.C, self.M = C, M
-        # two-way fixed effects design aggregated: centers (all) and months (the first left out)
-        self.XtX = np.zeros((C + M - 1, C + M - 1))
-        self.XtX[:C, :C] = np.diag(self.N.sum(axis=1))
-        self.XtX[:C, C:] = self.N[:, 1:]
-        self.XtX[C:, :C] = self.N[:, 1:].T
-        self.XtX[C:, C:] = np.diag(self.N[:, 1:].sum(axis=0))
-        self.XtX_pinv = np.linalg.pinv(self.XtX)
-        self.Xty = np.concatenate([self.S.sum(axis=1), self.S[:, 1:].sum(axis=0)])
+    def __init__(self, Y: np.ndarray, code: np.ndarray, midx: np.ndarray, day: np.ndarray,
+                 dates: Sequence[pd.Timestamp], n_centers: int) -> None:
+        Y = Y.reshape(len(code), -1)
+        self.months = np.unique(midx)
+        t = np.searchsorted(self.months, midx)
+        C, T, K = n_centers, len(self.months), Y.shape[1]
+        self.C, self.T, self.K = C, T, K
+        self.S = np.zeros((C, T, K))
+        np.add.at(self.S, (code, t), Y)
+        self.N = np.zeros((C, T))
+        np.add.at(self.N, (code, t), 1.0)
+        self.date_month = np.array([np.searchsorted(self.months, d.year * 12 + d.month) for d in dates])
+        # per date k: the sums of each center's visits in the month of d_k on or after d_k
+        self.S_on = np.zeros((C, len(dates), K))
+        self.N_on = np.zeros((C, len(dates)))
+        for k, d in enumerate(dates):
+            m = (t == self.date_month[k]) & (day >= np.datetime64(d))
+            np.add.at(self.S_on[:, k], code[m], Y[m])
+            np.add.at(self.N_on[:, k], code[m], 1.0)
+        self.code, self.t, self.day, self.dates = code, t, day, list(dates)
+        # TWFE: center dummies and month dummies (first month dropped)
+        self._XtX = np.zeros((C + T - 1, C + T - 1))
+        self._XtX[:C, :C] = np.diag(self.N.sum(axis=1))
+        self._XtX[C:, C:] = np.diag(self.N.sum(axis=0)[1:])
+        self._XtX[:C, C:] = self.N[:, 1:]
+        self._XtX[C:, :C] = self.N[:, 1:].T
+        self._XtY = np.concatenate([self.S.sum(axis=1), self.S.sum(axis=0)[1:]], axis=0)  # (C+T-1) × K
 
-    def _xt(self, T: np.ndarray) -> np.ndarray:
-        return np.concatenate([T.sum(axis=1), T[:, 1:].sum(axis=0)])
+    def post_of(self, a: Sequence[int]) -> np.ndarray:
+        """The switch indicator of every visit under assignment ``a`` (date index per center, −1 none)."""
+        k = np.asarray(a)[self.code]
+        dm = np.where(k >= 0, self.date_month[np.maximum(k, 0)], np.iinfo(np.int64).max)
+        dd = np.array([np.datetime64(d, "ns") for d in self.dates] or [np.datetime64("NaT", "ns")])
+        on = (k >= 0) & ((self.t > dm) | ((self.t == dm) & (self.day >= dd[np.maximum(k, 0)])))
+        return on.astype(float)
 
-    def stats(self, date_of: Sequence[pd.Timestamp | None], control_group: ControlGroup) -> tuple[float, float]:
-        """(Callaway–Sant'Anna overall ATT, TWFE coefficient) when center ``i`` switched on ``date_of[i]``."""
-        C, M = self.C, self.M
-        Npost, Spost = np.zeros((C, M)), np.zeros((C, M))
-        cohort = np.full(C, np.inf)
-        n, s = self.N.copy(), self.S.copy()
-        for c, d in enumerate(date_of):
-            if d is None:
+    def statistics(self, a: Sequence[int], control_group: ControlGroup) -> tuple[np.ndarray, np.ndarray]:
+        """(Callaway–Sant'Anna overall ATT, TWFE coefficient) of every outcome column under ``a``."""
+        C, T = self.C, self.T
+        a = np.asarray(a)
+        g_idx = np.where(a >= 0, self.date_month[np.maximum(a, 0)], T + 1)  # cohort month index; T+1: never
+        # kept sums: a switching center's switch month holds only its visits on/after the date
+        S, N = self.S.copy(), self.N.copy()
+        Dc = np.zeros((C, T))  # switched visits per center-month
+        DY = np.zeros(self.K)
+        for c in np.flatnonzero((a >= 0) & (g_idx < T)):  # a date after the data's last month: not switched yet
+            g = g_idx[c]
+            S[c, g], N[c, g] = self.S_on[c, a[c]], self.N_on[c, a[c]]
+            Dc[c, g] = self.N_on[c, a[c]]
+            Dc[c, g + 1:] = self.N[c, g + 1:]
+            DY += self.S_on[c, a[c]] + self.S[c, g + 1:].sum(axis=0)
+        return self._cs(S, N, g_idx, control_group), self._twfe(Dc, DY)
+
+    def _cs(self, S: np.ndarray, N: np.ndarray, g_idx: np.ndarray, control_group: ControlGroup) -> np.ndarray:
+        T = self.T
+        periods = np.flatnonzero(N.sum(axis=0) > 0)
+        total = N.sum()
+        cohorts = np.unique(g_idx[(g_idx <= T) & (N.sum(axis=1) > 0)])
+        num, den = np.zeros(self.K), 0.0
+        for g in cohorts:
+            in_g = g_idx == g
+            p_g = N[in_g].sum() / total
+            before = periods[periods < g]
+            if len(before) == 0:
                 continue
-            d = pd.Timestamp(d)
-            Npost[c], Spost[c] = self.A[d][c], self.B[d][c]
-            cohort[c] = float(d.year * 12 + d.month)
-            j = np.flatnonzero(self.months == cohort[c])
-            if j.size:  # the switch month keeps only its visits on or after the switch
-                n[c, j], s[c, j] = Npost[c, j], Spost[c, j]
-        # TWFE: e = D - P D, coefficient e'y / e'D, from the aggregated design
-        xd = self._xt(Npost)
-        den = float(Npost.sum() - xd @ self.XtX_pinv @ xd)
-        twfe = (float(Spost.sum() - xd @ self.XtX_pinv @ self.Xty) / den) if abs(den) > 1e-12 else np.nan
-        return self._cs_att(n, s, cohort, control_group), twfe
-
-    def _cs_att(self, n: np.ndarray, s: np.ndarray, cohort: np.ndarray, control_group: ControlGroup) -> float:
-        """:func:`_cs_cells` and :func:`_weighted` over the post cells, on the cell table."""
-        present = n.sum(axis=0) > 0
-        periods = self.months[present]
-        n, s = n[:, present], s[:, present]
-        total = n.sum()
-        has = n.sum(axis=1) > 0
-        groups = np.sort(np.unique(cohort[has & np.isfinite(cohort)]))
-        ests, ps = [], []
-        for g in groups:
-            tr = cohort == g
-            pg = float(n[tr].sum() / total)
-            for i in range(1, len(periods)):
-                t = periods[i]
-                if t < g:
-                    continue  # a pre period: not in the overall ATT
-                before = np.flatnonzero(periods < g)
-                if before.size == 0:
+            b = before[-1]
+            for t in periods[periods >= g]:
+                ctrl = (g_idx > T) if control_group == "never_treated" else \
+                    (g_idx > T) | ((g_idx > max(t, b)) & (g_idx != g))
+                n1, n0 = N[in_g, t].sum(), N[in_g, b].sum()
+                c1, c0 = N[ctrl, t].sum(), N[ctrl, b].sum()
+                if min(n1, n0, c1, c0) == 0:
                     continue
-                b = before[-1]
-                ctrl = ~np.isfinite(cohort) if control_group == "never_treated" else \
-                    (~np.isfinite(cohort) | ((cohort > max(t, periods[b])) & (cohort != g)))
-                k1, k0, j1, j0 = n[tr, i].sum(), n[tr, b].sum(), n[ctrl, i].sum(), n[ctrl, b].sum()
-                if min(k1, k0, j1, j0) == 0:
-                    continue
-                ests.append((s[tr, i].sum() / k1 - s[tr, b].sum() / k0) - (s[ctrl, i].sum() / j1 - s[ctrl, b].sum() / j0))
-                ps.append(pg)
-        if not ests:
-            return np.nan
-        p = np.asarray(ps)
-        return float((p / p.sum()) @ np.asarray(ests))
+                att = (S[in_g, t].sum(axis=0) / n1 - S[in_g, b].sum(axis=0) / n0) - (
+                    S[ctrl, t].sum(axis=0) / c1 - S[ctrl, b].sum(axis=0) / c0)
+                num += p_g * att
+                den += p_g
+        return num / den if den > 0 else np.full(self.K, np.nan)
 
-
-def _assignment_stats_rows(y: np.ndarray, code: np.ndarray, midx: np.ndarray, day: np.ndarray,
-                           date_of: Sequence[pd.Timestamp | None], control_group: ControlGroup) -> tuple[float, float]:
-    """:meth:`_AssignmentCells.stats` computed on the visits (two passes over every visit): the
-    reference the tests hold the cell computation to."""
-    names = np.unique(code)
-    X = np.column_stack([pd.get_dummies(code, dtype=float).to_numpy(),
-                         pd.get_dummies(midx, drop_first=True, dtype=float).to_numpy()])
-    Q, _ = np.linalg.qr(X)
-    dt = np.array([np.datetime64(d) if d is not None else np.datetime64("NaT") for d in date_of],
-                  dtype="datetime64[ns]")[np.searchsorted(names, code)]
-    treated = ~np.isnat(dt)
-    post = treated & (day >= dt)
-    gm = np.full(len(y), np.inf)
-    dts = pd.DatetimeIndex(dt[treated])
-    gm[treated] = (dts.year * 12 + dts.month).to_numpy(dtype=float)
-    twfe = _twfe_coef(y, post.astype(float), Q)
-    keep = ~((midx == gm) & ~post)
-    cs = _cs_cells(y[keep], midx[keep], gm[keep], control_group)
-    if cs.cells.empty or not cs.cells["post"].any():
-        return np.nan, twfe
-    att, _ = _weighted(cs, cs.cells["post"].to_numpy(dtype=bool))
-    return att, twfe
+    def _twfe(self, Dc: np.ndarray, DY: np.ndarray) -> np.ndarray:
+        XtD = np.concatenate([Dc.sum(axis=1), Dc.sum(axis=0)[1:]])
+        beta = np.linalg.lstsq(self._XtX, XtD, rcond=None)[0]
+        den = Dc.sum() - beta @ XtD
+        return (DY - beta @ self._XtY) / den if abs(den) > 1e-12 else np.full(self.K, np.nan)
 
 
 def randomization_test(visits: pd.DataFrame, centers: pd.DataFrame, outcome: str = "ltr",
                        control_group: ControlGroup = "not_yet_treated", center: str = "center", month: str = "month",
                        arrived_at: str = "arrived_at", center_id: str = "center_id",
                        realtime_since: str = "realtime_since", max_assignments: int = 5000,
-                       seed: int = 0) -> pd.DataFrame:
+                       seed: int = 0, conf: float = 0.95) -> pd.DataFrame:
     """Randomisation inference for the rollout: the switch dates observed are reassigned to the
     centers in every possible way (7 centers, 4 dates: 840 assignments; more than
     ``max_assignments`` are drawn at random with ``seed``), and the Callaway–Sant'Anna overall ATT
@@ -729,7 +712,13 @@ def randomization_test(visits: pd.DataFrame, centers: pd.DataFrame, outcome: str
     of "the switch changed nothing at any center" that assumes nothing about how visits or centers
     are correlated, only that any center could have received any of the dates.
 
-    One row per estimator: ``estimator, estimate, p_value, n_assignments, enumerated, method``.
+    ``ci_low, ci_high``: the randomisation (Fisher) interval of a constant effect, the effects τ
+    whose sharp null "every switched visit gained exactly τ" the same test does not reject at
+    ``1 − conf`` (see :func:`_fisher_interval`); like the test, it does not assume that visits or
+    centers are independent, but it does assume one effect for all switched visits.
+
+    One row per estimator: ``outcome, estimator, scale, estimate, ci_low, ci_high, p_value,
+    n_assignments, enumerated, method``.
 
         >>> randomization_test(visits, centers, "ltr")[["estimator", "p_value"]]  # doctest: +SKIP
     """
@@ -760,29 +749,188 @@ def randomization_test(visits: pd.DataFrame, centers: pd.DataFrame, outcome: str
     if not enumerated:
         rng = np.random.default_rng(seed)
         assignments = [tuple(rng.permutation(slots)[:len(dates)]) for _ in range(max_assignments - 1)]
-    cells = _AssignmentCells(y, code, midx, day, len(names), dates)
-    stats_for = functools.partial(cells.stats, control_group=control_group)
+    date_index = {d: k for k, d in enumerate(dates)}
+    actual_slots = tuple(date_index[actual[c]] if actual[c] is not None else -1 for c in slots)
+    d_obs = _RolloutCells(np.zeros(len(y)), code, midx, day, dates, len(names)).post_of(actual_slots)
+    cells = _RolloutCells(np.column_stack([y, d_obs]), code, midx, day, dates, len(names))
 
-    obs_cs, obs_tw = stats_for(actual)
-    draws = []
-    for a in assignments:
-        date_of: list[pd.Timestamp | None] = [None] * len(names)
-        for slot, d in zip(a, dates):
-            date_of[slot] = d
-        draws.append(stats_for(date_of))
-    if not enumerated:
-        draws.append((obs_cs, obs_tw))
+    def of(a: Sequence[int]) -> list[int]:
+        """Date index per center (−1: never switched) of an assignment of the dates to centers."""
+        out = [-1] * len(names)
+        for slot, k in zip(a, range(len(dates))):
+            out[slot] = k
+        return out
+
+    # both statistics for (y, D) under every assignment; D = the observed switch indicator, for the interval
+    obs_cs, obs_tw = (v[0] for v in cells.statistics(actual_slots, control_group))
+    stats_y, stats_d = [], []
+    for a in [*assignments, *([] if enumerated else [actual_slots])]:
+        (cs_y, cs_d), (tw_y, tw_d) = cells.statistics(of(a) if a is not actual_slots else a, control_group)
+        stats_y.append((cs_y, tw_y))
+        stats_d.append((cs_d, tw_d))
+    draws, d_draws = stats_y, stats_d
     arr_d = np.array(draws, dtype=float)
+    arr_dd = np.array(d_draws, dtype=float)
     rows = []
     how = (f"all {len(arr_d):,} assignments of the {len(dates)} switch dates to the {len(names)} centers"
            if enumerated else f"{len(arr_d):,} random assignments (seed {seed}) of the {len(dates)} switch dates")
     for i, (est_name, obs) in enumerate((("callaway_santanna", obs_cs), ("twfe", obs_tw))):
-        col = arr_d[:, i]
-        col = col[np.isfinite(col)]
+        fin = np.isfinite(arr_d[:, i]) & np.isfinite(arr_dd[:, i])
+        col, dcol = arr_d[fin, i], arr_dd[fin, i]
         p = float((np.abs(col) >= abs(obs) - 1e-12).mean()) if len(col) and np.isfinite(obs) else np.nan
-        rows.append({"estimator": est_name, "estimate": obs, "p_value": p, "n_assignments": int(len(col)),
-                     "enumerated": enumerated, "method": f"randomisation test over {how}"})
+        lo, hi = _fisher_interval(obs, col, dcol, conf) if len(col) and np.isfinite(obs) else (np.nan, np.nan)
+        rows.append({"outcome": outcome, "estimator": est_name,
+                     "scale": "share of visits" if outcome == "complained" else "LTR points",
+                     "estimate": obs, "ci_low": lo, "ci_high": hi, "p_value": p,
+                     "n_assignments": int(len(col)), "enumerated": enumerated,
+                     "method": f"randomisation test over {how}"})
     return pd.DataFrame(rows)
+
+
+def _fisher_interval(obs: float, stat: np.ndarray, stat_of_d: np.ndarray, conf: float = 0.95
+                     ) -> tuple[float, float]:
+    """The randomisation interval of a constant effect τ: the τ whose sharp null ("every switched
+    visit gained exactly τ") the randomisation test does not reject at ``1 − conf``.
+
+    Under that null the untreated outcomes are ``y − τ·D`` (``D`` the observed switch indicator);
+    both statistics are linear in the outcome, so under assignment ``a`` the statistic of the adjusted
+    outcomes is ``stat[a] − τ·stat_of_d[a]`` and the observed one is ``obs − τ`` (the statistic of ``D``
+    under its own assignment is 1). The p-value of τ is the share of assignments at least as far
+    from 0; the interval is found on a grid and its ends refined by bisection. An end that no τ
+    reaches within 20 × the spread of the assignments' statistics comes back infinite.
+
+        >>> [round(x, 6) for x in _fisher_interval(2.0, np.array([2.0, 0.1, -0.2, 0.3]), np.array([1.0, 0, 0, 0]), 0.5)]
+        [1.8, 2.2]
+    """
+    alpha = 1 - conf + 1e-9  # 1 − 0.9 is 0.0999…: a p-value of exactly 0.1 rejects at the 10 % level
+
+    def p(tau: np.ndarray) -> np.ndarray:
+        t = np.atleast_1d(tau)[:, None]
+        return (np.abs(stat[None, :] - t * stat_of_d[None, :]) >= np.abs(obs - t) - 1e-12).mean(axis=1)
+
+    spread = float(np.nanmax(np.abs(stat - obs))) or 1.0
+    grid = obs + np.linspace(-20 * spread, 20 * spread, 8001)
+    accept = p(grid) > alpha
+    if not accept.any():
+        return float(obs), float(obs)
+    first, last = int(np.argmax(accept)), int(len(grid) - 1 - np.argmax(accept[::-1]))
+
+    def edge(inside: float, outside: float) -> float:
+        for _ in range(60):
+            mid = (inside + outside) / 2
+            inside, outside = (mid, outside) if p(np.array([mid]))[0] > alpha else (inside, mid)
+        return inside
+
+    lo = -np.inf if first == 0 else edge(grid[first], grid[first - 1])
+    hi = np.inf if last == len(grid) - 1 else edge(grid[last], grid[last + 1])
+    return float(lo), float(hi)
+
+
+def randomization_table(*tables: pd.DataFrame | Any) -> pd.DataFrame:
+    """The :func:`randomization_test` tables of several outcomes as one (anything that is not a
+    table, such as a "not provided" note or None, left out).
+
+        >>> randomization_table(randomization_test(visits, centers, "ltr"), None)  # doctest: +SKIP
+    """
+    frames = [t for t in tables if isinstance(t, pd.DataFrame) and len(t)]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=[
+        "outcome", "estimator", "scale", "estimate", "ci_low", "ci_high", "p_value", "n_assignments", "enumerated",
+        "method"])
+
+
+def with_randomization(result: StaggeredResult | Any, randomization: pd.DataFrame | None) -> StaggeredResult | Any:
+    """``result`` (a :func:`rollout_att` ATT) quoting the randomisation interval and p-value of
+    :func:`randomization_test` instead of the independent-visits ones, which stay in the headline as
+    ``ci_low_independent, ci_high_independent, p_independent``; ``inference`` and the note say so.
+    Anything else (a note, a result that could not be fitted, no randomisation table) comes back as
+    it was.
+
+    With one center per switch month, clustering by center cannot see the switching centers' own
+    noise, and treating visits as independent ignores what they share within a center-month; the
+    randomisation interval assumes neither, only that any center could have received any of the
+    dates and that the effect is one number: the most defensible interval here.
+
+        >>> with_randomization(rollout_att(visits, centers), randomization_test(visits, centers)).inference  # doctest: +SKIP
+        'randomisation interval: all 840 assignments of the 4 switch dates to the 7 centers, one effect for all'
+    """
+    if not isinstance(result, StaggeredResult) or not result.ok or randomization is None or len(randomization) == 0:
+        return result
+    rows = randomization.loc[randomization["estimator"] == result.estimator]
+    if rows.empty or not np.isfinite(float(rows["ci_low"].iloc[0])):
+        return result
+    ri = rows.iloc[0]
+    out = copy.deepcopy(result)
+    head = out.headline
+    head["ci_low_independent"], head["ci_high_independent"] = head["ci_low"], head["ci_high"]
+    head["p_independent"] = head["p_value"]
+    head["ci_low"], head["ci_high"], head["p_value"] = float(ri["ci_low"]), float(ri["ci_high"]), float(ri["p_value"])
+    how = str(ri["method"]).removeprefix("randomisation test over ")
+    out.inference = f"randomisation interval: {how}, one effect for all"
+    clause = (f"quoted: the randomisation interval and p-value ({how}; one effect for all switched visits); the "
+              f"independent-visits interval alongside")
+    out.note = "; ".join([out.note, clause]) if out.note else clause
+    head["note"] = out.note
+    head["inference"] = out.inference
+    out.table = head.copy()
+    return out
+
+
+#: the multiples of the largest pre-switch departure shown by :func:`sensitivity`
+SENSITIVITY_MBAR: tuple[float, ...] = (0.0, 0.5, 1.0, 1.5, 2.0)
+
+
+def sensitivity(result: StaggeredResult | Any, mbar: Sequence[float] = SENSITIVITY_MBAR) -> pd.DataFrame | Any:
+    """How far parallel trends may fail after the switch before the overall ATT is no longer
+    distinguishable from 0: a relative-magnitudes bound in the spirit of Rambachan & Roth (2023).
+
+    The pre-switch cells of a Callaway–Sant'Anna result (base period "varying") estimate the
+    month-to-month departures from parallel trends before the switch; ``Δ`` is the largest of them
+    in absolute value (the pre-switch points of the event study). If after the switch the departure
+    may change by up to ``M̄ · Δ`` per month, a post cell ``e`` months after the switch carries a bias
+    of at most ``(e + 1) · M̄ · Δ``, and the overall ATT at most ``B = M̄ · Δ · Σ w (e + 1)`` (``w`` the
+    cells' weights in the ATT). Per ``M̄``: the bounds of the estimate (``estimate ± B``) and of its
+    interval (``ci_low − B``, ``ci_high + B``), and whether that interval excludes 0. The
+    ``breakdown`` row holds the ``M̄`` at which it stops doing so. Simpler than HonestDiD's optimal
+    confidence sets (``Δ`` is taken as estimated, and the bias bound is the worst case per cell), so
+    it is conservative. A result without pre-switch cells, or one that could not be fitted, gives a
+    :class:`~cxlib.results.NotComputed` note; a "not provided" note comes back as it is.
+
+        >>> sensitivity(rollout_att(visits, centers))  # doctest: +SKIP
+    """
+    from cxlib.results import NotComputed
+
+    if not isinstance(result, StaggeredResult):
+        return result  # a "not provided" note
+    if not result.ok:
+        return NotComputed(int(result.n or 0), ("敏感性分析", "the sensitivity analysis"),
+                           why=("稳健估计无法计算", "the robust estimate could not be computed"))
+    if result.estimator != "callaway_santanna":
+        raise ValueError("sensitivity() reads the consecutive-month pre-switch cells of a Callaway–Sant'Anna result")
+    pre = result.event.loc[result.event["rel_period"] < 0, "estimate"].to_numpy(dtype=float)
+    pre = pre[np.isfinite(pre)]
+    if len(pre) == 0:
+        return NotComputed(int(result.n), ("敏感性分析", "the sensitivity analysis"),
+                           why=("没有切换前的月份可用来衡量偏离平行趋势的幅度",
+                                "no month before the switch to measure departures from parallel trends"))
+    delta = float(np.abs(pre).max())
+    c = result.cells.loc[result.cells["post"].astype(bool)]
+    reach = float((c["weight"].to_numpy(dtype=float) * (c["rel_period"].to_numpy(dtype=float) + 1)).sum())
+    h = result.headline.iloc[0]
+    est, lo, hi = float(h["estimate"]), float(h["ci_low"]), float(h["ci_high"])
+    unit = delta * reach
+    rows = []
+    for m in mbar:
+        b = float(m) * unit
+        rows.append({"mbar": float(m), "bias_bound": b, "estimate_low": est - b, "estimate_high": est + b,
+                     "ci_low": lo - b, "ci_high": hi + b, "excludes_zero": bool(lo - b > 0 or hi + b < 0)})
+    if lo > 0 or hi < 0:
+        brk = (lo if lo > 0 else -hi) / unit if unit > 0 else np.inf
+    else:
+        brk = 0.0
+    out = pd.DataFrame(rows)
+    out.attrs.update({"delta": delta, "reach": reach, "breakdown": float(brk), "n": int(result.n),
+                      "estimator": result.estimator})
+    return out
 
 
 # ============================================================================ can TWFE be trusted?
@@ -908,9 +1056,14 @@ def plot_event_study(robust: StaggeredResult, twfe: ModelResult | None = None, l
                         label=text("twfe"))
         ax.axhline(0, color="grey", lw=0.8)
         ax.axvline(-0.5, color="grey", lw=0.8, ls="--")
-        ax.set_xticks(x, [plotting.with_n(str(int(v)), k) for v, k in zip(x, ev["n"])])
+        ticks = {int(v): plotting.with_n(str(int(v)), k) for v, k in zip(x, ev["n"])}
+        if twfe is not None and twfe.ok and twfe.headline is not None and "n_month" in twfe.headline.columns:
+            for v, k in zip(twfe.headline["rel_month"], twfe.headline["n_month"]):  # months only TWFE shows
+                if pd.notna(v) and int(v) not in ticks:
+                    ticks[int(v)] = plotting.with_n(str(int(v)), k) if pd.notna(k) else str(int(v))
+        ax.set_xticks(sorted(ticks), [ticks[v] for v in sorted(ticks)])
         ax.set_xlabel(text("rel"))
-        ax.set_ylabel(text("est"))
+        ax.set_ylabel(text("est", True))
         ax.set_title(text("title", True))
         ax.legend(loc="best", fontsize="small")
         fig.tight_layout()

@@ -37,8 +37,8 @@ from cxlib.results import NotComputed, NotProvided, jsonable
 
 __all__ = [
     "Finding", "ALPHA", "records", "from_note", "headline", "nps_trend", "emotion_curve", "tier_curves", "drivers",
-    "pain_points", "black_hole", "peak_end", "duration_neglect", "tiers", "folklore", "rollout", "twfe_verdict",
-    "update_effects", "duration_confounding", "roi_cases", "claims", "tornado", "portfolio",
+    "pain_points", "black_hole", "peak_end", "duration_neglect", "tiers", "folklore", "rollout", "rollout_sensitivity",
+    "twfe_verdict", "update_effects", "duration_confounding", "roi_cases", "claims", "tornado", "portfolio",
 ]
 
 #: Two-sided level of every test a finding reports.
@@ -966,10 +966,11 @@ def rollout(did_ltr: Any, did_complained: Any = None, lang: Lang = "both") -> Fi
         ve = {"up": "rises by", "down": "falls by", "flat": "changes by"}[d or "flat"]
         est, lo, hi = scale * float(h["estimate"]), scale * float(h["ci_low"]), scale * float(h["ci_high"])
         dig = 2 if scale == 1 else 1
+        iz, ie = _inference_words(getattr(res, "inference", ""), quoted_only=True)
         zh_parts.append(f"{zh_what}{vz} {_num(abs(est), dig)} {unit_zh}（95% 置信区间 {_ci(lo, hi, dig, 'zh')}，"
-                        f"{_n(res.n)}，{res.n_clusters} 家门店），{szh}")
+                        f"{_n(res.n)}，{res.n_clusters} 家门店{'，' + iz if iz else ''}），{szh}")
         en_parts.append(f"{en_what} {ve} {_num(abs(est), dig)} {unit_en} (95% CI {_ci(lo, hi, dig, 'en')}, {_n(res.n)}, "
-                        f"{res.n_clusters} centers), {sen}")
+                        f"{res.n_clusters} centers{', ' + ie if ie else ''}), {sen}")
         facts.update({f"{name}_estimate": h["estimate"], f"{name}_ci_low": h["ci_low"], f"{name}_ci_high": h["ci_high"],
                       f"{name}_p_value": h["p_value"], f"{name}_significant": sig, f"{name}_direction": d,
                       "n": int(res.n), "n_clusters": res.n_clusters})
@@ -986,10 +987,63 @@ def rollout(did_ltr: Any, did_complained: Any = None, lang: Lang = "both") -> Fi
     return Finding(key, zh, en, lang, facts)
 
 
+def _inference_words(inference: Any, quoted_only: bool = False) -> tuple[str, str]:
+    """How a rollout interval was made, in a few words (zh, en); with ``quoted_only`` only a
+    randomisation interval is named (the other intervals are the usual ones of the table)."""
+    text = str(inference or "")
+    if text.startswith("randomisation interval"):
+        return "随机化区间，不假设工单相互独立", "randomisation interval, no independence assumed"
+    if quoted_only:
+        return "", ""
+    if "independent" in text:
+        return "工单视为相互独立", "visits treated as independent"
+    return "按门店的野自助法", "wild cluster bootstrap by center"
+
+
 _ESTIMATOR_NAMES = {"callaway_santanna": ("Callaway–Sant'Anna", "Callaway–Sant'Anna"),
                     "sun_abraham": ("Sun–Abraham", "Sun–Abraham")}
 _CONTROL_NAMES = {"not_yet_treated": ("以尚未切换的门店为对照", "not-yet-treated controls"),
                   "never_treated": ("以从未切换的门店为对照", "never-treated controls")}
+
+
+def rollout_sensitivity(table: pd.DataFrame | NotProvided | NotComputed | Any, lang: Lang = "both",
+                        unit: tuple[str, str] = ("分", "points"), digits: int = 2) -> Finding:
+    """How far parallel trends may fail after the switch before the robust rollout effect stops
+    being distinguishable from 0, from :func:`cxlib.did.sensitivity`: the largest pre-switch
+    month-to-month departure, the breakdown multiple M̄ and the interval at M̄ = 1, with n.
+
+        >>> rollout_sensitivity(did.sensitivity(did.rollout_att(visits, centers)), lang="en").en  # doctest: +SKIP
+    """
+    key = "rollout_sensitivity"
+    if isinstance(table, _Note):
+        return from_note(key, table, lang)
+    if not isinstance(table, pd.DataFrame) or table.empty:
+        return from_note(key, table, lang) if hasattr(table, "in_lang") else Finding(
+            key, "敏感性分析无法计算。", "The sensitivity analysis could not be computed.", lang, {"status": "cannot_fit"})
+    a = table.attrs
+    delta, brk, n = float(a["delta"]), float(a["breakdown"]), int(a["n"])
+    at1 = table.loc[table["mbar"] == 1.0]
+    facts: dict[str, Any] = {"status": "ok", "delta": delta, "breakdown": brk, "n": n}
+    d_zh = f"切换前相邻月份之间偏离平行趋势最多 {_num(delta, digits)} {unit[0]}"
+    d_en = f"before the switch, the month-to-month departure from parallel trends was at most {_num(delta, digits)} {unit[1]}"
+    if brk <= 0:
+        zh = f"敏感性分析（相对幅度，参照 Rambachan–Roth）：{d_zh}；即使假设切换后完全保持平行趋势，区间也已包含 0（{_n(n)}）。"
+        en = (f"Sensitivity (relative magnitudes, after Rambachan–Roth): {d_en}; the interval includes 0 even if "
+              f"parallel trends hold exactly after the switch ({_n(n)}).")
+    else:
+        one = ""
+        one_en = ""
+        if len(at1):
+            r = at1.iloc[0]
+            facts.update({"ci_low_at_1": float(r["ci_low"]), "ci_high_at_1": float(r["ci_high"])})
+            one = f"；M̄ = 1 时 95% 区间为 {_ci(r['ci_low'], r['ci_high'], digits, 'zh')}"
+            one_en = f"; at M̄ = 1 the 95% interval is {_ci(r['ci_low'], r['ci_high'], digits, 'en')}"
+        zh = (f"敏感性分析（相对幅度，参照 Rambachan–Roth）：{d_zh}；只要切换后每月偏离的变化不超过它的 "
+              f"{_num(brk, 2)} 倍（M̄），效应的 95% 区间仍不含 0{one}（{_n(n)}）。")
+        en = (f"Sensitivity (relative magnitudes, after Rambachan–Roth): {d_en}; the effect's 95% interval excludes 0 "
+              f"as long as the departure changes by no more than {_num(brk, 2)} times that per month after the switch "
+              f"(M̄){one_en} ({_n(n)}).")
+    return Finding(key, zh, en, lang, facts)
 
 
 def twfe_verdict(verdict: Mapping[str, Any] | NotProvided | NotComputed, randomization: pd.DataFrame | None = None,
@@ -1028,9 +1082,7 @@ def twfe_verdict(verdict: Mapping[str, Any] | NotProvided | NotComputed, randomi
         ri_en = (f"; a randomisation test over {k} assignments of the switch dates gives "
                  f"{_p(ri.loc['callaway_santanna', 'p_value'])} for the robust estimate and "
                  f"{_p(ri.loc['twfe', 'p_value'])} for TWFE")
-    indep = "independent" in str(v.get("inference"))
-    inf_zh = "工单视为相互独立" if indep else "按门店的野自助法"
-    inf_en = "visits treated as independent" if indep else "wild cluster bootstrap by center"
+    inf_zh, inf_en = _inference_words(v.get("inference"))
     why_zh = {"gap": "两者之差超过稳健区间半宽的一半", "negative_weights": "TWFE 对部分已处理门店月给了负权重",
               "pretrends": "上线前的趋势检验拒绝了平行趋势"}
     why_en = {"gap": "the two differ by more than half the robust interval's half-width",

@@ -2038,6 +2038,13 @@ _NOTE_ZH: tuple[tuple[re.Pattern[str], Any], ...] = tuple((re.compile(p + r"(?=;
      r"averaged by cohort size",
      lambda m: (f"Callaway–Sant'Anna 估计，以{'尚未切换' if m['c'].startswith('not') else '从未切换'}的门店为对照，"
                 f"{m['k']} 个切换后的 ATT(g,t) 按组规模加权平均")),
+    (r"quoted: the randomisation interval and p-value \((?:all (?P<k>[\d,]+) assignments of the (?P<d>\d+) switch "
+     r"dates to the (?P<c>\d+) centers|(?P<r>[\d,]+) random assignments \(seed (?P<s>\d+)\) of the (?P<d2>\d+) switch "
+     r"dates); one effect for all switched visits\); the independent-visits interval alongside",
+     lambda m: ("引用随机化区间与 p 值（"
+                + (f"{m['d']} 个切换日期在 {m['c']} 家门店之间的全部 {m['k']} 种分配" if m["k"]
+                   else f"{m['d2']} 个切换日期的 {m['r']} 种随机分配，种子 {m['s']}")
+                + "；假设所有切换后的到店效应相同）；工单相互独立时的区间并列给出")),
     (r"visits treated as independent \(influence-function standard errors, normal intervals\)",
      lambda m: "到店视为相互独立（影响函数标准误，正态区间）"),
     (r"influence-function standard errors clustered by (?P<g>\d+) clusters, normal intervals",

@@ -333,7 +333,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("tz", _tz, "time zone of raw timestamps without offset", catalog.DEFAULT_TZ, notebook=True),
     Option("lang", _choice, "language of the pages: prose, tables, figures, findings", "both", choices=_plain("zh", "en", "both"),
            notebook=True),
-    Option("scenario", _choice, "service scenario the notebooks 02–05 analyse (code, Chinese or English name)", "all",
+    Option("scenario", _choice, "service scenario the notebooks 02–06 analyse (code, Chinese or English name)", "all",
            choices=_codes(catalog.SCENARIOS, ("all",)), notebook=True),
     Option("controls", _choices, "visit columns held fixed in the NPS and complaint models",
            ["repair_minutes", "scenario", "warranty", "center"], choices=_plain(*CONTROL_COLUMNS), notebook=True),

@@ -51,6 +51,7 @@ INPUT_NAMES: dict[str, tuple[str, str]] = {
     "centers": ("服务中心表", "centers table"),
     "cases": ("干预方案文件", "cases file"),
     "scores": ("触点评分", "touchpoint scores"),
+    "complaint_text": ("投诉内容", "complaint text"),
 }
 NOT_PROVIDED = ("未提供数据", "not provided")
 

@@ -52,8 +52,9 @@ def visits_of(data: Any, center: str = "all", period_start: str | None = None, p
     """
     if everything(center, period_start, period_end, scenario):
         return data.visits
-    light = dataclasses.replace(data, **{t: _empty(getattr(data, t)) for t in ("scores", "events", "surveys",
-                                                                              "complaints")})
+    tables = [t for t in ("scores", "events", "surveys", "complaints") if hasattr(data, t)]
+    light = (dataclasses.replace(data, **{t: _empty(getattr(data, t)) for t in tables})
+             if dataclasses.is_dataclass(data) and tables else data)  # anything else with a subset(): as it is
     return light.subset(center=center, period_start=period_start, period_end=period_end, scenario=scenario).visits
 
 

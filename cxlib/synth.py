@@ -123,6 +123,7 @@ DIRT_RATES: dict[str, float] = {
     "surveys.pii_id_number": 0.005,
     "surveys.pii_plate": 0.01,
     "complaints.orphan": 0.02,
+    "complaints.pii_mobile": 0.03,
 }
 
 SCRIPT_COMMENT = "<script>alert('x')</script> 页面显示测试"
@@ -258,6 +259,126 @@ _COMMENTS = {
     "detractor": ["等了很久没人通知进度", "问了好几次才知道什么时候能好", "交车时间一拖再拖",
                   "收费不透明，没有提前说明", "开工后就没人管了，只能自己去问", "交车检查很敷衍"],
 }
+#: What customers write about each theme of the lexicon (:data:`cxlib.catalog.THEMES`), several
+#: ways each; ``{h}`` is the repair time in hours, in Chinese numerals.
+_THEME_TEXTS: dict[str, tuple[str, ...]] = {
+    "booking_hassle": ("客服电话一直打不通，最后只能直接过来", "App预约老是失败", "周末根本约不上", "预约了到店还要排队等",
+                       "前台说查不到我的预约，又登记了一遍"),
+    "advisor_attitude": ("前台态度很差，爱答不理的", "服务顾问不耐烦，问两句就看手机", "到店好几分钟没人招呼",
+                         "顾问一问三不知", "接待的态度冷淡"),
+    "advisor_professional": ("服务顾问很专业，解释得很清楚", "顾问很耐心，每个项目都讲了一遍", "接待很热情",
+                             "顾问有问必答，很靠谱", "服务很周到"),
+    "long_wait": ("等了{h}个小时", "从早上等到下午，效率太低", "等了很久", "保养而已等了大半天", "等待时间有点长",
+                  "整个流程太慢了"),
+    "quick_service": ("效率高，很快就好了", "没等多久就好了", "不用排队，到了直接开工", "速度挺快的"),
+    "no_progress_info": ("等了很久没人通知进度", "开工后就没人管了，只能自己去问", "问了好几次才知道什么时候能好",
+                         "完全不知道修到哪一步了", "一直没有消息，只能自己跑去车间问", "没人主动告知进度"),
+    "progress_informed": ("进度推送很及时", "每一步都有通知，省心", "顾问主动发了维修照片，很放心",
+                          "App上能实时看到进度", "修好了第一时间就通知我了"),
+    "environment_poor": ("休息区人有点多，没地方坐", "休息区太吵了", "卫生间很脏", "休息室空调不制冷"),
+    "environment_good": ("休息区很舒服，还有咖啡", "环境干净整洁", "有按摩椅和零食，等待也不无聊", "儿童区很好，孩子玩得很开心"),
+    "delivery_delay": ("交车时间一拖再拖", "说好下午交车，拖到了晚上", "配件缺货，又多等了两天", "比约定的时间晚了很多"),
+    "on_time": ("按时交车", "准时完工，没耽误下午上班", "说几点取车就几点取车"),
+    "hard_sell": ("交车的时候一直推销贴膜和延保", "结账时被强行推荐办会员卡", "顾问不停地让我充值", "保养套餐推荐个没完"),
+    "price_opaque": ("收费不透明，没有提前说明价格", "比报价多了好几百", "工时费贵得离谱", "结账的时候多了好几项"),
+    "price_clear": ("价格透明，结账前都确认过", "明码标价，没有乱收费", "报价很清楚", "收费合理"),
+    "handover_rushed": ("交车检查很敷衍", "交车时讲解比较匆忙", "保养报告也没给，换了什么都不清楚", "交车很随便，走个过场"),
+    "repair_quality": ("异响没修好，又跑了一趟", "修完还是有异响", "洗车把漆面弄出一道划痕", "座椅被弄脏了"),
+    "no_farewell": ("付完钱就没人管了，自己去停车场找车", "交完钥匙人就不见了", "离开的时候没人送", "没有送别，有点失望"),
+    "farewell_warm": ("顾问一直送我到门口", "离店时顾问挥手道别", "临走时专门送我上车", "走的时候还说一路平安"),
+}
+#: Comments on what the lexicon has no theme for (parking, courtesy car, charging): the
+#: unsupervised pass of the theme analysis should propose them.
+_OTHER_TEXTS: tuple[str, ...] = ("停车场车位太少，找了半天车位", "停车场指引不清楚，绕了好几圈", "希望能提供代步车",
+                                 "没有代步车，只能打车回家", "店里的充电桩坏了好几个", "充电桩一直被占着，充不上电",
+                                 "停车位太窄了，不好停")
+_GENERIC_TEXTS = {"promoter": ("整体体验很好，会推荐给朋友", "非常满意", "服务不错"),
+                  "passive": ("还可以", "一般般", "整体还行"),
+                  "detractor": ("体验很差", "不会再来了", "太失望了")}
+#: The themes a low (≤ 5) or a high (≥ 9) score of each journey point makes a customer write about.
+_POINT_PAIN = {"booking": ("booking_hassle",), "reception": ("advisor_attitude",),
+               "waiting": ("long_wait", "long_wait", "environment_poor"), "notification": ("no_progress_info",),
+               "handover": ("handover_rushed", "repair_quality", "delivery_delay", "hard_sell"),
+               "payment": ("price_opaque", "hard_sell"), "departure": ("no_farewell",)}
+_POINT_PRAISE = {"reception": ("advisor_professional",), "waiting": ("quick_service", "environment_good"),
+                 "notification": ("progress_informed",), "handover": ("on_time",), "payment": ("price_clear",),
+                 "departure": ("farewell_warm",)}
+_ZH_HOURS = ("一", "一", "两", "三", "四", "五", "六", "七", "八", "九", "十")
+
+
+def _comment_texts(rng: np.random.Generator, group: np.ndarray, scores: np.ndarray, blank: np.ndarray,
+                   silence: np.ndarray, repair: np.ndarray, photo: np.ndarray, n_upd: np.ndarray) -> np.ndarray:
+    """A comment per respondent about the pain points and high points of the visit: a detractor
+    writes about the worst-scored points (and a long silence, a long repair), a promoter about the
+    best, a passive about one of each; a few write about what the lexicon has no theme for."""
+    m = len(group)
+    out = np.empty(m, dtype=object)
+
+    def pick(options: tuple[str, ...], hours: float) -> str:
+        text = options[int(rng.integers(0, len(options)))]
+        return text.replace("{h}", _ZH_HOURS[int(min(max(round(hours), 1), 10))])
+
+    for i in range(m):
+        pains, praise = [], []
+        for j, p in enumerate(SCORE_POINT_ORDER):
+            if blank[i, j]:
+                continue
+            s = scores[i, j]
+            if s <= 5 and p in _POINT_PAIN:
+                pains.append((s + rng.random(), _POINT_PAIN[p][int(rng.integers(0, len(_POINT_PAIN[p])))]))
+            elif s >= 9 and p in _POINT_PRAISE:
+                praise.append((-s - rng.random(), _POINT_PRAISE[p][int(rng.integers(0, len(_POINT_PRAISE[p])))]))
+        if n_upd[i] == 0 and silence[i] > 150:
+            pains.append((2.5 + rng.random(), "no_progress_info"))
+        if repair[i] > 240:
+            pains.append((3.5 + rng.random(), "long_wait"))
+        if photo[i]:
+            praise.append((-9.5 - rng.random(), "progress_informed"))
+        themes_bad = list(dict.fromkeys(t for _, t in sorted(pains)))
+        themes_good = list(dict.fromkeys(t for _, t in sorted(praise)))
+        g = group[i]
+        hours = repair[i] / 60.0
+        if g == "detractor":
+            parts = [pick(_THEME_TEXTS[t], hours) for t in themes_bad[: 1 + int(rng.random() < 0.45)]]
+        elif g == "promoter":
+            parts = [pick(_THEME_TEXTS[t], hours) for t in themes_good[: 1 + int(rng.random() < 0.4)]]
+        else:
+            parts = [pick(_THEME_TEXTS[t], hours) for t in themes_good[:1]]
+            if themes_bad:
+                bad = pick(_THEME_TEXTS[themes_bad[0]], hours)
+                parts.append(f"就是{bad}" if parts else bad)
+        if not parts:
+            parts = [pick(_GENERIC_TEXTS[g], hours)]
+        if rng.random() < 0.08:
+            other = pick(_OTHER_TEXTS, hours)
+            parts = [other] if rng.random() < 0.5 else parts + [other]
+        out[i] = "，".join(parts)
+    return out
+
+
+_COMPLAINT_THEMES = {"等待时间过长": ("long_wait",), "进度不透明": ("no_progress_info",), "维修质量": ("repair_quality",),
+                     "价格争议": ("price_opaque", "hard_sell"), "服务态度": ("advisor_attitude", "handover_rushed"),
+                     "交车延误": ("delivery_delay",), "配件缺货": ("delivery_delay",)}
+_COMPLAINT_OPENING = {"hotline": ("客户来电反映：", "来电投诉："), "app": ("App反馈：", "App留言："),
+                      "social": ("微博吐槽：", "小红书发帖："), "review_site": ("点评网差评：", "大众点评：")}
+
+
+def _complaint_texts(rng: np.random.Generator, category: np.ndarray, channel: np.ndarray, repair: np.ndarray
+                     ) -> np.ndarray:
+    """What a complaint says (投诉内容), by its category and channel: a hotline agent's summary,
+    an App message, a social-media post, a review."""
+    out = np.empty(len(category), dtype=object)
+    for i, (cat, ch) in enumerate(zip(category, channel)):
+        themes = _COMPLAINT_THEMES[str(cat)]
+        theme = themes[int(rng.integers(0, len(themes)))]
+        options = _THEME_TEXTS[theme]
+        text = options[int(rng.integers(0, len(options)))]
+        text = text.replace("{h}", _ZH_HOURS[int(min(max(round(repair[i] / 60.0), 1), 10))])
+        opening = _COMPLAINT_OPENING[str(ch)]
+        out[i] = f"{opening[int(rng.integers(0, len(opening)))]}{text}"
+    return out
+
+
 _PROVINCES = np.array(list("沪京粤浙川苏鲁"), dtype=object)
 _TS_COLUMNS = {"centers": (), "visits": ("booked_at", "arrived_at", "started_at", "finished_at", "delivered_at"),
                "touchpoints": ("ts",), "surveys": ("submitted_at",), "complaints": ("filed_at",)}
@@ -558,10 +679,14 @@ def _simulate(n_visits: int, seed: int, start: str, months: int,
     anx_blank = (rng.random(m) < 0.15) & (sv != ex)
     group = np.where(ltr[sv] >= 9, "promoter", np.where(ltr[sv] >= 7, "passive", "detractor"))
     has_comment = (rng.random(m) < 0.55) | (sv == ex)
-    comment = np.empty(m, dtype=object)
+    # the texts come from a generator of their own; the main stream makes the draws it always
+    # made here, so that every other value of the sample stays as it was
     for g, texts in _COMMENTS.items():
-        idx = np.flatnonzero((group == g) & has_comment)
-        comment[idx] = np.array(texts, dtype=object)[rng.integers(0, len(texts), idx.size)]
+        rng.integers(0, len(texts), int(np.count_nonzero((group == g) & has_comment)))
+    comment = np.empty(m, dtype=object)
+    idx = np.flatnonzero(has_comment)
+    comment[idx] = _comment_texts(np.random.default_rng([seed, 16]), group[idx], sc[idx], blank[idx],
+                                  silence[sv][idx], repair[sv][idx], photo[sv][idx], n_upd[sv][idx])
     comment[sv == ex] = ("更换左前控制臂衬套，从早上八点等到下午一点多，开工后顾问只说了一次，"
                          "之后将近四个小时没人主动告知进度，问了三次才知道还要等多久")
     survey_cols: dict[str, pa.Array] = {
@@ -586,13 +711,16 @@ def _simulate(n_visits: int, seed: int, start: str, months: int,
     cat_p = np.array([0.22, 0.25, 0.15, 0.12, 0.1, 0.1, 0.06])
     cat = rng.choice(len(_COMPLAINT_CATEGORIES), size=k, p=cat_p)
     cat[cv == ex] = 1
+    chan = _COMPLAINT_CHANNELS[rng.choice(4, size=k, p=[0.35, 0.35, 0.15, 0.15])]
+    text = _complaint_texts(np.random.default_rng([seed, 17]), _COMPLAINT_CATEGORIES[cat], chan, repair[cv])
     complaints = pa.table({
         "complaint_id": pc.utf8_replace_slice(pa.array(np.arange(1, k + 1) + 10_000_000).cast(pa.string()),
                                               start=0, stop=1, replacement="CP"),
         "visit_id": pc.take(vid_by_orig, pa.array(cv)),
         "filed_at": _ts_array(filed),
-        "channel": pa.array(_COMPLAINT_CHANNELS[rng.choice(4, size=k, p=[0.35, 0.35, 0.15, 0.15])], type=pa.string()),
+        "channel": pa.array(chan, type=pa.string()),
         "category": pa.array(_COMPLAINT_CATEGORIES[cat], type=pa.string()),
+        "text": pa.array(text, type=pa.string()),
     })
 
     truth = pa.table({
@@ -954,9 +1082,15 @@ def _dirty(tables: dict[str, pa.Table], seed: int) -> tuple[dict[str, pa.Table],
     zh_chan = {ch.code: ch.zh for ch in catalog.COMPLAINT_CHANNELS}
     cm = _pick(rng, nc, 0.02) if nc else np.array([], dtype=int)
     chan[cm] = [zh_chan[chan[i]] for i in cm]
+    # personal data in some complaint texts (a phone number to call back), from a generator of its own
+    text = cpl["text"].to_numpy(zero_copy_only=False).astype(object)
+    prng = np.random.default_rng([seed, 18])
+    for i in np.flatnonzero(prng.random(nc) < DIRT_RATES["complaints.pii_mobile"]):
+        text[i] = f"{text[i]}，回电1{int(prng.integers(3, 10))}{int(prng.integers(0, 10**9)):09d}"
     complaints = pa.table({"complaint_id": cpl["complaint_id"], "visit_id": cpl["visit_id"],
                            "filed_at": _format_ts(f_s, f_v, _TS_BASE["complaints"], rng),
-                           "channel": pa.array(chan, type=pa.string()), "category": cpl["category"]})
+                           "channel": pa.array(chan, type=pa.string()), "category": cpl["category"],
+                           "text": pa.array(text, type=pa.string())})
     orph = _pick(rng, nc, DIRT_RATES["complaints.orphan"]) if nc else np.array([], dtype=int)
     orph_rows = complaints.take(pa.array(orph, type=pa.int64()))
     orph_rows = orph_rows.set_column(0, "complaint_id", pa.array([f"CP2{i:07d}" for i in range(1, orph.size + 1)],
@@ -993,8 +1127,12 @@ def add_dirt(tables: dict[str, pd.DataFrame], seed: int) -> dict[str, pd.DataFra
 
 
 # ---------------------------------------------------------------------------- writing
+#: Chinese export headers of the sample's columns outside the contract's tables (the complaint text).
+_EXTRA_ZH = {"complaints": {"text": "投诉内容"}}
+
+
 def _zh_headers(tbl: pa.Table, name: str) -> pa.Table:
-    zh = {c.name: c.zh for c in TABLES[name]}
+    zh = {c.name: c.zh for c in TABLES[name]} | _EXTRA_ZH.get(name, {})
     return tbl.rename_columns([zh[c] for c in tbl.column_names])
 
 
@@ -1059,6 +1197,34 @@ def _clear_old(out_dir: Path) -> None:
     (out_dir / "sample_manifest.json").unlink(missing_ok=True)
 
 
+#: visits generated (and dirtied) at a time by :func:`write_sample` for the CSV layout
+CHUNK_VISITS = 200_000
+_ID_COLUMNS = {"visit_id": "WO", "response_id": "R", "complaint_id": "CP"}
+
+
+def _chunks(n_visits: int, seed: int, start: str, months: int, effects: Effects):
+    """The raw tables of ``n_visits`` in chunks of at most :data:`CHUNK_VISITS` visits: ``(raw
+    tables, writer facts)`` per chunk. The first chunk is the data set of its own size and
+    seed; each later one is an independent one (seed ``seed * 1000 + i``) whose ids carry the
+    chunk number (``WO001…``, ``R001…``, ``CP001…``), so ids never repeat across chunks."""
+    k = max(1, math.ceil(n_visits / CHUNK_VISITS))
+    base, extra = divmod(n_visits, k)
+    for i in range(k):
+        n_i = base + (1 if i < extra else 0)
+        seed_i = seed if i == 0 else seed * 1000 + i
+        raw, meta = _dirty(_simulate(n_i, seed_i, start, months, effects), seed_i)
+        if i > 0:
+            for name in ("visits", "touchpoints", "surveys", "complaints"):
+                tbl = raw[name]
+                for col, prefix in _ID_COLUMNS.items():
+                    if col in tbl.column_names:
+                        j = tbl.column_names.index(col)
+                        tbl = tbl.set_column(j, col, pc.replace_substring_regex(
+                            tbl[col], pattern=f"^{prefix}", replacement=f"{prefix}{i:03d}"))
+                raw[name] = tbl
+        yield raw, meta
+
+
 def write_sample(out_dir: Path, n_visits: int, seed: int, layout: Layout = "mixed",
                  start: str = "2026-05-01", months: int = 6, effects: Effects | str = DEFAULT_EFFECTS
                  ) -> list[Path]:
@@ -1084,16 +1250,30 @@ def write_sample(out_dir: Path, n_visits: int, seed: int, layout: Layout = "mixe
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     _clear_old(out_dir)
-    truth = _simulate(n_visits, seed, start, months, effects)
-    raw, meta = _dirty(truth, seed)
     paths: list[Path] = []
     if layout == "csv":
+        # written in chunks of visits, so that any size is generated in bounded memory
         opts = pacsv.WriteOptions(include_header=True, batch_size=1 << 16)
-        for name in catalog.TABLE_ORDER:
-            p = out_dir / f"{name}.csv"
-            pacsv.write_csv(raw[name], p, opts)
-            paths.append(p)
+        writers: dict[str, pacsv.CSVWriter] = {}
+        try:
+            for i, (raw, meta_i) in enumerate(_chunks(n_visits, seed, start, months, effects)):
+                if i == 0:
+                    meta = meta_i
+                for name in catalog.TABLE_ORDER:
+                    if name == "centers" and i > 0:
+                        continue
+                    if name not in writers:
+                        writers[name] = pacsv.CSVWriter(out_dir / f"{name}.csv", raw[name].schema, write_options=opts)
+                    writers[name].write_table(raw[name])
+                del raw
+        finally:
+            for w in writers.values():
+                w.close()
+        paths.extend(out_dir / f"{name}.csv" for name in catalog.TABLE_ORDER)
     else:
+        truth = _simulate(n_visits, seed, start, months, effects)
+        raw, meta = _dirty(truth, seed)
+        del truth
         p = out_dir / "centers.xlsx"
         _write_xlsx(p, _zh_headers(raw["centers"], "centers"), "门店")
         paths.append(p)

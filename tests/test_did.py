@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cxlib import did, models
+from cxlib import did, findings, models
 
 DATA = Path(__file__).parent / "data"
 
@@ -230,6 +230,49 @@ def test_randomization_test_enumerates_every_assignment():
     assert ri.loc["twfe", "estimate"] == pytest.approx(tw, abs=1e-9)
 
 
+@pytest.mark.parametrize("control", ["not_yet_treated", "never_treated"])
+def test_the_cell_sums_give_every_assignments_estimates_as_the_visit_level_estimators(control):
+    """The randomisation test's statistics come from center-month sums: under any reassignment of the
+    switch dates they equal rollout_att (visit level) and models.did_rollout on re-dated centers."""
+    visits, centers = _toy(seed=3)
+    dates = ["2026-03-01", "2026-04-15"]
+    for a, b in [("C", "E"), ("B", "A"), ("D", "C"), ("E", "B")]:
+        moved = centers.assign(realtime_since=[dates[0] if c == a else dates[1] if c == b else None
+                                               for c in centers["center_id"]])
+        ri = did.randomization_test(visits, moved, "ltr", control_group=control).set_index("estimator")
+        cs = did.rollout_att(visits, moved, "ltr", control_group=control).headline["estimate"].iloc[0]
+        tw = models.did_rollout(visits, moved, "ltr").headline["estimate"].iloc[0]
+        assert ri.loc["callaway_santanna", "estimate"] == pytest.approx(cs, abs=1e-10)
+        assert ri.loc["twfe", "estimate"] == pytest.approx(tw, abs=1e-10)
+
+
+def test_the_randomisation_interval_inverts_the_test():
+    """At the interval's ends the test of "every switched visit gained τ", run directly on the shifted
+    outcomes, turns from not rejecting to rejecting; the quoted result carries the interval."""
+    visits, centers = _toy(seed=4, effect=2.0)
+    ri = did.randomization_test(visits, centers, "ltr", conf=0.9).set_index("estimator")
+    post = models._rollout(visits, centers, "center", "month", "arrived_at", "center_id", "realtime_since")["post"]
+    for est in ("callaway_santanna", "twfe"):
+        lo, hi = ri.loc[est, ["ci_low", "ci_high"]]
+        assert lo < ri.loc[est, "estimate"] < hi
+
+        def p_at(tau: float) -> float:
+            shifted = visits.assign(ltr=visits["ltr"] - tau * post)
+            return did.randomization_test(shifted, centers, "ltr").set_index("estimator").loc[est, "p_value"]
+
+        for end, outward in ((lo, -1), (hi, 1)):
+            assert p_at(end - outward * 1e-6) > 0.1
+            assert p_at(end + outward * 1e-3) <= 0.1
+    quoted = did.with_randomization(did.rollout_att(visits, centers, "ltr"), ri.reset_index())
+    h = quoted.headline.iloc[0]
+    assert (h["ci_low"], h["ci_high"]) == (ri.loc["callaway_santanna", "ci_low"], ri.loc["callaway_santanna", "ci_high"])
+    assert h["ci_low_independent"] != h["ci_low"] and quoted.inference.startswith("randomisation interval")
+    assert quoted.record()["inference"].startswith("randomisation interval: all 20 assignments")
+    assert "随机化区间" in models.note_text(quoted.note, "zh")
+    assert did.with_randomization(did.rollout_att(visits, centers, "ltr"), None).inference == \
+        did.rollout_att(visits, centers, "ltr").inference
+
+
 def test_twfe_weights_and_verdict_on_growing_effects():
     visits, centers = _toy(effect=1.0)
     w = did.twfe_weights(visits, centers, "ltr")
@@ -263,7 +306,42 @@ def test_the_staggered_simulation_runs_and_twfe_is_biased_down():
     spec = importlib.util.spec_from_file_location("sim_staggered", path)
     sim = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(sim)
-    table = sim.run(reps=3, seed=5)
+    table = sim.run(reps=3, seed=5, randomization=False)
     assert table["twfe"]["bias"] < 0  # growing effects: early switchers' growth is subtracted
     for k in ("cs_never", "cs_not_yet", "sun_abraham"):
         assert abs(table[k]["bias"]) < abs(table["twfe"]["bias"])
+    # one replication with center-month shocks and the randomisation intervals (all 840 assignments)
+    shocked = sim.run(reps=1, seed=5, shock=0.5)
+    assert set(shocked) == set(sim.ESTIMATORS)
+    assert shocked["cs_not_yet_ri"]["bias"] == pytest.approx(shocked["cs_not_yet"]["bias"], abs=1e-9)  # same estimate
+
+
+def test_sensitivity_bounds_follow_the_largest_pre_switch_departure():
+    """Relative magnitudes: the bias bound is M̄ · Δ · Σ w (e + 1) over the ATT's post cells, Δ the
+    largest |pre-switch| event-study point; at the breakdown M̄ the interval touches 0."""
+    visits, centers = _toy(seed=2, effect=1.0)
+    res = did.rollout_att(visits, centers, "ltr")
+    sens = did.sensitivity(res, mbar=(0.0, 1.0, 2.0))
+    ev = res.event
+    delta = ev.loc[ev["rel_period"] < 0, "estimate"].abs().max()
+    post = res.cells.loc[res.cells["post"]]
+    w = post["weight"].to_numpy()
+    assert w.sum() == pytest.approx(1.0)
+    reach = (w * (post["rel_period"].to_numpy() + 1)).sum()
+    h = res.headline.iloc[0]
+    for r in sens.itertuples():
+        assert r.bias_bound == pytest.approx(r.mbar * delta * reach)
+        assert r.ci_low == pytest.approx(h["ci_low"] - r.bias_bound)
+        assert r.ci_high == pytest.approx(h["ci_high"] + r.bias_bound)
+    assert sens.loc[0, "ci_low"] == pytest.approx(h["ci_low"])
+    brk = sens.attrs["breakdown"]
+    at = did.sensitivity(res, mbar=(brk - 1e-9, brk + 1e-9))
+    assert at["excludes_zero"].tolist() == [True, False]
+    # the weights are the overall ATT's: the weighted post cells give the headline estimate
+    assert (w * post["estimate"].to_numpy()).sum() == pytest.approx(h["estimate"])
+    f = findings.rollout_sensitivity(sens, lang="both")
+    assert f"{brk:.2f}" in f.zh and f"{brk:.2f}" in f.en and "n = " in f.en
+    one = did.sensitivity(did.rollout_att(visits.loc[visits["center"] == "A"], centers, "ltr"))
+    assert one.in_lang("zh") and findings.rollout_sensitivity(one, lang="zh").facts["status"] != "ok"
+    with pytest.raises(ValueError):
+        did.sensitivity(did.rollout_sun_abraham(visits, centers, "ltr"))

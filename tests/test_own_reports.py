@@ -19,7 +19,8 @@ from cxlib import clean, report
 pytestmark = pytest.mark.slow
 
 CX = [sys.executable, "-m", "cxlib.cli"]
-NOTEBOOKS = ("01_cleaning", "02_emotion_curves", "03_nps_proactive_updates", "04_roi_cases", "05_summary")
+NOTEBOOKS = ("01_cleaning", "02_emotion_curves", "03_nps_proactive_updates", "04_roi_cases", "05_summary",
+             "06_comments")
 NO_SCORES = "未提供数据 / not provided: 触点评分 touchpoint scores (scores)"
 SCORES_MARKER = {"provided": False, "missing": ["scores"]}
 

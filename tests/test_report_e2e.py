@@ -190,7 +190,7 @@ def sample_report(processed, tmp_path_factory) -> Path:
 
 def test_report_writes_every_notebook_html_results_and_manifest(sample_report):
     names = [p.stem for p in report.numbered_notebooks(report.NOTEBOOK_DIR)]
-    assert len(names) == 5
+    assert len(names) == 6 and names[-1] == "06_comments"
     for n in names:
         assert (sample_report / f"{n}.ipynb").exists() and (sample_report / f"{n}.html").exists()
     man = json.loads((sample_report / "manifest.json").read_text())
@@ -200,6 +200,25 @@ def test_report_writes_every_notebook_html_results_and_manifest(sample_report):
     index = (sample_report.parent / "index.html").read_text(encoding="utf-8")
     assert f'{CENTER}/05_summary.html' in index
     assert index.index("05_summary") < index.index("01_cleaning")
+
+
+def test_the_comment_themes_are_in_the_report_and_quote_no_personal_data(sample_report):
+    import re
+
+    from cxlib import catalog
+
+    res = json.loads((sample_report / "results.json").read_text())
+    assert res["themes"] and set(res["themes"]) <= {g.code for g in catalog.NPS_GROUPS}
+    for group in res["themes"].values():
+        assert list(group) == list(catalog.THEME_CODES)
+        assert all(0 <= t["ci_low"] <= t["share"] <= t["ci_high"] <= 1 for t in group.values())
+    assert set(res["complaint_themes"]) <= {c.code for c in catalog.COMPLAINT_CHANNELS}
+    assert set(res["theme_ltr_gap"]) == set(catalog.THEME_CODES)
+    assert set(res["findings_06"]) == {"detractor_themes", "theme_ltr_gap", "complaint_themes"}
+    assert res["findings_05"]["detractor_themes"]["top"]
+    page = (sample_report / "06_comments.html").read_text(encoding="utf-8")
+    assert "客户原声" in page and "Verbatims" in page
+    assert not re.search(r"1[3-9]\d{9}|\[手机号\]|\[车牌号\]|\[身份证号\]", page)
 
 
 def test_results_json_schema(sample_report):

@@ -20,7 +20,8 @@ from cxlib import synth
 pytestmark = pytest.mark.slow
 
 CX = [sys.executable, "-m", "cxlib.cli"]
-NOTEBOOKS = ("01_cleaning", "02_emotion_curves", "03_nps_proactive_updates", "04_roi_cases", "05_summary")
+NOTEBOOKS = ("01_cleaning", "02_emotion_curves", "03_nps_proactive_updates", "04_roi_cases", "05_summary",
+             "06_comments")
 MONTH = "2026-10"
 RESPONSES = {"BJ-CY": 1, "CD-GX": 5, "GZ-TH": 20}  # center -> survey responses kept in October
 SCALES = {"nps": (-100, 100), "ltr": (0, 10), "score": (1, 10), "anxiety": (0, 100), "share": (0, 1)}

@@ -96,7 +96,9 @@ def test_encodings_and_headers_as_declared(mixed_dir):
     complaints = (mixed_dir / "complaints.csv").read_bytes()
     with pytest.raises(UnicodeDecodeError):
         complaints.decode("utf-8")
-    assert complaints.decode("gb18030").splitlines()[0].split(",") == [c.zh for c in catalog.TABLES["complaints"]]
+    # the complaint text (投诉内容) is an optional column outside the contract's table, carried as an extra column
+    assert complaints.decode("gb18030").splitlines()[0].split(",") == [c.zh for c in catalog.TABLES["complaints"]] + [
+        "投诉内容"]
     for name, sheet_table in (("centers.xlsx", "centers"), ("surveys.xlsx", "surveys")):
         ws = openpyxl.load_workbook(mixed_dir / name, read_only=True).worksheets[0]
         header = [c.value for c in next(ws.iter_rows(max_row=1))]
@@ -406,3 +408,23 @@ def test_reversed_effects_turn_the_findings_round(tmp_path):
     assert meta["effects"]["name"] == "reversed" and meta["true_effects"]["ltr_per_inprogress_update"] == -0.6
     with pytest.raises(ValueError, match="effects must be one of"):
         synth.write_sample(tmp_path, n_visits=300, seed=1, effects="backwards")
+
+
+def test_a_large_csv_sample_is_generated_in_chunks_with_ids_unique_across_them(tmp_path, monkeypatch):
+    import pandas as pd
+
+    from cxlib import clean
+
+    monkeypatch.setattr(synth, "CHUNK_VISITS", 400)
+    synth.write_sample(tmp_path / "raw", 1000, seed=5, layout="csv")
+    visits = pd.read_csv(tmp_path / "raw" / "visits.csv", dtype=str)
+    # three chunks: the first is the data set of its size, the others carry their number in the ids
+    assert visits["visit_id"].str[:5].value_counts().to_dict() == {"WO202": 335, "WO001": 334, "WO002": 334}
+    quality = clean.clean(tmp_path / "raw", tmp_path / "out").quality["tables"]
+    # the only repeated ids are the duplicates the dirt puts in
+    assert visits["visit_id"].duplicated().sum() == quality["visits"]["rules"]["duplicate_id"]["rows"] == 3
+    assert quality["centers"]["read"] == 7
+    for q in quality.values():
+        assert q["read"] == q["kept"] + q["quarantined"]
+    surveys = pd.read_csv(tmp_path / "raw" / "surveys.csv", dtype=str)
+    assert quality["surveys"]["rules"]["duplicate_id"]["rows"] == 0 and surveys["response_id"].is_unique

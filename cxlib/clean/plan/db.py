@@ -1,0 +1,91 @@
+"""The DuckDB database of one cleaning run, and its errors as one clear line."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import shutil
+from pathlib import Path
+
+import duckdb
+
+from cxlib.errors import DataError
+
+#: memory DuckDB may use for one cleaning run (it spills to the run's folder beyond that)
+MEMORY_LIMIT = "768MB"
+#: Unicode whitespace trimmed around every value (what Arrow's utf8_trim_whitespace trims)
+WHITESPACE = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
+              "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
+
+
+def _sql_text(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def connect(work: Path, threads: int | None = None) -> duckdb.DuckDBPyConnection:
+    """A DuckDB database in ``work`` (a folder of the run, removed by :func:`database`), with
+    the plan's macros: ``cx_trim(x)`` (Unicode whitespace trimmed, empty text null).
+
+    >>> con = connect(Path(tempfile.mkdtemp()))  # doctest: +SKIP
+    >>> con.sql("SELECT cx_trim('  a ')").fetchone()  # doctest: +SKIP
+    ('a',)
+    """
+    work.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(":memory:", config={"memory_limit": MEMORY_LIMIT,
+                                                              "temp_directory": str(work / "spill")})
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET preserve_insertion_order = true")
+    con.execute("SET enable_progress_bar = false")
+    if threads:
+        con.execute(f"SET threads = {int(threads)}")
+    space = "[" + WHITESPACE + "]"
+    con.execute(f"CREATE MACRO cx_trim(x) AS nullif(regexp_replace(x, {_sql_text(f'^{space}+|{space}+$')}, '', 'g'), '')")
+    return con
+
+
+@contextlib.contextmanager
+def database(work: Path, threads: int | None = None):
+    """The run's database, closed and removed at the end; a DuckDB error becomes one
+    :class:`DataError` line (an I/O error: the :class:`OSError` the caller reports as such).
+
+    >>> with database(Path("/tmp/cx-plan")) as con:  # doctest: +SKIP
+    ...     con.sql("SELECT 1").fetchone()
+    (1,)
+    """
+    con = None
+    try:
+        con = connect(work, threads)
+        yield con
+    except duckdb.Error as exc:
+        err = _os_error(exc, work)
+        if err is not None:
+            raise err from None
+        if isinstance(exc, duckdb.OutOfMemoryException):
+            raise DataError(f"the cleaning ran out of memory ({_first_line(exc)}); free memory or disk space "
+                            "for DuckDB's spill files and run again") from None
+        raise DataError(f"the cleaning plan failed: {_first_line(exc)}") from None
+    finally:
+        if con is not None:
+            con.close()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+#: file-system failures as DuckDB words them, and the error number each is
+_OS_ERRORS = (("no space left", errno.ENOSPC), ("disk full", errno.ENOSPC), ("read-only file system", errno.EROFS),
+              ("permission denied", errno.EACCES))
+
+
+def _os_error(exc: BaseException, work: Path) -> OSError | None:
+    """The :class:`OSError` a DuckDB error is when it is a file-system failure of the run's
+    database (full disk, read-only, permissions), reported like any other write error."""
+    text = str(exc).lower()
+    for words, code in _OS_ERRORS:
+        if words in text:
+            return OSError(code, os.strerror(code), str(work / "plan.duckdb"))
+    return None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

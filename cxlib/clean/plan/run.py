@@ -1,0 +1,211 @@
+"""One cleaning run as the relational plan: every table loaded into DuckDB, ruled, featured
+and written to Parquet in batches (memory bounded by a batch and DuckDB's limit, not by the data).
+
+The order of the reference run (:func:`cxlib.clean.build._build_tables`) is kept, so the first
+broken file reported is the same: visits, centers, surveys, complaints, the touchpoint log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from cxlib import catalog, io
+from cxlib.clean.features import _survey_columns, _time_columns
+from cxlib.clean.ledger import _Audit
+from cxlib.clean.plan import features as plan_features
+from cxlib.clean.plan import linked, raw as plan_raw, touchpoints, visits as plan_visits
+from cxlib.clean.plan.output import BATCH_ROWS, write_frames
+from cxlib.clean.plan.raw import EXTRA, RawTable
+from cxlib.clean.plan.values import quote, sql_text
+from cxlib.clean.rules.centers import _clean_centers, centers_from_spellings
+
+_POINTS = [p.column for p in catalog.SCORE_POINTS]
+
+
+def _batches(con: duckdb.DuckDBPyConnection, sql: str, frame: Callable[[pa.RecordBatch], pd.DataFrame],
+             empty: dict[str, pa.DataType]) -> Iterator[pd.DataFrame]:
+    """The frames of the result of ``sql``, batch by batch (one empty frame for no rows)."""
+    reader = con.sql(sql).to_arrow_reader(BATCH_ROWS)
+    seen = False
+    for batch in reader:
+        if batch.num_rows or not seen:
+            seen = True
+            yield frame(batch)
+    if not seen:
+        yield frame(pa.RecordBatch.from_pydict({k: pa.array([], t) for k, t in empty.items()}))
+
+
+def _with_extras(frame: pd.DataFrame, b: pa.RecordBatch, extras: list[str]) -> pd.DataFrame:
+    for c in extras:
+        frame[c] = pd.Series(b[EXTRA + c].to_pandas(), dtype="str")
+    return frame
+
+
+def _empty(raw: RawTable, **cols: pa.DataType) -> dict[str, pa.DataType]:
+    return {**cols, **{EXTRA + c: pa.string() for c in raw.extras}}
+
+
+def build(con: duckdb.DuckDBPyConnection, raw_dir: Path, out: Path, tz: str, src, files: dict[str, list[Path]],
+          given: dict[str, bool], opts, block_bytes: int) -> tuple[list[_Audit], dict, dict, list[str], list]:
+    """Clean every table into ``out``: the processed Parquet files but the quarantine table.
+    Returns (audits, quality entries counted in SQL, extra columns per table, journey points
+    answered, quarantine parts).
+
+    >>> build(con, raw_dir, out, "Asia/Shanghai", src, files, given, opts, 1 << 25)  # doctest: +SKIP
+    """
+    audits: list[_Audit] = []
+    extra_columns: dict[str, list[dict]] = {}
+    quarantine: list[pd.DataFrame] = []
+
+    def done(a: _Audit) -> None:
+        audits.append(a)
+        quarantine.append(a.quarantine_frame())
+        a.raw = None
+
+    def load(t: str) -> RawTable:
+        return plan_raw.load(con, t, files[t] if given[t] else [], src.tables[t], block_bytes)
+
+    raw_visits = load("visits")
+    if given["centers"]:
+        from cxlib.clean.build import _carry_extras
+
+        raw = io.read_table(raw_dir, "centers", src.tables["centers"], files["centers"])
+        ttz, ctx = opts("centers")
+        with ctx:
+            centers, a = _clean_centers(raw, ttz)
+        extra_columns["centers"] = _carry_extras(centers.frame, raw, a)
+        del raw
+    else:
+        spelled = con.execute(f"""
+            SELECT c, f, row FROM (SELECT cx_trim(center) AS c, arg_min(cx__f, cx__r) AS f, arg_min(cx__row, cx__r) AS row,
+                                          min(cx__r) AS r
+                                   FROM {raw_visits.name} GROUP BY 1) WHERE c IS NOT NULL ORDER BY r""").fetchall()
+        centers = centers_from_spellings([(c, raw_visits.files[f], int(row)) for c, f, row in spelled])
+        a = _Audit("centers", io.empty_table("centers"))
+        extra_columns["centers"] = []
+    done(a)
+    ttz, ctx = opts("visits")
+    with ctx:
+        a = plan_visits.clean_visits(con, raw_visits, centers, ttz)
+    extra_columns["visits"] = raw_visits.extra_columns()
+    done(a)
+    con.execute(f"DROP TABLE {raw_visits.name}")
+    raws = {"visits": raw_visits}
+    for t, func in (("surveys", linked.clean_surveys), ("complaints", linked.clean_complaints)):
+        raws[t] = load(t)
+        ttz, ctx = opts(t)
+        with ctx:
+            a = func(con, raws[t], ttz)
+        extra_columns[t] = raws[t].extra_columns()
+        done(a)
+        con.execute(f"DROP TABLE {raws[t].name}")
+    score_columns = [c for c, n in zip(catalog.SCORE_COLUMNS, con.execute(
+        f"SELECT {', '.join(f'count({c})' for c in catalog.SCORE_COLUMNS)} FROM surveys_ruled WHERE q IS NULL"
+    ).fetchone()) if n]
+    ev = plan_raw.load(con, "touchpoints", files["touchpoints"], src.tables["touchpoints"], block_bytes)
+    ttz, ctx = opts("touchpoints")
+    with ctx:
+        touchpoints.rules(con, ttz)
+    tables_q = {"touchpoints": touchpoints.quality(con)}
+    events_q = touchpoints.quarantine(con, ev)
+    plan_features.feature_table(con)
+    extra_columns["touchpoints"] = touchpoints.write(con, ev, out / "events.parquet", tz)
+    con.execute("DROP VIEW events_ruled")
+    con.execute("DROP TABLE events_linked")
+    con.execute("DROP TABLE events_repeated")
+    _write_visits(con, out / "visits.parquet", tz, centers.frame, raw_visits.extras)
+    _write_scores(con, out / "scores.parquet", tz)
+    ex = "".join(f", {quote(EXTRA + c)}" for c in raws["surveys"].extras)
+    write_frames(_batches(
+        con, f"SELECT id, vid, utc, {', '.join(linked.POINTS)}, anxiety, comment {ex} FROM surveys_ruled "
+             "WHERE q IS NULL ORDER BY r",
+        lambda b: _with_extras(linked.surveys_frame(b, tz), b, raws["surveys"].extras),
+        _empty(raws["surveys"], id=pa.string(), vid=pa.string(), utc=pa.int64(),
+               **{c: pa.float64() for c in linked.POINTS}, anxiety=pa.float64(), comment=pa.string())),
+        out / "surveys.parquet")
+    ex = "".join(f", {quote(EXTRA + c)}" for c in raws["complaints"].extras)
+    write_frames(_batches(
+        con, f"SELECT id, vid, utc, ch, category {ex} FROM complaints_ruled WHERE q IS NULL ORDER BY r",
+        lambda b: _with_extras(linked.complaints_frame(b, tz), b, raws["complaints"].extras),
+        _empty(raws["complaints"], id=pa.string(), vid=pa.string(), utc=pa.int64(), ch=pa.int16(),
+               category=pa.string())), out / "complaints.parquet")
+    write_frames([centers.frame], out / "centers.parquet")
+    # the quarantine in table order (the touchpoint log's rows after the visits')
+    order = {t: i for i, t in enumerate(catalog.TABLE_ORDER)}
+    quarantine.append(events_q)
+    quarantine.sort(key=lambda q: order[q["table"].iloc[0]] if len(q) else -1)
+    return audits, tables_q, extra_columns, score_columns, quarantine
+
+
+def _write_visits(con: duckdb.DuckDBPyConnection, path: Path, tz: str, centers: pd.DataFrame, extras: list[str]) -> None:
+    """The processed visits: kept visits, their features, survey answer and complaints, batch by batch."""
+    ex = "".join(f", k.{quote(EXTRA + c)}" for c in extras)
+
+    def frame(b: pa.RecordBatch) -> pd.DataFrame:
+        v = plan_visits.visits_frame(b, tz)
+        local = _time_columns(v)
+        for c, values in plan_features.features_frame(b).items():
+            v[c] = values
+        v = _survey_columns(v, local, centers, b["response_id"].to_numpy(zero_copy_only=False).astype(object),
+                            b["s_ltr"].to_numpy(zero_copy_only=False).astype(float),
+                            b["s_anx"].to_numpy(zero_copy_only=False).astype(float),
+                            b["n_complaints"].to_numpy(zero_copy_only=False).astype(np.int64))
+        return _with_extras(v, b, extras)
+
+    sql = f"""
+        SELECT k.vid, k.cust, k.center, k.scen, k.model, {', '.join('k.' + c for c in plan_visits.TIMES)},
+               k.warranty, k.amount, f.n_upd, f.n_inp, f.n_photo, f.n_inq, f.silence, f.tier,
+               s.id AS response_id, s.ltr AS s_ltr, s.anxiety AS s_anx, coalesce(c.n, 0) AS n_complaints {ex}
+        FROM visits_kept k JOIN visit_feats f ON f.pos = k.pos
+        LEFT JOIN (SELECT vpos, id, ltr, anxiety FROM surveys_ruled WHERE q IS NULL) s ON s.vpos = k.pos
+        LEFT JOIN (SELECT vpos, count(*) AS n FROM complaints_ruled WHERE q IS NULL GROUP BY vpos) c ON c.vpos = k.pos
+        ORDER BY k.pos"""
+    empty = {"vid": pa.string(), "cust": pa.string(), "center": pa.string(), "scen": pa.int16(), "model": pa.string(),
+             **{c: pa.int64() for c in plan_visits.TIMES}, "warranty": pa.int8(), "amount": pa.float64(),
+             "n_upd": pa.int64(), "n_inp": pa.int64(), "n_photo": pa.int64(), "n_inq": pa.int64(),
+             "silence": pa.float64(), "tier": pa.int8(), "response_id": pa.string(), "s_ltr": pa.float64(),
+             "s_anx": pa.float64(), "n_complaints": pa.int64(), **{EXTRA + c: pa.string() for c in extras}}
+    write_frames(_batches(con, sql, frame, empty), path)
+
+
+def _write_scores(con: duckdb.DuckDBPyConnection, path: Path, tz: str) -> None:
+    """The touchpoint scores in long form (:func:`cxlib.clean.scores_long`), batch by batch."""
+    stage = np.array([catalog.STAGE_ORDER.index(p.stage) for p in catalog.SCORE_POINTS], dtype=np.int16)
+    points = ", ".join(f"({i}, {sql_text(c)})" for i, c in enumerate(_POINTS))
+    sql = f"""
+        WITH s AS (SELECT r, id, vid, vpos, ltr, {', '.join(_POINTS)} FROM surveys_ruled WHERE q IS NULL),
+        long AS (UNPIVOT s ON {', '.join(_POINTS)} INTO NAME point VALUE score),
+        p AS (SELECT * FROM (VALUES {points}) t(idx, point))
+        SELECT l.id, l.vid, p.idx AS point, CAST(l.score AS BIGINT) AS score, k.center, k.scen, f.tier,
+               strftime(timezone({sql_text(tz)}, CAST(make_timestamp(k.arrived_at) AS TIMESTAMPTZ)), '%Y-%m') AS month,
+               l.ltr
+        FROM long l JOIN p ON p.point = l.point JOIN visits_kept k ON k.pos = l.vpos JOIN visit_feats f ON f.pos = k.pos
+        ORDER BY l.r, p.idx"""
+
+    def frame(b: pa.RecordBatch) -> pd.DataFrame:
+        pidx = b["point"].to_numpy(zero_copy_only=False).astype(np.int16)
+        return pd.DataFrame({
+            "response_id": pd.Series(pd.array(b["id"], dtype="str")),
+            "visit_id": pd.Series(pd.array(b["vid"], dtype="str")),
+            "point": pd.Categorical.from_codes(pidx, dtype=catalog.SCORE_POINT_DTYPE),
+            "stage": pd.Categorical.from_codes(stage[pidx], dtype=catalog.STAGE_DTYPE),
+            "score": b["score"].to_numpy(zero_copy_only=False).astype(np.int64),
+            "center": pd.Series(b["center"].to_pandas(), dtype="str"),
+            "scenario": pd.Categorical.from_codes(b["scen"].to_numpy(zero_copy_only=False).astype(np.int16),
+                                                  dtype=catalog.SCENARIO_DTYPE),
+            "tier": pd.Categorical.from_codes(b["tier"].to_numpy(zero_copy_only=False).astype(np.int8),
+                                              dtype=catalog.TIER_DTYPE),
+            "month": pd.Series(b["month"].to_pandas(), dtype="str"),
+            "ltr": pd.array(b["ltr"].to_numpy(zero_copy_only=False).astype(float), dtype="Int64"),
+        })
+
+    empty = {"id": pa.string(), "vid": pa.string(), "point": pa.int16(), "score": pa.int64(), "center": pa.string(),
+             "scen": pa.int16(), "tier": pa.int8(), "month": pa.string(), "ltr": pa.float64()}
+    write_frames(_batches(con, sql, frame, empty), path)
+
