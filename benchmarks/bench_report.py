@@ -23,7 +23,7 @@ The scale benchmark, ``--visits 100000 1000000``, generates each size once (``cx
 while ``sample_manifest.json`` matches and the processed fingerprint is current, as
 ``bench_clean.py`` does, so the two benchmarks share the data) and times, per size:
 
-1. the network report (the five notebooks for all centers, all months), run by
+1. the network report (the numbered notebooks for all centers, all months), run by
    :func:`cxlib.report.run_center` in a fresh process with one warm kernel, as ``cx report`` runs
    it;
 2. one center's report for one month (``cx report --center SH-JQ --period <last month>``, the
@@ -196,7 +196,7 @@ SCALE_TARGETS = {"network_s": 300.0, "cell_s": 60.0, "center_month_s": 30.0, "pe
                  "cost_ratio_per_10x": 10.0}
 CASES = ROOT / "data" / "raw" / "cases_interventions.yaml"
 
-# the network report as cx report runs it: one warm kernel, the five notebooks, HTML pages
+# the network report as cx report runs it: one warm kernel, the numbered notebooks, HTML pages
 NETWORK_RUNNER = r"""
 import json, sys
 from pathlib import Path
