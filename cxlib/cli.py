@@ -119,9 +119,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--allow-outside-links", action="store_true",
                    help="read raw files that are symbolic links to places outside the raw folder (recorded in "
                         "the manifest, so later runs accept the same links)")
-    p.add_argument("--engine", default="duckdb",
-                   help="duckdb: the cleaning as one relational plan on DuckDB (default: all cores, bounded "
-                        "memory); pandas: the reference rules (one core, memory grows with the data)")
+    p.add_argument("--engine", default="pandas",
+                   help="pandas: the reference rules (default; one core, memory grows with the data); duckdb: the "
+                        "cleaning as one relational plan on DuckDB (all cores, memory bounded; identical tables, "
+                        "slower than pandas for now: see README, Speed)")
     p.set_defaults(func=_cmd_clean)
 
     p = sub.add_parser("report", help="run the report notebooks with papermill for a period and centers")

@@ -186,7 +186,7 @@ def test_a_duckdb_error_is_one_line_and_leaves_the_old_data(raw_dir, tmp_path, c
 
     monkeypatch.setattr(touchpoints, "rules", broken)
     capsys.readouterr()
-    assert cli.main(["clean", str(raw_dir), str(out), "--force"]) == 2
+    assert cli.main(["clean", str(raw_dir), str(out), "--force", "--engine", "duckdb"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("cx: error: the cleaning plan failed: ") and "Traceback" not in err
     assert "a_table_that_is_not_there" in err
