@@ -23,7 +23,7 @@ The scale benchmark, ``--visits 100000 1000000``, generates each size once (``cx
 while ``sample_manifest.json`` matches and the processed fingerprint is current, as
 ``bench_clean.py`` does, so the two benchmarks share the data) and times, per size:
 
-1. the network report (the five notebooks for all centers, all months), run by
+1. the network report (the numbered notebooks for all centers, all months), run by
    :func:`cxlib.report.run_center` in a fresh process with one warm kernel, as ``cx report`` runs
    it;
 2. one center's report for one month (``cx report --center SH-JQ --period <last month>``, the
@@ -196,7 +196,7 @@ SCALE_TARGETS = {"network_s": 300.0, "cell_s": 60.0, "center_month_s": 30.0, "pe
                  "cost_ratio_per_10x": 10.0}
 CASES = ROOT / "data" / "raw" / "cases_interventions.yaml"
 
-# the network report as cx report runs it: one warm kernel, the five notebooks, HTML pages
+# the network report as cx report runs it: one warm kernel, the numbered notebooks, HTML pages
 NETWORK_RUNNER = r"""
 import json, sys
 from pathlib import Path
@@ -251,13 +251,15 @@ def run_tree(cmd: list[str], cwd: Path = ROOT, interval: float = 0.2) -> dict[st
 
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    peak = {"bytes": 0, "procs": 0}
+    peak = {"bytes": 0, "procs": 0, "at": None}
     done = threading.Event()
 
     def sample() -> None:
         while not done.is_set():
             pids = _tree(proc.pid)
-            peak["bytes"] = max(peak["bytes"], sum(_pss(p) for p in pids))
+            total = sum(_pss(p) for p in pids)
+            if total > peak["bytes"]:
+                peak["bytes"], peak["at"] = total, time.time()
             peak["procs"] = max(peak["procs"], len(pids))
             done.wait(interval)
 
@@ -270,7 +272,22 @@ def run_tree(cmd: list[str], cwd: Path = ROOT, interval: float = 0.2) -> dict[st
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{err[-3000:]}")
     return {"wall_s": round(wall, 2), "peak_bytes": peak["bytes"], "max_processes": peak["procs"],
-            "stdout": out}
+            "peak_at": peak["at"], "stdout": out}
+
+
+def peak_notebook(folder: Path, at: float | None) -> str | None:
+    """The notebook of a report folder that was running when the memory peaked (its manifest's
+    start and end, to the second), or None."""
+    import datetime as dt
+
+    if at is None:
+        return None
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    for rec in manifest["notebooks"]:
+        start, end = (dt.datetime.fromisoformat(rec[k]).timestamp() for k in ("start", "end"))
+        if start - 1 <= at <= end + 1:
+            return rec["notebook"]
+    return "after the notebooks" if at > dt.datetime.fromisoformat(manifest["end"]).timestamp() else None
 
 
 def ensure_network(n: int, seed: int) -> tuple[Path, Path]:
@@ -338,6 +355,7 @@ def scale_size(n: int, center: str, seed: int, top: int, timeout: float) -> dict
     net_status = json.loads(net.pop("stdout").strip().splitlines()[-1])
     net["status"], net["failures"] = net_status["status"], net_status["failures"]
     net["notebooks"] = notebook_times(out / "network" / "all", top)
+    net["peak_notebook"] = peak_notebook(out / "network" / "all", net.pop("peak_at"))
     month = last_month(processed)
     print(f"{n:,} visits: {center} {month} …", flush=True)
     one = run_tree([sys.executable, "-m", "cxlib.cli", "report", "--raw", str(raw), "--processed", str(processed),
@@ -347,6 +365,7 @@ def scale_size(n: int, center: str, seed: int, top: int, timeout: float) -> dict
     from cxlib.report import report_folder
 
     one["notebooks"] = notebook_times(out / "center" / month / report_folder(center), top)
+    one["peak_notebook"] = peak_notebook(out / "center" / month / report_folder(center), one.pop("peak_at"))
     one["period"] = month
     return {"visits": n, "network": net, "center_month": one}
 
@@ -359,7 +378,7 @@ def print_size(r: dict[str, Any]) -> None:
     for what, label in (("network", "network report"), ("center_month", "one center, one month")):
         run = r[what]
         print(f"\n{r['visits']:,} visits, {label}: {run['wall_s']:.1f} s, peak memory of the process tree "
-              f"{_gb(run['peak_bytes'])} ({run['max_processes']} processes)")
+              f"{_gb(run['peak_bytes'])} ({run['max_processes']} processes; during {run.get('peak_notebook')})")
         for nb, t in run["notebooks"].items():
             slow = "; ".join(f"{cid} {s:.1f} s" for cid, s, _ in t["slowest"])
             print(f"  {nb:<28} {t['seconds']:>7.1f} s  {t['status']:<6} slowest cells: {slow}")

@@ -53,6 +53,16 @@ def visits_of(data: Any, center: str = "all", period_start: str | None = None, p
     if everything(center, period_start, period_end, scenario):
         return data.visits
     tables = [t for t in ("scores", "events", "surveys", "complaints") if hasattr(data, t)]
-    light = (dataclasses.replace(data, **{t: getattr(data, t).iloc[:0] for t in tables})
+    light = (dataclasses.replace(data, **{t: _empty(getattr(data, t)) for t in tables})
              if dataclasses.is_dataclass(data) and tables else data)  # anything else with a subset(): as it is
     return light.subset(center=center, period_start=period_start, period_end=period_end, scenario=scenario).visits
+
+
+def _empty(table: Any) -> Any:
+    """No rows of ``table``, its ``visit_id`` as plain objects: pandas' ``isin`` of an Arrow string
+    column walks the looked-up set in Python even when the column is empty (a second per call at a
+    network's scale), an object column hashes it in C."""
+    out = table.iloc[:0].copy()
+    if "visit_id" in out.columns:
+        out["visit_id"] = out["visit_id"].astype(object)
+    return out

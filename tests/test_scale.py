@@ -242,3 +242,47 @@ def test_stage_minutes_by_position_equal_the_string_lookup(sample):
     ref[~vid.isin(v.index)] = np.nan
     assert got.to_numpy() == pytest.approx(ref.to_numpy(), rel=1e-12, nan_ok=True)
     assert got.notna().sum() > 0.9 * len(got)
+
+
+def test_naive_vs_adjusted_needs_no_negative_binomial(sample):
+    """duration_confounding quotes the Poisson rows: fitting NB2 beside them (the slowest fit at
+    scale) changed nothing it shows; the Poisson estimates equal complaint_models' own."""
+    v = models.with_update_parts(sample.visits)
+    adjust = [*ADJUST, *models.UPDATE_PARTS]
+    r = models.naive_vs_adjusted(v, updates="n_inprogress_updates", controls=adjust, log_controls=[])
+    full = models.complaint_models(v, updates="n_inprogress_updates", controls=adjust, log_controls=[])
+    pois = full.headline.set_index("model").loc["poisson"]
+    adj = r.headline.set_index("estimate_type").loc["adjusted"]
+    for k, ref in (("estimate", "rate_ratio"), ("ci_low", "ci_low"), ("ci_high", "ci_high"), ("p_value", "p_value")):
+        assert adj[k] == pytest.approx(pois[ref], rel=1e-12)
+    assert set(r.table["model"]) == {"poisson"}
+    only = models.complaint_models(v, updates="n_inprogress_updates", controls=adjust, log_controls=[], nb2=False)
+    assert only.headline["model"].tolist() == ["poisson"]
+
+
+def test_rollout_models_text_factors_give_patsys_own_design(sample):
+    """The rollout regressions' text factors (month, center) as categoricals: patsy's design."""
+    import statsmodels.formula.api as smf
+
+    r = models.did_rollout(sample.visits, sample.centers, outcome="ltr")
+    ref = smf.ols(r.fit.model.formula, r.fit.model.data.frame).fit()  # patsy's own C() on the same frame
+    assert r.fit.model.exog_names == ref.model.exog_names
+    assert np.array_equal(r.fit.model.exog, ref.model.exog)
+    assert np.asarray(r.fit.params) == pytest.approx(np.asarray(ref.params), rel=1e-10, abs=1e-12)
+
+
+# ---------------------------------------------------------------------------- the scale benchmark
+def test_the_benchmark_measures_the_memory_of_the_whole_process_tree():
+    """A parent whose child holds 300 MB: the tree's peak counts the child (a real process)."""
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location("bench_report", ROOT / "benchmarks" / "bench_report.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    child = "import time, numpy as np; a = np.ones(300 * 2**20 // 8); time.sleep(1.5)"
+    parent = f"import subprocess, sys; subprocess.run([sys.executable, '-c', {child!r}], check=True)"
+    r = bench.run_tree([sys.executable, "-c", parent], interval=0.1)
+    assert r["max_processes"] >= 2
+    assert r["peak_bytes"] > 300 * 2**20
+    assert r["wall_s"] >= 1.5
