@@ -485,6 +485,11 @@ def _write_exports(run: CenterRun, folder: Path, exports: tuple[str, ...], perio
         log.error("%s %s export failed: %s", period.folder, run.center, e)
 
 
+#: how the workers of a parallel run start: spawned, not forked. A forked worker inherits the
+#: asyncio event loop that jupyter_core caches for the run's main thread (left by an earlier
+#: sequential run or a notebook of the same process), and with it one epoll instance shared by
+#: every worker, so one worker can take another's wake-up and wait on its kernel for ever.
+WORKER_START_METHOD = "spawn"
 _WORKER_KERNELS: dict[str, WarmKernel] = {}
 #: the queue through which a worker of a parallel run reports each notebook back (None outside)
 _PROGRESS: Any = None
@@ -922,7 +927,8 @@ def _run_parallel(centers: list[str], per: Period, base: dict[str, Any], period_
     import queue as queue_mod
     from concurrent.futures import FIRST_COMPLETED, wait
 
-    progress = multiprocessing.get_context().Queue()
+    context = multiprocessing.get_context(WORKER_START_METHOD)
+    progress = context.Queue()
     expected = len(centers) * n_notebooks
     seen = 0
 
@@ -940,7 +946,7 @@ def _run_parallel(centers: list[str], per: Period, base: dict[str, Any], period_
 
     runs: list[CenterRun] = []
     try:
-        with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker,
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init_worker,
                                  initargs=(os.getpid(), progress)) as pool:
             pending = {pool.submit(_run_center_job, (c, per, base, str(period_dir), str(notebook_dir), str(log_file),
                                                      timeout, exports))

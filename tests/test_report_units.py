@@ -96,3 +96,30 @@ def test_headline_and_index_escape(tmp_path):
     assert page.index("05_summary.html") < page.index("02_emotion_curves.html")
     assert "&lt;b&gt;waiting" in page and "<b>waiting" not in page
     assert 'class="failed"' in page
+
+
+def _cached_event_loop() -> bool:
+    """In a worker: whether jupyter_core's per-thread event loop is already set (inherited)."""
+    from jupyter_core import utils
+
+    return utils._loop.get() is not None
+
+
+def test_parallel_workers_start_without_the_runs_event_loop():
+    """A worker of a parallel run starts with no event loop of the run's: a forked one would
+    share the run's epoll instance with the other workers and could hang on its kernel."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from jupyter_core.utils import ensure_event_loop
+
+    ensure_event_loop()  # what an earlier sequential run leaves in this process
+    assert _cached_event_loop()
+    context = multiprocessing.get_context(report.WORKER_START_METHOD)
+    with ProcessPoolExecutor(max_workers=2, mp_context=context, initializer=report._init_worker,
+                             initargs=(os.getpid(), None)) as pool:
+        inherited = [pool.submit(_cached_event_loop).result(timeout=120) for _ in range(2)]
+    assert inherited == [False, False]
+    # the same probe in forked workers shows what the start method avoids
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork")) as pool:
+        assert pool.submit(_cached_event_loop).result(timeout=60) is True
