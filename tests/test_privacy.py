@@ -18,7 +18,8 @@ from conftest import COMPLAINTS, EVENTS, SURVEYS, VISITS, write_raw
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cxlib import clean, cli, folders, notebooks, privacy, report
+from cxlib import clean, cli, folders, notebooks, privacy
+from cxlib.report import runlog
 from cxlib.errors import DataError
 
 # --------------------------------------------------------------------------- examples
@@ -445,18 +446,18 @@ def test_error_lines_are_masked(tmp_path, capsys):
 
 def test_the_report_log_is_masked(tmp_path, capsys):
     log_file = tmp_path / "run.log"
-    report._setup_logging(log_file, console=True)
+    runlog.setup_logging(log_file, console=True)
     try:
-        report.log.info("2026-10 SH-JQ 02_emotion_curves ok in %.1f s", 3.25)
-        report.log.error("2026-10 SH-JQ %s failed: %s", "02_emotion_curves", "KeyError: '王先生 13912345678'")
+        runlog.log.info("2026-10 SH-JQ 02_emotion_curves ok in %.1f s", 3.25)
+        runlog.log.error("2026-10 SH-JQ %s failed: %s", "02_emotion_curves", "KeyError: '王先生 13912345678'")
         try:
             raise ValueError("bad comment 一三九一二三四五六七八")
         except ValueError:
-            report.log.exception("stopped")
+            runlog.log.exception("stopped")
     finally:
-        for h in list(report.log.handlers):
+        for h in list(runlog.log.handlers):
             h.close()
-            report.log.removeHandler(h)
+            runlog.log.removeHandler(h)
     text = log_file.read_text(encoding="utf-8")
     assert "ok in 3.2 s" in text and "failed: KeyError: '*先生 [手机号]'" in text
     assert "ValueError: bad comment [手机号]" in text

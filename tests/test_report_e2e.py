@@ -14,6 +14,7 @@ import pytest
 from conftest import write_notebook
 
 from cxlib import cli, report
+from cxlib.notebooks import numbered_notebooks
 
 ROOT = Path(__file__).resolve().parents[1]
 RAW = ROOT / "data" / "raw"
@@ -189,7 +190,7 @@ def sample_report(processed, tmp_path_factory) -> Path:
 
 
 def test_report_writes_every_notebook_html_results_and_manifest(sample_report):
-    names = [p.stem for p in report.numbered_notebooks(report.NOTEBOOK_DIR)]
+    names = [p.stem for p in numbered_notebooks(report.NOTEBOOK_DIR)]
     assert len(names) == 6 and names[-1] == "06_comments"
     for n in names:
         assert (sample_report / f"{n}.ipynb").exists() and (sample_report / f"{n}.html").exists()
@@ -331,7 +332,7 @@ def test_progress_bar_counts_notebooks(processed, tiny_notebooks, tmp_path, monk
         def close(self):
             seen["closed"] = True
 
-    monkeypatch.setattr(report, "_progress", lambda total, show: seen.update(total=total) or Bar())
+    monkeypatch.setattr(report.run, "_progress", lambda total, show: seen.update(total=total) or Bar())
     report.run_reports(RAW, processed, tmp_path / "out", "2026-10", "SH-JQ,SZ-NS", jobs=jobs,
                        notebook_dir=tiny_notebooks)
     assert seen["total"] == 4 and seen["closed"]

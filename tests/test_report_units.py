@@ -6,6 +6,7 @@ import socket
 import pytest
 
 from cxlib import report
+from cxlib.report import params, workers
 from cxlib.errors import DataError
 
 
@@ -37,9 +38,9 @@ def test_resolve_centers():
 
 def test_check_safe_refuses_paths_in_parameters():
     with pytest.raises(DataError, match="lang"):
-        report._check_safe("lang", "../../etc")
-    report._check_safe("cases_file", "../data/raw/cases.yaml")  # file parameters may be paths
-    report._check_safe("lang", "zh")
+        params.check_safe("lang", "../../etc")
+    params.check_safe("cases_file", "../data/raw/cases.yaml")  # file parameters may be paths
+    params.check_safe("lang", "zh")
 
 
 def test_read_params(tmp_path):
@@ -116,7 +117,7 @@ def test_parallel_workers_start_without_the_runs_event_loop():
     ensure_event_loop()  # what an earlier sequential run leaves in this process
     assert _cached_event_loop()
     context = multiprocessing.get_context(report.WORKER_START_METHOD)
-    with ProcessPoolExecutor(max_workers=2, mp_context=context, initializer=report._init_worker,
+    with ProcessPoolExecutor(max_workers=2, mp_context=context, initializer=workers.init_worker,
                              initargs=(os.getpid(), None)) as pool:
         inherited = [pool.submit(_cached_event_loop).result(timeout=120) for _ in range(2)]
     assert inherited == [False, False]

@@ -32,7 +32,7 @@ def no_run(monkeypatch, tmp_path):
         raise AssertionError("a run started although an option was bad")
 
     monkeypatch.setattr(clean, "clean", boom)
-    monkeypatch.setattr(report, "run_center", boom)
+    monkeypatch.setattr(report.run, "run_center", boom)
     return tmp_path
 
 

@@ -20,6 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cxlib import cli, report, share
+from cxlib.notebooks import numbered_notebooks
 from cxlib.errors import DataError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -235,8 +236,8 @@ def _failing_notebooks(folder: Path) -> Path:
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_each_failure_is_printed_once(processed, tmp_path, capsys, monkeypatch, jobs):
     nbs = _failing_notebooks(tmp_path / "nbs")
-    real = report.run_reports
-    monkeypatch.setattr(report, "run_reports", lambda *a, **k: real(*a, notebook_dir=nbs, **k))
+    real = report.run.run_reports
+    monkeypatch.setattr(report.run, "run_reports", lambda *a, **k: real(*a, notebook_dir=nbs, **k))
     code = cli.main(["report", "--raw", str(RAW), "--processed", str(processed), "--out", str(tmp_path / "r"),
                      "--period", "2026-10", "--center", "BJ-CY,SH-JQ", "--jobs", jobs, "--xlsx", "no"])
     captured = capsys.readouterr()
@@ -283,7 +284,7 @@ def shared_report(processed, tmp_path_factory) -> Path:
 def test_summary_pdf_is_at_most_two_a4_pages(shared_report):
     folder = shared_report / CENTER
     pdfs = sorted(p.name for p in folder.glob("*.pdf"))
-    assert pdfs == [p.stem + ".pdf" for p in report.numbered_notebooks(report.NOTEBOOK_DIR)]
+    assert pdfs == [p.stem + ".pdf" for p in numbered_notebooks(report.NOTEBOOK_DIR)]
     pdf = folder / "05_summary.pdf"
     assert pdf.read_bytes().startswith(b"%PDF")
     assert 1 <= share.pdf_page_count(pdf) <= 2

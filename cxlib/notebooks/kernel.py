@@ -1,22 +1,9 @@
-"""Running the numbered notebooks: with papermill for reports, in place for stored outputs.
-
-``python -m cxlib.notebooks refresh notebooks`` re-executes every numbered notebook in its own
-folder with its default parameters and stores the outputs, after an intended change, so that
-the nbval check (``pytest --nbval notebooks``) compares against the new results.
-
->>> [p.name for p in numbered_notebooks(Path("notebooks"))][:1]  # doctest: +SKIP
-['01_cleaning.ipynb']
-"""
+"""The warm kernel that runs several notebooks in turn, and its ready-at-once client."""
 
 from __future__ import annotations
 
-import argparse
-import html
 import logging
-import math
 import os
-import re
-import sys
 import threading
 import time
 from pathlib import Path
@@ -27,52 +14,13 @@ from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import KernelManager
 from jupyter_core.utils import run_sync
 
-from cxlib.privacy import MaskingFilter, mask
+from cxlib.privacy import MaskingFilter
 
 KERNEL = "python3"
-log = logging.getLogger(__name__)
+
+
+log = logging.getLogger("cxlib.notebooks")
 log.addFilter(MaskingFilter())
-_NUMBERED = re.compile(r"^\d\d_.+\.ipynb$")
-
-
-def numbered_notebooks(folder: Path) -> list[Path]:
-    """The numbered notebooks (``01_…ipynb``) of ``folder``, in reading order."""
-    return sorted(p for p in Path(folder).iterdir() if _NUMBERED.match(p.name))
-
-
-def import_statements(notebooks: list[Path]) -> tuple[str, ...]:
-    """The import statements of the notebooks' code cells, each once, in order of appearance.
-
-    ``from m import *`` becomes ``import m`` (a star import is not allowed inside a function).
-
-        >>> import_statements([Path("notebooks/02_emotion_curves.ipynb")])  # doctest: +SKIP
-        ('from cxlib import clean, journey, plotting, results',)
-    """
-    import ast
-
-    import nbformat
-
-    out: dict[str, None] = {}
-    for path in notebooks:
-        for cell in nbformat.read(path, as_version=4).cells:
-            if cell.cell_type != "code":
-                continue
-            # IPython magics and shell escapes are not Python
-            src = "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in cell.source.splitlines())
-            try:
-                tree = ast.parse(src)
-            except SyntaxError:
-                continue
-            for node in ast.walk(tree):
-                if isinstance(node, ast.ImportFrom) and node.level == 0:
-                    stmt = (f"import {node.module}" if any(a.name == "*" for a in node.names)
-                            else ast.unparse(node))
-                elif isinstance(node, ast.Import):
-                    stmt = ast.unparse(node)
-                else:
-                    continue
-                out.setdefault(stmt, None)
-    return tuple(out)
 
 
 #: Threads of the numerical libraries in a report's kernel, unless the environment sets them: one.
@@ -91,125 +39,6 @@ def kernel_env() -> dict[str, str]:
         True
     """
     return {**KERNEL_THREADS, **os.environ}
-
-
-def run_notebook(src: Path, dst: Path, parameters: dict[str, Any] | None = None, *,
-                 progress_bar: bool = False, kernel: WarmKernel | None = None,
-                 timeout: float | None = None, progress_log: Path | None = None,
-                 progress_label: str = "", run_cache: Path | None = None) -> None:
-    """Execute ``src`` with papermill into ``dst``, running in the notebook's own folder.
-
-    Raises papermill's ``PapermillExecutionError`` when a cell fails; the executed copy with
-    the error banner is still written to ``dst``. Personal data in the copy's error and stderr
-    outputs are masked (:func:`mask_error_outputs`). With ``kernel`` (a :class:`WarmKernel`) the
-    notebook runs in that already started kernel, its namespace emptied first. A cell that
-    runs longer than ``timeout`` seconds fails the notebook (no limit when None; fractions are
-    rounded up, as the kernel client counts whole seconds); a kernel left in an unknown state
-    (timed out, died) is restarted before its next notebook. With ``progress_log`` the long
-    steps of the notebook's code append their progress to that file (lines labelled
-    ``progress_label``; :mod:`cxlib.progress`) instead of drawing a bar in the executed copy;
-    with ``run_cache`` the notebook shares that folder's aggregations with the other notebooks of
-    the run (:mod:`cxlib.runcache`).
-
-    >>> run_notebook(Path("notebooks/01_cleaning.ipynb"), Path("/tmp/01.ipynb"))  # doctest: +SKIP
-    """
-    import papermill as pm
-    from papermill.exceptions import PapermillExecutionError
-
-    from cxlib import progress, runcache
-
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    extra: dict[str, Any] = {}
-    env = {} if progress_log is None else {progress.LOG_ENV: str(progress_log), progress.LABEL_ENV: progress_label}
-    env[runcache.ENV] = "" if run_cache is None else str(run_cache)  # never a cache left from an earlier run
-    if kernel is not None:
-        extra["km"] = kernel.fresh(env=env)
-    if kernel is None:  # a kernel papermill starts itself inherits these
-        env.update({k: v for k, v in KERNEL_THREADS.items() if k not in os.environ})
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        pm.execute_notebook(str(src), str(dst), parameters=parameters or {}, kernel_name=KERNEL,
-                            cwd=str(Path(src).resolve().parent), progress_bar=progress_bar,
-                            request_save_on_cell_execute=False,
-                            execution_timeout=math.ceil(timeout) if timeout is not None else None, **extra)
-        mask_error_outputs(dst)
-    except PapermillExecutionError:
-        mask_error_outputs(dst)
-        raise  # papermill wrote the executed copy with its error banner
-    except Exception as exc:
-        # a cell timed out or the kernel died (out of memory): papermill writes nothing, so
-        # the copy says why; the kernel may still be busy, so the next notebook gets a new one
-        if kernel is not None:
-            kernel.discard()
-        _write_unfinished(src, dst, parameters or {}, exc)
-        raise
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
-def mask_error_outputs(path: Path) -> int:
-    """Mask personal data in the error and stderr outputs of an executed notebook, in place,
-    and return how many outputs changed.
-
-    A traceback or warning may quote a value of the data (``KeyError: '13912345678'``); the
-    outputs the notebooks show from the processed data are masked already, these are not.
-
-        >>> mask_error_outputs(Path("reports/2026-10/SH-JQ/02_emotion_curves.ipynb"))  # doctest: +SKIP
-        0
-    """
-    import nbformat
-
-    nb = nbformat.read(path, as_version=4)
-    changed = 0
-    for cell in nb.cells:
-        for out in cell.get("outputs", []):
-            if out.get("output_type") == "error":
-                new = {"evalue": mask(out.get("evalue", "")), "traceback": [mask(t) for t in out.get("traceback", [])]}
-                if new["evalue"] != out.get("evalue") or new["traceback"] != out.get("traceback"):
-                    out.update(new)
-                    changed += 1
-            elif out.get("output_type") == "stream" and out.get("name") == "stderr":
-                text = mask(out.get("text", ""))
-                if text != out.get("text"):
-                    out["text"] = text
-                    changed += 1
-    if changed:
-        nbformat.write(nb, path)
-    return changed
-
-
-def error_line(exc: BaseException) -> str:
-    """One line for a log, a manifest or the banner of an unfinished notebook: the exception's
-    type and the last line of its message, personal data masked.
-
-        >>> error_line(RuntimeError("cell failed\\nKeyError: 'ltr'"))
-        "RuntimeError: KeyError: 'ltr'"
-        >>> error_line(ValueError("no visit for 13912345678"))
-        'ValueError: no visit for [手机号]'
-    """
-    text = str(exc).strip().splitlines()
-    return mask(f"{type(exc).__name__}: {text[-1] if text else ''}")[:500]
-
-
-def _write_unfinished(src: Path, dst: Path, parameters: dict[str, Any], exc: BaseException) -> None:
-    """The parameterized notebook, not run, under a banner naming the error that stopped it."""
-    import nbformat
-    import papermill as pm
-
-    pm.execute_notebook(str(src), str(dst), parameters=parameters, kernel_name=KERNEL, prepare_only=True)
-    nb = nbformat.read(dst, as_version=4)
-    banner = nbformat.v4.new_markdown_cell(
-        '<span style="color:red; font-size:2em;">This notebook did not finish: '
-        f"{html.escape(error_line(exc))}</span><br>Its cells were not run (or their outputs were lost); "
-        "the run log and the manifest of this report say more.")
-    banner.metadata["tags"] = ["papermill-error-cell-tag"]
-    nb.cells.insert(0, banner)
-    nbformat.write(nb, dst)
 
 
 class ReadyClient(AsyncKernelClient):
@@ -404,45 +233,3 @@ class WarmKernel:
             self._closing.join()
         else:
             self._shutdown()
-
-
-def refresh(path: Path, timeout: int = 1200) -> None:
-    """Re-execute ``path`` in place (its folder as working directory) and store the outputs.
-
-    Uses nbclient directly so that the stored notebook carries no run-specific metadata
-    beyond what the kernel prints. Progress bars are off in the kernel (``CX_PROGRESS=off``,
-    :mod:`cxlib.progress`): a slow machine must not store one in an output.
-    """
-    import nbformat
-    from nbclient import NotebookClient
-
-    from cxlib import progress
-
-    os.environ[progress.SWITCH_ENV] = "off"  # inherited by the kernel nbclient starts
-
-    nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, kernel_name=KERNEL, timeout=timeout,
-                            resources={"metadata": {"path": str(path.resolve().parent)}})
-    client.execute()
-    for cell in nb.cells:
-        cell.metadata.pop("execution", None)
-    nbformat.write(nb, path)
-
-
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m cxlib.notebooks")
-    sub = ap.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("refresh", help="re-execute notebooks in place and store their outputs")
-    p.add_argument("paths", nargs="+", type=Path, help="notebooks or folders of numbered notebooks")
-    args = ap.parse_args(argv)
-    targets: list[Path] = []
-    for p in args.paths:
-        targets.extend(numbered_notebooks(p) if p.is_dir() else [p])
-    for nb in targets:
-        print(f"refreshing {nb} …", flush=True)
-        refresh(nb)
-    return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

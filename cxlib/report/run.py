@@ -1,0 +1,165 @@
+"""A run of reports: options checked, the lock taken, the centers run in turn or in parallel, the
+period's files written; the command line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+from cxlib import options as run_options
+from cxlib.catalog import DEFAULT_TZ
+from cxlib.errors import DataError
+from cxlib.folders import check_report_folders
+from cxlib.notebooks import (
+    WarmKernel,
+    numbered_notebooks,
+)
+from cxlib.report.center import NOTEBOOK_DIR, CenterRun, run_center, warm_kernel
+from cxlib.report.index import write_period_files
+from cxlib.report.lock import ReportLock
+from cxlib.report.parallel import run_parallel
+from cxlib.report.params import NOTEBOOK_KEYS, check_safe, check_segment_option
+from cxlib.report.periods import (
+    Period,
+    one_center,
+    check_period_has_data,
+    parse_period,
+    resolve_centers,
+)
+from cxlib.report.runlog import setup_logging, log
+
+
+def run_reports(raw_dir: Path, processed_dir: Path, out_dir: Path, period: str = "all",
+                center: str | list[str] = "all", jobs: int = 1, options: dict[str, Any] | None = None,
+                notebook_dir: Path = NOTEBOOK_DIR, tz: str = DEFAULT_TZ,
+                timeout: float | None = None) -> tuple[Path, list[CenterRun]]:
+    """Run the report for a period and centers; return the period folder and each center's run.
+
+        >>> run_reports(Path("data/raw"), Path("data/processed"), Path("reports"), "2026-10", "SH-JQ")  # doctest: +SKIP
+    """
+    # the same checks as the command line's (a caller may pass values as text or as YAML gives them)
+    options = run_options.check(dict(options or {}))
+    tz = options.pop("tz", tz)  # one time zone for the cleaning and the notebooks
+    exports = tuple(name for name in ("pdf", "xlsx") if options.pop(name, run_options.BY_NAME[name].default))
+    if "pdf" in exports:
+        from cxlib.share import chromium_path
+
+        chromium_path()  # refused before anything runs when no browser can print
+    for k, v in options.items():
+        check_safe(k, v)
+    per = parse_period(period)
+    # absolute: the notebooks run in their own folder, and papermill moves this process there
+    # while a notebook runs (the HTML of the one before is rendered meanwhile)
+    check_report_folders(Path(raw_dir), Path(processed_dir), Path(out_dir))
+    raw_dir, processed_dir, out_dir = (Path(p).resolve() for p in (raw_dir, processed_dir, out_dir))
+    with contextlib.ExitStack() as stack:
+        # a sequential run shares one kernel, started while the processed data are checked
+        kernel = stack.enter_context(warm_kernel(notebook_dir)) if jobs <= 1 or one_center(center) else None
+        return _run_reports(raw_dir, processed_dir, out_dir, per, center, jobs, options, notebook_dir, tz, kernel,
+                            timeout, exports)
+
+
+def _run_reports(raw_dir: Path, processed_dir: Path, out_dir: Path, per: Period, center: str | list[str],
+                 jobs: int, options: dict[str, Any], notebook_dir: Path, tz: str,
+                 kernel: WarmKernel | None, timeout: float | None,
+                 exports: tuple[str, ...] = ()) -> tuple[Path, list[CenterRun]]:
+    from cxlib import clean
+
+    result = clean.clean(Path(raw_dir), Path(processed_dir), tz=tz, force=False)
+    import pandas as pd
+
+    with clean.reading(Path(processed_dir)):  # no cleaning run swaps files meanwhile
+        known = pd.read_parquet(Path(processed_dir) / "centers.parquet", columns=["center_id"])["center_id"].tolist()
+    centers = resolve_centers(center, known)
+    check_period_has_data(Path(processed_dir), per)
+    fingerprint = getattr(result, "fingerprint", None)
+    if fingerprint is None:
+        manifest = Path(processed_dir) / "manifest.json"
+        fingerprint = json.loads(manifest.read_text())["fingerprint"] if manifest.exists() else None
+    base: dict[str, Any] = {"raw_dir": str(Path(raw_dir).resolve()), "processed_dir": str(Path(processed_dir).resolve()),
+                            "tz": tz, **{k: v for k, v in options.items() if k in NOTEBOOK_KEYS}}
+    if base.get("cases_file"):
+        # named explicitly: it must exist (without it the notebooks take RAW/cases_interventions.yaml
+        # and say so when the raw folder has none)
+        base["cases_file"] = str(Path(base["cases_file"]).resolve())
+        if not Path(base["cases_file"]).is_file():
+            raise DataError("cases file not found", file=base["cases_file"], column="cases_file")
+    if "segment" in base:
+        check_segment_option(Path(processed_dir), base["segment"])
+    period_dir = Path(out_dir) / per.folder
+    period_dir.mkdir(parents=True, exist_ok=True)
+    with ReportLock(period_dir):
+        for leftover in [*period_dir.glob(".tmp-*"), *period_dir.glob(".old-*")]:  # from a killed run
+            shutil.rmtree(leftover, ignore_errors=True)
+        log_file = period_dir / "run.log"
+        setup_logging(log_file, console=True)
+        log.info("report %s for %s (jobs=%d)", per.folder, ", ".join(centers), jobs)
+        base["_fingerprint"] = fingerprint
+        runs: list[CenterRun] = []
+        n_notebooks = len(numbered_notebooks(notebook_dir))
+        bar = _progress(len(centers) * n_notebooks, sys.stderr.isatty())
+
+        def step(center: str, notebook: str, status: str = "ok", error: str | None = None) -> None:
+            bar.set_postfix_str(f"{center} {notebook}", refresh=False)
+            bar.update(1)
+
+        if jobs <= 1 or len(centers) == 1:
+            for c in centers:
+                runs.append(run_center(c, per, base, period_dir, notebook_dir, kernel=kernel, timeout=timeout,
+                                       on_notebook=step, exports=exports))
+            if kernel is not None:
+                kernel.release()
+        else:
+            runs += run_parallel(centers, per, base, period_dir, notebook_dir, log_file, timeout, exports, jobs,
+                                  n_notebooks, step)
+            setup_logging(log_file, console=True)
+        bar.close()
+        runs.sort(key=lambda r: (r.center != "all", r.center))
+        write_period_files(period_dir, per, Path(processed_dir), exports)
+        log.info("report %s done: %d ok, %d failed", per.folder, sum(r.status == "ok" for r in runs),
+                 sum(r.status != "ok" for r in runs))
+    return period_dir, runs
+
+
+class _NoBar:
+    def update(self, n: int) -> None: ...
+    def set_postfix_str(self, text: str, refresh: bool = True) -> None: ...
+    def close(self) -> None: ...
+
+
+def _progress(total: int, show: bool):
+    """A progress bar over the notebooks of a run (on a terminal only: cron logs stay clean)."""
+    if not show:
+        return _NoBar()
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="report", unit="notebook")
+
+
+def main(args: argparse.Namespace) -> int:
+    """Entry of ``cx report``: exit 0 when every center's report succeeded, 1 otherwise.
+
+    Every option, from the command line and the params file, is checked before anything runs.
+    """
+    cli = {o.name: getattr(args, o.name) for o in run_options.OPTIONS if getattr(args, o.name, None) is not None}
+    opts = run_options.resolve(cli, getattr(args, "params", None))
+    raw = Path(opts.pop("raw"))
+    processed = Path(opts.pop("processed"))
+    out = Path(opts.pop("out"))
+    period = opts.pop("period")
+    center = opts.pop("center")
+    jobs = opts.pop("jobs")
+    timeout = opts.pop("timeout")
+    tz = opts.pop("tz", DEFAULT_TZ)
+    period_dir, runs = run_reports(raw, processed, out, period, center, jobs, opts, tz=tz, timeout=timeout)
+    # each failure was printed once on stderr as it happened (the run log keeps it too)
+    failures = [f for r in runs for f in r.failures]
+    print(f"report written to {period_dir} ({len(runs)} center runs, {len(failures)} failed notebooks); "
+          f"index: {period_dir / 'index.html'}")
+    return 1 if failures else 0
