@@ -1085,6 +1085,7 @@ def table_frame(name: Literal["stages", "touchpoints", "score_points", "tiers", 
     """
     import pandas as pd
 
+    rows: list[tuple[object, ...]]
     if name == "stages":
         rows = [(i + 1, s.code, s.zh, s.en) for i, s in enumerate(STAGES)]
         return pd.DataFrame(rows, columns=["order", "code", "zh", "en"])

@@ -29,11 +29,11 @@ from __future__ import annotations
 import textwrap
 import warnings
 from collections.abc import Iterator
+from typing import Any
 from contextlib import contextmanager
 from pathlib import Path
 
 import matplotlib as mpl
-import matplotlib.pyplot as plt
 import seaborn as sns
 from matplotlib import font_manager
 from matplotlib.figure import Figure
@@ -153,7 +153,7 @@ def subplots(nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float] | N
     'Figure'
     """
     ensure_theme()
-    fig = Figure(figsize=figsize, layout=layout)
+    fig = Figure(figsize=figsize, layout=layout)  # type: ignore[arg-type]
     return fig, fig.subplots(nrows, ncols, **kwargs)
 
 
@@ -194,7 +194,7 @@ def ensure_theme() -> None:
 
 
 #: rcParams under which the workbench builds its figures: every text is drawn as written
-LITERAL_TEXT: dict[str, bool] = {"text.parse_math": False, "text.usetex": False}
+LITERAL_TEXT: dict[str, Any] = {"text.parse_math": False, "text.usetex": False}
 
 
 @contextmanager
@@ -215,16 +215,16 @@ def drawing() -> Iterator[None]:
     >>> ax.title.get_parse_math()
     False
     """
-    saved = {k: mpl.rcParams[k] for k in LITERAL_TEXT}
+    saved: dict[str, Any] = {k: mpl.rcParams[k] for k in LITERAL_TEXT}  # type: ignore[index]
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=mpl.MatplotlibDeprecationWarning)
         warnings.filterwarnings("ignore", category=PendingDeprecationWarning, module="seaborn")
         warnings.filterwarnings("ignore", category=FutureWarning, module="seaborn")
-        mpl.rcParams.update(LITERAL_TEXT)
+        mpl.rcParams.update(LITERAL_TEXT)  # type: ignore[arg-type]
         try:
             yield
         finally:
-            mpl.rcParams.update(saved)
+            mpl.rcParams.update(saved)  # type: ignore[arg-type]
 
 
 # ------------------------------------------------------------------------------ text
@@ -259,7 +259,7 @@ def caption(fig: Figure, text: str, width: int = 110) -> Figure:
     """Put a one-sentence finding under the figure (kept by ``savefig(bbox_inches="tight")``
     and by Jupyter's inline display).
 
-    >>> fig = plt.figure(); caption(fig, "Waiting is the low point.") is fig
+    >>> fig, _ = subplots(); caption(fig, "Waiting is the low point.") is fig
     True
     """
     wrapped = "\n".join(textwrap.wrap(str(text), width=width)) or str(text)
@@ -282,7 +282,7 @@ def with_n(label: str, n: object) -> str:
     return f"{label}\nn={k:,}"
 
 
-def small_mask(n: object, min_n: int = catalog.MIN_N):
+def small_mask(n: Any, min_n: int = catalog.MIN_N):
     """Which points rest on fewer than ``min_n`` answers (a missing n counts as none).
 
     >>> small_mask([29, 30, None]).tolist()
@@ -300,7 +300,7 @@ def mark_small(ax, x, y, n, color: str, min_n: int = catalog.MIN_N, size: float 
     """Draw the points with n < ``min_n`` hollow (white inside, ``color`` edge) over the plotted
     ones, and say once in the corner of ``ax`` what a hollow point means. Returns whether any was.
 
-        >>> fig, ax = plt.subplots(); mark_small(ax, [0, 1], [5, 6], [12, 80], "#333333")
+        >>> fig, ax = subplots(); mark_small(ax, [0, 1], [5, 6], [12, 80], "#333333")
         True
     """
     import numpy as np

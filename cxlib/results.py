@@ -63,6 +63,9 @@ class _Note:
 
     css = "cx-note"
 
+    def text(self) -> str:
+        raise NotImplementedError
+
     def __bool__(self) -> bool:
         return True
 

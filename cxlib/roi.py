@@ -1172,7 +1172,7 @@ def effect_sampling(key: str, entry: Mapping[str, float], level: float = EFFECT_
             raise DataError("complaint rate ratio must be > 0", column=key)
         scale, g = "log rate ratio", math.log
     else:
-        scale, g = "LTR points", float
+        scale, g = "LTR points", lambda x: float(x)
     z = NormalDist().inv_cdf(0.5 + level / 2)
     return {"scale": scale, "mean": g(est), "sd": (g(hi) - g(lo)) / (2 * z)}
 

@@ -75,7 +75,7 @@ def plot_nps_trend(by_month: pd.DataFrame, month: str = "month", lang: Lang = "z
         ax.fill_between(x, t["ci_low"].to_numpy(float), t["ci_high"].to_numpy(float), alpha=0.2,
                         color=plotting.TIER_COLORS["realtime"], label=plotting.text("95% 置信区间", "95% CI", lang))
         ax.plot(x, m, marker="o", color=plotting.TIER_COLORS["realtime_photo"], label="NPS")
-        for xi, yi, n in zip(x, m, t["n"]):
+        for xi, yi in zip(x, m):
             ax.annotate(f"{yi:.0f}", (xi, yi), textcoords="offset points", xytext=(0, 7), ha="center",
                         fontsize="small")
         plotting.mark_small(ax, x, m, t["n"], plotting.TIER_COLORS["realtime_photo"], lang=lang, note=False)

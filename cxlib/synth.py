@@ -1026,8 +1026,8 @@ def _dirty(tables: dict[str, pa.Table], seed: int) -> tuple[dict[str, pa.Table],
                              DIRT_RATES["surveys.ltr_missing"])
     for i in np.flatnonzero((u < r_text) & (s_vid != example)):
         x = int(ltr[i])
-        kind = int(rng.integers(0, 3))
-        ltr_txt[i] = f"{x}分" if kind == 0 else (f" {x} " if kind == 1 else _ZH_NUMERALS[x])
+        spelling = int(rng.integers(0, 3))
+        ltr_txt[i] = f"{x}分" if spelling == 0 else (f" {x} " if spelling == 1 else _ZH_NUMERALS[x])
     out_mask = (u >= r_text) & (u < r_text + r_out) & (s_vid != example)
     ltr_txt[out_mask] = rng.choice(["11", "-1"], size=int(out_mask.sum()))
     ltr_txt[(u >= r_text + r_out) & (u < r_text + r_out + r_miss) & (s_vid != example)] = None

@@ -109,6 +109,10 @@ def _sims() -> pd.DataFrame:
     return roi.simulate(_cases(HOSTILE), n_sims=50, seed=1)
 
 
+def _first_case(sims: pd.DataFrame) -> pd.DataFrame:
+    return sims[sims["id"] == sims["id"].iloc[0]]
+
+
 _H = HOSTILE
 _NOTE = pd.DataFrame({"term": ["x"], "estimate": [np.nan], "ci_low": np.nan, "ci_high": np.nan,
                       "note": [f"cannot fit: center {_H[1]} has one visit"]})
@@ -131,7 +135,7 @@ FIGURES = {
     "models.plot_event_study": (lambda: models.plot_event_study(_EVENT, title=_H[0]), [_H[0]]),
     "nps.plot_dose_response": (lambda: nps.plot_dose_response(_DOSE, title=_H[2]), _H),
     "roi.plot_roi_distribution (one case)": (
-        lambda: roi.plot_roi_distribution(_sims().pipe(lambda s: s[s["id"] == s["id"].iloc[0]]), "roi"), [_H[0]]),
+        lambda: roi.plot_roi_distribution(_first_case(_sims()), "roi"), [_H[0]]),
     "roi.plot_roi_distribution": (lambda: roi.plot_roi_distribution(_sims(), "npv"), _H),
     "roi.plot_tornado": (lambda: roi.plot_tornado(roi.tornado(_cases(_H)[0])), [_H[0]]),
     "summary.plot_nps_trend": (lambda: summary.plot_nps_trend(_MONTHS, lang="en"), _H),

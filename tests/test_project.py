@@ -80,3 +80,46 @@ def test_every_package_cxlib_imports_is_a_declared_dependency():
                 if not owners & declared:
                     missing.setdefault(top, path.name)
     assert not missing, f"imported but not declared in pyproject.toml: {missing}"
+
+
+# examples in cxlib's docstrings that are not run (`# doctest: +SKIP`): they need a kernel, a
+# browser, a report run or the processed sample on disk. Lower this when an example is made to
+# run (small data built inline); it may never rise.
+SKIPPED_EXAMPLES_AT_MOST = 212
+
+
+def _docstring_examples() -> tuple[int, int]:
+    import doctest
+    import importlib
+    import pkgutil
+
+    import cxlib
+
+    finder = doctest.DocTestFinder()
+    run = skipped = 0
+    for info in pkgutil.walk_packages(cxlib.__path__, "cxlib."):
+        for test in finder.find(importlib.import_module(info.name)):
+            for example in test.examples:
+                if example.options.get(doctest.SKIP):
+                    skipped += 1
+                else:
+                    run += 1
+    return run, skipped
+
+
+def test_the_examples_in_docstrings_mostly_run():
+    run, skipped = _docstring_examples()
+    assert run > 2 * skipped, (run, skipped)
+    assert skipped <= SKIPPED_EXAMPLES_AT_MOST, f"{skipped} examples skipped (at most {SKIPPED_EXAMPLES_AT_MOST})"
+
+
+def test_make_test_runs_the_linters_and_the_doctests():
+    make = (ROOT / "Makefile").read_text()
+    lint = make.split("\nlint:", 1)[1].split("\n\n", 1)[0]
+    assert "ruff check" in lint and "ruff format --check" in lint and "mypy" in lint
+    test = make.split("\ntest:", 1)[1].split("\n\n", 1)[0]
+    assert " lint" in test.splitlines()[0] and "--doctest-modules cxlib" in test
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]
+    assert config["ruff"]["line-length"] == 120
+    for checked in config["mypy"]["files"]:
+        assert (ROOT / checked).exists(), checked
