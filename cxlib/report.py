@@ -61,7 +61,7 @@ from pathlib import Path
 from typing import Any
 
 from cxlib import options as run_options
-from cxlib import safe
+from cxlib import paths, safe
 from cxlib.catalog import DEFAULT_TZ, label
 from cxlib.errors import DataError
 from cxlib.folders import FolderLock, check_report_folders
@@ -69,7 +69,7 @@ from cxlib.notebooks import WarmKernel, error_line, import_statements, numbered_
 from cxlib.privacy import MaskingFilter
 from cxlib.share import add_print_stylesheet
 
-NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
+NOTEBOOK_DIR = paths.NOTEBOOKS
 SUMMARY_NOTEBOOK = "05_summary"
 PACKAGES = ("cxlib", "pandas", "numpy", "pyarrow", "statsmodels", "scipy", "seaborn", "matplotlib",
             "papermill", "nbconvert")

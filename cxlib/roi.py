@@ -56,7 +56,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from cxlib import plotting
+from cxlib import paths, plotting
 from cxlib.catalog import Lang, bilingual
 from cxlib.errors import DataError, require_columns
 
@@ -650,7 +650,7 @@ def parse_cases(data: Any, path: str = "<cases>") -> list[Case]:
     return cases
 
 
-CASES_FILE = "cases_interventions.yaml"
+CASES_FILE = paths.CASES_FILE
 
 
 def cases_path(cases_file: str | os.PathLike[str] | None, raw_dir: str | os.PathLike[str] | None) -> Path | None:

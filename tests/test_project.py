@@ -123,3 +123,28 @@ def test_make_test_runs_the_linters_and_the_doctests():
     assert config["ruff"]["line-length"] == 120
     for checked in config["mypy"]["files"]:
         assert (ROOT / checked).exists(), checked
+
+
+def test_only_the_paths_module_knows_the_folder_layout():
+    """No module of cxlib but ``cxlib.paths`` spells a folder of the layout (docstrings aside):
+    they take ``paths.RAW``, ``paths.NOTEBOOK_PROCESSED``, ``paths.NOTEBOOKS``, ``paths.CASES_FILE``."""
+    import ast
+
+    layout = {"data/raw", "data/processed", "../data/raw", "../data/processed", "cases_interventions.yaml"}
+    folders = {"data", "reports", "notebooks"}  # as in ``Path(__file__).parents[1] / "notebooks"``
+    found = []
+    for path in sorted((ROOT / "cxlib").rglob("*.py")):
+        if path.name == "paths.py":
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docstrings = {id(n.body[0].value) for n in ast.walk(tree)
+                      if isinstance(n, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+                      and n.body and isinstance(n.body[0], ast.Expr) and isinstance(n.body[0].value, ast.Constant)}
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings
+                    and (node.value in layout or node.value.startswith("../data"))):
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {node.value!r}")
+            if (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div) and isinstance(node.right, ast.Constant)
+                    and node.right.value in folders):
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno}: / {node.right.value!r}")
+    assert not found, found
