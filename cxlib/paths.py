@@ -27,6 +27,7 @@ __all__ = [
     "PROCESSED",
     "RAW",
     "REPORTS",
+    "SAMPLE_CASES",
     "ROOT",
     "cases_file",
 ]
@@ -57,3 +58,7 @@ def cases_file(raw_dir: str | Path) -> Path:
     'data/raw/cases_interventions.yaml'
     """
     return Path(raw_dir) / CASES_FILE
+
+
+#: the intervention cases shipped with the sample data (the examples in the docstrings read them)
+SAMPLE_CASES: Path = ROOT / RAW / CASES_FILE
