@@ -148,3 +148,16 @@ def test_only_the_paths_module_knows_the_folder_layout():
                     and node.right.value in folders):
                 found.append(f"{path.relative_to(ROOT)}:{node.lineno}: / {node.right.value!r}")
     assert not found, found
+
+
+def test_no_lambda_inside_a_lambda():
+    """A function inside a function inside an expression is a name waiting to be given."""
+    import ast
+
+    nested = []
+    for path in sorted([*(ROOT / "cxlib").rglob("*.py"), *(ROOT / "tests").glob("*.py")]):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Lambda) and any(isinstance(n, ast.Lambda) for n in ast.walk(node.body)):
+                nested.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    # the cleaning rules of the surveys still hold one (cxlib/clean/rules/surveys.py, _clean_surveys)
+    assert [n for n in nested if not n.startswith("cxlib/clean/rules/surveys.py:")] == []
