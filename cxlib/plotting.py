@@ -36,6 +36,7 @@ from pathlib import Path
 import matplotlib as mpl
 import seaborn as sns
 from matplotlib import font_manager
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from cxlib import catalog
@@ -144,17 +145,41 @@ def set_theme(context: str = "notebook", style: str = "whitegrid", **kwargs) -> 
 
 
 
-def subplots(nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float] | None = None,
-             layout: str | None = None, **kwargs):
-    """A new figure and its axes, outside pyplot's registry (so a notebook shows it exactly once,
-    when it is returned, and batch runs do not accumulate open figures).
+def new_figure(figsize: tuple[float, float] | None = None, *, layout: str | None = "constrained") -> Figure:
+    """A new figure in the workbench's theme, outside pyplot's registry (so a notebook shows it
+    exactly once, when it is returned, and batch runs do not accumulate open figures): the one
+    way the workbench makes a figure (:func:`subplots` and :func:`figure_for` use it).
 
-    >>> fig, ax = subplots(figsize=(4, 3)); type(fig).__name__
+    >>> type(new_figure((4, 3))).__name__
     'Figure'
     """
     ensure_theme()
-    fig = Figure(figsize=figsize, layout=layout)  # type: ignore[arg-type]
+    return Figure(figsize=figsize, layout=layout)  # type: ignore[arg-type]
+
+
+def subplots(nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float] | None = None,
+             layout: str | None = None, **kwargs: Any) -> tuple[Figure, Any]:
+    """A :func:`new_figure` and its axes (one ``Axes`` or an array of them, as matplotlib's ``subplots``).
+
+    >>> fig, ax = subplots(figsize=(4, 3)); type(fig).__name__, type(ax).__name__
+    ('Figure', 'Axes')
+    """
+    fig = new_figure(figsize, layout=layout)
     return fig, fig.subplots(nrows, ncols, **kwargs)
+
+
+def figure_for(ax: Axes | None, figsize: tuple[float, float], *, layout: str | None = "constrained"
+               ) -> tuple[Figure, Axes]:
+    """Where a figure function of one axes draws: on ``ax`` (given by the caller, who lays out the
+    figure) or on the single axes of a :func:`new_figure`. Returns the figure and the axes.
+
+    >>> fig, ax = figure_for(None, (4, 3)); fig is ax.figure
+    True
+    """
+    if ax is not None:
+        return ax.figure, ax  # type: ignore[return-value]
+    fig = new_figure(figsize, layout=layout)
+    return fig, fig.subplots()
 
 
 def _inline_in_notebooks() -> None:

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from cxlib import nps as nps_stats
@@ -60,7 +61,8 @@ def headline_table(visits: pd.DataFrame, ltr: str = "ltr", complained: str = "co
     return pd.DataFrame([long["value"].tolist()], columns=long["figure"].tolist()) if wide else long
 
 
-def plot_nps_trend(by_month: pd.DataFrame, month: str = "month", lang: Lang = "zh") -> Figure:
+def plot_nps_trend(by_month: pd.DataFrame, month: str = "month", *, lang: Lang = "both", ax: Axes | None = None
+                   ) -> Figure:
     """NPS per month with its 95% interval (a table from ``nps.by_segment(visits, "month")``).
 
         >>> plot_nps_trend(nps.by_segment(visits, "month"))   # doctest: +SKIP
@@ -69,7 +71,7 @@ def plot_nps_trend(by_month: pd.DataFrame, month: str = "month", lang: Lang = "z
     require_columns(by_month, need, "NPS-by-month")
     t = by_month.sort_values(month)
     with plotting.drawing():
-        fig, ax = plotting.subplots(figsize=(7, 3.6), layout="constrained")
+        fig, ax = plotting.figure_for(ax, (7, 3.6))
         x = np.arange(len(t))
         m = t["nps"].to_numpy(float)
         ax.fill_between(x, t["ci_low"].to_numpy(float), t["ci_high"].to_numpy(float), alpha=0.2,

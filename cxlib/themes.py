@@ -729,7 +729,7 @@ def propose_themes(comments: pd.DataFrame, k: int = 6, n_words: int = 8, untagge
 
 
 # ================================================================================== figures
-def plot_theme_map(shares: pd.DataFrame, lang: Lang = "both", min_share: float = 0.0) -> Figure:
+def plot_theme_map(shares: pd.DataFrame, *, lang: Lang = "both", min_share: float = 0.0) -> Figure:
     """The themes on the journey map: the stages across the top, each touchpoint under its stage,
     and under them each theme at its touchpoints, a bar as tall as the share of comments that
     mention it (praise above the line in green, pain below in red), with its Wilson interval.
@@ -737,7 +737,6 @@ def plot_theme_map(shares: pd.DataFrame, lang: Lang = "both", min_share: float =
 
         >>> plot_theme_map(theme_share(comments), lang="en")  # doctest: +SKIP
     """
-    from matplotlib.figure import Figure
 
     from cxlib import plotting
 
@@ -757,8 +756,7 @@ def plot_theme_map(shares: pd.DataFrame, lang: Lang = "both", min_share: float =
             xs[p] = _x + (j - (len(pos) - 1) / 2) * 0.42
     s["_x"] = xs
     with plotting.drawing():
-        plotting.ensure_theme()
-        fig = Figure(figsize=(13, 8.5), layout="constrained")
+        fig = plotting.new_figure((13, 8.5))
         top, ax = fig.subplots(2, 1, sharex=True, height_ratios=[1, 3])
         for st in catalog.STAGE_ORDER:
             a, b = spans[st]

@@ -7,6 +7,8 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
 from cxlib import plotting
 from cxlib.catalog import Lang, bilingual
@@ -14,11 +16,6 @@ from cxlib.errors import require_columns
 from cxlib.roi.cases import input_label
 from cxlib.roi.labels import text
 from cxlib.roi.montecarlo import roi_summary
-
-
-def _drawing():
-    plotting.ensure_theme()
-    return plotting.drawing()
 
 
 def _names(sims: pd.DataFrame, case_id: str, names: Mapping[str, str]) -> tuple[str, str]:
@@ -40,8 +37,9 @@ def _money_axis(axis) -> None:
     axis.set_major_formatter(FuncFormatter(fmt))
 
 
-def plot_roi_distribution(sims: pd.DataFrame, metric: Literal["npv", "roi"] = "npv", lang: Lang = "both",
-                          names: Mapping[str, str] | None = None, title: str | None = None):
+def plot_roi_distribution(sims: pd.DataFrame, metric: Literal["npv", "roi"] = "npv", *, lang: Lang = "both",
+                          names: Mapping[str, str] | None = None, title: str | None = None,
+                          ax: Axes | None = None) -> Figure:
     """Distribution of simulated NPV (or ROI): a histogram with P5/P50/P95 for one case, an
     interval plot (P5–P95 bar, P50 dot) for several. Returns the figure.
 
@@ -63,11 +61,11 @@ def plot_roi_distribution(sims: pd.DataFrame, metric: Literal["npv", "roi"] = "n
             first = sims.drop_duplicates("id").set_index("id")
             names = {i: bilingual(first.loc[i, "name_zh"], first.loc[i, "name_en"], lang, sep="\n") for i in ids}
     names = dict(names)
-    with _drawing():
+    with plotting.drawing():
         if len(ids) == 1:
             x = sims[metric].to_numpy(dtype=float)
             fin = x[np.isfinite(x)]
-            fig, ax = plotting.subplots(figsize=(8, 4.5), layout="constrained")
+            fig, ax = plotting.figure_for(ax, (8, 4.5))
             ax.hist(fin, bins=50, color="#3182bd", alpha=0.8)
             for p, ls in ((5, ":"), (50, "-"), (95, ":")):
                 if len(fin):
@@ -85,7 +83,7 @@ def plot_roi_distribution(sims: pd.DataFrame, metric: Literal["npv", "roi"] = "n
         else:
             summ = roi_summary(sims)
             per = 0.8 if lang == "both" else 0.45
-            fig, ax = plotting.subplots(figsize=(10, per * len(ids) + 1.8), layout="constrained")
+            fig, ax = plotting.figure_for(ax, (10, per * len(ids) + 1.8))
             ypos = np.arange(len(ids))[::-1]
             for y, (_, r) in zip(ypos, summ.iterrows()):
                 lo, mid, hi = r[f"{metric}_p5"], r[f"{metric}_p50"], r[f"{metric}_p95"]
@@ -106,7 +104,8 @@ def plot_roi_distribution(sims: pd.DataFrame, metric: Literal["npv", "roi"] = "n
     return fig
 
 
-def plot_tornado(table: pd.DataFrame, lang: Lang = "both", title: str | None = None):
+def plot_tornado(table: pd.DataFrame, *, lang: Lang = "both", title: str | None = None, ax: Axes | None = None
+                 ) -> Figure:
     """Tornado chart of a :func:`tornado` table: NPV at each input's low and high around the base.
 
         >>> from cxlib import paths, roi
@@ -116,8 +115,8 @@ def plot_tornado(table: pd.DataFrame, lang: Lang = "both", title: str | None = N
     """
     need = ["input", "npv_low", "npv_high", "npv_base"]
     require_columns(table, need, "tornado")
-    with _drawing():
-        fig, ax = plotting.subplots(figsize=(10, 0.45 * max(len(table), 1) + 1.8), layout="constrained")
+    with plotting.drawing():
+        fig, ax = plotting.figure_for(ax, (10, 0.45 * max(len(table), 1) + 1.8))
         base = float(table["npv_base"].iloc[0]) if len(table) else 0.0
         ypos = np.arange(len(table))[::-1]
         for y, (_, r) in zip(ypos, table.iterrows()):

@@ -4,6 +4,7 @@ slope) carried through retention and referrals to money."""
 from __future__ import annotations
 
 import math
+import warnings
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -52,13 +53,15 @@ INDEPENDENCE_NOTE = ("The LTR slope (OLS) and the complaint rate ratio (negative
                      "recorded, so they are drawn independently (correlation 0).")
 
 
-def effect_sampling(key: str, entry: Mapping[str, float], level: float = EFFECT_CI_LEVEL) -> dict[str, Any]:
+def effect_sampling(key: str, entry: Mapping[str, float], *, ci: float = EFFECT_CI_LEVEL,
+                    level: float | None = None) -> dict[str, Any]:
     """The normal sampling distribution of one measured update effect on its model's scale.
 
     The complaint rate ratio is normal on the log scale (the model's coefficient), the LTR slope
     in LTR points. ``mean`` is the estimate on that scale; ``sd`` the standard error implied by
-    the ``level`` interval: ``(g(ci_high) − g(ci_low)) / (2 z)``, ``z`` the normal quantile, so
-    the central ``level`` of the draws is the recorded interval (for a t interval with G − 1 df
+    the ``ci`` interval (its confidence level, as ``ci`` everywhere in cxlib; ``level`` is its
+    former name, deprecated): ``(g(ci_high) − g(ci_low)) / (2 z)``, ``z`` the normal quantile, so
+    the central ``ci`` of the draws is the recorded interval (for a t interval with G − 1 df
     this is the model's SE times t/z: the few-cluster width is kept). A point (``ci_low =
     ci_high``) has ``sd`` 0.
 
@@ -68,15 +71,18 @@ def effect_sampling(key: str, entry: Mapping[str, float], level: float = EFFECT_
     """
     if key not in UPDATE_EFFECT_KEYS:
         raise DataError(f"unknown update effect {key!r}: one of {', '.join(UPDATE_EFFECT_KEYS)}", column=key)
-    if not 0 < level < 1:
-        raise DataError(f"level must lie between 0 and 1, got {level!r}", column="level")
+    if level is not None:
+        warnings.warn("effect_sampling(level=...) is deprecated: use ci=...", DeprecationWarning, stacklevel=2)
+        ci = level
+    if not 0 < ci < 1:
+        raise DataError(f"ci must lie between 0 and 1, got {ci!r}", column="ci")
     est, lo, hi = (float(entry[k]) for k in ("estimate", "ci_low", "ci_high"))
     if key == "complaint_rate_ratio_per_update":
         if lo <= 0:
             raise DataError("complaint rate ratio must be > 0", column=key)
     scale = "log rate ratio" if key == "complaint_rate_ratio_per_update" else "LTR points"
     g: Callable[[float], float] = math.log if key == "complaint_rate_ratio_per_update" else float
-    z = NormalDist().inv_cdf(0.5 + level / 2)
+    z = NormalDist().inv_cdf(0.5 + ci / 2)
     return {"scale": scale, "mean": g(est), "sd": (g(hi) - g(lo)) / (2 * z)}
 
 
