@@ -161,3 +161,13 @@ def test_no_lambda_inside_a_lambda():
                 nested.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     # the cleaning rules of the surveys still hold one (cxlib/clean/rules/surveys.py, _clean_surveys)
     assert [n for n in nested if not n.startswith("cxlib/clean/rules/surveys.py:")] == []
+
+
+def test_the_tests_read_the_contract_from_the_repository():
+    """The data contract lives in docs/data-contract.md: no test reads it (or anything else) from a
+    folder outside the clone, so a plain clone runs every contract test instead of skipping it."""
+    assert (ROOT / "docs" / "data-contract.md").is_file()
+    outside = [p.name for p in sorted((ROOT / "tests").glob("*.py"))
+               if re.search("|".join(["/work/" + "shared", r"\.\./" + "shared", r"parents\[" + r"2\]"]),
+                            p.read_text(encoding="utf-8"))]
+    assert outside == []
