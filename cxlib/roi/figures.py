@@ -14,7 +14,7 @@ from cxlib import plotting
 from cxlib.catalog import Lang, bilingual
 from cxlib.errors import require_columns
 from cxlib.roi.cases import input_label
-from cxlib.roi.labels import text
+from cxlib.roi.labels import pair, text
 from cxlib.roi.montecarlo import roi_summary
 
 
@@ -78,8 +78,8 @@ def plot_roi_distribution(sims: pd.DataFrame, metric: Literal["npv", "roi"] = "n
             ax.set_ylabel(text("simulations", lang))
             share = float(np.mean(x > 0))
             zh_name, en_name = _names(sims, ids[0], explicit)
-            zh_t, en_t = f"{zh_name}：{metric.upper()} 分布（大于0的概率 {share:.0%}）", \
-                f"{en_name}: {metric.upper()} distribution (P > 0 = {share:.0%})"
+            zh_t, en_t = pair("distribution_title", name_zh=zh_name, name_en=en_name, metric=metric.upper(),
+                              share=share)
         else:
             summ = roi_summary(sims)
             per = 0.8 if lang == "both" else 0.45
@@ -95,7 +95,7 @@ def plot_roi_distribution(sims: pd.DataFrame, metric: Literal["npv", "roi"] = "n
             ax.set_yticks(ypos)
             ax.set_yticklabels([names.get(i, i) for i in summ["id"]])
             ax.set_xlabel(f"{xlabel}    P5–P95, ● P50")
-            zh_t, en_t = "各方案的不确定性", "Uncertainty by case"
+            zh_t, en_t = pair("uncertainty_by_case")
         if title is None:
             title = bilingual(zh_t, en_t, lang, sep="\n")
         ax.set_title(title)
@@ -135,6 +135,6 @@ def plot_tornado(table: pd.DataFrame, *, lang: Lang = "both", title: str | None 
         if title is None:
             zh_n = f"{table['name_zh'].iloc[0]}：" if "name_zh" in table.columns and len(table) else ""
             en_n = f"{table['name_en'].iloc[0]}: " if "name_en" in table.columns and len(table) else ""
-            title = bilingual(f"{zh_n}敏感性分析（龙卷风图）", f"{en_n}sensitivity (tornado)", lang, sep="\n")
+            title = text("tornado_title", lang, sep="\n", name_zh=zh_n, name_en=en_n)
         ax.set_title(title)
     return fig

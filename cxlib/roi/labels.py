@@ -125,11 +125,57 @@ UPDATE_SOURCES: dict[str, tuple[str, str]] = {
 }
 
 
-def text(key: str, lang: Lang = "both", *, sep: str = " ", en_first: bool = False) -> str:
-    """The label ``key`` in ``lang`` (both: Chinese then English, or English first for a column).
+#: sentences and titles with their figures left open (``str.format`` fields), by key
+TEMPLATES: dict[str, tuple[str, str]] = {
+    "distribution_title": ("{name_zh}：{metric} 分布（大于0的概率 {share:.0%}）",
+                           "{name_en}: {metric} distribution (P > 0 = {share:.0%})"),
+    "uncertainty_by_case": ("各方案的不确定性", "Uncertainty by case"),
+    "tornado_title": ("{name_zh}敏感性分析（龙卷风图）", "{name_en}sensitivity (tornado)"),
+    "ltv_seed": ("种子案例：1.5万 × (1 + 3位推荐朋友)", "Seed: 1.5万 × (1 + 3 referred friends)"),
+    "ltv_revenue": ("模型：营收口径，留存{retention:.0%}，{years}年，折现{discount:.0%}",
+                    "Model: revenue, retention {retention:.0%}, {years} years, discount {discount:.0%}"),
+    "ltv_margin": ("模型：毛利口径（毛利率{margin:.0%}），留存{retention:.0%}，{years}年，折现{discount:.0%}",
+                   "Model: gross margin {margin:.0%}, retention {retention:.0%}, {years} years, discount {discount:.0%}"),
+    "proactive_updates": ("主动进度更新", "Proactive progress updates"),
+    "complaint_rate_ratio_per_update": ("每次更新的投诉率比", "Complaint rate ratio per update"),
+    "ltr_slope_per_update": ("每次更新的LTR变化（分）", "LTR points per update"),
+    "normal_log_rate_ratio": ("正态（对数率比），标准差", "normal (log rate ratio), SD"),
+    "normal_ltr_points": ("正态（LTR分），标准差", "normal (LTR points), SD"),
+    "overridden": ("分析师已改写：{value!r}（默认 {default!r}）。", "Overridden by the analyst: {value!r} (default {default!r})."),
+    "great_experience": ("体验好", "Great experience"),
+    "bad_experience": ("体验差", "Bad experience"),
+    "network": ("全网络", "network"),
+    "volume_default": ("{who_zh}：所选数据中无到访记录，采用默认值每年 {per_year:,.0f} 次",
+                       "{who_en}: no visits in the selection, default {per_year:,.0f} visits a year"),
+    "volume_data": ("{who_zh}：每年 {per_year:,.0f} 次到访 = {first} – {last} 共 {days} 天内 {n_visits:,} 次到访 × 365 / {days}",
+                    "{who_en}: {per_year:,.0f} visits a year = {n_visits:,} visits in {days} days ({first} – {last}) "
+                    "× 365 / {days}"),
+    "scope_note": ("投资回报假设年到访量 {per_year:,.0f}（{who_zh}：{first} – {last} 共 {days} 天 {n_visits:,} 次，年化）",
+                   "ROI assumes {per_year:,.0f} visits a year ({who_en}: {n_visits:,} in {days} days {first} – {last}, "
+                   "annualised)"),
+    "scope_note_own": ("；采用本中心数据的方案 {own}/{cases}", "; cases with own figures: {own} of {cases}"),
+}
+
+
+def pair(key: str, **values: object) -> tuple[str, str]:
+    """The Chinese and the English of the template ``key``, its fields filled from ``values``.
+
+    >>> pair("scope_note_own", own=1, cases=11)
+    ('；采用本中心数据的方案 1/11', '; cases with own figures: 1 of 11')
+    """
+    zh, en = TEMPLATES[key]
+    return zh.format(**values), en.format(**values)
+
+
+def text(key: str, lang: Lang = "both", *, sep: str = " ", en_first: bool = False, **values: object) -> str:
+    """The label ``key`` (of :data:`TEXT`, or of :data:`TEMPLATES` filled from ``values``) in
+    ``lang`` (both: Chinese then English, or English first for a column). The one function
+    through which the ROI pages pick a language.
 
     >>> text("case", "en"), text("case", "both", en_first=True)
     ('Case', 'Case 方案')
+    >>> text("tornado_title", "en", name_zh="例：", name_en="Ex: ")
+    'Ex: sensitivity (tornado)'
     """
-    zh, en = TEXT[key]
+    zh, en = TEXT[key] if key in TEXT else pair(key, **values)
     return bilingual(zh, en, lang, sep=sep, en_first=en_first)

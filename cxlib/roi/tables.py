@@ -12,7 +12,7 @@ import pandas as pd
 from cxlib.catalog import Lang, bilingual
 from cxlib.errors import require_columns
 from cxlib.roi.cases import COST_FIELDS, Case, Quantity, input_label
-from cxlib.roi.labels import EFFECTS, text
+from cxlib.roi.labels import EFFECTS, pair, text
 from cxlib.roi.valuation import seed_point_roi
 from cxlib.roi.value import DEFAULT_DISCOUNT_RATE, DEFAULT_HORIZON_YEARS, Assumptions, lifetime_value, revenue_at_risk
 
@@ -42,12 +42,10 @@ def customer_value_table(assumptions: Assumptions | None = None, horizon_years: 
     a = assumptions or Assumptions()
     h, d = horizon_years, discount_rate
     rows = [
-        ("种子案例：1.5万 × (1 + 3位推荐朋友)", "Seed: 1.5万 × (1 + 3 referred friends)", a.customer_ltv),
-        (f"模型：营收口径，留存{a.retention_great:.0%}，{h}年，折现{d:.0%}",
-         f"Model: revenue, retention {a.retention_great:.0%}, {h} years, discount {d:.0%}",
+        (*pair("ltv_seed"), a.customer_ltv),
+        (*pair("ltv_revenue", retention=a.retention_great, years=h, discount=d),
          lifetime_value(a.yearly_spend, 1.0, a.retention_great, h, d)),
-        (f"模型：毛利口径（毛利率{a.margin:.0%}），留存{a.retention_great:.0%}，{h}年，折现{d:.0%}",
-         f"Model: gross margin {a.margin:.0%}, retention {a.retention_great:.0%}, {h} years, discount {d:.0%}",
+        (*pair("ltv_margin", margin=a.margin, retention=a.retention_great, years=h, discount=d),
          lifetime_value(a.yearly_spend, a.margin, a.retention_great, h, d)),
     ]
     out = []

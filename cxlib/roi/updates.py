@@ -4,8 +4,8 @@ slope) carried through retention and referrals to money."""
 from __future__ import annotations
 
 import math
-import warnings
 import os
+import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from statistics import NormalDist
@@ -17,7 +17,7 @@ import pandas as pd
 from cxlib.catalog import Lang, bilingual
 from cxlib.errors import DataError, require_columns
 from cxlib.roi.cases import Case, JointNormal, Quantity, is_number
-from cxlib.roi.labels import UPDATE_SOURCES, text
+from cxlib.roi.labels import UPDATE_SOURCES, pair, text
 from cxlib.roi.valuation import evaluate
 from cxlib.roi.value import DEFAULT_DISCOUNT_RATE, DEFAULT_HORIZON_YEARS, DEFAULT_VISITS_PER_YEAR, Assumptions
 
@@ -155,7 +155,7 @@ def update_program_value(rate_ratio_per_update: float | Mapping[str, float] | No
                 * (a.retention_great - a.retention_bad),
                 "referral_gain": lambda z: np.clip(z[:, 1] * n * a.referral_per_ltr_point, -1.0, 1.0)},
         note=rho_note)
-    case = Case(id="proactive_updates", name_zh="主动进度更新", name_en="Proactive progress updates",
+    case = Case(id="proactive_updates", name_zh=pair("proactive_updates")[0], name_en=pair("proactive_updates")[1],
                 one_off_cost=Quantity.fixed(one_off_cost), cost_per_customer=Quantity.fixed(cost_per_update * n),
                 reach=Quantity.fixed(visits_per_year),
                 effects={"retention_gain": ret, "referral_gain": ref},
@@ -267,8 +267,6 @@ def update_effects_table(measured: Mapping[str, Any], lang: Lang = "both") -> pd
         >>> float(update_effects_table(measured_update_effects({}, {"center": "all"}), "en").iloc[0]["Estimate"])
         0.85
     """
-    labels = {"complaint_rate_ratio_per_update": ("每次更新的投诉率比", "Complaint rate ratio per update"),
-              "ltr_slope_per_update": ("每次更新的LTR变化（分）", "LTR points per update")}
     rows = []
     for key in UPDATE_EFFECT_KEYS:
         if key not in measured or key not in measured.get("source", {}):
@@ -276,9 +274,8 @@ def update_effects_table(measured: Mapping[str, Any], lang: Lang = "both") -> pd
         v, src = measured[key], measured["source"][key]
         zh_s, en_s = UPDATE_SOURCES.get(src, (src, src))
         d = effect_sampling(key, v)
-        zh_d, en_d = (("正态（对数率比），标准差", "normal (log rate ratio), SD") if d["scale"] == "log rate ratio"
-                      else ("正态（LTR分），标准差", "normal (LTR points), SD"))
-        rows.append({text("effect", lang, en_first=True): bilingual(*labels[key], lang=lang, en_first=True),
+        zh_d, en_d = pair("normal_log_rate_ratio" if d["scale"] == "log rate ratio" else "normal_ltr_points")
+        rows.append({text("effect", lang, en_first=True): text(key, lang, en_first=True),
                      text("estimate", lang, en_first=True): round(v["estimate"], 3),
                      text("ci_low", lang, en_first=True): round(v["ci_low"], 3),
                      text("ci_high", lang, en_first=True): round(v["ci_high"], 3),

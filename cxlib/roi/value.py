@@ -12,7 +12,7 @@ import pandas as pd
 
 from cxlib.catalog import Lang, bilingual
 from cxlib.errors import DataError
-from cxlib.roi.labels import PROVENANCE, PROVENANCE_ZH
+from cxlib.roi.labels import PROVENANCE, PROVENANCE_ZH, pair
 
 DEFAULT_HORIZON_YEARS = 3
 DEFAULT_DISCOUNT_RATE = 0.08
@@ -81,7 +81,7 @@ class Assumptions:
                             column=unknown[0])
         prov = dict(self.provenance)
         for k, v in changes.items():
-            prov[k] = f"Overridden by the analyst: {v!r} (default {getattr(Assumptions(), k)!r})."
+            prov[k] = pair("overridden", value=v, default=getattr(Assumptions(), k))[1]
         return dataclasses.replace(self, provenance=prov, **changes)
 
     @property
@@ -103,7 +103,7 @@ class Assumptions:
             if lang == "en":
                 return en
             if en.startswith("Overridden by the analyst"):
-                zh = f"分析师已改写：{getattr(self, name)!r}（默认 {getattr(Assumptions(), name)!r}）。"
+                zh = pair("overridden", value=getattr(self, name), default=getattr(Assumptions(), name))[0]
             else:
                 zh = PROVENANCE_ZH.get(name, en) if en == PROVENANCE.get(name) else en
             return bilingual(zh, en, lang, sep=" / ")
@@ -122,8 +122,8 @@ def experience_table(assumptions: Assumptions | None = None) -> pd.DataFrame:
     a = assumptions or Assumptions()
     return pd.DataFrame({
         "level": ["great", "bad"],
-        "level_zh": ["体验好", "体验差"],
-        "level_en": ["Great experience", "Bad experience"],
+        "level_zh": [pair("great_experience")[0], pair("bad_experience")[0]],
+        "level_en": [pair("great_experience")[1], pair("bad_experience")[1]],
         "retention": [a.retention_great, a.retention_bad],
         "repurchase_3y": [a.repurchase_3y_great, a.repurchase_3y_bad],
         "referral": [a.referral_great, a.referral_bad],

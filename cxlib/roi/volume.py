@@ -10,7 +10,7 @@ import pandas as pd
 from cxlib.catalog import Lang, bilingual
 from cxlib.errors import require_columns
 from cxlib.roi.cases import Case
-from cxlib.roi.labels import text
+from cxlib.roi.labels import pair, text
 from cxlib.roi.value import DEFAULT_VISITS_PER_YEAR
 
 
@@ -45,16 +45,12 @@ class VisitVolume:
             >>> VisitVolume("SH-JQ", 310, 31, "2026-10-01", "2026-10-31").sentence("en")
             'SH-JQ: 3,650 visits a year = 310 visits in 31 days (2026-10-01 – 2026-10-31) × 365 / 31'
         """
-        who_zh = "全网络" if self.center == "all" else self.center
-        who_en = "network" if self.center == "all" else self.center
+        who_zh, who_en = pair("network") if self.center == "all" else (self.center, self.center)
         if self.source != "data" or self.days <= 0:
-            zh = f"{who_zh}：所选数据中无到访记录，采用默认值每年 {DEFAULT_VISITS_PER_YEAR:,.0f} 次"
-            en = f"{who_en}: no visits in the selection, default {DEFAULT_VISITS_PER_YEAR:,.0f} visits a year"
+            zh, en = pair("volume_default", who_zh=who_zh, who_en=who_en, per_year=DEFAULT_VISITS_PER_YEAR)
         else:
-            zh = (f"{who_zh}：每年 {self.per_year:,.0f} 次到访 = {self.first} – {self.last} 共 {self.days} 天内 "
-                  f"{self.n_visits:,} 次到访 × 365 / {self.days}")
-            en = (f"{who_en}: {self.per_year:,.0f} visits a year = {self.n_visits:,} visits in {self.days} days "
-                  f"({self.first} – {self.last}) × 365 / {self.days}")
+            zh, en = pair("volume_data", who_zh=who_zh, who_en=who_en, per_year=self.per_year, first=self.first,
+                          last=self.last, days=self.days, n_visits=self.n_visits)
         return bilingual(zh, en, lang, sep=" / ")
 
 
@@ -137,15 +133,10 @@ def scope_note(volume: VisitVolume, cases: Sequence[Case] | None = None, lang: L
     def one(lg: Lang) -> str:
         if volume.source != "data":
             return volume.sentence(lg)
-        if lg == "zh":
-            who = "全网络" if network else volume.center
-            which = "" if network else f"；采用本中心数据的方案 {len(own)}/{n_cases}"
-            return (f"投资回报假设年到访量 {volume.per_year:,.0f}（{who}：{volume.first} – {volume.last} 共 "
-                    f"{volume.days} 天 {volume.n_visits:,} 次，年化）{which}")
-        who = "network" if network else volume.center
-        which = "" if network else f"; cases with own figures: {len(own)} of {n_cases}"
-        return (f"ROI assumes {volume.per_year:,.0f} visits a year ({who}: {volume.n_visits:,} in {volume.days} days "
-                f"{volume.first} – {volume.last}, annualised){which}")
+        who_zh, who_en = pair("network") if network else (volume.center, volume.center)
+        note = text("scope_note", lg, who_zh=who_zh, who_en=who_en, per_year=volume.per_year, first=volume.first,
+                    last=volume.last, days=volume.days, n_visits=volume.n_visits)
+        return note if network else note + text("scope_note_own", lg, own=len(own), cases=n_cases)
 
     return ScopeNote(" / ".join(one(lg) for lg in (("zh", "en") if lang == "both" else (lang,))))
 
