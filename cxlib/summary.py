@@ -65,7 +65,11 @@ def plot_nps_trend(by_month: pd.DataFrame, month: str = "month", *, lang: Lang =
                    ) -> Figure:
     """NPS per month with its 95% interval (a table from ``nps.by_segment(visits, "month")``).
 
-        >>> plot_nps_trend(nps.by_segment(visits, "month"))   # doctest: +SKIP
+        >>> import pandas as pd
+        >>> months = pd.DataFrame({"month": ["2026-09", "2026-10"], "nps": [10.0, 16.0], "ci_low": [-8.0, 2.0],
+        ...                        "ci_high": [28.0, 30.0], "n": [95, 111]})
+        >>> type(plot_nps_trend(months, lang="en")).__name__
+        'Figure'
     """
     need = [month, "nps", "ci_low", "ci_high", "n"]
     require_columns(by_month, need, "NPS-by-month")

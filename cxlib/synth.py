@@ -1326,8 +1326,12 @@ def write_sample(out_dir: Path, n_visits: int, seed: int, layout: Layout = "mixe
     the data set whose effects are turned round); a data set made with other than the default
     effects says so in its manifest (``effects``: every field).
 
-    >>> paths = write_sample(Path("/tmp/raw"), n_visits=2000, seed=1, layout="csv")  # doctest: +SKIP
-    >>> paths = write_sample(Path("/tmp/rev"), n_visits=2000, seed=1, effects="reversed")  # doctest: +SKIP
+    >>> import tempfile
+    >>> [p.name for p in write_sample(Path(tempfile.mkdtemp()), n_visits=200, seed=1, layout="csv")][:3]
+    ['centers.csv', 'visits.csv', 'touchpoints.csv']
+    >>> written = write_sample(Path(tempfile.mkdtemp()), n_visits=200, seed=1, effects="reversed")
+    >>> json.loads(written[-1].read_text(encoding="utf-8"))["effects"]["name"]
+    'reversed'
     """
     if layout not in ("mixed", "csv"):
         raise ValueError(f"layout must be 'mixed' or 'csv', got {layout!r}")
