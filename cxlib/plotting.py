@@ -320,8 +320,8 @@ def small_mask(n: Any, min_n: int = catalog.MIN_N):
     return np.asarray(k.fillna(0).to_numpy(dtype=float) < min_n)
 
 
-def mark_small(ax, x, y, n, color: str, min_n: int = catalog.MIN_N, size: float = 46, lang: Lang = "both",
-               note: bool = True) -> bool:
+def mark_small(ax: Axes, x: Any, y: Any, n: Any, color: str, *, min_n: int = catalog.MIN_N, size: float = 46,
+               lang: Lang = "both", note: bool = True) -> bool:
     """Draw the points with n < ``min_n`` hollow (white inside, ``color`` edge) over the plotted
     ones, and say once in the corner of ``ax`` what a hollow point means. Returns whether any was.
 
@@ -339,7 +339,7 @@ def mark_small(ax, x, y, n, color: str, min_n: int = catalog.MIN_N, size: float 
         if note and not getattr(ax, "_cx_small_note", False):
             ax.text(0.99, 0.01, text(f"空心点：n < {min_n}，仅供参考", f"hollow: n < {min_n}, read with care", lang),
                     transform=ax.transAxes, ha="right", va="bottom", fontsize="x-small", color="#666666")
-            ax._cx_small_note = True
+            ax._cx_small_note = True  # type: ignore[attr-defined]  # the note is said once per axes
     return True
 
 
