@@ -18,6 +18,7 @@ Example
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
@@ -986,7 +987,7 @@ def label(code: str, lang: Lang = "both") -> str:
     return bilingual(*_LABELS[code], lang=lang)
 
 
-def labels(codes, lang: Lang = "both") -> list[str]:
+def labels(codes: Iterable[str], lang: Lang = "both") -> list[str]:
     """:func:`label` for each code in ``codes``.
 
     >>> labels(["none", "realtime"], "en")

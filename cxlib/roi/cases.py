@@ -172,13 +172,13 @@ class _UniqueKeyLoader:
     """A YAML SafeLoader that refuses duplicate keys (PyYAML silently keeps the last one)."""
 
     @staticmethod
-    def make():
+    def make() -> type:
         import yaml
 
         class Loader(yaml.SafeLoader):
             pass
 
-        def construct_mapping(loader, node, deep=False):
+        def construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
             seen: dict[Any, int] = {}
             for key_node, _ in node.value:
                 key = loader.construct_object(key_node, deep=deep)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -27,7 +27,7 @@ def _names(sims: pd.DataFrame, case_id: str, names: Mapping[str, str]) -> tuple[
     return case_id, case_id
 
 
-def _money_axis(axis) -> None:
+def _money_axis(axis: Any) -> None:
     from matplotlib.ticker import FuncFormatter, MaxNLocator
 
     def fmt(x: float, _pos: int) -> str:  # ticks in 万元 (10,000元)
