@@ -1,7 +1,7 @@
 # The front door of the workbench.
 #   make report   build processed data from data/raw and run the report notebooks
 #                 (PERIOD=2026-10 CENTER=SH-JQ to narrow it; default: all data, network and every center)
-#   make test     unit tests and notebook regression checks (nbval)
+#   make test     lint (ruff, mypy), unit tests, the examples in cxlib's docstrings, notebook regression checks (nbval)
 #   make lab      JupyterLab with the project's environment as kernel (LAB_ARGS="--port 9999" passes options on)
 PYTHON  ?= python3
 VENV    := .venv
@@ -15,7 +15,7 @@ CENTER  ?= all
 export MPLBACKEND ?= Agg
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: report test browser lab sample clean-data bench refresh-notebooks install install-dev help
+.PHONY: report test lint browser lab sample clean-data bench refresh-notebooks install install-dev help
 
 help:
 	@echo "make report | make test | make lab | make sample | make bench | make refresh-notebooks"
@@ -56,8 +56,15 @@ browser:
 	  else echo "chromium is missing and needs apt-get as root to install: the browser test will fail"; fi; \
 	fi
 
-test: $(VENV)/.installed-dev browser
-	$(PY) -m pytest tests
+# the style held by tools: ruff (lint rules and format, pyproject.toml [tool.ruff]) and mypy on the
+# modules listed in pyproject.toml [tool.mypy]
+lint: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff check cxlib tests benchmarks
+	$(VENV)/bin/ruff format --check cxlib tests benchmarks
+	$(VENV)/bin/mypy
+
+test: $(VENV)/.installed-dev lint browser
+	$(PY) -m pytest --doctest-modules cxlib tests
 	CX_PROGRESS=off $(PY) -m pytest --nbval notebooks --nbval-sanitize-with notebooks/sanitize.cfg -p no:randomly
 
 # as root (a container) JupyterLab needs --allow-root; LAB_ARGS="--port 9999 --no-browser" passes options on

@@ -18,6 +18,7 @@ Example
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
@@ -986,7 +987,7 @@ def label(code: str, lang: Lang = "both") -> str:
     return bilingual(*_LABELS[code], lang=lang)
 
 
-def labels(codes, lang: Lang = "both") -> list[str]:
+def labels(codes: Iterable[str], lang: Lang = "both") -> list[str]:
     """:func:`label` for each code in ``codes``.
 
     >>> labels(["none", "realtime"], "en")
@@ -1085,6 +1086,7 @@ def table_frame(name: Literal["stages", "touchpoints", "score_points", "tiers", 
     """
     import pandas as pd
 
+    rows: list[tuple[object, ...]]
     if name == "stages":
         rows = [(i + 1, s.code, s.zh, s.en) for i, s in enumerate(STAGES)]
         return pd.DataFrame(rows, columns=["order", "code", "zh", "en"])

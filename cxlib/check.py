@@ -206,7 +206,7 @@ def _check_table(raw_dir: Path, tc: TableCheck, paths: list[Path], tz: str) -> N
     for f in tc.files:
         if f.plan is None:
             continue
-        for name, header in f.plan.extras:
+        for _name, header in f.plan.extras:
             if header in seen or header.startswith("_unnamed_"):
                 continue
             seen.add(header)

@@ -87,7 +87,7 @@ def _weights_stack(corr: np.ndarray) -> np.ndarray:
     A row is NaN where its matrix has a non-finite entry (a constant column) or its predictor block
     is singular (perfectly collinear predictors).
     """
-    m, k = corr.shape[0], corr.shape[1]
+    k = corr.shape[1]
     finite = np.all(np.isfinite(corr), axis=(1, 2))
     c = np.where(finite[:, None, None], corr, np.eye(k))
     rxx, rxy = c[:, 1:, 1:], c[:, 1:, 0]

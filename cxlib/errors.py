@@ -13,7 +13,9 @@ leak a phone number into a terminal or a log.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from cxlib.privacy import mask
 
@@ -45,7 +47,7 @@ class FolderError(DataError):
     read-only or full disk, a run holding its lock): about where to write, not about the data."""
 
 
-def require_columns(df, columns, table: str) -> None:
+def require_columns(df: Any, columns: Iterable[str], table: str) -> None:
     """Raise a :class:`DataError` naming the first of ``columns`` that ``df`` lacks.
 
     ``table`` says which table the caller expected (``visits``, ``scores``, ``the ROI summary``).

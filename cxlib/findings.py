@@ -494,7 +494,7 @@ def black_hole(silence: pd.DataFrame | NotProvided | NotComputed, lang: Lang = "
         direction = _direction(slope)
         first, last = d.iloc[0], d.iloc[-1]
 
-        def val(r: pd.Series, lg: str) -> str:
+        def val(r: pd.Series, lg: str, pct: bool = pct, dig: int = dig) -> str:
             if pct:
                 return f"{_pct(r['y'])}（{_pct_ci(r['lo'], r['hi'], 0, lg)}，{_n(r['n'])}）" if lg == "zh" else \
                     f"{_pct(r['y'])} ({_pct_ci(r['lo'], r['hi'], 0, lg)}, {_n(r['n'])})"
@@ -676,13 +676,13 @@ def headline(nps_record: Mapping[str, Any] | NotProvided | NotComputed, change: 
     facts: dict[str, Any] = {"status": "ok", "nps": v, "ci_low": lo, "ci_high": hi, "n": n, "small_sample": n < MIN_N,
                              "change": None, "change_ci_low": None, "change_ci_high": None, "change_p_value": None,
                              "significant": None, "change_direction": None, "top_pain": None}
-    when_zh, when_en = "", ""
+    when_zh = ""
     change_zh = change_en = ""
     if isinstance(change, pd.Series):
         one_now = " – " not in str(change["now"])
         one_before = " – " not in str(change["before"])
         if change.get("basis") == "period":
-            when_zh, when_en = ("本月 " if one_now else "本期 "), ""
+            when_zh = "本月 " if one_now else "本期 "
             ref_zh, ref_en = ("较上月" if one_before else "较上期"), (
                 "against the previous month" if one_before else "against the previous period")
         else:

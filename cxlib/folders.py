@@ -53,6 +53,7 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
+from cxlib import paths
 from cxlib.errors import FolderError
 
 LOCK_NAME = ".cx-lock"
@@ -127,7 +128,7 @@ def check_clean_folders(raw_dir: Path, processed_dir: Path, manifest_keys: Itera
         raise FolderError("raw data folder not found", file=str(raw_dir))
     raw = _resolved(raw_dir)
     processed = _folder_shape(processed_dir, "processed")
-    _refuse_nesting(processed, processed_dir, "processed", raw, raw_dir, "raw", "data/processed",
+    _refuse_nesting(processed, processed_dir, "processed", raw, raw_dir, "raw", paths.PROCESSED.as_posix(),
                     same="cleaning would overwrite the raw data")
     if processed.is_dir() and not _is_workbench_folder(processed, manifest_keys):
         others = other_content(processed)
@@ -136,7 +137,7 @@ def check_clean_folders(raw_dir: Path, processed_dir: Path, manifest_keys: Itera
         if others:
             shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
             raise FolderError(f"the processed folder holds other files ({shown}) and was not written by cx clean "
-                            "(no manifest.json of it): give an empty or new folder such as data/processed",
+                            f"(no manifest.json of it): give an empty or new folder such as {paths.PROCESSED.as_posix()}",
                             file=str(processed_dir))
     return raw, processed
 
@@ -150,7 +151,7 @@ def check_report_folders(raw_dir: Path, processed_dir: Path, out_dir: Path) -> N
     """
     out = _folder_shape(Path(out_dir), "reports")
     for given, what in ((Path(raw_dir), "raw"), (Path(processed_dir), "processed")):
-        _refuse_nesting(out, Path(out_dir), "reports", _resolved(given), given, what, "reports")
+        _refuse_nesting(out, Path(out_dir), "reports", _resolved(given), given, what, paths.REPORTS.as_posix())
 
 
 def _refuse_nesting(folder: Path, given: Path, role: str, other: Path, other_given: Path, other_role: str,

@@ -35,9 +35,9 @@ from cxlib.peak_end import (DEFAULT_MODELS, DURATION_MODELS, duration_neglect, p
                              peak_end_summary, time_weighted_mean)
 
 __all__ = [
-    "emotion_curve", "plot_emotion_curve", "journey_map", "biggest_drops", "score_matrix", "key_drivers",
+    "emotion_curve", "plot_emotion_curve", "plot_journey_map", "journey_map", "biggest_drops", "score_matrix", "key_drivers",
     "pain_points", "importance_performance", "plot_importance_performance", "silences", "silence_effects",
-    "plot_silence", "visit_timeline", "Moment", "MOMENTS", "moments_table", "moments_scorecard", "wilson_ci",
+    "plot_silence", "plot_visit_timeline", "visit_timeline", "Moment", "MOMENTS", "moments_table", "moments_scorecard", "wilson_ci",
     "relative_weights", "bootstrap_relative_weights", "peak_end_score", "peak_end_summary", "peak_end_models",
     "duration_neglect", "time_weighted_mean", "DEFAULT_MODELS", "DURATION_MODELS", "QUADRANTS", "verbatims", "example_visit", "results_entries", "with_visit_columns",
     "scores_unavailable",
@@ -89,11 +89,6 @@ def _scores_numeric(s: pd.Series, column: str, table: str = "scores") -> pd.Seri
 def _seg_label(column: str, lang: Lang) -> str:
     zh, en = _SEGMENT_NAMES.get(column, (column, column))
     return plotting.text(zh, en, lang)
-
-
-def _new_figure(figsize: tuple[float, float]) -> Figure:
-    plotting.ensure_theme()
-    return Figure(figsize=figsize, layout="constrained")
 
 
 # ------------------------------------------------------------------------ emotion curve
@@ -200,7 +195,7 @@ def _shade_bands(ax: Axes, alpha: float = 0.12) -> None:
                    zorder=0)
 
 
-def plot_emotion_curve(curve: pd.DataFrame, by: str | Sequence[str] | None = None, lang: Lang = "zh",
+def plot_emotion_curve(curve: pd.DataFrame, by: str | Sequence[str] | None = None, *, lang: Lang = "both",
                        ax: Axes | None = None, show_ci: bool = True) -> Figure:
     """Emotion curves (one line per segment) with CI bands, on the emotion-band background.
 
@@ -208,8 +203,7 @@ def plot_emotion_curve(curve: pd.DataFrame, by: str | Sequence[str] | None = Non
     """
     by_cols, keys = _segments(curve, by)
     with plotting.drawing():
-        fig = ax.figure if ax is not None else _new_figure((9, 5))
-        ax = ax if ax is not None else fig.add_subplot()
+        fig, ax = plotting.figure_for(ax, (9, 5))
         _shade_bands(ax)
         names = [" / ".join(catalog.label(str(v), lang) for v in k) for k in keys]
         colors = plotting.segment_colors([str(k[0]) if len(k) == 1 else n for k, n in zip(keys, names)],
@@ -290,7 +284,7 @@ def _point_x() -> dict[str, float]:
     return px
 
 
-def journey_map(curve: pd.DataFrame, lang: Lang = "zh", pain_below: float = 6.0) -> Figure:
+def plot_journey_map(curve: pd.DataFrame, *, lang: Lang = "both", pain_below: float = 6.0) -> Figure:
     """The journey map: the seven stages as coloured bands, the catalog touchpoints under
     their stage (marker: online ● / offline ■), and the emotion curve with its CI at the score
     points; the peak and the pain points (the lowest point, and any point with a mean below
@@ -305,7 +299,7 @@ def journey_map(curve: pd.DataFrame, lang: Lang = "zh", pain_below: float = 6.0)
     sub["_x"] = [px[p] for p in sub["point"].astype(str)]
     sub = sub.sort_values("_x")
     with plotting.drawing():
-        fig = _new_figure((13, 8.5))
+        fig = plotting.new_figure((13, 8.5))
         top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[2, 3])
         x_lo, x_hi = -0.5, len(catalog.TOUCHPOINTS) - 0.5
         for st in catalog.STAGE_ORDER:
@@ -533,7 +527,7 @@ def importance_performance(curve: pd.DataFrame | NotProvided | NotComputed,
     return out.sort_values("_o").drop(columns="_o").reset_index(drop=True)
 
 
-def plot_importance_performance(ip: pd.DataFrame, lang: Lang = "zh", ax: Axes | None = None) -> Figure:
+def plot_importance_performance(ip: pd.DataFrame, *, lang: Lang = "both", ax: Axes | None = None) -> Figure:
     """Quadrant chart of :func:`importance_performance`: performance across, importance up.
 
     >>> fig = plot_importance_performance(importance_performance(curve, drivers), lang="both")  # doctest: +SKIP
@@ -543,8 +537,7 @@ def plot_importance_performance(ip: pd.DataFrame, lang: Lang = "zh", ax: Axes | 
     quad_colors = {"concentrate": plotting.BAND_COLORS["very_dissatisfied"], "keep_up": plotting.BAND_COLORS["delighted"],
                    "low_priority": "#9e9e9e", "overkill": plotting.TIER_COLORS["realtime"]}
     with plotting.drawing():
-        fig = ax.figure if ax is not None else _new_figure((8, 6))
-        ax = ax if ax is not None else fig.add_subplot()
+        fig, ax = plotting.figure_for(ax, (8, 6))
         x, y = ip["performance"].astype(float), 100 * ip["importance"].astype(float)
         ax.scatter(x, y, c=[quad_colors[q] for q in ip["quadrant"]], s=60, zorder=3)
         ns = ip["n"] if "n" in ip.columns else [None] * len(ip)
@@ -678,7 +671,7 @@ def silence_effects(visits: pd.DataFrame, bins: Sequence[float] = DEFAULT_SILENC
     return out
 
 
-def plot_silence(effects: pd.DataFrame, lang: Lang = "zh") -> Figure:
+def plot_silence(effects: pd.DataFrame, *, lang: Lang = "both") -> Figure:
     """Three panels by silence bin: anxiety, LTR (means with CI) and inquiry rate (Wilson CI).
 
     >>> fig = plot_silence(silence_effects(visits), lang="both")   # doctest: +SKIP
@@ -691,7 +684,7 @@ def plot_silence(effects: pd.DataFrame, lang: Lang = "zh") -> Figure:
     if not panels:
         raise DataError("silence_effects table has no anxiety, LTR or inquiry columns")
     with plotting.drawing():
-        fig = _new_figure((4.2 * len(panels), 4.5))
+        fig = plotting.new_figure((4.2 * len(panels), 4.5))
         axes = fig.subplots(1, len(panels), squeeze=False)[0]
         x = np.arange(len(effects))
         for ax, (p, zh, en) in zip(axes, panels):
@@ -717,7 +710,8 @@ def plot_silence(effects: pd.DataFrame, lang: Lang = "zh") -> Figure:
     return fig
 
 
-def visit_timeline(events: pd.DataFrame, visits: pd.DataFrame, visit_id: str, lang: Lang = "zh") -> Figure:
+def plot_visit_timeline(events: pd.DataFrame, visits: pd.DataFrame, visit_id: str, *, lang: Lang = "both",
+                        ax: Axes | None = None) -> Figure:
     """One visit on a time axis (minutes since arrival): arrival, repair start and finish and
     delivery as milestones; proactive updates, customer inquiries and other touchpoints as
     markers; the longest silence of the repair highlighted.
@@ -741,8 +735,7 @@ def visit_timeline(events: pd.DataFrame, visits: pd.DataFrame, visit_id: str, la
     lane_names = {"other": ("其他触点", "Other touchpoints"), "update": ("主动更新", "Proactive updates"),
                   "inquiry": ("客户询问", "Customer inquiries")}
     with plotting.drawing():
-        fig = _new_figure((11, 4.2))
-        ax = fig.add_subplot()
+        fig, ax = plotting.figure_for(ax, (11, 4.2))
         if pd.notna(sil["silence_start"]):
             a, b = minutes(sil["silence_start"]), minutes(sil["silence_end"])
             ax.axvspan(a, b, color=plotting.BAND_COLORS["very_dissatisfied"], alpha=0.15, lw=0)
@@ -925,3 +918,8 @@ def results_entries(curve: pd.DataFrame | NotProvided | NotComputed, pains: pd.D
         out["peak_end"] = peak_end_fit[["model", "r2_cv", "ci_low", "ci_high"]].rename(
             columns={"model": "predictor", "r2_cv": "cv_r2"}).to_dict(orient="records")
     return out
+
+
+#: the names of the figure functions before they took the ``plot_`` of the others (kept working)
+journey_map = plot_journey_map
+visit_timeline = plot_visit_timeline

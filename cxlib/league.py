@@ -45,7 +45,7 @@ import pandas as pd
 from scipy import stats
 
 from cxlib import nps as nps_mod
-from cxlib.stats import adjust_pvalues
+from cxlib.stats import adjust_pvalues, wilson_ci
 
 #: Version of the ``alerts.json`` layout (raised only when a key changes meaning or goes away).
 ALERTS_SCHEMA = 1
@@ -114,7 +114,7 @@ def _stats(part: pd.DataFrame) -> dict[str, Any]:
     known = part["complained"].astype("boolean").dropna()
     if known.size:
         k = int(known.sum())
-        lo, hi = nps_mod.wilson_ci(k, int(known.size))
+        lo, hi = (float(x) for x in wilson_ci(k, int(known.size)))
         out.update(complaints_n=int(known.size), complained=k, complaint_share=k / known.size,
                    complaint_ci_low=lo, complaint_ci_high=hi)
     else:

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cxlib import catalog
+from cxlib import catalog, paths
 from cxlib.errors import DataError
 
 #: Columns of the processed visits table that notebook 03 may hold fixed in its models (on top
@@ -320,9 +320,9 @@ def _plain(*codes: str) -> tuple[tuple[str, frozenset[str]], ...]:
 
 
 OPTIONS: tuple[Option, ...] = (
-    Option("raw", _path, "raw data folder", "data/raw", metavar="DIR"),
-    Option("processed", _path, "processed data folder", "data/processed", metavar="DIR"),
-    Option("out", _path, "reports folder", "reports", metavar="DIR"),
+    Option("raw", _path, "raw data folder", paths.RAW.as_posix(), metavar="DIR"),
+    Option("processed", _path, "processed data folder", paths.PROCESSED.as_posix(), metavar="DIR"),
+    Option("out", _path, "reports folder", paths.REPORTS.as_posix(), metavar="DIR"),
     Option("period", _period, "months of the report", "all"),
     Option("center", _center, "centers of the report (the network as a whole is 'all')", "all"),
     Option("jobs", _int, "centers run in parallel", 1, low=1, high=64, metavar="N"),
@@ -339,7 +339,7 @@ OPTIONS: tuple[Option, ...] = (
            ["repair_minutes", "scenario", "warranty", "center"], choices=_plain(*CONTROL_COLUMNS), notebook=True),
     Option("segment", _column, "visits column of the per-segment emotion curve and NPS table (e.g. "
            "vehicle_model, or an extra column of the raw files)", "scenario", notebook=True, metavar="COLUMN"),
-    Option("cases_file", _file, "intervention cases (YAML; default: cases_interventions.yaml of the raw "
+    Option("cases_file", _file, f"intervention cases (YAML; default: {paths.CASES_FILE} of the raw "
            "folder)", None, notebook=True, metavar="FILE"),
     Option("horizon_years", _int, "years of the ROI cash flows", 3, low=1, high=30, notebook=True, metavar="N"),
     Option("discount_rate", _float, "yearly discount rate of the ROI", 0.08, low=0, high=1, notebook=True,
@@ -484,7 +484,7 @@ def load_params(path: Path) -> dict[Any, Any]:
 def _default_text(o: Option) -> str:
     """An option's default as the README table shows it."""
     if o.default is None:
-        return {"timeout": "no limit", "cases_file": "RAW/cases_interventions.yaml"}.get(o.name, "–")
+        return {"timeout": "no limit", "cases_file": f"RAW/{paths.CASES_FILE}"}.get(o.name, "–")
     if isinstance(o.default, bool):
         return "yes" if o.default else "no"
     return ", ".join(o.default) if isinstance(o.default, list) else str(o.default)

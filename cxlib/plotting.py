@@ -29,13 +29,14 @@ from __future__ import annotations
 import textwrap
 import warnings
 from collections.abc import Iterator
+from typing import Any
 from contextlib import contextmanager
 from pathlib import Path
 
 import matplotlib as mpl
-import matplotlib.pyplot as plt
 import seaborn as sns
 from matplotlib import font_manager
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from cxlib import catalog
@@ -144,17 +145,41 @@ def set_theme(context: str = "notebook", style: str = "whitegrid", **kwargs) -> 
 
 
 
-def subplots(nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float] | None = None,
-             layout: str | None = None, **kwargs):
-    """A new figure and its axes, outside pyplot's registry (so a notebook shows it exactly once,
-    when it is returned, and batch runs do not accumulate open figures).
+def new_figure(figsize: tuple[float, float] | None = None, *, layout: str | None = "constrained") -> Figure:
+    """A new figure in the workbench's theme, outside pyplot's registry (so a notebook shows it
+    exactly once, when it is returned, and batch runs do not accumulate open figures): the one
+    way the workbench makes a figure (:func:`subplots` and :func:`figure_for` use it).
 
-    >>> fig, ax = subplots(figsize=(4, 3)); type(fig).__name__
+    >>> type(new_figure((4, 3))).__name__
     'Figure'
     """
     ensure_theme()
-    fig = Figure(figsize=figsize, layout=layout)
+    return Figure(figsize=figsize, layout=layout)  # type: ignore[arg-type]
+
+
+def subplots(nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float] | None = None,
+             layout: str | None = None, **kwargs: Any) -> tuple[Figure, Any]:
+    """A :func:`new_figure` and its axes (one ``Axes`` or an array of them, as matplotlib's ``subplots``).
+
+    >>> fig, ax = subplots(figsize=(4, 3)); type(fig).__name__, type(ax).__name__
+    ('Figure', 'Axes')
+    """
+    fig = new_figure(figsize, layout=layout)
     return fig, fig.subplots(nrows, ncols, **kwargs)
+
+
+def figure_for(ax: Axes | None, figsize: tuple[float, float], *, layout: str | None = "constrained"
+               ) -> tuple[Figure, Axes]:
+    """Where a figure function of one axes draws: on ``ax`` (given by the caller, who lays out the
+    figure) or on the single axes of a :func:`new_figure`. Returns the figure and the axes.
+
+    >>> fig, ax = figure_for(None, (4, 3)); fig is ax.figure
+    True
+    """
+    if ax is not None:
+        return ax.figure, ax  # type: ignore[return-value]
+    fig = new_figure(figsize, layout=layout)
+    return fig, fig.subplots()
 
 
 def _inline_in_notebooks() -> None:
@@ -194,7 +219,7 @@ def ensure_theme() -> None:
 
 
 #: rcParams under which the workbench builds its figures: every text is drawn as written
-LITERAL_TEXT: dict[str, bool] = {"text.parse_math": False, "text.usetex": False}
+LITERAL_TEXT: dict[str, Any] = {"text.parse_math": False, "text.usetex": False}
 
 
 @contextmanager
@@ -215,16 +240,16 @@ def drawing() -> Iterator[None]:
     >>> ax.title.get_parse_math()
     False
     """
-    saved = {k: mpl.rcParams[k] for k in LITERAL_TEXT}
+    saved: dict[str, Any] = {k: mpl.rcParams[k] for k in LITERAL_TEXT}  # type: ignore[index]
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=mpl.MatplotlibDeprecationWarning)
         warnings.filterwarnings("ignore", category=PendingDeprecationWarning, module="seaborn")
         warnings.filterwarnings("ignore", category=FutureWarning, module="seaborn")
-        mpl.rcParams.update(LITERAL_TEXT)
+        mpl.rcParams.update(LITERAL_TEXT)  # type: ignore[arg-type]
         try:
             yield
         finally:
-            mpl.rcParams.update(saved)
+            mpl.rcParams.update(saved)  # type: ignore[arg-type]
 
 
 # ------------------------------------------------------------------------------ text
@@ -259,7 +284,7 @@ def caption(fig: Figure, text: str, width: int = 110) -> Figure:
     """Put a one-sentence finding under the figure (kept by ``savefig(bbox_inches="tight")``
     and by Jupyter's inline display).
 
-    >>> fig = plt.figure(); caption(fig, "Waiting is the low point.") is fig
+    >>> fig, _ = subplots(); caption(fig, "Waiting is the low point.") is fig
     True
     """
     wrapped = "\n".join(textwrap.wrap(str(text), width=width)) or str(text)
@@ -282,7 +307,7 @@ def with_n(label: str, n: object) -> str:
     return f"{label}\nn={k:,}"
 
 
-def small_mask(n: object, min_n: int = catalog.MIN_N):
+def small_mask(n: Any, min_n: int = catalog.MIN_N):
     """Which points rest on fewer than ``min_n`` answers (a missing n counts as none).
 
     >>> small_mask([29, 30, None]).tolist()
@@ -295,12 +320,12 @@ def small_mask(n: object, min_n: int = catalog.MIN_N):
     return np.asarray(k.fillna(0).to_numpy(dtype=float) < min_n)
 
 
-def mark_small(ax, x, y, n, color: str, min_n: int = catalog.MIN_N, size: float = 46, lang: Lang = "both",
-               note: bool = True) -> bool:
+def mark_small(ax: Axes, x: Any, y: Any, n: Any, color: str, *, min_n: int = catalog.MIN_N, size: float = 46,
+               lang: Lang = "both", note: bool = True) -> bool:
     """Draw the points with n < ``min_n`` hollow (white inside, ``color`` edge) over the plotted
     ones, and say once in the corner of ``ax`` what a hollow point means. Returns whether any was.
 
-        >>> fig, ax = plt.subplots(); mark_small(ax, [0, 1], [5, 6], [12, 80], "#333333")
+        >>> fig, ax = subplots(); mark_small(ax, [0, 1], [5, 6], [12, 80], "#333333")
         True
     """
     import numpy as np
@@ -314,7 +339,7 @@ def mark_small(ax, x, y, n, color: str, min_n: int = catalog.MIN_N, size: float 
         if note and not getattr(ax, "_cx_small_note", False):
             ax.text(0.99, 0.01, text(f"空心点：n < {min_n}，仅供参考", f"hollow: n < {min_n}, read with care", lang),
                     transform=ax.transAxes, ha="right", va="bottom", fontsize="x-small", color="#666666")
-            ax._cx_small_note = True
+            ax._cx_small_note = True  # type: ignore[attr-defined]  # the note is said once per axes
     return True
 
 

@@ -58,7 +58,7 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pyarrow is imported when a column is masked, not when an error is printed
@@ -167,6 +167,8 @@ class _View:
     __slots__ = ("chars", "lo", "hi", "_text")
 
     def __init__(self, text: str, numbers: bool) -> None:
+        self.lo: Sequence[int]
+        self.hi: Sequence[int]
         table = _TABLES[numbers]
         t = text.translate(table)
         if len(t) == len(text) and not (numbers and _SCRIPT_CHANGE.search(t)):

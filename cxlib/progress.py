@@ -61,7 +61,7 @@ class Progress:
         self._last_line: float | None = None
         self._written = -1  # units done at the last line written
         self._bar: Any = None
-        self._log = None
+        self._log: str | None = None
         if os.environ.get(SWITCH_ENV, "").lower() == "off":
             self.mode = "off"
         elif os.environ.get(LOG_ENV):
@@ -93,7 +93,7 @@ class Progress:
         line = (f"{time.strftime('%Y-%m-%d %H:%M:%S')} INFO {label + ': ' if label else ''}{self.desc} "
                 f"{self.done}{of}{share}, {now - self.t0:.0f} s\n")
         try:
-            with open(self._log, "a", encoding="utf-8") as fh:  # one short append per line
+            with open(self._log or os.devnull, "a", encoding="utf-8") as fh:  # one short append per line
                 fh.write(line)
         except OSError:
             self.mode = "off"  # the log went away: the computation goes on

@@ -76,7 +76,8 @@ def cached(name: str, compute: Callable[[], T], **key: Any) -> T:
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile("wb", dir=path.parent, delete=False, suffix=".tmp") as fh:
             pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(fh.name, path)
+            tmp = fh.name
+        os.replace(tmp, path)
     except (OSError, pickle.PicklingError, TypeError, AttributeError):
         pass  # not cached: the next notebook computes it again
     return value

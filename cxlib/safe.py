@@ -34,6 +34,7 @@ import sys
 import unicodedata
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 from cxlib.errors import DataError
 
@@ -165,7 +166,7 @@ def literal_html(html: str) -> str:
     return f'<div class="{MATHJAX_IGNORE}">{html}</div>'
 
 
-def _frame_html(frame) -> str | None:
+def _frame_html(frame: Any) -> str | None:
     html = frame._repr_html_()
     return None if html is None else literal_html(html)
 

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from cxlib import nps as nps_stats
@@ -60,22 +61,27 @@ def headline_table(visits: pd.DataFrame, ltr: str = "ltr", complained: str = "co
     return pd.DataFrame([long["value"].tolist()], columns=long["figure"].tolist()) if wide else long
 
 
-def plot_nps_trend(by_month: pd.DataFrame, month: str = "month", lang: Lang = "zh") -> Figure:
+def plot_nps_trend(by_month: pd.DataFrame, month: str = "month", *, lang: Lang = "both", ax: Axes | None = None
+                   ) -> Figure:
     """NPS per month with its 95% interval (a table from ``nps.by_segment(visits, "month")``).
 
-        >>> plot_nps_trend(nps.by_segment(visits, "month"))   # doctest: +SKIP
+        >>> import pandas as pd
+        >>> months = pd.DataFrame({"month": ["2026-09", "2026-10"], "nps": [10.0, 16.0], "ci_low": [-8.0, 2.0],
+        ...                        "ci_high": [28.0, 30.0], "n": [95, 111]})
+        >>> type(plot_nps_trend(months, lang="en")).__name__
+        'Figure'
     """
     need = [month, "nps", "ci_low", "ci_high", "n"]
     require_columns(by_month, need, "NPS-by-month")
     t = by_month.sort_values(month)
     with plotting.drawing():
-        fig, ax = plotting.subplots(figsize=(7, 3.6), layout="constrained")
+        fig, ax = plotting.figure_for(ax, (7, 3.6))
         x = np.arange(len(t))
         m = t["nps"].to_numpy(float)
         ax.fill_between(x, t["ci_low"].to_numpy(float), t["ci_high"].to_numpy(float), alpha=0.2,
                         color=plotting.TIER_COLORS["realtime"], label=plotting.text("95% 置信区间", "95% CI", lang))
         ax.plot(x, m, marker="o", color=plotting.TIER_COLORS["realtime_photo"], label="NPS")
-        for xi, yi, n in zip(x, m, t["n"]):
+        for xi, yi in zip(x, m):
             ax.annotate(f"{yi:.0f}", (xi, yi), textcoords="offset points", xytext=(0, 7), ha="center",
                         fontsize="small")
         plotting.mark_small(ax, x, m, t["n"], plotting.TIER_COLORS["realtime_photo"], lang=lang, note=False)

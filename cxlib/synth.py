@@ -71,7 +71,7 @@ import zipfile
 from datetime import date, datetime, timedelta
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -431,8 +431,24 @@ def _centers_frame(start: str, months: int) -> pd.DataFrame:
 
 
 # ------------------------------------------------------------------------ simulation
+class _Draws:
+    """What the steps of :func:`_simulate` draw, by name: each step reads the arrays it needs
+    and sets those it makes (the random stream ``rng`` is shared, in the order of the steps)."""
+
+    def __init__(self, **values: Any) -> None:
+        self.__dict__.update(values)
+
+    def set(self, **values: Any) -> None:
+        self.__dict__.update(values)
+
+    def __getattr__(self, name: str) -> Any:  # for mypy: the attributes are set by the steps
+        raise AttributeError(name)
+
+
 def _simulate(n_visits: int, seed: int, start: str, months: int,
               effects: Effects = DEFAULT_EFFECTS) -> dict[str, pa.Table]:
+    """The clean tables of the sample (and the truth behind them), drawn step by step from one
+    random stream: the order of the steps is the order of the draws, so a seed gives the same sample."""
     e = effects
     if n_visits < 50:
         raise ValueError(f"n_visits must be at least 50, got {n_visits}")
@@ -445,14 +461,61 @@ def _simulate(n_visits: int, seed: int, start: str, months: int,
     t0 = _epoch_local_midnight(d0)
     centers = _centers_frame(start, months)
     since_day = np.array([(s - d0).days if s is not None else 10**6 for s in centers["realtime_since"]])
+    ex = 0  # the example visit (the README's worked example) is the first drawn
+    s = _Draws(seed=seed, months=months, e=e, rng=rng, n=n, d0=d0, n_days=n_days, t0=t0, centers=centers, since_day=since_day, ex=ex)
+    _draw_visit_times(s)
+    _draw_tiers(s)
+    _draw_update_times(s)
+    _longest_silence(s)
+    _draw_inquiries(s)
+    _draw_experience(s)
+    _visits_table(s)
+    _touchpoints_table(s)
+    _surveys_table(s)
+    _complaints_table(s)
+    truth = _truth_table(s)
 
-    # -- who, where, when
+    centers_tbl = pa.Table.from_pandas(centers, preserve_index=False,
+                                       schema=pa.schema([("center_id", pa.string()), ("name_zh", pa.string()),
+                                                         ("name_en", pa.string()), ("city", pa.string()),
+                                                         ("aliases", pa.string()),
+                                                         ("realtime_since", pa.date32())]))
+    return {"centers": centers_tbl, "visits": s.visits, "touchpoints": s.touchpoints, "surveys": s.surveys,
+            "complaints": s.complaints, "truth": truth}
+
+
+def _truth_table(s: _Draws) -> pa.Table:
+    """What the sample was drawn from, per visit (in the order of the visits table): tier, repair,
+    updates, silence, inquiries, latent and observed LTR, anxiety, response and complaints."""
+    return pa.table({
+        "visit_id": s.visit_id_arr,
+        "center": pc.take(s.center_ids, pa.array(s.center)),
+        "scenario": pc.take(s.scen_codes, pa.array(s.scenario)),
+        "realtime_live": pa.array(s.live),
+        "tier": pc.take(pa.array(list(TIER_ORDER)), pa.array(s.tier)),
+        "repair_minutes": pa.array(s.repair),
+        "n_inprogress_updates": pa.array(s.n_upd),
+        "ready_notice": pa.array(s.ready),
+        "has_photo_update": pa.array(s.photo),
+        "longest_silence_minutes": pa.array(s.silence),
+        "n_inquiries": pa.array(s.n_inq.astype(np.int64)),
+        "ltr_latent": pa.array(s.mu),
+        "ltr": pa.array(s.ltr.astype(np.int64)),
+        "anxiety": pa.array(s.anxiety),
+        "responded": pa.array(s.responded),
+        "n_complaints": pa.array(s.n_compl.astype(np.int64)),
+        "is_example": pa.array(np.arange(s.n) == s.ex),
+    }).take(pa.array(s.order))
+
+
+def _draw_visit_times(s: _Draws) -> None:
+    """Who comes where and when: center, scenario, day and the times of the visit (booked, arrived, started, finished, delivered)."""
+    ex, months, n, n_days, rng, t0 = s.ex, s.months, s.n, s.n_days, s.rng, s.t0
     center = rng.choice(len(_CENTERS), size=n, p=_CENTER_WEIGHTS)
     scenario = rng.choice(3, size=n, p=_SCENARIO_P)
     day = rng.integers(0, n_days, size=n)
     arrive_min = 8 * 60 + 30 + rng.integers(0, 8 * 60 + 30, size=n)
     # the example visit: first visit of its day, at SH-JQ, a repair
-    ex = 0
     ex_day = min(EXAMPLE_DAY, n_days // 3)
     center[ex], scenario[ex], day[ex], arrive_min[ex] = 0, 1, ex_day, 8 * 60 + 5
     arrived = t0 + day * 86400 + arrive_min * 60
@@ -473,8 +536,12 @@ def _simulate(n_visits: int, seed: int, start: str, months: int,
     booked = t0 + (day - lead_days) * 86400 + rng.integers(8 * 60, 22 * 60, n) * 60
     hours = repair / 60.0
     month_index = (day * months) // max(n_days, 1)
+    s.set(arrived=arrived, booked=booked, center=center, day=day, delivered=delivered, finished=finished, hours=hours, month_index=month_index, repair=repair, scenario=scenario, started=started, walk_in=walk_in)
 
-    # -- transparency: rollout decides the tier mix, the repair duration the number of updates
+
+def _draw_tiers(s: _Draws) -> None:
+    """Transparency: the rollout decides the tier mix, the repair duration the number of in-progress updates."""
+    center, day, ex, n, repair, rng, since_day = s.center, s.day, s.ex, s.n, s.repair, s.rng, s.since_day
     live = day >= since_day[center]
     u = rng.random(n)
     cum_live, cum_not = np.cumsum(_TIER_P_LIVE), np.cumsum(_TIER_P_NOT_LIVE)
@@ -488,8 +555,12 @@ def _simulate(n_visits: int, seed: int, start: str, months: int,
     ready = np.where(tier == 1, True, np.where(realtime, rng.random(n) < 0.9, False))
     ready[ex] = True
     photo = tier == 3
+    s.set(interval=interval, live=live, n_upd=n_upd, photo=photo, ready=ready, tier=tier)
 
-    # update times inside the repair
+
+def _draw_update_times(s: _Draws) -> None:
+    """The in-progress updates inside the repair: their times, push or advisor, with a photo or not."""
+    ex, interval, n_upd, repair, rng, started, tier = s.ex, s.interval, s.n_upd, s.repair, s.rng, s.started, s.tier
     uv, uj = _segments(n_upd)
     iv = interval[uv]
     single = n_upd[uv] == 1
@@ -504,8 +575,12 @@ def _simulate(n_visits: int, seed: int, start: str, months: int,
     upd_is_push[first & (tier[uv] == 3)] = True
     upd_photo[first & (tier[uv] == 3)] = True
     upd_is_push[uv == ex] = False
+    s.set(t_upd=t_upd, uj=uj, upd_is_push=upd_is_push, upd_photo=upd_photo, upd_sec=upd_sec, uv=uv)
 
-    # longest silence: gaps between start, updates and finish
+
+def _longest_silence(s: _Draws) -> None:
+    """The longest silence of each visit (between start, updates and finish) and where it lies, for placing inquiries."""
+    n, n_upd, repair, t_upd, uj, uv = s.n, s.n_upd, s.repair, s.t_upd, s.uj, s.uv
     gaps_prev = np.where(uj == 0, t_upd, t_upd - np.concatenate(([0.0], t_upd[:-1])))
     last = uj == n_upd[uv] - 1
     silence = repair.copy()
@@ -529,11 +604,20 @@ def _simulate(n_visits: int, seed: int, start: str, months: int,
     else:
         gap_lo, gap_hi = np.zeros(n), repair.copy()
     silence_h = silence / 60.0
+    s.set(gap_hi=gap_hi, gap_lo=gap_lo, silence=silence, silence_h=silence_h)
 
+
+def _draw_inquiries(s: _Draws) -> None:
+    """Customer inquiries, more the longer the silence."""
+    e, ex, rng, silence = s.e, s.ex, s.rng, s.silence
     n_inq = np.minimum(rng.poisson(e.inquiries_per_silent_hour * np.maximum(silence - 40, 0) / 60.0), 6)
     n_inq[ex] = 3
+    s.set(n_inq=n_inq)
 
-    # -- experience
+
+def _draw_experience(s: _Draws) -> None:
+    """The experience: latent LTR, journey point scores, LTR, anxiety and complaints of every visit."""
+    center, e, ex, hours, month_index, n, n_upd, photo, ready, rng, scenario, silence_h = s.center, s.e, s.ex, s.hours, s.month_index, s.n, s.n_upd, s.photo, s.ready, s.rng, s.scenario, s.silence_h
     mood = rng.standard_normal(n)
     mu = (e.ltr_base + e.ltr_ready * ready + e.ltr_per_update * np.minimum(n_upd, e.ltr_saturation)
           + e.ltr_photo * photo + e.ltr_per_hour * hours
@@ -559,8 +643,12 @@ def _simulate(n_visits: int, seed: int, start: str, months: int,
     # the example: unhappy, anxious, complained once
     ltr[ex], anxiety[ex], n_compl[ex] = 3, 85, 1
     scores[ex] = [8, 8, 7, 7, 2, 3, 4, 6, 5]
+    s.set(anxiety=anxiety, ltr=ltr, mu=mu, n_compl=n_compl, scores=scores)
 
-    # -- visits table (sorted by arrival; the example is first of its day)
+
+def _visits_table(s: _Draws) -> None:
+    """The visits table, sorted by arrival (the example first of its day), with visit and customer ids."""
+    arrived, booked, center, delivered, ex, finished, n, rng, scenario, started, walk_in = s.arrived, s.booked, s.center, s.delivered, s.ex, s.finished, s.n, s.rng, s.scenario, s.started, s.walk_in
     order = np.lexsort((np.arange(n) != ex, arrived))
     inv = np.empty(n, dtype=np.int64)
     inv[order] = np.arange(n)
@@ -600,8 +688,12 @@ def _simulate(n_visits: int, seed: int, start: str, months: int,
         "warranty": pa.array(warranty),
         "amount_cny": pa.array(amount),
     }).take(pa.array(order))
+    s.set(center_ids=center_ids, inv=inv, order=order, scen_codes=scen_codes, visit_id_arr=visit_id_arr, visits=visits)
 
-    # -- touchpoint events
+
+def _touchpoints_table(s: _Draws) -> None:
+    """The touchpoint events of every visit: booking, arrival, updates, inquiries, handover, follow-up."""
+    arrived, booked, delivered, ex, finished, gap_hi, gap_lo, inv, n, n_inq, ready, rng, started, upd_is_push, upd_photo, upd_sec, uv, visit_id_arr, walk_in = s.arrived, s.booked, s.delivered, s.ex, s.finished, s.gap_hi, s.gap_lo, s.inv, s.n, s.n_inq, s.ready, s.rng, s.started, s.upd_is_push, s.upd_photo, s.upd_sec, s.uv, s.visit_id_arr, s.walk_in
     code_of = {c: i for i, c in enumerate(catalog.TOUCHPOINT_CODES)}
     parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []  # visit, ts, code, photo(-1/0/1)
 
@@ -662,8 +754,12 @@ def _simulate(n_visits: int, seed: int, start: str, months: int,
         "channel": pc.take(channels, pa.array(ev_c)),
         "photo": pa.array(ev_p == 1, mask=ev_p < 0),
     })
+    s.set(touchpoints=touchpoints, vid_by_orig=vid_by_orig)
 
-    # -- surveys: ~65 % respond
+
+def _surveys_table(s: _Draws) -> None:
+    """The surveys: about 65 % respond, some scores blank, comments from a generator of their own."""
+    anxiety, delivered, ex, inv, ltr, n, n_upd, photo, repair, rng, scores, seed, silence, vid_by_orig, walk_in = s.anxiety, s.delivered, s.ex, s.inv, s.ltr, s.n, s.n_upd, s.photo, s.repair, s.rng, s.scores, s.seed, s.silence, s.vid_by_orig, s.walk_in
     responded = rng.random(n) < 0.63 + 0.05 * (ltr >= 9)
     responded[ex] = True
     sv = np.flatnonzero(responded)
@@ -701,8 +797,12 @@ def _simulate(n_visits: int, seed: int, start: str, months: int,
     survey_cols["anxiety"] = pa.array(anxiety[sv].astype(float), mask=anx_blank)
     survey_cols["comment"] = pa.array(comment, type=pa.string())
     surveys = pa.table(survey_cols)
+    s.set(responded=responded, surveys=surveys)
 
-    # -- complaints
+
+def _complaints_table(s: _Draws) -> None:
+    """The complaints: up to three per visit, category and channel, texts from a generator of their own."""
+    delivered, ex, inv, n_compl, repair, rng, seed, vid_by_orig = s.delivered, s.ex, s.inv, s.n_compl, s.repair, s.rng, s.seed, s.vid_by_orig
     cv, _ = _segments(n_compl)
     filed = delivered[cv] + np.round(rng.uniform(0.5, 120, cv.size) * 3600)
     c_order = np.lexsort((inv[cv], filed))
@@ -722,34 +822,8 @@ def _simulate(n_visits: int, seed: int, start: str, months: int,
         "category": pa.array(_COMPLAINT_CATEGORIES[cat], type=pa.string()),
         "text": pa.array(text, type=pa.string()),
     })
+    s.set(complaints=complaints)
 
-    truth = pa.table({
-        "visit_id": visit_id_arr,
-        "center": pc.take(center_ids, pa.array(center)),
-        "scenario": pc.take(scen_codes, pa.array(scenario)),
-        "realtime_live": pa.array(live),
-        "tier": pc.take(pa.array(list(TIER_ORDER)), pa.array(tier)),
-        "repair_minutes": pa.array(repair),
-        "n_inprogress_updates": pa.array(n_upd),
-        "ready_notice": pa.array(ready),
-        "has_photo_update": pa.array(photo),
-        "longest_silence_minutes": pa.array(silence),
-        "n_inquiries": pa.array(n_inq.astype(np.int64)),
-        "ltr_latent": pa.array(mu),
-        "ltr": pa.array(ltr.astype(np.int64)),
-        "anxiety": pa.array(anxiety),
-        "responded": pa.array(responded),
-        "n_complaints": pa.array(n_compl.astype(np.int64)),
-        "is_example": pa.array(np.arange(n) == ex),
-    }).take(pa.array(order))
-
-    centers_tbl = pa.Table.from_pandas(centers, preserve_index=False,
-                                       schema=pa.schema([("center_id", pa.string()), ("name_zh", pa.string()),
-                                                         ("name_en", pa.string()), ("city", pa.string()),
-                                                         ("aliases", pa.string()),
-                                                         ("realtime_since", pa.date32())]))
-    return {"centers": centers_tbl, "visits": visits, "touchpoints": touchpoints, "surveys": surveys,
-            "complaints": complaints, "truth": truth}
 
 
 def generate(n_visits: int, seed: int, start: str = "2026-05-01", months: int = 6,
@@ -929,8 +1003,18 @@ def _dirty(tables: dict[str, pa.Table], seed: int) -> tuple[dict[str, pa.Table],
     out["centers"] = pa.table({col: _str_col(c[col]) for col in c.column_names})
     center_rows = c.to_pylist()
 
-    # ---- visits
-    v = tables["visits"]
+    out["visits"], visit_month, bad_visits = _dirty_visits(tables["visits"], center_rows, example, rng)
+    out["touchpoints"] = _dirty_touchpoints(tables["touchpoints"], rng)
+    out["surveys"] = _dirty_surveys(tables["surveys"], example, bad_visits, rng)
+    out["complaints"] = _dirty_complaints(tables["complaints"], seed, rng)
+    return out, {"visit_month": visit_month, "example_visit_id": example}
+
+
+def _dirty_visits(v: pa.Table, center_rows: list[dict[str, Any]], example: str, rng: np.random.Generator
+                  ) -> tuple[pa.Table, np.ndarray, set[str]]:
+    """The visits as an export writes them: internal records, impossible times, center and scenario
+    spellings, formatted timestamps and booleans, duplicate rows (never on the example visit).
+    Returns the table, the month of each of its rows, and the ids of the visits made invalid."""
     nv = v.num_rows
     vid = v["visit_id"].to_numpy(zero_copy_only=False).astype(object)
     protect = vid == example
@@ -973,11 +1057,13 @@ def _dirty(tables: dict[str, pa.Table], seed: int) -> tuple[dict[str, pa.Table],
     dups = _pick(rng, nv, DIRT_RATES["visits.duplicate_row"], taken)
     visit_month = pc.strftime(pa.array(arr_s + _OFFSET).cast(pa.timestamp("s")), format="%Y-%m")
     visit_month = visit_month.to_numpy(zero_copy_only=False).astype(object)
-    out["visits"] = pa.concat_tables([visits, visits.take(pa.array(dups))])
     bad_visits = set(vid[internal]) | set(vid[impossible])
+    return (pa.concat_tables([visits, visits.take(pa.array(dups))]), np.concatenate([visit_month, visit_month[dups]]),
+            bad_visits)
 
-    # ---- touchpoints
-    t = tables["touchpoints"]
+
+def _dirty_touchpoints(t: pa.Table, rng: np.random.Generator) -> pa.Table:
+    """The touchpoint log with Chinese names and channels, unknown codes and orphan events, in time order."""
     ne = t.num_rows
     ts_s, ts_v = _seconds(t["ts"])
     code_idx = pc.index_in(_arr(t["touchpoint"]), value_set=pa.array(list(catalog.TOUCHPOINT_CODES)))
@@ -1002,10 +1088,13 @@ def _dirty(tables: dict[str, pa.Table], seed: int) -> tuple[dict[str, pa.Table],
         _orphan_ids(orph_rows["visit_id"].to_pylist(), rng), type=pa.string()))
     all_ts = np.concatenate([ts_s, ts_s[unk], ts_s[orph]])
     ev_all = pa.concat_tables([events, unk_rows, orph_rows])
-    out["touchpoints"] = ev_all.take(pa.array(np.argsort(all_ts, kind="stable")))
+    return ev_all.take(pa.array(np.argsort(all_ts, kind="stable")))
 
-    # ---- surveys
-    s = tables["surveys"]
+
+def _dirty_surveys(s: pa.Table, example: str, bad_visits: set[str], rng: np.random.Generator) -> pa.Table:
+    """The surveys with LTR as text or out of range, scores out of range, personal data in comments,
+    the HTML-escaping probe on the latest response, resubmissions and orphans, in time order (the
+    example visit's response and those of invalid visits are left clean)."""
     ns = s.num_rows
     s_vid = s["visit_id"].to_numpy(zero_copy_only=False).astype(object)
     sub_s, sub_v = _seconds(s["submitted_at"])
@@ -1026,8 +1115,8 @@ def _dirty(tables: dict[str, pa.Table], seed: int) -> tuple[dict[str, pa.Table],
                              DIRT_RATES["surveys.ltr_missing"])
     for i in np.flatnonzero((u < r_text) & (s_vid != example)):
         x = int(ltr[i])
-        kind = int(rng.integers(0, 3))
-        ltr_txt[i] = f"{x}分" if kind == 0 else (f" {x} " if kind == 1 else _ZH_NUMERALS[x])
+        spelling = int(rng.integers(0, 3))
+        ltr_txt[i] = f"{x}分" if spelling == 0 else (f" {x} " if spelling == 1 else _ZH_NUMERALS[x])
     out_mask = (u >= r_text) & (u < r_text + r_out) & (s_vid != example)
     ltr_txt[out_mask] = rng.choice(["11", "-1"], size=int(out_mask.sum()))
     ltr_txt[(u >= r_text + r_out) & (u < r_text + r_out + r_miss) & (s_vid != example)] = None
@@ -1072,10 +1161,12 @@ def _dirty(tables: dict[str, pa.Table], seed: int) -> tuple[dict[str, pa.Table],
     orph_rows = orph_rows.set_column(0, "response_id", pa.array([f"R3{i:07d}" for i in range(1, orph.size + 1)]))
     orph_rows = orph_rows.set_column(1, "visit_id", pa.array(_orphan_ids(orph_rows["visit_id"].to_pylist(), rng)))
     all_s = np.concatenate([sub_s, early_s, sub_s[orph]])
-    out["surveys"] = pa.concat_tables([surveys, early, orph_rows]).take(pa.array(np.argsort(all_s, kind="stable")))
+    return pa.concat_tables([surveys, early, orph_rows]).take(pa.array(np.argsort(all_s, kind="stable")))
 
-    # ---- complaints
-    cpl = tables["complaints"]
+
+def _dirty_complaints(cpl: pa.Table, seed: int, rng: np.random.Generator) -> pa.Table:
+    """The complaints with Chinese channel names, personal data in some texts (from a generator of
+    their own) and orphans, in time order."""
     nc = cpl.num_rows
     f_s, f_v = _seconds(cpl["filed_at"])
     chan = cpl["channel"].to_numpy(zero_copy_only=False).astype(object)
@@ -1098,10 +1189,7 @@ def _dirty(tables: dict[str, pa.Table], seed: int) -> tuple[dict[str, pa.Table],
     orph_rows = orph_rows.set_column(1, "visit_id", pa.array(_orphan_ids(orph_rows["visit_id"].to_pylist(), rng),
                                                              type=pa.string()))
     all_f = np.concatenate([f_s, f_s[orph]])
-    out["complaints"] = pa.concat_tables([complaints, orph_rows]).take(pa.array(np.argsort(all_f, kind="stable")))
-
-    meta = {"visit_month": np.concatenate([visit_month, visit_month[dups]]), "example_visit_id": example}
-    return out, meta
+    return pa.concat_tables([complaints, orph_rows]).take(pa.array(np.argsort(all_f, kind="stable")))
 
 
 def add_dirt(tables: dict[str, pd.DataFrame], seed: int) -> dict[str, pd.DataFrame]:
@@ -1238,8 +1326,12 @@ def write_sample(out_dir: Path, n_visits: int, seed: int, layout: Layout = "mixe
     the data set whose effects are turned round); a data set made with other than the default
     effects says so in its manifest (``effects``: every field).
 
-    >>> paths = write_sample(Path("/tmp/raw"), n_visits=2000, seed=1, layout="csv")  # doctest: +SKIP
-    >>> paths = write_sample(Path("/tmp/rev"), n_visits=2000, seed=1, effects="reversed")  # doctest: +SKIP
+    >>> import tempfile
+    >>> [p.name for p in write_sample(Path(tempfile.mkdtemp()), n_visits=200, seed=1, layout="csv")][:3]
+    ['centers.csv', 'visits.csv', 'touchpoints.csv']
+    >>> written = write_sample(Path(tempfile.mkdtemp()), n_visits=200, seed=1, effects="reversed")
+    >>> json.loads(written[-1].read_text(encoding="utf-8"))["effects"]["name"]
+    'reversed'
     """
     if layout not in ("mixed", "csv"):
         raise ValueError(f"layout must be 'mixed' or 'csv', got {layout!r}")

@@ -277,11 +277,12 @@ def _matches(text: str, tokens: str) -> list[tuple[int, str, str, bool]]:
     t = _Text(text, tokens.split(SEP) if tokens else [text])
     out = []
     for i in range(len(catalog.THEMES)):
-        if trig[i] is not None:
-            for m in trig[i].finditer(text):
+        tp, cp = trig[i], cue[i]
+        if tp is not None:
+            for m in tp.finditer(text):
                 out.append((i, m.group(0), "trigger", t.negated_before(m.start()) or t.negated_after(m.end(), final=True)))
-        if cue[i] is not None:
-            for m in cue[i].finditer(text):
+        if cp is not None:
+            for m in cp.finditer(text):
                 if t.at_token_start(m.start()):
                     out.append((i, m.group(0), "cue", t.negated_before(m.start()) or t.negated_after(m.end())))
     return out
@@ -314,7 +315,7 @@ def tag(texts: Sequence[Any] | pd.Series, tokens: pd.Series | None = None) -> pd
     toks = tokens if tokens is not None else cached_tokens(s, None)
     norm = [normalise(x) for x in s]
     codes, uniq = pd.factorize(pd.Series(norm, dtype="str"), sort=False)
-    first = {}
+    first: dict[int, int] = {}
     for i, c in enumerate(codes):
         first.setdefault(c, i)
     tv = toks.tolist()
@@ -572,6 +573,7 @@ def top_themes(comments: pd.DataFrame | NotComputed, group: str | None = "detrac
     note = unavailable(comments)
     if note is not None:
         return note
+    assert isinstance(comments, pd.DataFrame)
     sub = comments if group is None else comments[(comments[by].astype("str") == str(group)).to_numpy()]
     if sub.empty:
         what = catalog.label(str(group), "zh") if group is not None else "全部", \
@@ -727,7 +729,7 @@ def propose_themes(comments: pd.DataFrame, k: int = 6, n_words: int = 8, untagge
 
 
 # ================================================================================== figures
-def plot_theme_map(shares: pd.DataFrame, lang: Lang = "both", min_share: float = 0.0) -> Figure:
+def plot_theme_map(shares: pd.DataFrame, *, lang: Lang = "both", min_share: float = 0.0) -> Figure:
     """The themes on the journey map: the stages across the top, each touchpoint under its stage,
     and under them each theme at its touchpoints, a bar as tall as the share of comments that
     mention it (praise above the line in green, pain below in red), with its Wilson interval.
@@ -735,7 +737,6 @@ def plot_theme_map(shares: pd.DataFrame, lang: Lang = "both", min_share: float =
 
         >>> plot_theme_map(theme_share(comments), lang="en")  # doctest: +SKIP
     """
-    from matplotlib.figure import Figure
 
     from cxlib import plotting
 
@@ -755,8 +756,7 @@ def plot_theme_map(shares: pd.DataFrame, lang: Lang = "both", min_share: float =
             xs[p] = _x + (j - (len(pos) - 1) / 2) * 0.42
     s["_x"] = xs
     with plotting.drawing():
-        plotting.ensure_theme()
-        fig = Figure(figsize=(13, 8.5), layout="constrained")
+        fig = plotting.new_figure((13, 8.5))
         top, ax = fig.subplots(2, 1, sharex=True, height_ratios=[1, 3])
         for st in catalog.STAGE_ORDER:
             a, b = spans[st]
@@ -839,6 +839,7 @@ def finding_themes(shares: pd.DataFrame | NotProvided | NotComputed, lang: Lang 
     note = unavailable(shares)
     if note is not None:
         return from_note(key, note, lang)
+    assert isinstance(shares, pd.DataFrame)
     s = shares[(shares[by].astype("str") == group) & (shares["polarity"] == "negative") & (shares["hits"] > 0)]
     s = s.assign(_o=[catalog.THEME_CODES.index(t) for t in s["theme"]]).sort_values(
         ["hits", "_o"], ascending=[False, True], kind="stable").head(k)
@@ -880,6 +881,7 @@ def finding_top_detractor_themes(top: pd.DataFrame | NotProvided | NotComputed, 
     note = unavailable(top)
     if note is not None:
         return from_note(key, note, lang)
+    assert isinstance(top, pd.DataFrame)
     n = int(top["n"].max()) if len(top) else 0
     if top.empty:
         return Finding(key, f"贬损者的评价（n = {n:,}）未提到任何负面主题。",
@@ -906,6 +908,7 @@ def finding_ltr_gap(gap: pd.DataFrame | NotProvided | NotComputed, lang: Lang = 
     note = unavailable(gap)
     if note is not None:
         return from_note(key, note, lang)
+    assert isinstance(gap, pd.DataFrame)
     g = gap[np.isfinite(gap["ltr_gap"].astype(float)) & (gap["n_with"] >= catalog.MIN_N)]
     if g.empty:
         return Finding(key, f"没有哪个主题的提及者达到 {catalog.MIN_N} 人，无法比较推荐意愿。",
@@ -946,6 +949,7 @@ def finding_complaints(by_channel: pd.DataFrame | NotProvided | NotComputed, lan
     note = unavailable(by_channel)
     if note is not None:
         return from_note(key, note, lang)
+    assert isinstance(by_channel, pd.DataFrame)
     parts_zh, parts_en, facts = [], [], []
     for ch, sub in by_channel.groupby("channel", observed=True, sort=True):
         sub = sub[sub["hits"] > 0]

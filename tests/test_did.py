@@ -256,7 +256,7 @@ def test_the_randomisation_interval_inverts_the_test():
         lo, hi = ri.loc[est, ["ci_low", "ci_high"]]
         assert lo < ri.loc[est, "estimate"] < hi
 
-        def p_at(tau: float) -> float:
+        def p_at(tau: float, est: str = est) -> float:
             shifted = visits.assign(ltr=visits["ltr"] - tau * post)
             return did.randomization_test(shifted, centers, "ltr").set_index("estimator").loc[est, "p_value"]
 

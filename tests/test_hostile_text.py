@@ -96,17 +96,21 @@ def _importance() -> pd.DataFrame:
 
 
 def _caption() -> Figure:
-    fig = journey.journey_map(journey.emotion_curve(_scores(["a"]).drop(columns="center")))
+    fig = journey.plot_journey_map(journey.emotion_curve(_scores(["a"]).drop(columns="center")))
     return plotting.caption(fig, f"{HOSTILE[0]} {HOSTILE[1]} {HOSTILE[3]}")
 
 
 def _timeline() -> Figure:
     events, visits = _visit(HOSTILE[1])
-    return journey.visit_timeline(events, visits, HOSTILE[1], lang="en")
+    return journey.plot_visit_timeline(events, visits, HOSTILE[1], lang="en")
 
 
 def _sims() -> pd.DataFrame:
     return roi.simulate(_cases(HOSTILE), n_sims=50, seed=1)
+
+
+def _first_case(sims: pd.DataFrame) -> pd.DataFrame:
+    return sims[sims["id"] == sims["id"].iloc[0]]
 
 
 _H = HOSTILE
@@ -122,16 +126,16 @@ _EVENT = pd.DataFrame({"rel_month": [-2, -1, 0, 1], "estimate": [0.1, 0.0, 0.5, 
 FIGURES = {
     "journey.plot_emotion_curve": (
         lambda: journey.plot_emotion_curve(journey.emotion_curve(_scores(_H), by="center"), by="center"), _H),
-    "journey.journey_map + plotting.caption": (_caption, [f"{_H[0]} {_H[1]} {_H[3]}"]),
+    "journey.plot_journey_map + plotting.caption": (_caption, [f"{_H[0]} {_H[1]} {_H[3]}"]),
     "journey.plot_importance_performance": (lambda: journey.plot_importance_performance(_importance()), []),
     "journey.plot_silence": (lambda: journey.plot_silence(_silence()), []),
-    "journey.visit_timeline": (_timeline, [_H[1]]),
+    "journey.plot_visit_timeline": (_timeline, [_H[1]]),
     "models.plot_coefficients": (lambda: models.plot_coefficients(_coefficients(_H[2:5])), _H),
     "models.plot_coefficients (note)": (lambda: models.plot_coefficients(_NOTE, title=_H[4]), [_H[1], _H[4]]),
     "models.plot_event_study": (lambda: models.plot_event_study(_EVENT, title=_H[0]), [_H[0]]),
     "nps.plot_dose_response": (lambda: nps.plot_dose_response(_DOSE, title=_H[2]), _H),
     "roi.plot_roi_distribution (one case)": (
-        lambda: roi.plot_roi_distribution(_sims().pipe(lambda s: s[s["id"] == s["id"].iloc[0]]), "roi"), [_H[0]]),
+        lambda: roi.plot_roi_distribution(_first_case(_sims()), "roi"), [_H[0]]),
     "roi.plot_roi_distribution": (lambda: roi.plot_roi_distribution(_sims(), "npv"), _H),
     "roi.plot_tornado": (lambda: roi.plot_tornado(roi.tornado(_cases(_H)[0])), [_H[0]]),
     "summary.plot_nps_trend": (lambda: summary.plot_nps_trend(_MONTHS, lang="en"), _H),
@@ -141,8 +145,7 @@ FIGURES = {
 def test_every_public_figure_function_is_covered():
     figure_functions = {f"{m.__name__.split('.')[-1]}.{n}" for m in (journey, models, nps, roi, summary)
                         for n, f in inspect.getmembers(m, inspect.isfunction)
-                        if f.__module__ == m.__name__ and not n.startswith("_")
-                        and (n.startswith("plot_") or n in ("journey_map", "visit_timeline"))}
+                        if f.__module__.startswith(m.__name__) and n.startswith("plot_")}
     covered = {name.split(" ")[0] for name in FIGURES}
     assert figure_functions <= covered, figure_functions - covered
 

@@ -80,3 +80,94 @@ def test_every_package_cxlib_imports_is_a_declared_dependency():
                 if not owners & declared:
                     missing.setdefault(top, path.name)
     assert not missing, f"imported but not declared in pyproject.toml: {missing}"
+
+
+# examples in cxlib's docstrings that are not run (`# doctest: +SKIP`): they need a kernel, a
+# browser, a report run or the processed sample on disk. Lower this when an example is made to
+# run (small data built inline); it may never rise.
+SKIPPED_EXAMPLES_AT_MOST = 190
+
+
+def _docstring_examples() -> tuple[int, int]:
+    import doctest
+    import importlib
+    import pkgutil
+
+    import cxlib
+
+    finder = doctest.DocTestFinder()
+    run = skipped = 0
+    for info in pkgutil.walk_packages(cxlib.__path__, "cxlib."):
+        for test in finder.find(importlib.import_module(info.name)):
+            for example in test.examples:
+                if example.options.get(doctest.SKIP):
+                    skipped += 1
+                else:
+                    run += 1
+    return run, skipped
+
+
+def test_the_examples_in_docstrings_mostly_run():
+    run, skipped = _docstring_examples()
+    assert run > 2 * skipped, (run, skipped)
+    assert skipped <= SKIPPED_EXAMPLES_AT_MOST, f"{skipped} examples skipped (at most {SKIPPED_EXAMPLES_AT_MOST})"
+
+
+def test_make_test_runs_the_linters_and_the_doctests():
+    make = (ROOT / "Makefile").read_text()
+    lint = make.split("\nlint:", 1)[1].split("\n\n", 1)[0]
+    assert "ruff check" in lint and "ruff format --check" in lint and "mypy" in lint
+    test = make.split("\ntest:", 1)[1].split("\n\n", 1)[0]
+    assert " lint" in test.splitlines()[0] and "--doctest-modules cxlib" in test
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]
+    assert config["ruff"]["line-length"] == 120
+    for checked in config["mypy"]["files"]:
+        assert (ROOT / checked).exists(), checked
+
+
+def test_only_the_paths_module_knows_the_folder_layout():
+    """No module of cxlib but ``cxlib.paths`` spells a folder of the layout (docstrings aside):
+    they take ``paths.RAW``, ``paths.NOTEBOOK_PROCESSED``, ``paths.NOTEBOOKS``, ``paths.CASES_FILE``."""
+    import ast
+
+    layout = {"data/raw", "data/processed", "../data/raw", "../data/processed", "cases_interventions.yaml"}
+    folders = {"data", "reports", "notebooks"}  # as in ``Path(__file__).parents[1] / "notebooks"``
+    found = []
+    for path in sorted((ROOT / "cxlib").rglob("*.py")):
+        if path.name == "paths.py":
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docstrings = {id(n.body[0].value) for n in ast.walk(tree)
+                      if isinstance(n, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+                      and n.body and isinstance(n.body[0], ast.Expr) and isinstance(n.body[0].value, ast.Constant)}
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings
+                    and (node.value in layout or node.value.startswith("../data"))):
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {node.value!r}")
+            if (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div) and isinstance(node.right, ast.Constant)
+                    and node.right.value in folders):
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno}: / {node.right.value!r}")
+    assert not found, found
+
+
+def test_no_lambda_inside_a_lambda():
+    """A function inside a function inside an expression is a name waiting to be given."""
+    import ast
+
+    nested = []
+    for path in sorted([*(ROOT / "cxlib").rglob("*.py"), *(ROOT / "tests").glob("*.py")]):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Lambda) and any(isinstance(n, ast.Lambda) for n in ast.walk(node.body)):
+                nested.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    # the cleaning rules of the surveys still hold one (cxlib/clean/rules/surveys.py, _clean_surveys)
+    assert [n for n in nested if not n.startswith("cxlib/clean/rules/surveys.py:")] == []
+
+
+def test_the_tests_read_the_contract_from_the_repository():
+    """The data contract lives in docs/data-contract.md: no test reads it (or anything else) from a
+    folder outside the clone, so a plain clone runs every contract test instead of skipping it."""
+    assert (ROOT / "docs" / "data-contract.md").is_file()
+    outside = [p.name for p in sorted((ROOT / "tests").glob("*.py"))
+               if re.search("|".join(["/work/" + "shared", r"\.\./" + "shared", r"parents\[" + r"2\]"]),
+                            p.read_text(encoding="utf-8"))]
+    assert outside == []

@@ -55,11 +55,11 @@ def _brant_by_hand(y: np.ndarray, x: np.ndarray) -> tuple[float, list[float]]:
     info = [sum(np.outer(X[i], X[i]) * p[i] * (1 - p[i]) for i in range(n)) for p in pis]
     big = np.zeros((m * k, m * k))
     for j in range(m):
-        for l in range(m):
-            a, b = min(j, l), max(j, l)
+        for h in range(m):
+            a, b = min(j, h), max(j, h)
             cross = sum(np.outer(X[i], X[i]) * (pis[b][i] - pis[a][i] * pis[b][i]) for i in range(n))
-            cov = np.linalg.inv(info[j]) @ cross @ np.linalg.inv(info[l])
-            big[j * k:(j + 1) * k, l * k:(l + 1) * k] = cov[1:, 1:]
+            cov = np.linalg.inv(info[j]) @ cross @ np.linalg.inv(info[h])
+            big[j * k:(j + 1) * k, h * k:(h + 1) * k] = cov[1:, 1:]
     beta = np.concatenate([b[1:] for b in betas])
     rows = []
     for j in range(1, m):

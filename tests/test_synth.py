@@ -50,6 +50,19 @@ def test_same_seed_gives_identical_bytes(mixed_dir, tmp_path):
     assert _digest(tmp_path) == _digest(mixed_dir)
 
 
+@pytest.mark.slow
+def test_the_shipped_sample_is_what_cx_sample_writes(tmp_path):
+    """``cx sample --visits 6000 --seed 20261001 data/raw`` rebuilds the shipped raw files byte for byte
+    (the cases file is not generated): a change to the generator that alters the sample shows here."""
+    from cxlib import paths
+
+    synth.write_sample(tmp_path, n_visits=6000, seed=SEED)
+    shipped = paths.ROOT / paths.RAW
+    written = _digest(tmp_path)
+    assert written == {name: d for name, d in _digest(shipped).items() if name in written}
+    assert set(written) == {p.name for p in shipped.iterdir()} - {paths.CASES_FILE, ".gitkeep"}
+
+
 def test_csv_layout_is_deterministic_and_seed_matters(tmp_path):
     a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
     synth.write_sample(a, n_visits=500, seed=1, layout="csv")

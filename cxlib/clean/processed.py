@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cxlib import catalog, folders
+from cxlib import catalog, folders, paths
 from cxlib import clean as _package  # settings (LOCK_WAIT_S, EVENT_BLOCK_BYTES, clean) read at call time
 from cxlib.catalog import DEFAULT_TZ
 from cxlib.errors import DataError
@@ -232,7 +232,7 @@ def check_segment(visits: pd.DataFrame, segment: str, given: dict[str, bool] | N
     return segment
 
 
-def load(processed_dir: str | Path = "../data/processed", raw_dir: str | Path | None = "../data/raw",
+def load(processed_dir: str | Path = paths.NOTEBOOK_PROCESSED, raw_dir: str | Path | None = paths.NOTEBOOK_RAW,
          tz: str = DEFAULT_TZ, allow_outside_links: bool = False) -> ProcessedData:
     """Load the processed data, (re)building it from ``raw_dir`` first when missing or stale.
 

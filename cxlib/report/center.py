@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cxlib import paths
 from cxlib.errors import DataError
 from cxlib.notebooks import (
     WarmKernel,
@@ -31,7 +32,7 @@ from cxlib.report.periods import Period, report_folder
 from cxlib.report.runlog import log
 from cxlib.report.workers import parent_alive
 
-NOTEBOOK_DIR = Path(__file__).resolve().parents[2] / "notebooks"
+NOTEBOOK_DIR = paths.NOTEBOOKS
 
 
 SUMMARY_NOTEBOOK = "05_summary"
