@@ -49,37 +49,78 @@ def lookup(con: duckdb.DuckDBPyConnection, distinct_sql: str, func: Callable[[st
     return name
 
 
+#: microseconds in an hour: zone offsets are taken once per distinct hour (:func:`zone_table`)
+HOUR_US = 3_600_000_000
+
+
+def _hour(us: str) -> str:
+    """SQL of the hour (floor, also before 1970) of microseconds ``us``."""
+    return f"(({us}) - ((({us}) % {HOUR_US}) + {HOUR_US}) % {HOUR_US}) // {HOUR_US}"
+
+
 def timestamp_parts(text: str, tz: str, prefix: str) -> str:
     """SELECT expressions reading the common shapes of the trimmed timestamp text ``text`` in
-    DuckDB: ``{prefix}_n`` (local ISO 8601 to the second or minute, as UTC microseconds),
-    ``{prefix}_a`` (with a '+HH:MM' offset) and ``{prefix}_rep`` (that offset is not the
-    zone's at that instant). The other values are read by :func:`timestamp_lookup`.
+    DuckDB, with no time zone work per row: ``{prefix}_l`` (local ISO 8601 to the second or
+    minute, as microseconds of the wall-clock time), ``{prefix}_a`` (to the second with a
+    '+HH:MM' offset, as UTC microseconds) and ``{prefix}_w`` (that written offset in
+    microseconds). :func:`timestamp_lookup` adds the zone (per distinct hour) and the values
+    of the other shapes. ``tz`` is not needed here (kept for the callers' symmetry).
 
     >>> timestamp_parts("ts_t", "Asia/Shanghai", "ts").count(" AS ts_")
     3
     """
-    tzs = sql_text(tz)
     t = text
+    # the shape by a regular expression, the value by DuckDB's own timestamp cast (hour 24,
+    # which the cast reads as the next day, is refused as strptime refuses it)
+    hour_ok = f"substr({t}, 12, 2) < '24'"
     naive = (f"CASE WHEN length({t}) = 19 AND regexp_full_match({t}, '\\d{{4}}-\\d{{2}}-\\d{{2}}[ T]\\d{{2}}:\\d{{2}}:\\d{{2}}') "
-             f"THEN try_strptime(replace({t}, 'T', ' '), '%Y-%m-%d %H:%M:%S') "
+             f"AND {hour_ok} THEN try_cast({t} AS TIMESTAMP) "
              f"WHEN length({t}) = 16 AND regexp_full_match({t}, '\\d{{4}}-\\d{{2}}-\\d{{2}}[ T]\\d{{2}}:\\d{{2}}') "
-             f"THEN try_strptime(replace({t}, 'T', ' '), '%Y-%m-%d %H:%M') END")
-    aware = (f"CASE WHEN length({t}) = 25 AND regexp_full_match({t}, '{AWARE_SHAPE}') "
-             f"THEN try_strptime(replace({t}, 'T', ' '), '%Y-%m-%d %H:%M:%S%z') END")
-    # the offset written ('+08:00') against the zone's offset at that instant, in microseconds
-    written = (f"(CASE substr({t}, 20, 1) WHEN '-' THEN -1 ELSE 1 END) * "
-               f"(CAST(substr({t}, 21, 2) AS BIGINT) * 60 + CAST(substr({t}, 24, 2) AS BIGINT)) * 60000000")
-    a_utc = f"epoch_us({aware})"
-    return (f"epoch_us(timezone({tzs}, {naive})) AS {prefix}_n, {a_utc} AS {prefix}_a, "
-            f"CASE WHEN {prefix}_a IS NOT NULL THEN {written} <> epoch_us(timezone({tzs}, "
-            f"CAST(make_timestamp({prefix}_a) AS TIMESTAMPTZ))) - {prefix}_a END AS {prefix}_rep")
+             f"AND {hour_ok} THEN try_cast({t} AS TIMESTAMP) END")
+    aware = (f"CASE WHEN length({t}) = 25 AND regexp_full_match({t}, '{AWARE_SHAPE}') AND {hour_ok} "
+             f"THEN try_cast({t} AS TIMESTAMPTZ) END")
+    # the offset written ('+08:00') in microseconds
+    written = (f"CASE WHEN {prefix}_a IS NOT NULL THEN (CASE substr({t}, 20, 1) WHEN '-' THEN -1 ELSE 1 END) * "
+               f"(CAST(substr({t}, 21, 2) AS BIGINT) * 60 + CAST(substr({t}, 24, 2) AS BIGINT)) * 60000000 END")
+    return f"epoch_us({naive}) AS {prefix}_l, epoch_us({aware}) AS {prefix}_a, {written} AS {prefix}_w"
+
+
+def _local_offset(us: str, tzs: str) -> str:
+    """SQL: the zone's offset (microseconds) at the wall-clock time ``us`` (ICU, one value)."""
+    return f"(({us}) - epoch_us(timezone({tzs}, make_timestamp({us}))))"
+
+
+def _utc_offset(us: str, tzs: str) -> str:
+    """SQL: the zone's offset (microseconds) at the UTC instant ``us`` (ICU, one value)."""
+    return f"(epoch_us(timezone({tzs}, CAST(make_timestamp({us}) AS TIMESTAMPTZ))) - ({us}))"
+
+
+def zone_table(con: duckdb.DuckDBPyConnection, table: str, column: str, tz: str, local: bool) -> str:
+    """A small table ``h -> off, stable`` of the zone's offset in each distinct hour of the
+    microseconds ``table.column`` (wall-clock times when ``local``, else UTC instants), so
+    that ICU's conversion runs once per hour instead of once per row. ``stable``: the offset
+    is the same at the first and the last microsecond of the hour; the rows of other hours
+    (a change of offset within the hour) are converted one by one.
+
+    >>> zone_table(con, "events_text", "ts_l", "Asia/Shanghai", local=True)  # doctest: +SKIP
+    'cx_zone_3'
+    """
+    off = _local_offset if local else _utc_offset
+    tzs = sql_text(tz)
+    name = f"cx_zone_{next(_names)}"
+    first, last = f"h * {HOUR_US}", f"h * {HOUR_US} + {HOUR_US - 1}"
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {name} AS
+        SELECT h, {off(first, tzs)} AS off, {off(first, tzs)} = {off(last, tzs)} AS stable
+        FROM (SELECT DISTINCT {_hour(column)} AS h FROM {table} WHERE {column} IS NOT NULL)""")
+    return name
 
 
 @dataclass
 class Timestamps:
     """SQL of one timestamp column after :func:`timestamp_lookup`: ``utc`` (microseconds, NULL
     when missing or unreadable), ``rep`` (repaired), ``bad`` (unreadable), ``join`` (the LEFT
-    JOIN of the lookup of rare shapes)."""
+    JOINs of the zone tables and of the lookup of rare shapes)."""
 
     utc: str
     rep: str
@@ -92,7 +133,8 @@ def timestamp_lookup(con: duckdb.DuckDBPyConnection, table: str, text: str, pref
     """Read the values of ``table.text`` that :func:`timestamp_parts` (columns ``prefix_*`` of
     ``table``) did not, per distinct value, with the reference reader
     (:func:`cxlib.clean.timestamps._parse_ts_array`), into a lookup table; return the SQL of
-    the column's values for a query over ``table`` (aliased ``alias``).
+    the column's values for a query over ``table`` (aliased ``alias``), the common shapes
+    placed in the zone by the zone tables of :func:`zone_table`.
 
     As in the reference reader the whole column decides whether values count as repaired: a
     column that Arrow reads whole as local ISO text has no repairs, one read whole with
@@ -100,9 +142,9 @@ def timestamp_lookup(con: duckdb.DuckDBPyConnection, table: str, text: str, pref
 
     >>> timestamp_lookup(con, "visits_text", "arrived_at", "arrived", "Asia/Shanghai")  # doctest: +SKIP
     """
-    n_naive, n_aware = con.execute(f"SELECT count({prefix}_n), count({prefix}_a) FROM {table}").fetchone()
+    n_naive, n_aware = con.execute(f"SELECT count({prefix}_l), count({prefix}_a) FROM {table}").fetchone()
     rare = [v for (v,) in con.execute(
-        f"SELECT DISTINCT {text} FROM {table} WHERE {text} IS NOT NULL AND {prefix}_n IS NULL "
+        f"SELECT DISTINCT {text} FROM {table} WHERE {text} IS NOT NULL AND {prefix}_l IS NULL "
         f"AND {prefix}_a IS NULL").fetchall()]
     arr = pa.array(rare, pa.string())
     utc, rep, bad, _ = _parse_ts_array(arr, tz, mixed=True)
@@ -121,12 +163,24 @@ def timestamp_lookup(con: duckdb.DuckDBPyConnection, table: str, text: str, pref
             lk["rep"] = pa.array(_other_offset(arr, vals, tz) if len(arr) else np.zeros(0, dtype=bool))
     name = f"cx_ts_{next(_names)}"
     con.register(name, pa.table(lk))
-    a, l = alias, f"{name}"
-    rep = {"naive": "false", "aware": f"coalesce({a}.{prefix}_rep, {l}.rep, false)",
-           "mixed": f"coalesce({a}.{prefix}_rep, CASE WHEN {a}.{prefix}_n IS NULL THEN {l}.rep END, false)"}[kind]
-    return Timestamps(utc=f"coalesce({a}.{prefix}_n, {a}.{prefix}_a, {l}.utc)", rep=rep,
+    a, l, tzs = alias, name, sql_text(tz)
+    loc, utc_col, wr = f"{a}.{prefix}_l", f"{a}.{prefix}_a", f"{a}.{prefix}_w"
+    joins = [f"LEFT JOIN {name} ON {name}.text = {a}.{text}"]
+    naive_utc, aware_rep = "NULL", "NULL"
+    if n_naive:
+        zl = zone_table(con, table, f"{prefix}_l", tz, local=True)
+        joins.append(f"LEFT JOIN {zl} ON {zl}.h = {_hour(loc)}")
+        naive_utc = f"CASE WHEN {zl}.stable THEN {loc} - {zl}.off ELSE epoch_us(timezone({tzs}, make_timestamp({loc}))) END"
+    if n_aware:
+        za = zone_table(con, table, f"{prefix}_a", tz, local=False)
+        joins.append(f"LEFT JOIN {za} ON {za}.h = {_hour(utc_col)}")
+        aware_rep = (f"CASE WHEN {utc_col} IS NOT NULL THEN {wr} <> "
+                     f"CASE WHEN {za}.stable THEN {za}.off ELSE {_utc_offset(utc_col, tzs)} END END")
+    rep = {"naive": "false", "aware": f"coalesce({aware_rep}, {l}.rep, false)",
+           "mixed": f"coalesce({aware_rep}, CASE WHEN {loc} IS NULL THEN {l}.rep END, false)"}[kind]
+    return Timestamps(utc=f"coalesce({naive_utc}, {utc_col}, {l}.utc)", rep=rep,
                       bad=f"coalesce({l}.bad, false)" if kind == "mixed" else "false",
-                      join=f"LEFT JOIN {name} ON {name}.text = {a}.{text}")
+                      join=" ".join(joins))
 
 
 def _ints(values: np.ndarray | pa.Array) -> pa.Array:
