@@ -91,7 +91,7 @@ def build(con: duckdb.DuckDBPyConnection, raw_dir: Path, out: Path, tz: str, src
         a = plan_visits.clean_visits(con, raw_visits, centers, ttz)
     extra_columns["visits"] = raw_visits.extra_columns()
     done(a)
-    con.execute(f"DROP TABLE {raw_visits.name}")
+    raw_visits.drop(con)
     raws = {"visits": raw_visits}
     for t, func in (("surveys", linked.clean_surveys), ("complaints", linked.clean_complaints)):
         raws[t] = load(t)
@@ -100,7 +100,7 @@ def build(con: duckdb.DuckDBPyConnection, raw_dir: Path, out: Path, tz: str, src
             a = func(con, raws[t], ttz)
         extra_columns[t] = raws[t].extra_columns()
         done(a)
-        con.execute(f"DROP TABLE {raws[t].name}")
+        raws[t].drop(con)
     score_columns = [c for c, n in zip(catalog.SCORE_COLUMNS, con.execute(
         f"SELECT {', '.join(f'count({c})' for c in catalog.SCORE_COLUMNS)} FROM surveys_ruled WHERE q IS NULL"
     ).fetchone()) if n]
