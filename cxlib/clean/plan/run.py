@@ -22,7 +22,7 @@ from cxlib.clean.plan import features as plan_features
 from cxlib.clean.plan import linked, raw as plan_raw, touchpoints, visits as plan_visits
 from cxlib.clean.plan.output import BATCH_ROWS, write_frames
 from cxlib.clean.plan.raw import EXTRA, RawTable
-from cxlib.clean.plan.values import quote, sql_text
+from cxlib.clean.plan.values import quote, sql_text, zone_offset
 from cxlib.clean.rules.centers import centers_from_spellings
 
 _POINTS = [p.column for p in catalog.SCORE_POINTS]
@@ -174,14 +174,16 @@ def _write_scores(con: duckdb.DuckDBPyConnection, path: Path, tz: str) -> None:
     """The touchpoint scores in long form (:func:`cxlib.clean.scores_long`), batch by batch."""
     stage = np.array([catalog.STAGE_ORDER.index(p.stage) for p in catalog.SCORE_POINTS], dtype=np.int16)
     points = ", ".join(f"({i}, {sql_text(c)})" for i, c in enumerate(_POINTS))
+    # the month of arrival in the zone: the zone's offset once per hour of arrival
+    zjoin, zoff = zone_offset(con, "visits_kept", "arrived_at", tz, False, "k.arrived_at")
     sql = f"""
         WITH s AS (SELECT r, id, vid, vpos, ltr, {', '.join(_POINTS)} FROM surveys_ruled WHERE q IS NULL),
         long AS (UNPIVOT s ON {', '.join(_POINTS)} INTO NAME point VALUE score),
         p AS (SELECT * FROM (VALUES {points}) t(idx, point))
         SELECT l.id, l.vid, p.idx AS point, CAST(l.score AS BIGINT) AS score, k.center, k.scen, f.tier,
-               strftime(timezone({sql_text(tz)}, CAST(make_timestamp(k.arrived_at) AS TIMESTAMPTZ)), '%Y-%m') AS month,
-               l.ltr
+               strftime(make_timestamp(k.arrived_at + {zoff}), '%Y-%m') AS month, l.ltr
         FROM long l JOIN p ON p.point = l.point JOIN visits_kept k ON k.pos = l.vpos JOIN visit_feats f ON f.pos = k.pos
+        {zjoin}
         ORDER BY l.r, p.idx"""
 
     def frame(b: pa.RecordBatch) -> pd.DataFrame:

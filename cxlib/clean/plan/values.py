@@ -13,7 +13,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from cxlib.clean.timestamps import _naive_to_utc, _other_offset, _parse_ts_array
+from cxlib.clean.timestamps import _naive_to_utc, _other_offset, _parse_ts_array, _zone_offset_us
 from cxlib.clean.values import _NAT, _TS_NAIVE, _TS_UTC
 
 #: the shapes DuckDB reads itself: ISO 8601 local time to the second or minute, and to the
@@ -49,12 +49,17 @@ def lookup(con: duckdb.DuckDBPyConnection, distinct_sql: str, func: Callable[[st
     return name
 
 
-#: microseconds in an hour: zone offsets are taken once per distinct hour (:func:`zone_table`)
+#: microseconds in an hour: zone offsets are taken once per distinct hour (:func:`zone_offset`)
 HOUR_US = 3_600_000_000
 
 
-def _hour(us: str) -> str:
-    """SQL of the hour (floor, also before 1970) of microseconds ``us``."""
+def hour_of(us: str) -> str:
+    """SQL of the hour (floor, also before 1970) of microseconds ``us``: the key of
+    :func:`zone_offset`.
+
+    >>> hour_of("x").count("3600000000")
+    4
+    """
     return f"(({us}) - ((({us}) % {HOUR_US}) + {HOUR_US}) % {HOUR_US}) // {HOUR_US}"
 
 
@@ -85,35 +90,49 @@ def timestamp_parts(text: str, tz: str, prefix: str) -> str:
     return f"epoch_us({naive}) AS {prefix}_l, epoch_us({aware}) AS {prefix}_a, {written} AS {prefix}_w"
 
 
-def _local_offset(us: str, tzs: str) -> str:
-    """SQL: the zone's offset (microseconds) at the wall-clock time ``us`` (ICU, one value)."""
-    return f"(({us}) - epoch_us(timezone({tzs}, make_timestamp({us}))))"
+def _offsets(values: np.ndarray, tz: str, local: bool) -> np.ndarray:
+    """The zone's offset (microseconds, wall clock minus UTC) at each of ``values``: wall-clock
+    times placed in the zone as the reference reader places them (a time in a gap or twice on
+    the clock: the earliest), or UTC instants."""
+    if local:
+        utc = _naive_to_utc(pa.array(values, pa.timestamp("us")), tz)
+        return values - utc
+    return _zone_offset_us(values, tz)
 
 
-def _utc_offset(us: str, tzs: str) -> str:
-    """SQL: the zone's offset (microseconds) at the UTC instant ``us`` (ICU, one value)."""
-    return f"(epoch_us(timezone({tzs}, CAST(make_timestamp({us}) AS TIMESTAMPTZ))) - ({us}))"
+def zone_offset(con: duckdb.DuckDBPyConnection, table: str, column: str, tz: str, local: bool, ref: str
+                ) -> tuple[str, str]:
+    """(LEFT JOINs, SQL) of the zone's offset in microseconds (wall clock minus UTC) at the
+    microseconds ``ref`` of a query over ``table`` (``ref`` being ``table.column`` there;
+    wall-clock times when ``local``, else UTC instants).
 
+    The offsets are computed once per distinct hour of ``table.column`` by the reference
+    readers (:func:`cxlib.clean.timestamps._naive_to_utc`, ``_zone_offset_us``) into a small
+    table, instead of once per row; the values of an hour in which the offset changes (or a
+    wall-clock hour that does not exist) are computed one by one into a second table.
 
-def zone_table(con: duckdb.DuckDBPyConnection, table: str, column: str, tz: str, local: bool) -> str:
-    """A small table ``h -> off, stable`` of the zone's offset in each distinct hour of the
-    microseconds ``table.column`` (wall-clock times when ``local``, else UTC instants), so
-    that ICU's conversion runs once per hour instead of once per row. ``stable``: the offset
-    is the same at the first and the last microsecond of the hour; the rows of other hours
-    (a change of offset within the hour) are converted one by one.
-
-    >>> zone_table(con, "events_text", "ts_l", "Asia/Shanghai", local=True)  # doctest: +SKIP
-    'cx_zone_3'
+    >>> zone_offset(con, "events_text", "ts_l", "Asia/Shanghai", True, "x.ts_l")  # doctest: +SKIP
     """
-    off = _local_offset if local else _utc_offset
-    tzs = sql_text(tz)
-    name = f"cx_zone_{next(_names)}"
-    first, last = f"h * {HOUR_US}", f"h * {HOUR_US} + {HOUR_US - 1}"
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE {name} AS
-        SELECT h, {off(first, tzs)} AS off, {off(first, tzs)} = {off(last, tzs)} AS stable
-        FROM (SELECT DISTINCT {_hour(column)} AS h FROM {table} WHERE {column} IS NOT NULL)""")
-    return name
+    hours = np.asarray(con.execute(
+        f"SELECT DISTINCT {hour_of(column)} AS h FROM {table} WHERE {column} IS NOT NULL").fetchnumpy()["h"],
+        dtype=np.int64)
+    first = hours * HOUR_US
+    off = _offsets(first, tz, local)
+    stable = off == _offsets(first + HOUR_US - 1, tz, local)
+    hname, vname = f"cx_zone_{next(_names)}", f"cx_zone_{next(_names)}"
+    con.register(hname, pa.table({"h": pa.array(hours[stable], pa.int64()), "off": pa.array(off[stable], pa.int64())}))
+    values = np.zeros(0, dtype=np.int64)
+    if not stable.all():
+        bad = pa.table({"h": pa.array(hours[~stable], pa.int64())})
+        con.register("cx_zone_hours", bad)
+        values = np.asarray(con.execute(
+            f"SELECT DISTINCT {column} AS v FROM {table} WHERE {hour_of(column)} IN (SELECT h FROM cx_zone_hours)"
+        ).fetchnumpy()["v"], dtype=np.int64)
+        con.unregister("cx_zone_hours")
+    con.register(vname, pa.table({"v": pa.array(values, pa.int64()),
+                                  "off": pa.array(_offsets(values, tz, local) if len(values) else values, pa.int64())}))
+    join = f"LEFT JOIN {hname} ON {hname}.h = {hour_of(ref)} LEFT JOIN {vname} ON {vname}.v = {ref}"
+    return join, f"coalesce({hname}.off, {vname}.off)"
 
 
 @dataclass
@@ -134,7 +153,7 @@ def timestamp_lookup(con: duckdb.DuckDBPyConnection, table: str, text: str, pref
     ``table``) did not, per distinct value, with the reference reader
     (:func:`cxlib.clean.timestamps._parse_ts_array`), into a lookup table; return the SQL of
     the column's values for a query over ``table`` (aliased ``alias``), the common shapes
-    placed in the zone by the zone tables of :func:`zone_table`.
+    placed in the zone by the zone tables of :func:`zone_offset`.
 
     As in the reference reader the whole column decides whether values count as repaired: a
     column that Arrow reads whole as local ISO text has no repairs, one read whole with
@@ -163,19 +182,18 @@ def timestamp_lookup(con: duckdb.DuckDBPyConnection, table: str, text: str, pref
             lk["rep"] = pa.array(_other_offset(arr, vals, tz) if len(arr) else np.zeros(0, dtype=bool))
     name = f"cx_ts_{next(_names)}"
     con.register(name, pa.table(lk))
-    a, l, tzs = alias, name, sql_text(tz)
+    a, l = alias, name
     loc, utc_col, wr = f"{a}.{prefix}_l", f"{a}.{prefix}_a", f"{a}.{prefix}_w"
     joins = [f"LEFT JOIN {name} ON {name}.text = {a}.{text}"]
     naive_utc, aware_rep = "NULL", "NULL"
     if n_naive:
-        zl = zone_table(con, table, f"{prefix}_l", tz, local=True)
-        joins.append(f"LEFT JOIN {zl} ON {zl}.h = {_hour(loc)}")
-        naive_utc = f"CASE WHEN {zl}.stable THEN {loc} - {zl}.off ELSE epoch_us(timezone({tzs}, make_timestamp({loc}))) END"
+        zj, zoff = zone_offset(con, table, f"{prefix}_l", tz, True, loc)
+        joins.append(zj)
+        naive_utc = f"{loc} - {zoff}"
     if n_aware:
-        za = zone_table(con, table, f"{prefix}_a", tz, local=False)
-        joins.append(f"LEFT JOIN {za} ON {za}.h = {_hour(utc_col)}")
-        aware_rep = (f"CASE WHEN {utc_col} IS NOT NULL THEN {wr} <> "
-                     f"CASE WHEN {za}.stable THEN {za}.off ELSE {_utc_offset(utc_col, tzs)} END END")
+        zj, zoff = zone_offset(con, table, f"{prefix}_a", tz, False, utc_col)
+        joins.append(zj)
+        aware_rep = f"CASE WHEN {utc_col} IS NOT NULL THEN {wr} <> {zoff} END"
     rep = {"naive": "false", "aware": f"coalesce({aware_rep}, {l}.rep, false)",
            "mixed": f"coalesce({aware_rep}, CASE WHEN {loc} IS NULL THEN {l}.rep END, false)"}[kind]
     return Timestamps(utc=f"coalesce({naive_utc}, {utc_col}, {l}.utc)", rep=rep,
