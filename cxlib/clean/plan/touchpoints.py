@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from cxlib import catalog, io
 from cxlib.clean.ledger import quality_from_counts, quarantine_frame
-from cxlib.clean.plan.output import BATCH_ROWS, write_frames
+from cxlib.clean.plan.output import BATCH_ROWS, write_tables
 from cxlib.clean.plan.raw import RawTable
 from cxlib.clean.plan.values import code_lookup, lookup, quote, timestamp_lookup, timestamp_parts
 from cxlib.clean.rules.touchpoints import touchpoint_code
@@ -151,16 +151,10 @@ def write(con: duckdb.DuckDBPyConnection, ev: RawTable, path: Path, tz: str) -> 
     is_update = np.isin(np.arange(len(codes)), [codes.index(c) for c in catalog.UPDATE_TOUCHPOINTS])
     ch_text = pa.array(_CH_CODES)
 
-    def frames():
-        empty = True
-        for batch in reader:
-            empty = False
-            yield _frame(batch)
-        if empty:
-            yield _frame(pa.RecordBatch.from_pydict(
-                {"vid": pa.array([], pa.string()), "utc": pa.array([], pa.int64()), "tp": pa.array([], pa.int16()),
-                 "ch": pa.array([], pa.int16()), "photo": pa.array([], pa.int8()),
-                 **{c: pa.array([], pa.string()) for c in ev.extras}}))
+    empty_batch = pa.RecordBatch.from_pydict(
+        {"vid": pa.array([], pa.string()), "utc": pa.array([], pa.int64()), "tp": pa.array([], pa.int16()),
+         "ch": pa.array([], pa.int16()), "photo": pa.array([], pa.int8()),
+         **{c: pa.array([], pa.string()) for c in ev.extras}})
 
     def _frame(b: pa.RecordBatch) -> pd.DataFrame:
         tp_k = b["tp"].to_numpy(zero_copy_only=False).astype(np.int16)
@@ -179,8 +173,51 @@ def write(con: duckdb.DuckDBPyConnection, ev: RawTable, path: Path, tz: str) -> 
             frame[c] = pd.Series(values.to_numpy(), dtype="str")
         return frame
 
-    write_frames(frames(), path)
+    # the processed schema (with its pandas metadata) from the frame of no rows; the batches are
+    # then built in Arrow directly with that schema, as pandas would have converted them
+    schema = pa.Table.from_pandas(_frame(empty_batch), preserve_index=False).schema
+
+    def _table(b: pa.RecordBatch) -> pa.Table:
+        tp_k = b["tp"].to_numpy(zero_copy_only=False).astype(np.int16)
+        photo = b["photo"].to_numpy(zero_copy_only=False)
+        cols = {
+            "visit_id": b["vid"],
+            "ts": b["utc"].cast(pa.timestamp("us", tz="UTC")),
+            "touchpoint": _codes(tp_k, catalog.TOUCHPOINT_DTYPE, schema.field("touchpoint").type),
+            "stage": _codes(stage_of[tp_k], catalog.STAGE_DTYPE, schema.field("stage").type),
+            "channel": ch_text.take(b["ch"]),
+            "photo": pa.array(photo == 1, pa.bool_(), mask=photo < 0),
+            "is_update": pa.array(is_update[tp_k]),
+        }
+        for c in ev.extras:
+            values, _ = _mask_column(_strip(b[c]))
+            cols[c] = pa.Array.from_pandas(pd.Series(values.to_numpy(), dtype="str"))
+        return pa.Table.from_arrays([_as(cols[f.name], f.type) for f in schema], schema=schema)
+
+    def tables():
+        empty = True
+        for batch in reader:
+            empty = False
+            yield _table(batch)
+        if empty:
+            yield _table(empty_batch)
+
+    write_tables(tables(), path)
     return [ev.headers.get(n, {"name": n, "header": n, "file": None}) for n in ev.extras]
+
+
+def _codes(codes: np.ndarray, dtype: pd.CategoricalDtype, typ: pa.DictionaryType) -> pa.DictionaryArray:
+    """The categorical column of ``codes`` (into the categories of ``dtype``) as the dictionary
+    type ``typ`` of the processed schema."""
+    return pa.DictionaryArray.from_arrays(pa.array(codes, typ.index_type),
+                                          pa.array(list(dtype.categories), typ.value_type), ordered=typ.ordered)
+
+
+def _as(arr, typ: pa.DataType):
+    """``arr`` (an Arrow array) in the type ``typ`` of the processed schema."""
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    return arr if arr.type == typ else arr.cast(typ)
 
 
 __all__ = ["rules", "quality", "quarantine", "write"]
