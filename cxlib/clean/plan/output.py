@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -85,3 +86,25 @@ def _raise_named(exc: OSError, path: Path) -> None:
         raise exc
     code = exc.errno or next((int(m) for m in re.findall(r"\[errno (\d+)\]", str(exc), re.I)), None)
     raise OSError(code, os.strerror(code) if code else str(exc), str(path)) from exc
+
+
+def codes_array(codes: np.ndarray, dtype: pd.CategoricalDtype, typ: pa.DictionaryType) -> pa.DictionaryArray:
+    """A categorical column of ``codes`` (into the categories of ``dtype``) as the dictionary
+    type ``typ`` of a processed schema (what pandas converts the categorical to).
+
+    >>> codes_array(np.array([1, 0]), pd.CategoricalDtype(["a", "b"]), pa.dictionary(pa.int8(), pa.string())).to_pylist()
+    ['b', 'a']
+    """
+    return pa.DictionaryArray.from_arrays(pa.array(np.asarray(codes), typ.index_type),
+                                          pa.array(list(dtype.categories), typ.value_type), ordered=typ.ordered)
+
+
+def as_type(arr: pa.Array | pa.ChunkedArray, typ: pa.DataType) -> pa.Array:
+    """``arr`` in the type ``typ`` of a processed schema.
+
+    >>> as_type(pa.array([1, None]), pa.float64()).type
+    DataType(double)
+    """
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    return arr if arr.type == typ else arr.cast(typ)

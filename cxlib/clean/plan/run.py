@@ -7,6 +7,7 @@ broken file reported is the same: visits, centers, surveys, complaints, the touc
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from cxlib.clean.features import _survey_columns, _time_columns
 from cxlib.clean.ledger import _Audit
 from cxlib.clean.plan import features as plan_features
 from cxlib.clean.plan import linked, raw as plan_raw, touchpoints, visits as plan_visits
-from cxlib.clean.plan.output import BATCH_ROWS, write_frames
+from cxlib.clean.plan.output import BATCH_ROWS, as_type, codes_array, write_frames, write_tables
 from cxlib.clean.plan.raw import EXTRA, RawTable
 from cxlib.clean.plan.values import quote, sql_text, zone_offset
 from cxlib.clean.rules.centers import centers_from_spellings
@@ -205,5 +206,23 @@ def _write_scores(con: duckdb.DuckDBPyConnection, path: Path, tz: str) -> None:
 
     empty = {"id": pa.string(), "vid": pa.string(), "point": pa.int16(), "score": pa.int64(), "center": pa.string(),
              "scen": pa.int16(), "tier": pa.int8(), "month": pa.string(), "ltr": pa.float64()}
-    write_frames(_batches(con, sql, frame, empty), path)
+    empty_batch = pa.RecordBatch.from_pydict({k: pa.array([], t) for k, t in empty.items()})
+    # the processed schema from the frame of no rows; the batches built in Arrow with it
+    schema = pa.Table.from_pandas(frame(empty_batch), preserve_index=False).schema
+
+    def table(b: pa.RecordBatch) -> pa.Table:
+        pidx = b["point"].to_numpy(zero_copy_only=False).astype(np.int16)
+        cols = {"response_id": b["id"], "visit_id": b["vid"],
+                "point": codes_array(pidx, catalog.SCORE_POINT_DTYPE, schema.field("point").type),
+                "stage": codes_array(stage[pidx], catalog.STAGE_DTYPE, schema.field("stage").type),
+                "score": b["score"], "center": b["center"],
+                "scenario": codes_array(b["scen"].to_numpy(zero_copy_only=False), catalog.SCENARIO_DTYPE,
+                                        schema.field("scenario").type),
+                "tier": codes_array(b["tier"].to_numpy(zero_copy_only=False), catalog.TIER_DTYPE,
+                                    schema.field("tier").type),
+                "month": b["month"], "ltr": b["ltr"]}
+        return pa.Table.from_arrays([as_type(cols[f.name], f.type) for f in schema], schema=schema)
+
+    reader = con.sql(sql).to_arrow_reader(BATCH_ROWS)
+    write_tables((table(b) for b in itertools.chain(reader, [empty_batch])), path)
 

@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from cxlib import catalog, io
 from cxlib.clean.ledger import quality_from_counts, quarantine_frame
-from cxlib.clean.plan.output import BATCH_ROWS, write_tables
+from cxlib.clean.plan.output import BATCH_ROWS, as_type, codes_array, write_tables
 from cxlib.clean.plan.raw import RawTable
 from cxlib.clean.plan.values import code_lookup, lookup, quote, timestamp_lookup, timestamp_parts
 from cxlib.clean.rules.touchpoints import touchpoint_code
@@ -183,8 +183,8 @@ def write(con: duckdb.DuckDBPyConnection, ev: RawTable, path: Path, tz: str) -> 
         cols = {
             "visit_id": b["vid"],
             "ts": b["utc"].cast(pa.timestamp("us", tz="UTC")),
-            "touchpoint": _codes(tp_k, catalog.TOUCHPOINT_DTYPE, schema.field("touchpoint").type),
-            "stage": _codes(stage_of[tp_k], catalog.STAGE_DTYPE, schema.field("stage").type),
+            "touchpoint": codes_array(tp_k, catalog.TOUCHPOINT_DTYPE, schema.field("touchpoint").type),
+            "stage": codes_array(stage_of[tp_k], catalog.STAGE_DTYPE, schema.field("stage").type),
             "channel": ch_text.take(b["ch"]),
             "photo": pa.array(photo == 1, pa.bool_(), mask=photo < 0),
             "is_update": pa.array(is_update[tp_k]),
@@ -192,7 +192,7 @@ def write(con: duckdb.DuckDBPyConnection, ev: RawTable, path: Path, tz: str) -> 
         for c in ev.extras:
             values, _ = _mask_column(_strip(b[c]))
             cols[c] = pa.Array.from_pandas(pd.Series(values.to_numpy(), dtype="str"))
-        return pa.Table.from_arrays([_as(cols[f.name], f.type) for f in schema], schema=schema)
+        return pa.Table.from_arrays([as_type(cols[f.name], f.type) for f in schema], schema=schema)
 
     def tables():
         empty = True
@@ -204,20 +204,6 @@ def write(con: duckdb.DuckDBPyConnection, ev: RawTable, path: Path, tz: str) -> 
 
     write_tables(tables(), path)
     return [ev.headers.get(n, {"name": n, "header": n, "file": None}) for n in ev.extras]
-
-
-def _codes(codes: np.ndarray, dtype: pd.CategoricalDtype, typ: pa.DictionaryType) -> pa.DictionaryArray:
-    """The categorical column of ``codes`` (into the categories of ``dtype``) as the dictionary
-    type ``typ`` of the processed schema."""
-    return pa.DictionaryArray.from_arrays(pa.array(codes, typ.index_type),
-                                          pa.array(list(dtype.categories), typ.value_type), ordered=typ.ordered)
-
-
-def _as(arr, typ: pa.DataType):
-    """``arr`` (an Arrow array) in the type ``typ`` of the processed schema."""
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
-    return arr if arr.type == typ else arr.cast(typ)
 
 
 __all__ = ["rules", "quality", "quarantine", "write"]
