@@ -29,7 +29,11 @@ def spark():
     pytest.importorskip("pyspark", reason="the spark extra is not installed")
     from cxlib.clean.plan import spark as plan_spark
 
-    return plan_spark.session(MASTER)
+    # tiny inputs: no code generation per query, one shuffle partition (the results are the same)
+    plan_spark.RUNTIME_SETTINGS.update({"spark.sql.codegen.wholeStage": "false", "spark.sql.shuffle.partitions": "1",
+                                        "spark.sql.adaptive.enabled": "false"})
+    yield plan_spark.session(MASTER)
+    plan_spark.RUNTIME_SETTINGS.clear()
 
 
 def _spark_and_duckdb(raw: Path, out: Path) -> tuple[Path, Path]:

@@ -60,6 +60,9 @@ SETTINGS = {
 #: settings of a local master only (one machine: few shuffle partitions, the driver's memory)
 LOCAL_SETTINGS = {"spark.sql.shuffle.partitions": "8", "spark.driver.memory": "2g",
                   "spark.sql.autoBroadcastJoinThreshold": str(32 << 20)}
+#: SQL settings applied to every session :func:`session` hands out (for small inputs, e.g. the
+#: tests: ``{"spark.sql.codegen.wholeStage": "false"}`` saves compiling code per query)
+RUNTIME_SETTINGS: dict[str, str] = {}
 _ARROW_TO_SPARK = {pa.string(): "STRING", pa.large_string(): "STRING", pa.int64(): "BIGINT", pa.int32(): "INT",
                    pa.int16(): "SMALLINT", pa.int8(): "TINYINT", pa.bool_(): "BOOLEAN", pa.float64(): "DOUBLE"}
 _DDL = re.compile(r"^\s*(SET|CREATE\s+MACRO)\b", re.I)
@@ -95,6 +98,8 @@ def session(master: str = DEFAULT_MASTER):
     active = SparkSession.getActiveSession()
     if active is not None:
         if active.sparkContext.master == master:
+            for k, v in RUNTIME_SETTINGS.items():
+                active.conf.set(k, v)
             return active
         active.stop()
     settings = {**SETTINGS, **(LOCAL_SETTINGS if master.startswith("local") else {})}
@@ -102,6 +107,8 @@ def session(master: str = DEFAULT_MASTER):
         _gateway(settings)
         b = SparkSession.builder.master(master).appName("cx clean")
         for k, v in settings.items():
+            b = b.config(k, v)
+        for k, v in RUNTIME_SETTINGS.items():
             b = b.config(k, v)
         spark = b.getOrCreate()
         spark.sparkContext.setLogLevel("ERROR")
