@@ -3,6 +3,7 @@ Ibis and once as the plan's DuckDB SQL transpiled by SQLGlot, each run on DuckDB
 
     python benchmarks/bench_spark.py --raw benchmarks/_work/raw_1000000 [--master 'local[*]']
                                      [--runs sql:duckdb sql:spark ibis:duckdb ibis:spark] [--repeat 1]
+                                     [--head 200000]
 
 Needs the spark extra and Ibis with both backends (``pip install -e '.[spark]'
 'ibis-framework[duckdb,pyspark]'``; Ibis is not a dependency of the project: it lost, below).
@@ -230,6 +231,18 @@ def child(layer: str, engine: str, raw: Path, master: str) -> dict:
     return {"layer": layer, "engine": engine, "load_s": round(t1 - t0, 1), "rules_s": round(t2 - t1, 1), **counts}
 
 
+def _head(raw: Path, n: int) -> Path:
+    """The first ``n`` events and ``n // 10`` visits of ``raw`` as a raw folder of their own."""
+    import pandas as pd
+
+    out = ROOT / "benchmarks" / "_work" / f"{raw.name}_head_{n}"
+    if not (out / "visits.csv").exists():
+        out.mkdir(parents=True, exist_ok=True)
+        pd.read_csv(raw / "touchpoints.csv", nrows=n, dtype=str).to_csv(out / "touchpoints.csv", index=False)
+        pd.read_csv(raw / "visits.csv", nrows=n // 10, dtype=str).to_csv(out / "visits.csv", index=False)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--raw", type=Path, default=ROOT / "benchmarks" / "_work" / "raw_1000000")
@@ -237,11 +250,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--runs", nargs="+", default=["sql:duckdb", "ibis:duckdb", "sql:spark", "ibis:spark"])
     p.add_argument("--repeat", type=int, default=1)
     p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "spark_layers.json")
+    p.add_argument("--head", type=int, default=None, metavar="N",
+                   help="measure the first N events (and N/10 visits) of --raw only, copied to benchmarks/_work")
     p.add_argument("--child", nargs=2, metavar=("LAYER", "ENGINE"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
         print(json.dumps(child(*args.child, args.raw.resolve(), args.master)))
         return 0
+    if args.head:
+        args.raw = _head(args.raw, args.head)
     results = []
 
     def save(same: bool | None) -> None:

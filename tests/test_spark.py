@@ -116,12 +116,12 @@ def test_a_spark_error_in_the_plan_is_one_line_and_leaves_the_old_data(spark, ra
     out = tmp_path / "out"
     clean.clean(raw_dir, out)
     before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
-    from cxlib.clean.plan import touchpoints
+    from cxlib.clean.plan import visits
 
-    def broken(con, tz):
-        con.execute("SELECT * FROM a_table_that_is_not_there")
+    def broken(con, raw, centers, tz):  # the first rules of the plan query a table that is not there
+        con.execute("SELECT * FROM a_table_that_is_not_there").fetchall()
 
-    monkeypatch.setattr(touchpoints, "rules", broken)
+    monkeypatch.setattr(visits, "clean_visits", broken)
     capsys.readouterr()
     assert cli.main(["clean", str(raw_dir), str(out), "--force", "--engine", "spark",
                      "--spark-master", MASTER]) == 2
