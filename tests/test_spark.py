@@ -99,6 +99,7 @@ def test_spark_and_duckdb_agree_on_a_dirty_event_log_and_rare_timestamps(spark, 
     assert events["read"] == 8 == events["kept"] + events["quarantined"] and events["quarantined"] == 3
 
 
+@pytest.mark.slow
 def test_a_bad_master_url_is_one_line_and_writes_nothing(spark, raw_dir, tmp_path, capsys):
     out = tmp_path / "out"
     capsys.readouterr()
