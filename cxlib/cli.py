@@ -3,6 +3,7 @@
     cx sample --visits 6000 --seed 20261001 data/raw [--effects reversed]
     cx check data/raw [--tz Asia/Shanghai]
     cx clean data/raw data/processed [--tz Asia/Shanghai] [--force] [--allow-outside-links] [--engine duckdb]
+    cx clean data/raw data/processed --engine spark [--spark-master spark://host:7077] [--params clean.yaml]
     cx report --raw data/raw --period 2026-10 --center SH-JQ --out reports --jobs 2
 
 Bad input ends with one line ``cx: error: <file>, column <c>, row <r>: <what>`` on stderr and
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from cxlib import options as run_options
 from cxlib.catalog import DEFAULT_TZ
-from cxlib.errors import DataError, FolderError
+from cxlib.errors import DataError, EngineError, FolderError
 
 
 def _cmd_sample(args: argparse.Namespace) -> int:
@@ -38,16 +39,45 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return 0 if report.ok else 2
 
 
+#: what a ``cx clean --params`` file may set, and the defaults of its options
+CLEAN_PARAMS = {"tz": DEFAULT_TZ, "engine": "pandas", "spark_master": "local[*]"}
+
+
+def clean_options(args: argparse.Namespace) -> dict[str, str]:
+    """The options of a ``cx clean`` run: command line over ``--params`` file over defaults
+    (:data:`CLEAN_PARAMS`); an unknown key or a value that is not text is refused naming the file.
+
+        >>> clean_options(build_parser().parse_args(["clean", "raw", "out", "--engine", "spark"]))
+        {'tz': 'Asia/Shanghai', 'engine': 'spark', 'spark_master': 'local[*]'}
+    """
+    from_file: dict[str, str] = {}
+    if args.params:
+        for key, value in run_options.load_params(Path(args.params)).items():
+            if key not in CLEAN_PARAMS:
+                raise run_options.OptionError(f"unknown parameter {key!r} for cx clean; allowed: "
+                                              f"{', '.join(CLEAN_PARAMS)}", option=str(key), file=args.params,
+                                              named=False)
+            if value is None:
+                continue
+            if not isinstance(value, str) or not value.strip():
+                raise run_options.OptionError(f"must be text, got {value!r}", option=key, file=args.params)
+            from_file[key] = value.strip()
+    given = {k: getattr(args, k) for k in CLEAN_PARAMS if getattr(args, k) is not None}
+    return {**CLEAN_PARAMS, **from_file, **given}
+
+
 def _cmd_clean(args: argparse.Namespace) -> int:
     from cxlib import clean
 
-    tz = run_options.check({"tz": args.tz})["tz"]  # the same check as cx report's --tz
-    if args.engine not in clean.ENGINES:
-        raise DataError(f"unknown engine {args.engine!r}; valid: {', '.join(clean.ENGINES)}")
+    opts = clean_options(args)
+    tz = run_options.check({"tz": opts["tz"]})["tz"]  # the same check as cx report's --tz
+    if opts["engine"] not in clean.ENGINES:
+        raise DataError(f"unknown engine {opts['engine']!r}; valid: {', '.join(clean.ENGINES)}")
     try:
         result = clean.clean(Path(args.raw_dir), Path(args.processed_dir), tz=tz, force=args.force,
-                             allow_outside_links=args.allow_outside_links, engine=args.engine)
-    except FolderError:
+                             allow_outside_links=args.allow_outside_links, engine=opts["engine"],
+                             spark_master=opts["spark_master"])
+    except (FolderError, EngineError):
         raise
     except DataError as exc:
         # a problem of the raw data: the dry run lists all of them at once
@@ -114,15 +144,21 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("clean", help="clean raw tables into processed Parquet with a quality report")
     p.add_argument("raw_dir")
     p.add_argument("processed_dir")
-    p.add_argument("--tz", default=DEFAULT_TZ, help=f"time zone of timestamps without offset (default {DEFAULT_TZ})")
+    p.add_argument("--tz", default=None, help=f"time zone of timestamps without offset (default {DEFAULT_TZ})")
     p.add_argument("--force", action="store_true", help="rebuild even if the raw data did not change")
     p.add_argument("--allow-outside-links", action="store_true",
                    help="read raw files that are symbolic links to places outside the raw folder (recorded in "
                         "the manifest, so later runs accept the same links)")
-    p.add_argument("--engine", default="pandas",
+    p.add_argument("--engine", default=None,
                    help="pandas: the reference rules (default; one core, memory grows with the data); duckdb: the "
                         "cleaning as one relational plan on DuckDB (all cores, memory bounded; identical tables, "
-                        "slower than pandas for now: see README, Speed)")
+                        "slower than pandas for now: see README, Speed); spark: the same plan on Apache Spark "
+                        "(needs Java and the spark extra)")
+    p.add_argument("--spark-master", dest="spark_master", default=None, metavar="URL",
+                   help="Spark master of --engine spark: local[*], local[N], spark://host:7077, yarn, k8s://… "
+                        "(default local[*])")
+    p.add_argument("--params", default=None, metavar="FILE",
+                   help=f"YAML file with any of {', '.join(CLEAN_PARAMS)} (command line wins)")
     p.set_defaults(func=_cmd_clean)
 
     p = sub.add_parser("report", help="run the report notebooks with papermill for a period and centers")

@@ -47,6 +47,11 @@ class FolderError(DataError):
     read-only or full disk, a run holding its lock): about where to write, not about the data."""
 
 
+class EngineError(DataError):
+    """The engine of a cleaning run cannot run or failed (Spark or Java missing, a master that
+    cannot be reached, a query Spark refused): about the machine, not about the data."""
+
+
 def require_columns(df: Any, columns: Iterable[str], table: str) -> None:
     """Raise a :class:`DataError` naming the first of ``columns`` that ``df`` lacks.
 

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _both(raw: Path, out: Path, **kw) -> tuple[Path, Path]:
-    for engine in clean.ENGINES:
+    for engine in ("pandas", "duckdb"):
         clean.clean(raw, out / engine, engine=engine, force=True, **kw)
     return out / "pandas", out / "duckdb"
 
@@ -92,16 +92,7 @@ def test_engines_agree_around_changes_of_the_zone_offset(tmp_path, tz, ts):
 
 
 def test_engines_agree_on_codes_duplicates_orphans_and_extra_columns(tmp_path):
-    events = pd.concat([EVENTS, EVENTS.iloc[[1, 1, 3]]], ignore_index=True)
-    events.loc[0, "touchpoint"] = "前台接待"          # Chinese name
-    events.loc[2, "touchpoint"] = " Customer_Inquiry "  # normalised
-    events.loc[4, "touchpoint"] = "teleport"          # unknown
-    events.loc[5, "visit_id"] = "V9"                  # orphan
-    events.loc[6, "channel"] = "线上"
-    events.loc[7, "photo"] = "maybe"
-    events.loc[8, "visit_id"] = None
-    events["advisor"] = ["王师傅 13912345678"] + ["李"] * (len(events) - 1)
-    raw = write_raw(tmp_path / "raw", touchpoints=events)
+    raw = dirty_events_raw(tmp_path / "raw")
     ref, plan = _both(raw, tmp_path)
     assert_same_outputs(ref, plan)
     q = pd.read_parquet(plan / "quarantine.parquet")
@@ -112,7 +103,8 @@ def test_engines_agree_on_codes_duplicates_orphans_and_extra_columns(tmp_path):
     assert "13912345678" not in " ".join(events_out["advisor"])
 
 
-def test_engines_agree_on_dirty_visits_surveys_and_complaints(tmp_path):
+def dirty_tables_raw(raw: Path) -> Path:
+    """A raw folder whose visits, surveys and complaints break every rule of theirs once."""
     from tests.conftest import COMPLAINTS, SURVEYS, VISITS
 
     n = 12
@@ -144,7 +136,26 @@ def test_engines_agree_on_dirty_visits_surveys_and_complaints(tmp_path):
         "complaint_id": ["K1", "K2", "K3", "K4", "K4"], "visit_id": ["V2", "V3", "V77", "V5", "V6"],
         "filed_at": ["2026-09-22T11:00:00", "2026/09/22 11:00", "2026-09-22T11:00:00", "", "2026-09-22T11:00:00"],
         "channel": ["热线", "APP", "??", "social", "hotline"], "category": ["等待", "139 1234 5678", "x", "y", "z"]})
-    raw = write_raw(tmp_path / "raw", visits=visits, surveys=surveys, complaints=complaints)
+    return write_raw(raw, visits=visits, surveys=surveys, complaints=complaints)
+
+
+def dirty_events_raw(raw: Path) -> Path:
+    """A raw folder whose event log has Chinese names, spellings, unknown codes, orphans,
+    duplicates, unreadable values and an extra column with personal data."""
+    events = pd.concat([EVENTS, EVENTS.iloc[[1, 1, 3]]], ignore_index=True)
+    events.loc[0, "touchpoint"] = "前台接待"          # Chinese name
+    events.loc[2, "touchpoint"] = " Customer_Inquiry "  # normalised
+    events.loc[4, "touchpoint"] = "teleport"          # unknown
+    events.loc[5, "visit_id"] = "V9"                  # orphan
+    events.loc[6, "channel"] = "线上"
+    events.loc[7, "photo"] = "maybe"
+    events.loc[8, "visit_id"] = None
+    events["advisor"] = ["王师傅 13912345678"] + ["李"] * (len(events) - 1)
+    return write_raw(raw, touchpoints=events)
+
+
+def test_engines_agree_on_dirty_visits_surveys_and_complaints(tmp_path):
+    raw = dirty_tables_raw(tmp_path / "raw")
     ref, plan = _both(raw, tmp_path)
     assert_same_outputs(ref, plan)
     q = pd.read_parquet(plan / "quarantine.parquet")
@@ -210,14 +221,14 @@ def test_a_duckdb_error_is_one_line_and_leaves_the_old_data(raw_dir, tmp_path, c
 
 
 def test_unknown_engine_is_refused(raw_dir, tmp_path):
-    with pytest.raises(DataError, match="unknown engine 'sparkle'; valid: duckdb, pandas"):
+    with pytest.raises(DataError, match="unknown engine 'sparkle'; valid: duckdb, pandas, spark"):
         clean.clean(raw_dir, tmp_path / "out", engine="sparkle")
     assert not (tmp_path / "out").exists()
 
 
 def test_cx_clean_refuses_an_unknown_engine_in_one_line(raw_dir, tmp_path, capsys):
     capsys.readouterr()
-    assert cli.main(["clean", str(raw_dir), str(tmp_path / "out"), "--engine", "spark"]) == 2
+    assert cli.main(["clean", str(raw_dir), str(tmp_path / "out"), "--engine", "sparkle"]) == 2
     err = capsys.readouterr().err
-    assert err == "cx: error: unknown engine 'spark'; valid: duckdb, pandas\n"
+    assert err == "cx: error: unknown engine 'sparkle'; valid: duckdb, pandas, spark\n"
     assert not (tmp_path / "out").exists()

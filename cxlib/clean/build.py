@@ -81,17 +81,22 @@ def _in_tz(frame: pd.DataFrame, tz: str) -> pd.DataFrame:
     return frame
 
 
-#: the engines that run the cleaning: the relational plan on DuckDB (all cores, memory bounded), and
-#: the reference rules in pandas/Arrow (the default: faster at 1M visits for now; one core, memory
-#: grows with the data)
-ENGINES = ("duckdb", "pandas")
+#: the engines that run the cleaning: the relational plan on DuckDB (all cores, memory bounded), the
+#: reference rules in pandas/Arrow (the default: faster at 1M visits for now; one core, memory
+#: grows with the data), and the same relational plan on Apache Spark (a local or cluster master)
+ENGINES = ("duckdb", "pandas", "spark")
 
 
 def _build(raw_dir: Path, out: Path, tz: str, fp_thread: _Background, links: dict[str, str],
-           engine: str = "pandas") -> dict:
+           engine: str = "pandas", spark_master: str | None = None) -> dict:
     """Clean every table of ``raw_dir`` into ``out`` with ``engine`` (see :data:`ENGINES`)."""
     if engine == "pandas":
         return _build_tables(raw_dir, out, tz, fp_thread, links, None)
+    if engine == "spark":
+        from cxlib.clean.plan import spark as plan_spark
+
+        with plan_spark.database(out / ".plan", spark_master or plan_spark.DEFAULT_MASTER) as con:
+            return _build_tables(raw_dir, out, tz, fp_thread, links, con)
     with plan_db.database(out / ".plan") as con:
         return _build_tables(raw_dir, out, tz, fp_thread, links, con)
 
@@ -230,7 +235,7 @@ def _finish(out: Path, tz: str, fp_thread: _Background, links: dict[str, str], f
 
 
 def clean(raw_dir: str | Path, processed_dir: str | Path, tz: str = DEFAULT_TZ, force: bool = False,
-          allow_outside_links: bool = False, engine: str = "pandas") -> CleanResult:
+          allow_outside_links: bool = False, engine: str = "pandas", spark_master: str | None = None) -> CleanResult:
     """Clean the raw tables in ``raw_dir`` into Parquet files in ``processed_dir``.
 
     Skips the work when ``processed_dir/manifest.json`` already has the fingerprint of the
@@ -241,8 +246,9 @@ def clean(raw_dir: str | Path, processed_dir: str | Path, tz: str = DEFAULT_TZ, 
     a hidden folder inside it and commits crash-safely; on a :class:`DataError` (bad input, full
     disk, read-only folder) the processed data stay as they were. Files of the analyst in
     ``processed_dir`` are never moved. ``engine`` runs the cleaning as the relational plan on
-    DuckDB (``"duckdb"``) or with the reference rules (``"pandas"``, the default); both give
-    the same tables.
+    DuckDB (``"duckdb"``), the same plan on Apache Spark (``"spark"``, on ``spark_master``,
+    default ``local[*]``) or with the reference rules (``"pandas"``, the default); all give the
+    same tables.
 
     >>> clean("data/raw", "data/processed").rebuilt  # doctest: +SKIP
     True
@@ -278,7 +284,7 @@ def clean(raw_dir: str | Path, processed_dir: str | Path, tz: str = DEFAULT_TZ, 
             build = None
             try:
                 build = folders.new_build_folder(processed_dir)
-                quality = _build(raw_dir, build, tz, fp_thread, links, engine)
+                quality = _build(raw_dir, build, tz, fp_thread, links, engine, spark_master)
                 folders.commit(build, processed_dir, list(OUTPUT_FILES))
             except BaseException:
                 fp_thread.join()
