@@ -18,6 +18,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 import statsmodels.formula.api as smf  # noqa: E402
+from statsmodels.discrete.discrete_model import NegativeBinomial  # noqa: E402
 from scipy import stats  # noqa: E402
 
 from cxlib import catalog  # noqa: E402
@@ -282,7 +283,7 @@ def test_complaint_models_recover_rate_ratio_and_alpha(normal):
         assert covers(h.loc[model], RATE_RATIO), model
         assert h.loc[model, "converged"]
     nb = r.fit["nb2"]
-    assert type(nb.model).__name__ == "NegativeBinomial" and nb.model.loglike_method == "nb2"
+    assert isinstance(nb.model, NegativeBinomial) and nb.model.loglike_method == "nb2"
     alpha = r.table.query("model == 'nb2' and term == 'alpha'").iloc[0]
     assert alpha["kind"] == "dispersion" and covers(alpha, ALPHA_NB)
     assert h.loc["nb2", "alpha"] == pytest.approx(alpha["estimate"])
