@@ -387,3 +387,47 @@ def test_complaint_models_equal_todays_negative_binomial_fit(sample):
     h = r.headline.set_index("model")
     assert h.loc["nb2", "alpha"] == pytest.approx(float(ref.params["alpha"]), abs=1e-6)
     assert f"alpha estimated = {float(ref.params['alpha']):.3g}" in h.loc["nb2", "note"]
+
+
+# ----------------------------------------------------------------------------------- fitted models' data
+def _statsmodels_results(fit) -> list:
+    if isinstance(fit, models.ModelResult):
+        return _statsmodels_results(fit.fit)
+    if isinstance(fit, dict):
+        return [r for f in fit.values() for r in _statsmodels_results(f)]
+    return [fit] if hasattr(fit, "remove_data") else []
+
+
+@pytest.mark.slow
+def test_models_of_many_rows_drop_their_data_and_keep_their_tables(sample, monkeypatch):
+    """A fit of more than KEEP_FIT_DATA_UP_TO rows releases its design matrix, outcome and data frame
+    once the tables are made: the tables are those of the fit that keeps them, value for value, and the
+    results still give their estimates, errors and intervals."""
+    v = models.with_update_parts(sample.visits)
+    adjust = [*ADJUST, *models.UPDATE_PARTS]
+    fits = {
+        "ols": lambda: models.ltr_ols(v, updates="n_inprogress_updates", controls=adjust, log_controls=[]),
+        "ordinal": lambda: models.ltr_ordinal(v, updates="n_inprogress_updates", controls=adjust, log_controls=[]),
+        "promoter": lambda: models.promoter_logit(v, updates="n_inprogress_updates", controls=adjust,
+                                                  log_controls=[]),
+        "complaints": lambda: models.complaint_models(v, updates="n_inprogress_updates", controls=adjust,
+                                                      log_controls=[]),
+        "did": lambda: models.did_rollout(v, sample.centers, outcome="ltr"),
+        "confounding": lambda: models.duration_confounding(v, updates="n_inprogress_updates", controls=adjust,
+                                                           log_controls=[]),
+    }
+    kept = {k: f() for k, f in fits.items()}
+    assert kept["ols"].fit.model.exog is not None  # the sample is below the threshold
+    monkeypatch.setattr(models, "KEEP_FIT_DATA_UP_TO", 0)
+    for k, f in fits.items():
+        r = f()
+        pd.testing.assert_frame_equal(r.table, kept[k].table)
+        pd.testing.assert_frame_equal(r.headline, kept[k].headline)
+        assert r.note == kept[k].note
+        inner = _statsmodels_results(r.fit)
+        assert inner
+        for res in inner:
+            assert res.model.exog is None and res.model.endog is None
+            assert getattr(res.model.data, "frame", None) is None
+            assert np.isfinite(np.asarray(res.params, dtype=float)).all()
+            assert np.asarray(res.conf_int()).shape[0] == len(res.params)
