@@ -162,11 +162,13 @@ class AnalyticNB2(NegativeBinomial):
         H[:-1, -1] = dldpda
         da1 = -(alpha ** -2)
         da2 = 2 * alpha ** -3
-        dgpart = special.digamma(a1 + y) - special.digamma(a1)
+        yu, inv, counts = self._counts()
+        dgpart = (special.digamma(a1 + yu) - special.digamma(a1))[inv]
+        trigamma = counts @ (special.polygamma(1, a1 + yu) - special.polygamma(1, a1))
         prob = a1 / (a1 + mu)
         dalpha = da1 * (dgpart + np.log(prob) - (y - mu) / (a1 + mu))
-        H[-1, -1] = (da2 * dalpha / da1 + da1 ** 2 * (special.polygamma(1, a1 + y) - special.polygamma(1, a1)
-                                                      + 1 / a1 - 1 / (a1 + mu) + (y - mu) / (mu + a1) ** 2)).sum()
+        H[-1, -1] = (da2 * dalpha / da1).sum() + da1 ** 2 * (
+            trigamma + (1 / a1 - 1 / (a1 + mu) + (y - mu) / (mu + a1) ** 2).sum())
         return H
 
     # ------------------------------------------------------------------ fitting
