@@ -526,6 +526,29 @@ FEW_CLUSTER_COLUMNS: tuple[str, ...] = ("inference", "ci_low_cr1", "ci_high_cr1"
                                         "ci_high_wild", "se_cr2", "df_cr2", "p_cr2", "ci_low_cr2", "ci_high_cr2")
 
 
+def _absorbed_design(res: Any, prep: _Prepared) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[int],
+                                                            np.ndarray | None]:
+    """The design of an OLS fit for CR2 and the wild bootstrap, with the cluster's fixed effects
+    absorbed when they are dummy columns of it: ``(X, y, groups, columns of the fit kept, absorb)``.
+
+    The center effects (clustering by center) are nested in the clusters, so
+    :mod:`cxlib.inference` gives the dummies' numbers on the within-center demeaned design
+    (Frisch-Waugh-Lovell; CR2 adds the absorbed block of the hat matrix back, the bootstrap counts
+    the absorbed levels in its small-sample factor): the intercept and the center dummies leave
+    ``X``, which halves the columns of the products over a network's 600,000 visits. Other fixed
+    effects (months) cross the clusters and stay as dummies. Without the cluster's dummies in the
+    design (one center), ``X`` is the fit's own and ``absorb`` None."""
+    names = [str(c) for c in res.model.exog_names]
+    X, y, g = np.asarray(res.model.exog, dtype=float), np.asarray(res.model.endog, dtype=float), prep.groups
+    prefix = f"C({prep.cluster})"
+    fe = [i for i, c in enumerate(names) if _pretty(c).startswith(prefix + "[")]
+    if not prep.cluster or not fe or "Intercept" not in names:
+        return X, y, g, list(range(len(names))), None
+    drop = set(fe) | {names.index("Intercept")}
+    cols = [i for i in range(len(names)) if i not in drop]
+    return X[:, cols], y, g, cols, g
+
+
 def _few_cluster_inference(res: Any, prep: _Prepared, table: pd.DataFrame, key_raw: Sequence[str],
                            conf: float) -> tuple[pd.DataFrame, list[str]]:
     """Few-cluster inference for the effect rows of an OLS fit, and the note's clause on it.
@@ -554,11 +577,12 @@ def _few_cluster_inference(res: Any, prep: _Prepared, table: pd.DataFrame, key_r
         table.loc[rows, "inference"] = "hc1"
         return table, []
     table.loc[rows, "inference"] = "cr1"
-    X, y, g = np.asarray(res.model.exog, dtype=float), np.asarray(res.model.endog, dtype=float), prep.groups
     finite = np.isfinite(table.loc[rows, "std_error"].to_numpy(dtype=float))
     if not finite.all():
         return table, []
-    for r, t in zip(rows, inference.cr2_coef_tests(X, y, g, rows, conf=conf)):
+    X, y, g, cols, absorb = _absorbed_design(res, prep)
+    for r, t in zip(rows, inference.cr2_coef_tests(X, y, g, [cols.index(r) for r in rows], conf=conf,
+                                                   absorb=absorb)):
         table.loc[r, ["se_cr2", "df_cr2", "p_cr2", "ci_low_cr2", "ci_high_cr2"]] = [
             t.std_error, t.df, t.p_value, t.ci_low, t.ci_high]
     G = int(prep.n_clusters or 0)
@@ -569,7 +593,8 @@ def _few_cluster_inference(res: Any, prep: _Prepared, table: pd.DataFrame, key_r
     how = ""
     n_vec = inference.n_weight_vectors(G, "webb") if enum else B
     for r in track(rows, f"wild cluster bootstrap ({n_vec:,} weight vectors)", unit="terms"):
-        w = inference.wild_cluster_bootstrap(X, y, g, r, weights="webb", B=B, rng=WILD_SEED, conf=conf)
+        w = inference.wild_cluster_bootstrap(X, y, g, cols.index(r), weights="webb", B=B, rng=WILD_SEED, conf=conf,
+                                             absorb=absorb)
         table.loc[r, ["p_wild", "ci_low_wild", "ci_high_wild"]] = [w.p_value, w.ci_low, w.ci_high]
         how = w.describe()
     table.loc[rows, "ci_low"] = table.loc[rows, "ci_low_wild"]

@@ -431,3 +431,31 @@ def test_models_of_many_rows_drop_their_data_and_keep_their_tables(sample, monke
             assert getattr(res.model.data, "frame", None) is None
             assert np.isfinite(np.asarray(res.params, dtype=float)).all()
             assert np.asarray(res.conf_int()).shape[0] == len(res.params)
+
+
+# ----------------------------------------------------------------------------------- absorbed center effects
+def test_few_cluster_inference_on_the_absorbed_design_equals_the_dummies(sample):
+    """CR2 and the wild cluster bootstrap of the OLS models run on the design with the center effects
+    absorbed (the intercept and center dummies out, months kept as dummies): their numbers are those of
+    cxlib.inference on the fitted dummy design, to 1e-9 relative."""
+    from cxlib import inference
+
+    v = models.with_update_parts(sample.visits)
+    adjust = [*ADJUST, *models.UPDATE_PARTS]
+    for r, key in ((models.ltr_ols(v, updates="n_inprogress_updates", controls=adjust, log_controls=[]),
+                    "Q('n_inprogress_updates')"),
+                   (models.did_rollout(v, sample.centers, outcome="ltr"), None)):
+        X, y = r.fit.model.exog, r.fit.model.endog
+        names = list(r.fit.model.exog_names)
+        assert any(n.startswith("C(Q('center'))") or n.startswith("C(center)") for n in names)
+        g = pd.factorize(r.fit.model.data.frame["center"].astype(str), sort=True)[0]
+        h = r.headline.iloc[0]
+        j = names.index(key) if key else [models._pretty(n) for n in names].index(h["term"])
+        c2 = inference.cr2_coef_test(X, y, g, j)
+        assert (h["se_cr2"], h["df_cr2"], h["p_cr2"]) == pytest.approx((c2.std_error, c2.df, c2.p_value), rel=1e-9)
+        w = inference.wild_cluster_bootstrap(X, y, g, j, B=models.WILD_ENUMERATE_UP_TO, rng=models.WILD_SEED)
+        assert (h["p_wild"], h["ci_low_wild"], h["ci_high_wild"]) == pytest.approx(
+            (w.p_value, w.ci_low, w.ci_high), rel=1e-9)
+        Xa, ya, ga, cols, absorb = models._absorbed_design(r.fit, models._Prepared(
+            r.fit.model.data.frame, g, 7, [], [], ("C(center)",), "center"))
+        assert absorb is not None and len(cols) < X.shape[1] and "Intercept" not in [names[i] for i in cols]
