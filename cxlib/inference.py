@@ -174,10 +174,9 @@ def _design(X: np.ndarray | pd.DataFrame, y: np.ndarray | pd.Series, clusters: S
 
 
 def _level_means(A: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Per-level column means of ``A`` (one ``bincount`` per column, see :func:`_cluster_sums`)."""
     k = int(codes.max()) + 1
-    sums = np.zeros((k, A.shape[1]))
-    np.add.at(sums, codes, A)
-    return sums / np.bincount(codes, minlength=k)[:, None]
+    return _cluster_sums(A, codes, k) / np.bincount(codes, minlength=k)[:, None]
 
 
 def _term_index(term: int | str, names: list[str]) -> int:

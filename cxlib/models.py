@@ -58,7 +58,7 @@ import statsmodels.formula.api as smf
 from scipy import stats
 from statsmodels.tools.sm_exceptions import ModelWarning
 
-from cxlib import catalog, inference
+from cxlib import catalog, inference, negbin
 from cxlib.errors import DataError, require_columns
 from cxlib.ordinal import AnalyticOrderedModel
 from cxlib.progress import track
@@ -110,6 +110,10 @@ class ModelResult:
     #: ordinal models: the Brant test of proportional odds (:func:`brant_test`), else None
     proportional_odds: pd.DataFrame | None = None
 
+    def __post_init__(self) -> None:
+        if self.n > KEEP_FIT_DATA_UP_TO:
+            release_data(self.fit)
+
     @property
     def ok(self) -> bool:
         """Fitted and converged: its numbers may be quoted."""
@@ -130,6 +134,56 @@ class ModelResult:
         if rows.empty:
             raise KeyError(f"no term {term!r}; terms: {', '.join(map(str, self.table['term']))}")
         return rows.iloc[0]
+
+
+#: Fits of more rows than this drop their data once their tables are made (:func:`release_data`): at a
+#: network's 600,000 visits each statsmodels result holds its design matrix, outcome and data frame
+#: (0.1–0.2 GB a fit, about 20 fits alive in notebook 03).
+KEEP_FIT_DATA_UP_TO = 50_000
+
+
+def release_data(fit: Any) -> None:
+    """Drop the data a fitted model holds (statsmodels' ``remove_data()``: ``model.exog``,
+    ``model.endog``, the formula's data frame, residuals and fitted values), keeping its estimates,
+    covariance and tests. ``fit`` is a statsmodels result, a dict of them (or of
+    :class:`ModelResult`, whose fits are released), or None. :class:`ModelResult` calls it for fits
+    of more than :data:`KEEP_FIT_DATA_UP_TO` rows, after the tables are made; nothing in the
+    workbench reads a fit's data afterwards.
+
+        >>> r = ltr_ols(visits)  # doctest: +SKIP
+        >>> release_data(r.fit); r.fit.model.exog is None, float(r.fit.params.iloc[1]) == r.table.estimate[1]  # doctest: +SKIP
+        (True, True)
+    """
+    if fit is None:
+        return
+    if isinstance(fit, dict):
+        for f in fit.values():
+            release_data(f)
+        return
+    if isinstance(fit, ModelResult):
+        release_data(fit.fit)
+        return
+    if not hasattr(fit, "remove_data"):
+        return
+    model = fit.model
+    if getattr(model, "exog", None) is None:  # released already
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit.remove_data()
+    data = getattr(model, "data", None)
+    for att in ("frame", "orig_exog", "orig_endog", "exog", "endog", "row_labels"):
+        if data is not None and hasattr(data, att):
+            try:
+                setattr(data, att, None)
+            except AttributeError:
+                pass
+    for att in ("_count_cache", "wexog", "wendog", "exposure", "offset", "pinv_wexog"):
+        if hasattr(model, att) and not callable(getattr(model, att)):
+            try:
+                setattr(model, att, None)
+            except AttributeError:
+                pass
 
 
 #: what a model the data are too few for is called in its "样本不足" note, and what the note counts
@@ -472,6 +526,29 @@ FEW_CLUSTER_COLUMNS: tuple[str, ...] = ("inference", "ci_low_cr1", "ci_high_cr1"
                                         "ci_high_wild", "se_cr2", "df_cr2", "p_cr2", "ci_low_cr2", "ci_high_cr2")
 
 
+def _absorbed_design(res: Any, prep: _Prepared) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[int],
+                                                            np.ndarray | None]:
+    """The design of an OLS fit for CR2 and the wild bootstrap, with the cluster's fixed effects
+    absorbed when they are dummy columns of it: ``(X, y, groups, columns of the fit kept, absorb)``.
+
+    The center effects (clustering by center) are nested in the clusters, so
+    :mod:`cxlib.inference` gives the dummies' numbers on the within-center demeaned design
+    (Frisch-Waugh-Lovell; CR2 adds the absorbed block of the hat matrix back, the bootstrap counts
+    the absorbed levels in its small-sample factor): the intercept and the center dummies leave
+    ``X``, which halves the columns of the products over a network's 600,000 visits. Other fixed
+    effects (months) cross the clusters and stay as dummies. Without the cluster's dummies in the
+    design (one center), ``X`` is the fit's own and ``absorb`` None."""
+    names = [str(c) for c in res.model.exog_names]
+    X, y, g = np.asarray(res.model.exog, dtype=float), np.asarray(res.model.endog, dtype=float), prep.groups
+    prefix = f"C({prep.cluster})"
+    fe = [i for i, c in enumerate(names) if _pretty(c).startswith(prefix + "[")]
+    if not prep.cluster or not fe or "Intercept" not in names:
+        return X, y, g, list(range(len(names))), None
+    drop = set(fe) | {names.index("Intercept")}
+    cols = [i for i in range(len(names)) if i not in drop]
+    return X[:, cols], y, g, cols, g
+
+
 def _few_cluster_inference(res: Any, prep: _Prepared, table: pd.DataFrame, key_raw: Sequence[str],
                            conf: float) -> tuple[pd.DataFrame, list[str]]:
     """Few-cluster inference for the effect rows of an OLS fit, and the note's clause on it.
@@ -500,11 +577,12 @@ def _few_cluster_inference(res: Any, prep: _Prepared, table: pd.DataFrame, key_r
         table.loc[rows, "inference"] = "hc1"
         return table, []
     table.loc[rows, "inference"] = "cr1"
-    X, y, g = np.asarray(res.model.exog, dtype=float), np.asarray(res.model.endog, dtype=float), prep.groups
     finite = np.isfinite(table.loc[rows, "std_error"].to_numpy(dtype=float))
     if not finite.all():
         return table, []
-    for r, t in zip(rows, inference.cr2_coef_tests(X, y, g, rows, conf=conf)):
+    X, y, g, cols, absorb = _absorbed_design(res, prep)
+    for r, t in zip(rows, inference.cr2_coef_tests(X, y, g, [cols.index(r) for r in rows], conf=conf,
+                                                   absorb=absorb)):
         table.loc[r, ["se_cr2", "df_cr2", "p_cr2", "ci_low_cr2", "ci_high_cr2"]] = [
             t.std_error, t.df, t.p_value, t.ci_low, t.ci_high]
     G = int(prep.n_clusters or 0)
@@ -515,7 +593,8 @@ def _few_cluster_inference(res: Any, prep: _Prepared, table: pd.DataFrame, key_r
     how = ""
     n_vec = inference.n_weight_vectors(G, "webb") if enum else B
     for r in track(rows, f"wild cluster bootstrap ({n_vec:,} weight vectors)", unit="terms"):
-        w = inference.wild_cluster_bootstrap(X, y, g, r, weights="webb", B=B, rng=WILD_SEED, conf=conf)
+        w = inference.wild_cluster_bootstrap(X, y, g, cols.index(r), weights="webb", B=B, rng=WILD_SEED, conf=conf,
+                                             absorb=absorb)
         table.loc[r, ["p_wild", "ci_low_wild", "ci_high_wild"]] = [w.p_value, w.ci_low, w.ci_high]
         how = w.describe()
     table.loc[rows, "ci_low"] = table.loc[rows, "ci_low_wild"]
@@ -1184,8 +1263,10 @@ def complaint_models(visits: pd.DataFrame, updates: str = "n_proactive_updates",
     boundary = ""
     fitters = (
         ("poisson", lambda: smf.poisson(formula, prep.data, eval_env=_FORMULA_ENV, **extra).fit(disp=0, maxiter=maxiter, **kw)),
-        ("nb2", lambda: smf.negativebinomial(formula, prep.data, loglike_method="nb2", eval_env=_FORMULA_ENV, **extra).fit(
-            disp=0, maxiter=maxiter, **kw)),
+        # NB2 by Newton's method with its analytic derivatives from the Poisson estimates (cxlib.negbin;
+        # statsmodels' BFGS when alpha heads to its boundary at 0)
+        ("nb2", lambda: negbin.fit_nb2(formula, prep.data, fits["poisson"].params, maxiter=maxiter,
+                                       eval_env=_FORMULA_ENV, **extra, **kw)),
     )
     for model, fitter in fitters[: 2 if nb2 else 1]:
         res, msgs, numeric = _run(fitter)

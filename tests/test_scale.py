@@ -286,3 +286,176 @@ def test_the_benchmark_measures_the_memory_of_the_whole_process_tree():
     assert r["max_processes"] >= 2
     assert r["peak_bytes"] > 300 * 2**20
     assert r["wall_s"] >= 1.5
+
+
+# ----------------------------------------------------------------------------------- NB2 by Newton
+def _nb_case(seed: int = 4, n: int = 3000, alpha: float = 0.8) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    X = np.column_stack([np.ones(n), rng.normal(size=n), rng.integers(0, 2, n).astype(float)])
+    mu = np.exp(X @ [-0.4, 0.3, -0.5])
+    y = rng.negative_binomial(1 / alpha, 1 / (1 + alpha * mu)) if alpha else rng.poisson(mu)
+    return y.astype(float), X, rng.integers(0, 9, n)
+
+
+def test_nb2_derivatives_equal_statsmodels_ones():
+    """The log-likelihood, score, per-visit scores and Hessian of AnalyticNB2 are statsmodels' NB2
+    ones (its closed forms, and its complex-step per-visit scores) to 1e-9 relative."""
+    from statsmodels.discrete.discrete_model import NegativeBinomial
+
+    from cxlib.negbin import AnalyticNB2
+
+    y, X, _ = _nb_case()
+    ours, ref = AnalyticNB2(y, X), NegativeBinomial(y, X, loglike_method="nb2")
+    for transparams in (False, True):
+        ours._transparams = ref._transparams = transparams
+        p = np.array([-0.3, 0.25, -0.4, np.log(0.7) if transparams else 0.7])
+        assert ours.loglike(p) == pytest.approx(ref.loglike(p), rel=1e-12)
+        assert ours.loglikeobs(p) == pytest.approx(ref.loglikeobs(p), rel=1e-10, abs=1e-12)
+        assert ours.score(p) == pytest.approx(ref.score(p), rel=1e-9, abs=1e-9)
+        so = ref.score_obs(p)
+        assert np.abs(ours.score_obs(p) - so).max() < 1e-9 * np.abs(so).max()
+        H = ref.hessian(p)
+        assert np.abs(ours.hessian(p) - H).max() < 1e-10 * np.abs(H).max()
+
+
+@pytest.mark.parametrize("seed", [4, 8])
+def test_nb2_newton_fit_equals_statsmodels_bfgs_fit(seed):
+    """Overdispersed counts: the Newton fit reaches statsmodels' BFGS maximum (run to a tight gradient):
+    coefficients and alpha within 1e-6, cluster-robust standard errors within 1e-5 relative."""
+    from statsmodels.discrete.discrete_model import NegativeBinomial, Poisson
+
+    from cxlib.negbin import AnalyticNB2
+
+    y, X, g = _nb_case(seed=seed)
+    kw = {"cov_type": "cluster", "cov_kwds": {"groups": g}, "use_t": True}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = NegativeBinomial(y, X, loglike_method="nb2").fit(disp=0, maxiter=5000, gtol=1e-10, **kw)
+        pois = Poisson(y, X).fit(disp=0)
+    res = AnalyticNB2(y, X).fit_mle(start_params=pois.params, **kw)
+    assert res.mle_retvals["newton_converged"] and res.mle_retvals["newton_iterations"] < 20
+    assert res.mle_retvals["converged"]
+    assert np.abs(np.asarray(res.params) - np.asarray(ref.params)).max() < 1e-6
+    assert np.asarray(res.bse) == pytest.approx(np.asarray(ref.bse), rel=1e-5)
+    assert res.llf == pytest.approx(ref.llf, rel=1e-12)
+
+
+def test_nb2_at_its_boundary_is_statsmodels_own_bfgs_fit():
+    """Poisson counts (the score of alpha at 0 not positive): no interior maximum, so the fit is the
+    BFGS one statsmodels makes from its own start, with its own derivatives: the same stop on the flat
+    ridge towards alpha = 0 (estimates within 1e-8) and the same warnings."""
+    from statsmodels.discrete.discrete_model import NegativeBinomial
+
+    from cxlib.negbin import AnalyticNB2
+
+    for seed in range(1, 40):  # the first Poisson sample whose alpha score at 0 is negative
+        y, X, g = _nb_case(seed=seed, alpha=0)
+        from statsmodels.discrete.discrete_model import Poisson
+
+        pois = Poisson(y, X).fit(disp=0)
+        if float(((y - pois.predict()) ** 2 - y).sum()) <= 0:
+            break
+    kw = {"cov_type": "cluster", "cov_kwds": {"groups": g}, "use_t": True}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = NegativeBinomial(y, X, loglike_method="nb2").fit(disp=0, maxiter=500, **kw)
+        res = AnalyticNB2(y, X).fit_mle(start_params=pois.params, maxiter=500, **kw)
+    assert not res.mle_retvals["newton_converged"] and res.mle_retvals["newton_iterations"] == 0
+    assert np.abs(np.asarray(res.params) - np.asarray(ref.params)).max() < 1e-8
+    assert np.asarray(res.bse) == pytest.approx(np.asarray(ref.bse), rel=1e-6, nan_ok=True)
+    assert res.mle_retvals["converged"] == ref.mle_retvals["converged"]
+
+
+def test_complaint_models_equal_todays_negative_binomial_fit(sample):
+    """Notebook 03's complaint models: the NB2 rows equal statsmodels' BFGS fit of the same formula
+    (estimates within 1e-6, standard errors within 1e-4 relative) and the notes are unchanged."""
+    import statsmodels.formula.api as smf
+
+    v = models.with_update_parts(sample.visits)
+    adjust = [*ADJUST, *models.UPDATE_PARTS]
+    r = models.complaint_models(v, updates="n_inprogress_updates", controls=adjust, log_controls=[])
+    nb = r.fit["nb2"]
+    frame = r.fit["poisson"].model.data.frame
+    groups = pd.factorize(frame["center"].astype(str), sort=True)[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = smf.negativebinomial(nb.model.formula, frame, loglike_method="nb2", eval_env=models._FORMULA_ENV).fit(
+            disp=0, maxiter=500, cov_type="cluster", cov_kwds={"groups": groups}, use_t=True)
+    assert list(nb.params.index) == list(ref.params.index)
+    assert np.abs(np.asarray(nb.params) - np.asarray(ref.params)).max() < 1e-6
+    assert np.asarray(nb.bse) == pytest.approx(np.asarray(ref.bse), rel=1e-4)
+    h = r.headline.set_index("model")
+    assert h.loc["nb2", "alpha"] == pytest.approx(float(ref.params["alpha"]), abs=1e-6)
+    assert f"alpha estimated = {float(ref.params['alpha']):.3g}" in h.loc["nb2", "note"]
+
+
+# ----------------------------------------------------------------------------------- fitted models' data
+def _statsmodels_results(fit) -> list:
+    if isinstance(fit, models.ModelResult):
+        return _statsmodels_results(fit.fit)
+    if isinstance(fit, dict):
+        return [r for f in fit.values() for r in _statsmodels_results(f)]
+    return [fit] if hasattr(fit, "remove_data") else []
+
+
+@pytest.mark.slow
+def test_models_of_many_rows_drop_their_data_and_keep_their_tables(sample, monkeypatch):
+    """A fit of more than KEEP_FIT_DATA_UP_TO rows releases its design matrix, outcome and data frame
+    once the tables are made: the tables are those of the fit that keeps them, value for value, and the
+    results still give their estimates, errors and intervals."""
+    v = models.with_update_parts(sample.visits)
+    adjust = [*ADJUST, *models.UPDATE_PARTS]
+    fits = {
+        "ols": lambda: models.ltr_ols(v, updates="n_inprogress_updates", controls=adjust, log_controls=[]),
+        "ordinal": lambda: models.ltr_ordinal(v, updates="n_inprogress_updates", controls=adjust, log_controls=[]),
+        "promoter": lambda: models.promoter_logit(v, updates="n_inprogress_updates", controls=adjust,
+                                                  log_controls=[]),
+        "complaints": lambda: models.complaint_models(v, updates="n_inprogress_updates", controls=adjust,
+                                                      log_controls=[]),
+        "did": lambda: models.did_rollout(v, sample.centers, outcome="ltr"),
+        "confounding": lambda: models.duration_confounding(v, updates="n_inprogress_updates", controls=adjust,
+                                                           log_controls=[]),
+    }
+    kept = {k: f() for k, f in fits.items()}
+    assert kept["ols"].fit.model.exog is not None  # the sample is below the threshold
+    monkeypatch.setattr(models, "KEEP_FIT_DATA_UP_TO", 0)
+    for k, f in fits.items():
+        r = f()
+        pd.testing.assert_frame_equal(r.table, kept[k].table)
+        pd.testing.assert_frame_equal(r.headline, kept[k].headline)
+        assert r.note == kept[k].note
+        inner = _statsmodels_results(r.fit)
+        assert inner
+        for res in inner:
+            assert res.model.exog is None and res.model.endog is None
+            assert getattr(res.model.data, "frame", None) is None
+            assert np.isfinite(np.asarray(res.params, dtype=float)).all()
+            assert np.asarray(res.conf_int()).shape[0] == len(res.params)
+
+
+# ----------------------------------------------------------------------------------- absorbed center effects
+def test_few_cluster_inference_on_the_absorbed_design_equals_the_dummies(sample):
+    """CR2 and the wild cluster bootstrap of the OLS models run on the design with the center effects
+    absorbed (the intercept and center dummies out, months kept as dummies): their numbers are those of
+    cxlib.inference on the fitted dummy design, to 1e-9 relative."""
+    from cxlib import inference
+
+    v = models.with_update_parts(sample.visits)
+    adjust = [*ADJUST, *models.UPDATE_PARTS]
+    for r, key in ((models.ltr_ols(v, updates="n_inprogress_updates", controls=adjust, log_controls=[]),
+                    "Q('n_inprogress_updates')"),
+                   (models.did_rollout(v, sample.centers, outcome="ltr"), None)):
+        X, y = r.fit.model.exog, r.fit.model.endog
+        names = list(r.fit.model.exog_names)
+        assert any(n.startswith("C(Q('center'))") or n.startswith("C(center)") for n in names)
+        g = pd.factorize(r.fit.model.data.frame["center"].astype(str), sort=True)[0]
+        h = r.headline.iloc[0]
+        j = names.index(key) if key else [models._pretty(n) for n in names].index(h["term"])
+        c2 = inference.cr2_coef_test(X, y, g, j)
+        assert (h["se_cr2"], h["df_cr2"], h["p_cr2"]) == pytest.approx((c2.std_error, c2.df, c2.p_value), rel=1e-9)
+        w = inference.wild_cluster_bootstrap(X, y, g, j, B=models.WILD_ENUMERATE_UP_TO, rng=models.WILD_SEED)
+        assert (h["p_wild"], h["ci_low_wild"], h["ci_high_wild"]) == pytest.approx(
+            (w.p_value, w.ci_low, w.ci_high), rel=1e-9)
+        Xa, ya, ga, cols, absorb = models._absorbed_design(r.fit, models._Prepared(
+            r.fit.model.data.frame, g, 7, [], [], ("C(center)",), "center"))
+        assert absorb is not None and len(cols) < X.shape[1] and "Intercept" not in [names[i] for i in cols]
