@@ -66,6 +66,8 @@ def test_lazy_reading_reads_no_table_until_used(folder, eager):
     data = clean.load(folder, raw_dir=None)
     assert not any(data.is_read(t) for t in TABLES)
     assert data.given == eager.given
+    pd.testing.assert_frame_equal(data.sizes(), eager.sizes())  # from the files' metadata
+    assert not any(data.is_read(t) for t in TABLES)
     pd.testing.assert_frame_equal(data.visits, eager.visits, check_exact=True)
     assert data.is_read("visits") and not data.is_read("events")
     _same(data, eager)
@@ -174,3 +176,30 @@ def test_a_report_run_checks_the_raw_data_once(folder, tmp_path, monkeypatch):
     assert len(calls) == 2 and len(data.visits) > 0  # the run's check stands
     clean.load(folder, raw_dir=raw, tz="Europe/Berlin")
     assert len(calls) == 3  # another time zone is another check
+
+
+def test_the_quarantine_workbook_is_written_once_per_build(folder, tmp_path, monkeypatch):
+    from cxlib import report, share
+
+    written = []
+    real = share.quarantine_workbook
+
+    def counting(q, dst):
+        written.append(dst)
+        return real(q, dst)
+
+    monkeypatch.setattr(share, "quarantine_workbook", counting)
+    for period in ("2026-10", "2026-10", "2026-09"):
+        per = report.parse_period(period)
+        (tmp_path / "r" / per.folder).mkdir(parents=True, exist_ok=True)
+        report.write_period_files(tmp_path / "r" / per.folder, per, folder, exports=("xlsx",))
+    assert len(written) == 1  # the second run kept it, the other period copied it
+    first, other = tmp_path / "r" / "2026-10" / "quarantine.xlsx", tmp_path / "r" / "2026-09" / "quarantine.xlsx"
+    assert first.read_bytes() == other.read_bytes()
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    copy = tmp_path / "processed"
+    shutil.copytree(folder, copy)
+    manifest["fingerprint"] = "another build"
+    (copy / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    report.write_period_files(tmp_path / "r" / "2026-10", report.parse_period("2026-10"), copy, exports=("xlsx",))
+    assert len(written) == 2  # another build: written again

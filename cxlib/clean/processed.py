@@ -73,8 +73,15 @@ class ProcessedData:
         >>> data.sizes().set_index("table").loc["visits", "rows"]  # doctest: +SKIP
         5940
         """
+        scan = self.__dict__.get("_scan")
+
+        def rows(t: str) -> int:
+            if scan is not None and not scan.filters and t not in self.__dict__:
+                return scan.num_rows(t)  # from the file's metadata, the table left unread
+            return len(getattr(self, t))
+
         return pd.DataFrame({"table": pd.Series(OUTPUT_TABLES, dtype="str"),
-                             "rows": np.array([len(getattr(self, t)) for t in OUTPUT_TABLES], dtype=np.int64)})
+                             "rows": np.array([rows(t) for t in OUTPUT_TABLES], dtype=np.int64)})
 
     def __getattr__(self, name: str):
         # only reached for an attribute the instance lacks: a table of lazily read data not read yet
@@ -95,16 +102,24 @@ class ProcessedData:
 
     def timestamp_maxima(self, table: str) -> list[pd.Timestamp] | None:
         """The latest value of each timestamp column of ``table`` (in the column's time zone)
-        without reading the table, from the Parquet row groups' statistics: for lazily read data
-        that no subset filters and whose ``table`` is not read yet; None otherwise (read the table).
+        without reading the whole table: from the Parquet row groups' statistics for lazily read
+        data that no subset filters, from a scan of only the ids and timestamps of the selected
+        rows for a lazy subset; None when ``table`` is in memory (or not lazily read): use it.
 
         >>> clean.load("data/processed").timestamp_maxima("events")  # doctest: +SKIP
         [Timestamp('2026-11-07 21:08:10+0800', tz='Asia/Shanghai')]
         """
         scan = self.__dict__.get("_scan")
-        if scan is None or scan.filters or table in self.__dict__ or table not in OUTPUT_TABLES:
+        if scan is None or table in self.__dict__ or table not in OUTPUT_TABLES or table in scan.sources:
             return None
-        return scan.timestamp_maxima(table)
+        if not scan.filters:
+            return scan.timestamp_maxima(table)
+        if table in ("visits", "centers", "quarantine"):
+            return None
+        # a selection's table not read yet: only its ids and timestamp columns are scanned
+        frame = scan.read(table, self, columns="timestamps")
+        return [pd.Timestamp(frame[c].max()) for c in frame.columns
+                if pd.api.types.is_datetime64_any_dtype(frame[c].dtype) and len(frame) and frame[c].notna().any()]
 
     def subset(self, center: str = "all", period_start: str | None = None, period_end: str | None = None,
                scenario: str = "all") -> ProcessedData:
@@ -279,11 +294,33 @@ class _Scan:
             raise
         return lock
 
-    def read(self, name: str, data: ProcessedData) -> pd.DataFrame:
-        """Table ``name`` of this scan's selection, as the eager read and ``subset`` give it."""
-        source = self.sources.pop(name, None)
+    def num_rows(self, name: str) -> int:
+        """Rows of table ``name`` in its file (this scan's folder, unfiltered), from the metadata."""
+        try:
+            with self._checked():
+                return pq.ParquetFile(self.folder / f"{name}.parquet").metadata.num_rows
+        except OSError as exc:
+            raise folders.disk_error(exc, self.folder, "cannot read the processed data") from None
+
+    def read(self, name: str, data: ProcessedData, columns: str | None = None) -> pd.DataFrame:
+        """Table ``name`` of this scan's selection, as the eager read and ``subset`` give it
+        (``columns="timestamps"``: only its visit ids and timestamp columns).
+
+        In a report run (:mod:`cxlib.runcache`) a selection's table is read once and handed to
+        the run's later notebooks."""
+        source = self.sources.pop(name, None) if columns is None else None
         if source is not None:
             return self._from_memory(name, source, data)
+        if not self.filters or name in ("centers", "quarantine"):
+            return self._read(name, data, columns)
+        from cxlib import runcache
+
+        key = {"fingerprint": self.manifest.get("fingerprint"), "outputs": self.manifest.get("outputs"),
+               "folder": str(self.folder.resolve()), "filters": [vars(f) for f in self.filters],
+               "columns": columns}
+        return runcache.cached(f"selected_{name}", lambda: self._read(name, data, columns), **key)
+
+    def _read(self, name: str, data: ProcessedData, columns: str | None = None) -> pd.DataFrame:
         path = self.folder / f"{name}.parquet"
         expr, bounds = None, {}
         if self.filters and name == "visits":
@@ -307,7 +344,8 @@ class _Scan:
                     frame = pd.read_parquet(path)
                     ROWS_SCANNED[name] = ROWS_SCANNED.get(name, 0) + len(frame)
                 else:
-                    frame = self._filtered(path, name, expr, bounds, none=name != "visits" and not bounds)
+                    frame = self._filtered(path, name, expr, bounds, none=name != "visits" and not bounds,
+                                           columns=columns)
         except OSError as exc:
             raise folders.disk_error(exc, self.folder, "cannot read the processed data") from None
         if name == "centers":
@@ -316,22 +354,27 @@ class _Scan:
                 frame = frame[(frame["center_id"] == c).to_numpy()].reset_index(drop=True)
         return unknown_when_not_given(frame, data.given)
 
-    def _filtered(self, path: Path, name: str, expr: pc.Expression, bounds: dict, none: bool) -> pd.DataFrame:
+    def _filtered(self, path: Path, name: str, expr: pc.Expression, bounds: dict, none: bool,
+                  columns: str | None = None) -> pd.DataFrame:
         """The rows of ``path`` that ``expr`` keeps, reading only the row groups whose statistics
-        allow ``bounds`` (``none``: no row can match, no row group is read)."""
+        allow ``bounds`` (``none``: no row can match, no row group is read); with
+        ``columns="timestamps"`` only the ``visit_id`` and timestamp columns."""
         pf = pq.ParquetFile(path)
         meta = pf.metadata
         names = {meta.schema.column(i).name: i for i in range(meta.num_columns)}
+        cols = None
+        if columns == "timestamps":
+            cols = [f.name for f in pf.schema_arrow if f.name == "visit_id" or pa.types.is_timestamp(f.type)]
         parts = []
         for g in range(meta.num_row_groups):
             rg = meta.row_group(g)
             if none or not _may_hold(rg, names, bounds):
                 continue
             ROWS_SCANNED[name] = ROWS_SCANNED.get(name, 0) + rg.num_rows
-            parts.append(pf.read_row_group(g, use_pandas_metadata=True).filter(expr))
+            parts.append(pf.read_row_group(g, columns=cols, use_pandas_metadata=True).filter(expr))
         if not parts:  # no row group read: the first one's first row, filtered out, gives the types
-            first = pf.read_row_group(0, use_pandas_metadata=True).slice(0, 0) if meta.num_row_groups else \
-                pf.schema_arrow.empty_table()
+            first = (pf.read_row_group(0, columns=cols, use_pandas_metadata=True).slice(0, 0)
+                     if meta.num_row_groups else pf.schema_arrow.empty_table())
             parts = [first]
         table = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
         frame = _arrow_to_frame(table)
