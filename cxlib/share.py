@@ -443,6 +443,7 @@ def _rows_xml(frame: pd.DataFrame, first: int) -> str:
             values = pc.replace_substring_regex(values, "[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]", "\ufffd")
             for a, b in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;")):
                 values = pc.replace_substring(values, a, b)
+            values = pc.if_else(pc.equal(values, ""), pa.scalar(None, pa.string()), values)  # as openpyxl: no cell
             head, tail = f'<c r="{ref}', '" t="inlineStr"><is><t xml:space="preserve">'
             close = "</t></is></c>"
         cell = pc.binary_join_element_wise(head, rnum, tail, values, close, "")
@@ -497,7 +498,7 @@ class _StreamingWorkbook:
             v = _cell(v)
             if v is not None and not isinstance(v, str) and np.ndim(v) == 0 and v != v:
                 v = None  # NaN
-            if v is not None and type(v).__name__ == "NAType":
+            if (v is not None and type(v).__name__ == "NAType") or v == "":
                 v = None
             ref = f"{_column_letter(c)}{r}"
             if v is None:
