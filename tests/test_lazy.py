@@ -203,3 +203,15 @@ def test_the_quarantine_workbook_is_written_once_per_build(folder, tmp_path, mon
     (copy / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     report.write_period_files(tmp_path / "r" / "2026-10", report.parse_period("2026-10"), copy, exports=("xlsx",))
     assert len(written) == 2  # another build: written again
+
+
+def test_a_lazy_read_leaves_the_folder_unlocked(folder, tmp_path):
+    from cxlib import folders
+
+    copy = tmp_path / "processed"
+    shutil.copytree(folder, copy)
+    data = processed.read_processed(copy)
+    data.visits, data.sizes(), results.data_cutoff(data), data.subset(center="SH-JQ").events
+    # a cleaning run's exclusive lock is free at once
+    with folders.FolderLock(copy / folders.LOCK_NAME, "test", wait=0.5) as lock:
+        assert lock.writable

@@ -13,6 +13,7 @@ run has replaced the folder's files is refused rather than mixed with the older 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from dataclasses import dataclass, field, replace
@@ -281,18 +282,14 @@ class _Scan:
         keep = set(data.visits["visit_id"])
         return frame[frame["visit_id"].isin(keep).to_numpy()].reset_index(drop=True)
 
+    @contextlib.contextmanager
     def _checked(self):
         """The folder's lock held shared, after checking that the files are those read at first."""
-        lock = reading(self.folder)
-        lock.__enter__()
-        try:
+        with reading(self.folder):
             if _read_manifest(self.folder) != self.manifest:
                 raise DataError("the processed data changed since they were loaded (a cleaning run replaced "
                                 "them); load them again", file=str(self.folder))
-        except BaseException:
-            lock.__exit__(None, None, None)
-            raise
-        return lock
+            yield
 
     def num_rows(self, name: str) -> int:
         """Rows of table ``name`` in its file (this scan's folder, unfiltered), from the metadata."""
