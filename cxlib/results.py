@@ -417,6 +417,12 @@ def data_cutoff(data: Any) -> pd.Timestamp | None:
     """
     latest: pd.Timestamp | None = None
     for name in ("visits", "events", "surveys", "complaints"):
+        maxima = data.timestamp_maxima(name) if callable(getattr(data, "timestamp_maxima", None)) else None
+        if maxima is not None:  # lazily read data: from the files' statistics, the table left unread
+            for m in maxima:
+                if latest is None or m > latest:
+                    latest = m
+            continue
         frame = getattr(data, name, None)
         if not isinstance(frame, pd.DataFrame) or frame.empty:
             continue

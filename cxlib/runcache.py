@@ -81,3 +81,46 @@ def cached(name: str, compute: Callable[[], T], **key: Any) -> T:
     except (OSError, pickle.PicklingError, TypeError, AttributeError):
         pass  # not cached: the next notebook computes it again
     return value
+
+
+def _checked_path(folder: Path, raw_dir: str | Path, processed_dir: str | Path, tz: str) -> Path:
+    key = [str(Path(raw_dir).resolve()), str(Path(processed_dir).resolve()), str(tz)]
+    return _path(folder, "checked", {"folders": key})
+
+
+def mark_checked(folder: str | Path, raw_dir: str | Path, processed_dir: str | Path, tz: str,
+                 fingerprint: str | None) -> None:
+    """Record in a run's cache ``folder`` that ``processed_dir`` was found up to date with
+    ``raw_dir`` (raw-data ``fingerprint``), so that the notebooks of the run do not read every raw
+    file again to check it (:func:`checked_fingerprint`). Nothing is recorded without a fingerprint.
+
+        >>> mark_checked("/tmp/run-cache", "data/raw", "data/processed", "Asia/Shanghai", "abc")  # doctest: +SKIP
+    """
+    if not fingerprint:
+        return
+    path = _checked_path(Path(folder), raw_dir, processed_dir, tz)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"fingerprint": fingerprint}), encoding="utf-8")
+    except OSError:
+        pass  # the notebooks check the raw data themselves
+
+
+def checked_fingerprint(raw_dir: str | Path, processed_dir: str | Path, tz: str) -> str | None:
+    """The fingerprint this report run found ``processed_dir`` up to date with (see
+    :func:`mark_checked`), or None outside a report run or when the run has not checked it.
+    A notebook of the run then reads the processed data as the run checked them, even when a raw
+    file changes meanwhile: every page of one report shows the same data.
+
+        >>> checked_fingerprint("data/raw", "data/processed", "Asia/Shanghai") is None  # outside a run
+        True
+    """
+    folder = os.environ.get(ENV)
+    if not folder:
+        return None
+    try:
+        value = json.loads(_checked_path(Path(folder), raw_dir, processed_dir, tz).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    fp = value.get("fingerprint") if isinstance(value, dict) else None
+    return fp if isinstance(fp, str) and fp else None

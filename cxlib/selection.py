@@ -6,7 +6,9 @@ selects everything, as the network report on all months does, four times per run
 comparison with the previous period needs only the visits of two months. :func:`select` returns
 the data themselves when nothing is filtered and ``subset`` otherwise (same tables, same rows);
 :func:`visits_of` the visits of a selection, filtered by the same ``subset`` but with the other
-tables left out of the filtering.
+tables left out of the filtering. Of lazily read data (:func:`cxlib.clean.read_processed`) a
+subset is lazy itself: only the tables a notebook uses are read, each with the filters pushed
+into its Parquet scan (or filtered in memory when the data had it read already).
 
     >>> select(data) is data                                       # doctest: +SKIP
     True
@@ -52,6 +54,9 @@ def visits_of(data: Any, center: str = "all", period_start: str | None = None, p
     """
     if everything(center, period_start, period_end, scenario):
         return data.visits
+    if callable(getattr(data, "is_read", None)) and "_scan" in getattr(data, "__dict__", {}):
+        # lazily read data: a subset reads (or filters) a table only when it is used
+        return data.subset(center=center, period_start=period_start, period_end=period_end, scenario=scenario).visits
     tables = [t for t in ("scores", "events", "surveys", "complaints") if hasattr(data, t)]
     light = (dataclasses.replace(data, **{t: _empty(getattr(data, t)) for t in tables})
              if dataclasses.is_dataclass(data) and tables else data)  # anything else with a subset(): as it is

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from cxlib import paths
+from cxlib.catalog import DEFAULT_TZ
 from cxlib.errors import DataError
 from cxlib.notebooks import (
     WarmKernel,
@@ -97,6 +98,11 @@ def run_center(center: str, period: Period, base: dict[str, Any], period_dir: Pa
     started = dt.datetime.now().astimezone()
     params = dict(base, center=center, period_start=period.start, period_end=period.end,
                   results_file=str(tmp / "results.json"))
+    if base.get("raw_dir") and base.get("processed_dir"):  # checked by this run: the notebooks need not hash it again
+        from cxlib import runcache
+
+        runcache.mark_checked(tmp / ".cx-cache", base["raw_dir"], base["processed_dir"],
+                              base.get("tz", DEFAULT_TZ), base.get("_fingerprint"))
     try:
         # one warm kernel per center (namespace emptied between notebooks); the HTML of a
         # notebook is rendered while the next one runs

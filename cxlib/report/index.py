@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 import json
 import os
+import shutil
 import urllib.parse
 from pathlib import Path
 from typing import Any
@@ -224,7 +225,9 @@ def _href(*segments: str) -> str:
 def write_period_files(period_dir: Path, period: Period, processed_dir: Path, exports: tuple[str, ...] = ()) -> Path:
     """The files of a period folder beside the centers' reports: ``alerts.json`` and the league
     table (:mod:`cxlib.league`, from the processed data), ``index.html`` over every report in the
-    folder, and with ``xlsx`` among ``exports`` ``quarantine.xlsx`` for the data owners.
+    folder, and with ``xlsx`` among ``exports`` ``quarantine.xlsx`` for the data owners (written
+    once per processed build: a later run of the same build keeps it, or copies it from another
+    period folder of the same output folder).
 
         >>> write_period_files(Path("reports/2026-10"), parse_period("2026-10"), Path("data/processed"))  # doctest: +SKIP
         PosixPath('reports/2026-10/index.html')
@@ -240,8 +243,61 @@ def write_period_files(period_dir: Path, period: Period, processed_dir: Path, ex
     tmp = period_dir / ".alerts.json.tmp"
     tmp.write_text(json.dumps(found, ensure_ascii=False, indent=2), encoding="utf-8")
     os.replace(tmp, period_dir / "alerts.json")
-    if "xlsx" in exports:
+    if "xlsx" in exports and not _reuse_quarantine_workbook(period_dir, processed_dir):
         with clean.reading(processed_dir):
             quarantine = pd.read_parquet(processed_dir / "quarantine.parquet")
+            build = _build_stamp(processed_dir)
         share.quarantine_workbook(quarantine, period_dir / "quarantine.xlsx")
+        if build is not None:
+            (period_dir / QUARANTINE_STAMP).write_text(build, encoding="utf-8")
     return write_index(period_dir, league=table, alerts=found)
+
+
+#: Beside ``quarantine.xlsx``: the build of the processed data it was written from.
+QUARANTINE_STAMP = ".quarantine-build"
+
+
+def _build_stamp(processed_dir: Path) -> str | None:
+    """The processed build's identity (its manifest's fingerprint and output sizes), or None."""
+    try:
+        manifest = json.loads((Path(processed_dir) / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(manifest, dict) or not manifest.get("fingerprint"):
+        return None
+    return json.dumps({"processed": str(Path(processed_dir).resolve()), "fingerprint": manifest["fingerprint"],
+                       "outputs": manifest.get("outputs")}, sort_keys=True)
+
+
+def _reuse_quarantine_workbook(period_dir: Path, processed_dir: Path) -> bool:
+    """Whether ``period_dir/quarantine.xlsx`` is (now) the workbook of the current processed build:
+    kept when written from it, else copied from another period folder of the same output folder
+    that was. The workbook holds every quarantined row of the network (hundreds of thousands at
+    a national network's scale, minutes to write), the same for every center and period of a build."""
+    build = _build_stamp(processed_dir)
+    if build is None:
+        return False
+    dst = period_dir / "quarantine.xlsx"
+
+    def same(folder: Path) -> bool:
+        try:
+            return (folder / "quarantine.xlsx").is_file() and (folder / QUARANTINE_STAMP).read_text(
+                encoding="utf-8") == build
+        except OSError:
+            return False
+
+    if same(period_dir):
+        return True
+    for other in sorted(period_dir.parent.iterdir()) if period_dir.parent.is_dir() else []:
+        if other == period_dir or not other.is_dir() or not same(other):
+            continue
+        tmp = period_dir / ".quarantine.xlsx.tmp"
+        try:
+            shutil.copyfile(other / "quarantine.xlsx", tmp)
+            os.replace(tmp, dst)
+            (period_dir / QUARANTINE_STAMP).write_text(build, encoding="utf-8")
+            return True
+        except OSError:
+            tmp.unlink(missing_ok=True)
+            return False
+    return False

@@ -1,0 +1,217 @@
+"""Lazily read processed data: a subset pushed into the Parquet scan gives, table by table, the
+frames the eager reading and ``subset`` give, reads fewer rows, and never mixes two builds."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cxlib import clean, results, runcache, selection
+from cxlib.clean import processed
+from cxlib.errors import DataError
+
+ROOT = Path(__file__).resolve().parents[1]
+TABLES = processed.OUTPUT_TABLES
+SELECTIONS = [
+    {"center": "SH-JQ", "period_start": "2026-10", "period_end": "2026-10"},
+    {"center": "SH-JQ"},
+    {"period_start": "2026-09", "period_end": "2026-09", "scenario": "维修"},
+    {"period_start": "2026-07"},
+    {"period_end": "2026-05", "scenario": "maintenance"},
+    {"period_start": "2030-01"},  # no visit
+]
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("processed")
+    clean.clean(ROOT / "data" / "raw", out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def small_groups(folder, tmp_path_factory) -> Path:
+    """The same build with row groups of 400 rows (the manifest's sizes updated), as a cleaning
+    that writes smaller row groups would leave it: the scans can skip row groups."""
+    out = tmp_path_factory.mktemp("groups") / "processed"
+    shutil.copytree(folder, out)
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    for t in TABLES:
+        path = out / f"{t}.parquet"
+        pq.write_table(pq.read_table(path), path, row_group_size=400, compression="snappy")
+        manifest["outputs"][f"{t}.parquet"] = path.stat().st_size
+    (out / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    return out
+
+
+@pytest.fixture(scope="module")
+def eager(folder) -> processed.ProcessedData:
+    return processed.read_processed(folder, lazy=False)
+
+
+def _same(a: processed.ProcessedData, b: processed.ProcessedData) -> None:
+    for t in TABLES:
+        pd.testing.assert_frame_equal(getattr(a, t), getattr(b, t), check_exact=True, obj=t)
+    assert a.given == b.given and a.quality == b.quality
+
+
+def test_lazy_reading_reads_no_table_until_used(folder, eager):
+    data = clean.load(folder, raw_dir=None)
+    assert not any(data.is_read(t) for t in TABLES)
+    assert data.given == eager.given
+    pd.testing.assert_frame_equal(data.sizes(), eager.sizes())  # from the files' metadata
+    assert not any(data.is_read(t) for t in TABLES)
+    pd.testing.assert_frame_equal(data.visits, eager.visits, check_exact=True)
+    assert data.is_read("visits") and not data.is_read("events")
+    _same(data, eager)
+
+
+@pytest.mark.parametrize("which", ["one row group", "row groups of 400"])
+@pytest.mark.parametrize("sel", SELECTIONS, ids=lambda s: ",".join(f"{k}={v}" for k, v in s.items()))
+def test_pushed_down_subset_equals_the_eager_one(folder, small_groups, eager, sel, which):
+    src = folder if which == "one row group" else small_groups
+    processed.ROWS_SCANNED.clear()
+    lazy = processed.read_processed(src).subset(**sel)
+    _same(lazy, eager.subset(**sel))
+
+
+def test_the_scan_reads_fewer_rows(small_groups, eager):
+    processed.ROWS_SCANNED.clear()
+    lazy = processed.read_processed(small_groups).subset(center="SH-JQ", period_start="2026-10",
+                                                         period_end="2026-10")
+    for t in ("visits", "scores", "events", "surveys", "complaints"):
+        getattr(lazy, t)
+    scanned = dict(processed.ROWS_SCANNED)
+    # the visits sorted by id (= by arrival) skip other months' row groups; the other tables
+    # are read only where the selected visits' ids can be
+    assert scanned["visits"] < len(eager.visits) * 0.4
+    for t in ("scores", "events", "surveys", "complaints"):
+        assert len(getattr(lazy, t)) <= scanned[t] < len(getattr(eager, t)), t
+    for t in ("scores", "events"):
+        assert scanned[t] < len(getattr(eager, t)) * 0.4, t
+    # one center's month holds a few percent of the events
+    assert len(lazy.events) < 0.1 * len(eager.events)
+
+
+def test_nested_subsets_and_tables_read_before(small_groups, eager):
+    data = processed.read_processed(small_groups)
+    _ = data.visits, data.events  # in memory: the subset filters these, reads the others
+    processed.ROWS_SCANNED.clear()
+    one = data.subset(center="SH-JQ")
+    month = one.subset(period_start="2026-09", period_end="2026-10", scenario="repair")
+    _same(month, eager.subset(center="SH-JQ").subset(period_start="2026-09", period_end="2026-10",
+                                                      scenario="repair"))
+    assert "events" not in processed.ROWS_SCANNED  # filtered in memory, not read again
+    with pytest.raises(DataError, match="unknown center 'BJ-WJ'"):
+        one.subset(center="BJ-WJ")  # the subset's centers table holds its center only, as before
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(center=st.sampled_from(["all", "SH-JQ", "BJ-CY", "SZ-NS"]),
+       months=st.tuples(st.sampled_from([None, "2026-05", "2026-07", "2026-08", "2026-10"]),
+                        st.sampled_from([None, "2026-06", "2026-08", "2026-10"])),
+       scenario=st.sampled_from(["all", "repair", "保养", "accident"]))
+def test_any_selection_equals_the_eager_one(small_groups, eager, center, months, scenario):
+    known = set(eager.centers["center_id"])
+    if center not in known | {"all"}:
+        center = "all"
+    sel = dict(center=center, period_start=months[0], period_end=months[1], scenario=scenario)
+    _same(processed.read_processed(small_groups).subset(**sel), eager.subset(**sel))
+
+
+def test_visits_of_lazy_data_reads_only_the_visits(small_groups, eager):
+    processed.ROWS_SCANNED.clear()
+    data = processed.read_processed(small_groups)
+    got = selection.visits_of(data, center="SH-JQ", period_start="2026-09", period_end="2026-09")
+    pd.testing.assert_frame_equal(got, eager.subset(center="SH-JQ", period_start="2026-09",
+                                                    period_end="2026-09").visits, check_exact=True)
+    assert set(processed.ROWS_SCANNED) <= {"visits", "centers"}
+    assert not data.is_read("events")
+
+
+def test_data_cutoff_from_the_statistics(folder, eager):
+    data = processed.read_processed(folder)
+    assert results.data_cutoff(data) == results.data_cutoff(eager)
+    assert str(results.data_cutoff(data).tz) == str(results.data_cutoff(eager).tz)
+    assert not data.is_read("events")  # from the row groups' statistics
+    sel = dict(center="SH-JQ", period_start="2026-10", period_end="2026-10")
+    assert results.data_cutoff(data.subset(**sel)) == results.data_cutoff(eager.subset(**sel))
+
+
+def test_a_table_of_a_replaced_build_is_refused(folder, tmp_path):
+    copy = tmp_path / "processed"
+    shutil.copytree(folder, copy)
+    data = processed.read_processed(copy)
+    assert len(data.visits)
+    manifest = json.loads((copy / "manifest.json").read_text(encoding="utf-8"))
+    manifest["fingerprint"] = "another build"
+    (copy / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(DataError, match="changed since they were loaded"):
+        data.events
+
+
+def test_a_report_run_checks_the_raw_data_once(folder, tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(clean, "clean", lambda *a, **k: calls.append(a))
+    raw = ROOT / "data" / "raw"
+    fp = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))["fingerprint"]
+    monkeypatch.delenv(runcache.ENV, raising=False)
+    clean.load(folder, raw_dir=raw)
+    assert len(calls) == 1  # outside a run: checked every time
+    cache = tmp_path / "cache"
+    monkeypatch.setenv(runcache.ENV, str(cache))
+    runcache.mark_checked(cache, raw, folder, clean.DEFAULT_TZ, "another fingerprint")
+    clean.load(folder, raw_dir=raw)
+    assert len(calls) == 2  # the run checked another build
+    runcache.mark_checked(cache, raw, folder, clean.DEFAULT_TZ, fp)
+    assert runcache.checked_fingerprint(raw, folder, clean.DEFAULT_TZ) == fp
+    data = clean.load(folder, raw_dir=raw)
+    assert len(calls) == 2 and len(data.visits) > 0  # the run's check stands
+    clean.load(folder, raw_dir=raw, tz="Europe/Berlin")
+    assert len(calls) == 3  # another time zone is another check
+
+
+def test_the_quarantine_workbook_is_written_once_per_build(folder, tmp_path, monkeypatch):
+    from cxlib import report, share
+
+    written = []
+    real = share.quarantine_workbook
+
+    def counting(q, dst):
+        written.append(dst)
+        return real(q, dst)
+
+    monkeypatch.setattr(share, "quarantine_workbook", counting)
+    for period in ("2026-10", "2026-10", "2026-09"):
+        per = report.parse_period(period)
+        (tmp_path / "r" / per.folder).mkdir(parents=True, exist_ok=True)
+        report.write_period_files(tmp_path / "r" / per.folder, per, folder, exports=("xlsx",))
+    assert len(written) == 1  # the second run kept it, the other period copied it
+    first, other = tmp_path / "r" / "2026-10" / "quarantine.xlsx", tmp_path / "r" / "2026-09" / "quarantine.xlsx"
+    assert first.read_bytes() == other.read_bytes()
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    copy = tmp_path / "processed"
+    shutil.copytree(folder, copy)
+    manifest["fingerprint"] = "another build"
+    (copy / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    report.write_period_files(tmp_path / "r" / "2026-10", report.parse_period("2026-10"), copy, exports=("xlsx",))
+    assert len(written) == 2  # another build: written again
+
+
+def test_a_lazy_read_leaves_the_folder_unlocked(folder, tmp_path):
+    from cxlib import folders
+
+    copy = tmp_path / "processed"
+    shutil.copytree(folder, copy)
+    data = processed.read_processed(copy)
+    data.visits, data.sizes(), results.data_cutoff(data), data.subset(center="SH-JQ").events
+    # a cleaning run's exclusive lock is free at once
+    with folders.FolderLock(copy / folders.LOCK_NAME, "test", wait=0.5) as lock:
+        assert lock.writable
