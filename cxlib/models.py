@@ -72,8 +72,20 @@ DEFAULT_CONTROLS: tuple[str, ...] = ("repair_minutes", "scenario", "warranty", "
 #: Controls that enter as ``log1p``.
 DEFAULT_LOG_CONTROLS: tuple[str, ...] = ("repair_minutes",)
 #: Columns of every tidy coefficient table.
-TABLE_COLUMNS: tuple[str, ...] = ("term", "estimate", "std_error", "ci_low", "ci_high", "p_value", "model",
-                                  "kind", "n", "n_clusters", "converged", "note")
+TABLE_COLUMNS: tuple[str, ...] = (
+    "term",
+    "estimate",
+    "std_error",
+    "ci_low",
+    "ci_high",
+    "p_value",
+    "model",
+    "kind",
+    "n",
+    "n_clusters",
+    "converged",
+    "note",
+)
 
 _PROMOTER_LOW = next(g.low for g in catalog.NPS_GROUPS if g.code == "promoter")
 _DETRACTOR_HIGH = next(g.high for g in catalog.NPS_GROUPS if g.code == "detractor")
@@ -122,11 +134,20 @@ class ModelResult:
     def summary(self) -> pd.DataFrame:
         """One row: model, n, n_clusters, converged, note.
 
-            >>> ModelResult("ols", pd.DataFrame(), n=10).summary().n.tolist()
-            [10]
+        >>> ModelResult("ols", pd.DataFrame(), n=10).summary().n.tolist()
+        [10]
         """
-        return pd.DataFrame([{"model": self.model, "n": self.n, "n_clusters": self.n_clusters,
-                              "converged": self.converged, "note": self.note}])
+        return pd.DataFrame(
+            [
+                {
+                    "model": self.model,
+                    "n": self.n,
+                    "n_clusters": self.n_clusters,
+                    "converged": self.converged,
+                    "note": self.note,
+                }
+            ]
+        )
 
     def estimate(self, term: str) -> pd.Series:
         """The table row of ``term`` (exact name as in ``table.term``)."""
@@ -191,20 +212,39 @@ MODEL_NOTE = ("该模型", "this model")
 ROWS = ("行完整数据", "complete rows")
 
 
-def _cannot_fit(model: str, reason: str, n: int, n_clusters: int | None, strict: bool,
-                need: int | None = None) -> ModelResult:
+def _cannot_fit(
+    model: str, reason: str, n: int, n_clusters: int | None, strict: bool, need: int | None = None
+) -> ModelResult:
     """The result of a model that cannot be fitted; with ``need`` (the rows it would need: the
     reason is too few rows) it carries the :class:`~cxlib.results.NotComputed` note as ``shortage``."""
     if strict:
         raise DataError(f"{model}: cannot fit: {reason}")
     note = f"cannot fit: {reason}"
-    row = {"term": "(cannot fit)", "estimate": np.nan, "std_error": np.nan, "ci_low": np.nan,
-           "ci_high": np.nan, "p_value": np.nan, "model": model, "kind": "none", "n": n,
-           "n_clusters": n_clusters, "converged": False, "note": note}
+    row = {
+        "term": "(cannot fit)",
+        "estimate": np.nan,
+        "std_error": np.nan,
+        "ci_low": np.nan,
+        "ci_high": np.nan,
+        "p_value": np.nan,
+        "model": model,
+        "kind": "none",
+        "n": n,
+        "n_clusters": n_clusters,
+        "converged": False,
+        "note": note,
+    }
     table = _finish_table(pd.DataFrame([row]))
-    return ModelResult(model, table, n=n, n_clusters=n_clusters, converged=False, note=note,
-                       headline=table.copy(),
-                       shortage=None if need is None else too_few(n, need, MODEL_NOTE, unit=ROWS))
+    return ModelResult(
+        model,
+        table,
+        n=n,
+        n_clusters=n_clusters,
+        converged=False,
+        note=note,
+        headline=table.copy(),
+        shortage=None if need is None else too_few(n, need, MODEL_NOTE, unit=ROWS),
+    )
 
 
 def _finish_table(df: pd.DataFrame) -> pd.DataFrame:
@@ -257,15 +297,21 @@ class _Prepared:
     groups: np.ndarray | None
     n_clusters: int | None
     notes: list[str]
-    rhs: list[str]           # formula terms of the controls
+    rhs: list[str]  # formula terms of the controls
     fe_prefixes: tuple[str, ...]
     cluster: str | None = None
-    fallback: str = ""       # why HC1 errors replace cluster-robust ones ("" when clustered)
+    fallback: str = ""  # why HC1 errors replace cluster-robust ones ("" when clustered)
 
 
-def _prepare(df: pd.DataFrame, outcome_cols: Sequence[str], key_cols: Sequence[str],
-             controls: Sequence[str], log_controls: Sequence[str], cluster: str | None,
-             fe: Sequence[str] = ()) -> _Prepared:
+def _prepare(
+    df: pd.DataFrame,
+    outcome_cols: Sequence[str],
+    key_cols: Sequence[str],
+    controls: Sequence[str],
+    log_controls: Sequence[str],
+    cluster: str | None,
+    fe: Sequence[str] = (),
+) -> _Prepared:
     """Select, drop missing rows (model columns AND cluster), clean dtypes, re-code clusters."""
     controls = [c for c in controls if c not in key_cols]
     cols = list(dict.fromkeys([*outcome_cols, *key_cols, *controls, *fe, *([cluster] if cluster else [])]))
@@ -324,14 +370,16 @@ def _fallback_note(prep: _Prepared, min_clusters: int) -> str:
     if g == 1:
         label = str(prep.data[c].iloc[0]) if len(prep.data) else ""
         fe = f", no {c} fixed effect" if f"{c} has a single value and was left out" in prep.notes else ""
-        return (f"one {c}{f' ({label})' if label else ''}: HC1 errors, no clustering{fe}; the network estimate "
-                f"with cluster-robust errors is in the all-centers report")
-    return (f"only {g} {c} clusters (cluster-robust errors need at least {min_clusters}): HC1 errors, "
-            f"no clustering")
+        return (
+            f"one {c}{f' ({label})' if label else ''}: HC1 errors, no clustering{fe}; the network estimate "
+            f"with cluster-robust errors is in the all-centers report"
+        )
+    return f"only {g} {c} clusters (cluster-robust errors need at least {min_clusters}): HC1 errors, no clustering"
 
 
-def _check_size(prep: _Prepared, model: str, key: str | None, min_n: int, min_clusters: int,
-                strict: bool, fallback: bool = True) -> ModelResult | None:
+def _check_size(
+    prep: _Prepared, model: str, key: str | None, min_n: int, min_clusters: int, strict: bool, fallback: bool = True
+) -> ModelResult | None:
     """A cannot-fit result when the data are too small, else None. With too few clusters and
     ``fallback`` (not ``strict``), switch ``prep`` to HC1 errors without clustering."""
     n, g = len(prep.data), prep.n_clusters
@@ -339,16 +387,23 @@ def _check_size(prep: _Prepared, model: str, key: str | None, min_n: int, min_cl
         return _cannot_fit(model, f"only {n} complete rows (need at least {min_n})", n, g, strict, need=min_n)
     if g is not None and g < min_clusters:
         if strict or not fallback:
-            return _cannot_fit(model, f"only {g} cluster(s) after dropping missing rows; cluster-robust "
-                                      f"inference needs at least {min_clusters}", n, g, strict)
+            return _cannot_fit(
+                model,
+                f"only {g} cluster(s) after dropping missing rows; cluster-robust "
+                f"inference needs at least {min_clusters}",
+                n,
+                g,
+                strict,
+            )
         if not prep.fallback:  # (checked again after rows were left out: keep the first wording)
             prep.fallback = _fallback_note(prep, min_clusters)
         prep.notes = [m for m in prep.notes if m != f"{prep.cluster} has a single value and was left out"]
         prep.groups = None
     if key is not None and prep.data[key].nunique() < 2:
         return _cannot_fit(model, f"no variation in {key}", n, g, strict)
-    k = 2 + sum(prep.data[re.search(r"Q\('([^']*)'\)", t).group(1)].nunique() - 1 if t.startswith("C(") else 1
-                for t in prep.rhs)
+    k = 2 + sum(
+        prep.data[re.search(r"Q\('([^']*)'\)", t).group(1)].nunique() - 1 if t.startswith("C(") else 1 for t in prep.rhs
+    )
     if n < k + 10:
         return _cannot_fit(model, f"only {n} complete rows for about {k} parameters", n, g, strict, need=k + 10)
     return None
@@ -403,8 +458,7 @@ def _fit_kwargs(prep: _Prepared, cov_type: str = "cluster") -> dict[str, Any]:
     cluster formula with one visit per cluster (``N/(N-1)·(N-1)/(N-K) = N/(N-K)``), which is HC1
     for OLS and for the likelihood models alike (t with N-1 df)."""
     if prep.groups is None:
-        return {"cov_type": "cluster", "cov_kwds": {"groups": np.arange(len(prep.data), dtype=np.int64)},
-                "use_t": True}
+        return {"cov_type": "cluster", "cov_kwds": {"groups": np.arange(len(prep.data), dtype=np.int64)}, "use_t": True}
     return {"cov_type": cov_type, "cov_kwds": {"groups": prep.groups}, "use_t": True}
 
 
@@ -440,8 +494,9 @@ def _convergence(res: Any, fit_msgs: list[str], numeric: list[str], key_terms: S
     if hasattr(res, "converged") and not isinstance(res.converged, (np.ndarray, list)):
         conv = conv and bool(res.converged)
     if not conv:
-        notes.append("did not converge" + (f" after {retvals['iterations']} iterations"
-                                           if "iterations" in retvals else ""))
+        notes.append(
+            "did not converge" + (f" after {retvals['iterations']} iterations" if "iterations" in retvals else "")
+        )
     params = pd.Series(res.params)
     bse = pd.Series(res.bse)
     keys = [t for t in key_terms if t in params.index]
@@ -470,9 +525,18 @@ def _kind(term: str, key_terms: Sequence[str], fe_prefixes: Sequence[str]) -> st
     return "control"
 
 
-def _tidy(res: Any, model: str, prep: _Prepared, key_terms: Sequence[str], conv: bool, note: str,
-          conf: float, params: pd.Series | None = None, bse: pd.Series | None = None,
-          df: float | None = None) -> pd.DataFrame:
+def _tidy(
+    res: Any,
+    model: str,
+    prep: _Prepared,
+    key_terms: Sequence[str],
+    conv: bool,
+    note: str,
+    conf: float,
+    params: pd.Series | None = None,
+    bse: pd.Series | None = None,
+    df: float | None = None,
+) -> pd.DataFrame:
     """Tidy table from a results object (or from params/bse/df given explicitly)."""
     if params is None:
         params = pd.Series(res.params)
@@ -484,16 +548,23 @@ def _tidy(res: Any, model: str, prep: _Prepared, key_terms: Sequence[str], conv:
         q = stats.t.ppf(1 - (1 - conf) / 2, df) if df else stats.norm.ppf(1 - (1 - conf) / 2)
         lo, hi = params - q * bse, params + q * bse
         tstat = params / bse
-        pv = pd.Series(2 * (stats.t.sf(np.abs(tstat), df) if df else stats.norm.sf(np.abs(tstat))),
-                       index=params.index)
-    out = pd.DataFrame({
-        "term": [_pretty(str(t)) for t in params.index],
-        "estimate": params.to_numpy(dtype=float), "std_error": bse.to_numpy(dtype=float),
-        "ci_low": np.asarray(lo, dtype=float), "ci_high": np.asarray(hi, dtype=float),
-        "p_value": np.asarray(pv, dtype=float), "model": model,
-        "kind": [_kind(str(t), key_terms, prep.fe_prefixes) for t in params.index],
-        "n": len(prep.data), "n_clusters": prep.n_clusters, "converged": conv, "note": note,
-    })
+        pv = pd.Series(2 * (stats.t.sf(np.abs(tstat), df) if df else stats.norm.sf(np.abs(tstat))), index=params.index)
+    out = pd.DataFrame(
+        {
+            "term": [_pretty(str(t)) for t in params.index],
+            "estimate": params.to_numpy(dtype=float),
+            "std_error": bse.to_numpy(dtype=float),
+            "ci_low": np.asarray(lo, dtype=float),
+            "ci_high": np.asarray(hi, dtype=float),
+            "p_value": np.asarray(pv, dtype=float),
+            "model": model,
+            "kind": [_kind(str(t), key_terms, prep.fe_prefixes) for t in params.index],
+            "n": len(prep.data),
+            "n_clusters": prep.n_clusters,
+            "converged": conv,
+            "note": note,
+        }
+    )
     return _finish_table(out)
 
 
@@ -503,8 +574,9 @@ def _df_inference(res: Any) -> float | None:
     return float(getattr(res, "df_resid_inference", None) or res.df_resid)
 
 
-def _t_inference(estimate: np.ndarray, se: np.ndarray, df: float | None, conf: float
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+def _t_inference(
+    estimate: np.ndarray, se: np.ndarray, df: float | None, conf: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """(ci_low, ci_high, p_value, df) of estimates with standard errors: t quantiles with ``df``
     degrees of freedom (normal ones when ``df`` is None, reported as NaN)."""
     est, s = np.asarray(estimate, dtype=float), np.asarray(se, dtype=float)
@@ -522,12 +594,25 @@ WILD_ENUMERATE_UP_TO = 1_000_000
 WILD_DRAWS = 9999
 WILD_SEED = 20260
 #: Columns that the effect rows of the linear models gain (:func:`_few_cluster_inference`).
-FEW_CLUSTER_COLUMNS: tuple[str, ...] = ("inference", "ci_low_cr1", "ci_high_cr1", "p_cr1", "p_wild", "ci_low_wild",
-                                        "ci_high_wild", "se_cr2", "df_cr2", "p_cr2", "ci_low_cr2", "ci_high_cr2")
+FEW_CLUSTER_COLUMNS: tuple[str, ...] = (
+    "inference",
+    "ci_low_cr1",
+    "ci_high_cr1",
+    "p_cr1",
+    "p_wild",
+    "ci_low_wild",
+    "ci_high_wild",
+    "se_cr2",
+    "df_cr2",
+    "p_cr2",
+    "ci_low_cr2",
+    "ci_high_cr2",
+)
 
 
-def _absorbed_design(res: Any, prep: _Prepared) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[int],
-                                                            np.ndarray | None]:
+def _absorbed_design(
+    res: Any, prep: _Prepared
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[int], np.ndarray | None]:
     """The design of an OLS fit for CR2 and the wild bootstrap, with the cluster's fixed effects
     absorbed when they are dummy columns of it: ``(X, y, groups, columns of the fit kept, absorb)``.
 
@@ -549,8 +634,9 @@ def _absorbed_design(res: Any, prep: _Prepared) -> tuple[np.ndarray, np.ndarray,
     return X[:, cols], y, g, cols, g
 
 
-def _few_cluster_inference(res: Any, prep: _Prepared, table: pd.DataFrame, key_raw: Sequence[str],
-                           conf: float) -> tuple[pd.DataFrame, list[str]]:
+def _few_cluster_inference(
+    res: Any, prep: _Prepared, table: pd.DataFrame, key_raw: Sequence[str], conf: float
+) -> tuple[pd.DataFrame, list[str]]:
     """Few-cluster inference for the effect rows of an OLS fit, and the note's clause on it.
 
     Every row gains :data:`FEW_CLUSTER_COLUMNS` (NaN but on the effect rows): the CR1 interval and
@@ -581,10 +667,14 @@ def _few_cluster_inference(res: Any, prep: _Prepared, table: pd.DataFrame, key_r
     if not finite.all():
         return table, []
     X, y, g, cols, absorb = _absorbed_design(res, prep)
-    for r, t in zip(rows, inference.cr2_coef_tests(X, y, g, [cols.index(r) for r in rows], conf=conf,
-                                                   absorb=absorb)):
+    for r, t in zip(rows, inference.cr2_coef_tests(X, y, g, [cols.index(r) for r in rows], conf=conf, absorb=absorb)):
         table.loc[r, ["se_cr2", "df_cr2", "p_cr2", "ci_low_cr2", "ci_high_cr2"]] = [
-            t.std_error, t.df, t.p_value, t.ci_low, t.ci_high]
+            t.std_error,
+            t.df,
+            t.p_value,
+            t.ci_low,
+            t.ci_high,
+        ]
     G = int(prep.n_clusters or 0)
     if not inference.few_clusters(G):
         return table, [f"CR1 quoted ({G} clusters); CR2 with Satterthwaite df alongside"]
@@ -593,16 +683,19 @@ def _few_cluster_inference(res: Any, prep: _Prepared, table: pd.DataFrame, key_r
     how = ""
     n_vec = inference.n_weight_vectors(G, "webb") if enum else B
     for r in track(rows, f"wild cluster bootstrap ({n_vec:,} weight vectors)", unit="terms"):
-        w = inference.wild_cluster_bootstrap(X, y, g, cols.index(r), weights="webb", B=B, rng=WILD_SEED, conf=conf,
-                                             absorb=absorb)
+        w = inference.wild_cluster_bootstrap(
+            X, y, g, cols.index(r), weights="webb", B=B, rng=WILD_SEED, conf=conf, absorb=absorb
+        )
         table.loc[r, ["p_wild", "ci_low_wild", "ci_high_wild"]] = [w.p_value, w.ci_low, w.ci_high]
         how = w.describe()
     table.loc[rows, "ci_low"] = table.loc[rows, "ci_low_wild"]
     table.loc[rows, "ci_high"] = table.loc[rows, "ci_high_wild"]
     table.loc[rows, "p_value"] = table.loc[rows, "p_wild"]
     table.loc[rows, "inference"] = "wild_bootstrap"
-    return table, [f"few clusters ({G}): p-value and {conf:.0%} interval of the effect from the {how}; "
-                   f"CR1 and CR2 (Satterthwaite df) alongside"]
+    return table, [
+        f"few clusters ({G}): p-value and {conf:.0%} interval of the effect from the {how}; "
+        f"CR1 and CR2 (Satterthwaite df) alongside"
+    ]
 
 
 # ============================================================================ regressor forms
@@ -630,7 +723,8 @@ def _updates_terms(prep: _Prepared, updates: str, form: Form, cap: int) -> tuple
 def _rename_updates(table: pd.DataFrame, updates: str, form: Form) -> pd.DataFrame:
     if form == "categorical":
         table["term"] = table["term"].str.replace(
-            rf"C\({re.escape(updates)}_level, Treatment\('[^']*'\)\)\[T\.([^\]]+)\]", rf"{updates}[\1]", regex=True)
+            rf"C\({re.escape(updates)}_level, Treatment\('[^']*'\)\)\[T\.([^\]]+)\]", rf"{updates}[\1]", regex=True
+        )
     elif form == "log":
         table["term"] = table["term"].str.replace(f"np.log1p({updates})", f"log1p({updates})", regex=False)
     return table
@@ -657,18 +751,28 @@ def _ols_crv3(res: Any, prep: _Prepared, cluster: str) -> tuple[pd.Series, str]:
     g = pd.Series(prep.groups)
     Xw = X[keep] - X[keep].groupby(g).transform("mean")
     yw = y - y.groupby(g).transform("mean")
-    rw = sm.OLS(yw.to_numpy(), Xw.to_numpy()).fit(cov_type="cluster-crv3", cov_kwds={"groups": prep.groups},
-                                                   use_t=True)
+    rw = sm.OLS(yw.to_numpy(), Xw.to_numpy()).fit(cov_type="cluster-crv3", cov_kwds={"groups": prep.groups}, use_t=True)
     bse = pd.Series(np.nan, index=res.params.index)
     bse[keep] = rw.bse
     return bse, "CRV3 cluster-jackknife SEs (center effects absorbed by within-center demeaning)"
 
 
-def ltr_ols(visits: pd.DataFrame, updates: str = "n_proactive_updates", form: Form = "linear",
-            ltr: str = "ltr", controls: Sequence[str] = DEFAULT_CONTROLS,
-            log_controls: Sequence[str] = DEFAULT_LOG_CONTROLS, cluster: str | None = "center",
-            cov_type: Literal["cluster", "cluster-crv3"] = "cluster", cap: int = 4, conf: float = 0.95,
-            min_n: int = 30, min_clusters: int = 4, strict: bool = False, few_cluster: bool = True) -> ModelResult:
+def ltr_ols(
+    visits: pd.DataFrame,
+    updates: str = "n_proactive_updates",
+    form: Form = "linear",
+    ltr: str = "ltr",
+    controls: Sequence[str] = DEFAULT_CONTROLS,
+    log_controls: Sequence[str] = DEFAULT_LOG_CONTROLS,
+    cluster: str | None = "center",
+    cov_type: Literal["cluster", "cluster-crv3"] = "cluster",
+    cap: int = 4,
+    conf: float = 0.95,
+    min_n: int = 30,
+    min_clusters: int = 4,
+    strict: bool = False,
+    few_cluster: bool = True,
+) -> ModelResult:
     """OLS of LTR (0-10) on the number of proactive updates, adjusted for repair duration (log),
     scenario, warranty and center fixed effects; cluster-robust SEs by center (t, G-1 df).
 
@@ -702,8 +806,18 @@ def ltr_ols(visits: pd.DataFrame, updates: str = "n_proactive_updates", form: Fo
     if cov_type == "cluster-crv3" and prep.groups is not None:
         bse, how = _ols_crv3(res, prep, cluster)
         notes.append(how)
-        table = _tidy(res, name, prep, key_raw, conv, "; ".join(notes), conf,
-                      params=pd.Series(res.params), bse=bse, df=prep.n_clusters - 1)
+        table = _tidy(
+            res,
+            name,
+            prep,
+            key_raw,
+            conv,
+            "; ".join(notes),
+            conf,
+            params=pd.Series(res.params),
+            bse=bse,
+            df=prep.n_clusters - 1,
+        )
     else:
         notes += _se_note(prep)
         table = _tidy(res, name, prep, key_raw, conv, "; ".join(notes), conf)
@@ -713,9 +827,17 @@ def ltr_ols(visits: pd.DataFrame, updates: str = "n_proactive_updates", form: Fo
     table = _rename_updates(table, updates, form)
     note = "; ".join(notes)
     table["note"] = note
-    return ModelResult(name, table, n=len(prep.data), n_clusters=prep.n_clusters, converged=conv,
-                       note=note, headline=table.loc[table["kind"] == "effect"].reset_index(drop=True), fit=res,
-                       fallback=prep.fallback)
+    return ModelResult(
+        name,
+        table,
+        n=len(prep.data),
+        n_clusters=prep.n_clusters,
+        converged=conv,
+        note=note,
+        headline=table.loc[table["kind"] == "effect"].reset_index(drop=True),
+        fit=res,
+        fallback=prep.fallback,
+    )
 
 
 def _mixed_degenerate(res: Any) -> str | None:
@@ -730,10 +852,18 @@ def _mixed_degenerate(res: Any) -> str | None:
     return None
 
 
-def ltr_mixed(visits: pd.DataFrame, updates: str = "n_proactive_updates", ltr: str = "ltr",
-              controls: Sequence[str] = ("repair_minutes", "scenario", "warranty"),
-              log_controls: Sequence[str] = DEFAULT_LOG_CONTROLS, center: str = "center",
-              conf: float = 0.95, min_n: int = 30, min_clusters: int = 4, strict: bool = False) -> ModelResult:
+def ltr_mixed(
+    visits: pd.DataFrame,
+    updates: str = "n_proactive_updates",
+    ltr: str = "ltr",
+    controls: Sequence[str] = ("repair_minutes", "scenario", "warranty"),
+    log_controls: Sequence[str] = DEFAULT_LOG_CONTROLS,
+    center: str = "center",
+    conf: float = 0.95,
+    min_n: int = 30,
+    min_clusters: int = 4,
+    strict: bool = False,
+) -> ModelResult:
     """Linear mixed model of LTR with a random intercept by center.
 
     At the variance boundary (center variance about 0) statsmodels can return fixed effects
@@ -753,14 +883,25 @@ def ltr_mixed(visits: pd.DataFrame, updates: str = "n_proactive_updates", ltr: s
     formula = " + ".join([f"{_q(ltr)} ~ {term}", *prep.rhs])
     msgs: list[str] = []
     try:
-        res, msgs, numeric = _run(lambda: smf.mixedlm(formula, prep.data, groups=prep.groups, eval_env=_FORMULA_ENV).fit(reml=True))
+        res, msgs, numeric = _run(
+            lambda: smf.mixedlm(formula, prep.data, groups=prep.groups, eval_env=_FORMULA_ENV).fit(reml=True)
+        )
         reason = _mixed_degenerate(res)
     except np.linalg.LinAlgError as exc:  # singular covariance at the boundary
         res, reason = None, f"singular matrix ({exc})"
     if reason is not None:
-        ols = ltr_ols(visits, updates=updates, ltr=ltr, controls=[*controls, center],
-                      log_controls=log_controls, cluster=center, conf=conf, min_n=min_n,
-                      min_clusters=min_clusters, strict=strict)
+        ols = ltr_ols(
+            visits,
+            updates=updates,
+            ltr=ltr,
+            controls=[*controls, center],
+            log_controls=log_controls,
+            cluster=center,
+            conf=conf,
+            min_n=min_n,
+            min_clusters=min_clusters,
+            strict=strict,
+        )
         note = f"mixed model unusable ({reason}); OLS with {center} effects and cluster-robust SEs instead"
         ols.note = "; ".join([note, ols.note]) if ols.note else note
         ols.table["note"] = ols.note
@@ -771,12 +912,20 @@ def ltr_mixed(visits: pd.DataFrame, updates: str = "n_proactive_updates", ltr: s
     params = pd.Series(res.fe_params)
     bse = pd.Series(np.asarray(res.bse)[:k], index=params.index)
     var_c = float(np.asarray(res.cov_re)[0, 0])
-    notes = prep.notes + [f"random intercept by {center}: variance {var_c:.3g}, "
-                          f"residual variance {res.scale:.3g}"] + msgs
+    notes = (
+        prep.notes + [f"random intercept by {center}: variance {var_c:.3g}, residual variance {res.scale:.3g}"] + msgs
+    )
     table = _tidy(res, name, prep, key_raw, True, "; ".join(notes), conf, params=params, bse=bse, df=None)
-    return ModelResult(name, table, n=len(prep.data), n_clusters=prep.n_clusters, converged=True,
-                       note="; ".join(notes), headline=table.loc[table["kind"] == "effect"].reset_index(drop=True),
-                       fit=res)
+    return ModelResult(
+        name,
+        table,
+        n=len(prep.data),
+        n_clusters=prep.n_clusters,
+        converged=True,
+        note="; ".join(notes),
+        headline=table.loc[table["kind"] == "effect"].reset_index(drop=True),
+        fit=res,
+    )
 
 
 def _merge_sparse_ends(codes: np.ndarray, min_events: int) -> tuple[np.ndarray, list[tuple[int, int]]]:
@@ -801,7 +950,7 @@ def _merge_sparse_ends(codes: np.ndarray, min_events: int) -> tuple[np.ndarray, 
 @dataclass
 class _LogitFit:
     params: np.ndarray
-    fitted: np.ndarray   # predicted probabilities of the rows fitted
+    fitted: np.ndarray  # predicted probabilities of the rows fitted
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         return 1.0 / (1.0 + np.exp(-(X @ self.params)))
@@ -882,8 +1031,10 @@ def brant_test(y: pd.Series | np.ndarray, exog: pd.DataFrame, min_events: int | 
     if x.ndim != 2 or x.shape[0] != codes.size:
         raise DataError(f"{codes.size} outcomes but {x.shape[0]} rows of predictors")
     if np.any(np.ptp(x, axis=0) == 0):
-        raise DataError("a predictor of the Brant test does not vary: " + ", ".join(
-            n for n, c in zip(names, np.ptp(x, axis=0)) if c == 0))
+        raise DataError(
+            "a predictor of the Brant test does not vary: "
+            + ", ".join(n for n, c in zip(names, np.ptp(x, axis=0)) if c == 0)
+        )
     X = np.column_stack([np.ones(len(x)), x])
     n, k1 = X.shape
     k = k1 - 1
@@ -904,8 +1055,10 @@ def brant_test(y: pd.Series | np.ndarray, exog: pd.DataFrame, min_events: int | 
             break
         j, c, why = failed
         if min_events is None or m < 3:
-            raise DataError(f"the binary logit of y > {c} for the Brant test cannot be fitted ({why}), "
-                            "merge sparse outcome categories")
+            raise DataError(
+                f"the binary logit of y > {c} for the Brant test cannot be fitted ({why}), "
+                "merge sparse outcome categories"
+            )
         # merge the end nearer to the failing cut-point inwards and try again
         groups = sorted(set(codes.tolist()))
         low = j < m / 2
@@ -916,13 +1069,13 @@ def brant_test(y: pd.Series | np.ndarray, exog: pd.DataFrame, min_events: int | 
     inv = [np.linalg.inv(X.T @ (X * (pi[:, j] * (1 - pi[:, j]))[:, None])) for j in range(m)]
     v = np.empty((m * k1, m * k1))
     for j in range(m):
-        v[j * k1:(j + 1) * k1, j * k1:(j + 1) * k1] = inv[j]
+        v[j * k1 : (j + 1) * k1, j * k1 : (j + 1) * k1] = inv[j]
         for l in range(j + 1, m):
             w = pi[:, l] - pi[:, j] * pi[:, l]
             c = inv[j] @ (X.T @ (X * w[:, None])) @ inv[l]
-            v[j * k1:(j + 1) * k1, l * k1:(l + 1) * k1] = c
-            v[l * k1:(l + 1) * k1, j * k1:(j + 1) * k1] = c.T
-    slope = np.concatenate([np.arange(j * k1 + 1, (j + 1) * k1) for j in range(m)])   # drop the intercepts
+            v[j * k1 : (j + 1) * k1, l * k1 : (l + 1) * k1] = c
+            v[l * k1 : (l + 1) * k1, j * k1 : (j + 1) * k1] = c.T
+    slope = np.concatenate([np.arange(j * k1 + 1, (j + 1) * k1) for j in range(m)])  # drop the intercepts
     b = beta[:, 1:].reshape(-1)
     vs = v[np.ix_(slope, slope)]
 
@@ -933,8 +1086,8 @@ def brant_test(y: pd.Series | np.ndarray, exog: pd.DataFrame, min_events: int | 
     # first cut-point's slopes minus each later one's
     d_all = np.zeros(((m - 1) * k, m * k))
     for j in range(1, m):
-        d_all[(j - 1) * k:j * k, :k] = np.eye(k)
-        d_all[(j - 1) * k:j * k, j * k:(j + 1) * k] = -np.eye(k)
+        d_all[(j - 1) * k : j * k, :k] = np.eye(k)
+        d_all[(j - 1) * k : j * k, j * k : (j + 1) * k] = -np.eye(k)
     rows = [("omnibus", *wald(d_all))]
     for i, name in enumerate(names):
         pick = [r for r in range(d_all.shape[0]) if r % k == i]
@@ -964,9 +1117,11 @@ def proportional_odds_note(brant: pd.DataFrame | None, alpha: float = 0.05) -> s
     verdict = "rejected" if p < alpha else "holds"
     bad = [str(t) for t, r in brant.drop(index="omnibus").iterrows() if r["p_value"] < alpha]
     merged = [f"{a}–{b}" for a, b in brant.attrs.get("categories", []) if a != b]
-    return (f"proportional odds: Brant χ² = {float(o['chi2']):.1f}, df = {int(o['df'])}, {ptxt}, {verdict}"
-            + (f" — not parallel: {', '.join(bad)}" if bad else "")
-            + (f" — outcome categories {', '.join(merged)} merged for the test" if merged else ""))
+    return (
+        f"proportional odds: Brant χ² = {float(o['chi2']):.1f}, df = {int(o['df'])}, {ptxt}, {verdict}"
+        + (f" — not parallel: {', '.join(bad)}" if bad else "")
+        + (f" — outcome categories {', '.join(merged)} merged for the test" if merged else "")
+    )
 
 
 def _brant_term(term: str) -> str:
@@ -988,8 +1143,10 @@ def proportional_odds(result: ModelResult, alpha: float = 0.05) -> pd.DataFrame 
     what = ("比例优势（Brant）检验", "the proportional-odds (Brant) test")
     t = result.proportional_odds
     if t is None:
-        why = next((c for c in result.note.split("; ") if c.startswith("proportional odds not tested")),
-                   result.note or "the ordinal model was not fitted")
+        why = next(
+            (c for c in result.note.split("; ") if c.startswith("proportional odds not tested")),
+            result.note or "the ordinal model was not fitted",
+        )
         return NotComputed(result.n, what, why=(note_text(why, "zh"), why))
     out = t.reset_index().rename(columns={"test": "term"})
     out["parallel"] = out["p_value"] >= alpha
@@ -997,10 +1154,20 @@ def proportional_odds(result: ModelResult, alpha: float = 0.05) -> pd.DataFrame 
     return out[["term", "chi2", "df", "p_value", "parallel", "n"]]
 
 
-def ltr_ordinal(visits: pd.DataFrame, updates: str = "n_proactive_updates", ltr: str = "ltr",
-                controls: Sequence[str] = DEFAULT_CONTROLS, log_controls: Sequence[str] = DEFAULT_LOG_CONTROLS,
-                cluster: str | None = "center", collapse_below: int | None = None, conf: float = 0.95,
-                min_n: int = 30, min_clusters: int = 4, maxiter: int = 100, strict: bool = False) -> ModelResult:
+def ltr_ordinal(
+    visits: pd.DataFrame,
+    updates: str = "n_proactive_updates",
+    ltr: str = "ltr",
+    controls: Sequence[str] = DEFAULT_CONTROLS,
+    log_controls: Sequence[str] = DEFAULT_LOG_CONTROLS,
+    cluster: str | None = "center",
+    collapse_below: int | None = None,
+    conf: float = 0.95,
+    min_n: int = 30,
+    min_clusters: int = 4,
+    maxiter: int = 100,
+    strict: bool = False,
+) -> ModelResult:
     """Proportional-odds (ordinal logit) model of LTR 0-10 on the number of updates.
 
     The outcome is an ordered categorical of the LTR points that occur (unused points are
@@ -1020,15 +1187,21 @@ def ltr_ordinal(visits: pd.DataFrame, updates: str = "n_proactive_updates", ltr:
     if bad:
         return bad
     y = prep.data[ltr]
-    declared = list(y.cat.categories) if isinstance(y.dtype, pd.CategoricalDtype) else \
-        list(range(catalog.LTR_MIN, catalog.LTR_MAX + 1))
+    declared = (
+        list(y.cat.categories)
+        if isinstance(y.dtype, pd.CategoricalDtype)
+        else list(range(catalog.LTR_MIN, catalog.LTR_MAX + 1))
+    )
     vals = pd.to_numeric(y.astype(object)).astype(int)
     if collapse_below is not None:
         vals = vals.clip(lower=collapse_below)
     used = sorted(vals.unique())
     notes = list(prep.notes)
-    unused = [v for v in declared if pd.to_numeric(v) not in used
-              and (collapse_below is None or pd.to_numeric(v) >= collapse_below)]
+    unused = [
+        v
+        for v in declared
+        if pd.to_numeric(v) not in used and (collapse_below is None or pd.to_numeric(v) >= collapse_below)
+    ]
     if unused:
         notes.append("LTR points never used, removed from the outcome: " + ", ".join(map(str, unused)))
     if collapse_below is not None:
@@ -1054,15 +1227,26 @@ def ltr_ordinal(visits: pd.DataFrame, updates: str = "n_proactive_updates", ltr:
     jac = np.zeros((k_thr, k_thr))
     for j in range(k_thr):
         jac[j, 0] = 1.0
-        jac[j, 1: j + 1] = np.exp(raw[1: j + 1])
+        jac[j, 1 : j + 1] = np.exp(raw[1 : j + 1])
     se = np.sqrt(np.clip(np.diag(jac @ cov @ jac.T), 0, None))
     df = _df_inference(res)
     q = stats.t.ppf(1 - (1 - conf) / 2, df) if df else stats.norm.ppf(1 - (1 - conf) / 2)
-    thr = pd.DataFrame({
-        "term": [f"threshold {a}|{b}" for a, b in zip(used[:-1], used[1:])], "estimate": cuts,
-        "std_error": se, "ci_low": cuts - q * se, "ci_high": cuts + q * se, "p_value": np.nan,
-        "model": name, "kind": "threshold", "n": len(prep.data), "n_clusters": prep.n_clusters,
-        "converged": conv, "note": "; ".join(notes)})
+    thr = pd.DataFrame(
+        {
+            "term": [f"threshold {a}|{b}" for a, b in zip(used[:-1], used[1:])],
+            "estimate": cuts,
+            "std_error": se,
+            "ci_low": cuts - q * se,
+            "ci_high": cuts + q * se,
+            "p_value": np.nan,
+            "model": name,
+            "kind": "threshold",
+            "n": len(prep.data),
+            "n_clusters": prep.n_clusters,
+            "converged": conv,
+            "note": "; ".join(notes),
+        }
+    )
     table = _finish_table(pd.concat([table, thr], ignore_index=True))
     try:
         exog = pd.DataFrame(mod.exog, columns=[_brant_term(str(c)) for c in mod.exog_names[: mod.exog.shape[1]]])
@@ -1071,14 +1255,35 @@ def ltr_ordinal(visits: pd.DataFrame, updates: str = "n_proactive_updates", ltr:
     except DataError as e:
         brant, brant_note = None, f"proportional odds not tested: {e}"
     notes.append(brant_note)
-    return ModelResult(name, table, n=len(prep.data), n_clusters=prep.n_clusters, converged=conv,
-                       note="; ".join(notes), headline=table.loc[table["kind"] == "effect"].reset_index(drop=True),
-                       fit=res, fallback=prep.fallback, proportional_odds=brant)
+    return ModelResult(
+        name,
+        table,
+        n=len(prep.data),
+        n_clusters=prep.n_clusters,
+        converged=conv,
+        note="; ".join(notes),
+        headline=table.loc[table["kind"] == "effect"].reset_index(drop=True),
+        fit=res,
+        fallback=prep.fallback,
+        proportional_odds=brant,
+    )
 
 
-def _binary_logit(visits: pd.DataFrame, name: str, outcome: pd.Series, updates: str, ltr: str,
-                  controls: Sequence[str], log_controls: Sequence[str], cluster: str | None, conf: float,
-                  min_n: int, min_clusters: int, maxiter: int, strict: bool) -> ModelResult:
+def _binary_logit(
+    visits: pd.DataFrame,
+    name: str,
+    outcome: pd.Series,
+    updates: str,
+    ltr: str,
+    controls: Sequence[str],
+    log_controls: Sequence[str],
+    cluster: str | None,
+    conf: float,
+    min_n: int,
+    min_clusters: int,
+    maxiter: int,
+    strict: bool,
+) -> ModelResult:
     require_columns(visits, [ltr, updates], "visits")
     df = visits.assign(**{f"_{name}_y": outcome})
     prep = _prepare(df, [f"_{name}_y"], [updates], controls, log_controls, cluster)
@@ -1099,8 +1304,9 @@ def _binary_logit(visits: pd.DataFrame, name: str, outcome: pd.Series, updates: 
     prep.data[f"_{name}_y"] = y
     term, key_raw = _updates_terms(prep, updates, "linear", 4)
     formula = " + ".join([f"_{name}_y ~ {term}", *prep.rhs])
-    res, msgs, numeric = _run(lambda: smf.logit(formula, prep.data, eval_env=_FORMULA_ENV).fit(
-        disp=0, maxiter=maxiter, **_fit_kwargs(prep)))
+    res, msgs, numeric = _run(
+        lambda: smf.logit(formula, prep.data, eval_env=_FORMULA_ENV).fit(disp=0, maxiter=maxiter, **_fit_kwargs(prep))
+    )
     conv, notes = _convergence(res, msgs, numeric, key_raw)
     notes = prep.notes + notes + _se_note(prep)
     table = _tidy(res, name, prep, key_raw, conv, "; ".join(notes), conf)
@@ -1113,22 +1319,50 @@ def _binary_logit(visits: pd.DataFrame, name: str, outcome: pd.Series, updates: 
     me = me.loc[[k for k in key_raw if k in me.index]]
     ame, ame_se = me["dy/dx"].to_numpy(dtype=float), me["Std. Err."].to_numpy(dtype=float)
     lo, hi, pv, df_inf = _t_inference(ame, ame_se, _df_inference(res), conf)
-    head = pd.DataFrame({
-        "term": [_pretty(k) for k in me.index], "estimate": ame,
-        "std_error": ame_se, "ci_low": lo, "ci_high": hi, "p_value": pv,
-        "model": name, "kind": "average_marginal_effect", "n": len(prep.data),
-        "n_clusters": prep.n_clusters, "converged": conv, "note": "; ".join(notes),
-        "odds_ratio": np.exp(table.loc[table["kind"] == "effect", "estimate"].to_numpy()),
-        "df": df_inf,
-    })
-    return ModelResult(name, table, n=len(prep.data), n_clusters=prep.n_clusters, converged=conv,
-                       note="; ".join(notes), headline=_finish_table(head), fit=res, fallback=prep.fallback)
+    head = pd.DataFrame(
+        {
+            "term": [_pretty(k) for k in me.index],
+            "estimate": ame,
+            "std_error": ame_se,
+            "ci_low": lo,
+            "ci_high": hi,
+            "p_value": pv,
+            "model": name,
+            "kind": "average_marginal_effect",
+            "n": len(prep.data),
+            "n_clusters": prep.n_clusters,
+            "converged": conv,
+            "note": "; ".join(notes),
+            "odds_ratio": np.exp(table.loc[table["kind"] == "effect", "estimate"].to_numpy()),
+            "df": df_inf,
+        }
+    )
+    return ModelResult(
+        name,
+        table,
+        n=len(prep.data),
+        n_clusters=prep.n_clusters,
+        converged=conv,
+        note="; ".join(notes),
+        headline=_finish_table(head),
+        fit=res,
+        fallback=prep.fallback,
+    )
 
 
-def promoter_logit(visits: pd.DataFrame, updates: str = "n_proactive_updates", ltr: str = "ltr",
-                   controls: Sequence[str] = DEFAULT_CONTROLS, log_controls: Sequence[str] = DEFAULT_LOG_CONTROLS,
-                   cluster: str | None = "center", conf: float = 0.95, min_n: int = 30, min_clusters: int = 4,
-                   maxiter: int = 100, strict: bool = False) -> ModelResult:
+def promoter_logit(
+    visits: pd.DataFrame,
+    updates: str = "n_proactive_updates",
+    ltr: str = "ltr",
+    controls: Sequence[str] = DEFAULT_CONTROLS,
+    log_controls: Sequence[str] = DEFAULT_LOG_CONTROLS,
+    cluster: str | None = "center",
+    conf: float = 0.95,
+    min_n: int = 30,
+    min_clusters: int = 4,
+    maxiter: int = 100,
+    strict: bool = False,
+) -> ModelResult:
     """Logit of being a promoter (LTR 9-10) on updates; ``headline`` holds the average marginal
     effect (``get_margeff(at="overall")``: probability points per extra update) and odds ratio.
 
@@ -1141,28 +1375,64 @@ def promoter_logit(visits: pd.DataFrame, updates: str = "n_proactive_updates", l
     require_columns(visits, [ltr], "visits")
     v = pd.to_numeric(visits[ltr], errors="coerce")
     y = (v >= _PROMOTER_LOW).astype("Float64").where(v.notna())
-    return _binary_logit(visits, "promoter_logit", y, updates, ltr, controls, log_controls, cluster, conf,
-                         min_n, min_clusters, maxiter, strict)
+    return _binary_logit(
+        visits,
+        "promoter_logit",
+        y,
+        updates,
+        ltr,
+        controls,
+        log_controls,
+        cluster,
+        conf,
+        min_n,
+        min_clusters,
+        maxiter,
+        strict,
+    )
 
 
-def detractor_logit(visits: pd.DataFrame, updates: str = "n_proactive_updates", ltr: str = "ltr",
-                    controls: Sequence[str] = DEFAULT_CONTROLS, log_controls: Sequence[str] = DEFAULT_LOG_CONTROLS,
-                    cluster: str | None = "center", conf: float = 0.95, min_n: int = 30, min_clusters: int = 4,
-                    maxiter: int = 100, strict: bool = False) -> ModelResult:
+def detractor_logit(
+    visits: pd.DataFrame,
+    updates: str = "n_proactive_updates",
+    ltr: str = "ltr",
+    controls: Sequence[str] = DEFAULT_CONTROLS,
+    log_controls: Sequence[str] = DEFAULT_LOG_CONTROLS,
+    cluster: str | None = "center",
+    conf: float = 0.95,
+    min_n: int = 30,
+    min_clusters: int = 4,
+    maxiter: int = 100,
+    strict: bool = False,
+) -> ModelResult:
     """Logit of being a detractor (LTR 0-6) on updates, with average marginal effects.
 
-        >>> detractor_logit(visits).headline  # doctest: +SKIP
+    >>> detractor_logit(visits).headline  # doctest: +SKIP
     """
     require_columns(visits, [ltr], "visits")
     v = pd.to_numeric(visits[ltr], errors="coerce")
     y = (v <= _DETRACTOR_HIGH).astype("Float64").where(v.notna())
-    return _binary_logit(visits, "detractor_logit", y, updates, ltr, controls, log_controls, cluster, conf,
-                         min_n, min_clusters, maxiter, strict)
+    return _binary_logit(
+        visits,
+        "detractor_logit",
+        y,
+        updates,
+        ltr,
+        controls,
+        log_controls,
+        cluster,
+        conf,
+        min_n,
+        min_clusters,
+        maxiter,
+        strict,
+    )
 
 
 # ============================================================================ complaints
-def _rate_ratio_row(res: Any, model: str, key: str, h0: float, conf: float, prep: _Prepared, conv: bool,
-                    note: str, alpha: float | None) -> dict[str, Any]:
+def _rate_ratio_row(
+    res: Any, model: str, key: str, h0: float, conf: float, prep: _Prepared, conv: bool, note: str, alpha: float | None
+) -> dict[str, Any]:
     b = float(res.params[key])
     se = float(res.bse[key])
     df = _df_inference(res)
@@ -1171,11 +1441,24 @@ def _rate_ratio_row(res: Any, model: str, key: str, h0: float, conf: float, prep
     def p_of(stat: float) -> float:
         return float(2 * (stats.t.sf(abs(stat), df) if df else stats.norm.sf(abs(stat))))
 
-    return {"model": model, "term": _pretty(key), "rate_ratio": math.exp(b),
-            "ci_low": math.exp(b - q * se), "ci_high": math.exp(b + q * se), "log_rate_ratio": b,
-            "std_error": se, "p_value": p_of(b / se), "h0_rate_ratio": h0,
-            "p_value_h0": p_of((b - math.log(h0)) / se), "alpha": alpha, "df": df, "n": len(prep.data),
-            "n_clusters": prep.n_clusters, "converged": conv, "note": note}
+    return {
+        "model": model,
+        "term": _pretty(key),
+        "rate_ratio": math.exp(b),
+        "ci_low": math.exp(b - q * se),
+        "ci_high": math.exp(b + q * se),
+        "log_rate_ratio": b,
+        "std_error": se,
+        "p_value": p_of(b / se),
+        "h0_rate_ratio": h0,
+        "p_value_h0": p_of((b - math.log(h0)) / se),
+        "alpha": alpha,
+        "df": df,
+        "n": len(prep.data),
+        "n_clusters": prep.n_clusters,
+        "converged": conv,
+        "note": note,
+    }
 
 
 #: NB2 dispersion below which overdispersion counts as estimated at 0 (the variance ``mu + alpha mu²``
@@ -1197,8 +1480,10 @@ def _nb_boundary(poisson: Any, alpha: float, nb_msgs: Sequence[str]) -> str:
     y = np.asarray(poisson.model.endog, dtype=float)
     mu = np.asarray(poisson.predict(), dtype=float)  # the model's own exog and exposure
     if float(np.sum((y - mu) ** 2 - y)) <= 0:
-        return (f"overdispersion estimated at 0 (the likelihood falls as alpha leaves 0; the fit stopped at "
-                f"alpha = {alpha:.3g})")
+        return (
+            f"overdispersion estimated at 0 (the likelihood falls as alpha leaves 0; the fit stopped at "
+            f"alpha = {alpha:.3g})"
+        )
     warned = [m for m in nb_msgs if m.startswith(("HessianInversionWarning", "ConvergenceWarning"))]
     if warned:
         return f"the fit is unreliable ({warned[0]})"
@@ -1211,12 +1496,22 @@ def _poisson_quoted(boundary: str, errors: str, what: str = "rate ratio") -> str
     return f"{lead}the Poisson {what} with {errors} errors is quoted"
 
 
-def complaint_models(visits: pd.DataFrame, updates: str = "n_proactive_updates",
-                     complaints: str = "n_complaints", controls: Sequence[str] = DEFAULT_CONTROLS,
-                     log_controls: Sequence[str] = DEFAULT_LOG_CONTROLS, cluster: str | None = "center",
-                     exposure: str | None = None, h0_rate_ratio: float = 0.5, conf: float = 0.95,
-                     min_n: int = 30, min_clusters: int = 4, maxiter: int = 500, strict: bool = False,
-                     nb2: bool = True) -> ModelResult:
+def complaint_models(
+    visits: pd.DataFrame,
+    updates: str = "n_proactive_updates",
+    complaints: str = "n_complaints",
+    controls: Sequence[str] = DEFAULT_CONTROLS,
+    log_controls: Sequence[str] = DEFAULT_LOG_CONTROLS,
+    cluster: str | None = "center",
+    exposure: str | None = None,
+    h0_rate_ratio: float = 0.5,
+    conf: float = 0.95,
+    min_n: int = 30,
+    min_clusters: int = 4,
+    maxiter: int = 500,
+    strict: bool = False,
+    nb2: bool = True,
+) -> ModelResult:
     """Complaint counts per visit on updates: Poisson and NB2 (``smf.negativebinomial``, alpha
     estimated), both with cluster-robust SEs by center. ``nb2=False`` fits the Poisson model only
     (what :func:`naive_vs_adjusted` quotes; NB2 by BFGS is the slowest fit of notebook 03 at scale).
@@ -1234,8 +1529,7 @@ def complaint_models(visits: pd.DataFrame, updates: str = "n_proactive_updates",
     """
     name = "complaints"
     require_columns(visits, [complaints, updates], "visits")
-    prep = _prepare(visits, [complaints, *([exposure] if exposure else [])], [updates], controls, log_controls,
-                    cluster)
+    prep = _prepare(visits, [complaints, *([exposure] if exposure else [])], [updates], controls, log_controls, cluster)
     bad = _check_size(prep, name, updates, min_n, min_clusters if cluster else 0, strict)
     if bad:
         return bad
@@ -1262,11 +1556,18 @@ def complaint_models(visits: pd.DataFrame, updates: str = "n_proactive_updates",
     tables, rows, fits = [], [], {}
     boundary = ""
     fitters = (
-        ("poisson", lambda: smf.poisson(formula, prep.data, eval_env=_FORMULA_ENV, **extra).fit(disp=0, maxiter=maxiter, **kw)),
+        (
+            "poisson",
+            lambda: smf.poisson(formula, prep.data, eval_env=_FORMULA_ENV, **extra).fit(disp=0, maxiter=maxiter, **kw),
+        ),
         # NB2 by Newton's method with its analytic derivatives from the Poisson estimates (cxlib.negbin;
         # statsmodels' BFGS when alpha heads to its boundary at 0)
-        ("nb2", lambda: negbin.fit_nb2(formula, prep.data, fits["poisson"].params, maxiter=maxiter,
-                                       eval_env=_FORMULA_ENV, **extra, **kw)),
+        (
+            "nb2",
+            lambda: negbin.fit_nb2(
+                formula, prep.data, fits["poisson"].params, maxiter=maxiter, eval_env=_FORMULA_ENV, **extra, **kw
+            ),
+        ),
     )
     for model, fitter in fitters[: 2 if nb2 else 1]:
         res, msgs, numeric = _run(fitter)
@@ -1279,9 +1580,10 @@ def complaint_models(visits: pd.DataFrame, updates: str = "n_proactive_updates",
             if boundary:
                 # a Hessian that could not be inverted: the NB2 errors are not those of a maximum
                 conv = conv and not any(m.startswith("HessianInversionWarning") for m in msgs)
-                notes.append(f"at its boundary: {boundary}; "
-                             + _poisson_quoted(boundary, "cluster-robust" if prep.groups is not None else "HC1",
-                                               "model"))
+                notes.append(
+                    f"at its boundary: {boundary}; "
+                    + _poisson_quoted(boundary, "cluster-robust" if prep.groups is not None else "HC1", "model")
+                )
         notes += _se_note(prep)
         note = "; ".join(notes)
         t = _tidy(res, model, prep, key_raw, conv, note, conf)
@@ -1301,15 +1603,32 @@ def complaint_models(visits: pd.DataFrame, updates: str = "n_proactive_updates",
     # the Poisson model is always reported; NB2 must hold up only when it is the one quoted
     conv = bool(head.loc[head["quoted"] | (head["model"] == "poisson"), "converged"].all())
     note = " | ".join(f"{r['model']}: {r['note']}" for r in rows)
-    return ModelResult(name, table, n=len(prep.data), n_clusters=prep.n_clusters, converged=conv, note=note,
-                       headline=head, fit=fits, fallback=prep.fallback)
+    return ModelResult(
+        name,
+        table,
+        n=len(prep.data),
+        n_clusters=prep.n_clusters,
+        converged=conv,
+        note=note,
+        headline=head,
+        fit=fits,
+        fallback=prep.fallback,
+    )
 
 
-def naive_vs_adjusted(visits: pd.DataFrame, outcome: Literal["n_complaints", "ltr"] = "n_complaints",
-                      updates: str = "n_proactive_updates", duration: str = "repair_minutes",
-                      controls: Sequence[str] = DEFAULT_CONTROLS, log_controls: Sequence[str] = DEFAULT_LOG_CONTROLS,
-                      cluster: str | None = "center", conf: float = 0.95, min_n: int = 30, min_clusters: int = 4,
-                      strict: bool = False) -> ModelResult:
+def naive_vs_adjusted(
+    visits: pd.DataFrame,
+    outcome: Literal["n_complaints", "ltr"] = "n_complaints",
+    updates: str = "n_proactive_updates",
+    duration: str = "repair_minutes",
+    controls: Sequence[str] = DEFAULT_CONTROLS,
+    log_controls: Sequence[str] = DEFAULT_LOG_CONTROLS,
+    cluster: str | None = "center",
+    conf: float = 0.95,
+    min_n: int = 30,
+    min_clusters: int = 4,
+    strict: bool = False,
+) -> ModelResult:
     """The naive estimate (without the repair-duration control) next to the adjusted one.
 
     For complaints the estimates are Poisson rate ratios per update; for LTR, OLS slopes.
@@ -1322,29 +1641,82 @@ def naive_vs_adjusted(visits: pd.DataFrame, outcome: Literal["n_complaints", "lt
     rows, fits = [], {}
     for label, ctrl in (("naive", naive_controls), ("adjusted", list(controls))):
         if outcome == "ltr":
-            r = ltr_ols(visits, updates=updates, ltr=outcome, controls=ctrl, log_controls=log_controls,
-                        cluster=cluster, conf=conf, min_n=min_n, min_clusters=min_clusters, strict=strict)
+            r = ltr_ols(
+                visits,
+                updates=updates,
+                ltr=outcome,
+                controls=ctrl,
+                log_controls=log_controls,
+                cluster=cluster,
+                conf=conf,
+                min_n=min_n,
+                min_clusters=min_clusters,
+                strict=strict,
+            )
             h = r.headline.iloc[0]
-            rows.append({"estimate_type": label, "scale": "LTR points per update", "estimate": h["estimate"],
-                         "ci_low": h["ci_low"], "ci_high": h["ci_high"], "p_value": h["p_value"],
-                         "controls": ", ".join(_used(r.table, ctrl) if r.ok else ctrl), "n": r.n,
-                         "n_clusters": r.n_clusters, "converged": r.converged, "note": r.note})
+            rows.append(
+                {
+                    "estimate_type": label,
+                    "scale": "LTR points per update",
+                    "estimate": h["estimate"],
+                    "ci_low": h["ci_low"],
+                    "ci_high": h["ci_high"],
+                    "p_value": h["p_value"],
+                    "controls": ", ".join(_used(r.table, ctrl) if r.ok else ctrl),
+                    "n": r.n,
+                    "n_clusters": r.n_clusters,
+                    "converged": r.converged,
+                    "note": r.note,
+                }
+            )
         else:
-            r = complaint_models(visits, updates=updates, complaints=outcome, controls=ctrl,
-                                 log_controls=log_controls, cluster=cluster, conf=conf, min_n=min_n,
-                                 min_clusters=min_clusters, strict=strict, nb2=False)  # the Poisson rows are quoted
+            r = complaint_models(
+                visits,
+                updates=updates,
+                complaints=outcome,
+                controls=ctrl,
+                log_controls=log_controls,
+                cluster=cluster,
+                conf=conf,
+                min_n=min_n,
+                min_clusters=min_clusters,
+                strict=strict,
+                nb2=False,
+            )  # the Poisson rows are quoted
             if "rate_ratio" not in r.headline.columns:  # cannot fit
                 h = r.headline.iloc[0]
-                rows.append({"estimate_type": label, "scale": "rate ratio per update", "estimate": np.nan,
-                             "ci_low": np.nan, "ci_high": np.nan, "p_value": np.nan, "controls": ", ".join(ctrl),
-                             "n": r.n, "n_clusters": r.n_clusters, "converged": False, "note": r.note})
+                rows.append(
+                    {
+                        "estimate_type": label,
+                        "scale": "rate ratio per update",
+                        "estimate": np.nan,
+                        "ci_low": np.nan,
+                        "ci_high": np.nan,
+                        "p_value": np.nan,
+                        "controls": ", ".join(ctrl),
+                        "n": r.n,
+                        "n_clusters": r.n_clusters,
+                        "converged": False,
+                        "note": r.note,
+                    }
+                )
             else:
                 h = r.headline.set_index("model").loc["poisson"]
-                rows.append({"estimate_type": label, "scale": "rate ratio per update", "estimate": h["rate_ratio"],
-                             "ci_low": h["ci_low"], "ci_high": h["ci_high"], "p_value": h["p_value"],
-                             "controls": ", ".join(_used(r.table.loc[r.table["model"] == "poisson"], ctrl)),
-                             "n": r.n, "n_clusters": r.n_clusters, "converged": bool(h["converged"]),
-                             "note": h["note"]})
+                rows.append(
+                    {
+                        "estimate_type": label,
+                        "scale": "rate ratio per update",
+                        "estimate": h["rate_ratio"],
+                        "ci_low": h["ci_low"],
+                        "ci_high": h["ci_high"],
+                        "p_value": h["p_value"],
+                        "controls": ", ".join(_used(r.table.loc[r.table["model"] == "poisson"], ctrl)),
+                        "n": r.n,
+                        "n_clusters": r.n_clusters,
+                        "converged": bool(h["converged"]),
+                        "note": h["note"],
+                    }
+                )
         fits[label] = r
     head = pd.DataFrame(rows)
     sentence = _explain(head, visits, updates, duration, outcome, conf)
@@ -1352,11 +1724,21 @@ def naive_vs_adjusted(visits: pd.DataFrame, outcome: Literal["n_complaints", "lt
     if fallback and np.isfinite(head["estimate"]).all():
         sentence += " " + _sentence(fallback)
     conv = bool(head["converged"].all())
-    table = pd.concat([fits["naive"].table.assign(estimate_type="naive"),
-                       fits["adjusted"].table.assign(estimate_type="adjusted")], ignore_index=True)
-    return ModelResult("naive_vs_adjusted", table, n=int(head["n"].max()),
-                       n_clusters=fits["adjusted"].n_clusters, converged=conv, note=sentence, headline=head,
-                       fit=fits, fallback=fallback)
+    table = pd.concat(
+        [fits["naive"].table.assign(estimate_type="naive"), fits["adjusted"].table.assign(estimate_type="adjusted")],
+        ignore_index=True,
+    )
+    return ModelResult(
+        "naive_vs_adjusted",
+        table,
+        n=int(head["n"].max()),
+        n_clusters=fits["adjusted"].n_clusters,
+        converged=conv,
+        note=sentence,
+        headline=head,
+        fit=fits,
+        fallback=fallback,
+    )
 
 
 def _sentence(note: str) -> str:
@@ -1364,36 +1746,61 @@ def _sentence(note: str) -> str:
     return note[:1].upper() + note[1:] + ("" if note.endswith(".") else ".")
 
 
-def duration_confounding(visits: pd.DataFrame, updates: str = "n_proactive_updates",
-                         duration: str = "repair_minutes", controls: Sequence[str] = DEFAULT_CONTROLS,
-                         log_controls: Sequence[str] = DEFAULT_LOG_CONTROLS, cluster: str | None = "center",
-                         conf: float = 0.95, min_n: int = 30, min_clusters: int = 4,
-                         strict: bool = False) -> ModelResult:
+def duration_confounding(
+    visits: pd.DataFrame,
+    updates: str = "n_proactive_updates",
+    duration: str = "repair_minutes",
+    controls: Sequence[str] = DEFAULT_CONTROLS,
+    log_controls: Sequence[str] = DEFAULT_LOG_CONTROLS,
+    cluster: str | None = "center",
+    conf: float = 0.95,
+    min_n: int = 30,
+    min_clusters: int = 4,
+    strict: bool = False,
+) -> ModelResult:
     """:func:`naive_vs_adjusted` for complaints and for LTR at once: ``headline`` has the naive and
     adjusted rows of both outcomes (column ``outcome``), ``note`` the two sentences, one per line
     (and, with too few centers for cluster-robust errors, a third line saying HC1 errors were used).
 
         >>> print(duration_confounding(visits).note)  # doctest: +SKIP
     """
-    parts = [naive_vs_adjusted(visits, outcome=o, updates=updates, duration=duration, controls=controls,
-                               log_controls=log_controls, cluster=cluster, conf=conf, min_n=min_n,
-                               min_clusters=min_clusters, strict=strict) for o in ("n_complaints", "ltr")]
-    head = pd.concat([r.headline.assign(outcome=o) for r, o in zip(parts, ("n_complaints", "ltr"))],
-                     ignore_index=True)
+    parts = [
+        naive_vs_adjusted(
+            visits,
+            outcome=o,
+            updates=updates,
+            duration=duration,
+            controls=controls,
+            log_controls=log_controls,
+            cluster=cluster,
+            conf=conf,
+            min_n=min_n,
+            min_clusters=min_clusters,
+            strict=strict,
+        )
+        for o in ("n_complaints", "ltr")
+    ]
+    head = pd.concat([r.headline.assign(outcome=o) for r, o in zip(parts, ("n_complaints", "ltr"))], ignore_index=True)
     head = head[["outcome", *[c for c in head.columns if c != "outcome"]]]
     table = pd.concat([r.table.assign(outcome=o) for r, o in zip(parts, ("n_complaints", "ltr"))], ignore_index=True)
     fallback = next((r.fallback for r in parts if r.fallback), "")
     lines = [r.note.removesuffix(" " + _sentence(r.fallback)) if r.fallback else r.note for r in parts]
     if fallback:
         lines.append(_sentence(fallback))
-    return ModelResult("duration_confounding", table, n=max(r.n for r in parts), n_clusters=parts[0].n_clusters,
-                       converged=all(r.converged for r in parts), note="\n".join(lines),
-                       headline=head, fit={r.model + "_" + o: r for r, o in zip(parts, ("n_complaints", "ltr"))},
-                       fallback=fallback)
+    return ModelResult(
+        "duration_confounding",
+        table,
+        n=max(r.n for r in parts),
+        n_clusters=parts[0].n_clusters,
+        converged=all(r.converged for r in parts),
+        note="\n".join(lines),
+        headline=head,
+        fit={r.model + "_" + o: r for r, o in zip(parts, ("n_complaints", "ltr"))},
+        fallback=fallback,
+    )
 
 
-def _explain(head: pd.DataFrame, visits: pd.DataFrame, updates: str, duration: str, outcome: str,
-             conf: float) -> str:
+def _explain(head: pd.DataFrame, visits: pd.DataFrame, updates: str, duration: str, outcome: str, conf: float) -> str:
     nv, ad = head.iloc[0], head.iloc[1]
     if not (np.isfinite(nv["estimate"]) and np.isfinite(ad["estimate"])):
         return "The comparison could not be made: " + (nv["note"] if not np.isfinite(nv["estimate"]) else ad["note"])
@@ -1401,39 +1808,55 @@ def _explain(head: pd.DataFrame, visits: pd.DataFrame, updates: str, duration: s
     d = np.log1p(pd.to_numeric(visits[duration], errors="coerce"))
     ok = u.notna() & d.notna()
     r = float(np.corrcoef(u[ok], d[ok])[0, 1]) if ok.sum() > 2 else float("nan")
-    link = (f"visits with longer repairs get {'more' if r > 0 else 'fewer'} updates (r = {r:.2f})"
-            if np.isfinite(r) else "repair duration is linked to the number of updates")
+    link = (
+        f"visits with longer repairs get {'more' if r > 0 else 'fewer'} updates (r = {r:.2f})"
+        if np.isfinite(r)
+        else "repair duration is linked to the number of updates"
+    )
     fmt = "{:+.2f} LTR points" if outcome == "ltr" else "×{:.2f} complaints"
     ci = f"{conf:.0%} CI "
     naive_txt = f"{fmt.format(nv['estimate'])} ({ci}{nv['ci_low']:.2f} to {nv['ci_high']:.2f})"
     adj_txt = f"{fmt.format(ad['estimate'])} ({ad['ci_low']:.2f} to {ad['ci_high']:.2f})"
     similar = (ad["ci_low"] <= nv["estimate"] <= ad["ci_high"]) and (nv["ci_low"] <= ad["estimate"] <= nv["ci_high"])
     if similar:
-        return (f"Controlling for repair duration barely moves the estimate: each extra update goes with "
-                f"{naive_txt} without it and {adj_txt} with it, so duration does not confound the effect of "
-                f"updates much in these data.")
+        return (
+            f"Controlling for repair duration barely moves the estimate: each extra update goes with "
+            f"{naive_txt} without it and {adj_txt} with it, so duration does not confound the effect of "
+            f"updates much in these data."
+        )
     # benefit of updates: fewer complaints (lower rate ratio) or higher LTR (higher slope)
     understates = nv["estimate"] > ad["estimate"] if outcome != "ltr" else nv["estimate"] < ad["estimate"]
-    return (f"Without controlling for repair duration each extra update goes with {naive_txt}; holding duration "
-            f"and the other controls fixed it is {adj_txt}: {link} and duration itself drives the outcome, so "
-            f"the naive estimate {'understates' if understates else 'overstates'} the benefit of updates.")
+    return (
+        f"Without controlling for repair duration each extra update goes with {naive_txt}; holding duration "
+        f"and the other controls fixed it is {adj_txt}: {link} and duration itself drives the outcome, so "
+        f"the naive estimate {'understates' if understates else 'overstates'} the benefit of updates."
+    )
 
 
 # ============================================================================ rollout study
-def _rollout(visits: pd.DataFrame, centers: pd.DataFrame, center: str, month: str, arrived_at: str,
-             center_id: str, realtime_since: str) -> pd.DataFrame:
+def _rollout(
+    visits: pd.DataFrame,
+    centers: pd.DataFrame,
+    center: str,
+    month: str,
+    arrived_at: str,
+    center_id: str,
+    realtime_since: str,
+) -> pd.DataFrame:
     """Per visit: treated (center ever switched), post (arrived on/after the switch date),
     month index and month relative to the rollout month."""
     require_columns(visits, [center, month, arrived_at], "visits")
     require_columns(centers, [center_id, realtime_since], "centers")
     c = centers.drop_duplicates(center_id)
-    since = pd.Series(pd.to_datetime(c[realtime_since], errors="coerce").to_numpy(),
-                      index=c[center_id].astype(str).to_numpy())
+    since = pd.Series(
+        pd.to_datetime(c[realtime_since], errors="coerce").to_numpy(), index=c[center_id].astype(str).to_numpy()
+    )
     vc = visits[center].astype("string")
     unknown = sorted(set(vc.dropna()) - set(since.index))
     if unknown:
-        raise DataError(f"center(s) {', '.join(unknown[:5])} not in the centers table", file="centers",
-                        column=center_id)
+        raise DataError(
+            f"center(s) {', '.join(unknown[:5])} not in the centers table", file="centers", column=center_id
+        )
     s = pd.to_datetime(vc.map(since))
     arr = pd.to_datetime(visits[arrived_at])
     if isinstance(arr.dtype, pd.DatetimeTZDtype):
@@ -1447,23 +1870,30 @@ def _rollout(visits: pd.DataFrame, centers: pd.DataFrame, center: str, month: st
         raise DataError(f"month {m.iloc[row]!r} is not YYYY-MM", column=month, row=row)
     midx = parsed.dt.year * 12 + parsed.dt.month
     ridx = s.dt.year * 12 + s.dt.month
-    out = pd.DataFrame({
-        "treated": s.notna().to_numpy(),
-        "post": (s.notna() & (arr.dt.normalize() >= s.dt.normalize())).astype(float).to_numpy(),
-        "month_index": midx.to_numpy(dtype=float),
-        "rel_month": (midx - ridx).to_numpy(dtype=float),
-    }, index=visits.index)
+    out = pd.DataFrame(
+        {
+            "treated": s.notna().to_numpy(),
+            "post": (s.notna() & (arr.dt.normalize() >= s.dt.normalize())).astype(float).to_numpy(),
+            "month_index": midx.to_numpy(dtype=float),
+            "rel_month": (midx - ridx).to_numpy(dtype=float),
+        },
+        index=visits.index,
+    )
     return out
 
 
-def _one_center_reason(what: str, prep: _Prepared, centers: pd.DataFrame, center_id: str,
-                       realtime_since: str) -> str:
+def _one_center_reason(what: str, prep: _Prepared, centers: pd.DataFrame, center_id: str, realtime_since: str) -> str:
     """Why a rollout model is not identified when the data hold a single center."""
     return one_center_reason(what, str(prep.data[prep.cluster].iloc[0]), centers, center_id, realtime_since)
 
 
-def one_center_reason(what: str, center_id_value: str, centers: pd.DataFrame, center_id: str = "center_id",
-                      realtime_since: str = "realtime_since") -> str:
+def one_center_reason(
+    what: str,
+    center_id_value: str,
+    centers: pd.DataFrame,
+    center_id: str = "center_id",
+    realtime_since: str = "realtime_since",
+) -> str:
     """Why ``what`` (a rollout estimator) is not identified in a selection that holds the single
     center ``center_id_value``: it needs switching and non-switching centers; says whether and
     when this center switched (``centers[realtime_since]``).
@@ -1474,8 +1904,9 @@ def one_center_reason(what: str, center_id_value: str, centers: pd.DataFrame, ce
     cid = center_id_value
     c = centers.drop_duplicates(center_id)
     since = pd.to_datetime(c.loc[c[center_id].astype(str) == cid, realtime_since], errors="coerce")
-    base = (f"{what} needs switching and non-switching centers; this selection has one center — see the "
-            f"all-centers report")
+    base = (
+        f"{what} needs switching and non-switching centers; this selection has one center — see the all-centers report"
+    )
     if since.empty or since.isna().all():
         return f"this center never switched to real-time updates; {base}"
     return f"{base} ({cid} switched to real-time updates on {pd.Timestamp(since.iloc[0]):%Y-%m-%d})"
@@ -1488,11 +1919,23 @@ def _outcome_numeric(visits: pd.DataFrame, outcome: str) -> pd.Series:
     return pd.to_numeric(s, errors="coerce").astype(float)
 
 
-def did_rollout(visits: pd.DataFrame, centers: pd.DataFrame, outcome: str = "ltr", center: str = "center",
-                month: str = "month", arrived_at: str = "arrived_at", center_id: str = "center_id",
-                realtime_since: str = "realtime_since", controls: Sequence[str] = (),
-                log_controls: Sequence[str] = DEFAULT_LOG_CONTROLS, conf: float = 0.95, min_n: int = 30,
-                min_clusters: int = 4, strict: bool = False, few_cluster: bool = True) -> ModelResult:
+def did_rollout(
+    visits: pd.DataFrame,
+    centers: pd.DataFrame,
+    outcome: str = "ltr",
+    center: str = "center",
+    month: str = "month",
+    arrived_at: str = "arrived_at",
+    center_id: str = "center_id",
+    realtime_since: str = "realtime_since",
+    controls: Sequence[str] = (),
+    log_controls: Sequence[str] = DEFAULT_LOG_CONTROLS,
+    conf: float = 0.95,
+    min_n: int = 30,
+    min_clusters: int = 4,
+    strict: bool = False,
+    few_cluster: bool = True,
+) -> ModelResult:
     """Difference-in-differences of the switch to real-time updates (``centers.realtime_since``):
     two-way fixed effects (center + month) with a post indicator, cluster-robust by center (t, G-1 df).
 
@@ -1509,14 +1952,22 @@ def did_rollout(visits: pd.DataFrame, centers: pd.DataFrame, outcome: str = "ltr
     name = f"did_{outcome}"
     require_columns(visits, [outcome, center], "visits")
     ro = _rollout(visits, centers, center, month, arrived_at, center_id, realtime_since)
-    df = pd.DataFrame({"_y": _outcome_numeric(visits, outcome), "post": ro["post"],
-                       center: visits[center], month: visits[month], "_treated": ro["treated"]})
+    df = pd.DataFrame(
+        {
+            "_y": _outcome_numeric(visits, outcome),
+            "post": ro["post"],
+            center: visits[center],
+            month: visits[month],
+            "_treated": ro["treated"],
+        }
+    )
     for c in controls:
         df[c] = visits[c]
     prep = _prepare(df, ["_y"], ["post"], controls, log_controls, center, fe=[month])
     if prep.n_clusters == 1:
-        return _cannot_fit(name, _one_center_reason("DiD", prep, centers, center_id, realtime_since), len(prep.data),
-                           1, strict)
+        return _cannot_fit(
+            name, _one_center_reason("DiD", prep, centers, center_id, realtime_since), len(prep.data), 1, strict
+        )
     bad = _check_size(prep, name, None, min_n, min_clusters, strict, fallback=False)
     if bad:
         return bad
@@ -1525,8 +1976,13 @@ def did_rollout(visits: pd.DataFrame, centers: pd.DataFrame, outcome: str = "ltr
     switchers = g.loc[g["_treated"]].groupby("_c")["post"].agg(["min", "max"])
     identified = switchers[(switchers["min"] == 0) & (switchers["max"] == 1)]
     if d["post"].nunique() < 2 or identified.empty:
-        return _cannot_fit(name, "no center has data both before and after its switch to real-time updates",
-                           len(d), prep.n_clusters, strict)
+        return _cannot_fit(
+            name,
+            "no center has data both before and after its switch to real-time updates",
+            len(d),
+            prep.n_clusters,
+            strict,
+        )
     notes = list(prep.notes)
     n_never = int((~g.groupby("_c")["_treated"].first()).sum())
     notes.append(f"{len(identified)} switching center(s) observed before and after, {n_never} never switched")
@@ -1537,27 +1993,48 @@ def did_rollout(visits: pd.DataFrame, centers: pd.DataFrame, outcome: str = "ltr
         formula += f" + C({_q(center)})"
     res, msgs, numeric = _run(lambda: smf.ols(formula, d, eval_env=_FORMULA_ENV).fit(**_fit_kwargs(prep)))
     conv, cn = _convergence(res, msgs, numeric, ["post"])
-    notes += cn + [f"center and {month} fixed effects; cluster-robust SEs by {center} "
-                   f"(t with {prep.n_clusters - 1} df)"]
+    notes += cn + [
+        f"center and {month} fixed effects; cluster-robust SEs by {center} (t with {prep.n_clusters - 1} df)"
+    ]
     prep.fe_prefixes = (f"C({center})", f"C({month})")
     table = _tidy(res, name, prep, ["post"], conv, "; ".join(notes), conf)
     if few_cluster:
         table, how = _few_cluster_inference(res, prep, table, ["post"], conf)
         notes += how
         table["note"] = "; ".join(notes)
-    return ModelResult(name, table, n=len(d), n_clusters=prep.n_clusters, converged=conv, note="; ".join(notes),
-                       headline=table.loc[table["kind"] == "effect"].reset_index(drop=True), fit=res)
+    return ModelResult(
+        name,
+        table,
+        n=len(d),
+        n_clusters=prep.n_clusters,
+        converged=conv,
+        note="; ".join(notes),
+        headline=table.loc[table["kind"] == "effect"].reset_index(drop=True),
+        fit=res,
+    )
 
 
 def _ev_name(k: int) -> str:
     return f"ev_m{-k}" if k < 0 else f"ev_p{k}"
 
 
-def event_study(visits: pd.DataFrame, centers: pd.DataFrame, outcome: str = "ltr",
-                window: tuple[int, int] = (-4, 4), ref: int = -1, center: str = "center", month: str = "month",
-                arrived_at: str = "arrived_at", center_id: str = "center_id",
-                realtime_since: str = "realtime_since", conf: float = 0.95, min_n: int = 30,
-                min_clusters: int = 4, strict: bool = False, few_cluster: bool = True) -> ModelResult:
+def event_study(
+    visits: pd.DataFrame,
+    centers: pd.DataFrame,
+    outcome: str = "ltr",
+    window: tuple[int, int] = (-4, 4),
+    ref: int = -1,
+    center: str = "center",
+    month: str = "month",
+    arrived_at: str = "arrived_at",
+    center_id: str = "center_id",
+    realtime_since: str = "realtime_since",
+    conf: float = 0.95,
+    min_n: int = 30,
+    min_clusters: int = 4,
+    strict: bool = False,
+    few_cluster: bool = True,
+) -> ModelResult:
     """Event study of the switch to real-time updates: one coefficient per month relative to the
     switch month (``window``, end bins collect months beyond it), ``ref`` month fixed at 0;
     center + month fixed effects, cluster-robust CIs by center.
@@ -1594,16 +2071,22 @@ def event_study(visits: pd.DataFrame, centers: pd.DataFrame, outcome: str = "ltr
         keys.append(col)
     prep = _prepare(df, ["_y"], keys, [], (), center, fe=[month])
     if prep.n_clusters == 1:
-        return _cannot_fit(name, _one_center_reason("the event study", prep, centers, center_id, realtime_since),
-                           len(prep.data), 1, strict)
+        return _cannot_fit(
+            name,
+            _one_center_reason("the event study", prep, centers, center_id, realtime_since),
+            len(prep.data),
+            1,
+            strict,
+        )
     bad = _check_size(prep, name, None, min_n, min_clusters, strict, fallback=False)
     if bad:
         return bad
     d = prep.data
     empty = [c for c in keys if d[c].sum() == 0]
     if empty:
-        notes.append("no data for relative month(s) " + ", ".join(c.replace("ev_m", "-").replace("ev_p", "")
-                                                                   for c in empty))
+        notes.append(
+            "no data for relative month(s) " + ", ".join(c.replace("ev_m", "-").replace("ev_p", "") for c in empty)
+        )
         keys = [c for c in keys if c not in empty]
     if not keys:
         return _cannot_fit(name, "no visits of switching centers inside the window", len(d), prep.n_clusters, strict)
@@ -1612,8 +2095,15 @@ def event_study(visits: pd.DataFrame, centers: pd.DataFrame, outcome: str = "ltr
         formula += f" + C({_q(center)})"
     res, msgs, numeric = _run(lambda: smf.ols(formula, d, eval_env=_FORMULA_ENV).fit(**_fit_kwargs(prep)))
     conv, cn = _convergence(res, msgs, numeric, keys)
-    notes = prep.notes + notes + cn + [f"reference month {ref}; center and {month} fixed effects; "
-                                       f"cluster-robust SEs by {center} (t with {prep.n_clusters - 1} df)"]
+    notes = (
+        prep.notes
+        + notes
+        + cn
+        + [
+            f"reference month {ref}; center and {month} fixed effects; "
+            f"cluster-robust SEs by {center} (t with {prep.n_clusters - 1} df)"
+        ]
+    )
     prep.fe_prefixes = (f"C({center})", f"C({month})")
     table = _tidy(res, name, prep, keys, conv, "; ".join(notes), conf)
     if few_cluster:
@@ -1622,29 +2112,43 @@ def event_study(visits: pd.DataFrame, centers: pd.DataFrame, outcome: str = "ltr
         table["note"] = "; ".join(notes)
     kmap = {_ev_name(k): k for k in range(lo, hi + 1)}
     table["rel_month"] = table["term"].map(kmap).astype("Int64")
-    ref_row = {"term": _ev_name(ref), "estimate": 0.0, "std_error": np.nan, "ci_low": np.nan, "ci_high": np.nan,
-               "p_value": np.nan, "model": name, "kind": "reference", "n": len(d), "n_clusters": prep.n_clusters,
-               "converged": conv, "note": "; ".join(notes), "rel_month": ref}
+    ref_row = {
+        "term": _ev_name(ref),
+        "estimate": 0.0,
+        "std_error": np.nan,
+        "ci_low": np.nan,
+        "ci_high": np.nan,
+        "p_value": np.nan,
+        "model": name,
+        "kind": "reference",
+        "n": len(d),
+        "n_clusters": prep.n_clusters,
+        "converged": conv,
+        "note": "; ".join(notes),
+        "rel_month": ref,
+    }
     table = _finish_table(pd.concat([table, pd.DataFrame([ref_row])], ignore_index=True))
     table["rel_month"] = table["rel_month"].astype("Int64")
     head = table.loc[table["kind"].isin(["effect", "reference"])].sort_values("rel_month").reset_index(drop=True)
     # the switching centers' visits behind each month's coefficient (the reference month's too)
     rel_d = rel.reindex(d.index)
     head["n_month"] = [int((rel_d == k).sum()) if pd.notna(k) else pd.NA for k in head["rel_month"]]
-    return ModelResult(name, table, n=len(d), n_clusters=prep.n_clusters, converged=conv, note="; ".join(notes),
-                       headline=head, fit=res)
+    return ModelResult(
+        name, table, n=len(d), n_clusters=prep.n_clusters, converged=conv, note="; ".join(notes), headline=head, fit=res
+    )
 
 
 # ============================================================================ key results
 #: Tiers whose visits get in-progress updates (catalog order: none < completion_only < realtime < realtime_photo).
-REALTIME_TIERS: tuple[str, ...] = catalog.TIER_ORDER[catalog.TIER_ORDER.index("realtime"):]
+REALTIME_TIERS: tuple[str, ...] = catalog.TIER_ORDER[catalog.TIER_ORDER.index("realtime") :]
 #: Parts of the update programme held fixed when one more in-progress update is valued: whether a
 #: ready notice was sent (derived by :func:`with_update_parts`) and whether an update carried a photo.
 UPDATE_PARTS: tuple[str, ...] = ("ready_notice", "has_photo_update")
 
 
-def with_update_parts(visits: pd.DataFrame, updates: str = "n_proactive_updates",
-                      in_progress: str = "n_inprogress_updates") -> pd.DataFrame:
+def with_update_parts(
+    visits: pd.DataFrame, updates: str = "n_proactive_updates", in_progress: str = "n_inprogress_updates"
+) -> pd.DataFrame:
     """The visits with a ``ready_notice`` column (nullable boolean): a completion notice was sent,
     i.e. there were more proactive updates than in-progress ones.
 
@@ -1657,8 +2161,7 @@ def with_update_parts(visits: pd.DataFrame, updates: str = "n_proactive_updates"
     bad = (a < b).fillna(False).to_numpy()
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
-        raise DataError(f"{in_progress} ({b.iloc[row]}) exceeds {updates} ({a.iloc[row]})", column=in_progress,
-                        row=row)
+        raise DataError(f"{in_progress} ({b.iloc[row]}) exceeds {updates} ({a.iloc[row]})", column=in_progress, row=row)
     ready = (a - b).gt(0).astype("boolean")
     ready[(a.isna() | b.isna()).to_numpy()] = pd.NA
     return visits.assign(ready_notice=ready)
@@ -1673,7 +2176,8 @@ def realtime_visits(visits: pd.DataFrame, tier: str = "tier") -> pd.DataFrame:
     """
     require_columns(visits, [tier], "visits")
     return visits.loc[visits[tier].astype("string").isin(REALTIME_TIERS).fillna(False).to_numpy()].reset_index(
-        drop=True)
+        drop=True
+    )
 
 
 def _used(table: pd.DataFrame, names: Sequence[str]) -> list[str]:
@@ -1682,11 +2186,19 @@ def _used(table: pd.DataFrame, names: Sequence[str]) -> list[str]:
     return [c for c in names if re.search(rf"(?<![\w]){re.escape(c)}(?![\w])", terms)]
 
 
-def update_effects(visits: pd.DataFrame, controls: Sequence[str] = DEFAULT_CONTROLS,
-                   updates: str = "n_inprogress_updates", parts: Sequence[str] = UPDATE_PARTS,
-                   log_controls: Sequence[str] = (), cluster: str | None = "center", h0_rate_ratio: float = 0.5,
-                   conf: float = 0.95, min_n: int = 30, min_clusters: int = 4,
-                   strict: bool = False) -> dict[str, dict[str, Any]]:
+def update_effects(
+    visits: pd.DataFrame,
+    controls: Sequence[str] = DEFAULT_CONTROLS,
+    updates: str = "n_inprogress_updates",
+    parts: Sequence[str] = UPDATE_PARTS,
+    log_controls: Sequence[str] = (),
+    cluster: str | None = "center",
+    h0_rate_ratio: float = 0.5,
+    conf: float = 0.95,
+    min_n: int = 30,
+    min_clusters: int = 4,
+    strict: bool = False,
+) -> dict[str, dict[str, Any]]:
     """The two per-update effects of ``results.json``: ``ltr_slope_per_update`` (OLS, LTR points per
     update) and ``complaint_rate_ratio_per_update`` (NB2 rate ratio per update, with the p-value of
     H0 ratio = ``h0_rate_ratio``; the Poisson one when NB2 sits at its boundary, ``model`` says
@@ -1707,14 +2219,24 @@ def update_effects(visits: pd.DataFrame, controls: Sequence[str] = DEFAULT_CONTR
     """
     v = visits if all(p in visits.columns for p in parts) else with_update_parts(visits)
     ctrl = [c for c in dict.fromkeys([*controls, *parts]) if c != updates]
-    kw = dict(updates=updates, controls=ctrl, log_controls=log_controls, cluster=cluster, conf=conf, min_n=min_n,
-              min_clusters=min_clusters, strict=strict)
-    return update_effects_from(ltr_ols(v, form="linear", **kw), complaint_models(v, h0_rate_ratio=h0_rate_ratio, **kw),
-                               ctrl)
+    kw = dict(
+        updates=updates,
+        controls=ctrl,
+        log_controls=log_controls,
+        cluster=cluster,
+        conf=conf,
+        min_n=min_n,
+        min_clusters=min_clusters,
+        strict=strict,
+    )
+    return update_effects_from(
+        ltr_ols(v, form="linear", **kw), complaint_models(v, h0_rate_ratio=h0_rate_ratio, **kw), ctrl
+    )
 
 
-def update_effects_from(ltr: ModelResult | NotProvided, comp: ModelResult | NotProvided, controls: Sequence[str]
-                        ) -> dict[str, dict[str, Any]]:
+def update_effects_from(
+    ltr: ModelResult | NotProvided, comp: ModelResult | NotProvided, controls: Sequence[str]
+) -> dict[str, dict[str, Any]]:
     """The entries of :func:`update_effects` from models already fitted: the linear
     :func:`ltr_ols` and the :func:`complaint_models` of the same visits and ``controls``.
     A model given as a :class:`~cxlib.results.NotProvided` (its input table was not given)
@@ -1727,8 +2249,12 @@ def update_effects_from(ltr: ModelResult | NotProvided, comp: ModelResult | NotP
         slope: dict[str, Any] = ltr.record()
     elif ltr.ok:
         h = ltr.headline.iloc[0]
-        slope = {"estimate": float(h["estimate"]), "ci_low": float(h["ci_low"]), "ci_high": float(h["ci_high"]),
-                 "adjusted_for": _used(ltr.table, ctrl)}
+        slope = {
+            "estimate": float(h["estimate"]),
+            "ci_low": float(h["ci_low"]),
+            "ci_high": float(h["ci_high"]),
+            "adjusted_for": _used(ltr.table, ctrl),
+        }
         if isinstance(h.get("inference"), str):
             slope["inference"] = h["inference"]
         if ltr.fallback:
@@ -1737,8 +2263,11 @@ def update_effects_from(ltr: ModelResult | NotProvided, comp: ModelResult | NotP
         slope = ltr.shortage.record()
     else:
         slope = {"estimate": None, "note": ltr.note or "the LTR model did not converge"}
-    nb = None if isinstance(comp, NotProvided) or "model" not in comp.headline.columns else \
-        comp.headline.set_index("model")
+    nb = (
+        None
+        if isinstance(comp, NotProvided) or "model" not in comp.headline.columns
+        else comp.headline.set_index("model")
+    )
     if isinstance(comp, NotProvided):
         rr: dict[str, Any] = comp.record()
     elif comp.shortage is not None:
@@ -1752,14 +2281,21 @@ def update_effects_from(ltr: ModelResult | NotProvided, comp: ModelResult | NotP
         if not bool(h["converged"]):
             rr = {"estimate": None, "note": f"{what}: {h['note']}"}
         else:
-            rr = {"estimate": float(h["rate_ratio"]), "ci_low": float(h["ci_low"]), "ci_high": float(h["ci_high"]),
-                  "p_value_vs_half": float(h["p_value_h0"]), "model": model,
-                  "adjusted_for": _used(comp.table.loc[comp.table["model"] == model], ctrl)}
+            rr = {
+                "estimate": float(h["rate_ratio"]),
+                "ci_low": float(h["ci_low"]),
+                "ci_high": float(h["ci_high"]),
+                "p_value_vs_half": float(h["p_value_h0"]),
+                "model": model,
+                "adjusted_for": _used(comp.table.loc[comp.table["model"] == model], ctrl),
+            }
             why = []
             if model == "poisson":
                 reason = str(nb.loc["nb2", "boundary_reason"])
-                why.append(f"negative binomial at its boundary, {reason}: "
-                           + _poisson_quoted(reason, "HC1" if comp.fallback else "cluster-robust"))
+                why.append(
+                    f"negative binomial at its boundary, {reason}: "
+                    + _poisson_quoted(reason, "HC1" if comp.fallback else "cluster-robust")
+                )
             if comp.fallback:
                 why.append(comp.fallback)
             if why:
@@ -1786,11 +2322,21 @@ def effects_table(effects: dict[str, dict[str, Any]], lang: catalog.Lang = "both
             note = NotProvided(tuple(e.get("missing") or ()), lang).text()
         else:
             note = note_text(note, lang) if lang != "en" else note
-        rows.append({"effect": key, "estimate": e.get("estimate"), "ci_low": e.get("ci_low"),
-                     "ci_high": e.get("ci_high"), "p_value_vs_half": e.get("p_value_vs_half"),
-                     "model": e.get("model"), "adjusted_for": e.get("adjusted_for"), "note": note})
-    return pd.DataFrame(rows, columns=["effect", "estimate", "ci_low", "ci_high", "p_value_vs_half", "model",
-                                       "adjusted_for", "note"])
+        rows.append(
+            {
+                "effect": key,
+                "estimate": e.get("estimate"),
+                "ci_low": e.get("ci_low"),
+                "ci_high": e.get("ci_high"),
+                "p_value_vs_half": e.get("p_value_vs_half"),
+                "model": e.get("model"),
+                "adjusted_for": e.get("adjusted_for"),
+                "note": note,
+            }
+        )
+    return pd.DataFrame(
+        rows, columns=["effect", "estimate", "ci_low", "ci_high", "p_value_vs_half", "model", "adjusted_for", "note"]
+    )
 
 
 def _did_entry(res: ModelResult | NotProvided) -> dict[str, Any]:
@@ -1799,15 +2345,21 @@ def _did_entry(res: ModelResult | NotProvided) -> dict[str, Any]:
     if not res.ok:
         return {"estimate": None, "note": res.note or "did not converge"}
     h = res.headline.iloc[0]
-    out = {"estimate": float(h["estimate"]), "ci_low": float(h["ci_low"]), "ci_high": float(h["ci_high"]),
-           "p_value": float(h["p_value"]), "n_clusters": int(res.n_clusters)}
+    out = {
+        "estimate": float(h["estimate"]),
+        "ci_low": float(h["ci_low"]),
+        "ci_high": float(h["ci_high"]),
+        "p_value": float(h["p_value"]),
+        "n_clusters": int(res.n_clusters),
+    }
     if isinstance(h.get("inference"), str):
         out["inference"] = h["inference"]
     return out
 
 
-def rollout_effects(did_ltr: ModelResult | NotProvided, did_complained: ModelResult | NotProvided
-                    ) -> dict[str, dict[str, Any]]:
+def rollout_effects(
+    did_ltr: ModelResult | NotProvided, did_complained: ModelResult | NotProvided
+) -> dict[str, dict[str, Any]]:
     """The ``did_realtime_effect`` entry of ``results.json`` from the two :func:`did_rollout` results:
     ``{ltr: {estimate, ci_low, ci_high, p_value, n_clusters}, complained: {…}}``, or
     ``{"estimate": None, "note": why}`` for a model that could not be fitted and the "not
@@ -1818,9 +2370,16 @@ def rollout_effects(did_ltr: ModelResult | NotProvided, did_complained: ModelRes
     return {"ltr": _did_entry(did_ltr), "complained": _did_entry(did_complained)}
 
 
-def rollout_overview(visits: pd.DataFrame, centers: pd.DataFrame, center: str = "center", month: str = "month",
-                     arrived_at: str = "arrived_at", center_id: str = "center_id",
-                     realtime_since: str = "realtime_since", in_progress: str = "n_inprogress_updates") -> pd.DataFrame:
+def rollout_overview(
+    visits: pd.DataFrame,
+    centers: pd.DataFrame,
+    center: str = "center",
+    month: str = "month",
+    arrived_at: str = "arrived_at",
+    center_id: str = "center_id",
+    realtime_since: str = "realtime_since",
+    in_progress: str = "n_inprogress_updates",
+) -> pd.DataFrame:
     """Per center (sorted): the date it switched to real-time updates (``None`` if never), its visits
     before and after the switch in the data, and the share of visits with an in-progress update
     before and after, so that one sees who switched, when, and whether practice changed. Without
@@ -1832,22 +2391,43 @@ def rollout_overview(visits: pd.DataFrame, centers: pd.DataFrame, center: str = 
     require_columns(visits, [in_progress], "visits")
     ro = _rollout(visits, centers, center, month, arrived_at, center_id, realtime_since)
     c = centers.drop_duplicates(center_id)
-    since = pd.Series(pd.to_datetime(c[realtime_since], errors="coerce").to_numpy(),
-                      index=c[center_id].astype(str).to_numpy())
+    since = pd.Series(
+        pd.to_datetime(c[realtime_since], errors="coerce").to_numpy(), index=c[center_id].astype(str).to_numpy()
+    )
     upd = pd.to_numeric(visits[in_progress], errors="coerce").astype("float64").gt(0)
-    d = pd.DataFrame({"center": visits[center].astype(str).to_numpy(), "post": ro["post"].to_numpy() == 1,
-                      "upd": upd.to_numpy(dtype=bool)})
+    d = pd.DataFrame(
+        {
+            "center": visits[center].astype(str).to_numpy(),
+            "post": ro["post"].to_numpy() == 1,
+            "upd": upd.to_numpy(dtype=bool),
+        }
+    )
     rows = []
     for cid in sorted(since.index):
         part = d.loc[d["center"] == cid]
         pre, post = part.loc[~part["post"]], part.loc[part["post"]]
         s = since[cid]
-        rows.append({"center": cid, "realtime_since": None if pd.isna(s) else pd.Timestamp(s).strftime("%Y-%m-%d"),
-                     "visits_before": len(pre), "visits_after": len(post),
-                     "share_updated_before": float(pre["upd"].mean()) if len(pre) else np.nan,
-                     "share_updated_after": float(post["upd"].mean()) if len(post) else np.nan})
-    out = pd.DataFrame(rows, columns=["center", "realtime_since", "visits_before", "visits_after",
-                                      "share_updated_before", "share_updated_after"])
+        rows.append(
+            {
+                "center": cid,
+                "realtime_since": None if pd.isna(s) else pd.Timestamp(s).strftime("%Y-%m-%d"),
+                "visits_before": len(pre),
+                "visits_after": len(post),
+                "share_updated_before": float(pre["upd"].mean()) if len(pre) else np.nan,
+                "share_updated_after": float(post["upd"].mean()) if len(post) else np.nan,
+            }
+        )
+    out = pd.DataFrame(
+        rows,
+        columns=[
+            "center",
+            "realtime_since",
+            "visits_before",
+            "visits_after",
+            "share_updated_before",
+            "share_updated_after",
+        ],
+    )
     if len(visits) and visits[in_progress].isna().all():
         out = out.drop(columns=["share_updated_before", "share_updated_after"])
     return out.astype({"visits_before": "int64", "visits_after": "int64"})
@@ -1865,8 +2445,9 @@ def _scale_of(model: str) -> str:
     return "LTR points"
 
 
-def report_table(*results: ModelResult | NotProvided, digits: int = 3, lang: catalog.Lang | None = None
-                 ) -> pd.DataFrame | NotComputed:
+def report_table(
+    *results: ModelResult | NotProvided, digits: int = 3, lang: catalog.Lang | None = None
+) -> pd.DataFrame | NotComputed:
     """The headline rows of several model results in one tidy, rounded table: ``model, term,
     scale, estimate, ci_low, ci_high, p_value`` (plus ``p_value_vs_half`` for complaint models),
     ``n, n_clusters, note``. A result that could not be fitted shows its reason in ``note``; a
@@ -1884,8 +2465,17 @@ def report_table(*results: ModelResult | NotProvided, digits: int = 3, lang: cat
     frames = []
     for r in results:
         if isinstance(r, NotProvided):
-            frames.append(pd.DataFrame({"model": [""], "term": ["(not provided)"], "note": [r.short()],
-                                        "n": [pd.NA], "n_clusters": [pd.NA]}))
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "model": [""],
+                        "term": ["(not provided)"],
+                        "note": [r.short()],
+                        "n": [pd.NA],
+                        "n_clusters": [pd.NA],
+                    }
+                )
+            )
             continue
         h = r.headline if r.headline is not None else r.table
         h = h.copy()
@@ -1895,13 +2485,26 @@ def report_table(*results: ModelResult | NotProvided, digits: int = 3, lang: cat
             h["model"] = r.model
         frames.append(h)
     out = pd.concat(frames, ignore_index=True)
-    out["scale"] = [("" if str(t) in ("(cannot fit)", "(not provided)") else _scale_of(str(m)))
-                    for m, t in zip(out["model"], out["term"])]
+    out["scale"] = [
+        ("" if str(t) in ("(cannot fit)", "(not provided)") else _scale_of(str(m)))
+        for m, t in zip(out["model"], out["term"])
+    ]
     for c in ("estimate", "ci_low", "ci_high", "p_value"):
         if c not in out.columns:
             out[c] = np.nan
-    cols = ["model", "term", "scale", "estimate", "ci_low", "ci_high", "p_value",
-            *(["p_value_vs_half"] if "p_value_vs_half" in out.columns else []), "n", "n_clusters", "note"]
+    cols = [
+        "model",
+        "term",
+        "scale",
+        "estimate",
+        "ci_low",
+        "ci_high",
+        "p_value",
+        *(["p_value_vs_half"] if "p_value_vs_half" in out.columns else []),
+        "n",
+        "n_clusters",
+        "note",
+    ]
     out = out[cols]
     num = [c for c in ("estimate", "ci_low", "ci_high", "p_value", "p_value_vs_half") if c in out.columns]
     out[num] = out[num].astype(float).round(digits)
@@ -1924,8 +2527,6 @@ def _text(key: str, lang: catalog.Lang, two_lines: bool = False) -> str:
     return catalog.bilingual(*_TEXT[key], lang=lang, sep="\n" if two_lines else " ")
 
 
-
-
 def _note_figure(note: str, title: str):
     """A small figure that says why there is nothing to draw (a model that could not be fitted)."""
     import textwrap
@@ -1935,16 +2536,28 @@ def _note_figure(note: str, title: str):
     with plotting.drawing():
         fig, ax = plotting.subplots(figsize=(7, 2.2))
         ax.axis("off")
-        ax.text(0.5, 0.5, "\n".join(textwrap.wrap(note, 80)), ha="center", va="center", fontsize="small",
-                color="#444444", transform=ax.transAxes)
+        ax.text(
+            0.5,
+            0.5,
+            "\n".join(textwrap.wrap(note, 80)),
+            ha="center",
+            va="center",
+            fontsize="small",
+            color="#444444",
+            transform=ax.transAxes,
+        )
         ax.set_title(title)
         fig.tight_layout()
     return fig
 
 
-def plot_coefficients(table: pd.DataFrame, terms: Sequence[str] | None = None,
-                      kinds: Sequence[str] = ("effect", "average_marginal_effect", "control"),
-                      lang: catalog.Lang = "both", title: str | None = None):
+def plot_coefficients(
+    table: pd.DataFrame,
+    terms: Sequence[str] | None = None,
+    kinds: Sequence[str] = ("effect", "average_marginal_effect", "control"),
+    lang: catalog.Lang = "both",
+    title: str | None = None,
+):
     """Forest plot of coefficients with intervals, one row per term (and model).
 
     ``table`` is a tidy table (``ModelResult.table`` / ``headline``, or several concatenated);
@@ -2041,130 +2654,243 @@ def _lvl(column: str, value: str) -> str:
 
 
 #: the clauses of a model note in Chinese: (pattern of the English clause, its Chinese)
-_NOTE_ZH: tuple[tuple[re.Pattern[str], Any], ...] = tuple((re.compile(p + r"(?=;\s|\.?$)", re.I), z) for p, z in (
-    (r"cannot fit: (?P<r>.+)", lambda m: "无法拟合：" + note_text(m["r"], "zh")),
-    (r"only (?P<n>\d+) complete rows \(need at least (?P<k>\d+)\)",
-     lambda m: f"样本不足（n = {m['n']}），至少需要 {m['k']} 条完整记录"),
-    (r"only (?P<n>\d+) complete rows for about (?P<k>\d+) parameters",
-     lambda m: f"只有 {m['n']} 行完整数据，参数约 {m['k']} 个"),
-    (r"only (?P<g>\d+) cluster\(s\) after dropping missing rows; cluster-robust inference needs at least (?P<k>\d+)",
-     lambda m: f"剔除缺失行后只剩 {m['g']} 个聚类，聚类稳健推断至少需要 {m['k']} 个"),
-    (r"no variation in (?P<c>\S+)", lambda m: f"{_var(m['c'])}没有变化"),
-    (r"no complaints in the data", lambda m: "数据中没有投诉"),
-    (r"(?P<c>\S+) is constant and was left out", lambda m: f"{_var(m['c'])}为常数，已剔除"),
-    (r"(?P<c>\S+) has a single value and was left out", lambda m: f"{_var(m['c'])}只有一个取值，已剔除"),
-    (r"(?P<c>\S+) = (?P<v>.+?) predicts the outcome perfectly \((?P<w>[^)]*)\): its (?P<k>\d+) rows left out",
-     lambda m: (f"{_var(m['c'])} = {_lvl(m['c'], m['v'])} 完全预测了结果（"
-                + ("没有一次到店发生" if m["w"].startswith("no visit") else "每次到店都发生")
-                + f"）：其 {m['k']} 行已剔除")),
-    (r"one (?P<c>\S+)(?: \((?P<id>[^)]*)\))?: HC1 errors, no clustering(?P<fe>, no \S+ fixed effect)?(?P<net>; the "
-     r"network estimate with cluster-robust errors is in the all-centers report)?",
-     lambda m: ("只有一个" + _var(m["c"]) + ("（" + m["id"] + "）" if m["id"] else "") + "：使用 HC1 标准误，不聚类"
+_NOTE_ZH: tuple[tuple[re.Pattern[str], Any], ...] = tuple(
+    (re.compile(p + r"(?=;\s|\.?$)", re.I), z)
+    for p, z in (
+        (r"cannot fit: (?P<r>.+)", lambda m: "无法拟合：" + note_text(m["r"], "zh")),
+        (
+            r"only (?P<n>\d+) complete rows \(need at least (?P<k>\d+)\)",
+            lambda m: f"样本不足（n = {m['n']}），至少需要 {m['k']} 条完整记录",
+        ),
+        (
+            r"only (?P<n>\d+) complete rows for about (?P<k>\d+) parameters",
+            lambda m: f"只有 {m['n']} 行完整数据，参数约 {m['k']} 个",
+        ),
+        (
+            r"only (?P<g>\d+) cluster\(s\) after dropping missing rows; cluster-robust inference needs at least (?P<k>\d+)",
+            lambda m: f"剔除缺失行后只剩 {m['g']} 个聚类，聚类稳健推断至少需要 {m['k']} 个",
+        ),
+        (r"no variation in (?P<c>\S+)", lambda m: f"{_var(m['c'])}没有变化"),
+        (r"no complaints in the data", lambda m: "数据中没有投诉"),
+        (r"(?P<c>\S+) is constant and was left out", lambda m: f"{_var(m['c'])}为常数，已剔除"),
+        (r"(?P<c>\S+) has a single value and was left out", lambda m: f"{_var(m['c'])}只有一个取值，已剔除"),
+        (
+            r"(?P<c>\S+) = (?P<v>.+?) predicts the outcome perfectly \((?P<w>[^)]*)\): its (?P<k>\d+) rows left out",
+            lambda m: (
+                f"{_var(m['c'])} = {_lvl(m['c'], m['v'])} 完全预测了结果（"
+                + ("没有一张工单发生" if m["w"].startswith("no visit") else "每张工单都发生")
+                + f"）：其 {m['k']} 行已剔除"
+            ),
+        ),
+        (
+            r"one (?P<c>\S+)(?: \((?P<id>[^)]*)\))?: HC1 errors, no clustering(?P<fe>, no \S+ fixed effect)?(?P<net>; the "
+            r"network estimate with cluster-robust errors is in the all-centers report)?",
+            lambda m: (
+                "只有一个"
+                + _var(m["c"])
+                + ("（" + m["id"] + "）" if m["id"] else "")
+                + "：使用 HC1 标准误，不聚类"
                 + ("，不含" + _var(m["c"]) + "固定效应" if m["fe"] else "")
-                + ("；聚类稳健的全网络估计见全网络报告" if m["net"] else ""))),
-    (r"HC1 errors, no clustering(?P<fe>, no (?P<c>\S+) fixed effect)?(?P<net>; the network estimate with "
-     r"cluster-robust errors is in the all-centers report)?",
-     lambda m: ("使用 HC1 标准误，不聚类" + ("，不含" + _var(m["c"]) + "固定效应" if m["fe"] else "")
-                + ("；聚类稳健的全网络估计见全网络报告" if m["net"] else ""))),
-    (r"HessianInversionWarning: .*?(?=;\s|$)", lambda m: "Hessian 矩阵求逆失败（HessianInversionWarning）"),
-    (r"ConvergenceWarning: .*?(?=;\s|$)", lambda m: "最大似然优化未收敛（ConvergenceWarning）"),
-    (r"only (?P<g>\d+) (?P<c>\S+) clusters \(cluster-robust errors need at least (?P<k>\d+)\): HC1 errors, no clustering",
-     lambda m: f"只有 {m['g']} 个{_var(m['c'])}聚类（聚类稳健标准误至少需要 {m['k']} 个）：使用 HC1 标准误，不聚类"),
-    (r"cluster-robust SEs by (?P<c>\S+) \(t with (?P<df>\d+) df\)",
-     lambda m: f"按{_var(m['c'])}聚类的稳健标准误（t 分布，自由度 {m['df']}）"),
-    (r"few clusters \((?P<g>\d+)\): p-value and (?P<c>\d+%) interval of the effect from the wild cluster "
-     r"bootstrap \(restricted, (?P<w>Webb|Rademacher) weights, (?:all (?P<b>\d+)\^(?P<e>\d+) = (?P<n>[\d,]+) weight "
-     r"vectors enumerated|(?P<d>[\d,]+) weight vectors drawn), interval by test inversion\)",
-     lambda m: (f"聚类较少（{m['g']} 个）：效应的 p 值与 {m['c']} 置信区间取自野聚类自助法（"
+                + ("；聚类稳健的全网络估计见全网络报告" if m["net"] else "")
+            ),
+        ),
+        (
+            r"HC1 errors, no clustering(?P<fe>, no (?P<c>\S+) fixed effect)?(?P<net>; the network estimate with "
+            r"cluster-robust errors is in the all-centers report)?",
+            lambda m: (
+                "使用 HC1 标准误，不聚类"
+                + ("，不含" + _var(m["c"]) + "固定效应" if m["fe"] else "")
+                + ("；聚类稳健的全网络估计见全网络报告" if m["net"] else "")
+            ),
+        ),
+        (r"HessianInversionWarning: .*?(?=;\s|$)", lambda m: "Hessian 矩阵求逆失败（HessianInversionWarning）"),
+        (r"ConvergenceWarning: .*?(?=;\s|$)", lambda m: "最大似然优化未收敛（ConvergenceWarning）"),
+        (
+            r"only (?P<g>\d+) (?P<c>\S+) clusters \(cluster-robust errors need at least (?P<k>\d+)\): HC1 errors, no clustering",
+            lambda m: (
+                f"只有 {m['g']} 个{_var(m['c'])}聚类（聚类稳健标准误至少需要 {m['k']} 个）：使用 HC1 标准误，不聚类"
+            ),
+        ),
+        (
+            r"cluster-robust SEs by (?P<c>\S+) \(t with (?P<df>\d+) df\)",
+            lambda m: f"按{_var(m['c'])}聚类的稳健标准误（t 分布，自由度 {m['df']}）",
+        ),
+        (
+            r"few clusters \((?P<g>\d+)\): p-value and (?P<c>\d+%) interval of the effect from the wild cluster "
+            r"bootstrap \(restricted, (?P<w>Webb|Rademacher) weights, (?:all (?P<b>\d+)\^(?P<e>\d+) = (?P<n>[\d,]+) weight "
+            r"vectors enumerated|(?P<d>[\d,]+) weight vectors drawn), interval by test inversion\)",
+            lambda m: (
+                f"聚类较少（{m['g']} 个）：效应的 p 值与 {m['c']} 置信区间取自野聚类自助法（"
                 f"施加原假设，{m['w']} 权重，"
                 + (f"穷举全部 {m['b']}^{m['e']} = {m['n']} 个权重向量" if m["n"] else f"随机抽取 {m['d']} 个权重向量")
-                + "，区间由检验反演求得）")),
-    (r"CR1 and CR2 \(Satterthwaite df\) alongside", lambda m: "CR1 与 CR2（Satterthwaite 自由度）的结果并列给出"),
-    (r"CR1 quoted \((?P<g>\d+) clusters\)", lambda m: f"引用 CR1 结果（{m['g']} 个聚类）"),
-    (r"CR2 with Satterthwaite df alongside", lambda m: "CR2（Satterthwaite 自由度）的结果并列给出"),
-    (r"alpha estimated = (?P<a>\S+)", lambda m: f"离散参数 alpha 估计为 {m['a']}"),
-    (r"did not converge(?: after (?P<k>\d+) iterations)?",
-     lambda m: "未收敛" + (f"（迭代 {m['k']} 次后）" if m["k"] else "")),
-    (r"some estimates are not finite", lambda m: "部分估计值不是有限数"),
-    (r"standard errors of the effect are not finite \(Hessian not invertible\)",
-     lambda m: "效应的标准误不是有限数（Hessian 矩阵不可逆）"),
-    (r"(?:at its boundary: |quoted, NB2 being at its boundary: |negative binomial at its boundary, )"
-     r"(?P<b>overdispersion estimated at 0|the fit is unreliable) \((?P<d>[^)]*)\)(?:: (?P<r>.+))?",
-     lambda m: ("负二项模型处于参数边界：" + ("过度离散估计为 0" if m["b"].startswith("over") else "拟合不可靠")
-                + "（" + (f"alpha = {m['d'].split('alpha = ')[-1]}" if "alpha = " in m["d"] else m["d"].split(":")[0])
-                + "）" + ("：" + note_text(m["r"], "zh") if m["r"] else ""))),
-    (r"NB2 reduces to Poisson", lambda m: "NB2 退化为泊松模型"),
-    (r"the Poisson (?P<w>model|rate ratio) with (?P<e>cluster-robust|HC1) errors is quoted",
-     lambda m: ("引用采用" + ("聚类稳健" if m["e"] == "cluster-robust" else " HC1 ") + "标准误的泊松模型"
-                + ("" if m["w"] == "model" else "率比"))),
-    (r"proportional odds: Brant χ² = (?P<x>[\d.]+), df = (?P<df>\d+), (?P<p>p [<=] [\d.]+), (?P<v>holds|rejected)"
-     r"(?: — not parallel: (?P<bad>.+?))?(?: — outcome categories (?P<m>.+?) merged for the test)?(?=;\s|$)",
-     lambda m: (f"比例优势检验：Brant χ² = {m['x']}，自由度 {m['df']}，{m['p']}，"
+                + "，区间由检验反演求得）"
+            ),
+        ),
+        (r"CR1 and CR2 \(Satterthwaite df\) alongside", lambda m: "CR1 与 CR2（Satterthwaite 自由度）的结果并列给出"),
+        (r"CR1 quoted \((?P<g>\d+) clusters\)", lambda m: f"引用 CR1 结果（{m['g']} 个聚类）"),
+        (r"CR2 with Satterthwaite df alongside", lambda m: "CR2（Satterthwaite 自由度）的结果并列给出"),
+        (r"alpha estimated = (?P<a>\S+)", lambda m: f"离散参数 alpha 估计为 {m['a']}"),
+        (
+            r"did not converge(?: after (?P<k>\d+) iterations)?",
+            lambda m: "未收敛" + (f"（迭代 {m['k']} 次后）" if m["k"] else ""),
+        ),
+        (r"some estimates are not finite", lambda m: "部分估计值不是有限数"),
+        (
+            r"standard errors of the effect are not finite \(Hessian not invertible\)",
+            lambda m: "效应的标准误不是有限数（Hessian 矩阵不可逆）",
+        ),
+        (
+            r"(?:at its boundary: |quoted, NB2 being at its boundary: |negative binomial at its boundary, )"
+            r"(?P<b>overdispersion estimated at 0|the fit is unreliable) \((?P<d>[^)]*)\)(?:: (?P<r>.+))?",
+            lambda m: (
+                "负二项模型处于参数边界："
+                + ("过度离散估计为 0" if m["b"].startswith("over") else "拟合不可靠")
+                + "（"
+                + (f"alpha = {m['d'].split('alpha = ')[-1]}" if "alpha = " in m["d"] else m["d"].split(":")[0])
+                + "）"
+                + ("：" + note_text(m["r"], "zh") if m["r"] else "")
+            ),
+        ),
+        (r"NB2 reduces to Poisson", lambda m: "NB2 退化为泊松模型"),
+        (
+            r"the Poisson (?P<w>model|rate ratio) with (?P<e>cluster-robust|HC1) errors is quoted",
+            lambda m: (
+                "引用采用"
+                + ("聚类稳健" if m["e"] == "cluster-robust" else " HC1 ")
+                + "标准误的泊松模型"
+                + ("" if m["w"] == "model" else "率比")
+            ),
+        ),
+        (
+            r"proportional odds: Brant χ² = (?P<x>[\d.]+), df = (?P<df>\d+), (?P<p>p [<=] [\d.]+), (?P<v>holds|rejected)"
+            r"(?: — not parallel: (?P<bad>.+?))?(?: — outcome categories (?P<m>.+?) merged for the test)?(?=;\s|$)",
+            lambda m: (
+                f"比例优势检验：Brant χ² = {m['x']}，自由度 {m['df']}，{m['p']}，"
                 + ("比例优势假设成立" if m["v"] == "holds" else "比例优势假设不成立")
                 + (f"（斜率不平行：{m['bad']}）" if m["bad"] else "")
-                + (f"；检验时合并了结果类别 {m['m']}" if m["m"] else ""))),
-    (r"proportional odds not tested: (?P<e>.+?)(?=;\s|$)", lambda m: f"未能检验比例优势假设（{m['e']}）"),
-    (r"this center never switched to real-time updates", lambda m: "该门店从未上线实时进度"),
-    (r"(?P<w>.+?) needs switching and non-switching centers; this selection has one center — see the all-centers "
-     r"report(?: \((?P<c>\S+) switched to real-time updates on (?P<d>[\d-]+)\))?",
-     lambda m: ("本报告只含一家门店，需要已上线与未上线的门店作对比，见全网络报告"
-                + (f"（{m['c']} 于 {m['d']} 上线实时进度）" if m["c"] else ""))),
-    (r"(?P<k>\d+) switching center\(s\) observed before and after, (?P<n>\d+) never switched",
-     lambda m: f"{m['k']} 家切换门店在切换前后都有数据，{m['n']} 家从未切换"),
-    (r"no never-switched centers: month (?P<m>\S+) \(end bin\) also held at 0 to identify the model",
-     lambda m: f"没有从未切换的门店：端点月份 {m['m']} 也固定为 0 以识别模型"),
-    (r"no center has data both before and after its switch to real-time updates",
-     lambda m: "没有门店在切换到实时进度前后都有数据"),
-    (r"dropped (?P<k>\d+) of (?P<n>\d+) rows with missing values",
-     lambda m: f"{m['n']} 行中有 {m['k']} 行含缺失值，已剔除"),
-    (r"center and (?P<m>\S+) fixed effects", lambda m: f"含服务中心与{_column(m['m'])}固定效应"),
-    (r"reference month (?P<r>-?\d+)", lambda m: f"参照月 {m['r']}"),
-    # the staggered-DiD notes of cxlib.did
-    (r"(?P<k>\d+) visits in a switch month before the switch date left out",
-     lambda m: f"切换当月、切换日期之前的 {m['k']} 次到店已剔除"),
-    (r"(?P<s>\d+) switching center\(s\), (?P<n>\d+) never switched, (?P<c>\d+) centers",
-     lambda m: f"{m['s']} 家门店切换，{m['n']} 家从未切换，共 {m['c']} 家"),
-    (r"each switch month has one center, so its visits are not clustered by center \(the randomisation test over "
-     r"switch dates is the check that does not assume independence\)",
-     lambda m: "每个切换月份只有一家门店，因此不按门店聚类（不依赖独立性假设的检验是对切换日期的随机化检验）"),
-    (r"Callaway-Sant'Anna, (?P<c>not-yet-treated|never-treated) controls, (?P<k>\d+) post-treatment ATT\(g,t\) "
-     r"averaged by cohort size",
-     lambda m: (f"Callaway–Sant'Anna 估计，以{'尚未切换' if m['c'].startswith('not') else '从未切换'}的门店为对照，"
-                f"{m['k']} 个切换后的 ATT(g,t) 按组规模加权平均")),
-    (r"quoted: the randomisation interval and p-value \((?:all (?P<k>[\d,]+) assignments of the (?P<d>\d+) switch "
-     r"dates to the (?P<c>\d+) centers|(?P<r>[\d,]+) random assignments \(seed (?P<s>\d+)\) of the (?P<d2>\d+) switch "
-     r"dates); one effect for all switched visits\); the independent-visits interval alongside",
-     lambda m: ("引用随机化区间与 p 值（"
-                + (f"{m['d']} 个切换日期在 {m['c']} 家门店之间的全部 {m['k']} 种分配" if m["k"]
-                   else f"{m['d2']} 个切换日期的 {m['r']} 种随机分配，种子 {m['s']}")
-                + "；假设所有切换后的到店效应相同）；工单相互独立时的区间并列给出")),
-    (r"visits treated as independent \(influence-function standard errors, normal intervals\)",
-     lambda m: "到店视为相互独立（影响函数标准误，正态区间）"),
-    (r"influence-function standard errors clustered by (?P<g>\d+) clusters, normal intervals",
-     lambda m: f"影响函数标准误按 {m['g']} 个聚类计算，正态区间"),
-    (r"wild cluster bootstrap of the influence functions over (?P<g>\d+) clusters \((?:all (?P<n>[\d,]+) Webb weight "
-     r"vectors|(?P<d>[\d,]+) Webb weight vectors drawn \(seed (?P<s>\d+)\))\)",
-     lambda m: (f"对 {m['g']} 个聚类的影响函数做野聚类自助法（"
-                + (f"穷举全部 {m['n']} 个 Webb 权重向量" if m["n"] else f"随机抽取 {m['d']} 个 Webb 权重向量，种子 {m['s']}")
-                + "）")),
-    (r"Sun-Abraham interaction-weighted, (?P<c>never-treated|last-treated cohort as) controls, unit and period fixed "
-     r"effects, reference period (?P<r>-?\d+)",
-     lambda m: (f"Sun–Abraham 交互加权估计，以{'从未切换的门店' if m['c'].startswith('never') else '最后切换的一组'}为对照，"
-                f"含个体与时期固定效应，参照期 {m['r']}")),
-    (r"heteroskedasticity-robust \(HC1\), visits treated as independent, normal intervals",
-     lambda m: "异方差稳健标准误（HC1），到店视为相互独立，正态区间"),
-    (r"cluster-robust \(CR1\) by (?P<c>\S+), t with (?P<df>\d+) df",
-     lambda m: f"按{_var(m['c'])}聚类的稳健标准误（CR1，t 分布，自由度 {m['df']}）"),
-    (r"no never-treated units: the last-treated cohort \((?P<g>[^)]*)\) is the control, its periods from its "
-     r"treatment on dropped",
-     lambda m: f"没有从未切换的个体：以最后切换的一组（{m['g']}）为对照，其切换后的时期已剔除"),
-    (r"cohorts treated after the last period counted as not \(yet\) treated",
-     lambda m: "在最后一期之后才切换的组视为尚未切换"),
-    (r"(?P<k>\d+) rows of cohorts treated in the first period dropped",
-     lambda m: f"第一期就已切换的组的 {m['k']} 行已剔除"),
-    (r"ATT\((?P<g>[^,]+), (?P<t>[^)]+)\) not estimated: an empty cell",
-     lambda m: f"ATT({m['g']}, {m['t']}) 无法估计：单元格无数据"),
-))
+                + (f"；检验时合并了结果类别 {m['m']}" if m["m"] else "")
+            ),
+        ),
+        (r"proportional odds not tested: (?P<e>.+?)(?=;\s|$)", lambda m: f"未能检验比例优势假设（{m['e']}）"),
+        (r"this center never switched to real-time updates", lambda m: "该门店从未上线实时进度"),
+        (
+            r"(?P<w>.+?) needs switching and non-switching centers; this selection has one center — see the all-centers "
+            r"report(?: \((?P<c>\S+) switched to real-time updates on (?P<d>[\d-]+)\))?",
+            lambda m: (
+                "本报告只含一家门店，需要已上线与未上线的门店作对比，见全网络报告"
+                + (f"（{m['c']} 于 {m['d']} 上线实时进度）" if m["c"] else "")
+            ),
+        ),
+        (
+            r"(?P<k>\d+) switching center\(s\) observed before and after, (?P<n>\d+) never switched",
+            lambda m: f"{m['k']} 家切换门店在切换前后都有数据，{m['n']} 家从未切换",
+        ),
+        (
+            r"no never-switched centers: month (?P<m>\S+) \(end bin\) also held at 0 to identify the model",
+            lambda m: f"没有从未切换的门店：端点月份 {m['m']} 也固定为 0 以识别模型",
+        ),
+        (
+            r"no center has data both before and after its switch to real-time updates",
+            lambda m: "没有门店在切换到实时进度前后都有数据",
+        ),
+        (
+            r"dropped (?P<k>\d+) of (?P<n>\d+) rows with missing values",
+            lambda m: f"{m['n']} 行中有 {m['k']} 行含缺失值，已剔除",
+        ),
+        (r"center and (?P<m>\S+) fixed effects", lambda m: f"含服务中心与{_column(m['m'])}固定效应"),
+        (r"reference month (?P<r>-?\d+)", lambda m: f"参照月 {m['r']}"),
+        # the staggered-DiD notes of cxlib.did
+        (
+            r"(?P<k>\d+) visits in a switch month before the switch date left out",
+            lambda m: f"切换当月、切换日期之前的 {m['k']} 张工单已剔除",
+        ),
+        (
+            r"(?P<s>\d+) switching center\(s\), (?P<n>\d+) never switched, (?P<c>\d+) centers",
+            lambda m: f"{m['s']} 家门店切换，{m['n']} 家从未切换，共 {m['c']} 家",
+        ),
+        (
+            r"each switch month has one center, so its visits are not clustered by center \(the randomisation test over "
+            r"switch dates is the check that does not assume independence\)",
+            lambda m: "每个切换月份只有一家门店，因此不按门店聚类（不依赖独立性假设的检验是对切换日期的随机化检验）",
+        ),
+        (
+            r"Callaway-Sant'Anna, (?P<c>not-yet-treated|never-treated) controls, (?P<k>\d+) post-treatment ATT\(g,t\) "
+            r"averaged by cohort size",
+            lambda m: (
+                f"Callaway–Sant'Anna 估计，以{'尚未切换' if m['c'].startswith('not') else '从未切换'}的门店为对照，"
+                f"{m['k']} 个切换后的 ATT(g,t) 按组规模加权平均"
+            ),
+        ),
+        (
+            r"quoted: the randomisation interval and p-value \((?:all (?P<k>[\d,]+) assignments of the (?P<d>\d+) switch "
+            r"dates to the (?P<c>\d+) centers|(?P<r>[\d,]+) random assignments \(seed (?P<s>\d+)\) of the (?P<d2>\d+) switch "
+            r"dates); one effect for all switched visits\); the independent-visits interval alongside",
+            lambda m: (
+                "引用随机化区间与 p 值（"
+                + (
+                    f"{m['d']} 个切换日期在 {m['c']} 家门店之间的全部 {m['k']} 种分配"
+                    if m["k"]
+                    else f"{m['d2']} 个切换日期的 {m['r']} 种随机分配，种子 {m['s']}"
+                )
+                + "；假设所有切换后的工单效应相同）；工单相互独立时的区间并列给出"
+            ),
+        ),
+        (
+            r"visits treated as independent \(influence-function standard errors, normal intervals\)",
+            lambda m: "工单视为相互独立（影响函数标准误，正态区间）",
+        ),
+        (
+            r"influence-function standard errors clustered by (?P<g>\d+) clusters, normal intervals",
+            lambda m: f"影响函数标准误按 {m['g']} 个聚类计算，正态区间",
+        ),
+        (
+            r"wild cluster bootstrap of the influence functions over (?P<g>\d+) clusters \((?:all (?P<n>[\d,]+) Webb weight "
+            r"vectors|(?P<d>[\d,]+) Webb weight vectors drawn \(seed (?P<s>\d+)\))\)",
+            lambda m: (
+                f"对 {m['g']} 个聚类的影响函数做野聚类自助法（"
+                + (
+                    f"穷举全部 {m['n']} 个 Webb 权重向量"
+                    if m["n"]
+                    else f"随机抽取 {m['d']} 个 Webb 权重向量，种子 {m['s']}"
+                )
+                + "）"
+            ),
+        ),
+        (
+            r"Sun-Abraham interaction-weighted, (?P<c>never-treated|last-treated cohort as) controls, unit and period fixed "
+            r"effects, reference period (?P<r>-?\d+)",
+            lambda m: (
+                f"Sun–Abraham 交互加权估计，以{'从未切换的门店' if m['c'].startswith('never') else '最后切换的一组'}为对照，"
+                f"含个体与时期固定效应，参照期 {m['r']}"
+            ),
+        ),
+        (
+            r"heteroskedasticity-robust \(HC1\), visits treated as independent, normal intervals",
+            lambda m: "异方差稳健标准误（HC1），工单视为相互独立，正态区间",
+        ),
+        (
+            r"cluster-robust \(CR1\) by (?P<c>\S+), t with (?P<df>\d+) df",
+            lambda m: f"按{_var(m['c'])}聚类的稳健标准误（CR1，t 分布，自由度 {m['df']}）",
+        ),
+        (
+            r"no never-treated units: the last-treated cohort \((?P<g>[^)]*)\) is the control, its periods from its "
+            r"treatment on dropped",
+            lambda m: f"没有从未切换的个体：以最后切换的一组（{m['g']}）为对照，其切换后的时期已剔除",
+        ),
+        (
+            r"cohorts treated after the last period counted as not \(yet\) treated",
+            lambda m: "在最后一期之后才切换的组视为尚未切换",
+        ),
+        (
+            r"(?P<k>\d+) rows of cohorts treated in the first period dropped",
+            lambda m: f"第一期就已切换的组的 {m['k']} 行已剔除",
+        ),
+        (
+            r"ATT\((?P<g>[^,]+), (?P<t>[^)]+)\) not estimated: an empty cell",
+            lambda m: f"ATT({m['g']}, {m['t']}) 无法估计：单元格无数据",
+        ),
+    )
+)
 
 
 def note_text(note: str, lang: catalog.Lang = "zh") -> str:

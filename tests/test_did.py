@@ -43,8 +43,15 @@ def test_group_time_atts_and_errors_match_r_did(mpdta, control):
 def test_published_vignette_values(mpdta):
     res = did.callaway_santanna(mpdta, "lemp", "year", "first.treat", cluster="countyreal")
     got = res.cells.set_index(["group", "time"])["estimate"].round(4)
-    published = {(2004, 2004): -0.0105, (2004, 2005): -0.0704, (2004, 2006): -0.1373, (2004, 2007): -0.1008,
-                 (2006, 2006): -0.0046, (2006, 2007): -0.0412, (2007, 2007): -0.0261}
+    published = {
+        (2004, 2004): -0.0105,
+        (2004, 2005): -0.0704,
+        (2004, 2006): -0.1373,
+        (2004, 2007): -0.1008,
+        (2006, 2006): -0.0046,
+        (2006, 2007): -0.0412,
+        (2007, 2007): -0.0261,
+    }
     for k, v in published.items():
         assert got.loc[k] == v
     assert round(res.headline["estimate"].iloc[0], 4) == -0.0400
@@ -70,10 +77,15 @@ def test_simple_and_dynamic_aggregation_match_r_did(mpdta, control):
 
 
 # Sun–Abraham on mpdta, clustered by county (see tests/data/README.md for where these come from)
-SA_EVENT = {-4: (0.003306356692512408, 0.024555095531863646), -3: (0.02502182959755504, 0.018154344410048512),
-            -2: (0.02445874497116954, 0.014266792154618242), 0: (-0.01993181678925932, 0.011857538963453297),
-            1: (-0.05095736706519374, 0.016870678384610097), 2: (-0.13725873888940313, 0.03658947596376605),
-            3: (-0.10081136308540405, 0.034504271910207884)}
+SA_EVENT = {
+    -4: (0.003306356692512408, 0.024555095531863646),
+    -3: (0.02502182959755504, 0.018154344410048512),
+    -2: (0.02445874497116954, 0.014266792154618242),
+    0: (-0.01993181678925932, 0.011857538963453297),
+    1: (-0.05095736706519374, 0.016870678384610097),
+    2: (-0.13725873888940313, 0.03658947596376605),
+    3: (-0.10081136308540405, 0.034504271910207884),
+}
 
 
 def test_sun_abraham_matches_fixest_parity_values(mpdta):
@@ -94,8 +106,9 @@ def test_sun_abraham_matches_fixest_parity_values(mpdta):
 def _toy(seed: int = 1, effect: float = 1.0) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Five centers, months 2026-01 … 2026-06; A switches 2026-03-01, B 2026-04-15, C/D/E never."""
     rng = np.random.default_rng(seed)
-    centers = pd.DataFrame({"center_id": list("ABCDE"),
-                            "realtime_since": ["2026-03-01", "2026-04-15", None, None, None]})
+    centers = pd.DataFrame(
+        {"center_id": list("ABCDE"), "realtime_since": ["2026-03-01", "2026-04-15", None, None, None]}
+    )
     rows = []
     for ci, cid in enumerate("ABCDE"):
         for m in range(1, 7):
@@ -105,8 +118,15 @@ def _toy(seed: int = 1, effect: float = 1.0) -> tuple[pd.DataFrame, pd.DataFrame
                 since = centers.loc[ci, "realtime_since"]
                 post = since is not None and arrived >= pd.Timestamp(since)
                 ltr = 5 + ci * 0.5 + 0.2 * m + (effect * (1 + 0.5 * (m - 3)) if post else 0) + rng.normal(0, 1)
-                rows.append({"center": cid, "month": f"2026-{m:02d}", "arrived_at": arrived, "ltr": ltr,
-                             "complained": bool(rng.random() < 0.2)})
+                rows.append(
+                    {
+                        "center": cid,
+                        "month": f"2026-{m:02d}",
+                        "arrived_at": arrived,
+                        "ltr": ltr,
+                        "complained": bool(rng.random() < 0.2),
+                    }
+                )
     return pd.DataFrame(rows), centers
 
 
@@ -129,7 +149,8 @@ def test_att_gt_is_the_hand_computed_difference_of_cell_means():
     assert cells.loc[(g_a, g_a + 2), "estimate"] == pytest.approx(hand, abs=1e-12)
     # B (switch 15 April): its April cell holds only the visits on/after the 15th; base March
     hand_b = (mean(["B"], "2026-04", since="2026-04-15") - mean(["B"], "2026-03")) - (
-        mean(never, "2026-04") - mean(never, "2026-03"))
+        mean(never, "2026-04") - mean(never, "2026-03")
+    )
     assert cells.loc[(g_b, g_b), "estimate"] == pytest.approx(hand_b, abs=1e-12)
     # a pre period of B: February against January
     pre = (mean(["B"], "2026-02") - mean(["B"], "2026-01")) - (mean(never, "2026-02") - mean(never, "2026-01"))
@@ -171,22 +192,27 @@ def test_the_rollout_notes_read_in_chinese_on_a_chinese_page():
     from cxlib import models
 
     visits, centers = _toy()
-    for res in (did.rollout_att(visits, centers, "ltr"), did.rollout_att(visits, centers, "ltr", "never_treated"),
-                did.rollout_sun_abraham(visits, centers, "ltr"),
-                did.rollout_att(visits.loc[visits["center"] == "A"], centers, "ltr")):
+    for res in (
+        did.rollout_att(visits, centers, "ltr"),
+        did.rollout_att(visits, centers, "ltr", "never_treated"),
+        did.rollout_sun_abraham(visits, centers, "ltr"),
+        did.rollout_att(visits.loc[visits["center"] == "A"], centers, "ltr"),
+    ):
         zh = models.note_text(res.note, "zh")
-        english = re.findall(r"[A-Za-z]{4,}", zh.replace("Callaway", "").replace("Sant'Anna", "")
-                             .replace("Abraham", "").replace("Webb", ""))
+        english = re.findall(
+            r"[A-Za-z]{4,}",
+            zh.replace("Callaway", "").replace("Sant'Anna", "").replace("Abraham", "").replace("Webb", ""),
+        )
         assert not english, (res.note, zh)
     zh = models.note_text(did.rollout_att(visits, centers, "ltr").note, "zh")
-    assert "以尚未切换的门店为对照" in zh and "到店视为相互独立" in zh
+    assert "以尚未切换的门店为对照" in zh and "工单视为相互独立" in zh
 
 
 # ---------------------------------------------------------------------------- inference
 def test_webb_weights_are_enumerated_for_few_clusters():
     w, full = did.webb_weights(3)
     assert full and w.shape == (216, 3)
-    assert np.allclose(w.mean(axis=0), 0) and np.allclose((w ** 2).mean(axis=0), 1)
+    assert np.allclose(w.mean(axis=0), 0) and np.allclose((w**2).mean(axis=0), 1)
     w8, full8 = did.webb_weights(8, draws=99, seed=3)
     assert not full8 and w8.shape == (99, 8)
 
@@ -200,7 +226,7 @@ def test_wild_bootstrap_with_one_cluster_per_unit_pair_is_exact():
     inf = did._infer(np.array([0.5]), IF, clusters, 0.95)
     w, _ = did.webb_weights(3)
     assert inf.p[0] == pytest.approx(np.mean(np.abs(w @ s) >= 0.5 - 1e-12))
-    assert inf.se[0] == pytest.approx(np.sqrt((s ** 2).sum()))
+    assert inf.se[0] == pytest.approx(np.sqrt((s**2).sum()))
     assert inf.n_clusters == 3 and "all 216 Webb" in inf.text
 
 
@@ -237,8 +263,9 @@ def test_the_cell_sums_give_every_assignments_estimates_as_the_visit_level_estim
     visits, centers = _toy(seed=3)
     dates = ["2026-03-01", "2026-04-15"]
     for a, b in [("C", "E"), ("B", "A"), ("D", "C"), ("E", "B")]:
-        moved = centers.assign(realtime_since=[dates[0] if c == a else dates[1] if c == b else None
-                                               for c in centers["center_id"]])
+        moved = centers.assign(
+            realtime_since=[dates[0] if c == a else dates[1] if c == b else None for c in centers["center_id"]]
+        )
         ri = did.randomization_test(visits, moved, "ltr", control_group=control).set_index("estimator")
         cs = did.rollout_att(visits, moved, "ltr", control_group=control).headline["estimate"].iloc[0]
         tw = models.did_rollout(visits, moved, "ltr").headline["estimate"].iloc[0]
@@ -265,12 +292,17 @@ def test_the_randomisation_interval_inverts_the_test():
             assert p_at(end + outward * 1e-3) <= 0.1
     quoted = did.with_randomization(did.rollout_att(visits, centers, "ltr"), ri.reset_index())
     h = quoted.headline.iloc[0]
-    assert (h["ci_low"], h["ci_high"]) == (ri.loc["callaway_santanna", "ci_low"], ri.loc["callaway_santanna", "ci_high"])
+    assert (h["ci_low"], h["ci_high"]) == (
+        ri.loc["callaway_santanna", "ci_low"],
+        ri.loc["callaway_santanna", "ci_high"],
+    )
     assert h["ci_low_independent"] != h["ci_low"] and quoted.inference.startswith("randomisation interval")
     assert quoted.record()["inference"].startswith("randomisation interval: all 20 assignments")
     assert "随机化区间" in models.note_text(quoted.note, "zh")
-    assert did.with_randomization(did.rollout_att(visits, centers, "ltr"), None).inference == \
-        did.rollout_att(visits, centers, "ltr").inference
+    assert (
+        did.with_randomization(did.rollout_att(visits, centers, "ltr"), None).inference
+        == did.rollout_att(visits, centers, "ltr").inference
+    )
 
 
 def test_twfe_weights_and_verdict_on_growing_effects():
@@ -287,8 +319,11 @@ def test_the_verdict_finding_quotes_estimate_interval_n_and_inference():
     from cxlib import findings
 
     visits, centers = _toy(effect=1.0)
-    v = did.verdict(models.did_rollout(visits, centers, "ltr"), did.rollout_att(visits, centers, "ltr"),
-                    did.twfe_weights(visits, centers, "ltr"))
+    v = did.verdict(
+        models.did_rollout(visits, centers, "ltr"),
+        did.rollout_att(visits, centers, "ltr"),
+        did.twfe_weights(visits, centers, "ltr"),
+    )
     ri = did.randomization_test(visits, centers, "ltr")
     f = findings.twfe_verdict(v, ri, lang="both")
     assert "Callaway–Sant'Anna" in f.en and "95% CI" in f.en and "n = 360" not in f.en
