@@ -57,7 +57,7 @@ WORK = ROOT / "benchmarks" / "_work"
 TARGET_RATIO = 1.3
 
 # run by the plain-script side: execute the cells of a notebook, rendering each cell's last value
-RUNNER = r'''
+RUNNER = r"""
 import ast, io, sys, json
 import matplotlib
 matplotlib.use("Agg")
@@ -85,7 +85,7 @@ for path, cells, params in json.load(open(sys.argv[1], encoding="utf-8")):
     import os
     os.chdir(os.path.dirname(path))
     run(cells, params)
-'''
+"""
 
 
 def timed(cmd: list[str], cwd: Path = ROOT) -> dict[str, float]:
@@ -102,9 +102,11 @@ def timed(cmd: list[str], cwd: Path = ROOT) -> dict[str, float]:
 
 def median_run(runs: list[dict[str, float]]) -> dict[str, Any]:
     """Median wall and CPU seconds of repeated runs, with every run's wall time."""
-    return {"wall_s": round(statistics.median(r["wall_s"] for r in runs), 2),
-            "cpu_s": round(statistics.median(r["cpu_s"] for r in runs), 2),
-            "runs_wall_s": [r["wall_s"] for r in runs]}
+    return {
+        "wall_s": round(statistics.median(r["wall_s"] for r in runs), 2),
+        "cpu_s": round(statistics.median(r["cpu_s"] for r in runs), 2),
+        "runs_wall_s": [r["wall_s"] for r in runs],
+    }
 
 
 def script_input(center: str, period: tuple[str | None, str | None], processed: Path, results: Path) -> list:
@@ -119,9 +121,15 @@ def script_input(center: str, period: tuple[str | None, str | None], processed: 
         nb = nbformat.read(nb_path, as_version=4)
         code = [c for c in nb.cells if c.cell_type == "code"]
         index = next(i for i, c in enumerate(code) if "parameters" in c.metadata.get("tags", []))
-        params = {"_index": index, "center": center, "period_start": period[0], "period_end": period[1],
-                  "processed_dir": str(processed), "raw_dir": str(ROOT / "data" / "raw"),
-                  "results_file": str(results)}
+        params = {
+            "_index": index,
+            "center": center,
+            "period_start": period[0],
+            "period_end": period[1],
+            "processed_dir": str(processed),
+            "raw_dir": str(ROOT / "data" / "raw"),
+            "results_file": str(results),
+        }
         declared = {line.split("=")[0].strip() for line in code[index].source.splitlines() if "=" in line}
         params = {k: v for k, v in params.items() if k == "_index" or k in declared}
         jobs.append((str(nb_path), [c.source for c in code], params))
@@ -133,18 +141,27 @@ def main() -> int:
     ap.add_argument("--center", default="SH-JQ")
     ap.add_argument("--period", default="all")
     ap.add_argument("--repeat", type=int, default=3, help="runs of each side for the one-center ratio (median)")
-    ap.add_argument("--visits", type=int, nargs="+", default=None,
-                    help="scale benchmark at these network sizes (e.g. 100000 1000000) instead of the sample")
+    ap.add_argument(
+        "--visits",
+        type=int,
+        nargs="+",
+        default=None,
+        help="scale benchmark at these network sizes (e.g. 100000 1000000) instead of the sample",
+    )
     ap.add_argument("--seed", type=int, default=7, help="seed of the generated networks (that of bench_clean.py)")
     ap.add_argument("--top", type=int, default=5, help="slowest cells shown per notebook")
     ap.add_argument("--timeout", type=float, default=1800, help="seconds a cell may run in the scale benchmark")
-    ap.add_argument("--reports", nargs="+", choices=("network", "center"), default=["network", "center"],
-                    help="which reports the scale benchmark runs (the targets of the others are not checked)")
+    ap.add_argument(
+        "--reports",
+        nargs="+",
+        choices=("network", "center"),
+        default=["network", "center"],
+        help="which reports the scale benchmark runs (the targets of the others are not checked)",
+    )
     args = ap.parse_args()
     sys.path.insert(0, str(ROOT))
     if args.visits:
-        return scale_main(sorted(set(args.visits)), args.center, args.seed, args.top, args.timeout,
-                          tuple(args.reports))
+        return scale_main(sorted(set(args.visits)), args.center, args.seed, args.top, args.timeout, tuple(args.reports))
     from cxlib.report import parse_period
 
     per = parse_period(args.period)
@@ -154,10 +171,19 @@ def main() -> int:
     cx = [sys.executable, "-m", "cxlib.cli"]
     try:
         timed(cx + ["clean", str(ROOT / "data" / "raw"), str(processed)])
-        base = cx + ["report", "--raw", str(ROOT / "data" / "raw"), "--processed", str(processed),
-                     "--period", args.period]
-        (tmp / "jobs.json").write_text(json.dumps(script_input(args.center, (per.start, per.end), processed,
-                                                               tmp / "script-results.json")), encoding="utf-8")
+        base = cx + [
+            "report",
+            "--raw",
+            str(ROOT / "data" / "raw"),
+            "--processed",
+            str(processed),
+            "--period",
+            args.period,
+        ]
+        (tmp / "jobs.json").write_text(
+            json.dumps(script_input(args.center, (per.start, per.end), processed, tmp / "script-results.json")),
+            encoding="utf-8",
+        )
         (tmp / "runner.py").write_text(RUNNER, encoding="utf-8")
         reports, scripts = [], []
         for i in range(max(1, args.repeat)):  # in turn, so that both sides see the same machine load
@@ -177,26 +203,44 @@ def main() -> int:
         shutil.rmtree(tmp, ignore_errors=True)
     ratio = report["wall_s"] / script["wall_s"]
     ratio_per_nb = report["wall_s"] / per_nb["wall_s"]
-    out = {"center": args.center, "period": args.period, "cx_report": report, "plain_script": script,
-           "ratio": round(ratio, 2), "target_ratio": TARGET_RATIO, "ratio_met": ratio <= TARGET_RATIO,
-           "plain_scripts_per_notebook": per_nb, "ratio_per_notebook_scripts": round(ratio_per_nb, 2),
-           "batch_jobs1": batch1, "batch_jobs2": batch2,
-           "batch_speedup": round(batch1["wall_s"] / batch2["wall_s"], 2),
-           "batch_jobs2_cores_used": round(batch2["cpu_s"] / batch2["wall_s"], 2)}
+    out = {
+        "center": args.center,
+        "period": args.period,
+        "cx_report": report,
+        "plain_script": script,
+        "ratio": round(ratio, 2),
+        "target_ratio": TARGET_RATIO,
+        "ratio_met": ratio <= TARGET_RATIO,
+        "plain_scripts_per_notebook": per_nb,
+        "ratio_per_notebook_scripts": round(ratio_per_nb, 2),
+        "batch_jobs1": batch1,
+        "batch_jobs2": batch2,
+        "batch_speedup": round(batch1["wall_s"] / batch2["wall_s"], 2),
+        "batch_jobs2_cores_used": round(batch2["cpu_s"] / batch2["wall_s"], 2),
+    }
     (WORK / "report_results.json").write_text(json.dumps(out, indent=2), encoding="utf-8")
-    print(f"cx report, one center ({args.center}), median of {len(reports)}: {report['wall_s']:.1f} s; "
-          f"plain script: {script['wall_s']:.1f} s; "
-          f"ratio {ratio:.2f} (target ≤ {TARGET_RATIO}: {'met' if out['ratio_met'] else 'NOT met'})")
+    print(
+        f"cx report, one center ({args.center}), median of {len(reports)}: {report['wall_s']:.1f} s; "
+        f"plain script: {script['wall_s']:.1f} s; "
+        f"ratio {ratio:.2f} (target ≤ {TARGET_RATIO}: {'met' if out['ratio_met'] else 'NOT met'})"
+    )
     print(f"one plain script per notebook: {per_nb['wall_s']:.1f} s; ratio {ratio_per_nb:.2f}")
-    print(f"all centers: --jobs 1 {batch1['wall_s']:.1f} s, --jobs 2 {batch2['wall_s']:.1f} s "
-          f"(speed-up {out['batch_speedup']:.2f}×, {out['batch_jobs2_cores_used']:.2f} cores busy on average)")
+    print(
+        f"all centers: --jobs 1 {batch1['wall_s']:.1f} s, --jobs 2 {batch2['wall_s']:.1f} s "
+        f"(speed-up {out['batch_speedup']:.2f}×, {out['batch_jobs2_cores_used']:.2f} cores busy on average)"
+    )
     return 0
 
 
 # ============================================================================ the scale benchmark
 #: Targets at the largest size (seconds, bytes) and for the cost ratio largest / smallest.
-SCALE_TARGETS = {"network_s": 300.0, "cell_s": 60.0, "center_month_s": 30.0, "peak_bytes": 4 * 1024 ** 3,
-                 "cost_ratio_per_10x": 10.0}
+SCALE_TARGETS = {
+    "network_s": 300.0,
+    "cell_s": 60.0,
+    "center_month_s": 30.0,
+    "peak_bytes": 4 * 1024**3,
+    "cost_ratio_per_10x": 10.0,
+}
 CASES = ROOT / "data" / "raw" / "cases_interventions.yaml"
 
 # the network report as cx report runs it: one warm kernel, the numbered notebooks, HTML pages
@@ -274,8 +318,13 @@ def run_tree(cmd: list[str], cwd: Path = ROOT, interval: float = 0.2) -> dict[st
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{err[-3000:]}")
-    return {"wall_s": round(wall, 2), "peak_bytes": peak["bytes"], "max_processes": peak["procs"],
-            "peak_at": peak["at"], "stdout": out}
+    return {
+        "wall_s": round(wall, 2),
+        "peak_bytes": peak["bytes"],
+        "max_processes": peak["procs"],
+        "peak_at": peak["at"],
+        "stdout": out,
+    }
 
 
 def peak_notebook(folder: Path, at: float | None) -> str | None:
@@ -302,8 +351,12 @@ def ensure_network(n: int, seed: int) -> tuple[Path, Path]:
     if not (meta.get("n_visits") == n and meta.get("seed") == seed and meta.get("layout") == "csv"):
         shutil.rmtree(raw, ignore_errors=True)
         print(f"generating {n:,} visits …", flush=True)
-        subprocess.run(cx + ["sample", "--visits", str(n), "--seed", str(seed), "--layout", "csv", str(raw)],
-                       cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            cx + ["sample", "--visits", str(n), "--seed", str(seed), "--layout", "csv", str(raw)],
+            cwd=ROOT,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
     print(f"cleaning {n:,} visits (skipped when up to date) …", flush=True)
     subprocess.run(cx + ["clean", str(raw), str(processed)], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
     return raw, processed
@@ -322,8 +375,11 @@ def cell_times(executed: Path, top: int) -> dict[str, Any]:
             first = next((ln for ln in c.source.splitlines() if ln.strip() and not ln.startswith("#")), "")
             cells.append([c.get("id", "?"), round(float(d), 2), first[:70]])
     cells.sort(key=lambda r: -r[1])
-    return {"cells_s": round(sum(r[1] for r in cells), 2), "max_cell_s": cells[0][1] if cells else 0.0,
-            "slowest": cells[:top]}
+    return {
+        "cells_s": round(sum(r[1] for r in cells), 2),
+        "max_cell_s": cells[0][1] if cells else 0.0,
+        "slowest": cells[:top],
+    }
 
 
 def notebook_times(folder: Path, top: int) -> dict[str, Any]:
@@ -332,10 +388,8 @@ def notebook_times(folder: Path, top: int) -> dict[str, Any]:
     out = {}
     for rec in manifest["notebooks"]:
         executed = folder / f"{rec['notebook']}.ipynb"
-        cells = cell_times(executed, top) if executed.exists() else {"cells_s": 0.0, "max_cell_s": 0.0,
-                                                                      "slowest": []}
-        out[rec["notebook"]] = {"seconds": rec["seconds"], "status": rec["status"], "error": rec.get("error"),
-                                **cells}
+        cells = cell_times(executed, top) if executed.exists() else {"cells_s": 0.0, "max_cell_s": 0.0, "slowest": []}
+        out[rec["notebook"]] = {"seconds": rec["seconds"], "status": rec["status"], "error": rec.get("error"), **cells}
     return out
 
 
@@ -346,8 +400,9 @@ def last_month(processed: Path) -> str:
     return str(months.max())
 
 
-def scale_size(n: int, center: str, seed: int, top: int, timeout: float,
-               reports: tuple[str, ...] = ("network", "center")) -> dict[str, Any]:
+def scale_size(
+    n: int, center: str, seed: int, top: int, timeout: float, reports: tuple[str, ...] = ("network", "center")
+) -> dict[str, Any]:
     raw, processed = ensure_network(n, seed)
     out = WORK / f"reports_{n}"
     shutil.rmtree(out, ignore_errors=True)
@@ -364,8 +419,17 @@ def _network_run(raw: Path, processed: Path, out: Path, top: int, timeout: float
     n = processed.name.split("_")[-1]
     (WORK / "network_runner.py").write_text(NETWORK_RUNNER, encoding="utf-8")
     print(f"{int(n):,} visits: network report …", flush=True)
-    net = run_tree([sys.executable, str(WORK / "network_runner.py"), str(raw), str(processed), str(out / "network"),
-                    str(CASES), str(timeout)])
+    net = run_tree(
+        [
+            sys.executable,
+            str(WORK / "network_runner.py"),
+            str(raw),
+            str(processed),
+            str(out / "network"),
+            str(CASES),
+            str(timeout),
+        ]
+    )
     net_status = json.loads(net.pop("stdout").strip().splitlines()[-1])
     net["status"], net["failures"] = net_status["status"], net_status["failures"]
     net["notebooks"] = notebook_times(out / "network" / "all", top)
@@ -377,9 +441,28 @@ def _center_run(raw: Path, processed: Path, out: Path, center: str, top: int, ti
     n = int(processed.name.split("_")[-1])
     month = last_month(processed)
     print(f"{n:,} visits: {center} {month} …", flush=True)
-    one = run_tree([sys.executable, "-m", "cxlib.cli", "report", "--raw", str(raw), "--processed", str(processed),
-                    "--out", str(out / "center"), "--center", center, "--period", month,
-                    "--cases-file", str(CASES), "--timeout", str(int(timeout))])
+    one = run_tree(
+        [
+            sys.executable,
+            "-m",
+            "cxlib.cli",
+            "report",
+            "--raw",
+            str(raw),
+            "--processed",
+            str(processed),
+            "--out",
+            str(out / "center"),
+            "--center",
+            center,
+            "--period",
+            month,
+            "--cases-file",
+            str(CASES),
+            "--timeout",
+            str(int(timeout)),
+        ]
+    )
     one.pop("stdout")
     from cxlib.report import report_folder
 
@@ -390,7 +473,7 @@ def _center_run(raw: Path, processed: Path, out: Path, center: str, top: int, ti
 
 
 def _gb(b: float) -> str:
-    return f"{b / 1024 ** 3:.2f} GB"
+    return f"{b / 1024**3:.2f} GB"
 
 
 def print_size(r: dict[str, Any]) -> None:
@@ -398,8 +481,10 @@ def print_size(r: dict[str, Any]) -> None:
         if what not in r:
             continue
         run = r[what]
-        print(f"\n{r['visits']:,} visits, {label}: {run['wall_s']:.1f} s, peak memory of the process tree "
-              f"{_gb(run['peak_bytes'])} ({run['max_processes']} processes; during {run.get('peak_notebook')})")
+        print(
+            f"\n{r['visits']:,} visits, {label}: {run['wall_s']:.1f} s, peak memory of the process tree "
+            f"{_gb(run['peak_bytes'])} ({run['max_processes']} processes; during {run.get('peak_notebook')})"
+        )
         for nb, t in run["notebooks"].items():
             slow = "; ".join(f"{cid} {s:.1f} s" for cid, s, _ in t["slowest"])
             print(f"  {nb:<28} {t['seconds']:>7.1f} s  {t['status']:<6} slowest cells: {slow}")
@@ -407,8 +492,9 @@ def print_size(r: dict[str, Any]) -> None:
         print(f"  {'outside the notebooks':<28} {rest:>7.1f} s  (checks, kernel, pages, period files)")
 
 
-def scale_main(sizes: list[int], center: str, seed: int, top: int, timeout: float,
-               reports: tuple[str, ...] = ("network", "center")) -> int:
+def scale_main(
+    sizes: list[int], center: str, seed: int, top: int, timeout: float, reports: tuple[str, ...] = ("network", "center")
+) -> int:
     """The scale benchmark of the reports over ``sizes`` (see the module's docstring)."""
     WORK.mkdir(parents=True, exist_ok=True)
     rows = []
@@ -417,36 +503,61 @@ def scale_main(sizes: list[int], center: str, seed: int, top: int, timeout: floa
         print_size(rows[-1])
     big, small = rows[-1], rows[0]
     runs = [big[k] for k in ("network", "center_month") if k in big]
-    max_cell = max((t["max_cell_s"], f"{nb} {t['slowest'][0][0]}" if t["slowest"] else nb)
-                   for run in runs for nb, t in run["notebooks"].items())
+    max_cell = max(
+        (t["max_cell_s"], f"{nb} {t['slowest'][0][0]}" if t["slowest"] else nb)
+        for run in runs
+        for nb, t in run["notebooks"].items()
+    )
     checks = []
     if "network" in big:
         net = big["network"]
-        checks.append((f"network report {net['wall_s']:.1f} s",
-                       net["wall_s"] <= SCALE_TARGETS["network_s"] and net["status"] == "ok",
-                       f"<= {SCALE_TARGETS['network_s']:.0f} s"))
-    checks.append((f"slowest cell {max_cell[0]:.1f} s ({max_cell[1]})", max_cell[0] <= SCALE_TARGETS["cell_s"],
-                   f"<= {SCALE_TARGETS['cell_s']:.0f} s"))
+        checks.append(
+            (
+                f"network report {net['wall_s']:.1f} s",
+                net["wall_s"] <= SCALE_TARGETS["network_s"] and net["status"] == "ok",
+                f"<= {SCALE_TARGETS['network_s']:.0f} s",
+            )
+        )
+    checks.append(
+        (
+            f"slowest cell {max_cell[0]:.1f} s ({max_cell[1]})",
+            max_cell[0] <= SCALE_TARGETS["cell_s"],
+            f"<= {SCALE_TARGETS['cell_s']:.0f} s",
+        )
+    )
     if "center_month" in big:
         one = big["center_month"]
-        checks.append((f"one center one month {one['wall_s']:.1f} s", one["wall_s"] <= SCALE_TARGETS["center_month_s"],
-                       f"<= {SCALE_TARGETS['center_month_s']:.0f} s"))
+        checks.append(
+            (
+                f"one center one month {one['wall_s']:.1f} s",
+                one["wall_s"] <= SCALE_TARGETS["center_month_s"],
+                f"<= {SCALE_TARGETS['center_month_s']:.0f} s",
+            )
+        )
     peak = max(run["peak_bytes"] for run in runs)
     checks.append((f"peak memory {_gb(peak)}", peak <= SCALE_TARGETS["peak_bytes"], "<= 4 GB"))
     ratio = None
     if len(rows) > 1 and "network" in big:
         ratio = net["wall_s"] / small["network"]["wall_s"]
         limit = SCALE_TARGETS["cost_ratio_per_10x"] * big["visits"] / small["visits"] / 10
-        checks.append((f"network cost {big['visits']:,} / {small['visits']:,} visits {ratio:.1f}×", ratio <= limit,
-                       f"<= {limit:.0f}×"))
+        checks.append(
+            (
+                f"network cost {big['visits']:,} / {small['visits']:,} visits {ratio:.1f}×",
+                ratio <= limit,
+                f"<= {limit:.0f}×",
+            )
+        )
     print(f"\ntargets at {big['visits']:,} visits:")
     for text, ok, target in checks:
         print(f"{'PASS' if ok else 'FAIL'} {text} (target {target})")
-    result = {"sizes": rows, "targets": SCALE_TARGETS, "cost_ratio": ratio,
-              "checks": [{"measure": t, "met": ok, "target": tg} for t, ok, tg in checks],
-              "machine": {"cpus": os.cpu_count(), "load_average_at_end": os.getloadavg()}}
-    (WORK / "report_scale_results.json").write_text(json.dumps(result, indent=2, ensure_ascii=False),
-                                                    encoding="utf-8")
+    result = {
+        "sizes": rows,
+        "targets": SCALE_TARGETS,
+        "cost_ratio": ratio,
+        "checks": [{"measure": t, "met": ok, "target": tg} for t, ok, tg in checks],
+        "machine": {"cpus": os.cpu_count(), "load_average_at_end": os.getloadavg()},
+    }
+    (WORK / "report_scale_results.json").write_text(json.dumps(result, indent=2, ensure_ascii=False), encoding="utf-8")
     return 0 if all(ok for _, ok, _ in checks) else 1
 
 

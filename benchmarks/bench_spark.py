@@ -108,8 +108,11 @@ def _load_spark(raw: Path, master: str):
     from cxlib.clean.plan import spark as plan_spark
 
     spark = plan_spark.session(master)
-    ev = spark.read.option("header", True).csv(str(raw / "touchpoints.csv")).withColumn(
-        "cx__r", F.monotonically_increasing_id())
+    ev = (
+        spark.read.option("header", True)
+        .csv(str(raw / "touchpoints.csv"))
+        .withColumn("cx__r", F.monotonically_increasing_id())
+    )
     ev.localCheckpoint(eager=True).createOrReplaceTempView("raw_touchpoints")
     vis = spark.read.option("header", True).csv(str(raw / "visits.csv"))
     vis.createOrReplaceTempView("raw_visits_ids")
@@ -124,8 +127,13 @@ def _sql_counts(con) -> dict:
 
     touchpoints.rules(con, TZ)
     q = touchpoints.quality(con)
-    return {"read": q["read"], "kept": q["kept"], "quarantined": {
-        rule: e["rows"] for rule, e in q["rules"].items() if e["action"] == "quarantined" and e["rows"]}}
+    return {
+        "read": q["read"],
+        "kept": q["kept"],
+        "quarantined": {
+            rule: e["rows"] for rule, e in q["rules"].items() if e["action"] == "quarantined" and e["rows"]
+        },
+    }
 
 
 def ibis_rules(con, raw, visit_ids):
@@ -149,8 +157,14 @@ def ibis_rules(con, raw, visit_ids):
     def trim(c):
         return c.re_replace(f"^{space}+|{space}+$", "").nullif("")
 
-    x = raw.select(r=raw.cx__r, vid=trim(raw.visit_id), ts_t=trim(raw.ts), tp_t=trim(raw.touchpoint),
-                   ch_t=trim(raw.channel), ph_t=trim(raw.photo))
+    x = raw.select(
+        r=raw.cx__r,
+        vid=trim(raw.visit_id),
+        ts_t=trim(raw.ts),
+        tp_t=trim(raw.touchpoint),
+        ch_t=trim(raw.channel),
+        ph_t=trim(raw.photo),
+    )
     # the common shapes in the engine: local ISO time, and with a +HH:MM offset. Ibis has no
     # portable "local time in a zone" (the zone's rules), so the local shape is read with the
     # zone's fixed offset here, and Ibis's %z is Spark's 'Z' (+HHMM), not +HH:MM: the offset is
@@ -161,44 +175,86 @@ def ibis_rules(con, raw, visit_ids):
     sign = ibis.cases((x.ts_t.substr(19, 1) == "-", -1), else_=1)
     offset = sign * (x.ts_t.substr(20, 2).cast("int64") * 3600 + x.ts_t.substr(23, 2).cast("int64") * 60)
     zone = 8 * 3600  # Asia/Shanghai: no daylight saving since 1991
-    utc_common = ibis.cases((naive_ok, (local - zone) * 1_000_000), (aware_ok, (local - offset) * 1_000_000),
-                            else_=ibis.null("int64"))
+    utc_common = ibis.cases(
+        (naive_ok, (local - zone) * 1_000_000), (aware_ok, (local - offset) * 1_000_000), else_=ibis.null("int64")
+    )
     x = x.mutate(utc_c=utc_common)
 
     def distinct(col):
         return [v for v in con.execute(x.filter(x[col].notnull()).select(col).distinct())[col].tolist()]
 
-    rare = [v for v in con.execute(x.filter(x.ts_t.notnull() & x.utc_c.isnull()).select("ts_t").distinct())[
-        "ts_t"].tolist()]
+    rare = [
+        v for v in con.execute(x.filter(x.ts_t.notnull() & x.utc_c.isnull()).select("ts_t").distinct())["ts_t"].tolist()
+    ]
     utc, _, _, _ = _parse_ts_array(pa.array(rare, pa.string()), TZ, mixed=True)
     ts_lk = ibis.memtable(pa.table({"text": pa.array(rare, pa.string()), "utc_r": _ints(utc)}))
     tps = distinct("tp_t")
-    tp_lk = ibis.memtable(pa.table({"text": pa.array(tps, pa.string()),
-                                    "tp": pa.array([touchpoint_code(t)[0] for t in tps], pa.int16())}))
+    tp_lk = ibis.memtable(
+        pa.table({"text": pa.array(tps, pa.string()), "tp": pa.array([touchpoint_code(t)[0] for t in tps], pa.int16())})
+    )
     codes = [c.code for c in catalog.CHANNELS]
     mapper = _code_mapper(catalog.CHANNELS)
     chs = distinct("ch_t")
-    ch_lk = ibis.memtable(pa.table({"text": pa.array(chs, pa.string()), "ch": pa.array(
-        [codes.index(c) if c in codes else codes.index(mapper[_norm_key(c)]) if _norm_key(c) in mapper else -1
-         for c in chs], pa.int16())}))
+    ch_lk = ibis.memtable(
+        pa.table(
+            {
+                "text": pa.array(chs, pa.string()),
+                "ch": pa.array(
+                    [
+                        codes.index(c)
+                        if c in codes
+                        else codes.index(mapper[_norm_key(c)])
+                        if _norm_key(c) in mapper
+                        else -1
+                        for c in chs
+                    ],
+                    pa.int16(),
+                ),
+            }
+        )
+    )
     phs = distinct("ph_t")
-    ph_lk = ibis.memtable(pa.table({"text": pa.array(phs, pa.string()), "photo": pa.array(
-        [-1 if np.isnan(_parse_bool(p)) else int(_parse_bool(p)) for p in phs], pa.int8())}))
-    j = (x.left_join(ts_lk, x.ts_t == ts_lk.text).drop("text")
-         .left_join(tp_lk, x.tp_t == tp_lk.text).drop("text")
-         .left_join(ch_lk, x.ch_t == ch_lk.text).drop("text")
-         .left_join(ph_lk, x.ph_t == ph_lk.text).drop("text")
-         .left_join(visit_ids, x.vid == visit_ids.vid))
-    j = j.select(r=j.r, vid=j.vid, tp_t=j.tp_t, utc=j.utc_c.coalesce(j.utc_r), tp=j.tp.coalesce(-1),
-                 in_raw=j.vid_right.notnull(), vpos=j.pos.coalesce(-1))
-    j = j.mutate(q0=ibis.cases((j.vid.isnull() | j.utc.isnull() | j.tp_t.isnull(), "missing_required"),
-                               (j.tp < 0, "unknown_touchpoint"), (~j.in_raw, "orphan_visit"),
-                               (j.vpos < 0, "visit_quarantined"), else_=ibis.null("string")))
+    ph_lk = ibis.memtable(
+        pa.table(
+            {
+                "text": pa.array(phs, pa.string()),
+                "photo": pa.array([-1 if np.isnan(_parse_bool(p)) else int(_parse_bool(p)) for p in phs], pa.int8()),
+            }
+        )
+    )
+    j = (
+        x.left_join(ts_lk, x.ts_t == ts_lk.text)
+        .drop("text")
+        .left_join(tp_lk, x.tp_t == tp_lk.text)
+        .drop("text")
+        .left_join(ch_lk, x.ch_t == ch_lk.text)
+        .drop("text")
+        .left_join(ph_lk, x.ph_t == ph_lk.text)
+        .drop("text")
+        .left_join(visit_ids, x.vid == visit_ids.vid)
+    )
+    j = j.select(
+        r=j.r,
+        vid=j.vid,
+        tp_t=j.tp_t,
+        utc=j.utc_c.coalesce(j.utc_r),
+        tp=j.tp.coalesce(-1),
+        in_raw=j.vid_right.notnull(),
+        vpos=j.pos.coalesce(-1),
+    )
+    j = j.mutate(
+        q0=ibis.cases(
+            (j.vid.isnull() | j.utc.isnull() | j.tp_t.isnull(), "missing_required"),
+            (j.tp < 0, "unknown_touchpoint"),
+            (~j.in_raw, "orphan_visit"),
+            (j.vpos < 0, "visit_quarantined"),
+            else_=ibis.null("string"),
+        )
+    )
     kept = j.filter(j.q0.isnull())
     rep = kept.group_by(["vpos", "utc", "tp"]).aggregate(first=kept.r.min(), n=kept.count()).filter(lambda t: t.n > 1)
     d = j.left_join(rep, (j.vpos == rep.vpos) & (j.utc == rep.utc) & (j.tp == rep.tp) & j.q0.isnull())
-    return d.select(q=ibis.cases((d.q0.isnull() & d.first.notnull() & (d.r > d.first), "duplicate_id"),
-                                 else_=d.q0))
+    return d.select(q=ibis.cases((d.q0.isnull() & d.first.notnull() & (d.r > d.first), "duplicate_id"), else_=d.q0))
 
 
 def _ibis_counts(con, raw, visit_ids) -> dict:
@@ -250,8 +306,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--runs", nargs="+", default=["sql:duckdb", "ibis:duckdb", "sql:spark", "ibis:spark"])
     p.add_argument("--repeat", type=int, default=1)
     p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "spark_layers.json")
-    p.add_argument("--head", type=int, default=None, metavar="N",
-                   help="measure the first N events (and N/10 visits) of --raw only, copied to benchmarks/_work")
+    p.add_argument(
+        "--head",
+        type=int,
+        default=None,
+        metavar="N",
+        help="measure the first N events (and N/10 visits) of --raw only, copied to benchmarks/_work",
+    )
     p.add_argument("--child", nargs=2, metavar=("LAYER", "ENGINE"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
@@ -263,24 +324,48 @@ def main(argv: list[str] | None = None) -> int:
 
     def save(same: bool | None) -> None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps({"raw": str(args.raw), "master": args.master, "cores": os.cpu_count(),
-                                        "same_counts": same, "runs": results}, indent=2) + "\n")
+        args.out.write_text(
+            json.dumps(
+                {
+                    "raw": str(args.raw),
+                    "master": args.master,
+                    "cores": os.cpu_count(),
+                    "same_counts": same,
+                    "runs": results,
+                },
+                indent=2,
+            )
+            + "\n"
+        )
 
     for run in args.runs:
         layer, engine = run.split(":")
         for i in range(args.repeat):
             try:
-                wall, peak, res = run_measured([sys.executable, __file__, "--raw", str(args.raw.resolve()),
-                                                "--master", args.master, "--child", layer, engine])
+                wall, peak, res = run_measured(
+                    [
+                        sys.executable,
+                        __file__,
+                        "--raw",
+                        str(args.raw.resolve()),
+                        "--master",
+                        args.master,
+                        "--child",
+                        layer,
+                        engine,
+                    ]
+                )
             except SystemExit as exc:  # one failed run is reported, the others still measured
                 print(f"{layer:5s} on {engine:7s}: {exc}", flush=True)
                 results.append({"layer": layer, "engine": engine, "failed": str(exc)[-2000:]})
                 save(None)
                 continue
             res.update(wall_s=round(wall, 1), peak_gb=round(peak / 1e9, 2), repeat=i)
-            print(f"{layer:5s} on {engine:7s}: {wall:7.1f} s (load {res['load_s']} s, rules {res['rules_s']} s), "
-                  f"peak {peak / 1e9:.2f} GB; read {res['read']:,}, kept {res['kept']:,}, {res['quarantined']}",
-                  flush=True)
+            print(
+                f"{layer:5s} on {engine:7s}: {wall:7.1f} s (load {res['load_s']} s, rules {res['rules_s']} s), "
+                f"peak {peak / 1e9:.2f} GB; read {res['read']:,}, kept {res['kept']:,}, {res['quarantined']}",
+                flush=True,
+            )
             results.append(res)
             save(None)
     done = [r for r in results if "failed" not in r]

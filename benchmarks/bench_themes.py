@@ -90,8 +90,11 @@ def worker(mode: str, work: Path, n: int, seed: int) -> dict:
         untagged = frame[frame["n_themes"] == 0].head(200_000)
         t0 = time.perf_counter()
         proposals = themes.propose_themes(untagged, k=6, seed=seed)
-        return {"seconds": time.perf_counter() - t0, "untagged": int((frame["n_themes"] == 0).sum()),
-                "topics": [list(w) for w in proposals["top_words"]]}
+        return {
+            "seconds": time.perf_counter() - t0,
+            "untagged": int((frame["n_themes"] == 0).sum()),
+            "topics": [list(w) for w in proposals["top_words"]],
+        }
     if mode == "cold":
         (folder / themes.CACHE_FILE).unlink(missing_ok=True)
     t0 = time.perf_counter()
@@ -103,8 +106,13 @@ def worker(mode: str, work: Path, n: int, seed: int) -> dict:
     frame["n_themes"] = hits.sum(axis=1)
     shares = themes.theme_share(frame, by="nps_group")
     gap = themes.ltr_gap(frame)
-    return {"seconds": time.perf_counter() - started, "tokens_s": t_tokens, "tag_s": t_tag,
-            "tagged_share": float((frame["n_themes"] > 0).mean()), "rows": int(len(shares) + len(gap))}
+    return {
+        "seconds": time.perf_counter() - started,
+        "tokens_s": t_tokens,
+        "tag_s": t_tag,
+        "tagged_share": float((frame["n_themes"] > 0).mean()),
+        "rows": int(len(shares) + len(gap)),
+    }
 
 
 def run_measured(args: list[str]) -> tuple[float, int, dict]:
@@ -144,18 +152,23 @@ def main(argv: list[str] | None = None) -> int:
     for mode in ("cold", "warm", "propose"):
         wall, peak, res = run_measured([*common, "--worker", mode])
         rows[mode] = {"wall_s": wall, "peak_mb": peak / 1e6, **res}
-        print(f"{mode:>8}: {wall:7.1f} s wall, {peak / 1e6:7.0f} MB peak  {json.dumps(res, ensure_ascii=False)[:200]}",
-              flush=True)
+        print(
+            f"{mode:>8}: {wall:7.1f} s wall, {peak / 1e6:7.0f} MB peak  {json.dumps(res, ensure_ascii=False)[:200]}",
+            flush=True,
+        )
     print(f"{args.comments:,} comments, {distinct:,} distinct")
     ok = True
     ratio = rows["warm"]["seconds"] / rows["cold"]["seconds"]  # the work itself, without the imports
-    for name, value, limit in (("warm / cold time", ratio, 0.5),
-                               ("peak memory (GB)", max(r["peak_mb"] for r in rows.values()) / 1e3, 4.0)):
+    for name, value, limit in (
+        ("warm / cold time", ratio, 0.5),
+        ("peak memory (GB)", max(r["peak_mb"] for r in rows.values()) / 1e3, 4.0),
+    ):
         passed = value <= limit
         ok &= passed
         print(f"{'PASS' if passed else 'FAIL'} {name} {value:.2f} (target <= {limit})")
-    (args.work / "themes_results.json").write_text(json.dumps({"comments": args.comments, "distinct": int(distinct),
-                                                               **rows}, indent=2, ensure_ascii=False))
+    (args.work / "themes_results.json").write_text(
+        json.dumps({"comments": args.comments, "distinct": int(distinct), **rows}, indent=2, ensure_ascii=False)
+    )
     return 0 if ok else 1
 
 

@@ -51,16 +51,24 @@ def draw(rng: np.random.Generator, visits: int = 60, shock: float = 0.0) -> pd.D
             e = m - g if g is not None else -1
             eff = 0.5 + 0.5 * e if g is not None and e >= 0 else 0.0
             y = alpha[c] + lam[m] + eff + rng.normal(0, shock) + rng.normal(0, 2, k)
-            rows.append(pd.DataFrame({"center": f"C{c}", "period": m, "cohort": g if g is not None else 0,
-                                      "y": y, "effect": eff}))
+            rows.append(
+                pd.DataFrame(
+                    {"center": f"C{c}", "period": m, "cohort": g if g is not None else 0, "y": y, "effect": eff}
+                )
+            )
     return pd.concat(rows, ignore_index=True)
 
 
 def twfe(d: pd.DataFrame) -> tuple[float, float, float]:
     """TWFE post coefficient with center + month FE, CR1 by center, t(G-1) interval."""
     post = ((d["cohort"] > 0) & (d["period"] >= d["cohort"])).to_numpy(dtype=float)
-    X = np.column_stack([post, pd.get_dummies(d["center"], dtype=float).to_numpy(),
-                         pd.get_dummies(d["period"], drop_first=True, dtype=float).to_numpy()])
+    X = np.column_stack(
+        [
+            post,
+            pd.get_dummies(d["center"], dtype=float).to_numpy(),
+            pd.get_dummies(d["period"], drop_first=True, dtype=float).to_numpy(),
+        ]
+    )
     beta, V = did._ols(X, d["y"].to_numpy(), d["center"].to_numpy())
     se = float(np.sqrt(V[0, 0]))
     q = stats.t.ppf(0.975, CENTERS - 1)
@@ -70,11 +78,18 @@ def twfe(d: pd.DataFrame) -> tuple[float, float, float]:
 def as_rollout(d: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The simulated data as the visits and centers tables of a rollout (month m of 2026, visits on
     the 15th, a cohort switching on the 1st of its month), for :func:`cxlib.did.randomization_test`."""
-    visits = pd.DataFrame({"center": d["center"], "month": [f"2026-{m:02d}" for m in d["period"]],
-                           "arrived_at": pd.to_datetime([f"2026-{m:02d}-15" for m in d["period"]]), "ltr": d["y"]})
+    visits = pd.DataFrame(
+        {
+            "center": d["center"],
+            "month": [f"2026-{m:02d}" for m in d["period"]],
+            "arrived_at": pd.to_datetime([f"2026-{m:02d}-15" for m in d["period"]]),
+            "ltr": d["y"],
+        }
+    )
     cohorts = d.groupby("center")["cohort"].first()
-    centers = pd.DataFrame({"center_id": cohorts.index,
-                            "realtime_since": [f"2026-{int(g):02d}-01" if g > 0 else None for g in cohorts]})
+    centers = pd.DataFrame(
+        {"center_id": cohorts.index, "realtime_since": [f"2026-{int(g):02d}-01" if g > 0 else None for g in cohorts]}
+    )
     return visits, centers
 
 
@@ -107,8 +122,12 @@ def run(reps: int, seed: int, shock: float = 0.0, randomization: bool = True) ->
     table = {}
     for k, v in out.items():
         e, t = np.array(v["est"]), np.array(v["truth"])
-        table[k] = {"bias": float((e - t).mean()), "rmse": float(np.sqrt(((e - t) ** 2).mean())),
-                    "coverage_95": float(np.mean(v["cover"])), "mean_truth": float(t.mean())}
+        table[k] = {
+            "bias": float((e - t).mean()),
+            "rmse": float(np.sqrt(((e - t) ** 2).mean())),
+            "coverage_95": float(np.mean(v["cover"])),
+            "mean_truth": float(t.mean()),
+        }
     return table
 
 
@@ -116,8 +135,12 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--reps", type=int, default=200)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--shock", type=float, default=0.5,
-                    help="SD of the center-month shock of the second scenario (the first has none)")
+    ap.add_argument(
+        "--shock",
+        type=float,
+        default=0.5,
+        help="SD of the center-month shock of the second scenario (the first has none)",
+    )
     ap.add_argument("--no-randomization", action="store_true", help="leave out the randomisation intervals (fast)")
     ap.add_argument("--out", type=Path, default=None, help="write the tables as JSON here")
     args = ap.parse_args(argv)
@@ -140,8 +163,11 @@ def main(argv: list[str] | None = None) -> int:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps({"reps": args.reps, "seed": args.seed, "scenarios": results}, indent=2) + "\n")
     if not ok:
-        print("target missed: TWFE bias < 0; robust coverage >= 90% with independent visits; the quoted "
-              "randomisation interval's coverage >= 90% in both scenarios", file=sys.stderr)
+        print(
+            "target missed: TWFE bias < 0; robust coverage >= 90% with independent visits; the quoted "
+            "randomisation interval's coverage >= 90% in both scenarios",
+            file=sys.stderr,
+        )
     return 0 if ok else 1
 
 

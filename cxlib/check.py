@@ -93,8 +93,11 @@ class CheckReport:
     @property
     def ok(self) -> bool:
         """True when ``cx clean`` would succeed on the folder."""
-        return not self.problems and not any(t.problems for t in self.tables.values()) and not any(
-            f.problems for t in self.tables.values() for f in t.files)
+        return (
+            not self.problems
+            and not any(t.problems for t in self.tables.values())
+            and not any(f.problems for t in self.tables.values() for f in t.files)
+        )
 
     def text(self) -> str:
         """The report as the command line prints it."""
@@ -140,8 +143,12 @@ def suggest(header: str, table: str, wanted: list[str] | None = None) -> tuple[s
         return c.name, f"a usual name for {c.zh} ({c.name})"
     best: tuple[float, int, str, str] | None = None
     for c in catalog.TABLES[table]:
-        for spelling in (c.name, c.zh, *c.aliases, *(k for k, v in catalog.HEADER_HINTS.get(table, {}).items()
-                                                     if v == c.name)):
+        for spelling in (
+            c.name,
+            c.zh,
+            *c.aliases,
+            *(k for k, v in catalog.HEADER_HINTS.get(table, {}).items() if v == c.name),
+        ):
             score = _similarity(key, _norm(spelling))
             rank = (score, int(c.name in (wanted or [])), c.name, spelling)
             if score >= 0.5 and (best is None or rank[:2] > best[:2]):
@@ -171,8 +178,12 @@ def _date_range(tc: TableCheck, arrays: list, tz: str) -> None:
     tc.unreadable_dates = int(bad.sum())
     if tc.spec.dayfirst is None and bad.any():
         texts = pc.utf8_trim_whitespace(arr.filter(pa.array(bad)))
-        tc.ambiguous_dates = int(np.asarray(pc.match_substring_regex(
-            texts, r"^\d{1,2}[/.\-]\d{1,2}[/.\-]\d{4}").to_numpy(zero_copy_only=False), dtype=bool).sum())
+        tc.ambiguous_dates = int(
+            np.asarray(
+                pc.match_substring_regex(texts, r"^\d{1,2}[/.\-]\d{1,2}[/.\-]\d{4}").to_numpy(zero_copy_only=False),
+                dtype=bool,
+            ).sum()
+        )
     if ok.any():
         zone = tc.spec.tz or tz
         lo, hi = (pd.Timestamp(int(v), unit="us", tz="UTC").tz_convert(zone) for v in (utc[ok].min(), utc[ok].max()))
@@ -239,8 +250,9 @@ def check(raw_dir: str | Path, tz: str = DEFAULT_TZ, confirm: bool = True) -> Ch
         try:
             files[t] = sources.table_files(raw_dir, src.tables[t])
         except DataError as exc:
-            files[t] = sources.table_files(raw_dir, src.tables[t], check_copies=False) if "second download" in \
-                str(exc) else []
+            files[t] = (
+                sources.table_files(raw_dir, src.tables[t], check_copies=False) if "second download" in str(exc) else []
+            )
             report.problems.append(str(exc))
     owner: dict[str, str] = {}
     for t, paths in files.items():
@@ -255,9 +267,14 @@ def check(raw_dir: str | Path, tz: str = DEFAULT_TZ, confirm: bool = True) -> Ch
         report.tables[t] = tc
         if not files[t]:
             if tc.required:
-                tc.problems.append(f"required table {t} is missing: no file"
-                                   + (f" matches {', '.join(tc.spec.files)}" if tc.spec.files else
-                                      f" named {t}*.csv / .xlsx / .xls / .parquet"))
+                tc.problems.append(
+                    f"required table {t} is missing: no file"
+                    + (
+                        f" matches {', '.join(tc.spec.files)}"
+                        if tc.spec.files
+                        else f" named {t}*.csv / .xlsx / .xls / .parquet"
+                    )
+                )
             continue
         _check_table(raw_dir, tc, files[t], tz)
     if confirm and report.ok:
@@ -275,8 +292,10 @@ def check(raw_dir: str | Path, tz: str = DEFAULT_TZ, confirm: bool = True) -> Ch
 
 # ------------------------------------------------------------------------------ output
 def _render(r: CheckReport) -> str:
-    lines = [f"raw folder {r.raw_dir}" + (f" with profile {r.profile.name}" if r.profile else
-                                          " (no sources.yaml: the contract's names)")]
+    lines = [
+        f"raw folder {r.raw_dir}"
+        + (f" with profile {r.profile.name}" if r.profile else " (no sources.yaml: the contract's names)")
+    ]
     zh = {t: {c.name: c.zh for c in cols} for t, cols in catalog.TABLES.items()}
     for t, tc in r.tables.items():
         lines.append("")
@@ -292,10 +311,15 @@ def _render(r: CheckReport) -> str:
         rng = f", {DATE_COLUMN[t]} {tc.first} .. {tc.last}" if tc.first else ""
         lines.append(f"  rows: {tc.rows:,}{rng}")
         if tc.unreadable_dates:
-            extra = (f" ({tc.ambiguous_dates:,} look like 10/3/2026: declare dayfirst: true or false in "
-                     f"sources.yaml)" if tc.ambiguous_dates else "")
-            lines.append(f"  note: {tc.unreadable_dates:,} values of {DATE_COLUMN[t]} are unreadable{extra}; "
-                         "such rows are quarantined")
+            extra = (
+                f" ({tc.ambiguous_dates:,} look like 10/3/2026: declare dayfirst: true or false in sources.yaml)"
+                if tc.ambiguous_dates
+                else ""
+            )
+            lines.append(
+                f"  note: {tc.unreadable_dates:,} values of {DATE_COLUMN[t]} are unreadable{extra}; "
+                "such rows are quarantined"
+            )
         first = next((f for f in tc.files if f.plan is not None), None)
         if first is not None:
             lines.append("  columns:")
@@ -315,7 +339,9 @@ def _render(r: CheckReport) -> str:
         problems = [p for f in tc.files for p in f.problems if "required column missing" not in p] + tc.problems
         lines.extend(f"  ! {p}" for p in dict.fromkeys(problems))
         if tc.suggestions:
-            lines.append(f"  suggested lines for {sources.SOURCES_FILE} (check them, then add them under {t}: rename:):")
+            lines.append(
+                f"  suggested lines for {sources.SOURCES_FILE} (check them, then add them under {t}: rename:):"
+            )
             for header, col, why in tc.suggestions:
                 lines.append(f"      {_yaml_key(header)}: {col}    # {why}")
     if r.problems:

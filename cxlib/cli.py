@@ -24,8 +24,15 @@ from cxlib.errors import DataError, EngineError, FolderError
 def _cmd_sample(args: argparse.Namespace) -> int:
     from cxlib import synth
 
-    paths = synth.write_sample(Path(args.out_dir), n_visits=args.visits, seed=args.seed,
-                               layout=args.layout, start=args.start, months=args.months, effects=args.effects)
+    paths = synth.write_sample(
+        Path(args.out_dir),
+        n_visits=args.visits,
+        seed=args.seed,
+        layout=args.layout,
+        start=args.start,
+        months=args.months,
+        effects=args.effects,
+    )
     total = sum(p.stat().st_size for p in paths)
     print(f"wrote {len(paths)} files, {total / 1e6:.1f} MB, to {args.out_dir}")
     return 0
@@ -54,9 +61,12 @@ def clean_options(args: argparse.Namespace) -> dict[str, str]:
     if args.params:
         for key, value in run_options.load_params(Path(args.params)).items():
             if key not in CLEAN_PARAMS:
-                raise run_options.OptionError(f"unknown parameter {key!r} for cx clean; allowed: "
-                                              f"{', '.join(CLEAN_PARAMS)}", option=str(key), file=args.params,
-                                              named=False)
+                raise run_options.OptionError(
+                    f"unknown parameter {key!r} for cx clean; allowed: {', '.join(CLEAN_PARAMS)}",
+                    option=str(key),
+                    file=args.params,
+                    named=False,
+                )
             if value is None:
                 continue
             if not isinstance(value, str) or not value.strip():
@@ -74,9 +84,15 @@ def _cmd_clean(args: argparse.Namespace) -> int:
     if opts["engine"] not in clean.ENGINES:
         raise DataError(f"unknown engine {opts['engine']!r}; valid: {', '.join(clean.ENGINES)}")
     try:
-        result = clean.clean(Path(args.raw_dir), Path(args.processed_dir), tz=tz, force=args.force,
-                             allow_outside_links=args.allow_outside_links, engine=opts["engine"],
-                             spark_master=opts["spark_master"])
+        result = clean.clean(
+            Path(args.raw_dir),
+            Path(args.processed_dir),
+            tz=tz,
+            force=args.force,
+            allow_outside_links=args.allow_outside_links,
+            engine=opts["engine"],
+            spark_master=opts["spark_master"],
+        )
     except (FolderError, EngineError):
         raise
     except DataError as exc:
@@ -116,8 +132,8 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     """The ``cx`` parser with its subcommands ``sample``, ``clean`` and ``report``.
 
-        >>> build_parser().parse_args(["report", "--jobs", "2"]).jobs
-        '2'
+    >>> build_parser().parse_args(["report", "--jobs", "2"]).jobs
+    '2'
     """
     parser = _Parser(prog="cx", description="CX research workbench")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -128,12 +144,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=20261001)
     p.add_argument("--start", default="2026-05-01", help="first day of the period (default 2026-05-01)")
     p.add_argument("--months", type=int, default=6, help="length of the period in months (default 6)")
-    p.add_argument("--layout", choices=["mixed", "csv"], default="mixed",
-                   help="mixed: the formats real exports come in (XLSX, GBK, BOM, split files, Chinese "
-                        "headers); csv: one UTF-8 CSV per table (for benchmarks)")
-    p.add_argument("--effects", choices=["default", "reversed"], default="default",
-                   help="default: the shipped sample's effects; reversed: every effect turned round (updates "
-                        "raise complaints and lower LTR, waiting is the best point), to test the findings")
+    p.add_argument(
+        "--layout",
+        choices=["mixed", "csv"],
+        default="mixed",
+        help="mixed: the formats real exports come in (XLSX, GBK, BOM, split files, Chinese "
+        "headers); csv: one UTF-8 CSV per table (for benchmarks)",
+    )
+    p.add_argument(
+        "--effects",
+        choices=["default", "reversed"],
+        default="default",
+        help="default: the shipped sample's effects; reversed: every effect turned round (updates "
+        "raise complaints and lower LTR, waiting is the best point), to test the findings",
+    )
     p.set_defaults(func=_cmd_sample)
 
     p = sub.add_parser("check", help="dry run: how the raw folder maps onto the data contract, every problem at once")
@@ -146,35 +170,59 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("processed_dir")
     p.add_argument("--tz", default=None, help=f"time zone of timestamps without offset (default {DEFAULT_TZ})")
     p.add_argument("--force", action="store_true", help="rebuild even if the raw data did not change")
-    p.add_argument("--allow-outside-links", action="store_true",
-                   help="read raw files that are symbolic links to places outside the raw folder (recorded in "
-                        "the manifest, so later runs accept the same links)")
-    p.add_argument("--engine", default=None,
-                   help="pandas: the reference rules (default; one core, memory grows with the data); duckdb: the "
-                        "cleaning as one relational plan on DuckDB (all cores, memory bounded; identical tables, "
-                        "slower than pandas for now: see README, Speed); spark: the same plan on Apache Spark "
-                        "(needs Java and the spark extra)")
-    p.add_argument("--spark-master", dest="spark_master", default=None, metavar="URL",
-                   help="Spark master of --engine spark: local[*], local[N], spark://host:7077, yarn, k8s://… "
-                        "(default local[*])")
-    p.add_argument("--params", default=None, metavar="FILE",
-                   help=f"YAML file with any of {', '.join(CLEAN_PARAMS)} (command line wins)")
+    p.add_argument(
+        "--allow-outside-links",
+        action="store_true",
+        help="read raw files that are symbolic links to places outside the raw folder (recorded in "
+        "the manifest, so later runs accept the same links)",
+    )
+    p.add_argument(
+        "--engine",
+        default=None,
+        help="pandas: the reference rules (default; one core, memory grows with the data); duckdb: the "
+        "cleaning as one relational plan on DuckDB (all cores, memory bounded; identical tables, "
+        "slower than pandas for now: see README, Speed); spark: the same plan on Apache Spark "
+        "(needs Java and the spark extra)",
+    )
+    p.add_argument(
+        "--spark-master",
+        dest="spark_master",
+        default=None,
+        metavar="URL",
+        help="Spark master of --engine spark: local[*], local[N], spark://host:7077, yarn, k8s://… (default local[*])",
+    )
+    p.add_argument(
+        "--params",
+        default=None,
+        metavar="FILE",
+        help=f"YAML file with any of {', '.join(CLEAN_PARAMS)} (command line wins)",
+    )
     p.set_defaults(func=_cmd_clean)
 
     p = sub.add_parser("report", help="run the report notebooks with papermill for a period and centers")
     # one table of options for the command line and the params file (cxlib.options); values are
     # taken as text here and checked there, so both give the same one-line errors
     for opt in run_options.OPTIONS:
-        default = "no limit" if opt.default is None else (
-            ",".join(opt.default) if isinstance(opt.default, list) else opt.default)
+        default = (
+            "no limit"
+            if opt.default is None
+            else (",".join(opt.default) if isinstance(opt.default, list) else opt.default)
+        )
         # a yes/no option may be given alone (--pdf) or with its value (--xlsx no)
         flag_only = {"nargs": "?", "const": "yes"} if opt.parse is run_options._bool else {}
         if flag_only:
             default = "yes" if opt.default else "no"
-        p.add_argument(opt.flag, dest=opt.name, default=None, metavar=opt.metavar or ("yes|no" if flag_only else None),
-                       help=f"{opt.help}: {opt.allowed} (default {default})".replace("%", "%%"), **flag_only)
-    p.add_argument("--params", default=None, metavar="FILE",
-                   help="YAML file with any of these options (command line wins)")
+        p.add_argument(
+            opt.flag,
+            dest=opt.name,
+            default=None,
+            metavar=opt.metavar or ("yes|no" if flag_only else None),
+            help=f"{opt.help}: {opt.allowed} (default {default})".replace("%", "%%"),
+            **flag_only,
+        )
+    p.add_argument(
+        "--params", default=None, metavar="FILE", help="YAML file with any of these options (command line wins)"
+    )
     p.set_defaults(func=_cmd_report)
     return parser
 

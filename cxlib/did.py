@@ -60,11 +60,24 @@ ControlGroup = Literal["never_treated", "not_yet_treated"]
 #: Webb's six-point weights (mean 0, variance 1, symmetric).
 WEBB = inference.WEBB_VALUES
 #: Enumerate all ``6**G`` Webb weight vectors up to this many (G ≤ 7), else draw :data:`DRAWS`.
-ENUMERATE_MAX = 6 ** 7
+ENUMERATE_MAX = 6**7
 DRAWS = 9999
 #: Columns of :attr:`StaggeredResult.cells` and of the event-study table.
-CELL_COLUMNS = ("group", "time", "base_time", "rel_period", "post", "estimate", "std_error", "ci_low", "ci_high",
-                "p_value", "n_treated", "n_control", "weight")
+CELL_COLUMNS = (
+    "group",
+    "time",
+    "base_time",
+    "rel_period",
+    "post",
+    "estimate",
+    "std_error",
+    "ci_low",
+    "ci_high",
+    "p_value",
+    "n_treated",
+    "n_control",
+    "weight",
+)
 EVENT_COLUMNS = ("rel_period", "estimate", "std_error", "ci_low", "ci_high", "p_value", "n", "n_cohorts")
 
 
@@ -100,10 +113,18 @@ class StaggeredResult(ModelResult):
         if not self.ok:
             return {"estimate": None, "note": self.note or "not estimated"}
         h = self.headline.iloc[0]
-        return {"estimate": float(h["estimate"]), "ci_low": float(h["ci_low"]), "ci_high": float(h["ci_high"]),
-                "p_value": float(h["p_value"]), "n": int(self.n), "n_clusters": self.n_clusters,
-                "estimator": self.estimator, "control_group": self.control_group, "inference": self.inference,
-                "pretrend_p_value": _float_or_none(self.pretest.get("p_value"))}
+        return {
+            "estimate": float(h["estimate"]),
+            "ci_low": float(h["ci_low"]),
+            "ci_high": float(h["ci_high"]),
+            "p_value": float(h["p_value"]),
+            "n": int(self.n),
+            "n_clusters": self.n_clusters,
+            "estimator": self.estimator,
+            "control_group": self.control_group,
+            "inference": self.inference,
+            "pretrend_p_value": _float_or_none(self.pretest.get("p_value")),
+        }
 
 
 def _float_or_none(x: Any) -> float | None:
@@ -114,15 +135,36 @@ def _float_or_none(x: Any) -> float | None:
     return v if math.isfinite(v) else None
 
 
-def _cannot(name: str, estimator: str, control_group: str, reason: str, n: int, n_clusters: int | None
-            ) -> StaggeredResult:
+def _cannot(
+    name: str, estimator: str, control_group: str, reason: str, n: int, n_clusters: int | None
+) -> StaggeredResult:
     note = f"cannot fit: {reason}"
-    row = {"term": "(cannot fit)", "estimate": np.nan, "std_error": np.nan, "ci_low": np.nan, "ci_high": np.nan,
-           "p_value": np.nan, "model": name, "kind": "none", "n": n, "n_clusters": n_clusters, "converged": False,
-           "note": note}
+    row = {
+        "term": "(cannot fit)",
+        "estimate": np.nan,
+        "std_error": np.nan,
+        "ci_low": np.nan,
+        "ci_high": np.nan,
+        "p_value": np.nan,
+        "model": name,
+        "kind": "none",
+        "n": n,
+        "n_clusters": n_clusters,
+        "converged": False,
+        "note": note,
+    }
     table = _finish_table(pd.DataFrame([row]))
-    return StaggeredResult(name, table, n=n, n_clusters=n_clusters, converged=False, note=note,
-                           headline=table.copy(), estimator=estimator, control_group=control_group)
+    return StaggeredResult(
+        name,
+        table,
+        n=n,
+        n_clusters=n_clusters,
+        converged=False,
+        note=note,
+        headline=table.copy(),
+        estimator=estimator,
+        control_group=control_group,
+    )
 
 
 # ============================================================================ inference
@@ -167,9 +209,11 @@ def _infer(est: np.ndarray, IF: np.ndarray, clusters: np.ndarray | None, conf: f
         z = stats.norm.ppf(0.5 + conf / 2)
         with np.errstate(divide="ignore", invalid="ignore"):
             p = 2 * stats.norm.sf(np.abs(est / se))
-        what = ("visits treated as independent (influence-function standard errors, normal intervals)"
-                if clusters is None else f"influence-function standard errors clustered by {G} clusters, normal "
-                                         f"intervals")
+        what = (
+            "visits treated as independent (influence-function standard errors, normal intervals)"
+            if clusters is None
+            else f"influence-function standard errors clustered by {G} clusters, normal intervals"
+        )
         return _Inference(se, est - z * se, est + z * se, p, V, G, what)
     W, full = webb_weights(G, seed=seed)
     boot = np.abs(W @ S)  # |θ* − θ̂| for every weight vector, per statistic
@@ -197,8 +241,8 @@ def _pretest(est: np.ndarray, V: np.ndarray) -> dict[str, Any]:
 # ============================================================================ Callaway–Sant'Anna
 @dataclass
 class _CS:
-    cells: pd.DataFrame   # one row per ATT(g, t) (estimated)
-    IF: np.ndarray        # n × K influence functions of the cells
+    cells: pd.DataFrame  # one row per ATT(g, t) (estimated)
+    IF: np.ndarray  # n × K influence functions of the cells
     pg: dict[float, float]
     G: np.ndarray
     n: int
@@ -247,12 +291,22 @@ def _cs_cells(y: np.ndarray, T: np.ndarray, G: np.ndarray, control_group: Contro
             if min(k1, k0, j1, j0) == 0:
                 notes.append(f"ATT({g:g}, {t:g}) not estimated: an empty cell")
                 continue
-            rows.append({"group": float(g), "time": float(t), "base_time": float(b), "rel_period": float(t - g),
-                         "post": bool(post), "estimate": (m1 - m0) - (c1 - c0), "n_treated": k1 + k0,
-                         "n_control": j1 + j0})
+            rows.append(
+                {
+                    "group": float(g),
+                    "time": float(t),
+                    "base_time": float(b),
+                    "rel_period": float(t - g),
+                    "post": bool(post),
+                    "estimate": (m1 - m0) - (c1 - c0),
+                    "n_treated": k1 + k0,
+                    "n_control": j1 + j0,
+                }
+            )
             ifs.append(f1 - f0 - h1 + h0)
-    cells = pd.DataFrame(rows, columns=["group", "time", "base_time", "rel_period", "post", "estimate", "n_treated",
-                                        "n_control"])
+    cells = pd.DataFrame(
+        rows, columns=["group", "time", "base_time", "rel_period", "post", "estimate", "n_treated", "n_control"]
+    )
     IF = np.column_stack(ifs) if ifs else np.zeros((n, 0))
     return _CS(cells, IF, pg, G, n, notes)
 
@@ -269,14 +323,22 @@ def _weighted(cs: _CS, keep: np.ndarray) -> tuple[float, np.ndarray]:
     est = float(w @ att)
     ind = np.column_stack([(cs.G == g).astype(float) for g in gk])  # n × k
     if1 = (ind - p[None, :]) / sp
-    if2 = (ind - p[None, :]).sum(axis=1, keepdims=True) * (p / sp ** 2)[None, :]
+    if2 = (ind - p[None, :]).sum(axis=1, keepdims=True) * (p / sp**2)[None, :]
     wif = (if1 - if2) / cs.n
     return est, cs.IF[:, idx] @ w + wif @ att
 
 
-def callaway_santanna(data: pd.DataFrame, outcome: str, time: str, group: str, cluster: str | None = None,
-                      control_group: ControlGroup = "never_treated", conf: float = 0.95, seed: int = 0,
-                      name: str | None = None) -> StaggeredResult:
+def callaway_santanna(
+    data: pd.DataFrame,
+    outcome: str,
+    time: str,
+    group: str,
+    cluster: str | None = None,
+    control_group: ControlGroup = "never_treated",
+    conf: float = 0.95,
+    seed: int = 0,
+    name: str | None = None,
+) -> StaggeredResult:
     """Callaway–Sant'Anna group-time ATTs for repeated cross-sections (a balanced panel is a
     special case), unconditional parallel trends, aggregated to the overall ATT (``simple``: the
     post-treatment ATT(g, t) weighted by cohort size, as ``did::aggte(type="simple")``) and to an
@@ -297,9 +359,13 @@ def callaway_santanna(data: pd.DataFrame, outcome: str, time: str, group: str, c
     require_columns(data, [outcome, time, group] + ([cluster] if cluster else []), "data")
     estimator = "callaway_santanna"
     name = name or f"cs_{outcome}"
-    d = pd.DataFrame({"y": pd.to_numeric(data[outcome], errors="coerce").astype(float),
-                      "t": pd.to_numeric(data[time], errors="coerce").astype(float),
-                      "g": pd.to_numeric(data[group], errors="coerce").astype(float)})
+    d = pd.DataFrame(
+        {
+            "y": pd.to_numeric(data[outcome], errors="coerce").astype(float),
+            "t": pd.to_numeric(data[time], errors="coerce").astype(float),
+            "g": pd.to_numeric(data[group], errors="coerce").astype(float),
+        }
+    )
     if cluster:
         d["c"] = data[cluster].to_numpy()
     bad_t = d["t"].isna() & data[time].notna().to_numpy()
@@ -323,14 +389,21 @@ def callaway_santanna(data: pd.DataFrame, outcome: str, time: str, group: str, c
     if n == 0 or not np.isfinite(d["g"]).any():
         return _cannot(name, estimator, control_group, "no treated cohort with a period before its treatment", n, n_cl)
     if control_group == "never_treated" and np.isfinite(d["g"]).all():
-        return _cannot(name, estimator, control_group, "no never-treated units: use control_group='not_yet_treated'",
-                       n, n_cl)
+        return _cannot(
+            name, estimator, control_group, "no never-treated units: use control_group='not_yet_treated'", n, n_cl
+        )
     cs = _cs_cells(d["y"].to_numpy(), d["t"].to_numpy(), d["g"].to_numpy(), control_group)
     notes += cs.notes
     cells = cs.cells
     if cells.empty or not cells["post"].any():
-        return _cannot(name, estimator, control_group, "no post-treatment cell with both a treated and a control "
-                                                       "group on both sides", n, n_cl)
+        return _cannot(
+            name,
+            estimator,
+            control_group,
+            "no post-treatment cell with both a treated and a control group on both sides",
+            n,
+            n_cl,
+        )
     post = cells["post"].to_numpy(dtype=bool)
     overall, if_overall = _weighted(cs, post)
     rels = np.sort(cells["rel_period"].unique())
@@ -344,32 +417,75 @@ def callaway_santanna(data: pd.DataFrame, outcome: str, time: str, group: str, c
     inf = _infer(ests, IF, d["c"].to_numpy() if cluster else None, conf, seed)
     k = len(cells)
     pw = np.where(post, [cs.pg[g] for g in cells["group"]], 0.0)  # the overall ATT's weight of each post cell
-    cells = cells.assign(std_error=inf.se[1:1 + k], ci_low=inf.ci_low[1:1 + k], ci_high=inf.ci_high[1:1 + k],
-                         p_value=inf.p[1:1 + k], weight=np.where(post, pw / pw.sum(), np.nan))[list(CELL_COLUMNS)]
+    cells = cells.assign(
+        std_error=inf.se[1 : 1 + k],
+        ci_low=inf.ci_low[1 : 1 + k],
+        ci_high=inf.ci_high[1 : 1 + k],
+        p_value=inf.p[1 : 1 + k],
+        weight=np.where(post, pw / pw.sum(), np.nan),
+    )[list(CELL_COLUMNS)]
     pre = ~post
     pre_idx = 1 + np.flatnonzero(pre)
     pretest = _pretest(ests[pre_idx], inf.vcov[np.ix_(pre_idx, pre_idx)])
     sl = slice(1 + k, None)
     n_by_e = [int(cells.loc[cells["rel_period"] == e, "n_treated"].sum()) for e in rels]
-    event = pd.DataFrame({"rel_period": rels, "estimate": ev_est, "std_error": inf.se[sl], "ci_low": inf.ci_low[sl],
-                          "ci_high": inf.ci_high[sl], "p_value": inf.p[sl], "n": n_by_e,
-                          "n_cohorts": [int((cells["rel_period"] == e).sum()) for e in rels]})
+    event = pd.DataFrame(
+        {
+            "rel_period": rels,
+            "estimate": ev_est,
+            "std_error": inf.se[sl],
+            "ci_low": inf.ci_low[sl],
+            "ci_high": inf.ci_high[sl],
+            "p_value": inf.p[sl],
+            "n": n_by_e,
+            "n_cohorts": [int((cells["rel_period"] == e).sum()) for e in rels],
+        }
+    )
     ctrl_txt = "not-yet-treated" if control_group == "not_yet_treated" else "never-treated"
-    notes += [f"Callaway-Sant'Anna, {ctrl_txt} controls, {int(post.sum())} post-treatment ATT(g,t) averaged by "
-              f"cohort size", inf.text]
+    notes += [
+        f"Callaway-Sant'Anna, {ctrl_txt} controls, {int(post.sum())} post-treatment ATT(g,t) averaged by cohort size",
+        inf.text,
+    ]
     note = "; ".join(notes)
-    head = _finish_table(pd.DataFrame([{
-        "term": "ATT", "estimate": overall, "std_error": inf.se[0], "ci_low": inf.ci_low[0],
-        "ci_high": inf.ci_high[0], "p_value": inf.p[0], "model": name, "kind": "effect", "n": n,
-        "n_clusters": inf.n_clusters if cluster else n_cl, "converged": True, "note": note}]))
-    return StaggeredResult(name, head.copy(), n=n, n_clusters=n_cl, converged=True, note=note, headline=head,
-                           estimator=estimator, control_group=control_group, cells=cells, event=event,
-                           pretest=pretest, inference=inf.text)
+    head = _finish_table(
+        pd.DataFrame(
+            [
+                {
+                    "term": "ATT",
+                    "estimate": overall,
+                    "std_error": inf.se[0],
+                    "ci_low": inf.ci_low[0],
+                    "ci_high": inf.ci_high[0],
+                    "p_value": inf.p[0],
+                    "model": name,
+                    "kind": "effect",
+                    "n": n,
+                    "n_clusters": inf.n_clusters if cluster else n_cl,
+                    "converged": True,
+                    "note": note,
+                }
+            ]
+        )
+    )
+    return StaggeredResult(
+        name,
+        head.copy(),
+        n=n,
+        n_clusters=n_cl,
+        converged=True,
+        note=note,
+        headline=head,
+        estimator=estimator,
+        control_group=control_group,
+        cells=cells,
+        event=event,
+        pretest=pretest,
+        inference=inf.text,
+    )
 
 
 # ============================================================================ Sun–Abraham
-def _ols(X: np.ndarray, y: np.ndarray, clusters: np.ndarray | None, k_nested: int = 0
-         ) -> tuple[np.ndarray, np.ndarray]:
+def _ols(X: np.ndarray, y: np.ndarray, clusters: np.ndarray | None, k_nested: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """OLS coefficients and CR1 (clusters) or HC1 covariance; ``k_nested`` columns (fixed effects
     nested in the clusters) are not counted in the small-sample factor, as in ``fixest``."""
     XtX_inv = np.linalg.pinv(X.T @ X)
@@ -378,7 +494,7 @@ def _ols(X: np.ndarray, y: np.ndarray, clusters: np.ndarray | None, k_nested: in
     n = len(y)
     k = int(np.linalg.matrix_rank(X))
     if clusters is None:
-        meat = (X * (e ** 2)[:, None]).T @ X
+        meat = (X * (e**2)[:, None]).T @ X
         adj = n / (n - k)
     else:
         codes, _ = pd.factorize(pd.Series(clusters), sort=True)
@@ -391,9 +507,17 @@ def _ols(X: np.ndarray, y: np.ndarray, clusters: np.ndarray | None, k_nested: in
     return beta, adj * XtX_inv @ meat @ XtX_inv
 
 
-def sun_abraham(data: pd.DataFrame, outcome: str, time: str, group: str, unit: str,
-                cluster: str | None = None, conf: float = 0.95, ref: int = -1,
-                name: str | None = None) -> StaggeredResult:
+def sun_abraham(
+    data: pd.DataFrame,
+    outcome: str,
+    time: str,
+    group: str,
+    unit: str,
+    cluster: str | None = None,
+    conf: float = 0.95,
+    ref: int = -1,
+    name: str | None = None,
+) -> StaggeredResult:
     """Sun–Abraham interaction-weighted event study: OLS of the outcome on cohort × relative-period
     indicators (every relative period but ``ref``) with ``unit`` and ``time`` fixed effects, the
     never-treated cohort as control (the last-treated cohort, from its treatment on dropped, when
@@ -409,10 +533,14 @@ def sun_abraham(data: pd.DataFrame, outcome: str, time: str, group: str, unit: s
     """
     require_columns(data, [outcome, time, group, unit] + ([cluster] if cluster else []), "data")
     name = name or f"sa_{outcome}"
-    d = pd.DataFrame({"y": pd.to_numeric(data[outcome], errors="coerce").astype(float),
-                      "t": pd.to_numeric(data[time], errors="coerce").astype(float),
-                      "g": pd.to_numeric(data[group], errors="coerce").astype(float),
-                      "u": data[unit].astype(str).to_numpy()})
+    d = pd.DataFrame(
+        {
+            "y": pd.to_numeric(data[outcome], errors="coerce").astype(float),
+            "t": pd.to_numeric(data[time], errors="coerce").astype(float),
+            "g": pd.to_numeric(data[group], errors="coerce").astype(float),
+            "u": data[unit].astype(str).to_numpy(),
+        }
+    )
     if cluster:
         d["c"] = data[cluster].to_numpy()
     d = d.dropna(subset=["y", "t"] + (["c"] if cluster else []))
@@ -425,8 +553,10 @@ def sun_abraham(data: pd.DataFrame, outcome: str, time: str, group: str, unit: s
         d = d.loc[~((d["g"] == g_last) & (d["t"] >= g_last))].copy()
         d.loc[d["g"] == g_last, "g"] = np.inf
         control = "last_treated"
-        notes.append(f"no never-treated units: the last-treated cohort ({g_last:g}) is the control, its periods "
-                     f"from its treatment on dropped")
+        notes.append(
+            f"no never-treated units: the last-treated cohort ({g_last:g}) is the control, its periods "
+            f"from its treatment on dropped"
+        )
     n = len(d)
     n_cl = int(d["c"].nunique()) if cluster else None
     if n == 0 or not np.isfinite(d["g"]).any() or np.isfinite(d["g"]).all():
@@ -439,15 +569,25 @@ def sun_abraham(data: pd.DataFrame, outcome: str, time: str, group: str, unit: s
     Tm = pd.get_dummies(d["t"], drop_first=True, dtype=float).to_numpy()
     X = np.column_stack([*cols, U, Tm])
     nested = bool(cluster) and bool((d.groupby("u")["c"].nunique() == 1).all())
-    beta, V = _ols(X, d["y"].to_numpy(), d["c"].to_numpy() if cluster else None,
-                   k_nested=U.shape[1] - 1 if nested else 0)
+    beta, V = _ols(
+        X, d["y"].to_numpy(), d["c"].to_numpy() if cluster else None, k_nested=U.shape[1] - 1 if nested else 0
+    )
     k = len(keys)
     b, Vb = beta[:k], V[:k, :k]
     counts = np.array([c.sum() for c in cols])
-    cells = pd.DataFrame({"group": [g for g, _ in keys], "time": [g + e for g, e in keys],
-                          "base_time": [g + ref for g, _ in keys], "rel_period": [e for _, e in keys],
-                          "post": [e >= 0 for _, e in keys], "estimate": b, "std_error": np.sqrt(np.diag(Vb)),
-                          "n_treated": counts.astype(int), "n_control": int((~treated).sum())})
+    cells = pd.DataFrame(
+        {
+            "group": [g for g, _ in keys],
+            "time": [g + e for g, e in keys],
+            "base_time": [g + ref for g, _ in keys],
+            "rel_period": [e for _, e in keys],
+            "post": [e >= 0 for _, e in keys],
+            "estimate": b,
+            "std_error": np.sqrt(np.diag(Vb)),
+            "n_treated": counts.astype(int),
+            "n_control": int((~treated).sum()),
+        }
+    )
     if cluster:
         dfree = n_cl - 1
         crit = stats.t.ppf(0.5 + conf / 2, dfree)
@@ -468,9 +608,12 @@ def sun_abraham(data: pd.DataFrame, outcome: str, time: str, group: str, unit: s
     with np.errstate(divide="ignore", invalid="ignore"):
         z_cells = cells["estimate"] / cells["std_error"]
     post_w = np.where(cells["post"].to_numpy(dtype=bool), counts, 0.0)  # the overall ATT's weights (row shares)
-    cells = cells.assign(ci_low=cells["estimate"] - crit * cells["std_error"],
-                         ci_high=cells["estimate"] + crit * cells["std_error"], p_value=pfun(z_cells),
-                         weight=np.where(post_w > 0, post_w / max(post_w.sum(), 1.0), np.nan))
+    cells = cells.assign(
+        ci_low=cells["estimate"] - crit * cells["std_error"],
+        ci_high=cells["estimate"] + crit * cells["std_error"],
+        p_value=pfun(z_cells),
+        weight=np.where(post_w > 0, post_w / max(post_w.sum(), 1.0), np.nan),
+    )
     cells = cells[list(CELL_COLUMNS)]
     event = pd.DataFrame({"rel_period": rels, "estimate": [a for a, _ in ev], "std_error": [s for _, s in ev]})
     event["ci_low"] = event["estimate"] - crit * event["std_error"]
@@ -495,29 +638,75 @@ def sun_abraham(data: pd.DataFrame, outcome: str, time: str, group: str, unit: s
         pt = _pretest(np.zeros(0), np.zeros((0, 0)))
     overall, se_o = agg(cells["post"].to_numpy(dtype=bool))
     ctrl_txt = "never-treated" if control == "never_treated" else "last-treated cohort as"
-    notes += [f"Sun-Abraham interaction-weighted, {ctrl_txt} controls, unit and period fixed effects, reference "
-              f"period {ref}", how]
+    notes += [
+        f"Sun-Abraham interaction-weighted, {ctrl_txt} controls, unit and period fixed effects, reference period {ref}",
+        how,
+    ]
     note = "; ".join(notes)
-    head = _finish_table(pd.DataFrame([{
-        "term": "ATT", "estimate": overall, "std_error": se_o, "ci_low": overall - crit * se_o,
-        "ci_high": overall + crit * se_o, "p_value": float(pfun(overall / se_o)) if se_o > 0 else np.nan,
-        "model": name, "kind": "effect", "n": n, "n_clusters": n_cl, "converged": True, "note": note}]))
-    return StaggeredResult(name, head.copy(), n=n, n_clusters=n_cl, converged=True, note=note, headline=head,
-                           estimator="sun_abraham", control_group=control, cells=cells, event=event, pretest=pt,
-                           inference=how)
+    head = _finish_table(
+        pd.DataFrame(
+            [
+                {
+                    "term": "ATT",
+                    "estimate": overall,
+                    "std_error": se_o,
+                    "ci_low": overall - crit * se_o,
+                    "ci_high": overall + crit * se_o,
+                    "p_value": float(pfun(overall / se_o)) if se_o > 0 else np.nan,
+                    "model": name,
+                    "kind": "effect",
+                    "n": n,
+                    "n_clusters": n_cl,
+                    "converged": True,
+                    "note": note,
+                }
+            ]
+        )
+    )
+    return StaggeredResult(
+        name,
+        head.copy(),
+        n=n,
+        n_clusters=n_cl,
+        converged=True,
+        note=note,
+        headline=head,
+        estimator="sun_abraham",
+        control_group=control,
+        cells=cells,
+        event=event,
+        pretest=pt,
+        inference=how,
+    )
 
 
 # ============================================================================ the rollout
-def _rollout_frame(visits: pd.DataFrame, centers: pd.DataFrame, outcome: str, center: str, month: str,
-                   arrived_at: str, center_id: str, realtime_since: str) -> tuple[pd.DataFrame, list[str]]:
+def _rollout_frame(
+    visits: pd.DataFrame,
+    centers: pd.DataFrame,
+    outcome: str,
+    center: str,
+    month: str,
+    arrived_at: str,
+    center_id: str,
+    realtime_since: str,
+) -> tuple[pd.DataFrame, list[str]]:
     """One row per visit with the outcome: ``y, period`` (month index), ``cohort`` (month index of
     the switch, ``inf`` never), ``center``, ``post``, ``arrived``. Visits of a switching center in its
     switch month but before the switch date are left out: untreated visits in a treated cell."""
     require_columns(visits, [outcome, center], "visits")
     ro = _rollout(visits, centers, center, month, arrived_at, center_id, realtime_since)
     cohort = (ro["month_index"] - ro["rel_month"]).where(ro["treated"], np.inf)
-    d = pd.DataFrame({"y": _outcome_numeric(visits, outcome), "period": ro["month_index"], "cohort": cohort,
-                      "center": visits[center].astype("string"), "post": ro["post"]}, index=visits.index)
+    d = pd.DataFrame(
+        {
+            "y": _outcome_numeric(visits, outcome),
+            "period": ro["month_index"],
+            "cohort": cohort,
+            "center": visits[center].astype("string"),
+            "post": ro["post"],
+        },
+        index=visits.index,
+    )
     d = d.dropna(subset=["y", "period", "center"])
     early = (d["period"] == d["cohort"]) & (d["post"] == 0)
     notes = []
@@ -530,10 +719,18 @@ def _one_center(d: pd.DataFrame, centers: pd.DataFrame, center_id: str, realtime
     return one_center_reason(what, str(d["center"].iloc[0]) if len(d) else "?", centers, center_id, realtime_since)
 
 
-def rollout_att(visits: pd.DataFrame, centers: pd.DataFrame, outcome: str = "ltr",
-                control_group: ControlGroup = "not_yet_treated", center: str = "center", month: str = "month",
-                arrived_at: str = "arrived_at", center_id: str = "center_id", realtime_since: str = "realtime_since",
-                conf: float = 0.95) -> StaggeredResult:
+def rollout_att(
+    visits: pd.DataFrame,
+    centers: pd.DataFrame,
+    outcome: str = "ltr",
+    control_group: ControlGroup = "not_yet_treated",
+    center: str = "center",
+    month: str = "month",
+    arrived_at: str = "arrived_at",
+    center_id: str = "center_id",
+    realtime_since: str = "realtime_since",
+    conf: float = 0.95,
+) -> StaggeredResult:
     """Callaway–Sant'Anna ATT of the switch to real-time updates (``outcome`` ``"ltr"`` in points or
     ``"complained"``, a share): cohorts are switch months, periods months, visits independent (see
     the module for why not clustered by center). ``n_clusters`` counts the centers. Within one
@@ -546,8 +743,14 @@ def rollout_att(visits: pd.DataFrame, centers: pd.DataFrame, outcome: str = "ltr
     d, notes = _rollout_frame(visits, centers, outcome, center, month, arrived_at, center_id, realtime_since)
     n_centers = int(d["center"].nunique())
     if n_centers <= 1:
-        return _cannot(name, "callaway_santanna", control_group,
-                       _one_center(d, centers, center_id, realtime_since, "DiD"), len(d), n_centers)
+        return _cannot(
+            name,
+            "callaway_santanna",
+            control_group,
+            _one_center(d, centers, center_id, realtime_since, "DiD"),
+            len(d),
+            n_centers,
+        )
     res = callaway_santanna(d, "y", "period", "cohort", None, control_group, conf, name=name)
     res.n_clusters = n_centers
     if res.ok:
@@ -556,8 +759,10 @@ def rollout_att(visits: pd.DataFrame, centers: pd.DataFrame, outcome: str = "ltr
         n_never = n_centers - n_sw
         extra = [f"{n_sw} switching center(s), {n_never} never switched, {n_centers} centers"]
         if d.loc[np.isfinite(d["cohort"])].groupby("cohort")["center"].nunique().max() == 1:
-            extra.append("each switch month has one center, so its visits are not clustered by center (the "
-                         "randomisation test over switch dates is the check that does not assume independence)")
+            extra.append(
+                "each switch month has one center, so its visits are not clustered by center (the "
+                "randomisation test over switch dates is the check that does not assume independence)"
+            )
         res.note = "; ".join([*notes, *extra, res.note])
         res.headline["note"] = res.note
         res.table = res.headline.copy()
@@ -567,9 +772,17 @@ def rollout_att(visits: pd.DataFrame, centers: pd.DataFrame, outcome: str = "ltr
     return res
 
 
-def rollout_sun_abraham(visits: pd.DataFrame, centers: pd.DataFrame, outcome: str = "ltr", center: str = "center",
-                        month: str = "month", arrived_at: str = "arrived_at", center_id: str = "center_id",
-                        realtime_since: str = "realtime_since", conf: float = 0.95) -> StaggeredResult:
+def rollout_sun_abraham(
+    visits: pd.DataFrame,
+    centers: pd.DataFrame,
+    outcome: str = "ltr",
+    center: str = "center",
+    month: str = "month",
+    arrived_at: str = "arrived_at",
+    center_id: str = "center_id",
+    realtime_since: str = "realtime_since",
+    conf: float = 0.95,
+) -> StaggeredResult:
     """Sun–Abraham event study of the switch to real-time updates, center and month fixed effects,
     never-treated centers as control, HC1 errors (visits independent, as :func:`rollout_att`).
 
@@ -579,8 +792,14 @@ def rollout_sun_abraham(visits: pd.DataFrame, centers: pd.DataFrame, outcome: st
     d, notes = _rollout_frame(visits, centers, outcome, center, month, arrived_at, center_id, realtime_since)
     n_centers = int(d["center"].nunique())
     if n_centers <= 1:
-        return _cannot(name, "sun_abraham", "never_treated",
-                       _one_center(d, centers, center_id, realtime_since, "the event study"), len(d), n_centers)
+        return _cannot(
+            name,
+            "sun_abraham",
+            "never_treated",
+            _one_center(d, centers, center_id, realtime_since, "the event study"),
+            len(d),
+            n_centers,
+        )
     res = sun_abraham(d, "y", "period", "cohort", "center", None, conf, name=name)
     res.n_clusters = n_centers
     res.note = "; ".join([*notes, res.note])
@@ -606,8 +825,15 @@ class _RolloutCells:
     not switched.
     """
 
-    def __init__(self, Y: np.ndarray, code: np.ndarray, midx: np.ndarray, day: np.ndarray,
-                 dates: Sequence[pd.Timestamp], n_centers: int) -> None:
+    def __init__(
+        self,
+        Y: np.ndarray,
+        code: np.ndarray,
+        midx: np.ndarray,
+        day: np.ndarray,
+        dates: Sequence[pd.Timestamp],
+        n_centers: int,
+    ) -> None:
         Y = Y.reshape(len(code), -1)
         self.months = np.unique(midx)
         t = np.searchsorted(self.months, midx)
@@ -655,8 +881,8 @@ class _RolloutCells:
             g = g_idx[c]
             S[c, g], N[c, g] = self.S_on[c, a[c]], self.N_on[c, a[c]]
             Dc[c, g] = self.N_on[c, a[c]]
-            Dc[c, g + 1:] = self.N[c, g + 1:]
-            DY += self.S_on[c, a[c]] + self.S[c, g + 1:].sum(axis=0)
+            Dc[c, g + 1 :] = self.N[c, g + 1 :]
+            DY += self.S_on[c, a[c]] + self.S[c, g + 1 :].sum(axis=0)
         return self._cs(S, N, g_idx, control_group), self._twfe(Dc, DY)
 
     def _cs(self, S: np.ndarray, N: np.ndarray, g_idx: np.ndarray, control_group: ControlGroup) -> np.ndarray:
@@ -673,14 +899,18 @@ class _RolloutCells:
                 continue
             b = before[-1]
             for t in periods[periods >= g]:
-                ctrl = (g_idx > T) if control_group == "never_treated" else \
-                    (g_idx > T) | ((g_idx > max(t, b)) & (g_idx != g))
+                ctrl = (
+                    (g_idx > T)
+                    if control_group == "never_treated"
+                    else (g_idx > T) | ((g_idx > max(t, b)) & (g_idx != g))
+                )
                 n1, n0 = N[in_g, t].sum(), N[in_g, b].sum()
                 c1, c0 = N[ctrl, t].sum(), N[ctrl, b].sum()
                 if min(n1, n0, c1, c0) == 0:
                     continue
                 att = (S[in_g, t].sum(axis=0) / n1 - S[in_g, b].sum(axis=0) / n0) - (
-                    S[ctrl, t].sum(axis=0) / c1 - S[ctrl, b].sum(axis=0) / c0)
+                    S[ctrl, t].sum(axis=0) / c1 - S[ctrl, b].sum(axis=0) / c0
+                )
                 num += p_g * att
                 den += p_g
         return num / den if den > 0 else np.full(self.K, np.nan)
@@ -692,11 +922,20 @@ class _RolloutCells:
         return (DY - beta @ self._XtY) / den if abs(den) > 1e-12 else np.full(self.K, np.nan)
 
 
-def randomization_test(visits: pd.DataFrame, centers: pd.DataFrame, outcome: str = "ltr",
-                       control_group: ControlGroup = "not_yet_treated", center: str = "center", month: str = "month",
-                       arrived_at: str = "arrived_at", center_id: str = "center_id",
-                       realtime_since: str = "realtime_since", max_assignments: int = 5000,
-                       seed: int = 0, conf: float = 0.95) -> pd.DataFrame:
+def randomization_test(
+    visits: pd.DataFrame,
+    centers: pd.DataFrame,
+    outcome: str = "ltr",
+    control_group: ControlGroup = "not_yet_treated",
+    center: str = "center",
+    month: str = "month",
+    arrived_at: str = "arrived_at",
+    center_id: str = "center_id",
+    realtime_since: str = "realtime_since",
+    max_assignments: int = 5000,
+    seed: int = 0,
+    conf: float = 0.95,
+) -> pd.DataFrame:
     """Randomisation inference for the rollout: the switch dates observed are reassigned to the
     centers in every possible way (7 centers, 4 dates: 840 assignments; more than
     ``max_assignments`` are drawn at random with ``seed``), and the Callaway–Sant'Anna overall ATT
@@ -732,8 +971,11 @@ def randomization_test(visits: pd.DataFrame, centers: pd.DataFrame, outcome: str
     names = sorted(set(cen))
     dates = [pd.Timestamp(since[k]) for k in names if k in since.index and pd.notna(since[k])]
     if len(names) < 2 or not dates:
-        raise DataError("randomisation test needs two or more centers and at least one switch date", file="centers",
-                        column=realtime_since)
+        raise DataError(
+            "randomisation test needs two or more centers and at least one switch date",
+            file="centers",
+            column=realtime_since,
+        )
     actual = tuple(pd.Timestamp(since[k]) if pd.notna(since.get(k)) else None for k in names)
     code = pd.Series(range(len(names)), index=names)[cen].to_numpy()
     slots = list(range(len(names)))
@@ -741,7 +983,7 @@ def randomization_test(visits: pd.DataFrame, centers: pd.DataFrame, outcome: str
     enumerated = len(assignments) <= max_assignments
     if not enumerated:
         rng = np.random.default_rng(seed)
-        assignments = [tuple(rng.permutation(slots)[:len(dates)]) for _ in range(max_assignments - 1)]
+        assignments = [tuple(rng.permutation(slots)[: len(dates)]) for _ in range(max_assignments - 1)]
     date_index = {d: k for k, d in enumerate(dates)}
     actual_slots = tuple(date_index[actual[c]] if actual[c] is not None else -1 for c in slots)
     d_obs = _RolloutCells(np.zeros(len(y)), code, midx, day, dates, len(names)).post_of(actual_slots)
@@ -765,23 +1007,34 @@ def randomization_test(visits: pd.DataFrame, centers: pd.DataFrame, outcome: str
     arr_d = np.array(draws, dtype=float)
     arr_dd = np.array(d_draws, dtype=float)
     rows = []
-    how = (f"all {len(arr_d):,} assignments of the {len(dates)} switch dates to the {len(names)} centers"
-           if enumerated else f"{len(arr_d):,} random assignments (seed {seed}) of the {len(dates)} switch dates")
+    how = (
+        f"all {len(arr_d):,} assignments of the {len(dates)} switch dates to the {len(names)} centers"
+        if enumerated
+        else f"{len(arr_d):,} random assignments (seed {seed}) of the {len(dates)} switch dates"
+    )
     for i, (est_name, obs) in enumerate((("callaway_santanna", obs_cs), ("twfe", obs_tw))):
         fin = np.isfinite(arr_d[:, i]) & np.isfinite(arr_dd[:, i])
         col, dcol = arr_d[fin, i], arr_dd[fin, i]
         p = float((np.abs(col) >= abs(obs) - 1e-12).mean()) if len(col) and np.isfinite(obs) else np.nan
         lo, hi = _fisher_interval(obs, col, dcol, conf) if len(col) and np.isfinite(obs) else (np.nan, np.nan)
-        rows.append({"outcome": outcome, "estimator": est_name,
-                     "scale": "share of visits" if outcome == "complained" else "LTR points",
-                     "estimate": obs, "ci_low": lo, "ci_high": hi, "p_value": p,
-                     "n_assignments": int(len(col)), "enumerated": enumerated,
-                     "method": f"randomisation test over {how}"})
+        rows.append(
+            {
+                "outcome": outcome,
+                "estimator": est_name,
+                "scale": "share of visits" if outcome == "complained" else "LTR points",
+                "estimate": obs,
+                "ci_low": lo,
+                "ci_high": hi,
+                "p_value": p,
+                "n_assignments": int(len(col)),
+                "enumerated": enumerated,
+                "method": f"randomisation test over {how}",
+            }
+        )
     return pd.DataFrame(rows)
 
 
-def _fisher_interval(obs: float, stat: np.ndarray, stat_of_d: np.ndarray, conf: float = 0.95
-                     ) -> tuple[float, float]:
+def _fisher_interval(obs: float, stat: np.ndarray, stat_of_d: np.ndarray, conf: float = 0.95) -> tuple[float, float]:
     """The randomisation interval of a constant effect τ: the τ whose sharp null ("every switched
     visit gained exactly τ") the randomisation test does not reject at ``1 − conf``.
 
@@ -826,9 +1079,24 @@ def randomization_table(*tables: pd.DataFrame | Any) -> pd.DataFrame:
         >>> randomization_table(randomization_test(visits, centers, "ltr"), None)  # doctest: +SKIP
     """
     frames = [t for t in tables if isinstance(t, pd.DataFrame) and len(t)]
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=[
-        "outcome", "estimator", "scale", "estimate", "ci_low", "ci_high", "p_value", "n_assignments", "enumerated",
-        "method"])
+    return (
+        pd.concat(frames, ignore_index=True)
+        if frames
+        else pd.DataFrame(
+            columns=[
+                "outcome",
+                "estimator",
+                "scale",
+                "estimate",
+                "ci_low",
+                "ci_high",
+                "p_value",
+                "n_assignments",
+                "enumerated",
+                "method",
+            ]
+        )
+    )
 
 
 def with_randomization(result: StaggeredResult | Any, randomization: pd.DataFrame | None) -> StaggeredResult | Any:
@@ -859,8 +1127,10 @@ def with_randomization(result: StaggeredResult | Any, randomization: pd.DataFram
     head["ci_low"], head["ci_high"], head["p_value"] = float(ri["ci_low"]), float(ri["ci_high"]), float(ri["p_value"])
     how = str(ri["method"]).removeprefix("randomisation test over ")
     out.inference = f"randomisation interval: {how}, one effect for all"
-    clause = (f"quoted: the randomisation interval and p-value ({how}; one effect for all switched visits); the "
-              f"independent-visits interval alongside")
+    clause = (
+        f"quoted: the randomisation interval and p-value ({how}; one effect for all switched visits); the "
+        f"independent-visits interval alongside"
+    )
     out.note = "; ".join([out.note, clause]) if out.note else clause
     head["note"] = out.note
     head["inference"] = out.inference
@@ -895,16 +1165,24 @@ def sensitivity(result: StaggeredResult | Any, mbar: Sequence[float] = SENSITIVI
     if not isinstance(result, StaggeredResult):
         return result  # a "not provided" note
     if not result.ok:
-        return NotComputed(int(result.n or 0), ("敏感性分析", "the sensitivity analysis"),
-                           why=("稳健估计无法计算", "the robust estimate could not be computed"))
+        return NotComputed(
+            int(result.n or 0),
+            ("敏感性分析", "the sensitivity analysis"),
+            why=("稳健估计无法计算", "the robust estimate could not be computed"),
+        )
     if result.estimator != "callaway_santanna":
         raise ValueError("sensitivity() reads the consecutive-month pre-switch cells of a Callaway–Sant'Anna result")
     pre = result.event.loc[result.event["rel_period"] < 0, "estimate"].to_numpy(dtype=float)
     pre = pre[np.isfinite(pre)]
     if len(pre) == 0:
-        return NotComputed(int(result.n), ("敏感性分析", "the sensitivity analysis"),
-                           why=("没有切换前的月份可用来衡量偏离平行趋势的幅度",
-                                "no month before the switch to measure departures from parallel trends"))
+        return NotComputed(
+            int(result.n),
+            ("敏感性分析", "the sensitivity analysis"),
+            why=(
+                "没有切换前的月份可用来衡量偏离平行趋势的幅度",
+                "no month before the switch to measure departures from parallel trends",
+            ),
+        )
     delta = float(np.abs(pre).max())
     c = result.cells.loc[result.cells["post"].astype(bool)]
     reach = float((c["weight"].to_numpy(dtype=float) * (c["rel_period"].to_numpy(dtype=float) + 1)).sum())
@@ -914,22 +1192,39 @@ def sensitivity(result: StaggeredResult | Any, mbar: Sequence[float] = SENSITIVI
     rows = []
     for m in mbar:
         b = float(m) * unit
-        rows.append({"mbar": float(m), "bias_bound": b, "estimate_low": est - b, "estimate_high": est + b,
-                     "ci_low": lo - b, "ci_high": hi + b, "excludes_zero": bool(lo - b > 0 or hi + b < 0)})
+        rows.append(
+            {
+                "mbar": float(m),
+                "bias_bound": b,
+                "estimate_low": est - b,
+                "estimate_high": est + b,
+                "ci_low": lo - b,
+                "ci_high": hi + b,
+                "excludes_zero": bool(lo - b > 0 or hi + b < 0),
+            }
+        )
     if lo > 0 or hi < 0:
         brk = (lo if lo > 0 else -hi) / unit if unit > 0 else np.inf
     else:
         brk = 0.0
     out = pd.DataFrame(rows)
-    out.attrs.update({"delta": delta, "reach": reach, "breakdown": float(brk), "n": int(result.n),
-                      "estimator": result.estimator})
+    out.attrs.update(
+        {"delta": delta, "reach": reach, "breakdown": float(brk), "n": int(result.n), "estimator": result.estimator}
+    )
     return out
 
 
 # ============================================================================ can TWFE be trusted?
-def twfe_weights(visits: pd.DataFrame, centers: pd.DataFrame, outcome: str = "ltr", center: str = "center",
-                 month: str = "month", arrived_at: str = "arrived_at", center_id: str = "center_id",
-                 realtime_since: str = "realtime_since") -> dict[str, Any]:
+def twfe_weights(
+    visits: pd.DataFrame,
+    centers: pd.DataFrame,
+    outcome: str = "ltr",
+    center: str = "center",
+    month: str = "month",
+    arrived_at: str = "arrived_at",
+    center_id: str = "center_id",
+    realtime_since: str = "realtime_since",
+) -> dict[str, Any]:
     """The weights that the TWFE coefficient of :func:`cxlib.models.did_rollout` puts on the
     effects of the treated center-months (de Chaisemartin & D'Haultfœuille 2020): each treated
     visit's residual from regressing the switch indicator on center and month fixed effects,
@@ -947,8 +1242,9 @@ def twfe_weights(visits: pd.DataFrame, centers: pd.DataFrame, outcome: str = "lt
     cen = visits.loc[ok, center].astype(str).to_numpy()
     midx = ro.loc[ok, "month_index"].to_numpy(dtype=float)
     D = ro.loc[ok, "post"].to_numpy(dtype=float)
-    X = np.column_stack([pd.get_dummies(cen, dtype=float).to_numpy(),
-                         pd.get_dummies(midx, drop_first=True, dtype=float).to_numpy()])
+    X = np.column_stack(
+        [pd.get_dummies(cen, dtype=float).to_numpy(), pd.get_dummies(midx, drop_first=True, dtype=float).to_numpy()]
+    )
     Q, _ = np.linalg.qr(X)
     e = D - Q @ (Q.T @ D)
     tr = D == 1
@@ -957,8 +1253,12 @@ def twfe_weights(visits: pd.DataFrame, centers: pd.DataFrame, outcome: str = "lt
     w = e[tr] / e[tr].sum()
     cells = pd.DataFrame({"c": cen[tr], "m": midx[tr], "w": w}).groupby(["c", "m"])["w"].sum()
     neg = cells[cells < 0]
-    return {"n_treated_cells": int(len(cells)), "n_negative_cells": int(len(neg)),
-            "negative_weight_sum": float(neg.sum()), "share_negative": float(-neg.sum() / np.abs(cells).sum())}
+    return {
+        "n_treated_cells": int(len(cells)),
+        "n_negative_cells": int(len(neg)),
+        "negative_weight_sum": float(neg.sum()),
+        "share_negative": float(-neg.sum() / np.abs(cells).sum()),
+    }
 
 
 def verdict(twfe: ModelResult, robust: StaggeredResult, weights: dict[str, Any]) -> dict[str, Any]:
@@ -985,11 +1285,23 @@ def verdict(twfe: ModelResult, robust: StaggeredResult, weights: dict[str, Any])
         reasons.append("negative_weights")
     if pre_p is not None and pre_p < 0.05:
         reasons.append("pretrends")
-    return {"trust": not reasons, "reasons": reasons, "twfe": float(t["estimate"]), "robust": float(r["estimate"]),
-            "robust_ci_low": float(r["ci_low"]), "robust_ci_high": float(r["ci_high"]), "gap": gap,
-            "gap_in_half_widths": ratio, "pretrend_p_value": pre_p, "n": int(robust.n),
-            "n_clusters": robust.n_clusters, "estimator": robust.estimator, "control_group": robust.control_group,
-            "inference": robust.inference, **{f"twfe_{k}": v for k, v in weights.items()}}
+    return {
+        "trust": not reasons,
+        "reasons": reasons,
+        "twfe": float(t["estimate"]),
+        "robust": float(r["estimate"]),
+        "robust_ci_low": float(r["ci_low"]),
+        "robust_ci_high": float(r["ci_high"]),
+        "gap": gap,
+        "gap_in_half_widths": ratio,
+        "pretrend_p_value": pre_p,
+        "n": int(robust.n),
+        "n_clusters": robust.n_clusters,
+        "estimator": robust.estimator,
+        "control_group": robust.control_group,
+        "inference": robust.inference,
+        **{f"twfe_{k}": v for k, v in weights.items()},
+    }
 
 
 # ============================================================================ results and figure
@@ -1001,15 +1313,22 @@ def rollout_record(ltr: StaggeredResult | Any, complained: StaggeredResult | Any
 
         >>> rollout_record(rollout_att(visits, centers), rollout_att(visits, centers, "complained"))  # doctest: +SKIP
     """
-    return {k: (r.record() if isinstance(r, StaggeredResult) else r.record()) for k, r in
-            (("ltr", ltr), ("complained", complained))}
+    return {
+        k: (r.record() if isinstance(r, StaggeredResult) else r.record())
+        for k, r in (("ltr", ltr), ("complained", complained))
+    }
 
 
-_TEXT = {"title": ("实时进度上线的事件研究：稳健估计与 TWFE", "Event study of the switch to real-time updates: robust and TWFE"),
-         "rel": ("相对切换月份的月数", "months relative to the switch"),
-         "est": ("效应（相对切换前）", "effect (against before the switch)"),
-         "cs": ("Callaway–Sant'Anna（稳健）", "Callaway–Sant'Anna (robust)"),
-         "twfe": ("TWFE 事件研究", "TWFE event study")}
+_TEXT = {
+    "title": (
+        "实时进度上线的事件研究：稳健估计与 TWFE",
+        "Event study of the switch to real-time updates: robust and TWFE",
+    ),
+    "rel": ("相对切换月份的月数", "months relative to the switch"),
+    "est": ("效应（相对切换前）", "effect (against before the switch)"),
+    "cs": ("Callaway–Sant'Anna（稳健）", "Callaway–Sant'Anna (robust)"),
+    "twfe": ("TWFE 事件研究", "TWFE event study"),
+}
 
 
 def plot_event_study(robust: StaggeredResult, twfe: ModelResult | None = None, lang: catalog.Lang = "both"):
@@ -1036,17 +1355,31 @@ def plot_event_study(robust: StaggeredResult, twfe: ModelResult | None = None, l
         est = ev["estimate"].to_numpy(dtype=float)
         from cxlib.stats import error_bars
 
-        ax.errorbar(x - 0.12, est, yerr=error_bars(est, ev["ci_low"].to_numpy(dtype=float),
-                                                   ev["ci_high"].to_numpy(dtype=float)),
-                    fmt="o-", capsize=3, label=text("cs"), color=plotting.TIER_COLORS["realtime"])
+        ax.errorbar(
+            x - 0.12,
+            est,
+            yerr=error_bars(est, ev["ci_low"].to_numpy(dtype=float), ev["ci_high"].to_numpy(dtype=float)),
+            fmt="o-",
+            capsize=3,
+            label=text("cs"),
+            color=plotting.TIER_COLORS["realtime"],
+        )
         if twfe is not None and twfe.ok and twfe.headline is not None and "rel_month" in twfe.headline.columns:
             t = twfe.headline.loc[twfe.headline["rel_month"].notna()].sort_values("rel_month")
             tx = t["rel_month"].to_numpy(dtype=float)
             te = t["estimate"].to_numpy(dtype=float)
             lo = np.where(np.isnan(t["ci_low"].to_numpy(dtype=float)), te, t["ci_low"].to_numpy(dtype=float))
             hi = np.where(np.isnan(t["ci_high"].to_numpy(dtype=float)), te, t["ci_high"].to_numpy(dtype=float))
-            ax.errorbar(tx + 0.12, te, yerr=error_bars(te, lo, hi), fmt="s--", capsize=3, color="grey", alpha=0.8,
-                        label=text("twfe"))
+            ax.errorbar(
+                tx + 0.12,
+                te,
+                yerr=error_bars(te, lo, hi),
+                fmt="s--",
+                capsize=3,
+                color="grey",
+                alpha=0.8,
+                label=text("twfe"),
+            )
         ax.axhline(0, color="grey", lw=0.8)
         ax.axvline(-0.5, color="grey", lw=0.8, ls="--")
         ticks = {int(v): plotting.with_n(str(int(v)), k) for v, k in zip(x, ev["n"])}
@@ -1074,18 +1407,43 @@ def event_table(*results: StaggeredResult, lang: catalog.Lang = "both", digits: 
     for r in results:
         label = catalog.value_label("estimator", r.estimator, lang)
         if not r.ok:
-            rows.append({"estimator": label, "rel_period": pd.NA, "estimate": np.nan, "ci_low": np.nan,
-                         "ci_high": np.nan, "p_value": np.nan, "n": pd.NA, "note": r.note})
+            rows.append(
+                {
+                    "estimator": label,
+                    "rel_period": pd.NA,
+                    "estimate": np.nan,
+                    "ci_low": np.nan,
+                    "ci_high": np.nan,
+                    "p_value": np.nan,
+                    "n": pd.NA,
+                    "note": r.note,
+                }
+            )
             continue
         p = _float_or_none(r.pretest.get("p_value"))
-        pre = catalog.bilingual(f"上线前各月联合为 0 的检验 p = {p:.3f}", f"pre-switch months jointly 0: p = {p:.3f}",
-                                lang) if p is not None else ""
+        pre = (
+            catalog.bilingual(
+                f"上线前各月联合为 0 的检验 p = {p:.3f}", f"pre-switch months jointly 0: p = {p:.3f}", lang
+            )
+            if p is not None
+            else ""
+        )
         for i, e in enumerate(r.event.itertuples()):
-            rows.append({"estimator": label, "rel_period": int(e.rel_period), "estimate": round(e.estimate, digits),
-                         "ci_low": round(e.ci_low, digits), "ci_high": round(e.ci_high, digits),
-                         "p_value": e.p_value, "n": int(e.n), "note": pre if i == 0 else ""})
-    out = pd.DataFrame(rows, columns=["estimator", "rel_period", "estimate", "ci_low", "ci_high", "p_value", "n",
-                                      "note"])
+            rows.append(
+                {
+                    "estimator": label,
+                    "rel_period": int(e.rel_period),
+                    "estimate": round(e.estimate, digits),
+                    "ci_low": round(e.ci_low, digits),
+                    "ci_high": round(e.ci_high, digits),
+                    "p_value": e.p_value,
+                    "n": int(e.n),
+                    "note": pre if i == 0 else "",
+                }
+            )
+    out = pd.DataFrame(
+        rows, columns=["estimator", "rel_period", "estimate", "ci_low", "ci_high", "p_value", "n", "note"]
+    )
     out["rel_period"] = out["rel_period"].astype("Int64")
     out["n"] = out["n"].astype("Int64")
     return out

@@ -56,8 +56,9 @@ def _short(strict: bool, message: str, note: NotComputed, column: str | None = N
     return note
 
 
-def _model_frame(df: pd.DataFrame, outcome: str, predictors: Sequence[str],
-                 strict: bool = True) -> pd.DataFrame | NotComputed:
+def _model_frame(
+    df: pd.DataFrame, outcome: str, predictors: Sequence[str], strict: bool = True
+) -> pd.DataFrame | NotComputed:
     predictors = list(predictors)
     if not predictors:
         raise DataError("relative weights need at least one predictor")
@@ -71,13 +72,19 @@ def _model_frame(df: pd.DataFrame, outcome: str, predictors: Sequence[str],
     need = len(predictors) + 2
     if len(d) < need:
         what = (f"{len(predictors)} 个触点的{WHAT[0]}", f"{WHAT[1]} of {len(predictors)} predictors")
-        return _short(strict, f"only {len(d)} complete rows for {len(predictors)} predictors: need at least {need}",
-                      too_few(len(d), need, what))
+        return _short(
+            strict,
+            f"only {len(d)} complete rows for {len(predictors)} predictors: need at least {need}",
+            too_few(len(d), need, what),
+        )
     for col in [outcome, *predictors]:
         if d[col].std() == 0:
-            return _short(strict, "column is constant over the complete rows: no correlation can be computed",
-                          NotComputed(len(d), WHAT, why=(f"{col} 在所有答卷中取值相同",
-                                                         f"{col} is the same in every response")), column=col)
+            return _short(
+                strict,
+                "column is constant over the complete rows: no correlation can be computed",
+                NotComputed(len(d), WHAT, why=(f"{col} 在所有答卷中取值相同", f"{col} is the same in every response")),
+                column=col,
+            )
     return d
 
 
@@ -98,7 +105,7 @@ def _weights_stack(corr: np.ndarray) -> np.ndarray:
     beta = np.full(rxy.shape, np.nan)
     if ok.any():
         beta[ok] = np.linalg.solve(lam[ok], rxy[ok][..., None])[..., 0]  # regression of y on Z
-    raw = np.einsum("mij,mj->mi", lam ** 2, beta ** 2)
+    raw = np.einsum("mij,mj->mi", lam**2, beta**2)
     raw[~ok] = np.nan
     return raw
 
@@ -138,8 +145,9 @@ def _replicate_stats(corr: np.ndarray, p: int) -> np.ndarray:
     return np.column_stack([raw, resc, r2, diff])
 
 
-def relative_weights(df: pd.DataFrame, outcome: str, predictors: Sequence[str], sort: bool = True,
-                     strict: bool = True) -> pd.DataFrame | NotComputed:
+def relative_weights(
+    df: pd.DataFrame, outcome: str, predictors: Sequence[str], sort: bool = True, strict: bool = True
+) -> pd.DataFrame | NotComputed:
     """Johnson's relative weights of ``predictors`` for ``outcome`` (rows with a missing value dropped).
 
     Returns one row per predictor: ``raw_weight`` (share of variance of the outcome; the raw
@@ -160,19 +168,24 @@ def relative_weights(df: pd.DataFrame, outcome: str, predictors: Sequence[str], 
         return d
     res = _weights(d.to_numpy(dtype=float, copy=True))
     if res is None:
-        return _short(strict, "the predictors are perfectly collinear (singular correlation matrix): "
-                              "drop one of " + ", ".join(predictors),
-                      NotComputed(len(d), WHAT, why=("各触点评分完全共线", "the predictors are perfectly collinear")))
+        return _short(
+            strict,
+            "the predictors are perfectly collinear (singular correlation matrix): "
+            "drop one of " + ", ".join(predictors),
+            NotComputed(len(d), WHAT, why=("各触点评分完全共线", "the predictors are perfectly collinear")),
+        )
     raw, rxy = res
     r2 = float(raw.sum())
-    out = pd.DataFrame({
-        "predictor": list(predictors),
-        "raw_weight": raw,
-        "rescaled_pct": 100 * raw / r2 if r2 > 0 else np.nan,
-        "sign": np.where(rxy >= 0, "+", "-"),
-        "r2": r2,
-        "n": len(d),
-    })
+    out = pd.DataFrame(
+        {
+            "predictor": list(predictors),
+            "raw_weight": raw,
+            "rescaled_pct": 100 * raw / r2 if r2 > 0 else np.nan,
+            "sign": np.where(rxy >= 0, "+", "-"),
+            "r2": r2,
+            "n": len(d),
+        }
+    )
     if sort:
         out = out.sort_values(["raw_weight", "predictor"], ascending=[False, True], kind="mergesort")
     return out.reset_index(drop=True)
@@ -197,8 +210,9 @@ def _exact_jackknife(z: np.ndarray, zz: np.ndarray, p: int, chunk: int, bar: Pro
     return np.vstack(jacks)
 
 
-def _linear_jackknife(z: np.ndarray, zz: np.ndarray, full: np.ndarray, p: int, chunk: int,
-                      bar: Progress, h: float = 1e-5) -> np.ndarray:
+def _linear_jackknife(
+    z: np.ndarray, zz: np.ndarray, full: np.ndarray, p: int, chunk: int, bar: Progress, h: float = 1e-5
+) -> np.ndarray:
     """The leave-one-out statistics to first order: ``θ + ∇θ · (m − r_i) / (n − 1)``, with ``m`` the
     moments (means and cross-products) of all rows, ``r_i`` those of row i, and ``∇θ`` the
     gradient of the statistics in the moments by central differences (symmetric cross-product
@@ -231,9 +245,17 @@ def _linear_jackknife(z: np.ndarray, zz: np.ndarray, full: np.ndarray, p: int, c
     return np.vstack(out)
 
 
-def bootstrap_relative_weights(df: pd.DataFrame, outcome: str, predictors: Sequence[str], n_boot: int = 1000,
-                               seed: int = 0, ci: float = 0.95, sort: bool = True, strict: bool = True,
-                               jackknife: Literal["auto", "exact", "linear"] = "auto") -> pd.DataFrame | NotComputed:
+def bootstrap_relative_weights(
+    df: pd.DataFrame,
+    outcome: str,
+    predictors: Sequence[str],
+    n_boot: int = 1000,
+    seed: int = 0,
+    ci: float = 0.95,
+    sort: bool = True,
+    strict: bool = True,
+    jackknife: Literal["auto", "exact", "linear"] = "auto",
+) -> pd.DataFrame | NotComputed:
     """:func:`relative_weights` with BCa bootstrap intervals and the random-variable test.
 
     Rows are resampled with replacement ``n_boot`` times (the random predictor and the resamples
@@ -284,30 +306,62 @@ def bootstrap_relative_weights(df: pd.DataFrame, outcome: str, predictors: Seque
         boots.append(_replicate_stats(_corr_from_moments(w @ z, (w @ zz).reshape(b, k, k)), p))
         bar.update(b)
     boot = np.vstack(boots)
-    fitted = np.all(np.isfinite(boot[:, :p]), axis=1) & np.all(np.isfinite(boot[:, 2 * p + 1:]), axis=1)
+    fitted = np.all(np.isfinite(boot[:, :p]), axis=1) & np.all(np.isfinite(boot[:, 2 * p + 1 :]), axis=1)
     n_used = int(fitted.sum())
     if n_used < n_boot / 2:
         bar.close()
-        return _short(strict, f"only {n_used} of {n_boot} bootstrap resamples could be fitted: too few rows "
-                              "or nearly constant predictors",
-                      NotComputed(n, ("关键驱动因素的自助抽样区间", "bootstrap intervals of the key drivers"),
-                                  why=(f"{n_boot} 次重抽样中仅 {n_used} 次可拟合（至少需要一半）",
-                                       f"only {n_used} of {n_boot} resamples could be fitted (need half)")))
+        return _short(
+            strict,
+            f"only {n_used} of {n_boot} bootstrap resamples could be fitted: too few rows "
+            "or nearly constant predictors",
+            NotComputed(
+                n,
+                ("关键驱动因素的自助抽样区间", "bootstrap intervals of the key drivers"),
+                why=(
+                    f"{n_boot} 次重抽样中仅 {n_used} 次可拟合（至少需要一半）",
+                    f"only {n_used} of {n_boot} resamples could be fitted (need half)",
+                ),
+            ),
+        )
     boot = boot[fitted]
     # jackknife (each row left out in turn) from leave-one-out moments, for the BCa acceleration
     exact = jackknife == "exact" or (jackknife == "auto" and n <= EXACT_JACKKNIFE_UP_TO)
-    jack = (_exact_jackknife(z, zz, p, chunk, bar) if exact else
-            _linear_jackknife(z, zz, full, p, chunk, bar))
+    jack = _exact_jackknife(z, zz, p, chunk, bar) if exact else _linear_jackknife(z, zz, full, p, chunk, bar)
     bar.close()
     lo, hi = bca_interval(full, boot, jack, ci)
     raw_s, res_s, r2_s, diff_s = slice(0, p), slice(p, 2 * p), 2 * p, slice(2 * p + 1, 3 * p + 1)
-    out = point.assign(raw_ci_low=lo[raw_s], raw_ci_high=hi[raw_s], rescaled_ci_low=lo[res_s],
-                       rescaled_ci_high=hi[res_s], r2_ci_low=lo[r2_s], r2_ci_high=hi[r2_s],
-                       n_boot_used=n_used, vs_random=full[diff_s], vs_random_ci_low=lo[diff_s],
-                       vs_random_ci_high=hi[diff_s], beats_random=lo[diff_s] > 0)
-    cols = ["predictor", "raw_weight", "raw_ci_low", "raw_ci_high", "rescaled_pct", "rescaled_ci_low",
-            "rescaled_ci_high", "sign", "r2", "r2_ci_low", "r2_ci_high", "n", "n_boot_used", "vs_random",
-            "vs_random_ci_low", "vs_random_ci_high", "beats_random"]
+    out = point.assign(
+        raw_ci_low=lo[raw_s],
+        raw_ci_high=hi[raw_s],
+        rescaled_ci_low=lo[res_s],
+        rescaled_ci_high=hi[res_s],
+        r2_ci_low=lo[r2_s],
+        r2_ci_high=hi[r2_s],
+        n_boot_used=n_used,
+        vs_random=full[diff_s],
+        vs_random_ci_low=lo[diff_s],
+        vs_random_ci_high=hi[diff_s],
+        beats_random=lo[diff_s] > 0,
+    )
+    cols = [
+        "predictor",
+        "raw_weight",
+        "raw_ci_low",
+        "raw_ci_high",
+        "rescaled_pct",
+        "rescaled_ci_low",
+        "rescaled_ci_high",
+        "sign",
+        "r2",
+        "r2_ci_low",
+        "r2_ci_high",
+        "n",
+        "n_boot_used",
+        "vs_random",
+        "vs_random_ci_low",
+        "vs_random_ci_high",
+        "beats_random",
+    ]
     out = out[cols]
     if sort:
         out = out.sort_values(["raw_weight", "predictor"], ascending=[False, True], kind="mergesort")

@@ -23,8 +23,9 @@ from cxlib.privacy import mask
 class DataError(ValueError):
     """Input data that breaks the contract: a broken file, a missing column, a bad value."""
 
-    def __init__(self, message: str, *, file: str | Path | None = None, column: str | None = None,
-                 row: int | None = None) -> None:
+    def __init__(
+        self, message: str, *, file: str | Path | None = None, column: str | None = None, row: int | None = None
+    ) -> None:
         self.message = message
         self.file = str(file) if file is not None else None
         self.column = column
@@ -67,5 +68,4 @@ def require_columns(df: Any, columns: Iterable[str], table: str) -> None:
     missing = [c for c in dict.fromkeys(columns) if c not in df.columns]
     if missing:
         more = f" (and {', '.join(map(repr, missing[1:]))})" if len(missing) > 1 else ""
-        raise DataError(f"column not found: the {table} table lacks column {missing[0]!r}{more}",
-                        column=missing[0])
+        raise DataError(f"column not found: the {table} table lacks column {missing[0]!r}{more}", column=missing[0])

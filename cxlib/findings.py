@@ -36,9 +36,30 @@ from cxlib.catalog import MIN_N, Lang, bilingual
 from cxlib.results import NotComputed, NotProvided, jsonable
 
 __all__ = [
-    "Finding", "ALPHA", "records", "from_note", "headline", "nps_trend", "emotion_curve", "tier_curves", "drivers",
-    "pain_points", "black_hole", "peak_end", "duration_neglect", "tiers", "folklore", "rollout", "rollout_sensitivity",
-    "twfe_verdict", "update_effects", "duration_confounding", "roi_cases", "claims", "tornado", "portfolio",
+    "Finding",
+    "ALPHA",
+    "records",
+    "from_note",
+    "headline",
+    "nps_trend",
+    "emotion_curve",
+    "tier_curves",
+    "drivers",
+    "pain_points",
+    "black_hole",
+    "peak_end",
+    "duration_neglect",
+    "tiers",
+    "folklore",
+    "rollout",
+    "rollout_sensitivity",
+    "twfe_verdict",
+    "update_effects",
+    "duration_confounding",
+    "roi_cases",
+    "claims",
+    "tornado",
+    "portfolio",
 ]
 
 #: Two-sided level of every test a finding reports.
@@ -91,16 +112,20 @@ class Finding:
         langs = ("zh", "en") if self.lang == "both" else (self.lang,)
         paras = "".join(
             f'<p lang="{"zh-CN" if lg == "zh" else "en"}" style="margin:0.2em 0">'
-            f"{html.escape(self.zh if lg == 'zh' else self.en)}</p>" for lg in langs)
-        return literal_html(f'<div class="cx-finding" style="border-left:3px solid #3182bd;padding-left:0.6em;'
-                            f'margin:0.5em 0">{paras}</div>')
+            f"{html.escape(self.zh if lg == 'zh' else self.en)}</p>"
+            for lg in langs
+        )
+        return literal_html(
+            f'<div class="cx-finding" style="border-left:3px solid #3182bd;padding-left:0.6em;'
+            f'margin:0.5em 0">{paras}</div>'
+        )
 
 
 def records(*found: Finding) -> dict[str, dict[str, Any]]:
     """The findings of a notebook for ``results.json``, one entry per finding key.
 
-        >>> list(records(Finding("a", "甲", "A"), Finding("b", "乙", "B")))
-        ['a', 'b']
+    >>> list(records(Finding("a", "甲", "A"), Finding("b", "乙", "B")))
+    ['a', 'b']
     """
     return {f.key: f.record() for f in found}
 
@@ -108,12 +133,15 @@ def records(*found: Finding) -> dict[str, dict[str, Any]]:
 def from_note(key: str, note: NotProvided | NotComputed, lang: Lang = "both", **facts: Any) -> Finding:
     """A section without data: its finding is the note (status ``not_provided`` / ``not_computed``).
 
-        >>> from cxlib.results import not_provided
-        >>> from_note("tiers", not_provided("touchpoints"), "en")
-        not provided: touchpoint log (touchpoints)
+    >>> from cxlib.results import not_provided
+    >>> from_note("tiers", not_provided("touchpoints"), "en")
+    not provided: touchpoint log (touchpoints)
     """
     if isinstance(note, NotProvided):
-        zh, en = NotProvided(note.missing, "zh", note.detail).text(), NotProvided(note.missing, "en", note.detail).text()
+        zh, en = (
+            NotProvided(note.missing, "zh", note.detail).text(),
+            NotProvided(note.missing, "en", note.detail).text(),
+        )
         status = "not_provided"
     else:
         zh, en = note.in_lang("zh").text(), note.in_lang("en").text()
@@ -213,17 +241,18 @@ def _welch(m1: float, s1: float, n1: float, m2: float, s2: float, n2: float) -> 
     """Two-sided p-value of Welch's t test from summaries (NaN when it cannot be computed)."""
     if min(n1, n2) < 2 or not all(_finite(x) for x in (m1, s1, m2, s2)):
         return float("nan")
-    v1, v2 = s1 ** 2 / n1, s2 ** 2 / n2
+    v1, v2 = s1**2 / n1, s2**2 / n2
     if v1 + v2 <= 0:
         return 0.0 if m1 != m2 else 1.0
     t = (m1 - m2) / math.sqrt(v1 + v2)
-    df = (v1 + v2) ** 2 / (v1 ** 2 / (n1 - 1) + v2 ** 2 / (n2 - 1))
+    df = (v1 + v2) ** 2 / (v1**2 / (n1 - 1) + v2**2 / (n2 - 1))
     return float(2 * stats.t.sf(abs(t), df))
 
 
 # ================================================================================= 02
-def emotion_curve(curve: pd.DataFrame | NotProvided | NotComputed, lang: Lang = "both",
-                  pain_below: float = 6.0) -> Finding:
+def emotion_curve(
+    curve: pd.DataFrame | NotProvided | NotComputed, lang: Lang = "both", pain_below: float = 6.0
+) -> Finding:
     """Best and worst point of the emotion curve (mean, 95% CI, n), whether they differ
     (Welch's t test) and the points whose mean falls below "neutral" (``pain_below``).
 
@@ -253,27 +282,47 @@ def emotion_curve(curve: pd.DataFrame | NotProvided | NotComputed, lang: Lang = 
     szh, sen = _sig_words(sig, p)
     small = [r for r in (best, worst) if r["n"] < MIN_N]
     zh = f"情绪曲线最高点：{point(best, 'zh', True)}；最低点：{point(worst, 'zh', False)}；相差 {_num(gap, 2)} 分，{szh}。"
-    en = (f"Highest point: {point(best, 'en', True)}; lowest point: {point(worst, 'en', False)}; a gap of "
-          f"{_num(gap, 2)} points, {sen}.")
+    en = (
+        f"Highest point: {point(best, 'en', True)}; lowest point: {point(worst, 'en', False)}; a gap of "
+        f"{_num(gap, 2)} points, {sen}."
+    )
     if below:
         zh += f"低于“一般”（{_num(pain_below)} 分）的触点：{'、'.join(_label(b, 'zh') for b in below)}。"
-        en += f" Below \"neutral\" ({_num(pain_below)}): {', '.join(_label(b, 'en') for b in below)}."
+        en += f' Below "neutral" ({_num(pain_below)}): {", ".join(_label(b, "en") for b in below)}.'
     else:
         zh += f"没有触点的平均分低于“一般”（{_num(pain_below)} 分）。"
-        en += f" No point's mean falls below \"neutral\" ({_num(pain_below)})."
+        en += f' No point\'s mean falls below "neutral" ({_num(pain_below)}).'
     if small:
         n_min = min(int(r["n"]) for r in small)
         z, e = _small(n_min)
         zh, en = zh + z + "。", en + " " + e[:1].upper() + e[1:] + "."
-    return _make(key, zh, en, lang, status="ok", best_point=str(best["point"]), best_mean=best["mean"],
-                 best_ci_low=best["ci_low"], best_ci_high=best["ci_high"], best_n=int(best["n"]),
-                 worst_point=str(worst["point"]), worst_mean=worst["mean"], worst_ci_low=worst["ci_low"],
-                 worst_ci_high=worst["ci_high"], worst_n=int(worst["n"]), gap=gap, p_value=p, significant=sig,
-                 below_neutral=below, small_sample=bool(small))
+    return _make(
+        key,
+        zh,
+        en,
+        lang,
+        status="ok",
+        best_point=str(best["point"]),
+        best_mean=best["mean"],
+        best_ci_low=best["ci_low"],
+        best_ci_high=best["ci_high"],
+        best_n=int(best["n"]),
+        worst_point=str(worst["point"]),
+        worst_mean=worst["mean"],
+        worst_ci_low=worst["ci_low"],
+        worst_ci_high=worst["ci_high"],
+        worst_n=int(worst["n"]),
+        gap=gap,
+        p_value=p,
+        significant=sig,
+        below_neutral=below,
+        small_sample=bool(small),
+    )
 
 
-def tier_curves(by_tier: pd.DataFrame | NotProvided | NotComputed, lang: Lang = "both", by: str = "tier",
-                top: int = 2) -> Finding:
+def tier_curves(
+    by_tier: pd.DataFrame | NotProvided | NotComputed, lang: Lang = "both", by: str = "tier", top: int = 2
+) -> Finding:
     """Where the curves of the transparency tiers part: the ``top`` points with the largest spread
     between the tier means (tiers with at least :data:`MIN_N` answers at the point), the two tiers
     at the extremes of the first with mean, CI, n and Welch's t test, and the point where they
@@ -295,19 +344,31 @@ def tier_curves(by_tier: pd.DataFrame | NotProvided | NotComputed, lang: Lang = 
     usable = counts[counts >= 2].index
     if len(usable) == 0:
         n_tiers = int(by_tier[by].astype(str).nunique())
-        zh = (f"只有 {n_tiers} 个透明度层级，" if n_tiers < 2 else f"{n_tiers} 个透明度层级中，没有两个层级在同一触点都有至少 {MIN_N} 份回答，") + \
-             "无法比较各层级的曲线。"
-        en = (f"Only {n_tiers} transparency tier in the data" if n_tiers < 2 else
-              f"No two of the {n_tiers} transparency tiers have at least {MIN_N} answers at the same point") + \
-             ": the tier curves cannot be compared."
+        zh = (
+            f"只有 {n_tiers} 个透明度层级，"
+            if n_tiers < 2
+            else f"{n_tiers} 个透明度层级中，没有两个层级在同一触点都有至少 {MIN_N} 份回答，"
+        ) + "无法比较各层级的曲线。"
+        en = (
+            f"Only {n_tiers} transparency tier in the data"
+            if n_tiers < 2
+            else f"No two of the {n_tiers} transparency tiers have at least {MIN_N} answers at the same point"
+        ) + ": the tier curves cannot be compared."
         return _make(key, zh, en, lang, status="too_few", n_tiers=n_tiers, parting_points=[])
     rows = []
     for pt in usable:
         g = d[d["point"] == pt]
         hi, lo = g.loc[g["mean"].idxmax()], g.loc[g["mean"].idxmin()]
-        rows.append({"point": pt, "spread": float(hi["mean"] - lo["mean"]), "hi": hi, "lo": lo,
-                     "p": _welch(hi["mean"], hi.get("sd", np.nan), hi["n"], lo["mean"], lo.get("sd", np.nan), lo["n"]),
-                     "_o": catalog.SCORE_POINT_ORDER.index(pt) if pt in catalog.SCORE_POINT_ORDER else 99})
+        rows.append(
+            {
+                "point": pt,
+                "spread": float(hi["mean"] - lo["mean"]),
+                "hi": hi,
+                "lo": lo,
+                "p": _welch(hi["mean"], hi.get("sd", np.nan), hi["n"], lo["mean"], lo.get("sd", np.nan), lo["n"]),
+                "_o": catalog.SCORE_POINT_ORDER.index(pt) if pt in catalog.SCORE_POINT_ORDER else 99,
+            }
+        )
     rows.sort(key=lambda r: (-r["spread"], r["_o"]))
     first, least = rows[0], min(rows, key=lambda r: (r["spread"], r["_o"]))
     parts = rows[:top]
@@ -317,13 +378,20 @@ def tier_curves(by_tier: pd.DataFrame | NotProvided | NotComputed, lang: Lang = 
 
     def tier_txt(r: pd.Series, lg: str) -> str:
         ci = _ci(r["ci_low"], r["ci_high"], 2, lg)
-        return (f"{_label(r[by], 'zh')} {_num(r['mean'], 2)} 分（{ci}，{_n(r['n'])}）" if lg == "zh" else
-                f"{_label(r[by], 'en')} {_num(r['mean'], 2)} ({ci}, {_n(r['n'])})")
+        return (
+            f"{_label(r[by], 'zh')} {_num(r['mean'], 2)} 分（{ci}，{_n(r['n'])}）"
+            if lg == "zh"
+            else f"{_label(r[by], 'en')} {_num(r['mean'], 2)} ({ci}, {_n(r['n'])})"
+        )
 
-    zh = (f"各透明度层级的曲线在{_label(first['point'], 'zh')}分得最开：{tier_txt(hi, 'zh')}对{tier_txt(lo, 'zh')}，"
-          f"相差 {_num(first['spread'], 2)} 分，{szh}")
-    en = (f"The tier curves part most at {_label(first['point'], 'en')}: {tier_txt(hi, 'en')} against "
-          f"{tier_txt(lo, 'en')}, a spread of {_num(first['spread'], 2)} points, {sen}")
+    zh = (
+        f"各透明度层级的曲线在{_label(first['point'], 'zh')}分得最开：{tier_txt(hi, 'zh')}对{tier_txt(lo, 'zh')}，"
+        f"相差 {_num(first['spread'], 2)} 分，{szh}"
+    )
+    en = (
+        f"The tier curves part most at {_label(first['point'], 'en')}: {tier_txt(hi, 'en')} against "
+        f"{tier_txt(lo, 'en')}, a spread of {_num(first['spread'], 2)} points, {sen}"
+    )
     if len(parts) > 1:
         zh += "；其次是" + "、".join(f"{_label(r['point'], 'zh')}（相差 {_num(r['spread'], 2)} 分）" for r in parts[1:])
         en += "; next " + ", ".join(f"{_label(r['point'], 'en')} ({_num(r['spread'], 2)})" for r in parts[1:])
@@ -332,13 +400,28 @@ def tier_curves(by_tier: pd.DataFrame | NotProvided | NotComputed, lang: Lang = 
         en += f"; closest at {_label(least['point'], 'en')} ({_num(least['spread'], 2)})"
     zh += f"。只比较在该触点有至少 {MIN_N} 份回答的层级。"
     en += f". Only tiers with at least {MIN_N} answers at a point are compared."
-    return _make(key, zh, en, lang, status="ok", parting_points=[r["point"] for r in parts],
-                 spreads=[r["spread"] for r in parts], highest_tier=str(hi[by]), lowest_tier=str(lo[by]),
-                 p_value=first["p"], significant=sig, closest_point=least["point"], closest_spread=least["spread"])
+    return _make(
+        key,
+        zh,
+        en,
+        lang,
+        status="ok",
+        parting_points=[r["point"] for r in parts],
+        spreads=[r["spread"] for r in parts],
+        highest_tier=str(hi[by]),
+        lowest_tier=str(lo[by]),
+        p_value=first["p"],
+        significant=sig,
+        closest_point=least["point"],
+        closest_spread=least["spread"],
+    )
 
 
-def drivers(weights: pd.DataFrame | NotProvided | NotComputed, ip: pd.DataFrame | NotProvided | NotComputed | None = None,
-            lang: Lang = "both") -> Finding:
+def drivers(
+    weights: pd.DataFrame | NotProvided | NotComputed,
+    ip: pd.DataFrame | NotProvided | NotComputed | None = None,
+    lang: Lang = "both",
+) -> Finding:
     """The top driver of LTR (its share of the explained variance, with the bootstrap interval
     when there is one, and n) and the points in the "concentrate here" quadrant of ``ip``.
 
@@ -356,30 +439,48 @@ def drivers(weights: pd.DataFrame | NotProvided | NotComputed, ip: pd.DataFrame 
     ci_zh = f"95% 置信区间 {_ci(top['rescaled_ci_low'], top['rescaled_ci_high'], 0, 'zh')}%，" if has_ci else ""
     ci_en = f"95% CI {_ci(top['rescaled_ci_low'], top['rescaled_ci_high'], 0, 'en')}%, " if has_ci else ""
     r2, n = top.get("r2", np.nan), int(top["n"])
-    zh = (f"推荐意愿的首要驱动因素是{_label(top['predictor'], 'zh')}：占已解释方差的 {_num(top['rescaled_pct'])}%"
-          f"（{ci_zh}R² = {_num(r2, 2)}，{_n(n)}）。")
-    en = (f"The top driver of LTR is {_label(top['predictor'], 'en')}: {_num(top['rescaled_pct'])}% of the explained "
-          f"variance ({ci_en}R² = {_num(r2, 2)}, {_n(n)}).")
+    zh = (
+        f"推荐意愿的首要驱动因素是{_label(top['predictor'], 'zh')}：占已解释方差的 {_num(top['rescaled_pct'])}%"
+        f"（{ci_zh}R² = {_num(r2, 2)}，{_n(n)}）。"
+    )
+    en = (
+        f"The top driver of LTR is {_label(top['predictor'], 'en')}: {_num(top['rescaled_pct'])}% of the explained "
+        f"variance ({ci_en}R² = {_num(r2, 2)}, {_n(n)})."
+    )
     concentrate: list[str] = []
     if isinstance(ip, pd.DataFrame) and "quadrant" in ip.columns:
         concentrate = [str(p) for p in ip.loc[ip["quadrant"] == "concentrate", "point"]]
         if concentrate:
             zh += f"重点改进象限（对推荐意愿重要且得分低于平均）：{'、'.join(_label(p, 'zh') for p in concentrate)}。"
-            en += (" In the \"concentrate here\" quadrant (important for LTR, scored below average): "
-                   f"{', '.join(_label(p, 'en') for p in concentrate)}.")
+            en += (
+                ' In the "concentrate here" quadrant (important for LTR, scored below average): '
+                f"{', '.join(_label(p, 'en') for p in concentrate)}."
+            )
         else:
             zh += "没有触点落在重点改进象限。"
-            en += " No point falls in the \"concentrate here\" quadrant."
+            en += ' No point falls in the "concentrate here" quadrant.'
     if n < MIN_N:
         z, e = _small(n)
         zh, en = zh + z + "。", en + " " + e[:1].upper() + e[1:] + "."
-    return _make(key, zh, en, lang, status="ok", top_driver=str(top["predictor"]), top_share_pct=top["rescaled_pct"],
-                 ci_low=top.get("rescaled_ci_low") if has_ci else None,
-                 ci_high=top.get("rescaled_ci_high") if has_ci else None, r2=r2, n=n, concentrate=concentrate)
+    return _make(
+        key,
+        zh,
+        en,
+        lang,
+        status="ok",
+        top_driver=str(top["predictor"]),
+        top_share_pct=top["rescaled_pct"],
+        ci_low=top.get("rescaled_ci_low") if has_ci else None,
+        ci_high=top.get("rescaled_ci_high") if has_ci else None,
+        r2=r2,
+        n=n,
+        concentrate=concentrate,
+    )
 
 
-def pain_points(pains: pd.DataFrame | NotProvided | NotComputed, lang: Lang = "both", top: int = 3,
-                target: float = 8.0) -> Finding:
+def pain_points(
+    pains: pd.DataFrame | NotProvided | NotComputed, lang: Lang = "both", top: int = 3, target: float = 8.0
+) -> Finding:
     """The ``top`` pain points (gap to ``target`` × importance), with mean, n and the share of
     very dissatisfied answers; only points that fall short of the target are pain points.
 
@@ -391,8 +492,11 @@ def pain_points(pains: pd.DataFrame | NotProvided | NotComputed, lang: Lang = "b
     key = "pain_points"
     if isinstance(pains, _Note):
         return from_note(key, pains, lang)
-    short = pains[(pains["gap"] > 0) & pains["priority"].notna()].sort_values(
-        "priority", ascending=False, kind="mergesort").head(top)
+    short = (
+        pains[(pains["gap"] > 0) & pains["priority"].notna()]
+        .sort_values("priority", ascending=False, kind="mergesort")
+        .head(top)
+    )
     if short.empty:
         zh = f"没有触点的平均分低于目标 {_num(target)} 分：本数据中没有痛点（n = {int(pains['n'].max()):,}）。"
         en = f"No point's mean falls short of the target {_num(target)}: no pain point here (n = {int(pains['n'].max()):,})."
@@ -407,33 +511,60 @@ def pain_points(pains: pd.DataFrame | NotProvided | NotComputed, lang: Lang = "b
 
     k = len(short)
     head_zh = f"{'三' if k == 3 else k}大痛点" if k > 1 else "最大痛点"
-    zh = f"{head_zh}（按与 {_num(target)} 分的差距 × 对推荐意愿的重要性排序）：" + "；".join(
-        one(i + 1, r, "zh") for i, (_, r) in enumerate(short.iterrows())) + "。"
-    en = (f"Top {k} pain points" if k > 1 else "Top pain point") + \
-        f" (gap to {_num(target)} × importance for LTR): " + "; ".join(
-        one(i + 1, r, "en") for i, (_, r) in enumerate(short.iterrows())) + "."
+    zh = (
+        f"{head_zh}（按与 {_num(target)} 分的差距 × 对推荐意愿的重要性排序）："
+        + "；".join(one(i + 1, r, "zh") for i, (_, r) in enumerate(short.iterrows()))
+        + "。"
+    )
+    en = (
+        (f"Top {k} pain points" if k > 1 else "Top pain point")
+        + f" (gap to {_num(target)} × importance for LTR): "
+        + "; ".join(one(i + 1, r, "en") for i, (_, r) in enumerate(short.iterrows()))
+        + "."
+    )
     n_short = int(((pains["gap"] > 0) & pains["priority"].notna()).sum())
     if n_short < top:
         zh += f"只有 {n_short} 个触点（共 {len(pains)} 个）低于 {_num(target)} 分。"
-        en += f" Only {n_short} of {len(pains)} points falls short of {_num(target)}." if n_short == 1 else \
-            f" Only {n_short} of {len(pains)} points fall short of {_num(target)}."
-    return _make(key, zh, en, lang, status="ok", top=[str(p) for p in short["point"]],
-                 means=[float(m) for m in short["mean"]], n=[int(x) for x in short["n"]])
+        en += (
+            f" Only {n_short} of {len(pains)} points falls short of {_num(target)}."
+            if n_short == 1
+            else f" Only {n_short} of {len(pains)} points fall short of {_num(target)}."
+        )
+    return _make(
+        key,
+        zh,
+        en,
+        lang,
+        status="ok",
+        top=[str(p) for p in short["point"]],
+        means=[float(m) for m in short["mean"]],
+        n=[int(x) for x in short["n"]],
+    )
 
 
 _SILENCE_MEASURES = (
     # key, mean column, low, high, n column, zh, en, digits, percent, black-hole direction
     ("anxiety", "anxiety_mean", "anxiety_ci_low", "anxiety_ci_high", "anxiety_n", "焦虑值", "anxiety", 0, False, +1),
     ("ltr", "ltr_mean", "ltr_ci_low", "ltr_ci_high", "ltr_n", "推荐意愿", "LTR", 1, False, -1),
-    ("inquiries", "inquiry_rate", "inquiry_ci_low", "inquiry_ci_high", "n_visits", "询问率", "the inquiry rate", 0,
-     True, +1),
+    (
+        "inquiries",
+        "inquiry_rate",
+        "inquiry_ci_low",
+        "inquiry_ci_high",
+        "n_visits",
+        "询问率",
+        "the inquiry rate",
+        0,
+        True,
+        +1,
+    ),
 )
 
 
 def _trend(y: np.ndarray, se: np.ndarray) -> tuple[float, float]:
     """Inverse-variance weighted slope of ``y`` on the order of the bins, and its two-sided p."""
     x = np.arange(len(y), dtype=float)
-    w = 1 / se ** 2
+    w = 1 / se**2
     xm = (w * x).sum() / w.sum()
     ym = (w * y).sum() / w.sum()
     sxx = (w * (x - xm) ** 2).sum()
@@ -467,9 +598,15 @@ def black_hole(silence: pd.DataFrame | NotProvided | NotComputed, lang: Lang = "
         if col not in silence.columns:
             continue
         n = pd.to_numeric(silence[ncol] if ncol in silence.columns else silence["n_visits"], errors="coerce")
-        d = pd.DataFrame({"bin": silence["silence_bin"].astype(str), "y": pd.to_numeric(silence[col], errors="coerce"),
-                          "lo": pd.to_numeric(silence[lo], errors="coerce"),
-                          "hi": pd.to_numeric(silence[hi], errors="coerce"), "n": n})
+        d = pd.DataFrame(
+            {
+                "bin": silence["silence_bin"].astype(str),
+                "y": pd.to_numeric(silence[col], errors="coerce"),
+                "lo": pd.to_numeric(silence[lo], errors="coerce"),
+                "hi": pd.to_numeric(silence[hi], errors="coerce"),
+                "n": n,
+            }
+        )
         total = int(d["n"].fillna(0).sum())
         d = d[d["y"].notna() & d["lo"].notna() & d["hi"].notna() & (d["n"] >= MIN_N)].reset_index(drop=True)
         if pct:
@@ -496,21 +633,39 @@ def black_hole(silence: pd.DataFrame | NotProvided | NotComputed, lang: Lang = "
 
         def val(r: pd.Series, lg: str, pct: bool = pct, dig: int = dig) -> str:
             if pct:
-                return f"{_pct(r['y'])}（{_pct_ci(r['lo'], r['hi'], 0, lg)}，{_n(r['n'])}）" if lg == "zh" else \
-                    f"{_pct(r['y'])} ({_pct_ci(r['lo'], r['hi'], 0, lg)}, {_n(r['n'])})"
-            return f"{_num(r['y'], dig)}（{_ci(r['lo'], r['hi'], dig, lg)}，{_n(r['n'])}）" if lg == "zh" else \
-                f"{_num(r['y'], dig)} ({_ci(r['lo'], r['hi'], dig, lg)}, {_n(r['n'])})"
+                return (
+                    f"{_pct(r['y'])}（{_pct_ci(r['lo'], r['hi'], 0, lg)}，{_n(r['n'])}）"
+                    if lg == "zh"
+                    else f"{_pct(r['y'])} ({_pct_ci(r['lo'], r['hi'], 0, lg)}, {_n(r['n'])})"
+                )
+            return (
+                f"{_num(r['y'], dig)}（{_ci(r['lo'], r['hi'], dig, lg)}，{_n(r['n'])}）"
+                if lg == "zh"
+                else f"{_num(r['y'], dig)} ({_ci(r['lo'], r['hi'], dig, lg)}, {_n(r['n'])})"
+            )
 
         verb_zh = {"up": "上升", "down": "下降", "flat": "持平"}[direction or "flat"] if sig else ""
         verb_en = {"up": "rises", "down": "falls", "flat": "stays flat"}[direction or "flat"] if sig else "goes"
         szh, sen = _sig_words(sig, p)
         szh = szh.replace("差异", "")
-        zh_parts.append(f"{zh_name}{verb_zh}：{first['bin']} 分钟 {val(first, 'zh')} → {last['bin']} 分钟 "
-                        f"{val(last, 'zh')}，趋势{szh}")
-        en_parts.append(f"{en_name} {verb_en} from {val(first, 'en')} at {first['bin']} min to {val(last, 'en')} at "
-                        f"{last['bin']} min, trend {sen}")
-        facts.update({f"{name}_direction": direction, f"{name}_slope_per_bin": slope, f"{name}_p_value": p,
-                      f"{name}_significant": sig, f"{name}_first": first["y"], f"{name}_last": last["y"]})
+        zh_parts.append(
+            f"{zh_name}{verb_zh}：{first['bin']} 分钟 {val(first, 'zh')} → {last['bin']} 分钟 "
+            f"{val(last, 'zh')}，趋势{szh}"
+        )
+        en_parts.append(
+            f"{en_name} {verb_en} from {val(first, 'en')} at {first['bin']} min to {val(last, 'en')} at "
+            f"{last['bin']} min, trend {sen}"
+        )
+        facts.update(
+            {
+                f"{name}_direction": direction,
+                f"{name}_slope_per_bin": slope,
+                f"{name}_p_value": p,
+                f"{name}_significant": sig,
+                f"{name}_first": first["y"],
+                f"{name}_last": last["y"],
+            }
+        )
         if sig:
             if (slope > 0) == (bh > 0):
                 towards += 1
@@ -523,35 +678,50 @@ def black_hole(silence: pd.DataFrame | NotProvided | NotComputed, lang: Lang = "
         return _make(key, zh, en, lang, status="too_few", verdict="too_few", n=n_all)
     if towards >= 2 and against == 0:
         verdict = "supported"
-        vz, ve = ("信息黑洞在本数据中成立：沉默越长，客户越焦虑、越不愿推荐，在合适的时点主动告知进度是对策。",
-                  "The information black hole is real in these data: the longer the silence, the more anxious and "
-                  "the less willing to recommend customers are; a progress update at the right moment is the remedy.")
+        vz, ve = (
+            "信息黑洞在本数据中成立：沉默越长，客户越焦虑、越不愿推荐，在合适的时点主动告知进度是对策。",
+            "The information black hole is real in these data: the longer the silence, the more anxious and "
+            "the less willing to recommend customers are; a progress update at the right moment is the remedy.",
+        )
     elif against >= 1 and towards == 0:
         verdict = "contradicted"
-        vz, ve = ("本数据不支持信息黑洞：显著的趋势与之相反。",
-                  "These data do not support an information black hole: the significant trends run against it.")
+        vz, ve = (
+            "本数据不支持信息黑洞：显著的趋势与之相反。",
+            "These data do not support an information black hole: the significant trends run against it.",
+        )
     elif towards == 0 and against == 0:
         verdict = "not_significant"
-        vz, ve = ("各项趋势均不显著，本数据无法证实信息黑洞。",
-                  "No trend is significant: these data cannot confirm an information black hole.")
+        vz, ve = (
+            "各项趋势均不显著，本数据无法证实信息黑洞。",
+            "No trend is significant: these data cannot confirm an information black hole.",
+        )
     else:
         verdict = "mixed"
-        vz, ve = ("各项指标方向不一致，本数据对信息黑洞的证据不一致。",
-                  "The measures disagree: the evidence for an information black hole is mixed in these data.")
+        vz, ve = (
+            "各项指标方向不一致，本数据对信息黑洞的证据不一致。",
+            "The measures disagree: the evidence for an information black hole is mixed in these data.",
+        )
     zh = "随最长沉默时长：" + "；".join(zh_parts) + "。" + vz + f"（只计入至少 {MIN_N} 份回答的分段。）"
     en = "With the longest silence, " + "; ".join(en_parts) + ". " + ve + f" (Bins with at least {MIN_N} answers only.)"
     facts["verdict"] = verdict
     return Finding(key, zh, en, lang, facts)
 
 
-_PE_NAMES = {"peak_end": ("峰终平均", "the peak-end average"), "mean": ("平均分", "the plain mean"),
-             "worst": ("最差点", "the worst point"), "last": ("最后一点", "the last point"),
-             "best": ("最好点", "the best point"), "worst + last": ("最差点与最后一点", "the worst and last point together"),
-             "time_weighted_mean": ("按时长加权的平均分", "the time-weighted mean"),
-             "log_visit_minutes": ("到店时长（对数）", "the visit's (log) duration"),
-             "peak_end + log_visit_minutes": ("峰终平均加到店时长", "the peak-end average with the visit's duration"),
-             "worst + last + log_visit_minutes": ("最差点、最后一点加到店时长",
-                                                  "the worst and last point with the visit's duration")}
+_PE_NAMES = {
+    "peak_end": ("峰终平均", "the peak-end average"),
+    "mean": ("平均分", "the plain mean"),
+    "worst": ("最差点", "the worst point"),
+    "last": ("最后一点", "the last point"),
+    "best": ("最好点", "the best point"),
+    "worst + last": ("最差点与最后一点", "the worst and last point together"),
+    "time_weighted_mean": ("按时长加权的平均分", "the time-weighted mean"),
+    "log_visit_minutes": ("到店时长（对数）", "the visit's (log) duration"),
+    "peak_end + log_visit_minutes": ("峰终平均加到店时长", "the peak-end average with the visit's duration"),
+    "worst + last + log_visit_minutes": (
+        "最差点、最后一点加到店时长",
+        "the worst and last point with the visit's duration",
+    ),
+}
 
 
 def _pe_name(model: str, lang: str) -> str:
@@ -559,8 +729,12 @@ def _pe_name(model: str, lang: str) -> str:
     return zh if lang == "zh" else en
 
 
-def peak_end(models: pd.DataFrame | NotProvided | NotComputed, lang: Lang = "both", baseline: str = "mean",
-             neglect: pd.DataFrame | NotProvided | NotComputed | None = None) -> Finding:
+def peak_end(
+    models: pd.DataFrame | NotProvided | NotComputed,
+    lang: Lang = "both",
+    baseline: str = "mean",
+    neglect: pd.DataFrame | NotProvided | NotComputed | None = None,
+) -> Finding:
     """Which summary of the journey predicts LTR best out of sample (cross-validated R² with its
     bootstrap interval, n) and whether the difference from the plain mean is significant (its
     paired bootstrap interval excludes 0). With ``neglect`` (:func:`cxlib.peak_end.duration_neglect`)
@@ -584,17 +758,25 @@ def peak_end(models: pd.DataFrame | NotProvided | NotComputed, lang: Lang = "bot
     sig = _ci_excludes(dlo, dhi)
     szh = "差异显著" if sig else ("差异不显著" if sig is not None else "无法检验")
     sen = "significant" if sig else ("not significant" if sig is not None else "cannot be tested")
-    zh = (f"预测推荐意愿最好的是{_pe_name(best['model'], 'zh')}（交叉验证 R² = {_num(best['r2_cv'], 2)}，"
-          f"95% 置信区间 {_ci(best['ci_low'], best['ci_high'], 2, 'zh')}，{_n(n)}）")
-    en = (f"{_pe_name(best['model'], 'en')[:1].upper()}{_pe_name(best['model'], 'en')[1:]} predicts LTR best "
-          f"(cross-validated R² = {_num(best['r2_cv'], 2)}, 95% CI {_ci(best['ci_low'], best['ci_high'], 2, 'en')}, "
-          f"{_n(n)})")
+    zh = (
+        f"预测推荐意愿最好的是{_pe_name(best['model'], 'zh')}（交叉验证 R² = {_num(best['r2_cv'], 2)}，"
+        f"95% 置信区间 {_ci(best['ci_low'], best['ci_high'], 2, 'zh')}，{_n(n)}）"
+    )
+    en = (
+        f"{_pe_name(best['model'], 'en')[:1].upper()}{_pe_name(best['model'], 'en')[1:]} predicts LTR best "
+        f"(cross-validated R² = {_num(best['r2_cv'], 2)}, 95% CI {_ci(best['ci_low'], best['ci_high'], 2, 'en')}, "
+        f"{_n(n)})"
+    )
     if other is not best or best["model"] != baseline:
         word_zh = "高" if _finite(delta) and float(delta) >= 0 else "低"
-        zh += (f"；{_pe_name(other['model'], 'zh')}比{_pe_name(baseline, 'zh')}{word_zh} {_num(abs(float(delta)), 3)}"
-               f"（95% 置信区间 {_ci(dlo, dhi, 3, 'zh')}），{szh}。")
-        en += (f"; {_pe_name(other['model'], 'en')} against {_pe_name(baseline, 'en')}: {_num(delta, 3, sign=True)} "
-               f"(95% CI {_ci(dlo, dhi, 3, 'en')}), {sen}.")
+        zh += (
+            f"；{_pe_name(other['model'], 'zh')}比{_pe_name(baseline, 'zh')}{word_zh} {_num(abs(float(delta)), 3)}"
+            f"（95% 置信区间 {_ci(dlo, dhi, 3, 'zh')}），{szh}。"
+        )
+        en += (
+            f"; {_pe_name(other['model'], 'en')} against {_pe_name(baseline, 'en')}: {_num(delta, 3, sign=True)} "
+            f"(95% CI {_ci(dlo, dhi, 3, 'en')}), {sen}."
+        )
     else:
         zh += "。"
         en += "."
@@ -603,9 +785,24 @@ def peak_end(models: pd.DataFrame | NotProvided | NotComputed, lang: Lang = "bot
         dn = duration_neglect(neglect, lang)
         zh, en = zh + dn.zh, f"{en} {dn.en}"
         extra["duration_neglect"] = {k: v for k, v in dn.facts.items()}
-    return _make(key, zh, en, lang, status="ok", best=str(best["model"]), best_r2=best["r2_cv"],
-                 best_ci_low=best["ci_low"], best_ci_high=best["ci_high"], n=n, compared=str(other["model"]),
-                 delta_vs_mean=delta, delta_ci_low=dlo, delta_ci_high=dhi, significant=sig, **extra)
+    return _make(
+        key,
+        zh,
+        en,
+        lang,
+        status="ok",
+        best=str(best["model"]),
+        best_r2=best["r2_cv"],
+        best_ci_low=best["ci_low"],
+        best_ci_high=best["ci_high"],
+        n=n,
+        compared=str(other["model"]),
+        delta_vs_mean=delta,
+        delta_ci_low=dlo,
+        delta_ci_high=dhi,
+        significant=sig,
+        **extra,
+    )
 
 
 def duration_neglect(result: pd.DataFrame | NotProvided | NotComputed, lang: Lang = "both") -> Finding:
@@ -628,38 +825,74 @@ def duration_neglect(result: pd.DataFrame | NotProvided | NotComputed, lang: Lan
     holds = bool(r["neglected"])
     per_log = str(r["term"]).startswith("log_")
     given = _pe_name(str(r["given"]), "zh"), _pe_name(str(r["given"]), "en")
-    b, lo, hi = (r["per_doubling"], r["per_doubling_ci_low"], r["per_doubling_ci_high"]) if per_log else         (r["estimate"], r["ci_low"], r["ci_high"])
+    b, lo, hi = (
+        (r["per_doubling"], r["per_doubling_ci_low"], r["per_doubling_ci_high"])
+        if per_log
+        else (r["estimate"], r["ci_low"], r["ci_high"])
+    )
     what_zh = "到店时长每翻一倍" if per_log else "到店时长每增加一分钟"
     what_en = "a visit twice as long" if per_log else "each further minute of the visit"
     stats_zh = f"{_num(b, 2, sign=True)} 分（95% 置信区间 {_ci(lo, hi, 2, 'zh')}，{_p(r['p_value'])}，{_n(r['n'])}）"
     stats_en = f"{_num(b, 2, sign=True)} points (95% CI {_ci(lo, hi, 2, 'en')}, {_p(r['p_value'])}, {_n(r['n'])})"
-    gain_zh = (f"加入时长后交叉验证 R² 变化 {_num(r['r2_cv_gain'], 3, sign=True)}"
-               f"（95% 置信区间 {_ci(r['r2_cv_gain_ci_low'], r['r2_cv_gain_ci_high'], 3, 'zh')}）")
-    gain_en = (f"adding duration changes the cross-validated R² by {_num(r['r2_cv_gain'], 3, sign=True)} "
-               f"(95% CI {_ci(r['r2_cv_gain_ci_low'], r['r2_cv_gain_ci_high'], 3, 'en')})")
+    gain_zh = (
+        f"加入时长后交叉验证 R² 变化 {_num(r['r2_cv_gain'], 3, sign=True)}"
+        f"（95% 置信区间 {_ci(r['r2_cv_gain_ci_low'], r['r2_cv_gain_ci_high'], 3, 'zh')}）"
+    )
+    gain_en = (
+        f"adding duration changes the cross-validated R² by {_num(r['r2_cv_gain'], 3, sign=True)} "
+        f"(95% CI {_ci(r['r2_cv_gain_ci_low'], r['r2_cv_gain_ci_high'], 3, 'en')})"
+    )
     gain_sig = _ci_excludes(r["r2_cv_gain_ci_low"], r["r2_cv_gain_ci_high"])
-    gz, ge = ("，增量显著", ", a significant gain") if gain_sig else (("，增量不显著", ", not a significant gain")
-                                                                  if gain_sig is not None else ("", ""))
+    gz, ge = (
+        ("，增量显著", ", a significant gain")
+        if gain_sig
+        else (("，增量不显著", ", not a significant gain") if gain_sig is not None else ("", ""))
+    )
     gain_zh, gain_en = gain_zh + gz, gain_en + ge
     if holds:
-        vz, ve = ("区间包含 0：本数据中时长忽视成立（客户评价不取决于到店时长）",
-                  "the interval covers 0: duration neglect holds here (the rating does not depend on how long the "
-                  "visit took)")
+        vz, ve = (
+            "区间包含 0：本数据中时长忽视成立（客户评价不取决于到店时长）",
+            "the interval covers 0: duration neglect holds here (the rating does not depend on how long the "
+            "visit took)",
+        )
     else:
-        vz = ("区间不含 0：本数据中时长忽视不成立，到店越久推荐意愿越" + ("低" if float(b) < 0 else "高"))
-        ve = ("the interval excludes 0: duration neglect does not hold here; longer visits get "
-              + ("lower" if float(b) < 0 else "higher") + " LTR")
+        vz = "区间不含 0：本数据中时长忽视不成立，到店越久推荐意愿越" + ("低" if float(b) < 0 else "高")
+        ve = (
+            "the interval excludes 0: duration neglect does not hold here; longer visits get "
+            + ("lower" if float(b) < 0 else "higher")
+            + " LTR"
+        )
     zh = f"时长忽视检验：已知{given[0]}时，{what_zh}，推荐意愿变化 {stats_zh}，{vz}；{gain_zh}。"
-    en = (f"Duration neglect, tested: given {given[1]}, {what_en} moves LTR by {stats_en}; {ve}; {gain_en}.")
-    return _make(key, zh, en, lang, status="ok", holds=holds, given=str(r["given"]), term=str(r["term"]),
-                 estimate=r["estimate"], ci_low=r["ci_low"], ci_high=r["ci_high"], p_value=r["p_value"],
-                 per_doubling=r["per_doubling"] if per_log else None, r2_cv_gain=r["r2_cv_gain"], gain_significant=gain_sig,
-                 r2_cv_gain_ci_low=r["r2_cv_gain_ci_low"], r2_cv_gain_ci_high=r["r2_cv_gain_ci_high"], n=int(r["n"]))
+    en = f"Duration neglect, tested: given {given[1]}, {what_en} moves LTR by {stats_en}; {ve}; {gain_en}."
+    return _make(
+        key,
+        zh,
+        en,
+        lang,
+        status="ok",
+        holds=holds,
+        given=str(r["given"]),
+        term=str(r["term"]),
+        estimate=r["estimate"],
+        ci_low=r["ci_low"],
+        ci_high=r["ci_high"],
+        p_value=r["p_value"],
+        per_doubling=r["per_doubling"] if per_log else None,
+        r2_cv_gain=r["r2_cv_gain"],
+        gain_significant=gain_sig,
+        r2_cv_gain_ci_low=r["r2_cv_gain_ci_low"],
+        r2_cv_gain_ci_high=r["r2_cv_gain_ci_high"],
+        n=int(r["n"]),
+    )
 
 
 # ================================================================================= 03
-def headline(nps_record: Mapping[str, Any] | NotProvided | NotComputed, change: pd.Series | NotComputed | None = None,
-             pains: pd.DataFrame | NotProvided | NotComputed | None = None, lang: Lang = "both") -> Finding:
+def headline(
+    nps_record: Mapping[str, Any] | NotProvided | NotComputed,
+    change: pd.Series | NotComputed | None = None,
+    pains: pd.DataFrame | NotProvided | NotComputed | None = None,
+    lang: Lang = "both",
+) -> Finding:
     """The headline: NPS with its 95% CI and n (``nps.summary_record``), the change against the
     previous period with its test (``nps.previous_change``) and the biggest pain point.
 
@@ -673,9 +906,21 @@ def headline(nps_record: Mapping[str, Any] | NotProvided | NotComputed, change: 
     if isinstance(nps_record, _Note):
         return from_note(key, nps_record, lang)
     v, lo, hi, n = nps_record["value"], nps_record["ci_low"], nps_record["ci_high"], int(nps_record["n"])
-    facts: dict[str, Any] = {"status": "ok", "nps": v, "ci_low": lo, "ci_high": hi, "n": n, "small_sample": n < MIN_N,
-                             "change": None, "change_ci_low": None, "change_ci_high": None, "change_p_value": None,
-                             "significant": None, "change_direction": None, "top_pain": None}
+    facts: dict[str, Any] = {
+        "status": "ok",
+        "nps": v,
+        "ci_low": lo,
+        "ci_high": hi,
+        "n": n,
+        "small_sample": n < MIN_N,
+        "change": None,
+        "change_ci_low": None,
+        "change_ci_high": None,
+        "change_p_value": None,
+        "significant": None,
+        "change_direction": None,
+        "top_pain": None,
+    }
     when_zh = ""
     change_zh = change_en = ""
     if isinstance(change, pd.Series):
@@ -683,8 +928,10 @@ def headline(nps_record: Mapping[str, Any] | NotProvided | NotComputed, change: 
         one_before = " – " not in str(change["before"])
         if change.get("basis") == "period":
             when_zh = "本月 " if one_now else "本期 "
-            ref_zh, ref_en = ("较上月" if one_before else "较上期"), (
-                "against the previous month" if one_before else "against the previous period")
+            ref_zh, ref_en = (
+                ("较上月" if one_before else "较上期"),
+                ("against the previous month" if one_before else "against the previous period"),
+            )
         else:
             ref_zh = f"最近一月（{change['now']}）较上月"
             ref_en = f"the last month ({change['now']}) against the month before"
@@ -692,21 +939,33 @@ def headline(nps_record: Mapping[str, Any] | NotProvided | NotComputed, change: 
         sig = _significant(p)
         n_min = min(int(change["n_a"]), int(change["n_b"]))
         if n_min < MIN_N:
-            szh, sen = f"样本不足（n = {int(change['n_a']):,} / {int(change['n_b']):,}），变化无法判断", \
-                f"too few answers to judge (n = {int(change['n_a']):,} / {int(change['n_b']):,})"
+            szh, sen = (
+                f"样本不足（n = {int(change['n_a']):,} / {int(change['n_b']):,}），变化无法判断",
+                f"too few answers to judge (n = {int(change['n_a']):,} / {int(change['n_b']):,})",
+            )
             sig = None
         else:
             szh, sen = _sig_words(sig, p, change=True)
-        change_zh = (f"，{ref_zh}（{change['before']}）{_num(d, 0, sign=True)}（95% 置信区间 {_ci(dlo, dhi, 0, 'zh')}），"
-                     f"{szh}")
-        change_en = (f"; {ref_en} ({change['before']}) {_num(d, 0, sign=True)} (95% CI {_ci(dlo, dhi, 0, 'en')}), "
-                     f"{sen}")
-        facts.update(change=d, change_ci_low=dlo, change_ci_high=dhi, change_p_value=p, significant=sig,
-                     change_direction=_direction(d), now=str(change["now"]), before=str(change["before"]),
-                     before_n=int(change["n_b"]))
+        change_zh = (
+            f"，{ref_zh}（{change['before']}）{_num(d, 0, sign=True)}（95% 置信区间 {_ci(dlo, dhi, 0, 'zh')}），{szh}"
+        )
+        change_en = f"; {ref_en} ({change['before']}) {_num(d, 0, sign=True)} (95% CI {_ci(dlo, dhi, 0, 'en')}), {sen}"
+        facts.update(
+            change=d,
+            change_ci_low=dlo,
+            change_ci_high=dhi,
+            change_p_value=p,
+            significant=sig,
+            change_direction=_direction(d),
+            now=str(change["now"]),
+            before=str(change["before"]),
+            before_n=int(change["n_b"]),
+        )
     elif isinstance(change, NotComputed):
         change_zh = f"，无法与上期比较（{change.why[0] if change.why else change.in_lang('zh').text()}）"
-        change_en = f"; no comparison with the previous period ({change.why[1] if change.why else change.in_lang('en').text()})"
+        change_en = (
+            f"; no comparison with the previous period ({change.why[1] if change.why else change.in_lang('en').text()})"
+        )
     zh = f"{when_zh}NPS {_num(v)}（95% 置信区间 {_ci(lo, hi, 0, 'zh')}，{_n(n)}）{change_zh}"
     en = f"NPS {_num(v)} (95% CI {_ci(lo, hi, 0, 'en')}, {_n(n)}){change_en}"
     if n < MIN_N:
@@ -714,8 +973,9 @@ def headline(nps_record: Mapping[str, Any] | NotProvided | NotComputed, change: 
         zh += "；" + z
         en += "; " + e
     if isinstance(pains, pd.DataFrame):
-        short = pains[(pains["gap"] > 0) & pains["priority"].notna()].sort_values("priority", ascending=False,
-                                                                                   kind="mergesort")
+        short = pains[(pains["gap"] > 0) & pains["priority"].notna()].sort_values(
+            "priority", ascending=False, kind="mergesort"
+        )
         if len(short):
             t = short.iloc[0]
             zh += f"；最大痛点：{_label(t['point'], 'zh')}（{_num(t['mean'], 2)} 分）"
@@ -744,13 +1004,17 @@ def nps_trend(by_month: pd.DataFrame, change: pd.Series | NotComputed | None = N
     t = by_month.sort_values("month").reset_index(drop=True)
     t = t[t["n"] > 0]
     if t.empty:
-        return _make(key, "没有问卷，无法画出月度趋势。", "No survey answers: no monthly trend.", lang, status="not_computed")
+        return _make(
+            key, "没有问卷，无法画出月度趋势。", "No survey answers: no monthly trend.", lang, status="not_computed"
+        )
     first, last = t.iloc[0], t.iloc[-1]
 
     def month(r: pd.Series, lg: str) -> str:
-        return (f"{r['month']} 为 {_num(r['nps'])}（95% 置信区间 {_ci(r['ci_low'], r['ci_high'], 0, 'zh')}，{_n(r['n'])}）"
-                if lg == "zh" else
-                f"{_num(r['nps'])} in {r['month']} (95% CI {_ci(r['ci_low'], r['ci_high'], 0, 'en')}, {_n(r['n'])})")
+        return (
+            f"{r['month']} 为 {_num(r['nps'])}（95% 置信区间 {_ci(r['ci_low'], r['ci_high'], 0, 'zh')}，{_n(r['n'])}）"
+            if lg == "zh"
+            else f"{_num(r['nps'])} in {r['month']} (95% CI {_ci(r['ci_low'], r['ci_high'], 0, 'en')}, {_n(r['n'])})"
+        )
 
     if len(t) == 1:
         zh = f"本期只有一个月：{month(first, 'zh')}，没有月度趋势可看。"
@@ -766,28 +1030,56 @@ def nps_trend(by_month: pd.DataFrame, change: pd.Series | NotComputed | None = N
         else:
             szh, sen = _sig_words(sig, p, change=True)
         zh = f"月度 NPS：{month(first, 'zh')}，{month(last, 'zh')}，相差 {_num(diff, 0, sign=True)}，{szh}。"
-        en = (f"Monthly NPS: {month(first, 'en')}, {month(last, 'en')}; a change of {_num(diff, 0, sign=True)}, "
-              f"{sen}.")
-        facts = {"status": "ok", "months": int(len(t)), "first_month": str(first["month"]),
-                 "last_month": str(last["month"]), "difference": diff, "p_value": p, "significant": sig,
-                 "direction": _direction(diff)}
+        en = f"Monthly NPS: {month(first, 'en')}, {month(last, 'en')}; a change of {_num(diff, 0, sign=True)}, {sen}."
+        facts = {
+            "status": "ok",
+            "months": int(len(t)),
+            "first_month": str(first["month"]),
+            "last_month": str(last["month"]),
+            "difference": diff,
+            "p_value": p,
+            "significant": sig,
+            "direction": _direction(diff),
+        }
     if isinstance(change, pd.Series) and change.get("basis") == "period":
-        h = headline({"value": change["nps_a"] if "nps_a" in change else float("nan"), "ci_low": float("nan"),
-                      "ci_high": float("nan"), "n": int(change["n_a"])}, change, lang=lang)
+        h = headline(
+            {
+                "value": change["nps_a"] if "nps_a" in change else float("nan"),
+                "ci_low": float("nan"),
+                "ci_high": float("nan"),
+                "n": int(change["n_a"]),
+            },
+            change,
+            lang=lang,
+        )
         d = h.facts
-        zh += f"与上期（{change['before']}）相比 {_num(d['change'], 0, sign=True)}（95% 置信区间 " \
-              f"{_ci(d['change_ci_low'], d['change_ci_high'], 0, 'zh')}），" + \
-              ("变化显著。" if d["significant"] else ("变化不显著。" if d["significant"] is not None else "样本不足，变化无法判断。"))
-        en += f" Against the previous period ({change['before']}): {_num(d['change'], 0, sign=True)} (95% CI " \
-              f"{_ci(d['change_ci_low'], d['change_ci_high'], 0, 'en')}), " + \
-              ("significant." if d["significant"] else ("not significant." if d["significant"] is not None else
-                                                        "too few answers to judge."))
+        zh += (
+            f"与上期（{change['before']}）相比 {_num(d['change'], 0, sign=True)}（95% 置信区间 "
+            f"{_ci(d['change_ci_low'], d['change_ci_high'], 0, 'zh')}），"
+            + (
+                "变化显著。"
+                if d["significant"]
+                else ("变化不显著。" if d["significant"] is not None else "样本不足，变化无法判断。")
+            )
+        )
+        en += (
+            f" Against the previous period ({change['before']}): {_num(d['change'], 0, sign=True)} (95% CI "
+            f"{_ci(d['change_ci_low'], d['change_ci_high'], 0, 'en')}), "
+            + (
+                "significant."
+                if d["significant"]
+                else ("not significant." if d["significant"] is not None else "too few answers to judge.")
+            )
+        )
         facts.update(change_vs_previous=d["change"], change_significant=d["significant"])
     return Finding(key, zh, en, lang, facts)
 
 
-def tiers(table: pd.DataFrame | NotProvided | NotComputed, contrast: pd.Series | NotProvided | None = None,
-          lang: Lang = "both") -> Finding:
+def tiers(
+    table: pd.DataFrame | NotProvided | NotComputed,
+    contrast: pd.Series | NotProvided | None = None,
+    lang: Lang = "both",
+) -> Finding:
     """Do NPS and the complaint rate differ between visits without updates and visits with
     real-time updates and photos? From ``nps.tier_contrast`` (NPS: z test; complaints: z test of two
     proportions), each with both tiers' values, the difference, its CI and n; a tier with fewer than
@@ -809,40 +1101,72 @@ def tiers(table: pd.DataFrame | NotProvided | NotComputed, contrast: pd.Series |
     c = contrast
     hz, he = _label(c["high"], "zh"), _label(c["high"], "en")
     lz, le = _label(c["low"], "zh"), _label(c["low"], "en")
-    facts: dict[str, Any] = {"status": "ok", "high": c["high"], "low": c["low"], "n_high": int(c["n_high"]),
-                             "n_low": int(c["n_low"])}
+    facts: dict[str, Any] = {
+        "status": "ok",
+        "high": c["high"],
+        "low": c["low"],
+        "n_high": int(c["n_high"]),
+        "n_low": int(c["n_low"]),
+    }
     few = [(z, e, int(c[f"n_{k}"])) for k, z, e in (("high", hz, he), ("low", lz, le)) if int(c[f"n_{k}"]) < MIN_N]
     if few:
-        zh = "、".join(f"{z}只有 {n} 份回答" for z, _, n in few) + \
-             f"：样本不足（n = {min(n for *_, n in few)}），无法比较{hz}与{lz}的 NPS 和投诉率。"
-        en = "; ".join(f"{e} has {n} answers" for _, e, n in few) + \
-             f": too few (n = {min(n for *_, n in few)}) to compare NPS and complaints between {he} and {le}."
-        facts.update(status="too_few", nps_direction=None, nps_significant=None, complaint_direction=None,
-                     complaint_significant=None)
+        zh = (
+            "、".join(f"{z}只有 {n} 份回答" for z, _, n in few)
+            + f"：样本不足（n = {min(n for *_, n in few)}），无法比较{hz}与{lz}的 NPS 和投诉率。"
+        )
+        en = (
+            "; ".join(f"{e} has {n} answers" for _, e, n in few)
+            + f": too few (n = {min(n for *_, n in few)}) to compare NPS and complaints between {he} and {le}."
+        )
+        facts.update(
+            status="too_few",
+            nps_direction=None,
+            nps_significant=None,
+            complaint_direction=None,
+            complaint_significant=None,
+        )
         return Finding(key, zh, en, lang, facts)
     sig = _significant(c["nps_p_value"])
     szh, sen = _sig_words(sig, c["nps_p_value"])
-    zh = (f"{hz}与{lz}相比：NPS {_num(c['nps_high'])} 对 {_num(c['nps_low'])}，相差 {_num(c['nps_difference'], 0, True)}"
-          f"（95% 置信区间 {_ci(c['nps_ci_low'], c['nps_ci_high'], 0, 'zh')}，n = {int(c['n_high']):,} / "
-          f"{int(c['n_low']):,}），{szh}")
-    en = (f"{he} against {le}: NPS {_num(c['nps_high'])} vs {_num(c['nps_low'])}, a difference of "
-          f"{_num(c['nps_difference'], 0, True)} (95% CI {_ci(c['nps_ci_low'], c['nps_ci_high'], 0, 'en')}, "
-          f"n = {int(c['n_high']):,} / {int(c['n_low']):,}), {sen}")
-    facts.update(nps_difference=c["nps_difference"], nps_ci_low=c["nps_ci_low"], nps_ci_high=c["nps_ci_high"],
-                 nps_p_value=c["nps_p_value"], nps_significant=sig, nps_direction=_direction(c["nps_difference"]))
+    zh = (
+        f"{hz}与{lz}相比：NPS {_num(c['nps_high'])} 对 {_num(c['nps_low'])}，相差 {_num(c['nps_difference'], 0, True)}"
+        f"（95% 置信区间 {_ci(c['nps_ci_low'], c['nps_ci_high'], 0, 'zh')}，n = {int(c['n_high']):,} / "
+        f"{int(c['n_low']):,}），{szh}"
+    )
+    en = (
+        f"{he} against {le}: NPS {_num(c['nps_high'])} vs {_num(c['nps_low'])}, a difference of "
+        f"{_num(c['nps_difference'], 0, True)} (95% CI {_ci(c['nps_ci_low'], c['nps_ci_high'], 0, 'en')}, "
+        f"n = {int(c['n_high']):,} / {int(c['n_low']):,}), {sen}"
+    )
+    facts.update(
+        nps_difference=c["nps_difference"],
+        nps_ci_low=c["nps_ci_low"],
+        nps_ci_high=c["nps_ci_high"],
+        nps_p_value=c["nps_p_value"],
+        nps_significant=sig,
+        nps_direction=_direction(c["nps_difference"]),
+    )
     if _finite(c.get("complaint_difference")):
         csig = _significant(c["complaint_p_value"])
         czh, cen = _sig_words(csig, c["complaint_p_value"])
-        zh += (f"；投诉率 {_pct(c['complaint_high'], 1)} 对 {_pct(c['complaint_low'], 1)}，相差 "
-               f"{_num(100 * c['complaint_difference'], 1, True)} 个百分点（95% 置信区间 "
-               f"{_ci(100 * c['complaint_ci_low'], 100 * c['complaint_ci_high'], 1, 'zh')}，"
-               f"n = {int(c['complaint_n_high']):,} / {int(c['complaint_n_low']):,}），{czh}")
-        en += (f"; complaint rate {_pct(c['complaint_high'], 1)} vs {_pct(c['complaint_low'], 1)}, "
-               f"{_num(100 * c['complaint_difference'], 1, True)} points (95% CI "
-               f"{_ci(100 * c['complaint_ci_low'], 100 * c['complaint_ci_high'], 1, 'en')}, "
-               f"n = {int(c['complaint_n_high']):,} / {int(c['complaint_n_low']):,}), {cen}")
-        facts.update(complaint_difference=c["complaint_difference"], complaint_p_value=c["complaint_p_value"],
-                     complaint_significant=csig, complaint_direction=_direction(c["complaint_difference"]))
+        zh += (
+            f"；投诉率 {_pct(c['complaint_high'], 1)} 对 {_pct(c['complaint_low'], 1)}，相差 "
+            f"{_num(100 * c['complaint_difference'], 1, True)} 个百分点（95% 置信区间 "
+            f"{_ci(100 * c['complaint_ci_low'], 100 * c['complaint_ci_high'], 1, 'zh')}，"
+            f"n = {int(c['complaint_n_high']):,} / {int(c['complaint_n_low']):,}），{czh}"
+        )
+        en += (
+            f"; complaint rate {_pct(c['complaint_high'], 1)} vs {_pct(c['complaint_low'], 1)}, "
+            f"{_num(100 * c['complaint_difference'], 1, True)} points (95% CI "
+            f"{_ci(100 * c['complaint_ci_low'], 100 * c['complaint_ci_high'], 1, 'en')}, "
+            f"n = {int(c['complaint_n_high']):,} / {int(c['complaint_n_low']):,}), {cen}"
+        )
+        facts.update(
+            complaint_difference=c["complaint_difference"],
+            complaint_p_value=c["complaint_p_value"],
+            complaint_significant=csig,
+            complaint_direction=_direction(c["complaint_difference"]),
+        )
     else:
         zh += "；投诉率：未提供投诉数据"
         en += "; complaint rate: complaints not provided"
@@ -852,8 +1176,12 @@ def tiers(table: pd.DataFrame | NotProvided | NotComputed, contrast: pd.Series |
     return Finding(key, zh, en, lang, facts)
 
 
-def folklore(table: pd.DataFrame | NotProvided | NotComputed, lang: Lang = "both", low: str = "none",
-             high: str = "realtime_photo") -> Finding:
+def folklore(
+    table: pd.DataFrame | NotProvided | NotComputed,
+    lang: Lang = "both",
+    low: str = "none",
+    high: str = "realtime_photo",
+) -> Finding:
     """The folklore "real-time updates with photos lift NPS from 3–5 to 8–9" held against a
     ``nps.tier_table``: its numbers are on the 0–10 LTR scale, so both the mean LTR and the NPS of
     the two tiers are given, and whether the folklore's LTR ranges hold here.
@@ -868,22 +1196,31 @@ def folklore(table: pd.DataFrame | NotProvided | NotComputed, lang: Lang = "both
     if isinstance(table, _Note):
         return from_note(key, table, lang)
     t = table.assign(tier=table["tier"].astype(str)).set_index("tier")
-    lead_en = ('The folklore "real-time updates with photos lift NPS from 3–5 to 8–9" quotes numbers on the 0–10 '
-               "likelihood-to-recommend (LTR) scale; an NPS lives on −100…100 and a mean LTR of 8–9 is no NPS of 8–9.")
-    lead_zh = ("坊间说法“实时更新+照片让 NPS 从 3–5 升到 8–9”引用的是 0–10 分的推荐意愿（LTR）；NPS 的范围是 −100…100，"
-               "平均推荐意愿 8–9 并不是 NPS 8–9。")
+    lead_en = (
+        'The folklore "real-time updates with photos lift NPS from 3–5 to 8–9" quotes numbers on the 0–10 '
+        "likelihood-to-recommend (LTR) scale; an NPS lives on −100…100 and a mean LTR of 8–9 is no NPS of 8–9."
+    )
+    lead_zh = (
+        "坊间说法“实时更新+照片让 NPS 从 3–5 升到 8–9”引用的是 0–10 分的推荐意愿（LTR）；NPS 的范围是 −100…100，"
+        "平均推荐意愿 8–9 并不是 NPS 8–9。"
+    )
     missing = [c for c in (low, high) if c not in t.index or not t.loc[c, "n_responses"]]
     if missing:
-        en = (f"{lead_en} These data have no survey answers for {', '.join(catalog.label(c, 'en') for c in missing)}, "
-              "so the claim cannot be checked here.")
+        en = (
+            f"{lead_en} These data have no survey answers for {', '.join(catalog.label(c, 'en') for c in missing)}, "
+            "so the claim cannot be checked here."
+        )
         zh = f"{lead_zh}本数据中{'、'.join(catalog.label(c, 'zh') for c in missing)}没有问卷回答，无法核对这一说法。"
         return _make(key, zh, en, lang, status="too_few", holds=None)
     lo, hi = t.loc[low], t.loc[high]
 
     def ltr(r: pd.Series, lg: str) -> str:
         ci = f"{r['ltr_ci_low']:.1f}–{r['ltr_ci_high']:.1f}"
-        return (f"{r['ltr_mean']:.1f}（95% 置信区间 {ci}，n = {int(r['n_responses']):,}）" if lg == "zh" else
-                f"{r['ltr_mean']:.1f} (95% CI {ci})")
+        return (
+            f"{r['ltr_mean']:.1f}（95% 置信区间 {ci}，n = {int(r['n_responses']):,}）"
+            if lg == "zh"
+            else f"{r['ltr_mean']:.1f} (95% CI {ci})"
+        )
 
     def npsv(r: pd.Series) -> str:
         return f"{r['nps']:+.0f} ({r['nps_ci_low']:+.0f} to {r['nps_ci_high']:+.0f})"
@@ -892,20 +1229,37 @@ def folklore(table: pd.DataFrame | NotProvided | NotComputed, lang: Lang = "both
         return f"{_num(r['nps'], 0, True)}（{_ci(r['nps_ci_low'], r['nps_ci_high'], 0, 'zh')}）"
 
     ltr_in = bool(3 <= lo["ltr_mean"] <= 5 and 8 <= hi["ltr_mean"] <= 9)
-    verdict = ("so on the LTR scale the folklore's range holds" if ltr_in else
-               "so even on the LTR scale the folklore's ranges do not quite hold")
-    en = (f"{lead_en} Here mean LTR is {ltr(lo, 'en')} without updates and {ltr(hi, 'en')} with real-time updates and "
-          f"photos, {verdict}; the NPS moves from {npsv(lo)} to {npsv(hi)}. These are raw differences between tiers, "
-          "which also differ in repair duration and center: the causal share is estimated below.")
-    zh = (f"{lead_zh}本数据中无更新的平均推荐意愿为 {ltr(lo, 'zh')}，实时更新+照片为 {ltr(hi, 'zh')}，"
-          f"{'在推荐意愿尺度上这一说法的范围成立' if ltr_in else '即使在推荐意愿尺度上这一说法的范围也不完全成立'}；"
-          f"NPS 从 {npsz(lo)} 变为 {npsz(hi)}。这是层级间的原始差异，层级在维修时长和门店上也不同，因果部分见下文的估计。")
+    verdict = (
+        "so on the LTR scale the folklore's range holds"
+        if ltr_in
+        else "so even on the LTR scale the folklore's ranges do not quite hold"
+    )
+    en = (
+        f"{lead_en} Here mean LTR is {ltr(lo, 'en')} without updates and {ltr(hi, 'en')} with real-time updates and "
+        f"photos, {verdict}; the NPS moves from {npsv(lo)} to {npsv(hi)}. These are raw differences between tiers, "
+        "which also differ in repair duration and center: the causal share is estimated below."
+    )
+    zh = (
+        f"{lead_zh}本数据中无更新的平均推荐意愿为 {ltr(lo, 'zh')}，实时更新+照片为 {ltr(hi, 'zh')}，"
+        f"{'在推荐意愿尺度上这一说法的范围成立' if ltr_in else '即使在推荐意愿尺度上这一说法的范围也不完全成立'}；"
+        f"NPS 从 {npsz(lo)} 变为 {npsz(hi)}。这是层级间的原始差异，层级在维修时长和门店上也不同，因果部分见下文的估计。"
+    )
     n_min = int(min(lo["n_responses"], hi["n_responses"]))
     if n_min < MIN_N:
         z, e = _small(n_min)
         zh, en = zh + z + "。", en + " " + e[:1].upper() + e[1:] + "."
-    return _make(key, zh, en, lang, status="ok", holds=ltr_in, ltr_low=lo["ltr_mean"], ltr_high=hi["ltr_mean"],
-                 n_low=int(lo["n_responses"]), n_high=int(hi["n_responses"]))
+    return _make(
+        key,
+        zh,
+        en,
+        lang,
+        status="ok",
+        holds=ltr_in,
+        ltr_low=lo["ltr_mean"],
+        ltr_high=hi["ltr_mean"],
+        n_low=int(lo["n_responses"]),
+        n_high=int(hi["n_responses"]),
+    )
 
 
 def _reason(note: str) -> tuple[str, str]:
@@ -914,15 +1268,22 @@ def _reason(note: str) -> tuple[str, str]:
 
     en = re.sub(r"^cannot fit: ", "", note.split(" | ")[0]).strip()
     zh = note_text(en, "zh")
-    if re.search(r"[A-Za-z]{4,}", re.sub(r"alpha|Hessian\w*|ConvergenceWarning", "", zh)):  # a phrasing without translation: say so and quote it
+    if re.search(
+        r"[A-Za-z]{4,}", re.sub(r"alpha|Hessian\w*|ConvergenceWarning", "", zh)
+    ):  # a phrasing without translation: say so and quote it
         zh = f"原因（英文）：{en}"
     return zh, en
 
 
 def _model_failed(key: str, what: tuple[str, str], note: str, lang: Lang, **facts: Any) -> Finding:
     zh_r, en_r = _reason(note or "did not converge")
-    return Finding(key, f"无法估计{what[0]}：{zh_r}。", f"{what[1][:1].upper()}{what[1][1:]} not estimated: {en_r}.",
-                   lang, {"status": "cannot_fit", "reason": en_r, **facts})
+    return Finding(
+        key,
+        f"无法估计{what[0]}：{zh_r}。",
+        f"{what[1][:1].upper()}{what[1][1:]} not estimated: {en_r}.",
+        lang,
+        {"status": "cannot_fit", "reason": en_r, **facts},
+    )
 
 
 def rollout(did_ltr: Any, did_complained: Any = None, lang: Lang = "both") -> Finding:
@@ -940,9 +1301,17 @@ def rollout(did_ltr: Any, did_complained: Any = None, lang: Lang = "both") -> Fi
     facts: dict[str, Any] = {"status": "ok"}
     zh_parts, en_parts = [], []
     for name, res, scale, zh_what, en_what, unit_zh, unit_en in (
-            ("ltr", did_ltr, 1.0, "推荐意愿", "LTR", "分", "points"),
-            ("complained", did_complained, 100.0, "有投诉的工单占比", "the share of visits with a complaint",
-             "个百分点", "percentage points")):
+        ("ltr", did_ltr, 1.0, "推荐意愿", "LTR", "分", "points"),
+        (
+            "complained",
+            did_complained,
+            100.0,
+            "有投诉的工单占比",
+            "the share of visits with a complaint",
+            "个百分点",
+            "percentage points",
+        ),
+    ):
         if res is None:
             continue
         if isinstance(res, _Note):
@@ -967,21 +1336,38 @@ def rollout(did_ltr: Any, did_complained: Any = None, lang: Lang = "both") -> Fi
         est, lo, hi = scale * float(h["estimate"]), scale * float(h["ci_low"]), scale * float(h["ci_high"])
         dig = 2 if scale == 1 else 1
         iz, ie = _inference_words(getattr(res, "inference", ""), quoted_only=True)
-        zh_parts.append(f"{zh_what}{vz} {_num(abs(est), dig)} {unit_zh}（95% 置信区间 {_ci(lo, hi, dig, 'zh')}，"
-                        f"{_n(res.n)}，{res.n_clusters} 家门店{'，' + iz if iz else ''}），{szh}")
-        en_parts.append(f"{en_what} {ve} {_num(abs(est), dig)} {unit_en} (95% CI {_ci(lo, hi, dig, 'en')}, {_n(res.n)}, "
-                        f"{res.n_clusters} centers{', ' + ie if ie else ''}), {sen}")
-        facts.update({f"{name}_estimate": h["estimate"], f"{name}_ci_low": h["ci_low"], f"{name}_ci_high": h["ci_high"],
-                      f"{name}_p_value": h["p_value"], f"{name}_significant": sig, f"{name}_direction": d,
-                      "n": int(res.n), "n_clusters": res.n_clusters})
+        zh_parts.append(
+            f"{zh_what}{vz} {_num(abs(est), dig)} {unit_zh}（95% 置信区间 {_ci(lo, hi, dig, 'zh')}，"
+            f"{_n(res.n)}，{res.n_clusters} 家门店{'，' + iz if iz else ''}），{szh}"
+        )
+        en_parts.append(
+            f"{en_what} {ve} {_num(abs(est), dig)} {unit_en} (95% CI {_ci(lo, hi, dig, 'en')}, {_n(res.n)}, "
+            f"{res.n_clusters} centers{', ' + ie if ie else ''}), {sen}"
+        )
+        facts.update(
+            {
+                f"{name}_estimate": h["estimate"],
+                f"{name}_ci_low": h["ci_low"],
+                f"{name}_ci_high": h["ci_high"],
+                f"{name}_p_value": h["p_value"],
+                f"{name}_significant": sig,
+                f"{name}_direction": d,
+                "n": int(res.n),
+                "n_clusters": res.n_clusters,
+            }
+        )
     if all(facts.get(f"{k}_direction") is None for k in ("ltr", "complained")) and facts.get("ltr_reason"):
         facts["status"] = "cannot_fit"
     reasons = [facts.get(f"{k}_reason") for k in ("ltr", "complained") if facts.get(f"{k}_direction") is None]
     if len(reasons) == len(zh_parts) and len(set(reasons)) == 1 and reasons[0]:
         zr, er = _reason(reasons[0])
-        return Finding(key, f"上线实时进度的效果（双重差分）无法估计：{zr}。",
-                       f"The effect of the switch to real-time updates (difference-in-differences) is not estimated: "
-                       f"{er}.", lang, {**facts, "status": "cannot_fit"})
+        return Finding(
+            key,
+            f"上线实时进度的效果（双重差分）无法估计：{zr}。",
+            f"The effect of the switch to real-time updates (difference-in-differences) is not estimated: {er}.",
+            lang,
+            {**facts, "status": "cannot_fit"},
+        )
     zh = "上线实时进度后（双重差分）：" + "；".join(zh_parts) + "。"
     en = "After the switch to real-time updates (difference-in-differences), " + "; ".join(en_parts) + "."
     return Finding(key, zh, en, lang, facts)
@@ -1000,14 +1386,22 @@ def _inference_words(inference: Any, quoted_only: bool = False) -> tuple[str, st
     return "按门店的野自助法", "wild cluster bootstrap by center"
 
 
-_ESTIMATOR_NAMES = {"callaway_santanna": ("Callaway–Sant'Anna", "Callaway–Sant'Anna"),
-                    "sun_abraham": ("Sun–Abraham", "Sun–Abraham")}
-_CONTROL_NAMES = {"not_yet_treated": ("以尚未切换的门店为对照", "not-yet-treated controls"),
-                  "never_treated": ("以从未切换的门店为对照", "never-treated controls")}
+_ESTIMATOR_NAMES = {
+    "callaway_santanna": ("Callaway–Sant'Anna", "Callaway–Sant'Anna"),
+    "sun_abraham": ("Sun–Abraham", "Sun–Abraham"),
+}
+_CONTROL_NAMES = {
+    "not_yet_treated": ("以尚未切换的门店为对照", "not-yet-treated controls"),
+    "never_treated": ("以从未切换的门店为对照", "never-treated controls"),
+}
 
 
-def rollout_sensitivity(table: pd.DataFrame | NotProvided | NotComputed | Any, lang: Lang = "both",
-                        unit: tuple[str, str] = ("分", "points"), digits: int = 2) -> Finding:
+def rollout_sensitivity(
+    table: pd.DataFrame | NotProvided | NotComputed | Any,
+    lang: Lang = "both",
+    unit: tuple[str, str] = ("分", "points"),
+    digits: int = 2,
+) -> Finding:
     """How far parallel trends may fail after the switch before the robust rollout effect stops
     being distinguishable from 0, from :func:`cxlib.did.sensitivity`: the largest pre-switch
     month-to-month departure, the breakdown multiple M̄ and the interval at M̄ = 1, with n.
@@ -1018,8 +1412,17 @@ def rollout_sensitivity(table: pd.DataFrame | NotProvided | NotComputed | Any, l
     if isinstance(table, _Note):
         return from_note(key, table, lang)
     if not isinstance(table, pd.DataFrame) or table.empty:
-        return from_note(key, table, lang) if hasattr(table, "in_lang") else Finding(
-            key, "敏感性分析无法计算。", "The sensitivity analysis could not be computed.", lang, {"status": "cannot_fit"})
+        return (
+            from_note(key, table, lang)
+            if hasattr(table, "in_lang")
+            else Finding(
+                key,
+                "敏感性分析无法计算。",
+                "The sensitivity analysis could not be computed.",
+                lang,
+                {"status": "cannot_fit"},
+            )
+        )
     a = table.attrs
     delta, brk, n = float(a["delta"]), float(a["breakdown"]), int(a["n"])
     at1 = table.loc[table["mbar"] == 1.0]
@@ -1028,8 +1431,10 @@ def rollout_sensitivity(table: pd.DataFrame | NotProvided | NotComputed | Any, l
     d_en = f"before the switch, the month-to-month departure from parallel trends was at most {_num(delta, digits)} {unit[1]}"
     if brk <= 0:
         zh = f"敏感性分析（相对幅度，参照 Rambachan–Roth）：{d_zh}；即使假设切换后完全保持平行趋势，区间也已包含 0（{_n(n)}）。"
-        en = (f"Sensitivity (relative magnitudes, after Rambachan–Roth): {d_en}; the interval includes 0 even if "
-              f"parallel trends hold exactly after the switch ({_n(n)}).")
+        en = (
+            f"Sensitivity (relative magnitudes, after Rambachan–Roth): {d_en}; the interval includes 0 even if "
+            f"parallel trends hold exactly after the switch ({_n(n)})."
+        )
     else:
         one = ""
         one_en = ""
@@ -1038,17 +1443,26 @@ def rollout_sensitivity(table: pd.DataFrame | NotProvided | NotComputed | Any, l
             facts.update({"ci_low_at_1": float(r["ci_low"]), "ci_high_at_1": float(r["ci_high"])})
             one = f"；M̄ = 1 时 95% 区间为 {_ci(r['ci_low'], r['ci_high'], digits, 'zh')}"
             one_en = f"; at M̄ = 1 the 95% interval is {_ci(r['ci_low'], r['ci_high'], digits, 'en')}"
-        zh = (f"敏感性分析（相对幅度，参照 Rambachan–Roth）：{d_zh}；只要切换后每月偏离的变化不超过它的 "
-              f"{_num(brk, 2)} 倍（M̄），效应的 95% 区间仍不含 0{one}（{_n(n)}）。")
-        en = (f"Sensitivity (relative magnitudes, after Rambachan–Roth): {d_en}; the effect's 95% interval excludes 0 "
-              f"as long as the departure changes by no more than {_num(brk, 2)} times that per month after the switch "
-              f"(M̄){one_en} ({_n(n)}).")
+        zh = (
+            f"敏感性分析（相对幅度，参照 Rambachan–Roth）：{d_zh}；只要切换后每月偏离的变化不超过它的 "
+            f"{_num(brk, 2)} 倍（M̄），效应的 95% 区间仍不含 0{one}（{_n(n)}）。"
+        )
+        en = (
+            f"Sensitivity (relative magnitudes, after Rambachan–Roth): {d_en}; the effect's 95% interval excludes 0 "
+            f"as long as the departure changes by no more than {_num(brk, 2)} times that per month after the switch "
+            f"(M̄){one_en} ({_n(n)})."
+        )
     return Finding(key, zh, en, lang, facts)
 
 
-def twfe_verdict(verdict: Mapping[str, Any] | NotProvided | NotComputed, randomization: pd.DataFrame | None = None,
-                 lang: Lang = "both", unit: tuple[str, str] = ("分", "points"), scale: float = 1.0,
-                 digits: int = 2) -> Finding:
+def twfe_verdict(
+    verdict: Mapping[str, Any] | NotProvided | NotComputed,
+    randomization: pd.DataFrame | None = None,
+    lang: Lang = "both",
+    unit: tuple[str, str] = ("分", "points"),
+    scale: float = 1.0,
+    digits: int = 2,
+) -> Finding:
     """Whether the two-way fixed-effects (TWFE) estimate of the rollout can be trusted, from
     :func:`cxlib.did.verdict` (and the :func:`cxlib.did.randomization_test` table): the robust
     estimate with its interval, n, centers and the inference quoted, the TWFE estimate and the gap in
@@ -1064,8 +1478,13 @@ def twfe_verdict(verdict: Mapping[str, Any] | NotProvided | NotComputed, randomi
         return from_note(key, verdict, lang)
     if verdict.get("trust") is None:
         zr, er = _reason(str(verdict.get("note") or "not estimated"))
-        return Finding(key, f"未评估双向固定效应估计是否可信：{zr}。", f"Whether TWFE can be trusted is not assessed: {er}.",
-                       lang, {"status": "cannot_fit", "trust": None})
+        return Finding(
+            key,
+            f"未评估双向固定效应估计是否可信：{zr}。",
+            f"Whether TWFE can be trusted is not assessed: {er}.",
+            lang,
+            {"status": "cannot_fit", "trust": None},
+        )
     v = verdict
     est_zh, est_en = _ESTIMATOR_NAMES.get(str(v["estimator"]), (str(v["estimator"]),) * 2)
     ctl_zh, ctl_en = _CONTROL_NAMES.get(str(v["control_group"]), (str(v["control_group"]),) * 2)
@@ -1077,39 +1496,74 @@ def twfe_verdict(verdict: Mapping[str, Any] | NotProvided | NotComputed, randomi
     ri_zh = ri_en = ""
     if len(ri):
         k = int(ri["n_assignments"].max())
-        ri_zh = (f"；在切换日期的全部 {k} 种分配下做随机化检验，稳健估计 {_p(ri.loc['callaway_santanna', 'p_value'])}，"
-                 f"TWFE {_p(ri.loc['twfe', 'p_value'])}")
-        ri_en = (f"; a randomisation test over {k} assignments of the switch dates gives "
-                 f"{_p(ri.loc['callaway_santanna', 'p_value'])} for the robust estimate and "
-                 f"{_p(ri.loc['twfe', 'p_value'])} for TWFE")
+        ri_zh = (
+            f"；在切换日期的全部 {k} 种分配下做随机化检验，稳健估计 {_p(ri.loc['callaway_santanna', 'p_value'])}，"
+            f"TWFE {_p(ri.loc['twfe', 'p_value'])}"
+        )
+        ri_en = (
+            f"; a randomisation test over {k} assignments of the switch dates gives "
+            f"{_p(ri.loc['callaway_santanna', 'p_value'])} for the robust estimate and "
+            f"{_p(ri.loc['twfe', 'p_value'])} for TWFE"
+        )
     inf_zh, inf_en = _inference_words(v.get("inference"))
-    why_zh = {"gap": "两者之差超过稳健区间半宽的一半", "negative_weights": "TWFE 对部分已处理门店月给了负权重",
-              "pretrends": "上线前的趋势检验拒绝了平行趋势"}
-    why_en = {"gap": "the two differ by more than half the robust interval's half-width",
-              "negative_weights": "TWFE puts negative weight on some treated center-months",
-              "pretrends": "the pre-trend test rejects parallel trends"}
+    why_zh = {
+        "gap": "两者之差超过稳健区间半宽的一半",
+        "negative_weights": "TWFE 对部分已处理门店月给了负权重",
+        "pretrends": "上线前的趋势检验拒绝了平行趋势",
+    }
+    why_en = {
+        "gap": "the two differ by more than half the robust interval's half-width",
+        "negative_weights": "TWFE puts negative weight on some treated center-months",
+        "pretrends": "the pre-trend test rejects parallel trends",
+    }
     if v["trust"]:
         head_zh = "双向固定效应（TWFE）估计在这里可以采信"
         head_en = "The two-way fixed-effects (TWFE) estimate can be trusted here"
     else:
         reasons = list(v.get("reasons") or [])
         head_zh = "双向固定效应（TWFE）估计在这里不宜采信（" + "；".join(why_zh[x] for x in reasons) + "）"
-        head_en = "The two-way fixed-effects (TWFE) estimate should not be read as the effect here (" + "; ".join(
-            why_en[x] for x in reasons) + ")"
+        head_en = (
+            "The two-way fixed-effects (TWFE) estimate should not be read as the effect here ("
+            + "; ".join(why_en[x] for x in reasons)
+            + ")"
+        )
     pre_zh = f"上线前趋势检验 {_p(pre)}" if pre is not None else "没有上线前的估计可供检验"
     pre_en = f"pre-trend test {_p(pre)}" if pre is not None else "no pre-period estimate to test"
-    zh = (f"{head_zh}：稳健估计（{est_zh}，{ctl_zh}）为 {_num(r, digits, sign=True)} {unit[0]}（95% 置信区间 "
-          f"{_ci(lo, hi, digits, 'zh')}，{_n(v['n'])}，{v['n_clusters']} 家门店，{inf_zh}），TWFE 为 "
-          f"{_num(tw, digits, sign=True)} {unit[0]}，相差 {_num(gap, digits, sign=True)}，为稳健区间半宽的 "
-          f"{_num(half, 2)} 倍；TWFE 的负权重占权重总量的 {_pct(neg, 1)}；{pre_zh}{ri_zh}。")
-    en = (f"{head_en}: the robust estimate ({est_en}, {ctl_en}) is {_num(r, digits, sign=True)} {unit[1]} (95% CI "
-          f"{_ci(lo, hi, digits, 'en')}, {_n(v['n'])}, {v['n_clusters']} centers, {inf_en}) and TWFE gives "
-          f"{_num(tw, digits, sign=True)}, a gap of {_num(gap, digits, sign=True)} or {_num(half, 2)} of the robust "
-          f"half-width; TWFE's negative weights carry {_pct(neg, 1)} of its weight; {pre_en}{ri_en}.")
-    facts = {"status": "ok", **{k: v[k] for k in ("trust", "reasons", "twfe", "robust", "robust_ci_low",
-                                                   "robust_ci_high", "gap", "gap_in_half_widths", "pretrend_p_value",
-                                                   "n", "n_clusters", "estimator", "control_group", "inference")},
-             "twfe_share_negative": neg}
+    zh = (
+        f"{head_zh}：稳健估计（{est_zh}，{ctl_zh}）为 {_num(r, digits, sign=True)} {unit[0]}（95% 置信区间 "
+        f"{_ci(lo, hi, digits, 'zh')}，{_n(v['n'])}，{v['n_clusters']} 家门店，{inf_zh}），TWFE 为 "
+        f"{_num(tw, digits, sign=True)} {unit[0]}，相差 {_num(gap, digits, sign=True)}，为稳健区间半宽的 "
+        f"{_num(half, 2)} 倍；TWFE 的负权重占权重总量的 {_pct(neg, 1)}；{pre_zh}{ri_zh}。"
+    )
+    en = (
+        f"{head_en}: the robust estimate ({est_en}, {ctl_en}) is {_num(r, digits, sign=True)} {unit[1]} (95% CI "
+        f"{_ci(lo, hi, digits, 'en')}, {_n(v['n'])}, {v['n_clusters']} centers, {inf_en}) and TWFE gives "
+        f"{_num(tw, digits, sign=True)}, a gap of {_num(gap, digits, sign=True)} or {_num(half, 2)} of the robust "
+        f"half-width; TWFE's negative weights carry {_pct(neg, 1)} of its weight; {pre_en}{ri_en}."
+    )
+    facts = {
+        "status": "ok",
+        **{
+            k: v[k]
+            for k in (
+                "trust",
+                "reasons",
+                "twfe",
+                "robust",
+                "robust_ci_low",
+                "robust_ci_high",
+                "gap",
+                "gap_in_half_widths",
+                "pretrend_p_value",
+                "n",
+                "n_clusters",
+                "estimator",
+                "control_group",
+                "inference",
+            )
+        },
+        "twfe_share_negative": neg,
+    }
     if len(ri):
         facts["randomization_p_value"] = float(ri.loc["callaway_santanna", "p_value"])
         facts["randomization_p_value_twfe"] = float(ri.loc["twfe", "p_value"])
@@ -1128,8 +1582,14 @@ def update_effects(ltr_model: Any, complaint_model: Any = None, lang: Lang = "bo
     key = "update_effects"
     if isinstance(ltr_model, _Note):
         return from_note(key, ltr_model, lang)
-    facts: dict[str, Any] = {"status": "ok", "ltr_direction": None, "ltr_significant": None,
-                             "complaints_direction": None, "complaints_significant": None, "halves_claim": None}
+    facts: dict[str, Any] = {
+        "status": "ok",
+        "ltr_direction": None,
+        "ltr_significant": None,
+        "complaints_direction": None,
+        "complaints_significant": None,
+        "halves_claim": None,
+    }
     zh_parts, en_parts = [], []
     if not ltr_model.ok or ltr_model.headline is None or ltr_model.headline.empty:
         zr, er = _reason(ltr_model.note)
@@ -1141,13 +1601,28 @@ def update_effects(ltr_model: Any, complaint_model: Any = None, lang: Lang = "bo
         d = _direction(h["estimate"])
         szh, sen = _sig_words(sig, h["p_value"])
         wz = f"即更新{'提高' if d == 'up' else '降低'}推荐意愿" if sig else "更新与推荐意愿没有显著关系"
-        we = f"an update {'raises' if d == 'up' else 'lowers'} LTR" if sig else "no significant link between updates and LTR"
-        zh_parts.append(f"推荐意愿 {_num(h['estimate'], 2, True)} 分（95% 置信区间 {_ci(h['ci_low'], h['ci_high'], 2, 'zh')}，"
-                        f"{_n(ltr_model.n)}），{szh}，{wz}")
-        en_parts.append(f"LTR {_num(h['estimate'], 2, True)} points (95% CI {_ci(h['ci_low'], h['ci_high'], 2, 'en')}, "
-                        f"{_n(ltr_model.n)}), {sen}: {we}")
-        facts.update(ltr_slope=h["estimate"], ltr_ci_low=h["ci_low"], ltr_ci_high=h["ci_high"], ltr_p_value=h["p_value"],
-                     ltr_significant=sig, ltr_direction=d, ltr_n=int(ltr_model.n))
+        we = (
+            f"an update {'raises' if d == 'up' else 'lowers'} LTR"
+            if sig
+            else "no significant link between updates and LTR"
+        )
+        zh_parts.append(
+            f"推荐意愿 {_num(h['estimate'], 2, True)} 分（95% 置信区间 {_ci(h['ci_low'], h['ci_high'], 2, 'zh')}，"
+            f"{_n(ltr_model.n)}），{szh}，{wz}"
+        )
+        en_parts.append(
+            f"LTR {_num(h['estimate'], 2, True)} points (95% CI {_ci(h['ci_low'], h['ci_high'], 2, 'en')}, "
+            f"{_n(ltr_model.n)}), {sen}: {we}"
+        )
+        facts.update(
+            ltr_slope=h["estimate"],
+            ltr_ci_low=h["ci_low"],
+            ltr_ci_high=h["ci_high"],
+            ltr_p_value=h["p_value"],
+            ltr_significant=sig,
+            ltr_direction=d,
+            ltr_n=int(ltr_model.n),
+        )
     if isinstance(complaint_model, _Note):
         zh_parts.append(f"投诉：{from_note('x', complaint_model, 'zh').zh}")
         en_parts.append(f"complaints: {from_note('x', complaint_model, 'en').en}")
@@ -1156,7 +1631,9 @@ def update_effects(ltr_model: Any, complaint_model: Any = None, lang: Lang = "bo
         nb = None if head is None or "rate_ratio" not in head.columns else head.set_index("model")
 
         def usable(m: str) -> bool:
-            return nb is not None and m in nb.index and bool(nb.loc[m, "converged"]) and _finite(nb.loc[m, "rate_ratio"])
+            return (
+                nb is not None and m in nb.index and bool(nb.loc[m, "converged"]) and _finite(nb.loc[m, "rate_ratio"])
+            )
 
         model = "nb2" if usable("nb2") else ("poisson" if usable("poisson") else None)
         if model is None:
@@ -1168,8 +1645,10 @@ def update_effects(ltr_model: Any, complaint_model: Any = None, lang: Lang = "bo
             facts["complaint_model"] = model
             if model == "poisson":
                 zh_parts.append("负二项模型未收敛（无过度离散），投诉按泊松模型（门店聚类稳健标准误）")
-                en_parts.append("the negative-binomial model did not converge (no overdispersion), so complaints "
-                                "come from the Poisson model with cluster-robust errors")
+                en_parts.append(
+                    "the negative-binomial model did not converge (no overdispersion), so complaints "
+                    "come from the Poisson model with cluster-robust errors"
+                )
             rr = float(h["rate_ratio"])
             sig = _significant(h["p_value"])
             d = _direction(rr, 1.0)
@@ -1184,23 +1663,43 @@ def update_effects(ltr_model: Any, complaint_model: Any = None, lang: Lang = "bo
             p_half = h.get("p_value_h0")
             half_rejected = _significant(p_half)
             if half_rejected is None:
-                hz, he, claim = "“每次更新投诉减半”无法检验", "\"each extra update halves complaints\" cannot be tested", None
+                hz, he, claim = (
+                    "“每次更新投诉减半”无法检验",
+                    '"each extra update halves complaints" cannot be tested',
+                    None,
+                )
             elif half_rejected:
                 hz = f"“每次更新投诉减半”的说法不成立（率比与 {_num(h0, 1)} 差异显著，{_p(p_half)}）"
-                he = f"the claim \"each extra update halves complaints\" is rejected (ratio ≠ {_num(h0, 1)}, {_p(p_half)})"
+                he = (
+                    f'the claim "each extra update halves complaints" is rejected (ratio ≠ {_num(h0, 1)}, {_p(p_half)})'
+                )
                 claim = "rejected"
             else:
                 hz = f"“每次更新投诉减半”的说法不能被否定（率比与 {_num(h0, 1)} 差异不显著，{_p(p_half)}）"
-                he = (f"the claim \"each extra update halves complaints\" cannot be rejected (ratio vs {_num(h0, 1)}, "
-                      f"{_p(p_half)})")
+                he = (
+                    f'the claim "each extra update halves complaints" cannot be rejected (ratio vs {_num(h0, 1)}, '
+                    f"{_p(p_half)})"
+                )
                 claim = "not_rejected"
-            zh_parts.append(f"投诉率 ×{_num(rr, 2)}（95% 置信区间 {_ci(h['ci_low'], h['ci_high'], 2, 'zh')}，"
-                            f"{_n(h['n'])}），{szh}，{wz}；{hz}")
-            en_parts.append(f"complaint rate ×{_num(rr, 2)} (95% CI {_ci(h['ci_low'], h['ci_high'], 2, 'en')}, "
-                            f"{_n(h['n'])}), {sen}: {we}; {he}")
-            facts.update(complaint_rate_ratio=rr, complaint_ci_low=h["ci_low"], complaint_ci_high=h["ci_high"],
-                         complaint_p_value=h["p_value"], complaints_significant=sig, complaints_direction=d,
-                         halves_claim=claim, halves_p_value=p_half, complaint_n=int(h["n"]))
+            zh_parts.append(
+                f"投诉率 ×{_num(rr, 2)}（95% 置信区间 {_ci(h['ci_low'], h['ci_high'], 2, 'zh')}，"
+                f"{_n(h['n'])}），{szh}，{wz}；{hz}"
+            )
+            en_parts.append(
+                f"complaint rate ×{_num(rr, 2)} (95% CI {_ci(h['ci_low'], h['ci_high'], 2, 'en')}, "
+                f"{_n(h['n'])}), {sen}: {we}; {he}"
+            )
+            facts.update(
+                complaint_rate_ratio=rr,
+                complaint_ci_low=h["ci_low"],
+                complaint_ci_high=h["ci_high"],
+                complaint_p_value=h["p_value"],
+                complaints_significant=sig,
+                complaints_direction=d,
+                halves_claim=claim,
+                halves_p_value=p_half,
+                complaint_n=int(h["n"]),
+            )
     fallback = getattr(ltr_model, "fallback", "") or getattr(complaint_model, "fallback", "")
     zh = "每多一次进行中更新（控制其他因素后）：" + "；".join(zh_parts) + "。"
     en = "Per extra in-progress update, holding the controls fixed: " + "; ".join(en_parts) + "."
@@ -1236,27 +1735,51 @@ def duration_confounding(result: Any, lang: Lang = "both", key: str = "duration_
             facts[f"{outcome}_naive"] = None
             continue
         if outcome == "ltr":
+
             def fmt(r: pd.Series, lg: str) -> str:
-                return f"{_num(r['estimate'], 2, True)}（{_ci(r['ci_low'], r['ci_high'], 2, lg)}）" if lg == "zh" else \
-                    f"{_num(r['estimate'], 2, True)} ({_ci(r['ci_low'], r['ci_high'], 2, lg)})"
+                return (
+                    f"{_num(r['estimate'], 2, True)}（{_ci(r['ci_low'], r['ci_high'], 2, lg)}）"
+                    if lg == "zh"
+                    else f"{_num(r['estimate'], 2, True)} ({_ci(r['ci_low'], r['ci_high'], 2, lg)})"
+                )
         else:
+
             def fmt(r: pd.Series, lg: str) -> str:
-                return f"×{_num(r['estimate'], 2)}（{_ci(r['ci_low'], r['ci_high'], 2, lg)}）" if lg == "zh" else \
-                    f"×{_num(r['estimate'], 2)} ({_ci(r['ci_low'], r['ci_high'], 2, lg)})"
-        similar = (ad["ci_low"] <= nv["estimate"] <= ad["ci_high"]) and (nv["ci_low"] <= ad["estimate"] <= nv["ci_high"])
+                return (
+                    f"×{_num(r['estimate'], 2)}（{_ci(r['ci_low'], r['ci_high'], 2, lg)}）"
+                    if lg == "zh"
+                    else f"×{_num(r['estimate'], 2)} ({_ci(r['ci_low'], r['ci_high'], 2, lg)})"
+                )
+
+        similar = (ad["ci_low"] <= nv["estimate"] <= ad["ci_high"]) and (
+            nv["ci_low"] <= ad["estimate"] <= nv["ci_high"]
+        )
         understates = nv["estimate"] > ad["estimate"] if outcome != "ltr" else nv["estimate"] < ad["estimate"]
         if similar:
             vz, ve, how = "估计几乎不变", "the estimate barely moves", "similar"
         else:
-            vz = "不控制时长的估计对更新更不利（长时间维修的影响被算到了更新上）" if understates else \
-                "不控制时长的估计对更新更有利"
-            ve = ("without the control the estimate is less favourable to updates (the harm of long repairs is "
-                  "charged to them)" if understates else "without the control the estimate is more favourable to updates")
+            vz = (
+                "不控制时长的估计对更新更不利（长时间维修的影响被算到了更新上）"
+                if understates
+                else "不控制时长的估计对更新更有利"
+            )
+            ve = (
+                "without the control the estimate is less favourable to updates (the harm of long repairs is "
+                "charged to them)"
+                if understates
+                else "without the control the estimate is more favourable to updates"
+            )
             how = "understates" if understates else "overstates"
-        zh_parts.append(f"{zh_o}：不控制维修时长时每次更新 {fmt(nv, 'zh')}，控制后 {fmt(ad, 'zh')}（{_n(ad['n'])}），{vz}")
-        en_parts.append(f"{en_o}: {fmt(nv, 'en')} per update without the duration control, {fmt(ad, 'en')} with it "
-                        f"({_n(ad['n'])}); {ve}")
-        facts.update({f"{outcome}_naive": nv["estimate"], f"{outcome}_adjusted": ad["estimate"], f"{outcome}_naive_is": how})
+        zh_parts.append(
+            f"{zh_o}：不控制维修时长时每次更新 {fmt(nv, 'zh')}，控制后 {fmt(ad, 'zh')}（{_n(ad['n'])}），{vz}"
+        )
+        en_parts.append(
+            f"{en_o}: {fmt(nv, 'en')} per update without the duration control, {fmt(ad, 'en')} with it "
+            f"({_n(ad['n'])}); {ve}"
+        )
+        facts.update(
+            {f"{outcome}_naive": nv["estimate"], f"{outcome}_adjusted": ad["estimate"], f"{outcome}_naive_is": how}
+        )
     zh = "控制维修时长的影响（95% 置信区间）：" + "；".join(zh_parts) + "。"
     en = "Holding repair duration fixed (95% CI): " + "; ".join(en_parts) + "."
     if getattr(result, "fallback", ""):
@@ -1296,8 +1819,9 @@ def _cny(x: Any) -> str:
     return f"{sign}CNY {a:,.0f}"
 
 
-def roi_cases(summary: pd.DataFrame | NotProvided | NotComputed, cases: Any = None, lang: Lang = "both",
-              sure: float = 0.95) -> Finding:
+def roi_cases(
+    summary: pd.DataFrame | NotProvided | NotComputed, cases: Any = None, lang: Lang = "both", sure: float = 0.95
+) -> Finding:
     """Which cases pay: from the Monte Carlo ``roi.roi_summary``, the cases that pay in at least
     ``sure`` of the draws (P(ROI > 0); P(NPV > 0) for a case that costs nothing), the bets, the ones
     that lose in at least ``sure`` of them, and the case with the highest mean NPV with its P5–P95.
@@ -1329,23 +1853,38 @@ def roi_cases(summary: pd.DataFrame | NotProvided | NotComputed, cases: Any = No
         k = 0 if lg == "zh" else 1
         return ("、" if lg == "zh" else ", ").join(
             names.get(i, (i, i))[k] + ((f"（{_pct(p)}）" if lg == "zh" else f" ({_pct(p)})") if with_p else "")
-            for i, p, _ in items)
+            for i, p, _ in items
+        )
 
     best = summary.loc[summary["npv_mean"].astype(float).idxmax()] if len(summary) else None
-    zh = (f"{n_sims:,} 次蒙特卡洛模拟（P(ROI>0)；无成本的方案看 P(净现值>0)）：{len(pays)} 个方案几乎肯定回本"
-          f"（≥ {_pct(sure)}）：{lst(pays, 'zh')}；{len(bets)} 个结果不确定：{lst(bets, 'zh', True)}；"
-          f"{len(loses)} 个几乎肯定亏损（≤ {_pct(1 - sure)}）：{lst(loses, 'zh')}。")
-    en = (f"Over {n_sims:,} Monte Carlo draws (P(ROI > 0); P(NPV > 0) for a case without cost), {len(pays)} "
-          f"case{'s' if len(pays) != 1 else ''} pay in at least {_pct(sure)}: {lst(pays, 'en')}; {len(bets)} "
-          f"{'are bets' if len(bets) != 1 else 'is a bet'}: {lst(bets, 'en', True)}; {len(loses)} lose in at least "
-          f"{_pct(sure)}: {lst(loses, 'en')}.")
+    zh = (
+        f"{n_sims:,} 次蒙特卡洛模拟（P(ROI>0)；无成本的方案看 P(净现值>0)）：{len(pays)} 个方案几乎肯定回本"
+        f"（≥ {_pct(sure)}）：{lst(pays, 'zh')}；{len(bets)} 个结果不确定：{lst(bets, 'zh', True)}；"
+        f"{len(loses)} 个几乎肯定亏损（≤ {_pct(1 - sure)}）：{lst(loses, 'zh')}。"
+    )
+    en = (
+        f"Over {n_sims:,} Monte Carlo draws (P(ROI > 0); P(NPV > 0) for a case without cost), {len(pays)} "
+        f"case{'s' if len(pays) != 1 else ''} pay in at least {_pct(sure)}: {lst(pays, 'en')}; {len(bets)} "
+        f"{'are bets' if len(bets) != 1 else 'is a bet'}: {lst(bets, 'en', True)}; {len(loses)} lose in at least "
+        f"{_pct(sure)}: {lst(loses, 'en')}."
+    )
     if best is not None:
         bz, be = names.get(str(best["id"]), (best["id"], best["id"]))
         zh += f"平均净现值最高的是{bz}：{_wan(best['npv_mean'])}（P5–P95 {_wan(best['npv_p5'])} 至 {_wan(best['npv_p95'])}）。"
         en += f" Highest mean NPV: {be}, {_cny(best['npv_mean'])} (P5–P95 {_cny(best['npv_p5'])} to {_cny(best['npv_p95'])})."
-    return _make(key, zh, en, lang, status="ok", n_sims=n_sims, pays=[i for i, *_ in pays], bets=[i for i, *_ in bets],
-                 loses=[i for i, *_ in loses], p_positive={i: p for i, p, _ in rows},
-                 best_npv=None if best is None else str(best["id"]))
+    return _make(
+        key,
+        zh,
+        en,
+        lang,
+        status="ok",
+        n_sims=n_sims,
+        pays=[i for i, *_ in pays],
+        bets=[i for i, *_ in bets],
+        loses=[i for i, *_ in loses],
+        p_positive={i: p for i, p, _ in rows},
+        best_npv=None if best is None else str(best["id"]),
+    )
 
 
 def claims(table: pd.DataFrame | NotProvided | NotComputed, lang: Lang = "both", sure: float = 0.95) -> Finding:
@@ -1369,22 +1908,41 @@ def claims(table: pd.DataFrame | NotProvided | NotComputed, lang: Lang = "both",
         v = "pays" if p >= sure else ("does_not_pay" if p <= 1 - sure else "uncertain")
         inside = bool(float(r["roi_p5"]) <= float(r["claimed_roi"]) <= float(r["roi_p95"]))
         verdicts[str(r["id"])], in_range[str(r["id"])] = v, inside
-        vz = {"pays": "按模型几乎肯定回本", "does_not_pay": "按模型几乎肯定不回本", "uncertain": "按模型能否回本不确定"}[v]
-        ve = {"pays": "in the model it almost surely pays", "does_not_pay": "in the model it almost surely does not pay",
-              "uncertain": "in the model it may or may not pay"}[v]
+        vz = {
+            "pays": "按模型几乎肯定回本",
+            "does_not_pay": "按模型几乎肯定不回本",
+            "uncertain": "按模型能否回本不确定",
+        }[v]
+        ve = {
+            "pays": "in the model it almost surely pays",
+            "does_not_pay": "in the model it almost surely does not pay",
+            "uncertain": "in the model it may or may not pay",
+        }[v]
         rz = "声称的回报在模拟的 P5–P95 之内" if inside else "声称的回报远在模拟的 P5–P95 之外"
         re_ = "the claim lies within the simulated P5–P95" if inside else "the claim lies outside the simulated P5–P95"
-        zh_parts.append(f"{r['name_zh']}：声称 ROI {_x(r['claimed_roi'])} 倍；模型在众数下 {_x(r['model_roi'])} 倍，"
-                        f"模拟中位数 {_x(r['roi_p50'])} 倍（P5–P95 {_ci(r['roi_p5'], r['roi_p95'], 2, 'zh')}），"
-                        f"P(ROI>0) = {_pct(p)}：{vz}，{rz}")
-        en_parts.append(f"{r['name_en']}: claimed ROI {_x(r['claimed_roi'])}×; the model gives {_x(r['model_roi'])}× at "
-                        f"the modes, median {_x(r['roi_p50'])}× (P5–P95 {_ci(r['roi_p5'], r['roi_p95'], 2, 'en')}), "
-                        f"P(ROI > 0) = {_pct(p)}: {ve}, and {re_}")
+        zh_parts.append(
+            f"{r['name_zh']}：声称 ROI {_x(r['claimed_roi'])} 倍；模型在众数下 {_x(r['model_roi'])} 倍，"
+            f"模拟中位数 {_x(r['roi_p50'])} 倍（P5–P95 {_ci(r['roi_p5'], r['roi_p95'], 2, 'zh')}），"
+            f"P(ROI>0) = {_pct(p)}：{vz}，{rz}"
+        )
+        en_parts.append(
+            f"{r['name_en']}: claimed ROI {_x(r['claimed_roi'])}×; the model gives {_x(r['model_roi'])}× at "
+            f"the modes, median {_x(r['roi_p50'])}× (P5–P95 {_ci(r['roi_p5'], r['roi_p95'], 2, 'en')}), "
+            f"P(ROI > 0) = {_pct(p)}: {ve}, and {re_}"
+        )
     if not zh_parts:
-        return _make(key, "没有声称 ROI 的方案。", "No case claims an ROI.", lang, status="ok", verdicts={},
-                     claim_in_range={})
-    return _make(key, "。".join(zh_parts) + "。", ". ".join(en_parts) + ".", lang, status="ok", verdicts=verdicts,
-                 claim_in_range=in_range)
+        return _make(
+            key, "没有声称 ROI 的方案。", "No case claims an ROI.", lang, status="ok", verdicts={}, claim_in_range={}
+        )
+    return _make(
+        key,
+        "。".join(zh_parts) + "。",
+        ". ".join(en_parts) + ".",
+        lang,
+        status="ok",
+        verdicts=verdicts,
+        claim_in_range=in_range,
+    )
 
 
 def tornado(table: pd.DataFrame | NotProvided | NotComputed, lang: Lang = "both", key: str | None = None) -> Finding:
@@ -1407,12 +1965,26 @@ def tornado(table: pd.DataFrame | NotProvided | NotComputed, lang: Lang = "both"
     zh_n = str(r["name_zh"]) if "name_zh" in table.columns else ""
     en_n = str(r["name_en"]) if "name_en" in table.columns else ""
     lo, hi = sorted((float(r["npv_low"]), float(r["npv_high"])))
-    en = (f"{en_n}: NPV at the modes {_cny(r['npv_base'])}; it moves most with "
-          f"{input_label(str(r['input']), 'en')} ({_cny(lo)} to {_cny(hi)} between its low and high).")
-    zh = (f"{zh_n}：众数下净现值 {float(r['npv_base']) / 1e4:.2f}万元；对其影响最大的是"
-          f"{input_label(str(r['input']), 'zh')}（取低值到高值时净现值在 {lo / 1e4:.2f} 至 {hi / 1e4:.2f}万元之间）。")
-    return _make(key, zh, en, lang, status="ok", top_input=str(r["input"]), npv_base=r["npv_base"], npv_low=lo,
-                 npv_high=hi, crosses_zero=bool(lo < 0 < hi))
+    en = (
+        f"{en_n}: NPV at the modes {_cny(r['npv_base'])}; it moves most with "
+        f"{input_label(str(r['input']), 'en')} ({_cny(lo)} to {_cny(hi)} between its low and high)."
+    )
+    zh = (
+        f"{zh_n}：众数下净现值 {float(r['npv_base']) / 1e4:.2f}万元；对其影响最大的是"
+        f"{input_label(str(r['input']), 'zh')}（取低值到高值时净现值在 {lo / 1e4:.2f} 至 {hi / 1e4:.2f}万元之间）。"
+    )
+    return _make(
+        key,
+        zh,
+        en,
+        lang,
+        status="ok",
+        top_input=str(r["input"]),
+        npv_base=r["npv_base"],
+        npv_low=lo,
+        npv_high=hi,
+        crosses_zero=bool(lo < 0 < hi),
+    )
 
 
 def portfolio(table: pd.DataFrame | NotProvided | NotComputed, lang: Lang = "both", key: str | None = None) -> Finding:
@@ -1443,5 +2015,15 @@ def portfolio(table: pd.DataFrame | NotProvided | NotComputed, lang: Lang = "bot
         val_zh = f"预期净现值 {at['total_value'] / 1e4:.2f}万元"
     en = f"Budget {_cny(at['budget'])}: choose {names_en}; cost {_cny(at['total_cost'])}; {val_en}."
     zh = f"预算 {at['budget'] / 1e4:.2f}万元：选择 {names_zh}；投入 {at['total_cost'] / 1e4:.2f}万元；{val_zh}。"
-    return _make(key or f"portfolio_{obj or 'none'}", zh, en, lang, status="ok", chosen=[str(i) for i in table.get("id", [])],
-                 total_cost=at["total_cost"], total_value=at["total_value"], budget=at["budget"], objective=obj)
+    return _make(
+        key or f"portfolio_{obj or 'none'}",
+        zh,
+        en,
+        lang,
+        status="ok",
+        chosen=[str(i) for i in table.get("id", [])],
+        total_cost=at["total_cost"],
+        total_value=at["total_value"],
+        budget=at["budget"],
+        objective=obj,
+    )

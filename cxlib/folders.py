@@ -85,8 +85,9 @@ def _folder_shape(path: Path, what: str) -> Path:
         raise FolderError(f"the {what} folder is a file, not a folder", file=str(path))
     resolved = _resolved(path)
     if resolved == Path(resolved.anchor):
-        raise FolderError(f"the root folder cannot be the {what} folder: give a folder of its own such as "
-                        f"data/{what}", file=str(path))
+        raise FolderError(
+            f"the root folder cannot be the {what} folder: give a folder of its own such as data/{what}", file=str(path)
+        )
     return resolved
 
 
@@ -104,16 +105,22 @@ def _is_workbench_folder(path: Path, manifest_keys: Iterable[str]) -> bool:
 def other_content(path: Path) -> list[str]:
     """Names of the entries of an existing folder other than ignorable and the workbench's own ones.
 
-        >>> other_content(Path("data/processed"))  # doctest: +SKIP
-        []
+    >>> other_content(Path("data/processed"))  # doctest: +SKIP
+    []
     """
-    return sorted(p.name for p in path.iterdir()
-                  if p.name not in IGNORABLE and p.name != LOCK_NAME and p.name != JOURNAL_NAME
-                  and not p.name.startswith(BUILD_PREFIX))
+    return sorted(
+        p.name
+        for p in path.iterdir()
+        if p.name not in IGNORABLE
+        and p.name != LOCK_NAME
+        and p.name != JOURNAL_NAME
+        and not p.name.startswith(BUILD_PREFIX)
+    )
 
 
-def check_clean_folders(raw_dir: Path, processed_dir: Path, manifest_keys: Iterable[str] = ("fingerprint",),
-                        outputs: Iterable[str] = ()) -> tuple[Path, Path]:
+def check_clean_folders(
+    raw_dir: Path, processed_dir: Path, manifest_keys: Iterable[str] = ("fingerprint",), outputs: Iterable[str] = ()
+) -> tuple[Path, Path]:
     """Refuse folder mistakes of a cleaning run; return the resolved ``(raw, processed)`` folders.
 
     ``manifest_keys`` tell a manifest of the cleaning step; ``outputs`` are the names it
@@ -128,52 +135,69 @@ def check_clean_folders(raw_dir: Path, processed_dir: Path, manifest_keys: Itera
         raise FolderError("raw data folder not found", file=str(raw_dir))
     raw = _resolved(raw_dir)
     processed = _folder_shape(processed_dir, "processed")
-    _refuse_nesting(processed, processed_dir, "processed", raw, raw_dir, "raw", paths.PROCESSED.as_posix(),
-                    same="cleaning would overwrite the raw data")
+    _refuse_nesting(
+        processed,
+        processed_dir,
+        "processed",
+        raw,
+        raw_dir,
+        "raw",
+        paths.PROCESSED.as_posix(),
+        same="cleaning would overwrite the raw data",
+    )
     if processed.is_dir() and not _is_workbench_folder(processed, manifest_keys):
         others = other_content(processed)
         if (processed / ".gitkeep").exists():  # a folder set aside for outputs, as the shipped data/processed
             others = [n for n in others if n in set(outputs)]
         if others:
             shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
-            raise FolderError(f"the processed folder holds other files ({shown}) and was not written by cx clean "
-                            f"(no manifest.json of it): give an empty or new folder such as {paths.PROCESSED.as_posix()}",
-                            file=str(processed_dir))
+            raise FolderError(
+                f"the processed folder holds other files ({shown}) and was not written by cx clean "
+                f"(no manifest.json of it): give an empty or new folder such as {paths.PROCESSED.as_posix()}",
+                file=str(processed_dir),
+            )
     return raw, processed
 
 
 def check_report_folders(raw_dir: Path, processed_dir: Path, out_dir: Path) -> None:
     """Refuse a reports folder that is, lies inside or holds the raw or processed folder.
 
-        >>> check_report_folders(Path("data/raw"), Path("data/processed"), Path("data/raw/r"))  # doctest: +SKIP
-        Traceback (most recent call last):
-        cxlib.errors.FolderError: data/raw/r: the reports folder lies inside the raw folder data/raw …
+    >>> check_report_folders(Path("data/raw"), Path("data/processed"), Path("data/raw/r"))  # doctest: +SKIP
+    Traceback (most recent call last):
+    cxlib.errors.FolderError: data/raw/r: the reports folder lies inside the raw folder data/raw …
     """
     out = _folder_shape(Path(out_dir), "reports")
     for given, what in ((Path(raw_dir), "raw"), (Path(processed_dir), "processed")):
         _refuse_nesting(out, Path(out_dir), "reports", _resolved(given), given, what, paths.REPORTS.as_posix())
 
 
-def _refuse_nesting(folder: Path, given: Path, role: str, other: Path, other_given: Path, other_role: str,
-                    example: str, same: str = "") -> None:
+def _refuse_nesting(
+    folder: Path, given: Path, role: str, other: Path, other_given: Path, other_role: str, example: str, same: str = ""
+) -> None:
     """Refuse ``folder`` (the ``role`` folder, resolved; ``given`` as the user wrote it) when it
     is, lies inside or holds ``other`` (the ``other_role`` folder)."""
     if folder == other:
         why = f": {same}; give another folder" if same else "; give a folder of its own"
         raise FolderError(f"the {role} folder is the {other_role} folder{why} such as {example}", file=str(given))
     if _within(folder, other):
-        raise FolderError(f"the {role} folder lies inside the {other_role} folder {other_given}; give a folder "
-                          f"outside it such as {example}", file=str(given))
+        raise FolderError(
+            f"the {role} folder lies inside the {other_role} folder {other_given}; give a folder "
+            f"outside it such as {example}",
+            file=str(given),
+        )
     if _within(other, folder):
-        raise FolderError(f"the {role} folder holds the {other_role} folder {other_given}; give a folder of its own "
-                          f"such as {example}", file=str(given))
+        raise FolderError(
+            f"the {role} folder holds the {other_role} folder {other_given}; give a folder of its own "
+            f"such as {example}",
+            file=str(given),
+        )
 
 
 def outside_links(raw_dir: Path) -> dict[str, str]:
     """Entries of ``raw_dir`` that are symbolic links to a place outside it: name -> resolved target.
 
-        >>> outside_links(Path("data/raw"))  # doctest: +SKIP
-        {}
+    >>> outside_links(Path("data/raw"))  # doctest: +SKIP
+    {}
     """
     raw = _resolved(raw_dir)
     out = {}
@@ -185,8 +209,7 @@ def outside_links(raw_dir: Path) -> dict[str, str]:
     return out
 
 
-def check_raw_links(raw_dir: Path, allow: bool = False, recorded: dict[str, str] | None = None
-                    ) -> dict[str, str]:
+def check_raw_links(raw_dir: Path, allow: bool = False, recorded: dict[str, str] | None = None) -> dict[str, str]:
     """The outside links of ``raw_dir`` (see :func:`outside_links`), after refusing any that is
     neither allowed (``allow``) nor ``recorded`` with the same target by an earlier allowed run.
 
@@ -198,9 +221,11 @@ def check_raw_links(raw_dir: Path, allow: bool = False, recorded: dict[str, str]
         recorded = recorded if isinstance(recorded, dict) else {}
         for name, target in links.items():
             if recorded.get(name) != target:
-                raise FolderError(f"a symbolic link to {target}, outside the raw folder: copy the file into the "
-                                "raw folder, or allow such links with cx clean --allow-outside-links",
-                                file=str(Path(raw_dir) / name))
+                raise FolderError(
+                    f"a symbolic link to {target}, outside the raw folder: copy the file into the "
+                    "raw folder, or allow such links with cx clean --allow-outside-links",
+                    file=str(Path(raw_dir) / name),
+                )
     return links
 
 
@@ -215,8 +240,9 @@ class FolderLock:
         ...     pass
     """
 
-    def __init__(self, path: Path, what: str, wait: float = 0.0, shared: bool = False,
-                 read_only_ok: bool = False) -> None:
+    def __init__(
+        self, path: Path, what: str, wait: float = 0.0, shared: bool = False, read_only_ok: bool = False
+    ) -> None:
         self.path = Path(path)
         self.what, self.wait, self.shared, self.read_only_ok = what, wait, shared, read_only_ok
         self.fd: int | None = None
@@ -229,7 +255,9 @@ class FolderLock:
             if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM) and self.read_only_ok:
                 self.writable = False
                 return self
-            raise disk_error(exc, self.path.parent, f"cannot create the lock file {self.path.name} in the folder") from None
+            raise disk_error(
+                exc, self.path.parent, f"cannot create the lock file {self.path.name} in the folder"
+            ) from None
         deadline = time.monotonic() + self.wait
         op = fcntl.LOCK_SH if self.shared else fcntl.LOCK_EX
         while True:
@@ -241,8 +269,11 @@ class FolderLock:
                     holder = self.holder()
                     os.close(self.fd)
                     self.fd = None
-                    raise FolderError(f"another {self.what} holds {self.path}{f' ({holder})' if holder else ''}; "
-                                    "wait for it to finish", file=str(self.path)) from None
+                    raise FolderError(
+                        f"another {self.what} holds {self.path}{f' ({holder})' if holder else ''}; "
+                        "wait for it to finish",
+                        file=str(self.path),
+                    ) from None
                 time.sleep(0.02)
         if not self.shared:
             text = f"pid {os.getpid()} on {socket.gethostname()} since {dt.datetime.now().isoformat()}\n"
@@ -293,8 +324,8 @@ def disk_error(exc: OSError, folder: Path, doing: str = "cannot write to the fol
 def is_within(path: Path, folder: Path) -> bool:
     """Whether ``path`` is ``folder`` or lies inside it, both resolved (links followed).
 
-        >>> is_within(Path("data/raw/visits.csv"), Path("data/raw"))
-        True
+    >>> is_within(Path("data/raw/visits.csv"), Path("data/raw"))
+    True
     """
     return _within(_resolved(Path(path)), _resolved(Path(folder)))
 
@@ -303,8 +334,8 @@ def is_within(path: Path, folder: Path) -> bool:
 def new_build_folder(folder: Path) -> Path:
     """A new, empty build folder ``FOLDER/.cx-build-<pid>-<token>`` (same file system as ``folder``).
 
-        >>> new_build_folder(Path("data/processed")).name  # doctest: +SKIP
-        '.cx-build-4242-9f1c2a'
+    >>> new_build_folder(Path("data/processed")).name  # doctest: +SKIP
+    '.cx-build-4242-9f1c2a'
     """
     build = Path(folder) / f"{BUILD_PREFIX}{os.getpid()}-{secrets.token_hex(3)}"
     build.mkdir()
@@ -408,6 +439,19 @@ def _rescue_old_siblings(folder: Path, owned: set[str]) -> None:
         shutil.rmtree(sib, ignore_errors=True)
 
 
-__all__ = ["LOCK_NAME", "JOURNAL_NAME", "FolderLock", "check_clean_folders", "check_report_folders",
-           "check_raw_links", "outside_links", "other_content", "disk_error", "is_within", "new_build_folder", "commit",
-           "pending_commit", "recover"]
+__all__ = [
+    "LOCK_NAME",
+    "JOURNAL_NAME",
+    "FolderLock",
+    "check_clean_folders",
+    "check_report_folders",
+    "check_raw_links",
+    "outside_links",
+    "other_content",
+    "disk_error",
+    "is_within",
+    "new_build_folder",
+    "commit",
+    "pending_commit",
+    "recover",
+]

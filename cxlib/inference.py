@@ -97,8 +97,8 @@ def _values(kind: WeightKind) -> np.ndarray:
 def n_weight_vectors(G: int, kind: WeightKind = "webb") -> int:
     """How many distinct weight vectors there are for ``G`` clusters: ``6**G`` (Webb) or ``2**G``.
 
-        >>> n_weight_vectors(7), n_weight_vectors(7, "rademacher")
-        (279936, 128)
+    >>> n_weight_vectors(7), n_weight_vectors(7, "rademacher")
+    (279936, 128)
     """
     return len(_values(kind)) ** int(G)
 
@@ -106,14 +106,15 @@ def n_weight_vectors(G: int, kind: WeightKind = "webb") -> int:
 def enumerates(G: int, kind: WeightKind = "webb", B: int = 9999) -> bool:
     """Whether :func:`bootstrap_weights` enumerates all vectors (their count is at most ``B``).
 
-        >>> enumerates(7, "webb", 999_999), enumerates(7, "webb", 9999)
-        (True, False)
+    >>> enumerates(7, "webb", 999_999), enumerates(7, "webb", 9999)
+    (True, False)
     """
     return n_weight_vectors(G, kind) <= int(B)
 
 
-def bootstrap_weights(G: int, kind: WeightKind = "webb", B: int = 9999,
-                      rng: np.random.Generator | int | None = None) -> np.ndarray:
+def bootstrap_weights(
+    G: int, kind: WeightKind = "webb", B: int = 9999, rng: np.random.Generator | int | None = None
+) -> np.ndarray:
     """The ``(B, G)`` matrix of wild bootstrap weights, one row per bootstrap sample.
 
     When there are at most ``B`` distinct vectors (``6**G`` for Webb, ``2**G`` for Rademacher) all
@@ -147,9 +148,12 @@ def _enumerated(G: int, kind: WeightKind) -> np.ndarray:
 
 
 # ============================================================================ inputs
-def _design(X: np.ndarray | pd.DataFrame, y: np.ndarray | pd.Series, clusters: Sequence | np.ndarray,
-            absorb: Sequence | np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str],
-                                                           np.ndarray | None]:
+def _design(
+    X: np.ndarray | pd.DataFrame,
+    y: np.ndarray | pd.Series,
+    clusters: Sequence | np.ndarray,
+    absorb: Sequence | np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str], np.ndarray | None]:
     names = [str(c) for c in X.columns] if isinstance(X, pd.DataFrame) else None
     Xa = np.asarray(X, dtype=float)
     if Xa.ndim == 1:
@@ -227,13 +231,16 @@ class WildBootstrapResult:
     def describe(self) -> str:
         """The method in words, for a model's note.
 
-            >>> WildBootstrapResult("x", 0.4, 0.1, 0.0, 4.0, 0.01, 0.2, 0.6, 0.95, "webb", 279936, True, 7).describe()
-            'wild cluster bootstrap (restricted, Webb weights, all 6^7 = 279,936 weight vectors enumerated, interval by test inversion)'
+        >>> WildBootstrapResult("x", 0.4, 0.1, 0.0, 4.0, 0.01, 0.2, 0.6, 0.95, "webb", 279936, True, 7).describe()
+        'wild cluster bootstrap (restricted, Webb weights, all 6^7 = 279,936 weight vectors enumerated, interval by test inversion)'
         """
         w = "Webb" if self.weights == "webb" else "Rademacher"
         base = len(_values(self.weights))  # type: ignore[arg-type]
-        how = (f"all {base}^{self.n_clusters} = {self.replications:,} weight vectors enumerated" if self.enumerated
-               else f"{self.replications:,} weight vectors drawn")
+        how = (
+            f"all {base}^{self.n_clusters} = {self.replications:,} weight vectors enumerated"
+            if self.enumerated
+            else f"{self.replications:,} weight vectors drawn"
+        )
         return f"wild cluster bootstrap (restricted, {w} weights, {how}, interval by test inversion)"
 
 
@@ -265,16 +272,16 @@ class _WCR:
             u_y, u_x = y - X[:, keep] @ coef[:, 0], X[:, k] - X[:, keep] @ coef[:, 1]
         else:
             u_y, u_x = y.copy(), X[:, k].copy()
-        R0 = _cluster_sums(X * u_y[:, None], codes, G)   # G × K: X_g'u_y,g
+        R0 = _cluster_sums(X * u_y[:, None], codes, G)  # G × K: X_g'u_y,g
         R1 = _cluster_sums(X * u_x[:, None], codes, G)
         s0, s1 = R0 @ a, R1 @ a
         Q = _cluster_sums(X * (X @ a)[:, None], codes, G) @ XtX_inv.T  # G × K: (X'X)^-1 X_g'X_g a
         C0 = np.diag(s0) - Q @ R0.T
         C1 = np.diag(s1) - Q @ R1.T
         resid = y - X @ self.beta
-        score = _cluster_sums(X * resid[:, None], codes, G) @ a   # a·X_g'û_g
+        score = _cluster_sums(X * resid[:, None], codes, G) @ a  # a·X_g'û_g
         self.G, self.N, self.K = G, N, K
-        self.var_cr0 = float(score @ score)                        # CR0 variance of the coefficient
+        self.var_cr0 = float(score @ score)  # CR0 variance of the coefficient
         self.estimate = float(self.beta[k])
         parts = {n: [] for n in ("N0", "N1", "S00", "S01", "S11")}
         tied = []
@@ -295,8 +302,11 @@ class _WCR:
         self.n_tied = int(self.tied.sum())
 
     def t_actual(self, b0: float) -> float:
-        return (self.estimate - b0) / math.sqrt(self.var_cr0) if self.var_cr0 > 0 else math.copysign(
-            math.inf, self.estimate - b0)
+        return (
+            (self.estimate - b0) / math.sqrt(self.var_cr0)
+            if self.var_cr0 > 0
+            else math.copysign(math.inf, self.estimate - b0)
+        )
 
     def t_boot(self, b0: float) -> np.ndarray:
         num = self.N0 - b0 * self.N1
@@ -314,8 +324,7 @@ class _WCR:
         return float(np.count_nonzero(hits)) / self.B
 
 
-def _invert(wcr: _WCR, alpha: float, se: float, df: int, ties: Literal["count", "exclude"]
-            ) -> tuple[float, float]:
+def _invert(wcr: _WCR, alpha: float, se: float, df: int, ties: Literal["count", "exclude"]) -> tuple[float, float]:
     """The ends of ``{b0: p(b0) >= alpha}`` next to the estimate, by bracketing and bisection."""
     est = wcr.estimate
     if not (np.isfinite(se) and se > 0):
@@ -346,12 +355,21 @@ def _invert(wcr: _WCR, alpha: float, se: float, df: int, ties: Literal["count", 
     return ends[0], ends[1]
 
 
-def wild_cluster_bootstrap(X: np.ndarray | pd.DataFrame, y: np.ndarray | pd.Series,
-                           clusters: Sequence | np.ndarray, term: int | str, null: float = 0.0, *,
-                           weights: WeightKind = "webb", B: int = 9999,
-                           rng: np.random.Generator | int | None = 20260, conf: float = 0.95,
-                           absorb: Sequence | np.ndarray | None = None, ci: bool = True,
-                           ties: Literal["count", "exclude"] = "count") -> WildBootstrapResult:
+def wild_cluster_bootstrap(
+    X: np.ndarray | pd.DataFrame,
+    y: np.ndarray | pd.Series,
+    clusters: Sequence | np.ndarray,
+    term: int | str,
+    null: float = 0.0,
+    *,
+    weights: WeightKind = "webb",
+    B: int = 9999,
+    rng: np.random.Generator | int | None = 20260,
+    conf: float = 0.95,
+    absorb: Sequence | np.ndarray | None = None,
+    ci: bool = True,
+    ties: Literal["count", "exclude"] = "count",
+) -> WildBootstrapResult:
     """Restricted wild cluster bootstrap (WCR) p-value and interval for one coefficient of OLS.
 
     ``X`` is the design (fixed effects as dummy columns, or one factor absorbed with ``absorb``,
@@ -385,11 +403,13 @@ def wild_cluster_bootstrap(X: np.ndarray | pd.DataFrame, y: np.ndarray | pd.Seri
     if fe is not None:
         per_level = pd.Series(codes).groupby(fe).nunique()
         if (per_level > 1).any():
-            raise ValueError("an absorbed fixed effect must be nested within the clusters (each level in one "
-                             "cluster); enter a crossing factor (such as month) as dummy columns of X")
+            raise ValueError(
+                "an absorbed fixed effect must be nested within the clusters (each level in one "
+                "cluster); enter a crossing factor (such as month) as dummy columns of X"
+            )
     enum = enumerates(G, weights, B)
     W = _enumerated(G, weights) if enum else bootstrap_weights(G, weights, B, rng)
-    wcr = _WCR(Xa, ya, codes, k, (W[i:i + _CHUNK] for i in range(0, len(W), _CHUNK)))
+    wcr = _WCR(Xa, ya, codes, k, (W[i : i + _CHUNK] for i in range(0, len(W), _CHUNK)))
     N, K = Xa.shape
     K_eff = K + (int(fe.max()) + 1 if fe is not None else 0)
     ssc = G / (G - 1) * (N - 1) / max(N - K_eff, 1)
@@ -397,9 +417,21 @@ def wild_cluster_bootstrap(X: np.ndarray | pd.DataFrame, y: np.ndarray | pd.Seri
     t = wcr.t_actual(null) / math.sqrt(ssc)
     p = wcr.p_value(null, ties)
     lo, hi = _invert(wcr, 1 - conf, se, G - 1, ties) if ci else (math.nan, math.nan)
-    return WildBootstrapResult(term=names[k], estimate=wcr.estimate, std_error=se, null=float(null), t_stat=t,
-                               p_value=p, ci_low=float(lo), ci_high=float(hi), conf=conf, weights=weights,
-                               replications=wcr.B, enumerated=enum, n_clusters=G)
+    return WildBootstrapResult(
+        term=names[k],
+        estimate=wcr.estimate,
+        std_error=se,
+        null=float(null),
+        t_stat=t,
+        p_value=p,
+        ci_low=float(lo),
+        ci_high=float(hi),
+        conf=conf,
+        weights=weights,
+        replications=wcr.B,
+        enumerated=enum,
+        n_clusters=G,
+    )
 
 
 # ============================================================================ CR2
@@ -447,7 +479,7 @@ class _CR2:
                 E[np.arange(len(r)), inv] = 1.0 / np.sqrt(self.fe_size[fe[r]])
                 L = np.hstack([L, E])
             Ug, sg, _ = np.linalg.svd(L, full_matrices=False)
-            ev = 1.0 - sg ** 2
+            ev = 1.0 - sg**2
             d = np.where(ev > _EIG_TOL, 1.0 / np.sqrt(np.clip(ev, _EIG_TOL, None)) - 1.0, -1.0)
             self.adj.append((Ug, d))
 
@@ -478,11 +510,16 @@ class _CR2:
             P[r, g] = self.apply(g, self.X[r] @ mc)
         Umat = self.residual_maker(P)
         gram = Umat.T @ Umat
-        return float(np.trace(gram) ** 2 / np.sum(gram ** 2))
+        return float(np.trace(gram) ** 2 / np.sum(gram**2))
 
 
-def cr2_vcov(X: np.ndarray | pd.DataFrame, y: np.ndarray | pd.Series, clusters: Sequence | np.ndarray, *,
-             absorb: Sequence | np.ndarray | None = None) -> np.ndarray | pd.DataFrame:
+def cr2_vcov(
+    X: np.ndarray | pd.DataFrame,
+    y: np.ndarray | pd.Series,
+    clusters: Sequence | np.ndarray,
+    *,
+    absorb: Sequence | np.ndarray | None = None,
+) -> np.ndarray | pd.DataFrame:
     """CR2 (Bell-McCaffrey bias-reduced linearisation) covariance of OLS coefficients.
 
     ``V = M (Σ_g X_g' A_g e_g e_g' A_g X_g) M`` with ``M = (X'X)^-1``, ``e`` the OLS residuals and
@@ -503,9 +540,16 @@ def cr2_vcov(X: np.ndarray | pd.DataFrame, y: np.ndarray | pd.Series, clusters: 
     return pd.DataFrame(V, index=names, columns=names) if isinstance(X, pd.DataFrame) else V
 
 
-def cr2_coef_test(X: np.ndarray | pd.DataFrame, y: np.ndarray | pd.Series, clusters: Sequence | np.ndarray,
-                  term: int | str, null: float = 0.0, *, conf: float = 0.95,
-                  absorb: Sequence | np.ndarray | None = None) -> CR2Test:
+def cr2_coef_test(
+    X: np.ndarray | pd.DataFrame,
+    y: np.ndarray | pd.Series,
+    clusters: Sequence | np.ndarray,
+    term: int | str,
+    null: float = 0.0,
+    *,
+    conf: float = 0.95,
+    absorb: Sequence | np.ndarray | None = None,
+) -> CR2Test:
     """CR2 standard error and Satterthwaite t test of one coefficient, as
     ``clubSandwich::coef_test(fit, vcov = "CR2", cluster = g, test = "Satterthwaite")``.
 
@@ -524,9 +568,16 @@ def cr2_coef_test(X: np.ndarray | pd.DataFrame, y: np.ndarray | pd.Series, clust
     return cr2_coef_tests(X, y, clusters, [term], null, conf=conf, absorb=absorb)[0]
 
 
-def cr2_coef_tests(X: np.ndarray | pd.DataFrame, y: np.ndarray | pd.Series, clusters: Sequence | np.ndarray,
-                   terms: Sequence[int | str], null: float = 0.0, *, conf: float = 0.95,
-                   absorb: Sequence | np.ndarray | None = None) -> list[CR2Test]:
+def cr2_coef_tests(
+    X: np.ndarray | pd.DataFrame,
+    y: np.ndarray | pd.Series,
+    clusters: Sequence | np.ndarray,
+    terms: Sequence[int | str],
+    null: float = 0.0,
+    *,
+    conf: float = 0.95,
+    absorb: Sequence | np.ndarray | None = None,
+) -> list[CR2Test]:
     """:func:`cr2_coef_test` of several coefficients of one model (the adjustment matrices are
     computed once).
 
@@ -553,6 +604,18 @@ def cr2_coef_tests(X: np.ndarray | pd.DataFrame, y: np.ndarray | pd.Series, clus
         t = (est - null) / se if se > 0 else math.nan
         p = float(2 * stats.t.sf(abs(t), df)) if np.isfinite(t) else math.nan
         q = float(stats.t.ppf(1 - (1 - conf) / 2, df))
-        out.append(CR2Test(term=names[k], estimate=est, std_error=se, df=df, null=float(null), t_stat=float(t),
-                           p_value=p, ci_low=est - q * se, ci_high=est + q * se, conf=conf))
+        out.append(
+            CR2Test(
+                term=names[k],
+                estimate=est,
+                std_error=se,
+                df=df,
+                null=float(null),
+                t_stat=float(t),
+                p_value=p,
+                ci_low=est - q * se,
+                ci_high=est + q * se,
+                conf=conf,
+            )
+        )
     return out

@@ -142,8 +142,12 @@ class ColumnPlan:
         if self.missing:
             zh = {c.name: c.zh for c in catalog.TABLES[self.table]}
             labels = ", ".join(f"{m} ({zh[m]})" for m in self.missing)
-            return DataError(f"required column missing from table {self.table}: {labels}; found columns "
-                             f"{', '.join(map(str, self.headers)) or 'none'}", file=self.file, column=self.missing[0])
+            return DataError(
+                f"required column missing from table {self.table}: {labels}; found columns "
+                f"{', '.join(map(str, self.headers)) or 'none'}",
+                file=self.file,
+                column=self.missing[0],
+            )
         return None
 
 
@@ -180,8 +184,9 @@ def plan_columns(columns: list[str], table: str, file: str | Path, source=None) 
         kind = "renamed"
         if target is None:
             # a pattern is a guess: the first header it matches takes the column, later ones stay extra
-            target = next((t for rx, t in patterns if rx.search(h) and t not in claimed and t not in rename.values()),
-                          None)
+            target = next(
+                (t for rx, t in patterns if rx.search(h) and t not in claimed and t not in rename.values()), None
+            )
             if target is not None:
                 claimed.add(target)
         if target is None:
@@ -203,15 +208,27 @@ def plan_columns(columns: list[str], table: str, file: str | Path, source=None) 
         if t is None or k == "extra":
             continue
         if t in seen:
-            problems.append(DataError(f"two raw columns map to column {t}: {seen[t]!r} and {raw!r}; keep one "
-                                      f"(drop: the other in sources.yaml)", file=name, column=t))
+            problems.append(
+                DataError(
+                    f"two raw columns map to column {t}: {seen[t]!r} and {raw!r}; keep one "
+                    f"(drop: the other in sources.yaml)",
+                    file=name,
+                    column=t,
+                )
+            )
         seen.setdefault(t, raw)
     present = {h.replace("\ufeff", "").strip() for h in headers}
     present |= {strip_numbering(h) for h in present} if numbered else set()
     for key in sorted(own):
         if key not in present and key not in contract and key not in {t for t in targets if t}:
-            problems.append(DataError(f"sources.yaml names column {key!r}, which the file does not have; its "
-                                      f"columns are {', '.join(headers)}", file=name, column=key))
+            problems.append(
+                DataError(
+                    f"sources.yaml names column {key!r}, which the file does not have; its "
+                    f"columns are {', '.join(headers)}",
+                    file=name,
+                    column=key,
+                )
+            )
     values: dict[str, dict[str, str]] = {}
     by_raw = {h.replace("\ufeff", "").strip(): t for h, t in zip(headers, targets) if t}
     names = {t for t in targets if t}
@@ -226,9 +243,15 @@ def plan_columns(columns: list[str], table: str, file: str | Path, source=None) 
             for delim, label in ((";", "semicolon ';'"), ("\t", "tab"), ("|", "pipe '|'")):
                 parts = [_header_key(p) for p in raw.split(delim)]
                 if len(parts) > 1 and sum(p in mapping for p in parts) >= 2:
-                    problems.insert(0, DataError(
-                        f"the header is one cell {raw[:60]!r}: the file is separated by {label}, "
-                        f"not by commas; export it as comma-separated CSV", file=name, column=raw[:60]))
+                    problems.insert(
+                        0,
+                        DataError(
+                            f"the header is one cell {raw[:60]!r}: the file is separated by {label}, "
+                            f"not by commas; export it as comma-separated CSV",
+                            file=name,
+                            column=raw[:60],
+                        ),
+                    )
                     missing = []
                     break
             if not missing:
@@ -263,8 +286,7 @@ def _sniff_binary(head: bytes, name: str) -> None:
     nul = head.find(b"\x00", 0, 4096)
     if nul >= 0:
         line = head.count(b"\n", 0, nul) + head.count(b"\r", 0, nul) - head.count(b"\r\n", 0, nul)
-        raise DataError(f"not a CSV table: the file holds binary data (a NUL byte on line {line + 1})",
-                        file=name)
+        raise DataError(f"not a CSV table: the file holds binary data (a NUL byte on line {line + 1})", file=name)
 
 
 def _decode_sample(head: bytes, codec: str, complete: bool) -> str:
@@ -322,8 +344,11 @@ def _refuse_other_codecs(head: bytes, text: str, complete: bool, name: str) -> N
             continue
         if _common_share(other, codec) > max(share, 0.6):
             sample = "".join(c for c in other if ord(c) > 127)[:12]
-            raise DataError(f"the text is {label}, not GB18030/GBK or UTF-8 (it reads as {sample!r}); "
-                            "save the file as UTF-8 and read it again", file=name)
+            raise DataError(
+                f"the text is {label}, not GB18030/GBK or UTF-8 (it reads as {sample!r}); "
+                "save the file as UTF-8 and read it again",
+                file=name,
+            )
 
 
 def _detect_encoding(path: Path, head: bytes, complete: bool | None = None) -> str:
@@ -350,10 +375,13 @@ def _detect_encoding(path: Path, head: bytes, complete: bool | None = None) -> s
                 _decode_sample(head, codec, complete)
             except UnicodeDecodeError:
                 continue
-            raise DataError(f"the text is {label}, not GB18030/GBK or UTF-8; save the file as UTF-8 and read it "
-                            "again", file=path.name) from None
-        raise DataError(f"undecodable bytes at byte {exc.start}: the file is neither UTF-8 nor "
-                        "GB18030/GBK text", file=path.name) from None
+            raise DataError(
+                f"the text is {label}, not GB18030/GBK or UTF-8; save the file as UTF-8 and read it again",
+                file=path.name,
+            ) from None
+        raise DataError(
+            f"undecodable bytes at byte {exc.start}: the file is neither UTF-8 nor GB18030/GBK text", file=path.name
+        ) from None
     _refuse_other_codecs(head, text, complete, path.name)
     return "gb18030"
 
@@ -383,8 +411,9 @@ def _read_head(path: Path, rows: int) -> tuple[bytes, bool]:
     return head, complete
 
 
-def _csv_options(path: Path, multiline: bool, header_row: int = 1, skip_rows: int = 0
-                 ) -> tuple[pacsv.ReadOptions, pacsv.ParseOptions, pacsv.ConvertOptions, str]:
+def _csv_options(
+    path: Path, multiline: bool, header_row: int = 1, skip_rows: int = 0
+) -> tuple[pacsv.ReadOptions, pacsv.ParseOptions, pacsv.ConvertOptions, str]:
     """Check the head of a CSV file and return the Arrow options to read it, and its encoding.
 
     ``header_row`` is the 1-based row of the header (rows above it are titles, skipped),
@@ -406,11 +435,19 @@ def _csv_options(path: Path, multiline: bool, header_row: int = 1, skip_rows: in
     if len(set(header)) != len(header):
         dup = next(h for h in header if header.count(h) > 1)
         raise DataError(f"column {dup} appears more than once in the header", file=name, column=dup)
-    read_opts = pacsv.ReadOptions(column_names=header, skip_rows=header_row, skip_rows_after_names=skip_rows,
-                                  block_size=1 << 24,
-                                  encoding="utf8" if encoding.startswith("utf-8") else "gb18030")
-    conv = pacsv.ConvertOptions(column_types={h: pa.string() for h in header}, strings_can_be_null=True,
-                                quoted_strings_can_be_null=True, null_values=[""])
+    read_opts = pacsv.ReadOptions(
+        column_names=header,
+        skip_rows=header_row,
+        skip_rows_after_names=skip_rows,
+        block_size=1 << 24,
+        encoding="utf8" if encoding.startswith("utf-8") else "gb18030",
+    )
+    conv = pacsv.ConvertOptions(
+        column_types={h: pa.string() for h in header},
+        strings_can_be_null=True,
+        quoted_strings_can_be_null=True,
+        null_values=[""],
+    )
     # quoted line breaks only occur in free-text tables (and in title or question rows above the data)
     parse = pacsv.ParseOptions(newlines_in_values=multiline or header_row > 1 or skip_rows > 0)
     if encoding == "utf-8-sig":
@@ -435,8 +472,6 @@ def _ragged_row(path: Path, encoding: str, width: int, skip: int = 1) -> tuple[i
     return None
 
 
-
-
 def _read_csv(path: Path, multiline: bool = True, header_row: int = 1, skip_rows: int = 0) -> pa.Table:
     name = path.name
     read_opts, parse, conv, encoding = _csv_options(path, multiline, header_row, skip_rows)
@@ -450,23 +485,23 @@ def _read_csv(path: Path, multiline: bool = True, header_row: int = 1, skip_rows
                 # the sample was UTF-8 but a later part is not: try the Chinese Windows code page
                 read_opts.encoding = "gb18030"
                 try:
-                    return pacsv.read_csv(path, read_options=read_opts, parse_options=parse,
-                                          convert_options=conv)
+                    return pacsv.read_csv(path, read_options=read_opts, parse_options=parse, convert_options=conv)
                 except (pa.ArrowInvalid, UnicodeDecodeError):
                     pass
-            raise DataError("undecodable bytes: the file is neither UTF-8 nor GB18030/GBK text",
-                            file=name) from None
+            raise DataError("undecodable bytes: the file is neither UTF-8 nor GB18030/GBK text", file=name) from None
         if "Expected" in msg and "columns" in msg:
             # the row itself is not quoted: it may hold personal data
             where = _ragged_row(path, encoding, len(header), skip=header_row + skip_rows)
             if where is not None:
-                raise DataError(f"rows do not have as many fields as the header ({len(header)}): this row has "
-                                f"{where[1]}", file=name, row=where[0]) from None
+                raise DataError(
+                    f"rows do not have as many fields as the header ({len(header)}): this row has {where[1]}",
+                    file=name,
+                    row=where[0],
+                ) from None
             raise DataError(f"rows do not have as many fields as the header ({len(header)})", file=name) from None
         raise DataError(f"cannot read as CSV: {msg.splitlines()[0][:160]}", file=name) from None
     except UnicodeDecodeError:
-        raise DataError("undecodable bytes: the file is neither UTF-8 nor GB18030/GBK text",
-                        file=name) from None
+        raise DataError("undecodable bytes: the file is neither UTF-8 nor GB18030/GBK text", file=name) from None
     return table
 
 
@@ -501,8 +536,9 @@ def _rows_table(rows, name: str, header_row: int = 1, skip_rows: int = 0, sheet:
             break
     if header_row_values is None or all(v is None or not str(v).strip() for v in header_row_values):
         if header_row > 1:
-            raise DataError(f"empty header: row {header_row} of {where} (the header row) has no column names",
-                            file=name)
+            raise DataError(
+                f"empty header: row {header_row} of {where} (the header row) has no column names", file=name
+            )
         raise DataError(f"empty {where.removeprefix('the ')}: no header and no rows", file=name)
     header = [(_cell_text(h) or f"_unnamed_{i}").strip() for i, h in enumerate(header_row_values)]
     if len(set(header)) != len(header):
@@ -533,31 +569,39 @@ def _pick_sheets(names: list[str], filled: list[bool], path: Path, sheet, sheets
     if sheet is not None:
         if isinstance(sheet, int) and not isinstance(sheet, bool):
             if not 1 <= sheet <= len(names):
-                raise DataError(f"the workbook has no sheet number {sheet}; its sheets are {listing}",
-                                file=path.name, column="sheet")
+                raise DataError(
+                    f"the workbook has no sheet number {sheet}; its sheets are {listing}",
+                    file=path.name,
+                    column="sheet",
+                )
             return [names[sheet - 1]]
         if sheet not in names:
-            raise DataError(f"the workbook has no sheet {sheet!r}; its sheets are {listing}", file=path.name,
-                            column="sheet")
+            raise DataError(
+                f"the workbook has no sheet {sheet!r}; its sheets are {listing}", file=path.name, column="sheet"
+            )
         return [sheet]
     if sheets == "all":
         return [n for n, f in zip(names, filled) if f]
     if sheets:
         absent = [s for s in sheets if s not in names]
         if absent:
-            raise DataError(f"the workbook has no sheet {absent[0]!r}; its sheets are {listing}", file=path.name,
-                            column="sheets")
+            raise DataError(
+                f"the workbook has no sheet {absent[0]!r}; its sheets are {listing}", file=path.name, column="sheets"
+            )
         return list(sheets)
     used = [n for n, f in zip(names, filled) if f]
     if len(used) > 1:
-        raise DataError(f"the workbook has several sheets with data ({', '.join(repr(n) for n in used)}): name "
-                        "the one to read (sheet:) or the same-shaped ones to stack (sheets:) in sources.yaml",
-                        file=path.name)
+        raise DataError(
+            f"the workbook has several sheets with data ({', '.join(repr(n) for n in used)}): name "
+            "the one to read (sheet:) or the same-shaped ones to stack (sheets:) in sources.yaml",
+            file=path.name,
+        )
     return used or names[:1]
 
 
-def _read_xlsx(path: Path, header_row: int = 1, skip_rows: int = 0, sheet=None, sheets=None
-               ) -> list[tuple[str, pa.Table]]:
+def _read_xlsx(
+    path: Path, header_row: int = 1, skip_rows: int = 0, sheet=None, sheets=None
+) -> list[tuple[str, pa.Table]]:
     name = path.name
     if not zipfile.is_zipfile(path):
         with open(path, "rb") as fh:
@@ -565,8 +609,7 @@ def _read_xlsx(path: Path, header_row: int = 1, skip_rows: int = 0, sheet=None, 
         if not head.strip():
             raise DataError("empty file: not an XLSX workbook", file=name)
         if head.startswith(b"\xd0\xcf\x11\xe0"):
-            raise DataError("not an XLSX workbook: the file is a legacy Excel (.xls) workbook; name it .xls",
-                            file=name)
+            raise DataError("not an XLSX workbook: the file is a legacy Excel (.xls) workbook; name it .xls", file=name)
         raise DataError("not an XLSX workbook (the file is not a zip archive)", file=name)
     import openpyxl
 
@@ -576,13 +619,26 @@ def _read_xlsx(path: Path, header_row: int = 1, skip_rows: int = 0, sheet=None, 
         raise DataError(f"not a readable XLSX workbook: {_first_line(exc)}", file=name) from None
     try:
         names = list(wb.sheetnames)
-        filled = [any(v is not None for r in wb[n].iter_rows(max_row=50, values_only=True) for v in r)
-                  for n in names] if len(names) > 1 else [True] * len(names)
+        filled = (
+            [any(v is not None for r in wb[n].iter_rows(max_row=50, values_only=True) for v in r) for n in names]
+            if len(names) > 1
+            else [True] * len(names)
+        )
         chosen = _pick_sheets(names, filled, path, sheet, sheets)
         label = len(chosen) > 1
-        return [(f"{name}[{n}]" if label else name,
-                 _rows_table(wb[n].iter_rows(values_only=True), name, header_row, skip_rows,
-                             n if (label or sheet is not None) else None)) for n in chosen]
+        return [
+            (
+                f"{name}[{n}]" if label else name,
+                _rows_table(
+                    wb[n].iter_rows(values_only=True),
+                    name,
+                    header_row,
+                    skip_rows,
+                    n if (label or sheet is not None) else None,
+                ),
+            )
+            for n in chosen
+        ]
     except DataError:
         raise
     except Exception as exc:  # noqa: BLE001 - a broken part of the zip shows only while reading
@@ -596,8 +652,9 @@ def _first_line(exc: BaseException) -> str:
     return (text[0] if text else type(exc).__name__)[:200]
 
 
-def _read_xls(path: Path, header_row: int = 1, skip_rows: int = 0, sheet=None, sheets=None
-              ) -> list[tuple[str, pa.Table]]:
+def _read_xls(
+    path: Path, header_row: int = 1, skip_rows: int = 0, sheet=None, sheets=None
+) -> list[tuple[str, pa.Table]]:
     """A legacy Excel 97-2003 workbook (BIFF, read by xlrd), sheets chosen as for XLSX."""
     name = path.name
     with open(path, "rb") as fh:
@@ -608,10 +665,15 @@ def _read_xls(path: Path, header_row: int = 1, skip_rows: int = 0, sheet=None, s
         if head.startswith(b"PK\x03\x04"):
             raise DataError("not a legacy .xls workbook: the file is an XLSX workbook; name it .xlsx", file=name)
         if head.lstrip(b"\xef\xbb\xbf \t\r\n").lower().startswith((b"<", b"<!doctype", b"<html", b"<table")):
-            raise DataError("not an Excel workbook: the file is a web page (HTML) saved as .xls; open it in "
-                            "Excel and save it as .xlsx", file=name)
-        raise DataError("not an Excel workbook: the file is text or another format saved as .xls; export it "
-                        "as .xlsx or CSV", file=name)
+            raise DataError(
+                "not an Excel workbook: the file is a web page (HTML) saved as .xls; open it in "
+                "Excel and save it as .xlsx",
+                file=name,
+            )
+        raise DataError(
+            "not an Excel workbook: the file is text or another format saved as .xls; export it as .xlsx or CSV",
+            file=name,
+        )
     import xlrd
 
     try:
@@ -641,16 +703,33 @@ def _read_xls(path: Path, header_row: int = 1, skip_rows: int = 0, sheet=None, s
                 yield tuple(out)
 
         label = len(chosen) > 1
-        return [(f"{name}[{n}]" if label else name,
-                 _rows_table(rows(book.sheet_by_name(n)), name, header_row, skip_rows,
-                             n if (label or sheet is not None) else None)) for n in chosen]
+        return [
+            (
+                f"{name}[{n}]" if label else name,
+                _rows_table(
+                    rows(book.sheet_by_name(n)),
+                    name,
+                    header_row,
+                    skip_rows,
+                    n if (label or sheet is not None) else None,
+                ),
+            )
+            for n in chosen
+        ]
     finally:
         book.release_resources()
 
 
-_NESTED = (pa.types.is_list, pa.types.is_large_list, pa.types.is_fixed_size_list, pa.types.is_struct,
-           pa.types.is_map, pa.types.is_union, getattr(pa.types, "is_list_view", lambda t: False),
-           getattr(pa.types, "is_large_list_view", lambda t: False))
+_NESTED = (
+    pa.types.is_list,
+    pa.types.is_large_list,
+    pa.types.is_fixed_size_list,
+    pa.types.is_struct,
+    pa.types.is_map,
+    pa.types.is_union,
+    getattr(pa.types, "is_list_view", lambda t: False),
+    getattr(pa.types, "is_large_list_view", lambda t: False),
+)
 
 
 def _first_bad_utf8(col: pa.ChunkedArray) -> int:
@@ -683,17 +762,24 @@ def arrow_text(col: pa.ChunkedArray | pa.Array, file: str, column: str) -> pa.Ch
         return arrow_text(col.cast(t.value_type), file, column)
     if any(test(t) for test in _NESTED):
         raise DataError(f"the column holds nested values ({t}), not one value per cell", file=file, column=column)
-    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_binary(t) or pa.types.is_large_binary(t) \
-            or pa.types.is_fixed_size_binary(t) or getattr(pa.types, "is_string_view", lambda t: False)(t) \
-            or getattr(pa.types, "is_binary_view", lambda t: False)(t):
+    if (
+        pa.types.is_string(t)
+        or pa.types.is_large_string(t)
+        or pa.types.is_binary(t)
+        or pa.types.is_large_binary(t)
+        or pa.types.is_fixed_size_binary(t)
+        or getattr(pa.types, "is_string_view", lambda t: False)(t)
+        or getattr(pa.types, "is_binary_view", lambda t: False)(t)
+    ):
         try:
             if pa.types.is_string(t) or pa.types.is_large_string(t):
                 for chunk in col.chunks:
                     chunk.validate(full=True)
             return col.cast(pa.string())
         except pa.ArrowInvalid:
-            raise DataError("the column holds bytes that are not UTF-8 text", file=file, column=column,
-                            row=_first_bad_utf8(col) + 1) from None
+            raise DataError(
+                "the column holds bytes that are not UTF-8 text", file=file, column=column, row=_first_bad_utf8(col) + 1
+            ) from None
     if pa.types.is_timestamp(t):
         # Arrow formats any year (pandas' strftime fails beyond 9999); whole seconds when no
         # value has a fraction, local time with its offset when the column has a time zone
@@ -705,19 +791,20 @@ def arrow_text(col: pa.ChunkedArray | pa.Array, file: str, column: str) -> pa.Ch
         try:
             return pc.strftime(col, format="%Y-%m-%dT%H:%M:%S%z" if t.tz else "%Y-%m-%dT%H:%M:%S")
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            raise DataError(f"the column holds timestamps in an unknown time zone {t.tz!r}", file=file,
-                            column=column) from None
+            raise DataError(
+                f"the column holds timestamps in an unknown time zone {t.tz!r}", file=file, column=column
+            ) from None
     if pa.types.is_floating(t):
         vals = col.to_numpy(zero_copy_only=False)
-        return pa.chunked_array([pa.array([_cell_text(float(v)) if v == v else None for v in vals],
-                                          type=pa.string())])
+        return pa.chunked_array([pa.array([_cell_text(float(v)) if v == v else None for v in vals], type=pa.string())])
     if pa.types.is_boolean(t):
         return pc.if_else(col, "true", "false").cast(pa.string())
     try:
         return col.cast(pa.string())
     except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
-        raise DataError(f"the column holds values of type {t} that have no text form", file=file,
-                        column=column) from None
+        raise DataError(
+            f"the column holds values of type {t} that have no text form", file=file, column=column
+        ) from None
 
 
 def _read_parquet(path: Path, table: str, source=None) -> pa.Table:
@@ -751,21 +838,30 @@ def _read_parquet(path: Path, table: str, source=None) -> pa.Table:
 
 def _json_text(col: pa.ChunkedArray) -> pa.ChunkedArray:
     """Any Arrow column as text: each value as JSON (bytes that are not UTF-8 escaped)."""
+
     def text(v: object) -> str | None:
         if v is None:
             return None
         if isinstance(v, bytes):
             return v.decode("utf-8", errors="backslashreplace")
-        return json.dumps(v, ensure_ascii=False, default=lambda x: x.decode("utf-8", errors="backslashreplace")
-                          if isinstance(x, bytes) else str(x))
+        return json.dumps(
+            v,
+            ensure_ascii=False,
+            default=lambda x: x.decode("utf-8", errors="backslashreplace") if isinstance(x, bytes) else str(x),
+        )
+
     return pa.chunked_array([pa.array([text(v) for v in col.to_pylist()], type=pa.string())])
 
 
 # --------------------------------------------------------------------------- public
 def _layout(source) -> dict:
     """The reader options of a source spec (defaults without one)."""
-    return {"header_row": getattr(source, "header_row", 1) or 1, "skip_rows": getattr(source, "skip_rows", 0) or 0,
-            "sheet": getattr(source, "sheet", None), "sheets": getattr(source, "sheets", None)}
+    return {
+        "header_row": getattr(source, "header_row", 1) or 1,
+        "skip_rows": getattr(source, "skip_rows", 0) or 0,
+        "sheet": getattr(source, "sheet", None),
+        "sheets": getattr(source, "sheets", None),
+    }
 
 
 def _read_parts(path: Path, table: str, source=None) -> list[tuple[str, pa.Table]]:
@@ -777,8 +873,17 @@ def _read_parts(path: Path, table: str, source=None) -> list[tuple[str, pa.Table
     ext = path.suffix.lower()
     lay = _layout(source)
     if ext == ".csv":
-        return [(path.name, _read_csv(path, multiline=table not in ("touchpoints", "visits"),
-                                      header_row=lay["header_row"], skip_rows=lay["skip_rows"]))]
+        return [
+            (
+                path.name,
+                _read_csv(
+                    path,
+                    multiline=table not in ("touchpoints", "visits"),
+                    header_row=lay["header_row"],
+                    skip_rows=lay["skip_rows"],
+                ),
+            )
+        ]
     if ext == ".xlsx":
         return _read_xlsx(path, **lay)
     if ext == ".xls":
@@ -839,8 +944,7 @@ def _apply_plan(at: pa.Table, plan: ColumnPlan, table: str) -> tuple[pa.Table, l
 def _infer_table(path: Path) -> str:
     table = next((t for t in sorted(catalog.TABLES, key=len, reverse=True) if path.name.lower().startswith(t)), None)
     if table is None:
-        raise DataError(f"the file name does not start with a table name ({', '.join(catalog.TABLES)})",
-                        file=path.name)
+        raise DataError(f"the file name does not start with a table name ({', '.join(catalog.TABLES)})", file=path.name)
     return table
 
 
@@ -880,13 +984,18 @@ def read_file(path: str | Path, table: str | None = None, source=None) -> pd.Dat
         if err is not None:
             raise err
         if shape is not None and plan.targets != shape[1]:
-            raise DataError(f"the sheets to stack differ in their columns: {shape[0]} has "
-                            f"{', '.join(t for t in shape[1] if t)}, {label} has "
-                            f"{', '.join(t for t in plan.targets if t)}", file=path.name, column="sheets")
+            raise DataError(
+                f"the sheets to stack differ in their columns: {shape[0]} has "
+                f"{', '.join(t for t in shape[1] if t)}, {label} has "
+                f"{', '.join(t for t in plan.targets if t)}",
+                file=path.name,
+                column="sheets",
+            )
         shape = (label, plan.targets)
         at, ex = _apply_plan(at, plan, table)
-        extras.extend({"name": n, "header": h, "file": path.name} for n, h in ex if n not in
-                      {e["name"] for e in extras})
+        extras.extend(
+            {"name": n, "header": h, "file": path.name} for n, h in ex if n not in {e["name"] for e in extras}
+        )
         frames.append(_frame(at, label, table))
     df = frames[0] if len(frames) == 1 else _stack(frames, [lbl for lbl, _ in parts])
     df.attrs["extra_columns"] = extras
@@ -1009,8 +1118,11 @@ def existing_table_files(raw_dir: str | Path, table: str, source=None) -> list[P
         raise DataError("raw data folder not found", file=str(raw_dir))
     files = table_files(raw_dir, table, source)
     if not files:
-        raise DataError(f"table {table} is missing: no {table}.csv, {table}.xlsx or {table}.parquet "
-                        f"(or {table}_*.csv …) in {raw_dir}", file=str(raw_dir))
+        raise DataError(
+            f"table {table} is missing: no {table}.csv, {table}.xlsx or {table}.parquet "
+            f"(or {table}_*.csv …) in {raw_dir}",
+            file=str(raw_dir),
+        )
     return files
 
 

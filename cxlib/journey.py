@@ -29,17 +29,53 @@ from cxlib.catalog import MOMENTS, QUADRANTS, Lang, Moment  # domain constants l
 from cxlib.drivers import WHAT as _DRIVERS
 from cxlib.drivers import bootstrap_relative_weights, relative_weights
 from cxlib.errors import DataError, require_columns
+from cxlib.peak_end import (
+    DEFAULT_MODELS,
+    DURATION_MODELS,
+    duration_neglect,
+    peak_end_models,
+    peak_end_score,
+    peak_end_summary,
+    time_weighted_mean,
+)
 from cxlib.results import NotComputed, NotProvided, missing, too_few
 from cxlib.stats import error_bars, mean_ci, t_interval, wilson_ci
-from cxlib.peak_end import (DEFAULT_MODELS, DURATION_MODELS, duration_neglect, peak_end_models, peak_end_score,
-                             peak_end_summary, time_weighted_mean)
 
 __all__ = [
-    "emotion_curve", "plot_emotion_curve", "plot_journey_map", "journey_map", "biggest_drops", "score_matrix", "key_drivers",
-    "pain_points", "importance_performance", "plot_importance_performance", "silences", "silence_effects",
-    "plot_silence", "plot_visit_timeline", "visit_timeline", "Moment", "MOMENTS", "moments_table", "moments_scorecard", "wilson_ci",
-    "relative_weights", "bootstrap_relative_weights", "peak_end_score", "peak_end_summary", "peak_end_models",
-    "duration_neglect", "time_weighted_mean", "DEFAULT_MODELS", "DURATION_MODELS", "QUADRANTS", "verbatims", "example_visit", "results_entries", "with_visit_columns",
+    "emotion_curve",
+    "plot_emotion_curve",
+    "plot_journey_map",
+    "journey_map",
+    "biggest_drops",
+    "score_matrix",
+    "key_drivers",
+    "pain_points",
+    "importance_performance",
+    "plot_importance_performance",
+    "silences",
+    "silence_effects",
+    "plot_silence",
+    "plot_visit_timeline",
+    "visit_timeline",
+    "Moment",
+    "MOMENTS",
+    "moments_table",
+    "moments_scorecard",
+    "wilson_ci",
+    "relative_weights",
+    "bootstrap_relative_weights",
+    "peak_end_score",
+    "peak_end_summary",
+    "peak_end_models",
+    "duration_neglect",
+    "time_weighted_mean",
+    "DEFAULT_MODELS",
+    "DURATION_MODELS",
+    "QUADRANTS",
+    "verbatims",
+    "example_visit",
+    "results_entries",
+    "with_visit_columns",
     "scores_unavailable",
 ]
 
@@ -53,9 +89,13 @@ _BLACK_HOLE = ("信息黑洞分析", "the information black hole")
 _POINT_STAGE = {p.code: p.stage for p in catalog.SCORE_POINTS}
 _VERY_DISSATISFIED_MAX = catalog.EMOTION_BANDS[0].high  # 3
 #: Bilingual names of the segment columns used in legends.
-_SEGMENT_NAMES = {"center": ("服务中心", "Service center"), "scenario": ("服务类型", "Scenario"),
-                  "tier": ("透明度等级", "Transparency tier"), "month": ("月份", "Month"),
-                  "nps_group": ("NPS 分组", "NPS group")}
+_SEGMENT_NAMES = {
+    "center": ("服务中心", "Service center"),
+    "scenario": ("服务类型", "Scenario"),
+    "tier": ("透明度等级", "Transparency tier"),
+    "month": ("月份", "Month"),
+    "nps_group": ("NPS 分组", "NPS group"),
+}
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -71,8 +111,12 @@ def _points(s: pd.Series, column: str) -> pd.Series:
     bad = ~vals.isin(catalog.SCORE_POINT_ORDER)
     if bad.any():
         first = vals[bad].iloc[0]
-        raise DataError(f"unknown journey point {first!r}; known: {', '.join(catalog.SCORE_POINT_ORDER)}",
-                        file="scores", column=column, row=int(np.flatnonzero(bad.to_numpy())[0]) + 1)
+        raise DataError(
+            f"unknown journey point {first!r}; known: {', '.join(catalog.SCORE_POINT_ORDER)}",
+            file="scores",
+            column=column,
+            row=int(np.flatnonzero(bad.to_numpy())[0]) + 1,
+        )
     return pd.Series(pd.Categorical(vals, dtype=catalog.SCORE_POINT_DTYPE), index=s.index, name=s.name)
 
 
@@ -81,8 +125,12 @@ def _scores_numeric(s: pd.Series, column: str, table: str = "scores") -> pd.Seri
     bad = num.notna() & ((num < catalog.SCORE_MIN) | (num > catalog.SCORE_MAX))
     if bad.any():
         pos = int(np.flatnonzero(bad.to_numpy())[0])
-        raise DataError(f"score {num.iloc[pos]:g} outside {catalog.SCORE_MIN}-{catalog.SCORE_MAX}",
-                        file=table, column=column, row=pos + 1)
+        raise DataError(
+            f"score {num.iloc[pos]:g} outside {catalog.SCORE_MIN}-{catalog.SCORE_MAX}",
+            file=table,
+            column=column,
+            row=pos + 1,
+        )
     return num
 
 
@@ -92,8 +140,14 @@ def _seg_label(column: str, lang: Lang) -> str:
 
 
 # ------------------------------------------------------------------------ emotion curve
-def emotion_curve(scores: pd.DataFrame, by: str | Sequence[str] | None = None, point: str = "point",
-                  score: str = "score", ci: float = 0.95, visits: pd.DataFrame | None = None) -> pd.DataFrame:
+def emotion_curve(
+    scores: pd.DataFrame,
+    by: str | Sequence[str] | None = None,
+    point: str = "point",
+    score: str = "score",
+    ci: float = 0.95,
+    visits: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """Mean emotion score per journey point (catalog order) with a t-based confidence interval.
 
     One row per (segment, point): ``by`` columns, ``point`` (ordered categorical), ``stage``,
@@ -120,8 +174,9 @@ def emotion_curve(scores: pd.DataFrame, by: str | Sequence[str] | None = None, p
     g = d.groupby([*by_cols, "point"], observed=True, sort=True, dropna=True)["score"]
     out = g.agg(n="count", mean="mean", sd="std").reset_index()
     out["ci_low"], out["ci_high"] = t_interval(out["mean"], out["sd"], out["n"], ci, bounds="score")
-    out.insert(len(by_cols) + 1, "stage",
-               pd.Categorical(out["point"].astype(str).map(_POINT_STAGE), dtype=catalog.STAGE_DTYPE))
+    out.insert(
+        len(by_cols) + 1, "stage", pd.Categorical(out["point"].astype(str).map(_POINT_STAGE), dtype=catalog.STAGE_DTYPE)
+    )
     out["n"] = out["n"].astype("int64")
     out["band"] = catalog.emotion_bands(out["mean"])
     out["band_label"] = [catalog.label(b, "both") for b in out["band"].astype(str)]
@@ -145,7 +200,7 @@ def scores_unavailable(data: object, lang: Lang = "both") -> NotProvided | NotCo
     note = missing(data, "scores", lang=lang)
     if note is not None:
         return note
-    scores = getattr(data, "scores")
+    scores = data.scores
     n = int(pd.to_numeric(scores["score"], errors="coerce").notna().sum()) if "score" in scores.columns else 0
     if n:
         return None
@@ -155,9 +210,9 @@ def scores_unavailable(data: object, lang: Lang = "both") -> NotProvided | NotCo
 def with_visit_columns(scores: pd.DataFrame, visits: pd.DataFrame | None, columns: Sequence[str]) -> pd.DataFrame:
     """``scores`` with those of ``columns`` it lacks taken from ``visits`` (matched by ``visit_id``).
 
-        >>> s = pd.DataFrame({"visit_id": ["V1", "V2"], "score": [8, 5]})
-        >>> with_visit_columns(s, pd.DataFrame({"visit_id": ["V2", "V1"], "advisor": ["王", "李"]}), ["advisor"]).advisor.tolist()
-        ['李', '王']
+    >>> s = pd.DataFrame({"visit_id": ["V1", "V2"], "score": [8, 5]})
+    >>> with_visit_columns(s, pd.DataFrame({"visit_id": ["V2", "V1"], "advisor": ["王", "李"]}), ["advisor"]).advisor.tolist()
+    ['李', '王']
     """
     need = [c for c in columns if c not in scores.columns]
     if not need or visits is None:
@@ -173,8 +228,9 @@ def _segments(curve: pd.DataFrame, by: str | Sequence[str] | None) -> tuple[list
     require_columns(curve, [*by_cols, "point", "mean"], "curve")
     if not by_cols:
         if curve["point"].astype(str).duplicated().any():
-            raise DataError("the curve has several rows per point: pass by= the segment column(s)",
-                            file="curve", column="point")
+            raise DataError(
+                "the curve has several rows per point: pass by= the segment column(s)", file="curve", column="point"
+            )
         return [], [()]
     keys = curve[by_cols].drop_duplicates()
     return by_cols, [tuple(r) for r in keys.itertuples(index=False)]
@@ -191,12 +247,17 @@ def _select(curve: pd.DataFrame, by_cols: list[str], key: tuple) -> pd.DataFrame
 
 def _shade_bands(ax: Axes, alpha: float = 0.12) -> None:
     for band in catalog.EMOTION_BANDS:
-        ax.axhspan(band.low - 0.5, band.high + 0.5, color=plotting.BAND_COLORS[band.code], alpha=alpha, lw=0,
-                   zorder=0)
+        ax.axhspan(band.low - 0.5, band.high + 0.5, color=plotting.BAND_COLORS[band.code], alpha=alpha, lw=0, zorder=0)
 
 
-def plot_emotion_curve(curve: pd.DataFrame, by: str | Sequence[str] | None = None, *, lang: Lang = "both",
-                       ax: Axes | None = None, show_ci: bool = True) -> Figure:
+def plot_emotion_curve(
+    curve: pd.DataFrame,
+    by: str | Sequence[str] | None = None,
+    *,
+    lang: Lang = "both",
+    ax: Axes | None = None,
+    show_ci: bool = True,
+) -> Figure:
     """Emotion curves (one line per segment) with CI bands, on the emotion-band background.
 
     >>> fig = plot_emotion_curve(emotion_curve(scores, by="tier"), by="tier", lang="both")  # doctest: +SKIP
@@ -206,8 +267,9 @@ def plot_emotion_curve(curve: pd.DataFrame, by: str | Sequence[str] | None = Non
         fig, ax = plotting.figure_for(ax, (9, 5))
         _shade_bands(ax)
         names = [" / ".join(catalog.label(str(v), lang) for v in k) for k in keys]
-        colors = plotting.segment_colors([str(k[0]) if len(k) == 1 else n for k, n in zip(keys, names)],
-                                         by_cols[0] if len(by_cols) == 1 else None)
+        colors = plotting.segment_colors(
+            [str(k[0]) if len(k) == 1 else n for k, n in zip(keys, names)], by_cols[0] if len(by_cols) == 1 else None
+        )
         has_n = "n" in curve.columns
         for (k, name), color in zip(zip(keys, names), colors.values()):
             sub = _select(curve, by_cols, k)
@@ -216,8 +278,15 @@ def plot_emotion_curve(curve: pd.DataFrame, by: str | Sequence[str] | None = Non
             if has_n:  # points resting on fewer than MIN_N answers are hollow
                 plotting.mark_small(ax, sub["_x"], sub["mean"], sub["n"], color, lang=lang)
             if show_ci and {"ci_low", "ci_high"} <= set(sub.columns):
-                ax.fill_between(sub["_x"], sub["ci_low"].astype(float), sub["ci_high"].astype(float), color=color,
-                                alpha=0.18, lw=0, zorder=2)
+                ax.fill_between(
+                    sub["_x"],
+                    sub["ci_low"].astype(float),
+                    sub["ci_high"].astype(float),
+                    color=color,
+                    alpha=0.18,
+                    lw=0,
+                    zorder=2,
+                )
         xs = range(len(catalog.SCORE_POINT_ORDER))
         ticks = [plotting.tick_label(p, lang) for p in catalog.SCORE_POINT_ORDER]
         if has_n and not by_cols:  # one curve: the n of each point under its name
@@ -251,15 +320,26 @@ def biggest_drops(curve: pd.DataFrame, by: str | Sequence[str] | None = None, on
         pts, means = sub["point"].astype(str).tolist(), sub["mean"].astype(float).tolist()
         ns = sub["n"].tolist() if "n" in sub.columns else [pd.NA] * len(pts)
         for i in range(len(pts) - 1):
-            rows.append({**dict(zip(by_cols, k)), "from_point": pts[i], "to_point": pts[i + 1],
-                         "from_mean": means[i], "to_mean": means[i + 1], "drop": means[i] - means[i + 1],
-                         "n": pd.NA if pd.isna(ns[i]) or pd.isna(ns[i + 1]) else int(min(ns[i], ns[i + 1]))})
+            rows.append(
+                {
+                    **dict(zip(by_cols, k)),
+                    "from_point": pts[i],
+                    "to_point": pts[i + 1],
+                    "from_mean": means[i],
+                    "to_mean": means[i + 1],
+                    "drop": means[i] - means[i + 1],
+                    "n": pd.NA if pd.isna(ns[i]) or pd.isna(ns[i + 1]) else int(min(ns[i], ns[i + 1])),
+                }
+            )
     out = pd.DataFrame(rows, columns=[*by_cols, "from_point", "to_point", "from_mean", "to_mean", "drop", "n"])
     if only_drops:
         out = out[out["drop"] > 0]
     out = out.assign(_o=out["from_point"].map(catalog.SCORE_POINT_ORDER.index))
-    return (out.sort_values(["drop", *by_cols, "_o"], ascending=[False] + [True] * (len(by_cols) + 1),
-                            kind="mergesort").drop(columns="_o").reset_index(drop=True))
+    return (
+        out.sort_values(["drop", *by_cols, "_o"], ascending=[False] + [True] * (len(by_cols) + 1), kind="mergesort")
+        .drop(columns="_o")
+        .reset_index(drop=True)
+    )
 
 
 # ---------------------------------------------------------------------------- journey map
@@ -306,49 +386,107 @@ def plot_journey_map(curve: pd.DataFrame, *, lang: Lang = "both", pain_below: fl
             a, b = spans[st]
             color = plotting.STAGE_COLORS[st]
             top.axvspan(a, b, ymin=0.78, ymax=1.0, color=color, lw=0)
-            top.text((a + b) / 2, 0.89, plotting.tick_label(st, lang), ha="center", va="center",
-                     fontsize="small", transform=top.get_xaxis_transform())
+            top.text(
+                (a + b) / 2,
+                0.89,
+                plotting.tick_label(st, lang),
+                ha="center",
+                va="center",
+                fontsize="small",
+                transform=top.get_xaxis_transform(),
+            )
             bottom.axvspan(a, b, color=color, alpha=0.25, lw=0, zorder=0)
             top.axvline(a, color="white", lw=2)
         for t in catalog.TOUCHPOINTS:
             x = tx[t.code]
-            top.scatter([x], [0.70], marker="o" if t.channel == "online" else "s", s=36,
-                        color=plotting.CHANNEL_COLORS[t.channel], transform=top.get_xaxis_transform(), zorder=3)
-            top.text(x, 0.63, plotting.tick_label(t.code, lang), rotation=90, ha="center",
-                     va="top", fontsize="x-small", transform=top.get_xaxis_transform())
+            top.scatter(
+                [x],
+                [0.70],
+                marker="o" if t.channel == "online" else "s",
+                s=36,
+                color=plotting.CHANNEL_COLORS[t.channel],
+                transform=top.get_xaxis_transform(),
+                zorder=3,
+            )
+            top.text(
+                x,
+                0.63,
+                plotting.tick_label(t.code, lang),
+                rotation=90,
+                ha="center",
+                va="top",
+                fontsize="x-small",
+                transform=top.get_xaxis_transform(),
+            )
         top.set_ylim(0, 1)
         top.set_yticks([])
         top.grid(False)
-        top.set_title(plotting.title("客户旅程地图：阶段、触点与情绪曲线",
-                                     "Customer journey map: stages, touchpoints and emotion curve", lang))
-        handles = [Line2D([], [], marker="o", ls="", color=plotting.CHANNEL_COLORS["online"],
-                          label=catalog.label("online", lang)),
-                   Line2D([], [], marker="s", ls="", color=plotting.CHANNEL_COLORS["offline"],
-                          label=catalog.label("offline", lang))]
+        top.set_title(
+            plotting.title(
+                "客户旅程地图：阶段、触点与情绪曲线",
+                "Customer journey map: stages, touchpoints and emotion curve",
+                lang,
+            )
+        )
+        handles = [
+            Line2D(
+                [], [], marker="o", ls="", color=plotting.CHANNEL_COLORS["online"], label=catalog.label("online", lang)
+            ),
+            Line2D(
+                [],
+                [],
+                marker="s",
+                ls="",
+                color=plotting.CHANNEL_COLORS["offline"],
+                label=catalog.label("offline", lang),
+            ),
+        ]
 
         bottom.plot(sub["_x"], sub["mean"], marker="o", color="#08519c", zorder=3)
         if {"ci_low", "ci_high"} <= set(sub.columns):
-            bottom.fill_between(sub["_x"], sub["ci_low"].astype(float), sub["ci_high"].astype(float),
-                                color="#08519c", alpha=0.18, lw=0, zorder=2)
+            bottom.fill_between(
+                sub["_x"],
+                sub["ci_low"].astype(float),
+                sub["ci_high"].astype(float),
+                color="#08519c",
+                alpha=0.18,
+                lw=0,
+                zorder=2,
+            )
         means = sub["mean"].astype(float).to_numpy()
         if len(means):
             i_peak, i_low = int(np.argmax(means)), int(np.argmin(means))
             pains = {i_low} | {i for i, m in enumerate(means) if m < pain_below}
             xs = sub["_x"].to_numpy()
-            bottom.annotate(plotting.text("峰值", "Peak", lang) + f" {means[i_peak]:.1f}", (xs[i_peak], means[i_peak]),
-                            xytext=(0, 14), textcoords="offset points", ha="center", fontsize="small",
-                            color=plotting.BAND_COLORS["delighted"],
-                            arrowprops={"arrowstyle": "-", "color": "#666666"})
+            bottom.annotate(
+                plotting.text("峰值", "Peak", lang) + f" {means[i_peak]:.1f}",
+                (xs[i_peak], means[i_peak]),
+                xytext=(0, 14),
+                textcoords="offset points",
+                ha="center",
+                fontsize="small",
+                color=plotting.BAND_COLORS["delighted"],
+                arrowprops={"arrowstyle": "-", "color": "#666666"},
+            )
             for i in sorted(pains - {i_peak}):
-                bottom.annotate(plotting.text("痛点", "Pain point", lang) + f" {means[i]:.1f}", (xs[i], means[i]),
-                                xytext=(0, -22), textcoords="offset points", ha="center", fontsize="small",
-                                color=plotting.BAND_COLORS["very_dissatisfied"],
-                                arrowprops={"arrowstyle": "-", "color": "#666666"})
+                bottom.annotate(
+                    plotting.text("痛点", "Pain point", lang) + f" {means[i]:.1f}",
+                    (xs[i], means[i]),
+                    xytext=(0, -22),
+                    textcoords="offset points",
+                    ha="center",
+                    fontsize="small",
+                    color=plotting.BAND_COLORS["very_dissatisfied"],
+                    arrowprops={"arrowstyle": "-", "color": "#666666"},
+                )
         n_at = dict(zip(sub["point"].astype(str), sub["n"])) if "n" in sub.columns else {}
         if n_at:
             plotting.mark_small(bottom, sub["_x"], sub["mean"].astype(float), sub["n"], "#08519c", lang=lang)
-        bottom.set_xticks(list(px.values()), [plotting.with_n(plotting.tick_label(p, lang), n_at.get(p))
-                                              for p in px], fontsize="small")
+        bottom.set_xticks(
+            list(px.values()),
+            [plotting.with_n(plotting.tick_label(p, lang), n_at.get(p)) for p in px],
+            fontsize="small",
+        )
         for i, tick in enumerate(bottom.xaxis.get_major_ticks()):  # stagger: neighbours sit close
             tick.set_pad(3 + (30 if lang == "both" else 20) * (i % 2))
         bottom.set_xlim(x_lo, x_hi)
@@ -356,25 +494,42 @@ def plot_journey_map(curve: pd.DataFrame, *, lang: Lang = "both", pain_below: fl
         bottom.set_xlabel(plotting.text("评分触点（问卷）", "Scored journey point (survey)", lang))
         bottom.set_ylabel(plotting.text("平均情绪评分（1–10）", "Mean emotion score (1–10)", lang))
         # one legend, in the curve panel, so that no touchpoint label of the top panel is covered
-        bottom.legend(handles=[Line2D([], [], color="#08519c", marker="o", label=plotting.text("均值", "Mean", lang)),
-                               Patch(color="#08519c", alpha=0.18, label=plotting.text("95% 置信区间", "95% CI", lang)),
-                               *handles],
-                      loc="lower left", fontsize="x-small", ncols=2,
-                      title=plotting.text("曲线与触点渠道", "Curve and touchpoint channel", lang), title_fontsize="x-small")
+        bottom.legend(
+            handles=[
+                Line2D([], [], color="#08519c", marker="o", label=plotting.text("均值", "Mean", lang)),
+                Patch(color="#08519c", alpha=0.18, label=plotting.text("95% 置信区间", "95% CI", lang)),
+                *handles,
+            ],
+            loc="lower left",
+            fontsize="x-small",
+            ncols=2,
+            title=plotting.text("曲线与触点渠道", "Curve and touchpoint channel", lang),
+            title_fontsize="x-small",
+        )
     return fig
 
 
 # -------------------------------------------------------------------- drivers, pain points
-def score_matrix(scores: pd.DataFrame, outcome: str | None = "ltr", id: str = "response_id", point: str = "point",
-                 score: str = "score") -> pd.DataFrame:
+def score_matrix(
+    scores: pd.DataFrame,
+    outcome: str | None = "ltr",
+    id: str = "response_id",
+    point: str = "point",
+    score: str = "score",
+) -> pd.DataFrame:
     """Wide table: one row per response, one column per journey point (catalog order), plus ``outcome``.
 
     >>> score_matrix(scores).columns[:3].tolist()   # doctest: +SKIP
     ['reminder', 'booking', 'arrival']
     """
     require_columns(scores, [id, point, score] + ([outcome] if outcome else []), "scores")
-    d = pd.DataFrame({"id": scores[id].astype(str), "point": _points(scores[point], point).astype(str),
-                      "score": _scores_numeric(scores[score], score)})
+    d = pd.DataFrame(
+        {
+            "id": scores[id].astype(str),
+            "point": _points(scores[point], point).astype(str),
+            "score": _scores_numeric(scores[score], score),
+        }
+    )
     if d.duplicated(["id", "point"]).any():
         dup = d[d.duplicated(["id", "point"])].iloc[0]
         raise DataError(f"response {dup['id']} scores point {dup['point']} twice", file="scores", column=point)
@@ -388,8 +543,14 @@ def score_matrix(scores: pd.DataFrame, outcome: str | None = "ltr", id: str = "r
     return wide.reset_index()
 
 
-def key_drivers(scores: pd.DataFrame, outcome: str = "ltr", points: Sequence[str] | None = None,
-                n_boot: int = 0, seed: int = 0, strict: bool = True) -> pd.DataFrame | NotComputed:
+def key_drivers(
+    scores: pd.DataFrame,
+    outcome: str = "ltr",
+    points: Sequence[str] | None = None,
+    n_boot: int = 0,
+    seed: int = 0,
+    strict: bool = True,
+) -> pd.DataFrame | NotComputed:
     """Relative weights of the journey points for ``outcome`` (LTR), from complete responses.
 
     ``n_boot > 0`` adds bootstrap intervals. Adds ``stage`` and a bilingual ``label``.
@@ -419,8 +580,7 @@ def key_drivers(scores: pd.DataFrame, outcome: str = "ltr", points: Sequence[str
 def _importance(weights: pd.DataFrame | pd.Series) -> pd.Series:
     if isinstance(weights, pd.DataFrame):
         require_columns(weights, ["predictor", "rescaled_pct"], "weights")
-        return pd.Series(weights["rescaled_pct"].to_numpy(dtype=float) / 100,
-                         index=weights["predictor"].astype(str))
+        return pd.Series(weights["rescaled_pct"].to_numpy(dtype=float) / 100, index=weights["predictor"].astype(str))
     if isinstance(weights, pd.Series):
         s = pd.to_numeric(weights, errors="coerce").astype("float64")
         s.index = s.index.astype(str)
@@ -430,10 +590,19 @@ def _importance(weights: pd.DataFrame | pd.Series) -> pd.Series:
     raise DataError("weights must be a relative_weights() table or a Series indexed by point")
 
 
-def pain_points(scores: pd.DataFrame, weights: pd.DataFrame | pd.Series | None = None, target: float = 8.0,
-                outcome: str = "ltr", comments: pd.DataFrame | None = None, n_comments: int = 3,
-                comment: str = "comment", point: str = "point", score: str = "score",
-                id: str = "response_id", strict: bool = True) -> pd.DataFrame | NotComputed | NotProvided:
+def pain_points(
+    scores: pd.DataFrame,
+    weights: pd.DataFrame | pd.Series | None = None,
+    target: float = 8.0,
+    outcome: str = "ltr",
+    comments: pd.DataFrame | None = None,
+    n_comments: int = 3,
+    comment: str = "comment",
+    point: str = "point",
+    score: str = "score",
+    id: str = "response_id",
+    strict: bool = True,
+) -> pd.DataFrame | NotComputed | NotProvided:
     """Journey points ranked by ``priority = max(target − mean, 0) × importance``.
 
     ``importance`` is the point's share of explained LTR variance (relative weight / R²) from
@@ -451,11 +620,21 @@ def pain_points(scores: pd.DataFrame, weights: pd.DataFrame | pd.Series | None =
     if isinstance(weights, _Note):
         return weights
     require_columns(scores, [id, point, score], "scores")
-    d = pd.DataFrame({"id": scores[id].astype(str), "point": _points(scores[point], point),
-                      "score": _scores_numeric(scores[score], score)}).dropna(subset=["score"])
+    d = pd.DataFrame(
+        {
+            "id": scores[id].astype(str),
+            "point": _points(scores[point], point),
+            "score": _scores_numeric(scores[score], score),
+        }
+    ).dropna(subset=["score"])
     g = d.groupby("point", observed=True)["score"]
-    stats_ = pd.DataFrame({"n": g.count(), "mean": g.mean(),
-                           "share_very_dissatisfied": g.apply(lambda s: float((s <= _VERY_DISSATISFIED_MAX).mean()))})
+    stats_ = pd.DataFrame(
+        {
+            "n": g.count(),
+            "mean": g.mean(),
+            "share_very_dissatisfied": g.apply(lambda s: float((s <= _VERY_DISSATISFIED_MAX).mean())),
+        }
+    )
     stats_.index = stats_.index.astype(str)
     drivers = key_drivers(scores, outcome, strict=strict) if weights is None else weights
     if isinstance(drivers, NotComputed):
@@ -482,8 +661,11 @@ def pain_points(scores: pd.DataFrame, weights: pd.DataFrame | pd.Series | None =
         picked.index = picked.index.astype(str)
         out["sample_comments"] = [picked.get(p, []) for p in out["point"]]
     out["_o"] = out["point"].map(catalog.SCORE_POINT_ORDER.index)
-    out = out.sort_values(["priority", "mean", "_o"], ascending=[False, True, True], na_position="last",
-                          kind="mergesort").drop(columns="_o").reset_index(drop=True)
+    out = (
+        out.sort_values(["priority", "mean", "_o"], ascending=[False, True, True], na_position="last", kind="mergesort")
+        .drop(columns="_o")
+        .reset_index(drop=True)
+    )
     out.insert(0, "rank", np.arange(1, len(out) + 1))
     return out
 
@@ -491,9 +673,11 @@ def pain_points(scores: pd.DataFrame, weights: pd.DataFrame | pd.Series | None =
 _QUAD = {q.code: q for q in QUADRANTS}
 
 
-def importance_performance(curve: pd.DataFrame | NotProvided | NotComputed,
-                           weights: pd.DataFrame | pd.Series | NotProvided | NotComputed,
-                           cut: str = "mean") -> pd.DataFrame | NotProvided | NotComputed:
+def importance_performance(
+    curve: pd.DataFrame | NotProvided | NotComputed,
+    weights: pd.DataFrame | pd.Series | NotProvided | NotComputed,
+    cut: str = "mean",
+) -> pd.DataFrame | NotProvided | NotComputed:
     """Importance-performance table: ``performance`` (mean score), ``importance`` (share of R²)
     and the quadrant, split at the ``cut`` (``"mean"`` or ``"median"``) of both axes over the points.
     A ``curve`` or ``weights`` that is a "not provided" / "not computed" note is returned as it is.
@@ -505,8 +689,9 @@ def importance_performance(curve: pd.DataFrame | NotProvided | NotComputed,
             return given
     _segments(curve, None)
     imp = _importance(weights)
-    out = pd.DataFrame({"point": curve["point"].astype(str).to_numpy(),
-                        "performance": curve["mean"].astype(float).to_numpy()})
+    out = pd.DataFrame(
+        {"point": curve["point"].astype(str).to_numpy(), "performance": curve["mean"].astype(float).to_numpy()}
+    )
     if "n" in curve.columns:
         out["n"] = curve["n"].to_numpy()
     out["importance"] = out["point"].map(imp).astype("float64")
@@ -518,8 +703,11 @@ def importance_performance(curve: pd.DataFrame | NotProvided | NotComputed,
     imp_cut = getattr(out["importance"], cut)()
     perf_cut = getattr(out["performance"], cut)()
     hi_imp, hi_perf = out["importance"] >= imp_cut, out["performance"] >= perf_cut
-    out["quadrant"] = np.select([hi_imp & ~hi_perf, hi_imp & hi_perf, ~hi_imp & ~hi_perf],
-                                ["concentrate", "keep_up", "low_priority"], "overkill")
+    out["quadrant"] = np.select(
+        [hi_imp & ~hi_perf, hi_imp & hi_perf, ~hi_imp & ~hi_perf],
+        ["concentrate", "keep_up", "low_priority"],
+        "overkill",
+    )
     out["quadrant_label"] = [f"{_QUAD[q].zh} {_QUAD[q].en}" for q in out["quadrant"]]
     out["importance_cut"], out["performance_cut"] = imp_cut, perf_cut
     out.insert(1, "stage", out["point"].map(_POINT_STAGE))
@@ -532,10 +720,17 @@ def plot_importance_performance(ip: pd.DataFrame, *, lang: Lang = "both", ax: Ax
 
     >>> fig = plot_importance_performance(importance_performance(curve, drivers), lang="both")  # doctest: +SKIP
     """
-    require_columns(ip, ["point", "performance", "importance", "quadrant", "importance_cut", "performance_cut"],
-          "importance_performance")
-    quad_colors = {"concentrate": plotting.BAND_COLORS["very_dissatisfied"], "keep_up": plotting.BAND_COLORS["delighted"],
-                   "low_priority": "#9e9e9e", "overkill": plotting.TIER_COLORS["realtime"]}
+    require_columns(
+        ip,
+        ["point", "performance", "importance", "quadrant", "importance_cut", "performance_cut"],
+        "importance_performance",
+    )
+    quad_colors = {
+        "concentrate": plotting.BAND_COLORS["very_dissatisfied"],
+        "keep_up": plotting.BAND_COLORS["delighted"],
+        "low_priority": "#9e9e9e",
+        "overkill": plotting.TIER_COLORS["realtime"],
+    }
     with plotting.drawing():
         fig, ax = plotting.figure_for(ax, (8, 6))
         x, y = ip["performance"].astype(float), 100 * ip["importance"].astype(float)
@@ -553,11 +748,23 @@ def plot_importance_performance(ip: pd.DataFrame, *, lang: Lang = "both", ax: Ax
         dy = max(float(y.max() - y.min()), 1.0) * 0.15
         ax.set_xlim(float(x.min()) - dx, float(x.max()) + dx)
         ax.set_ylim(max(float(y.min()) - dy, 0), float(y.max()) + dy)
-        corners = {"concentrate": (0.02, 0.98, "left", "top"), "keep_up": (0.98, 0.98, "right", "top"),
-                   "low_priority": (0.02, 0.02, "left", "bottom"), "overkill": (0.98, 0.02, "right", "bottom")}
+        corners = {
+            "concentrate": (0.02, 0.98, "left", "top"),
+            "keep_up": (0.98, 0.98, "right", "top"),
+            "low_priority": (0.02, 0.02, "left", "bottom"),
+            "overkill": (0.98, 0.02, "right", "bottom"),
+        }
         for code, (cx, cy, ha, va) in corners.items():
-            ax.text(cx, cy, plotting.text(_QUAD[code].zh, _QUAD[code].en, lang), transform=ax.transAxes, ha=ha, va=va,
-                    fontsize="small", color=quad_colors[code])
+            ax.text(
+                cx,
+                cy,
+                plotting.text(_QUAD[code].zh, _QUAD[code].en, lang),
+                transform=ax.transAxes,
+                ha=ha,
+                va=va,
+                fontsize="small",
+                color=quad_colors[code],
+            )
         ax.set_xlabel(plotting.text("表现：平均评分（1–10）", "Performance: mean score (1–10)", lang))
         ax.set_ylabel(plotting.text("重要性：对推荐意愿 R² 的贡献（%）", "Importance: share of LTR R² (%)", lang))
         ax.set_title(plotting.title("重要性-表现矩阵", "Importance-performance matrix", lang))
@@ -578,40 +785,79 @@ def silences(events: pd.DataFrame, visits: pd.DataFrame) -> pd.DataFrame:
     """
     require_columns(events, ["visit_id", "ts", "touchpoint"], "events")
     require_columns(visits, ["visit_id", "arrived_at", "started_at", "finished_at", "delivered_at"], "visits")
-    ev = pd.DataFrame({"visit_id": events["visit_id"].astype(str), "ts": events["ts"],
-                       "touchpoint": events["touchpoint"].astype(str)})
+    ev = pd.DataFrame(
+        {"visit_id": events["visit_id"].astype(str), "ts": events["ts"], "touchpoint": events["touchpoint"].astype(str)}
+    )
     if ev["ts"].isna().any():
-        raise DataError("event without a timestamp", file="events", column="ts",
-                        row=int(np.flatnonzero(ev["ts"].isna().to_numpy())[0]) + 1)
+        raise DataError(
+            "event without a timestamp",
+            file="events",
+            column="ts",
+            row=int(np.flatnonzero(ev["ts"].isna().to_numpy())[0]) + 1,
+        )
     upd = ev[ev["touchpoint"].isin(catalog.UPDATE_TOUCHPOINTS)].sort_values(["visit_id", "ts"], kind="mergesort")
     inq = ev[ev["touchpoint"] == catalog.INQUIRY_TOUCHPOINT]
     upd_by = {k: g["ts"].tolist() for k, g in upd.groupby("visit_id", sort=False)}
     inq_by = {k: g["ts"].tolist() for k, g in inq.groupby("visit_id", sort=False)}
     rows = []
     try:
-        for v in visits[["visit_id", "arrived_at", "started_at", "finished_at", "delivered_at"]].itertuples(index=False):
+        for v in visits[["visit_id", "arrived_at", "started_at", "finished_at", "delivered_at"]].itertuples(
+            index=False
+        ):
             vid = str(v.visit_id)
-            n_inq = sum(1 for t in inq_by.get(vid, []) if v.arrived_at <= t <= v.delivered_at) \
-                if not (pd.isna(v.arrived_at) or pd.isna(v.delivered_at)) else 0
-            row = {"visit_id": vid, "repair_minutes": np.nan, "n_updates_in_repair": 0,
-                   "longest_silence_minutes": np.nan, "silence_start": pd.NaT, "silence_end": pd.NaT,
-                   "n_inquiries": n_inq}
+            n_inq = (
+                sum(1 for t in inq_by.get(vid, []) if v.arrived_at <= t <= v.delivered_at)
+                if not (pd.isna(v.arrived_at) or pd.isna(v.delivered_at))
+                else 0
+            )
+            row = {
+                "visit_id": vid,
+                "repair_minutes": np.nan,
+                "n_updates_in_repair": 0,
+                "longest_silence_minutes": np.nan,
+                "silence_start": pd.NaT,
+                "silence_end": pd.NaT,
+                "n_inquiries": n_inq,
+            }
             if not (pd.isna(v.started_at) or pd.isna(v.finished_at)) and v.finished_at >= v.started_at:
                 inside = [t for t in upd_by.get(vid, []) if v.started_at <= t <= v.finished_at]
                 marks = [v.started_at, *inside, v.finished_at]
                 gaps = [(marks[i + 1] - marks[i]).total_seconds() / 60 for i in range(len(marks) - 1)]
                 j = int(np.argmax(gaps))
-                row.update(repair_minutes=(v.finished_at - v.started_at).total_seconds() / 60,
-                           n_updates_in_repair=len(inside), longest_silence_minutes=gaps[j],
-                           silence_start=marks[j], silence_end=marks[j + 1])
+                row.update(
+                    repair_minutes=(v.finished_at - v.started_at).total_seconds() / 60,
+                    n_updates_in_repair=len(inside),
+                    longest_silence_minutes=gaps[j],
+                    silence_start=marks[j],
+                    silence_end=marks[j + 1],
+                )
             rows.append(row)
     except TypeError as exc:  # tz-aware vs naive timestamps
-        raise DataError(f"event and visit timestamps cannot be compared ({exc}); use timezone-aware "
-                        "timestamps in both tables", file="events", column="ts") from exc
-    out = pd.DataFrame(rows, columns=["visit_id", "repair_minutes", "n_updates_in_repair", "longest_silence_minutes",
-                                      "silence_start", "silence_end", "n_inquiries"])
-    return out.astype({"n_updates_in_repair": "int64", "n_inquiries": "int64",
-                       "repair_minutes": "float64", "longest_silence_minutes": "float64"})
+        raise DataError(
+            f"event and visit timestamps cannot be compared ({exc}); use timezone-aware timestamps in both tables",
+            file="events",
+            column="ts",
+        ) from exc
+    out = pd.DataFrame(
+        rows,
+        columns=[
+            "visit_id",
+            "repair_minutes",
+            "n_updates_in_repair",
+            "longest_silence_minutes",
+            "silence_start",
+            "silence_end",
+            "n_inquiries",
+        ],
+    )
+    return out.astype(
+        {
+            "n_updates_in_repair": "int64",
+            "n_inquiries": "int64",
+            "repair_minutes": "float64",
+            "longest_silence_minutes": "float64",
+        }
+    )
 
 
 DEFAULT_SILENCE_BINS: tuple[float, ...] = (0, 30, 60, 120, 240, math.inf)
@@ -624,10 +870,16 @@ def _bin_labels(bins: Sequence[float]) -> list[str]:
     return labs
 
 
-def silence_effects(visits: pd.DataFrame, bins: Sequence[float] = DEFAULT_SILENCE_BINS,
-                    silence: str = "longest_silence_minutes", anxiety: str = "anxiety", ltr: str = "ltr",
-                    inquiries: str = "n_inquiries", ci: float = 0.95, strict: bool = True
-                    ) -> pd.DataFrame | NotComputed:
+def silence_effects(
+    visits: pd.DataFrame,
+    bins: Sequence[float] = DEFAULT_SILENCE_BINS,
+    silence: str = "longest_silence_minutes",
+    anxiety: str = "anxiety",
+    ltr: str = "ltr",
+    inquiries: str = "n_inquiries",
+    ci: float = 0.95,
+    strict: bool = True,
+) -> pd.DataFrame | NotComputed:
     """Anxiety, LTR and inquiries by length of the longest silence (minutes, bins ``[a, b)``).
 
     Per bin: ``n_visits``; ``anxiety_mean/ci_low/ci_high/n`` and ``ltr_mean/ci_low/ci_high/n``
@@ -653,18 +905,35 @@ def silence_effects(visits: pd.DataFrame, bins: Sequence[float] = DEFAULT_SILENC
     rows = []
     for i, lab in enumerate(labels):
         mask = (binned == lab).to_numpy()
-        row: dict[str, object] = {"silence_bin": lab, "bin_low": b[i], "bin_high": b[i + 1], "n_visits": int(mask.sum())}
+        row: dict[str, object] = {
+            "silence_bin": lab,
+            "bin_low": b[i],
+            "bin_high": b[i + 1],
+            "n_visits": int(mask.sum()),
+        }
         for name, col in (("anxiety", anxiety), ("ltr", ltr)):
             if col in visits.columns:
                 m, lo, hi = mean_ci(visits.loc[mask, col], ci, bounds=name)
-                row.update({f"{name}_mean": m, f"{name}_ci_low": lo, f"{name}_ci_high": hi,
-                            f"{name}_n": int(pd.to_numeric(visits.loc[mask, col], errors="coerce").notna().sum())})
+                row.update(
+                    {
+                        f"{name}_mean": m,
+                        f"{name}_ci_low": lo,
+                        f"{name}_ci_high": hi,
+                        f"{name}_n": int(pd.to_numeric(visits.loc[mask, col], errors="coerce").notna().sum()),
+                    }
+                )
         if inquiries in visits.columns:
             q = pd.to_numeric(visits.loc[mask, inquiries], errors="coerce").astype("float64").dropna()
             k, n = int((q > 0).sum()), len(q)
             lo, hi = wilson_ci(k, n, ci)
-            row.update({"inquiry_rate": k / n if n else np.nan, "inquiry_ci_low": float(lo), "inquiry_ci_high": float(hi),
-                        "mean_inquiries": q.mean() if n else np.nan})
+            row.update(
+                {
+                    "inquiry_rate": k / n if n else np.nan,
+                    "inquiry_ci_low": float(lo),
+                    "inquiry_ci_high": float(hi),
+                    "mean_inquiries": q.mean() if n else np.nan,
+                }
+            )
         rows.append(row)
     out = pd.DataFrame(rows)
     out["silence_bin"] = pd.Categorical(out["silence_bin"], categories=labels, ordered=True)
@@ -677,10 +946,15 @@ def plot_silence(effects: pd.DataFrame, *, lang: Lang = "both") -> Figure:
     >>> fig = plot_silence(silence_effects(visits), lang="both")   # doctest: +SKIP
     """
     require_columns(effects, ["silence_bin"], "silence_effects")
-    panels = [(p, zh, en) for p, zh, en in (("anxiety", "焦虑值（0–100）", "Anxiety (0–100)"),
-                                            ("ltr", "推荐意愿（0–10）", "Likelihood to recommend (0–10)"),
-                                            ("inquiry", "主动询问进度的比例（%）", "Visits with a progress inquiry (%)"))
-              if f"{p}_mean" in effects.columns or (p == "inquiry" and "inquiry_rate" in effects.columns)]
+    panels = [
+        (p, zh, en)
+        for p, zh, en in (
+            ("anxiety", "焦虑值（0–100）", "Anxiety (0–100)"),
+            ("ltr", "推荐意愿（0–10）", "Likelihood to recommend (0–10)"),
+            ("inquiry", "主动询问进度的比例（%）", "Visits with a progress inquiry (%)"),
+        )
+        if f"{p}_mean" in effects.columns or (p == "inquiry" and "inquiry_rate" in effects.columns)
+    ]
     if not panels:
         raise DataError("silence_effects table has no anxiety, LTR or inquiry columns")
     with plotting.drawing():
@@ -689,8 +963,11 @@ def plot_silence(effects: pd.DataFrame, *, lang: Lang = "both") -> Figure:
         x = np.arange(len(effects))
         for ax, (p, zh, en) in zip(axes, panels):
             if p == "inquiry":
-                m, lo, hi = (100 * effects["inquiry_rate"], 100 * effects["inquiry_ci_low"],
-                             100 * effects["inquiry_ci_high"])
+                m, lo, hi = (
+                    100 * effects["inquiry_rate"],
+                    100 * effects["inquiry_ci_low"],
+                    100 * effects["inquiry_ci_high"],
+                )
             else:
                 m, lo, hi = effects[f"{p}_mean"], effects[f"{p}_ci_low"], effects[f"{p}_ci_high"]
             m, lo, hi = (np.asarray(v, dtype=float) for v in (m, lo, hi))
@@ -704,14 +981,22 @@ def plot_silence(effects: pd.DataFrame, *, lang: Lang = "both") -> Figure:
                 bins = [plotting.with_n(b, k) for b, k in zip(bins, n)]
             ax.set_xticks(x, bins)
             ax.set_title(plotting.title(zh, en, lang), fontsize="medium")
-        fig.supxlabel(plotting.text("维修中最长无更新时长（分钟）", "Longest silence during the repair (minutes)", lang))
-        fig.suptitle(plotting.title("信息黑洞：按维修中最长无更新时长分组",
-                                    "Information black hole: by the longest silence during the repair", lang))
+        fig.supxlabel(
+            plotting.text("维修中最长无更新时长（分钟）", "Longest silence during the repair (minutes)", lang)
+        )
+        fig.suptitle(
+            plotting.title(
+                "信息黑洞：按维修中最长无更新时长分组",
+                "Information black hole: by the longest silence during the repair",
+                lang,
+            )
+        )
     return fig
 
 
-def plot_visit_timeline(events: pd.DataFrame, visits: pd.DataFrame, visit_id: str, *, lang: Lang = "both",
-                        ax: Axes | None = None) -> Figure:
+def plot_visit_timeline(
+    events: pd.DataFrame, visits: pd.DataFrame, visit_id: str, *, lang: Lang = "both", ax: Axes | None = None
+) -> Figure:
     """One visit on a time axis (minutes since arrival): arrival, repair start and finish and
     delivery as milestones; proactive updates, customer inquiries and other touchpoints as
     markers; the longest silence of the repair highlighted.
@@ -732,38 +1017,75 @@ def plot_visit_timeline(events: pd.DataFrame, visits: pd.DataFrame, visit_id: st
         return (t - t0).total_seconds() / 60
 
     lanes = {"other": 0, "update": 1, "inquiry": 2}
-    lane_names = {"other": ("其他触点", "Other touchpoints"), "update": ("主动更新", "Proactive updates"),
-                  "inquiry": ("客户询问", "Customer inquiries")}
+    lane_names = {
+        "other": ("其他触点", "Other touchpoints"),
+        "update": ("主动更新", "Proactive updates"),
+        "inquiry": ("客户询问", "Customer inquiries"),
+    }
     with plotting.drawing():
         fig, ax = plotting.figure_for(ax, (11, 4.2))
         if pd.notna(sil["silence_start"]):
             a, b = minutes(sil["silence_start"]), minutes(sil["silence_end"])
             ax.axvspan(a, b, color=plotting.BAND_COLORS["very_dissatisfied"], alpha=0.15, lw=0)
-            ax.text((a + b) / 2, 2.55, plotting.text("信息黑洞", "Information black hole", lang)
-                    + f" {sil['longest_silence_minutes']:.0f} min", ha="center", va="bottom", fontsize="small",
-                    color=plotting.BAND_COLORS["very_dissatisfied"])
-        for col, zh, en in (("arrived_at", "到店", "Arrival"), ("started_at", "开工", "Repair start"),
-                            ("finished_at", "完工", "Repair end"), ("delivered_at", "交车", "Delivery")):
+            ax.text(
+                (a + b) / 2,
+                2.55,
+                plotting.text("信息黑洞", "Information black hole", lang)
+                + f" {sil['longest_silence_minutes']:.0f} min",
+                ha="center",
+                va="bottom",
+                fontsize="small",
+                color=plotting.BAND_COLORS["very_dissatisfied"],
+            )
+        for col, zh, en in (
+            ("arrived_at", "到店", "Arrival"),
+            ("started_at", "开工", "Repair start"),
+            ("finished_at", "完工", "Repair end"),
+            ("delivered_at", "交车", "Delivery"),
+        ):
             if col in v.index and pd.notna(v[col]):
                 x = minutes(v[col])
                 ax.axvline(x, color="#555555", ls="--", lw=1)
-                ax.text(x, -0.62, plotting.text(zh, en, lang), rotation=90, ha="right", va="bottom",
-                        fontsize="x-small", color="#333333")
+                ax.text(
+                    x,
+                    -0.62,
+                    plotting.text(zh, en, lang),
+                    rotation=90,
+                    ha="right",
+                    va="bottom",
+                    fontsize="x-small",
+                    color="#333333",
+                )
         span = max(minutes(t1), 1.0)
         last_label_x = -math.inf
         for t in ev.itertuples(index=False):
             code = str(t.touchpoint)
-            kind = ("update" if code in catalog.UPDATE_TOUCHPOINTS else
-                    "inquiry" if code == catalog.INQUIRY_TOUCHPOINT else "other")
+            kind = (
+                "update"
+                if code in catalog.UPDATE_TOUCHPOINTS
+                else "inquiry"
+                if code == catalog.INQUIRY_TOUCHPOINT
+                else "other"
+            )
             photo = bool(getattr(t, "photo", False)) if pd.notna(getattr(t, "photo", False)) else False
             marker = {"update": "*" if photo else "^", "inquiry": "X", "other": "o"}[kind]
-            color = {"update": plotting.BAND_COLORS["delighted"], "inquiry": plotting.BAND_COLORS["very_dissatisfied"],
-                     "other": "#777777"}[kind]
+            color = {
+                "update": plotting.BAND_COLORS["delighted"],
+                "inquiry": plotting.BAND_COLORS["very_dissatisfied"],
+                "other": "#777777",
+            }[kind]
             x = minutes(t.ts)
             ax.scatter([x], [lanes[kind]], marker=marker, s=90 if marker == "*" else 50, color=color, zorder=3)
             if kind == "other" and x - last_label_x > 0.04 * span:  # lanes name updates and inquiries
-                ax.annotate(catalog.label(code, lang), (x, lanes[kind]), xytext=(0, 7), textcoords="offset points",
-                            rotation=40, fontsize="x-small", ha="left")
+                ax.annotate(
+                    catalog.label(code, lang),
+                    (x, lanes[kind]),
+                    xytext=(0, 7),
+                    textcoords="offset points",
+                    rotation=40,
+                    fontsize="x-small",
+                    ha="left",
+                )
                 last_label_x = x
         ax.set_yticks(list(lanes.values()), [plotting.text(*lane_names[k], lang) for k in lanes])
         ax.set_ylim(-0.7, 3.1)
@@ -783,13 +1105,30 @@ def moments_table(lang: catalog.Lang = "en") -> pd.DataFrame:
     >>> moments_table("zh")["note"].iloc[1]
     '“到店”按停车引导触点打分'
     """
-    rows = [(i + 1, m.code, m.zh, m.en, m.point, catalog.label(m.point, "both"), m.proxy,
-             catalog.bilingual(m.note_zh or m.note, m.note, lang, sep=" / ")) for i, m in enumerate(MOMENTS)]
+    rows = [
+        (
+            i + 1,
+            m.code,
+            m.zh,
+            m.en,
+            m.point,
+            catalog.label(m.point, "both"),
+            m.proxy,
+            catalog.bilingual(m.note_zh or m.note, m.note, lang, sep=" / "),
+        )
+        for i, m in enumerate(MOMENTS)
+    ]
     return pd.DataFrame(rows, columns=["order", "moment", "zh", "en", "point", "point_label", "proxy", "note"])
 
 
-def moments_scorecard(scores: pd.DataFrame, by: str | Sequence[str] | None = "center", bad_at: int = 3,
-                      point: str = "point", score: str = "score", ci: float = 0.95) -> pd.DataFrame:
+def moments_scorecard(
+    scores: pd.DataFrame,
+    by: str | Sequence[str] | None = "center",
+    bad_at: int = 3,
+    point: str = "point",
+    score: str = "score",
+    ci: float = 0.95,
+) -> pd.DataFrame:
     """Share of bad moments (score ≤ ``bad_at``) per segment × moment of truth, with a Wilson interval.
 
     Columns: ``by`` columns, ``moment``, ``moment_label`` (bilingual), ``point``, ``proxy``, ``n``
@@ -820,8 +1159,17 @@ def moments_scorecard(scores: pd.DataFrame, by: str | Sequence[str] | None = "ce
         cnt = dict(zip(sub["point"], zip(sub["n"], sub["n_bad"])))
         for m in MOMENTS:
             n, k = cnt.get(m.point, (0, 0))
-            rows.append({**dict(zip(by_cols, seg)), "moment": m.code, "moment_label": f"{m.zh} {m.en}",
-                         "point": m.point, "proxy": m.proxy, "n": int(n), "n_bad": int(k)})
+            rows.append(
+                {
+                    **dict(zip(by_cols, seg)),
+                    "moment": m.code,
+                    "moment_label": f"{m.zh} {m.en}",
+                    "point": m.point,
+                    "proxy": m.proxy,
+                    "n": int(n),
+                    "n_bad": int(k),
+                }
+            )
     out = pd.DataFrame(rows)
     out["share_bad"] = np.where(out["n"] > 0, out["n_bad"] / out["n"].where(out["n"] > 0, 1), np.nan)
     out["ci_low"], out["ci_high"] = wilson_ci(out["n_bad"].to_numpy(), out["n"].to_numpy(), ci)
@@ -829,8 +1177,9 @@ def moments_scorecard(scores: pd.DataFrame, by: str | Sequence[str] | None = "ce
 
 
 # ------------------------------------------------------------------------ voice of the customer
-def verbatims(surveys: pd.DataFrame, n: int = 8, by: str | None = None, comment: str = "comment",
-              submitted: str = "submitted_at") -> pd.DataFrame:
+def verbatims(
+    surveys: pd.DataFrame, n: int = 8, by: str | None = None, comment: str = "comment", submitted: str = "submitted_at"
+) -> pd.DataFrame:
     """The latest ``n`` non-empty comments (per ``by`` group when given), newest first.
 
     Comments are shown as written (personal data was masked by the cleaning step); a report
@@ -847,16 +1196,20 @@ def verbatims(surveys: pd.DataFrame, n: int = 8, by: str | None = None, comment:
     s = s.sort_values([submitted, "response_id"], ascending=[False, True], kind="stable")
     if by is not None:
         require_columns(surveys, [by], "surveys")
-        s = s.groupby(by, observed=True, sort=True).head(n).sort_values(
-            [by, submitted, "response_id"], ascending=[True, False, True], kind="stable")
+        s = (
+            s.groupby(by, observed=True, sort=True)
+            .head(n)
+            .sort_values([by, submitted, "response_id"], ascending=[True, False, True], kind="stable")
+        )
         keep = [by] + keep
     else:
         s = s.head(n)
     return s[keep].reset_index(drop=True)
 
 
-def example_visit(visits: pd.DataFrame, preferred: str | None = None,
-                  silence: str = "longest_silence_minutes", strict: bool = True) -> str | NotComputed:
+def example_visit(
+    visits: pd.DataFrame, preferred: str | None = None, silence: str = "longest_silence_minutes", strict: bool = True
+) -> str | NotComputed:
     """The visit to show as a timeline: ``preferred`` when it is in ``visits``, otherwise the
     visit with the longest silence during the repair (ties broken by visit id).
 
@@ -880,8 +1233,11 @@ def example_visit(visits: pd.DataFrame, preferred: str | None = None,
 
 
 # ------------------------------------------------------------------------ results for reports
-def results_entries(curve: pd.DataFrame | NotProvided | NotComputed, pains: pd.DataFrame | NotProvided | NotComputed,
-                    peak_end_fit: pd.DataFrame | NotProvided | NotComputed) -> dict[str, object]:
+def results_entries(
+    curve: pd.DataFrame | NotProvided | NotComputed,
+    pains: pd.DataFrame | NotProvided | NotComputed,
+    peak_end_fit: pd.DataFrame | NotProvided | NotComputed,
+) -> dict[str, object]:
     """The ``emotion_curve``, ``pain_points`` and ``peak_end`` entries of ``results.json``
     (shapes in ``docs/results.md``) from :func:`emotion_curve`, :func:`pain_points` and
     :func:`peak_end_models`. An input that is a "not provided" / "not computed" note is its
@@ -904,8 +1260,11 @@ def results_entries(curve: pd.DataFrame | NotProvided | NotComputed, pains: pd.D
         out["emotion_curve"] = curve
     else:
         require_columns(curve, ["point", "mean", "ci_low", "ci_high", "n"], "emotion curve")
-        out["emotion_curve"] = curve.assign(point=curve["point"].astype(str)).set_index("point")[
-            ["mean", "ci_low", "ci_high", "n"]].to_dict(orient="index")
+        out["emotion_curve"] = (
+            curve.assign(point=curve["point"].astype(str))
+            .set_index("point")[["mean", "ci_low", "ci_high", "n"]]
+            .to_dict(orient="index")
+        )
     if isinstance(pains, _Note):
         out["pain_points"] = pains
     else:
@@ -915,8 +1274,11 @@ def results_entries(curve: pd.DataFrame | NotProvided | NotComputed, pains: pd.D
         out["peak_end"] = peak_end_fit
     else:
         require_columns(peak_end_fit, ["model", "r2_cv", "ci_low", "ci_high"], "peak-end models")
-        out["peak_end"] = peak_end_fit[["model", "r2_cv", "ci_low", "ci_high"]].rename(
-            columns={"model": "predictor", "r2_cv": "cv_r2"}).to_dict(orient="records")
+        out["peak_end"] = (
+            peak_end_fit[["model", "r2_cv", "ci_low", "ci_high"]]
+            .rename(columns={"model": "predictor", "r2_cv": "cv_r2"})
+            .to_dict(orient="records")
+        )
     return out
 
 

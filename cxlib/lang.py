@@ -95,8 +95,8 @@ def _parse(markdown: str) -> tuple[list[Block], bool]:
 def has_blocks(markdown: str) -> bool:
     """Whether a markdown cell holds language markers (at least one outside code).
 
-        >>> has_blocks("## Plain"), has_blocks("<!-- lang:en -->\\nHi")
-        (False, True)
+    >>> has_blocks("## Plain"), has_blocks("<!-- lang:en -->\\nHi")
+    (False, True)
     """
     return _parse(markdown)[1]
 
@@ -181,10 +181,10 @@ def notebook_lang(nb: Any, default: Lang = "both") -> str:
 def pick_cells(nb: Any, lang: Lang) -> Any:
     """``nb`` with every markdown cell reduced to ``lang`` by :func:`pick` (in place; returned).
 
-        >>> import nbformat
-        >>> nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("<!-- lang:en -->\\nHi")])
-        >>> pick_cells(nb, "zh").cells[0].source
-        ''
+    >>> import nbformat
+    >>> nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("<!-- lang:en -->\\nHi")])
+    >>> pick_cells(nb, "zh").cells[0].source
+    ''
     """
     for cell in nb.get("cells", []):
         if cell.get("cell_type") == "markdown":

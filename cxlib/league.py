@@ -88,8 +88,8 @@ def _months(visits: pd.DataFrame, start: str | None, end: str | None) -> pd.Data
 def previous_period(start: str | None, end: str | None) -> tuple[str, str] | None:
     """The period of the same number of months just before ``start``..``end`` (None for all data).
 
-        >>> previous_period("2026-01", "2026-01")
-        ('2025-12', '2025-12')
+    >>> previous_period("2026-01", "2026-01")
+    ('2025-12', '2025-12')
     """
     if start is None or end is None:
         return None
@@ -107,16 +107,26 @@ def _stats(part: pd.DataFrame) -> dict[str, Any]:
     out: dict[str, Any] = {"n_visits": int(len(part)), "n_responses": int(ltr.size)}
     if ltr.size:
         r = nps_mod.nps(ltr.to_numpy(dtype=float))
-        out.update(nps=float(r["nps"]), nps_ci_low=float(r["adjusted_low"]), nps_ci_high=float(r["adjusted_high"]),
-                   promoters=int(round(r["promoters"] * ltr.size)), detractors=int(round(r["detractors"] * ltr.size)))
+        out.update(
+            nps=float(r["nps"]),
+            nps_ci_low=float(r["adjusted_low"]),
+            nps_ci_high=float(r["adjusted_high"]),
+            promoters=int(round(r["promoters"] * ltr.size)),
+            detractors=int(round(r["detractors"] * ltr.size)),
+        )
     else:
         out.update(nps=None, nps_ci_low=None, nps_ci_high=None, promoters=0, detractors=0)
     known = part["complained"].astype("boolean").dropna()
     if known.size:
         k = int(known.sum())
         lo, hi = (float(x) for x in wilson_ci(k, int(known.size)))
-        out.update(complaints_n=int(known.size), complained=k, complaint_share=k / known.size,
-                   complaint_ci_low=lo, complaint_ci_high=hi)
+        out.update(
+            complaints_n=int(known.size),
+            complained=k,
+            complaint_share=k / known.size,
+            complaint_ci_low=lo,
+            complaint_ci_high=hi,
+        )
     else:
         out.update(complaints_n=0, complained=0, complaint_share=None, complaint_ci_low=None, complaint_ci_high=None)
     return out
@@ -138,8 +148,9 @@ def funnel_limits(p0: float, var: float, n: float | np.ndarray, level: float, ta
     return p0 - half, p0 + half
 
 
-def overdispersion(values: Any, n: Any, p0: float, var: float, winsor: float = WINSOR,
-                   alpha: float = ALPHA) -> dict[str, Any]:
+def overdispersion(
+    values: Any, n: Any, p0: float, var: float, winsor: float = WINSOR, alpha: float = ALPHA
+) -> dict[str, Any]:
     """Overdispersion of the centers around the network value ``p0`` (Spiegelhalter 2005,
     "Funnel plots for comparing institutional performance", *Stat Med* 24:1185-1202).
 
@@ -162,9 +173,17 @@ def overdispersion(values: Any, n: Any, p0: float, var: float, winsor: float = W
     keep = np.isfinite(y) & (m > 0)
     y, m = y[keep], m[keep]
     k = int(y.size)
-    out: dict[str, Any] = {"method": "additive (DerSimonian–Laird, winsorised z)", "winsor": winsor, "k": k,
-                           "phi": None, "chi2": None, "df": max(k - 1, 0), "p_value": None, "tau2": 0.0,
-                           "overdispersed": False}
+    out: dict[str, Any] = {
+        "method": "additive (DerSimonian–Laird, winsorised z)",
+        "winsor": winsor,
+        "k": k,
+        "phi": None,
+        "chi2": None,
+        "df": max(k - 1, 0),
+        "p_value": None,
+        "tau2": 0.0,
+        "overdispersed": False,
+    }
     if k < 3 or not var > 0:
         return out
     z = (y - p0) / np.sqrt(var / m)
@@ -172,11 +191,11 @@ def overdispersion(values: Any, n: Any, p0: float, var: float, winsor: float = W
     if cut:
         zs = np.sort(z)
         z = np.clip(z, zs[cut], zs[k - 1 - cut])
-    phi = float(np.mean(z ** 2))
+    phi = float(np.mean(z**2))
     chi2 = k * phi
     p = float(stats.chi2.sf(chi2, k - 1))
     w = m / var
-    tau2 = max(0.0, (chi2 - (k - 1)) / (w.sum() - (w ** 2).sum() / w.sum()))
+    tau2 = max(0.0, (chi2 - (k - 1)) / (w.sum() - (w**2).sum() / w.sum()))
     over = bool(p < alpha)
     out.update(phi=phi, chi2=chi2, p_value=p, tau2=float(tau2) if over else 0.0, overdispersed=over)
     return out
@@ -231,8 +250,11 @@ def league_table(visits: pd.DataFrame, start: str | None, end: str | None) -> pd
     for measure, n_key, key, scale in _MEASURES:
         ref = _network_var(net, "nps" if measure == "nps" else "complaint_share")
         units = [r for r in rows[1:] if r[n_key] and r[key] is not None]
-        est = overdispersion([r[key] / scale for r in units], [r[n_key] for r in units], *ref) \
-            if ref is not None else overdispersion([], [], 0.0, 0.0)
+        est = (
+            overdispersion([r[key] / scale for r in units], [r[n_key] for r in units], *ref)
+            if ref is not None
+            else overdispersion([], [], 0.0, 0.0)
+        )
         od["nps" if measure == "nps" else "complaint_share"] = est
         for r in rows:
             r[f"{measure}_z"] = None
@@ -264,8 +286,9 @@ def overdispersion_text(table: pd.DataFrame) -> str:
     """
     lines = []
     for measure, zh_name, en_name, scale, unit_zh, unit_en, digits in (
-            ("nps", "NPS", "NPS", 100, " 分", " points", 0),
-            ("complaint_share", "投诉占比", "complaint share", 100, " 个百分点", " percentage points", 1)):
+        ("nps", "NPS", "NPS", 100, " 分", " points", 0),
+        ("complaint_share", "投诉占比", "complaint share", 100, " 个百分点", " percentage points", 1),
+    ):
         est = table.attrs.get("overdispersion", {}).get(measure)
         if not est or est.get("chi2") is None:
             continue
@@ -274,14 +297,18 @@ def overdispersion_text(table: pd.DataFrame) -> str:
         chi = f"χ² = {float(est['chi2']):.1f}"
         if est["overdispersed"]:
             tau = f"{math.sqrt(float(est['tau2'])) * scale:.{digits}f}"
-            lines.append(f"{zh_name}：门店间差异超出抽样误差（过度离散检验 {chi}，自由度 {est['df']}，{ptxt}），"
-                         f"控制限按门店间标准差 τ = {tau}{unit_zh}加宽 · {en_name}: the centers differ beyond sampling "
-                         f"noise (overdispersion test {chi}, df {est['df']}, {ptxt}): limits widened by the "
-                         f"between-center SD τ = {tau}{unit_en}")
+            lines.append(
+                f"{zh_name}：门店间差异超出抽样误差（过度离散检验 {chi}，自由度 {est['df']}，{ptxt}），"
+                f"控制限按门店间标准差 τ = {tau}{unit_zh}加宽 · {en_name}: the centers differ beyond sampling "
+                f"noise (overdispersion test {chi}, df {est['df']}, {ptxt}): limits widened by the "
+                f"between-center SD τ = {tau}{unit_en}"
+            )
         else:
-            lines.append(f"{zh_name}：门店间差异未超出抽样误差（{chi}，自由度 {est['df']}，{ptxt}），控制限不变 · "
-                         f"{en_name}: no overdispersion beyond sampling noise ({chi}, df {est['df']}, {ptxt}): "
-                         "binomial limits")
+            lines.append(
+                f"{zh_name}：门店间差异未超出抽样误差（{chi}，自由度 {est['df']}，{ptxt}），控制限不变 · "
+                f"{en_name}: no overdispersion beyond sampling noise ({chi}, df {est['df']}, {ptxt}): "
+                "binomial limits"
+            )
     return "\n".join(lines)
 
 
@@ -306,15 +333,33 @@ def _changes(visits: pd.DataFrame, now: pd.DataFrame, before: pd.DataFrame) -> l
         if la.size >= 2 and lb.size >= 2:
             t = nps_mod.nps_test(la, lb)
             p = float(t["p_value"]) if t["p_value"] == t["p_value"] else 1.0
-            tests.append({"center": center, "measure": "nps", "value": float(t["nps_a"]), "n": int(t["n_a"]),
-                          "previous_value": float(t["nps_b"]), "previous_n": int(t["n_b"]),
-                          "difference": float(t["difference"]), "p_value": p})
+            tests.append(
+                {
+                    "center": center,
+                    "measure": "nps",
+                    "value": float(t["nps_a"]),
+                    "n": int(t["n_a"]),
+                    "previous_value": float(t["nps_b"]),
+                    "previous_n": int(t["n_b"]),
+                    "difference": float(t["difference"]),
+                    "p_value": p,
+                }
+            )
         ca, cb = a["complained"].astype("boolean").dropna(), b["complained"].astype("boolean").dropna()
         if ca.size >= 2 and cb.size >= 2:
             diff, p = _two_proportions(int(ca.sum()), int(ca.size), int(cb.sum()), int(cb.size))
-            tests.append({"center": center, "measure": "complaint_share", "value": float(ca.mean()), "n": int(ca.size),
-                          "previous_value": float(cb.mean()), "previous_n": int(cb.size), "difference": diff,
-                          "p_value": p})
+            tests.append(
+                {
+                    "center": center,
+                    "measure": "complaint_share",
+                    "value": float(ca.mean()),
+                    "n": int(ca.size),
+                    "previous_value": float(cb.mean()),
+                    "previous_n": int(cb.size),
+                    "difference": diff,
+                    "p_value": p,
+                }
+            )
     for measure in ("nps", "complaint_share"):
         group = [t for t in tests if t["measure"] == measure]
         for t, adj in zip(group, adjust_pvalues([t["p_value"] for t in group], "holm"), strict=True):
@@ -331,13 +376,17 @@ def _message(a: dict[str, Any]) -> str:
     what = "NPS" if a["measure"] == "nps" else "投诉占比 complaint share"
     if a["kind"] == "change":
         arrow = "下降 fell" if a["difference"] < 0 else "上升 rose"
-        return (f"{a['center']}: {what} {arrow} {was}{unit} → {now}{unit} (n = {a['previous_n']} → {a['n']}, "
-                f"Holm p = {a['p_holm']:.3g})")
+        return (
+            f"{a['center']}: {what} {arrow} {was}{unit} → {now}{unit} (n = {a['previous_n']} → {a['n']}, "
+            f"Holm p = {a['p_holm']:.3g})"
+        )
     side = "高于 above" if a["side"] == "above" else "低于 below"
     scale, digits = (1, 0) if a["measure"] == "nps" else (100, 1)
-    return (f"{a['center']}: {what} {now}{unit} (n = {a['n']}) {side} 99.8% 控制限 funnel limit "
-            f"[{a['limit_low'] * scale:.{digits}f}, {a['limit_high'] * scale:.{digits}f}]{unit}, z = {a['z']:.2f}"
-            + (" (已计入门店间差异 between-center variation included)" if a.get("tau2") else ""))
+    return (
+        f"{a['center']}: {what} {now}{unit} (n = {a['n']}) {side} 99.8% 控制限 funnel limit "
+        f"[{a['limit_low'] * scale:.{digits}f}, {a['limit_high'] * scale:.{digits}f}]{unit}, z = {a['z']:.2f}"
+        + (" (已计入门店间差异 between-center variation included)" if a.get("tau2") else "")
+    )
 
 
 def alerts(visits: pd.DataFrame, start: str | None, end: str | None, alpha: float = ALPHA) -> dict[str, Any]:
@@ -373,20 +422,32 @@ def alerts(visits: pd.DataFrame, start: str | None, end: str | None, alpha: floa
                     worse = t["difference"] < 0 if t["measure"] == "nps" else t["difference"] > 0
                     found.append({**t, "kind": "change", "direction": "worse" if worse else "better"})
     od = table.attrs["overdispersion"]
-    for measure, key, n_key, flag in (("nps", "nps", "n_responses", "nps_funnel"),
-                                      ("complaint_share", "complaint_share", "complaints_n", "complaint_funnel")):
+    for measure, key, n_key, flag in (
+        ("nps", "nps", "n_responses", "nps_funnel"),
+        ("complaint_share", "complaint_share", "complaints_n", "complaint_funnel"),
+    ):
         ref = _network_var(net, measure)
         for r in table.iloc[1:].to_dict("records"):
             if r[flag] in ("above", "below") and ref is not None:
                 lo, hi = funnel_limits(ref[0], ref[1], r[n_key], FUNNEL_LEVELS[1], od[measure]["tau2"])
                 scale = 100 if measure == "nps" else 1
                 worse = (r[flag] == "below") if measure == "nps" else (r[flag] == "above")
-                found.append({"center": r["center"], "measure": measure, "kind": "funnel", "side": r[flag],
-                              "direction": "worse" if worse else "better", "value": float(r[key]), "n": int(r[n_key]),
-                              "z": float(r["nps_z" if measure == "nps" else "complaint_z"]),
-                              "tau2": float(od[measure]["tau2"]),
-                              "network_value": float(net[key]), "limit_low": float(max(lo * scale, -scale)),
-                              "limit_high": float(min(hi * scale, scale))})
+                found.append(
+                    {
+                        "center": r["center"],
+                        "measure": measure,
+                        "kind": "funnel",
+                        "side": r[flag],
+                        "direction": "worse" if worse else "better",
+                        "value": float(r[key]),
+                        "n": int(r[n_key]),
+                        "z": float(r["nps_z" if measure == "nps" else "complaint_z"]),
+                        "tau2": float(od[measure]["tau2"]),
+                        "network_value": float(net[key]),
+                        "limit_low": float(max(lo * scale, -scale)),
+                        "limit_high": float(min(hi * scale, scale)),
+                    }
+                )
     for a in found:
         a["message"] = _message(a)
     found.sort(key=lambda a: (a["direction"] != "worse", a["kind"] != "change", a["center"], a["measure"]))
@@ -398,8 +459,9 @@ def alerts(visits: pd.DataFrame, start: str | None, end: str | None, alpha: floa
         "alpha": alpha,
         "funnel_level": FUNNEL_LEVELS[1],
         "network": {k: _plain(net[k]) for k in ("n_visits", "n_responses", "nps", "complaint_share")},
-        "overdispersion": {m: {k: _plain(v, significant=k in ("p_value", "tau2")) for k, v in est.items()}
-                           for m, est in od.items()},
+        "overdispersion": {
+            m: {k: _plain(v, significant=k in ("p_value", "tau2")) for k, v in est.items()} for m, est in od.items()
+        },
         "alerts": [{k: _plain(v, significant=k.startswith("p_")) for k, v in a.items()} for a in found],
     }
 
@@ -432,10 +494,14 @@ def funnel_png(table: pd.DataFrame) -> str:
     od = table.attrs.get("overdispersion", {})
     with plotting.drawing():
         fig, axes = plotting.subplots(1, 2, figsize=(10, 3.8))
-        for ax, (measure, key, n_key, scale, title) in zip(axes, (
+        for ax, (measure, key, n_key, scale, title) in zip(
+            axes,
+            (
                 ("nps", "nps", "n_responses", 100, "NPS 净推荐值"),
-                ("complaint_share", "complaint_share", "complaints_n", 100, "投诉占比 Complaint share (%)")),
-                strict=True):
+                ("complaint_share", "complaint_share", "complaints_n", 100, "投诉占比 Complaint share (%)"),
+            ),
+            strict=True,
+        ):
             ref = _network_var(net, measure)
             ax.set_title(title)
             ax.set_xlabel("样本量 n")

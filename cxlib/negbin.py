@@ -115,7 +115,7 @@ class AnalyticNB2(NegativeBinomial):
         mu = self.predict(params[:-1])
         w = a1 * (y - mu) / (mu + a1)
         dg = (special.digamma(yu + a1) - special.digamma(a1))[inv]
-        dalpha = (dg + np.log(a1) - np.log(a1 + mu) - (y - mu) / (a1 + mu)) * -(alpha ** -2)
+        dalpha = (dg + np.log(a1) - np.log(a1 + mu) - (y - mu) / (a1 + mu)) * -(alpha**-2)
         return w, dalpha, alpha
 
     def _score_nbin(self, params: np.ndarray, Q: int = 0) -> np.ndarray:
@@ -154,21 +154,22 @@ class AnalyticNB2(NegativeBinomial):
         w = a1 * mu * (a1 + y) / (mu + a1) ** 2
         bb = np.zeros((dim, dim))
         for i in range(0, len(y), _CHUNK):
-            Xc = X[i:i + _CHUNK]
-            bb -= (Xc * w[i:i + _CHUNK, None]).T @ Xc
+            Xc = X[i : i + _CHUNK]
+            bb -= (Xc * w[i : i + _CHUNK, None]).T @ Xc
         H[:dim, :dim] = bb
-        dldpda = -((mu * (y - mu) * a1 ** 2 / (mu + a1) ** 2) @ X)
+        dldpda = -((mu * (y - mu) * a1**2 / (mu + a1) ** 2) @ X)
         H[-1, :-1] = dldpda
         H[:-1, -1] = dldpda
-        da1 = -(alpha ** -2)
-        da2 = 2 * alpha ** -3
+        da1 = -(alpha**-2)
+        da2 = 2 * alpha**-3
         yu, inv, counts = self._counts()
         dgpart = (special.digamma(a1 + yu) - special.digamma(a1))[inv]
         trigamma = counts @ (special.polygamma(1, a1 + yu) - special.polygamma(1, a1))
         prob = a1 / (a1 + mu)
         dalpha = da1 * (dgpart + np.log(prob) - (y - mu) / (a1 + mu))
-        H[-1, -1] = (da2 * dalpha / da1).sum() + da1 ** 2 * (
-            trigamma + (1 / a1 - 1 / (a1 + mu) + (y - mu) / (mu + a1) ** 2).sum())
+        H[-1, -1] = (da2 * dalpha / da1).sum() + da1**2 * (
+            trigamma + (1 / a1 - 1 / (a1 + mu) + (y - mu) / (mu + a1) ** 2).sum()
+        )
         return H
 
     # ------------------------------------------------------------------ fitting
@@ -184,7 +185,7 @@ class AnalyticNB2(NegativeBinomial):
         H_eta = H.copy()
         H_eta[-1, :-1] *= alpha
         H_eta[:-1, -1] *= alpha
-        H_eta[-1, -1] = alpha ** 2 * H[-1, -1] + alpha * s
+        H_eta[-1, -1] = alpha**2 * H[-1, -1] + alpha * s
         return g_eta, H_eta
 
     def _ll_eta(self, x: np.ndarray) -> float:
@@ -199,8 +200,9 @@ class AnalyticNB2(NegativeBinomial):
         a = float((((y - mu) ** 2 / mu - 1) / mu).sum() / (len(y) - len(beta)))
         return max(0.05, a)
 
-    def newton_optimum(self, start_params: np.ndarray | None = None, maxiter: int = 100,
-                       tol: float = 1e-10) -> tuple[np.ndarray, int, bool]:
+    def newton_optimum(
+        self, start_params: np.ndarray | None = None, maxiter: int = 100, tol: float = 1e-10
+    ) -> tuple[np.ndarray, int, bool]:
         """The maximum by Newton's method with step halving in ``(β, log α)``: ``(params,
         iterations, converged)`` with ``params`` in statsmodels' ``(β, α)``. ``start_params``:
         ``(β, α)``, or ``β`` alone (Poisson estimates; ``α`` from :meth:`start_alpha`), by default
@@ -243,8 +245,9 @@ class AnalyticNB2(NegativeBinomial):
     def _theta(x: np.ndarray) -> np.ndarray:
         return np.concatenate([x[:-1], [np.exp(x[-1])]])
 
-    def fit_mle(self, start_params: np.ndarray | None = None, maxiter: int = 100, tol: float = 1e-10,
-                **kwargs: Any) -> Any:
+    def fit_mle(
+        self, start_params: np.ndarray | None = None, maxiter: int = 100, tol: float = 1e-10, **kwargs: Any
+    ) -> Any:
         """Fit by :meth:`newton_optimum`, then ``NegativeBinomial.fit(method="newton")`` from the
         optimum (one confirming step; statsmodels' results with ``cov_type`` and ``cov_kwds`` as
         given). ``start_params``: Poisson estimates ``β`` (or ``(β, α)``), by default statsmodels'
@@ -280,8 +283,11 @@ class AnalyticNB2(NegativeBinomial):
         offset = getattr(self, "offset", 0) + getattr(self, "exposure", 0)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return Poisson(self.endog, self.exog, offset=None if np.size(offset) == 1 and offset == 0 else offset
-                           ).fit(disp=0, skip_hessian=True, warn_convergence=False).params
+            return (
+                Poisson(self.endog, self.exog, offset=None if np.size(offset) == 1 and offset == 0 else offset)
+                .fit(disp=0, skip_hessian=True, warn_convergence=False)
+                .params
+            )
 
 
 def fit_nb2(formula: str, data: Any, poisson_params: Any = None, maxiter: int = 100, **kwargs: Any) -> Any:
@@ -294,5 +300,6 @@ def fit_nb2(formula: str, data: Any, poisson_params: Any = None, maxiter: int = 
     """
     model_kw = {k: kwargs.pop(k) for k in ("eval_env", "exposure", "offset") if k in kwargs}
     mod = AnalyticNB2.from_formula(formula, data, **model_kw)
-    return mod.fit_mle(start_params=None if poisson_params is None else np.asarray(poisson_params),
-                       maxiter=maxiter, **kwargs)
+    return mod.fit_mle(
+        start_params=None if poisson_params is None else np.asarray(poisson_params), maxiter=maxiter, **kwargs
+    )

@@ -80,8 +80,8 @@ def _valid_ltr(ltr: Any, *, column: str | None = None) -> np.ndarray:
     bad = (vals < catalog.LTR_MIN) | (vals > catalog.LTR_MAX) | (vals != np.round(vals))
     if bad.any():
         raise DataError(
-            f"LTR value {vals[bad][0]!r} is outside the whole points "
-            f"{catalog.LTR_MIN}-{catalog.LTR_MAX}", column=column)
+            f"LTR value {vals[bad][0]!r} is outside the whole points {catalog.LTR_MIN}-{catalog.LTR_MAX}", column=column
+        )
     return vals
 
 
@@ -144,9 +144,21 @@ def _from_counts(det: float, pas: float, pro: float, *, conf: float, scale: floa
     out: dict[str, float] = {"n": int(n)}
     if n == 0:
         nan = float("nan")
-        out.update(promoters=nan, passives=nan, detractors=nan, nps=nan, se=nan, wald_low=nan,
-                   wald_high=nan, adjusted_nps=nan, adjusted_se=nan, adjusted_low=nan,
-                   adjusted_high=nan, score_low=nan, score_high=nan)
+        out.update(
+            promoters=nan,
+            passives=nan,
+            detractors=nan,
+            nps=nan,
+            se=nan,
+            wald_low=nan,
+            wald_high=nan,
+            adjusted_nps=nan,
+            adjusted_se=nan,
+            adjusted_low=nan,
+            adjusted_high=nan,
+            score_low=nan,
+            score_high=nan,
+        )
         return out
     p_pro, p_pas, p_det = pro / n, pas / n, det / n
     value = p_pro - p_det
@@ -161,11 +173,17 @@ def _from_counts(det: float, pas: float, pro: float, *, conf: float, scale: floa
         return float(clip_interval(x, x, "nps_share")[0]) * scale
 
     out.update(
-        promoters=p_pro, passives=p_pas, detractors=p_det,
-        nps=value * scale, se=se * scale,
-        wald_low=clip(value - z * se), wald_high=clip(value + z * se),
-        adjusted_nps=adj * scale, adjusted_se=adj_se * scale,
-        adjusted_low=clip(adj - z * adj_se), adjusted_high=clip(adj + z * adj_se),
+        promoters=p_pro,
+        passives=p_pas,
+        detractors=p_det,
+        nps=value * scale,
+        se=se * scale,
+        wald_low=clip(value - z * se),
+        wald_high=clip(value + z * se),
+        adjusted_nps=adj * scale,
+        adjusted_se=adj_se * scale,
+        adjusted_low=clip(adj - z * adj_se),
+        adjusted_high=clip(adj + z * adj_se),
     )
     s_lo, s_hi = score_interval(det, pro, n, conf)
     out.update(score_low=s_lo * scale, score_high=s_hi * scale)
@@ -184,8 +202,12 @@ def _method_ci(r: dict[str, float], method: str) -> tuple[float, float, float]:
 
 
 # --------------------------------------------------------------------------- public API
-def nps(ltr: Sequence[float] | pd.Series | np.ndarray, scale: float = 100, conf: float = 0.95,
-        method: Method = "adjusted_wald") -> pd.Series:
+def nps(
+    ltr: Sequence[float] | pd.Series | np.ndarray,
+    scale: float = 100,
+    conf: float = 0.95,
+    method: Method = "adjusted_wald",
+) -> pd.Series:
     """Net Promoter Score of LTR answers (0-10) with group shares, SE, Wald, adjusted-Wald and score CIs.
 
     Missing answers are left out. Returns a Series with ``n``, ``promoters``, ``passives``,
@@ -210,10 +232,13 @@ def nps(ltr: Sequence[float] | pd.Series | np.ndarray, scale: float = 100, conf:
     return pd.Series({**r, "ci_low": lo, "ci_high": hi, "method": method}, dtype=object)
 
 
-def nps_test(ltr_a: Sequence[float] | pd.Series | np.ndarray,
-             ltr_b: Sequence[float] | pd.Series | np.ndarray | None = None,
-             conf: float = 0.95, scale: float = 100,
-             method: Method = "adjusted_wald") -> pd.Series:
+def nps_test(
+    ltr_a: Sequence[float] | pd.Series | np.ndarray,
+    ltr_b: Sequence[float] | pd.Series | np.ndarray | None = None,
+    conf: float = 0.95,
+    scale: float = 100,
+    method: Method = "adjusted_wald",
+) -> pd.Series:
     """Test of the difference of two independent NPS (``a - b``), or of one NPS against 0.
 
     ``method="adjusted_wald"`` (the default, what the reports use): 0.75 promoter, 1.5 passive and
@@ -268,17 +293,35 @@ def nps_test(ltr_a: Sequence[float] | pd.Series | np.ndarray,
         lo, hi = centre - z * se, centre + z * se
         stat = centre / se if se > 0 else (nan if centre == 0 else math.copysign(math.inf, centre))
     p = float(2 * stats.norm.sf(abs(stat))) if not math.isnan(stat) else nan
-    return pd.Series({
-        "nps_a": a["nps"] * scale, "nps_b": nps_b * scale, "difference": diff * scale,
-        "adjusted_difference": adj_diff * scale, "se": se * scale, "ci_low": lo * scale,
-        "ci_high": hi * scale, "z": stat, "p_value": p, "n_a": int(a["n"]), "n_b": n_b, "conf": conf,
-        "method": method,
-    }, dtype=object)
+    return pd.Series(
+        {
+            "nps_a": a["nps"] * scale,
+            "nps_b": nps_b * scale,
+            "difference": diff * scale,
+            "adjusted_difference": adj_diff * scale,
+            "se": se * scale,
+            "ci_low": lo * scale,
+            "ci_high": hi * scale,
+            "z": stat,
+            "p_value": p,
+            "n_a": int(a["n"]),
+            "n_b": n_b,
+            "conf": conf,
+            "method": method,
+        },
+        dtype=object,
+    )
 
 
-def by_segment(df: pd.DataFrame, by: str | Sequence[str], ltr: str = "ltr",
-               method: Method = "adjusted_wald", min_n: int = 30, scale: float = 100,
-               conf: float = 0.95) -> pd.DataFrame:
+def by_segment(
+    df: pd.DataFrame,
+    by: str | Sequence[str],
+    ltr: str = "ltr",
+    method: Method = "adjusted_wald",
+    min_n: int = 30,
+    scale: float = 100,
+    conf: float = 0.95,
+) -> pd.DataFrame:
     """NPS with a confidence interval per segment, one row per segment (sorted; catalog order
     for categorical segments), with a ``warning`` where fewer than ``min_n`` answers back it.
 
@@ -302,11 +345,22 @@ def by_segment(df: pd.DataFrame, by: str | Sequence[str], ltr: str = "ltr",
         se, lo, hi = _method_ci(r, method)
         n = r["n"]
         warning = "no responses" if n == 0 else (f"n < {min_n}" if n < min_n else "")
-        rows.append({**dict(zip(keys, key)), "n": n, "promoters": r["promoters"],
-                     "passives": r["passives"], "detractors": r["detractors"], "nps": r["nps"],
-                     "se": se, "ci_low": lo, "ci_high": hi, "method": method, "warning": warning})
-    cols = [*keys, "n", "promoters", "passives", "detractors", "nps", "se", "ci_low", "ci_high",
-            "method", "warning"]
+        rows.append(
+            {
+                **dict(zip(keys, key)),
+                "n": n,
+                "promoters": r["promoters"],
+                "passives": r["passives"],
+                "detractors": r["detractors"],
+                "nps": r["nps"],
+                "se": se,
+                "ci_low": lo,
+                "ci_high": hi,
+                "method": method,
+                "warning": warning,
+            }
+        )
+    cols = [*keys, "n", "promoters", "passives", "detractors", "nps", "se", "ci_low", "ci_high", "method", "warning"]
     out = pd.DataFrame(rows, columns=cols)
     for k in keys:
         if isinstance(df[k].dtype, pd.CategoricalDtype):
@@ -319,31 +373,43 @@ def by_segment(df: pd.DataFrame, by: str | Sequence[str], ltr: str = "ltr",
 def wilson_ci(count: int, n: int, conf: float = 0.95) -> tuple[float, float]:
     """Wilson score interval of a proportion ``count / n`` (scalars; see :func:`cxlib.stats.wilson_ci`).
 
-        >>> [round(x, 4) for x in wilson_ci(2, 10)]
-        [0.0567, 0.5098]
+    >>> [round(x, 4) for x in wilson_ci(2, 10)]
+    [0.0567, 0.5098]
     """
     lo, hi = _wilson(count, n, conf)
     return float(lo), float(hi)
 
 
-def _metrics(part: pd.DataFrame, ltr: str, anxiety: str | None, complained: str | None,
-             conf: float, scale: float, known_complaints: bool = True) -> dict[str, float]:
+def _metrics(
+    part: pd.DataFrame,
+    ltr: str,
+    anxiety: str | None,
+    complained: str | None,
+    conf: float,
+    scale: float,
+    known_complaints: bool = True,
+) -> dict[str, float]:
     vals = _valid_ltr(part[ltr], column=ltr)
     r = _from_counts(*_counts(vals), conf=conf, scale=scale)
     m, lo, hi = mean_ci(vals, conf, bounds="ltr")
-    out = {"n_visits": len(part), "n_responses": int(vals.size),
-           "anxiety_mean": float(pd.to_numeric(part[anxiety], errors="coerce").mean())
-           if anxiety else float("nan"),
-           "ltr_mean": m, "ltr_ci_low": lo, "ltr_ci_high": hi,
-           "nps": r["nps"], "nps_ci_low": r["adjusted_low"], "nps_ci_high": r["adjusted_high"]}
+    out = {
+        "n_visits": len(part),
+        "n_responses": int(vals.size),
+        "anxiety_mean": float(pd.to_numeric(part[anxiety], errors="coerce").mean()) if anxiety else float("nan"),
+        "ltr_mean": m,
+        "ltr_ci_low": lo,
+        "ltr_ci_high": hi,
+        "nps": r["nps"],
+        "nps_ci_low": r["adjusted_low"],
+        "nps_ci_high": r["adjusted_high"],
+    }
     if complained and known_complaints is not False:
         c = part[complained]
         c = c.astype("boolean") if not isinstance(c.dtype, pd.BooleanDtype) else c
         c = c.dropna()
         k, n = int(c.sum()), int(c.size)
         lo_c, hi_c = wilson_ci(k, n, conf)
-        out.update(complaint_rate=k / n if n else float("nan"), complaint_ci_low=lo_c,
-                   complaint_ci_high=hi_c)
+        out.update(complaint_rate=k / n if n else float("nan"), complaint_ci_low=lo_c, complaint_ci_high=hi_c)
     return out
 
 
@@ -352,9 +418,16 @@ def _complaints_known(visits: pd.DataFrame, complained: str | None) -> bool:
     return bool(complained) and bool(visits[complained].notna().any()) if len(visits) else True
 
 
-def tier_table(visits: pd.DataFrame, ltr: str = "ltr", tier: str = "tier", anxiety: str = "anxiety",
-               complained: str = "complained", lang: catalog.Lang = "both", conf: float = 0.95,
-               scale: float = 100) -> pd.DataFrame:
+def tier_table(
+    visits: pd.DataFrame,
+    ltr: str = "ltr",
+    tier: str = "tier",
+    anxiety: str = "anxiety",
+    complained: str = "complained",
+    lang: catalog.Lang = "both",
+    conf: float = 0.95,
+    scale: float = 100,
+) -> pd.DataFrame:
     """Per transparency tier (catalog order): visits, responses, mean anxiety, mean LTR with a
     t interval, NPS with an adjusted-Wald interval, complaint rate with a Wilson interval.
 
@@ -367,16 +440,22 @@ def tier_table(visits: pd.DataFrame, ltr: str = "ltr", tier: str = "tier", anxie
     t = visits[tier].astype("string")
     unknown = sorted(set(t.dropna()) - set(catalog.TIER_ORDER))
     if unknown:
-        raise DataError(f"unknown tier code(s) {', '.join(unknown)}; known: {', '.join(catalog.TIER_ORDER)}",
-                        column=tier)
+        raise DataError(
+            f"unknown tier code(s) {', '.join(unknown)}; known: {', '.join(catalog.TIER_ORDER)}", column=tier
+        )
     known = _complaints_known(visits, complained)
     rows = []
     for code in catalog.TIER_ORDER:
         part = visits.loc[(t == code).fillna(False).to_numpy()]
         if len(part) == 0:
             continue
-        rows.append({"tier": code, "label": catalog.label(code, lang),
-                     **_metrics(part, ltr, anxiety, complained, conf, scale, known)})
+        rows.append(
+            {
+                "tier": code,
+                "label": catalog.label(code, lang),
+                **_metrics(part, ltr, anxiety, complained, conf, scale, known),
+            }
+        )
     out = pd.DataFrame(rows)
     if len(out):
         out["tier"] = out["tier"].astype(catalog.TIER_DTYPE)
@@ -386,19 +465,26 @@ def tier_table(visits: pd.DataFrame, ltr: str = "ltr", tier: str = "tier", anxie
 def dose_levels(cap: int = 4) -> list[str]:
     """Labels of the update-count levels: ``["0", "1", …, f"{cap}+"]``.
 
-        >>> dose_levels(3)
-        ['0', '1', '2', '3+']
+    >>> dose_levels(3)
+    ['0', '1', '2', '3+']
     """
     return [str(i) for i in range(cap)] + [f"{cap}+"]
 
 
-def dose_response(visits: pd.DataFrame, updates: str = "n_proactive_updates", cap: int = 4,
-                  ltr: str = "ltr", anxiety: str = "anxiety", complained: str = "complained",
-                  conf: float = 0.95, scale: float = 100) -> pd.DataFrame:
+def dose_response(
+    visits: pd.DataFrame,
+    updates: str = "n_proactive_updates",
+    cap: int = 4,
+    ltr: str = "ltr",
+    anxiety: str = "anxiety",
+    complained: str = "complained",
+    conf: float = 0.95,
+    scale: float = 100,
+) -> pd.DataFrame:
     """The :func:`tier_table` metrics by number of proactive updates 0, 1, …, ``cap``+.
 
-        >>> dose_response(visits, cap=4).updates.tolist()  # doctest: +SKIP
-        ['0', '1', '2', '3', '4+']
+    >>> dose_response(visits, cap=4).updates.tolist()  # doctest: +SKIP
+    ['0', '1', '2', '3', '4+']
     """
     require_columns(visits, [updates, ltr, anxiety, complained], "visits")
     u = pd.to_numeric(visits[updates], errors="coerce")
@@ -432,22 +518,27 @@ def plot_dose_response(table: pd.DataFrame, lang: catalog.Lang = "both", title: 
     with plotting.drawing():
         plotting.ensure_theme()
         has_complaints = "complaint_rate" in table.columns
-        fig, axes = plotting.subplots(1, 2 if has_complaints else 1, figsize=(10 if has_complaints else 5.5, 4),
-                                 squeeze=False)
+        fig, axes = plotting.subplots(
+            1, 2 if has_complaints else 1, figsize=(10 if has_complaints else 5.5, 4), squeeze=False
+        )
         x = np.arange(len(table))
         n = table["n_responses"] if "n_responses" in table.columns else None
-        labels = [str(v) if n is None else plotting.with_n(str(v), k) for v, k in
-                  zip(table["updates"], n if n is not None else [None] * len(table))]
+        labels = [
+            str(v) if n is None else plotting.with_n(str(v), k)
+            for v, k in zip(table["updates"], n if n is not None else [None] * len(table))
+        ]
         panels = [("nps", "nps_ci_low", "nps_ci_high", "nps", "#3182bd")]
         if has_complaints:
-            panels.append(("complaint_rate", "complaint_ci_low", "complaint_ci_high", "complaint_rate",
-                           "#d7301f"))
+            panels.append(("complaint_rate", "complaint_ci_low", "complaint_ci_high", "complaint_rate", "#d7301f"))
         for ax, (col, lo, hi, key, colour) in zip(axes[0], panels):
             y = table[col].to_numpy(dtype=float)
             err = error_bars(y, table[lo].to_numpy(dtype=float), table[hi].to_numpy(dtype=float))
             ax.errorbar(x, y, yerr=err, marker="o", capsize=4, color=colour)
-            n_pt = table["n_responses" if col == "nps" else "n_visits"] if {"n_responses", "n_visits"} <= set(
-                table.columns) else None
+            n_pt = (
+                table["n_responses" if col == "nps" else "n_visits"]
+                if {"n_responses", "n_visits"} <= set(table.columns)
+                else None
+            )
             if n_pt is not None:  # fewer than MIN_N answers: a hollow point
                 plotting.mark_small(ax, x, y, n_pt, colour, lang=lang)
             ax.set_xticks(x, labels)
@@ -469,13 +560,20 @@ def summary_record(ltr: Sequence[float] | pd.Series | np.ndarray, conf: float = 
         25.0
     """
     r = nps(ltr, scale=100, conf=conf)
-    return {"value": float(r["nps"]), "ci_low": float(r["adjusted_low"]), "ci_high": float(r["adjusted_high"]),
-            "n": int(r["n"]), "promoters": float(r["promoters"]), "passives": float(r["passives"]),
-            "detractors": float(r["detractors"])}
+    return {
+        "value": float(r["nps"]),
+        "ci_low": float(r["adjusted_low"]),
+        "ci_high": float(r["adjusted_high"]),
+        "n": int(r["n"]),
+        "promoters": float(r["promoters"]),
+        "passives": float(r["passives"]),
+        "detractors": float(r["detractors"]),
+    }
 
 
-def headline_table(ltr: Sequence[float] | pd.Series | np.ndarray, conf: float = 0.95,
-                   lang: catalog.Lang = "both") -> pd.DataFrame:
+def headline_table(
+    ltr: Sequence[float] | pd.Series | np.ndarray, conf: float = 0.95, lang: catalog.Lang = "both"
+) -> pd.DataFrame:
     """The headline NPS on both scales plus the three group shares, each with its interval:
     NPS -100..100 and -1..1 (adjusted-Wald), shares of promoters, passives, detractors (Wilson).
 
@@ -484,10 +582,22 @@ def headline_table(ltr: Sequence[float] | pd.Series | np.ndarray, conf: float = 
     """
     r = nps(ltr, scale=100, conf=conf)
     n = int(r["n"])
-    rows = [(catalog.bilingual("净推荐值（−100…100）", "NPS (−100…100)", lang), r["nps"], r["adjusted_low"],
-             r["adjusted_high"], "adjusted Wald"),
-            (catalog.bilingual("净推荐值（比例，−1…1）", "NPS (share, −1…1)", lang), r["nps"] / 100, r["adjusted_low"] / 100,
-             r["adjusted_high"] / 100, "adjusted Wald")]
+    rows = [
+        (
+            catalog.bilingual("净推荐值（−100…100）", "NPS (−100…100)", lang),
+            r["nps"],
+            r["adjusted_low"],
+            r["adjusted_high"],
+            "adjusted Wald",
+        ),
+        (
+            catalog.bilingual("净推荐值（比例，−1…1）", "NPS (share, −1…1)", lang),
+            r["nps"] / 100,
+            r["adjusted_low"] / 100,
+            r["adjusted_high"] / 100,
+            "adjusted Wald",
+        ),
+    ]
     for g in reversed(catalog.NPS_GROUPS):
         share = r[f"{g.code}s"]
         lo, hi = wilson_ci(int(round(share * n)), n, conf)
@@ -506,10 +616,20 @@ def segment_record(table: pd.DataFrame, segment: str) -> dict[str, Any]:
         1
     """
     require_columns(table, [segment, "n", "nps", "ci_low", "ci_high", "promoters", "detractors"], "segment")
-    return {"segment": segment,
-            "groups": {str(r[segment]): {"n": int(r["n"]), "nps": r["nps"], "ci_low": r["ci_low"],
-                                         "ci_high": r["ci_high"], "promoters": r["promoters"],
-                                         "detractors": r["detractors"]} for _, r in table.iterrows()}}
+    return {
+        "segment": segment,
+        "groups": {
+            str(r[segment]): {
+                "n": int(r["n"]),
+                "nps": r["nps"],
+                "ci_low": r["ci_low"],
+                "ci_high": r["ci_high"],
+                "promoters": r["promoters"],
+                "detractors": r["detractors"],
+            }
+            for _, r in table.iterrows()
+        },
+    }
 
 
 def tier_record(table: pd.DataFrame) -> dict[str, dict[str, float]]:
@@ -519,13 +639,22 @@ def tier_record(table: pd.DataFrame) -> dict[str, dict[str, float]]:
 
         >>> tier_record(tier_table(visits))["none"]["nps"]  # doctest: +SKIP
     """
-    require_columns(table, ["tier", "n_responses", "nps", "nps_ci_low", "nps_ci_high", "ltr_mean",
-                            "anxiety_mean"], "tier")
+    require_columns(
+        table, ["tier", "n_responses", "nps", "nps_ci_low", "nps_ci_high", "ltr_mean", "anxiety_mean"], "tier"
+    )
     no_complaints = None if "complaint_rate" in table.columns else not_provided("complaints")
-    return {str(r["tier"]): {"n": int(r["n_responses"]), "nps": r["nps"], "ci_low": r["nps_ci_low"],
-                             "ci_high": r["nps_ci_high"], "mean_ltr": r["ltr_mean"],
-                             "complaint_rate": no_complaints or r["complaint_rate"], "mean_anxiety": r["anxiety_mean"]}
-            for _, r in table.iterrows()}
+    return {
+        str(r["tier"]): {
+            "n": int(r["n_responses"]),
+            "nps": r["nps"],
+            "ci_low": r["nps_ci_low"],
+            "ci_high": r["nps_ci_high"],
+            "mean_ltr": r["ltr_mean"],
+            "complaint_rate": no_complaints or r["complaint_rate"],
+            "mean_anxiety": r["anxiety_mean"],
+        }
+        for _, r in table.iterrows()
+    }
 
 
 def folklore_comparison(table: pd.DataFrame, low: str = "none", high: str = "realtime_photo") -> str:
@@ -541,8 +670,11 @@ def folklore_comparison(table: pd.DataFrame, low: str = "none", high: str = "rea
     """
     from cxlib import findings
 
-    require_columns(table, ["tier", "ltr_mean", "ltr_ci_low", "ltr_ci_high", "nps", "nps_ci_low", "nps_ci_high",
-                            "n_responses"], "tier")
+    require_columns(
+        table,
+        ["tier", "ltr_mean", "ltr_ci_low", "ltr_ci_high", "nps", "nps_ci_low", "nps_ci_high", "n_responses"],
+        "tier",
+    )
     return findings.folklore(table, "en", low=low, high=high).en
 
 
@@ -557,8 +689,16 @@ def proportion_difference(k_a: int, n_a: int, k_b: int, n_b: int, conf: float = 
     """
     nan = float("nan")
     if n_a <= 0 or n_b <= 0:
-        return {"share_a": nan, "share_b": nan, "difference": nan, "ci_low": nan, "ci_high": nan, "p_value": nan,
-                "n_a": int(n_a), "n_b": int(n_b)}
+        return {
+            "share_a": nan,
+            "share_b": nan,
+            "difference": nan,
+            "ci_low": nan,
+            "ci_high": nan,
+            "p_value": nan,
+            "n_a": int(n_a),
+            "n_b": int(n_b),
+        }
     pa, pb = k_a / n_a, k_b / n_b
     z = float(stats.norm.ppf(1 - (1 - conf) / 2))
     se = math.sqrt(pa * (1 - pa) / n_a + pb * (1 - pb) / n_b)
@@ -566,12 +706,27 @@ def proportion_difference(k_a: int, n_a: int, k_b: int, n_b: int, conf: float = 
     se0 = math.sqrt(pool * (1 - pool) * (1 / n_a + 1 / n_b))
     diff = pa - pb
     p = float(2 * stats.norm.sf(abs(diff) / se0)) if se0 > 0 else (1.0 if diff == 0 else 0.0)
-    return {"share_a": pa, "share_b": pb, "difference": diff, "ci_low": diff - z * se, "ci_high": diff + z * se,
-            "p_value": p, "n_a": int(n_a), "n_b": int(n_b)}
+    return {
+        "share_a": pa,
+        "share_b": pb,
+        "difference": diff,
+        "ci_low": diff - z * se,
+        "ci_high": diff + z * se,
+        "p_value": p,
+        "n_a": int(n_a),
+        "n_b": int(n_b),
+    }
 
 
-def tier_contrast(visits: pd.DataFrame, high: str = "realtime_photo", low: str = "none", ltr: str = "ltr",
-                  tier: str = "tier", complained: str = "complained", conf: float = 0.95) -> pd.Series:
+def tier_contrast(
+    visits: pd.DataFrame,
+    high: str = "realtime_photo",
+    low: str = "none",
+    ltr: str = "ltr",
+    tier: str = "tier",
+    complained: str = "complained",
+    conf: float = 0.95,
+) -> pd.Series:
     """Two transparency tiers compared (``high`` minus ``low``): the NPS difference with the z test
     of :func:`nps_test` and the difference of the shares of visits with a complaint
     (:func:`proportion_difference`; NaN when no complaint status is known). ``n_*`` are the
@@ -594,17 +749,33 @@ def tier_contrast(visits: pd.DataFrame, high: str = "realtime_photo", low: str =
     nan = float("nan")
     if out["n_high"] and out["n_low"]:
         r = nps_test(parts["high"][ltr], parts["low"][ltr], conf=conf)
-        out.update(nps_high=float(r["nps_a"]), nps_low=float(r["nps_b"]), nps_difference=float(r["difference"]),
-                   nps_ci_low=float(r["ci_low"]), nps_ci_high=float(r["ci_high"]), nps_p_value=float(r["p_value"]))
+        out.update(
+            nps_high=float(r["nps_a"]),
+            nps_low=float(r["nps_b"]),
+            nps_difference=float(r["difference"]),
+            nps_ci_low=float(r["ci_low"]),
+            nps_ci_high=float(r["ci_high"]),
+            nps_p_value=float(r["p_value"]),
+        )
     else:
         out.update(nps_high=nan, nps_low=nan, nps_difference=nan, nps_ci_low=nan, nps_ci_high=nan, nps_p_value=nan)
-    known = {k: (p[complained].astype("boolean").dropna() if complained in p.columns else pd.Series([], dtype="boolean"))
-             for k, p in parts.items()}
-    d = proportion_difference(int(known["high"].sum()), int(known["high"].size), int(known["low"].sum()),
-                              int(known["low"].size), conf)
-    out.update(complaint_high=d["share_a"], complaint_low=d["share_b"], complaint_difference=d["difference"],
-               complaint_ci_low=d["ci_low"], complaint_ci_high=d["ci_high"], complaint_p_value=d["p_value"],
-               complaint_n_high=d["n_a"], complaint_n_low=d["n_b"])
+    known = {
+        k: (p[complained].astype("boolean").dropna() if complained in p.columns else pd.Series([], dtype="boolean"))
+        for k, p in parts.items()
+    }
+    d = proportion_difference(
+        int(known["high"].sum()), int(known["high"].size), int(known["low"].sum()), int(known["low"].size), conf
+    )
+    out.update(
+        complaint_high=d["share_a"],
+        complaint_low=d["share_b"],
+        complaint_difference=d["difference"],
+        complaint_ci_low=d["ci_low"],
+        complaint_ci_high=d["ci_high"],
+        complaint_p_value=d["p_value"],
+        complaint_n_high=d["n_a"],
+        complaint_n_low=d["n_b"],
+    )
     return pd.Series(out, dtype=object)
 
 
@@ -612,8 +783,15 @@ def _months_between(start: str, end: str) -> str:
     return start if start == end else f"{start} – {end}"
 
 
-def previous_change(data: Any, center: str = "all", period_start: str | None = None, period_end: str | None = None,
-                    scenario: str = "all", ltr: str = "ltr", conf: float = 0.95) -> pd.Series | Any:
+def previous_change(
+    data: Any,
+    center: str = "all",
+    period_start: str | None = None,
+    period_end: str | None = None,
+    scenario: str = "all",
+    ltr: str = "ltr",
+    conf: float = 0.95,
+) -> pd.Series | Any:
     """The NPS of a report's period against the period just before it, from the whole processed
     ``data`` (a :class:`cxlib.clean.ProcessedData` before ``subset``): :func:`nps_test` of now
     minus before, with ``now`` and ``before`` (the months compared) and ``basis``.
@@ -651,10 +829,15 @@ def previous_change(data: Any, center: str = "all", period_start: str | None = N
     label = _months_between(*before_span)
     if a.size == 0 or b.size == 0:
         which = ("上期", "previous period") if b.size == 0 else ("本期", "period")
-        return NotComputed(int(min(a.size, b.size)), what,
-                           why=(f"数据中没有{which[0]}（{label if b.size == 0 else _months_between(*now_span)}）的问卷",
-                                f"the data hold no survey answer for the {which[1]} "
-                                f"({label if b.size == 0 else _months_between(*now_span)})"))
+        return NotComputed(
+            int(min(a.size, b.size)),
+            what,
+            why=(
+                f"数据中没有{which[0]}（{label if b.size == 0 else _months_between(*now_span)}）的问卷",
+                f"the data hold no survey answer for the {which[1]} "
+                f"({label if b.size == 0 else _months_between(*now_span)})",
+            ),
+        )
     r = nps_test(a, b, conf=conf)
     r["now"], r["before"], r["basis"] = _months_between(*now_span), label, basis
     return r

@@ -34,8 +34,18 @@ from cxlib.errors import DataError
 #: Columns of the processed visits table that notebook 03 may hold fixed in its models (on top
 #: of the update programme's parts, which it always adds): visit circumstances known before the
 #: updates were sent. Outcomes (``ltr``, complaints, anxiety), ids and the update counts are not.
-CONTROL_COLUMNS: tuple[str, ...] = ("repair_minutes", "wait_minutes", "visit_minutes", "scenario", "warranty",
-                                    "center", "month", "vehicle_model", "amount_cny", "realtime_live")
+CONTROL_COLUMNS: tuple[str, ...] = (
+    "repair_minutes",
+    "wait_minutes",
+    "visit_minutes",
+    "scenario",
+    "warranty",
+    "center",
+    "month",
+    "vehicle_model",
+    "amount_cny",
+    "realtime_live",
+)
 #: Largest run parameters file read (bytes).
 MAX_PARAMS_BYTES = 64 * 1024
 #: Deepest nesting of lists / mappings in a run parameters file.
@@ -115,8 +125,12 @@ def _int(opt: Option, value: Any) -> int:
         x = _number(value)
     except (ValueError, OverflowError):
         x = None
-    if x is None or not x.is_integer() or not _in_range(opt, x) or (
-            isinstance(value, int) and not _in_range(opt, value)):
+    if (
+        x is None
+        or not x.is_integer()
+        or not _in_range(opt, x)
+        or (isinstance(value, int) and not _in_range(opt, value))
+    ):
         raise _Bad(f"must be {_range_text(opt, True)}, got {_shown(value)}")
     return value if isinstance(value, int) and not isinstance(value, bool) else int(x)
 
@@ -299,9 +313,15 @@ class Option:
             return _one_of(self) if self.parse is _choice else f"items of {_one_of(self)}"
         if self.parse in (_int, _float):
             return _range_text(self, self.parse is _int)
-        return {_period: "YYYY-MM, YYYY-MM..YYYY-MM or all", _center: "center ids (list or commas) or all",
-                _tz: "IANA time zone", _path: "a path", _file: "an existing file",
-                _column: "a column of the visits", _bool: "yes or no"}[self.parse]
+        return {
+            _period: "YYYY-MM, YYYY-MM..YYYY-MM or all",
+            _center: "center ids (list or commas) or all",
+            _tz: "IANA time zone",
+            _path: "a path",
+            _file: "an existing file",
+            _column: "a column of the visits",
+            _bool: "yes or no",
+        }[self.parse]
 
     def value(self, raw: Any) -> Any:
         """``raw`` parsed and checked (``_Bad`` with the message after the option's name)."""
@@ -326,29 +346,85 @@ OPTIONS: tuple[Option, ...] = (
     Option("period", _period, "months of the report", "all"),
     Option("center", _center, "centers of the report (the network as a whole is 'all')", "all"),
     Option("jobs", _int, "centers run in parallel", 1, low=1, high=64, metavar="N"),
-    Option("timeout", _float, "seconds a notebook cell may run before it fails its notebook (fractions "
-           "are rounded up to whole seconds)", None, low=0, high=7 * 24 * 3600, open_low=True, metavar="SECONDS"),
+    Option(
+        "timeout",
+        _float,
+        "seconds a notebook cell may run before it fails its notebook (fractions are rounded up to whole seconds)",
+        None,
+        low=0,
+        high=7 * 24 * 3600,
+        open_low=True,
+        metavar="SECONDS",
+    ),
     Option("pdf", _bool, "also print every report page to PDF with headless Chromium (05_summary.pdf, …)", False),
     Option("xlsx", _bool, "write summary.xlsx per center and quarantine.xlsx per period", True),
     Option("tz", _tz, "time zone of raw timestamps without offset", catalog.DEFAULT_TZ, notebook=True),
-    Option("lang", _choice, "language of the pages: prose, tables, figures, findings", "both", choices=_plain("zh", "en", "both"),
-           notebook=True),
-    Option("scenario", _choice, "service scenario the notebooks 02–06 analyse (code, Chinese or English name)", "all",
-           choices=_codes(catalog.SCENARIOS, ("all",)), notebook=True),
-    Option("controls", _choices, "visit columns held fixed in the NPS and complaint models",
-           ["repair_minutes", "scenario", "warranty", "center"], choices=_plain(*CONTROL_COLUMNS), notebook=True),
-    Option("segment", _column, "visits column of the per-segment emotion curve and NPS table (e.g. "
-           "vehicle_model, or an extra column of the raw files)", "scenario", notebook=True, metavar="COLUMN"),
-    Option("cases_file", _file, f"intervention cases (YAML; default: {paths.CASES_FILE} of the raw "
-           "folder)", None, notebook=True, metavar="FILE"),
+    Option(
+        "lang",
+        _choice,
+        "language of the pages: prose, tables, figures, findings",
+        "both",
+        choices=_plain("zh", "en", "both"),
+        notebook=True,
+    ),
+    Option(
+        "scenario",
+        _choice,
+        "service scenario the notebooks 02–06 analyse (code, Chinese or English name)",
+        "all",
+        choices=_codes(catalog.SCENARIOS, ("all",)),
+        notebook=True,
+    ),
+    Option(
+        "controls",
+        _choices,
+        "visit columns held fixed in the NPS and complaint models",
+        ["repair_minutes", "scenario", "warranty", "center"],
+        choices=_plain(*CONTROL_COLUMNS),
+        notebook=True,
+    ),
+    Option(
+        "segment",
+        _column,
+        "visits column of the per-segment emotion curve and NPS table (e.g. "
+        "vehicle_model, or an extra column of the raw files)",
+        "scenario",
+        notebook=True,
+        metavar="COLUMN",
+    ),
+    Option(
+        "cases_file",
+        _file,
+        f"intervention cases (YAML; default: {paths.CASES_FILE} of the raw folder)",
+        None,
+        notebook=True,
+        metavar="FILE",
+    ),
     Option("horizon_years", _int, "years of the ROI cash flows", 3, low=1, high=30, notebook=True, metavar="N"),
-    Option("discount_rate", _float, "yearly discount rate of the ROI", 0.08, low=0, high=1, notebook=True,
-           metavar="RATE"),
+    Option(
+        "discount_rate", _float, "yearly discount rate of the ROI", 0.08, low=0, high=1, notebook=True, metavar="RATE"
+    ),
     Option("n_sims", _int, "Monte Carlo draws per case", 10000, low=100, high=200_000, notebook=True, metavar="N"),
-    Option("seed", _int, "random seed of the Monte Carlo draws and bootstraps", 20261001, low=0, high=2**32 - 1,
-           notebook=True, metavar="N"),
-    Option("budget", _float, "budget of the intervention portfolio (CNY)", 50000, low=0, high=1e12, notebook=True,
-           metavar="CNY"),
+    Option(
+        "seed",
+        _int,
+        "random seed of the Monte Carlo draws and bootstraps",
+        20261001,
+        low=0,
+        high=2**32 - 1,
+        notebook=True,
+        metavar="N",
+    ),
+    Option(
+        "budget",
+        _float,
+        "budget of the intervention portfolio (CNY)",
+        50000,
+        low=0,
+        high=1e12,
+        notebook=True,
+        metavar="CNY",
+    ),
 )
 BY_NAME: dict[str, Option] = {o.name: o for o in OPTIONS}
 #: Options handed to the notebooks (each notebook gets those its ``parameters`` cell declares).
@@ -368,8 +444,12 @@ def check(values: Mapping[Any, Any], file: str | Path | None = None) -> dict[str
     for name, raw in values.items():
         opt = BY_NAME.get(name) if isinstance(name, str) else None
         if opt is None:
-            raise OptionError(f"unknown parameter {_shown(name)}; allowed: {', '.join(BY_NAME)}",
-                              option=str(name), file=file, named=False)
+            raise OptionError(
+                f"unknown parameter {_shown(name)}; allowed: {', '.join(BY_NAME)}",
+                option=str(name),
+                file=file,
+                named=False,
+            )
         if raw is None:
             continue
         try:
@@ -407,12 +487,12 @@ def _loader():
         def compose_node(self, parent, index):  # type: ignore[override]
             if self.check_event(yaml.AliasEvent):
                 mark = self.peek_event().start_mark
-                raise yaml.composer.ComposerError(None, None, "aliases (*name) are not allowed in run parameters",
-                                                  mark)
+                raise yaml.composer.ComposerError(None, None, "aliases (*name) are not allowed in run parameters", mark)
             self.depth += 1
             if self.depth > MAX_PARAMS_DEPTH:
-                raise yaml.composer.ComposerError(None, None, f"nested deeper than {MAX_PARAMS_DEPTH} levels",
-                                                  self.peek_event().start_mark)
+                raise yaml.composer.ComposerError(
+                    None, None, f"nested deeper than {MAX_PARAMS_DEPTH} levels", self.peek_event().start_mark
+                )
             try:
                 return super().compose_node(parent, index)
             finally:
@@ -428,11 +508,13 @@ def _loader():
                 try:
                     first = seen.get(key)
                 except TypeError:
-                    raise yaml.constructor.ConstructorError(None, None, "a key must be a plain name",
-                                                            key_node.start_mark) from None
+                    raise yaml.constructor.ConstructorError(
+                        None, None, "a key must be a plain name", key_node.start_mark
+                    ) from None
                 if first is not None:
                     raise yaml.constructor.ConstructorError(
-                        None, None, f"{key} is given twice (lines {first} and {line})", key_node.start_mark)
+                        None, None, f"{key} is given twice (lines {first} and {line})", key_node.start_mark
+                    )
                 seen[key] = line
             return super().construct_mapping(node, deep=deep)
 
@@ -493,12 +575,13 @@ def _default_text(o: Option) -> str:
 def markdown_table() -> str:
     """The options as a Markdown table (the README's table of ``cx report`` options).
 
-        >>> markdown_table().splitlines()[0]
-        '| option | allowed | default | notebooks | what |'
+    >>> markdown_table().splitlines()[0]
+    '| option | allowed | default | notebooks | what |'
     """
     rows = ["| option | allowed | default | notebooks | what |", "|---|---|---|---|---|"]
     for o in OPTIONS:
         default = _default_text(o)
-        rows.append(f"| `{o.flag}` / `{o.name}:` | {o.allowed} | `{default}` | {'yes' if o.notebook else ''} "
-                    f"| {o.help} |")
+        rows.append(
+            f"| `{o.flag}` / `{o.name}:` | {o.allowed} | `{default}` | {'yes' if o.notebook else ''} | {o.help} |"
+        )
     return "\n".join(rows)

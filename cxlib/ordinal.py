@@ -89,9 +89,9 @@ class AnalyticOrderedModel(OrderedModel):
         m = self.k_levels - 1
         th = np.asarray(params)[-m:]
         J = np.zeros((m + 2, m))
-        J[1:m + 1, 0] = 1.0
+        J[1 : m + 1, 0] = 1.0
         for j in range(1, m):
-            J[j + 1:m + 1, j] = np.exp(th[j])
+            J[j + 1 : m + 1, j] = np.exp(th[j])
         return J
 
     def _parts(self, params: np.ndarray, rows: slice = slice(None)) -> dict[str, np.ndarray]:
@@ -142,8 +142,8 @@ class AnalyticOrderedModel(OrderedModel):
             q = self._parts(params, rows)
             p, a, b = q["p"], q["a"], q["b"]
             gu, gl = a / p, -b / p
-            huu = q["da"] / p - gu ** 2
-            hll = -q["db"] / p - gl ** 2
+            huu = q["da"] / p - gu**2
+            hll = -q["db"] / p - gl**2
             hul = -gu * gl
             c = q["cat"]
             x = x_all[rows]
@@ -156,8 +156,9 @@ class AnalyticOrderedModel(OrderedModel):
             E[np.arange(len(c)), c + 1] = -(huu + hul)
             E[np.arange(len(c)), c] = -(hll + hul)
             H_bt += x.T @ E
-            H_tt[np.diag_indices(m + 2)] += (np.bincount(c + 1, weights=huu, minlength=m + 2)
-                                             + np.bincount(c, weights=hll, minlength=m + 2))
+            H_tt[np.diag_indices(m + 2)] += np.bincount(c + 1, weights=huu, minlength=m + 2) + np.bincount(
+                c, weights=hll, minlength=m + 2
+            )
             off = np.bincount(c, weights=hul, minlength=m + 2)[: m + 1]  # the pair (τ_c, τ_{c-1}), by c
             H_tt[np.arange(1, m + 2), np.arange(0, m + 1)] += off
             H_tt[np.arange(0, m + 1), np.arange(1, m + 2)] += off
@@ -177,7 +178,7 @@ class AnalyticOrderedModel(OrderedModel):
         # curvature of τ(θ): ∂²τ_j/∂θ_i² = exp(θ_i) for 1 <= i <= j (bounds j + 1 in J's rows)
         th = params[-m:]
         for i in range(1, m):
-            H[k + i, k + i] += np.exp(th[i]) * g_tau[i + 1:m + 1].sum()
+            H[k + i, k + i] += np.exp(th[i]) * g_tau[i + 1 : m + 1].sum()
         return H
 
     def _theta(self, tau_params: np.ndarray) -> np.ndarray:
@@ -188,8 +189,9 @@ class AnalyticOrderedModel(OrderedModel):
             return np.concatenate([tau_params[:-m], tau[:1], np.log(np.diff(tau))])
 
     # ------------------------------------------------------------------ fitting
-    def newton_optimum(self, start_params: np.ndarray | None = None, maxiter: int = 100,
-                       tol: float = 1e-10) -> tuple[np.ndarray, int, bool]:
+    def newton_optimum(
+        self, start_params: np.ndarray | None = None, maxiter: int = 100, tol: float = 1e-10
+    ) -> tuple[np.ndarray, int, bool]:
         """The maximum of the log-likelihood by Newton's method with step halving: ``(params,
         iterations, converged)`` in statsmodels' parameters; converged when the largest step is
         below ``tol``.

@@ -52,21 +52,41 @@ from cxlib import catalog
 from cxlib.errors import DataError, require_columns
 from cxlib.results import NotComputed, too_few
 
-__all__ = ["peak_end_score", "time_weighted_mean", "peak_end_summary", "peak_end_models", "duration_neglect",
-           "DEFAULT_MODELS", "DURATION_MODELS", "STAGE_SPANS"]
+__all__ = [
+    "peak_end_score",
+    "time_weighted_mean",
+    "peak_end_summary",
+    "peak_end_models",
+    "duration_neglect",
+    "DEFAULT_MODELS",
+    "DURATION_MODELS",
+    "STAGE_SPANS",
+]
 
 #: Models compared by :func:`peak_end_models`: one predictor each, plus worst and last together.
-DEFAULT_MODELS: tuple[str | tuple[str, ...], ...] = ("peak_end", "mean", "time_weighted_mean", "worst", "last",
-                                                     "best", ("worst", "last"))
+DEFAULT_MODELS: tuple[str | tuple[str, ...], ...] = (
+    "peak_end",
+    "mean",
+    "time_weighted_mean",
+    "worst",
+    "last",
+    "best",
+    ("worst", "last"),
+)
 #: Added to :data:`DEFAULT_MODELS` when the summary carries the visit duration: duration alone,
 #: and peak and end with and without it (the models of :func:`duration_neglect`).
-DURATION_MODELS: tuple[str | tuple[str, ...], ...] = ("log_visit_minutes", ("peak_end", "log_visit_minutes"),
-                                                      ("worst", "last", "log_visit_minutes"))
+DURATION_MODELS: tuple[str | tuple[str, ...], ...] = (
+    "log_visit_minutes",
+    ("peak_end", "log_visit_minutes"),
+    ("worst", "last", "log_visit_minutes"),
+)
 #: The time a journey stage of a visit stands for: from one timestamp of ``visits`` to the next.
 #: Stages not listed (awareness, booking, after-sales) are not time spent at the center.
-STAGE_SPANS: dict[str, tuple[str, str]] = {"arrival": ("arrived_at", "started_at"),
-                                           "waiting": ("started_at", "finished_at"),
-                                           "delivery": ("finished_at", "delivered_at")}
+STAGE_SPANS: dict[str, tuple[str, str]] = {
+    "arrival": ("arrived_at", "started_at"),
+    "waiting": ("started_at", "finished_at"),
+    "delivery": ("finished_at", "delivered_at"),
+}
 
 
 def peak_end_score(values: Sequence[float], worse: Literal["lower", "higher"] = "lower") -> float:
@@ -173,13 +193,22 @@ def _order_key(s: pd.Series) -> pd.Series:
     num = pd.to_numeric(s, errors="coerce")
     if num.notna().all():
         return num
-    raise DataError("moment column holds neither score-point codes nor numbers; cannot order the profile",
-                    column=s.name)
+    raise DataError(
+        "moment column holds neither score-point codes nor numbers; cannot order the profile", column=s.name
+    )
 
 
-def peak_end_summary(scores: pd.DataFrame, visits: pd.DataFrame | None = None, *, id: str = "response_id",
-                     order: str = "point", value: str = "score", worse: Literal["lower", "higher"] = "lower",
-                     outcome: str = "ltr", duration: str = "visit_minutes") -> pd.DataFrame:
+def peak_end_summary(
+    scores: pd.DataFrame,
+    visits: pd.DataFrame | None = None,
+    *,
+    id: str = "response_id",
+    order: str = "point",
+    value: str = "score",
+    worse: Literal["lower", "higher"] = "lower",
+    outcome: str = "ltr",
+    duration: str = "visit_minutes",
+) -> pd.DataFrame:
     """One row per response (``id``): ``worst``, ``best``, ``last`` (last answered point in
     journey order; ``last_point`` says which), ``peak_end = (worst + last) / 2``, ``mean``,
     ``n_points``, the time-weighted profile (``span``: the time the weighted points stand for;
@@ -214,19 +243,24 @@ def peak_end_summary(scores: pd.DataFrame, visits: pd.DataFrame | None = None, *
     lowest, highest = g["_value"].min(), g["_value"].max()
     worst, best = (lowest, highest) if worse == "lower" else (highest, lowest)
     last = g["_value"].last()
-    out = pd.DataFrame({
-        "n_points": g["_value"].count(),
-        "worst": worst,
-        "best": best,
-        "last": last,
-        "last_point": g[order].last().astype(str),
-        "peak_end": (worst + last) / 2,
-        "mean": g["_value"].mean(),
-    })
+    out = pd.DataFrame(
+        {
+            "n_points": g["_value"].count(),
+            "worst": worst,
+            "best": best,
+            "last": last,
+            "last_point": g[order].last().astype(str),
+            "peak_end": (worst + last) / 2,
+            "mean": g["_value"].mean(),
+        }
+    )
     weights = _stage_minutes(d, visits, id, order)
-    if weights is None and not isinstance(d[order].dtype, pd.CategoricalDtype) and \
-            pd.to_numeric(d[order], errors="coerce").notna().all() and not d[order].astype(str).isin(
-                catalog.SCORE_POINT_ORDER).all():
+    if (
+        weights is None
+        and not isinstance(d[order].dtype, pd.CategoricalDtype)
+        and pd.to_numeric(d[order], errors="coerce").notna().all()
+        and not d[order].astype(str).isin(catalog.SCORE_POINT_ORDER).all()
+    ):
         t = d["_key"].to_numpy(dtype=float)
         w = np.zeros(len(d))
         ids = d[id].to_numpy()
@@ -253,8 +287,7 @@ def peak_end_summary(scores: pd.DataFrame, visits: pd.DataFrame | None = None, *
     out = out.reset_index()
     if visits is not None:
         if "visit_id" not in out.columns or "visit_id" not in visits.columns:
-            raise DataError("visit_id is needed in both scores and visits to add visit duration",
-                            column="visit_id")
+            raise DataError("visit_id is needed in both scores and visits to add visit duration", column="visit_id")
         extra = [c for c in (duration, outcome) if c in visits.columns and c not in out.columns]
         if extra:
             v = visits[["visit_id", *extra]].drop_duplicates("visit_id")
@@ -289,7 +322,7 @@ def _boot_r2(y: np.ndarray, pred: np.ndarray, rng: np.random.Generator, n_boot: 
     from cxlib.progress import Progress
 
     n = len(y)
-    cols = np.column_stack([(y[:, None] - pred) ** 2, y, y ** 2])  # n × (models + 2)
+    cols = np.column_stack([(y[:, None] - pred) ** 2, y, y**2])  # n × (models + 2)
     m = pred.shape[1]
     out = np.full((n_boot, m), np.nan)
     with Progress(n_boot, "peak-end models, bootstrap of the cross-validated R²", "resamples") as bar:
@@ -300,7 +333,7 @@ def _boot_r2(y: np.ndarray, pred: np.ndarray, rng: np.random.Generator, n_boot: 
             sst = sums[:, m + 1] - sums[:, m] ** 2 / n
             with np.errstate(invalid="ignore", divide="ignore"):
                 r2 = 1 - sums[:, :m] / sst[:, None]
-            out[start:start + b] = np.where((sst > 0)[:, None], r2, np.nan)
+            out[start : start + b] = np.where((sst > 0)[:, None], r2, np.nan)
             bar.update(b)
     return out
 
@@ -308,18 +341,26 @@ def _boot_r2(y: np.ndarray, pred: np.ndarray, rng: np.random.Generator, n_boot: 
 def _default_models(summary: pd.DataFrame) -> list[str | tuple[str, ...]]:
     """:data:`DEFAULT_MODELS` whose columns hold data, plus :data:`DURATION_MODELS` when the
     summary carries the visit duration."""
+
     def has(c: str) -> bool:
         return c in summary.columns and pd.to_numeric(summary[c], errors="coerce").notna().any()
 
-    optional = ("time_weighted_mean", "log_visit_minutes")   # kept only where the summary holds them
+    optional = ("time_weighted_mean", "log_visit_minutes")  # kept only where the summary holds them
     specs = [(m,) if isinstance(m, str) else tuple(m) for m in (*DEFAULT_MODELS, *DURATION_MODELS)]
     return [s[0] if len(s) == 1 else s for s in specs if all(has(c) for c in s if c in optional)]
 
 
-def peak_end_models(summary: pd.DataFrame, outcome: str = "ltr",
-                    models: Sequence[str | Sequence[str]] | None = None, folds: int = 10, n_boot: int = 200,
-                    seed: int = 0, ci: float = 0.95, baseline: str = "mean",
-                    strict: bool = True) -> pd.DataFrame | NotComputed:
+def peak_end_models(
+    summary: pd.DataFrame,
+    outcome: str = "ltr",
+    models: Sequence[str | Sequence[str]] | None = None,
+    folds: int = 10,
+    n_boot: int = 200,
+    seed: int = 0,
+    ci: float = 0.95,
+    baseline: str = "mean",
+    strict: bool = True,
+) -> pd.DataFrame | NotComputed:
     """Cross-validated R² of linear models of ``outcome`` on peak-end features, side by side.
 
     Each entry of ``models`` is a column of ``summary`` (one predictor) or a tuple of columns;
@@ -372,8 +413,16 @@ def peak_end_models(summary: pd.DataFrame, outcome: str = "ltr",
             test = fold == k
             pred[test] = _ols_predict(x[~test], y[~test], x[test])
         oof[name] = pred
-        rows.append({"model": name, "predictors": list(spec), "n": n, "folds": folds,
-                     "r2_cv": _r2(y, pred), "r2_in_sample": _r2(y, _ols_predict(x, y, x))})
+        rows.append(
+            {
+                "model": name,
+                "predictors": list(spec),
+                "n": n,
+                "folds": folds,
+                "r2_cv": _r2(y, pred),
+                "r2_in_sample": _r2(y, _ols_predict(x, y, x)),
+            }
+        )
     out = pd.DataFrame(rows)
     boot = _boot_r2(y, np.column_stack([oof[name] for name in names]), rng, n_boot)
     q = [(1 - ci) / 2 * 100, (1 + ci) / 2 * 100]
@@ -390,9 +439,17 @@ def peak_end_models(summary: pd.DataFrame, outcome: str = "ltr",
     return out[first + [c for c in out.columns if c not in first]]
 
 
-def duration_neglect(summary: pd.DataFrame, outcome: str = "ltr", duration: str = "log_visit_minutes",
-                     given: Sequence[str] = ("worst", "last"), folds: int = 10, n_boot: int = 200, seed: int = 0,
-                     ci: float = 0.95, strict: bool = True) -> pd.DataFrame | NotComputed:
+def duration_neglect(
+    summary: pd.DataFrame,
+    outcome: str = "ltr",
+    duration: str = "log_visit_minutes",
+    given: Sequence[str] = ("worst", "last"),
+    folds: int = 10,
+    n_boot: int = 200,
+    seed: int = 0,
+    ci: float = 0.95,
+    strict: bool = True,
+) -> pd.DataFrame | NotComputed:
     """Duration neglect as a test: does the visit's duration predict ``outcome`` once the peak
     and the end are known?
 
@@ -421,8 +478,17 @@ def duration_neglect(summary: pd.DataFrame, outcome: str = "ltr", duration: str 
     given = list(given)
     require_columns(summary, [*given, duration, outcome], "peak-end summary")
     name_without, name_with = " + ".join(given), " + ".join([*given, duration])
-    fit = peak_end_models(summary, outcome=outcome, models=[tuple(given), (*given, duration)], folds=folds,
-                          n_boot=n_boot, seed=seed, ci=ci, baseline=name_without, strict=strict)
+    fit = peak_end_models(
+        summary,
+        outcome=outcome,
+        models=[tuple(given), (*given, duration)],
+        folds=folds,
+        n_boot=n_boot,
+        seed=seed,
+        ci=ci,
+        baseline=name_without,
+        strict=strict,
+    )
     if isinstance(fit, NotComputed):
         return fit
     cols = [*given, duration, outcome]
@@ -431,8 +497,9 @@ def duration_neglect(summary: pd.DataFrame, outcome: str = "ltr", duration: str 
     if d[duration].nunique() < 2:
         what = ("时长忽视检验", "the test of duration neglect")
         if strict:
-            raise DataError(f"{duration} is the same in every complete row: its effect cannot be estimated",
-                            column=duration)
+            raise DataError(
+                f"{duration} is the same in every complete row: its effect cannot be estimated", column=duration
+            )
         return NotComputed(n, what, why=("到店时长在所有答卷中相同", "visit duration is the same in every response"))
     x = sm.add_constant(d[[*given, duration]], has_constant="add")
     res = sm.OLS(d[outcome], x).fit(cov_type="HC3", use_t=True)
@@ -441,13 +508,26 @@ def duration_neglect(summary: pd.DataFrame, outcome: str = "ltr", duration: str 
     scale = np.log(2) if duration.startswith("log_") else 1.0
     m = fit.set_index("model")
     row = {
-        "model": name_with, "given": name_without, "term": duration, "estimate": b, "std_error": float(res.bse[duration]),
-        "ci_low": float(lo), "ci_high": float(hi), "p_value": float(res.pvalues[duration]), "df": float(res.df_resid),
-        "per_doubling": b * scale, "per_doubling_ci_low": float(lo) * scale, "per_doubling_ci_high": float(hi) * scale,
-        "r2_cv_without": float(m.loc[name_without, "r2_cv"]), "r2_cv_with": float(m.loc[name_with, "r2_cv"]),
+        "model": name_with,
+        "given": name_without,
+        "term": duration,
+        "estimate": b,
+        "std_error": float(res.bse[duration]),
+        "ci_low": float(lo),
+        "ci_high": float(hi),
+        "p_value": float(res.pvalues[duration]),
+        "df": float(res.df_resid),
+        "per_doubling": b * scale,
+        "per_doubling_ci_low": float(lo) * scale,
+        "per_doubling_ci_high": float(hi) * scale,
+        "r2_cv_without": float(m.loc[name_without, "r2_cv"]),
+        "r2_cv_with": float(m.loc[name_with, "r2_cv"]),
         "r2_cv_gain": float(m.loc[name_with, "delta_vs_baseline"]),
         "r2_cv_gain_ci_low": float(m.loc[name_with, "delta_ci_low"]),
         "r2_cv_gain_ci_high": float(m.loc[name_with, "delta_ci_high"]),
-        "n": n, "folds": folds, "se_type": "HC3", "neglected": bool(lo <= 0 <= hi),
+        "n": n,
+        "folds": folds,
+        "se_type": "HC3",
+        "neglected": bool(lo <= 0 <= hi),
     }
     return pd.DataFrame([row])

@@ -29,9 +29,9 @@ from __future__ import annotations
 import textwrap
 import warnings
 from collections.abc import Iterator
-from typing import Any
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import matplotlib as mpl
 import seaborn as sns
@@ -47,19 +47,20 @@ CJK_FONT_FAMILY = "Noto Sans SC"
 #: Font fallback list: Latin glyphs (and the minus sign) from DejaVu Sans, CJK from Noto Sans SC,
 #: then system CJK fonts when installed. Families that are not installed are left out of the
 #: rcParams (matplotlib logs "findfont: Font family … not found" for each one, on stderr).
-FONT_FALLBACK: tuple[str, ...] = ("DejaVu Sans", CJK_FONT_FAMILY, "Noto Sans CJK SC",
-                                  "Noto Sans CJK JP", "sans-serif")
+FONT_FALLBACK: tuple[str, ...] = ("DejaVu Sans", CJK_FONT_FAMILY, "Noto Sans CJK SC", "Noto Sans CJK JP", "sans-serif")
 _GENERIC = {"sans-serif", "serif", "monospace", "cursive", "fantasy"}
 
 # ------------------------------------------------------------------------------ palettes
 #: Transparency tiers, light grey (no update) to deep teal (real-time with photos).
 TIER_COLORS: dict[str, str] = dict(zip(catalog.TIER_ORDER, ("#9e9e9e", "#9ecae1", "#3182bd", "#08519c")))
 #: Emotion bands, red (very dissatisfied) to green (delighted).
-BAND_COLORS: dict[str, str] = dict(zip((b.code for b in catalog.EMOTION_BANDS),
-                                       ("#d7301f", "#fc8d59", "#e0e0a0", "#91cf60", "#1a9850")))
+BAND_COLORS: dict[str, str] = dict(
+    zip((b.code for b in catalog.EMOTION_BANDS), ("#d7301f", "#fc8d59", "#e0e0a0", "#91cf60", "#1a9850"))
+)
 #: Journey stages, a light qualitative palette for background bands.
-STAGE_COLORS: dict[str, str] = dict(zip(catalog.STAGE_ORDER, ("#c6dbef", "#dadaeb", "#fdd0a2", "#c7e9c0",
-                                                              "#fcbba1", "#d9d9d9", "#f2e3b3")))
+STAGE_COLORS: dict[str, str] = dict(
+    zip(catalog.STAGE_ORDER, ("#c6dbef", "#dadaeb", "#fdd0a2", "#c7e9c0", "#fcbba1", "#d9d9d9", "#f2e3b3"))
+)
 #: Channels of a touchpoint.
 CHANNEL_COLORS: dict[str, str] = {"online": "#3182bd", "offline": "#e6550d"}
 #: NPS groups.
@@ -67,8 +68,14 @@ NPS_COLORS: dict[str, str] = dict(zip((g.code for g in catalog.NPS_GROUPS), ("#d
 #: Service scenarios.
 SCENARIO_COLORS: dict[str, str] = dict(zip(catalog.SCENARIO_ORDER, ("#1b9e77", "#7570b3", "#d95f02")))
 
-_PALETTES = {"tier": TIER_COLORS, "band": BAND_COLORS, "stage": STAGE_COLORS, "channel": CHANNEL_COLORS,
-             "nps_group": NPS_COLORS, "scenario": SCENARIO_COLORS}
+_PALETTES = {
+    "tier": TIER_COLORS,
+    "band": BAND_COLORS,
+    "stage": STAGE_COLORS,
+    "channel": CHANNEL_COLORS,
+    "nps_group": NPS_COLORS,
+    "scenario": SCENARIO_COLORS,
+}
 
 
 def palette(kind: str) -> dict[str, str]:
@@ -100,6 +107,7 @@ def segment_colors(values: list[str], column: str | None = None) -> dict[str, st
 
 
 # --------------------------------------------------------------------------------- fonts
+
 
 def register_cjk_font() -> str:
     """Register the bundled CJK font with matplotlib (idempotent) and return its family name.
@@ -144,7 +152,6 @@ def set_theme(context: str = "notebook", style: str = "whitegrid", **kwargs) -> 
     mpl.rcParams["text.usetex"] = False  # text from data never goes to LaTeX (see drawing())
 
 
-
 def new_figure(figsize: tuple[float, float] | None = None, *, layout: str | None = "constrained") -> Figure:
     """A new figure in the workbench's theme, outside pyplot's registry (so a notebook shows it
     exactly once, when it is returned, and batch runs do not accumulate open figures): the one
@@ -157,8 +164,14 @@ def new_figure(figsize: tuple[float, float] | None = None, *, layout: str | None
     return Figure(figsize=figsize, layout=layout)  # type: ignore[arg-type]
 
 
-def subplots(nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float] | None = None,
-             layout: str | None = None, **kwargs: Any) -> tuple[Figure, Any]:
+def subplots(
+    nrows: int = 1,
+    ncols: int = 1,
+    *,
+    figsize: tuple[float, float] | None = None,
+    layout: str | None = None,
+    **kwargs: Any,
+) -> tuple[Figure, Any]:
     """A :func:`new_figure` and its axes (one ``Axes`` or an array of them, as matplotlib's ``subplots``).
 
     >>> fig, ax = subplots(figsize=(4, 3)); type(fig).__name__, type(ax).__name__
@@ -168,8 +181,9 @@ def subplots(nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float] | N
     return fig, fig.subplots(nrows, ncols, **kwargs)
 
 
-def figure_for(ax: Axes | None, figsize: tuple[float, float], *, layout: str | None = "constrained"
-               ) -> tuple[Figure, Axes]:
+def figure_for(
+    ax: Axes | None, figsize: tuple[float, float], *, layout: str | None = "constrained"
+) -> tuple[Figure, Axes]:
     """Where a figure function of one axes draws: on ``ax`` (given by the caller, who lays out the
     figure) or on the single axes of a :func:`new_figure`. Returns the figure and the axes.
 
@@ -320,8 +334,18 @@ def small_mask(n: Any, min_n: int = catalog.MIN_N):
     return np.asarray(k.fillna(0).to_numpy(dtype=float) < min_n)
 
 
-def mark_small(ax: Axes, x: Any, y: Any, n: Any, color: str, *, min_n: int = catalog.MIN_N, size: float = 46,
-               lang: Lang = "both", note: bool = True) -> bool:
+def mark_small(
+    ax: Axes,
+    x: Any,
+    y: Any,
+    n: Any,
+    color: str,
+    *,
+    min_n: int = catalog.MIN_N,
+    size: float = 46,
+    lang: Lang = "both",
+    note: bool = True,
+) -> bool:
     """Draw the points with n < ``min_n`` hollow (white inside, ``color`` edge) over the plotted
     ones, and say once in the corner of ``ax`` what a hollow point means. Returns whether any was.
 
@@ -337,8 +361,16 @@ def mark_small(ax: Axes, x: Any, y: Any, n: Any, color: str, *, min_n: int = cat
     with drawing():
         ax.scatter(xs[small], ys[small], s=size, facecolors="white", edgecolors=color, linewidths=1.5, zorder=5)
         if note and not getattr(ax, "_cx_small_note", False):
-            ax.text(0.99, 0.01, text(f"空心点：n < {min_n}，仅供参考", f"hollow: n < {min_n}, read with care", lang),
-                    transform=ax.transAxes, ha="right", va="bottom", fontsize="x-small", color="#666666")
+            ax.text(
+                0.99,
+                0.01,
+                text(f"空心点：n < {min_n}，仅供参考", f"hollow: n < {min_n}, read with care", lang),
+                transform=ax.transAxes,
+                ha="right",
+                va="bottom",
+                fontsize="x-small",
+                color="#666666",
+            )
             ax._cx_small_note = True  # type: ignore[attr-defined]  # the note is said once per axes
     return True
 

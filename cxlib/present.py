@@ -50,10 +50,10 @@ _MINUS = "−"
 def small_sample_note(min_n: int = catalog.MIN_N, lang: Lang = "both") -> str:
     """The footnote of a table with small rows, in ``lang``.
 
-        >>> small_sample_note(30, "zh")
-        '⚠ n < 30：样本小，仅供参考'
-        >>> small_sample_note(30, "both")
-        '⚠ n < 30：样本小，仅供参考 / small sample, read with care'
+    >>> small_sample_note(30, "zh")
+    '⚠ n < 30：样本小，仅供参考'
+    >>> small_sample_note(30, "both")
+    '⚠ n < 30：样本小，仅供参考 / small sample, read with care'
     """
     zh, en = "样本小，仅供参考", "small sample, read with care"
     if lang == "zh":
@@ -65,7 +65,7 @@ def small_sample_note(min_n: int = catalog.MIN_N, lang: Lang = "both") -> str:
 
 # ------------------------------------------------------------------------- number formats
 def _num(x: float, digits: int, sep: bool = True) -> str:
-    if abs(x) < 0.5 * 10 ** -digits:
+    if abs(x) < 0.5 * 10**-digits:
         x = 0.0  # no "−0" nor "−0.000"
     text = f"{x:,.{digits}f}" if sep else f"{x:.{digits}f}"
     return text.replace("-", _MINUS)
@@ -74,8 +74,8 @@ def _num(x: float, digits: int, sep: bool = True) -> str:
 def fixed(x: float, digits: int = 1) -> str:
     """``x`` with ``digits`` decimals, thousands separators and a true minus sign.
 
-        >>> fixed(-1234.56, 1), fixed(0.004, 0), fixed(-0.0004, 3)
-        ('−1,234.6', '0', '0.000')
+    >>> fixed(-1234.56, 1), fixed(0.004, 0), fixed(-0.0004, 3)
+    ('−1,234.6', '0', '0.000')
     """
     return _num(float(x), digits) if not _is_missing(x) and math.isfinite(float(x)) else MISSING
 
@@ -92,8 +92,8 @@ def _is_missing(v: Any) -> bool:
 def money_unit(values: Sequence[Any] | pd.Series) -> tuple[str, str]:
     """元 for a money column whose amounts stay below 10,000, 万元 when one reaches it.
 
-        >>> money_unit([500.0, 9000.0]), money_unit([500.0, 25000.0])
-        (('元', 'CNY'), ('万元', '10k CNY'))
+    >>> money_unit([500.0, 9000.0]), money_unit([500.0, 25000.0])
+    (('元', 'CNY'), ('万元', '10k CNY'))
     """
     x = pd.to_numeric(pd.Series(list(values), dtype=object), errors="coerce").astype(float)
     x = x[np.isfinite(x)]
@@ -219,22 +219,28 @@ class Table:
     def styler(self) -> Any:
         """The table as a pandas Styler: fixed id, index hidden, small rows in class ``cx-small``."""
         f = self.frame
-        st = f.style.set_uuid(self.uuid).hide(axis="index").format(escape="html").format_index(
-            escape="html", axis=1)
+        st = f.style.set_uuid(self.uuid).hide(axis="index").format(escape="html").format_index(escape="html", axis=1)
         cells = self.small_cells or [[s] * len(self.numeric) for s in self.small]
-        classes = pd.DataFrame([[(SMALL_CLASS if s else "") + (" cx-num" if num else "")
-                                 for num, s in zip(self.numeric, row)] for row in cells],
-                               index=f.index, columns=f.columns)
+        classes = pd.DataFrame(
+            [
+                [(SMALL_CLASS if s else "") + (" cx-num" if num else "") for num, s in zip(self.numeric, row)]
+                for row in cells
+            ],
+            index=f.index,
+            columns=f.columns,
+        )
         st = st.set_td_classes(classes.map(str.strip))
         if self.html_headers is not None and len(self.html_headers) == len(f.columns):
             st = st.relabel_index(self.html_headers, axis=1)
         st = st.set_table_attributes(f'class="cx-table" lang="{_html_lang(self.lang)}"')
-        st = st.set_table_styles([
-            {"selector": "td.cx-num", "props": "text-align: right; white-space: nowrap;"},
-            {"selector": "th", "props": "text-align: left; white-space: pre-line; vertical-align: bottom;"},
-            {"selector": "td", "props": "text-align: left;"},
-            {"selector": f"td.{SMALL_CLASS}", "props": "color: #8a8a8a; background-color: #f4f4f4;"},
-        ])
+        st = st.set_table_styles(
+            [
+                {"selector": "td.cx-num", "props": "text-align: right; white-space: nowrap;"},
+                {"selector": "th", "props": "text-align: left; white-space: pre-line; vertical-align: bottom;"},
+                {"selector": "td", "props": "text-align: left;"},
+                {"selector": f"td.{SMALL_CLASS}", "props": "color: #8a8a8a; background-color: #f4f4f4;"},
+            ]
+        )
         if self.caption:
             st = st.set_caption(html.escape(self.caption))
         return st
@@ -244,8 +250,14 @@ class Table:
 
         body = self.styler().to_html()
         note = self.footnote()
-        foot = (f'<p class="cx-footnote" style="margin:0.1em 0 0.4em 0;font-size:0.8em;color:#666">'
-                f"{html.escape(note)}</p>") if note else ""
+        foot = (
+            (
+                f'<p class="cx-footnote" style="margin:0.1em 0 0.4em 0;font-size:0.8em;color:#666">'
+                f"{html.escape(note)}</p>"
+            )
+            if note
+            else ""
+        )
         return literal_html(f'<div class="cx-table-wrap">{body}{foot}</div>')
 
     def _text(self) -> str:
@@ -293,10 +305,18 @@ def _value_of(columns: list[str], lo: str, taken: set[str]) -> str | None:
     return None
 
 
-def table(df: pd.DataFrame, columns: Sequence[str] | None = None, lang: Lang = "both", n: str | None = "n",
-          min_n: int = catalog.MIN_N, caption: str | None = None, merge_intervals: bool = True,
-          kinds: Mapping[str, str] | None = None, row_kind: str | None = None,
-          labels: Mapping[str, Mapping[Any, str]] | None = None) -> Table | NotProvided | NotComputed:
+def table(
+    df: pd.DataFrame,
+    columns: Sequence[str] | None = None,
+    lang: Lang = "both",
+    n: str | None = "n",
+    min_n: int = catalog.MIN_N,
+    caption: str | None = None,
+    merge_intervals: bool = True,
+    kinds: Mapping[str, str] | None = None,
+    row_kind: str | None = None,
+    labels: Mapping[str, Mapping[Any, str]] | None = None,
+) -> Table | NotProvided | NotComputed:
     """``df`` as a :class:`Table` for the reader, in ``lang`` ("zh", "en", "both").
 
     ``columns`` picks and orders the columns (default: all); ``n`` names the column of the
@@ -327,8 +347,9 @@ def table(df: pd.DataFrame, columns: Sequence[str] | None = None, lang: Lang = "
     if missing:
         from cxlib.errors import DataError
 
-        raise DataError(f"table has no column(s) {', '.join(missing)}; it has {', '.join(map(str, df.columns))}",
-                        column=missing[0])
+        raise DataError(
+            f"table has no column(s) {', '.join(missing)}; it has {', '.join(map(str, df.columns))}", column=missing[0]
+        )
     data = df.reset_index(drop=True)
     kinds = dict(kinds or {})
     labels = {k: dict(v) for k, v in (labels or {}).items()}
@@ -373,13 +394,19 @@ def table(df: pd.DataFrame, columns: Sequence[str] | None = None, lang: Lang = "
         unit = None
         wan = False
         if kind == "money":
-            used = list(data[c]) + [x for lo_hi in ([pairs[c]] if c in pairs else []) for col in lo_hi
-                                    for x in data[col]]
+            used = list(data[c]) + [
+                x for lo_hi in ([pairs[c]] if c in pairs else []) for col in lo_hi for x in data[col]
+            ]
             unit = money_unit(used)
             wan = unit[0] == "万元"
         head = _bound_header(c, lang) or catalog.header(c, lang, unit=unit)
-        col = _Col(c, head, cells(c, kind, wan), kind not in (None, "text", "category", "bool"),
-                   *(_bound_header(c, lg) or catalog.header(c, lg, unit=unit) for lg in ("zh", "en")))
+        col = _Col(
+            c,
+            head,
+            cells(c, kind, wan),
+            kind not in (None, "text", "category", "bool"),
+            *(_bound_header(c, lg) or catalog.header(c, lg, unit=unit) for lg in ("zh", "en")),
+        )
         if c == n_col:
             col.cells = [f"{t} {SMALL_MARK}" if s else t for t, s in zip(col.cells, small)]
         out.append(col)
@@ -390,24 +417,44 @@ def table(df: pd.DataFrame, columns: Sequence[str] | None = None, lang: Lang = "
                 short = _short(c, lang)
                 ci_head = f"{short} {ci_head}"
             lows, highs = cells(lo, kind, wan), cells(hi, kind, wan)
-            ci_langs = [bilingual(*_CI, lang=lg) if n_ci == 1 else f"{_short(c, lg)} {bilingual(*_CI, lang=lg)}"
-                        for lg in ("zh", "en")]
+            ci_langs = [
+                bilingual(*_CI, lang=lg) if n_ci == 1 else f"{_short(c, lg)} {bilingual(*_CI, lang=lg)}"
+                for lg in ("zh", "en")
+            ]
             sep = SIGNED_SEP if any(_MINUS in a + b for a, b in zip(lows, highs) if MISSING not in (a, b)) else "–"
             out.append(_Col(lo, ci_head, [interval_text(a, b, sep) for a, b in zip(lows, highs)], True, *ci_langs))
     heads = _unique([c.header for c in out])
     two_lines = None
     if lang == "both":
-        two_lines = [f"{zh}\n{en}" if zh != en else _split_both(h) for h, zh, en in
-                     zip(heads, _unique([c.header_zh for c in out]), _unique([c.header_en for c in out]))]
+        two_lines = [
+            f"{zh}\n{en}" if zh != en else _split_both(h)
+            for h, zh, en in zip(heads, _unique([c.header_zh for c in out]), _unique([c.header_en for c in out]))
+        ]
     frame = pd.DataFrame({h: c.cells for h, c in zip(heads, out)}, index=range(len(data)))
     if not out:
         frame = pd.DataFrame(index=range(len(data)))
-    return Table(data=df, frame=frame, small=small, lang=lang, min_n=min_n, caption=caption,
-                 numeric=[c.numeric for c in out], html_headers=two_lines)
+    return Table(
+        data=df,
+        frame=frame,
+        small=small,
+        lang=lang,
+        min_n=min_n,
+        caption=caption,
+        numeric=[c.numeric for c in out],
+        html_headers=two_lines,
+    )
 
 
-def pivot(df: pd.DataFrame, index: str, columns: str, values: str, lang: Lang = "both", n: str = "n",
-          min_n: int = catalog.MIN_N, caption: str | None = None) -> Table:
+def pivot(
+    df: pd.DataFrame,
+    index: str,
+    columns: str,
+    values: str,
+    lang: Lang = "both",
+    n: str = "n",
+    min_n: int = catalog.MIN_N,
+    caption: str | None = None,
+) -> Table:
     """A long table shown wide (``index`` down, ``columns`` across), each cell its value and
     its n ("12.5 (n = 40)"); cells with n < ``min_n`` greyed and marked, with the footnote. The
     caption (by default the header of ``values``) says what the cells hold and their unit, once.
@@ -426,8 +473,14 @@ def pivot(df: pd.DataFrame, index: str, columns: str, values: str, lang: Lang = 
     rows = list(dict.fromkeys(df[index].tolist()))
     cols = list(dict.fromkeys(df[columns].tolist()))
     if isinstance(df[columns].dtype, pd.CategoricalDtype) or columns == "month":
-        cols = sorted(cols, key=lambda c: (list(df[columns].cat.categories).index(c)
-                                           if isinstance(df[columns].dtype, pd.CategoricalDtype) else str(c)))
+        cols = sorted(
+            cols,
+            key=lambda c: (
+                list(df[columns].cat.categories).index(c)
+                if isinstance(df[columns].dtype, pd.CategoricalDtype)
+                else str(c)
+            ),
+        )
     look = {(r[index], r[columns]): (r[values], r[n]) for _, r in df.iterrows()}
     body: dict[str, list[str]] = {_short(index, lang): [catalog.value_label(index, r, lang) for r in rows]}
     flags = [[False] for _ in rows]
@@ -444,8 +497,16 @@ def pivot(df: pd.DataFrame, index: str, columns: str, values: str, lang: Lang = 
     frame = pd.DataFrame(body, index=range(len(rows)))
     frame.columns = _unique(list(frame.columns))
     caption = caption if caption is not None else catalog.header(values, lang)
-    return Table(data=df, frame=frame, small=[any(f) for f in flags], lang=lang, min_n=min_n, caption=caption,
-                 numeric=[False] + [True] * len(cols), small_cells=flags)
+    return Table(
+        data=df,
+        frame=frame,
+        small=[any(f) for f in flags],
+        lang=lang,
+        min_n=min_n,
+        caption=caption,
+        numeric=[False] + [True] * len(cols),
+        small_cells=flags,
+    )
 
 
 _ZH_THEN_EN = re.compile(r"^(.*[\u3000-\u9fff\uff00-\uffef][^A-Za-z]*?)\s+([A-Za-z(].*)$")
@@ -455,8 +516,8 @@ _EN_THEN_ZH = re.compile(r"^([A-Za-z(][\x00-\x7f]*?)\s+([\u3000-\u9fff].*)$")
 def _split_both(head: str) -> str:
     r"""A bilingual header a builder wrote on one line ("方案 Case", "Case 方案") on two lines.
 
-        >>> _split_both("模拟净现值均值 NPV mean (万元)"), _split_both("Case 方案"), _split_both("NPS")
-        ('模拟净现值均值\nNPV mean (万元)', 'Case\n方案', 'NPS')
+    >>> _split_both("模拟净现值均值 NPV mean (万元)"), _split_both("Case 方案"), _split_both("NPS")
+    ('模拟净现值均值\nNPV mean (万元)', 'Case\n方案', 'NPS')
     """
     for pattern in (_ZH_THEN_EN, _EN_THEN_ZH):
         m = pattern.match(head)
@@ -470,8 +531,11 @@ def _bound_header(column: str, lang: Lang) -> str | None:
     for end, (zh, en) in (("_ci_low", ("95% 置信下限", "95% CI low")), ("_ci_high", ("95% 置信上限", "95% CI high"))):
         if column.endswith(end) and column not in catalog.COLUMN_LABELS:
             stem = column[: -len(end)]
-            value = stem if stem in catalog.COLUMN_LABELS else next(
-                (c for c in catalog.COLUMN_LABELS if c.startswith(stem + "_")), stem)
+            value = (
+                stem
+                if stem in catalog.COLUMN_LABELS
+                else next((c for c in catalog.COLUMN_LABELS if c.startswith(stem + "_")), stem)
+            )
             return f"{_short(value, lang)} {bilingual(zh, en, lang)}"
     return None
 
@@ -528,7 +592,13 @@ def long_means(wide: pd.DataFrame, columns: Sequence[str], name: str = "measure"
     for c in columns:
         v = pd.to_numeric(wide[c], errors="coerce").dropna().astype(float)
         kind = catalog.column_kind(c) or "number"
-        rows.append({name: c, "n": int(v.size), "mean_value": float(v.mean()) if v.size else float("nan"),
-                     "sd_value": float(v.std(ddof=1)) if v.size > 1 else float("nan"),
-                     "kind": "ltr" if c == "ltr" else ("number" if kind in ("int", "count") else kind)})
+        rows.append(
+            {
+                name: c,
+                "n": int(v.size),
+                "mean_value": float(v.mean()) if v.size else float("nan"),
+                "sd_value": float(v.std(ddof=1)) if v.size > 1 else float("nan"),
+                "kind": "ltr" if c == "ltr" else ("number" if kind in ("int", "count") else kind),
+            }
+        )
     return pd.DataFrame(rows, columns=[name, "n", "mean_value", "sd_value", "kind"])

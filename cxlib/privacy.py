@@ -65,8 +65,17 @@ if TYPE_CHECKING:  # pyarrow is imported when a column is masked, not when an er
     import numpy as np
     import pyarrow as pa
 
-__all__ = ["PLACEHOLDERS", "mask", "find", "mask_array", "mask_values", "MaskingFilter", "SURNAMES",
-           "COMPOUND_SURNAMES", "HONORIFICS"]
+__all__ = [
+    "PLACEHOLDERS",
+    "mask",
+    "find",
+    "mask_array",
+    "mask_values",
+    "MaskingFilter",
+    "SURNAMES",
+    "COMPOUND_SURNAMES",
+    "HONORIFICS",
+]
 
 #: placeholder per category (names keep their honorific: 王先生 -> *先生)
 PLACEHOLDERS = {
@@ -95,29 +104,116 @@ SURNAMES = frozenset(
     "鱼容向古易慎戈廖庾终暨居衡步耿满弘匡国文寇广禄阙东欧殳沃利蔚越夔隆师巩厍聂晁勾敖融冷訾辛阚简"
     "饶曾毋沙乜养鞠须丰巢关蒯相查荆红游竺权逯盖益桓公岳帅缑亢况郈有琴归海晋楚闫法汝鄢涂钦商牟佘佴"
     "伯赏墨哈谯笪年爱阳佟肖覃兰芦麦隋丛苑迟邝原栗谌粟冼楼盘仝练豆朴卿初敬普鹿邸辜亓修赫鲜战玉银宾"
-    "揭尉斯檀衣展智奉植尧付")
+    "揭尉斯檀衣展智奉植尧付"
+)
 #: compound surnames
-COMPOUND_SURNAMES = frozenset((
-    "欧阳", "司马", "上官", "诸葛", "东方", "皇甫", "尉迟", "公孙", "长孙", "慕容", "宇文", "司徒", "夏侯",
-    "轩辕", "令狐", "钟离", "闻人", "澹台", "濮阳", "端木", "单于", "太史", "申屠", "呼延", "南宫", "独孤",
-    "万俟", "百里", "东郭", "西门", "公冶", "宗政", "赫连", "淳于", "仲孙", "第五", "拓跋", "司空", "左丘",
-    "梁丘", "子车", "亓官", "段干", "公良", "巫马", "壤驷", "公羊", "谷梁", "漆雕", "乐正", "羊舌", "微生",
-    "宰父", "闾丘", "东门", "南门", "司寇", "公西", "颛孙", "鲜于", "闻人", "夹谷", "仉督", "即墨", "梁丘",
-))
+COMPOUND_SURNAMES = frozenset(
+    (
+        "欧阳",
+        "司马",
+        "上官",
+        "诸葛",
+        "东方",
+        "皇甫",
+        "尉迟",
+        "公孙",
+        "长孙",
+        "慕容",
+        "宇文",
+        "司徒",
+        "夏侯",
+        "轩辕",
+        "令狐",
+        "钟离",
+        "闻人",
+        "澹台",
+        "濮阳",
+        "端木",
+        "单于",
+        "太史",
+        "申屠",
+        "呼延",
+        "南宫",
+        "独孤",
+        "万俟",
+        "百里",
+        "东郭",
+        "西门",
+        "公冶",
+        "宗政",
+        "赫连",
+        "淳于",
+        "仲孙",
+        "第五",
+        "拓跋",
+        "司空",
+        "左丘",
+        "梁丘",
+        "子车",
+        "亓官",
+        "段干",
+        "公良",
+        "巫马",
+        "壤驷",
+        "公羊",
+        "谷梁",
+        "漆雕",
+        "乐正",
+        "羊舌",
+        "微生",
+        "宰父",
+        "闾丘",
+        "东门",
+        "南门",
+        "司寇",
+        "公西",
+        "颛孙",
+        "鲜于",
+        "闻人",
+        "夹谷",
+        "仉督",
+        "即墨",
+        "梁丘",
+    )
+)
 # characters that are not a given name between a surname and the honorific ("这位先生",
 # "和我先生", "谢谢先生"): pronouns, measure words, particles, common verbs
-_NOT_GIVEN = frozenset("我你他她它您咱们的地得了着过和与跟同及或是在位个名这那哪谢好请给对向为被把让叫"
-                       "有说问找等也都就又还很太家后时老大啊吧呢吗嘛哦呀啦么其各每某此该本贵")
+_NOT_GIVEN = frozenset(
+    "我你他她它您咱们的地得了着过和与跟同及或是在位个名这那哪谢好请给对向为被把让叫"
+    "有说问找等也都就又还很太家后时老大啊吧呢吗嘛哦呀啦么其各每某此该本贵"
+)
 _HONORIFIC_RE = re.compile("|".join(HONORIFICS))
 
 # ------------------------------------------------------------------------------ the view
 #: Chinese numerals as digits (positional 十/百 are not digits of a number)
-NUMERALS = {"零": "0", "〇": "0", "○": "0", "一": "1", "幺": "1", "二": "2", "两": "2", "三": "3",
-            "四": "4", "五": "5", "六": "6", "七": "7", "八": "8", "九": "9", "壹": "1", "贰": "2",
-            "叁": "3", "肆": "4", "伍": "5", "陆": "6", "柒": "7", "捌": "8", "玖": "9"}
+NUMERALS = {
+    "零": "0",
+    "〇": "0",
+    "○": "0",
+    "一": "1",
+    "幺": "1",
+    "二": "2",
+    "两": "2",
+    "三": "3",
+    "四": "4",
+    "五": "5",
+    "六": "6",
+    "七": "7",
+    "八": "8",
+    "九": "9",
+    "壹": "1",
+    "贰": "2",
+    "叁": "3",
+    "肆": "4",
+    "伍": "5",
+    "陆": "6",
+    "柒": "7",
+    "捌": "8",
+    "玖": "9",
+}
 # separators skipped inside a number (after NFKC): dots, hyphens and dashes, slashes,
 # parentheses; plus every space, line break, control, format (zero-width) and combining mark
-_SEP_CHARS = frozenset(".·•・‧∙⋅" "-‐‑‒–—―−⁃﹣" "/\\⁄∕" "()")
+_SEP_CHARS = frozenset(".·•・‧∙⋅-‐‑‒–—―−⁃﹣/\\⁄∕()")
 _SEP_CATEGORIES = frozenset(("Zs", "Zl", "Zp", "Cc", "Cf", "Mn", "Me"))
 _HARD = "\x00"  # a boundary no pattern crosses (masked or protected characters, a change of script)
 _FULLWIDTH = "０１２３４５６７８９"  # Chinese numerals while the view is built (so that a change of script shows)
@@ -214,15 +310,21 @@ _DATE_RE = re.compile(r"(?<!\d)(?:19|20)\d\d(?: +|年)(?:0?[1-9]|1[0-2])(?: +|�
 _ID18_RUN_RE = re.compile(r"(?<!\d)\d{17}[\dXx](?![\dXx])")
 _ID18_RE = re.compile(r"(?<!\d)\d(?: *\d){16} *[\dXx](?![\dXx])")
 # (a trailing X makes it an ID number; any other grouping takes the whole run or nothing)
-_CARD_RE = re.compile(r"(?<!\d)(?:(?P<run>\d{16,19})|(?P<groups>\d{4}(?: +\d{4}){3}(?: +\d{1,3})?)(?! +\d{1,3} *[Xx])|"
-                      r"(?P<any>\d(?: *\d){15,18}+))(?!\d)(?! *[Xx])")
+_CARD_RE = re.compile(
+    r"(?<!\d)(?:(?P<run>\d{16,19})|(?P<groups>\d{4}(?: +\d{4}){3}(?: +\d{1,3})?)(?! +\d{1,3} *[Xx])|"
+    r"(?P<any>\d(?: *\d){15,18}+))(?!\d)(?! *[Xx])"
+)
 _ID15_RE = re.compile(r"(?<!\d)[1-8](?: *\d){14}(?![\dXx])")
 _CC = r"(?:(?:\+|0 *0) *8 *6 *|8 *6 *)"  # the country code in front of a number: +86, 0086, 86
 _MOBILE_RE = re.compile(rf"(?<!\d){_CC}?1 *[3-9](?: *\d){{9}}(?!\d)")
-_LANDLINE_RE = re.compile(rf"(?<!\d)(?:{_CC}(?:0 *)?|0 *)(?:1 *0|2 *\d|[3-9] *\d *\d) *\d(?: *\d){{6,7}}"
-                          r"(?: *(?:转|分机|[Ee][Xx][Tt]|[Xx#]) *\d(?: *\d){0,5})?(?!\d)")
-_PLATE_RE = re.compile(rf"[{_PROVINCES}] *[{_L}] *(?P<tail>[{_L}0-9]{{4,6}})(?P<suffix>[{_PLATE_SUFFIX}])?"
-                       r"(?![A-Za-z0-9])")
+_LANDLINE_RE = re.compile(
+    rf"(?<!\d)(?:{_CC}(?:0 *)?|0 *)(?:1 *0|2 *\d|[3-9] *\d *\d) *\d(?: *\d){{6,7}}"
+    r"(?: *(?:转|分机|[Ee][Xx][Tt]|[Xx#]) *\d(?: *\d){0,5})?(?!\d)"
+)
+_PLATE_RE = re.compile(
+    rf"[{_PROVINCES}] *[{_L}] *(?P<tail>[{_L}0-9]{{4,6}})(?P<suffix>[{_PLATE_SUFFIX}])?"
+    r"(?![A-Za-z0-9])"
+)
 _PROVINCE_RE = re.compile(f"[{_PROVINCES}]")
 _MIN_DIGITS = 10  # the shortest number masked: a landline 010 1234567
 _DIGIT_RE = re.compile("[0-9]")
@@ -294,10 +396,10 @@ def _name_start(s: str, h: int) -> int | None:
         k = h - g
         if k < 1 or not all("\u4e00" <= c <= "\u9fff" and c not in _NOT_GIVEN for c in s[k:h]):
             continue
-        if s[max(k - 2, 0):k] in COMPOUND_SURNAMES:
+        if s[max(k - 2, 0) : k] in COMPOUND_SURNAMES:
             return k - 2
         word = s[k - 1] in _NOT_GIVEN
-        if s[k - 1] in SURNAMES and (not word or g == 0 and s[k - 2:k - 1] != s[k - 1]):
+        if s[k - 1] in SURNAMES and (not word or g == 0 and s[k - 2 : k - 1] != s[k - 1]):
             return k - 1  # (谢谢先生 is thanks, not a Mr Xie)
     return None
 
@@ -329,7 +431,7 @@ def find(text: str) -> list[tuple[int, int, str]]:
     if digits >= _MIN_DIGITS or province:
         # work in view positions: a date or a number found is blanked out for the later patterns
         for m in _DATE_RE.finditer(view):
-            view = view[:m.start()] + _HARD * (m.end() - m.start()) + view[m.end():]
+            view = view[: m.start()] + _HARD * (m.end() - m.start()) + view[m.end() :]
         for category, pattern, check in _NUMBER_PATTERNS:
             if not (province if category == "plate" else digits >= _MIN_DIGITS):
                 continue
@@ -378,15 +480,22 @@ def mask(text: str) -> str:
 # ----------------------------------------------------------------------- vectorised path
 # The candidate filter (RE2, on the NFKC-normalised column) must select every value that
 # :func:`mask` changes: its character classes are those of the view above.
-_RE2_SEP = (r"[\p{Zs}\p{Zl}\p{Zp}\p{Cc}\p{Cf}\p{Mn}\p{Me}"
-            + "".join("\\" + c if c in "\\-]^[" else c for c in sorted(_SEP_CHARS)) + "]")
+_RE2_SEP = (
+    r"[\p{Zs}\p{Zl}\p{Zp}\p{Cc}\p{Cf}\p{Mn}\p{Me}"
+    + "".join("\\" + c if c in "\\-]^[" else c for c in sorted(_SEP_CHARS))
+    + "]"
+)
 _RE2_DIGIT = r"[\p{Nd}" + "".join(NUMERALS) + "]"
 # dates written with separators, replaced before the filter looks for runs of digits (a
 # subset of what the view protects, so the filter stays a superset of what is masked)
-_RE2_DATE = (rf"(^|[^\p{{Nd}}])((?:19|20)[0-9]{{2}}(?:{_RE2_SEP}+|年)(?:0?[1-9]|1[0-2])(?:{_RE2_SEP}+|月)"
-             rf"(?:0?[1-9]|[12][0-9]|3[01])日?)([^\p{{Nd}}]|$)")
-_RE2_NEED = (rf"@|先生|女士|小姐|[{_PROVINCES}]{_RE2_SEP}*\p{{Latin}}|"
-             rf"{_RE2_DIGIT}(?:{_RE2_SEP}*{_RE2_DIGIT}){{9}}")
+_RE2_DATE = (
+    rf"(^|[^\p{{Nd}}])((?:19|20)[0-9]{{2}}(?:{_RE2_SEP}+|年)(?:0?[1-9]|1[0-2])(?:{_RE2_SEP}+|月)"
+    rf"(?:0?[1-9]|[12][0-9]|3[01])日?)([^\p{{Nd}}]|$)"
+)
+_RE2_NEED = (
+    rf"@|先生|女士|小姐|[{_PROVINCES}]{_RE2_SEP}*\p{{Latin}}|"
+    rf"{_RE2_DIGIT}(?:{_RE2_SEP}*{_RE2_DIGIT}){{9}}"
+)
 
 
 def candidates(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:

@@ -47,11 +47,11 @@ T = TypeVar("T")
 class Progress:
     """Progress of one step of ``total`` units: ``update(n)`` as work is done; a context manager.
 
-        >>> with Progress(4, "resamples") as p:
-        ...     for _ in range(4):
-        ...         p.update()
-        >>> p.done
-        4
+    >>> with Progress(4, "resamples") as p:
+    ...     for _ in range(4):
+    ...         p.update()
+    >>> p.done
+    4
     """
 
     def __init__(self, total: int | None, desc: str, unit: str = "it") -> None:
@@ -90,8 +90,10 @@ class Progress:
         label = os.environ.get(LABEL_ENV, "")
         share = f" ({100 * self.done / self.total:.0f}%)" if self.total else ""
         of = f"/{self.total}" if self.total else ""
-        line = (f"{time.strftime('%Y-%m-%d %H:%M:%S')} INFO {label + ': ' if label else ''}{self.desc} "
-                f"{self.done}{of}{share}, {now - self.t0:.0f} s\n")
+        line = (
+            f"{time.strftime('%Y-%m-%d %H:%M:%S')} INFO {label + ': ' if label else ''}{self.desc} "
+            f"{self.done}{of}{share}, {now - self.t0:.0f} s\n"
+        )
         try:
             with open(self._log or os.devnull, "a", encoding="utf-8") as fh:  # one short append per line
                 fh.write(line)
@@ -102,24 +104,28 @@ class Progress:
         """End the step: the bar disappears; the run log gets a last line if it got any."""
         if self.mode == "bar" and self._bar is not None:
             self._bar.close()
-        elif self.mode == "log" and self._written != self.done and (
-                self._last_line is not None or time.monotonic() - self.t0 >= DELAY):
+        elif (
+            self.mode == "log"
+            and self._written != self.done
+            and (self._last_line is not None or time.monotonic() - self.t0 >= DELAY)
+        ):
             self._write(time.monotonic())
         self.mode = "closed"
 
     def __enter__(self) -> Progress:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
 
 def track(items: Iterable[T], desc: str, total: int | None = None, unit: str = "it") -> Iterator[T]:
     """The items of ``items``, reporting one unit of progress per item (see the module).
 
-        >>> list(track(["a", "b"], desc="letters"))
-        ['a', 'b']
+    >>> list(track(["a", "b"], desc="letters"))
+    ['a', 'b']
     """
     if total is None and hasattr(items, "__len__"):
         total = len(items)  # type: ignore[arg-type]

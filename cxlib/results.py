@@ -45,7 +45,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-
 #: What each optional input is called in a "not provided" note (table of the data contract, or file).
 INPUT_NAMES: dict[str, tuple[str, str]] = {
     "touchpoints": ("触点日志", "touchpoint log"),
@@ -103,8 +102,8 @@ class NotProvided(_Note):
     def text(self) -> str:
         """The note as plain text.
 
-            >>> NotProvided(("touchpoints",), "zh").text()
-            '未提供数据：触点日志（touchpoints）'
+        >>> NotProvided(("touchpoints",), "zh").text()
+        '未提供数据：触点日志（touchpoints）'
         """
         from cxlib.catalog import bilingual
 
@@ -119,8 +118,8 @@ class NotProvided(_Note):
     def short(self) -> str:
         """The note for a table cell: the heading and the codes of what is missing.
 
-            >>> NotProvided(("complaints",)).short()
-            '未提供数据 / not provided: complaints'
+        >>> NotProvided(("complaints",)).short()
+        '未提供数据 / not provided: complaints'
         """
         from cxlib.catalog import bilingual
 
@@ -130,18 +129,17 @@ class NotProvided(_Note):
     def record(self) -> dict[str, Any]:
         """The marker stored in ``results.json`` in place of the numbers.
 
-            >>> NotProvided(("touchpoints", "complaints")).record()
-            {'provided': False, 'missing': ['touchpoints', 'complaints']}
+        >>> NotProvided(("touchpoints", "complaints")).record()
+        {'provided': False, 'missing': ['touchpoints', 'complaints']}
         """
         return {"provided": False, "missing": list(self.missing)}
-
 
 
 def not_provided(table: str | Sequence[str], lang: str = "both", detail: str = "") -> NotProvided:
     """The "未提供数据 / not provided" note for one or more inputs (tables, or ``"cases"``).
 
-        >>> not_provided("complaints", "both").text()
-        '未提供数据 / not provided: 投诉记录 complaints (complaints)'
+    >>> not_provided("complaints", "both").text()
+    '未提供数据 / not provided: 投诉记录 complaints (complaints)'
     """
     tables = (table,) if isinstance(table, str) else tuple(table)
     return NotProvided(tables, lang, detail)
@@ -191,12 +189,11 @@ def noted(table: Any, note: NotProvided | None) -> Any:
     return table if note is None else Noted(table, note)
 
 
-def missing_file(path: str | os.PathLike[str] | None, what: str = "cases", lang: str = "both"
-                 ) -> NotProvided | None:
+def missing_file(path: str | os.PathLike[str] | None, what: str = "cases", lang: str = "both") -> NotProvided | None:
     """The :func:`not_provided` note of a file that does not exist (naming the path), or None.
 
-        >>> missing_file("no/such/cases_interventions.yaml", lang="en").text()
-        'not provided: cases file (cases) — no/such/cases_interventions.yaml not found'
+    >>> missing_file("no/such/cases_interventions.yaml", lang="en").text()
+    'not provided: cases file (cases) — no/such/cases_interventions.yaml not found'
     """
     if path is not None and Path(path).is_file():
         return None
@@ -248,8 +245,8 @@ class NotComputed(_Note):
     def text(self) -> str:
         """The note as plain text, in ``lang`` (``both``: Chinese, then English).
 
-            >>> print(NotComputed(3, ("自助抽样区间", "bootstrap intervals"), need=10).text())
-            样本不足：n = 3 份完整答卷，自助抽样区间至少需要 10 / n = 3 complete responses: too few for bootstrap intervals, need ≥ 10
+        >>> print(NotComputed(3, ("自助抽样区间", "bootstrap intervals"), need=10).text())
+        样本不足：n = 3 份完整答卷，自助抽样区间至少需要 10 / n = 3 complete responses: too few for bootstrap intervals, need ≥ 10
         """
         if self.lang == "zh":
             return self._zh()
@@ -264,28 +261,32 @@ class NotComputed(_Note):
     def in_lang(self, lang: str) -> NotComputed:
         """The same note in another language.
 
-            >>> NotComputed(3, ("x", "x"), need=4).in_lang("en").lang
-            'en'
+        >>> NotComputed(3, ("x", "x"), need=4).in_lang("en").lang
+        'en'
         """
         return NotComputed(self.n, self.what, self.need, self.why, self.unit, lang)
 
     def record(self) -> dict[str, Any]:
         """The marker stored in ``results.json`` in place of the numbers.
 
-            >>> NotComputed(14, ("10 折交叉验证", "10-fold cross-validation"), need=20).record()
-            {'computed': False, 'n': 14, 'need': 20, 'reason': 'n = 14 complete responses: too few for 10-fold cross-validation, need ≥ 20'}
+        >>> NotComputed(14, ("10 折交叉验证", "10-fold cross-validation"), need=20).record()
+        {'computed': False, 'n': 14, 'need': 20, 'reason': 'n = 14 complete responses: too few for 10-fold cross-validation, need ≥ 20'}
         """
-        return {"computed": False, "n": int(self.n), "need": None if self.need is None else int(self.need),
-                "reason": self._en()}
+        return {
+            "computed": False,
+            "n": int(self.n),
+            "need": None if self.need is None else int(self.need),
+            "reason": self._en(),
+        }
 
 
-
-def too_few(n: int, need: int, what: tuple[str, str], unit: tuple[str, str] = RESPONSES,
-            lang: str = "both") -> NotComputed:
+def too_few(
+    n: int, need: int, what: tuple[str, str], unit: tuple[str, str] = RESPONSES, lang: str = "both"
+) -> NotComputed:
     """The :class:`NotComputed` note of a method that needs ``need`` and has ``n``.
 
-        >>> too_few(14, 20, ("10 折交叉验证", "10-fold cross-validation"), lang="en").text()
-        'n = 14 complete responses: too few for 10-fold cross-validation, need ≥ 20'
+    >>> too_few(14, 20, ("10 折交叉验证", "10-fold cross-validation"), lang="en").text()
+    'n = 14 complete responses: too few for 10-fold cross-validation, need ≥ 20'
     """
     return NotComputed(int(n), what, need=int(need), unit=unit, lang=lang)
 
@@ -342,8 +343,8 @@ def jsonable(obj: Any, digits: int = 6) -> Any:
 def read(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The recorded results, or an empty dict when the file does not exist yet.
 
-        >>> read("no-such-file.json")
-        {}
+    >>> read("no-such-file.json")
+    {}
     """
     p = Path(path)
     if not p.exists():
@@ -377,19 +378,31 @@ def record(key: str, value: Any, path: str | os.PathLike[str] | None) -> None:
 # ================================================================================== scope
 #: the value of ``center`` that means the whole network
 NETWORK_CENTER = "all"
-_MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
-              "October", "November", "December")
+_MONTHS_EN = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 
 
 def period_label(period_start: str | None, period_end: str | None, lang: str = "both") -> str:
     """The period of a report in words: one month, a range of months, or all data.
 
-        >>> period_label("2026-10", "2026-10", "both")
-        '2026年10月 / October 2026'
-        >>> period_label("2026-08", "2026-10", "en")
-        '2026-08 – 2026-10'
-        >>> period_label(None, None, "zh")
-        '全部数据'
+    >>> period_label("2026-10", "2026-10", "both")
+    '2026年10月 / October 2026'
+    >>> period_label("2026-08", "2026-10", "en")
+    '2026-08 – 2026-10'
+    >>> period_label(None, None, "zh")
+    '全部数据'
     """
     from cxlib.catalog import bilingual
 
@@ -474,10 +487,13 @@ class Scope:
         else:
             where = self.center
         cut = "–" if self.cutoff is None else pd.Timestamp(self.cutoff).strftime("%Y-%m-%d %H:%M")
-        parts = [where, period_label(self.period_start, self.period_end, lang),
-                 f"数据截至 {cut}" if zh else f"data up to {cut}",
-                 f"到访 {self.n_visits:,} 次" if zh else f"{self.n_visits:,} visits",
-                 f"有效问卷 {self.n_responses:,} 份" if zh else f"{self.n_responses:,} survey responses"]
+        parts = [
+            where,
+            period_label(self.period_start, self.period_end, lang),
+            f"数据截至 {cut}" if zh else f"data up to {cut}",
+            f"到访 {self.n_visits:,} 次" if zh else f"{self.n_visits:,} visits",
+            f"有效问卷 {self.n_responses:,} 份" if zh else f"{self.n_responses:,} survey responses",
+        ]
         if self.scenario not in (None, "all"):
             names = {s.code: (s.zh, s.en) for s in SCENARIOS}
             z, e = names.get(self.scenario, (self.scenario, self.scenario))
@@ -502,10 +518,17 @@ class Scope:
             >>> Scope("all", None, None, None, None, 0, 0).record()["title"]
             '全网络 · 全部数据 · 数据截至 – · 到访 0 次 · 有效问卷 0 份 / network · all data · data up to – · 0 visits · 0 survey responses'
         """
-        return {"center": self.center, "period_start": self.period_start, "period_end": self.period_end,
-                "scenario": self.scenario, "segment": self.segment,
-                "cutoff": None if self.cutoff is None else pd.Timestamp(self.cutoff).isoformat(),
-                "n_visits": int(self.n_visits), "n_responses": int(self.n_responses), "title": self.title()}
+        return {
+            "center": self.center,
+            "period_start": self.period_start,
+            "period_end": self.period_end,
+            "scenario": self.scenario,
+            "segment": self.segment,
+            "cutoff": None if self.cutoff is None else pd.Timestamp(self.cutoff).isoformat(),
+            "n_visits": int(self.n_visits),
+            "n_responses": int(self.n_responses),
+            "title": self.title(),
+        }
 
     def __repr__(self) -> str:
         return self.title()
@@ -516,22 +539,34 @@ class Scope:
         from cxlib.safe import literal_html
 
         langs = ("zh", "en") if self.lang == "both" else (self.lang,)
-        lines = "".join(f'<p class="cx-scope-line" style="margin:0.15em 0" lang="{"zh-CN" if lg == "zh" else "en"}">'
-                        + " · ".join(f"<span>{html.escape(p)}</span>" for p in self._parts(lg)) + "</p>"
-                        for lg in langs)
+        lines = "".join(
+            f'<p class="cx-scope-line" style="margin:0.15em 0" lang="{"zh-CN" if lg == "zh" else "en"}">'
+            + " · ".join(f"<span>{html.escape(p)}</span>" for p in self._parts(lg))
+            + "</p>"
+            for lg in langs
+        )
         return literal_html(f'<div class="cx-scope" style="font-size:0.9em;line-height:1.3">{lines}</div>')
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> tuple[dict[str, str], dict[str, Any]]:
-        return ({"text/plain": self.title(), "text/html": self._repr_html_()},
-                {SCOPE_METADATA: {"title": self.title()}})
+        return (
+            {"text/plain": self.title(), "text/html": self._repr_html_()},
+            {SCOPE_METADATA: {"title": self.title()}},
+        )
 
 
 #: key of an output's metadata that holds the scope of the page (read by ``cxlib.report.to_html``)
 SCOPE_METADATA = "cxlib_scope"
 
 
-def scope(data: Any, center: str = NETWORK_CENTER, period_start: str | None = None, period_end: str | None = None,
-          scenario: str = "all", segment: str | None = None, lang: str = "both") -> Scope:
+def scope(
+    data: Any,
+    center: str = NETWORK_CENTER,
+    period_start: str | None = None,
+    period_end: str | None = None,
+    scenario: str = "all",
+    segment: str | None = None,
+    lang: str = "both",
+) -> Scope:
     """The scope block of a notebook: what the selected ``data`` (a :class:`cxlib.clean.ProcessedData`
     after ``subset``) covers, with the run's parameters.
 
@@ -556,6 +591,16 @@ def scope(data: Any, center: str = NETWORK_CENTER, period_start: str | None = No
 
     spell = {k.lower(): s.code for s in SCENARIOS for k in (s.code, s.zh, s.en)}
     scen = "all" if scenario in (None, "all") else spell.get(str(scenario).lower(), str(scenario))
-    return Scope(str(center), names["name_zh"], None if period_start is None else str(period_start),
-                 None if period_end is None else str(period_end), data_cutoff(data), int(len(visits)), n_resp,
-                 scen, segment, lang, names["name_en"])
+    return Scope(
+        str(center),
+        names["name_zh"],
+        None if period_start is None else str(period_start),
+        None if period_end is None else str(period_end),
+        data_cutoff(data),
+        int(len(visits)),
+        n_resp,
+        scen,
+        segment,
+        lang,
+        names["name_en"],
+    )

@@ -35,8 +35,13 @@ ENV = "CX_RUN_CACHE"
 T = TypeVar("T")
 
 
-def selection(data: Any, center: str = "all", period_start: str | None = None, period_end: str | None = None,
-              scenario: str = "all") -> dict[str, Any]:
+def selection(
+    data: Any,
+    center: str = "all",
+    period_start: str | None = None,
+    period_end: str | None = None,
+    scenario: str = "all",
+) -> dict[str, Any]:
     """The key of a selection of the processed ``data`` (a :class:`cxlib.clean.ProcessedData`):
     its raw-data fingerprint and the filters of ``subset``.
 
@@ -44,8 +49,13 @@ def selection(data: Any, center: str = "all", period_start: str | None = None, p
         'SH-JQ'
     """
     quality = getattr(data, "quality", None) or {}
-    return {"fingerprint": quality.get("fingerprint"), "center": center, "period_start": period_start,
-            "period_end": period_end, "scenario": scenario}
+    return {
+        "fingerprint": quality.get("fingerprint"),
+        "center": center,
+        "period_start": period_start,
+        "period_end": period_end,
+        "scenario": scenario,
+    }
 
 
 def _path(folder: Path, name: str, key: dict[str, Any]) -> Path:
@@ -88,8 +98,9 @@ def _checked_path(folder: Path, raw_dir: str | Path, processed_dir: str | Path, 
     return _path(folder, "checked", {"folders": key})
 
 
-def mark_checked(folder: str | Path, raw_dir: str | Path, processed_dir: str | Path, tz: str,
-                 fingerprint: str | None) -> None:
+def mark_checked(
+    folder: str | Path, raw_dir: str | Path, processed_dir: str | Path, tz: str, fingerprint: str | None
+) -> None:
     """Record in a run's cache ``folder`` that ``processed_dir`` was found up to date with
     ``raw_dir`` (raw-data ``fingerprint``), so that the notebooks of the run do not read every raw
     file again to check it (:func:`checked_fingerprint`). Nothing is recorded without a fingerprint.

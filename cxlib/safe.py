@@ -46,8 +46,9 @@ NETWORK = "all"
 #: start with a dot and so can never be a center's folder)
 RESERVED_NAMES = frozenset({NETWORK, "index.html", "run.log"})
 # device names that Windows refuses as file names, in any case and with any extension
-_WINDOWS_DEVICES = frozenset({"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)),
-                              *(f"lpt{i}" for i in range(10))})
+_WINDOWS_DEVICES = frozenset(
+    {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
+)
 # an id that is its own folder: ASCII letters, digits, '_' and '-', starting with a letter or
 # digit, never '--' (which marks the folders derived from other ids, so the two kinds never meet)
 _SLUG = re.compile(r"(?!.*--)[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
@@ -62,8 +63,9 @@ def _shown(text: str, limit: int = 40) -> str:
     return repr(text) if len(text) <= limit else repr(text[:limit]) + "…"
 
 
-def check_center_id(text: str, *, file: str | Path | None = None, row: int | None = None,
-                    column: str = "center_id") -> str:
+def check_center_id(
+    text: str, *, file: str | Path | None = None, row: int | None = None, column: str = "center_id"
+) -> str:
     """Return ``text`` when it can be a center id; raise a :class:`DataError` naming ``file``,
     ``column`` and ``row`` when it clearly cannot (see the module docstring for the rules).
 
@@ -136,9 +138,12 @@ def center_folders(ids: Iterable[str], where: Sequence[tuple[str, int]] | None =
         j = seen.setdefault(folder.casefold(), i)
         if ids[j] != cid:
             first = f"{ids[j]!r}" + (f" ({where[j][0]} row {where[j][1]})" if where is not None else "")
-            raise DataError(f"center ids {first} and {cid!r} would share the report folder {folder!r}",
-                            file=where[i][0] if where is not None else None, column="center_id",
-                            row=where[i][1] if where is not None else None)
+            raise DataError(
+                f"center ids {first} and {cid!r} would share the report folder {folder!r}",
+                file=where[i][0] if where is not None else None,
+                column="center_id",
+                row=where[i][1] if where is not None else None,
+            )
         out[cid] = folder
     return out
 

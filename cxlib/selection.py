@@ -21,18 +21,24 @@ import dataclasses
 from typing import Any
 
 
-def everything(center: str = "all", period_start: str | None = None, period_end: str | None = None,
-               scenario: str = "all") -> bool:
+def everything(
+    center: str = "all", period_start: str | None = None, period_end: str | None = None, scenario: str = "all"
+) -> bool:
     """Whether these filters select all the data.
 
-        >>> everything(), everything(center="SH-JQ")
-        (True, False)
+    >>> everything(), everything(center="SH-JQ")
+    (True, False)
     """
     return center == "all" and period_start is None and period_end is None and scenario == "all"
 
 
-def select(data: Any, center: str = "all", period_start: str | None = None, period_end: str | None = None,
-           scenario: str = "all") -> Any:
+def select(
+    data: Any,
+    center: str = "all",
+    period_start: str | None = None,
+    period_end: str | None = None,
+    scenario: str = "all",
+) -> Any:
     """``data.subset(...)`` (a :class:`cxlib.clean.ProcessedData`), or ``data`` itself when the
     filters select everything (the tables as read have the row index ``subset`` would give).
     The notebooks do not change the tables they are given, so sharing them is safe.
@@ -44,8 +50,13 @@ def select(data: Any, center: str = "all", period_start: str | None = None, peri
     return data.subset(center=center, period_start=period_start, period_end=period_end, scenario=scenario)
 
 
-def visits_of(data: Any, center: str = "all", period_start: str | None = None, period_end: str | None = None,
-              scenario: str = "all") -> Any:
+def visits_of(
+    data: Any,
+    center: str = "all",
+    period_start: str | None = None,
+    period_end: str | None = None,
+    scenario: str = "all",
+) -> Any:
     """The visits of a selection: ``data.subset(...).visits``, with the events, scores, surveys and
     complaints left out of the filtering (emptied before ``subset``, which then filters only the
     visits by the same rules).
@@ -58,8 +69,11 @@ def visits_of(data: Any, center: str = "all", period_start: str | None = None, p
         # lazily read data: a subset reads (or filters) a table only when it is used
         return data.subset(center=center, period_start=period_start, period_end=period_end, scenario=scenario).visits
     tables = [t for t in ("scores", "events", "surveys", "complaints") if hasattr(data, t)]
-    light = (dataclasses.replace(data, **{t: _empty(getattr(data, t)) for t in tables})
-             if dataclasses.is_dataclass(data) and tables else data)  # anything else with a subset(): as it is
+    light = (
+        dataclasses.replace(data, **{t: _empty(getattr(data, t)) for t in tables})
+        if dataclasses.is_dataclass(data) and tables
+        else data
+    )  # anything else with a subset(): as it is
     return light.subset(center=center, period_start=period_start, period_end=period_end, scenario=scenario).visits
 
 

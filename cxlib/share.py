@@ -76,10 +76,19 @@ PRINT_CSS = """
 """
 
 #: Chromium flags that keep a print off the network and free of state from earlier runs.
-CHROMIUM_FLAGS: tuple[str, ...] = ("--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
-                                   "--disable-background-networking", "--disable-component-update",
-                                   "--disable-sync", "--no-first-run", "--disable-extensions",
-                                   "--disable-default-apps", "--mute-audio")
+CHROMIUM_FLAGS: tuple[str, ...] = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-pdf-header-footer",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-extensions",
+    "--disable-default-apps",
+    "--mute-audio",
+)
 #: Seconds a print of one page may take.
 PRINT_TIMEOUT = 120
 
@@ -87,8 +96,8 @@ PRINT_TIMEOUT = 120
 def print_stylesheet() -> str:
     """The ``<style>`` element of :data:`PRINT_CSS`, for a page's ``<head>``.
 
-        >>> print_stylesheet().startswith('<style media="all" id="cx-print">')
-        True
+    >>> print_stylesheet().startswith('<style media="all" id="cx-print">')
+    True
     """
     return f'<style media="all" id="cx-print">{PRINT_CSS}</style>'
 
@@ -96,8 +105,8 @@ def print_stylesheet() -> str:
 def add_print_stylesheet(page: str) -> str:
     """``page`` with the print stylesheet at the end of its ``<head>`` (once).
 
-        >>> "@page" in add_print_stylesheet("<html><head></head><body></body></html>")
-        True
+    >>> "@page" in add_print_stylesheet("<html><head></head><body></body></html>")
+    True
     """
     if 'id="cx-print"' in page or "</head>" not in page:
         return page
@@ -120,8 +129,11 @@ def chromium_path() -> str:
         found = shutil.which(name)
         if found:
             return found
-    raise DataError("--pdf needs Chromium to print the pages, and none was found: install it (Debian: "
-                    "apt-get install chromium; or `make browser`) or set CX_CHROMIUM to its path", column="pdf")
+    raise DataError(
+        "--pdf needs Chromium to print the pages, and none was found: install it (Debian: "
+        "apt-get install chromium; or `make browser`) or set CX_CHROMIUM to its path",
+        column="pdf",
+    )
 
 
 def print_pdf(pages: Sequence[Path], browser: str | None = None, timeout: float = PRINT_TIMEOUT) -> list[Path]:
@@ -142,19 +154,16 @@ def print_pdf(pages: Sequence[Path], browser: str | None = None, timeout: float 
             page = Path(page).resolve()
             dst = page.with_suffix(".pdf")
             tmp = dst.with_name(f".{dst.name}.tmp")
-            cmd = [browser, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", f"--print-to-pdf={tmp}",
-                   page.as_uri()]
+            cmd = [browser, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", f"--print-to-pdf={tmp}", page.as_uri()]
             try:
-                done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
-                                      stdin=subprocess.DEVNULL)
+                done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
             except subprocess.TimeoutExpired:
                 tmp.unlink(missing_ok=True)
                 raise DataError(f"Chromium did not print the page within {timeout:g} s", file=str(page)) from None
             if done.returncode != 0 or not tmp.exists() or tmp.stat().st_size == 0:
                 tmp.unlink(missing_ok=True)
                 last = (done.stderr.strip().splitlines() or ["no output"])[-1][:200]
-                raise DataError(f"Chromium could not print the page (exit {done.returncode}: {last})",
-                                file=str(page))
+                raise DataError(f"Chromium could not print the page (exit {done.returncode}: {last})", file=str(page))
             os.replace(tmp, dst)
             out.append(dst)
     return out
@@ -163,8 +172,8 @@ def print_pdf(pages: Sequence[Path], browser: str | None = None, timeout: float 
 def pdf_page_count(pdf: Path) -> int:
     """Pages of a PDF written by Chromium (its ``/Type /Page`` objects).
 
-        >>> pdf_page_count(Path("reports/2026-10/SH-JQ/05_summary.pdf"))  # doctest: +SKIP
-        2
+    >>> pdf_page_count(Path("reports/2026-10/SH-JQ/05_summary.pdf"))  # doctest: +SKIP
+    2
     """
     data = Path(pdf).read_bytes()
     return len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", data))
@@ -194,7 +203,7 @@ def excel_sheet_names(names: Iterable[str]) -> list[str]:
         while name.lower() in taken:
             k += 1
             tail = f"~{k}"
-            name = base[:31 - len(tail)] + tail
+            name = base[: 31 - len(tail)] + tail
         taken.add(name.lower())
         out.append(name)
     return out
@@ -212,8 +221,14 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def _write_sheet(ws, title_zh: str, title_en: str, headers: Sequence[tuple[str, str]], rows: Iterable[Sequence[Any]],
-                 note: str | None = None) -> None:
+def _write_sheet(
+    ws,
+    title_zh: str,
+    title_en: str,
+    headers: Sequence[tuple[str, str]],
+    rows: Iterable[Sequence[Any]],
+    note: str | None = None,
+) -> None:
     """A sheet with a title line, a Chinese and an English header row, then the rows."""
     from openpyxl.styles import Font, PatternFill
     from openpyxl.utils import get_column_letter
@@ -285,8 +300,9 @@ def summary_workbook(results: dict[str, Any], dst: Path, scope_line: str | None 
     from openpyxl import Workbook
 
     scope = results.get("scope") or {}
-    where = scope_line or (f"{scope.get('center', 'all')} · {scope.get('period_start') or '…'}–"
-                           f"{scope.get('period_end') or '…'}")
+    where = scope_line or (
+        f"{scope.get('center', 'all')} · {scope.get('period_start') or '…'}–{scope.get('period_end') or '…'}"
+    )
     wb = Workbook()
     ws = wb.active
     ws.title = "核心指标 Headline"
@@ -299,8 +315,12 @@ def summary_workbook(results: dict[str, Any], dst: Path, scope_line: str | None 
     def est(entry: dict, key: str = "estimate", digits: int = 3) -> list[Any]:
         if _marker(entry):
             return [_marker(entry), None, None, None]
-        return [_num(entry.get(key), digits), _num(entry.get("ci_low"), digits), _num(entry.get("ci_high"), digits),
-                entry.get("n") if key == "value" else entry.get("note")]
+        return [
+            _num(entry.get(key), digits),
+            _num(entry.get("ci_low"), digits),
+            _num(entry.get("ci_high"), digits),
+            entry.get("n") if key == "value" else entry.get("note"),
+        ]
 
     rows = [
         ["NPS 净推荐值", "分 points", *est(nps, "value", 1)],
@@ -309,56 +329,160 @@ def summary_workbook(results: dict[str, Any], dst: Path, scope_line: str | None 
         ["实时进度的效应（双重差分）real-time DiD on LTR", "分 points", *est(did)],
         ["首要痛点 top pain point", "", _top_pain(pains), None, None, None],
     ]
-    _write_sheet(ws, "核心指标", "Headline", [("指标", "measure"), ("单位", "unit"), ("数值", "value"),
-                                            ("95% 置信下限", "95% CI low"), ("95% 置信上限", "95% CI high"),
-                                            ("样本量 / 说明", "n / note")], rows, note=where)
+    _write_sheet(
+        ws,
+        "核心指标",
+        "Headline",
+        [
+            ("指标", "measure"),
+            ("单位", "unit"),
+            ("数值", "value"),
+            ("95% 置信下限", "95% CI low"),
+            ("95% 置信上限", "95% CI high"),
+            ("样本量 / 说明", "n / note"),
+        ],
+        rows,
+        note=where,
+    )
 
     tiers = results.get("nps_by_tier") or {}
     ws = wb.create_sheet("透明度等级 Tiers")
     if _marker(tiers):
         tier_rows: list[list[Any]] = [[_marker(tiers)]]
     else:
-        tier_rows = [[label(t), v.get("n"), _num(v.get("nps")), _num(v.get("ci_low")), _num(v.get("ci_high")),
-                      _num(v.get("mean_ltr"), 2),
-                      _num(v.get("complaint_rate"), 4) if not isinstance(v.get("complaint_rate"), dict) else None,
-                      _num(v.get("mean_anxiety"))] for t, v in tiers.items() if isinstance(v, dict)]
-    _write_sheet(ws, "透明度等级", "Transparency tiers",
-                 [("等级", "tier"), ("样本量", "n"), ("NPS（分）", "NPS (points)"), ("95% 置信下限", "CI low"),
-                  ("95% 置信上限", "CI high"), ("平均推荐意愿（0–10）", "mean LTR (0-10)"),
-                  ("投诉率（比例）", "complaint rate (share)"), ("平均焦虑（0–100）", "mean anxiety (0-100)")],
-                 tier_rows, note=where)
+        tier_rows = [
+            [
+                label(t),
+                v.get("n"),
+                _num(v.get("nps")),
+                _num(v.get("ci_low")),
+                _num(v.get("ci_high")),
+                _num(v.get("mean_ltr"), 2),
+                _num(v.get("complaint_rate"), 4) if not isinstance(v.get("complaint_rate"), dict) else None,
+                _num(v.get("mean_anxiety")),
+            ]
+            for t, v in tiers.items()
+            if isinstance(v, dict)
+        ]
+    _write_sheet(
+        ws,
+        "透明度等级",
+        "Transparency tiers",
+        [
+            ("等级", "tier"),
+            ("样本量", "n"),
+            ("NPS（分）", "NPS (points)"),
+            ("95% 置信下限", "CI low"),
+            ("95% 置信上限", "CI high"),
+            ("平均推荐意愿（0–10）", "mean LTR (0-10)"),
+            ("投诉率（比例）", "complaint rate (share)"),
+            ("平均焦虑（0–100）", "mean anxiety (0-100)"),
+        ],
+        tier_rows,
+        note=where,
+    )
 
     seg = results.get("nps_by_segment") or {}
     ws = wb.create_sheet("分群 Segments")
-    seg_rows: list[list[Any]] = [[_marker(seg)]] if _marker(seg) else [
-        [label(str(k)), v.get("n"), _num(v.get("nps")), _num(v.get("ci_low")), _num(v.get("ci_high")),
-         v.get("promoters"), v.get("detractors")]
-        for k, v in (seg.get("groups") or {}).items() if isinstance(v, dict)]
-    _write_sheet(ws, "分群", f"Segments ({seg.get('segment', '–')})",
-                 [("分群", "segment"), ("样本量", "n"), ("NPS（分）", "NPS (points)"), ("95% 置信下限", "CI low"),
-                  ("95% 置信上限", "CI high"), ("推荐者", "promoters"), ("贬损者", "detractors")], seg_rows, note=where)
+    seg_rows: list[list[Any]] = (
+        [[_marker(seg)]]
+        if _marker(seg)
+        else [
+            [
+                label(str(k)),
+                v.get("n"),
+                _num(v.get("nps")),
+                _num(v.get("ci_low")),
+                _num(v.get("ci_high")),
+                v.get("promoters"),
+                v.get("detractors"),
+            ]
+            for k, v in (seg.get("groups") or {}).items()
+            if isinstance(v, dict)
+        ]
+    )
+    _write_sheet(
+        ws,
+        "分群",
+        f"Segments ({seg.get('segment', '–')})",
+        [
+            ("分群", "segment"),
+            ("样本量", "n"),
+            ("NPS（分）", "NPS (points)"),
+            ("95% 置信下限", "CI low"),
+            ("95% 置信上限", "CI high"),
+            ("推荐者", "promoters"),
+            ("贬损者", "detractors"),
+        ],
+        seg_rows,
+        note=where,
+    )
 
     ws = wb.create_sheet("痛点 Pain points")
-    pain_rows: list[list[Any]] = [[_marker(pains)]] if isinstance(pains, dict) else [
-        [i, label(str(p.get("point"))), _num(p.get("mean"), 2), _num(p.get("gap"), 2),
-         _num(p.get("importance"), 3), _num(p.get("priority"), 3), _num(p.get("share_very_dissatisfied"), 4)]
-        for i, p in enumerate(pains, start=1) if isinstance(p, dict)]
-    _write_sheet(ws, "痛点", "Pain points",
-                 [("排名", "rank"), ("旅程节点", "journey point"), ("平均分（1–10）", "mean score (1-10)"),
-                  ("差距（分）", "gap (points)"), ("重要性", "importance"), ("优先级", "priority"),
-                  ("非常不满意占比", "share very dissatisfied")], pain_rows, note=where)
+    pain_rows: list[list[Any]] = (
+        [[_marker(pains)]]
+        if isinstance(pains, dict)
+        else [
+            [
+                i,
+                label(str(p.get("point"))),
+                _num(p.get("mean"), 2),
+                _num(p.get("gap"), 2),
+                _num(p.get("importance"), 3),
+                _num(p.get("priority"), 3),
+                _num(p.get("share_very_dissatisfied"), 4),
+            ]
+            for i, p in enumerate(pains, start=1)
+            if isinstance(p, dict)
+        ]
+    )
+    _write_sheet(
+        ws,
+        "痛点",
+        "Pain points",
+        [
+            ("排名", "rank"),
+            ("旅程节点", "journey point"),
+            ("平均分（1–10）", "mean score (1-10)"),
+            ("差距（分）", "gap (points)"),
+            ("重要性", "importance"),
+            ("优先级", "priority"),
+            ("非常不满意占比", "share very dissatisfied"),
+        ],
+        pain_rows,
+        note=where,
+    )
 
     roi = results.get("roi") or {}
     ws = wb.create_sheet("投资回报 ROI")
     if _marker(roi):
         roi_rows: list[list[Any]] = [[_marker(roi)]]
     else:
-        roi_rows = [[label(str(k)), _num(v.get("roi"), 3), _num(v.get("p_roi_positive"), 3), _num(v.get("npv"), 0),
-                     _num(v.get("payback_months"), 1)] for k, v in roi.items() if isinstance(v, dict)]
-    _write_sheet(ws, "投资回报", "ROI of the intervention cases",
-                 [("措施", "case"), ("投资回报率（中位数，倍）", "ROI (median, ratio)"),
-                  ("回报为正的概率", "P(ROI > 0)"), ("净现值（元）", "NPV (CNY)"), ("回收期（月）", "payback (months)")],
-                 roi_rows, note=where)
+        roi_rows = [
+            [
+                label(str(k)),
+                _num(v.get("roi"), 3),
+                _num(v.get("p_roi_positive"), 3),
+                _num(v.get("npv"), 0),
+                _num(v.get("payback_months"), 1),
+            ]
+            for k, v in roi.items()
+            if isinstance(v, dict)
+        ]
+    _write_sheet(
+        ws,
+        "投资回报",
+        "ROI of the intervention cases",
+        [
+            ("措施", "case"),
+            ("投资回报率（中位数，倍）", "ROI (median, ratio)"),
+            ("回报为正的概率", "P(ROI > 0)"),
+            ("净现值（元）", "NPV (CNY)"),
+            ("回收期（月）", "payback (months)"),
+        ],
+        roi_rows,
+        note=where,
+    )
     return _save(wb, dst)
 
 
@@ -372,8 +496,12 @@ def _save(wb, dst: Path) -> Path:
 
 #: Columns of the quarantine export, Chinese and English.
 QUARANTINE_HEADERS: tuple[tuple[str, str, str], ...] = (
-    ("table", "数据表", "table"), ("source_file", "源文件", "source file"), ("source_row", "源文件行号", "row in file"),
-    ("rule", "规则", "rule"), ("reason", "原因", "reason"), ("raw", "原始内容（已脱敏）", "raw content (masked)"),
+    ("table", "数据表", "table"),
+    ("source_file", "源文件", "source file"),
+    ("source_row", "源文件行号", "row in file"),
+    ("rule", "规则", "rule"),
+    ("reason", "原因", "reason"),
+    ("raw", "原始内容（已脱敏）", "raw content (masked)"),
 )
 
 
@@ -402,8 +530,14 @@ def quarantine_workbook(quarantine: pd.DataFrame, dst: Path) -> Path:
         part = quarantine[(quarantine["source_file"].astype(str) == file).to_numpy()]
         if "source_row" in part.columns:
             part = part.sort_values("source_row", kind="stable")
-        wb.sheet(name, "隔离行", f"Quarantined rows of {file}", headers, part[cols].reset_index(drop=True),
-                 note=f"源文件 source file: {file}")
+        wb.sheet(
+            name,
+            "隔离行",
+            f"Quarantined rows of {file}",
+            headers,
+            part[cols].reset_index(drop=True),
+            note=f"源文件 source file: {file}",
+        )
     return wb.save()
 
 
@@ -426,20 +560,24 @@ def _rows_xml(frame: pd.DataFrame, first: int) -> str:
 
     n = len(frame)
     rnum = pc.cast(pa.array(np.arange(first, first + n, dtype=np.int64)), pa.string())
-    parts = [pa.array(["<row r=\""] * n), rnum, pa.array(["\">"] * n)]
+    parts = [pa.array(['<row r="'] * n), rnum, pa.array(['">'] * n)]
     for i, c in enumerate(frame.columns, start=1):
         col = frame[c]
         ref = _column_letter(i)
         if pd.api.types.is_integer_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype):
             values = pc.cast(pa.array(col, from_pandas=True), pa.string())
-            head, tail = f'<c r="{ref}', "\"><v>"
+            head, tail = f'<c r="{ref}', '"><v>'
             close = "</v></c>"
         else:
             if pd.api.types.is_string_dtype(col.dtype) and not isinstance(col.dtype, pd.CategoricalDtype):
                 values = pc.cast(pa.array(col, from_pandas=True), pa.string())
             else:
-                values = pa.array(col.astype(object).where(col.notna(), None).map(
-                    lambda v: v if v is None or isinstance(v, str) else str(_cell(v))), type=pa.string())
+                values = pa.array(
+                    col.astype(object)
+                    .where(col.notna(), None)
+                    .map(lambda v: v if v is None or isinstance(v, str) else str(_cell(v))),
+                    type=pa.string(),
+                )
             values = pc.replace_substring_regex(values, "[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]", "\ufffd")
             for a, b in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;")):
                 values = pc.replace_substring(values, a, b)
@@ -478,7 +616,8 @@ class _StreamingWorkbook:
         '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/>'
         '<xf numFmtId="0" fontId="2" fillId="2" borderId="0" xfId="0" applyFont="1" applyFill="1"/>'
         '<xf numFmtId="0" fontId="0" fillId="2" borderId="0" xfId="0" applyFill="1"/></cellXfs>'
-        '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>')
+        '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>'
+    )
 
     def __init__(self, dst: Path) -> None:
         import zipfile
@@ -507,14 +646,24 @@ class _StreamingWorkbook:
             elif isinstance(v, (bool, np.bool_)):
                 cells.append(f'<c r="{ref}"{s} t="b"><v>{int(v)}</v></c>')
             elif isinstance(v, (int, float, np.integer, np.floating)) and np.isfinite(v):
-                cells.append(f'<c r="{ref}"{s}><v>{v!r}</v></c>' if isinstance(v, float)
-                             else f'<c r="{ref}"{s}><v>{int(v)}</v></c>')
+                cells.append(
+                    f'<c r="{ref}"{s}><v>{v!r}</v></c>'
+                    if isinstance(v, float)
+                    else f'<c r="{ref}"{s}><v>{int(v)}</v></c>'
+                )
             else:
                 cells.append(f'<c r="{ref}"{s} t="inlineStr"><is><t xml:space="preserve">{_xml_text(v)}</t></is></c>')
         return f'<row r="{r}">{"".join(cells)}</row>'
 
-    def sheet(self, name: str, title_zh: str, title_en: str, headers: Sequence[tuple[str, str]],
-              rows: Iterable[Sequence[Any]], note: str | None = None) -> None:
+    def sheet(
+        self,
+        name: str,
+        title_zh: str,
+        title_en: str,
+        headers: Sequence[tuple[str, str]],
+        rows: Iterable[Sequence[Any]],
+        note: str | None = None,
+    ) -> None:
         """One sheet: title line, optional note, the two header rows, then ``rows`` (a frame, or
         an iterable of rows)."""
         import pandas as pd
@@ -526,19 +675,27 @@ class _StreamingWorkbook:
         zh_row = len(head) + 1
         head += [self._row(zh_row, [zh for zh, _ in headers], 2), self._row(zh_row + 1, [en for _, en in headers], 3)]
         first = zh_row + 2
-        widths = "".join(f'<col min="{i}" max="{i}" width="{min(max(len(zh) * 2, len(en), 8) + 2, 40)}" customWidth="1"/>'
-                         for i, (zh, en) in enumerate(headers, start=1))
-        pane = (f'<sheetViews><sheetView workbookViewId="0"><pane ySplit="{first - 1}" topLeftCell="A{first}" '
-                f'activePane="bottomLeft" state="frozen"/><selection pane="bottomLeft"/></sheetView></sheetViews>')
+        widths = "".join(
+            f'<col min="{i}" max="{i}" width="{min(max(len(zh) * 2, len(en), 8) + 2, 40)}" customWidth="1"/>'
+            for i, (zh, en) in enumerate(headers, start=1)
+        )
+        pane = (
+            f'<sheetViews><sheetView workbookViewId="0"><pane ySplit="{first - 1}" topLeftCell="A{first}" '
+            f'activePane="bottomLeft" state="frozen"/><selection pane="bottomLeft"/></sheetView></sheetViews>'
+        )
         with self.zip.open(f"xl/worksheets/sheet{len(self.names)}.xml", "w", force_zip64=True) as fh:
-            fh.write(('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-                      '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-                      f'{pane}<sheetFormatPr defaultRowHeight="15"/>'
-                      f'{"<cols>" + widths + "</cols>" if widths else ""}<sheetData>{"".join(head)}').encode())
+            fh.write(
+                (
+                    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+                    '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+                    f'{pane}<sheetFormatPr defaultRowHeight="15"/>'
+                    f"{'<cols>' + widths + '</cols>' if widths else ''}<sheetData>{''.join(head)}"
+                ).encode()
+            )
             n, block = 0, []
             if isinstance(rows, pd.DataFrame):
                 for start in range(0, len(rows), 50_000):
-                    fh.write(_rows_xml(rows.iloc[start:start + 50_000], first + start).encode())
+                    fh.write(_rows_xml(rows.iloc[start : start + 50_000], first + start).encode())
                 n = len(rows)
             else:
                 for n, row in enumerate(rows, start=1):
@@ -553,14 +710,23 @@ class _StreamingWorkbook:
     def save(self) -> Path:
         """Write the workbook's parts and put the file in place (atomically)."""
         n = len(self.names)
-        sheets = "".join(f'<sheet name="{_xml_text(nm)}" sheetId="{i}" r:id="rId{i}"/>'
-                         for i, nm in enumerate(self.names, start=1))
-        rels = "".join(f'<Relationship Id="rId{i}" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
-                       f'relationships/worksheet" Target="worksheets/sheet{i}.xml"/>' for i in range(1, n + 1))
-        rels += (f'<Relationship Id="rId{n + 1}" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
-                 'relationships/styles" Target="styles.xml"/>')
-        overrides = "".join(f'<Override PartName="/xl/worksheets/sheet{i}.xml" ContentType="application/'
-                            'vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>' for i in range(1, n + 1))
+        sheets = "".join(
+            f'<sheet name="{_xml_text(nm)}" sheetId="{i}" r:id="rId{i}"/>' for i, nm in enumerate(self.names, start=1)
+        )
+        rels = "".join(
+            f'<Relationship Id="rId{i}" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+            f'relationships/worksheet" Target="worksheets/sheet{i}.xml"/>'
+            for i in range(1, n + 1)
+        )
+        rels += (
+            f'<Relationship Id="rId{n + 1}" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+            'relationships/styles" Target="styles.xml"/>'
+        )
+        overrides = "".join(
+            f'<Override PartName="/xl/worksheets/sheet{i}.xml" ContentType="application/'
+            'vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+            for i in range(1, n + 1)
+        )
         parts = {
             "[Content_Types].xml": (
                 '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
@@ -570,21 +736,25 @@ class _StreamingWorkbook:
                 '<Override PartName="/xl/workbook.xml" ContentType="application/'
                 'vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
                 '<Override PartName="/xl/styles.xml" ContentType="application/'
-                f'vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>{overrides}</Types>'),
+                f'vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>{overrides}</Types>'
+            ),
             "_rels/.rels": (
                 '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
                 '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
                 '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
-                'officeDocument" Target="xl/workbook.xml"/></Relationships>'),
+                'officeDocument" Target="xl/workbook.xml"/></Relationships>'
+            ),
             "xl/workbook.xml": (
                 '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
                 '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
                 'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
-                f'<sheets>{sheets}</sheets></workbook>'),
+                f"<sheets>{sheets}</sheets></workbook>"
+            ),
             "xl/_rels/workbook.xml.rels": (
                 '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
                 f'<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">{rels}'
-                '</Relationships>'),
+                "</Relationships>"
+            ),
             "xl/styles.xml": self._STYLES,
         }
         try:

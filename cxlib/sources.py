@@ -50,11 +50,26 @@ from cxlib.errors import DataError
 SOURCES_FILE = "sources.yaml"
 PROFILE_DIR = Path(__file__).with_name("profiles")
 
-_KEYS = ("use", "files", "sheet", "sheets", "header_row", "skip_rows", "rename", "patterns",
-         "strip_numbering", "values", "drop", "tz", "date_formats", "dayfirst")
+_KEYS = (
+    "use",
+    "files",
+    "sheet",
+    "sheets",
+    "header_row",
+    "skip_rows",
+    "rename",
+    "patterns",
+    "strip_numbering",
+    "values",
+    "drop",
+    "tz",
+    "date_formats",
+    "dayfirst",
+)
 #: a second download of the same export: ``surveys (1).csv``, ``surveys - 副本.csv``, ``surveys(2).xlsx``
-_COPY_RE = re.compile(r"^(?P<base>.+?)(?:\s*\(\d+\)|\s*[-_]?\s*(?:副本|复制|copy|kopie)(?:\s*\(\d+\))?)$",
-                      re.IGNORECASE)
+_COPY_RE = re.compile(
+    r"^(?P<base>.+?)(?:\s*\(\d+\)|\s*[-_]?\s*(?:副本|复制|copy|kopie)(?:\s*\(\d+\))?)$", re.IGNORECASE
+)
 
 
 @dataclass(frozen=True)
@@ -150,8 +165,11 @@ def shipped_profiles() -> list[str]:
 def _profile(name: str, where: str) -> dict:
     path = PROFILE_DIR / f"{name}.yaml"
     if not isinstance(name, str) or not re.fullmatch(r"[a-z0-9_]+", name) or not path.is_file():
-        raise DataError(f"unknown profile {name!r} in use:; shipped profiles: {', '.join(shipped_profiles())}",
-                        file=where, column="use")
+        raise DataError(
+            f"unknown profile {name!r} in use:; shipped profiles: {', '.join(shipped_profiles())}",
+            file=where,
+            column="use",
+        )
     data = _load_yaml(path)
     if not isinstance(data, dict):
         raise DataError("a profile must be a mapping of keys", file=path.name)
@@ -166,7 +184,8 @@ def _merge(base: dict, own: dict) -> dict:
             out[k] = {**out[k], **v}
         elif k in ("drop", "date_formats", "patterns") and isinstance(v, (list, dict)) and k in out:
             out[k] = (list(v.items()) if isinstance(v, dict) else list(v)) + (
-                list(out[k].items()) if isinstance(out[k], dict) else list(out[k]))
+                list(out[k].items()) if isinstance(out[k], dict) else list(out[k])
+            )
         else:
             out[k] = v
     return out
@@ -185,18 +204,28 @@ def _spec(table: str, entry: object, where: str) -> SourceSpec:
     if entry is None:
         entry = {}
     if not isinstance(entry, dict):
-        raise DataError(f"the entry of table {table} must be a mapping of keys ({', '.join(_KEYS)})",
-                        file=where, column=table)
+        raise DataError(
+            f"the entry of table {table} must be a mapping of keys ({', '.join(_KEYS)})", file=where, column=table
+        )
     profile = entry.get("use")
-    own = [str(k).strip() for key in ("rename", "drop", "values") for k in (
-        (entry.get(key) or {}) if isinstance(entry.get(key), dict) else
-        ([entry.get(key)] if isinstance(entry.get(key), str) else (entry.get(key) or [])))]
+    own = [
+        str(k).strip()
+        for key in ("rename", "drop", "values")
+        for k in (
+            (entry.get(key) or {})
+            if isinstance(entry.get(key), dict)
+            else ([entry.get(key)] if isinstance(entry.get(key), str) else (entry.get(key) or []))
+        )
+    ]
     if profile is not None:
         entry = _merge(_profile(profile, where), {k: v for k, v in entry.items() if k != "use"})
     unknown = [k for k in entry if k not in _KEYS]
     if unknown:
-        raise DataError(f"unknown key {unknown[0]!r} in table {table}; keys are {', '.join(_KEYS)}",
-                        file=where, column=str(unknown[0]))
+        raise DataError(
+            f"unknown key {unknown[0]!r} in table {table}; keys are {', '.join(_KEYS)}",
+            file=where,
+            column=str(unknown[0]),
+        )
     kw: dict = {"table": table, "explicit": True, "profile": profile, "own": tuple(own)}
     kw["files"] = _text_list(entry["files"], "files", where) if "files" in entry else ()
     for key in ("header_row", "skip_rows"):
@@ -204,12 +233,18 @@ def _spec(table: str, entry: object, where: str) -> SourceSpec:
             v = entry[key]
             low = 1 if key == "header_row" else 0
             if isinstance(v, bool) or not isinstance(v, int) or not low <= v <= 1000:
-                raise DataError(f"{key} of table {table} must be a whole number from {low} to 1000, not {v!r}",
-                                file=where, column=key)
+                raise DataError(
+                    f"{key} of table {table} must be a whole number from {low} to 1000, not {v!r}",
+                    file=where,
+                    column=key,
+                )
             kw[key] = v
     if "sheet" in entry and "sheets" in entry:
-        raise DataError(f"table {table}: give either sheet (one sheet) or sheets (sheets to stack), not both",
-                        file=where, column="sheets")
+        raise DataError(
+            f"table {table}: give either sheet (one sheet) or sheets (sheets to stack), not both",
+            file=where,
+            column="sheets",
+        )
     if "sheet" in entry:
         v = entry["sheet"]
         if isinstance(v, bool) or not isinstance(v, (str, int)) or not str(v).strip():
@@ -225,28 +260,38 @@ def _spec(table: str, entry: object, where: str) -> SourceSpec:
         out = {}
         for raw, target in v.items():
             if not isinstance(target, str) or not target.strip() or raw is None or not str(raw).strip():
-                raise DataError(f"rename of table {table}: {raw!r}: {target!r} must map a header to a column name",
-                                file=where, column=str(raw))
+                raise DataError(
+                    f"rename of table {table}: {raw!r}: {target!r} must map a header to a column name",
+                    file=where,
+                    column=str(raw),
+                )
             out[str(raw).strip()] = target.strip()
         kw[key] = out
     pats = entry.get("patterns") or []
     if isinstance(pats, dict):
         pats = list(pats.items())
     if not isinstance(pats, list):
-        raise DataError(f"patterns of table {table} must map regular expressions to column names",
-                        file=where, column="patterns")
+        raise DataError(
+            f"patterns of table {table} must map regular expressions to column names", file=where, column="patterns"
+        )
     checked = []
     for item in pats:
         if isinstance(item, dict) and len(item) == 1:
             item = next(iter(item.items()))
         if not (isinstance(item, (tuple, list)) and len(item) == 2 and all(isinstance(x, str) for x in item)):
-            raise DataError(f"patterns of table {table}: {item!r} must be 'regular expression: column'",
-                            file=where, column="patterns")
+            raise DataError(
+                f"patterns of table {table}: {item!r} must be 'regular expression: column'",
+                file=where,
+                column="patterns",
+            )
         try:
             re.compile(item[0])
         except re.error as exc:
-            raise DataError(f"patterns of table {table}: {item[0]!r} is not a regular expression ({exc})",
-                            file=where, column="patterns") from None
+            raise DataError(
+                f"patterns of table {table}: {item[0]!r} is not a regular expression ({exc})",
+                file=where,
+                column="patterns",
+            ) from None
         checked.append((item[0], item[1].strip()))
     kw["patterns"] = tuple(checked)
     if "strip_numbering" in entry:
@@ -255,10 +300,12 @@ def _spec(table: str, entry: object, where: str) -> SourceSpec:
         kw["strip_numbering"] = entry["strip_numbering"]
     vals = entry.get("values") or {}
     if not isinstance(vals, dict) or not all(isinstance(m, dict) for m in vals.values()):
-        raise DataError(f"values of table {table} must map a column to {{raw value: code}}", file=where,
-                        column="values")
-    kw["values"] = {str(c).strip(): {str(k).strip(): str(v).strip() for k, v in m.items() if k is not None}
-                    for c, m in vals.items()}
+        raise DataError(
+            f"values of table {table} must map a column to {{raw value: code}}", file=where, column="values"
+        )
+    kw["values"] = {
+        str(c).strip(): {str(k).strip(): str(v).strip() for k, v in m.items() if k is not None} for c, m in vals.items()
+    }
     if "drop" in entry:
         kw["drop"] = _text_list(entry["drop"], "drop", where)
     if entry.get("tz") is not None:
@@ -268,26 +315,36 @@ def _spec(table: str, entry: object, where: str) -> SourceSpec:
 
             zoneinfo.ZoneInfo(str(tz))
         except Exception:
-            raise DataError(f"unknown time zone {tz!r} for table {table}; use an IANA name such as "
-                            f"{catalog.DEFAULT_TZ}", file=where, column="tz") from None
+            raise DataError(
+                f"unknown time zone {tz!r} for table {table}; use an IANA name such as {catalog.DEFAULT_TZ}",
+                file=where,
+                column="tz",
+            ) from None
         kw["tz"] = str(tz)
     if "date_formats" in entry:
         fmts = _text_list(entry["date_formats"], "date_formats", where)
         for f in fmts:
             if "%" not in f:
-                raise DataError(f"date format {f!r} of table {table} has no % directive (e.g. %Y.%m.%d %H:%M)",
-                                file=where, column="date_formats")
+                raise DataError(
+                    f"date format {f!r} of table {table} has no % directive (e.g. %Y.%m.%d %H:%M)",
+                    file=where,
+                    column="date_formats",
+                )
         kw["date_formats"] = fmts
     if "dayfirst" in entry:
         if not isinstance(entry["dayfirst"], bool):
-            raise DataError("dayfirst must be true (10/3/2026 is 10 March) or false (3 October)",
-                            file=where, column="dayfirst")
+            raise DataError(
+                "dayfirst must be true (10/3/2026 is 10 March) or false (3 October)", file=where, column="dayfirst"
+            )
         kw["dayfirst"] = entry["dayfirst"]
     spec = SourceSpec(**kw)
     for raw, target in list(spec.rename.items()) + [(p, t) for p, t in spec.patterns]:
         if re.search(r"\s", target):
-            raise DataError(f"table {table}: {raw!r} is renamed to {target!r}; a column name has no spaces",
-                            file=where, column=str(raw))
+            raise DataError(
+                f"table {table}: {raw!r} is renamed to {target!r}; a column name has no spaces",
+                file=where,
+                column=str(raw),
+            )
     return spec
 
 
@@ -309,8 +366,9 @@ def load_sources(raw_dir: str | Path) -> Sources:
         raise DataError("sources.yaml must map table names to their source entries", file=path.name)
     for key, entry in data.items():
         if key not in catalog.TABLES:
-            raise DataError(f"unknown table {key!r}; tables are {', '.join(catalog.TABLES)}", file=path.name,
-                            column=str(key))
+            raise DataError(
+                f"unknown table {key!r}; tables are {', '.join(catalog.TABLES)}", file=path.name, column=str(key)
+            )
         tables[key] = _spec(key, entry, path.name)
     return Sources(raw_dir, tables, path)
 
@@ -332,8 +390,13 @@ def _default_files(raw_dir: Path, table: str) -> list[Path]:
     out = []
     for p in sorted(raw_dir.iterdir(), key=lambda p: p.name):
         low = p.name.lower()
-        if (p.is_file() and low.startswith(table) and p.suffix.lower() in catalog.RAW_EXTENSIONS
-                and not low.startswith(("~$", ".")) and not any(low.startswith(o) for o in others)):
+        if (
+            p.is_file()
+            and low.startswith(table)
+            and p.suffix.lower() in catalog.RAW_EXTENSIONS
+            and not low.startswith(("~$", "."))
+            and not any(low.startswith(o) for o in others)
+        ):
             out.append(p)
     return out
 
@@ -343,12 +406,18 @@ def _glob_files(raw_dir: Path, spec: SourceSpec) -> list[Path]:
     names = sorted(p.name for p in raw_dir.iterdir() if p.is_file())
     for pattern in spec.files:
         if "/" in pattern or "\\" in pattern or pattern.startswith(".."):
-            raise DataError(f"files of table {spec.table}: {pattern!r} must name files in the raw folder itself",
-                            file=SOURCES_FILE, column="files")
+            raise DataError(
+                f"files of table {spec.table}: {pattern!r} must name files in the raw folder itself",
+                file=SOURCES_FILE,
+                column="files",
+            )
         hits = [n for n in names if fnmatch.fnmatchcase(n, pattern) and not n.startswith(("~$", "."))]
         if not hits:
-            raise DataError(f"files of table {spec.table}: no file in the raw folder matches {pattern!r}",
-                            file=SOURCES_FILE, column="files")
+            raise DataError(
+                f"files of table {spec.table}: no file in the raw folder matches {pattern!r}",
+                file=SOURCES_FILE,
+                column="files",
+            )
         for n in hits:
             out.setdefault(n, raw_dir / n)
     return [out[n] for n in sorted(out)]
@@ -370,9 +439,11 @@ def table_files(raw_dir: str | Path, spec: SourceSpec, check_copies: bool = True
             base = duplicate_of(p.name)
             if base is not None and p.name not in spec.files:
                 also = " next to " + base if (raw_dir / base).is_file() else ""
-                raise DataError(f"looks like a second download of the same export{also}: remove the copy, or list "
-                                f"the file by its exact name under files: of table {spec.table} in {SOURCES_FILE}",
-                                file=p.name)
+                raise DataError(
+                    f"looks like a second download of the same export{also}: remove the copy, or list "
+                    f"the file by its exact name under files: of table {spec.table} in {SOURCES_FILE}",
+                    file=p.name,
+                )
     return files
 
 
@@ -388,8 +459,11 @@ def resolve(raw_dir: str | Path, check_copies: bool = True) -> tuple[Sources, di
     for t, paths in files.items():
         for p in paths:
             if p.name in owner:
-                raise DataError(f"the file is claimed by table {owner[p.name]} and by table {t}; narrow the "
-                                f"files: globs in {SOURCES_FILE}", file=p.name)
+                raise DataError(
+                    f"the file is claimed by table {owner[p.name]} and by table {t}; narrow the "
+                    f"files: globs in {SOURCES_FILE}",
+                    file=p.name,
+                )
             owner[p.name] = t
     return src, files
 

@@ -16,12 +16,15 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-
 #: The scales intervals are clipped to: NPS on -100..100 and on the share scale -1..1, touchpoint
 #: scores 1-10, LTR 0-10, anxiety 0-100, shares and rates 0-1.
 SCALES: dict[str, tuple[float, float]] = {
-    "nps": (-100.0, 100.0), "nps_share": (-1.0, 1.0), "score": (1.0, 10.0), "ltr": (0.0, 10.0),
-    "anxiety": (0.0, 100.0), "share": (0.0, 1.0),
+    "nps": (-100.0, 100.0),
+    "nps_share": (-1.0, 1.0),
+    "score": (1.0, 10.0),
+    "ltr": (0.0, 10.0),
+    "anxiety": (0.0, 100.0),
+    "share": (0.0, 1.0),
 }
 Bounds = str | tuple[float, float] | None
 
@@ -61,9 +64,9 @@ def wilson_ci(successes: float | np.ndarray, n: float | np.ndarray, ci: float = 
     z = stats.norm.ppf((1 + ci) / 2)
     with np.errstate(invalid="ignore", divide="ignore"):
         p = k / m
-        denom = 1 + z ** 2 / m
-        centre = (p + z ** 2 / (2 * m)) / denom
-        half = z * np.sqrt(p * (1 - p) / m + z ** 2 / (4 * m ** 2)) / denom
+        denom = 1 + z**2 / m
+        centre = (p + z**2 / (2 * m)) / denom
+        half = z * np.sqrt(p * (1 - p) / m + z**2 / (4 * m**2)) / denom
         lo = np.where(k <= 0, 0.0, np.minimum(centre - half, p))
         hi = np.where(k >= m, 1.0, np.maximum(centre + half, p))
     lo = np.where(m > 0, np.clip(lo, 0, 1), np.nan)
@@ -106,8 +109,8 @@ def mean_ci(values, ci: float = 0.95, bounds: Bounds = None) -> tuple[float, flo
 def error_bars(estimate: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
     """``yerr`` for ``Axes.errorbar``: distances to the bounds, never negative, 0 where a bound is missing.
 
-        >>> error_bars(np.array([0.0, 2.0]), np.array([1e-17, np.nan]), np.array([0.3, 3.0])).tolist()
-        [[0.0, 0.0], [0.3, 1.0]]
+    >>> error_bars(np.array([0.0, 2.0]), np.array([1e-17, np.nan]), np.array([0.3, 3.0])).tolist()
+    [[0.0, 0.0], [0.3, 1.0]]
     """
     est = np.asarray(estimate, dtype=float)
     below = np.nan_to_num(est - np.asarray(low, dtype=float), nan=0.0)
@@ -145,7 +148,7 @@ def adjust_pvalues(p_values, method: str = "holm") -> np.ndarray:
     if method == "holm":
         adj = np.maximum.accumulate(np.minimum(1.0, (m - np.arange(m)) * ps))
     else:
-        adj = np.minimum(1.0, np.minimum.accumulate((m / np.arange(m, 0, -1) * ps[::-1]))[::-1])
+        adj = np.minimum(1.0, np.minimum.accumulate(m / np.arange(m, 0, -1) * ps[::-1])[::-1])
     out[order] = adj
     return out
 
@@ -188,8 +191,8 @@ def bca_interval(estimate, boot, jackknife, ci: float = 0.95) -> tuple[np.ndarra
         share = min(max(share, 1 / (2 * col.size)), 1 - 1 / (2 * col.size))
         z0 = stats.norm.ppf(share)
         d = jj.mean() - jj if jj.size else np.zeros(1)
-        den = float(np.sum(d ** 2))
-        a = float(np.sum(d ** 3)) / (6 * den ** 1.5) if den > 0 else 0.0
+        den = float(np.sum(d**2))
+        a = float(np.sum(d**3)) / (6 * den**1.5) if den > 0 else 0.0
         q = []
         for z in (z_a, -z_a):
             num = z0 + z

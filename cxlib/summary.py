@@ -20,15 +20,15 @@ from matplotlib.figure import Figure
 
 from cxlib import nps as nps_stats
 from cxlib import plotting
-from cxlib.catalog import Lang, bilingual
-from cxlib.catalog import MIN_N, header
+from cxlib.catalog import MIN_N, Lang, bilingual, header
 from cxlib.errors import require_columns
 from cxlib.present import fixed, interval_text
 from cxlib.results import not_provided
 
 
-def headline_table(visits: pd.DataFrame, ltr: str = "ltr", complained: str = "complained",
-                   lang: Lang = "both", *, wide: bool = False) -> pd.DataFrame:
+def headline_table(
+    visits: pd.DataFrame, ltr: str = "ltr", complained: str = "complained", lang: Lang = "both", *, wide: bool = False
+) -> pd.DataFrame:
     """Headline figures of a center and period as a two-column table (figure, value); ``wide``:
     one row with a column per figure (the summary's compact form).
 
@@ -48,8 +48,11 @@ def headline_table(visits: pd.DataFrame, ltr: str = "ltr", complained: str = "co
         complaint_share = f"{100 * known.mean():.1f}%" if len(known) else "–"
     rows = [
         ("净推荐值 NPS", "NPS", fixed(s["nps"], 1)),
-        ("95% 置信区间（调整 Wald）", "95% CI (adjusted Wald)",
-         interval_text(fixed(s["adjusted_low"], 1), fixed(s["adjusted_high"], 1))),
+        (
+            "95% 置信区间（调整 Wald）",
+            "95% CI (adjusted Wald)",
+            interval_text(fixed(s["adjusted_low"], 1), fixed(s["adjusted_high"], 1)),
+        ),
         ("有效问卷数", "Survey responses", f"{int(s['n']):,}"),
         ("推荐者占比", "Promoters", f"{100 * s['promoters']:.1f}%"),
         ("贬损者占比", "Detractors", f"{100 * s['detractors']:.1f}%"),
@@ -61,15 +64,16 @@ def headline_table(visits: pd.DataFrame, ltr: str = "ltr", complained: str = "co
     return pd.DataFrame([long["value"].tolist()], columns=long["figure"].tolist()) if wide else long
 
 
-def plot_nps_trend(by_month: pd.DataFrame, month: str = "month", *, lang: Lang = "both", ax: Axes | None = None
-                   ) -> Figure:
+def plot_nps_trend(
+    by_month: pd.DataFrame, month: str = "month", *, lang: Lang = "both", ax: Axes | None = None
+) -> Figure:
     """NPS per month with its 95% interval (a table from ``nps.by_segment(visits, "month")``).
 
-        >>> import pandas as pd
-        >>> months = pd.DataFrame({"month": ["2026-09", "2026-10"], "nps": [10.0, 16.0], "ci_low": [-8.0, 2.0],
-        ...                        "ci_high": [28.0, 30.0], "n": [95, 111]})
-        >>> type(plot_nps_trend(months, lang="en")).__name__
-        'Figure'
+    >>> import pandas as pd
+    >>> months = pd.DataFrame({"month": ["2026-09", "2026-10"], "nps": [10.0, 16.0], "ci_low": [-8.0, 2.0],
+    ...                        "ci_high": [28.0, 30.0], "n": [95, 111]})
+    >>> type(plot_nps_trend(months, lang="en")).__name__
+    'Figure'
     """
     need = [month, "nps", "ci_low", "ci_high", "n"]
     require_columns(by_month, need, "NPS-by-month")
@@ -78,16 +82,29 @@ def plot_nps_trend(by_month: pd.DataFrame, month: str = "month", *, lang: Lang =
         fig, ax = plotting.figure_for(ax, (7, 3.6))
         x = np.arange(len(t))
         m = t["nps"].to_numpy(float)
-        ax.fill_between(x, t["ci_low"].to_numpy(float), t["ci_high"].to_numpy(float), alpha=0.2,
-                        color=plotting.TIER_COLORS["realtime"], label=plotting.text("95% 置信区间", "95% CI", lang))
+        ax.fill_between(
+            x,
+            t["ci_low"].to_numpy(float),
+            t["ci_high"].to_numpy(float),
+            alpha=0.2,
+            color=plotting.TIER_COLORS["realtime"],
+            label=plotting.text("95% 置信区间", "95% CI", lang),
+        )
         ax.plot(x, m, marker="o", color=plotting.TIER_COLORS["realtime_photo"], label="NPS")
         for xi, yi in zip(x, m):
-            ax.annotate(f"{yi:.0f}", (xi, yi), textcoords="offset points", xytext=(0, 7), ha="center",
-                        fontsize="small")
+            ax.annotate(f"{yi:.0f}", (xi, yi), textcoords="offset points", xytext=(0, 7), ha="center", fontsize="small")
         plotting.mark_small(ax, x, m, t["n"], plotting.TIER_COLORS["realtime_photo"], lang=lang, note=False)
         if plotting.small_mask(t["n"]).any():
-            ax.text(0.01, 0.01, plotting.text(f"空心点：n < {MIN_N}，仅供参考", f"hollow: n < {MIN_N}, read with care", lang),
-                    transform=ax.transAxes, ha="left", va="bottom", fontsize="x-small", color="#666666")
+            ax.text(
+                0.01,
+                0.01,
+                plotting.text(f"空心点：n < {MIN_N}，仅供参考", f"hollow: n < {MIN_N}, read with care", lang),
+                transform=ax.transAxes,
+                ha="left",
+                va="bottom",
+                fontsize="x-small",
+                color="#666666",
+            )
         ax.axhline(0, color="0.5", lw=0.8)
         ax.set_xticks(x, [plotting.with_n(str(v), n) for v, n in zip(t[month], t["n"])])
         ax.set_ylim(-100, 100)
@@ -113,13 +130,16 @@ def roi_table(summary: pd.DataFrame, cases: Sequence, lang: Lang = "both") -> pd
     require_columns(t, ["id", "npv_mean", "npv_p5", "npv_p95", "roi_p50", "p_roi_positive"], "ROI summary")
     no_cost = bilingual("无成本", "no cost", lang)
     wan = ("万元", "10k CNY")
-    out = pd.DataFrame({
-        header("intervention", lang): [names.get(i, i) for i in t["id"]],
-        header("npv_mean", lang, unit=wan): (t["npv_mean"] / 1e4).round(1),
-        header("npv_p5_p95", lang, unit=wan): [interval_text(fixed(a / 1e4, 1), fixed(b / 1e4, 1))
-                                               for a, b in zip(t["npv_p5"], t["npv_p95"])],
-        header("roi_p50", lang): [no_cost if not np.isfinite(r) else fixed(100 * r, 0) for r in t["roi_p50"]],
-        header("p_roi_positive", lang): [f"{100 * p:.0f}" for p in t["p_roi_positive"]],
-    })
+    out = pd.DataFrame(
+        {
+            header("intervention", lang): [names.get(i, i) for i in t["id"]],
+            header("npv_mean", lang, unit=wan): (t["npv_mean"] / 1e4).round(1),
+            header("npv_p5_p95", lang, unit=wan): [
+                interval_text(fixed(a / 1e4, 1), fixed(b / 1e4, 1)) for a, b in zip(t["npv_p5"], t["npv_p95"])
+            ],
+            header("roi_p50", lang): [no_cost if not np.isfinite(r) else fixed(100 * r, 0) for r in t["roi_p50"]],
+            header("p_roi_positive", lang): [f"{100 * p:.0f}" for p in t["p_roi_positive"]],
+        }
+    )
     order = np.argsort(-t["npv_mean"].to_numpy(float), kind="stable")
     return out.iloc[order].reset_index(drop=True)

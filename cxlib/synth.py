@@ -68,8 +68,8 @@ import json
 import math
 import re
 import zipfile
-from datetime import date, datetime, timedelta
 from dataclasses import asdict, dataclass, field, replace
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -107,8 +107,8 @@ DIRT_RATES: dict[str, float] = {
     "visits.internal_record": 0.005,
     "visits.impossible_order": 0.005,
     "visits.duplicate_row": 0.003,
-    "any.timestamp_format": 0.025,   # 0.5 % each of five other formats, per timestamp column
-    "any.bool_spelling": 0.2,        # spellings other than true/false, spread over the others
+    "any.timestamp_format": 0.025,  # 0.5 % each of five other formats, per timestamp column
+    "any.bool_spelling": 0.2,  # spellings other than true/false, spread over the others
     "touchpoints.chinese_name": 0.02,
     "touchpoints.unknown_code": 0.005,
     "touchpoints.orphan": 0.003,
@@ -148,8 +148,7 @@ _CENTER_WEIGHTS = np.array([0.19, 0.15, 0.17, 0.14, 0.13, 0.12, 0.10])
 _CENTER_LTR = np.array([0.0, 0.2, -0.2, 0.1, 0.0, 0.3, -0.3])
 _CENTER_COMPLAINT = np.array([0.0, -0.1, 0.15, 0.0, 0.05, -0.15, 0.1])
 
-_MODELS = np.array(["Model Y", "Model 3", "ES6", "ET5", "EC6", "P7", "G6", "Han EV", "Seal", "Zeekr 001"],
-                   dtype=object)
+_MODELS = np.array(["Model Y", "Model 3", "ES6", "ET5", "EC6", "P7", "G6", "Han EV", "Seal", "Zeekr 001"], dtype=object)
 _MODEL_WEIGHTS = np.array([0.22, 0.14, 0.1, 0.1, 0.06, 0.1, 0.07, 0.09, 0.06, 0.06])
 
 _SCENARIO_P = np.array([0.55, 0.35, 0.10])
@@ -162,10 +161,28 @@ _TIER_P_LIVE = np.array([0.04, 0.08, 0.33, 0.55])
 _TIER_P_NOT_LIVE = np.array([0.45, 0.42, 0.11, 0.02])
 
 # journey points: mean score, sensitivity to the visit's quality
-_POINT_MEAN = {"reminder": 7.7, "booking": 8.4, "arrival": 7.4, "reception": 7.6, "waiting": 5.9,
-               "notification": 7.0, "handover": 5.9, "payment": 7.2, "departure": 7.4}
-_POINT_SENS = {"reminder": 0.05, "booking": 0.05, "arrival": 0.1, "reception": 0.2, "waiting": 0.5,
-               "notification": 0.8, "handover": 0.35, "payment": 0.1, "departure": 0.2}
+_POINT_MEAN = {
+    "reminder": 7.7,
+    "booking": 8.4,
+    "arrival": 7.4,
+    "reception": 7.6,
+    "waiting": 5.9,
+    "notification": 7.0,
+    "handover": 5.9,
+    "payment": 7.2,
+    "departure": 7.4,
+}
+_POINT_SENS = {
+    "reminder": 0.05,
+    "booking": 0.05,
+    "arrival": 0.1,
+    "reception": 0.2,
+    "waiting": 0.5,
+    "notification": 0.8,
+    "handover": 0.35,
+    "payment": 0.1,
+    "departure": 0.2,
+}
 
 
 @dataclass(frozen=True)
@@ -238,76 +255,189 @@ DEFAULT_EFFECTS = Effects()
 #: Every effect turned round: proactive updates, the ready notice and photos lower LTR and raise
 #: complaints, waiting is the best-scored point and booking a low one, anxiety falls with the silence.
 REVERSED_EFFECTS = replace(
-    DEFAULT_EFFECTS, name="reversed",
-    ltr_base=9.4, ltr_ready=-2.2, ltr_per_update=-0.6, ltr_photo=-0.9,
-    complaint_base=-4.2, complaint_rr_per_update=1 / 0.75, complaint_rr_ready=2.0, complaint_rr_photo=2.5,
-    anxiety_base=75.0, anxiety_per_silent_hour=-9.0, anxiety_no_update=-12.0, anxiety_not_ready=-20.0,
+    DEFAULT_EFFECTS,
+    name="reversed",
+    ltr_base=9.4,
+    ltr_ready=-2.2,
+    ltr_per_update=-0.6,
+    ltr_photo=-0.9,
+    complaint_base=-4.2,
+    complaint_rr_per_update=1 / 0.75,
+    complaint_rr_ready=2.0,
+    complaint_rr_photo=2.5,
+    anxiety_base=75.0,
+    anxiety_per_silent_hour=-9.0,
+    anxiety_no_update=-12.0,
+    anxiety_not_ready=-20.0,
     anxiety_photo=12.0,
-    point_mean={**_POINT_MEAN, "waiting": 9.3, "booking": 5.9}, waiting_per_silent_hour=0.3)
+    point_mean={**_POINT_MEAN, "waiting": 9.3, "booking": 5.9},
+    waiting_per_silent_hour=0.3,
+)
 #: Named effect sets (``cx sample --effects NAME``).
 EFFECT_SETS: dict[str, Effects] = {"default": DEFAULT_EFFECTS, "reversed": REVERSED_EFFECTS}
 
 _COMPLAINT_CHANNELS = np.array([c.code for c in catalog.COMPLAINT_CHANNELS], dtype=object)
-_COMPLAINT_CATEGORIES = np.array(["等待时间过长", "进度不透明", "维修质量", "价格争议", "服务态度", "交车延误",
-                                  "配件缺货"], dtype=object)
+_COMPLAINT_CATEGORIES = np.array(
+    ["等待时间过长", "进度不透明", "维修质量", "价格争议", "服务态度", "交车延误", "配件缺货"], dtype=object
+)
 
 _COMMENTS = {
-    "promoter": ["进度推送很及时，还有照片，很放心", "服务顾问很专业，解释得很清楚", "效率高，休息区也舒服",
-                 "整体体验很好，会推荐给朋友", "按时交车，车也洗干净了", "每一步都有通知，省心"],
-    "passive": ["还可以，就是等待时间有点长", "价格略贵，服务一般", "流程顺畅，沟通可以再主动一点",
-                "休息区人有点多", "交车时讲解比较匆忙"],
-    "detractor": ["等了很久没人通知进度", "问了好几次才知道什么时候能好", "交车时间一拖再拖",
-                  "收费不透明，没有提前说明", "开工后就没人管了，只能自己去问", "交车检查很敷衍"],
+    "promoter": [
+        "进度推送很及时，还有照片，很放心",
+        "服务顾问很专业，解释得很清楚",
+        "效率高，休息区也舒服",
+        "整体体验很好，会推荐给朋友",
+        "按时交车，车也洗干净了",
+        "每一步都有通知，省心",
+    ],
+    "passive": [
+        "还可以，就是等待时间有点长",
+        "价格略贵，服务一般",
+        "流程顺畅，沟通可以再主动一点",
+        "休息区人有点多",
+        "交车时讲解比较匆忙",
+    ],
+    "detractor": [
+        "等了很久没人通知进度",
+        "问了好几次才知道什么时候能好",
+        "交车时间一拖再拖",
+        "收费不透明，没有提前说明",
+        "开工后就没人管了，只能自己去问",
+        "交车检查很敷衍",
+    ],
 }
 #: What customers write about each theme of the lexicon (:data:`cxlib.catalog.THEMES`), several
 #: ways each; ``{h}`` is the repair time in hours, in Chinese numerals.
 _THEME_TEXTS: dict[str, tuple[str, ...]] = {
-    "booking_hassle": ("客服电话一直打不通，最后只能直接过来", "App预约老是失败", "周末根本约不上", "预约了到店还要排队等",
-                       "前台说查不到我的预约，又登记了一遍"),
-    "advisor_attitude": ("前台态度很差，爱答不理的", "服务顾问不耐烦，问两句就看手机", "到店好几分钟没人招呼",
-                         "顾问一问三不知", "接待的态度冷淡"),
-    "advisor_professional": ("服务顾问很专业，解释得很清楚", "顾问很耐心，每个项目都讲了一遍", "接待很热情",
-                             "顾问有问必答，很靠谱", "服务很周到"),
-    "long_wait": ("等了{h}个小时", "从早上等到下午，效率太低", "等了很久", "保养而已等了大半天", "等待时间有点长",
-                  "整个流程太慢了"),
+    "booking_hassle": (
+        "客服电话一直打不通，最后只能直接过来",
+        "App预约老是失败",
+        "周末根本约不上",
+        "预约了到店还要排队等",
+        "前台说查不到我的预约，又登记了一遍",
+    ),
+    "advisor_attitude": (
+        "前台态度很差，爱答不理的",
+        "服务顾问不耐烦，问两句就看手机",
+        "到店好几分钟没人招呼",
+        "顾问一问三不知",
+        "接待的态度冷淡",
+    ),
+    "advisor_professional": (
+        "服务顾问很专业，解释得很清楚",
+        "顾问很耐心，每个项目都讲了一遍",
+        "接待很热情",
+        "顾问有问必答，很靠谱",
+        "服务很周到",
+    ),
+    "long_wait": (
+        "等了{h}个小时",
+        "从早上等到下午，效率太低",
+        "等了很久",
+        "保养而已等了大半天",
+        "等待时间有点长",
+        "整个流程太慢了",
+    ),
     "quick_service": ("效率高，很快就好了", "没等多久就好了", "不用排队，到了直接开工", "速度挺快的"),
-    "no_progress_info": ("等了很久没人通知进度", "开工后就没人管了，只能自己去问", "问了好几次才知道什么时候能好",
-                         "完全不知道修到哪一步了", "一直没有消息，只能自己跑去车间问", "没人主动告知进度"),
-    "progress_informed": ("进度推送很及时", "每一步都有通知，省心", "顾问主动发了维修照片，很放心",
-                          "App上能实时看到进度", "修好了第一时间就通知我了"),
+    "no_progress_info": (
+        "等了很久没人通知进度",
+        "开工后就没人管了，只能自己去问",
+        "问了好几次才知道什么时候能好",
+        "完全不知道修到哪一步了",
+        "一直没有消息，只能自己跑去车间问",
+        "没人主动告知进度",
+    ),
+    "progress_informed": (
+        "进度推送很及时",
+        "每一步都有通知，省心",
+        "顾问主动发了维修照片，很放心",
+        "App上能实时看到进度",
+        "修好了第一时间就通知我了",
+    ),
     "environment_poor": ("休息区人有点多，没地方坐", "休息区太吵了", "卫生间很脏", "休息室空调不制冷"),
-    "environment_good": ("休息区很舒服，还有咖啡", "环境干净整洁", "有按摩椅和零食，等待也不无聊", "儿童区很好，孩子玩得很开心"),
-    "delivery_delay": ("交车时间一拖再拖", "说好下午交车，拖到了晚上", "配件缺货，又多等了两天", "比约定的时间晚了很多"),
+    "environment_good": (
+        "休息区很舒服，还有咖啡",
+        "环境干净整洁",
+        "有按摩椅和零食，等待也不无聊",
+        "儿童区很好，孩子玩得很开心",
+    ),
+    "delivery_delay": (
+        "交车时间一拖再拖",
+        "说好下午交车，拖到了晚上",
+        "配件缺货，又多等了两天",
+        "比约定的时间晚了很多",
+    ),
     "on_time": ("按时交车", "准时完工，没耽误下午上班", "说几点取车就几点取车"),
-    "hard_sell": ("交车的时候一直推销贴膜和延保", "结账时被强行推荐办会员卡", "顾问不停地让我充值", "保养套餐推荐个没完"),
+    "hard_sell": (
+        "交车的时候一直推销贴膜和延保",
+        "结账时被强行推荐办会员卡",
+        "顾问不停地让我充值",
+        "保养套餐推荐个没完",
+    ),
     "price_opaque": ("收费不透明，没有提前说明价格", "比报价多了好几百", "工时费贵得离谱", "结账的时候多了好几项"),
     "price_clear": ("价格透明，结账前都确认过", "明码标价，没有乱收费", "报价很清楚", "收费合理"),
-    "handover_rushed": ("交车检查很敷衍", "交车时讲解比较匆忙", "保养报告也没给，换了什么都不清楚", "交车很随便，走个过场"),
+    "handover_rushed": (
+        "交车检查很敷衍",
+        "交车时讲解比较匆忙",
+        "保养报告也没给，换了什么都不清楚",
+        "交车很随便，走个过场",
+    ),
     "repair_quality": ("异响没修好，又跑了一趟", "修完还是有异响", "洗车把漆面弄出一道划痕", "座椅被弄脏了"),
-    "no_farewell": ("付完钱就没人管了，自己去停车场找车", "交完钥匙人就不见了", "离开的时候没人送", "没有送别，有点失望"),
+    "no_farewell": (
+        "付完钱就没人管了，自己去停车场找车",
+        "交完钥匙人就不见了",
+        "离开的时候没人送",
+        "没有送别，有点失望",
+    ),
     "farewell_warm": ("顾问一直送我到门口", "离店时顾问挥手道别", "临走时专门送我上车", "走的时候还说一路平安"),
 }
 #: Comments on what the lexicon has no theme for (parking, courtesy car, charging): the
 #: unsupervised pass of the theme analysis should propose them.
-_OTHER_TEXTS: tuple[str, ...] = ("停车场车位太少，找了半天车位", "停车场指引不清楚，绕了好几圈", "希望能提供代步车",
-                                 "没有代步车，只能打车回家", "店里的充电桩坏了好几个", "充电桩一直被占着，充不上电",
-                                 "停车位太窄了，不好停")
-_GENERIC_TEXTS = {"promoter": ("整体体验很好，会推荐给朋友", "非常满意", "服务不错"),
-                  "passive": ("还可以", "一般般", "整体还行"),
-                  "detractor": ("体验很差", "不会再来了", "太失望了")}
+_OTHER_TEXTS: tuple[str, ...] = (
+    "停车场车位太少，找了半天车位",
+    "停车场指引不清楚，绕了好几圈",
+    "希望能提供代步车",
+    "没有代步车，只能打车回家",
+    "店里的充电桩坏了好几个",
+    "充电桩一直被占着，充不上电",
+    "停车位太窄了，不好停",
+)
+_GENERIC_TEXTS = {
+    "promoter": ("整体体验很好，会推荐给朋友", "非常满意", "服务不错"),
+    "passive": ("还可以", "一般般", "整体还行"),
+    "detractor": ("体验很差", "不会再来了", "太失望了"),
+}
 #: The themes a low (≤ 5) or a high (≥ 9) score of each journey point makes a customer write about.
-_POINT_PAIN = {"booking": ("booking_hassle",), "reception": ("advisor_attitude",),
-               "waiting": ("long_wait", "long_wait", "environment_poor"), "notification": ("no_progress_info",),
-               "handover": ("handover_rushed", "repair_quality", "delivery_delay", "hard_sell"),
-               "payment": ("price_opaque", "hard_sell"), "departure": ("no_farewell",)}
-_POINT_PRAISE = {"reception": ("advisor_professional",), "waiting": ("quick_service", "environment_good"),
-                 "notification": ("progress_informed",), "handover": ("on_time",), "payment": ("price_clear",),
-                 "departure": ("farewell_warm",)}
+_POINT_PAIN = {
+    "booking": ("booking_hassle",),
+    "reception": ("advisor_attitude",),
+    "waiting": ("long_wait", "long_wait", "environment_poor"),
+    "notification": ("no_progress_info",),
+    "handover": ("handover_rushed", "repair_quality", "delivery_delay", "hard_sell"),
+    "payment": ("price_opaque", "hard_sell"),
+    "departure": ("no_farewell",),
+}
+_POINT_PRAISE = {
+    "reception": ("advisor_professional",),
+    "waiting": ("quick_service", "environment_good"),
+    "notification": ("progress_informed",),
+    "handover": ("on_time",),
+    "payment": ("price_clear",),
+    "departure": ("farewell_warm",),
+}
 _ZH_HOURS = ("一", "一", "两", "三", "四", "五", "六", "七", "八", "九", "十")
 
 
-def _comment_texts(rng: np.random.Generator, group: np.ndarray, scores: np.ndarray, blank: np.ndarray,
-                   silence: np.ndarray, repair: np.ndarray, photo: np.ndarray, n_upd: np.ndarray) -> np.ndarray:
+def _comment_texts(
+    rng: np.random.Generator,
+    group: np.ndarray,
+    scores: np.ndarray,
+    blank: np.ndarray,
+    silence: np.ndarray,
+    repair: np.ndarray,
+    photo: np.ndarray,
+    n_upd: np.ndarray,
+) -> np.ndarray:
     """A comment per respondent about the pain points and high points of the visit: a detractor
     writes about the worst-scored points (and a long silence, a long repair), a promoter about the
     best, a passive about one of each; a few write about what the lexicon has no theme for."""
@@ -356,15 +486,26 @@ def _comment_texts(rng: np.random.Generator, group: np.ndarray, scores: np.ndarr
     return out
 
 
-_COMPLAINT_THEMES = {"等待时间过长": ("long_wait",), "进度不透明": ("no_progress_info",), "维修质量": ("repair_quality",),
-                     "价格争议": ("price_opaque", "hard_sell"), "服务态度": ("advisor_attitude", "handover_rushed"),
-                     "交车延误": ("delivery_delay",), "配件缺货": ("delivery_delay",)}
-_COMPLAINT_OPENING = {"hotline": ("客户来电反映：", "来电投诉："), "app": ("App反馈：", "App留言："),
-                      "social": ("微博吐槽：", "小红书发帖："), "review_site": ("点评网差评：", "大众点评：")}
+_COMPLAINT_THEMES = {
+    "等待时间过长": ("long_wait",),
+    "进度不透明": ("no_progress_info",),
+    "维修质量": ("repair_quality",),
+    "价格争议": ("price_opaque", "hard_sell"),
+    "服务态度": ("advisor_attitude", "handover_rushed"),
+    "交车延误": ("delivery_delay",),
+    "配件缺货": ("delivery_delay",),
+}
+_COMPLAINT_OPENING = {
+    "hotline": ("客户来电反映：", "来电投诉："),
+    "app": ("App反馈：", "App留言："),
+    "social": ("微博吐槽：", "小红书发帖："),
+    "review_site": ("点评网差评：", "大众点评："),
+}
 
 
-def _complaint_texts(rng: np.random.Generator, category: np.ndarray, channel: np.ndarray, repair: np.ndarray
-                     ) -> np.ndarray:
+def _complaint_texts(
+    rng: np.random.Generator, category: np.ndarray, channel: np.ndarray, repair: np.ndarray
+) -> np.ndarray:
     """What a complaint says (投诉内容), by its category and channel: a hotline agent's summary,
     an App message, a social-media post, a review."""
     out = np.empty(len(category), dtype=object)
@@ -380,8 +521,13 @@ def _complaint_texts(rng: np.random.Generator, category: np.ndarray, channel: np
 
 
 _PROVINCES = np.array(list("沪京粤浙川苏鲁"), dtype=object)
-_TS_COLUMNS = {"centers": (), "visits": ("booked_at", "arrived_at", "started_at", "finished_at", "delivered_at"),
-               "touchpoints": ("ts",), "surveys": ("submitted_at",), "complaints": ("filed_at",)}
+_TS_COLUMNS = {
+    "centers": (),
+    "visits": ("booked_at", "arrived_at", "started_at", "finished_at", "delivered_at"),
+    "touchpoints": ("ts",),
+    "surveys": ("submitted_at",),
+    "complaints": ("filed_at",),
+}
 _ZH_NUMERALS = ["零", "一", "二", "三", "四", "五", "六", "七", "八", "九", "十"]
 
 
@@ -410,8 +556,7 @@ def _segments(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _ts_array(seconds: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
-    arr = pa.array(seconds.astype("int64"), type=pa.int64(),
-                   mask=None if valid is None else ~valid)
+    arr = pa.array(seconds.astype("int64"), type=pa.int64(), mask=None if valid is None else ~valid)
     return arr.cast(pa.timestamp("s", tz=_TZ))
 
 
@@ -421,9 +566,16 @@ def _centers_frame(start: str, months: int) -> pd.DataFrame:
     rows = []
     for cid, zh, en, city, short, en_short, frac in _CENTERS:
         since = None if frac is None else d0 + timedelta(days=int(round(frac * days)))
-        rows.append({"center_id": cid, "name_zh": zh, "name_en": en, "city": city,
-                     "aliases": f"{short};{cid.lower()};{en_short}",
-                     "realtime_since": since})
+        rows.append(
+            {
+                "center_id": cid,
+                "name_zh": zh,
+                "name_en": en,
+                "city": city,
+                "aliases": f"{short};{cid.lower()};{en_short}",
+                "realtime_since": since,
+            }
+        )
     df = pd.DataFrame(rows)
     df["realtime_since"] = pd.to_datetime(df["realtime_since"]).dt.date.astype(object)
     df.loc[df["realtime_since"].isna(), "realtime_since"] = None
@@ -445,8 +597,9 @@ class _Draws:
         raise AttributeError(name)
 
 
-def _simulate(n_visits: int, seed: int, start: str, months: int,
-              effects: Effects = DEFAULT_EFFECTS) -> dict[str, pa.Table]:
+def _simulate(
+    n_visits: int, seed: int, start: str, months: int, effects: Effects = DEFAULT_EFFECTS
+) -> dict[str, pa.Table]:
     """The clean tables of the sample (and the truth behind them), drawn step by step from one
     random stream: the order of the steps is the order of the draws, so a seed gives the same sample."""
     e = effects
@@ -462,7 +615,19 @@ def _simulate(n_visits: int, seed: int, start: str, months: int,
     centers = _centers_frame(start, months)
     since_day = np.array([(s - d0).days if s is not None else 10**6 for s in centers["realtime_since"]])
     ex = 0  # the example visit (the README's worked example) is the first drawn
-    s = _Draws(seed=seed, months=months, e=e, rng=rng, n=n, d0=d0, n_days=n_days, t0=t0, centers=centers, since_day=since_day, ex=ex)
+    s = _Draws(
+        seed=seed,
+        months=months,
+        e=e,
+        rng=rng,
+        n=n,
+        d0=d0,
+        n_days=n_days,
+        t0=t0,
+        centers=centers,
+        since_day=since_day,
+        ex=ex,
+    )
     _draw_visit_times(s)
     _draw_tiers(s)
     _draw_update_times(s)
@@ -475,37 +640,54 @@ def _simulate(n_visits: int, seed: int, start: str, months: int,
     _complaints_table(s)
     truth = _truth_table(s)
 
-    centers_tbl = pa.Table.from_pandas(centers, preserve_index=False,
-                                       schema=pa.schema([("center_id", pa.string()), ("name_zh", pa.string()),
-                                                         ("name_en", pa.string()), ("city", pa.string()),
-                                                         ("aliases", pa.string()),
-                                                         ("realtime_since", pa.date32())]))
-    return {"centers": centers_tbl, "visits": s.visits, "touchpoints": s.touchpoints, "surveys": s.surveys,
-            "complaints": s.complaints, "truth": truth}
+    centers_tbl = pa.Table.from_pandas(
+        centers,
+        preserve_index=False,
+        schema=pa.schema(
+            [
+                ("center_id", pa.string()),
+                ("name_zh", pa.string()),
+                ("name_en", pa.string()),
+                ("city", pa.string()),
+                ("aliases", pa.string()),
+                ("realtime_since", pa.date32()),
+            ]
+        ),
+    )
+    return {
+        "centers": centers_tbl,
+        "visits": s.visits,
+        "touchpoints": s.touchpoints,
+        "surveys": s.surveys,
+        "complaints": s.complaints,
+        "truth": truth,
+    }
 
 
 def _truth_table(s: _Draws) -> pa.Table:
     """What the sample was drawn from, per visit (in the order of the visits table): tier, repair,
     updates, silence, inquiries, latent and observed LTR, anxiety, response and complaints."""
-    return pa.table({
-        "visit_id": s.visit_id_arr,
-        "center": pc.take(s.center_ids, pa.array(s.center)),
-        "scenario": pc.take(s.scen_codes, pa.array(s.scenario)),
-        "realtime_live": pa.array(s.live),
-        "tier": pc.take(pa.array(list(TIER_ORDER)), pa.array(s.tier)),
-        "repair_minutes": pa.array(s.repair),
-        "n_inprogress_updates": pa.array(s.n_upd),
-        "ready_notice": pa.array(s.ready),
-        "has_photo_update": pa.array(s.photo),
-        "longest_silence_minutes": pa.array(s.silence),
-        "n_inquiries": pa.array(s.n_inq.astype(np.int64)),
-        "ltr_latent": pa.array(s.mu),
-        "ltr": pa.array(s.ltr.astype(np.int64)),
-        "anxiety": pa.array(s.anxiety),
-        "responded": pa.array(s.responded),
-        "n_complaints": pa.array(s.n_compl.astype(np.int64)),
-        "is_example": pa.array(np.arange(s.n) == s.ex),
-    }).take(pa.array(s.order))
+    return pa.table(
+        {
+            "visit_id": s.visit_id_arr,
+            "center": pc.take(s.center_ids, pa.array(s.center)),
+            "scenario": pc.take(s.scen_codes, pa.array(s.scenario)),
+            "realtime_live": pa.array(s.live),
+            "tier": pc.take(pa.array(list(TIER_ORDER)), pa.array(s.tier)),
+            "repair_minutes": pa.array(s.repair),
+            "n_inprogress_updates": pa.array(s.n_upd),
+            "ready_notice": pa.array(s.ready),
+            "has_photo_update": pa.array(s.photo),
+            "longest_silence_minutes": pa.array(s.silence),
+            "n_inquiries": pa.array(s.n_inq.astype(np.int64)),
+            "ltr_latent": pa.array(s.mu),
+            "ltr": pa.array(s.ltr.astype(np.int64)),
+            "anxiety": pa.array(s.anxiety),
+            "responded": pa.array(s.responded),
+            "n_complaints": pa.array(s.n_compl.astype(np.int64)),
+            "is_example": pa.array(np.arange(s.n) == s.ex),
+        }
+    ).take(pa.array(s.order))
 
 
 def _draw_visit_times(s: _Draws) -> None:
@@ -536,7 +718,20 @@ def _draw_visit_times(s: _Draws) -> None:
     booked = t0 + (day - lead_days) * 86400 + rng.integers(8 * 60, 22 * 60, n) * 60
     hours = repair / 60.0
     month_index = (day * months) // max(n_days, 1)
-    s.set(arrived=arrived, booked=booked, center=center, day=day, delivered=delivered, finished=finished, hours=hours, month_index=month_index, repair=repair, scenario=scenario, started=started, walk_in=walk_in)
+    s.set(
+        arrived=arrived,
+        booked=booked,
+        center=center,
+        day=day,
+        delivered=delivered,
+        finished=finished,
+        hours=hours,
+        month_index=month_index,
+        repair=repair,
+        scenario=scenario,
+        started=started,
+        walk_in=walk_in,
+    )
 
 
 def _draw_tiers(s: _Draws) -> None:
@@ -564,8 +759,9 @@ def _draw_update_times(s: _Draws) -> None:
     uv, uj = _segments(n_upd)
     iv = interval[uv]
     single = n_upd[uv] == 1
-    t_upd = np.where(single, repair[uv] * rng.uniform(0.3, 0.7, uv.size),
-                     (uj + 1) * iv + rng.uniform(-0.2, 0.2, uv.size) * iv)
+    t_upd = np.where(
+        single, repair[uv] * rng.uniform(0.3, 0.7, uv.size), (uj + 1) * iv + rng.uniform(-0.2, 0.2, uv.size) * iv
+    )
     t_upd = np.clip(t_upd, 1, np.maximum(repair[uv] - 2, 1))
     t_upd[uv == ex] = 30
     upd_sec = np.round(started[uv] + t_upd * 60 + rng.integers(0, 60, uv.size)).astype(np.int64)
@@ -617,11 +813,31 @@ def _draw_inquiries(s: _Draws) -> None:
 
 def _draw_experience(s: _Draws) -> None:
     """The experience: latent LTR, journey point scores, LTR, anxiety and complaints of every visit."""
-    center, e, ex, hours, month_index, n, n_upd, photo, ready, rng, scenario, silence_h = s.center, s.e, s.ex, s.hours, s.month_index, s.n, s.n_upd, s.photo, s.ready, s.rng, s.scenario, s.silence_h
+    center, e, ex, hours, month_index, n, n_upd, photo, ready, rng, scenario, silence_h = (
+        s.center,
+        s.e,
+        s.ex,
+        s.hours,
+        s.month_index,
+        s.n,
+        s.n_upd,
+        s.photo,
+        s.ready,
+        s.rng,
+        s.scenario,
+        s.silence_h,
+    )
     mood = rng.standard_normal(n)
-    mu = (e.ltr_base + e.ltr_ready * ready + e.ltr_per_update * np.minimum(n_upd, e.ltr_saturation)
-          + e.ltr_photo * photo + e.ltr_per_hour * hours
-          + _CENTER_LTR[center] + _SCENARIO_LTR[scenario] + 0.06 * month_index)
+    mu = (
+        e.ltr_base
+        + e.ltr_ready * ready
+        + e.ltr_per_update * np.minimum(n_upd, e.ltr_saturation)
+        + e.ltr_photo * photo
+        + e.ltr_per_hour * hours
+        + _CENTER_LTR[center]
+        + _SCENARIO_LTR[scenario]
+        + 0.06 * month_index
+    )
     eps = rng.standard_normal((n, len(SCORE_POINT_ORDER))) * 1.1
     shock = 0.8 * mood[:, None] + eps
     latent = np.empty_like(eps)
@@ -633,12 +849,28 @@ def _draw_experience(s: _Draws) -> None:
     worst_shock = shock.min(axis=1)
     worst_shock -= worst_shock.mean()
     ltr = np.clip(np.round(mu + 0.6 * worst_shock + 0.35 * shock[:, -1] + rng.standard_normal(n) * 0.9), 0, 10)
-    anxiety = np.clip(np.round(e.anxiety_base + e.anxiety_per_silent_hour * np.minimum(silence_h, 6)
-                               + e.anxiety_no_update * (n_upd == 0) + e.anxiety_not_ready * (~ready)
-                               + e.anxiety_photo * photo + rng.standard_normal(n) * 8), 0, 100)
-    lam = np.exp(e.complaint_base + e.complaint_per_hour * hours + math.log(e.complaint_rr_per_update) * n_upd
-                 + math.log(e.complaint_rr_ready) * ready + math.log(e.complaint_rr_photo) * photo
-                 + _CENTER_COMPLAINT[center] + _SCENARIO_COMPLAINT[scenario] - 0.3 * mood)
+    anxiety = np.clip(
+        np.round(
+            e.anxiety_base
+            + e.anxiety_per_silent_hour * np.minimum(silence_h, 6)
+            + e.anxiety_no_update * (n_upd == 0)
+            + e.anxiety_not_ready * (~ready)
+            + e.anxiety_photo * photo
+            + rng.standard_normal(n) * 8
+        ),
+        0,
+        100,
+    )
+    lam = np.exp(
+        e.complaint_base
+        + e.complaint_per_hour * hours
+        + math.log(e.complaint_rr_per_update) * n_upd
+        + math.log(e.complaint_rr_ready) * ready
+        + math.log(e.complaint_rr_photo) * photo
+        + _CENTER_COMPLAINT[center]
+        + _SCENARIO_COMPLAINT[scenario]
+        - 0.3 * mood
+    )
     n_compl = np.minimum(rng.poisson(lam), 3)
     # the example: unhappy, anxious, complained once
     ltr[ex], anxiety[ex], n_compl[ex] = 3, 85, 1
@@ -648,7 +880,19 @@ def _draw_experience(s: _Draws) -> None:
 
 def _visits_table(s: _Draws) -> None:
     """The visits table, sorted by arrival (the example first of its day), with visit and customer ids."""
-    arrived, booked, center, delivered, ex, finished, n, rng, scenario, started, walk_in = s.arrived, s.booked, s.center, s.delivered, s.ex, s.finished, s.n, s.rng, s.scenario, s.started, s.walk_in
+    arrived, booked, center, delivered, ex, finished, n, rng, scenario, started, walk_in = (
+        s.arrived,
+        s.booked,
+        s.center,
+        s.delivered,
+        s.ex,
+        s.finished,
+        s.n,
+        s.rng,
+        s.scenario,
+        s.started,
+        s.walk_in,
+    )
     order = np.lexsort((np.arange(n) != ex, arrived))
     inv = np.empty(n, dtype=np.int64)
     inv[order] = np.arange(n)
@@ -668,32 +912,77 @@ def _visits_table(s: _Draws) -> None:
     model_idx[ex] = 0
     warranty = np.where(scenario == 1, rng.random(n) < 0.4, np.where(scenario == 0, rng.random(n) < 0.1, False))
     warranty[ex] = False
-    amount = np.where(scenario == 0, rng.uniform(300, 1200, n),
-                      np.where(scenario == 1, rng.uniform(500, 5000, n), rng.uniform(3000, 30000, n)))
+    amount = np.where(
+        scenario == 0,
+        rng.uniform(300, 1200, n),
+        np.where(scenario == 1, rng.uniform(500, 5000, n), rng.uniform(3000, 30000, n)),
+    )
     amount = np.where(warranty & (rng.random(n) < 0.8), 0.0, np.round(amount, 2))
     amount[ex] = 1860.0
     center_ids = pa.array([c[0] for c in _CENTERS])
     scen_codes = pa.array(list(catalog.SCENARIO_ORDER))
-    visits = pa.table({
-        "visit_id": visit_id_arr,
-        "customer_id": customer_arr,
-        "center": pc.take(center_ids, pa.array(center)),
-        "scenario": pc.take(scen_codes, pa.array(scenario)),
-        "vehicle_model": pa.array(_MODELS[model_idx], type=pa.string()),
-        "booked_at": _ts_array(booked, ~walk_in),
-        "arrived_at": _ts_array(arrived),
-        "started_at": _ts_array(started),
-        "finished_at": _ts_array(finished),
-        "delivered_at": _ts_array(delivered),
-        "warranty": pa.array(warranty),
-        "amount_cny": pa.array(amount),
-    }).take(pa.array(order))
+    visits = pa.table(
+        {
+            "visit_id": visit_id_arr,
+            "customer_id": customer_arr,
+            "center": pc.take(center_ids, pa.array(center)),
+            "scenario": pc.take(scen_codes, pa.array(scenario)),
+            "vehicle_model": pa.array(_MODELS[model_idx], type=pa.string()),
+            "booked_at": _ts_array(booked, ~walk_in),
+            "arrived_at": _ts_array(arrived),
+            "started_at": _ts_array(started),
+            "finished_at": _ts_array(finished),
+            "delivered_at": _ts_array(delivered),
+            "warranty": pa.array(warranty),
+            "amount_cny": pa.array(amount),
+        }
+    ).take(pa.array(order))
     s.set(center_ids=center_ids, inv=inv, order=order, scen_codes=scen_codes, visit_id_arr=visit_id_arr, visits=visits)
 
 
 def _touchpoints_table(s: _Draws) -> None:
     """The touchpoint events of every visit: booking, arrival, updates, inquiries, handover, follow-up."""
-    arrived, booked, delivered, ex, finished, gap_hi, gap_lo, inv, n, n_inq, ready, rng, started, upd_is_push, upd_photo, upd_sec, uv, visit_id_arr, walk_in = s.arrived, s.booked, s.delivered, s.ex, s.finished, s.gap_hi, s.gap_lo, s.inv, s.n, s.n_inq, s.ready, s.rng, s.started, s.upd_is_push, s.upd_photo, s.upd_sec, s.uv, s.visit_id_arr, s.walk_in
+    (
+        arrived,
+        booked,
+        delivered,
+        ex,
+        finished,
+        gap_hi,
+        gap_lo,
+        inv,
+        n,
+        n_inq,
+        ready,
+        rng,
+        started,
+        upd_is_push,
+        upd_photo,
+        upd_sec,
+        uv,
+        visit_id_arr,
+        walk_in,
+    ) = (
+        s.arrived,
+        s.booked,
+        s.delivered,
+        s.ex,
+        s.finished,
+        s.gap_hi,
+        s.gap_lo,
+        s.inv,
+        s.n,
+        s.n_inq,
+        s.ready,
+        s.rng,
+        s.started,
+        s.upd_is_push,
+        s.upd_photo,
+        s.upd_sec,
+        s.uv,
+        s.visit_id_arr,
+        s.walk_in,
+    )
     code_of = {c: i for i, c in enumerate(catalog.TOUCHPOINT_CODES)}
     parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []  # visit, ts, code, photo(-1/0/1)
 
@@ -707,8 +996,16 @@ def _touchpoints_table(s: _Draws) -> None:
     secs = rng.integers(0, 60, size=(n, 12))
     booked_v = ~walk_in
     push_reminder = r[:, 0] < 0.6
-    add(booked_v & (r[:, 1] < 0.85) & push_reminder, booked - rng.integers(1, 6, n) * 86400 - rng.uniform(0, 5400, n), "reminder_push")
-    add(booked_v & (r[:, 1] < 0.85) & ~push_reminder, booked - rng.integers(1, 6, n) * 86400 - rng.uniform(0, 5400, n), "reminder_sms")
+    add(
+        booked_v & (r[:, 1] < 0.85) & push_reminder,
+        booked - rng.integers(1, 6, n) * 86400 - rng.uniform(0, 5400, n),
+        "reminder_push",
+    )
+    add(
+        booked_v & (r[:, 1] < 0.85) & ~push_reminder,
+        booked - rng.integers(1, 6, n) * 86400 - rng.uniform(0, 5400, n),
+        "reminder_sms",
+    )
     add(booked_v & (r[:, 2] < 0.3), booked - rng.uniform(600, 7200, n), "package_view")
     add(booked_v & (r[:, 3] < 0.15), booked - rng.uniform(300, 3600, n), "center_compare")
     online = r[:, 4] < 0.72
@@ -728,8 +1025,14 @@ def _touchpoints_table(s: _Draws) -> None:
     q_min = gap_lo[qv] + rng.uniform(0.15, 0.95, qv.size) * (gap_hi[qv] - gap_lo[qv])
     q_ex = qv == ex
     q_min[q_ex] = [105, 175, 230]
-    parts.append((qv, np.round(started[qv] + q_min * 60).astype(np.int64) + rng.integers(0, 60, qv.size),
-                  np.full(qv.size, code_of["customer_inquiry"], np.int16), np.full(qv.size, -1, np.int8)))
+    parts.append(
+        (
+            qv,
+            np.round(started[qv] + q_min * 60).astype(np.int64) + rng.integers(0, 60, qv.size),
+            np.full(qv.size, code_of["customer_inquiry"], np.int16),
+            np.full(qv.size, -1, np.int8),
+        )
+    )
     add(every, delivered - rng.uniform(420, 900, n), "vehicle_check")
     add(every, delivered - rng.uniform(120, 400, n), "payment")
     add(r[:, 7] < 0.8, delivered - rng.uniform(10, 110, n), "service_report")
@@ -747,19 +1050,37 @@ def _touchpoints_table(s: _Draws) -> None:
     codes = pa.array(list(catalog.TOUCHPOINT_CODES))
     channels = pa.array([t.channel for t in TOUCHPOINTS])
     vid_by_orig = visit_id_arr  # visit ids are indexed by original visit index
-    touchpoints = pa.table({
-        "visit_id": pc.take(vid_by_orig, pa.array(ev_v)),
-        "ts": _ts_array(ev_t),
-        "touchpoint": pc.take(codes, pa.array(ev_c)),
-        "channel": pc.take(channels, pa.array(ev_c)),
-        "photo": pa.array(ev_p == 1, mask=ev_p < 0),
-    })
+    touchpoints = pa.table(
+        {
+            "visit_id": pc.take(vid_by_orig, pa.array(ev_v)),
+            "ts": _ts_array(ev_t),
+            "touchpoint": pc.take(codes, pa.array(ev_c)),
+            "channel": pc.take(channels, pa.array(ev_c)),
+            "photo": pa.array(ev_p == 1, mask=ev_p < 0),
+        }
+    )
     s.set(touchpoints=touchpoints, vid_by_orig=vid_by_orig)
 
 
 def _surveys_table(s: _Draws) -> None:
     """The surveys: about 65 % respond, some scores blank, comments from a generator of their own."""
-    anxiety, delivered, ex, inv, ltr, n, n_upd, photo, repair, rng, scores, seed, silence, vid_by_orig, walk_in = s.anxiety, s.delivered, s.ex, s.inv, s.ltr, s.n, s.n_upd, s.photo, s.repair, s.rng, s.scores, s.seed, s.silence, s.vid_by_orig, s.walk_in
+    anxiety, delivered, ex, inv, ltr, n, n_upd, photo, repair, rng, scores, seed, silence, vid_by_orig, walk_in = (
+        s.anxiety,
+        s.delivered,
+        s.ex,
+        s.inv,
+        s.ltr,
+        s.n,
+        s.n_upd,
+        s.photo,
+        s.repair,
+        s.rng,
+        s.scores,
+        s.seed,
+        s.silence,
+        s.vid_by_orig,
+        s.walk_in,
+    )
     responded = rng.random(n) < 0.63 + 0.05 * (ltr >= 9)
     responded[ex] = True
     sv = np.flatnonzero(responded)
@@ -781,13 +1102,24 @@ def _surveys_table(s: _Draws) -> None:
         rng.integers(0, len(texts), int(np.count_nonzero((group == g) & has_comment)))
     comment = np.empty(m, dtype=object)
     idx = np.flatnonzero(has_comment)
-    comment[idx] = _comment_texts(np.random.default_rng([seed, 16]), group[idx], sc[idx], blank[idx],
-                                  silence[sv][idx], repair[sv][idx], photo[sv][idx], n_upd[sv][idx])
-    comment[sv == ex] = ("更换左前控制臂衬套，从早上八点等到下午一点多，开工后顾问只说了一次，"
-                         "之后将近四个小时没人主动告知进度，问了三次才知道还要等多久")
+    comment[idx] = _comment_texts(
+        np.random.default_rng([seed, 16]),
+        group[idx],
+        sc[idx],
+        blank[idx],
+        silence[sv][idx],
+        repair[sv][idx],
+        photo[sv][idx],
+        n_upd[sv][idx],
+    )
+    comment[sv == ex] = (
+        "更换左前控制臂衬套，从早上八点等到下午一点多，开工后顾问只说了一次，"
+        "之后将近四个小时没人主动告知进度，问了三次才知道还要等多久"
+    )
     survey_cols: dict[str, pa.Array] = {
-        "response_id": pc.utf8_replace_slice(pa.array(np.arange(1, m + 1) + 10_000_000).cast(pa.string()),
-                                             start=0, stop=1, replacement="R"),
+        "response_id": pc.utf8_replace_slice(
+            pa.array(np.arange(1, m + 1) + 10_000_000).cast(pa.string()), start=0, stop=1, replacement="R"
+        ),
         "visit_id": pc.take(vid_by_orig, pa.array(sv)),
         "submitted_at": _ts_array(submitted),
         "ltr": pa.array(ltr[sv].astype(np.int64)),
@@ -802,7 +1134,16 @@ def _surveys_table(s: _Draws) -> None:
 
 def _complaints_table(s: _Draws) -> None:
     """The complaints: up to three per visit, category and channel, texts from a generator of their own."""
-    delivered, ex, inv, n_compl, repair, rng, seed, vid_by_orig = s.delivered, s.ex, s.inv, s.n_compl, s.repair, s.rng, s.seed, s.vid_by_orig
+    delivered, ex, inv, n_compl, repair, rng, seed, vid_by_orig = (
+        s.delivered,
+        s.ex,
+        s.inv,
+        s.n_compl,
+        s.repair,
+        s.rng,
+        s.seed,
+        s.vid_by_orig,
+    )
     cv, _ = _segments(n_compl)
     filed = delivered[cv] + np.round(rng.uniform(0.5, 120, cv.size) * 3600)
     c_order = np.lexsort((inv[cv], filed))
@@ -813,21 +1154,24 @@ def _complaints_table(s: _Draws) -> None:
     cat[cv == ex] = 1
     chan = _COMPLAINT_CHANNELS[rng.choice(4, size=k, p=[0.35, 0.35, 0.15, 0.15])]
     text = _complaint_texts(np.random.default_rng([seed, 17]), _COMPLAINT_CATEGORIES[cat], chan, repair[cv])
-    complaints = pa.table({
-        "complaint_id": pc.utf8_replace_slice(pa.array(np.arange(1, k + 1) + 10_000_000).cast(pa.string()),
-                                              start=0, stop=1, replacement="CP"),
-        "visit_id": pc.take(vid_by_orig, pa.array(cv)),
-        "filed_at": _ts_array(filed),
-        "channel": pa.array(chan, type=pa.string()),
-        "category": pa.array(_COMPLAINT_CATEGORIES[cat], type=pa.string()),
-        "text": pa.array(text, type=pa.string()),
-    })
+    complaints = pa.table(
+        {
+            "complaint_id": pc.utf8_replace_slice(
+                pa.array(np.arange(1, k + 1) + 10_000_000).cast(pa.string()), start=0, stop=1, replacement="CP"
+            ),
+            "visit_id": pc.take(vid_by_orig, pa.array(cv)),
+            "filed_at": _ts_array(filed),
+            "channel": pa.array(chan, type=pa.string()),
+            "category": pa.array(_COMPLAINT_CATEGORIES[cat], type=pa.string()),
+            "text": pa.array(text, type=pa.string()),
+        }
+    )
     s.set(complaints=complaints)
 
 
-
-def generate(n_visits: int, seed: int, start: str = "2026-05-01", months: int = 6,
-             effects: Effects = DEFAULT_EFFECTS) -> dict[str, pd.DataFrame]:
+def generate(
+    n_visits: int, seed: int, start: str = "2026-05-01", months: int = 6, effects: Effects = DEFAULT_EFFECTS
+) -> dict[str, pd.DataFrame]:
     """The clean "truth" tables, with canonical columns and proper types, before any dirt.
 
     Keys: the five raw tables of the contract plus ``truth``, one row per visit with what the
@@ -852,10 +1196,13 @@ def example_visit_id(start: str = "2026-05-01", months: int = 6) -> str:
 
 
 # ------------------------------------------------------------------------------ dirt
-_TS_BASE = {"visits": "%Y-%m-%d %H:%M:%S", "touchpoints": "%Y-%m-%dT%H:%M:%S+08:00",
-            "surveys": "%Y-%m-%d %H:%M:%S", "complaints": "%Y-%m-%d %H:%M"}
-_TS_OTHER = ("%Y-%m-%dT%H:%M:%S+08:00", "%Y-%m-%dT%H:%M:%S", "%Y/%m/%d %H:%M", "%Y-%m-%d %H:%M:%S",
-             "excel", "utc")
+_TS_BASE = {
+    "visits": "%Y-%m-%d %H:%M:%S",
+    "touchpoints": "%Y-%m-%dT%H:%M:%S+08:00",
+    "surveys": "%Y-%m-%d %H:%M:%S",
+    "complaints": "%Y-%m-%d %H:%M",
+}
+_TS_OTHER = ("%Y-%m-%dT%H:%M:%S+08:00", "%Y-%m-%dT%H:%M:%S", "%Y/%m/%d %H:%M", "%Y-%m-%d %H:%M:%S", "excel", "utc")
 _BOOL_SPELLINGS = (("true", "false"), ("1", "0"), ("yes", "no"), ("是", "否"), ("Y", "N"))
 _UNKNOWN_TOUCHPOINTS = ("wechat_msg", "valet_pickup", "video_call", "progress_pushh", "car_wash")
 _SCORE_OUT = (0, 11, 12, -1, 99)
@@ -879,9 +1226,14 @@ def _strftime(secs: np.ndarray, valid: np.ndarray, fmt: str) -> pa.Array:
     d = days.astype("datetime64[D]")
     y = d.astype("datetime64[Y]")
     mo = d.astype("datetime64[M]")
-    fields = {"Y": (y.astype(np.int64) + 1970, 4), "m": ((mo - y).astype(np.int64) + 1, 2),
-              "d": ((d - mo).astype(np.int64) + 1, 2), "H": (sod // 3600, 2), "M": (sod // 60 % 60, 2),
-              "S": (sod % 60, 2)}
+    fields = {
+        "Y": (y.astype(np.int64) + 1970, 4),
+        "m": ((mo - y).astype(np.int64) + 1, 2),
+        "d": ((d - mo).astype(np.int64) + 1, 2),
+        "H": (sod // 3600, 2),
+        "M": (sod // 60 % 60, 2),
+        "S": (sod % 60, 2),
+    }
     pieces: list[tuple[str, str]] = []
     i = 0
     while i < len(fmt):
@@ -897,14 +1249,14 @@ def _strftime(secs: np.ndarray, valid: np.ndarray, fmt: str) -> pa.Array:
     for kind, v in pieces:
         if kind == "l":
             b = v.encode()
-            out[:, pos:pos + len(b)] = np.frombuffer(b, dtype=np.uint8)
+            out[:, pos : pos + len(b)] = np.frombuffer(b, dtype=np.uint8)
             pos += len(b)
             continue
         val, w = fields[v]
         for k in range(w):
             out[:, pos + k] = 48 + (val // 10 ** (w - 1 - k)) % 10
         pos += w
-    offsets = (np.arange(n + 1, dtype=np.int32) * width)
+    offsets = np.arange(n + 1, dtype=np.int32) * width
     if valid.all():
         bitmap, nulls = None, 0
     else:
@@ -912,9 +1264,15 @@ def _strftime(secs: np.ndarray, valid: np.ndarray, fmt: str) -> pa.Array:
     return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(out.tobytes()), bitmap, nulls)
 
 
-def _format_ts(secs: np.ndarray, valid: np.ndarray, base: str, rng: np.random.Generator,
-               rate: float = DIRT_RATES["any.timestamp_format"]) -> pa.Array:
+def _format_ts(
+    secs: np.ndarray,
+    valid: np.ndarray,
+    base: str,
+    rng: np.random.Generator,
+    rate: float = DIRT_RATES["any.timestamp_format"],
+) -> pa.Array:
     """Timestamps as text: ``base`` format for most rows, the other formats for a few."""
+
     def render(fmt: str, idx: np.ndarray | None) -> pa.Array:
         s = secs if idx is None else secs[idx]
         v = valid if idx is None else valid[idx]
@@ -947,8 +1305,9 @@ def _format_bool(values: pa.ChunkedArray | pa.Array, rng: np.random.Generator) -
     return pc.take(words, pa.array(spelling * 2 + (~b), mask=~valid))
 
 
-def _pick(rng: np.random.Generator, n: int, rate: float, exclude: np.ndarray | None = None,
-          at_least: int = 1) -> np.ndarray:
+def _pick(
+    rng: np.random.Generator, n: int, rate: float, exclude: np.ndarray | None = None, at_least: int = 1
+) -> np.ndarray:
     """Sorted distinct row positions, about ``rate`` of ``n`` (at least ``at_least``)."""
     pool = np.arange(n) if exclude is None else np.flatnonzero(~exclude)
     k = min(pool.size, max(at_least, int(round(rate * n))))
@@ -1010,8 +1369,9 @@ def _dirty(tables: dict[str, pa.Table], seed: int) -> tuple[dict[str, pa.Table],
     return out, {"visit_month": visit_month, "example_visit_id": example}
 
 
-def _dirty_visits(v: pa.Table, center_rows: list[dict[str, Any]], example: str, rng: np.random.Generator
-                  ) -> tuple[pa.Table, np.ndarray, set[str]]:
+def _dirty_visits(
+    v: pa.Table, center_rows: list[dict[str, Any]], example: str, rng: np.random.Generator
+) -> tuple[pa.Table, np.ndarray, set[str]]:
     """The visits as an export writes them: internal records, impossible times, center and scenario
     spellings, formatted timestamps and booleans, duplicate rows (never on the example visit).
     Returns the table, the month of each of its rows, and the ids of the visits made invalid."""
@@ -1029,37 +1389,53 @@ def _dirty_visits(v: pa.Table, center_rows: list[dict[str, Any]], example: str, 
     deliv[impossible] = arr_s[impossible] - rng.integers(30, 180, impossible.size) * 60
     secs["delivered_at"] = (deliv, secs["delivered_at"][1])
     cust = v["customer_id"].to_numpy(zero_copy_only=False).astype(object)
-    cust[internal] = [f"{'TEST' if rng.random() < 0.5 else 'STAFF'}{int(rng.integers(1, 9999)):04d}"
-                      for _ in internal]
+    cust[internal] = [f"{'TEST' if rng.random() < 0.5 else 'STAFF'}{int(rng.integers(1, 9999)):04d}" for _ in internal]
     center = v["center"].to_numpy(zero_copy_only=False).astype(object)
     variants = {}
     for row in center_rows:
         cid = row["center_id"]
         short, low, en_short = row["aliases"].split(";")
-        variants[cid] = [row["name_zh"], short, low, en_short, f" {cid}", f"{cid} ", f"  {short} ",
-                         f"{low} ", en_short.upper(), en_short.lower(), f"{row['name_zh']} ", cid.lower().replace("-", "-")]
+        variants[cid] = [
+            row["name_zh"],
+            short,
+            low,
+            en_short,
+            f" {cid}",
+            f"{cid} ",
+            f"  {short} ",
+            f"{low} ",
+            en_short.upper(),
+            en_short.lower(),
+            f"{row['name_zh']} ",
+            cid.lower().replace("-", "-"),
+        ]
     cv = _pick(rng, nv, DIRT_RATES["visits.center_variant"])
     center[cv] = [variants[center[i]][int(rng.integers(0, len(variants[center[i]])))] for i in cv]
     scen = v["scenario"].to_numpy(zero_copy_only=False).astype(object)
     scen_words = {s.code: [s.zh, s.code.capitalize(), f" {s.code} ", s.code.upper()] for s in catalog.SCENARIOS}
     sv_ = _pick(rng, nv, DIRT_RATES["visits.scenario_variant"])
     scen[sv_] = [scen_words[scen[i]][int(rng.integers(0, 4))] for i in sv_]
-    visits = pa.table({
-        "visit_id": v["visit_id"],
-        "customer_id": pa.array(cust, type=pa.string()),
-        "center": pa.array(center, type=pa.string()),
-        "scenario": pa.array(scen, type=pa.string()),
-        "vehicle_model": v["vehicle_model"],
-        **{col: _format_ts(*secs[col], _TS_BASE["visits"], rng) for col in _TS_COLUMNS["visits"]},
-        "warranty": _format_bool(v["warranty"], rng),
-        "amount_cny": _str_col(v["amount_cny"]),
-    })
+    visits = pa.table(
+        {
+            "visit_id": v["visit_id"],
+            "customer_id": pa.array(cust, type=pa.string()),
+            "center": pa.array(center, type=pa.string()),
+            "scenario": pa.array(scen, type=pa.string()),
+            "vehicle_model": v["vehicle_model"],
+            **{col: _format_ts(*secs[col], _TS_BASE["visits"], rng) for col in _TS_COLUMNS["visits"]},
+            "warranty": _format_bool(v["warranty"], rng),
+            "amount_cny": _str_col(v["amount_cny"]),
+        }
+    )
     dups = _pick(rng, nv, DIRT_RATES["visits.duplicate_row"], taken)
     visit_month = pc.strftime(pa.array(arr_s + _OFFSET).cast(pa.timestamp("s")), format="%Y-%m")
     visit_month = visit_month.to_numpy(zero_copy_only=False).astype(object)
     bad_visits = set(vid[internal]) | set(vid[impossible])
-    return (pa.concat_tables([visits, visits.take(pa.array(dups))]), np.concatenate([visit_month, visit_month[dups]]),
-            bad_visits)
+    return (
+        pa.concat_tables([visits, visits.take(pa.array(dups))]),
+        np.concatenate([visit_month, visit_month[dups]]),
+        bad_visits,
+    )
 
 
 def _dirty_touchpoints(t: pa.Table, rng: np.random.Generator) -> pa.Table:
@@ -1073,19 +1449,37 @@ def _dirty_touchpoints(t: pa.Table, rng: np.random.Generator) -> pa.Table:
     tp_col = pc.replace_with_mask(tp_col, pa.array(zh_mask), pc.take(zh_names, pc.filter(code_idx, pa.array(zh_mask))))
     ch_col = _str_col(t["channel"])
     ch_mask = rng.random(ne) < DIRT_RATES["touchpoints.channel_chinese"]
-    ch_zh = _arr(pc.if_else(pc.equal(pc.filter(ch_col, pa.array(ch_mask)), "online"),
-                          catalog.label("online", "zh"), catalog.label("offline", "zh")))
+    ch_zh = _arr(
+        pc.if_else(
+            pc.equal(pc.filter(ch_col, pa.array(ch_mask)), "online"),
+            catalog.label("online", "zh"),
+            catalog.label("offline", "zh"),
+        )
+    )
     ch_col = pc.replace_with_mask(ch_col, pa.array(ch_mask), ch_zh)
-    events = pa.table({"visit_id": t["visit_id"], "ts": _format_ts(ts_s, ts_v, _TS_BASE["touchpoints"], rng),
-                       "touchpoint": tp_col, "channel": ch_col, "photo": _format_bool(t["photo"], rng)})
+    events = pa.table(
+        {
+            "visit_id": t["visit_id"],
+            "ts": _format_ts(ts_s, ts_v, _TS_BASE["touchpoints"], rng),
+            "touchpoint": tp_col,
+            "channel": ch_col,
+            "photo": _format_bool(t["photo"], rng),
+        }
+    )
     unk = _pick(rng, ne, DIRT_RATES["touchpoints.unknown_code"])
     unk_rows = events.take(pa.array(unk))
-    unk_rows = unk_rows.set_column(2, "touchpoint", pa.array(
-        [_UNKNOWN_TOUCHPOINTS[i] for i in rng.integers(0, len(_UNKNOWN_TOUCHPOINTS), unk.size)], type=pa.string()))
+    unk_rows = unk_rows.set_column(
+        2,
+        "touchpoint",
+        pa.array(
+            [_UNKNOWN_TOUCHPOINTS[i] for i in rng.integers(0, len(_UNKNOWN_TOUCHPOINTS), unk.size)], type=pa.string()
+        ),
+    )
     orph = _pick(rng, ne, DIRT_RATES["touchpoints.orphan"])
     orph_rows = events.take(pa.array(orph))
-    orph_rows = orph_rows.set_column(0, "visit_id", pa.array(
-        _orphan_ids(orph_rows["visit_id"].to_pylist(), rng), type=pa.string()))
+    orph_rows = orph_rows.set_column(
+        0, "visit_id", pa.array(_orphan_ids(orph_rows["visit_id"].to_pylist(), rng), type=pa.string())
+    )
     all_ts = np.concatenate([ts_s, ts_s[unk], ts_s[orph]])
     ev_all = pa.concat_tables([events, unk_rows, orph_rows])
     return ev_all.take(pa.array(np.argsort(all_ts, kind="stable")))
@@ -1098,9 +1492,9 @@ def _dirty_surveys(s: pa.Table, example: str, bad_visits: set[str], rng: np.rand
     ns = s.num_rows
     s_vid = s["visit_id"].to_numpy(zero_copy_only=False).astype(object)
     sub_s, sub_v = _seconds(s["submitted_at"])
-    s_protect = (s_vid == example) | pc.is_in(_arr(s["visit_id"]), value_set=pa.array(sorted(bad_visits),
-                                                                                   type=pa.string())).to_numpy(
-        zero_copy_only=False)
+    s_protect = (s_vid == example) | pc.is_in(
+        _arr(s["visit_id"]), value_set=pa.array(sorted(bad_visits), type=pa.string())
+    ).to_numpy(zero_copy_only=False)
     # the HTML-escaping probe goes on the latest submission, so that a report listing the
     # latest comments shows it
     candidates = np.flatnonzero(~s_protect & sub_v)
@@ -1108,11 +1502,15 @@ def _dirty_surveys(s: pa.Table, example: str, bad_visits: set[str], rng: np.rand
     s_protect[script_row] = True
     s_protect |= s_vid == example
     ltr = s["ltr"].to_numpy(zero_copy_only=False).astype(object)
-    ltr_txt = np.array([None if x is None or (isinstance(x, float) and np.isnan(x)) else str(int(x)) for x in ltr],
-                       dtype=object)
+    ltr_txt = np.array(
+        [None if x is None or (isinstance(x, float) and np.isnan(x)) else str(int(x)) for x in ltr], dtype=object
+    )
     u = rng.random(ns)
-    r_text, r_out, r_miss = (DIRT_RATES["surveys.ltr_text"], DIRT_RATES["surveys.ltr_out_of_range"],
-                             DIRT_RATES["surveys.ltr_missing"])
+    r_text, r_out, r_miss = (
+        DIRT_RATES["surveys.ltr_text"],
+        DIRT_RATES["surveys.ltr_out_of_range"],
+        DIRT_RATES["surveys.ltr_missing"],
+    )
     for i in np.flatnonzero((u < r_text) & (s_vid != example)):
         x = int(ltr[i])
         spelling = int(rng.integers(0, 3))
@@ -1120,19 +1518,28 @@ def _dirty_surveys(s: pa.Table, example: str, bad_visits: set[str], rng: np.rand
     out_mask = (u >= r_text) & (u < r_text + r_out) & (s_vid != example)
     ltr_txt[out_mask] = rng.choice(["11", "-1"], size=int(out_mask.sum()))
     ltr_txt[(u >= r_text + r_out) & (u < r_text + r_out + r_miss) & (s_vid != example)] = None
-    cols: dict[str, pa.Array] = {"response_id": s["response_id"], "visit_id": s["visit_id"],
-                                 "submitted_at": None, "ltr": pa.array(ltr_txt, type=pa.string())}
+    cols: dict[str, pa.Array] = {
+        "response_id": s["response_id"],
+        "visit_id": s["visit_id"],
+        "submitted_at": None,
+        "ltr": pa.array(ltr_txt, type=pa.string()),
+    }
     for col in catalog.SCORE_COLUMNS:
         sc = _str_col(s[col])
         m = (rng.random(ns) < DIRT_RATES["surveys.score_out_of_range"]) & (s_vid != example)
-        sc = pc.replace_with_mask(sc, pa.array(m), pa.array([str(_SCORE_OUT[i]) for i in
-                                                             rng.integers(0, len(_SCORE_OUT), int(m.sum()))],
-                                                            type=pa.string()))
+        sc = pc.replace_with_mask(
+            sc,
+            pa.array(m),
+            pa.array([str(_SCORE_OUT[i]) for i in rng.integers(0, len(_SCORE_OUT), int(m.sum()))], type=pa.string()),
+        )
         cols[col] = sc
     cols["anxiety"] = _str_col(s["anxiety"])
     comment = s["comment"].to_numpy(zero_copy_only=False).astype(object)
-    for kind, rate in (("mobile", DIRT_RATES["surveys.pii_mobile"]), ("id", DIRT_RATES["surveys.pii_id_number"]),
-                       ("plate", DIRT_RATES["surveys.pii_plate"])):
+    for kind, rate in (
+        ("mobile", DIRT_RATES["surveys.pii_mobile"]),
+        ("id", DIRT_RATES["surveys.pii_id_number"]),
+        ("plate", DIRT_RATES["surveys.pii_plate"]),
+    ):
         for i in _pick(rng, ns, rate, s_protect):
             if kind == "mobile":
                 pii = f"有问题请打我电话1{int(rng.integers(3, 10))}{int(rng.integers(0, 10**9)):09d}"
@@ -1150,11 +1557,11 @@ def _dirty_surveys(s: pa.Table, example: str, bad_visits: set[str], rng: np.rand
     resub = _pick(rng, ns, DIRT_RATES["surveys.resubmission"], s_protect)
     early = surveys.take(pa.array(resub))
     early_s = sub_s[resub] - rng.integers(20, 30 * 60, resub.size) * 60
-    old_ltr = [None if x is None else str(int(np.clip(int(x) + rng.integers(-2, 3), 0, 10)))
-               for x in ltr[resub]]
+    old_ltr = [None if x is None else str(int(np.clip(int(x) + rng.integers(-2, 3), 0, 10))) for x in ltr[resub]]
     early = early.set_column(0, "response_id", pa.array([f"R2{i:07d}" for i in range(1, resub.size + 1)]))
-    early = early.set_column(2, "submitted_at", _format_ts(early_s, np.ones(resub.size, bool),
-                                                           _TS_BASE["surveys"], rng))
+    early = early.set_column(
+        2, "submitted_at", _format_ts(early_s, np.ones(resub.size, bool), _TS_BASE["surveys"], rng)
+    )
     early = early.set_column(3, "ltr", pa.array(old_ltr, type=pa.string()))
     orph = _pick(rng, ns, DIRT_RATES["surveys.orphan"], s_protect)
     orph_rows = surveys.take(pa.array(orph))
@@ -1178,16 +1585,24 @@ def _dirty_complaints(cpl: pa.Table, seed: int, rng: np.random.Generator) -> pa.
     prng = np.random.default_rng([seed, 18])
     for i in np.flatnonzero(prng.random(nc) < DIRT_RATES["complaints.pii_mobile"]):
         text[i] = f"{text[i]}，回电1{int(prng.integers(3, 10))}{int(prng.integers(0, 10**9)):09d}"
-    complaints = pa.table({"complaint_id": cpl["complaint_id"], "visit_id": cpl["visit_id"],
-                           "filed_at": _format_ts(f_s, f_v, _TS_BASE["complaints"], rng),
-                           "channel": pa.array(chan, type=pa.string()), "category": cpl["category"],
-                           "text": pa.array(text, type=pa.string())})
+    complaints = pa.table(
+        {
+            "complaint_id": cpl["complaint_id"],
+            "visit_id": cpl["visit_id"],
+            "filed_at": _format_ts(f_s, f_v, _TS_BASE["complaints"], rng),
+            "channel": pa.array(chan, type=pa.string()),
+            "category": cpl["category"],
+            "text": pa.array(text, type=pa.string()),
+        }
+    )
     orph = _pick(rng, nc, DIRT_RATES["complaints.orphan"]) if nc else np.array([], dtype=int)
     orph_rows = complaints.take(pa.array(orph, type=pa.int64()))
-    orph_rows = orph_rows.set_column(0, "complaint_id", pa.array([f"CP2{i:07d}" for i in range(1, orph.size + 1)],
-                                                                 type=pa.string()))
-    orph_rows = orph_rows.set_column(1, "visit_id", pa.array(_orphan_ids(orph_rows["visit_id"].to_pylist(), rng),
-                                                             type=pa.string()))
+    orph_rows = orph_rows.set_column(
+        0, "complaint_id", pa.array([f"CP2{i:07d}" for i in range(1, orph.size + 1)], type=pa.string())
+    )
+    orph_rows = orph_rows.set_column(
+        1, "visit_id", pa.array(_orphan_ids(orph_rows["visit_id"].to_pylist(), rng), type=pa.string())
+    )
     all_f = np.concatenate([f_s, f_s[orph]])
     return pa.concat_tables([complaints, orph_rows]).take(pa.array(np.argsort(all_f, kind="stable")))
 
@@ -1209,7 +1624,8 @@ def add_dirt(tables: dict[str, pd.DataFrame], seed: int) -> dict[str, pd.DataFra
         arrow[name] = tbl.cast(schema)
     if "centers" in arrow:
         arrow["centers"] = arrow["centers"].set_column(
-            5, "realtime_since", pa.array(tables["centers"]["realtime_since"].tolist(), type=pa.date32()))
+            5, "realtime_since", pa.array(tables["centers"]["realtime_since"].tolist(), type=pa.date32())
+        )
     dirty, _ = _dirty(arrow, seed)
     return {name: tbl.to_pandas() for name, tbl in dirty.items()}
 
@@ -1263,8 +1679,10 @@ def _write_xlsx(path: Path, tbl: pa.Table, sheet: str) -> None:
     wb.save(raw)
     # re-pack with fixed member dates (zipfile stamps the current time)
     out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(raw.getvalue())) as zin, \
-            zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zout:
+    with (
+        zipfile.ZipFile(io.BytesIO(raw.getvalue())) as zin,
+        zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zout,
+    ):
         for info in zin.infolist():
             fixed = zipfile.ZipInfo(info.filename, date_time=(2026, 1, 1, 0, 0, 0))
             fixed.compress_type = zipfile.ZIP_DEFLATED
@@ -1279,8 +1697,11 @@ def _write_xlsx(path: Path, tbl: pa.Table, sheet: str) -> None:
 def _clear_old(out_dir: Path) -> None:
     """Remove raw table files of an earlier sample (other files in the folder stay)."""
     for p in out_dir.iterdir():
-        if p.is_file() and p.suffix in catalog.RAW_EXTENSIONS and any(
-                p.name.startswith(t) for t in catalog.TABLE_ORDER):
+        if (
+            p.is_file()
+            and p.suffix in catalog.RAW_EXTENSIONS
+            and any(p.name.startswith(t) for t in catalog.TABLE_ORDER)
+        ):
             p.unlink()
     (out_dir / "sample_manifest.json").unlink(missing_ok=True)
 
@@ -1307,15 +1728,24 @@ def _chunks(n_visits: int, seed: int, start: str, months: int, effects: Effects)
                 for col, prefix in _ID_COLUMNS.items():
                     if col in tbl.column_names:
                         j = tbl.column_names.index(col)
-                        tbl = tbl.set_column(j, col, pc.replace_substring_regex(
-                            tbl[col], pattern=f"^{prefix}", replacement=f"{prefix}{i:03d}"))
+                        tbl = tbl.set_column(
+                            j,
+                            col,
+                            pc.replace_substring_regex(tbl[col], pattern=f"^{prefix}", replacement=f"{prefix}{i:03d}"),
+                        )
                 raw[name] = tbl
         yield raw, meta
 
 
-def write_sample(out_dir: Path, n_visits: int, seed: int, layout: Layout = "mixed",
-                 start: str = "2026-05-01", months: int = 6, effects: Effects | str = DEFAULT_EFFECTS
-                 ) -> list[Path]:
+def write_sample(
+    out_dir: Path,
+    n_visits: int,
+    seed: int,
+    layout: Layout = "mixed",
+    start: str = "2026-05-01",
+    months: int = 6,
+    effects: Effects | str = DEFAULT_EFFECTS,
+) -> list[Path]:
     """Write a synthetic raw data set (all five tables, with dirt) and ``sample_manifest.json``.
 
     ``layout="mixed"``: the formats real exports come in (centers.xlsx and surveys.xlsx with
@@ -1389,9 +1819,18 @@ def write_sample(out_dir: Path, n_visits: int, seed: int, layout: Layout = "mixe
         p = out_dir / "complaints.csv"
         _write_csv_text(p, _zh_headers(raw["complaints"], "complaints"), "gb18030")
         paths.append(p)
-    manifest = {"n_visits": n_visits, "seed": seed, "layout": layout, "start": start, "months": months,
-                "generated_by": "cxlib.synth", "example_visit_id": meta["example_visit_id"],
-                "files": [p.name for p in paths], "true_effects": effects.summary(), "dirt_rates": DIRT_RATES}
+    manifest = {
+        "n_visits": n_visits,
+        "seed": seed,
+        "layout": layout,
+        "start": start,
+        "months": months,
+        "generated_by": "cxlib.synth",
+        "example_visit_id": meta["example_visit_id"],
+        "files": [p.name for p in paths],
+        "true_effects": effects.summary(),
+        "dirt_rates": DIRT_RATES,
+    }
     if effects != DEFAULT_EFFECTS:
         manifest["effects"] = effects.as_dict()
     p = out_dir / "sample_manifest.json"

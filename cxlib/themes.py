@@ -55,10 +55,31 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 __all__ = [
-    "CACHE_FILE", "SEGMENTATION_VERSION", "normalise", "segment", "cached_tokens", "tag", "themes_of", "explain",
-    "comment_themes", "complaint_themes", "theme_share", "coverage", "share_cells", "ltr_gap", "top_themes", "verbatims",
-    "quotable", "propose_themes", "plot_theme_map", "lexicon_table", "finding_themes", "finding_ltr_gap",
-    "finding_complaints", "finding_top_detractor_themes", "results_entries",
+    "CACHE_FILE",
+    "SEGMENTATION_VERSION",
+    "normalise",
+    "segment",
+    "cached_tokens",
+    "tag",
+    "themes_of",
+    "explain",
+    "comment_themes",
+    "complaint_themes",
+    "theme_share",
+    "coverage",
+    "share_cells",
+    "ltr_gap",
+    "top_themes",
+    "verbatims",
+    "quotable",
+    "propose_themes",
+    "plot_theme_map",
+    "lexicon_table",
+    "finding_themes",
+    "finding_ltr_gap",
+    "finding_complaints",
+    "finding_top_detractor_themes",
+    "results_entries",
 ]
 
 #: The token cache in the processed folder.
@@ -73,13 +94,96 @@ _ALL_PUNCT = re.compile("^[" + re.escape("".join(sorted(_CLAUSE_END))) + "]+$")
 _SCOPE_BREAK = frozenset(("就", "才", "又", "却", "还是", "结果", "然后", "之后", "以后", "后来", "所以"))
 _NEG_CHARS = ("不", "没", "无", "未", "别")
 #: Tokens left out of the unsupervised pass (function words, the masking placeholders).
-STOPWORDS: frozenset[str] = frozenset((
-    "的", "了", "是", "我", "我们", "你", "你们", "他", "她", "他们", "很", "也", "就", "都", "还", "在", "有", "和", "与", "吧",
-    "啊", "呢", "吗", "呀", "哦", "嗯", "这", "那", "这个", "那个", "一个", "一下", "一点", "什么", "怎么", "可以", "能", "会",
-    "要", "把", "被", "给", "让", "对", "说", "去", "来", "到", "又", "再", "才", "而且", "但是", "但", "不过", "因为", "所以",
-    "然后", "还是", "非常", "比较", "有点", "太", "真", "挺", "特别", "已经", "时候", "今天", "这次", "一次", "次", "个", "车",
-    "手机号", "车牌号", "车牌", "身份证号", "身份证", "银行卡号", "银行卡", "电话", "邮箱", "先生", "女士", "小姐",
-))
+STOPWORDS: frozenset[str] = frozenset(
+    (
+        "的",
+        "了",
+        "是",
+        "我",
+        "我们",
+        "你",
+        "你们",
+        "他",
+        "她",
+        "他们",
+        "很",
+        "也",
+        "就",
+        "都",
+        "还",
+        "在",
+        "有",
+        "和",
+        "与",
+        "吧",
+        "啊",
+        "呢",
+        "吗",
+        "呀",
+        "哦",
+        "嗯",
+        "这",
+        "那",
+        "这个",
+        "那个",
+        "一个",
+        "一下",
+        "一点",
+        "什么",
+        "怎么",
+        "可以",
+        "能",
+        "会",
+        "要",
+        "把",
+        "被",
+        "给",
+        "让",
+        "对",
+        "说",
+        "去",
+        "来",
+        "到",
+        "又",
+        "再",
+        "才",
+        "而且",
+        "但是",
+        "但",
+        "不过",
+        "因为",
+        "所以",
+        "然后",
+        "还是",
+        "非常",
+        "比较",
+        "有点",
+        "太",
+        "真",
+        "挺",
+        "特别",
+        "已经",
+        "时候",
+        "今天",
+        "这次",
+        "一次",
+        "次",
+        "个",
+        "车",
+        "手机号",
+        "车牌号",
+        "车牌",
+        "身份证号",
+        "身份证",
+        "银行卡号",
+        "银行卡",
+        "电话",
+        "邮箱",
+        "先生",
+        "女士",
+        "小姐",
+    )
+)
 log = logging.getLogger(__name__)
 
 
@@ -118,8 +222,10 @@ def _dictionary_key() -> str:
     """What the tokens depend on: the segmentation version, jieba's version and the user words."""
     import jieba
 
-    text = json.dumps([SEGMENTATION_VERSION, jieba.__version__, list(catalog.USER_WORDS), list(catalog.USER_SPLITS)],
-                      ensure_ascii=False)
+    text = json.dumps(
+        [SEGMENTATION_VERSION, jieba.__version__, list(catalog.USER_WORDS), list(catalog.USER_SPLITS)],
+        ensure_ascii=False,
+    )
     return hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
 
 
@@ -143,8 +249,9 @@ def _fingerprint(processed_dir: Path) -> str | None:
     return str(fp) if fp else None
 
 
-def cached_tokens(texts: pd.Series, processed_dir: str | os.PathLike[str] | None = None,
-                  fingerprint: str | None = None) -> pd.Series:
+def cached_tokens(
+    texts: pd.Series, processed_dir: str | os.PathLike[str] | None = None, fingerprint: str | None = None
+) -> pd.Series:
     """The tokens of each text (:func:`segment`), read from the cache of the processed folder
     where it has them; the texts it lacks are segmented and added to it.
 
@@ -223,7 +330,11 @@ class _Text:
         for tok in tokens:
             self.starts.append(pos)
             pos += len(tok)
-            end = tok in _CLAUSE_END or tok in catalog.CONTRAST_WORDS or (len(tok) > 1 and _ALL_PUNCT.match(tok) is not None)
+            end = (
+                tok in _CLAUSE_END
+                or tok in catalog.CONTRAST_WORDS
+                or (len(tok) > 1 and _ALL_PUNCT.match(tok) is not None)
+            )
             if end:
                 c += 1
             self.clause.append(c)
@@ -251,14 +362,15 @@ class _Text:
         """A negator of :data:`catalog.POST_NEGATORS` within the three tokens after ``end``;
         with ``final``, only one that ends the clause (送别环节 *也没有*)."""
         k = self.token_at(max(end - 1, 0))
-        rest = self.tokens[k][end - self.starts[k]:] if self.tokens else ""
+        rest = self.tokens[k][end - self.starts[k] :] if self.tokens else ""
         if rest and rest.startswith(_NEG_CHARS[:2]) and not final:
             return True
         for j in range(k + 1, min(k + 4, len(self.tokens))):
             if self.clause[j] != self.clause[k]:
                 return False
             if self.tokens[j] in catalog.POST_NEGATORS and (
-                    not final or j + 1 == len(self.tokens) or self.clause[j + 1] != self.clause[j]):
+                not final or j + 1 == len(self.tokens) or self.clause[j + 1] != self.clause[j]
+            ):
                 return True
         return False
 
@@ -280,7 +392,9 @@ def _matches(text: str, tokens: str) -> list[tuple[int, str, str, bool]]:
         tp, cp = trig[i], cue[i]
         if tp is not None:
             for m in tp.finditer(text):
-                out.append((i, m.group(0), "trigger", t.negated_before(m.start()) or t.negated_after(m.end(), final=True)))
+                out.append(
+                    (i, m.group(0), "trigger", t.negated_before(m.start()) or t.negated_after(m.end(), final=True))
+                )
         if cp is not None:
             for m in cp.finditer(text):
                 if t.at_token_start(m.start()):
@@ -330,8 +444,8 @@ def tag(texts: Sequence[Any] | pd.Series, tokens: pd.Series | None = None) -> pd
 def themes_of(text: str) -> list[str]:
     """The theme codes of one text, catalog order.
 
-        >>> themes_of("交车的时候一直推销贴膜和延保"), themes_of("通知不及时")
-        (['hard_sell'], ['no_progress_info'])
+    >>> themes_of("交车的时候一直推销贴膜和延保"), themes_of("通知不及时")
+    (['hard_sell'], ['no_progress_info'])
     """
     row = tag([text]).iloc[0]
     return [c for c in catalog.THEME_CODES if bool(row[c])]
@@ -354,8 +468,11 @@ def explain(text: str) -> pd.DataFrame:
         else:
             sig = code if neg else None
         rows.append((code, m, kind, neg, sig))
-    return pd.DataFrame(rows, columns=["theme", "match", "kind", "negated", "signals"]).sort_values(
-        ["theme", "match"], kind="stable").reset_index(drop=True)
+    return (
+        pd.DataFrame(rows, columns=["theme", "match", "kind", "negated", "signals"])
+        .sort_values(["theme", "match"], kind="stable")
+        .reset_index(drop=True)
+    )
 
 
 # =========================================================================== comment frames
@@ -377,8 +494,11 @@ def _frame(df: pd.DataFrame, id_col: str, text_col: str, data: Any, processed_di
         fp = _fingerprint(Path(processed_dir)) or fp
     toks = cached_tokens(d[text_col], processed_dir, fp)
     hits = tag(d[text_col], toks)
-    cols = [c for c in (id_col, "visit_id", *seg, "channel", "nps_group", "ltr", "submitted_at", "filed_at")
-            if c in d.columns]
+    cols = [
+        c
+        for c in (id_col, "visit_id", *seg, "channel", "nps_group", "ltr", "submitted_at", "filed_at")
+        if c in d.columns
+    ]
     out = d[cols].copy()
     out["text"] = d[text_col].astype("str").to_numpy()
     out["tokens"] = toks.to_numpy()
@@ -388,8 +508,9 @@ def _frame(df: pd.DataFrame, id_col: str, text_col: str, data: Any, processed_di
     return out
 
 
-def comment_themes(data: Any, processed_dir: str | os.PathLike[str] | None = None,
-                   lang: Lang = "both") -> pd.DataFrame | NotComputed:
+def comment_themes(
+    data: Any, processed_dir: str | os.PathLike[str] | None = None, lang: Lang = "both"
+) -> pd.DataFrame | NotComputed:
     """One row per survey response with a comment: ``response_id``, ``visit_id``, the visit's
     ``center``, ``month``, ``scenario``, ``tier``, the response's ``nps_group`` and ``ltr``,
     ``text`` (masked by the cleaning step), ``tokens``, ``n_themes`` and one yes/no column per
@@ -407,8 +528,9 @@ def comment_themes(data: Any, processed_dir: str | os.PathLike[str] | None = Non
     return _frame(s, "response_id", col, data, processed_dir)
 
 
-def complaint_themes(data: Any, processed_dir: str | os.PathLike[str] | None = None,
-                     lang: Lang = "both") -> pd.DataFrame | NotProvided:
+def complaint_themes(
+    data: Any, processed_dir: str | os.PathLike[str] | None = None, lang: Lang = "both"
+) -> pd.DataFrame | NotProvided:
     """One row per complaint with a text: ``complaint_id``, ``visit_id``, the visit's segments,
     ``channel``, ``text``, ``n_themes`` and one yes/no column per theme; a "not provided" note
     when the raw folder held no complaints, or complaints without a text column (投诉内容: the
@@ -431,8 +553,9 @@ def _themes(themes: Sequence[str] | None) -> list[str]:
     return list(catalog.THEME_CODES) if themes is None else [t for t in catalog.THEME_CODES if t in set(themes)]
 
 
-def theme_share(comments: pd.DataFrame, by: str | None = None, themes: Sequence[str] | None = None,
-                ci: float = 0.95) -> pd.DataFrame:
+def theme_share(
+    comments: pd.DataFrame, by: str | None = None, themes: Sequence[str] | None = None, ci: float = 0.95
+) -> pd.DataFrame:
     """Share of comments that mention each theme, per ``by`` group when given: ``n`` (comments in
     the group), ``hits``, ``theme_share`` and its Wilson interval ``ci_low`` / ``ci_high``, with
     the theme's ``stage`` and ``polarity``; catalog order of the themes.
@@ -455,8 +578,16 @@ def theme_share(comments: pd.DataFrame, by: str | None = None, themes: Sequence[
         n = len(sub)
         for t in codes:
             k = int(sub[t].sum())
-            rows.append({**({by: g} if by else {}), "theme": t, "stage": catalog.THEMES_BY_CODE[t].stage,
-                         "polarity": catalog.THEMES_BY_CODE[t].polarity, "n": n, "hits": k})
+            rows.append(
+                {
+                    **({by: g} if by else {}),
+                    "theme": t,
+                    "stage": catalog.THEMES_BY_CODE[t].stage,
+                    "polarity": catalog.THEMES_BY_CODE[t].polarity,
+                    "n": n,
+                    "hits": k,
+                }
+            )
     cols = ([by] if by else []) + ["theme", "stage", "polarity", "n", "hits", "theme_share", "ci_low", "ci_high"]
     out = pd.DataFrame(rows, columns=[c for c in cols if c not in ("theme_share", "ci_low", "ci_high")])
     if out.empty:
@@ -480,8 +611,10 @@ def coverage(comments: pd.DataFrame, by: str | None = None, ci: float = 0.95) ->
     """
     require_columns(comments, ["n_themes"] + ([by] if by else []), "comments")
     groups = [(None, comments)] if by is None else list(comments.groupby(by, observed=True, sort=True))
-    rows = [{**({by: g} if by else {}), "n_comments": len(sub), "hits": int((sub["n_themes"] > 0).sum())}
-            for g, sub in groups]
+    rows = [
+        {**({by: g} if by else {}), "n_comments": len(sub), "hits": int((sub["n_themes"] > 0).sum())}
+        for g, sub in groups
+    ]
     out = pd.DataFrame(rows, columns=([by] if by else []) + ["n_comments", "hits"])
     out["n_comments"] = out["n_comments"].astype("int64")
     out["hits"] = out["hits"].astype("int64")
@@ -504,15 +637,20 @@ def share_cells(shares: pd.DataFrame, lang: Lang = "both") -> pd.DataFrame:
 
     out = shares.copy()
     out["theme_share_ci"] = [
-        present.MISSING if not np.isfinite(v) else
-        f"{present.format_value(v, 'share', lang)} "
+        present.MISSING
+        if not np.isfinite(v)
+        else f"{present.format_value(v, 'share', lang)} "
         f"({present.interval_text(present.format_value(lo, 'share', lang), present.format_value(hi, 'share', lang))})"
-        for v, lo, hi in zip(out["theme_share"].astype(float), out["ci_low"].astype(float), out["ci_high"].astype(float))]
+        for v, lo, hi in zip(
+            out["theme_share"].astype(float), out["ci_low"].astype(float), out["ci_high"].astype(float)
+        )
+    ]
     return out
 
 
-def ltr_gap(comments: pd.DataFrame, themes: Sequence[str] | None = None, ci: float = 0.95,
-            min_n: int = 2) -> pd.DataFrame:
+def ltr_gap(
+    comments: pd.DataFrame, themes: Sequence[str] | None = None, ci: float = 0.95, min_n: int = 2
+) -> pd.DataFrame:
     """The LTR of customers whose comment mentions each theme against those whose comment does not:
     ``n_with``, ``ltr_with``, ``n_without``, ``ltr_without``, ``ltr_gap`` (with − without) and its
     Welch t interval ``ltr_gap_ci_low`` / ``ltr_gap_ci_high``, ``p_value``; comments without an
@@ -542,24 +680,54 @@ def ltr_gap(comments: pd.DataFrame, themes: Sequence[str] | None = None, ci: flo
             gap = ma - mb
             se = math.sqrt(va + vb)
             if se > 0:
-                df = (va + vb) ** 2 / ((va ** 2) / (na - 1) + (vb ** 2) / (nb - 1))
+                df = (va + vb) ** 2 / ((va**2) / (na - 1) + (vb**2) / (nb - 1))
                 q = float(sps.t.ppf((1 + ci) / 2, df))
                 lo, hi = gap - q * se, gap + q * se
                 p = float(2 * sps.t.sf(abs(gap) / se, df))
             else:
                 lo = hi = gap
                 p = 1.0 if gap == 0 else 0.0
-        rows.append({"theme": t, "stage": catalog.THEMES_BY_CODE[t].stage, "polarity": catalog.THEMES_BY_CODE[t].polarity,
-                     "n_with": na, "ltr_with": ma, "n_without": nb, "ltr_without": mb, "ltr_gap": gap,
-                     "ltr_gap_ci_low": max(lo, -10.0) if np.isfinite(lo) else lo,
-                     "ltr_gap_ci_high": min(hi, 10.0) if np.isfinite(hi) else hi, "p_value": p})
-    out = pd.DataFrame(rows, columns=["theme", "stage", "polarity", "n_with", "ltr_with", "n_without", "ltr_without",
-                                      "ltr_gap", "ltr_gap_ci_low", "ltr_gap_ci_high", "p_value"])
+        rows.append(
+            {
+                "theme": t,
+                "stage": catalog.THEMES_BY_CODE[t].stage,
+                "polarity": catalog.THEMES_BY_CODE[t].polarity,
+                "n_with": na,
+                "ltr_with": ma,
+                "n_without": nb,
+                "ltr_without": mb,
+                "ltr_gap": gap,
+                "ltr_gap_ci_low": max(lo, -10.0) if np.isfinite(lo) else lo,
+                "ltr_gap_ci_high": min(hi, 10.0) if np.isfinite(hi) else hi,
+                "p_value": p,
+            }
+        )
+    out = pd.DataFrame(
+        rows,
+        columns=[
+            "theme",
+            "stage",
+            "polarity",
+            "n_with",
+            "ltr_with",
+            "n_without",
+            "ltr_without",
+            "ltr_gap",
+            "ltr_gap_ci_low",
+            "ltr_gap_ci_high",
+            "p_value",
+        ],
+    )
     return out.astype({"n_with": "int64", "n_without": "int64"})
 
 
-def top_themes(comments: pd.DataFrame | NotComputed, group: str | None = "detractor", k: int = 3, by: str = "nps_group",
-               polarity: str | None = "negative") -> pd.DataFrame | NotComputed:
+def top_themes(
+    comments: pd.DataFrame | NotComputed,
+    group: str | None = "detractor",
+    k: int = 3,
+    by: str = "nps_group",
+    polarity: str | None = "negative",
+) -> pd.DataFrame | NotComputed:
     """The ``k`` themes most often mentioned in the comments of ``group`` (a value of ``by``; None:
     all comments), of ``polarity`` (None: both), most mentioned first (ties in catalog order); rows
     with no mention are left out. Columns as :func:`theme_share`, plus ``rank``. A note given for
@@ -576,16 +744,25 @@ def top_themes(comments: pd.DataFrame | NotComputed, group: str | None = "detrac
     assert isinstance(comments, pd.DataFrame)
     sub = comments if group is None else comments[(comments[by].astype("str") == str(group)).to_numpy()]
     if sub.empty:
-        what = catalog.label(str(group), "zh") if group is not None else "全部", \
-            catalog.label(str(group), "en").lower() + "s" if group is not None else "all"
-        return too_few(0, 1, (f"{what[0]}的评价主题", f"the themes of {what[1]}' comments"), unit=("条评价", "comments"))
+        what = (
+            catalog.label(str(group), "zh") if group is not None else "全部",
+            catalog.label(str(group), "en").lower() + "s" if group is not None else "all",
+        )
+        return too_few(
+            0, 1, (f"{what[0]}的评价主题", f"the themes of {what[1]}' comments"), unit=("条评价", "comments")
+        )
     codes = [t.code for t in catalog.THEMES if polarity is None or t.polarity == polarity]
     s = theme_share(sub, themes=codes)
     if s.empty:
         return s.assign(rank=pd.Series(dtype="int64"))
     s = s[s["hits"] > 0]
-    s = s.assign(_o=[catalog.THEME_CODES.index(t) for t in s["theme"]]).sort_values(
-        ["hits", "_o"], ascending=[False, True], kind="stable").drop(columns="_o").head(k).reset_index(drop=True)
+    s = (
+        s.assign(_o=[catalog.THEME_CODES.index(t) for t in s["theme"]])
+        .sort_values(["hits", "_o"], ascending=[False, True], kind="stable")
+        .drop(columns="_o")
+        .head(k)
+        .reset_index(drop=True)
+    )
     s.insert(0, "rank", np.arange(1, len(s) + 1, dtype=np.int64))
     return s
 
@@ -593,10 +770,15 @@ def top_themes(comments: pd.DataFrame | NotComputed, group: str | None = "detrac
 _STAFF_NAME = re.compile(
     "(?:(?:[" + "".join(sorted(privacy.SURNAMES)) + "])(?:师傅|经理|顾问|工|总|姐|哥|老师|主管|店长|专员|技师))|"
     "(?:(?:小|老|阿)[" + "".join(sorted(privacy.SURNAMES)) + "])(?![a-z0-9])|"
-    "(?:(?:顾问|技师|师傅|经理|店长|专员|客服|销售|前台)[" + "".join(sorted(privacy.SURNAMES)) + "][\u4e00-\u9fff]{1,2}(?=[很人对也都说态服帮给真太非，,。!！]))")
+    "(?:(?:顾问|技师|师傅|经理|店长|专员|客服|销售|前台)["
+    + "".join(sorted(privacy.SURNAMES))
+    + "][\u4e00-\u9fff]{1,2}(?=[很人对也都说态服帮给真太非，,。!！]))"
+)
 #: seven digits or more, however separated: no comment with such a number is quoted, personal data or not
 _LONG_NUMBER = re.compile(r"\d(?:[\s\-–—.·/()]*\d){6,}")
-_PLACEHOLDER = re.compile("|".join(re.escape(p) for p in privacy.PLACEHOLDERS.values() if p != "*") + r"|\*(?:先生|女士|小姐)")
+_PLACEHOLDER = re.compile(
+    "|".join(re.escape(p) for p in privacy.PLACEHOLDERS.values() if p != "*") + r"|\*(?:先生|女士|小姐)"
+)
 
 
 def quotable(text: Any) -> bool:
@@ -614,14 +796,19 @@ def quotable(text: Any) -> bool:
     if text is None or (isinstance(text, float) and math.isnan(text)) or text is pd.NA:
         return False
     t = str(text)
-    if not t.strip() or _PLACEHOLDER.search(t) or _STAFF_NAME.search(t) or _LONG_NUMBER.search(
-            unicodedata.normalize("NFKC", t)):
+    if (
+        not t.strip()
+        or _PLACEHOLDER.search(t)
+        or _STAFF_NAME.search(t)
+        or _LONG_NUMBER.search(unicodedata.normalize("NFKC", t))
+    ):
         return False
     return privacy.mask(t) == t
 
 
-def verbatims(comments: pd.DataFrame, n: int = 3, themes: Sequence[str] | None = None, max_len: int = 80
-              ) -> pd.DataFrame:
+def verbatims(
+    comments: pd.DataFrame, n: int = 3, themes: Sequence[str] | None = None, max_len: int = 80
+) -> pd.DataFrame:
     """A few representative comments per theme: ``theme``, ``hits`` (comments that mention it) and
     ``verbatims`` (up to ``n`` distinct texts). Only :func:`quotable` comments are shown, at most
     ``max_len`` characters; those about this theme alone come first, then the ones closest to the
@@ -662,8 +849,15 @@ def verbatims(comments: pd.DataFrame, n: int = 3, themes: Sequence[str] | None =
 
 
 # ======================================================================== unsupervised pass
-def propose_themes(comments: pd.DataFrame, k: int = 6, n_words: int = 8, untagged_only: bool = True,
-                   min_df: int = 3, seed: int = 0, strict: bool = True) -> pd.DataFrame | NotComputed:
+def propose_themes(
+    comments: pd.DataFrame,
+    k: int = 6,
+    n_words: int = 8,
+    untagged_only: bool = True,
+    min_df: int = 3,
+    seed: int = 0,
+    strict: bool = True,
+) -> pd.DataFrame | NotComputed:
     """Themes the lexicon misses, proposed by TF-IDF + NMF (scikit-learn) on the tokens of the
     comments that carry no lexicon theme (all comments with ``untagged_only=False``): one row per
     proposed ``topic`` (1…k, most comments first) with its ``top_words``, ``n_comments`` (comments
@@ -686,15 +880,20 @@ def propose_themes(comments: pd.DataFrame, k: int = 6, n_words: int = 8, untagge
     c = c[c["tokens"].astype("str").str.len() > 0]
     need = max(4 * k, 20)
     if len(c) < need:
-        note = too_few(len(c), need, ("提出候选主题", "proposing themes"),
-                       unit=("条未归入主题的评价", "untagged comments") if untagged_only else ("条评价", "comments"))
+        note = too_few(
+            len(c),
+            need,
+            ("提出候选主题", "proposing themes"),
+            unit=("条未归入主题的评价", "untagged comments") if untagged_only else ("条评价", "comments"),
+        )
         if strict:
             raise DataError(note.in_lang("en").text(), column="comment")
         return note
 
     def analyzer(s: str) -> list[str]:
-        return [w for w in s.split(SEP) if len(w) > 1 and w not in STOPWORDS and not _PUNCT.match(w)
-                and not w.isdigit()]
+        return [
+            w for w in s.split(SEP) if len(w) > 1 and w not in STOPWORDS and not _PUNCT.match(w) and not w.isdigit()
+        ]
 
     vec = TfidfVectorizer(analyzer=analyzer, min_df=min_df, max_features=5000, sublinear_tf=True)
     try:
@@ -708,7 +907,9 @@ def propose_themes(comments: pd.DataFrame, k: int = 6, n_words: int = 8, untagge
         return note
     model = NMF(n_components=k, init="nndsvd", random_state=seed, max_iter=1000)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)  # a proposal, not an estimate: the words are read, not tested
+        warnings.simplefilter(
+            "ignore", ConvergenceWarning
+        )  # a proposal, not an estimate: the words are read, not tested
         w = model.fit_transform(x)
     words = np.array(vec.get_feature_names_out())
     dominant = np.where(w.max(axis=1) > 0, w.argmax(axis=1), -1)
@@ -722,8 +923,12 @@ def propose_themes(comments: pd.DataFrame, k: int = 6, n_words: int = 8, untagge
         examples = list(dict.fromkeys(t for t in texts[ex] if quotable(t) and len(t) <= 80))[:2]
         rows.append({"top_words": top, "n_comments": int(mine.size), "verbatims": examples})
     out = pd.DataFrame(rows, columns=["top_words", "n_comments", "verbatims"])
-    out = out.assign(_w=[" ".join(t) for t in out["top_words"]]).sort_values(
-        ["n_comments", "_w"], ascending=[False, True], kind="stable").drop(columns="_w").reset_index(drop=True)
+    out = (
+        out.assign(_w=[" ".join(t) for t in out["top_words"]])
+        .sort_values(["n_comments", "_w"], ascending=[False, True], kind="stable")
+        .drop(columns="_w")
+        .reset_index(drop=True)
+    )
     out.insert(0, "topic", np.arange(1, len(out) + 1, dtype=np.int64))
     return out.astype({"n_comments": "int64"})
 
@@ -743,8 +948,13 @@ def plot_theme_map(shares: pd.DataFrame, *, lang: Lang = "both", min_share: floa
     require_columns(shares, ["theme", "theme_share", "ci_low", "ci_high"], "theme shares")
     # the touchpoints in catalog order, each stage spanning its own (the layout of the journey map)
     tx = {t.code: float(i) for i, t in enumerate(catalog.TOUCHPOINTS)}
-    spans = {st: (min(tx[t.code] for t in catalog.TOUCHPOINTS if t.stage == st) - 0.5,
-                  max(tx[t.code] for t in catalog.TOUCHPOINTS if t.stage == st) + 0.5) for st in catalog.STAGE_ORDER}
+    spans = {
+        st: (
+            min(tx[t.code] for t in catalog.TOUCHPOINTS if t.stage == st) - 0.5,
+            max(tx[t.code] for t in catalog.TOUCHPOINTS if t.stage == st) + 0.5,
+        )
+        for st in catalog.STAGE_ORDER
+    }
     s = shares[shares["theme_share"].astype(float) >= min_share].copy()
     # each theme at the mean x of its touchpoints, themes sharing a place side by side
     s["_x"] = [float(np.mean([tx[p] for p in catalog.THEMES_BY_CODE[t].touchpoints])) for t in s["theme"]]
@@ -761,13 +971,28 @@ def plot_theme_map(shares: pd.DataFrame, *, lang: Lang = "both", min_share: floa
         for st in catalog.STAGE_ORDER:
             a, b = spans[st]
             top.axvspan(a, b, ymin=0.6, ymax=1.0, color=plotting.STAGE_COLORS[st], lw=0)
-            top.text((a + b) / 2, 0.8, plotting.tick_label(st, lang), ha="center", va="center", fontsize="small",
-                     transform=top.get_xaxis_transform())
+            top.text(
+                (a + b) / 2,
+                0.8,
+                plotting.tick_label(st, lang),
+                ha="center",
+                va="center",
+                fontsize="small",
+                transform=top.get_xaxis_transform(),
+            )
             ax.axvspan(a, b, color=plotting.STAGE_COLORS[st], alpha=0.2, lw=0, zorder=0)
             top.axvline(a, color="white", lw=2)
         for t in catalog.TOUCHPOINTS:
-            top.text(tx[t.code], 0.52, plotting.tick_label(t.code, lang), rotation=90, ha="center", va="top",
-                     fontsize="x-small", transform=top.get_xaxis_transform())
+            top.text(
+                tx[t.code],
+                0.52,
+                plotting.tick_label(t.code, lang),
+                rotation=90,
+                ha="center",
+                va="top",
+                fontsize="x-small",
+                transform=top.get_xaxis_transform(),
+            )
         top.set_ylim(0, 1)
         top.set_yticks([])
         top.grid(False)
@@ -779,12 +1004,28 @@ def plot_theme_map(shares: pd.DataFrame, *, lang: Lang = "both", min_share: floa
         ax.bar(s["_x"], h, width=0.38, color=colors, alpha=0.85, zorder=3)
         err_lo = np.where(s["_sign"] > 0, np.abs(h) - lo, hi - np.abs(h))
         err_hi = np.where(s["_sign"] > 0, hi - np.abs(h), np.abs(h) - lo)
-        ax.errorbar(s["_x"], h, yerr=np.clip(np.vstack([err_lo, err_hi]), 0, None), fmt="none", ecolor="#444444",
-                    elinewidth=0.8, capsize=2, zorder=4)
+        ax.errorbar(
+            s["_x"],
+            h,
+            yerr=np.clip(np.vstack([err_lo, err_hi]), 0, None),
+            fmt="none",
+            ecolor="#444444",
+            elinewidth=0.8,
+            capsize=2,
+            zorder=4,
+        )
         for x, y, t in zip(s["_x"], h, s["theme"]):
             name = catalog.value_label("theme", t, "zh" if lang == "zh" else "en")
-            ax.text(x, y + (1.0 if y >= 0 else -1.0), name, rotation=90, ha="center", va="bottom" if y >= 0 else "top",
-                    fontsize="x-small", zorder=5)
+            ax.text(
+                x,
+                y + (1.0 if y >= 0 else -1.0),
+                name,
+                rotation=90,
+                ha="center",
+                va="bottom" if y >= 0 else "top",
+                fontsize="x-small",
+                zorder=5,
+            )
         ax.axhline(0, color="#333333", lw=0.8)
         peak = float(np.nanmax(np.abs(np.concatenate([h, hi, [1.0]])))) if len(h) else 1.0
         ax.set_ylim(-1.9 * peak, 1.9 * peak)
@@ -792,8 +1033,14 @@ def plot_theme_map(shares: pd.DataFrame, *, lang: Lang = "both", min_share: floa
         ax.set_xticks([])
         ax.set_ylabel(plotting.text("提及占比（%）", "Share of comments (%)", lang))
         n = int(shares["n"].max()) if "n" in shares.columns and len(shares) else 0
-        plotting.caption(fig, plotting.text(f"n = {n:,} 条评价；误差线为 Wilson 95% 置信区间。",
-                                            f"n = {n:,} comments; error bars: Wilson 95% intervals.", lang))
+        plotting.caption(
+            fig,
+            plotting.text(
+                f"n = {n:,} 条评价；误差线为 Wilson 95% 置信区间。",
+                f"n = {n:,} comments; error bars: Wilson 95% intervals.",
+                lang,
+            ),
+        )
     return fig
 
 
@@ -812,8 +1059,17 @@ def lexicon_table(lang: Lang = "both", n_words: int = 5) -> pd.DataFrame:
     rows = []
     for t in catalog.THEMES:
         words = [p for p in t.triggers if plain.match(p)][:n_words]
-        rows.append((t.code, t.stage, t.polarity, "、".join(catalog.label(p, lang) for p in t.touchpoints)
-                     if lang == "zh" else ", ".join(catalog.label(p, lang) for p in t.touchpoints), "、".join(words)))
+        rows.append(
+            (
+                t.code,
+                t.stage,
+                t.polarity,
+                "、".join(catalog.label(p, lang) for p in t.touchpoints)
+                if lang == "zh"
+                else ", ".join(catalog.label(p, lang) for p in t.touchpoints),
+                "、".join(words),
+            )
+        )
     return pd.DataFrame(rows, columns=["theme", "stage", "polarity", "touchpoints", "triggers"]).astype("str")
 
 
@@ -826,8 +1082,14 @@ def _pct(x: float) -> str:
     return f"{100 * float(x):.0f}%"
 
 
-def finding_themes(shares: pd.DataFrame | NotProvided | NotComputed, lang: Lang = "both", group: str = "detractor",
-                   by: str = "nps_group", k: int = 3, key: str = "detractor_themes"):
+def finding_themes(
+    shares: pd.DataFrame | NotProvided | NotComputed,
+    lang: Lang = "both",
+    group: str = "detractor",
+    by: str = "nps_group",
+    k: int = 3,
+    key: str = "detractor_themes",
+):
     """The finding under the theme shares by NPS group: the ``k`` negative themes most mentioned
     by ``group``, each with its share, Wilson interval and n, and how often promoters mention the
     first one.
@@ -841,40 +1103,61 @@ def finding_themes(shares: pd.DataFrame | NotProvided | NotComputed, lang: Lang 
         return from_note(key, note, lang)
     assert isinstance(shares, pd.DataFrame)
     s = shares[(shares[by].astype("str") == group) & (shares["polarity"] == "negative") & (shares["hits"] > 0)]
-    s = s.assign(_o=[catalog.THEME_CODES.index(t) for t in s["theme"]]).sort_values(
-        ["hits", "_o"], ascending=[False, True], kind="stable").head(k)
-    n = int(shares.loc[shares[by].astype("str") == group, "n"].max()) if (shares[by].astype("str") == group).any() else 0
+    s = (
+        s.assign(_o=[catalog.THEME_CODES.index(t) for t in s["theme"]])
+        .sort_values(["hits", "_o"], ascending=[False, True], kind="stable")
+        .head(k)
+    )
+    n = (
+        int(shares.loc[shares[by].astype("str") == group, "n"].max())
+        if (shares[by].astype("str") == group).any()
+        else 0
+    )
     gz, ge = catalog.label(group, "zh"), catalog.label(group, "en").lower()
     if s.empty:
-        return Finding(key, f"{gz}的评价（n = {n:,}）未提到任何负面主题。",
-                       f"The comments of {ge}s (n = {n:,}) mention no negative theme.", lang,
-                       {"status": "ok" if n >= catalog.MIN_N else "too_few", "n": n, "top": []})
-    parts_zh = [f"“{_name(t, 'zh')}”{_pct(v)}（95% 置信区间 {_pct(lo)}–{_pct(hi)}）"
-                for t, v, lo, hi in zip(s["theme"], s["theme_share"], s["ci_low"], s["ci_high"])]
-    parts_en = [f"“{_name(t, 'en').lower()}” {_pct(v)} (95% CI {_pct(lo)}–{_pct(hi)})"
-                for t, v, lo, hi in zip(s["theme"], s["theme_share"], s["ci_low"], s["ci_high"])]
+        return Finding(
+            key,
+            f"{gz}的评价（n = {n:,}）未提到任何负面主题。",
+            f"The comments of {ge}s (n = {n:,}) mention no negative theme.",
+            lang,
+            {"status": "ok" if n >= catalog.MIN_N else "too_few", "n": n, "top": []},
+        )
+    parts_zh = [
+        f"“{_name(t, 'zh')}”{_pct(v)}（95% 置信区间 {_pct(lo)}–{_pct(hi)}）"
+        for t, v, lo, hi in zip(s["theme"], s["theme_share"], s["ci_low"], s["ci_high"])
+    ]
+    parts_en = [
+        f"“{_name(t, 'en').lower()}” {_pct(v)} (95% CI {_pct(lo)}–{_pct(hi)})"
+        for t, v, lo, hi in zip(s["theme"], s["theme_share"], s["ci_low"], s["ci_high"])
+    ]
     first = s["theme"].iloc[0]
     prom = shares[(shares[by].astype("str") == "promoter") & (shares["theme"] == first)]
     pz = pe = ""
     if len(prom) and int(prom["n"].iloc[0]) > 0:
         pv, pn = float(prom["theme_share"].iloc[0]), int(prom["n"].iloc[0])
         plo, phi = float(prom["ci_low"].iloc[0]), float(prom["ci_high"].iloc[0])
-        pz = f"；推荐者（n = {pn:,}）中提到“{_name(first, 'zh')}”的占 {_pct(pv)}（95% 置信区间 {_pct(plo)}–{_pct(phi)}）"
+        pz = (
+            f"；推荐者（n = {pn:,}）中提到“{_name(first, 'zh')}”的占 {_pct(pv)}（95% 置信区间 {_pct(plo)}–{_pct(phi)}）"
+        )
         pe = f"; among promoters (n = {pn:,}), {_pct(pv)} do (95% CI {_pct(plo)}–{_pct(phi)})"
     small_zh, small_en = ("（样本小，仅供参考）", " (small sample, read with care)") if n < catalog.MIN_N else ("", "")
     zh = f"{gz}的评价（n = {n:,}）最常提到：" + "、".join(parts_zh) + pz + "。" + small_zh
     en = f"The comments of {ge}s (n = {n:,}) most often mention " + ", ".join(parts_en) + pe + "." + small_en
-    top = [{"theme": t, "share": float(v), "ci_low": float(lo), "ci_high": float(hi), "hits": int(h)}
-           for t, v, lo, hi, h in zip(s["theme"], s["theme_share"], s["ci_low"], s["ci_high"], s["hits"])]
-    return Finding(key, zh, en, lang, {"status": "ok" if n >= catalog.MIN_N else "too_few", "group": group, "n": n,
-                                       "top": top})
+    top = [
+        {"theme": t, "share": float(v), "ci_low": float(lo), "ci_high": float(hi), "hits": int(h)}
+        for t, v, lo, hi, h in zip(s["theme"], s["theme_share"], s["ci_low"], s["ci_high"], s["hits"])
+    ]
+    return Finding(
+        key, zh, en, lang, {"status": "ok" if n >= catalog.MIN_N else "too_few", "group": group, "n": n, "top": top}
+    )
 
 
-def finding_top_detractor_themes(top: pd.DataFrame | NotProvided | NotComputed, lang: Lang = "both",
-                                 key: str = "detractor_themes"):
+def finding_top_detractor_themes(
+    top: pd.DataFrame | NotProvided | NotComputed, lang: Lang = "both", key: str = "detractor_themes"
+):
     """The summary's sentence on :func:`top_themes` of the detractors (one line).
 
-        >>> finding_top_detractor_themes(top_themes(comments), lang="zh")  # doctest: +SKIP
+    >>> finding_top_detractor_themes(top_themes(comments), lang="zh")  # doctest: +SKIP
     """
     from cxlib.findings import Finding, from_note
 
@@ -884,20 +1167,42 @@ def finding_top_detractor_themes(top: pd.DataFrame | NotProvided | NotComputed, 
     assert isinstance(top, pd.DataFrame)
     n = int(top["n"].max()) if len(top) else 0
     if top.empty:
-        return Finding(key, f"贬损者的评价（n = {n:,}）未提到任何负面主题。",
-                       f"Detractors' comments (n = {n:,}) mention no negative theme.", lang, {"status": "ok", "top": []})
-    zh = "贬损者评价的三大主题：" + "、".join(
-        f"{_name(t, 'zh')} {_pct(v)}" for t, v in zip(top["theme"], top["theme_share"])) + f"（n = {n:,}）。"
-    en = "Top themes of detractors' comments: " + ", ".join(
-        f"{_name(t, 'en').lower()} {_pct(v)}" for t, v in zip(top["theme"], top["theme_share"])) + f" (n = {n:,})."
-    return Finding(key, zh, en, lang, {"status": "ok" if n >= catalog.MIN_N else "too_few", "n": n,
-                                       "top": [{"theme": t, "share": float(v), "ci_low": float(lo), "ci_high": float(hi)}
-                                               for t, v, lo, hi in zip(top["theme"], top["theme_share"], top["ci_low"],
-                                                                       top["ci_high"])]})
+        return Finding(
+            key,
+            f"贬损者的评价（n = {n:,}）未提到任何负面主题。",
+            f"Detractors' comments (n = {n:,}) mention no negative theme.",
+            lang,
+            {"status": "ok", "top": []},
+        )
+    zh = (
+        "贬损者评价的三大主题："
+        + "、".join(f"{_name(t, 'zh')} {_pct(v)}" for t, v in zip(top["theme"], top["theme_share"]))
+        + f"（n = {n:,}）。"
+    )
+    en = (
+        "Top themes of detractors' comments: "
+        + ", ".join(f"{_name(t, 'en').lower()} {_pct(v)}" for t, v in zip(top["theme"], top["theme_share"]))
+        + f" (n = {n:,})."
+    )
+    return Finding(
+        key,
+        zh,
+        en,
+        lang,
+        {
+            "status": "ok" if n >= catalog.MIN_N else "too_few",
+            "n": n,
+            "top": [
+                {"theme": t, "share": float(v), "ci_low": float(lo), "ci_high": float(hi)}
+                for t, v, lo, hi in zip(top["theme"], top["theme_share"], top["ci_low"], top["ci_high"])
+            ],
+        },
+    )
 
 
-def finding_ltr_gap(gap: pd.DataFrame | NotProvided | NotComputed, lang: Lang = "both", alpha: float = 0.05,
-                    key: str = "theme_ltr_gap"):
+def finding_ltr_gap(
+    gap: pd.DataFrame | NotProvided | NotComputed, lang: Lang = "both", alpha: float = 0.05, key: str = "theme_ltr_gap"
+):
     """The finding under the LTR gap: the theme whose mention goes with the lowest LTR (its gap,
     interval and both n), and how many themes differ significantly at ``alpha``.
 
@@ -911,9 +1216,13 @@ def finding_ltr_gap(gap: pd.DataFrame | NotProvided | NotComputed, lang: Lang = 
     assert isinstance(gap, pd.DataFrame)
     g = gap[np.isfinite(gap["ltr_gap"].astype(float)) & (gap["n_with"] >= catalog.MIN_N)]
     if g.empty:
-        return Finding(key, f"没有哪个主题的提及者达到 {catalog.MIN_N} 人，无法比较推荐意愿。",
-                       f"No theme is mentioned by {catalog.MIN_N} or more customers: the LTR gap is not compared.", lang,
-                       {"status": "too_few"})
+        return Finding(
+            key,
+            f"没有哪个主题的提及者达到 {catalog.MIN_N} 人，无法比较推荐意愿。",
+            f"No theme is mentioned by {catalog.MIN_N} or more customers: the LTR gap is not compared.",
+            lang,
+            {"status": "too_few"},
+        )
     worst = g.sort_values(["ltr_gap", "theme"], kind="stable").iloc[0]
     sig = g[g["p_value"] < alpha]
     n_down, n_up = int((sig["ltr_gap"] < 0).sum()), int((sig["ltr_gap"] > 0).sum())
@@ -924,21 +1233,39 @@ def finding_ltr_gap(gap: pd.DataFrame | NotProvided | NotComputed, lang: Lang = 
     lo, hi = float(worst["ltr_gap_ci_low"]), float(worst["ltr_gap_ci_high"])
     low = float(worst["ltr_gap"]) < 0
     ci = f"{lo:.1f} ~ {hi:.1f}".replace("-", "−")
-    zh = (f"提到“{_name(worst['theme'], 'zh')}”的客户平均推荐意愿{'低' if low else '高'} {num(worst['ltr_gap'])} 分"
-          f"（95% 置信区间 {ci}，n = {int(worst['n_with']):,} 对 {int(worst['n_without']):,}）；"
-          f"{n_down} 个主题的提及者推荐意愿显著更低，{n_up} 个显著更高（p < {alpha}）。这是相关关系，不是因果效应。")
-    en = (f"Customers who mention “{_name(worst['theme'], 'en').lower()}” give an LTR {num(worst['ltr_gap'])} points "
-          f"{'lower' if low else 'higher'} (95% CI {ci}, n = {int(worst['n_with']):,} vs {int(worst['n_without']):,}); "
-          f"{n_down} themes go with a significantly lower LTR, {n_up} with a higher one (p < {alpha}). "
-          f"An association, not an effect.")
-    return Finding(key, zh, en, lang, {"status": "ok", "theme": worst["theme"], "ltr_gap": float(worst["ltr_gap"]),
-                                       "ci_low": lo, "ci_high": hi, "n_with": int(worst["n_with"]),
-                                       "n_without": int(worst["n_without"]), "significant_lower": n_down,
-                                       "significant_higher": n_up})
+    zh = (
+        f"提到“{_name(worst['theme'], 'zh')}”的客户平均推荐意愿{'低' if low else '高'} {num(worst['ltr_gap'])} 分"
+        f"（95% 置信区间 {ci}，n = {int(worst['n_with']):,} 对 {int(worst['n_without']):,}）；"
+        f"{n_down} 个主题的提及者推荐意愿显著更低，{n_up} 个显著更高（p < {alpha}）。这是相关关系，不是因果效应。"
+    )
+    en = (
+        f"Customers who mention “{_name(worst['theme'], 'en').lower()}” give an LTR {num(worst['ltr_gap'])} points "
+        f"{'lower' if low else 'higher'} (95% CI {ci}, n = {int(worst['n_with']):,} vs {int(worst['n_without']):,}); "
+        f"{n_down} themes go with a significantly lower LTR, {n_up} with a higher one (p < {alpha}). "
+        f"An association, not an effect."
+    )
+    return Finding(
+        key,
+        zh,
+        en,
+        lang,
+        {
+            "status": "ok",
+            "theme": worst["theme"],
+            "ltr_gap": float(worst["ltr_gap"]),
+            "ci_low": lo,
+            "ci_high": hi,
+            "n_with": int(worst["n_with"]),
+            "n_without": int(worst["n_without"]),
+            "significant_lower": n_down,
+            "significant_higher": n_up,
+        },
+    )
 
 
-def finding_complaints(by_channel: pd.DataFrame | NotProvided | NotComputed, lang: Lang = "both",
-                       key: str = "complaint_themes"):
+def finding_complaints(
+    by_channel: pd.DataFrame | NotProvided | NotComputed, lang: Lang = "both", key: str = "complaint_themes"
+):
     """The finding under the complaint themes by channel: per channel its most frequent theme
     with share and n.
 
@@ -955,23 +1282,44 @@ def finding_complaints(by_channel: pd.DataFrame | NotProvided | NotComputed, lan
         sub = sub[sub["hits"] > 0]
         if sub.empty:
             continue
-        best = sub.assign(_o=[catalog.THEME_CODES.index(t) for t in sub["theme"]]).sort_values(
-            ["hits", "_o"], ascending=[False, True], kind="stable").iloc[0]
+        best = (
+            sub.assign(_o=[catalog.THEME_CODES.index(t) for t in sub["theme"]])
+            .sort_values(["hits", "_o"], ascending=[False, True], kind="stable")
+            .iloc[0]
+        )
         n = int(best["n"])
-        parts_zh.append(f"{catalog.label(str(ch), 'zh')}以“{_name(best['theme'], 'zh')}”最多（{_pct(best['theme_share'])}，n = {n:,}）")
-        parts_en.append(f"{catalog.label(str(ch), 'en')}: “{_name(best['theme'], 'en').lower()}” "
-                        f"({_pct(best['theme_share'])}, n = {n:,})")
+        parts_zh.append(
+            f"{catalog.label(str(ch), 'zh')}以“{_name(best['theme'], 'zh')}”最多（{_pct(best['theme_share'])}，n = {n:,}）"
+        )
+        parts_en.append(
+            f"{catalog.label(str(ch), 'en')}: “{_name(best['theme'], 'en').lower()}” "
+            f"({_pct(best['theme_share'])}, n = {n:,})"
+        )
         facts.append({"channel": str(ch), "theme": best["theme"], "share": float(best["theme_share"]), "n": n})
     if not facts:
-        return Finding(key, "投诉内容中没有识别出词典里的主题。", "No lexicon theme was found in the complaint texts.", lang,
-                       {"status": "ok", "channels": []})
-    return Finding(key, "按投诉渠道：" + "；".join(parts_zh) + "。", "By channel, the most frequent complaint theme: "
-                   + "; ".join(parts_en) + ".", lang, {"status": "ok", "channels": facts})
+        return Finding(
+            key,
+            "投诉内容中没有识别出词典里的主题。",
+            "No lexicon theme was found in the complaint texts.",
+            lang,
+            {"status": "ok", "channels": []},
+        )
+    return Finding(
+        key,
+        "按投诉渠道：" + "；".join(parts_zh) + "。",
+        "By channel, the most frequent complaint theme: " + "; ".join(parts_en) + ".",
+        lang,
+        {"status": "ok", "channels": facts},
+    )
 
 
 # ================================================================================ results
-def results_entries(shares_by_group: pd.DataFrame | NotComputed, gap: pd.DataFrame | NotComputed,
-                    complaints_by_channel: Any, proposals: Any = None) -> dict[str, Any]:
+def results_entries(
+    shares_by_group: pd.DataFrame | NotComputed,
+    gap: pd.DataFrame | NotComputed,
+    complaints_by_channel: Any,
+    proposals: Any = None,
+) -> dict[str, Any]:
     """What notebook 06 records in ``results.json`` (see ``docs/results.md``): ``themes``
     (per theme and NPS group: n, hits, share and Wilson interval), ``theme_ltr_gap`` (per theme:
     gap, interval, p, both n), ``complaint_themes`` (per channel and theme, or the "not provided"
@@ -980,26 +1328,48 @@ def results_entries(shares_by_group: pd.DataFrame | NotComputed, gap: pd.DataFra
 
         >>> results_entries(theme_share(comments, by="nps_group"), ltr_gap(comments), note)  # doctest: +SKIP
     """
+
     def nested(df: pd.DataFrame, by: str) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for r in df.itertuples(index=False):
             out.setdefault(str(getattr(r, by)), {})[r.theme] = {
-                "n": int(r.n), "hits": int(r.hits), "share": float(r.theme_share), "ci_low": float(r.ci_low),
-                "ci_high": float(r.ci_high)}
+                "n": int(r.n),
+                "hits": int(r.hits),
+                "share": float(r.theme_share),
+                "ci_low": float(r.ci_low),
+                "ci_high": float(r.ci_high),
+            }
         return out
 
     notes = (NotProvided, NotComputed)
     entries: dict[str, Any] = {
         "themes": shares_by_group if isinstance(shares_by_group, notes) else nested(shares_by_group, "nps_group"),
-        "theme_ltr_gap": gap if isinstance(gap, notes) else {
-            r.theme: {"gap": r.ltr_gap, "ci_low": r.ltr_gap_ci_low, "ci_high": r.ltr_gap_ci_high, "p_value": r.p_value,
-                      "n_with": int(r.n_with), "n_without": int(r.n_without)} for r in gap.itertuples(index=False)},
+        "theme_ltr_gap": gap
+        if isinstance(gap, notes)
+        else {
+            r.theme: {
+                "gap": r.ltr_gap,
+                "ci_low": r.ltr_gap_ci_low,
+                "ci_high": r.ltr_gap_ci_high,
+                "p_value": r.p_value,
+                "n_with": int(r.n_with),
+                "n_without": int(r.n_without),
+            }
+            for r in gap.itertuples(index=False)
+        },
     }
-    entries["complaint_themes"] = (complaints_by_channel if isinstance(complaints_by_channel, (NotProvided, NotComputed))
-                                   else nested(complaints_by_channel, "channel"))
+    entries["complaint_themes"] = (
+        complaints_by_channel
+        if isinstance(complaints_by_channel, (NotProvided, NotComputed))
+        else nested(complaints_by_channel, "channel")
+    )
     if proposals is not None:
-        entries["theme_proposals"] = (proposals if isinstance(proposals, (NotProvided, NotComputed)) else
-                                      [{"topic": int(r.topic), "top_words": list(r.top_words),
-                                        "n_comments": int(r.n_comments)} for r in proposals.itertuples(index=False)])
+        entries["theme_proposals"] = (
+            proposals
+            if isinstance(proposals, (NotProvided, NotComputed))
+            else [
+                {"topic": int(r.topic), "top_words": list(r.top_words), "n_comments": int(r.n_comments)}
+                for r in proposals.itertuples(index=False)
+            ]
+        )
     return entries
-

@@ -10,63 +10,99 @@ import pandas as pd
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-CENTERS = pd.DataFrame({
-    "center_id": ["SH-JQ", "BJ-WJ"],
-    "name_zh": ["上海金桥服务中心", "北京望京服务中心"],
-    "name_en": ["Shanghai Jinqiao", "Beijing Wangjing"],
-    "city": ["上海", "北京"],
-    "aliases": ["上海金桥;sh-jq;Jinqiao", "北京望京;Wangjing"],
-    "realtime_since": ["2026-10-01", ""],
-})
+CENTERS = pd.DataFrame(
+    {
+        "center_id": ["SH-JQ", "BJ-WJ"],
+        "name_zh": ["上海金桥服务中心", "北京望京服务中心"],
+        "name_en": ["Shanghai Jinqiao", "Beijing Wangjing"],
+        "city": ["上海", "北京"],
+        "aliases": ["上海金桥;sh-jq;Jinqiao", "北京望京;Wangjing"],
+        "realtime_since": ["2026-10-01", ""],
+    }
+)
 
-VISITS = pd.DataFrame({
-    "visit_id": ["V1", "V2"],
-    "customer_id": ["C1", "C2"],
-    "center": ["SH-JQ", "BJ-WJ"],
-    "scenario": ["maintenance", "repair"],
-    "vehicle_model": ["ES6", "ET5"],
-    "booked_at": ["2026-10-02T10:00:00", "2026-09-20T10:00:00"],
-    "arrived_at": ["2026-10-03T09:00:00", "2026-09-21T09:00:00"],
-    "started_at": ["2026-10-03T09:30:00", "2026-09-21T10:00:00"],
-    "finished_at": ["2026-10-03T11:30:00", "2026-09-21T12:00:00"],
-    "delivered_at": ["2026-10-03T12:00:00", "2026-09-21T12:30:00"],
-    "warranty": ["true", "false"],
-    "amount_cny": ["480.5", "1200"],
-})
+VISITS = pd.DataFrame(
+    {
+        "visit_id": ["V1", "V2"],
+        "customer_id": ["C1", "C2"],
+        "center": ["SH-JQ", "BJ-WJ"],
+        "scenario": ["maintenance", "repair"],
+        "vehicle_model": ["ES6", "ET5"],
+        "booked_at": ["2026-10-02T10:00:00", "2026-09-20T10:00:00"],
+        "arrived_at": ["2026-10-03T09:00:00", "2026-09-21T09:00:00"],
+        "started_at": ["2026-10-03T09:30:00", "2026-09-21T10:00:00"],
+        "finished_at": ["2026-10-03T11:30:00", "2026-09-21T12:00:00"],
+        "delivered_at": ["2026-10-03T12:00:00", "2026-09-21T12:30:00"],
+        "warranty": ["true", "false"],
+        "amount_cny": ["480.5", "1200"],
+    }
+)
 
 # V1: arrival 09:00, start 09:30, finish 11:30, delivery 12:00
-EVENTS = pd.DataFrame({
-    "visit_id": ["V1", "V1", "V1", "V1", "V1", "V1", "V2", "V2"],
-    "ts": ["2026-10-03T09:00:00", "2026-10-03T10:00:00", "2026-10-03T10:10:00", "2026-10-03T10:40:00",
-           "2026-10-03T11:30:00", "2026-10-03T12:05:00", "2026-09-21T09:05:00", "2026-09-21T12:10:00"],
-    "touchpoint": ["reception", "progress_push", "customer_inquiry", "advisor_update", "ready_notice",
-                   "farewell", "reception", "ready_notice"],
-    "channel": ["offline", "online", "offline", "offline", "online", "offline", "offline", "online"],
-    "photo": ["false", "true", "false", "false", "false", "false", "false", "false"],
-})
+EVENTS = pd.DataFrame(
+    {
+        "visit_id": ["V1", "V1", "V1", "V1", "V1", "V1", "V2", "V2"],
+        "ts": [
+            "2026-10-03T09:00:00",
+            "2026-10-03T10:00:00",
+            "2026-10-03T10:10:00",
+            "2026-10-03T10:40:00",
+            "2026-10-03T11:30:00",
+            "2026-10-03T12:05:00",
+            "2026-09-21T09:05:00",
+            "2026-09-21T12:10:00",
+        ],
+        "touchpoint": [
+            "reception",
+            "progress_push",
+            "customer_inquiry",
+            "advisor_update",
+            "ready_notice",
+            "farewell",
+            "reception",
+            "ready_notice",
+        ],
+        "channel": ["offline", "online", "offline", "offline", "online", "offline", "offline", "online"],
+        "photo": ["false", "true", "false", "false", "false", "false", "false", "false"],
+    }
+)
 
-SURVEYS = pd.DataFrame({
-    "response_id": ["R1", "R2"],
-    "visit_id": ["V1", "V2"],
-    "submitted_at": ["2026-10-04T10:00:00", "2026-09-22T10:00:00"],
-    "ltr": ["9", "6"],
-    **{c: ["8", "5"] for c in ("score_reminder", "score_booking", "score_arrival", "score_reception",
-                                "score_waiting", "score_notification", "score_handover", "score_payment",
-                                "score_departure")},
-    "anxiety": ["20", "70"],
-    "comment": ["很好", "等太久"],
-})
+SURVEYS = pd.DataFrame(
+    {
+        "response_id": ["R1", "R2"],
+        "visit_id": ["V1", "V2"],
+        "submitted_at": ["2026-10-04T10:00:00", "2026-09-22T10:00:00"],
+        "ltr": ["9", "6"],
+        **{
+            c: ["8", "5"]
+            for c in (
+                "score_reminder",
+                "score_booking",
+                "score_arrival",
+                "score_reception",
+                "score_waiting",
+                "score_notification",
+                "score_handover",
+                "score_payment",
+                "score_departure",
+            )
+        },
+        "anxiety": ["20", "70"],
+        "comment": ["很好", "等太久"],
+    }
+)
 
-COMPLAINTS = pd.DataFrame({
-    "complaint_id": ["K1"],
-    "visit_id": ["V2"],
-    "filed_at": ["2026-09-22T11:00:00"],
-    "channel": ["hotline"],
-    "category": ["等待时间"],
-})
+COMPLAINTS = pd.DataFrame(
+    {
+        "complaint_id": ["K1"],
+        "visit_id": ["V2"],
+        "filed_at": ["2026-09-22T11:00:00"],
+        "channel": ["hotline"],
+        "category": ["等待时间"],
+    }
+)
 
-TABLES = {"centers": CENTERS, "visits": VISITS, "touchpoints": EVENTS, "surveys": SURVEYS,
-          "complaints": COMPLAINTS}
+TABLES = {"centers": CENTERS, "visits": VISITS, "touchpoints": EVENTS, "surveys": SURVEYS, "complaints": COMPLAINTS}
 
 
 def write_raw(folder: Path, **overrides: pd.DataFrame) -> Path:
@@ -97,12 +133,17 @@ def tiny_notebooks(tmp_path) -> Path:
     """Two quick notebooks for report runs: the first records an NPS (and fails for BJ-CY)."""
     d = tmp_path / "nbs"
     d.mkdir()
-    write_notebook(d / "01_first.ipynb",
-                   "from cxlib import results\n"
-                   "if center == 'BJ-CY':\n    raise RuntimeError('no data for ' + center)\n"
-                   "results.record('nps', {'value': 1.0, 'ci_low': 0.0, 'ci_high': 2.0, 'n': 10}, results_file)\n"
-                   "leak = 'from the first notebook'")
+    write_notebook(
+        d / "01_first.ipynb",
+        "from cxlib import results\n"
+        "if center == 'BJ-CY':\n    raise RuntimeError('no data for ' + center)\n"
+        "results.record('nps', {'value': 1.0, 'ci_low': 0.0, 'ci_high': 2.0, 'n': 10}, results_file)\n"
+        "leak = 'from the first notebook'",
+    )
     # notebooks of a center share a warm kernel: the second must not see the first one's variables
-    write_notebook(d / "02_second.ipynb", "assert 'leak' not in globals() and 'results' not in globals()\n"
-                                          "import time, os\ntime.sleep(float(os.environ.get('CX_TEST_SLEEP', '0')))")
+    write_notebook(
+        d / "02_second.ipynb",
+        "assert 'leak' not in globals() and 'results' not in globals()\n"
+        "import time, os\ntime.sleep(float(os.environ.get('CX_TEST_SLEEP', '0')))",
+    )
     return d

@@ -50,8 +50,7 @@ def test_table_schemas_match_contract(table):
 
 
 def test_stage_and_point_order():
-    assert catalog.STAGE_ORDER == ("awareness", "consideration", "booking", "arrival", "waiting",
-                                   "delivery", "after")
+    assert catalog.STAGE_ORDER == ("awareness", "consideration", "booking", "arrival", "waiting", "delivery", "after")
     assert len(catalog.TOUCHPOINTS) == 22
     # score points follow the journey: their stages never go backwards
     idx = [catalog.STAGE_ORDER.index(p.stage) for p in catalog.SCORE_POINTS]
@@ -61,10 +60,22 @@ def test_stage_and_point_order():
             assert catalog.touchpoint(t).stage == p.stage
 
 
-@pytest.mark.parametrize("score,band", [(1, "very_dissatisfied"), (3, "very_dissatisfied"), (4, "dissatisfied"),
-                                        (5, "dissatisfied"), (6, "neutral"), (7, "neutral"), (8, "satisfied"),
-                                        (9, "satisfied"), (10, "delighted"), (3.4, "very_dissatisfied"),
-                                        (3.6, "dissatisfied")])
+@pytest.mark.parametrize(
+    "score,band",
+    [
+        (1, "very_dissatisfied"),
+        (3, "very_dissatisfied"),
+        (4, "dissatisfied"),
+        (5, "dissatisfied"),
+        (6, "neutral"),
+        (7, "neutral"),
+        (8, "satisfied"),
+        (9, "satisfied"),
+        (10, "delighted"),
+        (3.4, "very_dissatisfied"),
+        (3.6, "dissatisfied"),
+    ],
+)
 def test_emotion_bands(score, band):
     assert catalog.emotion_band(score).code == band
     assert catalog.emotion_bands(pd.Series([score])).iloc[0] == band

@@ -39,9 +39,20 @@ def with_rows(df: pd.DataFrame, *rows: dict) -> pd.DataFrame:
 
 # ------------------------------------------------------------------------ timestamps
 def test_timestamp_formats_all_land_on_the_same_instant():
-    texts = pd.Series(["2026-10-03T09:05:00", "2026-10-03T09:05:00+08:00", "2026/10/03 09:05",
-                       "2026-10-03 09:05:00", "2026-10-03T01:05:00Z", "2026-10-03T03:05:00+02:00",
-                       "46298.37847222222", "垃圾", None], dtype="str")
+    texts = pd.Series(
+        [
+            "2026-10-03T09:05:00",
+            "2026-10-03T09:05:00+08:00",
+            "2026/10/03 09:05",
+            "2026-10-03 09:05:00",
+            "2026-10-03T01:05:00Z",
+            "2026-10-03T03:05:00+02:00",
+            "46298.37847222222",
+            "垃圾",
+            None,
+        ],
+        dtype="str",
+    )
     times, repaired, bad = clean.parse_timestamps(texts, "Asia/Shanghai")
     expected = pd.Timestamp("2026-10-03 09:05", tz="Asia/Shanghai")
     assert (times.iloc[:7] == expected).all()
@@ -62,17 +73,20 @@ def test_excel_serial_in_visits_is_repaired(tmp_path):
     v.loc[0, "arrived_at"] = "46298.375"  # 2026-10-03 09:00 as an Excel serial
     data = run(tmp_path, visits=v)
     assert data.visits.loc[data.visits.visit_id == "V1", "arrived_at"].iloc[0] == pd.Timestamp(
-        "2026-10-03 09:00", tz="Asia/Shanghai")
+        "2026-10-03 09:00", tz="Asia/Shanghai"
+    )
     assert rule_rows(data, "visits", "timestamp_format") == 1
 
 
 # --------------------------------------------------------------------------- visits
 def test_center_alias_case_and_spaces_map_to_id(tmp_path):
-    v = with_rows(VISITS,
-                  {**VISITS.iloc[0].to_dict(), "visit_id": "V3", "center": " 上海金桥 "},
-                  {**VISITS.iloc[0].to_dict(), "visit_id": "V4", "center": "JINQIAO"},
-                  {**VISITS.iloc[0].to_dict(), "visit_id": "V5", "center": "sh-jq"},
-                  {**VISITS.iloc[0].to_dict(), "visit_id": "V6", "center": "火星中心"})
+    v = with_rows(
+        VISITS,
+        {**VISITS.iloc[0].to_dict(), "visit_id": "V3", "center": " 上海金桥 "},
+        {**VISITS.iloc[0].to_dict(), "visit_id": "V4", "center": "JINQIAO"},
+        {**VISITS.iloc[0].to_dict(), "visit_id": "V5", "center": "sh-jq"},
+        {**VISITS.iloc[0].to_dict(), "visit_id": "V6", "center": "火星中心"},
+    )
     data = run(tmp_path, visits=v)
     kept = data.visits.set_index("visit_id")["center"]
     assert kept[["V3", "V4", "V5"]].tolist() == ["SH-JQ"] * 3
@@ -82,22 +96,31 @@ def test_center_alias_case_and_spaces_map_to_id(tmp_path):
 
 def test_internal_duplicate_missing_and_impossible_order(tmp_path):
     base = VISITS.iloc[0].to_dict()
-    v = with_rows(VISITS,
-                  {**base, "visit_id": "V3", "customer_id": "TEST001"},
-                  {**base, "visit_id": "V4", "customer_id": "staff-9"},
-                  {**base},  # V1 again: duplicate
-                  {**base, "visit_id": "V5", "delivered_at": "2026-10-03T08:00:00"},
-                  {**base, "visit_id": "V6", "started_at": "2026-10-03T08:30:00"},
-                  {**base, "visit_id": "V7", "finished_at": "2026-10-03T09:10:00"},
-                  {**base, "visit_id": "V8", "finished_at": "2026-10-03T12:30:00"},
-                  {**base, "visit_id": "V9", "arrived_at": ""},
-                  {**base, "visit_id": "V10", "scenario": "洗车"})
+    v = with_rows(
+        VISITS,
+        {**base, "visit_id": "V3", "customer_id": "TEST001"},
+        {**base, "visit_id": "V4", "customer_id": "staff-9"},
+        {**base},  # V1 again: duplicate
+        {**base, "visit_id": "V5", "delivered_at": "2026-10-03T08:00:00"},
+        {**base, "visit_id": "V6", "started_at": "2026-10-03T08:30:00"},
+        {**base, "visit_id": "V7", "finished_at": "2026-10-03T09:10:00"},
+        {**base, "visit_id": "V8", "finished_at": "2026-10-03T12:30:00"},
+        {**base, "visit_id": "V9", "arrived_at": ""},
+        {**base, "visit_id": "V10", "scenario": "洗车"},
+    )
     data = run(tmp_path, visits=v)
     assert sorted(data.visits["visit_id"]) == ["V1", "V2"]
     assert q_rows(data, "visits") == [
-        ("internal_record", 3), ("internal_record", 4), ("duplicate_id", 5), ("impossible_order", 6),
-        ("impossible_order", 7), ("impossible_order", 8), ("impossible_order", 9),
-        ("missing_required", 10), ("missing_required", 11)]
+        ("internal_record", 3),
+        ("internal_record", 4),
+        ("duplicate_id", 5),
+        ("impossible_order", 6),
+        ("impossible_order", 7),
+        ("impossible_order", 8),
+        ("impossible_order", 9),
+        ("missing_required", 10),
+        ("missing_required", 11),
+    ]
     reasons = data.quarantine.set_index("source_row")["reason"]
     assert "delivered_at is before arrived_at" in reasons[6]
     assert "arrived_at" in reasons[10]
@@ -105,42 +128,57 @@ def test_internal_duplicate_missing_and_impossible_order(tmp_path):
 
 def test_scenario_booleans_and_amounts(tmp_path):
     base = VISITS.iloc[0].to_dict()
-    v = with_rows(VISITS,
-                  {**base, "visit_id": "V3", "scenario": "保养", "warranty": "是", "amount_cny": "1,200"},
-                  {**base, "visit_id": "V4", "scenario": " Repair", "warranty": "N", "amount_cny": "-5"},
-                  {**base, "visit_id": "V5", "warranty": "maybe", "amount_cny": "abc"},
-                  {**base, "visit_id": "V6", "warranty": "1"})
+    v = with_rows(
+        VISITS,
+        {**base, "visit_id": "V3", "scenario": "保养", "warranty": "是", "amount_cny": "1,200"},
+        {**base, "visit_id": "V4", "scenario": " Repair", "warranty": "N", "amount_cny": "-5"},
+        {**base, "visit_id": "V5", "warranty": "maybe", "amount_cny": "abc"},
+        {**base, "visit_id": "V6", "warranty": "1"},
+    )
     data = run(tmp_path, visits=v)
     k = data.visits.set_index("visit_id")
     assert k.loc["V3", "scenario"] == "maintenance" and k.loc["V4", "scenario"] == "repair"
-    assert k["warranty"].tolist() == [True, False, True, False, pd.NA, True] or \
-        k["warranty"].astype("object").tolist() == [True, False, True, False, pd.NA, True]
+    assert k["warranty"].tolist() == [True, False, True, False, pd.NA, True] or k["warranty"].astype(
+        "object"
+    ).tolist() == [True, False, True, False, pd.NA, True]
     assert k.loc["V3", "amount_cny"] == 1200.0
     assert np.isnan(k.loc["V4", "amount_cny"]) and np.isnan(k.loc["V5", "amount_cny"])
     assert rule_rows(data, "visits", "value_normalised") == 2  # V3 (保养, '1,200'), V4 (' Repair')
-    assert rule_rows(data, "visits", "value_blanked") == 2     # V4 (amount), V5 (warranty+amount)
+    assert rule_rows(data, "visits", "value_blanked") == 2  # V4 (amount), V5 (warranty+amount)
     assert data.quality["tables"]["visits"]["repaired"] == 3
 
 
 # ---------------------------------------------------------------------------- events
 def test_event_rules(tmp_path):
-    e = with_rows(EVENTS,
-                  {"visit_id": "V1", "ts": "2026-10-03T10:20:00", "touchpoint": "进度实时推送", "channel": "线上",
-                   "photo": "是"},
-                  {"visit_id": "V1", "ts": "2026-10-03T10:21:00", "touchpoint": " Lounge ", "channel": "",
-                   "photo": ""},
-                  {"visit_id": "V1", "ts": "2026-10-03T10:22:00", "touchpoint": "teleport", "channel": "online"},
-                  {"visit_id": "V99", "ts": "2026-10-03T10:23:00", "touchpoint": "lounge"},
-                  {"visit_id": "V1", "ts": "2026-10-03T10:00:00", "touchpoint": "progress_push", "channel": "online",
-                   "photo": "true"},
-                  {"visit_id": "V1", "ts": "", "touchpoint": "lounge"})
+    e = with_rows(
+        EVENTS,
+        {"visit_id": "V1", "ts": "2026-10-03T10:20:00", "touchpoint": "进度实时推送", "channel": "线上", "photo": "是"},
+        {"visit_id": "V1", "ts": "2026-10-03T10:21:00", "touchpoint": " Lounge ", "channel": "", "photo": ""},
+        {"visit_id": "V1", "ts": "2026-10-03T10:22:00", "touchpoint": "teleport", "channel": "online"},
+        {"visit_id": "V99", "ts": "2026-10-03T10:23:00", "touchpoint": "lounge"},
+        {
+            "visit_id": "V1",
+            "ts": "2026-10-03T10:00:00",
+            "touchpoint": "progress_push",
+            "channel": "online",
+            "photo": "true",
+        },
+        {"visit_id": "V1", "ts": "", "touchpoint": "lounge"},
+    )
     data = run(tmp_path, touchpoints=e)
-    assert q_rows(data, "touchpoints") == [("unknown_touchpoint", 11), ("orphan_visit", 12),
-                                           ("duplicate_id", 13), ("missing_required", 14)]
+    assert q_rows(data, "touchpoints") == [
+        ("unknown_touchpoint", 11),
+        ("orphan_visit", 12),
+        ("duplicate_id", 13),
+        ("missing_required", 14),
+    ]
     ev = data.events
     assert len(ev) == 10
-    added = ev[(ev.ts >= pd.Timestamp("2026-10-03 10:20", tz="Asia/Shanghai")) & (ev.visit_id == "V1")
-               & (ev.ts < pd.Timestamp("2026-10-03 10:30", tz="Asia/Shanghai"))]
+    added = ev[
+        (ev.ts >= pd.Timestamp("2026-10-03 10:20", tz="Asia/Shanghai"))
+        & (ev.visit_id == "V1")
+        & (ev.ts < pd.Timestamp("2026-10-03 10:30", tz="Asia/Shanghai"))
+    ]
     assert added["touchpoint"].astype(str).tolist() == ["progress_push", "lounge"]
     assert added["channel"].tolist() == ["online", "offline"]  # blank channel from the catalog
     assert rule_rows(data, "touchpoints", "touchpoint_zh") == 1
@@ -150,13 +188,25 @@ def test_event_rules(tmp_path):
 
 
 def test_event_log_read_in_small_blocks_cleans_the_same(tmp_path, monkeypatch):
-    e = with_rows(EVENTS,
-                  {"visit_id": "V1", "ts": "2026-10-03T10:20:00+08:00", "touchpoint": "进度实时推送", "channel": "线上",
-                   "photo": "是"},
-                  {"visit_id": "V1", "ts": "2026/10/03 10:21", "touchpoint": "teleport", "channel": "online"},
-                  {"visit_id": "V99", "ts": "2026-10-03T02:23:00Z", "touchpoint": "lounge"},
-                  {"visit_id": "V1", "ts": "2026-10-03T10:00:00", "touchpoint": "progress_push", "channel": "online",
-                   "photo": "true"})
+    e = with_rows(
+        EVENTS,
+        {
+            "visit_id": "V1",
+            "ts": "2026-10-03T10:20:00+08:00",
+            "touchpoint": "进度实时推送",
+            "channel": "线上",
+            "photo": "是",
+        },
+        {"visit_id": "V1", "ts": "2026/10/03 10:21", "touchpoint": "teleport", "channel": "online"},
+        {"visit_id": "V99", "ts": "2026-10-03T02:23:00Z", "touchpoint": "lounge"},
+        {
+            "visit_id": "V1",
+            "ts": "2026-10-03T10:00:00",
+            "touchpoint": "progress_push",
+            "channel": "online",
+            "photo": "true",
+        },
+    )
     whole = run(tmp_path / "whole", touchpoints=e)
     # blocks of 160 bytes: a few rows per batch, so rules, duplicates and row numbers cross batches
     monkeypatch.setattr(clean, "EVENT_BLOCK_BYTES", 160)
@@ -169,10 +219,26 @@ def test_event_log_read_in_small_blocks_cleans_the_same(tmp_path, monkeypatch):
 
 def test_event_log_that_turns_gbk_after_the_first_block_is_read_again(tmp_path, monkeypatch):
     # 2,000 plain ASCII rows (more than the 64 KiB the encoding is judged from), then GBK text
-    lounge = [{"visit_id": "V2", "ts": f"2026-09-21T{9 + s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}",
-               "touchpoint": "lounge", "channel": "offline", "photo": "false"} for s in range(1000, 3000)]
-    pushes = [{"visit_id": "V1", "ts": f"2026-10-03T10:{m:02d}:00", "touchpoint": "进度实时推送",
-               "channel": "线上", "photo": "是"} for m in range(11, 14)]
+    lounge = [
+        {
+            "visit_id": "V2",
+            "ts": f"2026-09-21T{9 + s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}",
+            "touchpoint": "lounge",
+            "channel": "offline",
+            "photo": "false",
+        }
+        for s in range(1000, 3000)
+    ]
+    pushes = [
+        {
+            "visit_id": "V1",
+            "ts": f"2026-10-03T10:{m:02d}:00",
+            "touchpoint": "进度实时推送",
+            "channel": "线上",
+            "photo": "是",
+        }
+        for m in range(11, 14)
+    ]
     e = with_rows(EVENTS, *lounge, *pushes)
     raw = write_raw(tmp_path / "raw")
     (raw / "touchpoints.csv").write_bytes(e.to_csv(index=False).encode("gb18030"))
@@ -200,9 +266,19 @@ def test_rows_of_quarantined_visits_follow_them(tmp_path):
 # --------------------------------------------------------------------------- surveys
 def test_ltr_text_range_and_scores(tmp_path):
     base = SURVEYS.iloc[0].to_dict()
-    rows = [{**base, "response_id": f"R{i}", "visit_id": "V1", "submitted_at": f"2026-10-04T1{i}:00:00",
-             "ltr": ltr, "score_waiting": sc} for i, (ltr, sc) in
-            enumerate([("9分", "0"), (" 10 ", "11"), ("十", "7"), ("11", "x"), ("-1", "5"), ("", "3")], start=3)]
+    rows = [
+        {
+            **base,
+            "response_id": f"R{i}",
+            "visit_id": "V1",
+            "submitted_at": f"2026-10-04T1{i}:00:00",
+            "ltr": ltr,
+            "score_waiting": sc,
+        }
+        for i, (ltr, sc) in enumerate(
+            [("9分", "0"), (" 10 ", "11"), ("十", "7"), ("11", "x"), ("-1", "5"), ("", "3")], start=3
+        )
+    ]
     s = with_rows(SURVEYS.iloc[[1]], *rows)
     data = run(tmp_path, surveys=s)
     # all for V1: only the latest (R8, 18:00) is kept, the others superseded
@@ -231,8 +307,9 @@ def test_ltr_text_range_and_scores(tmp_path):
 
 
 def test_resubmission_keeps_latest_by_submitted_at_not_file_order(tmp_path):
-    s = with_rows(SURVEYS, {**SURVEYS.iloc[0].to_dict(), "response_id": "R1b",
-                            "submitted_at": "2026-10-03T20:00:00", "ltr": "3"})
+    s = with_rows(
+        SURVEYS, {**SURVEYS.iloc[0].to_dict(), "response_id": "R1b", "submitted_at": "2026-10-03T20:00:00", "ltr": "3"}
+    )
     data = run(tmp_path, surveys=s)
     assert data.surveys.set_index("visit_id").loc["V1", "response_id"] == "R1"
     assert q_rows(data, "surveys") == [("superseded", 3)]
@@ -240,11 +317,15 @@ def test_resubmission_keeps_latest_by_submitted_at_not_file_order(tmp_path):
 
 
 def test_orphans_and_duplicate_ids_in_surveys_and_complaints(tmp_path):
-    s = with_rows(SURVEYS, {**SURVEYS.iloc[0].to_dict(), "response_id": "R9", "visit_id": "V404"},
-                  {**SURVEYS.iloc[1].to_dict()})
-    c = with_rows(COMPLAINTS, {**COMPLAINTS.iloc[0].to_dict(), "complaint_id": "K2", "visit_id": "V404"},
-                  {**COMPLAINTS.iloc[0].to_dict(), "complaint_id": "K3", "channel": "社交媒体"},
-                  {**COMPLAINTS.iloc[0].to_dict()})
+    s = with_rows(
+        SURVEYS, {**SURVEYS.iloc[0].to_dict(), "response_id": "R9", "visit_id": "V404"}, {**SURVEYS.iloc[1].to_dict()}
+    )
+    c = with_rows(
+        COMPLAINTS,
+        {**COMPLAINTS.iloc[0].to_dict(), "complaint_id": "K2", "visit_id": "V404"},
+        {**COMPLAINTS.iloc[0].to_dict(), "complaint_id": "K3", "channel": "社交媒体"},
+        {**COMPLAINTS.iloc[0].to_dict()},
+    )
     data = run(tmp_path, surveys=s, complaints=c)
     assert q_rows(data, "surveys") == [("orphan_visit", 3), ("duplicate_id", 4)]
     assert q_rows(data, "complaints") == [("orphan_visit", 2), ("duplicate_id", 4)]
@@ -254,15 +335,16 @@ def test_orphans_and_duplicate_ids_in_surveys_and_complaints(tmp_path):
 
 # ------------------------------------------------------------------------------- PII
 def test_mask_pii_patterns():
-    text = ("电话13912345678或139-1234-5678，身份证11010519491231002X，车牌沪A12345、沪A·12345、沪AD12345，"
-            "工单V1234567")
-    assert clean.mask_pii(text) == ("电话[手机号]或[手机号]，身份证[身份证号]，车牌[车牌号]、[车牌号]、[车牌号]，"
-                                    "工单V1234567")
+    text = "电话13912345678或139-1234-5678，身份证11010519491231002X，车牌沪A12345、沪A·12345、沪AD12345，工单V1234567"
+    assert clean.mask_pii(text) == (
+        "电话[手机号]或[手机号]，身份证[身份证号]，车牌[车牌号]、[车牌号]、[车牌号]，工单V1234567"
+    )
 
 
 def test_pii_never_reaches_processed_files(tmp_path):
-    s = with_rows(SURVEYS, {**SURVEYS.iloc[0].to_dict(), "response_id": "R3", "visit_id": "V404",
-                            "comment": "打13800138000找我"})
+    s = with_rows(
+        SURVEYS, {**SURVEYS.iloc[0].to_dict(), "response_id": "R3", "visit_id": "V404", "comment": "打13800138000找我"}
+    )
     s.loc[0, "comment"] = "顾问很好，我的车沪B·98765，电话 13912345678"
     s.loc[1, "comment"] = "有事打139 8765 4321"  # separators: no five digits in a row
     data = run(tmp_path, surveys=s)
@@ -393,8 +475,12 @@ def test_quality_tables(tmp_path):
     assert ov.loc["touchpoints"].tolist() == [8, 6, 0, 2]
     assert ov.loc["total", "read"] == 15 and ov.loc["total", "quarantined"] == 5
     ex = clean.quarantine_examples(data.quarantine, n=1)
-    assert list(zip(ex.table, ex.rule)) == [("visits", "internal_record"), ("touchpoints", "visit_quarantined"),
-                                           ("surveys", "visit_quarantined"), ("complaints", "visit_quarantined")]
+    assert list(zip(ex.table, ex.rule)) == [
+        ("visits", "internal_record"),
+        ("touchpoints", "visit_quarantined"),
+        ("surveys", "visit_quarantined"),
+        ("complaints", "visit_quarantined"),
+    ]
     assert ex.iloc[1]["source_row"] == 7
 
 
@@ -402,43 +488,77 @@ def test_quality_tables(tmp_path):
 _VISIT_IDS = ["V1", "V2", "V3", "V404", " V1", ""]
 _TS = ["2026-10-03T09:00:00", "2026/10/03 10:00", "46298.4", "2026-10-03T12:00:00+00:00", "bad", ""]
 
-visit_rows = st.fixed_dictionaries({
-    "visit_id": st.sampled_from(_VISIT_IDS), "customer_id": st.sampled_from(["C1", "TEST9", "", "staff"]),
-    "center": st.sampled_from(["SH-JQ", "上海金桥", "nowhere", ""]),
-    "scenario": st.sampled_from(["maintenance", "保养", "x", ""]),
-    "vehicle_model": st.just("ES6"), "booked_at": st.sampled_from(_TS),
-    "arrived_at": st.sampled_from(_TS), "started_at": st.sampled_from(_TS), "finished_at": st.sampled_from(_TS),
-    "delivered_at": st.sampled_from(_TS), "warranty": st.sampled_from(["是", "no", "?", ""]),
-    "amount_cny": st.sampled_from(["1", "-1", "x", ""])})
-event_rows = st.fixed_dictionaries({
-    "visit_id": st.sampled_from(_VISIT_IDS), "ts": st.sampled_from(_TS),
-    "touchpoint": st.sampled_from(["progress_push", "完工通知", "warp", "", " Lounge"]),
-    "channel": st.sampled_from(["online", "线下", "?", ""]), "photo": st.sampled_from(["Y", "0", "?", ""])})
-survey_rows = st.fixed_dictionaries({
-    "response_id": st.sampled_from(["R1", "R2", "R3", ""]), "visit_id": st.sampled_from(_VISIT_IDS),
-    "submitted_at": st.sampled_from(_TS), "ltr": st.sampled_from(["9", "9分", "十", "11", ""]),
-    "score_waiting": st.sampled_from(["0", "5", "x", ""]), "comment": st.sampled_from(["13912345678", "好", ""])})
-complaint_rows = st.fixed_dictionaries({
-    "complaint_id": st.sampled_from(["K1", "K2", ""]), "visit_id": st.sampled_from(_VISIT_IDS),
-    "filed_at": st.sampled_from(_TS), "channel": st.sampled_from(["热线", "app", "?"]),
-    "category": st.just("wait")})
+visit_rows = st.fixed_dictionaries(
+    {
+        "visit_id": st.sampled_from(_VISIT_IDS),
+        "customer_id": st.sampled_from(["C1", "TEST9", "", "staff"]),
+        "center": st.sampled_from(["SH-JQ", "上海金桥", "nowhere", ""]),
+        "scenario": st.sampled_from(["maintenance", "保养", "x", ""]),
+        "vehicle_model": st.just("ES6"),
+        "booked_at": st.sampled_from(_TS),
+        "arrived_at": st.sampled_from(_TS),
+        "started_at": st.sampled_from(_TS),
+        "finished_at": st.sampled_from(_TS),
+        "delivered_at": st.sampled_from(_TS),
+        "warranty": st.sampled_from(["是", "no", "?", ""]),
+        "amount_cny": st.sampled_from(["1", "-1", "x", ""]),
+    }
+)
+event_rows = st.fixed_dictionaries(
+    {
+        "visit_id": st.sampled_from(_VISIT_IDS),
+        "ts": st.sampled_from(_TS),
+        "touchpoint": st.sampled_from(["progress_push", "完工通知", "warp", "", " Lounge"]),
+        "channel": st.sampled_from(["online", "线下", "?", ""]),
+        "photo": st.sampled_from(["Y", "0", "?", ""]),
+    }
+)
+survey_rows = st.fixed_dictionaries(
+    {
+        "response_id": st.sampled_from(["R1", "R2", "R3", ""]),
+        "visit_id": st.sampled_from(_VISIT_IDS),
+        "submitted_at": st.sampled_from(_TS),
+        "ltr": st.sampled_from(["9", "9分", "十", "11", ""]),
+        "score_waiting": st.sampled_from(["0", "5", "x", ""]),
+        "comment": st.sampled_from(["13912345678", "好", ""]),
+    }
+)
+complaint_rows = st.fixed_dictionaries(
+    {
+        "complaint_id": st.sampled_from(["K1", "K2", ""]),
+        "visit_id": st.sampled_from(_VISIT_IDS),
+        "filed_at": st.sampled_from(_TS),
+        "channel": st.sampled_from(["热线", "app", "?"]),
+        "category": st.just("wait"),
+    }
+)
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(v=st.lists(visit_rows, max_size=8), e=st.lists(event_rows, max_size=12),
-       s=st.lists(survey_rows, max_size=6), c=st.lists(complaint_rows, max_size=4))
+@given(
+    v=st.lists(visit_rows, max_size=8),
+    e=st.lists(event_rows, max_size=12),
+    s=st.lists(survey_rows, max_size=6),
+    c=st.lists(complaint_rows, max_size=4),
+)
 def test_rows_read_equal_kept_plus_quarantined(tmp_path_factory, v, e, s, c):
     tmp = tmp_path_factory.mktemp("inv")
     frames = {
         "visits": pd.DataFrame(v, columns=list(VISITS.columns)),
         "touchpoints": pd.DataFrame(e, columns=list(EVENTS.columns)),
-        "surveys": pd.DataFrame(s, columns=["response_id", "visit_id", "submitted_at", "ltr", "score_waiting",
-                                            "comment"]),
+        "surveys": pd.DataFrame(
+            s, columns=["response_id", "visit_id", "submitted_at", "ltr", "score_waiting", "comment"]
+        ),
         "complaints": pd.DataFrame(c, columns=list(COMPLAINTS.columns)),
     }
     data = run(tmp, **frames)
-    kept = {"centers": data.centers, "visits": data.visits, "touchpoints": data.events,
-            "surveys": data.surveys, "complaints": data.complaints}
+    kept = {
+        "centers": data.centers,
+        "visits": data.visits,
+        "touchpoints": data.events,
+        "surveys": data.surveys,
+        "complaints": data.complaints,
+    }
     raw_n = {"centers": len(CENTERS), **{k: len(f) for k, f in frames.items()}}
     for t, q in data.quality["tables"].items():
         n_q = int((data.quarantine["table"] == t).sum())
@@ -451,8 +571,15 @@ def test_rows_read_equal_kept_plus_quarantined(tmp_path_factory, v, e, s, c):
 
 
 def test_impossible_calendar_dates_are_unreadable_not_rolled_over():
-    values = pd.Series(["2026-02-30T10:00:00", "2026-02-30 10:00:00+00:00", "2026/02/30 10:00",
-                        "2026-02-28 23:59", "2026-02-28T10:00:00+00:00"])
+    values = pd.Series(
+        [
+            "2026-02-30T10:00:00",
+            "2026-02-30 10:00:00+00:00",
+            "2026/02/30 10:00",
+            "2026-02-28 23:59",
+            "2026-02-28T10:00:00+00:00",
+        ]
+    )
     times, repaired, unreadable = clean.parse_timestamps(values)
     assert unreadable.tolist() == [True, True, True, False, False]
     assert times.iloc[3] == pd.Timestamp("2026-02-28 23:59", tz="Asia/Shanghai")
@@ -478,8 +605,10 @@ def test_many_excel_serials_read_like_the_per_value_reader():
     assert unreadable[3002] and repaired[:3000].all()
 
 
-@given(st.lists(st.integers(min_value=-3, max_value=3), max_size=40),
-       st.lists(st.integers(min_value=-(2 ** 62), max_value=2 ** 62), max_size=40))
+@given(
+    st.lists(st.integers(min_value=-3, max_value=3), max_size=40),
+    st.lists(st.integers(min_value=-(2**62), max_value=2**62), max_size=40),
+)
 @settings(max_examples=60, deadline=None)
 def test_repeated_keys_match_pandas_duplicated(small, large):
     for values in (small, large, small + large + small):
@@ -488,8 +617,9 @@ def test_repeated_keys_match_pandas_duplicated(small, large):
 
 
 def test_iso_to_the_minute_is_a_regular_format_not_a_repair():
-    times, repaired, unreadable = clean.parse_timestamps(pd.Series(["2026-05-02 10:42", "2026-05-02T10:42",
-                                                                    "2026/05/02 10:42"]))
+    times, repaired, unreadable = clean.parse_timestamps(
+        pd.Series(["2026-05-02 10:42", "2026-05-02T10:42", "2026/05/02 10:42"])
+    )
     assert repaired.tolist() == [False, False, True] and not unreadable.any()
     assert times.nunique() == 1 and times.iloc[0] == pd.Timestamp("2026-05-02 10:42", tz="Asia/Shanghai")
 

@@ -1,6 +1,7 @@
 """No data lost, ever: folder mistakes, analyst files in the processed folder, killed runs,
 symlinks, mount points, read-only folders, full disks, raw files changed in place, and the
 workers of a killed report run. Killed runs use real processes killed with SIGKILL."""
+
 from __future__ import annotations
 
 import errno
@@ -18,13 +19,12 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from conftest import VISITS, write_notebook, write_raw
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cxlib import cli, clean, folders
+from cxlib import clean, cli, folders
 from cxlib.errors import DataError
-
-from conftest import VISITS, write_notebook, write_raw
 
 ROOT = Path(__file__).resolve().parents[1]
 CX = [sys.executable, "-m", "cxlib.cli"]
@@ -32,8 +32,11 @@ CX = [sys.executable, "-m", "cxlib.cli"]
 
 def _snapshot(folder: Path) -> dict[str, bytes]:
     """Every file under ``folder`` (relative path -> bytes), links not followed."""
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
-            if p.is_file() and not p.is_symlink()}
+    return {
+        str(p.relative_to(folder)): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and not p.is_symlink()
+    }
 
 
 def _one_error_line(capsys, code: int, *needles: str) -> str:
@@ -57,8 +60,11 @@ def _analyst_files(folder: Path, n: int = 2000) -> dict[str, bytes]:
 
 
 def _hidden(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.iterdir()
-                  if p.name.startswith(".") and p.name != folders.LOCK_NAME and p.name not in folders.IGNORABLE)
+    return sorted(
+        p.name
+        for p in folder.iterdir()
+        if p.name.startswith(".") and p.name != folders.LOCK_NAME and p.name not in folders.IGNORABLE
+    )
 
 
 def _assert_complete_and_current(raw: Path, out: Path) -> None:
@@ -103,10 +109,20 @@ def _mistakes(root: Path) -> dict[str, tuple[str, str]]:
     }
 
 
-@pytest.mark.parametrize("case", ["processed is raw", "processed is raw through a link", "processed inside raw",
-                                  "processed holds raw", "processed is the project root", "processed is /",
-                                  "processed is a file", "processed is a link to nothing",
-                                  "processed holds other content"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "processed is raw",
+        "processed is raw through a link",
+        "processed inside raw",
+        "processed holds raw",
+        "processed is the project root",
+        "processed is /",
+        "processed is a file",
+        "processed is a link to nothing",
+        "processed holds other content",
+    ],
+)
 def test_clean_refuses_folder_mistakes(project, capsys, case):
     processed, message = _mistakes(project)[case]
     before = _snapshot(project)
@@ -133,8 +149,11 @@ def test_clean_refuses_dot_in_the_project_root_and_in_a_folder_of_other_files(pr
 _SEGMENTS = st.lists(st.sampled_from(["a", "b", "raw"]), min_size=1, max_size=3)
 
 
-@given(raw_segs=_SEGMENTS, processed_segs=st.lists(st.sampled_from(["a", "b", "raw"]), max_size=3),
-       through_raw=st.booleans())
+@given(
+    raw_segs=_SEGMENTS,
+    processed_segs=st.lists(st.sampled_from(["a", "b", "raw"]), max_size=3),
+    through_raw=st.booleans(),
+)
 @settings(max_examples=80, deadline=None)
 def test_processed_is_refused_exactly_when_nested_with_raw(raw_segs, processed_segs, through_raw):
     with tempfile.TemporaryDirectory() as tmp:
@@ -145,7 +164,7 @@ def test_processed_is_refused_exactly_when_nested_with_raw(raw_segs, processed_s
         target = base.joinpath(*processed_segs)
         # the same folder spelled through the raw folder and '..'
         given = raw.joinpath(*[".."] * len(raw_segs), *processed_segs) if through_raw else target
-        nested = raw_segs[:len(processed_segs)] == processed_segs or processed_segs[:len(raw_segs)] == raw_segs
+        nested = raw_segs[: len(processed_segs)] == processed_segs or processed_segs[: len(raw_segs)] == raw_segs
         if nested:
             with pytest.raises(DataError, match="raw folder"):
                 folders.check_clean_folders(raw, given)
@@ -205,17 +224,30 @@ def test_processed_written_by_the_workbench_keeps_analyst_files(project):
     _assert_complete_and_current(raw, out)
 
 
-@pytest.mark.parametrize("where, message", [
-    ("raw", "is the raw folder"), ("raw/reports", "inside the raw folder"),
-    ("processed", "is the processed folder"), ("processed/reports", "inside the processed folder"),
-    ("data", "holds the raw folder"), ("/", "root folder"), ("a_file.txt", "is a file"),
-])
+@pytest.mark.parametrize(
+    "where, message",
+    [
+        ("raw", "is the raw folder"),
+        ("raw/reports", "inside the raw folder"),
+        ("processed", "is the processed folder"),
+        ("processed/reports", "inside the processed folder"),
+        ("data", "holds the raw folder"),
+        ("/", "root folder"),
+        ("a_file.txt", "is a file"),
+    ],
+)
 def test_report_refuses_an_out_folder_that_mixes_with_the_data(project, capsys, where, message):
     raw, processed = project / "data" / "raw", project / "data" / "processed"
     (project / "a_file.txt").write_text("x")
-    out = {"raw": raw, "raw/reports": raw / "reports", "processed": processed,
-           "processed/reports": processed / "reports", "data": project / "data", "/": Path("/"),
-           "a_file.txt": project / "a_file.txt"}[where]
+    out = {
+        "raw": raw,
+        "raw/reports": raw / "reports",
+        "processed": processed,
+        "processed/reports": processed / "reports",
+        "data": project / "data",
+        "/": Path("/"),
+        "a_file.txt": project / "a_file.txt",
+    }[where]
     before = _snapshot(project)
     code = cli.main(["report", "--raw", str(raw), "--processed", str(processed), "--out", str(out)])
     _one_error_line(capsys, code, message)
@@ -237,8 +269,10 @@ def _amount(out: Path) -> float:
 @pytest.mark.slow
 def test_runs_killed_at_random_moments_lose_nothing(tmp_path):
     raw, out = tmp_path / "raw", tmp_path / "processed"
-    versions = {"1200": clean.fingerprint(_raw_variant(tmp_path / "v1", "1200"))[0],
-                "999": clean.fingerprint(_raw_variant(tmp_path / "v2", "999"))[0]}
+    versions = {
+        "1200": clean.fingerprint(_raw_variant(tmp_path / "v1", "1200"))[0],
+        "999": clean.fingerprint(_raw_variant(tmp_path / "v2", "999"))[0],
+    }
     _raw_variant(raw, "1200")
     clean.clean(raw, out)
     mine = _analyst_files(out)
@@ -248,8 +282,9 @@ def test_runs_killed_at_random_moments_lose_nothing(tmp_path):
     for trial in range(8):
         amount = "999" if trial % 2 == 0 else "1200"
         _raw_variant(raw, amount)
-        proc = subprocess.Popen(CX + ["clean", str(raw), str(out), "--force"], env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            CX + ["clean", str(raw), str(out), "--force"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         if trial % 2 == 0:  # during the commit
             deadline = time.time() + 60
             while not (out / folders.JOURNAL_NAME).exists() and proc.poll() is None and time.time() < deadline:
@@ -474,8 +509,13 @@ def test_disk_errors_of_arrow_become_one_line(raw_dir, tmp_path, capsys, monkeyp
         return real(table, where, **kw)
 
     monkeypatch.setattr(clean.pq, "write_table", full)
-    err = _one_error_line(capsys, cli.main(["clean", str(raw_dir), str(out), "--force"]),
-                          "No space left on device", "events.parquet", "as they were")
+    err = _one_error_line(
+        capsys,
+        cli.main(["clean", str(raw_dir), str(out), "--force"]),
+        "No space left on device",
+        "events.parquet",
+        "as they were",
+    )
     assert err.startswith(f"cx: error: {out}: ")
     assert _snapshot(out) == before and _hidden(out) == []
 
@@ -501,8 +541,13 @@ def test_symlinks_in_raw_pointing_outside_are_refused_unless_allowed(tmp_path, c
     shutil.move(raw / "complaints.csv", outside / "complaints.csv")
     (raw / "complaints.csv").symlink_to(outside / "complaints.csv")
     out = tmp_path / "out"
-    _one_error_line(capsys, cli.main(["clean", str(raw), str(out)]), str(raw / "complaints.csv"),
-                    str(outside / "complaints.csv"), "--allow-outside-links")
+    _one_error_line(
+        capsys,
+        cli.main(["clean", str(raw), str(out)]),
+        str(raw / "complaints.csv"),
+        str(outside / "complaints.csv"),
+        "--allow-outside-links",
+    )
     assert not (out / "manifest.json").exists()
     assert cli.main(["clean", str(raw), str(out), "--allow-outside-links"]) == 0
     manifest = json.loads((out / "manifest.json").read_text())
@@ -566,11 +611,14 @@ def test_killing_a_parallel_report_run_kills_its_workers_and_kernels(tmp_path):
     write_notebook(nbs / "01_first.ipynb", "import time\ntime.sleep(4)")
     write_notebook(nbs / "02_second.ipynb", "print('done', center)")
     out = tmp_path / "reports"
-    code = ("from pathlib import Path; from cxlib import report;"
-            f"report.run_reports(Path({str(raw)!r}), Path({str(processed)!r}), Path({str(out)!r}), '2026-10', "
-            f"'all', jobs=2, notebook_dir=Path({str(nbs)!r}))")
-    proc = subprocess.Popen([sys.executable, "-c", code], start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    code = (
+        "from pathlib import Path; from cxlib import report;"
+        f"report.run_reports(Path({str(raw)!r}), Path({str(processed)!r}), Path({str(out)!r}), '2026-10', "
+        f"'all', jobs=2, notebook_dir=Path({str(nbs)!r}))"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     period = out / "2026-10"
     try:
         deadline, seen = time.time() + 120, set()

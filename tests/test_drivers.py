@@ -10,22 +10,164 @@ from cxlib.drivers import bootstrap_relative_weights, relative_weights
 from cxlib.errors import DataError
 
 # R datasets::mtcars (Henderson & Velleman 1981), columns mpg, cyl, disp, hp, wt, gear
-MTCARS = pd.DataFrame({
- "mpg": [21.0,21.0,22.8,21.4,18.7,18.1,14.3,24.4,22.8,19.2,17.8,16.4,17.3,15.2,10.4,10.4,14.7,32.4,30.4,33.9,21.5,15.5,15.2,13.3,19.2,27.3,26.0,30.4,15.8,19.7,15.0,21.4],
- "cyl": [6,6,4,6,8,6,8,4,4,6,6,8,8,8,8,8,8,4,4,4,4,8,8,8,8,4,4,4,8,6,8,4],
- "disp": [160.0,160.0,108.0,258.0,360.0,225.0,360.0,146.7,140.8,167.6,167.6,275.8,275.8,275.8,472.0,460.0,440.0,78.7,75.7,71.1,120.1,318.0,304.0,350.0,400.0,79.0,120.3,95.1,351.0,145.0,301.0,121.0],
- "hp": [110,110,93,110,175,105,245,62,95,123,123,180,180,180,205,215,230,66,52,65,97,150,150,245,175,66,91,113,264,175,335,109],
- "wt": [2.620,2.875,2.320,3.215,3.440,3.460,3.570,3.190,3.150,3.440,3.440,4.070,3.730,3.780,5.250,5.424,5.345,2.200,1.615,1.835,2.465,3.520,3.435,3.840,3.845,1.935,2.140,1.513,3.170,2.770,3.570,2.780],
- "gear": [4,4,4,3,3,3,3,4,4,4,4,3,3,3,3,3,3,4,4,4,3,3,3,3,3,4,5,5,5,5,5,4],
-})
+MTCARS = pd.DataFrame(
+    {
+        "mpg": [
+            21.0,
+            21.0,
+            22.8,
+            21.4,
+            18.7,
+            18.1,
+            14.3,
+            24.4,
+            22.8,
+            19.2,
+            17.8,
+            16.4,
+            17.3,
+            15.2,
+            10.4,
+            10.4,
+            14.7,
+            32.4,
+            30.4,
+            33.9,
+            21.5,
+            15.5,
+            15.2,
+            13.3,
+            19.2,
+            27.3,
+            26.0,
+            30.4,
+            15.8,
+            19.7,
+            15.0,
+            21.4,
+        ],
+        "cyl": [6, 6, 4, 6, 8, 6, 8, 4, 4, 6, 6, 8, 8, 8, 8, 8, 8, 4, 4, 4, 4, 8, 8, 8, 8, 4, 4, 4, 8, 6, 8, 4],
+        "disp": [
+            160.0,
+            160.0,
+            108.0,
+            258.0,
+            360.0,
+            225.0,
+            360.0,
+            146.7,
+            140.8,
+            167.6,
+            167.6,
+            275.8,
+            275.8,
+            275.8,
+            472.0,
+            460.0,
+            440.0,
+            78.7,
+            75.7,
+            71.1,
+            120.1,
+            318.0,
+            304.0,
+            350.0,
+            400.0,
+            79.0,
+            120.3,
+            95.1,
+            351.0,
+            145.0,
+            301.0,
+            121.0,
+        ],
+        "hp": [
+            110,
+            110,
+            93,
+            110,
+            175,
+            105,
+            245,
+            62,
+            95,
+            123,
+            123,
+            180,
+            180,
+            180,
+            205,
+            215,
+            230,
+            66,
+            52,
+            65,
+            97,
+            150,
+            150,
+            245,
+            175,
+            66,
+            91,
+            113,
+            264,
+            175,
+            335,
+            109,
+        ],
+        "wt": [
+            2.620,
+            2.875,
+            2.320,
+            3.215,
+            3.440,
+            3.460,
+            3.570,
+            3.190,
+            3.150,
+            3.440,
+            3.440,
+            4.070,
+            3.730,
+            3.780,
+            5.250,
+            5.424,
+            5.345,
+            2.200,
+            1.615,
+            1.835,
+            2.465,
+            3.520,
+            3.435,
+            3.840,
+            3.845,
+            1.935,
+            2.140,
+            1.513,
+            3.170,
+            2.770,
+            3.570,
+            2.780,
+        ],
+        "gear": [4, 4, 4, 3, 3, 3, 3, 4, 4, 4, 4, 3, 3, 3, 3, 3, 3, 4, 4, 4, 3, 3, 3, 3, 3, 4, 5, 5, 5, 5, 5, 4],
+    }
+)
 
 # R package rwa (M. Chan), README: rwa(mtcars, "mpg", c("cyl", "disp", "hp", "gear"))
-RWA_GEAR = {"cyl": (0.2284797, 29.32274), "disp": (0.2221469, 28.50999),
-            "hp": (0.2321744, 29.79691), "gear": (0.0963886, 12.37037)}
+RWA_GEAR = {
+    "cyl": (0.2284797, 29.32274),
+    "disp": (0.2221469, 28.50999),
+    "hp": (0.2321744, 29.79691),
+    "gear": (0.0963886, 12.37037),
+}
 RWA_GEAR_R2 = 0.7791896
 # rwa vignette "Regression methods": rwa_multiregress(mtcars, "mpg", c("cyl", "disp", "hp", "wt"))
-RWA_WT = {"cyl": (0.2096904, 24.70914), "disp": (0.1883043, 22.18908),
-          "hp": (0.1799590, 21.20570), "wt": (0.2706812, 31.89607)}
+RWA_WT = {
+    "cyl": (0.2096904, 24.70914),
+    "disp": (0.1883043, 22.18908),
+    "hp": (0.1799590, 21.20570),
+    "wt": (0.2706812, 31.89607),
+}
 RWA_WT_R2 = 0.8486
 
 
@@ -33,7 +175,7 @@ def _ols_r2(df, y, xs):
     a = np.column_stack([np.ones(len(df)), df[xs].to_numpy(float)])
     coef, *_ = np.linalg.lstsq(a, df[y].to_numpy(float), rcond=None)
     resid = df[y].to_numpy(float) - a @ coef
-    return 1 - (resid ** 2).sum() / ((df[y] - df[y].mean()) ** 2).sum()
+    return 1 - (resid**2).sum() / ((df[y] - df[y].mean()) ** 2).sum()
 
 
 def test_mtcars_is_typed_in_correctly():
@@ -50,7 +192,7 @@ def test_relative_weights_match_rwa_package(ref, r2, digits):
     for name, (raw, resc) in ref.items():
         assert out.loc[name, "raw_weight"] == pytest.approx(raw, abs=1e-6)
         assert out.loc[name, "rescaled_pct"] == pytest.approx(resc, abs=1e-4)
-    assert out["r2"].iloc[0] == pytest.approx(r2, abs=10 ** -digits)
+    assert out["r2"].iloc[0] == pytest.approx(r2, abs=10**-digits)
     assert out["n"].iloc[0] == 32
     assert out.loc["gear" if "gear" in ref else "wt", "sign"] == ("+" if "gear" in ref else "-")
 
@@ -65,7 +207,7 @@ def test_raw_weights_sum_to_ols_r2_and_rescaled_to_100():
 
 def test_single_and_orthogonal_predictors_reduce_to_squared_correlations():
     r = MTCARS["mpg"].corr(MTCARS["wt"])
-    assert relative_weights(MTCARS, "mpg", ["wt"])["raw_weight"].iloc[0] == pytest.approx(r ** 2)
+    assert relative_weights(MTCARS, "mpg", ["wt"])["raw_weight"].iloc[0] == pytest.approx(r**2)
     x1 = np.array([1, -1, 1, -1, 1, -1, 1, -1], float)
     x2 = np.array([1, 1, -1, -1, 1, 1, -1, -1], float)
     y = 2 * x1 + x2 + np.array([0.3, -0.1, 0.2, 0.0, -0.3, 0.1, -0.2, 0.0])
@@ -116,22 +258,28 @@ def test_bca_intervals_equal_scipy_on_the_same_resamples():
     a = bootstrap_relative_weights(MTCARS, "mpg", xs, n_boot=300, seed=7, sort=False).set_index("predictor")
     full, boot, jack = _by_hand(MTCARS[["mpg", *xs]].to_numpy(float), seed=7, n_boot=300)
     p = len(xs)
-    assert a["vs_random"].to_numpy() == pytest.approx(full[2 * p + 1:], rel=1e-9)
+    assert a["vs_random"].to_numpy() == pytest.approx(full[2 * p + 1 :], rel=1e-9)
     cols = {"raw": 0, "rescaled": p, "vs_random": 2 * p + 1}
     for j, x in enumerate(xs):
         for name, off in cols.items():
             col = off + j
+
             # scipy's BCa on the same bootstrap distribution; its jackknife leaves out each row index
             def statistic(i: np.ndarray, axis: int = -1, col: int = col) -> np.ndarray:
                 return np.apply_along_axis(_by_hand_stat, axis, i, col)
 
             ref = stats.bootstrap(
-                (np.arange(32),), statistic, n_resamples=0, method="BCa",
-                bootstrap_result=SimpleNamespace(bootstrap_distribution=boot[:, col])).confidence_interval
+                (np.arange(32),),
+                statistic,
+                n_resamples=0,
+                method="BCa",
+                bootstrap_result=SimpleNamespace(bootstrap_distribution=boot[:, col]),
+            ).confidence_interval
             assert a.loc[x, f"{name}_ci_low"] == pytest.approx(ref.low, rel=1e-7), (x, name)
             assert a.loc[x, f"{name}_ci_high"] == pytest.approx(ref.high, rel=1e-7), (x, name)
             # and ours on the resamples redrawn by hand, each weighed by np.corrcoef
             from cxlib.stats import bca_interval
+
             lo, hi = bca_interval(full[col], boot[:, col], jack[:, col])
             assert (a.loc[x, f"{name}_ci_low"], a.loc[x, f"{name}_ci_high"]) == pytest.approx((lo, hi), rel=1e-7)
 
@@ -171,8 +319,12 @@ def test_random_variable_test_rejects_noise_and_keeps_real_drivers():
     # Tonidandel, LeBreton & Johnson (2009): a predictor matters when its raw weight beats that of
     # a random predictor. The raw-weight interval of the noise predictor lies above 0 in every run
     # (raw weights are never negative), the random-variable comparison flags it in few.
-    runs = [bootstrap_relative_weights(_noise_case(s), "y", ["strong", "weak", "noise"], n_boot=400, seed=s)
-            .set_index("predictor") for s in range(20)]
+    runs = [
+        bootstrap_relative_weights(_noise_case(s), "y", ["strong", "weak", "noise"], n_boot=400, seed=s).set_index(
+            "predictor"
+        )
+        for s in range(20)
+    ]
     noise_raw = sum(bool(r.loc["noise", "raw_ci_low"] > 0) for r in runs)
     noise_beats = sum(bool(r.loc["noise", "beats_random"]) for r in runs)
     assert noise_raw == 20  # what reading the raw-weight interval concluded
@@ -191,8 +343,9 @@ def test_random_variable_comparison_on_a_constructed_case():
     n = 2000
     x1, x2, x3 = rng.standard_normal((3, n))
     y = 0.5 * x1 + 0.5 * x2 + rng.standard_normal(n)
-    out = bootstrap_relative_weights(pd.DataFrame({"y": y, "x1": x1, "x2": x2, "x3": x3}), "y", ["x1", "x2", "x3"],
-                                     n_boot=300, seed=1).set_index("predictor")
+    out = bootstrap_relative_weights(
+        pd.DataFrame({"y": y, "x1": x1, "x2": x2, "x3": x3}), "y", ["x1", "x2", "x3"], n_boot=300, seed=1
+    ).set_index("predictor")
     assert out.loc[["x1", "x2"], "beats_random"].all() and not out.loc["x3", "beats_random"]
     for x in ("x1", "x2"):  # R² of each about 0.25 / 1.5 = 1/6 when orthogonal
         assert out.loc[x, "vs_random"] == pytest.approx(1 / 6, abs=0.04)
@@ -203,7 +356,9 @@ def test_random_variable_comparison_on_a_constructed_case():
 def test_bootstrap_is_fast_on_a_survey_sized_table():
     import time
 
-    df = _noise_case(0, n=5000).assign(**{f"p{i}": np.random.default_rng(100 + i).standard_normal(5000) for i in range(7)})
+    df = _noise_case(0, n=5000).assign(
+        **{f"p{i}": np.random.default_rng(100 + i).standard_normal(5000) for i in range(7)}
+    )
     t0 = time.perf_counter()
     out = bootstrap_relative_weights(df, "y", [c for c in df.columns if c != "y"], n_boot=1000, seed=0)
     assert time.perf_counter() - t0 < 10 and out["n_boot_used"].iloc[0] == 1000

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cxlib import catalog, cli, clean, synth
+from cxlib import catalog, clean, cli, synth
 from cxlib.errors import DataError
 from tests.conftest import EVENTS, write_raw
 
@@ -61,16 +61,36 @@ def _events(**cols) -> pd.DataFrame:
     return pd.DataFrame({**{c: EVENTS[c] for c in EVENTS.columns}, **cols})
 
 
-@pytest.mark.parametrize("ts", [
-    # local ISO throughout (no repairs), to the minute, with offsets throughout (the other
-    # offset a repair), mixed shapes with Excel serials and an unreadable value
-    [f"2026-10-03 {h}:00:00" for h in ("09", "10", "10", "10", "11", "12")] + ["2026-09-21 09:05:00", "2026-09-21 12:10:00"],
-    [f"2026-10-03T{h}:00" for h in ("09", "10", "10", "10", "11", "12")] + ["2026-09-21", "2026-09-21T12:10"],
-    ["2026-10-03T09:00:00+08:00", "2026-10-03T02:00:00+00:00", "2026-10-03T10:10:00+08:00", "2026-10-03 10:40:00+0800",
-     "2026-10-03T11:30:00Z", "2026-10-03T12:05:00+08:00", "2026-09-21T09:05:00+08:00", "2026-09-21T12:10:00+08:00"],
-    ["2026/10/03 09:00", "46298.4166667", "2026-10-03 10:10:00", "2026年10月3日 10:40", "not a time",
-     " 2026-10-03T12:05:00+09:00 ", "", "2026-02-30 10:00:00"],
-])
+@pytest.mark.parametrize(
+    "ts",
+    [
+        # local ISO throughout (no repairs), to the minute, with offsets throughout (the other
+        # offset a repair), mixed shapes with Excel serials and an unreadable value
+        [f"2026-10-03 {h}:00:00" for h in ("09", "10", "10", "10", "11", "12")]
+        + ["2026-09-21 09:05:00", "2026-09-21 12:10:00"],
+        [f"2026-10-03T{h}:00" for h in ("09", "10", "10", "10", "11", "12")] + ["2026-09-21", "2026-09-21T12:10"],
+        [
+            "2026-10-03T09:00:00+08:00",
+            "2026-10-03T02:00:00+00:00",
+            "2026-10-03T10:10:00+08:00",
+            "2026-10-03 10:40:00+0800",
+            "2026-10-03T11:30:00Z",
+            "2026-10-03T12:05:00+08:00",
+            "2026-09-21T09:05:00+08:00",
+            "2026-09-21T12:10:00+08:00",
+        ],
+        [
+            "2026/10/03 09:00",
+            "46298.4166667",
+            "2026-10-03 10:10:00",
+            "2026年10月3日 10:40",
+            "not a time",
+            " 2026-10-03T12:05:00+09:00 ",
+            "",
+            "2026-02-30 10:00:00",
+        ],
+    ],
+)
 def test_engines_agree_on_timestamp_shapes(tmp_path, ts):
     raw = write_raw(tmp_path / "raw", touchpoints=_events(ts=ts))
     assert_same_outputs(*_both(raw, tmp_path))
@@ -82,26 +102,31 @@ def test_engines_agree_on_codes_duplicates_orphans_and_extra_columns(tmp_path):
     assert_same_outputs(ref, plan)
     q = pd.read_parquet(plan / "quarantine.parquet")
     rules = q[q["table"] == "touchpoints"].set_index("source_row")["rule"].to_dict()
-    assert rules == {5: "unknown_touchpoint", 6: "orphan_visit", 9: "missing_required", 11: "duplicate_id",
-                     10: "duplicate_id"}
+    assert rules == {
+        5: "unknown_touchpoint",
+        6: "orphan_visit",
+        9: "missing_required",
+        11: "duplicate_id",
+        10: "duplicate_id",
+    }
     events_out = pd.read_parquet(plan / "events.parquet")
     assert "13912345678" not in " ".join(events_out["advisor"])
 
 
 def dirty_tables_raw(raw: Path) -> Path:
     """A raw folder whose visits, surveys and complaints break every rule of theirs once."""
-    from tests.conftest import COMPLAINTS, SURVEYS, VISITS
+    from tests.conftest import SURVEYS, VISITS
 
     n = 12
     visits = pd.DataFrame({c: [VISITS[c][i % 2] for i in range(n)] for c in VISITS.columns})
     visits["visit_id"] = [f"V{i}" for i in range(1, n + 1)]
-    visits.loc[1, "visit_id"] = "V1"                           # duplicate id
-    visits.loc[2, "customer_id"] = "test-7"                    # internal record
-    visits.loc[3, "center"] = " 上海金桥 "                      # alias
-    visits.loc[4, "center"] = "nowhere"                        # unknown center
+    visits.loc[1, "visit_id"] = "V1"  # duplicate id
+    visits.loc[2, "customer_id"] = "test-7"  # internal record
+    visits.loc[3, "center"] = " 上海金桥 "  # alias
+    visits.loc[4, "center"] = "nowhere"  # unknown center
     visits.loc[5, "scenario"] = "维修"
     visits.loc[6, "scenario"] = "REPAIR "
-    visits.loc[7, "delivered_at"] = "2026-09-01T00:00:00"      # impossible order
+    visits.loc[7, "delivered_at"] = "2026-09-01T00:00:00"  # impossible order
     visits.loc[8, "amount_cny"] = "1,200"
     visits.loc[9, "amount_cny"] = "-5"
     visits.loc[10, "warranty"] = "是"
@@ -116,11 +141,16 @@ def dirty_tables_raw(raw: Path) -> Path:
     surveys["score_waiting"] = ["0", "3", "十", " 8", "", "11", "5", "5", "5", "5"]
     surveys["anxiety"] = ["35%", "120", "", "abc", "20", "20", "20", "20", "20", "20"]
     surveys.loc[3, "comment"] = "请打13912345678"
-    surveys.loc[9, "response_id"] = "R0"                        # duplicate id
-    complaints = pd.DataFrame({
-        "complaint_id": ["K1", "K2", "K3", "K4", "K4"], "visit_id": ["V2", "V3", "V77", "V5", "V6"],
-        "filed_at": ["2026-09-22T11:00:00", "2026/09/22 11:00", "2026-09-22T11:00:00", "", "2026-09-22T11:00:00"],
-        "channel": ["热线", "APP", "??", "social", "hotline"], "category": ["等待", "139 1234 5678", "x", "y", "z"]})
+    surveys.loc[9, "response_id"] = "R0"  # duplicate id
+    complaints = pd.DataFrame(
+        {
+            "complaint_id": ["K1", "K2", "K3", "K4", "K4"],
+            "visit_id": ["V2", "V3", "V77", "V5", "V6"],
+            "filed_at": ["2026-09-22T11:00:00", "2026/09/22 11:00", "2026-09-22T11:00:00", "", "2026-09-22T11:00:00"],
+            "channel": ["热线", "APP", "??", "social", "hotline"],
+            "category": ["等待", "139 1234 5678", "x", "y", "z"],
+        }
+    )
     return write_raw(raw, visits=visits, surveys=surveys, complaints=complaints)
 
 
@@ -128,10 +158,10 @@ def dirty_events_raw(raw: Path) -> Path:
     """A raw folder whose event log has Chinese names, spellings, unknown codes, orphans,
     duplicates, unreadable values and an extra column with personal data."""
     events = pd.concat([EVENTS, EVENTS.iloc[[1, 1, 3]]], ignore_index=True)
-    events.loc[0, "touchpoint"] = "前台接待"          # Chinese name
+    events.loc[0, "touchpoint"] = "前台接待"  # Chinese name
     events.loc[2, "touchpoint"] = " Customer_Inquiry "  # normalised
-    events.loc[4, "touchpoint"] = "teleport"          # unknown
-    events.loc[5, "visit_id"] = "V9"                  # orphan
+    events.loc[4, "touchpoint"] = "teleport"  # unknown
+    events.loc[5, "visit_id"] = "V9"  # orphan
     events.loc[6, "channel"] = "线上"
     events.loc[7, "photo"] = "maybe"
     events.loc[8, "visit_id"] = None
@@ -144,8 +174,16 @@ def test_engines_agree_on_dirty_visits_surveys_and_complaints(tmp_path):
     ref, plan = _both(raw, tmp_path)
     assert_same_outputs(ref, plan)
     q = pd.read_parquet(plan / "quarantine.parquet")
-    assert set(q["rule"]) >= {"duplicate_id", "internal_record", "unknown_center", "impossible_order",
-                              "orphan_visit", "superseded", "visit_quarantined", "missing_required"}
+    assert set(q["rule"]) >= {
+        "duplicate_id",
+        "internal_record",
+        "unknown_center",
+        "impossible_order",
+        "orphan_visit",
+        "superseded",
+        "visit_quarantined",
+        "missing_required",
+    }
 
 
 def test_engines_agree_without_optional_tables_and_with_extra_columns(tmp_path):
@@ -154,7 +192,8 @@ def test_engines_agree_without_optional_tables_and_with_extra_columns(tmp_path):
     raw = tmp_path / "raw"
     raw.mkdir()
     VISITS.assign(advisor=["王师傅 13912345678", "李"], center=["上海金桥服务中心", " SH-JQ"]).to_csv(
-        raw / "visits.csv", index=False)
+        raw / "visits.csv", index=False
+    )
     SURVEYS.assign(source=["app", "sms 13812345678"]).to_csv(raw / "surveys.csv", index=False)
     ref, plan = _both(raw, tmp_path)
     assert_same_outputs(ref, plan)
@@ -165,13 +204,28 @@ def test_engines_agree_without_optional_tables_and_with_extra_columns(tmp_path):
 
 
 _TS = st.one_of(
-    st.sampled_from(["2026-10-03 10:00:00", "2026-10-03T10:20", "2026/10/03 10:30", "46298.45",
-                     "2026-10-03T10:40:00+08:00", "2026-10-03T02:50:00Z", "", "soon", "2026-13-01 00:00:00"]),
-    st.datetimes().map(lambda d: d.strftime("%Y-%m-%d %H:%M:%S")))
-_EVENT = st.tuples(st.sampled_from(["V1", "V2", "V3", " V1", "", "v1"]), _TS,
-                   st.sampled_from([*catalog.TOUCHPOINT_CODES[:4], "进度实时推送", "PROGRESS_PUSH", "x", ""]),
-                   st.sampled_from(["online", "offline", "线下", "??", ""]),
-                   st.sampled_from(["true", "0", "是", "n/a", ""]))
+    st.sampled_from(
+        [
+            "2026-10-03 10:00:00",
+            "2026-10-03T10:20",
+            "2026/10/03 10:30",
+            "46298.45",
+            "2026-10-03T10:40:00+08:00",
+            "2026-10-03T02:50:00Z",
+            "",
+            "soon",
+            "2026-13-01 00:00:00",
+        ]
+    ),
+    st.datetimes().map(lambda d: d.strftime("%Y-%m-%d %H:%M:%S")),
+)
+_EVENT = st.tuples(
+    st.sampled_from(["V1", "V2", "V3", " V1", "", "v1"]),
+    _TS,
+    st.sampled_from([*catalog.TOUCHPOINT_CODES[:4], "进度实时推送", "PROGRESS_PUSH", "x", ""]),
+    st.sampled_from(["online", "offline", "线下", "??", ""]),
+    st.sampled_from(["true", "0", "是", "n/a", ""]),
+)
 
 
 @pytest.mark.slow

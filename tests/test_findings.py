@@ -34,8 +34,12 @@ def test_finding_shows_its_language_and_records_both():
     assert f.in_lang("en").text() == "lowest: waiting"
     html = f.in_lang("both")._repr_html_()
     assert html.index('lang="zh-CN"') < html.index('lang="en"') and 'class="cx-finding"' in html
-    assert json.dumps(f.record()) and f.record() == {"zh": "最低点：等待", "en": "lowest: waiting", "point": "waiting",
-                                                     "p": 0.5}
+    assert json.dumps(f.record()) and f.record() == {
+        "zh": "最低点：等待",
+        "en": "lowest: waiting",
+        "point": "waiting",
+        "p": 0.5,
+    }
     assert findings.records(f, Finding("j", "甲", "A"))["j"]["en"] == "A"
 
 
@@ -49,26 +53,53 @@ def test_a_note_is_the_finding_of_a_section_without_data():
     f = findings.emotion_curve(not_provided("scores"), "both")
     assert f.facts["status"] == "not_provided" and "未提供数据" in f.zh and "not provided" in f.en
     g = findings.peak_end(too_few(14, 20, ("10 折交叉验证", "10-fold cross-validation")), "zh")
-    assert g.facts == {"status": "not_computed", "computed": False, "n": 14, "need": 20,
-                       "reason": "n = 14 complete responses: too few for 10-fold cross-validation, need ≥ 20"}
+    assert g.facts == {
+        "status": "not_computed",
+        "computed": False,
+        "n": 14,
+        "need": 20,
+        "reason": "n = 14 complete responses: too few for 10-fold cross-validation, need ≥ 20",
+    }
     assert g.zh.startswith("样本不足：n = 14")
 
 
 # ------------------------------------------------------------------------------ headline
 def _change(diff, lo, hi, p, n_a=111, n_b=104, basis="period"):
-    return pd.Series({"nps_a": 16.0, "difference": diff, "ci_low": lo, "ci_high": hi, "p_value": p, "n_a": n_a,
-                      "n_b": n_b, "now": "2026-10", "before": "2026-09", "basis": basis})
+    return pd.Series(
+        {
+            "nps_a": 16.0,
+            "difference": diff,
+            "ci_low": lo,
+            "ci_high": hi,
+            "p_value": p,
+            "n_a": n_a,
+            "n_b": n_b,
+            "now": "2026-10",
+            "before": "2026-09",
+            "basis": basis,
+        }
+    )
 
 
-PAINS = pd.DataFrame({"point": ["waiting", "booking"], "mean": [5.96, 8.4], "gap": [2.04, 0.0],
-                      "priority": [0.5, 0.0], "n": [100, 90], "share_very_dissatisfied": [0.1, 0.0]})
+PAINS = pd.DataFrame(
+    {
+        "point": ["waiting", "booking"],
+        "mean": [5.96, 8.4],
+        "gap": [2.04, 0.0],
+        "priority": [0.5, 0.0],
+        "n": [100, 90],
+        "share_very_dissatisfied": [0.1, 0.0],
+    }
+)
 REC = {"value": 16.2, "ci_low": 2.4, "ci_high": 29.8, "n": 111}
 
 
 def test_headline_of_the_issue():
     f = findings.headline(REC, _change(5.0, -9.0, 19.0, 0.48), PAINS, "zh")
-    assert f.zh == ("本月 NPS 16（95% 置信区间 2–30，n = 111），较上月（2026-09）+5（95% 置信区间 −9 至 19），"
-                    "变化不显著（p = 0.48）；最大痛点：等待（5.96 分）")
+    assert f.zh == (
+        "本月 NPS 16（95% 置信区间 2–30，n = 111），较上月（2026-09）+5（95% 置信区间 −9 至 19），"
+        "变化不显著（p = 0.48）；最大痛点：等待（5.96 分）"
+    )
     assert f["significant"] is False and f["change_direction"] == "up" and f["top_pain"] == "waiting"
 
 
@@ -79,25 +110,41 @@ def test_headline_significant_drop_says_so():
 
 
 def test_headline_small_samples():
-    f = findings.headline({"value": -20.0, "ci_low": -60.0, "ci_high": 25.0, "n": 12},
-                          _change(10.0, -40.0, 60.0, 0.7, n_a=12, n_b=9), None, "zh")
+    f = findings.headline(
+        {"value": -20.0, "ci_low": -60.0, "ci_high": 25.0, "n": 12},
+        _change(10.0, -40.0, 60.0, 0.7, n_a=12, n_b=9),
+        None,
+        "zh",
+    )
     assert "样本不足（n = 12），仅供参考" in f.zh and "变化无法判断" in f.zh and f["significant"] is None
     assert f["small_sample"] is True
 
 
 def test_headline_without_a_previous_period():
     from cxlib.results import NotComputed
-    note = NotComputed(0, ("与上期的比较", "the comparison"), why=("数据中没有上期（2026-04）的问卷", "no answers in 2026-04"))
+
+    note = NotComputed(
+        0, ("与上期的比较", "the comparison"), why=("数据中没有上期（2026-04）的问卷", "no answers in 2026-04")
+    )
     f = findings.headline(REC, note, None, "both")
     assert "无法与上期比较（数据中没有上期（2026-04）的问卷）" in f.zh and "no answers in 2026-04" in f.en
 
 
 def test_nps_trend_one_month_and_many():
-    one = pd.DataFrame({"month": ["2026-10"], "n": [111], "nps": [16.0], "se": [7.0], "ci_low": [2.0],
-                        "ci_high": [30.0]})
+    one = pd.DataFrame(
+        {"month": ["2026-10"], "n": [111], "nps": [16.0], "se": [7.0], "ci_low": [2.0], "ci_high": [30.0]}
+    )
     assert findings.nps_trend(one, lang="en")["months"] == 1
-    two = pd.DataFrame({"month": ["2026-05", "2026-10"], "n": [600, 640], "nps": [-60.0, -7.0], "se": [2.5, 3.0],
-                        "ci_low": [-64.0, -13.0], "ci_high": [-55.0, -1.0]})
+    two = pd.DataFrame(
+        {
+            "month": ["2026-05", "2026-10"],
+            "n": [600, 640],
+            "nps": [-60.0, -7.0],
+            "se": [2.5, 3.0],
+            "ci_low": [-64.0, -13.0],
+            "ci_high": [-55.0, -1.0],
+        }
+    )
     f = findings.nps_trend(two, lang="zh")
     assert f["significant"] is True and f["direction"] == "up" and "变化显著" in f.zh
 
@@ -130,13 +177,21 @@ def test_emotion_curve_close_points_are_not_significant_and_small_n_flagged():
 
 
 def test_tier_curves_part_where_the_spread_is_largest():
-    c = _curve({("none", "booking"): 8.3, ("realtime_photo", "booking"): 8.4, ("none", "notification"): 5.0,
-                ("realtime_photo", "notification"): 8.2, ("none", "waiting"): 4.6,
-                ("realtime_photo", "waiting"): 6.4}, by="tier")
+    c = _curve(
+        {
+            ("none", "booking"): 8.3,
+            ("realtime_photo", "booking"): 8.4,
+            ("none", "notification"): 5.0,
+            ("realtime_photo", "notification"): 8.2,
+            ("none", "waiting"): 4.6,
+            ("realtime_photo", "waiting"): 6.4,
+        },
+        by="tier",
+    )
     f = findings.tier_curves(c, "en")
     assert f["parting_points"] == ["notification", "waiting"] and f["closest_point"] == "booking"
     assert f["highest_tier"] == "realtime_photo" and f["significant"] is True
-    rev = c.assign(mean=np.where(c["tier"] == "none", c["mean"] + 4, c["mean"] - 0) .clip(max=10))
+    rev = c.assign(mean=np.where(c["tier"] == "none", c["mean"] + 4, c["mean"] - 0).clip(max=10))
     assert findings.tier_curves(rev, "en")["highest_tier"] == "none"
 
 
@@ -150,8 +205,16 @@ def test_tier_curves_need_two_tiers_with_enough_answers():
 
 # ------------------------------------------------------------------------------ drivers, pains, peak-end
 def test_drivers_and_quadrant():
-    w = pd.DataFrame({"predictor": ["waiting", "notification"], "rescaled_pct": [35.0, 65.0], "rescaled_ci_low": [30.0, 60],
-                      "rescaled_ci_high": [40.0, 70.0], "r2": [0.6, 0.6], "n": [500, 500]})
+    w = pd.DataFrame(
+        {
+            "predictor": ["waiting", "notification"],
+            "rescaled_pct": [35.0, 65.0],
+            "rescaled_ci_low": [30.0, 60],
+            "rescaled_ci_high": [40.0, 70.0],
+            "r2": [0.6, 0.6],
+            "n": [500, 500],
+        }
+    )
     ip = pd.DataFrame({"point": ["waiting", "notification"], "quadrant": ["concentrate", "keep_up"]})
     f = findings.drivers(w, ip, "zh")
     assert f["top_driver"] == "notification" and f["concentrate"] == ["waiting"]
@@ -166,9 +229,18 @@ def test_pain_points_only_points_short_of_target():
 
 
 def test_peak_end_best_model_and_significance():
-    m = pd.DataFrame({"model": ["mean", "peak_end"], "r2_cv": [0.46, 0.45], "ci_low": [0.43, 0.42],
-                      "ci_high": [0.50, 0.49], "delta_vs_baseline": [0.0, -0.01], "delta_ci_low": [0.0, -0.03],
-                      "delta_ci_high": [0.0, 0.01], "n": [800, 800]})
+    m = pd.DataFrame(
+        {
+            "model": ["mean", "peak_end"],
+            "r2_cv": [0.46, 0.45],
+            "ci_low": [0.43, 0.42],
+            "ci_high": [0.50, 0.49],
+            "delta_vs_baseline": [0.0, -0.01],
+            "delta_ci_low": [0.0, -0.03],
+            "delta_ci_high": [0.0, 0.01],
+            "n": [800, 800],
+        }
+    )
     f = findings.peak_end(m, "both")
     assert f["best"] == "mean" and f["compared"] == "peak_end" and f["significant"] is False
     assert "差异不显著" in f.zh and "not significant" in f.en
@@ -178,10 +250,20 @@ def test_peak_end_best_model_and_significance():
 def _silence(anx, ltr, n=200):
     k = len(anx)
     half_a, half_l = 2.0, 0.2
-    return pd.DataFrame({"silence_bin": [f"{30 * i}–{30 * (i + 1)}" for i in range(k)], "n_visits": [n] * k,
-                         "anxiety_mean": anx, "anxiety_ci_low": np.array(anx) - half_a,
-                         "anxiety_ci_high": np.array(anx) + half_a, "anxiety_n": [n] * k, "ltr_mean": ltr,
-                         "ltr_ci_low": np.array(ltr) - half_l, "ltr_ci_high": np.array(ltr) + half_l, "ltr_n": [n] * k})
+    return pd.DataFrame(
+        {
+            "silence_bin": [f"{30 * i}–{30 * (i + 1)}" for i in range(k)],
+            "n_visits": [n] * k,
+            "anxiety_mean": anx,
+            "anxiety_ci_low": np.array(anx) - half_a,
+            "anxiety_ci_high": np.array(anx) + half_a,
+            "anxiety_n": [n] * k,
+            "ltr_mean": ltr,
+            "ltr_ci_low": np.array(ltr) - half_l,
+            "ltr_ci_high": np.array(ltr) + half_l,
+            "ltr_n": [n] * k,
+        }
+    )
 
 
 def test_black_hole_supported_contradicted_flat_and_too_few():
@@ -196,9 +278,14 @@ def test_black_hole_supported_contradicted_flat_and_too_few():
 
 # ------------------------------------------------------------------------------ tiers
 def _tier_visits(ltr_none, ltr_photo, comp_none, comp_photo):
-    return pd.DataFrame({"tier": ["none"] * len(ltr_none) + ["realtime_photo"] * len(ltr_photo),
-                         "ltr": list(ltr_none) + list(ltr_photo), "anxiety": 50.0,
-                         "complained": pd.array(list(comp_none) + list(comp_photo), dtype="boolean")})
+    return pd.DataFrame(
+        {
+            "tier": ["none"] * len(ltr_none) + ["realtime_photo"] * len(ltr_photo),
+            "ltr": list(ltr_none) + list(ltr_photo),
+            "anxiety": 50.0,
+            "complained": pd.array(list(comp_none) + list(comp_photo), dtype="boolean"),
+        }
+    )
 
 
 def test_tiers_normal_reversed_and_too_few():
@@ -233,14 +320,28 @@ def test_proportion_difference_matches_a_hand_computation():
 
 # ------------------------------------------------------------------------------ models
 def _ols(est, lo, hi, p, n=900, fallback=""):
-    head = pd.DataFrame([{"term": "n_inprogress_updates", "estimate": est, "ci_low": lo, "ci_high": hi, "p_value": p,
-                          "n": n}])
+    head = pd.DataFrame(
+        [{"term": "n_inprogress_updates", "estimate": est, "ci_low": lo, "ci_high": hi, "p_value": p, "n": n}]
+    )
     return ModelResult("ltr_ols_linear", head, n=n, n_clusters=7, converged=True, headline=head, fallback=fallback)
 
 
 def _counts(rr, lo, hi, p, p_half, converged=(True, True)):
-    rows = [{"model": m, "rate_ratio": rr, "ci_low": lo, "ci_high": hi, "p_value": p, "p_value_h0": p_half,
-             "h0_rate_ratio": 0.5, "n": 1500, "converged": c, "note": ""} for m, c in zip(("poisson", "nb2"), converged)]
+    rows = [
+        {
+            "model": m,
+            "rate_ratio": rr,
+            "ci_low": lo,
+            "ci_high": hi,
+            "p_value": p,
+            "p_value_h0": p_half,
+            "h0_rate_ratio": 0.5,
+            "n": 1500,
+            "converged": c,
+            "note": "",
+        }
+        for m, c in zip(("poisson", "nb2"), converged)
+    ]
     head = pd.DataFrame(rows)
     return ModelResult("complaints", head, n=1500, n_clusters=7, converged=all(converged), headline=head)
 
@@ -255,23 +356,28 @@ def test_update_effects_follow_the_sign():
 
 
 def test_update_effects_not_significant_halves_not_rejected_and_poisson_fallback():
-    f = findings.update_effects(_ols(-0.01, -0.34, 0.32, 0.97), _counts(0.55, 0.3, 1.0, 0.06, 0.7,
-                                                                         converged=(True, False)), "both")
+    f = findings.update_effects(
+        _ols(-0.01, -0.34, 0.32, 0.97), _counts(0.55, 0.3, 1.0, 0.06, 0.7, converged=(True, False)), "both"
+    )
     assert f["ltr_significant"] is False and f["complaints_significant"] is False
     assert f["halves_claim"] == "not_rejected" and f["complaint_model"] == "poisson"
     assert "没有显著关系" in f.zh and "did not converge" in f.en
 
 
 def test_update_effects_cannot_fit_and_not_provided():
-    failed = ModelResult("ltr_ols_linear", pd.DataFrame(), n=12, note="cannot fit: only 12 complete rows (need at least 30)")
+    failed = ModelResult(
+        "ltr_ols_linear", pd.DataFrame(), n=12, note="cannot fit: only 12 complete rows (need at least 30)"
+    )
     f = findings.update_effects(failed, not_provided("complaints"), "zh")
     assert "样本不足（n = 12），至少需要 30 条完整记录" in f.zh and "未提供数据" in f.zh
     assert findings.update_effects(not_provided("touchpoints"), None, "en")["status"] == "not_provided"
 
 
 def test_rollout_one_center_says_why_in_both_languages():
-    note = ("cannot fit: DiD needs switching and non-switching centers; this selection has one center — see the "
-            "all-centers report (SH-JQ switched to real-time updates on 2026-07-01)")
+    note = (
+        "cannot fit: DiD needs switching and non-switching centers; this selection has one center — see the "
+        "all-centers report (SH-JQ switched to real-time updates on 2026-07-01)"
+    )
     r = ModelResult("did_ltr", pd.DataFrame(), note=note)
     f = findings.rollout(r, ModelResult("did_complained", pd.DataFrame(), note=note), "both")
     assert f["status"] == "cannot_fit"
@@ -281,24 +387,51 @@ def test_rollout_one_center_says_why_in_both_languages():
 def test_rollout_estimates_with_direction():
     head = pd.DataFrame([{"term": "post", "estimate": -1.97, "ci_low": -2.18, "ci_high": -1.77, "p_value": 1e-5}])
     comp = pd.DataFrame([{"term": "post", "estimate": 0.111, "ci_low": 0.067, "ci_high": 0.155, "p_value": 1e-4}])
-    f = findings.rollout(ModelResult("did_ltr", head, n=1549, n_clusters=7, converged=True, headline=head),
-                         ModelResult("did_complained", comp, n=2476, n_clusters=7, converged=True, headline=comp), "zh")
+    f = findings.rollout(
+        ModelResult("did_ltr", head, n=1549, n_clusters=7, converged=True, headline=head),
+        ModelResult("did_complained", comp, n=2476, n_clusters=7, converged=True, headline=comp),
+        "zh",
+    )
     assert f["ltr_direction"] == "down" and f["complained_direction"] == "up"
     assert "推荐意愿下降 1.97 分" in f.zh and "上升 11.1 个百分点" in f.zh
 
 
 # ------------------------------------------------------------------------------ ROI
 def test_roi_cases_and_claims():
-    s = pd.DataFrame({"id": ["kids", "gift", "screen"], "n_sims": [1000] * 3, "npv_mean": [8e5, -2e4, 1e3],
-                      "npv_p5": [1e5, -3e4, -5e4], "npv_p95": [1.3e6, -1e4, 6e4], "roi_p50": [5.5, -0.8, 0.1],
-                      "p_roi_positive": [1.0, 0.0, 0.55], "p_npv_positive": [1.0, 0.0, 0.55]})
-    names = pd.DataFrame({"id": ["kids", "gift", "screen"], "name_zh": ["儿童角", "生日礼物", "屏幕"],
-                          "name_en": ["Kids' corner", "Birthday gift", "Screen"]})
+    s = pd.DataFrame(
+        {
+            "id": ["kids", "gift", "screen"],
+            "n_sims": [1000] * 3,
+            "npv_mean": [8e5, -2e4, 1e3],
+            "npv_p5": [1e5, -3e4, -5e4],
+            "npv_p95": [1.3e6, -1e4, 6e4],
+            "roi_p50": [5.5, -0.8, 0.1],
+            "p_roi_positive": [1.0, 0.0, 0.55],
+            "p_npv_positive": [1.0, 0.0, 0.55],
+        }
+    )
+    names = pd.DataFrame(
+        {
+            "id": ["kids", "gift", "screen"],
+            "name_zh": ["儿童角", "生日礼物", "屏幕"],
+            "name_en": ["Kids' corner", "Birthday gift", "Screen"],
+        }
+    )
     f = findings.roi_cases(s, names, "zh")
     assert (f["pays"], f["bets"], f["loses"], f["best_npv"]) == (["kids"], ["screen"], ["gift"], "kids")
-    claims = pd.DataFrame({"id": ["kids", "gift"], "name_zh": ["儿童角", "生日礼物"], "name_en": ["Kids' corner", "Gift"],
-                           "claimed_roi": [6.5, 20000.0], "model_roi": [6.6, -0.83], "roi_p5": [2.2, -0.89],
-                           "roi_p50": [5.5, -0.76], "roi_p95": [8.9, -0.6], "p_roi_positive": [1.0, 0.0]})
+    claims = pd.DataFrame(
+        {
+            "id": ["kids", "gift"],
+            "name_zh": ["儿童角", "生日礼物"],
+            "name_en": ["Kids' corner", "Gift"],
+            "claimed_roi": [6.5, 20000.0],
+            "model_roi": [6.6, -0.83],
+            "roi_p5": [2.2, -0.89],
+            "roi_p50": [5.5, -0.76],
+            "roi_p95": [8.9, -0.6],
+            "p_roi_positive": [1.0, 0.0],
+        }
+    )
     c = findings.claims(claims, "en")
     assert c["verdicts"] == {"kids": "pays", "gift": "does_not_pay"}
     assert c["claim_in_range"] == {"kids": True, "gift": False} and "20,000×" in c.en
@@ -307,8 +440,18 @@ def test_roi_cases_and_claims():
 def test_old_sentence_functions_are_the_findings_text():
     from cxlib import roi
 
-    t = pd.DataFrame({"id": ["x"], "name_zh": ["例"], "name_en": ["Ex"], "input": ["reach"], "npv_low": [-1e4],
-                      "npv_high": [3e4], "npv_base": [1e4], "swing": [4e4]})
+    t = pd.DataFrame(
+        {
+            "id": ["x"],
+            "name_zh": ["例"],
+            "name_en": ["Ex"],
+            "input": ["reach"],
+            "npv_low": [-1e4],
+            "npv_high": [3e4],
+            "npv_base": [1e4],
+            "swing": [4e4],
+        }
+    )
     assert roi.tornado_sentence(t, "both") == findings.tornado(t, "both").text()
     assert findings.tornado(t, "en")["crosses_zero"] is True
 
@@ -317,8 +460,14 @@ def test_old_sentence_functions_are_the_findings_text():
 def test_previous_change_of_a_month_and_of_all_data():
     rng = np.random.default_rng(3)
     months = ["2026-08"] * 200 + ["2026-09"] * 200 + ["2026-10"] * 200
-    v = pd.DataFrame({"center": "A", "scenario": "repair", "month": months,
-                      "ltr": np.r_[rng.integers(0, 11, 400), rng.integers(8, 11, 200)]})
+    v = pd.DataFrame(
+        {
+            "center": "A",
+            "scenario": "repair",
+            "month": months,
+            "ltr": np.r_[rng.integers(0, 11, 400), rng.integers(8, 11, 200)],
+        }
+    )
 
     class Data:
         def __init__(self, visits):

@@ -4,6 +4,7 @@ text, numbers, dates, control characters, empty; CSV in UTF-8, UTF-8 with BOM or
 columns of many Arrow types). Whatever the file, `cx clean` either cleans it with every row
 accounted for (read = kept + quarantined, for every table) or stops with one line
 `cx: error: ...` and exit code 2, never a traceback."""
+
 from __future__ import annotations
 
 import contextlib
@@ -34,19 +35,85 @@ pytestmark = pytest.mark.slow  # about a minute in all (run by make test)
 
 # deterministic in CI; CX_FUZZ_EXAMPLES=2000 runs a longer, random search
 _LONG = int(os.environ.get("CX_FUZZ_EXAMPLES", "0"))
-FUZZ = settings(max_examples=_LONG or 60, deadline=None, derandomize=not _LONG, database=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+FUZZ = settings(
+    max_examples=_LONG or 60,
+    deadline=None,
+    derandomize=not _LONG,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 # ------------------------------------------------------------------ cell values
-_TS_SHAPES = ["%Y-%m-%dT%H:%M:%S", "%Y/%m/%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S+08:00",
-              "%Y-%m-%dT%H:%M:%S-05:30", "%Y-%m-%d", "%d.%m.%Y %H:%M"]
-_JUNK = st.sampled_from(["", " ", "NaN", "null", "None", "-", "#DIV/0!", "#N/A", "9分", "十", "是", "否", "Y", "n",
-                         "１０", "1e400", "-1e308", "inf", "-0", "0x1F", "4.6e+04", "99999999999999999999",
-                         "2026-02-30T10:00:00", "2026-13-01", "0000-01-01", "9999-12-31T23:59:59",
-                         "46298.375", "-46298", "1e20", "2026-10-03T09:00:00+25:00", "=1+1", "'", '"', "\\",
-                         "TEST001", "STAFF9", "sh-jq", " 上海金桥 ", "V1", "V2", "R1", "K1", "progress_push",
-                         "进度实时推送", "13912345678", "\u200b", "\ufeff", "\x00", "\x1b[31m", "\r", "\n",
-                         "a,b", '"quoted"', "𠀀", "🚗", "é" * 50, "x" * 500])
+_TS_SHAPES = [
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y/%m/%d %H:%M",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S+08:00",
+    "%Y-%m-%dT%H:%M:%S-05:30",
+    "%Y-%m-%d",
+    "%d.%m.%Y %H:%M",
+]
+_JUNK = st.sampled_from(
+    [
+        "",
+        " ",
+        "NaN",
+        "null",
+        "None",
+        "-",
+        "#DIV/0!",
+        "#N/A",
+        "9分",
+        "十",
+        "是",
+        "否",
+        "Y",
+        "n",
+        "１０",
+        "1e400",
+        "-1e308",
+        "inf",
+        "-0",
+        "0x1F",
+        "4.6e+04",
+        "99999999999999999999",
+        "2026-02-30T10:00:00",
+        "2026-13-01",
+        "0000-01-01",
+        "9999-12-31T23:59:59",
+        "46298.375",
+        "-46298",
+        "1e20",
+        "2026-10-03T09:00:00+25:00",
+        "=1+1",
+        "'",
+        '"',
+        "\\",
+        "TEST001",
+        "STAFF9",
+        "sh-jq",
+        " 上海金桥 ",
+        "V1",
+        "V2",
+        "R1",
+        "K1",
+        "progress_push",
+        "进度实时推送",
+        "13912345678",
+        "\u200b",
+        "\ufeff",
+        "\x00",
+        "\x1b[31m",
+        "\r",
+        "\n",
+        "a,b",
+        '"quoted"',
+        "𠀀",
+        "🚗",
+        "é" * 50,
+        "x" * 500,
+    ]
+)
 
 
 @st.composite
@@ -87,8 +154,12 @@ def raw_table(draw, table: str) -> tuple[list[str], list[list[str | None]]]:
         how = draw(st.sampled_from(["en"] * 8 + ["zh"] * 7 + ["case", "drop", "junk"]))
         if how == "drop":
             continue
-        name = {"en": col, "zh": zh.get(col, col), "case": f" {col.upper()} ",
-                "junk": draw(st.text(min_size=1, max_size=8))}[how]
+        name = {
+            "en": col,
+            "zh": zh.get(col, col),
+            "case": f" {col.upper()} ",
+            "junk": draw(st.text(min_size=1, max_size=8)),
+        }[how]
         headers.append(name)
         sources.append(col)
     for _ in range(draw(st.integers(0, 2))):
@@ -172,10 +243,14 @@ def _csv_bytes(headers, rows, encoding: str, newline: str, quoting: int) -> byte
 
 
 @FUZZ
-@given(table=TABLE_NAMES, data=st.data(),
-       encoding=st.sampled_from(["utf-8", "utf-8-sig", "gbk"]), newline=st.sampled_from(["\n", "\r\n", "\r"]),
-       quoting=st.sampled_from([csv.QUOTE_MINIMAL, csv.QUOTE_ALL]),
-       damage=st.one_of(st.none(), st.tuples(st.integers(0, 10_000), st.binary(min_size=1, max_size=6))))
+@given(
+    table=TABLE_NAMES,
+    data=st.data(),
+    encoding=st.sampled_from(["utf-8", "utf-8-sig", "gbk"]),
+    newline=st.sampled_from(["\n", "\r\n", "\r"]),
+    quoting=st.sampled_from([csv.QUOTE_MINIMAL, csv.QUOTE_ALL]),
+    damage=st.one_of(st.none(), st.tuples(st.integers(0, 10_000), st.binary(min_size=1, max_size=6))),
+)
 def test_fuzzed_csv_cleans_or_fails_in_one_line(table, data, encoding, newline, quoting, damage):
     headers, rows = data.draw(raw_table(table))
     content = _csv_bytes(headers, rows, encoding, newline, quoting)
@@ -207,14 +282,23 @@ def _xlsx_value(v: str | None, draw):
             except ValueError:
                 pass
     if how == 2:
-        return draw(st.one_of(st.booleans(), st.dates(min_value=dt.date(1900, 3, 1), max_value=dt.date(2100, 1, 1)),
-                              st.integers(-10**6, 10**6)))
+        return draw(
+            st.one_of(
+                st.booleans(),
+                st.dates(min_value=dt.date(1900, 3, 1), max_value=dt.date(2100, 1, 1)),
+                st.integers(-(10**6), 10**6),
+            )
+        )
     return ILLEGAL_CHARACTERS_RE.sub("", v)
 
 
 @FUZZ
-@given(table=TABLE_NAMES, data=st.data(), sheets=st.sampled_from(["one", "one", "empty second", "second with data"]),
-       merge=st.booleans())
+@given(
+    table=TABLE_NAMES,
+    data=st.data(),
+    sheets=st.sampled_from(["one", "one", "empty second", "second with data"]),
+    merge=st.booleans(),
+)
 def test_fuzzed_xlsx_cleans_or_fails_in_one_line(table, data, sheets, merge):
     headers, rows = data.draw(raw_table(table))
     wb = openpyxl.Workbook()
@@ -233,8 +317,11 @@ def test_fuzzed_xlsx_cleans_or_fails_in_one_line(table, data, sheets, merge):
         wb.create_sheet("说明").append(["导出自系统"])
     with _raw_folder(table) as raw:
         wb.save(raw / f"{table}.xlsx")
-        expected = None if merge else _expect_rows([[None if (isinstance(v, str) and not v.strip()) else v
-                                                      for v in r] for r in cells])
+        expected = (
+            None
+            if merge
+            else _expect_rows([[None if (isinstance(v, str) and not v.strip()) else v for v in r] for r in cells])
+        )
         quality = _check(raw, table, expected)
         if sheets == "second with data":
             assert quality == {}
@@ -266,20 +353,32 @@ def _arrow_column(values: list[str | None], kind: str, draw) -> pa.Array:
     if kind == "float64":
         return pa.array(floats(), type=pa.float64())
     if kind == "int64":
-        return pa.array([int(x) if x is not None and x == x and abs(x) < 2**62 else None for x in floats()],
-                        type=pa.int64())
+        return pa.array(
+            [int(x) if x is not None and x == x and abs(x) < 2**62 else None for x in floats()], type=pa.int64()
+        )
     if kind == "decimal":
-        return pa.array([decimal.Decimal(draw(st.integers(-10**6, 10**6))) / 100 for _ in range(n)],
-                        type=pa.decimal128(12, 2))
+        return pa.array(
+            [decimal.Decimal(draw(st.integers(-(10**6), 10**6))) / 100 for _ in range(n)], type=pa.decimal128(12, 2)
+        )
     if kind == "bool":
         return pa.array(draw(st.lists(st.one_of(st.booleans(), st.none()), min_size=n, max_size=n)), type=pa.bool_())
     if kind in ("timestamp", "timestamp_tz"):
         unit = draw(st.sampled_from(["s", "ms", "us", "ns"]))
-        lo, hi = (dt.datetime(1678, 1, 1), dt.datetime(2261, 12, 31)) if unit == "ns" else (dt.datetime.min,
-                                                                                           dt.datetime.max)
-        ts = draw(st.lists(st.one_of(st.none(), st.datetimes(min_value=lo, max_value=hi), st.sampled_from([lo, hi]),
-                                     st.datetimes(min_value=dt.datetime(2026, 1, 1), max_value=dt.datetime(2027, 1, 1))),
-                           min_size=n, max_size=n))
+        lo, hi = (
+            (dt.datetime(1678, 1, 1), dt.datetime(2261, 12, 31)) if unit == "ns" else (dt.datetime.min, dt.datetime.max)
+        )
+        ts = draw(
+            st.lists(
+                st.one_of(
+                    st.none(),
+                    st.datetimes(min_value=lo, max_value=hi),
+                    st.sampled_from([lo, hi]),
+                    st.datetimes(min_value=dt.datetime(2026, 1, 1), max_value=dt.datetime(2027, 1, 1)),
+                ),
+                min_size=n,
+                max_size=n,
+            )
+        )
         tz = draw(st.sampled_from(["Asia/Shanghai", "UTC", "+05:30", "-11:00"])) if kind == "timestamp_tz" else None
         return pa.array(ts, type=pa.timestamp(unit, tz=tz))
     if kind == "date":
@@ -293,8 +392,22 @@ def _arrow_column(values: list[str | None], kind: str, draw) -> pa.Array:
     raise AssertionError(kind)
 
 
-PARQUET_KINDS = ["string"] * 20 + ["large_string", "dictionary", "binary", "float64", "int64", "decimal", "bool",
-                                    "timestamp", "timestamp_tz", "date", "null", "bad_binary", "list", "struct"]
+PARQUET_KINDS = ["string"] * 20 + [
+    "large_string",
+    "dictionary",
+    "binary",
+    "float64",
+    "int64",
+    "decimal",
+    "bool",
+    "timestamp",
+    "timestamp_tz",
+    "date",
+    "null",
+    "bad_binary",
+    "list",
+    "struct",
+]
 
 
 @FUZZ
@@ -316,8 +429,12 @@ REAL = [
     ("visits.parquet", lambda p: pq.write_table(pa.table({"工单号": pa.array([["V1"]]), "x": [1]}), p)),
     ("visits.csv", lambda p: p.write_bytes(b"visit_id,customer_id\n" + bytes(range(256)) * 4)),
     ("visits.xlsx", lambda p: p.write_bytes(b"PK\x03\x04" + b"\x00" * 200)),
-    ("surveys.parquet", lambda p: pq.write_table(pa.table({"response_id": pa.array([b"\xff"], pa.binary()),
-                                                           "visit_id": ["V1"], "submitted_at": ["x"]}), p)),
+    (
+        "surveys.parquet",
+        lambda p: pq.write_table(
+            pa.table({"response_id": pa.array([b"\xff"], pa.binary()), "visit_id": ["V1"], "submitted_at": ["x"]}), p
+        ),
+    ),
     ("complaints.csv", lambda p: p.write_bytes(b"complaint_id,visit_id,filed_at\nK1,V1\n")),
 ]
 
@@ -327,11 +444,16 @@ def test_broken_files_in_a_real_process_print_one_line(tmp_path, name, write):
     raw = write_raw(tmp_path / "raw")
     (raw / f"{name.split('.')[0]}.csv").unlink()
     write(raw / name)
-    proc = subprocess.run([sys.executable, "-m", "cxlib.cli", "clean", str(raw), str(tmp_path / "out")],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "cxlib.cli", "clean", str(raw), str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2, proc.stderr
-    assert proc.stderr.count("\n") == 1 and proc.stderr.startswith(f"cx: error: {name}") and \
-        "Traceback" not in proc.stderr, proc.stderr
+    assert (
+        proc.stderr.count("\n") == 1 and proc.stderr.startswith(f"cx: error: {name}") and "Traceback" not in proc.stderr
+    ), proc.stderr
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 
@@ -350,8 +472,12 @@ def _event_blocks(size: int):
 
 
 @settings(FUZZ, max_examples=_LONG or 40)
-@given(table=TABLE_NAMES, data=st.data(), block=st.sampled_from([1 << 25, 4096, 300]),
-       formats=st.lists(st.sampled_from(["csv", "csv", "xlsx", "parquet"]), min_size=2, max_size=3))
+@given(
+    table=TABLE_NAMES,
+    data=st.data(),
+    block=st.sampled_from([1 << 25, 4096, 300]),
+    formats=st.lists(st.sampled_from(["csv", "csv", "xlsx", "parquet"]), min_size=2, max_size=3),
+)
 def test_fuzzed_split_tables_clean_or_fail_in_one_line(table, data, block, formats):
     """A table split over files of different formats and encodings (visits_2026-10.csv,
     visits_2026-11.xlsx, ...), read together; the event log streamed in small blocks."""
@@ -369,8 +495,9 @@ def _write_file(path: Path, table: tuple[list[str], list[list[str | None]]], dra
     headers, rows = table
     rows = [[None if v is None else ILLEGAL_CHARACTERS_RE.sub("", v) for v in r] for r in rows]
     if path.suffix == ".csv":
-        path.write_bytes(_csv_bytes(headers, rows, draw(st.sampled_from(["utf-8", "utf-8-sig", "gbk"])), "\n",
-                                    csv.QUOTE_MINIMAL))
+        path.write_bytes(
+            _csv_bytes(headers, rows, draw(st.sampled_from(["utf-8", "utf-8-sig", "gbk"])), "\n", csv.QUOTE_MINIMAL)
+        )
         return None if any(v and ("\n" in v or "\r" in v) for r in rows for v in r) else len(rows)
     if path.suffix == ".xlsx":
         wb = openpyxl.Workbook()
@@ -380,8 +507,9 @@ def _write_file(path: Path, table: tuple[list[str], list[list[str | None]]], dra
         wb.save(path)
         return _expect_rows([[None if v is None or not v.strip() else v for v in r] for r in rows])
     kinds = [draw(st.sampled_from(PARQUET_KINDS)) for _ in headers]
-    pq.write_table(pa.table([_arrow_column([r[j] for r in rows], kind, draw) for j, kind in enumerate(kinds)],
-                            names=headers), path)
+    pq.write_table(
+        pa.table([_arrow_column([r[j] for r in rows], kind, draw) for j, kind in enumerate(kinds)], names=headers), path
+    )
     return len(rows)
 
 
@@ -392,8 +520,12 @@ def test_fuzzed_files_in_a_real_process(table, data, fmt):
     with _raw_folder(table) as raw:
         n = _write_file(raw / f"{table}.{fmt}", data.draw(raw_table(table)), data.draw)
         out = raw.parent / "processed"
-        proc = subprocess.run([sys.executable, "-m", "cxlib.cli", "clean", str(raw), str(out)],
-                              capture_output=True, text=True, timeout=120)
+        proc = subprocess.run(
+            [sys.executable, "-m", "cxlib.cli", "clean", str(raw), str(out)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert "Traceback" not in proc.stderr
         if proc.returncode == 2:
             assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("cx: error: "), proc.stderr

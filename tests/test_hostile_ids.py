@@ -45,8 +45,19 @@ REFUSED = [
     ("x" * 65, "longer than 64 characters"),
 ]
 # ids that look odd but are just text: accepted, with a folder of their own
-ACCEPTED = ["上海-金桥", "Store 12", "javascript:alert(1)", "<img src=x onerror=alert(1)>", "a\"b'c",
-            "CON", "Ab--c", "%2e%2e", "$x^$", "x" * 64, "SH_JQ-2"]
+ACCEPTED = [
+    "上海-金桥",
+    "Store 12",
+    "javascript:alert(1)",
+    "<img src=x onerror=alert(1)>",
+    "a\"b'c",
+    "CON",
+    "Ab--c",
+    "%2e%2e",
+    "$x^$",
+    "x" * 64,
+    "SH_JQ-2",
+]
 FOLDER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 
 
@@ -104,8 +115,11 @@ def test_a_derived_folder_never_equals_a_plain_id(plain):
 
 def test_center_folders_refuses_ids_that_would_share_a_folder(monkeypatch):
     monkeypatch.setattr(safe, "center_folder", lambda cid: cid.upper())
-    with pytest.raises(DataError, match=r"center ids 'ab' \(centers.csv row 1\) and 'AB' would share the report "
-                                        r"folder 'AB'") as err:
+    with pytest.raises(
+        DataError,
+        match=r"center ids 'ab' \(centers.csv row 1\) and 'AB' would share the report "
+        r"folder 'AB'",
+    ) as err:
         safe.center_folders(["ab", "AB"], where=[("centers.csv", 1), ("centers.csv", 2)])
     assert err.value.row == 2
 
@@ -118,16 +132,36 @@ def _centers(*rows: dict) -> pd.DataFrame:
     return pd.concat([CENTERS, pd.DataFrame(extra)], ignore_index=True)
 
 
-def _cx_clean(tmp_path: Path, capsys, centers: pd.DataFrame, visits: pd.DataFrame | None = None
-              ) -> tuple[int, str, Path]:
+def _cx_clean(
+    tmp_path: Path, capsys, centers: pd.DataFrame, visits: pd.DataFrame | None = None
+) -> tuple[int, str, Path]:
     raw = write_raw(tmp_path / "raw", centers=centers, **({} if visits is None else {"visits": visits}))
     out = tmp_path / "processed"
     code = cli.main(["clean", str(raw), str(out)])
     return code, capsys.readouterr().err, out
 
 
-@pytest.mark.parametrize("cid, why", [r for r in REFUSED if r[0] in (
-    "SH\x1bJQ", "SH\u200bJQ", "a/b", "ａ／ｂ", "..", ".old-SH-JQ", ".lock", "ALL", "index.html", "SH-JQ,BJ-WJ", "x" * 65)])
+@pytest.mark.parametrize(
+    "cid, why",
+    [
+        r
+        for r in REFUSED
+        if r[0]
+        in (
+            "SH\x1bJQ",
+            "SH\u200bJQ",
+            "a/b",
+            "ａ／ｂ",
+            "..",
+            ".old-SH-JQ",
+            ".lock",
+            "ALL",
+            "index.html",
+            "SH-JQ,BJ-WJ",
+            "x" * 65,
+        )
+    ],
+)
 def test_cx_clean_refuses_a_bad_id_in_one_line_naming_the_row(tmp_path, capsys, cid, why):
     code, err, out = _cx_clean(tmp_path, capsys, _centers({"center_id": cid}))
     assert code == 2 and err.count("\n") == 1, err
@@ -150,19 +184,27 @@ COLLISIONS = [
     # and BJ-WJ (北京望京;Wangjing) as rows 1 and 2
     ([{"center_id": "ＳＨ－ＪＱ"}], r"row 3: center ids 'SH-JQ' \(centers.csv row 1\) and 'ＳＨ－ＪＱ' are the same"),
     ([{"center_id": "sh -JQ"}], r"row 3: center ids 'SH-JQ' \(centers.csv row 1\) and 'sh -JQ' are the same"),
-    ([{"center_id": "SH-PD", "aliases": "Jinqiao"}],
-     r"column aliases, row 3: alias 'Jinqiao' of center 'SH-PD' is also the alias of center 'SH-JQ' "
-     r"\(centers.csv row 1\)"),
-    ([{"center_id": "SH-PD", "aliases": "浦东; bj-wj"}],
-     r"column aliases, row 3: alias 'bj-wj' of center 'SH-PD' is also the id of center 'BJ-WJ' "
-     r"\(centers.csv row 2\)"),
-    ([{"center_id": "SH-PD", "name_zh": "上海金桥"}],
-     r"column aliases, row 1: alias '上海金桥' of center 'SH-JQ' is also the Chinese name of center 'SH-PD' "
-     r"\(centers.csv row 3\)"),
+    (
+        [{"center_id": "SH-PD", "aliases": "Jinqiao"}],
+        r"column aliases, row 3: alias 'Jinqiao' of center 'SH-PD' is also the alias of center 'SH-JQ' "
+        r"\(centers.csv row 1\)",
+    ),
+    (
+        [{"center_id": "SH-PD", "aliases": "浦东; bj-wj"}],
+        r"column aliases, row 3: alias 'bj-wj' of center 'SH-PD' is also the id of center 'BJ-WJ' "
+        r"\(centers.csv row 2\)",
+    ),
+    (
+        [{"center_id": "SH-PD", "name_zh": "上海金桥"}],
+        r"column aliases, row 1: alias '上海金桥' of center 'SH-JQ' is also the Chinese name of center 'SH-PD' "
+        r"\(centers.csv row 3\)",
+    ),
     # an alias of an earlier center equal to the id of a later one: caught too, whatever the order
-    ([{"center_id": "WANGJING"}],
-     r"column aliases, row 2: alias 'Wangjing' of center 'BJ-WJ' is also the id of center 'WANGJING' "
-     r"\(centers.csv row 3\)"),
+    (
+        [{"center_id": "WANGJING"}],
+        r"column aliases, row 2: alias 'Wangjing' of center 'BJ-WJ' is also the id of center 'WANGJING' "
+        r"\(centers.csv row 3\)",
+    ),
 ]
 
 
@@ -198,10 +240,25 @@ def test_cx_processes_end_with_one_error_line_never_a_traceback(tmp_path):
     manifest = json.loads((processed / "manifest.json").read_text())
     manifest["outputs"]["centers.parquet"] = (processed / "centers.parquet").stat().st_size
     (processed / "manifest.json").write_text(json.dumps(manifest))
-    proc = subprocess.run([*cx, "report", "--raw", str(raw), "--processed", str(processed), "--out",
-                           str(tmp_path / "reports"), "--center", "all"], capture_output=True, text=True)
-    assert proc.returncode == 2 and proc.stderr == ("cx: error: column center: center id '../../x' contains a path "
-                                                     "separator (/ or \\)\n"), proc.stderr
+    proc = subprocess.run(
+        [
+            *cx,
+            "report",
+            "--raw",
+            str(raw),
+            "--processed",
+            str(processed),
+            "--out",
+            str(tmp_path / "reports"),
+            "--center",
+            "all",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 2 and proc.stderr == (
+        "cx: error: column center: center id '../../x' contains a path separator (/ or \\)\n"
+    ), proc.stderr
     assert not (tmp_path / "x").exists() and not list((tmp_path / "reports").rglob("manifest.json"))
 
 
@@ -266,8 +323,31 @@ def test_report_over_hostile_ids_stays_inside_the_period_folder(tmp_path, capsys
     # the index: ids shown as text, every link relative, without scheme, inside the period folder
     page = _Page()
     page.feed((period_dir / "index.html").read_text(encoding="utf-8"))
-    assert page.tags <= {"html", "head", "meta", "title", "style", "body", "h1", "h2", "p", "section", "ul", "li",
-                         "table", "thead", "tbody", "tr", "th", "td", "a", "b", "figure", "img", "figcaption"}
+    assert page.tags <= {
+        "html",
+        "head",
+        "meta",
+        "title",
+        "style",
+        "body",
+        "h1",
+        "h2",
+        "p",
+        "section",
+        "ul",
+        "li",
+        "table",
+        "thead",
+        "tbody",
+        "tr",
+        "th",
+        "td",
+        "a",
+        "b",
+        "figure",
+        "img",
+        "figcaption",
+    }
     assert set(HOSTILE_RUN) <= set(page.cells)
     # per run its two pages and summary.xlsx; alerts.json and quarantine.xlsx of the period
     assert len(page.hrefs) == 3 * len(runs) + 2
@@ -282,8 +362,10 @@ def test_report_over_hostile_ids_stays_inside_the_period_folder(tmp_path, capsys
 def test_report_folder_of_the_network_and_of_centers():
     assert report.report_folder("all") == "all"
     assert report.report_folder("SH-JQ") == "SH-JQ"
-    assert report.report_folder("javascript:alert(1)") == "javascript-alert-1--" + report.report_folder(
-        "javascript:alert(1)")[-10:]
+    assert (
+        report.report_folder("javascript:alert(1)")
+        == "javascript-alert-1--" + report.report_folder("javascript:alert(1)")[-10:]
+    )
 
 
 def test_centers_derived_from_the_visits_follow_the_id_rule(tmp_path, capsys):

@@ -56,43 +56,79 @@ def _render(fig: Figure) -> None:
 # ------------------------------------------------------------------ inputs of each figure
 def _scores(centers: list[str]) -> pd.DataFrame:
     rng = np.random.default_rng(1)
-    rows = [{"center": c, "response_id": f"{c}-{k}", "point": p, "score": int(rng.integers(3, 11)), "ltr": 8}
-            for c in centers for k in range(4) for p in catalog.SCORE_POINT_ORDER]
+    rows = [
+        {"center": c, "response_id": f"{c}-{k}", "point": p, "score": int(rng.integers(3, 11)), "ltr": 8}
+        for c in centers
+        for k in range(4)
+        for p in catalog.SCORE_POINT_ORDER
+    ]
     return pd.DataFrame(rows)
 
 
 def _visit(visit_id: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     t = pd.Timestamp("2026-10-03 09:00", tz="Asia/Shanghai")
-    visits = pd.DataFrame({"visit_id": [visit_id], "arrived_at": [t], "started_at": [t + pd.Timedelta("30min")],
-                           "finished_at": [t + pd.Timedelta("4h")], "delivered_at": [t + pd.Timedelta("5h")]})
-    events = pd.DataFrame({"visit_id": [visit_id] * 3, "ts": [t, t + pd.Timedelta("1h"), t + pd.Timedelta("2h")],
-                           "touchpoint": ["reception", "advisor_update", "customer_inquiry"],
-                           "photo": [False, False, False]})
+    visits = pd.DataFrame(
+        {
+            "visit_id": [visit_id],
+            "arrived_at": [t],
+            "started_at": [t + pd.Timedelta("30min")],
+            "finished_at": [t + pd.Timedelta("4h")],
+            "delivered_at": [t + pd.Timedelta("5h")],
+        }
+    )
+    events = pd.DataFrame(
+        {
+            "visit_id": [visit_id] * 3,
+            "ts": [t, t + pd.Timedelta("1h"), t + pd.Timedelta("2h")],
+            "touchpoint": ["reception", "advisor_update", "customer_inquiry"],
+            "photo": [False, False, False],
+        }
+    )
     return events, visits
 
 
 def _cases(names: list[str]) -> list[roi.Case]:
-    cases = roi.load_cases(CASES_FILE)[:len(names)]
+    cases = roi.load_cases(CASES_FILE)[: len(names)]
     return [dataclasses.replace(c, name_zh=n, name_en=n) for c, n in zip(cases, names)]
 
 
 def _coefficients(terms: list[str]) -> pd.DataFrame:
-    return pd.DataFrame({"term": terms * 2, "estimate": [0.5, -0.2, 0.1, 0.3, 0.0][:len(terms)] * 2,
-                         "ci_low": -1.0, "ci_high": 1.0, "kind": "effect",
-                         "model": [HOSTILE[0]] * len(terms) + [HOSTILE[1]] * len(terms)})
+    return pd.DataFrame(
+        {
+            "term": terms * 2,
+            "estimate": [0.5, -0.2, 0.1, 0.3, 0.0][: len(terms)] * 2,
+            "ci_low": -1.0,
+            "ci_high": 1.0,
+            "kind": "effect",
+            "model": [HOSTILE[0]] * len(terms) + [HOSTILE[1]] * len(terms),
+        }
+    )
 
 
 def _silence() -> pd.DataFrame:
-    visits = pd.DataFrame({"longest_silence_minutes": [10, 50, 100, 200, 300] * 4, "anxiety": range(20),
-                           "ltr": [9, 8, 7, 6, 5] * 4, "n_inquiries": [0, 0, 1, 2, 3] * 4})
+    visits = pd.DataFrame(
+        {
+            "longest_silence_minutes": [10, 50, 100, 200, 300] * 4,
+            "anxiety": range(20),
+            "ltr": [9, 8, 7, 6, 5] * 4,
+            "n_inquiries": [0, 0, 1, 2, 3] * 4,
+        }
+    )
     return journey.silence_effects(visits)
 
 
 def _importance() -> pd.DataFrame:
     pts = list(catalog.SCORE_POINT_ORDER)
-    return pd.DataFrame({"point": pts, "performance": np.linspace(5, 9, len(pts)),
-                         "importance": np.linspace(0.02, 0.3, len(pts)), "quadrant": "keep_up",
-                         "importance_cut": 0.1, "performance_cut": 7.0})
+    return pd.DataFrame(
+        {
+            "point": pts,
+            "performance": np.linspace(5, 9, len(pts)),
+            "importance": np.linspace(0.02, 0.3, len(pts)),
+            "quadrant": "keep_up",
+            "importance_cut": 0.1,
+            "performance_cut": 7.0,
+        }
+    )
 
 
 def _caption() -> Figure:
@@ -114,18 +150,36 @@ def _first_case(sims: pd.DataFrame) -> pd.DataFrame:
 
 
 _H = HOSTILE
-_NOTE = pd.DataFrame({"term": ["x"], "estimate": [np.nan], "ci_low": np.nan, "ci_high": np.nan,
-                      "note": [f"cannot fit: center {_H[1]} has one visit"]})
+_NOTE = pd.DataFrame(
+    {
+        "term": ["x"],
+        "estimate": [np.nan],
+        "ci_low": np.nan,
+        "ci_high": np.nan,
+        "note": [f"cannot fit: center {_H[1]} has one visit"],
+    }
+)
 _MONTHS = pd.DataFrame({"month": _H, "nps": [10.0, 20, 15, 5, 0], "ci_low": -10.0, "ci_high": 40.0, "n": 50})
-_DOSE = pd.DataFrame({"updates": _H, "nps": [1.0, 2, 3, 4, 5], "nps_ci_low": 0.0, "nps_ci_high": 9.0,
-                      "complaint_rate": 0.1, "complaint_ci_low": 0.0, "complaint_ci_high": 0.2})
+_DOSE = pd.DataFrame(
+    {
+        "updates": _H,
+        "nps": [1.0, 2, 3, 4, 5],
+        "nps_ci_low": 0.0,
+        "nps_ci_high": 9.0,
+        "complaint_rate": 0.1,
+        "complaint_ci_low": 0.0,
+        "complaint_ci_high": 0.2,
+    }
+)
 _EVENT = pd.DataFrame({"rel_month": [-2, -1, 0, 1], "estimate": [0.1, 0.0, 0.5, 0.6], "ci_low": -0.5, "ci_high": 1.0})
 
 #: every public figure function of the workbench, drawn with hostile text where it shows text
 #: from the data: name -> (a function drawing it, the hostile texts it must show as written)
 FIGURES = {
     "journey.plot_emotion_curve": (
-        lambda: journey.plot_emotion_curve(journey.emotion_curve(_scores(_H), by="center"), by="center"), _H),
+        lambda: journey.plot_emotion_curve(journey.emotion_curve(_scores(_H), by="center"), by="center"),
+        _H,
+    ),
     "journey.plot_journey_map + plotting.caption": (_caption, [f"{_H[0]} {_H[1]} {_H[3]}"]),
     "journey.plot_importance_performance": (lambda: journey.plot_importance_performance(_importance()), []),
     "journey.plot_silence": (lambda: journey.plot_silence(_silence()), []),
@@ -134,8 +188,7 @@ FIGURES = {
     "models.plot_coefficients (note)": (lambda: models.plot_coefficients(_NOTE, title=_H[4]), [_H[1], _H[4]]),
     "models.plot_event_study": (lambda: models.plot_event_study(_EVENT, title=_H[0]), [_H[0]]),
     "nps.plot_dose_response": (lambda: nps.plot_dose_response(_DOSE, title=_H[2]), _H),
-    "roi.plot_roi_distribution (one case)": (
-        lambda: roi.plot_roi_distribution(_first_case(_sims()), "roi"), [_H[0]]),
+    "roi.plot_roi_distribution (one case)": (lambda: roi.plot_roi_distribution(_first_case(_sims()), "roi"), [_H[0]]),
     "roi.plot_roi_distribution": (lambda: roi.plot_roi_distribution(_sims(), "npv"), _H),
     "roi.plot_tornado": (lambda: roi.plot_tornado(roi.tornado(_cases(_H)[0])), [_H[0]]),
     "summary.plot_nps_trend": (lambda: summary.plot_nps_trend(_MONTHS, lang="en"), _H),
@@ -143,9 +196,12 @@ FIGURES = {
 
 
 def test_every_public_figure_function_is_covered():
-    figure_functions = {f"{m.__name__.split('.')[-1]}.{n}" for m in (journey, models, nps, roi, summary)
-                        for n, f in inspect.getmembers(m, inspect.isfunction)
-                        if f.__module__.startswith(m.__name__) and n.startswith("plot_")}
+    figure_functions = {
+        f"{m.__name__.split('.')[-1]}.{n}"
+        for m in (journey, models, nps, roi, summary)
+        for n, f in inspect.getmembers(m, inspect.isfunction)
+        if f.__module__.startswith(m.__name__) and n.startswith("plot_")
+    }
     covered = {name.split(" ")[0] for name in FIGURES}
     assert figure_functions <= covered, figure_functions - covered
 
@@ -191,9 +247,14 @@ def test_report_pages_load_no_mathjax_and_show_dollars_as_written(tmp_path):
     nb = new_notebook()
     cell = new_code_cell("comments")
     table = pd.DataFrame({"comment": HOSTILE})
-    cell.outputs = [new_output("execute_result", data={"text/html": safe.literal_html(table._repr_html_()),
-                                                      "text/plain": repr(table)}, execution_count=1),
-                    new_output("stream", name="stdout", text=f"center {HOSTILE[1]}\n")]
+    cell.outputs = [
+        new_output(
+            "execute_result",
+            data={"text/html": safe.literal_html(table._repr_html_()), "text/plain": repr(table)},
+            execution_count=1,
+        ),
+        new_output("stream", name="stdout", text=f"center {HOSTILE[1]}\n"),
+    ]
     nb.cells = [cell]
     src, dst = tmp_path / "nb.ipynb", tmp_path / "nb.html"
     nbformat.write(nb, src)
@@ -228,12 +289,23 @@ def test_emotion_curves_notebook_runs_with_math_in_ids_names_and_comments(tmp_pa
     processed = tmp_path / "processed"
     nb = ROOT / "notebooks" / "02_emotion_curves.ipynb"
     out, results = tmp_path / "02.ipynb", tmp_path / "results.json"
-    params = {"processed_dir": str(processed), "raw_dir": str(raw), "n_boot": 20, "results_file": str(results),
-              "lang": "both"}
-    code = ("import json, sys, papermill as pm; pm.execute_notebook(sys.argv[1], sys.argv[2], "
-            "parameters=json.loads(sys.argv[3]), kernel_name='python3', cwd=sys.argv[4], progress_bar=False)")
-    proc = subprocess.run([sys.executable, "-c", code, str(nb), str(out), json.dumps(params), str(nb.parent)],
-                          capture_output=True, text=True, timeout=300)
+    params = {
+        "processed_dir": str(processed),
+        "raw_dir": str(raw),
+        "n_boot": 20,
+        "results_file": str(results),
+        "lang": "both",
+    }
+    code = (
+        "import json, sys, papermill as pm; pm.execute_notebook(sys.argv[1], sys.argv[2], "
+        "parameters=json.loads(sys.argv[3]), kernel_name='python3', cwd=sys.argv[4], progress_bar=False)"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(nb), str(out), json.dumps(params), str(nb.parent)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     executed = nbformat.read(out, as_version=4)
     outputs = [o for c in executed.cells if c.cell_type == "code" for o in c.get("outputs", [])]

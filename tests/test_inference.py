@@ -18,8 +18,12 @@ DATA = Path(__file__).resolve().parent / "data"
 
 def _few_clusters() -> tuple[pd.DataFrame, pd.DataFrame]:
     df = pd.read_csv(DATA / "few_clusters.csv")
-    X = pd.get_dummies(df[["post", "x"]].assign(center=df["center"], month=df["month"].astype(str)),
-                       columns=["center", "month"], drop_first=True, dtype=float)
+    X = pd.get_dummies(
+        df[["post", "x"]].assign(center=df["center"], month=df["month"].astype(str)),
+        columns=["center", "month"],
+        drop_first=True,
+        dtype=float,
+    )
     X.insert(0, "Intercept", 1.0)
     return df, X
 
@@ -31,7 +35,7 @@ def test_weights_are_enumerated_once_each_when_few():
     assert len({tuple(r) for r in W}) == 216
     assert set(np.round(W.ravel() ** 2, 12)) == {0.5, 1.0, 1.5}
     # each column: mean 0, variance 1 over the enumeration (Webb's distribution)
-    assert np.allclose(W.mean(axis=0), 0) and np.allclose((W ** 2).mean(axis=0), 1)
+    assert np.allclose(W.mean(axis=0), 0) and np.allclose((W**2).mean(axis=0), 1)
     assert inf.bootstrap_weights(2, "rademacher", B=4).tolist() == [[-1, -1], [-1, 1], [1, -1], [1, 1]]
 
 
@@ -46,8 +50,11 @@ def test_weights_are_drawn_with_the_seed_when_many():
 
 
 # ---------------------------------------------------------------------------- wild bootstrap
-@pytest.mark.parametrize("case", json.loads((DATA / "few_clusters_reference.json").read_text())["tests"],
-                         ids=lambda c: f"{c['term']}-{c['weights']}")
+@pytest.mark.parametrize(
+    "case",
+    json.loads((DATA / "few_clusters_reference.json").read_text())["tests"],
+    ids=lambda c: f"{c['term']}-{c['weights']}",
+)
 def test_wild_bootstrap_matches_wildboottest_enumerated(case):
     """Full enumeration: the p-value of wildboottest 0.3.2 (strict |t*| > |t|, the ±(1, …, 1)
     vectors falling either side by rounding) lies between ours without and with the ties, which
@@ -102,11 +109,18 @@ def test_absorbed_center_effects_give_the_dummies_bootstrap():
     assert absorbed.p_value == pytest.approx(full.p_value, abs=1e-12)
     assert absorbed.t_stat == pytest.approx(full.t_stat, rel=1e-9)
     assert (absorbed.ci_low, absorbed.ci_high) == pytest.approx((full.ci_low, full.ci_high), rel=1e-5)
-    assert full.describe() == ("wild cluster bootstrap (restricted, Webb weights, all 6^7 = 279,936 weight "
-                               "vectors enumerated, interval by test inversion)")
+    assert full.describe() == (
+        "wild cluster bootstrap (restricted, Webb weights, all 6^7 = 279,936 weight "
+        "vectors enumerated, interval by test inversion)"
+    )
     with pytest.raises(ValueError, match="nested within the clusters"):
-        inf.wild_cluster_bootstrap(X.drop(columns=[c for c in X.columns if c.startswith("month_")]), df["y"],
-                                   df["center"], "post", absorb=df["month"])
+        inf.wild_cluster_bootstrap(
+            X.drop(columns=[c for c in X.columns if c.startswith("month_")]),
+            df["y"],
+            df["center"],
+            "post",
+            absorb=df["month"],
+        )
 
 
 def test_interval_is_the_set_of_nulls_not_rejected():
@@ -115,10 +129,12 @@ def test_interval_is_the_set_of_nulls_not_rejected():
     assert r.ci_low < r.estimate < r.ci_high
     width = r.ci_high - r.ci_low
     for end, out in ((r.ci_low, -1), (r.ci_high, 1)):
-        inside = inf.wild_cluster_bootstrap(X, df["y"], df["center"], "x", end - out * 1e-3 * width,
-                                            B=1_000_000, ci=False)
-        outside = inf.wild_cluster_bootstrap(X, df["y"], df["center"], "x", end + out * 1e-3 * width,
-                                             B=1_000_000, ci=False)
+        inside = inf.wild_cluster_bootstrap(
+            X, df["y"], df["center"], "x", end - out * 1e-3 * width, B=1_000_000, ci=False
+        )
+        outside = inf.wild_cluster_bootstrap(
+            X, df["y"], df["center"], "x", end + out * 1e-3 * width, B=1_000_000, ci=False
+        )
         assert inside.p_value >= 0.05 > outside.p_value
     at_estimate = inf.wild_cluster_bootstrap(X, df["y"], df["center"], "x", r.estimate, B=1_000_000, ci=False)
     assert at_estimate.p_value == 1.0
@@ -162,11 +178,12 @@ def test_cr2_of_a_mean_matches_clubsandwich_closed_forms():
     N = len(g)
     y = rng.normal(size=m)[g] * math.sqrt(0.2) + rng.normal(size=N) * math.sqrt(0.8)
     ybar = np.array([y[g == j].mean() for j in range(m)])
-    v = np.sum(nj ** 2 * (ybar - y.mean()) ** 2 / (1 - nj / N)) / N ** 2
-    df = N ** 2 / (N ** 2 * np.sum(nj ** 2 / (N - nj) ** 2) - 2 * N * np.sum(nj ** 3 / (N - nj) ** 2)
-                   + np.sum(nj ** 2 / (N - nj)) ** 2)
+    v = np.sum(nj**2 * (ybar - y.mean()) ** 2 / (1 - nj / N)) / N**2
+    df = N**2 / (
+        N**2 * np.sum(nj**2 / (N - nj) ** 2) - 2 * N * np.sum(nj**3 / (N - nj) ** 2) + np.sum(nj**2 / (N - nj)) ** 2
+    )
     r = inf.cr2_coef_test(np.ones((N, 1)), y, g, 0)
-    assert r.std_error ** 2 == pytest.approx(v, rel=1e-10)
+    assert r.std_error**2 == pytest.approx(v, rel=1e-10)
     assert r.df == pytest.approx(df, rel=1e-10)
     assert r.estimate == pytest.approx(y.mean())
 
@@ -191,7 +208,7 @@ def _cr2_by_hand(X: np.ndarray, y: np.ndarray, g: np.ndarray, k: int) -> tuple[f
         p[r] = A @ X[r] @ M @ c
         U.append((np.eye(N) - H) @ p)
     gram = np.array(U) @ np.array(U).T
-    return meat, float(np.trace(gram) ** 2 / np.sum(gram ** 2))
+    return meat, float(np.trace(gram) ** 2 / np.sum(gram**2))
 
 
 def test_cr2_with_fixed_effects_matches_first_principles():
@@ -202,7 +219,7 @@ def test_cr2_with_fixed_effects_matches_first_principles():
     k = list(X.columns).index("post")
     v, dof = _cr2_by_hand(X.to_numpy(float), y, g, k)
     full = inf.cr2_coef_test(X, y, g, "post")
-    assert full.std_error ** 2 == pytest.approx(v, rel=1e-9)
+    assert full.std_error**2 == pytest.approx(v, rel=1e-9)
     assert full.df == pytest.approx(dof, rel=1e-9)
     months = [c for c in X.columns if c.startswith("month_")]
     centers = [c for c in X.columns if c.startswith("center_")]

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from conftest import SURVEYS, VISITS, write_raw
 
-from cxlib import catalog, cli, clean, io
+from cxlib import catalog, clean, cli, io
 from cxlib.errors import DataError
 
 ZH = {c.name: c.zh for c in catalog.TABLES["visits"]}
@@ -84,14 +84,19 @@ def broken(tmp_path: Path, name: str, content: bytes) -> Path:
 
 
 CASES = {
-    "missing column": ("visits.csv", VISITS.drop(columns="arrived_at").to_csv(index=False).encode(),
-                       ["visits.csv", "column arrived_at", "到店时间"]),
-    "semicolon": ("visits.csv", VISITS.to_csv(index=False, sep=";").encode(),
-                  ["visits.csv", "column visit_id;customer_id", "semicolon"]),
+    "missing column": (
+        "visits.csv",
+        VISITS.drop(columns="arrived_at").to_csv(index=False).encode(),
+        ["visits.csv", "column arrived_at", "到店时间"],
+    ),
+    "semicolon": (
+        "visits.csv",
+        VISITS.to_csv(index=False, sep=";").encode(),
+        ["visits.csv", "column visit_id;customer_id", "semicolon"],
+    ),
     "tab": ("visits.csv", VISITS.to_csv(index=False, sep="\t").encode(), ["visits.csv", "tab"]),
     "empty": ("visits.csv", b"", ["visits.csv", "empty file"]),
-    "undecodable": ("visits.csv", b"visit_id,customer_id\n\xff\xfe\xfa\xfb\x81\x30,x\n",
-                    ["visits.csv", "undecodable"]),
+    "undecodable": ("visits.csv", b"visit_id,customer_id\n\xff\xfe\xfa\xfb\x81\x30,x\n", ["visits.csv", "undecodable"]),
     "png": ("visits.csv", b"\x89PNG\r\n\x1a\n" + bytes(200), ["visits.csv", "PNG image"]),
     "xlsx not zip": ("visits.xlsx", b"visit_id,customer_id\nV1,C1\n", ["visits.xlsx", "not a zip"]),
 }

@@ -27,8 +27,14 @@ def T(hhmm: str) -> pd.Timestamp:
 
 @pytest.fixture
 def small_scores() -> pd.DataFrame:
-    rows = [("R1", "booking", 6, "none"), ("R1", "waiting", 2, "none"), ("R1", "departure", 7, "none"),
-            ("R2", "booking", 8, "realtime"), ("R2", "waiting", 4, "realtime"), ("R3", "booking", 10, "realtime")]
+    rows = [
+        ("R1", "booking", 6, "none"),
+        ("R1", "waiting", 2, "none"),
+        ("R1", "departure", 7, "none"),
+        ("R2", "booking", 8, "realtime"),
+        ("R2", "waiting", 4, "realtime"),
+        ("R3", "booking", 10, "realtime"),
+    ]
     df = pd.DataFrame(rows, columns=["response_id", "point", "score", "tier"])
     df["visit_id"] = df["response_id"].str.replace("R", "V")
     df["tier"] = df["tier"].astype(catalog.TIER_DTYPE)
@@ -48,8 +54,17 @@ def synthetic_scores() -> pd.DataFrame:
             vals[p] = int(np.clip(round(base + rng.normal(0, 1.3) - dip), 1, 10))
         ltr = int(np.clip(round(0.6 * vals["waiting"] + 0.4 * vals["handover"] + rng.normal(0, 0.8)), 0, 10))
         for p, s in vals.items():
-            rows.append({"response_id": f"R{i:04d}", "visit_id": f"V{i:04d}", "point": p, "score": s,
-                         "center": center, "tier": tier, "ltr": ltr})
+            rows.append(
+                {
+                    "response_id": f"R{i:04d}",
+                    "visit_id": f"V{i:04d}",
+                    "point": p,
+                    "score": s,
+                    "center": center,
+                    "tier": tier,
+                    "ltr": ltr,
+                }
+            )
     df = pd.DataFrame(rows)
     df["tier"] = df["tier"].astype(catalog.TIER_DTYPE)
     df["point"] = df["point"].astype(catalog.SCORE_POINT_DTYPE)
@@ -61,7 +76,7 @@ def test_emotion_curve_by_hand(small_scores):
     c = journey.emotion_curve(small_scores).set_index("point")
     assert list(c.index.astype(str)) == ["booking", "waiting", "departure"]  # catalog order
     assert (c.loc["booking", "n"], c.loc["booking", "mean"], c.loc["booking", "sd"]) == (3, 8.0, 2.0)
-    half = stats.t.ppf(0.975, 2) * 2 / math.sqrt(3)                          # 4.302653 * 1.154701
+    half = stats.t.ppf(0.975, 2) * 2 / math.sqrt(3)  # 4.302653 * 1.154701
     assert half == pytest.approx(4.968275, abs=1e-6)
     assert c.loc["booking", "ci_low"] == pytest.approx(8 - half)
     assert 8 + half > 10 and c.loc["booking", "ci_high"] == 10.0  # clipped to the 1-10 scale
@@ -77,7 +92,12 @@ def test_emotion_curve_by_hand(small_scores):
 def test_emotion_curve_by_segment(small_scores):
     c = journey.emotion_curve(small_scores, by="tier")
     assert c[["tier", "point"]].astype(str).values.tolist() == [
-        ["none", "booking"], ["none", "waiting"], ["none", "departure"], ["realtime", "booking"], ["realtime", "waiting"]]
+        ["none", "booking"],
+        ["none", "waiting"],
+        ["none", "departure"],
+        ["realtime", "booking"],
+        ["realtime", "waiting"],
+    ]
     assert c["mean"].tolist() == [6.0, 2.0, 7.0, 9.0, 4.0]
     c2 = journey.emotion_curve(small_scores.assign(center="SH"), by=["center", "tier"])
     assert len(c2) == 5 and list(c2.columns[:3]) == ["center", "tier", "point"]
@@ -109,13 +129,19 @@ def test_bad_scores_raise_data_error(small_scores):
 
 # ------------------------------------------------------------------------- pain points
 def test_pain_points_by_hand():
-    scores = pd.DataFrame({
-        "response_id": ["R1", "R2", "R4", "R5", "R6", "R1", "R2", "R1"],
-        "point": ["waiting"] * 5 + ["booking", "booking", "departure"],
-        "score": [2, 4, 1, 3, 1, 9, 7, 7],
-    })
-    comments = pd.DataFrame({"response_id": ["R1", "R2", "R4", "R5", "R6"],
-                             "comment": ["等了三个小时", "还行", "完全没有进度", "一直在等", None]})
+    scores = pd.DataFrame(
+        {
+            "response_id": ["R1", "R2", "R4", "R5", "R6", "R1", "R2", "R1"],
+            "point": ["waiting"] * 5 + ["booking", "booking", "departure"],
+            "score": [2, 4, 1, 3, 1, 9, 7, 7],
+        }
+    )
+    comments = pd.DataFrame(
+        {
+            "response_id": ["R1", "R2", "R4", "R5", "R6"],
+            "comment": ["等了三个小时", "还行", "完全没有进度", "一直在等", None],
+        }
+    )
     w = pd.Series({"booking": 0.5, "waiting": 0.3, "departure": 0.2})
     pp = journey.pain_points(scores, weights=w, target=8.0, comments=comments, n_comments=2)
     assert pp["point"].tolist() == ["waiting", "departure", "booking"]
@@ -141,7 +167,7 @@ def test_pain_points_default_importance_is_the_relative_weight_share(synthetic_s
         assert pp.loc[p, "importance"] == pytest.approx(rw.loc[p, "rescaled_pct"] / 100)
     assert pp["importance"].sum() == pytest.approx(1.0)
     kd = journey.key_drivers(synthetic_scores)
-    assert kd["predictor"].iloc[0] == "waiting"   # the simulated strongest driver
+    assert kd["predictor"].iloc[0] == "waiting"  # the simulated strongest driver
     assert kd["raw_weight"].sum() == pytest.approx(kd["r2"].iloc[0])
 
 
@@ -150,8 +176,12 @@ def test_importance_performance_quadrants():
     w = pd.Series({"booking": 0.1, "waiting": 0.4, "handover": 0.3, "payment": 0.2})
     ip = journey.importance_performance(curve, w).set_index("point")
     # cuts: mean importance 0.25, mean performance 6.5
-    assert ip["quadrant"].to_dict() == {"booking": "overkill", "waiting": "concentrate",
-                                        "handover": "keep_up", "payment": "low_priority"}
+    assert ip["quadrant"].to_dict() == {
+        "booking": "overkill",
+        "waiting": "concentrate",
+        "handover": "keep_up",
+        "payment": "low_priority",
+    }
     assert ip["importance_cut"].iloc[0] == pytest.approx(0.25)
     assert ip.loc["waiting", "quadrant_label"] == "重点改进 Concentrate here"
 
@@ -159,20 +189,43 @@ def test_importance_performance_quadrants():
 # -------------------------------------------------------------------- information black hole
 @pytest.fixture
 def visits_events():
-    visits = pd.DataFrame({
-        "visit_id": ["V1", "V2", "V3"],
-        "arrived_at": [T("09:00"), T("09:00"), T("10:00")],
-        "started_at": [T("09:30"), T("09:30"), pd.NaT],
-        "finished_at": [T("12:30"), T("10:30"), pd.NaT],
-        "delivered_at": [T("13:00"), T("11:00"), T("11:00")],
-    })
-    events = pd.DataFrame({
-        "visit_id": ["V1"] * 7 + ["V2", "V2"],
-        "ts": [T("09:00"), T("09:20"), T("10:00"), T("11:00"), T("12:30"), T("12:50"), T("09:10"), T("10:00"), T("11:30")],
-        "touchpoint": ["reception", "advisor_update", "progress_push", "customer_inquiry", "ready_notice", "payment",
-                       "advisor_talk", "customer_inquiry", "customer_inquiry"],
-        "photo": [False, False, True, False, False, False, False, False, False],
-    })
+    visits = pd.DataFrame(
+        {
+            "visit_id": ["V1", "V2", "V3"],
+            "arrived_at": [T("09:00"), T("09:00"), T("10:00")],
+            "started_at": [T("09:30"), T("09:30"), pd.NaT],
+            "finished_at": [T("12:30"), T("10:30"), pd.NaT],
+            "delivered_at": [T("13:00"), T("11:00"), T("11:00")],
+        }
+    )
+    events = pd.DataFrame(
+        {
+            "visit_id": ["V1"] * 7 + ["V2", "V2"],
+            "ts": [
+                T("09:00"),
+                T("09:20"),
+                T("10:00"),
+                T("11:00"),
+                T("12:30"),
+                T("12:50"),
+                T("09:10"),
+                T("10:00"),
+                T("11:30"),
+            ],
+            "touchpoint": [
+                "reception",
+                "advisor_update",
+                "progress_push",
+                "customer_inquiry",
+                "ready_notice",
+                "payment",
+                "advisor_talk",
+                "customer_inquiry",
+                "customer_inquiry",
+            ],
+            "photo": [False, False, True, False, False, False, False, False, False],
+        }
+    )
     return visits, events
 
 
@@ -198,9 +251,14 @@ def test_silences_rejects_naive_vs_aware_timestamps(visits_events):
 
 
 def test_silence_effects_by_hand():
-    v = pd.DataFrame({"longest_silence_minutes": [10, 20, 45, 150, 300, np.nan],
-                      "anxiety": [10.0, 30.0, 50.0, 70.0, 90.0, 5.0], "ltr": [10, 8, 6, 4, 2, 9],
-                      "n_inquiries": [0, 0, 1, 2, 1, 0]})
+    v = pd.DataFrame(
+        {
+            "longest_silence_minutes": [10, 20, 45, 150, 300, np.nan],
+            "anxiety": [10.0, 30.0, 50.0, 70.0, 90.0, 5.0],
+            "ltr": [10, 8, 6, 4, 2, 9],
+            "n_inquiries": [0, 0, 1, 2, 1, 0],
+        }
+    )
     e = journey.silence_effects(v)
     assert e["silence_bin"].astype(str).tolist() == ["0–30", "30–60", "60–120", "120–240", "240+"]
     assert e["n_visits"].tolist() == [2, 1, 0, 1, 1]
@@ -222,8 +280,16 @@ def test_moments_mapping_uses_catalog_points():
     assert len(journey.MOMENTS) == 8
     assert {m.point for m in journey.MOMENTS} <= set(catalog.SCORE_POINT_ORDER)
     t = journey.moments_table()
-    assert t["moment"].tolist() == ["first_call", "parking", "reception_wait", "advisor_talk", "quote",
-                                    "care_while_waiting", "pick_up", "follow_up"]
+    assert t["moment"].tolist() == [
+        "first_call",
+        "parking",
+        "reception_wait",
+        "advisor_talk",
+        "quote",
+        "care_while_waiting",
+        "pick_up",
+        "follow_up",
+    ]
     assert t.set_index("moment").loc["follow_up", "proxy"]
 
 
@@ -236,9 +302,13 @@ def test_wilson_matches_hand_formula_and_statsmodels():
 
 
 def test_moments_scorecard_by_hand():
-    scores = pd.DataFrame({"center": ["SH"] * 5 + ["BJ"],
-                           "point": ["booking"] * 4 + ["reception", "booking"],
-                           "score": [2, 9, 3, 8, 1, 10]})
+    scores = pd.DataFrame(
+        {
+            "center": ["SH"] * 5 + ["BJ"],
+            "point": ["booking"] * 4 + ["reception", "booking"],
+            "score": [2, 9, 3, 8, 1, 10],
+        }
+    )
     sc = journey.moments_scorecard(scores, by="center").set_index(["center", "moment"])
     assert sc.index.get_level_values(0).unique().tolist() == ["BJ", "SH"]
     row = sc.loc[("SH", "first_call")]
@@ -250,8 +320,12 @@ def test_moments_scorecard_by_hand():
     assert sc.loc[("BJ", "quote"), "n"] == 0 and math.isnan(sc.loc[("BJ", "quote"), "share_bad"])
     overall = journey.moments_scorecard(scores, by=None).set_index("moment")
     assert (overall.loc["first_call", "n"], overall.loc["first_call", "n_bad"]) == (5, 2)
-    assert journey.moments_scorecard(scores, by="center", bad_at=2).set_index(["center", "moment"]).loc[
-        ("SH", "first_call"), "n_bad"] == 1
+    assert (
+        journey.moments_scorecard(scores, by="center", bad_at=2)
+        .set_index(["center", "moment"])
+        .loc[("SH", "first_call"), "n_bad"]
+        == 1
+    )
 
 
 # ------------------------------------------------------------------------------- figures
@@ -279,9 +353,13 @@ def test_figures_render_without_warnings(lang, synthetic_scores, visits_events, 
     eff = journey.silence_effects(visits.merge(sil, on="visit_id").assign(ltr=[5, 9, 7], anxiety=[80.0, 20.0, 50.0]))
     with caplog.at_level(logging.INFO, logger="matplotlib.font_manager"), warnings.catch_warnings():
         warnings.simplefilter("error")
-        figs = [journey.plot_emotion_curve(by_tier, by="tier", lang=lang), journey.journey_map(curve, lang=lang),
-                journey.plot_importance_performance(ip, lang=lang), journey.plot_silence(eff, lang=lang),
-                journey.visit_timeline(events, visits, "V1", lang=lang)]
+        figs = [
+            journey.plot_emotion_curve(by_tier, by="tier", lang=lang),
+            journey.journey_map(curve, lang=lang),
+            journey.plot_importance_performance(ip, lang=lang),
+            journey.plot_silence(eff, lang=lang),
+            journey.visit_timeline(events, visits, "V1", lang=lang),
+        ]
         for fig in figs:
             _render_clean(fig, caplog)
     title = figs[1].axes[0].get_title()
@@ -295,18 +373,22 @@ def test_journey_map_needs_one_curve(synthetic_scores):
     with pytest.raises(DataError, match="by="):
         journey.journey_map(journey.emotion_curve(synthetic_scores, by="tier"))
     with pytest.raises(DataError, match="not found"):
-        journey.visit_timeline(pd.DataFrame(columns=["visit_id", "ts", "touchpoint"]),
-                               pd.DataFrame({"visit_id": ["V1"], "arrived_at": [T("09:00")],
-                                             "delivered_at": [T("10:00")]}), "V9")
+        journey.visit_timeline(
+            pd.DataFrame(columns=["visit_id", "ts", "touchpoint"]),
+            pd.DataFrame({"visit_id": ["V1"], "arrived_at": [T("09:00")], "delivered_at": [T("10:00")]}),
+            "V9",
+        )
 
 
 def test_verbatims_latest_first_and_by_group():
-    s = pd.DataFrame({
-        "response_id": ["R1", "R2", "R3", "R4"],
-        "comment": ["慢", "", "<script>x</script>", "好"],
-        "nps_group": ["detractor", "passive", "passive", "promoter"],
-        "submitted_at": pd.to_datetime(["2026-10-01", "2026-10-04", "2026-10-03", "2026-10-02"]),
-    })
+    s = pd.DataFrame(
+        {
+            "response_id": ["R1", "R2", "R3", "R4"],
+            "comment": ["慢", "", "<script>x</script>", "好"],
+            "nps_group": ["detractor", "passive", "passive", "promoter"],
+            "submitted_at": pd.to_datetime(["2026-10-01", "2026-10-04", "2026-10-03", "2026-10-02"]),
+        }
+    )
     assert journey.verbatims(s, n=2)["response_id"].tolist() == ["R3", "R4"]
     g = journey.verbatims(s, n=1, by="nps_group")
     assert g["response_id"].tolist() == ["R1", "R3", "R4"]

@@ -1,4 +1,5 @@
 """Language blocks of the notebooks' prose (cxlib.lang) and the report pages that keep the run's language."""
+
 from __future__ import annotations
 
 import html.parser
@@ -32,13 +33,18 @@ Mean score per journey point, with its 95% confidence interval."""
 
 def test_pick_keeps_the_blocks_of_one_language():
     assert lang.pick(CELL, "zh") == "## 情绪曲线\n\n每个旅程节点的平均分，附 95% 置信区间。"
-    assert lang.pick(CELL, "en") == "## The emotion curve\n\nMean score per journey point, with its 95% confidence interval."
+    assert (
+        lang.pick(CELL, "en")
+        == "## The emotion curve\n\nMean score per journey point, with its 95% confidence interval."
+    )
 
 
 def test_both_is_chinese_first_with_one_merged_heading():
-    assert lang.pick(CELL, "both") == ("## 情绪曲线 The emotion curve\n\n"
-                                       "每个旅程节点的平均分，附 95% 置信区间。\n\n"
-                                       "Mean score per journey point, with its 95% confidence interval.")
+    assert lang.pick(CELL, "both") == (
+        "## 情绪曲线 The emotion curve\n\n"
+        "每个旅程节点的平均分，附 95% 置信区间。\n\n"
+        "Mean score per journey point, with its 95% confidence interval."
+    )
 
 
 def test_english_block_first_in_the_cell_still_comes_second():
@@ -63,8 +69,10 @@ def test_shared_section_number_is_written_once():
 
 
 def test_common_text_before_and_between_blocks_stays_in_place():
-    cell = ("Intro for all.\n<!-- lang:zh -->\n甲。\n<!-- lang:en -->\nA.\n"
-            "<!-- lang:both -->\n| table | for all |\n<!-- lang:en -->\nB.\n<!-- lang:zh -->\n乙。")
+    cell = (
+        "Intro for all.\n<!-- lang:zh -->\n甲。\n<!-- lang:en -->\nA.\n"
+        "<!-- lang:both -->\n| table | for all |\n<!-- lang:en -->\nB.\n<!-- lang:zh -->\n乙。"
+    )
     assert lang.pick(cell, "zh") == "Intro for all.\n\n甲。\n\n| table | for all |\n\n乙。"
     assert lang.pick(cell, "en") == "Intro for all.\n\nA.\n\n| table | for all |\n\nB."
     assert lang.pick(cell, "both") == "Intro for all.\n\n甲。\n\nA.\n\n| table | for all |\n\n乙。\n\nB."
@@ -106,12 +114,16 @@ def _text(word: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
     para = st.lists(line, min_size=1, max_size=3).map("\n".join)
     heading = st.tuples(st.integers(1, 3), line).map(lambda t: "#" * t[0] + " " + t[1])
     body = st.lists(para, min_size=0, max_size=3).map("\n\n".join)
-    return st.one_of(heading, st.tuples(heading, body).map("\n\n".join),
-                     st.lists(para, min_size=1, max_size=3).map("\n\n".join))
+    return st.one_of(
+        heading, st.tuples(heading, body).map("\n\n".join), st.lists(para, min_size=1, max_size=3).map("\n\n".join)
+    )
 
 
-_BLOCK = st.one_of(st.tuples(st.just("zh"), _text(_ZH_WORD)), st.tuples(st.just("en"), _text(_EN_WORD)),
-                   st.tuples(st.just("both"), _text(_COMMON_WORD)))
+_BLOCK = st.one_of(
+    st.tuples(st.just("zh"), _text(_ZH_WORD)),
+    st.tuples(st.just("en"), _text(_EN_WORD)),
+    st.tuples(st.just("both"), _text(_COMMON_WORD)),
+)
 
 
 def _cell(parts: list[tuple[str, str]]) -> str:
@@ -156,9 +168,14 @@ def test_chinese_comes_before_english_in_every_run_of_blocks(parts):
 
 #: the openings of the sentences that stated findings before they were computed from the results
 #: (cxlib.findings): no markdown cell may bring them back
-OLD_FINDINGS = ("*How to read it: the points marked as pain points", "*Where the tiers part is where transparency",
-                '*Points in the "concentrate here" quadrant', "*Read the slope, not a single bin",
-                "*A month whose interval does not overlap", "**The 20000× birthday return rests entirely")
+OLD_FINDINGS = (
+    "*How to read it: the points marked as pain points",
+    "*Where the tiers part is where transparency",
+    '*Points in the "concentrate here" quadrant',
+    "*Read the slope, not a single bin",
+    "*A month whose interval does not overlap",
+    "**The 20000× birthday return rests entirely",
+)
 CJK = re.compile(r"[\u2e80-\u9fff\u3000-\u303f\uff00-\uffef]")
 #: words a Chinese text keeps in Latin letters: abbreviations, model and estimator names
 LATIN_TERMS = {"bootstrap", "logit", "Johnson", "Wilson", "Wald", "Rocks", "App"}
@@ -174,13 +191,16 @@ def _prose(text: str) -> str:
 def english_words(text: str) -> list[str]:
     """Latin-letter words of a prose text that are not abbreviations (NPS, LTR, P5, n, …) or kept terms."""
     words = re.findall(r"[A-Za-z][A-Za-z'-]*\d*", _prose(text))
-    return [w for w in words if not (w.isupper() or len(w) <= 2 or re.search(r"\d|[A-Z].*[A-Z]", w)
-                                     or w in LATIN_TERMS)]
+    return [
+        w for w in words if not (w.isupper() or len(w) <= 2 or re.search(r"\d|[A-Z].*[A-Z]", w) or w in LATIN_TERMS)
+    ]
 
 
 def english_runs(text: str) -> list[str]:
     """Runs of three or more Latin-letter words in a row: an English phrase inside Chinese text."""
-    return [m.group(0) for m in re.finditer(r"[A-Za-z][A-Za-z'-]*(?:[ ,;:.()/-]+[A-Za-z][A-Za-z'-]*){2,}", _prose(text))]
+    return [
+        m.group(0) for m in re.finditer(r"[A-Za-z][A-Za-z'-]*(?:[ ,;:.()/-]+[A-Za-z][A-Za-z'-]*){2,}", _prose(text))
+    ]
 
 
 def looks_chinese(text: str) -> bool:
@@ -298,15 +318,22 @@ def test_report_run_renders_its_pages_in_the_runs_language(tmp_path):
     (notebooks / "01_cleaning.ipynb").write_bytes((ROOT / "notebooks" / "01_cleaning.ipynb").read_bytes())
     processed = tmp_path / "processed"
     for page_lang in ("zh", "en"):
-        period_dir, runs = report.run_reports(ROOT / "data" / "raw", processed, tmp_path / f"reports-{page_lang}",
-                                              "2026-10", "SH-JQ", options={"lang": page_lang, "xlsx": "no"},
-                                              notebook_dir=notebooks)
+        period_dir, runs = report.run_reports(
+            ROOT / "data" / "raw",
+            processed,
+            tmp_path / f"reports-{page_lang}",
+            "2026-10",
+            "SH-JQ",
+            options={"lang": page_lang, "xlsx": "no"},
+            notebook_dir=notebooks,
+        )
         assert runs[0].status == "ok"
         folder = period_dir / "SH-JQ"
         assert_prose_language(folder / "01_cleaning.html", page_lang)
         executed = nbformat.read(folder / "01_cleaning.ipynb", as_version=4)
-        assert all({b.lang for b in lang.blocks(c.source)} == {"zh", "en"}
-                   for c in executed.cells if c.cell_type == "markdown")
+        assert all(
+            {b.lang for b in lang.blocks(c.source)} == {"zh", "en"} for c in executed.cells if c.cell_type == "markdown"
+        )
     # the same page of a plain papermill run, whose parameters name the language
     nb = nbformat.read(folder / "01_cleaning.ipynb", as_version=4)
     nb.metadata.setdefault("papermill", {})["parameters"] = {"lang": "zh"}

@@ -84,8 +84,7 @@ def test_pushed_down_subset_equals_the_eager_one(folder, small_groups, eager, se
 
 def test_the_scan_reads_fewer_rows(small_groups, eager):
     processed.ROWS_SCANNED.clear()
-    lazy = processed.read_processed(small_groups).subset(center="SH-JQ", period_start="2026-10",
-                                                         period_end="2026-10")
+    lazy = processed.read_processed(small_groups).subset(center="SH-JQ", period_start="2026-10", period_end="2026-10")
     for t in ("visits", "scores", "events", "surveys", "complaints"):
         getattr(lazy, t)
     scanned = dict(processed.ROWS_SCANNED)
@@ -106,18 +105,21 @@ def test_nested_subsets_and_tables_read_before(small_groups, eager):
     processed.ROWS_SCANNED.clear()
     one = data.subset(center="SH-JQ")
     month = one.subset(period_start="2026-09", period_end="2026-10", scenario="repair")
-    _same(month, eager.subset(center="SH-JQ").subset(period_start="2026-09", period_end="2026-10",
-                                                      scenario="repair"))
+    _same(month, eager.subset(center="SH-JQ").subset(period_start="2026-09", period_end="2026-10", scenario="repair"))
     assert "events" not in processed.ROWS_SCANNED  # filtered in memory, not read again
     with pytest.raises(DataError, match="unknown center 'BJ-WJ'"):
         one.subset(center="BJ-WJ")  # the subset's centers table holds its center only, as before
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(center=st.sampled_from(["all", "SH-JQ", "BJ-CY", "SZ-NS"]),
-       months=st.tuples(st.sampled_from([None, "2026-05", "2026-07", "2026-08", "2026-10"]),
-                        st.sampled_from([None, "2026-06", "2026-08", "2026-10"])),
-       scenario=st.sampled_from(["all", "repair", "保养", "accident"]))
+@given(
+    center=st.sampled_from(["all", "SH-JQ", "BJ-CY", "SZ-NS"]),
+    months=st.tuples(
+        st.sampled_from([None, "2026-05", "2026-07", "2026-08", "2026-10"]),
+        st.sampled_from([None, "2026-06", "2026-08", "2026-10"]),
+    ),
+    scenario=st.sampled_from(["all", "repair", "保养", "accident"]),
+)
 def test_any_selection_equals_the_eager_one(small_groups, eager, center, months, scenario):
     known = set(eager.centers["center_id"])
     if center not in known | {"all"}:
@@ -130,8 +132,9 @@ def test_visits_of_lazy_data_reads_only_the_visits(small_groups, eager):
     processed.ROWS_SCANNED.clear()
     data = processed.read_processed(small_groups)
     got = selection.visits_of(data, center="SH-JQ", period_start="2026-09", period_end="2026-09")
-    pd.testing.assert_frame_equal(got, eager.subset(center="SH-JQ", period_start="2026-09",
-                                                    period_end="2026-09").visits, check_exact=True)
+    pd.testing.assert_frame_equal(
+        got, eager.subset(center="SH-JQ", period_start="2026-09", period_end="2026-09").visits, check_exact=True
+    )
     assert set(processed.ROWS_SCANNED) <= {"visits", "centers"}
     assert not data.is_read("events")
 
@@ -154,7 +157,7 @@ def test_a_table_of_a_replaced_build_is_refused(folder, tmp_path):
     manifest["fingerprint"] = "another build"
     (copy / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     with pytest.raises(DataError, match="changed since they were loaded"):
-        data.events
+        _ = data.events
 
 
 def test_a_report_run_checks_the_raw_data_once(folder, tmp_path, monkeypatch):

@@ -1,5 +1,6 @@
 """League table, funnel limits and alerts of a period (cxlib.league), and the period index
 merged across runs."""
+
 from __future__ import annotations
 
 import json
@@ -25,9 +26,15 @@ def _visits(spec: dict[tuple[str, str], tuple[list[int], list[bool]]]) -> pd.Dat
     rows = []
     for (center, month), (ltr, complained) in spec.items():
         for i, c in enumerate(complained):
-            rows.append({"center": center, "month": month,
-                         "arrived_at": pd.Timestamp(f"{month}-15 10:00", tz="Asia/Shanghai"),
-                         "ltr": ltr[i] if i < len(ltr) else pd.NA, "complained": c})
+            rows.append(
+                {
+                    "center": center,
+                    "month": month,
+                    "arrived_at": pd.Timestamp(f"{month}-15 10:00", tz="Asia/Shanghai"),
+                    "ltr": ltr[i] if i < len(ltr) else pd.NA,
+                    "complained": c,
+                }
+            )
     out = pd.DataFrame(rows)
     out["ltr"] = out["ltr"].astype("Int64")
     out["complained"] = out["complained"].astype("boolean")
@@ -51,8 +58,12 @@ def test_funnel_limits_by_hand():
 
 def test_league_table_counts_intervals_and_funnel():
     # network: A 100 answers (60 promoters, 10 detractors), B 100 answers (10 promoters, 60 detractors)
-    v = _visits({("A", "2026-10"): ([10] * 60 + [7] * 30 + [2] * 10, [True] * 2 + [False] * 98),
-                 ("B", "2026-10"): ([10] * 10 + [7] * 30 + [2] * 60, [True] * 32 + [False] * 88)})
+    v = _visits(
+        {
+            ("A", "2026-10"): ([10] * 60 + [7] * 30 + [2] * 10, [True] * 2 + [False] * 98),
+            ("B", "2026-10"): ([10] * 10 + [7] * 30 + [2] * 60, [True] * 32 + [False] * 88),
+        }
+    )
     t = league.league_table(v, "2026-10", "2026-10").set_index("center")
     assert list(t.index) == ["all", "A", "B"]
     assert t.loc["A", "nps"] == pytest.approx(50.0) and t.loc["B", "nps"] == pytest.approx(-50.0)
@@ -83,6 +94,7 @@ def test_alerts_find_a_planted_drop_and_only_that():
     # NPS -10/103, variance 61.5/103 - (10/103)^2; before 20.75 det, 45.75 pro, 25/103,
     # 66.5/103 - (25/103)^2; z = -35/103 / se; Holm over the three centers: 3 p (p of A, C = 1)
     from scipy import stats
+
     se = math.sqrt((61.5 / 103 - (10 / 103) ** 2 + 66.5 / 103 - (25 / 103) ** 2) / 103)
     p = 2 * stats.norm.sf(35 / 103 / se)
     assert a["p_value"] == pytest.approx(p, rel=1e-5) and a["p_holm"] == pytest.approx(3 * p, rel=1e-5)
@@ -100,8 +112,10 @@ def test_alerts_without_a_previous_period_say_so():
 
 
 def test_complaint_share_change_is_a_two_proportion_test():
-    spec = {("A", "2026-09"): ([9] * 50, [True] * 5 + [False] * 195),
-            ("A", "2026-10"): ([9] * 50, [True] * 40 + [False] * 160)}
+    spec = {
+        ("A", "2026-09"): ([9] * 50, [True] * 5 + [False] * 195),
+        ("A", "2026-10"): ([9] * 50, [True] * 40 + [False] * 160),
+    }
     out = league.alerts(_visits(spec), "2026-10", "2026-10")
     (a,) = [a for a in out["alerts"] if a["kind"] == "change"]
     assert a["measure"] == "complaint_share" and a["direction"] == "worse"
@@ -109,6 +123,7 @@ def test_complaint_share_change_is_a_two_proportion_test():
     p = 45 / 400
     z = (40 / 200 - 5 / 200) / math.sqrt(p * (1 - p) * 2 / 200)
     from scipy import stats
+
     assert a["p_value"] == pytest.approx(2 * stats.norm.sf(z), rel=1e-6)
 
 
@@ -123,9 +138,11 @@ def test_unknown_complaints_give_no_complaint_figures():
 # ---------------------------------------------------------------- runs on the sample data
 def _quick_notebooks(folder: Path) -> Path:
     folder.mkdir()
-    write_notebook(folder / "01_first.ipynb",
-                   "from cxlib import results\n"
-                   "results.record('nps', {'value': 1.0, 'ci_low': 0.0, 'ci_high': 2.0, 'n': 10}, results_file)")
+    write_notebook(
+        folder / "01_first.ipynb",
+        "from cxlib import results\n"
+        "results.record('nps', {'value': 1.0, 'ci_low': 0.0, 'ci_high': 2.0, 'n': 10}, results_file)",
+    )
     return folder
 
 
@@ -205,7 +222,7 @@ def test_overdispersion_without_winsorising_is_dersimonian_laird():
 
     y = np.array([0.05, 0.10, 0.20, 0.08, 0.12, 0.03])
     n = np.array([400, 250, 300, 500, 120, 380])
-    p0 = float((y * n).sum() / n.sum())          # the network share: the fixed-effect mean
+    p0 = float((y * n).sum() / n.sum())  # the network share: the fixed-effect mean
     var = p0 * (1 - p0)
     r = league.overdispersion(y, n, p0, var, winsor=0.0)
     ref = combine_effects(y, var / n, method_re="dl")
@@ -221,10 +238,10 @@ def test_overdispersion_winsorises_the_extreme_centers_by_hand():
     var = p0 * (1 - p0)
     z = (y - p0) / np.sqrt(var / n)
     zs = np.sort(z)
-    zw = np.clip(z, zs[1], zs[5])                 # ceil(10 % of 7) = 1 center pulled in at each end
-    phi = float(np.mean(zw ** 2))
+    zw = np.clip(z, zs[1], zs[5])  # ceil(10 % of 7) = 1 center pulled in at each end
+    phi = float(np.mean(zw**2))
     w = n / var
-    tau2 = (7 * phi - 6) / (w.sum() - (w ** 2).sum() / w.sum())
+    tau2 = (7 * phi - 6) / (w.sum() - (w**2).sum() / w.sum())
     r = league.overdispersion(y, n, p0, var)
     assert r["phi"] == pytest.approx(phi) and r["chi2"] == pytest.approx(7 * phi)
     assert r["overdispersed"] and r["tau2"] == pytest.approx(tau2) and r["p_value"] < 0.001
@@ -240,7 +257,7 @@ def test_two_outliers_do_not_widen_their_own_limits():
     n = np.full(7, 200.0)
     r = league.overdispersion(y, n, 0.11, 0.11 * 0.89)
     assert not r["overdispersed"] and r["tau2"] == 0.0 and r["p_value"] > 0.05
-    assert league.overdispersion(y, n, 0.11, 0.11 * 0.89, winsor=0.0)["overdispersed"]   # unwinsorised: it is
+    assert league.overdispersion(y, n, 0.11, 0.11 * 0.89, winsor=0.0)["overdispersed"]  # unwinsorised: it is
     z = league.adjusted_z(y, n, 0.11, 0.11 * 0.89, r["tau2"])
     assert z[0] < -3.09 and z[6] > 3.09
 
@@ -262,10 +279,12 @@ def test_no_overdispersion_changes_nothing():
         t = league.league_table(v, "2026-10", "2026-10")
         od = t.attrs["overdispersion"]
         net = t.iloc[0]
-        for measure, key, n_key, zkey, scale in (("nps", "nps", "n_responses", "nps_z", 100),
-                                                 ("complaint_share", "complaint_share", "complaints_n", "complaint_z", 1)):
+        for measure, key, n_key, zkey, scale in (
+            ("nps", "nps", "n_responses", "nps_z", 100),
+            ("complaint_share", "complaint_share", "complaints_n", "complaint_z", 1),
+        ):
             if od[measure]["overdispersed"]:
-                continue                       # a 5 % false alarm of the test: nothing to compare
+                continue  # a 5 % false alarm of the test: nothing to compare
             assert od[measure]["tau2"] == 0.0
             ref = league._network_var(net.to_dict(), measure)
             for _, r in t.iloc[1:].iterrows():
@@ -282,12 +301,17 @@ def test_overdispersed_centers_are_not_all_flagged():
     assert od["overdispersed"] and od["tau2"] > 0 and od["p_value"] < 0.05
     net = t.iloc[0].to_dict()
     ref = league._network_var(net, "complaint_share")
-    plain = sum(1 for _, r in t.iloc[1:].iterrows()
-                if not league.funnel_limits(ref[0], ref[1], r["complaints_n"], 0.998)[0] <= r["complaint_share"]
-                <= league.funnel_limits(ref[0], ref[1], r["complaints_n"], 0.998)[1])
+    plain = sum(
+        1
+        for _, r in t.iloc[1:].iterrows()
+        if not league.funnel_limits(ref[0], ref[1], r["complaints_n"], 0.998)[0]
+        <= r["complaint_share"]
+        <= league.funnel_limits(ref[0], ref[1], r["complaints_n"], 0.998)[1]
+    )
     adjusted = int((t["complaint_funnel"].iloc[1:] != "inside").sum())
     assert plain >= 3 and adjusted < plain
     found = league.alerts(v, "2026-10", "2026-10")
     assert found["overdispersion"]["complaint_share"]["overdispersed"] is True
-    assert {a["center"] for a in found["alerts"] if a["kind"] == "funnel" and a["measure"] == "complaint_share"} == \
-        set(t.loc[t["complaint_funnel"].isin(["above", "below"]), "center"])
+    assert {a["center"] for a in found["alerts"] if a["kind"] == "funnel" and a["measure"] == "complaint_share"} == set(
+        t.loc[t["complaint_funnel"].isin(["above", "below"]), "center"]
+    )

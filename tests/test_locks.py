@@ -1,4 +1,5 @@
 """Locks with real concurrent processes: never two holders, a holder killed with -9 releases it."""
+
 from __future__ import annotations
 
 import os
@@ -9,11 +10,10 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import write_raw
 
 from cxlib import clean, folders, report
 from cxlib.errors import DataError
-
-from conftest import write_raw
 
 # each holder appends "start <pid>" and "end <pid>" to a shared log while it holds the lock
 _CONTENDER = r"""
@@ -57,8 +57,14 @@ def _contend(tmp_path: Path, mode: str, n: int, trials: int) -> tuple[list[int],
     # text left by a run that died: it must not matter (no stale lock to take over)
     (folder / (".lock" if mode == "report" else folders.LOCK_NAME)).write_text(f"pid {_dead_pid()} on here since x\n")
     log, go = tmp_path / "log.txt", tmp_path / "go"
-    procs = [subprocess.Popen([sys.executable, "-c", _CONTENDER, mode, str(folder), str(log), str(go), str(trials)],
-                              stdout=subprocess.PIPE, text=True) for _ in range(n)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _CONTENDER, mode, str(folder), str(log), str(go), str(trials)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(n)
+    ]
     time.sleep(0.5)  # all started and waiting
     go.touch()
     held = []
@@ -73,7 +79,9 @@ def _assert_no_overlap(lines: list[str]) -> None:
     assert len(lines) % 2 == 0
     for i in range(0, len(lines), 2):
         start, end = lines[i].split(), lines[i + 1].split()
-        assert start[0] == "start" and end == ["end", start[1]], f"two holders at once near line {i}: {lines[i:i + 4]}"
+        assert start[0] == "start" and end == ["end", start[1]], (
+            f"two holders at once near line {i}: {lines[i : i + 4]}"
+        )
 
 
 @pytest.mark.slow
@@ -146,8 +154,15 @@ def test_concurrent_cleans_of_one_folder(tmp_path):
     out = tmp_path / "out"
     clean.clean(raw, out)
     (out / "notes.txt").write_text("mine")
-    procs = [subprocess.Popen([sys.executable, "-m", "cxlib.cli", "clean", str(raw), str(out), "--force"],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "cxlib.cli", "clean", str(raw), str(out), "--force"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
     for p in procs:
         _, err = p.communicate(timeout=120)
         assert p.returncode == 0, err

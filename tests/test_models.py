@@ -18,23 +18,31 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 import statsmodels.formula.api as smf  # noqa: E402
-from statsmodels.discrete.discrete_model import NegativeBinomial  # noqa: E402
 from scipy import stats  # noqa: E402
+from statsmodels.discrete.discrete_model import NegativeBinomial  # noqa: E402
 
 from cxlib import catalog  # noqa: E402
 from cxlib import models as M  # noqa: E402
 from cxlib.errors import DataError  # noqa: E402
 
-BETA_LTR = 0.4   # LTR points (normal model) / log odds (ordinal model) per update
+BETA_LTR = 0.4  # LTR points (normal model) / log odds (ordinal model) per update
 RATE_RATIO = 0.6  # complaints per extra update
-ALPHA_NB = 0.5   # NB2 dispersion
-DID = 0.8        # LTR points after the switch to real-time updates
+ALPHA_NB = 0.5  # NB2 dispersion
+DID = 0.8  # LTR points after the switch to real-time updates
 CUTS = np.array([-6, -5.2, -4.5, -3.8, -3.0, -2.2, -1.3, -0.3, 0.8, 2.0])  # ordinal cut-points 0|1 … 9|10
 
 
-def simulate(seed: int = 11, n: int = 3000, n_centers: int = 12, ltr_kind: str = "normal", beta: float = BETA_LTR,
-             rr: float = RATE_RATIO, did: float = 0.0, switch: bool = True,
-             alpha_nb: float = ALPHA_NB) -> tuple[pd.DataFrame, pd.DataFrame]:
+def simulate(
+    seed: int = 11,
+    n: int = 3000,
+    n_centers: int = 12,
+    ltr_kind: str = "normal",
+    beta: float = BETA_LTR,
+    rr: float = RATE_RATIO,
+    did: float = 0.0,
+    switch: bool = True,
+    alpha_nb: float = ALPHA_NB,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Visits whose repair duration drives both the number of updates and complaints (NB2 counts with
     dispersion ``alpha_nb``; Poisson counts with ``alpha_nb=0``)."""
     rng = np.random.default_rng(seed)
@@ -53,8 +61,11 @@ def simulate(seed: int = 11, n: int = 3000, n_centers: int = 12, ltr_kind: str =
     post = np.array([(ci in switch_m) and (m >= switch_m[ci]) for ci, m in zip(c, mi)])
     day = rng.integers(1, 28, n)
     arrived = pd.to_datetime([f"{m}-{d:02d} 10:00" for m, d in zip(month, day)]).tz_localize("Asia/Shanghai")
-    ctrl = (-0.5 * (np.log1p(dur) - 4.5) + 0.3 * warranty
-            + np.select([scen == "repair", scen == "accident"], [-0.2, -0.5], 0))
+    ctrl = (
+        -0.5 * (np.log1p(dur) - 4.5)
+        + 0.3 * warranty
+        + np.select([scen == "repair", scen == "accident"], [-0.2, -0.5], 0)
+    )
     eta = beta * u + ctrl + center_ltr[c]
     if ltr_kind == "normal":
         ltr = np.clip(np.round(6.0 + eta + rng.normal(0, 0.3, 12)[mi] + did * post + rng.normal(0, 1.0, n)), 0, 10)
@@ -62,13 +73,23 @@ def simulate(seed: int = 11, n: int = 3000, n_centers: int = 12, ltr_kind: str =
         ltr = ((eta + rng.logistic(0, 1, n))[:, None] > CUTS[None, :]).sum(1).astype(float)
     mu = np.exp(-3.2 + np.log(rr) * u + 1.3 * (np.log1p(dur) - 4.5) + center_rate[c])
     ncomp = rng.poisson(rng.gamma(1 / alpha_nb, alpha_nb * mu) if alpha_nb > 0 else mu)
-    visits = pd.DataFrame({
-        "visit_id": [f"V{i:05d}" for i in range(n)], "center": names[c],
-        "scenario": pd.Categorical(scen, dtype=catalog.SCENARIO_DTYPE), "arrived_at": arrived, "month": month,
-        "repair_minutes": dur, "warranty": pd.array(warranty, dtype="boolean"), "n_proactive_updates": u,
-        "ltr": pd.array(ltr, dtype="Int64"), "anxiety": rng.uniform(0, 100, n), "n_complaints": ncomp,
-        "complained": ncomp > 0, "true_eta": eta,
-    })
+    visits = pd.DataFrame(
+        {
+            "visit_id": [f"V{i:05d}" for i in range(n)],
+            "center": names[c],
+            "scenario": pd.Categorical(scen, dtype=catalog.SCENARIO_DTYPE),
+            "arrived_at": arrived,
+            "month": month,
+            "repair_minutes": dur,
+            "warranty": pd.array(warranty, dtype="boolean"),
+            "n_proactive_updates": u,
+            "ltr": pd.array(ltr, dtype="Int64"),
+            "anxiety": rng.uniform(0, 100, n),
+            "n_complaints": ncomp,
+            "complained": ncomp > 0,
+            "true_eta": eta,
+        }
+    )
     centers = pd.DataFrame({"center_id": names, "realtime_since": since})
     return visits, centers
 
@@ -187,8 +208,12 @@ def test_ltr_ols_crv3_equals_leave_one_center_out_jackknife(normal):
 def test_ltr_ols_categorical_and_log_forms(normal):
     v, _ = normal
     cat = M.ltr_ols(v, form="categorical").headline.set_index("term")
-    assert cat.index.tolist() == ["n_proactive_updates[1]", "n_proactive_updates[2]", "n_proactive_updates[3]",
-                                  "n_proactive_updates[4+]"]
+    assert cat.index.tolist() == [
+        "n_proactive_updates[1]",
+        "n_proactive_updates[2]",
+        "n_proactive_updates[3]",
+        "n_proactive_updates[4+]",
+    ]
     for k in (1, 2, 3):
         assert covers(cat.loc[f"n_proactive_updates[{k}]"], BETA_LTR * k)
     mean_4plus = v.loc[v.n_proactive_updates >= 4, "n_proactive_updates"].mean()
@@ -211,7 +236,7 @@ def test_ltr_ordinal_recovers_log_odds_and_reports_thresholds(ordinal):
     assert thr["estimate"].to_numpy() == pytest.approx(cuts[1:-1])
     # thresholds are shifted by the omitted reference levels, their spacing is not
     spacing = np.diff(thr["estimate"].to_numpy())
-    true_spacing = np.diff(CUTS)[used[0]: used[-1] - 1]
+    true_spacing = np.diff(CUTS)[used[0] : used[-1] - 1]
     assert np.abs(spacing - true_spacing).max() < 0.5
 
 
@@ -350,15 +375,19 @@ def test_nb_boundary_reasons():
     over = _alpha_score_at_0(r) > 0
     if over:  # a positive score: only a warning puts this fit at its boundary
         assert M._nb_boundary(pois, 0.3, []) == ""
-        assert M._nb_boundary(pois, 0.3, ["ConvergenceWarning: Maximum Likelihood optimization failed"]) \
-            .startswith("the fit is unreliable (ConvergenceWarning")
+        assert M._nb_boundary(pois, 0.3, ["ConvergenceWarning: Maximum Likelihood optimization failed"]).startswith(
+            "the fit is unreliable (ConvergenceWarning"
+        )
     else:
         assert "the likelihood falls as alpha leaves 0" in M._nb_boundary(pois, 0.3, [])
     # only an overdispersion of 0 makes NB2 the Poisson model; a warning alone just switches the model quoted
-    assert M._poisson_quoted("the fit is unreliable (HessianInversionWarning: …)", "HC1") == \
-        "the Poisson rate ratio with HC1 errors is quoted"
+    assert (
+        M._poisson_quoted("the fit is unreliable (HessianInversionWarning: …)", "HC1")
+        == "the Poisson rate ratio with HC1 errors is quoted"
+    )
     assert M._poisson_quoted("overdispersion estimated at 0 (alpha = 1e-05)", "cluster-robust").startswith(
-        "NB2 reduces to Poisson; the Poisson rate ratio")
+        "NB2 reduces to Poisson; the Poisson rate ratio"
+    )
 
 
 def test_halving_hypothesis_not_rejected_when_true():
@@ -404,8 +433,9 @@ def test_did_and_event_study_recover_the_rollout_effect():
     v_ltr = v[v["ltr"].notna()]
     since = pd.to_datetime(c.set_index("center_id")["realtime_since"])
     start = pd.to_datetime(v_ltr["center"].map(since))
-    rel = ((v_ltr["month"].str[:4].astype(int) - start.dt.year) * 12
-           + v_ltr["month"].str[5:7].astype(int) - start.dt.month).clip(-4, 4)
+    rel = (
+        (v_ltr["month"].str[:4].astype(int) - start.dt.year) * 12 + v_ltr["month"].str[5:7].astype(int) - start.dt.month
+    ).clip(-4, 4)
     assert e["n_month"].tolist() == [int((rel == k).sum()) for k in range(-4, 5)]
     comp = M.did_rollout(v, c, outcome="complained")
     assert comp.converged and abs(comp.headline.iloc[0]["estimate"]) < 0.2  # no complaint effect simulated
@@ -439,8 +469,7 @@ def test_unused_ordinal_categories_are_removed(ordinal):
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        raw = OrderedModel(v["ltr"], v[["n_proactive_updates"]].astype(float), distr="logit").fit(
-            method="bfgs", disp=0)
+        raw = OrderedModel(v["ltr"], v[["n_proactive_updates"]].astype(float), distr="logit").fit(method="bfgs", disp=0)
     assert not np.isfinite(raw.bse).all()
 
 
@@ -490,14 +519,23 @@ def test_too_few_clusters_or_rows_give_a_cannot_fit_row(normal):
 def test_mixed_model_falls_back_to_ols_at_the_variance_boundary():
     rng = np.random.default_rng(0)
     n = 400
-    d = pd.DataFrame({"center": rng.choice([f"C{i}" for i in range(6)], n), "n_proactive_updates": rng.poisson(2, n),
-                      "repair_minutes": rng.uniform(30, 300, n), "scenario": "repair", "warranty": True})
-    d["ltr"] = pd.array(np.clip(np.round(7 + 0.3 * d.n_proactive_updates + rng.normal(0, 1, n)), 0, 10),
-                        dtype="Int64")  # no center effect at all
+    d = pd.DataFrame(
+        {
+            "center": rng.choice([f"C{i}" for i in range(6)], n),
+            "n_proactive_updates": rng.poisson(2, n),
+            "repair_minutes": rng.uniform(30, 300, n),
+            "scenario": "repair",
+            "warranty": True,
+        }
+    )
+    d["ltr"] = pd.array(
+        np.clip(np.round(7 + 0.3 * d.n_proactive_updates + rng.normal(0, 1, n)), 0, 10), dtype="Int64"
+    )  # no center effect at all
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        raw = smf.mixedlm("ltr ~ n_proactive_updates + np.log1p(repair_minutes)", d.astype({"ltr": float}),
-                          groups=d["center"]).fit(reml=True)
+        raw = smf.mixedlm(
+            "ltr ~ n_proactive_updates + np.log1p(repair_minutes)", d.astype({"ltr": float}), groups=d["center"]
+        ).fit(reml=True)
     assert M._mixed_degenerate(raw) is not None  # the statsmodels boundary failure
     r = M.ltr_mixed(d)
     assert r.model == "ltr_ols_linear" and "mixed model unusable" in r.note and "OLS" in r.note
@@ -536,8 +574,9 @@ def test_figures_draw_without_warnings():
 def _with_parts(v: pd.DataFrame) -> pd.DataFrame:
     """Split the simulated updates into in-progress ones plus a ready notice on every other visit."""
     ready = (np.arange(len(v)) % 2 == 0) & (v["n_proactive_updates"].to_numpy() > 0)
-    return v.assign(n_inprogress_updates=v["n_proactive_updates"] - ready.astype(int),
-                    has_photo_update=np.arange(len(v)) % 3 == 0)
+    return v.assign(
+        n_inprogress_updates=v["n_proactive_updates"] - ready.astype(int), has_photo_update=np.arange(len(v)) % 3 == 0
+    )
 
 
 def test_with_update_parts_derives_the_ready_notice():
@@ -559,24 +598,40 @@ def test_update_effects_match_the_models_and_have_the_results_shape(normal):
     # independent fit of the same NB2 model, driven to its maximum (statsmodels' default BFGS stops at a
     # gradient of 1e-5, 2.6e-4 short in the rate ratio here): same rate ratio and the same Wald test of log(0.5)
     d = M.with_update_parts(v).dropna(subset=["repair_minutes", "scenario", "warranty", "center"])
-    d = d.assign(ready_notice=d["ready_notice"].astype(str), has_photo_update=d["has_photo_update"].astype(str),
-                 warranty=d["warranty"].astype(str), y=d["n_complaints"].astype(float),
-                 u=d["n_inprogress_updates"].astype(float))
+    d = d.assign(
+        ready_notice=d["ready_notice"].astype(str),
+        has_photo_update=d["has_photo_update"].astype(str),
+        warranty=d["warranty"].astype(str),
+        y=d["n_complaints"].astype(float),
+        u=d["n_inprogress_updates"].astype(float),
+    )
     g = pd.factorize(d["center"], sort=True)[0]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        nb = smf.negativebinomial("y ~ u + np.log1p(repair_minutes) + C(scenario) + C(warranty) + C(center)"
-                                  " + C(ready_notice) + C(has_photo_update)", d, loglike_method="nb2").fit(
-            disp=0, maxiter=5000, gtol=1e-10, cov_type="cluster", cov_kwds={"groups": g}, use_t=True)
+        nb = smf.negativebinomial(
+            "y ~ u + np.log1p(repair_minutes) + C(scenario) + C(warranty) + C(center)"
+            " + C(ready_notice) + C(has_photo_update)",
+            d,
+            loglike_method="nb2",
+        ).fit(disp=0, maxiter=5000, gtol=1e-10, cov_type="cluster", cov_kwds={"groups": g}, use_t=True)
     b, se = nb.params["u"], nb.bse["u"]
     assert rr["estimate"] == pytest.approx(math.exp(b), rel=1e-6)
     t = (b - math.log(0.5)) / se
     assert rr["p_value_vs_half"] == pytest.approx(2 * stats.t.sf(abs(t), 11), rel=1e-3)
     assert covers(rr, RATE_RATIO) and covers(slope, BETA_LTR)
-    assert rr["adjusted_for"] == ["repair_minutes", "scenario", "warranty", "center", "ready_notice",
-                                  "has_photo_update"]
-    ols = M.ltr_ols(v.assign(ready_notice=M.with_update_parts(v)["ready_notice"]), updates="n_inprogress_updates",
-                    controls=[*M.DEFAULT_CONTROLS, *M.UPDATE_PARTS])
+    assert rr["adjusted_for"] == [
+        "repair_minutes",
+        "scenario",
+        "warranty",
+        "center",
+        "ready_notice",
+        "has_photo_update",
+    ]
+    ols = M.ltr_ols(
+        v.assign(ready_notice=M.with_update_parts(v)["ready_notice"]),
+        updates="n_inprogress_updates",
+        controls=[*M.DEFAULT_CONTROLS, *M.UPDATE_PARTS],
+    )
     assert slope["estimate"] == pytest.approx(ols.headline.iloc[0]["estimate"])
 
 
@@ -584,8 +639,12 @@ def test_update_effects_and_rollout_effects_say_why_when_they_cannot_fit(normal)
     v = _with_parts(normal[0])
     e = M.update_effects(v.iloc[:20])
     for key in ("ltr_slope_per_update", "complaint_rate_ratio_per_update"):
-        assert e[key] == {"computed": False, "n": 20, "need": 30,
-                          "reason": "n = 20 complete rows: too few for this model, need ≥ 30"}
+        assert e[key] == {
+            "computed": False,
+            "n": 20,
+            "need": 30,
+            "reason": "n = 20 complete rows: too few for this model, need ≥ 30",
+        }
     vv, c = simulate(seed=3, n=1200, did=DID)
     r = M.rollout_effects(M.did_rollout(vv, c), M.did_rollout(vv.loc[vv["center"] == "C00"], c, "complained"))
     assert set(r["ltr"]) == {"estimate", "ci_low", "ci_high", "p_value", "n_clusters", "inference"}
@@ -635,8 +694,10 @@ def test_figures_of_models_that_cannot_fit_state_why():
 
 
 # ---------------------------------------------------------------------------------- one center
-ONE_CENTER_NOTE = ("one center (C00): HC1 errors, no clustering, no center fixed effect; the network estimate "
-                   "with cluster-robust errors is in the all-centers report")
+ONE_CENTER_NOTE = (
+    "one center (C00): HC1 errors, no clustering, no center fixed effect; the network estimate "
+    "with cluster-robust errors is in the all-centers report"
+)
 
 
 @pytest.fixture(scope="module")
@@ -704,13 +765,22 @@ def test_one_center_update_effects_and_confounding_say_so(one_center):
     assert rr["model"] == "poisson" and rr["note"].endswith("; " + ONE_CENTER_NOTE)
     assert "the Poisson rate ratio with HC1 errors is quoted" in rr["note"]
     for entry in (slope, rr):
-        assert entry["adjusted_for"] == ["repair_minutes", "scenario", "warranty", "ready_notice",
-                                         "has_photo_update"]  # no center effect: there is one center
+        assert entry["adjusted_for"] == [
+            "repair_minutes",
+            "scenario",
+            "warranty",
+            "ready_notice",
+            "has_photo_update",
+        ]  # no center effect: there is one center
     assert covers(slope, BETA_LTR) and covers(rr, RATE_RATIO)
     d = M.duration_confounding(v)
     lines = d.note.split("\n")
-    assert len(lines) == 3 and lines[2] == "One center (C00): HC1 errors, no clustering, no center fixed effect; " \
+    assert (
+        len(lines) == 3
+        and lines[2]
+        == "One center (C00): HC1 errors, no clustering, no center fixed effect; "
         "the network estimate with cluster-robust errors is in the all-centers report."
+    )
     assert d.headline["controls"].tolist() == ["scenario, warranty", "repair_minutes, scenario, warranty"] * 2
     with pytest.raises(DataError, match="only 1 cluster"):
         M.update_effects(v, strict=True)
@@ -720,8 +790,11 @@ def test_few_centers_keep_the_center_effect_with_hc1_errors(normal):
     v = normal[0]
     two = v.loc[v["center"].isin(["C00", "C01"])]
     r = M.ltr_ols(two)
-    assert r.ok and r.n_clusters == 2 and r.note.endswith(
-        "only 2 center clusters (cluster-robust errors need at least 4): HC1 errors, no clustering")
+    assert (
+        r.ok
+        and r.n_clusters == 2
+        and r.note.endswith("only 2 center clusters (cluster-robust errors need at least 4): HC1 errors, no clustering")
+    )
     assert "C(center)[T.C01]" in r.table["term"].tolist()
     assert M.update_effects(_with_parts(two))["ltr_slope_per_update"]["adjusted_for"][3] == "center"
 
@@ -729,9 +802,11 @@ def test_few_centers_keep_the_center_effect_with_hc1_errors(normal):
 def test_one_center_rollout_models_say_why_not():
     v, c = simulate(seed=3, n=1200, did=DID)  # C00 switched on 2024-04-01, C11 never did
     sw = M.did_rollout(v.loc[v["center"] == "C00"], c)
-    assert not sw.ok and sw.note == ("cannot fit: DiD needs switching and non-switching centers; this selection has "
-                                     "one center — see the all-centers report (C00 switched to real-time updates "
-                                     "on 2024-04-01)")
+    assert not sw.ok and sw.note == (
+        "cannot fit: DiD needs switching and non-switching centers; this selection has "
+        "one center — see the all-centers report (C00 switched to real-time updates "
+        "on 2024-04-01)"
+    )
     never = M.did_rollout(v.loc[v["center"] == "C11"], c, "complained")
     assert never.note.startswith("cannot fit: this center never switched to real-time updates; DiD needs")
     ev = M.event_study(v.loc[v["center"] == "C11"], c)
@@ -744,10 +819,13 @@ def test_separated_control_levels_are_left_out_with_a_note(one_center):
     v = one_center.copy()
     acc = (v["scenario"] == "accident").to_numpy()
     v.loc[acc, "n_complaints"] = 0  # no accident visit has a complaint: its effect has no finite estimate
-    v.loc[acc, "ltr"] = 10          # and every one is a promoter
+    v.loc[acc, "ltr"] = 10  # and every one is a promoter
     comp = M.complaint_models(v)
-    assert comp.ok and f"scenario = accident predicts the outcome perfectly (no visit has one): its {acc.sum()} " \
-        "rows left out" in comp.note
+    assert (
+        comp.ok
+        and f"scenario = accident predicts the outcome perfectly (no visit has one): its {acc.sum()} rows left out"
+        in comp.note
+    )
     same = M.complaint_models(v.loc[~acc])  # the fit without those rows: the same estimates
     assert comp.headline["rate_ratio"].to_numpy() == pytest.approx(same.headline["rate_ratio"].to_numpy(), rel=1e-6)
     p = M.promoter_logit(v)
@@ -800,8 +878,12 @@ NOTES_SEEN = [  # notes the models wrote on the sample and on a center-month wit
 @pytest.mark.parametrize("note", NOTES_SEEN)
 def test_model_notes_read_in_chinese(note):
     zh = M.note_text(note, "zh")
-    words = set(re.findall(r"[A-Za-z][A-Za-z_]{2,}", zh)) - {"alpha", "HessianInversionWarning", "ConvergenceWarning",
-                                                               "Hessian"}
+    words = set(re.findall(r"[A-Za-z][A-Za-z_]{2,}", zh)) - {
+        "alpha",
+        "HessianInversionWarning",
+        "ConvergenceWarning",
+        "Hessian",
+    }
     assert not words, (zh, words)
     assert M.note_text(note, "en") == note
     assert M.note_text(note, "both") == f"{zh} / {note}"

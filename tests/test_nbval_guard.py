@@ -1,4 +1,5 @@
 """The nbval check catches a changed number in a notebook's stored outputs."""
+
 from __future__ import annotations
 
 import shutil
@@ -14,10 +15,30 @@ pytestmark = pytest.mark.slow
 
 
 def _nbval(folder: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pytest", "--nbval", "notebooks/01_cleaning.ipynb",
-                           "--nbval-sanitize-with", str(ROOT / "notebooks" / "sanitize.cfg"), "-p", "no:randomly",
-                           "-p", "no:cacheprovider", "-q", "-c", "/dev/null", "--rootdir", str(folder)],
-                          cwd=folder, capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--nbval",
+            "notebooks/01_cleaning.ipynb",
+            "--nbval-sanitize-with",
+            str(ROOT / "notebooks" / "sanitize.cfg"),
+            "-p",
+            "no:randomly",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            "-c",
+            "/dev/null",
+            "--rootdir",
+            str(folder),
+        ],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 def test_nbval_fails_when_a_stored_number_changes(tmp_path):

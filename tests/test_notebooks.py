@@ -1,4 +1,5 @@
 """Running notebooks in a warm kernel: preloading, namespace reset, clients, shutdown."""
+
 from __future__ import annotations
 
 import base64
@@ -24,8 +25,7 @@ def _write(path: Path, *sources: str) -> Path:
     nb = new_notebook()
     params = new_code_cell("x = 0")
     params.metadata["tags"] = ["parameters"]
-    nb.cells = [params, new_markdown_cell("import os  (prose, not code)"),
-                *[new_code_cell(s) for s in sources]]
+    nb.cells = [params, new_markdown_cell("import os  (prose, not code)"), *[new_code_cell(s) for s in sources]]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, path)
     return path
@@ -33,27 +33,39 @@ def _write(path: Path, *sources: str) -> Path:
 
 def _outputs(path: Path) -> list[str]:
     nb = nbformat.read(path, as_version=4)
-    return [o.get("text") or o.get("data", {}).get("text/plain", "")
-            for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    return [
+        o.get("text") or o.get("data", {}).get("text/plain", "")
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.outputs
+    ]
 
 
 def test_import_statements_in_order_once(tmp_path):
-    a = _write(tmp_path / "01_a.ipynb", "import json\nfrom cxlib import clean, results",
-               "%matplotlib inline\nimport os.path as osp\n!ls",
-               "def f():\n    from collections import Counter\n    return Counter")
-    b = _write(tmp_path / "02_b.ipynb", "from cxlib import clean, results\nfrom math import *",
-               "this is not python (")
+    a = _write(
+        tmp_path / "01_a.ipynb",
+        "import json\nfrom cxlib import clean, results",
+        "%matplotlib inline\nimport os.path as osp\n!ls",
+        "def f():\n    from collections import Counter\n    return Counter",
+    )
+    b = _write(tmp_path / "02_b.ipynb", "from cxlib import clean, results\nfrom math import *", "this is not python (")
     assert import_statements([a, b]) == (
-        "import json", "from cxlib import clean, results", "import os.path as osp",
-        "from collections import Counter", "import math")
+        "import json",
+        "from cxlib import clean, results",
+        "import os.path as osp",
+        "from collections import Counter",
+        "import math",
+    )
 
 
 def test_warm_kernel_preloads_without_leaving_names_and_resets(tmp_path):
-    nb1 = _write(tmp_path / "01_a.ipynb",
-                 "import sys, gc\nprint(sorted(k for k in globals() if not k.startswith('_') and k not in "
-                 "('In', 'Out', 'exit', 'quit', 'open', 'get_ipython', 'sys', 'gc', 'x')))",
-                 "print('_cx_preload' in globals(), 'colorsys' in sys.modules, gc.isenabled())",
-                 "leak = 1")
+    nb1 = _write(
+        tmp_path / "01_a.ipynb",
+        "import sys, gc\nprint(sorted(k for k in globals() if not k.startswith('_') and k not in "
+        "('In', 'Out', 'exit', 'quit', 'open', 'get_ipython', 'sys', 'gc', 'x')))",
+        "print('_cx_preload' in globals(), 'colorsys' in sys.modules, gc.isenabled())",
+        "leak = 1",
+    )
     nb2 = _write(tmp_path / "02_b.ipynb", "print('leak' in globals(), get_ipython().execution_count)")
     with WarmKernel(tmp_path, preload=("import colorsys as cs", "from json import dumps")) as k:
         run_notebook(nb1, tmp_path / "out1.ipynb", kernel=k)
@@ -84,8 +96,10 @@ def test_warm_kernel_closes_clients_and_releases_kernel(tmp_path):
 def test_cx_command_line_starts_without_pandas():
     # `cx report` starts its kernel before anything imports pandas (the catalog builds its
     # categorical dtypes on first use)
-    code = ("import sys, cxlib.cli, cxlib.report\nprint('pandas' in sys.modules)\n"
-            "from cxlib import catalog\nd = catalog.TIER_DTYPE\nprint(d is catalog.TIER_DTYPE, list(d.categories))")
+    code = (
+        "import sys, cxlib.cli, cxlib.report\nprint('pandas' in sys.modules)\n"
+        "from cxlib import catalog\nd = catalog.TIER_DTYPE\nprint(d is catalog.TIER_DTYPE, list(d.categories))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split("\n")
     assert out[0] == "False"
     assert out[1] == "True ['none', 'completion_only', 'realtime', 'realtime_photo']"
@@ -100,8 +114,10 @@ def test_embedded_font_covers_every_character_of_the_page():
     assert all(ord(ch) in cmap for ch in text if ord(ch) > 127)
     assert "GSUB" not in font or not font["GSUB"].table.FeatureList.FeatureRecord
     assert len(data) < 20_000  # a few dozen glyphs, not the 8 MB font
-    assert report.embed_cjk_font("<html><head></head><body>ascii</body></html>") == \
-        "<html><head></head><body>ascii</body></html>"
+    assert (
+        report.embed_cjk_font("<html><head></head><body>ascii</body></html>")
+        == "<html><head></head><body>ascii</body></html>"
+    )
 
 
 def test_failed_preload_is_reported_and_the_notebook_still_runs(tmp_path, caplog):

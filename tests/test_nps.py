@@ -34,18 +34,18 @@ Z975 = 1.9599639845400536  # qnorm(0.975)
 
 # Example A: one answer at each point 0..10 -> 7 detractors, 2 passives, 2 promoters (n = 11)
 A = list(range(11))
-A_NPS = -5 / 11                     # (2 - 7) / 11
-A_VAR = 74 / 121                    # 9/11 - (5/11)^2
-A_SE = 0.23579078706920836          # sqrt(74/121 / 11)
-A_P = 0.05388635376643758           # 1 - (2 * pnorm(|nps| / se) - 1)
-A_ADJ = -0.35714285714285715        # (2.75 - 7.75) / 14
-A_ADJ_SE = 0.21085692163032474      # sqrt((10.5/14 - (5/14)^2) / 14)
+A_NPS = -5 / 11  # (2 - 7) / 11
+A_VAR = 74 / 121  # 9/11 - (5/11)^2
+A_SE = 0.23579078706920836  # sqrt(74/121 / 11)
+A_P = 0.05388635376643758  # 1 - (2 * pnorm(|nps| / se) - 1)
+A_ADJ = -0.35714285714285715  # (2.75 - 7.75) / 14
+A_ADJ_SE = 0.21085692163032474  # sqrt((10.5/14 - (5/14)^2) / 14)
 
 # Example B: x = 30 tens, 20 eights, 10 threes; y = 15 nines, 25 sevens, 20 fives (n = 60 each)
 B_X = [10] * 30 + [8] * 20 + [3] * 10
 B_Y = [9] * 15 + [7] * 25 + [5] * 20
-B_DELTA = 5 / 12                    # 1/3 - (-1/12)
-B_SE = 0.13735261461195686          # sqrt(5/9/60 + 83/144/60) = sqrt(163/8640)
+B_DELTA = 5 / 12  # 1/3 - (-1/12)
+B_SE = 0.13735261461195686  # sqrt(5/9/60 + 83/144/60) = sqrt(163/8640)
 B_P = 0.002416909080920515
 B_INT = (0.14746048884482132, 0.685872844488512)
 
@@ -89,7 +89,8 @@ def test_adjusted_wald_pseudo_counts():
     assert r["adjusted_nps"] == pytest.approx(A_ADJ, rel=1e-12)
     assert r["adjusted_se"] == pytest.approx(A_ADJ_SE, rel=1e-12)
     assert (r["adjusted_low"], r["adjusted_high"]) == pytest.approx(
-        (-0.7704148294292783, 0.056129115143563946), rel=1e-12)
+        (-0.7704148294292783, 0.056129115143563946), rel=1e-12
+    )
 
 
 def test_scale_100_is_scale_1_times_100_and_missing_are_ignored():
@@ -119,8 +120,9 @@ def test_no_answers_raises():
 
 def test_by_segment_matches_nps_and_flags_small_segments():
     rng = np.random.default_rng(7)
-    df = pd.DataFrame({"center": rng.choice(["SH01", "SH02", "BJ01"], 400, p=[0.6, 0.35, 0.05]),
-                       "ltr": rng.integers(0, 11, 400)})
+    df = pd.DataFrame(
+        {"center": rng.choice(["SH01", "SH02", "BJ01"], 400, p=[0.6, 0.35, 0.05]), "ltr": rng.integers(0, 11, 400)}
+    )
     out = N.by_segment(df, "center", method="adjusted_wald", min_n=30, scale=100)
     assert out["center"].tolist() == ["BJ01", "SH01", "SH02"]
     for _, row in out.iterrows():
@@ -135,8 +137,12 @@ def test_by_segment_matches_nps_and_flags_small_segments():
 
 
 def test_by_segment_keeps_catalog_order_of_categorical_segments():
-    df = pd.DataFrame({"tier": pd.Categorical(["realtime", "none", "realtime", "none"], dtype=catalog.TIER_DTYPE),
-                       "ltr": [9, 3, 10, 8]})
+    df = pd.DataFrame(
+        {
+            "tier": pd.Categorical(["realtime", "none", "realtime", "none"], dtype=catalog.TIER_DTYPE),
+            "ltr": [9, 3, 10, 8],
+        }
+    )
     out = N.by_segment(df, "tier")
     assert out["tier"].astype(str).tolist() == ["none", "realtime"]
     assert out["nps"].tolist() == [-50.0, 100.0]
@@ -155,13 +161,15 @@ def _visits(seed: int = 3, n: int = 600) -> pd.DataFrame:
     u = rng.poisson(1.8, n)
     ltr = np.clip(np.round(6 + 0.6 * u + rng.normal(0, 2, n)), 0, 10)
     tiers = np.array(catalog.TIER_ORDER)[np.minimum(u, 3)]
-    df = pd.DataFrame({
-        "tier": pd.Categorical(tiers, dtype=catalog.TIER_DTYPE),
-        "n_proactive_updates": u,
-        "ltr": pd.array(np.where(rng.random(n) < 0.3, np.nan, ltr), dtype="Int64"),
-        "anxiety": rng.uniform(0, 100, n),
-        "complained": rng.random(n) < 0.2 / (1 + u),
-    })
+    df = pd.DataFrame(
+        {
+            "tier": pd.Categorical(tiers, dtype=catalog.TIER_DTYPE),
+            "n_proactive_updates": u,
+            "ltr": pd.array(np.where(rng.random(n) < 0.3, np.nan, ltr), dtype="Int64"),
+            "anxiety": rng.uniform(0, 100, n),
+            "complained": rng.random(n) < 0.2 / (1 + u),
+        }
+    )
     return df
 
 
@@ -196,7 +204,8 @@ def test_dose_response_levels_and_plot():
     d = N.dose_response(v, cap=4)
     assert d["updates"].astype(str).tolist() == ["0", "1", "2", "3", "4+"]
     assert d["n_visits"].tolist() == [int((v.n_proactive_updates == i).sum()) for i in range(4)] + [
-        int((v.n_proactive_updates >= 4).sum())]
+        int((v.n_proactive_updates >= 4).sum())
+    ]
     assert d["nps"].iloc[-1] > d["nps"].iloc[0]  # simulated: LTR rises with updates
     import matplotlib
 
@@ -218,12 +227,21 @@ def test_summary_record_and_headline_table():
     assert rec["ci_low"] == pytest.approx(max(A_ADJ - Z975 * A_ADJ_SE, -1) * 100)
     assert (rec["promoters"], rec["passives"], rec["detractors"]) == pytest.approx((2 / 11, 2 / 11, 7 / 11))
     h = N.headline_table(A, lang="en")
-    assert h["measure"].tolist() == ["NPS (−100…100)", "NPS (share, −1…1)", "Promoters (%)", "Passives (%)",
-                                     "Detractors (%)"]
-    assert N.headline_table(A, lang="zh")["measure"].tolist()[:3] == ["净推荐值（−100…100）", "净推荐值（比例，−1…1）",
-                                                                     "推荐者占比（%）"]
+    assert h["measure"].tolist() == [
+        "NPS (−100…100)",
+        "NPS (share, −1…1)",
+        "Promoters (%)",
+        "Passives (%)",
+        "Detractors (%)",
+    ]
+    assert N.headline_table(A, lang="zh")["measure"].tolist()[:3] == [
+        "净推荐值（−100…100）",
+        "净推荐值（比例，−1…1）",
+        "推荐者占比（%）",
+    ]
     assert h.loc[1, "estimate"] == pytest.approx(A_NPS) and h.loc[0, "ci_high"] == pytest.approx(
-        (A_ADJ + Z975 * A_ADJ_SE) * 100)
+        (A_ADJ + Z975 * A_ADJ_SE) * 100
+    )
     assert (h.loc[4, "ci_low"], h.loc[4, "ci_high"]) == pytest.approx(N.wilson_ci(7, 11))
 
 
@@ -232,9 +250,15 @@ def test_tier_record_and_folklore_sentence():
     rec = N.tier_record(t)
     assert list(rec) == list(catalog.TIER_ORDER)
     row = t.iloc[-1]
-    assert rec["realtime_photo"] == {"n": int(row["n_responses"]), "nps": row["nps"], "ci_low": row["nps_ci_low"],
-                                     "ci_high": row["nps_ci_high"], "mean_ltr": row["ltr_mean"],
-                                     "complaint_rate": row["complaint_rate"], "mean_anxiety": row["anxiety_mean"]}
+    assert rec["realtime_photo"] == {
+        "n": int(row["n_responses"]),
+        "nps": row["nps"],
+        "ci_low": row["nps_ci_low"],
+        "ci_high": row["nps_ci_high"],
+        "mean_ltr": row["ltr_mean"],
+        "complaint_rate": row["complaint_rate"],
+        "mean_anxiety": row["anxiety_mean"],
+    }
     s = N.folklore_comparison(t)
     assert "0–10" in s and f"{t.iloc[0]['ltr_mean']:.1f}" in s and f"{row['nps']:+.0f}" in s
     assert "cannot be checked" in N.folklore_comparison(t.iloc[1:])
@@ -250,7 +274,7 @@ def test_two_sample_adjusted_wald_matches_the_r_package_formula():
     assert t["method"] == "adjusted_wald"
     assert t["difference"] == pytest.approx(B_DELTA, rel=1e-12)  # the observed difference is kept
     assert t["adjusted_difference"] == pytest.approx(25 / 63, rel=1e-12)
-    se = 67 / 63 ** 1.5
+    se = 67 / 63**1.5
     assert t["se"] == pytest.approx(se, rel=1e-12)
     assert (t["ci_low"], t["ci_high"]) == pytest.approx((25 / 63 - Z975 * se, 25 / 63 + Z975 * se), rel=1e-12)
     assert t["z"] == pytest.approx(25 * math.sqrt(63) / 67, rel=1e-12)
@@ -300,7 +324,7 @@ def _r_iterative(det: int, pas: int, pro: int, alpha: float = 0.05) -> tuple[flo
     def score(d):
         pb = -b - c + (2 * n - c + b) * d
         pc = -b * d * (1 - d)
-        q21 = (math.sqrt(pb ** 2 - 4 * pa * pc) - pb) / (2 * pa)
+        q21 = (math.sqrt(pb**2 - 4 * pa * pc) - pb) / (2 * pa)
         return (c - b - n * d) / math.sqrt(n * (2 * q21 + d * (1 - d)))
 
     ul = ll = None
@@ -346,12 +370,25 @@ def _restricted_score(det: int, pas: int, pro: int, d: float) -> float:
 
     lo, hi = max(0.0, -d) + 1e-15, (1 - d) / 2 - 1e-15
     q = minimize_scalar(nll, bounds=(lo, hi), method="bounded", options={"xatol": 1e-14}).x
-    var = (q + (q + d) - d ** 2) / n
+    var = (q + (q + d) - d**2) / n
     return ((pro - det) / n - d) / math.sqrt(var)
 
 
-@pytest.mark.parametrize("counts", [(7, 2, 2), (10, 20, 30), (30, 20, 10), (1, 98, 1), (0, 3, 0), (3, 10, 40),
-                                    (100, 300, 600), (0, 0, 5), (5, 0, 0), (2, 0, 9)])
+@pytest.mark.parametrize(
+    "counts",
+    [
+        (7, 2, 2),
+        (10, 20, 30),
+        (30, 20, 10),
+        (1, 98, 1),
+        (0, 3, 0),
+        (3, 10, 40),
+        (100, 300, 600),
+        (0, 0, 5),
+        (5, 0, 0),
+        (2, 0, 9),
+    ],
+)
 def test_score_interval_matches_the_r_package_and_inverts_the_score_test(counts):
     det, pas, pro = counts
     ltr = [0] * det + [7] * pas + [10] * pro
@@ -373,7 +410,7 @@ def test_score_interval_of_promoters_only_has_a_closed_form():
     # det = 0: q = (1 - d) / 2, var = (1 - d)(1 + d), score = sqrt(n (1 - d) / (1 + d)) = z
     for n in (5, 20, 200):
         r = N.nps([10] * n, scale=1, method="score")
-        assert r["ci_high"] == 1 and r["ci_low"] == pytest.approx((n - Z975 ** 2) / (n + Z975 ** 2), rel=1e-10)
+        assert r["ci_high"] == 1 and r["ci_low"] == pytest.approx((n - Z975**2) / (n + Z975**2), rel=1e-10)
         assert N.nps([0] * n, scale=1, method="score")["ci_high"] == pytest.approx(-r["ci_low"], rel=1e-10)
 
 

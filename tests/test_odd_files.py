@@ -3,6 +3,7 @@ formulas, error cells, real dates, empty or extra sheets, corrupt zips; CSV with
 ragged rows, binary content, UTF-16, a header only, long lines, mixed line endings, quote
 errors. Each is read (values as the text a CSV export would hold) with every row accounted
 for, or refused with one DataError naming the file and, where known, the column and row."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -100,8 +101,15 @@ NESTED = [pa.array([["V1"]]), pa.array([{"a": 1}]), pa.array([[("k", 1)]], pa.ma
 
 def values_id(values: pa.Array) -> str:
     t = values.type
-    return ("list" if pa.types.is_list(t) else "struct" if pa.types.is_struct(t) else "map" if pa.types.is_map(t)
-            else "bad utf-8")
+    return (
+        "list"
+        if pa.types.is_list(t)
+        else "struct"
+        if pa.types.is_struct(t)
+        else "map"
+        if pa.types.is_map(t)
+        else "bad utf-8"
+    )
 
 
 @pytest.mark.parametrize("values", NESTED, ids=["list", "struct", "map"])
@@ -113,16 +121,18 @@ def test_parquet_nested_values_in_a_contract_column_are_refused(tmp_path, capsys
     assert err.startswith("cx: error: complaints.parquet, column category: the column holds nested values")
 
 
-@pytest.mark.parametrize("values", [*NESTED, pa.array([b"\xff\xfe"], pa.binary())],
-                         ids=["list", "struct", "map", "bad utf-8"])
+@pytest.mark.parametrize(
+    "values", [*NESTED, pa.array([b"\xff\xfe"], pa.binary())], ids=["list", "struct", "map", "bad utf-8"]
+)
 def test_parquet_extra_columns_of_any_type_are_carried_as_text(tmp_path, capsys, values):
     raw = _raw(tmp_path)
     _complaints_parquet(raw, "extra", values)
     code, _, quality = _clean(raw, capsys)
     assert code == 0 and quality["complaints"] == {**quality["complaints"], "read": 1, "kept": 1}
     carried = pq.read_table(raw.parent / "out" / "complaints.parquet").column("extra").to_pylist()
-    assert carried == [{"list": '["V1"]', "struct": '{"a": 1}', "map": '[["k", 1]]',
-                        "bad utf-8": "\\xff\\xfe"}[values_id(values)]]
+    assert carried == [
+        {"list": '["V1"]', "struct": '{"a": 1}', "map": '[["k", 1]]', "bad utf-8": "\\xff\\xfe"}[values_id(values)]
+    ]
 
 
 def test_parquet_bytes_that_are_not_utf8_name_column_and_row(tmp_path, capsys):
@@ -132,7 +142,9 @@ def test_parquet_bytes_that_are_not_utf8_name_column_and_row(tmp_path, capsys):
     pq.write_table(pa.table(cols), raw / "complaints.parquet")
     code, err, _ = _clean(raw, capsys)
     assert code == 2
-    assert err == "cx: error: complaints.parquet, column category, row 3: the column holds bytes that are not UTF-8 text\n"
+    assert (
+        err == "cx: error: complaints.parquet, column category, row 3: the column holds bytes that are not UTF-8 text\n"
+    )
     # a string column whose bytes are not UTF-8 (written by another tool) is caught the same way
     cols["category"] = pa.array([b"ok", b"\xc3", b"x"], pa.binary()).view(pa.string())
     pq.write_table(pa.table(cols), raw / "complaints.parquet")
@@ -162,8 +174,10 @@ def test_parquet_timestamps_beyond_the_calendar_are_quarantined_not_a_crash(tmp_
     raw = _raw(tmp_path)
     cols = {c: pa.array(COMPLAINTS[c].tolist() * 3) for c in COMPLAINTS}
     cols["complaint_id"] = pa.array(["K1", "K2", "K3"])
-    cols["filed_at"] = pa.array([dt.datetime(2026, 9, 22, 3), dt.datetime(9999, 12, 31, 23), dt.datetime(1, 1, 1)],
-                                pa.timestamp("s", tz="+05:30"))
+    cols["filed_at"] = pa.array(
+        [dt.datetime(2026, 9, 22, 3), dt.datetime(9999, 12, 31, 23), dt.datetime(1, 1, 1)],
+        pa.timestamp("s", tz="+05:30"),
+    )
     pq.write_table(pa.table(cols), raw / "complaints.parquet")
     code, _, quality = _clean(raw, capsys)
     assert code == 0 and quality["complaints"]["read"] == 3 and quality["complaints"]["kept"] >= 1
@@ -204,8 +218,11 @@ ROW2 = ["K2", "V1", 46287.5, "app", "=1/0"]
 
 def test_xlsx_dates_serials_merged_cells_formulas_and_error_cells(tmp_path, capsys):
     raw = _raw(tmp_path)
-    _workbook(raw, [ZH, ROW1, ROW2, ["K3", "V2", "#DIV/0!", "app", None], ["K4", "V1", "2026-09-22 12:00", "app", "x"]],
-              lambda wb, ws: ws.merge_cells("D4:D5"))
+    _workbook(
+        raw,
+        [ZH, ROW1, ROW2, ["K3", "V2", "#DIV/0!", "app", None], ["K4", "V1", "2026-09-22 12:00", "app", "x"]],
+        lambda wb, ws: ws.merge_cells("D4:D5"),
+    )
     df = io.read_table(raw, "complaints")
     assert df["filed_at"].tolist() == ["2026-09-22T11:00:00", "46287.5", "#DIV/0!", "2026-09-22 12:00"]
     # a formula without a stored result (never computed by a spreadsheet program) reads as blank;
@@ -248,7 +265,7 @@ def test_xlsx_corrupt_zip(tmp_path, capsys):
     assert code == 2 and err.startswith("cx: error: complaints.xlsx: not a readable XLSX workbook")
     data = bytearray(_workbook(raw, [ZH] + [ROW1] * 200).read_bytes())
     at = data.find(b"xl/worksheets/sheet1.xml") + 100
-    data[at:at + 200] = bytes(200)
+    data[at : at + 200] = bytes(200)
     path.write_bytes(bytes(data))
     code, err, _ = _clean(raw, capsys)
     assert code == 2 and "complaints.xlsx" in err
@@ -259,15 +276,21 @@ CSV = COMPLAINTS.to_csv(index=False).encode()
 ROW = b"K2,V1,2026-09-22T12:00:00,app,x\n"
 
 
-@pytest.mark.parametrize("content, message", [
-    (CSV + b"K2,V1\n", "complaints.csv, row 2: rows do not have as many fields as the header (5): this row has 2"),
-    (CSV + b"K2,V1,2026-09-22T12:00:00,app,x,y\n", "row 2: rows do not have as many fields as the header (5): this row has 6"),
-    (CSV + b"K2,V1,\x00\n", "complaints.csv: not a CSV table: the file holds binary data (a NUL byte on line 3)"),
-    ("投诉编号,工单号,投诉时间\nK1,V2,2026-09-22\n".encode("utf-16"), "the file is UTF-16 text"),
-    (bytes(range(1, 256)) * 8, "the file is neither UTF-8 nor GB18030/GBK text"),
-    (b"\x89PNG\r\n\x1a\n" + bytes(100), "the file is a PNG image"),
-    (b"\r\n\n", "empty file"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (CSV + b"K2,V1\n", "complaints.csv, row 2: rows do not have as many fields as the header (5): this row has 2"),
+        (
+            CSV + b"K2,V1,2026-09-22T12:00:00,app,x,y\n",
+            "row 2: rows do not have as many fields as the header (5): this row has 6",
+        ),
+        (CSV + b"K2,V1,\x00\n", "complaints.csv: not a CSV table: the file holds binary data (a NUL byte on line 3)"),
+        ("投诉编号,工单号,投诉时间\nK1,V2,2026-09-22\n".encode("utf-16"), "the file is UTF-16 text"),
+        (bytes(range(1, 256)) * 8, "the file is neither UTF-8 nor GB18030/GBK text"),
+        (b"\x89PNG\r\n\x1a\n" + bytes(100), "the file is a PNG image"),
+        (b"\r\n\n", "empty file"),
+    ],
+)
 def test_csv_files_refused_with_file_and_row(tmp_path, capsys, content, message):
     raw = _raw(tmp_path)
     (raw / "complaints.csv").write_bytes(content)
@@ -282,15 +305,18 @@ def test_ragged_row_error_does_not_quote_the_row(tmp_path, capsys):
     assert code == 2 and "13912345678" not in err
 
 
-@pytest.mark.parametrize("content, read", [
-    (b"complaint_id,visit_id,filed_at\n", 0),                                     # a header only
-    (CSV.replace(b"\n", b"\r\n") + ROW.replace(b"\n", b"\r"), 2),                    # mixed line endings
-    (CSV + b"K2,V1,2026-09-22T12:00:00,app,x" + b"y" * (3 << 20) + b"\n", 2),      # a 3 MB line
-    (CSV + b'K2,V1,2026-09-22T12:00:00,app,"unterminated\n' + ROW, 2),             # quote never closed
-    (CSV + b'K2,V1,2026-09-22T12:00:00,app,"a ""b"" c"\n', 2),                      # quotes doubled
-    (CSV + b"K2,V1,2026-09-22T12:00:00,app,x" + b"y" * 5000 + b"\x00\n", 2),       # NUL after the head
-    ("\ufeff投诉编号,工单号,投诉时间\nK1,V2,2026-09-22T11:00:00\n".encode(), 1),       # BOM, Chinese header
-])
+@pytest.mark.parametrize(
+    "content, read",
+    [
+        (b"complaint_id,visit_id,filed_at\n", 0),  # a header only
+        (CSV.replace(b"\n", b"\r\n") + ROW.replace(b"\n", b"\r"), 2),  # mixed line endings
+        (CSV + b"K2,V1,2026-09-22T12:00:00,app,x" + b"y" * (3 << 20) + b"\n", 2),  # a 3 MB line
+        (CSV + b'K2,V1,2026-09-22T12:00:00,app,"unterminated\n' + ROW, 2),  # quote never closed
+        (CSV + b'K2,V1,2026-09-22T12:00:00,app,"a ""b"" c"\n', 2),  # quotes doubled
+        (CSV + b"K2,V1,2026-09-22T12:00:00,app,x" + b"y" * 5000 + b"\x00\n", 2),  # NUL after the head
+        ("\ufeff投诉编号,工单号,投诉时间\nK1,V2,2026-09-22T11:00:00\n".encode(), 1),  # BOM, Chinese header
+    ],
+)
 def test_csv_odd_but_readable_files_account_for_every_row(tmp_path, capsys, content, read):
     raw = _raw(tmp_path)
     (raw / "complaints.csv").write_bytes(content)
@@ -307,8 +333,9 @@ def test_header_with_a_form_feed_is_one_header_line(tmp_path):
 
 def test_error_quoting_a_header_with_a_line_break_stays_one_line(tmp_path, capsys):
     raw = _raw(tmp_path)
-    pq.write_table(pa.table({"complaint_id": ["K1"], "bad\nname": ["x"], "filed_at": ["2026-09-22"]}),
-                   raw / "complaints.parquet")
+    pq.write_table(
+        pa.table({"complaint_id": ["K1"], "bad\nname": ["x"], "filed_at": ["2026-09-22"]}), raw / "complaints.parquet"
+    )
     code, err, _ = _clean(raw, capsys)
     assert code == 2 and "bad\\nname" in err and err.count("\n") == 1
     with pytest.raises(DataError, match="visit_id"):

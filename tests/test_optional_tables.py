@@ -3,6 +3,7 @@
 Processed data without a table are built as the cleaning step writes them: the table's Parquet
 file with zero rows and its schema, and ``given: false`` under ``tables.<t>`` in quality.json.
 """
+
 from __future__ import annotations
 
 import json
@@ -12,10 +13,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
 import pytest
 
-from cxlib import cli, clean, io, journey, nps, report, results, roi, summary
+from cxlib import clean, cli, io, journey, nps, report, results, roi, summary
 from cxlib.errors import DataError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -71,17 +71,25 @@ def test_not_provided_note_in_each_language_and_as_marker(tmp_path):
     f = tmp_path / "results.json"
     results.record("nps_by_tier", note, f)
     results.record("x", {"a": 1.0, "b": results.not_provided("complaints")}, f)
-    assert results.read(f) == {"nps_by_tier": {"provided": False, "missing": ["touchpoints", "complaints"]},
-                               "x": {"a": 1.0, "b": {"provided": False, "missing": ["complaints"]}}}
+    assert results.read(f) == {
+        "nps_by_tier": {"provided": False, "missing": ["touchpoints", "complaints"]},
+        "x": {"a": 1.0, "b": {"provided": False, "missing": ["complaints"]}},
+    }
     assert results.missing_file(tmp_path / "none.yaml", lang="en").detail.endswith("none.yaml not found")
     (tmp_path / "c.yaml").write_text("cases: []\n")
     assert results.missing_file(tmp_path / "c.yaml") is None
 
 
 def test_tables_leave_out_complaints_when_none_is_known():
-    v = pd.DataFrame({"ltr": pd.array([10, 9, 3, 7], dtype="Int64"), "tier": ["none", "none", "realtime", "realtime"],
-                      "anxiety": [10.0, 20.0, 80.0, 40.0], "n_proactive_updates": [0, 0, 2, 3],
-                      "complained": pd.array([pd.NA] * 4, dtype="boolean")})
+    v = pd.DataFrame(
+        {
+            "ltr": pd.array([10, 9, 3, 7], dtype="Int64"),
+            "tier": ["none", "none", "realtime", "realtime"],
+            "anxiety": [10.0, 20.0, 80.0, 40.0],
+            "n_proactive_updates": [0, 0, 2, 3],
+            "complained": pd.array([pd.NA] * 4, dtype="boolean"),
+        }
+    )
     tiers = nps.tier_table(v, lang="en")
     assert not any(c.startswith("complaint") for c in tiers.columns)
     assert tiers["n_visits"].tolist() == [2, 2] and tiers["nps"].tolist() == [100.0, -50.0]
@@ -118,14 +126,20 @@ def test_emotion_curve_by_a_visits_column_against_a_direct_computation():
     rng = np.random.default_rng(7)
     n = 60
     visits = pd.DataFrame({"visit_id": [f"V{i}" for i in range(n)], "advisor": rng.choice(["王", "李", "张"], n)})
-    scores = pd.DataFrame({"visit_id": np.repeat(visits["visit_id"], 2).to_numpy(),
-                           "point": ["waiting", "payment"] * n, "score": rng.integers(1, 11, 2 * n)})
+    scores = pd.DataFrame(
+        {
+            "visit_id": np.repeat(visits["visit_id"], 2).to_numpy(),
+            "point": ["waiting", "payment"] * n,
+            "score": rng.integers(1, 11, 2 * n),
+        }
+    )
     curve = journey.emotion_curve(scores, by="advisor", visits=visits)
     merged = scores.merge(visits, on="visit_id")
     for (adv, point), part in merged.groupby(["advisor", "point"]):
         row = curve[(curve["advisor"] == adv) & (curve["point"] == point)].iloc[0]
         x = part["score"].to_numpy(float)
         from scipy import stats
+
         half = stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x))
         assert row["n"] == len(x)
         assert row["mean"] == pytest.approx(x.mean())
@@ -134,8 +148,17 @@ def test_emotion_curve_by_a_visits_column_against_a_direct_computation():
 
 def test_report_refuses_an_unknown_segment_and_a_missing_cases_file(raw_dir, tmp_path, capsys):
     params = tmp_path / "run.yaml"
-    args = ["report", "--raw", str(raw_dir), "--processed", str(tmp_path / "p"), "--out", str(tmp_path / "out"),
-            "--params", str(params)]
+    args = [
+        "report",
+        "--raw",
+        str(raw_dir),
+        "--processed",
+        str(tmp_path / "p"),
+        "--out",
+        str(tmp_path / "out"),
+        "--params",
+        str(params),
+    ]
     params.write_text("segment: no_such_column\n")
     assert cli.main(args) == 2
     err = capsys.readouterr().err
@@ -181,8 +204,25 @@ def own_raw_report(tmp_path_factory) -> tuple[Path, Path]:
     clean.clean(raw, processed)
     (base / "run.yaml").write_text("segment: advisor\n", encoding="utf-8")
     out = base / "reports"
-    code = cli.main(["report", "--raw", str(raw), "--processed", str(processed), "--out", str(out),
-                     "--period", PERIOD, "--center", CENTER, "--params", str(base / "run.yaml"), "--timeout", "600"])
+    code = cli.main(
+        [
+            "report",
+            "--raw",
+            str(raw),
+            "--processed",
+            str(processed),
+            "--out",
+            str(out),
+            "--period",
+            PERIOD,
+            "--center",
+            CENTER,
+            "--params",
+            str(base / "run.yaml"),
+            "--timeout",
+            "600",
+        ]
+    )
     assert code == 0, (out / PERIOD / "run.log").read_text()
     return out / PERIOD / CENTER, processed
 
@@ -192,8 +232,10 @@ def test_missing_tables_and_cases_give_not_provided_sections_and_no_numbers(own_
     folder, _ = own_raw_report
     man = json.loads((folder / "manifest.json").read_text())
     assert man["status"] == "ok" and all(n["status"] == "ok" for n in man["notebooks"])
-    pages = {n: (folder / f"{n}.html").read_text(encoding="utf-8")
-             for n in ("02_emotion_curves", "03_nps_proactive_updates", "04_roi_cases", "05_summary")}
+    pages = {
+        n: (folder / f"{n}.html").read_text(encoding="utf-8")
+        for n in ("02_emotion_curves", "03_nps_proactive_updates", "04_roi_cases", "05_summary")
+    }
     for name, page in pages.items():
         assert "未提供数据 / not provided" in page, name
     log_note = "未提供数据 / not provided: 触点日志 touchpoint log (touchpoints)"

@@ -11,25 +11,47 @@ import subprocess
 import sys
 from pathlib import Path
 
+import own_data
 import pytest
 
-import own_data
 from cxlib import clean, report
 
 pytestmark = pytest.mark.slow
 
 CX = [sys.executable, "-m", "cxlib.cli"]
-NOTEBOOKS = ("01_cleaning", "02_emotion_curves", "03_nps_proactive_updates", "04_roi_cases", "05_summary",
-             "06_comments")
+NOTEBOOKS = (
+    "01_cleaning",
+    "02_emotion_curves",
+    "03_nps_proactive_updates",
+    "04_roi_cases",
+    "05_summary",
+    "06_comments",
+)
 NO_SCORES = "未提供数据 / not provided: 触点评分 touchpoint scores (scores)"
 SCORES_MARKER = {"provided": False, "missing": ["scores"]}
 
 
 def run_report(raw: Path, tmp: Path, centers: str) -> tuple[subprocess.CompletedProcess, Path]:
     """``cx report`` of ``raw`` for ``centers`` in a child process; returns it and the period folder."""
-    proc = subprocess.run([*CX, "report", "--raw", str(raw), "--processed", str(tmp / "processed"),
-                           "--out", str(tmp / "reports"), "--center", centers, "--jobs", "1"],
-                          capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [
+            *CX,
+            "report",
+            "--raw",
+            str(raw),
+            "--processed",
+            str(tmp / "processed"),
+            "--out",
+            str(tmp / "reports"),
+            "--center",
+            centers,
+            "--jobs",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     return proc, tmp / "reports" / "all"
 
 
@@ -65,8 +87,9 @@ def results_of(period: Path, folder: str) -> dict:
     return json.loads((period / folder / "results.json").read_text(encoding="utf-8"))
 
 
-@pytest.mark.parametrize("name", ["english_xls_qualtrics", "stacked_sheets_only_visits_surveys",
-                                  "gbk_title_rows_with_log"])
+@pytest.mark.parametrize(
+    "name", ["english_xls_qualtrics", "stacked_sheets_only_visits_surveys", "gbk_title_rows_with_log"]
+)
 def test_a_survey_with_only_the_ltr_question_reports_scores_as_not_provided(name, tmp_path):
     raw, small = built(name, tmp_path)
     data = clean.read_processed(tmp_path / "processed")
@@ -87,8 +110,7 @@ def test_a_survey_with_only_the_ltr_question_reports_scores_as_not_provided(name
     if name == "gbk_title_rows_with_log":
         # a touchpoint log but no repair end time in the visits: no silence to measure
         page = pages(period, "all", "02_emotion_curves")
-        assert ("n = 0 visits with a known repair end: too few for the information black hole, need ≥ 1"
-                in page)
+        assert "n = 0 visits with a known repair end: too few for the information black hole, need ≥ 1" in page
         assert "n = 0 visits with a known repair end: too few for an example visit's time line, need ≥ 1" in page
 
 
@@ -100,7 +122,9 @@ def test_the_worked_example_at_a_small_center_says_too_few_for_peak_end(tmp_path
     res = results_of(period, folder)
     pe = res["peak_end"]
     assert pe["computed"] is False and pe["need"] == 20 and 0 < pe["n"] < 20
-    sentence = f"n = {pe['n']} complete responses: too few for 10-fold cross-validation of the peak-end models, need ≥ 20"
+    sentence = (
+        f"n = {pe['n']} complete responses: too few for 10-fold cross-validation of the peak-end models, need ≥ 20"
+    )
     assert pe["reason"] == sentence
     assert sentence in pages(period, folder, "02_emotion_curves")
     assert f"样本不足：n = {pe['n']} 份完整答卷" in pages(period, folder, "02_emotion_curves")

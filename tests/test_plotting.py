@@ -86,7 +86,9 @@ def test_palettes_follow_catalog_order():
     with pytest.raises(ValueError, match="unknown palette"):
         plotting.palette("nope")
     assert plotting.segment_colors(["realtime", "none"], "tier") == {
-        "realtime": plotting.TIER_COLORS["realtime"], "none": plotting.TIER_COLORS["none"]}
+        "realtime": plotting.TIER_COLORS["realtime"],
+        "none": plotting.TIER_COLORS["none"],
+    }
     assert len(plotting.segment_colors(["SH-JQ", "BJ-WJ"], "center")) == 2
 
 
@@ -122,8 +124,12 @@ def _figure_functions():
 
 
 # figure functions of the stage modules not yet on the convention (nps, models, did)
-_NOT_YET = {"cxlib.nps.plot_dose_response", "cxlib.models.plot_coefficients", "cxlib.models.plot_event_study",
-            "cxlib.did.plot_event_study"}
+_NOT_YET = {
+    "cxlib.nps.plot_dose_response",
+    "cxlib.models.plot_coefficients",
+    "cxlib.models.plot_event_study",
+    "cxlib.did.plot_event_study",
+}
 
 
 def test_every_figure_function_follows_the_convention():
@@ -142,8 +148,15 @@ def test_every_figure_function_follows_the_convention():
         lang = sig.parameters["lang"]
         assert lang.kind is inspect.Parameter.KEYWORD_ONLY and lang.default == "both", (module, name)
         seen.append(name)
-    assert {"plot_emotion_curve", "plot_journey_map", "plot_visit_timeline", "plot_nps_trend", "plot_tornado",
-            "plot_roi_distribution", "plot_theme_map"} <= set(seen)
+    assert {
+        "plot_emotion_curve",
+        "plot_journey_map",
+        "plot_visit_timeline",
+        "plot_nps_trend",
+        "plot_tornado",
+        "plot_roi_distribution",
+        "plot_theme_map",
+    } <= set(seen)
 
 
 def test_a_figure_of_one_axes_draws_on_the_axes_given():
@@ -152,12 +165,33 @@ def test_a_figure_of_one_axes_draws_on_the_axes_given():
     from cxlib import roi, summary
 
     fig, (left, right) = plotting.subplots(1, 2, figsize=(8, 3))
-    months = pd.DataFrame({"month": ["2026-09", "2026-10"], "nps": [10.0, 20.0], "ci_low": [0.0, 5.0],
-                           "ci_high": [20.0, 35.0], "n": [80, 90]})
+    months = pd.DataFrame(
+        {
+            "month": ["2026-09", "2026-10"],
+            "nps": [10.0, 20.0],
+            "ci_low": [0.0, 5.0],
+            "ci_high": [20.0, 35.0],
+            "n": [80, 90],
+        }
+    )
     assert summary.plot_nps_trend(months, lang="en", ax=left) is fig
-    table = pd.DataFrame({"id": ["x"], "name_zh": ["例"], "name_en": ["Ex"], "input": ["reach"],
-                          "label_zh": ["覆盖"], "label_en": ["Reach"], "low": [1.0], "mode": [2.0], "high": [3.0],
-                          "npv_low": [-1e4], "npv_high": [3e4], "npv_base": [1e4], "swing": [4e4]})
+    table = pd.DataFrame(
+        {
+            "id": ["x"],
+            "name_zh": ["例"],
+            "name_en": ["Ex"],
+            "input": ["reach"],
+            "label_zh": ["覆盖"],
+            "label_en": ["Reach"],
+            "low": [1.0],
+            "mode": [2.0],
+            "high": [3.0],
+            "npv_low": [-1e4],
+            "npv_high": [3e4],
+            "npv_base": [1e4],
+            "swing": [4e4],
+        }
+    )
     assert roi.plot_tornado(table, lang="en", ax=right) is fig
     assert left.lines and right.patches
     assert len(fig.axes) == 2

@@ -16,12 +16,22 @@ SNAKE = re.compile(r"\b[a-z]+_[a-z_]+\b")
 
 
 def _tiers() -> pd.DataFrame:
-    return pd.DataFrame({"tier": ["none", "completion_only", "realtime"], "n_visits": [40, 35, 120],
-                         "n_responses": [29, 30, 100], "ltr_mean": [5.123, 6.0, 8.456],
-                         "ltr_ci_low": [4.2, 5.1, 8.1], "ltr_ci_high": [6.0, 6.9, 8.8], "nps": [-12.4, 3.3, 40.0],
-                         "nps_ci_low": [-40.0, -20.0, 30.0], "nps_ci_high": [18.0, 26.0, 50.0],
-                         "complaint_rate": [0.125, 0.05, 0.0], "complaint_ci_low": [0.05, 0.01, 0.0],
-                         "complaint_ci_high": [0.26, 0.18, 0.03]})
+    return pd.DataFrame(
+        {
+            "tier": ["none", "completion_only", "realtime"],
+            "n_visits": [40, 35, 120],
+            "n_responses": [29, 30, 100],
+            "ltr_mean": [5.123, 6.0, 8.456],
+            "ltr_ci_low": [4.2, 5.1, 8.1],
+            "ltr_ci_high": [6.0, 6.9, 8.8],
+            "nps": [-12.4, 3.3, 40.0],
+            "nps_ci_low": [-40.0, -20.0, 30.0],
+            "nps_ci_high": [18.0, 26.0, 50.0],
+            "complaint_rate": [0.125, 0.05, 0.0],
+            "complaint_ci_low": [0.05, 0.01, 0.0],
+            "complaint_ci_high": [0.26, 0.18, 0.03],
+        }
+    )
 
 
 def _html_headers(html: str) -> list[str]:
@@ -31,8 +41,16 @@ def _html_headers(html: str) -> list[str]:
 def test_headers_per_language_and_no_snake_case_on_a_chinese_page():
     zh = present.table(_tiers(), lang="zh", n="n_responses")
     assert zh.frame.columns.tolist() == [
-        "透明度等级", "工单数", "有效问卷数", "平均推荐意愿（0–10）", "平均推荐意愿 95% 置信区间", "净推荐值（−100…100）",
-        "净推荐值 95% 置信区间", "投诉率（%）", "投诉率 95% 置信区间"]
+        "透明度等级",
+        "工单数",
+        "有效问卷数",
+        "平均推荐意愿（0–10）",
+        "平均推荐意愿 95% 置信区间",
+        "净推荐值（−100…100）",
+        "净推荐值 95% 置信区间",
+        "投诉率（%）",
+        "投诉率 95% 置信区间",
+    ]
     en = present.table(_tiers(), lang="en", n="n_responses")
     assert en.frame.columns.tolist()[:4] == ["Transparency tier", "Visits", "Responses", "Mean LTR (0–10)"]
     both = present.table(_tiers(), lang="both", n="n_responses")
@@ -44,12 +62,59 @@ def test_headers_per_language_and_no_snake_case_on_a_chinese_page():
 
 
 def test_registry_labels_every_column_the_notebooks_show_in_chinese():
-    shown = ["stage", "point", "n", "mean", "ci_low", "ci_high", "band", "predictor", "raw_weight", "rescaled_pct",
-             "r2", "rank", "gap", "importance", "priority", "share_very_dissatisfied", "sample_comments",
-             "silence_bin", "n_visits", "anxiety_mean", "ltr_mean", "inquiry_rate", "mean_inquiries", "moment",
-             "proxy", "note", "measure", "r2_cv", "delta_vs_baseline", "promoters", "detractors", "nps", "center",
-             "month", "scenario", "tier", "n_responses", "complaint_rate", "updates", "model", "term", "estimate",
-             "p_value", "n_clusters", "outcome", "estimate_type", "effect", "level", "retention", "cost", "npv"]
+    shown = [
+        "stage",
+        "point",
+        "n",
+        "mean",
+        "ci_low",
+        "ci_high",
+        "band",
+        "predictor",
+        "raw_weight",
+        "rescaled_pct",
+        "r2",
+        "rank",
+        "gap",
+        "importance",
+        "priority",
+        "share_very_dissatisfied",
+        "sample_comments",
+        "silence_bin",
+        "n_visits",
+        "anxiety_mean",
+        "ltr_mean",
+        "inquiry_rate",
+        "mean_inquiries",
+        "moment",
+        "proxy",
+        "note",
+        "measure",
+        "r2_cv",
+        "delta_vs_baseline",
+        "promoters",
+        "detractors",
+        "nps",
+        "center",
+        "month",
+        "scenario",
+        "tier",
+        "n_responses",
+        "complaint_rate",
+        "updates",
+        "model",
+        "term",
+        "estimate",
+        "p_value",
+        "n_clusters",
+        "outcome",
+        "estimate_type",
+        "effect",
+        "level",
+        "retention",
+        "cost",
+        "npv",
+    ]
     for col in shown:
         head = catalog.header(col, "zh")
         assert col in catalog.COLUMN_LABELS and not SNAKE.search(head), col
@@ -85,12 +150,17 @@ def test_intervals_merged_and_numbers_written_by_kind():
     t = present.table(_tiers(), lang="en", n="n_responses")
     row = t.frame.iloc[0].tolist()
     assert row == ["No update", "40", "29 ⚠", "5.12", "4.20–6.00", "−12", "−40 ~ 18", "12.5", "5.0–26.0"]
-    kept = present.table(_tiers(), ["tier", "nps", "nps_ci_low", "nps_ci_high"], lang="en", merge_intervals=False,
-                         n=None)
-    assert kept.frame.columns.tolist() == ["Transparency tier", "NPS (−100…100)", "NPS 95% CI low",
-                                          "NPS 95% CI high"]
-    bare = present.table(_tiers().rename(columns={"nps_ci_low": "ci_low", "nps_ci_high": "ci_high"}),
-                         ["tier", "nps", "ci_low", "ci_high"], lang="en", merge_intervals=False, n=None)
+    kept = present.table(
+        _tiers(), ["tier", "nps", "nps_ci_low", "nps_ci_high"], lang="en", merge_intervals=False, n=None
+    )
+    assert kept.frame.columns.tolist() == ["Transparency tier", "NPS (−100…100)", "NPS 95% CI low", "NPS 95% CI high"]
+    bare = present.table(
+        _tiers().rename(columns={"nps_ci_low": "ci_low", "nps_ci_high": "ci_high"}),
+        ["tier", "nps", "ci_low", "ci_high"],
+        lang="en",
+        merge_intervals=False,
+        n=None,
+    )
     assert bare.frame.columns.tolist() == ["Transparency tier", "NPS (−100…100)", "CI low", "CI high"]
 
 
@@ -138,8 +208,14 @@ def test_escapes_text_from_the_data():
 
 
 def test_pivot_shows_n_per_cell_and_flags_small_cells():
-    card = pd.DataFrame({"moment": ["parking", "parking", "quote", "quote"], "center": ["A", "B", "A", "B"],
-                         "share_bad": [0.1, 0.5, 0.2, np.nan], "n": [40, 29, 30, 0]})
+    card = pd.DataFrame(
+        {
+            "moment": ["parking", "parking", "quote", "quote"],
+            "center": ["A", "B", "A", "B"],
+            "share_bad": [0.1, 0.5, 0.2, np.nan],
+            "n": [40, 29, 30, 0],
+        }
+    )
     t = present.pivot(card, "moment", "center", "share_bad", lang="zh")
     assert t.frame.columns.tolist() == ["关键时刻", "A", "B"]
     assert t.frame.iloc[0].tolist() == ["停车", "10.0 (n = 40)", "50.0 (n = 29) ⚠"]
@@ -159,8 +235,12 @@ def test_category_values_shown_by_their_labels():
 
 def test_long_means_for_a_describe_table():
     wide = pd.DataFrame({"worst": [2.0, 4.0, 3.0], "visit_minutes": [100.0, 140.0, None], "ltr": [8, 9, 10]})
-    t = present.table(present.long_means(wide, ["worst", "visit_minutes", "ltr"]),
-                      ["measure", "n", "mean_value", "sd_value"], lang="en", row_kind="kind")
+    t = present.table(
+        present.long_means(wide, ["worst", "visit_minutes", "ltr"]),
+        ["measure", "n", "mean_value", "sd_value"],
+        lang="en",
+        row_kind="kind",
+    )
     assert t.frame.iloc[:, 0].tolist() == ["Worst point", "Visit duration (min)", "LTR (0–10)"]
     assert t.frame.iloc[:, 2].tolist() == ["3.00", "120", "9.00"]
 

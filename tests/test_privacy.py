@@ -19,8 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cxlib import clean, cli, folders, notebooks, privacy
-from cxlib.report import runlog
 from cxlib.errors import DataError
+from cxlib.report import runlog
 
 # --------------------------------------------------------------------------- examples
 MASKED = [
@@ -133,8 +133,11 @@ def test_look_alikes_are_not_masked(text):
 def test_find_names_categories_and_original_spans():
     text = "电话１３９ 1234 5678，邮箱a.b@x.cn，王先生"
     spans = privacy.find(text)
-    assert [(text[a:b], c) for a, b, c in spans] == [("１３９ 1234 5678", "mobile"), ("a.b@x.cn", "email"),
-                                                      ("王", "name")]
+    assert [(text[a:b], c) for a, b, c in spans] == [
+        ("１３９ 1234 5678", "mobile"),
+        ("a.b@x.cn", "email"),
+        ("王", "name"),
+    ]
 
 
 def test_chars_that_normalise_to_several_keep_the_index_map():
@@ -149,11 +152,30 @@ def test_clean_keeps_its_old_name():
 
 # ------------------------------------------------------------------- property tests
 CONTEXT = st.text(alphabet="请联系我的电话号码是车牌身份证卡号邮箱谢谢服务很好等待时间太长了，。！", max_size=8)
-_NUMERAL_FOR = {"0": "零〇○", "1": "一幺壹", "2": "二两贰", "3": "三叁", "4": "四肆", "5": "五伍", "6": "六陆",
-                "7": "七柒", "8": "八捌", "9": "九玖"}
+_NUMERAL_FOR = {
+    "0": "零〇○",
+    "1": "一幺壹",
+    "2": "二两贰",
+    "3": "三叁",
+    "4": "四肆",
+    "5": "五伍",
+    "6": "六陆",
+    "7": "七柒",
+    "8": "八捌",
+    "9": "九玖",
+}
 _FULL = str.maketrans("0123456789-", "０１２３４５６７８９－")
-SPELLINGS = ("plain", "dots", "spaced_hyphens", "fullwidth", "digit_spaces", "numerals", "line_breaks",
-             "ideographic_space", "dashes")
+SPELLINGS = (
+    "plain",
+    "dots",
+    "spaced_hyphens",
+    "fullwidth",
+    "digit_spaces",
+    "numerals",
+    "line_breaks",
+    "ideographic_space",
+    "dashes",
+)
 
 
 def _region(draw) -> str:
@@ -162,8 +184,11 @@ def _region(draw) -> str:
 
 @st.composite
 def mobiles(draw) -> tuple[str, list[str]]:
-    digits = "1" + draw(st.sampled_from("3456789")) + "".join(draw(st.lists(st.sampled_from("0123456789"),
-                                                                            min_size=9, max_size=9)))
+    digits = (
+        "1"
+        + draw(st.sampled_from("3456789"))
+        + "".join(draw(st.lists(st.sampled_from("0123456789"), min_size=9, max_size=9)))
+    )
     prefix = draw(st.sampled_from(["", "", "+86 ", "0086", "86"]))
     return digits, [prefix, digits[:3], digits[3:7], digits[7:]]
 
@@ -192,15 +217,16 @@ def cards(draw) -> tuple[str, list[str]]:
         if privacy._luhn(body + check):
             break
     digits = body + check
-    return digits, [""] + [digits[i:i + 4] for i in range(0, n, 4)]
+    return digits, [""] + [digits[i : i + 4] for i in range(0, n, 4)]
 
 
 @st.composite
 def landlines(draw) -> tuple[str, list[str]]:
     area = draw(st.sampled_from(["010", "021", "022", "020", "0755", "0571", "028"]))
     size = 8 if len(area) == 3 else draw(st.sampled_from([7, 8]))
-    local = draw(st.sampled_from("2345678")) + "".join(draw(st.lists(st.sampled_from("0123456789"),
-                                                                     min_size=size - 1, max_size=size - 1)))
+    local = draw(st.sampled_from("2345678")) + "".join(
+        draw(st.lists(st.sampled_from("0123456789"), min_size=size - 1, max_size=size - 1))
+    )
     ext = draw(st.sampled_from(["", "", "转8001", " ext 12"]))
     return area + local + "".join(c for c in ext if c.isdigit()), ["", area, local[:4], local[4:] + ext]
 
@@ -219,8 +245,10 @@ def spell(groups: list[str], style: str, draw) -> str:
     if style == "digit_spaces":
         return re.sub(r"(?<=\d)(?=\d)", " ", prefix + "".join(parts))
     if style == "numerals":
+
         def numeral(c: str) -> str:
             return draw(st.sampled_from(_NUMERAL_FOR[c])) if c in _NUMERAL_FOR else c
+
         return "".join(numeral(c) for c in prefix) + " ".join("".join(numeral(c) for c in p) for p in parts)
     if style == "line_breaks":
         return prefix + draw(st.sampled_from(["\n", "\r\n"])).join(parts)
@@ -264,14 +292,21 @@ def plates(draw) -> tuple[str, str]:
     letter = draw(st.sampled_from("ABCDEFGHJKLMNPQRSTUVWXYZ"))
     digits = "".join(draw(st.lists(st.sampled_from("0123456789"), min_size=5, max_size=5)))
     kind = draw(st.sampled_from(["ordinary", "nev_front", "nev_back", "suffix"]))
-    tail = {"ordinary": digits, "nev_front": draw(st.sampled_from("DF")) + digits,
-            "nev_back": digits + draw(st.sampled_from("DF")),
-            "suffix": digits[:4] + draw(st.sampled_from("学港澳挂警领试超"))}[kind]
+    tail = {
+        "ordinary": digits,
+        "nev_front": draw(st.sampled_from("DF")) + digits,
+        "nev_back": digits + draw(st.sampled_from("DF")),
+        "suffix": digits[:4] + draw(st.sampled_from("学港澳挂警领试超")),
+    }[kind]
     sep = draw(st.sampled_from(["", "·", "•", "-", " ", "－", "・"]))
     text = prov + letter + sep + tail
     if draw(st.booleans()):
         text = unicodedata.normalize("NFKC", text).translate(
-            str.maketrans("ABCDEFGHJKLMNPQRSTUVWXYZ0123456789", "ＡＢＣＤＥＦＧＨＪＫＬＭＮＰＱＲＳＴＵＶＷＸＹＺ０１２３４５６７８９"))
+            str.maketrans(
+                "ABCDEFGHJKLMNPQRSTUVWXYZ0123456789",
+                "ＡＢＣＤＥＦＧＨＪＫＬＭＮＰＱＲＳＴＵＶＷＸＹＺ０１２３４５６７８９",
+            )
+        )
     return text, "".join(c for c in tail if c.isdigit())
 
 
@@ -306,8 +341,13 @@ SOME_TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("C
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(data=st.data(), parts=st.lists(st.one_of(SOME_TEXT, CONTEXT, NUMBERS, plates(), emails(),
-                                                 st.sampled_from(KEPT + [t for t, _ in MASKED])), max_size=4))
+@given(
+    data=st.data(),
+    parts=st.lists(
+        st.one_of(SOME_TEXT, CONTEXT, NUMBERS, plates(), emails(), st.sampled_from(KEPT + [t for t, _ in MASKED])),
+        max_size=4,
+    ),
+)
 def test_the_vectorised_path_masks_exactly_what_mask_masks(data, parts):
     texts = []
     for p in parts:
@@ -355,8 +395,18 @@ def test_masking_a_large_column_touches_only_candidates():
 
 
 # --------------------------------------------------------------- nothing written leaks
-SECRETS = ["13912345678", "13987654321", "13800138000", "11010519491231002X", "110105491231002",
-           "6222021234567890123", "6222021234567890", "02161234567", "li.wei@163.com", "王先生"]
+SECRETS = [
+    "13912345678",
+    "13987654321",
+    "13800138000",
+    "11010519491231002X",
+    "110105491231002",
+    "6222021234567890123",
+    "6222021234567890",
+    "02161234567",
+    "li.wei@163.com",
+    "王先生",
+]
 
 
 def normalised(text: str) -> str:
@@ -384,24 +434,59 @@ def assert_no_secret(name: str, text: str) -> None:
 
 
 def test_nothing_the_cleaning_writes_holds_personal_data(tmp_path):
-    surveys = pd.concat([SURVEYS, pd.DataFrame([
-        {**SURVEYS.iloc[0].to_dict(), "response_id": "R3", "visit_id": "V404",  # orphan: quarantined
-         "comment": "打一三九八七六五四三二一找我，邮箱li.wei@163.com"},
-        {**SURVEYS.iloc[0].to_dict(), "response_id": "R1",  # duplicate id: quarantined
-         "comment": "我的电话是139\n8765\n4321，王先生"},
-    ])], ignore_index=True)
+    surveys = pd.concat(
+        [
+            SURVEYS,
+            pd.DataFrame(
+                [
+                    {
+                        **SURVEYS.iloc[0].to_dict(),
+                        "response_id": "R3",
+                        "visit_id": "V404",  # orphan: quarantined
+                        "comment": "打一三九八七六五四三二一找我，邮箱li.wei@163.com",
+                    },
+                    {
+                        **SURVEYS.iloc[0].to_dict(),
+                        "response_id": "R1",  # duplicate id: quarantined
+                        "comment": "我的电话是139\n8765\n4321，王先生",
+                    },
+                ]
+            ),
+        ],
+        ignore_index=True,
+    )
     surveys.loc[0, "comment"] = "顾问很好，手机139.1234.5678，车牌沪Ａ·９８７６５"
     surveys.loc[1, "comment"] = "身份证110105 19491231 002X，卡号6222 0212 3456 7890 123"
-    complaints = pd.concat([COMPLAINTS, pd.DataFrame([
-        {**COMPLAINTS.iloc[0].to_dict(), "complaint_id": "K2", "visit_id": "V404",
-         "category": "退款到银行卡6222021234567890"},
-    ])], ignore_index=True)
+    complaints = pd.concat(
+        [
+            COMPLAINTS,
+            pd.DataFrame(
+                [
+                    {
+                        **COMPLAINTS.iloc[0].to_dict(),
+                        "complaint_id": "K2",
+                        "visit_id": "V404",
+                        "category": "退款到银行卡6222021234567890",
+                    },
+                ]
+            ),
+        ],
+        ignore_index=True,
+    )
     complaints.loc[0, "category"] = "王先生投诉，座机(021) 6123-4567"
     visits = VISITS.copy()
     visits.loc[1, "vehicle_model"] = "ET5 沪AD12345"
-    events = pd.concat([EVENTS, pd.DataFrame([
-        {**EVENTS.iloc[0].to_dict(), "touchpoint": "call_13800138000"},  # unknown touchpoint: quarantined
-    ])], ignore_index=True)
+    events = pd.concat(
+        [
+            EVENTS,
+            pd.DataFrame(
+                [
+                    {**EVENTS.iloc[0].to_dict(), "touchpoint": "call_13800138000"},  # unknown touchpoint: quarantined
+                ]
+            ),
+        ],
+        ignore_index=True,
+    )
     raw = write_raw(tmp_path / "raw", surveys=surveys, complaints=complaints, visits=visits, touchpoints=events)
     out = tmp_path / "out"
     clean.clean(raw, out)
@@ -440,8 +525,10 @@ def test_error_lines_are_masked(tmp_path, capsys):
     assert cli.main(["clean", str(tmp_path / "客户13912345678"), str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("cx: error: ") and "[手机号]" in err and "13912345678" not in err
-    assert notebooks.error_line(RuntimeError("cell failed\nValueError: no visit for 139-1234-5678")) == \
-        "RuntimeError: ValueError: no visit for [手机号]"
+    assert (
+        notebooks.error_line(RuntimeError("cell failed\nValueError: no visit for 139-1234-5678"))
+        == "RuntimeError: ValueError: no visit for [手机号]"
+    )
 
 
 def test_the_report_log_is_masked(tmp_path, capsys):
@@ -482,9 +569,12 @@ def test_tracebacks_and_warnings_in_executed_notebooks_are_masked(tmp_path):
 
     src = tmp_path / "01_leak.ipynb"
     # the values are put together at run time, as values of the data would be
-    write_notebook(src, "import sys\nphone, plate = '139' + '1234' + '5678', '沪' + 'A12345'\n"
-                        "print('客户', phone[:3], phone[3:7], phone[7:], '未找到', file=sys.stderr)\n"
-                        "raise KeyError(plate + ' / ' + phone)")
+    write_notebook(
+        src,
+        "import sys\nphone, plate = '139' + '1234' + '5678', '沪' + 'A12345'\n"
+        "print('客户', phone[:3], phone[3:7], phone[7:], '未找到', file=sys.stderr)\n"
+        "raise KeyError(plate + ' / ' + phone)",
+    )
     dst = tmp_path / "out" / "01_leak.ipynb"
     with pytest.raises(PapermillExecutionError):
         notebooks.run_notebook(src, dst)

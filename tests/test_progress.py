@@ -27,8 +27,11 @@ def test_log_mode_appends_labelled_lines(tmp_path, monkeypatch, quick):
     assert list(progress.track(range(3), desc="key drivers, bootstrap", unit="resamples")) == [0, 1, 2]
     lines = log.read_text(encoding="utf-8").splitlines()
     assert len(lines) == 3  # one per step (no interval); closing repeats no line
-    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d INFO all 02_emotion_curves: key drivers, bootstrap "
-                        r"3/3 \(100%\), 0 s", lines[-1])
+    assert re.fullmatch(
+        r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d INFO all 02_emotion_curves: key drivers, bootstrap "
+        r"3/3 \(100%\), 0 s",
+        lines[-1],
+    )
     assert "1/3 (33%)" in lines[0]
 
 
@@ -63,11 +66,15 @@ def test_bar_mode_uses_tqdm_and_leaves_no_line(monkeypatch, capsys, quick):
 def test_a_report_notebook_writes_progress_to_the_run_log_not_its_outputs(tmp_path):
     """A real kernel: run_notebook hands the run log to the kernel; the executed copy has no
     stream output from the progress and the log gets the labelled lines."""
-    nb = new_notebook(cells=[
-        new_code_cell("x = 1", metadata={"tags": ["parameters"]}),
-        new_code_cell("from cxlib import progress\nprogress.DELAY = progress.INTERVAL = 0\n"
-                      "total = sum(progress.track(range(5), desc='resamples'))\ntotal"),
-    ])
+    nb = new_notebook(
+        cells=[
+            new_code_cell("x = 1", metadata={"tags": ["parameters"]}),
+            new_code_cell(
+                "from cxlib import progress\nprogress.DELAY = progress.INTERVAL = 0\n"
+                "total = sum(progress.track(range(5), desc='resamples'))\ntotal"
+            ),
+        ]
+    )
     src = tmp_path / "nb.ipynb"
     nbformat.write(nb, src)
     log = tmp_path / "run.log"

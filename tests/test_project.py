@@ -65,8 +65,9 @@ def test_every_package_cxlib_imports_is_a_declared_dependency():
     declared = {Requirement(r).name.lower().replace("_", "-") for r in meta["dependencies"]}
     # the Spark engine's modules may import what the spark extra declares
     spark_modules = {ROOT / "cxlib" / "clean" / "plan" / m for m in ("spark.py", "dialect.py")}
-    spark_declared = declared | {Requirement(r).name.lower().replace("_", "-")
-                                 for r in meta["optional-dependencies"]["spark"]}
+    spark_declared = declared | {
+        Requirement(r).name.lower().replace("_", "-") for r in meta["optional-dependencies"]["spark"]
+    }
     dists = metadata.packages_distributions()
     missing = {}
     for path in sorted((ROOT / "cxlib").rglob("*.py")):
@@ -142,15 +143,28 @@ def test_only_the_paths_module_knows_the_folder_layout():
         if path.name == "paths.py":
             continue
         tree = ast.parse(path.read_text(encoding="utf-8"))
-        docstrings = {id(n.body[0].value) for n in ast.walk(tree)
-                      if isinstance(n, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
-                      and n.body and isinstance(n.body[0], ast.Expr) and isinstance(n.body[0].value, ast.Constant)}
+        docstrings = {
+            id(n.body[0].value)
+            for n in ast.walk(tree)
+            if isinstance(n, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+            and n.body
+            and isinstance(n.body[0], ast.Expr)
+            and isinstance(n.body[0].value, ast.Constant)
+        }
         for node in ast.walk(tree):
-            if (isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings
-                    and (node.value in layout or node.value.startswith("../data"))):
+            if (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and id(node) not in docstrings
+                and (node.value in layout or node.value.startswith("../data"))
+            ):
                 found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {node.value!r}")
-            if (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div) and isinstance(node.right, ast.Constant)
-                    and node.right.value in folders):
+            if (
+                isinstance(node, ast.BinOp)
+                and isinstance(node.op, ast.Div)
+                and isinstance(node.right, ast.Constant)
+                and node.right.value in folders
+            ):
                 found.append(f"{path.relative_to(ROOT)}:{node.lineno}: / {node.right.value!r}")
     assert not found, found
 
@@ -172,7 +186,11 @@ def test_the_tests_read_the_contract_from_the_repository():
     """The data contract lives in docs/data-contract.md: no test reads it (or anything else) from a
     folder outside the clone, so a plain clone runs every contract test instead of skipping it."""
     assert (ROOT / "docs" / "data-contract.md").is_file()
-    outside = [p.name for p in sorted((ROOT / "tests").glob("*.py"))
-               if re.search("|".join(["/work/" + "shared", r"\.\./" + "shared", r"parents\[" + r"2\]"]),
-                            p.read_text(encoding="utf-8"))]
+    outside = [
+        p.name
+        for p in sorted((ROOT / "tests").glob("*.py"))
+        if re.search(
+            "|".join(["/work/" + "shared", r"\.\./" + "shared", r"parents\[" + r"2\]"]), p.read_text(encoding="utf-8")
+        )
+    ]
     assert outside == []

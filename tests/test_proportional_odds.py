@@ -20,7 +20,7 @@ def test_brant_matches_the_r_brant_package_example():
     # brant::brant(MASS::polr(Smoke ~ Sex + Height, data = MASS::survey, Hess = TRUE)), the package's
     # documented example output: Omnibus 3.28 (df 4, p 0.51), SexMale 1.58 (2, 0.45), Height 0.02 (2, 0.99)
     s = pd.read_csv(DATA / "mass_survey_smoke.csv", comment="#")
-    assert len(s) == 208                                      # "29 observations deleted due to missingness"
+    assert len(s) == 208  # "29 observations deleted due to missingness"
     y = pd.Series(pd.Categorical(s["Smoke"], categories=["Never", "Occas", "Regul", "Heavy"], ordered=True))
     x = pd.DataFrame({"SexMale": (s["Sex"] == "Male").astype(float), "Height": s["Height"]})
     t = M.brant_test(y, x)
@@ -59,7 +59,7 @@ def _brant_by_hand(y: np.ndarray, x: np.ndarray) -> tuple[float, list[float]]:
             a, b = min(j, h), max(j, h)
             cross = sum(np.outer(X[i], X[i]) * (pis[b][i] - pis[a][i] * pis[b][i]) for i in range(n))
             cov = np.linalg.inv(info[j]) @ cross @ np.linalg.inv(info[h])
-            big[j * k:(j + 1) * k, h * k:(h + 1) * k] = cov[1:, 1:]
+            big[j * k : (j + 1) * k, h * k : (h + 1) * k] = cov[1:, 1:]
     beta = np.concatenate([b[1:] for b in betas])
     rows = []
     for j in range(1, m):
@@ -81,9 +81,9 @@ def _ordinal_data(n: int, seed: int, slope_by_cut: tuple[float, ...] | None = No
     rng = np.random.default_rng(seed)
     x = pd.DataFrame({"u": rng.poisson(2, n).astype(float), "d": rng.normal(0, 1, n)})
     cuts = np.array([-1.0, 0.5, 2.0])
-    if slope_by_cut is None:           # proportional odds: one latent variable
+    if slope_by_cut is None:  # proportional odds: one latent variable
         y = ((0.6 * x["u"] - 0.4 * x["d"] + rng.logistic(size=n)).to_numpy()[:, None] > cuts).sum(1)
-    else:                              # the effect of u differs by cut-point
+    else:  # the effect of u differs by cut-point
         u = rng.uniform(size=n)
         y = np.zeros(n, dtype=int)
         for j, (c, s) in enumerate(zip(cuts, slope_by_cut)):
@@ -110,7 +110,7 @@ def test_brant_rejects_non_parallel_slopes_and_not_parallel_ones():
     bad = M.brant_test(y, x)
     assert bad.loc["omnibus", "p_value"] < 1e-6 and bad.loc["u", "p_value"] < 1e-6
     slopes = bad.attrs["binary_slopes"].loc["u"].to_numpy()
-    assert slopes[0] > slopes[1] > slopes[2]            # the binary logits see the falling effect
+    assert slopes[0] > slopes[1] > slopes[2]  # the binary logits see the falling effect
 
 
 def test_sparse_end_categories_are_merged_before_the_test():
@@ -144,14 +144,20 @@ def test_ltr_ordinal_carries_its_brant_test():
 
 
 def test_proportional_odds_note():
-    t = pd.DataFrame({"chi2": [40.0, 30.0, 1.0], "df": [6, 3, 3], "p_value": [1e-6, 1e-6, 0.8]},
-                     index=pd.Index(["omnibus", "updates", "x"], name="test"))
+    t = pd.DataFrame(
+        {"chi2": [40.0, 30.0, 1.0], "df": [6, 3, 3], "p_value": [1e-6, 1e-6, 0.8]},
+        index=pd.Index(["omnibus", "updates", "x"], name="test"),
+    )
     t.attrs["categories"] = [(0, 2), (3, 3), (4, 4), (5, 5)]
     note = M.proportional_odds_note(t)
-    assert note == ("proportional odds: Brant χ² = 40.0, df = 6, p < 0.001, rejected — not parallel: updates"
-                    " — outcome categories 0–2 merged for the test")
-    assert M.note_text(note, "zh") == ("比例优势检验：Brant χ² = 40.0，自由度 6，p < 0.001，比例优势假设不成立"
-                                       "（斜率不平行：updates）；检验时合并了结果类别 0–2")
+    assert note == (
+        "proportional odds: Brant χ² = 40.0, df = 6, p < 0.001, rejected — not parallel: updates"
+        " — outcome categories 0–2 merged for the test"
+    )
+    assert M.note_text(note, "zh") == (
+        "比例优势检验：Brant χ² = 40.0，自由度 6，p < 0.001，比例优势假设不成立"
+        "（斜率不平行：updates）；检验时合并了结果类别 0–2"
+    )
 
 
 def test_a_term_that_separates_at_the_low_end_merges_that_end_further():
@@ -159,12 +165,12 @@ def test_a_term_that_separates_at_the_low_end_merges_that_end_further():
     n = 1200
     photo = rng.uniform(size=n) < 0.3
     y = np.clip(np.round(rng.normal(5, 2, n) + 0.8 * photo), 0, 10).astype(int)
-    y[photo & (y <= 2)] = 3                  # no visit with a photo has LTR 2 or less: separation
+    y[photo & (y <= 2)] = 3  # no visit with a photo has LTR 2 or less: separation
     x = pd.DataFrame({"photo": photo.astype(float), "u": rng.normal(size=n)})
     with pytest.raises(DataError, match="cannot be fitted"):
         M.brant_test(y, x)
     t = M.brant_test(y, x, min_events=30)
     first = t.attrs["categories"][0]
-    assert first[0] == 0 and first[1] >= 2          # merged at least up to LTR 2
+    assert first[0] == 0 and first[1] >= 2  # merged at least up to LTR 2
     assert t.loc["omnibus", "df"] == 2 * (len(t.attrs["categories"]) - 2)
     assert np.isfinite(t["chi2"]).all()

@@ -11,17 +11,24 @@ from openpyxl import Workbook
 
 from cxlib import share
 
-QUARANTINE = pd.DataFrame({
-    "table": pd.Series(["visits", "visits", "touchpoints", "surveys", "visits"], dtype="str"),
-    "source_file": pd.Series(["visits_2026-10.csv", "visits_2026-10.csv", "touchpoints.parquet", "surveys.xlsx",
-                              "visits_2026-09.csv"], dtype="str"),
-    "source_row": [12, 3, 7, 1, 5],
-    "rule": pd.Series(["duplicate_id", "impossible_order", "orphan_visit", "missing_required", "duplicate_id"],
-                      dtype="str"),
-    "reason": pd.Series(["visit_id WO1 appears twice", None, "no visit <WO9> & more", "ltr is empty",
-                         '=HYPERLINK("http://x")'], dtype="str"),
-    "raw": pd.Series(['{"visit_id": "WO1"}', '{"a": "b\tc"}', "", '"quoted"', "=1+1"], dtype="str"),
-})
+QUARANTINE = pd.DataFrame(
+    {
+        "table": pd.Series(["visits", "visits", "touchpoints", "surveys", "visits"], dtype="str"),
+        "source_file": pd.Series(
+            ["visits_2026-10.csv", "visits_2026-10.csv", "touchpoints.parquet", "surveys.xlsx", "visits_2026-09.csv"],
+            dtype="str",
+        ),
+        "source_row": [12, 3, 7, 1, 5],
+        "rule": pd.Series(
+            ["duplicate_id", "impossible_order", "orphan_visit", "missing_required", "duplicate_id"], dtype="str"
+        ),
+        "reason": pd.Series(
+            ["visit_id WO1 appears twice", None, "no visit <WO9> & more", "ltr is empty", '=HYPERLINK("http://x")'],
+            dtype="str",
+        ),
+        "raw": pd.Series(['{"visit_id": "WO1"}', '{"a": "b\tc"}', "", '"quoted"', "=1+1"], dtype="str"),
+    }
+)
 
 
 def _reference(q: pd.DataFrame, dst: Path) -> Path:
@@ -33,8 +40,14 @@ def _reference(q: pd.DataFrame, dst: Path) -> Path:
     files = sorted(q["source_file"].unique())
     for file, name in zip(files, share.excel_sheet_names(files), strict=True):
         part = q[q["source_file"] == file].sort_values("source_row", kind="stable")
-        share._write_sheet(wb.create_sheet(name), "隔离行", f"Quarantined rows of {file}", headers,
-                           part[cols].itertuples(index=False, name=None), note=f"源文件 source file: {file}")
+        share._write_sheet(
+            wb.create_sheet(name),
+            "隔离行",
+            f"Quarantined rows of {file}",
+            headers,
+            part[cols].itertuples(index=False, name=None),
+            note=f"源文件 source file: {file}",
+        )
     wb.save(dst)
     return dst
 
@@ -42,8 +55,11 @@ def _reference(q: pd.DataFrame, dst: Path) -> Path:
 def test_streamed_workbook_equals_the_openpyxl_layout(tmp_path):
     got = openpyxl.load_workbook(share.quarantine_workbook(QUARANTINE, tmp_path / "q.xlsx"))
     ref = openpyxl.load_workbook(_reference(QUARANTINE, tmp_path / "ref.xlsx"))
-    assert got.sheetnames == ref.sheetnames == ["surveys.xlsx", "touchpoints.parquet", "visits_2026-09.csv",
-                                                "visits_2026-10.csv"]
+    assert (
+        got.sheetnames
+        == ref.sheetnames
+        == ["surveys.xlsx", "touchpoints.parquet", "visits_2026-09.csv", "visits_2026-10.csv"]
+    )
     for name in got.sheetnames:
         a, b = got[name], ref[name]
         assert list(a.iter_rows(values_only=True)) == list(b.iter_rows(values_only=True))
@@ -70,4 +86,9 @@ def test_control_characters_do_not_fail_the_workbook(tmp_path):
 def test_no_quarantined_row(tmp_path):
     wb = openpyxl.load_workbook(share.quarantine_workbook(QUARANTINE.iloc[:0], tmp_path / "q.xlsx"))
     assert wb.sheetnames == ["无隔离行 none"]
-    assert [r[0] for r in wb.active.iter_rows(values_only=True)] == ["隔离行 Quarantined rows", "数据表", "table", "无数据 no data"]
+    assert [r[0] for r in wb.active.iter_rows(values_only=True)] == [
+        "隔离行 Quarantined rows",
+        "数据表",
+        "table",
+        "无数据 no data",
+    ]

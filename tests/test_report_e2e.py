@@ -1,4 +1,5 @@
 """`cx report` end to end: on the shipped sample, and on tiny notebooks for failure semantics."""
+
 from __future__ import annotations
 
 import json
@@ -34,11 +35,13 @@ def processed(tmp_path_factory) -> Path:
 def _report_code(processed: Path, out: Path, notebook_dir: Path, centers: str, extra: str = "") -> str:
     """Python code that runs ``report.run_reports`` in a child process and prints each center's
     run as JSON: [center, status, [[notebook, status, error], …]]."""
-    return ("import json; from pathlib import Path; from cxlib import report;"
-            f"_, runs = report.run_reports(Path({str(RAW)!r}), Path({str(processed)!r}), Path({str(out)!r}), "
-            f"'2026-10', {centers!r}, notebook_dir=Path({str(notebook_dir)!r}){extra});"
-            "print(json.dumps([[r.center, r.status, [[n.notebook, n.status, n.error] for n in r.notebooks]]"
-            " for r in runs]))")
+    return (
+        "import json; from pathlib import Path; from cxlib import report;"
+        f"_, runs = report.run_reports(Path({str(RAW)!r}), Path({str(processed)!r}), Path({str(out)!r}), "
+        f"'2026-10', {centers!r}, notebook_dir=Path({str(notebook_dir)!r}){extra});"
+        "print(json.dumps([[r.center, r.status, [[n.notebook, n.status, n.error] for n in r.notebooks]]"
+        " for r in runs]))"
+    )
 
 
 def _first_then_second(folder: Path, first_body: str) -> Path:
@@ -51,8 +54,9 @@ def _first_then_second(folder: Path, first_body: str) -> Path:
 
 def test_failing_center_is_marked_and_others_go_on(processed, tiny_notebooks, tmp_path):
     out = tmp_path / "reports"
-    period_dir, runs = report.run_reports(RAW, processed, out, "2026-10", "BJ-CY,SH-JQ", jobs=2,
-                                          notebook_dir=tiny_notebooks)
+    period_dir, runs = report.run_reports(
+        RAW, processed, out, "2026-10", "BJ-CY,SH-JQ", jobs=2, notebook_dir=tiny_notebooks
+    )
     status = {r.center: r.status for r in runs}
     assert status == {"BJ-CY": "failed", "SH-JQ": "ok"}
     bj = json.loads((period_dir / "BJ-CY" / "manifest.json").read_text())
@@ -83,8 +87,24 @@ def test_killed_run_leaves_no_complete_looking_report(processed, tiny_notebooks,
         time.sleep(0.5)
     assert list(period_dir.glob(".tmp-SH-JQ-*/01_first.ipynb")), "the run did not get going"
     # a second run on the same output is refused while the first is alive
-    second = subprocess.run(CX + ["report", "--raw", str(RAW), "--processed", str(processed), "--out", str(out),
-                                  "--period", "2026-10", "--center", "SH-JQ"], capture_output=True, text=True)
+    second = subprocess.run(
+        CX
+        + [
+            "report",
+            "--raw",
+            str(RAW),
+            "--processed",
+            str(processed),
+            "--out",
+            str(out),
+            "--period",
+            "2026-10",
+            "--center",
+            "SH-JQ",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert second.returncode == 2 and "another report run" in second.stderr
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
@@ -100,8 +120,9 @@ def test_killed_run_leaves_no_complete_looking_report(processed, tiny_notebooks,
 
 
 def test_kernel_dying_in_a_cell_fails_that_notebook_only(processed, tmp_path):
-    nbs = _first_then_second(tmp_path / "nbs",
-                             "import os\nif center == 'SH-JQ':\n    os._exit(1)  # as an out-of-memory kill would")
+    nbs = _first_then_second(
+        tmp_path / "nbs", "import os\nif center == 'SH-JQ':\n    os._exit(1)  # as an out-of-memory kill would"
+    )
     out = tmp_path / "reports"
     code = _report_code(processed, out, nbs, "SH-JQ,SZ-NS")
     # in a child process with a time limit: a dead kernel must never leave the run waiting
@@ -133,7 +154,10 @@ def test_cell_over_the_time_limit_fails_its_notebook_and_the_run_goes_on(process
     assert time.monotonic() - t0 < 90  # not the 120 s of the sleeping cell
     manifest = json.loads((out / "2026-10" / "SH-JQ" / "manifest.json").read_text())
     assert manifest["cell_timeout_s"] == 2.0
-    assert [(n["notebook"], n["status"]) for n in manifest["notebooks"]] == [("01_first", "failed"), ("02_second", "ok")]
+    assert [(n["notebook"], n["status"]) for n in manifest["notebooks"]] == [
+        ("01_first", "failed"),
+        ("02_second", "ok"),
+    ]
     assert "Timeout" in manifest["notebooks"][0]["error"]
     # the busy kernel was replaced: the next notebook and the next center ran
     second = nbformat.read(out / "2026-10" / "SH-JQ" / "02_second.ipynb", as_version=4)
@@ -149,8 +173,15 @@ def test_relative_paths_from_any_working_directory(processed, tiny_notebooks, tm
     work.mkdir()
     monkeypatch.chdir(work)
     rel_processed = os.path.relpath(processed, work)
-    period_dir, runs = report.run_reports(Path(os.path.relpath(RAW, work)), Path(rel_processed), Path("reports"),
-                                          "2026-10", "SH-JQ,SZ-NS", jobs=jobs, notebook_dir=tiny_notebooks)
+    period_dir, runs = report.run_reports(
+        Path(os.path.relpath(RAW, work)),
+        Path(rel_processed),
+        Path("reports"),
+        "2026-10",
+        "SH-JQ,SZ-NS",
+        jobs=jobs,
+        notebook_dir=tiny_notebooks,
+    )
     assert [r.status for r in runs] == ["ok", "ok"]
     for center in ("SH-JQ", "SZ-NS"):
         folder = work / "reports" / "2026-10" / center
@@ -161,14 +192,17 @@ def test_relative_paths_from_any_working_directory(processed, tiny_notebooks, tm
     assert sorted(p.name for p in tiny_notebooks.iterdir()) == ["01_first.ipynb", "02_second.ipynb"]
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--center", "XX-99"], "unknown center 'XX-99'"),
-    (["--center", "../../etc"], "unknown center"),
-    (["--period", "2026-13"], "--period must be YYYY-MM, YYYY-MM..YYYY-MM or all, got '2026-13'"),
-    (["--period", "../x"], "period"),
-    (["--jobs", "0"], "--jobs"),
-    (["--timeout", "0"], "--timeout must be a positive number"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--center", "XX-99"], "unknown center 'XX-99'"),
+        (["--center", "../../etc"], "unknown center"),
+        (["--period", "2026-13"], "--period must be YYYY-MM, YYYY-MM..YYYY-MM or all, got '2026-13'"),
+        (["--period", "../x"], "period"),
+        (["--jobs", "0"], "--jobs"),
+        (["--timeout", "0"], "--timeout must be a positive number"),
+    ],
+)
 def test_bad_parameters(processed, tmp_path, capsys, args, message):
     code = cli.main(["report", "--raw", str(RAW), "--processed", str(processed), "--out", str(tmp_path), *args])
     err = capsys.readouterr().err
@@ -183,8 +217,23 @@ CENTER, PERIOD = "SZ-NS", "2026-10"
 @pytest.fixture(scope="session")
 def sample_report(processed, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("reports")
-    code = cli.main(["report", "--raw", str(RAW), "--processed", str(processed), "--out", str(out),
-                     "--period", PERIOD, "--center", CENTER, "--timeout", "600"])
+    code = cli.main(
+        [
+            "report",
+            "--raw",
+            str(RAW),
+            "--processed",
+            str(processed),
+            "--out",
+            str(out),
+            "--period",
+            PERIOD,
+            "--center",
+            CENTER,
+            "--timeout",
+            "600",
+        ]
+    )
     assert code == 0, (out / PERIOD / "run.log").read_text()
     return out / PERIOD / CENTER
 
@@ -199,7 +248,7 @@ def test_report_writes_every_notebook_html_results_and_manifest(sample_report):
     assert man["parameters"]["center"] == CENTER and man["period"]["start"] == PERIOD
     assert man["cell_timeout_s"] == 600.0
     index = (sample_report.parent / "index.html").read_text(encoding="utf-8")
-    assert f'{CENTER}/05_summary.html' in index
+    assert f"{CENTER}/05_summary.html" in index
     assert index.index("05_summary") < index.index("01_cleaning")
 
 
@@ -225,7 +274,11 @@ def test_the_comment_themes_are_in_the_report_and_quote_no_personal_data(sample_
 def test_results_json_schema(sample_report):
     res = json.loads((sample_report / "results.json").read_text())
     assert {k: res["scope"][k] for k in ("center", "period_start", "period_end", "scenario")} == {
-        "center": CENTER, "period_start": PERIOD, "period_end": PERIOD, "scenario": "all"}
+        "center": CENTER,
+        "period_start": PERIOD,
+        "period_end": PERIOD,
+        "scenario": "all",
+    }
     assert res["scope"]["n_visits"] > 0 and res["scope"]["n_responses"] > 0 and res["scope"]["title"]
     assert set(res["nps"]) >= {"value", "ci_low", "ci_high", "n"}
     assert res["nps"]["ci_low"] <= res["nps"]["value"] <= res["nps"]["ci_high"]
@@ -271,11 +324,21 @@ def test_plain_papermill_gives_the_same_results(sample_report, processed, tmp_pa
 
     results_file = tmp_path / "results.json"
     nb = report.NOTEBOOK_DIR / "03_nps_proactive_updates.ipynb"
-    pm.execute_notebook(str(nb), str(tmp_path / "03.ipynb"), kernel_name="python3", cwd=str(nb.parent),
-                        progress_bar=False,
-                        parameters={"center": CENTER, "period_start": PERIOD, "period_end": PERIOD,
-                                    "processed_dir": str(processed), "raw_dir": str(RAW),
-                                    "results_file": str(results_file)})
+    pm.execute_notebook(
+        str(nb),
+        str(tmp_path / "03.ipynb"),
+        kernel_name="python3",
+        cwd=str(nb.parent),
+        progress_bar=False,
+        parameters={
+            "center": CENTER,
+            "period_start": PERIOD,
+            "period_end": PERIOD,
+            "processed_dir": str(processed),
+            "raw_dir": str(RAW),
+            "results_file": str(results_file),
+        },
+    )
     plain = json.loads(results_file.read_text())
     via_report = json.loads((sample_report / "results.json").read_text())
     for key in ("nps", "nps_by_tier", "complaint_rate_ratio_per_update", "ltr_slope_per_update"):
@@ -298,11 +361,21 @@ def test_report_in_headless_chromium(sample_report, tmp_path):
     page = sample_report / "02_emotion_curves.html"
     html_text = page.read_text(encoding="utf-8")
     assert "&lt;script&gt;alert(" in html_text  # escaped by the exporter
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=5000"]
-    dom = subprocess.run([_chromium(), *flags, "--dump-dom", page.as_uri()], capture_output=True, text=True,
-                         timeout=120).stdout
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--virtual-time-budget=5000",
+    ]
+    dom = subprocess.run(
+        [_chromium(), *flags, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120
+    ).stdout
     assert dom.count('src="data:image/png') >= 5
     for text in ("情绪曲线", "旅程地图", "信息黑洞", "客户原声"):
         assert text in dom, text
@@ -311,8 +384,11 @@ def test_report_in_headless_chromium(sample_report, tmp_path):
     assert "<script>alert(" not in dom, "the survey comment never becomes a script element"
     # the page renders with the embedded CJK font: a screenshot is taken without errors
     shot = tmp_path / "page.png"
-    subprocess.run([_chromium(), *flags, "--window-size=1200,1600", f"--screenshot={shot}", page.as_uri()],
-                   capture_output=True, timeout=120)
+    subprocess.run(
+        [_chromium(), *flags, "--window-size=1200,1600", f"--screenshot={shot}", page.as_uri()],
+        capture_output=True,
+        timeout=120,
+    )
     assert shot.exists() and shot.stat().st_size > 10_000
 
 
@@ -333,7 +409,8 @@ def test_progress_bar_counts_notebooks(processed, tiny_notebooks, tmp_path, monk
             seen["closed"] = True
 
     monkeypatch.setattr(report.run, "_progress", lambda total, show: seen.update(total=total) or Bar())
-    report.run_reports(RAW, processed, tmp_path / "out", "2026-10", "SH-JQ,SZ-NS", jobs=jobs,
-                       notebook_dir=tiny_notebooks)
+    report.run_reports(
+        RAW, processed, tmp_path / "out", "2026-10", "SH-JQ,SZ-NS", jobs=jobs, notebook_dir=tiny_notebooks
+    )
     assert seen["total"] == 4 and seen["closed"]
     assert sorted(seen["steps"]) == steps

@@ -44,16 +44,37 @@ def processed(tmp_path_factory) -> Path:
 def pages(request, processed, tmp_path_factory) -> tuple[str, Path]:
     _chromium()
     out = tmp_path_factory.mktemp(f"pages-{request.param}")
-    code = cli.main(["report", "--raw", str(RAW), "--processed", str(processed), "--out", str(out),
-                     "--period", PERIOD, "--center", "SH-JQ,all", "--lang", request.param, "--pdf", "--jobs", "2",
-                     "--timeout", "600"])
+    code = cli.main(
+        [
+            "report",
+            "--raw",
+            str(RAW),
+            "--processed",
+            str(processed),
+            "--out",
+            str(out),
+            "--period",
+            PERIOD,
+            "--center",
+            "SH-JQ,all",
+            "--lang",
+            request.param,
+            "--pdf",
+            "--jobs",
+            "2",
+            "--timeout",
+            "600",
+        ]
+    )
     assert code == 0, (out / PERIOD / "run.log").read_text()
     return request.param, out / PERIOD
 
 
 def _cells(page: str, tag: str) -> list[str]:
-    return [html.unescape(re.sub(r"<[^>]+>", "", c)).strip()
-            for c in re.findall(rf"<{tag}\b[^>]*>(.*?)</{tag}>", page, flags=re.S)]
+    return [
+        html.unescape(re.sub(r"<[^>]+>", "", c)).strip()
+        for c in re.findall(rf"<{tag}\b[^>]*>(.*?)</{tag}>", page, flags=re.S)
+    ]
 
 
 @pytest.mark.parametrize("folder", FOLDERS)
@@ -99,12 +120,19 @@ def test_the_summary_prints_on_at_most_two_pages_and_screenshots(pages, folder, 
     lang, period = pages
     pdf = period / folder / "05_summary.pdf"
     assert 1 <= share.pdf_page_count(pdf) <= 2, (lang, folder, share.pdf_page_count(pdf))
-    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,
-                          check=True).stdout if shutil.which("pdftotext") else ""
+    text = (
+        subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+        if shutil.which("pdftotext")
+        else ""
+    )
     if text:
         assert ("管理层摘要" if lang == "zh" else "Management summary") in text
     shot = tmp_path / f"{folder}-{lang}.png"
     flags = [*share.CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1280,2400"]
-    subprocess.run([_chromium(), *flags, f"--screenshot={shot}", (period / folder / "05_summary.html").as_uri()],
-                   capture_output=True, timeout=120, check=True)
+    subprocess.run(
+        [_chromium(), *flags, f"--screenshot={shot}", (period / folder / "05_summary.html").as_uri()],
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 50_000

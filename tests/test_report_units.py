@@ -1,4 +1,5 @@
 """Report orchestration pieces that need no notebooks: periods, centers, lock, parameters, index."""
+
 import json
 import os
 import socket
@@ -6,15 +7,18 @@ import socket
 import pytest
 
 from cxlib import report
-from cxlib.report import params, workers
 from cxlib.errors import DataError
+from cxlib.report import params, workers
 
 
-@pytest.mark.parametrize("text, start, end, folder", [
-    ("2026-10", "2026-10", "2026-10", "2026-10"),
-    ("2026-08..2026-10", "2026-08", "2026-10", "2026-08_2026-10"),
-    ("all", None, None, "all"),
-])
+@pytest.mark.parametrize(
+    "text, start, end, folder",
+    [
+        ("2026-10", "2026-10", "2026-10", "2026-10"),
+        ("2026-08..2026-10", "2026-08", "2026-10", "2026-08_2026-10"),
+        ("all", None, None, "all"),
+    ],
+)
 def test_parse_period(text, start, end, folder):
     p = report.parse_period(text)
     assert (p.start, p.end, p.folder) == (start, end, folder)
@@ -75,16 +79,22 @@ def test_lock_refuses_second_run_and_takes_over_stale(tmp_path):
 
 
 def test_headline_and_index_escape(tmp_path):
-    res = {"nps": {"value": 12.04, "ci_low": 5.0, "ci_high": 19.3, "n": 300},
-           "complaint_rate_ratio_per_update": {"estimate": 0.812, "ci_low": 0.7, "ci_high": 0.94},
-           "pain_points": [{"point": "<b>waiting</b>"}]}
+    res = {
+        "nps": {"value": 12.04, "ci_low": 5.0, "ci_high": 19.3, "n": 300},
+        "complaint_rate_ratio_per_update": {"estimate": 0.812, "ci_low": 0.7, "ci_high": 0.94},
+        "pain_points": [{"point": "<b>waiting</b>"}],
+    }
     h = report.headline(res)
     assert h["NPS"] == "12.0 [5.0, 19.3]" and h["n"] == "300"
     assert h["complaint RR / update"] == "0.81 [0.70, 0.94]"
     assert h["top pain point"] == "&lt;b&gt;waiting&lt;/b&gt;"
     assert report.headline({})["NPS"] == "–"
-    h = report.headline({"did_realtime_effect": {"ltr": {"estimate": 2.006, "ci_low": 1.68, "ci_high": 2.335}},
-                         "pain_points": [{"point": "waiting"}]})
+    h = report.headline(
+        {
+            "did_realtime_effect": {"ltr": {"estimate": 2.006, "ci_low": 1.68, "ci_high": 2.335}},
+            "pain_points": [{"point": "waiting"}],
+        }
+    )
     assert h["real-time DiD (LTR)"] == "2.01 [1.68, 2.33]"
     assert h["top pain point"] == "等待 Waiting"
     assert report.headline({"did_realtime_effect": {"ltr": None}})["real-time DiD (LTR)"] == "–"
@@ -117,8 +127,9 @@ def test_parallel_workers_start_without_the_runs_event_loop():
     ensure_event_loop()  # what an earlier sequential run leaves in this process
     assert _cached_event_loop()
     context = multiprocessing.get_context(report.WORKER_START_METHOD)
-    with ProcessPoolExecutor(max_workers=2, mp_context=context, initializer=workers.init_worker,
-                             initargs=(os.getpid(), None)) as pool:
+    with ProcessPoolExecutor(
+        max_workers=2, mp_context=context, initializer=workers.init_worker, initargs=(os.getpid(), None)
+    ) as pool:
         inherited = [pool.submit(_cached_event_loop).result(timeout=120) for _ in range(2)]
     assert inherited == [False, False]
     # the same probe in forked workers shows what the start method avoids

@@ -8,8 +8,16 @@ from cxlib import results
 
 
 def test_jsonable_converts_numpy_pandas_and_missing():
-    out = results.jsonable({"a": np.float64(1 / 3), "b": pd.NA, "c": np.int64(7), "d": float("nan"),
-                            "e": np.bool_(True), "f": pd.Series({"x": 1.5})})
+    out = results.jsonable(
+        {
+            "a": np.float64(1 / 3),
+            "b": pd.NA,
+            "c": np.int64(7),
+            "d": float("nan"),
+            "e": np.bool_(True),
+            "f": pd.Series({"x": 1.5}),
+        }
+    )
     assert out == {"a": 0.333333, "b": None, "c": 7, "d": None, "e": True, "f": {"x": 1.5}}
     json.dumps(out)
 

@@ -175,8 +175,14 @@ def test_simulation_reproducible_by_seed(cases):
 def test_triangular_mean_through_linear_npv():
     # only the one-off cost is uncertain: NPV is linear in it, E[NPV] = NPV(mode) − (E[cost] − mode)
     a = Assumptions(margin=1.0, yearly_spend=1200.0)
-    c = Case("t", "测试", "Test", one_off_cost=Quantity(500, 1000, 3000), reach=Quantity.fixed(10),
-             effects={"spend_gain": Quantity.fixed(0.1)})
+    c = Case(
+        "t",
+        "测试",
+        "Test",
+        one_off_cost=Quantity(500, 1000, 3000),
+        reach=Quantity.fixed(10),
+        effects={"spend_gain": Quantity.fixed(0.1)},
+    )
     n = 40_000
     sims = roi.simulate(c, n, seed=3, assumptions=a, horizon_years=1, discount_rate=0.0)
     tri_mean = (500 + 1000 + 3000) / 3
@@ -194,9 +200,13 @@ def test_mc_mean_converges_to_npv_at_the_means(cases, distribution):
     n = 40_000
     sims = roi.simulate(kc, n, seed=11, distribution=distribution)
     means = {k: q.mean(distribution) for k, q in kc.inputs().items()}
-    at_means = Case(kc.id, kc.name_zh, kc.name_en,
-                    **{k: Quantity.fixed(means[k]) for k in (*roi.COST_FIELDS, "reach")},
-                    effects={k: Quantity.fixed(means[k]) for k in roi.EFFECTS})
+    at_means = Case(
+        kc.id,
+        kc.name_zh,
+        kc.name_en,
+        **{k: Quantity.fixed(means[k]) for k in (*roi.COST_FIELDS, "reach")},
+        effects={k: Quantity.fixed(means[k]) for k in roi.EFFECTS},
+    )
     analytic = roi.evaluate(at_means)["npv"]
     se = sims["npv"].std() / math.sqrt(n)
     assert abs(sims["npv"].mean() - analytic) < 4 * se
@@ -213,8 +223,14 @@ def test_pert_mean():
 
 
 def test_roi_summary_columns_and_values():
-    sims = pd.DataFrame({"id": ["a"] * 4, "npv": [-1.0, 1.0, 2.0, 3.0], "roi": [-0.5, 0.5, 1.0, np.inf],
-                         "payback_months": [np.inf, 3.0, 2.0, 1.0]})
+    sims = pd.DataFrame(
+        {
+            "id": ["a"] * 4,
+            "npv": [-1.0, 1.0, 2.0, 3.0],
+            "roi": [-0.5, 0.5, 1.0, np.inf],
+            "payback_months": [np.inf, 3.0, 2.0, 1.0],
+        }
+    )
     s = roi.roi_summary(sims).iloc[0]
     assert s["npv_mean"] == 1.25 and s["p_npv_positive"] == 0.75 and s["p_roi_positive"] == 0.75
     assert s["npv_p50"] == 1.0 and s["npv_p95"] == 3.0 and s["npv_p5"] == -1.0
@@ -269,9 +285,15 @@ def test_knapsack_matches_brute_force(data):
         combos = {0: (1, 2)}
         labels[0] = labels[1] = labels[2] = None
     ids = [f"c{i}" for i in range(n)]
-    table = pd.DataFrame({"id": ids, "first_year_cost": [float(c) for c in costs], "npv": values,
-                          "group": labels,
-                          "combines": [",".join(ids[j] for j in combos.get(i, ())) for i in range(n)]})
+    table = pd.DataFrame(
+        {
+            "id": ids,
+            "first_year_cost": [float(c) for c in costs],
+            "npv": values,
+            "group": labels,
+            "combines": [",".join(ids[j] for j in combos.get(i, ())) for i in range(n)],
+        }
+    )
     groups = [{i for i in range(n) if labels[i] == g} for g in ("g1", "g2")]
     expected = _brute_force(costs, values, budget, groups, combos)
     best = roi.best_portfolio(table, budget)
@@ -314,17 +336,20 @@ def test_good_minimal_file(tmp_path):
     assert c.one_off_cost == Quantity(1, 2, 3) and c.reach.is_fixed
 
 
-@pytest.mark.parametrize("old, new, field, words", [
-    ("    provenance: test\n", "    provenance: test\n    colour: red\n", "colour", "unknown field"),
-    ("    reach: 10\n", "", "reach", "missing required field"),
-    ("{low: 1, mode: 2, high: 3}", "{low: 3, mode: 2, high: 1}", "one_off_cost", "low ≤ mode ≤ high"),
-    ("    yearly_cost: 0\n", "    yearly_cost: -5\n", "yearly_cost", "must not be negative"),
-    ("    reach: 10\n", "    reach: many\n", "reach", "must be a number"),
-    ("{low: 1, mode: 2, high: 3}", "{low: 1, mode: two, high: 3}", "one_off_cost.mode", "must be a number"),
-    ("{low: 1, mode: 2, high: 3}", "{low: 1, high: 3}", "one_off_cost.mode", "missing"),
-    ("{retention_gain: 0.01}", "{happiness: 0.01}", "effects.happiness", "unknown effect"),
-    ("{retention_gain: 0.01}", "{retention_gain: 5}", "effects.retention_gain", "within -1..1"),
-])
+@pytest.mark.parametrize(
+    "old, new, field, words",
+    [
+        ("    provenance: test\n", "    provenance: test\n    colour: red\n", "colour", "unknown field"),
+        ("    reach: 10\n", "", "reach", "missing required field"),
+        ("{low: 1, mode: 2, high: 3}", "{low: 3, mode: 2, high: 1}", "one_off_cost", "low ≤ mode ≤ high"),
+        ("    yearly_cost: 0\n", "    yearly_cost: -5\n", "yearly_cost", "must not be negative"),
+        ("    reach: 10\n", "    reach: many\n", "reach", "must be a number"),
+        ("{low: 1, mode: 2, high: 3}", "{low: 1, mode: two, high: 3}", "one_off_cost.mode", "must be a number"),
+        ("{low: 1, mode: 2, high: 3}", "{low: 1, high: 3}", "one_off_cost.mode", "missing"),
+        ("{retention_gain: 0.01}", "{happiness: 0.01}", "effects.happiness", "unknown effect"),
+        ("{retention_gain: 0.01}", "{retention_gain: 5}", "effects.retention_gain", "within -1..1"),
+    ],
+)
 def test_case_errors_name_file_case_and_field(tmp_path, old, new, field, words):
     assert old in GOOD_CASE
     p = _write(tmp_path, GOOD_CASE.replace(old, new, 1))
@@ -423,8 +448,14 @@ def test_figures_draw_without_warnings(cases):
 
 def test_parts_of_a_worthless_combination_still_not_counted_twice():
     # the combination itself is never worth choosing, but its parts still overlap
-    t = pd.DataFrame({"id": ["ac", "a", "c"], "first_year_cost": [0.0, 0.0, 0.0], "npv": [0.0, 1.0, 1.0],
-                      "combines": ["a,c", "", ""]})
+    t = pd.DataFrame(
+        {
+            "id": ["ac", "a", "c"],
+            "first_year_cost": [0.0, 0.0, 0.0],
+            "npv": [0.0, 1.0, 1.0],
+            "combines": ["a,c", "", ""],
+        }
+    )
     best = roi.best_portfolio(t, 0)
     assert best.attrs["total_value"] == 1.0 and len(best) == 1
 
@@ -437,7 +468,7 @@ def test_customer_value_table_seed_row_and_model_ltv():
     assert risk[0] == 60_000.0 and t["Revenue at risk (10k CNY)"].iloc[0] == 6.0
     # independent: Σ_{t=1..3} 3000·m·0.85^(t−1)/1.08^t, times (1 + 3 referrals)
     for row, m in ((1, 1.0), (2, 0.35)):
-        ltv = sum(3000 * m * 0.85 ** (k - 1) / 1.08 ** k for k in (1, 2, 3))
+        ltv = sum(3000 * m * 0.85 ** (k - 1) / 1.08**k for k in (1, 2, 3))
         assert t["LTV (CNY)"].iloc[row] == round(ltv, 0)
         assert t["Revenue at risk (CNY)"].iloc[row] == round(4 * ltv, 0)
     both = roi.customer_value_table(a, 3, 0.08, lang="both")
@@ -492,16 +523,21 @@ def test_case_results_table_and_roi_record(cases):
     rec = roi.roi_record(summ)
     assert sorted(rec) == sorted(c.id for c in cases)
     k = summ.set_index("id").loc["kids_corner"]
-    assert rec["kids_corner"] == {"roi": k["roi_p50"], "p_roi_positive": k["p_roi_positive"],
-                                  "npv": k["npv_mean"], "payback_months": k["payback_months_p50"]}
+    assert rec["kids_corner"] == {
+        "roi": k["roi_p50"],
+        "p_roi_positive": k["p_roi_positive"],
+        "npv": k["npv_mean"],
+        "payback_months": k["payback_months_p50"],
+    }
     assert rec["advisor_checkins"]["roi"] is None and rec["birthday_surprise"]["payback_months"] is None
     json.dumps(rec)  # plain JSON
 
 
 def test_portfolio_sentence_seed_example(cases):
     table = roi.cases_table(cases)
-    abc = roi.best_portfolio(table[table["id"].isin(["realtime_push", "workshop_screen", "advisor_checkins",
-                                                     "push_plus_checkins"])], 50_000)
+    abc = roi.best_portfolio(
+        table[table["id"].isin(["realtime_push", "workshop_screen", "advisor_checkins", "push_plus_checkins"])], 50_000
+    )
     en = roi.portfolio_sentence(abc, "en")
     assert en.startswith("Budget CNY 50k: choose Real-time push + advisor check-ins (A+C); cost CNY 50k;")
     npv = table.set_index("id").loc["push_plus_checkins", "npv"]
@@ -541,8 +577,10 @@ class _Estimator:
 
 def test_update_effects_from_results_of_the_same_scope(tmp_path):
     path = tmp_path / "results.json"
-    path.write_text(json.dumps({"scope": SCOPE, "complaint_rate_ratio_per_update": RR,
-                                "ltr_slope_per_update": SLOPE}), encoding="utf-8")
+    path.write_text(
+        json.dumps({"scope": SCOPE, "complaint_rate_ratio_per_update": RR, "ltr_slope_per_update": SLOPE}),
+        encoding="utf-8",
+    )
     est = _Estimator({})
     m = roi.measured_update_effects(path, SCOPE, visits=pd.DataFrame(), estimator=est)
     assert m["source"] == {"complaint_rate_ratio_per_update": "results.json", "ltr_slope_per_update": "results.json"}
@@ -551,11 +589,20 @@ def test_update_effects_from_results_of_the_same_scope(tmp_path):
 
 
 def test_update_effects_other_scope_are_recomputed_and_match_the_recorded_route():
-    computed = {"complaint_rate_ratio_per_update": {"estimate": 0.812345678, "ci_low": 0.7123456789,
-                                                     "ci_high": 0.9012345678, "adjusted_for": ["center"]},
-                "ltr_slope_per_update": {"estimate": 0.41234567891, "ci_low": 0.3, "ci_high": 0.5}}
-    other = {"scope": {"center": "SZ-NS", "period_start": "2026-10", "period_end": "2026-10"},
-             "complaint_rate_ratio_per_update": RR, "ltr_slope_per_update": SLOPE}
+    computed = {
+        "complaint_rate_ratio_per_update": {
+            "estimate": 0.812345678,
+            "ci_low": 0.7123456789,
+            "ci_high": 0.9012345678,
+            "adjusted_for": ["center"],
+        },
+        "ltr_slope_per_update": {"estimate": 0.41234567891, "ci_low": 0.3, "ci_high": 0.5},
+    }
+    other = {
+        "scope": {"center": "SZ-NS", "period_start": "2026-10", "period_end": "2026-10"},
+        "complaint_rate_ratio_per_update": RR,
+        "ltr_slope_per_update": SLOPE,
+    }
     est = _Estimator(computed)
     m = roi.measured_update_effects(other, SCOPE, visits=pd.DataFrame(), estimator=est)
     assert est.calls == 1
@@ -564,6 +611,7 @@ def test_update_effects_other_scope_are_recomputed_and_match_the_recorded_route(
     assert m["note"]["ltr_slope_per_update"] == ""
     # the same figures when notebook 03 recorded them for this scope first
     from cxlib import results
+
     recorded = {"scope": SCOPE, **results.jsonable(computed)}
     m2 = roi.measured_update_effects(recorded, SCOPE, visits=pd.DataFrame(), estimator=est)
     assert set(m2["source"].values()) == {"results.json"}
@@ -572,28 +620,39 @@ def test_update_effects_other_scope_are_recomputed_and_match_the_recorded_route(
 
 
 def test_update_effects_scope_values_compared_as_text_and_per_entry_scope_wins():
-    res = {"scope": {"center": "all", "period_start": None, "period_end": None},
-           "complaint_rate_ratio_per_update": {**RR, "scope": {"center": "SH-JQ", "period_start": None,
-                                                               "period_end": None}},
-           "ltr_slope_per_update": SLOPE}
+    res = {
+        "scope": {"center": "all", "period_start": None, "period_end": None},
+        "complaint_rate_ratio_per_update": {
+            **RR,
+            "scope": {"center": "SH-JQ", "period_start": None, "period_end": None},
+        },
+        "ltr_slope_per_update": SLOPE,
+    }
     m = roi.measured_update_effects(res, SCOPE)
     assert m["source"] == {"complaint_rate_ratio_per_update": "default", "ltr_slope_per_update": "results.json"}
-    res2 = {"scope": {"center": "SZ-NS", "period_start": "2026-10", "period_end": "2026-10"},
-            "ltr_slope_per_update": SLOPE}
+    res2 = {
+        "scope": {"center": "SZ-NS", "period_start": "2026-10", "period_end": "2026-10"},
+        "ltr_slope_per_update": SLOPE,
+    }
     m2 = roi.measured_update_effects(res2, {"center": "SZ-NS", "period_start": "2026-10", "period_end": "2026-10"})
     assert m2["source"]["ltr_slope_per_update"] == "results.json"
 
 
 def test_update_effects_fall_back_to_defaults_when_not_fitted():
-    est = _Estimator({"complaint_rate_ratio_per_update": {"estimate": None, "note": "cannot fit: 1 cluster"},
-                      "ltr_slope_per_update": {"estimate": 0.35, "ci_low": 0.2, "ci_high": 0.5}})
+    est = _Estimator(
+        {
+            "complaint_rate_ratio_per_update": {"estimate": None, "note": "cannot fit: 1 cluster"},
+            "ltr_slope_per_update": {"estimate": 0.35, "ci_low": 0.2, "ci_high": 0.5},
+        }
+    )
     m = roi.measured_update_effects({}, SCOPE, visits=pd.DataFrame(), estimator=est)
     assert m["source"] == {"complaint_rate_ratio_per_update": "default", "ltr_slope_per_update": "computed"}
     assert m["complaint_rate_ratio_per_update"] == {"estimate": 0.85, "ci_low": 0.75, "ci_high": 0.95}
     assert m["note"]["complaint_rate_ratio_per_update"] == "cannot fit: 1 cluster"
     # recorded by notebook 03 as not fitted for this scope: recompute, then default
-    m2 = roi.measured_update_effects({"scope": SCOPE, "complaint_rate_ratio_per_update":
-                                      {"estimate": None, "note": "cannot fit"}}, SCOPE)
+    m2 = roi.measured_update_effects(
+        {"scope": SCOPE, "complaint_rate_ratio_per_update": {"estimate": None, "note": "cannot fit"}}, SCOPE
+    )
     assert m2["source"]["complaint_rate_ratio_per_update"] == "default"
     assert m2["note"]["complaint_rate_ratio_per_update"] == "cannot fit"
     assert m2["note"]["ltr_slope_per_update"].startswith("not measured for this scope")
@@ -609,21 +668,25 @@ def test_update_effects_table_and_program_record():
     assert t["Source"].tolist() == ["documented default", "measured: notebook 03's model, same scope"]
     summ = pd.DataFrame({"id": ["proactive_updates"], "npv_mean": [123.4], "roi_p50": [float("inf")]})
     rec = roi.update_program_record(summ, m)
-    assert rec == {"npv": 123.4, "roi": None,
-                   "source": "complaint_rate_ratio_per_update: default; ltr_slope_per_update: results.json"}
+    assert rec == {
+        "npv": 123.4,
+        "roi": None,
+        "source": "complaint_rate_ratio_per_update: default; ltr_slope_per_update: results.json",
+    }
     with pytest.raises(DataError, match="measured effects lack"):
         roi.update_effects_table({"source": {}}, "en")
 
 
 def test_update_program_from_measured_effects_by_hand():
-    m = roi.measured_update_effects({"scope": SCOPE, "complaint_rate_ratio_per_update": RR,
-                                     "ltr_slope_per_update": SLOPE}, SCOPE)
+    m = roi.measured_update_effects(
+        {"scope": SCOPE, "complaint_rate_ratio_per_update": RR, "ltr_slope_per_update": SLOPE}, SCOPE
+    )
     a = Assumptions().override(complaint_rate=roi.observed_complaint_rate(pd.DataFrame({"n_complaints": [0, 1, 0, 3]})))
     assert a.complaint_rate == 0.5
     p = roi.update_program_value(m["complaint_rate_ratio_per_update"], m["ltr_slope_per_update"], assumptions=a)
     ret = p["case"].effects["retention_gain"]
-    assert ret.mode == pytest.approx(0.5 * (1 - 0.8 ** 2) * (0.85 - 0.52))
-    assert ret.low == pytest.approx(0.5 * (1 - 0.9 ** 2) * 0.33) and ret.high == pytest.approx(0.5 * (1 - 0.7 ** 2) * 0.33)
+    assert ret.mode == pytest.approx(0.5 * (1 - 0.8**2) * (0.85 - 0.52))
+    assert ret.low == pytest.approx(0.5 * (1 - 0.9**2) * 0.33) and ret.high == pytest.approx(0.5 * (1 - 0.7**2) * 0.33)
     assert p["case"].effects["referral_gain"].mode == pytest.approx(0.4 * 2 * (0.45 - 0.08) / 5)
     with pytest.raises(DataError, match="n_complaints"):
         roi.observed_complaint_rate(pd.DataFrame({"x": [1]}))
@@ -640,7 +703,11 @@ def test_get_case(cases):
 # ------------------------------------------- update effects from their sampling distribution
 Z95 = 1.959963984540054
 #: a rate ratio with a log-symmetric 95 % interval (as the models give it) and a t(6) slope interval
-RR_LOG = {"estimate": 0.8, "ci_low": math.exp(math.log(0.8) - Z95 * 0.1), "ci_high": math.exp(math.log(0.8) + Z95 * 0.1)}
+RR_LOG = {
+    "estimate": 0.8,
+    "ci_low": math.exp(math.log(0.8) - Z95 * 0.1),
+    "ci_high": math.exp(math.log(0.8) + Z95 * 0.1),
+}
 SLOPE_T = {"estimate": 0.3, "ci_low": 0.3 - 2.446912 * 0.05, "ci_high": 0.3 + 2.446912 * 0.05}
 
 
@@ -649,8 +716,12 @@ def _effect_draws(p: dict, n_draws: int = 40_000, seed: int = 7) -> pd.DataFrame
     a, n = Assumptions(), p["inputs"]["extra_updates"]
     sims = roi.simulate(p["case"], n_draws, seed=seed)
     rr = 1 - sims["retention_gain"] / (a.complaint_rate * (a.retention_great - a.retention_bad))
-    return pd.DataFrame({"log_rr": np.log(rr.to_numpy() ** (1 / n)),
-                         "slope": sims["referral_gain"].to_numpy() / (n * a.referral_per_ltr_point)})
+    return pd.DataFrame(
+        {
+            "log_rr": np.log(rr.to_numpy() ** (1 / n)),
+            "slope": sims["referral_gain"].to_numpy() / (n * a.referral_per_ltr_point),
+        }
+    )
 
 
 def test_effect_sampling_sd_is_the_one_the_interval_implies():
@@ -680,8 +751,8 @@ def test_update_effect_draws_have_the_mean_and_sd_of_the_normal():
     e = _effect_draws(p)
     n = len(e)
     for col, mu, sd in (("log_rr", math.log(0.8), 0.1), ("slope", 0.3, 0.05 * 2.446912 / Z95)):
-        assert abs(e[col].mean() - mu) < 4 * sd / math.sqrt(n)          # Monte-Carlo error of the mean
-        assert abs(e[col].std() / sd - 1) < 4 / math.sqrt(2 * n)         # … and of the SD
+        assert abs(e[col].mean() - mu) < 4 * sd / math.sqrt(n)  # Monte-Carlo error of the mean
+        assert abs(e[col].std() / sd - 1) < 4 / math.sqrt(2 * n)  # … and of the SD
     assert abs(np.corrcoef(e["log_rr"], e["slope"])[0, 1]) < 4 / math.sqrt(n)  # independent by default
     assert p["inputs"]["sampling"]["correlation"] == 0 and "no joint covariance" in p["inputs"]["sampling"]["note"]
 
@@ -743,8 +814,9 @@ def test_joint_normal_checks_its_covariance():
 
 
 def test_update_effects_table_says_how_each_effect_is_drawn():
-    m = roi.measured_update_effects({"scope": SCOPE, "complaint_rate_ratio_per_update": RR_LOG,
-                                     "ltr_slope_per_update": SLOPE}, SCOPE)
+    m = roi.measured_update_effects(
+        {"scope": SCOPE, "complaint_rate_ratio_per_update": RR_LOG, "ltr_slope_per_update": SLOPE}, SCOPE
+    )
     t = roi.update_effects_table(m, lang="en")
     assert t["Drawn as"].tolist() == ["normal (log rate ratio), SD 0.100", "normal (LTR points), SD 0.051"]
     assert roi.update_effects_table(m, lang="zh")["模拟抽样"].iloc[0] == "正态（对数率比），标准差 0.100"

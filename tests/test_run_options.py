@@ -1,6 +1,7 @@
 """Run options of `cx report`: one table (cxlib.options) for the command line and the params
 file, the same one-line errors from both, checked before anything runs; YAML files that are
 bombs, binary, huge or not a mapping are refused quickly."""
+
 from __future__ import annotations
 
 import ast
@@ -17,7 +18,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cxlib import cli, clean, models, notebooks, options, report
+from cxlib import clean, cli, models, notebooks, options, report
 from cxlib.errors import DataError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,7 +43,7 @@ def _cli_error(capsys, *args: str) -> str:
     err = capsys.readouterr().err
     assert code == 2, err
     assert err.count("\n") == 1 and err.startswith("cx: error: ") and "Traceback" not in err, err
-    return err.strip()[len("cx: error: "):]
+    return err.strip()[len("cx: error: ") :]
 
 
 def _file_error(capsys, folder: Path, text: str) -> str:
@@ -93,23 +94,26 @@ def test_cli_and_params_file_give_the_same_error(no_run, capsys, name, cli_value
     assert from_file.startswith(f"{no_run / 'run.yaml'}: {name} "), from_file
     assert words in from_cli and words in from_file
     # the same rule, only the option's spelling differs (and how the value was quoted)
-    rule = from_cli[len(flag):].split(", got")[0]
+    rule = from_cli[len(flag) :].split(", got")[0]
     assert from_file.split(f": {name}", 1)[1].split(", got")[0] == rule
     assert not any(no_run.iterdir()) or [p.name for p in no_run.iterdir()] == ["run.yaml"]
 
 
-@pytest.mark.parametrize("text, words", [
-    ("center: yes\n", "a YAML boolean"),
-    ("center: [SH-JQ, 5]\n", "must list center ids as text, got 5"),
-    ("lang: no\n", "a YAML boolean"),
-    ("period: 2026-10-01\n", "a YAML date"),
-    ("jobs: true\n", "a YAML boolean"),
-    ("controls: 5\n", "must be a list or text with items separated by commas"),
-    ("raw: 5\n", "raw must be text"),
-    ("out: ''\n", "out must not be empty"),
-    ("scenario: [repair]\n", "scenario must be text"),
-    ("seed: !!binary aGVsbG8=\n", "seed must be a whole number"),
-])
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("center: yes\n", "a YAML boolean"),
+        ("center: [SH-JQ, 5]\n", "must list center ids as text, got 5"),
+        ("lang: no\n", "a YAML boolean"),
+        ("period: 2026-10-01\n", "a YAML date"),
+        ("jobs: true\n", "a YAML boolean"),
+        ("controls: 5\n", "must be a list or text with items separated by commas"),
+        ("raw: 5\n", "raw must be text"),
+        ("out: ''\n", "out must not be empty"),
+        ("scenario: [repair]\n", "scenario must be text"),
+        ("seed: !!binary aGVsbG8=\n", "seed must be a whole number"),
+    ],
+)
 def test_yaml_types_that_are_not_what_the_option_takes(no_run, capsys, text, words):
     assert words in _file_error(capsys, no_run, text)
 
@@ -125,20 +129,49 @@ def test_every_error_names_the_file_and_option_in_one_line(no_run, capsys):
 def test_good_values_are_normalised_the_same_from_both_sources(tmp_path):
     cases = tmp_path / "cases.yaml"
     cases.write_text("cases: []\n")
-    text = {"scenario": "维修", "lang": "EN", "controls": "repair_minutes, center,repair_minutes",
-            "n_sims": "1e4", "timeout": "0.5", "budget": "50000.0", "jobs": "2", "seed": "7",
-            "discount_rate": "0.05", "horizon_years": "5", "center": "SH-JQ,BJ-CY", "period": "2026-08..2026-10",
-            "tz": "Europe/Berlin", "cases_file": str(cases), "out": "reports"}
-    want = {"scenario": "repair", "lang": "en", "controls": ["repair_minutes", "center"], "n_sims": 10000,
-            "timeout": 0.5, "budget": 50000, "jobs": 2, "seed": 7, "discount_rate": 0.05, "horizon_years": 5,
-            "center": "SH-JQ,BJ-CY", "period": "2026-08..2026-10", "tz": "Europe/Berlin", "cases_file": str(cases),
-            "out": "reports"}
+    text = {
+        "scenario": "维修",
+        "lang": "EN",
+        "controls": "repair_minutes, center,repair_minutes",
+        "n_sims": "1e4",
+        "timeout": "0.5",
+        "budget": "50000.0",
+        "jobs": "2",
+        "seed": "7",
+        "discount_rate": "0.05",
+        "horizon_years": "5",
+        "center": "SH-JQ,BJ-CY",
+        "period": "2026-08..2026-10",
+        "tz": "Europe/Berlin",
+        "cases_file": str(cases),
+        "out": "reports",
+    }
+    want = {
+        "scenario": "repair",
+        "lang": "en",
+        "controls": ["repair_minutes", "center"],
+        "n_sims": 10000,
+        "timeout": 0.5,
+        "budget": 50000,
+        "jobs": 2,
+        "seed": 7,
+        "discount_rate": 0.05,
+        "horizon_years": 5,
+        "center": "SH-JQ,BJ-CY",
+        "period": "2026-08..2026-10",
+        "tz": "Europe/Berlin",
+        "cases_file": str(cases),
+        "out": "reports",
+    }
     assert options.check(text) == want
     f = tmp_path / "run.yaml"
-    f.write_text("scenario: 维修\nlang: EN\ncontrols: [repair_minutes, center, repair_minutes]\nn_sims: 1.0e4\n"
-                 "timeout: 0.5\nbudget: 50000.0\njobs: 2\nseed: 7\ndiscount_rate: 0.05\nhorizon_years: 5\n"
-                 f"center: SH-JQ,BJ-CY\nperiod: 2026-08..2026-10\ntz: Europe/Berlin\ncases_file: {cases}\n"
-                 "out: reports\n", encoding="utf-8")
+    f.write_text(
+        "scenario: 维修\nlang: EN\ncontrols: [repair_minutes, center, repair_minutes]\nn_sims: 1.0e4\n"
+        "timeout: 0.5\nbudget: 50000.0\njobs: 2\nseed: 7\ndiscount_rate: 0.05\nhorizon_years: 5\n"
+        f"center: SH-JQ,BJ-CY\nperiod: 2026-08..2026-10\ntz: Europe/Berlin\ncases_file: {cases}\n"
+        "out: reports\n",
+        encoding="utf-8",
+    )
     assert report.read_params(f) == want
     # checking is idempotent: checked values pass again unchanged
     assert options.check(want) == want
@@ -170,6 +203,7 @@ def test_timeout_half_a_second_is_accepted_as_seconds(no_run, capsys):
 @pytest.mark.slow
 def test_timeout_half_a_second_really_limits_a_cell(tmp_path):
     """A fractional limit reaches the kernel client as whole seconds (it takes no fractions)."""
+
     def nb(path: Path, body: str) -> Path:
         book = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(body)])
         book.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
@@ -197,10 +231,19 @@ def test_run_reports_checks_options_given_in_python(no_run):
 
 
 @settings(max_examples=150, deadline=None, derandomize=True)
-@given(name=st.sampled_from([o.name for o in options.OPTIONS]),
-       value=st.one_of(st.text(max_size=30), st.integers(), st.floats(), st.booleans(), st.none(),
-                       st.lists(st.one_of(st.text(max_size=10), st.integers()), max_size=3),
-                       st.dates(), st.binary(max_size=8)))
+@given(
+    name=st.sampled_from([o.name for o in options.OPTIONS]),
+    value=st.one_of(
+        st.text(max_size=30),
+        st.integers(),
+        st.floats(),
+        st.booleans(),
+        st.none(),
+        st.lists(st.one_of(st.text(max_size=10), st.integers()), max_size=3),
+        st.dates(),
+        st.binary(max_size=8),
+    ),
+)
 def test_any_value_is_accepted_or_refused_with_an_option_error(name, value):
     try:
         got = options.check({name: value})
@@ -230,21 +273,24 @@ def test_alias_bomb_is_refused_at_once(no_run, capsys):
     assert "aliases (*name) are not allowed" in _cli_error(capsys, "--params", str(f))
 
 
-@pytest.mark.parametrize("content, words", [
-    (b"jobs: 2\n" + b"# padding\n" * 8000, "larger than 64 KB"),
-    (b"jobs: 2\n\x00\x01\x02binary", "binary data"),
-    ("lang: 中文\n".encode("gbk"), "not UTF-8 text"),
-    (b"- jobs\n- 2\n", "must be a mapping"),
-    (b"just text\n", "must be a mapping"),
-    (b"jobs: 2\nlang: zh\njobs: 3\n", "jobs is given twice (lines 1 and 3)"),
-    (b"{jobs: 2, jobs: 3}\n", "jobs is given twice"),
-    (b"center: " + b"[" * 50 + b"x" + b"]" * 50 + b"\n", "nested deeper than 8 levels"),
-    (b"jobs: !!python/object/apply:os.system [echo hi]\n", "could not determine a constructor"),
-    (b"center: [SH-JQ\n", "cannot read run parameters"),
-    (b"? [a, b]\n: 1\n", "a key must be a plain name"),
-    (b"<<: {jobs: 2}\njobs: 3\n", "jobs is given twice"),
-    (b"1: 2\n", "unknown parameter 1"),
-])
+@pytest.mark.parametrize(
+    "content, words",
+    [
+        (b"jobs: 2\n" + b"# padding\n" * 8000, "larger than 64 KB"),
+        (b"jobs: 2\n\x00\x01\x02binary", "binary data"),
+        ("lang: 中文\n".encode("gbk"), "not UTF-8 text"),
+        (b"- jobs\n- 2\n", "must be a mapping"),
+        (b"just text\n", "must be a mapping"),
+        (b"jobs: 2\nlang: zh\njobs: 3\n", "jobs is given twice (lines 1 and 3)"),
+        (b"{jobs: 2, jobs: 3}\n", "jobs is given twice"),
+        (b"center: " + b"[" * 50 + b"x" + b"]" * 50 + b"\n", "nested deeper than 8 levels"),
+        (b"jobs: !!python/object/apply:os.system [echo hi]\n", "could not determine a constructor"),
+        (b"center: [SH-JQ\n", "cannot read run parameters"),
+        (b"? [a, b]\n: 1\n", "a key must be a plain name"),
+        (b"<<: {jobs: 2}\njobs: 3\n", "jobs is given twice"),
+        (b"1: 2\n", "unknown parameter 1"),
+    ],
+)
 def test_params_files_that_are_not_small_yaml_mappings(no_run, capsys, content, words):
     f = no_run / "run.yaml"
     f.write_bytes(content)
@@ -264,12 +310,22 @@ def test_params_file_missing_empty_or_a_folder(no_run, capsys):
 def test_bad_params_file_in_a_real_process_prints_one_line(tmp_path):
     f = tmp_path / "run.yaml"
     f.write_text("a: &a [x, x]\nb: [*a, *a]\n", encoding="utf-8")
-    proc = subprocess.run([sys.executable, "-m", "cxlib.cli", "report", "--params", str(f)], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "cxlib.cli", "report", "--params", str(f)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
     assert proc.stderr.startswith(f"cx: error: {f}: cannot read run parameters: aliases") and proc.stdout == ""
-    proc = subprocess.run([sys.executable, "-m", "cxlib.cli", "report", "--jobs", "two", "--bogus"], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "cxlib.cli", "report", "--jobs", "two", "--bogus"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run.yaml"]
 
@@ -335,4 +391,4 @@ def test_cx_clean_checks_its_time_zone_as_cx_report_does(no_run, capsys):
     assert cli.main(["clean", str(no_run / "raw"), str(no_run / "out"), "--tz", "Mars/Olympus"]) == 2
     err = capsys.readouterr().err
     assert err == "cx: error: --tz must be an IANA time zone such as Asia/Shanghai, got 'Mars/Olympus'\n"
-    assert _cli_error(capsys, "--tz", "Mars/Olympus") == err.strip()[len("cx: error: "):]
+    assert _cli_error(capsys, "--tz", "Mars/Olympus") == err.strip()[len("cx: error: ") :]

@@ -26,8 +26,9 @@ def run_cache(tmp_path, monkeypatch) -> Path:
 
 
 def _visits() -> pd.DataFrame:
-    return pd.DataFrame({"month": ["2026-09"] * 40 + ["2026-10"] * 40,
-                         "ltr": [10, 9, 3, 7] * 20, "center": ["A", "B"] * 40})
+    return pd.DataFrame(
+        {"month": ["2026-09"] * 40 + ["2026-10"] * 40, "ltr": [10, 9, 3, 7] * 20, "center": ["A", "B"] * 40}
+    )
 
 
 def test_a_later_notebook_gets_the_value_computed_first(run_cache):
@@ -54,11 +55,11 @@ def test_other_data_selection_or_arguments_are_computed_anew(run_cache):
 
     base = runcache.selection(_Data("fp1"), "all")
     runcache.cached("x", compute, **base)
-    runcache.cached("x", compute, **runcache.selection(_Data("fp2"), "all"))           # other data
-    runcache.cached("x", compute, **runcache.selection(_Data("fp1"), "SH-JQ"))         # other center
+    runcache.cached("x", compute, **runcache.selection(_Data("fp2"), "all"))  # other data
+    runcache.cached("x", compute, **runcache.selection(_Data("fp1"), "SH-JQ"))  # other center
     runcache.cached("x", compute, **runcache.selection(_Data("fp1"), "all", "2026-10"))  # other period
-    runcache.cached("x", compute, by="center", **base)                                   # other argument
-    runcache.cached("y", compute, **base)                                                # other computation
+    runcache.cached("x", compute, by="center", **base)  # other argument
+    runcache.cached("y", compute, **base)  # other computation
     assert len(calls) == 6
 
 
@@ -118,9 +119,15 @@ def test_select_is_subset_and_the_data_themselves_for_everything(sample_data):
         pd.testing.assert_frame_equal(getattr(one, t), getattr(ref, t))
 
 
-@pytest.mark.parametrize("kw", [{}, {"center": "SH-JQ"}, {"period_end": "2026-08"},
-                                {"center": "BJ-CY", "period_start": "2026-09", "period_end": "2026-10",
-                                 "scenario": "repair"}])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {},
+        {"center": "SH-JQ"},
+        {"period_end": "2026-08"},
+        {"center": "BJ-CY", "period_start": "2026-09", "period_end": "2026-10", "scenario": "repair"},
+    ],
+)
 def test_visits_of_a_selection_are_subsets_visits(sample_data, kw):
     from cxlib import selection
 
@@ -133,8 +140,10 @@ def test_previous_change_is_unchanged_by_filtering_only_the_visits(sample_data):
     got = nps.previous_change(sample_data, center="SH-JQ", period_start="2026-10", period_end="2026-10")
     now = sample_data.subset(center="SH-JQ", period_start="2026-10", period_end="2026-10").visits["ltr"]
     before = sample_data.subset(center="SH-JQ", period_start="2026-09", period_end="2026-09").visits["ltr"]
-    ref = nps.nps_test(pd.to_numeric(now, errors="coerce").dropna().to_numpy(),
-                       pd.to_numeric(before, errors="coerce").dropna().to_numpy())
+    ref = nps.nps_test(
+        pd.to_numeric(now, errors="coerce").dropna().to_numpy(),
+        pd.to_numeric(before, errors="coerce").dropna().to_numpy(),
+    )
     for k in ("nps_a", "nps_b", "difference", "ci_low", "ci_high", "p_value", "n_a", "n_b"):
         assert got[k] == pytest.approx(ref[k], rel=1e-12)
     assert got["now"] == "2026-10" and got["before"] == "2026-09"

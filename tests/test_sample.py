@@ -1,4 +1,5 @@
 """The shipped sample, cleaned: it reproduces the seed figures in shape and leaks no personal data."""
+
 from __future__ import annotations
 
 import re
@@ -40,16 +41,32 @@ def test_every_row_accounted_for(data):
         assert quarantined.get(table, 0) == q["quarantined"], table
     # every dirt class of the contract shows up in the sample
     rules = {r for t in data.quality["tables"].values() for r, x in t["rules"].items() if x["rows"] > 0}
-    assert rules >= {"timestamp_format", "center_alias", "ltr_text", "ltr_out_of_range", "score_out_of_range",
-                     "pii_masked", "touchpoint_zh", "duplicate_id", "impossible_order", "internal_record",
-                     "unknown_touchpoint", "orphan_visit", "visit_quarantined", "superseded"}
+    assert rules >= {
+        "timestamp_format",
+        "center_alias",
+        "ltr_text",
+        "ltr_out_of_range",
+        "score_out_of_range",
+        "pii_masked",
+        "touchpoint_zh",
+        "duplicate_id",
+        "impossible_order",
+        "internal_record",
+        "unknown_touchpoint",
+        "orphan_visit",
+        "visit_quarantined",
+        "superseded",
+    }
 
 
-@pytest.mark.parametrize("tier, ltr, complaint, anxiety", [
-    ("none", (3, 5), (0.14, 0.22), (65, 80)),
-    ("completion_only", (6, 7), (0.06, 0.12), (45, 60)),
-    ("realtime_photo", (8, 9), (0.0, 0.04), (10, 20)),
-])
+@pytest.mark.parametrize(
+    "tier, ltr, complaint, anxiety",
+    [
+        ("none", (3, 5), (0.14, 0.22), (65, 80)),
+        ("completion_only", (6, 7), (0.06, 0.12), (45, 60)),
+        ("realtime_photo", (8, 9), (0.0, 0.04), (10, 20)),
+    ],
+)
 def test_calibration_by_tier(data, tier, ltr, complaint, anxiety):
     v = data.visits[data.visits["tier"] == tier]
     assert ltr[0] <= v["ltr"].mean() <= ltr[1]

@@ -32,8 +32,7 @@ def sample(tmp_path_factory):
 
 def _ordinal_case(seed: int = 3, n: int = 2500, distr: str = "logit") -> tuple[pd.Series, pd.DataFrame]:
     rng = np.random.default_rng(seed)
-    x = pd.DataFrame({"a": rng.normal(size=n), "b": rng.integers(0, 2, n).astype(float),
-                      "c": rng.gamma(2.0, 50.0, n)})
+    x = pd.DataFrame({"a": rng.normal(size=n), "b": rng.integers(0, 2, n).astype(float), "c": rng.gamma(2.0, 50.0, n)})
     noise = rng.logistic(size=n) if distr == "logit" else rng.normal(size=n)
     latent = x @ np.array([0.8, -0.5, 0.004]) + noise
     y = pd.Series(pd.Categorical(np.digitize(latent, [-1.5, -0.5, 0.2, 0.9, 1.6]), ordered=True))
@@ -81,8 +80,8 @@ def test_ltr_ordinal_equals_todays_statsmodels_fit_on_the_sample(sample):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ref = OrderedModel(mod.endog, pd.DataFrame(mod.exog, columns=mod.exog_names[:k]), distr="logit").fit(
-            method="bfgs", maxiter=5000, gtol=1e-9, disp=0, cov_type="cluster", cov_kwds={"groups": groups},
-            use_t=True)
+            method="bfgs", maxiter=5000, gtol=1e-9, disp=0, cov_type="cluster", cov_kwds={"groups": groups}, use_t=True
+        )
     assert np.abs(np.asarray(r.fit.params) - np.asarray(ref.params)).max() < 1e-6
     assert np.asarray(r.fit.bse) == pytest.approx(np.asarray(ref.bse), rel=1e-4)
     # the table's thresholds are the cumulated cut-points of those parameters
@@ -111,8 +110,14 @@ def _rollout_inputs(visits: pd.DataFrame, centers: pd.DataFrame):
         arr = arr.dt.tz_localize(None)
     since = centers.set_index("center_id")["realtime_since"]
     dates = [pd.Timestamp(since[k]) for k in names if pd.notna(since.get(k))]
-    return (y_all[ok].to_numpy(float), code, base.loc[ok, "month_index"].to_numpy(float),
-            arr.dt.normalize().to_numpy(), names, dates)
+    return (
+        y_all[ok].to_numpy(float),
+        code,
+        base.loc[ok, "month_index"].to_numpy(float),
+        arr.dt.normalize().to_numpy(),
+        names,
+        dates,
+    )
 
 
 @pytest.mark.parametrize("control_group", ["not_yet_treated", "never_treated"])
@@ -129,9 +134,12 @@ def test_randomization_cells_equal_the_visit_level_statistics(sample, control_gr
         for k, slot in enumerate(a):
             slots[slot] = k
         (cs,), (tw,) = cells.statistics(slots, control_group)
-        moved = sample.centers.assign(realtime_since=[
-            dates[slots[names.index(c)]] if c in names and slots[names.index(c)] >= 0 else None
-            for c in sample.centers["center_id"]])
+        moved = sample.centers.assign(
+            realtime_since=[
+                dates[slots[names.index(c)]] if c in names and slots[names.index(c)] >= 0 else None
+                for c in sample.centers["center_id"]
+            ]
+        )
         ref_cs = did.rollout_att(sample.visits, moved, "ltr", control_group=control_group).headline["estimate"].iloc[0]
         ref_tw = models.did_rollout(sample.visits, moved, "ltr").headline["estimate"].iloc[0]
         assert cs == pytest.approx(ref_cs, rel=1e-10, abs=1e-12)
@@ -154,8 +162,14 @@ def test_categorical_controls_give_patsys_own_design(sample):
     import statsmodels.formula.api as smf
 
     for form in ("linear", "categorical"):
-        r = models.ltr_ols(sample.visits, updates="n_inprogress_updates", form=form, controls=ADJUST,
-                           log_controls=[], few_cluster=False)
+        r = models.ltr_ols(
+            sample.visits,
+            updates="n_inprogress_updates",
+            form=form,
+            controls=ADJUST,
+            log_controls=[],
+            few_cluster=False,
+        )
         frame = r.fit.model.data.frame.copy()
         for c in ("scenario", "warranty", "center"):
             if not isinstance(sample.visits[c].dtype, pd.CategoricalDtype):  # (scenario is, in catalog order)
@@ -380,7 +394,8 @@ def test_complaint_models_equal_todays_negative_binomial_fit(sample):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ref = smf.negativebinomial(nb.model.formula, frame, loglike_method="nb2", eval_env=models._FORMULA_ENV).fit(
-            disp=0, maxiter=500, cov_type="cluster", cov_kwds={"groups": groups}, use_t=True)
+            disp=0, maxiter=500, cov_type="cluster", cov_kwds={"groups": groups}, use_t=True
+        )
     assert list(nb.params.index) == list(ref.params.index)
     assert np.abs(np.asarray(nb.params) - np.asarray(ref.params)).max() < 1e-6
     assert np.asarray(nb.bse) == pytest.approx(np.asarray(ref.bse), rel=1e-4)
@@ -408,13 +423,14 @@ def test_models_of_many_rows_drop_their_data_and_keep_their_tables(sample, monke
     fits = {
         "ols": lambda: models.ltr_ols(v, updates="n_inprogress_updates", controls=adjust, log_controls=[]),
         "ordinal": lambda: models.ltr_ordinal(v, updates="n_inprogress_updates", controls=adjust, log_controls=[]),
-        "promoter": lambda: models.promoter_logit(v, updates="n_inprogress_updates", controls=adjust,
-                                                  log_controls=[]),
-        "complaints": lambda: models.complaint_models(v, updates="n_inprogress_updates", controls=adjust,
-                                                      log_controls=[]),
+        "promoter": lambda: models.promoter_logit(v, updates="n_inprogress_updates", controls=adjust, log_controls=[]),
+        "complaints": lambda: models.complaint_models(
+            v, updates="n_inprogress_updates", controls=adjust, log_controls=[]
+        ),
         "did": lambda: models.did_rollout(v, sample.centers, outcome="ltr"),
-        "confounding": lambda: models.duration_confounding(v, updates="n_inprogress_updates", controls=adjust,
-                                                           log_controls=[]),
+        "confounding": lambda: models.duration_confounding(
+            v, updates="n_inprogress_updates", controls=adjust, log_controls=[]
+        ),
     }
     kept = {k: f() for k, f in fits.items()}
     assert kept["ols"].fit.model.exog is not None  # the sample is below the threshold
@@ -442,9 +458,13 @@ def test_few_cluster_inference_on_the_absorbed_design_equals_the_dummies(sample)
 
     v = models.with_update_parts(sample.visits)
     adjust = [*ADJUST, *models.UPDATE_PARTS]
-    for r, key in ((models.ltr_ols(v, updates="n_inprogress_updates", controls=adjust, log_controls=[]),
-                    "Q('n_inprogress_updates')"),
-                   (models.did_rollout(v, sample.centers, outcome="ltr"), None)):
+    for r, key in (
+        (
+            models.ltr_ols(v, updates="n_inprogress_updates", controls=adjust, log_controls=[]),
+            "Q('n_inprogress_updates')",
+        ),
+        (models.did_rollout(v, sample.centers, outcome="ltr"), None),
+    ):
         X, y = r.fit.model.exog, r.fit.model.endog
         names = list(r.fit.model.exog_names)
         assert any(n.startswith("C(Q('center'))") or n.startswith("C(center)") for n in names)
@@ -455,7 +475,9 @@ def test_few_cluster_inference_on_the_absorbed_design_equals_the_dummies(sample)
         assert (h["se_cr2"], h["df_cr2"], h["p_cr2"]) == pytest.approx((c2.std_error, c2.df, c2.p_value), rel=1e-9)
         w = inference.wild_cluster_bootstrap(X, y, g, j, B=models.WILD_ENUMERATE_UP_TO, rng=models.WILD_SEED)
         assert (h["p_wild"], h["ci_low_wild"], h["ci_high_wild"]) == pytest.approx(
-            (w.p_value, w.ci_low, w.ci_high), rel=1e-9)
-        Xa, ya, ga, cols, absorb = models._absorbed_design(r.fit, models._Prepared(
-            r.fit.model.data.frame, g, 7, [], [], ("C(center)",), "center"))
+            (w.p_value, w.ci_low, w.ci_high), rel=1e-9
+        )
+        Xa, ya, ga, cols, absorb = models._absorbed_design(
+            r.fit, models._Prepared(r.fit.model.data.frame, g, 7, [], [], ("C(center)",), "center")
+        )
         assert absorb is not None and len(cols) < X.shape[1] and "Intercept" not in [names[i] for i in cols]

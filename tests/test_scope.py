@@ -1,5 +1,6 @@
 """The scope block of every page (center, period, cut-off, n, filters) and the ROI scoped to the
 reader (the scope's own yearly visits, per-center case figures)."""
+
 from __future__ import annotations
 
 import html
@@ -36,25 +37,41 @@ def _latest(d: clean.ProcessedData) -> pd.Timestamp:
     stamps = [d.visits[c].max() for c in ("booked_at", "arrived_at", "started_at", "finished_at", "delivered_at")]
     stamps += [d.events["ts"].max()]
     stamps += [d.surveys[c].max() for c in d.surveys.columns if pd.api.types.is_datetime64_any_dtype(d.surveys[c])]
-    stamps += [d.complaints[c].max() for c in d.complaints.columns
-               if pd.api.types.is_datetime64_any_dtype(d.complaints[c])]
+    stamps += [
+        d.complaints[c].max() for c in d.complaints.columns if pd.api.types.is_datetime64_any_dtype(d.complaints[c])
+    ]
     return max(s for s in stamps if not pd.isna(s))
 
 
 def test_scope_of_a_center_month(data):
     sel = data.subset(center="SH-JQ", period_start="2026-10", period_end="2026-10", scenario="repair")
-    s = results.scope(sel, center="SH-JQ", period_start="2026-10", period_end="2026-10", scenario="维修",
-                      segment="vehicle_model", lang="zh")
-    n_visits = int(((data.visits["center"] == "SH-JQ") & (data.visits["month"] == "2026-10")
-                    & (data.visits["scenario"].astype(str) == "repair")).sum())
+    s = results.scope(
+        sel,
+        center="SH-JQ",
+        period_start="2026-10",
+        period_end="2026-10",
+        scenario="维修",
+        segment="vehicle_model",
+        lang="zh",
+    )
+    n_visits = int(
+        (
+            (data.visits["center"] == "SH-JQ")
+            & (data.visits["month"] == "2026-10")
+            & (data.visits["scenario"].astype(str) == "repair")
+        ).sum()
+    )
     n_resp = int(sel.visits["ltr"].notna().sum())
     assert 0 < n_resp < n_visits < int((data.visits["center"] == "SH-JQ").sum())
     assert (s.n_visits, s.n_responses, s.scenario) == (n_visits, n_resp, "repair")
     assert s.cutoff == _latest(sel)
-    assert s.title() == (f"上海金桥服务中心（SH-JQ） · 2026年10月 · 数据截至 {_latest(sel):%Y-%m-%d %H:%M} · "
-                         f"到访 {n_visits:,} 次 · 有效问卷 {n_resp:,} 份 · 场景：维修 · 分群：车型")
-    en = results.scope(sel, center="SH-JQ", period_start="2026-10", period_end="2026-10", scenario="repair",
-                       lang="en").title()
+    assert s.title() == (
+        f"上海金桥服务中心（SH-JQ） · 2026年10月 · 数据截至 {_latest(sel):%Y-%m-%d %H:%M} · "
+        f"到访 {n_visits:,} 次 · 有效问卷 {n_resp:,} 份 · 场景：维修 · 分群：车型"
+    )
+    en = results.scope(
+        sel, center="SH-JQ", period_start="2026-10", period_end="2026-10", scenario="repair", lang="en"
+    ).title()
     assert en.startswith("上海金桥服务中心 Shanghai Jinqiao Service Center (SH-JQ) · October 2026 · data up to ")
     assert f"{n_visits:,} visits · {n_resp:,} survey responses · scenario: Repair" in en
     rec = json.loads(json.dumps(results.jsonable(s)))
@@ -72,8 +89,16 @@ def test_scope_of_the_network_over_all_data(data):
 
 
 def test_scope_html_escapes_a_hostile_center_name():
-    s = results.Scope("X1", "<script>alert(1)</script> $x$ & co", "2026-10", "2026-10",
-                      pd.Timestamp("2026-10-31 18:00", tz="Asia/Shanghai"), 3, 1, lang="both")
+    s = results.Scope(
+        "X1",
+        "<script>alert(1)</script> $x$ & co",
+        "2026-10",
+        "2026-10",
+        pd.Timestamp("2026-10-31 18:00", tz="Asia/Shanghai"),
+        3,
+        1,
+        lang="both",
+    )
     page = s._repr_html_()
     assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "&amp; co" in page
     assert page.startswith('<div class="mathjax_ignore tex2jax_ignore">')  # $…$ never typeset as math
@@ -86,8 +111,11 @@ def test_page_title_comes_from_the_scope_output_and_is_escaped(tmp_path):
     s = results.Scope("X1", "<b>金桥</b>", None, None, None, 0, 0, lang="zh")
     bundle, meta = s._repr_mimebundle_()
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell("page_scope", outputs=[
-        nbformat.v4.new_output("display_data", data=bundle, metadata=meta)])]
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            "page_scope", outputs=[nbformat.v4.new_output("display_data", data=bundle, metadata=meta)]
+        )
+    ]
     src = tmp_path / "x.ipynb"
     nbformat.write(nb, src)
     assert report.page_title(nbformat.read(src, as_version=4)) == s.title()
@@ -118,8 +146,11 @@ def _scope_output(executed: Path) -> dict:
     for cell in nb.cells:
         for out in cell.get("outputs", []):
             if results.SCOPE_METADATA in (out.get("metadata") or {}):
-                return {"title": out["metadata"][results.SCOPE_METADATA]["title"],
-                        "html": out["data"]["text/html"], "outputs": nb.cells}
+                return {
+                    "title": out["metadata"][results.SCOPE_METADATA]["title"],
+                    "html": out["data"]["text/html"],
+                    "outputs": nb.cells,
+                }
     raise AssertionError(f"no scope block in {executed}")
 
 
@@ -131,12 +162,24 @@ def test_scenario_filter_changes_n_in_notebooks_03_and_05(processed, data, tmp_p
     whole = data.subset(center="SH-JQ", period_start="2026-10", period_end="2026-10")
     n_visits, n_resp = len(sel.visits), int(sel.visits["ltr"].notna().sum())
     assert n_visits < len(whole.visits)
-    params = {"center": "SH-JQ", "period_start": "2026-10", "period_end": "2026-10", "scenario": "维修",
-              "processed_dir": str(processed), "raw_dir": str(RAW)}
+    params = {
+        "center": "SH-JQ",
+        "period_start": "2026-10",
+        "period_end": "2026-10",
+        "scenario": "维修",
+        "processed_dir": str(processed),
+        "raw_dir": str(RAW),
+    }
     res_file = tmp_path / "results.json"
     for name, extra in (("03_nps_proactive_updates", {"results_file": str(res_file)}), ("05_summary", {"n_sims": 200})):
-        pm.execute_notebook(str(NOTEBOOKS / f"{name}.ipynb"), str(tmp_path / f"{name}.ipynb"), kernel_name="python3",
-                            cwd=str(NOTEBOOKS), progress_bar=False, parameters={**params, **extra})
+        pm.execute_notebook(
+            str(NOTEBOOKS / f"{name}.ipynb"),
+            str(tmp_path / f"{name}.ipynb"),
+            kernel_name="python3",
+            cwd=str(NOTEBOOKS),
+            progress_bar=False,
+            parameters={**params, **extra},
+        )
         shown = _scope_output(tmp_path / f"{name}.ipynb")
         assert f"到访 {n_visits:,} 次" in shown["title"] and f"有效问卷 {n_resp:,} 份" in shown["title"], name
         assert "场景：维修" in shown["title"] and "scenario: Repair" in shown["title"]
@@ -145,8 +188,13 @@ def test_scenario_filter_changes_n_in_notebooks_03_and_05(processed, data, tmp_p
     assert recorded["scope"]["n_visits"] == n_visits
     # 05's headline counts the filtered visits too
     nb05 = nbformat.read(tmp_path / "05_summary.ipynb", as_version=4)
-    headline = next(o["data"]["text/html"] for c in nb05.cells if c.cell_type == "code"
-                    and "summary.headline_table" in c.source for o in c.outputs if "data" in o)
+    headline = next(
+        o["data"]["text/html"]
+        for c in nb05.cells
+        if c.cell_type == "code" and "summary.headline_table" in c.source
+        for o in c.outputs
+        if "data" in o
+    )
     heads = [re.sub(r"<[^>]+>", "", h) for h in re.findall(r"<th\b[^>]*>(.*?)</th>", headline, flags=re.S)]
     cells = [re.sub(r"<[^>]+>", "", c) for c in re.findall(r"<td\b[^>]*>(.*?)</td>", headline, flags=re.S)]
     visits_at = next(i for i, h in enumerate(heads) if "服务工单数" in h)  # the summary's one-row headline
@@ -192,14 +240,23 @@ def _cases_with_centers(tmp_path: Path, centers: object) -> Path:
 
 
 def test_per_center_case_figures_replace_the_network_figures_for_that_center_only(tmp_path):
-    path = _cases_with_centers(tmp_path, {"SH-JQ": {"reach": {"low": 500, "mode": 800, "high": 1000},
-                                                    "effects": {"extra_customers": 40},
-                                                    "provenance": "SH-JQ footfall 2026"}})
+    path = _cases_with_centers(
+        tmp_path,
+        {
+            "SH-JQ": {
+                "reach": {"low": 500, "mode": 800, "high": 1000},
+                "effects": {"extra_customers": 40},
+                "provenance": "SH-JQ footfall 2026",
+            }
+        },
+    )
     network = roi.load_cases(path)
     center = roi.load_cases(path, center="SH-JQ")
     other = roi.load_cases(path, center="BJ-CY")
-    kids = {name: roi.get_case(cs, "kids_corner") for name, cs in
-            (("network", network), ("center", center), ("other", other))}
+    kids = {
+        name: roi.get_case(cs, "kids_corner")
+        for name, cs in (("network", network), ("center", center), ("other", other))
+    }
     assert kids["network"].reach.mode == kids["other"].reach.mode != 800
     assert (kids["center"].reach.mode, kids["center"].center, kids["network"].center) == (800.0, "SH-JQ", None)
     assert kids["center"].effects["extra_customers"].mode == 40
@@ -213,13 +270,16 @@ def test_per_center_case_figures_replace_the_network_figures_for_that_center_onl
     assert table.iloc[1]["Value"] == f"1 / {len(center)}" and "Kids' corner" in table.iloc[1]["Source"]
 
 
-@pytest.mark.parametrize("centers, field", [
-    ({"SH-JQ": {"reach": -5}}, "centers.SH-JQ.reach"),
-    ({"SH-JQ": {"budget": 5}}, "centers.SH-JQ.budget"),
-    ({"SH-JQ": {"effects": {"retention_gain": 2}}}, "centers.SH-JQ.effects.retention_gain"),
-    ({"SH-JQ": {}}, "centers.SH-JQ"),
-    ([1, 2], "centers"),
-])
+@pytest.mark.parametrize(
+    "centers, field",
+    [
+        ({"SH-JQ": {"reach": -5}}, "centers.SH-JQ.reach"),
+        ({"SH-JQ": {"budget": 5}}, "centers.SH-JQ.budget"),
+        ({"SH-JQ": {"effects": {"retention_gain": 2}}}, "centers.SH-JQ.effects.retention_gain"),
+        ({"SH-JQ": {}}, "centers.SH-JQ"),
+        ([1, 2], "centers"),
+    ],
+)
 def test_bad_per_center_figures_name_file_case_and_field(tmp_path, centers, field):
     path = _cases_with_centers(tmp_path, centers)
     with pytest.raises(DataError) as e:
@@ -239,7 +299,9 @@ def test_scope_note_under_the_summary_roi_table(tmp_path, data):
     assert f"采用本中心数据的方案 1/{len(cases)}" in zh
     assert en.startswith(f"ROI assumes {v.per_year:,.0f} visits a year (SH-JQ: {len(sel):,} in {v.days} days ")
     network = roi.yearly_visits(data.visits)
-    assert roi.scope_note(network, cases, "en").text.startswith(f"ROI assumes {network.per_year:,.0f} visits a year (network: ")
+    assert roi.scope_note(network, cases, "en").text.startswith(
+        f"ROI assumes {network.per_year:,.0f} visits a year (network: "
+    )
     assert "own figures" not in roi.scope_note(roi.yearly_visits(data.visits), cases, "en").text
     shown = roi.with_note(pd.DataFrame({"x": ["<b>"]}), roi.ScopeNote("a <i> note"))._repr_html_()
     assert "&lt;b&gt;" in shown and shown.endswith("a &lt;i&gt; note</p>")

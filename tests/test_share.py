@@ -1,6 +1,7 @@
 """Reports a manager can forward: print stylesheet, pages that load nothing from the internet,
 PDFs printed by headless Chromium, summary and quarantine workbooks; and the run's friction
 (a period without data, failures printed once, progress per notebook with --jobs 2)."""
+
 from __future__ import annotations
 
 import html.parser
@@ -20,8 +21,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cxlib import cli, report, share
-from cxlib.notebooks import numbered_notebooks
 from cxlib.errors import DataError
+from cxlib.notebooks import numbered_notebooks
 
 ROOT = Path(__file__).resolve().parents[1]
 RAW = ROOT / "data" / "raw"
@@ -84,8 +85,14 @@ def test_print_stylesheet_is_added_once():
     page = "<html><head><title>x</title></head><body><table></table></body></html>"
     once = share.add_print_stylesheet(page)
     assert share.add_print_stylesheet(once) == once and once.count("@page") == 1
-    for rule in ("size: A4", "break-inside: avoid", "break-after: avoid", "max-width: 100%",
-                 ".jp-CodeCell > .jp-Cell-inputWrapper", ".jp-InputPrompt"):
+    for rule in (
+        "size: A4",
+        "break-inside: avoid",
+        "break-after: avoid",
+        "max-width: 100%",
+        ".jp-CodeCell > .jp-Cell-inputWrapper",
+        ".jp-InputPrompt",
+    ):
         assert rule in once, rule
 
 
@@ -99,9 +106,19 @@ def test_rendered_page_is_offline_and_keeps_dollars_as_text(tmp_path):
     from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
     nb = new_notebook()
-    nb.cells = [new_markdown_cell("# 标题 Title\n\ncost $5 and $x^$ stay text"),
-                new_code_cell("x", outputs=[new_output("execute_result", {"text/html": "<table><tr><td>$a$</td></tr></table>",
-                                                                          "text/plain": "t"}, execution_count=1)])]
+    nb.cells = [
+        new_markdown_cell("# 标题 Title\n\ncost $5 and $x^$ stay text"),
+        new_code_cell(
+            "x",
+            outputs=[
+                new_output(
+                    "execute_result",
+                    {"text/html": "<table><tr><td>$a$</td></tr></table>", "text/plain": "t"},
+                    execution_count=1,
+                )
+            ],
+        ),
+    ]
     src = tmp_path / "05_summary.ipynb"
     nbformat.write(nb, src)
     report.to_html(src, tmp_path / "05_summary.html")
@@ -129,14 +146,41 @@ RESULTS = {
     "scope": {"center": "SH-JQ", "period_start": "2026-10", "period_end": "2026-10"},
     "nps": {"value": 16.2, "ci_low": 1.5, "ci_high": 30.0, "n": 111, "promoters": 44, "passives": 41, "detractors": 26},
     "complaint_rate_ratio_per_update": {"estimate": 0.81, "ci_low": 0.7, "ci_high": 0.94},
-    "nps_by_tier": {"none": {"n": 7, "nps": -100.0, "ci_low": -100.0, "ci_high": -17.5, "mean_ltr": 4.6,
-                             "complaint_rate": 0.14, "mean_anxiety": 69.8},
-                    "realtime": {"n": 55, "nps": -16.7, "ci_low": -43.3, "ci_high": 5.5, "mean_ltr": 6.9,
-                                 "complaint_rate": 0.07, "mean_anxiety": 30.3}},
-    "nps_by_segment": {"segment": "scenario", "groups": {"repair": {"n": 38, "nps": 34.2, "ci_low": 10.1,
-                                                                    "ci_high": 53.3, "promoters": 18, "detractors": 5}}},
-    "pain_points": [{"point": "waiting", "mean": 5.96, "gap": 2.04, "importance": 0.25, "priority": 0.51,
-                     "share_very_dissatisfied": 0.07}, {"point": "=HYPERLINK(\"x\")", "mean": 6.0}],
+    "nps_by_tier": {
+        "none": {
+            "n": 7,
+            "nps": -100.0,
+            "ci_low": -100.0,
+            "ci_high": -17.5,
+            "mean_ltr": 4.6,
+            "complaint_rate": 0.14,
+            "mean_anxiety": 69.8,
+        },
+        "realtime": {
+            "n": 55,
+            "nps": -16.7,
+            "ci_low": -43.3,
+            "ci_high": 5.5,
+            "mean_ltr": 6.9,
+            "complaint_rate": 0.07,
+            "mean_anxiety": 30.3,
+        },
+    },
+    "nps_by_segment": {
+        "segment": "scenario",
+        "groups": {"repair": {"n": 38, "nps": 34.2, "ci_low": 10.1, "ci_high": 53.3, "promoters": 18, "detractors": 5}},
+    },
+    "pain_points": [
+        {
+            "point": "waiting",
+            "mean": 5.96,
+            "gap": 2.04,
+            "importance": 0.25,
+            "priority": 0.51,
+            "share_very_dissatisfied": 0.07,
+        },
+        {"point": '=HYPERLINK("x")', "mean": 6.0},
+    ],
     "roi": {"kids_corner": {"roi": 5.49, "p_roi_positive": 1.0, "npv": 766000, "payback_months": 2.1}},
 }
 
@@ -144,7 +188,13 @@ RESULTS = {
 def test_summary_workbook_sheets_and_headers(tmp_path):
     dst = share.summary_workbook(RESULTS, tmp_path / "summary.xlsx")
     wb = openpyxl.load_workbook(dst)
-    assert wb.sheetnames == ["核心指标 Headline", "透明度等级 Tiers", "分群 Segments", "痛点 Pain points", "投资回报 ROI"]
+    assert wb.sheetnames == [
+        "核心指标 Headline",
+        "透明度等级 Tiers",
+        "分群 Segments",
+        "痛点 Pain points",
+        "投资回报 ROI",
+    ]
     head = wb["核心指标 Headline"]
     rows = [[c.value for c in r] for r in head.iter_rows()]
     assert rows[2][:3] == ["指标", "单位", "数值"] and rows[3][:3] == ["measure", "unit", "value"]
@@ -163,8 +213,10 @@ def test_summary_workbook_sheets_and_headers(tmp_path):
 
 
 def test_summary_workbook_says_not_provided(tmp_path):
-    res = {"nps_by_tier": {"provided": False, "missing": ["touchpoints"]},
-           "roi": {"provided": False, "missing": ["cases"]}}
+    res = {
+        "nps_by_tier": {"provided": False, "missing": ["touchpoints"]},
+        "roi": {"provided": False, "missing": ["cases"]},
+    }
     wb = openpyxl.load_workbook(share.summary_workbook(res, tmp_path / "s.xlsx"))
     assert wb["透明度等级 Tiers"].cell(row=5, column=1).value.startswith("未提供")
     assert wb["投资回报 ROI"].cell(row=5, column=1).value.startswith("未提供")
@@ -193,9 +245,28 @@ def test_quarantine_workbook_one_sheet_per_source_file(processed, tmp_path):
 def test_pdf_without_chromium_is_one_clear_error_before_anything_runs(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "CX_CHROMIUM"}
     env["PATH"] = str(tmp_path)  # no browser here
-    done = subprocess.run([*CX, "report", "--raw", str(RAW), "--processed", str(tmp_path / "processed"),
-                           "--out", str(tmp_path / "reports"), "--period", "2026-10", "--center", "SH-JQ", "--pdf"],
-                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+    done = subprocess.run(
+        [
+            *CX,
+            "report",
+            "--raw",
+            str(RAW),
+            "--processed",
+            str(tmp_path / "processed"),
+            "--out",
+            str(tmp_path / "reports"),
+            "--period",
+            "2026-10",
+            "--center",
+            "SH-JQ",
+            "--pdf",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=120,
+    )
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("cx: error: ") and "needs Chromium" in lines[0], done.stderr
@@ -217,8 +288,21 @@ def test_pdf_and_xlsx_are_run_options_of_the_params_file(tmp_path):
 
 # ---------------------------------------------------------------- run friction
 def test_period_without_visits_is_refused_naming_the_data_range(processed, tmp_path, capsys):
-    code = cli.main(["report", "--raw", str(RAW), "--processed", str(processed), "--out", str(tmp_path / "r"),
-                     "--period", "2027-01", "--center", "SH-JQ"])
+    code = cli.main(
+        [
+            "report",
+            "--raw",
+            str(RAW),
+            "--processed",
+            str(processed),
+            "--out",
+            str(tmp_path / "r"),
+            "--period",
+            "2027-01",
+            "--center",
+            "SH-JQ",
+        ]
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2
     assert err == ["cx: error: column period: no visits in 2027-01; the data cover 2026-05-01 – 2026-10-31"]
@@ -238,13 +322,31 @@ def test_each_failure_is_printed_once(processed, tmp_path, capsys, monkeypatch, 
     nbs = _failing_notebooks(tmp_path / "nbs")
     real = report.run.run_reports
     monkeypatch.setattr(report.run, "run_reports", lambda *a, **k: real(*a, notebook_dir=nbs, **k))
-    code = cli.main(["report", "--raw", str(RAW), "--processed", str(processed), "--out", str(tmp_path / "r"),
-                     "--period", "2026-10", "--center", "BJ-CY,SH-JQ", "--jobs", jobs, "--xlsx", "no"])
+    code = cli.main(
+        [
+            "report",
+            "--raw",
+            str(RAW),
+            "--processed",
+            str(processed),
+            "--out",
+            str(tmp_path / "r"),
+            "--period",
+            "2026-10",
+            "--center",
+            "BJ-CY,SH-JQ",
+            "--jobs",
+            jobs,
+            "--xlsx",
+            "no",
+        ]
+    )
     captured = capsys.readouterr()
     assert code == 1
     failed = [ln for ln in (captured.err + captured.out).splitlines() if "no data for BJ-CY" in ln]
-    assert failed == ["cx report: 2026-10 BJ-CY 01_first failed: PapermillExecutionError: RuntimeError: "
-                      "no data for BJ-CY"], captured
+    assert failed == [
+        "cx report: 2026-10 BJ-CY 01_first failed: PapermillExecutionError: RuntimeError: no data for BJ-CY"
+    ], captured
     assert "1 failed notebooks" in captured.out
     log = (tmp_path / "r" / "2026-10" / "run.log").read_text(encoding="utf-8")
     assert log.count("01_first failed: PapermillExecutionError") == 1
@@ -252,8 +354,9 @@ def test_each_failure_is_printed_once(processed, tmp_path, capsys, monkeypatch, 
 
 
 def test_make_lab_runs_as_root_and_passes_options_on():
-    done = subprocess.run(["make", "-n", "lab", 'LAB_ARGS=--port 9999 --no-browser'], capture_output=True, text=True,
-                          cwd=ROOT, timeout=60)
+    done = subprocess.run(
+        ["make", "-n", "lab", "LAB_ARGS=--port 9999 --no-browser"], capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
     assert done.returncode == 0, done.stderr
     line = [ln for ln in done.stdout.splitlines() if "jupyter lab" in ln][-1]
     assert line.endswith("--port 9999 --no-browser") and "--notebook-dir=notebooks" in line
@@ -274,8 +377,24 @@ def _chromium() -> str:
 def shared_report(processed, tmp_path_factory) -> Path:
     _chromium()
     out = tmp_path_factory.mktemp("reports")
-    code = cli.main(["report", "--raw", str(RAW), "--processed", str(processed), "--out", str(out),
-                     "--period", PERIOD, "--center", CENTER, "--timeout", "600", "--pdf"])
+    code = cli.main(
+        [
+            "report",
+            "--raw",
+            str(RAW),
+            "--processed",
+            str(processed),
+            "--out",
+            str(out),
+            "--period",
+            PERIOD,
+            "--center",
+            CENTER,
+            "--timeout",
+            "600",
+            "--pdf",
+        ]
+    )
     assert code == 0, (out / PERIOD / "run.log").read_text()
     return out / PERIOD
 
@@ -308,7 +427,13 @@ def test_every_page_of_the_period_is_offline(shared_report):
 @pytest.mark.slow
 def test_workbooks_of_the_run(shared_report):
     wb = openpyxl.load_workbook(shared_report / CENTER / "summary.xlsx")
-    assert wb.sheetnames == ["核心指标 Headline", "透明度等级 Tiers", "分群 Segments", "痛点 Pain points", "投资回报 ROI"]
+    assert wb.sheetnames == [
+        "核心指标 Headline",
+        "透明度等级 Tiers",
+        "分群 Segments",
+        "痛点 Pain points",
+        "投资回报 ROI",
+    ]
     res = json.loads((shared_report / CENTER / "results.json").read_text())
     head = wb["核心指标 Headline"]
     assert head.cell(row=5, column=3).value == round(res["nps"]["value"], 1)
@@ -322,8 +447,9 @@ def test_screenshots_of_the_index_and_the_summary(shared_report, tmp_path):
     flags = [*share.CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1280,2000"]
     for page in (shared_report / "index.html", shared_report / CENTER / "05_summary.html"):
         shot = tmp_path / f"{page.stem}.png"
-        subprocess.run([_chromium(), *flags, f"--screenshot={shot}", page.as_uri()], capture_output=True,
-                       timeout=120, check=True)
+        subprocess.run(
+            [_chromium(), *flags, f"--screenshot={shot}", page.as_uri()], capture_output=True, timeout=120, check=True
+        )
         assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 30_000
     index = (shared_report / "index.html").read_text(encoding="utf-8")
     assert 'href="SH-JQ/05_summary.pdf"' in index and 'href="SH-JQ/summary.xlsx"' in index
@@ -336,13 +462,17 @@ def test_summary_workbook_writes_the_markers_of_entries_without_numbers(tmp_path
     from openpyxl import load_workbook
 
     not_given = {"provided": False, "missing": ["scores"]}
-    results = {"nps": {"value": 12.0, "ci_low": 1.0, "ci_high": 23.0, "n": 40},
-               "pain_points": not_given, "nps_by_tier": {"provided": False, "missing": ["touchpoints"]},
-               "nps_by_segment": {"computed": False, "n": 3, "need": 30, "reason": "too few"},
-               "roi": {"provided": False, "missing": ["cases"]}}
+    results = {
+        "nps": {"value": 12.0, "ci_low": 1.0, "ci_high": 23.0, "n": 40},
+        "pain_points": not_given,
+        "nps_by_tier": {"provided": False, "missing": ["touchpoints"]},
+        "nps_by_segment": {"computed": False, "n": 3, "need": 30, "reason": "too few"},
+        "roi": {"provided": False, "missing": ["cases"]},
+    }
     wb = load_workbook(share.summary_workbook(results, tmp_path / "summary.xlsx"))
-    cells = {ws.title: [c for row in ws.iter_rows(values_only=True) for c in row if c is not None]
-             for ws in wb.worksheets}
+    cells = {
+        ws.title: [c for row in ws.iter_rows(values_only=True) for c in row if c is not None] for ws in wb.worksheets
+    }
     assert "未提供 not provided (scores)" in cells["核心指标 Headline"]
     assert "未提供 not provided (scores)" in cells["痛点 Pain points"]
     assert "未提供 not provided (touchpoints)" in cells["透明度等级 Tiers"]

@@ -12,7 +12,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from cxlib import synth
@@ -20,8 +19,14 @@ from cxlib import synth
 pytestmark = pytest.mark.slow
 
 CX = [sys.executable, "-m", "cxlib.cli"]
-NOTEBOOKS = ("01_cleaning", "02_emotion_curves", "03_nps_proactive_updates", "04_roi_cases", "05_summary",
-             "06_comments")
+NOTEBOOKS = (
+    "01_cleaning",
+    "02_emotion_curves",
+    "03_nps_proactive_updates",
+    "04_roi_cases",
+    "05_summary",
+    "06_comments",
+)
 MONTH = "2026-10"
 RESPONSES = {"BJ-CY": 1, "CD-GX": 5, "GZ-TH": 20}  # center -> survey responses kept in October
 SCALES = {"nps": (-100, 100), "ltr": (0, 10), "score": (1, 10), "anxiety": (0, 100), "share": (0, 1)}
@@ -53,9 +58,29 @@ def thin_month(raw: Path, responses: dict[str, int] = RESPONSES, month: str = MO
 def thin_report(tmp_path_factory) -> Path:
     tmp = tmp_path_factory.mktemp("thin")
     raw = thin_month(tmp / "raw")
-    proc = subprocess.run([*CX, "report", "--raw", str(raw), "--processed", str(tmp / "processed"),
-                           "--out", str(tmp / "reports"), "--period", MONTH, "--center", ",".join(RESPONSES),
-                           "--jobs", "2", "--lang", "zh"], capture_output=True, text=True, timeout=1200)
+    proc = subprocess.run(
+        [
+            *CX,
+            "report",
+            "--raw",
+            str(raw),
+            "--processed",
+            str(tmp / "processed"),
+            "--out",
+            str(tmp / "reports"),
+            "--period",
+            MONTH,
+            "--center",
+            ",".join(RESPONSES),
+            "--jobs",
+            "2",
+            "--lang",
+            "zh",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return tmp / "reports" / MONTH
 
@@ -119,14 +144,23 @@ def _intervals(obj, path=""):
 def test_no_recorded_interval_leaves_its_scale(thin_report, center):
     res = results_of(thin_report, center)
     checked = 0
-    for path, lo, hi in _intervals({k: v for k, v in res.items() if k in ("nps", "nps_by_segment", "nps_by_tier",
-                                                                          "emotion_curve")}):
+    for path, lo, hi in _intervals(
+        {k: v for k, v in res.items() if k in ("nps", "nps_by_segment", "nps_by_tier", "emotion_curve")}
+    ):
         if lo is None or hi is None:
             continue
         checked += 1
-        scale = ("score" if path.startswith(".emotion_curve") else
-                 "share" if "complaint" in path else "ltr" if "ltr" in path else
-                 "anxiety" if "anxiety" in path else "nps")
+        scale = (
+            "score"
+            if path.startswith(".emotion_curve")
+            else "share"
+            if "complaint" in path
+            else "ltr"
+            if "ltr" in path
+            else "anxiety"
+            if "anxiety" in path
+            else "nps"
+        )
         low, high = SCALES[scale]
         assert low <= lo <= hi <= high, (path, lo, hi)
         assert not (math.isnan(lo) or math.isnan(hi))

@@ -8,14 +8,14 @@ import shutil
 from pathlib import Path
 
 import openpyxl
+import own_data
 import pandas as pd
 import pytest
 from conftest import SURVEYS, VISITS, write_raw
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import own_data
-from cxlib import check, cli, clean, io, sources
+from cxlib import check, clean, cli, io, sources
 from cxlib.errors import DataError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -108,8 +108,10 @@ W = own_data.WORKED_SOURCES
 BAD_PROFILES = {  # the worked example's profile with one mistake
     "missing column": (W.replace("车主编号: customer_id", "没有这列: customer_id"), ["没有这列", "does not have"]),
     "missing sheet": (W.replace("sheet: 投诉记录", "sheet: 不存在"), ["不存在", "投诉记录"]),
-    "two to one": (W.replace("车主编号: customer_id", "车主编号: customer_id\n    车型: customer_id"),
-                   ["two raw columns map to column customer_id", "车主编号", "车型"]),
+    "two to one": (
+        W.replace("车主编号: customer_id", "车主编号: customer_id\n    车型: customer_id"),
+        ["two raw columns map to column customer_id", "车主编号", "车型"],
+    ),
     "alias": ("visits: &v\n  header_row: 2\nsurveys: *v\n", ["sources.yaml", "aliases"]),
     "unknown key": (W.replace("header_row: 2", "header_rows: 2"), ["sources.yaml", "header_rows"]),
     "unknown table": (W + "visitors:\n  header_row: 2\n", ["sources.yaml", "visitors"]),
@@ -146,7 +148,7 @@ def test_a_second_download_is_flagged_unless_listed(tmp_path, capsys):
     (raw / "surveys (1).csv").rename(raw / "surveys - 副本.csv")
     with pytest.raises(DataError, match="副本"):
         sources.resolve(raw)
-    (raw / "sources.yaml").write_text('surveys:\n  files: [surveys.csv]\n', encoding="utf-8")
+    (raw / "sources.yaml").write_text("surveys:\n  files: [surveys.csv]\n", encoding="utf-8")
     _, files = sources.resolve(raw)
     assert [p.name for p in files["surveys"]] == ["surveys.csv"]
     assert sources.duplicate_of("surveys(2).xlsx") == "surveys.xlsx"
@@ -184,9 +186,9 @@ def test_legacy_xls_and_html_saved_as_xls(tmp_path):
 
 
 def test_dates_day_or_month_first_only_as_declared(tmp_path):
-    v = VISITS.assign(arrived_at=["3/10/2026 09:00", "21/9/2026 09:00"],
-                      delivered_at=["3/10/2026 12:00", "21/9/2026 12:30"]).drop(columns=["booked_at", "started_at",
-                                                                                         "finished_at"])
+    v = VISITS.assign(
+        arrived_at=["3/10/2026 09:00", "21/9/2026 09:00"], delivered_at=["3/10/2026 12:00", "21/9/2026 12:30"]
+    ).drop(columns=["booked_at", "started_at", "finished_at"])
     raw = write_raw(tmp_path / "raw", visits=v)
     rep = check.check(raw, confirm=False)
     assert rep.tables["visits"].ambiguous_dates == 2
@@ -216,7 +218,12 @@ def test_visits_and_surveys_are_a_complete_input(tmp_path):
     res = clean.clean(raw, tmp_path / "p")
     q = res.quality
     assert {t: q["tables"][t]["given"] for t in q["tables"]} == {
-        "centers": False, "visits": True, "touchpoints": False, "surveys": True, "complaints": False}
+        "centers": False,
+        "visits": True,
+        "touchpoints": False,
+        "surveys": True,
+        "complaints": False,
+    }
     assert q["tables"]["centers"]["derived"] is True and "derived" not in q["tables"]["visits"]
     assert q["tables"]["surveys"]["files"] == ["surveys.csv"] and q["tables"]["complaints"]["files"] == []
     assert q["extra_columns"]["visits"] == [{"name": "顾问", "header": "顾问", "file": "visits.csv"}]
@@ -244,13 +251,23 @@ def test_missing_required_tables_are_named_together(tmp_path, capsys):
 def test_check_lists_every_missing_column_and_suggests_mapping_lines(tmp_path, capsys):
     raw = tmp_path / "raw"
     raw.mkdir()
-    pd.DataFrame({"工单号": ["V1"], "门店": ["SH-JQ"], "业务类型": ["保养"], "进厂时间": ["2026-10-03 09:00"],
-                  "交车日期": ["2026-10-03 12:00"], "天气": ["晴"]}).to_csv(raw / "visits.csv", index=False)
+    pd.DataFrame(
+        {
+            "工单号": ["V1"],
+            "门店": ["SH-JQ"],
+            "业务类型": ["保养"],
+            "进厂时间": ["2026-10-03 09:00"],
+            "交车日期": ["2026-10-03 12:00"],
+            "天气": ["晴"],
+        }
+    ).to_csv(raw / "visits.csv", index=False)
     SURVEYS.rename(columns={"ltr": "NPS"}).to_csv(raw / "surveys.csv", index=False)
     rc, out, _ = run_cli(capsys, "check", str(raw))
     assert rc == 2
-    assert "missing required columns: customer_id (客户编号), center (服务中心), scenario (服务类型), " \
-           "arrived_at (到店时间), delivered_at (交车时间)" in out
+    assert (
+        "missing required columns: customer_id (客户编号), center (服务中心), scenario (服务类型), "
+        "arrived_at (到店时间), delivered_at (交车时间)" in out
+    )
     for line in ("门店: center", "业务类型: scenario", "进厂时间: arrived_at", "交车日期: delivered_at", "NPS: ltr"):
         assert line in out, line
     assert "天气: " not in out and "extra column 天气" in out
@@ -259,14 +276,32 @@ def test_check_lists_every_missing_column_and_suggests_mapping_lines(tmp_path, c
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1,
-                        max_size=12), min_size=1, max_size=8))
+@given(
+    st.lists(
+        st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1, max_size=12),
+        min_size=1,
+        max_size=8,
+    )
+)
 def test_extra_names_are_unique_and_never_a_contract_or_derived_name(headers):
-    plan = io.plan_columns(["工单号", "客户编号", "服务中心", "服务类型", "到店时间", "交车时间", *headers],
-                           "visits", "v.csv")
+    plan = io.plan_columns(
+        ["工单号", "客户编号", "服务中心", "服务类型", "到店时间", "交车时间", *headers], "visits", "v.csv"
+    )
     names = [t for t, k in zip(plan.targets, plan.kinds) if k == "extra"]
-    contract = {"visit_id", "customer_id", "center", "scenario", "arrived_at", "delivered_at", "vehicle_model",
-                "booked_at", "started_at", "finished_at", "warranty", "amount_cny"}
+    contract = {
+        "visit_id",
+        "customer_id",
+        "center",
+        "scenario",
+        "arrived_at",
+        "delivered_at",
+        "vehicle_model",
+        "booked_at",
+        "started_at",
+        "finished_at",
+        "warranty",
+        "amount_cny",
+    }
     assert len(set(names)) == len(names)
     assert not set(names) & (contract | set(clean.catalog.DERIVED_COLUMNS["visits"]))
 
@@ -285,8 +320,9 @@ def test_the_profile_and_its_files_are_part_of_the_fingerprint(tmp_path):
     assert "sources.yaml" in names and "DMS工单导出_2026-09-10.xlsx" in names and "热线投诉登记.xlsx" in names
     first = clean.clean(raw, tmp_path / "p")
     assert not clean.clean(raw, tmp_path / "p").rebuilt
-    (raw / "sources.yaml").write_text(own_data.WORKED_SOURCES.replace("服务顾问: advisor", "服务顾问: advisor_name"),
-                                      encoding="utf-8")
+    (raw / "sources.yaml").write_text(
+        own_data.WORKED_SOURCES.replace("服务顾问: advisor", "服务顾问: advisor_name"), encoding="utf-8"
+    )
     again = clean.clean(raw, tmp_path / "p")
     assert again.rebuilt and again.fingerprint != first.fingerprint
     assert [e["name"] for e in again.quality["extra_columns"]["visits"]] == ["advisor_name"]
@@ -319,14 +355,19 @@ def test_export_sets_go_from_check_to_clean(tmp_path, name, capsys):
     given = {t: v["given"] for t, v in quality["tables"].items()}
     extras = {t: [e["name"] for e in v] for t, v in quality["extra_columns"].items() if v}
     expected = {
-        "worked_example": ({"centers": False, "touchpoints": False, "complaints": True},
-                           {"visits": ["advisor"], "surveys": ["所用时间", "来源", "来源详情"], "complaints": ["受理坐席"]}),
-        "english_xls_qualtrics": ({"centers": True, "touchpoints": False, "complaints": False},
-                                  {"visits": ["bay"]}),
-        "stacked_sheets_only_visits_surveys": ({"centers": False, "touchpoints": False, "complaints": False},
-                                               {"visits": ["会员等级"]}),
-        "gbk_title_rows_with_log": ({"centers": False, "touchpoints": True, "complaints": False},
-                                    {"visits": ["服务顾问"], "touchpoints": ["发送人"], "surveys": ["所用时间", "来源"]}),
+        "worked_example": (
+            {"centers": False, "touchpoints": False, "complaints": True},
+            {"visits": ["advisor"], "surveys": ["所用时间", "来源", "来源详情"], "complaints": ["受理坐席"]},
+        ),
+        "english_xls_qualtrics": ({"centers": True, "touchpoints": False, "complaints": False}, {"visits": ["bay"]}),
+        "stacked_sheets_only_visits_surveys": (
+            {"centers": False, "touchpoints": False, "complaints": False},
+            {"visits": ["会员等级"]},
+        ),
+        "gbk_title_rows_with_log": (
+            {"centers": False, "touchpoints": True, "complaints": False},
+            {"visits": ["服务顾问"], "touchpoints": ["发送人"], "surveys": ["所用时间", "来源"]},
+        ),
     }[name]
     assert {t: given[t] for t in expected[0]} == expected[0]
     for t, names in expected[1].items():
@@ -347,8 +388,12 @@ def test_the_committed_worked_example_checks_and_cleans(tmp_path, capsys):
     shutil.copytree(EXAMPLE, raw)
     rc, out, _ = run_cli(capsys, "check", str(raw))
     assert rc == 0, out
-    for line in ("门店      -> center (服务中心) renamed", "车牌号     -> dropped",
-                 "extra columns carried as dimensions: advisor", "complaints: given"):
+    for line in (
+        "门店      -> center (服务中心) renamed",
+        "车牌号     -> dropped",
+        "extra columns carried as dimensions: advisor",
+        "complaints: given",
+    ):
         assert line in out, line
     rc, _, err = run_cli(capsys, "clean", str(raw), str(tmp_path / "processed"))
     assert rc == 0, err
@@ -367,9 +412,25 @@ def test_the_committed_worked_example_runs_to_a_finished_report(tmp_path):
 
     raw = tmp_path / "own-data"
     shutil.copytree(EXAMPLE, raw)
-    proc = subprocess.run([sys.executable, "-m", "cxlib.cli", "report", "--raw", str(raw), "--processed",
-                           str(tmp_path / "processed"), "--out", str(tmp_path / "reports"), "--jobs", "1"],
-                          capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cxlib.cli",
+            "report",
+            "--raw",
+            str(raw),
+            "--processed",
+            str(tmp_path / "processed"),
+            "--out",
+            str(tmp_path / "reports"),
+            "--jobs",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     period = tmp_path / "reports" / "all"
     manifests = [json.loads(m.read_text(encoding="utf-8")) for m in sorted(period.glob("*/manifest.json"))]
@@ -380,4 +441,4 @@ def test_the_committed_worked_example_runs_to_a_finished_report(tmp_path):
     assert "未提供数据 / not provided: 干预方案文件 cases file (cases)" in summary  # the example has no cases file
     assert "未提供数据 / not provided: 触点日志 touchpoint log (touchpoints)" in summary
     index = (period / "index.html").read_text(encoding="utf-8")
-    assert index.count('<td>ok</td>') == 4
+    assert index.count("<td>ok</td>") == 4

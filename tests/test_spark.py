@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from cxlib import cli, clean
+from cxlib import clean, cli
 from cxlib.clean.plan import dialect
 from cxlib.errors import DataError
 from tests.test_engine import ROOT, assert_same_outputs, dirty_events_raw, dirty_tables_raw
@@ -30,8 +30,13 @@ def spark():
     from cxlib.clean.plan import spark as plan_spark
 
     # tiny inputs: no code generation per query, one shuffle partition (the results are the same)
-    plan_spark.RUNTIME_SETTINGS.update({"spark.sql.codegen.wholeStage": "false", "spark.sql.shuffle.partitions": "1",
-                                        "spark.sql.adaptive.enabled": "false"})
+    plan_spark.RUNTIME_SETTINGS.update(
+        {
+            "spark.sql.codegen.wholeStage": "false",
+            "spark.sql.shuffle.partitions": "1",
+            "spark.sql.adaptive.enabled": "false",
+        }
+    )
     yield plan_spark.session(MASTER)
     plan_spark.RUNTIME_SETTINGS.clear()
 
@@ -66,8 +71,16 @@ def test_spark_and_duckdb_agree_on_dirty_visits_surveys_and_complaints(spark, tm
     duck, sp = _spark_and_duckdb(dirty_tables_raw(tmp_path / "raw"), tmp_path)
     assert_same_outputs(duck, sp)
     q, _ = _ledger_and_counts(sp)
-    assert set(q["rule"]) >= {"duplicate_id", "internal_record", "unknown_center", "impossible_order",
-                              "orphan_visit", "superseded", "visit_quarantined", "missing_required"}
+    assert set(q["rule"]) >= {
+        "duplicate_id",
+        "internal_record",
+        "unknown_center",
+        "impossible_order",
+        "orphan_visit",
+        "superseded",
+        "visit_quarantined",
+        "missing_required",
+    }
     reasons = dict(zip(zip(q["table"], q["source_row"]), q["reason"]))
     assert reasons[("visits", 2)] == "visit_id V1 appears again (first occurrence kept)"
     assert reasons[("visits", 5)] == "center 'nowhere' matches no center id, name or alias"
@@ -85,13 +98,26 @@ def test_spark_and_duckdb_agree_on_a_dirty_event_log_and_rare_timestamps(spark, 
     assert_same_outputs(duck, sp)
     q, _ = _ledger_and_counts(sp)
     rules = q[q["table"] == "touchpoints"].set_index("source_row")["rule"].to_dict()
-    assert rules == {5: "unknown_touchpoint", 6: "orphan_visit", 9: "missing_required", 11: "duplicate_id",
-                     10: "duplicate_id"}
+    assert rules == {
+        5: "unknown_touchpoint",
+        6: "orphan_visit",
+        9: "missing_required",
+        11: "duplicate_id",
+        10: "duplicate_id",
+    }
     assert "13912345678" not in " ".join(pd.read_parquet(sp / "events.parquet")["advisor"])
     # the rare shapes read per distinct value in Python (Excel serials, Chinese dates, other
     # offsets, an impossible date, an unreadable value) next to the common ones read by Spark
-    ts = ["2026/10/03 09:00", "46298.4166667", "2026-10-03 10:10:00", "2026年10月3日 10:40", "not a time",
-          " 2026-10-03T12:05:00+09:00 ", "", "2026-02-30 10:00:00"]
+    ts = [
+        "2026/10/03 09:00",
+        "46298.4166667",
+        "2026-10-03 10:10:00",
+        "2026年10月3日 10:40",
+        "not a time",
+        " 2026-10-03T12:05:00+09:00 ",
+        "",
+        "2026-02-30 10:00:00",
+    ]
     raw = write_raw(tmp_path / "ts" / "raw", touchpoints=EVENTS.assign(ts=ts))
     duck, sp = _spark_and_duckdb(raw, tmp_path / "ts")
     assert_same_outputs(duck, sp)
@@ -112,8 +138,7 @@ def test_a_bad_master_url_is_one_line_and_writes_nothing(spark, raw_dir, tmp_pat
 
 
 @pytest.mark.slow
-def test_a_spark_error_in_the_plan_is_one_line_and_leaves_the_old_data(spark, raw_dir, tmp_path, capsys,
-                                                                        monkeypatch):
+def test_a_spark_error_in_the_plan_is_one_line_and_leaves_the_old_data(spark, raw_dir, tmp_path, capsys, monkeypatch):
     out = tmp_path / "out"
     clean.clean(raw_dir, out)
     before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
@@ -124,8 +149,7 @@ def test_a_spark_error_in_the_plan_is_one_line_and_leaves_the_old_data(spark, ra
 
     monkeypatch.setattr(visits, "clean_visits", broken)
     capsys.readouterr()
-    assert cli.main(["clean", str(raw_dir), str(out), "--force", "--engine", "spark",
-                     "--spark-master", MASTER]) == 2
+    assert cli.main(["clean", str(raw_dir), str(out), "--force", "--engine", "spark", "--spark-master", MASTER]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("cx: error: the cleaning plan failed on Spark: ")
     assert "a_table_that_is_not_there" in err and "Traceback" not in err
@@ -151,8 +175,10 @@ def test_missing_pyspark_is_one_line(raw_dir, tmp_path, capsys, monkeypatch):
     capsys.readouterr()
     assert cli.main(["clean", str(raw_dir), str(tmp_path / "out"), "--engine", "spark"]) == 2
     err = capsys.readouterr().err
-    assert err == ("cx: error: the spark engine needs pyspark: install the project with its spark extra "
-                   "(pip install -e '.[spark]')\n")
+    assert err == (
+        "cx: error: the spark engine needs pyspark: install the project with its spark extra "
+        "(pip install -e '.[spark]')\n"
+    )
     assert not (tmp_path / "out").exists()
 
 
@@ -161,30 +187,49 @@ def test_the_master_comes_from_the_option_or_the_params_file(tmp_path):
     params.write_text("engine: spark\nspark_master: spark://head:7077\n", encoding="utf-8")
     parse = cli.build_parser().parse_args
     assert cli.clean_options(parse(["clean", "raw", "out", "--params", str(params)])) == {
-        "tz": "Asia/Shanghai", "engine": "spark", "spark_master": "spark://head:7077"}
-    assert cli.clean_options(parse(["clean", "raw", "out", "--params", str(params), "--spark-master", "local[2]"]))[
-        "spark_master"] == "local[2]"
+        "tz": "Asia/Shanghai",
+        "engine": "spark",
+        "spark_master": "spark://head:7077",
+    }
+    assert (
+        cli.clean_options(parse(["clean", "raw", "out", "--params", str(params), "--spark-master", "local[2]"]))[
+            "spark_master"
+        ]
+        == "local[2]"
+    )
     assert cli.clean_options(parse(["clean", "raw", "out"]))["spark_master"] == "local[*]"
     params.write_text("spark_mastr: local[2]\n", encoding="utf-8")
-    with pytest.raises(DataError, match=r"clean.yaml: unknown parameter 'spark_mastr' for cx clean; allowed: "
-                                        r"tz, engine, spark_master"):
+    with pytest.raises(
+        DataError,
+        match=r"clean.yaml: unknown parameter 'spark_mastr' for cx clean; allowed: "
+        r"tz, engine, spark_master",
+    ):
         cli.clean_options(parse(["clean", "raw", "out", "--params", str(params)]))
     params.write_text("spark_master: 7077\n", encoding="utf-8")
     with pytest.raises(DataError, match=r"clean.yaml: spark_master must be text, got 7077"):
         cli.clean_options(parse(["clean", "raw", "out", "--params", str(params)]))
 
 
-@pytest.mark.parametrize("duck, spark_sql", [
-    ("SELECT cx_trim(x) FROM t", "SELECT NULLIF(REGEXP_REPLACE(x, '^["),
-    ("SELECT regexp_full_match(t, '\\d{4}') FROM v", "SELECT t RLIKE '^(?:\\\\d{4})$' FROM v"),
-    ("SELECT try_strptime(t, '%Y-%m-%d %H:%M:%S%z') FROM v",
-     "SELECT TRY_TO_TIMESTAMP(t, 'yyyy-MM-dd HH:mm:ssXXX') FROM v"),
-    ("SELECT epoch_us(timezone('Asia/Shanghai', try_strptime(t, '%Y-%m-%d %H:%M'))) FROM v",
-     "SELECT UNIX_MICROS(TO_UTC_TIMESTAMP(TRY_TO_TIMESTAMP(t, 'yyyy-MM-dd HH:mm'), 'Asia/Shanghai')) FROM v"),
-    ("SELECT strftime(timezone('UTC', CAST(make_timestamp(a) AS TIMESTAMPTZ)), '%Y-%m') FROM v",
-     "SELECT DATE_FORMAT(FROM_UTC_TIMESTAMP(CAST(TIMESTAMP_MICROS(a) AS TIMESTAMP), 'UTC'), 'yyyy-MM') FROM v"),
-    ("SELECT [4, 5, 6][tp + 1] FROM v", "SELECT ELEMENT_AT(ARRAY(4, 5, 6), tp + 1) FROM v"),
-])
+@pytest.mark.parametrize(
+    "duck, spark_sql",
+    [
+        ("SELECT cx_trim(x) FROM t", "SELECT NULLIF(REGEXP_REPLACE(x, '^["),
+        ("SELECT regexp_full_match(t, '\\d{4}') FROM v", "SELECT t RLIKE '^(?:\\\\d{4})$' FROM v"),
+        (
+            "SELECT try_strptime(t, '%Y-%m-%d %H:%M:%S%z') FROM v",
+            "SELECT TRY_TO_TIMESTAMP(t, 'yyyy-MM-dd HH:mm:ssXXX') FROM v",
+        ),
+        (
+            "SELECT epoch_us(timezone('Asia/Shanghai', try_strptime(t, '%Y-%m-%d %H:%M'))) FROM v",
+            "SELECT UNIX_MICROS(TO_UTC_TIMESTAMP(TRY_TO_TIMESTAMP(t, 'yyyy-MM-dd HH:mm'), 'Asia/Shanghai')) FROM v",
+        ),
+        (
+            "SELECT strftime(timezone('UTC', CAST(make_timestamp(a) AS TIMESTAMPTZ)), '%Y-%m') FROM v",
+            "SELECT DATE_FORMAT(FROM_UTC_TIMESTAMP(CAST(TIMESTAMP_MICROS(a) AS TIMESTAMP), 'UTC'), 'yyyy-MM') FROM v",
+        ),
+        ("SELECT [4, 5, 6][tp + 1] FROM v", "SELECT ELEMENT_AT(ARRAY(4, 5, 6), tp + 1) FROM v"),
+    ],
+)
 def test_duckdb_statements_are_written_in_spark_sql(duck, spark_sql):
     pytest.importorskip("sqlglot", reason="the spark extra is not installed")
     assert dialect.to_spark(duck).startswith(spark_sql)
@@ -193,8 +238,12 @@ def test_duckdb_statements_are_written_in_spark_sql(duck, spark_sql):
 def test_excluded_columns_and_unpivots_are_spelled_out():
     pytest.importorskip("sqlglot", reason="the spark extra is not installed")
     cols = {"t": ["r", "q0", "a"]}.__getitem__
-    assert dialect.to_spark("SELECT e.* EXCLUDE (q0), 1 AS q FROM t e", cols) == "SELECT `e`.`r`, `e`.`a`, 1 AS q FROM t AS e"
+    assert (
+        dialect.to_spark("SELECT e.* EXCLUDE (q0), 1 AS q FROM t e", cols)
+        == "SELECT `e`.`r`, `e`.`a`, 1 AS q FROM t AS e"
+    )
     assert dialect.to_spark("SELECT * EXCLUDE (q0) FROM t", cols) == "SELECT `r`, `a` FROM t"
-    out = dialect.to_spark("WITH s AS (SELECT r, a, b FROM x), long AS (UNPIVOT s ON a, b INTO NAME point VALUE score) "
-                           "SELECT * FROM long")
+    out = dialect.to_spark(
+        "WITH s AS (SELECT r, a, b FROM x), long AS (UNPIVOT s ON a, b INTO NAME point VALUE score) SELECT * FROM long"
+    )
     assert "FROM s UNPIVOT(score FOR point IN (`a`, `b`))" in out.replace("UNPIVOT (", "UNPIVOT(")

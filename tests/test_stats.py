@@ -75,8 +75,9 @@ def test_tier_and_segment_intervals_of_one_to_three_answers_stay_on_their_scales
     from cxlib import nps as N
 
     n = len(ltrs)
-    v = pd.DataFrame({"ltr": ltrs, "tier": ["none"] * n, "anxiety": [50.0] * n, "complained": [True] * n,
-                      "center": ["A"] * n})
+    v = pd.DataFrame(
+        {"ltr": ltrs, "tier": ["none"] * n, "anxiety": [50.0] * n, "complained": [True] * n, "center": ["A"] * n}
+    )
     t = N.tier_table(v).iloc[0]
     if n > 1:
         assert 0 <= t["ltr_ci_low"] <= t["ltr_mean"] <= t["ltr_ci_high"] <= 10
@@ -94,8 +95,9 @@ def test_emotion_curve_and_silence_intervals_with_few_answers():
     scores = pd.DataFrame({"response_id": ["R1", "R2", "R3"], "point": ["waiting"] * 3, "score": [1, 1, 3]})
     c = journey.emotion_curve(scores).iloc[0]
     assert c["ci_low"] == 1.0 and c["ci_high"] <= 10.0
-    visits = pd.DataFrame({"longest_silence_minutes": [10.0, 20.0], "anxiety": [2.0, 98.0], "ltr": [0, 10],
-                           "n_inquiries": [0, 1]})
+    visits = pd.DataFrame(
+        {"longest_silence_minutes": [10.0, 20.0], "anxiety": [2.0, 98.0], "ltr": [0, 10], "n_inquiries": [0, 1]}
+    )
     e = journey.silence_effects(visits).iloc[0]
     assert (e["anxiety_ci_low"], e["anxiety_ci_high"]) == (0.0, 100.0)
     assert (e["ltr_ci_low"], e["ltr_ci_high"]) == (0.0, 10.0)
@@ -165,12 +167,22 @@ def test_bca_interval_equals_scipy_on_the_same_resamples(seed):
     boot = stat(x[idx])
     jack = np.array([stat(np.delete(x, i)) for i in range(x.size)])
     lo, hi = bca_interval(stat(x), boot, jack, ci=0.9)
-    ref = stats.bootstrap((x,), stat, n_resamples=0, confidence_level=0.9, method="BCa",
-                          bootstrap_result=SimpleNamespace(bootstrap_distribution=boot)).confidence_interval
+    ref = stats.bootstrap(
+        (x,),
+        stat,
+        n_resamples=0,
+        confidence_level=0.9,
+        method="BCa",
+        bootstrap_result=SimpleNamespace(bootstrap_distribution=boot),
+    ).confidence_interval
     assert (lo, hi) == pytest.approx((ref.low, ref.high), rel=1e-12)
     # several statistics at once give the same as one by one
-    both = bca_interval([stat(x), x.mean()], np.column_stack([boot, x[idx].mean(1)]),
-                        np.column_stack([jack, [np.delete(x, i).mean() for i in range(x.size)]]), ci=0.9)
+    both = bca_interval(
+        [stat(x), x.mean()],
+        np.column_stack([boot, x[idx].mean(1)]),
+        np.column_stack([jack, [np.delete(x, i).mean() for i in range(x.size)]]),
+        ci=0.9,
+    )
     assert (both[0][0], both[1][0]) == pytest.approx((lo, hi), rel=1e-12)
 
 

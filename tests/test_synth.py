@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import re
 from pathlib import Path
 
 import numpy as np
@@ -35,8 +34,10 @@ def mixed_dir(tmp_path_factory) -> Path:
 def csv_raw(tmp_path_factory) -> dict[str, pd.DataFrame]:
     out = tmp_path_factory.mktemp("csv")
     synth.write_sample(out, n_visits=N, seed=SEED, layout="csv")
-    return {name: pd.read_csv(out / f"{name}.csv", dtype=str, keep_default_na=False, na_values=[""])
-            for name in catalog.TABLE_ORDER}
+    return {
+        name: pd.read_csv(out / f"{name}.csv", dtype=str, keep_default_na=False, na_values=[""])
+        for name in catalog.TABLE_ORDER
+    }
 
 
 @pytest.fixture(scope="module")
@@ -86,12 +87,18 @@ def test_rewrite_keeps_foreign_files_and_drops_stale_tables(tmp_path):
 def test_mixed_layout_files_and_manifest(mixed_dir):
     names = sorted(p.name for p in mixed_dir.iterdir())
     months = [f"visits_2026-{m:02d}.csv" for m in range(5, 11)]
-    assert names == sorted(["centers.xlsx", "complaints.csv", "sample_manifest.json", "surveys.xlsx",
-                            "touchpoints.parquet", *months])
+    assert names == sorted(
+        ["centers.xlsx", "complaints.csv", "sample_manifest.json", "surveys.xlsx", "touchpoints.parquet", *months]
+    )
     meta = json.loads((mixed_dir / "sample_manifest.json").read_text(encoding="utf-8"))
     assert {k: meta[k] for k in ("n_visits", "seed", "layout", "start", "months", "generated_by")} == {
-        "n_visits": N, "seed": SEED, "layout": "mixed", "start": "2026-05-01", "months": 6,
-        "generated_by": "cxlib.synth"}
+        "n_visits": N,
+        "seed": SEED,
+        "layout": "mixed",
+        "start": "2026-05-01",
+        "months": 6,
+        "generated_by": "cxlib.synth",
+    }
     assert meta["example_visit_id"] == synth.example_visit_id() == "WO2026061100001"
 
 
@@ -111,7 +118,8 @@ def test_encodings_and_headers_as_declared(mixed_dir):
         complaints.decode("utf-8")
     # the complaint text (投诉内容) is an optional column outside the contract's table, carried as an extra column
     assert complaints.decode("gb18030").splitlines()[0].split(",") == [c.zh for c in catalog.TABLES["complaints"]] + [
-        "投诉内容"]
+        "投诉内容"
+    ]
     for name, sheet_table in (("centers.xlsx", "centers"), ("surveys.xlsx", "surveys")):
         ws = openpyxl.load_workbook(mixed_dir / name, read_only=True).worksheets[0]
         header = [c.value for c in next(ws.iter_rows(max_row=1))]
@@ -161,9 +169,14 @@ def test_every_dirt_class_is_in_the_written_files(csv_raw):
     assert v["center"].str.strip().isin(centers["center_id"].str.lower()).any()
     # mixed timestamp formats within one column
     col = pd.concat([v["arrived_at"], t["ts"]])
-    patterns = {"iso_offset": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+08:00$", "iso_plain": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$",
-                "slash": r"^\d{4}/\d\d/\d\d \d\d:\d\d$", "space": r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$",
-                "excel": r"^4\d{4}\.\d+$", "utc": r"\+00:00$"}
+    patterns = {
+        "iso_offset": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+08:00$",
+        "iso_plain": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$",
+        "slash": r"^\d{4}/\d\d/\d\d \d\d:\d\d$",
+        "space": r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$",
+        "excel": r"^4\d{4}\.\d+$",
+        "utc": r"\+00:00$",
+    }
     for name, pat in patterns.items():
         assert col.str.contains(pat).any(), name
     assert v["arrived_at"].str.contains(patterns["excel"]).any()
@@ -239,14 +252,19 @@ def test_fast_strftime_matches_pyarrow():
 def _events_per_visit(truth) -> pd.DataFrame:
     ev = truth["touchpoints"]
     upd = ev[ev["touchpoint"].isin(catalog.IN_PROGRESS_UPDATES)]
-    per = pd.DataFrame({
-        "n_inprog": upd.groupby("visit_id").size(),
-        "photo": upd.groupby("visit_id")["photo"].apply(lambda x: bool(x.fillna(False).any())),
-        "ready": ev[ev["touchpoint"].isin(catalog.COMPLETION_UPDATES)].groupby("visit_id").size() > 0,
-    })
+    per = pd.DataFrame(
+        {
+            "n_inprog": upd.groupby("visit_id").size(),
+            "photo": upd.groupby("visit_id")["photo"].apply(lambda x: bool(x.fillna(False).any())),
+            "ready": ev[ev["touchpoint"].isin(catalog.COMPLETION_UPDATES)].groupby("visit_id").size() > 0,
+        }
+    )
     per = per.reindex(truth["visits"]["visit_id"]).fillna({"n_inprog": 0, "photo": False, "ready": False})
-    per["tier"] = np.select([per["photo"].astype(bool), per["n_inprog"] > 0, per["ready"].astype(bool)],
-                            ["realtime_photo", "realtime", "completion_only"], "none")
+    per["tier"] = np.select(
+        [per["photo"].astype(bool), per["n_inprog"] > 0, per["ready"].astype(bool)],
+        ["realtime_photo", "realtime", "completion_only"],
+        "none",
+    )
     return per
 
 
@@ -376,8 +394,11 @@ def test_example_visit(truth):
     assert tr["n_inquiries"] >= 3 and tr["longest_silence_minutes"] >= 180
     comment = truth["surveys"].set_index("visit_id").loc[vid, "comment"]
     assert "控制臂衬套" in comment
-    assert vid in set(synth.add_dirt({k: truth[k] for k in ("centers", "visits", "touchpoints", "surveys",
-                                                             "complaints", "truth")}, seed=1)["visits"]["visit_id"])
+    assert vid in set(
+        synth.add_dirt(
+            {k: truth[k] for k in ("centers", "visits", "touchpoints", "surveys", "complaints", "truth")}, seed=1
+        )["visits"]["visit_id"]
+    )
 
 
 def test_ltr_follows_worst_and_last_point_more_than_the_mean(truth):
@@ -402,8 +423,14 @@ def test_bad_arguments():
 def test_default_effects_write_the_shipped_sample_byte_for_byte(tmp_path):
     shipped = Path(__file__).resolve().parents[1] / "data" / "raw"
     meta = json.loads((shipped / "sample_manifest.json").read_text(encoding="utf-8"))
-    synth.write_sample(tmp_path, n_visits=meta["n_visits"], seed=meta["seed"], layout=meta["layout"],
-                       start=meta["start"], months=meta["months"])
+    synth.write_sample(
+        tmp_path,
+        n_visits=meta["n_visits"],
+        seed=meta["seed"],
+        layout=meta["layout"],
+        start=meta["start"],
+        months=meta["months"],
+    )
     made = _digest(tmp_path)
     assert made == {name: digest for name, digest in _digest(shipped).items() if name in made}
     assert synth.Effects().summary() == synth.TRUE_EFFECTS == meta["true_effects"]

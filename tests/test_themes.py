@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import COMPLAINTS, SURVEYS, write_raw
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy import stats
@@ -22,8 +23,6 @@ from scipy import stats
 from cxlib import catalog, clean, present, themes
 from cxlib.errors import DataError
 from cxlib.results import NotComputed, NotProvided
-
-from conftest import COMPLAINTS, SURVEYS, write_raw
 
 LABELLED = Path(__file__).parent / "data" / "themes_labelled.csv"
 PII = re.compile(r"1[3-9]\d{9}|\d{17}[\dXx]|[沪京粤浙川苏鲁][A-HJ-NP-Z]·?\d{5}|[A-Za-z0-9._]+@[A-Za-z0-9.]+")
@@ -45,9 +44,17 @@ def test_the_hand_labelled_comments_cover_every_theme_and_negation():
     negated = df[df["text"].str.contains("没|不|无|未|别")]
     assert len(negated) >= 80
     # every polar theme is also reached through the negation of its opposite's words
-    flips = {"price_clear": "没有乱收费", "quick_service": "没有等很久", "on_time": "没有拖延",
-             "no_progress_info": "并没有及时通知", "advisor_attitude": "不够专业", "environment_poor": "不够舒适",
-             "delivery_delay": "交车不准时", "no_farewell": "没有任何送别", "price_opaque": "价格并不透明"}
+    flips = {
+        "price_clear": "没有乱收费",
+        "quick_service": "没有等很久",
+        "on_time": "没有拖延",
+        "no_progress_info": "并没有及时通知",
+        "advisor_attitude": "不够专业",
+        "environment_poor": "不够舒适",
+        "delivery_delay": "交车不准时",
+        "no_farewell": "没有任何送别",
+        "price_opaque": "价格并不透明",
+    }
     for theme, phrase in flips.items():
         rows = df[df["text"].str.contains(phrase)]
         assert len(rows) and all(theme in g for g in rows["gold"]), phrase
@@ -68,28 +75,31 @@ def test_the_lexicon_reaches_a_macro_f1_of_085_on_the_hand_labelled_comments():
     assert min(f1.values()) >= 0.7, f1
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("没人通知", ["no_progress_info"]),
-    ("没有通知我进度", ["no_progress_info"]),
-    ("不知道修到哪一步了", ["no_progress_info"]),
-    ("通知及时", ["progress_informed"]),
-    ("没有及时通知", ["no_progress_info"]),
-    ("通知不是很及时", ["no_progress_info"]),
-    ("不仅通知及时，还发了照片", ["progress_informed"]),
-    ("没想到推送这么及时", ["progress_informed"]),
-    ("没有推销，通知很及时", ["progress_informed"]),  # the negation stays in its clause
-    ("也没有推销", []),
-    ("没有乱收费", ["price_clear"]),
-    ("价格不透明", ["price_opaque"]),
-    ("价格透明", ["price_clear"]),
-    ("没有等很久", ["quick_service"]),
-    ("没有预约就等了很久", ["long_wait"]),  # 就 ends the reach of 没有
-    ("不用自己问，进度会主动推过来", ["progress_informed"]),
-    ("没人送我出门", ["no_farewell"]),
-    ("送别环节也没有", ["no_farewell"]),
-    ("顾问送我到门口", ["farewell_warm"]),
-    ("会推荐给朋友", []),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("没人通知", ["no_progress_info"]),
+        ("没有通知我进度", ["no_progress_info"]),
+        ("不知道修到哪一步了", ["no_progress_info"]),
+        ("通知及时", ["progress_informed"]),
+        ("没有及时通知", ["no_progress_info"]),
+        ("通知不是很及时", ["no_progress_info"]),
+        ("不仅通知及时，还发了照片", ["progress_informed"]),
+        ("没想到推送这么及时", ["progress_informed"]),
+        ("没有推销，通知很及时", ["progress_informed"]),  # the negation stays in its clause
+        ("也没有推销", []),
+        ("没有乱收费", ["price_clear"]),
+        ("价格不透明", ["price_opaque"]),
+        ("价格透明", ["price_clear"]),
+        ("没有等很久", ["quick_service"]),
+        ("没有预约就等了很久", ["long_wait"]),  # 就 ends the reach of 没有
+        ("不用自己问，进度会主动推过来", ["progress_informed"]),
+        ("没人送我出门", ["no_farewell"]),
+        ("送别环节也没有", ["no_farewell"]),
+        ("顾问送我到门口", ["farewell_warm"]),
+        ("会推荐给朋友", []),
+    ],
+)
 def test_negation_turns_a_theme_into_its_opposite_or_into_nothing(text, expected):
     assert themes.themes_of(text) == expected
 
@@ -97,9 +107,21 @@ def test_negation_turns_a_theme_into_its_opposite_or_into_nothing(text, expected
 def test_the_lexicon_is_one_consistent_catalog():
     codes = set(catalog.THEME_CODES)
     assert len(codes) == len(catalog.THEMES)
-    other = {c for g in (catalog.STAGES, catalog.TOUCHPOINTS, catalog.SCORE_POINTS, catalog.TIERS, catalog.SCENARIOS,
-                         catalog.CHANNELS, catalog.COMPLAINT_CHANNELS, catalog.EMOTION_BANDS, catalog.NPS_GROUPS)
-             for c in (x.code for x in g)}
+    other = {
+        c
+        for g in (
+            catalog.STAGES,
+            catalog.TOUCHPOINTS,
+            catalog.SCORE_POINTS,
+            catalog.TIERS,
+            catalog.SCENARIOS,
+            catalog.CHANNELS,
+            catalog.COMPLAINT_CHANNELS,
+            catalog.EMOTION_BANDS,
+            catalog.NPS_GROUPS,
+        )
+        for c in (x.code for x in g)
+    }
     assert not codes & other, "a theme code that is also another catalog code"
     for t in catalog.THEMES:
         assert t.stage in catalog.STAGE_ORDER
@@ -116,9 +138,29 @@ def test_the_lexicon_is_one_consistent_catalog():
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.sampled_from(["等了三个小时", "没人通知", "价格透明", "ＡＰＰ预约老是失败", "  ", "，", "很好", "推销",
-                                 "送我到门口", "没有", "wifi 连不上", "１２"]), min_size=0, max_size=6),
-       st.sampled_from(["", " ", "\u3000", "\n"]))
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "等了三个小时",
+                "没人通知",
+                "价格透明",
+                "ＡＰＰ预约老是失败",
+                "  ",
+                "，",
+                "很好",
+                "推销",
+                "送我到门口",
+                "没有",
+                "wifi 连不上",
+                "１２",
+            ]
+        ),
+        min_size=0,
+        max_size=6,
+    ),
+    st.sampled_from(["", " ", "\u3000", "\n"]),
+)
 def test_tagging_reads_the_normalised_text_and_the_tokens_give_it_back(parts, pad):
     text = "".join(parts)
     wide = unicodedata.normalize("NFKC", text)
@@ -203,8 +245,9 @@ def _comments(**themes_on: list[bool]) -> pd.DataFrame:
 
 def test_theme_share_counts_and_wilson_intervals_by_group():
     c = _comments(long_wait=[True] * 3 + [False] * 7 + [True, False])
-    c["nps_group"] = pd.Categorical(["detractor"] * 10 + ["promoter", "promoter"],
-                                    categories=["detractor", "passive", "promoter"], ordered=True)
+    c["nps_group"] = pd.Categorical(
+        ["detractor"] * 10 + ["promoter", "promoter"], categories=["detractor", "passive", "promoter"], ordered=True
+    )
     s = themes.theme_share(c, by="nps_group", themes=["long_wait", "hard_sell"])
     assert s["nps_group"].astype(str).tolist() == ["detractor", "detractor", "promoter", "promoter"]
     d = s.iloc[0]
@@ -235,8 +278,12 @@ def test_the_ltr_gap_is_welchs_difference_with_its_interval():
     assert r["p_value"] == pytest.approx(test.pvalue)
     ci = test.confidence_interval()
     assert (r["ltr_gap_ci_low"], r["ltr_gap_ci_high"]) == (pytest.approx(ci.low), pytest.approx(ci.high))
-    t = present.table(themes.ltr_gap(c, themes=["no_progress_info"]), ["theme", "n_with", "ltr_gap", "ltr_gap_ci_low",
-                                                                       "ltr_gap_ci_high"], n="n_with", lang="zh")
+    t = present.table(
+        themes.ltr_gap(c, themes=["no_progress_info"]),
+        ["theme", "n_with", "ltr_gap", "ltr_gap_ci_low", "ltr_gap_ci_high"],
+        n="n_with",
+        lang="zh",
+    )
     assert t.frame.columns.tolist() == ["主题", "提及者样本量", "推荐意愿差（分）", "95% 置信区间"]
 
 
@@ -248,8 +295,11 @@ def test_the_ltr_gap_of_a_theme_nobody_mentions_is_missing_not_zero():
 
 
 def test_top_themes_ranks_the_negative_themes_of_a_group():
-    c = _comments(long_wait=[True, True, False, True], hard_sell=[True, True, False, False],
-                  progress_informed=[True, True, True, True])
+    c = _comments(
+        long_wait=[True, True, False, True],
+        hard_sell=[True, True, False, False],
+        progress_informed=[True, True, True, True],
+    )
     c["nps_group"] = ["detractor", "detractor", "detractor", "promoter"]
     top = themes.top_themes(c, "detractor", k=3)
     assert top["theme"].tolist() == ["long_wait", "hard_sell"]  # a tie goes in catalog order; praise is not a pain
@@ -260,15 +310,28 @@ def test_top_themes_ranks_the_negative_themes_of_a_group():
 
 
 # ================================================================================ verbatims
-HOSTILE = ["等了很久，有事打我电话13912345678", "等了很久，订单号 2026 1003 1234", "等了很久，王先生说不用回访", "等了很久，车牌沪A·12345",
-           "等了很久，李师傅后来才来", "等了很久，小王说还要等", "等了很久，顾问王伟说还要等", "等了很久，发票用身份证11010519491231002X",
-           "等了很久，邮件 li.wei@163.com", "等了很久，电话[手机号]", "等了很久，*先生不满意", "等了很久，一三九一二三四五六七八",
-           "等了很久，１３９ １２３４ ５６７８"]
+HOSTILE = [
+    "等了很久，有事打我电话13912345678",
+    "等了很久，订单号 2026 1003 1234",
+    "等了很久，王先生说不用回访",
+    "等了很久，车牌沪A·12345",
+    "等了很久，李师傅后来才来",
+    "等了很久，小王说还要等",
+    "等了很久，顾问王伟说还要等",
+    "等了很久，发票用身份证11010519491231002X",
+    "等了很久，邮件 li.wei@163.com",
+    "等了很久，电话[手机号]",
+    "等了很久，*先生不满意",
+    "等了很久，一三九一二三四五六七八",
+    "等了很久，１３９ １２３４ ５６７８",
+]
 
 
 def test_verbatims_never_quote_a_comment_that_held_personal_data():
     texts = HOSTILE + ["等了很久", "等了三个小时，没人说明"]
-    c = pd.DataFrame({"text": texts, "n_themes": 1, **{t: [t == "long_wait"] * len(texts) for t in catalog.THEME_CODES}})
+    c = pd.DataFrame(
+        {"text": texts, "n_themes": 1, **{t: [t == "long_wait"] * len(texts) for t in catalog.THEME_CODES}}
+    )
     v = themes.verbatims(c, n=10)
     assert v["hits"].tolist() == [len(texts)]
     assert v["verbatims"].iloc[0] == ["等了三个小时，没人说明", "等了很久"]
@@ -277,14 +340,16 @@ def test_verbatims_never_quote_a_comment_that_held_personal_data():
 
 
 @settings(max_examples=80, deadline=None)
-@given(st.sampled_from(["等了很久", "没人通知进度", "价格透明", "交车的时候一直推销"]),
-       st.sampled_from(["13{:09d}", "+86 139-{:04d}-5678", "沪A·{:05d}", "{:017d}X", "1 3 9 {:04d} 5678"]),
-       st.integers(0, 10 ** 9 - 1), st.sampled_from(["，", " ", "。请联系", ""]))
+@given(
+    st.sampled_from(["等了很久", "没人通知进度", "价格透明", "交车的时候一直推销"]),
+    st.sampled_from(["13{:09d}", "+86 139-{:04d}-5678", "沪A·{:05d}", "{:017d}X", "1 3 9 {:04d} 5678"]),
+    st.integers(0, 10**9 - 1),
+    st.sampled_from(["，", " ", "。请联系", ""]),
+)
 def test_no_phone_plate_or_id_reaches_a_verbatim(base, template, number, glue):
-    pii = template.format(number % (10 ** template.count("0") if "{:0" in template else 10 ** 9))
+    pii = template.format(number % (10 ** template.count("0") if "{:0" in template else 10**9))
     text = base + glue + pii
-    c = pd.DataFrame({"text": [text, base], "n_themes": 1,
-                      **{t: [True, True] for t in catalog.THEME_CODES}})
+    c = pd.DataFrame({"text": [text, base], "n_themes": 1, **{t: [True, True] for t in catalog.THEME_CODES}})
     shown = [x for vs in themes.verbatims(c)["verbatims"] for x in vs]
     masked = __import__("cxlib.privacy", fromlist=["mask"]).mask(text)
     if masked != text:  # what the masking recognises as personal data is never shown
@@ -322,10 +387,16 @@ def test_too_few_comments_for_proposals_is_a_note_or_an_error():
 # =============================================================== surveys and complaints, cleaned
 def _complaints_with_text(texts: list[str]) -> pd.DataFrame:
     k = len(texts)
-    return pd.DataFrame({"complaint_id": [f"K{i}" for i in range(k)], "visit_id": ["V2"] * k,
-                         "filed_at": ["2026-09-22T11:00:00"] * k,
-                         "channel": (["hotline", "app", "social", "review_site"] * k)[:k], "category": ["x"] * k,
-                         "投诉内容": texts})
+    return pd.DataFrame(
+        {
+            "complaint_id": [f"K{i}" for i in range(k)],
+            "visit_id": ["V2"] * k,
+            "filed_at": ["2026-09-22T11:00:00"] * k,
+            "channel": (["hotline", "app", "social", "review_site"] * k)[:k],
+            "category": ["x"] * k,
+            "投诉内容": texts,
+        }
+    )
 
 
 def test_complaint_texts_are_masked_by_the_cleaning_and_tagged_by_channel(tmp_path):
@@ -356,10 +427,14 @@ def test_complaints_without_a_text_column_say_not_provided(tmp_path):
     assert isinstance(note, NotProvided) and note.missing == ("complaint_text",)
     assert note.text() == "not provided: complaint text (complaint_text)"
     assert themes.finding_complaints(note, lang="en").record()["status"] == "not_provided"
-    assert themes.results_entries(themes.theme_share(_comments(long_wait=[True]).assign(nps_group="detractor"),
-                                                     by="nps_group"),
-                                  themes.ltr_gap(_comments(long_wait=[True]).assign(ltr=[3])), note
-                                  )["complaint_themes"] is note
+    assert (
+        themes.results_entries(
+            themes.theme_share(_comments(long_wait=[True]).assign(nps_group="detractor"), by="nps_group"),
+            themes.ltr_gap(_comments(long_wait=[True]).assign(ltr=[3])),
+            note,
+        )["complaint_themes"]
+        is note
+    )
 
 
 def test_without_complaints_the_complaint_themes_are_not_provided(tmp_path):
@@ -393,10 +468,13 @@ def test_the_doctests_of_the_module():
 
 
 def test_a_selection_without_comments_is_a_note_everywhere(tmp_path):
-    data = clean.load(tmp_path / "processed", raw_dir=write_raw(tmp_path / "raw", surveys=SURVEYS.drop(columns="comment")))
+    data = clean.load(
+        tmp_path / "processed", raw_dir=write_raw(tmp_path / "raw", surveys=SURVEYS.drop(columns="comment"))
+    )
     comments = themes.comment_themes(data, tmp_path / "processed", lang="en")
     assert isinstance(comments, NotComputed) and comments.text() == (
-        "n = 0 comments: too few for the theme analysis, need ≥ 1")
+        "n = 0 comments: too few for the theme analysis, need ≥ 1"
+    )
     assert themes.top_themes(comments) is comments
     assert themes.finding_themes(comments, lang="en").record()["status"] == "not_computed"
     entries = themes.results_entries(comments, comments, themes.complaint_themes(data), comments)

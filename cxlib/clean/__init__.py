@@ -49,24 +49,71 @@ EVENT_BLOCK_BYTES = 1 << 25
 # (the settings above, and ``clean`` itself, are read from this package at call time, so that
 # setting ``clean.LOCK_WAIT_S`` and the like takes effect everywhere)
 
-from cxlib.clean.values import _NAT, _TS_NAIVE, _TS_UTC, _US_PER_MIN, _repeated, _strip, mask_pii  # noqa: E402
-from cxlib.clean.timestamps import (  # noqa: E402
-    _parse_text_timestamp, _parse_ts_array, parse_timestamps, timestamp_options)
-from cxlib.clean.ledger import _RULE_ORDER, _Audit  # noqa: E402
-from cxlib.clean.features import scores_long, visit_features  # noqa: E402
-from cxlib.clean.readers import CLEAN_VERSION, REQUIRED_TABLES, fingerprint, raw_files  # noqa: E402
-from cxlib.clean.swap import (  # noqa: E402
-    OUTPUT_FILES, OUTPUT_TABLES, _MANIFEST_KEYS, _incomplete, _is_complete, _lock, _read_manifest,
-    _write_parquet, reading)
 from cxlib.clean.build import ENGINES, CleanResult, _build, clean, summary_line  # noqa: E402
+from cxlib.clean.features import scores_long, visit_features  # noqa: E402
+from cxlib.clean.ledger import _RULE_ORDER, _Audit  # noqa: E402
 from cxlib.clean.processed import (  # noqa: E402
-    DERIVED_FROM, ProcessedData, check_segment, given_tables, load, read_processed, segment_columns,
-    unknown_when_not_given)
+    DERIVED_FROM,
+    ProcessedData,
+    check_segment,
+    given_tables,
+    load,
+    read_processed,
+    segment_columns,
+    unknown_when_not_given,
+)
+from cxlib.clean.readers import CLEAN_VERSION, REQUIRED_TABLES, fingerprint, raw_files  # noqa: E402
 from cxlib.clean.reporting import (  # noqa: E402
-    quality_overview, quality_table, quarantine_examples, sources_overview)
+    quality_overview,
+    quality_table,
+    quarantine_examples,
+    sources_overview,
+)
+from cxlib.clean.swap import (  # noqa: E402
+    _MANIFEST_KEYS,
+    OUTPUT_FILES,
+    OUTPUT_TABLES,
+    _incomplete,
+    _is_complete,
+    _lock,
+    _read_manifest,
+    _write_parquet,
+    reading,
+)
+from cxlib.clean.timestamps import (  # noqa: E402
+    _parse_text_timestamp,
+    _parse_ts_array,
+    parse_timestamps,
+    timestamp_options,
+)
+from cxlib.clean.values import _NAT, _TS_NAIVE, _TS_UTC, _US_PER_MIN, _repeated, _strip, mask_pii  # noqa: E402
 
-__all__ = ["ENGINES", "CleanResult", "ProcessedData", "clean", "load", "read_processed", "reading", "summary_line", "quality_table",
-           "sources_overview", "timestamp_options", "REQUIRED_TABLES",
-           "quality_overview", "quarantine_examples", "parse_timestamps", "mask_pii", "visit_features",
-           "scores_long", "fingerprint", "raw_files", "DEFAULT_TZ", "CLEAN_VERSION", "DERIVED_FROM", "given_tables",
-           "unknown_when_not_given", "segment_columns", "check_segment"]
+__all__ = [
+    "ENGINES",
+    "CleanResult",
+    "ProcessedData",
+    "clean",
+    "load",
+    "read_processed",
+    "reading",
+    "summary_line",
+    "quality_table",
+    "sources_overview",
+    "timestamp_options",
+    "REQUIRED_TABLES",
+    "quality_overview",
+    "quarantine_examples",
+    "parse_timestamps",
+    "mask_pii",
+    "visit_features",
+    "scores_long",
+    "fingerprint",
+    "raw_files",
+    "DEFAULT_TZ",
+    "CLEAN_VERSION",
+    "DERIVED_FROM",
+    "given_tables",
+    "unknown_when_not_given",
+    "segment_columns",
+    "check_segment",
+]

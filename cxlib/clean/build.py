@@ -4,13 +4,12 @@ swap of the result into the processed folder.
 
 from __future__ import annotations
 
-from typing import Any
-
 import json
 import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -20,7 +19,6 @@ import pyarrow.compute as pc
 from cxlib import catalog, folders, io
 from cxlib import clean as _package  # settings read at call time (EVENT_BLOCK_BYTES)
 from cxlib.catalog import DEFAULT_TZ
-from cxlib.errors import DataError, FolderError
 from cxlib.clean.features import _enrich_visits, scores_long
 from cxlib.clean.ledger import _Audit
 from cxlib.clean.plan import db as plan_db
@@ -32,10 +30,19 @@ from cxlib.clean.rules.surveys import _clean_surveys
 from cxlib.clean.rules.touchpoints import _clean_events
 from cxlib.clean.rules.visits import _clean_visits
 from cxlib.clean.swap import (
-    OUTPUT_FILES, _MANIFEST_KEYS, _Writer, _fs_error, _is_complete, _lock, _read_manifest,
-    _remove_if_only_lock, _write_parquet)
+    _MANIFEST_KEYS,
+    OUTPUT_FILES,
+    _fs_error,
+    _is_complete,
+    _lock,
+    _read_manifest,
+    _remove_if_only_lock,
+    _write_parquet,
+    _Writer,
+)
 from cxlib.clean.timestamps import timestamp_options
 from cxlib.clean.values import _arrow, _mask_column, _strip
+from cxlib.errors import DataError, FolderError
 
 
 @dataclass
@@ -87,8 +94,15 @@ def _in_tz(frame: pd.DataFrame, tz: str) -> pd.DataFrame:
 ENGINES = ("duckdb", "pandas", "spark")
 
 
-def _build(raw_dir: Path, out: Path, tz: str, fp_thread: _Background, links: dict[str, str],
-           engine: str = "pandas", spark_master: str | None = None) -> dict:
+def _build(
+    raw_dir: Path,
+    out: Path,
+    tz: str,
+    fp_thread: _Background,
+    links: dict[str, str],
+    engine: str = "pandas",
+    spark_master: str | None = None,
+) -> dict:
     """Clean every table of ``raw_dir`` into ``out`` with ``engine`` (see :data:`ENGINES`)."""
     if engine == "pandas":
         return _build_tables(raw_dir, out, tz, fp_thread, links, None)
@@ -101,8 +115,14 @@ def _build(raw_dir: Path, out: Path, tz: str, fp_thread: _Background, links: dic
         return _build_tables(raw_dir, out, tz, fp_thread, links, con)
 
 
-def _build_tables(raw_dir: Path, out: Path, tz: str, fp_thread: _Background, links: dict[str, str],
-                  plan: duckdb.DuckDBPyConnection | None) -> dict:
+def _build_tables(
+    raw_dir: Path,
+    out: Path,
+    tz: str,
+    fp_thread: _Background,
+    links: dict[str, str],
+    plan: duckdb.DuckDBPyConnection | None,
+) -> dict:
     """Clean every table of ``raw_dir`` into ``out`` (an empty folder); return the quality dict.
     With ``plan`` (the run's DuckDB database) every table goes through the relational plan
     (:mod:`cxlib.clean.plan.run`); without, through the reference rules (:mod:`cxlib.clean.rules`).
@@ -133,9 +153,11 @@ def _build_tables(raw_dir: Path, out: Path, tz: str, fp_thread: _Background, lin
 
     if plan is not None:
         audits, tables_q, extra_columns, score_columns, quarantine_parts = plan_run.build(
-            plan, raw_dir, out, tz, src, files, given, opts, _package.EVENT_BLOCK_BYTES)
-        return _finish(out, tz, fp_thread, links, files, given, audits, tables_q, extra_columns, score_columns,
-                       quarantine_parts)
+            plan, raw_dir, out, tz, src, files, given, opts, _package.EVENT_BLOCK_BYTES
+        )
+        return _finish(
+            out, tz, fp_thread, links, files, given, audits, tables_q, extra_columns, score_columns, quarantine_parts
+        )
 
     raw_visits = raw_table("visits")
     if given["centers"]:
@@ -170,8 +192,9 @@ def _build_tables(raw_dir: Path, out: Path, tz: str, fp_thread: _Background, lin
     score_columns = [c for c in catalog.SCORE_COLUMNS if c in surveys.columns and bool(surveys[c].notna().any())]
     ttz, ctx = opts("touchpoints")
     with ctx:
-        events, a, event_visit = _clean_events(raw_dir, raw_visit_ids, kept_ids, ttz, files["touchpoints"],
-                                               src.tables["touchpoints"])
+        events, a, event_visit = _clean_events(
+            raw_dir, raw_visit_ids, kept_ids, ttz, files["touchpoints"], src.tables["touchpoints"]
+        )
     extra_columns["touchpoints"] = events.attrs.pop("extra_columns", [])
     events = _in_tz(events, tz)
     done(a)
@@ -195,19 +218,32 @@ def _build_tables(raw_dir: Path, out: Path, tz: str, fp_thread: _Background, lin
         events_writer.join()  # never leave a writer behind in a folder about to be removed
         raise
     events_writer.result()
-    return _finish(out, tz, fp_thread, links, files, given, audits, {}, extra_columns, score_columns,
-                   quarantine_parts)
+    return _finish(out, tz, fp_thread, links, files, given, audits, {}, extra_columns, score_columns, quarantine_parts)
 
 
-def _finish(out: Path, tz: str, fp_thread: _Background, links: dict[str, str], files: dict[str, list[Path]],
-            given: dict[str, bool], audits: list[_Audit], tables_q: dict[str, dict], extra_columns: dict[str, list],
-            score_columns: list[str], quarantine_parts: list[pd.DataFrame]) -> dict:
+def _finish(
+    out: Path,
+    tz: str,
+    fp_thread: _Background,
+    links: dict[str, str],
+    files: dict[str, list[Path]],
+    given: dict[str, bool],
+    audits: list[_Audit],
+    tables_q: dict[str, dict],
+    extra_columns: dict[str, list],
+    score_columns: list[str],
+    quarantine_parts: list[pd.DataFrame],
+) -> dict:
     """Write the quarantine table, ``quality.json`` and the manifest (last); return the quality."""
     order = {t: i for i, t in enumerate(catalog.TABLE_ORDER)}
     quarantine = pd.concat(quarantine_parts, ignore_index=True)
     if len(quarantine):
-        quarantine = quarantine.assign(_t=quarantine["table"].map(order)).sort_values(
-            ["_t", "source_file", "source_row"], kind="stable").drop(columns="_t").reset_index(drop=True)
+        quarantine = (
+            quarantine.assign(_t=quarantine["table"].map(order))
+            .sort_values(["_t", "source_file", "source_row"], kind="stable")
+            .drop(columns="_t")
+            .reset_index(drop=True)
+        )
     for c in ("table", "source_file", "rule", "reason", "raw"):
         quarantine[c] = quarantine[c].astype("str")
     quarantine["source_row"] = quarantine["source_row"].astype("int64")
@@ -225,17 +261,35 @@ def _finish(out: Path, tz: str, fp_thread: _Background, links: dict[str, str], f
         if t == "centers" and not given[t]:
             q["derived"] = True
     tables["surveys"]["score_columns"] = score_columns
-    quality = {"tz": tz, "fingerprint": fp, "tables": tables, "totals": totals,
-               "extra_columns": {t: extra_columns.get(t, []) for t in catalog.TABLE_ORDER}}
+    quality = {
+        "tz": tz,
+        "fingerprint": fp,
+        "tables": tables,
+        "totals": totals,
+        "extra_columns": {t: extra_columns.get(t, []) for t in catalog.TABLE_ORDER},
+    }
     (out / "quality.json").write_text(json.dumps(quality, indent=2, ensure_ascii=False), encoding="utf-8")
-    manifest = {"fingerprint": fp, "tz": tz, "clean_version": CLEAN_VERSION, "raw_files": fp_files,
-                "outside_links": links, "outputs": {f: (out / f).stat().st_size for f in OUTPUT_FILES[:-1]}}
+    manifest = {
+        "fingerprint": fp,
+        "tz": tz,
+        "clean_version": CLEAN_VERSION,
+        "raw_files": fp_files,
+        "outside_links": links,
+        "outputs": {f: (out / f).stat().st_size for f in OUTPUT_FILES[:-1]},
+    }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
     return quality
 
 
-def clean(raw_dir: str | Path, processed_dir: str | Path, tz: str = DEFAULT_TZ, force: bool = False,
-          allow_outside_links: bool = False, engine: str = "pandas", spark_master: str | None = None) -> CleanResult:
+def clean(
+    raw_dir: str | Path,
+    processed_dir: str | Path,
+    tz: str = DEFAULT_TZ,
+    force: bool = False,
+    allow_outside_links: bool = False,
+    engine: str = "pandas",
+    spark_master: str | None = None,
+) -> CleanResult:
     """Clean the raw tables in ``raw_dir`` into Parquet files in ``processed_dir``.
 
     Skips the work when ``processed_dir/manifest.json`` already has the fingerprint of the
@@ -277,8 +331,11 @@ def clean(raw_dir: str | Path, processed_dir: str | Path, tz: str = DEFAULT_TZ, 
                     quality = json.loads((processed_dir / "quality.json").read_text(encoding="utf-8"))
                     return CleanResult(processed_dir, False, fp, quality, time.perf_counter() - started)
             if not lock.writable:
-                raise FolderError("the processed folder is read-only, and its data are missing or older than the raw "
-                                "data: give a folder that can be written", file=str(processed_dir))
+                raise FolderError(
+                    "the processed folder is read-only, and its data are missing or older than the raw "
+                    "data: give a folder that can be written",
+                    file=str(processed_dir),
+                )
             fp_thread = _Background(raw_dir, tz)
             fp_thread.start()
             build = None
@@ -308,9 +365,11 @@ def summary_line(result: CleanResult) -> str:
     """
     tot = result.quality.get("totals", {})
     v = result.quality.get("tables", {}).get("visits", {})
-    body = (f"{tot.get('read', 0):,} rows read, {tot.get('kept', 0):,} kept "
-            f"({tot.get('repaired', 0):,} repaired), {tot.get('quarantined', 0):,} quarantined; "
-            f"visits {v.get('kept', 0):,} of {v.get('read', 0):,} kept")
+    body = (
+        f"{tot.get('read', 0):,} rows read, {tot.get('kept', 0):,} kept "
+        f"({tot.get('repaired', 0):,} repaired), {tot.get('quarantined', 0):,} quarantined; "
+        f"visits {v.get('kept', 0):,} of {v.get('read', 0):,} kept"
+    )
     if result.rebuilt:
         return f"cleaned: {body} -> {result.processed_dir} ({result.seconds:.1f} s)"
     return f"up to date (raw data unchanged, use --force to rebuild): {body} in {result.processed_dir}"

@@ -13,8 +13,7 @@ from cxlib import catalog
 from cxlib.clean.values import _NAT, _US_PER_MIN, _arrow
 
 
-def visit_features(visits: pd.DataFrame, events: pd.DataFrame, event_visit: np.ndarray | None = None
-                   ) -> pd.DataFrame:
+def visit_features(visits: pd.DataFrame, events: pd.DataFrame, event_visit: np.ndarray | None = None) -> pd.DataFrame:
     """Per-visit update features from the event log (vectorised, one pass over the events).
 
     Returns one row per visit (same order as ``visits``) with ``n_proactive_updates``,
@@ -26,8 +25,9 @@ def visit_features(visits: pd.DataFrame, events: pd.DataFrame, event_visit: np.n
     """
     nv = len(visits)
     if event_visit is None:
-        event_visit = pc.fill_null(pc.index_in(_arrow(events["visit_id"]), value_set=_arrow(visits["visit_id"])),
-                                   -1).to_numpy(zero_copy_only=False)
+        event_visit = pc.fill_null(
+            pc.index_in(_arrow(events["visit_id"]), value_set=_arrow(visits["visit_id"])), -1
+        ).to_numpy(zero_copy_only=False)
     ev = np.asarray(event_visit, dtype=np.int64)
     ok = ev >= 0
 
@@ -66,24 +66,32 @@ def visit_features(visits: pd.DataFrame, events: pd.DataFrame, event_visit: np.n
         # each group has >= 2 points (start and finish): its gaps are gaps[start : end-1]
         g = np.maximum.reduceat(np.r_[gaps, -np.inf], starts)
         silence[v_all[starts]] = g / _US_PER_MIN
-    return pd.DataFrame({
-        "visit_id": visits["visit_id"].to_numpy(),
-        "n_proactive_updates": n_upd.astype(np.int64),
-        "n_inprogress_updates": n_inp.astype(np.int64),
-        "has_photo_update": n_photo > 0,
-        "tier": pd.Categorical.from_codes(tier, dtype=catalog.TIER_DTYPE),
-        "longest_silence_minutes": silence,
-        "n_inquiries": n_inq.astype(np.int64),
-    })
+    return pd.DataFrame(
+        {
+            "visit_id": visits["visit_id"].to_numpy(),
+            "n_proactive_updates": n_upd.astype(np.int64),
+            "n_inprogress_updates": n_inp.astype(np.int64),
+            "has_photo_update": n_photo > 0,
+            "tier": pd.Categorical.from_codes(tier, dtype=catalog.TIER_DTYPE),
+            "longest_silence_minutes": silence,
+            "n_inquiries": n_inq.astype(np.int64),
+        }
+    )
 
 
 def _minutes(later: pd.Series, earlier: pd.Series) -> np.ndarray:
     return ((later - earlier).dt.total_seconds() / 60.0).to_numpy(dtype=float, na_value=np.nan)
 
 
-def _enrich_visits(visits: pd.DataFrame, events: pd.DataFrame | None, event_visit: np.ndarray | None,
-                   surveys: pd.DataFrame, complaints: pd.DataFrame, centers: pd.DataFrame,
-                   feats: pd.DataFrame | None = None) -> pd.DataFrame:
+def _enrich_visits(
+    visits: pd.DataFrame,
+    events: pd.DataFrame | None,
+    event_visit: np.ndarray | None,
+    surveys: pd.DataFrame,
+    complaints: pd.DataFrame,
+    centers: pd.DataFrame,
+    feats: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """The visits with their derived columns; ``feats`` (the :func:`visit_features` columns)
     computed here from ``events`` when not given."""
     v = visits
@@ -93,22 +101,34 @@ def _enrich_visits(visits: pd.DataFrame, events: pd.DataFrame | None, event_visi
     for c in feats.columns[1:]:
         v[c] = feats[c].to_numpy() if c != "tier" else feats[c]
     vids = _arrow(v["visit_id"])
-    spos = pc.fill_null(pc.index_in(vids, value_set=_arrow(surveys["visit_id"])), -1).to_numpy(
-        zero_copy_only=False)
+    spos = pc.fill_null(pc.index_in(vids, value_set=_arrow(surveys["visit_id"])), -1).to_numpy(zero_copy_only=False)
     has = spos >= 0
     take = np.where(has, spos, 0)
     rid = surveys["response_id"].to_numpy(dtype=object) if len(surveys) else np.array([None], dtype=object)
     ltr = surveys["ltr"].to_numpy(dtype=float, na_value=np.nan) if len(surveys) else np.array([np.nan])
     anx = surveys["anxiety"].to_numpy(dtype=float) if len(surveys) else np.array([np.nan])
-    cpos = pc.fill_null(pc.index_in(_arrow(complaints["visit_id"]), value_set=vids), -1).to_numpy(
-        zero_copy_only=False)
+    cpos = pc.fill_null(pc.index_in(_arrow(complaints["visit_id"]), value_set=vids), -1).to_numpy(zero_copy_only=False)
     n_complaints = np.bincount(cpos[cpos >= 0], minlength=len(v))
-    return _survey_columns(v, local, centers, np.where(has, rid[take], None), np.where(has, ltr[take], np.nan),
-                           np.where(has, anx[take], np.nan), n_complaints)
+    return _survey_columns(
+        v,
+        local,
+        centers,
+        np.where(has, rid[take], None),
+        np.where(has, ltr[take], np.nan),
+        np.where(has, anx[take], np.nan),
+        n_complaints,
+    )
 
 
-def _survey_columns(v: pd.DataFrame, local: pd.Series, centers: pd.DataFrame, response_id: np.ndarray,
-                    ltr: np.ndarray, anxiety: np.ndarray, n_complaints: np.ndarray) -> pd.DataFrame:
+def _survey_columns(
+    v: pd.DataFrame,
+    local: pd.Series,
+    centers: pd.DataFrame,
+    response_id: np.ndarray,
+    ltr: np.ndarray,
+    anxiety: np.ndarray,
+    n_complaints: np.ndarray,
+) -> pd.DataFrame:
     """The visits' columns after the features: rollout, the visit's survey answer and complaints."""
     since = dict(zip(centers["center_id"], pd.to_datetime(centers["realtime_since"])))
     since_v = pd.to_datetime(v["center"].map(since))
@@ -142,8 +162,9 @@ def scores_long(surveys: pd.DataFrame, visits: pd.DataFrame) -> pd.DataFrame:
     ['response_id', 'visit_id', 'point', 'stage']
     """
     # one row per (response, point) with a score, by response then point (row-major order)
-    values = np.column_stack([surveys[p.column].to_numpy(dtype=float, na_value=np.nan)
-                              for p in catalog.SCORE_POINTS]).reshape(len(surveys), len(catalog.SCORE_POINTS))
+    values = np.column_stack(
+        [surveys[p.column].to_numpy(dtype=float, na_value=np.nan) for p in catalog.SCORE_POINTS]
+    ).reshape(len(surveys), len(catalog.SCORE_POINTS))
     rows, pidx = np.nonzero(~np.isnan(values))
     score = values[rows, pidx].astype(np.int64)
     del values
@@ -151,19 +172,25 @@ def scores_long(surveys: pd.DataFrame, visits: pd.DataFrame) -> pd.DataFrame:
     take = pa.array(rows)
     vis = _arrow(surveys["visit_id"]).take(take)
     stage_codes = np.array([catalog.STAGE_ORDER.index(p.stage) for p in catalog.SCORE_POINTS])
-    out = pd.DataFrame({
-        "response_id": pd.Series(pd.array(_arrow(surveys["response_id"]).take(take), dtype="str")),
-        "visit_id": pd.Series(pd.array(vis, dtype="str")),
-        "point": pd.Categorical.from_codes(pidx, dtype=catalog.SCORE_POINT_DTYPE),
-        "stage": pd.Categorical.from_codes(stage_codes[pidx], dtype=catalog.STAGE_DTYPE),
-        "score": score,
-    })
-    vpos = pc.fill_null(pc.index_in(vis, value_set=_arrow(visits["visit_id"])), -1).to_numpy(
-        zero_copy_only=False).astype(np.int64)
+    out = pd.DataFrame(
+        {
+            "response_id": pd.Series(pd.array(_arrow(surveys["response_id"]).take(take), dtype="str")),
+            "visit_id": pd.Series(pd.array(vis, dtype="str")),
+            "point": pd.Categorical.from_codes(pidx, dtype=catalog.SCORE_POINT_DTYPE),
+            "stage": pd.Categorical.from_codes(stage_codes[pidx], dtype=catalog.STAGE_DTYPE),
+            "score": score,
+        }
+    )
+    vpos = (
+        pc.fill_null(pc.index_in(vis, value_set=_arrow(visits["visit_id"])), -1)
+        .to_numpy(zero_copy_only=False)
+        .astype(np.int64)
+    )
     for c in ("center", "scenario", "tier", "month"):
         col = vinfo[c]
-        out[c] = col.iloc[np.where(vpos < 0, 0, vpos)].reset_index(drop=True) if len(col) else col.reindex(
-            vis.to_pandas())
+        out[c] = (
+            col.iloc[np.where(vpos < 0, 0, vpos)].reset_index(drop=True) if len(col) else col.reindex(vis.to_pandas())
+        )
         if (vpos < 0).any():
             out.loc[vpos < 0, c] = None
     out["ltr"] = pd.array(surveys["ltr"].to_numpy()[rows], dtype="Int64")

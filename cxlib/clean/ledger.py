@@ -13,7 +13,6 @@ import pyarrow as pa
 from cxlib import catalog, io, privacy
 from cxlib.clean.values import _encode, _repeated
 
-
 _RULE_ORDER = {r.code: i for i, r in enumerate(catalog.RULES)}
 
 
@@ -65,8 +64,13 @@ class _Audit:
             else:
                 rows = int((self.qrule == _RULE_ORDER[r.code]).sum())
             rules[r.code] = {"action": r.action, "rows": rows}
-        return {"read": self.n, "kept": int(kept.sum()), "repaired": int(any_repair.sum()),
-                "quarantined": int((~kept).sum()), "rules": rules}
+        return {
+            "read": self.n,
+            "kept": int(kept.sum()),
+            "repaired": int(any_repair.sum()),
+            "quarantined": int((~kept).sum()),
+            "rules": rules,
+        }
 
     def quarantine_frame(self) -> pd.DataFrame:
         cols = ["table", "source_file", "source_row", "rule", "reason", "raw"]
@@ -74,16 +78,18 @@ class _Audit:
             return pd.DataFrame({c: pd.Series([], dtype="int64" if c == "source_row" else "str") for c in cols})
         idx = np.concatenate([p[0] for p in self.pieces])
         rules = np.concatenate([np.full(len(p[0]), p[1], dtype=object) for p in self.pieces])
-        reasons = np.concatenate([p[2] if isinstance(p[2], np.ndarray) else np.full(len(p[0]), p[2], dtype=object)
-                                  for p in self.pieces])
+        reasons = np.concatenate(
+            [p[2] if isinstance(p[2], np.ndarray) else np.full(len(p[0]), p[2], dtype=object) for p in self.pieces]
+        )
         order = np.argsort(idx, kind="stable")
         idx, rules, reasons = idx[order], rules[order], reasons[order]
         sub = self.raw(idx) if callable(self.raw) else self.raw.iloc[idx]
         return quarantine_frame(self.table, sub, rules, reasons)
 
 
-def quality_from_counts(table: str, read: int, kept: int, repaired: int, quarantined: dict[str, int],
-                        repairs: dict[str, int]) -> dict:
+def quality_from_counts(
+    table: str, read: int, kept: int, repaired: int, quarantined: dict[str, int], repairs: dict[str, int]
+) -> dict:
     """The quality entry of ``table`` (as :meth:`_Audit.quality` gives it) from counts: rows read,
     kept, kept with any repair, rows per quarantine rule and kept rows per repair rule.
 
@@ -96,8 +102,13 @@ def quality_from_counts(table: str, read: int, kept: int, repaired: int, quarant
             continue
         rows = repairs.get(r.code, 0) if r.action == "repaired" else quarantined.get(r.code, 0)
         rules[r.code] = {"action": r.action, "rows": int(rows)}
-    return {"read": int(read), "kept": int(kept), "repaired": int(repaired), "quarantined": int(read - kept),
-            "rules": rules}
+    return {
+        "read": int(read),
+        "kept": int(kept),
+        "repaired": int(repaired),
+        "quarantined": int(read - kept),
+        "rules": rules,
+    }
 
 
 def quarantine_frame(table: str, sub: pd.DataFrame, rules: np.ndarray, reasons: np.ndarray) -> pd.DataFrame:
@@ -117,20 +128,22 @@ def quarantine_frame(table: str, sub: pd.DataFrame, rules: np.ndarray, reasons: 
     keys = [enc(c) for c in value_cols]
     # personal data is masked value by value, before the values are encoded (so that JSON
     # escapes such as \n inside a phone number cannot hide it from the masking)
-    columns = [privacy.mask_values(sub[c].astype(object).where(sub[c].notna(), None).tolist())
-               for c in value_cols]
-    raw_json = ["{" + ", ".join(f"{k}: {text(v)}" for k, v in zip(keys, row) if v is not None) + "}"
-                for row in zip(*columns)]
+    columns = [privacy.mask_values(sub[c].astype(object).where(sub[c].notna(), None).tolist()) for c in value_cols]
+    raw_json = [
+        "{" + ", ".join(f"{k}: {text(v)}" for k, v in zip(keys, row) if v is not None) + "}" for row in zip(*columns)
+    ]
     del columns
     masked_reason = {r: privacy.mask(r) for r in set(map(str, reasons))}
-    return pd.DataFrame({
-        "table": table,
-        "source_file": sub[io.SOURCE_FILE].astype(str).to_numpy(),
-        "source_row": sub[io.SOURCE_ROW].to_numpy(dtype=np.int64),
-        "rule": np.asarray(rules).astype(str),
-        "reason": [masked_reason[str(r)] for r in reasons],
-        "raw": raw_json,
-    })
+    return pd.DataFrame(
+        {
+            "table": table,
+            "source_file": sub[io.SOURCE_FILE].astype(str).to_numpy(),
+            "source_row": sub[io.SOURCE_ROW].to_numpy(dtype=np.int64),
+            "rule": np.asarray(rules).astype(str),
+            "reason": [masked_reason[str(r)] for r in reasons],
+            "raw": raw_json,
+        }
+    )
 
 
 def _missing_required(audit: _Audit, present: dict[str, np.ndarray]) -> None:
@@ -149,8 +162,11 @@ def _duplicates(audit: _Audit, key: pa.Array, what: str) -> None:
         if dup.sum() < 1_000_000:
             # the reasons are written only for the rows that are quarantined here
             def reasons(idx: np.ndarray) -> np.ndarray:
-                return np.array([f"{what} {v} appears again (first occurrence kept)"
-                                 for v in key.take(pa.array(idx)).to_pylist()], dtype=object)
+                return np.array(
+                    [f"{what} {v} appears again (first occurrence kept)" for v in key.take(pa.array(idx)).to_pylist()],
+                    dtype=object,
+                )
+
             audit.quarantine(dup, "duplicate_id", reasons)
         else:
             audit.quarantine(dup, "duplicate_id", f"{what} appears again")

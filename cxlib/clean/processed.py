@@ -28,9 +28,8 @@ import pyarrow.parquet as pq
 from cxlib import catalog, folders, paths
 from cxlib import clean as _package  # settings (LOCK_WAIT_S, EVENT_BLOCK_BYTES, clean) read at call time
 from cxlib.catalog import DEFAULT_TZ
+from cxlib.clean.swap import OUTPUT_FILES, OUTPUT_TABLES, _incomplete, _is_complete, _lock, _read_manifest, reading
 from cxlib.errors import DataError
-from cxlib.clean.swap import (
-    OUTPUT_FILES, OUTPUT_TABLES, _incomplete, _is_complete, _lock, _read_manifest, reading)
 
 
 @dataclass
@@ -81,8 +80,12 @@ class ProcessedData:
                 return scan.num_rows(t)  # from the file's metadata, the table left unread
             return len(getattr(self, t))
 
-        return pd.DataFrame({"table": pd.Series(OUTPUT_TABLES, dtype="str"),
-                             "rows": np.array([rows(t) for t in OUTPUT_TABLES], dtype=np.int64)})
+        return pd.DataFrame(
+            {
+                "table": pd.Series(OUTPUT_TABLES, dtype="str"),
+                "rows": np.array([rows(t) for t in OUTPUT_TABLES], dtype=np.int64),
+            }
+        )
 
     def __getattr__(self, name: str):
         # only reached for an attribute the instance lacks: a table of lazily read data not read yet
@@ -119,11 +122,15 @@ class ProcessedData:
             return None
         # a selection's table not read yet: only its ids and timestamp columns are scanned
         frame = scan.read(table, self, columns="timestamps")
-        return [pd.Timestamp(frame[c].max()) for c in frame.columns
-                if pd.api.types.is_datetime64_any_dtype(frame[c].dtype) and len(frame) and frame[c].notna().any()]
+        return [
+            pd.Timestamp(frame[c].max())
+            for c in frame.columns
+            if pd.api.types.is_datetime64_any_dtype(frame[c].dtype) and len(frame) and frame[c].notna().any()
+        ]
 
-    def subset(self, center: str = "all", period_start: str | None = None, period_end: str | None = None,
-               scenario: str = "all") -> ProcessedData:
+    def subset(
+        self, center: str = "all", period_start: str | None = None, period_end: str | None = None, scenario: str = "all"
+    ) -> ProcessedData:
         """The same data restricted to the matching visits (every table filtered to them).
 
         ``period_start`` / ``period_end`` are months ``'YYYY-MM'`` (inclusive) of the visit's
@@ -141,14 +148,18 @@ class ProcessedData:
             spell = {k.lower(): sc.code for sc in catalog.SCENARIOS for k in (sc.code, sc.zh, sc.en)}
             scenario = spell.get(str(scenario).strip().lower(), scenario)
             if scenario not in catalog.SCENARIO_ORDER:
-                raise DataError(f"unknown scenario {scenario!r}; valid: all, {', '.join(catalog.SCENARIO_ORDER)}",
-                                column="scenario")
+                raise DataError(
+                    f"unknown scenario {scenario!r}; valid: all, {', '.join(catalog.SCENARIO_ORDER)}", column="scenario"
+                )
         for name, p in (("period_start", period_start), ("period_end", period_end)):
             if p is not None and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", str(p)):
                 raise DataError(f"{name} must be a month 'YYYY-MM', got {p!r}", column="month")
-        rows = _Filter(None if center == "all" else center, None if scenario == "all" else scenario,
-                       None if period_start is None else str(period_start),
-                       None if period_end is None else str(period_end))
+        rows = _Filter(
+            None if center == "all" else center,
+            None if scenario == "all" else scenario,
+            None if period_start is None else str(period_start),
+            None if period_end is None else str(period_end),
+        )
         scan = self.__dict__.get("_scan")
         if scan is not None:
             # lazily read data: the subset is lazy too; the tables in memory are filtered as below
@@ -165,11 +176,21 @@ class ProcessedData:
         def f(df: pd.DataFrame) -> pd.DataFrame:
             return df[df["visit_id"].isin(keep).to_numpy()].reset_index(drop=True)
 
-        centers = self.centers if center == "all" else self.centers[
-            (self.centers["center_id"] == center).to_numpy()].reset_index(drop=True)
-        return replace(self, visits=visits, scores=f(self.scores), events=f(self.events),
-                       surveys=f(self.surveys), complaints=f(self.complaints), centers=centers,
-                       given=dict(self.given))
+        centers = (
+            self.centers
+            if center == "all"
+            else self.centers[(self.centers["center_id"] == center).to_numpy()].reset_index(drop=True)
+        )
+        return replace(
+            self,
+            visits=visits,
+            scores=f(self.scores),
+            events=f(self.events),
+            surveys=f(self.surveys),
+            complaints=f(self.complaints),
+            centers=centers,
+            given=dict(self.given),
+        )
 
 
 @dataclass(frozen=True)
@@ -256,8 +277,13 @@ class _Scan:
     """Where lazily read processed data come from (the folder, its manifest at reading time) and
     the filters of the visits they keep (one per ``subset``, all applied)."""
 
-    def __init__(self, folder: Path, manifest: dict, filters: tuple[_Filter, ...] = (),
-                 sources: dict[str, pd.DataFrame] | None = None) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        manifest: dict,
+        filters: tuple[_Filter, ...] = (),
+        sources: dict[str, pd.DataFrame] | None = None,
+    ) -> None:
         self.folder = folder
         self.manifest = manifest
         self.filters = filters
@@ -275,8 +301,11 @@ class _Scan:
         if name == "visits":
             return frame[rows.mask(frame)].reset_index(drop=True)
         if name == "centers":
-            return frame if rows.center is None else frame[
-                (frame["center_id"] == rows.center).to_numpy()].reset_index(drop=True)
+            return (
+                frame
+                if rows.center is None
+                else frame[(frame["center_id"] == rows.center).to_numpy()].reset_index(drop=True)
+            )
         if name == "quarantine":
             return frame
         keep = set(data.visits["visit_id"])
@@ -287,8 +316,10 @@ class _Scan:
         """The folder's lock held shared, after checking that the files are those read at first."""
         with reading(self.folder):
             if _read_manifest(self.folder) != self.manifest:
-                raise DataError("the processed data changed since they were loaded (a cleaning run replaced "
-                                "them); load them again", file=str(self.folder))
+                raise DataError(
+                    "the processed data changed since they were loaded (a cleaning run replaced them); load them again",
+                    file=str(self.folder),
+                )
             yield
 
     def num_rows(self, name: str) -> int:
@@ -312,9 +343,13 @@ class _Scan:
             return self._read(name, data, columns)
         from cxlib import runcache
 
-        key = {"fingerprint": self.manifest.get("fingerprint"), "outputs": self.manifest.get("outputs"),
-               "folder": str(self.folder.resolve()), "filters": [vars(f) for f in self.filters],
-               "columns": columns}
+        key = {
+            "fingerprint": self.manifest.get("fingerprint"),
+            "outputs": self.manifest.get("outputs"),
+            "folder": str(self.folder.resolve()),
+            "filters": [vars(f) for f in self.filters],
+            "columns": columns,
+        }
         return runcache.cached(f"selected_{name}", lambda: self._read(name, data, columns), **key)
 
     def _read(self, name: str, data: ProcessedData, columns: str | None = None) -> pd.DataFrame:
@@ -341,8 +376,9 @@ class _Scan:
                     frame = pd.read_parquet(path)
                     ROWS_SCANNED[name] = ROWS_SCANNED.get(name, 0) + len(frame)
                 else:
-                    frame = self._filtered(path, name, expr, bounds, none=name != "visits" and not bounds,
-                                           columns=columns)
+                    frame = self._filtered(
+                        path, name, expr, bounds, none=name != "visits" and not bounds, columns=columns
+                    )
         except OSError as exc:
             raise folders.disk_error(exc, self.folder, "cannot read the processed data") from None
         if name == "centers":
@@ -351,8 +387,9 @@ class _Scan:
                 frame = frame[(frame["center_id"] == c).to_numpy()].reset_index(drop=True)
         return unknown_when_not_given(frame, data.given)
 
-    def _filtered(self, path: Path, name: str, expr: pc.Expression, bounds: dict, none: bool,
-                  columns: str | None = None) -> pd.DataFrame:
+    def _filtered(
+        self, path: Path, name: str, expr: pc.Expression, bounds: dict, none: bool, columns: str | None = None
+    ) -> pd.DataFrame:
         """The rows of ``path`` that ``expr`` keeps, reading only the row groups whose statistics
         allow ``bounds`` (``none``: no row can match, no row group is read); with
         ``columns="timestamps"`` only the ``visit_id`` and timestamp columns."""
@@ -370,8 +407,11 @@ class _Scan:
             ROWS_SCANNED[name] = ROWS_SCANNED.get(name, 0) + rg.num_rows
             parts.append(pf.read_row_group(g, columns=cols, use_pandas_metadata=True).filter(expr))
         if not parts:  # no row group read: the first one's first row, filtered out, gives the types
-            first = (pf.read_row_group(0, columns=cols, use_pandas_metadata=True).slice(0, 0)
-                     if meta.num_row_groups else pf.schema_arrow.empty_table())
+            first = (
+                pf.read_row_group(0, columns=cols, use_pandas_metadata=True).slice(0, 0)
+                if meta.num_row_groups
+                else pf.schema_arrow.empty_table()
+            )
             parts = [first]
         table = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
         frame = _arrow_to_frame(table)
@@ -387,7 +427,7 @@ class _Scan:
             raise folders.disk_error(exc, self.folder, "cannot read the processed data") from None
         meta, schema = pf.metadata, pf.schema_arrow
         out = []
-        for i, fld in enumerate(schema):
+        for fld in schema:
             if not pa.types.is_timestamp(fld.type):
                 continue
             j = next((k for k in range(meta.num_columns) if meta.schema.column(k).name == fld.name), None)
@@ -463,8 +503,14 @@ def read_processed(processed_dir: str | Path, lazy: bool = True) -> ProcessedDat
 #: Columns of the processed tables derived from an optional raw table: unknown (missing), not
 #: zero, when that table was not given.
 DERIVED_FROM: dict[str, tuple[str, ...]] = {
-    "touchpoints": ("n_proactive_updates", "n_inprogress_updates", "has_photo_update", "tier",
-                    "longest_silence_minutes", "n_inquiries"),
+    "touchpoints": (
+        "n_proactive_updates",
+        "n_inprogress_updates",
+        "has_photo_update",
+        "tier",
+        "longest_silence_minutes",
+        "n_inquiries",
+    ),
     "complaints": ("n_complaints", "complained"),
 }
 #: Visits columns that are never a segment: identifiers and the LTR answer itself.
@@ -534,8 +580,12 @@ def segment_columns(visits: pd.DataFrame, given: dict[str, bool] | None = None) 
         dt = visits[c].dtype
         if c in _NOT_SEGMENTS or c in absent:
             continue
-        if (isinstance(dt, pd.CategoricalDtype) or pd.api.types.is_bool_dtype(dt)
-                or pd.api.types.is_string_dtype(dt) or dt == object):
+        if (
+            isinstance(dt, pd.CategoricalDtype)
+            or pd.api.types.is_bool_dtype(dt)
+            or pd.api.types.is_string_dtype(dt)
+            or dt == object
+        ):
             out.append(str(c))
     return out
 
@@ -553,8 +603,12 @@ def check_segment(visits: pd.DataFrame, segment: str, given: dict[str, bool] | N
     return segment
 
 
-def load(processed_dir: str | Path = paths.NOTEBOOK_PROCESSED, raw_dir: str | Path | None = paths.NOTEBOOK_RAW,
-         tz: str = DEFAULT_TZ, allow_outside_links: bool = False) -> ProcessedData:
+def load(
+    processed_dir: str | Path = paths.NOTEBOOK_PROCESSED,
+    raw_dir: str | Path | None = paths.NOTEBOOK_RAW,
+    tz: str = DEFAULT_TZ,
+    allow_outside_links: bool = False,
+) -> ProcessedData:
     """Load the processed data, (re)building it from ``raw_dir`` first when missing or stale.
 
     With ``raw_dir=None`` the processed folder is read as it is. The same folder checks, lock

@@ -13,7 +13,6 @@ from cxlib import catalog
 from cxlib.catalog import DEFAULT_TZ
 from cxlib.errors import DataError
 
-
 #: bump when the cleaning logic changes, so old processed data is rebuilt
 CLEAN_VERSION = 2
 
@@ -104,7 +103,13 @@ def _missing_tables(src, files: dict[str, list[Path]]) -> DataError | None:
     parts = []
     for t in missing:
         spec = src.tables[t]
-        parts.append(f"{t} (files {', '.join(spec.files)})" if spec.files else
-                     f"{t} (no {t}.csv, {t}.xlsx, {t}.xls or {t}.parquet, or {t}_*.csv …)")
-    return DataError(f"required table{'s' if len(missing) > 1 else ''} missing: {'; '.join(parts)} in {where}; "
-                     f"a sources.yaml can name other files", file=where)
+        parts.append(
+            f"{t} (files {', '.join(spec.files)})"
+            if spec.files
+            else f"{t} (no {t}.csv, {t}.xlsx, {t}.xls or {t}.parquet, or {t}_*.csv …)"
+        )
+    return DataError(
+        f"required table{'s' if len(missing) > 1 else ''} missing: {'; '.join(parts)} in {where}; "
+        f"a sources.yaml can name other files",
+        file=where,
+    )

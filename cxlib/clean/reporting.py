@@ -19,7 +19,8 @@ def quality_table(quality: dict, lang: catalog.Lang = "both") -> pd.DataFrame:
         for code, r in q.get("rules", {}).items():
             rows.append((t, code, r["action"], int(r["rows"]), catalog.label(code, lang)))
     return pd.DataFrame(rows, columns=["table", "rule", "action", "rows", "description"]).astype(
-        {"table": "str", "rule": "str", "action": "str", "description": "str", "rows": "int64"})
+        {"table": "str", "rule": "str", "action": "str", "description": "str", "rows": "int64"}
+    )
 
 
 def sources_overview(quality: dict) -> pd.DataFrame:
@@ -34,8 +35,9 @@ def sources_overview(quality: dict) -> pd.DataFrame:
     extras = quality.get("extra_columns", {})
     for t, q in quality.get("tables", {}).items():
         given = "derived from visits" if q.get("derived") else ("yes" if q.get("given", True) else "not provided")
-        cols = ", ".join(e["name"] if e["name"] == e["header"] else f"{e['name']} ({e['header']})"
-                         for e in extras.get(t, []))
+        cols = ", ".join(
+            e["name"] if e["name"] == e["header"] else f"{e['name']} ({e['header']})" for e in extras.get(t, [])
+        )
         rows.append((t, given, ", ".join(q.get("files", [])), cols))
     return pd.DataFrame(rows, columns=["table", "given", "files", "extra_columns"]).astype("str")
 
@@ -62,6 +64,7 @@ def quarantine_examples(quarantine: pd.DataFrame, n: int = 2) -> pd.DataFrame:
         return quarantine.copy()
     q = quarantine.assign(
         _t=quarantine["table"].map({t: i for i, t in enumerate(catalog.TABLE_ORDER)}).fillna(99),
-        _r=quarantine["rule"].map(_RULE_ORDER).fillna(99))
+        _r=quarantine["rule"].map(_RULE_ORDER).fillna(99),
+    )
     q = q.sort_values(["_t", "_r", "source_file", "source_row"], kind="stable")
     return q.groupby(["_t", "_r"], sort=False).head(n).drop(columns=["_t", "_r"]).reset_index(drop=True)

@@ -19,7 +19,6 @@ from cxlib import clean as _package  # settings (LOCK_WAIT_S, EVENT_BLOCK_BYTES,
 from cxlib import folders
 from cxlib.errors import DataError
 
-
 OUTPUT_TABLES = ("visits", "scores", "events", "surveys", "complaints", "centers", "quarantine")
 OUTPUT_FILES = tuple(f"{t}.parquet" for t in OUTPUT_TABLES) + ("quality.json", "manifest.json")
 
@@ -63,8 +62,13 @@ def _is_complete(processed_dir: Path, manifest: dict | None = None) -> bool:
 
 def _lock(processed_dir: Path, shared: bool = False) -> folders.FolderLock:
     """The lock of a processed folder: exclusive for a cleaning run, shared for a reader."""
-    return folders.FolderLock(processed_dir / folders.LOCK_NAME, "cleaning run (cx clean or a notebook's loader)",
-                              wait=_package.LOCK_WAIT_S, shared=shared, read_only_ok=True)
+    return folders.FolderLock(
+        processed_dir / folders.LOCK_NAME,
+        "cleaning run (cx clean or a notebook's loader)",
+        wait=_package.LOCK_WAIT_S,
+        shared=shared,
+        read_only_ok=True,
+    )
 
 
 def reading(processed_dir: str | Path) -> folders.FolderLock:
@@ -115,8 +119,9 @@ def _fs_error(exc: OSError, raw_dir: Path, processed_dir: Path) -> DataError:
     name = exc.filename
     if name and folders.is_within(Path(name), raw_dir):
         return DataError(f"cannot read the file: {exc.strerror or exc}", file=str(name))
-    return folders.disk_error(exc, processed_dir, "cannot write the processed data",
-                              hint="the processed data there are as they were")
+    return folders.disk_error(
+        exc, processed_dir, "cannot write the processed data", hint="the processed data there are as they were"
+    )
 
 
 def _remove_if_only_lock(processed_dir: Path, created: bool) -> None:

@@ -14,20 +14,29 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from cxlib.catalog import DEFAULT_TZ
-from cxlib.clean.values import (
-    _NAT, _TS_NAIVE, _TS_UTC, _US_PER_MIN, _map_unique, _np_bool, _series_ts, _strip)
+from cxlib.clean.values import _NAT, _TS_NAIVE, _TS_UTC, _US_PER_MIN, _map_unique, _np_bool, _series_ts, _strip
 
-
-_FALLBACK_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%Y-%m-%dT%H:%M",
-                     "%Y%m%d %H:%M:%S", "%Y%m%d %H:%M", "%Y%m%d", "%Y-%m-%d %H:%M:%S.%f",
-                     "%Y.%m.%d %H:%M:%S", "%Y.%m.%d %H:%M", "%Y.%m.%d")
+_FALLBACK_FORMATS = (
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%d",
+    "%Y-%m-%dT%H:%M",
+    "%Y%m%d %H:%M:%S",
+    "%Y%m%d %H:%M",
+    "%Y%m%d",
+    "%Y-%m-%d %H:%M:%S.%f",
+    "%Y.%m.%d %H:%M:%S",
+    "%Y.%m.%d %H:%M",
+    "%Y.%m.%d",
+)
 #: day-month-year and month-day-year dates (10/3/2026) are read only when a source profile
 #: declares which comes first (``dayfirst``): the same text is 10 March or 3 October
 _DMY_FORMATS = ("%d-%m-%Y %H:%M:%S", "%d-%m-%Y %H:%M", "%d-%m-%Y")
 _MDY_FORMATS = ("%m-%d-%Y %H:%M:%S", "%m-%d-%Y %H:%M", "%m-%d-%Y")
 #: (extra strptime formats, dayfirst) of the table being cleaned, from its source profile
 _TS_OPTIONS: contextvars.ContextVar[tuple[tuple[str, ...], bool | None]] = contextvars.ContextVar(
-    "cx_ts_options", default=((), None))
+    "cx_ts_options", default=((), None)
+)
 
 
 @contextlib.contextmanager
@@ -49,7 +58,7 @@ def timestamp_options(formats: tuple[str, ...] = (), dayfirst: bool | None = Non
 
 _EXCEL_EPOCH = _dt.datetime(1899, 12, 30)
 _EPOCH = _dt.datetime(1970, 1, 1)
-_EPOCH_UTC = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
+_EPOCH_UTC = _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC)
 
 
 def _parse_text_timestamp(text: str) -> tuple[str, int] | None:
@@ -143,20 +152,22 @@ def _other_offset(texts: pa.Array, utc: np.ndarray, tz: str) -> np.ndarray:
     out = np.zeros(n, dtype=bool)
     if not n:
         return out
-    written = _map_unique(pc.utf8_slice_codeunits(texts, 19), _suffix_offset_us, out_dtype=np.int64,
-                          missing=_NAT)
+    written = _map_unique(pc.utf8_slice_codeunits(texts, 19), _suffix_offset_us, out_dtype=np.int64, missing=_NAT)
     strict = written != _NAT
     if strict.any():
         out[strict] = written[strict] != _zone_offset_us(utc[strict], tz)
     other = np.flatnonzero(~strict)
     if len(other):
         sub = texts.take(pa.array(other))
-        wall = pc.strptime(pc.replace_substring(pc.utf8_slice_codeunits(sub, 0, 19), " ", "T"),
-                           format="%Y-%m-%dT%H:%M:%S", unit="us", error_is_null=True)
+        wall = pc.strptime(
+            pc.replace_substring(pc.utf8_slice_codeunits(sub, 0, 19), " ", "T"),
+            format="%Y-%m-%dT%H:%M:%S",
+            unit="us",
+            error_is_null=True,
+        )
         aware = pa.array(utc[other], type=pa.int64()).cast(_TS_UTC)
         local_wall = pc.local_timestamp(aware.cast(pa.timestamp("us", tz=tz)))
-        same = _np_bool(pc.equal(pc.floor_temporal(wall, unit="second"),
-                                 pc.floor_temporal(local_wall, unit="second")))
+        same = _np_bool(pc.equal(pc.floor_temporal(wall, unit="second"), pc.floor_temporal(local_wall, unit="second")))
         out[other[~same]] = True
     return out
 
@@ -206,15 +217,15 @@ def _parse_ts_rowwise(arr: pa.Array, tz: str) -> tuple[np.ndarray, np.ndarray, n
     naive = pc.strptime(t_arr, format="%Y-%m-%dT%H:%M:%S", unit="us", error_is_null=True)
     # ISO 8601 local time to the minute is a regular format too (not a repair)
     to_minute = pc.strptime(t_arr, format="%Y-%m-%dT%H:%M", unit="us", error_is_null=True)
-    naive = pc.coalesce(naive, pc.if_else(pc.equal(pc.utf8_length(t_arr), 16), to_minute,
-                                          pa.scalar(None, to_minute.type)))
+    naive = pc.coalesce(
+        naive, pc.if_else(pc.equal(pc.utf8_length(t_arr), 16), to_minute, pa.scalar(None, to_minute.type))
+    )
     aware = pc.strptime(t_arr, format="%Y-%m-%dT%H:%M:%S%z", unit="us", error_is_null=True)
     # Arrow's strptime rolls impossible dates over (02-30 -> 03-02): keep only values whose
     # date, hour and minute read back as written; the others go to the strict per-value reader
     head = pc.utf8_slice_codeunits(t_arr, 0, 16)
     naive = _only_exact(naive, head)
-    wall = pc.strptime(pc.utf8_slice_codeunits(t_arr, 0, 19), format="%Y-%m-%dT%H:%M:%S", unit="us",
-                       error_is_null=True)
+    wall = pc.strptime(pc.utf8_slice_codeunits(t_arr, 0, 19), format="%Y-%m-%dT%H:%M:%S", unit="us", error_is_null=True)
     aware = pc.if_else(_exact_mask(wall, head), aware, pa.scalar(None, aware.type))
     del t_arr, head, wall
     vals = _naive_to_utc(naive, tz)
@@ -270,14 +281,17 @@ def _parse_ts_rowwise(arr: pa.Array, tz: str) -> tuple[np.ndarray, np.ndarray, n
                 naive_val.append(parsed[1])
                 repaired[i] = True
         if naive_idx:
-            loc = pc.assume_timezone(pa.array(np.array(naive_val, dtype=np.int64), type=pa.int64()).cast(_TS_NAIVE),
-                                     timezone=tz, ambiguous="earliest", nonexistent="earliest")
+            loc = pc.assume_timezone(
+                pa.array(np.array(naive_val, dtype=np.int64), type=pa.int64()).cast(_TS_NAIVE),
+                timezone=tz,
+                ambiguous="earliest",
+                nonexistent="earliest",
+            )
             utc[np.array(naive_idx)] = loc.cast(pa.int64()).to_numpy(zero_copy_only=False)
     return utc, repaired, unreadable
 
 
-def _parse_ts_array(arr: pa.Array, tz: str, mixed: bool = False
-                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
+def _parse_ts_array(arr: pa.Array, tz: str, mixed: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
     """(UTC microseconds with _NAT for missing, repaired, unreadable, kind) for a trimmed text array.
 
     ``kind`` is 'naive' or 'aware' when the whole array is ISO 8601 text that Arrow reads at
@@ -318,8 +332,7 @@ def _parse_ts_array(arr: pa.Array, tz: str, mixed: bool = False
             continue
         sub = arr.take(pa.array(idx))
         if size == 25:
-            written = _map_unique(pc.utf8_slice_codeunits(sub, 19), _suffix_offset_us, out_dtype=np.int64,
-                                  missing=_NAT)
+            written = _map_unique(pc.utf8_slice_codeunits(sub, 19), _suffix_offset_us, out_dtype=np.int64, missing=_NAT)
             keep = written != _NAT
             idx, sub, written = idx[keep], sub.filter(pa.array(keep)), written[keep]
         try:

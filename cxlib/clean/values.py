@@ -15,7 +15,6 @@ import pyarrow.compute as pc
 
 from cxlib import catalog, privacy
 
-
 _TS_NAIVE = pa.timestamp("us")
 _TS_UTC = pa.timestamp("us", tz="UTC")
 _NAT = np.iinfo(np.int64).min
@@ -107,8 +106,21 @@ def _series_ts(utc_us: np.ndarray, tz: str) -> pd.Series:
     return pd.Series(idx)
 
 
-_ZH_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7,
-              "八": 8, "九": 9, "十": 10}
+_ZH_DIGITS = {
+    "零": 0,
+    "〇": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+    "十": 10,
+}
 
 
 def _parse_int_text(text: str) -> tuple[float | None, bool]:
@@ -162,8 +174,9 @@ def _bool_column(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
     return pd.Series(res), bad
 
 
-def _float_column(values: pd.Series, low: float = -np.inf, high: float = np.inf,
-                  percent: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _float_column(
+    values: pd.Series, low: float = -np.inf, high: float = np.inf, percent: bool = False
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(floats, reformatted mask, unreadable-or-out-of-range mask)."""
     arr = _strip(values)
     present = _np_bool(pc.is_valid(arr))
@@ -208,8 +221,9 @@ def _code_mapper(items, extra: dict[str, str] | None = None) -> dict[str, str]:
     return out
 
 
-def _map_codes(arr: pa.Array, codes: tuple[str, ...], mapper: dict[str, str]
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _map_codes(
+    arr: pa.Array, codes: tuple[str, ...], mapper: dict[str, str]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(code index or -1, normalised mask, unknown mask) for a text column of codes."""
     pos = {c: i for i, c in enumerate(codes)}
 

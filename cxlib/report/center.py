@@ -27,7 +27,7 @@ from cxlib.notebooks import (
     numbered_notebooks,
     run_notebook,
 )
-from cxlib.report.pages import warm_html, to_html
+from cxlib.report.pages import to_html, warm_html
 from cxlib.report.params import package_versions, parameters_for
 from cxlib.report.periods import Period, report_folder
 from cxlib.report.runlog import log
@@ -62,8 +62,9 @@ class CenterRun:
 
     @property
     def failures(self) -> list[str]:
-        return ([f"{self.center}/{n.notebook}: {n.error}" for n in self.notebooks if n.status == "failed"]
-                + [f"{self.center}/{e}" for e in self.export_errors])
+        return [f"{self.center}/{n.notebook}: {n.error}" for n in self.notebooks if n.status == "failed"] + [
+            f"{self.center}/{e}" for e in self.export_errors
+        ]
 
 
 def warm_kernel(notebook_dir: Path = NOTEBOOK_DIR) -> WarmKernel:
@@ -71,11 +72,18 @@ def warm_kernel(notebook_dir: Path = NOTEBOOK_DIR) -> WarmKernel:
     return WarmKernel(notebook_dir, preload=import_statements(numbered_notebooks(notebook_dir)))
 
 
-def run_center(center: str, period: Period, base: dict[str, Any], period_dir: Path,
-               notebook_dir: Path = NOTEBOOK_DIR, progress: bool = False,
-               kernel: WarmKernel | None = None, timeout: float | None = None,
-               on_notebook: Callable[..., None] | None = None,
-               exports: tuple[str, ...] = ()) -> CenterRun:
+def run_center(
+    center: str,
+    period: Period,
+    base: dict[str, Any],
+    period_dir: Path,
+    notebook_dir: Path = NOTEBOOK_DIR,
+    progress: bool = False,
+    kernel: WarmKernel | None = None,
+    timeout: float | None = None,
+    on_notebook: Callable[..., None] | None = None,
+    exports: tuple[str, ...] = (),
+) -> CenterRun:
     """Run every numbered notebook for one center into ``period_dir/<folder>`` (atomically;
     the folder is :func:`report_folder` of the center).
 
@@ -96,13 +104,19 @@ def run_center(center: str, period: Period, base: dict[str, Any], period_dir: Pa
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{folder}-", dir=period_dir))
     run = CenterRun(center=center, period=period.folder, folder=str(period_dir / folder))
     started = dt.datetime.now().astimezone()
-    params = dict(base, center=center, period_start=period.start, period_end=period.end,
-                  results_file=str(tmp / "results.json"))
+    params = dict(
+        base, center=center, period_start=period.start, period_end=period.end, results_file=str(tmp / "results.json")
+    )
     if base.get("raw_dir") and base.get("processed_dir"):  # checked by this run: the notebooks need not hash it again
         from cxlib import runcache
 
-        runcache.mark_checked(tmp / ".cx-cache", base["raw_dir"], base["processed_dir"],
-                              base.get("tz", DEFAULT_TZ), base.get("_fingerprint"))
+        runcache.mark_checked(
+            tmp / ".cx-cache",
+            base["raw_dir"],
+            base["processed_dir"],
+            base.get("tz", DEFAULT_TZ),
+            base.get("_fingerprint"),
+        )
     try:
         # one warm kernel per center (namespace emptied between notebooks); the HTML of a
         # notebook is rendered while the next one runs
@@ -118,9 +132,17 @@ def run_center(center: str, period: Period, base: dict[str, Any], period_dir: Pa
                 t0 = time.perf_counter()
                 executed = tmp / nb.name
                 try:
-                    run_notebook(nb, executed, parameters_for(nb, params), progress_bar=progress, kernel=kernel,
-                                 timeout=timeout, progress_log=period_dir / "run.log",
-                                 progress_label=f"{center} {nb.stem}", run_cache=tmp / ".cx-cache")
+                    run_notebook(
+                        nb,
+                        executed,
+                        parameters_for(nb, params),
+                        progress_bar=progress,
+                        kernel=kernel,
+                        timeout=timeout,
+                        progress_log=period_dir / "run.log",
+                        progress_label=f"{center} {nb.stem}",
+                        run_cache=tmp / ".cx-cache",
+                    )
                     rec.status = "ok"
                 except Exception as exc:  # noqa: BLE001 - recorded in the manifest; the run exits non-zero
                     rec.status, rec.error = "failed", error_line(exc)
@@ -129,8 +151,9 @@ def run_center(center: str, period: Period, base: dict[str, Any], period_dir: Pa
                 rec.seconds = round(time.perf_counter() - t0, 2)
                 rec.end = dt.datetime.now().astimezone().isoformat(timespec="seconds")
                 if executed.exists():
-                    renders.append(html_pool.submit(to_html, executed, executed.with_suffix(".html"),
-                                                   params.get("lang")))
+                    renders.append(
+                        html_pool.submit(to_html, executed, executed.with_suffix(".html"), params.get("lang"))
+                    )
                 run.notebooks.append(rec)
                 log.info("%s %s %s %s in %.1f s", period.folder, center, nb.name, rec.status, rec.seconds)
                 if on_notebook is not None:
@@ -142,7 +165,9 @@ def run_center(center: str, period: Period, base: dict[str, Any], period_dir: Pa
                 r.result()
         _write_exports(run, tmp, exports, period)
         manifest = {
-            "center": center, "period": asdict(period), "status": run.status,
+            "center": center,
+            "period": asdict(period),
+            "status": run.status,
             "parameters": {k: v for k, v in params.items() if k != "results_file"},
             "cell_timeout_s": timeout,
             "raw_fingerprint": base.get("_fingerprint"),

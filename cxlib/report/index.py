@@ -37,8 +37,8 @@ def _estimate_ci(entry: dict[str, Any], key: str = "estimate", digits: int = 2) 
 def headline(results: dict[str, Any]) -> dict[str, str]:
     """Headline figures of one center's ``results.json`` as display strings.
 
-        >>> headline({"nps": {"value": 12.0, "ci_low": 5.0, "ci_high": 19.0, "n": 300}})["NPS"]
-        '12.0 [5.0, 19.0]'
+    >>> headline({"nps": {"value": 12.0, "ci_low": 5.0, "ci_high": 19.0, "n": 300}})["NPS"]
+    '12.0 [5.0, 19.0]'
     """
     nps = results.get("nps") or {}
     rr = results.get("complaint_rate_ratio_per_update") or {}
@@ -84,8 +84,11 @@ def report_folders(period_dir: Path) -> list[dict[str, Any]]:
 def _ci_text(value: Any, low: Any, high: Any, digits: int = 0, scale: float = 1, unit: str = "") -> str:
     if value is None or value != value:
         return "–"
-    return (f"{value * scale:.{digits}f}{unit} [{low * scale:.{digits}f}, {high * scale:.{digits}f}]"
-            if low is not None and low == low else f"{value * scale:.{digits}f}{unit}")
+    return (
+        f"{value * scale:.{digits}f}{unit} [{low * scale:.{digits}f}, {high * scale:.{digits}f}]"
+        if low is not None and low == low
+        else f"{value * scale:.{digits}f}{unit}"
+    )
 
 
 def _league_rows(league: Any, have: dict[str, str]) -> str:
@@ -99,19 +102,23 @@ def _league_rows(league: Any, have: dict[str, str]) -> str:
             cell = f'<a href="{_href(have[r["center"]], SUMMARY_NOTEBOOK + ".html")}">{cell}</a>'
         small = r["n_responses"] < 30
         flag_n = flags.get(r.get("nps_funnel") if r.get("nps_funnel") == r.get("nps_funnel") else None, "")
-        flag_c = flags.get(r.get("complaint_funnel") if r.get("complaint_funnel") == r.get("complaint_funnel") else None,
-                           "")
+        flag_c = flags.get(
+            r.get("complaint_funnel") if r.get("complaint_funnel") == r.get("complaint_funnel") else None, ""
+        )
         cls = ' class="small"' if small else ""
-        rows.append(f"<tr{cls}><td>{cell}</td>"
-                    f"<td>{_ci_text(r['nps'], r['nps_ci_low'], r['nps_ci_high'])}</td><td>{r['n_responses']}"
-                    f"{' ⚠ n &lt; 30' if small else ''}</td><td>{html.escape(flag_n)}</td>"
-                    f"<td>{_ci_text(r['complaint_share'], r['complaint_ci_low'], r['complaint_ci_high'], 1, 100, ' %')}"
-                    f"</td><td>{r['complaints_n']}</td><td>{html.escape(flag_c)}</td></tr>")
+        rows.append(
+            f"<tr{cls}><td>{cell}</td>"
+            f"<td>{_ci_text(r['nps'], r['nps_ci_low'], r['nps_ci_high'])}</td><td>{r['n_responses']}"
+            f"{' ⚠ n &lt; 30' if small else ''}</td><td>{html.escape(flag_n)}</td>"
+            f"<td>{_ci_text(r['complaint_share'], r['complaint_ci_low'], r['complaint_ci_high'], 1, 100, ' %')}"
+            f"</td><td>{r['complaints_n']}</td><td>{html.escape(flag_c)}</td></tr>"
+        )
     return "\n".join(rows)
 
 
-def write_index(period_dir: Path, runs: list[CenterRun] | None = None, league: Any = None,
-                alerts: dict[str, Any] | None = None) -> Path:
+def write_index(
+    period_dir: Path, runs: list[CenterRun] | None = None, league: Any = None, alerts: dict[str, Any] | None = None
+) -> Path:
     """``index.html`` of a period: the alerts first, then every report in the period folder
     (:func:`report_folders`: this run's and earlier runs', the network first) with its filters,
     headline figures and pages, then the league table of the centers against the network with
@@ -131,8 +138,14 @@ def write_index(period_dir: Path, runs: list[CenterRun] | None = None, league: A
         if Path(run.folder).name not in listed:  # a run whose folder has no manifest
             res_file = period_dir / Path(run.folder).name / "results.json"
             res = json.loads(res_file.read_text(encoding="utf-8")) if res_file.is_file() else {}
-            entries.append({"folder": Path(run.folder).name, "center": run.center, "results": res,
-                            "manifest": {"status": run.status}})
+            entries.append(
+                {
+                    "folder": Path(run.folder).name,
+                    "center": run.center,
+                    "results": res,
+                    "manifest": {"status": run.status},
+                }
+            )
     rows = []
     for e in entries:
         folder = period_dir / e["folder"]
@@ -146,34 +159,60 @@ def write_index(period_dir: Path, runs: list[CenterRun] | None = None, league: A
         filters = ", ".join(f"{k}={params[k]}" for k in ("scenario", "segment", "lang") if k in params) or "–"
         when = str(man.get("end") or "–")[:16].replace("T", " ")
         name = "全网络 network" if e["center"] == safe.NETWORK else e["center"]
-        rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in
-                    [html.escape(name), status, html.escape(filters), html.escape(when), *head.values(), link_html])
-                    + "</tr>")
-    cols = ["center 门店", "status 状态", "filters 筛选", "run 运行时间", "NPS [95% CI]", "n",
-            "complaint RR / update 投诉率比/次更新", "real-time DiD (LTR) 实时进度效应", "top pain point 首要痛点",
-            "reports 报告"]
+        rows.append(
+            "<tr>"
+            + "".join(
+                f"<td>{c}</td>"
+                for c in [html.escape(name), status, html.escape(filters), html.escape(when), *head.values(), link_html]
+            )
+            + "</tr>"
+        )
+    cols = [
+        "center 门店",
+        "status 状态",
+        "filters 筛选",
+        "run 运行时间",
+        "NPS [95% CI]",
+        "n",
+        "complaint RR / update 投诉率比/次更新",
+        "real-time DiD (LTR) 实时进度效应",
+        "top pain point 首要痛点",
+        "reports 报告",
+    ]
     alert_html = ""
     if alerts is not None:
         items = alerts.get("alerts") or []
-        lis = "".join(f'<li class="{html.escape(a.get("direction", ""))}">{html.escape(a["message"])}</li>'
-                      for a in items)
+        lis = "".join(
+            f'<li class="{html.escape(a.get("direction", ""))}">{html.escape(a["message"])}</li>' for a in items
+        )
         prev = alerts.get("previous_period")
-        against = (f"对比上期 against {html.escape(prev['start'])}"
-                   + (f"..{html.escape(prev['end'])}" if prev["end"] != prev["start"] else "")) if prev else ""
+        against = (
+            (
+                f"对比上期 against {html.escape(prev['start'])}"
+                + (f"..{html.escape(prev['end'])}" if prev["end"] != prev["start"] else "")
+            )
+            if prev
+            else ""
+        )
         note = f'<p class="note">{html.escape(alerts["note"])}</p>' if alerts.get("note") else ""
         body = f"<ul>{lis}</ul>" if items else "<p>无预警 no alerts</p>"
-        alert_html = (f'<section class="alerts"><h2>预警 Alerts ({len(items)})</h2>'
-                      f"<p>显著变化（Holm 校正，α = {alerts.get('alpha')}）{against}，或超出 99.8% 漏斗控制限"
-                      f"（已计入门店间的过度离散，Spiegelhalter 2005）· "
-                      f"significant change (Holm-corrected) or outside the 99.8% funnel limits (allowing for "
-                      f"between-center overdispersion, Spiegelhalter 2005) · "
-                      f'<a href="alerts.json">alerts.json</a></p>{note}{body}</section>')
+        alert_html = (
+            f'<section class="alerts"><h2>预警 Alerts ({len(items)})</h2>'
+            f"<p>显著变化（Holm 校正，α = {alerts.get('alpha')}）{against}，或超出 99.8% 漏斗控制限"
+            f"（已计入门店间的过度离散，Spiegelhalter 2005）· "
+            f"significant change (Holm-corrected) or outside the 99.8% funnel limits (allowing for "
+            f"between-center overdispersion, Spiegelhalter 2005) · "
+            f'<a href="alerts.json">alerts.json</a></p>{note}{body}</section>'
+        )
     league_html = ""
     if league is not None:
         from cxlib import league as league_mod
 
-        have = {e["center"]: e["folder"] for e in entries
-                if (period_dir / e["folder"] / f"{SUMMARY_NOTEBOOK}.html").is_file()}
+        have = {
+            e["center"]: e["folder"]
+            for e in entries
+            if (period_dir / e["folder"] / f"{SUMMARY_NOTEBOOK}.html").is_file()
+        }
         league_html = (
             "<h2>门店排名 Centers against the network</h2>"
             "<p>本期全部场景的处理后数据 · processed data of the period, all scenarios; NPS with adjusted-Wald 95% CI, "
@@ -187,9 +226,14 @@ def write_index(period_dir: Path, runs: list[CenterRun] | None = None, league: A
             "centers against the network value with 95% (dashed) and 99.8% (dotted) control limits by n, widened by "
             "the between-center SD when the centers differ beyond sampling noise (additive random effects, "
             "Spiegelhalter 2005); red points lie outside the 99.8% limits.</figcaption></figure>"
-            + "".join(f'<p class="note">{html.escape(line)}</p>'
-                      for line in league_mod.overdispersion_text(league).splitlines()))
-    extra = ' · <a href="quarantine.xlsx">quarantine.xlsx 隔离行</a>' if (period_dir / "quarantine.xlsx").exists() else ""
+            + "".join(
+                f'<p class="note">{html.escape(line)}</p>'
+                for line in league_mod.overdispersion_text(league).splitlines()
+            )
+        )
+    extra = (
+        ' · <a href="quarantine.xlsx">quarantine.xlsx 隔离行</a>' if (period_dir / "quarantine.xlsx").exists() else ""
+    )
     page = f"""<!DOCTYPE html>
 <html lang="zh-CN"><head><meta charset="utf-8"><title>客户体验报告 CX reports {html.escape(period_dir.name)}</title>
 <style>body{{font-family:"Noto Sans SC","Microsoft YaHei",sans-serif;margin:2em}}
@@ -200,7 +244,7 @@ figcaption{{font-size:.9em;color:#444}}</style>
 </head><body><h1>客户体验报告 CX reports — {html.escape(period_dir.name)}</h1>
 {alert_html}
 <h2>报告 Reports</h2>
-<table><thead><tr>{''.join(f'<th>{html.escape(c)}</th>' for c in cols)}</tr></thead>
+<table><thead><tr>{"".join(f"<th>{html.escape(c)}</th>" for c in cols)}</tr></thead>
 <tbody>
 {chr(10).join(rows)}
 </tbody></table>{extra}
@@ -216,8 +260,8 @@ figcaption{{font-size:.9em;color:#444}}</style>
 def _href(*segments: str) -> str:
     """A relative link from the period folder, each path segment percent-encoded, for an attribute.
 
-        >>> _href("SH-JQ", "05_summary.html"), _href("a b", "x?y.html")
-        ('SH-JQ/05_summary.html', 'a%20b/x%3Fy.html')
+    >>> _href("SH-JQ", "05_summary.html"), _href("a b", "x?y.html")
+    ('SH-JQ/05_summary.html', 'a%20b/x%3Fy.html')
     """
     return html.escape("/".join(urllib.parse.quote(s, safe="") for s in segments), quote=True)
 
@@ -265,8 +309,14 @@ def _build_stamp(processed_dir: Path) -> str | None:
         return None
     if not isinstance(manifest, dict) or not manifest.get("fingerprint"):
         return None
-    return json.dumps({"processed": str(Path(processed_dir).resolve()), "fingerprint": manifest["fingerprint"],
-                       "outputs": manifest.get("outputs")}, sort_keys=True)
+    return json.dumps(
+        {
+            "processed": str(Path(processed_dir).resolve()),
+            "fingerprint": manifest["fingerprint"],
+            "outputs": manifest.get("outputs"),
+        },
+        sort_keys=True,
+    )
 
 
 def _reuse_quarantine_workbook(period_dir: Path, processed_dir: Path) -> bool:
@@ -282,7 +332,8 @@ def _reuse_quarantine_workbook(period_dir: Path, processed_dir: Path) -> bool:
     def same(folder: Path) -> bool:
         try:
             return (folder / "quarantine.xlsx").is_file() and (folder / QUARANTINE_STAMP).read_text(
-                encoding="utf-8") == build
+                encoding="utf-8"
+            ) == build
         except OSError:
             return False
 

@@ -58,19 +58,22 @@ def page_title(nb: Any) -> str | None:
 #: nbconvert's lab template without anything it would load from the internet: no MathJax (data
 #: text is never typeset as math), no require.js, no Mermaid, no widget manager (all from CDNs);
 #: the print stylesheet (:data:`cxlib.share.PRINT_CSS`) is added by :func:`to_html`
-REPORT_TEMPLATE = ("{%- extends 'lab/index.html.j2' -%}\n"
-                   "{%- block html_head_js -%}{%- endblock html_head_js -%}\n"
-                   "{%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}\n"
-                   "{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}\n"
-                   "{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}\n")
+REPORT_TEMPLATE = (
+    "{%- extends 'lab/index.html.j2' -%}\n"
+    "{%- block html_head_js -%}{%- endblock html_head_js -%}\n"
+    "{%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}\n"
+    "{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}\n"
+    "{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}\n"
+)
 
 
 @functools.cache
 def _exporter():
     from nbconvert import HTMLExporter
 
-    return HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True,
-                        raw_template=REPORT_TEMPLATE)
+    return HTMLExporter(
+        exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True, raw_template=REPORT_TEMPLATE
+    )
 
 
 def warm_html() -> None:
@@ -124,8 +127,10 @@ def embed_cjk_font(page: str) -> str:
         raise RuntimeError("HarfBuzz could not cut the bundled CJK font down to the page's characters")
     data = base64.b64encode(subset.blob.data).decode("ascii")
     # listed first but limited to CJK code points, so Latin text keeps the reader's own font
-    style = (f'<style>@font-face{{font-family:"{_EMBED_FAMILY}";src:url(data:font/otf;base64,{data}) format("opentype");'
-             f'unicode-range:{_CJK_RANGES};}}'
-             f'body,table,td,th,p,h1,h2,h3,li,.jp-RenderedHTMLCommon{{font-family:"{_EMBED_FAMILY}",system-ui,'
-             f'"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif}}</style>')
+    style = (
+        f'<style>@font-face{{font-family:"{_EMBED_FAMILY}";src:url(data:font/otf;base64,{data}) format("opentype");'
+        f"unicode-range:{_CJK_RANGES};}}"
+        f'body,table,td,th,p,h1,h2,h3,li,.jp-RenderedHTMLCommon{{font-family:"{_EMBED_FAMILY}",system-ui,'
+        f'"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif}}</style>'
+    )
     return page.replace("</head>", style + "</head>", 1)

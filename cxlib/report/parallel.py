@@ -13,7 +13,7 @@ from cxlib.notebooks import (
 )
 from cxlib.report.center import CenterRun, run_center, warm_kernel
 from cxlib.report.periods import Period
-from cxlib.report.runlog import setup_logging, log
+from cxlib.report.runlog import log, setup_logging
 from cxlib.report.workers import init_worker, report_back
 
 #: how the workers of a parallel run start: spawned, not forked. A forked worker inherits the
@@ -42,14 +42,32 @@ def _worker_kernel(notebook_dir: Path) -> WarmKernel:
 def _run_center_job(args: tuple) -> CenterRun:
     center, period, base, period_dir, notebook_dir, log_file, timeout, exports = args
     setup_logging(Path(log_file), console=False)
-    return run_center(center, period, base, Path(period_dir), Path(notebook_dir),
-                      kernel=_worker_kernel(Path(notebook_dir)), timeout=timeout, on_notebook=report_back,
-                      exports=exports)
+    return run_center(
+        center,
+        period,
+        base,
+        Path(period_dir),
+        Path(notebook_dir),
+        kernel=_worker_kernel(Path(notebook_dir)),
+        timeout=timeout,
+        on_notebook=report_back,
+        exports=exports,
+    )
 
 
-def run_parallel(centers: list[str], per: Period, base: dict[str, Any], period_dir: Path, notebook_dir: Path,
-                  log_file: Path, timeout: float | None, exports: tuple[str, ...], jobs: int, n_notebooks: int,
-                  step: Callable[..., None]) -> list[CenterRun]:
+def run_parallel(
+    centers: list[str],
+    per: Period,
+    base: dict[str, Any],
+    period_dir: Path,
+    notebook_dir: Path,
+    log_file: Path,
+    timeout: float | None,
+    exports: tuple[str, ...],
+    jobs: int,
+    n_notebooks: int,
+    step: Callable[..., None],
+) -> list[CenterRun]:
     """Centers in ``jobs`` worker processes; each worker reports every finished notebook back
     through a queue (progress bar, and a failure line on the terminal as it happens)."""
     import multiprocessing
@@ -75,11 +93,15 @@ def run_parallel(centers: list[str], per: Period, base: dict[str, Any], period_d
 
     runs: list[CenterRun] = []
     try:
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=init_worker,
-                                 initargs=(os.getpid(), progress)) as pool:
-            pending = {pool.submit(_run_center_job, (c, per, base, str(period_dir), str(notebook_dir), str(log_file),
-                                                     timeout, exports))
-                       for c in centers}
+        with ProcessPoolExecutor(
+            max_workers=jobs, mp_context=context, initializer=init_worker, initargs=(os.getpid(), progress)
+        ) as pool:
+            pending = {
+                pool.submit(
+                    _run_center_job, (c, per, base, str(period_dir), str(notebook_dir), str(log_file), timeout, exports)
+                )
+                for c in centers
+            }
             while pending:
                 done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
                 drain(0.01)

@@ -12,8 +12,18 @@ from typing import Any
 
 from cxlib import options as run_options
 
-PACKAGES = ("cxlib", "pandas", "numpy", "pyarrow", "statsmodels", "scipy", "seaborn", "matplotlib",
-            "papermill", "nbconvert")
+PACKAGES = (
+    "cxlib",
+    "pandas",
+    "numpy",
+    "pyarrow",
+    "statsmodels",
+    "scipy",
+    "seaborn",
+    "matplotlib",
+    "papermill",
+    "nbconvert",
+)
 
 
 # the options of a run, from the one table of options (command line and params file alike)
@@ -55,8 +65,8 @@ def package_versions() -> dict[str, str]:
 def parameters_for(notebook: Path, candidates: dict[str, Any]) -> dict[str, Any]:
     """The subset of ``candidates`` that ``notebook`` declares in its ``parameters`` cell.
 
-        >>> parameters_for(Path("notebooks/01_cleaning.ipynb"), {"raw_dir": "x", "budget": 1})  # doctest: +SKIP
-        {'raw_dir': 'x'}
+    >>> parameters_for(Path("notebooks/01_cleaning.ipynb"), {"raw_dir": "x", "budget": 1})  # doctest: +SKIP
+    {'raw_dir': 'x'}
     """
     import papermill as pm
 

@@ -1,5 +1,4 @@
-"""The reporting period and the centers of a run: ``--period`` and ``--center`` read and checked.
-"""
+"""The reporting period and the centers of a run: ``--period`` and ``--center`` read and checked."""
 
 from __future__ import annotations
 
@@ -25,8 +24,8 @@ class Period:
 def parse_period(text: str) -> Period:
     """``2026-10``, ``2026-08..2026-10`` or ``all`` → :class:`Period` (DataError otherwise).
 
-        >>> parse_period("2026-10").folder
-        '2026-10'
+    >>> parse_period("2026-10").folder
+    '2026-10'
     """
     text = str(text).strip()
     if text == "all":
@@ -59,8 +58,9 @@ def resolve_centers(spec: str | list[str], known: list[str]) -> list[str]:
     else:
         bad = [c for c in items if c != safe.NETWORK and c not in known]
         if bad:
-            raise DataError(f"unknown center {bad[0]!r}; known centers: {', '.join(sorted(known))} or 'all'",
-                            column="center")
+            raise DataError(
+                f"unknown center {bad[0]!r}; known centers: {', '.join(sorted(known))} or 'all'", column="center"
+            )
         centers = list(dict.fromkeys(items))
         ids = [c for c in centers if c != safe.NETWORK]
     for c in ids:
@@ -94,9 +94,9 @@ def one_center(spec: str | list[str]) -> bool:
 def check_period_has_data(processed_dir: Path, period: Period) -> None:
     """Refuse a period without visits before anything runs, naming the dates the data cover.
 
-        >>> check_period_has_data(Path("data/processed"), parse_period("2027-01"))  # doctest: +SKIP
-        Traceback (most recent call last):
-        cxlib.errors.DataError: column period: no visits in 2027-01; the data cover 2026-05-01 – 2026-10-31
+    >>> check_period_has_data(Path("data/processed"), parse_period("2027-01"))  # doctest: +SKIP
+    Traceback (most recent call last):
+    cxlib.errors.DataError: column period: no visits in 2027-01; the data cover 2026-05-01 – 2026-10-31
     """
     import pandas as pd
 

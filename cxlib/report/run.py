@@ -27,21 +27,29 @@ from cxlib.report.parallel import run_parallel
 from cxlib.report.params import NOTEBOOK_KEYS, check_safe, check_segment_option
 from cxlib.report.periods import (
     Period,
-    one_center,
     check_period_has_data,
+    one_center,
     parse_period,
     resolve_centers,
 )
-from cxlib.report.runlog import setup_logging, log
+from cxlib.report.runlog import log, setup_logging
 
 
-def run_reports(raw_dir: Path, processed_dir: Path, out_dir: Path, period: str = "all",
-                center: str | list[str] = "all", jobs: int = 1, options: dict[str, Any] | None = None,
-                notebook_dir: Path = NOTEBOOK_DIR, tz: str = DEFAULT_TZ,
-                timeout: float | None = None) -> tuple[Path, list[CenterRun]]:
+def run_reports(
+    raw_dir: Path,
+    processed_dir: Path,
+    out_dir: Path,
+    period: str = "all",
+    center: str | list[str] = "all",
+    jobs: int = 1,
+    options: dict[str, Any] | None = None,
+    notebook_dir: Path = NOTEBOOK_DIR,
+    tz: str = DEFAULT_TZ,
+    timeout: float | None = None,
+) -> tuple[Path, list[CenterRun]]:
     """Run the report for a period and centers; return the period folder and each center's run.
 
-        >>> run_reports(Path("data/raw"), Path("data/processed"), Path("reports"), "2026-10", "SH-JQ")  # doctest: +SKIP
+    >>> run_reports(Path("data/raw"), Path("data/processed"), Path("reports"), "2026-10", "SH-JQ")  # doctest: +SKIP
     """
     # the same checks as the command line's (a caller may pass values as text or as YAML gives them)
     options = run_options.check(dict(options or {}))
@@ -61,14 +69,25 @@ def run_reports(raw_dir: Path, processed_dir: Path, out_dir: Path, period: str =
     with contextlib.ExitStack() as stack:
         # a sequential run shares one kernel, started while the processed data are checked
         kernel = stack.enter_context(warm_kernel(notebook_dir)) if jobs <= 1 or one_center(center) else None
-        return _run_reports(raw_dir, processed_dir, out_dir, per, center, jobs, options, notebook_dir, tz, kernel,
-                            timeout, exports)
+        return _run_reports(
+            raw_dir, processed_dir, out_dir, per, center, jobs, options, notebook_dir, tz, kernel, timeout, exports
+        )
 
 
-def _run_reports(raw_dir: Path, processed_dir: Path, out_dir: Path, per: Period, center: str | list[str],
-                 jobs: int, options: dict[str, Any], notebook_dir: Path, tz: str,
-                 kernel: WarmKernel | None, timeout: float | None,
-                 exports: tuple[str, ...] = ()) -> tuple[Path, list[CenterRun]]:
+def _run_reports(
+    raw_dir: Path,
+    processed_dir: Path,
+    out_dir: Path,
+    per: Period,
+    center: str | list[str],
+    jobs: int,
+    options: dict[str, Any],
+    notebook_dir: Path,
+    tz: str,
+    kernel: WarmKernel | None,
+    timeout: float | None,
+    exports: tuple[str, ...] = (),
+) -> tuple[Path, list[CenterRun]]:
     from cxlib import clean
 
     result = clean.clean(Path(raw_dir), Path(processed_dir), tz=tz, force=False)
@@ -82,8 +101,12 @@ def _run_reports(raw_dir: Path, processed_dir: Path, out_dir: Path, per: Period,
     if fingerprint is None:
         manifest = Path(processed_dir) / "manifest.json"
         fingerprint = json.loads(manifest.read_text())["fingerprint"] if manifest.exists() else None
-    base: dict[str, Any] = {"raw_dir": str(Path(raw_dir).resolve()), "processed_dir": str(Path(processed_dir).resolve()),
-                            "tz": tz, **{k: v for k, v in options.items() if k in NOTEBOOK_KEYS}}
+    base: dict[str, Any] = {
+        "raw_dir": str(Path(raw_dir).resolve()),
+        "processed_dir": str(Path(processed_dir).resolve()),
+        "tz": tz,
+        **{k: v for k, v in options.items() if k in NOTEBOOK_KEYS},
+    }
     if base.get("cases_file"):
         # named explicitly: it must exist (without it the notebooks take RAW/cases_interventions.yaml
         # and say so when the raw folder has none)
@@ -111,19 +134,35 @@ def _run_reports(raw_dir: Path, processed_dir: Path, out_dir: Path, per: Period,
 
         if jobs <= 1 or len(centers) == 1:
             for c in centers:
-                runs.append(run_center(c, per, base, period_dir, notebook_dir, kernel=kernel, timeout=timeout,
-                                       on_notebook=step, exports=exports))
+                runs.append(
+                    run_center(
+                        c,
+                        per,
+                        base,
+                        period_dir,
+                        notebook_dir,
+                        kernel=kernel,
+                        timeout=timeout,
+                        on_notebook=step,
+                        exports=exports,
+                    )
+                )
             if kernel is not None:
                 kernel.release()
         else:
-            runs += run_parallel(centers, per, base, period_dir, notebook_dir, log_file, timeout, exports, jobs,
-                                  n_notebooks, step)
+            runs += run_parallel(
+                centers, per, base, period_dir, notebook_dir, log_file, timeout, exports, jobs, n_notebooks, step
+            )
             setup_logging(log_file, console=True)
         bar.close()
         runs.sort(key=lambda r: (r.center != "all", r.center))
         write_period_files(period_dir, per, Path(processed_dir), exports)
-        log.info("report %s done: %d ok, %d failed", per.folder, sum(r.status == "ok" for r in runs),
-                 sum(r.status != "ok" for r in runs))
+        log.info(
+            "report %s done: %d ok, %d failed",
+            per.folder,
+            sum(r.status == "ok" for r in runs),
+            sum(r.status != "ok" for r in runs),
+        )
     return period_dir, runs
 
 
@@ -160,6 +199,8 @@ def main(args: argparse.Namespace) -> int:
     period_dir, runs = run_reports(raw, processed, out, period, center, jobs, opts, tz=tz, timeout=timeout)
     # each failure was printed once on stderr as it happened (the run log keeps it too)
     failures = [f for r in runs for f in r.failures]
-    print(f"report written to {period_dir} ({len(runs)} center runs, {len(failures)} failed notebooks); "
-          f"index: {period_dir / 'index.html'}")
+    print(
+        f"report written to {period_dir} ({len(runs)} center runs, {len(failures)} failed notebooks); "
+        f"index: {period_dir / 'index.html'}"
+    )
     return 1 if failures else 0

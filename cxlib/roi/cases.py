@@ -25,8 +25,8 @@ Distribution = Literal["triangular", "pert"]
 class Quantity:
     """An uncertain input: ``low ≤ mode ≤ high`` (a fixed number has all three equal).
 
-        >>> Quantity(1, 2, 6).mean()
-        3.0
+    >>> Quantity(1, 2, 6).mean()
+    3.0
     """
 
     low: float
@@ -92,8 +92,9 @@ class JointNormal:
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """``n`` draws of the effects on their models' scales (an ``n × k`` array)."""
-        return rng.multivariate_normal(np.asarray(self.mean, dtype=float), np.asarray(self.cov, dtype=float),
-                                       size=n, method="eigh")
+        return rng.multivariate_normal(
+            np.asarray(self.mean, dtype=float), np.asarray(self.cov, dtype=float), size=n, method="eigh"
+        )
 
     def draw(self, rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
         """``n`` draws of each driven case input, from one :meth:`sample`."""
@@ -106,10 +107,28 @@ COST_FIELDS: tuple[str, ...] = ("one_off_cost", "yearly_cost", "cost_per_custome
 INPUTS: tuple[str, ...] = (*COST_FIELDS, "reach", *EFFECTS)
 #: Inputs that enter the cash flows (satisfaction and complaints are reported, not monetised:
 #: their money effect runs through retention and referrals, which would otherwise count twice).
-MONETARY_INPUTS: tuple[str, ...] = (*COST_FIELDS, "reach", "retention_gain", "referral_gain", "spend_gain",
-                                    "extra_customers")
-_CASE_FIELDS = {"id", "name_zh", "name_en", *COST_FIELDS, "reach", "effects", "group", "combines",
-                "seed_claim", "attribution", "provenance", "centers"}
+MONETARY_INPUTS: tuple[str, ...] = (
+    *COST_FIELDS,
+    "reach",
+    "retention_gain",
+    "referral_gain",
+    "spend_gain",
+    "extra_customers",
+)
+_CASE_FIELDS = {
+    "id",
+    "name_zh",
+    "name_en",
+    *COST_FIELDS,
+    "reach",
+    "effects",
+    "group",
+    "combines",
+    "seed_claim",
+    "attribution",
+    "provenance",
+    "centers",
+}
 #: fields a case may give per center (under ``centers: {<center_id>: {...}}``)
 _CENTER_FIELDS = {*COST_FIELDS, "reach", "effects", "provenance"}
 _REQUIRED = ("id", "name_zh", "name_en", *COST_FIELDS, "reach", "effects", "provenance")
@@ -121,8 +140,8 @@ _FORMULAS = ("net_over_cost", "gain_over_cost")
 class Case:
     """One intervention case: costs, reach and effects as :class:`Quantity` ranges.
 
-        >>> Case("x", "例", "Example", reach=Quantity.fixed(10)).inputs()["reach"].mode
-        10.0
+    >>> Case("x", "例", "Example", reach=Quantity.fixed(10)).inputs()["reach"].mode
+    10.0
     """
 
     id: str
@@ -161,8 +180,8 @@ class Case:
 def input_label(name: str, lang: Lang = "both") -> str:
     """Bilingual label of a case input.
 
-        >>> input_label("reach", "en")
-        'Customers reached a year'
+    >>> input_label("reach", "en")
+    'Customers reached a year'
     """
     return bilingual(*INPUT_LABELS.get(name, (name, name)), lang=lang)
 
@@ -183,8 +202,7 @@ class _UniqueKeyLoader:
             for key_node, _ in node.value:
                 key = loader.construct_object(key_node, deep=deep)
                 if key in seen:
-                    raise yaml.constructor.ConstructorError(
-                        None, None, f"duplicate key {key!r}", key_node.start_mark)
+                    raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
                 seen[key] = 1
             return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
 
@@ -256,11 +274,22 @@ def _parse_case(raw: Any, pos: int, path: str, ids: set[str]) -> Case:
     effects = _effects(raw["effects"], "effects", err)
     group, combines, attribution = _case_links(raw, err)
     claim = _seed_claim(raw.get("seed_claim"), err)
-    return Case(id=cid, name_zh=raw["name_zh"].strip(), name_en=raw["name_en"].strip(),
-                one_off_cost=costs["one_off_cost"], yearly_cost=costs["yearly_cost"],
-                cost_per_customer=costs["cost_per_customer"], reach=costs["reach"], effects=effects, group=group,
-                combines=combines, seed_claim=claim, attribution=attribution, provenance=raw["provenance"].strip(),
-                centers=_parse_centers(raw.get("centers"), err))
+    return Case(
+        id=cid,
+        name_zh=raw["name_zh"].strip(),
+        name_en=raw["name_en"].strip(),
+        one_off_cost=costs["one_off_cost"],
+        yearly_cost=costs["yearly_cost"],
+        cost_per_customer=costs["cost_per_customer"],
+        reach=costs["reach"],
+        effects=effects,
+        group=group,
+        combines=combines,
+        seed_claim=claim,
+        attribution=attribution,
+        provenance=raw["provenance"].strip(),
+        centers=_parse_centers(raw.get("centers"), err),
+    )
 
 
 def _check_case_fields(raw: Any, err: FieldError) -> None:
@@ -320,8 +349,9 @@ def _seed_claim(claim: Any, err: FieldError) -> dict[str, Any] | None:
         raise err(f"must be a number, got {claim['roi']!r}", "seed_claim.roi")
     for k in ("gain", "cost"):
         if k in claim and not (is_number(claim[k]) or claim[k] in ("first_year_revenue", "first_year_cost")):
-            raise err(f"must be a number, 'first_year_revenue' or 'first_year_cost', got {claim[k]!r}",
-                      f"seed_claim.{k}")
+            raise err(
+                f"must be a number, 'first_year_revenue' or 'first_year_cost', got {claim[k]!r}", f"seed_claim.{k}"
+            )
         if k in claim and is_number(claim[k]) and claim[k] < 0:
             raise err("must not be negative", f"seed_claim.{k}")
     if "roi" in claim:
@@ -330,8 +360,9 @@ def _seed_claim(claim: Any, err: FieldError) -> dict[str, Any] | None:
                 raise err("missing: a claimed ROI needs gain, cost and formula", f"seed_claim.{k}")
         if claim["formula"] not in _FORMULAS:
             raise err(f"must be one of {', '.join(_FORMULAS)}, got {claim['formula']!r}", "seed_claim.formula")
-    if "values" in claim and not (isinstance(claim["values"], Mapping)
-                                  and all(is_number(v) for v in claim["values"].values())):
+    if "values" in claim and not (
+        isinstance(claim["values"], Mapping) and all(is_number(v) for v in claim["values"].values())
+    ):
         raise err("must be a mapping of names to numbers", "seed_claim.values")
     return dict(claim)
 
@@ -394,16 +425,17 @@ def for_center(cases: Sequence[Case], center: str) -> list[Case]:
 def parse_cases(data: Any, path: str = "<cases>") -> list[Case]:
     """Validate already-parsed YAML data (``{"cases": [...]}``) into cases; see :func:`load_cases`.
 
-        >>> parse_cases({"cases": [{"id": "x", "name_zh": "例", "name_en": "Ex", "one_off_cost": 0,
-        ...   "yearly_cost": 0, "cost_per_customer": 0, "reach": 10, "effects": {}, "provenance": "test"}]})[0].id
-        'x'
+    >>> parse_cases({"cases": [{"id": "x", "name_zh": "例", "name_en": "Ex", "one_off_cost": 0,
+    ...   "yearly_cost": 0, "cost_per_customer": 0, "reach": 10, "effects": {}, "provenance": "test"}]})[0].id
+    'x'
     """
     if not isinstance(data, Mapping) or "cases" not in data:
         raise DataError("the file must be a mapping with a top-level 'cases:' list", file=path, column="cases")
     extra = sorted(map(str, set(data) - {"cases", "version", "currency"}))
     if extra:
-        raise DataError(f"unknown top-level field {extra[0]!r} (allowed: version, currency, cases)",
-                        file=path, column=extra[0])
+        raise DataError(
+            f"unknown top-level field {extra[0]!r} (allowed: version, currency, cases)", file=path, column=extra[0]
+        )
     raw_cases = data["cases"]
     if not isinstance(raw_cases, list) or not raw_cases:
         raise DataError("'cases' must be a non-empty list", file=path, column="cases")
@@ -416,11 +448,15 @@ def parse_cases(data: Any, path: str = "<cases>") -> list[Case]:
     for c in cases:
         for other in c.combines:
             if other == c.id:
-                raise DataError(f"case {c.id!r}: field combines: a case cannot combine itself",
-                                file=path, column="combines")
+                raise DataError(
+                    f"case {c.id!r}: field combines: a case cannot combine itself", file=path, column="combines"
+                )
             if other not in ids:
-                raise DataError(f"case {c.id!r}: field combines: {other!r} is not another case of the file",
-                                file=path, column="combines")
+                raise DataError(
+                    f"case {c.id!r}: field combines: {other!r} is not another case of the file",
+                    file=path,
+                    column="combines",
+                )
     return cases
 
 
@@ -481,7 +517,7 @@ def case_by_id(cases: Sequence[Case], case_id: str) -> Case:
 def get_case(cases: Sequence[Case], case_id: str) -> Case:
     """The case with id ``case_id`` (KeyError naming the known ids otherwise).
 
-        >>> get_case([Case("x", "例", "Ex")], "x").name_en
-        'Ex'
+    >>> get_case([Case("x", "例", "Ex")], "x").name_en
+    'Ex'
     """
     return case_by_id(cases, case_id)

@@ -37,9 +37,15 @@ def _money_axis(axis: Any) -> None:
     axis.set_major_formatter(FuncFormatter(fmt))
 
 
-def plot_roi_distribution(sims: pd.DataFrame, metric: Literal["npv", "roi"] = "npv", *, lang: Lang = "both",
-                          names: Mapping[str, str] | None = None, title: str | None = None,
-                          ax: Axes | None = None) -> Figure:
+def plot_roi_distribution(
+    sims: pd.DataFrame,
+    metric: Literal["npv", "roi"] = "npv",
+    *,
+    lang: Lang = "both",
+    names: Mapping[str, str] | None = None,
+    title: str | None = None,
+    ax: Axes | None = None,
+) -> Figure:
     """Distribution of simulated NPV (or ROI): a histogram with P5/P50/P95 for one case, an
     interval plot (P5–P95 bar, P50 dot) for several. Returns the figure.
 
@@ -51,8 +57,7 @@ def plot_roi_distribution(sims: pd.DataFrame, metric: Literal["npv", "roi"] = "n
     if metric not in ("npv", "roi"):
         raise ValueError(f"metric must be 'npv' or 'roi', not {metric!r}")
     require_columns(sims, ["id", metric], "simulation")
-    xlabel = (text("npv_10k_cny", lang) if metric == "npv"
-              else text("roi", lang))
+    xlabel = text("npv_10k_cny", lang) if metric == "npv" else text("roi", lang)
     ids = list(dict.fromkeys(sims["id"]))
     explicit = dict(names or {})
     if names is None:
@@ -71,15 +76,17 @@ def plot_roi_distribution(sims: pd.DataFrame, metric: Literal["npv", "roi"] = "n
                 if len(fin):
                     q = np.quantile(fin, p / 100)
                     ax.axvline(q, color="#333333", ls=ls, lw=1)
-                    ax.text(q, 0.98, f" P{p}", transform=ax.get_xaxis_transform(), ha="left", va="top",
-                            fontsize="small")
+                    ax.text(
+                        q, 0.98, f" P{p}", transform=ax.get_xaxis_transform(), ha="left", va="top", fontsize="small"
+                    )
             ax.axvline(0, color="#d7301f", lw=1)
             ax.set_xlabel(xlabel)
             ax.set_ylabel(text("simulations", lang))
             share = float(np.mean(x > 0))
             zh_name, en_name = _names(sims, ids[0], explicit)
-            zh_t, en_t = pair("distribution_title", name_zh=zh_name, name_en=en_name, metric=metric.upper(),
-                              share=share)
+            zh_t, en_t = pair(
+                "distribution_title", name_zh=zh_name, name_en=en_name, metric=metric.upper(), share=share
+            )
         else:
             summ = roi_summary(sims)
             per = 0.8 if lang == "both" else 0.45
@@ -104,14 +111,15 @@ def plot_roi_distribution(sims: pd.DataFrame, metric: Literal["npv", "roi"] = "n
     return fig
 
 
-def plot_tornado(table: pd.DataFrame, *, lang: Lang = "both", title: str | None = None, ax: Axes | None = None
-                 ) -> Figure:
+def plot_tornado(
+    table: pd.DataFrame, *, lang: Lang = "both", title: str | None = None, ax: Axes | None = None
+) -> Figure:
     """Tornado chart of a :func:`tornado` table: NPV at each input's low and high around the base.
 
-        >>> from cxlib import paths, roi
-        >>> cases = roi.load_cases(paths.SAMPLE_CASES)
-        >>> type(plot_tornado(roi.tornado(roi.get_case(cases, "kids_corner")))).__name__
-        'Figure'
+    >>> from cxlib import paths, roi
+    >>> cases = roi.load_cases(paths.SAMPLE_CASES)
+    >>> type(plot_tornado(roi.tornado(roi.get_case(cases, "kids_corner")))).__name__
+    'Figure'
     """
     need = ["input", "npv_low", "npv_high", "npv_base"]
     require_columns(table, need, "tornado")
@@ -129,9 +137,14 @@ def plot_tornado(table: pd.DataFrame, *, lang: Lang = "both", title: str | None 
         _money_axis(ax.xaxis)
         from matplotlib.patches import Patch
 
-        ax.legend(handles=[Patch(color="#fc8d59", label=text("input_at_low", lang)),
-                           Patch(color="#3182bd", label=text("input_at_high", lang))],
-                  loc="best", fontsize="small")
+        ax.legend(
+            handles=[
+                Patch(color="#fc8d59", label=text("input_at_low", lang)),
+                Patch(color="#3182bd", label=text("input_at_high", lang)),
+            ],
+            loc="best",
+            fontsize="small",
+        )
         if title is None:
             zh_n = f"{table['name_zh'].iloc[0]}：" if "name_zh" in table.columns and len(table) else ""
             en_n = f"{table['name_en'].iloc[0]}: " if "name_en" in table.columns and len(table) else ""

@@ -14,10 +14,15 @@ from cxlib.roi.valuation import attribution_note, draw_metrics, evaluate, seed_p
 from cxlib.roi.value import DEFAULT_DISCOUNT_RATE, DEFAULT_HORIZON_YEARS, Assumptions
 
 
-def simulate(cases: Case | Sequence[Case], n_sims: int = 10_000, seed: int = 20261001,
-             assumptions: Assumptions | None = None, horizon_years: int = DEFAULT_HORIZON_YEARS,
-             discount_rate: float = DEFAULT_DISCOUNT_RATE, distribution: Distribution = "triangular"
-             ) -> pd.DataFrame:
+def simulate(
+    cases: Case | Sequence[Case],
+    n_sims: int = 10_000,
+    seed: int = 20261001,
+    assumptions: Assumptions | None = None,
+    horizon_years: int = DEFAULT_HORIZON_YEARS,
+    discount_rate: float = DEFAULT_DISCOUNT_RATE,
+    distribution: Distribution = "triangular",
+) -> pd.DataFrame:
     """Monte Carlo draws of every uncertain input and the resulting NPV, ROI and payback.
 
     Each input is drawn independently from a triangular (default) or PERT distribution over its
@@ -45,8 +50,7 @@ def simulate(cases: Case | Sequence[Case], n_sims: int = 10_000, seed: int = 202
         joint = c.sampling.draw(rng, n) if c.sampling is not None else {}
         draws = {k: joint[k] if k in joint else q.draw(rng, n, distribution) for k, q in c.inputs().items()}
         m = draw_metrics(draws, a, horizon_years, discount_rate)
-        df = pd.DataFrame({"id": c.id, "name_zh": c.name_zh, "name_en": c.name_en, "sim": np.arange(n),
-                           **draws, **m})
+        df = pd.DataFrame({"id": c.id, "name_zh": c.name_zh, "name_en": c.name_en, "sim": np.arange(n), **draws, **m})
         frames.append(df)
     return pd.concat(frames, ignore_index=True)
 
@@ -54,11 +58,11 @@ def simulate(cases: Case | Sequence[Case], n_sims: int = 10_000, seed: int = 202
 def roi_summary(sims: pd.DataFrame, by: str = "id") -> pd.DataFrame:
     """Per case: mean, P5, P50, P95 of NPV and ROI, P(ROI > 0), P(NPV > 0), median payback.
 
-        >>> from cxlib import paths, roi
-        >>> cases = roi.load_cases(paths.SAMPLE_CASES)
-        >>> s = roi_summary(simulate(cases, 500, seed=1)).set_index("id")
-        >>> float(s.loc["realtime_push", "p_roi_positive"]), bool(s.loc["birthday_surprise", "npv_p50"] < 0)
-        (0.998, True)
+    >>> from cxlib import paths, roi
+    >>> cases = roi.load_cases(paths.SAMPLE_CASES)
+    >>> s = roi_summary(simulate(cases, 500, seed=1)).set_index("id")
+    >>> float(s.loc["realtime_push", "p_roi_positive"]), bool(s.loc["birthday_surprise", "npv_p50"] < 0)
+    (0.998, True)
     """
     need = [by, "npv", "roi", "payback_months"]
     require_columns(sims, need, "simulation")
@@ -73,16 +77,22 @@ def roi_summary(sims: pd.DataFrame, by: str = "id") -> pd.DataFrame:
                 row[f"{col}_p{p}"] = float(np.quantile(x, p / 100, method="inverted_cdf"))
         row["p_roi_positive"] = float(np.mean(g["roi"].to_numpy(dtype=float) > 0))
         row["p_npv_positive"] = float(np.mean(g["npv"].to_numpy(dtype=float) > 0))
-        row["payback_months_p50"] = float(np.quantile(g["payback_months"].to_numpy(dtype=float), 0.5,
-                                                      method="inverted_cdf"))
+        row["payback_months_p50"] = float(
+            np.quantile(g["payback_months"].to_numpy(dtype=float), 0.5, method="inverted_cdf")
+        )
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def claims_table(cases: Sequence[Case], assumptions: Assumptions | None = None,
-                 horizon_years: int = DEFAULT_HORIZON_YEARS, discount_rate: float = DEFAULT_DISCOUNT_RATE,
-                 n_sims: int = 10_000, seed: int = 20261001, summary: pd.DataFrame | None = None
-                 ) -> pd.DataFrame:
+def claims_table(
+    cases: Sequence[Case],
+    assumptions: Assumptions | None = None,
+    horizon_years: int = DEFAULT_HORIZON_YEARS,
+    discount_rate: float = DEFAULT_DISCOUNT_RATE,
+    n_sims: int = 10_000,
+    seed: int = 20261001,
+    summary: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """The original claims next to their re-examination: one row per case with an ROI claim.
 
     Columns: id, name_zh, name_en, claimed_roi, seed_roi (reproduced by the claim's arithmetic),
@@ -110,10 +120,36 @@ def claims_table(cases: Sequence[Case], assumptions: Assumptions | None = None,
             summ = hit.iloc[0]
         else:
             summ = roi_summary(simulate(c, n_sims, seed, assumptions, horizon_years, discount_rate)).iloc[0]
-        rows.append({"id": c.id, "name_zh": c.name_zh, "name_en": c.name_en, "claimed_roi": sp["claimed_roi"],
-                     "seed_roi": sp["roi"], "reproduced": sp["reproduced"], "model_roi": ev["roi"],
-                     "roi_p5": summ["roi_p5"], "roi_p50": summ["roi_p50"], "roi_p95": summ["roi_p95"],
-                     "p_roi_positive": summ["p_roi_positive"], "attribution_note": attribution_note(c)})
-    return pd.DataFrame(rows, columns=["id", "name_zh", "name_en", "claimed_roi", "seed_roi", "reproduced",
-                                       "model_roi", "roi_p5", "roi_p50", "roi_p95", "p_roi_positive",
-                                       "attribution_note"])
+        rows.append(
+            {
+                "id": c.id,
+                "name_zh": c.name_zh,
+                "name_en": c.name_en,
+                "claimed_roi": sp["claimed_roi"],
+                "seed_roi": sp["roi"],
+                "reproduced": sp["reproduced"],
+                "model_roi": ev["roi"],
+                "roi_p5": summ["roi_p5"],
+                "roi_p50": summ["roi_p50"],
+                "roi_p95": summ["roi_p95"],
+                "p_roi_positive": summ["p_roi_positive"],
+                "attribution_note": attribution_note(c),
+            }
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "id",
+            "name_zh",
+            "name_en",
+            "claimed_roi",
+            "seed_roi",
+            "reproduced",
+            "model_roi",
+            "roi_p5",
+            "roi_p50",
+            "roi_p95",
+            "p_roi_positive",
+            "attribution_note",
+        ],
+    )

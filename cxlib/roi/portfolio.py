@@ -13,8 +13,7 @@ from cxlib.errors import DataError, require_columns
 from cxlib.roi.cases import is_number
 
 
-def _conflict_components(ids: list[str], groups: list[set[str]], combos: dict[str, tuple[str, ...]]
-                         ) -> list[list[str]]:
+def _conflict_components(ids: list[str], groups: list[set[str]], combos: dict[str, tuple[str, ...]]) -> list[list[str]]:
     parent = {i: i for i in ids}
 
     def find(x: str) -> str:
@@ -52,9 +51,14 @@ def _valid(sel: set[str], groups: list[set[str]], combos: dict[str, tuple[str, .
     return True
 
 
-def best_portfolio(cases_table: pd.DataFrame, budget: float, objective: str = "npv",
-                   exclusive_groups: Iterable[Iterable[str]] | None = None, cost: str = "first_year_cost",
-                   id_col: str = "id") -> pd.DataFrame:
+def best_portfolio(
+    cases_table: pd.DataFrame,
+    budget: float,
+    objective: str = "npv",
+    exclusive_groups: Iterable[Iterable[str]] | None = None,
+    cost: str = "first_year_cost",
+    id_col: str = "id",
+) -> pd.DataFrame:
     """The set of cases with the highest total ``objective`` whose total ``cost`` fits the budget.
 
     Exact 0/1 knapsack: cases are split into independent blocks (linked by a mutually
@@ -109,15 +113,17 @@ def best_portfolio(cases_table: pd.DataFrame, budget: float, objective: str = "n
     for comp in _conflict_components(cand, groups, combos):
         comp = sorted(comp)
         if len(comp) > 20:
-            raise DataError(f"{len(comp)} cases are linked by exclusive groups / combinations; at most 20",
-                            column="group")
+            raise DataError(
+                f"{len(comp)} cases are linked by exclusive groups / combinations; at most 20", column="group"
+            )
         alts = []
         for k in range(len(comp) + 1):
             for sub in itertools.combinations(comp, k):
                 if _valid(set(sub), groups, combos):
                     alts.append((sum(costs[s] for s in sub), sum(values[s] for s in sub), sub))
-        new = [(c0 + c1, v0 + v1, s0 + s1) for (c0, v0, s0) in states for (c1, v1, s1) in alts
-               if c0 + c1 <= budget + tol]
+        new = [
+            (c0 + c1, v0 + v1, s0 + s1) for (c0, v0, s0) in states for (c1, v1, s1) in alts if c0 + c1 <= budget + tol
+        ]
         new.sort(key=lambda t: (t[0], -t[1], len(t[2]), sorted(t[2])))
         states = []
         for st in new:

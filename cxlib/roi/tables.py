@@ -26,8 +26,12 @@ def _wan(x: Any) -> float:
     return v / 1e4 if math.isfinite(v) else float("nan")
 
 
-def customer_value_table(assumptions: Assumptions | None = None, horizon_years: int = DEFAULT_HORIZON_YEARS,
-                         discount_rate: float = DEFAULT_DISCOUNT_RATE, lang: Lang = "both") -> pd.DataFrame:
+def customer_value_table(
+    assumptions: Assumptions | None = None,
+    horizon_years: int = DEFAULT_HORIZON_YEARS,
+    discount_rate: float = DEFAULT_DISCOUNT_RATE,
+    lang: Lang = "both",
+) -> pd.DataFrame:
     """What one customer is worth and what one bad visit puts at risk, three readings side by side.
 
     1. the seed's: LTV ``customer_ltv`` (1.5万) + ``referrals_per_customer`` (3) friends each worth as much;
@@ -43,20 +47,28 @@ def customer_value_table(assumptions: Assumptions | None = None, horizon_years: 
     h, d = horizon_years, discount_rate
     rows = [
         (*pair("ltv_seed"), a.customer_ltv),
-        (*pair("ltv_revenue", retention=a.retention_great, years=h, discount=d),
-         lifetime_value(a.yearly_spend, 1.0, a.retention_great, h, d)),
-        (*pair("ltv_margin", margin=a.margin, retention=a.retention_great, years=h, discount=d),
-         lifetime_value(a.yearly_spend, a.margin, a.retention_great, h, d)),
+        (
+            *pair("ltv_revenue", retention=a.retention_great, years=h, discount=d),
+            lifetime_value(a.yearly_spend, 1.0, a.retention_great, h, d),
+        ),
+        (
+            *pair("ltv_margin", margin=a.margin, retention=a.retention_great, years=h, discount=d),
+            lifetime_value(a.yearly_spend, a.margin, a.retention_great, h, d),
+        ),
     ]
     out = []
     for zh, en, ltv in rows:
         risk = revenue_at_risk(ltv, a.referrals_per_customer, ltv)
-        out.append({text("reading", lang, en_first=True): bilingual(zh, en, lang, en_first=True),
-                    text("ltv_cny", lang, en_first=True): round(ltv, 0),
-                    text("referred_friends", lang, en_first=True): a.referrals_per_customer,
-                    text("value_per_friend_cny", lang, en_first=True): round(ltv, 0),
-                    text("revenue_at_risk_cny", lang, en_first=True): round(risk, 0),
-                    text("revenue_at_risk_10k_cny", lang, en_first=True): round(risk / 1e4, 2)})
+        out.append(
+            {
+                text("reading", lang, en_first=True): bilingual(zh, en, lang, en_first=True),
+                text("ltv_cny", lang, en_first=True): round(ltv, 0),
+                text("referred_friends", lang, en_first=True): a.referrals_per_customer,
+                text("value_per_friend_cny", lang, en_first=True): round(ltv, 0),
+                text("revenue_at_risk_cny", lang, en_first=True): round(risk, 0),
+                text("revenue_at_risk_10k_cny", lang, en_first=True): round(risk / 1e4, 2),
+            }
+        )
     return pd.DataFrame(out)
 
 
@@ -67,6 +79,7 @@ def _fmt_range(q: Quantity, unit: str) -> str:
         if unit == "CNY" and abs(v) >= 1e4:
             return f"{v / 1e4:.3g}万"
         return f"{v:,.4g}" if abs(v) < 1e4 else f"{v:,.0f}"
+
     return one(q.mode) if q.is_fixed else f"{one(q.low)} / {one(q.mode)} / {one(q.high)}"
 
 
@@ -87,7 +100,7 @@ def inputs_table(cases: Sequence[Case], lang: Lang = "both") -> pd.DataFrame:
         row = {text("case", lang, en_first=True): c.name(lang)}
         inp = c.inputs()
         for k in (*COST_FIELDS, "reach", *used):
-            row[input_label(k, lang)] = ("—" if k in EFFECTS and k not in c.effects else _fmt_range(inp[k], units[k]))
+            row[input_label(k, lang)] = "—" if k in EFFECTS and k not in c.effects else _fmt_range(inp[k], units[k])
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -101,30 +114,42 @@ def claims_review_table(claims: pd.DataFrame, lang: Lang = "both") -> pd.DataFra
         >>> claims_review_table(roi.claims_table(cases, n_sims=200, seed=1), lang="en").columns.tolist()[:3]
         ['Case', 'Claimed ROI (×)', 'Model ROI at modes (×)']
     """
-    need = ["name_zh", "name_en", "claimed_roi", "model_roi", "roi_p5", "roi_p50", "roi_p95", "p_roi_positive",
-            "attribution_note"]
+    need = [
+        "name_zh",
+        "name_en",
+        "claimed_roi",
+        "model_roi",
+        "roi_p5",
+        "roi_p50",
+        "roi_p95",
+        "p_roi_positive",
+        "attribution_note",
+    ]
     require_columns(claims, need, "claims")
     name = [bilingual(z, e, lang) for z, e in zip(claims["name_zh"], claims["name_en"])]
-    return pd.DataFrame({
-        text("case", lang, en_first=True): name,
-        text("claimed_roi", lang, en_first=True): claims["claimed_roi"].astype(float).round(2),
-        text("model_roi_at_modes", lang, en_first=True): claims["model_roi"].astype(float).round(2),
-        text("roi_p5", lang, en_first=True): claims["roi_p5"].astype(float).round(2),
-        text("roi_p50", lang, en_first=True): claims["roi_p50"].astype(float).round(2),
-        text("roi_p95", lang, en_first=True): claims["roi_p95"].astype(float).round(2),
-        text("p_roi_0", lang, en_first=True): claims["p_roi_positive"].astype(float).round(3),
-        text("rests_on_attribution", lang, en_first=True): claims["attribution_note"].astype(str),
-    })
+    return pd.DataFrame(
+        {
+            text("case", lang, en_first=True): name,
+            text("claimed_roi", lang, en_first=True): claims["claimed_roi"].astype(float).round(2),
+            text("model_roi_at_modes", lang, en_first=True): claims["model_roi"].astype(float).round(2),
+            text("roi_p5", lang, en_first=True): claims["roi_p5"].astype(float).round(2),
+            text("roi_p50", lang, en_first=True): claims["roi_p50"].astype(float).round(2),
+            text("roi_p95", lang, en_first=True): claims["roi_p95"].astype(float).round(2),
+            text("p_roi_0", lang, en_first=True): claims["p_roi_positive"].astype(float).round(3),
+            text("rests_on_attribution", lang, en_first=True): claims["attribution_note"].astype(str),
+        }
+    )
 
 
-def seed_claims_table(cases: Sequence[Case], assumptions: Assumptions | None = None, lang: Lang = "both"
-                      ) -> pd.DataFrame:
+def seed_claims_table(
+    cases: Sequence[Case], assumptions: Assumptions | None = None, lang: Lang = "both"
+) -> pd.DataFrame:
     """The seed's point ROI claims reproduced by their own arithmetic: claim, gain, cost, ROI, reproduced.
 
-        >>> from cxlib import paths, roi
-        >>> cases = roi.load_cases(paths.SAMPLE_CASES)
-        >>> seed_claims_table(cases, lang="en").shape
-        (2, 7)
+    >>> from cxlib import paths, roi
+    >>> cases = roi.load_cases(paths.SAMPLE_CASES)
+    >>> seed_claims_table(cases, lang="en").shape
+    (2, 7)
     """
     rows = []
     for c in cases:
@@ -133,14 +158,19 @@ def seed_claims_table(cases: Sequence[Case], assumptions: Assumptions | None = N
             continue
         claim = c.seed_claim or {}
         arithmetic = "(gain − cost) / cost" if sp["formula"] == "net_over_cost" else "gain / cost"
-        rows.append({text("case", lang, en_first=True): c.name(lang),
-                     text("claim", lang, en_first=True): bilingual(claim.get("text_zh", ""), claim.get("text_en", ""), lang,
-                                                    sep=" / ", en_first=True),
-                     text("gain_cny", lang, en_first=True): round(sp["gain"], 0),
-                     text("cost_cny", lang, en_first=True): round(sp["cost"], 0),
-                     text("arithmetic", lang, en_first=True): arithmetic,
-                     text("recomputed_roi", lang, en_first=True): round(sp["roi"], 2),
-                     text("reproduced", lang, en_first=True): bool(sp["reproduced"])})
+        rows.append(
+            {
+                text("case", lang, en_first=True): c.name(lang),
+                text("claim", lang, en_first=True): bilingual(
+                    claim.get("text_zh", ""), claim.get("text_en", ""), lang, sep=" / ", en_first=True
+                ),
+                text("gain_cny", lang, en_first=True): round(sp["gain"], 0),
+                text("cost_cny", lang, en_first=True): round(sp["cost"], 0),
+                text("arithmetic", lang, en_first=True): arithmetic,
+                text("recomputed_roi", lang, en_first=True): round(sp["roi"], 2),
+                text("reproduced", lang, en_first=True): bool(sp["reproduced"]),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -158,8 +188,7 @@ def case_results_table(table: pd.DataFrame, summary: pd.DataFrame, lang: Lang = 
         (11, 11)
     """
     require_columns(table, ["id", "name_zh", "name_en", "first_year_cost", "npv", "roi", "payback_months"], "cases")
-    require_columns(summary, ["id", "npv_mean", "npv_p5", "npv_p50", "npv_p95", "roi_p50", "p_roi_positive"],
-                    "summary")
+    require_columns(summary, ["id", "npv_mean", "npv_p5", "npv_p50", "npv_p95", "roi_p50", "p_roi_positive"], "summary")
     m = table.merge(summary, on="id", how="left", validate="one_to_one")
 
     def fin(s: pd.Series, digits: int) -> pd.Series:
@@ -167,19 +196,21 @@ def case_results_table(table: pd.DataFrame, summary: pd.DataFrame, lang: Lang = 
         return x.where(np.isfinite(x)).round(digits)
 
     name = [bilingual(z, e, lang) for z, e in zip(m["name_zh"], m["name_en"])]
-    out = pd.DataFrame({
-        text("case", lang, en_first=True): name,
-        text("first_year_cost_10k_cny", lang, en_first=True): fin(m["first_year_cost"] / 1e4, 2),
-        text("npv_at_modes_10k_cny", lang, en_first=True): fin(m["npv"] / 1e4, 2),
-        text("roi_at_modes", lang, en_first=True): fin(m["roi"], 2),
-        text("payback_at_modes_months", lang, en_first=True): fin(m["payback_months"], 1),
-        text("mc_mean_npv_10k_cny", lang, en_first=True): fin(m["npv_mean"] / 1e4, 2),
-        text("npv_p5_10k_cny", lang, en_first=True): fin(m["npv_p5"] / 1e4, 2),
-        text("npv_p50_10k_cny", lang, en_first=True): fin(m["npv_p50"] / 1e4, 2),
-        text("npv_p95_10k_cny", lang, en_first=True): fin(m["npv_p95"] / 1e4, 2),
-        text("median_roi", lang, en_first=True): fin(m["roi_p50"], 2),
-        text("p_roi_0", lang, en_first=True): fin(m["p_roi_positive"], 3),
-    })
+    out = pd.DataFrame(
+        {
+            text("case", lang, en_first=True): name,
+            text("first_year_cost_10k_cny", lang, en_first=True): fin(m["first_year_cost"] / 1e4, 2),
+            text("npv_at_modes_10k_cny", lang, en_first=True): fin(m["npv"] / 1e4, 2),
+            text("roi_at_modes", lang, en_first=True): fin(m["roi"], 2),
+            text("payback_at_modes_months", lang, en_first=True): fin(m["payback_months"], 1),
+            text("mc_mean_npv_10k_cny", lang, en_first=True): fin(m["npv_mean"] / 1e4, 2),
+            text("npv_p5_10k_cny", lang, en_first=True): fin(m["npv_p5"] / 1e4, 2),
+            text("npv_p50_10k_cny", lang, en_first=True): fin(m["npv_p50"] / 1e4, 2),
+            text("npv_p95_10k_cny", lang, en_first=True): fin(m["npv_p95"] / 1e4, 2),
+            text("median_roi", lang, en_first=True): fin(m["roi_p50"], 2),
+            text("p_roi_0", lang, en_first=True): fin(m["p_roi_positive"], 3),
+        }
+    )
     return out
 
 
@@ -198,9 +229,15 @@ def roi_record(summary: pd.DataFrame) -> dict[str, dict[str, float | None]]:
         v = float(v)
         return v if math.isfinite(v) else None
 
-    return {str(r["id"]): {"roi": num(r["roi_p50"]), "p_roi_positive": num(r["p_roi_positive"]),
-                           "npv": num(r["npv_mean"]), "payback_months": num(r["payback_months_p50"])}
-            for _, r in summary.sort_values("id", kind="stable").iterrows()}
+    return {
+        str(r["id"]): {
+            "roi": num(r["roi_p50"]),
+            "p_roi_positive": num(r["p_roi_positive"]),
+            "npv": num(r["npv_mean"]),
+            "payback_months": num(r["payback_months_p50"]),
+        }
+        for _, r in summary.sort_values("id", kind="stable").iterrows()
+    }
 
 
 def portfolio_table(portfolio: pd.DataFrame, objective: str = "npv", lang: Lang = "both") -> pd.DataFrame:
@@ -213,9 +250,13 @@ def portfolio_table(portfolio: pd.DataFrame, objective: str = "npv", lang: Lang 
         ['case', 'cost', 'npv']
     """
     require_columns(portfolio, ["name_zh", "name_en", "cost", "value"], "portfolio")
-    return pd.DataFrame({"case": [bilingual(z, e, lang) for z, e in zip(portfolio["name_zh"], portfolio["name_en"])],
-                         "cost": portfolio["cost"].astype(float).to_numpy(),
-                         "npv" if objective == "npv" else "satisfaction": portfolio["value"].astype(float).to_numpy()})
+    return pd.DataFrame(
+        {
+            "case": [bilingual(z, e, lang) for z, e in zip(portfolio["name_zh"], portfolio["name_en"])],
+            "cost": portfolio["cost"].astype(float).to_numpy(),
+            "npv" if objective == "npv" else "satisfaction": portfolio["value"].astype(float).to_numpy(),
+        }
+    )
 
 
 def portfolio_sentence(portfolio: pd.DataFrame, lang: Lang = "both") -> str:

@@ -48,13 +48,16 @@ def _effect_input(arg: Any, key: str, results: Mapping[str, Any]) -> tuple[dict[
 #: the two-sided level of the recorded effect intervals (notebook 03 records 95 % intervals)
 EFFECT_CI_LEVEL = 0.95
 #: Why the two update effects are drawn independently unless a correlation is given.
-INDEPENDENCE_NOTE = ("The LTR slope (OLS) and the complaint rate ratio (negative binomial or Poisson) come from "
-                     "separate models fitted on the same visits; no joint covariance of the two estimates is "
-                     "recorded, so they are drawn independently (correlation 0).")
+INDEPENDENCE_NOTE = (
+    "The LTR slope (OLS) and the complaint rate ratio (negative binomial or Poisson) come from "
+    "separate models fitted on the same visits; no joint covariance of the two estimates is "
+    "recorded, so they are drawn independently (correlation 0)."
+)
 
 
-def effect_sampling(key: str, entry: Mapping[str, float], *, ci: float = EFFECT_CI_LEVEL,
-                    level: float | None = None) -> dict[str, Any]:
+def effect_sampling(
+    key: str, entry: Mapping[str, float], *, ci: float = EFFECT_CI_LEVEL, level: float | None = None
+) -> dict[str, Any]:
     """The normal sampling distribution of one measured update effect on its model's scale.
 
     The complaint rate ratio is normal on the log scale (the model's coefficient), the LTR slope
@@ -86,13 +89,20 @@ def effect_sampling(key: str, entry: Mapping[str, float], *, ci: float = EFFECT_
     return {"scale": scale, "mean": g(est), "sd": (g(hi) - g(lo)) / (2 * z)}
 
 
-def update_program_value(rate_ratio_per_update: float | Mapping[str, float] | None = None,
-                         ltr_slope_per_update: float | Mapping[str, float] | None = None, *,
-                         results_path: str | os.PathLike[str] | None = None, extra_updates: float = 2.0,
-                         visits_per_year: float = DEFAULT_VISITS_PER_YEAR, cost_per_update: float = 0.5,
-                         one_off_cost: float = 0.0, assumptions: Assumptions | None = None,
-                         horizon_years: int = DEFAULT_HORIZON_YEARS, discount_rate: float = DEFAULT_DISCOUNT_RATE,
-                         correlation: float | None = None) -> dict[str, Any]:
+def update_program_value(
+    rate_ratio_per_update: float | Mapping[str, float] | None = None,
+    ltr_slope_per_update: float | Mapping[str, float] | None = None,
+    *,
+    results_path: str | os.PathLike[str] | None = None,
+    extra_updates: float = 2.0,
+    visits_per_year: float = DEFAULT_VISITS_PER_YEAR,
+    cost_per_update: float = 0.5,
+    one_off_cost: float = 0.0,
+    assumptions: Assumptions | None = None,
+    horizon_years: int = DEFAULT_HORIZON_YEARS,
+    discount_rate: float = DEFAULT_DISCOUNT_RATE,
+    correlation: float | None = None,
+) -> dict[str, Any]:
     """Money value of sending ``extra_updates`` more proactive updates per visit.
 
     Effects per update come from the argument, else from ``results_path`` (keys
@@ -131,7 +141,7 @@ def update_program_value(rate_ratio_per_update: float | Mapping[str, float] | No
     n = float(extra_updates)
 
     def ret_gain(ratio: float) -> float:
-        return a.complaint_rate * (1 - ratio ** n) * (a.retention_great - a.retention_bad)
+        return a.complaint_rate * (1 - ratio**n) * (a.retention_great - a.retention_bad)
 
     def ref_gain(s: float) -> float:
         return s * n * a.referral_per_ltr_point
@@ -150,24 +160,46 @@ def update_program_value(rate_ratio_per_update: float | Mapping[str, float] | No
     cov = rho * d_rr["sd"] * d_slope["sd"]
     sampling = JointNormal(
         names=("log_complaint_rate_ratio_per_update", "ltr_slope_per_update"),
-        mean=(d_rr["mean"], d_slope["mean"]), cov=((d_rr["sd"] ** 2, cov), (cov, d_slope["sd"] ** 2)),
-        inputs={"retention_gain": lambda z: a.complaint_rate * (1 - np.exp(n * z[:, 0]))
-                * (a.retention_great - a.retention_bad),
-                "referral_gain": lambda z: np.clip(z[:, 1] * n * a.referral_per_ltr_point, -1.0, 1.0)},
-        note=rho_note)
-    case = Case(id="proactive_updates", name_zh=pair("proactive_updates")[0], name_en=pair("proactive_updates")[1],
-                one_off_cost=Quantity.fixed(one_off_cost), cost_per_customer=Quantity.fixed(cost_per_update * n),
-                reach=Quantity.fixed(visits_per_year),
-                effects={"retention_gain": ret, "referral_gain": ref},
-                provenance=f"Complaint rate ratio per update from {rr_src}; LTR slope per update from {slope_src}.",
-                sampling=sampling)
+        mean=(d_rr["mean"], d_slope["mean"]),
+        cov=((d_rr["sd"] ** 2, cov), (cov, d_slope["sd"] ** 2)),
+        inputs={
+            "retention_gain": lambda z: (
+                a.complaint_rate * (1 - np.exp(n * z[:, 0])) * (a.retention_great - a.retention_bad)
+            ),
+            "referral_gain": lambda z: np.clip(z[:, 1] * n * a.referral_per_ltr_point, -1.0, 1.0),
+        },
+        note=rho_note,
+    )
+    case = Case(
+        id="proactive_updates",
+        name_zh=pair("proactive_updates")[0],
+        name_en=pair("proactive_updates")[1],
+        one_off_cost=Quantity.fixed(one_off_cost),
+        cost_per_customer=Quantity.fixed(cost_per_update * n),
+        reach=Quantity.fixed(visits_per_year),
+        effects={"retention_gain": ret, "referral_gain": ref},
+        provenance=f"Complaint rate ratio per update from {rr_src}; LTR slope per update from {slope_src}.",
+        sampling=sampling,
+    )
     ev = evaluate(case, a, horizon_years, discount_rate)
-    return {"case": case, "evaluation": ev,
-            "inputs": {"complaint_rate_ratio_per_update": rr, "ltr_slope_per_update": slope,
-                       "extra_updates": n, "retention_gain": ret.mode, "referral_gain": ref.mode,
-                       "sampling": {"complaint_rate_ratio_per_update": d_rr, "ltr_slope_per_update": d_slope,
-                                    "correlation": rho, "note": rho_note}},
-            "source": {"complaint_rate_ratio_per_update": rr_src, "ltr_slope_per_update": slope_src}}
+    return {
+        "case": case,
+        "evaluation": ev,
+        "inputs": {
+            "complaint_rate_ratio_per_update": rr,
+            "ltr_slope_per_update": slope,
+            "extra_updates": n,
+            "retention_gain": ret.mode,
+            "referral_gain": ref.mode,
+            "sampling": {
+                "complaint_rate_ratio_per_update": d_rr,
+                "ltr_slope_per_update": d_slope,
+                "correlation": rho,
+                "note": rho_note,
+            },
+        },
+        "source": {"complaint_rate_ratio_per_update": rr_src, "ltr_slope_per_update": slope_src},
+    }
 
 
 # ============================================================= the reader's visit volume
@@ -192,9 +224,12 @@ def _usable_effect(raw: Any) -> dict[str, float] | None:
     return out if out["ci_low"] <= out["estimate"] <= out["ci_high"] else None
 
 
-def measured_update_effects(results_file: str | os.PathLike[str] | Mapping[str, Any] | None,
-                            scope: Mapping[str, Any], visits: pd.DataFrame | None = None,
-                            estimator: Any = None) -> dict[str, Any]:
+def measured_update_effects(
+    results_file: str | os.PathLike[str] | Mapping[str, Any] | None,
+    scope: Mapping[str, Any],
+    visits: pd.DataFrame | None = None,
+    estimator: Any = None,
+) -> dict[str, Any]:
     """The complaint rate ratio and the LTR slope per proactive update, and where each came from.
 
     For each of :data:`UPDATE_EFFECT_KEYS`, in this order:
@@ -244,15 +279,19 @@ def measured_update_effects(results_file: str | os.PathLike[str] | Mapping[str, 
             if computed is None:
                 computed = estimator(visits)
                 if not isinstance(computed, Mapping):
-                    raise DataError(f"the estimator must return a mapping of {', '.join(UPDATE_EFFECT_KEYS)}",
-                                    column=key)
+                    raise DataError(
+                        f"the estimator must return a mapping of {', '.join(UPDATE_EFFECT_KEYS)}", column=key
+                    )
             value = _usable_effect(_results.jsonable(computed.get(key)))
             if value is not None:
                 out[key], out["source"][key], out["note"][key] = value, "computed", ""
                 continue
             c = computed.get(key)
-            why = (str(c.get("note") or c.get("reason")) if isinstance(c, Mapping) and (c.get("note") or c.get("reason"))
-                   else "no usable estimate")
+            why = (
+                str(c.get("note") or c.get("reason"))
+                if isinstance(c, Mapping) and (c.get("note") or c.get("reason"))
+                else "no usable estimate"
+            )
         elif not why:
             why = "not measured for this scope (no recorded result, no data to compute it from)"
         out[key], out["source"][key] = dict(_UPDATE_DEFAULTS[key]), "default"
@@ -275,14 +314,19 @@ def update_effects_table(measured: Mapping[str, Any], lang: Lang = "both") -> pd
         zh_s, en_s = UPDATE_SOURCES.get(src, (src, src))
         d = effect_sampling(key, v)
         zh_d, en_d = pair("normal_log_rate_ratio" if d["scale"] == "log rate ratio" else "normal_ltr_points")
-        rows.append({text("effect", lang, en_first=True): text(key, lang, en_first=True),
-                     text("estimate", lang, en_first=True): round(v["estimate"], 3),
-                     text("ci_low", lang, en_first=True): round(v["ci_low"], 3),
-                     text("ci_high", lang, en_first=True): round(v["ci_high"], 3),
-                     text("drawn_as", lang, en_first=True): bilingual(f"{zh_d} {d['sd']:.3f}", f"{en_d} {d['sd']:.3f}",
-                                                               lang, sep=" / ", en_first=True),
-                     text("source", lang, en_first=True): bilingual(zh_s, en_s, lang, sep=" / ", en_first=True),
-                     text("note", lang, en_first=True): str(measured.get("note", {}).get(key, ""))})
+        rows.append(
+            {
+                text("effect", lang, en_first=True): text(key, lang, en_first=True),
+                text("estimate", lang, en_first=True): round(v["estimate"], 3),
+                text("ci_low", lang, en_first=True): round(v["ci_low"], 3),
+                text("ci_high", lang, en_first=True): round(v["ci_high"], 3),
+                text("drawn_as", lang, en_first=True): bilingual(
+                    f"{zh_d} {d['sd']:.3f}", f"{en_d} {d['sd']:.3f}", lang, sep=" / ", en_first=True
+                ),
+                text("source", lang, en_first=True): bilingual(zh_s, en_s, lang, sep=" / ", en_first=True),
+                text("note", lang, en_first=True): str(measured.get("note", {}).get(key, "")),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -313,8 +357,8 @@ def update_program_record(summary: pd.DataFrame, measured: Mapping[str, Any]) ->
 def observed_complaint_rate(visits: pd.DataFrame, complaints: str = "n_complaints") -> float:
     """Share of visits with at least one complaint (the baseline of the update program's value).
 
-        >>> observed_complaint_rate(pd.DataFrame({"n_complaints": [0, 2, 0, 0]}))
-        0.25
+    >>> observed_complaint_rate(pd.DataFrame({"n_complaints": [0, 2, 0, 0]}))
+    0.25
     """
     if complaints not in visits.columns:
         raise DataError(f"visits lack column {complaints!r}", column=complaints)

@@ -60,8 +60,9 @@ def _payback(net: np.ndarray) -> np.ndarray:
     return out
 
 
-def draw_metrics(v: Mapping[str, np.ndarray], a: Assumptions, horizon_years: int, discount_rate: float
-             ) -> dict[str, np.ndarray]:
+def draw_metrics(
+    v: Mapping[str, np.ndarray], a: Assumptions, horizon_years: int, discount_rate: float
+) -> dict[str, np.ndarray]:
     if discount_rate <= -1:
         raise DataError(f"discount_rate must exceed -1, got {discount_rate!r}", column="discount_rate")
     gains, costs = _cash_flows(v, a, horizon_years)
@@ -70,16 +71,28 @@ def draw_metrics(v: Mapping[str, np.ndarray], a: Assumptions, horizon_years: int
     pv_cost = costs @ disc
     npv = pv_gain - pv_cost
     with np.errstate(divide="ignore", invalid="ignore"):
-        roi = np.where(pv_cost > 0, npv / np.where(pv_cost > 0, pv_cost, 1.0),
-                       np.where(npv > 0, np.inf, np.where(npv < 0, -np.inf, np.nan)))
+        roi = np.where(
+            pv_cost > 0,
+            npv / np.where(pv_cost > 0, pv_cost, 1.0),
+            np.where(npv > 0, np.inf, np.where(npv < 0, -np.inf, np.nan)),
+        )
     first_cost = v["one_off_cost"] + v["yearly_cost"] + v["cost_per_customer"] * v["reach"]
-    return {"first_year_cost": np.broadcast_to(first_cost, npv.shape).astype(float),
-            "pv_gain": pv_gain, "pv_cost": pv_cost, "npv": npv, "roi": roi,
-            "payback_months": _payback(gains - costs)}
+    return {
+        "first_year_cost": np.broadcast_to(first_cost, npv.shape).astype(float),
+        "pv_gain": pv_gain,
+        "pv_cost": pv_cost,
+        "npv": npv,
+        "roi": roi,
+        "payback_months": _payback(gains - costs),
+    }
 
 
-def cash_flows(case: Case, assumptions: Assumptions | None = None, horizon_years: int = DEFAULT_HORIZON_YEARS,
-               at: Literal["mode", "low", "high", "mean"] = "mode") -> pd.DataFrame:
+def cash_flows(
+    case: Case,
+    assumptions: Assumptions | None = None,
+    horizon_years: int = DEFAULT_HORIZON_YEARS,
+    at: Literal["mode", "low", "high", "mean"] = "mode",
+) -> pd.DataFrame:
     """Monthly cash flows of a case with every input at its mode (or low / high / mean).
 
     One row per month 0..12·H: ``year``, ``gain``, ``cost``, ``net``, ``cumulative``.
@@ -94,8 +107,16 @@ def cash_flows(case: Case, assumptions: Assumptions | None = None, horizon_years
     gains, costs = _cash_flows(_as_arrays(vals), a, horizon_years)
     months = np.arange(gains.shape[1])
     net = gains[0] - costs[0]
-    return pd.DataFrame({"month": months, "year": np.ceil(months / 12).astype(int), "gain": gains[0],
-                         "cost": costs[0], "net": net, "cumulative": np.cumsum(net)})
+    return pd.DataFrame(
+        {
+            "month": months,
+            "year": np.ceil(months / 12).astype(int),
+            "gain": gains[0],
+            "cost": costs[0],
+            "net": net,
+            "cumulative": np.cumsum(net),
+        }
+    )
 
 
 def _point_inputs(case: Case, at: str) -> dict[str, float]:
@@ -108,15 +129,19 @@ def _point_inputs(case: Case, at: str) -> dict[str, float]:
 def attribution_note(case: Case) -> str:
     """Plain words on whether the case's claim rests on attribution assumptions ("" if none).
 
-        >>> attribution_note(Case("x", "例", "Ex", attribution="Credits a lifetime to a gift."))
-        'Credits a lifetime to a gift.'
+    >>> attribution_note(Case("x", "例", "Ex", attribution="Credits a lifetime to a gift."))
+    'Credits a lifetime to a gift.'
     """
     return case.attribution or ""
 
 
-def evaluate(case: Case, assumptions: Assumptions | None = None, horizon_years: int = DEFAULT_HORIZON_YEARS,
-             discount_rate: float = DEFAULT_DISCOUNT_RATE, at: Literal["mode", "low", "high", "mean"] = "mode"
-             ) -> dict[str, Any]:
+def evaluate(
+    case: Case,
+    assumptions: Assumptions | None = None,
+    horizon_years: int = DEFAULT_HORIZON_YEARS,
+    discount_rate: float = DEFAULT_DISCOUNT_RATE,
+    at: Literal["mode", "low", "high", "mean"] = "mode",
+) -> dict[str, Any]:
     """NPV, ROI and payback of a case with its inputs at their modes (or ``at``).
 
     Keys: id, name_zh, name_en, group, combines, first_year_cost, pv_gain, pv_cost, npv, roi,
@@ -131,23 +156,32 @@ def evaluate(case: Case, assumptions: Assumptions | None = None, horizon_years: 
     a = assumptions or Assumptions()
     vals = _point_inputs(case, at)
     m = draw_metrics(_as_arrays(vals), a, horizon_years, discount_rate)
-    return {"id": case.id, "name_zh": case.name_zh, "name_en": case.name_en, "group": case.group,
-            "combines": ",".join(case.combines),
-            **{k: float(x[0]) for k, x in m.items()},
-            "satisfaction_gain": vals["satisfaction_gain"],
-            "satisfaction": vals["satisfaction_gain"] * vals["reach"],
-            "attribution_note": attribution_note(case)}
+    return {
+        "id": case.id,
+        "name_zh": case.name_zh,
+        "name_en": case.name_en,
+        "group": case.group,
+        "combines": ",".join(case.combines),
+        **{k: float(x[0]) for k, x in m.items()},
+        "satisfaction_gain": vals["satisfaction_gain"],
+        "satisfaction": vals["satisfaction_gain"] * vals["reach"],
+        "attribution_note": attribution_note(case),
+    }
 
 
-def cases_table(cases: Sequence[Case], assumptions: Assumptions | None = None,
-                horizon_years: int = DEFAULT_HORIZON_YEARS, discount_rate: float = DEFAULT_DISCOUNT_RATE,
-                at: Literal["mode", "low", "high", "mean"] = "mode") -> pd.DataFrame:
+def cases_table(
+    cases: Sequence[Case],
+    assumptions: Assumptions | None = None,
+    horizon_years: int = DEFAULT_HORIZON_YEARS,
+    discount_rate: float = DEFAULT_DISCOUNT_RATE,
+    at: Literal["mode", "low", "high", "mean"] = "mode",
+) -> pd.DataFrame:
     """:func:`evaluate` for every case: one row per case, in file order (input of :func:`best_portfolio`).
 
-        >>> from cxlib import paths, roi
-        >>> cases = roi.load_cases(paths.SAMPLE_CASES)
-        >>> cases_table(cases).shape
-        (11, 14)
+    >>> from cxlib import paths, roi
+    >>> cases = roi.load_cases(paths.SAMPLE_CASES)
+    >>> cases_table(cases).shape
+    (11, 14)
     """
     return pd.DataFrame([evaluate(c, assumptions, horizon_years, discount_rate, at) for c in cases])
 
@@ -185,13 +219,24 @@ def seed_point_roi(case: Case, assumptions: Assumptions | None = None) -> dict[s
         raise DataError(f"case {case.id!r}: the claimed ROI has no cost to divide by", column="seed_claim.cost")
     roi = (gain - cost) / cost if claim["formula"] == "net_over_cost" else gain / cost
     claimed = float(claim["roi"])
-    return {"id": case.id, "claimed_roi": claimed, "roi": roi, "gain": gain, "cost": cost,
-            "formula": claim["formula"], "reproduced": math.isclose(roi, claimed, rel_tol=1e-9, abs_tol=1e-12),
-            "attribution_note": attribution_note(case)}
+    return {
+        "id": case.id,
+        "claimed_roi": claimed,
+        "roi": roi,
+        "gain": gain,
+        "cost": cost,
+        "formula": claim["formula"],
+        "reproduced": math.isclose(roi, claimed, rel_tol=1e-9, abs_tol=1e-12),
+        "attribution_note": attribution_note(case),
+    }
 
 
-def tornado(case: Case, assumptions: Assumptions | None = None, horizon_years: int = DEFAULT_HORIZON_YEARS,
-            discount_rate: float = DEFAULT_DISCOUNT_RATE) -> pd.DataFrame:
+def tornado(
+    case: Case,
+    assumptions: Assumptions | None = None,
+    horizon_years: int = DEFAULT_HORIZON_YEARS,
+    discount_rate: float = DEFAULT_DISCOUNT_RATE,
+) -> pd.DataFrame:
     """One-at-a-time sensitivity: each uncertain input at its low and high, the others at their modes.
 
     One row per uncertain money input (:data:`MONETARY_INPUTS`), largest ``swing`` (|NPV at high − NPV at low|) first:
@@ -215,8 +260,37 @@ def tornado(case: Case, assumptions: Assumptions | None = None, horizon_years: i
             vals = dict(base, **{k: x})
             res.append(float(draw_metrics(_as_arrays(vals), a, horizon_years, discount_rate)["npv"][0]))
         zh, en = INPUT_LABELS[k]
-        rows.append({"id": case.id, "name_zh": case.name_zh, "name_en": case.name_en, "input": k, "label_zh": zh, "label_en": en, "low": q.low, "mode": q.mode, "high": q.high,
-                     "npv_low": res[0], "npv_high": res[1], "npv_base": npv_base, "swing": abs(res[1] - res[0])})
-    cols = ["id", "name_zh", "name_en", "input", "label_zh", "label_en", "low", "mode", "high", "npv_low", "npv_high", "npv_base", "swing"]
+        rows.append(
+            {
+                "id": case.id,
+                "name_zh": case.name_zh,
+                "name_en": case.name_en,
+                "input": k,
+                "label_zh": zh,
+                "label_en": en,
+                "low": q.low,
+                "mode": q.mode,
+                "high": q.high,
+                "npv_low": res[0],
+                "npv_high": res[1],
+                "npv_base": npv_base,
+                "swing": abs(res[1] - res[0]),
+            }
+        )
+    cols = [
+        "id",
+        "name_zh",
+        "name_en",
+        "input",
+        "label_zh",
+        "label_en",
+        "low",
+        "mode",
+        "high",
+        "npv_low",
+        "npv_high",
+        "npv_base",
+        "swing",
+    ]
     out = pd.DataFrame(rows, columns=cols)
     return out.sort_values(["swing", "input"], ascending=[False, True], kind="stable").reset_index(drop=True)

@@ -23,8 +23,6 @@ DEFAULT_VISITS_PER_YEAR = 6000.0
 # ============================================================================ assumptions
 
 
-
-
 @dataclass(frozen=True)
 class Assumptions:
     """Benchmark figures the money model rests on, each with a provenance note.
@@ -60,25 +58,35 @@ class Assumptions:
                 raise DataError(f"assumption {f.name} must be a finite number, got {v!r}", column=f.name)
             if v < 0:
                 raise DataError(f"assumption {f.name} must not be negative, got {v!r}", column=f.name)
-        for name in ("margin", "retention_great", "retention_bad", "repurchase_3y_great", "repurchase_3y_bad",
-                     "referral_great", "referral_bad", "complaint_rate"):
+        for name in (
+            "margin",
+            "retention_great",
+            "retention_bad",
+            "repurchase_3y_great",
+            "repurchase_3y_bad",
+            "referral_great",
+            "referral_bad",
+            "complaint_rate",
+        ):
             if getattr(self, name) > 1:
-                raise DataError(f"assumption {name} is a share and must be ≤ 1, got {getattr(self, name)!r}",
-                                column=name)
+                raise DataError(
+                    f"assumption {name} is a share and must be ≤ 1, got {getattr(self, name)!r}", column=name
+                )
         if self.ltr_great <= self.ltr_bad:
             raise DataError("ltr_great must exceed ltr_bad", column="ltr_great")
 
     def override(self, **changes: float) -> Assumptions:
         """A copy with some figures changed (provenance marked "overridden").
 
-            >>> Assumptions().override(retention_great=0.8).retention_great
-            0.8
+        >>> Assumptions().override(retention_great=0.8).retention_great
+        0.8
         """
         names = {f.name for f in dataclasses.fields(self)} - {"provenance"}
         unknown = sorted(set(changes) - names)
         if unknown:
-            raise DataError(f"unknown assumption(s) {', '.join(unknown)}; known: {', '.join(sorted(names))}",
-                            column=unknown[0])
+            raise DataError(
+                f"unknown assumption(s) {', '.join(unknown)}; known: {', '.join(sorted(names))}", column=unknown[0]
+            )
         prov = dict(self.provenance)
         for k, v in changes.items():
             prov[k] = pair("overridden", value=v, default=getattr(Assumptions(), k))[1]
@@ -98,6 +106,7 @@ class Assumptions:
             >>> Assumptions().override(margin=0.4).table("zh").set_index("name").loc["margin", "provenance"]
             '分析师已改写：0.4（默认 0.35）。'
         """
+
         def prov(name: str) -> str:
             en = self.provenance.get(name, "")
             if lang == "en":
@@ -108,31 +117,37 @@ class Assumptions:
                 zh = PROVENANCE_ZH.get(name, en) if en == PROVENANCE.get(name) else en
             return bilingual(zh, en, lang, sep=" / ")
 
-        rows = [(f.name, float(getattr(self, f.name)), prov(f.name))
-                for f in dataclasses.fields(self) if f.name != "provenance"]
+        rows = [
+            (f.name, float(getattr(self, f.name)), prov(f.name))
+            for f in dataclasses.fields(self)
+            if f.name != "provenance"
+        ]
         return pd.DataFrame(rows, columns=["name", "value", "provenance"])
 
 
 def experience_table(assumptions: Assumptions | None = None) -> pd.DataFrame:
     """Retention, 3-year repurchase and referral by experience level (the seed's benchmark).
 
-        >>> float(experience_table().set_index("level").loc["great", "retention"])
-        0.85
+    >>> float(experience_table().set_index("level").loc["great", "retention"])
+    0.85
     """
     a = assumptions or Assumptions()
-    return pd.DataFrame({
-        "level": ["great", "bad"],
-        "level_zh": [pair("great_experience")[0], pair("bad_experience")[0]],
-        "level_en": [pair("great_experience")[1], pair("bad_experience")[1]],
-        "retention": [a.retention_great, a.retention_bad],
-        "repurchase_3y": [a.repurchase_3y_great, a.repurchase_3y_bad],
-        "referral": [a.referral_great, a.referral_bad],
-    })
+    return pd.DataFrame(
+        {
+            "level": ["great", "bad"],
+            "level_zh": [pair("great_experience")[0], pair("bad_experience")[0]],
+            "level_en": [pair("great_experience")[1], pair("bad_experience")[1]],
+            "retention": [a.retention_great, a.retention_bad],
+            "repurchase_3y": [a.repurchase_3y_great, a.repurchase_3y_bad],
+            "referral": [a.referral_great, a.referral_bad],
+        }
+    )
 
 
 # ========================================================================= customer value
-def lifetime_value(yearly_spend: float, margin: float = 1.0, retention: float = 1.0,
-                   horizon_years: int = 5, discount_rate: float = 0.0) -> float:
+def lifetime_value(
+    yearly_spend: float, margin: float = 1.0, retention: float = 1.0, horizon_years: int = 5, discount_rate: float = 0.0
+) -> float:
     """Discounted value of one customer: Σ_{t=1..H} spend·margin·retention^(t−1)/(1+r)^t.
 
     Year 1 is always earned (the customer is here now); later years are earned with the

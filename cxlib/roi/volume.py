@@ -42,15 +42,23 @@ class VisitVolume:
     def sentence(self, lang: Lang = "both") -> str:
         """How the volume was found, in one line.
 
-            >>> VisitVolume("SH-JQ", 310, 31, "2026-10-01", "2026-10-31").sentence("en")
-            'SH-JQ: 3,650 visits a year = 310 visits in 31 days (2026-10-01 – 2026-10-31) × 365 / 31'
+        >>> VisitVolume("SH-JQ", 310, 31, "2026-10-01", "2026-10-31").sentence("en")
+        'SH-JQ: 3,650 visits a year = 310 visits in 31 days (2026-10-01 – 2026-10-31) × 365 / 31'
         """
         who_zh, who_en = pair("network") if self.center == "all" else (self.center, self.center)
         if self.source != "data" or self.days <= 0:
             zh, en = pair("volume_default", who_zh=who_zh, who_en=who_en, per_year=DEFAULT_VISITS_PER_YEAR)
         else:
-            zh, en = pair("volume_data", who_zh=who_zh, who_en=who_en, per_year=self.per_year, first=self.first,
-                          last=self.last, days=self.days, n_visits=self.n_visits)
+            zh, en = pair(
+                "volume_data",
+                who_zh=who_zh,
+                who_en=who_en,
+                per_year=self.per_year,
+                first=self.first,
+                last=self.last,
+                days=self.days,
+                n_visits=self.n_visits,
+            )
         return bilingual(zh, en, lang, sep=" / ")
 
 
@@ -80,20 +88,30 @@ def scope_assumptions(volume: VisitVolume, cases: Sequence[Case] | None = None, 
         >>> scope_assumptions(VisitVolume("SH-JQ", 310, 31, "2026-10-01", "2026-10-31"), lang="en").iloc[0, 1]
         '3,650'
     """
-    item, value, source = text("item", lang, en_first=True), text("value", lang, en_first=True), text("source", lang, en_first=True)
-    rows = [{item: text("visits_a_year", lang),
-             value: f"{volume.per_year:,.0f}",
-             source: volume.sentence(lang)}]
+    item, value, source = (
+        text("item", lang, en_first=True),
+        text("value", lang, en_first=True),
+        text("source", lang, en_first=True),
+    )
+    rows = [{item: text("visits_a_year", lang), value: f"{volume.per_year:,.0f}", source: volume.sentence(lang)}]
     if cases is not None and not isinstance(cases, str):
         own = [c.name(lang) for c in cases if c.center is not None]
         rest = [c.name(lang) for c in cases if c.center is None]
         if volume.center != "all":
-            rows.append({item: text("cases_with_this_center_s_figures", lang),
-                         value: f"{len(own)} / {len(cases)}",
-                         source: "、".join(own) if own else text("none_the_cases_file_gives_none", lang)})
-        rows.append({item: text("cases_with_the_file_s_network_figures", lang),
-                     value: f"{len(rest)} / {len(cases)}",
-                     source: text("reach_and_effects_as_in_the_cases_file", lang)})
+            rows.append(
+                {
+                    item: text("cases_with_this_center_s_figures", lang),
+                    value: f"{len(own)} / {len(cases)}",
+                    source: "、".join(own) if own else text("none_the_cases_file_gives_none", lang),
+                }
+            )
+        rows.append(
+            {
+                item: text("cases_with_the_file_s_network_figures", lang),
+                value: f"{len(rest)} / {len(cases)}",
+                source: text("reach_and_effects_as_in_the_cases_file", lang),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -115,8 +133,10 @@ class ScopeNote:
 
         from cxlib.safe import literal_html
 
-        return literal_html(f'<p class="cx-roi-scope" style="margin:0.1em 0;font-size:0.8em;line-height:1.25">'
-                            f'{html.escape(self.text)}</p>')
+        return literal_html(
+            f'<p class="cx-roi-scope" style="margin:0.1em 0;font-size:0.8em;line-height:1.25">'
+            f"{html.escape(self.text)}</p>"
+        )
 
 
 def scope_note(volume: VisitVolume, cases: Sequence[Case] | None = None, lang: Lang = "both") -> ScopeNote:
@@ -134,8 +154,17 @@ def scope_note(volume: VisitVolume, cases: Sequence[Case] | None = None, lang: L
         if volume.source != "data":
             return volume.sentence(lg)
         who_zh, who_en = pair("network") if network else (volume.center, volume.center)
-        note = text("scope_note", lg, who_zh=who_zh, who_en=who_en, per_year=volume.per_year, first=volume.first,
-                    last=volume.last, days=volume.days, n_visits=volume.n_visits)
+        note = text(
+            "scope_note",
+            lg,
+            who_zh=who_zh,
+            who_en=who_en,
+            per_year=volume.per_year,
+            first=volume.first,
+            last=volume.last,
+            days=volume.days,
+            n_visits=volume.n_visits,
+        )
         return note if network else note + text("scope_note_own", lg, own=len(own), cases=n_cases)
 
     return ScopeNote(" / ".join(one(lg) for lg in (("zh", "en") if lang == "both" else (lang,))))
@@ -159,9 +188,9 @@ class WithNote:
 def with_note(table: pd.DataFrame, note: ScopeNote) -> WithNote:
     """``table`` shown with ``note`` (what its figures rest on) directly under it.
 
-        >>> print(repr(with_note(pd.DataFrame({"a": [1]}), ScopeNote("ROI assumes 10 visits a year"))))
-           a
-        0  1
-        ROI assumes 10 visits a year
+    >>> print(repr(with_note(pd.DataFrame({"a": [1]}), ScopeNote("ROI assumes 10 visits a year"))))
+       a
+    0  1
+    ROI assumes 10 visits a year
     """
     return WithNote(table, note)

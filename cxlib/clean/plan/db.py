@@ -15,8 +15,10 @@ from cxlib.errors import DataError
 #: memory DuckDB may use for one cleaning run (it spills to the run's folder beyond that)
 MEMORY_LIMIT = "768MB"
 #: Unicode whitespace trimmed around every value (what Arrow's utf8_trim_whitespace trims)
-WHITESPACE = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
-              "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
+WHITESPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
+    "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
 
 
 def _sql_text(text: str) -> str:
@@ -32,15 +34,16 @@ def connect(work: Path, threads: int | None = None) -> duckdb.DuckDBPyConnection
     ('a',)
     """
     work.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(":memory:", config={"memory_limit": MEMORY_LIMIT,
-                                                              "temp_directory": str(work / "spill")})
+    con = duckdb.connect(":memory:", config={"memory_limit": MEMORY_LIMIT, "temp_directory": str(work / "spill")})
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SET preserve_insertion_order = true")
     con.execute("SET enable_progress_bar = false")
     if threads:
         con.execute(f"SET threads = {int(threads)}")
     space = "[" + WHITESPACE + "]"
-    con.execute(f"CREATE MACRO cx_trim(x) AS nullif(regexp_replace(x, {_sql_text(f'^{space}+|{space}+$')}, '', 'g'), '')")
+    con.execute(
+        f"CREATE MACRO cx_trim(x) AS nullif(regexp_replace(x, {_sql_text(f'^{space}+|{space}+$')}, '', 'g'), '')"
+    )
     return con
 
 
@@ -62,8 +65,10 @@ def database(work: Path, threads: int | None = None):
         if err is not None:
             raise err from None
         if isinstance(exc, duckdb.OutOfMemoryException):
-            raise DataError(f"the cleaning ran out of memory ({_first_line(exc)}); free memory or disk space "
-                            "for DuckDB's spill files and run again") from None
+            raise DataError(
+                f"the cleaning ran out of memory ({_first_line(exc)}); free memory or disk space "
+                "for DuckDB's spill files and run again"
+            ) from None
         raise DataError(f"the cleaning plan failed: {_first_line(exc)}") from None
     finally:
         if con is not None:
@@ -72,8 +77,12 @@ def database(work: Path, threads: int | None = None):
 
 
 #: file-system failures as DuckDB words them, and the error number each is
-_OS_ERRORS = (("no space left", errno.ENOSPC), ("disk full", errno.ENOSPC), ("read-only file system", errno.EROFS),
-              ("permission denied", errno.EACCES))
+_OS_ERRORS = (
+    ("no space left", errno.ENOSPC),
+    ("disk full", errno.ENOSPC),
+    ("read-only file system", errno.EROFS),
+    ("permission denied", errno.EACCES),
+)
 
 
 def _os_error(exc: BaseException, work: Path) -> OSError | None:

@@ -69,9 +69,10 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
         name, args = str(node.this).lower(), list(node.expressions)
         if name == "cx_trim":
             pattern = exp.Literal.string(f"^{_SPACE}+|{_SPACE}+$")
-            return exp.Nullif(this=exp.RegexpReplace(this=args[0], expression=pattern,
-                                                     replacement=exp.Literal.string("")),
-                              expression=exp.Literal.string(""))
+            return exp.Nullif(
+                this=exp.RegexpReplace(this=args[0], expression=pattern, replacement=exp.Literal.string("")),
+                expression=exp.Literal.string(""),
+            )
         if name == "try_strptime":
             return _fn("try_to_timestamp", args[0], exp.Literal.string(_java_pattern(args[1].name)))
         if name == "timezone":
@@ -125,8 +126,9 @@ def _unpivots(tree: exp.Expression) -> None:
         into = p.args["into"]
         name, value = into.this.name, into.expressions[0].name
         cols = ", ".join(f"`{c.name}`" for c in p.expressions)
-        sub = sqlglot.parse_one(f"SELECT * FROM {p.this.sql(dialect='spark')} "
-                                f"UNPIVOT ({value} FOR {name} IN ({cols}))", read="spark")
+        sub = sqlglot.parse_one(
+            f"SELECT * FROM {p.this.sql(dialect='spark')} UNPIVOT ({value} FOR {name} IN ({cols}))", read="spark"
+        )
         cte.set("this", sub)
 
 

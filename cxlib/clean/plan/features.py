@@ -60,8 +60,9 @@ def features_frame(b: pa.RecordBatch | pa.Table) -> dict[str, object]:
         "n_proactive_updates": b["n_upd"].to_numpy(zero_copy_only=False).astype(np.int64),
         "n_inprogress_updates": b["n_inp"].to_numpy(zero_copy_only=False).astype(np.int64),
         "has_photo_update": n_photo > 0,
-        "tier": pd.Categorical.from_codes(b["tier"].to_numpy(zero_copy_only=False).astype(np.int8),
-                                          dtype=catalog.TIER_DTYPE),
+        "tier": pd.Categorical.from_codes(
+            b["tier"].to_numpy(zero_copy_only=False).astype(np.int8), dtype=catalog.TIER_DTYPE
+        ),
         "longest_silence_minutes": b["silence"].to_numpy(zero_copy_only=False).astype(float),
         "n_inquiries": b["n_inq"].to_numpy(zero_copy_only=False).astype(np.int64),
     }

@@ -51,8 +51,10 @@ class RawTable:
 
         def raw_rows(idx: np.ndarray) -> pd.DataFrame:
             con.register("cx_rows", pa.table({"r": pa.array(np.asarray(idx, dtype=np.int64))}))
-            df = con.execute(f"SELECT {', '.join('w.' + quote(c) for c in cols)}, w.{F} AS f, w.{ROW} AS source_row "
-                             f"FROM {self.name} w JOIN cx_rows x ON x.r = w.{R} ORDER BY w.{R}").fetch_df()
+            df = con.execute(
+                f"SELECT {', '.join('w.' + quote(c) for c in cols)}, w.{F} AS f, w.{ROW} AS source_row "
+                f"FROM {self.name} w JOIN cx_rows x ON x.r = w.{R} ORDER BY w.{R}"
+            ).fetch_df()
             con.unregister("cx_rows")
             out = pd.DataFrame({c: df[c].astype(object).where(df[c].notna(), None) for c in cols})
             names = np.array(self.files, dtype=object)
@@ -79,8 +81,11 @@ def load(con: duckdb.DuckDBPyConnection, table: str, files: list[Path], source, 
 
     def add(batch: pa.Table, f: np.ndarray, rows: np.ndarray, file_name: str) -> None:
         k = batch.num_rows
-        data = {R: pa.array(np.arange(raw.n, raw.n + k, dtype=np.int64)), F: pa.array(f.astype(np.int32)),
-                ROW: pa.array(rows.astype(np.int64))}
+        data = {
+            R: pa.array(np.arange(raw.n, raw.n + k, dtype=np.int64)),
+            F: pa.array(f.astype(np.int32)),
+            ROW: pa.array(rows.astype(np.int64)),
+        }
         for c in batch.column_names:
             data[c] = batch[c].cast(pa.string())
             if c not in value_cols and c not in raw.extras:

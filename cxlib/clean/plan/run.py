@@ -19,7 +19,9 @@ from cxlib import catalog, io
 from cxlib.clean.features import _survey_columns, _time_columns
 from cxlib.clean.ledger import _Audit
 from cxlib.clean.plan import features as plan_features
-from cxlib.clean.plan import linked, raw as plan_raw, touchpoints, visits as plan_visits
+from cxlib.clean.plan import linked, touchpoints
+from cxlib.clean.plan import raw as plan_raw
+from cxlib.clean.plan import visits as plan_visits
 from cxlib.clean.plan.output import BATCH_ROWS, write_frames
 from cxlib.clean.plan.raw import EXTRA, RawTable
 from cxlib.clean.plan.values import quote, sql_text
@@ -28,8 +30,12 @@ from cxlib.clean.rules.centers import centers_from_spellings
 _POINTS = [p.column for p in catalog.SCORE_POINTS]
 
 
-def _batches(con: duckdb.DuckDBPyConnection, sql: str, frame: Callable[[pa.RecordBatch], pd.DataFrame],
-             empty: dict[str, pa.DataType]) -> Iterator[pd.DataFrame]:
+def _batches(
+    con: duckdb.DuckDBPyConnection,
+    sql: str,
+    frame: Callable[[pa.RecordBatch], pd.DataFrame],
+    empty: dict[str, pa.DataType],
+) -> Iterator[pd.DataFrame]:
     """The frames of the result of ``sql``, batch by batch (one empty frame for no rows)."""
     reader = con.sql(sql).to_arrow_reader(BATCH_ROWS)
     seen = False
@@ -51,8 +57,17 @@ def _empty(raw: RawTable, **cols: pa.DataType) -> dict[str, pa.DataType]:
     return {**cols, **{EXTRA + c: pa.string() for c in raw.extras}}
 
 
-def build(con: duckdb.DuckDBPyConnection, raw_dir: Path, out: Path, tz: str, src, files: dict[str, list[Path]],
-          given: dict[str, bool], opts, block_bytes: int) -> tuple[list[_Audit], dict, dict, list[str], list]:
+def build(
+    con: duckdb.DuckDBPyConnection,
+    raw_dir: Path,
+    out: Path,
+    tz: str,
+    src,
+    files: dict[str, list[Path]],
+    given: dict[str, bool],
+    opts,
+    block_bytes: int,
+) -> tuple[list[_Audit], dict, dict, list[str], list]:
     """Clean every table into ``out``: the processed Parquet files but the quarantine table.
     Returns (audits, quality entries counted in SQL, extra columns per table, journey points
     answered, quarantine parts).
@@ -76,7 +91,8 @@ def build(con: duckdb.DuckDBPyConnection, raw_dir: Path, out: Path, tz: str, src
         from cxlib.clean.build import _given_centers
 
         centers, a, extra_columns["centers"] = _given_centers(
-            io.read_table(raw_dir, "centers", src.tables["centers"], files["centers"]), opts)
+            io.read_table(raw_dir, "centers", src.tables["centers"], files["centers"]), opts
+        )
     else:
         spelled = con.execute(f"""
             SELECT c, f, row FROM (SELECT cx_trim(center) AS c, arg_min(cx__f, cx__r) AS f, arg_min(cx__row, cx__r) AS row,
@@ -101,9 +117,16 @@ def build(con: duckdb.DuckDBPyConnection, raw_dir: Path, out: Path, tz: str, src
         extra_columns[t] = raws[t].extra_columns()
         done(a)
         con.execute(f"DROP TABLE {raws[t].name}")
-    score_columns = [c for c, n in zip(catalog.SCORE_COLUMNS, con.execute(
-        f"SELECT {', '.join(f'count({c})' for c in catalog.SCORE_COLUMNS)} FROM surveys_ruled WHERE q IS NULL"
-    ).fetchone()) if n]
+    score_columns = [
+        c
+        for c, n in zip(
+            catalog.SCORE_COLUMNS,
+            con.execute(
+                f"SELECT {', '.join(f'count({c})' for c in catalog.SCORE_COLUMNS)} FROM surveys_ruled WHERE q IS NULL"
+            ).fetchone(),
+        )
+        if n
+    ]
     ev = plan_raw.load(con, "touchpoints", files["touchpoints"], src.tables["touchpoints"], block_bytes)
     ttz, ctx = opts("touchpoints")
     with ctx:
@@ -118,19 +141,36 @@ def build(con: duckdb.DuckDBPyConnection, raw_dir: Path, out: Path, tz: str, src
     _write_visits(con, out / "visits.parquet", tz, centers.frame, raw_visits.extras)
     _write_scores(con, out / "scores.parquet", tz)
     ex = "".join(f", {quote(EXTRA + c)}" for c in raws["surveys"].extras)
-    write_frames(_batches(
-        con, f"SELECT id, vid, utc, {', '.join(linked.POINTS)}, anxiety, comment {ex} FROM surveys_ruled "
-             "WHERE q IS NULL ORDER BY r",
-        lambda b: _with_extras(linked.surveys_frame(b, tz), b, raws["surveys"].extras),
-        _empty(raws["surveys"], id=pa.string(), vid=pa.string(), utc=pa.int64(),
-               **{c: pa.float64() for c in linked.POINTS}, anxiety=pa.float64(), comment=pa.string())),
-        out / "surveys.parquet")
+    write_frames(
+        _batches(
+            con,
+            f"SELECT id, vid, utc, {', '.join(linked.POINTS)}, anxiety, comment {ex} FROM surveys_ruled "
+            "WHERE q IS NULL ORDER BY r",
+            lambda b: _with_extras(linked.surveys_frame(b, tz), b, raws["surveys"].extras),
+            _empty(
+                raws["surveys"],
+                id=pa.string(),
+                vid=pa.string(),
+                utc=pa.int64(),
+                **{c: pa.float64() for c in linked.POINTS},
+                anxiety=pa.float64(),
+                comment=pa.string(),
+            ),
+        ),
+        out / "surveys.parquet",
+    )
     ex = "".join(f", {quote(EXTRA + c)}" for c in raws["complaints"].extras)
-    write_frames(_batches(
-        con, f"SELECT id, vid, utc, ch, category {ex} FROM complaints_ruled WHERE q IS NULL ORDER BY r",
-        lambda b: _with_extras(linked.complaints_frame(b, tz), b, raws["complaints"].extras),
-        _empty(raws["complaints"], id=pa.string(), vid=pa.string(), utc=pa.int64(), ch=pa.int16(),
-               category=pa.string())), out / "complaints.parquet")
+    write_frames(
+        _batches(
+            con,
+            f"SELECT id, vid, utc, ch, category {ex} FROM complaints_ruled WHERE q IS NULL ORDER BY r",
+            lambda b: _with_extras(linked.complaints_frame(b, tz), b, raws["complaints"].extras),
+            _empty(
+                raws["complaints"], id=pa.string(), vid=pa.string(), utc=pa.int64(), ch=pa.int16(), category=pa.string()
+            ),
+        ),
+        out / "complaints.parquet",
+    )
     write_frames([centers.frame], out / "centers.parquet")
     # the quarantine in table order (the touchpoint log's rows after the visits')
     order = {t: i for i, t in enumerate(catalog.TABLE_ORDER)}
@@ -139,7 +179,9 @@ def build(con: duckdb.DuckDBPyConnection, raw_dir: Path, out: Path, tz: str, src
     return audits, tables_q, extra_columns, score_columns, quarantine
 
 
-def _write_visits(con: duckdb.DuckDBPyConnection, path: Path, tz: str, centers: pd.DataFrame, extras: list[str]) -> None:
+def _write_visits(
+    con: duckdb.DuckDBPyConnection, path: Path, tz: str, centers: pd.DataFrame, extras: list[str]
+) -> None:
     """The processed visits: kept visits, their features, survey answer and complaints, batch by batch."""
     ex = "".join(f", k.{quote(EXTRA + c)}" for c in extras)
 
@@ -148,25 +190,46 @@ def _write_visits(con: duckdb.DuckDBPyConnection, path: Path, tz: str, centers: 
         local = _time_columns(v)
         for c, values in plan_features.features_frame(b).items():
             v[c] = values
-        v = _survey_columns(v, local, centers, b["response_id"].to_numpy(zero_copy_only=False).astype(object),
-                            b["s_ltr"].to_numpy(zero_copy_only=False).astype(float),
-                            b["s_anx"].to_numpy(zero_copy_only=False).astype(float),
-                            b["n_complaints"].to_numpy(zero_copy_only=False).astype(np.int64))
+        v = _survey_columns(
+            v,
+            local,
+            centers,
+            b["response_id"].to_numpy(zero_copy_only=False).astype(object),
+            b["s_ltr"].to_numpy(zero_copy_only=False).astype(float),
+            b["s_anx"].to_numpy(zero_copy_only=False).astype(float),
+            b["n_complaints"].to_numpy(zero_copy_only=False).astype(np.int64),
+        )
         return _with_extras(v, b, extras)
 
     sql = f"""
-        SELECT k.vid, k.cust, k.center, k.scen, k.model, {', '.join('k.' + c for c in plan_visits.TIMES)},
+        SELECT k.vid, k.cust, k.center, k.scen, k.model, {", ".join("k." + c for c in plan_visits.TIMES)},
                k.warranty, k.amount, f.n_upd, f.n_inp, f.n_photo, f.n_inq, f.silence, f.tier,
                s.id AS response_id, s.ltr AS s_ltr, s.anxiety AS s_anx, coalesce(c.n, 0) AS n_complaints {ex}
         FROM visits_kept k JOIN visit_feats f ON f.pos = k.pos
         LEFT JOIN (SELECT vpos, id, ltr, anxiety FROM surveys_ruled WHERE q IS NULL) s ON s.vpos = k.pos
         LEFT JOIN (SELECT vpos, count(*) AS n FROM complaints_ruled WHERE q IS NULL GROUP BY vpos) c ON c.vpos = k.pos
         ORDER BY k.pos"""
-    empty = {"vid": pa.string(), "cust": pa.string(), "center": pa.string(), "scen": pa.int16(), "model": pa.string(),
-             **{c: pa.int64() for c in plan_visits.TIMES}, "warranty": pa.int8(), "amount": pa.float64(),
-             "n_upd": pa.int64(), "n_inp": pa.int64(), "n_photo": pa.int64(), "n_inq": pa.int64(),
-             "silence": pa.float64(), "tier": pa.int8(), "response_id": pa.string(), "s_ltr": pa.float64(),
-             "s_anx": pa.float64(), "n_complaints": pa.int64(), **{EXTRA + c: pa.string() for c in extras}}
+    empty = {
+        "vid": pa.string(),
+        "cust": pa.string(),
+        "center": pa.string(),
+        "scen": pa.int16(),
+        "model": pa.string(),
+        **{c: pa.int64() for c in plan_visits.TIMES},
+        "warranty": pa.int8(),
+        "amount": pa.float64(),
+        "n_upd": pa.int64(),
+        "n_inp": pa.int64(),
+        "n_photo": pa.int64(),
+        "n_inq": pa.int64(),
+        "silence": pa.float64(),
+        "tier": pa.int8(),
+        "response_id": pa.string(),
+        "s_ltr": pa.float64(),
+        "s_anx": pa.float64(),
+        "n_complaints": pa.int64(),
+        **{EXTRA + c: pa.string() for c in extras},
+    }
     write_frames(_batches(con, sql, frame, empty), path)
 
 
@@ -175,8 +238,8 @@ def _write_scores(con: duckdb.DuckDBPyConnection, path: Path, tz: str) -> None:
     stage = np.array([catalog.STAGE_ORDER.index(p.stage) for p in catalog.SCORE_POINTS], dtype=np.int16)
     points = ", ".join(f"({i}, {sql_text(c)})" for i, c in enumerate(_POINTS))
     sql = f"""
-        WITH s AS (SELECT r, id, vid, vpos, ltr, {', '.join(_POINTS)} FROM surveys_ruled WHERE q IS NULL),
-        long AS (UNPIVOT s ON {', '.join(_POINTS)} INTO NAME point VALUE score),
+        WITH s AS (SELECT r, id, vid, vpos, ltr, {", ".join(_POINTS)} FROM surveys_ruled WHERE q IS NULL),
+        long AS (UNPIVOT s ON {", ".join(_POINTS)} INTO NAME point VALUE score),
         p AS (SELECT * FROM (VALUES {points}) t(idx, point))
         SELECT l.id, l.vid, p.idx AS point, CAST(l.score AS BIGINT) AS score, k.center, k.scen, f.tier,
                strftime(timezone({sql_text(tz)}, CAST(make_timestamp(k.arrived_at) AS TIMESTAMPTZ)), '%Y-%m') AS month,
@@ -186,22 +249,34 @@ def _write_scores(con: duckdb.DuckDBPyConnection, path: Path, tz: str) -> None:
 
     def frame(b: pa.RecordBatch) -> pd.DataFrame:
         pidx = b["point"].to_numpy(zero_copy_only=False).astype(np.int16)
-        return pd.DataFrame({
-            "response_id": pd.Series(pd.array(b["id"], dtype="str")),
-            "visit_id": pd.Series(pd.array(b["vid"], dtype="str")),
-            "point": pd.Categorical.from_codes(pidx, dtype=catalog.SCORE_POINT_DTYPE),
-            "stage": pd.Categorical.from_codes(stage[pidx], dtype=catalog.STAGE_DTYPE),
-            "score": b["score"].to_numpy(zero_copy_only=False).astype(np.int64),
-            "center": pd.Series(b["center"].to_pandas(), dtype="str"),
-            "scenario": pd.Categorical.from_codes(b["scen"].to_numpy(zero_copy_only=False).astype(np.int16),
-                                                  dtype=catalog.SCENARIO_DTYPE),
-            "tier": pd.Categorical.from_codes(b["tier"].to_numpy(zero_copy_only=False).astype(np.int8),
-                                              dtype=catalog.TIER_DTYPE),
-            "month": pd.Series(b["month"].to_pandas(), dtype="str"),
-            "ltr": pd.array(b["ltr"].to_numpy(zero_copy_only=False).astype(float), dtype="Int64"),
-        })
+        return pd.DataFrame(
+            {
+                "response_id": pd.Series(pd.array(b["id"], dtype="str")),
+                "visit_id": pd.Series(pd.array(b["vid"], dtype="str")),
+                "point": pd.Categorical.from_codes(pidx, dtype=catalog.SCORE_POINT_DTYPE),
+                "stage": pd.Categorical.from_codes(stage[pidx], dtype=catalog.STAGE_DTYPE),
+                "score": b["score"].to_numpy(zero_copy_only=False).astype(np.int64),
+                "center": pd.Series(b["center"].to_pandas(), dtype="str"),
+                "scenario": pd.Categorical.from_codes(
+                    b["scen"].to_numpy(zero_copy_only=False).astype(np.int16), dtype=catalog.SCENARIO_DTYPE
+                ),
+                "tier": pd.Categorical.from_codes(
+                    b["tier"].to_numpy(zero_copy_only=False).astype(np.int8), dtype=catalog.TIER_DTYPE
+                ),
+                "month": pd.Series(b["month"].to_pandas(), dtype="str"),
+                "ltr": pd.array(b["ltr"].to_numpy(zero_copy_only=False).astype(float), dtype="Int64"),
+            }
+        )
 
-    empty = {"id": pa.string(), "vid": pa.string(), "point": pa.int16(), "score": pa.int64(), "center": pa.string(),
-             "scen": pa.int16(), "tier": pa.int8(), "month": pa.string(), "ltr": pa.float64()}
+    empty = {
+        "id": pa.string(),
+        "vid": pa.string(),
+        "point": pa.int16(),
+        "score": pa.int64(),
+        "center": pa.string(),
+        "scen": pa.int16(),
+        "tier": pa.int8(),
+        "month": pa.string(),
+        "ltr": pa.float64(),
+    }
     write_frames(_batches(con, sql, frame, empty), path)
-

@@ -58,13 +58,24 @@ SETTINGS = {
     "spark.sql.caseSensitive": "false",
 }
 #: settings of a local master only (one machine: few shuffle partitions, the driver's memory)
-LOCAL_SETTINGS = {"spark.sql.shuffle.partitions": "8", "spark.driver.memory": "2g",
-                  "spark.sql.autoBroadcastJoinThreshold": str(32 << 20)}
+LOCAL_SETTINGS = {
+    "spark.sql.shuffle.partitions": "8",
+    "spark.driver.memory": "2g",
+    "spark.sql.autoBroadcastJoinThreshold": str(32 << 20),
+}
 #: SQL settings applied to every session :func:`session` hands out (for small inputs, e.g. the
 #: tests: ``{"spark.sql.codegen.wholeStage": "false"}`` saves compiling code per query)
 RUNTIME_SETTINGS: dict[str, str] = {}
-_ARROW_TO_SPARK = {pa.string(): "STRING", pa.large_string(): "STRING", pa.int64(): "BIGINT", pa.int32(): "INT",
-                   pa.int16(): "SMALLINT", pa.int8(): "TINYINT", pa.bool_(): "BOOLEAN", pa.float64(): "DOUBLE"}
+_ARROW_TO_SPARK = {
+    pa.string(): "STRING",
+    pa.large_string(): "STRING",
+    pa.int64(): "BIGINT",
+    pa.int32(): "INT",
+    pa.int16(): "SMALLINT",
+    pa.int8(): "TINYINT",
+    pa.bool_(): "BOOLEAN",
+    pa.float64(): "DOUBLE",
+}
 _DDL = re.compile(r"^\s*(SET|CREATE\s+MACRO)\b", re.I)
 
 
@@ -75,8 +86,10 @@ def _java_missing() -> str | None:
         return None
     if shutil.which("java"):
         return None
-    return ("the spark engine needs Java 17 or later, and none was found: install it (Debian: apt-get install "
-            "default-jre-headless) or set JAVA_HOME")
+    return (
+        "the spark engine needs Java 17 or later, and none was found: install it (Debian: apt-get install "
+        "default-jre-headless) or set JAVA_HOME"
+    )
 
 
 def session(master: str = DEFAULT_MASTER):
@@ -89,8 +102,9 @@ def session(master: str = DEFAULT_MASTER):
     try:
         from pyspark.sql import SparkSession
     except ImportError:
-        raise EngineError("the spark engine needs pyspark: install the project with its spark extra "
-                        "(pip install -e '.[spark]')") from None
+        raise EngineError(
+            "the spark engine needs pyspark: install the project with its spark extra (pip install -e '.[spark]')"
+        ) from None
     why = _java_missing()
     if why:
         raise EngineError(why)
@@ -114,8 +128,9 @@ def session(master: str = DEFAULT_MASTER):
         spark.sparkContext.setLogLevel("ERROR")
         return spark
     except Exception as exc:  # noqa: BLE001 -- a JVM or master that does not start: one line
-        raise EngineError(f"Spark could not start with master {master!r}: {_spark_message(exc)} "
-                          f"(Spark's log: {log_path()})") from None
+        raise EngineError(
+            f"Spark could not start with master {master!r}: {_spark_message(exc)} (Spark's log: {log_path()})"
+        ) from None
 
 
 def log_path() -> Path:
@@ -304,8 +319,10 @@ class SparkPlan:
         if batch is None:
             raise EngineError(f"the cleaning plan failed on Spark: INSERT from {source!r}, not a registered batch")
         types = {"STRING": pa.string(), "BIGINT": pa.int64(), "INT": pa.int32()}
-        cols = {c: (batch[c].cast(types[t]) if c in batch.column_names else pa.nulls(batch.num_rows, types[t]))
-                for c, t in raw["columns"].items()}
+        cols = {
+            c: (batch[c].cast(types[t]) if c in batch.column_names else pa.nulls(batch.num_rows, types[t]))
+            for c, t in raw["columns"].items()
+        }
         pq.write_table(pa.table(cols), raw["folder"] / f"part-{raw['parts']:06d}.parquet")
         raw["parts"] += 1
         raw["dirty"] = True

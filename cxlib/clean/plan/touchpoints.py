@@ -50,7 +50,9 @@ def rules(con: duckdb.DuckDBPyConnection, tz: str) -> None:
         SELECT *, {timestamp_parts("ts_t", tz, "ts")}
         FROM (SELECT {_R} AS r, cx_trim(visit_id) AS vid, cx_trim(ts) AS ts_t, cx_trim(touchpoint) AS tp_t,
                      cx_trim(channel) AS ch_t, cx_trim(photo) AS ph_t FROM {RAW})""")
-    tp = lookup(con, "SELECT DISTINCT tp_t AS t FROM events_text", touchpoint_code, {"idx": pa.int16(), "how": pa.int8()})
+    tp = lookup(
+        con, "SELECT DISTINCT tp_t AS t FROM events_text", touchpoint_code, {"idx": pa.int16(), "how": pa.int8()}
+    )
     ch = code_lookup(con, "events_text", "ch_t", _CH_CODES, _CH_MAPPER)
     ph = lookup(con, "SELECT DISTINCT ph_t AS t FROM events_text", _photo, {"code": pa.int8()})
     ts = timestamp_lookup(con, "events_text", "ts_t", "ts", tz, alias="x")
@@ -106,9 +108,11 @@ def quality(con: duckdb.DuckDBPyConnection) -> dict:
     return quality_from_counts("touchpoints", read, kept, any_rep, quarantined, repairs)
 
 
-_REASONS = {"orphan_visit": "visit_id matches no visit in the raw data",
-            "visit_quarantined": "its visit was quarantined",
-            "duplicate_id": "the same event (visit, time, touchpoint) appears again"}
+_REASONS = {
+    "orphan_visit": "visit_id matches no visit in the raw data",
+    "visit_quarantined": "its visit was quarantined",
+    "duplicate_id": "the same event (visit, time, touchpoint) appears again",
+}
 
 
 def quarantine(con: duckdb.DuckDBPyConnection, ev: RawTable) -> pd.DataFrame:
@@ -121,9 +125,14 @@ def quarantine(con: duckdb.DuckDBPyConnection, ev: RawTable) -> pd.DataFrame:
     df = con.execute(f"""
         SELECT e.q, e.qcol, e.tp_t, {raw_cols}, w.{_F} AS f, w.{_ROW} AS source_row
         FROM events_ruled e JOIN {RAW} w ON w.{_R} = e.r WHERE e.q IS NOT NULL ORDER BY e.r""").fetch_df()
-    reasons = [f"required value {col} is missing or unreadable" if q == "missing_required" else
-               f"touchpoint {tp!r} is not in the catalog" if q == "unknown_touchpoint" else _REASONS[q]
-               for q, col, tp in zip(df["q"], df["qcol"], df["tp_t"])]
+    reasons = [
+        f"required value {col} is missing or unreadable"
+        if q == "missing_required"
+        else f"touchpoint {tp!r} is not in the catalog"
+        if q == "unknown_touchpoint"
+        else _REASONS[q]
+        for q, col, tp in zip(df["q"], df["qcol"], df["tp_t"])
+    ]
     names = np.array(ev.files, dtype=object)
     sub = pd.DataFrame({c: df[c].astype(object).where(df[c].notna(), None) for c in _VALUE_COLS})
     sub[io.SOURCE_FILE] = names[df["f"].to_numpy(dtype=np.int64)] if len(df) else np.array([], dtype=object)
@@ -157,23 +166,33 @@ def write(con: duckdb.DuckDBPyConnection, ev: RawTable, path: Path, tz: str) -> 
             empty = False
             yield _frame(batch)
         if empty:
-            yield _frame(pa.RecordBatch.from_pydict(
-                {"vid": pa.array([], pa.string()), "utc": pa.array([], pa.int64()), "tp": pa.array([], pa.int16()),
-                 "ch": pa.array([], pa.int16()), "photo": pa.array([], pa.int8()),
-                 **{c: pa.array([], pa.string()) for c in ev.extras}}))
+            yield _frame(
+                pa.RecordBatch.from_pydict(
+                    {
+                        "vid": pa.array([], pa.string()),
+                        "utc": pa.array([], pa.int64()),
+                        "tp": pa.array([], pa.int16()),
+                        "ch": pa.array([], pa.int16()),
+                        "photo": pa.array([], pa.int8()),
+                        **{c: pa.array([], pa.string()) for c in ev.extras},
+                    }
+                )
+            )
 
     def _frame(b: pa.RecordBatch) -> pd.DataFrame:
         tp_k = b["tp"].to_numpy(zero_copy_only=False).astype(np.int16)
         photo = b["photo"].to_numpy(zero_copy_only=False)
-        frame = pd.DataFrame({
-            "visit_id": pd.Series(b["vid"].to_pandas(), dtype="str"),
-            "ts": _series_ts(b["utc"].to_numpy(zero_copy_only=False).astype(np.int64), tz),
-            "touchpoint": pd.Categorical.from_codes(tp_k, dtype=catalog.TOUCHPOINT_DTYPE),
-            "stage": pd.Categorical.from_codes(stage_of[tp_k], dtype=catalog.STAGE_DTYPE),
-            "channel": pd.Series(ch_text.take(b["ch"]).to_pandas(), dtype="str"),
-            "photo": pd.Series(pd.arrays.BooleanArray(photo == 1, photo < 0)),
-            "is_update": is_update[tp_k],
-        })
+        frame = pd.DataFrame(
+            {
+                "visit_id": pd.Series(b["vid"].to_pandas(), dtype="str"),
+                "ts": _series_ts(b["utc"].to_numpy(zero_copy_only=False).astype(np.int64), tz),
+                "touchpoint": pd.Categorical.from_codes(tp_k, dtype=catalog.TOUCHPOINT_DTYPE),
+                "stage": pd.Categorical.from_codes(stage_of[tp_k], dtype=catalog.STAGE_DTYPE),
+                "channel": pd.Series(ch_text.take(b["ch"]).to_pandas(), dtype="str"),
+                "photo": pd.Series(pd.arrays.BooleanArray(photo == 1, photo < 0)),
+                "is_update": is_update[tp_k],
+            }
+        )
         for c in ev.extras:
             values, _ = _mask_column(_strip(b[c]))
             frame[c] = pd.Series(values.to_numpy(), dtype="str")

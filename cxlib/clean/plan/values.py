@@ -31,8 +31,9 @@ def sql_text(text: str) -> str:
     return "'" + str(text).replace("'", "''") + "'"
 
 
-def lookup(con: duckdb.DuckDBPyConnection, distinct_sql: str, func: Callable[[str], tuple],
-           schema: dict[str, pa.DataType]) -> str:
+def lookup(
+    con: duckdb.DuckDBPyConnection, distinct_sql: str, func: Callable[[str], tuple], schema: dict[str, pa.DataType]
+) -> str:
     """Register a lookup table ``text -> func(text)`` for the distinct non-null texts that
     ``distinct_sql`` (a query of one column ``t``) gives; returns its name.
 
@@ -60,19 +61,27 @@ def timestamp_parts(text: str, tz: str, prefix: str) -> str:
     """
     tzs = sql_text(tz)
     t = text
-    naive = (f"CASE WHEN length({t}) = 19 AND regexp_full_match({t}, '\\d{{4}}-\\d{{2}}-\\d{{2}}[ T]\\d{{2}}:\\d{{2}}:\\d{{2}}') "
-             f"THEN try_strptime(replace({t}, 'T', ' '), '%Y-%m-%d %H:%M:%S') "
-             f"WHEN length({t}) = 16 AND regexp_full_match({t}, '\\d{{4}}-\\d{{2}}-\\d{{2}}[ T]\\d{{2}}:\\d{{2}}') "
-             f"THEN try_strptime(replace({t}, 'T', ' '), '%Y-%m-%d %H:%M') END")
-    aware = (f"CASE WHEN length({t}) = 25 AND regexp_full_match({t}, '{AWARE_SHAPE}') "
-             f"THEN try_strptime(replace({t}, 'T', ' '), '%Y-%m-%d %H:%M:%S%z') END")
+    naive = (
+        f"CASE WHEN length({t}) = 19 AND regexp_full_match({t}, '\\d{{4}}-\\d{{2}}-\\d{{2}}[ T]\\d{{2}}:\\d{{2}}:\\d{{2}}') "
+        f"THEN try_strptime(replace({t}, 'T', ' '), '%Y-%m-%d %H:%M:%S') "
+        f"WHEN length({t}) = 16 AND regexp_full_match({t}, '\\d{{4}}-\\d{{2}}-\\d{{2}}[ T]\\d{{2}}:\\d{{2}}') "
+        f"THEN try_strptime(replace({t}, 'T', ' '), '%Y-%m-%d %H:%M') END"
+    )
+    aware = (
+        f"CASE WHEN length({t}) = 25 AND regexp_full_match({t}, '{AWARE_SHAPE}') "
+        f"THEN try_strptime(replace({t}, 'T', ' '), '%Y-%m-%d %H:%M:%S%z') END"
+    )
     # the offset written ('+08:00') against the zone's offset at that instant, in microseconds
-    written = (f"(CASE substr({t}, 20, 1) WHEN '-' THEN -1 ELSE 1 END) * "
-               f"(CAST(substr({t}, 21, 2) AS BIGINT) * 60 + CAST(substr({t}, 24, 2) AS BIGINT)) * 60000000")
+    written = (
+        f"(CASE substr({t}, 20, 1) WHEN '-' THEN -1 ELSE 1 END) * "
+        f"(CAST(substr({t}, 21, 2) AS BIGINT) * 60 + CAST(substr({t}, 24, 2) AS BIGINT)) * 60000000"
+    )
     a_utc = f"epoch_us({aware})"
-    return (f"epoch_us(timezone({tzs}, {naive})) AS {prefix}_n, {a_utc} AS {prefix}_a, "
-            f"CASE WHEN {prefix}_a IS NOT NULL THEN {written} <> epoch_us(timezone({tzs}, "
-            f"CAST(make_timestamp({prefix}_a) AS TIMESTAMPTZ))) - {prefix}_a END AS {prefix}_rep")
+    return (
+        f"epoch_us(timezone({tzs}, {naive})) AS {prefix}_n, {a_utc} AS {prefix}_a, "
+        f"CASE WHEN {prefix}_a IS NOT NULL THEN {written} <> epoch_us(timezone({tzs}, "
+        f"CAST(make_timestamp({prefix}_a) AS TIMESTAMPTZ))) - {prefix}_a END AS {prefix}_rep"
+    )
 
 
 @dataclass
@@ -87,8 +96,9 @@ class Timestamps:
     join: str
 
 
-def timestamp_lookup(con: duckdb.DuckDBPyConnection, table: str, text: str, prefix: str, tz: str,
-                     alias: str = "r") -> Timestamps:
+def timestamp_lookup(
+    con: duckdb.DuckDBPyConnection, table: str, text: str, prefix: str, tz: str, alias: str = "r"
+) -> Timestamps:
     """Read the values of ``table.text`` that :func:`timestamp_parts` (columns ``prefix_*`` of
     ``table``) did not, per distinct value, with the reference reader
     (:func:`cxlib.clean.timestamps._parse_ts_array`), into a lookup table; return the SQL of
@@ -101,9 +111,13 @@ def timestamp_lookup(con: duckdb.DuckDBPyConnection, table: str, text: str, pref
     >>> timestamp_lookup(con, "visits_text", "arrived_at", "arrived", "Asia/Shanghai")  # doctest: +SKIP
     """
     n_naive, n_aware = con.execute(f"SELECT count({prefix}_n), count({prefix}_a) FROM {table}").fetchone()
-    rare = [v for (v,) in con.execute(
-        f"SELECT DISTINCT {text} FROM {table} WHERE {text} IS NOT NULL AND {prefix}_n IS NULL "
-        f"AND {prefix}_a IS NULL").fetchall()]
+    rare = [
+        v
+        for (v,) in con.execute(
+            f"SELECT DISTINCT {text} FROM {table} WHERE {text} IS NOT NULL AND {prefix}_n IS NULL "
+            f"AND {prefix}_a IS NULL"
+        ).fetchall()
+    ]
     arr = pa.array(rare, pa.string())
     utc, rep, bad, _ = _parse_ts_array(arr, tz, mixed=True)
     lk = {"text": arr, "utc": _ints(utc), "rep": pa.array(rep), "bad": pa.array(bad)}
@@ -122,17 +136,26 @@ def timestamp_lookup(con: duckdb.DuckDBPyConnection, table: str, text: str, pref
     name = f"cx_ts_{next(_names)}"
     con.register(name, pa.table(lk))
     a, l = alias, f"{name}"
-    rep = {"naive": "false", "aware": f"coalesce({a}.{prefix}_rep, {l}.rep, false)",
-           "mixed": f"coalesce({a}.{prefix}_rep, CASE WHEN {a}.{prefix}_n IS NULL THEN {l}.rep END, false)"}[kind]
-    return Timestamps(utc=f"coalesce({a}.{prefix}_n, {a}.{prefix}_a, {l}.utc)", rep=rep,
-                      bad=f"coalesce({l}.bad, false)" if kind == "mixed" else "false",
-                      join=f"LEFT JOIN {name} ON {name}.text = {a}.{text}")
+    rep = {
+        "naive": "false",
+        "aware": f"coalesce({a}.{prefix}_rep, {l}.rep, false)",
+        "mixed": f"coalesce({a}.{prefix}_rep, CASE WHEN {a}.{prefix}_n IS NULL THEN {l}.rep END, false)",
+    }[kind]
+    return Timestamps(
+        utc=f"coalesce({a}.{prefix}_n, {a}.{prefix}_a, {l}.utc)",
+        rep=rep,
+        bad=f"coalesce({l}.bad, false)" if kind == "mixed" else "false",
+        join=f"LEFT JOIN {name} ON {name}.text = {a}.{text}",
+    )
 
 
 def _ints(values: np.ndarray | pa.Array) -> pa.Array:
     """int64 microseconds with NULL for the missing marker."""
-    arr = values if isinstance(values, np.ndarray) else pc.fill_null(values.cast(pa.int64()), _NAT).to_numpy(
-        zero_copy_only=False)
+    arr = (
+        values
+        if isinstance(values, np.ndarray)
+        else pc.fill_null(values.cast(pa.int64()), _NAT).to_numpy(zero_copy_only=False)
+    )
     arr = np.asarray(arr, dtype=np.int64)
     return pa.array(arr, pa.int64(), mask=arr == _NAT)
 
@@ -165,8 +188,9 @@ def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def code_lookup(con: duckdb.DuckDBPyConnection, table: str, column: str, codes: tuple[str, ...],
-                mapper: dict[str, str]) -> str:
+def code_lookup(
+    con: duckdb.DuckDBPyConnection, table: str, column: str, codes: tuple[str, ...], mapper: dict[str, str]
+) -> str:
     """Lookup ``text -> idx, norm`` of the distinct values of ``table.column`` as
     :func:`cxlib.clean.values._map_codes` reads them (index into ``codes`` or -1, normalised).
 
@@ -182,7 +206,9 @@ def code_lookup(con: duckdb.DuckDBPyConnection, table: str, column: str, codes: 
         c = mapper.get(_norm_key(v))
         return (pos[c], True) if c is not None else (-1, False)
 
-    return lookup(con, f"SELECT DISTINCT {quote(column)} AS t FROM {table}", one, {"idx": pa.int16(), "norm": pa.bool_()})
+    return lookup(
+        con, f"SELECT DISTINCT {quote(column)} AS t FROM {table}", one, {"idx": pa.int16(), "norm": pa.bool_()}
+    )
 
 
 def bool_lookup(con: duckdb.DuckDBPyConnection, table: str, column: str) -> str:
@@ -209,8 +235,10 @@ def mask_lookup(con: duckdb.DuckDBPyConnection, table: str, column: str, expr: s
     from cxlib import privacy
 
     e = expr or quote(column)
-    texts = pa.array([t for (t,) in con.execute(
-        f"SELECT DISTINCT {e} AS t FROM {table} WHERE {e} IS NOT NULL").fetchall()], pa.string())
+    texts = pa.array(
+        [t for (t,) in con.execute(f"SELECT DISTINCT {e} AS t FROM {table} WHERE {e} IS NOT NULL").fetchall()],
+        pa.string(),
+    )
     masked, changed = privacy.mask_array(texts)
     keep = pa.array(changed)
     name = f"cx_mask_{next(_names)}"
@@ -218,8 +246,9 @@ def mask_lookup(con: duckdb.DuckDBPyConnection, table: str, column: str, expr: s
     return name
 
 
-def float_lookup(con: duckdb.DuckDBPyConnection, table: str, column: str, low: float, high: float,
-                 percent: bool = False) -> tuple[str, str, str, str]:
+def float_lookup(
+    con: duckdb.DuckDBPyConnection, table: str, column: str, low: float, high: float, percent: bool = False
+) -> tuple[str, str, str, str]:
     """(join, value, reformatted, unreadable-or-out-of-range) SQL of a trimmed number column read
     as :func:`cxlib.clean.values._float_column` reads it: plain decimals in DuckDB, the other
     distinct texts (``1,200``, ``¥480``, ``35%``) by the reference reader.
@@ -232,18 +261,34 @@ def float_lookup(con: duckdb.DuckDBPyConnection, table: str, column: str, low: f
 
     t = f"x.{quote(column)}"
     plain = f"regexp_full_match({t}, '-?\\d+(\\.\\d+)?')"
-    rare = [v for (v,) in con.execute(
-        f"SELECT DISTINCT {quote(column)} FROM {table} x WHERE {t} IS NOT NULL AND NOT {plain}").fetchall()]
+    rare = [
+        v
+        for (v,) in con.execute(
+            f"SELECT DISTINCT {quote(column)} FROM {table} x WHERE {t} IS NOT NULL AND NOT {plain}"
+        ).fetchall()
+    ]
     num, fixed, bad = _float_column(pd.Series(rare, dtype="str"), low=low, high=high, percent=percent)
     name = f"cx_num_{next(_names)}"
-    con.register(name, pa.table({"text": pa.array(rare, pa.string()),
-                                 "num": pa.array(num, pa.float64(), mask=np.isnan(num)),
-                                 "fixed": pa.array(fixed), "bad": pa.array(bad)}))
+    con.register(
+        name,
+        pa.table(
+            {
+                "text": pa.array(rare, pa.string()),
+                "num": pa.array(num, pa.float64(), mask=np.isnan(num)),
+                "fixed": pa.array(fixed),
+                "bad": pa.array(bad),
+            }
+        ),
+    )
     v = f"CAST({t} AS DOUBLE)"
-    out = " OR ".join(([f"{v} < {low!r}"] if np.isfinite(low) else []) + ([f"{v} > {high!r}"] if np.isfinite(high) else []))
+    out = " OR ".join(
+        ([f"{v} < {low!r}"] if np.isfinite(low) else []) + ([f"{v} > {high!r}"] if np.isfinite(high) else [])
+    )
     out = out or "false"
     join = f"LEFT JOIN {name} ON {name}.text = {t}"
-    value = f"CASE WHEN {t} IS NULL THEN NULL WHEN {plain} THEN CASE WHEN {out} THEN NULL ELSE {v} END ELSE {name}.num END"
+    value = (
+        f"CASE WHEN {t} IS NULL THEN NULL WHEN {plain} THEN CASE WHEN {out} THEN NULL ELSE {v} END ELSE {name}.num END"
+    )
     refmt = f"CASE WHEN {t} IS NULL OR {plain} THEN false ELSE coalesce({name}.fixed, false) END"
     unread = f"CASE WHEN {t} IS NULL THEN false WHEN {plain} THEN {out} ELSE coalesce({name}.bad, false) END"
     return join, value, refmt, unread

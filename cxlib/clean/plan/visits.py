@@ -20,8 +20,16 @@ from cxlib.clean.ledger import _Audit
 from cxlib.clean.plan import ledger
 from cxlib.clean.plan.raw import EXTRA, RawTable, extras_sql
 from cxlib.clean.plan.values import (
-    bool_lookup, code_lookup, float_lookup, lookup, mask_lookup, quote, text_table, timestamp_lookup,
-    timestamp_parts)
+    bool_lookup,
+    code_lookup,
+    float_lookup,
+    lookup,
+    mask_lookup,
+    quote,
+    text_table,
+    timestamp_lookup,
+    timestamp_parts,
+)
 from cxlib.clean.rules.centers import _Centers
 from cxlib.clean.values import _code_mapper, _norm_key, _series_ts
 
@@ -47,8 +55,10 @@ def clean_visits(con: duckdb.DuckDBPyConnection, raw: RawTable, centers: _Center
     cols = [c.name for c in catalog.TABLES["visits"]]
     text_table(con, "visits_text", raw.name, cols)
     parts = ", ".join(timestamp_parts(f"{c}_t", tz, c) for c in TIMES)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE visits_ts AS SELECT r, {', '.join(c + '_t' for c in TIMES)}, "
-                f"{parts} FROM visits_text")
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE visits_ts AS SELECT r, {', '.join(c + '_t' for c in TIMES)}, "
+        f"{parts} FROM visits_text"
+    )
     ts = {c: timestamp_lookup(con, "visits_ts", f"{c}_t", c, tz, alias="s") for c in TIMES}
     scen = code_lookup(con, "visits_text", "scenario_t", catalog.SCENARIO_ORDER, _code_mapper(catalog.SCENARIOS))
     ids = set(centers.frame["center_id"].tolist())
@@ -59,7 +69,9 @@ def clean_visits(con: duckdb.DuckDBPyConnection, raw: RawTable, centers: _Center
         c = centers.lookup.get(_norm_key(v))
         return c, c is not None
 
-    ce = lookup(con, "SELECT DISTINCT center_t AS t FROM visits_text", resolve, {"center": pa.string(), "alias": pa.bool_()})
+    ce = lookup(
+        con, "SELECT DISTINCT center_t AS t FROM visits_text", resolve, {"center": pa.string(), "alias": pa.bool_()}
+    )
     wa = bool_lookup(con, "visits_text", "warranty_t")
     model = mask_lookup(con, "visits_text", "vehicle_model_t")
     amt_join, amt, amt_fixed, amt_bad = float_lookup(con, "visits_text", "amount_cny_t", 0.0, np.inf)
@@ -109,26 +121,35 @@ def clean_visits(con: duckdb.DuckDBPyConnection, raw: RawTable, centers: _Center
         if rule == "duplicate_id":
             if n_dup >= 1_000_000:
                 return "visit_id appears again"
-            return np.array([f"visit_id {v} appears again (first occurrence kept)" for v in _texts(con, "vid", rows)],
-                            dtype=object)
+            return np.array(
+                [f"visit_id {v} appears again (first occurrence kept)" for v in _texts(con, "vid", rows)], dtype=object
+            )
         if rule == "internal_record":
             return "internal record: customer_id starts with TEST or STAFF"
         if rule == "unknown_center":
-            return np.array([f"center {c!r} matches no center id, name or alias"
-                             for c in _texts(con, "center_t", rows)], dtype=object)
+            return np.array(
+                [f"center {c!r} matches no center id, name or alias" for c in _texts(con, "center_t", rows)],
+                dtype=object,
+            )
         return detail
 
-    ledger.fill(con, a, "visits_ruled", reasons, {
-        "timestamp_format": " OR ".join(f"{c}_rep" for c in TIMES),
-        "value_blanked": "booked_at_bad OR started_at_bad OR finished_at_bad OR w_bad OR amount_bad",
-        "center_alias": "alias",
-        "value_normalised": "scen_norm OR amount_fixed",
-        "pii_masked": "model_masked OR extras_masked",
-    })
+    ledger.fill(
+        con,
+        a,
+        "visits_ruled",
+        reasons,
+        {
+            "timestamp_format": " OR ".join(f"{c}_rep" for c in TIMES),
+            "value_blanked": "booked_at_bad OR started_at_bad OR finished_at_bad OR w_bad OR amount_bad",
+            "center_alias": "alias",
+            "value_normalised": "scen_norm OR amount_fixed",
+            "pii_masked": "model_masked OR extras_masked",
+        },
+    )
     extras = "".join(f", {quote(EXTRA + c)}" for c in raw.extras)
     con.execute(f"""
         CREATE OR REPLACE TABLE visits_kept AS
-        SELECT row_number() OVER (ORDER BY r) - 1 AS pos, r, vid, cust, center, scen, model, {', '.join(TIMES)},
+        SELECT row_number() OVER (ORDER BY r) - 1 AS pos, r, vid, cust, center, scen, model, {", ".join(TIMES)},
                warranty, amount {extras}
         FROM visits_ruled WHERE q IS NULL""")
     # every raw visit id once, with the position of its kept visit (-1: the visit was quarantined)
@@ -143,17 +164,20 @@ def visits_frame(b: pa.RecordBatch | pa.Table, tz: str) -> pd.DataFrame:
     """The columns of the kept visits (as the reference rules give them, times in ``tz``) from a
     batch of ``visits_kept``."""
     w = b["warranty"].to_numpy(zero_copy_only=False).astype(np.int8)
-    return pd.DataFrame({
-        "visit_id": pd.Series(b["vid"].to_pandas(), dtype="str"),
-        "customer_id": pd.Series(b["cust"].to_pandas(), dtype="str"),
-        "center": pd.Series(b["center"].to_pandas(), dtype="str"),
-        "scenario": pd.Categorical.from_codes(b["scen"].to_numpy(zero_copy_only=False).astype(np.int16),
-                                              dtype=catalog.SCENARIO_DTYPE),
-        "vehicle_model": pd.Series(b["model"].to_pandas(), dtype="str"),
-        **{c: _series_ts(_ints(b[c]), tz) for c in TIMES},
-        "warranty": pd.Series(pd.arrays.BooleanArray(w == 1, w < 0)),
-        "amount_cny": b["amount"].to_numpy(zero_copy_only=False).astype(float),
-    })
+    return pd.DataFrame(
+        {
+            "visit_id": pd.Series(b["vid"].to_pandas(), dtype="str"),
+            "customer_id": pd.Series(b["cust"].to_pandas(), dtype="str"),
+            "center": pd.Series(b["center"].to_pandas(), dtype="str"),
+            "scenario": pd.Categorical.from_codes(
+                b["scen"].to_numpy(zero_copy_only=False).astype(np.int16), dtype=catalog.SCENARIO_DTYPE
+            ),
+            "vehicle_model": pd.Series(b["model"].to_pandas(), dtype="str"),
+            **{c: _series_ts(_ints(b[c]), tz) for c in TIMES},
+            "warranty": pd.Series(pd.arrays.BooleanArray(w == 1, w < 0)),
+            "amount_cny": b["amount"].to_numpy(zero_copy_only=False).astype(float),
+        }
+    )
 
 
 def _ints(col) -> np.ndarray:
@@ -167,6 +191,8 @@ def _ints(col) -> np.ndarray:
 
 def _texts(con: duckdb.DuckDBPyConnection, column: str, rows: np.ndarray) -> list:
     con.register("cx_rows", pa.table({"r": pa.array(rows, pa.int64())}))
-    out = [v for (v,) in con.execute(f"SELECT v.{column} FROM visits_ruled v JOIN cx_rows USING (r) ORDER BY r").fetchall()]
+    out = [
+        v for (v,) in con.execute(f"SELECT v.{column} FROM visits_ruled v JOIN cx_rows USING (r) ORDER BY r").fetchall()
+    ]
     con.unregister("cx_rows")
     return out

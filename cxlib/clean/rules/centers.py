@@ -10,10 +10,10 @@ import pandas as pd
 import pyarrow.compute as pc
 
 from cxlib import io, privacy, safe
-from cxlib.errors import DataError
 from cxlib.clean.ledger import _Audit, _duplicates, _missing_required
 from cxlib.clean.timestamps import parse_timestamps
 from cxlib.clean.values import _norm_key, _np_bool, _strip, _take_str
+from cxlib.errors import DataError
 
 
 @dataclass
@@ -26,8 +26,14 @@ def _clean_centers(raw: pd.DataFrame, tz: str) -> tuple[_Centers, _Audit]:
     a = _Audit("centers", raw)
     cid = _strip(raw["center_id"])
     name_zh, city = _strip(raw["name_zh"]), _strip(raw["city"])
-    _missing_required(a, {"center_id": _np_bool(pc.is_valid(cid)), "name_zh": _np_bool(pc.is_valid(name_zh)),
-                          "city": _np_bool(pc.is_valid(city))})
+    _missing_required(
+        a,
+        {
+            "center_id": _np_bool(pc.is_valid(cid)),
+            "name_zh": _np_bool(pc.is_valid(name_zh)),
+            "city": _np_bool(pc.is_valid(city)),
+        },
+    )
     _duplicates(a, cid, "center_id")
     since_txt = _strip(raw["realtime_since"])
     since, rep, bad = parse_timestamps(pd.Series(since_txt.to_pandas(), dtype="str"), tz)
@@ -36,12 +42,16 @@ def _clean_centers(raw: pd.DataFrame, tz: str) -> tuple[_Centers, _Audit]:
     a.repair(bad, "value_blanked")
     kept = a.kept
     text = {"name_zh": name_zh, "name_en": _strip(raw["name_en"]), "city": city, "aliases": _strip(raw["aliases"])}
-    frame = pd.DataFrame({
-        "center_id": pd.Series(cid.to_pandas(), dtype="str"),
-        **{c: pd.Series(v.to_pandas(), dtype="str") for c, v in text.items()},
-        "realtime_since": since.dt.tz_localize(None).dt.normalize(),
-    })[kept].reset_index(drop=True)
-    frame["realtime_since"] = frame["realtime_since"].dt.date.astype(object).where(frame["realtime_since"].notna(), None)
+    frame = pd.DataFrame(
+        {
+            "center_id": pd.Series(cid.to_pandas(), dtype="str"),
+            **{c: pd.Series(v.to_pandas(), dtype="str") for c, v in text.items()},
+            "realtime_since": since.dt.tz_localize(None).dt.normalize(),
+        }
+    )[kept].reset_index(drop=True)
+    frame["realtime_since"] = (
+        frame["realtime_since"].dt.date.astype(object).where(frame["realtime_since"].notna(), None)
+    )
     where = list(zip(raw[io.SOURCE_FILE].astype(str).to_numpy()[kept], raw[io.SOURCE_ROW].to_numpy()[kept].tolist()))
     lookup = _center_lookup(frame, where)
     # the names are matched as written (above) and written masked
@@ -84,12 +94,16 @@ def _center_lookup(frame: pd.DataFrame, where: list[tuple[str, int]]) -> dict[st
                     continue
                 file, line = where[i]
                 if col == "center_id":
-                    why = (f"center ids {ids[j]!r} ({where[j][0]} row {where[j][1]}) and {nm!r} are the same "
-                           "once width, case and spaces are ignored: give each center one id")
+                    why = (
+                        f"center ids {ids[j]!r} ({where[j][0]} row {where[j][1]}) and {nm!r} are the same "
+                        "once width, case and spaces are ignored: give each center one id"
+                    )
                 else:
-                    why = (f"{_SPELLING_KIND[col]} {nm.strip()!r} of center {ids[i]!r} is also the "
-                           f"{_SPELLING_KIND[col_j]} of center {ids[j]!r} ({where[j][0]} row {where[j][1]}): "
-                           "a visit written that way could mean either center")
+                    why = (
+                        f"{_SPELLING_KIND[col]} {nm.strip()!r} of center {ids[i]!r} is also the "
+                        f"{_SPELLING_KIND[col_j]} of center {ids[j]!r} ({where[j][0]} row {where[j][1]}): "
+                        "a visit written that way could mean either center"
+                    )
                 raise DataError(why, file=file, column=col, row=line)
     return {key: ids[i] for key, (i, _) in owner.items()}
 
@@ -123,12 +137,14 @@ def centers_from_spellings(spellings: list[tuple[str, str, int]]) -> _Centers:
             safe.check_center_id(v, file=file, row=row, column="center")
     ids = sorted(seen.values())
     safe.center_folders(ids, where=[first[c] for c in ids])
-    frame = pd.DataFrame({
-        "center_id": pd.Series(ids, dtype="str"),
-        "name_zh": pd.Series(ids, dtype="str"),
-        "name_en": pd.Series([None] * len(ids), dtype="str"),
-        "city": pd.Series([None] * len(ids), dtype="str"),
-        "aliases": pd.Series([None] * len(ids), dtype="str"),
-        "realtime_since": pd.Series([None] * len(ids), dtype=object),
-    })
+    frame = pd.DataFrame(
+        {
+            "center_id": pd.Series(ids, dtype="str"),
+            "name_zh": pd.Series(ids, dtype="str"),
+            "name_en": pd.Series([None] * len(ids), dtype="str"),
+            "city": pd.Series([None] * len(ids), dtype="str"),
+            "aliases": pd.Series([None] * len(ids), dtype="str"),
+            "realtime_since": pd.Series([None] * len(ids), dtype=object),
+        }
+    )
     return _Centers(frame, dict(seen))

@@ -11,14 +11,24 @@ from cxlib import catalog
 from cxlib.clean.ledger import _Audit
 from cxlib.clean.rules.linked import _linked_rows
 from cxlib.clean.values import (
-    _arrow, _float_column, _map_unique_multi, _mask_column, _np_bool, _parse_int_text, _strip, _take_str)
+    _arrow,
+    _float_column,
+    _map_unique_multi,
+    _mask_column,
+    _np_bool,
+    _parse_int_text,
+    _strip,
+    _take_str,
+)
 
 
-def _clean_surveys(raw: pd.DataFrame, raw_visit_ids: pa.Array, kept_visit_ids: pa.Array, tz: str
-                   ) -> tuple[pd.DataFrame, _Audit]:
+def _clean_surveys(
+    raw: pd.DataFrame, raw_visit_ids: pa.Array, kept_visit_ids: pa.Array, tz: str
+) -> tuple[pd.DataFrame, _Audit]:
     a = _Audit("surveys", raw)
-    rid, vid, sub, sub_rep, vpos = _linked_rows(a, raw, "response_id", "submitted_at", raw_visit_ids,
-                                                kept_visit_ids, tz)
+    rid, vid, sub, sub_rep, vpos = _linked_rows(
+        a, raw, "response_id", "submitted_at", raw_visit_ids, kept_visit_ids, tz
+    )
     # resubmissions: keep the latest (by submitted_at, then by position) per visit
     cand = np.flatnonzero(a.kept)
     sub_us = sub.to_numpy(dtype="datetime64[us]", na_value=np.datetime64("NaT")).view(np.int64)
@@ -32,8 +42,12 @@ def _clean_surveys(raw: pd.DataFrame, raw_visit_ids: pa.Array, kept_visit_ids: p
     def ints(col: str, low: int, high: int):
         arr = _arrow(raw[col])  # not trimmed: ' 10 ' is an answer written as text
         arr = pc.if_else(pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(arr)), 0), pa.scalar(None, arr.type), arr)
-        val, texty = _map_unique_multi(arr, lambda u: (lambda r: (np.nan if r[0] is None else r[0], r[1]))(
-            _parse_int_text(u)), (float, bool), (np.nan, False))
+        val, texty = _map_unique_multi(
+            arr,
+            lambda u: (lambda r: (np.nan if r[0] is None else r[0], r[1]))(_parse_int_text(u)),
+            (float, bool),
+            (np.nan, False),
+        )
         present = _np_bool(pc.is_valid(arr))
         bad = present & (np.isnan(val) | (val < low) | (val > high))
         val[bad] = np.nan
@@ -56,14 +70,16 @@ def _clean_surveys(raw: pd.DataFrame, raw_visit_ids: pa.Array, kept_visit_ids: p
     a.repair(sub_rep, "timestamp_format")
 
     k = np.flatnonzero(a.kept)
-    frame = pd.DataFrame({
-        "response_id": _take_str(rid, k),
-        "visit_id": _take_str(vid, k),
-        "submitted_at": sub.iloc[k].reset_index(drop=True),
-        "ltr": pd.array(ltr[k], dtype="Int64"),
-        **{c: pd.array(scores[c][k], dtype="Int64") for c in catalog.SCORE_COLUMNS},
-        "anxiety": anxiety[k],
-        "comment": comment.iloc[k].reset_index(drop=True),
-    })
+    frame = pd.DataFrame(
+        {
+            "response_id": _take_str(rid, k),
+            "visit_id": _take_str(vid, k),
+            "submitted_at": sub.iloc[k].reset_index(drop=True),
+            "ltr": pd.array(ltr[k], dtype="Int64"),
+            **{c: pd.array(scores[c][k], dtype="Int64") for c in catalog.SCORE_COLUMNS},
+            "anxiety": anxiety[k],
+            "comment": comment.iloc[k].reset_index(drop=True),
+        }
+    )
     frame["nps_group"] = catalog.nps_group(frame["ltr"].astype("float"))
     return frame, a

@@ -15,8 +15,19 @@ from cxlib import clean as _package  # settings (LOCK_WAIT_S, EVENT_BLOCK_BYTES,
 from cxlib.clean.ledger import _Audit, _missing_required
 from cxlib.clean.timestamps import _parse_ts_array
 from cxlib.clean.values import (
-    _NAT, _arrow, _bool_codes, _code_mapper, _map_codes, _map_unique_multi, _mask_column, _norm_key,
-    _np_bool, _repeated, _series_ts, _strip)
+    _NAT,
+    _arrow,
+    _bool_codes,
+    _code_mapper,
+    _map_codes,
+    _map_unique_multi,
+    _mask_column,
+    _norm_key,
+    _np_bool,
+    _repeated,
+    _series_ts,
+    _strip,
+)
 
 
 class _EventBatches:
@@ -101,8 +112,14 @@ def touchpoint_code(v: str) -> tuple[int, int]:
     return _TP_POS[c], 2 if key in _TP_ZH_KEYS else 1
 
 
-def _clean_events(raw_dir: Path, raw_visit_ids: pa.Array, kept_visit_ids: pa.Array, tz: str,
-                  files: list[Path] | None = None, source=None) -> tuple[pd.DataFrame, _Audit, np.ndarray]:
+def _clean_events(
+    raw_dir: Path,
+    raw_visit_ids: pa.Array,
+    kept_visit_ids: pa.Array,
+    tz: str,
+    files: list[Path] | None = None,
+    source=None,
+) -> tuple[pd.DataFrame, _Audit, np.ndarray]:
     """Clean the touchpoint log, streaming its files batch by batch (see :class:`_EventBatches`).
 
     ``files`` (default: the table's files in ``raw_dir``) may be empty: the log is optional.
@@ -128,14 +145,25 @@ def _clean_events(raw_dir: Path, raw_visit_ids: pa.Array, kept_visit_ids: pa.Arr
             ev.unknown.update(zip((ev.n + bad).tolist(), tp_txt.take(pa.array(bad)).to_pylist()))
         ch_idx, ch_norm, ch_bad = _map_codes(_strip(batch["channel"]), ch_codes, ch_mapper)
         photo, photo_bad = _bool_codes(batch["photo"])
-        ev.add(vid_ok=_np_bool(pc.is_valid(vid)), tp_present=tp_present, utc=utc, ts_rep=ts_rep, tp=tp.astype(np.int8), how=how, ch=ch_idx.astype(np.int8),
-               ch_norm=ch_norm, ch_bad=ch_bad, photo=photo, photo_bad=photo_bad)
+        ev.add(
+            vid_ok=_np_bool(pc.is_valid(vid)),
+            tp_present=tp_present,
+            utc=utc,
+            ts_rep=ts_rep,
+            tp=tp.astype(np.int8),
+            how=how,
+            ch=ch_idx.astype(np.int8),
+            ch_norm=ch_norm,
+            ch_bad=ch_bad,
+            photo=photo,
+            photo_bad=photo_bad,
+        )
         # the raw visit ids are kept for the quarantine table; mostly they are the trimmed ones
         same = raw_vid.null_count == vid.null_count and pc.all(pc.equal(raw_vid, vid)).as_py() is not False
         keep = {"visit_id": vid if same else raw_vid, "ts": batch["ts"]}
         keep.update({c: pc.dictionary_encode(batch[c]) for c in ("touchpoint", "channel", "photo")})
         ev.raw.append(pa.table(keep))
-        ev.extras.append({c: batch[c] for c in batch.column_names[len(catalog.TABLES["touchpoints"]):]})
+        ev.extras.append({c: batch[c] for c in batch.column_names[len(catalog.TABLES["touchpoints"]) :]})
         meta = (batch.schema.metadata or {}).get(b"cx_extras")
         for name, header in json.loads(meta) if meta else []:
             ev.headers.setdefault(name, {"name": name, "header": header, "file": file_name})
@@ -150,7 +178,9 @@ def _clean_events(raw_dir: Path, raw_visit_ids: pa.Array, kept_visit_ids: pa.Arr
         n_before = len(ev.raw)
         first = 1
         try:
-            for batch in io.iter_file_batches(path, "touchpoints", block_size=_package.EVENT_BLOCK_BYTES, source=source):
+            for batch in io.iter_file_batches(
+                path, "touchpoints", block_size=_package.EVENT_BLOCK_BYTES, source=source
+            ):
                 add_batch(batch, path.name, first)
                 first += batch.num_rows
         except io.RestartFile:
@@ -166,19 +196,33 @@ def _clean_events(raw_dir: Path, raw_visit_ids: pa.Array, kept_visit_ids: pa.Arr
     a = _Audit("touchpoints", ev.raw_rows, n=ev.n)
     utc = ev.column("utc", np.int64)
     tp = ev.column("tp", np.int8).astype(np.int16)
-    _missing_required(a, {"visit_id": ev.column("vid_ok", bool), "ts": utc != _NAT,
-                          "touchpoint": ev.column("tp_present", bool)})
+    _missing_required(
+        a, {"visit_id": ev.column("vid_ok", bool), "ts": utc != _NAT, "touchpoint": ev.column("tp_present", bool)}
+    )
     unknown = tp < 0
     if unknown.any():
-        a.quarantine(unknown, "unknown_touchpoint",
-                     lambda idx: np.array([f"touchpoint {ev.unknown.get(i)!r} is not in the catalog"
-                                           for i in idx.tolist()], dtype=object))
+        a.quarantine(
+            unknown,
+            "unknown_touchpoint",
+            lambda idx: np.array(
+                [f"touchpoint {ev.unknown.get(i)!r} is not in the catalog" for i in idx.tolist()], dtype=object
+            ),
+        )
     # one set lookup over the whole log (the hash table of the visit ids is built once)
-    raw_pos = pc.fill_null(pc.index_in(pa.chunked_array(ev.vids, type=pa.string()), value_set=raw_visit_ids),
-                           -1).to_numpy().astype(np.int64, copy=False) if ev.n else np.zeros(0, dtype=np.int64)
+    raw_pos = (
+        pc.fill_null(pc.index_in(pa.chunked_array(ev.vids, type=pa.string()), value_set=raw_visit_ids), -1)
+        .to_numpy()
+        .astype(np.int64, copy=False)
+        if ev.n
+        else np.zeros(0, dtype=np.int64)
+    )
     ev.vids.clear()
-    raw_to_kept = np.append(pc.fill_null(pc.index_in(raw_visit_ids, value_set=kept_visit_ids), -1).to_numpy(
-        zero_copy_only=False).astype(np.int64), -1)
+    raw_to_kept = np.append(
+        pc.fill_null(pc.index_in(raw_visit_ids, value_set=kept_visit_ids), -1)
+        .to_numpy(zero_copy_only=False)
+        .astype(np.int64),
+        -1,
+    )
     vpos = raw_to_kept[raw_pos]
     a.quarantine(raw_pos < 0, "orphan_visit", "visit_id matches no visit in the raw data")
     del raw_pos
@@ -192,7 +236,7 @@ def _clean_events(raw_dir: Path, raw_visit_ids: pa.Array, kept_visit_ids: pa.Arr
         t_min = int(t_c.min())
         t_span = (int(t_c.max()) - t_min) // 1_000_000 + 1
         whole_seconds = not ((t_c - t_min) % 1_000_000).any()
-        if whole_seconds and int(v_c.max()) < 2 ** 24 and t_span < 2 ** 33:
+        if whole_seconds and int(v_c.max()) < 2**24 and t_span < 2**33:
             # one exact int64 key: seconds (33 bits) | visit (24 bits) | touchpoint (5 bits)
             key = (((t_c - t_min) // 1_000_000) << 29) | (v_c << 5) | p_c
             dup = _repeated(key)
@@ -219,19 +263,20 @@ def _clean_events(raw_dir: Path, raw_visit_ids: pa.Array, kept_visit_ids: pa.Arr
     ch_k = ev.column("ch", np.int8).astype(np.int16)[k]
     ch_k = np.where(ch_k < 0, default_ch[tp_k], ch_k)
     stage_of = np.array([catalog.STAGE_ORDER.index(t.stage) for t in catalog.TOUCHPOINTS], dtype=np.int16)
-    is_update = np.isin(np.arange(len(catalog.TOUCHPOINT_CODES)),
-                        [pos[c] for c in catalog.UPDATE_TOUCHPOINTS])
+    is_update = np.isin(np.arange(len(catalog.TOUCHPOINT_CODES)), [pos[c] for c in catalog.UPDATE_TOUCHPOINTS])
     photo_k = ev.column("photo", np.int8)[k]
     vpos_k = vpos[k]
-    frame = pd.DataFrame({
-        "visit_id": pd.Series(kept_visit_ids.take(pa.array(vpos_k)).to_pandas(), dtype="str"),
-        "ts": _series_ts(utc[k], tz),
-        "touchpoint": pd.Categorical.from_codes(tp_k, dtype=catalog.TOUCHPOINT_DTYPE),
-        "stage": pd.Categorical.from_codes(stage_of[tp_k], dtype=catalog.STAGE_DTYPE),
-        "channel": pd.Series(pa.array(ch_codes).take(pa.array(ch_k)).to_pandas(), dtype="str"),
-        "photo": pd.Series(pd.arrays.BooleanArray(photo_k == 1, photo_k < 0)),
-        "is_update": is_update[tp_k],
-    })
+    frame = pd.DataFrame(
+        {
+            "visit_id": pd.Series(kept_visit_ids.take(pa.array(vpos_k)).to_pandas(), dtype="str"),
+            "ts": _series_ts(utc[k], tz),
+            "touchpoint": pd.Categorical.from_codes(tp_k, dtype=catalog.TOUCHPOINT_DTYPE),
+            "stage": pd.Categorical.from_codes(stage_of[tp_k], dtype=catalog.STAGE_DTYPE),
+            "channel": pd.Series(pa.array(ch_codes).take(pa.array(ch_k)).to_pandas(), dtype="str"),
+            "photo": pd.Series(pd.arrays.BooleanArray(photo_k == 1, photo_k < 0)),
+            "is_update": is_update[tp_k],
+        }
+    )
     frame.attrs["extra_columns"] = _event_extras(ev, k, frame)
     return frame, a, vpos_k
 
@@ -241,8 +286,7 @@ def _event_extras(ev: _EventBatches, kept: np.ndarray, frame: pd.DataFrame) -> l
     ``frame``; their descriptions for quality.json."""
     names = list(dict.fromkeys(c for b in ev.extras for c in b))
     for name in names:
-        parts = [b[name] if name in b else pa.nulls(len(r), type=pa.string())
-                 for b, r in zip(ev.extras, ev.raw)]
+        parts = [b[name] if name in b else pa.nulls(len(r), type=pa.string()) for b, r in zip(ev.extras, ev.raw)]
         chunks = [c for p in parts for c in (p.chunks if isinstance(p, pa.ChunkedArray) else [p])]
         col = pa.chunked_array([c.cast(pa.string()) for c in chunks], type=pa.string())
         values, _ = _mask_column(_strip(col.take(pa.array(kept))))

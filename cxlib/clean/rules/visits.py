@@ -12,8 +12,17 @@ from cxlib.clean.ledger import _Audit, _duplicates, _missing_required
 from cxlib.clean.rules.centers import _Centers
 from cxlib.clean.timestamps import parse_timestamps
 from cxlib.clean.values import (
-    _NAT, _bool_column, _code_mapper, _float_column, _map_codes, _map_unique_multi, _norm_key, _np_bool,
-    _strip, _take_str)
+    _NAT,
+    _bool_column,
+    _code_mapper,
+    _float_column,
+    _map_codes,
+    _map_unique_multi,
+    _norm_key,
+    _np_bool,
+    _strip,
+    _take_str,
+)
 
 
 def _clean_visits(raw: pd.DataFrame, centers: _Centers, tz: str) -> tuple[pd.DataFrame, _Audit, pa.Array]:
@@ -26,14 +35,17 @@ def _clean_visits(raw: pd.DataFrame, centers: _Centers, tz: str) -> tuple[pd.Dat
     ts = {}
     for col in ("booked_at", "arrived_at", "started_at", "finished_at", "delivered_at"):
         ts[col] = parse_timestamps(raw[col], tz)
-    _missing_required(a, {
-        "visit_id": _np_bool(pc.is_valid(vid)),
-        "customer_id": _np_bool(pc.is_valid(cust)),
-        "center": _np_bool(pc.is_valid(center_txt)),
-        "scenario": scen_idx >= 0,
-        "arrived_at": ts["arrived_at"][0].notna().to_numpy(),
-        "delivered_at": ts["delivered_at"][0].notna().to_numpy(),
-    })
+    _missing_required(
+        a,
+        {
+            "visit_id": _np_bool(pc.is_valid(vid)),
+            "customer_id": _np_bool(pc.is_valid(cust)),
+            "center": _np_bool(pc.is_valid(center_txt)),
+            "scenario": scen_idx >= 0,
+            "arrived_at": ts["arrived_at"][0].notna().to_numpy(),
+            "delivered_at": ts["delivered_at"][0].notna().to_numpy(),
+        },
+    )
     _duplicates(a, vid, "visit_id")
     internal = _np_bool(pc.match_substring_regex(cust, r"^(?i)(TEST|STAFF)"))
     a.quarantine(internal, "internal_record", "internal record: customer_id starts with TEST or STAFF")
@@ -49,12 +61,16 @@ def _clean_visits(raw: pd.DataFrame, centers: _Centers, tz: str) -> tuple[pd.Dat
 
     center, alias = _map_unique_multi(center_txt, resolve, (object, bool), (None, False))
     unknown = _np_bool(pc.is_valid(center_txt)) & pd.isna(center)
-    a.quarantine(unknown, "unknown_center",
-                 lambda idx: np.array([f"center {c!r} matches no center id, name or alias"
-                                       for c in center_txt.take(pa.array(idx)).to_pylist()], dtype=object))
+    a.quarantine(
+        unknown,
+        "unknown_center",
+        lambda idx: np.array(
+            [f"center {c!r} matches no center id, name or alias" for c in center_txt.take(pa.array(idx)).to_pylist()],
+            dtype=object,
+        ),
+    )
 
-    us = {k: v[0].to_numpy(dtype="datetime64[us]", na_value=np.datetime64("NaT")).view(np.int64)
-          for k, v in ts.items()}
+    us = {k: v[0].to_numpy(dtype="datetime64[us]", na_value=np.datetime64("NaT")).view(np.int64) for k, v in ts.items()}
     nat = {k: v == _NAT for k, v in us.items()}
     checks = (
         ("delivered_at", "arrived_at", "delivered_at is before arrived_at"),
@@ -84,14 +100,16 @@ def _clean_visits(raw: pd.DataFrame, centers: _Centers, tz: str) -> tuple[pd.Dat
 
     kept = a.kept
     k = np.flatnonzero(kept)
-    frame = pd.DataFrame({
-        "visit_id": _take_str(vid, k),
-        "customer_id": _take_str(cust, k),
-        "center": pd.Series(center[k].astype(str), dtype="str"),
-        "scenario": pd.Categorical.from_codes(scen_idx[k], dtype=catalog.SCENARIO_DTYPE),
-        "vehicle_model": _take_str(model, k),
-        **{c: ts[c][0].iloc[k].reset_index(drop=True) for c in ts},
-        "warranty": warranty.iloc[k].reset_index(drop=True),
-        "amount_cny": amount[k],
-    })
+    frame = pd.DataFrame(
+        {
+            "visit_id": _take_str(vid, k),
+            "customer_id": _take_str(cust, k),
+            "center": pd.Series(center[k].astype(str), dtype="str"),
+            "scenario": pd.Categorical.from_codes(scen_idx[k], dtype=catalog.SCENARIO_DTYPE),
+            "vehicle_model": _take_str(model, k),
+            **{c: ts[c][0].iloc[k].reset_index(drop=True) for c in ts},
+            "warranty": warranty.iloc[k].reset_index(drop=True),
+            "amount_cny": amount[k],
+        }
+    )
     return frame, a, vid
