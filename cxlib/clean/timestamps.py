@@ -291,8 +291,36 @@ def _parse_ts_rowwise(arr: pa.Array, tz: str) -> tuple[np.ndarray, np.ndarray, n
     return utc, repaired, unreadable
 
 
+#: The times a value may name, in UTC microseconds: the years 1 to 9999 (a day inside them, for any
+#: offset), which every later step (Python dates, Parquet, Excel) can hold. Arrow reads
+#: ``0000-01-01`` as a time; such a value is unreadable like any other impossible date.
+_TS_RANGE_US = tuple(
+    int((np.datetime64(d, "us") - np.datetime64("1970-01-01", "us")).astype(np.int64))
+    for d in ("0001-01-02", "9999-12-30")
+)
+
+
 def _parse_ts_array(arr: pa.Array, tz: str, mixed: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
     """(UTC microseconds with _NAT for missing, repaired, unreadable, kind) for a trimmed text array.
+
+    Values outside the years 1 to 9999 (:data:`_TS_RANGE_US`) are unreadable.
+
+        >>> _parse_ts_array(pa.array(["0000-01-01", "2026-10-03"]), "Asia/Shanghai")[2].tolist()
+        [True, False]
+    """
+    utc, repaired, unreadable, kind = _parse_ts_array_any_year(arr, tz, mixed)
+    outside = (utc != _NAT) & ((utc < _TS_RANGE_US[0]) | (utc > _TS_RANGE_US[1]))
+    if outside.any():
+        utc, repaired, unreadable = utc.copy(), repaired.copy(), unreadable.copy()
+        utc[outside], repaired[outside], unreadable[outside] = _NAT, False, True
+        kind = "mixed"
+    return utc, repaired, unreadable, kind
+
+
+def _parse_ts_array_any_year(
+    arr: pa.Array, tz: str, mixed: bool = False
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
+    """The times of :func:`_parse_ts_array`, whatever their year.
 
     ``kind`` is 'naive' or 'aware' when the whole array is ISO 8601 text that Arrow reads at
     once, else 'mixed'. ``mixed=True`` reads the array the way a mixed column is read (so that
