@@ -371,7 +371,8 @@ def by_segment(
 
 # --------------------------------------------------------------------- tier / dose tables
 def wilson_ci(count: int, n: int, conf: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval of a proportion ``count / n`` (scalars; see :func:`cxlib.stats.wilson_ci`).
+    """Wilson score interval of a proportion ``count / n`` as two floats: the scalar view of
+    :func:`cxlib.stats.wilson_ci`, the one implementation (NaN where ``n`` is 0).
 
     >>> [round(x, 4) for x in wilson_ci(2, 10)]
     [0.0567, 0.5098]

@@ -156,6 +156,21 @@ def test_wilson_matches_the_closed_form_and_statsmodels():
     assert N.wilson_ci(2, 10) == pytest.approx((0.05668215145437519, 0.5098375284633583), rel=1e-9)
 
 
+def test_one_wilson_interval_for_nps_and_stats():
+    """nps has no Wilson interval of its own: its ``wilson_ci`` is the scalar view (floats) of
+    :func:`cxlib.stats.wilson_ci`, and the share intervals of its tables are that function's numbers."""
+    from cxlib import stats as S
+
+    for k, n, ci in [(0, 5, 0.95), (2, 10, 0.95), (7, 40, 0.9), (40, 40, 0.99), (0, 0, 0.95)]:
+        got = N.wilson_ci(k, n, ci)
+        assert all(isinstance(x, float) for x in got)
+        np.testing.assert_array_equal(got, [float(x) for x in S.wilson_ci(k, n, ci)])
+    h = N.headline_table([10] * 7 + [8] * 2 + [3] * 2, lang="en")
+    shares = h[h["kind"] == "share"]
+    for k, (_, row) in zip([7, 2, 2], shares.iterrows()):  # promoters, passives, detractors
+        assert (row["ci_low"], row["ci_high"]) == tuple(float(x) for x in S.wilson_ci(k, 11))
+
+
 def _visits(seed: int = 3, n: int = 600) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     u = rng.poisson(1.8, n)
