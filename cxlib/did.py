@@ -54,6 +54,7 @@ from scipy import stats
 from cxlib import catalog, inference
 from cxlib.errors import DataError, require_columns
 from cxlib.models import ModelResult, _finish_table, _outcome_numeric, _rollout, one_center_reason
+from cxlib.stats import confidence_level
 
 ControlGroup = Literal["never_treated", "not_yet_treated"]
 
@@ -192,7 +193,7 @@ class _Inference:
     text: str
 
 
-def _infer(est: np.ndarray, IF: np.ndarray, clusters: np.ndarray | None, conf: float, seed: int = 0) -> _Inference:
+def _infer(est: np.ndarray, IF: np.ndarray, clusters: np.ndarray | None, ci: float, seed: int = 0) -> _Inference:
     """Standard errors, intervals and p-values of ``est`` (K) from its influence functions
     ``IF`` (n × K), clustered by ``clusters`` (n labels) or one row per cluster."""
     if clusters is None:
@@ -206,7 +207,7 @@ def _infer(est: np.ndarray, IF: np.ndarray, clusters: np.ndarray | None, conf: f
     V = S.T @ S
     se = np.sqrt(np.clip(np.diag(V), 0, None))
     if clusters is None or G > 50:
-        z = stats.norm.ppf(0.5 + conf / 2)
+        z = stats.norm.ppf(0.5 + ci / 2)
         with np.errstate(divide="ignore", invalid="ignore"):
             p = 2 * stats.norm.sf(np.abs(est / se))
         what = (
@@ -217,7 +218,7 @@ def _infer(est: np.ndarray, IF: np.ndarray, clusters: np.ndarray | None, conf: f
         return _Inference(se, est - z * se, est + z * se, p, V, G, what)
     W, full = webb_weights(G, seed=seed)
     boot = np.abs(W @ S)  # |θ* − θ̂| for every weight vector, per statistic
-    q = np.quantile(boot, conf, axis=0, method="higher")
+    q = np.quantile(boot, ci, axis=0, method="higher")
     p = (boot >= np.abs(est)[None, :] - 1e-12).mean(axis=0)
     how = f"all {len(W):,} Webb weight vectors" if full else f"{len(W):,} Webb weight vectors drawn (seed {seed})"
     what = f"wild cluster bootstrap of the influence functions over {G} clusters ({how})"
@@ -335,9 +336,11 @@ def callaway_santanna(
     group: str,
     cluster: str | None = None,
     control_group: ControlGroup = "never_treated",
-    conf: float = 0.95,
+    ci: float = 0.95,
     seed: int = 0,
     name: str | None = None,
+    *,
+    conf: float | None = None,
 ) -> StaggeredResult:
     """Callaway–Sant'Anna group-time ATTs for repeated cross-sections (a balanced panel is a
     special case), unconditional parallel trends, aggregated to the overall ATT (``simple``: the
@@ -356,6 +359,7 @@ def callaway_santanna(
         >>> round(res.headline.estimate.iloc[0], 4)                                              # doctest: +SKIP
         -0.04
     """
+    ci = confidence_level(ci, conf, "callaway_santanna")
     require_columns(data, [outcome, time, group] + ([cluster] if cluster else []), "data")
     estimator = "callaway_santanna"
     name = name or f"cs_{outcome}"
@@ -414,7 +418,7 @@ def callaway_santanna(
         ev_if.append(if_e)
     ests = np.concatenate([[overall], cells["estimate"].to_numpy(), ev_est])
     IF = np.column_stack([if_overall, cs.IF, *ev_if])
-    inf = _infer(ests, IF, d["c"].to_numpy() if cluster else None, conf, seed)
+    inf = _infer(ests, IF, d["c"].to_numpy() if cluster else None, ci, seed)
     k = len(cells)
     pw = np.where(post, [cs.pg[g] for g in cells["group"]], 0.0)  # the overall ATT's weight of each post cell
     cells = cells.assign(
@@ -514,9 +518,11 @@ def sun_abraham(
     group: str,
     unit: str,
     cluster: str | None = None,
-    conf: float = 0.95,
+    ci: float = 0.95,
     ref: int = -1,
     name: str | None = None,
+    *,
+    conf: float | None = None,
 ) -> StaggeredResult:
     """Sun–Abraham interaction-weighted event study: OLS of the outcome on cohort × relative-period
     indicators (every relative period but ``ref``) with ``unit`` and ``time`` fixed effects, the
@@ -531,6 +537,7 @@ def sun_abraham(
 
         >>> sun_abraham(mpdta, "lemp", "year", "first.treat", "countyreal").event  # doctest: +SKIP
     """
+    ci = confidence_level(ci, conf, "sun_abraham")
     require_columns(data, [outcome, time, group, unit] + ([cluster] if cluster else []), "data")
     name = name or f"sa_{outcome}"
     d = pd.DataFrame(
@@ -590,11 +597,11 @@ def sun_abraham(
     )
     if cluster:
         dfree = n_cl - 1
-        crit = stats.t.ppf(0.5 + conf / 2, dfree)
+        crit = stats.t.ppf(0.5 + ci / 2, dfree)
         pfun = lambda z: 2 * stats.t.sf(np.abs(z), dfree)  # noqa: E731
         how = f"cluster-robust (CR1) by {cluster}, t with {dfree} df"
     else:
-        crit = stats.norm.ppf(0.5 + conf / 2)
+        crit = stats.norm.ppf(0.5 + ci / 2)
         pfun = lambda z: 2 * stats.norm.sf(np.abs(z))  # noqa: E731
         how = "heteroskedasticity-robust (HC1), visits treated as independent, normal intervals"
 
@@ -729,7 +736,9 @@ def rollout_att(
     arrived_at: str = "arrived_at",
     center_id: str = "center_id",
     realtime_since: str = "realtime_since",
-    conf: float = 0.95,
+    ci: float = 0.95,
+    *,
+    conf: float | None = None,
 ) -> StaggeredResult:
     """Callaway–Sant'Anna ATT of the switch to real-time updates (``outcome`` ``"ltr"`` in points or
     ``"complained"``, a share): cohorts are switch months, periods months, visits independent (see
@@ -739,6 +748,7 @@ def rollout_att(
         >>> rollout_att(visits, centers, "ltr").record()["estimator"]  # doctest: +SKIP
         'callaway_santanna'
     """
+    ci = confidence_level(ci, conf, "rollout_att")
     name = f"cs_{outcome}"
     d, notes = _rollout_frame(visits, centers, outcome, center, month, arrived_at, center_id, realtime_since)
     n_centers = int(d["center"].nunique())
@@ -751,7 +761,7 @@ def rollout_att(
             len(d),
             n_centers,
         )
-    res = callaway_santanna(d, "y", "period", "cohort", None, control_group, conf, name=name)
+    res = callaway_santanna(d, "y", "period", "cohort", None, control_group, ci, name=name)
     res.n_clusters = n_centers
     if res.ok:
         res.headline["n_clusters"] = pd.array([n_centers], dtype="Int64")
@@ -781,13 +791,16 @@ def rollout_sun_abraham(
     arrived_at: str = "arrived_at",
     center_id: str = "center_id",
     realtime_since: str = "realtime_since",
-    conf: float = 0.95,
+    ci: float = 0.95,
+    *,
+    conf: float | None = None,
 ) -> StaggeredResult:
     """Sun–Abraham event study of the switch to real-time updates, center and month fixed effects,
     never-treated centers as control, HC1 errors (visits independent, as :func:`rollout_att`).
 
         >>> rollout_sun_abraham(visits, centers, "ltr").event[["rel_period", "estimate"]]  # doctest: +SKIP
     """
+    ci = confidence_level(ci, conf, "rollout_sun_abraham")
     name = f"sa_{outcome}"
     d, notes = _rollout_frame(visits, centers, outcome, center, month, arrived_at, center_id, realtime_since)
     n_centers = int(d["center"].nunique())
@@ -800,7 +813,7 @@ def rollout_sun_abraham(
             len(d),
             n_centers,
         )
-    res = sun_abraham(d, "y", "period", "cohort", "center", None, conf, name=name)
+    res = sun_abraham(d, "y", "period", "cohort", "center", None, ci, name=name)
     res.n_clusters = n_centers
     res.note = "; ".join([*notes, res.note])
     return res
@@ -934,7 +947,9 @@ def randomization_test(
     realtime_since: str = "realtime_since",
     max_assignments: int = 5000,
     seed: int = 0,
-    conf: float = 0.95,
+    ci: float = 0.95,
+    *,
+    conf: float | None = None,
 ) -> pd.DataFrame:
     """Randomisation inference for the rollout: the switch dates observed are reassigned to the
     centers in every possible way (7 centers, 4 dates: 840 assignments; more than
@@ -946,7 +961,7 @@ def randomization_test(
 
     ``ci_low, ci_high``: the randomisation (Fisher) interval of a constant effect, the effects τ
     whose sharp null "every switched visit gained exactly τ" the same test does not reject at
-    ``1 − conf`` (see :func:`_fisher_interval`); like the test, it does not assume that visits or
+    ``1 − ci`` (see :func:`_fisher_interval`); like the test, it does not assume that visits or
     centers are independent, but it does assume one effect for all switched visits.
 
     One row per estimator: ``outcome, estimator, scale, estimate, ci_low, ci_high, p_value,
@@ -954,6 +969,7 @@ def randomization_test(
 
         >>> randomization_test(visits, centers, "ltr")[["estimator", "p_value"]]  # doctest: +SKIP
     """
+    ci = confidence_level(ci, conf, "randomization_test")
     require_columns(visits, [outcome, center, month, arrived_at], "visits")
     require_columns(centers, [center_id, realtime_since], "centers")
     base = _rollout(visits, centers, center, month, arrived_at, center_id, realtime_since)
@@ -1016,7 +1032,7 @@ def randomization_test(
         fin = np.isfinite(arr_d[:, i]) & np.isfinite(arr_dd[:, i])
         col, dcol = arr_d[fin, i], arr_dd[fin, i]
         p = float((np.abs(col) >= abs(obs) - 1e-12).mean()) if len(col) and np.isfinite(obs) else np.nan
-        lo, hi = _fisher_interval(obs, col, dcol, conf) if len(col) and np.isfinite(obs) else (np.nan, np.nan)
+        lo, hi = _fisher_interval(obs, col, dcol, ci) if len(col) and np.isfinite(obs) else (np.nan, np.nan)
         rows.append(
             {
                 "outcome": outcome,
@@ -1034,9 +1050,9 @@ def randomization_test(
     return pd.DataFrame(rows)
 
 
-def _fisher_interval(obs: float, stat: np.ndarray, stat_of_d: np.ndarray, conf: float = 0.95) -> tuple[float, float]:
+def _fisher_interval(obs: float, stat: np.ndarray, stat_of_d: np.ndarray, ci: float = 0.95) -> tuple[float, float]:
     """The randomisation interval of a constant effect τ: the τ whose sharp null ("every switched
-    visit gained exactly τ") the randomisation test does not reject at ``1 − conf``.
+    visit gained exactly τ") the randomisation test does not reject at ``1 − ci``.
 
     Under that null the untreated outcomes are ``y − τ·D`` (``D`` the observed switch indicator);
     both statistics are linear in the outcome, so under assignment ``a`` the statistic of the adjusted
@@ -1048,7 +1064,7 @@ def _fisher_interval(obs: float, stat: np.ndarray, stat_of_d: np.ndarray, conf: 
         >>> [round(x, 6) for x in _fisher_interval(2.0, np.array([2.0, 0.1, -0.2, 0.3]), np.array([1.0, 0, 0, 0]), 0.5)]
         [1.8, 2.2]
     """
-    alpha = 1 - conf + 1e-9  # 1 − 0.9 is 0.0999…: a p-value of exactly 0.1 rejects at the 10 % level
+    alpha = 1 - ci + 1e-9  # 1 − 0.9 is 0.0999…: a p-value of exactly 0.1 rejects at the 10 % level
 
     def p(tau: np.ndarray) -> np.ndarray:
         t = np.atleast_1d(tau)[:, None]

@@ -277,7 +277,7 @@ def test_the_randomisation_interval_inverts_the_test():
     """At the interval's ends the test of "every switched visit gained τ", run directly on the shifted
     outcomes, turns from not rejecting to rejecting; the quoted result carries the interval."""
     visits, centers = _toy(seed=4, effect=2.0)
-    ri = did.randomization_test(visits, centers, "ltr", conf=0.9).set_index("estimator")
+    ri = did.randomization_test(visits, centers, "ltr", ci=0.9).set_index("estimator")
     post = models._rollout(visits, centers, "center", "month", "arrived_at", "center_id", "realtime_since")["post"]
     for est in ("callaway_santanna", "twfe"):
         lo, hi = ri.loc[est, ["ci_low", "ci_high"]]
@@ -380,3 +380,18 @@ def test_sensitivity_bounds_follow_the_largest_pre_switch_departure():
     assert one.in_lang("zh") and findings.rollout_sensitivity(one, lang="zh").facts["status"] != "ok"
     with pytest.raises(ValueError):
         did.sensitivity(did.rollout_sun_abraham(visits, centers, "ltr"))
+
+
+def test_the_confidence_level_is_ci_and_conf_still_works_with_a_warning():
+    import inspect
+
+    for name in ("callaway_santanna", "sun_abraham", "rollout_att", "rollout_sun_abraham", "randomization_test"):
+        params = inspect.signature(getattr(did, name)).parameters
+        assert params["ci"].default == 0.95 and params["conf"].kind is inspect.Parameter.KEYWORD_ONLY, name
+    visits, centers = _toy()
+    new = did.rollout_att(visits, centers, "ltr", ci=0.8).record()
+    with pytest.warns(DeprecationWarning, match=r"rollout_att\(conf=\.\.\.\) is deprecated"):
+        old = did.rollout_att(visits, centers, "ltr", conf=0.8).record()
+    assert (old["ci_low"], old["ci_high"]) == (new["ci_low"], new["ci_high"])
+    wide = did.rollout_att(visits, centers, "ltr").record()
+    assert wide["ci_low"] < new["ci_low"] < new["ci_high"] < wide["ci_high"]
