@@ -45,7 +45,7 @@ import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -55,6 +55,10 @@ from cxlib import catalog, inference
 from cxlib.errors import DataError, require_columns
 from cxlib.models import ModelResult, _finish_table, _outcome_numeric, _rollout, one_center_reason
 from cxlib.stats import confidence_level
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 ControlGroup = Literal["never_treated", "not_yet_treated"]
 
@@ -1347,26 +1351,32 @@ _TEXT = {
 }
 
 
-def plot_event_study(robust: StaggeredResult, twfe: ModelResult | None = None, lang: catalog.Lang = "both"):
+def plot_event_study(
+    robust: StaggeredResult,
+    twfe: ModelResult | None = None,
+    *,
+    lang: catalog.Lang = "both",
+    ax: Axes | None = None,
+) -> Figure:
     """The robust event study (estimate and 95 % interval per month since the switch, n of the
     switching centers' visits under each tick) with the TWFE event study of
-    :func:`cxlib.models.event_study` beside it; a result that could not be fitted gives the figure
-    of its note.
+    :func:`cxlib.models.event_study` beside it, on ``ax`` or on a figure of its own; a result that
+    could not be fitted gives the figure of its note.
 
         >>> fig = plot_event_study(rollout_att(visits, centers), models.event_study(visits, centers))  # doctest: +SKIP
     """
     from cxlib import plotting
-    from cxlib.models import _note_figure
 
     def text(k: str, two: bool = False) -> str:
         return catalog.bilingual(*_TEXT[k], lang, sep="\n" if two else " / ")
 
     if not robust.ok or robust.event.empty:
-        return _note_figure(robust.note, text("title", True))
+        return plotting.note_figure(robust.note, text("title", True), ax=ax)
     ev = robust.event.sort_values("rel_period")
+    own = ax is None
     with plotting.drawing():
         plotting.ensure_theme()
-        fig, ax = plotting.subplots(figsize=(7.5, 4.2))
+        fig, ax = plotting.figure_for(ax, (7.5, 4.2), layout=None)
         x = ev["rel_period"].to_numpy(dtype=float)
         est = ev["estimate"].to_numpy(dtype=float)
         from cxlib.stats import error_bars
@@ -1408,7 +1418,8 @@ def plot_event_study(robust: StaggeredResult, twfe: ModelResult | None = None, l
         ax.set_ylabel(text("est", True))
         ax.set_title(text("title", True))
         ax.legend(loc="best", fontsize="small")
-        fig.tight_layout()
+        if own:
+            fig.tight_layout()
     return fig
 
 

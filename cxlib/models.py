@@ -48,7 +48,7 @@ import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -64,6 +64,10 @@ from cxlib.ordinal import AnalyticOrderedModel
 from cxlib.progress import track
 from cxlib.results import NotComputed, NotProvided, too_few
 from cxlib.stats import error_bars
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 Form = Literal["linear", "categorical", "log"]
 
@@ -2527,38 +2531,17 @@ def _text(key: str, lang: catalog.Lang, two_lines: bool = False) -> str:
     return catalog.bilingual(*_TEXT[key], lang=lang, sep="\n" if two_lines else " ")
 
 
-def _note_figure(note: str, title: str):
-    """A small figure that says why there is nothing to draw (a model that could not be fitted)."""
-    import textwrap
-
-    from cxlib import plotting
-
-    with plotting.drawing():
-        fig, ax = plotting.subplots(figsize=(7, 2.2))
-        ax.axis("off")
-        ax.text(
-            0.5,
-            0.5,
-            "\n".join(textwrap.wrap(note, 80)),
-            ha="center",
-            va="center",
-            fontsize="small",
-            color="#444444",
-            transform=ax.transAxes,
-        )
-        ax.set_title(title)
-        fig.tight_layout()
-    return fig
-
-
 def plot_coefficients(
     table: pd.DataFrame,
     terms: Sequence[str] | None = None,
     kinds: Sequence[str] = ("effect", "average_marginal_effect", "control"),
+    *,
     lang: catalog.Lang = "both",
     title: str | None = None,
-):
-    """Forest plot of coefficients with intervals, one row per term (and model).
+    ax: Axes | None = None,
+) -> Figure:
+    """Forest plot of coefficients with intervals, one row per term (and model), on ``ax`` or on
+    a figure of its own.
 
     ``table`` is a tidy table (``ModelResult.table`` / ``headline``, or several concatenated);
     by default fixed effects, intercepts and thresholds are left out. Returns the Figure; when no
@@ -2578,12 +2561,15 @@ def plot_coefficients(
         notes = [str(n) for n in table.get("note", pd.Series(dtype=str)).dropna() if str(n)]
         if not notes:
             raise DataError("no coefficients to plot")
-        return _note_figure("; ".join(dict.fromkeys(notes)), title or _text("coef_title", lang, two_lines=True))
+        return plotting.note_figure(
+            "; ".join(dict.fromkeys(notes)), title or _text("coef_title", lang, two_lines=True), ax=ax
+        )
+    own = ax is None
     with plotting.drawing():
         plotting.ensure_theme()
         models = list(dict.fromkeys(t["model"]))
         labels = list(dict.fromkeys(t["term"]))
-        fig, ax = plotting.subplots(figsize=(7, 0.45 * len(labels) * max(1, len(models)) + 1.5))
+        fig, ax = plotting.figure_for(ax, (7, 0.45 * len(labels) * max(1, len(models)) + 1.5), layout=None)
         step = 0.8 / max(1, len(models))
         for i, m in enumerate(models):
             part = t.loc[t["model"] == m].set_index("term").reindex(labels)
@@ -2598,13 +2584,20 @@ def plot_coefficients(
         ax.set_title(title or _text("coef_title", lang, two_lines=True))
         if len(models) > 1:
             ax.legend(frameon=False)
-        fig.tight_layout()
+        if own:
+            fig.tight_layout()
     return fig
 
 
-def plot_event_study(result: ModelResult | pd.DataFrame, lang: catalog.Lang = "both", title: str | None = None):
-    """Event-study coefficients with intervals by month relative to the rollout (for a result
-    that could not be fitted, a figure stating its note).
+def plot_event_study(
+    result: ModelResult | pd.DataFrame,
+    *,
+    lang: catalog.Lang = "both",
+    title: str | None = None,
+    ax: Axes | None = None,
+) -> Figure:
+    """Event-study coefficients with intervals by month relative to the rollout, on ``ax`` or on
+    a figure of its own (for a result that could not be fitted, a figure stating its note).
 
         >>> fig = plot_event_study(event_study(visits, centers, "ltr"))  # doctest: +SKIP
     """
@@ -2613,12 +2606,13 @@ def plot_event_study(result: ModelResult | pd.DataFrame, lang: catalog.Lang = "b
     t = result.headline if isinstance(result, ModelResult) else result
     if "rel_month" not in t.columns or t["estimate"].notna().sum() == 0:
         if isinstance(result, ModelResult) and result.note:
-            return _note_figure(result.note, title or _text("event_title", lang, two_lines=True))
+            return plotting.note_figure(result.note, title or _text("event_title", lang, two_lines=True), ax=ax)
         raise DataError("no event-study coefficients to plot")
     t = t.loc[t["rel_month"].notna()].sort_values("rel_month")
+    own = ax is None
     with plotting.drawing():
         plotting.ensure_theme()
-        fig, ax = plotting.subplots(figsize=(7, 4))
+        fig, ax = plotting.figure_for(ax, (7, 4), layout=None)
         x = t["rel_month"].to_numpy(dtype=float)
         est = t["estimate"].to_numpy(dtype=float)
         lo = np.where(np.isnan(t["ci_low"].to_numpy(dtype=float)), est, t["ci_low"].to_numpy(dtype=float))
@@ -2633,7 +2627,8 @@ def plot_event_study(result: ModelResult | pd.DataFrame, lang: catalog.Lang = "b
         ax.set_xlabel(_text("rel_month", lang))
         ax.set_ylabel(_text("estimate", lang))
         ax.set_title(title or _text("event_title", lang, two_lines=True))
-        fig.tight_layout()
+        if own:
+            fig.tight_layout()
     return fig
 
 

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -42,6 +42,9 @@ from cxlib.errors import DataError, require_columns
 from cxlib.results import not_provided
 from cxlib.stats import clip_interval, confidence_level, error_bars, mean_ci
 from cxlib.stats import wilson_ci as _wilson
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 Method = Literal["adjusted_wald", "wald", "score"]
 #: The interval methods of :func:`nps` and :func:`by_segment`.
@@ -525,8 +528,9 @@ def dose_response(
     return out
 
 
-def plot_dose_response(table: pd.DataFrame, lang: catalog.Lang = "both", title: str | None = None):
-    """Two panels: NPS and complaint rate (with intervals) by number of updates.
+def plot_dose_response(table: pd.DataFrame, *, lang: catalog.Lang = "both", title: str | None = None) -> Figure:
+    """Two panels: NPS and complaint rate (with intervals) by number of updates (the NPS panel
+    alone when ``table`` has no complaint rate); the figure holds its panels, so it takes no ``ax``.
 
     ``table`` is the output of :func:`dose_response`. Returns the matplotlib Figure.
 

@@ -395,3 +395,17 @@ def test_the_confidence_level_is_ci_and_conf_still_works_with_a_warning():
     assert (old["ci_low"], old["ci_high"]) == (new["ci_low"], new["ci_high"])
     wide = did.rollout_att(visits, centers, "ltr").record()
     assert wide["ci_low"] < new["ci_low"] < new["ci_high"] < wide["ci_high"]
+
+
+def test_the_event_study_figure_draws_on_the_axes_given():
+    from cxlib import plotting
+
+    visits, centers = _toy()
+    robust = did.rollout_att(visits, centers, "ltr")
+    fig, (left, right) = plotting.subplots(1, 2, figsize=(12, 4))
+    assert did.plot_event_study(robust, models.event_study(visits, centers, "ltr"), lang="en", ax=left) is fig
+    assert left.get_legend() is not None and len(left.get_legend().get_texts()) == 2
+    assert did.plot_event_study(did.rollout_att(visits.loc[visits["center"] == "A"], centers), ax=right) is fig
+    assert right.texts and not right.axison
+    alone = did.plot_event_study(robust, lang="en")
+    assert len(alone.axes) == 1 and alone.get_size_inches().tolist() == [7.5, 4.2]
