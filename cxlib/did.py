@@ -51,7 +51,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from cxlib import catalog, inference
+from cxlib import catalog, inference, labels
 from cxlib.errors import DataError, require_columns
 from cxlib.models import ModelResult, _finish_table, _outcome_numeric, _rollout, one_center_reason
 from cxlib.stats import confidence_level
@@ -1339,18 +1339,6 @@ def rollout_record(ltr: StaggeredResult | Any, complained: StaggeredResult | Any
     }
 
 
-_TEXT = {
-    "title": (
-        "实时进度上线的事件研究：稳健估计与 TWFE",
-        "Event study of the switch to real-time updates: robust and TWFE",
-    ),
-    "rel": ("相对切换月份的月数", "months relative to the switch"),
-    "est": ("效应（相对切换前）", "effect (against before the switch)"),
-    "cs": ("Callaway–Sant'Anna（稳健）", "Callaway–Sant'Anna (robust)"),
-    "twfe": ("TWFE 事件研究", "TWFE event study"),
-}
-
-
 def plot_event_study(
     robust: StaggeredResult,
     twfe: ModelResult | None = None,
@@ -1367,11 +1355,8 @@ def plot_event_study(
     """
     from cxlib import plotting
 
-    def text(k: str, two: bool = False) -> str:
-        return catalog.bilingual(*_TEXT[k], lang, sep="\n" if two else " / ")
-
     if not robust.ok or robust.event.empty:
-        return plotting.note_figure(robust.note, text("title", True), ax=ax)
+        return plotting.note_figure(robust.note, labels.title("rollout_event_title", lang), ax=ax)
     ev = robust.event.sort_values("rel_period")
     own = ax is None
     with plotting.drawing():
@@ -1387,7 +1372,7 @@ def plot_event_study(
             yerr=error_bars(est, ev["ci_low"].to_numpy(dtype=float), ev["ci_high"].to_numpy(dtype=float)),
             fmt="o-",
             capsize=3,
-            label=text("cs"),
+            label=labels.text("cs_robust", lang, sep=" / "),
             color=plotting.TIER_COLORS["realtime"],
         )
         if twfe is not None and twfe.ok and twfe.headline is not None and "rel_month" in twfe.headline.columns:
@@ -1404,7 +1389,7 @@ def plot_event_study(
                 capsize=3,
                 color="grey",
                 alpha=0.8,
-                label=text("twfe"),
+                label=labels.text("twfe_event_study", lang, sep=" / "),
             )
         ax.axhline(0, color="grey", lw=0.8)
         ax.axvline(-0.5, color="grey", lw=0.8, ls="--")
@@ -1414,9 +1399,9 @@ def plot_event_study(
                 if pd.notna(v) and int(v) not in ticks:
                     ticks[int(v)] = plotting.with_n(str(int(v)), k) if pd.notna(k) else str(int(v))
         ax.set_xticks(sorted(ticks), [ticks[v] for v in sorted(ticks)])
-        ax.set_xlabel(text("rel"))
-        ax.set_ylabel(text("est", True))
-        ax.set_title(text("title", True))
+        ax.set_xlabel(labels.text("rel_period", lang, sep=" / "))
+        ax.set_ylabel(labels.title("effect_vs_before", lang))
+        ax.set_title(labels.title("rollout_event_title", lang))
         ax.legend(loc="best", fontsize="small")
         if own:
             fig.tight_layout()

@@ -58,7 +58,7 @@ import statsmodels.formula.api as smf
 from scipy import stats
 from statsmodels.tools.sm_exceptions import ModelWarning
 
-from cxlib import catalog, inference, negbin
+from cxlib import catalog, inference, labels, negbin
 from cxlib.errors import DataError, require_columns
 from cxlib.ordinal import AnalyticOrderedModel
 from cxlib.progress import track
@@ -2519,18 +2519,6 @@ def report_table(
 
 
 # ============================================================================ figures
-_TEXT = {
-    "estimate": ("估计值（95% 置信区间）", "Estimate (95% CI)"),
-    "rel_month": ("相对上线月份", "Months relative to rollout"),
-    "event_title": ("实时进度上线前后", "Before and after the real-time rollout"),
-    "coef_title": ("模型系数", "Model coefficients"),
-}
-
-
-def _text(key: str, lang: catalog.Lang, two_lines: bool = False) -> str:
-    return catalog.bilingual(*_TEXT[key], lang=lang, sep="\n" if two_lines else " ")
-
-
 def plot_coefficients(
     table: pd.DataFrame,
     terms: Sequence[str] | None = None,
@@ -2561,27 +2549,25 @@ def plot_coefficients(
         notes = [str(n) for n in table.get("note", pd.Series(dtype=str)).dropna() if str(n)]
         if not notes:
             raise DataError("no coefficients to plot")
-        return plotting.note_figure(
-            "; ".join(dict.fromkeys(notes)), title or _text("coef_title", lang, two_lines=True), ax=ax
-        )
+        return plotting.note_figure("; ".join(dict.fromkeys(notes)), title or labels.title("coef_title", lang), ax=ax)
     own = ax is None
     with plotting.drawing():
         plotting.ensure_theme()
         models = list(dict.fromkeys(t["model"]))
-        labels = list(dict.fromkeys(t["term"]))
-        fig, ax = plotting.figure_for(ax, (7, 0.45 * len(labels) * max(1, len(models)) + 1.5), layout=None)
+        shown = list(dict.fromkeys(t["term"]))
+        fig, ax = plotting.figure_for(ax, (7, 0.45 * len(shown) * max(1, len(models)) + 1.5), layout=None)
         step = 0.8 / max(1, len(models))
         for i, m in enumerate(models):
-            part = t.loc[t["model"] == m].set_index("term").reindex(labels)
-            y = np.arange(len(labels)) + (i - (len(models) - 1) / 2) * step
+            part = t.loc[t["model"] == m].set_index("term").reindex(shown)
+            y = np.arange(len(shown)) + (i - (len(models) - 1) / 2) * step
             est = part["estimate"].to_numpy(dtype=float)
             err = np.vstack([est - part["ci_low"].to_numpy(dtype=float), part["ci_high"].to_numpy(dtype=float) - est])
             ax.errorbar(est, y, xerr=err, fmt="o", capsize=3, label=str(m))
         ax.axvline(0, color="grey", lw=0.8, ls="--")
-        ax.set_yticks(np.arange(len(labels)), labels)
+        ax.set_yticks(np.arange(len(shown)), shown)
         ax.invert_yaxis()
-        ax.set_xlabel(_text("estimate", lang))
-        ax.set_title(title or _text("coef_title", lang, two_lines=True))
+        ax.set_xlabel(labels.text("estimate_ci", lang))
+        ax.set_title(title or labels.title("coef_title", lang))
         if len(models) > 1:
             ax.legend(frameon=False)
         if own:
@@ -2606,7 +2592,7 @@ def plot_event_study(
     t = result.headline if isinstance(result, ModelResult) else result
     if "rel_month" not in t.columns or t["estimate"].notna().sum() == 0:
         if isinstance(result, ModelResult) and result.note:
-            return plotting.note_figure(result.note, title or _text("event_title", lang, two_lines=True), ax=ax)
+            return plotting.note_figure(result.note, title or labels.title("event_title", lang), ax=ax)
         raise DataError("no event-study coefficients to plot")
     t = t.loc[t["rel_month"].notna()].sort_values("rel_month")
     own = ax is None
@@ -2624,9 +2610,9 @@ def plot_event_study(
         if "n_month" in t.columns:
             plotting.mark_small(ax, x, est, t["n_month"], plotting.TIER_COLORS["realtime"], lang=lang)
         ax.set_xticks(x, [plotting.with_n(str(int(v)), k) for v, k in zip(x, n_month)])
-        ax.set_xlabel(_text("rel_month", lang))
-        ax.set_ylabel(_text("estimate", lang))
-        ax.set_title(title or _text("event_title", lang, two_lines=True))
+        ax.set_xlabel(labels.text("rel_month", lang))
+        ax.set_ylabel(labels.text("estimate_ci", lang))
+        ax.set_title(title or labels.title("event_title", lang))
         if own:
             fig.tight_layout()
     return fig

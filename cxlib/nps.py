@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from cxlib import catalog
+from cxlib import catalog, labels
 from cxlib.errors import DataError, require_columns
 from cxlib.results import not_provided
 from cxlib.stats import clip_interval, confidence_level, error_bars, mean_ci
@@ -55,17 +55,6 @@ ADJUSTED_WALD_PSEUDO = (0.75, 1.5, 0.75)
 
 _GROUPS = {g.code: g for g in catalog.NPS_GROUPS}
 _DET, _PAS, _PRO = _GROUPS["detractor"], _GROUPS["passive"], _GROUPS["promoter"]
-
-_TEXT = {
-    "updates": ("主动进度更新次数", "Proactive updates"),
-    "nps": ("净推荐值", "NPS"),
-    "complaint_rate": ("投诉率", "Complaint rate"),
-    "dose_title": ("主动更新次数与 NPS、投诉率", "Proactive updates vs. NPS and complaints"),
-}
-
-
-def _text(key: str, lang: catalog.Lang) -> str:
-    return catalog.bilingual(*_TEXT[key], lang=lang)
 
 
 # --------------------------------------------------------------------------- core maths
@@ -547,7 +536,7 @@ def plot_dose_response(table: pd.DataFrame, *, lang: catalog.Lang = "both", titl
         )
         x = np.arange(len(table))
         n = table["n_responses"] if "n_responses" in table.columns else None
-        labels = [
+        ticks = [
             str(v) if n is None else plotting.with_n(str(v), k)
             for v, k in zip(table["updates"], n if n is not None else [None] * len(table))
         ]
@@ -565,12 +554,12 @@ def plot_dose_response(table: pd.DataFrame, *, lang: catalog.Lang = "both", titl
             )
             if n_pt is not None:  # fewer than MIN_N answers: a hollow point
                 plotting.mark_small(ax, x, y, n_pt, colour, lang=lang)
-            ax.set_xticks(x, labels)
-            ax.set_xlabel(_text("updates", lang))
-            ax.set_ylabel(_text(key, lang))
-            ax.set_title(_text(key, lang))
+            ax.set_xticks(x, ticks)
+            ax.set_xlabel(labels.text("proactive_updates", lang))
+            ax.set_ylabel(labels.text(key, lang))
+            ax.set_title(labels.text(key, lang))
             ax.grid(axis="y", alpha=0.3)
-        fig.suptitle(title or plotting.title(*_TEXT["dose_title"], lang=lang))
+        fig.suptitle(title or labels.title("dose_title", lang))
         fig.tight_layout()
     return fig
 

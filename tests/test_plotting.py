@@ -229,3 +229,17 @@ def test_the_model_figures_draw_on_the_axes_given_and_state_a_note_there():
     assert len(middle.get_xticklabels()) == 4 and right.texts[0].get_text() == "cannot fit: only 3 complete rows"
     alone = models.plot_coefficients(coefs, lang="en")
     assert alone is not fig and len(alone.axes) == 1 and alone.get_size_inches().tolist() == [7.0, 0.45 * 2 + 1.5]
+
+
+def test_the_figure_labels_of_nps_models_and_did_come_from_one_table():
+    """nps, models and did keep no labels of their own: their figures read cxlib.labels."""
+    import inspect
+
+    from cxlib import did, labels, models, nps
+
+    for module in (nps, models, did):
+        assert not hasattr(module, "_TEXT") and not hasattr(module, "_text"), module.__name__
+        assert "labels.t" in inspect.getsource(module.plot_event_study if module is not nps else nps.plot_dose_response)
+    assert labels.text("coef_title", "en") == "Model coefficients"
+    assert labels.title("rollout_event_title", "both").split("\n")[0] == "实时进度上线的事件研究：稳健估计与 TWFE"
+    assert all(zh and en and zh != en for zh, en in labels.TEXT.values())
