@@ -53,7 +53,7 @@ from scipy import stats
 
 from cxlib import catalog, inference, labels
 from cxlib.errors import DataError, require_columns
-from cxlib.models import ModelResult, _finish_table, _outcome_numeric, _rollout, one_center_reason
+from cxlib.models import ModelResult, finish_table, numeric_outcome, one_center_reason, rollout_visits
 from cxlib.stats import confidence_level
 
 if TYPE_CHECKING:
@@ -158,7 +158,7 @@ def _cannot(
         "converged": False,
         "note": note,
     }
-    table = _finish_table(pd.DataFrame([row]))
+    table = finish_table(pd.DataFrame([row]))
     return StaggeredResult(
         name,
         table,
@@ -455,7 +455,7 @@ def callaway_santanna(
         inf.text,
     ]
     note = "; ".join(notes)
-    head = _finish_table(
+    head = finish_table(
         pd.DataFrame(
             [
                 {
@@ -654,7 +654,7 @@ def sun_abraham(
         how,
     ]
     note = "; ".join(notes)
-    head = _finish_table(
+    head = finish_table(
         pd.DataFrame(
             [
                 {
@@ -706,11 +706,11 @@ def _rollout_frame(
     the switch, ``inf`` never), ``center``, ``post``, ``arrived``. Visits of a switching center in its
     switch month but before the switch date are left out: untreated visits in a treated cell."""
     require_columns(visits, [outcome, center], "visits")
-    ro = _rollout(visits, centers, center, month, arrived_at, center_id, realtime_since)
+    ro = rollout_visits(visits, centers, center, month, arrived_at, center_id, realtime_since)
     cohort = (ro["month_index"] - ro["rel_month"]).where(ro["treated"], np.inf)
     d = pd.DataFrame(
         {
-            "y": _outcome_numeric(visits, outcome),
+            "y": numeric_outcome(visits, outcome),
             "period": ro["month_index"],
             "cohort": cohort,
             "center": visits[center].astype("string"),
@@ -976,8 +976,8 @@ def randomization_test(
     ci = confidence_level(ci, conf, "randomization_test")
     require_columns(visits, [outcome, center, month, arrived_at], "visits")
     require_columns(centers, [center_id, realtime_since], "centers")
-    base = _rollout(visits, centers, center, month, arrived_at, center_id, realtime_since)
-    y_all = _outcome_numeric(visits, outcome)
+    base = rollout_visits(visits, centers, center, month, arrived_at, center_id, realtime_since)
+    y_all = numeric_outcome(visits, outcome)
     ok = y_all.notna() & visits[center].notna() & base["month_index"].notna()
     y = y_all[ok].to_numpy(dtype=float)
     cen = visits.loc[ok, center].astype(str).to_numpy()
@@ -1256,8 +1256,8 @@ def twfe_weights(
         >>> twfe_weights(visits, centers)["n_negative_cells"]  # doctest: +SKIP
     """
     require_columns(visits, [outcome, center], "visits")
-    ro = _rollout(visits, centers, center, month, arrived_at, center_id, realtime_since)
-    y = _outcome_numeric(visits, outcome)
+    ro = rollout_visits(visits, centers, center, month, arrived_at, center_id, realtime_since)
+    y = numeric_outcome(visits, outcome)
     ok = (y.notna() & visits[center].notna() & ro["month_index"].notna()).to_numpy()
     cen = visits.loc[ok, center].astype(str).to_numpy()
     midx = ro.loc[ok, "month_index"].to_numpy(dtype=float)

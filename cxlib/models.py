@@ -238,7 +238,7 @@ def _cannot_fit(
         "converged": False,
         "note": note,
     }
-    table = _finish_table(pd.DataFrame([row]))
+    table = finish_table(pd.DataFrame([row]))
     return ModelResult(
         model,
         table,
@@ -251,7 +251,15 @@ def _cannot_fit(
     )
 
 
-def _finish_table(df: pd.DataFrame) -> pd.DataFrame:
+def finish_table(df: pd.DataFrame) -> pd.DataFrame:
+    """A tidy coefficient table in the shape every model result shares: the columns of
+    :data:`TABLE_COLUMNS` first (missing ones added as NaN), then any others; ``n_clusters`` as
+    nullable integers, ``converged`` as booleans, a fresh index.
+
+        >>> t = finish_table(pd.DataFrame({"term": ["x"], "estimate": [0.5], "converged": [1], "n_clusters": [12.0]}))
+        >>> list(t.columns) == list(TABLE_COLUMNS), str(t["n_clusters"].dtype), t["converged"].tolist()
+        (True, 'Int64', [True])
+    """
     for col in TABLE_COLUMNS:
         if col not in df.columns:
             df[col] = np.nan
@@ -569,7 +577,7 @@ def _tidy(
             "note": note,
         }
     )
-    return _finish_table(out)
+    return finish_table(out)
 
 
 def _df_inference(res: Any) -> float | None:
@@ -1251,7 +1259,7 @@ def ltr_ordinal(
             "note": "; ".join(notes),
         }
     )
-    table = _finish_table(pd.concat([table, thr], ignore_index=True))
+    table = finish_table(pd.concat([table, thr], ignore_index=True))
     try:
         exog = pd.DataFrame(mod.exog, columns=[_brant_term(str(c)) for c in mod.exog_names[: mod.exog.shape[1]]])
         brant = brant_test(prep.data["_ltr_ord"], exog, min_events=10 * (exog.shape[1] + 1))
@@ -1348,7 +1356,7 @@ def _binary_logit(
         n_clusters=prep.n_clusters,
         converged=conv,
         note="; ".join(notes),
-        headline=_finish_table(head),
+        headline=finish_table(head),
         fit=res,
         fallback=prep.fallback,
     )
@@ -1602,7 +1610,7 @@ def complaint_models(
         r["boundary_reason"] = boundary if r["model"] == "nb2" else ""
         if boundary and r["model"] == "poisson":
             r["note"] = "; ".join([r["note"], f"quoted, NB2 being at its boundary: {boundary}"])
-    table = _finish_table(pd.concat(tables, ignore_index=True))
+    table = finish_table(pd.concat(tables, ignore_index=True))
     head = pd.DataFrame(rows)
     # the Poisson model is always reported; NB2 must hold up only when it is the one quoted
     conv = bool(head.loc[head["quoted"] | (head["model"] == "poisson"), "converged"].all())
@@ -1838,17 +1846,26 @@ def _explain(head: pd.DataFrame, visits: pd.DataFrame, updates: str, duration: s
 
 
 # ============================================================================ rollout study
-def _rollout(
+def rollout_visits(
     visits: pd.DataFrame,
     centers: pd.DataFrame,
-    center: str,
-    month: str,
-    arrived_at: str,
-    center_id: str,
-    realtime_since: str,
+    center: str = "center",
+    month: str = "month",
+    arrived_at: str = "arrived_at",
+    center_id: str = "center_id",
+    realtime_since: str = "realtime_since",
 ) -> pd.DataFrame:
-    """Per visit: treated (center ever switched), post (arrived on/after the switch date),
-    month index and month relative to the rollout month."""
+    """Per visit (same index as ``visits``): ``treated`` (its center ever switched to real-time
+    updates), ``post`` (1.0 when it arrived on or after the switch date), ``month_index``
+    (year × 12 + month) and ``rel_month`` (months since the switch month; NaN for a center that
+    never switched). Shared by the rollout estimators here and in :mod:`cxlib.did`.
+
+        >>> v = pd.DataFrame({"center": ["A", "A", "B"], "month": ["2026-03", "2026-04", "2026-04"],
+        ...                   "arrived_at": pd.to_datetime(["2026-03-30", "2026-04-02", "2026-04-02"])})
+        >>> c = pd.DataFrame({"center_id": ["A", "B"], "realtime_since": ["2026-04-01", None]})
+        >>> rollout_visits(v, c)[["treated", "post", "rel_month"]].values.tolist()
+        [[True, 0.0, -1.0], [True, 1.0, 0.0], [False, 0.0, nan]]
+    """
     require_columns(visits, [center, month, arrived_at], "visits")
     require_columns(centers, [center_id, realtime_since], "centers")
     c = centers.drop_duplicates(center_id)
@@ -1916,7 +1933,13 @@ def one_center_reason(
     return f"{base} ({cid} switched to real-time updates on {pd.Timestamp(since.iloc[0]):%Y-%m-%d})"
 
 
-def _outcome_numeric(visits: pd.DataFrame, outcome: str) -> pd.Series:
+def numeric_outcome(visits: pd.DataFrame, outcome: str) -> pd.Series:
+    """The ``outcome`` column as floats: a boolean (complained) as 0/1 with NaN where unknown,
+    anything else as a number (NaN where it is none).
+
+        >>> numeric_outcome(pd.DataFrame({"complained": pd.array([True, None, False])}), "complained").tolist()
+        [1.0, nan, 0.0]
+    """
     s = visits[outcome]
     if pd.api.types.is_bool_dtype(s) or isinstance(s.dtype, pd.BooleanDtype):
         return s.astype("Float64").astype(float)
@@ -1955,10 +1978,10 @@ def did_rollout(
     """
     name = f"did_{outcome}"
     require_columns(visits, [outcome, center], "visits")
-    ro = _rollout(visits, centers, center, month, arrived_at, center_id, realtime_since)
+    ro = rollout_visits(visits, centers, center, month, arrived_at, center_id, realtime_since)
     df = pd.DataFrame(
         {
-            "_y": _outcome_numeric(visits, outcome),
+            "_y": numeric_outcome(visits, outcome),
             "post": ro["post"],
             center: visits[center],
             month: visits[month],
@@ -2055,9 +2078,9 @@ def event_study(
         raise ValueError(f"ref {ref} is outside the window {window}")
     name = f"event_study_{outcome}"
     require_columns(visits, [outcome, center], "visits")
-    ro = _rollout(visits, centers, center, month, arrived_at, center_id, realtime_since)
+    ro = rollout_visits(visits, centers, center, month, arrived_at, center_id, realtime_since)
     rel = ro["rel_month"].clip(lower=lo, upper=hi)
-    df = pd.DataFrame({"_y": _outcome_numeric(visits, outcome), center: visits[center], month: visits[month]})
+    df = pd.DataFrame({"_y": numeric_outcome(visits, outcome), center: visits[center], month: visits[month]})
     notes: list[str] = []
     if ro["rel_month"].notna().any():
         n_binned = int(((ro["rel_month"] < lo) | (ro["rel_month"] > hi)).sum())
@@ -2131,7 +2154,7 @@ def event_study(
         "note": "; ".join(notes),
         "rel_month": ref,
     }
-    table = _finish_table(pd.concat([table, pd.DataFrame([ref_row])], ignore_index=True))
+    table = finish_table(pd.concat([table, pd.DataFrame([ref_row])], ignore_index=True))
     table["rel_month"] = table["rel_month"].astype("Int64")
     head = table.loc[table["kind"].isin(["effect", "reference"])].sort_values("rel_month").reset_index(drop=True)
     # the switching centers' visits behind each month's coefficient (the reference month's too)
@@ -2393,7 +2416,7 @@ def rollout_overview(
         ['center', 'realtime_since', 'visits_before']
     """
     require_columns(visits, [in_progress], "visits")
-    ro = _rollout(visits, centers, center, month, arrived_at, center_id, realtime_since)
+    ro = rollout_visits(visits, centers, center, month, arrived_at, center_id, realtime_since)
     c = centers.drop_duplicates(center_id)
     since = pd.Series(
         pd.to_datetime(c[realtime_since], errors="coerce").to_numpy(), index=c[center_id].astype(str).to_numpy()
