@@ -2558,7 +2558,10 @@ def plot_coefficients(
     by default fixed effects, intercepts and thresholds are left out. Returns the Figure; when no
     coefficient could be estimated, a figure that states the models' notes (why not).
 
-        >>> fig = plot_coefficients(ltr_ols(visits).table)  # doctest: +SKIP
+        >>> t = pd.DataFrame({"term": ["n_proactive_updates"], "estimate": [0.3], "ci_low": [0.1],
+        ...                   "ci_high": [0.5], "model": ["ltr"]})
+        >>> plot_coefficients(t, lang="en").axes[0].get_xlabel()
+        'Estimate (95% CI)'
     """
     from cxlib import plotting
 
@@ -2608,7 +2611,10 @@ def plot_event_study(
     """Event-study coefficients with intervals by month relative to the rollout, on ``ax`` or on
     a figure of its own (for a result that could not be fitted, a figure stating its note).
 
-        >>> fig = plot_event_study(event_study(visits, centers, "ltr"))  # doctest: +SKIP
+        >>> ev = pd.DataFrame({"rel_month": [-1, 0, 1], "estimate": [0.0, 0.4, 0.5], "ci_low": [-0.2, 0.1, 0.2],
+        ...                    "ci_high": [0.2, 0.7, 0.8]})
+        >>> plot_event_study(ev, lang="en").axes[0].get_xlabel()
+        'Months relative to rollout'
     """
     from cxlib import plotting
 

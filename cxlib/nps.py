@@ -523,7 +523,10 @@ def plot_dose_response(table: pd.DataFrame, *, lang: catalog.Lang = "both", titl
 
     ``table`` is the output of :func:`dose_response`. Returns the matplotlib Figure.
 
-        >>> fig = plot_dose_response(dose_response(visits))  # doctest: +SKIP
+        >>> v = pd.DataFrame({"n_proactive_updates": [0, 0, 1, 2, 2], "ltr": [3, 8, 9, 10, 9],
+        ...                   "anxiety": [60, 50, 40, 30, 20], "complained": [True, False, False, False, False]})
+        >>> [ax.get_title() for ax in plot_dose_response(dose_response(v, cap=2), lang="en").axes]
+        ['NPS', 'Complaint rate']
     """
     from cxlib import plotting
 
