@@ -278,7 +278,9 @@ def test_the_randomisation_interval_inverts_the_test():
     outcomes, turns from not rejecting to rejecting; the quoted result carries the interval."""
     visits, centers = _toy(seed=4, effect=2.0)
     ri = did.randomization_test(visits, centers, "ltr", ci=0.9).set_index("estimator")
-    post = models.rollout_visits(visits, centers, "center", "month", "arrived_at", "center_id", "realtime_since")["post"]
+    post = models.rollout_visits(visits, centers, "center", "month", "arrived_at", "center_id", "realtime_since")[
+        "post"
+    ]
     for est in ("callaway_santanna", "twfe"):
         lo, hi = ri.loc[est, ["ci_low", "ci_high"]]
         assert lo < ri.loc[est, "estimate"] < hi
