@@ -45,15 +45,20 @@ import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from cxlib import catalog, inference
+from cxlib import catalog, inference, labels
 from cxlib.errors import DataError, require_columns
-from cxlib.models import ModelResult, _finish_table, _outcome_numeric, _rollout, one_center_reason
+from cxlib.models import ModelResult, finish_table, numeric_outcome, one_center_reason, rollout_visits
+from cxlib.stats import confidence_level
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 ControlGroup = Literal["never_treated", "not_yet_treated"]
 
@@ -153,7 +158,7 @@ def _cannot(
         "converged": False,
         "note": note,
     }
-    table = _finish_table(pd.DataFrame([row]))
+    table = finish_table(pd.DataFrame([row]))
     return StaggeredResult(
         name,
         table,
@@ -192,7 +197,7 @@ class _Inference:
     text: str
 
 
-def _infer(est: np.ndarray, IF: np.ndarray, clusters: np.ndarray | None, conf: float, seed: int = 0) -> _Inference:
+def _infer(est: np.ndarray, IF: np.ndarray, clusters: np.ndarray | None, ci: float, seed: int = 0) -> _Inference:
     """Standard errors, intervals and p-values of ``est`` (K) from its influence functions
     ``IF`` (n × K), clustered by ``clusters`` (n labels) or one row per cluster."""
     if clusters is None:
@@ -206,7 +211,7 @@ def _infer(est: np.ndarray, IF: np.ndarray, clusters: np.ndarray | None, conf: f
     V = S.T @ S
     se = np.sqrt(np.clip(np.diag(V), 0, None))
     if clusters is None or G > 50:
-        z = stats.norm.ppf(0.5 + conf / 2)
+        z = stats.norm.ppf(0.5 + ci / 2)
         with np.errstate(divide="ignore", invalid="ignore"):
             p = 2 * stats.norm.sf(np.abs(est / se))
         what = (
@@ -217,7 +222,7 @@ def _infer(est: np.ndarray, IF: np.ndarray, clusters: np.ndarray | None, conf: f
         return _Inference(se, est - z * se, est + z * se, p, V, G, what)
     W, full = webb_weights(G, seed=seed)
     boot = np.abs(W @ S)  # |θ* − θ̂| for every weight vector, per statistic
-    q = np.quantile(boot, conf, axis=0, method="higher")
+    q = np.quantile(boot, ci, axis=0, method="higher")
     p = (boot >= np.abs(est)[None, :] - 1e-12).mean(axis=0)
     how = f"all {len(W):,} Webb weight vectors" if full else f"{len(W):,} Webb weight vectors drawn (seed {seed})"
     what = f"wild cluster bootstrap of the influence functions over {G} clusters ({how})"
@@ -335,9 +340,11 @@ def callaway_santanna(
     group: str,
     cluster: str | None = None,
     control_group: ControlGroup = "never_treated",
-    conf: float = 0.95,
+    ci: float = 0.95,
     seed: int = 0,
     name: str | None = None,
+    *,
+    conf: float | None = None,
 ) -> StaggeredResult:
     """Callaway–Sant'Anna group-time ATTs for repeated cross-sections (a balanced panel is a
     special case), unconditional parallel trends, aggregated to the overall ATT (``simple``: the
@@ -356,6 +363,7 @@ def callaway_santanna(
         >>> round(res.headline.estimate.iloc[0], 4)                                              # doctest: +SKIP
         -0.04
     """
+    ci = confidence_level(ci, conf, "callaway_santanna")
     require_columns(data, [outcome, time, group] + ([cluster] if cluster else []), "data")
     estimator = "callaway_santanna"
     name = name or f"cs_{outcome}"
@@ -414,7 +422,7 @@ def callaway_santanna(
         ev_if.append(if_e)
     ests = np.concatenate([[overall], cells["estimate"].to_numpy(), ev_est])
     IF = np.column_stack([if_overall, cs.IF, *ev_if])
-    inf = _infer(ests, IF, d["c"].to_numpy() if cluster else None, conf, seed)
+    inf = _infer(ests, IF, d["c"].to_numpy() if cluster else None, ci, seed)
     k = len(cells)
     pw = np.where(post, [cs.pg[g] for g in cells["group"]], 0.0)  # the overall ATT's weight of each post cell
     cells = cells.assign(
@@ -447,7 +455,7 @@ def callaway_santanna(
         inf.text,
     ]
     note = "; ".join(notes)
-    head = _finish_table(
+    head = finish_table(
         pd.DataFrame(
             [
                 {
@@ -514,9 +522,11 @@ def sun_abraham(
     group: str,
     unit: str,
     cluster: str | None = None,
-    conf: float = 0.95,
+    ci: float = 0.95,
     ref: int = -1,
     name: str | None = None,
+    *,
+    conf: float | None = None,
 ) -> StaggeredResult:
     """Sun–Abraham interaction-weighted event study: OLS of the outcome on cohort × relative-period
     indicators (every relative period but ``ref``) with ``unit`` and ``time`` fixed effects, the
@@ -531,6 +541,7 @@ def sun_abraham(
 
         >>> sun_abraham(mpdta, "lemp", "year", "first.treat", "countyreal").event  # doctest: +SKIP
     """
+    ci = confidence_level(ci, conf, "sun_abraham")
     require_columns(data, [outcome, time, group, unit] + ([cluster] if cluster else []), "data")
     name = name or f"sa_{outcome}"
     d = pd.DataFrame(
@@ -590,11 +601,11 @@ def sun_abraham(
     )
     if cluster:
         dfree = n_cl - 1
-        crit = stats.t.ppf(0.5 + conf / 2, dfree)
+        crit = stats.t.ppf(0.5 + ci / 2, dfree)
         pfun = lambda z: 2 * stats.t.sf(np.abs(z), dfree)  # noqa: E731
         how = f"cluster-robust (CR1) by {cluster}, t with {dfree} df"
     else:
-        crit = stats.norm.ppf(0.5 + conf / 2)
+        crit = stats.norm.ppf(0.5 + ci / 2)
         pfun = lambda z: 2 * stats.norm.sf(np.abs(z))  # noqa: E731
         how = "heteroskedasticity-robust (HC1), visits treated as independent, normal intervals"
 
@@ -643,7 +654,7 @@ def sun_abraham(
         how,
     ]
     note = "; ".join(notes)
-    head = _finish_table(
+    head = finish_table(
         pd.DataFrame(
             [
                 {
@@ -695,11 +706,11 @@ def _rollout_frame(
     the switch, ``inf`` never), ``center``, ``post``, ``arrived``. Visits of a switching center in its
     switch month but before the switch date are left out: untreated visits in a treated cell."""
     require_columns(visits, [outcome, center], "visits")
-    ro = _rollout(visits, centers, center, month, arrived_at, center_id, realtime_since)
+    ro = rollout_visits(visits, centers, center, month, arrived_at, center_id, realtime_since)
     cohort = (ro["month_index"] - ro["rel_month"]).where(ro["treated"], np.inf)
     d = pd.DataFrame(
         {
-            "y": _outcome_numeric(visits, outcome),
+            "y": numeric_outcome(visits, outcome),
             "period": ro["month_index"],
             "cohort": cohort,
             "center": visits[center].astype("string"),
@@ -729,7 +740,9 @@ def rollout_att(
     arrived_at: str = "arrived_at",
     center_id: str = "center_id",
     realtime_since: str = "realtime_since",
-    conf: float = 0.95,
+    ci: float = 0.95,
+    *,
+    conf: float | None = None,
 ) -> StaggeredResult:
     """Callaway–Sant'Anna ATT of the switch to real-time updates (``outcome`` ``"ltr"`` in points or
     ``"complained"``, a share): cohorts are switch months, periods months, visits independent (see
@@ -739,6 +752,7 @@ def rollout_att(
         >>> rollout_att(visits, centers, "ltr").record()["estimator"]  # doctest: +SKIP
         'callaway_santanna'
     """
+    ci = confidence_level(ci, conf, "rollout_att")
     name = f"cs_{outcome}"
     d, notes = _rollout_frame(visits, centers, outcome, center, month, arrived_at, center_id, realtime_since)
     n_centers = int(d["center"].nunique())
@@ -751,7 +765,7 @@ def rollout_att(
             len(d),
             n_centers,
         )
-    res = callaway_santanna(d, "y", "period", "cohort", None, control_group, conf, name=name)
+    res = callaway_santanna(d, "y", "period", "cohort", None, control_group, ci, name=name)
     res.n_clusters = n_centers
     if res.ok:
         res.headline["n_clusters"] = pd.array([n_centers], dtype="Int64")
@@ -781,13 +795,16 @@ def rollout_sun_abraham(
     arrived_at: str = "arrived_at",
     center_id: str = "center_id",
     realtime_since: str = "realtime_since",
-    conf: float = 0.95,
+    ci: float = 0.95,
+    *,
+    conf: float | None = None,
 ) -> StaggeredResult:
     """Sun–Abraham event study of the switch to real-time updates, center and month fixed effects,
     never-treated centers as control, HC1 errors (visits independent, as :func:`rollout_att`).
 
         >>> rollout_sun_abraham(visits, centers, "ltr").event[["rel_period", "estimate"]]  # doctest: +SKIP
     """
+    ci = confidence_level(ci, conf, "rollout_sun_abraham")
     name = f"sa_{outcome}"
     d, notes = _rollout_frame(visits, centers, outcome, center, month, arrived_at, center_id, realtime_since)
     n_centers = int(d["center"].nunique())
@@ -800,7 +817,7 @@ def rollout_sun_abraham(
             len(d),
             n_centers,
         )
-    res = sun_abraham(d, "y", "period", "cohort", "center", None, conf, name=name)
+    res = sun_abraham(d, "y", "period", "cohort", "center", None, ci, name=name)
     res.n_clusters = n_centers
     res.note = "; ".join([*notes, res.note])
     return res
@@ -934,7 +951,9 @@ def randomization_test(
     realtime_since: str = "realtime_since",
     max_assignments: int = 5000,
     seed: int = 0,
-    conf: float = 0.95,
+    ci: float = 0.95,
+    *,
+    conf: float | None = None,
 ) -> pd.DataFrame:
     """Randomisation inference for the rollout: the switch dates observed are reassigned to the
     centers in every possible way (7 centers, 4 dates: 840 assignments; more than
@@ -946,7 +965,7 @@ def randomization_test(
 
     ``ci_low, ci_high``: the randomisation (Fisher) interval of a constant effect, the effects τ
     whose sharp null "every switched visit gained exactly τ" the same test does not reject at
-    ``1 − conf`` (see :func:`_fisher_interval`); like the test, it does not assume that visits or
+    ``1 − ci`` (see :func:`_fisher_interval`); like the test, it does not assume that visits or
     centers are independent, but it does assume one effect for all switched visits.
 
     One row per estimator: ``outcome, estimator, scale, estimate, ci_low, ci_high, p_value,
@@ -954,10 +973,11 @@ def randomization_test(
 
         >>> randomization_test(visits, centers, "ltr")[["estimator", "p_value"]]  # doctest: +SKIP
     """
+    ci = confidence_level(ci, conf, "randomization_test")
     require_columns(visits, [outcome, center, month, arrived_at], "visits")
     require_columns(centers, [center_id, realtime_since], "centers")
-    base = _rollout(visits, centers, center, month, arrived_at, center_id, realtime_since)
-    y_all = _outcome_numeric(visits, outcome)
+    base = rollout_visits(visits, centers, center, month, arrived_at, center_id, realtime_since)
+    y_all = numeric_outcome(visits, outcome)
     ok = y_all.notna() & visits[center].notna() & base["month_index"].notna()
     y = y_all[ok].to_numpy(dtype=float)
     cen = visits.loc[ok, center].astype(str).to_numpy()
@@ -1016,7 +1036,7 @@ def randomization_test(
         fin = np.isfinite(arr_d[:, i]) & np.isfinite(arr_dd[:, i])
         col, dcol = arr_d[fin, i], arr_dd[fin, i]
         p = float((np.abs(col) >= abs(obs) - 1e-12).mean()) if len(col) and np.isfinite(obs) else np.nan
-        lo, hi = _fisher_interval(obs, col, dcol, conf) if len(col) and np.isfinite(obs) else (np.nan, np.nan)
+        lo, hi = _fisher_interval(obs, col, dcol, ci) if len(col) and np.isfinite(obs) else (np.nan, np.nan)
         rows.append(
             {
                 "outcome": outcome,
@@ -1034,9 +1054,9 @@ def randomization_test(
     return pd.DataFrame(rows)
 
 
-def _fisher_interval(obs: float, stat: np.ndarray, stat_of_d: np.ndarray, conf: float = 0.95) -> tuple[float, float]:
+def _fisher_interval(obs: float, stat: np.ndarray, stat_of_d: np.ndarray, ci: float = 0.95) -> tuple[float, float]:
     """The randomisation interval of a constant effect τ: the τ whose sharp null ("every switched
-    visit gained exactly τ") the randomisation test does not reject at ``1 − conf``.
+    visit gained exactly τ") the randomisation test does not reject at ``1 − ci``.
 
     Under that null the untreated outcomes are ``y − τ·D`` (``D`` the observed switch indicator);
     both statistics are linear in the outcome, so under assignment ``a`` the statistic of the adjusted
@@ -1048,7 +1068,7 @@ def _fisher_interval(obs: float, stat: np.ndarray, stat_of_d: np.ndarray, conf: 
         >>> [round(x, 6) for x in _fisher_interval(2.0, np.array([2.0, 0.1, -0.2, 0.3]), np.array([1.0, 0, 0, 0]), 0.5)]
         [1.8, 2.2]
     """
-    alpha = 1 - conf + 1e-9  # 1 − 0.9 is 0.0999…: a p-value of exactly 0.1 rejects at the 10 % level
+    alpha = 1 - ci + 1e-9  # 1 − 0.9 is 0.0999…: a p-value of exactly 0.1 rejects at the 10 % level
 
     def p(tau: np.ndarray) -> np.ndarray:
         t = np.atleast_1d(tau)[:, None]
@@ -1236,8 +1256,8 @@ def twfe_weights(
         >>> twfe_weights(visits, centers)["n_negative_cells"]  # doctest: +SKIP
     """
     require_columns(visits, [outcome, center], "visits")
-    ro = _rollout(visits, centers, center, month, arrived_at, center_id, realtime_since)
-    y = _outcome_numeric(visits, outcome)
+    ro = rollout_visits(visits, centers, center, month, arrived_at, center_id, realtime_since)
+    y = numeric_outcome(visits, outcome)
     ok = (y.notna() & visits[center].notna() & ro["month_index"].notna()).to_numpy()
     cen = visits.loc[ok, center].astype(str).to_numpy()
     midx = ro.loc[ok, "month_index"].to_numpy(dtype=float)
@@ -1319,38 +1339,29 @@ def rollout_record(ltr: StaggeredResult | Any, complained: StaggeredResult | Any
     }
 
 
-_TEXT = {
-    "title": (
-        "实时进度上线的事件研究：稳健估计与 TWFE",
-        "Event study of the switch to real-time updates: robust and TWFE",
-    ),
-    "rel": ("相对切换月份的月数", "months relative to the switch"),
-    "est": ("效应（相对切换前）", "effect (against before the switch)"),
-    "cs": ("Callaway–Sant'Anna（稳健）", "Callaway–Sant'Anna (robust)"),
-    "twfe": ("TWFE 事件研究", "TWFE event study"),
-}
-
-
-def plot_event_study(robust: StaggeredResult, twfe: ModelResult | None = None, lang: catalog.Lang = "both"):
+def plot_event_study(
+    robust: StaggeredResult,
+    twfe: ModelResult | None = None,
+    *,
+    lang: catalog.Lang = "both",
+    ax: Axes | None = None,
+) -> Figure:
     """The robust event study (estimate and 95 % interval per month since the switch, n of the
     switching centers' visits under each tick) with the TWFE event study of
-    :func:`cxlib.models.event_study` beside it; a result that could not be fitted gives the figure
-    of its note.
+    :func:`cxlib.models.event_study` beside it, on ``ax`` or on a figure of its own; a result that
+    could not be fitted gives the figure of its note.
 
         >>> fig = plot_event_study(rollout_att(visits, centers), models.event_study(visits, centers))  # doctest: +SKIP
     """
     from cxlib import plotting
-    from cxlib.models import _note_figure
-
-    def text(k: str, two: bool = False) -> str:
-        return catalog.bilingual(*_TEXT[k], lang, sep="\n" if two else " / ")
 
     if not robust.ok or robust.event.empty:
-        return _note_figure(robust.note, text("title", True))
+        return plotting.note_figure(robust.note, labels.title("rollout_event_title", lang), ax=ax)
     ev = robust.event.sort_values("rel_period")
+    own = ax is None
     with plotting.drawing():
         plotting.ensure_theme()
-        fig, ax = plotting.subplots(figsize=(7.5, 4.2))
+        fig, ax = plotting.figure_for(ax, (7.5, 4.2), layout=None)
         x = ev["rel_period"].to_numpy(dtype=float)
         est = ev["estimate"].to_numpy(dtype=float)
         from cxlib.stats import error_bars
@@ -1361,7 +1372,7 @@ def plot_event_study(robust: StaggeredResult, twfe: ModelResult | None = None, l
             yerr=error_bars(est, ev["ci_low"].to_numpy(dtype=float), ev["ci_high"].to_numpy(dtype=float)),
             fmt="o-",
             capsize=3,
-            label=text("cs"),
+            label=labels.text("cs_robust", lang, sep=" / "),
             color=plotting.TIER_COLORS["realtime"],
         )
         if twfe is not None and twfe.ok and twfe.headline is not None and "rel_month" in twfe.headline.columns:
@@ -1378,7 +1389,7 @@ def plot_event_study(robust: StaggeredResult, twfe: ModelResult | None = None, l
                 capsize=3,
                 color="grey",
                 alpha=0.8,
-                label=text("twfe"),
+                label=labels.text("twfe_event_study", lang, sep=" / "),
             )
         ax.axhline(0, color="grey", lw=0.8)
         ax.axvline(-0.5, color="grey", lw=0.8, ls="--")
@@ -1388,11 +1399,12 @@ def plot_event_study(robust: StaggeredResult, twfe: ModelResult | None = None, l
                 if pd.notna(v) and int(v) not in ticks:
                     ticks[int(v)] = plotting.with_n(str(int(v)), k) if pd.notna(k) else str(int(v))
         ax.set_xticks(sorted(ticks), [ticks[v] for v in sorted(ticks)])
-        ax.set_xlabel(text("rel"))
-        ax.set_ylabel(text("est", True))
-        ax.set_title(text("title", True))
+        ax.set_xlabel(labels.text("rel_period", lang, sep=" / "))
+        ax.set_ylabel(labels.title("effect_vs_before", lang))
+        ax.set_title(labels.title("rollout_event_title", lang))
         ax.legend(loc="best", fontsize="small")
-        fig.tight_layout()
+        if own:
+            fig.tight_layout()
     return fig
 
 

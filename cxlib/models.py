@@ -48,7 +48,7 @@ import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -58,12 +58,16 @@ import statsmodels.formula.api as smf
 from scipy import stats
 from statsmodels.tools.sm_exceptions import ModelWarning
 
-from cxlib import catalog, inference, negbin
+from cxlib import catalog, inference, labels, negbin
 from cxlib.errors import DataError, require_columns
 from cxlib.ordinal import AnalyticOrderedModel
 from cxlib.progress import track
 from cxlib.results import NotComputed, NotProvided, too_few
 from cxlib.stats import error_bars
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 Form = Literal["linear", "categorical", "log"]
 
@@ -234,7 +238,7 @@ def _cannot_fit(
         "converged": False,
         "note": note,
     }
-    table = _finish_table(pd.DataFrame([row]))
+    table = finish_table(pd.DataFrame([row]))
     return ModelResult(
         model,
         table,
@@ -247,7 +251,15 @@ def _cannot_fit(
     )
 
 
-def _finish_table(df: pd.DataFrame) -> pd.DataFrame:
+def finish_table(df: pd.DataFrame) -> pd.DataFrame:
+    """A tidy coefficient table in the shape every model result shares: the columns of
+    :data:`TABLE_COLUMNS` first (missing ones added as NaN), then any others; ``n_clusters`` as
+    nullable integers, ``converged`` as booleans, a fresh index.
+
+        >>> t = finish_table(pd.DataFrame({"term": ["x"], "estimate": [0.5], "converged": [1], "n_clusters": [12.0]}))
+        >>> list(t.columns) == list(TABLE_COLUMNS), str(t["n_clusters"].dtype), t["converged"].tolist()
+        (True, 'Int64', [True])
+    """
     for col in TABLE_COLUMNS:
         if col not in df.columns:
             df[col] = np.nan
@@ -565,7 +577,7 @@ def _tidy(
             "note": note,
         }
     )
-    return _finish_table(out)
+    return finish_table(out)
 
 
 def _df_inference(res: Any) -> float | None:
@@ -1247,7 +1259,7 @@ def ltr_ordinal(
             "note": "; ".join(notes),
         }
     )
-    table = _finish_table(pd.concat([table, thr], ignore_index=True))
+    table = finish_table(pd.concat([table, thr], ignore_index=True))
     try:
         exog = pd.DataFrame(mod.exog, columns=[_brant_term(str(c)) for c in mod.exog_names[: mod.exog.shape[1]]])
         brant = brant_test(prep.data["_ltr_ord"], exog, min_events=10 * (exog.shape[1] + 1))
@@ -1344,7 +1356,7 @@ def _binary_logit(
         n_clusters=prep.n_clusters,
         converged=conv,
         note="; ".join(notes),
-        headline=_finish_table(head),
+        headline=finish_table(head),
         fit=res,
         fallback=prep.fallback,
     )
@@ -1598,7 +1610,7 @@ def complaint_models(
         r["boundary_reason"] = boundary if r["model"] == "nb2" else ""
         if boundary and r["model"] == "poisson":
             r["note"] = "; ".join([r["note"], f"quoted, NB2 being at its boundary: {boundary}"])
-    table = _finish_table(pd.concat(tables, ignore_index=True))
+    table = finish_table(pd.concat(tables, ignore_index=True))
     head = pd.DataFrame(rows)
     # the Poisson model is always reported; NB2 must hold up only when it is the one quoted
     conv = bool(head.loc[head["quoted"] | (head["model"] == "poisson"), "converged"].all())
@@ -1834,17 +1846,26 @@ def _explain(head: pd.DataFrame, visits: pd.DataFrame, updates: str, duration: s
 
 
 # ============================================================================ rollout study
-def _rollout(
+def rollout_visits(
     visits: pd.DataFrame,
     centers: pd.DataFrame,
-    center: str,
-    month: str,
-    arrived_at: str,
-    center_id: str,
-    realtime_since: str,
+    center: str = "center",
+    month: str = "month",
+    arrived_at: str = "arrived_at",
+    center_id: str = "center_id",
+    realtime_since: str = "realtime_since",
 ) -> pd.DataFrame:
-    """Per visit: treated (center ever switched), post (arrived on/after the switch date),
-    month index and month relative to the rollout month."""
+    """Per visit (same index as ``visits``): ``treated`` (its center ever switched to real-time
+    updates), ``post`` (1.0 when it arrived on or after the switch date), ``month_index``
+    (year × 12 + month) and ``rel_month`` (months since the switch month; NaN for a center that
+    never switched). Shared by the rollout estimators here and in :mod:`cxlib.did`.
+
+        >>> v = pd.DataFrame({"center": ["A", "A", "B"], "month": ["2026-03", "2026-04", "2026-04"],
+        ...                   "arrived_at": pd.to_datetime(["2026-03-30", "2026-04-02", "2026-04-02"])})
+        >>> c = pd.DataFrame({"center_id": ["A", "B"], "realtime_since": ["2026-04-01", None]})
+        >>> rollout_visits(v, c)[["treated", "post", "rel_month"]].values.tolist()
+        [[True, 0.0, -1.0], [True, 1.0, 0.0], [False, 0.0, nan]]
+    """
     require_columns(visits, [center, month, arrived_at], "visits")
     require_columns(centers, [center_id, realtime_since], "centers")
     c = centers.drop_duplicates(center_id)
@@ -1912,7 +1933,13 @@ def one_center_reason(
     return f"{base} ({cid} switched to real-time updates on {pd.Timestamp(since.iloc[0]):%Y-%m-%d})"
 
 
-def _outcome_numeric(visits: pd.DataFrame, outcome: str) -> pd.Series:
+def numeric_outcome(visits: pd.DataFrame, outcome: str) -> pd.Series:
+    """The ``outcome`` column as floats: a boolean (complained) as 0/1 with NaN where unknown,
+    anything else as a number (NaN where it is none).
+
+        >>> numeric_outcome(pd.DataFrame({"complained": pd.array([True, None, False])}), "complained").tolist()
+        [1.0, nan, 0.0]
+    """
     s = visits[outcome]
     if pd.api.types.is_bool_dtype(s) or isinstance(s.dtype, pd.BooleanDtype):
         return s.astype("Float64").astype(float)
@@ -1951,10 +1978,10 @@ def did_rollout(
     """
     name = f"did_{outcome}"
     require_columns(visits, [outcome, center], "visits")
-    ro = _rollout(visits, centers, center, month, arrived_at, center_id, realtime_since)
+    ro = rollout_visits(visits, centers, center, month, arrived_at, center_id, realtime_since)
     df = pd.DataFrame(
         {
-            "_y": _outcome_numeric(visits, outcome),
+            "_y": numeric_outcome(visits, outcome),
             "post": ro["post"],
             center: visits[center],
             month: visits[month],
@@ -2051,9 +2078,9 @@ def event_study(
         raise ValueError(f"ref {ref} is outside the window {window}")
     name = f"event_study_{outcome}"
     require_columns(visits, [outcome, center], "visits")
-    ro = _rollout(visits, centers, center, month, arrived_at, center_id, realtime_since)
+    ro = rollout_visits(visits, centers, center, month, arrived_at, center_id, realtime_since)
     rel = ro["rel_month"].clip(lower=lo, upper=hi)
-    df = pd.DataFrame({"_y": _outcome_numeric(visits, outcome), center: visits[center], month: visits[month]})
+    df = pd.DataFrame({"_y": numeric_outcome(visits, outcome), center: visits[center], month: visits[month]})
     notes: list[str] = []
     if ro["rel_month"].notna().any():
         n_binned = int(((ro["rel_month"] < lo) | (ro["rel_month"] > hi)).sum())
@@ -2127,7 +2154,7 @@ def event_study(
         "note": "; ".join(notes),
         "rel_month": ref,
     }
-    table = _finish_table(pd.concat([table, pd.DataFrame([ref_row])], ignore_index=True))
+    table = finish_table(pd.concat([table, pd.DataFrame([ref_row])], ignore_index=True))
     table["rel_month"] = table["rel_month"].astype("Int64")
     head = table.loc[table["kind"].isin(["effect", "reference"])].sort_values("rel_month").reset_index(drop=True)
     # the switching centers' visits behind each month's coefficient (the reference month's too)
@@ -2389,7 +2416,7 @@ def rollout_overview(
         ['center', 'realtime_since', 'visits_before']
     """
     require_columns(visits, [in_progress], "visits")
-    ro = _rollout(visits, centers, center, month, arrived_at, center_id, realtime_since)
+    ro = rollout_visits(visits, centers, center, month, arrived_at, center_id, realtime_since)
     c = centers.drop_duplicates(center_id)
     since = pd.Series(
         pd.to_datetime(c[realtime_since], errors="coerce").to_numpy(), index=c[center_id].astype(str).to_numpy()
@@ -2515,56 +2542,26 @@ def report_table(
 
 
 # ============================================================================ figures
-_TEXT = {
-    "estimate": ("估计值（95% 置信区间）", "Estimate (95% CI)"),
-    "rel_month": ("相对上线月份", "Months relative to rollout"),
-    "event_title": ("实时进度上线前后", "Before and after the real-time rollout"),
-    "coef_title": ("模型系数", "Model coefficients"),
-}
-
-
-def _text(key: str, lang: catalog.Lang, two_lines: bool = False) -> str:
-    return catalog.bilingual(*_TEXT[key], lang=lang, sep="\n" if two_lines else " ")
-
-
-def _note_figure(note: str, title: str):
-    """A small figure that says why there is nothing to draw (a model that could not be fitted)."""
-    import textwrap
-
-    from cxlib import plotting
-
-    with plotting.drawing():
-        fig, ax = plotting.subplots(figsize=(7, 2.2))
-        ax.axis("off")
-        ax.text(
-            0.5,
-            0.5,
-            "\n".join(textwrap.wrap(note, 80)),
-            ha="center",
-            va="center",
-            fontsize="small",
-            color="#444444",
-            transform=ax.transAxes,
-        )
-        ax.set_title(title)
-        fig.tight_layout()
-    return fig
-
-
 def plot_coefficients(
     table: pd.DataFrame,
     terms: Sequence[str] | None = None,
     kinds: Sequence[str] = ("effect", "average_marginal_effect", "control"),
+    *,
     lang: catalog.Lang = "both",
     title: str | None = None,
-):
-    """Forest plot of coefficients with intervals, one row per term (and model).
+    ax: Axes | None = None,
+) -> Figure:
+    """Forest plot of coefficients with intervals, one row per term (and model), on ``ax`` or on
+    a figure of its own.
 
     ``table`` is a tidy table (``ModelResult.table`` / ``headline``, or several concatenated);
     by default fixed effects, intercepts and thresholds are left out. Returns the Figure; when no
     coefficient could be estimated, a figure that states the models' notes (why not).
 
-        >>> fig = plot_coefficients(ltr_ols(visits).table)  # doctest: +SKIP
+        >>> t = pd.DataFrame({"term": ["n_proactive_updates"], "estimate": [0.3], "ci_low": [0.1],
+        ...                   "ci_high": [0.5], "model": ["ltr"]})
+        >>> plot_coefficients(t, lang="en").axes[0].get_xlabel()
+        'Estimate (95% CI)'
     """
     from cxlib import plotting
 
@@ -2578,47 +2575,59 @@ def plot_coefficients(
         notes = [str(n) for n in table.get("note", pd.Series(dtype=str)).dropna() if str(n)]
         if not notes:
             raise DataError("no coefficients to plot")
-        return _note_figure("; ".join(dict.fromkeys(notes)), title or _text("coef_title", lang, two_lines=True))
+        return plotting.note_figure("; ".join(dict.fromkeys(notes)), title or labels.title("coef_title", lang), ax=ax)
+    own = ax is None
     with plotting.drawing():
         plotting.ensure_theme()
         models = list(dict.fromkeys(t["model"]))
-        labels = list(dict.fromkeys(t["term"]))
-        fig, ax = plotting.subplots(figsize=(7, 0.45 * len(labels) * max(1, len(models)) + 1.5))
+        shown = list(dict.fromkeys(t["term"]))
+        fig, ax = plotting.figure_for(ax, (7, 0.45 * len(shown) * max(1, len(models)) + 1.5), layout=None)
         step = 0.8 / max(1, len(models))
         for i, m in enumerate(models):
-            part = t.loc[t["model"] == m].set_index("term").reindex(labels)
-            y = np.arange(len(labels)) + (i - (len(models) - 1) / 2) * step
+            part = t.loc[t["model"] == m].set_index("term").reindex(shown)
+            y = np.arange(len(shown)) + (i - (len(models) - 1) / 2) * step
             est = part["estimate"].to_numpy(dtype=float)
             err = np.vstack([est - part["ci_low"].to_numpy(dtype=float), part["ci_high"].to_numpy(dtype=float) - est])
             ax.errorbar(est, y, xerr=err, fmt="o", capsize=3, label=str(m))
         ax.axvline(0, color="grey", lw=0.8, ls="--")
-        ax.set_yticks(np.arange(len(labels)), labels)
+        ax.set_yticks(np.arange(len(shown)), shown)
         ax.invert_yaxis()
-        ax.set_xlabel(_text("estimate", lang))
-        ax.set_title(title or _text("coef_title", lang, two_lines=True))
+        ax.set_xlabel(labels.text("estimate_ci", lang))
+        ax.set_title(title or labels.title("coef_title", lang))
         if len(models) > 1:
             ax.legend(frameon=False)
-        fig.tight_layout()
+        if own:
+            fig.tight_layout()
     return fig
 
 
-def plot_event_study(result: ModelResult | pd.DataFrame, lang: catalog.Lang = "both", title: str | None = None):
-    """Event-study coefficients with intervals by month relative to the rollout (for a result
-    that could not be fitted, a figure stating its note).
+def plot_event_study(
+    result: ModelResult | pd.DataFrame,
+    *,
+    lang: catalog.Lang = "both",
+    title: str | None = None,
+    ax: Axes | None = None,
+) -> Figure:
+    """Event-study coefficients with intervals by month relative to the rollout, on ``ax`` or on
+    a figure of its own (for a result that could not be fitted, a figure stating its note).
 
-        >>> fig = plot_event_study(event_study(visits, centers, "ltr"))  # doctest: +SKIP
+        >>> ev = pd.DataFrame({"rel_month": [-1, 0, 1], "estimate": [0.0, 0.4, 0.5], "ci_low": [-0.2, 0.1, 0.2],
+        ...                    "ci_high": [0.2, 0.7, 0.8]})
+        >>> plot_event_study(ev, lang="en").axes[0].get_xlabel()
+        'Months relative to rollout'
     """
     from cxlib import plotting
 
     t = result.headline if isinstance(result, ModelResult) else result
     if "rel_month" not in t.columns or t["estimate"].notna().sum() == 0:
         if isinstance(result, ModelResult) and result.note:
-            return _note_figure(result.note, title or _text("event_title", lang, two_lines=True))
+            return plotting.note_figure(result.note, title or labels.title("event_title", lang), ax=ax)
         raise DataError("no event-study coefficients to plot")
     t = t.loc[t["rel_month"].notna()].sort_values("rel_month")
+    own = ax is None
     with plotting.drawing():
         plotting.ensure_theme()
-        fig, ax = plotting.subplots(figsize=(7, 4))
+        fig, ax = plotting.figure_for(ax, (7, 4), layout=None)
         x = t["rel_month"].to_numpy(dtype=float)
         est = t["estimate"].to_numpy(dtype=float)
         lo = np.where(np.isnan(t["ci_low"].to_numpy(dtype=float)), est, t["ci_low"].to_numpy(dtype=float))
@@ -2630,10 +2639,11 @@ def plot_event_study(result: ModelResult | pd.DataFrame, lang: catalog.Lang = "b
         if "n_month" in t.columns:
             plotting.mark_small(ax, x, est, t["n_month"], plotting.TIER_COLORS["realtime"], lang=lang)
         ax.set_xticks(x, [plotting.with_n(str(int(v)), k) for v, k in zip(x, n_month)])
-        ax.set_xlabel(_text("rel_month", lang))
-        ax.set_ylabel(_text("estimate", lang))
-        ax.set_title(title or _text("event_title", lang, two_lines=True))
-        fig.tight_layout()
+        ax.set_xlabel(labels.text("rel_month", lang))
+        ax.set_ylabel(labels.text("estimate_ci", lang))
+        ax.set_title(title or labels.title("event_title", lang))
+        if own:
+            fig.tight_layout()
     return fig
 
 

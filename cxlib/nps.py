@@ -31,17 +31,20 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from cxlib import catalog
+from cxlib import catalog, labels
 from cxlib.errors import DataError, require_columns
 from cxlib.results import not_provided
-from cxlib.stats import clip_interval, error_bars, mean_ci
+from cxlib.stats import clip_interval, confidence_level, error_bars, mean_ci
 from cxlib.stats import wilson_ci as _wilson
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 Method = Literal["adjusted_wald", "wald", "score"]
 #: The interval methods of :func:`nps` and :func:`by_segment`.
@@ -52,17 +55,6 @@ ADJUSTED_WALD_PSEUDO = (0.75, 1.5, 0.75)
 
 _GROUPS = {g.code: g for g in catalog.NPS_GROUPS}
 _DET, _PAS, _PRO = _GROUPS["detractor"], _GROUPS["passive"], _GROUPS["promoter"]
-
-_TEXT = {
-    "updates": ("主动进度更新次数", "Proactive updates"),
-    "nps": ("净推荐值", "NPS"),
-    "complaint_rate": ("投诉率", "Complaint rate"),
-    "dose_title": ("主动更新次数与 NPS、投诉率", "Proactive updates vs. NPS and complaints"),
-}
-
-
-def _text(key: str, lang: catalog.Lang) -> str:
-    return catalog.bilingual(*_TEXT[key], lang=lang)
 
 
 # --------------------------------------------------------------------------- core maths
@@ -116,7 +108,9 @@ def _score_stat(d: float, det: float, pro: float, n: float) -> float:
     return num / math.sqrt(n * var)
 
 
-def score_interval(det: float, pro: float, n: float, conf: float = 0.95) -> tuple[float, float]:
+def score_interval(
+    det: float, pro: float, n: float, ci: float = 0.95, *, conf: float | None = None
+) -> tuple[float, float]:
     """Score interval of the NPS (share scale, -1..1) from counts of detractors and promoters of ``n``.
 
     The two values ``d`` where the score statistic (:func:`_score_stat`) equals ``∓z``, found by
@@ -126,11 +120,12 @@ def score_interval(det: float, pro: float, n: float, conf: float = 0.95) -> tupl
         >>> [round(x, 4) for x in score_interval(7, 2, 11)]
         [-0.7769, 0.0808]
     """
+    ci = confidence_level(ci, conf, "score_interval")
     from scipy.optimize import brentq
 
     if n <= 0:
         return float("nan"), float("nan")
-    z = float(stats.norm.ppf(1 - (1 - conf) / 2))
+    z = float(stats.norm.ppf(1 - (1 - ci) / 2))
     eps = 1e-12
     mid = min(max((pro - det) / n, -1 + eps), 1 - eps)
     lo = -1.0 if det >= n else brentq(lambda d: _score_stat(d, det, pro, n) - z, -1 + eps, mid, xtol=1e-14)
@@ -138,9 +133,9 @@ def score_interval(det: float, pro: float, n: float, conf: float = 0.95) -> tupl
     return float(lo), float(hi)
 
 
-def _from_counts(det: float, pas: float, pro: float, *, conf: float, scale: float) -> dict[str, float]:
+def _from_counts(det: float, pas: float, pro: float, *, ci: float, scale: float) -> dict[str, float]:
     n = det + pas + pro
-    z = float(stats.norm.ppf(1 - (1 - conf) / 2))
+    z = float(stats.norm.ppf(1 - (1 - ci) / 2))
     out: dict[str, float] = {"n": int(n)}
     if n == 0:
         nan = float("nan")
@@ -185,7 +180,7 @@ def _from_counts(det: float, pas: float, pro: float, *, conf: float, scale: floa
         adjusted_low=clip(adj - z * adj_se),
         adjusted_high=clip(adj + z * adj_se),
     )
-    s_lo, s_hi = score_interval(det, pro, n, conf)
+    s_lo, s_hi = score_interval(det, pro, n, ci)
     out.update(score_low=s_lo * scale, score_high=s_hi * scale)
     return out
 
@@ -205,8 +200,10 @@ def _method_ci(r: dict[str, float], method: str) -> tuple[float, float, float]:
 def nps(
     ltr: Sequence[float] | pd.Series | np.ndarray,
     scale: float = 100,
-    conf: float = 0.95,
+    ci: float = 0.95,
     method: Method = "adjusted_wald",
+    *,
+    conf: float | None = None,
 ) -> pd.Series:
     """Net Promoter Score of LTR answers (0-10) with group shares, SE, Wald, adjusted-Wald and score CIs.
 
@@ -222,12 +219,13 @@ def nps(
         >>> round(nps([10] * 5, method="score")["ci_low"], 1)
         13.1
     """
+    ci = confidence_level(ci, conf, "nps")
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(map(repr, METHODS))}, not {method!r}")
     vals = _valid_ltr(ltr, column=getattr(ltr, "name", None))
     if vals.size == 0:
         raise DataError("no valid LTR answers: the NPS is undefined", column=getattr(ltr, "name", None))
-    r = _from_counts(*_counts(vals), conf=conf, scale=scale)
+    r = _from_counts(*_counts(vals), ci=ci, scale=scale)
     _, lo, hi = _method_ci(r, method)
     return pd.Series({**r, "ci_low": lo, "ci_high": hi, "method": method}, dtype=object)
 
@@ -235,9 +233,11 @@ def nps(
 def nps_test(
     ltr_a: Sequence[float] | pd.Series | np.ndarray,
     ltr_b: Sequence[float] | pd.Series | np.ndarray | None = None,
-    conf: float = 0.95,
+    ci: float = 0.95,
     scale: float = 100,
     method: Method = "adjusted_wald",
+    *,
+    conf: float | None = None,
 ) -> pd.Series:
     """Test of the difference of two independent NPS (``a - b``), or of one NPS against 0.
 
@@ -258,12 +258,13 @@ def nps_test(
         >>> round(t["se"], 3), t["p_value"] > 0
         (0.125, True)
     """
+    ci = confidence_level(ci, conf, "nps_test")
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(map(repr, METHODS))}, not {method!r}")
     if method == "score" and ltr_b is not None:
         raise ValueError("the score method tests one sample only: use 'adjusted_wald' or 'wald' for two")
-    z = float(stats.norm.ppf(1 - (1 - conf) / 2))
-    a = nps(ltr_a, scale=1, conf=conf)
+    z = float(stats.norm.ppf(1 - (1 - ci) / 2))
+    a = nps(ltr_a, scale=1, ci=ci)
     nan = float("nan")
     adj_diff = nan
     if ltr_b is None:
@@ -280,7 +281,7 @@ def nps_test(
             lo, hi = centre - z * se, centre + z * se
             stat = centre / se if se > 0 else (nan if centre == 0 else math.copysign(math.inf, centre))
     else:
-        b = nps(ltr_b, scale=1, conf=conf)
+        b = nps(ltr_b, scale=1, ci=ci)
         diff = a["nps"] - b["nps"]
         nps_b, n_b = b["nps"], int(b["n"])
         if method == "adjusted_wald":
@@ -306,7 +307,7 @@ def nps_test(
             "p_value": p,
             "n_a": int(a["n"]),
             "n_b": n_b,
-            "conf": conf,
+            "conf": ci,
             "method": method,
         },
         dtype=object,
@@ -320,7 +321,9 @@ def by_segment(
     method: Method = "adjusted_wald",
     min_n: int = 30,
     scale: float = 100,
-    conf: float = 0.95,
+    ci: float = 0.95,
+    *,
+    conf: float | None = None,
 ) -> pd.DataFrame:
     """NPS with a confidence interval per segment, one row per segment (sorted; catalog order
     for categorical segments), with a ``warning`` where fewer than ``min_n`` answers back it.
@@ -332,6 +335,7 @@ def by_segment(
         >>> by_segment(pd.DataFrame({"center": ["A", "A", "B"], "ltr": [10, 3, 9]}), "center").warning.tolist()
         ['n < 30', 'n < 30']
     """
+    ci = confidence_level(ci, conf, "by_segment")
     keys = [by] if isinstance(by, str) else list(by)
     require_columns(df, [*keys, ltr], "survey")
     if method not in METHODS:
@@ -341,7 +345,7 @@ def by_segment(
     rows = []
     for key, part in df.groupby(keys, observed=True, sort=True, dropna=True):
         key = key if isinstance(key, tuple) else (key,)
-        r = _from_counts(*_counts(_valid_ltr(part[ltr], column=ltr)), conf=conf, scale=scale)
+        r = _from_counts(*_counts(_valid_ltr(part[ltr], column=ltr)), ci=ci, scale=scale)
         se, lo, hi = _method_ci(r, method)
         n = r["n"]
         warning = "no responses" if n == 0 else (f"n < {min_n}" if n < min_n else "")
@@ -370,13 +374,15 @@ def by_segment(
 
 
 # --------------------------------------------------------------------- tier / dose tables
-def wilson_ci(count: int, n: int, conf: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval of a proportion ``count / n`` (scalars; see :func:`cxlib.stats.wilson_ci`).
+def wilson_ci(count: int, n: int, ci: float = 0.95, *, conf: float | None = None) -> tuple[float, float]:
+    """Wilson score interval of a proportion ``count / n`` as two floats: the scalar view of
+    :func:`cxlib.stats.wilson_ci`, the one implementation (NaN where ``n`` is 0).
 
     >>> [round(x, 4) for x in wilson_ci(2, 10)]
     [0.0567, 0.5098]
     """
-    lo, hi = _wilson(count, n, conf)
+    ci = confidence_level(ci, conf, "wilson_ci")
+    lo, hi = _wilson(count, n, ci)
     return float(lo), float(hi)
 
 
@@ -385,13 +391,13 @@ def _metrics(
     ltr: str,
     anxiety: str | None,
     complained: str | None,
-    conf: float,
+    ci: float,
     scale: float,
     known_complaints: bool = True,
 ) -> dict[str, float]:
     vals = _valid_ltr(part[ltr], column=ltr)
-    r = _from_counts(*_counts(vals), conf=conf, scale=scale)
-    m, lo, hi = mean_ci(vals, conf, bounds="ltr")
+    r = _from_counts(*_counts(vals), ci=ci, scale=scale)
+    m, lo, hi = mean_ci(vals, ci, bounds="ltr")
     out = {
         "n_visits": len(part),
         "n_responses": int(vals.size),
@@ -408,7 +414,7 @@ def _metrics(
         c = c.astype("boolean") if not isinstance(c.dtype, pd.BooleanDtype) else c
         c = c.dropna()
         k, n = int(c.sum()), int(c.size)
-        lo_c, hi_c = wilson_ci(k, n, conf)
+        lo_c, hi_c = wilson_ci(k, n, ci)
         out.update(complaint_rate=k / n if n else float("nan"), complaint_ci_low=lo_c, complaint_ci_high=hi_c)
     return out
 
@@ -425,8 +431,10 @@ def tier_table(
     anxiety: str = "anxiety",
     complained: str = "complained",
     lang: catalog.Lang = "both",
-    conf: float = 0.95,
+    ci: float = 0.95,
     scale: float = 100,
+    *,
+    conf: float | None = None,
 ) -> pd.DataFrame:
     """Per transparency tier (catalog order): visits, responses, mean anxiety, mean LTR with a
     t interval, NPS with an adjusted-Wald interval, complaint rate with a Wilson interval.
@@ -436,6 +444,7 @@ def tier_table(
 
         >>> tier_table(visits).loc[:, ["tier", "n_visits", "nps"]]  # doctest: +SKIP
     """
+    ci = confidence_level(ci, conf, "tier_table")
     require_columns(visits, [ltr, tier, anxiety, complained], "visits")
     t = visits[tier].astype("string")
     unknown = sorted(set(t.dropna()) - set(catalog.TIER_ORDER))
@@ -453,7 +462,7 @@ def tier_table(
             {
                 "tier": code,
                 "label": catalog.label(code, lang),
-                **_metrics(part, ltr, anxiety, complained, conf, scale, known),
+                **_metrics(part, ltr, anxiety, complained, ci, scale, known),
             }
         )
     out = pd.DataFrame(rows)
@@ -478,14 +487,17 @@ def dose_response(
     ltr: str = "ltr",
     anxiety: str = "anxiety",
     complained: str = "complained",
-    conf: float = 0.95,
+    ci: float = 0.95,
     scale: float = 100,
+    *,
+    conf: float | None = None,
 ) -> pd.DataFrame:
     """The :func:`tier_table` metrics by number of proactive updates 0, 1, …, ``cap``+.
 
     >>> dose_response(visits, cap=4).updates.tolist()  # doctest: +SKIP
     ['0', '1', '2', '3', '4+']
     """
+    ci = confidence_level(ci, conf, "dose_response")
     require_columns(visits, [updates, ltr, anxiety, complained], "visits")
     u = pd.to_numeric(visits[updates], errors="coerce")
     if (u.dropna() < 0).any() or (u.dropna() != u.dropna().round()).any():
@@ -498,19 +510,23 @@ def dose_response(
         part = visits.loc[mask.fillna(False).to_numpy()]
         if len(part) == 0:
             continue
-        rows.append({"updates": lev, **_metrics(part, ltr, anxiety, complained, conf, scale, known)})
+        rows.append({"updates": lev, **_metrics(part, ltr, anxiety, complained, ci, scale, known)})
     out = pd.DataFrame(rows)
     if len(out):
         out["updates"] = out["updates"].astype(pd.CategoricalDtype(levels, ordered=True))
     return out
 
 
-def plot_dose_response(table: pd.DataFrame, lang: catalog.Lang = "both", title: str | None = None):
-    """Two panels: NPS and complaint rate (with intervals) by number of updates.
+def plot_dose_response(table: pd.DataFrame, *, lang: catalog.Lang = "both", title: str | None = None) -> Figure:
+    """Two panels: NPS and complaint rate (with intervals) by number of updates (the NPS panel
+    alone when ``table`` has no complaint rate); the figure holds its panels, so it takes no ``ax``.
 
     ``table`` is the output of :func:`dose_response`. Returns the matplotlib Figure.
 
-        >>> fig = plot_dose_response(dose_response(visits))  # doctest: +SKIP
+        >>> v = pd.DataFrame({"n_proactive_updates": [0, 0, 1, 2, 2], "ltr": [3, 8, 9, 10, 9],
+        ...                   "anxiety": [60, 50, 40, 30, 20], "complained": [True, False, False, False, False]})
+        >>> [ax.get_title() for ax in plot_dose_response(dose_response(v, cap=2), lang="en").axes]
+        ['NPS', 'Complaint rate']
     """
     from cxlib import plotting
 
@@ -523,7 +539,7 @@ def plot_dose_response(table: pd.DataFrame, lang: catalog.Lang = "both", title: 
         )
         x = np.arange(len(table))
         n = table["n_responses"] if "n_responses" in table.columns else None
-        labels = [
+        ticks = [
             str(v) if n is None else plotting.with_n(str(v), k)
             for v, k in zip(table["updates"], n if n is not None else [None] * len(table))
         ]
@@ -541,25 +557,28 @@ def plot_dose_response(table: pd.DataFrame, lang: catalog.Lang = "both", title: 
             )
             if n_pt is not None:  # fewer than MIN_N answers: a hollow point
                 plotting.mark_small(ax, x, y, n_pt, colour, lang=lang)
-            ax.set_xticks(x, labels)
-            ax.set_xlabel(_text("updates", lang))
-            ax.set_ylabel(_text(key, lang))
-            ax.set_title(_text(key, lang))
+            ax.set_xticks(x, ticks)
+            ax.set_xlabel(labels.text("proactive_updates", lang))
+            ax.set_ylabel(labels.text(key, lang))
+            ax.set_title(labels.text(key, lang))
             ax.grid(axis="y", alpha=0.3)
-        fig.suptitle(title or plotting.title(*_TEXT["dose_title"], lang=lang))
+        fig.suptitle(title or labels.title("dose_title", lang))
         fig.tight_layout()
     return fig
 
 
 # --------------------------------------------------------------------- results and sentences
-def summary_record(ltr: Sequence[float] | pd.Series | np.ndarray, conf: float = 0.95) -> dict[str, float]:
+def summary_record(
+    ltr: Sequence[float] | pd.Series | np.ndarray, ci: float = 0.95, *, conf: float | None = None
+) -> dict[str, float]:
     """The ``nps`` entry of ``results.json``: ``{value, ci_low, ci_high, n, promoters, passives,
     detractors}``, NPS on the -100..100 scale with its adjusted-Wald interval, groups as shares.
 
         >>> summary_record([10, 9, 8, 3])["value"]
         25.0
     """
-    r = nps(ltr, scale=100, conf=conf)
+    ci = confidence_level(ci, conf, "summary_record")
+    r = nps(ltr, scale=100, ci=ci)
     return {
         "value": float(r["nps"]),
         "ci_low": float(r["adjusted_low"]),
@@ -572,7 +591,11 @@ def summary_record(ltr: Sequence[float] | pd.Series | np.ndarray, conf: float = 
 
 
 def headline_table(
-    ltr: Sequence[float] | pd.Series | np.ndarray, conf: float = 0.95, lang: catalog.Lang = "both"
+    ltr: Sequence[float] | pd.Series | np.ndarray,
+    ci: float = 0.95,
+    lang: catalog.Lang = "both",
+    *,
+    conf: float | None = None,
 ) -> pd.DataFrame:
     """The headline NPS on both scales plus the three group shares, each with its interval:
     NPS -100..100 and -1..1 (adjusted-Wald), shares of promoters, passives, detractors (Wilson).
@@ -580,7 +603,8 @@ def headline_table(
         >>> headline_table([10, 9, 8, 3], lang="en").measure.tolist()[:2]
         ['NPS (−100…100)', 'NPS (share, −1…1)']
     """
-    r = nps(ltr, scale=100, conf=conf)
+    ci = confidence_level(ci, conf, "headline_table")
+    r = nps(ltr, scale=100, ci=ci)
     n = int(r["n"])
     rows = [
         (
@@ -600,7 +624,7 @@ def headline_table(
     ]
     for g in reversed(catalog.NPS_GROUPS):
         share = r[f"{g.code}s"]
-        lo, hi = wilson_ci(int(round(share * n)), n, conf)
+        lo, hi = wilson_ci(int(round(share * n)), n, ci)
         rows.append((catalog.bilingual(f"{g.zh}占比（%）", f"{g.en}s (%)", lang), share, lo, hi, "Wilson"))
     out = pd.DataFrame(rows, columns=["measure", "estimate", "ci_low", "ci_high", "interval"])
     out["n"] = n
@@ -679,7 +703,9 @@ def folklore_comparison(table: pd.DataFrame, low: str = "none", high: str = "rea
 
 
 # --------------------------------------------------------------------- comparisons for findings
-def proportion_difference(k_a: int, n_a: int, k_b: int, n_b: int, conf: float = 0.95) -> dict[str, float]:
+def proportion_difference(
+    k_a: int, n_a: int, k_b: int, n_b: int, ci: float = 0.95, *, conf: float | None = None
+) -> dict[str, float]:
     """Difference of two independent proportions ``k_a/n_a - k_b/n_b``: Wald interval (unpooled)
     and the two-sided p-value of the pooled z test (NaN when a group is empty).
 
@@ -687,6 +713,7 @@ def proportion_difference(k_a: int, n_a: int, k_b: int, n_b: int, conf: float = 
         >>> round(r["difference"], 2), r["p_value"] < 0.001
         (0.2, True)
     """
+    ci = confidence_level(ci, conf, "proportion_difference")
     nan = float("nan")
     if n_a <= 0 or n_b <= 0:
         return {
@@ -700,7 +727,7 @@ def proportion_difference(k_a: int, n_a: int, k_b: int, n_b: int, conf: float = 
             "n_b": int(n_b),
         }
     pa, pb = k_a / n_a, k_b / n_b
-    z = float(stats.norm.ppf(1 - (1 - conf) / 2))
+    z = float(stats.norm.ppf(1 - (1 - ci) / 2))
     se = math.sqrt(pa * (1 - pa) / n_a + pb * (1 - pb) / n_b)
     pool = (k_a + k_b) / (n_a + n_b)
     se0 = math.sqrt(pool * (1 - pool) * (1 / n_a + 1 / n_b))
@@ -725,7 +752,9 @@ def tier_contrast(
     ltr: str = "ltr",
     tier: str = "tier",
     complained: str = "complained",
-    conf: float = 0.95,
+    ci: float = 0.95,
+    *,
+    conf: float | None = None,
 ) -> pd.Series:
     """Two transparency tiers compared (``high`` minus ``low``): the NPS difference with the z test
     of :func:`nps_test` and the difference of the shares of visits with a complaint
@@ -738,6 +767,7 @@ def tier_contrast(
         >>> c["nps_difference"], c["complaint_difference"]
         (125.0, -0.25)
     """
+    ci = confidence_level(ci, conf, "tier_contrast")
     require_columns(visits, [ltr, tier], "visits")
     t = visits[tier].astype("string")
     out: dict[str, Any] = {"high": high, "low": low}
@@ -748,7 +778,7 @@ def tier_contrast(
         out[f"n_{name}"] = int(_valid_ltr(part[ltr], column=ltr).size)
     nan = float("nan")
     if out["n_high"] and out["n_low"]:
-        r = nps_test(parts["high"][ltr], parts["low"][ltr], conf=conf)
+        r = nps_test(parts["high"][ltr], parts["low"][ltr], ci=ci)
         out.update(
             nps_high=float(r["nps_a"]),
             nps_low=float(r["nps_b"]),
@@ -764,7 +794,7 @@ def tier_contrast(
         for k, p in parts.items()
     }
     d = proportion_difference(
-        int(known["high"].sum()), int(known["high"].size), int(known["low"].sum()), int(known["low"].size), conf
+        int(known["high"].sum()), int(known["high"].size), int(known["low"].sum()), int(known["low"].size), ci
     )
     out.update(
         complaint_high=d["share_a"],
@@ -790,7 +820,9 @@ def previous_change(
     period_end: str | None = None,
     scenario: str = "all",
     ltr: str = "ltr",
-    conf: float = 0.95,
+    ci: float = 0.95,
+    *,
+    conf: float | None = None,
 ) -> pd.Series | Any:
     """The NPS of a report's period against the period just before it, from the whole processed
     ``data`` (a :class:`cxlib.clean.ProcessedData` before ``subset``): :func:`nps_test` of now
@@ -804,6 +836,7 @@ def previous_change(
         >>> previous_change(clean.load("data/processed"), "SH-JQ", "2026-10", "2026-10")["before"]  # doctest: +SKIP
         '2026-09'
     """
+    ci = confidence_level(ci, conf, "previous_change")
     from cxlib.league import previous_period
     from cxlib.results import NotComputed
     from cxlib.selection import visits_of
@@ -838,6 +871,6 @@ def previous_change(
                 f"({label if b.size == 0 else _months_between(*now_span)})",
             ),
         )
-    r = nps_test(a, b, conf=conf)
+    r = nps_test(a, b, ci=ci)
     r["now"], r["before"], r["basis"] = _months_between(*now_span), label, basis
     return r

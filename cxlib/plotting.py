@@ -196,6 +196,34 @@ def figure_for(
     return fig, fig.subplots()
 
 
+def note_figure(note: str, title: str, *, ax: Axes | None = None) -> Figure:
+    """The figure of a result with nothing to draw (a model that could not be fitted): its
+    ``note``, wrapped, under ``title``, on ``ax`` or on a small figure of its own.
+
+    >>> fig = note_figure("cannot fit: only 3 complete rows", "Model coefficients")
+    >>> fig.axes[0].get_title(), fig.axes[0].texts[0].get_text()
+    ('Model coefficients', 'cannot fit: only 3 complete rows')
+    """
+    own = ax is None
+    with drawing():
+        fig, ax = figure_for(ax, (7, 2.2), layout=None)
+        ax.axis("off")
+        ax.text(
+            0.5,
+            0.5,
+            "\n".join(textwrap.wrap(note, 80)),
+            ha="center",
+            va="center",
+            fontsize="small",
+            color="#444444",
+            transform=ax.transAxes,
+        )
+        ax.set_title(title)
+        if own:
+            fig.tight_layout()
+    return fig
+
+
 def _inline_in_notebooks() -> None:
     """In a Jupyter kernel, show figures inline even when MPLBACKEND points elsewhere (e.g. Agg
     set for a batch run), so executed notebooks and their HTML reports carry the figures."""

@@ -12,6 +12,8 @@ interval never leaves -100..100): :data:`SCALES` names the scales.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -27,6 +29,26 @@ SCALES: dict[str, tuple[float, float]] = {
     "share": (0.0, 1.0),
 }
 Bounds = str | tuple[float, float] | None
+
+
+def confidence_level(ci: float, conf: float | None, where: str) -> float:
+    """The confidence level a call asked for: ``ci`` (its name throughout cxlib), or ``conf``, the
+    former name in :mod:`cxlib.nps` and :mod:`cxlib.did`, when given (with a DeprecationWarning
+    naming ``where``, the function called).
+
+        >>> confidence_level(0.9, None, "nps")
+        0.9
+        >>> import warnings
+        >>> with warnings.catch_warnings(record=True) as w:
+        ...     warnings.simplefilter("always")
+        ...     level = confidence_level(0.95, 0.8, "nps")
+        >>> level, w[0].category.__name__
+        (0.8, 'DeprecationWarning')
+    """
+    if conf is None:
+        return ci
+    warnings.warn(f"{where}(conf=...) is deprecated: use ci=...", DeprecationWarning, stacklevel=3)
+    return conf
 
 
 def clip_interval(low, high, bounds: Bounds) -> tuple[np.ndarray, np.ndarray]:

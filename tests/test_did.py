@@ -277,8 +277,10 @@ def test_the_randomisation_interval_inverts_the_test():
     """At the interval's ends the test of "every switched visit gained τ", run directly on the shifted
     outcomes, turns from not rejecting to rejecting; the quoted result carries the interval."""
     visits, centers = _toy(seed=4, effect=2.0)
-    ri = did.randomization_test(visits, centers, "ltr", conf=0.9).set_index("estimator")
-    post = models._rollout(visits, centers, "center", "month", "arrived_at", "center_id", "realtime_since")["post"]
+    ri = did.randomization_test(visits, centers, "ltr", ci=0.9).set_index("estimator")
+    post = models.rollout_visits(visits, centers, "center", "month", "arrived_at", "center_id", "realtime_since")[
+        "post"
+    ]
     for est in ("callaway_santanna", "twfe"):
         lo, hi = ri.loc[est, ["ci_low", "ci_high"]]
         assert lo < ri.loc[est, "estimate"] < hi
@@ -380,3 +382,32 @@ def test_sensitivity_bounds_follow_the_largest_pre_switch_departure():
     assert one.in_lang("zh") and findings.rollout_sensitivity(one, lang="zh").facts["status"] != "ok"
     with pytest.raises(ValueError):
         did.sensitivity(did.rollout_sun_abraham(visits, centers, "ltr"))
+
+
+def test_the_confidence_level_is_ci_and_conf_still_works_with_a_warning():
+    import inspect
+
+    for name in ("callaway_santanna", "sun_abraham", "rollout_att", "rollout_sun_abraham", "randomization_test"):
+        params = inspect.signature(getattr(did, name)).parameters
+        assert params["ci"].default == 0.95 and params["conf"].kind is inspect.Parameter.KEYWORD_ONLY, name
+    visits, centers = _toy()
+    new = did.rollout_att(visits, centers, "ltr", ci=0.8).record()
+    with pytest.warns(DeprecationWarning, match=r"rollout_att\(conf=\.\.\.\) is deprecated"):
+        old = did.rollout_att(visits, centers, "ltr", conf=0.8).record()
+    assert (old["ci_low"], old["ci_high"]) == (new["ci_low"], new["ci_high"])
+    wide = did.rollout_att(visits, centers, "ltr").record()
+    assert wide["ci_low"] < new["ci_low"] < new["ci_high"] < wide["ci_high"]
+
+
+def test_the_event_study_figure_draws_on_the_axes_given():
+    from cxlib import plotting
+
+    visits, centers = _toy()
+    robust = did.rollout_att(visits, centers, "ltr")
+    fig, (left, right) = plotting.subplots(1, 2, figsize=(12, 4))
+    assert did.plot_event_study(robust, models.event_study(visits, centers, "ltr"), lang="en", ax=left) is fig
+    assert left.get_legend() is not None and len(left.get_legend().get_texts()) == 2
+    assert did.plot_event_study(did.rollout_att(visits.loc[visits["center"] == "A"], centers), ax=right) is fig
+    assert right.texts and not right.axison
+    alone = did.plot_event_study(robust, lang="en")
+    assert len(alone.axes) == 1 and alone.get_size_inches().tolist() == [7.5, 4.2]

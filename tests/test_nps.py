@@ -156,6 +156,21 @@ def test_wilson_matches_the_closed_form_and_statsmodels():
     assert N.wilson_ci(2, 10) == pytest.approx((0.05668215145437519, 0.5098375284633583), rel=1e-9)
 
 
+def test_one_wilson_interval_for_nps_and_stats():
+    """nps has no Wilson interval of its own: its ``wilson_ci`` is the scalar view (floats) of
+    :func:`cxlib.stats.wilson_ci`, and the share intervals of its tables are that function's numbers."""
+    from cxlib import stats as S
+
+    for k, n, ci in [(0, 5, 0.95), (2, 10, 0.95), (7, 40, 0.9), (40, 40, 0.99), (0, 0, 0.95)]:
+        got = N.wilson_ci(k, n, ci)
+        assert all(isinstance(x, float) for x in got)
+        np.testing.assert_array_equal(got, [float(x) for x in S.wilson_ci(k, n, ci)])
+    h = N.headline_table([10] * 7 + [8] * 2 + [3] * 2, lang="en")
+    shares = h[h["kind"] == "share"]
+    for k, (_, row) in zip([7, 2, 2], shares.iterrows()):  # promoters, passives, detractors
+        assert (row["ci_low"], row["ci_high"]) == tuple(float(x) for x in S.wilson_ci(k, 11))
+
+
 def _visits(seed: int = 3, n: int = 600) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     u = rng.poisson(1.8, n)
@@ -440,3 +455,30 @@ def test_score_interval_holds_the_score_and_stays_in_range(det, pas, pro):
     for bound, target, edge in ((lo, Z975, -1.0), (hi, -Z975, 1.0)):
         if bound != edge:
             assert N._score_stat(bound, det, pro, n) == pytest.approx(target, abs=1e-6)
+
+
+def test_the_confidence_level_is_ci_and_conf_still_works_with_a_warning():
+    """Every public function of nps names its confidence level ``ci``; the former ``conf=`` gives
+    the same numbers and a DeprecationWarning naming the function."""
+    import inspect
+    import warnings
+
+    for name, fn in inspect.getmembers(N, inspect.isfunction):
+        if fn.__module__ != N.__name__ or name.startswith("_"):
+            continue
+        params = inspect.signature(fn).parameters
+        assert "conf" not in params or params["conf"].kind is inspect.Parameter.KEYWORD_ONLY, name
+        assert ("ci" in params) == ("conf" in params), name
+    ltr = [10] * 7 + [8] * 2 + [3] * 5
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        new = N.nps(ltr, ci=0.8)
+    with pytest.warns(DeprecationWarning, match=r"nps\(conf=\.\.\.\) is deprecated: use ci="):
+        old = N.nps(ltr, conf=0.8)
+    assert old["ci_low"] == new["ci_low"] and old["ci_high"] == new["ci_high"] != N.nps(ltr)["ci_high"]
+    with pytest.warns(DeprecationWarning, match="wilson_ci"):
+        assert N.wilson_ci(3, 14, conf=0.8) == N.wilson_ci(3, 14, ci=0.8) == N.wilson_ci(3, 14, 0.8)
+    v = _visits()
+    with pytest.warns(DeprecationWarning, match="tier_table"):
+        old_t = N.tier_table(v, conf=0.9, lang="en")
+    pd.testing.assert_frame_equal(old_t, N.tier_table(v, ci=0.9, lang="en"))

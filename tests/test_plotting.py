@@ -123,15 +123,6 @@ def _figure_functions():
                 yield info.name, name, fn
 
 
-# figure functions of the stage modules not yet on the convention (nps, models, did)
-_NOT_YET = {
-    "cxlib.nps.plot_dose_response",
-    "cxlib.models.plot_coefficients",
-    "cxlib.models.plot_event_study",
-    "cxlib.did.plot_event_study",
-}
-
-
 def test_every_figure_function_follows_the_convention():
     """A figure function is called ``plot_*``, is typed ``-> Figure``, takes ``lang`` keyword-only
     with the one default ``both``, and takes ``ax=None`` when it draws one axes."""
@@ -141,8 +132,6 @@ def test_every_figure_function_follows_the_convention():
 
     seen = []
     for module, name, fn in _figure_functions():
-        if f"{module}.{name}" in _NOT_YET:
-            continue
         sig = inspect.signature(fn)
         assert sig.return_annotation in (Figure, "Figure"), (module, name)
         lang = sig.parameters["lang"]
@@ -156,7 +145,11 @@ def test_every_figure_function_follows_the_convention():
         "plot_tornado",
         "plot_roi_distribution",
         "plot_theme_map",
+        "plot_dose_response",
+        "plot_coefficients",
+        "plot_event_study",
     } <= set(seen)
+    assert {m for m, name, _ in _figure_functions() if name == "plot_event_study"} == {"cxlib.models", "cxlib.did"}
 
 
 def test_a_figure_of_one_axes_draws_on_the_axes_given():
@@ -214,3 +207,39 @@ def test_the_confidence_level_is_ci_and_level_is_deprecated():
     with pytest.warns(DeprecationWarning, match="ci="):
         assert roi.effect_sampling("ltr_slope_per_update", entry, level=0.9) == wide
     assert wide["sd"] > roi.effect_sampling("ltr_slope_per_update", entry)["sd"]
+
+
+def test_the_model_figures_draw_on_the_axes_given_and_state_a_note_there():
+    import pandas as pd
+
+    from cxlib import models
+
+    fig, (left, middle, right) = plotting.subplots(1, 3, figsize=(12, 3))
+    coefs = pd.DataFrame(
+        {"term": ["updates", "photo"], "estimate": [0.3, 0.5], "ci_low": [0.1, 0.2], "ci_high": [0.5, 0.8]}
+    ).assign(model="ltr")
+    assert models.plot_coefficients(coefs, lang="en", ax=left) is fig
+    event = pd.DataFrame(
+        {"rel_month": [-2, -1, 0, 1], "estimate": [0.0, 0.1, 0.6, 0.7], "ci_low": [-0.3, -0.2, 0.3, 0.4]}
+    ).assign(ci_high=lambda d: d["estimate"] + 0.3)
+    assert models.plot_event_study(event, lang="en", ax=middle) is fig
+    assert plotting.note_figure("cannot fit: only 3 complete rows", "Model coefficients", ax=right) is fig
+    assert len(fig.axes) == 3 and left.get_xlabel() == "Estimate (95% CI)"
+    assert [t.get_text() for t in left.get_yticklabels()] == ["updates", "photo"]
+    assert len(middle.get_xticklabels()) == 4 and right.texts[0].get_text() == "cannot fit: only 3 complete rows"
+    alone = models.plot_coefficients(coefs, lang="en")
+    assert alone is not fig and len(alone.axes) == 1 and alone.get_size_inches().tolist() == [7.0, 0.45 * 2 + 1.5]
+
+
+def test_the_figure_labels_of_nps_models_and_did_come_from_one_table():
+    """nps, models and did keep no labels of their own: their figures read cxlib.labels."""
+    import inspect
+
+    from cxlib import did, labels, models, nps
+
+    for module in (nps, models, did):
+        assert not hasattr(module, "_TEXT") and not hasattr(module, "_text"), module.__name__
+        assert "labels.t" in inspect.getsource(module.plot_event_study if module is not nps else nps.plot_dose_response)
+    assert labels.text("coef_title", "en") == "Model coefficients"
+    assert labels.title("rollout_event_title", "both").split("\n")[0] == "实时进度上线的事件研究：稳健估计与 TWFE"
+    assert all(zh and en and zh != en for zh, en in labels.TEXT.values())

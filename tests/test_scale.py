@@ -99,8 +99,8 @@ def test_analytic_model_refuses_other_distributions():
 
 # ---------------------------------------------------------------------------- randomisation test
 def _rollout_inputs(visits: pd.DataFrame, centers: pd.DataFrame):
-    base = models._rollout(visits, centers, "center", "month", "arrived_at", "center_id", "realtime_since")
-    y_all = models._outcome_numeric(visits, "ltr")
+    base = models.rollout_visits(visits, centers, "center", "month", "arrived_at", "center_id", "realtime_since")
+    y_all = models.numeric_outcome(visits, "ltr")
     ok = y_all.notna() & visits["center"].notna() & base["month_index"].notna()
     cen = visits.loc[ok, "center"].astype(str).to_numpy()
     names = sorted(set(cen))

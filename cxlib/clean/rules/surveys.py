@@ -22,6 +22,17 @@ from cxlib.clean.values import (
 )
 
 
+def _int_answer(text: str) -> tuple[float, bool]:
+    """(number, was_text) of one distinct answer as :func:`_parse_int_text` reads it, NaN where it
+    reads no integer (the value arrays of the survey scores are float).
+
+        >>> _int_answer(" 10 "), _int_answer("9.5"), _int_answer("7")
+        ((10.0, True), (nan, True), (7.0, False))
+    """
+    value, was_text = _parse_int_text(text)
+    return (np.nan if value is None else value, was_text)
+
+
 def _clean_surveys(
     raw: pd.DataFrame, raw_visit_ids: pa.Array, kept_visit_ids: pa.Array, tz: str
 ) -> tuple[pd.DataFrame, _Audit]:
@@ -44,7 +55,7 @@ def _clean_surveys(
         arr = pc.if_else(pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(arr)), 0), pa.scalar(None, arr.type), arr)
         val, texty = _map_unique_multi(
             arr,
-            lambda u: (lambda r: (np.nan if r[0] is None else r[0], r[1]))(_parse_int_text(u)),
+            _int_answer,
             (float, bool),
             (np.nan, False),
         )
