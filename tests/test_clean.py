@@ -37,6 +37,17 @@ def with_rows(df: pd.DataFrame, *rows: dict) -> pd.DataFrame:
     return pd.concat([df, pd.DataFrame(list(rows))], ignore_index=True).fillna("")
 
 
+def test_a_date_of_year_zero_is_unreadable_not_a_crash(tmp_path):
+    """Arrow reads ``0000-01-01`` as a time; no later step can hold it, so it is blanked and
+    counted like any impossible date (found by the fuzz test of split tables)."""
+    centers = CENTERS.assign(realtime_since=["0000-01-01", "2026-10-01"])
+    visits = VISITS.assign(arrived_at=["0000-01-01 09:00:00"] + VISITS["arrived_at"].tolist()[1:])
+    data = run(tmp_path, centers=centers, visits=visits)
+    assert data.centers.set_index("center_id")["realtime_since"].isna().tolist() == [True, False]
+    assert rule_rows(data, "centers", "value_blanked") == 1
+    assert data.quality["tables"]["visits"]["read"] == len(VISITS)
+
+
 # ------------------------------------------------------------------------ timestamps
 def test_timestamp_formats_all_land_on_the_same_instant():
     texts = pd.Series(
