@@ -53,7 +53,7 @@ from scipy import stats
 
 from cxlib import catalog, inference, labels
 from cxlib.errors import DataError, require_columns
-from cxlib.models import ModelResult, finish_table, numeric_outcome, one_center_reason, rollout_visits
+from cxlib.models import ModelResult, cannot_fit_table, finish_table, numeric_outcome, one_center_reason, rollout_visits
 from cxlib.stats import confidence_level
 
 if TYPE_CHECKING:
@@ -144,21 +144,7 @@ def _cannot(
     name: str, estimator: str, control_group: str, reason: str, n: int, n_clusters: int | None
 ) -> StaggeredResult:
     note = f"cannot fit: {reason}"
-    row = {
-        "term": "(cannot fit)",
-        "estimate": np.nan,
-        "std_error": np.nan,
-        "ci_low": np.nan,
-        "ci_high": np.nan,
-        "p_value": np.nan,
-        "model": name,
-        "kind": "none",
-        "n": n,
-        "n_clusters": n_clusters,
-        "converged": False,
-        "note": note,
-    }
-    table = finish_table(pd.DataFrame([row]))
+    table = cannot_fit_table(name, note, n, n_clusters)
     return StaggeredResult(
         name,
         table,

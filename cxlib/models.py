@@ -224,6 +224,26 @@ def _cannot_fit(
     if strict:
         raise DataError(f"{model}: cannot fit: {reason}")
     note = f"cannot fit: {reason}"
+    table = cannot_fit_table(model, note, n, n_clusters)
+    return ModelResult(
+        model,
+        table,
+        n=n,
+        n_clusters=n_clusters,
+        converged=False,
+        note=note,
+        headline=table.copy(),
+        shortage=None if need is None else too_few(n, need, MODEL_NOTE, unit=ROWS),
+    )
+
+
+def cannot_fit_table(model: str, note: str, n: int, n_clusters: int | None) -> pd.DataFrame:
+    """The one-row table of a model that cannot be fitted: term ``(cannot fit)``, no estimate,
+    the model's name, its rows and clusters and the note saying why.
+
+        >>> cannot_fit_table("ltr_ols", "cannot fit: no rows", 0, None)[["term", "model", "n"]].to_dict("records")
+        [{'term': '(cannot fit)', 'model': 'ltr_ols', 'n': 0}]
+    """
     row = {
         "term": "(cannot fit)",
         "estimate": np.nan,
@@ -238,17 +258,7 @@ def _cannot_fit(
         "converged": False,
         "note": note,
     }
-    table = finish_table(pd.DataFrame([row]))
-    return ModelResult(
-        model,
-        table,
-        n=n,
-        n_clusters=n_clusters,
-        converged=False,
-        note=note,
-        headline=table.copy(),
-        shortage=None if need is None else too_few(n, need, MODEL_NOTE, unit=ROWS),
-    )
+    return finish_table(pd.DataFrame([row]))
 
 
 def finish_table(df: pd.DataFrame) -> pd.DataFrame:
