@@ -140,6 +140,28 @@ def _float_or_none(x: Any) -> float | None:
     return v if math.isfinite(v) else None
 
 
+def _att_table(
+    name: str, estimate: float, se: float, low: float, high: float, p: float, *, n: int, n_clusters: Any, note: str
+) -> pd.DataFrame:
+    """The one-row headline table of a staggered estimator: its overall ATT with standard error,
+    interval and p-value, in the shape every model result shares (:func:`cxlib.models.finish_table`)."""
+    row = {
+        "term": "ATT",
+        "estimate": estimate,
+        "std_error": se,
+        "ci_low": low,
+        "ci_high": high,
+        "p_value": p,
+        "model": name,
+        "kind": "effect",
+        "n": n,
+        "n_clusters": n_clusters,
+        "converged": True,
+        "note": note,
+    }
+    return finish_table(pd.DataFrame([row]))
+
+
 def _cannot(
     name: str, estimator: str, control_group: str, reason: str, n: int, n_clusters: int | None
 ) -> StaggeredResult:
@@ -441,25 +463,16 @@ def callaway_santanna(
         inf.text,
     ]
     note = "; ".join(notes)
-    head = finish_table(
-        pd.DataFrame(
-            [
-                {
-                    "term": "ATT",
-                    "estimate": overall,
-                    "std_error": inf.se[0],
-                    "ci_low": inf.ci_low[0],
-                    "ci_high": inf.ci_high[0],
-                    "p_value": inf.p[0],
-                    "model": name,
-                    "kind": "effect",
-                    "n": n,
-                    "n_clusters": inf.n_clusters if cluster else n_cl,
-                    "converged": True,
-                    "note": note,
-                }
-            ]
-        )
+    head = _att_table(
+        name,
+        overall,
+        inf.se[0],
+        inf.ci_low[0],
+        inf.ci_high[0],
+        inf.p[0],
+        n=n,
+        n_clusters=inf.n_clusters if cluster else n_cl,
+        note=note,
     )
     return StaggeredResult(
         name,
@@ -640,25 +653,16 @@ def sun_abraham(
         how,
     ]
     note = "; ".join(notes)
-    head = finish_table(
-        pd.DataFrame(
-            [
-                {
-                    "term": "ATT",
-                    "estimate": overall,
-                    "std_error": se_o,
-                    "ci_low": overall - crit * se_o,
-                    "ci_high": overall + crit * se_o,
-                    "p_value": float(pfun(overall / se_o)) if se_o > 0 else np.nan,
-                    "model": name,
-                    "kind": "effect",
-                    "n": n,
-                    "n_clusters": n_cl,
-                    "converged": True,
-                    "note": note,
-                }
-            ]
-        )
+    head = _att_table(
+        name,
+        overall,
+        se_o,
+        overall - crit * se_o,
+        overall + crit * se_o,
+        float(pfun(overall / se_o)) if se_o > 0 else np.nan,
+        n=n,
+        n_clusters=n_cl,
+        note=note,
     )
     return StaggeredResult(
         name,
