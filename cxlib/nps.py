@@ -849,7 +849,7 @@ def previous_change(
         sel = visits_of(data, center=center, period_start=period_start, period_end=period_end, scenario=scenario)
         months = sorted(set(sel["month"].dropna().astype(str))) if len(sel) else []
         if not months:
-            return NotComputed(0, what, why=("所选数据中没有到访", "no visits in the selection"))
+            return NotComputed(0, what, why=("所选数据中没有工单", "no visits in the selection"))
         now_span = (months[-1], months[-1])
         basis = "last_month"
     before_span = previous_period(*now_span)

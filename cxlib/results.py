@@ -491,7 +491,7 @@ class Scope:
             where,
             period_label(self.period_start, self.period_end, lang),
             f"数据截至 {cut}" if zh else f"data up to {cut}",
-            f"到访 {self.n_visits:,} 次" if zh else f"{self.n_visits:,} visits",
+            f"工单 {self.n_visits:,} 张" if zh else f"{self.n_visits:,} visits",
             f"有效问卷 {self.n_responses:,} 份" if zh else f"{self.n_responses:,} survey responses",
         ]
         if self.scenario not in (None, "all"):
@@ -516,7 +516,7 @@ class Scope:
         first, as notebook 04 compares them, then the rest).
 
             >>> Scope("all", None, None, None, None, 0, 0).record()["title"]
-            '全网络 · 全部数据 · 数据截至 – · 到访 0 次 · 有效问卷 0 份 / network · all data · data up to – · 0 visits · 0 survey responses'
+            '全网络 · 全部数据 · 数据截至 – · 工单 0 张 · 有效问卷 0 份 / network · all data · data up to – · 0 visits · 0 survey responses'
         """
         return {
             "center": self.center,
@@ -576,7 +576,7 @@ def scope(
 
         >>> scope(data.subset(center="SH-JQ", period_start="2026-10", period_end="2026-10"),
         ...       center="SH-JQ", period_start="2026-10", period_end="2026-10").title()   # doctest: +SKIP
-        '上海金桥中心（SH-JQ） · 2026年10月 · 数据截至 2026-10-31 19:05 · 到访 312 次 · 有效问卷 111 份 / …'
+        '上海金桥中心（SH-JQ） · 2026年10月 · 数据截至 2026-10-31 19:05 · 工单 312 张 · 有效问卷 111 份 / …'
     """
     names: dict[str, str | None] = {"name_zh": None, "name_en": None}
     centers = getattr(data, "centers", None)

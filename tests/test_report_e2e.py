@@ -312,7 +312,7 @@ def test_every_page_title_is_its_scope_line(sample_report, processed):
         page = (sample_report / f"{name}.html").read_text(encoding="utf-8")
         title = html_lib.unescape(re.search(r"<title>(.*?)</title>", page, re.S).group(1))
         assert title == expected, name
-        assert 'class="cx-scope"' in page and html_lib.escape(f"到访 {len(data.visits):,} 次") in page
+        assert 'class="cx-scope"' in page and html_lib.escape(f"工单 {len(data.visits):,} 张") in page
     # 04 has no segment parameter, so its line names none
     page = (sample_report / "04_roi_cases.html").read_text(encoding="utf-8")
     title = html_lib.unescape(re.search(r"<title>(.*?)</title>", page, re.S).group(1))

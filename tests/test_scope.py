@@ -67,7 +67,7 @@ def test_scope_of_a_center_month(data):
     assert s.cutoff == _latest(sel)
     assert s.title() == (
         f"上海金桥服务中心（SH-JQ） · 2026年10月 · 数据截至 {_latest(sel):%Y-%m-%d %H:%M} · "
-        f"到访 {n_visits:,} 次 · 有效问卷 {n_resp:,} 份 · 场景：维修 · 分群：车型"
+        f"工单 {n_visits:,} 张 · 有效问卷 {n_resp:,} 份 · 场景：维修 · 分群：车型"
     )
     en = results.scope(
         sel, center="SH-JQ", period_start="2026-10", period_end="2026-10", scenario="repair", lang="en"
@@ -181,7 +181,7 @@ def test_scenario_filter_changes_n_in_notebooks_03_and_05(processed, data, tmp_p
             parameters={**params, **extra},
         )
         shown = _scope_output(tmp_path / f"{name}.ipynb")
-        assert f"到访 {n_visits:,} 次" in shown["title"] and f"有效问卷 {n_resp:,} 份" in shown["title"], name
+        assert f"工单 {n_visits:,} 张" in shown["title"] and f"有效问卷 {n_resp:,} 份" in shown["title"], name
         assert "场景：维修" in shown["title"] and "scenario: Repair" in shown["title"]
     recorded = json.loads(res_file.read_text(encoding="utf-8"))
     assert recorded["nps"]["n"] == n_resp and recorded["scope"]["scenario"] == "repair"
