@@ -320,17 +320,17 @@ def _render(r: CheckReport) -> str:
                 f"  note: {tc.unreadable_dates:,} values of {DATE_COLUMN[t]} are unreadable{extra}; "
                 "such rows are quarantined"
             )
-        first = next((f for f in tc.files if f.plan is not None), None)
-        if first is not None:
+        plan = next((f.plan for f in tc.files if f.plan is not None), None)
+        if plan is not None:
             lines.append("  columns:")
-            width = max(len(h) for h in first.plan.headers) if first.plan.headers else 0
-            for h, target, kind in zip(first.plan.headers, first.plan.targets, first.plan.kinds):
+            width = max(len(h) for h in plan.headers) if plan.headers else 0
+            for h, target, kind in zip(plan.headers, plan.targets, plan.kinds):
                 if kind == "dropped":
                     what = "dropped"
                 elif kind == "extra":
                     what = f"extra column {target}"
                 else:
-                    what = f"{target} ({zh[t].get(target, '')})" + (" renamed" if kind == "renamed" else "")
+                    what = f"{target} ({zh[t].get(target or '', '')})" + (" renamed" if kind == "renamed" else "")
                 lines.append(f"    {h.ljust(width)} -> {what}")
         if tc.extras:
             lines.append(f"  extra columns carried as dimensions: {', '.join(n for n, _ in tc.extras)}")

@@ -142,8 +142,9 @@ def _load_yaml(path: Path) -> object:
     try:
         for event in yaml.parse(text, Loader=_StrictLoader):
             if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-                line = event.start_mark.line + 1
-                raise DataError(f"line {line}: YAML anchors and aliases (&, *) are not allowed", file=path.name)
+                start = event.start_mark
+                where = f"line {start.line + 1}: " if start is not None else ""
+                raise DataError(f"{where}YAML anchors and aliases (&, *) are not allowed", file=path.name)
         return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
