@@ -33,7 +33,7 @@ Example
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import Literal, overload
 
 import numpy as np
 import pandas as pd
@@ -56,6 +56,14 @@ def _short(strict: bool, message: str, note: NotComputed, column: str | None = N
     return note
 
 
+@overload
+def _model_frame(
+    df: pd.DataFrame, outcome: str, predictors: Sequence[str], strict: Literal[True] = ...
+) -> pd.DataFrame: ...
+@overload
+def _model_frame(
+    df: pd.DataFrame, outcome: str, predictors: Sequence[str], strict: bool
+) -> pd.DataFrame | NotComputed: ...
 def _model_frame(
     df: pd.DataFrame, outcome: str, predictors: Sequence[str], strict: bool = True
 ) -> pd.DataFrame | NotComputed:

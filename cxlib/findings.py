@@ -1492,9 +1492,9 @@ def twfe_verdict(
     half = float(v["gap_in_half_widths"])
     neg = float(v.get("twfe_share_negative") or 0.0)
     pre = v.get("pretrend_p_value")
-    ri = {} if randomization is None or len(randomization) == 0 else randomization.set_index("estimator")
+    ri = None if randomization is None or len(randomization) == 0 else randomization.set_index("estimator")
     ri_zh = ri_en = ""
-    if len(ri):
+    if ri is not None:
         k = int(ri["n_assignments"].max())
         ri_zh = (
             f"；在切换日期的全部 {k} 种分配下做随机化检验，稳健估计 {_p(ri.loc['callaway_santanna', 'p_value'])}，"
@@ -1564,7 +1564,7 @@ def twfe_verdict(
         },
         "twfe_share_negative": neg,
     }
-    if len(ri):
+    if ri is not None:
         facts["randomization_p_value"] = float(ri.loc["callaway_santanna", "p_value"])
         facts["randomization_p_value_twfe"] = float(ri.loc["twfe", "p_value"])
         facts["randomization_assignments"] = int(ri["n_assignments"].max())
@@ -1636,7 +1636,7 @@ def update_effects(ltr_model: Any, complaint_model: Any = None, lang: Lang = "bo
             )
 
         model = "nb2" if usable("nb2") else ("poisson" if usable("poisson") else None)
-        if model is None:
+        if model is None or nb is None:
             zr, er = _reason(complaint_model.note)
             zh_parts.append(f"投诉模型无法估计（{zr}）")
             en_parts.append(f"the complaint model was not estimated ({er})")

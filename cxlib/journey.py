@@ -15,7 +15,8 @@ Example
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -183,7 +184,17 @@ def emotion_curve(
     return out
 
 
-def scores_unavailable(data: object, lang: Lang = "both") -> NotProvided | NotComputed | None:
+class _WithScores(Protocol):
+    """What :func:`scores_unavailable` reads of processed data: the tables given, the scores."""
+
+    @property
+    def given(self) -> Mapping[str, bool]: ...
+
+    @property
+    def scores(self) -> pd.DataFrame: ...
+
+
+def scores_unavailable(data: _WithScores, lang: Lang = "both") -> NotProvided | NotComputed | None:
     """Why the touchpoint-score sections of a report have no input, or None when they have one.
 
     ``data`` is a :class:`cxlib.clean.ProcessedData` (or its selection): "未提供数据 / not
@@ -684,9 +695,10 @@ def importance_performance(
 
     >>> importance_performance(emotion_curve(scores), key_drivers(scores))   # doctest: +SKIP
     """
-    for given in (curve, weights):
-        if isinstance(given, _Note):
-            return given
+    if isinstance(curve, _Note):
+        return curve
+    if isinstance(weights, _Note):
+        return weights
     _segments(curve, None)
     imp = _importance(weights)
     out = pd.DataFrame(
@@ -925,12 +937,12 @@ def silence_effects(
         if inquiries in visits.columns:
             q = pd.to_numeric(visits.loc[mask, inquiries], errors="coerce").astype("float64").dropna()
             k, n = int((q > 0).sum()), len(q)
-            lo, hi = wilson_ci(k, n, ci)
+            q_lo, q_hi = wilson_ci(k, n, ci)
             row.update(
                 {
                     "inquiry_rate": k / n if n else np.nan,
-                    "inquiry_ci_low": float(lo),
-                    "inquiry_ci_high": float(hi),
+                    "inquiry_ci_low": float(q_lo),
+                    "inquiry_ci_high": float(q_hi),
                     "mean_inquiries": q.mean() if n else np.nan,
                 }
             )
