@@ -201,13 +201,12 @@ def test_the_tests_read_the_contract_from_the_repository():
 
 # reaches into another module's private names still left (modules of other areas), each to go:
 # the raw checks read timestamps through the cleaning's private parsers and the readers' parts,
-# the CLI spots yes/no options by their parser, the report's index writes league values plainly
+# the report's index writes league values plainly
 PRIVATE_REACHES_LEFT = {
     "cxlib.check: clean._NAT",
     "cxlib.check: clean._parse_ts_array",
     "cxlib.check: clean._strip",
     "cxlib.check: io._read_parts",
-    "cxlib.cli: run_options._bool",
     "cxlib.report.index: league._plain",
 }
 
