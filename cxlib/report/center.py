@@ -122,7 +122,7 @@ def run_center(
         # notebook is rendered while the next one runs
         with contextlib.ExitStack() as stack:
             own_kernel = kernel is None
-            if own_kernel:
+            if kernel is None:
                 kernel = stack.enter_context(warm_kernel(notebook_dir))
             html_pool = stack.enter_context(ThreadPoolExecutor(max_workers=1))
             # done while the kernel starts or the first notebook runs
@@ -164,7 +164,7 @@ def run_center(
             for r in renders:
                 r.result()
         _write_exports(run, tmp, exports, period)
-        manifest = {
+        manifest: dict[str, Any] = {
             "center": center,
             "period": asdict(period),
             "status": run.status,

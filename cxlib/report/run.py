@@ -10,7 +10,7 @@ import json
 import shutil
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from cxlib import options as run_options
 from cxlib.catalog import DEFAULT_TZ
@@ -166,13 +166,21 @@ def _run_reports(
     return period_dir, runs
 
 
+class _Bar(Protocol):
+    """What a run reads of a progress bar (tqdm's, or :class:`_NoBar`)."""
+
+    def update(self, n: int) -> None: ...
+    def set_postfix_str(self, text: str, refresh: bool = True) -> None: ...
+    def close(self) -> None: ...
+
+
 class _NoBar:
     def update(self, n: int) -> None: ...
     def set_postfix_str(self, text: str, refresh: bool = True) -> None: ...
     def close(self) -> None: ...
 
 
-def _progress(total: int, show: bool):
+def _progress(total: int, show: bool) -> _Bar:
     """A progress bar over the notebooks of a run (on a terminal only: cron logs stay clean)."""
     if not show:
         return _NoBar()
