@@ -156,7 +156,7 @@ class ColumnPlan:
         return None
 
 
-def plan_columns(columns: list[str], table: str, file: str | Path, source: SourceSpec | None = None) -> ColumnPlan:
+def plan_columns(columns: list[str], table: str, file: str | Path, *, source: SourceSpec | None = None) -> ColumnPlan:
     """Map the raw headers of one file onto ``table`` (never raises: see :attr:`ColumnPlan.problems`).
 
     Order of precedence: the source's ``drop``, ``rename`` (exact header), ``patterns``
@@ -268,7 +268,9 @@ def plan_columns(columns: list[str], table: str, file: str | Path, source: Sourc
     return ColumnPlan(name, table, headers, targets, kinds, missing, problems, values)
 
 
-def canonical_columns(columns: list[str], table: str, file: str | Path, source: SourceSpec | None = None) -> list[str]:
+def canonical_columns(
+    columns: list[str], table: str, file: str | Path, *, source: SourceSpec | None = None
+) -> list[str]:
     """Map raw headers (English, Chinese, any case, stray spaces) to canonical names.
 
     Unknown headers come back as their extra-column names (see :func:`extra_name`), dropped
@@ -278,7 +280,7 @@ def canonical_columns(columns: list[str], table: str, file: str | Path, source: 
 
     >>> canonical_columns(["工单号", " Visit_ID "], "surveys", "s.csv")  # doctest: +SKIP
     """
-    plan = plan_columns(columns, table, file, source)
+    plan = plan_columns(columns, table, file, source=source)
     err = plan.error()
     if err is not None:
         raise err
@@ -846,7 +848,7 @@ def _read_parquet(path: Path, table: str, source: SourceSpec | None = None) -> p
     if len(set(headers)) != len(headers):
         dup = next(h for h in headers if headers.count(h) > 1)
         raise DataError(f"column {dup} appears more than once", file=name, column=dup)
-    plan = plan_columns(headers, table, name, source)
+    plan = plan_columns(headers, table, name, source=source)
     arrays = []
     for i, (h, kind) in enumerate(zip(headers, plan.kinds)):
         if kind == "dropped":
@@ -1006,7 +1008,7 @@ def read_file(path: str | Path, table: str | None = None, source: SourceSpec | N
     extras: list[dict[str, str]] = []
     shape = None
     for label, at in parts:
-        plan = plan_columns(at.column_names, table, label, source)
+        plan = plan_columns(at.column_names, table, label, source=source)
         err = plan.error()
         if err is not None:
             raise err
@@ -1062,7 +1064,7 @@ class RestartFile(Exception):
 
 
 def iter_file_batches(
-    path: str | Path, table: str, block_size: int = 1 << 24, source: SourceSpec | None = None
+    path: str | Path, table: str, *, block_size: int = 1 << 24, source: SourceSpec | None = None
 ) -> Iterator[pa.Table]:
     """Read one raw file in batches: yields Arrow tables of the canonical text columns (then
     the extra columns).
@@ -1085,7 +1087,7 @@ def iter_file_batches(
     multiline = table not in ("touchpoints", "visits")
     lay = _layout(source)
     read_opts, parse, conv, _ = _csv_options(path, multiline, lay["header_row"], lay["skip_rows"])
-    plan = plan_columns(read_opts.column_names, table, path, source)
+    plan = plan_columns(read_opts.column_names, table, path, source=source)
     err = plan.error()
     if err is not None:
         raise err
@@ -1113,7 +1115,7 @@ def read_file_arrow(path: str | Path, table: str, source: SourceSpec | None = No
     path = Path(path)
     out = []
     for label, at in _read_parts(path, table, source):
-        plan = plan_columns(at.column_names, table, label, source)
+        plan = plan_columns(at.column_names, table, label, source=source)
         err = plan.error()
         if err is not None:
             raise err
@@ -1121,7 +1123,7 @@ def read_file_arrow(path: str | Path, table: str, source: SourceSpec | None = No
     return out[0] if len(out) == 1 else pa.concat_tables(out, promote_options="permissive")
 
 
-def table_files(raw_dir: str | Path, table: str, source: SourceSpec | None = None) -> list[Path]:
+def table_files(raw_dir: str | Path, table: str, *, source: SourceSpec | None = None) -> list[Path]:
     """The raw files of one table, sorted by name: those the source spec's ``files`` globs
     match, or (without a spec) every ``.csv``/``.xlsx``/``.xls``/``.parquet`` whose name starts
     with the table name. A second download (``surveys (1).csv``) is refused (see
@@ -1136,7 +1138,7 @@ def table_files(raw_dir: str | Path, table: str, source: SourceSpec | None = Non
     return sources.table_files(raw_dir, spec)
 
 
-def existing_table_files(raw_dir: str | Path, table: str, source: SourceSpec | None = None) -> list[Path]:
+def existing_table_files(raw_dir: str | Path, table: str, *, source: SourceSpec | None = None) -> list[Path]:
     """Like :func:`table_files`, but a clear :class:`DataError` when the folder or the table is missing.
 
     >>> [p.name for p in existing_table_files("data/raw", "touchpoints")]  # doctest: +SKIP
@@ -1147,7 +1149,7 @@ def existing_table_files(raw_dir: str | Path, table: str, source: SourceSpec | N
     raw_dir = Path(raw_dir)
     if not raw_dir.is_dir():
         raise DataError("raw data folder not found", file=str(raw_dir))
-    files = table_files(raw_dir, table, source)
+    files = table_files(raw_dir, table, source=source)
     if not files:
         raise DataError(
             f"table {table} is missing: no {table}.csv, {table}.xlsx or {table}.parquet "
@@ -1187,7 +1189,7 @@ def read_table(
 
         source = sources.load_sources(raw_dir).tables[table]
     if files is None:
-        files = existing_table_files(raw_dir, table, source)
+        files = existing_table_files(raw_dir, table, source=source)
     parts = [read_file(p, table, source) for p in files]
     if len(parts) == 1:
         return parts[0]

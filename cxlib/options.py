@@ -444,7 +444,7 @@ BY_NAME: dict[str, Option] = {o.name: o for o in OPTIONS}
 NOTEBOOK_KEYS: tuple[str, ...] = tuple(o.name for o in OPTIONS if o.notebook)
 
 
-def check(values: Mapping[Any, Any], file: str | Path | None = None) -> dict[str, Any]:
+def check(values: Mapping[Any, Any], *, file: str | Path | None = None) -> dict[str, Any]:
     """Parse and check run option values; ``file`` is the params file they came from, if any.
 
     Unknown names and bad values raise :class:`OptionError` naming the option (and the file).
@@ -472,7 +472,7 @@ def check(values: Mapping[Any, Any], file: str | Path | None = None) -> dict[str
     return out
 
 
-def resolve(cli: Mapping[str, Any], params_file: str | Path | None = None) -> dict[str, Any]:
+def resolve(cli: Mapping[str, Any], *, params_file: str | Path | None = None) -> dict[str, Any]:
     """Every run option of a ``cx report`` run: command line over params file over defaults.
 
     Both sources are checked in full before anything runs. Notebook options that were given

@@ -424,7 +424,7 @@ def _glob_files(raw_dir: Path, spec: SourceSpec) -> list[Path]:
     return [out[n] for n in sorted(out)]
 
 
-def table_files(raw_dir: str | Path, spec: SourceSpec, check_copies: bool = True) -> list[Path]:
+def table_files(raw_dir: str | Path, spec: SourceSpec, *, check_copies: bool = True) -> list[Path]:
     """The files of one table, sorted by name: the spec's globs, or the names starting with the table name.
 
     A file named like a second download (``surveys (1).csv``) is refused unless the spec lists
@@ -448,14 +448,14 @@ def table_files(raw_dir: str | Path, spec: SourceSpec, check_copies: bool = True
     return files
 
 
-def resolve(raw_dir: str | Path, check_copies: bool = True) -> tuple[Sources, dict[str, list[Path]]]:
+def resolve(raw_dir: str | Path, *, check_copies: bool = True) -> tuple[Sources, dict[str, list[Path]]]:
     """The specs and files of every table; a file claimed by two tables is refused.
 
     >>> _, files = resolve("data/raw"); sorted(files)   # doctest: +SKIP
     ['centers', 'complaints', 'surveys', 'touchpoints', 'visits']
     """
     src = load_sources(raw_dir)
-    files = {t: table_files(raw_dir, src.tables[t], check_copies) for t in catalog.TABLES}
+    files = {t: table_files(raw_dir, src.tables[t], check_copies=check_copies) for t in catalog.TABLES}
     owner: dict[str, str] = {}
     for t, paths in files.items():
         for p in paths:

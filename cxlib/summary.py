@@ -27,7 +27,7 @@ from cxlib.results import not_provided
 
 
 def headline_table(
-    visits: pd.DataFrame, ltr: str = "ltr", complained: str = "complained", lang: Lang = "both", *, wide: bool = False
+    visits: pd.DataFrame, ltr: str = "ltr", complained: str = "complained", *, lang: Lang = "both", wide: bool = False
 ) -> pd.DataFrame:
     """Headline figures of a center and period as a two-column table (figure, value); ``wide``:
     one row with a column per figure (the summary's compact form).
@@ -115,7 +115,7 @@ def plot_nps_trend(
     return fig
 
 
-def roi_table(summary: pd.DataFrame, cases: Sequence, lang: Lang = "both") -> pd.DataFrame:
+def roi_table(summary: pd.DataFrame, cases: Sequence, *, lang: Lang = "both") -> pd.DataFrame:
     """The ROI table of the summary: one row per intervention, money in 万元 (10,000 CNY), ROI and
     P(ROI > 0) in %, headers from the catalog's registry in ``lang`` (the units said there).
 

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from nbconvert import HTMLExporter
 
 
-def to_html(executed: Path, dst: Path, lang: Lang | None = None) -> None:
+def to_html(executed: Path, dst: Path, *, lang: Lang | None = None) -> None:
     """Render an executed notebook to HTML with the code cells hidden (outputs are escaped).
 
     The prose is in the run's language: every markdown cell keeps the blocks of ``lang``
