@@ -33,6 +33,7 @@ Example
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Literal, overload
 
 import numpy as np
@@ -154,7 +155,7 @@ def _replicate_stats(corr: np.ndarray, p: int) -> np.ndarray:
 
 
 def relative_weights(
-    df: pd.DataFrame, outcome: str, predictors: Sequence[str], sort: bool = True, strict: bool = True
+    df: pd.DataFrame, outcome: str, predictors: Sequence[str], *, sort: bool = True, strict: bool = True
 ) -> pd.DataFrame | NotComputed:
     """Johnson's relative weights of ``predictors`` for ``outcome`` (rows with a missing value dropped).
 
@@ -253,20 +254,35 @@ def _linear_jackknife(
     return np.vstack(out)
 
 
+@dataclass(frozen=True)
+class Bootstrap:
+    """How the intervals of :func:`bootstrap_relative_weights` are drawn: ``n_boot`` resamples
+    from ``seed``, BCa intervals at level ``ci``, the acceleration from the ``jackknife``
+    (``"auto"``, ``"exact"`` or ``"linear"``).
+
+    >>> Bootstrap(n_boot=200, seed=1)
+    Bootstrap(n_boot=200, seed=1, ci=0.95, jackknife='auto')
+    """
+
+    n_boot: int = 1000
+    seed: int = 0
+    ci: float = 0.95
+    jackknife: Literal["auto", "exact", "linear"] = "auto"
+
+
 def bootstrap_relative_weights(
     df: pd.DataFrame,
     outcome: str,
     predictors: Sequence[str],
-    n_boot: int = 1000,
-    seed: int = 0,
-    ci: float = 0.95,
+    *,
+    bootstrap: Bootstrap = Bootstrap(),
     sort: bool = True,
     strict: bool = True,
-    jackknife: Literal["auto", "exact", "linear"] = "auto",
 ) -> pd.DataFrame | NotComputed:
     """:func:`relative_weights` with BCa bootstrap intervals and the random-variable test.
 
-    Rows are resampled with replacement ``n_boot`` times (the random predictor and the resamples
+    The resamples are those of ``bootstrap`` (a :class:`Bootstrap`): rows are resampled with
+    replacement ``n_boot`` times (the random predictor and the resamples
     come from two streams spawned from ``numpy.random.SeedSequence(seed)``);
     resamples with a singular correlation matrix are skipped (``n_boot_used`` says how many
     were used). Adds ``raw_ci_low/high``, ``rescaled_ci_low/high`` and ``r2_ci_low/high`` (BCa),
@@ -286,8 +302,14 @@ def bootstrap_relative_weights(
     resamples fitted, give a :class:`~cxlib.results.NotComputed` note instead of an error (a bad
     ``n_boot`` or ``ci`` is always an error).
 
-    >>> bootstrap_relative_weights(mtcars, "mpg", ["cyl", "wt"], n_boot=200, seed=1)  # doctest: +SKIP
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.normal(size=(60, 2))
+    >>> df = pd.DataFrame({"y": x[:, 0] + 0.3 * rng.normal(size=60), "a": x[:, 0], "b": x[:, 1]})
+    >>> out = bootstrap_relative_weights(df, "y", ["a", "b"], bootstrap=Bootstrap(n_boot=200, seed=1))
+    >>> out["predictor"].tolist(), out["beats_random"].tolist()
+    (['a', 'b'], [True, False])
     """
+    n_boot, seed, ci, jackknife = bootstrap.n_boot, bootstrap.seed, bootstrap.ci, bootstrap.jackknife
     if n_boot < 10:
         raise DataError(f"n_boot={n_boot} is too small for a bootstrap interval (use >= 10)")
     if not 0 < ci < 1:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
@@ -28,7 +29,7 @@ from matplotlib.patches import Patch
 from cxlib import catalog, plotting
 from cxlib.catalog import MOMENTS, QUADRANTS, Lang, Moment  # domain constants live in the catalog
 from cxlib.drivers import WHAT as _DRIVERS
-from cxlib.drivers import bootstrap_relative_weights, relative_weights
+from cxlib.drivers import Bootstrap, bootstrap_relative_weights, relative_weights
 from cxlib.errors import DataError, require_columns
 from cxlib.peak_end import (
     DEFAULT_MODELS,
@@ -144,6 +145,7 @@ def _seg_label(column: str, lang: Lang) -> str:
 def emotion_curve(
     scores: pd.DataFrame,
     by: str | Sequence[str] | None = None,
+    *,
     point: str = "point",
     score: str = "score",
     ci: float = 0.95,
@@ -194,7 +196,7 @@ class _WithScores(Protocol):
     def scores(self) -> pd.DataFrame: ...
 
 
-def scores_unavailable(data: _WithScores, lang: Lang = "both") -> NotProvided | NotComputed | None:
+def scores_unavailable(data: _WithScores, *, lang: Lang = "both") -> NotProvided | NotComputed | None:
     """Why the touchpoint-score sections of a report have no input, or None when they have one.
 
     ``data`` is a :class:`cxlib.clean.ProcessedData` (or its selection): "未提供数据 / not
@@ -314,7 +316,9 @@ def plot_emotion_curve(
     return fig
 
 
-def biggest_drops(curve: pd.DataFrame, by: str | Sequence[str] | None = None, only_drops: bool = True) -> pd.DataFrame:
+def biggest_drops(
+    curve: pd.DataFrame, by: str | Sequence[str] | None = None, *, only_drops: bool = True
+) -> pd.DataFrame:
     """Changes of the mean score between consecutive journey points, biggest drop first.
 
     ``drop = mean(from_point) − mean(to_point)`` (positive: the mood falls). Consecutive means
@@ -557,6 +561,7 @@ def score_matrix(
 def key_drivers(
     scores: pd.DataFrame,
     outcome: str = "ltr",
+    *,
     points: Sequence[str] | None = None,
     n_boot: int = 0,
     seed: int = 0,
@@ -578,7 +583,9 @@ def key_drivers(
     if not pts and not strict:
         return too_few(0, 1, _DRIVERS, unit=_SCORE_UNIT)
     if n_boot:
-        rw = bootstrap_relative_weights(wide, outcome, pts, n_boot=n_boot, seed=seed, strict=strict)
+        rw = bootstrap_relative_weights(
+            wide, outcome, pts, bootstrap=Bootstrap(n_boot=n_boot, seed=seed), strict=strict
+        )
     else:
         rw = relative_weights(wide, outcome, pts, strict=strict)
     if isinstance(rw, NotComputed):
@@ -601,17 +608,30 @@ def _importance(weights: pd.DataFrame | pd.Series) -> pd.Series:
     raise DataError("weights must be a relative_weights() table or a Series indexed by point")
 
 
+@dataclass(frozen=True)
+class ScoreColumns:
+    """The column names :func:`pain_points` reads: of the scores (``id``, ``point``, ``score``,
+    and the ``outcome`` the key drivers explain) and of the comments (``id``, ``comment``).
+
+    >>> ScoreColumns(outcome="csat")
+    ScoreColumns(outcome='csat', point='point', score='score', id='response_id', comment='comment')
+    """
+
+    outcome: str = "ltr"
+    point: str = "point"
+    score: str = "score"
+    id: str = "response_id"
+    comment: str = "comment"
+
+
 def pain_points(
     scores: pd.DataFrame,
     weights: pd.DataFrame | pd.Series | None = None,
+    *,
     target: float = 8.0,
-    outcome: str = "ltr",
     comments: pd.DataFrame | None = None,
     n_comments: int = 3,
-    comment: str = "comment",
-    point: str = "point",
-    score: str = "score",
-    id: str = "response_id",
+    columns: ScoreColumns = ScoreColumns(),
     strict: bool = True,
 ) -> pd.DataFrame | NotComputed | NotProvided:
     """Journey points ranked by ``priority = max(target − mean, 0) × importance``.
@@ -620,14 +640,23 @@ def pain_points(
     :func:`key_drivers`, or the ``weights`` given (a :func:`relative_weights` table, or a Series
     indexed by point). Also: ``share_very_dissatisfied`` (scores 1–3) and up to ``n_comments``
     comments (``comments``: a table with ``id`` and ``comment``, personal data already masked)
-    of respondents who scored that point ≤ 3, lowest score first, then by response id.
+    of respondents who scored that point ≤ 3, lowest score first, then by response id. The
+    column names are those of ``columns`` (a :class:`ScoreColumns`).
 
     Without importance there is no ranking: ``weights`` that are a "not computed" or "not
     provided" note (too few responses for the key drivers) are returned as they are, and so is
     the note of :func:`key_drivers` with ``strict=False``.
 
-    >>> pain_points(scores, target=8, comments=surveys).head()   # doctest: +SKIP
+    >>> scores = pd.DataFrame({"response_id": ["r1", "r1", "r2", "r2"], "point": ["waiting", "notification"] * 2,
+    ...                        "score": [3, 9, 5, 8]})
+    >>> comments = pd.DataFrame({"response_id": ["r1"], "comment": ["等了两个小时"]})
+    >>> pains = pain_points(scores, pd.Series({"waiting": 0.6, "notification": 0.4}), comments=comments)
+    >>> pains[["point", "mean", "priority", "sample_comments"]]
+              point  mean  priority sample_comments
+    0       waiting   4.0       2.4        [等了两个小时]
+    1  notification   8.5       0.0              []
     """
+    outcome, point, score, id, comment = columns.outcome, columns.point, columns.score, columns.id, columns.comment
     if isinstance(weights, _Note):
         return weights
     require_columns(scores, [id, point, score], "scores")
@@ -687,6 +716,7 @@ _QUAD = {q.code: q for q in QUADRANTS}
 def importance_performance(
     curve: pd.DataFrame | NotProvided | NotComputed,
     weights: pd.DataFrame | pd.Series | NotProvided | NotComputed,
+    *,
     cut: str = "mean",
 ) -> pd.DataFrame | NotProvided | NotComputed:
     """Importance-performance table: ``performance`` (mean score), ``importance`` (share of R²)
@@ -884,6 +914,7 @@ def _bin_labels(bins: Sequence[float]) -> list[str]:
 
 def silence_effects(
     visits: pd.DataFrame,
+    *,
     bins: Sequence[float] = DEFAULT_SILENCE_BINS,
     silence: str = "longest_silence_minutes",
     anxiety: str = "anxiety",
@@ -1109,12 +1140,12 @@ def plot_visit_timeline(
 
 
 # -------------------------------------------------------------------------- moments of truth
-def moments_table(lang: catalog.Lang = "en") -> pd.DataFrame:
+def moments_table(*, lang: catalog.Lang = "en") -> pd.DataFrame:
     """The :data:`MOMENTS` mapping as a bilingual table for a notebook; ``note`` in ``lang``.
 
     >>> moments_table()["point"].tolist()[:2]
     ['booking', 'arrival']
-    >>> moments_table("zh")["note"].iloc[1]
+    >>> moments_table(lang="zh")["note"].iloc[1]
     '“到店”按停车引导触点打分'
     """
     rows = [
@@ -1136,6 +1167,7 @@ def moments_table(lang: catalog.Lang = "en") -> pd.DataFrame:
 def moments_scorecard(
     scores: pd.DataFrame,
     by: str | Sequence[str] | None = "center",
+    *,
     bad_at: int = 3,
     point: str = "point",
     score: str = "score",
@@ -1190,7 +1222,12 @@ def moments_scorecard(
 
 # ------------------------------------------------------------------------ voice of the customer
 def verbatims(
-    surveys: pd.DataFrame, n: int = 8, by: str | None = None, comment: str = "comment", submitted: str = "submitted_at"
+    surveys: pd.DataFrame,
+    *,
+    n: int = 8,
+    by: str | None = None,
+    comment: str = "comment",
+    submitted: str = "submitted_at",
 ) -> pd.DataFrame:
     """The latest ``n`` non-empty comments (per ``by`` group when given), newest first.
 
@@ -1220,7 +1257,7 @@ def verbatims(
 
 
 def example_visit(
-    visits: pd.DataFrame, preferred: str | None = None, silence: str = "longest_silence_minutes", strict: bool = True
+    visits: pd.DataFrame, *, preferred: str | None = None, silence: str = "longest_silence_minutes", strict: bool = True
 ) -> str | NotComputed:
     """The visit to show as a timeline: ``preferred`` when it is in ``visits``, otherwise the
     visit with the longest silence during the repair (ties broken by visit id).

@@ -38,7 +38,7 @@ def _report_code(processed: Path, out: Path, notebook_dir: Path, centers: str, e
     return (
         "import json; from pathlib import Path; from cxlib import report;"
         f"_, runs = report.run_reports(Path({str(RAW)!r}), Path({str(processed)!r}), Path({str(out)!r}), "
-        f"'2026-10', {centers!r}, notebook_dir=Path({str(notebook_dir)!r}){extra});"
+        f"'2026-10', {centers!r}, settings=report.RunSettings(notebook_dir=Path({str(notebook_dir)!r}){extra}));"
         "print(json.dumps([[r.center, r.status, [[n.notebook, n.status, n.error] for n in r.notebooks]]"
         " for r in runs]))"
     )
@@ -55,7 +55,7 @@ def _first_then_second(folder: Path, first_body: str) -> Path:
 def test_failing_center_is_marked_and_others_go_on(processed, tiny_notebooks, tmp_path):
     out = tmp_path / "reports"
     period_dir, runs = report.run_reports(
-        RAW, processed, out, "2026-10", "BJ-CY,SH-JQ", jobs=2, notebook_dir=tiny_notebooks
+        RAW, processed, out, "2026-10", "BJ-CY,SH-JQ", settings=report.RunSettings(jobs=2, notebook_dir=tiny_notebooks)
     )
     status = {r.center: r.status for r in runs}
     assert status == {"BJ-CY": "failed", "SH-JQ": "ok"}
@@ -113,7 +113,9 @@ def test_killed_run_leaves_no_complete_looking_report(processed, tiny_notebooks,
     # a run killed while it swapped a report into place leaves an .old-* folder behind
     (period_dir / ".old-BJ-CY").mkdir()
     # the next run takes over the stale lock, clears the leftovers and completes
-    _, runs = report.run_reports(RAW, processed, out, "2026-10", "SH-JQ", notebook_dir=tiny_notebooks)
+    _, runs = report.run_reports(
+        RAW, processed, out, "2026-10", "SH-JQ", settings=report.RunSettings(notebook_dir=tiny_notebooks)
+    )
     assert runs[0].status == "ok"
     assert (period_dir / "SH-JQ" / "manifest.json").exists()
     assert not list(period_dir.glob(".tmp-*")) and not list(period_dir.glob(".old-*"))
@@ -179,8 +181,7 @@ def test_relative_paths_from_any_working_directory(processed, tiny_notebooks, tm
         Path("reports"),
         "2026-10",
         "SH-JQ,SZ-NS",
-        jobs=jobs,
-        notebook_dir=tiny_notebooks,
+        settings=report.RunSettings(jobs=jobs, notebook_dir=tiny_notebooks),
     )
     assert [r.status for r in runs] == ["ok", "ok"]
     for center in ("SH-JQ", "SZ-NS"):
@@ -410,7 +411,12 @@ def test_progress_bar_counts_notebooks(processed, tiny_notebooks, tmp_path, monk
 
     monkeypatch.setattr(report.run, "_progress", lambda total, show: seen.update(total=total) or Bar())
     report.run_reports(
-        RAW, processed, tmp_path / "out", "2026-10", "SH-JQ,SZ-NS", jobs=jobs, notebook_dir=tiny_notebooks
+        RAW,
+        processed,
+        tmp_path / "out",
+        "2026-10",
+        "SH-JQ,SZ-NS",
+        settings=report.RunSettings(jobs=jobs, notebook_dir=tiny_notebooks),
     )
     assert seen["total"] == 4 and seen["closed"]
     assert sorted(seen["steps"]) == steps

@@ -20,7 +20,7 @@ from cxlib.notebooks import (
     WarmKernel,
     numbered_notebooks,
 )
-from cxlib.report.center import NOTEBOOK_DIR, CenterRun, run_center, warm_kernel
+from cxlib.report.center import CenterRun, run_center, warm_kernel
 from cxlib.report.index import write_period_files
 from cxlib.report.lock import ReportLock
 from cxlib.report.parallel import run_parallel
@@ -33,6 +33,7 @@ from cxlib.report.periods import (
     resolve_centers,
 )
 from cxlib.report.runlog import log, setup_logging
+from cxlib.report.settings import PeriodRun, RunSettings
 
 
 def run_reports(
@@ -41,15 +42,19 @@ def run_reports(
     out_dir: Path,
     period: str = "all",
     center: str | list[str] = "all",
-    jobs: int = 1,
+    *,
     options: dict[str, Any] | None = None,
-    notebook_dir: Path = NOTEBOOK_DIR,
+    settings: RunSettings = RunSettings(),
     tz: str = DEFAULT_TZ,
-    timeout: float | None = None,
 ) -> tuple[Path, list[CenterRun]]:
     """Run the report for a period and centers; return the period folder and each center's run.
 
-    >>> run_reports(Path("data/raw"), Path("data/processed"), Path("reports"), "2026-10", "SH-JQ")  # doctest: +SKIP
+    ``options`` are the run options of ``cx report`` (:mod:`cxlib.options`: the notebooks'
+    parameters, ``pdf``, ``xlsx``, ``tz``); ``settings`` (a :class:`RunSettings`) how many
+    centers run at a time, which notebooks, and a cell's time limit.
+
+    >>> run_reports(Path("data/raw"), Path("data/processed"), Path("reports"), "2026-10", "SH-JQ",
+    ...             settings=RunSettings(jobs=2, timeout=1800))  # doctest: +SKIP
     """
     # the same checks as the command line's (a caller may pass values as text or as YAML gives them)
     options = run_options.check(dict(options or {}))
@@ -68,9 +73,19 @@ def run_reports(
     raw_dir, processed_dir, out_dir = (Path(p).resolve() for p in (raw_dir, processed_dir, out_dir))
     with contextlib.ExitStack() as stack:
         # a sequential run shares one kernel, started while the processed data are checked
-        kernel = stack.enter_context(warm_kernel(notebook_dir)) if jobs <= 1 or one_center(center) else None
+        sequential = settings.jobs <= 1 or one_center(center)
+        kernel = stack.enter_context(warm_kernel(settings.notebook_dir)) if sequential else None
         return _run_reports(
-            raw_dir, processed_dir, out_dir, per, center, jobs, options, notebook_dir, tz, kernel, timeout, exports
+            raw_dir,
+            processed_dir,
+            out_dir,
+            per,
+            center,
+            options=options,
+            settings=settings,
+            tz=tz,
+            kernel=kernel,
+            exports=exports,
         )
 
 
@@ -80,14 +95,14 @@ def _run_reports(
     out_dir: Path,
     per: Period,
     center: str | list[str],
-    jobs: int,
+    *,
     options: dict[str, Any],
-    notebook_dir: Path,
+    settings: RunSettings,
     tz: str,
     kernel: WarmKernel | None,
-    timeout: float | None,
-    exports: tuple[str, ...] = (),
+    exports: tuple[str, ...],
 ) -> tuple[Path, list[CenterRun]]:
+    jobs, notebook_dir = settings.jobs, settings.notebook_dir
     from cxlib import clean
 
     result = clean.clean(Path(raw_dir), Path(processed_dir), tz=tz, force=False)
@@ -124,6 +139,7 @@ def _run_reports(
         setup_logging(log_file, console=True)
         log.info("report %s for %s (jobs=%d)", per.folder, ", ".join(centers), jobs)
         base["_fingerprint"] = fingerprint
+        period_run = PeriodRun(per, period_dir, base, settings, exports)
         runs: list[CenterRun] = []
         n_notebooks = len(numbered_notebooks(notebook_dir))
         bar = _progress(len(centers) * n_notebooks, sys.stderr.isatty())
@@ -134,29 +150,15 @@ def _run_reports(
 
         if jobs <= 1 or len(centers) == 1:
             for c in centers:
-                runs.append(
-                    run_center(
-                        c,
-                        per,
-                        base,
-                        period_dir,
-                        notebook_dir,
-                        kernel=kernel,
-                        timeout=timeout,
-                        on_notebook=step,
-                        exports=exports,
-                    )
-                )
+                runs.append(run_center(c, period_run, kernel=kernel, on_notebook=step))
             if kernel is not None:
                 kernel.release()
         else:
-            runs += run_parallel(
-                centers, per, base, period_dir, notebook_dir, log_file, timeout, exports, jobs, n_notebooks, step
-            )
+            runs += run_parallel(centers, period_run, log_file=log_file, n_notebooks=n_notebooks, step=step)
             setup_logging(log_file, console=True)
         bar.close()
         runs.sort(key=lambda r: (r.center != "all", r.center))
-        write_period_files(period_dir, per, Path(processed_dir), exports)
+        write_period_files(period_dir, per, Path(processed_dir), exports=exports)
         log.info(
             "report %s done: %d ok, %d failed",
             per.folder,
@@ -195,7 +197,7 @@ def main(args: argparse.Namespace) -> int:
     Every option, from the command line and the params file, is checked before anything runs.
     """
     cli = {o.name: getattr(args, o.name) for o in run_options.OPTIONS if getattr(args, o.name, None) is not None}
-    opts = run_options.resolve(cli, getattr(args, "params", None))
+    opts = run_options.resolve(cli, params_file=getattr(args, "params", None))
     raw = Path(opts.pop("raw"))
     processed = Path(opts.pop("processed"))
     out = Path(opts.pop("out"))
@@ -204,7 +206,8 @@ def main(args: argparse.Namespace) -> int:
     jobs = opts.pop("jobs")
     timeout = opts.pop("timeout")
     tz = opts.pop("tz", DEFAULT_TZ)
-    period_dir, runs = run_reports(raw, processed, out, period, center, jobs, opts, tz=tz, timeout=timeout)
+    settings = RunSettings(jobs=jobs, timeout=timeout)
+    period_dir, runs = run_reports(raw, processed, out, period, center, options=opts, settings=settings, tz=tz)
     # each failure was printed once on stderr as it happened (the run log keeps it too)
     failures = [f for r in runs for f in r.failures]
     print(
