@@ -168,7 +168,13 @@ def relative_weights(
     predictors are a :class:`~cxlib.errors.DataError`; with ``strict=False`` (what a report
     calls) the function returns a :class:`~cxlib.results.NotComputed` note saying why, with n.
 
-    >>> relative_weights(mtcars, "mpg", ["cyl", "disp", "hp", "gear"])  # doctest: +SKIP
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.normal(size=(60, 2))
+    >>> df = pd.DataFrame({"y": x[:, 0] + 0.3 * rng.normal(size=60), "a": x[:, 0], "b": x[:, 1]})
+    >>> relative_weights(df, "y", ["a", "b"]).round(3)
+      predictor  raw_weight  rescaled_pct sign     r2   n
+    0         a       0.909        99.531    +  0.913  60
+    1         b       0.004         0.469    +  0.913  60
     >>> print(relative_weights(pd.DataFrame({"y": [1, 2], "x": [3, 4]}), "y", ["x"], strict=False).in_lang("en"))
     n = 2 complete responses: too few for key drivers (relative weights) of 1 predictors, need ≥ 3
     """

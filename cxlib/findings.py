@@ -1583,7 +1583,8 @@ def update_effects(ltr_model: Any, complaint_model: Any = None, *, lang: Lang = 
     slope of LTR and the negative-binomial complaint rate ratio, each with CI, n, direction and
     significance, and the claim "each extra update halves complaints" (H0: rate ratio = 0.5).
 
-        >>> update_effects(results.not_provided("touchpoints"), lang="en")   # doctest: +SKIP
+        >>> from cxlib import results
+        >>> print(update_effects(results.not_provided("touchpoints"), lang="en").en)
         not provided: touchpoint log (touchpoints)
     """
     key = "update_effects"
@@ -1722,7 +1723,8 @@ def duration_confounding(result: Any, *, lang: Lang = "both", key: str = "durati
     ``models.duration_confounding``): naive and adjusted estimate with CI per outcome, and whether
     the naive one under- or overstates the benefit of updates.
 
-        >>> duration_confounding(results.not_provided("complaints"), lang="en")   # doctest: +SKIP
+        >>> from cxlib import results
+        >>> print(duration_confounding(results.not_provided("complaints"), lang="en").en)
         not provided: complaints (complaints)
     """
     if isinstance(result, _Note):

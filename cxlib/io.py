@@ -278,7 +278,10 @@ def canonical_columns(
     of them), when two raw columns map to one column, or when the header looks like it was
     split with another delimiter than the comma.
 
-    >>> canonical_columns(["工单号", " Visit_ID "], "surveys", "s.csv")  # doctest: +SKIP
+    >>> canonical_columns(["工单号", " Visit_ID "], "surveys", "s.csv")
+    Traceback (most recent call last):
+    ...
+    cxlib.errors.DataError: s.csv, column visit_id: two raw columns map to column visit_id: '工单号' and ' Visit_ID '; keep one (drop: the other in sources.yaml)
     """
     plan = plan_columns(columns, table, file, source=source)
     err = plan.error()
@@ -997,8 +1000,11 @@ def read_file(path: str | Path, table: str | None = None, source: SourceSpec | N
     extra columns of the file (``df.attrs["extra_columns"]``: name, raw header, file), then
     ``_source_file`` (``file[sheet]`` when sheets are stacked) and ``_source_row``.
 
-    >>> read_file("data/raw/visits_2026-10.csv").columns[:2].tolist()  # doctest: +SKIP
-    ['visit_id', 'customer_id']
+    >>> import tempfile
+    >>> raw = Path(tempfile.mkdtemp())
+    >>> _ = (raw / "centers.csv").write_text("center_id,name_zh,name_en,city\\nSH-JQ,上海金桥,Jinqiao,上海\\n", encoding="utf-8")
+    >>> read_file(raw / "centers.csv").columns[:2].tolist()
+    ['center_id', 'name_zh']
     """
     path = Path(path)
     if table is None:
@@ -1129,8 +1135,11 @@ def table_files(raw_dir: str | Path, table: str, *, source: SourceSpec | None = 
     with the table name. A second download (``surveys (1).csv``) is refused (see
     :func:`cxlib.sources.table_files`).
 
-    >>> [p.name for p in table_files("data/raw", "visits")]  # doctest: +SKIP
-    ['visits_2026-10.csv', 'visits_2026-11.csv']
+    >>> import tempfile
+    >>> raw = Path(tempfile.mkdtemp())
+    >>> _ = (raw / "centers.csv").write_text("center_id,name_zh,name_en,city\\nSH-JQ,上海金桥,Jinqiao,上海\\n", encoding="utf-8")
+    >>> [p.name for p in table_files(raw, "centers")]
+    ['centers.csv']
     """
     from cxlib import sources
 
@@ -1181,8 +1190,11 @@ def read_table(
     ``files`` to the files it names. Raises :class:`DataError` naming the table and folder
     when no file is found. Extra columns of the files are kept (``df.attrs["extra_columns"]``).
 
-    >>> read_table("data/raw", "centers").shape[1]  # doctest: +SKIP
-    8
+    >>> import tempfile
+    >>> raw = Path(tempfile.mkdtemp())
+    >>> _ = (raw / "centers.csv").write_text("center_id,name_zh,name_en,city\\nSH-JQ,上海金桥,Jinqiao,上海\\n", encoding="utf-8")
+    >>> read_table(raw, "centers").columns.tolist()
+    ['center_id', 'name_zh', 'name_en', 'city', 'aliases', 'realtime_since', '_source_file', '_source_row']
     """
     if source is None:
         from cxlib import sources

@@ -160,7 +160,12 @@ def emotion_curve(
     visits: vehicle model, advisor, a carried column of the raw files); answers of visits
     without a value there are left out.
 
-    >>> emotion_curve(scores, by="tier")   # doctest: +SKIP
+    >>> scores = pd.DataFrame({"response_id": ["r1", "r1", "r2", "r2", "r3", "r3"], "ltr": [6, 6, 8, 8, 7, 7],
+    ...                        "point": ["waiting", "notification"] * 3, "score": [9, 3, 8, 5, 10, 4]})
+    >>> emotion_curve(scores)[["point", "n", "mean", "band"]]
+              point  n  mean          band
+    0       waiting  3   9.0     satisfied
+    1  notification  3   4.0  dissatisfied
     >>> emotion_curve(scores, by="vehicle_model", visits=visits)   # doctest: +SKIP
     """
     by_cols = _as_list(by)
@@ -326,7 +331,11 @@ def biggest_drops(
     is the smaller of the two points' numbers of answers (when the curve has them): the drop rests
     on no more.
 
-    >>> biggest_drops(emotion_curve(scores)).head(3)   # doctest: +SKIP
+    >>> scores = pd.DataFrame({"response_id": ["r1", "r1", "r2", "r2", "r3", "r3"], "ltr": [6, 6, 8, 8, 7, 7],
+    ...                        "point": ["waiting", "notification"] * 3, "score": [9, 3, 8, 5, 10, 4]})
+    >>> biggest_drops(emotion_curve(scores))
+      from_point      to_point  from_mean  to_mean  drop  n
+    0    waiting  notification        9.0      4.0   5.0  3
     """
     by_cols, keys = _segments(curve, by)
     rows = []
@@ -534,8 +543,13 @@ def score_matrix(
 ) -> pd.DataFrame:
     """Wide table: one row per response, one column per journey point (catalog order), plus ``outcome``.
 
-    >>> score_matrix(scores).columns[:3].tolist()   # doctest: +SKIP
-    ['reminder', 'booking', 'arrival']
+    >>> scores = pd.DataFrame({"response_id": ["r1", "r1", "r2", "r2", "r3", "r3"], "ltr": [6, 6, 8, 8, 7, 7],
+    ...                        "point": ["waiting", "notification"] * 3, "score": [9, 3, 8, 5, 10, 4]})
+    >>> score_matrix(scores)
+      response_id  waiting  notification  ltr
+    0          r1      9.0           3.0  6.0
+    1          r2      8.0           5.0  8.0
+    2          r3     10.0           4.0  7.0
     """
     require_columns(scores, [id, point, score] + ([outcome] if outcome else []), "scores")
     d = pd.DataFrame(
@@ -574,9 +588,11 @@ def key_drivers(
     bootstrap resamples that fit are an error; with ``strict=False`` (what a report calls) a
     :class:`~cxlib.results.NotComputed` note that states n and the need.
 
+    >>> scores = pd.DataFrame({"response_id": ["r1", "r1", "r2", "r2", "r3", "r3"], "ltr": [6, 6, 8, 8, 7, 7],
+    ...                        "point": ["waiting", "notification"] * 3, "score": [9, 3, 8, 5, 10, 4]})
     >>> key_drivers(scores, n_boot=500, seed=1)   # doctest: +SKIP
-    >>> key_drivers(scores.head(5), strict=False)   # doctest: +SKIP
-    n = 3 complete responses: too few for key drivers (relative weights) of 9 predictors, need ≥ 11
+    >>> print(key_drivers(scores, strict=False).in_lang("en"))
+    n = 3 complete responses: too few for key drivers (relative weights) of 2 predictors, need ≥ 4
     """
     wide = score_matrix(scores, outcome)
     pts = list(points) if points is not None else [p for p in catalog.SCORE_POINT_ORDER if p in wide.columns]
@@ -723,7 +739,13 @@ def importance_performance(
     and the quadrant, split at the ``cut`` (``"mean"`` or ``"median"``) of both axes over the points.
     A ``curve`` or ``weights`` that is a "not provided" / "not computed" note is returned as it is.
 
-    >>> importance_performance(emotion_curve(scores), key_drivers(scores))   # doctest: +SKIP
+    >>> scores = pd.DataFrame({"response_id": ["r1", "r1", "r2", "r2", "r3", "r3"], "ltr": [6, 6, 8, 8, 7, 7],
+    ...                        "point": ["waiting", "notification"] * 3, "score": [9, 3, 8, 5, 10, 4]})
+    >>> ip = importance_performance(emotion_curve(scores), pd.Series({"waiting": 0.7, "notification": 0.3}))
+    >>> ip[["point", "performance", "importance", "quadrant"]]
+              point  performance  importance      quadrant
+    0       waiting          9.0         0.7       keep_up
+    1  notification          4.0         0.3  low_priority
     """
     if isinstance(curve, _Note):
         return curve

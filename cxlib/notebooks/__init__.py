@@ -8,7 +8,8 @@ The package: :mod:`.listing` (the numbered notebooks and their imports), :mod:`.
 warm kernel and its client), :mod:`.execute` (one notebook run with papermill) and
 :mod:`.refresh` (stored outputs refreshed in place).
 
->>> [p.name for p in numbered_notebooks(Path("notebooks"))][:1]  # doctest: +SKIP
+>>> from cxlib import paths
+>>> [p.name for p in numbered_notebooks(paths.NOTEBOOKS)][:1]
 ['01_cleaning.ipynb']
 """
 
