@@ -258,3 +258,21 @@ def test_no_module_reaches_into_another_modules_private_names():
     assert found <= PRIVATE_REACHES_LEFT, sorted(found - PRIVATE_REACHES_LEFT)
     assert found == PRIVATE_REACHES_LEFT, f"gone, strike from the list: {sorted(PRIVATE_REACHES_LEFT - found)}"
 
+
+def test_the_readme_names_every_module_of_cxlib_once():
+    """The README's table of the package's modules matches the tree: every module and package of
+    cxlib named once (``report.center``, ``clean.plan.db``), no name that is not one."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = text.split("| module | responsibility |", 1)[1].split("\n\n", 1)[0]
+    named = re.findall(r"^\| `([a-z_.]+)` \| \S", table, re.M)
+    modules = []
+    for path in sorted((ROOT / "cxlib").rglob("*.py")):
+        parts = list(path.relative_to(ROOT / "cxlib").with_suffix("").parts)
+        if parts[-1] == "__main__":
+            continue
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        if parts:
+            modules.append(".".join(parts))
+    assert len(named) == len(set(named)), sorted(n for n in named if named.count(n) > 1)
+    assert sorted(named) == sorted(modules)
