@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import shutil
 import sys
@@ -26,7 +27,6 @@ from cxlib.report.lock import ReportLock
 from cxlib.report.parallel import run_parallel
 from cxlib.report.params import NOTEBOOK_KEYS, check_safe, check_segment_option
 from cxlib.report.periods import (
-    Period,
     check_period_has_data,
     one_center,
     parse_period,
@@ -75,33 +75,23 @@ def run_reports(
         # a sequential run shares one kernel, started while the processed data are checked
         sequential = settings.jobs <= 1 or one_center(center)
         kernel = stack.enter_context(warm_kernel(settings.notebook_dir)) if sequential else None
-        return _run_reports(
-            raw_dir,
-            processed_dir,
-            out_dir,
-            per,
-            center,
-            options=options,
-            settings=settings,
-            tz=tz,
-            kernel=kernel,
-            exports=exports,
-        )
+        run = PeriodRun(per, out_dir / per.folder, {}, settings, exports)
+        return _run_reports(raw_dir, processed_dir, run, center, options=options, tz=tz, kernel=kernel)
 
 
 def _run_reports(
     raw_dir: Path,
     processed_dir: Path,
-    out_dir: Path,
-    per: Period,
+    run: PeriodRun,
     center: str | list[str],
     *,
     options: dict[str, Any],
-    settings: RunSettings,
     tz: str,
     kernel: WarmKernel | None,
-    exports: tuple[str, ...],
 ) -> tuple[Path, list[CenterRun]]:
+    """The run of ``run``'s period once the options are checked: its notebooks' common
+    parameters (``run.base``) are filled in here."""
+    per, settings, exports = run.period, run.settings, run.exports
     jobs, notebook_dir = settings.jobs, settings.notebook_dir
     from cxlib import clean
 
@@ -130,7 +120,7 @@ def _run_reports(
             raise DataError("cases file not found", file=base["cases_file"], column="cases_file")
     if "segment" in base:
         check_segment_option(Path(processed_dir), base["segment"])
-    period_dir = Path(out_dir) / per.folder
+    period_dir = run.period_dir
     period_dir.mkdir(parents=True, exist_ok=True)
     with ReportLock(period_dir):
         for leftover in [*period_dir.glob(".tmp-*"), *period_dir.glob(".old-*")]:  # from a killed run
@@ -139,7 +129,7 @@ def _run_reports(
         setup_logging(log_file, console=True)
         log.info("report %s for %s (jobs=%d)", per.folder, ", ".join(centers), jobs)
         base["_fingerprint"] = fingerprint
-        period_run = PeriodRun(per, period_dir, base, settings, exports)
+        period_run = dataclasses.replace(run, base=base)
         runs: list[CenterRun] = []
         n_notebooks = len(numbered_notebooks(notebook_dir))
         bar = _progress(len(centers) * n_notebooks, sys.stderr.isatty())
