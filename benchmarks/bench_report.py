@@ -252,7 +252,8 @@ raw, processed, out, cases, timeout = sys.argv[1:6]
 period = report.parse_period("all")
 base = {"raw_dir": raw, "processed_dir": processed, "tz": "Asia/Shanghai", "cases_file": cases}
 Path(out).mkdir(parents=True, exist_ok=True)
-run = report.run_center("all", period, base, Path(out), timeout=float(timeout))
+settings = report.RunSettings(timeout=float(timeout))
+run = report.run_center("all", report.PeriodRun(period, Path(out), base, settings))
 print(json.dumps({"status": run.status, "failures": run.failures}))
 """
 

@@ -84,7 +84,7 @@ def worker(mode: str, work: Path, n: int, seed: int) -> dict:
     folder.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     if mode == "propose":
-        tokens = themes.cached_tokens(df["text"], folder, fingerprint="bench")
+        tokens = themes.cached_tokens(df["text"], processed_dir=folder, fingerprint="bench")
         hits = themes.tag(df["text"], tokens)
         frame = pd.DataFrame({"text": df["text"], "tokens": tokens, "n_themes": hits.sum(axis=1)})
         untagged = frame[frame["n_themes"] == 0].head(200_000)
@@ -98,7 +98,7 @@ def worker(mode: str, work: Path, n: int, seed: int) -> dict:
     if mode == "cold":
         (folder / themes.CACHE_FILE).unlink(missing_ok=True)
     t0 = time.perf_counter()
-    tokens = themes.cached_tokens(df["text"], folder, fingerprint="bench")
+    tokens = themes.cached_tokens(df["text"], processed_dir=folder, fingerprint="bench")
     t_tokens = time.perf_counter() - t0
     hits = themes.tag(df["text"], tokens)
     t_tag = time.perf_counter() - t0 - t_tokens

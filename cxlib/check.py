@@ -125,7 +125,7 @@ def _similarity(a: str, b: str) -> float:
     return ratio
 
 
-def suggest(header: str, table: str, wanted: list[str] | None = None) -> tuple[str, str] | None:
+def suggest(header: str, table: str, *, wanted: list[str] | None = None) -> tuple[str, str] | None:
     """(contract column, why) for a raw header that resembles one of the table's headers.
 
     ``wanted`` (columns still missing) are preferred on a tie.
@@ -200,7 +200,7 @@ def _check_table(raw_dir: Path, tc: TableCheck, paths: list[Path], tz: str) -> N
             tc.files.append(FileCheck(p.name, problems=[str(exc)]))
             continue
         for label, at in parts:
-            plan = io.plan_columns(at.column_names, tc.table, label, tc.spec)
+            plan = io.plan_columns(at.column_names, tc.table, label, source=tc.spec)
             fc = FileCheck(label, at.num_rows, plan)
             fc.problems.extend(str(e) for e in plan.problems)
             if plan.missing:
@@ -221,13 +221,13 @@ def _check_table(raw_dir: Path, tc: TableCheck, paths: list[Path], tz: str) -> N
             if header in seen or header.startswith("_unnamed_"):
                 continue
             seen.add(header)
-            s = suggest(header, tc.table, wanted)
+            s = suggest(header, tc.table, wanted=wanted)
             taken = {t for t, k in zip(f.plan.targets, f.plan.kinds) if k in ("contract", "renamed")}
             if s is not None and s[0] not in taken:
                 tc.suggestions.append((header, *s))
 
 
-def check(raw_dir: str | Path, tz: str = DEFAULT_TZ, confirm: bool = True) -> CheckReport:
+def check(raw_dir: str | Path, *, tz: str = DEFAULT_TZ, confirm: bool = True) -> CheckReport:
     """Explain how ``cx clean`` will read ``raw_dir``, collecting every problem instead of
     stopping at the first. With ``confirm`` (and no problem found) the folder is cleaned into a
     temporary folder, removed again, so that ``report.ok`` means ``cx clean`` succeeds.
@@ -320,17 +320,17 @@ def _render(r: CheckReport) -> str:
                 f"  note: {tc.unreadable_dates:,} values of {DATE_COLUMN[t]} are unreadable{extra}; "
                 "such rows are quarantined"
             )
-        first = next((f for f in tc.files if f.plan is not None), None)
-        if first is not None:
+        plan = next((f.plan for f in tc.files if f.plan is not None), None)
+        if plan is not None:
             lines.append("  columns:")
-            width = max(len(h) for h in first.plan.headers) if first.plan.headers else 0
-            for h, target, kind in zip(first.plan.headers, first.plan.targets, first.plan.kinds):
+            width = max(len(h) for h in plan.headers) if plan.headers else 0
+            for h, target, kind in zip(plan.headers, plan.targets, plan.kinds):
                 if kind == "dropped":
                     what = "dropped"
                 elif kind == "extra":
                     what = f"extra column {target}"
                 else:
-                    what = f"{target} ({zh[t].get(target, '')})" + (" renamed" if kind == "renamed" else "")
+                    what = f"{target} ({zh[t].get(target or '', '')})" + (" renamed" if kind == "renamed" else "")
                 lines.append(f"    {h.ljust(width)} -> {what}")
         if tc.extras:
             lines.append(f"  extra columns carried as dimensions: {', '.join(n for n, _ in tc.extras)}")

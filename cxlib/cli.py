@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from cxlib import options as run_options
 from cxlib.catalog import DEFAULT_TZ
@@ -209,7 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
             else (",".join(opt.default) if isinstance(opt.default, list) else opt.default)
         )
         # a yes/no option may be given alone (--pdf) or with its value (--xlsx no)
-        flag_only = {"nargs": "?", "const": "yes"} if opt.parse is run_options._bool else {}
+        flag_only: dict[str, Any] = {"nargs": "?", "const": "yes"} if opt.yes_no else {}
         if flag_only:
             default = "yes" if opt.default else "no"
         p.add_argument(

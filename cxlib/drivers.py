@@ -33,7 +33,8 @@ Example
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from dataclasses import dataclass
+from typing import Literal, overload
 
 import numpy as np
 import pandas as pd
@@ -56,6 +57,14 @@ def _short(strict: bool, message: str, note: NotComputed, column: str | None = N
     return note
 
 
+@overload
+def _model_frame(
+    df: pd.DataFrame, outcome: str, predictors: Sequence[str], strict: Literal[True] = ...
+) -> pd.DataFrame: ...
+@overload
+def _model_frame(
+    df: pd.DataFrame, outcome: str, predictors: Sequence[str], strict: bool
+) -> pd.DataFrame | NotComputed: ...
 def _model_frame(
     df: pd.DataFrame, outcome: str, predictors: Sequence[str], strict: bool = True
 ) -> pd.DataFrame | NotComputed:
@@ -146,7 +155,7 @@ def _replicate_stats(corr: np.ndarray, p: int) -> np.ndarray:
 
 
 def relative_weights(
-    df: pd.DataFrame, outcome: str, predictors: Sequence[str], sort: bool = True, strict: bool = True
+    df: pd.DataFrame, outcome: str, predictors: Sequence[str], *, sort: bool = True, strict: bool = True
 ) -> pd.DataFrame | NotComputed:
     """Johnson's relative weights of ``predictors`` for ``outcome`` (rows with a missing value dropped).
 
@@ -159,7 +168,13 @@ def relative_weights(
     predictors are a :class:`~cxlib.errors.DataError`; with ``strict=False`` (what a report
     calls) the function returns a :class:`~cxlib.results.NotComputed` note saying why, with n.
 
-    >>> relative_weights(mtcars, "mpg", ["cyl", "disp", "hp", "gear"])  # doctest: +SKIP
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.normal(size=(60, 2))
+    >>> df = pd.DataFrame({"y": x[:, 0] + 0.3 * rng.normal(size=60), "a": x[:, 0], "b": x[:, 1]})
+    >>> relative_weights(df, "y", ["a", "b"]).round(3)
+      predictor  raw_weight  rescaled_pct sign     r2   n
+    0         a       0.909        99.531    +  0.913  60
+    1         b       0.004         0.469    +  0.913  60
     >>> print(relative_weights(pd.DataFrame({"y": [1, 2], "x": [3, 4]}), "y", ["x"], strict=False).in_lang("en"))
     n = 2 complete responses: too few for key drivers (relative weights) of 1 predictors, need ≥ 3
     """
@@ -245,20 +260,35 @@ def _linear_jackknife(
     return np.vstack(out)
 
 
+@dataclass(frozen=True)
+class Bootstrap:
+    """How the intervals of :func:`bootstrap_relative_weights` are drawn: ``n_boot`` resamples
+    from ``seed``, BCa intervals at level ``ci``, the acceleration from the ``jackknife``
+    (``"auto"``, ``"exact"`` or ``"linear"``).
+
+    >>> Bootstrap(n_boot=200, seed=1)
+    Bootstrap(n_boot=200, seed=1, ci=0.95, jackknife='auto')
+    """
+
+    n_boot: int = 1000
+    seed: int = 0
+    ci: float = 0.95
+    jackknife: Literal["auto", "exact", "linear"] = "auto"
+
+
 def bootstrap_relative_weights(
     df: pd.DataFrame,
     outcome: str,
     predictors: Sequence[str],
-    n_boot: int = 1000,
-    seed: int = 0,
-    ci: float = 0.95,
+    *,
+    bootstrap: Bootstrap = Bootstrap(),
     sort: bool = True,
     strict: bool = True,
-    jackknife: Literal["auto", "exact", "linear"] = "auto",
 ) -> pd.DataFrame | NotComputed:
     """:func:`relative_weights` with BCa bootstrap intervals and the random-variable test.
 
-    Rows are resampled with replacement ``n_boot`` times (the random predictor and the resamples
+    The resamples are those of ``bootstrap`` (a :class:`Bootstrap`): rows are resampled with
+    replacement ``n_boot`` times (the random predictor and the resamples
     come from two streams spawned from ``numpy.random.SeedSequence(seed)``);
     resamples with a singular correlation matrix are skipped (``n_boot_used`` says how many
     were used). Adds ``raw_ci_low/high``, ``rescaled_ci_low/high`` and ``r2_ci_low/high`` (BCa),
@@ -278,8 +308,14 @@ def bootstrap_relative_weights(
     resamples fitted, give a :class:`~cxlib.results.NotComputed` note instead of an error (a bad
     ``n_boot`` or ``ci`` is always an error).
 
-    >>> bootstrap_relative_weights(mtcars, "mpg", ["cyl", "wt"], n_boot=200, seed=1)  # doctest: +SKIP
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.normal(size=(60, 2))
+    >>> df = pd.DataFrame({"y": x[:, 0] + 0.3 * rng.normal(size=60), "a": x[:, 0], "b": x[:, 1]})
+    >>> out = bootstrap_relative_weights(df, "y", ["a", "b"], bootstrap=Bootstrap(n_boot=200, seed=1))
+    >>> out["predictor"].tolist(), out["beats_random"].tolist()
+    (['a', 'b'], [True, False])
     """
+    n_boot, seed, ci, jackknife = bootstrap.n_boot, bootstrap.seed, bootstrap.ci, bootstrap.jackknife
     if n_boot < 10:
         raise DataError(f"n_boot={n_boot} is too small for a bootstrap interval (use >= 10)")
     if not 0 < ci < 1:

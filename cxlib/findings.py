@@ -130,11 +130,11 @@ def records(*found: Finding) -> dict[str, dict[str, Any]]:
     return {f.key: f.record() for f in found}
 
 
-def from_note(key: str, note: NotProvided | NotComputed, lang: Lang = "both", **facts: Any) -> Finding:
+def from_note(key: str, note: NotProvided | NotComputed, *, lang: Lang = "both", **facts: Any) -> Finding:
     """A section without data: its finding is the note (status ``not_provided`` / ``not_computed``).
 
     >>> from cxlib.results import not_provided
-    >>> from_note("tiers", not_provided("touchpoints"), "en")
+    >>> from_note("tiers", not_provided("touchpoints"), lang="en")
     not provided: touchpoint log (touchpoints)
     """
     if isinstance(note, NotProvided):
@@ -251,19 +251,19 @@ def _welch(m1: float, s1: float, n1: float, m2: float, s2: float, n2: float) -> 
 
 # ================================================================================= 02
 def emotion_curve(
-    curve: pd.DataFrame | NotProvided | NotComputed, lang: Lang = "both", pain_below: float = 6.0
+    curve: pd.DataFrame | NotProvided | NotComputed, *, lang: Lang = "both", pain_below: float = 6.0
 ) -> Finding:
     """Best and worst point of the emotion curve (mean, 95% CI, n), whether they differ
     (Welch's t test) and the points whose mean falls below "neutral" (``pain_below``).
 
         >>> c = pd.DataFrame({"point": ["booking", "waiting"], "n": [300, 310], "mean": [8.4, 5.9],
         ...                   "sd": [1.2, 1.5], "ci_low": [8.26, 5.73], "ci_high": [8.54, 6.07]})
-        >>> emotion_curve(c, "en").en
+        >>> emotion_curve(c, lang="en").en
         'Highest point: Booking 8.40 (95% CI 8.26–8.54, n = 300); lowest point: Waiting 5.90 (5.73–6.07, n = 310); a gap of 2.50 points, significant (p < 0.001). Below "neutral" (6): Waiting.'
     """
     key = "emotion_curve"
     if isinstance(curve, _Note):
-        return from_note(key, curve, lang)
+        return from_note(key, curve, lang=lang)
     c = curve[curve["mean"].notna()].reset_index(drop=True)
     if c.empty:
         return _make(key, "没有可用的触点评分。", "No touchpoint score to show.", lang, status="not_computed")
@@ -321,7 +321,7 @@ def emotion_curve(
 
 
 def tier_curves(
-    by_tier: pd.DataFrame | NotProvided | NotComputed, lang: Lang = "both", by: str = "tier", top: int = 2
+    by_tier: pd.DataFrame | NotProvided | NotComputed, *, lang: Lang = "both", by: str = "tier", top: int = 2
 ) -> Finding:
     """Where the curves of the transparency tiers part: the ``top`` points with the largest spread
     between the tier means (tiers with at least :data:`MIN_N` answers at the point), the two tiers
@@ -331,12 +331,12 @@ def tier_curves(
         >>> t = pd.DataFrame({"tier": ["none", "realtime_photo"] * 2, "point": ["booking"] * 2 + ["notification"] * 2,
         ...     "n": [100, 200, 100, 200], "mean": [8.3, 8.4, 5.0, 8.2], "sd": [1.0] * 4,
         ...     "ci_low": [8.1, 8.26, 4.8, 8.06], "ci_high": [8.5, 8.54, 5.2, 8.34]})
-        >>> tier_curves(t, "en")["parting_points"]
+        >>> tier_curves(t, lang="en")["parting_points"]
         ['notification', 'booking']
     """
     key = "tier_curves"
     if isinstance(by_tier, _Note):
-        return from_note(key, by_tier, lang)
+        return from_note(key, by_tier, lang=lang)
     d = by_tier[(by_tier["n"] >= MIN_N) & by_tier["mean"].notna()].copy()
     d[by] = d[by].astype(str)
     d["point"] = d["point"].astype(str)
@@ -420,6 +420,7 @@ def tier_curves(
 def drivers(
     weights: pd.DataFrame | NotProvided | NotComputed,
     ip: pd.DataFrame | NotProvided | NotComputed | None = None,
+    *,
     lang: Lang = "both",
 ) -> Finding:
     """The top driver of LTR (its share of the explained variance, with the bootstrap interval
@@ -432,7 +433,7 @@ def drivers(
     """
     key = "drivers"
     if isinstance(weights, _Note):
-        return from_note(key, weights, lang)
+        return from_note(key, weights, lang=lang)
     w = weights.sort_values("rescaled_pct", ascending=False, kind="mergesort").reset_index(drop=True)
     top = w.iloc[0]
     has_ci = "rescaled_ci_low" in w.columns and _finite(top.get("rescaled_ci_low"))
@@ -479,19 +480,19 @@ def drivers(
 
 
 def pain_points(
-    pains: pd.DataFrame | NotProvided | NotComputed, lang: Lang = "both", top: int = 3, target: float = 8.0
+    pains: pd.DataFrame | NotProvided | NotComputed, *, lang: Lang = "both", top: int = 3, target: float = 8.0
 ) -> Finding:
     """The ``top`` pain points (gap to ``target`` × importance), with mean, n and the share of
     very dissatisfied answers; only points that fall short of the target are pain points.
 
         >>> p = pd.DataFrame({"point": ["waiting", "booking"], "n": [300, 280], "mean": [5.96, 8.4], "gap": [2.04, 0.0],
         ...                   "priority": [0.6, 0.0], "share_very_dissatisfied": [0.12, 0.01]})
-        >>> pain_points(p, "en").en
+        >>> pain_points(p, lang="en").en
         'Top pain point (gap to 8 × importance for LTR): 1. Waiting 5.96 (n = 300, 12% very dissatisfied). Only 1 of 2 points falls short of 8.'
     """
     key = "pain_points"
     if isinstance(pains, _Note):
-        return from_note(key, pains, lang)
+        return from_note(key, pains, lang=lang)
     short = (
         pains[(pains["gap"] > 0) & pains["priority"].notna()]
         .sort_values("priority", ascending=False, kind="mergesort")
@@ -573,7 +574,7 @@ def _trend(y: np.ndarray, se: np.ndarray) -> tuple[float, float]:
     return b, float(2 * stats.norm.sf(abs(z)))
 
 
-def black_hole(silence: pd.DataFrame | NotProvided | NotComputed, lang: Lang = "both") -> Finding:
+def black_hole(silence: pd.DataFrame | NotProvided | NotComputed, *, lang: Lang = "both") -> Finding:
     """The slope of anxiety, LTR and the inquiry rate across the silence bins (a test for trend:
     inverse-variance weighted regression of the bin values on the bin order), with the first
     and last bin's value, interval and n, and the verdict on the "information black hole":
@@ -584,12 +585,12 @@ def black_hole(silence: pd.DataFrame | NotProvided | NotComputed, lang: Lang = "
         >>> s = pd.DataFrame({"silence_bin": ["0–30", "30–60", "60+"], "n_visits": [200, 200, 200],
         ...     "anxiety_mean": [20.0, 40.0, 60.0], "anxiety_ci_low": [18.0, 38.0, 58.0],
         ...     "anxiety_ci_high": [22.0, 42.0, 62.0], "anxiety_n": [150, 150, 150]})
-        >>> black_hole(s, "en")["anxiety_direction"]
+        >>> black_hole(s, lang="en")["anxiety_direction"]
         'up'
     """
     key = "black_hole"
     if isinstance(silence, _Note):
-        return from_note(key, silence, lang)
+        return from_note(key, silence, lang=lang)
     facts: dict[str, Any] = {"status": "ok"}
     zh_parts, en_parts = [], []
     towards = against = 0
@@ -731,6 +732,7 @@ def _pe_name(model: str, lang: str) -> str:
 
 def peak_end(
     models: pd.DataFrame | NotProvided | NotComputed,
+    *,
     lang: Lang = "both",
     baseline: str = "mean",
     neglect: pd.DataFrame | NotProvided | NotComputed | None = None,
@@ -744,12 +746,12 @@ def peak_end(
         >>> m = pd.DataFrame({"model": ["peak_end", "mean"], "r2_cv": [0.52, 0.49], "ci_low": [0.48, 0.45],
         ...     "ci_high": [0.56, 0.53], "delta_vs_baseline": [0.03, 0.0], "delta_ci_low": [0.01, 0.0],
         ...     "delta_ci_high": [0.05, 0.0], "n": [800, 800]})
-        >>> peak_end(m, "en")["significant"]
+        >>> peak_end(m, lang="en")["significant"]
         True
     """
     key = "peak_end"
     if isinstance(models, _Note):
-        return from_note(key, models, lang)
+        return from_note(key, models, lang=lang)
     m = models.sort_values("r2_cv", ascending=False, kind="mergesort").reset_index(drop=True)
     best = m.iloc[0]
     n = int(best["n"])
@@ -782,7 +784,7 @@ def peak_end(
         en += "."
     extra: dict[str, Any] = {}
     if neglect is not None:
-        dn = duration_neglect(neglect, lang)
+        dn = duration_neglect(neglect, lang=lang)
         zh, en = zh + dn.zh, f"{en} {dn.en}"
         extra["duration_neglect"] = {k: v for k, v in dn.facts.items()}
     return _make(
@@ -805,7 +807,7 @@ def peak_end(
     )
 
 
-def duration_neglect(result: pd.DataFrame | NotProvided | NotComputed, lang: Lang = "both") -> Finding:
+def duration_neglect(result: pd.DataFrame | NotProvided | NotComputed, *, lang: Lang = "both") -> Finding:
     """Duration neglect as a tested result (from :func:`cxlib.peak_end.duration_neglect`): the
     change in LTR for a visit twice as long once peak and end are known, with its 95% CI, p and
     n, whether duration neglect holds here (the interval covers 0) or not, and the
@@ -815,12 +817,12 @@ def duration_neglect(result: pd.DataFrame | NotProvided | NotComputed, lang: Lan
         ...     "ci_low": -0.1, "ci_high": 0.14, "p_value": 0.74, "per_doubling": 0.014, "per_doubling_ci_low": -0.07,
         ...     "per_doubling_ci_high": 0.1, "r2_cv_gain": -0.0004, "r2_cv_gain_ci_low": -0.001,
         ...     "r2_cv_gain_ci_high": 0.0003, "n": 800, "neglected": True}])
-        >>> duration_neglect(r, "en")["holds"]
+        >>> duration_neglect(r, lang="en")["holds"]
         True
     """
     key = "duration_neglect"
     if isinstance(result, _Note):
-        return from_note(key, result, lang)
+        return from_note(key, result, lang=lang)
     r = result.iloc[0]
     holds = bool(r["neglected"])
     per_log = str(r["term"]).startswith("log_")
@@ -891,6 +893,7 @@ def headline(
     nps_record: Mapping[str, Any] | NotProvided | NotComputed,
     change: pd.Series | NotComputed | None = None,
     pains: pd.DataFrame | NotProvided | NotComputed | None = None,
+    *,
     lang: Lang = "both",
 ) -> Finding:
     """The headline: NPS with its 95% CI and n (``nps.summary_record``), the change against the
@@ -904,7 +907,7 @@ def headline(
     """
     key = "headline"
     if isinstance(nps_record, _Note):
-        return from_note(key, nps_record, lang)
+        return from_note(key, nps_record, lang=lang)
     v, lo, hi, n = nps_record["value"], nps_record["ci_low"], nps_record["ci_high"], int(nps_record["n"])
     facts: dict[str, Any] = {
         "status": "ok",
@@ -985,12 +988,12 @@ def headline(
             zh += "；没有触点低于目标分"
             en += "; no point falls short of the target"
     elif isinstance(pains, _Note):
-        zh += f"；痛点：{from_note('x', pains, 'zh').zh}"
-        en += f"; pain points: {from_note('x', pains, 'en').en}"
+        zh += f"；痛点：{from_note('x', pains, lang='zh').zh}"
+        en += f"; pain points: {from_note('x', pains, lang='en').en}"
     return Finding(key, zh, en, lang, facts)
 
 
-def nps_trend(by_month: pd.DataFrame, change: pd.Series | NotComputed | None = None, lang: Lang = "both") -> Finding:
+def nps_trend(by_month: pd.DataFrame, change: pd.Series | NotComputed | None = None, *, lang: Lang = "both") -> Finding:
     """The monthly NPS of the trend chart: the first and the last month (NPS, CI, n) and the
     change between them (z test from the months' standard errors), and the change against the
     previous period when ``change`` is given (as in :func:`headline`).
@@ -1078,6 +1081,7 @@ def nps_trend(by_month: pd.DataFrame, change: pd.Series | NotComputed | None = N
 def tiers(
     table: pd.DataFrame | NotProvided | NotComputed,
     contrast: pd.Series | NotProvided | None = None,
+    *,
     lang: Lang = "both",
 ) -> Finding:
     """Do NPS and the complaint rate differ between visits without updates and visits with
@@ -1090,12 +1094,12 @@ def tiers(
         ...     "nps_p_value": 1e-9, "complaint_high": 0.03, "complaint_low": 0.2, "complaint_difference": -0.17,
         ...     "complaint_ci_low": -0.2, "complaint_ci_high": -0.14, "complaint_p_value": 1e-9,
         ...     "complaint_n_high": 1000, "complaint_n_low": 800})
-        >>> tiers(None, c, "en")["nps_direction"]
+        >>> tiers(None, c, lang="en")["nps_direction"]
         'up'
     """
     key = "tiers"
     if isinstance(table, _Note):
-        return from_note(key, table, lang)
+        return from_note(key, table, lang=lang)
     if not isinstance(contrast, pd.Series):
         raise ValueError("tiers() needs the contrast of nps.tier_contrast(visits)")
     c = contrast
@@ -1178,6 +1182,7 @@ def tiers(
 
 def folklore(
     table: pd.DataFrame | NotProvided | NotComputed,
+    *,
     lang: Lang = "both",
     low: str = "none",
     high: str = "realtime_photo",
@@ -1194,7 +1199,7 @@ def folklore(
     """
     key = "folklore"
     if isinstance(table, _Note):
-        return from_note(key, table, lang)
+        return from_note(key, table, lang=lang)
     t = table.assign(tier=table["tier"].astype(str)).set_index("tier")
     lead_en = (
         'The folklore "real-time updates with photos lift NPS from 3–5 to 8–9" quotes numbers on the 0–10 '
@@ -1286,7 +1291,7 @@ def _model_failed(key: str, what: tuple[str, str], note: str, lang: Lang, **fact
     )
 
 
-def rollout(did_ltr: Any, did_complained: Any = None, lang: Lang = "both") -> Finding:
+def rollout(did_ltr: Any, did_complained: Any = None, *, lang: Lang = "both") -> Finding:
     """The difference-in-differences estimate of the switch to real-time updates: LTR points and
     percentage points of visits with a complaint, with CI, p, n and the number of centers.
 
@@ -1297,7 +1302,7 @@ def rollout(did_ltr: Any, did_complained: Any = None, lang: Lang = "both") -> Fi
     from cxlib.models import ModelResult
 
     if isinstance(did_ltr, _Note):
-        return from_note(key, did_ltr, lang)
+        return from_note(key, did_ltr, lang=lang)
     facts: dict[str, Any] = {"status": "ok"}
     zh_parts, en_parts = [], []
     for name, res, scale, zh_what, en_what, unit_zh, unit_en in (
@@ -1315,7 +1320,7 @@ def rollout(did_ltr: Any, did_complained: Any = None, lang: Lang = "both") -> Fi
         if res is None:
             continue
         if isinstance(res, _Note):
-            nz, ne = from_note("x", res, "zh").zh, from_note("x", res, "en").en
+            nz, ne = from_note("x", res, lang="zh").zh, from_note("x", res, lang="en").en
             zh_parts.append(f"{zh_what}：{nz}")
             en_parts.append(f"{en_what}: {ne}")
             facts.update({f"{name}_direction": None, f"{name}_significant": None})
@@ -1398,6 +1403,7 @@ _CONTROL_NAMES = {
 
 def rollout_sensitivity(
     table: pd.DataFrame | NotProvided | NotComputed | Any,
+    *,
     lang: Lang = "both",
     unit: tuple[str, str] = ("分", "points"),
     digits: int = 2,
@@ -1410,10 +1416,10 @@ def rollout_sensitivity(
     """
     key = "rollout_sensitivity"
     if isinstance(table, _Note):
-        return from_note(key, table, lang)
+        return from_note(key, table, lang=lang)
     if not isinstance(table, pd.DataFrame) or table.empty:
         return (
-            from_note(key, table, lang)
+            from_note(key, table, lang=lang)
             if hasattr(table, "in_lang")
             else Finding(
                 key,
@@ -1458,6 +1464,7 @@ def rollout_sensitivity(
 def twfe_verdict(
     verdict: Mapping[str, Any] | NotProvided | NotComputed,
     randomization: pd.DataFrame | None = None,
+    *,
     lang: Lang = "both",
     unit: tuple[str, str] = ("分", "points"),
     scale: float = 1.0,
@@ -1475,7 +1482,7 @@ def twfe_verdict(
     """
     key = "twfe_verdict"
     if isinstance(verdict, _Note):
-        return from_note(key, verdict, lang)
+        return from_note(key, verdict, lang=lang)
     if verdict.get("trust") is None:
         zr, er = _reason(str(verdict.get("note") or "not estimated"))
         return Finding(
@@ -1492,9 +1499,9 @@ def twfe_verdict(
     half = float(v["gap_in_half_widths"])
     neg = float(v.get("twfe_share_negative") or 0.0)
     pre = v.get("pretrend_p_value")
-    ri = {} if randomization is None or len(randomization) == 0 else randomization.set_index("estimator")
+    ri = None if randomization is None or len(randomization) == 0 else randomization.set_index("estimator")
     ri_zh = ri_en = ""
-    if len(ri):
+    if ri is not None:
         k = int(ri["n_assignments"].max())
         ri_zh = (
             f"；在切换日期的全部 {k} 种分配下做随机化检验，稳健估计 {_p(ri.loc['callaway_santanna', 'p_value'])}，"
@@ -1564,24 +1571,25 @@ def twfe_verdict(
         },
         "twfe_share_negative": neg,
     }
-    if len(ri):
+    if ri is not None:
         facts["randomization_p_value"] = float(ri.loc["callaway_santanna", "p_value"])
         facts["randomization_p_value_twfe"] = float(ri.loc["twfe", "p_value"])
         facts["randomization_assignments"] = int(ri["n_assignments"].max())
     return Finding(key, zh, en, lang, facts)
 
 
-def update_effects(ltr_model: Any, complaint_model: Any = None, lang: Lang = "both") -> Finding:
+def update_effects(ltr_model: Any, complaint_model: Any = None, *, lang: Lang = "both") -> Finding:
     """What one more in-progress update is associated with, holding the controls fixed: the OLS
     slope of LTR and the negative-binomial complaint rate ratio, each with CI, n, direction and
     significance, and the claim "each extra update halves complaints" (H0: rate ratio = 0.5).
 
-        >>> update_effects(results.not_provided("touchpoints"), lang="en")   # doctest: +SKIP
+        >>> from cxlib import results
+        >>> print(update_effects(results.not_provided("touchpoints"), lang="en").en)
         not provided: touchpoint log (touchpoints)
     """
     key = "update_effects"
     if isinstance(ltr_model, _Note):
-        return from_note(key, ltr_model, lang)
+        return from_note(key, ltr_model, lang=lang)
     facts: dict[str, Any] = {
         "status": "ok",
         "ltr_direction": None,
@@ -1624,8 +1632,8 @@ def update_effects(ltr_model: Any, complaint_model: Any = None, lang: Lang = "bo
             ltr_n=int(ltr_model.n),
         )
     if isinstance(complaint_model, _Note):
-        zh_parts.append(f"投诉：{from_note('x', complaint_model, 'zh').zh}")
-        en_parts.append(f"complaints: {from_note('x', complaint_model, 'en').en}")
+        zh_parts.append(f"投诉：{from_note('x', complaint_model, lang='zh').zh}")
+        en_parts.append(f"complaints: {from_note('x', complaint_model, lang='en').en}")
     elif complaint_model is not None:
         head = complaint_model.headline
         nb = None if head is None or "rate_ratio" not in head.columns else head.set_index("model")
@@ -1636,7 +1644,7 @@ def update_effects(ltr_model: Any, complaint_model: Any = None, lang: Lang = "bo
             )
 
         model = "nb2" if usable("nb2") else ("poisson" if usable("poisson") else None)
-        if model is None:
+        if model is None or nb is None:
             zr, er = _reason(complaint_model.note)
             zh_parts.append(f"投诉模型无法估计（{zr}）")
             en_parts.append(f"the complaint model was not estimated ({er})")
@@ -1710,16 +1718,17 @@ def update_effects(ltr_model: Any, complaint_model: Any = None, lang: Lang = "bo
     return Finding(key, zh, en, lang, facts)
 
 
-def duration_confounding(result: Any, lang: Lang = "both", key: str = "duration_confounding") -> Finding:
+def duration_confounding(result: Any, *, lang: Lang = "both", key: str = "duration_confounding") -> Finding:
     """How far holding repair duration fixed moves the per-update estimates (from the headline of
     ``models.duration_confounding``): naive and adjusted estimate with CI per outcome, and whether
     the naive one under- or overstates the benefit of updates.
 
-        >>> duration_confounding(results.not_provided("complaints"), "en")   # doctest: +SKIP
+        >>> from cxlib import results
+        >>> print(duration_confounding(results.not_provided("complaints"), lang="en").en)
         not provided: complaints (complaints)
     """
     if isinstance(result, _Note):
-        return from_note(key, result, lang)
+        return from_note(key, result, lang=lang)
     head = result.headline
     facts: dict[str, Any] = {"status": "ok"}
     zh_parts, en_parts = [], []
@@ -1820,7 +1829,7 @@ def _cny(x: Any) -> str:
 
 
 def roi_cases(
-    summary: pd.DataFrame | NotProvided | NotComputed, cases: Any = None, lang: Lang = "both", sure: float = 0.95
+    summary: pd.DataFrame | NotProvided | NotComputed, cases: Any = None, *, lang: Lang = "both", sure: float = 0.95
 ) -> Finding:
     """Which cases pay: from the Monte Carlo ``roi.roi_summary``, the cases that pay in at least
     ``sure`` of the draws (P(ROI > 0); P(NPV > 0) for a case that costs nothing), the bets, the ones
@@ -1829,12 +1838,12 @@ def roi_cases(
         >>> s = pd.DataFrame({"id": ["a", "b"], "n_sims": [1000, 1000], "npv_mean": [5e4, -2e4], "npv_p5": [1e4, -3e4],
         ...     "npv_p95": [9e4, -1e4], "roi_p50": [1.5, -0.6], "p_roi_positive": [0.99, 0.01],
         ...     "p_npv_positive": [0.99, 0.01]})
-        >>> roi_cases(s, pd.DataFrame({"id": ["a", "b"], "name_zh": ["甲", "乙"], "name_en": ["A", "B"]}), "en")["pays"]
+        >>> roi_cases(s, pd.DataFrame({"id": ["a", "b"], "name_zh": ["甲", "乙"], "name_en": ["A", "B"]}), lang="en")["pays"]
         ['a']
     """
     key = "roi_cases"
     if isinstance(summary, _Note):
-        return from_note(key, summary, lang)
+        return from_note(key, summary, lang=lang)
     names = _names(cases)
     rows = []
     for _, r in summary.iterrows():
@@ -1887,7 +1896,7 @@ def roi_cases(
     )
 
 
-def claims(table: pd.DataFrame | NotProvided | NotComputed, lang: Lang = "both", sure: float = 0.95) -> Finding:
+def claims(table: pd.DataFrame | NotProvided | NotComputed, *, lang: Lang = "both", sure: float = 0.95) -> Finding:
     """Each claimed ROI (``roi.claims_table``) against the model: the claim, the modelled ROI at the
     modes, the Monte Carlo median with P5–P95 and P(ROI > 0), and the verdict: whether the case
     pays (``pays`` / ``uncertain`` / ``does_not_pay``) and whether the claim lies within the
@@ -1896,12 +1905,12 @@ def claims(table: pd.DataFrame | NotProvided | NotComputed, lang: Lang = "both",
         >>> t = pd.DataFrame({"id": ["birthday_gift"], "name_zh": ["生日礼物"], "name_en": ["Birthday gift"],
         ...     "claimed_roi": [20000.0], "model_roi": [-0.4], "roi_p5": [-0.8], "roi_p50": [-0.4], "roi_p95": [0.1],
         ...     "p_roi_positive": [0.08]})
-        >>> claims(t, "en")["verdicts"]
+        >>> claims(t, lang="en")["verdicts"]
         {'birthday_gift': 'uncertain'}
     """
     key = "claims"
     if isinstance(table, _Note):
-        return from_note(key, table, lang)
+        return from_note(key, table, lang=lang)
     zh_parts, en_parts, verdicts, in_range = [], [], {}, {}
     for _, r in table.iterrows():
         p = float(r["p_roi_positive"])
@@ -1945,19 +1954,19 @@ def claims(table: pd.DataFrame | NotProvided | NotComputed, lang: Lang = "both",
     )
 
 
-def tornado(table: pd.DataFrame | NotProvided | NotComputed, lang: Lang = "both", key: str | None = None) -> Finding:
+def tornado(table: pd.DataFrame | NotProvided | NotComputed, *, lang: Lang = "both", key: str | None = None) -> Finding:
     """The finding of a ``roi.tornado`` table: the NPV at the modes and the input that moves it most
     (``key``: default ``tornado_<case id>``).
 
         >>> t = pd.DataFrame({"id": ["x"], "name_zh": ["例"], "name_en": ["Ex"], "input": ["reach"], "npv_low": [-1e4],
         ...     "npv_high": [3e4], "npv_base": [1e4], "swing": [4e4]})
-        >>> tornado(t, "en").en
+        >>> tornado(t, lang="en").en
         'Ex: NPV at the modes CNY 10k; it moves most with Customers reached a year (−CNY 10k to CNY 30k between its low and high).'
     """
     from cxlib.roi import input_label
 
     if isinstance(table, _Note):
-        return from_note(key or "tornado", table, lang)
+        return from_note(key or "tornado", table, lang=lang)
     key = key or (f"tornado_{table['id'].iloc[0]}" if "id" in table.columns and len(table) else "tornado")
     if table.empty:
         return _make(key, "没有不确定的输入。", "No uncertain inputs.", lang, status="ok", top_input=None)
@@ -1987,19 +1996,21 @@ def tornado(table: pd.DataFrame | NotProvided | NotComputed, lang: Lang = "both"
     )
 
 
-def portfolio(table: pd.DataFrame | NotProvided | NotComputed, lang: Lang = "both", key: str | None = None) -> Finding:
+def portfolio(
+    table: pd.DataFrame | NotProvided | NotComputed, *, lang: Lang = "both", key: str | None = None
+) -> Finding:
     """One sentence on a ``roi.best_portfolio`` result: the chosen cases, total cost and value
     (``key``: default ``portfolio_<objective>``).
 
         >>> p = pd.DataFrame({"id": ["a"], "name_zh": ["甲"], "name_en": ["A"], "cost": [5e4], "value": [2e5],
         ...     "objective": ["npv"]}); p.attrs.update(total_cost=5e4, total_value=2e5, budget=5e4)
-        >>> portfolio(p, "en").en
+        >>> portfolio(p, lang="en").en
         'Budget CNY 50k: choose A; cost CNY 50k; expected NPV CNY 200k.'
     """
     from cxlib.errors import DataError
 
     if isinstance(table, _Note):
-        return from_note(key or "portfolio", table, lang)
+        return from_note(key or "portfolio", table, lang=lang)
     for k in ("total_cost", "total_value", "budget"):
         if k not in table.attrs:
             raise DataError(f"portfolio lacks attrs[{k!r}]: pass the result of best_portfolio", column=k)

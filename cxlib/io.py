@@ -29,8 +29,10 @@ import json
 import re
 import unicodedata
 import zipfile
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -41,6 +43,9 @@ import pyarrow.parquet as pq
 
 from cxlib import catalog
 from cxlib.errors import DataError
+
+if TYPE_CHECKING:
+    from cxlib.sources import SourceSpec
 
 SOURCE_FILE = "_source_file"
 SOURCE_ROW = "_source_row"
@@ -151,7 +156,7 @@ class ColumnPlan:
         return None
 
 
-def plan_columns(columns: list[str], table: str, file: str | Path, source=None) -> ColumnPlan:
+def plan_columns(columns: list[str], table: str, file: str | Path, *, source: SourceSpec | None = None) -> ColumnPlan:
     """Map the raw headers of one file onto ``table`` (never raises: see :attr:`ColumnPlan.problems`).
 
     Order of precedence: the source's ``drop``, ``rename`` (exact header), ``patterns``
@@ -178,7 +183,8 @@ def plan_columns(columns: list[str], table: str, file: str | Path, source=None) 
         h = raw.replace("\ufeff", "").strip()
         bare = strip_numbering(h) if numbered else h
         if h in drop or bare in drop:
-            targets.append(None), kinds.append("dropped")
+            targets.append(None)
+            kinds.append("dropped")
             continue
         target = rename.get(h, rename.get(bare))
         kind = "renamed"
@@ -193,16 +199,19 @@ def plan_columns(columns: list[str], table: str, file: str | Path, source=None) 
             kind = "contract"
             target = next((mapping[k] for k in (*_key_variants(h), *_key_variants(bare)) if k in mapping), None)
         if target is None:
-            targets.append(""), kinds.append("extra")
+            targets.append("")
+            kinds.append("extra")
         else:
-            targets.append(target), kinds.append(kind if target in contract or kind == "contract" else "extra")
+            targets.append(target)
+            kinds.append(kind if target in contract or kind == "contract" else "extra")
     # extra names after the contract names are known, so that they never clash with one
     taken = set(contract) | set(catalog.DERIVED_COLUMNS.get(table, ())) | {SOURCE_FILE, SOURCE_ROW}
     taken |= {t for t, k in zip(targets, kinds) if k in ("contract", "renamed") and t}
     for i, (raw, t, k) in enumerate(zip(headers, targets, kinds)):
         if k == "extra":
-            targets[i] = extra_name(t or raw, taken)
-            taken.add(targets[i])
+            extra = extra_name(t or raw, taken)
+            targets[i] = extra
+            taken.add(extra)
     seen: dict[str, str] = {}
     for raw, t, k in zip(headers, targets, kinds):
         if t is None or k == "extra":
@@ -259,7 +268,9 @@ def plan_columns(columns: list[str], table: str, file: str | Path, source=None) 
     return ColumnPlan(name, table, headers, targets, kinds, missing, problems, values)
 
 
-def canonical_columns(columns: list[str], table: str, file: str | Path, source=None) -> list[str]:
+def canonical_columns(
+    columns: list[str], table: str, file: str | Path, *, source: SourceSpec | None = None
+) -> list[str]:
     """Map raw headers (English, Chinese, any case, stray spaces) to canonical names.
 
     Unknown headers come back as their extra-column names (see :func:`extra_name`), dropped
@@ -267,9 +278,12 @@ def canonical_columns(columns: list[str], table: str, file: str | Path, source=N
     of them), when two raw columns map to one column, or when the header looks like it was
     split with another delimiter than the comma.
 
-    >>> canonical_columns(["工单号", " Visit_ID "], "surveys", "s.csv")  # doctest: +SKIP
+    >>> canonical_columns(["工单号", " Visit_ID "], "surveys", "s.csv")
+    Traceback (most recent call last):
+    ...
+    cxlib.errors.DataError: s.csv, column visit_id: two raw columns map to column visit_id: '工单号' and ' Visit_ID '; keep one (drop: the other in sources.yaml)
     """
-    plan = plan_columns(columns, table, file, source)
+    plan = plan_columns(columns, table, file, source=source)
     err = plan.error()
     if err is not None:
         raise err
@@ -525,7 +539,13 @@ def _cell_text(v: object) -> str | None:
     return s if s.strip() else None
 
 
-def _rows_table(rows, name: str, header_row: int = 1, skip_rows: int = 0, sheet: str | None = None) -> pa.Table:
+def _rows_table(
+    rows: Iterator[Sequence[object] | None],
+    name: str,
+    header_row: int = 1,
+    skip_rows: int = 0,
+    sheet: str | None = None,
+) -> pa.Table:
     """The cells of a sheet (an iterator of row tuples) as text columns under the header of row
     ``header_row`` (rows above it are titles), leaving out ``skip_rows`` rows under the header."""
     where = f"sheet {sheet!r}" if sheet is not None else "the workbook"
@@ -549,6 +569,7 @@ def _rows_table(rows, name: str, header_row: int = 1, skip_rows: int = 0, sheet:
     for k, r in enumerate(rows):
         if k < skip_rows:
             continue
+        vals: tuple[object, ...]
         if r is None or all(v is None for v in r):
             # keep row numbering: an empty row is still a row of the sheet
             vals = (None,) * width
@@ -563,7 +584,9 @@ def _rows_table(rows, name: str, header_row: int = 1, skip_rows: int = 0, sheet:
     return pa.table({h: pa.array(c[:n], type=pa.string()) for h, c in zip(header, cols)})
 
 
-def _pick_sheets(names: list[str], filled: list[bool], path: Path, sheet, sheets) -> list[str]:
+def _pick_sheets(
+    names: list[str], filled: list[bool], path: Path, sheet: str | int | None, sheets: tuple[str, ...] | str | None
+) -> list[str]:
     """The sheets to read: the one named, the ones to stack, or the only sheet with cells."""
     listing = ", ".join(repr(n) for n in names)
     if sheet is not None:
@@ -600,7 +623,11 @@ def _pick_sheets(names: list[str], filled: list[bool], path: Path, sheet, sheets
 
 
 def _read_xlsx(
-    path: Path, header_row: int = 1, skip_rows: int = 0, sheet=None, sheets=None
+    path: Path,
+    header_row: int = 1,
+    skip_rows: int = 0,
+    sheet: str | int | None = None,
+    sheets: tuple[str, ...] | str | None = None,
 ) -> list[tuple[str, pa.Table]]:
     name = path.name
     if not zipfile.is_zipfile(path):
@@ -653,7 +680,11 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _read_xls(
-    path: Path, header_row: int = 1, skip_rows: int = 0, sheet=None, sheets=None
+    path: Path,
+    header_row: int = 1,
+    skip_rows: int = 0,
+    sheet: str | int | None = None,
+    sheets: tuple[str, ...] | str | None = None,
 ) -> list[tuple[str, pa.Table]]:
     """A legacy Excel 97-2003 workbook (BIFF, read by xlrd), sheets chosen as for XLSX."""
     name = path.name
@@ -685,9 +716,9 @@ def _read_xls(
         filled = [book.sheet_by_name(n).nrows > 0 for n in names]
         chosen = _pick_sheets(names, filled, path, sheet, sheets)
 
-        def rows(sh):
+        def rows(sh: Any) -> Iterator[tuple[object, ...]]:
             for i in range(sh.nrows):
-                out = []
+                out: list[object] = []
                 for cell in sh.row(i):
                     if cell.ctype == xlrd.XL_CELL_DATE:
                         try:
@@ -807,7 +838,7 @@ def arrow_text(col: pa.ChunkedArray | pa.Array, file: str, column: str) -> pa.Ch
         ) from None
 
 
-def _read_parquet(path: Path, table: str, source=None) -> pa.Table:
+def _read_parquet(path: Path, table: str, source: SourceSpec | None = None) -> pa.Table:
     """Every column of a Parquet file as text (:func:`arrow_text`); columns the source drops are
     left unread (all null). A column with no text form names itself: drop it in sources.yaml
     if it is not needed."""
@@ -820,7 +851,7 @@ def _read_parquet(path: Path, table: str, source=None) -> pa.Table:
     if len(set(headers)) != len(headers):
         dup = next(h for h in headers if headers.count(h) > 1)
         raise DataError(f"column {dup} appears more than once", file=name, column=dup)
-    plan = plan_columns(headers, table, name, source)
+    plan = plan_columns(headers, table, name, source=source)
     arrays = []
     for i, (h, kind) in enumerate(zip(headers, plan.kinds)):
         if kind == "dropped":
@@ -854,7 +885,7 @@ def _json_text(col: pa.ChunkedArray) -> pa.ChunkedArray:
 
 
 # --------------------------------------------------------------------------- public
-def _layout(source) -> dict:
+def _layout(source: SourceSpec | None) -> dict[str, Any]:
     """The reader options of a source spec (defaults without one)."""
     return {
         "header_row": getattr(source, "header_row", 1) or 1,
@@ -864,7 +895,7 @@ def _layout(source) -> dict:
     }
 
 
-def _read_parts(path: Path, table: str, source=None) -> list[tuple[str, pa.Table]]:
+def _read_parts(path: Path, table: str, source: SourceSpec | None = None) -> list[tuple[str, pa.Table]]:
     """The file's cells as text columns with its own headers: one part per sheet read."""
     if not path.is_file():
         raise DataError("file not found", file=str(path))
@@ -893,7 +924,7 @@ def _read_parts(path: Path, table: str, source=None) -> list[tuple[str, pa.Table
     raise DataError(f"unsupported file type {ext!r}; use .csv, .xlsx, .xls or .parquet", file=path.name)
 
 
-def _read_any(path: Path, table: str, source=None) -> pa.Table:
+def _read_any(path: Path, table: str, source: SourceSpec | None = None) -> pa.Table:
     """The file's cells as text columns with its own headers, whatever its format (one sheet)."""
     parts = _read_parts(path, table, source)
     return parts[0][1] if len(parts) == 1 else pa.concat_tables([t for _, t in parts])
@@ -960,7 +991,7 @@ def _frame(at: pa.Table, label: str, table: str) -> pd.DataFrame:
     return df
 
 
-def read_file(path: str | Path, table: str | None = None, source=None) -> pd.DataFrame:
+def read_file(path: str | Path, table: str | None = None, source: SourceSpec | None = None) -> pd.DataFrame:
     """Read one raw file (CSV, XLSX, XLS or Parquet) with all values as text.
 
     ``table`` (inferred from the file name when omitted) selects the header mapping and the
@@ -969,17 +1000,21 @@ def read_file(path: str | Path, table: str | None = None, source=None) -> pd.Dat
     extra columns of the file (``df.attrs["extra_columns"]``: name, raw header, file), then
     ``_source_file`` (``file[sheet]`` when sheets are stacked) and ``_source_row``.
 
-    >>> read_file("data/raw/visits_2026-10.csv").columns[:2].tolist()  # doctest: +SKIP
-    ['visit_id', 'customer_id']
+    >>> import tempfile
+    >>> raw = Path(tempfile.mkdtemp())
+    >>> _ = (raw / "centers.csv").write_text("center_id,name_zh,name_en,city\\nSH-JQ,上海金桥,Jinqiao,上海\\n", encoding="utf-8")
+    >>> read_file(raw / "centers.csv").columns[:2].tolist()
+    ['center_id', 'name_zh']
     """
     path = Path(path)
     if table is None:
         table = _infer_table(path)
     parts = _read_parts(path, table, source)
-    frames, extras = [], []
+    frames: list[pd.DataFrame] = []
+    extras: list[dict[str, str]] = []
     shape = None
     for label, at in parts:
-        plan = plan_columns(at.column_names, table, label, source)
+        plan = plan_columns(at.column_names, table, label, source=source)
         err = plan.error()
         if err is not None:
             raise err
@@ -1034,7 +1069,9 @@ class RestartFile(Exception):
     """Raised by :func:`iter_file_batches` when a file must be read again as a whole."""
 
 
-def iter_file_batches(path: str | Path, table: str, block_size: int = 1 << 24, source=None):
+def iter_file_batches(
+    path: str | Path, table: str, *, block_size: int = 1 << 24, source: SourceSpec | None = None
+) -> Iterator[pa.Table]:
     """Read one raw file in batches: yields Arrow tables of the canonical text columns (then
     the extra columns).
 
@@ -1056,9 +1093,10 @@ def iter_file_batches(path: str | Path, table: str, block_size: int = 1 << 24, s
     multiline = table not in ("touchpoints", "visits")
     lay = _layout(source)
     read_opts, parse, conv, _ = _csv_options(path, multiline, lay["header_row"], lay["skip_rows"])
-    plan = plan_columns(read_opts.column_names, table, path, source)
-    if plan.error() is not None:
-        raise plan.error()
+    plan = plan_columns(read_opts.column_names, table, path, source=source)
+    err = plan.error()
+    if err is not None:
+        raise err
     read_opts.block_size = block_size
     yielded = False
     try:
@@ -1073,7 +1111,7 @@ def iter_file_batches(path: str | Path, table: str, block_size: int = 1 << 24, s
         yield read_file_arrow(path, table, source)
 
 
-def read_file_arrow(path: str | Path, table: str, source=None) -> pa.Table:
+def read_file_arrow(path: str | Path, table: str, source: SourceSpec | None = None) -> pa.Table:
     """One raw file as an Arrow table of the canonical text columns of ``table`` (catalog
     order), then its extra columns.
 
@@ -1083,21 +1121,25 @@ def read_file_arrow(path: str | Path, table: str, source=None) -> pa.Table:
     path = Path(path)
     out = []
     for label, at in _read_parts(path, table, source):
-        plan = plan_columns(at.column_names, table, label, source)
-        if plan.error() is not None:
-            raise plan.error()
+        plan = plan_columns(at.column_names, table, label, source=source)
+        err = plan.error()
+        if err is not None:
+            raise err
         out.append(_apply_plan(at, plan, table)[0])
     return out[0] if len(out) == 1 else pa.concat_tables(out, promote_options="permissive")
 
 
-def table_files(raw_dir: str | Path, table: str, source=None) -> list[Path]:
+def table_files(raw_dir: str | Path, table: str, *, source: SourceSpec | None = None) -> list[Path]:
     """The raw files of one table, sorted by name: those the source spec's ``files`` globs
     match, or (without a spec) every ``.csv``/``.xlsx``/``.xls``/``.parquet`` whose name starts
     with the table name. A second download (``surveys (1).csv``) is refused (see
     :func:`cxlib.sources.table_files`).
 
-    >>> [p.name for p in table_files("data/raw", "visits")]  # doctest: +SKIP
-    ['visits_2026-10.csv', 'visits_2026-11.csv']
+    >>> import tempfile
+    >>> raw = Path(tempfile.mkdtemp())
+    >>> _ = (raw / "centers.csv").write_text("center_id,name_zh,name_en,city\\nSH-JQ,上海金桥,Jinqiao,上海\\n", encoding="utf-8")
+    >>> [p.name for p in table_files(raw, "centers")]
+    ['centers.csv']
     """
     from cxlib import sources
 
@@ -1105,7 +1147,7 @@ def table_files(raw_dir: str | Path, table: str, source=None) -> list[Path]:
     return sources.table_files(raw_dir, spec)
 
 
-def existing_table_files(raw_dir: str | Path, table: str, source=None) -> list[Path]:
+def existing_table_files(raw_dir: str | Path, table: str, *, source: SourceSpec | None = None) -> list[Path]:
     """Like :func:`table_files`, but a clear :class:`DataError` when the folder or the table is missing.
 
     >>> [p.name for p in existing_table_files("data/raw", "touchpoints")]  # doctest: +SKIP
@@ -1116,7 +1158,7 @@ def existing_table_files(raw_dir: str | Path, table: str, source=None) -> list[P
     raw_dir = Path(raw_dir)
     if not raw_dir.is_dir():
         raise DataError("raw data folder not found", file=str(raw_dir))
-    files = table_files(raw_dir, table, source)
+    files = table_files(raw_dir, table, source=source)
     if not files:
         raise DataError(
             f"table {table} is missing: no {table}.csv, {table}.xlsx or {table}.parquet "
@@ -1139,22 +1181,27 @@ def empty_table(table: str) -> pd.DataFrame:
     return df
 
 
-def read_table(raw_dir: str | Path, table: str, source=None, files: list[Path] | None = None) -> pd.DataFrame:
+def read_table(
+    raw_dir: str | Path, table: str, source: SourceSpec | None = None, files: list[Path] | None = None
+) -> pd.DataFrame:
     """Read every file of one raw table from ``raw_dir`` and stack them.
 
     ``source`` defaults to the table's entry in ``raw_dir/sources.yaml`` (or the default rule),
     ``files`` to the files it names. Raises :class:`DataError` naming the table and folder
     when no file is found. Extra columns of the files are kept (``df.attrs["extra_columns"]``).
 
-    >>> read_table("data/raw", "centers").shape[1]  # doctest: +SKIP
-    8
+    >>> import tempfile
+    >>> raw = Path(tempfile.mkdtemp())
+    >>> _ = (raw / "centers.csv").write_text("center_id,name_zh,name_en,city\\nSH-JQ,上海金桥,Jinqiao,上海\\n", encoding="utf-8")
+    >>> read_table(raw, "centers").columns.tolist()
+    ['center_id', 'name_zh', 'name_en', 'city', 'aliases', 'realtime_since', '_source_file', '_source_row']
     """
     if source is None:
         from cxlib import sources
 
         source = sources.load_sources(raw_dir).tables[table]
     if files is None:
-        files = existing_table_files(raw_dir, table, source)
+        files = existing_table_files(raw_dir, table, source=source)
     parts = [read_file(p, table, source) for p in files]
     if len(parts) == 1:
         return parts[0]

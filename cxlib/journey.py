@@ -15,7 +15,9 @@ Example
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -27,7 +29,7 @@ from matplotlib.patches import Patch
 from cxlib import catalog, plotting
 from cxlib.catalog import MOMENTS, QUADRANTS, Lang, Moment  # domain constants live in the catalog
 from cxlib.drivers import WHAT as _DRIVERS
-from cxlib.drivers import bootstrap_relative_weights, relative_weights
+from cxlib.drivers import Bootstrap, bootstrap_relative_weights, relative_weights
 from cxlib.errors import DataError, require_columns
 from cxlib.peak_end import (
     DEFAULT_MODELS,
@@ -143,6 +145,7 @@ def _seg_label(column: str, lang: Lang) -> str:
 def emotion_curve(
     scores: pd.DataFrame,
     by: str | Sequence[str] | None = None,
+    *,
     point: str = "point",
     score: str = "score",
     ci: float = 0.95,
@@ -157,7 +160,12 @@ def emotion_curve(
     visits: vehicle model, advisor, a carried column of the raw files); answers of visits
     without a value there are left out.
 
-    >>> emotion_curve(scores, by="tier")   # doctest: +SKIP
+    >>> scores = pd.DataFrame({"response_id": ["r1", "r1", "r2", "r2", "r3", "r3"], "ltr": [6, 6, 8, 8, 7, 7],
+    ...                        "point": ["waiting", "notification"] * 3, "score": [9, 3, 8, 5, 10, 4]})
+    >>> emotion_curve(scores)[["point", "n", "mean", "band"]]
+              point  n  mean          band
+    0       waiting  3   9.0     satisfied
+    1  notification  3   4.0  dissatisfied
     >>> emotion_curve(scores, by="vehicle_model", visits=visits)   # doctest: +SKIP
     """
     by_cols = _as_list(by)
@@ -183,7 +191,17 @@ def emotion_curve(
     return out
 
 
-def scores_unavailable(data: object, lang: Lang = "both") -> NotProvided | NotComputed | None:
+class _WithScores(Protocol):
+    """What :func:`scores_unavailable` reads of processed data: the tables given, the scores."""
+
+    @property
+    def given(self) -> Mapping[str, bool]: ...
+
+    @property
+    def scores(self) -> pd.DataFrame: ...
+
+
+def scores_unavailable(data: _WithScores, *, lang: Lang = "both") -> NotProvided | NotComputed | None:
     """Why the touchpoint-score sections of a report have no input, or None when they have one.
 
     ``data`` is a :class:`cxlib.clean.ProcessedData` (or its selection): "未提供数据 / not
@@ -303,7 +321,9 @@ def plot_emotion_curve(
     return fig
 
 
-def biggest_drops(curve: pd.DataFrame, by: str | Sequence[str] | None = None, only_drops: bool = True) -> pd.DataFrame:
+def biggest_drops(
+    curve: pd.DataFrame, by: str | Sequence[str] | None = None, *, only_drops: bool = True
+) -> pd.DataFrame:
     """Changes of the mean score between consecutive journey points, biggest drop first.
 
     ``drop = mean(from_point) − mean(to_point)`` (positive: the mood falls). Consecutive means
@@ -311,7 +331,11 @@ def biggest_drops(curve: pd.DataFrame, by: str | Sequence[str] | None = None, on
     is the smaller of the two points' numbers of answers (when the curve has them): the drop rests
     on no more.
 
-    >>> biggest_drops(emotion_curve(scores)).head(3)   # doctest: +SKIP
+    >>> scores = pd.DataFrame({"response_id": ["r1", "r1", "r2", "r2", "r3", "r3"], "ltr": [6, 6, 8, 8, 7, 7],
+    ...                        "point": ["waiting", "notification"] * 3, "score": [9, 3, 8, 5, 10, 4]})
+    >>> biggest_drops(emotion_curve(scores))
+      from_point      to_point  from_mean  to_mean  drop  n
+    0    waiting  notification        9.0      4.0   5.0  3
     """
     by_cols, keys = _segments(curve, by)
     rows = []
@@ -519,8 +543,13 @@ def score_matrix(
 ) -> pd.DataFrame:
     """Wide table: one row per response, one column per journey point (catalog order), plus ``outcome``.
 
-    >>> score_matrix(scores).columns[:3].tolist()   # doctest: +SKIP
-    ['reminder', 'booking', 'arrival']
+    >>> scores = pd.DataFrame({"response_id": ["r1", "r1", "r2", "r2", "r3", "r3"], "ltr": [6, 6, 8, 8, 7, 7],
+    ...                        "point": ["waiting", "notification"] * 3, "score": [9, 3, 8, 5, 10, 4]})
+    >>> score_matrix(scores)
+      response_id  waiting  notification  ltr
+    0          r1      9.0           3.0  6.0
+    1          r2      8.0           5.0  8.0
+    2          r3     10.0           4.0  7.0
     """
     require_columns(scores, [id, point, score] + ([outcome] if outcome else []), "scores")
     d = pd.DataFrame(
@@ -546,6 +575,7 @@ def score_matrix(
 def key_drivers(
     scores: pd.DataFrame,
     outcome: str = "ltr",
+    *,
     points: Sequence[str] | None = None,
     n_boot: int = 0,
     seed: int = 0,
@@ -558,16 +588,20 @@ def key_drivers(
     bootstrap resamples that fit are an error; with ``strict=False`` (what a report calls) a
     :class:`~cxlib.results.NotComputed` note that states n and the need.
 
+    >>> scores = pd.DataFrame({"response_id": ["r1", "r1", "r2", "r2", "r3", "r3"], "ltr": [6, 6, 8, 8, 7, 7],
+    ...                        "point": ["waiting", "notification"] * 3, "score": [9, 3, 8, 5, 10, 4]})
     >>> key_drivers(scores, n_boot=500, seed=1)   # doctest: +SKIP
-    >>> key_drivers(scores.head(5), strict=False)   # doctest: +SKIP
-    n = 3 complete responses: too few for key drivers (relative weights) of 9 predictors, need ≥ 11
+    >>> print(key_drivers(scores, strict=False).in_lang("en"))
+    n = 3 complete responses: too few for key drivers (relative weights) of 2 predictors, need ≥ 4
     """
     wide = score_matrix(scores, outcome)
     pts = list(points) if points is not None else [p for p in catalog.SCORE_POINT_ORDER if p in wide.columns]
     if not pts and not strict:
         return too_few(0, 1, _DRIVERS, unit=_SCORE_UNIT)
     if n_boot:
-        rw = bootstrap_relative_weights(wide, outcome, pts, n_boot=n_boot, seed=seed, strict=strict)
+        rw = bootstrap_relative_weights(
+            wide, outcome, pts, bootstrap=Bootstrap(n_boot=n_boot, seed=seed), strict=strict
+        )
     else:
         rw = relative_weights(wide, outcome, pts, strict=strict)
     if isinstance(rw, NotComputed):
@@ -590,17 +624,30 @@ def _importance(weights: pd.DataFrame | pd.Series) -> pd.Series:
     raise DataError("weights must be a relative_weights() table or a Series indexed by point")
 
 
+@dataclass(frozen=True)
+class ScoreColumns:
+    """The column names :func:`pain_points` reads: of the scores (``id``, ``point``, ``score``,
+    and the ``outcome`` the key drivers explain) and of the comments (``id``, ``comment``).
+
+    >>> ScoreColumns(outcome="csat")
+    ScoreColumns(outcome='csat', point='point', score='score', id='response_id', comment='comment')
+    """
+
+    outcome: str = "ltr"
+    point: str = "point"
+    score: str = "score"
+    id: str = "response_id"
+    comment: str = "comment"
+
+
 def pain_points(
     scores: pd.DataFrame,
     weights: pd.DataFrame | pd.Series | None = None,
+    *,
     target: float = 8.0,
-    outcome: str = "ltr",
     comments: pd.DataFrame | None = None,
     n_comments: int = 3,
-    comment: str = "comment",
-    point: str = "point",
-    score: str = "score",
-    id: str = "response_id",
+    columns: ScoreColumns = ScoreColumns(),
     strict: bool = True,
 ) -> pd.DataFrame | NotComputed | NotProvided:
     """Journey points ranked by ``priority = max(target − mean, 0) × importance``.
@@ -609,14 +656,23 @@ def pain_points(
     :func:`key_drivers`, or the ``weights`` given (a :func:`relative_weights` table, or a Series
     indexed by point). Also: ``share_very_dissatisfied`` (scores 1–3) and up to ``n_comments``
     comments (``comments``: a table with ``id`` and ``comment``, personal data already masked)
-    of respondents who scored that point ≤ 3, lowest score first, then by response id.
+    of respondents who scored that point ≤ 3, lowest score first, then by response id. The
+    column names are those of ``columns`` (a :class:`ScoreColumns`).
 
     Without importance there is no ranking: ``weights`` that are a "not computed" or "not
     provided" note (too few responses for the key drivers) are returned as they are, and so is
     the note of :func:`key_drivers` with ``strict=False``.
 
-    >>> pain_points(scores, target=8, comments=surveys).head()   # doctest: +SKIP
+    >>> scores = pd.DataFrame({"response_id": ["r1", "r1", "r2", "r2"], "point": ["waiting", "notification"] * 2,
+    ...                        "score": [3, 9, 5, 8]})
+    >>> comments = pd.DataFrame({"response_id": ["r1"], "comment": ["等了两个小时"]})
+    >>> pains = pain_points(scores, pd.Series({"waiting": 0.6, "notification": 0.4}), comments=comments)
+    >>> pains[["point", "mean", "priority", "sample_comments"]]
+              point  mean  priority sample_comments
+    0       waiting   4.0       2.4        [等了两个小时]
+    1  notification   8.5       0.0              []
     """
+    outcome, point, score, id, comment = columns.outcome, columns.point, columns.score, columns.id, columns.comment
     if isinstance(weights, _Note):
         return weights
     require_columns(scores, [id, point, score], "scores")
@@ -676,17 +732,25 @@ _QUAD = {q.code: q for q in QUADRANTS}
 def importance_performance(
     curve: pd.DataFrame | NotProvided | NotComputed,
     weights: pd.DataFrame | pd.Series | NotProvided | NotComputed,
+    *,
     cut: str = "mean",
 ) -> pd.DataFrame | NotProvided | NotComputed:
     """Importance-performance table: ``performance`` (mean score), ``importance`` (share of R²)
     and the quadrant, split at the ``cut`` (``"mean"`` or ``"median"``) of both axes over the points.
     A ``curve`` or ``weights`` that is a "not provided" / "not computed" note is returned as it is.
 
-    >>> importance_performance(emotion_curve(scores), key_drivers(scores))   # doctest: +SKIP
+    >>> scores = pd.DataFrame({"response_id": ["r1", "r1", "r2", "r2", "r3", "r3"], "ltr": [6, 6, 8, 8, 7, 7],
+    ...                        "point": ["waiting", "notification"] * 3, "score": [9, 3, 8, 5, 10, 4]})
+    >>> ip = importance_performance(emotion_curve(scores), pd.Series({"waiting": 0.7, "notification": 0.3}))
+    >>> ip[["point", "performance", "importance", "quadrant"]]
+              point  performance  importance      quadrant
+    0       waiting          9.0         0.7       keep_up
+    1  notification          4.0         0.3  low_priority
     """
-    for given in (curve, weights):
-        if isinstance(given, _Note):
-            return given
+    if isinstance(curve, _Note):
+        return curve
+    if isinstance(weights, _Note):
+        return weights
     _segments(curve, None)
     imp = _importance(weights)
     out = pd.DataFrame(
@@ -872,6 +936,7 @@ def _bin_labels(bins: Sequence[float]) -> list[str]:
 
 def silence_effects(
     visits: pd.DataFrame,
+    *,
     bins: Sequence[float] = DEFAULT_SILENCE_BINS,
     silence: str = "longest_silence_minutes",
     anxiety: str = "anxiety",
@@ -925,12 +990,12 @@ def silence_effects(
         if inquiries in visits.columns:
             q = pd.to_numeric(visits.loc[mask, inquiries], errors="coerce").astype("float64").dropna()
             k, n = int((q > 0).sum()), len(q)
-            lo, hi = wilson_ci(k, n, ci)
+            q_lo, q_hi = wilson_ci(k, n, ci)
             row.update(
                 {
                     "inquiry_rate": k / n if n else np.nan,
-                    "inquiry_ci_low": float(lo),
-                    "inquiry_ci_high": float(hi),
+                    "inquiry_ci_low": float(q_lo),
+                    "inquiry_ci_high": float(q_hi),
                     "mean_inquiries": q.mean() if n else np.nan,
                 }
             )
@@ -1097,12 +1162,12 @@ def plot_visit_timeline(
 
 
 # -------------------------------------------------------------------------- moments of truth
-def moments_table(lang: catalog.Lang = "en") -> pd.DataFrame:
+def moments_table(*, lang: catalog.Lang = "en") -> pd.DataFrame:
     """The :data:`MOMENTS` mapping as a bilingual table for a notebook; ``note`` in ``lang``.
 
     >>> moments_table()["point"].tolist()[:2]
     ['booking', 'arrival']
-    >>> moments_table("zh")["note"].iloc[1]
+    >>> moments_table(lang="zh")["note"].iloc[1]
     '“到店”按停车引导触点打分'
     """
     rows = [
@@ -1124,6 +1189,7 @@ def moments_table(lang: catalog.Lang = "en") -> pd.DataFrame:
 def moments_scorecard(
     scores: pd.DataFrame,
     by: str | Sequence[str] | None = "center",
+    *,
     bad_at: int = 3,
     point: str = "point",
     score: str = "score",
@@ -1178,7 +1244,12 @@ def moments_scorecard(
 
 # ------------------------------------------------------------------------ voice of the customer
 def verbatims(
-    surveys: pd.DataFrame, n: int = 8, by: str | None = None, comment: str = "comment", submitted: str = "submitted_at"
+    surveys: pd.DataFrame,
+    *,
+    n: int = 8,
+    by: str | None = None,
+    comment: str = "comment",
+    submitted: str = "submitted_at",
 ) -> pd.DataFrame:
     """The latest ``n`` non-empty comments (per ``by`` group when given), newest first.
 
@@ -1208,7 +1279,7 @@ def verbatims(
 
 
 def example_visit(
-    visits: pd.DataFrame, preferred: str | None = None, silence: str = "longest_silence_minutes", strict: bool = True
+    visits: pd.DataFrame, *, preferred: str | None = None, silence: str = "longest_silence_minutes", strict: bool = True
 ) -> str | NotComputed:
     """The visit to show as a timeline: ``preferred`` when it is in ``visits``, otherwise the
     visit with the longest silence during the repair (ties broken by visit id).

@@ -30,7 +30,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from cxlib.catalog import Lang, bilingual
 
@@ -165,7 +165,7 @@ def pick(markdown: str, lang: Lang = "both") -> str:
     return "\n\n".join(pieces)
 
 
-def notebook_lang(nb: Any, default: Lang = "both") -> str:
+def notebook_lang(nb: Any, default: Lang = "both") -> Lang:
     """The ``lang`` a notebook was executed with (papermill's record of its parameters), else
     ``default`` (a notebook without a ``lang`` parameter, or one not run by papermill).
 
@@ -175,7 +175,10 @@ def notebook_lang(nb: Any, default: Lang = "both") -> str:
         ('zh', 'both')
     """
     params = ((nb.get("metadata") or {}).get("papermill") or {}).get("parameters") or {}
-    return params.get("lang", default)
+    value = params.get("lang", default)
+    if value not in LANGS:
+        raise ValueError(f"the notebook was run with lang {value!r}, not 'zh', 'en' or 'both'")
+    return cast(Lang, value)
 
 
 def pick_cells(nb: Any, lang: Lang) -> Any:

@@ -699,7 +699,7 @@ def folklore_comparison(table: pd.DataFrame, low: str = "none", high: str = "rea
         ["tier", "ltr_mean", "ltr_ci_low", "ltr_ci_high", "nps", "nps_ci_low", "nps_ci_high", "n_responses"],
         "tier",
     )
-    return findings.folklore(table, "en", low=low, high=high).en
+    return findings.folklore(table, lang="en", low=low, high=high).en
 
 
 # --------------------------------------------------------------------- comparisons for findings

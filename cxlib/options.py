@@ -23,13 +23,16 @@ from __future__ import annotations
 import datetime as _dt
 import math
 import zoneinfo
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cxlib import catalog, paths
 from cxlib.errors import DataError
+
+if TYPE_CHECKING:
+    import yaml
 
 #: Columns of the processed visits table that notebook 03 may hold fixed in its models (on top
 #: of the update programme's parts, which it always adds): visit circumstances known before the
@@ -313,7 +316,7 @@ class Option:
             return _one_of(self) if self.parse is _choice else f"items of {_one_of(self)}"
         if self.parse in (_int, _float):
             return _range_text(self, self.parse is _int)
-        return {
+        described: dict[Callable[[Option, Any], Any], str] = {
             _period: "YYYY-MM, YYYY-MM..YYYY-MM or all",
             _center: "center ids (list or commas) or all",
             _tz: "IANA time zone",
@@ -321,7 +324,17 @@ class Option:
             _file: "an existing file",
             _column: "a column of the visits",
             _bool: "yes or no",
-        }[self.parse]
+        }
+        return described[self.parse]
+
+    @property
+    def yes_no(self) -> bool:
+        """Whether the option is a yes/no one (on the command line it may be given alone: ``--pdf``).
+
+        >>> [o.name for o in OPTIONS if o.yes_no]
+        ['pdf', 'xlsx']
+        """
+        return self.parse is _bool
 
     def value(self, raw: Any) -> Any:
         """``raw`` parsed and checked (``_Bad`` with the message after the option's name)."""
@@ -431,7 +444,7 @@ BY_NAME: dict[str, Option] = {o.name: o for o in OPTIONS}
 NOTEBOOK_KEYS: tuple[str, ...] = tuple(o.name for o in OPTIONS if o.notebook)
 
 
-def check(values: Mapping[Any, Any], file: str | Path | None = None) -> dict[str, Any]:
+def check(values: Mapping[Any, Any], *, file: str | Path | None = None) -> dict[str, Any]:
     """Parse and check run option values; ``file`` is the params file they came from, if any.
 
     Unknown names and bad values raise :class:`OptionError` naming the option (and the file).
@@ -459,7 +472,7 @@ def check(values: Mapping[Any, Any], file: str | Path | None = None) -> dict[str
     return out
 
 
-def resolve(cli: Mapping[str, Any], params_file: str | Path | None = None) -> dict[str, Any]:
+def resolve(cli: Mapping[str, Any], *, params_file: str | Path | None = None) -> dict[str, Any]:
     """Every run option of a ``cx report`` run: command line over params file over defaults.
 
     Both sources are checked in full before anything runs. Notebook options that were given
@@ -476,7 +489,7 @@ def resolve(cli: Mapping[str, Any], params_file: str | Path | None = None) -> di
 
 
 # ------------------------------------------------------------------ the params file
-def _loader():
+def _loader() -> type[yaml.SafeLoader]:
     import yaml
 
     class ParamsLoader(yaml.SafeLoader):
@@ -484,7 +497,7 @@ def _loader():
 
         depth = 0
 
-        def compose_node(self, parent, index):  # type: ignore[override]
+        def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
             if self.check_event(yaml.AliasEvent):
                 mark = self.peek_event().start_mark
                 raise yaml.composer.ComposerError(None, None, "aliases (*name) are not allowed in run parameters", mark)
@@ -498,7 +511,7 @@ def _loader():
             finally:
                 self.depth -= 1
 
-        def construct_mapping(self, node, deep=False):  # type: ignore[override]
+        def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
             if isinstance(node, yaml.MappingNode):
                 self.flatten_mapping(node)  # merge keys (<<) first, so a merged key counts too
             seen: dict[Any, int] = {}

@@ -142,8 +142,9 @@ def _load_yaml(path: Path) -> object:
     try:
         for event in yaml.parse(text, Loader=_StrictLoader):
             if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-                line = event.start_mark.line + 1
-                raise DataError(f"line {line}: YAML anchors and aliases (&, *) are not allowed", file=path.name)
+                start = event.start_mark
+                where = f"line {start.line + 1}: " if start is not None else ""
+                raise DataError(f"{where}YAML anchors and aliases (&, *) are not allowed", file=path.name)
         return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
@@ -423,7 +424,7 @@ def _glob_files(raw_dir: Path, spec: SourceSpec) -> list[Path]:
     return [out[n] for n in sorted(out)]
 
 
-def table_files(raw_dir: str | Path, spec: SourceSpec, check_copies: bool = True) -> list[Path]:
+def table_files(raw_dir: str | Path, spec: SourceSpec, *, check_copies: bool = True) -> list[Path]:
     """The files of one table, sorted by name: the spec's globs, or the names starting with the table name.
 
     A file named like a second download (``surveys (1).csv``) is refused unless the spec lists
@@ -447,14 +448,14 @@ def table_files(raw_dir: str | Path, spec: SourceSpec, check_copies: bool = True
     return files
 
 
-def resolve(raw_dir: str | Path, check_copies: bool = True) -> tuple[Sources, dict[str, list[Path]]]:
+def resolve(raw_dir: str | Path, *, check_copies: bool = True) -> tuple[Sources, dict[str, list[Path]]]:
     """The specs and files of every table; a file claimed by two tables is refused.
 
     >>> _, files = resolve("data/raw"); sorted(files)   # doctest: +SKIP
     ['centers', 'complaints', 'surveys', 'touchpoints', 'visits']
     """
     src = load_sources(raw_dir)
-    files = {t: table_files(raw_dir, src.tables[t], check_copies) for t in catalog.TABLES}
+    files = {t: table_files(raw_dir, src.tables[t], check_copies=check_copies) for t in catalog.TABLES}
     owner: dict[str, str] = {}
     for t, paths in files.items():
         for p in paths:

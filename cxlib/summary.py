@@ -27,7 +27,7 @@ from cxlib.results import not_provided
 
 
 def headline_table(
-    visits: pd.DataFrame, ltr: str = "ltr", complained: str = "complained", lang: Lang = "both", *, wide: bool = False
+    visits: pd.DataFrame, ltr: str = "ltr", complained: str = "complained", *, lang: Lang = "both", wide: bool = False
 ) -> pd.DataFrame:
     """Headline figures of a center and period as a two-column table (figure, value); ``wide``:
     one row with a column per figure (the summary's compact form).
@@ -36,7 +36,16 @@ def headline_table(
     promoter and detractor shares, mean LTR and the share of visits with a complaint ("未提供数据 /
     not provided" when no visit has a known complaint status: the raw folder held no complaints).
 
-        >>> headline_table(visits)   # doctest: +SKIP
+        >>> headline_table(pd.DataFrame({"ltr": [10, 9, 3, 8], "complained": [False, False, True, False]}), lang="en")
+                            figure         value
+        0                      NPS          25.0
+        1   95% CI (adjusted Wald)  −44.2 ~ 72.7
+        2         Survey responses             4
+        3                Promoters         50.0%
+        4               Detractors         25.0%
+        5          Mean LTR (0–10)          7.50
+        6                   Visits             4
+        7  Visits with a complaint         25.0%
     """
     require_columns(visits, [ltr, complained], "visits")
     s = nps_stats.nps(visits[ltr])
@@ -115,7 +124,7 @@ def plot_nps_trend(
     return fig
 
 
-def roi_table(summary: pd.DataFrame, cases: Sequence, lang: Lang = "both") -> pd.DataFrame:
+def roi_table(summary: pd.DataFrame, cases: Sequence, *, lang: Lang = "both") -> pd.DataFrame:
     """The ROI table of the summary: one row per intervention, money in 万元 (10,000 CNY), ROI and
     P(ROI > 0) in %, headers from the catalog's registry in ``lang`` (the units said there).
 

@@ -250,7 +250,7 @@ def _fingerprint(processed_dir: Path) -> str | None:
 
 
 def cached_tokens(
-    texts: pd.Series, processed_dir: str | os.PathLike[str] | None = None, fingerprint: str | None = None
+    texts: pd.Series, *, processed_dir: str | os.PathLike[str] | None = None, fingerprint: str | None = None
 ) -> pd.Series:
     """The tokens of each text (:func:`segment`), read from the cache of the processed folder
     where it has them; the texts it lacks are segmented and added to it.
@@ -261,7 +261,7 @@ def cached_tokens(
     It is written atomically (a temporary file in the folder, then renamed), and not at all when
     the folder is read-only or ``processed_dir`` is None.
 
-        >>> cached_tokens(pd.Series(["等了很久"]), None).tolist()
+        >>> cached_tokens(pd.Series(["等了很久"]), processed_dir=None).tolist()
         ['等\\x1f了\\x1f很\\x1f久']
     """
     import pyarrow as pa
@@ -426,7 +426,7 @@ def tag(texts: Sequence[Any] | pd.Series, tokens: pd.Series | None = None) -> pd
         [True, False]
     """
     s = texts if isinstance(texts, pd.Series) else pd.Series(list(texts), dtype=object)
-    toks = tokens if tokens is not None else cached_tokens(s, None)
+    toks = tokens if tokens is not None else cached_tokens(s, processed_dir=None)
     norm = [normalise(x) for x in s]
     codes, uniq = pd.factorize(pd.Series(norm, dtype="str"), sort=False)
     first: dict[int, int] = {}
@@ -492,7 +492,7 @@ def _frame(df: pd.DataFrame, id_col: str, text_col: str, data: Any, processed_di
     fp = (getattr(data, "quality", None) or {}).get("fingerprint")
     if processed_dir is not None:
         fp = _fingerprint(Path(processed_dir)) or fp
-    toks = cached_tokens(d[text_col], processed_dir, fp)
+    toks = cached_tokens(d[text_col], processed_dir=processed_dir, fingerprint=fp)
     hits = tag(d[text_col], toks)
     cols = [
         c
@@ -509,7 +509,7 @@ def _frame(df: pd.DataFrame, id_col: str, text_col: str, data: Any, processed_di
 
 
 def comment_themes(
-    data: Any, processed_dir: str | os.PathLike[str] | None = None, lang: Lang = "both"
+    data: Any, *, processed_dir: str | os.PathLike[str] | None = None, lang: Lang = "both"
 ) -> pd.DataFrame | NotComputed:
     """One row per survey response with a comment: ``response_id``, ``visit_id``, the visit's
     ``center``, ``month``, ``scenario``, ``tier``, the response's ``nps_group`` and ``ltr``,
@@ -518,7 +518,7 @@ def comment_themes(
     A selection without a single comment (a survey export without the comment question, a
     small center-month) gives the :class:`~cxlib.results.NotComputed` note "n = 0 comments".
 
-        >>> comments = comment_themes(data, "../data/processed")  # doctest: +SKIP
+        >>> comments = comment_themes(data, processed_dir="../data/processed")  # doctest: +SKIP
     """
     s = data.surveys
     col = _text_column(s, "surveys")
@@ -529,14 +529,14 @@ def comment_themes(
 
 
 def complaint_themes(
-    data: Any, processed_dir: str | os.PathLike[str] | None = None, lang: Lang = "both"
+    data: Any, *, processed_dir: str | os.PathLike[str] | None = None, lang: Lang = "both"
 ) -> pd.DataFrame | NotProvided:
     """One row per complaint with a text: ``complaint_id``, ``visit_id``, the visit's segments,
     ``channel``, ``text``, ``n_themes`` and one yes/no column per theme; a "not provided" note
     when the raw folder held no complaints, or complaints without a text column (投诉内容: the
     names of :data:`cxlib.catalog.TEXT_COLUMNS`).
 
-        >>> complaint_themes(data, "../data/processed")  # doctest: +SKIP
+        >>> complaint_themes(data, processed_dir="../data/processed")  # doctest: +SKIP
     """
     note = missing(data, "complaints", lang=lang)
     if note is not None:
@@ -554,7 +554,7 @@ def _themes(themes: Sequence[str] | None) -> list[str]:
 
 
 def theme_share(
-    comments: pd.DataFrame, by: str | None = None, themes: Sequence[str] | None = None, ci: float = 0.95
+    comments: pd.DataFrame, by: str | None = None, *, themes: Sequence[str] | None = None, ci: float = 0.95
 ) -> pd.DataFrame:
     """Share of comments that mention each theme, per ``by`` group when given: ``n`` (comments in
     the group), ``hits``, ``theme_share`` and its Wilson interval ``ci_low`` / ``ci_high``, with
@@ -602,7 +602,7 @@ def theme_share(
     return out[cols]
 
 
-def coverage(comments: pd.DataFrame, by: str | None = None, ci: float = 0.95) -> pd.DataFrame:
+def coverage(comments: pd.DataFrame, by: str | None = None, *, ci: float = 0.95) -> pd.DataFrame:
     """How many comments the lexicon reads: ``n_comments``, ``hits`` (comments with at least one
     theme), their ``theme_share`` with its Wilson interval (per ``by`` group when given).
 
@@ -623,7 +623,7 @@ def coverage(comments: pd.DataFrame, by: str | None = None, ci: float = 0.95) ->
     return out
 
 
-def share_cells(shares: pd.DataFrame, lang: Lang = "both") -> pd.DataFrame:
+def share_cells(shares: pd.DataFrame, *, lang: Lang = "both") -> pd.DataFrame:
     """:func:`theme_share` with the share and its interval written in one text column
     ``theme_share_ci`` ("32.1 (28.0–36.5)"), for :func:`cxlib.present.pivot` (which adds each
     cell's n and flags small ones).
@@ -649,7 +649,7 @@ def share_cells(shares: pd.DataFrame, lang: Lang = "both") -> pd.DataFrame:
 
 
 def ltr_gap(
-    comments: pd.DataFrame, themes: Sequence[str] | None = None, ci: float = 0.95, min_n: int = 2
+    comments: pd.DataFrame, *, themes: Sequence[str] | None = None, ci: float = 0.95, min_n: int = 2
 ) -> pd.DataFrame:
     """The LTR of customers whose comment mentions each theme against those whose comment does not:
     ``n_with``, ``ltr_with``, ``n_without``, ``ltr_without``, ``ltr_gap`` (with − without) and its
@@ -723,6 +723,7 @@ def ltr_gap(
 
 def top_themes(
     comments: pd.DataFrame | NotComputed,
+    *,
     group: str | None = "detractor",
     k: int = 3,
     by: str = "nps_group",
@@ -807,7 +808,7 @@ def quotable(text: Any) -> bool:
 
 
 def verbatims(
-    comments: pd.DataFrame, n: int = 3, themes: Sequence[str] | None = None, max_len: int = 80
+    comments: pd.DataFrame, *, n: int = 3, themes: Sequence[str] | None = None, max_len: int = 80
 ) -> pd.DataFrame:
     """A few representative comments per theme: ``theme``, ``hits`` (comments that mention it) and
     ``verbatims`` (up to ``n`` distinct texts). Only :func:`quotable` comments are shown, at most
@@ -851,6 +852,7 @@ def verbatims(
 # ======================================================================== unsupervised pass
 def propose_themes(
     comments: pd.DataFrame,
+    *,
     k: int = 6,
     n_words: int = 8,
     untagged_only: bool = True,
@@ -1045,14 +1047,14 @@ def plot_theme_map(shares: pd.DataFrame, *, lang: Lang = "both", min_share: floa
 
 
 # ================================================================================ display
-def lexicon_table(lang: Lang = "both", n_words: int = 5) -> pd.DataFrame:
+def lexicon_table(*, lang: Lang = "both", n_words: int = 5) -> pd.DataFrame:
     """The theme lexicon as a table: theme, stage, polarity, touchpoints and its first ``n_words``
     trigger words written out (the triggers that are plain words; patterns are left out), for the
     notebook.
 
-        >>> lexicon_table("en").columns.tolist()
+        >>> lexicon_table(lang="en").columns.tolist()
         ['theme', 'stage', 'polarity', 'touchpoints', 'triggers']
-        >>> lexicon_table("zh").iloc[0]["triggers"]
+        >>> lexicon_table(lang="zh").iloc[0]["triggers"]
         '约不上、约不到、很难约、排不上、排不到'
     """
     plain = re.compile(r"^[^()\[\]?*+|\\{}.^$]+$")
@@ -1084,6 +1086,7 @@ def _pct(x: float) -> str:
 
 def finding_themes(
     shares: pd.DataFrame | NotProvided | NotComputed,
+    *,
     lang: Lang = "both",
     group: str = "detractor",
     by: str = "nps_group",
@@ -1100,7 +1103,7 @@ def finding_themes(
 
     note = unavailable(shares)
     if note is not None:
-        return from_note(key, note, lang)
+        return from_note(key, note, lang=lang)
     assert isinstance(shares, pd.DataFrame)
     s = shares[(shares[by].astype("str") == group) & (shares["polarity"] == "negative") & (shares["hits"] > 0)]
     s = (
@@ -1153,7 +1156,7 @@ def finding_themes(
 
 
 def finding_top_detractor_themes(
-    top: pd.DataFrame | NotProvided | NotComputed, lang: Lang = "both", key: str = "detractor_themes"
+    top: pd.DataFrame | NotProvided | NotComputed, *, lang: Lang = "both", key: str = "detractor_themes"
 ):
     """The summary's sentence on :func:`top_themes` of the detractors (one line).
 
@@ -1163,7 +1166,7 @@ def finding_top_detractor_themes(
 
     note = unavailable(top)
     if note is not None:
-        return from_note(key, note, lang)
+        return from_note(key, note, lang=lang)
     assert isinstance(top, pd.DataFrame)
     n = int(top["n"].max()) if len(top) else 0
     if top.empty:
@@ -1201,7 +1204,11 @@ def finding_top_detractor_themes(
 
 
 def finding_ltr_gap(
-    gap: pd.DataFrame | NotProvided | NotComputed, lang: Lang = "both", alpha: float = 0.05, key: str = "theme_ltr_gap"
+    gap: pd.DataFrame | NotProvided | NotComputed,
+    *,
+    lang: Lang = "both",
+    alpha: float = 0.05,
+    key: str = "theme_ltr_gap",
 ):
     """The finding under the LTR gap: the theme whose mention goes with the lowest LTR (its gap,
     interval and both n), and how many themes differ significantly at ``alpha``.
@@ -1212,7 +1219,7 @@ def finding_ltr_gap(
 
     note = unavailable(gap)
     if note is not None:
-        return from_note(key, note, lang)
+        return from_note(key, note, lang=lang)
     assert isinstance(gap, pd.DataFrame)
     g = gap[np.isfinite(gap["ltr_gap"].astype(float)) & (gap["n_with"] >= catalog.MIN_N)]
     if g.empty:
@@ -1264,7 +1271,7 @@ def finding_ltr_gap(
 
 
 def finding_complaints(
-    by_channel: pd.DataFrame | NotProvided | NotComputed, lang: Lang = "both", key: str = "complaint_themes"
+    by_channel: pd.DataFrame | NotProvided | NotComputed, *, lang: Lang = "both", key: str = "complaint_themes"
 ):
     """The finding under the complaint themes by channel: per channel its most frequent theme
     with share and n.
@@ -1275,7 +1282,7 @@ def finding_complaints(
 
     note = unavailable(by_channel)
     if note is not None:
-        return from_note(key, note, lang)
+        return from_note(key, note, lang=lang)
     assert isinstance(by_channel, pd.DataFrame)
     parts_zh, parts_en, facts = [], [], []
     for ch, sub in by_channel.groupby("channel", observed=True, sort=True):

@@ -1,8 +1,9 @@
-"""Small raw data sets written on the fly for the io and clean tests, and tiny notebooks for
-the report runs."""
+"""Small raw data sets written on the fly for the io and clean tests, tiny notebooks for the
+report runs, and the shipped sample cleaned and reported once per session."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import nbformat
@@ -147,3 +148,56 @@ def tiny_notebooks(tmp_path) -> Path:
         "import time, os\ntime.sleep(float(os.environ.get('CX_TEST_SLEEP', '0')))",
     )
     return d
+
+
+SAMPLE_RAW = Path(__file__).resolve().parents[1] / "data" / "raw"
+SAMPLE_PERIOD = "2026-10"
+
+
+@pytest.fixture(scope="session")
+def processed(tmp_path_factory) -> Path:
+    """The shipped sample (``data/raw``) cleaned once for the session; tests only read it."""
+    from cxlib import clean
+
+    out = tmp_path_factory.mktemp("processed")
+    clean.clean(SAMPLE_RAW, out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def sample_report(processed, tmp_path_factory) -> Callable[..., Path]:
+    """``cx report`` on the shipped sample for the period 2026-10 (cells time out after 600 s),
+    with the options given (``"--center", "SH-JQ", "--pdf"``): the period folder. Each set of
+    options runs once per session; the tests that ask for the same options share its run.
+
+        def test_x(sample_report):
+            period = sample_report("--center", "SZ-NS")
+    """
+    from cxlib import cli
+
+    runs: dict[tuple[str, ...], Path] = {}
+
+    def run(*options: str) -> Path:
+        if options not in runs:
+            out = tmp_path_factory.mktemp("reports")
+            code = cli.main(
+                [
+                    "report",
+                    "--raw",
+                    str(SAMPLE_RAW),
+                    "--processed",
+                    str(processed),
+                    "--out",
+                    str(out),
+                    "--period",
+                    SAMPLE_PERIOD,
+                    "--timeout",
+                    "600",
+                    *options,
+                ]
+            )
+            assert code == 0, (out / SAMPLE_PERIOD / "run.log").read_text()
+            runs[options] = out / SAMPLE_PERIOD
+        return runs[options]
+
+    return run

@@ -614,7 +614,7 @@ def test_killing_a_parallel_report_run_kills_its_workers_and_kernels(tmp_path):
     code = (
         "from pathlib import Path; from cxlib import report;"
         f"report.run_reports(Path({str(raw)!r}), Path({str(processed)!r}), Path({str(out)!r}), '2026-10', "
-        f"'all', jobs=2, notebook_dir=Path({str(nbs)!r}))"
+        f"'all', settings=report.RunSettings(jobs=2, notebook_dir=Path({str(nbs)!r})))"
     )
     proc = subprocess.Popen(
         [sys.executable, "-c", code], start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL

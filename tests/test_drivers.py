@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cxlib.drivers import bootstrap_relative_weights, relative_weights
+from cxlib.drivers import Bootstrap, bootstrap_relative_weights, relative_weights
 from cxlib.errors import DataError
 
 # R datasets::mtcars (Henderson & Velleman 1981), columns mpg, cyl, disp, hp, wt, gear
@@ -241,8 +241,8 @@ def _by_hand(d: np.ndarray, seed: int, n_boot: int):
 
 def test_bootstrap_intervals_are_seeded_and_bracket_the_estimate():
     xs = ["cyl", "disp", "hp", "gear"]
-    a = bootstrap_relative_weights(MTCARS, "mpg", xs, n_boot=300, seed=7)
-    b = bootstrap_relative_weights(MTCARS, "mpg", xs, n_boot=300, seed=7)
+    a = bootstrap_relative_weights(MTCARS, "mpg", xs, bootstrap=Bootstrap(n_boot=300, seed=7))
+    b = bootstrap_relative_weights(MTCARS, "mpg", xs, bootstrap=Bootstrap(n_boot=300, seed=7))
     pd.testing.assert_frame_equal(a, b)
     assert (a["raw_ci_low"] <= a["raw_weight"]).all() and (a["raw_weight"] <= a["raw_ci_high"]).all()
     assert (a["r2_ci_low"] <= RWA_GEAR_R2).all() and (RWA_GEAR_R2 <= a["r2_ci_high"]).all()
@@ -255,7 +255,9 @@ def test_bca_intervals_equal_scipy_on_the_same_resamples():
     from scipy import stats
 
     xs = ["cyl", "disp", "hp", "gear"]
-    a = bootstrap_relative_weights(MTCARS, "mpg", xs, n_boot=300, seed=7, sort=False).set_index("predictor")
+    a = bootstrap_relative_weights(MTCARS, "mpg", xs, bootstrap=Bootstrap(n_boot=300, seed=7), sort=False).set_index(
+        "predictor"
+    )
     full, boot, jack = _by_hand(MTCARS[["mpg", *xs]].to_numpy(float), seed=7, n_boot=300)
     p = len(xs)
     assert a["vs_random"].to_numpy() == pytest.approx(full[2 * p + 1 :], rel=1e-9)
@@ -320,9 +322,9 @@ def test_random_variable_test_rejects_noise_and_keeps_real_drivers():
     # a random predictor. The raw-weight interval of the noise predictor lies above 0 in every run
     # (raw weights are never negative), the random-variable comparison flags it in few.
     runs = [
-        bootstrap_relative_weights(_noise_case(s), "y", ["strong", "weak", "noise"], n_boot=400, seed=s).set_index(
-            "predictor"
-        )
+        bootstrap_relative_weights(
+            _noise_case(s), "y", ["strong", "weak", "noise"], bootstrap=Bootstrap(n_boot=400, seed=s)
+        ).set_index("predictor")
         for s in range(20)
     ]
     noise_raw = sum(bool(r.loc["noise", "raw_ci_low"] > 0) for r in runs)
@@ -344,7 +346,10 @@ def test_random_variable_comparison_on_a_constructed_case():
     x1, x2, x3 = rng.standard_normal((3, n))
     y = 0.5 * x1 + 0.5 * x2 + rng.standard_normal(n)
     out = bootstrap_relative_weights(
-        pd.DataFrame({"y": y, "x1": x1, "x2": x2, "x3": x3}), "y", ["x1", "x2", "x3"], n_boot=300, seed=1
+        pd.DataFrame({"y": y, "x1": x1, "x2": x2, "x3": x3}),
+        "y",
+        ["x1", "x2", "x3"],
+        bootstrap=Bootstrap(n_boot=300, seed=1),
     ).set_index("predictor")
     assert out.loc[["x1", "x2"], "beats_random"].all() and not out.loc["x3", "beats_random"]
     for x in ("x1", "x2"):  # R² of each about 0.25 / 1.5 = 1/6 when orthogonal
@@ -360,7 +365,9 @@ def test_bootstrap_is_fast_on_a_survey_sized_table():
         **{f"p{i}": np.random.default_rng(100 + i).standard_normal(5000) for i in range(7)}
     )
     t0 = time.perf_counter()
-    out = bootstrap_relative_weights(df, "y", [c for c in df.columns if c != "y"], n_boot=1000, seed=0)
+    out = bootstrap_relative_weights(
+        df, "y", [c for c in df.columns if c != "y"], bootstrap=Bootstrap(n_boot=1000, seed=0)
+    )
     assert time.perf_counter() - t0 < 10 and out["n_boot_used"].iloc[0] == 1000
 
 

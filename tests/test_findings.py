@@ -50,9 +50,9 @@ def test_text_from_the_data_is_escaped_and_never_math():
 
 
 def test_a_note_is_the_finding_of_a_section_without_data():
-    f = findings.emotion_curve(not_provided("scores"), "both")
+    f = findings.emotion_curve(not_provided("scores"), lang="both")
     assert f.facts["status"] == "not_provided" and "未提供数据" in f.zh and "not provided" in f.en
-    g = findings.peak_end(too_few(14, 20, ("10 折交叉验证", "10-fold cross-validation")), "zh")
+    g = findings.peak_end(too_few(14, 20, ("10 折交叉验证", "10-fold cross-validation")), lang="zh")
     assert g.facts == {
         "status": "not_computed",
         "computed": False,
@@ -95,7 +95,7 @@ REC = {"value": 16.2, "ci_low": 2.4, "ci_high": 29.8, "n": 111}
 
 
 def test_headline_of_the_issue():
-    f = findings.headline(REC, _change(5.0, -9.0, 19.0, 0.48), PAINS, "zh")
+    f = findings.headline(REC, _change(5.0, -9.0, 19.0, 0.48), PAINS, lang="zh")
     assert f.zh == (
         "本月 NPS 16（95% 置信区间 2–30，n = 111），较上月（2026-09）+5（95% 置信区间 −9 至 19），"
         "变化不显著（p = 0.48）；最大痛点：等待（5.96 分）"
@@ -104,7 +104,7 @@ def test_headline_of_the_issue():
 
 
 def test_headline_significant_drop_says_so():
-    f = findings.headline(REC, _change(-25.0, -38.0, -12.0, 0.0004), PAINS, "en")
+    f = findings.headline(REC, _change(-25.0, -38.0, -12.0, 0.0004), PAINS, lang="en")
     assert "−25" in f.en and "significant (p < 0.001)" in f.en and "not significant" not in f.en
     assert f["significant"] is True and f["change_direction"] == "down"
 
@@ -114,7 +114,7 @@ def test_headline_small_samples():
         {"value": -20.0, "ci_low": -60.0, "ci_high": 25.0, "n": 12},
         _change(10.0, -40.0, 60.0, 0.7, n_a=12, n_b=9),
         None,
-        "zh",
+        lang="zh",
     )
     assert "样本不足（n = 12），仅供参考" in f.zh and "变化无法判断" in f.zh and f["significant"] is None
     assert f["small_sample"] is True
@@ -126,7 +126,7 @@ def test_headline_without_a_previous_period():
     note = NotComputed(
         0, ("与上期的比较", "the comparison"), why=("数据中没有上期（2026-04）的问卷", "no answers in 2026-04")
     )
-    f = findings.headline(REC, note, None, "both")
+    f = findings.headline(REC, note, None, lang="both")
     assert "无法与上期比较（数据中没有上期（2026-04）的问卷）" in f.zh and "no answers in 2026-04" in f.en
 
 
@@ -163,15 +163,15 @@ def _curve(means, n=300, sd=1.2, by=None):
 
 
 def test_emotion_curve_best_and_worst_follow_the_data():
-    normal = findings.emotion_curve(_curve({"booking": 8.4, "waiting": 5.1, "payment": 7.2}), "en")
+    normal = findings.emotion_curve(_curve({"booking": 8.4, "waiting": 5.1, "payment": 7.2}), lang="en")
     assert (normal["best_point"], normal["worst_point"]) == ("booking", "waiting")
     assert normal["below_neutral"] == ["waiting"] and normal["significant"] is True
-    reversed_ = findings.emotion_curve(_curve({"booking": 5.9, "waiting": 9.3, "payment": 7.2}), "zh")
+    reversed_ = findings.emotion_curve(_curve({"booking": 5.9, "waiting": 9.3, "payment": 7.2}), lang="zh")
     assert reversed_["best_point"] == "waiting" and reversed_.zh.startswith("情绪曲线最高点：等待 9.30 分")
 
 
 def test_emotion_curve_close_points_are_not_significant_and_small_n_flagged():
-    f = findings.emotion_curve(_curve({"booking": 7.1, "waiting": 7.0}, n=12, sd=2.0), "both")
+    f = findings.emotion_curve(_curve({"booking": 7.1, "waiting": 7.0}, n=12, sd=2.0), lang="both")
     assert f["significant"] is False and "不显著" in f.zh and "样本不足（n = 12）" in f.zh
     assert f["small_sample"] is True and f["below_neutral"] == []
 
@@ -188,19 +188,19 @@ def test_tier_curves_part_where_the_spread_is_largest():
         },
         by="tier",
     )
-    f = findings.tier_curves(c, "en")
+    f = findings.tier_curves(c, lang="en")
     assert f["parting_points"] == ["notification", "waiting"] and f["closest_point"] == "booking"
     assert f["highest_tier"] == "realtime_photo" and f["significant"] is True
     rev = c.assign(mean=np.where(c["tier"] == "none", c["mean"] + 4, c["mean"] - 0).clip(max=10))
-    assert findings.tier_curves(rev, "en")["highest_tier"] == "none"
+    assert findings.tier_curves(rev, lang="en")["highest_tier"] == "none"
 
 
 def test_tier_curves_need_two_tiers_with_enough_answers():
     c = _curve({("none", "booking"): 8.3, ("realtime_photo", "booking"): 8.4}, by="tier", n=MIN_N - 1)
-    f = findings.tier_curves(c, "zh")
+    f = findings.tier_curves(c, lang="zh")
     assert f["status"] == "too_few" and "无法比较" in f.zh
     one = _curve({("none", "booking"): 8.3}, by="tier")
-    assert findings.tier_curves(one, "en").en.startswith("Only 1 transparency tier")
+    assert findings.tier_curves(one, lang="en").en.startswith("Only 1 transparency tier")
 
 
 # ------------------------------------------------------------------------------ drivers, pains, peak-end
@@ -216,15 +216,15 @@ def test_drivers_and_quadrant():
         }
     )
     ip = pd.DataFrame({"point": ["waiting", "notification"], "quadrant": ["concentrate", "keep_up"]})
-    f = findings.drivers(w, ip, "zh")
+    f = findings.drivers(w, ip, lang="zh")
     assert f["top_driver"] == "notification" and f["concentrate"] == ["waiting"]
     assert "95% 置信区间 60–70%" in f.zh and "重点改进象限" in f.zh
 
 
 def test_pain_points_only_points_short_of_target():
-    f = findings.pain_points(PAINS, "en")
+    f = findings.pain_points(PAINS, lang="en")
     assert f["top"] == ["waiting"] and "Only 1 of 2 points falls short" in f.en
-    none = findings.pain_points(PAINS.assign(gap=0.0, priority=0.0), "zh")
+    none = findings.pain_points(PAINS.assign(gap=0.0, priority=0.0), lang="zh")
     assert none["top"] == [] and "没有痛点" in none.zh
 
 
@@ -241,7 +241,7 @@ def test_peak_end_best_model_and_significance():
             "n": [800, 800],
         }
     )
-    f = findings.peak_end(m, "both")
+    f = findings.peak_end(m, lang="both")
     assert f["best"] == "mean" and f["compared"] == "peak_end" and f["significant"] is False
     assert "差异不显著" in f.zh and "not significant" in f.en
 
@@ -267,12 +267,12 @@ def _silence(anx, ltr, n=200):
 
 
 def test_black_hole_supported_contradicted_flat_and_too_few():
-    assert findings.black_hole(_silence([20, 40, 60, 80], [8.0, 7.0, 6.0, 5.0]), "en")["verdict"] == "supported"
-    rev = findings.black_hole(_silence([80, 60, 40, 20], [5.0, 6.0, 7.0, 8.0]), "zh")
+    assert findings.black_hole(_silence([20, 40, 60, 80], [8.0, 7.0, 6.0, 5.0]), lang="en")["verdict"] == "supported"
+    rev = findings.black_hole(_silence([80, 60, 40, 20], [5.0, 6.0, 7.0, 8.0]), lang="zh")
     assert rev["verdict"] == "contradicted" and rev["anxiety_direction"] == "down" and "焦虑值下降" in rev.zh
-    flat = findings.black_hole(_silence([40, 40.5, 40, 40.5], [7.0, 7.05, 7.0, 7.05]), "en")
+    flat = findings.black_hole(_silence([40, 40.5, 40, 40.5], [7.0, 7.05, 7.0, 7.05]), lang="en")
     assert flat["verdict"] == "not_significant" and "not significant" in flat.en
-    few = findings.black_hole(_silence([20, 40, 60, 80], [8.0, 7.0, 6.0, 5.0], n=MIN_N - 1), "zh")
+    few = findings.black_hole(_silence([20, 40, 60, 80], [8.0, 7.0, 6.0, 5.0], n=MIN_N - 1), lang="zh")
     assert few["verdict"] == "too_few" and few.zh.startswith("样本不足（n = ")
 
 
@@ -292,22 +292,22 @@ def test_tiers_normal_reversed_and_too_few():
     rng = np.random.default_rng(1)
     good, bad = rng.integers(8, 11, 200), rng.integers(2, 8, 200)
     normal = _tier_visits(bad, good, rng.random(200) < 0.2, rng.random(200) < 0.03)
-    f = findings.tiers(nps.tier_table(normal), nps.tier_contrast(normal), "en")
+    f = findings.tiers(nps.tier_table(normal), nps.tier_contrast(normal), lang="en")
     assert f["nps_direction"] == "up" and f["nps_significant"] and f["complaint_direction"] == "down"
     rev = _tier_visits(good, bad, rng.random(200) < 0.03, rng.random(200) < 0.25)
-    g = findings.tiers(nps.tier_table(rev), nps.tier_contrast(rev), "zh")
+    g = findings.tiers(nps.tier_table(rev), nps.tier_contrast(rev), lang="zh")
     assert g["nps_direction"] == "down" and g["complaint_direction"] == "up" and g["complaint_significant"]
     small = _tier_visits(bad[:5], good, [False] * 5, [False] * 200)
-    h = findings.tiers(nps.tier_table(small), nps.tier_contrast(small), "zh")
+    h = findings.tiers(nps.tier_table(small), nps.tier_contrast(small), lang="zh")
     assert h["status"] == "too_few" and "样本不足（n = 5）" in h.zh
 
 
 def test_tiers_without_complaints_and_without_the_log():
     v = _tier_visits([3] * 40, [10] * 40, [None] * 40, [None] * 40)
-    f = findings.tiers(nps.tier_table(v), nps.tier_contrast(v), "en")
+    f = findings.tiers(nps.tier_table(v), nps.tier_contrast(v), lang="en")
     assert "complaints not provided" in f.en and f["complaint_direction"] is None
     note = not_provided("touchpoints")
-    assert findings.tiers(note, note, "en")["status"] == "not_provided"
+    assert findings.tiers(note, note, lang="en")["status"] == "not_provided"
 
 
 def test_proportion_difference_matches_a_hand_computation():
@@ -347,17 +347,17 @@ def _counts(rr, lo, hi, p, p_half, converged=(True, True)):
 
 
 def test_update_effects_follow_the_sign():
-    good = findings.update_effects(_ols(0.42, 0.37, 0.47, 1e-6), _counts(0.8, 0.74, 0.86, 3e-4, 5e-6), "en")
+    good = findings.update_effects(_ols(0.42, 0.37, 0.47, 1e-6), _counts(0.8, 0.74, 0.86, 3e-4, 5e-6), lang="en")
     assert (good["ltr_direction"], good["complaints_direction"]) == ("up", "down")
     assert good["halves_claim"] == "rejected" and "lowers the complaint rate by 20%" in good.en
-    bad = findings.update_effects(_ols(-0.32, -0.46, -0.17, 0.002), _counts(1.25, 1.14, 1.36, 1e-4, 1e-9), "zh")
+    bad = findings.update_effects(_ols(-0.32, -0.46, -0.17, 0.002), _counts(1.25, 1.14, 1.36, 1e-4, 1e-9), lang="zh")
     assert (bad["ltr_direction"], bad["complaints_direction"]) == ("down", "up")
     assert "更新降低推荐意愿" in bad.zh and "投诉率上升 25%" in bad.zh
 
 
 def test_update_effects_not_significant_halves_not_rejected_and_poisson_fallback():
     f = findings.update_effects(
-        _ols(-0.01, -0.34, 0.32, 0.97), _counts(0.55, 0.3, 1.0, 0.06, 0.7, converged=(True, False)), "both"
+        _ols(-0.01, -0.34, 0.32, 0.97), _counts(0.55, 0.3, 1.0, 0.06, 0.7, converged=(True, False)), lang="both"
     )
     assert f["ltr_significant"] is False and f["complaints_significant"] is False
     assert f["halves_claim"] == "not_rejected" and f["complaint_model"] == "poisson"
@@ -368,9 +368,9 @@ def test_update_effects_cannot_fit_and_not_provided():
     failed = ModelResult(
         "ltr_ols_linear", pd.DataFrame(), n=12, note="cannot fit: only 12 complete rows (need at least 30)"
     )
-    f = findings.update_effects(failed, not_provided("complaints"), "zh")
+    f = findings.update_effects(failed, not_provided("complaints"), lang="zh")
     assert "样本不足（n = 12），至少需要 30 条完整记录" in f.zh and "未提供数据" in f.zh
-    assert findings.update_effects(not_provided("touchpoints"), None, "en")["status"] == "not_provided"
+    assert findings.update_effects(not_provided("touchpoints"), None, lang="en")["status"] == "not_provided"
 
 
 def test_rollout_one_center_says_why_in_both_languages():
@@ -379,7 +379,7 @@ def test_rollout_one_center_says_why_in_both_languages():
         "all-centers report (SH-JQ switched to real-time updates on 2026-07-01)"
     )
     r = ModelResult("did_ltr", pd.DataFrame(), note=note)
-    f = findings.rollout(r, ModelResult("did_complained", pd.DataFrame(), note=note), "both")
+    f = findings.rollout(r, ModelResult("did_complained", pd.DataFrame(), note=note), lang="both")
     assert f["status"] == "cannot_fit"
     assert "本报告只含一家门店" in f.zh and "（SH-JQ 于 2026-07-01 上线实时进度）" in f.zh and "DiD needs" in f.en
 
@@ -390,7 +390,7 @@ def test_rollout_estimates_with_direction():
     f = findings.rollout(
         ModelResult("did_ltr", head, n=1549, n_clusters=7, converged=True, headline=head),
         ModelResult("did_complained", comp, n=2476, n_clusters=7, converged=True, headline=comp),
-        "zh",
+        lang="zh",
     )
     assert f["ltr_direction"] == "down" and f["complained_direction"] == "up"
     assert "推荐意愿下降 1.97 分" in f.zh and "上升 11.1 个百分点" in f.zh
@@ -417,7 +417,7 @@ def test_roi_cases_and_claims():
             "name_en": ["Kids' corner", "Birthday gift", "Screen"],
         }
     )
-    f = findings.roi_cases(s, names, "zh")
+    f = findings.roi_cases(s, names, lang="zh")
     assert (f["pays"], f["bets"], f["loses"], f["best_npv"]) == (["kids"], ["screen"], ["gift"], "kids")
     claims = pd.DataFrame(
         {
@@ -432,7 +432,7 @@ def test_roi_cases_and_claims():
             "p_roi_positive": [1.0, 0.0],
         }
     )
-    c = findings.claims(claims, "en")
+    c = findings.claims(claims, lang="en")
     assert c["verdicts"] == {"kids": "pays", "gift": "does_not_pay"}
     assert c["claim_in_range"] == {"kids": True, "gift": False} and "20,000×" in c.en
 
@@ -452,8 +452,8 @@ def test_old_sentence_functions_are_the_findings_text():
             "swing": [4e4],
         }
     )
-    assert roi.tornado_sentence(t, "both") == findings.tornado(t, "both").text()
-    assert findings.tornado(t, "en")["crosses_zero"] is True
+    assert roi.tornado_sentence(t, "both") == findings.tornado(t, lang="both").text()
+    assert findings.tornado(t, lang="en")["crosses_zero"] is True
 
 
 # ------------------------------------------------------------------------------ previous period

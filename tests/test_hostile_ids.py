@@ -308,7 +308,9 @@ def test_report_over_hostile_ids_stays_inside_the_period_folder(tmp_path, capsys
     (period_dir / "keep" / "notes.txt").write_text("mine")
     (out / "elsewhere.txt").write_text("mine")
     before = {p for p in tmp_path.rglob("*") if "reports" not in p.parts}
-    _, runs = report.run_reports(tmp_path / "raw", processed, out, "2026-10", "all", notebook_dir=tiny_notebooks)
+    _, runs = report.run_reports(
+        tmp_path / "raw", processed, out, "2026-10", "all", settings=report.RunSettings(notebook_dir=tiny_notebooks)
+    )
     assert sorted(r.center for r in runs) == sorted(["all", "SH-JQ", "BJ-WJ", *HOSTILE_RUN])
     assert all(r.status == "ok" for r in runs), [r.failures for r in runs]
     # one folder per run, directly in the period folder, none hidden; the user's files untouched

@@ -301,7 +301,7 @@ def assert_prose_language(page: Path, page_lang: str) -> None:
 def test_stored_summary_renders_its_prose_in_one_language(page_lang, tmp_path):
     """The stored (executed) summary notebook, rendered as a page of each language."""
     page = tmp_path / "05_summary.html"
-    report.to_html(ROOT / "notebooks" / "05_summary.ipynb", page, page_lang)
+    report.to_html(ROOT / "notebooks" / "05_summary.ipynb", page, lang=page_lang)
     assert_prose_language(page, page_lang)
     text = page.read_text(encoding="utf-8")
     assert "lang:zh" not in text and "lang:en" not in text
@@ -325,7 +325,7 @@ def test_report_run_renders_its_pages_in_the_runs_language(tmp_path):
             "2026-10",
             "SH-JQ",
             options={"lang": page_lang, "xlsx": "no"},
-            notebook_dir=notebooks,
+            settings=report.RunSettings(notebook_dir=notebooks),
         )
         assert runs[0].status == "ok"
         folder = period_dir / "SH-JQ"

@@ -177,8 +177,10 @@ def test_two_runs_leave_an_index_with_both_and_alerts_flag_the_planted_drop(tmp_
     clean.clean(raw, processed)
     nbs = _quick_notebooks(tmp_path / "nbs")
     out = tmp_path / "reports"
-    report.run_reports(raw, processed, out, "2026-10", "SH-JQ", notebook_dir=nbs)
-    period_dir, _ = report.run_reports(raw, processed, out, "2026-10", "BJ-CY", notebook_dir=nbs)
+    report.run_reports(raw, processed, out, "2026-10", "SH-JQ", settings=report.RunSettings(notebook_dir=nbs))
+    period_dir, _ = report.run_reports(
+        raw, processed, out, "2026-10", "BJ-CY", settings=report.RunSettings(notebook_dir=nbs)
+    )
     index = (period_dir / "index.html").read_text(encoding="utf-8")
     assert 'href="SH-JQ/01_first.html"' in index and 'href="BJ-CY/01_first.html"' in index
     assert [r["center"] for r in report.report_folders(period_dir)] == ["BJ-CY", "SH-JQ"]
@@ -198,7 +200,7 @@ def test_two_runs_leave_an_index_with_both_and_alerts_flag_the_planted_drop(tmp_
     assert index.index("预警 Alerts") < index.index("报告 Reports")
     assert "SH-JQ: NPS 下降 fell" in index
     # the network report, when run, is listed first
-    report.run_reports(raw, processed, out, "2026-10", "all", notebook_dir=nbs, jobs=2)
+    report.run_reports(raw, processed, out, "2026-10", "all", settings=report.RunSettings(notebook_dir=nbs, jobs=2))
     assert [r["center"] for r in report.report_folders(period_dir)][:2] == ["all", "BJ-CY"]
 
 

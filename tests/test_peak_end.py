@@ -222,7 +222,7 @@ def test_duration_that_matters_is_not_neglected():
     assert r["per_doubling"] == pytest.approx(r["estimate"] * np.log(2))
     assert r["r2_cv_gain"] > 0 and r["r2_cv_gain_ci_low"] > 0  # and it predicts out of sample
     assert r["r2_cv_with"] == pytest.approx(r["r2_cv_without"] + r["r2_cv_gain"])
-    f = findings.duration_neglect(duration_neglect(d, folds=5, n_boot=100, seed=1), "both")
+    f = findings.duration_neglect(duration_neglect(d, folds=5, n_boot=100, seed=1), lang="both")
     assert f["holds"] is False and "duration neglect does not hold here" in f.en and "时长忽视不成立" in f.zh
     assert "longer visits get lower LTR" in f.en and "n = 400" in f.en
 
@@ -232,7 +232,7 @@ def test_duration_that_does_not_matter_is_neglected():
     r = duration_neglect(d, folds=5, n_boot=100, seed=1).iloc[0]
     assert r["neglected"] and r["ci_low"] < 0 < r["ci_high"] and r["p_value"] > 0.05
     assert r["r2_cv_gain_ci_low"] < 0 < r["r2_cv_gain_ci_high"] or abs(r["r2_cv_gain"]) < 0.01
-    f = findings.duration_neglect(duration_neglect(d, folds=5, n_boot=100, seed=1), "en")
+    f = findings.duration_neglect(duration_neglect(d, folds=5, n_boot=100, seed=1), lang="en")
     assert f["holds"] is True and "duration neglect holds here" in f.en
 
 

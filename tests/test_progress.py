@@ -11,7 +11,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
 from cxlib import progress
-from cxlib.notebooks import run_notebook
+from cxlib.notebooks import ProgressLog, run_notebook
 
 
 @pytest.fixture()
@@ -78,7 +78,7 @@ def test_a_report_notebook_writes_progress_to_the_run_log_not_its_outputs(tmp_pa
     src = tmp_path / "nb.ipynb"
     nbformat.write(nb, src)
     log = tmp_path / "run.log"
-    run_notebook(src, tmp_path / "out.ipynb", {}, progress_log=log, progress_label="SH-JQ 02_emotion_curves")
+    run_notebook(src, tmp_path / "out.ipynb", {}, progress_log=ProgressLog(log, "SH-JQ 02_emotion_curves"))
     out = nbformat.read(tmp_path / "out.ipynb", as_version=4)
     outputs = out.cells[-1].outputs
     assert [o["output_type"] for o in outputs] == ["execute_result"]

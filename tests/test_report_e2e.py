@@ -23,22 +23,13 @@ CX = [sys.executable, "-m", "cxlib.cli"]
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="session")
-def processed(tmp_path_factory) -> Path:
-    from cxlib import clean
-
-    out = tmp_path_factory.mktemp("processed")
-    clean.clean(RAW, out)
-    return out
-
-
 def _report_code(processed: Path, out: Path, notebook_dir: Path, centers: str, extra: str = "") -> str:
     """Python code that runs ``report.run_reports`` in a child process and prints each center's
     run as JSON: [center, status, [[notebook, status, error], …]]."""
     return (
         "import json; from pathlib import Path; from cxlib import report;"
         f"_, runs = report.run_reports(Path({str(RAW)!r}), Path({str(processed)!r}), Path({str(out)!r}), "
-        f"'2026-10', {centers!r}, notebook_dir=Path({str(notebook_dir)!r}){extra});"
+        f"'2026-10', {centers!r}, settings=report.RunSettings(notebook_dir=Path({str(notebook_dir)!r}){extra}));"
         "print(json.dumps([[r.center, r.status, [[n.notebook, n.status, n.error] for n in r.notebooks]]"
         " for r in runs]))"
     )
@@ -55,7 +46,7 @@ def _first_then_second(folder: Path, first_body: str) -> Path:
 def test_failing_center_is_marked_and_others_go_on(processed, tiny_notebooks, tmp_path):
     out = tmp_path / "reports"
     period_dir, runs = report.run_reports(
-        RAW, processed, out, "2026-10", "BJ-CY,SH-JQ", jobs=2, notebook_dir=tiny_notebooks
+        RAW, processed, out, "2026-10", "BJ-CY,SH-JQ", settings=report.RunSettings(jobs=2, notebook_dir=tiny_notebooks)
     )
     status = {r.center: r.status for r in runs}
     assert status == {"BJ-CY": "failed", "SH-JQ": "ok"}
@@ -113,7 +104,9 @@ def test_killed_run_leaves_no_complete_looking_report(processed, tiny_notebooks,
     # a run killed while it swapped a report into place leaves an .old-* folder behind
     (period_dir / ".old-BJ-CY").mkdir()
     # the next run takes over the stale lock, clears the leftovers and completes
-    _, runs = report.run_reports(RAW, processed, out, "2026-10", "SH-JQ", notebook_dir=tiny_notebooks)
+    _, runs = report.run_reports(
+        RAW, processed, out, "2026-10", "SH-JQ", settings=report.RunSettings(notebook_dir=tiny_notebooks)
+    )
     assert runs[0].status == "ok"
     assert (period_dir / "SH-JQ" / "manifest.json").exists()
     assert not list(period_dir.glob(".tmp-*")) and not list(period_dir.glob(".old-*"))
@@ -179,8 +172,7 @@ def test_relative_paths_from_any_working_directory(processed, tiny_notebooks, tm
         Path("reports"),
         "2026-10",
         "SH-JQ,SZ-NS",
-        jobs=jobs,
-        notebook_dir=tiny_notebooks,
+        settings=report.RunSettings(jobs=jobs, notebook_dir=tiny_notebooks),
     )
     assert [r.status for r in runs] == ["ok", "ok"]
     for center in ("SH-JQ", "SZ-NS"):
@@ -215,49 +207,31 @@ CENTER, PERIOD = "SZ-NS", "2026-10"
 
 
 @pytest.fixture(scope="session")
-def sample_report(processed, tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("reports")
-    code = cli.main(
-        [
-            "report",
-            "--raw",
-            str(RAW),
-            "--processed",
-            str(processed),
-            "--out",
-            str(out),
-            "--period",
-            PERIOD,
-            "--center",
-            CENTER,
-            "--timeout",
-            "600",
-        ]
-    )
-    assert code == 0, (out / PERIOD / "run.log").read_text()
-    return out / PERIOD / CENTER
+def center_report(sample_report) -> Path:
+    """The report of one center of the sample (its folder)."""
+    return sample_report("--center", CENTER) / CENTER
 
 
-def test_report_writes_every_notebook_html_results_and_manifest(sample_report):
+def test_report_writes_every_notebook_html_results_and_manifest(center_report):
     names = [p.stem for p in numbered_notebooks(report.NOTEBOOK_DIR)]
     assert len(names) == 6 and names[-1] == "06_comments"
     for n in names:
-        assert (sample_report / f"{n}.ipynb").exists() and (sample_report / f"{n}.html").exists()
-    man = json.loads((sample_report / "manifest.json").read_text())
+        assert (center_report / f"{n}.ipynb").exists() and (center_report / f"{n}.html").exists()
+    man = json.loads((center_report / "manifest.json").read_text())
     assert man["status"] == "ok" and [n["notebook"] for n in man["notebooks"]] == names
     assert man["parameters"]["center"] == CENTER and man["period"]["start"] == PERIOD
     assert man["cell_timeout_s"] == 600.0
-    index = (sample_report.parent / "index.html").read_text(encoding="utf-8")
+    index = (center_report.parent / "index.html").read_text(encoding="utf-8")
     assert f"{CENTER}/05_summary.html" in index
     assert index.index("05_summary") < index.index("01_cleaning")
 
 
-def test_the_comment_themes_are_in_the_report_and_quote_no_personal_data(sample_report):
+def test_the_comment_themes_are_in_the_report_and_quote_no_personal_data(center_report):
     import re
 
     from cxlib import catalog
 
-    res = json.loads((sample_report / "results.json").read_text())
+    res = json.loads((center_report / "results.json").read_text())
     assert res["themes"] and set(res["themes"]) <= {g.code for g in catalog.NPS_GROUPS}
     for group in res["themes"].values():
         assert list(group) == list(catalog.THEME_CODES)
@@ -266,13 +240,13 @@ def test_the_comment_themes_are_in_the_report_and_quote_no_personal_data(sample_
     assert set(res["theme_ltr_gap"]) == set(catalog.THEME_CODES)
     assert set(res["findings_06"]) == {"detractor_themes", "theme_ltr_gap", "complaint_themes"}
     assert res["findings_05"]["detractor_themes"]["top"]
-    page = (sample_report / "06_comments.html").read_text(encoding="utf-8")
+    page = (center_report / "06_comments.html").read_text(encoding="utf-8")
     assert "客户原声" in page and "Verbatims" in page
     assert not re.search(r"1[3-9]\d{9}|\[手机号\]|\[车牌号\]|\[身份证号\]", page)
 
 
-def test_results_json_schema(sample_report):
-    res = json.loads((sample_report / "results.json").read_text())
+def test_results_json_schema(center_report):
+    res = json.loads((center_report / "results.json").read_text())
     assert {k: res["scope"][k] for k in ("center", "period_start", "period_end", "scenario")} == {
         "center": CENTER,
         "period_start": PERIOD,
@@ -299,7 +273,7 @@ def test_results_json_schema(sample_report):
     assert all(t["read"] == t["kept"] + t["quarantined"] for t in q.values())
 
 
-def test_every_page_title_is_its_scope_line(sample_report, processed):
+def test_every_page_title_is_its_scope_line(center_report, processed):
     import html as html_lib
     import re
 
@@ -309,17 +283,17 @@ def test_every_page_title_is_its_scope_line(sample_report, processed):
     expected = results.scope(data, center=CENTER, period_start=PERIOD, period_end=PERIOD, segment="scenario").title()
     assert CENTER in expected and "2026年10月" in expected and "October 2026" in expected
     for name in ("02_emotion_curves", "03_nps_proactive_updates", "05_summary"):
-        page = (sample_report / f"{name}.html").read_text(encoding="utf-8")
+        page = (center_report / f"{name}.html").read_text(encoding="utf-8")
         title = html_lib.unescape(re.search(r"<title>(.*?)</title>", page, re.S).group(1))
         assert title == expected, name
         assert 'class="cx-scope"' in page and html_lib.escape(f"工单 {len(data.visits):,} 张") in page
     # 04 has no segment parameter, so its line names none
-    page = (sample_report / "04_roi_cases.html").read_text(encoding="utf-8")
+    page = (center_report / "04_roi_cases.html").read_text(encoding="utf-8")
     title = html_lib.unescape(re.search(r"<title>(.*?)</title>", page, re.S).group(1))
     assert title == results.scope(data, center=CENTER, period_start=PERIOD, period_end=PERIOD).title()
 
 
-def test_plain_papermill_gives_the_same_results(sample_report, processed, tmp_path):
+def test_plain_papermill_gives_the_same_results(center_report, processed, tmp_path):
     import papermill as pm
 
     results_file = tmp_path / "results.json"
@@ -340,7 +314,7 @@ def test_plain_papermill_gives_the_same_results(sample_report, processed, tmp_pa
         },
     )
     plain = json.loads(results_file.read_text())
-    via_report = json.loads((sample_report / "results.json").read_text())
+    via_report = json.loads((center_report / "results.json").read_text())
     for key in ("nps", "nps_by_tier", "complaint_rate_ratio_per_update", "ltr_slope_per_update"):
         assert plain[key] == via_report[key], key
 
@@ -353,12 +327,12 @@ def _chromium() -> str:
     return path
 
 
-def test_report_in_headless_chromium(sample_report, tmp_path):
+def test_report_in_headless_chromium(center_report, tmp_path):
     """The HTML report in a real browser: figures and Chinese text are there, and a survey comment
     that contains <script> is shown as text and never becomes a script."""
     from cxlib.synth import SCRIPT_COMMENT
 
-    page = sample_report / "02_emotion_curves.html"
+    page = center_report / "02_emotion_curves.html"
     html_text = page.read_text(encoding="utf-8")
     assert "&lt;script&gt;alert(" in html_text  # escaped by the exporter
     flags = [
@@ -410,7 +384,12 @@ def test_progress_bar_counts_notebooks(processed, tiny_notebooks, tmp_path, monk
 
     monkeypatch.setattr(report.run, "_progress", lambda total, show: seen.update(total=total) or Bar())
     report.run_reports(
-        RAW, processed, tmp_path / "out", "2026-10", "SH-JQ,SZ-NS", jobs=jobs, notebook_dir=tiny_notebooks
+        RAW,
+        processed,
+        tmp_path / "out",
+        "2026-10",
+        "SH-JQ,SZ-NS",
+        settings=report.RunSettings(jobs=jobs, notebook_dir=tiny_notebooks),
     )
     assert seen["total"] == 4 and seen["closed"]
     assert sorted(seen["steps"]) == steps

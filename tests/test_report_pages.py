@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from cxlib import cli, share
+from cxlib import share
 
 pytestmark = pytest.mark.slow
 
@@ -31,43 +31,10 @@ def _chromium() -> str:
     return path
 
 
-@pytest.fixture(scope="module")
-def processed(tmp_path_factory) -> Path:
-    from cxlib import clean
-
-    out = tmp_path_factory.mktemp("processed")
-    clean.clean(RAW, out)
-    return out
-
-
 @pytest.fixture(scope="module", params=["zh", "en"])
-def pages(request, processed, tmp_path_factory) -> tuple[str, Path]:
+def pages(request, sample_report) -> tuple[str, Path]:
     _chromium()
-    out = tmp_path_factory.mktemp(f"pages-{request.param}")
-    code = cli.main(
-        [
-            "report",
-            "--raw",
-            str(RAW),
-            "--processed",
-            str(processed),
-            "--out",
-            str(out),
-            "--period",
-            PERIOD,
-            "--center",
-            "SH-JQ,all",
-            "--lang",
-            request.param,
-            "--pdf",
-            "--jobs",
-            "2",
-            "--timeout",
-            "600",
-        ]
-    )
-    assert code == 0, (out / PERIOD / "run.log").read_text()
-    return request.param, out / PERIOD
+    return request.param, sample_report("--center", "SH-JQ,all", "--lang", request.param, "--pdf", "--jobs", "2")
 
 
 def _cells(page: str, tag: str) -> list[str]:

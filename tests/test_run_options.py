@@ -187,7 +187,7 @@ def test_scenario_by_code_chinese_or_english_name(spelling):
 def test_null_means_not_given_and_cli_wins_over_the_file(tmp_path):
     f = tmp_path / "run.yaml"
     f.write_text("jobs: 2\ntimeout:\nlang: zh\nperiod: 2026-10\n", encoding="utf-8")
-    got = options.resolve({"jobs": "3"}, f)
+    got = options.resolve({"jobs": "3"}, params_file=f)
     assert got["jobs"] == 3 and got["timeout"] is None and got["lang"] == "zh" and got["period"] == "2026-10"
     assert got["raw"] == "data/raw" and got["center"] == "all"
     assert "n_sims" not in got  # a notebook option not given keeps the notebooks' default

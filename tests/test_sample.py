@@ -15,10 +15,8 @@ RAW = ROOT / "data" / "raw"
 
 
 @pytest.fixture(scope="module")
-def data(tmp_path_factory) -> clean.ProcessedData:
-    out = tmp_path_factory.mktemp("processed")
-    clean.clean(RAW, out)
-    return clean.load(out, raw_dir=None)
+def data(processed) -> clean.ProcessedData:
+    return clean.load(processed, raw_dir=None)
 
 
 def test_sample_size_and_shape(data):

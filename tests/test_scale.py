@@ -225,8 +225,12 @@ def test_linear_jackknife_gives_the_exact_jackknifes_bca_intervals():
     y = np.clip(np.round(X @ rng.uniform(0.05, 0.3, p) * 0.6 + rng.normal(size=n)), 0, 10)
     df = pd.DataFrame(X, columns=[f"x{i}" for i in range(p)]).assign(ltr=y)
     pts = [f"x{i}" for i in range(p)]
-    exact = drivers.bootstrap_relative_weights(df, "ltr", pts, n_boot=200, seed=1, jackknife="exact")
-    linear = drivers.bootstrap_relative_weights(df, "ltr", pts, n_boot=200, seed=1, jackknife="linear")
+    exact = drivers.bootstrap_relative_weights(
+        df, "ltr", pts, bootstrap=drivers.Bootstrap(n_boot=200, seed=1, jackknife="exact")
+    )
+    linear = drivers.bootstrap_relative_weights(
+        df, "ltr", pts, bootstrap=drivers.Bootstrap(n_boot=200, seed=1, jackknife="linear")
+    )
     num = exact.select_dtypes("number").columns
     assert linear[num].to_numpy() == pytest.approx(exact[num].to_numpy(), rel=1e-5, abs=1e-9)
     assert (linear["beats_random"] == exact["beats_random"]).all()

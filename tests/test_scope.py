@@ -22,13 +22,6 @@ NOTEBOOKS = ROOT / "notebooks"
 
 
 @pytest.fixture(scope="module")
-def processed(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("processed")
-    clean.clean(RAW, out)
-    return out
-
-
-@pytest.fixture(scope="module")
 def data(processed) -> clean.ProcessedData:
     return clean.read_processed(processed)
 

@@ -4,6 +4,7 @@ PDFs printed by headless Chromium, summary and quarantine workbooks; and the run
 
 from __future__ import annotations
 
+import dataclasses
 import html.parser
 import json
 import os
@@ -27,15 +28,6 @@ from cxlib.notebooks import numbered_notebooks
 ROOT = Path(__file__).resolve().parents[1]
 RAW = ROOT / "data" / "raw"
 CX = [sys.executable, "-m", "cxlib.cli"]
-
-
-@pytest.fixture(scope="module")
-def processed(tmp_path_factory) -> Path:
-    from cxlib import clean
-
-    out = tmp_path_factory.mktemp("processed")
-    clean.clean(RAW, out)
-    return out
 
 
 class _Links(html.parser.HTMLParser):
@@ -321,7 +313,11 @@ def _failing_notebooks(folder: Path) -> Path:
 def test_each_failure_is_printed_once(processed, tmp_path, capsys, monkeypatch, jobs):
     nbs = _failing_notebooks(tmp_path / "nbs")
     real = report.run.run_reports
-    monkeypatch.setattr(report.run, "run_reports", lambda *a, **k: real(*a, notebook_dir=nbs, **k))
+
+    def on_failing_notebooks(*a, settings, **k):
+        return real(*a, settings=dataclasses.replace(settings, notebook_dir=nbs), **k)
+
+    monkeypatch.setattr(report.run, "run_reports", on_failing_notebooks)
     code = cli.main(
         [
             "report",
@@ -374,29 +370,9 @@ def _chromium() -> str:
 
 
 @pytest.fixture(scope="module")
-def shared_report(processed, tmp_path_factory) -> Path:
+def shared_report(sample_report) -> Path:
     _chromium()
-    out = tmp_path_factory.mktemp("reports")
-    code = cli.main(
-        [
-            "report",
-            "--raw",
-            str(RAW),
-            "--processed",
-            str(processed),
-            "--out",
-            str(out),
-            "--period",
-            PERIOD,
-            "--center",
-            CENTER,
-            "--timeout",
-            "600",
-            "--pdf",
-        ]
-    )
-    assert code == 0, (out / PERIOD / "run.log").read_text()
-    return out / PERIOD
+    return sample_report("--center", CENTER, "--pdf")
 
 
 @pytest.mark.slow

@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cxlib import catalog, clean, journey, results
-from cxlib.drivers import bootstrap_relative_weights, relative_weights
+from cxlib.drivers import Bootstrap, bootstrap_relative_weights, relative_weights
 from cxlib.errors import DataError
 from cxlib.peak_end import peak_end_models
 
@@ -83,7 +83,7 @@ def test_relative_weights_too_few_rows_a_constant_and_collinear_points():
     with pytest.raises(DataError, match="also listed"):
         relative_weights(wide, "y", ["y"], strict=False)
     with pytest.raises(DataError, match="n_boot"):
-        bootstrap_relative_weights(wide, "y", ["a"], n_boot=5, strict=False)
+        bootstrap_relative_weights(wide, "y", ["a"], bootstrap=Bootstrap(n_boot=5), strict=False)
 
 
 def test_bootstrap_with_too_few_fitted_resamples_is_a_note():
@@ -92,8 +92,8 @@ def test_bootstrap_with_too_few_fitted_resamples_is_a_note():
         {"y": [1.0, 2, 3, 5, 4], "a": [1.0, 3, 2, 4, 2], "b": [4.0, 1, 2, 2, 5], "c": [2.0, 2, 5, 1, 3]}
     )
     with pytest.raises(DataError, match="resamples"):
-        bootstrap_relative_weights(wide, "y", ["a", "b", "c"], n_boot=200, seed=3)
-    note = bootstrap_relative_weights(wide, "y", ["a", "b", "c"], n_boot=200, seed=3, strict=False)
+        bootstrap_relative_weights(wide, "y", ["a", "b", "c"], bootstrap=Bootstrap(n_boot=200, seed=3))
+    note = bootstrap_relative_weights(wide, "y", ["a", "b", "c"], bootstrap=Bootstrap(n_boot=200, seed=3), strict=False)
     assert isinstance(note, results.NotComputed) and note.n == 5
     assert "resamples could be fitted (need half)" in note.in_lang("en").text()
 
@@ -182,9 +182,9 @@ def test_black_hole_and_example_visit_without_repair_ends():
 # ---------------------------------------------------------------------- scores given or not
 def test_scores_unavailable_not_provided_or_none_in_the_selection():
     given_none = SimpleNamespace(given={"scores": False}, scores=long_scores(3))
-    assert journey.scores_unavailable(given_none, "en").text() == "not provided: touchpoint scores (scores)"
+    assert journey.scores_unavailable(given_none, lang="en").text() == "not provided: touchpoint scores (scores)"
     empty = SimpleNamespace(given={"scores": True}, scores=long_scores(3).iloc[:0])
-    assert journey.scores_unavailable(empty, "en").text() == (
+    assert journey.scores_unavailable(empty, lang="en").text() == (
         "n = 0 touchpoint scores: too few for the touchpoint-score analyses, need ≥ 1"
     )
     assert journey.scores_unavailable(SimpleNamespace(given={}, scores=long_scores(3))) is None

@@ -193,7 +193,7 @@ def test_the_token_cache_is_written_once_reused_and_rebuilt_when_the_data_change
 
     proc = _processed(tmp_path / "processed", "fp-1")
     texts = pd.Series(["等了很久没人通知", "价格透明", "等了很久没人通知"])
-    first = themes.cached_tokens(texts, proc)
+    first = themes.cached_tokens(texts, processed_dir=proc)
     path = proc / themes.CACHE_FILE
     assert path.is_file() and pq.read_schema(path).metadata[b"fingerprint"] == b"fp-1"
     assert pq.read_table(path).num_rows == 2  # one row per distinct text
@@ -203,17 +203,19 @@ def test_the_token_cache_is_written_once_reused_and_rebuilt_when_the_data_change
         raise AssertionError(f"segmented again: {list(texts)}")
 
     monkeypatch.setattr(themes, "segment", no_segmentation)
-    assert themes.cached_tokens(texts, proc).tolist() == first.tolist()
+    assert themes.cached_tokens(texts, processed_dir=proc).tolist() == first.tolist()
     monkeypatch.undo()
 
     seen = []
     real = themes.segment
     monkeypatch.setattr(themes, "segment", lambda t: seen.append(list(t)) or real(t))
-    themes.cached_tokens(pd.Series(["价格透明", "休息区很舒服"]), proc)  # a new text is added, the known one read
+    themes.cached_tokens(
+        pd.Series(["价格透明", "休息区很舒服"]), processed_dir=proc
+    )  # a new text is added, the known one read
     assert seen == [["休息区很舒服"]] and pq.read_table(path).num_rows == 3
     _processed(proc, "fp-2")  # the processed data were rebuilt: the cache is stale
     seen.clear()
-    assert themes.cached_tokens(texts, proc).tolist() == first.tolist()
+    assert themes.cached_tokens(texts, processed_dir=proc).tolist() == first.tolist()
     assert seen == [["等了很久没人通知", "价格透明"]]
     assert pq.read_schema(path).metadata[b"fingerprint"] == b"fp-2" and pq.read_table(path).num_rows == 2
 
@@ -222,16 +224,20 @@ def test_the_token_cache_is_not_written_into_a_read_only_folder(tmp_path, monkey
     proc = _processed(tmp_path / "ro", "fp")
     real = os.access
     monkeypatch.setattr(themes.os, "access", lambda p, mode: False if Path(p) == proc else real(p, mode))
-    out = themes.cached_tokens(pd.Series(["等了很久"]), proc)
+    out = themes.cached_tokens(pd.Series(["等了很久"]), processed_dir=proc)
     assert out.iloc[0].replace(themes.SEP, "") == "等了很久"
     assert sorted(p.name for p in proc.iterdir()) == ["manifest.json"]
-    assert themes.cached_tokens(pd.Series(["等了很久"]), None).tolist() == out.tolist()  # no folder: no cache
+    assert (
+        themes.cached_tokens(pd.Series(["等了很久"]), processed_dir=None).tolist() == out.tolist()
+    )  # no folder: no cache
 
 
 def test_a_broken_cache_file_is_rebuilt(tmp_path):
     proc = _processed(tmp_path / "p", "fp")
     (proc / themes.CACHE_FILE).write_bytes(b"not parquet")
-    assert themes.cached_tokens(pd.Series(["没人通知"]), proc).iloc[0] == themes.SEP.join(["没人", "通知"])
+    assert themes.cached_tokens(pd.Series(["没人通知"]), processed_dir=proc).iloc[0] == themes.SEP.join(
+        ["没人", "通知"]
+    )
     assert (proc / themes.CACHE_FILE).read_bytes()[:4] == b"PAR1"
 
 
@@ -301,7 +307,7 @@ def test_top_themes_ranks_the_negative_themes_of_a_group():
         progress_informed=[True, True, True, True],
     )
     c["nps_group"] = ["detractor", "detractor", "detractor", "promoter"]
-    top = themes.top_themes(c, "detractor", k=3)
+    top = themes.top_themes(c, group="detractor", k=3)
     assert top["theme"].tolist() == ["long_wait", "hard_sell"]  # a tie goes in catalog order; praise is not a pain
     assert top["rank"].tolist() == [1, 2] and top["n"].tolist() == [3, 3]
     f = themes.finding_top_detractor_themes(top, lang="en")
@@ -404,7 +410,7 @@ def test_complaint_texts_are_masked_by_the_cleaning_and_tagged_by_channel(tmp_pa
     surveys = SURVEYS.assign(comment=["进度推送很及时，还有照片", "等了很久，车牌沪A·12345"])
     raw = write_raw(tmp_path / "raw", complaints=_complaints_with_text(texts), surveys=surveys)
     data = clean.load(tmp_path / "processed", raw_dir=raw)
-    cp = themes.complaint_themes(data, tmp_path / "processed")
+    cp = themes.complaint_themes(data, processed_dir=tmp_path / "processed")
     assert cp["channel"].astype(str).tolist() == ["hotline", "app", "social", "review_site"]
     assert not cp["text"].str.contains("13912345678").any()  # masked by the cleaning step
     assert cp.loc[0, "long_wait"] and cp.loc[0, "no_progress_info"] and cp.loc[1, "price_opaque"]
@@ -415,7 +421,7 @@ def test_complaint_texts_are_masked_by_the_cleaning_and_tagged_by_channel(tmp_pa
     assert shown == ["交车时一直推销", "收费不透明"]  # the masked call-back number and 李师傅 are not quoted
     f = themes.finding_complaints(by, lang="en")
     assert "App: “unclear or surprise charges” (100%, n = 1)" in f.text()
-    comments = themes.comment_themes(data, tmp_path / "processed")
+    comments = themes.comment_themes(data, processed_dir=tmp_path / "processed")
     assert comments["response_id"].tolist() == ["R1", "R2"] and comments.loc[0, "progress_informed"]
     assert comments["nps_group"].astype(str).tolist() == ["promoter", "detractor"]
     assert "沪A" not in comments.loc[1, "text"] and (tmp_path / "processed" / themes.CACHE_FILE).is_file()
@@ -423,7 +429,7 @@ def test_complaint_texts_are_masked_by_the_cleaning_and_tagged_by_channel(tmp_pa
 
 def test_complaints_without_a_text_column_say_not_provided(tmp_path):
     data = clean.load(tmp_path / "processed", raw_dir=write_raw(tmp_path / "raw", complaints=COMPLAINTS))
-    note = themes.complaint_themes(data, tmp_path / "processed", lang="en")
+    note = themes.complaint_themes(data, processed_dir=tmp_path / "processed", lang="en")
     assert isinstance(note, NotProvided) and note.missing == ("complaint_text",)
     assert note.text() == "not provided: complaint text (complaint_text)"
     assert themes.finding_complaints(note, lang="en").record()["status"] == "not_provided"
@@ -458,7 +464,7 @@ def test_the_theme_map_places_each_theme_under_its_stage_without_warnings():
 
 
 def test_the_lexicon_table_lists_every_theme():
-    t = themes.lexicon_table("zh")
+    t = themes.lexicon_table(lang="zh")
     assert t["theme"].tolist() == list(catalog.THEME_CODES)
     assert present.table(t, lang="zh", n=None).frame.iloc[0, 0] == "预约困难"
 
@@ -471,7 +477,7 @@ def test_a_selection_without_comments_is_a_note_everywhere(tmp_path):
     data = clean.load(
         tmp_path / "processed", raw_dir=write_raw(tmp_path / "raw", surveys=SURVEYS.drop(columns="comment"))
     )
-    comments = themes.comment_themes(data, tmp_path / "processed", lang="en")
+    comments = themes.comment_themes(data, processed_dir=tmp_path / "processed", lang="en")
     assert isinstance(comments, NotComputed) and comments.text() == (
         "n = 0 comments: too few for the theme analysis, need ≥ 1"
     )
@@ -480,5 +486,5 @@ def test_a_selection_without_comments_is_a_note_everywhere(tmp_path):
     entries = themes.results_entries(comments, comments, themes.complaint_themes(data), comments)
     assert entries["themes"] is comments and entries["complaint_themes"].missing == ("complaint_text",)
     few = _comments(long_wait=[True]).assign(nps_group=["promoter"])
-    note = themes.top_themes(few, "detractor")
+    note = themes.top_themes(few, group="detractor")
     assert isinstance(note, NotComputed) and "detractors' comments" in note.in_lang("en").text()

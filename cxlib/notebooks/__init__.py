@@ -8,13 +8,14 @@ The package: :mod:`.listing` (the numbered notebooks and their imports), :mod:`.
 warm kernel and its client), :mod:`.execute` (one notebook run with papermill) and
 :mod:`.refresh` (stored outputs refreshed in place).
 
->>> [p.name for p in numbered_notebooks(Path("notebooks"))][:1]  # doctest: +SKIP
+>>> from cxlib import paths
+>>> [p.name for p in numbered_notebooks(paths.NOTEBOOKS)][:1]
 ['01_cleaning.ipynb']
 """
 
 from __future__ import annotations
 
-from cxlib.notebooks.execute import error_line, mask_error_outputs, run_notebook
+from cxlib.notebooks.execute import ProgressLog, error_line, mask_error_outputs, run_notebook
 from cxlib.notebooks.kernel import (
     KERNEL,
     KERNEL_THREADS,
@@ -26,6 +27,6 @@ from cxlib.notebooks.listing import import_statements, numbered_notebooks
 from cxlib.notebooks.refresh import main, refresh
 
 __all__ = [
-    "KERNEL", "KERNEL_THREADS", "ReadyClient", "WarmKernel", "error_line", "import_statements", "kernel_env",
+    "KERNEL", "KERNEL_THREADS", "ProgressLog", "ReadyClient", "WarmKernel", "error_line", "import_statements", "kernel_env",
     "main", "mask_error_outputs", "numbered_notebooks", "refresh", "run_notebook",
 ]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 import math
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +15,30 @@ from cxlib.notebooks.kernel import KERNEL, KERNEL_THREADS, WarmKernel
 from cxlib.privacy import mask
 
 
-def run_notebook(src: Path, dst: Path, parameters: dict[str, Any] | None = None, *,
-                 progress_bar: bool = False, kernel: WarmKernel | None = None,
-                 timeout: float | None = None, progress_log: Path | None = None,
-                 progress_label: str = "", run_cache: Path | None = None) -> None:
+@dataclass(frozen=True)
+class ProgressLog:
+    """Where the long steps of a notebook's code write their progress (:mod:`cxlib.progress`):
+    lines labelled ``label`` appended to the file ``path``, instead of a bar in the executed copy.
+
+    >>> ProgressLog(Path("reports/2026-10/run.log"), "SH-JQ 02_emotion_curves").label
+    'SH-JQ 02_emotion_curves'
+    """
+
+    path: Path
+    label: str = ""
+
+
+def run_notebook(
+    src: Path,
+    dst: Path,
+    parameters: dict[str, Any] | None = None,
+    *,
+    kernel: WarmKernel | None = None,
+    timeout: float | None = None,
+    progress_bar: bool = False,
+    progress_log: ProgressLog | None = None,
+    run_cache: Path | None = None,
+) -> None:
     """Execute ``src`` with papermill into ``dst``, running in the notebook's own folder.
 
     Raises papermill's ``PapermillExecutionError`` when a cell fails; the executed copy with
@@ -26,9 +47,9 @@ def run_notebook(src: Path, dst: Path, parameters: dict[str, Any] | None = None,
     notebook runs in that already started kernel, its namespace emptied first. A cell that
     runs longer than ``timeout`` seconds fails the notebook (no limit when None; fractions are
     rounded up, as the kernel client counts whole seconds); a kernel left in an unknown state
-    (timed out, died) is restarted before its next notebook. With ``progress_log`` the long
-    steps of the notebook's code append their progress to that file (lines labelled
-    ``progress_label``; :mod:`cxlib.progress`) instead of drawing a bar in the executed copy;
+    (timed out, died) is restarted before its next notebook. With ``progress_log`` (a
+    :class:`ProgressLog`) the long steps of the notebook's code append their progress to that
+    file instead of drawing a bar in the executed copy;
     with ``run_cache`` the notebook shares that folder's aggregations with the other notebooks of
     the run (:mod:`cxlib.runcache`).
 
@@ -41,7 +62,11 @@ def run_notebook(src: Path, dst: Path, parameters: dict[str, Any] | None = None,
 
     dst.parent.mkdir(parents=True, exist_ok=True)
     extra: dict[str, Any] = {}
-    env = {} if progress_log is None else {progress.LOG_ENV: str(progress_log), progress.LABEL_ENV: progress_label}
+    env = (
+        {}
+        if progress_log is None
+        else {progress.LOG_ENV: str(progress_log.path), progress.LABEL_ENV: progress_log.label}
+    )
     env[runcache.ENV] = "" if run_cache is None else str(run_cache)  # never a cache left from an earlier run
     if kernel is not None:
         extra["km"] = kernel.fresh(env=env)

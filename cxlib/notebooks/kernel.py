@@ -8,7 +8,7 @@ import threading
 import time
 from pathlib import Path
 from queue import Empty
-from typing import Any
+from typing import Any, cast
 
 from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import KernelManager
@@ -54,7 +54,7 @@ class ReadyClient(AsyncKernelClient):
     connecting is retried with a new request.
     """
 
-    async def wait_for_ready(self, timeout: float | None = None) -> None:  # type: ignore[override]
+    async def wait_for_ready(self, timeout: float | None = None) -> None:
         deadline = time.monotonic() + (60.0 if timeout is None else timeout)
         while True:
             msg_id = self.kernel_info()
@@ -100,10 +100,13 @@ class _TrackingKernelManager(KernelManager):
 
     def __init__(self, **kwargs: Any):
         super().__init__(**kwargs)
-        self.clients: list[AsyncKernelClient] = []
+        self.clients: list[ReadyClient] = []
 
-    def client(self, **kwargs: Any) -> AsyncKernelClient:
-        kc = super().client(**kwargs)
+    # jupyter_client types the client as the blocking one; it is an instance of the manager's
+    # client_class, which WarmKernel sets to ReadyClient (jupyter_client's AsyncKernelManager
+    # overrides it the same way)
+    def client(self, **kwargs: Any) -> ReadyClient:  # type: ignore[override]
+        kc = cast(ReadyClient, super().client(**kwargs))
         self.clients.append(kc)
         return kc
 
@@ -136,23 +139,23 @@ class WarmKernel:
         self.cwd = Path(cwd).resolve()
         self.kernel_name = kernel_name
         self.preload = tuple(preload)
-        self.km = None
+        self.km: _TrackingKernelManager | None = None
         self.used = False
         self.broken = False
-        self._preloading: tuple[Any, str] | None = None
+        self._preloading: tuple[ReadyClient, str] | None = None
         self._closing: threading.Thread | None = None
 
     def __enter__(self) -> WarmKernel:
-        self.km = _TrackingKernelManager(kernel_name=self.kernel_name, client_class=f"{__name__}.ReadyClient")
+        km = self.km = _TrackingKernelManager(kernel_name=self.kernel_name, client_class=f"{__name__}.ReadyClient")
         # the kernel's own log (not the notebooks' output) only for errors: no transport notices
-        self.km.start_kernel(cwd=str(self.cwd), env=kernel_env(), extra_arguments=[
+        km.start_kernel(cwd=str(self.cwd), env=kernel_env(), extra_arguments=[
             "--IPKernelApp.log_level=ERROR",
             "--HistoryManager.enabled=False",  # no history database: nothing to keep between report runs
         ])
         if self.preload:
             # imported while the caller goes on (e.g. checks the data), inside a function so that
             # no name is left in the namespace
-            kc = self.km.client()
+            kc = km.client()
             kc.start_channels()
             body = "".join(f"        {line}\n" for line in self.preload)
             # the garbage collector is off while importing (a fifth faster), and gc.freeze() keeps
@@ -167,6 +170,8 @@ class WarmKernel:
     def _end_preload(self) -> None:
         """Wait until the preloading imports are done or the kernel died (a failed import
         shows in the notebook that needs it; a dead kernel is restarted by :meth:`fresh`)."""
+        if self._preloading is None:
+            return
         kc, msg_id = self._preloading
         self._preloading = None
 
@@ -184,30 +189,33 @@ class WarmKernel:
             log.warning("preloading the notebooks' imports stopped at %s: %s (each notebook imports "
                         "what it needs itself)", content.get("ename"), content.get("evalue"))
 
-    def fresh(self, env: dict[str, str] | None = None):
+    def fresh(self, env: dict[str, str] | None = None) -> KernelManager:
         """The kernel manager, with the kernel alive and its namespace empty; ``env`` is set in the
         kernel's environment (e.g. where :mod:`cxlib.progress` writes, for this notebook)."""
+        km = self.km
+        if km is None:
+            raise RuntimeError("a WarmKernel runs notebooks inside its with block only")
         if self._preloading is not None:
             self._end_preload()
-        self.km.close_clients()
-        if self.broken or not self.km.is_alive():
-            self.km.restart_kernel(now=True)
+        km.close_clients()
+        if self.broken or not km.is_alive():
+            km.restart_kernel(now=True)
             self.used = self.broken = False
         code = self.RESET if self.used else ""
         if env:
             code += f"\nimport os as _os\n_os.environ.update({dict(env)!r})\ndel _os"
         if code:
-            kc = self.km.client()
+            kc = km.client()
             kc.start_channels()
             try:
                 run_sync(kc.wait_for_ready)(timeout=60)
                 reply = run_sync(kc.execute_interactive)(code, timeout=60, store_history=False)
                 if reply["content"]["status"] != "ok":
-                    self.km.restart_kernel(now=True)
+                    km.restart_kernel(now=True)
             finally:
                 kc.stop_channels()
         self.used = True
-        return self.km
+        return km
 
     def discard(self) -> None:
         """Mark the kernel as unusable (e.g. still busy with a timed-out cell): :meth:`fresh`

@@ -10,7 +10,7 @@ from cxlib.notebooks.kernel import KERNEL
 from cxlib.notebooks.listing import numbered_notebooks
 
 
-def refresh(path: Path, timeout: int = 1200) -> None:
+def refresh(path: Path, *, timeout: int = 1200) -> None:
     """Re-execute ``path`` in place (its folder as working directory) and store the outputs.
 
     Uses nbclient directly so that the stored notebook carries no run-specific metadata

@@ -37,6 +37,7 @@ The package, one responsibility per module:
 ========================  ================================================================
 :mod:`.periods`           the period and the centers of a run, read and checked
 :mod:`.params`            the params file, each notebook's parameters, package versions
+:mod:`.settings`          what the steps of a run share: how its notebooks run, the period run
 :mod:`.lock`              the period folder's lock
 :mod:`.runlog`            ``run.log`` and the terminal
 :mod:`.center`            one center's report (notebooks, pages, exports, manifest)
@@ -83,6 +84,7 @@ from cxlib.report.periods import (
 )
 from cxlib.report.run import main, run_reports
 from cxlib.report.runlog import log
+from cxlib.report.settings import PeriodRun, RunSettings
 
 __all__ = [
     "NOTEBOOK_DIR",
@@ -95,7 +97,9 @@ __all__ = [
     "CenterRun",
     "NotebookRun",
     "Period",
+    "PeriodRun",
     "ReportLock",
+    "RunSettings",
     "check_period_has_data",
     "check_segment_option",
     "embed_cjk_font",

@@ -17,10 +17,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cxlib import paths
 from cxlib.catalog import DEFAULT_TZ
 from cxlib.errors import DataError
 from cxlib.notebooks import (
+    ProgressLog,
     WarmKernel,
     error_line,
     import_statements,
@@ -31,10 +31,8 @@ from cxlib.report.pages import to_html, warm_html
 from cxlib.report.params import package_versions, parameters_for
 from cxlib.report.periods import Period, report_folder
 from cxlib.report.runlog import log
+from cxlib.report.settings import NOTEBOOK_DIR, PeriodRun
 from cxlib.report.workers import parent_alive
-
-NOTEBOOK_DIR = paths.NOTEBOOKS
-
 
 SUMMARY_NOTEBOOK = "05_summary"
 
@@ -74,18 +72,16 @@ def warm_kernel(notebook_dir: Path = NOTEBOOK_DIR) -> WarmKernel:
 
 def run_center(
     center: str,
-    period: Period,
-    base: dict[str, Any],
-    period_dir: Path,
-    notebook_dir: Path = NOTEBOOK_DIR,
-    progress: bool = False,
+    period_run: PeriodRun,
+    *,
     kernel: WarmKernel | None = None,
-    timeout: float | None = None,
+    progress: bool = False,
     on_notebook: Callable[..., None] | None = None,
-    exports: tuple[str, ...] = (),
 ) -> CenterRun:
-    """Run every numbered notebook for one center into ``period_dir/<folder>`` (atomically;
-    the folder is :func:`report_folder` of the center).
+    """Run every numbered notebook for one center of ``period_run`` (a :class:`PeriodRun`: the
+    period, its folder ``period_dir``, the notebooks' common parameters, the
+    :class:`RunSettings` and the exports) into ``period_dir/<folder>`` (atomically; the folder is
+    :func:`report_folder` of the center).
 
     The notebooks run in ``kernel`` when given (a started :class:`WarmKernel`, shared by the
     centers of a sequential run), otherwise in a warm kernel of their own. A cell running
@@ -98,8 +94,10 @@ def run_center(
     ``period_dir/run.log`` (:mod:`cxlib.progress`), not into the executed notebook; aggregations
     the summary shows again are computed once per center's run (:mod:`cxlib.runcache`).
 
-        >>> run_center("SH-JQ", parse_period("2026-10"), {}, Path("reports/2026-10"))  # doctest: +SKIP
+        >>> run_center("SH-JQ", PeriodRun(parse_period("2026-10"), Path("reports/2026-10")))  # doctest: +SKIP
     """
+    period, base, period_dir, exports = period_run.period, period_run.base, period_run.period_dir, period_run.exports
+    notebook_dir, timeout = period_run.settings.notebook_dir, period_run.settings.timeout
     folder = report_folder(center)
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{folder}-", dir=period_dir))
     run = CenterRun(center=center, period=period.folder, folder=str(period_dir / folder))
@@ -122,7 +120,7 @@ def run_center(
         # notebook is rendered while the next one runs
         with contextlib.ExitStack() as stack:
             own_kernel = kernel is None
-            if own_kernel:
+            if kernel is None:
                 kernel = stack.enter_context(warm_kernel(notebook_dir))
             html_pool = stack.enter_context(ThreadPoolExecutor(max_workers=1))
             # done while the kernel starts or the first notebook runs
@@ -139,8 +137,7 @@ def run_center(
                         progress_bar=progress,
                         kernel=kernel,
                         timeout=timeout,
-                        progress_log=period_dir / "run.log",
-                        progress_label=f"{center} {nb.stem}",
+                        progress_log=ProgressLog(period_dir / "run.log", f"{center} {nb.stem}"),
                         run_cache=tmp / ".cx-cache",
                     )
                     rec.status = "ok"
@@ -152,7 +149,7 @@ def run_center(
                 rec.end = dt.datetime.now().astimezone().isoformat(timespec="seconds")
                 if executed.exists():
                     renders.append(
-                        html_pool.submit(to_html, executed, executed.with_suffix(".html"), params.get("lang"))
+                        html_pool.submit(to_html, executed, executed.with_suffix(".html"), lang=params.get("lang"))
                     )
                 run.notebooks.append(rec)
                 log.info("%s %s %s %s in %.1f s", period.folder, center, nb.name, rec.status, rec.seconds)
@@ -164,7 +161,7 @@ def run_center(
             for r in renders:
                 r.result()
         _write_exports(run, tmp, exports, period)
-        manifest = {
+        manifest: dict[str, Any] = {
             "center": center,
             "period": asdict(period),
             "status": run.status,

@@ -117,7 +117,7 @@ def _league_rows(league: Any, have: dict[str, str]) -> str:
 
 
 def write_index(
-    period_dir: Path, runs: list[CenterRun] | None = None, league: Any = None, alerts: dict[str, Any] | None = None
+    period_dir: Path, runs: list[CenterRun] | None = None, *, league: Any = None, alerts: dict[str, Any] | None = None
 ) -> Path:
     """``index.html`` of a period: the alerts first, then every report in the period folder
     (:func:`report_folders`: this run's and earlier runs', the network first) with its filters,
@@ -266,7 +266,7 @@ def _href(*segments: str) -> str:
     return html.escape("/".join(urllib.parse.quote(s, safe="") for s in segments), quote=True)
 
 
-def write_period_files(period_dir: Path, period: Period, processed_dir: Path, exports: tuple[str, ...] = ()) -> Path:
+def write_period_files(period_dir: Path, period: Period, processed_dir: Path, *, exports: tuple[str, ...] = ()) -> Path:
     """The files of a period folder beside the centers' reports: ``alerts.json`` and the league
     table (:mod:`cxlib.league`, from the processed data), ``index.html`` over every report in the
     folder, and with ``xlsx`` among ``exports`` ``quarantine.xlsx`` for the data owners (written

@@ -12,8 +12,11 @@ class ReportLock(FolderLock):
     holding it dies (the file stays; its pid text is informative only). A second run on the
     same period folder is refused with one error line while the first is alive.
 
-        >>> with ReportLock(Path("reports/2026-10")):  # doctest: +SKIP
-        ...     pass
+        >>> import tempfile
+        >>> period_dir = Path(tempfile.mkdtemp())
+        >>> with ReportLock(period_dir):
+        ...     (period_dir / ".lock").exists()
+        True
     """
 
     def __init__(self, folder: Path):

@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from cxlib.catalog import Lang
 from cxlib.share import add_print_stylesheet
 
+if TYPE_CHECKING:
+    from nbconvert import HTMLExporter
 
-def to_html(executed: Path, dst: Path, lang: str | None = None) -> None:
+
+def to_html(executed: Path, dst: Path, *, lang: Lang | None = None) -> None:
     """Render an executed notebook to HTML with the code cells hidden (outputs are escaped).
 
     The prose is in the run's language: every markdown cell keeps the blocks of ``lang``
@@ -68,7 +72,7 @@ REPORT_TEMPLATE = (
 
 
 @functools.cache
-def _exporter():
+def _exporter() -> HTMLExporter:
     from nbconvert import HTMLExporter
 
     return HTMLExporter(
@@ -91,7 +95,7 @@ _CJK_RANGES = "U+2E80-2FDF,U+3000-33FF,U+3400-4DBF,U+4E00-9FFF,U+F900-FAFF,U+FE3
 
 
 @functools.cache
-def _cjk_face():
+def _cjk_face() -> Any:  # a uharfbuzz Face (the library ships no type information)
     """The bundled CJK font, read once and prepared by HarfBuzz for repeated subsetting."""
     import uharfbuzz as hb
 

@@ -6,14 +6,13 @@ import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any
 
 from cxlib.notebooks import (
     WarmKernel,
 )
 from cxlib.report.center import CenterRun, run_center, warm_kernel
-from cxlib.report.periods import Period
 from cxlib.report.runlog import log, setup_logging
+from cxlib.report.settings import PeriodRun
 from cxlib.report.workers import init_worker, report_back
 
 #: how the workers of a parallel run start: spawned, not forked. A forked worker inherits the
@@ -39,41 +38,34 @@ def _worker_kernel(notebook_dir: Path) -> WarmKernel:
     return _WORKER_KERNELS[key]
 
 
-def _run_center_job(args: tuple) -> CenterRun:
-    center, period, base, period_dir, notebook_dir, log_file, timeout, exports = args
-    setup_logging(Path(log_file), console=False)
-    return run_center(
-        center,
-        period,
-        base,
-        Path(period_dir),
-        Path(notebook_dir),
-        kernel=_worker_kernel(Path(notebook_dir)),
-        timeout=timeout,
-        on_notebook=report_back,
-        exports=exports,
-    )
+def _run_center_job(center: str, period_run: PeriodRun, log_file: Path) -> CenterRun:
+    setup_logging(log_file, console=False)
+    kernel = _worker_kernel(period_run.settings.notebook_dir)
+    return run_center(center, period_run, kernel=kernel, on_notebook=report_back)
 
 
 def run_parallel(
     centers: list[str],
-    per: Period,
-    base: dict[str, Any],
-    period_dir: Path,
-    notebook_dir: Path,
+    period_run: PeriodRun,
+    *,
     log_file: Path,
-    timeout: float | None,
-    exports: tuple[str, ...],
-    jobs: int,
     n_notebooks: int,
     step: Callable[..., None],
 ) -> list[CenterRun]:
-    """Centers in ``jobs`` worker processes; each worker reports every finished notebook back
-    through a queue (progress bar, and a failure line on the terminal as it happens)."""
+    """The ``centers`` of ``period_run`` (a :class:`PeriodRun`) in as many worker processes as
+    its settings' ``jobs``; each worker reports every finished notebook back through a queue
+    (``step(center, notebook, status, error)``: a progress bar, and a failure line on the
+    terminal as it happens). ``n_notebooks`` is the number of notebooks a center runs.
+
+        >>> run_parallel(["SH-JQ", "BJ-CY"], PeriodRun(parse_period("2026-10"), Path("reports/2026-10"),
+        ...              settings=RunSettings(jobs=2)), log_file=Path("reports/2026-10/run.log"),
+        ...              n_notebooks=6, step=print)  # doctest: +SKIP
+    """
     import multiprocessing
     import queue as queue_mod
     from concurrent.futures import FIRST_COMPLETED, wait
 
+    per, jobs = period_run.period, period_run.settings.jobs
     context = multiprocessing.get_context(WORKER_START_METHOD)
     progress = context.Queue()
     expected = len(centers) * n_notebooks
@@ -96,12 +88,7 @@ def run_parallel(
         with ProcessPoolExecutor(
             max_workers=jobs, mp_context=context, initializer=init_worker, initargs=(os.getpid(), progress)
         ) as pool:
-            pending = {
-                pool.submit(
-                    _run_center_job, (c, per, base, str(period_dir), str(notebook_dir), str(log_file), timeout, exports)
-                )
-                for c in centers
-            }
+            pending = {pool.submit(_run_center_job, c, period_run, log_file) for c in centers}
             while pending:
                 done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
                 drain(0.01)

@@ -65,7 +65,8 @@ def package_versions() -> dict[str, str]:
 def parameters_for(notebook: Path, candidates: dict[str, Any]) -> dict[str, Any]:
     """The subset of ``candidates`` that ``notebook`` declares in its ``parameters`` cell.
 
-    >>> parameters_for(Path("notebooks/01_cleaning.ipynb"), {"raw_dir": "x", "budget": 1})  # doctest: +SKIP
+    >>> from cxlib import paths
+    >>> parameters_for(paths.NOTEBOOKS / "01_cleaning.ipynb", {"raw_dir": "x", "budget": 1})
     {'raw_dir': 'x'}
     """
     import papermill as pm

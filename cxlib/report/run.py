@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import shutil
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from cxlib import options as run_options
 from cxlib.catalog import DEFAULT_TZ
@@ -20,19 +21,19 @@ from cxlib.notebooks import (
     WarmKernel,
     numbered_notebooks,
 )
-from cxlib.report.center import NOTEBOOK_DIR, CenterRun, run_center, warm_kernel
+from cxlib.report.center import CenterRun, run_center, warm_kernel
 from cxlib.report.index import write_period_files
 from cxlib.report.lock import ReportLock
 from cxlib.report.parallel import run_parallel
 from cxlib.report.params import NOTEBOOK_KEYS, check_safe, check_segment_option
 from cxlib.report.periods import (
-    Period,
     check_period_has_data,
     one_center,
     parse_period,
     resolve_centers,
 )
 from cxlib.report.runlog import log, setup_logging
+from cxlib.report.settings import PeriodRun, RunSettings
 
 
 def run_reports(
@@ -41,15 +42,19 @@ def run_reports(
     out_dir: Path,
     period: str = "all",
     center: str | list[str] = "all",
-    jobs: int = 1,
+    *,
     options: dict[str, Any] | None = None,
-    notebook_dir: Path = NOTEBOOK_DIR,
+    settings: RunSettings = RunSettings(),
     tz: str = DEFAULT_TZ,
-    timeout: float | None = None,
 ) -> tuple[Path, list[CenterRun]]:
     """Run the report for a period and centers; return the period folder and each center's run.
 
-    >>> run_reports(Path("data/raw"), Path("data/processed"), Path("reports"), "2026-10", "SH-JQ")  # doctest: +SKIP
+    ``options`` are the run options of ``cx report`` (:mod:`cxlib.options`: the notebooks'
+    parameters, ``pdf``, ``xlsx``, ``tz``); ``settings`` (a :class:`RunSettings`) how many
+    centers run at a time, which notebooks, and a cell's time limit.
+
+    >>> run_reports(Path("data/raw"), Path("data/processed"), Path("reports"), "2026-10", "SH-JQ",
+    ...             settings=RunSettings(jobs=2, timeout=1800))  # doctest: +SKIP
     """
     # the same checks as the command line's (a caller may pass values as text or as YAML gives them)
     options = run_options.check(dict(options or {}))
@@ -68,26 +73,26 @@ def run_reports(
     raw_dir, processed_dir, out_dir = (Path(p).resolve() for p in (raw_dir, processed_dir, out_dir))
     with contextlib.ExitStack() as stack:
         # a sequential run shares one kernel, started while the processed data are checked
-        kernel = stack.enter_context(warm_kernel(notebook_dir)) if jobs <= 1 or one_center(center) else None
-        return _run_reports(
-            raw_dir, processed_dir, out_dir, per, center, jobs, options, notebook_dir, tz, kernel, timeout, exports
-        )
+        sequential = settings.jobs <= 1 or one_center(center)
+        kernel = stack.enter_context(warm_kernel(settings.notebook_dir)) if sequential else None
+        run = PeriodRun(per, out_dir / per.folder, {}, settings, exports)
+        return _run_reports(raw_dir, processed_dir, run, center, options=options, tz=tz, kernel=kernel)
 
 
 def _run_reports(
     raw_dir: Path,
     processed_dir: Path,
-    out_dir: Path,
-    per: Period,
+    run: PeriodRun,
     center: str | list[str],
-    jobs: int,
+    *,
     options: dict[str, Any],
-    notebook_dir: Path,
     tz: str,
     kernel: WarmKernel | None,
-    timeout: float | None,
-    exports: tuple[str, ...] = (),
 ) -> tuple[Path, list[CenterRun]]:
+    """The run of ``run``'s period once the options are checked: its notebooks' common
+    parameters (``run.base``) are filled in here."""
+    per, settings, exports = run.period, run.settings, run.exports
+    jobs, notebook_dir = settings.jobs, settings.notebook_dir
     from cxlib import clean
 
     result = clean.clean(Path(raw_dir), Path(processed_dir), tz=tz, force=False)
@@ -115,7 +120,7 @@ def _run_reports(
             raise DataError("cases file not found", file=base["cases_file"], column="cases_file")
     if "segment" in base:
         check_segment_option(Path(processed_dir), base["segment"])
-    period_dir = Path(out_dir) / per.folder
+    period_dir = run.period_dir
     period_dir.mkdir(parents=True, exist_ok=True)
     with ReportLock(period_dir):
         for leftover in [*period_dir.glob(".tmp-*"), *period_dir.glob(".old-*")]:  # from a killed run
@@ -124,6 +129,7 @@ def _run_reports(
         setup_logging(log_file, console=True)
         log.info("report %s for %s (jobs=%d)", per.folder, ", ".join(centers), jobs)
         base["_fingerprint"] = fingerprint
+        period_run = dataclasses.replace(run, base=base)
         runs: list[CenterRun] = []
         n_notebooks = len(numbered_notebooks(notebook_dir))
         bar = _progress(len(centers) * n_notebooks, sys.stderr.isatty())
@@ -134,29 +140,15 @@ def _run_reports(
 
         if jobs <= 1 or len(centers) == 1:
             for c in centers:
-                runs.append(
-                    run_center(
-                        c,
-                        per,
-                        base,
-                        period_dir,
-                        notebook_dir,
-                        kernel=kernel,
-                        timeout=timeout,
-                        on_notebook=step,
-                        exports=exports,
-                    )
-                )
+                runs.append(run_center(c, period_run, kernel=kernel, on_notebook=step))
             if kernel is not None:
                 kernel.release()
         else:
-            runs += run_parallel(
-                centers, per, base, period_dir, notebook_dir, log_file, timeout, exports, jobs, n_notebooks, step
-            )
+            runs += run_parallel(centers, period_run, log_file=log_file, n_notebooks=n_notebooks, step=step)
             setup_logging(log_file, console=True)
         bar.close()
         runs.sort(key=lambda r: (r.center != "all", r.center))
-        write_period_files(period_dir, per, Path(processed_dir), exports)
+        write_period_files(period_dir, per, Path(processed_dir), exports=exports)
         log.info(
             "report %s done: %d ok, %d failed",
             per.folder,
@@ -166,13 +158,21 @@ def _run_reports(
     return period_dir, runs
 
 
+class _Bar(Protocol):
+    """What a run reads of a progress bar (tqdm's, or :class:`_NoBar`)."""
+
+    def update(self, n: int) -> None: ...
+    def set_postfix_str(self, text: str, refresh: bool = True) -> None: ...
+    def close(self) -> None: ...
+
+
 class _NoBar:
     def update(self, n: int) -> None: ...
     def set_postfix_str(self, text: str, refresh: bool = True) -> None: ...
     def close(self) -> None: ...
 
 
-def _progress(total: int, show: bool):
+def _progress(total: int, show: bool) -> _Bar:
     """A progress bar over the notebooks of a run (on a terminal only: cron logs stay clean)."""
     if not show:
         return _NoBar()
@@ -187,7 +187,7 @@ def main(args: argparse.Namespace) -> int:
     Every option, from the command line and the params file, is checked before anything runs.
     """
     cli = {o.name: getattr(args, o.name) for o in run_options.OPTIONS if getattr(args, o.name, None) is not None}
-    opts = run_options.resolve(cli, getattr(args, "params", None))
+    opts = run_options.resolve(cli, params_file=getattr(args, "params", None))
     raw = Path(opts.pop("raw"))
     processed = Path(opts.pop("processed"))
     out = Path(opts.pop("out"))
@@ -196,7 +196,8 @@ def main(args: argparse.Namespace) -> int:
     jobs = opts.pop("jobs")
     timeout = opts.pop("timeout")
     tz = opts.pop("tz", DEFAULT_TZ)
-    period_dir, runs = run_reports(raw, processed, out, period, center, jobs, opts, tz=tz, timeout=timeout)
+    settings = RunSettings(jobs=jobs, timeout=timeout)
+    period_dir, runs = run_reports(raw, processed, out, period, center, options=opts, settings=settings, tz=tz)
     # each failure was printed once on stderr as it happened (the run log keeps it too)
     failures = [f for r in runs for f in r.failures]
     print(

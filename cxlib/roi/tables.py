@@ -270,7 +270,7 @@ def portfolio_sentence(portfolio: pd.DataFrame, lang: Lang = "both") -> str:
     """
     from cxlib import findings
 
-    return findings.portfolio(portfolio, lang).text()
+    return findings.portfolio(portfolio, lang=lang).text()
 
 
 def tornado_sentence(table: pd.DataFrame, lang: Lang = "both") -> str:
@@ -284,4 +284,4 @@ def tornado_sentence(table: pd.DataFrame, lang: Lang = "both") -> str:
     """
     from cxlib import findings
 
-    return findings.tornado(table, lang).text()
+    return findings.tornado(table, lang=lang).text()
