@@ -12,13 +12,16 @@ import duckdb
 
 from cxlib.errors import DataError
 
-#: memory DuckDB may use for one cleaning run (it spills to the run's folder beyond that)
-MEMORY_LIMIT = "768MB"
+#: memory DuckDB may use for one cleaning run (it spills to the run's folder beyond that): with
+#: the interpreter, pandas and Arrow and one output batch the run stays under 2 GB at any size
+MEMORY_LIMIT = "1GB"
 #: Unicode whitespace trimmed around every value (what Arrow's utf8_trim_whitespace trims)
 WHITESPACE = (
     "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
     "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
 )
+#: the largest code point in :data:`WHITESPACE`
+_LAST_SPACE = max(map(ord, WHITESPACE))
 
 
 def _sql_text(text: str) -> str:
@@ -38,12 +41,14 @@ def connect(work: Path, threads: int | None = None) -> duckdb.DuckDBPyConnection
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SET preserve_insertion_order = true")
     con.execute("SET enable_progress_bar = false")
-    if threads:
-        con.execute(f"SET threads = {int(threads)}")
+    # every core (DuckDB's default, set explicitly: the limit above holds for all threads together)
+    con.execute(f"SET threads = {int(threads or os.cpu_count() or 1)}")
     space = "[" + WHITESPACE + "]"
-    con.execute(
-        f"CREATE MACRO cx_trim(x) AS nullif(regexp_replace(x, {_sql_text(f'^{space}+|{space}+$')}, '', 'g'), '')"
-    )
+    # the regular expression only for the values that start or end with a character that may
+    # be whitespace (most values start and end with a printable ASCII or a CJK character)
+    con.execute(f"""CREATE MACRO cx_trim(x) AS CASE
+        WHEN (ord(x[1]) BETWEEN 33 AND 126 OR ord(x[1]) > {_LAST_SPACE}) AND (ord(x[-1]) BETWEEN 33 AND 126 OR ord(x[-1]) > {_LAST_SPACE})
+        THEN x ELSE nullif(regexp_replace(x, {_sql_text(f"^{space}+|{space}+$")}, '', 'g'), '') END""")
     return con
 
 

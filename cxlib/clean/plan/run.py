@@ -7,6 +7,7 @@ broken file reported is the same: visits, centers, surveys, complaints, the touc
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -22,9 +23,9 @@ from cxlib.clean.plan import features as plan_features
 from cxlib.clean.plan import linked, touchpoints
 from cxlib.clean.plan import raw as plan_raw
 from cxlib.clean.plan import visits as plan_visits
-from cxlib.clean.plan.output import BATCH_ROWS, write_frames
+from cxlib.clean.plan.output import BATCH_ROWS, as_type, codes_array, write_frames, write_tables
 from cxlib.clean.plan.raw import EXTRA, RawTable
-from cxlib.clean.plan.values import quote, sql_text
+from cxlib.clean.plan.values import quote, sql_text, zone_offset
 from cxlib.clean.rules.centers import centers_from_spellings
 
 _POINTS = [p.column for p in catalog.SCORE_POINTS]
@@ -107,7 +108,7 @@ def build(
         a = plan_visits.clean_visits(con, raw_visits, centers, ttz)
     extra_columns["visits"] = raw_visits.extra_columns()
     done(a)
-    con.execute(f"DROP TABLE {raw_visits.name}")
+    raw_visits.drop(con)
     raws = {"visits": raw_visits}
     for t, func in (("surveys", linked.clean_surveys), ("complaints", linked.clean_complaints)):
         raws[t] = load(t)
@@ -116,7 +117,7 @@ def build(
             a = func(con, raws[t], ttz)
         extra_columns[t] = raws[t].extra_columns()
         done(a)
-        con.execute(f"DROP TABLE {raws[t].name}")
+        raws[t].drop(con)
     score_columns = [
         c
         for c, n in zip(
@@ -237,14 +238,16 @@ def _write_scores(con: duckdb.DuckDBPyConnection, path: Path, tz: str) -> None:
     """The touchpoint scores in long form (:func:`cxlib.clean.scores_long`), batch by batch."""
     stage = np.array([catalog.STAGE_ORDER.index(p.stage) for p in catalog.SCORE_POINTS], dtype=np.int16)
     points = ", ".join(f"({i}, {sql_text(c)})" for i, c in enumerate(_POINTS))
+    # the month of arrival in the zone: the zone's offset once per hour of arrival
+    zjoin, zoff = zone_offset(con, "visits_kept", "arrived_at", tz, False, "k.arrived_at")
     sql = f"""
         WITH s AS (SELECT r, id, vid, vpos, ltr, {", ".join(_POINTS)} FROM surveys_ruled WHERE q IS NULL),
         long AS (UNPIVOT s ON {", ".join(_POINTS)} INTO NAME point VALUE score),
         p AS (SELECT * FROM (VALUES {points}) t(idx, point))
         SELECT l.id, l.vid, p.idx AS point, CAST(l.score AS BIGINT) AS score, k.center, k.scen, f.tier,
-               strftime(timezone({sql_text(tz)}, CAST(make_timestamp(k.arrived_at) AS TIMESTAMPTZ)), '%Y-%m') AS month,
-               l.ltr
+               strftime(make_timestamp(k.arrived_at + {zoff}), '%Y-%m') AS month, l.ltr
         FROM long l JOIN p ON p.point = l.point JOIN visits_kept k ON k.pos = l.vpos JOIN visit_feats f ON f.pos = k.pos
+        {zjoin}
         ORDER BY l.r, p.idx"""
 
     def frame(b: pa.RecordBatch) -> pd.DataFrame:
@@ -279,4 +282,29 @@ def _write_scores(con: duckdb.DuckDBPyConnection, path: Path, tz: str) -> None:
         "month": pa.string(),
         "ltr": pa.float64(),
     }
-    write_frames(_batches(con, sql, frame, empty), path)
+    empty_batch = pa.RecordBatch.from_pydict({k: pa.array([], t) for k, t in empty.items()})
+    # the processed schema from the frame of no rows; the batches built in Arrow with it
+    schema = pa.Table.from_pandas(frame(empty_batch), preserve_index=False).schema
+
+    def table(b: pa.RecordBatch) -> pa.Table:
+        pidx = b["point"].to_numpy(zero_copy_only=False).astype(np.int16)
+        cols = {
+            "response_id": b["id"],
+            "visit_id": b["vid"],
+            "point": codes_array(pidx, catalog.SCORE_POINT_DTYPE, schema.field("point").type),
+            "stage": codes_array(stage[pidx], catalog.STAGE_DTYPE, schema.field("stage").type),
+            "score": b["score"],
+            "center": b["center"],
+            "scenario": codes_array(
+                b["scen"].to_numpy(zero_copy_only=False), catalog.SCENARIO_DTYPE, schema.field("scenario").type
+            ),
+            "tier": codes_array(
+                b["tier"].to_numpy(zero_copy_only=False), catalog.TIER_DTYPE, schema.field("tier").type
+            ),
+            "month": b["month"],
+            "ltr": b["ltr"],
+        }
+        return pa.Table.from_arrays([as_type(cols[f.name], f.type) for f in schema], schema=schema)
+
+    reader = con.sql(sql).to_arrow_reader(BATCH_ROWS)
+    write_tables((table(b) for b in itertools.chain(reader, [empty_batch])), path)
