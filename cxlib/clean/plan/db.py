@@ -24,6 +24,27 @@ WHITESPACE = (
 _LAST_SPACE = max(map(ord, WHITESPACE))
 
 
+def trim_sql(x: str) -> str:
+    """The SQL of ``cx_trim(x)`` (DuckDB's dialect): Unicode whitespace trimmed around ``x``,
+    empty text NULL; the regular expression only for the values that start or end with a
+    character that may be whitespace (most values start and end with a printable ASCII or a
+    CJK character). The macro of :func:`connect` and the Spark dialect's rewrite of the macro
+    (:mod:`cxlib.clean.plan.dialect`) are this one text.
+
+    >>> trim_sql("x").startswith("CASE WHEN (ord(x[1]) BETWEEN 33 AND 126")
+    True
+    """
+    space = "[" + WHITESPACE + "]"
+
+    def plain(i: int) -> str:  # the character at i (1: first, -1: last) is no whitespace
+        return f"(ord({x}[{i}]) BETWEEN 33 AND 126 OR ord({x}[{i}]) > {_LAST_SPACE})"
+
+    return (
+        f"CASE WHEN {plain(1)} AND {plain(-1)} THEN {x} "
+        f"ELSE nullif(regexp_replace({x}, {_sql_text(f'^{space}+|{space}+$')}, '', 'g'), '') END"
+    )
+
+
 def _sql_text(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
@@ -43,12 +64,7 @@ def connect(work: Path, threads: int | None = None) -> duckdb.DuckDBPyConnection
     con.execute("SET enable_progress_bar = false")
     # every core (DuckDB's default, set explicitly: the limit above holds for all threads together)
     con.execute(f"SET threads = {int(threads or os.cpu_count() or 1)}")
-    space = "[" + WHITESPACE + "]"
-    # the regular expression only for the values that start or end with a character that may
-    # be whitespace (most values start and end with a printable ASCII or a CJK character)
-    con.execute(f"""CREATE MACRO cx_trim(x) AS CASE
-        WHEN (ord(x[1]) BETWEEN 33 AND 126 OR ord(x[1]) > {_LAST_SPACE}) AND (ord(x[-1]) BETWEEN 33 AND 126 OR ord(x[-1]) > {_LAST_SPACE})
-        THEN x ELSE nullif(regexp_replace(x, {_sql_text(f"^{space}+|{space}+$")}, '', 'g'), '') END""")
+    con.execute(f"CREATE MACRO cx_trim(x) AS {trim_sql('x')}")
     return con
 
 

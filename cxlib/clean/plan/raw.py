@@ -40,8 +40,9 @@ class RawTable:
     headers: dict[str, dict] = field(default_factory=dict)
     n: int = 0
     #: the tables behind the view ``name``: the rows read by the workbench's readers first, then
-    #: one table per file read by DuckDB, with the first row number of that file and its index
-    parts: list[tuple[str, int, int]] = field(default_factory=list)
+    #: one table per file read by DuckDB, with the first row number of that file, its index and
+    #: the columns it has
+    parts: list[tuple[str, int, int, list[str]]] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -59,7 +60,7 @@ class RawTable:
         """
         con.execute(f"DROP VIEW IF EXISTS {self.name}")
         con.execute(f"DROP TABLE IF EXISTS {self.blocks}")
-        for part, _, _ in self.parts:
+        for part, *_ in self.parts:
             con.execute(f"DROP TABLE IF EXISTS {part}")
 
     def extra_columns(self) -> list[dict]:
@@ -146,7 +147,7 @@ def _duckdb_csv(con: duckdb.DuckDBPyConnection, raw: RawTable, path: Path, table
         return False
     f = len(raw.files)
     raw.files.append(path.name)
-    raw.parts.append((part, raw.n, f))
+    raw.parts.append((part, raw.n, f, [c.name for c in catalog.TABLES[table]] + [name for name, _ in plan.extras]))
     raw.n += n
     for name, header in plan.extras:
         if name not in raw.extras:
@@ -229,14 +230,20 @@ def load(con: duckdb.DuckDBPyConnection, table: str, files: list[Path], source, 
         del df, body
         add(batch, codes, rows, path.name)
     pa.default_memory_pool().release_unused()  # the blocks read are in the database now
-    # one view of the parts: a part read by DuckDB numbers its rows by their order in the file
-    # (the table's rowid: DuckDB keeps the insertion order)
-    selects = [f"SELECT * FROM {raw.blocks}"]
+    # one view of the parts, every column listed (NULL where a part lacks an extra column): a
+    # part read by DuckDB numbers its rows by their order in the file (the table's rowid: DuckDB
+    # keeps the insertion order)
+    names = value_cols + raw.extras
+
+    def listed(have: list[str]) -> str:
+        return ", ".join(quote(c) if c in have else f"CAST(NULL AS VARCHAR) AS {quote(c)}" for c in names)
+
+    selects = [f"SELECT {R}, {F}, {ROW}, {listed(value_cols + block_extras)} FROM {raw.blocks}"]
     selects += [
-        f"SELECT rowid + {base} AS {R}, CAST({f} AS INTEGER) AS {F}, rowid + 1 AS {ROW}, * FROM {part}"
-        for part, base, f in raw.parts
+        f"SELECT rowid + {base} AS {R}, CAST({f} AS INTEGER) AS {F}, rowid + 1 AS {ROW}, {listed(have)} FROM {part}"
+        for part, base, f, have in raw.parts
     ]
-    con.execute(f"CREATE OR REPLACE TEMP VIEW {raw.name} AS " + " UNION ALL BY NAME ".join(selects))
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {raw.name} AS " + " UNION ALL ".join(selects))
     return raw
 
 
