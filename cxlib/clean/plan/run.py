@@ -23,7 +23,17 @@ from cxlib.clean.plan import features as plan_features
 from cxlib.clean.plan import linked, touchpoints
 from cxlib.clean.plan import raw as plan_raw
 from cxlib.clean.plan import visits as plan_visits
-from cxlib.clean.plan.output import BATCH_ROWS, as_type, codes_array, write_frames, write_tables
+from cxlib.clean.plan.output import (
+    _CENTER,
+    _MONTH,
+    BATCH_ROWS,
+    KEYS,
+    as_type,
+    codes_array,
+    visit_keys,
+    write_frames,
+    write_tables,
+)
 from cxlib.clean.plan.raw import EXTRA, RawTable
 from cxlib.clean.plan.values import quote, sql_text, zone_offset
 from cxlib.clean.rules.centers import centers_from_spellings
@@ -43,7 +53,10 @@ def _batches(
     for batch in reader:
         if batch.num_rows or not seen:
             seen = True
-            yield frame(batch)
+            out = frame(batch)
+            if _CENTER in batch.schema.names:  # the rows' keys, for the processed layout
+                out.attrs[KEYS] = (batch[_CENTER], batch[_MONTH])
+            yield out
     if not seen:
         yield frame(pa.RecordBatch.from_pydict({k: pa.array([], t) for k, t in empty.items()}))
 
@@ -141,12 +154,14 @@ def build(
     con.execute("DROP TABLE events_repeated")
     _write_visits(con, out / "visits.parquet", tz, centers.frame, raw_visits.extras)
     _write_scores(con, out / "scores.parquet", tz)
-    ex = "".join(f", {quote(EXTRA + c)}" for c in raws["surveys"].extras)
+    ex = "".join(f", s.{quote(EXTRA + c)}" for c in raws["surveys"].extras)
+    keys, kjoin, korder = visit_keys(con, tz)
     write_frames(
         _batches(
             con,
-            f"SELECT id, vid, utc, {', '.join(linked.POINTS)}, anxiety, comment {ex} FROM surveys_ruled "
-            "WHERE q IS NULL ORDER BY r",
+            f"SELECT s.id, s.vid, s.utc, {', '.join('s.' + c for c in linked.POINTS)}, s.anxiety, s.comment {ex}, "
+            f"{keys} FROM surveys_ruled s JOIN visits_kept k ON k.pos = s.vpos {kjoin} "
+            f"WHERE s.q IS NULL ORDER BY {korder}, s.r",
             lambda b: _with_extras(linked.surveys_frame(b, tz), b, raws["surveys"].extras),
             _empty(
                 raws["surveys"],
@@ -160,11 +175,13 @@ def build(
         ),
         out / "surveys.parquet",
     )
-    ex = "".join(f", {quote(EXTRA + c)}" for c in raws["complaints"].extras)
+    ex = "".join(f", c.{quote(EXTRA + c)}" for c in raws["complaints"].extras)
+    keys, kjoin, korder = visit_keys(con, tz)
     write_frames(
         _batches(
             con,
-            f"SELECT id, vid, utc, ch, category {ex} FROM complaints_ruled WHERE q IS NULL ORDER BY r",
+            f"SELECT c.id, c.vid, c.utc, c.ch, c.category {ex}, {keys} FROM complaints_ruled c "
+            f"JOIN visits_kept k ON k.pos = c.vpos {kjoin} WHERE c.q IS NULL ORDER BY {korder}, c.r",
             lambda b: _with_extras(linked.complaints_frame(b, tz), b, raws["complaints"].extras),
             _empty(
                 raws["complaints"], id=pa.string(), vid=pa.string(), utc=pa.int64(), ch=pa.int16(), category=pa.string()
@@ -185,6 +202,7 @@ def _write_visits(
 ) -> None:
     """The processed visits: kept visits, their features, survey answer and complaints, batch by batch."""
     ex = "".join(f", k.{quote(EXTRA + c)}" for c in extras)
+    keys, kjoin, korder = visit_keys(con, tz)
 
     def frame(b: pa.RecordBatch) -> pd.DataFrame:
         v = plan_visits.visits_frame(b, tz)
@@ -205,11 +223,11 @@ def _write_visits(
     sql = f"""
         SELECT k.vid, k.cust, k.center, k.scen, k.model, {", ".join("k." + c for c in plan_visits.TIMES)},
                k.warranty, k.amount, f.n_upd, f.n_inp, f.n_photo, f.n_inq, f.silence, f.tier,
-               s.id AS response_id, s.ltr AS s_ltr, s.anxiety AS s_anx, coalesce(c.n, 0) AS n_complaints {ex}
-        FROM visits_kept k JOIN visit_feats f ON f.pos = k.pos
+               s.id AS response_id, s.ltr AS s_ltr, s.anxiety AS s_anx, coalesce(c.n, 0) AS n_complaints {ex}, {keys}
+        FROM visits_kept k JOIN visit_feats f ON f.pos = k.pos {kjoin}
         LEFT JOIN (SELECT vpos, id, ltr, anxiety FROM surveys_ruled WHERE q IS NULL) s ON s.vpos = k.pos
         LEFT JOIN (SELECT vpos, count(*) AS n FROM complaints_ruled WHERE q IS NULL GROUP BY vpos) c ON c.vpos = k.pos
-        ORDER BY k.pos"""
+        ORDER BY {korder}, k.pos"""
     empty = {
         "vid": pa.string(),
         "cust": pa.string(),
@@ -230,6 +248,8 @@ def _write_visits(
         "s_anx": pa.float64(),
         "n_complaints": pa.int64(),
         **{EXTRA + c: pa.string() for c in extras},
+        _CENTER: pa.string(),
+        _MONTH: pa.string(),
     }
     write_frames(_batches(con, sql, frame, empty), path)
 
@@ -248,7 +268,7 @@ def _write_scores(con: duckdb.DuckDBPyConnection, path: Path, tz: str) -> None:
                strftime(make_timestamp(k.arrived_at + {zoff}), '%Y-%m') AS month, l.ltr
         FROM long l JOIN p ON p.point = l.point JOIN visits_kept k ON k.pos = l.vpos JOIN visit_feats f ON f.pos = k.pos
         {zjoin}
-        ORDER BY l.r, p.idx"""
+        ORDER BY k.center NULLS LAST, month NULLS LAST, l.vid NULLS LAST, l.r, p.idx"""
 
     def frame(b: pa.RecordBatch) -> pd.DataFrame:
         pidx = b["point"].to_numpy(zero_copy_only=False).astype(np.int16)
@@ -307,4 +327,4 @@ def _write_scores(con: duckdb.DuckDBPyConnection, path: Path, tz: str) -> None:
         return pa.Table.from_arrays([as_type(cols[f.name], f.type) for f in schema], schema=schema)
 
     reader = con.sql(sql).to_arrow_reader(BATCH_ROWS)
-    write_tables((table(b) for b in itertools.chain(reader, [empty_batch])), path)
+    write_tables(((table(b), b["center"], b["month"]) for b in itertools.chain(reader, [empty_batch])), path)

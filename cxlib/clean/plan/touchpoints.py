@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from cxlib import catalog, io
 from cxlib.clean.ledger import quality_from_counts, quarantine_frame
-from cxlib.clean.plan.output import BATCH_ROWS, as_type, codes_array, write_tables
+from cxlib.clean.plan.output import _CENTER, _MONTH, BATCH_ROWS, as_type, codes_array, visit_keys, write_tables
 from cxlib.clean.plan.raw import RawTable
 from cxlib.clean.plan.values import code_lookup, lookup, quote, timestamp_lookup, timestamp_parts
 from cxlib.clean.rules.touchpoints import touchpoint_code
@@ -150,10 +150,12 @@ def write(con: duckdb.DuckDBPyConnection, ev: RawTable, path: Path, tz: str) -> 
     default_ch = [_CH_CODES.index(t.channel) for t in catalog.TOUCHPOINTS]
     extras = "".join(f", w.{quote(c)}" for c in ev.extras)
     join = f"JOIN {RAW} w ON w.{_R} = e.r" if ev.extras else ""
+    keys, kjoin, korder = visit_keys(con, tz)
     rel = con.sql(f"""
         SELECT k.vid, e.utc, e.tp,
-               CASE WHEN e.ch < 0 THEN {default_ch}[e.tp + 1] ELSE e.ch END AS ch, e.photo {extras}
-        FROM events_ruled e JOIN visits_kept k ON k.pos = e.vpos {join} WHERE e.q IS NULL ORDER BY e.r""")
+               CASE WHEN e.ch < 0 THEN {default_ch}[e.tp + 1] ELSE e.ch END AS ch, e.photo {extras}, {keys}
+        FROM events_ruled e JOIN visits_kept k ON k.pos = e.vpos {join} {kjoin}
+        WHERE e.q IS NULL ORDER BY {korder}, e.r""")
     reader = rel.to_arrow_reader(BATCH_ROWS)
     stage_of = np.array([catalog.STAGE_ORDER.index(t.stage) for t in catalog.TOUCHPOINTS], dtype=np.int16)
     codes = list(catalog.TOUCHPOINT_CODES)
@@ -215,7 +217,7 @@ def write(con: duckdb.DuckDBPyConnection, ev: RawTable, path: Path, tz: str) -> 
         empty = True
         for batch in reader:
             empty = False
-            yield _table(batch)
+            yield _table(batch), batch[_CENTER], batch[_MONTH]
         if empty:
             yield _table(empty_batch)
 
