@@ -309,7 +309,8 @@ def test_the_plans_functions_give_the_same_values_on_spark_and_duckdb(spark, tmp
     duck = db.connect(tmp_path / "duck")
     duck.register("cx_values", values)
     want = duck.execute(query).fetchall()
-    con = plan_spark.SparkPlan(spark, tmp_path / "spark")
+    # the session of the tests as it is now (a test of another master may have replaced it)
+    con = plan_spark.SparkPlan(plan_spark.session(MASTER), tmp_path / "spark")
     con.register("cx_values", values)
     got = [tuple(r) for r in con.execute(query).fetchall()]
     con.close()
