@@ -96,6 +96,44 @@ def test_engines_agree_on_timestamp_shapes(tmp_path, ts):
     assert_same_outputs(*_both(raw, tmp_path))
 
 
+@pytest.mark.parametrize(
+    "tz, ts",
+    [
+        # a whole-hour change of offset: the hour that does not exist and the hour that comes twice
+        (
+            "America/New_York",
+            [
+                "2026-03-08 01:59:59",
+                "2026-03-08 02:30:00",
+                "2026-03-08 03:00:00",
+                "2026-11-01 01:30:00",
+                "2026-11-01T01:30:00-04:00",
+                "2026-11-01T01:30:00-05:00",
+                "2026-11-01 02:00:00",
+                "2026-03-08T07:30:00+00:00",
+            ],
+        ),
+        # a change of half an hour within an hour (the rows of that hour converted one by one)
+        (
+            "Australia/Lord_Howe",
+            [
+                "2026-10-04 01:59:00",
+                "2026-10-04 02:15:00",
+                "2026-10-04 02:45:00",
+                "2026-04-05 01:45:00",
+                "2026-04-05T01:45:00+11:00",
+                "2026-04-05T01:45:00+10:30",
+                "2026-04-05 02:10:00",
+                "2026-10-03T15:20:00+00:00",
+            ],
+        ),
+    ],
+)
+def test_engines_agree_around_changes_of_the_zone_offset(tmp_path, tz, ts):
+    raw = write_raw(tmp_path / "raw", touchpoints=_events(ts=ts))
+    assert_same_outputs(*_both(raw, tmp_path, tz=tz))
+
+
 def test_engines_agree_on_codes_duplicates_orphans_and_extra_columns(tmp_path):
     raw = dirty_events_raw(tmp_path / "raw")
     ref, plan = _both(raw, tmp_path)

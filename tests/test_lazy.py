@@ -36,18 +36,24 @@ def folder(tmp_path_factory) -> Path:
     return out
 
 
+#: rows of a row group in the build of :func:`small_groups` (the sample has a few thousand visits)
+_GROUP = 400
+
+
 @pytest.fixture(scope="module")
-def small_groups(folder, tmp_path_factory) -> Path:
-    """The same build with row groups of 400 rows (the manifest's sizes updated), as a cleaning
-    that writes smaller row groups would leave it: the scans can skip row groups."""
+def small_groups(tmp_path_factory) -> Path:
+    """The sample cleaned with row groups of ``_GROUP`` rows (the processed layout's size
+    lowered): every table ordered by the visit's center and month, each row group's centers
+    and months recorded, so that the scans can skip row groups."""
+    from cxlib.clean import layout
+
     out = tmp_path_factory.mktemp("groups") / "processed"
-    shutil.copytree(folder, out)
-    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
-    for t in TABLES:
-        path = out / f"{t}.parquet"
-        pq.write_table(pq.read_table(path), path, row_group_size=400, compression="snappy")
-        manifest["outputs"][f"{t}.parquet"] = path.stat().st_size
-    (out / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    before = layout.ROW_GROUP_ROWS
+    layout.ROW_GROUP_ROWS = _GROUP
+    try:
+        clean.clean(ROOT / "data" / "raw", out)
+    finally:
+        layout.ROW_GROUP_ROWS = before
     return out
 
 
@@ -73,7 +79,7 @@ def test_lazy_reading_reads_no_table_until_used(folder, eager):
     _same(data, eager)
 
 
-@pytest.mark.parametrize("which", ["one row group", "row groups of 400"])
+@pytest.mark.parametrize("which", ["one row group", f"row groups of {_GROUP}"])
 @pytest.mark.parametrize("sel", SELECTIONS, ids=lambda s: ",".join(f"{k}={v}" for k, v in s.items()))
 def test_pushed_down_subset_equals_the_eager_one(folder, small_groups, eager, sel, which):
     src = folder if which == "one row group" else small_groups
@@ -88,8 +94,8 @@ def test_the_scan_reads_fewer_rows(small_groups, eager):
     for t in ("visits", "scores", "events", "surveys", "complaints"):
         getattr(lazy, t)
     scanned = dict(processed.ROWS_SCANNED)
-    # the visits sorted by id (= by arrival) skip other months' row groups; the other tables
-    # are read only where the selected visits' ids can be
+    # the visits ordered by center and month skip the other centers' and months' row groups;
+    # the other tables are read only where the selected visits' centers and months can be
     assert scanned["visits"] < len(eager.visits) * 0.4
     for t in ("scores", "events", "surveys", "complaints"):
         assert len(getattr(lazy, t)) <= scanned[t] < len(getattr(eager, t)), t
@@ -218,3 +224,50 @@ def test_a_lazy_read_leaves_the_folder_unlocked(folder, tmp_path):
     # a cleaning run's exclusive lock is free at once
     with folders.FolderLock(copy / folders.LOCK_NAME, "test", wait=0.5) as lock:
         assert lock.writable
+
+
+def test_processed_tables_are_ordered_by_center_month_and_visit(small_groups):
+    from cxlib.clean import layout
+
+    data = processed.read_processed(small_groups, lazy=False)
+    v = data.visits
+    keys = list(zip(v["center"], v["month"], v["visit_id"]))
+    assert keys == sorted(keys) and v["center"].nunique() == 7
+    key_of = {k[2]: k for k in keys}
+    for t in ("scores", "events", "surveys", "complaints"):
+        frame = getattr(data, t)
+        of_rows = [key_of[x] for x in frame["visit_id"]]
+        assert of_rows == sorted(of_rows), t
+        meta = pq.ParquetFile(small_groups / f"{t}.parquet").metadata
+        sizes = [meta.row_group(g).num_rows for g in range(meta.num_row_groups)]
+        assert sizes[:-1] == [_GROUP] * (len(sizes) - 1) and 0 < sizes[-1] <= _GROUP, t
+        recorded = layout.row_group_keys(meta)
+        assert len(recorded) == meta.num_row_groups
+        start = 0
+        for (c_first, m_first, c_last, m_last, low, high), n in zip(recorded, sizes):
+            group = of_rows[start : start + n]
+            assert (c_first, m_first, c_last, m_last) == (*group[0][:2], *group[-1][:2])
+            assert (low, high) == (min(k[1] for k in group), max(k[1] for k in group))
+            start += n
+
+
+@pytest.mark.parametrize("center", ["SH-JQ", "BJ-CY", "CD-GX"])
+def test_a_one_center_subset_reads_that_centers_row_groups(small_groups, center):
+    eager = processed.read_processed(small_groups, lazy=False)
+    processed.ROWS_SCANNED.clear()
+    lazy = processed.read_processed(small_groups).subset(center=center)
+    _same(lazy, eager.subset(center=center))
+    scanned = dict(processed.ROWS_SCANNED)
+    for t in ("visits", "scores", "events", "surveys", "complaints"):
+        held = len(getattr(lazy, t))
+        # that center's rows, and at most the row group at each of its two boundaries
+        assert held <= scanned[t] <= held + 2 * _GROUP, (t, held, scanned[t])
+        if len(getattr(eager, t)) > 4 * _GROUP:  # a table of a few row groups: well under half of it
+            assert scanned[t] < 0.5 * len(getattr(eager, t)), t
+    # one month of the center: fewer still
+    processed.ROWS_SCANNED.clear()
+    month = processed.read_processed(small_groups).subset(center=center, period_start="2026-09", period_end="2026-09")
+    _same(month, eager.subset(center=center, period_start="2026-09", period_end="2026-09"))
+    for t in ("visits", "events"):
+        held = len(getattr(month, t))
+        assert held <= processed.ROWS_SCANNED[t] <= held + 2 * _GROUP, t

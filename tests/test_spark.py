@@ -213,7 +213,16 @@ def test_the_master_comes_from_the_option_or_the_params_file(tmp_path):
 @pytest.mark.parametrize(
     "duck, spark_sql",
     [
-        ("SELECT cx_trim(x) FROM t", "SELECT NULLIF(REGEXP_REPLACE(x, '^["),
+        ("SELECT cx_trim(x) FROM t", "SELECT CASE WHEN (ASCII(SUBSTRING(x, 1, 1)) BETWEEN 33 AND 126 OR "),
+        ("SELECT ord(x[1]), ord(x[-1]) FROM t", "SELECT ASCII(SUBSTRING(x, 1, 1)), ASCII(SUBSTRING(x, -1, 1)) FROM t"),
+        (
+            "SELECT epoch_us(try_cast(t AS TIMESTAMPTZ)), epoch_us(try_cast(t AS TIMESTAMP)) FROM v",
+            "SELECT UNIX_MICROS(TRY_CAST(t AS TIMESTAMP)), UNIX_MICROS(TRY_CAST(t AS TIMESTAMP_NTZ)) FROM v",
+        ),
+        (
+            "SELECT coalesce(z.off, 0) FROM v LEFT JOIN cx_zone_1 z ON z.h = ((a) - (((a) % 36) + 36) % 36) // 36",
+            "SELECT COALESCE(z.off, 0) FROM v LEFT JOIN cx_zone_1 AS z ON z.h = ((a) - (((a) % 36) + 36) % 36) DIV 36",
+        ),
         ("SELECT regexp_full_match(t, '\\d{4}') FROM v", "SELECT t RLIKE '^(?:\\\\d{4})$' FROM v"),
         (
             "SELECT try_strptime(t, '%Y-%m-%d %H:%M:%S%z') FROM v",
@@ -243,7 +252,72 @@ def test_excluded_columns_and_unpivots_are_spelled_out():
         == "SELECT `e`.`r`, `e`.`a`, 1 AS q FROM t AS e"
     )
     assert dialect.to_spark("SELECT * EXCLUDE (q0) FROM t", cols) == "SELECT `r`, `a` FROM t"
+    # over a subquery (or a view: ``columns`` gives its columns as a table's): its named outputs
+    assert (
+        dialect.to_spark("SELECT * EXCLUDE (vid), 1 AS q FROM (SELECT x.r, x.vid, a + 1 AS u FROM t x)", cols)
+        == "SELECT `r`, `u`, 1 AS q FROM (SELECT x.r, x.vid, a + 1 AS u FROM t AS x)"
+    )
     out = dialect.to_spark(
         "WITH s AS (SELECT r, a, b FROM x), long AS (UNPIVOT s ON a, b INTO NAME point VALUE score) SELECT * FROM long"
     )
     assert "FROM s UNPIVOT(score FOR point IN (`a`, `b`))" in out.replace("UNPIVOT (", "UNPIVOT(")
+
+
+#: texts that meet every branch of the plan's trimming, casts and hour keys
+_VALUES = [
+    "a",
+    "  a ",
+    "\u3000上海\u3000",
+    "上海",
+    "\xa0x",
+    "x\u2003",
+    "~",
+    " ",
+    "",
+    "2026-10-03 09:05:00",
+    "2026-10-03T09:05",
+    "2026-10-03 09:05:00+08:00",
+    "2026-03-29T02:30:00-05:30",
+    "2026-02-30 10:00:00",
+]
+
+
+@pytest.mark.slow
+def test_the_plans_functions_give_the_same_values_on_spark_and_duckdb(spark, tmp_path):
+    """The trimming macro (its fast path by code points), DuckDB's timestamp casts and the hour
+    key of the zone tables, run on both engines over the same texts and numbers."""
+    import pyarrow as pa
+
+    from cxlib.clean.plan import db
+    from cxlib.clean.plan import spark as plan_spark
+    from cxlib.clean.plan.values import hour_of
+
+    query = (
+        "SELECT i, cx_trim(t) AS trimmed, ord(t[1]) AS first, ord(t[-1]) AS last, "
+        "epoch_us(try_cast(cx_trim(t) AS TIMESTAMP)) AS local_us, "
+        "epoch_us(try_cast(cx_trim(t) AS TIMESTAMPTZ)) AS utc_us, "
+        f"{hour_of('us')} AS hour FROM cx_values ORDER BY i"
+    )
+    us = [-1, 0, 1, 3_599_999_999, 3_600_000_000, -3_600_000_001, 1_790_000_000_123_456]
+    values = pa.table(
+        {
+            "i": pa.array(range(len(_VALUES)), pa.int64()),
+            "t": pa.array(_VALUES, pa.string()),
+            "us": pa.array([us[i % len(us)] for i in range(len(_VALUES))], pa.int64()),
+        }
+    )
+    duck = db.connect(tmp_path / "duck")
+    duck.register("cx_values", values)
+    want = duck.execute(query).fetchall()
+    # the session of the tests as it is now (a test of another master may have replaced it)
+    con = plan_spark.SparkPlan(plan_spark.session(MASTER), tmp_path / "spark")
+    con.register("cx_values", values)
+    got = [tuple(r) for r in con.execute(query).fetchall()]
+    con.close()
+    # '' has no first character: DuckDB's ord gives NULL, Spark's ascii 0 (both keep the regular expression)
+    assert [r[:2] + r[4:] for r in got] == [r[:2] + r[4:] for r in want]
+    assert [r[2:4] for r in got if _VALUES[r[0]]] == [r[2:4] for r in want if _VALUES[r[0]]]
+    assert want[2][1] == "上海" and want[1][1] == "a" and want[7][1] is None
+    # 09:05 on the wall clock (as UTC microseconds), 09:05 at +08:00 (01:05 UTC), no 30 February
+    assert want[9][4] == 1_791_018_300_000_000 and want[11][5] == 1_790_989_500_000_000
+    assert want[13][4] is None and want[13][5] is None

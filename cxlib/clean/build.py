@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 from cxlib import catalog, folders, io
 from cxlib import clean as _package  # settings read at call time (EVENT_BLOCK_BYTES)
 from cxlib.catalog import DEFAULT_TZ
+from cxlib.clean import layout
 from cxlib.clean.features import _enrich_visits, scores_long
 from cxlib.clean.ledger import _Audit
 from cxlib.clean.plan import db as plan_db
@@ -201,18 +202,21 @@ def _build_tables(
     visits = _enrich_visits(visits, events, event_visit, surveys, complaints, centers.frame)
     del event_visit
     # the event log is the largest file: write it on the other core while the rest is built
-    events_writer = _Writer(events, out / "events.parquet")
+    events_writer = _Writer(layout.visit_order(events, visits), out / "events.parquet", visits)
     events_writer.start()
     del events
     for c in visit_extras.columns:
         visits[c] = visit_extras[c].to_numpy()
     del visit_extras
+    # every table in the processed layout's order (:mod:`cxlib.clean.layout`): by the visit's
+    # center, month and id, then its own order
+    visits = layout.visit_order(visits)
     try:
-        scores = scores_long(surveys, visits)
+        scores = layout.visit_order(scores_long(surveys, visits))
         _write_parquet(visits, out / "visits.parquet")
         _write_parquet(scores, out / "scores.parquet")
-        _write_parquet(surveys, out / "surveys.parquet")
-        _write_parquet(complaints, out / "complaints.parquet")
+        _write_parquet(layout.visit_order(surveys, visits), out / "surveys.parquet", visits)
+        _write_parquet(layout.visit_order(complaints, visits), out / "complaints.parquet", visits)
         _write_parquet(centers.frame, out / "centers.parquet")
     except BaseException:
         events_writer.join()  # never leave a writer behind in a folder about to be removed

@@ -28,6 +28,7 @@ import pyarrow.parquet as pq
 from cxlib import catalog, folders, paths
 from cxlib import clean as _package  # settings (LOCK_WAIT_S, EVENT_BLOCK_BYTES, clean) read at call time
 from cxlib.catalog import DEFAULT_TZ
+from cxlib.clean import layout
 from cxlib.clean.swap import OUTPUT_FILES, OUTPUT_TABLES, _incomplete, _is_complete, _lock, _read_manifest, reading
 from cxlib.errors import DataError
 
@@ -355,15 +356,20 @@ class _Scan:
     def _read(self, name: str, data: ProcessedData, columns: str | None = None) -> pd.DataFrame:
         path = self.folder / f"{name}.parquet"
         expr, bounds = None, {}
+        # the centers and months the selected visits can have: row groups whose recorded keys
+        # (:mod:`cxlib.clean.layout`) or statistics lie outside are not read
+        keys: dict[str, tuple[str | None, str | None]] = {}
+        for f in self.filters:
+            for col, (lo, hi) in f.bounds().items():
+                lows = [x for x in (lo, keys.get(col, (None, None))[0]) if x is not None]
+                highs = [x for x in (hi, keys.get(col, (None, None))[1]) if x is not None]
+                keys[col] = (max(lows) if lows else None, min(highs) if highs else None)
         if self.filters and name == "visits":
             for f in self.filters:
                 e = f.expression()
                 if e is not None:
                     expr = e if expr is None else expr & e
-                for col, (lo, hi) in f.bounds().items():
-                    lows = [x for x in (lo, bounds.get(col, (None, None))[0]) if x is not None]
-                    highs = [x for x in (hi, bounds.get(col, (None, None))[1]) if x is not None]
-                    bounds[col] = (max(lows) if lows else None, min(highs) if highs else None)
+            bounds = dict(keys)
         elif self.filters and name in ("scores", "events", "surveys", "complaints"):
             ids = data.visits["visit_id"]
             keep = pa.array(pd.unique(ids.dropna().astype(str).to_numpy()), type=pa.large_string())
@@ -377,7 +383,7 @@ class _Scan:
                     ROWS_SCANNED[name] = ROWS_SCANNED.get(name, 0) + len(frame)
                 else:
                     frame = self._filtered(
-                        path, name, expr, bounds, none=name != "visits" and not bounds, columns=columns
+                        path, name, expr, bounds, none=name != "visits" and not bounds, columns=columns, keys=keys
                     )
         except OSError as exc:
             raise folders.disk_error(exc, self.folder, "cannot read the processed data") from None
@@ -388,13 +394,22 @@ class _Scan:
         return unknown_when_not_given(frame, data.given)
 
     def _filtered(
-        self, path: Path, name: str, expr: pc.Expression, bounds: dict, none: bool, columns: str | None = None
+        self,
+        path: Path,
+        name: str,
+        expr: pc.Expression,
+        bounds: dict,
+        none: bool,
+        columns: str | None = None,
+        keys: dict | None = None,
     ) -> pd.DataFrame:
         """The rows of ``path`` that ``expr`` keeps, reading only the row groups whose statistics
-        allow ``bounds`` (``none``: no row can match, no row group is read); with
-        ``columns="timestamps"`` only the ``visit_id`` and timestamp columns."""
+        allow ``bounds`` and whose recorded centers and months allow ``keys`` (``none``: no row
+        can match, no row group is read); with ``columns="timestamps"`` only the ``visit_id`` and
+        timestamp columns."""
         pf = pq.ParquetFile(path)
         meta = pf.metadata
+        recorded = layout.row_group_keys(meta) if keys else None
         names = {meta.schema.column(i).name: i for i in range(meta.num_columns)}
         cols = None
         if columns == "timestamps":
@@ -403,6 +418,8 @@ class _Scan:
         for g in range(meta.num_row_groups):
             rg = meta.row_group(g)
             if none or not _may_hold(rg, names, bounds):
+                continue
+            if recorded is not None and not layout.keys_may_hold(recorded[g], keys):
                 continue
             ROWS_SCANNED[name] = ROWS_SCANNED.get(name, 0) + rg.num_rows
             parts.append(pf.read_row_group(g, columns=cols, use_pandas_metadata=True).filter(expr))

@@ -13,8 +13,9 @@ from cxlib import catalog
 from cxlib.catalog import DEFAULT_TZ
 from cxlib.errors import DataError
 
-#: bump when the cleaning logic changes, so old processed data is rebuilt
-CLEAN_VERSION = 2
+#: bump when the cleaning logic or the processed layout changes, so old processed data is rebuilt (3: rows ordered
+#: by center and month, in row groups whose centers and months are recorded)
+CLEAN_VERSION = 3
 
 
 def raw_files(raw_dir: str | Path) -> list[Path]:

@@ -5,18 +5,15 @@ of a build into place, and the error line of a failed write.
 from __future__ import annotations
 
 import json
-import os
-import re
 import shutil
 import threading
 from pathlib import Path
 
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from cxlib import clean as _package  # settings (LOCK_WAIT_S, EVENT_BLOCK_BYTES, clean) read at call time
 from cxlib import folders
+from cxlib.clean import layout
 from cxlib.errors import DataError
 
 OUTPUT_TABLES = ("visits", "scores", "events", "surveys", "complaints", "centers", "quarantine")
@@ -80,33 +77,27 @@ def reading(processed_dir: str | Path) -> folders.FolderLock:
     return _lock(Path(processed_dir), shared=True)
 
 
-def _write_parquet(df: pd.DataFrame, path: Path) -> None:
-    table = pa.Table.from_pandas(df, preserve_index=False)
-    try:
-        pq.write_table(table, path, compression="snappy")
-    except OSError as exc:
-        if exc.filename:
-            raise
-        # Arrow's I/O errors name no file: name it, for the error line
-        code = exc.errno or next((int(m) for m in re.findall(r"\[errno (\d+)\]", str(exc), re.I)), None)
-        raise OSError(code, os.strerror(code) if code else str(exc), str(path)) from exc
+def _write_parquet(df: pd.DataFrame, path: Path, visits: pd.DataFrame | None = None) -> None:
+    """Write a processed frame in the processed layout (:func:`cxlib.clean.layout.write_frame`:
+    row groups, their centers and months from ``visits`` when the frame has none)."""
+    layout.write_frame(df, path, visits)
 
 
 class _Writer(threading.Thread):
     """Write one table to Parquet in the background (Arrow releases the GIL while it writes)."""
 
-    def __init__(self, df: pd.DataFrame, path: Path) -> None:
+    def __init__(self, df: pd.DataFrame, path: Path, visits: pd.DataFrame | None = None) -> None:
         super().__init__(daemon=True)
-        self.df, self.path = df, path
+        self.df, self.path, self.visits = df, path, visits
         self.error: BaseException | None = None
 
     def run(self) -> None:
         try:
-            _write_parquet(self.df, self.path)
+            _write_parquet(self.df, self.path, self.visits)
         except BaseException as exc:  # re-raised in the main thread
             self.error = exc
         finally:
-            self.df = None
+            self.df = self.visits = None
 
     def result(self) -> None:
         self.join()

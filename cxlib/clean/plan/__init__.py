@@ -10,8 +10,8 @@ not in a common format, through the same readers as the reference rules of
 :mod:`cxlib.clean.rules`, whose outputs this plan reproduces table by table.
 
 Modules, in the order of a run (:mod:`.run`): :mod:`.db` (the run's database, its errors as one
-line), :mod:`.raw` (raw files into the database, block by block), :mod:`.values` (value readers
+line), :mod:`.raw` (raw files into the database: plain UTF-8 CSV by DuckDB's reader, the others block by block), :mod:`.values` (value readers
 as SQL and lookup tables), :mod:`.visits`, :mod:`.linked` (surveys, complaints) and
 :mod:`.touchpoints` (the rules of each table), :mod:`.ledger` (rule columns into the quarantine
-ledger), :mod:`.features` (per-visit features), :mod:`.output` (batches to Parquet).
+ledger), :mod:`.features` (per-visit features), :mod:`.output` (batches to Parquet, pandas frames or Arrow tables in the processed schema).
 """

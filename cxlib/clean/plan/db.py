@@ -12,13 +12,37 @@ import duckdb
 
 from cxlib.errors import DataError
 
-#: memory DuckDB may use for one cleaning run (it spills to the run's folder beyond that)
-MEMORY_LIMIT = "768MB"
+#: memory DuckDB may use for one cleaning run (it spills to the run's folder beyond that): with
+#: the interpreter, pandas and Arrow and one output batch the run stays under 2 GB at any size
+MEMORY_LIMIT = "1GB"
 #: Unicode whitespace trimmed around every value (what Arrow's utf8_trim_whitespace trims)
 WHITESPACE = (
     "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
     "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
 )
+#: the largest code point in :data:`WHITESPACE`
+_LAST_SPACE = max(map(ord, WHITESPACE))
+
+
+def trim_sql(x: str) -> str:
+    """The SQL of ``cx_trim(x)`` (DuckDB's dialect): Unicode whitespace trimmed around ``x``,
+    empty text NULL; the regular expression only for the values that start or end with a
+    character that may be whitespace (most values start and end with a printable ASCII or a
+    CJK character). The macro of :func:`connect` and the Spark dialect's rewrite of the macro
+    (:mod:`cxlib.clean.plan.dialect`) are this one text.
+
+    >>> trim_sql("x").startswith("CASE WHEN (ord(x[1]) BETWEEN 33 AND 126")
+    True
+    """
+    space = "[" + WHITESPACE + "]"
+
+    def plain(i: int) -> str:  # the character at i (1: first, -1: last) is no whitespace
+        return f"(ord({x}[{i}]) BETWEEN 33 AND 126 OR ord({x}[{i}]) > {_LAST_SPACE})"
+
+    return (
+        f"CASE WHEN {plain(1)} AND {plain(-1)} THEN {x} "
+        f"ELSE nullif(regexp_replace({x}, {_sql_text(f'^{space}+|{space}+$')}, '', 'g'), '') END"
+    )
 
 
 def _sql_text(text: str) -> str:
@@ -38,12 +62,9 @@ def connect(work: Path, threads: int | None = None) -> duckdb.DuckDBPyConnection
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SET preserve_insertion_order = true")
     con.execute("SET enable_progress_bar = false")
-    if threads:
-        con.execute(f"SET threads = {int(threads)}")
-    space = "[" + WHITESPACE + "]"
-    con.execute(
-        f"CREATE MACRO cx_trim(x) AS nullif(regexp_replace(x, {_sql_text(f'^{space}+|{space}+$')}, '', 'g'), '')"
-    )
+    # every core (DuckDB's default, set explicitly: the limit above holds for all threads together)
+    con.execute(f"SET threads = {int(threads or os.cpu_count() or 1)}")
+    con.execute(f"CREATE MACRO cx_trim(x) AS {trim_sql('x')}")
     return con
 
 

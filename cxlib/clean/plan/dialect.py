@@ -4,8 +4,14 @@ SQLGlot reads each statement in the DuckDB dialect and writes it in Spark's; the
 functions and shapes it does not carry over are rewritten here on the syntax tree, each in one
 place, with the same meaning:
 
-- ``cx_trim(x)`` (the plan's macro, :func:`cxlib.clean.plan.db.connect`): its body, with the
-  same Unicode whitespace class (Java's regular expressions read it as RE2 does);
+- ``cx_trim(x)`` (the plan's macro, :func:`cxlib.clean.plan.db.connect`): its body
+  (:func:`cxlib.clean.plan.db.trim_sql`), with the same Unicode whitespace class (Java's
+  regular expressions read it as RE2 does);
+- ``ord(x[i])`` (the code point of a text's first, ``i = 1``, or last, ``i = -1``,
+  character): ``ascii(substring(x, i, 1))`` (Spark's ``ascii`` gives the code point);
+- ``try_cast(x AS TIMESTAMPTZ)`` (ISO 8601 with an offset) and ``try_cast(x AS TIMESTAMP)``
+  (a wall-clock time): Spark's ``TIMESTAMP`` (an instant, the session in UTC) and
+  ``TIMESTAMP_NTZ``, which read the same shapes;
 - ``regexp_full_match(x, p)``: ``x RLIKE '^(?:p)$'``;
 - ``try_strptime(x, '%Y-%m-%d %H:%M:%S[%z]')``: ``try_to_timestamp`` with Java's pattern;
 - ``timezone(zone, t)``: ``to_utc_timestamp`` for a local time ``t`` (the instant it is in
@@ -13,7 +19,8 @@ place, with the same meaning:
   Spark session is in UTC, as the DuckDB database is;
 - ``epoch_us(t)``: ``unix_micros(t)``;
 - ``[a, b, c][i]`` (one-based): ``element_at(array(a, b, c), i)``;
-- ``t.* EXCLUDE (c)``: the columns of ``t`` but ``c``, listed (``columns`` gives a table's);
+- ``t.* EXCLUDE (c)``: the columns of ``t`` but ``c``, listed (``columns`` gives a table's or
+  a view's; a subquery's are its named outputs);
 - ``UNPIVOT s ON a, b INTO NAME n VALUE v``: ``SELECT * FROM s UNPIVOT (v FOR n IN (a, b))``
   (both leave out NULL values).
 
@@ -28,9 +35,8 @@ from collections.abc import Callable
 import sqlglot
 from sqlglot import exp
 
-from cxlib.clean.plan.db import WHITESPACE
+from cxlib.clean.plan.db import trim_sql
 
-_SPACE = "[" + WHITESPACE + "]"
 #: DuckDB's strptime codes the plan uses, as Java DateTimeFormatter patterns
 _TIME_CODES = (("%Y", "yyyy"), ("%m", "MM"), ("%d", "dd"), ("%H", "HH"), ("%M", "mm"), ("%S", "ss"), ("%z", "XXX"))
 
@@ -59,6 +65,28 @@ def _fn(name: str, *args: exp.Expression) -> exp.Expression:
     return exp.Anonymous(this=name, expressions=list(args))
 
 
+_TRIM_ARG = "cx__trim_arg"
+
+
+def _trim(arg: exp.Expression) -> exp.Expression:
+    """The body of ``cx_trim`` with ``arg`` in place of its parameter."""
+    body = sqlglot.parse_one(trim_sql(_TRIM_ARG), read="duckdb")
+    return body.transform(
+        lambda n: arg.copy() if isinstance(n, exp.Column) and n.name == _TRIM_ARG and not n.table else n
+    )
+
+
+def _char_at(node: exp.Bracket) -> exp.Expression:
+    """``x[i]`` of a text (one character, DuckDB's one-based or negative position) as
+    ``substring(x, i, 1)``; SQLGlot keeps the index zero-based (``x[1]`` is 0, ``x[-1]`` is -2)."""
+    (index,) = node.expressions
+    sign, lit = (-1, index.this) if isinstance(index, exp.Neg) else (1, index)
+    if not (isinstance(lit, exp.Literal) and not lit.is_string):
+        raise ValueError(f"no Spark SQL for the character at {index.sql()}")
+    pos = sign * int(lit.this) + 1
+    return _fn("substring", node.this, exp.Literal.number(pos), exp.Literal.number(1))
+
+
 def _is_instant(node: exp.Expression) -> bool:
     """Whether a time expression is an instant (TIMESTAMPTZ), not a local time."""
     return isinstance(node, exp.Cast) and node.to.this == exp.DataType.Type.TIMESTAMPTZ
@@ -68,11 +96,9 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
     if isinstance(node, exp.Anonymous):
         name, args = str(node.this).lower(), list(node.expressions)
         if name == "cx_trim":
-            pattern = exp.Literal.string(f"^{_SPACE}+|{_SPACE}+$")
-            return exp.Nullif(
-                this=exp.RegexpReplace(this=args[0], expression=pattern, replacement=exp.Literal.string("")),
-                expression=exp.Literal.string(""),
-            )
+            return _trim(args[0])
+        if name == "ord" and len(args) == 1 and isinstance(args[0], exp.Bracket):
+            return _fn("ascii", _char_at(args[0]))
         if name == "try_strptime":
             return _fn("try_to_timestamp", args[0], exp.Literal.string(_java_pattern(args[1].name)))
         if name == "timezone":
@@ -89,19 +115,34 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
     return node
 
 
-def _tables(select: exp.Select) -> dict[str, str]:
-    """alias (or name) -> table name of the tables a SELECT reads directly."""
-    out = {}
+def _tables(select: exp.Select, columns: Callable[[str], list[str]]) -> dict[str, list[str]]:
+    """alias (or name) -> column names of the tables, views and subqueries a SELECT reads
+    directly (a subquery's: its named outputs)."""
+    out: dict[str, list[str]] = {}
     for t in [select.args.get("from_") or select.args.get("from")] + list(select.args.get("joins") or []):
-        if t is None or not isinstance(t.this, exp.Table):
+        if t is None:
             continue
-        out[t.this.alias_or_name] = t.this.name
+        src = t.this
+        if isinstance(src, exp.Table):
+            out[src.alias_or_name] = columns(src.name)
+        elif isinstance(src, exp.Subquery) and isinstance(src.this, exp.Select):
+            inner = src.this
+            if any(isinstance(e, exp.Star) or (isinstance(e, exp.Column) and e.is_star) for e in inner.expressions):
+                raise ValueError("no Spark SQL for * EXCLUDE over a subquery that selects *")
+            out[src.alias_or_name] = list(inner.named_selects)
     return out
+
+
+def _is_exclude(e: exp.Expression) -> bool:
+    star = e.this if isinstance(e, exp.Column) and isinstance(e.this, exp.Star) else e
+    return isinstance(star, exp.Star) and bool(star.args.get("except_", star.args.get("except")))
 
 
 def _expand_excludes(tree: exp.Expression, columns: Callable[[str], list[str]]) -> None:
     for select in tree.find_all(exp.Select):
-        tables = _tables(select)
+        if not any(_is_exclude(e) for e in select.expressions):
+            continue
+        tables = _tables(select, columns)
         new, changed = [], False
         for e in select.expressions:
             star = e.this if isinstance(e, exp.Column) and isinstance(e.this, exp.Star) else e
@@ -110,7 +151,7 @@ def _expand_excludes(tree: exp.Expression, columns: Callable[[str], list[str]]) 
                 continue
             drop = {c.name for c in star.args.get("except_") or star.args.get("except")}
             qual = e.table if isinstance(e, exp.Column) else next(iter(tables))
-            for c in columns(tables[qual]):
+            for c in tables[qual]:
                 if c not in drop:
                     new.append(exp.column(c, table=qual if isinstance(e, exp.Column) else None, quoted=True))
             changed = True

@@ -2,54 +2,109 @@
 
 from __future__ import annotations
 
-import itertools
-import os
-import re
 from collections.abc import Iterable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
+
+from cxlib.clean.layout import GroupWriter, raise_named
+from cxlib.clean.plan.values import zone_offset
 
 #: rows fetched from DuckDB and written at a time
 BATCH_ROWS = 1 << 19
 
 
+#: the columns of a result that carry its rows' center and month (:mod:`cxlib.clean.layout`)
+_CENTER, _MONTH = "cx__center", "cx__month"
+
+
+def visit_keys(con, tz: str, alias: str = "k") -> tuple[str, str, str]:
+    """(select expressions, joins, ORDER BY keys) of the processed layout's order of rows that
+    join the kept visits as ``alias``: the visit's center, the month of its arrival in ``tz``
+    (the zone's offset once per hour of arrival) and its id; the caller adds its own order.
+
+    >>> visit_keys(con, "Asia/Shanghai")  # doctest: +SKIP
+    """
+    zjoin, zoff = zone_offset(con, "visits_kept", "arrived_at", tz, False, f"{alias}.arrived_at")
+    month = f"strftime(make_timestamp({alias}.arrived_at + {zoff}), '%Y-%m')"
+    return (
+        f"{alias}.center AS {_CENTER}, {month} AS {_MONTH}",
+        zjoin,
+        f"{alias}.center NULLS LAST, {_MONTH} NULLS LAST, {alias}.vid NULLS LAST",
+    )
+
+
+#: the attribute of a frame given to :func:`write_frames` holding its rows' (center, month)
+KEYS = "cx_keys"
+
+
 def write_frames(frames: Iterable[pd.DataFrame], path: Path) -> int:
-    """Write the pandas ``frames`` (same columns and types) as one Snappy Parquet file, each
-    frame a row group or more; returns the rows written. At least one frame must come (an
-    empty one for an empty table). Arrow's I/O errors are named after ``path``.
+    """Write the pandas ``frames`` (same columns and types) as one Snappy Parquet file in the
+    processed layout (:mod:`cxlib.clean.layout`: row groups of its size, their centers and
+    months recorded from each frame's ``attrs[KEYS]`` when every frame has them); returns the
+    rows written. At least one frame must come (an empty one for an empty table). Arrow's I/O
+    errors are named after ``path``.
 
     >>> write_frames([pd.DataFrame({"a": [1]})], Path("/tmp/a.parquet"))  # doctest: +SKIP
     1
     """
-    writer = None
-    rows = 0
-    frames = iter(frames)
+
+    def tables():
+        for frame in frames:
+            keys = frame.attrs.pop(KEYS, (None, None))
+            yield (pa.Table.from_pandas(frame, preserve_index=False), *keys)
+
+    return write_tables(tables(), path)
+
+
+def write_tables(tables: Iterable, path: Path) -> int:
+    """Write the Arrow ``tables`` (one schema, e.g. a processed table's with its pandas
+    metadata; each a table or a tuple (table, centers, months) of the rows' keys) as one Snappy
+    Parquet file in the processed layout (:class:`cxlib.clean.layout.GroupWriter`); returns the
+    rows written. At least one table must come. Arrow's I/O errors are named after ``path``.
+
+    >>> write_tables([pa.table({"a": [1]})], Path("/tmp/a.parquet"))  # doctest: +SKIP
+    1
+    """
+    writer = GroupWriter(path)
     try:
-        first = next(frames)
-        second = next(frames, None)
-        if second is None:  # one batch: one call
-            pq.write_table(pa.Table.from_pandas(first, preserve_index=False), path, compression="snappy")
-            return len(first)
-        for frame in itertools.chain((first, second), frames):
-            table = pa.Table.from_pandas(frame, preserve_index=False)
-            if writer is None:
-                writer = pq.ParquetWriter(path, table.schema, compression="snappy")
-            elif not table.schema.equals(writer.schema):
-                table = table.cast(writer.schema)
-            writer.write_table(table)
-            rows += len(frame)
-        writer.close()
-        writer = None
+        for item in tables:
+            table, center, month = item if isinstance(item, tuple) else (item, None, None)
+            writer.write(table, center, month)
+        return writer.close()
     except OSError as exc:
-        if exc.filename:
-            raise
-        code = exc.errno or next((int(m) for m in re.findall(r"\[errno (\d+)\]", str(exc), re.I)), None)
-        raise OSError(code, os.strerror(code) if code else str(exc), str(path)) from exc
+        writer.abort()
+        raise_named(exc, path)
+        raise
+    except BaseException:
+        writer.abort()
+        raise
     finally:
-        if writer is not None:
-            writer.close()
         pa.default_memory_pool().release_unused()
-    return rows
+
+
+def codes_array(codes: np.ndarray, dtype: pd.CategoricalDtype, typ: pa.DictionaryType) -> pa.DictionaryArray:
+    """A categorical column of ``codes`` (into the categories of ``dtype``) as the dictionary
+    type ``typ`` of a processed schema (what pandas converts the categorical to).
+
+    >>> codes_array(np.array([1, 0]), pd.CategoricalDtype(["a", "b"]), pa.dictionary(pa.int8(), pa.string())).to_pylist()
+    ['b', 'a']
+    """
+    return pa.DictionaryArray.from_arrays(
+        pa.array(np.asarray(codes), typ.index_type),
+        pa.array(list(dtype.categories), typ.value_type),
+        ordered=typ.ordered,
+    )
+
+
+def as_type(arr: pa.Array | pa.ChunkedArray, typ: pa.DataType) -> pa.Array:
+    """``arr`` in the type ``typ`` of a processed schema.
+
+    >>> as_type(pa.array([1, None]), pa.float64()).type
+    DataType(double)
+    """
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    return arr if arr.type == typ else arr.cast(typ)

@@ -7,6 +7,7 @@ broken file reported is the same: visits, centers, surveys, complaints, the touc
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -22,9 +23,19 @@ from cxlib.clean.plan import features as plan_features
 from cxlib.clean.plan import linked, touchpoints
 from cxlib.clean.plan import raw as plan_raw
 from cxlib.clean.plan import visits as plan_visits
-from cxlib.clean.plan.output import BATCH_ROWS, write_frames
+from cxlib.clean.plan.output import (
+    _CENTER,
+    _MONTH,
+    BATCH_ROWS,
+    KEYS,
+    as_type,
+    codes_array,
+    visit_keys,
+    write_frames,
+    write_tables,
+)
 from cxlib.clean.plan.raw import EXTRA, RawTable
-from cxlib.clean.plan.values import quote, sql_text
+from cxlib.clean.plan.values import quote, sql_text, zone_offset
 from cxlib.clean.rules.centers import centers_from_spellings
 
 _POINTS = [p.column for p in catalog.SCORE_POINTS]
@@ -42,7 +53,10 @@ def _batches(
     for batch in reader:
         if batch.num_rows or not seen:
             seen = True
-            yield frame(batch)
+            out = frame(batch)
+            if _CENTER in batch.schema.names:  # the rows' keys, for the processed layout
+                out.attrs[KEYS] = (batch[_CENTER], batch[_MONTH])
+            yield out
     if not seen:
         yield frame(pa.RecordBatch.from_pydict({k: pa.array([], t) for k, t in empty.items()}))
 
@@ -107,7 +121,7 @@ def build(
         a = plan_visits.clean_visits(con, raw_visits, centers, ttz)
     extra_columns["visits"] = raw_visits.extra_columns()
     done(a)
-    con.execute(f"DROP TABLE {raw_visits.name}")
+    raw_visits.drop(con)
     raws = {"visits": raw_visits}
     for t, func in (("surveys", linked.clean_surveys), ("complaints", linked.clean_complaints)):
         raws[t] = load(t)
@@ -116,7 +130,7 @@ def build(
             a = func(con, raws[t], ttz)
         extra_columns[t] = raws[t].extra_columns()
         done(a)
-        con.execute(f"DROP TABLE {raws[t].name}")
+        raws[t].drop(con)
     score_columns = [
         c
         for c, n in zip(
@@ -140,12 +154,14 @@ def build(
     con.execute("DROP TABLE events_repeated")
     _write_visits(con, out / "visits.parquet", tz, centers.frame, raw_visits.extras)
     _write_scores(con, out / "scores.parquet", tz)
-    ex = "".join(f", {quote(EXTRA + c)}" for c in raws["surveys"].extras)
+    ex = "".join(f", s.{quote(EXTRA + c)}" for c in raws["surveys"].extras)
+    keys, kjoin, korder = visit_keys(con, tz)
     write_frames(
         _batches(
             con,
-            f"SELECT id, vid, utc, {', '.join(linked.POINTS)}, anxiety, comment {ex} FROM surveys_ruled "
-            "WHERE q IS NULL ORDER BY r",
+            f"SELECT s.id, s.vid, s.utc, {', '.join('s.' + c for c in linked.POINTS)}, s.anxiety, s.comment {ex}, "
+            f"{keys} FROM surveys_ruled s JOIN visits_kept k ON k.pos = s.vpos {kjoin} "
+            f"WHERE s.q IS NULL ORDER BY {korder}, s.r",
             lambda b: _with_extras(linked.surveys_frame(b, tz), b, raws["surveys"].extras),
             _empty(
                 raws["surveys"],
@@ -159,11 +175,13 @@ def build(
         ),
         out / "surveys.parquet",
     )
-    ex = "".join(f", {quote(EXTRA + c)}" for c in raws["complaints"].extras)
+    ex = "".join(f", c.{quote(EXTRA + c)}" for c in raws["complaints"].extras)
+    keys, kjoin, korder = visit_keys(con, tz)
     write_frames(
         _batches(
             con,
-            f"SELECT id, vid, utc, ch, category {ex} FROM complaints_ruled WHERE q IS NULL ORDER BY r",
+            f"SELECT c.id, c.vid, c.utc, c.ch, c.category {ex}, {keys} FROM complaints_ruled c "
+            f"JOIN visits_kept k ON k.pos = c.vpos {kjoin} WHERE c.q IS NULL ORDER BY {korder}, c.r",
             lambda b: _with_extras(linked.complaints_frame(b, tz), b, raws["complaints"].extras),
             _empty(
                 raws["complaints"], id=pa.string(), vid=pa.string(), utc=pa.int64(), ch=pa.int16(), category=pa.string()
@@ -184,6 +202,7 @@ def _write_visits(
 ) -> None:
     """The processed visits: kept visits, their features, survey answer and complaints, batch by batch."""
     ex = "".join(f", k.{quote(EXTRA + c)}" for c in extras)
+    keys, kjoin, korder = visit_keys(con, tz)
 
     def frame(b: pa.RecordBatch) -> pd.DataFrame:
         v = plan_visits.visits_frame(b, tz)
@@ -204,11 +223,11 @@ def _write_visits(
     sql = f"""
         SELECT k.vid, k.cust, k.center, k.scen, k.model, {", ".join("k." + c for c in plan_visits.TIMES)},
                k.warranty, k.amount, f.n_upd, f.n_inp, f.n_photo, f.n_inq, f.silence, f.tier,
-               s.id AS response_id, s.ltr AS s_ltr, s.anxiety AS s_anx, coalesce(c.n, 0) AS n_complaints {ex}
-        FROM visits_kept k JOIN visit_feats f ON f.pos = k.pos
+               s.id AS response_id, s.ltr AS s_ltr, s.anxiety AS s_anx, coalesce(c.n, 0) AS n_complaints {ex}, {keys}
+        FROM visits_kept k JOIN visit_feats f ON f.pos = k.pos {kjoin}
         LEFT JOIN (SELECT vpos, id, ltr, anxiety FROM surveys_ruled WHERE q IS NULL) s ON s.vpos = k.pos
         LEFT JOIN (SELECT vpos, count(*) AS n FROM complaints_ruled WHERE q IS NULL GROUP BY vpos) c ON c.vpos = k.pos
-        ORDER BY k.pos"""
+        ORDER BY {korder}, k.pos"""
     empty = {
         "vid": pa.string(),
         "cust": pa.string(),
@@ -229,6 +248,8 @@ def _write_visits(
         "s_anx": pa.float64(),
         "n_complaints": pa.int64(),
         **{EXTRA + c: pa.string() for c in extras},
+        _CENTER: pa.string(),
+        _MONTH: pa.string(),
     }
     write_frames(_batches(con, sql, frame, empty), path)
 
@@ -237,15 +258,17 @@ def _write_scores(con: duckdb.DuckDBPyConnection, path: Path, tz: str) -> None:
     """The touchpoint scores in long form (:func:`cxlib.clean.scores_long`), batch by batch."""
     stage = np.array([catalog.STAGE_ORDER.index(p.stage) for p in catalog.SCORE_POINTS], dtype=np.int16)
     points = ", ".join(f"({i}, {sql_text(c)})" for i, c in enumerate(_POINTS))
+    # the month of arrival in the zone: the zone's offset once per hour of arrival
+    zjoin, zoff = zone_offset(con, "visits_kept", "arrived_at", tz, False, "k.arrived_at")
     sql = f"""
         WITH s AS (SELECT r, id, vid, vpos, ltr, {", ".join(_POINTS)} FROM surveys_ruled WHERE q IS NULL),
         long AS (UNPIVOT s ON {", ".join(_POINTS)} INTO NAME point VALUE score),
         p AS (SELECT * FROM (VALUES {points}) t(idx, point))
         SELECT l.id, l.vid, p.idx AS point, CAST(l.score AS BIGINT) AS score, k.center, k.scen, f.tier,
-               strftime(timezone({sql_text(tz)}, CAST(make_timestamp(k.arrived_at) AS TIMESTAMPTZ)), '%Y-%m') AS month,
-               l.ltr
+               strftime(make_timestamp(k.arrived_at + {zoff}), '%Y-%m') AS month, l.ltr
         FROM long l JOIN p ON p.point = l.point JOIN visits_kept k ON k.pos = l.vpos JOIN visit_feats f ON f.pos = k.pos
-        ORDER BY l.r, p.idx"""
+        {zjoin}
+        ORDER BY k.center NULLS LAST, month NULLS LAST, l.vid NULLS LAST, l.r, p.idx"""
 
     def frame(b: pa.RecordBatch) -> pd.DataFrame:
         pidx = b["point"].to_numpy(zero_copy_only=False).astype(np.int16)
@@ -279,4 +302,29 @@ def _write_scores(con: duckdb.DuckDBPyConnection, path: Path, tz: str) -> None:
         "month": pa.string(),
         "ltr": pa.float64(),
     }
-    write_frames(_batches(con, sql, frame, empty), path)
+    empty_batch = pa.RecordBatch.from_pydict({k: pa.array([], t) for k, t in empty.items()})
+    # the processed schema from the frame of no rows; the batches built in Arrow with it
+    schema = pa.Table.from_pandas(frame(empty_batch), preserve_index=False).schema
+
+    def table(b: pa.RecordBatch) -> pa.Table:
+        pidx = b["point"].to_numpy(zero_copy_only=False).astype(np.int16)
+        cols = {
+            "response_id": b["id"],
+            "visit_id": b["vid"],
+            "point": codes_array(pidx, catalog.SCORE_POINT_DTYPE, schema.field("point").type),
+            "stage": codes_array(stage[pidx], catalog.STAGE_DTYPE, schema.field("stage").type),
+            "score": b["score"],
+            "center": b["center"],
+            "scenario": codes_array(
+                b["scen"].to_numpy(zero_copy_only=False), catalog.SCENARIO_DTYPE, schema.field("scenario").type
+            ),
+            "tier": codes_array(
+                b["tier"].to_numpy(zero_copy_only=False), catalog.TIER_DTYPE, schema.field("tier").type
+            ),
+            "month": b["month"],
+            "ltr": b["ltr"],
+        }
+        return pa.Table.from_arrays([as_type(cols[f.name], f.type) for f in schema], schema=schema)
+
+    reader = con.sql(sql).to_arrow_reader(BATCH_ROWS)
+    write_tables(((table(b), b["center"], b["month"]) for b in itertools.chain(reader, [empty_batch])), path)

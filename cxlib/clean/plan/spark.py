@@ -8,6 +8,10 @@ they use (``execute``, ``sql``, ``register``, ``unregister``, the ``fetch…`` m
 
 - ``CREATE [TEMP] TABLE t AS SELECT …``: the query, persisted (memory, then the executors'
   disks) and named ``t``; ``CREATE VIEW``: the query named, not computed;
+- ``CREATE TABLE t AS SELECT … FROM read_csv(…)`` (a plain UTF-8 CSV file): DuckDB's own CSV
+  reader on the driver (the same reader, with the same strictness, as the DuckDB plan's),
+  streamed into a Parquet file of the run's folder with DuckDB's row id as the column
+  ``rowid``, which Spark reads as the table ``t``;
 - the raw tables (``CREATE TABLE t (columns)``, ``ALTER TABLE … ADD COLUMN``, ``INSERT INTO t
   BY NAME SELECT * FROM batch``, ``DELETE``): blocks of raw text are written as Parquet files
   into the run's folder and read by Spark as one table;
@@ -327,6 +331,30 @@ class SparkPlan:
         raw["parts"] += 1
         raw["dirty"] = True
 
+    def _read_csv(self, name: str, statement: str) -> None:
+        """Carry out a ``CREATE TABLE name AS SELECT … FROM read_csv(…)`` of the plan with DuckDB's
+        reader (its error, a :class:`duckdb.Error`, is the plan's sign to read the file with the
+        workbench's readers instead) and name the rows, with their ``rowid``, as a raw table."""
+        from cxlib.clean.plan import db
+
+        self._drop(name)
+        folder = self._folder("raw")
+        folder.mkdir(parents=True)
+        duck = db.connect(folder / "duckdb")
+        try:
+            duck.execute(statement)
+            columns = [c for (c, *_) in duck.execute(f"DESCRIBE {name}").fetchall()]
+            target = folder / "part-000000.parquet"
+            duck.execute(f"COPY (SELECT rowid, * FROM {name}) TO {db._sql_text(str(target))} (FORMAT parquet)")
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        finally:
+            duck.close()
+            shutil.rmtree(folder / "duckdb", ignore_errors=True)
+        cols = {"rowid": "BIGINT", **dict.fromkeys(columns, "STRING")}
+        self._raw[name] = {"folder": folder, "columns": cols, "dirty": True, "parts": 1}
+
     def _delete(self, name: str, where: str) -> None:
         self._refresh(name)
         raw = self._raw[name]
@@ -381,6 +409,9 @@ class SparkPlan:
                 types = {"BIGINT": "BIGINT", "INT": "INT", "TEXT": "STRING", "VARCHAR": "STRING"}
                 cols = {d.name: types[d.args["kind"].this.name] for d in target.expressions}
                 self._create_raw(target.this.name, cols)
+                return _Result(self)
+            if tree.expression.find(exp.ReadCSV) is not None:
+                self._read_csv(target.name, statement)
                 return _Result(self)
             query = self.spark.sql(to_spark(tree.expression, self._columns))
             self._set(target.name, query, persist=str(tree.args.get("kind")).upper() == "TABLE")

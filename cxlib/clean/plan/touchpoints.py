@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from cxlib import catalog, io
 from cxlib.clean.ledger import quality_from_counts, quarantine_frame
-from cxlib.clean.plan.output import BATCH_ROWS, write_frames
+from cxlib.clean.plan.output import _CENTER, _MONTH, BATCH_ROWS, as_type, codes_array, visit_keys, write_tables
 from cxlib.clean.plan.raw import RawTable
 from cxlib.clean.plan.values import code_lookup, lookup, quote, timestamp_lookup, timestamp_parts
 from cxlib.clean.rules.touchpoints import touchpoint_code
@@ -46,7 +46,7 @@ def rules(con: duckdb.DuckDBPyConnection, tz: str) -> None:
     >>> rules(con, "Asia/Shanghai")  # doctest: +SKIP
     """
     con.execute(f"""
-        CREATE TEMP TABLE events_text AS
+        CREATE OR REPLACE TEMP VIEW events_text AS
         SELECT *, {timestamp_parts("ts_t", tz, "ts")}
         FROM (SELECT {_R} AS r, cx_trim(visit_id) AS vid, cx_trim(ts) AS ts_t, cx_trim(touchpoint) AS tp_t,
                      cx_trim(channel) AS ch_t, cx_trim(photo) AS ph_t FROM {RAW})""")
@@ -58,7 +58,7 @@ def rules(con: duckdb.DuckDBPyConnection, tz: str) -> None:
     ts = timestamp_lookup(con, "events_text", "ts_t", "ts", tz, alias="x")
     con.execute(f"""
         CREATE TEMP TABLE events_linked AS
-        SELECT *, CASE WHEN vid IS NULL THEN 'missing_required' WHEN utc IS NULL THEN 'missing_required'
+        SELECT * EXCLUDE (vid, tp_t), CASE WHEN vid IS NULL THEN 'missing_required' WHEN utc IS NULL THEN 'missing_required'
                        WHEN tp_t IS NULL THEN 'missing_required' WHEN tp < 0 THEN 'unknown_touchpoint'
                        WHEN NOT in_raw THEN 'orphan_visit' WHEN vpos < 0 THEN 'visit_quarantined' END AS q0,
                   CASE WHEN vid IS NULL THEN 'visit_id' WHEN utc IS NULL THEN 'ts'
@@ -74,7 +74,7 @@ def rules(con: duckdb.DuckDBPyConnection, tz: str) -> None:
             LEFT JOIN {ch} ch ON ch.text = x.ch_t
             LEFT JOIN {ph} ph ON ph.text = x.ph_t
             LEFT JOIN cx_visit_ids vi ON vi.vid = x.vid)""")
-    con.execute("DROP TABLE events_text")
+    con.execute("DROP VIEW events_text")
     # the same event exported twice (same visit, time, touchpoint) among the rows still kept:
     # the few repeated keys first, then the later rows of each
     con.execute("""
@@ -123,7 +123,7 @@ def quarantine(con: duckdb.DuckDBPyConnection, ev: RawTable) -> pd.DataFrame:
     """
     raw_cols = ", ".join(f"w.{quote(c)}" for c in _VALUE_COLS)
     df = con.execute(f"""
-        SELECT e.q, e.qcol, e.tp_t, {raw_cols}, w.{_F} AS f, w.{_ROW} AS source_row
+        SELECT e.q, e.qcol, cx_trim(w.touchpoint) AS tp_t, {raw_cols}, w.{_F} AS f, w.{_ROW} AS source_row
         FROM events_ruled e JOIN {RAW} w ON w.{_R} = e.r WHERE e.q IS NOT NULL ORDER BY e.r""").fetch_df()
     reasons = [
         f"required value {col} is missing or unreadable"
@@ -150,34 +150,28 @@ def write(con: duckdb.DuckDBPyConnection, ev: RawTable, path: Path, tz: str) -> 
     default_ch = [_CH_CODES.index(t.channel) for t in catalog.TOUCHPOINTS]
     extras = "".join(f", w.{quote(c)}" for c in ev.extras)
     join = f"JOIN {RAW} w ON w.{_R} = e.r" if ev.extras else ""
+    keys, kjoin, korder = visit_keys(con, tz)
     rel = con.sql(f"""
-        SELECT e.vid, e.utc, e.tp,
-               CASE WHEN e.ch < 0 THEN {default_ch}[e.tp + 1] ELSE e.ch END AS ch, e.photo {extras}
-        FROM events_ruled e {join} WHERE e.q IS NULL ORDER BY e.r""")
+        SELECT k.vid, e.utc, e.tp,
+               CASE WHEN e.ch < 0 THEN {default_ch}[e.tp + 1] ELSE e.ch END AS ch, e.photo {extras}, {keys}
+        FROM events_ruled e JOIN visits_kept k ON k.pos = e.vpos {join} {kjoin}
+        WHERE e.q IS NULL ORDER BY {korder}, e.r""")
     reader = rel.to_arrow_reader(BATCH_ROWS)
     stage_of = np.array([catalog.STAGE_ORDER.index(t.stage) for t in catalog.TOUCHPOINTS], dtype=np.int16)
     codes = list(catalog.TOUCHPOINT_CODES)
     is_update = np.isin(np.arange(len(codes)), [codes.index(c) for c in catalog.UPDATE_TOUCHPOINTS])
     ch_text = pa.array(_CH_CODES)
 
-    def frames():
-        empty = True
-        for batch in reader:
-            empty = False
-            yield _frame(batch)
-        if empty:
-            yield _frame(
-                pa.RecordBatch.from_pydict(
-                    {
-                        "vid": pa.array([], pa.string()),
-                        "utc": pa.array([], pa.int64()),
-                        "tp": pa.array([], pa.int16()),
-                        "ch": pa.array([], pa.int16()),
-                        "photo": pa.array([], pa.int8()),
-                        **{c: pa.array([], pa.string()) for c in ev.extras},
-                    }
-                )
-            )
+    empty_batch = pa.RecordBatch.from_pydict(
+        {
+            "vid": pa.array([], pa.string()),
+            "utc": pa.array([], pa.int64()),
+            "tp": pa.array([], pa.int16()),
+            "ch": pa.array([], pa.int16()),
+            "photo": pa.array([], pa.int8()),
+            **{c: pa.array([], pa.string()) for c in ev.extras},
+        }
+    )
 
     def _frame(b: pa.RecordBatch) -> pd.DataFrame:
         tp_k = b["tp"].to_numpy(zero_copy_only=False).astype(np.int16)
@@ -198,7 +192,36 @@ def write(con: duckdb.DuckDBPyConnection, ev: RawTable, path: Path, tz: str) -> 
             frame[c] = pd.Series(values.to_numpy(), dtype="str")
         return frame
 
-    write_frames(frames(), path)
+    # the processed schema (with its pandas metadata) from the frame of no rows; the batches are
+    # then built in Arrow directly with that schema, as pandas would have converted them
+    schema = pa.Table.from_pandas(_frame(empty_batch), preserve_index=False).schema
+
+    def _table(b: pa.RecordBatch) -> pa.Table:
+        tp_k = b["tp"].to_numpy(zero_copy_only=False).astype(np.int16)
+        photo = b["photo"].to_numpy(zero_copy_only=False)
+        cols = {
+            "visit_id": b["vid"],
+            "ts": b["utc"].cast(pa.timestamp("us", tz="UTC")),
+            "touchpoint": codes_array(tp_k, catalog.TOUCHPOINT_DTYPE, schema.field("touchpoint").type),
+            "stage": codes_array(stage_of[tp_k], catalog.STAGE_DTYPE, schema.field("stage").type),
+            "channel": ch_text.take(b["ch"]),
+            "photo": pa.array(photo == 1, pa.bool_(), mask=photo < 0),
+            "is_update": pa.array(is_update[tp_k]),
+        }
+        for c in ev.extras:
+            values, _ = _mask_column(_strip(b[c]))
+            cols[c] = pa.Array.from_pandas(pd.Series(values.to_numpy(), dtype="str"))
+        return pa.Table.from_arrays([as_type(cols[f.name], f.type) for f in schema], schema=schema)
+
+    def tables():
+        empty = True
+        for batch in reader:
+            empty = False
+            yield _table(batch), batch[_CENTER], batch[_MONTH]
+        if empty:
+            yield _table(empty_batch)
+
+    write_tables(tables(), path)
     return [ev.headers.get(n, {"name": n, "header": n, "file": None}) for n in ev.extras]
 
 

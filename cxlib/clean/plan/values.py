@@ -13,7 +13,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from cxlib.clean.timestamps import _naive_to_utc, _other_offset, _parse_ts_array
+from cxlib.clean.timestamps import _naive_to_utc, _other_offset, _parse_ts_array, _zone_offset_us
 from cxlib.clean.values import _NAT, _TS_NAIVE, _TS_UTC
 
 #: the shapes DuckDB reads itself: ISO 8601 local time to the second or minute, and to the
@@ -50,45 +50,117 @@ def lookup(
     return name
 
 
+#: microseconds in an hour: zone offsets are taken once per distinct hour (:func:`zone_offset`)
+HOUR_US = 3_600_000_000
+
+
+def hour_of(us: str) -> str:
+    """SQL of the hour (floor, also before 1970) of microseconds ``us``: the key of
+    :func:`zone_offset`.
+
+    >>> hour_of("x").count("3600000000")
+    4
+    """
+    return f"(({us}) - ((({us}) % {HOUR_US}) + {HOUR_US}) % {HOUR_US}) // {HOUR_US}"
+
+
 def timestamp_parts(text: str, tz: str, prefix: str) -> str:
     """SELECT expressions reading the common shapes of the trimmed timestamp text ``text`` in
-    DuckDB: ``{prefix}_n`` (local ISO 8601 to the second or minute, as UTC microseconds),
-    ``{prefix}_a`` (with a '+HH:MM' offset) and ``{prefix}_rep`` (that offset is not the
-    zone's at that instant). The other values are read by :func:`timestamp_lookup`.
+    DuckDB, with no time zone work per row: ``{prefix}_l`` (local ISO 8601 to the second or
+    minute, as microseconds of the wall-clock time), ``{prefix}_a`` (to the second with a
+    '+HH:MM' offset, as UTC microseconds) and ``{prefix}_w`` (that written offset in
+    microseconds). :func:`timestamp_lookup` adds the zone (per distinct hour) and the values
+    of the other shapes. ``tz`` is not needed here (kept for the callers' symmetry).
 
     >>> timestamp_parts("ts_t", "Asia/Shanghai", "ts").count(" AS ts_")
     3
     """
-    tzs = sql_text(tz)
     t = text
+    # the shape by a regular expression, the value by DuckDB's own timestamp cast (hour 24,
+    # which the cast reads as the next day, is refused as strptime refuses it)
+    hour_ok = f"substr({t}, 12, 2) < '24'"
     naive = (
         f"CASE WHEN length({t}) = 19 AND regexp_full_match({t}, '\\d{{4}}-\\d{{2}}-\\d{{2}}[ T]\\d{{2}}:\\d{{2}}:\\d{{2}}') "
-        f"THEN try_strptime(replace({t}, 'T', ' '), '%Y-%m-%d %H:%M:%S') "
+        f"AND {hour_ok} THEN try_cast({t} AS TIMESTAMP) "
         f"WHEN length({t}) = 16 AND regexp_full_match({t}, '\\d{{4}}-\\d{{2}}-\\d{{2}}[ T]\\d{{2}}:\\d{{2}}') "
-        f"THEN try_strptime(replace({t}, 'T', ' '), '%Y-%m-%d %H:%M') END"
+        f"AND {hour_ok} THEN try_cast({t} AS TIMESTAMP) END"
     )
     aware = (
-        f"CASE WHEN length({t}) = 25 AND regexp_full_match({t}, '{AWARE_SHAPE}') "
-        f"THEN try_strptime(replace({t}, 'T', ' '), '%Y-%m-%d %H:%M:%S%z') END"
+        f"CASE WHEN length({t}) = 25 AND regexp_full_match({t}, '{AWARE_SHAPE}') AND {hour_ok} "
+        f"THEN try_cast({t} AS TIMESTAMPTZ) END"
     )
-    # the offset written ('+08:00') against the zone's offset at that instant, in microseconds
+    # the offset written ('+08:00') in microseconds
     written = (
-        f"(CASE substr({t}, 20, 1) WHEN '-' THEN -1 ELSE 1 END) * "
-        f"(CAST(substr({t}, 21, 2) AS BIGINT) * 60 + CAST(substr({t}, 24, 2) AS BIGINT)) * 60000000"
+        f"CASE WHEN {prefix}_a IS NOT NULL THEN (CASE substr({t}, 20, 1) WHEN '-' THEN -1 ELSE 1 END) * "
+        f"(CAST(substr({t}, 21, 2) AS BIGINT) * 60 + CAST(substr({t}, 24, 2) AS BIGINT)) * 60000000 END"
     )
-    a_utc = f"epoch_us({aware})"
-    return (
-        f"epoch_us(timezone({tzs}, {naive})) AS {prefix}_n, {a_utc} AS {prefix}_a, "
-        f"CASE WHEN {prefix}_a IS NOT NULL THEN {written} <> epoch_us(timezone({tzs}, "
-        f"CAST(make_timestamp({prefix}_a) AS TIMESTAMPTZ))) - {prefix}_a END AS {prefix}_rep"
+    return f"epoch_us({naive}) AS {prefix}_l, epoch_us({aware}) AS {prefix}_a, {written} AS {prefix}_w"
+
+
+def _offsets(values: np.ndarray, tz: str, local: bool) -> np.ndarray:
+    """The zone's offset (microseconds, wall clock minus UTC) at each of ``values``: wall-clock
+    times placed in the zone as the reference reader places them (a time in a gap or twice on
+    the clock: the earliest), or UTC instants."""
+    if local:
+        utc = _naive_to_utc(pa.array(values, pa.timestamp("us")), tz)
+        return values - utc
+    return _zone_offset_us(values, tz)
+
+
+def zone_offset(
+    con: duckdb.DuckDBPyConnection, table: str, column: str, tz: str, local: bool, ref: str
+) -> tuple[str, str]:
+    """(LEFT JOINs, SQL) of the zone's offset in microseconds (wall clock minus UTC) at the
+    microseconds ``ref`` of a query over ``table`` (``ref`` being ``table.column`` there;
+    wall-clock times when ``local``, else UTC instants).
+
+    The offsets are computed once per distinct hour of ``table.column`` by the reference
+    readers (:func:`cxlib.clean.timestamps._naive_to_utc`, ``_zone_offset_us``) into a small
+    table, instead of once per row; the values of an hour in which the offset changes (or a
+    wall-clock hour that does not exist) are computed one by one into a second table.
+
+    >>> zone_offset(con, "events_text", "ts_l", "Asia/Shanghai", True, "x.ts_l")  # doctest: +SKIP
+    """
+    hours = np.asarray(
+        con.execute(f"SELECT DISTINCT {hour_of(column)} AS h FROM {table} WHERE {column} IS NOT NULL").fetchnumpy()[
+            "h"
+        ],
+        dtype=np.int64,
     )
+    first = hours * HOUR_US
+    off = _offsets(first, tz, local)
+    stable = off == _offsets(first + HOUR_US - 1, tz, local)
+    hname, vname = f"cx_zone_{next(_names)}", f"cx_zone_{next(_names)}"
+    con.register(hname, pa.table({"h": pa.array(hours[stable], pa.int64()), "off": pa.array(off[stable], pa.int64())}))
+    values = np.zeros(0, dtype=np.int64)
+    if not stable.all():
+        bad = pa.table({"h": pa.array(hours[~stable], pa.int64())})
+        con.register("cx_zone_hours", bad)
+        values = np.asarray(
+            con.execute(
+                f"SELECT DISTINCT {column} AS v FROM {table} WHERE {hour_of(column)} IN (SELECT h FROM cx_zone_hours)"
+            ).fetchnumpy()["v"],
+            dtype=np.int64,
+        )
+        con.unregister("cx_zone_hours")
+    con.register(
+        vname,
+        pa.table(
+            {
+                "v": pa.array(values, pa.int64()),
+                "off": pa.array(_offsets(values, tz, local) if len(values) else values, pa.int64()),
+            }
+        ),
+    )
+    join = f"LEFT JOIN {hname} ON {hname}.h = {hour_of(ref)} LEFT JOIN {vname} ON {vname}.v = {ref}"
+    return join, f"coalesce({hname}.off, {vname}.off)"
 
 
 @dataclass
 class Timestamps:
     """SQL of one timestamp column after :func:`timestamp_lookup`: ``utc`` (microseconds, NULL
     when missing or unreadable), ``rep`` (repaired), ``bad`` (unreadable), ``join`` (the LEFT
-    JOIN of the lookup of rare shapes)."""
+    JOINs of the zone tables and of the lookup of rare shapes)."""
 
     utc: str
     rep: str
@@ -102,7 +174,8 @@ def timestamp_lookup(
     """Read the values of ``table.text`` that :func:`timestamp_parts` (columns ``prefix_*`` of
     ``table``) did not, per distinct value, with the reference reader
     (:func:`cxlib.clean.timestamps._parse_ts_array`), into a lookup table; return the SQL of
-    the column's values for a query over ``table`` (aliased ``alias``).
+    the column's values for a query over ``table`` (aliased ``alias``), the common shapes
+    placed in the zone by the zone tables of :func:`zone_offset`.
 
     As in the reference reader the whole column decides whether values count as repaired: a
     column that Arrow reads whole as local ISO text has no repairs, one read whole with
@@ -110,11 +183,11 @@ def timestamp_lookup(
 
     >>> timestamp_lookup(con, "visits_text", "arrived_at", "arrived", "Asia/Shanghai")  # doctest: +SKIP
     """
-    n_naive, n_aware = con.execute(f"SELECT count({prefix}_n), count({prefix}_a) FROM {table}").fetchone()
+    n_naive, n_aware = con.execute(f"SELECT count({prefix}_l), count({prefix}_a) FROM {table}").fetchone()
     rare = [
         v
         for (v,) in con.execute(
-            f"SELECT DISTINCT {text} FROM {table} WHERE {text} IS NOT NULL AND {prefix}_n IS NULL "
+            f"SELECT DISTINCT {text} FROM {table} WHERE {text} IS NOT NULL AND {prefix}_l IS NULL "
             f"AND {prefix}_a IS NULL"
         ).fetchall()
     ]
@@ -135,17 +208,28 @@ def timestamp_lookup(
             lk["rep"] = pa.array(_other_offset(arr, vals, tz) if len(arr) else np.zeros(0, dtype=bool))
     name = f"cx_ts_{next(_names)}"
     con.register(name, pa.table(lk))
-    a, l = alias, f"{name}"
+    a, l = alias, name
+    loc, utc_col, wr = f"{a}.{prefix}_l", f"{a}.{prefix}_a", f"{a}.{prefix}_w"
+    joins = [f"LEFT JOIN {name} ON {name}.text = {a}.{text}"]
+    naive_utc, aware_rep = "NULL", "NULL"
+    if n_naive:
+        zj, zoff = zone_offset(con, table, f"{prefix}_l", tz, True, loc)
+        joins.append(zj)
+        naive_utc = f"{loc} - {zoff}"
+    if n_aware:
+        zj, zoff = zone_offset(con, table, f"{prefix}_a", tz, False, utc_col)
+        joins.append(zj)
+        aware_rep = f"CASE WHEN {utc_col} IS NOT NULL THEN {wr} <> {zoff} END"
     rep = {
         "naive": "false",
-        "aware": f"coalesce({a}.{prefix}_rep, {l}.rep, false)",
-        "mixed": f"coalesce({a}.{prefix}_rep, CASE WHEN {a}.{prefix}_n IS NULL THEN {l}.rep END, false)",
+        "aware": f"coalesce({aware_rep}, {l}.rep, false)",
+        "mixed": f"coalesce({aware_rep}, CASE WHEN {loc} IS NULL THEN {l}.rep END, false)",
     }[kind]
     return Timestamps(
-        utc=f"coalesce({a}.{prefix}_n, {a}.{prefix}_a, {l}.utc)",
+        utc=f"coalesce({naive_utc}, {utc_col}, {l}.utc)",
         rep=rep,
         bad=f"coalesce({l}.bad, false)" if kind == "mixed" else "false",
-        join=f"LEFT JOIN {name} ON {name}.text = {a}.{text}",
+        join=" ".join(joins),
     )
 
 
