@@ -75,9 +75,14 @@ class GroupWriter:
     one schema, in order), each row group's centers and months recorded (:data:`KEYS_METADATA`)
     when the rows' keys are given.
 
-    >>> w = GroupWriter(Path("/tmp/t.parquet"))  # doctest: +SKIP
-    >>> w.write(pa.table({"a": [1]}), pa.array(["X"]), pa.array(["2026-01"]))  # doctest: +SKIP
-    >>> w.close()  # doctest: +SKIP
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> w = GroupWriter(folder / "t.parquet")
+    >>> w.write(pa.table({"a": [1, 2]}), pa.array(["BJ", "SH"]), pa.array(["2026-01", "2026-02"]))
+    >>> w.close()
+    2
+    >>> row_group_keys(pq.ParquetFile(folder / "t.parquet").metadata)
+    [['BJ', '2026-01', 'SH', '2026-02', '2026-01', '2026-02']]
     """
 
     def __init__(self, path: Path) -> None:
@@ -166,7 +171,11 @@ def write_frame(df: pd.DataFrame, path: Path, visits: pd.DataFrame | None = None
     """Write a processed frame as one Parquet file in the layout above (its centers and months
     recorded when it has them or ``visits`` gives them); Arrow's I/O errors named after ``path``.
 
-    >>> write_frame(pd.DataFrame({"a": [1]}), Path("/tmp/a.parquet"))  # doctest: +SKIP
+    >>> import tempfile
+    >>> out = Path(tempfile.mkdtemp()) / "a.parquet"
+    >>> write_frame(pd.DataFrame({"center_id": ["SH", "BJ"], "month": ["2026-01", "2026-01"]}), out)
+    >>> pq.read_table(out).num_rows
+    2
     """
     table = pa.Table.from_pandas(df, preserve_index=False)
     keyed = "visit_id" in df.columns and (visits is not None or {"center", "month"} <= set(df.columns))
@@ -186,7 +195,10 @@ def write_frame(df: pd.DataFrame, path: Path, visits: pd.DataFrame | None = None
 def raise_named(exc: OSError, path: Path) -> None:
     """Raise ``exc`` as an :class:`OSError` naming ``path`` (Arrow's carry no file name).
 
-    >>> raise_named(OSError(28, "No space left on device"), Path("/tmp/a"))  # doctest: +SKIP
+    >>> raise_named(OSError(28, "No space left on device"), Path("/tmp/a"))
+    Traceback (most recent call last):
+    ...
+    OSError: [Errno 28] No space left on device: '/tmp/a'
     """
     if exc.filename:
         raise exc
