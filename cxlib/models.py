@@ -58,7 +58,7 @@ import statsmodels.formula.api as smf
 from scipy import stats
 from statsmodels.tools.sm_exceptions import ModelWarning
 
-from cxlib import catalog, inference, labels, negbin
+from cxlib import catalog, inference, labels, margins, negbin
 from cxlib.errors import DataError, require_columns
 from cxlib.ordinal import AnalyticOrderedModel
 from cxlib.progress import track
@@ -1332,18 +1332,17 @@ def _binary_logit(
     conv, notes = _convergence(res, msgs, numeric, key_raw)
     notes = prep.notes + notes + _se_note(prep)
     table = _tidy(res, name, prep, key_raw, conv, "; ".join(notes), conf)
-    # average marginal effects (probability points per update): the delta-method SE of statsmodels'
-    # margins (from the cluster-robust covariance), but its intervals and p-values are always normal:
-    # they are taken from t with the fit's inference df (G-1 clustered, N-1 HC1), like the coefficients
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        me = res.get_margeff(at="overall").summary_frame(alpha=1 - conf)
-    me = me.loc[[k for k in key_raw if k in me.index]]
-    ame, ame_se = me["dy/dx"].to_numpy(dtype=float), me["Std. Err."].to_numpy(dtype=float)
+    # average marginal effects (probability points per update): statsmodels' get_margeff(at="overall")
+    # in closed form (cxlib.margins), delta-method SE from the cluster-robust covariance; intervals and
+    # p-values from t with the fit's inference df (G-1 clustered, N-1 HC1), like the coefficients
+    names = list(res.model.exog_names)
+    me_terms = [k for k in key_raw if k in names]
+    me = margins.logit_ame(res.params, res.model.exog, res.cov_params(), [names.index(k) for k in me_terms])
+    ame, ame_se = me.estimate, me.std_error
     lo, hi, pv, df_inf = _t_inference(ame, ame_se, _df_inference(res), conf)
     head = pd.DataFrame(
         {
-            "term": [_pretty(k) for k in me.index],
+            "term": [_pretty(k) for k in me_terms],
             "estimate": ame,
             "std_error": ame_se,
             "ci_low": lo,
