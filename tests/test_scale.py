@@ -274,6 +274,46 @@ def test_naive_vs_adjusted_needs_no_negative_binomial(sample):
     assert only.headline["model"].tolist() == ["poisson"]
 
 
+def _frames_equal(a: pd.DataFrame, b: pd.DataFrame) -> None:
+    pd.testing.assert_frame_equal(a.reset_index(drop=True), b.reset_index(drop=True), check_exact=False, rtol=1e-12)
+
+
+@pytest.mark.parametrize("boundary", [False, True])
+def test_duration_confounding_reuses_the_notebooks_adjusted_fits(sample, monkeypatch, boundary):
+    """duration_confounding_from with notebook 03's ltr_ols (c27) and complaint_models (c33) fits
+    gives duration_confounding's result, fitting only the two naive models; also when NB2 sits at
+    its boundary (the Poisson row's note then says so in complaint_models, not in the comparison)."""
+    v = models.with_update_parts(sample.visits)
+    adjust = [*ADJUST, *models.UPDATE_PARTS]
+    kw = {"updates": "n_inprogress_updates", "controls": adjust, "log_controls": []}
+    # the sample's NB2 sits at its boundary; both cases, whatever the data
+    monkeypatch.setattr(models, "_nb_boundary", lambda *a, **k: "alpha estimated at 0" if boundary else "")
+    ref = models.duration_confounding(v, **kw)
+    ltr_linear = models.ltr_ols(v, updates="n_inprogress_updates", form="linear", controls=adjust, log_controls=[])
+    complaints = models.complaint_models(v, **kw)
+    assert bool(complaints.headline["boundary"].any()) == boundary
+    calls = {"ltr_ols": 0, "complaint_models": 0}
+    for name in calls:
+        fn = getattr(models, name)
+
+        def counted(*a, _fn=fn, _name=name, **k):
+            calls[_name] += 1
+            return _fn(*a, **k)
+
+        monkeypatch.setattr(models, name, counted)
+    got = models.duration_confounding_from(ltr_linear, complaints, v, **kw)
+    assert calls == {"ltr_ols": 1, "complaint_models": 1}  # the naive ones
+    _frames_equal(got.headline, ref.headline)
+    _frames_equal(got.table, ref.table)
+    assert (got.note, got.n, got.n_clusters, got.converged) == (ref.note, ref.n, ref.n_clusters, ref.converged)
+    # fits of another update column are not taken: everything is fitted again
+    other = models.ltr_ols(v, updates="n_proactive_updates", form="linear", controls=adjust, log_controls=[])
+    calls.update(ltr_ols=0, complaint_models=0)
+    again = models.duration_confounding_from(other, ltr_linear, v, **kw)
+    assert calls == {"ltr_ols": 2, "complaint_models": 2}
+    _frames_equal(again.headline, ref.headline)
+
+
 def test_rollout_models_text_factors_give_patsys_own_design(sample):
     """The rollout regressions' text factors (month, center) as categoricals: patsy's design."""
     import statsmodels.formula.api as smf
@@ -481,3 +521,17 @@ def test_few_cluster_inference_on_the_absorbed_design_equals_the_dummies(sample)
             r.fit, models._Prepared(r.fit.model.data.frame, g, 7, [], [], ("C(center)",), "center")
         )
         assert absorb is not None and len(cols) < X.shape[1] and "Intercept" not in [names[i] for i in cols]
+
+
+def test_separation_check_by_categories_equals_the_text_copy():
+    """_drop_separated's outcome by level of a categorical control: by its categories (unused ones
+    and an order other than the text's included) the same table as by a text copy of every row."""
+    rng = np.random.default_rng(5)
+    col = pd.Series(pd.Categorical(rng.choice(["b", "a", "C10", "C2"], 500), categories=["b", "zz", "C2", "a", "C10"]))
+    y = pd.Series(rng.poisson(0.3, 500).astype(float))
+    ref = y.groupby(col.astype(str).to_numpy()).agg(["min", "max", "size"])
+    pd.testing.assert_frame_equal(models._by_level(y, col), ref)
+    ints = pd.Series(pd.Categorical(rng.choice([3, 1, 20], 500)))
+    pd.testing.assert_frame_equal(
+        models._by_level(y, ints), y.groupby(ints.astype(str).to_numpy()).agg(["min", "max", "size"])
+    )
