@@ -1644,7 +1644,7 @@ def complaint_models(
             ),
         ),
     )
-    for model, fitter in fitters[: 2 if nb2 else 1]:
+    for model, fitter in track(fitters[: 2 if nb2 else 1], "complaint models (Poisson, NB2)", unit="models"):
         res, msgs, numeric = _run(fitter)
         conv, notes = _convergence(res, msgs, numeric, key_raw)
         notes = prep.notes + notes
@@ -1853,7 +1853,7 @@ def duration_confounding(
             min_clusters=min_clusters,
             strict=strict,
         )
-        for o in ("n_complaints", "ltr")
+        for o in track(("n_complaints", "ltr"), "naive and adjusted models", unit="outcomes")
     ]
     head = pd.concat([r.headline.assign(outcome=o) for r, o in zip(parts, ("n_complaints", "ltr"))], ignore_index=True)
     head = head[["outcome", *[c for c in head.columns if c != "outcome"]]]
