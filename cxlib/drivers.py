@@ -49,6 +49,8 @@ __all__ = ["relative_weights", "bootstrap_relative_weights", "WHAT"]
 WHAT = ("关键驱动因素（相对权重）", "key drivers (relative weights)")
 #: Resample weights held at once by the bootstrap (resamples × rows; 8 bytes each: 160 MB).
 BOOT_BATCH_CELLS = 20_000_000
+#: Moments (rows × k²) of the jackknife's leave-one-out replicates handled at once (8 bytes each: 16 MB).
+JACKKNIFE_CELLS = 2_000_000
 
 
 def _short(strict: bool, message: str, note: NotComputed, column: str | None = None) -> NotComputed:
@@ -354,7 +356,8 @@ def bootstrap_relative_weights(
     boot = boot[fitted]
     # jackknife (each row left out in turn) from leave-one-out moments, for the BCa acceleration
     exact = jackknife == "exact" or (jackknife == "auto" and n <= EXACT_JACKKNIFE_UP_TO)
-    jack = _exact_jackknife(z, zz, p, chunk, bar) if exact else _linear_jackknife(z, zz, full, p, chunk, bar)
+    rows = max(1, JACKKNIFE_CELLS // (k * k))  # rows of the jackknife at a time (not the resamples')
+    jack = _exact_jackknife(z, zz, p, rows, bar) if exact else _linear_jackknife(z, zz, full, p, rows, bar)
     bar.close()
     lo, hi = bca_interval(full, boot, jack, ci)
     raw_s, res_s, r2_s, diff_s = slice(0, p), slice(p, 2 * p), 2 * p, slice(2 * p + 1, 3 * p + 1)

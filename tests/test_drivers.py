@@ -418,3 +418,17 @@ def test_bootstrap_results_do_not_depend_on_the_batch(monkeypatch):
     b = bootstrap_relative_weights(df, "y", ["strong", "weak", "noise"], n_boot=200, seed=4)
     num = a.select_dtypes("number").columns
     assert np.allclose(a[num].to_numpy(float), b[num].to_numpy(float), rtol=1e-11, atol=1e-13, equal_nan=True)
+
+
+@pytest.mark.parametrize("jackknife", ["exact", "linear"])
+def test_jackknife_in_blocks_of_rows_equals_row_by_row(monkeypatch, jackknife):
+    """The jackknife's rows are taken in blocks of JACKKNIFE_CELLS moments (they were taken as many
+    rows at a time as resamples: 5 rows a step at 380,000 responses): the same replicates."""
+    from cxlib import drivers
+
+    df = _noise_case(6, n=800)
+    a = bootstrap_relative_weights(df, "y", ["strong", "weak", "noise"], n_boot=60, seed=2, jackknife=jackknife)
+    monkeypatch.setattr(drivers, "JACKKNIFE_CELLS", 1)  # one row at a time
+    b = bootstrap_relative_weights(df, "y", ["strong", "weak", "noise"], n_boot=60, seed=2, jackknife=jackknife)
+    num = a.select_dtypes("number").columns
+    assert np.allclose(a[num].to_numpy(float), b[num].to_numpy(float), rtol=1e-10, atol=1e-12, equal_nan=True)
