@@ -535,3 +535,55 @@ def test_separation_check_by_categories_equals_the_text_copy():
     pd.testing.assert_frame_equal(
         models._by_level(y, ints), y.groupby(ints.astype(str).to_numpy()).agg(["min", "max", "size"])
     )
+
+
+def _score_matrix_by_pivot(scores: pd.DataFrame, outcome: str | None = "ltr") -> pd.DataFrame:
+    """journey.score_matrix as a pivot of text columns (how it was computed before the codes)."""
+    from cxlib import catalog
+
+    d = pd.DataFrame(
+        {"id": scores["response_id"].astype(str), "point": scores["point"].astype(str), "score": scores["score"]}
+    )
+    wide = d.pivot(index="id", columns="point", values="score")
+    wide = wide[[p for p in catalog.SCORE_POINT_ORDER if p in wide.columns]]
+    wide.index.name = "response_id"
+    wide.columns.name = None
+    if outcome:
+        y = pd.to_numeric(scores[outcome], errors="coerce").groupby(scores["response_id"].astype(str)).first()
+        wide[outcome] = y.astype("float64")
+    return wide.reset_index()
+
+
+def test_score_matrix_by_codes_equals_the_pivot(sample):
+    from cxlib import journey
+
+    s = sample.scores
+    assert isinstance(s["point"].dtype, pd.CategoricalDtype)
+    pd.testing.assert_frame_equal(journey.score_matrix(s), _score_matrix_by_pivot(s))
+    # shuffled rows, missing scores and outcomes, a point nobody scored, the points as text
+    rng = np.random.default_rng(3)
+    t = s.sample(frac=1.0, random_state=4).reset_index(drop=True)
+    t = t.loc[t["point"].astype(str) != str(t["point"].iloc[0])].reset_index(drop=True)
+    t["score"] = t["score"].astype(float).where(rng.random(len(t)) > 0.05)
+    t["ltr"] = t["ltr"].astype(float).where(rng.random(len(t)) > 0.3)
+    for frame in (t, t.assign(point=t["point"].astype(str).astype(object))):
+        got = journey.score_matrix(frame)
+        pd.testing.assert_frame_equal(got, _score_matrix_by_pivot(frame))
+    pd.testing.assert_frame_equal(journey.score_matrix(t, outcome=None), _score_matrix_by_pivot(t, outcome=None))
+
+
+def test_score_matrix_errors_name_the_row_as_before(sample):
+    from cxlib import journey
+
+    s = sample.scores.head(200).copy()
+    twice = pd.concat([s, s.iloc[[7]]], ignore_index=True)
+    with pytest.raises(DataError, match=f"response {s['response_id'].iloc[7]} scores point {s['point'].iloc[7]} twice"):
+        journey.score_matrix(twice)
+    bad = s.assign(point=s["point"].cat.add_categories(["nowhere"]))
+    bad.loc[5, "point"] = "nowhere"
+    with pytest.raises(DataError, match="unknown journey point 'nowhere'") as e:
+        journey.score_matrix(bad)
+    assert e.value.row == 6
+    with pytest.raises(DataError, match="unknown journey point 'nowhere'") as e2:
+        journey.score_matrix(bad.assign(point=bad["point"].astype(str)))
+    assert e2.value.row == 6
