@@ -334,12 +334,11 @@ def bootstrap_relative_weights(
     zz = (z[:, :, None] * z[:, None, :]).reshape(n, k * k)
     full = _replicate_stats(_corr_from_moments(z.mean(axis=0)[None], (zz.mean(axis=0)).reshape(1, k, k)), p)[0]
     chunk = max(1, min(n_boot, 2_000_000 // max(n, 1)))
-    bar = Progress(n_boot + n, "key drivers, bootstrap and jackknife of the relative weights", "replicates")
-    boot = _bootstrap_stats(z, p, n_boot, rng, chunk, bar)
+    with Progress(n_boot, "key drivers, bootstrap of the relative weights", "resamples") as bar:
+        boot = _bootstrap_stats(z, p, n_boot, rng, chunk, bar)
     fitted = np.all(np.isfinite(boot[:, :p]), axis=1) & np.all(np.isfinite(boot[:, 2 * p + 1 :]), axis=1)
     n_used = int(fitted.sum())
     if n_used < n_boot / 2:
-        bar.close()
         return _short(
             strict,
             f"only {n_used} of {n_boot} bootstrap resamples could be fitted: too few rows "
@@ -357,8 +356,8 @@ def bootstrap_relative_weights(
     # jackknife (each row left out in turn) from leave-one-out moments, for the BCa acceleration
     exact = jackknife == "exact" or (jackknife == "auto" and n <= EXACT_JACKKNIFE_UP_TO)
     rows = max(1, JACKKNIFE_CELLS // (k * k))  # rows of the jackknife at a time (not the resamples')
-    jack = _exact_jackknife(z, zz, p, rows, bar) if exact else _linear_jackknife(z, zz, full, p, rows, bar)
-    bar.close()
+    with Progress(n, "key drivers, jackknife of the relative weights", "rows") as bar:
+        jack = _exact_jackknife(z, zz, p, rows, bar) if exact else _linear_jackknife(z, zz, full, p, rows, bar)
     lo, hi = bca_interval(full, boot, jack, ci)
     raw_s, res_s, r2_s, diff_s = slice(0, p), slice(p, 2 * p), 2 * p, slice(2 * p + 1, 3 * p + 1)
     out = point.assign(
