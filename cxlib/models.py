@@ -1975,6 +1975,13 @@ def _explain(head: pd.DataFrame, visits: pd.DataFrame, updates: str, duration: s
 
 
 # ============================================================================ rollout study
+def _by_codes(values: pd.Series, codes: np.ndarray, index: pd.Index) -> pd.Series:
+    """``values[codes]`` as a Series on ``index``, missing where a code is -1 (``pd.factorize``'s
+    missing value)."""
+    taken = pd.api.extensions.take(values.array, codes, allow_fill=True)
+    return pd.Series(taken, index=index)
+
+
 def rollout_visits(
     visits: pd.DataFrame,
     centers: pd.DataFrame,
@@ -2001,23 +2008,27 @@ def rollout_visits(
     since = pd.Series(
         pd.to_datetime(c[realtime_since], errors="coerce").to_numpy(), index=c[center_id].astype(str).to_numpy()
     )
-    vc = visits[center].astype("string")
-    unknown = sorted(set(vc.dropna()) - set(since.index))
+    # centers and months are looked up once per distinct value (a network has a million visits, a
+    # few dozen centers and months), then spread to the visits by their codes
+    codes, centers_seen = pd.factorize(visits[center].astype("string"))
+    unknown = sorted(set(map(str, centers_seen)) - set(since.index))
     if unknown:
         raise DataError(
             f"center(s) {', '.join(unknown[:5])} not in the centers table", file="centers", column=center_id
         )
-    s = pd.to_datetime(vc.map(since))
+    s = _by_codes(pd.to_datetime(pd.Series(centers_seen, dtype="string").map(since)), codes, visits.index)
     arr = pd.to_datetime(visits[arrived_at])
     if isinstance(arr.dtype, pd.DatetimeTZDtype):
         arr = arr.dt.tz_localize(None)  # local wall-clock time of the center
     if isinstance(s.dtype, pd.DatetimeTZDtype):
         s = s.dt.tz_localize(None)
     m = visits[month].astype("string")
-    parsed = pd.to_datetime(m, format="%Y-%m", errors="coerce")
-    if parsed[m.notna()].isna().any():
-        row = int(np.flatnonzero((parsed.isna() & m.notna()).to_numpy())[0])
+    mcodes, months_seen = pd.factorize(m)
+    parsed_seen = pd.to_datetime(pd.Series(months_seen, dtype="string"), format="%Y-%m", errors="coerce")
+    if parsed_seen.isna().any():
+        row = int(np.flatnonzero(np.isin(mcodes, np.flatnonzero(parsed_seen.isna().to_numpy())))[0])
         raise DataError(f"month {m.iloc[row]!r} is not YYYY-MM", column=month, row=row)
+    parsed = _by_codes(parsed_seen, mcodes, visits.index)
     midx = parsed.dt.year * 12 + parsed.dt.month
     ridx = s.dt.year * 12 + s.dt.month
     out = pd.DataFrame(

@@ -587,3 +587,57 @@ def test_score_matrix_errors_name_the_row_as_before(sample):
     with pytest.raises(DataError, match="unknown journey point 'nowhere'") as e2:
         journey.score_matrix(bad.assign(point=bad["point"].astype(str)))
     assert e2.value.row == 6
+
+
+def _rollout_visits_row_by_row(visits: pd.DataFrame, centers: pd.DataFrame) -> pd.DataFrame:
+    """models.rollout_visits as it was computed before the distinct values: every visit's center
+    looked up and every month parsed as text."""
+    c = centers.drop_duplicates("center_id")
+    since = pd.Series(pd.to_datetime(c["realtime_since"], errors="coerce").to_numpy(), index=c["center_id"].astype(str))
+    vc = visits["center"].astype("string")
+    s = pd.to_datetime(vc.map(since))
+    arr = pd.to_datetime(visits["arrived_at"])
+    if isinstance(arr.dtype, pd.DatetimeTZDtype):
+        arr = arr.dt.tz_localize(None)
+    if isinstance(s.dtype, pd.DatetimeTZDtype):
+        s = s.dt.tz_localize(None)
+    parsed = pd.to_datetime(visits["month"].astype("string"), format="%Y-%m", errors="coerce")
+    midx = parsed.dt.year * 12 + parsed.dt.month
+    ridx = s.dt.year * 12 + s.dt.month
+    return pd.DataFrame(
+        {
+            "treated": s.notna().to_numpy(),
+            "post": (s.notna() & (arr.dt.normalize() >= s.dt.normalize())).astype(float).to_numpy(),
+            "month_index": midx.to_numpy(dtype=float),
+            "rel_month": (midx - ridx).to_numpy(dtype=float),
+        },
+        index=visits.index,
+    )
+
+
+def test_rollout_visits_by_distinct_values_equal_the_row_by_row_lookup(sample):
+    v, c = sample.visits, sample.centers
+    pd.testing.assert_frame_equal(models.rollout_visits(v, c), _rollout_visits_row_by_row(v, c))
+    # missing centers and months, another row order and index, switch dates with a time zone
+    rng = np.random.default_rng(1)
+    w = v.sample(frac=0.5, random_state=2).copy()
+    w.index = w.index * 3 + 1
+    w["center"] = w["center"].astype(object).where(rng.random(len(w)) > 0.05)
+    w["month"] = w["month"].astype(object).where(rng.random(len(w)) > 0.05)
+    pd.testing.assert_frame_equal(models.rollout_visits(w, c), _rollout_visits_row_by_row(w, c))
+    tz = c.assign(realtime_since=pd.to_datetime(c["realtime_since"]).dt.tz_localize("Asia/Shanghai"))
+    pd.testing.assert_frame_equal(models.rollout_visits(w, tz), _rollout_visits_row_by_row(w, tz))
+    none = c.assign(realtime_since=None)
+    pd.testing.assert_frame_equal(models.rollout_visits(w, none), _rollout_visits_row_by_row(w, none))
+
+
+def test_rollout_visits_name_the_first_bad_month_and_unknown_centers(sample):
+    v = sample.visits.head(50).copy()
+    v["month"] = v["month"].astype(object)
+    v.loc[v.index[7], "month"] = "2026/10"
+    v.loc[v.index[9], "month"] = "bad"
+    with pytest.raises(DataError, match="month '2026/10' is not YYYY-MM") as e:
+        models.rollout_visits(v, sample.centers)
+    assert e.value.row == 7
+    with pytest.raises(DataError, match=r"center\(s\) ZZ-1 not in the centers table"):
+        models.rollout_visits(sample.visits.head(20).assign(center="ZZ-1"), sample.centers)
