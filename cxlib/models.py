@@ -1876,12 +1876,13 @@ def duration_confounding(
 
 
 #: The adjusted fits :func:`duration_confounding_from` hands to :func:`naive_vs_adjusted`, by outcome.
-_PREFITTED: contextvars.ContextVar[dict[str, ModelResult]] = contextvars.ContextVar("prefitted", default={})
+_PREFITTED: contextvars.ContextVar[dict[str, ModelResult] | None] = contextvars.ContextVar("prefitted", default=None)
 
 
 def _prefitted(outcome: str, label: str) -> ModelResult | None:
     """The adjusted fit of ``outcome`` made earlier (inside :func:`duration_confounding_from`), or None."""
-    return _PREFITTED.get().get(outcome) if label == "adjusted" else None
+    given = _PREFITTED.get()
+    return given.get(outcome) if given and label == "adjusted" else None
 
 
 def _poisson_part(result: ModelResult) -> ModelResult:
@@ -1912,7 +1913,15 @@ def duration_confounding_from(
     that of :func:`duration_confounding` (``tests/test_scale.py``). A fit that does not match (another
     update column, a model that could not be fitted) is refitted instead.
 
-        >>> duration_confounding_from(ltr_linear, complaints, visits, updates="n_inprogress_updates")  # doctest: +SKIP
+        >>> rng = np.random.default_rng(0)
+        >>> v = pd.DataFrame({"repair_minutes": rng.gamma(2.0, 60.0, 400)})
+        >>> v["n_proactive_updates"] = rng.poisson(1 + v["repair_minutes"] / 120)
+        >>> v["ltr"] = np.clip(np.round(7 + 0.3 * v["n_proactive_updates"] + rng.normal(0, 1.5, 400)), 0, 10)
+        >>> v["n_complaints"] = rng.poisson(0.4, 400)
+        >>> kw = dict(controls=["repair_minutes"], log_controls=[], cluster=None)
+        >>> r = duration_confounding_from(ltr_ols(v, **kw), complaint_models(v, **kw), v, **kw)
+        >>> r.headline["estimate"].equals(duration_confounding(v, **kw).headline["estimate"])
+        True
     """
     updates = kwargs.get("updates", "n_proactive_updates")
     term = f"Q('{updates}')"

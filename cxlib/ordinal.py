@@ -213,7 +213,7 @@ class AnalyticOrderedModel(OrderedModel):
         self, x: np.ndarray, theta: np.ndarray, ll: float, inner: slice, maxiter: int, tol: float, bar: Progress
     ) -> tuple[np.ndarray, int, bool]:
         """The iterations of :meth:`newton_optimum` from ``x`` (in ``(β, τ)``), one unit of ``bar`` each."""
-        m, k = self.k_levels - 1, self.k_vars
+        k = self.k_vars
         for it in range(1, maxiter + 1):
             bar.update()
             g_b, g_tau, H_bb, H_bt, H_tt = self._blocks(theta)

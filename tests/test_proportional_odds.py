@@ -209,8 +209,9 @@ def test_brant_from_warm_starts_and_batched_products_equals_the_per_pair_computa
     rng = np.random.default_rng(8)
     n = 6000
     g = rng.integers(0, 6, n)
-    x = pd.DataFrame({"u": rng.poisson(1.5, n).astype(float), "d": rng.normal(0, 1, n),
-                      "w": (rng.random(n) < 0.4).astype(float)})
+    x = pd.DataFrame(
+        {"u": rng.poisson(1.5, n).astype(float), "d": rng.normal(0, 1, n), "w": (rng.random(n) < 0.4).astype(float)}
+    )
     for i in range(1, 6):  # group dummies, as the notebook's center effects
         x[f"g{i}"] = (g == i).astype(float)
     eta = x.to_numpy() @ np.r_[0.5, -0.3, 0.2, rng.normal(0, 0.4, 5)]
