@@ -54,6 +54,7 @@ from scipy import stats
 from cxlib import catalog, inference, labels
 from cxlib.errors import DataError, require_columns
 from cxlib.models import ModelResult, cannot_fit_table, finish_table, numeric_outcome, one_center_reason, rollout_visits
+from cxlib.progress import track
 from cxlib.stats import confidence_level
 
 if TYPE_CHECKING:
@@ -1009,7 +1010,8 @@ def randomization_test(
     # both statistics for (y, D) under every assignment; D = the observed switch indicator, for the interval
     obs_cs, obs_tw = (v[0] for v in cells.statistics(actual_slots, control_group))
     stats_y, stats_d = [], []
-    for a in [*assignments, *([] if enumerated else [actual_slots])]:
+    every = [*assignments, *([] if enumerated else [actual_slots])]
+    for a in track(every, f"randomisation test ({outcome}), assignments", unit="assignments"):
         (cs_y, cs_d), (tw_y, tw_d) = cells.statistics(of(a) if a is not actual_slots else a, control_group)
         stats_y.append((cs_y, tw_y))
         stats_d.append((cs_d, tw_d))

@@ -48,6 +48,10 @@ __all__ = ["relative_weights", "bootstrap_relative_weights", "WHAT"]
 
 #: The method, as a "not computed" note names it.
 WHAT = ("关键驱动因素（相对权重）", "key drivers (relative weights)")
+#: Resample weights held at once by the bootstrap (resamples × rows; 8 bytes each: 160 MB).
+BOOT_BATCH_CELLS = 20_000_000
+#: Moments (rows × k²) of the jackknife's leave-one-out replicates handled at once (8 bytes each: 16 MB).
+JACKKNIFE_CELLS = 2_000_000
 
 
 def _short(strict: bool, message: str, note: NotComputed, column: str | None = None) -> NotComputed:
@@ -211,6 +215,39 @@ def relative_weights(
 EXACT_JACKKNIFE_UP_TO = 50_000
 
 
+def _bootstrap_stats(
+    z: np.ndarray, p: int, n_boot: int, rng: np.random.Generator, chunk: int, bar: Progress | None = None
+) -> np.ndarray:
+    """The statistics of ``n_boot`` resamples of the rows of ``z`` (``n_boot × (3p + 1)``).
+
+    The rows of each resample are drawn ``chunk`` resamples at a time (``rng.integers(0, n,
+    (chunk, n))``, the same draws for a seed whatever the batch below), counted into resample
+    weights, and the moments of a batch of :data:`BOOT_BATCH_CELLS` weights come from one matrix
+    product with the means and the distinct cross-products (``k(k+1)/2`` of the ``k²``) of the
+    rows: a few passes over the data instead of one per ``chunk`` resamples.
+    """
+    n, k = z.shape
+    iu = np.triu_indices(k)
+    moments = np.column_stack([z, z[:, iu[0]] * z[:, iu[1]]])  # n × (k + k(k+1)/2)
+    batch = chunk * max(1, BOOT_BATCH_CELLS // max(n, 1) // chunk)  # whole chunks: the same draws
+    out = []
+    for first in range(0, n_boot, batch):
+        size = min(batch, n_boot - first)
+        w = np.empty((size, n))
+        for start in range(0, size, chunk):
+            b = min(chunk, size - start)
+            idx = rng.integers(0, n, (b, n)) + (np.arange(b) * n)[:, None]
+            w[start : start + b] = np.bincount(idx.ravel(), minlength=b * n).reshape(b, n)
+        m = (w @ moments) / n
+        m2 = np.empty((size, k, k))
+        m2[:, iu[0], iu[1]] = m[:, k:]
+        m2[:, iu[1], iu[0]] = m[:, k:]
+        out.append(_replicate_stats(_corr_from_moments(m[:, :k], m2), p))
+        if bar is not None:
+            bar.update(size)
+    return np.vstack(out)
+
+
 def _exact_jackknife(z: np.ndarray, zz: np.ndarray, p: int, chunk: int, bar: Progress) -> np.ndarray:
     """The statistics with each row left out in turn, from leave-one-out moments (n × (3p + 1))."""
     n, k = z.shape
@@ -333,19 +370,11 @@ def bootstrap_relative_weights(
     zz = (z[:, :, None] * z[:, None, :]).reshape(n, k * k)
     full = _replicate_stats(_corr_from_moments(z.mean(axis=0)[None], (zz.mean(axis=0)).reshape(1, k, k)), p)[0]
     chunk = max(1, min(n_boot, 2_000_000 // max(n, 1)))
-    boots = []
-    bar = Progress(n_boot + n, "key drivers, bootstrap and jackknife of the relative weights", "replicates")
-    for start in range(0, n_boot, chunk):
-        b = min(chunk, n_boot - start)
-        idx = rng.integers(0, n, (b, n)) + (np.arange(b) * n)[:, None]
-        w = np.bincount(idx.ravel(), minlength=b * n).reshape(b, n) / n  # resample weights of the rows
-        boots.append(_replicate_stats(_corr_from_moments(w @ z, (w @ zz).reshape(b, k, k)), p))
-        bar.update(b)
-    boot = np.vstack(boots)
+    with Progress(n_boot, "key drivers, bootstrap of the relative weights", "resamples") as bar:
+        boot = _bootstrap_stats(z, p, n_boot, rng, chunk, bar)
     fitted = np.all(np.isfinite(boot[:, :p]), axis=1) & np.all(np.isfinite(boot[:, 2 * p + 1 :]), axis=1)
     n_used = int(fitted.sum())
     if n_used < n_boot / 2:
-        bar.close()
         return _short(
             strict,
             f"only {n_used} of {n_boot} bootstrap resamples could be fitted: too few rows "
@@ -362,8 +391,9 @@ def bootstrap_relative_weights(
     boot = boot[fitted]
     # jackknife (each row left out in turn) from leave-one-out moments, for the BCa acceleration
     exact = jackknife == "exact" or (jackknife == "auto" and n <= EXACT_JACKKNIFE_UP_TO)
-    jack = _exact_jackknife(z, zz, p, chunk, bar) if exact else _linear_jackknife(z, zz, full, p, chunk, bar)
-    bar.close()
+    rows = max(1, JACKKNIFE_CELLS // (k * k))  # rows of the jackknife at a time (not the resamples')
+    with Progress(n, "key drivers, jackknife of the relative weights", "rows") as bar:
+        jack = _exact_jackknife(z, zz, p, rows, bar) if exact else _linear_jackknife(z, zz, full, p, rows, bar)
     lo, hi = bca_interval(full, boot, jack, ci)
     raw_s, res_s, r2_s, diff_s = slice(0, p), slice(p, 2 * p), 2 * p, slice(2 * p + 1, 3 * p + 1)
     out = point.assign(

@@ -108,7 +108,28 @@ def _as_list(by: str | Sequence[str] | None) -> list[str]:
 
 
 def _points(s: pd.Series, column: str) -> pd.Series:
-    """Score-point codes as the catalog's ordered categorical; unknown codes are an error."""
+    """Score-point codes as the catalog's ordered categorical; unknown codes are an error.
+
+    A categorical column (as the processed scores hold them) is recoded through its categories,
+    without a text copy of every row; anything else is read as text."""
+    order = list(catalog.SCORE_POINT_ORDER)
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        labels = [str(c) for c in s.cat.categories]
+        if len(set(labels)) == len(labels):
+            code_of = np.array([order.index(v) if v in order else -1 for v in labels] + [-1])  # last: missing
+            codes = s.cat.codes.to_numpy()
+            new = code_of[codes]
+            if (new < 0).any():
+                pos = int(np.flatnonzero(new < 0)[0])
+                first = labels[codes[pos]] if codes[pos] >= 0 else "nan"
+                raise DataError(
+                    f"unknown journey point {first!r}; known: {', '.join(catalog.SCORE_POINT_ORDER)}",
+                    file="scores",
+                    column=column,
+                    row=pos + 1,
+                )
+            cat = pd.Categorical.from_codes(new, dtype=catalog.SCORE_POINT_DTYPE)
+            return pd.Series(cat, index=s.index, name=s.name)
     vals = s.astype(str)
     bad = ~vals.isin(catalog.SCORE_POINT_ORDER)
     if bad.any():
@@ -552,24 +573,25 @@ def score_matrix(
     2          r3     10.0           4.0  7.0
     """
     require_columns(scores, [id, point, score] + ([outcome] if outcome else []), "scores")
-    d = pd.DataFrame(
-        {
-            "id": scores[id].astype(str),
-            "point": _points(scores[point], point).astype(str),
-            "score": _scores_numeric(scores[score], score),
-        }
-    )
-    if d.duplicated(["id", "point"]).any():
-        dup = d[d.duplicated(["id", "point"])].iloc[0]
-        raise DataError(f"response {dup['id']} scores point {dup['point']} twice", file="scores", column=point)
-    wide = d.pivot(index="id", columns="point", values="score")
-    wide = wide[[p for p in catalog.SCORE_POINT_ORDER if p in wide.columns]]
-    wide.index.name = id
-    wide.columns.name = None
+    ids = scores[id].astype(str)
+    pts = _points(scores[point], point).cat.codes.to_numpy().astype(np.int64)
+    values = _scores_numeric(scores[score], score).to_numpy()
+    # the pivot by the codes of the responses (sorted, as a pivot sorts them) and of the points
+    rid, uniq = pd.factorize(ids, sort=True)
+    order = list(catalog.SCORE_POINT_ORDER)
+    dup = pd.Series(rid.astype(np.int64) * len(order) + pts).duplicated().to_numpy()
+    if dup.any():
+        i = int(np.flatnonzero(dup)[0])
+        raise DataError(f"response {ids.iloc[i]} scores point {order[pts[i]]} twice", file="scores", column=point)
+    mat = np.full((len(uniq), len(order)), np.nan)
+    mat[rid, pts] = values
+    present = np.bincount(pts, minlength=len(order)) > 0
+    wide = pd.DataFrame(mat[:, present], columns=[p for p, ok in zip(order, present) if ok])
+    wide.insert(0, id, uniq)
     if outcome:
-        y = pd.to_numeric(scores[outcome], errors="coerce").groupby(scores[id].astype(str)).first()
-        wide[outcome] = y.astype("float64")
-    return wide.reset_index()
+        y = pd.to_numeric(scores[outcome], errors="coerce").groupby(rid).first()
+        wide[outcome] = y.astype("float64").to_numpy()
+    return wide
 
 
 def key_drivers(

@@ -43,11 +43,12 @@ the method quoted; ``std_error`` is CR1. The logit, ordinal and count models kee
 
 from __future__ import annotations
 
+import contextvars
 import math
 import re
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -58,7 +59,7 @@ import statsmodels.formula.api as smf
 from scipy import stats
 from statsmodels.tools.sm_exceptions import ModelWarning
 
-from cxlib import catalog, inference, labels, negbin
+from cxlib import catalog, inference, labels, margins, negbin
 from cxlib.errors import DataError, require_columns
 from cxlib.ordinal import AnalyticOrderedModel
 from cxlib.progress import track
@@ -431,6 +432,17 @@ def _check_size(
     return None
 
 
+def _by_level(y: pd.Series, col: pd.Series) -> pd.DataFrame:
+    """``min``, ``max`` and ``size`` of ``y`` by the text of ``col``'s values, in the order of the
+    text (a categorical column by its categories, without turning every row into text)."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        agg = y.groupby(col, observed=True).agg(["min", "max", "size"])
+        labels = agg.index.astype(str)
+        if labels.is_unique:
+            return agg.set_axis(labels).sort_index()
+    return y.groupby(col.astype(str).to_numpy()).agg(["min", "max", "size"])
+
+
 def _drop_separated(prep: _Prepared, y: str, kind: Literal["binary", "count"]) -> bool:
     """Leave out the rows of a categorical control level that predicts the outcome perfectly.
 
@@ -449,7 +461,7 @@ def _drop_separated(prep: _Prepared, y: str, kind: Literal["binary", "count"]) -
             if not m:
                 continue
             c = m.group(1)
-            agg = yv.groupby(prep.data[c].astype(str).to_numpy()).agg(["min", "max", "size"])
+            agg = _by_level(yv, prep.data[c])
             sep = (agg["max"] == 0) if kind == "count" else (agg["min"] == agg["max"])
             if sep.any():
                 lvl = str(sep[sep].index[0])
@@ -458,7 +470,11 @@ def _drop_separated(prep: _Prepared, y: str, kind: Literal["binary", "count"]) -
         if hit is None:
             return dropped
         t, c, lvl, k, val = hit
-        keep = (prep.data[c].astype(str) != lvl).to_numpy()
+        col = prep.data[c]
+        if isinstance(col.dtype, pd.CategoricalDtype):  # by the categories' labels, not a text copy of every row
+            keep = ~col.isin([v for v in col.cat.categories if str(v) == lvl]).to_numpy()
+        else:
+            keep = (col.astype(str) != lvl).to_numpy()
         prep.data = prep.data.loc[keep].reset_index(drop=True)
         what = "no visit has one" if kind == "count" else f"the outcome is {val:g} in all of them"
         prep.notes.append(f"{c} = {lvl} predicts the outcome perfectly ({what}): its {k} rows left out")
@@ -978,14 +994,18 @@ class _LogitFit:
         return 1.0 / (1.0 + np.exp(-(X @ self.params)))
 
 
-def _binary_logit_fit(z: np.ndarray, X: np.ndarray, maxiter: int = 100, tol: float = 1e-8) -> tuple[Any, str]:
+def _binary_logit_fit(
+    z: np.ndarray, X: np.ndarray, maxiter: int = 100, tol: float = 1e-8, start: np.ndarray | None = None
+) -> tuple[Any, str]:
     """A binary logit by Newton's method, or ``(None, reason)`` when it does not converge (separation).
 
     The iterations of ``statsmodels``' ``Logit.fit(method="newton")`` (start at 0, full Newton
     steps, converged when no coefficient moves by ``tol``), written on the arrays: statsmodels'
     results object, its checks and its prediction passes cost more than the fit on a network's
-    600,000 responses (the Brant test fits one logit per cut-point)."""
-    b = np.zeros(X.shape[1])
+    600,000 responses (the Brant test fits one logit per cut-point). ``start``: other start values
+    (the Brant test starts each cut-point from the one before); the log-likelihood is concave, so
+    the maximum is the same to the tolerance, in fewer steps."""
+    b = np.zeros(X.shape[1]) if start is None else np.array(start, dtype=float)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for _ in range(maxiter):
             p = 1.0 / (1.0 + np.exp(-(X @ b)))
@@ -1005,6 +1025,30 @@ def _binary_logit_fit(z: np.ndarray, X: np.ndarray, maxiter: int = 100, tol: flo
                     return fit, ""
                 break
     return None, "did not converge"
+
+
+#: Rows per block of :func:`_weighted_crossprods` (bounds its temporary products of columns).
+_CROSS_ROWS = 1 << 14
+
+
+def _weighted_crossprods(X: np.ndarray, pi: np.ndarray, pairs: Sequence[tuple[int, int]]) -> np.ndarray:
+    """``X' diag(π_l − π_j π_l) X`` for each pair ``(j, l)`` of columns of ``pi`` (``j <= l``: the
+    Brant test's ``W_jl``), shape ``(len(pairs), k, k)``: the distinct products of the columns of
+    ``X`` (``k(k+1)/2``) times the matrix of all the weights, one product per block of rows instead
+    of one pass over the data per pair."""
+    n, k = X.shape
+    iu = np.triu_indices(k)
+    j_idx = np.array([j for j, _ in pairs])
+    l_idx = np.array([l for _, l in pairs])
+    acc = np.zeros((iu[0].size, len(pairs)))
+    for start in range(0, n, _CROSS_ROWS):
+        x, p = X[start : start + _CROSS_ROWS], pi[start : start + _CROSS_ROWS]
+        w = p[:, l_idx] - p[:, j_idx] * p[:, l_idx]
+        acc += (x[:, iu[0]] * x[:, iu[1]]).T @ w
+    out = np.empty((len(pairs), k, k))
+    out[:, iu[0], iu[1]] = acc.T
+    out[:, iu[1], iu[0]] = acc.T
+    return out
 
 
 def brant_test(y: pd.Series | np.ndarray, exog: pd.DataFrame, min_events: int | None = None) -> pd.DataFrame:
@@ -1066,8 +1110,16 @@ def brant_test(y: pd.Series | np.ndarray, exog: pd.DataFrame, min_events: int | 
         failed = None
         beta = np.empty((m, k1))
         pi = np.empty((n, m))
+        share = np.array([(codes > c).mean() for c in cuts])
         for j, c in enumerate(track(cuts, "Brant test, binary logits", unit="cut-points")):
-            fit, why = _binary_logit_fit((codes > c).astype(float), X)
+            # from the cut-point before, its intercept moved by the change in the share above the cut
+            start = None
+            if j and 0 < share[j] < 1:
+                start = beta[j - 1].copy()
+                start[0] += np.log(share[j] / (1 - share[j])) - np.log(share[j - 1] / (1 - share[j - 1]))
+            fit, why = _binary_logit_fit((codes > c).astype(float), X, start=start)
+            if fit is None and start is not None:  # a start too far out: statsmodels' own, from 0
+                fit, why = _binary_logit_fit((codes > c).astype(float), X)
             if fit is None:
                 failed = (j, c, why)
                 break
@@ -1088,13 +1140,15 @@ def brant_test(y: pd.Series | np.ndarray, exog: pd.DataFrame, min_events: int | 
         codes = np.where(codes == (a if low else b), b if low else a, codes)
         spans = ([(spans[0][0], spans[1][1])] + spans[2:]) if low else (spans[:-2] + [(spans[-2][0], spans[-1][1])])
         codes = np.searchsorted(np.unique(codes), codes)
-    inv = [np.linalg.inv(X.T @ (X * (pi[:, j] * (1 - pi[:, j]))[:, None])) for j in range(m)]
+    # X'W_jl X of every pair j <= l (W_jj = π_j(1 − π_j)) from one product per block of rows
+    pairs = [(j, l) for j in range(m) for l in range(j, m)]
+    xwx = _weighted_crossprods(X, pi, pairs)
+    inv = [np.linalg.inv(xwx[pairs.index((j, j))]) for j in range(m)]
     v = np.empty((m * k1, m * k1))
     for j in range(m):
         v[j * k1 : (j + 1) * k1, j * k1 : (j + 1) * k1] = inv[j]
         for l in range(j + 1, m):
-            w = pi[:, l] - pi[:, j] * pi[:, l]
-            c = inv[j] @ (X.T @ (X * w[:, None])) @ inv[l]
+            c = inv[j] @ xwx[pairs.index((j, l))] @ inv[l]
             v[j * k1 : (j + 1) * k1, l * k1 : (l + 1) * k1] = c
             v[l * k1 : (l + 1) * k1, j * k1 : (j + 1) * k1] = c.T
     slope = np.concatenate([np.arange(j * k1 + 1, (j + 1) * k1) for j in range(m)])  # drop the intercepts
@@ -1332,18 +1386,17 @@ def _binary_logit(
     conv, notes = _convergence(res, msgs, numeric, key_raw)
     notes = prep.notes + notes + _se_note(prep)
     table = _tidy(res, name, prep, key_raw, conv, "; ".join(notes), conf)
-    # average marginal effects (probability points per update): the delta-method SE of statsmodels'
-    # margins (from the cluster-robust covariance), but its intervals and p-values are always normal:
-    # they are taken from t with the fit's inference df (G-1 clustered, N-1 HC1), like the coefficients
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        me = res.get_margeff(at="overall").summary_frame(alpha=1 - conf)
-    me = me.loc[[k for k in key_raw if k in me.index]]
-    ame, ame_se = me["dy/dx"].to_numpy(dtype=float), me["Std. Err."].to_numpy(dtype=float)
+    # average marginal effects (probability points per update): statsmodels' get_margeff(at="overall")
+    # in closed form (cxlib.margins), delta-method SE from the cluster-robust covariance; intervals and
+    # p-values from t with the fit's inference df (G-1 clustered, N-1 HC1), like the coefficients
+    names = list(res.model.exog_names)
+    me_terms = [k for k in key_raw if k in names]
+    me = margins.logit_ame(res.params, res.model.exog, res.cov_params(), [names.index(k) for k in me_terms])
+    ame, ame_se = me.estimate, me.std_error
     lo, hi, pv, df_inf = _t_inference(ame, ame_se, _df_inference(res), conf)
     head = pd.DataFrame(
         {
-            "term": [_pretty(k) for k in me.index],
+            "term": [_pretty(k) for k in me_terms],
             "estimate": ame,
             "std_error": ame_se,
             "ci_low": lo,
@@ -1591,7 +1644,7 @@ def complaint_models(
             ),
         ),
     )
-    for model, fitter in fitters[: 2 if nb2 else 1]:
+    for model, fitter in track(fitters[: 2 if nb2 else 1], "complaint models (Poisson, NB2)", unit="models"):
         res, msgs, numeric = _run(fitter)
         conv, notes = _convergence(res, msgs, numeric, key_raw)
         notes = prep.notes + notes
@@ -1663,7 +1716,7 @@ def naive_vs_adjusted(
     rows, fits = [], {}
     for label, ctrl in (("naive", naive_controls), ("adjusted", list(controls))):
         if outcome == "ltr":
-            r = ltr_ols(
+            r = _prefitted(outcome, label) or ltr_ols(
                 visits,
                 updates=updates,
                 ltr=outcome,
@@ -1692,7 +1745,7 @@ def naive_vs_adjusted(
                 }
             )
         else:
-            r = complaint_models(
+            r = _prefitted(outcome, label) or complaint_models(
                 visits,
                 updates=updates,
                 complaints=outcome,
@@ -1800,7 +1853,7 @@ def duration_confounding(
             min_clusters=min_clusters,
             strict=strict,
         )
-        for o in ("n_complaints", "ltr")
+        for o in track(("n_complaints", "ltr"), "naive and adjusted models", unit="outcomes")
     ]
     head = pd.concat([r.headline.assign(outcome=o) for r, o in zip(parts, ("n_complaints", "ltr"))], ignore_index=True)
     head = head[["outcome", *[c for c in head.columns if c != "outcome"]]]
@@ -1820,6 +1873,81 @@ def duration_confounding(
         fit={r.model + "_" + o: r for r, o in zip(parts, ("n_complaints", "ltr"))},
         fallback=fallback,
     )
+
+
+#: The adjusted fits :func:`duration_confounding_from` hands to :func:`naive_vs_adjusted`, by outcome.
+_PREFITTED: contextvars.ContextVar[dict[str, ModelResult] | None] = contextvars.ContextVar("prefitted", default=None)
+
+
+def _prefitted(outcome: str, label: str) -> ModelResult | None:
+    """The adjusted fit of ``outcome`` made earlier (inside :func:`duration_confounding_from`), or None."""
+    given = _PREFITTED.get()
+    return given.get(outcome) if given and label == "adjusted" else None
+
+
+def _poisson_part(result: ModelResult) -> ModelResult:
+    """The Poisson model of a :func:`complaint_models` result, as ``complaint_models(..., nb2=False)``
+    returns it (its rows and notes are fitted and written before NB2's; the boundary sentence
+    NB2 adds to them is dropped, as the rows quoted without NB2 do not have it)."""
+    head = result.headline.loc[result.headline["model"] == "poisson"].copy()
+    head["quoted"], head["boundary"], head["boundary_reason"] = False, False, ""
+    head["note"] = head["note"].str.replace(r"; quoted, NB2 being at its boundary: .*$", "", regex=True)
+    return replace(
+        result,
+        table=result.table.loc[result.table["model"] == "poisson"].reset_index(drop=True),
+        headline=head.reset_index(drop=True),
+        converged=bool(head["converged"].all()),
+        note=" | ".join(f"poisson: {n}" for n in head["note"]),
+        fit={"poisson": result.fit["poisson"]},
+    )
+
+
+def duration_confounding_from(
+    ltr_adjusted: ModelResult, complaints_adjusted: ModelResult, visits: pd.DataFrame, **kwargs: Any
+) -> ModelResult:
+    """:func:`duration_confounding` of ``visits`` (``kwargs`` as for it) that reuses the adjusted
+    fits a notebook has made already: ``ltr_adjusted`` = ``ltr_ols(visits, form="linear", …)`` and
+    ``complaints_adjusted`` = ``complaint_models(visits, …)`` with the same ``updates``,
+    ``controls``, ``log_controls``, ``cluster`` and ``conf`` (the Poisson rows of the latter are
+    those :func:`naive_vs_adjusted` quotes). Only the two naive models are fitted; the result is
+    that of :func:`duration_confounding` (``tests/test_scale.py``). A fit that does not match (another
+    update column, a model that could not be fitted) is refitted instead.
+
+        >>> rng = np.random.default_rng(0)
+        >>> v = pd.DataFrame({"repair_minutes": rng.gamma(2.0, 60.0, 400)})
+        >>> v["n_proactive_updates"] = rng.poisson(1 + v["repair_minutes"] / 120)
+        >>> v["ltr"] = np.clip(np.round(7 + 0.3 * v["n_proactive_updates"] + rng.normal(0, 1.5, 400)), 0, 10)
+        >>> v["n_complaints"] = rng.poisson(0.4, 400)
+        >>> kw = dict(controls=["repair_minutes"], log_controls=[], cluster=None)
+        >>> r = duration_confounding_from(ltr_ols(v, **kw), complaint_models(v, **kw), v, **kw)
+        >>> r.headline["estimate"].equals(duration_confounding(v, **kw).headline["estimate"])
+        True
+    """
+    updates = kwargs.get("updates", "n_proactive_updates")
+    term = f"Q('{updates}')"
+    given: dict[str, ModelResult] = {}
+    ltr_fit = getattr(ltr_adjusted, "fit", None)
+    if (
+        isinstance(ltr_adjusted, ModelResult)
+        and ltr_adjusted.model == "ltr_ols_linear"
+        and ltr_fit is not None
+        and term in ltr_fit.model.exog_names
+    ):
+        given["ltr"] = ltr_adjusted
+    fits = getattr(complaints_adjusted, "fit", None)
+    if (
+        isinstance(complaints_adjusted, ModelResult)
+        and complaints_adjusted.model == "complaints"
+        and isinstance(fits, dict)
+        and "poisson" in fits
+        and term in fits["poisson"].model.exog_names
+    ):
+        given["n_complaints"] = _poisson_part(complaints_adjusted)
+    token = _PREFITTED.set(given)
+    try:
+        return duration_confounding(visits, **kwargs)
+    finally:
+        _PREFITTED.reset(token)
 
 
 def _explain(head: pd.DataFrame, visits: pd.DataFrame, updates: str, duration: str, outcome: str, conf: float) -> str:
@@ -1856,6 +1984,13 @@ def _explain(head: pd.DataFrame, visits: pd.DataFrame, updates: str, duration: s
 
 
 # ============================================================================ rollout study
+def _by_codes(values: pd.Series, codes: np.ndarray, index: pd.Index) -> pd.Series:
+    """``values[codes]`` as a Series on ``index``, missing where a code is -1 (``pd.factorize``'s
+    missing value)."""
+    taken = pd.api.extensions.take(values.array, codes, allow_fill=True)
+    return pd.Series(taken, index=index)
+
+
 def rollout_visits(
     visits: pd.DataFrame,
     centers: pd.DataFrame,
@@ -1882,23 +2017,27 @@ def rollout_visits(
     since = pd.Series(
         pd.to_datetime(c[realtime_since], errors="coerce").to_numpy(), index=c[center_id].astype(str).to_numpy()
     )
-    vc = visits[center].astype("string")
-    unknown = sorted(set(vc.dropna()) - set(since.index))
+    # centers and months are looked up once per distinct value (a network has a million visits, a
+    # few dozen centers and months), then spread to the visits by their codes
+    codes, centers_seen = pd.factorize(visits[center].astype("string"))
+    unknown = sorted(set(map(str, centers_seen)) - set(since.index))
     if unknown:
         raise DataError(
             f"center(s) {', '.join(unknown[:5])} not in the centers table", file="centers", column=center_id
         )
-    s = pd.to_datetime(vc.map(since))
+    s = _by_codes(pd.to_datetime(pd.Series(centers_seen, dtype="string").map(since)), codes, visits.index)
     arr = pd.to_datetime(visits[arrived_at])
     if isinstance(arr.dtype, pd.DatetimeTZDtype):
         arr = arr.dt.tz_localize(None)  # local wall-clock time of the center
     if isinstance(s.dtype, pd.DatetimeTZDtype):
         s = s.dt.tz_localize(None)
     m = visits[month].astype("string")
-    parsed = pd.to_datetime(m, format="%Y-%m", errors="coerce")
-    if parsed[m.notna()].isna().any():
-        row = int(np.flatnonzero((parsed.isna() & m.notna()).to_numpy())[0])
+    mcodes, months_seen = pd.factorize(m)
+    parsed_seen = pd.to_datetime(pd.Series(months_seen, dtype="string"), format="%Y-%m", errors="coerce")
+    if parsed_seen.isna().any():
+        row = int(np.flatnonzero(np.isin(mcodes, np.flatnonzero(parsed_seen.isna().to_numpy())))[0])
         raise DataError(f"month {m.iloc[row]!r} is not YYYY-MM", column=month, row=row)
+    parsed = _by_codes(parsed_seen, mcodes, visits.index)
     midx = parsed.dt.year * 12 + parsed.dt.month
     ridx = s.dt.year * 12 + s.dt.month
     out = pd.DataFrame(

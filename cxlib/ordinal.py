@@ -47,6 +47,7 @@ from scipy import stats
 from statsmodels.miscmodels.ordinal_model import OrderedModel
 
 from cxlib.errors import DataError
+from cxlib.progress import Progress
 
 #: The small constant statsmodels adds to each probability before the log.
 _EPS = 1e-20
@@ -205,7 +206,16 @@ class AnalyticOrderedModel(OrderedModel):
         x = np.concatenate([theta[:k], self.transform_threshold_params(theta)[1:-1]])
         ll = self.loglike(theta)
         inner = slice(1, m + 1)
+        with Progress(None, "ordinal model, Newton iterations", "iterations") as bar:
+            return self._newton(x, theta, ll, inner, maxiter, tol, bar)
+
+    def _newton(
+        self, x: np.ndarray, theta: np.ndarray, ll: float, inner: slice, maxiter: int, tol: float, bar: Progress
+    ) -> tuple[np.ndarray, int, bool]:
+        """The iterations of :meth:`newton_optimum` from ``x`` (in ``(β, τ)``), one unit of ``bar`` each."""
+        k = self.k_vars
         for it in range(1, maxiter + 1):
+            bar.update()
             g_b, g_tau, H_bb, H_bt, H_tt = self._blocks(theta)
             g = np.concatenate([g_b, g_tau[inner]])
             H = np.block([[H_bb, H_bt[:, inner]], [H_bt[:, inner].T, H_tt[inner, inner]]])

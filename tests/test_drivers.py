@@ -382,3 +382,64 @@ def test_bad_input_raises_data_error():
         relative_weights(MTCARS.head(3), "mpg", ["cyl", "disp"])
     with pytest.raises(DataError, match="also listed"):
         relative_weights(MTCARS, "mpg", ["mpg", "cyl"])
+
+
+def _per_chunk_reference(z: np.ndarray, p: int, n_boot: int, rng: np.random.Generator, chunk: int) -> np.ndarray:
+    """The bootstrap as one matrix product per ``chunk`` resamples with all ``k²`` cross-products
+    (how it was computed before the batches)."""
+    from cxlib.drivers import _corr_from_moments, _replicate_stats
+
+    n, k = z.shape
+    zz = (z[:, :, None] * z[:, None, :]).reshape(n, k * k)
+    boots = []
+    for start in range(0, n_boot, chunk):
+        b = min(chunk, n_boot - start)
+        idx = rng.integers(0, n, (b, n)) + (np.arange(b) * n)[:, None]
+        w = np.bincount(idx.ravel(), minlength=b * n).reshape(b, n) / n
+        boots.append(_replicate_stats(_corr_from_moments(w @ z, (w @ zz).reshape(b, k, k)), p))
+    return np.vstack(boots)
+
+
+@pytest.mark.parametrize("cells_per_row", [1, 21, 10_000])
+def test_batched_bootstrap_equals_the_per_chunk_one_for_a_seed(monkeypatch, cells_per_row):
+    from cxlib import drivers
+
+    rng0 = np.random.default_rng(3)
+    n, p = 400, 4
+    x = rng0.standard_normal((n, p))
+    d = np.column_stack([x @ np.array([0.5, 0.3, 0.0, -0.2]) + rng0.standard_normal(n), x, rng0.standard_normal(n)])
+    z = (d - d.mean(axis=0)) / d.std(axis=0)
+    monkeypatch.setattr(drivers, "BOOT_BATCH_CELLS", cells_per_row * n)  # batches of 1, 3 and all chunks
+    got = drivers._bootstrap_stats(z, p, 53, np.random.default_rng(9), 7)
+    ref = _per_chunk_reference(z, p, 53, np.random.default_rng(9), 7)
+    assert got.shape == ref.shape == (53, 3 * p + 1)
+    assert np.abs(got - ref).max() < 1e-12 * max(1.0, np.abs(ref).max())
+
+
+def test_bootstrap_results_do_not_depend_on_the_batch(monkeypatch):
+    from cxlib import drivers
+
+    df = _noise_case(2, n=30_000)  # 66 resamples drawn at a time: the 200 in one batch, or 4 products
+    a = bootstrap_relative_weights(df, "y", ["strong", "weak", "noise"], bootstrap=Bootstrap(n_boot=200, seed=4))
+    monkeypatch.setattr(drivers, "BOOT_BATCH_CELLS", 1)  # one chunk per product, as before
+    b = bootstrap_relative_weights(df, "y", ["strong", "weak", "noise"], bootstrap=Bootstrap(n_boot=200, seed=4))
+    num = a.select_dtypes("number").columns
+    assert np.allclose(a[num].to_numpy(float), b[num].to_numpy(float), rtol=1e-11, atol=1e-13, equal_nan=True)
+
+
+@pytest.mark.parametrize("jackknife", ["exact", "linear"])
+def test_jackknife_in_blocks_of_rows_equals_row_by_row(monkeypatch, jackknife):
+    """The jackknife's rows are taken in blocks of JACKKNIFE_CELLS moments (they were taken as many
+    rows at a time as resamples: 5 rows a step at 380,000 responses): the same replicates."""
+    from cxlib import drivers
+
+    df = _noise_case(6, n=800)
+    a = bootstrap_relative_weights(
+        df, "y", ["strong", "weak", "noise"], bootstrap=Bootstrap(n_boot=60, seed=2, jackknife=jackknife)
+    )
+    monkeypatch.setattr(drivers, "JACKKNIFE_CELLS", 1)  # one row at a time
+    b = bootstrap_relative_weights(
+        df, "y", ["strong", "weak", "noise"], bootstrap=Bootstrap(n_boot=60, seed=2, jackknife=jackknife)
+    )
+    num = a.select_dtypes("number").columns
+    assert np.allclose(a[num].to_numpy(float), b[num].to_numpy(float), rtol=1e-10, atol=1e-12, equal_nan=True)

@@ -174,3 +174,62 @@ def test_a_term_that_separates_at_the_low_end_merges_that_end_further():
     assert first[0] == 0 and first[1] >= 2  # merged at least up to LTR 2
     assert t.loc["omnibus", "df"] == 2 * (len(t.attrs["categories"]) - 2)
     assert np.isfinite(t["chi2"]).all()
+
+
+def _brant_per_pair(y: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The binary slopes and the omnibus statistic as computed before the batched products: each
+    cut-point's logit from 0, one weighted cross-product pass per pair of cut-points."""
+    n, k = x.shape
+    X = np.column_stack([np.ones(n), x])
+    cuts = np.unique(y)[:-1]
+    m, k1 = len(cuts), k + 1
+    beta = np.array([_logit_newton(X, (y > c).astype(float)) for c in cuts])
+    pi = 1 / (1 + np.exp(-X @ beta.T))
+    inv = [np.linalg.inv(X.T @ (X * (pi[:, j] * (1 - pi[:, j]))[:, None])) for j in range(m)]
+    v = np.empty((m * k1, m * k1))
+    for j in range(m):
+        v[j * k1 : (j + 1) * k1, j * k1 : (j + 1) * k1] = inv[j]
+        for h in range(j + 1, m):
+            c = inv[j] @ (X.T @ (X * (pi[:, h] - pi[:, j] * pi[:, h])[:, None])) @ inv[h]
+            v[j * k1 : (j + 1) * k1, h * k1 : (h + 1) * k1] = c
+            v[h * k1 : (h + 1) * k1, j * k1 : (j + 1) * k1] = c.T
+    slope = np.concatenate([np.arange(j * k1 + 1, (j + 1) * k1) for j in range(m)])
+    b = beta[:, 1:].reshape(-1)
+    d = np.zeros(((m - 1) * k, m * k))
+    for j in range(1, m):
+        d[(j - 1) * k : j * k, :k] = np.eye(k)
+        d[(j - 1) * k : j * k, j * k : (j + 1) * k] = -np.eye(k)
+    vs = v[np.ix_(slope, slope)]
+    return beta[:, 1:], float((d @ b) @ np.linalg.solve(d @ vs @ d.T, d @ b))
+
+
+def test_brant_from_warm_starts_and_batched_products_equals_the_per_pair_computation(monkeypatch):
+    """Each cut-point's logit starts from the one before, and the covariance blocks come from one
+    product per block of rows: the same test as cut-point by cut-point from 0, pair by pair."""
+    rng = np.random.default_rng(8)
+    n = 6000
+    g = rng.integers(0, 6, n)
+    x = pd.DataFrame(
+        {"u": rng.poisson(1.5, n).astype(float), "d": rng.normal(0, 1, n), "w": (rng.random(n) < 0.4).astype(float)}
+    )
+    for i in range(1, 6):  # group dummies, as the notebook's center effects
+        x[f"g{i}"] = (g == i).astype(float)
+    eta = x.to_numpy() @ np.r_[0.5, -0.3, 0.2, rng.normal(0, 0.4, 5)]
+    y = np.digitize(eta + rng.logistic(size=n), [-2.5, -1.5, -0.8, -0.2, 0.4, 1.0, 1.8])
+    monkeypatch.setattr(M, "_CROSS_ROWS", 1000)  # several blocks of rows
+    t = M.brant_test(y, x)
+    slopes, omni = _brant_per_pair(y, x.to_numpy())
+    assert np.abs(t.attrs["binary_slopes"].to_numpy() - slopes.T).max() < 1e-9
+    assert t.loc["omnibus", "chi2"] == pytest.approx(omni, rel=1e-8)
+
+
+def test_weighted_crossprods_equal_one_pass_per_pair(monkeypatch):
+    rng = np.random.default_rng(2)
+    X = np.column_stack([np.ones(2500), rng.normal(size=(2500, 4))])
+    pi = np.sort(rng.uniform(0.05, 0.95, (2500, 3)), axis=1)[:, ::-1]
+    pairs = [(0, 0), (0, 2), (1, 2), (2, 2)]
+    monkeypatch.setattr(M, "_CROSS_ROWS", 777)
+    got = M._weighted_crossprods(X, pi, pairs)
+    for (j, h), g in zip(pairs, got):
+        ref = X.T @ (X * (pi[:, h] - pi[:, j] * pi[:, h])[:, None])
+        assert np.abs(g - ref).max() < 1e-10 * np.abs(ref).max()

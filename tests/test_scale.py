@@ -70,8 +70,10 @@ def test_analytic_fit_equals_statsmodels_numerical_fit(distr):
 
 @pytest.mark.slow
 def test_ltr_ordinal_equals_todays_statsmodels_fit_on_the_sample(sample):
-    """Notebook 03's ordinal model: coefficients within 1e-6, standard errors within 1e-4 relative of
-    statsmodels' OrderedModel (numerical derivatives) converged to the same maximum."""
+    """Notebook 03's ordinal model: coefficients within 1e-6, standard errors within 5e-4 relative of
+    statsmodels' OrderedModel converged to the same maximum. The reference's Hessian is a numerical
+    one, whose error moves with the order of the rows by about 1e-4 (seen when the processed tables
+    were sorted by center and month); the analytic derivatives are checked against numerical ones above."""
     r = models.ltr_ordinal(sample.visits, updates="n_inprogress_updates", controls=ADJUST, log_controls=[])
     assert r.ok and r.fit.mle_retvals["converged"]
     mod = r.fit.model
@@ -83,7 +85,7 @@ def test_ltr_ordinal_equals_todays_statsmodels_fit_on_the_sample(sample):
             method="bfgs", maxiter=5000, gtol=1e-9, disp=0, cov_type="cluster", cov_kwds={"groups": groups}, use_t=True
         )
     assert np.abs(np.asarray(r.fit.params) - np.asarray(ref.params)).max() < 1e-6
-    assert np.asarray(r.fit.bse) == pytest.approx(np.asarray(ref.bse), rel=1e-4)
+    assert np.asarray(r.fit.bse) == pytest.approx(np.asarray(ref.bse), rel=5e-4)
     # the table's thresholds are the cumulated cut-points of those parameters
     thr = r.table.loc[r.table["kind"] == "threshold", "estimate"].to_numpy()
     assert thr == pytest.approx(ref.model.transform_threshold_params(np.asarray(ref.params))[1:-1], abs=1e-6)
@@ -276,6 +278,46 @@ def test_naive_vs_adjusted_needs_no_negative_binomial(sample):
     assert set(r.table["model"]) == {"poisson"}
     only = models.complaint_models(v, updates="n_inprogress_updates", controls=adjust, log_controls=[], nb2=False)
     assert only.headline["model"].tolist() == ["poisson"]
+
+
+def _frames_equal(a: pd.DataFrame, b: pd.DataFrame) -> None:
+    pd.testing.assert_frame_equal(a.reset_index(drop=True), b.reset_index(drop=True), check_exact=False, rtol=1e-12)
+
+
+@pytest.mark.parametrize("boundary", [False, True])
+def test_duration_confounding_reuses_the_notebooks_adjusted_fits(sample, monkeypatch, boundary):
+    """duration_confounding_from with notebook 03's ltr_ols (c27) and complaint_models (c33) fits
+    gives duration_confounding's result, fitting only the two naive models; also when NB2 sits at
+    its boundary (the Poisson row's note then says so in complaint_models, not in the comparison)."""
+    v = models.with_update_parts(sample.visits)
+    adjust = [*ADJUST, *models.UPDATE_PARTS]
+    kw = {"updates": "n_inprogress_updates", "controls": adjust, "log_controls": []}
+    # the sample's NB2 sits at its boundary; both cases, whatever the data
+    monkeypatch.setattr(models, "_nb_boundary", lambda *a, **k: "alpha estimated at 0" if boundary else "")
+    ref = models.duration_confounding(v, **kw)
+    ltr_linear = models.ltr_ols(v, updates="n_inprogress_updates", form="linear", controls=adjust, log_controls=[])
+    complaints = models.complaint_models(v, **kw)
+    assert bool(complaints.headline["boundary"].any()) == boundary
+    calls = {"ltr_ols": 0, "complaint_models": 0}
+    for name in calls:
+        fn = getattr(models, name)
+
+        def counted(*a, _fn=fn, _name=name, **k):
+            calls[_name] += 1
+            return _fn(*a, **k)
+
+        monkeypatch.setattr(models, name, counted)
+    got = models.duration_confounding_from(ltr_linear, complaints, v, **kw)
+    assert calls == {"ltr_ols": 1, "complaint_models": 1}  # the naive ones
+    _frames_equal(got.headline, ref.headline)
+    _frames_equal(got.table, ref.table)
+    assert (got.note, got.n, got.n_clusters, got.converged) == (ref.note, ref.n, ref.n_clusters, ref.converged)
+    # fits of another update column are not taken: everything is fitted again
+    other = models.ltr_ols(v, updates="n_proactive_updates", form="linear", controls=adjust, log_controls=[])
+    calls.update(ltr_ols=0, complaint_models=0)
+    again = models.duration_confounding_from(other, ltr_linear, v, **kw)
+    assert calls == {"ltr_ols": 2, "complaint_models": 2}
+    _frames_equal(again.headline, ref.headline)
 
 
 def test_rollout_models_text_factors_give_patsys_own_design(sample):
@@ -485,3 +527,123 @@ def test_few_cluster_inference_on_the_absorbed_design_equals_the_dummies(sample)
             r.fit, models._Prepared(r.fit.model.data.frame, g, 7, [], [], ("C(center)",), "center")
         )
         assert absorb is not None and len(cols) < X.shape[1] and "Intercept" not in [names[i] for i in cols]
+
+
+def test_separation_check_by_categories_equals_the_text_copy():
+    """_drop_separated's outcome by level of a categorical control: by its categories (unused ones
+    and an order other than the text's included) the same table as by a text copy of every row."""
+    rng = np.random.default_rng(5)
+    col = pd.Series(pd.Categorical(rng.choice(["b", "a", "C10", "C2"], 500), categories=["b", "zz", "C2", "a", "C10"]))
+    y = pd.Series(rng.poisson(0.3, 500).astype(float))
+    ref = y.groupby(col.astype(str).to_numpy()).agg(["min", "max", "size"])
+    pd.testing.assert_frame_equal(models._by_level(y, col), ref)
+    ints = pd.Series(pd.Categorical(rng.choice([3, 1, 20], 500)))
+    pd.testing.assert_frame_equal(
+        models._by_level(y, ints), y.groupby(ints.astype(str).to_numpy()).agg(["min", "max", "size"])
+    )
+
+
+def _score_matrix_by_pivot(scores: pd.DataFrame, outcome: str | None = "ltr") -> pd.DataFrame:
+    """journey.score_matrix as a pivot of text columns (how it was computed before the codes)."""
+    from cxlib import catalog
+
+    d = pd.DataFrame(
+        {"id": scores["response_id"].astype(str), "point": scores["point"].astype(str), "score": scores["score"]}
+    )
+    wide = d.pivot(index="id", columns="point", values="score")
+    wide = wide[[p for p in catalog.SCORE_POINT_ORDER if p in wide.columns]]
+    wide.index.name = "response_id"
+    wide.columns.name = None
+    if outcome:
+        y = pd.to_numeric(scores[outcome], errors="coerce").groupby(scores["response_id"].astype(str)).first()
+        wide[outcome] = y.astype("float64")
+    return wide.reset_index()
+
+
+def test_score_matrix_by_codes_equals_the_pivot(sample):
+    from cxlib import journey
+
+    s = sample.scores
+    assert isinstance(s["point"].dtype, pd.CategoricalDtype)
+    pd.testing.assert_frame_equal(journey.score_matrix(s), _score_matrix_by_pivot(s))
+    # shuffled rows, missing scores and outcomes, a point nobody scored, the points as text
+    rng = np.random.default_rng(3)
+    t = s.sample(frac=1.0, random_state=4).reset_index(drop=True)
+    t = t.loc[t["point"].astype(str) != str(t["point"].iloc[0])].reset_index(drop=True)
+    t["score"] = t["score"].astype(float).where(rng.random(len(t)) > 0.05)
+    t["ltr"] = t["ltr"].astype(float).where(rng.random(len(t)) > 0.3)
+    for frame in (t, t.assign(point=t["point"].astype(str).astype(object))):
+        got = journey.score_matrix(frame)
+        pd.testing.assert_frame_equal(got, _score_matrix_by_pivot(frame))
+    pd.testing.assert_frame_equal(journey.score_matrix(t, outcome=None), _score_matrix_by_pivot(t, outcome=None))
+
+
+def test_score_matrix_errors_name_the_row_as_before(sample):
+    from cxlib import journey
+
+    s = sample.scores.head(200).copy()
+    twice = pd.concat([s, s.iloc[[7]]], ignore_index=True)
+    with pytest.raises(DataError, match=f"response {s['response_id'].iloc[7]} scores point {s['point'].iloc[7]} twice"):
+        journey.score_matrix(twice)
+    bad = s.assign(point=s["point"].cat.add_categories(["nowhere"]))
+    bad.loc[5, "point"] = "nowhere"
+    with pytest.raises(DataError, match="unknown journey point 'nowhere'") as e:
+        journey.score_matrix(bad)
+    assert e.value.row == 6
+    with pytest.raises(DataError, match="unknown journey point 'nowhere'") as e2:
+        journey.score_matrix(bad.assign(point=bad["point"].astype(str)))
+    assert e2.value.row == 6
+
+
+def _rollout_visits_row_by_row(visits: pd.DataFrame, centers: pd.DataFrame) -> pd.DataFrame:
+    """models.rollout_visits as it was computed before the distinct values: every visit's center
+    looked up and every month parsed as text."""
+    c = centers.drop_duplicates("center_id")
+    since = pd.Series(pd.to_datetime(c["realtime_since"], errors="coerce").to_numpy(), index=c["center_id"].astype(str))
+    vc = visits["center"].astype("string")
+    s = pd.to_datetime(vc.map(since))
+    arr = pd.to_datetime(visits["arrived_at"])
+    if isinstance(arr.dtype, pd.DatetimeTZDtype):
+        arr = arr.dt.tz_localize(None)
+    if isinstance(s.dtype, pd.DatetimeTZDtype):
+        s = s.dt.tz_localize(None)
+    parsed = pd.to_datetime(visits["month"].astype("string"), format="%Y-%m", errors="coerce")
+    midx = parsed.dt.year * 12 + parsed.dt.month
+    ridx = s.dt.year * 12 + s.dt.month
+    return pd.DataFrame(
+        {
+            "treated": s.notna().to_numpy(),
+            "post": (s.notna() & (arr.dt.normalize() >= s.dt.normalize())).astype(float).to_numpy(),
+            "month_index": midx.to_numpy(dtype=float),
+            "rel_month": (midx - ridx).to_numpy(dtype=float),
+        },
+        index=visits.index,
+    )
+
+
+def test_rollout_visits_by_distinct_values_equal_the_row_by_row_lookup(sample):
+    v, c = sample.visits, sample.centers
+    pd.testing.assert_frame_equal(models.rollout_visits(v, c), _rollout_visits_row_by_row(v, c))
+    # missing centers and months, another row order and index, switch dates with a time zone
+    rng = np.random.default_rng(1)
+    w = v.sample(frac=0.5, random_state=2).copy()
+    w.index = w.index * 3 + 1
+    w["center"] = w["center"].astype(object).where(rng.random(len(w)) > 0.05)
+    w["month"] = w["month"].astype(object).where(rng.random(len(w)) > 0.05)
+    pd.testing.assert_frame_equal(models.rollout_visits(w, c), _rollout_visits_row_by_row(w, c))
+    tz = c.assign(realtime_since=pd.to_datetime(c["realtime_since"]).dt.tz_localize("Asia/Shanghai"))
+    pd.testing.assert_frame_equal(models.rollout_visits(w, tz), _rollout_visits_row_by_row(w, tz))
+    none = c.assign(realtime_since=None)
+    pd.testing.assert_frame_equal(models.rollout_visits(w, none), _rollout_visits_row_by_row(w, none))
+
+
+def test_rollout_visits_name_the_first_bad_month_and_unknown_centers(sample):
+    v = sample.visits.head(50).copy()
+    v["month"] = v["month"].astype(object)
+    v.loc[v.index[7], "month"] = "2026/10"
+    v.loc[v.index[9], "month"] = "bad"
+    with pytest.raises(DataError, match="month '2026/10' is not YYYY-MM") as e:
+        models.rollout_visits(v, sample.centers)
+    assert e.value.row == 7
+    with pytest.raises(DataError, match=r"center\(s\) ZZ-1 not in the centers table"):
+        models.rollout_visits(sample.visits.head(20).assign(center="ZZ-1"), sample.centers)
