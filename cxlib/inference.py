@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import functools
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -52,6 +53,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 from scipy import stats
+
+from cxlib.stats import confidence_level
 
 WeightKind = Literal["webb", "rademacher"]
 
@@ -209,7 +212,7 @@ class WildBootstrapResult:
 
     ``t_stat`` is the CR1 t statistic of ``H0: coefficient = null`` and ``std_error`` its CR1
     standard error; ``p_value`` the bootstrap p-value of the symmetric test; ``ci_low`` /
-    ``ci_high`` the ``conf`` interval by test inversion (infinite when the test cannot reject any
+    ``ci_high`` the ``ci`` interval by test inversion (infinite when the test cannot reject any
     null at that level: with Rademacher weights and 4 clusters no p-value falls below 2/16);
     ``replications`` the number of weight vectors used, ``enumerated`` whether they were all of them.
     """
@@ -222,11 +225,17 @@ class WildBootstrapResult:
     p_value: float
     ci_low: float
     ci_high: float
-    conf: float
+    ci: float
     weights: str
     replications: int
     enumerated: bool
     n_clusters: int
+
+    @property
+    def conf(self) -> float:
+        """The former name of :attr:`ci` (deprecated)."""
+        warnings.warn("WildBootstrapResult.conf is deprecated: use .ci", DeprecationWarning, stacklevel=2)
+        return self.ci
 
     def describe(self) -> str:
         """The method in words, for a model's note.
@@ -365,10 +374,11 @@ def wild_cluster_bootstrap(
     weights: WeightKind = "webb",
     B: int = 9999,
     rng: np.random.Generator | int | None = 20260,
-    conf: float = 0.95,
+    ci: float = 0.95,
     absorb: Sequence | np.ndarray | None = None,
-    ci: bool = True,
+    interval: bool = True,
     ties: Literal["count", "exclude"] = "count",
+    conf: float | None = None,
 ) -> WildBootstrapResult:
     """Restricted wild cluster bootstrap (WCR) p-value and interval for one coefficient of OLS.
 
@@ -382,8 +392,8 @@ def wild_cluster_bootstrap(
     reproduce the data, so their ``|t*|`` equals ``|t|``: counting them makes the test exact, never
     anti-conservative); ``"exclude"`` counts strictly larger ones only, as the ``wildboottest``
     package does. All ``6**G`` (``2**G``) weight vectors are used when there are at most ``B`` of
-    them, otherwise ``B`` drawn from ``rng`` (see :func:`bootstrap_weights`). With ``ci`` the
-    ``conf`` interval is the set of nulls the test does not reject, its ends found by bisection.
+    them, otherwise ``B`` drawn from ``rng`` (see :func:`bootstrap_weights`). With ``interval`` the
+    ``ci`` interval (``ci=0.95``: 95 %) is the set of nulls the test does not reject, its ends found by bisection.
 
         >>> rng = np.random.default_rng(0)
         >>> g = np.repeat(np.arange(8), 25)
@@ -393,8 +403,14 @@ def wild_cluster_bootstrap(
         >>> r.enumerated, r.replications, 0 <= r.p_value <= 1, r.ci_low < r.estimate < r.ci_high
         (True, 256, True, True)
     """
-    if not 0 < conf < 1:
-        raise ValueError(f"conf must lie between 0 and 1, got {conf!r}")
+    if isinstance(ci, bool):  # the former ``ci=False``: no interval
+        warnings.warn(
+            "wild_cluster_bootstrap(ci=True/False) is deprecated: use interval=...", DeprecationWarning, stacklevel=2
+        )
+        ci, interval = 0.95, ci
+    ci = confidence_level(ci, conf, "wild_cluster_bootstrap")
+    if not 0 < ci < 1:
+        raise ValueError(f"ci must lie between 0 and 1, got {ci!r}")
     Xa, ya, codes, names, fe = _design(X, y, clusters, absorb)
     k = _term_index(term, names)
     G = int(codes.max()) + 1
@@ -416,7 +432,7 @@ def wild_cluster_bootstrap(
     se = math.sqrt(ssc * wcr.var_cr0)
     t = wcr.t_actual(null) / math.sqrt(ssc)
     p = wcr.p_value(null, ties)
-    lo, hi = _invert(wcr, 1 - conf, se, G - 1, ties) if ci else (math.nan, math.nan)
+    lo, hi = _invert(wcr, 1 - ci, se, G - 1, ties) if interval else (math.nan, math.nan)
     return WildBootstrapResult(
         term=names[k],
         estimate=wcr.estimate,
@@ -426,7 +442,7 @@ def wild_cluster_bootstrap(
         p_value=p,
         ci_low=float(lo),
         ci_high=float(hi),
-        conf=conf,
+        ci=ci,
         weights=weights,
         replications=wcr.B,
         enumerated=enum,
@@ -438,7 +454,7 @@ def wild_cluster_bootstrap(
 @dataclass(frozen=True)
 class CR2Test:
     """CR2 test of one coefficient (see :func:`cr2_coef_test`): estimate, CR2 standard error,
-    Satterthwaite degrees of freedom, t statistic against ``null``, p-value and ``conf`` interval
+    Satterthwaite degrees of freedom, t statistic against ``null``, p-value and ``ci`` interval
     from t with ``df`` degrees of freedom."""
 
     term: str
@@ -450,7 +466,13 @@ class CR2Test:
     p_value: float
     ci_low: float
     ci_high: float
-    conf: float
+    ci: float
+
+    @property
+    def conf(self) -> float:
+        """The former name of :attr:`ci` (deprecated)."""
+        warnings.warn("CR2Test.conf is deprecated: use .ci", DeprecationWarning, stacklevel=2)
+        return self.ci
 
 
 class _CR2:
@@ -547,8 +569,9 @@ def cr2_coef_test(
     term: int | str,
     null: float = 0.0,
     *,
-    conf: float = 0.95,
+    ci: float = 0.95,
     absorb: Sequence | np.ndarray | None = None,
+    conf: float | None = None,
 ) -> CR2Test:
     """CR2 standard error and Satterthwaite t test of one coefficient, as
     ``clubSandwich::coef_test(fit, vcov = "CR2", cluster = g, test = "Satterthwaite")``.
@@ -565,7 +588,8 @@ def cr2_coef_test(
         >>> round(r.estimate, 3), r.df > 1
         (0.103, True)
     """
-    return cr2_coef_tests(X, y, clusters, [term], null, conf=conf, absorb=absorb)[0]
+    ci = confidence_level(ci, conf, "cr2_coef_test")
+    return cr2_coef_tests(X, y, clusters, [term], null, ci=ci, absorb=absorb)[0]
 
 
 def cr2_coef_tests(
@@ -575,8 +599,9 @@ def cr2_coef_tests(
     terms: Sequence[int | str],
     null: float = 0.0,
     *,
-    conf: float = 0.95,
+    ci: float = 0.95,
     absorb: Sequence | np.ndarray | None = None,
+    conf: float | None = None,
 ) -> list[CR2Test]:
     """:func:`cr2_coef_test` of several coefficients of one model (the adjustment matrices are
     computed once).
@@ -586,8 +611,9 @@ def cr2_coef_tests(
         >>> [t.term for t in cr2_coef_tests(X, np.cos(np.arange(40.0)), g, [1, 2])]
         ['1', '2']
     """
-    if not 0 < conf < 1:
-        raise ValueError(f"conf must lie between 0 and 1, got {conf!r}")
+    ci = confidence_level(ci, conf, "cr2_coef_tests")
+    if not 0 < ci < 1:
+        raise ValueError(f"ci must lie between 0 and 1, got {ci!r}")
     Xa, ya, codes, names, fe = _design(X, y, clusters, absorb)
     cr = _CR2(Xa, ya, codes, fe)
     if cr.G < 2:
@@ -603,7 +629,7 @@ def cr2_coef_tests(
         est = float(cr.beta[k])
         t = (est - null) / se if se > 0 else math.nan
         p = float(2 * stats.t.sf(abs(t), df)) if np.isfinite(t) else math.nan
-        q = float(stats.t.ppf(1 - (1 - conf) / 2, df))
+        q = float(stats.t.ppf(1 - (1 - ci) / 2, df))
         out.append(
             CR2Test(
                 term=names[k],
@@ -615,7 +641,7 @@ def cr2_coef_tests(
                 p_value=p,
                 ci_low=est - q * se,
                 ci_high=est + q * se,
-                conf=conf,
+                ci=ci,
             )
         )
     return out

@@ -63,7 +63,7 @@ from cxlib.errors import DataError, require_columns
 from cxlib.ordinal import AnalyticOrderedModel
 from cxlib.progress import track
 from cxlib.results import NotComputed, NotProvided, too_few
-from cxlib.stats import error_bars
+from cxlib.stats import confidence_level, error_bars
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -554,7 +554,7 @@ def _tidy(
     key_terms: Sequence[str],
     conv: bool,
     note: str,
-    conf: float,
+    ci: float,
     params: pd.Series | None = None,
     bse: pd.Series | None = None,
     df: float | None = None,
@@ -563,11 +563,11 @@ def _tidy(
     if params is None:
         params = pd.Series(res.params)
         bse = pd.Series(res.bse)
-        ci = pd.DataFrame(np.asarray(res.conf_int(alpha=1 - conf)), index=params.index)
+        bounds = pd.DataFrame(np.asarray(res.conf_int(alpha=1 - ci)), index=params.index)
         pv = pd.Series(np.asarray(res.pvalues), index=params.index)
-        lo, hi = ci[0], ci[1]
+        lo, hi = bounds[0], bounds[1]
     else:
-        q = stats.t.ppf(1 - (1 - conf) / 2, df) if df else stats.norm.ppf(1 - (1 - conf) / 2)
+        q = stats.t.ppf(1 - (1 - ci) / 2, df) if df else stats.norm.ppf(1 - (1 - ci) / 2)
         lo, hi = params - q * bse, params + q * bse
         tstat = params / bse
         pv = pd.Series(2 * (stats.t.sf(np.abs(tstat), df) if df else stats.norm.sf(np.abs(tstat))), index=params.index)
@@ -597,13 +597,13 @@ def _df_inference(res: Any) -> float | None:
 
 
 def _t_inference(
-    estimate: np.ndarray, se: np.ndarray, df: float | None, conf: float
+    estimate: np.ndarray, se: np.ndarray, df: float | None, ci: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """(ci_low, ci_high, p_value, df) of estimates with standard errors: t quantiles with ``df``
     degrees of freedom (normal ones when ``df`` is None, reported as NaN)."""
     est, s = np.asarray(estimate, dtype=float), np.asarray(se, dtype=float)
     dist = stats.t(df) if df else stats.norm()
-    q = dist.ppf(1 - (1 - conf) / 2)
+    q = dist.ppf(1 - (1 - ci) / 2)
     with np.errstate(invalid="ignore", divide="ignore"):
         p = 2 * dist.sf(np.abs(est / s))
     return est - q * s, est + q * s, p, float(df) if df else float("nan")
@@ -657,7 +657,7 @@ def _absorbed_design(
 
 
 def _few_cluster_inference(
-    res: Any, prep: _Prepared, table: pd.DataFrame, key_raw: Sequence[str], conf: float
+    res: Any, prep: _Prepared, table: pd.DataFrame, key_raw: Sequence[str], ci: float
 ) -> tuple[pd.DataFrame, list[str]]:
     """Few-cluster inference for the effect rows of an OLS fit, and the note's clause on it.
 
@@ -689,7 +689,7 @@ def _few_cluster_inference(
     if not finite.all():
         return table, []
     X, y, g, cols, absorb = _absorbed_design(res, prep)
-    for r, t in zip(rows, inference.cr2_coef_tests(X, y, g, [cols.index(r) for r in rows], conf=conf, absorb=absorb)):
+    for r, t in zip(rows, inference.cr2_coef_tests(X, y, g, [cols.index(r) for r in rows], ci=ci, absorb=absorb)):
         table.loc[r, ["se_cr2", "df_cr2", "p_cr2", "ci_low_cr2", "ci_high_cr2"]] = [
             t.std_error,
             t.df,
@@ -706,7 +706,7 @@ def _few_cluster_inference(
     n_vec = inference.n_weight_vectors(G, "webb") if enum else B
     for r in track(rows, f"wild cluster bootstrap ({n_vec:,} weight vectors)", unit="terms"):
         w = inference.wild_cluster_bootstrap(
-            X, y, g, cols.index(r), weights="webb", B=B, rng=WILD_SEED, conf=conf, absorb=absorb
+            X, y, g, cols.index(r), weights="webb", B=B, rng=WILD_SEED, ci=ci, absorb=absorb
         )
         table.loc[r, ["p_wild", "ci_low_wild", "ci_high_wild"]] = [w.p_value, w.ci_low, w.ci_high]
         how = w.describe()
@@ -715,7 +715,7 @@ def _few_cluster_inference(
     table.loc[rows, "p_value"] = table.loc[rows, "p_wild"]
     table.loc[rows, "inference"] = "wild_bootstrap"
     return table, [
-        f"few clusters ({G}): p-value and {conf:.0%} interval of the effect from the {how}; "
+        f"few clusters ({G}): p-value and {ci:.0%} interval of the effect from the {how}; "
         f"CR1 and CR2 (Satterthwaite df) alongside"
     ]
 
@@ -789,11 +789,13 @@ def ltr_ols(
     cluster: str | None = "center",
     cov_type: Literal["cluster", "cluster-crv3"] = "cluster",
     cap: int = 4,
-    conf: float = 0.95,
+    ci: float = 0.95,
     min_n: int = 30,
     min_clusters: int = 4,
     strict: bool = False,
     few_cluster: bool = True,
+    *,
+    conf: float | None = None,
 ) -> ModelResult:
     """OLS of LTR (0-10) on the number of proactive updates, adjusted for repair duration (log),
     scenario, warranty and center fixed effects; cluster-robust SEs by center (t, G-1 df).
@@ -813,6 +815,7 @@ def ltr_ols(
 
         >>> ltr_ols(visits, form="categorical").headline  # doctest: +SKIP
     """
+    ci = confidence_level(ci, conf, "ltr_ols")
     name = f"ltr_ols_{form}"
     require_columns(visits, [ltr, updates], "visits")
     prep = _prepare(visits, [ltr], [updates], controls, log_controls, cluster)
@@ -835,16 +838,16 @@ def ltr_ols(
             key_raw,
             conv,
             "; ".join(notes),
-            conf,
+            ci,
             params=pd.Series(res.params),
             bse=bse,
             df=prep.n_clusters - 1,
         )
     else:
         notes += _se_note(prep)
-        table = _tidy(res, name, prep, key_raw, conv, "; ".join(notes), conf)
+        table = _tidy(res, name, prep, key_raw, conv, "; ".join(notes), ci)
         if few_cluster:
-            table, how = _few_cluster_inference(res, prep, table, key_raw, conf)
+            table, how = _few_cluster_inference(res, prep, table, key_raw, ci)
             notes += how
     table = _rename_updates(table, updates, form)
     note = "; ".join(notes)
@@ -881,10 +884,12 @@ def ltr_mixed(
     controls: Sequence[str] = ("repair_minutes", "scenario", "warranty"),
     log_controls: Sequence[str] = DEFAULT_LOG_CONTROLS,
     center: str = "center",
-    conf: float = 0.95,
+    ci: float = 0.95,
     min_n: int = 30,
     min_clusters: int = 4,
     strict: bool = False,
+    *,
+    conf: float | None = None,
 ) -> ModelResult:
     """Linear mixed model of LTR with a random intercept by center.
 
@@ -894,6 +899,7 @@ def ltr_mixed(
 
         >>> ltr_mixed(visits).note  # doctest: +SKIP
     """
+    ci = confidence_level(ci, conf, "ltr_mixed")
     name = "ltr_mixed"
     require_columns(visits, [ltr, updates, center], "visits")
     prep = _prepare(visits, [ltr], [updates], [c for c in controls if c != center], log_controls, center)
@@ -919,7 +925,7 @@ def ltr_mixed(
             controls=[*controls, center],
             log_controls=log_controls,
             cluster=center,
-            conf=conf,
+            ci=ci,
             min_n=min_n,
             min_clusters=min_clusters,
             strict=strict,
@@ -937,7 +943,7 @@ def ltr_mixed(
     notes = (
         prep.notes + [f"random intercept by {center}: variance {var_c:.3g}, residual variance {res.scale:.3g}"] + msgs
     )
-    table = _tidy(res, name, prep, key_raw, True, "; ".join(notes), conf, params=params, bse=bse, df=None)
+    table = _tidy(res, name, prep, key_raw, True, "; ".join(notes), ci, params=params, bse=bse, df=None)
     return ModelResult(
         name,
         table,
@@ -1184,11 +1190,13 @@ def ltr_ordinal(
     log_controls: Sequence[str] = DEFAULT_LOG_CONTROLS,
     cluster: str | None = "center",
     collapse_below: int | None = None,
-    conf: float = 0.95,
+    ci: float = 0.95,
     min_n: int = 30,
     min_clusters: int = 4,
     maxiter: int = 100,
     strict: bool = False,
+    *,
+    conf: float | None = None,
 ) -> ModelResult:
     """Proportional-odds (ordinal logit) model of LTR 0-10 on the number of updates.
 
@@ -1202,6 +1210,7 @@ def ltr_ordinal(
 
         >>> ltr_ordinal(visits).headline  # doctest: +SKIP
     """
+    ci = confidence_level(ci, conf, "ltr_ordinal")
     name = "ltr_ordinal"
     require_columns(visits, [ltr, updates], "visits")
     prep = _prepare(visits, [ltr], [updates], controls, log_controls, cluster)
@@ -1240,7 +1249,7 @@ def ltr_ordinal(
     notes += cnotes + _se_note(prep)
     k_thr = len(used) - 1
     params = pd.Series(res.params)
-    table = _tidy(res, name, prep, key_raw, conv, "; ".join(notes), conf)
+    table = _tidy(res, name, prep, key_raw, conv, "; ".join(notes), ci)
     table = table.iloc[: len(params) - k_thr].copy()
     # thresholds: first cut + cumulative exp(increments); delta method for their SEs
     raw = params.to_numpy()[-k_thr:]
@@ -1252,7 +1261,7 @@ def ltr_ordinal(
         jac[j, 1 : j + 1] = np.exp(raw[1 : j + 1])
     se = np.sqrt(np.clip(np.diag(jac @ cov @ jac.T), 0, None))
     df = _df_inference(res)
-    q = stats.t.ppf(1 - (1 - conf) / 2, df) if df else stats.norm.ppf(1 - (1 - conf) / 2)
+    q = stats.t.ppf(1 - (1 - ci) / 2, df) if df else stats.norm.ppf(1 - (1 - ci) / 2)
     thr = pd.DataFrame(
         {
             "term": [f"threshold {a}|{b}" for a, b in zip(used[:-1], used[1:])],
@@ -1300,7 +1309,7 @@ def _binary_logit(
     controls: Sequence[str],
     log_controls: Sequence[str],
     cluster: str | None,
-    conf: float,
+    ci: float,
     min_n: int,
     min_clusters: int,
     maxiter: int,
@@ -1331,16 +1340,16 @@ def _binary_logit(
     )
     conv, notes = _convergence(res, msgs, numeric, key_raw)
     notes = prep.notes + notes + _se_note(prep)
-    table = _tidy(res, name, prep, key_raw, conv, "; ".join(notes), conf)
+    table = _tidy(res, name, prep, key_raw, conv, "; ".join(notes), ci)
     # average marginal effects (probability points per update): the delta-method SE of statsmodels'
     # margins (from the cluster-robust covariance), but its intervals and p-values are always normal:
     # they are taken from t with the fit's inference df (G-1 clustered, N-1 HC1), like the coefficients
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        me = res.get_margeff(at="overall").summary_frame(alpha=1 - conf)
+        me = res.get_margeff(at="overall").summary_frame(alpha=1 - ci)
     me = me.loc[[k for k in key_raw if k in me.index]]
     ame, ame_se = me["dy/dx"].to_numpy(dtype=float), me["Std. Err."].to_numpy(dtype=float)
-    lo, hi, pv, df_inf = _t_inference(ame, ame_se, _df_inference(res), conf)
+    lo, hi, pv, df_inf = _t_inference(ame, ame_se, _df_inference(res), ci)
     head = pd.DataFrame(
         {
             "term": [_pretty(k) for k in me.index],
@@ -1379,11 +1388,13 @@ def promoter_logit(
     controls: Sequence[str] = DEFAULT_CONTROLS,
     log_controls: Sequence[str] = DEFAULT_LOG_CONTROLS,
     cluster: str | None = "center",
-    conf: float = 0.95,
+    ci: float = 0.95,
     min_n: int = 30,
     min_clusters: int = 4,
     maxiter: int = 100,
     strict: bool = False,
+    *,
+    conf: float | None = None,
 ) -> ModelResult:
     """Logit of being a promoter (LTR 9-10) on updates; ``headline`` holds the average marginal
     effect (``get_margeff(at="overall")``: probability points per extra update) and odds ratio.
@@ -1394,6 +1405,7 @@ def promoter_logit(
 
         >>> promoter_logit(visits).headline[["estimate", "ci_low", "ci_high"]]  # doctest: +SKIP
     """
+    ci = confidence_level(ci, conf, "promoter_logit")
     require_columns(visits, [ltr], "visits")
     v = pd.to_numeric(visits[ltr], errors="coerce")
     y = (v >= _PROMOTER_LOW).astype("Float64").where(v.notna())
@@ -1406,7 +1418,7 @@ def promoter_logit(
         controls,
         log_controls,
         cluster,
-        conf,
+        ci,
         min_n,
         min_clusters,
         maxiter,
@@ -1421,16 +1433,19 @@ def detractor_logit(
     controls: Sequence[str] = DEFAULT_CONTROLS,
     log_controls: Sequence[str] = DEFAULT_LOG_CONTROLS,
     cluster: str | None = "center",
-    conf: float = 0.95,
+    ci: float = 0.95,
     min_n: int = 30,
     min_clusters: int = 4,
     maxiter: int = 100,
     strict: bool = False,
+    *,
+    conf: float | None = None,
 ) -> ModelResult:
     """Logit of being a detractor (LTR 0-6) on updates, with average marginal effects.
 
     >>> detractor_logit(visits).headline  # doctest: +SKIP
     """
+    ci = confidence_level(ci, conf, "detractor_logit")
     require_columns(visits, [ltr], "visits")
     v = pd.to_numeric(visits[ltr], errors="coerce")
     y = (v <= _DETRACTOR_HIGH).astype("Float64").where(v.notna())
@@ -1443,7 +1458,7 @@ def detractor_logit(
         controls,
         log_controls,
         cluster,
-        conf,
+        ci,
         min_n,
         min_clusters,
         maxiter,
@@ -1453,12 +1468,12 @@ def detractor_logit(
 
 # ============================================================================ complaints
 def _rate_ratio_row(
-    res: Any, model: str, key: str, h0: float, conf: float, prep: _Prepared, conv: bool, note: str, alpha: float | None
+    res: Any, model: str, key: str, h0: float, ci: float, prep: _Prepared, conv: bool, note: str, alpha: float | None
 ) -> dict[str, Any]:
     b = float(res.params[key])
     se = float(res.bse[key])
     df = _df_inference(res)
-    q = stats.t.ppf(1 - (1 - conf) / 2, df) if df else stats.norm.ppf(1 - (1 - conf) / 2)
+    q = stats.t.ppf(1 - (1 - ci) / 2, df) if df else stats.norm.ppf(1 - (1 - ci) / 2)
 
     def p_of(stat: float) -> float:
         return float(2 * (stats.t.sf(abs(stat), df) if df else stats.norm.sf(abs(stat))))
@@ -1527,12 +1542,14 @@ def complaint_models(
     cluster: str | None = "center",
     exposure: str | None = None,
     h0_rate_ratio: float = 0.5,
-    conf: float = 0.95,
+    ci: float = 0.95,
     min_n: int = 30,
     min_clusters: int = 4,
     maxiter: int = 500,
     strict: bool = False,
     nb2: bool = True,
+    *,
+    conf: float | None = None,
 ) -> ModelResult:
     """Complaint counts per visit on updates: Poisson and NB2 (``smf.negativebinomial``, alpha
     estimated), both with cluster-robust SEs by center. ``nb2=False`` fits the Poisson model only
@@ -1549,6 +1566,7 @@ def complaint_models(
 
         >>> complaint_models(visits).headline[["model", "rate_ratio", "p_value_h0"]]  # doctest: +SKIP
     """
+    ci = confidence_level(ci, conf, "complaint_models")
     name = "complaints"
     require_columns(visits, [complaints, updates], "visits")
     prep = _prepare(visits, [complaints, *([exposure] if exposure else [])], [updates], controls, log_controls, cluster)
@@ -1608,10 +1626,10 @@ def complaint_models(
                 )
         notes += _se_note(prep)
         note = "; ".join(notes)
-        t = _tidy(res, model, prep, key_raw, conv, note, conf)
+        t = _tidy(res, model, prep, key_raw, conv, note, ci)
         t.loc[t["term"] == "alpha", "kind"] = "dispersion"
         tables.append(t)
-        rows.append(_rate_ratio_row(res, model, key, h0_rate_ratio, conf, prep, conv, note, alpha))
+        rows.append(_rate_ratio_row(res, model, key, h0_rate_ratio, ci, prep, conv, note, alpha))
         fits[model] = res
     quoted = "poisson" if boundary else "nb2"
     for r in rows:
@@ -1646,10 +1664,12 @@ def naive_vs_adjusted(
     controls: Sequence[str] = DEFAULT_CONTROLS,
     log_controls: Sequence[str] = DEFAULT_LOG_CONTROLS,
     cluster: str | None = "center",
-    conf: float = 0.95,
+    ci: float = 0.95,
     min_n: int = 30,
     min_clusters: int = 4,
     strict: bool = False,
+    *,
+    conf: float | None = None,
 ) -> ModelResult:
     """The naive estimate (without the repair-duration control) next to the adjusted one.
 
@@ -1659,6 +1679,7 @@ def naive_vs_adjusted(
 
         >>> naive_vs_adjusted(visits).note  # doctest: +SKIP
     """
+    ci = confidence_level(ci, conf, "naive_vs_adjusted")
     naive_controls = [c for c in controls if c != duration]
     rows, fits = [], {}
     for label, ctrl in (("naive", naive_controls), ("adjusted", list(controls))):
@@ -1670,7 +1691,7 @@ def naive_vs_adjusted(
                 controls=ctrl,
                 log_controls=log_controls,
                 cluster=cluster,
-                conf=conf,
+                ci=ci,
                 min_n=min_n,
                 min_clusters=min_clusters,
                 strict=strict,
@@ -1699,7 +1720,7 @@ def naive_vs_adjusted(
                 controls=ctrl,
                 log_controls=log_controls,
                 cluster=cluster,
-                conf=conf,
+                ci=ci,
                 min_n=min_n,
                 min_clusters=min_clusters,
                 strict=strict,
@@ -1741,7 +1762,7 @@ def naive_vs_adjusted(
                 )
         fits[label] = r
     head = pd.DataFrame(rows)
-    sentence = _explain(head, visits, updates, duration, outcome, conf)
+    sentence = _explain(head, visits, updates, duration, outcome, ci)
     fallback = fits["adjusted"].fallback or fits["naive"].fallback
     if fallback and np.isfinite(head["estimate"]).all():
         sentence += " " + _sentence(fallback)
@@ -1775,10 +1796,12 @@ def duration_confounding(
     controls: Sequence[str] = DEFAULT_CONTROLS,
     log_controls: Sequence[str] = DEFAULT_LOG_CONTROLS,
     cluster: str | None = "center",
-    conf: float = 0.95,
+    ci: float = 0.95,
     min_n: int = 30,
     min_clusters: int = 4,
     strict: bool = False,
+    *,
+    conf: float | None = None,
 ) -> ModelResult:
     """:func:`naive_vs_adjusted` for complaints and for LTR at once: ``headline`` has the naive and
     adjusted rows of both outcomes (column ``outcome``), ``note`` the two sentences, one per line
@@ -1786,6 +1809,7 @@ def duration_confounding(
 
         >>> print(duration_confounding(visits).note)  # doctest: +SKIP
     """
+    ci = confidence_level(ci, conf, "duration_confounding")
     parts = [
         naive_vs_adjusted(
             visits,
@@ -1795,7 +1819,7 @@ def duration_confounding(
             controls=controls,
             log_controls=log_controls,
             cluster=cluster,
-            conf=conf,
+            ci=ci,
             min_n=min_n,
             min_clusters=min_clusters,
             strict=strict,
@@ -1822,7 +1846,7 @@ def duration_confounding(
     )
 
 
-def _explain(head: pd.DataFrame, visits: pd.DataFrame, updates: str, duration: str, outcome: str, conf: float) -> str:
+def _explain(head: pd.DataFrame, visits: pd.DataFrame, updates: str, duration: str, outcome: str, ci: float) -> str:
     nv, ad = head.iloc[0], head.iloc[1]
     if not (np.isfinite(nv["estimate"]) and np.isfinite(ad["estimate"])):
         return "The comparison could not be made: " + (nv["note"] if not np.isfinite(nv["estimate"]) else ad["note"])
@@ -1836,8 +1860,8 @@ def _explain(head: pd.DataFrame, visits: pd.DataFrame, updates: str, duration: s
         else "repair duration is linked to the number of updates"
     )
     fmt = "{:+.2f} LTR points" if outcome == "ltr" else "×{:.2f} complaints"
-    ci = f"{conf:.0%} CI "
-    naive_txt = f"{fmt.format(nv['estimate'])} ({ci}{nv['ci_low']:.2f} to {nv['ci_high']:.2f})"
+    level = f"{ci:.0%} CI "
+    naive_txt = f"{fmt.format(nv['estimate'])} ({level}{nv['ci_low']:.2f} to {nv['ci_high']:.2f})"
     adj_txt = f"{fmt.format(ad['estimate'])} ({ad['ci_low']:.2f} to {ad['ci_high']:.2f})"
     similar = (ad["ci_low"] <= nv["estimate"] <= ad["ci_high"]) and (nv["ci_low"] <= ad["estimate"] <= nv["ci_high"])
     if similar:
@@ -1967,11 +1991,13 @@ def did_rollout(
     realtime_since: str = "realtime_since",
     controls: Sequence[str] = (),
     log_controls: Sequence[str] = DEFAULT_LOG_CONTROLS,
-    conf: float = 0.95,
+    ci: float = 0.95,
     min_n: int = 30,
     min_clusters: int = 4,
     strict: bool = False,
     few_cluster: bool = True,
+    *,
+    conf: float | None = None,
 ) -> ModelResult:
     """Difference-in-differences of the switch to real-time updates (``centers.realtime_since``):
     two-way fixed effects (center + month) with a post indicator, cluster-robust by center (t, G-1 df).
@@ -1986,6 +2012,7 @@ def did_rollout(
 
         >>> did_rollout(visits, centers, outcome="complained").headline  # doctest: +SKIP
     """
+    ci = confidence_level(ci, conf, "did_rollout")
     name = f"did_{outcome}"
     require_columns(visits, [outcome, center], "visits")
     ro = rollout_visits(visits, centers, center, month, arrived_at, center_id, realtime_since)
@@ -2034,9 +2061,9 @@ def did_rollout(
         f"center and {month} fixed effects; cluster-robust SEs by {center} (t with {prep.n_clusters - 1} df)"
     ]
     prep.fe_prefixes = (f"C({center})", f"C({month})")
-    table = _tidy(res, name, prep, ["post"], conv, "; ".join(notes), conf)
+    table = _tidy(res, name, prep, ["post"], conv, "; ".join(notes), ci)
     if few_cluster:
-        table, how = _few_cluster_inference(res, prep, table, ["post"], conf)
+        table, how = _few_cluster_inference(res, prep, table, ["post"], ci)
         notes += how
         table["note"] = "; ".join(notes)
     return ModelResult(
@@ -2066,11 +2093,13 @@ def event_study(
     arrived_at: str = "arrived_at",
     center_id: str = "center_id",
     realtime_since: str = "realtime_since",
-    conf: float = 0.95,
+    ci: float = 0.95,
     min_n: int = 30,
     min_clusters: int = 4,
     strict: bool = False,
     few_cluster: bool = True,
+    *,
+    conf: float | None = None,
 ) -> ModelResult:
     """Event study of the switch to real-time updates: one coefficient per month relative to the
     switch month (``window``, end bins collect months beyond it), ``ref`` month fixed at 0;
@@ -2083,6 +2112,7 @@ def event_study(
 
         >>> event_study(visits, centers, "ltr").headline[["rel_month", "estimate"]]  # doctest: +SKIP
     """
+    ci = confidence_level(ci, conf, "event_study")
     lo, hi = window
     if not lo <= ref <= hi:
         raise ValueError(f"ref {ref} is outside the window {window}")
@@ -2142,9 +2172,9 @@ def event_study(
         ]
     )
     prep.fe_prefixes = (f"C({center})", f"C({month})")
-    table = _tidy(res, name, prep, keys, conv, "; ".join(notes), conf)
+    table = _tidy(res, name, prep, keys, conv, "; ".join(notes), ci)
     if few_cluster:
-        table, how = _few_cluster_inference(res, prep, table, keys, conf)
+        table, how = _few_cluster_inference(res, prep, table, keys, ci)
         notes += how
         table["note"] = "; ".join(notes)
     kmap = {_ev_name(k): k for k in range(lo, hi + 1)}
@@ -2231,10 +2261,12 @@ def update_effects(
     log_controls: Sequence[str] = (),
     cluster: str | None = "center",
     h0_rate_ratio: float = 0.5,
-    conf: float = 0.95,
+    ci: float = 0.95,
     min_n: int = 30,
     min_clusters: int = 4,
     strict: bool = False,
+    *,
+    conf: float | None = None,
 ) -> dict[str, dict[str, Any]]:
     """The two per-update effects of ``results.json``: ``ltr_slope_per_update`` (OLS, LTR points per
     update) and ``complaint_rate_ratio_per_update`` (NB2 rate ratio per update, with the p-value of
@@ -2254,6 +2286,7 @@ def update_effects(
         >>> update_effects(visits)["complaint_rate_ratio_per_update"]["estimate"]  # doctest: +SKIP
         0.80
     """
+    ci = confidence_level(ci, conf, "update_effects")
     v = visits if all(p in visits.columns for p in parts) else with_update_parts(visits)
     ctrl = [c for c in dict.fromkeys([*controls, *parts]) if c != updates]
     kw = dict(
@@ -2261,7 +2294,7 @@ def update_effects(
         controls=ctrl,
         log_controls=log_controls,
         cluster=cluster,
-        conf=conf,
+        ci=ci,
         min_n=min_n,
         min_clusters=min_clusters,
         strict=strict,

@@ -3,6 +3,7 @@ formulas and a first-principles computation."""
 
 import json
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -60,7 +61,7 @@ def test_wild_bootstrap_matches_wildboottest_enumerated(case):
     vectors falling either side by rounding) lies between ours without and with the ties, which
     differ by exactly those vectors (2 Rademacher, 6 Webb)."""
     df, X = _few_clusters()
-    kw = dict(weights=case["weights"], B=1_000_000, ci=False)
+    kw = dict(weights=case["weights"], B=1_000_000, interval=False)
     incl = inf.wild_cluster_bootstrap(X, df["y"], df["center"], case["term"], **kw)
     excl = inf.wild_cluster_bootstrap(X, df["y"], df["center"], case["term"], ties="exclude", **kw)
     assert incl.enumerated and incl.replications == case["replications"]
@@ -91,10 +92,10 @@ def test_wild_bootstrap_matches_wildboottest_live():
         boot.get_vcov()
         boot.get_tstat()
         boot.get_pvalue()
-        mine = inf.wild_cluster_bootstrap(X, y, g, 1, weights=weights, B=2_000_000, ci=False)
+        mine = inf.wild_cluster_bootstrap(X, y, g, 1, weights=weights, B=2_000_000, interval=False)
         assert mine.enumerated
         if weights == "rademacher":
-            strict = inf.wild_cluster_bootstrap(X, y, g, 1, weights=weights, B=1000, ci=False, ties="exclude")
+            strict = inf.wild_cluster_bootstrap(X, y, g, 1, weights=weights, B=1000, interval=False, ties="exclude")
             assert strict.p_value <= boot.pvalue <= mine.p_value
         else:
             p = mine.p_value
@@ -130,13 +131,13 @@ def test_interval_is_the_set_of_nulls_not_rejected():
     width = r.ci_high - r.ci_low
     for end, out in ((r.ci_low, -1), (r.ci_high, 1)):
         inside = inf.wild_cluster_bootstrap(
-            X, df["y"], df["center"], "x", end - out * 1e-3 * width, B=1_000_000, ci=False
+            X, df["y"], df["center"], "x", end - out * 1e-3 * width, B=1_000_000, interval=False
         )
         outside = inf.wild_cluster_bootstrap(
-            X, df["y"], df["center"], "x", end + out * 1e-3 * width, B=1_000_000, ci=False
+            X, df["y"], df["center"], "x", end + out * 1e-3 * width, B=1_000_000, interval=False
         )
         assert inside.p_value >= 0.05 > outside.p_value
-    at_estimate = inf.wild_cluster_bootstrap(X, df["y"], df["center"], "x", r.estimate, B=1_000_000, ci=False)
+    at_estimate = inf.wild_cluster_bootstrap(X, df["y"], df["center"], "x", r.estimate, B=1_000_000, interval=False)
     assert at_estimate.p_value == 1.0
 
 
@@ -160,8 +161,10 @@ def test_wild_bootstrap_p_value_moves_with_the_outcome(seed, G, shift, b0):
     N = len(g)
     X = np.column_stack([np.ones(N), rng.normal(size=N)])
     y = rng.normal(size=N) + rng.normal(size=G)[g]
-    a = inf.wild_cluster_bootstrap(X, y, g, 1, b0, weights="rademacher", B=999, ci=False)
-    b = inf.wild_cluster_bootstrap(X, y + shift * X[:, 1], g, 1, b0 + shift, weights="rademacher", B=999, ci=False)
+    a = inf.wild_cluster_bootstrap(X, y, g, 1, b0, weights="rademacher", B=999, interval=False)
+    b = inf.wild_cluster_bootstrap(
+        X, y + shift * X[:, 1], g, 1, b0 + shift, weights="rademacher", B=999, interval=False
+    )
     assert a.p_value == pytest.approx(b.p_value, abs=1e-12)
     assert 2 / a.replications - 1e-12 <= a.p_value <= 1.0
 
@@ -249,3 +252,33 @@ def test_cr2_df_lies_between_one_and_the_number_of_clusters(seed, G, scale):
     s = inf.cr2_coef_test(X, scale * y, g, 1)
     assert 1 - 1e-9 <= r.df <= G + 1e-9
     assert s.df == pytest.approx(r.df, rel=1e-9) and s.std_error == pytest.approx(scale * r.std_error, rel=1e-9)
+
+
+def test_the_confidence_level_is_ci_and_conf_still_works_with_a_warning():
+    """``ci`` is the confidence level of every test here (the wild bootstrap's switch for its
+    interval is ``interval``); the former ``conf=``, ``ci=False`` and ``.conf`` warn and agree."""
+    rng = np.random.default_rng(4)
+    g = np.repeat(np.arange(5), 12)
+    X = np.column_stack([np.ones(60), rng.normal(size=60)])
+    y = X @ [1.0, 0.3] + rng.normal(size=5)[g] + rng.normal(size=60)
+    kw = dict(weights="rademacher", B=999)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        new = inf.wild_cluster_bootstrap(X, y, g, 1, ci=0.8, **kw)
+        new_cr2 = inf.cr2_coef_test(X, y, g, 1, ci=0.8)
+        new_many = inf.cr2_coef_tests(X, y, g, [0, 1], ci=0.8)
+    assert new.ci == new_cr2.ci == 0.8 and new.ci_low < new.estimate < new.ci_high
+    with pytest.warns(DeprecationWarning, match=r"wild_cluster_bootstrap\(conf=\.\.\.\) is deprecated"):
+        assert inf.wild_cluster_bootstrap(X, y, g, 1, conf=0.8, **kw) == new
+    with pytest.warns(DeprecationWarning, match=r"cr2_coef_test\(conf=\.\.\.\) is deprecated"):
+        assert inf.cr2_coef_test(X, y, g, 1, conf=0.8) == new_cr2
+    with pytest.warns(DeprecationWarning, match=r"cr2_coef_tests\(conf=\.\.\.\) is deprecated"):
+        assert inf.cr2_coef_tests(X, y, g, [0, 1], conf=0.8) == new_many
+    with pytest.warns(DeprecationWarning, match=r"ci=True/False\) is deprecated: use interval="):
+        no_interval = inf.wild_cluster_bootstrap(X, y, g, 1, ci=False, **kw)
+    assert no_interval == inf.wild_cluster_bootstrap(X, y, g, 1, interval=False, **kw)
+    assert math.isnan(no_interval.ci_low) and no_interval.p_value == new.p_value
+    with pytest.warns(DeprecationWarning, match=r"CR2Test\.conf is deprecated"):
+        assert new_cr2.conf == 0.8
+    with pytest.warns(DeprecationWarning, match=r"WildBootstrapResult\.conf is deprecated"):
+        assert new.conf == 0.8

@@ -904,3 +904,59 @@ def test_effects_table_says_why_an_effect_has_no_number(normal):
     assert t["estimate"].isna().all() and (t["note"] == "样本不足：n = 20 行完整数据，该模型至少需要 30").all()
     full = M.effects_table(M.update_effects(v), lang="en")
     assert full["estimate"].notna().all() and full.loc[0, "ci_low"] < full.loc[0, "estimate"] < full.loc[0, "ci_high"]
+
+
+def _same(a, b) -> None:
+    if isinstance(a, dict):
+        assert a.keys() == b.keys()
+        for k in a:
+            _same(a[k], b[k])
+    elif isinstance(a, pd.DataFrame):
+        pd.testing.assert_frame_equal(a, b)
+    elif hasattr(a, "table"):
+        pd.testing.assert_frame_equal(a.table, b.table)
+    elif hasattr(a, "headline"):
+        pd.testing.assert_frame_equal(a.headline, b.headline)
+    else:
+        assert a == b
+
+
+def _takes_conf() -> list[str]:
+    import inspect
+
+    return [
+        name
+        for name, fn in inspect.getmembers(M, inspect.isfunction)
+        if fn.__module__ == M.__name__ and not name.startswith("_") and "conf" in inspect.signature(fn).parameters
+    ]
+
+
+def test_the_confidence_level_is_ci_in_every_public_function():
+    """``ci`` names the confidence level; ``conf``, its former name, is only a deprecated keyword."""
+    import inspect
+
+    assert len(_takes_conf()) == 11
+    for name, fn in inspect.getmembers(M, inspect.isfunction):
+        if fn.__module__ != M.__name__ or name.startswith("_"):
+            continue
+        params = inspect.signature(fn).parameters
+        assert ("ci" in params) == ("conf" in params), name
+        if "conf" in params:
+            assert params["conf"].kind is inspect.Parameter.KEYWORD_ONLY and params["conf"].default is None, name
+            assert params["ci"].default == 0.95, name
+
+
+@pytest.mark.parametrize("name", _takes_conf())
+def test_conf_still_works_with_a_deprecation_warning(name):
+    import inspect
+
+    v, c = simulate(seed=3, n=600, did=DID)
+    v = _with_parts(v)
+    fn = getattr(M, name)
+    args = (v, c) if list(inspect.signature(fn).parameters)[1] == "centers" else (v,)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        new = fn(*args, ci=0.8)
+    with pytest.warns(DeprecationWarning, match=rf"{name}\(conf=\.\.\.\) is deprecated: use ci="):
+        old = fn(*args, conf=0.8)
+    _same(old, new)
