@@ -328,7 +328,7 @@ def bootstrap_relative_weights(
     exact = jackknife == "exact" or (jackknife == "auto" and n <= EXACT_JACKKNIFE_UP_TO)
     jack = _exact_jackknife(z, zz, p, chunk, bar) if exact else _linear_jackknife(z, zz, full, p, chunk, bar)
     bar.close()
-    lo, hi = bca_interval(full, boot, jack, ci)
+    lo, hi = bca_interval(full, boot, jack, ci=ci)
     raw_s, res_s, r2_s, diff_s = slice(0, p), slice(p, 2 * p), 2 * p, slice(2 * p + 1, 3 * p + 1)
     out = point.assign(
         raw_ci_low=lo[raw_s],

@@ -34,7 +34,7 @@ any other bootstrap that needs them.
     >>> x = rng.normal(size=140)
     >>> X = np.column_stack([np.ones(140), x])
     >>> y = 1 + 0.5 * x + rng.normal(size=7)[g] + rng.normal(size=140)
-    >>> res = wild_cluster_bootstrap(X, y, g, term=1, B=999_999)
+    >>> res = wild_cluster_bootstrap(X, y, g, term=1, bootstrap=WildBootstrap(B=999_999))
     >>> res.enumerated, res.replications
     (True, 279936)
     >>> cr2_coef_test(X, y, g, term=1).df > 0
@@ -43,17 +43,19 @@ any other bootstrap that needs them.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from cxlib.estimation import former_keywords
 from cxlib.stats import confidence_level
 
 WeightKind = Literal["webb", "rademacher"]
@@ -97,26 +99,26 @@ def _values(kind: WeightKind) -> np.ndarray:
     raise ValueError(f"weights must be 'webb' or 'rademacher', not {kind!r}")
 
 
-def n_weight_vectors(G: int, kind: WeightKind = "webb") -> int:
+def n_weight_vectors(G: int, *, kind: WeightKind = "webb") -> int:
     """How many distinct weight vectors there are for ``G`` clusters: ``6**G`` (Webb) or ``2**G``.
 
-    >>> n_weight_vectors(7), n_weight_vectors(7, "rademacher")
+    >>> n_weight_vectors(7), n_weight_vectors(7, kind="rademacher")
     (279936, 128)
     """
     return len(_values(kind)) ** int(G)
 
 
-def enumerates(G: int, kind: WeightKind = "webb", B: int = 9999) -> bool:
+def enumerates(G: int, *, kind: WeightKind = "webb", B: int = 9999) -> bool:
     """Whether :func:`bootstrap_weights` enumerates all vectors (their count is at most ``B``).
 
-    >>> enumerates(7, "webb", 999_999), enumerates(7, "webb", 9999)
+    >>> enumerates(7, kind="webb", B=999_999), enumerates(7, kind="webb", B=9999)
     (True, False)
     """
-    return n_weight_vectors(G, kind) <= int(B)
+    return n_weight_vectors(G, kind=kind) <= int(B)
 
 
 def bootstrap_weights(
-    G: int, kind: WeightKind = "webb", B: int = 9999, rng: np.random.Generator | int | None = None
+    G: int, *, kind: WeightKind = "webb", B: int = 9999, rng: np.random.Generator | int | None = None
 ) -> np.ndarray:
     """The ``(B, G)`` matrix of wild bootstrap weights, one row per bootstrap sample.
 
@@ -125,9 +127,9 @@ def bootstrap_weights(
     varies slowest), and the matrix has that many rows; otherwise ``B`` rows are drawn
     independently from ``rng`` (a Generator or a seed).
 
-        >>> bootstrap_weights(2, "rademacher", B=10).tolist()
+        >>> bootstrap_weights(2, kind="rademacher", B=10).tolist()
         [[-1.0, -1.0], [-1.0, 1.0], [1.0, -1.0], [1.0, 1.0]]
-        >>> bootstrap_weights(12, "webb", B=5, rng=1).shape
+        >>> bootstrap_weights(12, kind="webb", B=5, rng=1).shape
         (5, 12)
     """
     G, B = int(G), int(B)
@@ -135,7 +137,7 @@ def bootstrap_weights(
         raise ValueError(f"G must be at least 1, got {G}")
     if B < 1:
         raise ValueError(f"B must be at least 1, got {B}")
-    if enumerates(G, kind, B):
+    if enumerates(G, kind=kind, B=B):
         return _enumerated(G, kind).copy()
     vals = _values(kind)
     gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
@@ -364,20 +366,40 @@ def _invert(wcr: _WCR, alpha: float, se: float, df: int, ties: Literal["count", 
     return ends[0], ends[1]
 
 
+@dataclass(frozen=True)
+class WildBootstrap:
+    """How :func:`wild_cluster_bootstrap` resamples: ``weights`` (``"webb"``: Webb's six-point
+    distribution; ``"rademacher"``: ±1), ``B`` the most weight vectors (all of them are enumerated
+    when there are at most ``B``), ``rng`` the generator or seed of the drawn ones, ``ties`` how
+    bootstrap statistics equal to the actual one count (``"count"``: as at least as large;
+    ``"exclude"``: not at all), ``interval`` whether to invert the test for an interval.
+
+        >>> WildBootstrap(weights="rademacher", B=999)
+        WildBootstrap(weights='rademacher', B=999, rng=20260, ties='count', interval=True)
+    """
+
+    weights: WeightKind = "webb"
+    B: int = 9999
+    rng: np.random.Generator | int | None = 20260
+    ties: Literal["count", "exclude"] = "count"
+    interval: bool = True
+
+    def replace(self, **changes: Any) -> WildBootstrap:
+        """A copy with ``changes``: ``WildBootstrap().replace(B=999)``."""
+        return dataclasses.replace(self, **changes)
+
+
+@former_keywords(bootstrap=WildBootstrap)
 def wild_cluster_bootstrap(
     X: np.ndarray | pd.DataFrame,
     y: np.ndarray | pd.Series,
     clusters: Sequence | np.ndarray,
     term: int | str,
-    null: float = 0.0,
     *,
-    weights: WeightKind = "webb",
-    B: int = 9999,
-    rng: np.random.Generator | int | None = 20260,
+    null: float = 0.0,
+    bootstrap: WildBootstrap = WildBootstrap(),
     ci: float = 0.95,
     absorb: Sequence | np.ndarray | None = None,
-    interval: bool = True,
-    ties: Literal["count", "exclude"] = "count",
     conf: float | None = None,
 ) -> WildBootstrapResult:
     """Restricted wild cluster bootstrap (WCR) p-value and interval for one coefficient of OLS.
@@ -399,16 +421,19 @@ def wild_cluster_bootstrap(
         >>> g = np.repeat(np.arange(8), 25)
         >>> X = np.column_stack([np.ones(200), rng.normal(size=200)])
         >>> y = X @ [1.0, 0.0] + rng.normal(size=8)[g] + rng.normal(size=200)
-        >>> r = wild_cluster_bootstrap(X, y, g, term=1, weights="rademacher", B=9999)
+        >>> r = wild_cluster_bootstrap(X, y, g, term=1, bootstrap=WildBootstrap(weights="rademacher", B=9999))
         >>> r.enumerated, r.replications, 0 <= r.p_value <= 1, r.ci_low < r.estimate < r.ci_high
         (True, 256, True, True)
     """
     if isinstance(ci, bool):  # the former ``ci=False``: no interval
         warnings.warn(
-            "wild_cluster_bootstrap(ci=True/False) is deprecated: use interval=...", DeprecationWarning, stacklevel=2
+            "wild_cluster_bootstrap(ci=True/False) is deprecated: use bootstrap=WildBootstrap(interval=...)",
+            DeprecationWarning,
+            stacklevel=3,
         )
-        ci, interval = 0.95, ci
+        ci, bootstrap = 0.95, bootstrap.replace(interval=ci)
     ci = confidence_level(ci, conf, "wild_cluster_bootstrap")
+    weights, B, rng, ties = bootstrap.weights, bootstrap.B, bootstrap.rng, bootstrap.ties
     if not 0 < ci < 1:
         raise ValueError(f"ci must lie between 0 and 1, got {ci!r}")
     Xa, ya, codes, names, fe = _design(X, y, clusters, absorb)
@@ -423,8 +448,8 @@ def wild_cluster_bootstrap(
                 "an absorbed fixed effect must be nested within the clusters (each level in one "
                 "cluster); enter a crossing factor (such as month) as dummy columns of X"
             )
-    enum = enumerates(G, weights, B)
-    W = _enumerated(G, weights) if enum else bootstrap_weights(G, weights, B, rng)
+    enum = enumerates(G, kind=weights, B=B)
+    W = _enumerated(G, weights) if enum else bootstrap_weights(G, kind=weights, B=B, rng=rng)
     wcr = _WCR(Xa, ya, codes, k, (W[i : i + _CHUNK] for i in range(0, len(W), _CHUNK)))
     N, K = Xa.shape
     K_eff = K + (int(fe.max()) + 1 if fe is not None else 0)
@@ -432,7 +457,7 @@ def wild_cluster_bootstrap(
     se = math.sqrt(ssc * wcr.var_cr0)
     t = wcr.t_actual(null) / math.sqrt(ssc)
     p = wcr.p_value(null, ties)
-    lo, hi = _invert(wcr, 1 - ci, se, G - 1, ties) if interval else (math.nan, math.nan)
+    lo, hi = _invert(wcr, 1 - ci, se, G - 1, ties) if bootstrap.interval else (math.nan, math.nan)
     return WildBootstrapResult(
         term=names[k],
         estimate=wcr.estimate,
@@ -567,8 +592,8 @@ def cr2_coef_test(
     y: np.ndarray | pd.Series,
     clusters: Sequence | np.ndarray,
     term: int | str,
-    null: float = 0.0,
     *,
+    null: float = 0.0,
     ci: float = 0.95,
     absorb: Sequence | np.ndarray | None = None,
     conf: float | None = None,
@@ -589,7 +614,7 @@ def cr2_coef_test(
         (0.103, True)
     """
     ci = confidence_level(ci, conf, "cr2_coef_test")
-    return cr2_coef_tests(X, y, clusters, [term], null, ci=ci, absorb=absorb)[0]
+    return cr2_coef_tests(X, y, clusters, [term], null=null, ci=ci, absorb=absorb)[0]
 
 
 def cr2_coef_tests(
@@ -597,8 +622,8 @@ def cr2_coef_tests(
     y: np.ndarray | pd.Series,
     clusters: Sequence | np.ndarray,
     terms: Sequence[int | str],
-    null: float = 0.0,
     *,
+    null: float = 0.0,
     ci: float = 0.95,
     absorb: Sequence | np.ndarray | None = None,
     conf: float | None = None,

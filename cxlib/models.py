@@ -58,12 +58,20 @@ import statsmodels.formula.api as smf
 from scipy import stats
 from statsmodels.tools.sm_exceptions import ModelWarning
 
-from cxlib import catalog, inference, labels, negbin
+from cxlib import catalog, labels, negbin
+from cxlib import inference as cluster_inference
 from cxlib.errors import DataError, require_columns
+from cxlib.estimation import (
+    Adjustment,
+    Guards,
+    Inference,
+    RolloutColumns,
+    former_keywords,
+)
 from cxlib.ordinal import AnalyticOrderedModel
 from cxlib.progress import track
 from cxlib.results import NotComputed, NotProvided, too_few
-from cxlib.stats import confidence_level, error_bars
+from cxlib.stats import error_bars
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -72,9 +80,6 @@ if TYPE_CHECKING:
 Form = Literal["linear", "categorical", "log"]
 
 #: Controls of the adjusted models: repair duration (log), scenario, warranty, center effects.
-DEFAULT_CONTROLS: tuple[str, ...] = ("repair_minutes", "scenario", "warranty", "center")
-#: Controls that enter as ``log1p``.
-DEFAULT_LOG_CONTROLS: tuple[str, ...] = ("repair_minutes",)
 #: Columns of every tidy coefficient table.
 TABLE_COLUMNS: tuple[str, ...] = (
     "term",
@@ -615,6 +620,8 @@ WILD_ENUMERATE_UP_TO = 1_000_000
 #: Weight vectors drawn (seed :data:`WILD_SEED`) when there are more than that.
 WILD_DRAWS = 9999
 WILD_SEED = 20260
+#: Iterations of the count models' optimisers (:func:`complaint_models`, in every model that quotes it).
+COUNT_MAXITER = 500
 #: Columns that the effect rows of the linear models gain (:func:`_few_cluster_inference`).
 FEW_CLUSTER_COLUMNS: tuple[str, ...] = (
     "inference",
@@ -689,7 +696,9 @@ def _few_cluster_inference(
     if not finite.all():
         return table, []
     X, y, g, cols, absorb = _absorbed_design(res, prep)
-    for r, t in zip(rows, inference.cr2_coef_tests(X, y, g, [cols.index(r) for r in rows], ci=ci, absorb=absorb)):
+    for r, t in zip(
+        rows, cluster_inference.cr2_coef_tests(X, y, g, [cols.index(r) for r in rows], ci=ci, absorb=absorb)
+    ):
         table.loc[r, ["se_cr2", "df_cr2", "p_cr2", "ci_low_cr2", "ci_high_cr2"]] = [
             t.std_error,
             t.df,
@@ -698,15 +707,21 @@ def _few_cluster_inference(
             t.ci_high,
         ]
     G = int(prep.n_clusters or 0)
-    if not inference.few_clusters(G):
+    if not cluster_inference.few_clusters(G):
         return table, [f"CR1 quoted ({G} clusters); CR2 with Satterthwaite df alongside"]
-    enum = inference.enumerates(G, "webb", WILD_ENUMERATE_UP_TO)
+    enum = cluster_inference.enumerates(G, kind="webb", B=WILD_ENUMERATE_UP_TO)
     B = WILD_ENUMERATE_UP_TO if enum else WILD_DRAWS
     how = ""
-    n_vec = inference.n_weight_vectors(G, "webb") if enum else B
+    n_vec = cluster_inference.n_weight_vectors(G, kind="webb") if enum else B
     for r in track(rows, f"wild cluster bootstrap ({n_vec:,} weight vectors)", unit="terms"):
-        w = inference.wild_cluster_bootstrap(
-            X, y, g, cols.index(r), weights="webb", B=B, rng=WILD_SEED, ci=ci, absorb=absorb
+        w = cluster_inference.wild_cluster_bootstrap(
+            X,
+            y,
+            g,
+            cols.index(r),
+            ci=ci,
+            absorb=absorb,
+            bootstrap=cluster_inference.WildBootstrap(weights="webb", B=B, rng=WILD_SEED),
         )
         table.loc[r, ["p_wild", "ci_low_wild", "ci_high_wild"]] = [w.p_value, w.ci_low, w.ci_high]
         how = w.describe()
@@ -779,23 +794,17 @@ def _ols_crv3(res: Any, prep: _Prepared, cluster: str) -> tuple[pd.Series, str]:
     return bse, "CRV3 cluster-jackknife SEs (center effects absorbed by within-center demeaning)"
 
 
+@former_keywords(adjust=Adjustment, inference=Inference, guards=Guards)
 def ltr_ols(
     visits: pd.DataFrame,
     updates: str = "n_proactive_updates",
     form: Form = "linear",
     ltr: str = "ltr",
-    controls: Sequence[str] = DEFAULT_CONTROLS,
-    log_controls: Sequence[str] = DEFAULT_LOG_CONTROLS,
-    cluster: str | None = "center",
-    cov_type: Literal["cluster", "cluster-crv3"] = "cluster",
-    cap: int = 4,
-    ci: float = 0.95,
-    min_n: int = 30,
-    min_clusters: int = 4,
-    strict: bool = False,
-    few_cluster: bool = True,
     *,
-    conf: float | None = None,
+    cap: int = 4,
+    adjust: Adjustment = Adjustment(),
+    inference: Inference = Inference(),
+    guards: Guards = Guards(),
 ) -> ModelResult:
     """OLS of LTR (0-10) on the number of proactive updates, adjusted for repair duration (log),
     scenario, warranty and center fixed effects; cluster-robust SEs by center (t, G-1 df).
@@ -815,7 +824,9 @@ def ltr_ols(
 
         >>> ltr_ols(visits, form="categorical").headline  # doctest: +SKIP
     """
-    ci = confidence_level(ci, conf, "ltr_ols")
+    controls, log_controls = adjust.controls, adjust.log_controls
+    cluster, cov_type, ci, few_cluster = inference.cluster, inference.cov_type, inference.ci, inference.few_cluster
+    min_n, min_clusters, strict = guards.min_n, guards.min_clusters, guards.strict
     name = f"ltr_ols_{form}"
     require_columns(visits, [ltr, updates], "visits")
     prep = _prepare(visits, [ltr], [updates], controls, log_controls, cluster)
@@ -877,19 +888,16 @@ def _mixed_degenerate(res: Any) -> str | None:
     return None
 
 
+@former_keywords(adjust=Adjustment, inference=Inference, guards=Guards)
 def ltr_mixed(
     visits: pd.DataFrame,
     updates: str = "n_proactive_updates",
     ltr: str = "ltr",
-    controls: Sequence[str] = ("repair_minutes", "scenario", "warranty"),
-    log_controls: Sequence[str] = DEFAULT_LOG_CONTROLS,
-    center: str = "center",
-    ci: float = 0.95,
-    min_n: int = 30,
-    min_clusters: int = 4,
-    strict: bool = False,
     *,
-    conf: float | None = None,
+    center: str = "center",
+    adjust: Adjustment = Adjustment(controls=("repair_minutes", "scenario", "warranty")),
+    inference: Inference = Inference(),
+    guards: Guards = Guards(),
 ) -> ModelResult:
     """Linear mixed model of LTR with a random intercept by center.
 
@@ -899,7 +907,9 @@ def ltr_mixed(
 
         >>> ltr_mixed(visits).note  # doctest: +SKIP
     """
-    ci = confidence_level(ci, conf, "ltr_mixed")
+    controls, log_controls = adjust.controls, adjust.log_controls
+    ci = inference.ci
+    min_n, min_clusters, strict = guards.min_n, guards.min_clusters, guards.strict
     name = "ltr_mixed"
     require_columns(visits, [ltr, updates, center], "visits")
     prep = _prepare(visits, [ltr], [updates], [c for c in controls if c != center], log_controls, center)
@@ -920,15 +930,11 @@ def ltr_mixed(
     if reason is not None:
         ols = ltr_ols(
             visits,
-            updates=updates,
+            updates,
             ltr=ltr,
-            controls=[*controls, center],
-            log_controls=log_controls,
-            cluster=center,
-            ci=ci,
-            min_n=min_n,
-            min_clusters=min_clusters,
-            strict=strict,
+            adjust=adjust.replace(controls=[*controls, center]),
+            inference=inference.replace(cluster=center),
+            guards=guards,
         )
         note = f"mixed model unusable ({reason}); OLS with {center} effects and cluster-robust SEs instead"
         ols.note = "; ".join([note, ols.note]) if ols.note else note
@@ -1013,7 +1019,7 @@ def _binary_logit_fit(z: np.ndarray, X: np.ndarray, maxiter: int = 100, tol: flo
     return None, "did not converge"
 
 
-def brant_test(y: pd.Series | np.ndarray, exog: pd.DataFrame, min_events: int | None = None) -> pd.DataFrame:
+def brant_test(y: pd.Series | np.ndarray, exog: pd.DataFrame, *, min_events: int | None = None) -> pd.DataFrame:
     """Brant (1990) test of proportional odds (parallel slopes) of an ordinal logit.
 
     ``y`` holds the ordered outcome (an ordered categorical, or integers in their order) and
@@ -1127,7 +1133,7 @@ def brant_test(y: pd.Series | np.ndarray, exog: pd.DataFrame, min_events: int | 
     return out
 
 
-def proportional_odds_note(brant: pd.DataFrame | None, alpha: float = 0.05) -> str:
+def proportional_odds_note(brant: pd.DataFrame | None, *, alpha: float = 0.05) -> str:
     """One clause on the Brant test for a model's ``note``: ``"proportional odds: Brant χ² =
     31.2, df = 27, p = 0.26, holds"``, then the predictors whose own test rejects at ``alpha``
     (``" — not parallel: …"``) and the outcome categories merged for the test.
@@ -1160,7 +1166,7 @@ def _brant_term(term: str) -> str:
     return re.sub(r"^np\.", "", t)
 
 
-def proportional_odds(result: ModelResult, alpha: float = 0.05) -> pd.DataFrame | NotComputed:
+def proportional_odds(result: ModelResult, *, alpha: float = 0.05) -> pd.DataFrame | NotComputed:
     """The Brant test of an ordinal model (``ltr_ordinal(...)``) as a tidy table: one row per
     ``term`` (``"omnibus"`` first) with ``chi2``, ``df``, ``p_value`` and ``parallel`` (the
     test does not reject at ``alpha``); a :class:`~cxlib.results.NotComputed` note when the model
@@ -1175,28 +1181,23 @@ def proportional_odds(result: ModelResult, alpha: float = 0.05) -> pd.DataFrame 
             (c for c in result.note.split("; ") if c.startswith("proportional odds not tested")),
             result.note or "the ordinal model was not fitted",
         )
-        return NotComputed(result.n, what, why=(note_text(why, "zh"), why))
+        return NotComputed(result.n, what, why=(note_text(why, lang="zh"), why))
     out = t.reset_index().rename(columns={"test": "term"})
     out["parallel"] = out["p_value"] >= alpha
     out["n"] = result.n
     return out[["term", "chi2", "df", "p_value", "parallel", "n"]]
 
 
+@former_keywords(adjust=Adjustment, inference=Inference, guards=Guards)
 def ltr_ordinal(
     visits: pd.DataFrame,
     updates: str = "n_proactive_updates",
     ltr: str = "ltr",
-    controls: Sequence[str] = DEFAULT_CONTROLS,
-    log_controls: Sequence[str] = DEFAULT_LOG_CONTROLS,
-    cluster: str | None = "center",
-    collapse_below: int | None = None,
-    ci: float = 0.95,
-    min_n: int = 30,
-    min_clusters: int = 4,
-    maxiter: int = 100,
-    strict: bool = False,
     *,
-    conf: float | None = None,
+    collapse_below: int | None = None,
+    adjust: Adjustment = Adjustment(),
+    inference: Inference = Inference(),
+    guards: Guards = Guards(),
 ) -> ModelResult:
     """Proportional-odds (ordinal logit) model of LTR 0-10 on the number of updates.
 
@@ -1210,7 +1211,9 @@ def ltr_ordinal(
 
         >>> ltr_ordinal(visits).headline  # doctest: +SKIP
     """
-    ci = confidence_level(ci, conf, "ltr_ordinal")
+    controls, log_controls = adjust.controls, adjust.log_controls
+    cluster, ci = inference.cluster, inference.ci
+    min_n, min_clusters, maxiter, strict = guards.min_n, guards.min_clusters, guards.maxiter, guards.strict
     name = "ltr_ordinal"
     require_columns(visits, [ltr, updates], "visits")
     prep = _prepare(visits, [ltr], [updates], controls, log_controls, cluster)
@@ -1381,20 +1384,15 @@ def _binary_logit(
     )
 
 
+@former_keywords(adjust=Adjustment, inference=Inference, guards=Guards)
 def promoter_logit(
     visits: pd.DataFrame,
     updates: str = "n_proactive_updates",
     ltr: str = "ltr",
-    controls: Sequence[str] = DEFAULT_CONTROLS,
-    log_controls: Sequence[str] = DEFAULT_LOG_CONTROLS,
-    cluster: str | None = "center",
-    ci: float = 0.95,
-    min_n: int = 30,
-    min_clusters: int = 4,
-    maxiter: int = 100,
-    strict: bool = False,
     *,
-    conf: float | None = None,
+    adjust: Adjustment = Adjustment(),
+    inference: Inference = Inference(),
+    guards: Guards = Guards(),
 ) -> ModelResult:
     """Logit of being a promoter (LTR 9-10) on updates; ``headline`` holds the average marginal
     effect (``get_margeff(at="overall")``: probability points per extra update) and odds ratio.
@@ -1405,7 +1403,9 @@ def promoter_logit(
 
         >>> promoter_logit(visits).headline[["estimate", "ci_low", "ci_high"]]  # doctest: +SKIP
     """
-    ci = confidence_level(ci, conf, "promoter_logit")
+    controls, log_controls = adjust.controls, adjust.log_controls
+    cluster, ci = inference.cluster, inference.ci
+    min_n, min_clusters, maxiter, strict = guards.min_n, guards.min_clusters, guards.maxiter, guards.strict
     require_columns(visits, [ltr], "visits")
     v = pd.to_numeric(visits[ltr], errors="coerce")
     y = (v >= _PROMOTER_LOW).astype("Float64").where(v.notna())
@@ -1426,26 +1426,23 @@ def promoter_logit(
     )
 
 
+@former_keywords(adjust=Adjustment, inference=Inference, guards=Guards)
 def detractor_logit(
     visits: pd.DataFrame,
     updates: str = "n_proactive_updates",
     ltr: str = "ltr",
-    controls: Sequence[str] = DEFAULT_CONTROLS,
-    log_controls: Sequence[str] = DEFAULT_LOG_CONTROLS,
-    cluster: str | None = "center",
-    ci: float = 0.95,
-    min_n: int = 30,
-    min_clusters: int = 4,
-    maxiter: int = 100,
-    strict: bool = False,
     *,
-    conf: float | None = None,
+    adjust: Adjustment = Adjustment(),
+    inference: Inference = Inference(),
+    guards: Guards = Guards(),
 ) -> ModelResult:
     """Logit of being a detractor (LTR 0-6) on updates, with average marginal effects.
 
     >>> detractor_logit(visits).headline  # doctest: +SKIP
     """
-    ci = confidence_level(ci, conf, "detractor_logit")
+    controls, log_controls = adjust.controls, adjust.log_controls
+    cluster, ci = inference.cluster, inference.ci
+    min_n, min_clusters, maxiter, strict = guards.min_n, guards.min_clusters, guards.maxiter, guards.strict
     require_columns(visits, [ltr], "visits")
     v = pd.to_numeric(visits[ltr], errors="coerce")
     y = (v <= _DETRACTOR_HIGH).astype("Float64").where(v.notna())
@@ -1533,23 +1530,17 @@ def _poisson_quoted(boundary: str, errors: str, what: str = "rate ratio") -> str
     return f"{lead}the Poisson {what} with {errors} errors is quoted"
 
 
+@former_keywords(adjust=Adjustment, inference=Inference, guards=Guards)
 def complaint_models(
     visits: pd.DataFrame,
     updates: str = "n_proactive_updates",
     complaints: str = "n_complaints",
-    controls: Sequence[str] = DEFAULT_CONTROLS,
-    log_controls: Sequence[str] = DEFAULT_LOG_CONTROLS,
-    cluster: str | None = "center",
-    exposure: str | None = None,
-    h0_rate_ratio: float = 0.5,
-    ci: float = 0.95,
-    min_n: int = 30,
-    min_clusters: int = 4,
-    maxiter: int = 500,
-    strict: bool = False,
-    nb2: bool = True,
     *,
-    conf: float | None = None,
+    h0_rate_ratio: float = 0.5,
+    nb2: bool = True,
+    adjust: Adjustment = Adjustment(),
+    inference: Inference = Inference(),
+    guards: Guards = Guards(maxiter=COUNT_MAXITER),
 ) -> ModelResult:
     """Complaint counts per visit on updates: Poisson and NB2 (``smf.negativebinomial``, alpha
     estimated), both with cluster-robust SEs by center. ``nb2=False`` fits the Poisson model only
@@ -1566,7 +1557,9 @@ def complaint_models(
 
         >>> complaint_models(visits).headline[["model", "rate_ratio", "p_value_h0"]]  # doctest: +SKIP
     """
-    ci = confidence_level(ci, conf, "complaint_models")
+    controls, log_controls, exposure = adjust.controls, adjust.log_controls, adjust.exposure
+    cluster, ci = inference.cluster, inference.ci
+    min_n, min_clusters, maxiter, strict = guards.min_n, guards.min_clusters, guards.maxiter, guards.strict
     name = "complaints"
     require_columns(visits, [complaints, updates], "visits")
     prep = _prepare(visits, [complaints, *([exposure] if exposure else [])], [updates], controls, log_controls, cluster)
@@ -1605,7 +1598,13 @@ def complaint_models(
         (
             "nb2",
             lambda: negbin.fit_nb2(
-                formula, prep.data, fits["poisson"].params, maxiter=maxiter, eval_env=_FORMULA_ENV, **extra, **kw
+                formula,
+                prep.data,
+                poisson_params=fits["poisson"].params,
+                maxiter=maxiter,
+                eval_env=_FORMULA_ENV,
+                **extra,
+                **kw,
             ),
         ),
     )
@@ -1656,20 +1655,16 @@ def complaint_models(
     )
 
 
+@former_keywords(adjust=Adjustment, inference=Inference, guards=Guards)
 def naive_vs_adjusted(
     visits: pd.DataFrame,
     outcome: Literal["n_complaints", "ltr"] = "n_complaints",
     updates: str = "n_proactive_updates",
     duration: str = "repair_minutes",
-    controls: Sequence[str] = DEFAULT_CONTROLS,
-    log_controls: Sequence[str] = DEFAULT_LOG_CONTROLS,
-    cluster: str | None = "center",
-    ci: float = 0.95,
-    min_n: int = 30,
-    min_clusters: int = 4,
-    strict: bool = False,
     *,
-    conf: float | None = None,
+    adjust: Adjustment = Adjustment(),
+    inference: Inference = Inference(),
+    guards: Guards = Guards(),
 ) -> ModelResult:
     """The naive estimate (without the repair-duration control) next to the adjusted one.
 
@@ -1679,22 +1674,14 @@ def naive_vs_adjusted(
 
         >>> naive_vs_adjusted(visits).note  # doctest: +SKIP
     """
-    ci = confidence_level(ci, conf, "naive_vs_adjusted")
+    controls = adjust.controls
+    ci = inference.ci
     naive_controls = [c for c in controls if c != duration]
     rows, fits = [], {}
     for label, ctrl in (("naive", naive_controls), ("adjusted", list(controls))):
         if outcome == "ltr":
             r = ltr_ols(
-                visits,
-                updates=updates,
-                ltr=outcome,
-                controls=ctrl,
-                log_controls=log_controls,
-                cluster=cluster,
-                ci=ci,
-                min_n=min_n,
-                min_clusters=min_clusters,
-                strict=strict,
+                visits, updates, ltr=outcome, adjust=adjust.replace(controls=ctrl), inference=inference, guards=guards
             )
             h = r.headline.iloc[0]
             rows.append(
@@ -1715,15 +1702,11 @@ def naive_vs_adjusted(
         else:
             r = complaint_models(
                 visits,
-                updates=updates,
-                complaints=outcome,
-                controls=ctrl,
-                log_controls=log_controls,
-                cluster=cluster,
-                ci=ci,
-                min_n=min_n,
-                min_clusters=min_clusters,
-                strict=strict,
+                updates,
+                outcome,
+                adjust=adjust.replace(controls=ctrl),
+                inference=inference,
+                guards=guards.replace(maxiter=COUNT_MAXITER),
                 nb2=False,
             )  # the Poisson rows are quoted
             if "rate_ratio" not in r.headline.columns:  # cannot fit
@@ -1789,19 +1772,15 @@ def _sentence(note: str) -> str:
     return note[:1].upper() + note[1:] + ("" if note.endswith(".") else ".")
 
 
+@former_keywords(adjust=Adjustment, inference=Inference, guards=Guards)
 def duration_confounding(
     visits: pd.DataFrame,
     updates: str = "n_proactive_updates",
     duration: str = "repair_minutes",
-    controls: Sequence[str] = DEFAULT_CONTROLS,
-    log_controls: Sequence[str] = DEFAULT_LOG_CONTROLS,
-    cluster: str | None = "center",
-    ci: float = 0.95,
-    min_n: int = 30,
-    min_clusters: int = 4,
-    strict: bool = False,
     *,
-    conf: float | None = None,
+    adjust: Adjustment = Adjustment(),
+    inference: Inference = Inference(),
+    guards: Guards = Guards(),
 ) -> ModelResult:
     """:func:`naive_vs_adjusted` for complaints and for LTR at once: ``headline`` has the naive and
     adjusted rows of both outcomes (column ``outcome``), ``note`` the two sentences, one per line
@@ -1809,21 +1788,8 @@ def duration_confounding(
 
         >>> print(duration_confounding(visits).note)  # doctest: +SKIP
     """
-    ci = confidence_level(ci, conf, "duration_confounding")
     parts = [
-        naive_vs_adjusted(
-            visits,
-            outcome=o,
-            updates=updates,
-            duration=duration,
-            controls=controls,
-            log_controls=log_controls,
-            cluster=cluster,
-            ci=ci,
-            min_n=min_n,
-            min_clusters=min_clusters,
-            strict=strict,
-        )
+        naive_vs_adjusted(visits, o, updates, duration, adjust=adjust, inference=inference, guards=guards)
         for o in ("n_complaints", "ltr")
     ]
     head = pd.concat([r.headline.assign(outcome=o) for r, o in zip(parts, ("n_complaints", "ltr"))], ignore_index=True)
@@ -1880,14 +1846,12 @@ def _explain(head: pd.DataFrame, visits: pd.DataFrame, updates: str, duration: s
 
 
 # ============================================================================ rollout study
+@former_keywords(columns=RolloutColumns)
 def rollout_visits(
     visits: pd.DataFrame,
     centers: pd.DataFrame,
-    center: str = "center",
-    month: str = "month",
-    arrived_at: str = "arrived_at",
-    center_id: str = "center_id",
-    realtime_since: str = "realtime_since",
+    *,
+    columns: RolloutColumns = RolloutColumns(),
 ) -> pd.DataFrame:
     """Per visit (same index as ``visits``): ``treated`` (its center ever switched to real-time
     updates), ``post`` (1.0 when it arrived on or after the switch date), ``month_index``
@@ -1900,6 +1864,13 @@ def rollout_visits(
         >>> rollout_visits(v, c)[["treated", "post", "rel_month"]].values.tolist()
         [[True, 0.0, -1.0], [True, 1.0, 0.0], [False, 0.0, nan]]
     """
+    center, month, arrived_at, center_id, realtime_since = (
+        columns.center,
+        columns.month,
+        columns.arrived_at,
+        columns.center_id,
+        columns.realtime_since,
+    )
     require_columns(visits, [center, month, arrived_at], "visits")
     require_columns(centers, [center_id, realtime_since], "centers")
     c = centers.drop_duplicates(center_id)
@@ -1937,17 +1908,18 @@ def rollout_visits(
     return out
 
 
-def _one_center_reason(what: str, prep: _Prepared, centers: pd.DataFrame, center_id: str, realtime_since: str) -> str:
+def _one_center_reason(what: str, prep: _Prepared, centers: pd.DataFrame, columns: RolloutColumns) -> str:
     """Why a rollout model is not identified when the data hold a single center."""
-    return one_center_reason(what, str(prep.data[prep.cluster].iloc[0]), centers, center_id, realtime_since)
+    return one_center_reason(what, str(prep.data[prep.cluster].iloc[0]), centers, columns=columns)
 
 
+@former_keywords(columns=RolloutColumns)
 def one_center_reason(
     what: str,
     center_id_value: str,
     centers: pd.DataFrame,
-    center_id: str = "center_id",
-    realtime_since: str = "realtime_since",
+    *,
+    columns: RolloutColumns = RolloutColumns(),
 ) -> str:
     """Why ``what`` (a rollout estimator) is not identified in a selection that holds the single
     center ``center_id_value``: it needs switching and non-switching centers; says whether and
@@ -1956,6 +1928,7 @@ def one_center_reason(
         >>> one_center_reason("DiD", "A", pd.DataFrame({"center_id": ["A"], "realtime_since": [None]}))
         'this center never switched to real-time updates; DiD needs switching and non-switching centers; this selection has one center — see the all-centers report'
     """
+    center_id, realtime_since = columns.center_id, columns.realtime_since
     cid = center_id_value
     c = centers.drop_duplicates(center_id)
     since = pd.to_datetime(c.loc[c[center_id].astype(str) == cid, realtime_since], errors="coerce")
@@ -1980,24 +1953,16 @@ def numeric_outcome(visits: pd.DataFrame, outcome: str) -> pd.Series:
     return pd.to_numeric(s, errors="coerce").astype(float)
 
 
+@former_keywords(columns=RolloutColumns, adjust=Adjustment, inference=Inference, guards=Guards)
 def did_rollout(
     visits: pd.DataFrame,
     centers: pd.DataFrame,
     outcome: str = "ltr",
-    center: str = "center",
-    month: str = "month",
-    arrived_at: str = "arrived_at",
-    center_id: str = "center_id",
-    realtime_since: str = "realtime_since",
-    controls: Sequence[str] = (),
-    log_controls: Sequence[str] = DEFAULT_LOG_CONTROLS,
-    ci: float = 0.95,
-    min_n: int = 30,
-    min_clusters: int = 4,
-    strict: bool = False,
-    few_cluster: bool = True,
     *,
-    conf: float | None = None,
+    columns: RolloutColumns = RolloutColumns(),
+    adjust: Adjustment = Adjustment(controls=()),
+    inference: Inference = Inference(),
+    guards: Guards = Guards(),
 ) -> ModelResult:
     """Difference-in-differences of the switch to real-time updates (``centers.realtime_since``):
     two-way fixed effects (center + month) with a post indicator, cluster-robust by center (t, G-1 df).
@@ -2012,10 +1977,13 @@ def did_rollout(
 
         >>> did_rollout(visits, centers, outcome="complained").headline  # doctest: +SKIP
     """
-    ci = confidence_level(ci, conf, "did_rollout")
+    center, month = columns.center, columns.month
+    controls, log_controls = adjust.controls, adjust.log_controls
+    ci, few_cluster = inference.ci, inference.few_cluster
+    min_n, min_clusters, strict = guards.min_n, guards.min_clusters, guards.strict
     name = f"did_{outcome}"
     require_columns(visits, [outcome, center], "visits")
-    ro = rollout_visits(visits, centers, center, month, arrived_at, center_id, realtime_since)
+    ro = rollout_visits(visits, centers, columns=columns)
     df = pd.DataFrame(
         {
             "_y": numeric_outcome(visits, outcome),
@@ -2029,9 +1997,7 @@ def did_rollout(
         df[c] = visits[c]
     prep = _prepare(df, ["_y"], ["post"], controls, log_controls, center, fe=[month])
     if prep.n_clusters == 1:
-        return _cannot_fit(
-            name, _one_center_reason("DiD", prep, centers, center_id, realtime_since), len(prep.data), 1, strict
-        )
+        return _cannot_fit(name, _one_center_reason("DiD", prep, centers, columns), len(prep.data), 1, strict)
     bad = _check_size(prep, name, None, min_n, min_clusters, strict, fallback=False)
     if bad:
         return bad
@@ -2082,24 +2048,17 @@ def _ev_name(k: int) -> str:
     return f"ev_m{-k}" if k < 0 else f"ev_p{k}"
 
 
+@former_keywords(columns=RolloutColumns, inference=Inference, guards=Guards)
 def event_study(
     visits: pd.DataFrame,
     centers: pd.DataFrame,
     outcome: str = "ltr",
+    *,
     window: tuple[int, int] = (-4, 4),
     ref: int = -1,
-    center: str = "center",
-    month: str = "month",
-    arrived_at: str = "arrived_at",
-    center_id: str = "center_id",
-    realtime_since: str = "realtime_since",
-    ci: float = 0.95,
-    min_n: int = 30,
-    min_clusters: int = 4,
-    strict: bool = False,
-    few_cluster: bool = True,
-    *,
-    conf: float | None = None,
+    columns: RolloutColumns = RolloutColumns(),
+    inference: Inference = Inference(),
+    guards: Guards = Guards(),
 ) -> ModelResult:
     """Event study of the switch to real-time updates: one coefficient per month relative to the
     switch month (``window``, end bins collect months beyond it), ``ref`` month fixed at 0;
@@ -2112,13 +2071,15 @@ def event_study(
 
         >>> event_study(visits, centers, "ltr").headline[["rel_month", "estimate"]]  # doctest: +SKIP
     """
-    ci = confidence_level(ci, conf, "event_study")
+    center, month = columns.center, columns.month
+    ci, few_cluster = inference.ci, inference.few_cluster
+    min_n, min_clusters, strict = guards.min_n, guards.min_clusters, guards.strict
     lo, hi = window
     if not lo <= ref <= hi:
         raise ValueError(f"ref {ref} is outside the window {window}")
     name = f"event_study_{outcome}"
     require_columns(visits, [outcome, center], "visits")
-    ro = rollout_visits(visits, centers, center, month, arrived_at, center_id, realtime_since)
+    ro = rollout_visits(visits, centers, columns=columns)
     rel = ro["rel_month"].clip(lower=lo, upper=hi)
     df = pd.DataFrame({"_y": numeric_outcome(visits, outcome), center: visits[center], month: visits[month]})
     notes: list[str] = []
@@ -2140,7 +2101,7 @@ def event_study(
     if prep.n_clusters == 1:
         return _cannot_fit(
             name,
-            _one_center_reason("the event study", prep, centers, center_id, realtime_since),
+            _one_center_reason("the event study", prep, centers, columns),
             len(prep.data),
             1,
             strict,
@@ -2214,7 +2175,7 @@ UPDATE_PARTS: tuple[str, ...] = ("ready_notice", "has_photo_update")
 
 
 def with_update_parts(
-    visits: pd.DataFrame, updates: str = "n_proactive_updates", in_progress: str = "n_inprogress_updates"
+    visits: pd.DataFrame, updates: str = "n_proactive_updates", *, in_progress: str = "n_inprogress_updates"
 ) -> pd.DataFrame:
     """The visits with a ``ready_notice`` column (nullable boolean): a completion notice was sent,
     i.e. there were more proactive updates than in-progress ones.
@@ -2253,20 +2214,16 @@ def _used(table: pd.DataFrame, names: Sequence[str]) -> list[str]:
     return [c for c in names if re.search(rf"(?<![\w]){re.escape(c)}(?![\w])", terms)]
 
 
+@former_keywords(adjust=Adjustment, inference=Inference, guards=Guards)
 def update_effects(
     visits: pd.DataFrame,
-    controls: Sequence[str] = DEFAULT_CONTROLS,
+    *,
     updates: str = "n_inprogress_updates",
     parts: Sequence[str] = UPDATE_PARTS,
-    log_controls: Sequence[str] = (),
-    cluster: str | None = "center",
     h0_rate_ratio: float = 0.5,
-    ci: float = 0.95,
-    min_n: int = 30,
-    min_clusters: int = 4,
-    strict: bool = False,
-    *,
-    conf: float | None = None,
+    adjust: Adjustment = Adjustment(log_controls=()),
+    inference: Inference = Inference(),
+    guards: Guards = Guards(),
 ) -> dict[str, dict[str, Any]]:
     """The two per-update effects of ``results.json``: ``ltr_slope_per_update`` (OLS, LTR points per
     update) and ``complaint_rate_ratio_per_update`` (NB2 rate ratio per update, with the p-value of
@@ -2286,21 +2243,14 @@ def update_effects(
         >>> update_effects(visits)["complaint_rate_ratio_per_update"]["estimate"]  # doctest: +SKIP
         0.80
     """
-    ci = confidence_level(ci, conf, "update_effects")
+    controls = adjust.controls
     v = visits if all(p in visits.columns for p in parts) else with_update_parts(visits)
     ctrl = [c for c in dict.fromkeys([*controls, *parts]) if c != updates]
-    kw = dict(
-        updates=updates,
-        controls=ctrl,
-        log_controls=log_controls,
-        cluster=cluster,
-        ci=ci,
-        min_n=min_n,
-        min_clusters=min_clusters,
-        strict=strict,
-    )
+    kw: dict[str, Any] = dict(adjust=adjust.replace(controls=ctrl), inference=inference)
     return update_effects_from(
-        ltr_ols(v, form="linear", **kw), complaint_models(v, h0_rate_ratio=h0_rate_ratio, **kw), ctrl
+        ltr_ols(v, updates, "linear", guards=guards, **kw),
+        complaint_models(v, updates, h0_rate_ratio=h0_rate_ratio, guards=guards.replace(maxiter=COUNT_MAXITER), **kw),
+        ctrl,
     )
 
 
@@ -2373,7 +2323,7 @@ def update_effects_from(
     return {"ltr_slope_per_update": slope, "complaint_rate_ratio_per_update": rr}
 
 
-def effects_table(effects: dict[str, dict[str, Any]], lang: catalog.Lang = "both") -> pd.DataFrame:
+def effects_table(effects: dict[str, dict[str, Any]], *, lang: catalog.Lang = "both") -> pd.DataFrame:
     """The entries of :func:`update_effects_from` as a table for the reader: one row per effect
     (``effect, estimate, ci_low, ci_high, p_value_vs_half, model, adjusted_for, note``); an effect
     the data were too few for, or whose table was not given, has no numbers and its note says why
@@ -2391,7 +2341,7 @@ def effects_table(effects: dict[str, dict[str, Any]], lang: catalog.Lang = "both
         elif e.get("provided") is False:
             note = NotProvided(tuple(e.get("missing") or ()), lang).text()
         else:
-            note = note_text(note, lang) if lang != "en" else note
+            note = note_text(note, lang=lang) if lang != "en" else note
         rows.append(
             {
                 "effect": key,
@@ -2440,15 +2390,13 @@ def rollout_effects(
     return {"ltr": _did_entry(did_ltr), "complained": _did_entry(did_complained)}
 
 
+@former_keywords(columns=RolloutColumns)
 def rollout_overview(
     visits: pd.DataFrame,
     centers: pd.DataFrame,
-    center: str = "center",
-    month: str = "month",
-    arrived_at: str = "arrived_at",
-    center_id: str = "center_id",
-    realtime_since: str = "realtime_since",
+    *,
     in_progress: str = "n_inprogress_updates",
+    columns: RolloutColumns = RolloutColumns(),
 ) -> pd.DataFrame:
     """Per center (sorted): the date it switched to real-time updates (``None`` if never), its visits
     before and after the switch in the data, and the share of visits with an in-progress update
@@ -2458,8 +2406,9 @@ def rollout_overview(
         >>> rollout_overview(visits, centers).columns.tolist()[:3]  # doctest: +SKIP
         ['center', 'realtime_since', 'visits_before']
     """
+    center, center_id, realtime_since = columns.center, columns.center_id, columns.realtime_since
     require_columns(visits, [in_progress], "visits")
-    ro = rollout_visits(visits, centers, center, month, arrived_at, center_id, realtime_since)
+    ro = rollout_visits(visits, centers, columns=columns)
     c = centers.drop_duplicates(center_id)
     since = pd.Series(
         pd.to_datetime(c[realtime_since], errors="coerce").to_numpy(), index=c[center_id].astype(str).to_numpy()
@@ -2580,16 +2529,16 @@ def report_table(
     out[num] = out[num].astype(float).round(digits)
     out["n_clusters"] = out["n_clusters"].astype("Int64")
     if lang is not None:
-        out["note"] = [n if pd.isna(n) else note_text(str(n), lang) for n in out["note"]]
+        out["note"] = [n if pd.isna(n) else note_text(str(n), lang=lang) for n in out["note"]]
     return out.reset_index(drop=True)
 
 
 # ============================================================================ figures
 def plot_coefficients(
     table: pd.DataFrame,
+    *,
     terms: Sequence[str] | None = None,
     kinds: Sequence[str] = ("effect", "average_marginal_effect", "control"),
-    *,
     lang: catalog.Lang = "both",
     title: str | None = None,
     ax: Axes | None = None,
@@ -2710,7 +2659,7 @@ def _lvl(column: str, value: str) -> str:
 _NOTE_ZH: tuple[tuple[re.Pattern[str], Any], ...] = tuple(
     (re.compile(p + r"(?=;\s|\.?$)", re.I), z)
     for p, z in (
-        (r"cannot fit: (?P<r>.+)", lambda m: "无法拟合：" + note_text(m["r"], "zh")),
+        (r"cannot fit: (?P<r>.+)", lambda m: "无法拟合：" + note_text(m["r"], lang="zh")),
         (
             r"only (?P<n>\d+) complete rows \(need at least (?P<k>\d+)\)",
             lambda m: f"样本不足（n = {m['n']}），至少需要 {m['k']} 条完整记录",
@@ -2801,7 +2750,7 @@ _NOTE_ZH: tuple[tuple[re.Pattern[str], Any], ...] = tuple(
                 + "（"
                 + (f"alpha = {m['d'].split('alpha = ')[-1]}" if "alpha = " in m["d"] else m["d"].split(":")[0])
                 + "）"
-                + ("：" + note_text(m["r"], "zh") if m["r"] else "")
+                + ("：" + note_text(m["r"], lang="zh") if m["r"] else "")
             ),
         ),
         (r"NB2 reduces to Poisson", lambda m: "NB2 退化为泊松模型"),
@@ -2946,7 +2895,7 @@ _NOTE_ZH: tuple[tuple[re.Pattern[str], Any], ...] = tuple(
 )
 
 
-def note_text(note: str, lang: catalog.Lang = "zh") -> str:
+def note_text(note: str, *, lang: catalog.Lang = "zh") -> str:
     """A model's note (clauses joined by "; ") in ``lang``: each clause in Chinese where it is one
     of the notes this module writes (others, such as a statsmodels warning, stay as written);
     ``both`` gives the Chinese, then the English.

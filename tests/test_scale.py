@@ -72,7 +72,9 @@ def test_analytic_fit_equals_statsmodels_numerical_fit(distr):
 def test_ltr_ordinal_equals_todays_statsmodels_fit_on_the_sample(sample):
     """Notebook 03's ordinal model: coefficients within 1e-6, standard errors within 1e-4 relative of
     statsmodels' OrderedModel (numerical derivatives) converged to the same maximum."""
-    r = models.ltr_ordinal(sample.visits, updates="n_inprogress_updates", controls=ADJUST, log_controls=[])
+    r = models.ltr_ordinal(
+        sample.visits, updates="n_inprogress_updates", adjust=models.Adjustment(controls=ADJUST, log_controls=[])
+    )
     assert r.ok and r.fit.mle_retvals["converged"]
     mod = r.fit.model
     k = mod.exog.shape[1]
@@ -99,7 +101,10 @@ def test_analytic_model_refuses_other_distributions():
 
 # ---------------------------------------------------------------------------- randomisation test
 def _rollout_inputs(visits: pd.DataFrame, centers: pd.DataFrame):
-    base = models.rollout_visits(visits, centers, "center", "month", "arrived_at", "center_id", "realtime_since")
+    base = models.rollout_visits(
+        visits,
+        centers,
+    )
     y_all = models.numeric_outcome(visits, "ltr")
     ok = y_all.notna() & visits["center"].notna() & base["month_index"].notna()
     cen = visits.loc[ok, "center"].astype(str).to_numpy()
@@ -166,9 +171,8 @@ def test_categorical_controls_give_patsys_own_design(sample):
             sample.visits,
             updates="n_inprogress_updates",
             form=form,
-            controls=ADJUST,
-            log_controls=[],
-            few_cluster=False,
+            adjust=models.Adjustment(controls=ADJUST, log_controls=[]),
+            inference=models.Inference(few_cluster=False),
         )
         frame = r.fit.model.data.frame.copy()
         for c in ("scenario", "warranty", "center"):
@@ -183,7 +187,9 @@ def test_categorical_controls_give_patsys_own_design(sample):
 def test_brant_binary_logits_equal_statsmodels_logit(sample):
     import statsmodels.api as sm
 
-    r = models.ltr_ordinal(sample.visits, updates="n_inprogress_updates", controls=ADJUST, log_controls=[])
+    r = models.ltr_ordinal(
+        sample.visits, updates="n_inprogress_updates", adjust=models.Adjustment(controls=ADJUST, log_controls=[])
+    )
     slopes = r.proportional_odds.attrs["binary_slopes"]
     mod = r.fit.model
     X = np.column_stack([np.ones(mod.nobs), mod.exog])
@@ -263,14 +269,20 @@ def test_naive_vs_adjusted_needs_no_negative_binomial(sample):
     scale) changed nothing it shows; the Poisson estimates equal complaint_models' own."""
     v = models.with_update_parts(sample.visits)
     adjust = [*ADJUST, *models.UPDATE_PARTS]
-    r = models.naive_vs_adjusted(v, updates="n_inprogress_updates", controls=adjust, log_controls=[])
-    full = models.complaint_models(v, updates="n_inprogress_updates", controls=adjust, log_controls=[])
+    r = models.naive_vs_adjusted(
+        v, updates="n_inprogress_updates", adjust=models.Adjustment(controls=adjust, log_controls=[])
+    )
+    full = models.complaint_models(
+        v, updates="n_inprogress_updates", adjust=models.Adjustment(controls=adjust, log_controls=[])
+    )
     pois = full.headline.set_index("model").loc["poisson"]
     adj = r.headline.set_index("estimate_type").loc["adjusted"]
     for k, ref in (("estimate", "rate_ratio"), ("ci_low", "ci_low"), ("ci_high", "ci_high"), ("p_value", "p_value")):
         assert adj[k] == pytest.approx(pois[ref], rel=1e-12)
     assert set(r.table["model"]) == {"poisson"}
-    only = models.complaint_models(v, updates="n_inprogress_updates", controls=adjust, log_controls=[], nb2=False)
+    only = models.complaint_models(
+        v, updates="n_inprogress_updates", nb2=False, adjust=models.Adjustment(controls=adjust, log_controls=[])
+    )
     assert only.headline["model"].tolist() == ["poisson"]
 
 
@@ -387,7 +399,9 @@ def test_complaint_models_equal_todays_negative_binomial_fit(sample):
 
     v = models.with_update_parts(sample.visits)
     adjust = [*ADJUST, *models.UPDATE_PARTS]
-    r = models.complaint_models(v, updates="n_inprogress_updates", controls=adjust, log_controls=[])
+    r = models.complaint_models(
+        v, updates="n_inprogress_updates", adjust=models.Adjustment(controls=adjust, log_controls=[])
+    )
     nb = r.fit["nb2"]
     frame = r.fit["poisson"].model.data.frame
     groups = pd.factorize(frame["center"].astype(str), sort=True)[0]
@@ -421,15 +435,21 @@ def test_models_of_many_rows_drop_their_data_and_keep_their_tables(sample, monke
     v = models.with_update_parts(sample.visits)
     adjust = [*ADJUST, *models.UPDATE_PARTS]
     fits = {
-        "ols": lambda: models.ltr_ols(v, updates="n_inprogress_updates", controls=adjust, log_controls=[]),
-        "ordinal": lambda: models.ltr_ordinal(v, updates="n_inprogress_updates", controls=adjust, log_controls=[]),
-        "promoter": lambda: models.promoter_logit(v, updates="n_inprogress_updates", controls=adjust, log_controls=[]),
+        "ols": lambda: models.ltr_ols(
+            v, updates="n_inprogress_updates", adjust=models.Adjustment(controls=adjust, log_controls=[])
+        ),
+        "ordinal": lambda: models.ltr_ordinal(
+            v, updates="n_inprogress_updates", adjust=models.Adjustment(controls=adjust, log_controls=[])
+        ),
+        "promoter": lambda: models.promoter_logit(
+            v, updates="n_inprogress_updates", adjust=models.Adjustment(controls=adjust, log_controls=[])
+        ),
         "complaints": lambda: models.complaint_models(
-            v, updates="n_inprogress_updates", controls=adjust, log_controls=[]
+            v, updates="n_inprogress_updates", adjust=models.Adjustment(controls=adjust, log_controls=[])
         ),
         "did": lambda: models.did_rollout(v, sample.centers, outcome="ltr"),
         "confounding": lambda: models.duration_confounding(
-            v, updates="n_inprogress_updates", controls=adjust, log_controls=[]
+            v, updates="n_inprogress_updates", adjust=models.Adjustment(controls=adjust, log_controls=[])
         ),
     }
     kept = {k: f() for k, f in fits.items()}
@@ -460,7 +480,9 @@ def test_few_cluster_inference_on_the_absorbed_design_equals_the_dummies(sample)
     adjust = [*ADJUST, *models.UPDATE_PARTS]
     for r, key in (
         (
-            models.ltr_ols(v, updates="n_inprogress_updates", controls=adjust, log_controls=[]),
+            models.ltr_ols(
+                v, updates="n_inprogress_updates", adjust=models.Adjustment(controls=adjust, log_controls=[])
+            ),
             "Q('n_inprogress_updates')",
         ),
         (models.did_rollout(v, sample.centers, outcome="ltr"), None),
@@ -473,7 +495,9 @@ def test_few_cluster_inference_on_the_absorbed_design_equals_the_dummies(sample)
         j = names.index(key) if key else [models._pretty(n) for n in names].index(h["term"])
         c2 = inference.cr2_coef_test(X, y, g, j)
         assert (h["se_cr2"], h["df_cr2"], h["p_cr2"]) == pytest.approx((c2.std_error, c2.df, c2.p_value), rel=1e-9)
-        w = inference.wild_cluster_bootstrap(X, y, g, j, B=models.WILD_ENUMERATE_UP_TO, rng=models.WILD_SEED)
+        w = inference.wild_cluster_bootstrap(
+            X, y, g, j, bootstrap=inference.WildBootstrap(B=models.WILD_ENUMERATE_UP_TO, rng=models.WILD_SEED)
+        )
         assert (h["p_wild"], h["ci_low_wild"], h["ci_high_wild"]) == pytest.approx(
             (w.p_value, w.ci_low, w.ci_high), rel=1e-9
         )

@@ -35,7 +35,7 @@ Formulas (also in ``docs/roi-cases.md``)
 Example
 -------
 >>> from cxlib import roi
->>> roi.revenue_at_risk(15_000, 3, 15_000)
+>>> roi.revenue_at_risk(15_000, referrals=3, value_per_referral=15_000)
 60000.0
 >>> from cxlib import paths
 >>> cases = roi.load_cases(paths.SAMPLE_CASES)                       # the sample's cases file

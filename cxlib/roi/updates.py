@@ -90,9 +90,9 @@ def effect_sampling(
 
 
 def update_program_value(
+    *,
     rate_ratio_per_update: float | Mapping[str, float] | None = None,
     ltr_slope_per_update: float | Mapping[str, float] | None = None,
-    *,
     results_path: str | os.PathLike[str] | None = None,
     extra_updates: float = 2.0,
     visits_per_year: float = DEFAULT_VISITS_PER_YEAR,
@@ -181,7 +181,7 @@ def update_program_value(
         provenance=f"Complaint rate ratio per update from {rr_src}; LTR slope per update from {slope_src}.",
         sampling=sampling,
     )
-    ev = evaluate(case, a, horizon_years, discount_rate)
+    ev = evaluate(case, assumptions=a, horizon_years=horizon_years, discount_rate=discount_rate)
     return {
         "case": case,
         "evaluation": ev,
@@ -228,6 +228,7 @@ def measured_update_effects(
     results_file: str | os.PathLike[str] | Mapping[str, Any] | None,
     scope: Mapping[str, Any],
     visits: pd.DataFrame | None = None,
+    *,
     estimator: Any = None,
 ) -> dict[str, Any]:
     """The complaint rate ratio and the LTR slope per proactive update, and where each came from.
@@ -299,11 +300,11 @@ def measured_update_effects(
     return out
 
 
-def update_effects_table(measured: Mapping[str, Any], lang: Lang = "both") -> pd.DataFrame:
+def update_effects_table(measured: Mapping[str, Any], *, lang: Lang = "both") -> pd.DataFrame:
     """The update effects of :func:`measured_update_effects` as a table: effect, estimate, CI, the
     sampling distribution the Monte Carlo draws it from (:func:`effect_sampling`), source, note.
 
-        >>> float(update_effects_table(measured_update_effects({}, {"center": "all"}), "en").iloc[0]["Estimate"])
+        >>> float(update_effects_table(measured_update_effects({}, {"center": "all"}), lang="en").iloc[0]["Estimate"])
         0.85
     """
     rows = []
@@ -316,15 +317,15 @@ def update_effects_table(measured: Mapping[str, Any], lang: Lang = "both") -> pd
         zh_d, en_d = pair("normal_log_rate_ratio" if d["scale"] == "log rate ratio" else "normal_ltr_points")
         rows.append(
             {
-                text("effect", lang, en_first=True): text(key, lang, en_first=True),
-                text("estimate", lang, en_first=True): round(v["estimate"], 3),
-                text("ci_low", lang, en_first=True): round(v["ci_low"], 3),
-                text("ci_high", lang, en_first=True): round(v["ci_high"], 3),
-                text("drawn_as", lang, en_first=True): bilingual(
+                text("effect", lang=lang, en_first=True): text(key, lang=lang, en_first=True),
+                text("estimate", lang=lang, en_first=True): round(v["estimate"], 3),
+                text("ci_low", lang=lang, en_first=True): round(v["ci_low"], 3),
+                text("ci_high", lang=lang, en_first=True): round(v["ci_high"], 3),
+                text("drawn_as", lang=lang, en_first=True): bilingual(
                     f"{zh_d} {d['sd']:.3f}", f"{en_d} {d['sd']:.3f}", lang, sep=" / ", en_first=True
                 ),
-                text("source", lang, en_first=True): bilingual(zh_s, en_s, lang, sep=" / ", en_first=True),
-                text("note", lang, en_first=True): str(measured.get("note", {}).get(key, "")),
+                text("source", lang=lang, en_first=True): bilingual(zh_s, en_s, lang, sep=" / ", en_first=True),
+                text("note", lang=lang, en_first=True): str(measured.get("note", {}).get(key, "")),
             }
         )
     return pd.DataFrame(rows)
