@@ -40,14 +40,14 @@ DEFAULT_LOG_CONTROLS: tuple[str, ...] = ("repair_minutes",)
 
 
 @dataclass(frozen=True)
-class _Options:
+class Options:
     def replace(self, **changes: Any) -> Any:
         """A copy with ``changes``: ``Inference().replace(ci=0.9)``."""
         return dataclasses.replace(self, **changes)
 
 
 @dataclass(frozen=True)
-class Adjustment(_Options):
+class Adjustment(Options):
     """What a model adjusts for: ``controls`` (column names; ``center`` enters as fixed effects,
     a text or category column as dummies), ``log_controls``, those of them entered as ``log1p``
     (repair minutes: long repairs are rare and long), and for a count model ``exposure``, the
@@ -63,7 +63,7 @@ class Adjustment(_Options):
 
 
 @dataclass(frozen=True)
-class Inference(_Options):
+class Inference(Options):
     """How an estimate's uncertainty is measured: ``ci`` the confidence level of its interval,
     ``cluster`` the column whose values are the clusters of the covariance (None: none),
     ``cov_type`` the cluster covariance of a linear model (``"cluster"``: CR1; ``"cluster-crv3"``:
@@ -88,7 +88,7 @@ class Inference(_Options):
 
 
 @dataclass(frozen=True)
-class Guards(_Options):
+class Guards(Options):
     """When a model may be fitted: at least ``min_n`` complete rows and ``min_clusters`` clusters,
     at most ``maxiter`` iterations of its optimiser; with ``strict`` a model that cannot be
     fitted raises, otherwise it gives a table that says why.
@@ -104,7 +104,7 @@ class Guards(_Options):
 
 
 @dataclass(frozen=True)
-class RolloutColumns(_Options):
+class RolloutColumns(Options):
     """The columns of the rollout of real-time updates: of the visits, ``center``, ``month``
     (``YYYY-MM``) and ``arrived_at``; of the centers table, ``center_id`` and ``realtime_since``
     (the date a center switched, empty if it never did).

@@ -741,7 +741,7 @@ def plot_importance_performance(ip: pd.DataFrame, *, lang: Lang = "both", ax: Ax
             name = catalog.label(p, lang) if n is None else f"{catalog.label(p, lang)} (n={int(n):,})"
             ax.annotate(name, (xi, yi), xytext=(5, 4), textcoords="offset points", fontsize="small")
         if "n" in ip.columns:
-            plotting.mark_small(ax, x, y, ip["n"], "#444444", size=60, lang=lang)
+            plotting.mark_small(ax, x, y, ip["n"], "#444444", lang=lang, marks=plotting.SmallMarks(size=60))
         xc, yc = float(ip["performance_cut"].iloc[0]), 100 * float(ip["importance_cut"].iloc[0])
         ax.axvline(xc, color="#666666", ls="--", lw=1)
         ax.axhline(yc, color="#666666", ls="--", lw=1)
@@ -1088,7 +1088,7 @@ def plot_visit_timeline(
                     ha="left",
                 )
                 last_label_x = x
-        ax.set_yticks(list(lanes.values()), [plotting.text(*lane_names[k], lang) for k in lanes])
+        ax.set_yticks(list(lanes.values()), [plotting.text(*lane_names[k], lang=lang) for k in lanes])
         ax.set_ylim(-0.7, 3.1)
         ax.set_xlim(-0.03 * span, 1.03 * span)
         ax.set_xlabel(plotting.text("到店后分钟数", "Minutes since arrival", lang=lang))

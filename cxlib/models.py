@@ -61,6 +61,8 @@ from statsmodels.tools.sm_exceptions import ModelWarning
 from cxlib import catalog, labels, negbin
 from cxlib import inference as cluster_inference
 from cxlib.errors import DataError, require_columns
+from cxlib.estimation import DEFAULT_CONTROLS as DEFAULT_CONTROLS  # the defaults, as before
+from cxlib.estimation import DEFAULT_LOG_CONTROLS as DEFAULT_LOG_CONTROLS
 from cxlib.estimation import (
     Adjustment,
     Guards,

@@ -30,6 +30,7 @@ import textwrap
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,7 @@ from matplotlib.figure import Figure
 
 from cxlib import catalog
 from cxlib.catalog import Lang
+from cxlib.estimation import Options, former_keywords
 from cxlib.fonts import cjk_font_path
 
 CJK_FONT_FAMILY = "Noto Sans SC"
@@ -362,6 +364,21 @@ def small_mask(n: Any, *, min_n: int = catalog.MIN_N):
     return np.asarray(k.fillna(0).to_numpy(dtype=float) < min_n)
 
 
+@dataclass(frozen=True)
+class SmallMarks(Options):
+    """How :func:`mark_small` marks the points of small samples: those with n < ``min_n``, drawn
+    hollow at ``size`` (points²), with a ``note`` in the corner saying what a hollow point means.
+
+        >>> SmallMarks(size=60, note=False).min_n == catalog.MIN_N
+        True
+    """
+
+    min_n: int = catalog.MIN_N
+    size: float = 46
+    note: bool = True
+
+
+@former_keywords(marks=SmallMarks)
 def mark_small(
     ax: Axes,
     x: Any,
@@ -369,19 +386,19 @@ def mark_small(
     n: Any,
     color: str,
     *,
-    min_n: int = catalog.MIN_N,
-    size: float = 46,
     lang: Lang = "both",
-    note: bool = True,
+    marks: SmallMarks = SmallMarks(),
 ) -> bool:
-    """Draw the points with n < ``min_n`` hollow (white inside, ``color`` edge) over the plotted
-    ones, and say once in the corner of ``ax`` what a hollow point means. Returns whether any was.
+    """Draw the points with n < ``marks.min_n`` hollow (white inside, ``color`` edge, of
+    ``marks.size``) over the plotted ones, and (``marks.note``) say once in the corner of ``ax``
+    what a hollow point means. Returns whether any was.
 
         >>> fig, ax = subplots(); mark_small(ax, [0, 1], [5, 6], [12, 80], "#333333")
         True
     """
     import numpy as np
 
+    min_n, size, note = marks.min_n, marks.size, marks.note
     small = small_mask(n, min_n=min_n)
     xs, ys = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     if not small.any():

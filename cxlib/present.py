@@ -35,6 +35,7 @@ import pandas as pd
 
 from cxlib import catalog
 from cxlib.catalog import Lang, bilingual
+from cxlib.estimation import Options, former_keywords
 from cxlib.results import NotComputed, NotProvided, unavailable
 
 #: The mark beside the n of a row backed by fewer than ``min_n`` answers.
@@ -305,6 +306,25 @@ def _value_of(columns: list[str], lo: str, taken: set[str]) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class Cells(Options):
+    """How :func:`table` writes its cells: ``merge_intervals`` turns each ``…ci_low`` /
+    ``…ci_high`` pair into one interval column; ``kinds`` overrides the registry's kind of a
+    column (``{"estimate": "nps"}``); ``row_kind`` names a column whose value gives the kind of
+    each row's ``estimate`` and interval cells (a table mixing NPS and shares); ``labels`` gives
+    labels of the values of a column (``{"center": {"C01": "Pudong"}}``).
+
+        >>> Cells(row_kind="kind").merge_intervals
+        True
+    """
+
+    merge_intervals: bool = True
+    kinds: Mapping[str, str] | None = None
+    row_kind: str | None = None
+    labels: Mapping[str, Mapping[Any, str]] | None = None
+
+
+@former_keywords(cells=Cells)
 def table(
     df: pd.DataFrame,
     columns: Sequence[str] | None = None,
@@ -313,10 +333,7 @@ def table(
     n: str | None = "n",
     min_n: int = catalog.MIN_N,
     caption: str | None = None,
-    merge_intervals: bool = True,
-    kinds: Mapping[str, str] | None = None,
-    row_kind: str | None = None,
-    labels: Mapping[str, Mapping[Any, str]] | None = None,
+    cells: Cells = Cells(),
 ) -> Table | NotProvided | NotComputed:
     """``df`` as a :class:`Table` for the reader, in ``lang`` ("zh", "en", "both").
 
@@ -324,11 +341,11 @@ def table(
     number of answers behind each row: rows with fewer than ``min_n`` are greyed and marked
     "⚠" beside their n, and a footnote says why (a table without that column, such as the
     assumptions, is just labelled). A ``…ci_low`` / ``…ci_high`` pair becomes one "95% CI"
-    column after its value ("2–30"), written like the value; ``merge_intervals=False`` keeps
-    the bounds apart. ``kinds`` overrides the registry's kind of a column; ``row_kind`` names a
-    column whose value gives the kind of the ``estimate`` and interval cells of each row (a
-    table mixing NPS and shares); ``labels`` gives labels of the values of a column (e.g. a
-    center's name).
+    column after its value ("2–30"), written like the value. ``cells`` (:class:`Cells`) says how
+    the cells are written: ``merge_intervals=False`` keeps the bounds apart, ``kinds`` overrides the
+    registry's kind of a column; ``row_kind`` names a column whose value gives the kind of the
+    ``estimate`` and interval cells of each row (a table mixing NPS and shares); ``labels`` gives
+    labels of the values of a column (e.g. a center's name).
     A "not provided" or "too few" note given in place of ``df`` is returned as it is (in ``lang``).
 
         >>> t = table(pd.DataFrame({"point": ["waiting"], "n": [3], "mean": [5.5], "ci_low": [1.0],
@@ -352,8 +369,9 @@ def table(
             f"table has no column(s) {', '.join(missing)}; it has {', '.join(map(str, df.columns))}", column=missing[0]
         )
     data = df.reset_index(drop=True)
-    kinds = dict(kinds or {})
-    labels = {k: dict(v) for k, v in (labels or {}).items()}
+    merge_intervals, row_kind = cells.merge_intervals, cells.row_kind
+    kinds = dict(cells.kinds or {})
+    labels = {k: dict(v) for k, v in (cells.labels or {}).items()}
     n_col = n if n is not None and n in data.columns else None
     small = [False] * len(data)
     if n_col is not None:
@@ -364,7 +382,7 @@ def table(
     def kind_of(c: str) -> str | None:
         return kinds.get(c) or catalog.column_kind(c) or _guess_kind(data[c])
 
-    def cells(c: str, kind: str | None, wan: bool) -> list[str]:
+    def cell_texts(c: str, kind: str | None, wan: bool) -> list[str]:
         out = []
         for i, v in enumerate(data[c]):
             k = row_kinds[i] if row_kinds is not None and kind in ("coef", "number") else kind
@@ -404,7 +422,7 @@ def table(
         col = _Col(
             c,
             head,
-            cells(c, kind, wan),
+            cell_texts(c, kind, wan),
             kind not in (None, "text", "category", "bool"),
             *(_bound_header(c, lg) or catalog.header(c, lg, unit=unit) for lg in ("zh", "en")),
         )
@@ -417,7 +435,7 @@ def table(
             if n_ci > 1:
                 short = _short(c, lang)
                 ci_head = f"{short} {ci_head}"
-            lows, highs = cells(lo, kind, wan), cells(hi, kind, wan)
+            lows, highs = cell_texts(lo, kind, wan), cell_texts(hi, kind, wan)
             ci_langs = [
                 bilingual(*_CI, lang=lg) if n_ci == 1 else f"{_short(c, lg)} {bilingual(*_CI, lang=lg)}"
                 for lg in ("zh", "en")

@@ -93,7 +93,9 @@ def plot_nps_trend(
         ax.plot(x, m, marker="o", color=plotting.TIER_COLORS["realtime_photo"], label="NPS")
         for xi, yi in zip(x, m):
             ax.annotate(f"{yi:.0f}", (xi, yi), textcoords="offset points", xytext=(0, 7), ha="center", fontsize="small")
-        plotting.mark_small(ax, x, m, t["n"], plotting.TIER_COLORS["realtime_photo"], lang=lang, note=False)
+        plotting.mark_small(
+            ax, x, m, t["n"], plotting.TIER_COLORS["realtime_photo"], lang=lang, marks=plotting.SmallMarks(note=False)
+        )
         if plotting.small_mask(t["n"]).any():
             ax.text(
                 0.01,

@@ -400,11 +400,9 @@ def test_the_confidence_level_is_ci_and_conf_still_works_with_a_warning():
     visits, centers = _toy()
     new = did.rollout_att(visits, centers, "ltr", inference=did.Inference(ci=0.8)).record()
     with pytest.warns(DeprecationWarning, match=r"rollout_att\(conf=\.\.\.\) is deprecated: use inference=Inference"):
-        old = did.rollout_att(visits, centers, "ltr", inference=did.Inference(ci=0.8)).record()
+        old = did.rollout_att(visits, centers, "ltr", conf=0.8).record()
     with pytest.warns(DeprecationWarning, match=r"rollout_att\(ci=\.\.\.\) is deprecated: use inference=Inference"):
-        assert (
-            did.rollout_att(visits, centers, "ltr", inference=did.Inference(ci=0.8)).record()["ci_low"] == new["ci_low"]
-        )
+        assert did.rollout_att(visits, centers, "ltr", ci=0.8).record()["ci_low"] == new["ci_low"]
     assert (old["ci_low"], old["ci_high"]) == (new["ci_low"], new["ci_high"])
     wide = did.rollout_att(visits, centers, "ltr").record()
     assert wide["ci_low"] < new["ci_low"] < new["ci_high"] < wide["ci_high"]

@@ -306,10 +306,7 @@ def test_the_confidence_level_is_ci_and_conf_still_works_with_a_warning():
         no_interval = inf.wild_cluster_bootstrap(X, y, g, 1, ci=False, **kw)
     assert no_interval == inf.wild_cluster_bootstrap(X, y, g, 1, bootstrap=boot.replace(interval=False))
     with pytest.warns(DeprecationWarning, match=r"\((weights|B)=\.\.\.\) is deprecated: use bootstrap=WildBootstrap\("):
-        assert (
-            inf.wild_cluster_bootstrap(X, y, g, 1, ci=0.8, bootstrap=inf.WildBootstrap(weights="rademacher", B=999))
-            == new
-        )
+        assert inf.wild_cluster_bootstrap(X, y, g, 1, ci=0.8, weights="rademacher", B=999) == new
     assert math.isnan(no_interval.ci_low) and no_interval.p_value == new.p_value
     with pytest.warns(DeprecationWarning, match=r"CR2Test\.conf is deprecated"):
         assert new_cr2.conf == 0.8

@@ -846,7 +846,7 @@ def test_update_effects_from_fitted_models_equal_a_fresh_fit(normal):
     )
     comp = M.complaint_models(v, updates="n_inprogress_updates", adjust=M.Adjustment(controls=adjust, log_controls=[]))
     assert M.update_effects_from(ltr, comp, adjust) == M.update_effects(
-        v, adjust=M.Adjustment(controls=M.DEFAULT_CONTROLS)
+        v, adjust=M.Adjustment(controls=M.DEFAULT_CONTROLS, log_controls=())
     )
 
 

@@ -415,13 +415,13 @@ def test_assumptions_override_and_table():
 # ------------------------------------------------------------------- proactive updates
 def test_update_program_value_sources(tmp_path):
     a = Assumptions()
-    out = roi.update_program_value(extra_updates=2)
+    out = roi.update_program_value(programme=roi.UpdateProgramme(extra_updates=2))
     assert out["source"] == {"complaint_rate_ratio_per_update": "default", "ltr_slope_per_update": "default"}
     assert out["inputs"]["retention_gain"] == pytest.approx(0.05 * (1 - 0.85**2) * (0.85 - 0.52))
     assert out["inputs"]["referral_gain"] == pytest.approx(0.30 * 2 * (0.45 - 0.08) / (9 - 4))
     res = tmp_path / "results.json"
     res.write_text(json.dumps({"complaint_rate_ratio_per_update": {"estimate": 0.7, "ci_low": 0.6, "ci_high": 0.8}}))
-    out = roi.update_program_value(results_path=res, extra_updates=1, assumptions=a)
+    out = roi.update_program_value(results_path=res, assumptions=a, programme=roi.UpdateProgramme(extra_updates=1))
     assert out["source"]["complaint_rate_ratio_per_update"] == "results.json"
     assert out["source"]["ltr_slope_per_update"] == "default"
     ret = out["case"].effects["retention_gain"]
@@ -755,7 +755,9 @@ def test_effect_sampling_recovers_the_standard_error(b, se):
 
 
 def test_update_effect_draws_have_the_mean_and_sd_of_the_normal():
-    p = roi.update_program_value(rate_ratio_per_update=RR_LOG, ltr_slope_per_update=SLOPE_T, extra_updates=1)
+    p = roi.update_program_value(
+        rate_ratio_per_update=RR_LOG, ltr_slope_per_update=SLOPE_T, programme=roi.UpdateProgramme(extra_updates=1)
+    )
     e = _effect_draws(p)
     n = len(e)
     for col, mu, sd in (("log_rr", math.log(0.8), 0.1), ("slope", 0.3, 0.05 * 2.446912 / Z95)):
@@ -768,7 +770,9 @@ def test_update_effect_draws_have_the_mean_and_sd_of_the_normal():
 def test_central_95_percent_of_draws_is_the_interval():
     """The normal covers the CI with 95 % of its draws; the old triangular over the CI bounds put 100 %
     of the draws inside and only its central 78 % within the middle of the sampling distribution."""
-    p = roi.update_program_value(rate_ratio_per_update=RR_LOG, ltr_slope_per_update=SLOPE_T, extra_updates=1)
+    p = roi.update_program_value(
+        rate_ratio_per_update=RR_LOG, ltr_slope_per_update=SLOPE_T, programme=roi.UpdateProgramme(extra_updates=1)
+    )
     e = _effect_draws(p)
     rr = np.exp(e["log_rr"])
     inside_rr = float(((rr >= RR_LOG["ci_low"]) & (rr <= RR_LOG["ci_high"])).mean())
@@ -785,7 +789,10 @@ def test_central_95_percent_of_draws_is_the_interval():
 
 def test_update_effect_correlation_when_a_joint_fit_gives_it():
     p = roi.update_program_value(
-        rate_ratio_per_update=RR_LOG, ltr_slope_per_update=SLOPE_T, extra_updates=2, correlation=-0.6
+        rate_ratio_per_update=RR_LOG,
+        ltr_slope_per_update=SLOPE_T,
+        correlation=-0.6,
+        programme=roi.UpdateProgramme(extra_updates=2),
     )
     e = _effect_draws(p)
     assert np.corrcoef(e["log_rr"], e["slope"])[0, 1] == pytest.approx(-0.6, abs=0.02)

@@ -220,7 +220,9 @@ def test_yearly_visits_of_a_center_against_a_direct_computation(data):
 def test_the_update_program_reaches_the_centers_own_visits(data):
     sel = data.subset(center="SH-JQ", period_start="2026-10", period_end="2026-10").visits
     v = roi.yearly_visits(sel, "SH-JQ")
-    program = roi.update_program_value(rate_ratio_per_update=0.85, ltr_slope_per_update=0.3, visits_per_year=v.per_year)
+    program = roi.update_program_value(
+        rate_ratio_per_update=0.85, ltr_slope_per_update=0.3, programme=roi.UpdateProgramme(visits_per_year=v.per_year)
+    )
     default = roi.update_program_value(rate_ratio_per_update=0.85, ltr_slope_per_update=0.3)
     assert program["case"].reach.mode == v.per_year != default["case"].reach.mode
     assert default["case"].reach.mode == roi.DEFAULT_VISITS_PER_YEAR

@@ -7,6 +7,7 @@ import math
 import os
 import warnings
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from statistics import NormalDist
 from typing import Any
@@ -16,6 +17,7 @@ import pandas as pd
 
 from cxlib.catalog import Lang, bilingual
 from cxlib.errors import DataError, require_columns
+from cxlib.estimation import Options, former_keywords
 from cxlib.roi.cases import Case, JointNormal, Quantity, is_number
 from cxlib.roi.labels import UPDATE_SOURCES, pair, text
 from cxlib.roi.valuation import evaluate
@@ -89,21 +91,36 @@ def effect_sampling(
     return {"scale": scale, "mean": g(est), "sd": (g(hi) - g(lo)) / (2 * z)}
 
 
+@dataclass(frozen=True)
+class UpdateProgramme(Options):
+    """The programme of proactive updates :func:`update_program_value` values: ``extra_updates``
+    more updates per visit, on ``visits_per_year`` visits, at ``cost_per_update`` (CNY) each and
+    ``one_off_cost`` once (setting it up).
+
+        >>> UpdateProgramme(visits_per_year=1200).extra_updates
+        2.0
+    """
+
+    extra_updates: float = 2.0
+    visits_per_year: float = DEFAULT_VISITS_PER_YEAR
+    cost_per_update: float = 0.5
+    one_off_cost: float = 0.0
+
+
+@former_keywords(programme=UpdateProgramme)
 def update_program_value(
     *,
     rate_ratio_per_update: float | Mapping[str, float] | None = None,
     ltr_slope_per_update: float | Mapping[str, float] | None = None,
     results_path: str | os.PathLike[str] | None = None,
-    extra_updates: float = 2.0,
-    visits_per_year: float = DEFAULT_VISITS_PER_YEAR,
-    cost_per_update: float = 0.5,
-    one_off_cost: float = 0.0,
+    programme: UpdateProgramme = UpdateProgramme(),
     assumptions: Assumptions | None = None,
     horizon_years: int = DEFAULT_HORIZON_YEARS,
     discount_rate: float = DEFAULT_DISCOUNT_RATE,
     correlation: float | None = None,
 ) -> dict[str, Any]:
-    """Money value of sending ``extra_updates`` more proactive updates per visit.
+    """Money value of sending ``programme.extra_updates`` more proactive updates per visit
+    (:class:`UpdateProgramme`: how many, on how many visits a year, at what cost).
 
     Effects per update come from the argument, else from ``results_path`` (keys
     ``complaint_rate_ratio_per_update`` and ``ltr_slope_per_update``, each
@@ -138,6 +155,8 @@ def update_program_value(
     slope, slope_src = _effect_input(ltr_slope_per_update, "ltr_slope_per_update", res)
     if rr["ci_low"] <= 0:
         raise DataError("complaint rate ratio must be > 0", column="complaint_rate_ratio_per_update")
+    extra_updates, visits_per_year = programme.extra_updates, programme.visits_per_year
+    cost_per_update, one_off_cost = programme.cost_per_update, programme.one_off_cost
     n = float(extra_updates)
 
     def ret_gain(ratio: float) -> float:
