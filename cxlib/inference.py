@@ -47,7 +47,7 @@ import dataclasses
 import functools
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -267,7 +267,7 @@ class _WCR:
     ``S00 - 2 b0 S01 + b0² S11``, with five numbers per weight vector computed once.
     """
 
-    def __init__(self, X: np.ndarray, y: np.ndarray, codes: np.ndarray, k: int, W_chunks) -> None:
+    def __init__(self, X: np.ndarray, y: np.ndarray, codes: np.ndarray, k: int, W_chunks: Iterable[np.ndarray]) -> None:
         N, K = X.shape
         G = int(codes.max()) + 1
         XtX = X.T @ X
@@ -294,7 +294,7 @@ class _WCR:
         self.G, self.N, self.K = G, N, K
         self.var_cr0 = float(score @ score)  # CR0 variance of the coefficient
         self.estimate = float(self.beta[k])
-        parts = {n: [] for n in ("N0", "N1", "S00", "S01", "S11")}
+        parts: dict[str, list[np.ndarray]] = {n: [] for n in ("N0", "N1", "S00", "S01", "S11")}
         tied = []
         for W in W_chunks:
             tied.append(np.ptp(W, axis=1) == 0)
@@ -304,8 +304,9 @@ class _WCR:
             parts["S00"].append(np.einsum("ij,ij->i", E0, E0))
             parts["S01"].append(np.einsum("ij,ij->i", E0, E1))
             parts["S11"].append(np.einsum("ij,ij->i", E1, E1))
-        for n, v in parts.items():
-            setattr(self, n, np.concatenate(v))
+        # the linear (N) and quadratic (S) forms of the bootstrap t in the null value, per weight vector
+        self.N0, self.N1 = np.concatenate(parts["N0"]), np.concatenate(parts["N1"])
+        self.S00, self.S01, self.S11 = (np.concatenate(parts[n]) for n in ("S00", "S01", "S11"))
         self.B = len(self.N0)
         # vectors proportional to (1, …, 1) give back the data: their |t*| is |t| for every null
         # (exactly; rounding would decide either way), so they are kept apart as certain ties
@@ -520,7 +521,7 @@ class _CR2:
         self.adj: list[tuple[np.ndarray, np.ndarray]] = []
         for r in self.rows:
             L = self.Qx[r]
-            if fe is not None:
+            if fe is not None and self.fe_size is not None:
                 lv, inv = np.unique(fe[r], return_inverse=True)
                 E = np.zeros((len(r), len(lv)))
                 E[np.arange(len(r)), inv] = 1.0 / np.sqrt(self.fe_size[fe[r]])

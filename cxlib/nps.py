@@ -656,7 +656,7 @@ def segment_record(table: pd.DataFrame, segment: str) -> dict[str, Any]:
     }
 
 
-def tier_record(table: pd.DataFrame) -> dict[str, dict[str, float]]:
+def tier_record(table: pd.DataFrame) -> dict[str, dict[str, Any]]:
     """The ``nps_by_tier`` entry of ``results.json`` from a :func:`tier_table`:
     ``{tier: {n, nps, ci_low, ci_high, mean_ltr, complaint_rate, mean_anxiety}}`` (``n`` = survey answers;
     ``complaint_rate`` is the "not provided" marker when the table has no complaint columns).
