@@ -12,8 +12,21 @@ dozen keywords each:
 * :class:`RolloutColumns`: the columns that describe the rollout of real-time updates (the
   visit's center, month and arrival, the centers table's id and switch date).
 
-Each function reads the fields it needs and says which in its docstring; the modules re-export
-the classes (``models.Inference`` is ``estimation.Inference``). A function that took the single
+Each function reads the fields it needs; the modules re-export the classes (``models.Inference``
+is ``estimation.Inference``). Who takes what:
+
+* ``adjust``: the regressions of :mod:`cxlib.models` (``ltr_ols``, ``ltr_mixed``, ``ltr_ordinal``,
+  ``promoter_logit``, ``detractor_logit``, ``complaint_models`` (also ``exposure``),
+  ``naive_vs_adjusted``, ``duration_confounding``, ``did_rollout``, ``update_effects``);
+* ``inference``: those (``ci``, ``cluster``; ``ltr_ols`` also ``cov_type`` and ``few_cluster``,
+  ``did_rollout`` and ``event_study`` ``ci`` and ``few_cluster``), the estimators of
+  :mod:`cxlib.did` (``ci``; ``callaway_santanna`` and ``sun_abraham`` also ``cluster``,
+  ``callaway_santanna`` and ``randomization_test`` ``seed``) and :mod:`cxlib.peak_end`'s
+  ``peak_end_models`` and ``duration_neglect`` (``reps``, ``seed``, ``ci``);
+* ``guards``: the regressions (``maxiter`` where an optimiser iterates);
+* ``columns``: the rollout functions of :mod:`cxlib.models` and :mod:`cxlib.did`
+  (``did_rollout``, ``event_study``, ``rollout_visits``, ``rollout_overview``, ``rollout_att``,
+  ``rollout_sun_abraham``, ``randomization_test``, ``twfe_weights``). A function that took the single
 keywords before still accepts them for a while (see :func:`former_keywords`).
 
     >>> Inference(ci=0.9).ci, Inference().cluster
