@@ -90,7 +90,10 @@ def test_models_rank_the_true_predictor_first_and_are_deterministic():
     )
     summary["ltr"] = summary["peak_end"] + rng.normal(0, 0.8, n)
     a = peak_end_models(summary, folds=5, inference=Inference(reps=100, seed=11))
-    b = peak_end_models(summary, folds=5, inference=Inference(reps=100, seed=11))
+    with pytest.warns(
+        DeprecationWarning, match=r"peak_end_models\((n_boot|seed)=\.\.\.\) is deprecated: use inference="
+    ):
+        b = peak_end_models(summary, folds=5, n_boot=100, seed=11)  # the former keywords: the same numbers
     pd.testing.assert_frame_equal(a, b)
     top = a.iloc[0]["model"]
     assert top in ("peak_end", "worst + last")

@@ -268,3 +268,32 @@ def test_a_note_given_in_place_of_a_table_is_shown_as_it_is_in_the_language():
     assert present.table(note, lang="zh").text() == "样本不足：n = 5 行完整数据，该模型至少需要 30"
     missing = results.not_provided("complaints")
     assert present.table(missing, lang="en").text().startswith("not provided")
+
+
+def test_the_former_keywords_of_the_table_and_the_small_marks_still_work_with_a_warning():
+    """``present.table(..., row_kind=...)`` and ``plotting.mark_small(..., size=...)``, the keywords
+    before ``present.Cells`` and ``plotting.SmallMarks``, give the same result and say the new spelling."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from cxlib import plotting
+
+    h = nps.headline_table([10, 9, 8, 3, 2], lang="en")
+    new = present.table(h, lang="en", cells=present.Cells(row_kind="kind", merge_intervals=False))
+    with pytest.warns(
+        DeprecationWarning, match=r"table\((row_kind|merge_intervals)=\.\.\.\) is deprecated: use cells=Cells\("
+    ):
+        old = present.table(h, lang="en", row_kind="kind", merge_intervals=False)
+    pd.testing.assert_frame_equal(old.frame, new.frame)
+    fig, ax = plotting.subplots()
+    with pytest.warns(
+        DeprecationWarning, match=r"mark_small\(size=\.\.\.\) is deprecated: use marks=SmallMarks\(size="
+    ):
+        assert plotting.mark_small(ax, [0, 1], [5, 6], [3, 80], "#333333", size=60)
+    assert ax.collections[-1].get_sizes().tolist() == [60.0]
+    with pytest.warns(DeprecationWarning, match=r"update_program_value\(visits_per_year=\.\.\.\)"):
+        old_value = roi.update_program_value(rate_ratio_per_update=0.8, ltr_slope_per_update=0.3, visits_per_year=1200)
+    new_value = roi.update_program_value(
+        rate_ratio_per_update=0.8, ltr_slope_per_update=0.3, programme=roi.UpdateProgramme(visits_per_year=1200)
+    )
+    assert old_value["evaluation"] == new_value["evaluation"]
