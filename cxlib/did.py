@@ -51,11 +51,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from cxlib import catalog, inference, labels
+from cxlib import catalog, labels
+from cxlib import inference as cluster_inference
 from cxlib.errors import DataError, require_columns
+from cxlib.estimation import Inference, RolloutColumns, former_keywords
 from cxlib.models import ModelResult, cannot_fit_table, finish_table, numeric_outcome, one_center_reason, rollout_visits
 from cxlib.progress import track
-from cxlib.stats import confidence_level
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -64,7 +65,7 @@ if TYPE_CHECKING:
 ControlGroup = Literal["never_treated", "not_yet_treated"]
 
 #: Webb's six-point weights (mean 0, variance 1, symmetric).
-WEBB = inference.WEBB_VALUES
+WEBB = cluster_inference.WEBB_VALUES
 #: Enumerate all ``6**G`` Webb weight vectors up to this many (G ≤ 7), else draw :data:`DRAWS`.
 ENUMERATE_MAX = 6**7
 DRAWS = 9999
@@ -182,7 +183,7 @@ def _cannot(
 
 
 # ============================================================================ inference
-def webb_weights(n_clusters: int, draws: int = DRAWS, seed: int = 0) -> tuple[np.ndarray, bool]:
+def webb_weights(n_clusters: int, *, draws: int = DRAWS, seed: int = 0) -> tuple[np.ndarray, bool]:
     """Webb weight vectors for ``n_clusters`` clusters (one row per bootstrap replicate) and
     whether they are all ``6**G`` of them (enumerated, up to :data:`ENUMERATE_MAX`) rather than
     ``draws`` random ones; the matrix comes from :func:`cxlib.inference.bootstrap_weights`.
@@ -191,8 +192,10 @@ def webb_weights(n_clusters: int, draws: int = DRAWS, seed: int = 0) -> tuple[np
         >>> w.shape, full
         ((36, 2), True)
     """
-    full = inference.n_weight_vectors(n_clusters, "webb") <= ENUMERATE_MAX
-    return inference.bootstrap_weights(n_clusters, "webb", B=ENUMERATE_MAX if full else draws, rng=seed), full
+    full = cluster_inference.n_weight_vectors(n_clusters, kind="webb") <= ENUMERATE_MAX
+    return cluster_inference.bootstrap_weights(
+        n_clusters, kind="webb", B=ENUMERATE_MAX if full else draws, rng=seed
+    ), full
 
 
 @dataclass
@@ -342,18 +345,16 @@ def _weighted(cs: _CS, keep: np.ndarray) -> tuple[float, np.ndarray]:
     return est, cs.IF[:, idx] @ w + wif @ att
 
 
+@former_keywords(inference=Inference)
 def callaway_santanna(
     data: pd.DataFrame,
     outcome: str,
     time: str,
     group: str,
-    cluster: str | None = None,
-    control_group: ControlGroup = "never_treated",
-    ci: float = 0.95,
-    seed: int = 0,
-    name: str | None = None,
     *,
-    conf: float | None = None,
+    control_group: ControlGroup = "never_treated",
+    name: str | None = None,
+    inference: Inference = Inference(cluster=None),
 ) -> StaggeredResult:
     """Callaway–Sant'Anna group-time ATTs for repeated cross-sections (a balanced panel is a
     special case), unconditional parallel trends, aggregated to the overall ATT (``simple``: the
@@ -368,11 +369,11 @@ def callaway_santanna(
     from the Webb wild bootstrap (see the module). ``headline`` holds the overall ATT; ``event`` the
     dynamic aggregation; ``cells`` every ATT(g, t).
 
-        >>> res = callaway_santanna(mpdta, "lemp", "year", "first.treat", cluster="countyreal")  # doctest: +SKIP
+        >>> res = callaway_santanna(mpdta, "lemp", "year", "first.treat", inference=Inference(cluster="countyreal"))  # doctest: +SKIP
         >>> round(res.headline.estimate.iloc[0], 4)                                              # doctest: +SKIP
         -0.04
     """
-    ci = confidence_level(ci, conf, "callaway_santanna")
+    cluster, ci, seed = inference.cluster, inference.ci, inference.seed
     require_columns(data, [outcome, time, group] + ([cluster] if cluster else []), "data")
     estimator = "callaway_santanna"
     name = name or f"cs_{outcome}"
@@ -515,18 +516,17 @@ def _ols(X: np.ndarray, y: np.ndarray, clusters: np.ndarray | None, k_nested: in
     return beta, adj * XtX_inv @ meat @ XtX_inv
 
 
+@former_keywords(inference=Inference)
 def sun_abraham(
     data: pd.DataFrame,
     outcome: str,
     time: str,
     group: str,
     unit: str,
-    cluster: str | None = None,
-    ci: float = 0.95,
+    *,
     ref: int = -1,
     name: str | None = None,
-    *,
-    conf: float | None = None,
+    inference: Inference = Inference(cluster=None),
 ) -> StaggeredResult:
     """Sun–Abraham interaction-weighted event study: OLS of the outcome on cohort × relative-period
     indicators (every relative period but ``ref``) with ``unit`` and ``time`` fixed effects, the
@@ -541,7 +541,7 @@ def sun_abraham(
 
         >>> sun_abraham(mpdta, "lemp", "year", "first.treat", "countyreal").event  # doctest: +SKIP
     """
-    ci = confidence_level(ci, conf, "sun_abraham")
+    cluster, ci = inference.cluster, inference.ci
     require_columns(data, [outcome, time, group, unit] + ([cluster] if cluster else []), "data")
     name = name or f"sa_{outcome}"
     d = pd.DataFrame(
@@ -687,17 +687,14 @@ def _rollout_frame(
     visits: pd.DataFrame,
     centers: pd.DataFrame,
     outcome: str,
-    center: str,
-    month: str,
-    arrived_at: str,
-    center_id: str,
-    realtime_since: str,
+    columns: RolloutColumns,
 ) -> tuple[pd.DataFrame, list[str]]:
     """One row per visit with the outcome: ``y, period`` (month index), ``cohort`` (month index of
     the switch, ``inf`` never), ``center``, ``post``, ``arrived``. Visits of a switching center in its
     switch month but before the switch date are left out: untreated visits in a treated cell."""
+    center = columns.center
     require_columns(visits, [outcome, center], "visits")
-    ro = rollout_visits(visits, centers, center, month, arrived_at, center_id, realtime_since)
+    ro = rollout_visits(visits, centers, columns=columns)
     cohort = (ro["month_index"] - ro["rel_month"]).where(ro["treated"], np.inf)
     d = pd.DataFrame(
         {
@@ -717,23 +714,19 @@ def _rollout_frame(
     return d.loc[~early], notes
 
 
-def _one_center(d: pd.DataFrame, centers: pd.DataFrame, center_id: str, realtime_since: str, what: str) -> str:
-    return one_center_reason(what, str(d["center"].iloc[0]) if len(d) else "?", centers, center_id, realtime_since)
+def _one_center(d: pd.DataFrame, centers: pd.DataFrame, columns: RolloutColumns, what: str) -> str:
+    return one_center_reason(what, str(d["center"].iloc[0]) if len(d) else "?", centers, columns=columns)
 
 
+@former_keywords(columns=RolloutColumns, inference=Inference)
 def rollout_att(
     visits: pd.DataFrame,
     centers: pd.DataFrame,
     outcome: str = "ltr",
-    control_group: ControlGroup = "not_yet_treated",
-    center: str = "center",
-    month: str = "month",
-    arrived_at: str = "arrived_at",
-    center_id: str = "center_id",
-    realtime_since: str = "realtime_since",
-    ci: float = 0.95,
     *,
-    conf: float | None = None,
+    control_group: ControlGroup = "not_yet_treated",
+    columns: RolloutColumns = RolloutColumns(),
+    inference: Inference = Inference(),
 ) -> StaggeredResult:
     """Callaway–Sant'Anna ATT of the switch to real-time updates (``outcome`` ``"ltr"`` in points or
     ``"complained"``, a share): cohorts are switch months, periods months, visits independent (see
@@ -743,20 +736,22 @@ def rollout_att(
         >>> rollout_att(visits, centers, "ltr").record()["estimator"]  # doctest: +SKIP
         'callaway_santanna'
     """
-    ci = confidence_level(ci, conf, "rollout_att")
+    ci = inference.ci
     name = f"cs_{outcome}"
-    d, notes = _rollout_frame(visits, centers, outcome, center, month, arrived_at, center_id, realtime_since)
+    d, notes = _rollout_frame(visits, centers, outcome, columns)
     n_centers = int(d["center"].nunique())
     if n_centers <= 1:
         return _cannot(
             name,
             "callaway_santanna",
             control_group,
-            _one_center(d, centers, center_id, realtime_since, "DiD"),
+            _one_center(d, centers, columns, "DiD"),
             len(d),
             n_centers,
         )
-    res = callaway_santanna(d, "y", "period", "cohort", None, control_group, ci, name=name)
+    res = callaway_santanna(
+        d, "y", "period", "cohort", control_group=control_group, name=name, inference=Inference(ci=ci, cluster=None)
+    )
     res.n_clusters = n_centers
     if res.ok:
         res.headline["n_clusters"] = pd.array([n_centers], dtype="Int64")
@@ -777,38 +772,34 @@ def rollout_att(
     return res
 
 
+@former_keywords(columns=RolloutColumns, inference=Inference)
 def rollout_sun_abraham(
     visits: pd.DataFrame,
     centers: pd.DataFrame,
     outcome: str = "ltr",
-    center: str = "center",
-    month: str = "month",
-    arrived_at: str = "arrived_at",
-    center_id: str = "center_id",
-    realtime_since: str = "realtime_since",
-    ci: float = 0.95,
     *,
-    conf: float | None = None,
+    columns: RolloutColumns = RolloutColumns(),
+    inference: Inference = Inference(),
 ) -> StaggeredResult:
     """Sun–Abraham event study of the switch to real-time updates, center and month fixed effects,
     never-treated centers as control, HC1 errors (visits independent, as :func:`rollout_att`).
 
         >>> rollout_sun_abraham(visits, centers, "ltr").event[["rel_period", "estimate"]]  # doctest: +SKIP
     """
-    ci = confidence_level(ci, conf, "rollout_sun_abraham")
+    ci = inference.ci
     name = f"sa_{outcome}"
-    d, notes = _rollout_frame(visits, centers, outcome, center, month, arrived_at, center_id, realtime_since)
+    d, notes = _rollout_frame(visits, centers, outcome, columns)
     n_centers = int(d["center"].nunique())
     if n_centers <= 1:
         return _cannot(
             name,
             "sun_abraham",
             "never_treated",
-            _one_center(d, centers, center_id, realtime_since, "the event study"),
+            _one_center(d, centers, columns, "the event study"),
             len(d),
             n_centers,
         )
-    res = sun_abraham(d, "y", "period", "cohort", "center", None, ci, name=name)
+    res = sun_abraham(d, "y", "period", "cohort", "center", name=name, inference=Inference(ci=ci, cluster=None))
     res.n_clusters = n_centers
     res.note = "; ".join([*notes, res.note])
     return res
@@ -930,21 +921,16 @@ class _RolloutCells:
         return (DY - beta @ self._XtY) / den if abs(den) > 1e-12 else np.full(self.K, np.nan)
 
 
+@former_keywords(columns=RolloutColumns, inference=Inference)
 def randomization_test(
     visits: pd.DataFrame,
     centers: pd.DataFrame,
     outcome: str = "ltr",
-    control_group: ControlGroup = "not_yet_treated",
-    center: str = "center",
-    month: str = "month",
-    arrived_at: str = "arrived_at",
-    center_id: str = "center_id",
-    realtime_since: str = "realtime_since",
-    max_assignments: int = 5000,
-    seed: int = 0,
-    ci: float = 0.95,
     *,
-    conf: float | None = None,
+    control_group: ControlGroup = "not_yet_treated",
+    max_assignments: int = 5000,
+    columns: RolloutColumns = RolloutColumns(),
+    inference: Inference = Inference(),
 ) -> pd.DataFrame:
     """Randomisation inference for the rollout: the switch dates observed are reassigned to the
     centers in every possible way (7 centers, 4 dates: 840 assignments; more than
@@ -964,10 +950,17 @@ def randomization_test(
 
         >>> randomization_test(visits, centers, "ltr")[["estimator", "p_value"]]  # doctest: +SKIP
     """
-    ci = confidence_level(ci, conf, "randomization_test")
+    center, month, arrived_at, center_id, realtime_since = (
+        columns.center,
+        columns.month,
+        columns.arrived_at,
+        columns.center_id,
+        columns.realtime_since,
+    )
+    seed, ci = inference.seed, inference.ci
     require_columns(visits, [outcome, center, month, arrived_at], "visits")
     require_columns(centers, [center_id, realtime_since], "centers")
-    base = rollout_visits(visits, centers, center, month, arrived_at, center_id, realtime_since)
+    base = rollout_visits(visits, centers, columns=columns)
     y_all = numeric_outcome(visits, outcome)
     ok = y_all.notna() & visits[center].notna() & base["month_index"].notna()
     y = y_all[ok].to_numpy(dtype=float)
@@ -1154,7 +1147,7 @@ def with_randomization(result: StaggeredResult | Any, randomization: pd.DataFram
 SENSITIVITY_MBAR: tuple[float, ...] = (0.0, 0.5, 1.0, 1.5, 2.0)
 
 
-def sensitivity(result: StaggeredResult | Any, mbar: Sequence[float] = SENSITIVITY_MBAR) -> pd.DataFrame | Any:
+def sensitivity(result: StaggeredResult | Any, *, mbar: Sequence[float] = SENSITIVITY_MBAR) -> pd.DataFrame | Any:
     """How far parallel trends may fail after the switch before the overall ATT is no longer
     distinguishable from 0: a relative-magnitudes bound in the spirit of Rambachan & Roth (2023).
 
@@ -1227,15 +1220,13 @@ def sensitivity(result: StaggeredResult | Any, mbar: Sequence[float] = SENSITIVI
 
 
 # ============================================================================ can TWFE be trusted?
+@former_keywords(columns=RolloutColumns)
 def twfe_weights(
     visits: pd.DataFrame,
     centers: pd.DataFrame,
     outcome: str = "ltr",
-    center: str = "center",
-    month: str = "month",
-    arrived_at: str = "arrived_at",
-    center_id: str = "center_id",
-    realtime_since: str = "realtime_since",
+    *,
+    columns: RolloutColumns = RolloutColumns(),
 ) -> dict[str, Any]:
     """The weights that the TWFE coefficient of :func:`cxlib.models.did_rollout` puts on the
     effects of the treated center-months (de Chaisemartin & D'Haultfœuille 2020): each treated
@@ -1247,8 +1238,10 @@ def twfe_weights(
 
         >>> twfe_weights(visits, centers)["n_negative_cells"]  # doctest: +SKIP
     """
+    center = columns.center
+    center = columns.center
     require_columns(visits, [outcome, center], "visits")
-    ro = rollout_visits(visits, centers, center, month, arrived_at, center_id, realtime_since)
+    ro = rollout_visits(visits, centers, columns=columns)
     y = numeric_outcome(visits, outcome)
     ok = (y.notna() & visits[center].notna() & ro["month_index"].notna()).to_numpy()
     cen = visits.loc[ok, center].astype(str).to_numpy()

@@ -394,7 +394,7 @@ def bootstrap_relative_weights(
     rows = max(1, JACKKNIFE_CELLS // (k * k))  # rows of the jackknife at a time (not the resamples')
     with Progress(n, "key drivers, jackknife of the relative weights", "rows") as bar:
         jack = _exact_jackknife(z, zz, p, rows, bar) if exact else _linear_jackknife(z, zz, full, p, rows, bar)
-    lo, hi = bca_interval(full, boot, jack, ci)
+    lo, hi = bca_interval(full, boot, jack, ci=ci)
     raw_s, res_s, r2_s, diff_s = slice(0, p), slice(p, 2 * p), 2 * p, slice(2 * p + 1, 3 * p + 1)
     out = point.assign(
         raw_ci_low=lo[raw_s],

@@ -1272,7 +1272,7 @@ def _reason(note: str) -> tuple[str, str]:
     from cxlib.models import note_text
 
     en = re.sub(r"^cannot fit: ", "", note.split(" | ")[0]).strip()
-    zh = note_text(en, "zh")
+    zh = note_text(en, lang="zh")
     if re.search(
         r"[A-Za-z]{4,}", re.sub(r"alpha|Hessian\w*|ConvergenceWarning", "", zh)
     ):  # a phrasing without translation: say so and quote it
@@ -1976,11 +1976,11 @@ def tornado(table: pd.DataFrame | NotProvided | NotComputed, *, lang: Lang = "bo
     lo, hi = sorted((float(r["npv_low"]), float(r["npv_high"])))
     en = (
         f"{en_n}: NPV at the modes {_cny(r['npv_base'])}; it moves most with "
-        f"{input_label(str(r['input']), 'en')} ({_cny(lo)} to {_cny(hi)} between its low and high)."
+        f"{input_label(str(r['input']), lang='en')} ({_cny(lo)} to {_cny(hi)} between its low and high)."
     )
     zh = (
         f"{zh_n}：众数下净现值 {float(r['npv_base']) / 1e4:.2f}万元；对其影响最大的是"
-        f"{input_label(str(r['input']), 'zh')}（取低值到高值时净现值在 {lo / 1e4:.2f} 至 {hi / 1e4:.2f}万元之间）。"
+        f"{input_label(str(r['input']), lang='zh')}（取低值到高值时净现值在 {lo / 1e4:.2f} 至 {hi / 1e4:.2f}万元之间）。"
     )
     return _make(
         key,

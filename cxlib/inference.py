@@ -34,7 +34,7 @@ any other bootstrap that needs them.
     >>> x = rng.normal(size=140)
     >>> X = np.column_stack([np.ones(140), x])
     >>> y = 1 + 0.5 * x + rng.normal(size=7)[g] + rng.normal(size=140)
-    >>> res = wild_cluster_bootstrap(X, y, g, term=1, B=999_999)
+    >>> res = wild_cluster_bootstrap(X, y, g, term=1, bootstrap=WildBootstrap(B=999_999))
     >>> res.enumerated, res.replications
     (True, 279936)
     >>> cr2_coef_test(X, y, g, term=1).df > 0
@@ -43,15 +43,20 @@ any other bootstrap that needs them.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 from scipy import stats
+
+from cxlib.estimation import former_keywords
+from cxlib.stats import confidence_level
 
 WeightKind = Literal["webb", "rademacher"]
 
@@ -94,26 +99,26 @@ def _values(kind: WeightKind) -> np.ndarray:
     raise ValueError(f"weights must be 'webb' or 'rademacher', not {kind!r}")
 
 
-def n_weight_vectors(G: int, kind: WeightKind = "webb") -> int:
+def n_weight_vectors(G: int, *, kind: WeightKind = "webb") -> int:
     """How many distinct weight vectors there are for ``G`` clusters: ``6**G`` (Webb) or ``2**G``.
 
-    >>> n_weight_vectors(7), n_weight_vectors(7, "rademacher")
+    >>> n_weight_vectors(7), n_weight_vectors(7, kind="rademacher")
     (279936, 128)
     """
     return len(_values(kind)) ** int(G)
 
 
-def enumerates(G: int, kind: WeightKind = "webb", B: int = 9999) -> bool:
+def enumerates(G: int, *, kind: WeightKind = "webb", B: int = 9999) -> bool:
     """Whether :func:`bootstrap_weights` enumerates all vectors (their count is at most ``B``).
 
-    >>> enumerates(7, "webb", 999_999), enumerates(7, "webb", 9999)
+    >>> enumerates(7, kind="webb", B=999_999), enumerates(7, kind="webb", B=9999)
     (True, False)
     """
-    return n_weight_vectors(G, kind) <= int(B)
+    return n_weight_vectors(G, kind=kind) <= int(B)
 
 
 def bootstrap_weights(
-    G: int, kind: WeightKind = "webb", B: int = 9999, rng: np.random.Generator | int | None = None
+    G: int, *, kind: WeightKind = "webb", B: int = 9999, rng: np.random.Generator | int | None = None
 ) -> np.ndarray:
     """The ``(B, G)`` matrix of wild bootstrap weights, one row per bootstrap sample.
 
@@ -122,9 +127,9 @@ def bootstrap_weights(
     varies slowest), and the matrix has that many rows; otherwise ``B`` rows are drawn
     independently from ``rng`` (a Generator or a seed).
 
-        >>> bootstrap_weights(2, "rademacher", B=10).tolist()
+        >>> bootstrap_weights(2, kind="rademacher", B=10).tolist()
         [[-1.0, -1.0], [-1.0, 1.0], [1.0, -1.0], [1.0, 1.0]]
-        >>> bootstrap_weights(12, "webb", B=5, rng=1).shape
+        >>> bootstrap_weights(12, kind="webb", B=5, rng=1).shape
         (5, 12)
     """
     G, B = int(G), int(B)
@@ -132,7 +137,7 @@ def bootstrap_weights(
         raise ValueError(f"G must be at least 1, got {G}")
     if B < 1:
         raise ValueError(f"B must be at least 1, got {B}")
-    if enumerates(G, kind, B):
+    if enumerates(G, kind=kind, B=B):
         return _enumerated(G, kind).copy()
     vals = _values(kind)
     gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
@@ -209,7 +214,7 @@ class WildBootstrapResult:
 
     ``t_stat`` is the CR1 t statistic of ``H0: coefficient = null`` and ``std_error`` its CR1
     standard error; ``p_value`` the bootstrap p-value of the symmetric test; ``ci_low`` /
-    ``ci_high`` the ``conf`` interval by test inversion (infinite when the test cannot reject any
+    ``ci_high`` the ``ci`` interval by test inversion (infinite when the test cannot reject any
     null at that level: with Rademacher weights and 4 clusters no p-value falls below 2/16);
     ``replications`` the number of weight vectors used, ``enumerated`` whether they were all of them.
     """
@@ -222,11 +227,17 @@ class WildBootstrapResult:
     p_value: float
     ci_low: float
     ci_high: float
-    conf: float
+    ci: float
     weights: str
     replications: int
     enumerated: bool
     n_clusters: int
+
+    @property
+    def conf(self) -> float:
+        """The former name of :attr:`ci` (deprecated)."""
+        warnings.warn("WildBootstrapResult.conf is deprecated: use .ci", DeprecationWarning, stacklevel=2)
+        return self.ci
 
     def describe(self) -> str:
         """The method in words, for a model's note.
@@ -256,7 +267,7 @@ class _WCR:
     ``S00 - 2 b0 S01 + b0² S11``, with five numbers per weight vector computed once.
     """
 
-    def __init__(self, X: np.ndarray, y: np.ndarray, codes: np.ndarray, k: int, W_chunks) -> None:
+    def __init__(self, X: np.ndarray, y: np.ndarray, codes: np.ndarray, k: int, W_chunks: Iterable[np.ndarray]) -> None:
         N, K = X.shape
         G = int(codes.max()) + 1
         XtX = X.T @ X
@@ -283,7 +294,7 @@ class _WCR:
         self.G, self.N, self.K = G, N, K
         self.var_cr0 = float(score @ score)  # CR0 variance of the coefficient
         self.estimate = float(self.beta[k])
-        parts = {n: [] for n in ("N0", "N1", "S00", "S01", "S11")}
+        parts: dict[str, list[np.ndarray]] = {n: [] for n in ("N0", "N1", "S00", "S01", "S11")}
         tied = []
         for W in W_chunks:
             tied.append(np.ptp(W, axis=1) == 0)
@@ -293,8 +304,9 @@ class _WCR:
             parts["S00"].append(np.einsum("ij,ij->i", E0, E0))
             parts["S01"].append(np.einsum("ij,ij->i", E0, E1))
             parts["S11"].append(np.einsum("ij,ij->i", E1, E1))
-        for n, v in parts.items():
-            setattr(self, n, np.concatenate(v))
+        # the linear (N) and quadratic (S) forms of the bootstrap t in the null value, per weight vector
+        self.N0, self.N1 = np.concatenate(parts["N0"]), np.concatenate(parts["N1"])
+        self.S00, self.S01, self.S11 = (np.concatenate(parts[n]) for n in ("S00", "S01", "S11"))
         self.B = len(self.N0)
         # vectors proportional to (1, …, 1) give back the data: their |t*| is |t| for every null
         # (exactly; rounding would decide either way), so they are kept apart as certain ties
@@ -355,20 +367,41 @@ def _invert(wcr: _WCR, alpha: float, se: float, df: int, ties: Literal["count", 
     return ends[0], ends[1]
 
 
+@dataclass(frozen=True)
+class WildBootstrap:
+    """How :func:`wild_cluster_bootstrap` resamples: ``weights`` (``"webb"``: Webb's six-point
+    distribution; ``"rademacher"``: ±1), ``B`` the most weight vectors (all of them are enumerated
+    when there are at most ``B``), ``rng`` the generator or seed of the drawn ones, ``ties`` how
+    bootstrap statistics equal to the actual one count (``"count"``: as at least as large;
+    ``"exclude"``: not at all), ``interval`` whether to invert the test for an interval.
+
+        >>> WildBootstrap(weights="rademacher", B=999)
+        WildBootstrap(weights='rademacher', B=999, rng=20260, ties='count', interval=True)
+    """
+
+    weights: WeightKind = "webb"
+    B: int = 9999
+    rng: np.random.Generator | int | None = 20260
+    ties: Literal["count", "exclude"] = "count"
+    interval: bool = True
+
+    def replace(self, **changes: Any) -> WildBootstrap:
+        """A copy with ``changes``: ``WildBootstrap().replace(B=999)``."""
+        return dataclasses.replace(self, **changes)
+
+
+@former_keywords(bootstrap=WildBootstrap)
 def wild_cluster_bootstrap(
     X: np.ndarray | pd.DataFrame,
     y: np.ndarray | pd.Series,
     clusters: Sequence | np.ndarray,
     term: int | str,
-    null: float = 0.0,
     *,
-    weights: WeightKind = "webb",
-    B: int = 9999,
-    rng: np.random.Generator | int | None = 20260,
-    conf: float = 0.95,
+    null: float = 0.0,
+    bootstrap: WildBootstrap = WildBootstrap(),
+    ci: float = 0.95,
     absorb: Sequence | np.ndarray | None = None,
-    ci: bool = True,
-    ties: Literal["count", "exclude"] = "count",
+    conf: float | None = None,
 ) -> WildBootstrapResult:
     """Restricted wild cluster bootstrap (WCR) p-value and interval for one coefficient of OLS.
 
@@ -382,19 +415,28 @@ def wild_cluster_bootstrap(
     reproduce the data, so their ``|t*|`` equals ``|t|``: counting them makes the test exact, never
     anti-conservative); ``"exclude"`` counts strictly larger ones only, as the ``wildboottest``
     package does. All ``6**G`` (``2**G``) weight vectors are used when there are at most ``B`` of
-    them, otherwise ``B`` drawn from ``rng`` (see :func:`bootstrap_weights`). With ``ci`` the
-    ``conf`` interval is the set of nulls the test does not reject, its ends found by bisection.
+    them, otherwise ``B`` drawn from ``rng`` (see :func:`bootstrap_weights`). With ``interval`` the
+    ``ci`` interval (``ci=0.95``: 95 %) is the set of nulls the test does not reject, its ends found by bisection.
 
         >>> rng = np.random.default_rng(0)
         >>> g = np.repeat(np.arange(8), 25)
         >>> X = np.column_stack([np.ones(200), rng.normal(size=200)])
         >>> y = X @ [1.0, 0.0] + rng.normal(size=8)[g] + rng.normal(size=200)
-        >>> r = wild_cluster_bootstrap(X, y, g, term=1, weights="rademacher", B=9999)
+        >>> r = wild_cluster_bootstrap(X, y, g, term=1, bootstrap=WildBootstrap(weights="rademacher", B=9999))
         >>> r.enumerated, r.replications, 0 <= r.p_value <= 1, r.ci_low < r.estimate < r.ci_high
         (True, 256, True, True)
     """
-    if not 0 < conf < 1:
-        raise ValueError(f"conf must lie between 0 and 1, got {conf!r}")
+    if isinstance(ci, bool):  # the former ``ci=False``: no interval
+        warnings.warn(
+            "wild_cluster_bootstrap(ci=True/False) is deprecated: use bootstrap=WildBootstrap(interval=...)",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+        ci, bootstrap = 0.95, bootstrap.replace(interval=ci)
+    ci = confidence_level(ci, conf, "wild_cluster_bootstrap")
+    weights, B, rng, ties = bootstrap.weights, bootstrap.B, bootstrap.rng, bootstrap.ties
+    if not 0 < ci < 1:
+        raise ValueError(f"ci must lie between 0 and 1, got {ci!r}")
     Xa, ya, codes, names, fe = _design(X, y, clusters, absorb)
     k = _term_index(term, names)
     G = int(codes.max()) + 1
@@ -407,8 +449,8 @@ def wild_cluster_bootstrap(
                 "an absorbed fixed effect must be nested within the clusters (each level in one "
                 "cluster); enter a crossing factor (such as month) as dummy columns of X"
             )
-    enum = enumerates(G, weights, B)
-    W = _enumerated(G, weights) if enum else bootstrap_weights(G, weights, B, rng)
+    enum = enumerates(G, kind=weights, B=B)
+    W = _enumerated(G, weights) if enum else bootstrap_weights(G, kind=weights, B=B, rng=rng)
     wcr = _WCR(Xa, ya, codes, k, (W[i : i + _CHUNK] for i in range(0, len(W), _CHUNK)))
     N, K = Xa.shape
     K_eff = K + (int(fe.max()) + 1 if fe is not None else 0)
@@ -416,7 +458,7 @@ def wild_cluster_bootstrap(
     se = math.sqrt(ssc * wcr.var_cr0)
     t = wcr.t_actual(null) / math.sqrt(ssc)
     p = wcr.p_value(null, ties)
-    lo, hi = _invert(wcr, 1 - conf, se, G - 1, ties) if ci else (math.nan, math.nan)
+    lo, hi = _invert(wcr, 1 - ci, se, G - 1, ties) if bootstrap.interval else (math.nan, math.nan)
     return WildBootstrapResult(
         term=names[k],
         estimate=wcr.estimate,
@@ -426,7 +468,7 @@ def wild_cluster_bootstrap(
         p_value=p,
         ci_low=float(lo),
         ci_high=float(hi),
-        conf=conf,
+        ci=ci,
         weights=weights,
         replications=wcr.B,
         enumerated=enum,
@@ -438,7 +480,7 @@ def wild_cluster_bootstrap(
 @dataclass(frozen=True)
 class CR2Test:
     """CR2 test of one coefficient (see :func:`cr2_coef_test`): estimate, CR2 standard error,
-    Satterthwaite degrees of freedom, t statistic against ``null``, p-value and ``conf`` interval
+    Satterthwaite degrees of freedom, t statistic against ``null``, p-value and ``ci`` interval
     from t with ``df`` degrees of freedom."""
 
     term: str
@@ -450,7 +492,13 @@ class CR2Test:
     p_value: float
     ci_low: float
     ci_high: float
-    conf: float
+    ci: float
+
+    @property
+    def conf(self) -> float:
+        """The former name of :attr:`ci` (deprecated)."""
+        warnings.warn("CR2Test.conf is deprecated: use .ci", DeprecationWarning, stacklevel=2)
+        return self.ci
 
 
 class _CR2:
@@ -473,7 +521,7 @@ class _CR2:
         self.adj: list[tuple[np.ndarray, np.ndarray]] = []
         for r in self.rows:
             L = self.Qx[r]
-            if fe is not None:
+            if fe is not None and self.fe_size is not None:
                 lv, inv = np.unique(fe[r], return_inverse=True)
                 E = np.zeros((len(r), len(lv)))
                 E[np.arange(len(r)), inv] = 1.0 / np.sqrt(self.fe_size[fe[r]])
@@ -545,10 +593,11 @@ def cr2_coef_test(
     y: np.ndarray | pd.Series,
     clusters: Sequence | np.ndarray,
     term: int | str,
-    null: float = 0.0,
     *,
-    conf: float = 0.95,
+    null: float = 0.0,
+    ci: float = 0.95,
     absorb: Sequence | np.ndarray | None = None,
+    conf: float | None = None,
 ) -> CR2Test:
     """CR2 standard error and Satterthwaite t test of one coefficient, as
     ``clubSandwich::coef_test(fit, vcov = "CR2", cluster = g, test = "Satterthwaite")``.
@@ -565,7 +614,8 @@ def cr2_coef_test(
         >>> round(r.estimate, 3), r.df > 1
         (0.103, True)
     """
-    return cr2_coef_tests(X, y, clusters, [term], null, conf=conf, absorb=absorb)[0]
+    ci = confidence_level(ci, conf, "cr2_coef_test")
+    return cr2_coef_tests(X, y, clusters, [term], null=null, ci=ci, absorb=absorb)[0]
 
 
 def cr2_coef_tests(
@@ -573,10 +623,11 @@ def cr2_coef_tests(
     y: np.ndarray | pd.Series,
     clusters: Sequence | np.ndarray,
     terms: Sequence[int | str],
-    null: float = 0.0,
     *,
-    conf: float = 0.95,
+    null: float = 0.0,
+    ci: float = 0.95,
     absorb: Sequence | np.ndarray | None = None,
+    conf: float | None = None,
 ) -> list[CR2Test]:
     """:func:`cr2_coef_test` of several coefficients of one model (the adjustment matrices are
     computed once).
@@ -586,8 +637,9 @@ def cr2_coef_tests(
         >>> [t.term for t in cr2_coef_tests(X, np.cos(np.arange(40.0)), g, [1, 2])]
         ['1', '2']
     """
-    if not 0 < conf < 1:
-        raise ValueError(f"conf must lie between 0 and 1, got {conf!r}")
+    ci = confidence_level(ci, conf, "cr2_coef_tests")
+    if not 0 < ci < 1:
+        raise ValueError(f"ci must lie between 0 and 1, got {ci!r}")
     Xa, ya, codes, names, fe = _design(X, y, clusters, absorb)
     cr = _CR2(Xa, ya, codes, fe)
     if cr.G < 2:
@@ -603,7 +655,7 @@ def cr2_coef_tests(
         est = float(cr.beta[k])
         t = (est - null) / se if se > 0 else math.nan
         p = float(2 * stats.t.sf(abs(t), df)) if np.isfinite(t) else math.nan
-        q = float(stats.t.ppf(1 - (1 - conf) / 2, df))
+        q = float(stats.t.ppf(1 - (1 - ci) / 2, df))
         out.append(
             CR2Test(
                 term=names[k],
@@ -615,7 +667,7 @@ def cr2_coef_tests(
                 p_value=p,
                 ci_low=est - q * se,
                 ci_high=est + q * se,
-                conf=conf,
+                ci=ci,
             )
         )
     return out

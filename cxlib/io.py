@@ -425,13 +425,20 @@ def _read_head(path: Path, rows: int) -> tuple[bytes, bool]:
     return head, complete
 
 
-def _csv_options(
-    path: Path, multiline: bool, header_row: int = 1, skip_rows: int = 0
+def csv_options(
+    path: Path, multiline: bool, *, header_row: int = 1, skip_rows: int = 0
 ) -> tuple[pacsv.ReadOptions, pacsv.ParseOptions, pacsv.ConvertOptions, str]:
     """Check the head of a CSV file and return the Arrow options to read it, and its encoding.
 
     ``header_row`` is the 1-based row of the header (rows above it are titles, skipped),
     ``skip_rows`` the rows under it that are not data (Qualtrics' extra header rows).
+
+    >>> import tempfile
+    >>> f = Path(tempfile.mkdtemp()) / "visits.csv"
+    >>> _ = f.write_text("导出时间 2026-10-31\\nvisit_id,center_id\\nV1,SH-JQ\\n", encoding="utf-8")
+    >>> read, parse, convert, encoding = csv_options(f, False, header_row=2)
+    >>> encoding, read.skip_rows, read.column_names  # the title row and the header skipped, the names given
+    ('utf-8', 2, ['visit_id', 'center_id'])
     """
     name = path.name
     head, complete = _read_head(path, header_row)
@@ -488,7 +495,7 @@ def _ragged_row(path: Path, encoding: str, width: int, skip: int = 1) -> tuple[i
 
 def _read_csv(path: Path, multiline: bool = True, header_row: int = 1, skip_rows: int = 0) -> pa.Table:
     name = path.name
-    read_opts, parse, conv, encoding = _csv_options(path, multiline, header_row, skip_rows)
+    read_opts, parse, conv, encoding = csv_options(path, multiline, header_row=header_row, skip_rows=skip_rows)
     header = read_opts.column_names
     try:
         table = pacsv.read_csv(path, read_options=read_opts, parse_options=parse, convert_options=conv)
@@ -885,8 +892,12 @@ def _json_text(col: pa.ChunkedArray) -> pa.ChunkedArray:
 
 
 # --------------------------------------------------------------------------- public
-def _layout(source: SourceSpec | None) -> dict[str, Any]:
-    """The reader options of a source spec (defaults without one)."""
+def source_layout(source: SourceSpec | None) -> dict[str, Any]:
+    """The reader options of a source spec (defaults without one).
+
+    >>> source_layout(None)
+    {'header_row': 1, 'skip_rows': 0, 'sheet': None, 'sheets': None}
+    """
     return {
         "header_row": getattr(source, "header_row", 1) or 1,
         "skip_rows": getattr(source, "skip_rows", 0) or 0,
@@ -902,7 +913,7 @@ def _read_parts(path: Path, table: str, source: SourceSpec | None = None) -> lis
     if path.stat().st_size == 0:
         raise DataError("empty file: no header and no rows", file=path.name)
     ext = path.suffix.lower()
-    lay = _layout(source)
+    lay = source_layout(source)
     if ext == ".csv":
         return [
             (
@@ -1091,8 +1102,8 @@ def iter_file_batches(
         yield read_file_arrow(path, table, source)
         return
     multiline = table not in ("touchpoints", "visits")
-    lay = _layout(source)
-    read_opts, parse, conv, _ = _csv_options(path, multiline, lay["header_row"], lay["skip_rows"])
+    lay = source_layout(source)
+    read_opts, parse, conv, _ = csv_options(path, multiline, header_row=lay["header_row"], skip_rows=lay["skip_rows"])
     plan = plan_columns(read_opts.column_names, table, path, source=source)
     err = plan.error()
     if err is not None:

@@ -159,7 +159,7 @@ def _scores_numeric(s: pd.Series, column: str, table: str = "scores") -> pd.Seri
 
 def _seg_label(column: str, lang: Lang) -> str:
     zh, en = _SEGMENT_NAMES.get(column, (column, column))
-    return plotting.text(zh, en, lang)
+    return plotting.text(zh, en, lang=lang)
 
 
 # ------------------------------------------------------------------------ emotion curve
@@ -202,7 +202,7 @@ def emotion_curve(
         raise DataError("no valid scores to average", file="scores", column=score)
     g = d.groupby([*by_cols, "point"], observed=True, sort=True, dropna=True)["score"]
     out = g.agg(n="count", mean="mean", sd="std").reset_index()
-    out["ci_low"], out["ci_high"] = t_interval(out["mean"], out["sd"], out["n"], ci, bounds="score")
+    out["ci_low"], out["ci_high"] = t_interval(out["mean"], out["sd"], out["n"], ci=ci, bounds="score")
     out.insert(
         len(by_cols) + 1, "stage", pd.Categorical(out["point"].astype(str).map(_POINT_STAGE), dtype=catalog.STAGE_DTYPE)
     )
@@ -307,7 +307,8 @@ def plot_emotion_curve(
         _shade_bands(ax)
         names = [" / ".join(catalog.label(str(v), lang) for v in k) for k in keys]
         colors = plotting.segment_colors(
-            [str(k[0]) if len(k) == 1 else n for k, n in zip(keys, names)], by_cols[0] if len(by_cols) == 1 else None
+            [str(k[0]) if len(k) == 1 else n for k, n in zip(keys, names)],
+            column=by_cols[0] if len(by_cols) == 1 else None,
         )
         has_n = "n" in curve.columns
         for (k, name), color in zip(zip(keys, names), colors.values()):
@@ -327,16 +328,16 @@ def plot_emotion_curve(
                     zorder=2,
                 )
         xs = range(len(catalog.SCORE_POINT_ORDER))
-        ticks = [plotting.tick_label(p, lang) for p in catalog.SCORE_POINT_ORDER]
+        ticks = [plotting.tick_label(p, lang=lang) for p in catalog.SCORE_POINT_ORDER]
         if has_n and not by_cols:  # one curve: the n of each point under its name
             n_of = dict(zip(curve["point"].astype(str), curve["n"]))
             ticks = [plotting.with_n(t, n_of[p]) if p in n_of else t for t, p in zip(ticks, catalog.SCORE_POINT_ORDER)]
         ax.set_xticks(list(xs), ticks)
         ax.set_xlim(-0.5, len(catalog.SCORE_POINT_ORDER) - 0.5)
         ax.set_ylim(catalog.SCORE_MIN - 0.5, catalog.SCORE_MAX + 0.5)
-        ax.set_xlabel(plotting.text("旅程触点", "Journey point", lang))
-        ax.set_ylabel(plotting.text("平均情绪评分（1–10）", "Mean emotion score (1–10)", lang))
-        ax.set_title(plotting.title("客户旅程情绪曲线", "Emotion curve along the service journey", lang))
+        ax.set_xlabel(plotting.text("旅程触点", "Journey point", lang=lang))
+        ax.set_ylabel(plotting.text("平均情绪评分（1–10）", "Mean emotion score (1–10)", lang=lang))
+        ax.set_title(plotting.title("客户旅程情绪曲线", "Emotion curve along the service journey", lang=lang))
         if by_cols:
             ax.legend(title=" / ".join(_seg_label(c, lang) for c in by_cols), loc="lower left", fontsize="small")
     return fig
@@ -424,7 +425,7 @@ def plot_journey_map(curve: pd.DataFrame, *, lang: Lang = "both", pain_below: fl
     sub["_x"] = [px[p] for p in sub["point"].astype(str)]
     sub = sub.sort_values("_x")
     with plotting.drawing():
-        fig = plotting.new_figure((13, 8.5))
+        fig = plotting.new_figure(figsize=(13, 8.5))
         top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[2, 3])
         x_lo, x_hi = -0.5, len(catalog.TOUCHPOINTS) - 0.5
         for st in catalog.STAGE_ORDER:
@@ -434,7 +435,7 @@ def plot_journey_map(curve: pd.DataFrame, *, lang: Lang = "both", pain_below: fl
             top.text(
                 (a + b) / 2,
                 0.89,
-                plotting.tick_label(st, lang),
+                plotting.tick_label(st, lang=lang),
                 ha="center",
                 va="center",
                 fontsize="small",
@@ -456,7 +457,7 @@ def plot_journey_map(curve: pd.DataFrame, *, lang: Lang = "both", pain_below: fl
             top.text(
                 x,
                 0.63,
-                plotting.tick_label(t.code, lang),
+                plotting.tick_label(t.code, lang=lang),
                 rotation=90,
                 ha="center",
                 va="top",
@@ -470,7 +471,7 @@ def plot_journey_map(curve: pd.DataFrame, *, lang: Lang = "both", pain_below: fl
             plotting.title(
                 "客户旅程地图：阶段、触点与情绪曲线",
                 "Customer journey map: stages, touchpoints and emotion curve",
-                lang,
+                lang=lang,
             )
         )
         handles = [
@@ -504,7 +505,7 @@ def plot_journey_map(curve: pd.DataFrame, *, lang: Lang = "both", pain_below: fl
             pains = {i_low} | {i for i, m in enumerate(means) if m < pain_below}
             xs = sub["_x"].to_numpy()
             bottom.annotate(
-                plotting.text("峰值", "Peak", lang) + f" {means[i_peak]:.1f}",
+                plotting.text("峰值", "Peak", lang=lang) + f" {means[i_peak]:.1f}",
                 (xs[i_peak], means[i_peak]),
                 xytext=(0, 14),
                 textcoords="offset points",
@@ -515,7 +516,7 @@ def plot_journey_map(curve: pd.DataFrame, *, lang: Lang = "both", pain_below: fl
             )
             for i in sorted(pains - {i_peak}):
                 bottom.annotate(
-                    plotting.text("痛点", "Pain point", lang) + f" {means[i]:.1f}",
+                    plotting.text("痛点", "Pain point", lang=lang) + f" {means[i]:.1f}",
                     (xs[i], means[i]),
                     xytext=(0, -22),
                     textcoords="offset points",
@@ -529,26 +530,26 @@ def plot_journey_map(curve: pd.DataFrame, *, lang: Lang = "both", pain_below: fl
             plotting.mark_small(bottom, sub["_x"], sub["mean"].astype(float), sub["n"], "#08519c", lang=lang)
         bottom.set_xticks(
             list(px.values()),
-            [plotting.with_n(plotting.tick_label(p, lang), n_at.get(p)) for p in px],
+            [plotting.with_n(plotting.tick_label(p, lang=lang), n_at.get(p)) for p in px],
             fontsize="small",
         )
         for i, tick in enumerate(bottom.xaxis.get_major_ticks()):  # stagger: neighbours sit close
             tick.set_pad(3 + (30 if lang == "both" else 20) * (i % 2))
         bottom.set_xlim(x_lo, x_hi)
         bottom.set_ylim(catalog.SCORE_MIN - 0.5, catalog.SCORE_MAX + 0.5)
-        bottom.set_xlabel(plotting.text("评分触点（问卷）", "Scored journey point (survey)", lang))
-        bottom.set_ylabel(plotting.text("平均情绪评分（1–10）", "Mean emotion score (1–10)", lang))
+        bottom.set_xlabel(plotting.text("评分触点（问卷）", "Scored journey point (survey)", lang=lang))
+        bottom.set_ylabel(plotting.text("平均情绪评分（1–10）", "Mean emotion score (1–10)", lang=lang))
         # one legend, in the curve panel, so that no touchpoint label of the top panel is covered
         bottom.legend(
             handles=[
-                Line2D([], [], color="#08519c", marker="o", label=plotting.text("均值", "Mean", lang)),
-                Patch(color="#08519c", alpha=0.18, label=plotting.text("95% 置信区间", "95% CI", lang)),
+                Line2D([], [], color="#08519c", marker="o", label=plotting.text("均值", "Mean", lang=lang)),
+                Patch(color="#08519c", alpha=0.18, label=plotting.text("95% 置信区间", "95% CI", lang=lang)),
                 *handles,
             ],
             loc="lower left",
             fontsize="x-small",
             ncols=2,
-            title=plotting.text("曲线与触点渠道", "Curve and touchpoint channel", lang),
+            title=plotting.text("曲线与触点渠道", "Curve and touchpoint channel", lang=lang),
             title_fontsize="x-small",
         )
     return fig
@@ -826,7 +827,7 @@ def plot_importance_performance(ip: pd.DataFrame, *, lang: Lang = "both", ax: Ax
             name = catalog.label(p, lang) if n is None else f"{catalog.label(p, lang)} (n={int(n):,})"
             ax.annotate(name, (xi, yi), xytext=(5, 4), textcoords="offset points", fontsize="small")
         if "n" in ip.columns:
-            plotting.mark_small(ax, x, y, ip["n"], "#444444", size=60, lang=lang)
+            plotting.mark_small(ax, x, y, ip["n"], "#444444", lang=lang, marks=plotting.SmallMarks(size=60))
         xc, yc = float(ip["performance_cut"].iloc[0]), 100 * float(ip["importance_cut"].iloc[0])
         ax.axvline(xc, color="#666666", ls="--", lw=1)
         ax.axhline(yc, color="#666666", ls="--", lw=1)
@@ -844,16 +845,16 @@ def plot_importance_performance(ip: pd.DataFrame, *, lang: Lang = "both", ax: Ax
             ax.text(
                 cx,
                 cy,
-                plotting.text(_QUAD[code].zh, _QUAD[code].en, lang),
+                plotting.text(_QUAD[code].zh, _QUAD[code].en, lang=lang),
                 transform=ax.transAxes,
                 ha=ha,
                 va=va,
                 fontsize="small",
                 color=quad_colors[code],
             )
-        ax.set_xlabel(plotting.text("表现：平均评分（1–10）", "Performance: mean score (1–10)", lang))
-        ax.set_ylabel(plotting.text("重要性：对推荐意愿 R² 的贡献（%）", "Importance: share of LTR R² (%)", lang))
-        ax.set_title(plotting.title("重要性-表现矩阵", "Importance-performance matrix", lang))
+        ax.set_xlabel(plotting.text("表现：平均评分（1–10）", "Performance: mean score (1–10)", lang=lang))
+        ax.set_ylabel(plotting.text("重要性：对推荐意愿 R² 的贡献（%）", "Importance: share of LTR R² (%)", lang=lang))
+        ax.set_title(plotting.title("重要性-表现矩阵", "Importance-performance matrix", lang=lang))
     return fig
 
 
@@ -1000,7 +1001,7 @@ def silence_effects(
         }
         for name, col in (("anxiety", anxiety), ("ltr", ltr)):
             if col in visits.columns:
-                m, lo, hi = mean_ci(visits.loc[mask, col], ci, bounds=name)
+                m, lo, hi = mean_ci(visits.loc[mask, col], ci=ci, bounds=name)
                 row.update(
                     {
                         f"{name}_mean": m,
@@ -1012,7 +1013,7 @@ def silence_effects(
         if inquiries in visits.columns:
             q = pd.to_numeric(visits.loc[mask, inquiries], errors="coerce").astype("float64").dropna()
             k, n = int((q > 0).sum()), len(q)
-            q_lo, q_hi = wilson_ci(k, n, ci)
+            q_lo, q_hi = wilson_ci(k, n, ci=ci)
             row.update(
                 {
                     "inquiry_rate": k / n if n else np.nan,
@@ -1045,7 +1046,7 @@ def plot_silence(effects: pd.DataFrame, *, lang: Lang = "both") -> Figure:
     if not panels:
         raise DataError("silence_effects table has no anxiety, LTR or inquiry columns")
     with plotting.drawing():
-        fig = plotting.new_figure((4.2 * len(panels), 4.5))
+        fig = plotting.new_figure(figsize=(4.2 * len(panels), 4.5))
         axes = fig.subplots(1, len(panels), squeeze=False)[0]
         x = np.arange(len(effects))
         for ax, (p, zh, en) in zip(axes, panels):
@@ -1067,15 +1068,15 @@ def plot_silence(effects: pd.DataFrame, *, lang: Lang = "both") -> Figure:
                 plotting.mark_small(ax, x, m, n, color, lang=lang)
                 bins = [plotting.with_n(b, k) for b, k in zip(bins, n)]
             ax.set_xticks(x, bins)
-            ax.set_title(plotting.title(zh, en, lang), fontsize="medium")
+            ax.set_title(plotting.title(zh, en, lang=lang), fontsize="medium")
         fig.supxlabel(
-            plotting.text("维修中最长无更新时长（分钟）", "Longest silence during the repair (minutes)", lang)
+            plotting.text("维修中最长无更新时长（分钟）", "Longest silence during the repair (minutes)", lang=lang)
         )
         fig.suptitle(
             plotting.title(
                 "信息黑洞：按维修中最长无更新时长分组",
                 "Information black hole: by the longest silence during the repair",
-                lang,
+                lang=lang,
             )
         )
     return fig
@@ -1117,7 +1118,7 @@ def plot_visit_timeline(
             ax.text(
                 (a + b) / 2,
                 2.55,
-                plotting.text("信息黑洞", "Information black hole", lang)
+                plotting.text("信息黑洞", "Information black hole", lang=lang)
                 + f" {sil['longest_silence_minutes']:.0f} min",
                 ha="center",
                 va="bottom",
@@ -1136,7 +1137,7 @@ def plot_visit_timeline(
                 ax.text(
                     x,
                     -0.62,
-                    plotting.text(zh, en, lang),
+                    plotting.text(zh, en, lang=lang),
                     rotation=90,
                     ha="right",
                     va="bottom",
@@ -1174,12 +1175,12 @@ def plot_visit_timeline(
                     ha="left",
                 )
                 last_label_x = x
-        ax.set_yticks(list(lanes.values()), [plotting.text(*lane_names[k], lang) for k in lanes])
+        ax.set_yticks(list(lanes.values()), [plotting.text(*lane_names[k], lang=lang) for k in lanes])
         ax.set_ylim(-0.7, 3.1)
         ax.set_xlim(-0.03 * span, 1.03 * span)
-        ax.set_xlabel(plotting.text("到店后分钟数", "Minutes since arrival", lang))
-        ax.set_ylabel(plotting.text("触点类型", "Kind of touchpoint", lang))
-        ax.set_title(plotting.title(f"工单 {visit_id} 的时间线", f"Timeline of visit {visit_id}", lang))
+        ax.set_xlabel(plotting.text("到店后分钟数", "Minutes since arrival", lang=lang))
+        ax.set_ylabel(plotting.text("触点类型", "Kind of touchpoint", lang=lang))
+        ax.set_title(plotting.title(f"工单 {visit_id} 的时间线", f"Timeline of visit {visit_id}", lang=lang))
     return fig
 
 
@@ -1260,7 +1261,7 @@ def moments_scorecard(
             )
     out = pd.DataFrame(rows)
     out["share_bad"] = np.where(out["n"] > 0, out["n_bad"] / out["n"].where(out["n"] > 0, 1), np.nan)
-    out["ci_low"], out["ci_high"] = wilson_ci(out["n_bad"].to_numpy(), out["n"].to_numpy(), ci)
+    out["ci_low"], out["ci_high"] = wilson_ci(out["n_bad"].to_numpy(), out["n"].to_numpy(), ci=ci)
     return out
 
 

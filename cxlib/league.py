@@ -132,7 +132,7 @@ def _stats(part: pd.DataFrame) -> dict[str, Any]:
     return out
 
 
-def funnel_limits(p0: float, var: float, n: float | np.ndarray, level: float, tau2: float = 0.0) -> tuple[Any, Any]:
+def funnel_limits(p0: float, var: float, n: float | np.ndarray, level: float, *, tau2: float = 0.0) -> tuple[Any, Any]:
     """Control limits ``p0 ± z·sqrt(var / n + tau2)`` of a funnel plot at coverage ``level`` (on
     the scale of ``p0``; NPS as a share −1…1, clipped to it, complaint share clipped to 0…1 by
     the caller); ``tau2`` is the between-center variance of :func:`overdispersion` (0: the
@@ -149,7 +149,7 @@ def funnel_limits(p0: float, var: float, n: float | np.ndarray, level: float, ta
 
 
 def overdispersion(
-    values: Any, n: Any, p0: float, var: float, winsor: float = WINSOR, alpha: float = ALPHA
+    values: Any, n: Any, p0: float, var: float, *, winsor: float = WINSOR, alpha: float = ALPHA
 ) -> dict[str, Any]:
     """Overdispersion of the centers around the network value ``p0`` (Spiegelhalter 2005,
     "Funnel plots for comparing institutional performance", *Stat Med* 24:1185-1202).
@@ -201,11 +201,11 @@ def overdispersion(
     return out
 
 
-def adjusted_z(value: Any, n: Any, p0: float, var: float, tau2: float = 0.0) -> Any:
+def adjusted_z(value: Any, n: Any, p0: float, var: float, *, tau2: float = 0.0) -> Any:
     """z-score of a center against the network, ``(y − p0)/√(var/n + tau2)``: the measure the
     funnel limits and the funnel alerts use (``tau2`` from :func:`overdispersion`).
 
-        >>> round(float(adjusted_z(0.2, 400, 0.1075, 0.0959)), 2), round(float(adjusted_z(0.2, 400, 0.1075, 0.0959, 0.0025)), 2)
+        >>> round(float(adjusted_z(0.2, 400, 0.1075, 0.0959)), 2), round(float(adjusted_z(0.2, 400, 0.1075, 0.0959, tau2=0.0025)), 2)
         (5.97, 1.77)
     """
     return (np.asarray(value, dtype=float) - p0) / np.sqrt(var / np.asarray(n, dtype=float) + tau2)
@@ -362,7 +362,7 @@ def _changes(visits: pd.DataFrame, now: pd.DataFrame, before: pd.DataFrame) -> l
             )
     for measure in ("nps", "complaint_share"):
         group = [t for t in tests if t["measure"] == measure]
-        for t, adj in zip(group, adjust_pvalues([t["p_value"] for t in group], "holm"), strict=True):
+        for t, adj in zip(group, adjust_pvalues([t["p_value"] for t in group], method="holm"), strict=True):
             t["p_holm"] = float(adj)
     return tests
 
@@ -389,7 +389,7 @@ def _message(a: dict[str, Any]) -> str:
     )
 
 
-def alerts(visits: pd.DataFrame, start: str | None, end: str | None, alpha: float = ALPHA) -> dict[str, Any]:
+def alerts(visits: pd.DataFrame, start: str | None, end: str | None, *, alpha: float = ALPHA) -> dict[str, Any]:
     """The alerts of a period (the content of ``alerts.json``): significant changes against the
     previous period (Holm across centers per measure) and centers outside the 99.8 % funnel,
     judged by the overdispersion-adjusted z-score (``z``, with the ``tau2`` used);
@@ -429,7 +429,7 @@ def alerts(visits: pd.DataFrame, start: str | None, end: str | None, alpha: floa
         ref = _network_var(net, measure)
         for r in table.iloc[1:].to_dict("records"):
             if r[flag] in ("above", "below") and ref is not None:
-                lo, hi = funnel_limits(ref[0], ref[1], r[n_key], FUNNEL_LEVELS[1], od[measure]["tau2"])
+                lo, hi = funnel_limits(ref[0], ref[1], r[n_key], FUNNEL_LEVELS[1], tau2=od[measure]["tau2"])
                 scale = 100 if measure == "nps" else 1
                 worse = (r[flag] == "below") if measure == "nps" else (r[flag] == "above")
                 found.append(
@@ -493,7 +493,7 @@ def funnel_png(table: pd.DataFrame) -> str:
     centers = table.iloc[1:]
     od = table.attrs.get("overdispersion", {})
     with plotting.drawing():
-        fig, axes = plotting.subplots(1, 2, figsize=(10, 3.8))
+        fig, axes = plotting.subplots(nrows=1, ncols=2, figsize=(10, 3.8))
         for ax, (measure, key, n_key, scale, title) in zip(
             axes,
             (
@@ -513,7 +513,7 @@ def funnel_png(table: pd.DataFrame) -> str:
             grid = np.linspace(max(float(data[n_key].min()) * 0.6, 2.0), n_max, 200)
             lo_bound, hi_bound = (-1.0, 1.0) if measure == "nps" else (0.0, 1.0)
             for level, style in zip(FUNNEL_LEVELS, ("--", ":"), strict=True):
-                lo, hi = funnel_limits(ref[0], ref[1], grid, level, od.get(measure, {}).get("tau2", 0.0))
+                lo, hi = funnel_limits(ref[0], ref[1], grid, level, tau2=od.get(measure, {}).get("tau2", 0.0))
                 lab = f"{level * 100:g}% 控制限 limit"
                 ax.plot(grid, np.clip(lo, lo_bound, hi_bound) * scale, style, color="0.4", lw=1, label=lab)
                 ax.plot(grid, np.clip(hi, lo_bound, hi_bound) * scale, style, color="0.4", lw=1)

@@ -59,8 +59,18 @@ import statsmodels.formula.api as smf
 from scipy import stats
 from statsmodels.tools.sm_exceptions import ModelWarning
 
-from cxlib import catalog, inference, labels, margins, negbin
+from cxlib import catalog, labels, margins, negbin
+from cxlib import inference as cluster_inference
 from cxlib.errors import DataError, require_columns
+from cxlib.estimation import DEFAULT_CONTROLS as DEFAULT_CONTROLS  # the defaults, as before
+from cxlib.estimation import DEFAULT_LOG_CONTROLS as DEFAULT_LOG_CONTROLS
+from cxlib.estimation import (
+    Adjustment,
+    Guards,
+    Inference,
+    RolloutColumns,
+    former_keywords,
+)
 from cxlib.ordinal import AnalyticOrderedModel
 from cxlib.progress import track
 from cxlib.results import NotComputed, NotProvided, too_few
@@ -73,9 +83,6 @@ if TYPE_CHECKING:
 Form = Literal["linear", "categorical", "log"]
 
 #: Controls of the adjusted models: repair duration (log), scenario, warranty, center effects.
-DEFAULT_CONTROLS: tuple[str, ...] = ("repair_minutes", "scenario", "warranty", "center")
-#: Controls that enter as ``log1p``.
-DEFAULT_LOG_CONTROLS: tuple[str, ...] = ("repair_minutes",)
 #: Columns of every tidy coefficient table.
 TABLE_COLUMNS: tuple[str, ...] = (
     "term",
@@ -570,7 +577,7 @@ def _tidy(
     key_terms: Sequence[str],
     conv: bool,
     note: str,
-    conf: float,
+    ci: float,
     params: pd.Series | None = None,
     bse: pd.Series | None = None,
     df: float | None = None,
@@ -579,11 +586,11 @@ def _tidy(
     if params is None:
         params = pd.Series(res.params)
         bse = pd.Series(res.bse)
-        ci = pd.DataFrame(np.asarray(res.conf_int(alpha=1 - conf)), index=params.index)
+        bounds = pd.DataFrame(np.asarray(res.conf_int(alpha=1 - ci)), index=params.index)
         pv = pd.Series(np.asarray(res.pvalues), index=params.index)
-        lo, hi = ci[0], ci[1]
+        lo, hi = bounds[0], bounds[1]
     else:
-        q = stats.t.ppf(1 - (1 - conf) / 2, df) if df else stats.norm.ppf(1 - (1 - conf) / 2)
+        q = stats.t.ppf(1 - (1 - ci) / 2, df) if df else stats.norm.ppf(1 - (1 - ci) / 2)
         lo, hi = params - q * bse, params + q * bse
         tstat = params / bse
         pv = pd.Series(2 * (stats.t.sf(np.abs(tstat), df) if df else stats.norm.sf(np.abs(tstat))), index=params.index)
@@ -613,13 +620,13 @@ def _df_inference(res: Any) -> float | None:
 
 
 def _t_inference(
-    estimate: np.ndarray, se: np.ndarray, df: float | None, conf: float
+    estimate: np.ndarray, se: np.ndarray, df: float | None, ci: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """(ci_low, ci_high, p_value, df) of estimates with standard errors: t quantiles with ``df``
     degrees of freedom (normal ones when ``df`` is None, reported as NaN)."""
     est, s = np.asarray(estimate, dtype=float), np.asarray(se, dtype=float)
     dist = stats.t(df) if df else stats.norm()
-    q = dist.ppf(1 - (1 - conf) / 2)
+    q = dist.ppf(1 - (1 - ci) / 2)
     with np.errstate(invalid="ignore", divide="ignore"):
         p = 2 * dist.sf(np.abs(est / s))
     return est - q * s, est + q * s, p, float(df) if df else float("nan")
@@ -631,6 +638,8 @@ WILD_ENUMERATE_UP_TO = 1_000_000
 #: Weight vectors drawn (seed :data:`WILD_SEED`) when there are more than that.
 WILD_DRAWS = 9999
 WILD_SEED = 20260
+#: Iterations of the count models' optimisers (:func:`complaint_models`, in every model that quotes it).
+COUNT_MAXITER = 500
 #: Columns that the effect rows of the linear models gain (:func:`_few_cluster_inference`).
 FEW_CLUSTER_COLUMNS: tuple[str, ...] = (
     "inference",
@@ -673,7 +682,7 @@ def _absorbed_design(
 
 
 def _few_cluster_inference(
-    res: Any, prep: _Prepared, table: pd.DataFrame, key_raw: Sequence[str], conf: float
+    res: Any, prep: _Prepared, table: pd.DataFrame, key_raw: Sequence[str], ci: float
 ) -> tuple[pd.DataFrame, list[str]]:
     """Few-cluster inference for the effect rows of an OLS fit, and the note's clause on it.
 
@@ -705,7 +714,9 @@ def _few_cluster_inference(
     if not finite.all():
         return table, []
     X, y, g, cols, absorb = _absorbed_design(res, prep)
-    for r, t in zip(rows, inference.cr2_coef_tests(X, y, g, [cols.index(r) for r in rows], conf=conf, absorb=absorb)):
+    for r, t in zip(
+        rows, cluster_inference.cr2_coef_tests(X, y, g, [cols.index(r) for r in rows], ci=ci, absorb=absorb)
+    ):
         table.loc[r, ["se_cr2", "df_cr2", "p_cr2", "ci_low_cr2", "ci_high_cr2"]] = [
             t.std_error,
             t.df,
@@ -714,15 +725,21 @@ def _few_cluster_inference(
             t.ci_high,
         ]
     G = int(prep.n_clusters or 0)
-    if not inference.few_clusters(G):
+    if not cluster_inference.few_clusters(G):
         return table, [f"CR1 quoted ({G} clusters); CR2 with Satterthwaite df alongside"]
-    enum = inference.enumerates(G, "webb", WILD_ENUMERATE_UP_TO)
+    enum = cluster_inference.enumerates(G, kind="webb", B=WILD_ENUMERATE_UP_TO)
     B = WILD_ENUMERATE_UP_TO if enum else WILD_DRAWS
     how = ""
-    n_vec = inference.n_weight_vectors(G, "webb") if enum else B
+    n_vec = cluster_inference.n_weight_vectors(G, kind="webb") if enum else B
     for r in track(rows, f"wild cluster bootstrap ({n_vec:,} weight vectors)", unit="terms"):
-        w = inference.wild_cluster_bootstrap(
-            X, y, g, cols.index(r), weights="webb", B=B, rng=WILD_SEED, conf=conf, absorb=absorb
+        w = cluster_inference.wild_cluster_bootstrap(
+            X,
+            y,
+            g,
+            cols.index(r),
+            ci=ci,
+            absorb=absorb,
+            bootstrap=cluster_inference.WildBootstrap(weights="webb", B=B, rng=WILD_SEED),
         )
         table.loc[r, ["p_wild", "ci_low_wild", "ci_high_wild"]] = [w.p_value, w.ci_low, w.ci_high]
         how = w.describe()
@@ -731,7 +748,7 @@ def _few_cluster_inference(
     table.loc[rows, "p_value"] = table.loc[rows, "p_wild"]
     table.loc[rows, "inference"] = "wild_bootstrap"
     return table, [
-        f"few clusters ({G}): p-value and {conf:.0%} interval of the effect from the {how}; "
+        f"few clusters ({G}): p-value and {ci:.0%} interval of the effect from the {how}; "
         f"CR1 and CR2 (Satterthwaite df) alongside"
     ]
 
@@ -795,21 +812,17 @@ def _ols_crv3(res: Any, prep: _Prepared, cluster: str) -> tuple[pd.Series, str]:
     return bse, "CRV3 cluster-jackknife SEs (center effects absorbed by within-center demeaning)"
 
 
+@former_keywords(adjust=Adjustment, inference=Inference, guards=Guards)
 def ltr_ols(
     visits: pd.DataFrame,
     updates: str = "n_proactive_updates",
     form: Form = "linear",
     ltr: str = "ltr",
-    controls: Sequence[str] = DEFAULT_CONTROLS,
-    log_controls: Sequence[str] = DEFAULT_LOG_CONTROLS,
-    cluster: str | None = "center",
-    cov_type: Literal["cluster", "cluster-crv3"] = "cluster",
+    *,
     cap: int = 4,
-    conf: float = 0.95,
-    min_n: int = 30,
-    min_clusters: int = 4,
-    strict: bool = False,
-    few_cluster: bool = True,
+    adjust: Adjustment = Adjustment(),
+    inference: Inference = Inference(),
+    guards: Guards = Guards(),
 ) -> ModelResult:
     """OLS of LTR (0-10) on the number of proactive updates, adjusted for repair duration (log),
     scenario, warranty and center fixed effects; cluster-robust SEs by center (t, G-1 df).
@@ -829,6 +842,9 @@ def ltr_ols(
 
         >>> ltr_ols(visits, form="categorical").headline  # doctest: +SKIP
     """
+    controls, log_controls = adjust.controls, adjust.log_controls
+    cluster, cov_type, ci, few_cluster = inference.cluster, inference.cov_type, inference.ci, inference.few_cluster
+    min_n, min_clusters, strict = guards.min_n, guards.min_clusters, guards.strict
     name = f"ltr_ols_{form}"
     require_columns(visits, [ltr, updates], "visits")
     prep = _prepare(visits, [ltr], [updates], controls, log_controls, cluster)
@@ -851,16 +867,16 @@ def ltr_ols(
             key_raw,
             conv,
             "; ".join(notes),
-            conf,
+            ci,
             params=pd.Series(res.params),
             bse=bse,
             df=prep.n_clusters - 1,
         )
     else:
         notes += _se_note(prep)
-        table = _tidy(res, name, prep, key_raw, conv, "; ".join(notes), conf)
+        table = _tidy(res, name, prep, key_raw, conv, "; ".join(notes), ci)
         if few_cluster:
-            table, how = _few_cluster_inference(res, prep, table, key_raw, conf)
+            table, how = _few_cluster_inference(res, prep, table, key_raw, ci)
             notes += how
     table = _rename_updates(table, updates, form)
     note = "; ".join(notes)
@@ -890,17 +906,16 @@ def _mixed_degenerate(res: Any) -> str | None:
     return None
 
 
+@former_keywords(adjust=Adjustment, inference=Inference, guards=Guards)
 def ltr_mixed(
     visits: pd.DataFrame,
     updates: str = "n_proactive_updates",
     ltr: str = "ltr",
-    controls: Sequence[str] = ("repair_minutes", "scenario", "warranty"),
-    log_controls: Sequence[str] = DEFAULT_LOG_CONTROLS,
+    *,
     center: str = "center",
-    conf: float = 0.95,
-    min_n: int = 30,
-    min_clusters: int = 4,
-    strict: bool = False,
+    adjust: Adjustment = Adjustment(controls=("repair_minutes", "scenario", "warranty")),
+    inference: Inference = Inference(),
+    guards: Guards = Guards(),
 ) -> ModelResult:
     """Linear mixed model of LTR with a random intercept by center.
 
@@ -910,6 +925,9 @@ def ltr_mixed(
 
         >>> ltr_mixed(visits).note  # doctest: +SKIP
     """
+    controls, log_controls = adjust.controls, adjust.log_controls
+    ci = inference.ci
+    min_n, min_clusters, strict = guards.min_n, guards.min_clusters, guards.strict
     name = "ltr_mixed"
     require_columns(visits, [ltr, updates, center], "visits")
     prep = _prepare(visits, [ltr], [updates], [c for c in controls if c != center], log_controls, center)
@@ -930,15 +948,11 @@ def ltr_mixed(
     if reason is not None:
         ols = ltr_ols(
             visits,
-            updates=updates,
+            updates,
             ltr=ltr,
-            controls=[*controls, center],
-            log_controls=log_controls,
-            cluster=center,
-            conf=conf,
-            min_n=min_n,
-            min_clusters=min_clusters,
-            strict=strict,
+            adjust=adjust.replace(controls=[*controls, center]),
+            inference=inference.replace(cluster=center),
+            guards=guards,
         )
         note = f"mixed model unusable ({reason}); OLS with {center} effects and cluster-robust SEs instead"
         ols.note = "; ".join([note, ols.note]) if ols.note else note
@@ -953,7 +967,7 @@ def ltr_mixed(
     notes = (
         prep.notes + [f"random intercept by {center}: variance {var_c:.3g}, residual variance {res.scale:.3g}"] + msgs
     )
-    table = _tidy(res, name, prep, key_raw, True, "; ".join(notes), conf, params=params, bse=bse, df=None)
+    table = _tidy(res, name, prep, key_raw, True, "; ".join(notes), ci, params=params, bse=bse, df=None)
     return ModelResult(
         name,
         table,
@@ -1051,7 +1065,7 @@ def _weighted_crossprods(X: np.ndarray, pi: np.ndarray, pairs: Sequence[tuple[in
     return out
 
 
-def brant_test(y: pd.Series | np.ndarray, exog: pd.DataFrame, min_events: int | None = None) -> pd.DataFrame:
+def brant_test(y: pd.Series | np.ndarray, exog: pd.DataFrame, *, min_events: int | None = None) -> pd.DataFrame:
     """Brant (1990) test of proportional odds (parallel slopes) of an ordinal logit.
 
     ``y`` holds the ordered outcome (an ordered categorical, or integers in their order) and
@@ -1175,7 +1189,7 @@ def brant_test(y: pd.Series | np.ndarray, exog: pd.DataFrame, min_events: int | 
     return out
 
 
-def proportional_odds_note(brant: pd.DataFrame | None, alpha: float = 0.05) -> str:
+def proportional_odds_note(brant: pd.DataFrame | None, *, alpha: float = 0.05) -> str:
     """One clause on the Brant test for a model's ``note``: ``"proportional odds: Brant χ² =
     31.2, df = 27, p = 0.26, holds"``, then the predictors whose own test rejects at ``alpha``
     (``" — not parallel: …"``) and the outcome categories merged for the test.
@@ -1208,7 +1222,7 @@ def _brant_term(term: str) -> str:
     return re.sub(r"^np\.", "", t)
 
 
-def proportional_odds(result: ModelResult, alpha: float = 0.05) -> pd.DataFrame | NotComputed:
+def proportional_odds(result: ModelResult, *, alpha: float = 0.05) -> pd.DataFrame | NotComputed:
     """The Brant test of an ordinal model (``ltr_ordinal(...)``) as a tidy table: one row per
     ``term`` (``"omnibus"`` first) with ``chi2``, ``df``, ``p_value`` and ``parallel`` (the
     test does not reject at ``alpha``); a :class:`~cxlib.results.NotComputed` note when the model
@@ -1223,26 +1237,23 @@ def proportional_odds(result: ModelResult, alpha: float = 0.05) -> pd.DataFrame 
             (c for c in result.note.split("; ") if c.startswith("proportional odds not tested")),
             result.note or "the ordinal model was not fitted",
         )
-        return NotComputed(result.n, what, why=(note_text(why, "zh"), why))
+        return NotComputed(result.n, what, why=(note_text(why, lang="zh"), why))
     out = t.reset_index().rename(columns={"test": "term"})
     out["parallel"] = out["p_value"] >= alpha
     out["n"] = result.n
     return out[["term", "chi2", "df", "p_value", "parallel", "n"]]
 
 
+@former_keywords(adjust=Adjustment, inference=Inference, guards=Guards)
 def ltr_ordinal(
     visits: pd.DataFrame,
     updates: str = "n_proactive_updates",
     ltr: str = "ltr",
-    controls: Sequence[str] = DEFAULT_CONTROLS,
-    log_controls: Sequence[str] = DEFAULT_LOG_CONTROLS,
-    cluster: str | None = "center",
+    *,
     collapse_below: int | None = None,
-    conf: float = 0.95,
-    min_n: int = 30,
-    min_clusters: int = 4,
-    maxiter: int = 100,
-    strict: bool = False,
+    adjust: Adjustment = Adjustment(),
+    inference: Inference = Inference(),
+    guards: Guards = Guards(),
 ) -> ModelResult:
     """Proportional-odds (ordinal logit) model of LTR 0-10 on the number of updates.
 
@@ -1256,6 +1267,9 @@ def ltr_ordinal(
 
         >>> ltr_ordinal(visits).headline  # doctest: +SKIP
     """
+    controls, log_controls = adjust.controls, adjust.log_controls
+    cluster, ci = inference.cluster, inference.ci
+    min_n, min_clusters, maxiter, strict = guards.min_n, guards.min_clusters, guards.maxiter, guards.strict
     name = "ltr_ordinal"
     require_columns(visits, [ltr, updates], "visits")
     prep = _prepare(visits, [ltr], [updates], controls, log_controls, cluster)
@@ -1294,7 +1308,7 @@ def ltr_ordinal(
     notes += cnotes + _se_note(prep)
     k_thr = len(used) - 1
     params = pd.Series(res.params)
-    table = _tidy(res, name, prep, key_raw, conv, "; ".join(notes), conf)
+    table = _tidy(res, name, prep, key_raw, conv, "; ".join(notes), ci)
     table = table.iloc[: len(params) - k_thr].copy()
     # thresholds: first cut + cumulative exp(increments); delta method for their SEs
     raw = params.to_numpy()[-k_thr:]
@@ -1306,7 +1320,7 @@ def ltr_ordinal(
         jac[j, 1 : j + 1] = np.exp(raw[1 : j + 1])
     se = np.sqrt(np.clip(np.diag(jac @ cov @ jac.T), 0, None))
     df = _df_inference(res)
-    q = stats.t.ppf(1 - (1 - conf) / 2, df) if df else stats.norm.ppf(1 - (1 - conf) / 2)
+    q = stats.t.ppf(1 - (1 - ci) / 2, df) if df else stats.norm.ppf(1 - (1 - ci) / 2)
     thr = pd.DataFrame(
         {
             "term": [f"threshold {a}|{b}" for a, b in zip(used[:-1], used[1:])],
@@ -1354,7 +1368,7 @@ def _binary_logit(
     controls: Sequence[str],
     log_controls: Sequence[str],
     cluster: str | None,
-    conf: float,
+    ci: float,
     min_n: int,
     min_clusters: int,
     maxiter: int,
@@ -1385,7 +1399,7 @@ def _binary_logit(
     )
     conv, notes = _convergence(res, msgs, numeric, key_raw)
     notes = prep.notes + notes + _se_note(prep)
-    table = _tidy(res, name, prep, key_raw, conv, "; ".join(notes), conf)
+    table = _tidy(res, name, prep, key_raw, conv, "; ".join(notes), ci)
     # average marginal effects (probability points per update): statsmodels' get_margeff(at="overall")
     # in closed form (cxlib.margins), delta-method SE from the cluster-robust covariance; intervals and
     # p-values from t with the fit's inference df (G-1 clustered, N-1 HC1), like the coefficients
@@ -1393,7 +1407,7 @@ def _binary_logit(
     me_terms = [k for k in key_raw if k in names]
     me = margins.logit_ame(res.params, res.model.exog, res.cov_params(), [names.index(k) for k in me_terms])
     ame, ame_se = me.estimate, me.std_error
-    lo, hi, pv, df_inf = _t_inference(ame, ame_se, _df_inference(res), conf)
+    lo, hi, pv, df_inf = _t_inference(ame, ame_se, _df_inference(res), ci)
     head = pd.DataFrame(
         {
             "term": [_pretty(k) for k in me_terms],
@@ -1425,18 +1439,15 @@ def _binary_logit(
     )
 
 
+@former_keywords(adjust=Adjustment, inference=Inference, guards=Guards)
 def promoter_logit(
     visits: pd.DataFrame,
     updates: str = "n_proactive_updates",
     ltr: str = "ltr",
-    controls: Sequence[str] = DEFAULT_CONTROLS,
-    log_controls: Sequence[str] = DEFAULT_LOG_CONTROLS,
-    cluster: str | None = "center",
-    conf: float = 0.95,
-    min_n: int = 30,
-    min_clusters: int = 4,
-    maxiter: int = 100,
-    strict: bool = False,
+    *,
+    adjust: Adjustment = Adjustment(),
+    inference: Inference = Inference(),
+    guards: Guards = Guards(),
 ) -> ModelResult:
     """Logit of being a promoter (LTR 9-10) on updates; ``headline`` holds the average marginal
     effect (``get_margeff(at="overall")``: probability points per extra update) and odds ratio.
@@ -1447,6 +1458,9 @@ def promoter_logit(
 
         >>> promoter_logit(visits).headline[["estimate", "ci_low", "ci_high"]]  # doctest: +SKIP
     """
+    controls, log_controls = adjust.controls, adjust.log_controls
+    cluster, ci = inference.cluster, inference.ci
+    min_n, min_clusters, maxiter, strict = guards.min_n, guards.min_clusters, guards.maxiter, guards.strict
     require_columns(visits, [ltr], "visits")
     v = pd.to_numeric(visits[ltr], errors="coerce")
     y = (v >= _PROMOTER_LOW).astype("Float64").where(v.notna())
@@ -1459,7 +1473,7 @@ def promoter_logit(
         controls,
         log_controls,
         cluster,
-        conf,
+        ci,
         min_n,
         min_clusters,
         maxiter,
@@ -1467,23 +1481,23 @@ def promoter_logit(
     )
 
 
+@former_keywords(adjust=Adjustment, inference=Inference, guards=Guards)
 def detractor_logit(
     visits: pd.DataFrame,
     updates: str = "n_proactive_updates",
     ltr: str = "ltr",
-    controls: Sequence[str] = DEFAULT_CONTROLS,
-    log_controls: Sequence[str] = DEFAULT_LOG_CONTROLS,
-    cluster: str | None = "center",
-    conf: float = 0.95,
-    min_n: int = 30,
-    min_clusters: int = 4,
-    maxiter: int = 100,
-    strict: bool = False,
+    *,
+    adjust: Adjustment = Adjustment(),
+    inference: Inference = Inference(),
+    guards: Guards = Guards(),
 ) -> ModelResult:
     """Logit of being a detractor (LTR 0-6) on updates, with average marginal effects.
 
     >>> detractor_logit(visits).headline  # doctest: +SKIP
     """
+    controls, log_controls = adjust.controls, adjust.log_controls
+    cluster, ci = inference.cluster, inference.ci
+    min_n, min_clusters, maxiter, strict = guards.min_n, guards.min_clusters, guards.maxiter, guards.strict
     require_columns(visits, [ltr], "visits")
     v = pd.to_numeric(visits[ltr], errors="coerce")
     y = (v <= _DETRACTOR_HIGH).astype("Float64").where(v.notna())
@@ -1496,7 +1510,7 @@ def detractor_logit(
         controls,
         log_controls,
         cluster,
-        conf,
+        ci,
         min_n,
         min_clusters,
         maxiter,
@@ -1506,12 +1520,12 @@ def detractor_logit(
 
 # ============================================================================ complaints
 def _rate_ratio_row(
-    res: Any, model: str, key: str, h0: float, conf: float, prep: _Prepared, conv: bool, note: str, alpha: float | None
+    res: Any, model: str, key: str, h0: float, ci: float, prep: _Prepared, conv: bool, note: str, alpha: float | None
 ) -> dict[str, Any]:
     b = float(res.params[key])
     se = float(res.bse[key])
     df = _df_inference(res)
-    q = stats.t.ppf(1 - (1 - conf) / 2, df) if df else stats.norm.ppf(1 - (1 - conf) / 2)
+    q = stats.t.ppf(1 - (1 - ci) / 2, df) if df else stats.norm.ppf(1 - (1 - ci) / 2)
 
     def p_of(stat: float) -> float:
         return float(2 * (stats.t.sf(abs(stat), df) if df else stats.norm.sf(abs(stat))))
@@ -1571,21 +1585,17 @@ def _poisson_quoted(boundary: str, errors: str, what: str = "rate ratio") -> str
     return f"{lead}the Poisson {what} with {errors} errors is quoted"
 
 
+@former_keywords(adjust=Adjustment, inference=Inference, guards=Guards)
 def complaint_models(
     visits: pd.DataFrame,
     updates: str = "n_proactive_updates",
     complaints: str = "n_complaints",
-    controls: Sequence[str] = DEFAULT_CONTROLS,
-    log_controls: Sequence[str] = DEFAULT_LOG_CONTROLS,
-    cluster: str | None = "center",
-    exposure: str | None = None,
+    *,
     h0_rate_ratio: float = 0.5,
-    conf: float = 0.95,
-    min_n: int = 30,
-    min_clusters: int = 4,
-    maxiter: int = 500,
-    strict: bool = False,
     nb2: bool = True,
+    adjust: Adjustment = Adjustment(),
+    inference: Inference = Inference(),
+    guards: Guards = Guards(maxiter=COUNT_MAXITER),
 ) -> ModelResult:
     """Complaint counts per visit on updates: Poisson and NB2 (``smf.negativebinomial``, alpha
     estimated), both with cluster-robust SEs by center. ``nb2=False`` fits the Poisson model only
@@ -1602,6 +1612,9 @@ def complaint_models(
 
         >>> complaint_models(visits).headline[["model", "rate_ratio", "p_value_h0"]]  # doctest: +SKIP
     """
+    controls, log_controls, exposure = adjust.controls, adjust.log_controls, adjust.exposure
+    cluster, ci = inference.cluster, inference.ci
+    min_n, min_clusters, maxiter, strict = guards.min_n, guards.min_clusters, guards.maxiter, guards.strict
     name = "complaints"
     require_columns(visits, [complaints, updates], "visits")
     prep = _prepare(visits, [complaints, *([exposure] if exposure else [])], [updates], controls, log_controls, cluster)
@@ -1640,7 +1653,13 @@ def complaint_models(
         (
             "nb2",
             lambda: negbin.fit_nb2(
-                formula, prep.data, fits["poisson"].params, maxiter=maxiter, eval_env=_FORMULA_ENV, **extra, **kw
+                formula,
+                prep.data,
+                poisson_params=fits["poisson"].params,
+                maxiter=maxiter,
+                eval_env=_FORMULA_ENV,
+                **extra,
+                **kw,
             ),
         ),
     )
@@ -1661,10 +1680,10 @@ def complaint_models(
                 )
         notes += _se_note(prep)
         note = "; ".join(notes)
-        t = _tidy(res, model, prep, key_raw, conv, note, conf)
+        t = _tidy(res, model, prep, key_raw, conv, note, ci)
         t.loc[t["term"] == "alpha", "kind"] = "dispersion"
         tables.append(t)
-        rows.append(_rate_ratio_row(res, model, key, h0_rate_ratio, conf, prep, conv, note, alpha))
+        rows.append(_rate_ratio_row(res, model, key, h0_rate_ratio, ci, prep, conv, note, alpha))
         fits[model] = res
     quoted = "poisson" if boundary else "nb2"
     for r in rows:
@@ -1691,18 +1710,16 @@ def complaint_models(
     )
 
 
+@former_keywords(adjust=Adjustment, inference=Inference, guards=Guards)
 def naive_vs_adjusted(
     visits: pd.DataFrame,
     outcome: Literal["n_complaints", "ltr"] = "n_complaints",
     updates: str = "n_proactive_updates",
     duration: str = "repair_minutes",
-    controls: Sequence[str] = DEFAULT_CONTROLS,
-    log_controls: Sequence[str] = DEFAULT_LOG_CONTROLS,
-    cluster: str | None = "center",
-    conf: float = 0.95,
-    min_n: int = 30,
-    min_clusters: int = 4,
-    strict: bool = False,
+    *,
+    adjust: Adjustment = Adjustment(),
+    inference: Inference = Inference(),
+    guards: Guards = Guards(),
 ) -> ModelResult:
     """The naive estimate (without the repair-duration control) next to the adjusted one.
 
@@ -1712,21 +1729,14 @@ def naive_vs_adjusted(
 
         >>> naive_vs_adjusted(visits).note  # doctest: +SKIP
     """
+    controls = adjust.controls
+    ci = inference.ci
     naive_controls = [c for c in controls if c != duration]
     rows, fits = [], {}
     for label, ctrl in (("naive", naive_controls), ("adjusted", list(controls))):
         if outcome == "ltr":
             r = _prefitted(outcome, label) or ltr_ols(
-                visits,
-                updates=updates,
-                ltr=outcome,
-                controls=ctrl,
-                log_controls=log_controls,
-                cluster=cluster,
-                conf=conf,
-                min_n=min_n,
-                min_clusters=min_clusters,
-                strict=strict,
+                visits, updates, ltr=outcome, adjust=adjust.replace(controls=ctrl), inference=inference, guards=guards
             )
             h = r.headline.iloc[0]
             rows.append(
@@ -1747,15 +1757,11 @@ def naive_vs_adjusted(
         else:
             r = _prefitted(outcome, label) or complaint_models(
                 visits,
-                updates=updates,
-                complaints=outcome,
-                controls=ctrl,
-                log_controls=log_controls,
-                cluster=cluster,
-                conf=conf,
-                min_n=min_n,
-                min_clusters=min_clusters,
-                strict=strict,
+                updates,
+                outcome,
+                adjust=adjust.replace(controls=ctrl),
+                inference=inference,
+                guards=guards.replace(maxiter=COUNT_MAXITER),
                 nb2=False,
             )  # the Poisson rows are quoted
             if "rate_ratio" not in r.headline.columns:  # cannot fit
@@ -1794,7 +1800,7 @@ def naive_vs_adjusted(
                 )
         fits[label] = r
     head = pd.DataFrame(rows)
-    sentence = _explain(head, visits, updates, duration, outcome, conf)
+    sentence = _explain(head, visits, updates, duration, outcome, ci)
     fallback = fits["adjusted"].fallback or fits["naive"].fallback
     if fallback and np.isfinite(head["estimate"]).all():
         sentence += " " + _sentence(fallback)
@@ -1821,17 +1827,15 @@ def _sentence(note: str) -> str:
     return note[:1].upper() + note[1:] + ("" if note.endswith(".") else ".")
 
 
+@former_keywords(adjust=Adjustment, inference=Inference, guards=Guards)
 def duration_confounding(
     visits: pd.DataFrame,
     updates: str = "n_proactive_updates",
     duration: str = "repair_minutes",
-    controls: Sequence[str] = DEFAULT_CONTROLS,
-    log_controls: Sequence[str] = DEFAULT_LOG_CONTROLS,
-    cluster: str | None = "center",
-    conf: float = 0.95,
-    min_n: int = 30,
-    min_clusters: int = 4,
-    strict: bool = False,
+    *,
+    adjust: Adjustment = Adjustment(),
+    inference: Inference = Inference(),
+    guards: Guards = Guards(),
 ) -> ModelResult:
     """:func:`naive_vs_adjusted` for complaints and for LTR at once: ``headline`` has the naive and
     adjusted rows of both outcomes (column ``outcome``), ``note`` the two sentences, one per line
@@ -1840,19 +1844,7 @@ def duration_confounding(
         >>> print(duration_confounding(visits).note)  # doctest: +SKIP
     """
     parts = [
-        naive_vs_adjusted(
-            visits,
-            outcome=o,
-            updates=updates,
-            duration=duration,
-            controls=controls,
-            log_controls=log_controls,
-            cluster=cluster,
-            conf=conf,
-            min_n=min_n,
-            min_clusters=min_clusters,
-            strict=strict,
-        )
+        naive_vs_adjusted(visits, o, updates, duration, adjust=adjust, inference=inference, guards=guards)
         for o in track(("n_complaints", "ltr"), "naive and adjusted models", unit="outcomes")
     ]
     head = pd.concat([r.headline.assign(outcome=o) for r, o in zip(parts, ("n_complaints", "ltr"))], ignore_index=True)
@@ -1908,7 +1900,7 @@ def duration_confounding_from(
     """:func:`duration_confounding` of ``visits`` (``kwargs`` as for it) that reuses the adjusted
     fits a notebook has made already: ``ltr_adjusted`` = ``ltr_ols(visits, form="linear", …)`` and
     ``complaints_adjusted`` = ``complaint_models(visits, …)`` with the same ``updates``,
-    ``controls``, ``log_controls``, ``cluster`` and ``conf`` (the Poisson rows of the latter are
+    ``adjust`` and ``inference`` (the Poisson rows of the latter are
     those :func:`naive_vs_adjusted` quotes). Only the two naive models are fitted; the result is
     that of :func:`duration_confounding` (``tests/test_scale.py``). A fit that does not match (another
     update column, a model that could not be fitted) is refitted instead.
@@ -1918,7 +1910,7 @@ def duration_confounding_from(
         >>> v["n_proactive_updates"] = rng.poisson(1 + v["repair_minutes"] / 120)
         >>> v["ltr"] = np.clip(np.round(7 + 0.3 * v["n_proactive_updates"] + rng.normal(0, 1.5, 400)), 0, 10)
         >>> v["n_complaints"] = rng.poisson(0.4, 400)
-        >>> kw = dict(controls=["repair_minutes"], log_controls=[], cluster=None)
+        >>> kw = dict(adjust=Adjustment(controls=["repair_minutes"], log_controls=[]), inference=Inference(cluster=None))
         >>> r = duration_confounding_from(ltr_ols(v, **kw), complaint_models(v, **kw), v, **kw)
         >>> r.headline["estimate"].equals(duration_confounding(v, **kw).headline["estimate"])
         True
@@ -1950,7 +1942,7 @@ def duration_confounding_from(
         _PREFITTED.reset(token)
 
 
-def _explain(head: pd.DataFrame, visits: pd.DataFrame, updates: str, duration: str, outcome: str, conf: float) -> str:
+def _explain(head: pd.DataFrame, visits: pd.DataFrame, updates: str, duration: str, outcome: str, ci: float) -> str:
     nv, ad = head.iloc[0], head.iloc[1]
     if not (np.isfinite(nv["estimate"]) and np.isfinite(ad["estimate"])):
         return "The comparison could not be made: " + (nv["note"] if not np.isfinite(nv["estimate"]) else ad["note"])
@@ -1964,8 +1956,8 @@ def _explain(head: pd.DataFrame, visits: pd.DataFrame, updates: str, duration: s
         else "repair duration is linked to the number of updates"
     )
     fmt = "{:+.2f} LTR points" if outcome == "ltr" else "×{:.2f} complaints"
-    ci = f"{conf:.0%} CI "
-    naive_txt = f"{fmt.format(nv['estimate'])} ({ci}{nv['ci_low']:.2f} to {nv['ci_high']:.2f})"
+    level = f"{ci:.0%} CI "
+    naive_txt = f"{fmt.format(nv['estimate'])} ({level}{nv['ci_low']:.2f} to {nv['ci_high']:.2f})"
     adj_txt = f"{fmt.format(ad['estimate'])} ({ad['ci_low']:.2f} to {ad['ci_high']:.2f})"
     similar = (ad["ci_low"] <= nv["estimate"] <= ad["ci_high"]) and (nv["ci_low"] <= ad["estimate"] <= nv["ci_high"])
     if similar:
@@ -1991,14 +1983,12 @@ def _by_codes(values: pd.Series, codes: np.ndarray, index: pd.Index) -> pd.Serie
     return pd.Series(taken, index=index)
 
 
+@former_keywords(columns=RolloutColumns)
 def rollout_visits(
     visits: pd.DataFrame,
     centers: pd.DataFrame,
-    center: str = "center",
-    month: str = "month",
-    arrived_at: str = "arrived_at",
-    center_id: str = "center_id",
-    realtime_since: str = "realtime_since",
+    *,
+    columns: RolloutColumns = RolloutColumns(),
 ) -> pd.DataFrame:
     """Per visit (same index as ``visits``): ``treated`` (its center ever switched to real-time
     updates), ``post`` (1.0 when it arrived on or after the switch date), ``month_index``
@@ -2011,6 +2001,13 @@ def rollout_visits(
         >>> rollout_visits(v, c)[["treated", "post", "rel_month"]].values.tolist()
         [[True, 0.0, -1.0], [True, 1.0, 0.0], [False, 0.0, nan]]
     """
+    center, month, arrived_at, center_id, realtime_since = (
+        columns.center,
+        columns.month,
+        columns.arrived_at,
+        columns.center_id,
+        columns.realtime_since,
+    )
     require_columns(visits, [center, month, arrived_at], "visits")
     require_columns(centers, [center_id, realtime_since], "centers")
     c = centers.drop_duplicates(center_id)
@@ -2052,17 +2049,18 @@ def rollout_visits(
     return out
 
 
-def _one_center_reason(what: str, prep: _Prepared, centers: pd.DataFrame, center_id: str, realtime_since: str) -> str:
+def _one_center_reason(what: str, prep: _Prepared, centers: pd.DataFrame, columns: RolloutColumns) -> str:
     """Why a rollout model is not identified when the data hold a single center."""
-    return one_center_reason(what, str(prep.data[prep.cluster].iloc[0]), centers, center_id, realtime_since)
+    return one_center_reason(what, str(prep.data[prep.cluster].iloc[0]), centers, columns=columns)
 
 
+@former_keywords(columns=RolloutColumns)
 def one_center_reason(
     what: str,
     center_id_value: str,
     centers: pd.DataFrame,
-    center_id: str = "center_id",
-    realtime_since: str = "realtime_since",
+    *,
+    columns: RolloutColumns = RolloutColumns(),
 ) -> str:
     """Why ``what`` (a rollout estimator) is not identified in a selection that holds the single
     center ``center_id_value``: it needs switching and non-switching centers; says whether and
@@ -2071,6 +2069,7 @@ def one_center_reason(
         >>> one_center_reason("DiD", "A", pd.DataFrame({"center_id": ["A"], "realtime_since": [None]}))
         'this center never switched to real-time updates; DiD needs switching and non-switching centers; this selection has one center — see the all-centers report'
     """
+    center_id, realtime_since = columns.center_id, columns.realtime_since
     cid = center_id_value
     c = centers.drop_duplicates(center_id)
     since = pd.to_datetime(c.loc[c[center_id].astype(str) == cid, realtime_since], errors="coerce")
@@ -2095,22 +2094,16 @@ def numeric_outcome(visits: pd.DataFrame, outcome: str) -> pd.Series:
     return pd.to_numeric(s, errors="coerce").astype(float)
 
 
+@former_keywords(columns=RolloutColumns, adjust=Adjustment, inference=Inference, guards=Guards)
 def did_rollout(
     visits: pd.DataFrame,
     centers: pd.DataFrame,
     outcome: str = "ltr",
-    center: str = "center",
-    month: str = "month",
-    arrived_at: str = "arrived_at",
-    center_id: str = "center_id",
-    realtime_since: str = "realtime_since",
-    controls: Sequence[str] = (),
-    log_controls: Sequence[str] = DEFAULT_LOG_CONTROLS,
-    conf: float = 0.95,
-    min_n: int = 30,
-    min_clusters: int = 4,
-    strict: bool = False,
-    few_cluster: bool = True,
+    *,
+    columns: RolloutColumns = RolloutColumns(),
+    adjust: Adjustment = Adjustment(controls=()),
+    inference: Inference = Inference(),
+    guards: Guards = Guards(),
 ) -> ModelResult:
     """Difference-in-differences of the switch to real-time updates (``centers.realtime_since``):
     two-way fixed effects (center + month) with a post indicator, cluster-robust by center (t, G-1 df).
@@ -2125,9 +2118,13 @@ def did_rollout(
 
         >>> did_rollout(visits, centers, outcome="complained").headline  # doctest: +SKIP
     """
+    center, month = columns.center, columns.month
+    controls, log_controls = adjust.controls, adjust.log_controls
+    ci, few_cluster = inference.ci, inference.few_cluster
+    min_n, min_clusters, strict = guards.min_n, guards.min_clusters, guards.strict
     name = f"did_{outcome}"
     require_columns(visits, [outcome, center], "visits")
-    ro = rollout_visits(visits, centers, center, month, arrived_at, center_id, realtime_since)
+    ro = rollout_visits(visits, centers, columns=columns)
     df = pd.DataFrame(
         {
             "_y": numeric_outcome(visits, outcome),
@@ -2141,9 +2138,7 @@ def did_rollout(
         df[c] = visits[c]
     prep = _prepare(df, ["_y"], ["post"], controls, log_controls, center, fe=[month])
     if prep.n_clusters == 1:
-        return _cannot_fit(
-            name, _one_center_reason("DiD", prep, centers, center_id, realtime_since), len(prep.data), 1, strict
-        )
+        return _cannot_fit(name, _one_center_reason("DiD", prep, centers, columns), len(prep.data), 1, strict)
     bad = _check_size(prep, name, None, min_n, min_clusters, strict, fallback=False)
     if bad:
         return bad
@@ -2173,9 +2168,9 @@ def did_rollout(
         f"center and {month} fixed effects; cluster-robust SEs by {center} (t with {prep.n_clusters - 1} df)"
     ]
     prep.fe_prefixes = (f"C({center})", f"C({month})")
-    table = _tidy(res, name, prep, ["post"], conv, "; ".join(notes), conf)
+    table = _tidy(res, name, prep, ["post"], conv, "; ".join(notes), ci)
     if few_cluster:
-        table, how = _few_cluster_inference(res, prep, table, ["post"], conf)
+        table, how = _few_cluster_inference(res, prep, table, ["post"], ci)
         notes += how
         table["note"] = "; ".join(notes)
     return ModelResult(
@@ -2194,22 +2189,17 @@ def _ev_name(k: int) -> str:
     return f"ev_m{-k}" if k < 0 else f"ev_p{k}"
 
 
+@former_keywords(columns=RolloutColumns, inference=Inference, guards=Guards)
 def event_study(
     visits: pd.DataFrame,
     centers: pd.DataFrame,
     outcome: str = "ltr",
+    *,
     window: tuple[int, int] = (-4, 4),
     ref: int = -1,
-    center: str = "center",
-    month: str = "month",
-    arrived_at: str = "arrived_at",
-    center_id: str = "center_id",
-    realtime_since: str = "realtime_since",
-    conf: float = 0.95,
-    min_n: int = 30,
-    min_clusters: int = 4,
-    strict: bool = False,
-    few_cluster: bool = True,
+    columns: RolloutColumns = RolloutColumns(),
+    inference: Inference = Inference(),
+    guards: Guards = Guards(),
 ) -> ModelResult:
     """Event study of the switch to real-time updates: one coefficient per month relative to the
     switch month (``window``, end bins collect months beyond it), ``ref`` month fixed at 0;
@@ -2222,12 +2212,15 @@ def event_study(
 
         >>> event_study(visits, centers, "ltr").headline[["rel_month", "estimate"]]  # doctest: +SKIP
     """
+    center, month = columns.center, columns.month
+    ci, few_cluster = inference.ci, inference.few_cluster
+    min_n, min_clusters, strict = guards.min_n, guards.min_clusters, guards.strict
     lo, hi = window
     if not lo <= ref <= hi:
         raise ValueError(f"ref {ref} is outside the window {window}")
     name = f"event_study_{outcome}"
     require_columns(visits, [outcome, center], "visits")
-    ro = rollout_visits(visits, centers, center, month, arrived_at, center_id, realtime_since)
+    ro = rollout_visits(visits, centers, columns=columns)
     rel = ro["rel_month"].clip(lower=lo, upper=hi)
     df = pd.DataFrame({"_y": numeric_outcome(visits, outcome), center: visits[center], month: visits[month]})
     notes: list[str] = []
@@ -2249,7 +2242,7 @@ def event_study(
     if prep.n_clusters == 1:
         return _cannot_fit(
             name,
-            _one_center_reason("the event study", prep, centers, center_id, realtime_since),
+            _one_center_reason("the event study", prep, centers, columns),
             len(prep.data),
             1,
             strict,
@@ -2281,9 +2274,9 @@ def event_study(
         ]
     )
     prep.fe_prefixes = (f"C({center})", f"C({month})")
-    table = _tidy(res, name, prep, keys, conv, "; ".join(notes), conf)
+    table = _tidy(res, name, prep, keys, conv, "; ".join(notes), ci)
     if few_cluster:
-        table, how = _few_cluster_inference(res, prep, table, keys, conf)
+        table, how = _few_cluster_inference(res, prep, table, keys, ci)
         notes += how
         table["note"] = "; ".join(notes)
     kmap = {_ev_name(k): k for k in range(lo, hi + 1)}
@@ -2323,7 +2316,7 @@ UPDATE_PARTS: tuple[str, ...] = ("ready_notice", "has_photo_update")
 
 
 def with_update_parts(
-    visits: pd.DataFrame, updates: str = "n_proactive_updates", in_progress: str = "n_inprogress_updates"
+    visits: pd.DataFrame, updates: str = "n_proactive_updates", *, in_progress: str = "n_inprogress_updates"
 ) -> pd.DataFrame:
     """The visits with a ``ready_notice`` column (nullable boolean): a completion notice was sent,
     i.e. there were more proactive updates than in-progress ones.
@@ -2362,18 +2355,16 @@ def _used(table: pd.DataFrame, names: Sequence[str]) -> list[str]:
     return [c for c in names if re.search(rf"(?<![\w]){re.escape(c)}(?![\w])", terms)]
 
 
+@former_keywords(adjust=Adjustment, inference=Inference, guards=Guards)
 def update_effects(
     visits: pd.DataFrame,
-    controls: Sequence[str] = DEFAULT_CONTROLS,
+    *,
     updates: str = "n_inprogress_updates",
     parts: Sequence[str] = UPDATE_PARTS,
-    log_controls: Sequence[str] = (),
-    cluster: str | None = "center",
     h0_rate_ratio: float = 0.5,
-    conf: float = 0.95,
-    min_n: int = 30,
-    min_clusters: int = 4,
-    strict: bool = False,
+    adjust: Adjustment = Adjustment(log_controls=()),
+    inference: Inference = Inference(),
+    guards: Guards = Guards(),
 ) -> dict[str, dict[str, Any]]:
     """The two per-update effects of ``results.json``: ``ltr_slope_per_update`` (OLS, LTR points per
     update) and ``complaint_rate_ratio_per_update`` (NB2 rate ratio per update, with the p-value of
@@ -2393,20 +2384,14 @@ def update_effects(
         >>> update_effects(visits)["complaint_rate_ratio_per_update"]["estimate"]  # doctest: +SKIP
         0.80
     """
+    controls = adjust.controls
     v = visits if all(p in visits.columns for p in parts) else with_update_parts(visits)
     ctrl = [c for c in dict.fromkeys([*controls, *parts]) if c != updates]
-    kw = dict(
-        updates=updates,
-        controls=ctrl,
-        log_controls=log_controls,
-        cluster=cluster,
-        conf=conf,
-        min_n=min_n,
-        min_clusters=min_clusters,
-        strict=strict,
-    )
+    kw: dict[str, Any] = dict(adjust=adjust.replace(controls=ctrl), inference=inference)
     return update_effects_from(
-        ltr_ols(v, form="linear", **kw), complaint_models(v, h0_rate_ratio=h0_rate_ratio, **kw), ctrl
+        ltr_ols(v, updates, "linear", guards=guards, **kw),
+        complaint_models(v, updates, h0_rate_ratio=h0_rate_ratio, guards=guards.replace(maxiter=COUNT_MAXITER), **kw),
+        ctrl,
     )
 
 
@@ -2479,7 +2464,7 @@ def update_effects_from(
     return {"ltr_slope_per_update": slope, "complaint_rate_ratio_per_update": rr}
 
 
-def effects_table(effects: dict[str, dict[str, Any]], lang: catalog.Lang = "both") -> pd.DataFrame:
+def effects_table(effects: dict[str, dict[str, Any]], *, lang: catalog.Lang = "both") -> pd.DataFrame:
     """The entries of :func:`update_effects_from` as a table for the reader: one row per effect
     (``effect, estimate, ci_low, ci_high, p_value_vs_half, model, adjusted_for, note``); an effect
     the data were too few for, or whose table was not given, has no numbers and its note says why
@@ -2497,7 +2482,7 @@ def effects_table(effects: dict[str, dict[str, Any]], lang: catalog.Lang = "both
         elif e.get("provided") is False:
             note = NotProvided(tuple(e.get("missing") or ()), lang).text()
         else:
-            note = note_text(note, lang) if lang != "en" else note
+            note = note_text(note, lang=lang) if lang != "en" else note
         rows.append(
             {
                 "effect": key,
@@ -2546,15 +2531,13 @@ def rollout_effects(
     return {"ltr": _did_entry(did_ltr), "complained": _did_entry(did_complained)}
 
 
+@former_keywords(columns=RolloutColumns)
 def rollout_overview(
     visits: pd.DataFrame,
     centers: pd.DataFrame,
-    center: str = "center",
-    month: str = "month",
-    arrived_at: str = "arrived_at",
-    center_id: str = "center_id",
-    realtime_since: str = "realtime_since",
+    *,
     in_progress: str = "n_inprogress_updates",
+    columns: RolloutColumns = RolloutColumns(),
 ) -> pd.DataFrame:
     """Per center (sorted): the date it switched to real-time updates (``None`` if never), its visits
     before and after the switch in the data, and the share of visits with an in-progress update
@@ -2564,8 +2547,9 @@ def rollout_overview(
         >>> rollout_overview(visits, centers).columns.tolist()[:3]  # doctest: +SKIP
         ['center', 'realtime_since', 'visits_before']
     """
+    center, center_id, realtime_since = columns.center, columns.center_id, columns.realtime_since
     require_columns(visits, [in_progress], "visits")
-    ro = rollout_visits(visits, centers, center, month, arrived_at, center_id, realtime_since)
+    ro = rollout_visits(visits, centers, columns=columns)
     c = centers.drop_duplicates(center_id)
     since = pd.Series(
         pd.to_datetime(c[realtime_since], errors="coerce").to_numpy(), index=c[center_id].astype(str).to_numpy()
@@ -2686,16 +2670,16 @@ def report_table(
     out[num] = out[num].astype(float).round(digits)
     out["n_clusters"] = out["n_clusters"].astype("Int64")
     if lang is not None:
-        out["note"] = [n if pd.isna(n) else note_text(str(n), lang) for n in out["note"]]
+        out["note"] = [n if pd.isna(n) else note_text(str(n), lang=lang) for n in out["note"]]
     return out.reset_index(drop=True)
 
 
 # ============================================================================ figures
 def plot_coefficients(
     table: pd.DataFrame,
+    *,
     terms: Sequence[str] | None = None,
     kinds: Sequence[str] = ("effect", "average_marginal_effect", "control"),
-    *,
     lang: catalog.Lang = "both",
     title: str | None = None,
     ax: Axes | None = None,
@@ -2816,7 +2800,7 @@ def _lvl(column: str, value: str) -> str:
 _NOTE_ZH: tuple[tuple[re.Pattern[str], Any], ...] = tuple(
     (re.compile(p + r"(?=;\s|\.?$)", re.I), z)
     for p, z in (
-        (r"cannot fit: (?P<r>.+)", lambda m: "无法拟合：" + note_text(m["r"], "zh")),
+        (r"cannot fit: (?P<r>.+)", lambda m: "无法拟合：" + note_text(m["r"], lang="zh")),
         (
             r"only (?P<n>\d+) complete rows \(need at least (?P<k>\d+)\)",
             lambda m: f"样本不足（n = {m['n']}），至少需要 {m['k']} 条完整记录",
@@ -2907,7 +2891,7 @@ _NOTE_ZH: tuple[tuple[re.Pattern[str], Any], ...] = tuple(
                 + "（"
                 + (f"alpha = {m['d'].split('alpha = ')[-1]}" if "alpha = " in m["d"] else m["d"].split(":")[0])
                 + "）"
-                + ("：" + note_text(m["r"], "zh") if m["r"] else "")
+                + ("：" + note_text(m["r"], lang="zh") if m["r"] else "")
             ),
         ),
         (r"NB2 reduces to Poisson", lambda m: "NB2 退化为泊松模型"),
@@ -3052,7 +3036,7 @@ _NOTE_ZH: tuple[tuple[re.Pattern[str], Any], ...] = tuple(
 )
 
 
-def note_text(note: str, lang: catalog.Lang = "zh") -> str:
+def note_text(note: str, *, lang: catalog.Lang = "zh") -> str:
     """A model's note (clauses joined by "; ") in ``lang``: each clause in Chinese where it is one
     of the notes this module writes (others, such as a statsmodels warning, stay as written);
     ``both`` gives the Chinese, then the English.

@@ -290,13 +290,13 @@ class AnalyticNB2(NegativeBinomial):
             )
 
 
-def fit_nb2(formula: str, data: Any, poisson_params: Any = None, maxiter: int = 100, **kwargs: Any) -> Any:
+def fit_nb2(formula: str, data: Any, *, poisson_params: Any = None, maxiter: int = 100, **kwargs: Any) -> Any:
     """The NB2 model of ``formula`` on ``data`` (:class:`AnalyticNB2`), fitted by
     :meth:`AnalyticNB2.fit_mle` from the Poisson estimates ``poisson_params`` of the same formula
     (statsmodels' own Poisson fit when None). ``eval_env``, ``exposure`` and ``offset`` go to the
     formula; the rest (``cov_type``, ``cov_kwds``, ``use_t``) to the fit.
 
-        >>> fit_nb2("y ~ x", df, poisson.params, cov_type="cluster", cov_kwds={"groups": g})  # doctest: +SKIP
+        >>> fit_nb2("y ~ x", df, poisson_params=poisson.params, cov_type="cluster", cov_kwds={"groups": g})  # doctest: +SKIP
     """
     model_kw = {k: kwargs.pop(k) for k in ("eval_env", "exposure", "offset") if k in kwargs}
     mod = AnalyticNB2.from_formula(formula, data, **model_kw)

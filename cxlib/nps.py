@@ -109,7 +109,7 @@ def _score_stat(d: float, det: float, pro: float, n: float) -> float:
 
 
 def score_interval(
-    det: float, pro: float, n: float, ci: float = 0.95, *, conf: float | None = None
+    det: float, pro: float, n: float, *, ci: float = 0.95, conf: float | None = None
 ) -> tuple[float, float]:
     """Score interval of the NPS (share scale, -1..1) from counts of detractors and promoters of ``n``.
 
@@ -180,7 +180,7 @@ def _from_counts(det: float, pas: float, pro: float, *, ci: float, scale: float)
         adjusted_low=clip(adj - z * adj_se),
         adjusted_high=clip(adj + z * adj_se),
     )
-    s_lo, s_hi = score_interval(det, pro, n, ci)
+    s_lo, s_hi = score_interval(det, pro, n, ci=ci)
     out.update(score_low=s_lo * scale, score_high=s_hi * scale)
     return out
 
@@ -199,10 +199,10 @@ def _method_ci(r: dict[str, float], method: str) -> tuple[float, float, float]:
 # --------------------------------------------------------------------------- public API
 def nps(
     ltr: Sequence[float] | pd.Series | np.ndarray,
+    *,
     scale: float = 100,
     ci: float = 0.95,
     method: Method = "adjusted_wald",
-    *,
     conf: float | None = None,
 ) -> pd.Series:
     """Net Promoter Score of LTR answers (0-10) with group shares, SE, Wald, adjusted-Wald and score CIs.
@@ -233,10 +233,10 @@ def nps(
 def nps_test(
     ltr_a: Sequence[float] | pd.Series | np.ndarray,
     ltr_b: Sequence[float] | pd.Series | np.ndarray | None = None,
+    *,
     ci: float = 0.95,
     scale: float = 100,
     method: Method = "adjusted_wald",
-    *,
     conf: float | None = None,
 ) -> pd.Series:
     """Test of the difference of two independent NPS (``a - b``), or of one NPS against 0.
@@ -318,11 +318,11 @@ def by_segment(
     df: pd.DataFrame,
     by: str | Sequence[str],
     ltr: str = "ltr",
+    *,
     method: Method = "adjusted_wald",
     min_n: int = 30,
     scale: float = 100,
     ci: float = 0.95,
-    *,
     conf: float | None = None,
 ) -> pd.DataFrame:
     """NPS with a confidence interval per segment, one row per segment (sorted; catalog order
@@ -374,7 +374,7 @@ def by_segment(
 
 
 # --------------------------------------------------------------------- tier / dose tables
-def wilson_ci(count: int, n: int, ci: float = 0.95, *, conf: float | None = None) -> tuple[float, float]:
+def wilson_ci(count: int, n: int, *, ci: float = 0.95, conf: float | None = None) -> tuple[float, float]:
     """Wilson score interval of a proportion ``count / n`` as two floats: the scalar view of
     :func:`cxlib.stats.wilson_ci`, the one implementation (NaN where ``n`` is 0).
 
@@ -382,7 +382,7 @@ def wilson_ci(count: int, n: int, ci: float = 0.95, *, conf: float | None = None
     [0.0567, 0.5098]
     """
     ci = confidence_level(ci, conf, "wilson_ci")
-    lo, hi = _wilson(count, n, ci)
+    lo, hi = _wilson(count, n, ci=ci)
     return float(lo), float(hi)
 
 
@@ -397,7 +397,7 @@ def _metrics(
 ) -> dict[str, float]:
     vals = _valid_ltr(part[ltr], column=ltr)
     r = _from_counts(*_counts(vals), ci=ci, scale=scale)
-    m, lo, hi = mean_ci(vals, ci, bounds="ltr")
+    m, lo, hi = mean_ci(vals, ci=ci, bounds="ltr")
     out = {
         "n_visits": len(part),
         "n_responses": int(vals.size),
@@ -414,7 +414,7 @@ def _metrics(
         c = c.astype("boolean") if not isinstance(c.dtype, pd.BooleanDtype) else c
         c = c.dropna()
         k, n = int(c.sum()), int(c.size)
-        lo_c, hi_c = wilson_ci(k, n, ci)
+        lo_c, hi_c = wilson_ci(k, n, ci=ci)
         out.update(complaint_rate=k / n if n else float("nan"), complaint_ci_low=lo_c, complaint_ci_high=hi_c)
     return out
 
@@ -430,10 +430,10 @@ def tier_table(
     tier: str = "tier",
     anxiety: str = "anxiety",
     complained: str = "complained",
+    *,
     lang: catalog.Lang = "both",
     ci: float = 0.95,
     scale: float = 100,
-    *,
     conf: float | None = None,
 ) -> pd.DataFrame:
     """Per transparency tier (catalog order): visits, responses, mean anxiety, mean LTR with a
@@ -471,10 +471,10 @@ def tier_table(
     return out
 
 
-def dose_levels(cap: int = 4) -> list[str]:
+def dose_levels(*, cap: int = 4) -> list[str]:
     """Labels of the update-count levels: ``["0", "1", …, f"{cap}+"]``.
 
-    >>> dose_levels(3)
+    >>> dose_levels(cap=3)
     ['0', '1', '2', '3+']
     """
     return [str(i) for i in range(cap)] + [f"{cap}+"]
@@ -483,13 +483,13 @@ def dose_levels(cap: int = 4) -> list[str]:
 def dose_response(
     visits: pd.DataFrame,
     updates: str = "n_proactive_updates",
+    *,
     cap: int = 4,
     ltr: str = "ltr",
     anxiety: str = "anxiety",
     complained: str = "complained",
     ci: float = 0.95,
     scale: float = 100,
-    *,
     conf: float | None = None,
 ) -> pd.DataFrame:
     """The :func:`tier_table` metrics by number of proactive updates 0, 1, …, ``cap``+.
@@ -502,7 +502,7 @@ def dose_response(
     u = pd.to_numeric(visits[updates], errors="coerce")
     if (u.dropna() < 0).any() or (u.dropna() != u.dropna().round()).any():
         raise DataError("update counts must be whole numbers >= 0", column=updates)
-    levels = dose_levels(cap)
+    levels = dose_levels(cap=cap)
     known = _complaints_known(visits, complained)
     rows = []
     for i, lev in enumerate(levels):
@@ -535,7 +535,7 @@ def plot_dose_response(table: pd.DataFrame, *, lang: catalog.Lang = "both", titl
         plotting.ensure_theme()
         has_complaints = "complaint_rate" in table.columns
         fig, axes = plotting.subplots(
-            1, 2 if has_complaints else 1, figsize=(10 if has_complaints else 5.5, 4), squeeze=False
+            nrows=1, ncols=2 if has_complaints else 1, figsize=(10 if has_complaints else 5.5, 4), squeeze=False
         )
         x = np.arange(len(table))
         n = table["n_responses"] if "n_responses" in table.columns else None
@@ -569,7 +569,7 @@ def plot_dose_response(table: pd.DataFrame, *, lang: catalog.Lang = "both", titl
 
 # --------------------------------------------------------------------- results and sentences
 def summary_record(
-    ltr: Sequence[float] | pd.Series | np.ndarray, ci: float = 0.95, *, conf: float | None = None
+    ltr: Sequence[float] | pd.Series | np.ndarray, *, ci: float = 0.95, conf: float | None = None
 ) -> dict[str, float]:
     """The ``nps`` entry of ``results.json``: ``{value, ci_low, ci_high, n, promoters, passives,
     detractors}``, NPS on the -100..100 scale with its adjusted-Wald interval, groups as shares.
@@ -592,9 +592,9 @@ def summary_record(
 
 def headline_table(
     ltr: Sequence[float] | pd.Series | np.ndarray,
+    *,
     ci: float = 0.95,
     lang: catalog.Lang = "both",
-    *,
     conf: float | None = None,
 ) -> pd.DataFrame:
     """The headline NPS on both scales plus the three group shares, each with its interval:
@@ -624,7 +624,7 @@ def headline_table(
     ]
     for g in reversed(catalog.NPS_GROUPS):
         share = r[f"{g.code}s"]
-        lo, hi = wilson_ci(int(round(share * n)), n, ci)
+        lo, hi = wilson_ci(int(round(share * n)), n, ci=ci)
         rows.append((catalog.bilingual(f"{g.zh}占比（%）", f"{g.en}s (%)", lang), share, lo, hi, "Wilson"))
     out = pd.DataFrame(rows, columns=["measure", "estimate", "ci_low", "ci_high", "interval"])
     out["n"] = n
@@ -656,7 +656,7 @@ def segment_record(table: pd.DataFrame, segment: str) -> dict[str, Any]:
     }
 
 
-def tier_record(table: pd.DataFrame) -> dict[str, dict[str, float]]:
+def tier_record(table: pd.DataFrame) -> dict[str, dict[str, Any]]:
     """The ``nps_by_tier`` entry of ``results.json`` from a :func:`tier_table`:
     ``{tier: {n, nps, ci_low, ci_high, mean_ltr, complaint_rate, mean_anxiety}}`` (``n`` = survey answers;
     ``complaint_rate`` is the "not provided" marker when the table has no complaint columns).
@@ -681,7 +681,7 @@ def tier_record(table: pd.DataFrame) -> dict[str, dict[str, float]]:
     }
 
 
-def folklore_comparison(table: pd.DataFrame, low: str = "none", high: str = "realtime_photo") -> str:
+def folklore_comparison(table: pd.DataFrame, *, low: str = "none", high: str = "realtime_photo") -> str:
     """Sentences that hold the folklore "real-time updates with photos lift NPS from 3-5 to 8-9"
     against a :func:`tier_table`: the folklore's numbers are on the 0-10 LTR scale, so both the
     mean LTR and the NPS (-100..100) of the two tiers are given.
@@ -704,7 +704,7 @@ def folklore_comparison(table: pd.DataFrame, low: str = "none", high: str = "rea
 
 # --------------------------------------------------------------------- comparisons for findings
 def proportion_difference(
-    k_a: int, n_a: int, k_b: int, n_b: int, ci: float = 0.95, *, conf: float | None = None
+    k_a: int, n_a: int, k_b: int, n_b: int, *, ci: float = 0.95, conf: float | None = None
 ) -> dict[str, float]:
     """Difference of two independent proportions ``k_a/n_a - k_b/n_b``: Wald interval (unpooled)
     and the two-sided p-value of the pooled z test (NaN when a group is empty).
@@ -747,13 +747,13 @@ def proportion_difference(
 
 def tier_contrast(
     visits: pd.DataFrame,
+    *,
     high: str = "realtime_photo",
     low: str = "none",
     ltr: str = "ltr",
     tier: str = "tier",
     complained: str = "complained",
     ci: float = 0.95,
-    *,
     conf: float | None = None,
 ) -> pd.Series:
     """Two transparency tiers compared (``high`` minus ``low``): the NPS difference with the z test
@@ -794,7 +794,7 @@ def tier_contrast(
         for k, p in parts.items()
     }
     d = proportion_difference(
-        int(known["high"].sum()), int(known["high"].size), int(known["low"].sum()), int(known["low"].size), ci
+        int(known["high"].sum()), int(known["high"].size), int(known["low"].sum()), int(known["low"].size), ci=ci
     )
     out.update(
         complaint_high=d["share_a"],
@@ -816,12 +816,12 @@ def _months_between(start: str, end: str) -> str:
 def previous_change(
     data: Any,
     center: str = "all",
+    *,
     period_start: str | None = None,
     period_end: str | None = None,
     scenario: str = "all",
     ltr: str = "ltr",
     ci: float = 0.95,
-    *,
     conf: float | None = None,
 ) -> pd.Series | Any:
     """The NPS of a report's period against the period just before it, from the whole processed
@@ -833,7 +833,7 @@ def previous_change(
     compares its last month with the month before (``basis = "last_month"``). When the data hold
     no survey answer for one of the two, the result is a :class:`~cxlib.results.NotComputed` note.
 
-        >>> previous_change(clean.load("data/processed"), "SH-JQ", "2026-10", "2026-10")["before"]  # doctest: +SKIP
+        >>> previous_change(clean.load("data/processed"), "SH-JQ", period_start="2026-10", period_end="2026-10")["before"]  # doctest: +SKIP
         '2026-09'
     """
     ci = confidence_level(ci, conf, "previous_change")

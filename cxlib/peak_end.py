@@ -36,8 +36,8 @@ Kahneman (1996), "Patients' memories of painful medical treatments", *Pain* 66, 
 Example
 -------
 >>> summary = peak_end_summary(scores, visits)            # doctest: +SKIP
->>> peak_end_models(summary, outcome="ltr", seed=1)        # doctest: +SKIP
->>> duration_neglect(summary, outcome="ltr", seed=1)       # doctest: +SKIP
+>>> peak_end_models(summary, outcome="ltr", inference=Inference(seed=1))   # doctest: +SKIP
+>>> duration_neglect(summary, outcome="ltr", inference=Inference(seed=1))  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ import pandas as pd
 
 from cxlib import catalog
 from cxlib.errors import DataError, require_columns
+from cxlib.estimation import Inference, former_keywords
 from cxlib.results import NotComputed, too_few
 
 __all__ = [
@@ -89,7 +90,7 @@ STAGE_SPANS: dict[str, tuple[str, str]] = {
 }
 
 
-def peak_end_score(values: Sequence[float], worse: Literal["lower", "higher"] = "lower") -> float:
+def peak_end_score(values: Sequence[float], *, worse: Literal["lower", "higher"] = "lower") -> float:
     """``(peak + end) / 2`` of a profile given in time order; the peak is the worst moment.
 
     ``worse="lower"`` for satisfaction scores (worst = minimum), ``"higher"`` for pain ratings.
@@ -350,16 +351,16 @@ def _default_models(summary: pd.DataFrame) -> list[str | tuple[str, ...]]:
     return [s[0] if len(s) == 1 else s for s in specs if all(has(c) for c in s if c in optional)]
 
 
+@former_keywords(inference=Inference)
 def peak_end_models(
     summary: pd.DataFrame,
     outcome: str = "ltr",
+    *,
     models: Sequence[str | Sequence[str]] | None = None,
     folds: int = 10,
-    n_boot: int = 200,
-    seed: int = 0,
-    ci: float = 0.95,
     baseline: str = "mean",
     strict: bool = True,
+    inference: Inference = Inference(),
 ) -> pd.DataFrame | NotComputed:
     """Cross-validated R² of linear models of ``outcome`` on peak-end features, side by side.
 
@@ -377,11 +378,12 @@ def peak_end_models(
     :class:`~cxlib.errors.DataError`; with ``strict=False`` (what a report calls) the function
     returns a :class:`~cxlib.results.NotComputed` note stating n and the need instead.
 
-    >>> peak_end_models(summary, outcome="ltr", folds=5, n_boot=200, seed=1)   # doctest: +SKIP
+    >>> peak_end_models(summary, outcome="ltr", folds=5, inference=Inference(reps=200, seed=1))  # doctest: +SKIP
     >>> print(peak_end_models(pd.DataFrame({"mean": [5.0] * 14, "ltr": [7.0] * 14}), models=["mean"],
     ...                       strict=False).in_lang("en"))
     n = 14 complete responses: too few for 10-fold cross-validation of the peak-end models, need ≥ 20
     """
+    n_boot, seed, ci = inference.reps, inference.seed, inference.ci
     if models is None:
         models = _default_models(summary)
     specs = [(m,) if isinstance(m, str) else tuple(m) for m in models]
@@ -439,16 +441,16 @@ def peak_end_models(
     return out[first + [c for c in out.columns if c not in first]]
 
 
+@former_keywords(inference=Inference)
 def duration_neglect(
     summary: pd.DataFrame,
     outcome: str = "ltr",
     duration: str = "log_visit_minutes",
+    *,
     given: Sequence[str] = ("worst", "last"),
     folds: int = 10,
-    n_boot: int = 200,
-    seed: int = 0,
-    ci: float = 0.95,
     strict: bool = True,
+    inference: Inference = Inference(),
 ) -> pd.DataFrame | NotComputed:
     """Duration neglect as a test: does the visit's duration predict ``outcome`` once the peak
     and the end are known?
@@ -471,8 +473,9 @@ def duration_neglect(
     a :class:`~cxlib.errors.DataError`, or with ``strict=False`` a
     :class:`~cxlib.results.NotComputed` note.
 
-    >>> duration_neglect(summary, outcome="ltr", seed=1)[["estimate", "ci_low", "ci_high", "neglected"]]  # doctest: +SKIP
+    >>> duration_neglect(summary, outcome="ltr", inference=Inference(seed=1))[["estimate", "ci_low", "ci_high", "neglected"]]  # doctest: +SKIP
     """
+    ci = inference.ci
     import statsmodels.api as sm
 
     given = list(given)
@@ -483,9 +486,7 @@ def duration_neglect(
         outcome=outcome,
         models=[tuple(given), (*given, duration)],
         folds=folds,
-        n_boot=n_boot,
-        seed=seed,
-        ci=ci,
+        inference=inference,
         baseline=name_without,
         strict=strict,
     )

@@ -20,7 +20,7 @@ Example
 -------
 >>> from cxlib import plotting
 >>> plotting.set_theme()
->>> plotting.title("情绪曲线", "Emotion curve", "both")
+>>> plotting.title("情绪曲线", "Emotion curve", lang="both")
 '情绪曲线\\nEmotion curve'
 """
 
@@ -30,6 +30,7 @@ import textwrap
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,7 @@ from matplotlib.figure import Figure
 
 from cxlib import catalog
 from cxlib.catalog import Lang
+from cxlib.estimation import Options, former_keywords
 from cxlib.fonts import cjk_font_path
 
 CJK_FONT_FAMILY = "Noto Sans SC"
@@ -92,7 +94,7 @@ def palette(kind: str) -> dict[str, str]:
         raise ValueError(f"unknown palette {kind!r}; known: {', '.join(_PALETTES)}") from None
 
 
-def segment_colors(values: list[str], column: str | None = None) -> dict[str, str]:
+def segment_colors(values: list[str], *, column: str | None = None) -> dict[str, str]:
     """Colours for the segments of a comparison plot: the catalog palette of ``column`` when
     there is one (tier, scenario…), otherwise seaborn's ``colorblind`` palette in the given order.
 
@@ -137,13 +139,13 @@ def set_cjk_font() -> None:
     mpl.rcParams["axes.unicode_minus"] = True  # DejaVu Sans has U+2212
 
 
-def set_theme(context: str = "notebook", style: str = "whitegrid", **kwargs) -> None:
+def set_theme(*, context: str = "notebook", style: str = "whitegrid", **kwargs) -> None:
     """The workbench look: ``seaborn.set_theme`` then the CJK font fallback (which seaborn resets).
 
     Call this instead of ``sns.set_theme``; if something calls ``sns.set_theme`` afterwards,
     call it again. Extra keyword arguments go to ``seaborn.set_theme``.
 
-    >>> set_theme("paper")
+    >>> set_theme(context="paper")
     """
     sns.set_theme(context=context, style=style, **kwargs)
     set_cjk_font()
@@ -152,12 +154,12 @@ def set_theme(context: str = "notebook", style: str = "whitegrid", **kwargs) -> 
     mpl.rcParams["text.usetex"] = False  # text from data never goes to LaTeX (see drawing())
 
 
-def new_figure(figsize: tuple[float, float] | None = None, *, layout: str | None = "constrained") -> Figure:
+def new_figure(*, figsize: tuple[float, float] | None = None, layout: str | None = "constrained") -> Figure:
     """A new figure in the workbench's theme, outside pyplot's registry (so a notebook shows it
     exactly once, when it is returned, and batch runs do not accumulate open figures): the one
     way the workbench makes a figure (:func:`subplots` and :func:`figure_for` use it).
 
-    >>> type(new_figure((4, 3))).__name__
+    >>> type(new_figure(figsize=(4, 3))).__name__
     'Figure'
     """
     ensure_theme()
@@ -165,9 +167,9 @@ def new_figure(figsize: tuple[float, float] | None = None, *, layout: str | None
 
 
 def subplots(
+    *,
     nrows: int = 1,
     ncols: int = 1,
-    *,
     figsize: tuple[float, float] | None = None,
     layout: str | None = None,
     **kwargs: Any,
@@ -177,7 +179,7 @@ def subplots(
     >>> fig, ax = subplots(figsize=(4, 3)); type(fig).__name__, type(ax).__name__
     ('Figure', 'Axes')
     """
-    fig = new_figure(figsize, layout=layout)
+    fig = new_figure(figsize=figsize, layout=layout)
     return fig, fig.subplots(nrows, ncols, **kwargs)
 
 
@@ -192,7 +194,7 @@ def figure_for(
     """
     if ax is not None:
         return ax.figure, ax  # type: ignore[return-value]
-    fig = new_figure(figsize, layout=layout)
+    fig = new_figure(figsize=figsize, layout=layout)
     return fig, fig.subplots()
 
 
@@ -295,34 +297,34 @@ def drawing() -> Iterator[None]:
 
 
 # ------------------------------------------------------------------------------ text
-def title(zh: str, en: str, lang: Lang = "both") -> str:
+def title(zh: str, en: str, *, lang: Lang = "both") -> str:
     """A bilingual title: Chinese, English, or both on two lines.
 
-    >>> title("痛点", "Pain points", "en")
+    >>> title("痛点", "Pain points", lang="en")
     'Pain points'
     """
     return catalog.bilingual(zh, en, lang, sep="\n")
 
 
-def text(zh: str, en: str, lang: Lang = "both") -> str:
+def text(zh: str, en: str, *, lang: Lang = "both") -> str:
     """Bilingual inline text (one line): ``"中文 English"`` for ``both``.
 
-    >>> text("评分", "Score", "both")
+    >>> text("评分", "Score", lang="both")
     '评分 Score'
     """
     return catalog.bilingual(zh, en, lang)
 
 
-def tick_label(code: str, lang: Lang = "both") -> str:
+def tick_label(code: str, *, lang: Lang = "both") -> str:
     """A catalog label for a tick: ``both`` puts Chinese and English on two lines.
 
-    >>> tick_label("waiting", "both")
+    >>> tick_label("waiting", lang="both")
     '等待\\nWaiting'
     """
     return catalog.bilingual(catalog.label(code, "zh"), catalog.label(code, "en"), lang, sep="\n")
 
 
-def caption(fig: Figure, text: str, width: int = 110) -> Figure:
+def caption(fig: Figure, text: str, *, width: int = 110) -> Figure:
     """Put a one-sentence finding under the figure (kept by ``savefig(bbox_inches="tight")``
     and by Jupyter's inline display).
 
@@ -349,7 +351,7 @@ def with_n(label: str, n: object) -> str:
     return f"{label}\nn={k:,}"
 
 
-def small_mask(n: Any, min_n: int = catalog.MIN_N):
+def small_mask(n: Any, *, min_n: int = catalog.MIN_N):
     """Which points rest on fewer than ``min_n`` answers (a missing n counts as none).
 
     >>> small_mask([29, 30, None]).tolist()
@@ -362,6 +364,21 @@ def small_mask(n: Any, min_n: int = catalog.MIN_N):
     return np.asarray(k.fillna(0).to_numpy(dtype=float) < min_n)
 
 
+@dataclass(frozen=True)
+class SmallMarks(Options):
+    """How :func:`mark_small` marks the points of small samples: those with n < ``min_n``, drawn
+    hollow at ``size`` (points²), with a ``note`` in the corner saying what a hollow point means.
+
+        >>> SmallMarks(size=60, note=False).min_n == catalog.MIN_N
+        True
+    """
+
+    min_n: int = catalog.MIN_N
+    size: float = 46
+    note: bool = True
+
+
+@former_keywords(marks=SmallMarks)
 def mark_small(
     ax: Axes,
     x: Any,
@@ -369,20 +386,20 @@ def mark_small(
     n: Any,
     color: str,
     *,
-    min_n: int = catalog.MIN_N,
-    size: float = 46,
     lang: Lang = "both",
-    note: bool = True,
+    marks: SmallMarks = SmallMarks(),
 ) -> bool:
-    """Draw the points with n < ``min_n`` hollow (white inside, ``color`` edge) over the plotted
-    ones, and say once in the corner of ``ax`` what a hollow point means. Returns whether any was.
+    """Draw the points with n < ``marks.min_n`` hollow (white inside, ``color`` edge, of
+    ``marks.size``) over the plotted ones, and (``marks.note``) say once in the corner of ``ax``
+    what a hollow point means. Returns whether any was.
 
         >>> fig, ax = subplots(); mark_small(ax, [0, 1], [5, 6], [12, 80], "#333333")
         True
     """
     import numpy as np
 
-    small = small_mask(n, min_n)
+    min_n, size, note = marks.min_n, marks.size, marks.note
+    small = small_mask(n, min_n=min_n)
     xs, ys = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     if not small.any():
         return False
@@ -392,7 +409,7 @@ def mark_small(
             ax.text(
                 0.99,
                 0.01,
-                text(f"空心点：n < {min_n}，仅供参考", f"hollow: n < {min_n}, read with care", lang),
+                text(f"空心点：n < {min_n}，仅供参考", f"hollow: n < {min_n}, read with care", lang=lang),
                 transform=ax.transAxes,
                 ha="right",
                 va="bottom",

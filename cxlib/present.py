@@ -35,6 +35,7 @@ import pandas as pd
 
 from cxlib import catalog
 from cxlib.catalog import Lang, bilingual
+from cxlib.estimation import Options, former_keywords
 from cxlib.results import NotComputed, NotProvided, unavailable
 
 #: The mark beside the n of a row backed by fewer than ``min_n`` answers.
@@ -47,12 +48,12 @@ _CI = ("95% 置信区间", "95% CI")
 _MINUS = "−"
 
 
-def small_sample_note(min_n: int = catalog.MIN_N, lang: Lang = "both") -> str:
+def small_sample_note(*, min_n: int = catalog.MIN_N, lang: Lang = "both") -> str:
     """The footnote of a table with small rows, in ``lang``.
 
-    >>> small_sample_note(30, "zh")
+    >>> small_sample_note(min_n=30, lang="zh")
     '⚠ n < 30：样本小，仅供参考'
-    >>> small_sample_note(30, "both")
+    >>> small_sample_note(min_n=30, lang="both")
     '⚠ n < 30：样本小，仅供参考 / small sample, read with care'
     """
     zh, en = "样本小，仅供参考", "small sample, read with care"
@@ -71,10 +72,10 @@ def _num(x: float, digits: int, sep: bool = True) -> str:
     return text.replace("-", _MINUS)
 
 
-def fixed(x: float, digits: int = 1) -> str:
+def fixed(x: float, *, digits: int = 1) -> str:
     """``x`` with ``digits`` decimals, thousands separators and a true minus sign.
 
-    >>> fixed(-1234.56, 1), fixed(0.004, 0), fixed(-0.0004, 3)
+    >>> fixed(-1234.56, digits=1), fixed(0.004, digits=0), fixed(-0.0004, digits=3)
     ('−1,234.6', '0', '0.000')
     """
     return _num(float(x), digits) if not _is_missing(x) and math.isfinite(float(x)) else MISSING
@@ -100,13 +101,13 @@ def money_unit(values: Sequence[Any] | pd.Series) -> tuple[str, str]:
     return ("万元", "10k CNY") if len(x) and float(x.abs().max()) >= 1e4 else ("元", "CNY")
 
 
-def format_value(value: Any, kind: str | None, lang: Lang = "both", *, column: str = "", wan: bool = False) -> str:
+def format_value(value: Any, kind: str | None, *, lang: Lang = "both", column: str = "", wan: bool = False) -> str:
     """One cell as text: ``value`` written as its column ``kind`` says (see
     :data:`cxlib.catalog.ColumnKind`); missing values as "–".
 
         >>> format_value(0.1234, "share"), format_value(-12.6, "nps"), format_value(5.956, "score")
         ('12.3', '−13', '5.96')
-        >>> format_value(125000.0, "money", wan=True), format_value(0.0004, "p"), format_value("realtime", "category", "zh", column="tier")
+        >>> format_value(125000.0, "money", wan=True), format_value(0.0004, "p"), format_value("realtime", "category", lang="zh", column="tier")
         ('12.50', '<0.001', '实时更新')
     """
     if isinstance(value, (list, tuple, np.ndarray)):
@@ -158,7 +159,7 @@ def format_value(value: Any, kind: str | None, lang: Lang = "both", *, column: s
 SIGNED_SEP = " ~ "
 
 
-def interval_text(low: str, high: str, sep: str | None = None) -> str:
+def interval_text(low: str, high: str, *, sep: str | None = None) -> str:
     """An interval from its two formatted bounds: "2–30" (en dash), "−40 ~ 18" when a bound is
     negative (a dash next to a minus sign misreads), "–" when a bound is missing. ``sep`` forces
     the separator (a table column uses one for all its rows).
@@ -208,7 +209,7 @@ class Table:
 
     def footnote(self) -> str | None:
         """The small-sample footnote, or None when no row is flagged."""
-        return small_sample_note(self.min_n, self.lang) if self.flagged else None
+        return small_sample_note(min_n=self.min_n, lang=self.lang) if self.flagged else None
 
     @property
     def uuid(self) -> str:
@@ -305,17 +306,34 @@ def _value_of(columns: list[str], lo: str, taken: set[str]) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class Cells(Options):
+    """How :func:`table` writes its cells: ``merge_intervals`` turns each ``…ci_low`` /
+    ``…ci_high`` pair into one interval column; ``kinds`` overrides the registry's kind of a
+    column (``{"estimate": "nps"}``); ``row_kind`` names a column whose value gives the kind of
+    each row's ``estimate`` and interval cells (a table mixing NPS and shares); ``labels`` gives
+    labels of the values of a column (``{"center": {"C01": "Pudong"}}``).
+
+        >>> Cells(row_kind="kind").merge_intervals
+        True
+    """
+
+    merge_intervals: bool = True
+    kinds: Mapping[str, str] | None = None
+    row_kind: str | None = None
+    labels: Mapping[str, Mapping[Any, str]] | None = None
+
+
+@former_keywords(cells=Cells)
 def table(
     df: pd.DataFrame,
     columns: Sequence[str] | None = None,
+    *,
     lang: Lang = "both",
     n: str | None = "n",
     min_n: int = catalog.MIN_N,
     caption: str | None = None,
-    merge_intervals: bool = True,
-    kinds: Mapping[str, str] | None = None,
-    row_kind: str | None = None,
-    labels: Mapping[str, Mapping[Any, str]] | None = None,
+    cells: Cells = Cells(),
 ) -> Table | NotProvided | NotComputed:
     """``df`` as a :class:`Table` for the reader, in ``lang`` ("zh", "en", "both").
 
@@ -323,11 +341,11 @@ def table(
     number of answers behind each row: rows with fewer than ``min_n`` are greyed and marked
     "⚠" beside their n, and a footnote says why (a table without that column, such as the
     assumptions, is just labelled). A ``…ci_low`` / ``…ci_high`` pair becomes one "95% CI"
-    column after its value ("2–30"), written like the value; ``merge_intervals=False`` keeps
-    the bounds apart. ``kinds`` overrides the registry's kind of a column; ``row_kind`` names a
-    column whose value gives the kind of the ``estimate`` and interval cells of each row (a
-    table mixing NPS and shares); ``labels`` gives labels of the values of a column (e.g. a
-    center's name).
+    column after its value ("2–30"), written like the value. ``cells`` (:class:`Cells`) says how
+    the cells are written: ``merge_intervals=False`` keeps the bounds apart, ``kinds`` overrides the
+    registry's kind of a column; ``row_kind`` names a column whose value gives the kind of the
+    ``estimate`` and interval cells of each row (a table mixing NPS and shares); ``labels`` gives
+    labels of the values of a column (e.g. a center's name).
     A "not provided" or "too few" note given in place of ``df`` is returned as it is (in ``lang``).
 
         >>> t = table(pd.DataFrame({"point": ["waiting"], "n": [3], "mean": [5.5], "ci_low": [1.0],
@@ -351,8 +369,9 @@ def table(
             f"table has no column(s) {', '.join(missing)}; it has {', '.join(map(str, df.columns))}", column=missing[0]
         )
     data = df.reset_index(drop=True)
-    kinds = dict(kinds or {})
-    labels = {k: dict(v) for k, v in (labels or {}).items()}
+    merge_intervals, row_kind = cells.merge_intervals, cells.row_kind
+    kinds = dict(cells.kinds or {})
+    labels = {k: dict(v) for k, v in (cells.labels or {}).items()}
     n_col = n if n is not None and n in data.columns else None
     small = [False] * len(data)
     if n_col is not None:
@@ -363,14 +382,14 @@ def table(
     def kind_of(c: str) -> str | None:
         return kinds.get(c) or catalog.column_kind(c) or _guess_kind(data[c])
 
-    def cells(c: str, kind: str | None, wan: bool) -> list[str]:
+    def cell_texts(c: str, kind: str | None, wan: bool) -> list[str]:
         out = []
         for i, v in enumerate(data[c]):
             k = row_kinds[i] if row_kinds is not None and kind in ("coef", "number") else kind
             if c in labels and not _is_missing(v) and v in labels[c]:
                 out.append(str(labels[c][v]))
             else:
-                out.append(format_value(v, k, lang, column=c, wan=wan))
+                out.append(format_value(v, k, lang=lang, column=c, wan=wan))
         return out
 
     pairs: dict[str, tuple[str, str]] = {}
@@ -403,7 +422,7 @@ def table(
         col = _Col(
             c,
             head,
-            cells(c, kind, wan),
+            cell_texts(c, kind, wan),
             kind not in (None, "text", "category", "bool"),
             *(_bound_header(c, lg) or catalog.header(c, lg, unit=unit) for lg in ("zh", "en")),
         )
@@ -416,13 +435,13 @@ def table(
             if n_ci > 1:
                 short = _short(c, lang)
                 ci_head = f"{short} {ci_head}"
-            lows, highs = cells(lo, kind, wan), cells(hi, kind, wan)
+            lows, highs = cell_texts(lo, kind, wan), cell_texts(hi, kind, wan)
             ci_langs = [
                 bilingual(*_CI, lang=lg) if n_ci == 1 else f"{_short(c, lg)} {bilingual(*_CI, lang=lg)}"
                 for lg in ("zh", "en")
             ]
             sep = SIGNED_SEP if any(_MINUS in a + b for a, b in zip(lows, highs) if MISSING not in (a, b)) else "–"
-            out.append(_Col(lo, ci_head, [interval_text(a, b, sep) for a, b in zip(lows, highs)], True, *ci_langs))
+            out.append(_Col(lo, ci_head, [interval_text(a, b, sep=sep) for a, b in zip(lows, highs)], True, *ci_langs))
     heads = _unique([c.header for c in out])
     two_lines = None
     if lang == "both":
@@ -450,6 +469,7 @@ def pivot(
     index: str,
     columns: str,
     values: str,
+    *,
     lang: Lang = "both",
     n: str = "n",
     min_n: int = catalog.MIN_N,
@@ -460,7 +480,7 @@ def pivot(
     caption (by default the header of ``values``) says what the cells hold and their unit, once.
 
         >>> t = pivot(pd.DataFrame({"moment": ["parking", "parking"], "center": ["A", "B"],
-        ...                         "share_bad": [0.1, 0.5], "n": [40, 2]}), "moment", "center", "share_bad", "en")
+        ...                         "share_bad": [0.1, 0.5], "n": [40, 2]}), "moment", "center", "share_bad", lang="en")
         >>> t.frame.columns.tolist(), t.frame.iloc[0].tolist()
         (['Moment of truth', 'A', 'B'], ['Parking', '10.0 (n = 40)', '50.0 (n = 2) ⚠'])
         >>> t.caption
@@ -490,7 +510,7 @@ def pivot(
             v, k = look.get((r, c), (None, 0))
             k = 0 if _is_missing(k) else int(k)
             small = k < min_n
-            text = MISSING if _is_missing(v) else f"{format_value(v, kind, lang)} (n = {k:,})"
+            text = MISSING if _is_missing(v) else f"{format_value(v, kind, lang=lang)} (n = {k:,})"
             cells.append(f"{text} {SMALL_MARK}" if small and text != MISSING else text)
             flags[i].append(small and text != MISSING)
         body[catalog.value_label(columns, c, lang)] = cells
@@ -578,7 +598,7 @@ def _decimals(s: pd.Series, most: int = 3) -> int:
     return most
 
 
-def long_means(wide: pd.DataFrame, columns: Sequence[str], name: str = "measure") -> pd.DataFrame:
+def long_means(wide: pd.DataFrame, columns: Sequence[str], *, name: str = "measure") -> pd.DataFrame:
     """Per column of ``wide``: its n (non-missing values), mean and SD, one row per column (a
     tidy stand-in for ``describe()``); ``kind`` says how :func:`table` writes the row (the
     column's kind in the registry: scores, minutes, LTR).

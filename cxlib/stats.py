@@ -72,7 +72,9 @@ def clip_interval(low, high, bounds: Bounds) -> tuple[np.ndarray, np.ndarray]:
     return np.clip(lo, a, b), np.clip(hi, a, b)
 
 
-def wilson_ci(successes: float | np.ndarray, n: float | np.ndarray, ci: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+def wilson_ci(
+    successes: float | np.ndarray, n: float | np.ndarray, *, ci: float = 0.95
+) -> tuple[np.ndarray, np.ndarray]:
     """Wilson score interval of a proportion ``successes / n`` (vectorised; NaN where ``n`` is 0).
 
     The bounds are exactly 0 when there is no success and exactly 1 when all are successes, so
@@ -96,7 +98,7 @@ def wilson_ci(successes: float | np.ndarray, n: float | np.ndarray, ci: float = 
     return lo, hi
 
 
-def t_interval(mean, sd, n, ci: float = 0.95, bounds: Bounds = None) -> tuple[np.ndarray, np.ndarray]:
+def t_interval(mean, sd, n, *, ci: float = 0.95, bounds: Bounds = None) -> tuple[np.ndarray, np.ndarray]:
     """t-based interval of a mean from its summary (vectorised; NaN where ``n`` < 2), clipped
     to ``bounds`` (see :func:`clip_interval`) when given.
 
@@ -111,7 +113,7 @@ def t_interval(mean, sd, n, ci: float = 0.95, bounds: Bounds = None) -> tuple[np
     return clip_interval(m - half, m + half, bounds)
 
 
-def mean_ci(values, ci: float = 0.95, bounds: Bounds = None) -> tuple[float, float, float]:
+def mean_ci(values, *, ci: float = 0.95, bounds: Bounds = None) -> tuple[float, float, float]:
     """Mean of the numeric ``values`` (missing ones left out) and its t-based interval, clipped
     to ``bounds`` (a name of :data:`SCALES`) when given.
 
@@ -124,7 +126,7 @@ def mean_ci(values, ci: float = 0.95, bounds: Bounds = None) -> tuple[float, flo
     if v.size == 0:
         return (float("nan"),) * 3
     m = float(v.mean())
-    lo, hi = t_interval(m, v.std(ddof=1) if v.size > 1 else np.nan, v.size, ci, bounds)
+    lo, hi = t_interval(m, v.std(ddof=1) if v.size > 1 else np.nan, v.size, ci=ci, bounds=bounds)
     return m, float(lo), float(hi)
 
 
@@ -141,7 +143,7 @@ def error_bars(estimate: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.nd
 
 
 # --------------------------------------------------------------------------- multiplicity
-def adjust_pvalues(p_values, method: str = "holm") -> np.ndarray:
+def adjust_pvalues(p_values, *, method: str = "holm") -> np.ndarray:
     """p-values adjusted for testing many hypotheses at once, in the order given.
 
     ``method="holm"``: Holm's (1979) step-down adjustment, which controls the family-wise error
@@ -176,7 +178,7 @@ def adjust_pvalues(p_values, method: str = "holm") -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- bootstrap intervals
-def bca_interval(estimate, boot, jackknife, ci: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+def bca_interval(estimate, boot, jackknife, *, ci: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
     """Bias-corrected and accelerated (BCa) bootstrap interval (Efron & Tibshirani 1993, 14.3).
 
     ``estimate`` is the statistic on the data (shape ``(k,)`` or scalar), ``boot`` its values on

@@ -56,16 +56,16 @@ def headline_table(
     else:
         complaint_share = f"{100 * known.mean():.1f}%" if len(known) else "–"
     rows = [
-        ("净推荐值 NPS", "NPS", fixed(s["nps"], 1)),
+        ("净推荐值 NPS", "NPS", fixed(s["nps"], digits=1)),
         (
             "95% 置信区间（调整 Wald）",
             "95% CI (adjusted Wald)",
-            interval_text(fixed(s["adjusted_low"], 1), fixed(s["adjusted_high"], 1)),
+            interval_text(fixed(s["adjusted_low"], digits=1), fixed(s["adjusted_high"], digits=1)),
         ),
         ("有效问卷数", "Survey responses", f"{int(s['n']):,}"),
         ("推荐者占比", "Promoters", f"{100 * s['promoters']:.1f}%"),
         ("贬损者占比", "Detractors", f"{100 * s['detractors']:.1f}%"),
-        ("平均推荐意愿（0–10）", "Mean LTR (0–10)", fixed(answered.mean(), 2) if len(answered) else "–"),
+        ("平均推荐意愿（0–10）", "Mean LTR (0–10)", fixed(answered.mean(), digits=2) if len(answered) else "–"),
         ("服务工单数", "Visits", f"{len(visits):,}"),
         ("有投诉的工单占比", "Visits with a complaint", complaint_share),
     ]
@@ -97,17 +97,19 @@ def plot_nps_trend(
             t["ci_high"].to_numpy(float),
             alpha=0.2,
             color=plotting.TIER_COLORS["realtime"],
-            label=plotting.text("95% 置信区间", "95% CI", lang),
+            label=plotting.text("95% 置信区间", "95% CI", lang=lang),
         )
         ax.plot(x, m, marker="o", color=plotting.TIER_COLORS["realtime_photo"], label="NPS")
         for xi, yi in zip(x, m):
             ax.annotate(f"{yi:.0f}", (xi, yi), textcoords="offset points", xytext=(0, 7), ha="center", fontsize="small")
-        plotting.mark_small(ax, x, m, t["n"], plotting.TIER_COLORS["realtime_photo"], lang=lang, note=False)
+        plotting.mark_small(
+            ax, x, m, t["n"], plotting.TIER_COLORS["realtime_photo"], lang=lang, marks=plotting.SmallMarks(note=False)
+        )
         if plotting.small_mask(t["n"]).any():
             ax.text(
                 0.01,
                 0.01,
-                plotting.text(f"空心点：n < {MIN_N}，仅供参考", f"hollow: n < {MIN_N}, read with care", lang),
+                plotting.text(f"空心点：n < {MIN_N}，仅供参考", f"hollow: n < {MIN_N}, read with care", lang=lang),
                 transform=ax.transAxes,
                 ha="left",
                 va="bottom",
@@ -117,9 +119,9 @@ def plot_nps_trend(
         ax.axhline(0, color="0.5", lw=0.8)
         ax.set_xticks(x, [plotting.with_n(str(v), n) for v, n in zip(t[month], t["n"])])
         ax.set_ylim(-100, 100)
-        ax.set_xlabel(plotting.text("月份", "Month", lang))
-        ax.set_ylabel(plotting.text("净推荐值", "NPS (−100…100)", lang))
-        ax.set_title(plotting.title("净推荐值月度趋势", "NPS by month", lang))
+        ax.set_xlabel(plotting.text("月份", "Month", lang=lang))
+        ax.set_ylabel(plotting.text("净推荐值", "NPS (−100…100)", lang=lang))
+        ax.set_title(plotting.title("净推荐值月度趋势", "NPS by month", lang=lang))
         ax.legend(loc="lower right", fontsize="small")
     return fig
 
@@ -144,9 +146,12 @@ def roi_table(summary: pd.DataFrame, cases: Sequence, *, lang: Lang = "both") ->
             header("intervention", lang): [names.get(i, i) for i in t["id"]],
             header("npv_mean", lang, unit=wan): (t["npv_mean"] / 1e4).round(1),
             header("npv_p5_p95", lang, unit=wan): [
-                interval_text(fixed(a / 1e4, 1), fixed(b / 1e4, 1)) for a, b in zip(t["npv_p5"], t["npv_p95"])
+                interval_text(fixed(a / 1e4, digits=1), fixed(b / 1e4, digits=1))
+                for a, b in zip(t["npv_p5"], t["npv_p95"])
             ],
-            header("roi_p50", lang): [no_cost if not np.isfinite(r) else fixed(100 * r, 0) for r in t["roi_p50"]],
+            header("roi_p50", lang): [
+                no_cost if not np.isfinite(r) else fixed(100 * r, digits=0) for r in t["roi_p50"]
+            ],
             header("p_roi_positive", lang): [f"{100 * p:.0f}" for p in t["p_roi_positive"]],
         }
     )

@@ -596,7 +596,7 @@ def theme_share(
     out["hits"] = out["hits"].astype("int64")
     with np.errstate(invalid="ignore", divide="ignore"):
         out["theme_share"] = np.where(out["n"] > 0, out["hits"] / out["n"].where(out["n"] > 0, 1), np.nan)
-    out["ci_low"], out["ci_high"] = wilson_ci(out["hits"].to_numpy(), out["n"].to_numpy(), ci)
+    out["ci_low"], out["ci_high"] = wilson_ci(out["hits"].to_numpy(), out["n"].to_numpy(), ci=ci)
     if by and isinstance(comments[by].dtype, pd.CategoricalDtype):
         out[by] = pd.Categorical(out[by], categories=comments[by].cat.categories, ordered=comments[by].cat.ordered)
     return out[cols]
@@ -619,7 +619,7 @@ def coverage(comments: pd.DataFrame, by: str | None = None, *, ci: float = 0.95)
     out["n_comments"] = out["n_comments"].astype("int64")
     out["hits"] = out["hits"].astype("int64")
     out["theme_share"] = out["hits"] / out["n_comments"].where(out["n_comments"] > 0)
-    out["ci_low"], out["ci_high"] = wilson_ci(out["hits"].to_numpy(), out["n_comments"].to_numpy(), ci)
+    out["ci_low"], out["ci_high"] = wilson_ci(out["hits"].to_numpy(), out["n_comments"].to_numpy(), ci=ci)
     return out
 
 
@@ -639,8 +639,8 @@ def share_cells(shares: pd.DataFrame, *, lang: Lang = "both") -> pd.DataFrame:
     out["theme_share_ci"] = [
         present.MISSING
         if not np.isfinite(v)
-        else f"{present.format_value(v, 'share', lang)} "
-        f"({present.interval_text(present.format_value(lo, 'share', lang), present.format_value(hi, 'share', lang))})"
+        else f"{present.format_value(v, 'share', lang=lang)} "
+        f"({present.interval_text(present.format_value(lo, 'share', lang=lang), present.format_value(hi, 'share', lang=lang))})"
         for v, lo, hi in zip(
             out["theme_share"].astype(float), out["ci_low"].astype(float), out["ci_high"].astype(float)
         )
@@ -968,7 +968,7 @@ def plot_theme_map(shares: pd.DataFrame, *, lang: Lang = "both", min_share: floa
             xs[p] = _x + (j - (len(pos) - 1) / 2) * 0.42
     s["_x"] = xs
     with plotting.drawing():
-        fig = plotting.new_figure((13, 8.5))
+        fig = plotting.new_figure(figsize=(13, 8.5))
         top, ax = fig.subplots(2, 1, sharex=True, height_ratios=[1, 3])
         for st in catalog.STAGE_ORDER:
             a, b = spans[st]
@@ -976,7 +976,7 @@ def plot_theme_map(shares: pd.DataFrame, *, lang: Lang = "both", min_share: floa
             top.text(
                 (a + b) / 2,
                 0.8,
-                plotting.tick_label(st, lang),
+                plotting.tick_label(st, lang=lang),
                 ha="center",
                 va="center",
                 fontsize="small",
@@ -988,7 +988,7 @@ def plot_theme_map(shares: pd.DataFrame, *, lang: Lang = "both", min_share: floa
             top.text(
                 tx[t.code],
                 0.52,
-                plotting.tick_label(t.code, lang),
+                plotting.tick_label(t.code, lang=lang),
                 rotation=90,
                 ha="center",
                 va="top",
@@ -998,7 +998,9 @@ def plot_theme_map(shares: pd.DataFrame, *, lang: Lang = "both", min_share: floa
         top.set_ylim(0, 1)
         top.set_yticks([])
         top.grid(False)
-        top.set_title(plotting.title("评价主题在客户旅程上的位置", "What customers write, placed on the journey", lang))
+        top.set_title(
+            plotting.title("评价主题在客户旅程上的位置", "What customers write, placed on the journey", lang=lang)
+        )
         h = 100 * s["theme_share"].astype(float).to_numpy() * s["_sign"].to_numpy()
         lo = 100 * s["ci_low"].astype(float).to_numpy()
         hi = 100 * s["ci_high"].astype(float).to_numpy()
@@ -1033,14 +1035,14 @@ def plot_theme_map(shares: pd.DataFrame, *, lang: Lang = "both", min_share: floa
         ax.set_ylim(-1.9 * peak, 1.9 * peak)
         ax.set_xlim(-0.5, len(catalog.TOUCHPOINTS) - 0.5)
         ax.set_xticks([])
-        ax.set_ylabel(plotting.text("提及占比（%）", "Share of comments (%)", lang))
+        ax.set_ylabel(plotting.text("提及占比（%）", "Share of comments (%)", lang=lang))
         n = int(shares["n"].max()) if "n" in shares.columns and len(shares) else 0
         plotting.caption(
             fig,
             plotting.text(
                 f"n = {n:,} 条评价；误差线为 Wilson 95% 置信区间。",
                 f"n = {n:,} comments; error bars: Wilson 95% intervals.",
-                lang,
+                lang=lang,
             ),
         )
     return fig

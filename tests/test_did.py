@@ -31,7 +31,9 @@ SCENARIOS = {"never_treated": "mpdta_nev_dr", "not_yet_treated": "mpdta_nyt_dr"}
 
 @pytest.mark.parametrize("control", list(SCENARIOS))
 def test_group_time_atts_and_errors_match_r_did(mpdta, control):
-    res = did.callaway_santanna(mpdta, "lemp", "year", "first.treat", cluster="countyreal", control_group=control)
+    res = did.callaway_santanna(
+        mpdta, "lemp", "year", "first.treat", control_group=control, inference=did.Inference(cluster="countyreal")
+    )
     ref = _ref("mpdta_did_attgt.csv").query("scenario == @SCENARIOS[@control]")
     got = res.cells.set_index(["group", "time"])
     for r in ref.itertuples():
@@ -41,7 +43,7 @@ def test_group_time_atts_and_errors_match_r_did(mpdta, control):
 
 
 def test_published_vignette_values(mpdta):
-    res = did.callaway_santanna(mpdta, "lemp", "year", "first.treat", cluster="countyreal")
+    res = did.callaway_santanna(mpdta, "lemp", "year", "first.treat", inference=did.Inference(cluster="countyreal"))
     got = res.cells.set_index(["group", "time"])["estimate"].round(4)
     published = {
         (2004, 2004): -0.0105,
@@ -60,7 +62,9 @@ def test_published_vignette_values(mpdta):
 
 @pytest.mark.parametrize("control", list(SCENARIOS))
 def test_simple_and_dynamic_aggregation_match_r_did(mpdta, control):
-    res = did.callaway_santanna(mpdta, "lemp", "year", "first.treat", cluster="countyreal", control_group=control)
+    res = did.callaway_santanna(
+        mpdta, "lemp", "year", "first.treat", control_group=control, inference=did.Inference(cluster="countyreal")
+    )
     agg = _ref("mpdta_did_aggte.csv").query("scenario == @SCENARIOS[@control]")
     simple = agg.query("type == 'simple'").iloc[0]
     assert res.headline["estimate"].iloc[0] == pytest.approx(simple.overall_att, abs=1e-10)
@@ -89,7 +93,9 @@ SA_EVENT = {
 
 
 def test_sun_abraham_matches_fixest_parity_values(mpdta):
-    res = did.sun_abraham(mpdta, "lemp", "year", "first.treat", "countyreal", cluster="countyreal")
+    res = did.sun_abraham(
+        mpdta, "lemp", "year", "first.treat", "countyreal", inference=did.Inference(cluster="countyreal")
+    )
     ev = res.event.set_index("rel_period")
     for e, (est, se) in SA_EVENT.items():
         assert ev.loc[float(e), "estimate"] == pytest.approx(est, abs=1e-9)
@@ -194,17 +200,17 @@ def test_the_rollout_notes_read_in_chinese_on_a_chinese_page():
     visits, centers = _toy()
     for res in (
         did.rollout_att(visits, centers, "ltr"),
-        did.rollout_att(visits, centers, "ltr", "never_treated"),
+        did.rollout_att(visits, centers, "ltr", control_group="never_treated"),
         did.rollout_sun_abraham(visits, centers, "ltr"),
         did.rollout_att(visits.loc[visits["center"] == "A"], centers, "ltr"),
     ):
-        zh = models.note_text(res.note, "zh")
+        zh = models.note_text(res.note, lang="zh")
         english = re.findall(
             r"[A-Za-z]{4,}",
             zh.replace("Callaway", "").replace("Sant'Anna", "").replace("Abraham", "").replace("Webb", ""),
         )
         assert not english, (res.note, zh)
-    zh = models.note_text(did.rollout_att(visits, centers, "ltr").note, "zh")
+    zh = models.note_text(did.rollout_att(visits, centers, "ltr").note, lang="zh")
     assert "以尚未切换的门店为对照" in zh and "工单视为相互独立" in zh
 
 
@@ -277,10 +283,11 @@ def test_the_randomisation_interval_inverts_the_test():
     """At the interval's ends the test of "every switched visit gained τ", run directly on the shifted
     outcomes, turns from not rejecting to rejecting; the quoted result carries the interval."""
     visits, centers = _toy(seed=4, effect=2.0)
-    ri = did.randomization_test(visits, centers, "ltr", ci=0.9).set_index("estimator")
-    post = models.rollout_visits(visits, centers, "center", "month", "arrived_at", "center_id", "realtime_since")[
-        "post"
-    ]
+    ri = did.randomization_test(visits, centers, "ltr", inference=did.Inference(ci=0.9)).set_index("estimator")
+    post = models.rollout_visits(
+        visits,
+        centers,
+    )["post"]
     for est in ("callaway_santanna", "twfe"):
         lo, hi = ri.loc[est, ["ci_low", "ci_high"]]
         assert lo < ri.loc[est, "estimate"] < hi
@@ -300,7 +307,7 @@ def test_the_randomisation_interval_inverts_the_test():
     )
     assert h["ci_low_independent"] != h["ci_low"] and quoted.inference.startswith("randomisation interval")
     assert quoted.record()["inference"].startswith("randomisation interval: all 20 assignments")
-    assert "随机化区间" in models.note_text(quoted.note, "zh")
+    assert "随机化区间" in models.note_text(quoted.note, lang="zh")
     assert (
         did.with_randomization(did.rollout_att(visits, centers, "ltr"), None).inference
         == did.rollout_att(visits, centers, "ltr").inference
@@ -389,11 +396,13 @@ def test_the_confidence_level_is_ci_and_conf_still_works_with_a_warning():
 
     for name in ("callaway_santanna", "sun_abraham", "rollout_att", "rollout_sun_abraham", "randomization_test"):
         params = inspect.signature(getattr(did, name)).parameters
-        assert params["ci"].default == 0.95 and params["conf"].kind is inspect.Parameter.KEYWORD_ONLY, name
+        assert params["inference"].default.ci == 0.95 and not {"ci", "conf", "seed"} & set(params), name
     visits, centers = _toy()
-    new = did.rollout_att(visits, centers, "ltr", ci=0.8).record()
-    with pytest.warns(DeprecationWarning, match=r"rollout_att\(conf=\.\.\.\) is deprecated"):
+    new = did.rollout_att(visits, centers, "ltr", inference=did.Inference(ci=0.8)).record()
+    with pytest.warns(DeprecationWarning, match=r"rollout_att\(conf=\.\.\.\) is deprecated: use inference=Inference"):
         old = did.rollout_att(visits, centers, "ltr", conf=0.8).record()
+    with pytest.warns(DeprecationWarning, match=r"rollout_att\(ci=\.\.\.\) is deprecated: use inference=Inference"):
+        assert did.rollout_att(visits, centers, "ltr", ci=0.8).record()["ci_low"] == new["ci_low"]
     assert (old["ci_low"], old["ci_high"]) == (new["ci_low"], new["ci_high"])
     wide = did.rollout_att(visits, centers, "ltr").record()
     assert wide["ci_low"] < new["ci_low"] < new["ci_high"] < wide["ci_high"]
@@ -404,7 +413,7 @@ def test_the_event_study_figure_draws_on_the_axes_given():
 
     visits, centers = _toy()
     robust = did.rollout_att(visits, centers, "ltr")
-    fig, (left, right) = plotting.subplots(1, 2, figsize=(12, 4))
+    fig, (left, right) = plotting.subplots(nrows=1, ncols=2, figsize=(12, 4))
     assert did.plot_event_study(robust, models.event_study(visits, centers, "ltr"), lang="en", ax=left) is fig
     assert left.get_legend() is not None and len(left.get_legend().get_texts()) == 2
     assert did.plot_event_study(did.rollout_att(visits.loc[visits["center"] == "A"], centers), ax=right) is fig

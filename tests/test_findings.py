@@ -452,7 +452,7 @@ def test_old_sentence_functions_are_the_findings_text():
             "swing": [4e4],
         }
     )
-    assert roi.tornado_sentence(t, "both") == findings.tornado(t, lang="both").text()
+    assert roi.tornado_sentence(t, lang="both") == findings.tornado(t, lang="both").text()
     assert findings.tornado(t, lang="en")["crosses_zero"] is True
 
 

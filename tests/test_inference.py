@@ -3,6 +3,7 @@ formulas and a first-principles computation."""
 
 import json
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -30,23 +31,23 @@ def _few_clusters() -> tuple[pd.DataFrame, pd.DataFrame]:
 
 # ---------------------------------------------------------------------------- weights
 def test_weights_are_enumerated_once_each_when_few():
-    W = inf.bootstrap_weights(3, "webb", B=216)
+    W = inf.bootstrap_weights(3, kind="webb", B=216)
     assert W.shape == (216, 3)
     assert len({tuple(r) for r in W}) == 216
     assert set(np.round(W.ravel() ** 2, 12)) == {0.5, 1.0, 1.5}
     # each column: mean 0, variance 1 over the enumeration (Webb's distribution)
     assert np.allclose(W.mean(axis=0), 0) and np.allclose((W**2).mean(axis=0), 1)
-    assert inf.bootstrap_weights(2, "rademacher", B=4).tolist() == [[-1, -1], [-1, 1], [1, -1], [1, 1]]
+    assert inf.bootstrap_weights(2, kind="rademacher", B=4).tolist() == [[-1, -1], [-1, 1], [1, -1], [1, 1]]
 
 
 def test_weights_are_drawn_with_the_seed_when_many():
-    a = inf.bootstrap_weights(7, "webb", B=9999, rng=5)
+    a = inf.bootstrap_weights(7, kind="webb", B=9999, rng=5)
     assert a.shape == (9999, 7)
-    assert np.array_equal(a, inf.bootstrap_weights(7, "webb", B=9999, rng=5))
-    assert not np.array_equal(a, inf.bootstrap_weights(7, "webb", B=9999, rng=6))
-    assert inf.n_weight_vectors(7) == 279_936 and not inf.enumerates(7, "webb", 9999)
+    assert np.array_equal(a, inf.bootstrap_weights(7, kind="webb", B=9999, rng=5))
+    assert not np.array_equal(a, inf.bootstrap_weights(7, kind="webb", B=9999, rng=6))
+    assert inf.n_weight_vectors(7) == 279_936 and not inf.enumerates(7, kind="webb", B=9999)
     with pytest.raises(ValueError, match="webb"):
-        inf.bootstrap_weights(3, "normal", B=10)
+        inf.bootstrap_weights(3, kind="normal", B=10)
 
 
 # ---------------------------------------------------------------------------- wild bootstrap
@@ -60,9 +61,11 @@ def test_wild_bootstrap_matches_wildboottest_enumerated(case):
     vectors falling either side by rounding) lies between ours without and with the ties, which
     differ by exactly those vectors (2 Rademacher, 6 Webb)."""
     df, X = _few_clusters()
-    kw = dict(weights=case["weights"], B=1_000_000, ci=False)
+    kw = dict(bootstrap=inf.WildBootstrap(weights=case["weights"], B=1_000_000, interval=False))
     incl = inf.wild_cluster_bootstrap(X, df["y"], df["center"], case["term"], **kw)
-    excl = inf.wild_cluster_bootstrap(X, df["y"], df["center"], case["term"], ties="exclude", **kw)
+    excl = inf.wild_cluster_bootstrap(
+        X, df["y"], df["center"], case["term"], bootstrap=kw["bootstrap"].replace(ties="exclude")
+    )
     assert incl.enumerated and incl.replications == case["replications"]
     assert incl.t_stat == pytest.approx(case["t_stat"], rel=1e-10)
     assert excl.p_value <= case["p_value"] <= incl.p_value
@@ -91,10 +94,14 @@ def test_wild_bootstrap_matches_wildboottest_live():
         boot.get_vcov()
         boot.get_tstat()
         boot.get_pvalue()
-        mine = inf.wild_cluster_bootstrap(X, y, g, 1, weights=weights, B=2_000_000, ci=False)
+        mine = inf.wild_cluster_bootstrap(
+            X, y, g, 1, bootstrap=inf.WildBootstrap(weights=weights, B=2_000_000, interval=False)
+        )
         assert mine.enumerated
         if weights == "rademacher":
-            strict = inf.wild_cluster_bootstrap(X, y, g, 1, weights=weights, B=1000, ci=False, ties="exclude")
+            strict = inf.wild_cluster_bootstrap(
+                X, y, g, 1, bootstrap=inf.WildBootstrap(weights=weights, B=1000, interval=False, ties="exclude")
+            )
             assert strict.p_value <= boot.pvalue <= mine.p_value
         else:
             p = mine.p_value
@@ -103,9 +110,11 @@ def test_wild_bootstrap_matches_wildboottest_live():
 
 def test_absorbed_center_effects_give_the_dummies_bootstrap():
     df, X = _few_clusters()
-    full = inf.wild_cluster_bootstrap(X, df["y"], df["center"], "post", B=1_000_000)
+    full = inf.wild_cluster_bootstrap(X, df["y"], df["center"], "post", bootstrap=inf.WildBootstrap(B=1_000_000))
     Xa = X[["post", "x", *[c for c in X.columns if c.startswith("month_")]]]
-    absorbed = inf.wild_cluster_bootstrap(Xa, df["y"], df["center"], "post", B=1_000_000, absorb=df["center"])
+    absorbed = inf.wild_cluster_bootstrap(
+        Xa, df["y"], df["center"], "post", absorb=df["center"], bootstrap=inf.WildBootstrap(B=1_000_000)
+    )
     assert absorbed.p_value == pytest.approx(full.p_value, abs=1e-12)
     assert absorbed.t_stat == pytest.approx(full.t_stat, rel=1e-9)
     assert (absorbed.ci_low, absorbed.ci_high) == pytest.approx((full.ci_low, full.ci_high), rel=1e-5)
@@ -125,18 +134,30 @@ def test_absorbed_center_effects_give_the_dummies_bootstrap():
 
 def test_interval_is_the_set_of_nulls_not_rejected():
     df, X = _few_clusters()
-    r = inf.wild_cluster_bootstrap(X, df["y"], df["center"], "x", B=1_000_000)
+    r = inf.wild_cluster_bootstrap(X, df["y"], df["center"], "x", bootstrap=inf.WildBootstrap(B=1_000_000))
     assert r.ci_low < r.estimate < r.ci_high
     width = r.ci_high - r.ci_low
     for end, out in ((r.ci_low, -1), (r.ci_high, 1)):
         inside = inf.wild_cluster_bootstrap(
-            X, df["y"], df["center"], "x", end - out * 1e-3 * width, B=1_000_000, ci=False
+            X,
+            df["y"],
+            df["center"],
+            "x",
+            null=end - out * 1e-3 * width,
+            bootstrap=inf.WildBootstrap(B=1_000_000, interval=False),
         )
         outside = inf.wild_cluster_bootstrap(
-            X, df["y"], df["center"], "x", end + out * 1e-3 * width, B=1_000_000, ci=False
+            X,
+            df["y"],
+            df["center"],
+            "x",
+            null=end + out * 1e-3 * width,
+            bootstrap=inf.WildBootstrap(B=1_000_000, interval=False),
         )
         assert inside.p_value >= 0.05 > outside.p_value
-    at_estimate = inf.wild_cluster_bootstrap(X, df["y"], df["center"], "x", r.estimate, B=1_000_000, ci=False)
+    at_estimate = inf.wild_cluster_bootstrap(
+        X, df["y"], df["center"], "x", null=r.estimate, bootstrap=inf.WildBootstrap(B=1_000_000, interval=False)
+    )
     assert at_estimate.p_value == 1.0
 
 
@@ -145,7 +166,7 @@ def test_rademacher_with_four_clusters_cannot_bound_a_95_interval():
     g = np.repeat(np.arange(4), 15)
     X = np.column_stack([np.ones(60), rng.normal(size=60)])
     y = X @ [0.0, 1.0] + rng.normal(size=60)
-    r = inf.wild_cluster_bootstrap(X, y, g, 1, weights="rademacher", B=9999)
+    r = inf.wild_cluster_bootstrap(X, y, g, 1, bootstrap=inf.WildBootstrap(weights="rademacher", B=9999))
     assert r.replications == 16 and r.p_value >= 2 / 16
     assert (r.ci_low, r.ci_high) == (-math.inf, math.inf)
 
@@ -160,8 +181,17 @@ def test_wild_bootstrap_p_value_moves_with_the_outcome(seed, G, shift, b0):
     N = len(g)
     X = np.column_stack([np.ones(N), rng.normal(size=N)])
     y = rng.normal(size=N) + rng.normal(size=G)[g]
-    a = inf.wild_cluster_bootstrap(X, y, g, 1, b0, weights="rademacher", B=999, ci=False)
-    b = inf.wild_cluster_bootstrap(X, y + shift * X[:, 1], g, 1, b0 + shift, weights="rademacher", B=999, ci=False)
+    a = inf.wild_cluster_bootstrap(
+        X, y, g, 1, null=b0, bootstrap=inf.WildBootstrap(weights="rademacher", B=999, interval=False)
+    )
+    b = inf.wild_cluster_bootstrap(
+        X,
+        y + shift * X[:, 1],
+        g,
+        1,
+        null=b0 + shift,
+        bootstrap=inf.WildBootstrap(weights="rademacher", B=999, interval=False),
+    )
     assert a.p_value == pytest.approx(b.p_value, abs=1e-12)
     assert 2 / a.replications - 1e-12 <= a.p_value <= 1.0
 
@@ -249,3 +279,36 @@ def test_cr2_df_lies_between_one_and_the_number_of_clusters(seed, G, scale):
     s = inf.cr2_coef_test(X, scale * y, g, 1)
     assert 1 - 1e-9 <= r.df <= G + 1e-9
     assert s.df == pytest.approx(r.df, rel=1e-9) and s.std_error == pytest.approx(scale * r.std_error, rel=1e-9)
+
+
+def test_the_confidence_level_is_ci_and_conf_still_works_with_a_warning():
+    """``ci`` is the confidence level of every test here (the wild bootstrap's switch for its
+    interval is ``interval``); the former ``conf=``, ``ci=False`` and ``.conf`` warn and agree."""
+    rng = np.random.default_rng(4)
+    g = np.repeat(np.arange(5), 12)
+    X = np.column_stack([np.ones(60), rng.normal(size=60)])
+    y = X @ [1.0, 0.3] + rng.normal(size=5)[g] + rng.normal(size=60)
+    boot = inf.WildBootstrap(weights="rademacher", B=999)
+    kw = dict(bootstrap=boot)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        new = inf.wild_cluster_bootstrap(X, y, g, 1, ci=0.8, **kw)
+        new_cr2 = inf.cr2_coef_test(X, y, g, 1, ci=0.8)
+        new_many = inf.cr2_coef_tests(X, y, g, [0, 1], ci=0.8)
+    assert new.ci == new_cr2.ci == 0.8 and new.ci_low < new.estimate < new.ci_high
+    with pytest.warns(DeprecationWarning, match=r"wild_cluster_bootstrap\(conf=\.\.\.\) is deprecated"):
+        assert inf.wild_cluster_bootstrap(X, y, g, 1, conf=0.8, **kw) == new
+    with pytest.warns(DeprecationWarning, match=r"cr2_coef_test\(conf=\.\.\.\) is deprecated"):
+        assert inf.cr2_coef_test(X, y, g, 1, conf=0.8) == new_cr2
+    with pytest.warns(DeprecationWarning, match=r"cr2_coef_tests\(conf=\.\.\.\) is deprecated"):
+        assert inf.cr2_coef_tests(X, y, g, [0, 1], conf=0.8) == new_many
+    with pytest.warns(DeprecationWarning, match=r"ci=True/False\) is deprecated: use bootstrap=WildBootstrap"):
+        no_interval = inf.wild_cluster_bootstrap(X, y, g, 1, ci=False, **kw)
+    assert no_interval == inf.wild_cluster_bootstrap(X, y, g, 1, bootstrap=boot.replace(interval=False))
+    with pytest.warns(DeprecationWarning, match=r"\((weights|B)=\.\.\.\) is deprecated: use bootstrap=WildBootstrap\("):
+        assert inf.wild_cluster_bootstrap(X, y, g, 1, ci=0.8, weights="rademacher", B=999) == new
+    assert math.isnan(no_interval.ci_low) and no_interval.p_value == new.p_value
+    with pytest.warns(DeprecationWarning, match=r"CR2Test\.conf is deprecated"):
+        assert new_cr2.conf == 0.8
+    with pytest.warns(DeprecationWarning, match=r"WildBootstrapResult\.conf is deprecated"):
+        assert new.conf == 0.8

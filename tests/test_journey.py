@@ -365,7 +365,7 @@ def test_figures_render_without_warnings(lang, synthetic_scores, visits_events, 
     title = figs[1].axes[0].get_title()
     assert ("客户旅程地图" in title) == (lang != "en") and ("journey map" in title) == (lang != "zh")
     labels = [t.get_text() for t in figs[0].axes[0].get_xticklabels()]
-    assert labels[4] == plotting.tick_label("waiting", lang)
+    assert labels[4] == plotting.tick_label("waiting", lang=lang)
     plotting.set_theme()
 
 

@@ -248,7 +248,7 @@ def test_overdispersion_winsorises_the_extreme_centers_by_hand():
     assert r["phi"] == pytest.approx(phi) and r["chi2"] == pytest.approx(7 * phi)
     assert r["overdispersed"] and r["tau2"] == pytest.approx(tau2) and r["p_value"] < 0.001
     # the outlier stays an outlier once the limits are widened, the others fall inside
-    zadj = league.adjusted_z(y, n, p0, var, r["tau2"])
+    zadj = league.adjusted_z(y, n, p0, var, tau2=r["tau2"])
     assert zadj[6] == pytest.approx((0.45 - p0) / np.sqrt(var / 200 + tau2))
     assert zadj[6] > 3.09 and (abs(zadj[:6]) < 3.09).all() and (abs(z[:6]) > 3.09).sum() >= 1
 
@@ -260,7 +260,7 @@ def test_two_outliers_do_not_widen_their_own_limits():
     r = league.overdispersion(y, n, 0.11, 0.11 * 0.89)
     assert not r["overdispersed"] and r["tau2"] == 0.0 and r["p_value"] > 0.05
     assert league.overdispersion(y, n, 0.11, 0.11 * 0.89, winsor=0.0)["overdispersed"]  # unwinsorised: it is
-    z = league.adjusted_z(y, n, 0.11, 0.11 * 0.89, r["tau2"])
+    z = league.adjusted_z(y, n, 0.11, 0.11 * 0.89, tau2=r["tau2"])
     assert z[0] < -3.09 and z[6] > 3.09
 
 

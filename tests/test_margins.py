@@ -105,7 +105,7 @@ def sample_visits(tmp_path_factory):
 
 @pytest.mark.parametrize("fn", [models.promoter_logit, models.detractor_logit])
 def test_the_notebooks_logits_on_the_sample_equal_statsmodels_margins(sample_visits, fn):
-    r = fn(sample_visits, updates="n_inprogress_updates", controls=ADJUST, log_controls=[])
+    r = fn(sample_visits, updates="n_inprogress_updates", adjust=models.Adjustment(controls=ADJUST, log_controls=[]))
     assert r.ok and r.n_clusters is not None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)

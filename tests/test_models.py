@@ -150,7 +150,7 @@ def test_seven_centers_quote_the_enumerated_wild_bootstrap():
     X, y = r.fit.model.exog, r.fit.model.endog
     g = pd.factorize(r.fit.model.data.frame["center"].astype(str), sort=True)[0]
     j = r.fit.model.exog_names.index("Q('n_proactive_updates')")
-    w = inference.wild_cluster_bootstrap(X, y, g, j, B=10**6)
+    w = inference.wild_cluster_bootstrap(X, y, g, j, bootstrap=inference.WildBootstrap(B=10**6))
     assert w.enumerated and w.replications == 279_936
     assert (h["p_value"], h["ci_low"], h["ci_high"]) == pytest.approx((w.p_value, w.ci_low, w.ci_high), rel=1e-9)
     c2 = inference.cr2_coef_test(X, y, g, j)
@@ -159,7 +159,7 @@ def test_seven_centers_quote_the_enumerated_wild_bootstrap():
     assert h["ci_low_cr1"] == pytest.approx(float(r.fit.conf_int().iloc[j, 0]), rel=1e-9)
     assert covers(h, BETA_LTR) and h["ci_low"] < h["estimate"] < h["ci_high"]
     assert "all 6^7 = 279,936 weight vectors enumerated" in r.note and "CR1 and CR2" in r.note
-    assert "穷举全部 6^7 = 279,936 个权重向量" in M.note_text(r.note, "zh")
+    assert "穷举全部 6^7 = 279,936 个权重向量" in M.note_text(r.note, lang="zh")
     # the table for the reader shows the quoted interval; non-effect rows carry no few-cluster numbers
     t = M.report_table(r)
     assert t.loc[0, "ci_low"] == round(h["ci_low"], 3) and t.loc[0, "p_value"] == round(h["p_value"], 3)
@@ -180,13 +180,13 @@ def test_many_centers_quote_cr1_and_one_center_hc1(normal, monkeypatch):
     assert (h["ci_low"], h["p_value"]) == (h["ci_low_cr1"], h["p_cr1"])
     one = M.ltr_ols(v.loc[v["center"] == "C00"])
     assert one.headline.iloc[0]["inference"] == "hc1" and np.isnan(one.headline.iloc[0]["df_cr2"])
-    plain = M.ltr_ols(v, few_cluster=False).headline.iloc[0]
+    plain = M.ltr_ols(v, inference=M.Inference(few_cluster=False)).headline.iloc[0]
     assert "inference" not in plain.index and plain["ci_low"] == pytest.approx(h["ci_low"])
 
 
 def test_ltr_ols_crv3_equals_leave_one_center_out_jackknife(normal):
     v, _ = normal
-    r = M.ltr_ols(v, cov_type="cluster-crv3")
+    r = M.ltr_ols(v, inference=M.Inference(cov_type="cluster-crv3"))
     h = r.headline.iloc[0]
     assert "CRV3" in r.note and covers(h, BETA_LTR)
     full = M.ltr_ols(v).headline.iloc[0]["estimate"]
@@ -345,7 +345,7 @@ def test_negative_binomial_at_its_boundary_quotes_the_poisson_model(seed):
     assert r.converged and r.ok and h.loc["poisson", "converged"]
     assert covers(h.loc["poisson"], RATE_RATIO)
     # the key result quotes the Poisson rate ratio with its cluster-robust (t, G-1) interval and says why
-    ltr = M.ltr_ols(v, form="linear", controls=M.DEFAULT_CONTROLS)
+    ltr = M.ltr_ols(v, form="linear", adjust=M.Adjustment(controls=M.DEFAULT_CONTROLS))
     rr = M.update_effects_from(ltr, r, M.DEFAULT_CONTROLS)["complaint_rate_ratio_per_update"]
     assert rr["model"] == "poisson" and rr["estimate"] == pytest.approx(h.loc["poisson", "rate_ratio"])
     pois = r.fit["poisson"]
@@ -446,7 +446,7 @@ def test_did_without_any_switch_cannot_fit():
     r = M.did_rollout(v, c)
     assert not r.ok and r.note.startswith("cannot fit") and r.table["term"].tolist() == ["(cannot fit)"]
     with pytest.raises(DataError, match="before and after"):
-        M.did_rollout(v, c, strict=True)
+        M.did_rollout(v, c, guards=M.Guards(strict=True))
 
 
 def test_unknown_center_in_rollout_raises():
@@ -460,7 +460,7 @@ def test_unused_ordinal_categories_are_removed(ordinal):
     v, _ = ordinal
     v = v.iloc[:1200]
     v = v.assign(ltr=pd.Categorical(v["ltr"].astype(int).clip(lower=3), categories=list(range(11)), ordered=True))
-    r = M.ltr_ordinal(v, controls=("repair_minutes",))
+    r = M.ltr_ordinal(v, adjust=M.Adjustment(controls=("repair_minutes",)))
     assert "never used, removed from the outcome: 0, 1, 2" in r.note
     assert r.converged and np.isfinite(r.table["std_error"]).all()
     assert r.table.loc[r.table["kind"] == "threshold", "term"].iloc[0] == "threshold 3|4"
@@ -492,7 +492,7 @@ def test_missing_values_in_model_and_cluster_columns_are_dropped_first(normal):
 
 def test_non_convergence_is_flagged(ordinal):
     v, _ = ordinal
-    r = M.promoter_logit(v, maxiter=1)
+    r = M.promoter_logit(v, guards=M.Guards(maxiter=1))
     assert not r.converged and not r.ok and "did not converge" in r.note
     assert not r.table["converged"].any()
     sep = v.assign(ltr=pd.array(np.where(v["n_proactive_updates"] >= 2, 10, 5), dtype="Int64"))
@@ -504,16 +504,16 @@ def test_too_few_clusters_or_rows_give_a_cannot_fit_row(normal):
     v, _ = normal
     two = v.loc[v["center"].isin(["C00", "C01"])]
     with pytest.raises(DataError, match="cannot fit: only 2 cluster"):
-        M.ltr_ols(two, strict=True)
+        M.ltr_ols(two, guards=M.Guards(strict=True))
     assert M.ltr_mixed(two).note.startswith("cannot fit: only 2 cluster")  # a random center intercept needs centers
     cell = v.loc[(v["center"] == "C03") & (v["month"] == "2024-05")]
     for fn in (M.ltr_ols, M.complaint_models, M.promoter_logit, M.ltr_ordinal):
-        res = fn(cell, cluster=None)
+        res = fn(cell, inference=M.Inference(cluster=None))
         assert res.note.startswith(f"cannot fit: only {len(cell)} complete rows"), fn.__name__
         assert res.summary()["converged"].tolist() == [False]
     assert M.ltr_ols(v.assign(n_proactive_updates=1)).note == "cannot fit: no variation in n_proactive_updates"
     few = v.groupby("center").head(2)  # 24 rows for 17 parameters (12 centers)
-    assert M.ltr_ols(few, min_n=10).note == "cannot fit: only 24 complete rows for about 17 parameters"
+    assert M.ltr_ols(few, guards=M.Guards(min_n=10)).note == "cannot fit: only 24 complete rows for about 17 parameters"
 
 
 def test_mixed_model_falls_back_to_ols_at_the_variance_boundary():
@@ -560,7 +560,12 @@ def test_figures_draw_without_warnings():
     v, c = simulate(seed=3, n=1200, did=DID)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        table = pd.concat([M.ltr_ols(v).table, M.ltr_ols(v, cov_type="cluster-crv3").table.assign(model="crv3")])
+        table = pd.concat(
+            [
+                M.ltr_ols(v).table,
+                M.ltr_ols(v, inference=M.Inference(cov_type="cluster-crv3")).table.assign(model="crv3"),
+            ]
+        )
         fig = M.plot_coefficients(table, lang="en")
         assert "Estimate" in fig.axes[0].get_xlabel()
         assert "C(center)" not in " ".join(t.get_text() for t in fig.axes[0].get_yticklabels())
@@ -590,7 +595,7 @@ def test_with_update_parts_derives_the_ready_notice():
 
 def test_update_effects_match_the_models_and_have_the_results_shape(normal):
     v = _with_parts(normal[0])
-    e = M.update_effects(v, controls=M.DEFAULT_CONTROLS, log_controls=("repair_minutes",))
+    e = M.update_effects(v, adjust=M.Adjustment(controls=M.DEFAULT_CONTROLS, log_controls=("repair_minutes",)))
     slope, rr = e["ltr_slope_per_update"], e["complaint_rate_ratio_per_update"]
     assert set(slope) == {"estimate", "ci_low", "ci_high", "adjusted_for", "inference"}
     assert slope["inference"] == "wild_bootstrap"
@@ -630,7 +635,7 @@ def test_update_effects_match_the_models_and_have_the_results_shape(normal):
     ols = M.ltr_ols(
         v.assign(ready_notice=M.with_update_parts(v)["ready_notice"]),
         updates="n_inprogress_updates",
-        controls=[*M.DEFAULT_CONTROLS, *M.UPDATE_PARTS],
+        adjust=M.Adjustment(controls=[*M.DEFAULT_CONTROLS, *M.UPDATE_PARTS]),
     )
     assert slope["estimate"] == pytest.approx(ols.headline.iloc[0]["estimate"])
 
@@ -728,7 +733,7 @@ def test_one_center_ols_falls_back_to_hc1_errors(one_center):
     assert h["std_error"] == pytest.approx(math.sqrt(V[j, j]), rel=1e-8)
     assert h["ci_high"] - h["estimate"] == pytest.approx(stats.t.ppf(0.975, len(y) - 1) * h["std_error"], rel=1e-8)
     with pytest.raises(DataError, match="cannot fit: only 1 cluster"):
-        M.ltr_ols(v, strict=True)
+        M.ltr_ols(v, guards=M.Guards(strict=True))
 
 
 def test_one_center_likelihood_models_use_true_hc1(one_center):
@@ -758,7 +763,7 @@ def test_one_center_likelihood_models_use_true_hc1(one_center):
 
 def test_one_center_update_effects_and_confounding_say_so(one_center):
     v = _with_parts(one_center)
-    e = M.update_effects(v, log_controls=("repair_minutes",))
+    e = M.update_effects(v, adjust=M.Adjustment(log_controls=("repair_minutes",)))
     slope, rr = e["ltr_slope_per_update"], e["complaint_rate_ratio_per_update"]
     assert slope["note"] == ONE_CENTER_NOTE
     # these counts show no overdispersion (mean 0.042, variance 0.043): the Poisson model is quoted, with HC1 errors
@@ -783,7 +788,7 @@ def test_one_center_update_effects_and_confounding_say_so(one_center):
     )
     assert d.headline["controls"].tolist() == ["scenario, warranty", "repair_minutes, scenario, warranty"] * 2
     with pytest.raises(DataError, match="only 1 cluster"):
-        M.update_effects(v, strict=True)
+        M.update_effects(v, guards=M.Guards(strict=True))
 
 
 def test_few_centers_keep_the_center_effect_with_hc1_errors(normal):
@@ -812,7 +817,7 @@ def test_one_center_rollout_models_say_why_not():
     ev = M.event_study(v.loc[v["center"] == "C11"], c)
     assert ev.note.startswith("cannot fit: this center never switched to real-time updates; the event study needs")
     with pytest.raises(DataError, match="DiD needs switching and non-switching centers"):
-        M.did_rollout(v.loc[v["center"] == "C00"], c, strict=True)
+        M.did_rollout(v.loc[v["center"] == "C00"], c, guards=M.Guards(strict=True))
 
 
 def test_separated_control_levels_are_left_out_with_a_note(one_center):
@@ -836,9 +841,13 @@ def test_separated_control_levels_are_left_out_with_a_note(one_center):
 def test_update_effects_from_fitted_models_equal_a_fresh_fit(normal):
     v = M.with_update_parts(_with_parts(normal[0]))
     adjust = [*M.DEFAULT_CONTROLS, *M.UPDATE_PARTS]
-    ltr = M.ltr_ols(v, updates="n_inprogress_updates", form="linear", controls=adjust, log_controls=[])
-    comp = M.complaint_models(v, updates="n_inprogress_updates", controls=adjust, log_controls=[])
-    assert M.update_effects_from(ltr, comp, adjust) == M.update_effects(v, controls=M.DEFAULT_CONTROLS)
+    ltr = M.ltr_ols(
+        v, updates="n_inprogress_updates", form="linear", adjust=M.Adjustment(controls=adjust, log_controls=[])
+    )
+    comp = M.complaint_models(v, updates="n_inprogress_updates", adjust=M.Adjustment(controls=adjust, log_controls=[]))
+    assert M.update_effects_from(ltr, comp, adjust) == M.update_effects(
+        v, adjust=M.Adjustment(controls=M.DEFAULT_CONTROLS, log_controls=())
+    )
 
 
 def test_models_too_few_rows_carry_a_too_few_note_and_the_table_becomes_it(normal):
@@ -877,7 +886,7 @@ NOTES_SEEN = [  # notes the models wrote on the sample and on a center-month wit
 
 @pytest.mark.parametrize("note", NOTES_SEEN)
 def test_model_notes_read_in_chinese(note):
-    zh = M.note_text(note, "zh")
+    zh = M.note_text(note, lang="zh")
     words = set(re.findall(r"[A-Za-z][A-Za-z_]{2,}", zh)) - {
         "alpha",
         "HessianInversionWarning",
@@ -885,8 +894,8 @@ def test_model_notes_read_in_chinese(note):
         "Hessian",
     }
     assert not words, (zh, words)
-    assert M.note_text(note, "en") == note
-    assert M.note_text(note, "both") == f"{zh} / {note}"
+    assert M.note_text(note, lang="en") == note
+    assert M.note_text(note, lang="both") == f"{zh} / {note}"
 
 
 def test_report_table_writes_its_notes_in_the_language(normal):
@@ -904,3 +913,66 @@ def test_effects_table_says_why_an_effect_has_no_number(normal):
     assert t["estimate"].isna().all() and (t["note"] == "样本不足：n = 20 行完整数据，该模型至少需要 30").all()
     full = M.effects_table(M.update_effects(v), lang="en")
     assert full["estimate"].notna().all() and full.loc[0, "ci_low"] < full.loc[0, "estimate"] < full.loc[0, "ci_high"]
+
+
+def _same(a, b) -> None:
+    if isinstance(a, dict):
+        assert a.keys() == b.keys()
+        for k in a:
+            _same(a[k], b[k])
+    elif isinstance(a, pd.DataFrame):
+        pd.testing.assert_frame_equal(a, b)
+    elif hasattr(a, "table"):
+        pd.testing.assert_frame_equal(a.table, b.table)
+    elif hasattr(a, "headline"):
+        pd.testing.assert_frame_equal(a.headline, b.headline)
+    else:
+        assert a == b
+
+
+#: the public functions that took ``conf=`` (and ``ci=``, ``min_n=``, ...) before their settings
+#: moved into options objects
+TOOK_CONF = (
+    "complaint_models",
+    "detractor_logit",
+    "did_rollout",
+    "duration_confounding",
+    "event_study",
+    "ltr_mixed",
+    "ltr_ols",
+    "ltr_ordinal",
+    "naive_vs_adjusted",
+    "promoter_logit",
+    "update_effects",
+)
+
+
+def test_the_models_take_their_settings_in_options_objects():
+    """Every model of :data:`TOOK_CONF` reads its confidence level from ``inference=Inference(ci=...)``
+    and its fitting rules from ``guards=Guards(...)``; no single keyword names them any more."""
+    import inspect
+
+    for name in TOOK_CONF:
+        params = inspect.signature(getattr(M, name)).parameters
+        assert not {"ci", "conf", "min_n", "strict", "cluster"} & set(params), name
+        assert params["inference"].annotation in ("Inference", M.Inference), name
+        assert params["guards"].default.min_n == 30, name
+
+
+@pytest.mark.parametrize("name", TOOK_CONF)
+def test_former_keywords_still_work_with_a_deprecation_warning(name):
+    """``conf=0.8`` and ``min_n=30`` (the former keywords) give what ``inference=Inference(ci=0.8)``
+    and ``guards=Guards(min_n=30)`` give, each with a DeprecationWarning naming the new spelling."""
+    import inspect
+
+    v, c = simulate(seed=3, n=600, did=DID)
+    v = _with_parts(v)
+    fn = getattr(M, name)
+    args = (v, c) if list(inspect.signature(fn).parameters)[1] == "centers" else (v,)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        new = fn(*args, inference=M.Inference(ci=0.8), guards=fn.__wrapped__.__kwdefaults__["guards"].replace(min_n=30))
+    with pytest.warns(DeprecationWarning, match=rf"{name}\(conf=\.\.\.\) is deprecated: use inference=Inference\(ci="):
+        with pytest.warns(DeprecationWarning, match=r"\(min_n=\.\.\.\) is deprecated: use guards=Guards\(min_n="):
+            old = fn(*args, conf=0.8, min_n=30)
+    _same(old, new)

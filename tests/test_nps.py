@@ -162,9 +162,9 @@ def test_one_wilson_interval_for_nps_and_stats():
     from cxlib import stats as S
 
     for k, n, ci in [(0, 5, 0.95), (2, 10, 0.95), (7, 40, 0.9), (40, 40, 0.99), (0, 0, 0.95)]:
-        got = N.wilson_ci(k, n, ci)
+        got = N.wilson_ci(k, n, ci=ci)
         assert all(isinstance(x, float) for x in got)
-        np.testing.assert_array_equal(got, [float(x) for x in S.wilson_ci(k, n, ci)])
+        np.testing.assert_array_equal(got, [float(x) for x in S.wilson_ci(k, n, ci=ci)])
     h = N.headline_table([10] * 7 + [8] * 2 + [3] * 2, lang="en")
     shares = h[h["kind"] == "share"]
     for k, (_, row) in zip([7, 2, 2], shares.iterrows()):  # promoters, passives, detractors
@@ -477,7 +477,7 @@ def test_the_confidence_level_is_ci_and_conf_still_works_with_a_warning():
         old = N.nps(ltr, conf=0.8)
     assert old["ci_low"] == new["ci_low"] and old["ci_high"] == new["ci_high"] != N.nps(ltr)["ci_high"]
     with pytest.warns(DeprecationWarning, match="wilson_ci"):
-        assert N.wilson_ci(3, 14, conf=0.8) == N.wilson_ci(3, 14, ci=0.8) == N.wilson_ci(3, 14, 0.8)
+        assert N.wilson_ci(3, 14, conf=0.8) == N.wilson_ci(3, 14, ci=0.8) == N.wilson_ci(3, 14, ci=0.8)
     v = _visits()
     with pytest.warns(DeprecationWarning, match="tier_table"):
         old_t = N.tier_table(v, conf=0.9, lang="en")

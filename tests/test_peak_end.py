@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from cxlib import findings
 from cxlib.errors import DataError
+from cxlib.estimation import Inference
 from cxlib.peak_end import duration_neglect, peak_end_models, peak_end_score, peak_end_summary, time_weighted_mean
 
 # Kahneman, Fredrickson, Schreiber & Redelmeier (1993), Psychological Science 4(6): short trial
@@ -88,8 +89,11 @@ def test_models_rank_the_true_predictor_first_and_are_deterministic():
         {"worst": worst, "last": last, "best": np.maximum(last, mean), "mean": mean, "peak_end": (worst + last) / 2}
     )
     summary["ltr"] = summary["peak_end"] + rng.normal(0, 0.8, n)
-    a = peak_end_models(summary, folds=5, n_boot=100, seed=11)
-    b = peak_end_models(summary, folds=5, n_boot=100, seed=11)
+    a = peak_end_models(summary, folds=5, inference=Inference(reps=100, seed=11))
+    with pytest.warns(
+        DeprecationWarning, match=r"peak_end_models\((n_boot|seed)=\.\.\.\) is deprecated: use inference="
+    ):
+        b = peak_end_models(summary, folds=5, n_boot=100, seed=11)  # the former keywords: the same numbers
     pd.testing.assert_frame_equal(a, b)
     top = a.iloc[0]["model"]
     assert top in ("peak_end", "worst + last")
@@ -103,7 +107,7 @@ def test_cv_r2_matches_a_direct_computation():
     rng = np.random.default_rng(5)
     x = rng.normal(size=40)
     df = pd.DataFrame({"mean": x, "ltr": 2 * x + rng.normal(size=40)})
-    out = peak_end_models(df, models=["mean"], folds=4, n_boot=20, seed=2).iloc[0]
+    out = peak_end_models(df, models=["mean"], folds=4, inference=Inference(reps=20, seed=2)).iloc[0]
     fold = np.random.default_rng(2).permutation(40) % 4
     pred = np.empty(40)
     for k in range(4):
@@ -216,23 +220,23 @@ def _neglect_data(beta: float, seed: int, n: int = 400) -> pd.DataFrame:
 
 def test_duration_that_matters_is_not_neglected():
     d = _neglect_data(beta=-1.0, seed=7)
-    r = duration_neglect(d, folds=5, n_boot=100, seed=1).iloc[0]
+    r = duration_neglect(d, folds=5, inference=Inference(reps=100, seed=1)).iloc[0]
     assert not r["neglected"] and r["ci_high"] < 0 and r["p_value"] < 0.001
     assert r["ci_low"] < -1.0 < r["ci_high"]  # covers the true slope
     assert r["per_doubling"] == pytest.approx(r["estimate"] * np.log(2))
     assert r["r2_cv_gain"] > 0 and r["r2_cv_gain_ci_low"] > 0  # and it predicts out of sample
     assert r["r2_cv_with"] == pytest.approx(r["r2_cv_without"] + r["r2_cv_gain"])
-    f = findings.duration_neglect(duration_neglect(d, folds=5, n_boot=100, seed=1), lang="both")
+    f = findings.duration_neglect(duration_neglect(d, folds=5, inference=Inference(reps=100, seed=1)), lang="both")
     assert f["holds"] is False and "duration neglect does not hold here" in f.en and "时长忽视不成立" in f.zh
     assert "longer visits get lower LTR" in f.en and "n = 400" in f.en
 
 
 def test_duration_that_does_not_matter_is_neglected():
     d = _neglect_data(beta=0.0, seed=8)
-    r = duration_neglect(d, folds=5, n_boot=100, seed=1).iloc[0]
+    r = duration_neglect(d, folds=5, inference=Inference(reps=100, seed=1)).iloc[0]
     assert r["neglected"] and r["ci_low"] < 0 < r["ci_high"] and r["p_value"] > 0.05
     assert r["r2_cv_gain_ci_low"] < 0 < r["r2_cv_gain_ci_high"] or abs(r["r2_cv_gain"]) < 0.01
-    f = findings.duration_neglect(duration_neglect(d, folds=5, n_boot=100, seed=1), lang="en")
+    f = findings.duration_neglect(duration_neglect(d, folds=5, inference=Inference(reps=100, seed=1)), lang="en")
     assert f["holds"] is True and "duration neglect holds here" in f.en
 
 
@@ -240,7 +244,7 @@ def test_duration_coefficient_matches_statsmodels_hc3():
     import statsmodels.formula.api as smf
 
     d = _neglect_data(beta=-0.4, seed=9, n=200)
-    r = duration_neglect(d, folds=5, n_boot=20, seed=1).iloc[0]
+    r = duration_neglect(d, folds=5, inference=Inference(reps=20, seed=1)).iloc[0]
     ref = smf.ols("ltr ~ worst + last + log_visit_minutes", d).fit(cov_type="HC3", use_t=True)
     assert r["estimate"] == pytest.approx(ref.params["log_visit_minutes"], rel=1e-10)
     assert r["std_error"] == pytest.approx(ref.bse["log_visit_minutes"], rel=1e-10)
@@ -253,18 +257,23 @@ def test_duration_neglect_small_or_constant():
     assert duration_neglect(d, strict=False).n == 14
     flat = _neglect_data(beta=0.0, seed=1, n=60).assign(log_visit_minutes=5.0)
     with pytest.raises(DataError, match="the same in every complete row"):
-        duration_neglect(flat, folds=5, n_boot=10)
-    assert "visit duration is the same" in duration_neglect(flat, folds=5, n_boot=10, strict=False).in_lang("en").text()
+        duration_neglect(flat, folds=5, inference=Inference(reps=10))
+    assert (
+        "visit duration is the same"
+        in duration_neglect(flat, folds=5, strict=False, inference=Inference(reps=10)).in_lang("en").text()
+    )
 
 
 def test_default_models_add_duration_only_when_the_summary_has_it():
     d = _neglect_data(beta=0.0, seed=2, n=80)
-    with_duration = set(peak_end_models(d.assign(mean=d["peak_end"], best=d["last"]), folds=5, n_boot=10)["model"])
+    with_duration = set(
+        peak_end_models(d.assign(mean=d["peak_end"], best=d["last"]), folds=5, inference=Inference(reps=10))["model"]
+    )
     assert {"log_visit_minutes", "worst + last + log_visit_minutes", "peak_end + log_visit_minutes"} <= with_duration
     assert "time_weighted_mean" not in with_duration  # not in this summary: left out, not an error
     without = peak_end_models(
         d.drop(columns=["visit_minutes", "log_visit_minutes"]).assign(mean=d["peak_end"], best=d["last"]),
         folds=5,
-        n_boot=10,
+        inference=Inference(reps=10),
     )
     assert not any("log_visit_minutes" in m for m in without["model"])

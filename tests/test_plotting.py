@@ -21,7 +21,7 @@ def _chinese_figure() -> Figure:
     fig = Figure(figsize=(4, 3))
     ax = fig.add_subplot()
     ax.plot([-1, 0, 1], [3, -2, 5])  # negative ticks: the minus sign must render too
-    ax.set_title(plotting.title("客户旅程情绪曲线", "Emotion curve", "both"))
+    ax.set_title(plotting.title("客户旅程情绪曲线", "Emotion curve", lang="both"))
     ax.set_xlabel(catalog.label("customer_inquiry", "both"))
     ax.set_ylabel("焦虑值 Anxiety")
     plotting.caption(fig, "等待是情绪最低点。Waiting is the low point.")
@@ -68,7 +68,7 @@ def test_seaborn_set_theme_afterwards_drops_the_cjk_font_and_ours_restores_it():
 
 
 def test_ensure_theme_repairs_fonts_but_keeps_the_style():
-    plotting.set_theme("paper")
+    plotting.set_theme(context="paper")
     sns.set_theme(context="talk", style="ticks")
     plotting.ensure_theme()
     assert plotting.fonts_ok()
@@ -85,22 +85,22 @@ def test_palettes_follow_catalog_order():
     assert len(set(plotting.palette("tier").values())) == 4
     with pytest.raises(ValueError, match="unknown palette"):
         plotting.palette("nope")
-    assert plotting.segment_colors(["realtime", "none"], "tier") == {
+    assert plotting.segment_colors(["realtime", "none"], column="tier") == {
         "realtime": plotting.TIER_COLORS["realtime"],
         "none": plotting.TIER_COLORS["none"],
     }
-    assert len(plotting.segment_colors(["SH-JQ", "BJ-WJ"], "center")) == 2
+    assert len(plotting.segment_colors(["SH-JQ", "BJ-WJ"], column="center")) == 2
 
 
 def test_bilingual_text_helpers():
-    assert plotting.title("痛点", "Pain points", "zh") == "痛点"
-    assert plotting.title("痛点", "Pain points", "en") == "Pain points"
-    assert plotting.title("痛点", "Pain points", "both") == "痛点\nPain points"
-    assert plotting.text("痛点", "Pain points", "both") == "痛点 Pain points"
-    assert plotting.tick_label("waiting", "both") == "等待\nWaiting"
-    assert plotting.tick_label("waiting", "en") == "Waiting"
+    assert plotting.title("痛点", "Pain points", lang="zh") == "痛点"
+    assert plotting.title("痛点", "Pain points", lang="en") == "Pain points"
+    assert plotting.title("痛点", "Pain points", lang="both") == "痛点\nPain points"
+    assert plotting.text("痛点", "Pain points", lang="both") == "痛点 Pain points"
+    assert plotting.tick_label("waiting", lang="both") == "等待\nWaiting"
+    assert plotting.tick_label("waiting", lang="en") == "Waiting"
     with pytest.raises(ValueError, match="lang"):
-        plotting.title("a", "b", "fr")
+        plotting.title("a", "b", lang="fr")
 
 
 def test_caption_is_placed_under_the_axes():
@@ -157,7 +157,7 @@ def test_a_figure_of_one_axes_draws_on_the_axes_given():
 
     from cxlib import roi, summary
 
-    fig, (left, right) = plotting.subplots(1, 2, figsize=(8, 3))
+    fig, (left, right) = plotting.subplots(nrows=1, ncols=2, figsize=(8, 3))
     months = pd.DataFrame(
         {
             "month": ["2026-09", "2026-10"],
@@ -214,7 +214,7 @@ def test_the_model_figures_draw_on_the_axes_given_and_state_a_note_there():
 
     from cxlib import models
 
-    fig, (left, middle, right) = plotting.subplots(1, 3, figsize=(12, 3))
+    fig, (left, middle, right) = plotting.subplots(nrows=1, ncols=3, figsize=(12, 3))
     coefs = pd.DataFrame(
         {"term": ["updates", "photo"], "estimate": [0.3, 0.5], "ci_low": [0.1, 0.2], "ci_high": [0.5, 0.8]}
     ).assign(model="ltr")

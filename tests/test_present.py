@@ -151,15 +151,19 @@ def test_intervals_merged_and_numbers_written_by_kind():
     row = t.frame.iloc[0].tolist()
     assert row == ["No update", "40", "29 ⚠", "5.12", "4.20–6.00", "−12", "−40 ~ 18", "12.5", "5.0–26.0"]
     kept = present.table(
-        _tiers(), ["tier", "nps", "nps_ci_low", "nps_ci_high"], lang="en", merge_intervals=False, n=None
+        _tiers(),
+        ["tier", "nps", "nps_ci_low", "nps_ci_high"],
+        lang="en",
+        n=None,
+        cells=present.Cells(merge_intervals=False),
     )
     assert kept.frame.columns.tolist() == ["Transparency tier", "NPS (−100…100)", "NPS 95% CI low", "NPS 95% CI high"]
     bare = present.table(
         _tiers().rename(columns={"nps_ci_low": "ci_low", "nps_ci_high": "ci_high"}),
         ["tier", "nps", "ci_low", "ci_high"],
         lang="en",
-        merge_intervals=False,
         n=None,
+        cells=present.Cells(merge_intervals=False),
     )
     assert bare.frame.columns.tolist() == ["Transparency tier", "NPS (−100…100)", "CI low", "CI high"]
 
@@ -190,7 +194,9 @@ def test_table_without_n_gets_labels_only_and_data_keeps_the_tidy_frame():
 
 def test_works_under_a_note_and_with_row_kinds():
     h = nps.headline_table([10, 9, 8, 3, 2], lang="zh")
-    t = present.table(h, ["measure", "n", "estimate", "ci_low", "ci_high"], lang="zh", row_kind="kind")
+    t = present.table(
+        h, ["measure", "n", "estimate", "ci_low", "ci_high"], lang="zh", cells=present.Cells(row_kind="kind")
+    )
     cells = t.frame.iloc[:, 2].tolist()
     assert cells[0] == "0" and cells[1] == "0.00" and cells[2] == "40.0"  # NPS, NPS share, promoter share in %
     assert t.small[0]  # n = 5 < 30
@@ -239,7 +245,7 @@ def test_long_means_for_a_describe_table():
         present.long_means(wide, ["worst", "visit_minutes", "ltr"]),
         ["measure", "n", "mean_value", "sd_value"],
         lang="en",
-        row_kind="kind",
+        cells=present.Cells(row_kind="kind"),
     )
     assert t.frame.iloc[:, 0].tolist() == ["Worst point", "Visit duration (min)", "LTR (0–10)"]
     assert t.frame.iloc[:, 2].tolist() == ["3.00", "120", "9.00"]
@@ -262,3 +268,32 @@ def test_a_note_given_in_place_of_a_table_is_shown_as_it_is_in_the_language():
     assert present.table(note, lang="zh").text() == "样本不足：n = 5 行完整数据，该模型至少需要 30"
     missing = results.not_provided("complaints")
     assert present.table(missing, lang="en").text().startswith("not provided")
+
+
+def test_the_former_keywords_of_the_table_and_the_small_marks_still_work_with_a_warning():
+    """``present.table(..., row_kind=...)`` and ``plotting.mark_small(..., size=...)``, the keywords
+    before ``present.Cells`` and ``plotting.SmallMarks``, give the same result and say the new spelling."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from cxlib import plotting
+
+    h = nps.headline_table([10, 9, 8, 3, 2], lang="en")
+    new = present.table(h, lang="en", cells=present.Cells(row_kind="kind", merge_intervals=False))
+    with pytest.warns(
+        DeprecationWarning, match=r"table\((row_kind|merge_intervals)=\.\.\.\) is deprecated: use cells=Cells\("
+    ):
+        old = present.table(h, lang="en", row_kind="kind", merge_intervals=False)
+    pd.testing.assert_frame_equal(old.frame, new.frame)
+    fig, ax = plotting.subplots()
+    with pytest.warns(
+        DeprecationWarning, match=r"mark_small\(size=\.\.\.\) is deprecated: use marks=SmallMarks\(size="
+    ):
+        assert plotting.mark_small(ax, [0, 1], [5, 6], [3, 80], "#333333", size=60)
+    assert ax.collections[-1].get_sizes().tolist() == [60.0]
+    with pytest.warns(DeprecationWarning, match=r"update_program_value\(visits_per_year=\.\.\.\)"):
+        old_value = roi.update_program_value(rate_ratio_per_update=0.8, ltr_slope_per_update=0.3, visits_per_year=1200)
+    new_value = roi.update_program_value(
+        rate_ratio_per_update=0.8, ltr_slope_per_update=0.3, programme=roi.UpdateProgramme(visits_per_year=1200)
+    )
+    assert old_value["evaluation"] == new_value["evaluation"]

@@ -138,7 +138,7 @@ def test_ltr_ordinal_carries_its_brant_test():
     omni = po.iloc[0]
     assert omni["p_value"] > 0.01 and omni["parallel"] == (omni["p_value"] >= 0.05)
     assert "proportional odds: Brant χ² = " in r.note
-    assert "比例优势检验：Brant χ² = " in M.note_text(r.note, "zh")
+    assert "比例优势检验：Brant χ² = " in M.note_text(r.note, lang="zh")
     small = M.ltr_ordinal(v.head(12))
     assert "not computed" in M.proportional_odds(small).in_lang("en").text()
 
@@ -154,7 +154,7 @@ def test_proportional_odds_note():
         "proportional odds: Brant χ² = 40.0, df = 6, p < 0.001, rejected — not parallel: updates"
         " — outcome categories 0–2 merged for the test"
     )
-    assert M.note_text(note, "zh") == (
+    assert M.note_text(note, lang="zh") == (
         "比例优势检验：Brant χ² = 40.0，自由度 6，p < 0.001，比例优势假设不成立"
         "（斜率不平行：updates）；检验时合并了结果类别 0–2"
     )

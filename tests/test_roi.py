@@ -38,14 +38,14 @@ def by_id(cases, cid):
 
 # ------------------------------------------------------------------ the seed's point figures
 def test_revenue_at_risk_reproduces_seed_6wan():
-    assert roi.revenue_at_risk(15_000, 3, 15_000) == 60_000.0
-    assert roi.revenue_at_risk(15_000, 3) == 60_000.0  # a referral is worth a customer by default
+    assert roi.revenue_at_risk(15_000, referrals=3, value_per_referral=15_000) == 60_000.0
+    assert roi.revenue_at_risk(15_000, referrals=3) == 60_000.0  # a referral is worth a customer by default
     a = Assumptions()
-    assert roi.revenue_at_risk(a.customer_ltv, a.referrals_per_customer) == 60_000.0
+    assert roi.revenue_at_risk(a.customer_ltv, referrals=a.referrals_per_customer) == 60_000.0
 
 
 def test_seed_ltv_reading_and_benchmarks():
-    assert roi.lifetime_value(3000, 1.0, 1.0, 5, 0.0) == 15_000.0
+    assert roi.lifetime_value(3000, margin=1.0, retention=1.0, horizon_years=5, discount_rate=0.0) == 15_000.0
     exp = roi.experience_table().set_index("level")
     assert exp.loc["great", ["retention", "repurchase_3y", "referral"]].tolist() == [0.85, 0.68, 0.45]
     assert exp.loc["bad", ["retention", "repurchase_3y", "referral"]].tolist() == [0.52, 0.28, 0.08]
@@ -106,7 +106,9 @@ def test_full_portfolio_respects_groups_and_combinations(cases):
 def test_lifetime_value_by_hand():
     # 1000 × 0.5 = 500 a year; retention 0.8; 10% discount; 3 years
     expected = 500 / 1.1 + 500 * 0.8 / 1.1**2 + 500 * 0.64 / 1.1**3
-    assert roi.lifetime_value(1000, 0.5, 0.8, 3, 0.10) == pytest.approx(expected, rel=1e-12)
+    assert roi.lifetime_value(1000, margin=0.5, retention=0.8, horizon_years=3, discount_rate=0.10) == pytest.approx(
+        expected, rel=1e-12
+    )
     assert expected == pytest.approx(1025.544703, rel=1e-9)
 
 
@@ -120,11 +122,11 @@ def test_npv_roi_payback_by_hand():
     a = Assumptions(margin=1.0, yearly_spend=1200.0)
     # 10 customers × 10% more spend × 1200元 = 1200元 a year = 100元 a month; 1000元 up front
     c = _flat_case(one_off_cost=1000, reach=10, spend_gain=0.1)
-    ev = roi.evaluate(c, a, horizon_years=1, discount_rate=0.0)
+    ev = roi.evaluate(c, assumptions=a, horizon_years=1, discount_rate=0.0)
     assert ev["npv"] == pytest.approx(200.0)
     assert ev["roi"] == pytest.approx(0.2)
     assert ev["payback_months"] == pytest.approx(10.0)
-    ev = roi.evaluate(c, a, horizon_years=1, discount_rate=0.12)
+    ev = roi.evaluate(c, assumptions=a, horizon_years=1, discount_rate=0.12)
     pv = sum(100 / 1.12 ** (m / 12) for m in range(1, 13))
     assert ev["npv"] == pytest.approx(pv - 1000, rel=1e-12)
     assert ev["roi"] == pytest.approx((pv - 1000) / 1000, rel=1e-12)
@@ -135,16 +137,16 @@ def test_retention_and_won_customers_by_hand():
     # kept: 100 × 0.1 = 10 a year, active next year then retained at 0.5: years 0, 10, 15
     # won: 2 a year, retained at 0.5: years 2, 3, 3.5
     c = _flat_case(reach=100, retention_gain=0.1, extra_customers=2)
-    cf = roi.cash_flows(c, a, horizon_years=3)
+    cf = roi.cash_flows(c, assumptions=a, horizon_years=3)
     per_year = cf[cf["month"] > 0].groupby("year")["gain"].sum()
     assert per_year.tolist() == pytest.approx([2000.0, 13000.0, 18500.0])
-    assert roi.evaluate(c, a, 3, 0.0)["npv"] == pytest.approx(33_500.0)
+    assert roi.evaluate(c, assumptions=a, horizon_years=3, discount_rate=0.0)["npv"] == pytest.approx(33_500.0)
 
 
 def test_referrals_use_new_customers_per_referrer():
     a = Assumptions(margin=1.0, yearly_spend=1000.0, new_customers_per_referrer=0.5)
     c = _flat_case(reach=100, referral_gain=0.2)  # 100 × 0.2 × 0.5 = 10 new customers in year 1
-    assert roi.evaluate(c, a, 1, 0.0)["pv_gain"] == pytest.approx(10_000.0)
+    assert roi.evaluate(c, assumptions=a, horizon_years=1, discount_rate=0.0)["pv_gain"] == pytest.approx(10_000.0)
 
 
 def test_payback_with_dip_never_and_free():
@@ -152,24 +154,26 @@ def test_payback_with_dip_never_and_free():
     # costs 100/month from month 1; the kept customers pay only from year 2 (10000/12 a month)
     dip = _flat_case(reach=100, cost_per_customer=12, retention_gain=0.1)
     expected = 12 + 1200 / (10_000 / 12 - 100)
-    assert roi.evaluate(dip, a, 3, 0.0)["payback_months"] == pytest.approx(expected)
+    assert roi.evaluate(dip, assumptions=a, horizon_years=3, discount_rate=0.0)["payback_months"] == pytest.approx(
+        expected
+    )
     never = _flat_case(one_off_cost=500)
-    ev = roi.evaluate(never, a, 3, 0.0)
+    ev = roi.evaluate(never, assumptions=a, horizon_years=3, discount_rate=0.0)
     assert math.isinf(ev["payback_months"]) and ev["roi"] == -1.0
     free = _flat_case(reach=100, extra_customers=1)
-    ev = roi.evaluate(free, a, 1, 0.0)
+    ev = roi.evaluate(free, assumptions=a, horizon_years=1, discount_rate=0.0)
     assert ev["payback_months"] == 0.0 and math.isinf(ev["roi"])
 
 
 # ---------------------------------------------------------------------------- Monte Carlo
 def test_simulation_reproducible_by_seed(cases):
     kc = by_id(cases, "kids_corner")
-    s1 = roi.simulate(kc, 500, seed=7)
-    s2 = roi.simulate(kc, 500, seed=7)
-    s3 = roi.simulate(kc, 500, seed=8)
+    s1 = roi.simulate(kc, n_sims=500, seed=7)
+    s2 = roi.simulate(kc, n_sims=500, seed=7)
+    s3 = roi.simulate(kc, n_sims=500, seed=8)
     pd.testing.assert_frame_equal(s1, s2)
     assert not np.allclose(s1["npv"], s3["npv"])
-    assert len(roi.simulate(cases[:3], 100, seed=1)) == 300
+    assert len(roi.simulate(cases[:3], n_sims=100, seed=1)) == 300
 
 
 def test_triangular_mean_through_linear_npv():
@@ -184,7 +188,7 @@ def test_triangular_mean_through_linear_npv():
         effects={"spend_gain": Quantity.fixed(0.1)},
     )
     n = 40_000
-    sims = roi.simulate(c, n, seed=3, assumptions=a, horizon_years=1, discount_rate=0.0)
+    sims = roi.simulate(c, n_sims=n, seed=3, assumptions=a, horizon_years=1, discount_rate=0.0)
     tri_mean = (500 + 1000 + 3000) / 3
     assert c.one_off_cost.mean() == tri_mean
     analytic = 1200 - tri_mean
@@ -198,7 +202,7 @@ def test_mc_mean_converges_to_npv_at_the_means(cases, distribution):
     # NPV is multilinear in independent inputs (reach × cost_per_customer, …), so E[NPV] = NPV(E[inputs])
     kc = by_id(cases, "kids_corner")
     n = 40_000
-    sims = roi.simulate(kc, n, seed=11, distribution=distribution)
+    sims = roi.simulate(kc, n_sims=n, seed=11, distribution=distribution)
     means = {k: q.mean(distribution) for k, q in kc.inputs().items()}
     at_means = Case(
         kc.id,
@@ -411,19 +415,19 @@ def test_assumptions_override_and_table():
 # ------------------------------------------------------------------- proactive updates
 def test_update_program_value_sources(tmp_path):
     a = Assumptions()
-    out = roi.update_program_value(extra_updates=2)
+    out = roi.update_program_value(programme=roi.UpdateProgramme(extra_updates=2))
     assert out["source"] == {"complaint_rate_ratio_per_update": "default", "ltr_slope_per_update": "default"}
     assert out["inputs"]["retention_gain"] == pytest.approx(0.05 * (1 - 0.85**2) * (0.85 - 0.52))
     assert out["inputs"]["referral_gain"] == pytest.approx(0.30 * 2 * (0.45 - 0.08) / (9 - 4))
     res = tmp_path / "results.json"
     res.write_text(json.dumps({"complaint_rate_ratio_per_update": {"estimate": 0.7, "ci_low": 0.6, "ci_high": 0.8}}))
-    out = roi.update_program_value(results_path=res, extra_updates=1, assumptions=a)
+    out = roi.update_program_value(results_path=res, assumptions=a, programme=roi.UpdateProgramme(extra_updates=1))
     assert out["source"]["complaint_rate_ratio_per_update"] == "results.json"
     assert out["source"]["ltr_slope_per_update"] == "default"
     ret = out["case"].effects["retention_gain"]
     g = lambda rr: 0.05 * (1 - rr) * 0.33  # noqa: E731
     assert (ret.low, ret.mode, ret.high) == pytest.approx((g(0.8), g(0.7), g(0.6)))
-    out = roi.update_program_value(0.9, 0.2, results_path=res)
+    out = roi.update_program_value(rate_ratio_per_update=0.9, ltr_slope_per_update=0.2, results_path=res)
     assert set(out["source"].values()) == {"argument"}
     assert out["evaluation"]["npv"] == pytest.approx(roi.evaluate(out["case"])["npv"])
     res.write_text(json.dumps({"ltr_slope_per_update": {"estimate": 0.3}}))
@@ -433,7 +437,7 @@ def test_update_program_value_sources(tmp_path):
 
 # --------------------------------------------------------------------------------- figures
 def test_figures_draw_without_warnings(cases):
-    sims = roi.simulate(cases[:3], 300, seed=1)
+    sims = roi.simulate(cases[:3], n_sims=300, seed=1)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         f1 = roi.plot_roi_distribution(sims, "npv")
@@ -463,7 +467,7 @@ def test_parts_of_a_worthless_combination_still_not_counted_twice():
 # ------------------------------------------------------------- notebook 04: tables and records
 def test_customer_value_table_seed_row_and_model_ltv():
     a = Assumptions()
-    t = roi.customer_value_table(a, horizon_years=3, discount_rate=0.08, lang="en")
+    t = roi.customer_value_table(assumptions=a, horizon_years=3, discount_rate=0.08, lang="en")
     risk = t["Revenue at risk (CNY)"].tolist()
     assert risk[0] == 60_000.0 and t["Revenue at risk (10k CNY)"].iloc[0] == 6.0
     # independent: Σ_{t=1..3} 3000·m·0.85^(t−1)/1.08^t, times (1 + 3 referrals)
@@ -471,7 +475,7 @@ def test_customer_value_table_seed_row_and_model_ltv():
         ltv = sum(3000 * m * 0.85 ** (k - 1) / 1.08**k for k in (1, 2, 3))
         assert t["LTV (CNY)"].iloc[row] == round(ltv, 0)
         assert t["Revenue at risk (CNY)"].iloc[row] == round(4 * ltv, 0)
-    both = roi.customer_value_table(a, 3, 0.08, lang="both")
+    both = roi.customer_value_table(assumptions=a, horizon_years=3, discount_rate=0.08, lang="both")
     assert "Revenue at risk (CNY) 一次差评的风险收入（元）" in both.columns
 
 
@@ -481,9 +485,9 @@ def test_inputs_table_wide_ranges(cases):
     assert kids["One-off cost"] == "4万 / 5万 / 7万"
     assert kids["Cost per customer"] == "8 / 10 / 15"
     assert kids["Customers reached a year"] == "2,000 / 3,000 / 4,000"
-    assert kids[roi.input_label("retention_gain", "en")] == "—"
+    assert kids[roi.input_label("retention_gain", lang="en")] == "—"
     push = t.loc["Real-time progress push (option A)"]
-    assert push[roi.input_label("retention_gain", "en")] == "0.5% / 1.5% / 3%"
+    assert push[roi.input_label("retention_gain", lang="en")] == "0.5% / 1.5% / 3%"
     assert push["Yearly cost"] == "0"
     assert len(t) == len(cases)
 
@@ -496,7 +500,7 @@ def test_seed_claims_table_reproduces_650_and_20000(cases):
 
 
 def test_claims_table_uses_the_given_summary(cases):
-    sims = roi.simulate(cases, 500, seed=3)
+    sims = roi.simulate(cases, n_sims=500, seed=3)
     summ = roi.roi_summary(sims)
     ct = roi.claims_table(cases, summary=summ).set_index("id")
     s = summ.set_index("id")
@@ -512,7 +516,7 @@ def test_claims_table_uses_the_given_summary(cases):
 
 def test_case_results_table_and_roi_record(cases):
     table = roi.cases_table(cases)
-    sims = roi.simulate(cases, 400, seed=5)
+    sims = roi.simulate(cases, n_sims=400, seed=5)
     summ = roi.roi_summary(sims)
     out = roi.case_results_table(table, summ, lang="en").set_index("Case")
     kids = table.set_index("id").loc["kids_corner"]
@@ -538,24 +542,24 @@ def test_portfolio_sentence_seed_example(cases):
     abc = roi.best_portfolio(
         table[table["id"].isin(["realtime_push", "workshop_screen", "advisor_checkins", "push_plus_checkins"])], 50_000
     )
-    en = roi.portfolio_sentence(abc, "en")
+    en = roi.portfolio_sentence(abc, lang="en")
     assert en.startswith("Budget CNY 50k: choose Real-time push + advisor check-ins (A+C); cost CNY 50k;")
     npv = table.set_index("id").loc["push_plus_checkins", "npv"]
     assert f"expected NPV CNY {npv / 1e3:,.0f}k" in en
-    sat = roi.best_portfolio(table, 50_000, "satisfaction")
-    assert "NPS points" in roi.portfolio_sentence(sat, "en") and "满意度" in roi.portfolio_sentence(sat, "zh")
+    sat = roi.best_portfolio(table, 50_000, objective="satisfaction")
+    assert "NPS points" in roi.portfolio_sentence(sat, lang="en") and "满意度" in roi.portfolio_sentence(sat, lang="zh")
     with pytest.raises(DataError, match="attrs"):
-        roi.portfolio_sentence(table.head(1), "en")
+        roi.portfolio_sentence(table.head(1), lang="en")
 
 
 def test_tornado_sentence_names_the_top_input(cases):
     t = roi.tornado(by_id(cases, "kids_corner"))
-    s = roi.tornado_sentence(t, "en")
+    s = roi.tornado_sentence(t, lang="en")
     top = t.iloc[0]
     assert top["input"] == "extra_customers"
     assert s.startswith(f"Kids' corner: NPV at the modes CNY {top['npv_base'] / 1e3:,.0f}k")
     assert "Extra customers a year" in s
-    assert "新增客户" in roi.tornado_sentence(t, "zh")
+    assert "新增客户" in roi.tornado_sentence(t, lang="zh")
 
 
 # ------------------------------------------------------------- measured update effects
@@ -674,7 +678,7 @@ def test_update_effects_table_and_program_record():
         "source": "complaint_rate_ratio_per_update: default; ltr_slope_per_update: results.json",
     }
     with pytest.raises(DataError, match="measured effects lack"):
-        roi.update_effects_table({"source": {}}, "en")
+        roi.update_effects_table({"source": {}}, lang="en")
 
 
 def test_update_program_from_measured_effects_by_hand():
@@ -683,7 +687,11 @@ def test_update_program_from_measured_effects_by_hand():
     )
     a = Assumptions().override(complaint_rate=roi.observed_complaint_rate(pd.DataFrame({"n_complaints": [0, 1, 0, 3]})))
     assert a.complaint_rate == 0.5
-    p = roi.update_program_value(m["complaint_rate_ratio_per_update"], m["ltr_slope_per_update"], assumptions=a)
+    p = roi.update_program_value(
+        rate_ratio_per_update=m["complaint_rate_ratio_per_update"],
+        ltr_slope_per_update=m["ltr_slope_per_update"],
+        assumptions=a,
+    )
     ret = p["case"].effects["retention_gain"]
     assert ret.mode == pytest.approx(0.5 * (1 - 0.8**2) * (0.85 - 0.52))
     assert ret.low == pytest.approx(0.5 * (1 - 0.9**2) * 0.33) and ret.high == pytest.approx(0.5 * (1 - 0.7**2) * 0.33)
@@ -714,7 +722,7 @@ SLOPE_T = {"estimate": 0.3, "ci_low": 0.3 - 2.446912 * 0.05, "ci_high": 0.3 + 2.
 def _effect_draws(p: dict, n_draws: int = 40_000, seed: int = 7) -> pd.DataFrame:
     """The two effects behind each Monte Carlo draw, recovered from the drawn retention and referral gains."""
     a, n = Assumptions(), p["inputs"]["extra_updates"]
-    sims = roi.simulate(p["case"], n_draws, seed=seed)
+    sims = roi.simulate(p["case"], n_sims=n_draws, seed=seed)
     rr = 1 - sims["retention_gain"] / (a.complaint_rate * (a.retention_great - a.retention_bad))
     return pd.DataFrame(
         {
@@ -747,7 +755,9 @@ def test_effect_sampling_recovers_the_standard_error(b, se):
 
 
 def test_update_effect_draws_have_the_mean_and_sd_of_the_normal():
-    p = roi.update_program_value(RR_LOG, SLOPE_T, extra_updates=1)
+    p = roi.update_program_value(
+        rate_ratio_per_update=RR_LOG, ltr_slope_per_update=SLOPE_T, programme=roi.UpdateProgramme(extra_updates=1)
+    )
     e = _effect_draws(p)
     n = len(e)
     for col, mu, sd in (("log_rr", math.log(0.8), 0.1), ("slope", 0.3, 0.05 * 2.446912 / Z95)):
@@ -760,7 +770,9 @@ def test_update_effect_draws_have_the_mean_and_sd_of_the_normal():
 def test_central_95_percent_of_draws_is_the_interval():
     """The normal covers the CI with 95 % of its draws; the old triangular over the CI bounds put 100 %
     of the draws inside and only its central 78 % within the middle of the sampling distribution."""
-    p = roi.update_program_value(RR_LOG, SLOPE_T, extra_updates=1)
+    p = roi.update_program_value(
+        rate_ratio_per_update=RR_LOG, ltr_slope_per_update=SLOPE_T, programme=roi.UpdateProgramme(extra_updates=1)
+    )
     e = _effect_draws(p)
     rr = np.exp(e["log_rr"])
     inside_rr = float(((rr >= RR_LOG["ci_low"]) & (rr <= RR_LOG["ci_high"])).mean())
@@ -776,33 +788,40 @@ def test_central_95_percent_of_draws_is_the_interval():
 
 
 def test_update_effect_correlation_when_a_joint_fit_gives_it():
-    p = roi.update_program_value(RR_LOG, SLOPE_T, extra_updates=2, correlation=-0.6)
+    p = roi.update_program_value(
+        rate_ratio_per_update=RR_LOG,
+        ltr_slope_per_update=SLOPE_T,
+        correlation=-0.6,
+        programme=roi.UpdateProgramme(extra_updates=2),
+    )
     e = _effect_draws(p)
     assert np.corrcoef(e["log_rr"], e["slope"])[0, 1] == pytest.approx(-0.6, abs=0.02)
     assert p["inputs"]["sampling"]["correlation"] == -0.6
     for bad in (1.5, "high", float("nan")):
         with pytest.raises(DataError, match="correlation"):
-            roi.update_program_value(RR_LOG, SLOPE_T, correlation=bad)
+            roi.update_program_value(rate_ratio_per_update=RR_LOG, ltr_slope_per_update=SLOPE_T, correlation=bad)
 
 
 def test_update_program_draws_repeat_with_the_seed_and_leave_other_cases_alone(cases):
-    p = roi.update_program_value(RR_LOG, SLOPE_T)
-    s1, s2 = roi.simulate(p["case"], 2000, seed=11), roi.simulate(p["case"], 2000, seed=11)
+    p = roi.update_program_value(rate_ratio_per_update=RR_LOG, ltr_slope_per_update=SLOPE_T)
+    s1, s2 = roi.simulate(p["case"], n_sims=2000, seed=11), roi.simulate(p["case"], n_sims=2000, seed=11)
     pd.testing.assert_frame_equal(s1, s2)
-    assert not np.allclose(s1["npv"], roi.simulate(p["case"], 2000, seed=12)["npv"])
+    assert not np.allclose(s1["npv"], roi.simulate(p["case"], n_sims=2000, seed=12)["npv"])
     assert roi.roi_summary(s1).equals(roi.roi_summary(s2))
     # the measured effects are normal draws: they leave the triangle's bounds in about 5 % of the draws
     ret = p["case"].effects["retention_gain"]
     outside = float(((s1["retention_gain"] < ret.low) | (s1["retention_gain"] > ret.high)).mean())
     assert 0.03 < outside < 0.07
     # cases without a sampling distribution draw exactly as before (triangular over their ranges)
-    plain = roi.simulate(cases[:2], 500, seed=3)
+    plain = roi.simulate(cases[:2], n_sims=500, seed=3)
     rng = np.random.default_rng(3)
     first = {k: q.draw(rng, 500) for k, q in cases[0].inputs().items()}
     for k, x in first.items():
         np.testing.assert_array_equal(plain.loc[plain["id"] == cases[0].id, k].to_numpy(), x)
     # a point effect (a number) has no spread
-    pts = roi.simulate(roi.update_program_value(0.85, 0.3)["case"], 50, seed=1)
+    pts = roi.simulate(
+        roi.update_program_value(rate_ratio_per_update=0.85, ltr_slope_per_update=0.3)["case"], n_sims=50, seed=1
+    )
     assert pts["retention_gain"].nunique() == 1 and pts["referral_gain"].nunique() == 1
 
 

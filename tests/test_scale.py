@@ -74,7 +74,9 @@ def test_ltr_ordinal_equals_todays_statsmodels_fit_on_the_sample(sample):
     statsmodels' OrderedModel converged to the same maximum. The reference's Hessian is a numerical
     one, whose error moves with the order of the rows by about 1e-4 (seen when the processed tables
     were sorted by center and month); the analytic derivatives are checked against numerical ones above."""
-    r = models.ltr_ordinal(sample.visits, updates="n_inprogress_updates", controls=ADJUST, log_controls=[])
+    r = models.ltr_ordinal(
+        sample.visits, updates="n_inprogress_updates", adjust=models.Adjustment(controls=ADJUST, log_controls=[])
+    )
     assert r.ok and r.fit.mle_retvals["converged"]
     mod = r.fit.model
     k = mod.exog.shape[1]
@@ -101,7 +103,10 @@ def test_analytic_model_refuses_other_distributions():
 
 # ---------------------------------------------------------------------------- randomisation test
 def _rollout_inputs(visits: pd.DataFrame, centers: pd.DataFrame):
-    base = models.rollout_visits(visits, centers, "center", "month", "arrived_at", "center_id", "realtime_since")
+    base = models.rollout_visits(
+        visits,
+        centers,
+    )
     y_all = models.numeric_outcome(visits, "ltr")
     ok = y_all.notna() & visits["center"].notna() & base["month_index"].notna()
     cen = visits.loc[ok, "center"].astype(str).to_numpy()
@@ -168,9 +173,8 @@ def test_categorical_controls_give_patsys_own_design(sample):
             sample.visits,
             updates="n_inprogress_updates",
             form=form,
-            controls=ADJUST,
-            log_controls=[],
-            few_cluster=False,
+            adjust=models.Adjustment(controls=ADJUST, log_controls=[]),
+            inference=models.Inference(few_cluster=False),
         )
         frame = r.fit.model.data.frame.copy()
         for c in ("scenario", "warranty", "center"):
@@ -185,7 +189,9 @@ def test_categorical_controls_give_patsys_own_design(sample):
 def test_brant_binary_logits_equal_statsmodels_logit(sample):
     import statsmodels.api as sm
 
-    r = models.ltr_ordinal(sample.visits, updates="n_inprogress_updates", controls=ADJUST, log_controls=[])
+    r = models.ltr_ordinal(
+        sample.visits, updates="n_inprogress_updates", adjust=models.Adjustment(controls=ADJUST, log_controls=[])
+    )
     slopes = r.proportional_odds.attrs["binary_slopes"]
     mod = r.fit.model
     X = np.column_stack([np.ones(mod.nobs), mod.exog])
@@ -269,14 +275,20 @@ def test_naive_vs_adjusted_needs_no_negative_binomial(sample):
     scale) changed nothing it shows; the Poisson estimates equal complaint_models' own."""
     v = models.with_update_parts(sample.visits)
     adjust = [*ADJUST, *models.UPDATE_PARTS]
-    r = models.naive_vs_adjusted(v, updates="n_inprogress_updates", controls=adjust, log_controls=[])
-    full = models.complaint_models(v, updates="n_inprogress_updates", controls=adjust, log_controls=[])
+    r = models.naive_vs_adjusted(
+        v, updates="n_inprogress_updates", adjust=models.Adjustment(controls=adjust, log_controls=[])
+    )
+    full = models.complaint_models(
+        v, updates="n_inprogress_updates", adjust=models.Adjustment(controls=adjust, log_controls=[])
+    )
     pois = full.headline.set_index("model").loc["poisson"]
     adj = r.headline.set_index("estimate_type").loc["adjusted"]
     for k, ref in (("estimate", "rate_ratio"), ("ci_low", "ci_low"), ("ci_high", "ci_high"), ("p_value", "p_value")):
         assert adj[k] == pytest.approx(pois[ref], rel=1e-12)
     assert set(r.table["model"]) == {"poisson"}
-    only = models.complaint_models(v, updates="n_inprogress_updates", controls=adjust, log_controls=[], nb2=False)
+    only = models.complaint_models(
+        v, updates="n_inprogress_updates", nb2=False, adjust=models.Adjustment(controls=adjust, log_controls=[])
+    )
     assert only.headline["model"].tolist() == ["poisson"]
 
 
@@ -291,11 +303,11 @@ def test_duration_confounding_reuses_the_notebooks_adjusted_fits(sample, monkeyp
     its boundary (the Poisson row's note then says so in complaint_models, not in the comparison)."""
     v = models.with_update_parts(sample.visits)
     adjust = [*ADJUST, *models.UPDATE_PARTS]
-    kw = {"updates": "n_inprogress_updates", "controls": adjust, "log_controls": []}
+    kw = {"updates": "n_inprogress_updates", "adjust": models.Adjustment(controls=adjust, log_controls=[])}
     # the sample's NB2 sits at its boundary; both cases, whatever the data
     monkeypatch.setattr(models, "_nb_boundary", lambda *a, **k: "alpha estimated at 0" if boundary else "")
     ref = models.duration_confounding(v, **kw)
-    ltr_linear = models.ltr_ols(v, updates="n_inprogress_updates", form="linear", controls=adjust, log_controls=[])
+    ltr_linear = models.ltr_ols(v, updates="n_inprogress_updates", form="linear", adjust=kw["adjust"])
     complaints = models.complaint_models(v, **kw)
     assert bool(complaints.headline["boundary"].any()) == boundary
     calls = {"ltr_ols": 0, "complaint_models": 0}
@@ -313,7 +325,7 @@ def test_duration_confounding_reuses_the_notebooks_adjusted_fits(sample, monkeyp
     _frames_equal(got.table, ref.table)
     assert (got.note, got.n, got.n_clusters, got.converged) == (ref.note, ref.n, ref.n_clusters, ref.converged)
     # fits of another update column are not taken: everything is fitted again
-    other = models.ltr_ols(v, updates="n_proactive_updates", form="linear", controls=adjust, log_controls=[])
+    other = models.ltr_ols(v, updates="n_proactive_updates", form="linear", adjust=kw["adjust"])
     calls.update(ltr_ols=0, complaint_models=0)
     again = models.duration_confounding_from(other, ltr_linear, v, **kw)
     assert calls == {"ltr_ols": 2, "complaint_models": 2}
@@ -433,7 +445,9 @@ def test_complaint_models_equal_todays_negative_binomial_fit(sample):
 
     v = models.with_update_parts(sample.visits)
     adjust = [*ADJUST, *models.UPDATE_PARTS]
-    r = models.complaint_models(v, updates="n_inprogress_updates", controls=adjust, log_controls=[])
+    r = models.complaint_models(
+        v, updates="n_inprogress_updates", adjust=models.Adjustment(controls=adjust, log_controls=[])
+    )
     nb = r.fit["nb2"]
     frame = r.fit["poisson"].model.data.frame
     groups = pd.factorize(frame["center"].astype(str), sort=True)[0]
@@ -467,15 +481,21 @@ def test_models_of_many_rows_drop_their_data_and_keep_their_tables(sample, monke
     v = models.with_update_parts(sample.visits)
     adjust = [*ADJUST, *models.UPDATE_PARTS]
     fits = {
-        "ols": lambda: models.ltr_ols(v, updates="n_inprogress_updates", controls=adjust, log_controls=[]),
-        "ordinal": lambda: models.ltr_ordinal(v, updates="n_inprogress_updates", controls=adjust, log_controls=[]),
-        "promoter": lambda: models.promoter_logit(v, updates="n_inprogress_updates", controls=adjust, log_controls=[]),
+        "ols": lambda: models.ltr_ols(
+            v, updates="n_inprogress_updates", adjust=models.Adjustment(controls=adjust, log_controls=[])
+        ),
+        "ordinal": lambda: models.ltr_ordinal(
+            v, updates="n_inprogress_updates", adjust=models.Adjustment(controls=adjust, log_controls=[])
+        ),
+        "promoter": lambda: models.promoter_logit(
+            v, updates="n_inprogress_updates", adjust=models.Adjustment(controls=adjust, log_controls=[])
+        ),
         "complaints": lambda: models.complaint_models(
-            v, updates="n_inprogress_updates", controls=adjust, log_controls=[]
+            v, updates="n_inprogress_updates", adjust=models.Adjustment(controls=adjust, log_controls=[])
         ),
         "did": lambda: models.did_rollout(v, sample.centers, outcome="ltr"),
         "confounding": lambda: models.duration_confounding(
-            v, updates="n_inprogress_updates", controls=adjust, log_controls=[]
+            v, updates="n_inprogress_updates", adjust=models.Adjustment(controls=adjust, log_controls=[])
         ),
     }
     kept = {k: f() for k, f in fits.items()}
@@ -506,7 +526,9 @@ def test_few_cluster_inference_on_the_absorbed_design_equals_the_dummies(sample)
     adjust = [*ADJUST, *models.UPDATE_PARTS]
     for r, key in (
         (
-            models.ltr_ols(v, updates="n_inprogress_updates", controls=adjust, log_controls=[]),
+            models.ltr_ols(
+                v, updates="n_inprogress_updates", adjust=models.Adjustment(controls=adjust, log_controls=[])
+            ),
             "Q('n_inprogress_updates')",
         ),
         (models.did_rollout(v, sample.centers, outcome="ltr"), None),
@@ -519,7 +541,9 @@ def test_few_cluster_inference_on_the_absorbed_design_equals_the_dummies(sample)
         j = names.index(key) if key else [models._pretty(n) for n in names].index(h["term"])
         c2 = inference.cr2_coef_test(X, y, g, j)
         assert (h["se_cr2"], h["df_cr2"], h["p_cr2"]) == pytest.approx((c2.std_error, c2.df, c2.p_value), rel=1e-9)
-        w = inference.wild_cluster_bootstrap(X, y, g, j, B=models.WILD_ENUMERATE_UP_TO, rng=models.WILD_SEED)
+        w = inference.wild_cluster_bootstrap(
+            X, y, g, j, bootstrap=inference.WildBootstrap(B=models.WILD_ENUMERATE_UP_TO, rng=models.WILD_SEED)
+        )
         assert (h["p_wild"], h["ci_low_wild"], h["ci_high_wild"]) == pytest.approx(
             (w.p_value, w.ci_low, w.ci_high), rel=1e-9
         )

@@ -213,8 +213,10 @@ def test_yearly_visits_of_a_center_against_a_direct_computation(data):
 def test_the_update_program_reaches_the_centers_own_visits(data):
     sel = data.subset(center="SH-JQ", period_start="2026-10", period_end="2026-10").visits
     v = roi.yearly_visits(sel, "SH-JQ")
-    program = roi.update_program_value(0.85, 0.3, visits_per_year=v.per_year)
-    default = roi.update_program_value(0.85, 0.3)
+    program = roi.update_program_value(
+        rate_ratio_per_update=0.85, ltr_slope_per_update=0.3, programme=roi.UpdateProgramme(visits_per_year=v.per_year)
+    )
+    default = roi.update_program_value(rate_ratio_per_update=0.85, ltr_slope_per_update=0.3)
     assert program["case"].reach.mode == v.per_year != default["case"].reach.mode
     assert default["case"].reach.mode == roi.DEFAULT_VISITS_PER_YEAR
     # NPV of the program is linear in its reach (costs and gains both scale per reached visit)
@@ -259,7 +261,9 @@ def test_per_center_case_figures_replace_the_network_figures_for_that_center_onl
     t_center = roi.cases_table(center).set_index("id")
     assert t_center.loc["kids_corner", "npv"] < t_net.loc["kids_corner", "npv"]
     assert t_center.drop(index="kids_corner")["npv"].equals(t_net.drop(index="kids_corner")["npv"])
-    table = roi.scope_assumptions(roi.VisitVolume("SH-JQ", 310, 31, "2026-10-01", "2026-10-31"), center, "en")
+    table = roi.scope_assumptions(
+        roi.VisitVolume("SH-JQ", 310, 31, "2026-10-01", "2026-10-31"), cases=center, lang="en"
+    )
     assert table.iloc[1]["Value"] == f"1 / {len(center)}" and "Kids' corner" in table.iloc[1]["Source"]
 
 
@@ -286,15 +290,15 @@ def test_scope_note_under_the_summary_roi_table(tmp_path, data):
     cases = roi.load_cases(path, center="SH-JQ")
     sel = data.subset(center="SH-JQ", period_start="2026-10", period_end="2026-10").visits
     v = roi.yearly_visits(sel, "SH-JQ")
-    note = roi.scope_note(v, cases, "both")
+    note = roi.scope_note(v, cases=cases, lang="both")
     zh, en = note.text.split(" / ")
     assert f"年到访量 {v.per_year:,.0f}" in zh and f"共 {v.days} 天 {len(sel):,} 次" in zh
     assert f"采用本中心数据的方案 1/{len(cases)}" in zh
     assert en.startswith(f"ROI assumes {v.per_year:,.0f} visits a year (SH-JQ: {len(sel):,} in {v.days} days ")
     network = roi.yearly_visits(data.visits)
-    assert roi.scope_note(network, cases, "en").text.startswith(
+    assert roi.scope_note(network, cases=cases, lang="en").text.startswith(
         f"ROI assumes {network.per_year:,.0f} visits a year (network: "
     )
-    assert "own figures" not in roi.scope_note(roi.yearly_visits(data.visits), cases, "en").text
+    assert "own figures" not in roi.scope_note(roi.yearly_visits(data.visits), cases=cases, lang="en").text
     shown = roi.with_note(pd.DataFrame({"x": ["<b>"]}), roi.ScopeNote("a <i> note"))._repr_html_()
     assert "&lt;b&gt;" in shown and shown.endswith("a &lt;i&gt; note</p>")

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from cxlib import catalog, clean, journey, results
 from cxlib.drivers import Bootstrap, bootstrap_relative_weights, relative_weights
 from cxlib.errors import DataError
+from cxlib.estimation import Inference
 from cxlib.peak_end import peak_end_models
 
 
@@ -104,7 +105,7 @@ def test_peak_end_models_below_twice_the_folds():
         peak_end_models(d, models=["mean"])
     note = peak_end_models(d, models=["mean"], strict=False)
     assert (note.n, note.need) == (14, 20)
-    assert peak_end_models(d, models=["mean"], folds=5, n_boot=20, strict=False)["n"].iloc[0] == 14
+    assert peak_end_models(d, models=["mean"], folds=5, strict=False, inference=Inference(reps=20))["n"].iloc[0] == 14
     flat = pd.DataFrame({"mean": np.arange(30.0), "ltr": [7.0] * 30})
     assert (
         peak_end_models(flat, models=["mean"], strict=False)

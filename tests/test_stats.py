@@ -112,7 +112,7 @@ def test_holm_matches_the_hand_computed_steps():
     assert adjust_pvalues([0.5]).tolist() == [0.5]
     assert adjust_pvalues([0.9, 0.8]).tolist() == [1.0, 1.0]
     # BH: sorted 0.01, 0.03, 0.04 -> min over j >= i of 3/j p_(j): 0.03, 0.04, 0.04
-    assert adjust_pvalues([0.01, 0.04, 0.03], "bh").tolist() == pytest.approx([0.03, 0.04, 0.04], abs=1e-15)
+    assert adjust_pvalues([0.01, 0.04, 0.03], method="bh").tolist() == pytest.approx([0.03, 0.04, 0.04], abs=1e-15)
 
 
 def test_adjust_pvalues_leaves_missing_out_and_rejects_bad_input():
@@ -135,7 +135,7 @@ def test_adjust_pvalues_equals_statsmodels_multipletests(ps, method):
     from cxlib.stats import adjust_pvalues
 
     ref = multipletests(ps, method={"holm": "holm", "bh": "fdr_bh"}[method])[1]
-    adj = adjust_pvalues(ps, method)
+    adj = adjust_pvalues(ps, method=method)
     assert adj == pytest.approx(ref, abs=1e-12)
     assert np.all(adj >= np.asarray(ps) - 1e-12) and np.all(adj <= 1)
 

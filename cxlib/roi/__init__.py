@@ -35,7 +35,7 @@ Formulas (also in ``docs/roi-cases.md``)
 Example
 -------
 >>> from cxlib import roi
->>> roi.revenue_at_risk(15_000, 3, 15_000)
+>>> roi.revenue_at_risk(15_000, referrals=3, value_per_referral=15_000)
 60000.0
 >>> from cxlib import paths
 >>> cases = roi.load_cases(paths.SAMPLE_CASES)                       # the sample's cases file
@@ -95,6 +95,7 @@ from cxlib.roi.updates import (
     EFFECT_CI_LEVEL,
     INDEPENDENCE_NOTE,
     UPDATE_EFFECT_KEYS,
+    UpdateProgramme,
     effect_sampling,
     measured_update_effects,
     observed_complaint_rate,
@@ -171,6 +172,7 @@ __all__ = [
     "tornado_sentence",
     "update_effects_table",
     "update_program_record",
+    "UpdateProgramme",
     "update_program_value",
     "with_note",
     "yearly_visits",

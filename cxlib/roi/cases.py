@@ -177,10 +177,10 @@ class Case:
         return bilingual(self.name_zh, self.name_en, lang)
 
 
-def input_label(name: str, lang: Lang = "both") -> str:
+def input_label(name: str, *, lang: Lang = "both") -> str:
     """Bilingual label of a case input.
 
-    >>> input_label("reach", "en")
+    >>> input_label("reach", lang="en")
     'Customers reached a year'
     """
     return bilingual(*INPUT_LABELS.get(name, (name, name)), lang=lang)
@@ -422,7 +422,7 @@ def for_center(cases: Sequence[Case], center: str) -> list[Case]:
     return out
 
 
-def parse_cases(data: Any, path: str = "<cases>") -> list[Case]:
+def parse_cases(data: Any, *, path: str = "<cases>") -> list[Case]:
     """Validate already-parsed YAML data (``{"cases": [...]}``) into cases; see :func:`load_cases`.
 
     >>> parse_cases({"cases": [{"id": "x", "name_zh": "例", "name_en": "Ex", "one_off_cost": 0,
@@ -503,7 +503,7 @@ def load_cases(path: str | os.PathLike[str], center: str | None = None) -> list[
         problem = getattr(e, "problem", None) or str(e)
         where = f"YAML syntax error at line {line}" if line else "YAML syntax error"
         raise DataError(f"{where}: {problem}", file=str(p)) from None
-    cases = parse_cases(data, str(p))
+    cases = parse_cases(data, path=str(p))
     return cases if center is None else for_center(cases, center)
 
 

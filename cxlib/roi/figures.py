@@ -51,13 +51,13 @@ def plot_roi_distribution(
 
         >>> from cxlib import paths, roi
         >>> cases = roi.load_cases(paths.SAMPLE_CASES)
-        >>> type(plot_roi_distribution(roi.simulate(cases, 200, seed=1), "npv")).__name__
+        >>> type(plot_roi_distribution(roi.simulate(cases, n_sims=200, seed=1), "npv")).__name__
         'Figure'
     """
     if metric not in ("npv", "roi"):
         raise ValueError(f"metric must be 'npv' or 'roi', not {metric!r}")
     require_columns(sims, ["id", metric], "simulation")
-    xlabel = text("npv_10k_cny", lang) if metric == "npv" else text("roi", lang)
+    xlabel = text("npv_10k_cny", lang=lang) if metric == "npv" else text("roi", lang=lang)
     ids = list(dict.fromkeys(sims["id"]))
     explicit = dict(names or {})
     if names is None:
@@ -81,7 +81,7 @@ def plot_roi_distribution(
                     )
             ax.axvline(0, color="#d7301f", lw=1)
             ax.set_xlabel(xlabel)
-            ax.set_ylabel(text("simulations", lang))
+            ax.set_ylabel(text("simulations", lang=lang))
             share = float(np.mean(x > 0))
             zh_name, en_name = _names(sims, ids[0], explicit)
             zh_t, en_t = pair(
@@ -132,15 +132,15 @@ def plot_tornado(
             ax.barh(y, r["npv_high"] - base, left=base, color="#3182bd", height=0.6)
         ax.axvline(base, color="#333333", lw=1)
         ax.set_yticks(ypos)
-        ax.set_yticklabels([input_label(i, lang) for i in table["input"]])
-        ax.set_xlabel(text("npv_10k_cny", lang))
+        ax.set_yticklabels([input_label(i, lang=lang) for i in table["input"]])
+        ax.set_xlabel(text("npv_10k_cny", lang=lang))
         _money_axis(ax.xaxis)
         from matplotlib.patches import Patch
 
         ax.legend(
             handles=[
-                Patch(color="#fc8d59", label=text("input_at_low", lang)),
-                Patch(color="#3182bd", label=text("input_at_high", lang)),
+                Patch(color="#fc8d59", label=text("input_at_low", lang=lang)),
+                Patch(color="#3182bd", label=text("input_at_high", lang=lang)),
             ],
             loc="best",
             fontsize="small",
@@ -148,6 +148,6 @@ def plot_tornado(
         if title is None:
             zh_n = f"{table['name_zh'].iloc[0]}：" if "name_zh" in table.columns and len(table) else ""
             en_n = f"{table['name_en'].iloc[0]}: " if "name_en" in table.columns and len(table) else ""
-            title = text("tornado_title", lang, sep="\n", name_zh=zh_n, name_en=en_n)
+            title = text("tornado_title", lang=lang, sep="\n", name_zh=zh_n, name_en=en_n)
         ax.set_title(title)
     return fig

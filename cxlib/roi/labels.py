@@ -184,14 +184,14 @@ def pair(key: str, **values: object) -> tuple[str, str]:
     return zh.format(**values), en.format(**values)
 
 
-def text(key: str, lang: Lang = "both", *, sep: str = " ", en_first: bool = False, **values: object) -> str:
+def text(key: str, *, lang: Lang = "both", sep: str = " ", en_first: bool = False, **values: object) -> str:
     """The label ``key`` (of :data:`TEXT`, or of :data:`TEMPLATES` filled from ``values``) in
     ``lang`` (both: Chinese then English, or English first for a column). The one function
     through which the ROI pages pick a language.
 
-    >>> text("case", "en"), text("case", "both", en_first=True)
+    >>> text("case", lang="en"), text("case", lang="both", en_first=True)
     ('Case', 'Case 方案')
-    >>> text("tornado_title", "en", name_zh="例：", name_en="Ex: ")
+    >>> text("tornado_title", lang="en", name_zh="例：", name_en="Ex: ")
     'Ex: sensitivity (tornado)'
     """
     zh, en = TEXT[key] if key in TEXT else pair(key, **values)

@@ -16,6 +16,7 @@ from cxlib.roi.value import DEFAULT_DISCOUNT_RATE, DEFAULT_HORIZON_YEARS, Assump
 
 def simulate(
     cases: Case | Sequence[Case],
+    *,
     n_sims: int = 10_000,
     seed: int = 20261001,
     assumptions: Assumptions | None = None,
@@ -60,7 +61,7 @@ def roi_summary(sims: pd.DataFrame, by: str = "id") -> pd.DataFrame:
 
     >>> from cxlib import paths, roi
     >>> cases = roi.load_cases(paths.SAMPLE_CASES)
-    >>> s = roi_summary(simulate(cases, 500, seed=1)).set_index("id")
+    >>> s = roi_summary(simulate(cases, n_sims=500, seed=1)).set_index("id")
     >>> float(s.loc["realtime_push", "p_roi_positive"]), bool(s.loc["birthday_surprise", "npv_p50"] < 0)
     (0.998, True)
     """
@@ -86,6 +87,7 @@ def roi_summary(sims: pd.DataFrame, by: str = "id") -> pd.DataFrame:
 
 def claims_table(
     cases: Sequence[Case],
+    *,
     assumptions: Assumptions | None = None,
     horizon_years: int = DEFAULT_HORIZON_YEARS,
     discount_rate: float = DEFAULT_DISCOUNT_RATE,
@@ -109,17 +111,26 @@ def claims_table(
         require_columns(summary, ["id"], "summary")
     rows = []
     for c in cases:
-        sp = seed_point_roi(c, assumptions)
+        sp = seed_point_roi(c, assumptions=assumptions)
         if sp is None:
             continue
-        ev = evaluate(c, assumptions, horizon_years, discount_rate)
+        ev = evaluate(c, assumptions=assumptions, horizon_years=horizon_years, discount_rate=discount_rate)
         if summary is not None:
             hit = summary.loc[summary["id"] == c.id]
             if hit.empty:
                 raise DataError(f"summary has no row for case {c.id!r}", column="id")
             summ = hit.iloc[0]
         else:
-            summ = roi_summary(simulate(c, n_sims, seed, assumptions, horizon_years, discount_rate)).iloc[0]
+            summ = roi_summary(
+                simulate(
+                    c,
+                    n_sims=n_sims,
+                    seed=seed,
+                    assumptions=assumptions,
+                    horizon_years=horizon_years,
+                    discount_rate=discount_rate,
+                )
+            ).iloc[0]
         rows.append(
             {
                 "id": c.id,

@@ -54,6 +54,7 @@ def _valid(sel: set[str], groups: list[set[str]], combos: dict[str, tuple[str, .
 def best_portfolio(
     cases_table: pd.DataFrame,
     budget: float,
+    *,
     objective: str = "npv",
     exclusive_groups: Iterable[Iterable[str]] | None = None,
     cost: str = "first_year_cost",

@@ -27,6 +27,7 @@ def _wan(x: Any) -> float:
 
 
 def customer_value_table(
+    *,
     assumptions: Assumptions | None = None,
     horizon_years: int = DEFAULT_HORIZON_YEARS,
     discount_rate: float = DEFAULT_DISCOUNT_RATE,
@@ -49,24 +50,26 @@ def customer_value_table(
         (*pair("ltv_seed"), a.customer_ltv),
         (
             *pair("ltv_revenue", retention=a.retention_great, years=h, discount=d),
-            lifetime_value(a.yearly_spend, 1.0, a.retention_great, h, d),
+            lifetime_value(a.yearly_spend, margin=1.0, retention=a.retention_great, horizon_years=h, discount_rate=d),
         ),
         (
             *pair("ltv_margin", margin=a.margin, retention=a.retention_great, years=h, discount=d),
-            lifetime_value(a.yearly_spend, a.margin, a.retention_great, h, d),
+            lifetime_value(
+                a.yearly_spend, margin=a.margin, retention=a.retention_great, horizon_years=h, discount_rate=d
+            ),
         ),
     ]
     out = []
     for zh, en, ltv in rows:
-        risk = revenue_at_risk(ltv, a.referrals_per_customer, ltv)
+        risk = revenue_at_risk(ltv, referrals=a.referrals_per_customer, value_per_referral=ltv)
         out.append(
             {
-                text("reading", lang, en_first=True): bilingual(zh, en, lang, en_first=True),
-                text("ltv_cny", lang, en_first=True): round(ltv, 0),
-                text("referred_friends", lang, en_first=True): a.referrals_per_customer,
-                text("value_per_friend_cny", lang, en_first=True): round(ltv, 0),
-                text("revenue_at_risk_cny", lang, en_first=True): round(risk, 0),
-                text("revenue_at_risk_10k_cny", lang, en_first=True): round(risk / 1e4, 2),
+                text("reading", lang=lang, en_first=True): bilingual(zh, en, lang, en_first=True),
+                text("ltv_cny", lang=lang, en_first=True): round(ltv, 0),
+                text("referred_friends", lang=lang, en_first=True): a.referrals_per_customer,
+                text("value_per_friend_cny", lang=lang, en_first=True): round(ltv, 0),
+                text("revenue_at_risk_cny", lang=lang, en_first=True): round(risk, 0),
+                text("revenue_at_risk_10k_cny", lang=lang, en_first=True): round(risk / 1e4, 2),
             }
         )
     return pd.DataFrame(out)
@@ -83,7 +86,7 @@ def _fmt_range(q: Quantity, unit: str) -> str:
     return one(q.mode) if q.is_fixed else f"{one(q.low)} / {one(q.mode)} / {one(q.high)}"
 
 
-def inputs_table(cases: Sequence[Case], lang: Lang = "both") -> pd.DataFrame:
+def inputs_table(cases: Sequence[Case], *, lang: Lang = "both") -> pd.DataFrame:
     """Every case's costs, reach and effects as ``low / mode / high`` (one number when fixed):
     one row per case, one column per input that some case uses ("—" where a case has no such effect).
 
@@ -97,15 +100,17 @@ def inputs_table(cases: Sequence[Case], lang: Lang = "both") -> pd.DataFrame:
     units = {**{k: "CNY" for k in COST_FIELDS}, "reach": "customers", **{k: EFFECTS[k][0] for k in EFFECTS}}
     rows = []
     for c in cases:
-        row = {text("case", lang, en_first=True): c.name(lang)}
+        row = {text("case", lang=lang, en_first=True): c.name(lang)}
         inp = c.inputs()
         for k in (*COST_FIELDS, "reach", *used):
-            row[input_label(k, lang)] = "—" if k in EFFECTS and k not in c.effects else _fmt_range(inp[k], units[k])
+            row[input_label(k, lang=lang)] = (
+                "—" if k in EFFECTS and k not in c.effects else _fmt_range(inp[k], units[k])
+            )
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def claims_review_table(claims: pd.DataFrame, lang: Lang = "both") -> pd.DataFrame:
+def claims_review_table(claims: pd.DataFrame, *, lang: Lang = "both") -> pd.DataFrame:
     """A :func:`claims_table` for the reader: claimed ROI, modelled ROI at the modes, Monte Carlo
     P5 / P50 / P95 and P(ROI > 0), and what the claim rests on; bilingual headers, rounded.
 
@@ -129,20 +134,20 @@ def claims_review_table(claims: pd.DataFrame, lang: Lang = "both") -> pd.DataFra
     name = [bilingual(z, e, lang) for z, e in zip(claims["name_zh"], claims["name_en"])]
     return pd.DataFrame(
         {
-            text("case", lang, en_first=True): name,
-            text("claimed_roi", lang, en_first=True): claims["claimed_roi"].astype(float).round(2),
-            text("model_roi_at_modes", lang, en_first=True): claims["model_roi"].astype(float).round(2),
-            text("roi_p5", lang, en_first=True): claims["roi_p5"].astype(float).round(2),
-            text("roi_p50", lang, en_first=True): claims["roi_p50"].astype(float).round(2),
-            text("roi_p95", lang, en_first=True): claims["roi_p95"].astype(float).round(2),
-            text("p_roi_0", lang, en_first=True): claims["p_roi_positive"].astype(float).round(3),
-            text("rests_on_attribution", lang, en_first=True): claims["attribution_note"].astype(str),
+            text("case", lang=lang, en_first=True): name,
+            text("claimed_roi", lang=lang, en_first=True): claims["claimed_roi"].astype(float).round(2),
+            text("model_roi_at_modes", lang=lang, en_first=True): claims["model_roi"].astype(float).round(2),
+            text("roi_p5", lang=lang, en_first=True): claims["roi_p5"].astype(float).round(2),
+            text("roi_p50", lang=lang, en_first=True): claims["roi_p50"].astype(float).round(2),
+            text("roi_p95", lang=lang, en_first=True): claims["roi_p95"].astype(float).round(2),
+            text("p_roi_0", lang=lang, en_first=True): claims["p_roi_positive"].astype(float).round(3),
+            text("rests_on_attribution", lang=lang, en_first=True): claims["attribution_note"].astype(str),
         }
     )
 
 
 def seed_claims_table(
-    cases: Sequence[Case], assumptions: Assumptions | None = None, lang: Lang = "both"
+    cases: Sequence[Case], *, assumptions: Assumptions | None = None, lang: Lang = "both"
 ) -> pd.DataFrame:
     """The seed's point ROI claims reproduced by their own arithmetic: claim, gain, cost, ROI, reproduced.
 
@@ -153,28 +158,28 @@ def seed_claims_table(
     """
     rows = []
     for c in cases:
-        sp = seed_point_roi(c, assumptions)
+        sp = seed_point_roi(c, assumptions=assumptions)
         if sp is None:
             continue
         claim = c.seed_claim or {}
         arithmetic = "(gain − cost) / cost" if sp["formula"] == "net_over_cost" else "gain / cost"
         rows.append(
             {
-                text("case", lang, en_first=True): c.name(lang),
-                text("claim", lang, en_first=True): bilingual(
+                text("case", lang=lang, en_first=True): c.name(lang),
+                text("claim", lang=lang, en_first=True): bilingual(
                     claim.get("text_zh", ""), claim.get("text_en", ""), lang, sep=" / ", en_first=True
                 ),
-                text("gain_cny", lang, en_first=True): round(sp["gain"], 0),
-                text("cost_cny", lang, en_first=True): round(sp["cost"], 0),
-                text("arithmetic", lang, en_first=True): arithmetic,
-                text("recomputed_roi", lang, en_first=True): round(sp["roi"], 2),
-                text("reproduced", lang, en_first=True): bool(sp["reproduced"]),
+                text("gain_cny", lang=lang, en_first=True): round(sp["gain"], 0),
+                text("cost_cny", lang=lang, en_first=True): round(sp["cost"], 0),
+                text("arithmetic", lang=lang, en_first=True): arithmetic,
+                text("recomputed_roi", lang=lang, en_first=True): round(sp["roi"], 2),
+                text("reproduced", lang=lang, en_first=True): bool(sp["reproduced"]),
             }
         )
     return pd.DataFrame(rows)
 
 
-def case_results_table(table: pd.DataFrame, summary: pd.DataFrame, lang: Lang = "both") -> pd.DataFrame:
+def case_results_table(table: pd.DataFrame, summary: pd.DataFrame, *, lang: Lang = "both") -> pd.DataFrame:
     """Per case, for a finance reader: first-year cost, NPV / ROI / payback at the modes, and the
     Monte Carlo mean NPV, P5 / P50 / P95 of NPV, median ROI and P(ROI > 0). Money in 万元.
 
@@ -184,7 +189,7 @@ def case_results_table(table: pd.DataFrame, summary: pd.DataFrame, lang: Lang = 
 
         >>> from cxlib import paths, roi
         >>> cases = roi.load_cases(paths.SAMPLE_CASES)
-        >>> case_results_table(roi.cases_table(cases), roi.roi_summary(roi.simulate(cases, 200, seed=1))).shape
+        >>> case_results_table(roi.cases_table(cases), roi.roi_summary(roi.simulate(cases, n_sims=200, seed=1))).shape
         (11, 11)
     """
     require_columns(table, ["id", "name_zh", "name_en", "first_year_cost", "npv", "roi", "payback_months"], "cases")
@@ -198,17 +203,17 @@ def case_results_table(table: pd.DataFrame, summary: pd.DataFrame, lang: Lang = 
     name = [bilingual(z, e, lang) for z, e in zip(m["name_zh"], m["name_en"])]
     out = pd.DataFrame(
         {
-            text("case", lang, en_first=True): name,
-            text("first_year_cost_10k_cny", lang, en_first=True): fin(m["first_year_cost"] / 1e4, 2),
-            text("npv_at_modes_10k_cny", lang, en_first=True): fin(m["npv"] / 1e4, 2),
-            text("roi_at_modes", lang, en_first=True): fin(m["roi"], 2),
-            text("payback_at_modes_months", lang, en_first=True): fin(m["payback_months"], 1),
-            text("mc_mean_npv_10k_cny", lang, en_first=True): fin(m["npv_mean"] / 1e4, 2),
-            text("npv_p5_10k_cny", lang, en_first=True): fin(m["npv_p5"] / 1e4, 2),
-            text("npv_p50_10k_cny", lang, en_first=True): fin(m["npv_p50"] / 1e4, 2),
-            text("npv_p95_10k_cny", lang, en_first=True): fin(m["npv_p95"] / 1e4, 2),
-            text("median_roi", lang, en_first=True): fin(m["roi_p50"], 2),
-            text("p_roi_0", lang, en_first=True): fin(m["p_roi_positive"], 3),
+            text("case", lang=lang, en_first=True): name,
+            text("first_year_cost_10k_cny", lang=lang, en_first=True): fin(m["first_year_cost"] / 1e4, 2),
+            text("npv_at_modes_10k_cny", lang=lang, en_first=True): fin(m["npv"] / 1e4, 2),
+            text("roi_at_modes", lang=lang, en_first=True): fin(m["roi"], 2),
+            text("payback_at_modes_months", lang=lang, en_first=True): fin(m["payback_months"], 1),
+            text("mc_mean_npv_10k_cny", lang=lang, en_first=True): fin(m["npv_mean"] / 1e4, 2),
+            text("npv_p5_10k_cny", lang=lang, en_first=True): fin(m["npv_p5"] / 1e4, 2),
+            text("npv_p50_10k_cny", lang=lang, en_first=True): fin(m["npv_p50"] / 1e4, 2),
+            text("npv_p95_10k_cny", lang=lang, en_first=True): fin(m["npv_p95"] / 1e4, 2),
+            text("median_roi", lang=lang, en_first=True): fin(m["roi_p50"], 2),
+            text("p_roi_0", lang=lang, en_first=True): fin(m["p_roi_positive"], 3),
         }
     )
     return out
@@ -240,13 +245,12 @@ def roi_record(summary: pd.DataFrame) -> dict[str, dict[str, float | None]]:
     }
 
 
-def portfolio_table(portfolio: pd.DataFrame, objective: str = "npv", lang: Lang = "both") -> pd.DataFrame:
+def portfolio_table(portfolio: pd.DataFrame, *, objective: str = "npv", lang: Lang = "both") -> pd.DataFrame:
     """The cases a :func:`best_portfolio` chose, tidy for :func:`cxlib.present.table`: ``case``
     (its name in ``lang``), ``cost`` (first-year, 元) and the objective's value (``npv`` in 元, or
     ``satisfaction``: the satisfaction gain in NPS points).
 
-        >>> portfolio_table(pd.DataFrame({"name_zh": ["例"], "name_en": ["Ex"], "cost": [5e4], "value": [1e5]}),
-        ...                 "npv", "en").columns.tolist()
+        >>> portfolio_table(pd.DataFrame({"name_zh": ["例"], "name_en": ["Ex"], "cost": [5e4], "value": [1e5]}), objective="npv", lang="en").columns.tolist()
         ['case', 'cost', 'npv']
     """
     require_columns(portfolio, ["name_zh", "name_en", "cost", "value"], "portfolio")
@@ -259,13 +263,13 @@ def portfolio_table(portfolio: pd.DataFrame, objective: str = "npv", lang: Lang 
     )
 
 
-def portfolio_sentence(portfolio: pd.DataFrame, lang: Lang = "both") -> str:
+def portfolio_sentence(portfolio: pd.DataFrame, *, lang: Lang = "both") -> str:
     """One sentence on a :func:`best_portfolio` result: the chosen cases, total cost and value
     (the text of :func:`cxlib.findings.portfolio`).
 
         >>> p = pd.DataFrame({"id": ["a"], "name_zh": ["甲"], "name_en": ["A"], "cost": [5e4], "value": [2e5],
         ...     "objective": ["npv"]}); p.attrs.update(total_cost=5e4, total_value=2e5, budget=5e4)
-        >>> portfolio_sentence(p, "en")
+        >>> portfolio_sentence(p, lang="en")
         'Budget CNY 50k: choose A; cost CNY 50k; expected NPV CNY 200k.'
     """
     from cxlib import findings
@@ -273,13 +277,13 @@ def portfolio_sentence(portfolio: pd.DataFrame, lang: Lang = "both") -> str:
     return findings.portfolio(portfolio, lang=lang).text()
 
 
-def tornado_sentence(table: pd.DataFrame, lang: Lang = "both") -> str:
+def tornado_sentence(table: pd.DataFrame, *, lang: Lang = "both") -> str:
     """The finding of a :func:`tornado` table in one sentence: base NPV and the input that moves it most
     (the text of :func:`cxlib.findings.tornado`).
 
         >>> t = pd.DataFrame({"name_zh": ["例"], "name_en": ["Ex"], "input": ["reach"], "npv_low": [-1e4],
         ...     "npv_high": [3e4], "npv_base": [1e4], "swing": [4e4]})
-        >>> tornado_sentence(t, "en")
+        >>> tornado_sentence(t, lang="en")
         'Ex: NPV at the modes CNY 10k; it moves most with Customers reached a year (−CNY 10k to CNY 30k between its low and high).'
     """
     from cxlib import findings

@@ -7,6 +7,7 @@ import math
 import os
 import warnings
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from statistics import NormalDist
 from typing import Any
@@ -16,6 +17,7 @@ import pandas as pd
 
 from cxlib.catalog import Lang, bilingual
 from cxlib.errors import DataError, require_columns
+from cxlib.estimation import Options, former_keywords
 from cxlib.roi.cases import Case, JointNormal, Quantity, is_number
 from cxlib.roi.labels import UPDATE_SOURCES, pair, text
 from cxlib.roi.valuation import evaluate
@@ -89,21 +91,36 @@ def effect_sampling(
     return {"scale": scale, "mean": g(est), "sd": (g(hi) - g(lo)) / (2 * z)}
 
 
+@dataclass(frozen=True)
+class UpdateProgramme(Options):
+    """The programme of proactive updates :func:`update_program_value` values: ``extra_updates``
+    more updates per visit, on ``visits_per_year`` visits, at ``cost_per_update`` (CNY) each and
+    ``one_off_cost`` once (setting it up).
+
+        >>> UpdateProgramme(visits_per_year=1200).extra_updates
+        2.0
+    """
+
+    extra_updates: float = 2.0
+    visits_per_year: float = DEFAULT_VISITS_PER_YEAR
+    cost_per_update: float = 0.5
+    one_off_cost: float = 0.0
+
+
+@former_keywords(programme=UpdateProgramme)
 def update_program_value(
+    *,
     rate_ratio_per_update: float | Mapping[str, float] | None = None,
     ltr_slope_per_update: float | Mapping[str, float] | None = None,
-    *,
     results_path: str | os.PathLike[str] | None = None,
-    extra_updates: float = 2.0,
-    visits_per_year: float = DEFAULT_VISITS_PER_YEAR,
-    cost_per_update: float = 0.5,
-    one_off_cost: float = 0.0,
+    programme: UpdateProgramme = UpdateProgramme(),
     assumptions: Assumptions | None = None,
     horizon_years: int = DEFAULT_HORIZON_YEARS,
     discount_rate: float = DEFAULT_DISCOUNT_RATE,
     correlation: float | None = None,
 ) -> dict[str, Any]:
-    """Money value of sending ``extra_updates`` more proactive updates per visit.
+    """Money value of sending ``programme.extra_updates`` more proactive updates per visit
+    (:class:`UpdateProgramme`: how many, on how many visits a year, at what cost).
 
     Effects per update come from the argument, else from ``results_path`` (keys
     ``complaint_rate_ratio_per_update`` and ``ltr_slope_per_update``, each
@@ -138,6 +155,8 @@ def update_program_value(
     slope, slope_src = _effect_input(ltr_slope_per_update, "ltr_slope_per_update", res)
     if rr["ci_low"] <= 0:
         raise DataError("complaint rate ratio must be > 0", column="complaint_rate_ratio_per_update")
+    extra_updates, visits_per_year = programme.extra_updates, programme.visits_per_year
+    cost_per_update, one_off_cost = programme.cost_per_update, programme.one_off_cost
     n = float(extra_updates)
 
     def ret_gain(ratio: float) -> float:
@@ -181,7 +200,7 @@ def update_program_value(
         provenance=f"Complaint rate ratio per update from {rr_src}; LTR slope per update from {slope_src}.",
         sampling=sampling,
     )
-    ev = evaluate(case, a, horizon_years, discount_rate)
+    ev = evaluate(case, assumptions=a, horizon_years=horizon_years, discount_rate=discount_rate)
     return {
         "case": case,
         "evaluation": ev,
@@ -228,6 +247,7 @@ def measured_update_effects(
     results_file: str | os.PathLike[str] | Mapping[str, Any] | None,
     scope: Mapping[str, Any],
     visits: pd.DataFrame | None = None,
+    *,
     estimator: Any = None,
 ) -> dict[str, Any]:
     """The complaint rate ratio and the LTR slope per proactive update, and where each came from.
@@ -299,11 +319,11 @@ def measured_update_effects(
     return out
 
 
-def update_effects_table(measured: Mapping[str, Any], lang: Lang = "both") -> pd.DataFrame:
+def update_effects_table(measured: Mapping[str, Any], *, lang: Lang = "both") -> pd.DataFrame:
     """The update effects of :func:`measured_update_effects` as a table: effect, estimate, CI, the
     sampling distribution the Monte Carlo draws it from (:func:`effect_sampling`), source, note.
 
-        >>> float(update_effects_table(measured_update_effects({}, {"center": "all"}), "en").iloc[0]["Estimate"])
+        >>> float(update_effects_table(measured_update_effects({}, {"center": "all"}), lang="en").iloc[0]["Estimate"])
         0.85
     """
     rows = []
@@ -316,15 +336,15 @@ def update_effects_table(measured: Mapping[str, Any], lang: Lang = "both") -> pd
         zh_d, en_d = pair("normal_log_rate_ratio" if d["scale"] == "log rate ratio" else "normal_ltr_points")
         rows.append(
             {
-                text("effect", lang, en_first=True): text(key, lang, en_first=True),
-                text("estimate", lang, en_first=True): round(v["estimate"], 3),
-                text("ci_low", lang, en_first=True): round(v["ci_low"], 3),
-                text("ci_high", lang, en_first=True): round(v["ci_high"], 3),
-                text("drawn_as", lang, en_first=True): bilingual(
+                text("effect", lang=lang, en_first=True): text(key, lang=lang, en_first=True),
+                text("estimate", lang=lang, en_first=True): round(v["estimate"], 3),
+                text("ci_low", lang=lang, en_first=True): round(v["ci_low"], 3),
+                text("ci_high", lang=lang, en_first=True): round(v["ci_high"], 3),
+                text("drawn_as", lang=lang, en_first=True): bilingual(
                     f"{zh_d} {d['sd']:.3f}", f"{en_d} {d['sd']:.3f}", lang, sep=" / ", en_first=True
                 ),
-                text("source", lang, en_first=True): bilingual(zh_s, en_s, lang, sep=" / ", en_first=True),
-                text("note", lang, en_first=True): str(measured.get("note", {}).get(key, "")),
+                text("source", lang=lang, en_first=True): bilingual(zh_s, en_s, lang, sep=" / ", en_first=True),
+                text("note", lang=lang, en_first=True): str(measured.get("note", {}).get(key, "")),
             }
         )
     return pd.DataFrame(rows)

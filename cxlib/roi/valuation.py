@@ -89,6 +89,7 @@ def draw_metrics(
 
 def cash_flows(
     case: Case,
+    *,
     assumptions: Assumptions | None = None,
     horizon_years: int = DEFAULT_HORIZON_YEARS,
     at: Literal["mode", "low", "high", "mean"] = "mode",
@@ -137,6 +138,7 @@ def attribution_note(case: Case) -> str:
 
 def evaluate(
     case: Case,
+    *,
     assumptions: Assumptions | None = None,
     horizon_years: int = DEFAULT_HORIZON_YEARS,
     discount_rate: float = DEFAULT_DISCOUNT_RATE,
@@ -171,6 +173,7 @@ def evaluate(
 
 def cases_table(
     cases: Sequence[Case],
+    *,
     assumptions: Assumptions | None = None,
     horizon_years: int = DEFAULT_HORIZON_YEARS,
     discount_rate: float = DEFAULT_DISCOUNT_RATE,
@@ -183,10 +186,15 @@ def cases_table(
     >>> cases_table(cases).shape
     (11, 14)
     """
-    return pd.DataFrame([evaluate(c, assumptions, horizon_years, discount_rate, at) for c in cases])
+    return pd.DataFrame(
+        [
+            evaluate(c, assumptions=assumptions, horizon_years=horizon_years, discount_rate=discount_rate, at=at)
+            for c in cases
+        ]
+    )
 
 
-def seed_point_roi(case: Case, assumptions: Assumptions | None = None) -> dict[str, Any] | None:
+def seed_point_roi(case: Case, *, assumptions: Assumptions | None = None) -> dict[str, Any] | None:
     """Reproduce the case's original point ROI claim by the claim's own arithmetic.
 
     ``formula`` ``net_over_cost``: (gain − cost)/cost; ``gain_over_cost``: gain/cost. ``gain`` /
@@ -233,6 +241,7 @@ def seed_point_roi(case: Case, assumptions: Assumptions | None = None) -> dict[s
 
 def tornado(
     case: Case,
+    *,
     assumptions: Assumptions | None = None,
     horizon_years: int = DEFAULT_HORIZON_YEARS,
     discount_rate: float = DEFAULT_DISCOUNT_RATE,

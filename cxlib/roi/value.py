@@ -125,7 +125,7 @@ class Assumptions:
         return pd.DataFrame(rows, columns=["name", "value", "provenance"])
 
 
-def experience_table(assumptions: Assumptions | None = None) -> pd.DataFrame:
+def experience_table(*, assumptions: Assumptions | None = None) -> pd.DataFrame:
     """Retention, 3-year repurchase and referral by experience level (the seed's benchmark).
 
     >>> float(experience_table().set_index("level").loc["great", "retention"])
@@ -146,14 +146,19 @@ def experience_table(assumptions: Assumptions | None = None) -> pd.DataFrame:
 
 # ========================================================================= customer value
 def lifetime_value(
-    yearly_spend: float, margin: float = 1.0, retention: float = 1.0, horizon_years: int = 5, discount_rate: float = 0.0
+    yearly_spend: float,
+    *,
+    margin: float = 1.0,
+    retention: float = 1.0,
+    horizon_years: int = 5,
+    discount_rate: float = 0.0,
 ) -> float:
     """Discounted value of one customer: Σ_{t=1..H} spend·margin·retention^(t−1)/(1+r)^t.
 
     Year 1 is always earned (the customer is here now); later years are earned with the
     probability of still being a customer; cash of year ``t`` is discounted ``t`` years.
 
-        >>> lifetime_value(3000, 1.0, 1.0, 5, 0.0)   # the seed's 1.5万, read as 3000元 × 5 years
+        >>> lifetime_value(3000, margin=1.0, retention=1.0, horizon_years=5, discount_rate=0.0)   # the seed's 1.5万, read as 3000元 × 5 years
         15000.0
     """
     h = int(horizon_years)
@@ -167,12 +172,12 @@ def lifetime_value(
     return float(np.sum(yearly_spend * margin * retention ** (t - 1) / (1 + discount_rate) ** t))
 
 
-def revenue_at_risk(ltv: float, referrals: float = 0.0, value_per_referral: float | None = None) -> float:
+def revenue_at_risk(ltv: float, *, referrals: float = 0.0, value_per_referral: float | None = None) -> float:
     """What losing one customer costs: own lifetime value + the referrals they would have brought.
 
     ``value_per_referral`` defaults to ``ltv`` (a referred friend is worth a customer).
 
-        >>> revenue_at_risk(15_000, 3, 15_000)    # the seed: 1.5万 + 3 × 1.5万 = 6万
+        >>> revenue_at_risk(15_000, referrals=3, value_per_referral=15_000)    # the seed: 1.5万 + 3 × 1.5万 = 6万
         60000.0
     """
     vpr = ltv if value_per_referral is None else value_per_referral

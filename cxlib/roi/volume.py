@@ -62,7 +62,7 @@ class VisitVolume:
         return bilingual(zh, en, lang, sep=" / ")
 
 
-def yearly_visits(visits: pd.DataFrame, center: str = "all", arrived: str = "arrived_at") -> VisitVolume:
+def yearly_visits(visits: pd.DataFrame, center: str = "all", *, arrived: str = "arrived_at") -> VisitVolume:
     """The yearly visit volume of a report's scope, from its selected visits (:class:`VisitVolume`).
 
     A center's report uses its own visits, the network report all visits; the days are those
@@ -80,7 +80,7 @@ def yearly_visits(visits: pd.DataFrame, center: str = "all", arrived: str = "arr
     return VisitVolume(str(center), int(len(visits)), (last - first).days + 1, first.isoformat(), last.isoformat())
 
 
-def scope_assumptions(volume: VisitVolume, cases: Sequence[Case] | None = None, lang: Lang = "both") -> pd.DataFrame:
+def scope_assumptions(volume: VisitVolume, *, cases: Sequence[Case] | None = None, lang: Lang = "both") -> pd.DataFrame:
     """What the ROI figures of a report rest on, for the reader's scope: the yearly visit volume
     (with its n, days and period) and, when ``cases`` are given, which cases carry this
     center's own figures from the cases file and which the file's network figures.
@@ -89,27 +89,27 @@ def scope_assumptions(volume: VisitVolume, cases: Sequence[Case] | None = None, 
         '3,650'
     """
     item, value, source = (
-        text("item", lang, en_first=True),
-        text("value", lang, en_first=True),
-        text("source", lang, en_first=True),
+        text("item", lang=lang, en_first=True),
+        text("value", lang=lang, en_first=True),
+        text("source", lang=lang, en_first=True),
     )
-    rows = [{item: text("visits_a_year", lang), value: f"{volume.per_year:,.0f}", source: volume.sentence(lang)}]
+    rows = [{item: text("visits_a_year", lang=lang), value: f"{volume.per_year:,.0f}", source: volume.sentence(lang)}]
     if cases is not None and not isinstance(cases, str):
         own = [c.name(lang) for c in cases if c.center is not None]
         rest = [c.name(lang) for c in cases if c.center is None]
         if volume.center != "all":
             rows.append(
                 {
-                    item: text("cases_with_this_center_s_figures", lang),
+                    item: text("cases_with_this_center_s_figures", lang=lang),
                     value: f"{len(own)} / {len(cases)}",
-                    source: "、".join(own) if own else text("none_the_cases_file_gives_none", lang),
+                    source: "、".join(own) if own else text("none_the_cases_file_gives_none", lang=lang),
                 }
             )
         rows.append(
             {
-                item: text("cases_with_the_file_s_network_figures", lang),
+                item: text("cases_with_the_file_s_network_figures", lang=lang),
                 value: f"{len(rest)} / {len(cases)}",
-                source: text("reach_and_effects_as_in_the_cases_file", lang),
+                source: text("reach_and_effects_as_in_the_cases_file", lang=lang),
             }
         )
     return pd.DataFrame(rows)
@@ -139,11 +139,11 @@ class ScopeNote:
         )
 
 
-def scope_note(volume: VisitVolume, cases: Sequence[Case] | None = None, lang: Lang = "both") -> ScopeNote:
+def scope_note(volume: VisitVolume, *, cases: Sequence[Case] | None = None, lang: Lang = "both") -> ScopeNote:
     """What the ROI table rests on for this scope, in one short sentence per language: the visits
     a year (with n, days and dates) and, for a center, how many cases carry its own figures.
 
-        >>> scope_note(VisitVolume("SH-JQ", 310, 31, "2026-10-01", "2026-10-31"), [], "en").text
+        >>> scope_note(VisitVolume("SH-JQ", 310, 31, "2026-10-01", "2026-10-31"), cases=[], lang="en").text
         'ROI assumes 3,650 visits a year (SH-JQ: 310 in 31 days 2026-10-01 – 2026-10-31, annualised); cases with own figures: 0 of 0'
     """
     own = [c.id for c in (cases or []) if c.center is not None]
@@ -156,7 +156,7 @@ def scope_note(volume: VisitVolume, cases: Sequence[Case] | None = None, lang: L
         who_zh, who_en = pair("network") if network else (volume.center, volume.center)
         note = text(
             "scope_note",
-            lg,
+            lang=lg,
             who_zh=who_zh,
             who_en=who_en,
             per_year=volume.per_year,
@@ -165,7 +165,7 @@ def scope_note(volume: VisitVolume, cases: Sequence[Case] | None = None, lang: L
             days=volume.days,
             n_visits=volume.n_visits,
         )
-        return note if network else note + text("scope_note_own", lg, own=len(own), cases=n_cases)
+        return note if network else note + text("scope_note_own", lang=lg, own=len(own), cases=n_cases)
 
     return ScopeNote(" / ".join(one(lg) for lg in (("zh", "en") if lang == "both" else (lang,))))
 

@@ -110,14 +110,14 @@ def _duckdb_csv(con: duckdb.DuckDBPyConnection, raw: RawTable, path: Path, table
     (nothing read) when the file is not one (another encoding, title rows, value maps, a header
     DuckDB would fold) or DuckDB's reader refuses it: the workbench's readers read it then,
     with their precise error if it is broken."""
-    lay = io._layout(source)
+    lay = io.source_layout(source)
     if lay["header_row"] != 1 or lay["skip_rows"]:
         return False
-    read_opts, _, _, encoding = io._csv_options(path, table not in ("touchpoints", "visits"))
+    read_opts, _, _, encoding = io.csv_options(path, table not in ("touchpoints", "visits"))
     if not encoding.startswith("utf-8"):
         return False
     headers = read_opts.column_names
-    plan = io.plan_columns(headers, table, path, source)
+    plan = io.plan_columns(headers, table, path, source=source)
     if plan.error() is not None:
         raise plan.error()
     if plan.values or any(h.startswith("_unnamed_") for h, _ in plan.extras):
