@@ -201,8 +201,9 @@ def _build_tables(
     done(a)
     visits = _enrich_visits(visits, events, event_visit, surveys, complaints, centers.frame)
     del event_visit
-    # the event log is the largest file: write it on the other core while the rest is built
-    events_writer = _Writer(layout.visit_order(events, visits), out / "events.parquet", visits)
+    # the event log is the largest file: write it on the other core while the rest is built, in
+    # the processed order a row group at a time (no sorted copy of the whole log)
+    events_writer = _Writer(events, out / "events.parquet", sorted_by=layout.sort_keys(events, visits))
     events_writer.start()
     del events
     for c in visit_extras.columns:

@@ -77,27 +77,32 @@ def reading(processed_dir: str | Path) -> folders.FolderLock:
     return _lock(Path(processed_dir), shared=True)
 
 
-def _write_parquet(df: pd.DataFrame, path: Path, visits: pd.DataFrame | None = None) -> None:
+def _write_parquet(
+    df: pd.DataFrame, path: Path, visits: pd.DataFrame | None = None, sorted_by: layout.SortKeys | None = None
+) -> None:
     """Write a processed frame in the processed layout (:func:`cxlib.clean.layout.write_frame`:
-    row groups, their centers and months from ``visits`` when the frame has none)."""
-    layout.write_frame(df, path, visits)
+    row groups, their centers and months from ``visits`` when the frame has none; in the order
+    ``sorted_by`` when given)."""
+    layout.write_frame(df, path, visits, sorted_by=sorted_by)
 
 
 class _Writer(threading.Thread):
     """Write one table to Parquet in the background (Arrow releases the GIL while it writes)."""
 
-    def __init__(self, df: pd.DataFrame, path: Path, visits: pd.DataFrame | None = None) -> None:
+    def __init__(
+        self, df: pd.DataFrame, path: Path, visits: pd.DataFrame | None = None, sorted_by: layout.SortKeys | None = None
+    ) -> None:
         super().__init__(daemon=True)
-        self.df, self.path, self.visits = df, path, visits
+        self.df, self.path, self.visits, self.sorted_by = df, path, visits, sorted_by
         self.error: BaseException | None = None
 
     def run(self) -> None:
         try:
-            _write_parquet(self.df, self.path, self.visits)
+            _write_parquet(self.df, self.path, self.visits, self.sorted_by)
         except BaseException as exc:  # re-raised in the main thread
             self.error = exc
         finally:
-            self.df = self.visits = None
+            self.df = self.visits = self.sorted_by = None
 
     def result(self) -> None:
         self.join()
