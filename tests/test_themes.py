@@ -422,6 +422,8 @@ def test_complaint_texts_are_masked_by_the_cleaning_and_tagged_by_channel(tmp_pa
     f = themes.finding_complaints(by, lang="en")
     assert "App: “unclear or surprise charges” (100%, n = 1)" in f.text()
     comments = themes.comment_themes(data, processed_dir=tmp_path / "processed")
+    # in the processed order (by center: R2's visit is at BJ-WJ), read here by response
+    comments = comments.sort_values("response_id", ignore_index=True)
     assert comments["response_id"].tolist() == ["R1", "R2"] and comments.loc[0, "progress_informed"]
     assert comments["nps_group"].astype(str).tolist() == ["promoter", "detractor"]
     assert "沪A" not in comments.loc[1, "text"] and (tmp_path / "processed" / themes.CACHE_FILE).is_file()
