@@ -1326,7 +1326,7 @@ def rollout(did_ltr: Any, did_complained: Any = None, *, lang: Lang = "both") ->
             facts.update({f"{name}_direction": None, f"{name}_significant": None})
             continue
         assert isinstance(res, ModelResult)
-        if not res.ok or res.headline is None or res.headline.empty or not _finite(res.headline.iloc[0]["estimate"]):
+        if not res.ok or res.headline.empty or not _finite(res.headline.iloc[0]["estimate"]):
             zr, er = _reason(res.note)
             zh_parts.append(f"{zh_what}无法估计（{zr}）")
             en_parts.append(f"{en_what} not estimated ({er})")
@@ -1599,7 +1599,7 @@ def update_effects(ltr_model: Any, complaint_model: Any = None, *, lang: Lang = 
         "halves_claim": None,
     }
     zh_parts, en_parts = [], []
-    if not ltr_model.ok or ltr_model.headline is None or ltr_model.headline.empty:
+    if not ltr_model.ok or ltr_model.headline.empty:
         zr, er = _reason(ltr_model.note)
         zh_parts.append(f"推荐意愿的模型无法估计（{zr}）")
         en_parts.append(f"the LTR model was not estimated ({er})")
