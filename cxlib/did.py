@@ -1341,7 +1341,7 @@ def plot_event_study(
     from cxlib import plotting
 
     if not robust.ok or robust.event.empty:
-        return plotting.note_figure(robust.note, labels.title("rollout_event_title", lang), ax=ax)
+        return plotting.note_figure(robust.note, labels.title("rollout_event_title", lang=lang), ax=ax)
     ev = robust.event.sort_values("rel_period")
     own = ax is None
     with plotting.drawing():
@@ -1357,7 +1357,7 @@ def plot_event_study(
             yerr=error_bars(est, ev["ci_low"].to_numpy(dtype=float), ev["ci_high"].to_numpy(dtype=float)),
             fmt="o-",
             capsize=3,
-            label=labels.text("cs_robust", lang, sep=" / "),
+            label=labels.text("cs_robust", lang=lang, sep=" / "),
             color=plotting.TIER_COLORS["realtime"],
         )
         if twfe is not None and twfe.ok and "rel_month" in twfe.headline.columns:
@@ -1374,7 +1374,7 @@ def plot_event_study(
                 capsize=3,
                 color="grey",
                 alpha=0.8,
-                label=labels.text("twfe_event_study", lang, sep=" / "),
+                label=labels.text("twfe_event_study", lang=lang, sep=" / "),
             )
         ax.axhline(0, color="grey", lw=0.8)
         ax.axvline(-0.5, color="grey", lw=0.8, ls="--")
@@ -1384,9 +1384,9 @@ def plot_event_study(
                 if pd.notna(v) and int(v) not in ticks:
                     ticks[int(v)] = plotting.with_n(str(int(v)), k) if pd.notna(k) else str(int(v))
         ax.set_xticks(sorted(ticks), [ticks[v] for v in sorted(ticks)])
-        ax.set_xlabel(labels.text("rel_period", lang, sep=" / "))
-        ax.set_ylabel(labels.title("effect_vs_before", lang))
-        ax.set_title(labels.title("rollout_event_title", lang))
+        ax.set_xlabel(labels.text("rel_period", lang=lang, sep=" / "))
+        ax.set_ylabel(labels.title("effect_vs_before", lang=lang))
+        ax.set_title(labels.title("rollout_event_title", lang=lang))
         ax.legend(loc="best", fontsize="small")
         if own:
             fig.tight_layout()
@@ -1402,7 +1402,7 @@ def event_table(*results: StaggeredResult, lang: catalog.Lang = "both", digits: 
     """
     rows = []
     for r in results:
-        label = catalog.value_label("estimator", r.estimator, lang)
+        label = catalog.value_label("estimator", r.estimator, lang=lang)
         if not r.ok:
             rows.append(
                 {
@@ -1420,7 +1420,7 @@ def event_table(*results: StaggeredResult, lang: catalog.Lang = "both", digits: 
         p = _float_or_none(r.pretest.get("p_value"))
         pre = (
             catalog.bilingual(
-                f"上线前各月联合为 0 的检验 p = {p:.3f}", f"pre-switch months jointly 0: p = {p:.3f}", lang
+                f"上线前各月联合为 0 的检验 p = {p:.3f}", f"pre-switch months jointly 0: p = {p:.3f}", lang=lang
             )
             if p is not None
             else ""

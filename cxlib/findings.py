@@ -90,7 +90,7 @@ class Finding:
 
     def text(self, lang: str | None = None) -> str:
         """The sentence in ``lang`` (default: the finding's own)."""
-        return bilingual(self.zh, self.en, (lang or self.lang), sep="\n")  # type: ignore[arg-type]
+        return bilingual(self.zh, self.en, lang=lang or self.lang, sep="\n")  # type: ignore[arg-type]
 
     def in_lang(self, lang: str) -> Finding:
         """The same finding shown in another language."""
@@ -230,7 +230,7 @@ def _sig_words(sig: bool | None, p: Any, change: bool = False) -> tuple[str, str
 
 
 def _label(code: Any, lang: str) -> str:
-    return catalog.label(str(code), lang)  # type: ignore[arg-type]
+    return catalog.label(str(code), lang=lang)  # type: ignore[arg-type]
 
 
 def _make(key: str, zh: str, en: str, lang: Lang, **facts: Any) -> Finding:
@@ -1212,10 +1212,10 @@ def folklore(
     missing = [c for c in (low, high) if c not in t.index or not t.loc[c, "n_responses"]]
     if missing:
         en = (
-            f"{lead_en} These data have no survey answers for {', '.join(catalog.label(c, 'en') for c in missing)}, "
+            f"{lead_en} These data have no survey answers for {', '.join(catalog.label(c, lang='en') for c in missing)}, "
             "so the claim cannot be checked here."
         )
-        zh = f"{lead_zh}本数据中{'、'.join(catalog.label(c, 'zh') for c in missing)}没有问卷回答，无法核对这一说法。"
+        zh = f"{lead_zh}本数据中{'、'.join(catalog.label(c, lang='zh') for c in missing)}没有问卷回答，无法核对这一说法。"
         return _make(key, zh, en, lang, status="too_few", holds=None)
     lo, hi = t.loc[low], t.loc[high]
 

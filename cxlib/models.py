@@ -2726,7 +2726,9 @@ def plot_coefficients(
         notes = [str(n) for n in table.get("note", pd.Series(dtype=str)).dropna() if str(n)]
         if not notes:
             raise DataError("no coefficients to plot")
-        return plotting.note_figure("; ".join(dict.fromkeys(notes)), title or labels.title("coef_title", lang), ax=ax)
+        return plotting.note_figure(
+            "; ".join(dict.fromkeys(notes)), title or labels.title("coef_title", lang=lang), ax=ax
+        )
     own = ax is None
     with plotting.drawing():
         plotting.ensure_theme()
@@ -2743,8 +2745,8 @@ def plot_coefficients(
         ax.axvline(0, color="grey", lw=0.8, ls="--")
         ax.set_yticks(np.arange(len(shown)), shown)
         ax.invert_yaxis()
-        ax.set_xlabel(labels.text("estimate_ci", lang))
-        ax.set_title(title or labels.title("coef_title", lang))
+        ax.set_xlabel(labels.text("estimate_ci", lang=lang))
+        ax.set_title(title or labels.title("coef_title", lang=lang))
         if len(models) > 1:
             ax.legend(frameon=False)
         if own:
@@ -2772,7 +2774,7 @@ def plot_event_study(
     t = result.headline if isinstance(result, ModelResult) else result
     if "rel_month" not in t.columns or t["estimate"].notna().sum() == 0:
         if isinstance(result, ModelResult) and result.note:
-            return plotting.note_figure(result.note, title or labels.title("event_title", lang), ax=ax)
+            return plotting.note_figure(result.note, title or labels.title("event_title", lang=lang), ax=ax)
         raise DataError("no event-study coefficients to plot")
     t = t.loc[t["rel_month"].notna()].sort_values("rel_month")
     own = ax is None
@@ -2790,9 +2792,9 @@ def plot_event_study(
         if "n_month" in t.columns:
             plotting.mark_small(ax, x, est, t["n_month"], plotting.TIER_COLORS["realtime"], lang=lang)
         ax.set_xticks(x, [plotting.with_n(str(int(v)), k) for v, k in zip(x, n_month)])
-        ax.set_xlabel(labels.text("rel_month", lang))
-        ax.set_ylabel(labels.text("estimate_ci", lang))
-        ax.set_title(title or labels.title("event_title", lang))
+        ax.set_xlabel(labels.text("rel_month", lang=lang))
+        ax.set_ylabel(labels.text("estimate_ci", lang=lang))
+        ax.set_title(title or labels.title("event_title", lang=lang))
         if own:
             fig.tight_layout()
     return fig
@@ -2801,7 +2803,7 @@ def plot_event_study(
 # ============================================================================ notes in Chinese
 def _var(name: str) -> str:
     """A model variable by its Chinese label (the catalog's term labels), else as written."""
-    return catalog.value_label("term", name, "zh")
+    return catalog.value_label("term", name, lang="zh")
 
 
 def _column(name: str) -> str:
@@ -2811,7 +2813,7 @@ def _column(name: str) -> str:
 
 
 def _lvl(column: str, value: str) -> str:
-    return {"True": "是", "False": "否"}.get(value) or catalog.value_label(column, value, "zh")
+    return {"True": "是", "False": "否"}.get(value) or catalog.value_label(column, value, lang="zh")
 
 
 #: the clauses of a model note in Chinese: (pattern of the English clause, its Chinese)

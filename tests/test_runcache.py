@@ -57,7 +57,7 @@ def test_other_data_selection_or_arguments_are_computed_anew(run_cache):
     runcache.cached("x", compute, **base)
     runcache.cached("x", compute, **runcache.selection(_Data("fp2"), "all"))  # other data
     runcache.cached("x", compute, **runcache.selection(_Data("fp1"), "SH-JQ"))  # other center
-    runcache.cached("x", compute, **runcache.selection(_Data("fp1"), "all", "2026-10"))  # other period
+    runcache.cached("x", compute, **runcache.selection(_Data("fp1"), "all", period_start="2026-10"))  # other period
     runcache.cached("x", compute, by="center", **base)  # other argument
     runcache.cached("y", compute, **base)  # other computation
     assert len(calls) == 6
