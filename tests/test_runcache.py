@@ -93,7 +93,12 @@ def test_the_summary_asks_for_what_notebooks_02_and_03_stored():
     earlier, summary = calls("02_emotion_curves") + calls("03_nps_proactive_updates"), calls("05_summary")
     for name in ("emotion_curve", "nps_by_segment", "tier_table", "tier_contrast", "previous_change"):
         assert f'runcache.cached("{name}"' in earlier and f'runcache.cached("{name}"' in summary
-    assert summary.count("run_key = runcache.selection(data, center, period_start, period_end, scenario)") == 1
+    assert (
+        summary.count(
+            "run_key = runcache.selection(data, center, period_start=period_start, period_end=period_end, scenario=scenario)"
+        )
+        == 1
+    )
 
 
 # ---------------------------------------------------------------------------- cxlib.selection
