@@ -782,14 +782,14 @@ VALUE_LABELS: dict[str, dict[str, tuple[str, str]]] = {
 _MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
-def header(column: str, lang: Lang = "both", unit: tuple[str, str] | None = None) -> str:
+def header(column: str, *, lang: Lang = "both", unit: tuple[str, str] | None = None) -> str:
     """The header of a result column in ``lang``: its label with the unit once, in brackets
     (``unit`` overrides the registry's, e.g. 万元 for a money column). A column the registry
     does not know keeps its name (tables whose builders label their own columns).
 
-    >>> header("ltr_mean", "zh"), header("ltr_mean", "en"), header("complaint_rate", "both")
+    >>> header("ltr_mean", lang="zh"), header("ltr_mean", lang="en"), header("complaint_rate", lang="both")
     ('平均推荐意愿（0–10）', 'Mean LTR (0–10)', '投诉率 Complaint rate (%)')
-    >>> header("Case", "zh")
+    >>> header("Case", lang="zh")
     'Case'
     """
     c = COLUMN_LABELS.get(column)
@@ -803,7 +803,7 @@ def header(column: str, lang: Lang = "both", unit: tuple[str, str] | None = None
             return en
         both = f"{c.zh} {c.en}"
         return both if not ue else (f"{both} ({ue})" if uz == ue else f"{both} ({uz} / {ue})")
-    return bilingual(zh, en, lang)
+    return bilingual(zh, en, lang=lang)
 
 
 def column_kind(column: str) -> ColumnKind | None:
@@ -816,31 +816,31 @@ def column_kind(column: str) -> ColumnKind | None:
     return None if c is None else c.kind
 
 
-def month_label(month: str, lang: Lang = "both") -> str:
+def month_label(month: str, *, lang: Lang = "both") -> str:
     """A month ``YYYY-MM`` in words; anything else comes back unchanged.
 
-    >>> month_label("2026-10", "zh"), month_label("2026-10", "en"), month_label("Q4")
+    >>> month_label("2026-10", lang="zh"), month_label("2026-10", lang="en"), month_label("Q4")
     ('2026年10月', 'Oct 2026', 'Q4')
     """
     m = str(month)
     if len(m) == 7 and m[4] == "-" and m[:4].isdigit() and m[5:].isdigit() and 1 <= int(m[5:]) <= 12:
-        return bilingual(f"{m[:4]}年{int(m[5:])}月", f"{_MONTHS_EN[int(m[5:]) - 1]} {m[:4]}", lang)
+        return bilingual(f"{m[:4]}年{int(m[5:])}月", f"{_MONTHS_EN[int(m[5:]) - 1]} {m[:4]}", lang=lang)
     return m
 
 
-def value_label(column: str, value: object, lang: Lang = "both") -> str:
+def value_label(column: str, value: object, *, lang: Lang = "both") -> str:
     """The label of one value of a categorical column: months in words, silence bins in
     minutes, moments, quadrants and other values of :data:`VALUE_LABELS`, any catalog code by
     :func:`label`; other values (center ids, free categories) unchanged.
 
-    >>> value_label("tier", "realtime_photo", "zh"), value_label("month", "2026-10", "en")
+    >>> value_label("tier", "realtime_photo", lang="zh"), value_label("month", "2026-10", lang="en")
     ('实时更新+照片', 'Oct 2026')
-    >>> value_label("silence_bin", "240+", "zh"), value_label("moment", "parking", "en")
+    >>> value_label("silence_bin", "240+", lang="zh"), value_label("moment", "parking", lang="en")
     ('≥ 240', 'Parking')
     """
     v = str(value)
     if column == "month":
-        return month_label(v, lang)
+        return month_label(v, lang=lang)
     if column == "silence_bin":  # the minutes are said in the header
         return f"≥ {v[:-1]}" if v.endswith("+") else v
     if column == "adjusted_for":
@@ -851,8 +851,8 @@ def value_label(column: str, value: object, lang: Lang = "both") -> str:
     if column == "term" and v.endswith("]") and "[" in v:  # a level of a categorical term: updates[2]
         base, level = v[:-1].split("[", 1)
         if base in own:
-            return f"{value_label('term', base, lang)} = {level}"
-    return label(v, lang)
+            return f"{value_label('term', base, lang=lang)} = {level}"
+    return label(v, lang=lang)
 
 
 # ------------------------------------------------------------------ data-quality rules
@@ -1656,11 +1656,11 @@ for _theme in THEMES:
     _LABELS.setdefault(_theme.code, (_theme.zh, _theme.en))
 
 
-def bilingual(zh: str, en: str, lang: Lang = "both", sep: str = " ", en_first: bool = False) -> str:
+def bilingual(zh: str, en: str, *, lang: Lang = "both", sep: str = " ", en_first: bool = False) -> str:
     """``zh``, ``en`` or both joined by ``sep`` (Chinese first unless ``en_first``); one copy
     when the two are the same. The one place where the workbench picks a label language.
 
-    >>> bilingual("等待", "Waiting"), bilingual("等待", "Waiting", "en"), bilingual("NPS", "NPS")
+    >>> bilingual("等待", "Waiting"), bilingual("等待", "Waiting", lang="en"), bilingual("NPS", "NPS")
     ('等待 Waiting', 'Waiting', 'NPS')
     """
     if lang == "zh":
@@ -1674,12 +1674,12 @@ def bilingual(zh: str, en: str, lang: Lang = "both", sep: str = " ", en_first: b
     return f"{en}{sep}{zh}" if en_first else f"{zh}{sep}{en}"
 
 
-def label(code: str, lang: Lang = "both") -> str:
+def label(code: str, *, lang: Lang = "both") -> str:
     """Bilingual label of any catalog code (stage, touchpoint, score point, tier, band, …).
 
     Unknown codes come back unchanged, so the function is safe on free categories.
 
-    >>> label("realtime_photo", "zh")
+    >>> label("realtime_photo", lang="zh")
     '实时更新+照片'
     """
     if code not in _LABELS:
@@ -1687,13 +1687,13 @@ def label(code: str, lang: Lang = "both") -> str:
     return bilingual(*_LABELS[code], lang=lang)
 
 
-def labels(codes: Iterable[str], lang: Lang = "both") -> list[str]:
+def labels(codes: Iterable[str], *, lang: Lang = "both") -> list[str]:
     """:func:`label` for each code in ``codes``.
 
-    >>> labels(["none", "realtime"], "en")
+    >>> labels(["none", "realtime"], lang="en")
     ['No update', 'Real-time updates']
     """
-    return [label(c, lang) for c in codes]
+    return [label(c, lang=lang) for c in codes]
 
 
 def emotion_band(score: float) -> Band:

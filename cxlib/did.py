@@ -599,7 +599,7 @@ def sun_abraham(
             "n_control": int((~treated).sum()),
         }
     )
-    if cluster:
+    if n_cl is not None:
         dfree = n_cl - 1
         crit = stats.t.ppf(0.5 + ci / 2, dfree)
         pfun = lambda z: 2 * stats.t.sf(np.abs(z), dfree)  # noqa: E731
@@ -641,7 +641,7 @@ def sun_abraham(
         Wm = Wm / Wm.sum(axis=1, keepdims=True)
         est_pre, V_pre = Wm @ b, Wm @ Vb @ Wm.T
         pt = _pretest(est_pre, V_pre)
-        if cluster and pt["statistic"] is not None:
+        if n_cl is not None and pt["statistic"] is not None:
             q = len(pre_rel)
             pt["p_value"] = float(stats.f.sf(pt["statistic"] / q, q, n_cl - 1))
             pt["method"] = f"Wald test, F({q}, {n_cl - 1})"
@@ -870,18 +870,18 @@ class _RolloutCells:
     def statistics(self, a: Sequence[int], control_group: ControlGroup) -> tuple[np.ndarray, np.ndarray]:
         """(Callaway–Sant'Anna overall ATT, TWFE coefficient) of every outcome column under ``a``."""
         C, T = self.C, self.T
-        a = np.asarray(a)
-        g_idx = np.where(a >= 0, self.date_month[np.maximum(a, 0)], T + 1)  # cohort month index; T+1: never
+        on = np.asarray(a, dtype=np.int64)
+        g_idx = np.where(on >= 0, self.date_month[np.maximum(on, 0)], T + 1)  # cohort month index; T+1: never
         # kept sums: a switching center's switch month holds only its visits on/after the date
         S, N = self.S.copy(), self.N.copy()
         Dc = np.zeros((C, T))  # switched visits per center-month
         DY = np.zeros(self.K)
-        for c in np.flatnonzero((a >= 0) & (g_idx < T)):  # a date after the data's last month: not switched yet
+        for c in np.flatnonzero((on >= 0) & (g_idx < T)):  # a date after the data's last month: not switched yet
             g = g_idx[c]
-            S[c, g], N[c, g] = self.S_on[c, a[c]], self.N_on[c, a[c]]
-            Dc[c, g] = self.N_on[c, a[c]]
+            S[c, g], N[c, g] = self.S_on[c, on[c]], self.N_on[c, on[c]]
+            Dc[c, g] = self.N_on[c, on[c]]
             Dc[c, g + 1 :] = self.N[c, g + 1 :]
-            DY += self.S_on[c, a[c]] + self.S[c, g + 1 :].sum(axis=0)
+            DY += self.S_on[c, on[c]] + self.S[c, g + 1 :].sum(axis=0)
         return self._cs(S, N, g_idx, control_group), self._twfe(Dc, DY)
 
     def _cs(self, S: np.ndarray, N: np.ndarray, g_idx: np.ndarray, control_group: ControlGroup) -> np.ndarray:
@@ -1341,7 +1341,7 @@ def plot_event_study(
     from cxlib import plotting
 
     if not robust.ok or robust.event.empty:
-        return plotting.note_figure(robust.note, labels.title("rollout_event_title", lang), ax=ax)
+        return plotting.note_figure(robust.note, labels.title("rollout_event_title", lang=lang), ax=ax)
     ev = robust.event.sort_values("rel_period")
     own = ax is None
     with plotting.drawing():
@@ -1357,10 +1357,10 @@ def plot_event_study(
             yerr=error_bars(est, ev["ci_low"].to_numpy(dtype=float), ev["ci_high"].to_numpy(dtype=float)),
             fmt="o-",
             capsize=3,
-            label=labels.text("cs_robust", lang, sep=" / "),
+            label=labels.text("cs_robust", lang=lang, sep=" / "),
             color=plotting.TIER_COLORS["realtime"],
         )
-        if twfe is not None and twfe.ok and twfe.headline is not None and "rel_month" in twfe.headline.columns:
+        if twfe is not None and twfe.ok and "rel_month" in twfe.headline.columns:
             t = twfe.headline.loc[twfe.headline["rel_month"].notna()].sort_values("rel_month")
             tx = t["rel_month"].to_numpy(dtype=float)
             te = t["estimate"].to_numpy(dtype=float)
@@ -1374,19 +1374,19 @@ def plot_event_study(
                 capsize=3,
                 color="grey",
                 alpha=0.8,
-                label=labels.text("twfe_event_study", lang, sep=" / "),
+                label=labels.text("twfe_event_study", lang=lang, sep=" / "),
             )
         ax.axhline(0, color="grey", lw=0.8)
         ax.axvline(-0.5, color="grey", lw=0.8, ls="--")
         ticks = {int(v): plotting.with_n(str(int(v)), k) for v, k in zip(x, ev["n"])}
-        if twfe is not None and twfe.ok and twfe.headline is not None and "n_month" in twfe.headline.columns:
+        if twfe is not None and twfe.ok and "n_month" in twfe.headline.columns:
             for v, k in zip(twfe.headline["rel_month"], twfe.headline["n_month"]):  # months only TWFE shows
                 if pd.notna(v) and int(v) not in ticks:
                     ticks[int(v)] = plotting.with_n(str(int(v)), k) if pd.notna(k) else str(int(v))
         ax.set_xticks(sorted(ticks), [ticks[v] for v in sorted(ticks)])
-        ax.set_xlabel(labels.text("rel_period", lang, sep=" / "))
-        ax.set_ylabel(labels.title("effect_vs_before", lang))
-        ax.set_title(labels.title("rollout_event_title", lang))
+        ax.set_xlabel(labels.text("rel_period", lang=lang, sep=" / "))
+        ax.set_ylabel(labels.title("effect_vs_before", lang=lang))
+        ax.set_title(labels.title("rollout_event_title", lang=lang))
         ax.legend(loc="best", fontsize="small")
         if own:
             fig.tight_layout()
@@ -1402,7 +1402,7 @@ def event_table(*results: StaggeredResult, lang: catalog.Lang = "both", digits: 
     """
     rows = []
     for r in results:
-        label = catalog.value_label("estimator", r.estimator, lang)
+        label = catalog.value_label("estimator", r.estimator, lang=lang)
         if not r.ok:
             rows.append(
                 {
@@ -1420,7 +1420,7 @@ def event_table(*results: StaggeredResult, lang: catalog.Lang = "both", digits: 
         p = _float_or_none(r.pretest.get("p_value"))
         pre = (
             catalog.bilingual(
-                f"上线前各月联合为 0 的检验 p = {p:.3f}", f"pre-switch months jointly 0: p = {p:.3f}", lang
+                f"上线前各月联合为 0 的检验 p = {p:.3f}", f"pre-switch months jointly 0: p = {p:.3f}", lang=lang
             )
             if p is not None
             else ""

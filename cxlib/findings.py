@@ -90,7 +90,7 @@ class Finding:
 
     def text(self, lang: str | None = None) -> str:
         """The sentence in ``lang`` (default: the finding's own)."""
-        return bilingual(self.zh, self.en, (lang or self.lang), sep="\n")  # type: ignore[arg-type]
+        return bilingual(self.zh, self.en, lang=lang or self.lang, sep="\n")  # type: ignore[arg-type]
 
     def in_lang(self, lang: str) -> Finding:
         """The same finding shown in another language."""
@@ -230,7 +230,7 @@ def _sig_words(sig: bool | None, p: Any, change: bool = False) -> tuple[str, str
 
 
 def _label(code: Any, lang: str) -> str:
-    return catalog.label(str(code), lang)  # type: ignore[arg-type]
+    return catalog.label(str(code), lang=lang)  # type: ignore[arg-type]
 
 
 def _make(key: str, zh: str, en: str, lang: Lang, **facts: Any) -> Finding:
@@ -1212,10 +1212,10 @@ def folklore(
     missing = [c for c in (low, high) if c not in t.index or not t.loc[c, "n_responses"]]
     if missing:
         en = (
-            f"{lead_en} These data have no survey answers for {', '.join(catalog.label(c, 'en') for c in missing)}, "
+            f"{lead_en} These data have no survey answers for {', '.join(catalog.label(c, lang='en') for c in missing)}, "
             "so the claim cannot be checked here."
         )
-        zh = f"{lead_zh}本数据中{'、'.join(catalog.label(c, 'zh') for c in missing)}没有问卷回答，无法核对这一说法。"
+        zh = f"{lead_zh}本数据中{'、'.join(catalog.label(c, lang='zh') for c in missing)}没有问卷回答，无法核对这一说法。"
         return _make(key, zh, en, lang, status="too_few", holds=None)
     lo, hi = t.loc[low], t.loc[high]
 
@@ -1326,7 +1326,7 @@ def rollout(did_ltr: Any, did_complained: Any = None, *, lang: Lang = "both") ->
             facts.update({f"{name}_direction": None, f"{name}_significant": None})
             continue
         assert isinstance(res, ModelResult)
-        if not res.ok or res.headline is None or res.headline.empty or not _finite(res.headline.iloc[0]["estimate"]):
+        if not res.ok or res.headline.empty or not _finite(res.headline.iloc[0]["estimate"]):
             zr, er = _reason(res.note)
             zh_parts.append(f"{zh_what}无法估计（{zr}）")
             en_parts.append(f"{en_what} not estimated ({er})")
@@ -1599,7 +1599,7 @@ def update_effects(ltr_model: Any, complaint_model: Any = None, *, lang: Lang = 
         "halves_claim": None,
     }
     zh_parts, en_parts = [], []
-    if not ltr_model.ok or ltr_model.headline is None or ltr_model.headline.empty:
+    if not ltr_model.ok or ltr_model.headline.empty:
         zr, er = _reason(ltr_model.note)
         zh_parts.append(f"推荐意愿的模型无法估计（{zr}）")
         en_parts.append(f"the LTR model was not estimated ({er})")

@@ -119,7 +119,7 @@ def other_content(path: Path) -> list[str]:
 
 
 def check_clean_folders(
-    raw_dir: Path, processed_dir: Path, manifest_keys: Iterable[str] = ("fingerprint",), outputs: Iterable[str] = ()
+    raw_dir: Path, processed_dir: Path, *, manifest_keys: Iterable[str] = ("fingerprint",), outputs: Iterable[str] = ()
 ) -> tuple[Path, Path]:
     """Refuse folder mistakes of a cleaning run; return the resolved ``(raw, processed)`` folders.
 
@@ -209,7 +209,7 @@ def outside_links(raw_dir: Path) -> dict[str, str]:
     return out
 
 
-def check_raw_links(raw_dir: Path, allow: bool = False, recorded: dict[str, str] | None = None) -> dict[str, str]:
+def check_raw_links(raw_dir: Path, *, allow: bool = False, recorded: dict[str, str] | None = None) -> dict[str, str]:
     """The outside links of ``raw_dir`` (see :func:`outside_links`), after refusing any that is
     neither allowed (``allow``) nor ``recorded`` with the same target by an earlier allowed run.
 
@@ -256,7 +256,7 @@ class FolderLock:
                 self.writable = False
                 return self
             raise disk_error(
-                exc, self.path.parent, f"cannot create the lock file {self.path.name} in the folder"
+                exc, self.path.parent, doing=f"cannot create the lock file {self.path.name} in the folder"
             ) from None
         deadline = time.monotonic() + self.wait
         op = fcntl.LOCK_SH if self.shared else fcntl.LOCK_EX
@@ -301,7 +301,7 @@ class FolderLock:
 
 
 # ------------------------------------------------------------------ errors
-def disk_error(exc: OSError, folder: Path, doing: str = "cannot write to the folder", hint: str = "") -> FolderError:
+def disk_error(exc: OSError, folder: Path, *, doing: str = "cannot write to the folder", hint: str = "") -> FolderError:
     """One :class:`FolderError` line naming ``folder`` for a file-system error (read-only, full
     disk, permissions): what was being done, the file it happened on, the reason, a ``hint``.
 

@@ -208,7 +208,7 @@ def emotion_curve(
     )
     out["n"] = out["n"].astype("int64")
     out["band"] = catalog.emotion_bands(out["mean"])
-    out["band_label"] = [catalog.label(b, "both") for b in out["band"].astype(str)]
+    out["band_label"] = [catalog.label(b, lang="both") for b in out["band"].astype(str)]
     return out
 
 
@@ -305,7 +305,7 @@ def plot_emotion_curve(
     with plotting.drawing():
         fig, ax = plotting.figure_for(ax, (9, 5))
         _shade_bands(ax)
-        names = [" / ".join(catalog.label(str(v), lang) for v in k) for k in keys]
+        names = [" / ".join(catalog.label(str(v), lang=lang) for v in k) for k in keys]
         colors = plotting.segment_colors(
             [str(k[0]) if len(k) == 1 else n for k, n in zip(keys, names)],
             column=by_cols[0] if len(by_cols) == 1 else None,
@@ -476,7 +476,12 @@ def plot_journey_map(curve: pd.DataFrame, *, lang: Lang = "both", pain_below: fl
         )
         handles = [
             Line2D(
-                [], [], marker="o", ls="", color=plotting.CHANNEL_COLORS["online"], label=catalog.label("online", lang)
+                [],
+                [],
+                marker="o",
+                ls="",
+                color=plotting.CHANNEL_COLORS["online"],
+                label=catalog.label("online", lang=lang),
             ),
             Line2D(
                 [],
@@ -484,7 +489,7 @@ def plot_journey_map(curve: pd.DataFrame, *, lang: Lang = "both", pain_below: fl
                 marker="s",
                 ls="",
                 color=plotting.CHANNEL_COLORS["offline"],
-                label=catalog.label("offline", lang),
+                label=catalog.label("offline", lang=lang),
             ),
         ]
 
@@ -630,7 +635,7 @@ def key_drivers(
     if isinstance(rw, NotComputed):
         return rw
     rw.insert(1, "stage", rw["predictor"].map(_POINT_STAGE))
-    rw.insert(2, "label", [catalog.label(p, "both") for p in rw["predictor"]])
+    rw.insert(2, "label", [catalog.label(p, lang="both") for p in rw["predictor"]])
     return rw
 
 
@@ -724,7 +729,7 @@ def pain_points(
     out["importance"] = out["point"].map(imp).astype("float64")
     out["priority"] = out["gap"] * out["importance"]
     out.insert(1, "stage", out["point"].map(_POINT_STAGE))
-    out.insert(2, "label", [catalog.label(p, "both") for p in out["point"]])
+    out.insert(2, "label", [catalog.label(p, lang="both") for p in out["point"]])
     out["n"] = out["n"].astype("int64")
     if comments is not None:
         require_columns(comments, [id, comment], "comments")
@@ -824,7 +829,7 @@ def plot_importance_performance(ip: pd.DataFrame, *, lang: Lang = "both", ax: Ax
         ax.scatter(x, y, c=[quad_colors[q] for q in ip["quadrant"]], s=60, zorder=3)
         ns = ip["n"] if "n" in ip.columns else [None] * len(ip)
         for xi, yi, p, n in zip(x, y, ip["point"], ns):
-            name = catalog.label(p, lang) if n is None else f"{catalog.label(p, lang)} (n={int(n):,})"
+            name = catalog.label(p, lang=lang) if n is None else f"{catalog.label(p, lang=lang)} (n={int(n):,})"
             ax.annotate(name, (xi, yi), xytext=(5, 4), textcoords="offset points", fontsize="small")
         if "n" in ip.columns:
             plotting.mark_small(ax, x, y, ip["n"], "#444444", lang=lang, marks=plotting.SmallMarks(size=60))
@@ -1063,7 +1068,7 @@ def plot_silence(effects: pd.DataFrame, *, lang: Lang = "both") -> Figure:
             color = plotting.BAND_COLORS["very_dissatisfied"] if p != "ltr" else plotting.TIER_COLORS["realtime"]
             ax.errorbar(x, m, yerr=yerr, marker="o", capsize=4, color=color)
             n = effects[f"{p}_n"] if f"{p}_n" in effects.columns else effects.get("n_visits")
-            bins = [catalog.value_label("silence_bin", b, lang) for b in effects["silence_bin"].astype(str)]
+            bins = [catalog.value_label("silence_bin", b, lang=lang) for b in effects["silence_bin"].astype(str)]
             if n is not None:  # the n of each bin under it; bins with fewer than MIN_N answers hollow
                 plotting.mark_small(ax, x, m, n, color, lang=lang)
                 bins = [plotting.with_n(b, k) for b, k in zip(bins, n)]
@@ -1166,7 +1171,7 @@ def plot_visit_timeline(
             ax.scatter([x], [lanes[kind]], marker=marker, s=90 if marker == "*" else 50, color=color, zorder=3)
             if kind == "other" and x - last_label_x > 0.04 * span:  # lanes name updates and inquiries
                 ax.annotate(
-                    catalog.label(code, lang),
+                    catalog.label(code, lang=lang),
                     (x, lanes[kind]),
                     xytext=(0, 7),
                     textcoords="offset points",
@@ -1200,9 +1205,9 @@ def moments_table(*, lang: catalog.Lang = "en") -> pd.DataFrame:
             m.zh,
             m.en,
             m.point,
-            catalog.label(m.point, "both"),
+            catalog.label(m.point, lang="both"),
             m.proxy,
-            catalog.bilingual(m.note_zh or m.note, m.note, lang, sep=" / "),
+            catalog.bilingual(m.note_zh or m.note, m.note, lang=lang, sep=" / "),
         )
         for i, m in enumerate(MOMENTS)
     ]

@@ -2,7 +2,7 @@
 their Chinese beside their English, in one table (the ROI pages keep theirs in :mod:`cxlib.roi.labels`;
 the catalog's codes, columns and values are labelled by :mod:`cxlib.catalog`).
 
-    >>> text("coef_title", "both"), title("coef_title", "both")
+    >>> text("coef_title", lang="both"), title("coef_title", lang="both")
     ('模型系数 Model coefficients', '模型系数\\nModel coefficients')
 """
 
@@ -34,19 +34,19 @@ TEXT: dict[str, tuple[str, str]] = {
 }
 
 
-def text(key: str, lang: Lang = "both", *, sep: str = " ") -> str:
+def text(key: str, *, lang: Lang = "both", sep: str = " ") -> str:
     """The label ``key`` of :data:`TEXT` in ``lang`` (both: Chinese, ``sep``, English).
 
-    >>> text("nps", "zh"), text("cs_robust", "both", sep=" / ")
+    >>> text("nps", lang="zh"), text("cs_robust", lang="both", sep=" / ")
     ('净推荐值', "Callaway–Sant'Anna（稳健） / Callaway–Sant'Anna (robust)")
     """
     return bilingual(*TEXT[key], lang=lang, sep=sep)
 
 
-def title(key: str, lang: Lang = "both") -> str:
+def title(key: str, *, lang: Lang = "both") -> str:
     """The label ``key`` as a title: both languages on two lines.
 
-    >>> title("dose_title", "en")
+    >>> title("dose_title", lang="en")
     'Proactive updates vs. NPS and complaints'
     """
-    return text(key, lang, sep="\n")
+    return text(key, lang=lang, sep="\n")

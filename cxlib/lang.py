@@ -13,11 +13,11 @@ the same level the two headings become one line (``## 情绪曲线 The emotion c
 bilingual page does not show two headings in a row. The markers are never part of the result.
 
     >>> cell = "<!-- lang:zh -->\\n## 情绪曲线\\n\\n均值与置信区间。\\n<!-- lang:en -->\\n## The emotion curve\\n\\nMeans with CIs."
-    >>> print(pick(cell, "en"))
+    >>> print(pick(cell, lang="en"))
     ## The emotion curve
     <BLANKLINE>
     Means with CIs.
-    >>> print(pick(cell, "both"))
+    >>> print(pick(cell, lang="both"))
     ## 情绪曲线 The emotion curve
     <BLANKLINE>
     均值与置信区间。
@@ -122,7 +122,7 @@ def merge_headings(zh: str, en: str) -> str:
     while k < min(len(zw), len(ew)) - 1 and zw[k] == ew[k]:
         k += 1
     head = " ".join(zw[:k])
-    rest = bilingual(" ".join(zw[k:]), " ".join(ew[k:]), "both")
+    rest = bilingual(" ".join(zw[k:]), " ".join(ew[k:]), lang="both")
     return f"{head} {rest}" if head else rest
 
 
@@ -138,12 +138,12 @@ def _both(run: list[Block]) -> Iterator[str]:
     yield from (t for t in zh + en if t.strip())
 
 
-def pick(markdown: str, lang: Lang = "both") -> str:
+def pick(markdown: str, *, lang: Lang = "both") -> str:
     """The text of a markdown cell for a page in ``lang``: the common text and the blocks of
     that language (for "both" all of them, Chinese first, same-level opening headings merged).
     A cell without markers comes back unchanged.
 
-        >>> pick("<!-- lang:zh -->\\n中文说明\\n<!-- lang:en -->\\nIn English", "zh")
+        >>> pick("<!-- lang:zh -->\\n中文说明\\n<!-- lang:en -->\\nIn English", lang="zh")
         '中文说明'
     """
     if lang not in LANGS:
@@ -165,7 +165,7 @@ def pick(markdown: str, lang: Lang = "both") -> str:
     return "\n\n".join(pieces)
 
 
-def notebook_lang(nb: Any, default: Lang = "both") -> Lang:
+def notebook_lang(nb: Any, *, default: Lang = "both") -> Lang:
     """The ``lang`` a notebook was executed with (papermill's record of its parameters), else
     ``default`` (a notebook without a ``lang`` parameter, or one not run by papermill).
 
@@ -191,5 +191,5 @@ def pick_cells(nb: Any, lang: Lang) -> Any:
     """
     for cell in nb.get("cells", []):
         if cell.get("cell_type") == "markdown":
-            cell["source"] = pick(cell.get("source", ""), lang)
+            cell["source"] = pick(cell.get("source", ""), lang=lang)
     return nb

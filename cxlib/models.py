@@ -47,7 +47,7 @@ import contextvars
 import math
 import re
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -112,7 +112,8 @@ class ModelResult:
     """What a model function returns.
 
     ``table`` has one row per coefficient (see :data:`TABLE_COLUMNS`); ``headline`` the few
-    rows a report quotes; ``fit`` the statsmodels result (``None`` when it could not be fitted);
+    rows a report quotes (empty when none were given); ``n_clusters`` the clusters of the
+    standard errors, ``None`` when they are not clustered; ``fit`` the statsmodels result (``None`` when it could not be fitted);
     ``fallback`` the sentence saying that HC1 errors replaced cluster-robust ones (too few
     clusters), ``""`` otherwise.
 
@@ -126,7 +127,7 @@ class ModelResult:
     n_clusters: int | None = None
     converged: bool = False
     note: str = ""
-    headline: pd.DataFrame | None = None
+    headline: pd.DataFrame = field(default_factory=pd.DataFrame)
     fit: Any = field(default=None, repr=False)
     fallback: str = ""
     #: the "样本不足（n = …）" note when the data were too few to fit the model, else None
@@ -321,6 +322,14 @@ def _pretty(term: str) -> str:
     return re.sub(r"Q\('([^']*)'\)", r"\1", term)
 
 
+def _quoted(term: str) -> str:
+    """The column a formula term names as ``Q('column')``: ``C(Q('center'))`` → ``center``."""
+    m = re.search(r"Q\('([^']*)'\)", term)
+    if m is None:
+        raise ValueError(f"the formula term {term!r} names no column as Q('...')")
+    return m.group(1)
+
+
 @dataclass
 class _Prepared:
     data: pd.DataFrame
@@ -331,6 +340,14 @@ class _Prepared:
     fe_prefixes: tuple[str, ...]
     cluster: str | None = None
     fallback: str = ""  # why HC1 errors replace cluster-robust ones ("" when clustered)
+
+    @property
+    def cluster_df(self) -> int:
+        """The degrees of freedom of cluster-robust t and F tests: clusters − 1 (the data must be
+        clustered)."""
+        if self.groups is None or self.n_clusters is None:
+            raise ValueError("the data are not clustered")
+        return self.n_clusters - 1
 
 
 def _prepare(
@@ -431,9 +448,7 @@ def _check_size(
         prep.groups = None
     if key is not None and prep.data[key].nunique() < 2:
         return _cannot_fit(model, f"no variation in {key}", n, g, strict)
-    k = 2 + sum(
-        prep.data[re.search(r"Q\('([^']*)'\)", t).group(1)].nunique() - 1 if t.startswith("C(") else 1 for t in prep.rhs
-    )
+    k = 2 + sum(int(prep.data[_quoted(t)].nunique()) - 1 if t.startswith("C(") else 1 for t in prep.rhs)
     if n < k + 10:
         return _cannot_fit(model, f"only {n} complete rows for about {k} parameters", n, g, strict, need=k + 10)
     return None
@@ -510,13 +525,13 @@ def _fit_kwargs(prep: _Prepared, cov_type: str = "cluster") -> dict[str, Any]:
 def _se_note(prep: _Prepared) -> list[str]:
     """The note on the standard errors: cluster-robust, or the HC1 fallback."""
     if prep.groups is not None:
-        return [f"cluster-robust SEs by {prep.cluster} (t with {prep.n_clusters - 1} df)"]
+        return [f"cluster-robust SEs by {prep.cluster} (t with {prep.cluster_df} df)"]
     if prep.fallback:
         return [prep.fallback]
     return []
 
 
-def _run(fn, *args, **kwargs) -> tuple[Any, list[str], list[str]]:
+def _run(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any, list[str], list[str]]:
     """Call a fit, collecting statsmodels fit warnings (and numeric RuntimeWarnings) as notes."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -589,6 +604,8 @@ def _tidy(
         bounds = pd.DataFrame(np.asarray(res.conf_int(alpha=1 - ci)), index=params.index)
         pv = pd.Series(np.asarray(res.pvalues), index=params.index)
         lo, hi = bounds[0], bounds[1]
+    elif bse is None:
+        raise TypeError("_tidy: params given without bse")
     else:
         q = stats.t.ppf(1 - (1 - ci) / 2, df) if df else stats.norm.ppf(1 - (1 - ci) / 2)
         lo, hi = params - q * bse, params + q * bse
@@ -672,6 +689,8 @@ def _absorbed_design(
     design (one center), ``X`` is the fit's own and ``absorb`` None."""
     names = [str(c) for c in res.model.exog_names]
     X, y, g = np.asarray(res.model.exog, dtype=float), np.asarray(res.model.endog, dtype=float), prep.groups
+    if g is None:
+        raise ValueError("the fit is not clustered")
     prefix = f"C({prep.cluster})"
     fe = [i for i, c in enumerate(names) if _pretty(c).startswith(prefix + "[")]
     if not prep.cluster or not fe or "Intercept" not in names:
@@ -857,7 +876,7 @@ def ltr_ols(
     res, msgs, numeric = _run(lambda: smf.ols(formula, prep.data, eval_env=_FORMULA_ENV).fit(**_fit_kwargs(prep)))
     conv, notes = _convergence(res, msgs, numeric, key_raw)
     notes = prep.notes + notes
-    if cov_type == "cluster-crv3" and prep.groups is not None:
+    if cov_type == "cluster-crv3" and prep.groups is not None and cluster:
         bse, how = _ols_crv3(res, prep, cluster)
         notes.append(how)
         table = _tidy(
@@ -870,14 +889,14 @@ def ltr_ols(
             ci,
             params=pd.Series(res.params),
             bse=bse,
-            df=prep.n_clusters - 1,
+            df=prep.cluster_df,
         )
     else:
         notes += _se_note(prep)
         table = _tidy(res, name, prep, key_raw, conv, "; ".join(notes), ci)
         if few_cluster:
-            table, how = _few_cluster_inference(res, prep, table, key_raw, ci)
-            notes += how
+            table, few = _few_cluster_inference(res, prep, table, key_raw, ci)
+            notes += few
     table = _rename_updates(table, updates, form)
     note = "; ".join(notes)
     table["note"] = note
@@ -957,7 +976,7 @@ def ltr_mixed(
         note = f"mixed model unusable ({reason}); OLS with {center} effects and cluster-robust SEs instead"
         ols.note = "; ".join([note, ols.note]) if ols.note else note
         ols.table["note"] = ols.note
-        if ols.headline is not None:
+        if len(ols.headline.columns):
             ols.headline["note"] = ols.note
         return ols
     k = len(res.fe_params)
@@ -1641,7 +1660,7 @@ def complaint_models(
             raise DataError("exposure must be > 0", column=exposure)
         extra["exposure"] = ex.to_numpy()
     kw = _fit_kwargs(prep)
-    tables, rows, fits = [], [], {}
+    tables, rows, fits = [], [], dict[str, Any]()
     boundary = ""
     fitters = (
         (
@@ -1843,9 +1862,10 @@ def duration_confounding(
 
         >>> print(duration_confounding(visits).note)  # doctest: +SKIP
     """
+    outcomes: tuple[Literal["n_complaints", "ltr"], ...] = ("n_complaints", "ltr")
     parts = [
         naive_vs_adjusted(visits, o, updates, duration, adjust=adjust, inference=inference, guards=guards)
-        for o in track(("n_complaints", "ltr"), "naive and adjusted models", unit="outcomes")
+        for o in track(outcomes, "naive and adjusted models", unit="outcomes")
     ]
     head = pd.concat([r.headline.assign(outcome=o) for r, o in zip(parts, ("n_complaints", "ltr"))], ignore_index=True)
     head = head[["outcome", *[c for c in head.columns if c != "outcome"]]]
@@ -2164,9 +2184,7 @@ def did_rollout(
         formula += f" + C({_q(center)})"
     res, msgs, numeric = _run(lambda: smf.ols(formula, d, eval_env=_FORMULA_ENV).fit(**_fit_kwargs(prep)))
     conv, cn = _convergence(res, msgs, numeric, ["post"])
-    notes += cn + [
-        f"center and {month} fixed effects; cluster-robust SEs by {center} (t with {prep.n_clusters - 1} df)"
-    ]
+    notes += cn + [f"center and {month} fixed effects; cluster-robust SEs by {center} (t with {prep.cluster_df} df)"]
     prep.fe_prefixes = (f"C({center})", f"C({month})")
     table = _tidy(res, name, prep, ["post"], conv, "; ".join(notes), ci)
     if few_cluster:
@@ -2270,7 +2288,7 @@ def event_study(
         + cn
         + [
             f"reference month {ref}; center and {month} fixed effects; "
-            f"cluster-robust SEs by {center} (t with {prep.n_clusters - 1} df)"
+            f"cluster-robust SEs by {center} (t with {prep.cluster_df} df)"
         ]
     )
     prep.fe_prefixes = (f"C({center})", f"C({month})")
@@ -2511,7 +2529,7 @@ def _did_entry(res: ModelResult | NotProvided) -> dict[str, Any]:
         "ci_low": float(h["ci_low"]),
         "ci_high": float(h["ci_high"]),
         "p_value": float(h["p_value"]),
-        "n_clusters": int(res.n_clusters),
+        "n_clusters": None if res.n_clusters is None else int(res.n_clusters),
     }
     if isinstance(h.get("inference"), str):
         out["inference"] = h["inference"]
@@ -2619,8 +2637,8 @@ def report_table(
 
         >>> report_table(ltr_ols(visits), complaint_models(visits))  # doctest: +SKIP
     """
-    shortages = [r.shortage for r in results if isinstance(r, ModelResult)]
-    if results and len(shortages) == len(results) and all(s is not None for s in shortages):
+    shortages = [r.shortage for r in results if isinstance(r, ModelResult) and r.shortage is not None]
+    if results and len(shortages) == len(results):
         return shortages[0].in_lang(lang or "both")
     frames = []
     for r in results:
@@ -2637,7 +2655,7 @@ def report_table(
                 )
             )
             continue
-        h = r.headline if r.headline is not None else r.table
+        h = r.headline if len(r.headline.columns) else r.table  # a result made without a headline
         h = h.copy()
         if "rate_ratio" in h.columns:
             h = h.rename(columns={"rate_ratio": "estimate", "p_value_h0": "p_value_vs_half"})
@@ -2708,7 +2726,9 @@ def plot_coefficients(
         notes = [str(n) for n in table.get("note", pd.Series(dtype=str)).dropna() if str(n)]
         if not notes:
             raise DataError("no coefficients to plot")
-        return plotting.note_figure("; ".join(dict.fromkeys(notes)), title or labels.title("coef_title", lang), ax=ax)
+        return plotting.note_figure(
+            "; ".join(dict.fromkeys(notes)), title or labels.title("coef_title", lang=lang), ax=ax
+        )
     own = ax is None
     with plotting.drawing():
         plotting.ensure_theme()
@@ -2725,8 +2745,8 @@ def plot_coefficients(
         ax.axvline(0, color="grey", lw=0.8, ls="--")
         ax.set_yticks(np.arange(len(shown)), shown)
         ax.invert_yaxis()
-        ax.set_xlabel(labels.text("estimate_ci", lang))
-        ax.set_title(title or labels.title("coef_title", lang))
+        ax.set_xlabel(labels.text("estimate_ci", lang=lang))
+        ax.set_title(title or labels.title("coef_title", lang=lang))
         if len(models) > 1:
             ax.legend(frameon=False)
         if own:
@@ -2754,7 +2774,7 @@ def plot_event_study(
     t = result.headline if isinstance(result, ModelResult) else result
     if "rel_month" not in t.columns or t["estimate"].notna().sum() == 0:
         if isinstance(result, ModelResult) and result.note:
-            return plotting.note_figure(result.note, title or labels.title("event_title", lang), ax=ax)
+            return plotting.note_figure(result.note, title or labels.title("event_title", lang=lang), ax=ax)
         raise DataError("no event-study coefficients to plot")
     t = t.loc[t["rel_month"].notna()].sort_values("rel_month")
     own = ax is None
@@ -2772,9 +2792,9 @@ def plot_event_study(
         if "n_month" in t.columns:
             plotting.mark_small(ax, x, est, t["n_month"], plotting.TIER_COLORS["realtime"], lang=lang)
         ax.set_xticks(x, [plotting.with_n(str(int(v)), k) for v, k in zip(x, n_month)])
-        ax.set_xlabel(labels.text("rel_month", lang))
-        ax.set_ylabel(labels.text("estimate_ci", lang))
-        ax.set_title(title or labels.title("event_title", lang))
+        ax.set_xlabel(labels.text("rel_month", lang=lang))
+        ax.set_ylabel(labels.text("estimate_ci", lang=lang))
+        ax.set_title(title or labels.title("event_title", lang=lang))
         if own:
             fig.tight_layout()
     return fig
@@ -2783,7 +2803,7 @@ def plot_event_study(
 # ============================================================================ notes in Chinese
 def _var(name: str) -> str:
     """A model variable by its Chinese label (the catalog's term labels), else as written."""
-    return catalog.value_label("term", name, "zh")
+    return catalog.value_label("term", name, lang="zh")
 
 
 def _column(name: str) -> str:
@@ -2793,7 +2813,7 @@ def _column(name: str) -> str:
 
 
 def _lvl(column: str, value: str) -> str:
-    return {"True": "是", "False": "否"}.get(value) or catalog.value_label(column, value, "zh")
+    return {"True": "是", "False": "否"}.get(value) or catalog.value_label(column, value, lang="zh")
 
 
 #: the clauses of a model note in Chinese: (pattern of the English clause, its Chinese)

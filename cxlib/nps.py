@@ -461,7 +461,7 @@ def tier_table(
         rows.append(
             {
                 "tier": code,
-                "label": catalog.label(code, lang),
+                "label": catalog.label(code, lang=lang),
                 **_metrics(part, ltr, anxiety, complained, ci, scale, known),
             }
         )
@@ -558,11 +558,11 @@ def plot_dose_response(table: pd.DataFrame, *, lang: catalog.Lang = "both", titl
             if n_pt is not None:  # fewer than MIN_N answers: a hollow point
                 plotting.mark_small(ax, x, y, n_pt, colour, lang=lang)
             ax.set_xticks(x, ticks)
-            ax.set_xlabel(labels.text("proactive_updates", lang))
-            ax.set_ylabel(labels.text(key, lang))
-            ax.set_title(labels.text(key, lang))
+            ax.set_xlabel(labels.text("proactive_updates", lang=lang))
+            ax.set_ylabel(labels.text(key, lang=lang))
+            ax.set_title(labels.text(key, lang=lang))
             ax.grid(axis="y", alpha=0.3)
-        fig.suptitle(title or labels.title("dose_title", lang))
+        fig.suptitle(title or labels.title("dose_title", lang=lang))
         fig.tight_layout()
     return fig
 
@@ -608,14 +608,14 @@ def headline_table(
     n = int(r["n"])
     rows = [
         (
-            catalog.bilingual("净推荐值（−100…100）", "NPS (−100…100)", lang),
+            catalog.bilingual("净推荐值（−100…100）", "NPS (−100…100)", lang=lang),
             r["nps"],
             r["adjusted_low"],
             r["adjusted_high"],
             "adjusted Wald",
         ),
         (
-            catalog.bilingual("净推荐值（比例，−1…1）", "NPS (share, −1…1)", lang),
+            catalog.bilingual("净推荐值（比例，−1…1）", "NPS (share, −1…1)", lang=lang),
             r["nps"] / 100,
             r["adjusted_low"] / 100,
             r["adjusted_high"] / 100,
@@ -625,7 +625,7 @@ def headline_table(
     for g in reversed(catalog.NPS_GROUPS):
         share = r[f"{g.code}s"]
         lo, hi = wilson_ci(int(round(share * n)), n, ci=ci)
-        rows.append((catalog.bilingual(f"{g.zh}占比（%）", f"{g.en}s (%)", lang), share, lo, hi, "Wilson"))
+        rows.append((catalog.bilingual(f"{g.zh}占比（%）", f"{g.en}s (%)", lang=lang), share, lo, hi, "Wilson"))
     out = pd.DataFrame(rows, columns=["measure", "estimate", "ci_low", "ci_high", "interval"])
     out["n"] = n
     out["kind"] = ["nps", "nps_share", "share", "share", "share"]  # how cxlib.present writes each row

@@ -303,7 +303,7 @@ def title(zh: str, en: str, *, lang: Lang = "both") -> str:
     >>> title("痛点", "Pain points", lang="en")
     'Pain points'
     """
-    return catalog.bilingual(zh, en, lang, sep="\n")
+    return catalog.bilingual(zh, en, lang=lang, sep="\n")
 
 
 def text(zh: str, en: str, *, lang: Lang = "both") -> str:
@@ -312,7 +312,7 @@ def text(zh: str, en: str, *, lang: Lang = "both") -> str:
     >>> text("评分", "Score", lang="both")
     '评分 Score'
     """
-    return catalog.bilingual(zh, en, lang)
+    return catalog.bilingual(zh, en, lang=lang)
 
 
 def tick_label(code: str, *, lang: Lang = "both") -> str:
@@ -321,7 +321,7 @@ def tick_label(code: str, *, lang: Lang = "both") -> str:
     >>> tick_label("waiting", lang="both")
     '等待\\nWaiting'
     """
-    return catalog.bilingual(catalog.label(code, "zh"), catalog.label(code, "en"), lang, sep="\n")
+    return catalog.bilingual(catalog.label(code, lang="zh"), catalog.label(code, lang="en"), lang=lang, sep="\n")
 
 
 def caption(fig: Figure, text: str, *, width: int = 110) -> Figure:

@@ -111,7 +111,7 @@ def format_value(value: Any, kind: str | None, *, lang: Lang = "both", column: s
         ('12.50', '<0.001', '实时更新')
     """
     if isinstance(value, (list, tuple, np.ndarray)):
-        items = [catalog.value_label(column, v, lang) if kind == "category" else str(v) for v in value]
+        items = [catalog.value_label(column, v, lang=lang) if kind == "category" else str(v) for v in value]
         return ("；" if lang == "zh" else "; ").join(items) if len(items) else MISSING
     if _is_missing(value):
         return MISSING
@@ -120,10 +120,10 @@ def format_value(value: Any, kind: str | None, *, lang: Lang = "both", column: s
     if kind in (None, "text") or (isinstance(value, str) and kind not in ("bool", "category")):
         return str(value)
     if kind == "category":
-        return catalog.value_label(column, value, lang)
+        return catalog.value_label(column, value, lang=lang)
     if kind == "bool":
         yes = bool(value) if not isinstance(value, str) else value.strip().lower() in catalog.TRUE_WORDS
-        return bilingual("是", "yes", lang, sep=" / ") if yes else bilingual("否", "no", lang, sep=" / ")
+        return bilingual("是", "yes", lang=lang, sep=" / ") if yes else bilingual("否", "no", lang=lang, sep=" / ")
     try:
         x = float(value)
     except (TypeError, ValueError):
@@ -418,13 +418,13 @@ def table(
             ]
             unit = money_unit(used)
             wan = unit[0] == "万元"
-        head = _bound_header(c, lang) or catalog.header(c, lang, unit=unit)
+        head = _bound_header(c, lang) or catalog.header(c, lang=lang, unit=unit)
         col = _Col(
             c,
             head,
             cell_texts(c, kind, wan),
             kind not in (None, "text", "category", "bool"),
-            *(_bound_header(c, lg) or catalog.header(c, lg, unit=unit) for lg in ("zh", "en")),
+            *(_bound_header(c, lg) or catalog.header(c, lang=lg, unit=unit) for lg in ("zh", "en")),
         )
         if c == n_col:
             col.cells = [f"{t} {SMALL_MARK}" if s else t for t, s in zip(col.cells, small)]
@@ -502,7 +502,7 @@ def pivot(
             ),
         )
     look = {(r[index], r[columns]): (r[values], r[n]) for _, r in df.iterrows()}
-    body: dict[str, list[str]] = {_short(index, lang): [catalog.value_label(index, r, lang) for r in rows]}
+    body: dict[str, list[str]] = {_short(index, lang): [catalog.value_label(index, r, lang=lang) for r in rows]}
     flags = [[False] for _ in rows]
     for c in cols:
         cells = []
@@ -513,10 +513,10 @@ def pivot(
             text = MISSING if _is_missing(v) else f"{format_value(v, kind, lang=lang)} (n = {k:,})"
             cells.append(f"{text} {SMALL_MARK}" if small and text != MISSING else text)
             flags[i].append(small and text != MISSING)
-        body[catalog.value_label(columns, c, lang)] = cells
+        body[catalog.value_label(columns, c, lang=lang)] = cells
     frame = pd.DataFrame(body, index=range(len(rows)))
     frame.columns = _unique(list(frame.columns))
-    caption = caption if caption is not None else catalog.header(values, lang)
+    caption = caption if caption is not None else catalog.header(values, lang=lang)
     return Table(
         data=df,
         frame=frame,
@@ -556,7 +556,7 @@ def _bound_header(column: str, lang: Lang) -> str | None:
                 if stem in catalog.COLUMN_LABELS
                 else next((c for c in catalog.COLUMN_LABELS if c.startswith(stem + "_")), stem)
             )
-            return f"{_short(value, lang)} {bilingual(zh, en, lang)}"
+            return f"{_short(value, lang)} {bilingual(zh, en, lang=lang)}"
     return None
 
 
@@ -564,7 +564,7 @@ def _short(column: str, lang: Lang) -> str:
     c = catalog.COLUMN_LABELS.get(column)
     if c is None:
         return str(column)
-    return bilingual(c.zh, c.en, lang)
+    return bilingual(c.zh, c.en, lang=lang)
 
 
 def _unique(heads: list[str]) -> list[str]:

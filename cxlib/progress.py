@@ -121,7 +121,7 @@ class Progress:
         self.close()
 
 
-def track(items: Iterable[T], desc: str, total: int | None = None, unit: str = "it") -> Iterator[T]:
+def track(items: Iterable[T], desc: str, *, total: int | None = None, unit: str = "it") -> Iterator[T]:
     """The items of ``items``, reporting one unit of progress per item (see the module).
 
     >>> list(track(["a", "b"], desc="letters"))

@@ -135,10 +135,10 @@ class NotProvided(_Note):
         return {"provided": False, "missing": list(self.missing)}
 
 
-def not_provided(table: str | Sequence[str], lang: str = "both", detail: str = "") -> NotProvided:
+def not_provided(table: str | Sequence[str], *, lang: str = "both", detail: str = "") -> NotProvided:
     """The "未提供数据 / not provided" note for one or more inputs (tables, or ``"cases"``).
 
-    >>> not_provided("complaints", "both").text()
+    >>> not_provided("complaints", lang="both").text()
     '未提供数据 / not provided: 投诉记录 complaints (complaints)'
     """
     tables = (table,) if isinstance(table, str) else tuple(table)
@@ -189,7 +189,7 @@ def noted(table: Any, note: NotProvided | None) -> Any:
     return table if note is None else Noted(table, note)
 
 
-def missing_file(path: str | os.PathLike[str] | None, what: str = "cases", lang: str = "both") -> NotProvided | None:
+def missing_file(path: str | os.PathLike[str] | None, *, what: str = "cases", lang: str = "both") -> NotProvided | None:
     """The :func:`not_provided` note of a file that does not exist (naming the path), or None.
 
     >>> missing_file("no/such/cases_interventions.yaml", lang="en").text()
@@ -281,7 +281,7 @@ class NotComputed(_Note):
 
 
 def too_few(
-    n: int, need: int, what: tuple[str, str], unit: tuple[str, str] = RESPONSES, lang: str = "both"
+    n: int, need: int, what: tuple[str, str], unit: tuple[str, str] = RESPONSES, *, lang: str = "both"
 ) -> NotComputed:
     """The :class:`NotComputed` note of a method that needs ``need`` and has ``n``.
 
@@ -308,7 +308,7 @@ def unavailable(*values: Any, lang: str | None = None) -> NotProvided | NotCompu
     return None
 
 
-def jsonable(obj: Any, digits: int = 6) -> Any:
+def jsonable(obj: Any, *, digits: int = 6) -> Any:
     """Turn numpy / pandas values into plain JSON values; NaN and NA become ``None``.
 
     Floats are rounded to ``digits`` significant decimals so stored results are stable.
@@ -319,13 +319,13 @@ def jsonable(obj: Any, digits: int = 6) -> Any:
     if isinstance(obj, (NotProvided, NotComputed, Scope)):
         return obj.record()
     if isinstance(obj, pd.DataFrame):
-        return [jsonable(r, digits) for r in obj.to_dict(orient="records")]
+        return [jsonable(r, digits=digits) for r in obj.to_dict(orient="records")]
     if isinstance(obj, pd.Series):
-        return {str(k): jsonable(v, digits) for k, v in obj.items()}
+        return {str(k): jsonable(v, digits=digits) for k, v in obj.items()}
     if isinstance(obj, Mapping):
-        return {str(k): jsonable(v, digits) for k, v in obj.items()}
+        return {str(k): jsonable(v, digits=digits) for k, v in obj.items()}
     if isinstance(obj, (list, tuple, np.ndarray)):
-        return [jsonable(v, digits) for v in obj]
+        return [jsonable(v, digits=digits) for v in obj]
     if obj is None or obj is pd.NA or obj is pd.NaT:
         return None
     if isinstance(obj, (bool, np.bool_)):
@@ -394,14 +394,14 @@ _MONTHS_EN = (
 )
 
 
-def period_label(period_start: str | None, period_end: str | None, lang: str = "both") -> str:
+def period_label(period_start: str | None, period_end: str | None, *, lang: str = "both") -> str:
     """The period of a report in words: one month, a range of months, or all data.
 
-    >>> period_label("2026-10", "2026-10", "both")
+    >>> period_label("2026-10", "2026-10", lang="both")
     '2026年10月 / October 2026'
-    >>> period_label("2026-08", "2026-10", "en")
+    >>> period_label("2026-08", "2026-10", lang="en")
     '2026-08 – 2026-10'
-    >>> period_label(None, None, "zh")
+    >>> period_label(None, None, lang="zh")
     '全部数据'
     """
     from cxlib.catalog import bilingual
@@ -418,7 +418,7 @@ def period_label(period_start: str | None, period_end: str | None, lang: str = "
         zh, en = f"截至 {e}", f"up to {e}"
     else:
         zh, en = "全部数据", "all data"
-    return bilingual(zh, en, lang, sep=" / ")  # type: ignore[arg-type]
+    return bilingual(zh, en, lang=lang, sep=" / ")  # type: ignore[arg-type]
 
 
 def data_cutoff(data: Any) -> pd.Timestamp | None:
@@ -489,7 +489,7 @@ class Scope:
         cut = "–" if self.cutoff is None else pd.Timestamp(self.cutoff).strftime("%Y-%m-%d %H:%M")
         parts = [
             where,
-            period_label(self.period_start, self.period_end, lang),
+            period_label(self.period_start, self.period_end, lang=lang),
             f"数据截至 {cut}" if zh else f"data up to {cut}",
             f"工单 {self.n_visits:,} 张" if zh else f"{self.n_visits:,} visits",
             f"有效问卷 {self.n_responses:,} 份" if zh else f"{self.n_responses:,} survey responses",
@@ -501,7 +501,7 @@ class Scope:
         if self.segment:
             from cxlib.catalog import header
 
-            name = header(self.segment, "zh" if zh else "en")  # a column the catalog knows by its label
+            name = header(self.segment, lang="zh" if zh else "en")  # a column the catalog knows by its label
             parts.append(f"分群：{name}" if zh else f"segment: {name}")
         return parts
 
@@ -561,6 +561,7 @@ SCOPE_METADATA = "cxlib_scope"
 def scope(
     data: Any,
     center: str = NETWORK_CENTER,
+    *,
     period_start: str | None = None,
     period_end: str | None = None,
     scenario: str = "all",

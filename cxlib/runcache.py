@@ -38,6 +38,7 @@ T = TypeVar("T")
 def selection(
     data: Any,
     center: str = "all",
+    *,
     period_start: str | None = None,
     period_end: str | None = None,
     scenario: str = "all",
@@ -45,7 +46,7 @@ def selection(
     """The key of a selection of the processed ``data`` (a :class:`cxlib.clean.ProcessedData`):
     its raw-data fingerprint and the filters of ``subset``.
 
-        >>> selection(None, "SH-JQ", "2026-10", "2026-10")["center"]
+        >>> selection(None, "SH-JQ", period_start="2026-10", period_end="2026-10")["center"]
         'SH-JQ'
     """
     quality = getattr(data, "quality", None) or {}

@@ -122,7 +122,7 @@ def center_folder(center_id: str) -> str:
     return f"{ascii_form or 'center'}--{digest}"
 
 
-def center_folders(ids: Iterable[str], where: Sequence[tuple[str, int]] | None = None) -> dict[str, str]:
+def center_folders(ids: Iterable[str], *, where: Sequence[tuple[str, int]] | None = None) -> dict[str, str]:
     """``{id: folder}`` for a set of center ids; a :class:`DataError` when two ids would share
     a folder (compared without case, as on macOS and Windows file systems). ``where`` (the
     source file and row of each id) goes into the error.

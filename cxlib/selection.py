@@ -22,7 +22,7 @@ from typing import Any
 
 
 def everything(
-    center: str = "all", period_start: str | None = None, period_end: str | None = None, scenario: str = "all"
+    center: str = "all", *, period_start: str | None = None, period_end: str | None = None, scenario: str = "all"
 ) -> bool:
     """Whether these filters select all the data.
 
@@ -35,6 +35,7 @@ def everything(
 def select(
     data: Any,
     center: str = "all",
+    *,
     period_start: str | None = None,
     period_end: str | None = None,
     scenario: str = "all",
@@ -45,7 +46,7 @@ def select(
 
         >>> select(data, center="SH-JQ").visits["center"].unique()  # doctest: +SKIP
     """
-    if everything(center, period_start, period_end, scenario):
+    if everything(center, period_start=period_start, period_end=period_end, scenario=scenario):
         return data
     return data.subset(center=center, period_start=period_start, period_end=period_end, scenario=scenario)
 
@@ -53,6 +54,7 @@ def select(
 def visits_of(
     data: Any,
     center: str = "all",
+    *,
     period_start: str | None = None,
     period_end: str | None = None,
     scenario: str = "all",
@@ -61,9 +63,9 @@ def visits_of(
     complaints left out of the filtering (emptied before ``subset``, which then filters only the
     visits by the same rules).
 
-        >>> visits_of(data, "SH-JQ", "2026-09", "2026-09")["month"].unique()  # doctest: +SKIP
+        >>> visits_of(data, "SH-JQ", period_start="2026-09", period_end="2026-09")["month"].unique()  # doctest: +SKIP
     """
-    if everything(center, period_start, period_end, scenario):
+    if everything(center, period_start=period_start, period_end=period_end, scenario=scenario):
         return data.visits
     if callable(getattr(data, "is_read", None)) and "_scan" in getattr(data, "__dict__", {}):
         # lazily read data: a subset reads (or filters) a table only when it is used

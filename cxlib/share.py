@@ -136,7 +136,7 @@ def chromium_path() -> str:
     )
 
 
-def print_pdf(pages: Sequence[Path], browser: str | None = None, timeout: float = PRINT_TIMEOUT) -> list[Path]:
+def print_pdf(pages: Sequence[Path], *, browser: str | None = None, timeout: float = PRINT_TIMEOUT) -> list[Path]:
     """Print each HTML page to a PDF beside it (``05_summary.html`` → ``05_summary.pdf``) with
     headless Chromium, off the network and with a fresh profile; return the PDFs.
 
@@ -289,7 +289,7 @@ def _top_pain(pains: Any) -> str | None:
     return label(str(pains[0].get("point"))) if pains else None
 
 
-def summary_workbook(results: dict[str, Any], dst: Path, scope_line: str | None = None) -> Path:
+def summary_workbook(results: dict[str, Any], dst: Path, *, scope_line: str | None = None) -> Path:
     """``summary.xlsx`` of one center's ``results.json``: sheets 核心指标 Headline, 透明度等级 Tiers,
     分群 Segments, 痛点 Pain points and 投资回报 ROI, each under Chinese headers with English in the
     second header row. Entries that were not provided or not computed say so in their sheet.

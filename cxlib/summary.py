@@ -52,7 +52,7 @@ def headline_table(
     answered = pd.to_numeric(visits[ltr], errors="coerce").dropna()
     known = visits[complained].dropna().astype(bool)
     if len(visits) and known.empty:
-        complaint_share = not_provided("complaints", lang).short()
+        complaint_share = not_provided("complaints", lang=lang).short()
     else:
         complaint_share = f"{100 * known.mean():.1f}%" if len(known) else "–"
     rows = [
@@ -69,7 +69,9 @@ def headline_table(
         ("服务工单数", "Visits", f"{len(visits):,}"),
         ("有投诉的工单占比", "Visits with a complaint", complaint_share),
     ]
-    long = pd.DataFrame({"figure": [bilingual(zh, en, lang) for zh, en, _ in rows], "value": [v for *_, v in rows]})
+    long = pd.DataFrame(
+        {"figure": [bilingual(zh, en, lang=lang) for zh, en, _ in rows], "value": [v for *_, v in rows]}
+    )
     return pd.DataFrame([long["value"].tolist()], columns=long["figure"].tolist()) if wide else long
 
 
@@ -139,20 +141,20 @@ def roi_table(summary: pd.DataFrame, cases: Sequence, *, lang: Lang = "both") ->
     names = {c.id: c.name(lang) for c in cases}
     t = summary.copy()
     require_columns(t, ["id", "npv_mean", "npv_p5", "npv_p95", "roi_p50", "p_roi_positive"], "ROI summary")
-    no_cost = bilingual("无成本", "no cost", lang)
+    no_cost = bilingual("无成本", "no cost", lang=lang)
     wan = ("万元", "10k CNY")
     out = pd.DataFrame(
         {
-            header("intervention", lang): [names.get(i, i) for i in t["id"]],
-            header("npv_mean", lang, unit=wan): (t["npv_mean"] / 1e4).round(1),
-            header("npv_p5_p95", lang, unit=wan): [
+            header("intervention", lang=lang): [names.get(i, i) for i in t["id"]],
+            header("npv_mean", lang=lang, unit=wan): (t["npv_mean"] / 1e4).round(1),
+            header("npv_p5_p95", lang=lang, unit=wan): [
                 interval_text(fixed(a / 1e4, digits=1), fixed(b / 1e4, digits=1))
                 for a, b in zip(t["npv_p5"], t["npv_p95"])
             ],
-            header("roi_p50", lang): [
+            header("roi_p50", lang=lang): [
                 no_cost if not np.isfinite(r) else fixed(100 * r, digits=0) for r in t["roi_p50"]
             ],
-            header("p_roi_positive", lang): [f"{100 * p:.0f}" for p in t["p_roi_positive"]],
+            header("p_roi_positive", lang=lang): [f"{100 * p:.0f}" for p in t["p_roi_positive"]],
         }
     )
     order = np.argsort(-t["npv_mean"].to_numpy(float), kind="stable")

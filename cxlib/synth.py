@@ -1452,8 +1452,8 @@ def _dirty_touchpoints(t: pa.Table, rng: np.random.Generator) -> pa.Table:
     ch_zh = _arr(
         pc.if_else(
             pc.equal(pc.filter(ch_col, pa.array(ch_mask)), "online"),
-            catalog.label("online", "zh"),
-            catalog.label("offline", "zh"),
+            catalog.label("online", lang="zh"),
+            catalog.label("offline", lang="zh"),
         )
     )
     ch_col = pc.replace_with_mask(ch_col, pa.array(ch_mask), ch_zh)

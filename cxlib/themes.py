@@ -544,7 +544,7 @@ def complaint_themes(
     c = data.complaints
     col = _text_column(c, "complaints")
     if col is None or not c[col].notna().any():
-        return not_provided("complaint_text", lang)
+        return not_provided("complaint_text", lang=lang)
     return _frame(c, "complaint_id", col, data, processed_dir)
 
 
@@ -746,8 +746,8 @@ def top_themes(
     sub = comments if group is None else comments[(comments[by].astype("str") == str(group)).to_numpy()]
     if sub.empty:
         what = (
-            catalog.label(str(group), "zh") if group is not None else "全部",
-            catalog.label(str(group), "en").lower() + "s" if group is not None else "all",
+            catalog.label(str(group), lang="zh") if group is not None else "全部",
+            catalog.label(str(group), lang="en").lower() + "s" if group is not None else "all",
         )
         return too_few(
             0, 1, (f"{what[0]}的评价主题", f"the themes of {what[1]}' comments"), unit=("条评价", "comments")
@@ -1019,7 +1019,7 @@ def plot_theme_map(shares: pd.DataFrame, *, lang: Lang = "both", min_share: floa
             zorder=4,
         )
         for x, y, t in zip(s["_x"], h, s["theme"]):
-            name = catalog.value_label("theme", t, "zh" if lang == "zh" else "en")
+            name = catalog.value_label("theme", t, lang="zh" if lang == "zh" else "en")
             ax.text(
                 x,
                 y + (1.0 if y >= 0 else -1.0),
@@ -1068,9 +1068,9 @@ def lexicon_table(*, lang: Lang = "both", n_words: int = 5) -> pd.DataFrame:
                 t.code,
                 t.stage,
                 t.polarity,
-                "、".join(catalog.label(p, lang) for p in t.touchpoints)
+                "、".join(catalog.label(p, lang=lang) for p in t.touchpoints)
                 if lang == "zh"
-                else ", ".join(catalog.label(p, lang) for p in t.touchpoints),
+                else ", ".join(catalog.label(p, lang=lang) for p in t.touchpoints),
                 "、".join(words),
             )
         )
@@ -1079,7 +1079,7 @@ def lexicon_table(*, lang: Lang = "both", n_words: int = 5) -> pd.DataFrame:
 
 # ================================================================================ findings
 def _name(code: str, lang: str) -> str:
-    return catalog.value_label("theme", code, lang)  # type: ignore[arg-type]
+    return catalog.value_label("theme", code, lang=lang)  # type: ignore[arg-type]
 
 
 def _pct(x: float) -> str:
@@ -1118,7 +1118,7 @@ def finding_themes(
         if (shares[by].astype("str") == group).any()
         else 0
     )
-    gz, ge = catalog.label(group, "zh"), catalog.label(group, "en").lower()
+    gz, ge = catalog.label(group, lang="zh"), catalog.label(group, lang="en").lower()
     if s.empty:
         return Finding(
             key,
@@ -1298,10 +1298,10 @@ def finding_complaints(
         )
         n = int(best["n"])
         parts_zh.append(
-            f"{catalog.label(str(ch), 'zh')}以“{_name(best['theme'], 'zh')}”最多（{_pct(best['theme_share'])}，n = {n:,}）"
+            f"{catalog.label(str(ch), lang='zh')}以“{_name(best['theme'], 'zh')}”最多（{_pct(best['theme_share'])}，n = {n:,}）"
         )
         parts_en.append(
-            f"{catalog.label(str(ch), 'en')}: “{_name(best['theme'], 'en').lower()}” "
+            f"{catalog.label(str(ch), lang='en')}: “{_name(best['theme'], 'en').lower()}” "
             f"({_pct(best['theme_share'])}, n = {n:,})"
         )
         facts.append({"channel": str(ch), "theme": best["theme"], "share": float(best["theme_share"]), "n": n})

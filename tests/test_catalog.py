@@ -89,11 +89,11 @@ def test_nps_groups_cover_0_to_10():
 
 def test_labels_are_bilingual_and_chinese_first():
     assert catalog.label("waiting") == "等待 Waiting"
-    assert catalog.label("realtime_photo", "zh") == "实时更新+照片"
-    assert catalog.label("detractor", "en") == "Detractor"
+    assert catalog.label("realtime_photo", lang="zh") == "实时更新+照片"
+    assert catalog.label("detractor", lang="en") == "Detractor"
     assert catalog.label("not-a-code") == "not-a-code"
     for code in catalog.TIER_ORDER + catalog.STAGE_ORDER + catalog.SCORE_POINT_ORDER:
-        assert re.search(r"[\u4e00-\u9fff]", catalog.label(code, "zh")), code
+        assert re.search(r"[\u4e00-\u9fff]", catalog.label(code, lang="zh")), code
 
 
 def test_rules_have_known_actions_and_unique_codes():
@@ -113,9 +113,9 @@ def test_ordered_dtypes():
 
 def test_bilingual_is_the_one_language_switch():
     assert catalog.bilingual("等待", "Waiting") == "等待 Waiting"
-    assert catalog.bilingual("等待", "Waiting", "zh") == "等待"
-    assert catalog.bilingual("等待", "Waiting", "en") == "Waiting"
+    assert catalog.bilingual("等待", "Waiting", lang="zh") == "等待"
+    assert catalog.bilingual("等待", "Waiting", lang="en") == "Waiting"
     assert catalog.bilingual("等待", "Waiting", sep="\n", en_first=True) == "Waiting\n等待"
     assert catalog.bilingual("NPS", "NPS") == "NPS"
     with pytest.raises(ValueError, match="lang"):
-        catalog.bilingual("等待", "Waiting", "fr")
+        catalog.bilingual("等待", "Waiting", lang="fr")

@@ -32,15 +32,15 @@ Mean score per journey point, with its 95% confidence interval."""
 
 
 def test_pick_keeps_the_blocks_of_one_language():
-    assert lang.pick(CELL, "zh") == "## 情绪曲线\n\n每个旅程节点的平均分，附 95% 置信区间。"
+    assert lang.pick(CELL, lang="zh") == "## 情绪曲线\n\n每个旅程节点的平均分，附 95% 置信区间。"
     assert (
-        lang.pick(CELL, "en")
+        lang.pick(CELL, lang="en")
         == "## The emotion curve\n\nMean score per journey point, with its 95% confidence interval."
     )
 
 
 def test_both_is_chinese_first_with_one_merged_heading():
-    assert lang.pick(CELL, "both") == (
+    assert lang.pick(CELL, lang="both") == (
         "## 情绪曲线 The emotion curve\n\n"
         "每个旅程节点的平均分，附 95% 置信区间。\n\n"
         "Mean score per journey point, with its 95% confidence interval."
@@ -49,23 +49,23 @@ def test_both_is_chinese_first_with_one_merged_heading():
 
 def test_english_block_first_in_the_cell_still_comes_second():
     cell = "<!-- lang:en -->\nIn English.\n<!-- lang:zh -->\n中文。"
-    assert lang.pick(cell, "both") == "中文。\n\nIn English."
+    assert lang.pick(cell, lang="both") == "中文。\n\nIn English."
 
 
 def test_headings_of_different_levels_or_one_sided_are_not_merged():
     cell = "<!-- lang:zh -->\n## 痛点\n\n说明。\n<!-- lang:en -->\n### Pain points\n\nText."
-    assert lang.pick(cell, "both") == "## 痛点\n\n说明。\n\n### Pain points\n\nText."
+    assert lang.pick(cell, lang="both") == "## 痛点\n\n说明。\n\n### Pain points\n\nText."
     cell = "<!-- lang:zh -->\n## 痛点\n<!-- lang:en -->\nPain points, ranked."
-    assert lang.pick(cell, "both") == "## 痛点\n\nPain points, ranked."
+    assert lang.pick(cell, lang="both") == "## 痛点\n\nPain points, ranked."
 
 
 def test_shared_section_number_is_written_once():
     cell = "<!-- lang:zh -->\n# 01 · 数据清洗\n<!-- lang:en -->\n# 01 · Cleaning"
-    assert lang.pick(cell, "both") == "# 01 · 数据清洗 Cleaning"
+    assert lang.pick(cell, lang="both") == "# 01 · 数据清洗 Cleaning"
     cell = "<!-- lang:zh -->\n## 1. 客户价值\n<!-- lang:en -->\n## 1. Customer value"
-    assert lang.pick(cell, "both") == "## 1. 客户价值 Customer value"
+    assert lang.pick(cell, lang="both") == "## 1. 客户价值 Customer value"
     cell = "<!-- lang:zh -->\n## NPS\n<!-- lang:en -->\n## NPS"
-    assert lang.pick(cell, "both") == "## NPS"
+    assert lang.pick(cell, lang="both") == "## NPS"
 
 
 def test_common_text_before_and_between_blocks_stays_in_place():
@@ -73,23 +73,23 @@ def test_common_text_before_and_between_blocks_stays_in_place():
         "Intro for all.\n<!-- lang:zh -->\n甲。\n<!-- lang:en -->\nA.\n"
         "<!-- lang:both -->\n| table | for all |\n<!-- lang:en -->\nB.\n<!-- lang:zh -->\n乙。"
     )
-    assert lang.pick(cell, "zh") == "Intro for all.\n\n甲。\n\n| table | for all |\n\n乙。"
-    assert lang.pick(cell, "en") == "Intro for all.\n\nA.\n\n| table | for all |\n\nB."
-    assert lang.pick(cell, "both") == "Intro for all.\n\n甲。\n\nA.\n\n| table | for all |\n\n乙。\n\nB."
+    assert lang.pick(cell, lang="zh") == "Intro for all.\n\n甲。\n\n| table | for all |\n\n乙。"
+    assert lang.pick(cell, lang="en") == "Intro for all.\n\nA.\n\n| table | for all |\n\nB."
+    assert lang.pick(cell, lang="both") == "Intro for all.\n\n甲。\n\nA.\n\n| table | for all |\n\n乙。\n\nB."
 
 
 def test_cell_without_markers_is_unchanged_and_markers_in_code_are_text():
     plain = "## Plain heading 标题\n\ntext  with  two spaces\n"
-    assert lang.pick(plain, "zh") == plain
+    assert lang.pick(plain, lang="zh") == plain
     fenced = "<!-- lang:en -->\nSee:\n\n```\n<!-- lang:zh -->\n```\n<!-- lang:zh -->\n见："
-    assert lang.pick(fenced, "en") == "See:\n\n```\n<!-- lang:zh -->\n```"
-    assert lang.pick(fenced, "zh") == "见："
+    assert lang.pick(fenced, lang="en") == "See:\n\n```\n<!-- lang:zh -->\n```"
+    assert lang.pick(fenced, lang="zh") == "见："
 
 
 def test_marker_spelling_is_lenient_and_a_bad_language_is_refused():
-    assert lang.pick("<!--lang: ZH-->\n中文\n<!--  LANG:en  -->\nEnglish", "zh") == "中文"
+    assert lang.pick("<!--lang: ZH-->\n中文\n<!--  LANG:en  -->\nEnglish", lang="zh") == "中文"
     with pytest.raises(ValueError, match="lang must be"):
-        lang.pick(CELL, "fr")
+        lang.pick(CELL, lang="fr")
 
 
 def test_notebook_lang_from_papermill_parameters():
@@ -144,20 +144,20 @@ def _words(text: str) -> Counter:
 def test_both_loses_no_text_and_one_language_keeps_nothing_of_the_other(parts):
     cell = _cell(parts)
     words = {code: _words("\n".join(t for c, t in parts if c == code)) for code in ("zh", "en", "both")}
-    both = lang.pick(cell, "both")
+    both = lang.pick(cell, lang="both")
     assert _words(both) == words["zh"] + words["en"] + words["both"]
     for one, other in (("zh", "en"), ("en", "zh")):
-        page = lang.pick(cell, one)
+        page = lang.pick(cell, lang=one)
         assert _words(page) == words[one] + words["both"]
         assert not set(_words(page)) & set(words[other])
-    for page in (both, lang.pick(cell, "zh"), lang.pick(cell, "en")):
+    for page in (both, lang.pick(cell, lang="zh"), lang.pick(cell, lang="en")):
         assert "<!--" not in page and "lang:" not in page
 
 
 @settings(max_examples=200, deadline=None)
 @given(st.lists(_BLOCK, min_size=1, max_size=6))
 def test_chinese_comes_before_english_in_every_run_of_blocks(parts):
-    both = lang.pick(_cell(parts), "both")
+    both = lang.pick(_cell(parts), lang="both")
     zh_words = [w for c, t in parts if c == "zh" for w in t.split() if not w.startswith("#")]
     en_words = [w for c, t in parts if c == "en" for w in t.split() if not w.startswith("#")]
     if zh_words and en_words and all(c != "both" for c, _ in parts[1:]):

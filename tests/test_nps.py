@@ -192,7 +192,7 @@ def test_tier_table_from_data():
     v = _visits()
     t = N.tier_table(v, lang="en")
     assert t["tier"].astype(str).tolist() == list(catalog.TIER_ORDER)
-    assert t["label"].tolist() == catalog.labels(catalog.TIER_ORDER, "en")
+    assert t["label"].tolist() == catalog.labels(catalog.TIER_ORDER, lang="en")
     assert t["n_visits"].sum() == len(v)
     for _, row in t.iterrows():
         part = v.loc[v["tier"] == row["tier"]]

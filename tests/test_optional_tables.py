@@ -66,7 +66,7 @@ def test_missing_given_key_means_given():
 def test_not_provided_note_in_each_language_and_as_marker(tmp_path):
     note = results.missing({"touchpoints": False, "complaints": False}, "touchpoints", "complaints", lang="zh")
     assert note.text() == "未提供数据：触点日志（touchpoints）、投诉记录（complaints）"
-    assert results.not_provided("complaints", "en").text() == "not provided: complaints (complaints)"
+    assert results.not_provided("complaints", lang="en").text() == "not provided: complaints (complaints)"
     assert "未提供数据 / not provided" in results.not_provided("touchpoints")._repr_html_()
     f = tmp_path / "results.json"
     results.record("nps_by_tier", note, f)

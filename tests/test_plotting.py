@@ -22,7 +22,7 @@ def _chinese_figure() -> Figure:
     ax = fig.add_subplot()
     ax.plot([-1, 0, 1], [3, -2, 5])  # negative ticks: the minus sign must render too
     ax.set_title(plotting.title("客户旅程情绪曲线", "Emotion curve", lang="both"))
-    ax.set_xlabel(catalog.label("customer_inquiry", "both"))
+    ax.set_xlabel(catalog.label("customer_inquiry", lang="both"))
     ax.set_ylabel("焦虑值 Anxiety")
     plotting.caption(fig, "等待是情绪最低点。Waiting is the low point.")
     return fig
@@ -240,6 +240,6 @@ def test_the_figure_labels_of_nps_models_and_did_come_from_one_table():
     for module in (nps, models, did):
         assert not hasattr(module, "_TEXT") and not hasattr(module, "_text"), module.__name__
         assert "labels.t" in inspect.getsource(module.plot_event_study if module is not nps else nps.plot_dose_response)
-    assert labels.text("coef_title", "en") == "Model coefficients"
-    assert labels.title("rollout_event_title", "both").split("\n")[0] == "实时进度上线的事件研究：稳健估计与 TWFE"
+    assert labels.text("coef_title", lang="en") == "Model coefficients"
+    assert labels.title("rollout_event_title", lang="both").split("\n")[0] == "实时进度上线的事件研究：稳健估计与 TWFE"
     assert all(zh and en and zh != en for zh, en in labels.TEXT.values())

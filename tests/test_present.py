@@ -116,7 +116,7 @@ def test_registry_labels_every_column_the_notebooks_show_in_chinese():
         "npv",
     ]
     for col in shown:
-        head = catalog.header(col, "zh")
+        head = catalog.header(col, lang="zh")
         assert col in catalog.COLUMN_LABELS and not SNAKE.search(head), col
         assert re.search(r"[\u4e00-\u9fff]", head) or head in ("n", "R²"), (col, head)
 
@@ -231,10 +231,10 @@ def test_pivot_shows_n_per_cell_and_flags_small_cells():
 
 
 def test_category_values_shown_by_their_labels():
-    assert catalog.value_label("month", "2026-10", "zh") == "2026年10月"
-    assert catalog.value_label("silence_bin", "240+", "en") == "≥ 240"
-    assert catalog.value_label("point", "waiting", "both") == "等待 Waiting"
-    assert catalog.value_label("center", "SH-JQ", "zh") == "SH-JQ"
+    assert catalog.value_label("month", "2026-10", lang="zh") == "2026年10月"
+    assert catalog.value_label("silence_bin", "240+", lang="en") == "≥ 240"
+    assert catalog.value_label("point", "waiting", lang="both") == "等待 Waiting"
+    assert catalog.value_label("center", "SH-JQ", lang="zh") == "SH-JQ"
     t = present.table(pd.DataFrame({"month": ["2026-09", "2026-10"], "n": [31, 40]}), lang="en")
     assert t.frame.iloc[:, 0].tolist() == ["Sep 2026", "Oct 2026"]
 

@@ -348,19 +348,9 @@ DEPRECATED_KEYWORDS = {"conf"}
 
 # Modules whose signatures are still to be brought under the rule (each entry to go):
 KEYWORD_RULE_PENDING_MODULES = {
-    # the cleaning (a package of its own) and the shared helpers not yet gone through
+    # the cleaning (a package of its own) and the synthetic data
     "cxlib.clean",
-    "cxlib.catalog",
-    "cxlib.results",
-    "cxlib.selection",
-    "cxlib.runcache",
     "cxlib.synth",
-    "cxlib.safe",
-    "cxlib.share",
-    "cxlib.progress",
-    "cxlib.folders",
-    "cxlib.lang",
-    "cxlib.labels",
 }
 # ... and the functions with more than MAX_PARAMETERS parameters there (each to get an options object)
 TOO_MANY_PARAMETERS_PENDING = {

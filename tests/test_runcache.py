@@ -57,7 +57,7 @@ def test_other_data_selection_or_arguments_are_computed_anew(run_cache):
     runcache.cached("x", compute, **base)
     runcache.cached("x", compute, **runcache.selection(_Data("fp2"), "all"))  # other data
     runcache.cached("x", compute, **runcache.selection(_Data("fp1"), "SH-JQ"))  # other center
-    runcache.cached("x", compute, **runcache.selection(_Data("fp1"), "all", "2026-10"))  # other period
+    runcache.cached("x", compute, **runcache.selection(_Data("fp1"), "all", period_start="2026-10"))  # other period
     runcache.cached("x", compute, by="center", **base)  # other argument
     runcache.cached("y", compute, **base)  # other computation
     assert len(calls) == 6
@@ -93,7 +93,12 @@ def test_the_summary_asks_for_what_notebooks_02_and_03_stored():
     earlier, summary = calls("02_emotion_curves") + calls("03_nps_proactive_updates"), calls("05_summary")
     for name in ("emotion_curve", "nps_by_segment", "tier_table", "tier_contrast", "previous_change"):
         assert f'runcache.cached("{name}"' in earlier and f'runcache.cached("{name}"' in summary
-    assert summary.count("run_key = runcache.selection(data, center, period_start, period_end, scenario)") == 1
+    assert (
+        summary.count(
+            "run_key = runcache.selection(data, center, period_start=period_start, period_end=period_end, scenario=scenario)"
+        )
+        == 1
+    )
 
 
 # ---------------------------------------------------------------------------- cxlib.selection

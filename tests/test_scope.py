@@ -78,7 +78,7 @@ def test_scope_of_the_network_over_all_data(data):
     zh, en = s.title().split(" / ")
     assert zh.startswith("全网络 · 全部数据 · 数据截至 ") and en.startswith("network · all data · data up to ")
     assert "场景" not in zh and "scenario" not in en
-    assert results.period_label("2026-08", "2026-10", "both") == "2026-08 – 2026-10"  # the same in both
+    assert results.period_label("2026-08", "2026-10", lang="both") == "2026-08 – 2026-10"  # the same in both
 
 
 def test_scope_html_escapes_a_hostile_center_name():

@@ -132,7 +132,7 @@ def test_the_lexicon_is_one_consistent_catalog():
             assert o.opposite == t.code and o.polarity != t.polarity and o.stage == t.stage
         for p in (*t.triggers, *t.negated):
             re.compile(p)
-        assert catalog.label(t.code, "zh") == t.zh and catalog.value_label("theme", t.code, "en") == t.en
+        assert catalog.label(t.code, lang="zh") == t.zh and catalog.value_label("theme", t.code, lang="en") == t.en
     assert {"theme", "theme_share", "ltr_gap", "theme_share_ci"} <= set(catalog.COLUMN_LABELS)
     assert catalog.TEXT_COLUMNS["surveys"] == ("comment",) and "投诉内容" in catalog.TEXT_COLUMNS["complaints"]
 

@@ -316,7 +316,7 @@ def clean(
     if engine not in ENGINES:
         raise DataError(f"unknown engine {engine!r}; valid: {', '.join(ENGINES)}")
     raw_dir, processed_dir = Path(raw_dir), Path(processed_dir)
-    folders.check_clean_folders(raw_dir, processed_dir, _MANIFEST_KEYS, OUTPUT_FILES)
+    folders.check_clean_folders(raw_dir, processed_dir, manifest_keys=_MANIFEST_KEYS, outputs=OUTPUT_FILES)
     try:
         _dt_tz = pd.Timestamp("2026-01-01").tz_localize(tz)
     except Exception:
@@ -329,7 +329,9 @@ def clean(
             if lock.writable:
                 folders.recover(processed_dir, OUTPUT_FILES)
             manifest = _read_manifest(processed_dir)
-            links = folders.check_raw_links(raw_dir, allow_outside_links, (manifest or {}).get("outside_links"))
+            links = folders.check_raw_links(
+                raw_dir, allow=allow_outside_links, recorded=(manifest or {}).get("outside_links")
+            )
             if not force and manifest and _is_complete(processed_dir, manifest):
                 fp, _ = fingerprint(raw_dir, tz)
                 if manifest.get("fingerprint") == fp:

@@ -329,7 +329,7 @@ class _Scan:
             with self._checked():
                 return pq.ParquetFile(self.folder / f"{name}.parquet").metadata.num_rows
         except OSError as exc:
-            raise folders.disk_error(exc, self.folder, "cannot read the processed data") from None
+            raise folders.disk_error(exc, self.folder, doing="cannot read the processed data") from None
 
     def read(self, name: str, data: ProcessedData, columns: str | None = None) -> pd.DataFrame:
         """Table ``name`` of this scan's selection, as the eager read and ``subset`` give it
@@ -386,7 +386,7 @@ class _Scan:
                         path, name, expr, bounds, none=name != "visits" and not bounds, columns=columns, keys=keys
                     )
         except OSError as exc:
-            raise folders.disk_error(exc, self.folder, "cannot read the processed data") from None
+            raise folders.disk_error(exc, self.folder, doing="cannot read the processed data") from None
         if name == "centers":
             centers = {f.center for f in self.filters if f.center is not None}
             for c in centers:
@@ -441,7 +441,7 @@ class _Scan:
             with self._checked():
                 pf = pq.ParquetFile(self.folder / f"{name}.parquet")
         except OSError as exc:
-            raise folders.disk_error(exc, self.folder, "cannot read the processed data") from None
+            raise folders.disk_error(exc, self.folder, doing="cannot read the processed data") from None
         meta, schema = pf.metadata, pf.schema_arrow
         out = []
         for fld in schema:
@@ -506,7 +506,7 @@ def read_processed(processed_dir: str | Path, lazy: bool = True) -> ProcessedDat
                 tables = {t: pd.read_parquet(processed_dir / f"{t}.parquet") for t in OUTPUT_TABLES}
                 n_scores = len(tables["scores"])
     except OSError as exc:
-        raise folders.disk_error(exc, processed_dir, "cannot read the processed data") from None
+        raise folders.disk_error(exc, processed_dir, doing="cannot read the processed data") from None
     given = given_tables(quality)
     if "score_columns" not in (quality.get("tables", {}).get("surveys") or {}):
         given["scores"] = given["surveys"] and n_scores > 0  # processed by an older version

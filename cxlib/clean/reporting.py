@@ -17,7 +17,7 @@ def quality_table(quality: dict, lang: catalog.Lang = "both") -> pd.DataFrame:
     rows = []
     for t, q in quality.get("tables", {}).items():
         for code, r in q.get("rules", {}).items():
-            rows.append((t, code, r["action"], int(r["rows"]), catalog.label(code, lang)))
+            rows.append((t, code, r["action"], int(r["rows"]), catalog.label(code, lang=lang)))
     return pd.DataFrame(rows, columns=["table", "rule", "action", "rows", "description"]).astype(
         {"table": "str", "rule": "str", "action": "str", "description": "str", "rows": "int64"}
     )

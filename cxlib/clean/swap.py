@@ -116,7 +116,7 @@ def _fs_error(exc: OSError, raw_dir: Path, processed_dir: Path) -> DataError:
     if name and folders.is_within(Path(name), raw_dir):
         return DataError(f"cannot read the file: {exc.strerror or exc}", file=str(name))
     return folders.disk_error(
-        exc, processed_dir, "cannot write the processed data", hint="the processed data there are as they were"
+        exc, processed_dir, doing="cannot write the processed data", hint="the processed data there are as they were"
     )
 
 

@@ -174,7 +174,7 @@ class Case:
 
     def name(self, lang: Lang = "both") -> str:
         """Bilingual display name."""
-        return bilingual(self.name_zh, self.name_en, lang)
+        return bilingual(self.name_zh, self.name_en, lang=lang)
 
 
 def input_label(name: str, *, lang: Lang = "both") -> str:

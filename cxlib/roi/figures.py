@@ -64,7 +64,7 @@ def plot_roi_distribution(
         names = {}
         if {"name_zh", "name_en"} <= set(sims.columns):
             first = sims.drop_duplicates("id").set_index("id")
-            names = {i: bilingual(first.loc[i, "name_zh"], first.loc[i, "name_en"], lang, sep="\n") for i in ids}
+            names = {i: bilingual(first.loc[i, "name_zh"], first.loc[i, "name_en"], lang=lang, sep="\n") for i in ids}
     names = dict(names)
     with plotting.drawing():
         if len(ids) == 1:
@@ -104,7 +104,7 @@ def plot_roi_distribution(
             ax.set_xlabel(f"{xlabel}    P5–P95, ● P50")
             zh_t, en_t = pair("uncertainty_by_case")
         if title is None:
-            title = bilingual(zh_t, en_t, lang, sep="\n")
+            title = bilingual(zh_t, en_t, lang=lang, sep="\n")
         ax.set_title(title)
         if metric == "npv":
             _money_axis(ax.xaxis)

@@ -195,4 +195,4 @@ def text(key: str, *, lang: Lang = "both", sep: str = " ", en_first: bool = Fals
     'Ex: sensitivity (tornado)'
     """
     zh, en = TEXT[key] if key in TEXT else pair(key, **values)
-    return bilingual(zh, en, lang, sep=sep, en_first=en_first)
+    return bilingual(zh, en, lang=lang, sep=sep, en_first=en_first)

@@ -64,7 +64,7 @@ def customer_value_table(
         risk = revenue_at_risk(ltv, referrals=a.referrals_per_customer, value_per_referral=ltv)
         out.append(
             {
-                text("reading", lang=lang, en_first=True): bilingual(zh, en, lang, en_first=True),
+                text("reading", lang=lang, en_first=True): bilingual(zh, en, lang=lang, en_first=True),
                 text("ltv_cny", lang=lang, en_first=True): round(ltv, 0),
                 text("referred_friends", lang=lang, en_first=True): a.referrals_per_customer,
                 text("value_per_friend_cny", lang=lang, en_first=True): round(ltv, 0),
@@ -131,7 +131,7 @@ def claims_review_table(claims: pd.DataFrame, *, lang: Lang = "both") -> pd.Data
         "attribution_note",
     ]
     require_columns(claims, need, "claims")
-    name = [bilingual(z, e, lang) for z, e in zip(claims["name_zh"], claims["name_en"])]
+    name = [bilingual(z, e, lang=lang) for z, e in zip(claims["name_zh"], claims["name_en"])]
     return pd.DataFrame(
         {
             text("case", lang=lang, en_first=True): name,
@@ -167,7 +167,7 @@ def seed_claims_table(
             {
                 text("case", lang=lang, en_first=True): c.name(lang),
                 text("claim", lang=lang, en_first=True): bilingual(
-                    claim.get("text_zh", ""), claim.get("text_en", ""), lang, sep=" / ", en_first=True
+                    claim.get("text_zh", ""), claim.get("text_en", ""), lang=lang, sep=" / ", en_first=True
                 ),
                 text("gain_cny", lang=lang, en_first=True): round(sp["gain"], 0),
                 text("cost_cny", lang=lang, en_first=True): round(sp["cost"], 0),
@@ -200,7 +200,7 @@ def case_results_table(table: pd.DataFrame, summary: pd.DataFrame, *, lang: Lang
         x = pd.to_numeric(s).astype(float)
         return x.where(np.isfinite(x)).round(digits)
 
-    name = [bilingual(z, e, lang) for z, e in zip(m["name_zh"], m["name_en"])]
+    name = [bilingual(z, e, lang=lang) for z, e in zip(m["name_zh"], m["name_en"])]
     out = pd.DataFrame(
         {
             text("case", lang=lang, en_first=True): name,
@@ -256,7 +256,7 @@ def portfolio_table(portfolio: pd.DataFrame, *, objective: str = "npv", lang: La
     require_columns(portfolio, ["name_zh", "name_en", "cost", "value"], "portfolio")
     return pd.DataFrame(
         {
-            "case": [bilingual(z, e, lang) for z, e in zip(portfolio["name_zh"], portfolio["name_en"])],
+            "case": [bilingual(z, e, lang=lang) for z, e in zip(portfolio["name_zh"], portfolio["name_en"])],
             "cost": portfolio["cost"].astype(float).to_numpy(),
             "npv" if objective == "npv" else "satisfaction": portfolio["value"].astype(float).to_numpy(),
         }

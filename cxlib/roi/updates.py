@@ -341,9 +341,9 @@ def update_effects_table(measured: Mapping[str, Any], *, lang: Lang = "both") ->
                 text("ci_low", lang=lang, en_first=True): round(v["ci_low"], 3),
                 text("ci_high", lang=lang, en_first=True): round(v["ci_high"], 3),
                 text("drawn_as", lang=lang, en_first=True): bilingual(
-                    f"{zh_d} {d['sd']:.3f}", f"{en_d} {d['sd']:.3f}", lang, sep=" / ", en_first=True
+                    f"{zh_d} {d['sd']:.3f}", f"{en_d} {d['sd']:.3f}", lang=lang, sep=" / ", en_first=True
                 ),
-                text("source", lang=lang, en_first=True): bilingual(zh_s, en_s, lang, sep=" / ", en_first=True),
+                text("source", lang=lang, en_first=True): bilingual(zh_s, en_s, lang=lang, sep=" / ", en_first=True),
                 text("note", lang=lang, en_first=True): str(measured.get("note", {}).get(key, "")),
             }
         )

@@ -115,7 +115,7 @@ class Assumptions:
                 zh = pair("overridden", value=getattr(self, name), default=getattr(Assumptions(), name))[0]
             else:
                 zh = PROVENANCE_ZH.get(name, en) if en == PROVENANCE.get(name) else en
-            return bilingual(zh, en, lang, sep=" / ")
+            return bilingual(zh, en, lang=lang, sep=" / ")
 
         rows = [
             (f.name, float(getattr(self, f.name)), prov(f.name))

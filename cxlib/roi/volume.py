@@ -59,7 +59,7 @@ class VisitVolume:
                 days=self.days,
                 n_visits=self.n_visits,
             )
-        return bilingual(zh, en, lang, sep=" / ")
+        return bilingual(zh, en, lang=lang, sep=" / ")
 
 
 def yearly_visits(visits: pd.DataFrame, center: str = "all", *, arrived: str = "arrived_at") -> VisitVolume:
