@@ -353,9 +353,7 @@ KEYWORD_RULE_PENDING_MODULES = {
     "cxlib.synth",
 }
 # ... and the functions with more than MAX_PARAMETERS parameters there (each to get an options object)
-TOO_MANY_PARAMETERS_PENDING = {
-    "cxlib.clean.plan.run.build",
-}
+TOO_MANY_PARAMETERS_PENDING: set[str] = set()
 
 
 def _public_functions():

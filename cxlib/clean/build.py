@@ -154,7 +154,7 @@ def _build_tables(
 
     if plan is not None:
         audits, tables_q, extra_columns, score_columns, quarantine_parts = plan_run.build(
-            plan, raw_dir, out, tz, src, files, given, opts, _package.EVENT_BLOCK_BYTES
+            plan, plan_run.RawInputs(raw_dir, src, files, given), out, tz, opts, _package.EVENT_BLOCK_BYTES
         )
         return _finish(
             out, tz, fp_thread, links, files, given, audits, tables_q, extra_columns, score_columns, quarantine_parts

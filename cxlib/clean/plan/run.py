@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import duckdb
 import numpy as np
@@ -71,23 +72,36 @@ def _empty(raw: RawTable, **cols: pa.DataType) -> dict[str, pa.DataType]:
     return {**cols, **{EXTRA + c: pa.string() for c in raw.extras}}
 
 
+class RawInputs(NamedTuple):
+    """What a build reads: the raw folder, its source spec (:mod:`cxlib.sources`), the files of
+    each table and whether the table was given at all.
+
+    >>> RawInputs(Path("data/raw"), None, {"visits": []}, {"visits": False}).given
+    {'visits': False}
+    """
+
+    raw_dir: Path
+    src: Any
+    files: dict[str, list[Path]]
+    given: dict[str, bool]
+
+
 def build(
     con: duckdb.DuckDBPyConnection,
-    raw_dir: Path,
+    inputs: RawInputs,
     out: Path,
     tz: str,
-    src,
-    files: dict[str, list[Path]],
-    given: dict[str, bool],
-    opts,
+    opts: Callable,
     block_bytes: int,
 ) -> tuple[list[_Audit], dict, dict, list[str], list]:
-    """Clean every table into ``out``: the processed Parquet files but the quarantine table.
-    Returns (audits, quality entries counted in SQL, extra columns per table, journey points
-    answered, quarantine parts).
+    """Clean every table of ``inputs`` into ``out``: the processed Parquet files but the
+    quarantine table. ``opts(table)`` gives a table's zone and timestamp options, ``block_bytes``
+    the size of the blocks the raw files are streamed in. Returns (audits, quality entries counted
+    in SQL, extra columns per table, journey points answered, quarantine parts).
 
-    >>> build(con, raw_dir, out, "Asia/Shanghai", src, files, given, opts, 1 << 25)  # doctest: +SKIP
+    >>> build(con, RawInputs(raw_dir, src, files, given), out, "Asia/Shanghai", opts, 1 << 25)  # doctest: +SKIP
     """
+    raw_dir, src, files, given = inputs
     audits: list[_Audit] = []
     extra_columns: dict[str, list[dict]] = {}
     quarantine: list[pd.DataFrame] = []
