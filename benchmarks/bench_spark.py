@@ -107,7 +107,7 @@ def _load_spark(raw: Path, master: str):
 
     from cxlib.clean.plan import spark as plan_spark
 
-    spark = plan_spark.session(master)
+    spark = plan_spark.session(master=master)
     ev = (
         spark.read.option("header", True)
         .csv(str(raw / "touchpoints.csv"))

@@ -172,7 +172,7 @@ def _date_range(tc: TableCheck, arrays: list, tz: str) -> None:
     if col is None or not arrays:
         return
     arr = pa.chunked_array([a for a in arrays], type=pa.string()).combine_chunks()
-    with clean.timestamp_options(tc.spec.date_formats, tc.spec.dayfirst):
+    with clean.timestamp_options(formats=tc.spec.date_formats, dayfirst=tc.spec.dayfirst):
         utc, _, bad, _ = clean._parse_ts_array(clean._strip(arr), tc.spec.tz or tz)
     ok = utc != clean._NAT
     tc.unreadable_dates = int(bad.sum())

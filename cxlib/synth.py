@@ -1170,7 +1170,7 @@ def _complaints_table(s: _Draws) -> None:
 
 
 def generate(
-    n_visits: int, seed: int, start: str = "2026-05-01", months: int = 6, effects: Effects = DEFAULT_EFFECTS
+    n_visits: int, seed: int, *, start: str = "2026-05-01", months: int = 6, effects: Effects = DEFAULT_EFFECTS
 ) -> dict[str, pd.DataFrame]:
     """The clean "truth" tables, with canonical columns and proper types, before any dirt.
 
@@ -1184,7 +1184,7 @@ def generate(
     return {name: tbl.to_pandas() for name, tbl in _simulate(n_visits, seed, start, months, effects).items()}
 
 
-def example_visit_id(start: str = "2026-05-01", months: int = 6) -> str:
+def example_visit_id(*, start: str = "2026-05-01", months: int = 6) -> str:
     """The id of the timeline example visit for a period (it does not depend on seed or size).
 
     >>> example_visit_id()
@@ -1741,6 +1741,7 @@ def write_sample(
     out_dir: Path,
     n_visits: int,
     seed: int,
+    *,
     layout: Layout = "mixed",
     start: str = "2026-05-01",
     months: int = 6,

@@ -64,7 +64,7 @@ def test_timestamp_formats_all_land_on_the_same_instant():
         ],
         dtype="str",
     )
-    times, repaired, bad = clean.parse_timestamps(texts, "Asia/Shanghai")
+    times, repaired, bad = clean.parse_timestamps(texts, tz="Asia/Shanghai")
     expected = pd.Timestamp("2026-10-03 09:05", tz="Asia/Shanghai")
     assert (times.iloc[:7] == expected).all()
     assert str(times.dtype) == "datetime64[us, Asia/Shanghai]"
@@ -75,7 +75,7 @@ def test_timestamp_formats_all_land_on_the_same_instant():
 
 
 def test_timestamp_other_zone_naive_is_local_time():
-    times, _, _ = clean.parse_timestamps(pd.Series(["2026-07-01T12:00:00"], dtype="str"), "Europe/Berlin")
+    times, _, _ = clean.parse_timestamps(pd.Series(["2026-07-01T12:00:00"], dtype="str"), tz="Europe/Berlin")
     assert times.iloc[0] == pd.Timestamp("2026-07-01 10:00", tz="UTC")
 
 

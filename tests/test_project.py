@@ -334,6 +334,14 @@ POSITIONAL_WITH_DEFAULT = {
     "source",
     "files",
     "notebook_dir",
+    "processed_dir",
+    "raw_dir",
+    "given",
+    "events",
+    "event_visit",
+    # the names (alias, expression) a SQL statement of the cleaning plan gives its columns
+    "alias",
+    "expr",
     # a command line's arguments; a process pool's initializer and callback arguments
     "argv",
     "progress",
@@ -346,13 +354,9 @@ MAX_PARAMETERS = 8
 #: Former keywords kept for a while with a DeprecationWarning: not counted.
 DEPRECATED_KEYWORDS = {"conf"}
 
-# Modules whose signatures are still to be brought under the rule (each entry to go):
-KEYWORD_RULE_PENDING_MODULES = {
-    # the cleaning (a package of its own) and the synthetic data
-    "cxlib.clean",
-    "cxlib.synth",
-}
-# ... and the functions with more than MAX_PARAMETERS parameters there (each to get an options object)
+# Modules whose signatures are still to be brought under the rule (none left: a new entry needs a reason)
+KEYWORD_RULE_PENDING_MODULES: set[str] = set()
+# ... and the functions with more than MAX_PARAMETERS parameters (none left)
 TOO_MANY_PARAMETERS_PENDING: set[str] = set()
 
 

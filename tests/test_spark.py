@@ -37,7 +37,7 @@ def spark():
             "spark.sql.adaptive.enabled": "false",
         }
     )
-    yield plan_spark.session(MASTER)
+    yield plan_spark.session(master=MASTER)
     plan_spark.RUNTIME_SETTINGS.clear()
 
 
@@ -310,7 +310,7 @@ def test_the_plans_functions_give_the_same_values_on_spark_and_duckdb(spark, tmp
     duck.register("cx_values", values)
     want = duck.execute(query).fetchall()
     # the session of the tests as it is now (a test of another master may have replaced it)
-    con = plan_spark.SparkPlan(plan_spark.session(MASTER), tmp_path / "spark")
+    con = plan_spark.SparkPlan(plan_spark.session(master=MASTER), tmp_path / "spark")
     con.register("cx_values", values)
     got = [tuple(r) for r in con.execute(query).fetchall()]
     con.close()

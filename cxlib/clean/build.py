@@ -110,7 +110,7 @@ def _build(
     if engine == "spark":
         from cxlib.clean.plan import spark as plan_spark
 
-        with plan_spark.database(out / ".plan", spark_master or plan_spark.DEFAULT_MASTER) as con:
+        with plan_spark.database(out / ".plan", master=spark_master or plan_spark.DEFAULT_MASTER) as con:
             return _build_tables(raw_dir, out, tz, fp_thread, links, con)
     with plan_db.database(out / ".plan") as con:
         return _build_tables(raw_dir, out, tz, fp_thread, links, con)
@@ -150,7 +150,7 @@ def _build_tables(
 
     def opts(t: str):
         spec = src.tables[t]
-        return spec.tz or tz, timestamp_options(spec.date_formats, spec.dayfirst)
+        return spec.tz or tz, timestamp_options(formats=spec.date_formats, dayfirst=spec.dayfirst)
 
     if plan is not None:
         audits, tables_q, extra_columns, score_columns, quarantine_parts = plan_run.build(
@@ -289,6 +289,7 @@ def _finish(
 def clean(
     raw_dir: str | Path,
     processed_dir: str | Path,
+    *,
     tz: str = DEFAULT_TZ,
     force: bool = False,
     allow_outside_links: bool = False,
@@ -333,7 +334,7 @@ def clean(
                 raw_dir, allow=allow_outside_links, recorded=(manifest or {}).get("outside_links")
             )
             if not force and manifest and _is_complete(processed_dir, manifest):
-                fp, _ = fingerprint(raw_dir, tz)
+                fp, _ = fingerprint(raw_dir, tz=tz)
                 if manifest.get("fingerprint") == fp:
                     quality = json.loads((processed_dir / "quality.json").read_text(encoding="utf-8"))
                     return CleanResult(processed_dir, False, fp, quality, time.perf_counter() - started)

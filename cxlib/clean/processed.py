@@ -475,7 +475,7 @@ def _lazy_data(scan: _Scan, quality: dict, given: dict[str, bool]) -> ProcessedD
     return data
 
 
-def read_processed(processed_dir: str | Path, lazy: bool = True) -> ProcessedData:
+def read_processed(processed_dir: str | Path, *, lazy: bool = True) -> ProcessedData:
     """Read the processed Parquet tables and ``quality.json`` (no rebuild).
 
     Completes a commit that a killed cleaning run left pending, then reads holding the
@@ -623,6 +623,7 @@ def check_segment(visits: pd.DataFrame, segment: str, given: dict[str, bool] | N
 def load(
     processed_dir: str | Path = paths.NOTEBOOK_PROCESSED,
     raw_dir: str | Path | None = paths.NOTEBOOK_RAW,
+    *,
     tz: str = DEFAULT_TZ,
     allow_outside_links: bool = False,
 ) -> ProcessedData:

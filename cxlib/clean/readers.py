@@ -43,7 +43,7 @@ def raw_files(raw_dir: str | Path) -> list[Path]:
     return sorted(set(out), key=lambda p: p.name)
 
 
-def fingerprint(raw_dir: str | Path, tz: str = DEFAULT_TZ) -> tuple[str, list[dict]]:
+def fingerprint(raw_dir: str | Path, *, tz: str = DEFAULT_TZ) -> tuple[str, list[dict]]:
     """Fingerprint of the raw data: file names, sizes and a hash of every file's bytes (always
     read: a file changed with the same size and modification time is caught), the time zone
     and the cleaning version. Returns ``(hex digest, per-file list)``.
@@ -79,7 +79,7 @@ class _Background(threading.Thread):
 
     def run(self) -> None:
         try:
-            self.value = fingerprint(self.raw_dir, self.tz)
+            self.value = fingerprint(self.raw_dir, tz=self.tz)
         except BaseException as exc:  # re-raised in the main thread
             self.error = exc
 

@@ -8,7 +8,7 @@ from cxlib import catalog
 from cxlib.clean.ledger import _RULE_ORDER
 
 
-def quality_table(quality: dict, lang: catalog.Lang = "both") -> pd.DataFrame:
+def quality_table(quality: dict, *, lang: catalog.Lang = "both") -> pd.DataFrame:
     """One row per table x rule: action, rows touched, rule description (bilingual by default).
 
     >>> quality_table(data.quality, lang="en").columns.tolist()  # doctest: +SKIP
@@ -55,7 +55,7 @@ def quality_overview(quality: dict) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["table", *cols]).astype({"table": "str"})
 
 
-def quarantine_examples(quarantine: pd.DataFrame, n: int = 2) -> pd.DataFrame:
+def quarantine_examples(quarantine: pd.DataFrame, *, n: int = 2) -> pd.DataFrame:
     """Up to ``n`` example rows per (table, rule), in table order, rule order, file and row.
 
     >>> quarantine_examples(data.quarantine, n=1)[["table", "rule", "source_row"]]  # doctest: +SKIP

@@ -40,12 +40,12 @@ _TS_OPTIONS: contextvars.ContextVar[tuple[tuple[str, ...], bool | None]] = conte
 
 
 @contextlib.contextmanager
-def timestamp_options(formats: tuple[str, ...] = (), dayfirst: bool | None = None):
+def timestamp_options(*, formats: tuple[str, ...] = (), dayfirst: bool | None = None):
     """Within the block, timestamps are also read with ``formats`` (strptime, tried first on
     the text as written) and, when ``dayfirst`` is declared, as day-month-year (True) or
     month-day-year (False) dates.
 
-    >>> with timestamp_options(("%Y.%m.%d %Hh%M",), dayfirst=True):
+    >>> with timestamp_options(formats=("%Y.%m.%d %Hh%M",), dayfirst=True):
     ...     parse_timestamps(pd.Series(["2026.10.03 09h05", "3/10/2026 09:05"]))[0].dt.day.tolist()
     [3, 3]
     """
@@ -382,7 +382,7 @@ def _parse_ts_array_any_year(
     return utc, repaired, unreadable, "mixed"
 
 
-def parse_timestamps(values: pd.Series, tz: str = DEFAULT_TZ) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+def parse_timestamps(values: pd.Series, *, tz: str = DEFAULT_TZ) -> tuple[pd.Series, np.ndarray, np.ndarray]:
     """Parse a text column of timestamps into timezone-aware times in ``tz``.
 
     Returns ``(times, repaired, unreadable)``: ``repaired`` marks values that were not ISO 8601

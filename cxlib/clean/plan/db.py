@@ -49,7 +49,7 @@ def _sql_text(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def connect(work: Path, threads: int | None = None) -> duckdb.DuckDBPyConnection:
+def connect(work: Path, *, threads: int | None = None) -> duckdb.DuckDBPyConnection:
     """A DuckDB database in ``work`` (a folder of the run, removed by :func:`database`), with
     the plan's macros: ``cx_trim(x)`` (Unicode whitespace trimmed, empty text null).
 
@@ -69,7 +69,7 @@ def connect(work: Path, threads: int | None = None) -> duckdb.DuckDBPyConnection
 
 
 @contextlib.contextmanager
-def database(work: Path, threads: int | None = None):
+def database(work: Path, *, threads: int | None = None):
     """The run's database, closed and removed at the end; a DuckDB error becomes one
     :class:`DataError` line (an I/O error: the :class:`OSError` the caller reports as such).
 
@@ -79,7 +79,7 @@ def database(work: Path, threads: int | None = None):
     """
     con = None
     try:
-        con = connect(work, threads)
+        con = connect(work, threads=threads)
         yield con
     except duckdb.Error as exc:
         err = _os_error(exc, work)

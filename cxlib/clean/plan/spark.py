@@ -96,7 +96,7 @@ def _java_missing() -> str | None:
     )
 
 
-def session(master: str = DEFAULT_MASTER):
+def session(*, master: str = DEFAULT_MASTER):
     """The Spark session of ``master`` (one per process; a session of another master is
     stopped first). Java or pyspark missing, or Spark failing to start, is an :class:`EngineError`.
 
@@ -444,7 +444,7 @@ class SparkPlan:
 
 
 @contextlib.contextmanager
-def database(work: Path, master: str = DEFAULT_MASTER):
+def database(work: Path, *, master: str = DEFAULT_MASTER):
     """A :class:`SparkPlan` on ``master`` for one run, its tables and ``work`` removed at the
     end; a Spark or Java error becomes one :class:`EngineError` line (an I/O error: the
     :class:`OSError` the caller reports as such).
@@ -453,7 +453,7 @@ def database(work: Path, master: str = DEFAULT_MASTER):
     ...     con.execute("SELECT 1").fetchone()
     (1,)
     """
-    spark = session(master)
+    spark = session(master=master)
     errors = _spark_errors()
     con = SparkPlan(spark, work)
     try:

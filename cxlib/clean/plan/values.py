@@ -331,7 +331,7 @@ def mask_lookup(con: duckdb.DuckDBPyConnection, table: str, column: str, expr: s
 
 
 def float_lookup(
-    con: duckdb.DuckDBPyConnection, table: str, column: str, low: float, high: float, percent: bool = False
+    con: duckdb.DuckDBPyConnection, table: str, column: str, low: float, high: float, *, percent: bool = False
 ) -> tuple[str, str, str, str]:
     """(join, value, reformatted, unreadable-or-out-of-range) SQL of a trimmed number column read
     as :func:`cxlib.clean.values._float_column` reads it: plain decimals in DuckDB, the other

@@ -36,7 +36,7 @@ def _clean_centers(raw: pd.DataFrame, tz: str) -> tuple[_Centers, _Audit]:
     )
     _duplicates(a, cid, "center_id")
     since_txt = _strip(raw["realtime_since"])
-    since, rep, bad = parse_timestamps(pd.Series(since_txt.to_pandas(), dtype="str"), tz)
+    since, rep, bad = parse_timestamps(pd.Series(since_txt.to_pandas(), dtype="str"), tz=tz)
     is_date = _np_bool(pc.match_substring_regex(since_txt, r"^\d{4}-\d{2}-\d{2}$"))
     a.repair(rep & ~is_date, "timestamp_format")
     a.repair(bad, "value_blanked")

@@ -20,7 +20,7 @@ def _linked_rows(
     repaired, position of the visit among the kept visits or -1)."""
     ids = _strip(raw[id_col])
     vid = _strip(raw["visit_id"])
-    ts, ts_rep, _ = parse_timestamps(raw[ts_col], tz)
+    ts, ts_rep, _ = parse_timestamps(raw[ts_col], tz=tz)
     _missing_required(
         a, {id_col: _np_bool(pc.is_valid(ids)), "visit_id": _np_bool(pc.is_valid(vid)), ts_col: ts.notna().to_numpy()}
     )

@@ -34,7 +34,7 @@ def _clean_visits(raw: pd.DataFrame, centers: _Centers, tz: str) -> tuple[pd.Dat
     scen_idx, scen_norm, scen_bad = _map_codes(scen_txt, catalog.SCENARIO_ORDER, _code_mapper(catalog.SCENARIOS))
     ts = {}
     for col in ("booked_at", "arrived_at", "started_at", "finished_at", "delivered_at"):
-        ts[col] = parse_timestamps(raw[col], tz)
+        ts[col] = parse_timestamps(raw[col], tz=tz)
     _missing_required(
         a,
         {
