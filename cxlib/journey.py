@@ -428,21 +428,7 @@ def plot_journey_map(curve: pd.DataFrame, *, lang: Lang = "both", pain_below: fl
         fig = plotting.new_figure(figsize=(13, 8.5))
         top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[2, 3])
         x_lo, x_hi = -0.5, len(catalog.TOUCHPOINTS) - 0.5
-        for st in catalog.STAGE_ORDER:
-            a, b = spans[st]
-            color = plotting.STAGE_COLORS[st]
-            top.axvspan(a, b, ymin=0.78, ymax=1.0, color=color, lw=0)
-            top.text(
-                (a + b) / 2,
-                0.89,
-                plotting.tick_label(st, lang=lang),
-                ha="center",
-                va="center",
-                fontsize="small",
-                transform=top.get_xaxis_transform(),
-            )
-            bottom.axvspan(a, b, color=color, alpha=0.25, lw=0, zorder=0)
-            top.axvline(a, color="white", lw=2)
+        plotting.stage_bands(top, bottom, spans, lang=lang)
         for t in catalog.TOUCHPOINTS:
             x = tx[t.code]
             top.scatter(

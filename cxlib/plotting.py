@@ -324,6 +324,44 @@ def tick_label(code: str, *, lang: Lang = "both") -> str:
     return catalog.bilingual(catalog.label(code, lang="zh"), catalog.label(code, lang="en"), lang=lang, sep="\n")
 
 
+def stage_bands(
+    top: Axes,
+    below: Axes,
+    spans: dict[str, tuple[float, float]],
+    *,
+    lang: Lang = "both",
+    ymin: float = 0.78,
+    label_y: float = 0.89,
+    shade: float = 0.25,
+) -> None:
+    """The journey's stages as coloured bands over the touchpoints' x positions ``spans``
+    (stage code -> (start, end)): across the top of ``top`` from ``ymin`` (in axes fraction) with
+    the stage's name at ``label_y``, a white line where each stage starts, and shaded behind
+    ``below``'s plot (alpha ``shade``). The emotion curve and the comment themes draw them alike.
+
+    >>> fig = new_figure()
+    >>> top, bottom = fig.subplots(2, 1, sharex=True)
+    >>> stage_bands(top, bottom, {st: (i - 0.5, i + 0.5) for i, st in enumerate(catalog.STAGE_ORDER)}, lang="en")
+    >>> len(top.texts) == len(catalog.STAGE_ORDER)
+    True
+    """
+    for st in catalog.STAGE_ORDER:
+        a, b = spans[st]
+        color = STAGE_COLORS[st]
+        top.axvspan(a, b, ymin=ymin, ymax=1.0, color=color, lw=0)
+        top.text(
+            (a + b) / 2,
+            label_y,
+            tick_label(st, lang=lang),
+            ha="center",
+            va="center",
+            fontsize="small",
+            transform=top.get_xaxis_transform(),
+        )
+        below.axvspan(a, b, color=color, alpha=shade, lw=0, zorder=0)
+        top.axvline(a, color="white", lw=2)
+
+
 def caption(fig: Figure, text: str, *, width: int = 110) -> Figure:
     """Put a one-sentence finding under the figure (kept by ``savefig(bbox_inches="tight")``
     and by Jupyter's inline display).

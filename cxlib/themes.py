@@ -970,20 +970,7 @@ def plot_theme_map(shares: pd.DataFrame, *, lang: Lang = "both", min_share: floa
     with plotting.drawing():
         fig = plotting.new_figure(figsize=(13, 8.5))
         top, ax = fig.subplots(2, 1, sharex=True, height_ratios=[1, 3])
-        for st in catalog.STAGE_ORDER:
-            a, b = spans[st]
-            top.axvspan(a, b, ymin=0.6, ymax=1.0, color=plotting.STAGE_COLORS[st], lw=0)
-            top.text(
-                (a + b) / 2,
-                0.8,
-                plotting.tick_label(st, lang=lang),
-                ha="center",
-                va="center",
-                fontsize="small",
-                transform=top.get_xaxis_transform(),
-            )
-            ax.axvspan(a, b, color=plotting.STAGE_COLORS[st], alpha=0.2, lw=0, zorder=0)
-            top.axvline(a, color="white", lw=2)
+        plotting.stage_bands(top, ax, spans, lang=lang, ymin=0.6, label_y=0.8, shade=0.2)
         for t in catalog.TOUCHPOINTS:
             top.text(
                 tx[t.code],
