@@ -17,7 +17,7 @@ import pytest
 from cxlib import clean, cli
 from cxlib.clean.plan import dialect
 from cxlib.errors import DataError
-from tests.test_engine import ROOT, assert_same_outputs, dirty_events_raw, dirty_tables_raw
+from tests.test_engine import DIRTY_TABLES_RULES, ROOT, assert_same_outputs, dirty_events_raw, dirty_tables_raw
 
 MASTER = "local[2]"
 
@@ -71,16 +71,7 @@ def test_spark_and_duckdb_agree_on_dirty_visits_surveys_and_complaints(spark, tm
     duck, sp = _spark_and_duckdb(dirty_tables_raw(tmp_path / "raw"), tmp_path)
     assert_same_outputs(duck, sp)
     q, _ = _ledger_and_counts(sp)
-    assert set(q["rule"]) >= {
-        "duplicate_id",
-        "internal_record",
-        "unknown_center",
-        "impossible_order",
-        "orphan_visit",
-        "superseded",
-        "visit_quarantined",
-        "missing_required",
-    }
+    assert set(q["rule"]) >= DIRTY_TABLES_RULES
     reasons = dict(zip(zip(q["table"], q["source_row"]), q["reason"]))
     assert reasons[("visits", 2)] == "visit_id V1 appears again (first occurrence kept)"
     assert reasons[("visits", 5)] == "center 'nowhere' matches no center id, name or alias"
