@@ -21,7 +21,7 @@ from cxlib import clean as _package  # settings read at call time (EVENT_BLOCK_B
 from cxlib.catalog import DEFAULT_TZ
 from cxlib.clean import layout
 from cxlib.clean.features import _enrich_visits, scores_long
-from cxlib.clean.ledger import _Audit
+from cxlib.clean.ledger import QuarantinePart, _Audit, write_quarantine
 from cxlib.clean.plan import db as plan_db
 from cxlib.clean.plan import run as plan_run
 from cxlib.clean.readers import CLEAN_VERSION, _Background, _missing_tables, fingerprint
@@ -132,7 +132,7 @@ def _build_tables(
     from cxlib import sources as _sources
 
     audits: list[_Audit] = []
-    quarantine_parts: list[pd.DataFrame] = []
+    quarantine_parts: list[pd.DataFrame | QuarantinePart] = []
     src, files = _sources.resolve(raw_dir)
     err = _missing_tables(src, files)
     if err is not None:
@@ -237,23 +237,14 @@ def _finish(
     tables_q: dict[str, dict],
     extra_columns: dict[str, list],
     score_columns: list[str],
-    quarantine_parts: list[pd.DataFrame],
+    quarantine_parts: list[pd.DataFrame | QuarantinePart],
 ) -> dict:
     """Write the quarantine table, ``quality.json`` and the manifest (last); return the quality."""
-    order = {t: i for i, t in enumerate(catalog.TABLE_ORDER)}
-    quarantine = pd.concat(quarantine_parts, ignore_index=True)
-    if len(quarantine):
-        quarantine = (
-            quarantine.assign(_t=quarantine["table"].map(order))
-            .sort_values(["_t", "source_file", "source_row"], kind="stable")
-            .drop(columns="_t")
-            .reset_index(drop=True)
-        )
-    for c in ("table", "source_file", "rule", "reason", "raw"):
-        quarantine[c] = quarantine[c].astype("str")
-    quarantine["source_row"] = quarantine["source_row"].astype("int64")
-    _write_parquet(quarantine, out / "quarantine.parquet")
-    del quarantine, quarantine_parts
+    write_quarantine(quarantine_parts, out / "quarantine.parquet")
+    for part in quarantine_parts:
+        if isinstance(part, QuarantinePart):
+            part.path.unlink()
+    del quarantine_parts
 
     tables = {a.table: a.quality() for a in audits}
     tables.update(tables_q)

@@ -5,10 +5,14 @@ reason), which repairs touched it, and the quality counts; rows read = kept + qu
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from cxlib import catalog, io, privacy
 from cxlib.clean.values import _encode, _repeated
@@ -144,6 +148,100 @@ def quarantine_frame(table: str, sub: pd.DataFrame, rules: np.ndarray, reasons: 
             "raw": raw_json,
         }
     )
+
+
+#: the columns of the quarantine table, in order
+QUARANTINE_COLUMNS = ("table", "source_file", "source_row", "rule", "reason", "raw")
+
+
+class QuarantinePart(NamedTuple):
+    """Quarantine rows of one table already written to a Parquet file (in the quarantine's order
+    within the table: source file, then row), for tables too large to hold their quarantine in
+    memory (the plan's touchpoint log)."""
+
+    table: str
+    path: Path
+
+
+def _typed(df: pd.DataFrame) -> pd.DataFrame:
+    """The quarantine columns in their written types (text, and the row as int64)."""
+    return pd.DataFrame(
+        {c: df[c].astype("int64") if c == "source_row" else df[c].astype("str") for c in QUARANTINE_COLUMNS}
+    )
+
+
+def _quarantine_schema() -> pa.Schema:
+    return pa.Schema.from_pandas(
+        _typed(quarantine_frame("centers", io.empty_table("centers"), [], [])), preserve_index=False
+    )
+
+
+def write_quarantine_part(frames: Iterable[pd.DataFrame], path: Path) -> None:
+    """Write the quarantine rows of ``frames`` (from :func:`quarantine_frame`, already in order)
+    to ``path``, one frame at a time: a :class:`QuarantinePart`'s file.
+
+    >>> import tempfile
+    >>> out = Path(tempfile.mkdtemp()) / "part.parquet"
+    >>> write_quarantine_part([quarantine_frame("centers", io.empty_table("centers"), [], [])], out)
+    >>> pq.read_table(out).column_names
+    ['table', 'source_file', 'source_row', 'rule', 'reason', 'raw']
+    """
+    schema = _quarantine_schema()
+    with pq.ParquetWriter(path, schema, compression="snappy") as writer:
+        for df in frames:
+            writer.write_table(pa.Table.from_pandas(_typed(df), schema=schema, preserve_index=False))
+
+
+def write_quarantine(parts: Iterable[pd.DataFrame | QuarantinePart], path: Path) -> int:
+    """Write the quarantine table to ``path``: the rows of every part in table order
+    (:data:`cxlib.catalog.TABLE_ORDER`), within a table by source file and row; a
+    :class:`QuarantinePart` is copied batch by batch, so memory holds the in-memory parts and one
+    batch. Returns the rows written.
+
+    >>> import tempfile
+    >>> out = Path(tempfile.mkdtemp()) / "quarantine.parquet"
+    >>> raw = io.empty_table("centers").reindex([0]).astype(object).assign(center_id="SH")
+    >>> raw[io.SOURCE_FILE], raw[io.SOURCE_ROW] = "centers.csv", 3
+    >>> part = quarantine_frame("centers", raw, np.array(["duplicate_id"]), np.array(["center SH appears again"]))
+    >>> write_quarantine([part], out)
+    1
+    >>> pq.read_table(out).to_pylist()[0]["raw"]
+    '{"center_id": "SH"}'
+    """
+    from cxlib.clean import layout
+
+    order = {t: i for i, t in enumerate(catalog.TABLE_ORDER)}
+    frames: dict[str, list[pd.DataFrame]] = {}
+    files: dict[str, list[Path]] = {}
+    for part in parts:
+        if isinstance(part, QuarantinePart):
+            files.setdefault(part.table, []).append(part.path)
+        elif len(part):
+            for table, rows in part.groupby("table", sort=False):
+                frames.setdefault(str(table), []).append(rows)
+    both = set(frames) & set(files)
+    if both or any(len(v) > 1 for v in files.values()):
+        raise ValueError(f"a table's quarantine comes from one file or from frames: {sorted(both or files)}")
+    schema = _quarantine_schema()
+    writer = layout.GroupWriter(path)
+    try:
+        writer.write(schema.empty_table())
+        for table in sorted(set(frames) | set(files), key=lambda t: order.get(t, len(order))):
+            if table in files:
+                for batch in pq.ParquetFile(files[table][0]).iter_batches(batch_size=layout.ROW_GROUP_ROWS):
+                    writer.write(pa.Table.from_batches([batch]).cast(schema))
+                continue
+            rows = pd.concat(frames[table], ignore_index=True) if len(frames[table]) > 1 else frames[table][0]
+            rows = _typed(rows).sort_values(["source_file", "source_row"], kind="stable")
+            writer.write(pa.Table.from_pandas(rows, schema=schema, preserve_index=False))
+        return writer.close()
+    except OSError as exc:
+        writer.abort()
+        layout.raise_named(exc, path)
+        raise
+    except BaseException:
+        writer.abort()
+        raise
 
 
 def _missing_required(audit: _Audit, present: dict[str, np.ndarray]) -> None:

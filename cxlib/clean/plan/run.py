@@ -19,7 +19,7 @@ import pyarrow as pa
 
 from cxlib import catalog, io
 from cxlib.clean.features import _survey_columns, _time_columns
-from cxlib.clean.ledger import _Audit
+from cxlib.clean.ledger import QuarantinePart, _Audit
 from cxlib.clean.plan import features as plan_features
 from cxlib.clean.plan import linked, touchpoints
 from cxlib.clean.plan import raw as plan_raw
@@ -104,7 +104,7 @@ def build(
     raw_dir, src, files, given = inputs
     audits: list[_Audit] = []
     extra_columns: dict[str, list[dict]] = {}
-    quarantine: list[pd.DataFrame] = []
+    quarantine: list[pd.DataFrame | QuarantinePart] = []
 
     def done(a: _Audit) -> None:
         audits.append(a)
@@ -160,7 +160,7 @@ def build(
     with ctx:
         touchpoints.rules(con, ttz)
     tables_q = {"touchpoints": touchpoints.quality(con)}
-    events_q = touchpoints.quarantine(con, ev)
+    events_q = QuarantinePart("touchpoints", touchpoints.quarantine(con, ev, out / ".quarantine-touchpoints.parquet"))
     plan_features.feature_table(con)
     extra_columns["touchpoints"] = touchpoints.write(con, ev, out / "events.parquet", tz)
     con.execute("DROP VIEW events_ruled")
@@ -204,10 +204,8 @@ def build(
         out / "complaints.parquet",
     )
     write_frames([centers.frame], out / "centers.parquet")
-    # the quarantine in table order (the touchpoint log's rows after the visits')
-    order = {t: i for i, t in enumerate(catalog.TABLE_ORDER)}
+    # the quarantine parts (written in table order by cxlib.clean.ledger.write_quarantine)
     quarantine.append(events_q)
-    quarantine.sort(key=lambda q: order[q["table"].iloc[0]] if len(q) else -1)
     return audits, tables_q, extra_columns, score_columns, quarantine
 
 

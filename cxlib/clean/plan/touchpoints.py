@@ -17,10 +17,18 @@ import pandas as pd
 import pyarrow as pa
 
 from cxlib import catalog, io
-from cxlib.clean.ledger import quality_from_counts, quarantine_frame
+from cxlib.clean.ledger import quality_from_counts, quarantine_frame, write_quarantine_part
 from cxlib.clean.plan.output import _CENTER, _MONTH, BATCH_ROWS, as_type, codes_array, visit_keys, write_tables
 from cxlib.clean.plan.raw import RawTable
-from cxlib.clean.plan.values import code_lookup, lookup, quote, timestamp_lookup, timestamp_parts
+from cxlib.clean.plan.values import (
+    code_lookup,
+    distinct_values,
+    lookup,
+    quote,
+    timestamp_lookup,
+    timestamp_parts,
+    timestamp_sets,
+)
 from cxlib.clean.rules.touchpoints import touchpoint_code
 from cxlib.clean.values import _code_mapper, _mask_column, _parse_bool, _series_ts, _strip
 
@@ -50,12 +58,17 @@ def rules(con: duckdb.DuckDBPyConnection, tz: str) -> None:
         SELECT *, {timestamp_parts("ts_t", tz, "ts")}
         FROM (SELECT {_R} AS r, cx_trim(visit_id) AS vid, cx_trim(ts) AS ts_t, cx_trim(touchpoint) AS tp_t,
                      cx_trim(channel) AS ch_t, cx_trim(photo) AS ph_t FROM {RAW})""")
-    tp = lookup(
-        con, "SELECT DISTINCT tp_t AS t FROM events_text", touchpoint_code, {"idx": pa.int16(), "how": pa.int8()}
+    # every lookup's distinct values in one pass over the log (not one pass each)
+    seen = distinct_values(
+        con,
+        "events_text",
+        {"tp": "tp_t", "ch": "ch_t", "ph": "ph_t", **timestamp_sets("ts_t", "ts")},
+        {"ts__n_l": "count(ts_l)", "ts__n_a": "count(ts_a)"},
     )
-    ch = code_lookup(con, "events_text", "ch_t", _CH_CODES, _CH_MAPPER)
-    ph = lookup(con, "SELECT DISTINCT ph_t AS t FROM events_text", _photo, {"code": pa.int8()})
-    ts = timestamp_lookup(con, "events_text", "ts_t", "ts", tz, alias="x")
+    tp = lookup(con, None, touchpoint_code, {"idx": pa.int16(), "how": pa.int8()}, texts=seen["tp"])
+    ch = code_lookup(con, "events_text", "ch_t", _CH_CODES, _CH_MAPPER, texts=seen["ch"])
+    ph = lookup(con, None, _photo, {"code": pa.int8()}, texts=seen["ph"])
+    ts = timestamp_lookup(con, "events_text", "ts_t", "ts", tz, alias="x", distinct=seen)
     con.execute(f"""
         CREATE TEMP TABLE events_linked AS
         SELECT * EXCLUDE (vid, tp_t), CASE WHEN vid IS NULL THEN 'missing_required' WHEN utc IS NULL THEN 'missing_required'
@@ -115,29 +128,41 @@ _REASONS = {
 }
 
 
-def quarantine(con: duckdb.DuckDBPyConnection, ev: RawTable) -> pd.DataFrame:
-    """The quarantined events with their raw values, rule and reason (row order).
+def quarantine(con: duckdb.DuckDBPyConnection, ev: RawTable, path: Path) -> Path:
+    """Write the quarantined events with their raw values, rule and reason to the Parquet file
+    ``path`` (a part of the quarantine table: :func:`cxlib.clean.ledger.write_quarantine`), in
+    the quarantine's order (source file, then row) and in batches, so that memory holds one
+    batch however many rows the log quarantines; returns ``path``.
 
-    >>> quarantine(con, loaded).columns.tolist()  # doctest: +SKIP
-    ['table', 'source_file', 'source_row', 'rule', 'reason', 'raw']
+    >>> quarantine(con, loaded, Path("events_quarantine.parquet"))  # doctest: +SKIP
+    PosixPath('events_quarantine.parquet')
     """
     raw_cols = ", ".join(f"w.{quote(c)}" for c in _VALUE_COLS)
-    df = con.execute(f"""
-        SELECT e.q, e.qcol, cx_trim(w.touchpoint) AS tp_t, {raw_cols}, w.{_F} AS f, w.{_ROW} AS source_row
-        FROM events_ruled e JOIN {RAW} w ON w.{_R} = e.r WHERE e.q IS NOT NULL ORDER BY e.r""").fetch_df()
-    reasons = [
-        f"required value {col} is missing or unreadable"
-        if q == "missing_required"
-        else f"touchpoint {tp!r} is not in the catalog"
-        if q == "unknown_touchpoint"
-        else _REASONS[q]
-        for q, col, tp in zip(df["q"], df["qcol"], df["tp_t"])
-    ]
-    names = np.array(ev.files, dtype=object)
-    sub = pd.DataFrame({c: df[c].astype(object).where(df[c].notna(), None) for c in _VALUE_COLS})
-    sub[io.SOURCE_FILE] = names[df["f"].to_numpy(dtype=np.int64)] if len(df) else np.array([], dtype=object)
-    sub[io.SOURCE_ROW] = df["source_row"].to_numpy(dtype=np.int64)
-    return quarantine_frame("touchpoints", sub, df["q"].to_numpy(dtype=object), np.array(reasons, dtype=object))
+    con.register("cx_event_files", pa.table({"f": pa.array(range(len(ev.files)), pa.int64()), "name": ev.files}))
+    rel = con.sql(f"""
+        SELECT e.q, e.qcol, cx_trim(w.touchpoint) AS tp_t, {raw_cols}, fn.name AS source_file, w.{_ROW} AS source_row
+        FROM events_ruled e JOIN {RAW} w ON w.{_R} = e.r JOIN cx_event_files fn ON fn.f = w.{_F}
+        WHERE e.q IS NOT NULL ORDER BY fn.name, w.{_ROW}, e.r""")
+
+    def frames():
+        for b in rel.to_arrow_reader(BATCH_ROWS):
+            df = b.to_pandas()
+            reasons = [
+                f"required value {col} is missing or unreadable"
+                if q == "missing_required"
+                else f"touchpoint {tp!r} is not in the catalog"
+                if q == "unknown_touchpoint"
+                else _REASONS[q]
+                for q, col, tp in zip(df["q"], df["qcol"], df["tp_t"])
+            ]
+            sub = pd.DataFrame({c: df[c].astype(object).where(df[c].notna(), None) for c in _VALUE_COLS})
+            sub[io.SOURCE_FILE] = df["source_file"].astype(object).to_numpy()
+            sub[io.SOURCE_ROW] = df["source_row"].to_numpy(dtype=np.int64)
+            yield quarantine_frame("touchpoints", sub, df["q"].to_numpy(dtype=object), np.array(reasons, dtype=object))
+
+    write_quarantine_part(frames(), path)
+    con.unregister("cx_event_files")
+    return path
 
 
 def write(con: duckdb.DuckDBPyConnection, ev: RawTable, path: Path, tz: str) -> list[dict]:

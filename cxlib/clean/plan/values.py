@@ -32,15 +32,22 @@ def sql_text(text: str) -> str:
 
 
 def lookup(
-    con: duckdb.DuckDBPyConnection, distinct_sql: str, func: Callable[[str], tuple], schema: dict[str, pa.DataType]
+    con: duckdb.DuckDBPyConnection,
+    distinct_sql: str | None,
+    func: Callable[[str], tuple],
+    schema: dict[str, pa.DataType],
+    *,
+    texts: list[str] | None = None,
 ) -> str:
     """Register a lookup table ``text -> func(text)`` for the distinct non-null texts that
-    ``distinct_sql`` (a query of one column ``t``) gives; returns its name.
+    ``distinct_sql`` (a query of one column ``t``) gives, or for ``texts`` (already distinct,
+    from :func:`distinct_values`); returns its name.
 
     >>> lookup(con, "SELECT DISTINCT cx_trim(photo) AS t FROM raw", lambda t: (1,), {"code": pa.int8()})  # doctest: +SKIP
     'cx_lookup_0'
     """
-    texts = [t for (t,) in con.execute(f"SELECT t FROM ({distinct_sql}) WHERE t IS NOT NULL").fetchall()]
+    if texts is None:
+        texts = [t for (t,) in con.execute(f"SELECT t FROM ({distinct_sql}) WHERE t IS NOT NULL").fetchall()]
     values = [func(t) for t in texts]
     cols = {"text": pa.array(texts, pa.string())}
     for i, (name, typ) in enumerate(schema.items()):
@@ -108,7 +115,14 @@ def _offsets(values: np.ndarray, tz: str, local: bool) -> np.ndarray:
 
 
 def zone_offset(
-    con: duckdb.DuckDBPyConnection, table: str, column: str, tz: str, local: bool, ref: str
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    column: str,
+    tz: str,
+    local: bool,
+    ref: str,
+    *,
+    hours: np.ndarray | None = None,
 ) -> tuple[str, str]:
     """(LEFT JOINs, SQL) of the zone's offset in microseconds (wall clock minus UTC) at the
     microseconds ``ref`` of a query over ``table`` (``ref`` being ``table.column`` there;
@@ -117,16 +131,19 @@ def zone_offset(
     The offsets are computed once per distinct hour of ``table.column`` by the reference
     readers (:func:`cxlib.clean.timestamps._naive_to_utc`, ``_zone_offset_us``) into a small
     table, instead of once per row; the values of an hour in which the offset changes (or a
-    wall-clock hour that does not exist) are computed one by one into a second table.
+    wall-clock hour that does not exist) are computed one by one into a second table. ``hours``:
+    the distinct hours (:func:`hour_of`) of the column when already known (:func:`distinct_values`).
 
     >>> zone_offset(con, "events_text", "ts_l", "Asia/Shanghai", True, "x.ts_l")  # doctest: +SKIP
     """
-    hours = np.asarray(
-        con.execute(f"SELECT DISTINCT {hour_of(column)} AS h FROM {table} WHERE {column} IS NOT NULL").fetchnumpy()[
-            "h"
-        ],
-        dtype=np.int64,
-    )
+    if hours is None:
+        hours = np.asarray(
+            con.execute(f"SELECT DISTINCT {hour_of(column)} AS h FROM {table} WHERE {column} IS NOT NULL").fetchnumpy()[
+                "h"
+            ],
+            dtype=np.int64,
+        )
+    hours = np.asarray(hours, dtype=np.int64)
     first = hours * HOUR_US
     off = _offsets(first, tz, local)
     stable = off == _offsets(first + HOUR_US - 1, tz, local)
@@ -169,7 +186,14 @@ class Timestamps:
 
 
 def timestamp_lookup(
-    con: duckdb.DuckDBPyConnection, table: str, text: str, prefix: str, tz: str, alias: str = "r"
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    text: str,
+    prefix: str,
+    tz: str,
+    alias: str = "r",
+    *,
+    distinct: dict | None = None,
 ) -> Timestamps:
     """Read the values of ``table.text`` that :func:`timestamp_parts` (columns ``prefix_*`` of
     ``table``) did not, per distinct value, with the reference reader
@@ -183,14 +207,20 @@ def timestamp_lookup(
 
     >>> timestamp_lookup(con, "visits_text", "arrived_at", "arrived", "Asia/Shanghai")  # doctest: +SKIP
     """
-    n_naive, n_aware = con.execute(f"SELECT count({prefix}_l), count({prefix}_a) FROM {table}").fetchone()
-    rare = [
-        v
-        for (v,) in con.execute(
-            f"SELECT DISTINCT {text} FROM {table} WHERE {text} IS NOT NULL AND {prefix}_l IS NULL "
-            f"AND {prefix}_a IS NULL"
-        ).fetchall()
-    ]
+    if distinct is None:
+        n_naive, n_aware = con.execute(f"SELECT count({prefix}_l), count({prefix}_a) FROM {table}").fetchone()
+        rare = [
+            v
+            for (v,) in con.execute(
+                f"SELECT DISTINCT {text} FROM {table} WHERE {text} IS NOT NULL AND {prefix}_l IS NULL "
+                f"AND {prefix}_a IS NULL"
+            ).fetchall()
+        ]
+        hours: dict[str, np.ndarray | None] = {"l": None, "a": None}
+    else:
+        n_naive, n_aware = distinct[f"{prefix}__n_l"], distinct[f"{prefix}__n_a"]
+        rare = distinct[f"{prefix}__rare"]
+        hours = {"l": np.asarray(distinct[f"{prefix}__h_l"]), "a": np.asarray(distinct[f"{prefix}__h_a"])}
     arr = pa.array(rare, pa.string())
     utc, rep, bad, _ = _parse_ts_array(arr, tz, mixed=True)
     lk = {"text": arr, "utc": _ints(utc), "rep": pa.array(rep), "bad": pa.array(bad)}
@@ -213,11 +243,11 @@ def timestamp_lookup(
     joins = [f"LEFT JOIN {name} ON {name}.text = {a}.{text}"]
     naive_utc, aware_rep = "NULL", "NULL"
     if n_naive:
-        zj, zoff = zone_offset(con, table, f"{prefix}_l", tz, True, loc)
+        zj, zoff = zone_offset(con, table, f"{prefix}_l", tz, True, loc, hours=hours["l"])
         joins.append(zj)
         naive_utc = f"{loc} - {zoff}"
     if n_aware:
-        zj, zoff = zone_offset(con, table, f"{prefix}_a", tz, False, utc_col)
+        zj, zoff = zone_offset(con, table, f"{prefix}_a", tz, False, utc_col, hours=hours["a"])
         joins.append(zj)
         aware_rep = f"CASE WHEN {utc_col} IS NOT NULL THEN {wr} <> {zoff} END"
     rep = {
@@ -231,6 +261,62 @@ def timestamp_lookup(
         bad=f"coalesce({l}.bad, false)" if kind == "mixed" else "false",
         join=" ".join(joins),
     )
+
+
+def timestamp_sets(text: str, prefix: str) -> dict[str, str]:
+    """The expressions :func:`distinct_values` collects for :func:`timestamp_lookup` of one
+    timestamp column (``text`` with the columns of :func:`timestamp_parts` ``prefix_*``): the
+    rare texts and the hours of both common shapes (their counts come with every pass).
+
+    >>> sorted(timestamp_sets("ts_t", "ts"))
+    ['ts__h_a', 'ts__h_l', 'ts__rare']
+    """
+    return {
+        f"{prefix}__rare": f"CASE WHEN {prefix}_l IS NULL AND {prefix}_a IS NULL THEN {text} END",
+        f"{prefix}__h_l": hour_of(f"{prefix}_l"),
+        f"{prefix}__h_a": hour_of(f"{prefix}_a"),
+    }
+
+
+def distinct_values(
+    con: duckdb.DuckDBPyConnection, table: str, exprs: dict[str, str], counts: dict[str, str] | None = None
+) -> dict:
+    """The distinct non-null values of each SQL expression of ``exprs`` over ``table``, and the
+    aggregates ``counts`` (name -> SQL such as ``count(ts_l)``) over the whole table, in one
+    pass (``GROUP BY GROUPING SETS``): ``{name: [values…]}`` plus ``{count name: value}``. The
+    lookups of one large table (codes, spellings, rare timestamp shapes, hours for the zone)
+    read it once instead of once each.
+
+    >>> import duckdb
+    >>> con = duckdb.connect()
+    >>> _ = con.execute("CREATE TABLE t AS SELECT * FROM (VALUES ('a', 1), ('b', NULL), ('a', 2)) v(x, y)")
+    >>> out = distinct_values(con, "t", {"x": "x", "y": "y"}, {"n_y": "count(y)"})
+    >>> sorted(out["x"]), sorted(out["y"]), out["n_y"]
+    (['a', 'b'], [1, 2], 2)
+    """
+    counts = counts or {}
+    names = list(exprs)
+    cols = [f"cx__d{i}" for i in range(len(names))]
+    inner = ", ".join(f"{e} AS {c}" for e, c in zip(exprs.values(), cols))
+    flags = ", ".join(f"GROUPING({c}) AS {c}__g" for c in cols)
+    aggs = "".join(f", {sql} AS {quote('cx__n' + str(i))}" for i, sql in enumerate(counts.values()))
+    sets = ", ".join([f"({c})" for c in cols] + ["()"])
+    rows = con.execute(
+        f"SELECT {', '.join(cols)}, {flags} {aggs} FROM (SELECT *, {inner} FROM {table}) "
+        f"GROUP BY GROUPING SETS ({sets})"
+    ).fetchall()
+    out: dict = {n: [] for n in names}
+    k = len(cols)
+    for row in rows:
+        grouped = [i for i in range(k) if row[k + i] == 0]
+        if not grouped:
+            for i, name in enumerate(counts):
+                out[name] = row[2 * k + i]
+        elif row[grouped[0]] is not None:
+            out[names[grouped[0]]].append(row[grouped[0]])
+    for name in counts:
+        out.setdefault(name, 0)
+    return out
 
 
 def _ints(values: np.ndarray | pa.Array) -> pa.Array:
@@ -273,7 +359,13 @@ def quote(name: str) -> str:
 
 
 def code_lookup(
-    con: duckdb.DuckDBPyConnection, table: str, column: str, codes: tuple[str, ...], mapper: dict[str, str]
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    column: str,
+    codes: tuple[str, ...],
+    mapper: dict[str, str],
+    *,
+    texts: list[str] | None = None,
 ) -> str:
     """Lookup ``text -> idx, norm`` of the distinct values of ``table.column`` as
     :func:`cxlib.clean.values._map_codes` reads them (index into ``codes`` or -1, normalised).
@@ -291,7 +383,11 @@ def code_lookup(
         return (pos[c], True) if c is not None else (-1, False)
 
     return lookup(
-        con, f"SELECT DISTINCT {quote(column)} AS t FROM {table}", one, {"idx": pa.int16(), "norm": pa.bool_()}
+        con,
+        f"SELECT DISTINCT {quote(column)} AS t FROM {table}",
+        one,
+        {"idx": pa.int16(), "norm": pa.bool_()},
+        texts=texts,
     )
 
 
