@@ -175,11 +175,11 @@ def main(argv: list[str] | None = None) -> int:
     from cxlib.clean import build
     from cxlib.clean.plan import db
 
+    limit, connect = db.MEMORY_LIMIT, db.connect
     if args.memory_limit:
         db.MEMORY_LIMIT = args.memory_limit
     out = args.out or Path(tempfile.mkdtemp(prefix="cx-profile-"))
     holder: dict[str, Profile] = {}
-    connect = db.connect
 
     def timed_connect(work: Path, **kwargs):
         holder["p"] = Profile(work / "spill")
@@ -187,7 +187,10 @@ def main(argv: list[str] | None = None) -> int:
 
     db.connect = timed_connect
     start = time.perf_counter()
-    result = build.clean(args.raw, out, force=True, engine="duckdb")
+    try:
+        result = build.clean(args.raw, out, force=True, engine="duckdb")
+    finally:
+        db.MEMORY_LIMIT, db.connect = limit, connect
     wall = time.perf_counter() - start
     if args.out is None:
         shutil.rmtree(out, ignore_errors=True)
