@@ -54,6 +54,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "benchmarks" / "_work"
+#: the engine of ``cx clean`` for the generated networks (``--engine``)
+CLEAN_ENGINE = "pandas"
 TARGET_RATIO = 1.3
 
 # run by the plain-script side: execute the cells of a notebook, rendering each cell's last value
@@ -158,7 +160,22 @@ def main() -> int:
         default=["network", "center"],
         help="which reports the scale benchmark runs (the targets of the others are not checked)",
     )
+    ap.add_argument(
+        "--work",
+        type=Path,
+        default=None,
+        help="folder of the generated networks and their reports (default benchmarks/_work; e.g. a larger disk for 10M)",
+    )
+    ap.add_argument(
+        "--engine",
+        choices=("pandas", "duckdb"),
+        default="pandas",
+        help="engine that cleans a generated network (duckdb for sizes whose reference rules need more memory than the machine has)",
+    )
     args = ap.parse_args()
+    global WORK, CLEAN_ENGINE
+    WORK = (args.work or WORK).resolve()
+    CLEAN_ENGINE = args.engine
     sys.path.insert(0, str(ROOT))
     if args.visits:
         return scale_main(sorted(set(args.visits)), args.center, args.seed, args.top, args.timeout, tuple(args.reports))
@@ -359,7 +376,12 @@ def ensure_network(n: int, seed: int) -> tuple[Path, Path]:
             stdout=subprocess.DEVNULL,
         )
     print(f"cleaning {n:,} visits (skipped when up to date) …", flush=True)
-    subprocess.run(cx + ["clean", str(raw), str(processed)], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        cx + ["clean", "--engine", CLEAN_ENGINE, str(raw), str(processed)],
+        cwd=ROOT,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     return raw, processed
 
 

@@ -536,7 +536,9 @@ def mask_array(arr: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
     if not len(idx):
         return arr, changed
     old = arr.take(pa.array(idx)).to_pylist()
-    new = [mask(t) for t in old]
+    # each distinct candidate masked once (an id repeated on many rows of a table, say)
+    seen: dict[str, str] = {}
+    new = [seen[t] if t in seen else seen.setdefault(t, mask(t)) for t in old]
     diff = np.fromiter((a != b for a, b in zip(old, new)), dtype=bool, count=len(old))
     if not diff.any():
         return arr, changed

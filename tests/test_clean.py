@@ -650,3 +650,48 @@ def test_fingerprint_hashes_the_bytes_of_every_file(raw_dir):
     assert clean.fingerprint(raw_dir)[0] != full
     target.write_bytes(data)
     assert clean.fingerprint(raw_dir)[0] == full
+
+
+def test_the_quarantine_is_written_in_table_order_from_frames_and_part_files(tmp_path):
+    """Parts handed over in any order (the touchpoint log's as a file written batch by batch)
+    come out in the tables' order, each table by source file and row, as one concatenated sort."""
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    from cxlib import catalog, io
+    from cxlib.clean.ledger import QuarantinePart, quarantine_frame, write_quarantine, write_quarantine_part
+
+    def part(table: str, rows: list[tuple[str, int]]) -> pd.DataFrame:
+        raw = io.empty_table(table).reindex(range(len(rows))).astype(object)
+        raw[io.SOURCE_FILE] = [f for f, _ in rows]
+        raw[io.SOURCE_ROW] = [r for _, r in rows]
+        rules = np.array(["missing_required"] * len(rows), dtype=object)
+        return quarantine_frame(table, raw, rules, rules)
+
+    events = part("touchpoints", [("a.csv", 2), ("a.csv", 9), ("b.csv", 1)])
+    ev_file = tmp_path / "ev.parquet"
+    write_quarantine_part([events.iloc[:2], events.iloc[2:]], ev_file)
+    parts = [
+        QuarantinePart("touchpoints", ev_file),
+        part("surveys", [("s2.csv", 1), ("s1.csv", 5), ("s1.csv", 3)]),
+        part("visits", [("v.csv", 4)]),
+        part("centers", []),
+    ]
+    out = tmp_path / "quarantine.parquet"
+    assert write_quarantine(parts, out) == 7
+    got = pq.read_table(out).to_pandas()
+    assert list(zip(got["table"], got["source_file"], got["source_row"])) == [
+        ("visits", "v.csv", 4),
+        ("touchpoints", "a.csv", 2),
+        ("touchpoints", "a.csv", 9),
+        ("touchpoints", "b.csv", 1),
+        ("surveys", "s1.csv", 3),
+        ("surveys", "s1.csv", 5),
+        ("surveys", "s2.csv", 1),
+    ]
+    order = [catalog.TABLE_ORDER.index(t) for t in got["table"]]
+    assert order == sorted(order)
+    assert str(got["raw"].dtype) == "str" and got["source_row"].dtype == "int64"
+    # no rows at all: a file of the quarantine's columns and no rows
+    assert write_quarantine([part("visits", [])], tmp_path / "empty.parquet") == 0
+    assert pq.read_table(tmp_path / "empty.parquet").column_names == list(events.columns)

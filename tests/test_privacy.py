@@ -585,3 +585,15 @@ def test_tracebacks_and_warnings_in_executed_notebooks_are_masked(tmp_path):
     outputs = [o for c in nbformat.read(dst, as_version=4).cells for o in c.get("outputs", [])]
     assert any(o["output_type"] == "error" and o["evalue"] == "'[车牌号] / [手机号]'" for o in outputs)
     assert any(o.get("name") == "stderr" and o["text"] == "客户 [手机号] 未找到\n" for o in outputs)
+
+
+def test_a_value_repeated_on_many_rows_is_masked_on_every_row():
+    """Each distinct candidate is masked once and the result put on all its rows."""
+    import pyarrow as pa
+
+    from cxlib.privacy import mask_array
+
+    values = ["打13912345678", "ok", "打13912345678", None, "邮件 a@b.cn", "打13912345678"]
+    out, changed = mask_array(pa.array(values))
+    assert out.to_pylist() == ["打[手机号]", "ok", "打[手机号]", None, "邮件 [邮箱]", "打[手机号]"]
+    assert changed.tolist() == [True, False, True, False, True, True]
