@@ -18,6 +18,7 @@ Example
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
@@ -801,7 +802,7 @@ def header(column: str, *, lang: Lang = "both", unit: tuple[str, str] | None = N
     if lang == "both":
         if c.zh == c.en:
             return en
-        both = f"{c.zh} {c.en}"
+        both = c.zh if _holds_word(c.zh, c.en) else f"{c.zh} {c.en}"
         return both if not ue else (f"{both} ({ue})" if uz == ue else f"{both} ({uz} / {ue})")
     return bilingual(zh, en, lang=lang)
 
@@ -1658,10 +1659,14 @@ for _theme in THEMES:
 
 def bilingual(zh: str, en: str, *, lang: Lang = "both", sep: str = " ", en_first: bool = False) -> str:
     """``zh``, ``en`` or both joined by ``sep`` (Chinese first unless ``en_first``); one copy
-    when the two are the same. The one place where the workbench picks a label language.
+    when the two are the same, and the Chinese alone when it already holds the English as a
+    word of its own (「净推荐值 NPS」 and "NPS" make 「净推荐值 NPS」, not 「净推荐值 NPS NPS」).
+    The one place where the workbench picks a label language.
 
     >>> bilingual("等待", "Waiting"), bilingual("等待", "Waiting", lang="en"), bilingual("NPS", "NPS")
     ('等待 Waiting', 'Waiting', 'NPS')
+    >>> bilingual("净推荐值 NPS", "NPS"), bilingual("样本量 n", "n"), bilingual("NPS变化", "NPS change")
+    ('净推荐值 NPS', '样本量 n', 'NPS变化 NPS change')
     """
     if lang == "zh":
         return zh
@@ -1669,9 +1674,16 @@ def bilingual(zh: str, en: str, *, lang: Lang = "both", sep: str = " ", en_first
         return en
     if lang != "both":
         raise ValueError(f"lang must be 'zh', 'en' or 'both', not {lang!r}")
-    if zh == en:
+    if zh == en or _holds_word(zh, en):
         return zh
     return f"{en}{sep}{zh}" if en_first else f"{zh}{sep}{en}"
+
+
+def _holds_word(text: str, word: str) -> bool:
+    """Whether ``word`` appears in ``text`` with no letter or digit of the Latin alphabet on either side."""
+    if not word.strip():
+        return False
+    return re.search(rf"(?<![A-Za-z0-9]){re.escape(word)}(?![A-Za-z0-9])", text) is not None
 
 
 def label(code: str, *, lang: Lang = "both") -> str:

@@ -163,9 +163,9 @@ def write_index(
             "<tr>"
             + "".join(
                 f"<td>{c}</td>"
-                for c in [html.escape(name), status, html.escape(filters), html.escape(when), *head.values(), link_html]
+                for c in [html.escape(name), status, html.escape(filters), html.escape(when), *head.values()]
             )
-            + "</tr>"
+            + f'<td class="links">{link_html}</td></tr>'
         )
     cols = [
         "center 门店",
@@ -217,9 +217,9 @@ def write_index(
             "<h2>门店排名 Centers against the network</h2>"
             "<p>本期全部场景的处理后数据 · processed data of the period, all scenarios; NPS with adjusted-Wald 95% CI, "
             "complaint share with Wilson 95% CI; rows with n &lt; 30 responses greyed.</p>"
-            "<table><thead><tr><th>门店 center</th><th>NPS [95% CI]</th><th>回复数 n responses</th>"
+            "<div class='wide'><table><thead><tr><th>门店 center</th><th>NPS [95% CI]</th><th>回复数 n responses</th>"
             "<th>NPS 漏斗 funnel</th><th>投诉占比 complaint share [95% CI]</th><th>工单数 n visits</th>"
-            "<th>投诉漏斗 funnel</th></tr></thead><tbody>" + _league_rows(league, have) + "</tbody></table>"
+            "<th>投诉漏斗 funnel</th></tr></thead><tbody>" + _league_rows(league, have) + "</tbody></table></div>"
             f'<figure><img alt="funnel plot 漏斗图" src="{league_mod.funnel_png(league)}">'
             "<figcaption>漏斗图：各门店相对全网络的 NPS 与投诉占比，虚线 95%、点线 99.8% 控制限；门店间差异超出抽样误差时，"
             "控制限按门店间标准差加宽（加性随机效应，Spiegelhalter 2005），红点在 99.8% 控制限之外 · funnel plot: "
@@ -238,16 +238,17 @@ def write_index(
 <html lang="zh-CN"><head><meta charset="utf-8"><title>客户体验报告 CX reports {html.escape(period_dir.name)}</title>
 <style>body{{font-family:"Noto Sans SC","Microsoft YaHei",sans-serif;margin:2em}}
 table{{border-collapse:collapse;margin:.5em 0 1.5em}}td,th{{border:1px solid #ccc;padding:.3em .6em}}td{{white-space:nowrap}}
+td.links{{white-space:normal;min-width:16em;max-width:28em}}.wide{{overflow-x:auto;max-width:100%}}
 .failed{{color:#b00}}.alerts{{border:2px solid #c0392b;padding:.2em 1em;margin-bottom:1.5em}}.alerts li.worse{{color:#b00}}
 .alerts li.better{{color:#1a6b2f}}tr.small td{{color:#888}}.note{{color:#555}}img{{max-width:100%}}
 figcaption{{font-size:.9em;color:#444}}</style>
 </head><body><h1>客户体验报告 CX reports — {html.escape(period_dir.name)}</h1>
 {alert_html}
 <h2>报告 Reports</h2>
-<table><thead><tr>{"".join(f"<th>{html.escape(c)}</th>" for c in cols)}</tr></thead>
+<div class="wide"><table><thead><tr>{"".join(f"<th>{html.escape(c)}</th>" for c in cols)}</tr></thead>
 <tbody>
 {chr(10).join(rows)}
-</tbody></table>{extra}
+</tbody></table></div>{extra}
 {league_html}
 </body></html>
 """
