@@ -167,7 +167,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("raw", type=Path)
     ap.add_argument("--out", type=Path, default=None, help="processed folder (default: a temporary one, removed)")
-    ap.add_argument("--memory-limit", default=None, help="DuckDB's memory limit for this run (default: the plan's)")
+    ap.add_argument(
+        "--memory-limit", default=None, help="DuckDB's memory limit for this run (default: the plan's, by the raw size)"
+    )
     ap.add_argument("--top", type=int, default=25)
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
@@ -175,9 +177,9 @@ def main(argv: list[str] | None = None) -> int:
     from cxlib.clean import build
     from cxlib.clean.plan import db
 
-    limit, connect = db.MEMORY_LIMIT, db.connect
+    limit, connect = db.memory_limit, db.connect
     if args.memory_limit:
-        db.MEMORY_LIMIT = args.memory_limit
+        db.memory_limit = lambda raw_bytes: args.memory_limit
     out = args.out or Path(tempfile.mkdtemp(prefix="cx-profile-"))
     holder: dict[str, Profile] = {}
 
@@ -190,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = build.clean(args.raw, out, force=True, engine="duckdb")
     finally:
-        db.MEMORY_LIMIT, db.connect = limit, connect
+        db.memory_limit, db.connect = limit, connect
     wall = time.perf_counter() - start
     if args.out is None:
         shutil.rmtree(out, ignore_errors=True)

@@ -24,7 +24,7 @@ from cxlib.clean.features import _enrich_visits, scores_long
 from cxlib.clean.ledger import QuarantinePart, _Audit, write_quarantine
 from cxlib.clean.plan import db as plan_db
 from cxlib.clean.plan import run as plan_run
-from cxlib.clean.readers import CLEAN_VERSION, _Background, _missing_tables, fingerprint
+from cxlib.clean.readers import CLEAN_VERSION, _Background, _missing_tables, fingerprint, raw_files
 from cxlib.clean.rules.centers import _clean_centers, _derived_centers
 from cxlib.clean.rules.complaints import _clean_complaints
 from cxlib.clean.rules.surveys import _clean_surveys
@@ -112,7 +112,8 @@ def _build(
 
         with plan_spark.database(out / ".plan", master=spark_master or plan_spark.DEFAULT_MASTER) as con:
             return _build_tables(raw_dir, out, tz, fp_thread, links, con)
-    with plan_db.database(out / ".plan") as con:
+    raw_bytes = sum(f.stat().st_size for f in raw_files(raw_dir))
+    with plan_db.database(out / ".plan", limit=plan_db.memory_limit(raw_bytes)) as con:
         return _build_tables(raw_dir, out, tz, fp_thread, links, con)
 
 
@@ -143,7 +144,7 @@ def _build_tables(
     def done(audit: _Audit) -> None:
         audits.append(audit)
         quarantine_parts.append(audit.quarantine_frame())
-        audit.raw = None  # free the raw text
+        audit.freeze()  # free the raw text and the per-row record
 
     def raw_table(t: str) -> pd.DataFrame:
         return io.read_table(raw_dir, t, src.tables[t], files[t]) if given[t] else io.empty_table(t)

@@ -20,6 +20,10 @@ from cxlib.clean.values import _encode, _repeated
 _RULE_ORDER = {r.code: i for i, r in enumerate(catalog.RULES)}
 
 
+#: raw rows turned into quarantine rows at a time (:meth:`_Audit.quarantine_frame`)
+QUARANTINE_CHUNK = 25_000
+
+
 class _Audit:
     """Per-table record of which raw row went where, and which repairs touched it."""
 
@@ -31,6 +35,7 @@ class _Audit:
         self.qrule = np.full(self.n, -1, dtype=np.int16)
         self.pieces: list[tuple[np.ndarray, str, object]] = []
         self.repairs: dict[str, np.ndarray] = {}
+        self._quality: dict | None = None
 
     def quarantine(self, mask: np.ndarray, rule: str, reason: str | np.ndarray) -> None:
         hit = mask & (self.qrule < 0)
@@ -55,6 +60,8 @@ class _Audit:
         return self.qrule < 0
 
     def quality(self) -> dict:
+        if self._quality is not None:
+            return self._quality
         kept = self.kept
         rules = {}
         any_repair = np.zeros(self.n, dtype=bool)
@@ -77,6 +84,9 @@ class _Audit:
         }
 
     def quarantine_frame(self) -> pd.DataFrame:
+        """The quarantine rows of the table (:func:`quarantine_frame`), built :data:`QUARANTINE_CHUNK`
+        raw rows at a time so that only the finished rows, not every raw value and its copies, are
+        held at once."""
         cols = ["table", "source_file", "source_row", "rule", "reason", "raw"]
         if not self.pieces:
             return pd.DataFrame({c: pd.Series([], dtype="int64" if c == "source_row" else "str") for c in cols})
@@ -87,8 +97,26 @@ class _Audit:
         )
         order = np.argsort(idx, kind="stable")
         idx, rules, reasons = idx[order], rules[order], reasons[order]
-        sub = self.raw(idx) if callable(self.raw) else self.raw.iloc[idx]
-        return quarantine_frame(self.table, sub, rules, reasons)
+        parts = []
+        for start in range(0, len(idx), QUARANTINE_CHUNK):
+            i = idx[start : start + QUARANTINE_CHUNK]
+            sub = self.raw(i) if callable(self.raw) else self.raw.iloc[i]
+            parts.append(
+                quarantine_frame(
+                    self.table, sub, rules[start : start + QUARANTINE_CHUNK], reasons[start : start + QUARANTINE_CHUNK]
+                )
+            )
+            del sub
+        return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+
+    def freeze(self) -> None:
+        """Keep the quality counts and drop the per-row record (rules, repairs, raw rows): what a
+        finished table's audit still needs, once its quarantine rows are written."""
+        self._quality = self.quality()
+        self.qrule = np.zeros(0, dtype=np.int16)
+        self.repairs = {}
+        self.pieces = []
+        self.raw = None
 
 
 def quality_from_counts(

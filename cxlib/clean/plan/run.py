@@ -109,7 +109,8 @@ def build(
     def done(a: _Audit) -> None:
         audits.append(a)
         quarantine.append(a.quarantine_frame())
-        a.raw = None
+        a.freeze()
+        pa.default_memory_pool().release_unused()  # the raw rows of its quarantine
 
     def load(t: str) -> RawTable:
         return plan_raw.load(con, t, files[t] if given[t] else [], src.tables[t], block_bytes)
