@@ -19,7 +19,7 @@ import pyarrow as pa
 from cxlib import catalog, io
 from cxlib.clean.features import _survey_columns, _time_columns
 from cxlib.clean.layout import GroupWriter, raise_named
-from cxlib.clean.ledger import QuarantinePart, _Audit
+from cxlib.clean.ledger import QuarantinePart, _Audit, write_quarantine_part
 from cxlib.clean.plan import features as plan_features
 from cxlib.clean.plan import linked, touchpoints
 from cxlib.clean.plan import raw as plan_raw
@@ -106,8 +106,14 @@ def build(
     quarantine: list[pd.DataFrame | QuarantinePart] = []
 
     def done(a: _Audit) -> None:
+        # the table's quarantine rows to a part file in the quarantine's order (by source file
+        # and row), so that memory does not hold them while the other tables are cleaned
         audits.append(a)
-        quarantine.append(a.quarantine_frame())
+        rows = a.quarantine_frame().sort_values(["source_file", "source_row"], kind="stable")
+        part = out / f".quarantine-{a.table}.parquet"
+        write_quarantine_part([rows], part)
+        quarantine.append(QuarantinePart(a.table, part))
+        del rows
         a.freeze()
         pa.default_memory_pool().release_unused()  # the raw rows of its quarantine
 
