@@ -13,6 +13,7 @@ source row ``cx__row`` of every row, its values as text.
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -105,6 +106,30 @@ def _lines(path: Path) -> int:
     return lf - 1 + (last != b"\n")
 
 
+class _LineCount(threading.Thread):
+    """:func:`_lines` of a file in a thread of its own (reading releases the interpreter's lock)."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(daemon=True)
+        self.path = path
+        self.value: int | None = None
+        self.error: BaseException | None = None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            self.value = _lines(self.path)
+        except BaseException as exc:  # re-raised by result()
+            self.error = exc
+
+    def result(self) -> int:
+        self.join()
+        if self.error is not None:
+            raise self.error
+        assert self.value is not None
+        return self.value
+
+
 def _duckdb_csv(con: duckdb.DuckDBPyConnection, raw: RawTable, path: Path, table: str, source) -> bool:
     """Read a plain UTF-8 CSV file with DuckDB's parallel reader into a part of ``raw``; False
     (nothing read) when the file is not one (another encoding, title rows, value maps, a header
@@ -130,6 +155,8 @@ def _duckdb_csv(con: duckdb.DuckDBPyConnection, raw: RawTable, path: Path, table
     cols += [f"c{by_target[name]} AS {quote(name)}" for name, _ in plan.extras]
     spec = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(headers))) + "}"
     part = f"raw_{table}__{len(raw.parts)}"
+    # the file's lines are counted beside DuckDB's read of it (both read the same pages)
+    lines = _LineCount(path) if table in ("touchpoints", "visits") else None
     try:
         con.execute(f"""
             CREATE OR REPLACE TABLE {part} AS SELECT {", ".join(cols)}
@@ -140,7 +167,7 @@ def _duckdb_csv(con: duckdb.DuckDBPyConnection, raw: RawTable, path: Path, table
         con.execute(f"DROP TABLE IF EXISTS {part}")
         return False
     n = con.execute(f"SELECT count(*) FROM {part}").fetchall()[0][0]
-    if table in ("touchpoints", "visits") and n != _lines(path):
+    if lines is not None and n != lines.result():
         # a line break inside a value, a blank line: the workbench's reader (one row per line
         # in these tables) decides what they are
         con.execute(f"DROP TABLE {part}")
