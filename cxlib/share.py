@@ -23,7 +23,7 @@ import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -505,40 +505,141 @@ QUARANTINE_HEADERS: tuple[tuple[str, str, str], ...] = (
 )
 
 
-def quarantine_workbook(quarantine: pd.DataFrame, dst: Path) -> Path:
+#: rows of one sheet (Excel's limit); a source file with more quarantined rows gets several sheets
+EXCEL_ROWS = 1_048_576
+
+
+def quarantine_workbook(quarantine: pd.DataFrame | Path, dst: Path, *, sheet_rows: int | None = None) -> Path:
     """``quarantine.xlsx``: the processed quarantine table (personal data already masked by the
     cleaning step), one sheet per source file (Excel-safe names, :func:`excel_sheet_names`),
     rows in file order, under Chinese headers with English in the second header row. With no
     quarantined row the workbook has one sheet saying so.
 
-    A national network quarantines hundreds of thousands of rows: the sheets are streamed as
+    A national network quarantines millions of rows: ``quarantine`` may be the path of the
+    processed ``quarantine.parquet``, read a batch at a time, and the sheets are streamed as
     SpreadsheetML by :class:`_StreamingWorkbook` (seconds, where openpyxl's cell objects took
     minutes), with the layout of :func:`_write_sheet` (title, header rows, frozen panes, widths).
+    A file with more rows than a sheet holds (``sheet_rows``, default Excel's 1,048,576 less the
+    title, note and header rows) continues on further sheets (``name~2``, ``name~3``, …), each
+    saying which rows of the file it holds.
 
-        >>> quarantine_workbook(pd.read_parquet("data/processed/quarantine.parquet"), Path("q.xlsx"))  # doctest: +SKIP
+        >>> quarantine_workbook(Path("data/processed/quarantine.parquet"), Path("q.xlsx"))  # doctest: +SKIP
         PosixPath('q.xlsx')
     """
-    cols = [c for c, _, _ in QUARANTINE_HEADERS if c in quarantine.columns]
-    headers = [(zh, en) for c, zh, en in QUARANTINE_HEADERS if c in quarantine.columns]
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    names = list(quarantine.columns) if isinstance(quarantine, pd.DataFrame) else pq.read_schema(quarantine).names
+    cols = [c for c, _, _ in QUARANTINE_HEADERS if c in names]
+    headers = [(zh, en) for c, zh, en in QUARANTINE_HEADERS if c in names]
+    limit = sheet_rows or EXCEL_ROWS - 4
+    if isinstance(quarantine, pd.DataFrame):
+        counts = {str(k): int(v) for k, v in quarantine["source_file"].astype(str).value_counts().items()}
+        ordered = dict.fromkeys(counts, True)
+    else:
+        counts, ordered = _files_in_order(quarantine)
     wb = _StreamingWorkbook(dst)
-    if quarantine.empty:
+    if not counts:
         wb.sheet("无隔离行 none", "隔离行", "Quarantined rows", headers, [])
         return wb.save()
-    files = sorted(quarantine["source_file"].astype(str).unique())
-    names = excel_sheet_names(files)
-    for file, name in zip(files, names, strict=True):
-        part = quarantine[(quarantine["source_file"].astype(str) == file).to_numpy()]
-        if "source_row" in part.columns:
-            part = part.sort_values("source_row", kind="stable")
-        wb.sheet(
-            name,
-            "隔离行",
-            f"Quarantined rows of {file}",
-            headers,
-            part[cols].reset_index(drop=True),
-            note=f"源文件 source file: {file}",
-        )
+    files = sorted(counts)
+    parts = {f: -(-counts[f] // limit) for f in files}
+    labels = [f for f in files for _ in range(parts[f])]
+    sheet_names = iter(excel_sheet_names(labels))
+    for file in files:
+        rows = _FileRows(quarantine, file, cols, ordered[file])
+        for k in range(parts[file]):
+            note = f"源文件 source file: {file}"
+            if parts[file] > 1:
+                lo, hi = k * limit + 1, min((k + 1) * limit, counts[file])
+                note += f" · 第 {k + 1}/{parts[file]} 部分，第 {lo:,}–{hi:,} 条 · part {k + 1} of {parts[file]}, rows {lo:,}–{hi:,}"
+            wb.sheet(
+                next(sheet_names),
+                "隔离行",
+                f"Quarantined rows of {file}",
+                headers,
+                [],
+                note=note,
+                frames=rows.take(limit),
+            )
     return wb.save()
+
+
+class _FileRows:
+    """The quarantine rows of one source file by row in the file, handed out ``n`` at a time
+    (:meth:`take`): from a frame, or read from the Parquet file one row group at a time (the
+    row groups whose statistics cannot hold the file skipped). The quarantine is written by
+    table, source file and row, so a file's rows are in order there; a file whose rows are not
+    (``ordered`` false: one source file named in two tables) is gathered and sorted."""
+
+    def __init__(self, quarantine: pd.DataFrame | Path, file: str, cols: list[str], ordered: bool) -> None:
+        self._frames = self._read(quarantine, file, cols, ordered)
+        self._rest: pd.DataFrame | None = None
+
+    @staticmethod
+    def _read(quarantine: pd.DataFrame | Path, file: str, cols: list[str], ordered: bool) -> Iterator[pd.DataFrame]:
+        import pandas as pd
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        import pyarrow.parquet as pq
+
+        if isinstance(quarantine, pd.DataFrame):
+            part = quarantine[(quarantine["source_file"].astype(str) == file).to_numpy()]
+            if "source_row" in part.columns:
+                part = part.sort_values("source_row", kind="stable")
+            yield part[cols].reset_index(drop=True)
+            return
+        pf = pq.ParquetFile(quarantine)
+        meta = pf.metadata
+        at = pf.schema_arrow.get_field_index("source_file")
+        want = list(dict.fromkeys([*cols, "source_file", "source_row"]))
+        gathered = []
+        for g in range(meta.num_row_groups):
+            st = meta.row_group(g).column(at).statistics
+            if st is not None and st.has_min_max and not (st.min <= file <= st.max):
+                continue
+            t = pf.read_row_group(g, columns=want)
+            t = t.filter(pc.equal(t["source_file"], pa.scalar(file, t["source_file"].type)))
+            if t.num_rows and ordered:
+                yield t.select(cols).to_pandas()
+            elif t.num_rows:
+                gathered.append(t.to_pandas())
+        if gathered:
+            rows = pd.concat(gathered, ignore_index=True).sort_values("source_row", kind="stable")
+            yield rows[cols].reset_index(drop=True)
+
+    def take(self, n: int) -> Iterator[pd.DataFrame]:
+        """The next ``n`` rows, in frames (a frame cut at the end leaves its rest for the next take)."""
+        left = n
+        while left > 0:
+            frame, self._rest = self._rest, None
+            if frame is None:
+                frame = next(self._frames, None)
+                if frame is None:
+                    return
+            if len(frame) > left:
+                frame, self._rest = frame.iloc[:left], frame.iloc[left:].reset_index(drop=True)
+            left -= len(frame)
+            yield frame
+
+
+def _files_in_order(path: Path) -> tuple[dict[str, int], dict[str, bool]]:
+    """Rows per source file of a quarantine Parquet file, and whether each file's rows are
+    contiguous and by row (two columns read, not the raw values)."""
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    t = pq.read_table(path, columns=["source_file", "source_row"])
+    files = t["source_file"].combine_chunks().dictionary_encode()
+    codes = files.indices.to_numpy(zero_copy_only=False)
+    rows = t["source_row"].to_numpy()
+    names = files.dictionary.to_pylist()
+    counts = np.bincount(codes, minlength=len(names)) if len(codes) else np.zeros(len(names), dtype=np.int64)
+    ordered = {}
+    for i, name in enumerate(names):
+        at = np.flatnonzero(codes == i)
+        ordered[str(name)] = bool((np.diff(rows[at]) >= 0).all())
+    return {str(n): int(c) for n, c in zip(names, counts) if c}, ordered
 
 
 _XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -663,9 +764,11 @@ class _StreamingWorkbook:
         headers: Sequence[tuple[str, str]],
         rows: Iterable[Sequence[Any]],
         note: str | None = None,
+        *,
+        frames: Iterable[pd.DataFrame] | None = None,
     ) -> None:
         """One sheet: title line, optional note, the two header rows, then ``rows`` (a frame, or
-        an iterable of rows)."""
+        an iterable of rows), or the rows of ``frames`` one frame after the other."""
         import pandas as pd
 
         self.names.append(name)
@@ -693,7 +796,12 @@ class _StreamingWorkbook:
                 ).encode()
             )
             n, block = 0, []
-            if isinstance(rows, pd.DataFrame):
+            if frames is not None:
+                for frame in frames:
+                    for start in range(0, len(frame), 50_000):
+                        fh.write(_rows_xml(frame.iloc[start : start + 50_000], first + n + start).encode())
+                    n += len(frame)
+            elif isinstance(rows, pd.DataFrame):
                 for start in range(0, len(rows), 50_000):
                     fh.write(_rows_xml(rows.iloc[start : start + 50_000], first + start).encode())
                 n = len(rows)

@@ -271,3 +271,31 @@ def test_a_one_center_subset_reads_that_centers_row_groups(small_groups, center)
     for t in ("visits", "events"):
         held = len(getattr(month, t))
         assert held <= processed.ROWS_SCANNED[t] <= held + 2 * _GROUP, t
+
+
+def test_the_quarantine_examples_are_read_batch_by_batch(folder, eager, small_groups):
+    """The examples of lazily read data come from the quarantine read a batch at a time, the
+    table never held whole; they equal the examples of the table in memory, also when the rows
+    of a (table, rule) are spread over many batches."""
+    from cxlib.clean.reporting import quarantine_examples
+
+    want = quarantine_examples(eager.quarantine, n=2)
+    data = processed.read_processed(folder)
+    pd.testing.assert_frame_equal(quarantine_examples(data, n=2), want)
+    assert not data.is_read("quarantine")
+    # a subset's quarantine is the whole table's (as the eager subset keeps it)
+    sub = data.subset(center="SH-JQ")
+    pd.testing.assert_frame_equal(quarantine_examples(sub, n=2), want)
+
+    class Small:
+        """The quarantine in batches of 7 rows."""
+
+        def quarantine_batches(self):
+            q = eager.quarantine
+            return (q.iloc[i : i + 7] for i in range(0, len(q), 7))
+
+    pd.testing.assert_frame_equal(quarantine_examples(Small(), n=2), want)
+    pd.testing.assert_frame_equal(quarantine_examples(Small(), n=5), quarantine_examples(eager.quarantine, n=5))
+    batches = list(processed.read_processed(small_groups).quarantine_batches(batch_rows=50))
+    assert len(batches) > 1 and all(len(b) <= 50 for b in batches)
+    pd.testing.assert_frame_equal(pd.concat(batches, ignore_index=True), eager.quarantine)

@@ -92,3 +92,60 @@ def test_no_quarantined_row(tmp_path):
         "table",
         "无数据 no data",
     ]
+
+
+def _cells(path: Path) -> dict[str, list[tuple]]:
+    wb = openpyxl.load_workbook(path)
+    return {name: [tuple(r) for r in wb[name].iter_rows(values_only=True)] for name in wb.sheetnames}
+
+
+def _as_parquet(q: pd.DataFrame, path: Path, row_group_rows: int) -> Path:
+    """The quarantine as the cleaning writes it: by table, source file and row."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    order = {t: i for i, t in enumerate(["centers", "visits", "touchpoints", "surveys", "complaints"])}
+    q = q.assign(_t=q["table"].map(order)).sort_values(["_t", "source_file", "source_row"], kind="stable")
+    pq.write_table(
+        pa.Table.from_pandas(q.drop(columns="_t"), preserve_index=False), path, row_group_size=row_group_rows
+    )
+    return path
+
+
+def test_the_workbook_from_the_parquet_file_equals_the_one_from_the_frame(tmp_path):
+    """Read a row group at a time (row groups of 2 rows, so that a file spans several), the
+    workbook holds the cells of the one written from the whole frame."""
+    src = _as_parquet(QUARANTINE, tmp_path / "quarantine.parquet", 2)
+    streamed = share.quarantine_workbook(src, tmp_path / "streamed.xlsx")
+    whole = share.quarantine_workbook(QUARANTINE, tmp_path / "whole.xlsx")
+    assert _cells(streamed) == _cells(whole)
+
+
+def test_a_file_with_more_rows_than_a_sheet_holds_continues_on_further_sheets(tmp_path):
+    """Excel holds 1,048,576 rows a sheet: a source file's rows beyond go on sheets name~2, name~3,
+    each saying which rows it holds; together they are the file's rows in order."""
+    n = 23
+    big = pd.DataFrame(
+        {
+            "table": pd.Series(["touchpoints"] * n + ["visits"], dtype="str"),
+            "source_file": pd.Series(["touchpoints.csv"] * n + ["visits.csv"], dtype="str"),
+            "source_row": [*range(n, 0, -1), 4],
+            "rule": pd.Series(["orphan_visit"] * (n + 1), dtype="str"),
+            "reason": pd.Series(["no visit"] * (n + 1), dtype="str"),
+            "raw": pd.Series([f'{{"i": {i}}}' for i in range(n + 1)], dtype="str"),
+        }
+    )
+    for source in (big, _as_parquet(big, tmp_path / "q.parquet", 4)):
+        cells = _cells(share.quarantine_workbook(source, tmp_path / "q.xlsx", sheet_rows=10))
+        assert list(cells) == ["touchpoints.csv", "touchpoints.csv~2", "touchpoints.csv~3", "visits.csv"]
+        body = {name: [r for r in rows[4:]] for name, rows in cells.items()}
+        assert [len(body[s]) for s in cells] == [10, 10, 3, 1]
+        rows = [r[2] for s in list(cells)[:3] for r in body[s]]
+        assert rows == list(range(1, n + 1))  # the file's rows in order across its sheets
+        assert "part 2 of 3, rows 11–20" in cells["touchpoints.csv~2"][1][0]
+        assert "part" not in cells["visits.csv"][1][0]
+
+
+def test_the_workbook_of_no_quarantined_row_from_a_parquet_file(tmp_path):
+    src = _as_parquet(QUARANTINE.iloc[:0], tmp_path / "none.parquet", 2)
+    assert list(_cells(share.quarantine_workbook(src, tmp_path / "none.xlsx"))) == ["无隔离行 none"]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -96,6 +97,22 @@ class ProcessedData:
             self.__dict__[name] = frame
             return frame
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def quarantine_batches(self, *, batch_rows: int = 100_000) -> Iterator[pd.DataFrame]:
+        """The quarantine table in frames of at most ``batch_rows`` rows, in its order, without
+        holding all of it: read from the file batch by batch (under the folder's lock) when the
+        data are read lazily and the table is not in memory yet; at least one (maybe empty) frame.
+
+        >>> sum(len(b) for b in clean.load("data/processed").quarantine_batches())  # doctest: +SKIP
+        311
+        """
+        scan = self.__dict__.get("_scan")
+        if scan is None or "quarantine" in self.__dict__ or "quarantine" in scan.sources:
+            q = self.quarantine
+            for start in range(0, max(len(q), 1), batch_rows):
+                yield q.iloc[start : start + batch_rows]
+            return
+        yield from scan.batches("quarantine", batch_rows)
 
     def is_read(self, table: str) -> bool:
         """Whether ``table`` is in memory (always, for data not read lazily).
@@ -328,6 +345,22 @@ class _Scan:
         try:
             with self._checked():
                 return pq.ParquetFile(self.folder / f"{name}.parquet").metadata.num_rows
+        except OSError as exc:
+            raise folders.disk_error(exc, self.folder, doing="cannot read the processed data") from None
+
+    def batches(self, name: str, batch_rows: int) -> Iterator[pd.DataFrame]:
+        """Table ``name`` of this scan's folder, unfiltered, in frames of ``batch_rows`` rows."""
+        try:
+            with self._checked():
+                pf = pq.ParquetFile(self.folder / f"{name}.parquet")
+                schema = pf.schema_arrow
+                seen = False
+                for b in pf.iter_batches(batch_size=batch_rows):
+                    seen = True
+                    ROWS_SCANNED[name] = ROWS_SCANNED.get(name, 0) + b.num_rows
+                    yield pa.Table.from_batches([b], schema=schema).to_pandas()
+                if not seen:
+                    yield schema.empty_table().to_pandas()
         except OSError as exc:
             raise folders.disk_error(exc, self.folder, doing="cannot read the processed data") from None
 

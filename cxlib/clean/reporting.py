@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
 
 from cxlib import catalog
 from cxlib.clean.ledger import _RULE_ORDER
+
+if TYPE_CHECKING:
+    from cxlib.clean.processed import ProcessedData
 
 
 def quality_table(quality: dict, *, lang: catalog.Lang = "both") -> pd.DataFrame:
@@ -55,13 +60,27 @@ def quality_overview(quality: dict) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["table", *cols]).astype({"table": "str"})
 
 
-def quarantine_examples(quarantine: pd.DataFrame, *, n: int = 2) -> pd.DataFrame:
+def quarantine_examples(quarantine: pd.DataFrame | ProcessedData, *, n: int = 2) -> pd.DataFrame:
     """Up to ``n`` example rows per (table, rule), in table order, rule order, file and row.
+    ``quarantine`` is the quarantine table, or the processed data whose quarantine is then read
+    batch by batch (:meth:`ProcessedData.quarantine_batches`): a national network quarantines
+    millions of rows, of which the examples keep a few.
 
     >>> quarantine_examples(data.quarantine, n=1)[["table", "rule", "source_row"]]  # doctest: +SKIP
     """
+    if not isinstance(quarantine, pd.DataFrame):
+        kept: pd.DataFrame | None = None
+        for batch in quarantine.quarantine_batches():
+            # the first n of each (table, rule) of the rows so far are among those of each part
+            kept = _examples(batch if kept is None else pd.concat([kept, batch], ignore_index=True), n)
+        assert kept is not None
+        return kept
+    return _examples(quarantine, n)
+
+
+def _examples(quarantine: pd.DataFrame, n: int) -> pd.DataFrame:
     if quarantine.empty:
-        return quarantine.copy()
+        return quarantine.copy().reset_index(drop=True)
     q = quarantine.assign(
         _t=quarantine["table"].map({t: i for i, t in enumerate(catalog.TABLE_ORDER)}).fillna(99),
         _r=quarantine["rule"].map(_RULE_ORDER).fillna(99),

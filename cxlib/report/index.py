@@ -277,7 +277,6 @@ def write_period_files(period_dir: Path, period: Period, processed_dir: Path, *,
         >>> write_period_files(Path("reports/2026-10"), parse_period("2026-10"), Path("data/processed"))  # doctest: +SKIP
         PosixPath('reports/2026-10/index.html')
     """
-    import pandas as pd
 
     from cxlib import clean, league, share
 
@@ -289,10 +288,9 @@ def write_period_files(period_dir: Path, period: Period, processed_dir: Path, *,
     tmp.write_text(json.dumps(found, ensure_ascii=False, indent=2), encoding="utf-8")
     os.replace(tmp, period_dir / "alerts.json")
     if "xlsx" in exports and not _reuse_quarantine_workbook(period_dir, processed_dir):
-        with clean.reading(processed_dir):
-            quarantine = pd.read_parquet(processed_dir / "quarantine.parquet")
+        with clean.reading(processed_dir):  # read a row group at a time: millions of rows at network scale
+            share.quarantine_workbook(processed_dir / "quarantine.parquet", period_dir / "quarantine.xlsx")
             build = _build_stamp(processed_dir)
-        share.quarantine_workbook(quarantine, period_dir / "quarantine.xlsx")
         if build is not None:
             (period_dir / QUARANTINE_STAMP).write_text(build, encoding="utf-8")
     return write_index(period_dir, league=table, alerts=found)
