@@ -75,8 +75,9 @@ def _caller() -> str:
 class Profile:
     """The steps of one run: (kind, label, caller, seconds, peak bytes, spill bytes)."""
 
-    def __init__(self, spill: Path) -> None:
+    def __init__(self, spill: Path, log: Path | None = None) -> None:
         self.steps: list[dict] = []
+        self.log = log
         self.spill = spill
         self.mark = time.perf_counter()
         _hwm_reset()
@@ -92,6 +93,9 @@ class Profile:
                 "spill_bytes": _dir_bytes(self.spill),
             }
         )
+        if self.log is not None:  # each step as it ends: a run that fails still shows where
+            with open(self.log, "a", encoding="utf-8") as fh:
+                fh.write(json.dumps(self.steps[-1], ensure_ascii=False) + "\n")
         _hwm_reset()
 
     def python_gap(self) -> None:
@@ -172,6 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--top", type=int, default=25)
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--log", type=Path, default=None, help="append each step to this file (JSON lines) as it ends")
     args = ap.parse_args(argv)
 
     from cxlib.clean import build
@@ -184,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     holder: dict[str, Profile] = {}
 
     def timed_connect(work: Path, **kwargs):
-        holder["p"] = Profile(work / "spill")
+        holder["p"] = Profile(work / "spill", args.log)
         return TimedConnection(connect(work, **kwargs), holder["p"])
 
     db.connect = timed_connect
