@@ -586,8 +586,13 @@ def scope(
         for col in names:
             if len(row) and col in row.columns and not pd.isna(row[col].iloc[0]) and str(row[col].iloc[0]).strip():
                 names[col] = str(row[col].iloc[0]).strip()
-    visits = data.visits
-    n_resp = int(pd.to_numeric(visits["ltr"], errors="coerce").notna().sum()) if "ltr" in visits.columns else 0
+    counts = getattr(data, "visit_counts", None)
+    if callable(counts):  # processed data: the whole network's counts without reading its visits
+        n_visits, n_resp = counts()
+    else:
+        visits = data.visits
+        n_visits = int(len(visits))
+        n_resp = int(pd.to_numeric(visits["ltr"], errors="coerce").notna().sum()) if "ltr" in visits.columns else 0
     from cxlib.catalog import SCENARIOS
 
     spell = {k.lower(): s.code for s in SCENARIOS for k in (s.code, s.zh, s.en)}
@@ -598,7 +603,7 @@ def scope(
         None if period_start is None else str(period_start),
         None if period_end is None else str(period_end),
         data_cutoff(data),
-        int(len(visits)),
+        n_visits,
         n_resp,
         scen,
         segment,

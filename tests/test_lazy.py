@@ -299,3 +299,19 @@ def test_the_quarantine_examples_are_read_batch_by_batch(folder, eager, small_gr
     batches = list(processed.read_processed(small_groups).quarantine_batches(batch_rows=50))
     assert len(batches) > 1 and all(len(b) <= 50 for b in batches)
     pd.testing.assert_frame_equal(pd.concat(batches, ignore_index=True), eager.quarantine)
+
+
+def test_the_scope_of_the_network_counts_its_visits_without_reading_them(folder, eager):
+    """The scope line's n visits and n responses of the whole network come from the visits
+    file's metadata and its LTR column; equal to the counts of the table in memory."""
+    data = processed.read_processed(folder)
+    got = results.scope(data)
+    assert not data.is_read("visits")
+    want = results.scope(eager)
+    assert (got.n_visits, got.n_responses) == (want.n_visits, want.n_responses)
+    assert got.n_visits == len(eager.visits) and got.n_responses == int(eager.visits["ltr"].notna().sum())
+    sub = data.subset(center="SH-JQ")
+    assert sub.visit_counts() == (
+        len(eager.subset(center="SH-JQ").visits),
+        int(eager.subset(center="SH-JQ").visits["ltr"].notna().sum()),
+    )
