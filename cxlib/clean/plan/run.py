@@ -7,6 +7,7 @@ broken file reported is the same: visits, centers, surveys, complaints, the touc
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -18,7 +19,6 @@ import pyarrow as pa
 
 from cxlib import catalog, io
 from cxlib.clean.features import _survey_columns, _time_columns
-from cxlib.clean.layout import GroupWriter, raise_named
 from cxlib.clean.ledger import QuarantinePart, _Audit, write_quarantine_part
 from cxlib.clean.plan import features as plan_features
 from cxlib.clean.plan import linked, touchpoints
@@ -33,9 +33,10 @@ from cxlib.clean.plan.output import (
     codes_array,
     visit_keys,
     write_frames,
+    write_tables,
 )
 from cxlib.clean.plan.raw import EXTRA, RawTable
-from cxlib.clean.plan.values import quote
+from cxlib.clean.plan.values import quote, sql_text, zone_offset
 from cxlib.clean.rules.centers import centers_from_spellings
 
 _POINTS = [p.column for p in catalog.SCORE_POINTS]
@@ -173,41 +174,28 @@ def build(
     con.execute("DROP TABLE events_linked")
     con.execute("DROP TABLE events_repeated")
     _write_visits(con, out / "visits.parquet", tz, centers.frame, raw_visits.extras)
+    _write_scores(con, out / "scores.parquet", tz)
     ex = "".join(f", s.{quote(EXTRA + c)}" for c in raws["surveys"].extras)
     keys, kjoin, korder = visit_keys(con, tz)
-    # the kept responses in the processed order, and the scores in long form from the same
-    # batches: a response's scores follow it in that order, so the long table needs no sort
-    scores = _ScoresWriter(out / "scores.parquet")
-
-    def surveys_and_scores(b: pa.RecordBatch) -> pd.DataFrame:
-        scores.add(b)
-        return _with_extras(linked.surveys_frame(b, tz), b, raws["surveys"].extras)
-
-    try:
-        write_frames(
-            _batches(
-                con,
-                f"SELECT s.id, s.vid, s.utc, {', '.join('s.' + c for c in linked.POINTS)}, s.anxiety, s.comment {ex}, "
-                f"k.scen AS {_SCEN}, f.tier AS {_TIER}, {keys} FROM surveys_ruled s JOIN visits_kept k ON k.pos = s.vpos "
-                f"JOIN visit_feats f ON f.pos = k.pos {kjoin} WHERE s.q IS NULL ORDER BY {korder}, s.r",
-                surveys_and_scores,
-                _empty(
-                    raws["surveys"],
-                    id=pa.string(),
-                    vid=pa.string(),
-                    utc=pa.int64(),
-                    **{c: pa.float64() for c in linked.POINTS},
-                    anxiety=pa.float64(),
-                    comment=pa.string(),
-                    **{_SCEN: pa.int16(), _TIER: pa.int8(), _CENTER: pa.string(), _MONTH: pa.string()},
-                ),
+    write_frames(
+        _batches(
+            con,
+            f"SELECT s.id, s.vid, s.utc, {', '.join('s.' + c for c in linked.POINTS)}, s.anxiety, s.comment {ex}, "
+            f"{keys} FROM surveys_ruled s JOIN visits_kept k ON k.pos = s.vpos {kjoin} "
+            f"WHERE s.q IS NULL ORDER BY {korder}, s.r",
+            lambda b: _with_extras(linked.surveys_frame(b, tz), b, raws["surveys"].extras),
+            _empty(
+                raws["surveys"],
+                id=pa.string(),
+                vid=pa.string(),
+                utc=pa.int64(),
+                **{c: pa.float64() for c in linked.POINTS},
+                anxiety=pa.float64(),
+                comment=pa.string(),
             ),
-            out / "surveys.parquet",
-        )
-        scores.close()
-    except BaseException:
-        scores.abort()
-        raise
+        ),
+        out / "surveys.parquet",
+    )
     ex = "".join(f", c.{quote(EXTRA + c)}" for c in raws["complaints"].extras)
     keys, kjoin, korder = visit_keys(con, tz)
     write_frames(
@@ -285,79 +273,77 @@ def _write_visits(
     write_frames(_batches(con, sql, frame, empty), path)
 
 
-#: the visit's scenario and tier carried with the kept responses for their scores
-_SCEN, _TIER = "cx__scen", "cx__tier"
+def _write_scores(con: duckdb.DuckDBPyConnection, path: Path, tz: str) -> None:
+    """The touchpoint scores in long form (:func:`cxlib.clean.scores_long`), batch by batch."""
+    stage = np.array([catalog.STAGE_ORDER.index(p.stage) for p in catalog.SCORE_POINTS], dtype=np.int16)
+    points = ", ".join(f"({i}, {sql_text(c)})" for i, c in enumerate(_POINTS))
+    # the month of arrival in the zone: the zone's offset once per hour of arrival
+    zjoin, zoff = zone_offset(con, "visits_kept", "arrived_at", tz, False, "k.arrived_at")
+    sql = f"""
+        WITH s AS (SELECT r, id, vid, vpos, ltr, {", ".join(_POINTS)} FROM surveys_ruled WHERE q IS NULL),
+        long AS (UNPIVOT s ON {", ".join(_POINTS)} INTO NAME point VALUE score),
+        p AS (SELECT * FROM (VALUES {points}) t(idx, point))
+        SELECT l.id, l.vid, p.idx AS point, CAST(l.score AS BIGINT) AS score, k.center, k.scen, f.tier,
+               strftime(make_timestamp(k.arrived_at + {zoff}), '%Y-%m') AS month, l.ltr
+        FROM long l JOIN p ON p.point = l.point JOIN visits_kept k ON k.pos = l.vpos JOIN visit_feats f ON f.pos = k.pos
+        {zjoin}
+        ORDER BY k.center NULLS LAST, month NULLS LAST, l.vid NULLS LAST, l.r, p.idx"""
 
-
-class _ScoresWriter:
-    """The touchpoint scores in long form (:func:`cxlib.clean.scores_long`) written from the
-    batches of kept responses in the processed order: each response's answered points in the
-    catalog's order, with its visit's center, scenario, tier and month of arrival."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.stage = np.array([catalog.STAGE_ORDER.index(p.stage) for p in catalog.SCORE_POINTS], dtype=np.int16)
-        empty = pd.DataFrame(
+    def frame(b: pa.RecordBatch) -> pd.DataFrame:
+        pidx = b["point"].to_numpy(zero_copy_only=False).astype(np.int16)
+        return pd.DataFrame(
             {
-                "response_id": pd.Series([], dtype="str"),
-                "visit_id": pd.Series([], dtype="str"),
-                "point": pd.Categorical.from_codes([], dtype=catalog.SCORE_POINT_DTYPE),
-                "stage": pd.Categorical.from_codes([], dtype=catalog.STAGE_DTYPE),
-                "score": np.zeros(0, dtype=np.int64),
-                "center": pd.Series([], dtype="str"),
-                "scenario": pd.Categorical.from_codes([], dtype=catalog.SCENARIO_DTYPE),
-                "tier": pd.Categorical.from_codes([], dtype=catalog.TIER_DTYPE),
-                "month": pd.Series([], dtype="str"),
-                "ltr": pd.array([], dtype="Int64"),
+                "response_id": pd.Series(pd.array(b["id"], dtype="str")),
+                "visit_id": pd.Series(pd.array(b["vid"], dtype="str")),
+                "point": pd.Categorical.from_codes(pidx, dtype=catalog.SCORE_POINT_DTYPE),
+                "stage": pd.Categorical.from_codes(stage[pidx], dtype=catalog.STAGE_DTYPE),
+                "score": b["score"].to_numpy(zero_copy_only=False).astype(np.int64),
+                "center": pd.Series(b["center"].to_pandas(), dtype="str"),
+                "scenario": pd.Categorical.from_codes(
+                    b["scen"].to_numpy(zero_copy_only=False).astype(np.int16), dtype=catalog.SCENARIO_DTYPE
+                ),
+                "tier": pd.Categorical.from_codes(
+                    b["tier"].to_numpy(zero_copy_only=False).astype(np.int8), dtype=catalog.TIER_DTYPE
+                ),
+                "month": pd.Series(b["month"].to_pandas(), dtype="str"),
+                "ltr": pd.array(b["ltr"].to_numpy(zero_copy_only=False).astype(float), dtype="Int64"),
             }
         )
-        # the processed schema (with its pandas metadata) from the frame of no rows
-        self.schema = pa.Table.from_pandas(empty, preserve_index=False).schema
-        self.writer = GroupWriter(path)
-        self.written = False
 
-    def add(self, b: pa.RecordBatch) -> None:
-        """Add the scores of one batch of kept responses (columns of the surveys' query)."""
-        if not b.num_rows and self.written:
-            return
-        values = (
-            np.column_stack([b[c].to_numpy(zero_copy_only=False).astype(float) for c in _POINTS])
-            if b.num_rows
-            else np.zeros((0, len(_POINTS)))
-        )
-        rows, pidx = np.nonzero(~np.isnan(values))  # row by row, each row's points in order
-        take = pa.array(rows, pa.int64())
-        sf = self.schema.field
+    empty = {
+        "id": pa.string(),
+        "vid": pa.string(),
+        "point": pa.int16(),
+        "score": pa.int64(),
+        "center": pa.string(),
+        "scen": pa.int16(),
+        "tier": pa.int8(),
+        "month": pa.string(),
+        "ltr": pa.float64(),
+    }
+    empty_batch = pa.RecordBatch.from_pydict({k: pa.array([], t) for k, t in empty.items()})
+    # the processed schema from the frame of no rows; the batches built in Arrow with it
+    schema = pa.Table.from_pandas(frame(empty_batch), preserve_index=False).schema
+
+    def table(b: pa.RecordBatch) -> pa.Table:
+        pidx = b["point"].to_numpy(zero_copy_only=False).astype(np.int16)
         cols = {
-            "response_id": b["id"].take(take),
-            "visit_id": b["vid"].take(take),
-            "point": codes_array(pidx.astype(np.int16), catalog.SCORE_POINT_DTYPE, sf("point").type),
-            "stage": codes_array(self.stage[pidx], catalog.STAGE_DTYPE, sf("stage").type),
-            "score": pa.array(values[rows, pidx].astype(np.int64)),
-            "center": b[_CENTER].take(take),
+            "response_id": b["id"],
+            "visit_id": b["vid"],
+            "point": codes_array(pidx, catalog.SCORE_POINT_DTYPE, schema.field("point").type),
+            "stage": codes_array(stage[pidx], catalog.STAGE_DTYPE, schema.field("stage").type),
+            "score": b["score"],
+            "center": b["center"],
             "scenario": codes_array(
-                b[_SCEN].to_numpy(zero_copy_only=False)[rows], catalog.SCENARIO_DTYPE, sf("scenario").type
+                b["scen"].to_numpy(zero_copy_only=False), catalog.SCENARIO_DTYPE, schema.field("scenario").type
             ),
-            "tier": codes_array(b[_TIER].to_numpy(zero_copy_only=False)[rows], catalog.TIER_DTYPE, sf("tier").type),
-            "month": b[_MONTH].take(take),
-            "ltr": b["ltr"].take(take),
+            "tier": codes_array(
+                b["tier"].to_numpy(zero_copy_only=False), catalog.TIER_DTYPE, schema.field("tier").type
+            ),
+            "month": b["month"],
+            "ltr": b["ltr"],
         }
-        table = pa.Table.from_arrays([as_type(cols[f.name], f.type) for f in self.schema], schema=self.schema)
-        self.writer.write(table, cols["center"], cols["month"])
-        self.written = True
+        return pa.Table.from_arrays([as_type(cols[f.name], f.type) for f in schema], schema=schema)
 
-    def close(self) -> None:
-        """Write the last row group (a file of no rows when no response was kept)."""
-        try:
-            if not self.written:
-                self.writer.write(self.schema.empty_table())
-            self.writer.close()
-        except OSError as exc:
-            self.writer.abort()
-            raise_named(exc, self.path)
-            raise
-        finally:
-            pa.default_memory_pool().release_unused()
-
-    def abort(self) -> None:
-        self.writer.abort()
+    reader = con.sql(sql).to_arrow_reader(BATCH_ROWS)
+    write_tables(((table(b), b["center"], b["month"]) for b in itertools.chain(reader, [empty_batch])), path)
