@@ -153,7 +153,7 @@ def write_index(
         head = headline(e["results"])
         files = [p.name for p in folder.glob("*") if p.suffix in (".html", ".pdf", ".xlsx")] if folder.is_dir() else []
         files.sort(key=lambda n: (SUMMARY_NOTEBOOK not in n, n.endswith(".xlsx"), n))
-        link_html = " · ".join(f'<a href="{_href(folder.name, n)}">{html.escape(n)}</a>' for n in files)
+        link_html = "<br>".join(f'<a href="{_href(folder.name, n)}">{html.escape(n)}</a>' for n in files)
         status = "ok" if man.get("status", "ok") == "ok" else '<b class="failed">failed 失败</b>'
         params = man.get("parameters") or {}
         filters = ", ".join(f"{k}={params[k]}" for k in ("scenario", "segment", "lang") if k in params) or "–"
@@ -238,14 +238,14 @@ def write_index(
 <html lang="zh-CN"><head><meta charset="utf-8"><title>客户体验报告 CX reports {html.escape(period_dir.name)}</title>
 <style>body{{font-family:"Noto Sans SC","Microsoft YaHei",sans-serif;margin:2em}}
 table{{border-collapse:collapse;margin:.5em 0 1.5em}}td,th{{border:1px solid #ccc;padding:.3em .6em}}td{{white-space:nowrap}}
-td.links{{white-space:normal;min-width:16em;max-width:28em}}.wide{{overflow-x:auto;max-width:100%}}
+table.reports td{{white-space:normal}}td.links{{line-height:1.5}}td.links a{{white-space:nowrap}}.wide{{overflow-x:auto;max-width:100%}}
 .failed{{color:#b00}}.alerts{{border:2px solid #c0392b;padding:.2em 1em;margin-bottom:1.5em}}.alerts li.worse{{color:#b00}}
 .alerts li.better{{color:#1a6b2f}}tr.small td{{color:#888}}.note{{color:#555}}img{{max-width:100%}}
 figcaption{{font-size:.9em;color:#444}}</style>
 </head><body><h1>客户体验报告 CX reports — {html.escape(period_dir.name)}</h1>
 {alert_html}
 <h2>报告 Reports</h2>
-<div class="wide"><table><thead><tr>{"".join(f"<th>{html.escape(c)}</th>" for c in cols)}</tr></thead>
+<div class="wide"><table class="reports"><thead><tr>{"".join(f"<th>{html.escape(c)}</th>" for c in cols)}</tr></thead>
 <tbody>
 {chr(10).join(rows)}
 </tbody></table></div>{extra}
