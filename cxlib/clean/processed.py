@@ -103,8 +103,8 @@ class ProcessedData:
         no subset filters and whose visits are not in memory, from the file's metadata and its
         ``ltr`` column alone (a national network's visits are not read for two counts).
 
-        >>> clean.load("data/processed").visit_counts()  # doctest: +SKIP
-        (5940, 3794)
+        >>> ProcessedData(pd.DataFrame({"ltr": [9, None, 3]}), *[pd.DataFrame()] * 6).visit_counts()
+        (3, 2)
         """
         scan = self.__dict__.get("_scan")
         if scan is not None and not scan.filters and "visits" not in self.__dict__ and "visits" not in scan.sources:
@@ -118,8 +118,9 @@ class ProcessedData:
         holding all of it: read from the file batch by batch (under the folder's lock) when the
         data are read lazily and the table is not in memory yet; at least one (maybe empty) frame.
 
-        >>> sum(len(b) for b in clean.load("data/processed").quarantine_batches())  # doctest: +SKIP
-        311
+        >>> q = pd.DataFrame({"table": ["visits"] * 3, "rule": ["duplicate_id"] * 3})
+        >>> [len(b) for b in ProcessedData(*[pd.DataFrame()] * 6, q).quarantine_batches(batch_rows=2)]
+        [2, 1]
         """
         scan = self.__dict__.get("_scan")
         if scan is None or "quarantine" in self.__dict__ or "quarantine" in scan.sources:

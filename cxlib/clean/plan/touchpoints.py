@@ -63,7 +63,7 @@ def rules(con: duckdb.DuckDBPyConnection, tz: str) -> None:
         con,
         "events_text",
         {"tp": "tp_t", "ch": "ch_t", "ph": "ph_t", **timestamp_sets("ts_t", "ts")},
-        {"ts__n_l": "count(ts_l)", "ts__n_a": "count(ts_a)"},
+        counts={"ts__n_l": "count(ts_l)", "ts__n_a": "count(ts_a)"},
     )
     tp = lookup(con, None, touchpoint_code, {"idx": pa.int16(), "how": pa.int8()}, texts=seen["tp"])
     ch = code_lookup(con, "events_text", "ch_t", _CH_CODES, _CH_MAPPER, texts=seen["ch"])

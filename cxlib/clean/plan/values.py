@@ -279,7 +279,7 @@ def timestamp_sets(text: str, prefix: str) -> dict[str, str]:
 
 
 def distinct_values(
-    con: duckdb.DuckDBPyConnection, table: str, exprs: dict[str, str], counts: dict[str, str] | None = None
+    con: duckdb.DuckDBPyConnection, table: str, exprs: dict[str, str], *, counts: dict[str, str] | None = None
 ) -> dict:
     """The distinct non-null values of each SQL expression of ``exprs`` over ``table``, and the
     aggregates ``counts`` (name -> SQL such as ``count(ts_l)``) over the whole table, in one
@@ -290,7 +290,7 @@ def distinct_values(
     >>> import duckdb
     >>> con = duckdb.connect()
     >>> _ = con.execute("CREATE TABLE t AS SELECT * FROM (VALUES ('a', 1), ('b', NULL), ('a', 2)) v(x, y)")
-    >>> out = distinct_values(con, "t", {"x": "x", "y": "y"}, {"n_y": "count(y)"})
+    >>> out = distinct_values(con, "t", {"x": "x", "y": "y"}, counts={"n_y": "count(y)"})
     >>> sorted(out["x"]), sorted(out["y"]), out["n_y"]
     (['a', 'b'], [1, 2], 2)
     """
