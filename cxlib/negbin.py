@@ -271,7 +271,22 @@ class AnalyticNB2(NegativeBinomial):
             res = self.fit(start_params=x, method="newton", maxiter=5, **kwargs)
         else:  # statsmodels' own fit, its preliminary Poisson fit included (the same stop, to the last digit)
             self._statsmodels_own = True
-            res = self.fit(maxiter=maxiter, **kwargs)
+            try:
+                res = self.fit(maxiter=maxiter, **kwargs)
+            except np.linalg.LinAlgError:
+                # on the ridge towards alpha = 0 the Hessian can be exactly singular: the robust
+                # covariance (which inverts it) cannot be formed; the fit is reported with the
+                # warning statsmodels gives for a Hessian it cannot invert, and not as converged
+                from statsmodels.tools.sm_exceptions import HessianInversionWarning
+
+                warnings.warn(
+                    "Inverting hessian failed: the robust covariance of NB2 at its boundary cannot be formed",
+                    HessianInversionWarning,
+                    stacklevel=2,
+                )
+                plain = {k: v for k, v in kwargs.items() if k not in ("cov_type", "cov_kwds", "use_t")}
+                res = self.fit(maxiter=maxiter, **plain)
+                res.mle_retvals["converged"] = False
         res.mle_retvals["newton_iterations"] = it
         res.mle_retvals["newton_converged"] = ok
         return res

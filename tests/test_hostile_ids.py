@@ -349,6 +349,8 @@ def test_report_over_hostile_ids_stays_inside_the_period_folder(tmp_path, capsys
         "figure",
         "img",
         "figcaption",
+        "div",
+        "br",
     }
     assert set(HOSTILE_RUN) <= set(page.cells)
     # per run its two pages and summary.xlsx; alerts.json and quarantine.xlsx of the period

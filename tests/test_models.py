@@ -340,8 +340,9 @@ def test_negative_binomial_at_its_boundary_quotes_the_poisson_model(seed):
     assert "overdispersion estimated at 0" in h.loc["nb2", "boundary_reason"]
     assert "NB2 reduces to Poisson; the Poisson model with cluster-robust errors is quoted" in h.loc["nb2", "note"]
     assert "quoted, NB2 being at its boundary" in h.loc["poisson", "note"]
-    if seed == 3:  # the Hessian could not be inverted: NB2 is not reported as converged
-        assert "HessianInversionWarning" in h.loc["nb2", "note"] and not h.loc["nb2", "converged"]
+    # where BFGS stops on the ridge towards alpha = 0 depends on the last digits of the numerical
+    # libraries: a Hessian it cannot invert there is said, and NB2 then not reported as converged
+    assert ("HessianInversionWarning" in h.loc["nb2", "note"]) == (not h.loc["nb2", "converged"])
     assert r.converged and r.ok and h.loc["poisson", "converged"]
     assert covers(h.loc["poisson"], RATE_RATIO)
     # the key result quotes the Poisson rate ratio with its cluster-robust (t, G-1) interval and says why
@@ -976,3 +977,25 @@ def test_former_keywords_still_work_with_a_deprecation_warning(name):
         with pytest.warns(DeprecationWarning, match=r"\(min_n=\.\.\.\) is deprecated: use guards=Guards\(min_n="):
             old = fn(*args, conf=0.8, min_n=30)
     _same(old, new)
+
+
+def test_nb2_whose_robust_covariance_cannot_be_formed_is_reported_not_raised(monkeypatch):
+    """At the boundary statsmodels' own NB2 fit can meet an exactly singular Hessian when it forms
+    the cluster-robust covariance (numpy's inverse raises): the fit is kept with a Hessian warning,
+    not converged, and the Poisson model is quoted; no traceback reaches the report."""
+    from statsmodels.discrete.discrete_model import NegativeBinomial
+
+    real = NegativeBinomial.fit
+
+    def singular_when_robust(self, *args, **kwargs):
+        if kwargs.get("cov_type") not in (None, "nonrobust"):
+            raise np.linalg.LinAlgError("Singular matrix")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(NegativeBinomial, "fit", singular_when_robust)
+    v, _ = simulate(seed=1, alpha_nb=0)
+    r = M.complaint_models(v)
+    h = r.headline.set_index("model")
+    assert h.loc["poisson", "quoted"] and not h.loc["nb2", "quoted"]
+    assert "HessianInversionWarning" in h.loc["nb2", "note"] and not h.loc["nb2", "converged"]
+    assert h.loc["poisson", "converged"] and r.ok
