@@ -589,14 +589,15 @@ class _FileRows:
                 part = part.sort_values("source_row", kind="stable")
             yield part[cols].reset_index(drop=True)
             return
+        from cxlib.clean.processed import _may_hold  # the lazy reads' test of a row group's statistics
+
         pf = pq.ParquetFile(quarantine)
         meta = pf.metadata
-        at = pf.schema_arrow.get_field_index("source_file")
+        names = {meta.schema.column(i).name: i for i in range(meta.num_columns)}
         want = list(dict.fromkeys([*cols, "source_file", "source_row"]))
         gathered = []
         for g in range(meta.num_row_groups):
-            st = meta.row_group(g).column(at).statistics
-            if st is not None and st.has_min_max and not (st.min <= file <= st.max):
+            if not _may_hold(meta.row_group(g), names, {"source_file": (file, file)}):
                 continue
             t = pf.read_row_group(g, columns=want)
             t = t.filter(pc.equal(t["source_file"], pa.scalar(file, t["source_file"].type)))
