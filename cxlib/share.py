@@ -589,7 +589,7 @@ class _FileRows:
                 part = part.sort_values("source_row", kind="stable")
             yield part[cols].reset_index(drop=True)
             return
-        from cxlib.clean.processed import _may_hold  # the lazy reads' test of a row group's statistics
+        from cxlib.clean.layout import may_hold  # the lazy reads' test of a row group's statistics
 
         pf = pq.ParquetFile(quarantine)
         meta = pf.metadata
@@ -597,7 +597,7 @@ class _FileRows:
         want = list(dict.fromkeys([*cols, "source_file", "source_row"]))
         gathered = []
         for g in range(meta.num_row_groups):
-            if not _may_hold(meta.row_group(g), names, {"source_file": (file, file)}):
+            if not may_hold(meta.row_group(g), names, {"source_file": (file, file)}):
                 continue
             t = pf.read_row_group(g, columns=want)
             t = t.filter(pc.equal(t["source_file"], pa.scalar(file, t["source_file"].type)))

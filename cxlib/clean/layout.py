@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import NamedTuple
 
@@ -202,6 +203,60 @@ class GroupWriter:
             self._writer = None
 
 
+def write_tables(tables: Iterable, path: Path) -> int:
+    """Write the Arrow ``tables`` (one schema, e.g. a processed table's with its pandas
+    metadata; each a table or a tuple (table, centers, months) of the rows' keys) as one Snappy
+    Parquet file in the processed layout (:class:`GroupWriter`); returns the
+    rows written. At least one table must come. Arrow's I/O errors are named after ``path``.
+
+    >>> import tempfile
+    >>> write_tables([pa.table({"a": [1]})], Path(tempfile.mkdtemp()) / "a.parquet")
+    1
+    """
+    writer = GroupWriter(path)
+    try:
+        for item in tables:
+            table, center, month = item if isinstance(item, tuple) else (item, None, None)
+            writer.write(table, center, month)
+        return writer.close()
+    except OSError as exc:
+        writer.abort()
+        raise_named(exc, path)
+        raise
+    except BaseException:
+        writer.abort()
+        raise
+    finally:
+        pa.default_memory_pool().release_unused()
+
+
+def may_hold(meta: pq.RowGroupMetaData, names: dict[str, int], bounds: dict) -> bool:
+    """Whether a row group's statistics allow a row within ``bounds`` (column -> (low, high));
+    ``names``: the file's column positions by name.
+
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "t.parquet"
+    >>> pq.write_table(pa.table({"f": ["a.csv", "b.csv"]}), path)
+    >>> meta = pq.ParquetFile(path).metadata
+    >>> may_hold(meta.row_group(0), {"f": 0}, {"f": ("c.csv", "c.csv")}), may_hold(meta.row_group(0), {"f": 0}, {"f": ("b.csv", None)})
+    (False, True)
+    """
+    for col, (low, high) in bounds.items():
+        i = names.get(col)
+        if i is None:
+            continue
+        st = meta.column(i).statistics
+        if st is None or not st.has_min_max:
+            if st is not None and st.null_count == meta.num_rows and meta.num_rows:
+                return False  # only nulls: no row matches a comparison
+            continue
+        if low is not None and st.max < low:
+            return False
+        if high is not None and st.min > high:
+            return False
+    return True
+
+
 def _plain(arr) -> pa.Array:
     """Keys as a plain Arrow string array."""
     if isinstance(arr, pa.ChunkedArray):
@@ -228,27 +283,21 @@ def write_frame(
     >>> pq.read_table(out)["visit_id"].to_pylist()
     ['a', 'b']
     """
-    writer = GroupWriter(path)
-    try:
+
+    def tables():
         if sorted_by is not None and len(df):
             schema = pa.Schema.from_pandas(df, preserve_index=False)
             for start in range(0, len(df), ROW_GROUP_ROWS):
                 rows = sorted_by.order[start : start + ROW_GROUP_ROWS]
                 part = pa.Table.from_pandas(df.iloc[rows], schema=schema, preserve_index=False)
                 center = _named(sorted_by.center[rows], sorted_by.centers)
-                writer.write(part, center, _named(sorted_by.month[rows], sorted_by.months))
+                yield part, center, _named(sorted_by.month[rows], sorted_by.months)
         else:
-            table = pa.Table.from_pandas(df, preserve_index=False)
             keyed = "visit_id" in df.columns and (visits is not None or {"center", "month"} <= set(df.columns))
             center, month = keys_of(df, visits) if keyed else (None, None)
-            writer.write(table, center, month)
-        writer.close()
-    except OSError as exc:
-        writer.abort()
-        raise_named(exc, path)
-    except BaseException:
-        writer.abort()
-        raise
+            yield pa.Table.from_pandas(df, preserve_index=False), center, month
+
+    write_tables(tables(), path)
 
 
 def raise_named(exc: OSError, path: Path) -> None:

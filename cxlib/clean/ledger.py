@@ -251,25 +251,19 @@ def write_quarantine(parts: Iterable[pd.DataFrame | QuarantinePart], path: Path)
     if both or any(len(v) > 1 for v in files.values()):
         raise ValueError(f"a table's quarantine comes from one file or from frames: {sorted(both or files)}")
     schema = _quarantine_schema()
-    writer = layout.GroupWriter(path)
-    try:
-        writer.write(schema.empty_table())
+
+    def tables():
+        yield schema.empty_table()  # the columns, when no table has a row
         for table in sorted(set(frames) | set(files), key=lambda t: order.get(t, len(order))):
             if table in files:
                 for batch in pq.ParquetFile(files[table][0]).iter_batches(batch_size=layout.ROW_GROUP_ROWS):
-                    writer.write(pa.Table.from_batches([batch]).cast(schema))
+                    yield pa.Table.from_batches([batch]).cast(schema)
                 continue
             rows = pd.concat(frames[table], ignore_index=True) if len(frames[table]) > 1 else frames[table][0]
             rows = _typed(rows).sort_values(["source_file", "source_row"], kind="stable")
-            writer.write(pa.Table.from_pandas(rows, schema=schema, preserve_index=False))
-        return writer.close()
-    except OSError as exc:
-        writer.abort()
-        layout.raise_named(exc, path)
-        raise
-    except BaseException:
-        writer.abort()
-        raise
+            yield pa.Table.from_pandas(rows, schema=schema, preserve_index=False)
+
+    return layout.write_tables(tables(), path)
 
 
 def _missing_required(audit: _Audit, present: dict[str, np.ndarray]) -> None:

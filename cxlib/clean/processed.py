@@ -289,24 +289,6 @@ def _arrow_to_frame(table: pa.Table) -> pd.DataFrame:
     return arrow_table_to_pandas(table)
 
 
-def _may_hold(meta: pq.RowGroupMetaData, names: dict[str, int], bounds: dict) -> bool:
-    """Whether a row group's statistics allow a row within ``bounds`` (column -> (low, high))."""
-    for col, (low, high) in bounds.items():
-        i = names.get(col)
-        if i is None:
-            continue
-        st = meta.column(i).statistics
-        if st is None or not st.has_min_max:
-            if st is not None and st.null_count == meta.num_rows and meta.num_rows:
-                return False  # only nulls: no row matches a comparison
-            continue
-        if low is not None and st.max < low:
-            return False
-        if high is not None and st.min > high:
-            return False
-    return True
-
-
 class _Scan:
     """Where lazily read processed data come from (the folder, its manifest at reading time) and
     the filters of the visits they keep (one per ``subset``, all applied)."""
@@ -482,7 +464,7 @@ class _Scan:
         parts = []
         for g in range(meta.num_row_groups):
             rg = meta.row_group(g)
-            if none or not _may_hold(rg, names, bounds):
+            if none or not layout.may_hold(rg, names, bounds):
                 continue
             if recorded is not None and not layout.keys_may_hold(recorded[g], keys):
                 continue

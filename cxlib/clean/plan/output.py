@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from cxlib.clean.layout import GroupWriter, raise_named
+from cxlib.clean.layout import write_tables
 from cxlib.clean.plan.values import zone_offset
 
 #: rows fetched from DuckDB and written at a time
@@ -57,32 +57,6 @@ def write_frames(frames: Iterable[pd.DataFrame], path: Path) -> int:
             yield (pa.Table.from_pandas(frame, preserve_index=False), *keys)
 
     return write_tables(tables(), path)
-
-
-def write_tables(tables: Iterable, path: Path) -> int:
-    """Write the Arrow ``tables`` (one schema, e.g. a processed table's with its pandas
-    metadata; each a table or a tuple (table, centers, months) of the rows' keys) as one Snappy
-    Parquet file in the processed layout (:class:`cxlib.clean.layout.GroupWriter`); returns the
-    rows written. At least one table must come. Arrow's I/O errors are named after ``path``.
-
-    >>> write_tables([pa.table({"a": [1]})], Path("/tmp/a.parquet"))  # doctest: +SKIP
-    1
-    """
-    writer = GroupWriter(path)
-    try:
-        for item in tables:
-            table, center, month = item if isinstance(item, tuple) else (item, None, None)
-            writer.write(table, center, month)
-        return writer.close()
-    except OSError as exc:
-        writer.abort()
-        raise_named(exc, path)
-        raise
-    except BaseException:
-        writer.abort()
-        raise
-    finally:
-        pa.default_memory_pool().release_unused()
 
 
 def codes_array(codes: np.ndarray, dtype: pd.CategoricalDtype, typ: pa.DictionaryType) -> pa.DictionaryArray:
